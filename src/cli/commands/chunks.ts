@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { readBlockGroups, readDevExtents } from '../../tree/blockGroups.js';
+import { chunkReports } from '../../report/chunks.js';
+import { toJson } from '../../report/json.js';
+import { openFilesystem } from '../open.js';
+import { renderTable } from '../table.js';
+import { EXIT_DAMAGE, EXIT_OK, LineWriter, type CliIO } from '../context.js';
+import { addSourceOptions, type CommonOptions } from '../options.js';
+import { reportFindings } from '../findings.js';
+
+export function registerChunks(program: Command, io: CliIO, done: (code: number) => void): void {
+  addSourceOptions(program.command('chunks').argument('[image]', 'image file or device'))
+    .description('list chunks with type, profile, size, used bytes, stripes and their device extents')
+    .action((image: string | undefined, opts: CommonOptions) => {
+      const fs = openFilesystem(image, opts, io);
+      const reports = chunkReports(fs.volume.chunks.all, readBlockGroups(fs), readDevExtents(fs));
+      const bad = reports.some((r) => r.stripes.some((s) => s.devExtent !== 'ok'));
+      if (opts.json) {
+        const w = new LineWriter(io.stdout);
+        for (const r of reports) w.line(toJson(r));
+        w.flush();
+      } else {
+        io.stdout.write(renderTable(
+          ['logical', 'length', 'type', 'profile', 'used', 'stripe len', 'stripes (devid:physical)', 'dev extents'],
+          reports.map((r) => [r.logical, r.length, r.type, r.profile, r.used ?? '?', r.stripeLen,
+            r.stripes.map((s) => `${s.devid}:${s.physical}`).join(' '), r.stripes.map((s) => s.devExtent).join(' ')]),
+        ) + '\n');
+      }
+      const damage = reportFindings(fs, io, opts);
+      done(damage || bad ? EXIT_DAMAGE : EXIT_OK);
+    });
+}

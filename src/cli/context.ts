@@ -1,0 +1,47 @@
+/** Where a command writes: injected so tests can run the CLI in-process. */
+export interface CliIO {
+  stdout: { write(s: string | Uint8Array): unknown };
+  stderr: { write(s: string): unknown };
+  /** Progress is drawn only when stderr is a terminal. */
+  stderrIsTTY: boolean;
+}
+
+/** A request the user made that cannot be served as asked: exit 2 with this message. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Input that cannot be read at all: exit 2 with this message. */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+export const EXIT_OK = 0;
+export const EXIT_DAMAGE = 1;
+export const EXIT_USAGE = 2;
+
+/** Writes lines through a buffer so huge dumps do not call write() per line. */
+export class LineWriter {
+  private buf: string[] = [];
+  private size = 0;
+  constructor(private readonly out: CliIO['stdout']) {}
+
+  line(s: string): void {
+    this.buf.push(s);
+    this.size += s.length + 1;
+    if (this.size > 1 << 16) this.flush();
+  }
+
+  flush(): void {
+    if (this.buf.length === 0) return;
+    this.out.write(this.buf.join('\n') + '\n');
+    this.buf = [];
+    this.size = 0;
+  }
+}

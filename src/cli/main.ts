@@ -1,0 +1,60 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT_DAMAGE, EXIT_USAGE, InputError, UsageError, type CliIO } from './context.js';
+import { registerSuper } from './commands/super.js';
+import { registerChunks } from './commands/chunks.js';
+import { registerMap } from './commands/map.js';
+import { registerTree } from './commands/tree.js';
+
+export const VERSION = '0.1.0';
+
+/**
+ * Runs the CLI with `args` (without node and script) and returns the exit
+ * code: 0 ok/clean, 1 damage found or request not fully served, 2 usage
+ * error or unreadable input. Never throws; never prints a stack trace unless
+ * BTRFS_INSPECT_DEBUG is set.
+ */
+export async function runCli(args: string[], io: CliIO): Promise<number> {
+  let code = 0;
+  const done = (c: number) => { code = c; };
+  const program = new Command('btrfs-inspect')
+    .description('Raw, on-disk Btrfs inspector: reads images and devices directly, never mounts, never writes.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)');
+  registerSuper(program, io, done);
+  registerChunks(program, io, done);
+  registerMap(program, io, done);
+  registerTree(program, io, done);
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version exit through here with code 0.
+      return e.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (e instanceof UsageError || e instanceof InputError) {
+      io.stderr.write(`btrfs-inspect: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (isBrokenPipe(e)) return code;
+    io.stderr.write(`btrfs-inspect: ${(e as Error)?.message ?? String(e)}\n`);
+    if (process.env['BTRFS_INSPECT_DEBUG']) io.stderr.write(`${(e as Error)?.stack}\n`);
+    return EXIT_DAMAGE;
+  }
+}
+
+function isBrokenPipe(e: unknown): boolean {
+  return (e as { code?: string })?.code === 'EPIPE';
+}
+
+/** Entry point of the bin script. */
+export async function main(): Promise<void> {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
+  const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stderrIsTTY: Boolean(process.stderr.isTTY) });
+  process.exitCode = code;
+}

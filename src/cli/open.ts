@@ -1,0 +1,92 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ByteSource } from '../io/ByteSource.js';
+import { SliceSource } from '../io/SliceSource.js';
+import { findBtrfsPartitions, readPartitionTable } from '../io/partitions.js';
+import { openByteSource } from '../io/node/openSource.js';
+import { hasSuperMagic } from '../format/superblock.js';
+import { NotBtrfsError } from '../volume/assemble.js';
+import { Filesystem } from '../tree/Filesystem.js';
+import { InputError, UsageError, type CliIO } from './context.js';
+
+export interface SourceOptions {
+  device?: string[];
+  partition?: string;
+  offset?: string;
+}
+
+/** The bundled demo image, used when a command is given no image. */
+export function demoImagePath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // src/cli or dist/cli → package root.
+  return resolve(here, '..', '..', 'sample-images', 'default', 'dev1.runs.gz');
+}
+
+function parseBytes(s: string, what: string): bigint {
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(s)) throw new UsageError(`${what} must be a whole number of bytes, got "${s}"`);
+  return BigInt(s);
+}
+
+function openOne(path: string): ByteSource {
+  if (!existsSync(path)) throw new InputError(`${path}: no such file or device`);
+  try {
+    return openByteSource(path);
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
+}
+
+/**
+ * The source a user meant by IMAGE: the file itself, a window at --offset,
+ * the partition picked by --partition, or the only btrfs partition of a
+ * whole-disk image (said on stderr).
+ */
+export function selectSource(src: ByteSource, opts: SourceOptions, io: CliIO): ByteSource {
+  if (opts.offset !== undefined) {
+    const off = parseBytes(opts.offset, '--offset');
+    return new SliceSource(src, off, undefined, `${src.name}@${off}`);
+  }
+  const table = readPartitionTable(src);
+  if (opts.partition !== undefined) {
+    if (!table) throw new UsageError(`${src.name}: --partition given, but the image has no MBR or GPT partition table`);
+    const n = Number(opts.partition);
+    const p = table.partitions.find((x) => x.index === n);
+    if (!p) throw new UsageError(`${src.name}: no partition ${opts.partition} (partitions: ${table.partitions.map((x) => x.index).join(', ') || 'none'})`);
+    return new SliceSource(src, p.start, p.size, `${src.name} partition ${n}`);
+  }
+  const head = src.read(0x10000n, 4096);
+  if (hasSuperMagic(head) || !table) return src;
+  const found = findBtrfsPartitions(src);
+  if (found.length === 1) {
+    const p = found[0]!;
+    io.stderr.write(`${src.name}: ${table.type.toUpperCase()} disk; using btrfs partition ${p.index} at offset ${p.start}\n`);
+    return new SliceSource(src, p.start, p.size, `${src.name} partition ${p.index}`);
+  }
+  if (found.length > 1) {
+    throw new UsageError(`${src.name}: several btrfs partitions (${found.map((p) => `${p.index} at ${p.start}`).join(', ')}); pick one with --partition N`);
+  }
+  return src;
+}
+
+/** The byte sources named by a command's IMAGE and --device options (the demo image when IMAGE is absent). */
+export function openSources(image: string | undefined, opts: SourceOptions, io: CliIO): ByteSource[] {
+  let path = image;
+  if (path === undefined) {
+    path = demoImagePath();
+    if (!existsSync(path)) throw new UsageError('no image given, and the bundled demo image is not there');
+    io.stderr.write(`No image given: using the bundled demo image ${join('sample-images', 'default')}.\n`);
+  }
+  return [selectSource(openOne(path), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d), {}, io))];
+}
+
+/** Opens the filesystem named by a command's IMAGE and --device options. */
+export function openFilesystem(image: string | undefined, opts: SourceOptions, io: CliIO): Filesystem {
+  const sources = openSources(image, opts, io);
+  try {
+    return Filesystem.open(sources);
+  } catch (e) {
+    if (e instanceof NotBtrfsError) throw new InputError(e.message);
+    throw e;
+  }
+}

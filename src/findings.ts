@@ -1,0 +1,63 @@
+import type { Key } from './format/key.js';
+
+/**
+ * Damage found in an image is data, not an exception: every layer collects
+ * findings with the place they were found, and goes on.
+ */
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Location {
+  /** Device path or name, and its devid. */
+  device?: string;
+  devid?: bigint;
+  /** Byte offset on that device. */
+  physical?: bigint;
+  logical?: bigint;
+  /** Owning tree (object id) and the tree block, slot and key. */
+  tree?: bigint;
+  block?: bigint;
+  slot?: number;
+  key?: Key;
+  /** Which copy (0-based) of a mirrored or parity-protected range. */
+  copy?: number;
+}
+
+export interface Finding {
+  /** Stable code, e.g. `tree-block-csum`, `transid-mismatch`, `key-order`. */
+  code: string;
+  severity: Severity;
+  message: string;
+  location: Location;
+  /** True when another copy of the same data was read good. */
+  repairable?: boolean;
+}
+
+/** Collects findings; bounded so a pathological image cannot exhaust memory. */
+export class FindingLog {
+  readonly items: Finding[] = [];
+  dropped = 0;
+  constructor(private readonly limit = 100_000) {}
+
+  add(f: Finding): void {
+    if (this.items.length < this.limit) this.items.push(f);
+    else this.dropped++;
+  }
+
+  get count(): number {
+    return this.items.length + this.dropped;
+  }
+}
+
+/** "devid 1 (/dev/sda) physical 65536, logical 30408704, tree 5, block 30408704 slot 3 key (256 1 0)". */
+export function formatLocation(l: Location): string {
+  const parts: string[] = [];
+  if (l.device !== undefined || l.devid !== undefined) parts.push(`devid ${l.devid ?? '?'}${l.device ? ` (${l.device})` : ''}`);
+  if (l.physical !== undefined) parts.push(`physical ${l.physical}`);
+  if (l.logical !== undefined) parts.push(`logical ${l.logical}`);
+  if (l.copy !== undefined) parts.push(`copy ${l.copy + 1}`);
+  if (l.tree !== undefined) parts.push(`tree ${l.tree}`);
+  if (l.block !== undefined) parts.push(`block ${l.block}`);
+  if (l.slot !== undefined) parts.push(`slot ${l.slot}`);
+  if (l.key !== undefined) parts.push(`key (${l.key.objectid} ${l.key.type} ${l.key.offset})`);
+  return parts.join(', ');
+}

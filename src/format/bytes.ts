@@ -1,0 +1,82 @@
+/**
+ * Little-endian field readers over a Uint8Array at explicit offsets.
+ * All btrfs on-disk integers are little-endian (btrfs_tree.h uses __le*).
+ * u64 values are returned as bigint so addresses and object ids stay exact.
+ */
+
+export function viewOf(buf: Uint8Array): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+export function u8(buf: Uint8Array, off: number): number {
+  return buf[off]!;
+}
+
+export function u16(buf: Uint8Array, off: number): number {
+  return buf[off]! | (buf[off + 1]! << 8);
+}
+
+export function u32(buf: Uint8Array, off: number): number {
+  return (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16)) + buf[off + 3]! * 0x1000000;
+}
+
+export function u64(buf: Uint8Array, off: number): bigint {
+  return (BigInt(u32(buf, off + 4)) << 32n) | BigInt(u32(buf, off));
+}
+
+export function i64(buf: Uint8Array, off: number): bigint {
+  return BigInt.asIntN(64, u64(buf, off));
+}
+
+/**
+ * A u64 known to be small (sizes, counts) as a number; values past 2^53 are
+ * clamped to Infinity so callers' range checks fail instead of losing bits.
+ */
+export function u64n(buf: Uint8Array, off: number): number {
+  const hi = u32(buf, off + 4);
+  if (hi >= 0x200000) return Number.POSITIVE_INFINITY;
+  return hi * 0x100000000 + u32(buf, off);
+}
+
+const hex: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+export function toHex(buf: Uint8Array, off = 0, len = buf.length - off): string {
+  let s = '';
+  for (let i = 0; i < len; i++) s += hex[buf[off + i]!];
+  return s;
+}
+
+/** A 16-byte UUID in the canonical 8-4-4-4-12 form. */
+export function uuidAt(buf: Uint8Array, off: number): string {
+  const h = toHex(buf, off, 16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export function isZero(buf: Uint8Array, off = 0, len = buf.length - off): boolean {
+  for (let i = 0; i < len; i++) if (buf[off + i] !== 0) return false;
+  return true;
+}
+
+export function bytesEqual(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (a[aOff + i] !== b[bOff + i]) return false;
+  return true;
+}
+
+const latin1 = new TextDecoder('latin1');
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/** Bytes of a name as text for display; invalid UTF-8 becomes U+FFFD (use the raw bytes for anything exact). */
+export function utf8At(buf: Uint8Array, off: number, len: number): string {
+  return utf8.decode(buf.subarray(off, off + len));
+}
+
+/** A NUL-terminated or fixed-size label field. */
+export function cStringAt(buf: Uint8Array, off: number, max: number): string {
+  let end = off;
+  while (end < off + max && buf[end] !== 0) end++;
+  return utf8.decode(buf.subarray(off, end));
+}
+
+export function latin1At(buf: Uint8Array, off: number, len: number): string {
+  return latin1.decode(buf.subarray(off, off + len));
+}

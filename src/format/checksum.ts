@@ -1,0 +1,79 @@
+import CRC32C from 'crc-32/crc32c.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { blake2b } from '@noble/hashes/blake2.js';
+import xxhash from 'xxhash-wasm';
+import { CsumType } from './constants.js';
+
+/**
+ * Checksums of superblocks, tree blocks and data sectors. The on-disk csum
+ * field is 32 bytes; only the first csumSize bytes are meaningful
+ * (crc32c: 4, xxhash64: 8, sha256: 32, blake2b-256: 32). Integer checksums
+ * are stored little-endian.
+ */
+
+// xxhash-wasm compiles its WebAssembly module asynchronously; top-level await
+// keeps every checksum call synchronous afterwards.
+const xx = await xxhash();
+
+export const CSUM_NAMES: Record<number, string> = {
+  [CsumType.CRC32]: 'crc32c',
+  [CsumType.XXHASH]: 'xxhash64',
+  [CsumType.SHA256]: 'sha256',
+  [CsumType.BLAKE2]: 'blake2b',
+};
+
+export function csumSizeOf(type: number): number {
+  switch (type) {
+    case CsumType.CRC32: return 4;
+    case CsumType.XXHASH: return 8;
+    case CsumType.SHA256: return 32;
+    case CsumType.BLAKE2: return 32;
+    default: return 0;
+  }
+}
+
+export function isKnownCsumType(type: number): boolean {
+  return csumSizeOf(type) !== 0;
+}
+
+/** Computes the checksum of `data` as stored on disk (csumSize bytes). */
+export function computeCsum(type: number, data: Uint8Array): Uint8Array {
+  switch (type) {
+    case CsumType.CRC32: {
+      const v = CRC32C.buf(data) >>> 0;
+      return new Uint8Array([v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24]);
+    }
+    case CsumType.XXHASH: {
+      let v = xx.h64Raw(data, 0n);
+      const out = new Uint8Array(8);
+      for (let i = 0; i < 8; i++) { out[i] = Number(v & 0xffn); v >>= 8n; }
+      return out;
+    }
+    case CsumType.SHA256:
+      return sha256(data);
+    case CsumType.BLAKE2:
+      return blake2b(data, { dkLen: 32 });
+    default:
+      throw new RangeError(`unknown checksum type ${type}`);
+  }
+}
+
+/** crc32c of data as a u32, for the hot path of crc32c filesystems. */
+export function crc32c(data: Uint8Array): number {
+  return CRC32C.buf(data) >>> 0;
+}
+
+/**
+ * True when the checksum of `data` equals the csumSize bytes stored at
+ * stored[storedOff]. Allocation-free for crc32c, the common case.
+ */
+export function csumMatches(type: number, data: Uint8Array, stored: Uint8Array, storedOff: number): boolean {
+  if (type === CsumType.CRC32) {
+    const v = CRC32C.buf(data) >>> 0;
+    return stored[storedOff] === (v & 0xff) && stored[storedOff + 1] === ((v >>> 8) & 0xff) &&
+      stored[storedOff + 2] === ((v >>> 16) & 0xff) && stored[storedOff + 3] === v >>> 24;
+  }
+  const c = computeCsum(type, data);
+  for (let i = 0; i < c.length; i++) if (stored[storedOff + i] !== c[i]) return false;
+  return true;
+}

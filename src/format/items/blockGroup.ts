@@ -1,0 +1,113 @@
+import { u32, u64 } from '../bytes.js';
+import { ItemType } from '../constants.js';
+import { readKey, type Key } from '../key.js';
+import { tooShort, type InvalidItem } from './common.js';
+
+/** BLOCK_GROUP_ITEM: key (start, BLOCK_GROUP_ITEM, length); btrfs_block_group_item (24 bytes). */
+export interface BlockGroupItemDecoded {
+  kind: 'block_group_item';
+  start: bigint;
+  length: bigint;
+  used: bigint;
+  chunkObjectid: bigint;
+  /** BlockGroupFlag type and profile bits. */
+  flags: bigint;
+  errors?: string[];
+}
+export const BLOCK_GROUP_ITEM_SIZE = 24;
+
+export function decodeBlockGroupItem(key: Key, data: Uint8Array): BlockGroupItemDecoded | InvalidItem {
+  if (data.length < BLOCK_GROUP_ITEM_SIZE) return tooShort(ItemType.BLOCK_GROUP_ITEM, 'block group item', BLOCK_GROUP_ITEM_SIZE, data);
+  const r: BlockGroupItemDecoded = {
+    kind: 'block_group_item', start: key.objectid, length: key.offset,
+    used: u64(data, 0), chunkObjectid: u64(data, 8), flags: u64(data, 16),
+  };
+  if (data.length !== BLOCK_GROUP_ITEM_SIZE) r.errors = [`block group item has ${data.length} bytes, expected ${BLOCK_GROUP_ITEM_SIZE}`];
+  return r;
+}
+
+/** FREE_SPACE_INFO: key (block group start, FREE_SPACE_INFO, length); btrfs_free_space_info (8 bytes). */
+export interface FreeSpaceInfoDecoded {
+  kind: 'free_space_info';
+  start: bigint;
+  length: bigint;
+  extentCount: number;
+  /** FreeSpaceFlag.USING_BITMAPS. */
+  flags: number;
+  errors?: string[];
+}
+
+export function decodeFreeSpaceInfo(key: Key, data: Uint8Array): FreeSpaceInfoDecoded | InvalidItem {
+  if (data.length < 8) return tooShort(ItemType.FREE_SPACE_INFO, 'free space info', 8, data);
+  const r: FreeSpaceInfoDecoded = {
+    kind: 'free_space_info', start: key.objectid, length: key.offset, extentCount: u32(data, 0), flags: u32(data, 4),
+  };
+  if (data.length !== 8) r.errors = [`free space info has ${data.length} bytes, expected 8`];
+  return r;
+}
+
+/** FREE_SPACE_EXTENT: key (start, FREE_SPACE_EXTENT, length); no body. */
+export interface FreeSpaceExtentDecoded {
+  kind: 'free_space_extent';
+  start: bigint;
+  length: bigint;
+  errors?: string[];
+}
+
+export function decodeFreeSpaceExtent(key: Key, data: Uint8Array): FreeSpaceExtentDecoded {
+  const r: FreeSpaceExtentDecoded = { kind: 'free_space_extent', start: key.objectid, length: key.offset };
+  if (data.length !== 0) r.errors = [`free space extent has ${data.length} bytes, expected 0`];
+  return r;
+}
+
+/**
+ * FREE_SPACE_BITMAP: key (start, FREE_SPACE_BITMAP, length); one bit per
+ * sector from `start`, bit i of byte j (LSB first) = sector j*8+i is free.
+ */
+export interface FreeSpaceBitmapDecoded {
+  kind: 'free_space_bitmap';
+  start: bigint;
+  length: bigint;
+  bitmap: Uint8Array;
+  errors?: string[];
+}
+
+export function decodeFreeSpaceBitmap(key: Key, data: Uint8Array, sectorsize: number): FreeSpaceBitmapDecoded {
+  const r: FreeSpaceBitmapDecoded = { kind: 'free_space_bitmap', start: key.objectid, length: key.offset, bitmap: data };
+  if (sectorsize > 0) {
+    const bits = key.offset / BigInt(sectorsize);
+    const want = (bits + 7n) / 8n;
+    if (BigInt(data.length) !== want) r.errors = [`free space bitmap has ${data.length} bytes, ${want} expected for ${key.offset} bytes`];
+  }
+  return r;
+}
+
+/** True when the sector at `index` (0-based from the bitmap's start) is free. */
+export function bitmapBit(bitmap: Uint8Array, index: number): boolean {
+  return ((bitmap[index >>> 3] ?? 0) >>> (index & 7) & 1) === 1;
+}
+
+/**
+ * Space cache v1 header: key (FREE_SPACE, 0 "UNTYPED", block group start) in
+ * the root tree; btrfs_free_space_header (41 bytes) points at the cache inode.
+ */
+export interface FreeSpaceHeaderDecoded {
+  kind: 'free_space_header';
+  blockGroup: bigint;
+  location: Key;
+  generation: bigint;
+  numEntries: bigint;
+  numBitmaps: bigint;
+  errors?: string[];
+}
+export const FREE_SPACE_HEADER_SIZE = 41;
+
+export function decodeFreeSpaceHeader(key: Key, data: Uint8Array): FreeSpaceHeaderDecoded | InvalidItem {
+  if (data.length < FREE_SPACE_HEADER_SIZE) return tooShort(0, 'free space header', FREE_SPACE_HEADER_SIZE, data);
+  const r: FreeSpaceHeaderDecoded = {
+    kind: 'free_space_header', blockGroup: key.offset, location: readKey(data, 0),
+    generation: u64(data, 17), numEntries: u64(data, 25), numBitmaps: u64(data, 33),
+  };
+  if (data.length !== FREE_SPACE_HEADER_SIZE) r.errors = [`free space header has ${data.length} bytes, expected ${FREE_SPACE_HEADER_SIZE}`];
+  return r;
+}

@@ -1,0 +1,65 @@
+import { u64 } from './bytes.js';
+
+/** btrfs_disk_key: objectid u64, type u8, offset u64 (17 bytes, little-endian). */
+export interface Key {
+  objectid: bigint;
+  type: number;
+  offset: bigint;
+}
+
+export const KEY_SIZE = 17;
+export const U64_MAX = 0xffffffffffffffffn;
+
+export function readKey(buf: Uint8Array, off: number): Key {
+  return { objectid: u64(buf, off), type: buf[off + 8]!, offset: u64(buf, off + 9) };
+}
+
+export function compareKeys(a: Key, b: Key): number {
+  if (a.objectid !== b.objectid) return a.objectid < b.objectid ? -1 : 1;
+  if (a.type !== b.type) return a.type < b.type ? -1 : 1;
+  if (a.offset !== b.offset) return a.offset < b.offset ? -1 : 1;
+  return 0;
+}
+
+/**
+ * Compares the key stored at buf[off] with `k` without allocating: u64s are
+ * compared from the most significant byte down (they are little-endian on disk).
+ */
+export function compareKeyAt(buf: Uint8Array, off: number, k: Key): number {
+  const c = compareU64At(buf, off, k.objectid);
+  if (c !== 0) return c;
+  const t = buf[off + 8]!;
+  if (t !== k.type) return t < k.type ? -1 : 1;
+  return compareU64At(buf, off + 9, k.offset);
+}
+
+/** Compares two stored keys byte-wise (objectid, type, offset), without allocating. */
+export function compareKeysAt(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number): number {
+  for (const [o, n] of KEY_FIELDS) {
+    for (let i = n - 1; i >= 0; i--) {
+      const x = a[aOff + o + i]!;
+      const y = b[bOff + o + i]!;
+      if (x !== y) return x < y ? -1 : 1;
+    }
+  }
+  return 0;
+}
+const KEY_FIELDS: ReadonlyArray<readonly [number, number]> = [[0, 8], [8, 1], [9, 8]];
+
+function compareU64At(buf: Uint8Array, off: number, v: bigint): number {
+  // Split v into two u32 halves once; compare high then low halves as numbers.
+  const hi = Number(v >> 32n);
+  const lo = Number(v & 0xffffffffn);
+  const bh = (buf[off + 4]! | (buf[off + 5]! << 8) | (buf[off + 6]! << 16)) + buf[off + 7]! * 0x1000000;
+  if (bh !== hi) return bh < hi ? -1 : 1;
+  const bl = (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16)) + buf[off + 3]! * 0x1000000;
+  if (bl !== lo) return bl < lo ? -1 : 1;
+  return 0;
+}
+
+export function key(objectid: bigint, type: number, offset: bigint): Key {
+  return { objectid, type, offset };
+}
+
+export const MIN_KEY: Key = { objectid: 0n, type: 0, offset: 0n };
+export const MAX_KEY: Key = { objectid: U64_MAX, type: 255, offset: U64_MAX };

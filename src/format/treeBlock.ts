@@ -1,0 +1,163 @@
+import { u32, u64, uuidAt, bytesEqual } from './bytes.js';
+import { compareKeyAt, compareKeysAt, readKey, type Key, KEY_SIZE } from './key.js';
+
+/**
+ * btrfs_header (101 bytes) then, in a leaf, btrfs_item[nritems] (25 bytes:
+ * key, data offset u32, data size u32; offsets relative to the end of the
+ * header) or, in a node, btrfs_key_ptr[nritems] (33 bytes: key, blockptr
+ * u64, generation u64).
+ */
+export const HEADER_SIZE = 101;
+export const ITEM_SIZE = 25;
+export const KEY_PTR_SIZE = 33;
+
+const H = { csum: 0, fsid: 0x20, bytenr: 0x30, flags: 0x38, chunkTreeUuid: 0x40, generation: 0x50, owner: 0x58, nritems: 0x60, level: 0x64 } as const;
+
+/**
+ * A tree block's bytes with accessors that decode fields only when asked,
+ * so walking a tree allocates little. Slot accessors trust `slot < nritems`;
+ * call checkTreeBlockStructure first on untrusted blocks.
+ */
+export class TreeBlock {
+  constructor(readonly data: Uint8Array, readonly logical: bigint) {}
+
+  get bytenr(): bigint { return u64(this.data, H.bytenr); }
+  get flags(): bigint { return u64(this.data, H.flags); }
+  get generation(): bigint { return u64(this.data, H.generation); }
+  get owner(): bigint { return u64(this.data, H.owner); }
+  get nritems(): number { return u32(this.data, H.nritems); }
+  get level(): number { return this.data[H.level]!; }
+  get isLeaf(): boolean { return this.data[H.level] === 0; }
+  get fsid(): string { return uuidAt(this.data, H.fsid); }
+  get chunkTreeUuid(): string { return uuidAt(this.data, H.chunkTreeUuid); }
+  get csum(): Uint8Array { return this.data.subarray(0, 32); }
+  /** Backref revision: the top byte of the flags (btrfs_header_backref_rev). */
+  get backrefRev(): number { return Number(this.flags >> 56n); }
+
+  /** Byte offset of the key of `slot`. */
+  keyOffset(slot: number): number {
+    return HEADER_SIZE + slot * (this.isLeaf ? ITEM_SIZE : KEY_PTR_SIZE);
+  }
+  key(slot: number): Key { return readKey(this.data, this.keyOffset(slot)); }
+  keyObjectid(slot: number): bigint { return u64(this.data, this.keyOffset(slot)); }
+  keyType(slot: number): number { return this.data[this.keyOffset(slot) + 8]!; }
+  keyOffsetField(slot: number): bigint { return u64(this.data, this.keyOffset(slot) + 9); }
+  compareKey(slot: number, k: Key): number { return compareKeyAt(this.data, this.keyOffset(slot), k); }
+
+  /** Leaf: absolute offset of an item's data within the block. */
+  itemOffset(slot: number): number { return HEADER_SIZE + u32(this.data, HEADER_SIZE + slot * ITEM_SIZE + KEY_SIZE); }
+  itemSize(slot: number): number { return u32(this.data, HEADER_SIZE + slot * ITEM_SIZE + KEY_SIZE + 4); }
+  itemData(slot: number): Uint8Array {
+    const o = this.itemOffset(slot);
+    return this.data.subarray(o, o + this.itemSize(slot));
+  }
+
+  /** Node: child block address and the generation the parent expects of it. */
+  blockPtr(slot: number): bigint { return u64(this.data, HEADER_SIZE + slot * KEY_PTR_SIZE + KEY_SIZE); }
+  ptrGeneration(slot: number): bigint { return u64(this.data, HEADER_SIZE + slot * KEY_PTR_SIZE + KEY_SIZE + 8); }
+
+  /**
+   * Slot of the last key <= k (the child to descend into, or the item), or
+   * -1 when every key is greater. `exact` tells whether it is equal.
+   */
+  search(k: Key): { slot: number; exact: boolean } {
+    let lo = 0, hi = this.nritems - 1, slot = -1, exact = false;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = this.compareKey(mid, k);
+      if (c <= 0) { slot = mid; exact = c === 0; lo = mid + 1; if (exact) break; } else hi = mid - 1;
+    }
+    return { slot, exact };
+  }
+}
+
+/** What a parent pointer or the superblock says a block must be. */
+export interface BlockExpectation {
+  logical: bigint;
+  /** fsid blocks must carry (the superblock's metadata_uuid when set). */
+  fsid: string;
+  chunkTreeUuid?: string;
+  level?: number;
+  generation?: bigint;
+  owner?: bigint;
+  /** First key the parent has for this child. */
+  firstKey?: Key;
+}
+
+export type BlockProblemCode =
+  | 'bytenr-mismatch' | 'fsid-mismatch' | 'chunk-tree-uuid-mismatch' | 'level-mismatch' | 'bad-level'
+  | 'transid-mismatch' | 'owner-mismatch' | 'first-key-mismatch' | 'bad-nritems' | 'key-order'
+  | 'item-offset' | 'item-overlap' | 'empty-node';
+
+export interface BlockProblem {
+  code: BlockProblemCode;
+  message: string;
+  slot?: number;
+}
+
+/** Header checks against what the referrer expects (the kernel's read-time checks). */
+export function checkTreeBlockHeader(b: TreeBlock, e: BlockExpectation, fsidBytes?: Uint8Array): BlockProblem[] {
+  const p: BlockProblem[] = [];
+  if (b.bytenr !== e.logical) p.push({ code: 'bytenr-mismatch', message: `header bytenr ${b.bytenr} != expected ${e.logical}` });
+  const fsidOk = fsidBytes ? bytesEqual(b.data, 0x20, fsidBytes, 0, 16) : b.fsid === e.fsid;
+  if (!fsidOk) p.push({ code: 'fsid-mismatch', message: `header fsid ${b.fsid} != ${e.fsid}` });
+  if (e.chunkTreeUuid !== undefined && b.chunkTreeUuid !== e.chunkTreeUuid)
+    p.push({ code: 'chunk-tree-uuid-mismatch', message: `chunk tree uuid ${b.chunkTreeUuid} != ${e.chunkTreeUuid}` });
+  if (b.level >= 8) p.push({ code: 'bad-level', message: `level ${b.level} >= 8` });
+  else if (e.level !== undefined && b.level !== e.level) p.push({ code: 'level-mismatch', message: `level ${b.level}, expected ${e.level}` });
+  if (e.generation !== undefined && b.generation !== e.generation)
+    p.push({ code: 'transid-mismatch', message: `generation ${b.generation}, parent expects ${e.generation}` });
+  if (e.owner !== undefined && b.owner !== e.owner)
+    p.push({ code: 'owner-mismatch', message: `owner ${b.owner}, expected ${e.owner}` });
+  return p;
+}
+
+/**
+ * Structural checks of the block's own contents: item count fits, keys
+ * strictly ascending, leaf item data inside the block, packed from the end
+ * without overlap (btrfs_check_leaf/btrfs_check_node). Returns the problems;
+ * `validItems` is how many leading slots are safe to read.
+ */
+export function checkTreeBlockStructure(b: TreeBlock): { problems: BlockProblem[]; validItems: number } {
+  const problems: BlockProblem[] = [];
+  const size = b.data.length;
+  const n = b.nritems;
+  const per = b.isLeaf ? ITEM_SIZE : KEY_PTR_SIZE;
+  const maxItems = Math.floor((size - HEADER_SIZE) / per);
+  let valid = n;
+  if (n > maxItems) {
+    problems.push({ code: 'bad-nritems', message: `nritems ${n} exceeds the ${maxItems} that fit in a ${size}-byte block` });
+    valid = maxItems;
+  }
+  if (!b.isLeaf && n === 0) problems.push({ code: 'empty-node', message: 'node has no pointers' });
+  // Keys strictly increasing.
+  for (let i = 1; i < valid; i++) {
+    if (compareKeysAt(b.data, b.keyOffset(i - 1), b.data, b.keyOffset(i)) >= 0) {
+      problems.push({ code: 'key-order', slot: i, message: `key at slot ${i} ${fmtKey(b.key(i))} is not greater than slot ${i - 1} ${fmtKey(b.key(i - 1))}` });
+    }
+  }
+  if (b.isLeaf) {
+    // Item data is packed downward from the end of the block: item i's data ends where item i-1's begins.
+    let prevStart = size;
+    const itemsEnd = HEADER_SIZE + valid * ITEM_SIZE;
+    for (let i = 0; i < valid; i++) {
+      const off = b.itemOffset(i);
+      const len = b.itemSize(i);
+      if (off < itemsEnd || off + len > size) {
+        problems.push({ code: 'item-offset', slot: i, message: `item ${i} data [${off - HEADER_SIZE}, +${len}) lies outside the leaf data area` });
+        valid = i;
+        break;
+      }
+      if (off + len !== prevStart) {
+        problems.push({ code: 'item-overlap', slot: i, message: `item ${i} data ends at ${off + len - HEADER_SIZE}, expected ${prevStart - HEADER_SIZE}` });
+        if (off + len > prevStart) { valid = i; break; }
+      }
+      prevStart = off;
+    }
+  }
+  return { problems, validItems: valid };
+}
+
+export function fmtKey(k: Key): string {
+  return `(${k.objectid} ${k.type} ${k.offset})`;
+}

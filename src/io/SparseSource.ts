@@ -1,0 +1,61 @@
+import type { ByteSource } from './ByteSource.js';
+
+/**
+ * A large, mostly-zero image held as runs of non-zero bytes: how the sample
+ * images and the shared corpus are stored ("btrfs-corpus-runs 1": a header
+ * line, a JSON line {"size", "runs": [[offset, length], ...]}, then the bytes
+ * of every run in order). Everything outside the runs reads as zero.
+ */
+export class SparseSource implements ByteSource {
+  private readonly starts: number[];
+  constructor(
+    readonly size: bigint,
+    private readonly runs: ReadonlyArray<{ offset: number; bytes: Uint8Array }>,
+    readonly name = 'memory',
+  ) {
+    this.starts = runs.map((r) => r.offset);
+  }
+
+  /** Parses the decompressed runs format. Throws on malformed input. */
+  static fromRunsFormat(data: Uint8Array, name = 'memory'): SparseSource {
+    const nl1 = data.indexOf(10);
+    const magic = new TextDecoder().decode(data.subarray(0, nl1));
+    if (magic !== 'btrfs-corpus-runs 1') throw new Error(`${name}: not a runs image (header "${magic.slice(0, 40)}")`);
+    const nl2 = data.indexOf(10, nl1 + 1);
+    if (nl2 < 0) throw new Error(`${name}: runs image has no index line`);
+    const head = JSON.parse(new TextDecoder().decode(data.subarray(nl1 + 1, nl2))) as { size: number; runs: [number, number][] };
+    let pos = nl2 + 1;
+    const runs: { offset: number; bytes: Uint8Array }[] = [];
+    let last = -1;
+    for (const [offset, length] of head.runs) {
+      if (!(offset > last) || pos + length > data.length) throw new Error(`${name}: runs image index is inconsistent at run offset ${offset}`);
+      runs.push({ offset, bytes: data.subarray(pos, pos + length) });
+      pos += length;
+      last = offset + length - 1;
+    }
+    return new SparseSource(BigInt(head.size), runs, name);
+  }
+
+  read(offset: bigint, length: number): Uint8Array {
+    if (offset < 0n || offset >= this.size || length <= 0) return new Uint8Array(0);
+    const remain = this.size - offset;
+    const n = BigInt(length) > remain ? Number(remain) : length;
+    const out = new Uint8Array(n);
+    const start = Number(offset);
+    const end = start + n;
+    // Binary search for the last run starting at or before `start`.
+    let lo = 0, hi = this.starts.length - 1, i = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.starts[mid]! <= start) { i = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    for (let r = Math.max(i, 0); r < this.runs.length; r++) {
+      const run = this.runs[r]!;
+      if (run.offset >= end) break;
+      const a = Math.max(start, run.offset);
+      const b = Math.min(end, run.offset + run.bytes.length);
+      if (a < b) out.set(run.bytes.subarray(a - run.offset, b - run.offset), a - start);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,203 @@
+import * as fs from 'node:fs';
+import { SourceError, type ByteSource } from '../ByteSource.js';
+
+/**
+ * A problem opening or sizing a file or device, before any data offset is
+ * involved. A SourceError (so callers can treat all medium errors alike) whose
+ * message is just "<path>: <what went wrong>".
+ */
+export class FileOpenError extends SourceError {
+  constructor(source: string, message: string, readonly code?: string) {
+    super(source, 0n, message);
+    this.message = `${source}: ${message}`;
+    this.name = 'SourceError';
+  }
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: 'no such file or device',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory, not an image or device',
+  ENOTDIR: 'a component of the path is not a directory',
+  EIO: 'input/output error',
+  ENXIO: 'no such device or address',
+  ENODEV: 'no such device',
+  EBUSY: 'device or resource busy',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'file name too long',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in system',
+  EINVAL: 'invalid argument',
+  ENOMEDIUM: 'no medium found',
+  EOVERFLOW: 'value too large',
+  EBADF: 'bad file descriptor',
+};
+
+/** "permission denied (EACCES)" for a Node system error, or its plain message. */
+export function describeSystemError(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err.code === 'string') {
+    const text = ERRNO_TEXT[err.code];
+    if (text) return `${text} (${err.code})`;
+    return `${err.code}: ${err.message.replace(/^[A-Z]+: /, '')}`;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+function errnoCode(e: unknown): string | undefined {
+  const c = (e as NodeJS.ErrnoException | undefined)?.code;
+  return typeof c === 'string' ? c : undefined;
+}
+
+/** Major and minor numbers of a Linux device number (glibc's encoding). */
+export function deviceNumbers(rdev: bigint): { major: bigint; minor: bigint } {
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  return { major, minor };
+}
+
+/** Size of a block device from sysfs (/sys/dev/block/M:m/size counts 512-byte sectors), or null. */
+export function sysfsBlockDeviceSize(rdev: bigint): bigint | null {
+  const { major, minor } = deviceNumbers(rdev);
+  try {
+    const text = fs.readFileSync(`/sys/dev/block/${major}:${minor}/size`, 'utf8').trim();
+    if (!/^\d+$/.test(text)) return null;
+    return BigInt(text) * 512n;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The size of something readable by probing: the smallest offset at which
+ * `hasByte` is false, found by doubling then binary search (about 2 x 63
+ * probes at most). `hasByte(o)` says whether a byte exists at offset o.
+ */
+export function sizeByProbing(hasByte: (offset: bigint) => boolean, limit = 1n << 62n): bigint {
+  if (!hasByte(0n)) return 0n;
+  // Invariant: a byte exists at lo; none at hi (or hi is the limit).
+  let lo = 0n;
+  let hi = 4096n;
+  while (hi < limit && hasByte(hi)) {
+    lo = hi;
+    hi *= 2n;
+  }
+  if (hi >= limit) {
+    hi = limit;
+    if (hasByte(hi - 1n)) return limit;
+  }
+  while (hi - lo > 1n) {
+    const mid = lo + (hi - lo) / 2n;
+    if (hasByte(mid)) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/** Largest single read handed to the OS (Linux caps a read at 0x7ffff000 bytes). */
+const MAX_CHUNK = 1 << 30;
+
+/**
+ * A file or block device opened read-only. Reads are positional (pread), so
+ * offsets beyond 4 GiB and 2^53 are exact.
+ */
+export class FileSource implements ByteSource {
+  private fd: number | null;
+
+  private constructor(
+    fd: number,
+    readonly path: string,
+    readonly size: bigint,
+    readonly kind: 'file' | 'block-device',
+    readonly name: string,
+  ) {
+    this.fd = fd;
+  }
+
+  /**
+   * Opens `path` read-only (O_RDONLY; no write flag is ever used). Regular
+   * files and block devices are accepted. Throws a FileOpenError naming the
+   * path (missing, permission denied, a directory ...).
+   */
+  static open(path: string, name: string = path): FileSource {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, 'r');
+    } catch (e) {
+      throw new FileOpenError(path, `cannot open: ${describeSystemError(e)}`, errnoCode(e));
+    }
+    try {
+      let st: fs.BigIntStats;
+      try {
+        st = fs.fstatSync(fd, { bigint: true });
+      } catch (e) {
+        throw new FileOpenError(path, `cannot stat: ${describeSystemError(e)}`, errnoCode(e));
+      }
+      if (st.isDirectory()) throw new FileOpenError(path, 'is a directory, not an image or device', 'EISDIR');
+      if (st.isFile()) return new FileSource(fd, path, st.size, 'file', name);
+      if (st.isBlockDevice()) {
+        let size = st.size > 0n ? st.size : sysfsBlockDeviceSize(st.rdev);
+        if (size === null) size = sizeByProbing((o) => probeByte(fd, o));
+        return new FileSource(fd, path, size, 'block-device', name);
+      }
+      const what = st.isCharacterDevice() ? 'a character device' : st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'not a regular file';
+      throw new FileOpenError(path, `is ${what}; need an image file or a block device`);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+  }
+
+  /**
+   * Reads `length` bytes at `offset`; fewer only at the end of the source.
+   * Throws a SourceError (naming path and offset) when the medium fails.
+   */
+  read(offset: bigint, length: number): Uint8Array {
+    if (this.fd === null) throw new SourceError(this.name, offset, 'read after close');
+    if (offset < 0n || offset >= this.size || !(length > 0)) return new Uint8Array(0);
+    const len = Number.isFinite(length) ? Math.floor(length) : Number.MAX_SAFE_INTEGER;
+    const remain = this.size - offset;
+    const n = BigInt(len) > remain ? Number(remain) : len;
+    const out = new Uint8Array(n);
+    let done = 0;
+    let retries = 0;
+    while (done < n) {
+      const want = Math.min(n - done, MAX_CHUNK);
+      let got: number;
+      try {
+        got = fs.readSync(this.fd, out, done, want, offset + BigInt(done));
+      } catch (e) {
+        const code = errnoCode(e);
+        if ((code === 'EINTR' || code === 'EAGAIN') && retries++ < 10) continue;
+        throw new SourceError(this.name, offset + BigInt(done), `read of ${want} bytes failed: ${describeSystemError(e)}`);
+      }
+      if (got === 0) break; // end of file (it shrank, or the device is shorter than reported)
+      done += got;
+    }
+    return done === n ? out : out.subarray(0, done);
+  }
+
+  /** Closes the descriptor; later reads throw. Safe to call twice. */
+  close(): void {
+    if (this.fd === null) return;
+    const fd = this.fd;
+    this.fd = null;
+    fs.closeSync(fd);
+  }
+
+  /** The open descriptor (for checks such as its access mode), or null once closed. */
+  get descriptor(): number | null {
+    return this.fd;
+  }
+}
+
+function probeByte(fd: number, offset: bigint): boolean {
+  const b = new Uint8Array(1);
+  try {
+    return fs.readSync(fd, b, 0, 1, offset) === 1;
+  } catch (e) {
+    // An unreadable sector still exists; anything else means "not there".
+    return errnoCode(e) === 'EIO';
+  }
+}

@@ -1,0 +1,44 @@
+import type { Volume } from '../volume/Volume.js';
+import type { Mapping, PhysicalCopy } from '../volume/ChunkMap.js';
+import { chunkTypeName } from './chunks.js';
+
+export interface CopyReport {
+  copy: number;
+  devid: bigint;
+  device: string;
+  physical: bigint;
+  stripe: number;
+  role: string;
+}
+
+export interface MapReport {
+  logical: bigint;
+  chunk: { logical: bigint; length: bigint; type: string; profile: string; stripeLen: bigint };
+  offsetInChunk: bigint;
+  /** Bytes from the address to the end of its contiguous stripe unit. */
+  contiguous: bigint;
+  copies: CopyReport[];
+  /** RAID5/6: the whole row with parity positions. */
+  row?: { logicalStart: bigint; dataIndex: number; stripes: CopyReport[] };
+}
+
+const place = (v: Volume, p: PhysicalCopy, copy: number, extraOffset = 0n): CopyReport => ({
+  copy, devid: p.devid, device: v.devices.get(p.devid)?.name ?? 'unknown', physical: p.physical + extraOffset, stripe: p.stripeIndex, role: p.role,
+});
+
+export function mapReport(v: Volume, logical: bigint, m: Mapping): MapReport {
+  const c = m.chunk;
+  const r: MapReport = {
+    logical,
+    chunk: { logical: c.logical, length: c.length, type: chunkTypeName(c.type), profile: c.profile, stripeLen: c.stripeLen },
+    offsetInChunk: m.chunkOffset,
+    contiguous: m.contiguous,
+    copies: m.copies.map((p, i) => place(v, p, i + 1)),
+  };
+  if (m.row) {
+    const off = m.row.unitOffset;
+    const all = [...m.row.data, m.row.p, ...(m.row.q ? [m.row.q] : [])];
+    r.row = { logicalStart: m.row.logicalStart, dataIndex: m.row.dataIndex, stripes: all.map((p) => place(v, p, 0, off)) };
+  }
+  return r;
+}

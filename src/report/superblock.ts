@@ -1,0 +1,100 @@
+import { toHex } from '../format/bytes.js';
+import { CSUM_NAMES } from '../format/checksum.js';
+import { CompatRoFlag, IncompatFlag, SuperFlag, HeaderFlag } from '../format/constants.js';
+import type { Superblock } from '../format/superblock.js';
+
+/** Names of the set bits of `flags` from `table`; unknown bits as hex. */
+export function flagNames(flags: bigint, table: Record<string, bigint>): string[] {
+  const out: string[] = [];
+  let rest = flags;
+  for (const [name, bit] of Object.entries(table)) {
+    if (flags & bit) { out.push(name); rest &= ~bit; }
+  }
+  if (rest) out.push(`unknown 0x${rest.toString(16)}`);
+  return out;
+}
+
+const SUPER_FLAGS: Record<string, bigint> = { WRITTEN: HeaderFlag.WRITTEN, RELOC: HeaderFlag.RELOC, ...SuperFlag };
+
+/** Feature flags and superblock flags by name (unknown bits shown, not fatal). */
+export function superFlagNames(sb: Superblock) {
+  return {
+    flags: flagNames(sb.flags, SUPER_FLAGS),
+    compatFlags: flagNames(sb.compatFlags, {}),
+    compatRoFlags: flagNames(sb.compatRoFlags, CompatRoFlag),
+    incompatFlags: flagNames(sb.incompatFlags, IncompatFlag),
+  };
+}
+
+/** The superblock as labelled rows, for tables; every field. */
+export function superblockRows(sb: Superblock): [string, string][] {
+  const f = superFlagNames(sb);
+  const hexFlags = (v: bigint, names: string[]) => `0x${v.toString(16)}${names.length ? ` ( ${names.join(' | ')} )` : ''}`;
+  const rows: [string, string][] = [
+    ['csum_type', `${sb.csumType} (${CSUM_NAMES[sb.csumType] ?? 'unknown'})`],
+    ['csum_size', String(sb.csumSize)],
+    ['csum', `0x${toHex(sb.csum, 0, sb.csumSize || 32)}`],
+    ['bytenr', String(sb.bytenr)],
+    ['flags', hexFlags(sb.flags, f.flags)],
+    ['magic', `0x${sb.magic.toString(16)} (_BHRfS_M)`],
+    ['fsid', sb.fsid],
+    ['metadata_uuid', sb.metadataUuid],
+    ['label', sb.label],
+    ['generation', String(sb.generation)],
+    ['root', String(sb.root)],
+    ['sys_array_size', String(sb.sysChunkArraySize)],
+    ['chunk_root_generation', String(sb.chunkRootGeneration)],
+    ['root_level', String(sb.rootLevel)],
+    ['chunk_root', String(sb.chunkRoot)],
+    ['chunk_root_level', String(sb.chunkRootLevel)],
+    ['log_root', String(sb.logRoot)],
+    ['log_root_transid (deprecated)', String(sb.logRootTransid)],
+    ['log_root_level', String(sb.logRootLevel)],
+    ['total_bytes', String(sb.totalBytes)],
+    ['bytes_used', String(sb.bytesUsed)],
+    ['sectorsize', String(sb.sectorsize)],
+    ['nodesize', String(sb.nodesize)],
+    ['leafsize (deprecated)', String(sb.leafsize)],
+    ['stripesize', String(sb.stripesize)],
+    ['root_dir', String(sb.rootDirObjectid)],
+    ['num_devices', String(sb.numDevices)],
+    ['compat_flags', hexFlags(sb.compatFlags, f.compatFlags)],
+    ['compat_ro_flags', hexFlags(sb.compatRoFlags, f.compatRoFlags)],
+    ['incompat_flags', hexFlags(sb.incompatFlags, f.incompatFlags)],
+    ['cache_generation', String(sb.cacheGeneration)],
+    ['uuid_tree_generation', String(sb.uuidTreeGeneration)],
+    ['nr_global_roots', String(sb.nrGlobalRoots)],
+    ['dev_item.uuid', sb.devItem.uuid],
+    ['dev_item.fsid', sb.devItem.fsid],
+    ['dev_item.type', String(sb.devItem.type)],
+    ['dev_item.total_bytes', String(sb.devItem.totalBytes)],
+    ['dev_item.bytes_used', String(sb.devItem.bytesUsed)],
+    ['dev_item.io_align', String(sb.devItem.ioAlign)],
+    ['dev_item.io_width', String(sb.devItem.ioWidth)],
+    ['dev_item.sector_size', String(sb.devItem.sectorSize)],
+    ['dev_item.devid', String(sb.devItem.devid)],
+    ['dev_item.dev_group', String(sb.devItem.devGroup)],
+    ['dev_item.seek_speed', String(sb.devItem.seekSpeed)],
+    ['dev_item.bandwidth', String(sb.devItem.bandwidth)],
+    ['dev_item.generation', String(sb.devItem.generation)],
+  ];
+  sb.backupRoots.forEach((b, i) => {
+    rows.push([`backup ${i}`, `tree_root ${b.treeRoot} gen ${b.treeRootGen} level ${b.treeRootLevel}; chunk_root ${b.chunkRoot} gen ${b.chunkRootGen} level ${b.chunkRootLevel}; ` +
+      `extent_root ${b.extentRoot} gen ${b.extentRootGen} level ${b.extentRootLevel}; fs_root ${b.fsRoot} gen ${b.fsRootGen} level ${b.fsRootLevel}; ` +
+      `dev_root ${b.devRoot} gen ${b.devRootGen} level ${b.devRootLevel}; csum_root ${b.csumRoot} gen ${b.csumRootGen} level ${b.csumRootLevel}; ` +
+      `total_bytes ${b.totalBytes} bytes_used ${b.bytesUsed} num_devices ${b.numDevices}`]);
+  });
+  return rows;
+}
+
+/** The superblock as a JSON-ready object with flag names. */
+export function superblockJson(sb: Superblock) {
+  const { csum, sysChunkArray, ...rest } = sb;
+  return {
+    ...rest,
+    csum: toHex(csum, 0, sb.csumSize || 32),
+    csumName: CSUM_NAMES[sb.csumType] ?? 'unknown',
+    flagNames: superFlagNames(sb),
+    sysChunkArray: toHex(sysChunkArray),
+  };
+}

@@ -1,0 +1,176 @@
+import type { ByteSource } from '../io/ByteSource.js';
+import { u64 } from '../format/bytes.js';
+import { ItemType, ObjectId } from '../format/constants.js';
+import { decodeChunkItem } from '../format/items/chunk.js';
+import { decodeDevItem, type DevItem } from '../format/items/dev.js';
+import { MAX_KEY, type Key } from '../format/key.js';
+import type { Superblock } from '../format/superblock.js';
+import { FindingLog } from '../findings.js';
+import { assemble, type Assembly } from '../volume/assemble.js';
+import { chunkFromItem, chunkProblem, sysChunkArrayEntries } from '../volume/ChunkMap.js';
+import { Volume } from '../volume/Volume.js';
+import { TreeReader } from './readTreeBlock.js';
+import { iterateItems, findItem, walkTree, type ItemRef, type TreeRoot, type WalkOptions, type WalkVisitor } from './walk.js';
+
+export interface OpenOptions {
+  /** Bytes of verified tree blocks to keep cached. */
+  cacheBytes?: number;
+  /** Bound on collected findings. */
+  findingLimit?: number;
+}
+
+/** A root item's pointer to its tree (btrfs_root_item: generation @160, bytenr @176, level @238). */
+export interface RootRef extends TreeRoot {
+  key: Key;
+}
+
+/**
+ * An opened filesystem: devices assembled, chunk map bootstrapped from the
+ * superblock's sys_chunk_array and completed from the chunk tree, and tree
+ * blocks readable and verified. Problems found on the way are in `findings`.
+ */
+export class Filesystem {
+  readonly findings: FindingLog;
+  readonly volume: Volume;
+  readonly reader: TreeReader;
+  readonly superblock: Superblock;
+  readonly assembly: Assembly;
+  /** Devices the chunk tree names (DEV_ITEM), by devid. */
+  readonly devItems = new Map<bigint, DevItem>();
+  private rootsCache: RootRef[] | undefined;
+
+  private constructor(assembly: Assembly, opts: OpenOptions) {
+    this.assembly = assembly;
+    this.superblock = assembly.superblock;
+    this.findings = new FindingLog(opts.findingLimit);
+    for (const f of assembly.findings) this.findings.add(f);
+    this.volume = new Volume(assembly.devices);
+    const sb = this.superblock;
+    this.reader = new TreeReader(this.volume, {
+      nodesize: sb.nodesize, csumType: sb.csumType, fsid: sb.treeFsid,
+      ...(opts.cacheBytes !== undefined ? { cacheBytes: opts.cacheBytes } : {}),
+    });
+  }
+
+  /** Opens the filesystem on `sources` (the first names it). Throws only when nothing can be read. */
+  static open(sources: ByteSource[], opts: OpenOptions = {}): Filesystem {
+    const fs = new Filesystem(assemble(sources), opts);
+    fs.bootstrapChunks();
+    return fs;
+  }
+
+  get walkOptions(): WalkOptions {
+    return { findings: this.findings };
+  }
+
+  get rootTree(): TreeRoot {
+    return { tree: ObjectId.ROOT_TREE, bytenr: this.superblock.root, level: this.superblock.rootLevel, generation: this.superblock.generation };
+  }
+
+  get chunkTree(): TreeRoot {
+    const sb = this.superblock;
+    return { tree: ObjectId.CHUNK_TREE, bytenr: sb.chunkRoot, level: sb.chunkRootLevel, generation: sb.chunkRootGeneration };
+  }
+
+  /** The log root tree (fsync'd changes not yet committed), when the superblock has one. */
+  get logRootTree(): TreeRoot | undefined {
+    const sb = this.superblock;
+    if (sb.logRoot === 0n) return undefined;
+    // The log is written in the transaction after `generation`; its root's generation is not recorded.
+    return { tree: ObjectId.TREE_LOG, bytenr: sb.logRoot, level: sb.logRootLevel };
+  }
+
+  private bootstrapChunks(): void {
+    const sb = this.superblock;
+    for (const e of sysChunkArrayEntries(sb.sysChunkArray)) {
+      if ('error' in e) {
+        this.findings.add({ code: 'sys-chunk-array', severity: 'error', message: `superblock sys_chunk_array at byte ${e.offset}: ${e.error}`, location: { physical: 0x10000n } });
+        break;
+      }
+      if (e.keyType !== ItemType.CHUNK_ITEM) {
+        this.findings.add({ code: 'sys-chunk-array', severity: 'error', message: `superblock sys_chunk_array at byte ${e.offset}: key type ${e.keyType} is not CHUNK_ITEM`, location: {} });
+        break;
+      }
+      this.addChunk(e.logical, e.item, 'sys_chunk_array', {});
+    }
+    // The chunk tree's own blocks are readable now; it names every chunk and device.
+    const opts = this.walkOptions;
+    for (const ref of iterateItems(this.reader, this.chunkTree, { objectid: 0n, type: 0, offset: 0n }, MAX_KEY, opts)) {
+      const { block, slot } = ref;
+      const type = block.keyType(slot);
+      const data = block.itemData(slot);
+      if (type === ItemType.CHUNK_ITEM) {
+        this.addChunk(block.keyOffsetField(slot), data, 'chunk_tree', { tree: ObjectId.CHUNK_TREE, block: block.logical, slot });
+      } else if (type === ItemType.DEV_ITEM && data.length >= 98) {
+        const d = decodeDevItem(data, 0);
+        this.devItems.set(d.devid, d);
+      }
+    }
+    for (const [devid, d] of this.devItems) {
+      if (!this.volume.devices.has(devid)) {
+        this.volume.devices.set(devid, { devid, uuid: d.uuid, name: 'missing', source: null });
+        this.findings.add({ code: 'device-missing', severity: 'error', message: `device devid ${devid} uuid ${d.uuid} is missing`, location: { devid } });
+      }
+    }
+  }
+
+  private addChunk(logical: bigint, data: Uint8Array, origin: 'sys_chunk_array' | 'chunk_tree', loc: { tree?: bigint; block?: bigint; slot?: number }): void {
+    if (data.length < 48) {
+      this.findings.add({ code: 'chunk-item-size', severity: 'error', message: `chunk item for logical ${logical} has ${data.length} bytes`, location: { ...loc, logical } });
+      return;
+    }
+    const c = chunkFromItem(logical, decodeChunkItem(data, 0, data.length), origin);
+    const why = chunkProblem(c);
+    if (why) {
+      this.findings.add({ code: 'chunk-invalid', severity: 'error', message: `chunk at logical ${logical} (${origin}): ${why}`, location: { ...loc, logical } });
+      return;
+    }
+    const clash = this.volume.chunks.add(c);
+    if (clash) {
+      this.findings.add({ code: 'chunk-overlap', severity: 'error', message: `chunk [${logical}, +${c.length}) overlaps chunk [${clash.logical}, +${clash.length}); ignored`, location: { ...loc, logical } });
+    }
+  }
+
+  /** Every ROOT_ITEM in the root tree, in key order (trees, subvolumes, snapshots, reloc trees). */
+  roots(): RootRef[] {
+    if (this.rootsCache) return this.rootsCache;
+    const out: RootRef[] = [];
+    for (const { block, slot } of iterateItems(this.reader, this.rootTree, { objectid: 0n, type: 0, offset: 0n }, MAX_KEY, this.walkOptions)) {
+      if (block.keyType(slot) !== ItemType.ROOT_ITEM) continue;
+      const k = block.key(slot);
+      const data = block.itemData(slot);
+      if (data.length < 239) {
+        this.findings.add({ code: 'root-item-size', severity: 'error', message: `root item ${k.objectid} is ${data.length} bytes, shorter than 239`, location: { tree: ObjectId.ROOT_TREE, block: block.logical, slot, key: k } });
+        continue;
+      }
+      out.push({ key: k, tree: k.objectid, generation: u64(data, 160), bytenr: u64(data, 176), level: data[238]! });
+    }
+    this.rootsCache = out;
+    return out;
+  }
+
+  /** The current root of tree `id` (highest key offset wins, as for reloc trees). */
+  treeRoot(id: bigint): TreeRoot | undefined {
+    if (id === ObjectId.ROOT_TREE) return this.rootTree;
+    if (id === ObjectId.CHUNK_TREE) return this.chunkTree;
+    let found: RootRef | undefined;
+    for (const r of this.roots()) if (r.tree === id) found = r;
+    return found;
+  }
+
+  items(root: TreeRoot, min: Key = { objectid: 0n, type: 0, offset: 0n }, max: Key = MAX_KEY): Generator<ItemRef> {
+    return iterateItems(this.reader, root, min, max, this.walkOptions);
+  }
+
+  find(root: TreeRoot, k: Key): ItemRef | undefined {
+    return findItem(this.reader, root, k, this.walkOptions);
+  }
+
+  walk(root: TreeRoot, visitor: WalkVisitor, opts: Partial<WalkOptions> = {}): void {
+    walkTree(this.reader, root, visitor, { ...this.walkOptions, ...opts });
+  }
+
+  close(): void {
+    for (const d of this.volume.devices.values()) d.source?.close?.();
+  }
+}

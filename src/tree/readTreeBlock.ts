@@ -1,0 +1,95 @@
+import { csumMatches } from '../format/checksum.js';
+import { CSUM_SIZE } from '../format/constants.js';
+import { checkTreeBlockHeader, checkTreeBlockStructure, TreeBlock, type BlockExpectation } from '../format/treeBlock.js';
+import type { Finding } from '../findings.js';
+import type { Volume } from '../volume/Volume.js';
+import { BlockCache } from './BlockCache.js';
+
+/** What a tree block read produced. */
+export interface BlockRead {
+  /** The first copy that passed every check; or, when none did, null. */
+  block: TreeBlock | null;
+  /** Problems of copies that failed (also when a later copy was good). */
+  findings: Finding[];
+  /** Which copy was used (0-based). */
+  copy: number;
+  /** How many items of the block are safe to read (less than nritems when the block is damaged). */
+  validItems: number;
+  /** When no copy was good: the least damaged copy, for dumping what is there. */
+  damaged?: TreeBlock;
+}
+
+export interface TreeReaderOptions {
+  nodesize: number;
+  csumType: number;
+  /** fsid tree blocks carry (metadata_uuid when that feature is on). */
+  fsid: string;
+  chunkTreeUuid?: string;
+  cacheBytes?: number;
+}
+
+/**
+ * Reads tree blocks through the volume and verifies each copy as the kernel
+ * does at read time (btree_read_extent_buffer_pages + the tree-checker
+ * basics): checksum over bytes 32..nodesize, bytenr, fsid, chunk tree uuid,
+ * level and generation against the parent pointer, then item order and
+ * bounds. A copy that fails is recorded and the next copy is tried.
+ */
+export class TreeReader {
+  readonly cache: BlockCache;
+  blocksRead = 0;
+  constructor(readonly volume: Volume, readonly opts: TreeReaderOptions) {
+    this.cache = new BlockCache(opts.cacheBytes);
+  }
+
+  read(e: Omit<BlockExpectation, 'fsid'>, ctx: { tree?: bigint } = {}): BlockRead {
+    const cached = this.cache.get(e.logical);
+    if (cached && (e.level === undefined || cached.level === e.level) && (e.generation === undefined || cached.generation === e.generation)) {
+      return { block: cached, findings: [], copy: 0, validItems: cached.nritems };
+    }
+    const findings: Finding[] = [];
+    const expect: BlockExpectation = { ...e, fsid: this.opts.fsid, ...(this.opts.chunkTreeUuid ? { chunkTreeUuid: this.opts.chunkTreeUuid } : {}) };
+    const n = this.volume.copyCount(e.logical);
+    if (n === 0) {
+      findings.push({ code: 'unmapped-block', severity: 'error', message: `tree block ${e.logical} is not in any chunk`, location: { logical: e.logical, ...(ctx.tree !== undefined ? { tree: ctx.tree } : {}) } });
+      return { block: null, findings, copy: -1, validItems: 0 };
+    }
+    let damaged: { block: TreeBlock; valid: number; score: number } | undefined;
+    for (let copy = 0; copy < n; copy++) {
+      const r = this.volume.readCopy(e.logical, this.opts.nodesize, copy);
+      const place = r.places[0];
+      const loc = {
+        logical: e.logical, copy, ...(ctx.tree !== undefined ? { tree: ctx.tree } : {}),
+        ...(place ? { devid: place.devid, physical: place.physical, device: this.volume.devices.get(place.devid)?.name ?? 'missing' } : {}),
+      };
+      if (!r.bytes) {
+        findings.push({ code: 'tree-block-unreadable', severity: 'error', message: `tree block ${e.logical} copy ${copy + 1}: ${r.error}`, location: loc });
+        continue;
+      }
+      this.blocksRead++;
+      const block = new TreeBlock(r.bytes, e.logical);
+      const problems: { code: string; message: string; slot?: number }[] = [];
+      if (!csumMatches(this.opts.csumType, r.bytes.subarray(CSUM_SIZE), r.bytes, 0)) {
+        problems.push({ code: 'tree-block-csum', message: `checksum mismatch` });
+      }
+      problems.push(...checkTreeBlockHeader(block, expect));
+      const s = checkTreeBlockStructure(block);
+      problems.push(...s.problems);
+      if (problems.length === 0) {
+        this.cache.set(block);
+        for (const f of findings) f.repairable = true;
+        return { block, findings, copy, validItems: s.validItems };
+      }
+      for (const p of problems) {
+        findings.push({
+          code: p.code, severity: 'error', message: `tree block ${e.logical} copy ${copy + 1}${r.rebuilt ? ' (rebuilt from parity)' : ''}: ${p.message}`,
+          location: { ...loc, block: e.logical, ...(p.slot !== undefined ? { slot: p.slot } : {}) },
+        });
+      }
+      // Keep the copy that is least wrong (a bad checksum alone beats a wrong address).
+      const score = problems.length + (problems.some((p) => p.code === 'bytenr-mismatch' || p.code === 'fsid-mismatch') ? 100 : 0);
+      if (!damaged || score < damaged.score) damaged = { block, valid: s.validItems, score };
+    }
+    return { block: null, findings, copy: -1, validItems: damaged?.valid ?? 0, ...(damaged ? { damaged: damaged.block } : {}) };
+  }
+}

@@ -1,0 +1,4 @@
+declare module 'crc-32/crc32c.js' {
+  /** CRC-32C (Castagnoli) of a byte array; returns a signed 32-bit integer. */
+  export function buf(data: Uint8Array | number[], seed?: number): number;
+}

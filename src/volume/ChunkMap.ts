@@ -1,0 +1,255 @@
+import { profileOf, type Profile } from '../format/constants.js';
+import type { ChunkItem, Stripe } from '../format/items/chunk.js';
+
+/** A chunk: a logical range [logical, logical+length) and where its stripes live. */
+export interface Chunk {
+  logical: bigint;
+  length: bigint;
+  type: bigint;
+  profile: Profile;
+  stripeLen: bigint;
+  numStripes: number;
+  subStripes: number;
+  stripes: Stripe[];
+  /** Where the chunk was learned: the superblock's sys_chunk_array or the chunk tree. */
+  origin: 'sys_chunk_array' | 'chunk_tree';
+}
+
+/** One physical place holding (a copy of, or parity for) a logical range. */
+export interface PhysicalCopy {
+  devid: bigint;
+  physical: bigint;
+  /** Index into chunk.stripes. */
+  stripeIndex: number;
+  role: 'data' | 'p' | 'q';
+}
+
+/** Where a logical address lives: every copy, and how far the mapping holds. */
+export interface Mapping {
+  chunk: Chunk;
+  /** Offset of the address within its chunk. */
+  chunkOffset: bigint;
+  /** Bytes from the address to the end of its stripe unit (reads must not cross it). */
+  contiguous: bigint;
+  /** Mirrored profiles: every copy. RAID5/6: the one data stripe holding the address. */
+  copies: PhysicalCopy[];
+  /** RAID5/6 only: the whole stripe row, for rebuilding from parity. */
+  row?: RaidRow;
+}
+
+/** A RAID5/6 full-stripe row: data stripes in logical order, then P (and Q). */
+export interface RaidRow {
+  /** Logical address where the row's first data stripe starts. */
+  logicalStart: bigint;
+  /** Which of the row's data stripes holds the address. */
+  dataIndex: number;
+  /** Offset of the address within its stripe unit. */
+  unitOffset: bigint;
+  data: PhysicalCopy[];
+  p: PhysicalCopy;
+  q?: PhysicalCopy;
+}
+
+/** Number of stripes carrying data (not mirror or parity) per row: how much of a stripe each device holds. */
+export function dataStripes(c: Pick<Chunk, 'profile' | 'numStripes' | 'subStripes'>): number {
+  switch (c.profile) {
+    case 'RAID0': return c.numStripes;
+    case 'RAID10': return Math.max(1, Math.floor(c.numStripes / Math.max(1, c.subStripes)));
+    case 'RAID5': return c.numStripes - 1;
+    case 'RAID6': return c.numStripes - 2;
+    default: return 1;
+  }
+}
+
+/** Bytes each stripe (device extent) of the chunk occupies on its device. */
+export function stripeSize(c: Chunk): bigint {
+  const n = BigInt(Math.max(1, dataStripes(c)));
+  return c.length / n;
+}
+
+export function chunkFromItem(logical: bigint, item: ChunkItem, origin: Chunk['origin']): Chunk {
+  return {
+    logical, length: item.length, type: item.type, profile: profileOf(item.type), stripeLen: item.stripeLen,
+    numStripes: item.numStripes, subStripes: item.subStripes, stripes: item.stripes, origin,
+  };
+}
+
+/** Why a chunk item cannot be used for mapping, or null when it can. */
+export function chunkProblem(c: Chunk): string | null {
+  if (c.length === 0n) return 'length is 0';
+  if (c.numStripes === 0) return 'num_stripes is 0';
+  if (c.stripes.length !== c.numStripes) return `item holds ${c.stripes.length} of ${c.numStripes} stripes`;
+  if (c.stripeLen === 0n || (c.stripeLen & (c.stripeLen - 1n)) !== 0n) return `stripe_len ${c.stripeLen} is not a power of two`;
+  const min: Record<Profile, number> = { SINGLE: 1, DUP: 2, RAID0: 1, RAID1: 2, RAID1C3: 3, RAID1C4: 4, RAID10: 2, RAID5: 2, RAID6: 3 };
+  if (c.numStripes < min[c.profile]) return `${c.profile} with ${c.numStripes} stripes`;
+  if (c.profile === 'RAID10' && (c.subStripes < 2 || c.numStripes % c.subStripes !== 0)) return `RAID10 with sub_stripes ${c.subStripes}`;
+  if (c.logical + c.length > 0xffffffffffffffffn) return 'range passes 2^64';
+  return null;
+}
+
+/**
+ * All chunks, sorted by logical address, with lookups by binary search.
+ * Overlapping chunks are refused (reported by the caller).
+ */
+export class ChunkMap {
+  private chunks: Chunk[] = [];
+
+  get all(): readonly Chunk[] {
+    return this.chunks;
+  }
+
+  /** Adds a chunk; returns the chunk it overlaps instead when it does (an identical re-add is a no-op). */
+  add(c: Chunk): Chunk | null {
+    const i = this.upperBound(c.logical);
+    const prev = this.chunks[i - 1];
+    if (prev && prev.logical === c.logical && prev.length === c.length) {
+      // The chunk tree repeats the sys_chunk_array's system chunks; prefer the tree's copy.
+      if (c.origin === 'chunk_tree') this.chunks[i - 1] = c;
+      return null;
+    }
+    if (prev && prev.logical + prev.length > c.logical) return prev;
+    const next = this.chunks[i];
+    if (next && c.logical + c.length > next.logical) return next;
+    this.chunks.splice(i, 0, c);
+    return null;
+  }
+
+  /** The chunk containing `logical`, if any. */
+  find(logical: bigint): Chunk | undefined {
+    const c = this.chunks[this.upperBound(logical) - 1];
+    return c && logical < c.logical + c.length ? c : undefined;
+  }
+
+  /** Maps a logical address to its physical copies. */
+  map(logical: bigint): Mapping | undefined {
+    const c = this.find(logical);
+    return c ? mapInChunk(c, logical) : undefined;
+  }
+
+  /** Every logical address that `physical` on `devid` holds (parity places map to their row). */
+  reverse(devid: bigint, physical: bigint): { chunk: Chunk; stripeIndex: number; logical: bigint | null; role: 'data' | 'p' | 'q'; rowLogical?: bigint }[] {
+    const out: { chunk: Chunk; stripeIndex: number; logical: bigint | null; role: 'data' | 'p' | 'q'; rowLogical?: bigint }[] = [];
+    for (const c of this.chunks) {
+      const size = stripeSize(c);
+      c.stripes.forEach((s, idx) => {
+        if (s.devid !== devid || physical < s.offset || physical >= s.offset + size) return;
+        out.push({ chunk: c, stripeIndex: idx, ...reverseInChunk(c, idx, physical - s.offset) });
+      });
+    }
+    return out;
+  }
+
+  private upperBound(logical: bigint): number {
+    let lo = 0, hi = this.chunks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.chunks[mid]!.logical <= logical) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+}
+
+function copy(c: Chunk, idx: number, physOff: bigint, role: PhysicalCopy['role'] = 'data'): PhysicalCopy {
+  const s = c.stripes[idx]!;
+  return { devid: s.devid, physical: s.offset + physOff, stripeIndex: idx, role };
+}
+
+/**
+ * The address arithmetic of each profile (as the kernel's btrfs_map_block
+ * does it): the chunk is cut into stripe_len units dealt round-robin over the
+ * data stripes; mirrored profiles keep the whole chunk on every stripe;
+ * RAID10 deals units to groups of sub_stripes mirrors; RAID5/6 rows rotate
+ * the parity one device per row.
+ */
+export function mapInChunk(c: Chunk, logical: bigint): Mapping {
+  const off = logical - c.logical;
+  const sl = c.stripeLen;
+  const unitOff = off % sl;
+  const unitNr = off / sl;
+  const toUnitEnd = sl - unitOff;
+  const toChunkEnd = c.length - off;
+  const contiguousUnit = toUnitEnd < toChunkEnd ? toUnitEnd : toChunkEnd;
+  switch (c.profile) {
+    case 'SINGLE': case 'DUP': case 'RAID1': case 'RAID1C3': case 'RAID1C4':
+      return { chunk: c, chunkOffset: off, contiguous: toChunkEnd, copies: c.stripes.map((_, i) => copy(c, i, off)) };
+    case 'RAID0': {
+      const n = BigInt(c.numStripes);
+      const idx = Number(unitNr % n);
+      return { chunk: c, chunkOffset: off, contiguous: contiguousUnit, copies: [copy(c, idx, (unitNr / n) * sl + unitOff)] };
+    }
+    case 'RAID10': {
+      const sub = c.subStripes;
+      const groups = BigInt(dataStripes(c));
+      const first = Number(unitNr % groups) * sub;
+      const phys = (unitNr / groups) * sl + unitOff;
+      const copies: PhysicalCopy[] = [];
+      for (let i = 0; i < sub; i++) copies.push(copy(c, first + i, phys));
+      return { chunk: c, chunkOffset: off, contiguous: contiguousUnit, copies };
+    }
+    case 'RAID5': case 'RAID6': {
+      const n = c.numStripes;
+      const nData = dataStripes(c);
+      const rowNr = unitNr / BigInt(nData);
+      const dataIndex = Number(unitNr % BigInt(nData));
+      const rot = Number(rowNr % BigInt(n));
+      const phys = rowNr * sl;
+      const data: PhysicalCopy[] = [];
+      for (let j = 0; j < nData; j++) data.push(copy(c, (j + rot) % n, phys));
+      const p = copy(c, (nData + rot) % n, phys, 'p');
+      const q = c.profile === 'RAID6' ? copy(c, (nData + 1 + rot) % n, phys, 'q') : undefined;
+      const target = data[dataIndex]!;
+      const row: RaidRow = { logicalStart: c.logical + rowNr * BigInt(nData) * sl, dataIndex, unitOffset: unitOff, data, p, ...(q ? { q } : {}) };
+      return {
+        chunk: c, chunkOffset: off, contiguous: contiguousUnit,
+        copies: [{ ...target, physical: target.physical + unitOff }],
+        row,
+      };
+    }
+  }
+}
+
+function reverseInChunk(c: Chunk, idx: number, devOff: bigint): { logical: bigint | null; role: 'data' | 'p' | 'q'; rowLogical?: bigint } {
+  const sl = c.stripeLen;
+  switch (c.profile) {
+    case 'SINGLE': case 'DUP': case 'RAID1': case 'RAID1C3': case 'RAID1C4':
+      return { logical: c.logical + devOff, role: 'data' };
+    case 'RAID0': {
+      const unitNr = (devOff / sl) * BigInt(c.numStripes) + BigInt(idx);
+      return { logical: c.logical + unitNr * sl + (devOff % sl), role: 'data' };
+    }
+    case 'RAID10': {
+      const groups = BigInt(dataStripes(c));
+      const unitNr = (devOff / sl) * groups + BigInt(Math.floor(idx / c.subStripes));
+      return { logical: c.logical + unitNr * sl + (devOff % sl), role: 'data' };
+    }
+    case 'RAID5': case 'RAID6': {
+      const n = c.numStripes;
+      const nData = dataStripes(c);
+      const rowNr = devOff / sl;
+      const rot = Number(rowNr % BigInt(n));
+      // Position of this device within the rotated row: data 0..nData-1, then P, then Q.
+      const pos = (idx - rot + n) % n;
+      const rowLogical = c.logical + rowNr * BigInt(nData) * sl;
+      if (pos >= nData) return { logical: null, role: pos === nData ? 'p' : 'q', rowLogical };
+      return { logical: rowLogical + BigInt(pos) * sl + (devOff % sl), role: 'data', rowLogical };
+    }
+  }
+}
+
+/** Decodes the superblock's sys_chunk_array: (disk key, chunk item) pairs. */
+export function* sysChunkArrayEntries(arr: Uint8Array): Generator<{ offset: number; logical: bigint; keyType: number; item: Uint8Array } | { offset: number; error: string }> {
+  let pos = 0;
+  while (pos < arr.length) {
+    if (pos + 17 > arr.length) { yield { offset: pos, error: 'truncated key' }; return; }
+    const keyType = arr[pos + 8]!;
+    let logical = 0n;
+    for (let i = 7; i >= 0; i--) logical = (logical << 8n) | BigInt(arr[pos + 9 + i]!);
+    pos += 17;
+    if (pos + 48 > arr.length) { yield { offset: pos, error: 'truncated chunk item' }; return; }
+    const numStripes = arr[pos + 44]! | (arr[pos + 45]! << 8);
+    const size = 48 + 32 * numStripes;
+    if (numStripes === 0 || pos + size > arr.length) { yield { offset: pos, error: `chunk item with ${numStripes} stripes does not fit` }; return; }
+    yield { offset: pos - 17, logical, keyType, item: arr.subarray(pos, pos + size) };
+    pos += size;
+  }
+}

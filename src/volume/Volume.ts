@@ -1,0 +1,135 @@
+import type { ByteSource } from '../io/ByteSource.js';
+import type { Superblock } from '../format/superblock.js';
+import { ChunkMap, type Mapping, type PhysicalCopy } from './ChunkMap.js';
+import { recoverRaid5, recoverRaid6 } from './raid56.js';
+
+/** One device of the filesystem; `source` is null when it was not found. */
+export interface Device {
+  devid: bigint;
+  uuid: string;
+  /** Path or name given by the user, or "missing". */
+  name: string;
+  source: ByteSource | null;
+  superblock?: Superblock;
+}
+
+/** The outcome of reading one way (copy) of a logical range. */
+export interface CopyRead {
+  bytes: Uint8Array | null;
+  /** Why bytes is null: unmapped, device missing, past the end of a device, ... */
+  error?: string;
+  /** The physical places read (for messages). */
+  places: PhysicalCopy[];
+  /** True when the bytes were rebuilt from parity. */
+  rebuilt?: boolean;
+}
+
+/**
+ * The logical address space of the filesystem over its devices: maps logical
+ * ranges through the chunk map and reads any copy of them. Verifying what
+ * was read (checksums) is the caller's job; it asks for the next copy when a
+ * copy is bad, as the kernel does with mirror_num.
+ */
+export class Volume {
+  readonly chunks = new ChunkMap();
+  constructor(readonly devices: Map<bigint, Device>) {}
+
+  /**
+   * How many different ways `logical` can be read: the mirrors of mirrored
+   * profiles; for RAID5 the data stripe then a rebuild from P; for RAID6
+   * also a rebuild from Q alone. 0 when unmapped.
+   */
+  copyCount(logical: bigint): number {
+    const m = this.chunks.map(logical);
+    if (!m) return 0;
+    if (m.chunk.profile === 'RAID5') return 2;
+    if (m.chunk.profile === 'RAID6') return 3;
+    return m.copies.length;
+  }
+
+  /** Reads `length` bytes at `logical` from copy number `copy`, across stripe units as needed. */
+  readCopy(logical: bigint, length: number, copy = 0): CopyRead {
+    const out = new Uint8Array(length);
+    const places: PhysicalCopy[] = [];
+    let done = 0;
+    let rebuilt = false;
+    while (done < length) {
+      const at = logical + BigInt(done);
+      const m = this.chunks.map(at);
+      if (!m) return { bytes: null, error: `logical ${at} is not in any chunk`, places };
+      const n = Math.min(length - done, Number(m.contiguous > 0x7fffffffn ? 0x7fffffffn : m.contiguous));
+      const seg = this.readSegment(m, n, copy);
+      places.push(...seg.places);
+      if (!seg.bytes) return { bytes: null, error: seg.error ?? 'unreadable', places };
+      if (seg.rebuilt) rebuilt = true;
+      out.set(seg.bytes, done);
+      done += n;
+    }
+    return { bytes: out, places, rebuilt };
+  }
+
+  /** Reads the first copy that can be read at all (no verification). */
+  read(logical: bigint, length: number): CopyRead {
+    const n = Math.max(1, this.copyCount(logical));
+    let last: CopyRead = { bytes: null, error: 'unmapped', places: [] };
+    for (let c = 0; c < n; c++) {
+      last = this.readCopy(logical, length, c);
+      if (last.bytes) return last;
+    }
+    return last;
+  }
+
+  /** Reads bytes from one physical place; null with a reason when it cannot. */
+  readPhysical(place: { devid: bigint; physical: bigint }, length: number): { bytes: Uint8Array | null; error?: string } {
+    const dev = this.devices.get(place.devid);
+    if (!dev || !dev.source) return { bytes: null, error: `device ${place.devid} is missing` };
+    const b = dev.source.read(place.physical, length);
+    if (b.length < length) return { bytes: null, error: `${dev.name}: offset ${place.physical} +${length} is past the end of the device (${dev.source.size} bytes)` };
+    return { bytes: b };
+  }
+
+  private readSegment(m: Mapping, n: number, copy: number): { bytes: Uint8Array | null; error?: string; places: PhysicalCopy[]; rebuilt?: boolean } {
+    const row = m.row;
+    if (!row) {
+      const place = m.copies[copy];
+      if (!place) return { bytes: null, error: `copy ${copy + 1} does not exist (${m.chunk.profile} has ${m.copies.length})`, places: [] };
+      return { ...this.readPhysical(place, n), places: [place] };
+    }
+    const target = m.copies[0]!;
+    if (copy === 0) {
+      const r = this.readPhysical(target, n);
+      if (r.bytes) return { bytes: r.bytes, places: [target] };
+      // The data stripe's device is gone or short: rebuild from parity, as the kernel does.
+    }
+    return this.rebuild(m, n, copy === 2 ? 'q' : 'p');
+  }
+
+  /**
+   * Rebuilds the target unit range of a RAID5/6 row from the other data
+   * stripes and parity. `using` = 'p' rebuilds with P (and Q if more is
+   * missing); 'q' treats P as unavailable, to get a second independent copy.
+   */
+  private rebuild(m: Mapping, n: number, using: 'p' | 'q'): { bytes: Uint8Array | null; error?: string; places: PhysicalCopy[]; rebuilt?: boolean } {
+    const row = m.row!;
+    const off = row.unitOffset;
+    const places: PhysicalCopy[] = [];
+    const readAt = (p: PhysicalCopy) => {
+      places.push(p);
+      return this.readPhysical({ devid: p.devid, physical: p.physical + off }, n).bytes;
+    };
+    const data = row.data.map((p, j) => (j === row.dataIndex ? null : readAt(p)));
+    const p = using === 'q' ? null : readAt(row.p);
+    const q = row.q ? readAt(row.q) : null;
+    const missing = data.filter((d) => d === null).length;
+    try {
+      if (!row.q) {
+        if (!p || missing > 1) return { bytes: null, error: `RAID5 row at logical ${row.logicalStart}: cannot rebuild (${missing} data stripes and ${p ? 'no' : 'the'} parity unreadable)`, places };
+        return { bytes: recoverRaid5(data, p)[row.dataIndex]!, places, rebuilt: true };
+      }
+      if (missing + (p ? 0 : 1) + (q ? 0 : 1) > 2) return { bytes: null, error: `RAID6 row at logical ${row.logicalStart}: more than two stripes unreadable`, places };
+      return { bytes: recoverRaid6(data, p, q)[row.dataIndex]!, places, rebuilt: true };
+    } catch (e) {
+      return { bytes: null, error: `rebuild of row at logical ${row.logicalStart} failed: ${(e as Error).message}`, places };
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import type { ByteSource } from '../io/ByteSource.js';
+import type { Superblock } from '../format/superblock.js';
+import type { Finding } from '../findings.js';
+import { readSuperblocks, type DeviceSupers } from './superblocks.js';
+import type { Device } from './Volume.js';
+
+/** The devices given to a command, matched into one filesystem. */
+export interface Assembly {
+  /** The superblock every read is based on: the newest valid one of the first device. */
+  superblock: Superblock;
+  devices: Map<bigint, Device>;
+  /** Superblock copies of every given source, in the order given. */
+  supers: { name: string; devid?: bigint; supers: DeviceSupers }[];
+  findings: Finding[];
+}
+
+/** Why the first source cannot be opened as btrfs at all. */
+export class NotBtrfsError extends Error {
+  constructor(readonly source: string, readonly supers: DeviceSupers) {
+    const states = supers.mirrors.map((m) => `copy ${m.index + 1} at ${m.offset}: ${m.state}${m.problems.length ? ` (${m.problems.join(', ')})` : ''}`).join('; ');
+    super(`${source}: no valid btrfs superblock (${states})`);
+    this.name = 'NotBtrfsError';
+  }
+}
+
+/**
+ * Matches sources to devices by the superblock's fsid and dev_item.devid
+ * (as `btrfs device scan` does). The first source names the filesystem;
+ * others of another filesystem, or duplicates of a devid, are reported and
+ * left out. Devices the filesystem has but nobody gave are found later, from
+ * the chunk tree's DEV_ITEMs.
+ */
+export function assemble(sources: ByteSource[]): Assembly {
+  const findings: Finding[] = [];
+  const supers = sources.map((s) => ({ name: s.name, source: s, supers: readSuperblocks(s) }));
+  const first = supers[0];
+  if (!first) throw new Error('no device given');
+  if (!first.supers.best) throw new NotBtrfsError(first.name, first.supers);
+  const sb = first.supers.best;
+  const devices = new Map<bigint, Device>();
+  for (const s of supers) {
+    for (const m of s.supers.mirrors) {
+      if (m.state === 'bad-csum' || m.state === 'invalid' || m.state === 'older' || (m.state === 'bad-magic' && m.index === 0)) {
+        findings.push({
+          code: `super-${m.state}`, severity: m.state === 'older' ? 'warning' : 'error',
+          message: `${s.name}: superblock copy ${m.index + 1} at ${m.offset} is ${m.state === 'older' ? `older (generation ${m.generation})` : m.state}${m.problems.length ? ` (${m.problems.join(', ')})` : ''}`,
+          location: { device: s.name, physical: m.offset, copy: m.index },
+        });
+      }
+    }
+    const best = s.supers.best;
+    if (!best) {
+      findings.push({ code: 'device-not-btrfs', severity: 'error', message: `${s.name}: no valid superblock; device left out`, location: { device: s.name } });
+      continue;
+    }
+    if (best.fsid !== sb.fsid) {
+      findings.push({ code: 'device-other-fs', severity: 'error', message: `${s.name}: belongs to filesystem ${best.fsid}, not ${sb.fsid}; left out`, location: { device: s.name } });
+      continue;
+    }
+    const devid = best.devItem.devid;
+    const prev = devices.get(devid);
+    if (prev) {
+      findings.push({ code: 'device-duplicate', severity: 'warning', message: `${s.name}: devid ${devid} already given as ${prev.name}; left out`, location: { device: s.name, devid } });
+      continue;
+    }
+    devices.set(devid, { devid, uuid: best.devItem.uuid, name: s.name, source: s.source, superblock: best });
+    if (best.generation !== sb.generation) {
+      findings.push({
+        code: 'device-generation', severity: 'warning',
+        message: `${s.name}: superblock generation ${best.generation} differs from ${sb.generation} of ${first.name}`,
+        location: { device: s.name, devid },
+      });
+    }
+  }
+  return {
+    superblock: sb, devices, findings,
+    supers: supers.map((s) => ({ name: s.name, ...(s.supers.best ? { devid: s.supers.best.devItem.devid } : {}), supers: s.supers })),
+  };
+}
