@@ -182,11 +182,12 @@ build_nodesize64k() {
 }
 
 build_mixed() {
-    begin mixed "--mixed block groups (DATA+METADATA in one chunk type), nodesize = sectorsize = 4096"
+    begin mixed "--mixed block groups (DATA+METADATA in one chunk type), nodesize = sectorsize = 4096; 2500 small files so the 4K-node fs tree has level 2"
     make_devs 1 256M
     do_mkfs -L mixed --mixed
     do_mount
     fill small "$MNT/small" --tag mixed --big $((2 * 1024 * 1024)) --random 131072
+    fill many "$MNT/many" --count 2500
     record_mounted_and_umount
     finish
 }

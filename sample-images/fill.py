@@ -428,14 +428,14 @@ def _compress_set(d, alg, force):
     p = f"{d}/inline-200.txt"
     write(p, text_bytes(200, tag))
     note(p, "inline", alg=alg, force=force, size=200)
-    p = f"{d}/random-512k.bin"
-    write(p, rand_bytes(f"{tag}-random", 512 * 1024))
+    p = f"{d}/random-192k.bin"
+    write(p, rand_bytes(f"{tag}-random", 192 * 1024))
     note(p, "incompressible", alg=alg, force=force)
     p = f"{d}/mixed.bin"
-    write(p, text_bytes(256 * 1024, tag + "-a") + rand_bytes(tag + "-mixed", 256 * 1024)
+    write(p, text_bytes(256 * 1024, tag + "-a") + rand_bytes(tag + "-mixed", 128 * 1024)
           + text_bytes(256 * 1024, tag + "-b"))
     note(p, "mixed-compression", alg=alg, force=force,
-         layout="256K text, 256K random, 256K text")
+         layout="256K text, 128K random, 256K text")
     p = f"{d}/unaligned-tail.txt"
     write(p, text_bytes(200000 + 77, tag + "-tail"))
     note(p, "compressed", alg=alg, force=force, detail="size not sector aligned")

@@ -574,13 +574,19 @@ def record_unmounted(truth, devs, check_data_csum=False):
     rc, out, err = sh(cmd)
     dump = out.decode("utf-8", errors="surrogateescape")
     write_gz(os.path.join(truth, "dump-tree.txt.gz"), out)
-    sections = [l for l in dump.splitlines() if SECTION_RE.match(l)]
-    # log tree, if any (the default dump doesn't walk it in all versions)
+    # log tree, if any: the default dump prints the log root tree (one ROOT_ITEM
+    # per logged subvolume) but not the log trees those items point to
     log_root = dump_super_field(supers[0], "log_root")
-    if log_root and log_root != "0" and not any(s.startswith("log root tree") for s in sections):
-        cmd = ["btrfs", "inspect-internal", "dump-tree", "-t", "log", devs[0]]
+    if log_root and log_root != "0":
+        cmd = ["btrfs", "inspect-internal", "dump-tree", "-t", "TREE_LOG", devs[0]]
         rc, out, err = sh(cmd, check=False)
-        write_gz(os.path.join(truth, "dump-tree-log.txt.gz"), cmd_header(cmd).encode() + out + err)
+        blob = cmd_header(cmd).encode() + out + err
+        for bytenr in re.findall(rb"\bbytenr (\d+)", out):
+            cmd = ["btrfs", "inspect-internal", "dump-tree", "-b", bytenr.decode(), "--follow",
+                   devs[0]]
+            rc, o2, e2 = sh(cmd, check=False)
+            blob += b"\n" + cmd_header(cmd).encode() + o2 + e2
+        write_gz(os.path.join(truth, "dump-tree-log.txt.gz"), blob)
     # chunks and map-logical
     rc, out, err = sh(["btrfs", "inspect-internal", "dump-tree", "-t", "chunk", devs[0]])
     chunks = parse_chunks(readable(out))

@@ -105,6 +105,10 @@ export function dumpAllText(fs: Filesystem, emit: (text: string) => void, opts: 
     emit(`${treeTitle(r.tree)} tree key ${formatKey(r.key)} `);
     dumpTreeText(fs, r, emit, opts);
   }
+  for (const r of fs.logTrees()) {
+    emit(`${treeTitle(r.tree)} tree key ${formatKey(r.key)} `);
+    dumpTreeText(fs, r, emit, opts);
+  }
   const sb = fs.superblock;
   emit(`total bytes ${sb.totalBytes}\nbytes used ${sb.bytesUsed}\nuuid ${sb.fsid}`);
 }

@@ -38,7 +38,8 @@ export function superblockRows(sb: Superblock): [string, string][] {
     ['flags', hexFlags(sb.flags, f.flags)],
     ['magic', `0x${sb.magic.toString(16)} (_BHRfS_M)`],
     ['fsid', sb.fsid],
-    ['metadata_uuid', sb.metadataUuid],
+    // Without the METADATA_UUID feature the field is zero and blocks carry the fsid; show what is in effect.
+    ['metadata_uuid', sb.treeFsid],
     ['label', sb.label],
     ['generation', String(sb.generation)],
     ['root', String(sb.root)],

@@ -133,19 +133,28 @@ export class Filesystem {
 
   /** Every ROOT_ITEM in the root tree, in key order (trees, subvolumes, snapshots, reloc trees). */
   roots(): RootRef[] {
-    if (this.rootsCache) return this.rootsCache;
+    this.rootsCache ??= this.rootItemsIn(this.rootTree);
+    return this.rootsCache;
+  }
+
+  /** The per-subvolume log trees the log root tree names (keys (TREE_LOG, ROOT_ITEM, subvolume id)). */
+  logTrees(): RootRef[] {
+    const log = this.logRootTree;
+    return log ? this.rootItemsIn(log) : [];
+  }
+
+  private rootItemsIn(tree: TreeRoot): RootRef[] {
     const out: RootRef[] = [];
-    for (const { block, slot } of iterateItems(this.reader, this.rootTree, { objectid: 0n, type: 0, offset: 0n }, MAX_KEY, this.walkOptions)) {
+    for (const { block, slot } of iterateItems(this.reader, tree, { objectid: 0n, type: 0, offset: 0n }, MAX_KEY, this.walkOptions)) {
       if (block.keyType(slot) !== ItemType.ROOT_ITEM) continue;
       const k = block.key(slot);
       const data = block.itemData(slot);
       if (data.length < 239) {
-        this.findings.add({ code: 'root-item-size', severity: 'error', message: `root item ${k.objectid} is ${data.length} bytes, shorter than 239`, location: { tree: ObjectId.ROOT_TREE, block: block.logical, slot, key: k } });
+        this.findings.add({ code: 'root-item-size', severity: 'error', message: `root item ${k.objectid} is ${data.length} bytes, shorter than 239`, location: { tree: tree.tree, block: block.logical, slot, key: k } });
         continue;
       }
       out.push({ key: k, tree: k.objectid, generation: u64(data, 160), bytenr: u64(data, 176), level: data[238]! });
     }
-    this.rootsCache = out;
     return out;
   }
 

@@ -24,13 +24,13 @@ interface TreeOptions extends CommonOptions {
 function rootsToDump(fs: Filesystem, treeArg: string | undefined): TreeRoot[] {
   if (treeArg === undefined) {
     const log = fs.logRootTree;
-    return [fs.rootTree, fs.chunkTree, ...(log ? [log] : []), ...fs.roots()];
+    return [fs.rootTree, fs.chunkTree, ...(log ? [log] : []), ...fs.roots(), ...fs.logTrees()];
   }
   const id = parseTreeId(treeArg);
   if (id === ObjectId.TREE_LOG) {
     const log = fs.logRootTree;
     if (!log) throw new UsageError('the superblock has no log tree (log_root is 0)');
-    return [log];
+    return [log, ...fs.logTrees()];
   }
   const r = fs.treeRoot(id);
   if (!r) throw new UsageError(`tree ${treeArg} (${id}) has no root item in the root tree`);

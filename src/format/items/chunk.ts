@@ -1,4 +1,7 @@
 import { u16, u32, u64, uuidAt } from '../bytes.js';
+import { ItemType } from '../constants.js';
+import type { Key } from '../key.js';
+import { tooShort, type InvalidItem } from './common.js';
 
 /** btrfs_stripe (32 bytes): where one stripe of a chunk lives. */
 export interface Stripe {
@@ -52,4 +55,21 @@ export function decodeChunkItem(buf: Uint8Array, off: number, avail: number): Ch
     subStripes: u16(buf, off + 46),
     stripes,
   };
+}
+
+/** CHUNK_ITEM as an item: key (FIRST_CHUNK_TREE, CHUNK_ITEM, logical start). */
+export interface ChunkItemDecoded extends ChunkItem {
+  kind: 'chunk_item';
+  logical: bigint;
+  errors?: string[];
+}
+
+export function decodeChunkItemItem(key: Key, data: Uint8Array): ChunkItemDecoded | InvalidItem {
+  if (data.length < CHUNK_ITEM_BASE_SIZE) return tooShort(ItemType.CHUNK_ITEM, 'chunk item', CHUNK_ITEM_BASE_SIZE, data);
+  const r: ChunkItemDecoded = { kind: 'chunk_item', logical: key.offset, ...decodeChunkItem(data, 0, data.length) };
+  if (r.numStripes === 0) r.errors = ['chunk item has no stripes'];
+  else if (data.length !== chunkItemSize(r.numStripes)) {
+    r.errors = [`chunk item has ${data.length} bytes, ${chunkItemSize(r.numStripes)} expected for ${r.numStripes} stripes`];
+  }
+  return r;
 }

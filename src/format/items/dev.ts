@@ -1,4 +1,7 @@
 import { u32, u64, u8, uuidAt } from '../bytes.js';
+import { ItemType } from '../constants.js';
+import type { Key } from '../key.js';
+import { tooShort, type InvalidItem } from './common.js';
 
 /** btrfs_dev_item (98 bytes): one device of the filesystem. */
 export interface DevItem {
@@ -56,4 +59,32 @@ export function decodeDevExtent(buf: Uint8Array, off: number): DevExtent {
     length: u64(buf, off + 24),
     chunkTreeUuid: uuidAt(buf, off + 32),
   };
+}
+
+/** DEV_ITEM as an item: key (DEV_ITEMS, DEV_ITEM, devid) in the chunk tree. */
+export interface DevItemDecoded extends DevItem {
+  kind: 'dev_item';
+  errors?: string[];
+}
+
+export function decodeDevItemItem(data: Uint8Array): DevItemDecoded | InvalidItem {
+  if (data.length < DEV_ITEM_SIZE) return tooShort(ItemType.DEV_ITEM, 'dev item', DEV_ITEM_SIZE, data);
+  const r: DevItemDecoded = { kind: 'dev_item', ...decodeDevItem(data, 0) };
+  if (data.length !== DEV_ITEM_SIZE) r.errors = [`dev item has ${data.length} bytes, expected ${DEV_ITEM_SIZE}`];
+  return r;
+}
+
+/** DEV_EXTENT as an item: key (devid, DEV_EXTENT, physical offset) in the dev tree. */
+export interface DevExtentDecoded extends DevExtent {
+  kind: 'dev_extent';
+  devid: bigint;
+  physical: bigint;
+  errors?: string[];
+}
+
+export function decodeDevExtentItem(key: Key, data: Uint8Array): DevExtentDecoded | InvalidItem {
+  if (data.length < DEV_EXTENT_SIZE) return tooShort(ItemType.DEV_EXTENT, 'dev extent', DEV_EXTENT_SIZE, data);
+  const r: DevExtentDecoded = { kind: 'dev_extent', devid: key.objectid, physical: key.offset, ...decodeDevExtent(data, 0) };
+  if (data.length !== DEV_EXTENT_SIZE) r.errors = [`dev extent has ${data.length} bytes, expected ${DEV_EXTENT_SIZE}`];
+  return r;
 }

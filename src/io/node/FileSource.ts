@@ -52,8 +52,8 @@ function errnoCode(e: unknown): string | undefined {
 
 /** Major and minor numbers of a Linux device number (glibc's encoding). */
 export function deviceNumbers(rdev: bigint): { major: bigint; minor: bigint } {
-  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
-  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  const major = ((rdev & 0xfff00n) >> 8n) | ((rdev & 0xfffff00000000000n) >> 32n);
+  const minor = (rdev & 0xffn) | ((rdev & 0xffffff00000n) >> 12n);
   return { major, minor };
 }
 
