@@ -31,8 +31,12 @@ cleanup() {
         umount "$m" 2>/dev/null || umount -l "$m"
     done
     local l
+    # detach only loop devices that still point into our work dir (a number
+    # we detached earlier may have been reused by someone else)
     for l in "${ALL_LOOPS[@]}"; do
-        [ -e "/sys/block/${l#/dev/}" ] && losetup -d "$l" 2>/dev/null
+        case "$(losetup -n -O BACK-FILE "$l" 2>/dev/null)" in
+            "$WORK"/*) losetup -d "$l" ;;
+        esac
     done
     [ -z "${KEEP_WORK:-}" ] && rm -rf "$WORK"
     exit $rc
@@ -90,6 +94,11 @@ do_mkfs() {  # mkfs args (devices appended)
     if [ ${#DEVS[@]} -gt 1 ]; then btrfs device scan "${DEVS[@]}" >/dev/null; fi
 }
 
+forget_devs() {  # drop our devices from the kernel's btrfs device list
+    local d
+    for d in "${DEVS[@]}"; do btrfs device scan --forget "$d" >/dev/null 2>&1 || true; done
+}
+
 do_mount() {  # [extra options]
     local o="subvolid=5${1:+,$1}"
     mount -t btrfs -o "$o" "${DEVS[0]}" "$MNT"
@@ -116,6 +125,7 @@ finish() {  # [--check-data-csum]
     if [ ${#DEVS[@]} -gt 1 ]; then btrfs device scan "${DEVS[@]}" >/dev/null; fi
     python3 "$HERE/record_truth.py" unmounted "$TRUTH" "${DEVS[@]}" "$@"
     local l i
+    forget_devs
     for l in "${LOOPS[@]}"; do losetup -d "$l"; done
     LOOPS=()
     : >"$ST/devices.tsv"
@@ -290,8 +300,8 @@ build_partitioned() {  # gpt|mbr
     else
         printf 'label: dos\nstart=2048, size=65536, type=83\nstart=67584, type=83\n' | sfdisk -q "$disk"
     fi
-    sfdisk --json "$disk" >"$TRUTH/partitions.json"
-    sfdisk --dump "$disk" >"$TRUTH/partitions.txt"
+    (cd "$WORK/$NAME" && sfdisk --json dev1.img) >"$TRUTH/partitions.json"
+    (cd "$WORK/$NAME" && sfdisk --dump dev1.img) >"$TRUTH/partitions.txt"
     attach "$disk" -P
     l=$ATTACHED
     # this kernel has no GPT/MBR parsers built in: add the partitions from userspace
@@ -304,9 +314,9 @@ build_partitioned() {  # gpt|mbr
     mount "$p1" "$MNT"
     echo "not btrfs" >"$MNT/hello.txt"
     umount "$MNT"
-    python3 - "$disk" "$kind" >"$ST/partition.json" <<'EOF'
-import json, subprocess, sys
-t = json.loads(subprocess.check_output(["sfdisk", "--json", sys.argv[1]]))["partitiontable"]
+    python3 - "$TRUTH/partitions.json" "$kind" >"$ST/partition.json" <<'EOF'
+import json, sys
+t = json.load(open(sys.argv[1]))["partitiontable"]
 ss = t.get("sectorsize", 512)
 parts = [dict(p, number=i + 1, offset_bytes=p["start"] * ss, size_bytes=p["size"] * ss)
          for i, p in enumerate(t["partitions"])]
@@ -367,10 +377,10 @@ build_log-tree() {
     local copy=$WORK/$NAME/copy.img
     python3 "$HERE/forensics.py" log-tree "$MNT" "${DEVFILES[0]}" "$copy" "$TRUTH"
     umount "$MNT"
+    # the kernel remembers the original device for this fsid; forget it
+    forget_devs
     losetup -d "${LOOPS[0]}"
     LOOPS=()
-    # the kernel remembers the original device for this fsid; forget it
-    btrfs device scan --forget >/dev/null 2>&1 || true
     mv "$copy" "${DEVFILES[0]}"
     attach "${DEVFILES[0]}"
     DEVS=("$ATTACHED")

@@ -176,8 +176,11 @@ FRAG_RE = re.compile(
     rb"^\s*(\d+):\s*(\d+)\.\.\s*(\d+):\s*(\d+)\.\.\s*(\d+):\s*(\d+):\s*(?:(\d+):)?\s*(\S*)\s*$")
 
 
-def filefrag(path):
+def filefrag(path, mnt_b=None):
     rc, out, err = sh(["filefrag", "-v", "-b1", "-s", path], check=False)
+    if mnt_b:  # the work-dir mount point is noise: show it as <mnt>
+        out = out.replace(mnt_b + b"/", b"<mnt>/")
+        err = err.replace(mnt_b + b"/", b"<mnt>/")
     extents = []
     for line in out.split(b"\n"):
         m = FRAG_RE.match(line)
@@ -295,7 +298,7 @@ def walk_files(mnt):
             e["symlink_target_b64"] = b64(t)
         if ftype == "file":
             e["sha256"] = sha256_file(full)
-            e["filefrag"] = filefrag(full)
+            e["filefrag"] = filefrag(full, mnt_b)
         entries.append(e)
         if ftype == "dir":
             try:
@@ -314,7 +317,7 @@ def walk_files(mnt):
                      "path_b64: exact bytes, base64. Root is '.' with empty path_b64.",
         "symlink_note": "symlink_target is readable form, symlink_target_b64 exact bytes",
         "xattr_note": "xattrs: name -> base64(value)",
-        "filefrag_note": "filefrag -v -b1 -s: units are bytes; physical = btrfs logical address; "
+        "filefrag_note": "filefrag -v -b1 -s: units are bytes; the mount point is shown as <mnt> in raw; physical = btrfs logical address; "
                          "inline extents show physical 0 and flag 'inline'; FIEMAP merges "
                          "adjacent file extents that are physically contiguous",
         "entries": entries,

@@ -14,7 +14,11 @@ WORK=$(mktemp -d /var/tmp/btrfs-sample-verify.XXXXXX)
 LOOPS=()
 cleanup() {
     local l
-    for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+    for l in "${LOOPS[@]}"; do
+        case "$(losetup -n -O BACK-FILE "$l" 2>/dev/null)" in
+            "$WORK"/*) losetup -d "$l" ;;
+        esac
+    done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -63,8 +67,8 @@ for n in "${names[@]}"; do
         i=$((i + 1))
     done
     printf '%-18s %s\n' "$n" "$status"
+    for l in "${LOOPS_IMG[@]}"; do btrfs device scan --forget "$l" >/dev/null 2>&1 || true; done
     for l in "${LOOPS_IMG[@]}"; do losetup -d "$l"; done
     rm -rf "${WORK:?}/$n"
 done
-btrfs device scan --forget >/dev/null 2>&1 || true
 exit $fail

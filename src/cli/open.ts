@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ByteSource } from '../io/ByteSource.js';
 import { SliceSource } from '../io/SliceSource.js';
-import { findBtrfsPartitions, readPartitionTable } from '../io/partitions.js';
+import { findBtrfsPartitions, PartitionTableError, readPartitionTable, type PartitionTable } from '../io/partitions.js';
 import { openByteSource } from '../io/node/openSource.js';
 import { hasSuperMagic } from '../format/superblock.js';
 import { NotBtrfsError } from '../volume/assemble.js';
@@ -47,7 +47,13 @@ export function selectSource(src: ByteSource, opts: SourceOptions, io: CliIO): B
     const off = parseBytes(opts.offset, '--offset');
     return new SliceSource(src, off, undefined, `${src.name}@${off}`);
   }
-  const table = readPartitionTable(src);
+  let table: PartitionTable | null;
+  try {
+    table = readPartitionTable(src);
+  } catch (e) {
+    if (e instanceof PartitionTableError) throw new InputError(`${src.name}: ${e.message}`);
+    throw e;
+  }
   if (opts.partition !== undefined) {
     if (!table) throw new UsageError(`${src.name}: --partition given, but the image has no MBR or GPT partition table`);
     const n = Number(opts.partition);
@@ -57,7 +63,7 @@ export function selectSource(src: ByteSource, opts: SourceOptions, io: CliIO): B
   }
   const head = src.read(0x10000n, 4096);
   if (hasSuperMagic(head) || !table) return src;
-  const found = findBtrfsPartitions(src);
+  const found = findBtrfsPartitions(src, table);
   if (found.length === 1) {
     const p = found[0]!;
     io.stderr.write(`${src.name}: ${table.type.toUpperCase()} disk; using btrfs partition ${p.index} at offset ${p.start}\n`);

@@ -172,3 +172,23 @@ export function checkSuperblock(buf: Uint8Array, expectedBytenr: bigint): SuperP
 function isPow2(n: number): boolean {
   return n > 0 && (n & (n - 1)) === 0;
 }
+
+/**
+ * Field values the kernel's btrfs_validate_super refuses but that do not
+ * stop a reader from using the copy (reported, not fatal).
+ */
+export function superblockFieldProblems(sb: Superblock): string[] {
+  const out: string[] = [];
+  if (sb.stripesize !== sb.sectorsize) out.push(`stripesize ${sb.stripesize} differs from sectorsize ${sb.sectorsize}`);
+  if (sb.totalBytes === 0n) out.push('total_bytes is 0');
+  if (sb.bytesUsed < 6n * BigInt(sb.nodesize)) out.push(`bytes_used ${sb.bytesUsed} is less than 6 nodes`);
+  if (sb.numDevices === 0n) out.push('num_devices is 0');
+  const align = BigInt(sb.sectorsize || 4096);
+  for (const [name, v] of [['root', sb.root], ['chunk_root', sb.chunkRoot], ['log_root', sb.logRoot]] as const) {
+    if (v % align !== 0n) out.push(`${name} ${v} is not aligned to sectorsize ${sb.sectorsize}`);
+  }
+  if (sb.chunkRootGeneration > sb.generation) out.push(`chunk_root_generation ${sb.chunkRootGeneration} is newer than generation ${sb.generation}`);
+  if (sb.leafsize !== sb.nodesize) out.push(`leafsize ${sb.leafsize} differs from nodesize ${sb.nodesize}`);
+  if (sb.sysChunkArraySize < 17 + 48 + 32) out.push(`sys_array_size ${sb.sysChunkArraySize} cannot hold one chunk`);
+  return out;
+}

@@ -7,7 +7,7 @@ import { MAX_KEY, type Key } from '../format/key.js';
 import type { Superblock } from '../format/superblock.js';
 import { FindingLog } from '../findings.js';
 import { assemble, type Assembly } from '../volume/assemble.js';
-import { chunkFromItem, chunkProblem, sysChunkArrayEntries } from '../volume/ChunkMap.js';
+import { chunkFieldProblems, chunkFromItem, chunkProblem, sysChunkArrayEntries } from '../volume/ChunkMap.js';
 import { Volume } from '../volume/Volume.js';
 import { TreeReader } from './readTreeBlock.js';
 import { iterateItems, findItem, walkTree, type ItemRef, type TreeRoot, type WalkOptions, type WalkVisitor } from './walk.js';
@@ -124,6 +124,9 @@ export class Filesystem {
     if (why) {
       this.findings.add({ code: 'chunk-invalid', severity: 'error', message: `chunk at logical ${logical} (${origin}): ${why}`, location: { ...loc, logical } });
       return;
+    }
+    for (const problem of chunkFieldProblems(c, this.superblock.sectorsize)) {
+      this.findings.add({ code: 'chunk-field', severity: 'error', message: `chunk at logical ${logical} (${origin}): ${problem}`, location: { ...loc, logical } });
     }
     const clash = this.volume.chunks.add(c);
     if (clash) {

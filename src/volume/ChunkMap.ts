@@ -1,4 +1,4 @@
-import { profileOf, type Profile } from '../format/constants.js';
+import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, BlockGroupFlag, profileOf, type Profile } from '../format/constants.js';
 import type { ChunkItem, Stripe } from '../format/items/chunk.js';
 
 /** A chunk: a logical range [logical, logical+length) and where its stripes live. */
@@ -72,6 +72,27 @@ export function chunkFromItem(logical: bigint, item: ChunkItem, origin: Chunk['o
     logical, length: item.length, type: item.type, profile: profileOf(item.type), stripeLen: item.stripeLen,
     numStripes: item.numStripes, subStripes: item.subStripes, stripes: item.stripes, origin,
   };
+}
+
+/**
+ * Values the kernel's chunk validation refuses but that do not stop a reader
+ * from mapping through the chunk (reported as findings, chunk kept).
+ */
+export function chunkFieldProblems(c: Chunk, sectorsize: number): string[] {
+  const out: string[] = [];
+  const ss = BigInt(sectorsize);
+  if (c.stripeLen !== 65536n) out.push(`stripe_len ${c.stripeLen} is not 65536`);
+  if (ss > 0n && (c.logical % ss !== 0n || c.length % ss !== 0n)) out.push(`logical ${c.logical} or length ${c.length} not aligned to sectorsize ${sectorsize}`);
+  const profiles = c.type & BLOCK_GROUP_PROFILE_MASK;
+  if (profiles & (profiles - 1n)) out.push(`type 0x${c.type.toString(16)} names more than one profile`);
+  const types = c.type & BLOCK_GROUP_TYPE_MASK;
+  if (types === 0n) out.push(`type 0x${c.type.toString(16)} has no DATA, METADATA or SYSTEM flag`);
+  if ((types & BlockGroupFlag.SYSTEM) && types !== BlockGroupFlag.SYSTEM) out.push('SYSTEM chunk also flagged DATA or METADATA');
+  const known = BLOCK_GROUP_TYPE_MASK | BLOCK_GROUP_PROFILE_MASK;
+  if (c.type & ~known) out.push(`type has unknown bits 0x${(c.type & ~known).toString(16)}`);
+  if (c.profile === 'DUP' && c.numStripes !== 2) out.push(`DUP with ${c.numStripes} stripes`);
+  if (c.profile === 'SINGLE' && c.numStripes !== 1) out.push(`SINGLE with ${c.numStripes} stripes`);
+  return out;
 }
 
 /** Why a chunk item cannot be used for mapping, or null when it can. */

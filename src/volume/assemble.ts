@@ -1,7 +1,7 @@
 import type { ByteSource } from '../io/ByteSource.js';
-import type { Superblock } from '../format/superblock.js';
+import { superblockFieldProblems, type Superblock } from '../format/superblock.js';
 import type { Finding } from '../findings.js';
-import { readSuperblocks, type DeviceSupers } from './superblocks.js';
+import { readSuperblocks, type DeviceSupers, type SuperMirror } from './superblocks.js';
 import type { Device } from './Volume.js';
 
 /** The devices given to a command, matched into one filesystem. */
@@ -17,7 +17,7 @@ export interface Assembly {
 /** Why the first source cannot be opened as btrfs at all. */
 export class NotBtrfsError extends Error {
   constructor(readonly source: string, readonly supers: DeviceSupers) {
-    const states = supers.mirrors.map((m) => `copy ${m.index + 1} at ${m.offset}: ${m.state}${m.problems.length ? ` (${m.problems.join(', ')})` : ''}`).join('; ');
+    const states = supers.mirrors.map((m) => `copy ${m.index + 1} at ${m.offset}: ${m.state}${otherProblems(m)}`).join('; ');
     super(`${source}: no valid btrfs superblock (${states})`);
     this.name = 'NotBtrfsError';
   }
@@ -43,17 +43,23 @@ export function assemble(sources: ByteSource[]): Assembly {
       if (m.state === 'bad-csum' || m.state === 'invalid' || m.state === 'older' || (m.state === 'bad-magic' && m.index === 0)) {
         findings.push({
           code: `super-${m.state}`, severity: m.state === 'older' ? 'warning' : 'error',
-          message: `${s.name}: superblock copy ${m.index + 1} at ${m.offset} is ${m.state === 'older' ? `older (generation ${m.generation})` : m.state}${m.problems.length ? ` (${m.problems.join(', ')})` : ''}`,
+          message: `${s.name}: superblock copy ${m.index + 1} at ${m.offset} is ${m.state === 'older' ? `older (generation ${m.generation})` : m.state}${otherProblems(m)}`,
           location: { device: s.name, physical: m.offset, copy: m.index },
         });
       }
     }
     const best = s.supers.best;
+    if (best) {
+      for (const problem of superblockFieldProblems(best)) {
+        findings.push({ code: 'super-field', severity: 'error', message: `${s.name}: superblock copy ${s.supers.bestIndex! + 1}: ${problem}`, location: { device: s.name, physical: best.bytenr } });
+      }
+    }
     if (!best) {
       findings.push({ code: 'device-not-btrfs', severity: 'error', message: `${s.name}: no valid superblock; device left out`, location: { device: s.name } });
       continue;
     }
-    if (best.fsid !== sb.fsid) {
+    // With METADATA_UUID (or an interrupted fsid change) devices agree on the uuid blocks carry, not on fsid.
+    if (best.fsid !== sb.fsid && best.treeFsid !== sb.treeFsid) {
       findings.push({ code: 'device-other-fs', severity: 'error', message: `${s.name}: belongs to filesystem ${best.fsid}, not ${sb.fsid}; left out`, location: { device: s.name } });
       continue;
     }
@@ -76,4 +82,10 @@ export function assemble(sources: ByteSource[]): Assembly {
     superblock: sb, devices, findings,
     supers: supers.map((s) => ({ name: s.name, ...(s.supers.best ? { devid: s.supers.best.devItem.devid } : {}), supers: s.supers })),
   };
+}
+
+/** Problems of a superblock copy beyond the one its state already names, as " (a, b)". */
+function otherProblems(m: SuperMirror): string {
+  const rest = m.problems.filter((p) => p !== m.state);
+  return rest.length ? ` (${rest.join(', ')})` : '';
 }

@@ -44,6 +44,8 @@ export interface UuidItemDecoded {
   /** The UUID the key encodes. */
   uuid: string;
   subvolIds: bigint[];
+  /** The item's bytes. */
+  raw: Uint8Array;
   errors?: string[];
 }
 
@@ -62,6 +64,7 @@ export function decodeUuidItem(key: Key, data: Uint8Array): UuidItemDecoded {
     kind: key.type === ItemType.UUID_KEY_SUBVOL ? 'uuid_subvol' : 'uuid_received_subvol',
     uuid: uuidFromKey(key),
     subvolIds,
+    raw: data,
   };
   if (data.length % 8 !== 0) r.errors = [`uuid item size ${data.length} is not a multiple of 8`];
   return r;

@@ -1,0 +1,46 @@
+import type { ByteSource } from './ByteSource.js';
+
+/**
+ * Another source with some bytes replaced and, optionally, cut short:
+ * damage made in memory for tests and fuzzing, never written anywhere.
+ */
+export class OverlaySource implements ByteSource {
+  private readonly patches: { offset: bigint; bytes: Uint8Array }[] = [];
+  readonly name: string;
+  size: bigint;
+
+  constructor(private readonly inner: ByteSource, name?: string) {
+    this.name = name ?? inner.name;
+    this.size = inner.size;
+  }
+
+  /** Replaces bytes at `offset` (later patches win where they overlap). */
+  patch(offset: bigint, bytes: Uint8Array): this {
+    this.patches.push({ offset, bytes: bytes.slice() });
+    return this;
+  }
+
+  /** Makes the source end at `size` bytes, like a truncated image. */
+  truncate(size: bigint): this {
+    if (size < this.size) this.size = size;
+    return this;
+  }
+
+  read(offset: bigint, length: number): Uint8Array {
+    if (offset < 0n || offset >= this.size || length <= 0) return new Uint8Array(0);
+    const max = this.size - offset;
+    const n = BigInt(length) > max ? Number(max) : length;
+    const base = this.inner.read(offset, n);
+    let out: Uint8Array | null = null;
+    const end = offset + BigInt(base.length);
+    for (const p of this.patches) {
+      const pEnd = p.offset + BigInt(p.bytes.length);
+      if (pEnd <= offset || p.offset >= end) continue;
+      out ??= base.slice();
+      const a = p.offset > offset ? p.offset : offset;
+      const b = pEnd < end ? pEnd : end;
+      out.set(p.bytes.subarray(Number(a - p.offset), Number(b - p.offset)), Number(a - offset));
+    }
+    return out ?? base;
+  }
+}

@@ -1,0 +1,45 @@
+import { computeCsum } from '../../src/format/checksum.js';
+import type { ByteSource } from '../../src/io/ByteSource.js';
+import { OverlaySource } from '../../src/io/OverlaySource.js';
+import type { Filesystem } from '../../src/tree/Filesystem.js';
+
+/** Recomputes a tree block's checksum in place (bytes 32..end, stored at 0). */
+export function fixBlockCsum(block: Uint8Array, csumType: number): Uint8Array {
+  block.fill(0, 0, 32);
+  block.set(computeCsum(csumType, block.subarray(32)), 0);
+  return block;
+}
+
+/** Physical copies (devid, offset) of a tree block. */
+export function blockCopies(fs: Filesystem, logical: bigint): { devid: bigint; physical: bigint }[] {
+  const m = fs.volume.chunks.map(logical)!;
+  return m.copies.map((c) => ({ devid: c.devid, physical: c.physical }));
+}
+
+/**
+ * Overlays for every device of a sample, and a helper to rewrite a tree
+ * block on some of its copies (edit the bytes, optionally fix the checksum).
+ */
+export class DamageKit {
+  readonly overlays: OverlaySource[];
+  constructor(readonly fs: Filesystem, sources: ByteSource[]) {
+    this.overlays = sources.map((s) => new OverlaySource(s));
+  }
+
+  blockBytes(logical: bigint): Uint8Array {
+    const r = this.fs.volume.readCopy(logical, this.fs.superblock.nodesize, 0);
+    return r.bytes!.slice();
+  }
+
+  /** Writes `edit(bytes)` over copies `which` (default all) of the block at `logical`. */
+  editBlock(logical: bigint, edit: (b: Uint8Array) => void, opts: { fixCsum?: boolean; copies?: number[] } = {}): void {
+    const b = this.blockBytes(logical);
+    edit(b);
+    if (opts.fixCsum) fixBlockCsum(b, this.fs.superblock.csumType);
+    const copies = blockCopies(this.fs, logical);
+    (opts.copies ?? copies.map((_, i) => i)).forEach((i) => {
+      const c = copies[i]!;
+      this.overlays[Number(c.devid) - 1]!.patch(c.physical, b);
+    });
+  }
+}
