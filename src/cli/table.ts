@@ -2,7 +2,11 @@ import Table from 'cli-table3';
 
 /** Renders rows as a boxed table for people (no colours: output is often piped). */
 export function renderTable(head: string[], rows: (string | number | bigint)[][], opts: { title?: string } = {}): string {
-  const t = new Table({ head, style: { head: [], border: [] }, wordWrap: false });
+  // Compact: no rule between rows, so long listings stay readable and greppable.
+  const t = new Table({
+    head, style: { head: [], border: [], compact: true }, wordWrap: false,
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
   for (const r of rows) t.push(r.map((c) => String(c)));
   return (opts.title ? `${opts.title}\n` : '') + t.toString();
 }

@@ -278,7 +278,14 @@ export function formatTime(sec: bigint, timeZone: 'utc' | 'local' = 'utc'): stri
   const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const m = mp < 10 ? mp + 3 : mp - 9;
   const y = BigInt(yoe) + era * 400n + (m <= 2 ? 1n : 0n);
-  return `${y}-${pad2(m)}-${pad2(d)} ${pad2(Math.floor(secs / 3600))}:${pad2(Math.floor(secs / 60) % 60)}:${pad2(secs % 60)}`;
+  const hms = `${pad2(Math.floor(secs / 3600))}:${pad2(Math.floor(secs / 60) % 60)}:${pad2(secs % 60)}`;
+  const tmYear = y - 1900n;
+  if (tmYear !== BigInt.asIntN(32, tmYear)) {
+    // glibc's localtime_r fails with EOVERFLOW after storing the time of day and the
+    // int-truncated tm_year; month and day keep what the (zeroed) struct had.
+    return `${BigInt.asIntN(32, tmYear) + 1900n}-01-01 ${hms}`;
+  }
+  return `${y}-${pad2(m)}-${pad2(d)} ${hms}`;
 }
 
 /** print_timespec: "%llu.%u (%s)" — seconds printed unsigned, date from the signed value. */

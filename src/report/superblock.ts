@@ -1,6 +1,9 @@
 import { toHex } from '../format/bytes.js';
 import { CSUM_NAMES } from '../format/checksum.js';
-import { CompatRoFlag, IncompatFlag, SuperFlag, HeaderFlag } from '../format/constants.js';
+import { CompatRoFlag, IncompatFlag, SuperFlag, HeaderFlag, profileOf } from '../format/constants.js';
+import { decodeChunkItem, type ChunkItem } from '../format/items/chunk.js';
+import { sysChunkArrayEntries } from '../volume/ChunkMap.js';
+import { chunkTypeName } from './chunks.js';
 import type { Superblock } from '../format/superblock.js';
 
 /** Names of the set bits of `flags` from `table`; unknown bits as hex. */
@@ -36,7 +39,7 @@ export function superblockRows(sb: Superblock): [string, string][] {
     ['csum', `0x${toHex(sb.csum, 0, sb.csumSize || 32)}`],
     ['bytenr', String(sb.bytenr)],
     ['flags', hexFlags(sb.flags, f.flags)],
-    ['magic', `0x${sb.magic.toString(16)} (_BHRfS_M)`],
+    ['magic', sb.magic === 0x4d5f53665248425fn ? '_BHRfS_M' : `0x${sb.magic.toString(16)}`],
     ['fsid', sb.fsid],
     // Without the METADATA_UUID feature the field is zero and blocks carry the fsid; show what is in effect.
     ['metadata_uuid', sb.treeFsid],
@@ -79,23 +82,45 @@ export function superblockRows(sb: Superblock): [string, string][] {
     ['dev_item.bandwidth', String(sb.devItem.bandwidth)],
     ['dev_item.generation', String(sb.devItem.generation)],
   ];
-  sb.backupRoots.forEach((b, i) => {
-    rows.push([`backup ${i}`, `tree_root ${b.treeRoot} gen ${b.treeRootGen} level ${b.treeRootLevel}; chunk_root ${b.chunkRoot} gen ${b.chunkRootGen} level ${b.chunkRootLevel}; ` +
-      `extent_root ${b.extentRoot} gen ${b.extentRootGen} level ${b.extentRootLevel}; fs_root ${b.fsRoot} gen ${b.fsRootGen} level ${b.fsRootLevel}; ` +
-      `dev_root ${b.devRoot} gen ${b.devRootGen} level ${b.devRootLevel}; csum_root ${b.csumRoot} gen ${b.csumRootGen} level ${b.csumRootLevel}; ` +
-      `total_bytes ${b.totalBytes} bytes_used ${b.bytesUsed} num_devices ${b.numDevices}`]);
-  });
   return rows;
+}
+
+/** The four backup roots as table rows: which trees each older commit pointed at. */
+export const BACKUP_ROOT_HEAD = ['backup', 'tree root (gen, level)', 'chunk root', 'extent root', 'fs root', 'dev root', 'csum root', 'total bytes', 'bytes used', 'devices'];
+export function backupRootRows(sb: Superblock): string[][] {
+  const t = (r: bigint, g: bigint, l: number) => `${r} (${g}, ${l})`;
+  return sb.backupRoots.map((b, i) => [
+    String(i), t(b.treeRoot, b.treeRootGen, b.treeRootLevel), t(b.chunkRoot, b.chunkRootGen, b.chunkRootLevel),
+    t(b.extentRoot, b.extentRootGen, b.extentRootLevel), t(b.fsRoot, b.fsRootGen, b.fsRootLevel), t(b.devRoot, b.devRootGen, b.devRootLevel),
+    t(b.csumRoot, b.csumRootGen, b.csumRootLevel), String(b.totalBytes), String(b.bytesUsed), String(b.numDevices),
+  ]);
+}
+
+/** The chunks the superblock's sys_chunk_array carries (to bootstrap the chunk tree). */
+export function sysChunkArrayEntriesDecoded(sb: Superblock) {
+  const out: ({ offset: number; logical: bigint; keyType: number } & ChunkItem | { offset: number; error: string })[] = [];
+  for (const e of sysChunkArrayEntries(sb.sysChunkArray)) {
+    if ('error' in e) out.push(e);
+    else out.push({ offset: e.offset, logical: e.logical, keyType: e.keyType, ...decodeChunkItem(e.item, 0, e.item.length) });
+  }
+  return out;
+}
+
+export const SYS_CHUNK_HEAD = ['logical', 'length', 'type', 'stripe len', 'stripes (devid:physical)'];
+export function sysChunkArrayRows(sb: Superblock): string[][] {
+  return sysChunkArrayEntriesDecoded(sb).map((e) => 'error' in e
+    ? [`byte ${e.offset}`, 'error', e.error, '', '']
+    : [String(e.logical), String(e.length), `${chunkTypeName(e.type)}|${profileOf(e.type)}`, String(e.stripeLen), e.stripes.map((x) => `${x.devid}:${x.offset}`).join(' ')]);
 }
 
 /** The superblock as a JSON-ready object with flag names. */
 export function superblockJson(sb: Superblock) {
-  const { csum, sysChunkArray, ...rest } = sb;
+  const { csum, sysChunkArray: _raw, ...rest } = sb;
   return {
     ...rest,
     csum: toHex(csum, 0, sb.csumSize || 32),
     csumName: CSUM_NAMES[sb.csumType] ?? 'unknown',
     flagNames: superFlagNames(sb),
-    sysChunkArray: toHex(sysChunkArray),
+    sysChunkArray: sysChunkArrayEntriesDecoded(sb),
   };
 }

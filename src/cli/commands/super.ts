@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readSuperblocks } from '../../volume/superblocks.js';
-import { superblockJson, superblockRows } from '../../report/superblock.js';
+import { BACKUP_ROOT_HEAD, SYS_CHUNK_HEAD, backupRootRows, sysChunkArrayRows, superblockJson, superblockRows } from '../../report/superblock.js';
 import { toJson } from '../../report/json.js';
 import { openSources } from '../open.js';
 import { renderFields, renderTable } from '../table.js';
@@ -39,12 +39,17 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
       if (opts.allMirrors) {
         for (const d of devices) {
           for (const m of d.supers.mirrors) {
-            if (m.superblock) out.push(renderFields(superblockRows(m.superblock), `${d.name}: superblock copy ${m.index + 1} at ${m.offset} (${m.state})`));
+            if (m.superblock) {
+              out.push(renderFields(superblockRows(m.superblock), `${d.name}: superblock copy ${m.index + 1} at ${m.offset} (${m.state})`));
+              out.push(renderTable(BACKUP_ROOT_HEAD, backupRootRows(m.superblock), { title: 'backup roots' }));
+            }
             else out.push(`${d.name}: superblock copy ${m.index + 1} at ${m.offset}: ${m.state}`);
           }
         }
       } else {
         out.push(renderFields(superblockRows(first.supers.best), `${first.name}: superblock copy ${first.supers.bestIndex! + 1} (newest valid)`));
+        out.push(renderTable(SYS_CHUNK_HEAD, sysChunkArrayRows(first.supers.best), { title: 'sys_chunk_array' }));
+        out.push(renderTable(BACKUP_ROOT_HEAD, backupRootRows(first.supers.best), { title: 'backup roots' }));
       }
       out.push(renderTable(['device', 'copy', 'offset', 'state', 'generation', 'problems'], devices.flatMap((d) => d.supers.mirrors.map((m) => [
         d.name, m.index + 1, m.offset, m.state + (m.index === d.supers.bestIndex ? ' (used)' : ''), m.generation ?? '', m.problems.join(', '),
