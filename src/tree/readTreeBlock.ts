@@ -55,6 +55,8 @@ export class TreeReader {
       return { block: null, findings, copy: -1, validItems: 0 };
     }
     let damaged: { block: TreeBlock; valid: number; score: number } | undefined;
+    // Copies on a device known to be missing are reported once, at open; here only if nothing else works.
+    const missing: Finding[] = [];
     for (let copy = 0; copy < n; copy++) {
       const r = this.volume.readCopy(e.logical, this.opts.nodesize, copy);
       const place = r.places[0];
@@ -63,33 +65,49 @@ export class TreeReader {
         ...(place ? { devid: place.devid, physical: place.physical, device: this.volume.devices.get(place.devid)?.name ?? 'missing' } : {}),
       };
       if (!r.bytes) {
-        findings.push({ code: 'tree-block-unreadable', severity: 'error', message: `tree block ${e.logical} copy ${copy + 1}: ${r.error}`, location: loc });
+        const f: Finding = { code: 'tree-block-unreadable', severity: 'error', message: `tree block ${e.logical} copy ${copy + 1}: ${r.error}`, location: loc };
+        if (place && !this.volume.devices.get(place.devid)?.source) missing.push(f);
+        else findings.push(f);
         continue;
       }
       this.blocksRead++;
       const block = new TreeBlock(r.bytes, e.logical);
-      const problems: { code: string; message: string; slot?: number }[] = [];
-      if (!csumMatches(this.opts.csumType, r.bytes.subarray(CSUM_SIZE), r.bytes, 0)) {
-        problems.push({ code: 'tree-block-csum', message: `checksum mismatch` });
-      }
-      problems.push(...checkTreeBlockHeader(block, expect));
+      const csumOk = csumMatches(this.opts.csumType, r.bytes.subarray(CSUM_SIZE), r.bytes, 0);
+      const header = checkTreeBlockHeader(block, expect);
       const s = checkTreeBlockStructure(block);
-      problems.push(...s.problems);
-      if (problems.length === 0) {
+      if (csumOk && header.length === 0 && s.problems.length === 0) {
         this.cache.set(block);
         for (const f of findings) f.repairable = true;
         return { block, findings, copy, validItems: s.validItems };
       }
+      // A bad checksum means the bytes are not what was written: what the header and
+      // items then say is noise, so the checksum alone is reported.
+      const problems: { code: string; message: string; slot?: number }[] = csumOk
+        ? collapse([...header, ...s.problems])
+        : [{ code: 'tree-block-csum', message: 'checksum mismatch' }];
+      const how = r.rebuilt ? ' (rebuilt from parity)' : '';
       for (const p of problems) {
         findings.push({
-          code: p.code, severity: 'error', message: `tree block ${e.logical} copy ${copy + 1}${r.rebuilt ? ' (rebuilt from parity)' : ''}: ${p.message}`,
+          code: p.code, severity: 'error', message: `tree block ${e.logical} copy ${copy + 1}${how}: ${p.message}`,
           location: { ...loc, block: e.logical, ...(p.slot !== undefined ? { slot: p.slot } : {}) },
         });
       }
       // Keep the copy that is least wrong (a bad checksum alone beats a wrong address).
-      const score = problems.length + (problems.some((p) => p.code === 'bytenr-mismatch' || p.code === 'fsid-mismatch') ? 100 : 0);
+      const score = problems.length + (csumOk ? 0 : 10) + (header.some((p) => p.code === 'bytenr-mismatch' || p.code === 'fsid-mismatch') ? 100 : 0);
       if (!damaged || score < damaged.score) damaged = { block, valid: s.validItems, score };
     }
+    findings.push(...missing);
     return { block: null, findings, copy: -1, validItems: damaged?.valid ?? 0, ...(damaged ? { damaged: damaged.block } : {}) };
   }
+}
+
+/** One finding per problem code: the first occurrence, with how many more there were. */
+function collapse(problems: { code: string; message: string; slot?: number }[]): { code: string; message: string; slot?: number }[] {
+  const byCode = new Map<string, { first: { code: string; message: string; slot?: number }; more: number }>();
+  for (const p of problems) {
+    const e = byCode.get(p.code);
+    if (e) e.more++;
+    else byCode.set(p.code, { first: p, more: 0 });
+  }
+  return [...byCode.values()].map(({ first, more }) => (more ? { ...first, message: `${first.message} (and ${more} more like it)` } : first));
 }

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Fills a mounted btrfs for the benchmark: FILES files in a subvolume, then
+SNAPS snapshots with about 1% of the files changed, added or removed between
+them, some reflinked copies and a zstd-compressed directory. Deterministic."""
+import os, random, subprocess, sys
+
+mnt, nfiles, nsnaps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rnd = random.Random(20261121)
+vol = os.path.join(mnt, 'data')
+subprocess.run(['btrfs', '-q', 'subvolume', 'create', vol], check=True)
+comp = os.path.join(vol, 'compressed')
+os.mkdir(comp)
+subprocess.run(['btrfs', 'property', 'set', comp, 'compression', 'zstd'], check=True)
+
+def payload(n):
+    # Half compressible text, half random: realistic mix for compression and csums.
+    if rnd.random() < 0.5:
+        line = (f'line {rnd.randrange(10**9)} of benchmark data\n').encode()
+        return (line * (n // len(line) + 1))[:n]
+    return rnd.randbytes(n)
+
+def size():
+    r = rnd.random()
+    if r < 0.70: return rnd.randrange(0, 2048)        # inline
+    if r < 0.95: return rnd.randrange(2048, 65536)
+    if r < 0.999: return rnd.randrange(65536, 1 << 20)
+    return rnd.randrange(1 << 20, 32 << 20)
+
+paths = []
+for i in range(nfiles):
+    d = os.path.join(vol if i % 10 else comp, f'd{i % 997:03d}', f'e{(i // 997) % 31:02d}')
+    os.makedirs(d, exist_ok=True)
+    p = os.path.join(d, f'f{i:07d}')
+    with open(p, 'wb') as f:
+        f.write(payload(size()))
+    paths.append(p)
+    if i % 50000 == 0:
+        print(f'{i} files', flush=True)
+for i in range(0, nfiles, 1000):
+    subprocess.run(['cp', '--reflink=always', paths[i], paths[i] + '.reflink'], check=True)
+subprocess.run(['sync'], check=True)
+for s in range(nsnaps):
+    subprocess.run(['btrfs', '-q', 'subvolume', 'snapshot', '-r', vol, os.path.join(mnt, f'snap{s:02d}')], check=True)
+    for _ in range(nfiles // 100):
+        p = rnd.choice(paths)
+        op = rnd.random()
+        if op < 0.6 and os.path.exists(p):
+            with open(p, 'r+b') as f:
+                f.seek(rnd.randrange(0, max(1, os.path.getsize(p))))
+                f.write(payload(rnd.randrange(1, 8192)))
+        elif op < 0.8 and os.path.exists(p):
+            os.unlink(p)
+        else:
+            with open(p + f'.new{s}', 'wb') as f:
+                f.write(payload(size()))
+    subprocess.run(['sync'], check=True)
+    print(f'snapshot {s}', flush=True)

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// Benchmarks btrfs-inspect against btrfs-progs on the large image (see
+// build-large.sh): each command beside its btrfs-progs counterpart, several
+// runs, medians and ratios, and btrfs-inspect's peak memory (max RSS).
+//
+//   npm run build && sudo node bench/run.js [--files N] [--snapshots N] [--runs N]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const arg = (name, def) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const files = arg('--files', '300000');
+const snaps = arg('--snapshots', '12');
+const runs = Number(arg('--runs', '3'));
+const cli = join(here, '..', 'bin', 'btrfs-inspect.js');
+if (!existsSync(join(here, '..', 'dist', 'cli', 'main.js'))) {
+  console.error('build first: npm run build');
+  process.exit(2);
+}
+const image = execFileSync('bash', [join(here, 'build-large.sh'), files, snaps], { stdio: ['ignore', 'pipe', 'inherit'] }).toString().trim();
+
+/** Runs a command with stdout to /dev/null; returns wall seconds and max RSS in MiB (GNU time). */
+function timeIt(cmd, args) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  const last = r.stderr.toString().trim().split('\n').pop();
+  const [secs, kb] = last.split(' ').map(Number);
+  return { secs, mib: kb / 1024, code: r.status };
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const pairs = [
+  { name: 'full tree walk, NDJSON', ours: ['tree', image, '--json'], theirs: ['btrfs', ['inspect-internal', 'dump-tree', image]] },
+  { name: 'full tree dump, text', ours: ['tree', image], theirs: ['btrfs', ['inspect-internal', 'dump-tree', image]] },
+];
+if (!existsSync('/usr/bin/time')) {
+  console.error('needs GNU time: apt-get install time');
+  process.exit(2);
+}
+console.log(`image: ${image}\nmachine: ${cpus().length} x ${cpus()[0].model}, node ${process.version}\nruns: ${runs}\n`);
+console.log('| command | btrfs-inspect (s) | btrfs-progs (s) | ratio | btrfs-inspect max RSS (MiB) |');
+console.log('|---|---|---|---|---|');
+for (const p of pairs) {
+  const o = [], t = [], m = [];
+  for (let i = 0; i < runs; i++) {
+    const a = timeIt(process.execPath, [cli, ...p.ours]);
+    const b = timeIt(p.theirs[0], p.theirs[1]);
+    o.push(a.secs); m.push(a.mib); t.push(b.secs);
+  }
+  console.log(`| ${p.name} | ${median(o).toFixed(2)} | ${median(t).toFixed(2)} | ${(median(o) / median(t)).toFixed(2)} | ${Math.max(...m).toFixed(0)} |`);
+}
