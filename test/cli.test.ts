@@ -147,3 +147,16 @@ describe('tree', () => {
     expect(bad.stderr).toMatch(/unknown tree "nope"/);
   });
 });
+
+describe('partitions', () => {
+  it.each(['partitioned-gpt', 'partitioned-mbr'])('%s: lists every partition as the partitioning tool recorded it, and marks the btrfs one', async (name) => {
+    const p = manifest(name).partition as unknown as { table: string; btrfs_partition: number; partitions: { number: number; offset_bytes: number; size_bytes: number }[] };
+    const r = await cli('partitions', dev(name), '--json');
+    expect(r.code).toBe(0);
+    const j = parseJsonExact(r.stdout) as { table: { type: string }; partitions: { index: number; start: number; size: number; btrfs: { fsid: string } | null }[] };
+    expect(j.table.type).toBe(p.table === 'dos' ? 'mbr' : p.table);
+    const listed = j.partitions.filter((x) => p.partitions.some((t) => t.number === x.index));
+    expect(listed.map((x) => [x.index, x.start, x.size])).toEqual(p.partitions.map((t) => [t.number, t.offset_bytes, t.size_bytes]));
+    expect(j.partitions.filter((x) => x.btrfs).map((x) => [x.index, x.btrfs!.fsid])).toEqual([[p.btrfs_partition, fsidOf(name)]]);
+  });
+});

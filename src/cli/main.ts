@@ -4,6 +4,7 @@ import { registerSuper } from './commands/super.js';
 import { registerChunks } from './commands/chunks.js';
 import { registerMap } from './commands/map.js';
 import { registerTree } from './commands/tree.js';
+import { registerPartitions } from './commands/partitions.js';
 
 export const VERSION = '0.1.0';
 
@@ -26,6 +27,7 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
   registerChunks(program, io, done);
   registerMap(program, io, done);
   registerTree(program, io, done);
+  registerPartitions(program, io, done);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(args, { from: 'user' });
