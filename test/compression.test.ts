@@ -440,6 +440,28 @@ describe('zstd', () => {
     }
   });
 
+  it('rejects crafted blocks that would keep fzstd busy for minutes or forever', () => {
+    const frame = (blk: number[]) => {
+      const h = 1 | (2 << 1) | (blk.length << 3);
+      return new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0, 7 << 3, h & 0xff, (h >>> 8) & 0xff, h >>> 16, ...blk]);
+    };
+    const cases: [Uint8Array, RegExp][] = [
+      // 48896 RLE-coded sequences of 65539-byte matches in 12 bytes (fzstd: ~1 minute).
+      [frame([0x00, 255, 0, 64, 0x54, 0, 0, 52, 0xff, 0xff, 0xff, 0x80]), /declares 48896 sequences/],
+      // 32768 such sequences, few enough to pass the count check (fzstd: ~7 s).
+      [frame([0x00, 255, 0, 1, 0x54, 0, 0, 52, 0xff, 0xff, 0xff, 0x80]), /match offset 4 reaches before the start/],
+      // Four literals, then one sequence of a 65539+-byte match whose extra bits are missing.
+      [frame([0x20, 0x61, 0x62, 0x63, 0x64, 1, 0x54, 0, 0, 52, 0x80]), /sequence bitstream overread/],
+      // Huffman weights whose FSE table reads no bits: fzstd never returns.
+      [frame([0x02, 0xc1, 0x01, 0x04, 0xf0, 0x03, 0x00, 0x80, 0x00, 0x80, 0x00]), /Huffman weights never end/],
+    ];
+    for (const [f, re] of cases) {
+      const t0 = performance.now();
+      expect(() => decompressZstd(f, MAX_UNCOMPRESSED)).toThrow(re);
+      expect(performance.now() - t0).toBeLessThan(100);
+    }
+  });
+
   it('wraps fzstd errors on a corrupt compressed block', () => {
     // A compressed block (type 2) of garbage inside a well-formed frame.
     const junk = bytesOf(200, 12);

@@ -5,6 +5,12 @@ import { registerChunks } from './commands/chunks.js';
 import { registerMap } from './commands/map.js';
 import { registerTree } from './commands/tree.js';
 import { registerPartitions } from './commands/partitions.js';
+import { registerSubvolumes } from './commands/subvolumes.js';
+import { registerLs } from './commands/ls.js';
+import { registerStat } from './commands/stat.js';
+import { registerCat } from './commands/cat.js';
+import { registerExtract } from './commands/extract.js';
+import { registerResolve } from './commands/resolve.js';
 
 export const VERSION = '0.1.0';
 
@@ -28,6 +34,12 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
   registerMap(program, io, done);
   registerTree(program, io, done);
   registerPartitions(program, io, done);
+  registerSubvolumes(program, io, done);
+  registerLs(program, io, done);
+  registerStat(program, io, done);
+  registerCat(program, io, done);
+  registerExtract(program, io, done);
+  registerResolve(program, io, done);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(args, { from: 'user' });

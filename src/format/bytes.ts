@@ -21,7 +21,11 @@ export function u32(buf: Uint8Array, off: number): number {
 }
 
 export function u64(buf: Uint8Array, off: number): bigint {
-  return (BigInt(u32(buf, off + 4)) << 32n) | BigInt(u32(buf, off));
+  const hi = u32(buf, off + 4);
+  const lo = u32(buf, off);
+  // Below 2^53 the value is exact as a double: one BigInt instead of three (hot path).
+  if (hi < 0x200000) return BigInt(hi * 0x100000000 + lo);
+  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 export function i64(buf: Uint8Array, off: number): bigint {

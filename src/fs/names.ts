@@ -61,8 +61,8 @@ const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 
 /**
  * A name as text: valid UTF-8 stays as it is; every byte that is not part
- * of valid UTF-8 becomes \xNN. With `controls`, C0 controls, DEL and the
- * backslash are escaped too (for tables and terminals, where a newline or an
+ * of valid UTF-8 becomes \xNN, and so do "/" and NUL (which a name cannot
+ * hold). With `controls`, C0 controls, DEL and the backslash are escaped too (for tables and terminals, where a newline or an
  * escape sequence in a name would garble the output).
  */
 export function displayName(b: Uint8Array, opts: { controls?: boolean } = {}): string {
@@ -72,7 +72,8 @@ export function displayName(b: Uint8Array, opts: { controls?: boolean } = {}): s
   while (i < b.length) {
     const c = b[i]!;
     if (c < 0x80) {
-      if (controls && (c < 0x20 || c === 0x7f || c === 0x5c)) out += `\\x${hex2(c)}`;
+      // "/" and NUL cannot be in a name: shown escaped, so a path made of names stays unambiguous.
+      if (c === 0x2f || c === 0 || (controls && (c < 0x20 || c === 0x7f || c === 0x5c))) out += `\\x${hex2(c)}`;
       else out += String.fromCharCode(c);
       i++;
       continue;

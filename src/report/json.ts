@@ -4,19 +4,56 @@ import { toHex } from '../format/bytes.js';
  * JSON text for decoded values. bigints are written as exact integer
  * numerals (not strings, not rounded): a u64 like 18446744073709551608
  * stays exact for any parser that keeps big integers. Byte arrays become
- * hex strings.
+ * hex strings, Maps objects; undefined members are left out.
+ *
+ * Written by hand rather than through JSON.stringify's replacer: a tree dump
+ * serialises millions of records and this is its hot path.
  */
 export function toJson(value: unknown, indent?: number): string {
-  const marks: string[] = [];
-  const text = JSON.stringify(value, (_k, v: unknown) => {
-    if (typeof v === 'bigint') {
-      marks.push(v.toString());
-      return `\u0000big${marks.length - 1}\u0000`;
+  return indent ? writePretty(value, ' '.repeat(indent), '') ?? 'null' : write(value) ?? 'null';
+}
+
+function write(v: unknown): string | undefined {
+  switch (typeof v) {
+    case 'string': return JSON.stringify(v);
+    case 'number': return Number.isFinite(v) ? String(v) : 'null';
+    case 'bigint': return v.toString();
+    case 'boolean': return v ? 'true' : 'false';
+    case 'object': {
+      if (v === null) return 'null';
+      if (v instanceof Uint8Array) return `"${toHex(v)}"`;
+      if (Array.isArray(v)) {
+        let s = '[';
+        for (let i = 0; i < v.length; i++) s += (i ? ',' : '') + (write(v[i]) ?? 'null');
+        return s + ']';
+      }
+      if (v instanceof Map) return write(Object.fromEntries(v));
+      let s = '{';
+      let first = true;
+      for (const k in v) {
+        const w = write((v as Record<string, unknown>)[k]);
+        if (w === undefined) continue;
+        s += (first ? '' : ',') + JSON.stringify(k) + ':' + w;
+        first = false;
+      }
+      return s + '}';
     }
-    if (v instanceof Uint8Array) return toHex(v);
-    if (v instanceof Map) return Object.fromEntries(v);
-    return v;
-  }, indent);
-  if (marks.length === 0) return text;
-  return text.replace(/"\\u0000big(\d+)\\u0000"/g, (_m, i: string) => marks[Number(i)]!);
+    default: return undefined;
+  }
+}
+
+function writePretty(v: unknown, step: string, pad: string): string | undefined {
+  if (typeof v !== 'object' || v === null || v instanceof Uint8Array) return write(v);
+  const inner = pad + step;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return '[]';
+    return '[\n' + v.map((x) => inner + (writePretty(x, step, inner) ?? 'null')).join(',\n') + '\n' + pad + ']';
+  }
+  const obj = v instanceof Map ? Object.fromEntries(v) : (v as Record<string, unknown>);
+  const parts: string[] = [];
+  for (const k in obj) {
+    const w = writePretty(obj[k], step, inner);
+    if (w !== undefined) parts.push(`${inner}${JSON.stringify(k)}: ${w}`);
+  }
+  return parts.length ? '{\n' + parts.join(',\n') + '\n' + pad + '}' : '{}';
 }

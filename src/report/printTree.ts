@@ -251,6 +251,12 @@ function capped(b: Uint8Array): Uint8Array {
   return b.length > 255 ? b.subarray(0, 255) : b;
 }
 
+/** A decoded name as progs prints it, reusing the decoder's text when nothing is cut or escaped. */
+function shownName(b: Uint8Array, text: string, progs: ProgsStyle): string {
+  if (progs === '6.2' && b.length <= 255 && b.indexOf(0) < 0) return text;
+  return printableName(capped(b), progs);
+}
+
 function pad2(n: number): string {
   return n < 10 ? '0' + n : String(n);
 }
@@ -351,27 +357,26 @@ export function printItem(key: Key, item: DecodedItem, ctx: PrintContext): strin
         `\t\tmtime ${timespec(item.mtime, tz)}\n\t\totime ${timespec(item.otime, tz)}\n`;
     case 'inode_ref':
       for (const r of item.refs) {
-        s += `\t\tindex ${r.index} namelen ${r.nameLen} name: ${hide ? 'HIDDEN' : printableName(capped(r.name), v)}\n`;
+        s += `\t\tindex ${r.index} namelen ${r.nameLen} name: ${hide ? 'HIDDEN' : shownName(r.name, r.nameStr, v)}\n`;
       }
       return s;
     case 'inode_extref':
       for (const r of item.refs) {
-        s += `\t\tindex ${r.index} parent ${r.parent} namelen ${r.nameLen} name: ${hide ? 'HIDDEN' : printableName(capped(r.name), v)}\n`;
+        s += `\t\tindex ${r.index} parent ${r.parent} namelen ${r.nameLen} name: ${hide ? 'HIDDEN' : shownName(r.name, r.nameStr, v)}\n`;
       }
       return s;
     case 'dir_item':
     case 'dir_index':
     case 'xattr_item': {
-      let cur = 0;
-      const size = itemSizeOf(item.entries);
-      for (const e of item.entries) {
+      const last = item.entries.length - 1;
+      item.entries.forEach((e, i) => {
         s += `\t\tlocation key ${formatKey(e.location, v)} type ${dirTypeName(e.type, v)}\n`;
-        if (v === '6.19' && e.dataLen + e.nameLen + cur > size) break;
+        // 6.19 stops (with an error on stderr) at an entry whose name and data run past the item.
+        if (v === '6.19' && i === last && item.errors && e.name.length + e.data.length < e.nameLen + e.dataLen) return;
         s += `\t\ttransid ${e.transid} data_len ${e.dataLen} name_len ${e.nameLen}\n`;
-        s += hide ? '\t\tname: HIDDEN\n' : `\t\tname: ${printableName(capped(e.name), v)}\n`;
-        if (e.dataLen) s += hide ? '\t\tdata HIDDEN\n' : `\t\tdata ${printableName(capped(e.data), v)}\n`;
-        cur += 30 + e.nameLen + e.dataLen;
-      }
+        s += hide ? '\t\tname: HIDDEN\n' : `\t\tname: ${shownName(e.name, e.nameStr, v)}\n`;
+        if (e.dataLen) s += hide ? '\t\tdata HIDDEN\n' : `\t\tdata ${shownName(e.data, e.dataStr, v)}\n`;
+      });
       return s;
     }
     case 'dir_log_item':
@@ -555,13 +560,6 @@ export function printItem(key: Key, item: DecodedItem, ctx: PrintContext): strin
   }
 }
 
-/** Bytes covered by decoded dir entries (for 6.19's length check). */
-function itemSizeOf(entries: { nameLen: number; dataLen: number }[]): number {
-  let n = 0;
-  for (const e of entries) n += 30 + e.nameLen + e.dataLen;
-  return n;
-}
-
 /** 6.2 "%.*s" of a byte string: stops at NUL (also what 6.19 does for these fields). */
 function printableName62(b: Uint8Array): string {
   return printableName(b, '6.2');
@@ -660,7 +658,7 @@ function fixedReadSize(key: Key, data: Uint8Array): number {
 }
 
 /** Body of leaf slot `i`, reading past a short item into the leaf as btrfs-progs does. */
-function printLeafItem(b: TreeBlock, i: number, key: Key, off: number, size: number, ctx: PrintContext, v: ProgsStyle): string {
+function printLeafItem(b: TreeBlock, key: Key, off: number, size: number, ctx: PrintContext, v: ProgsStyle): string {
   const data = b.data.subarray(off, off + size);
   let item = decodeItem(key, data, ctx);
   if (key.type === ItemType.ROOT_ITEM && item.kind === 'invalid') {
@@ -690,7 +688,6 @@ function printLeafItem(b: TreeBlock, i: number, key: Key, off: number, size: num
     if (need > size) item = decodeItem(key, window(b.data, off, need), ctx);
     if (item.kind === 'file_extent' && item.body === 'inline') item.inlineLength = (size - 21) >>> 0;
   }
-  void i;
   return printItem(key, item, ctx);
 }
 
@@ -729,7 +726,7 @@ export function printTreeBlock(block: TreeBlock, ctx: PrintContext): string {
       if (off > dataSize || ((off + size) >>> 0) > dataSize) break;
       const key = block.key(i);
       s += `\titem ${i} key ${formatKey(key, v)} itemoff ${off} itemsize ${size}\n`;
-      s += printLeafItem(block, i, key, HEADER_SIZE + off, size, ctx, v);
+      s += printLeafItem(block, key, HEADER_SIZE + off, size, ctx, v);
     }
   }
   return s.endsWith('\n') ? s.slice(0, -1) : s;

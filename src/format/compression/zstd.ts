@@ -3,6 +3,7 @@ import { u32 } from '../bytes.js';
 import { computeCsum } from '../checksum.js';
 import { CsumType } from '../constants.js';
 import { DecompressionError, checkSizes, describe } from './common.js';
+import { ZstdFormatError, checkCompressedBlock, newFrameState } from './zstdSequences.js';
 
 /**
  * zstd as btrfs stores it (compression type 3): one zstd frame per extent or
@@ -10,10 +11,13 @@ import { DecompressionError, checkSizes, describe } from './common.js';
  * The kernel compresses with a window of at most 128 KiB (windowLog 17);
  * kernels of the 4.14 era also wrote a content checksum.
  *
- * The frame's structure (header and block headers) is checked here before
- * fzstd decodes it, so that fzstd only ever sees one well-formed frame with a
- * bounded window, and decoding stops as soon as outputSize bytes exist (as
- * the kernel does). Output the frame does not cover reads as zeros.
+ * Before fzstd decodes anything, the frame header and every block needed are
+ * checked here (see zstdSequences.ts): fzstd itself trusts its input, and a
+ * crafted block of a few bytes could keep it busy for minutes. Blocks are
+ * checked and decoded only until outputSize bytes exist, as the kernel stops
+ * there too; output the frame does not cover reads as zeros. When the whole
+ * frame fits in the output, its recorded content size and checksum are
+ * verified, as zstd does at the end of a frame.
  */
 
 const ALG = 'zstd';
@@ -26,20 +30,20 @@ const BLOCK_MAX = 128 * 1024;
  */
 export const ZSTD_MAX_WINDOW = 8 * 1024 * 1024;
 
-interface FrameInfo {
-  /** Offset just past the frame (after any checksum). */
+interface FrameScan {
+  /** Offset just past the last block checked (and the checksum, when complete). */
   end: number;
-  windowSize: number;
-  /** Frame_Content_Size, when the header records it. */
+  /** Whether every block of the frame was checked. */
+  complete: boolean;
+  /** Bytes the checked blocks decode to. */
+  produced: number;
   contentSize: number | null;
   /** Offset of the 4-byte content checksum, or -1. */
   checksumAt: number;
-  /** Number of blocks in the frame. */
-  blocks: number;
 }
 
-/** Validates the frame at the start of input and finds where it ends. */
-function scanFrame(input: Uint8Array): FrameInfo {
+/** Validates the frame at the start of input, block by block, until `want` bytes are covered. */
+function scanFrame(input: Uint8Array, want: number): FrameScan {
   const err = (reason: string): never => { throw new DecompressionError(ALG, reason); };
   if (input.length < 6) err(`input of ${input.length} bytes is too short for a zstd frame`);
   const magic = u32(input, 0);
@@ -79,8 +83,8 @@ function scanFrame(input: Uint8Array): FrameInfo {
   if (windowSize > ZSTD_MAX_WINDOW) err(`frame window of ${windowSize} bytes exceeds the ${ZSTD_MAX_WINDOW}-byte limit (btrfs uses at most 128 KiB)`);
   const blockMax = Math.min(windowSize, BLOCK_MAX);
 
-  let n = 0;
-  for (; ; n++) {
+  const st = newFrameState();
+  for (let n = 0; ; n++) {
     if (input.length - p < 3) err(`frame truncated: block ${n} header at byte ${p} is past the end of the input (${input.length} bytes)`);
     const hdr = input[p]! | (input[p + 1]! << 8) | (input[p + 2]! << 16);
     const last = hdr & 1;
@@ -91,15 +95,29 @@ function scanFrame(input: Uint8Array): FrameInfo {
       if (size > blockMax) err(`block ${n} at byte ${p} regenerates ${size} bytes, more than the ${blockMax}-byte block limit of this frame`);
       bytes = type === 0 ? size : 1;
     } else if (type === 2) {
-      if (size > BLOCK_MAX) err(`compressed block ${n} at byte ${p} is ${size} bytes, more than the ${BLOCK_MAX}-byte limit`);
+      if (size > blockMax) err(`compressed block ${n} at byte ${p} is ${size} bytes, more than the ${blockMax}-byte block limit of this frame`);
       bytes = size;
     } else {
       return err(`block ${n} at byte ${p} has the reserved block type 3`);
     }
     p += 3;
     if (bytes > input.length - p) err(`frame truncated: block ${n} needs ${bytes} bytes at byte ${p} but the input has ${input.length}`);
+    if (type === 2) {
+      try {
+        checkCompressedBlock(input, p, p + bytes, blockMax, windowSize, st);
+      } catch (e) {
+        if (e instanceof ZstdFormatError) err(`compressed block ${n} at byte ${p - 3}: ${e.message}`);
+        throw e;
+      }
+    } else {
+      st.produced += size;
+    }
     p += bytes;
     if (last) break;
+    if (st.produced >= want) {
+      // Enough output: the kernel stops reading the frame here.
+      return { end: p, complete: false, produced: st.produced, contentSize, checksumAt: -1 };
+    }
   }
   let checksumAt = -1;
   if (hasChecksum) {
@@ -107,7 +125,10 @@ function scanFrame(input: Uint8Array): FrameInfo {
     checksumAt = p;
     p += 4;
   }
-  return { end: p, windowSize, contentSize, checksumAt, blocks: n + 1 };
+  if (contentSize !== null && st.produced !== contentSize && st.produced <= want) {
+    err(`frame header records ${contentSize} bytes of content but its blocks hold ${st.produced}`);
+  }
+  return { end: p, complete: true, produced: st.produced, contentSize, checksumAt };
 }
 
 /** Thrown from fzstd's output callback to stop once enough output exists. */
@@ -115,15 +136,13 @@ const FULL: unique symbol = Symbol('output full');
 
 export function decompressZstd(input: Uint8Array, outputSize: number): Uint8Array {
   checkSizes(ALG, input, outputSize);
-  const frame = scanFrame(input);
+  const frame = scanFrame(input, outputSize);
   const out = new Uint8Array(outputSize);
   if (outputSize === 0) return out;
   let pos = 0;
   let produced = 0;
-  let blocks = 0;
   const d = new Decompress((chunk, final) => {
     if (final) return;
-    blocks++;
     produced += chunk.length;
     const take = Math.min(chunk.length, outputSize - pos);
     out.set(take === chunk.length ? chunk : chunk.subarray(0, take), pos);
@@ -133,15 +152,12 @@ export function decompressZstd(input: Uint8Array, outputSize: number): Uint8Arra
   try {
     d.push(input.subarray(0, frame.end), true);
   } catch (e) {
-    // FULL: every wanted byte exists; the rest of the frame is not needed
-    // (the kernel stops there too).
+    // FULL: every wanted byte exists; the rest of the frame is not needed.
     if (e !== FULL) throw new DecompressionError(ALG, describe(e), { cause: e });
   }
-  // When the whole frame was decoded into the output, check what zstd itself
-  // checks at the end of a frame: the recorded content size and checksum.
-  if (blocks === frame.blocks && produced <= outputSize) {
-    if (frame.contentSize !== null && frame.contentSize !== produced) {
-      throw new DecompressionError(ALG, `frame header records ${frame.contentSize} bytes of content but its blocks hold ${produced}`);
+  if (frame.complete && frame.produced <= outputSize) {
+    if (produced !== frame.produced) {
+      throw new DecompressionError(ALG, `decoder produced ${produced} bytes where the frame's blocks hold ${frame.produced}`);
     }
     if (frame.checksumAt >= 0) {
       // The low 32 bits of XXH64(content, seed 0), little-endian.

@@ -49,3 +49,18 @@ export const TIMESPEC_SIZE = 12;
 export function readTimespec(buf: Uint8Array, off: number): Timespec {
   return { sec: i64(buf, off), nsec: u32(buf, off + 8) };
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/**
+ * Display text of a name: bytes as UTF-8 (invalid sequences become U+FFFD).
+ * Short ASCII names, nearly all of them, skip the TextDecoder call.
+ */
+export function nameText(buf: Uint8Array, off: number, len: number): string {
+  if (len <= 64) {
+    let ascii = true;
+    for (let i = 0; i < len; i++) if (buf[off + i]! >= 0x80) { ascii = false; break; }
+    if (ascii) return String.fromCharCode.apply(null, buf.subarray(off, off + len) as unknown as number[]);
+  }
+  return utf8.decode(buf.subarray(off, off + len));
+}

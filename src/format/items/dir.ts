@@ -1,6 +1,7 @@
-import { u16, u64, utf8At } from '../bytes.js';
+import { u16, u64 } from '../bytes.js';
+import { ItemType } from '../constants.js';
 import { readKey, type Key } from '../key.js';
-import { addError, tooShort, type InvalidItem } from './common.js';
+import { addError, nameText, tooShort, type InvalidItem } from './common.js';
 
 /**
  * One btrfs_dir_item entry (30-byte header, then name, then data). DIR_ITEM
@@ -35,7 +36,7 @@ export const DIR_ITEM_HEADER_SIZE = 30;
 
 export function decodeDirItem(key: Key, data: Uint8Array): DirItemDecoded | InvalidItem {
   if (data.length < DIR_ITEM_HEADER_SIZE) return tooShort(key.type, 'dir item', DIR_ITEM_HEADER_SIZE, data);
-  const kind = key.type === 96 ? 'dir_index' : key.type === 24 ? 'xattr_item' : 'dir_item';
+  const kind = key.type === ItemType.DIR_INDEX ? 'dir_index' : key.type === ItemType.XATTR_ITEM ? 'xattr_item' : 'dir_item';
   const entries: DirEntry[] = [];
   let errors: string[] | undefined;
   let p = 0;
@@ -59,8 +60,8 @@ export function decodeDirItem(key: Key, data: Uint8Array): DirItemDecoded | Inva
       location, transid, dataLen, nameLen, type,
       name: data.subarray(nameStart, nameEnd),
       data: data.subarray(nameEnd, dataEnd),
-      nameStr: utf8At(data, nameStart, nameEnd - nameStart),
-      dataStr: dataEnd > nameEnd ? utf8At(data, nameEnd, dataEnd - nameEnd) : '',
+      nameStr: nameText(data, nameStart, nameEnd - nameStart),
+      dataStr: dataEnd > nameEnd ? nameText(data, nameEnd, dataEnd - nameEnd) : '',
     });
     p = nameStart + nameLen + dataLen;
   }

@@ -1,7 +1,7 @@
-import { u16, u32, u64, utf8At } from '../bytes.js';
+import { u16, u32, u64 } from '../bytes.js';
 import { ItemType } from '../constants.js';
 import type { Key } from '../key.js';
-import { addError, readTimespec, tooShort, type InvalidItem, type Timespec } from './common.js';
+import { addError, nameText, readTimespec, tooShort, type InvalidItem, type Timespec } from './common.js';
 
 /** btrfs_inode_item (160 bytes): stat data of a file, directory, ... */
 export interface InodeItem {
@@ -100,7 +100,7 @@ export function decodeInodeRef(key: Key, data: Uint8Array): InodeRefDecoded | In
       errors = addError(errors, `inode ref at ${p}: name_len ${nameLen} runs past the item end`);
       end = data.length;
     }
-    refs.push({ index, nameLen, name: data.subarray(start, end), nameStr: utf8At(data, start, end - start) });
+    refs.push({ index, nameLen, name: data.subarray(start, end), nameStr: nameText(data, start, end - start) });
     p = start + nameLen;
   }
   const r: InodeRefDecoded = { kind: 'inode_ref', parent: key.offset, refs };
@@ -147,7 +147,7 @@ export function decodeInodeExtref(key: Key, data: Uint8Array): InodeExtrefDecode
       errors = addError(errors, `inode extref at ${p}: name_len ${nameLen} runs past the item end`);
       end = data.length;
     }
-    refs.push({ parent, index, nameLen, name: data.subarray(start, end), nameStr: utf8At(data, start, end - start) });
+    refs.push({ parent, index, nameLen, name: data.subarray(start, end), nameStr: nameText(data, start, end - start) });
     p = start + nameLen;
   }
   const r: InodeExtrefDecoded = { kind: 'inode_extref', hash: key.offset, refs };

@@ -1,7 +1,7 @@
-import { u16, u32, u64, utf8At, uuidAt } from '../bytes.js';
+import { u16, u32, u64, uuidAt } from '../bytes.js';
 import { ItemType } from '../constants.js';
 import { readKey, type Key } from '../key.js';
-import { readTimespec, tooShort, type InvalidItem, type Timespec } from './common.js';
+import { nameText, readTimespec, tooShort, type InvalidItem, type Timespec } from './common.js';
 import { readInodeItem, type InodeItem } from './inode.js';
 
 /** btrfs_root_item: where a tree's root block is, and subvolume metadata. */
@@ -139,7 +139,7 @@ export function decodeRootRef(key: Key, data: Uint8Array): RootRefDecoded | Inva
     sequence: u64(data, 8),
     nameLen,
     name: data.subarray(ROOT_REF_SIZE, end),
-    nameStr: utf8At(data, ROOT_REF_SIZE, end - ROOT_REF_SIZE),
+    nameStr: nameText(data, ROOT_REF_SIZE, end - ROOT_REF_SIZE),
   };
   if (ROOT_REF_SIZE + nameLen !== data.length) {
     r.errors = [`root ref name_len ${nameLen} does not match item size ${data.length}`];

@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import * as nodeFs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/main.js';
+import type { ExtractSummary } from '../src/cli/commands/extract.js';
+import { SAMPLES, sampleNames } from './helpers/samples.js';
+import { captureIO, filesTruth, logTreeTruth, type TruthEntry } from './helpers/fsTruth.js';
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const tmpRoot = nodeFs.mkdtempSync(join(tmpdir(), 'btrfs-inspect-extract-'));
+afterAll(() => nodeFs.rmSync(tmpRoot, { recursive: true, force: true }));
+
+type XattrMod = { getAttributeSync(p: string, n: string): Buffer; listAttributesSync(p: string): string[] };
+let xattr: XattrMod | null = null;
+try { xattr = (await import('fs-xattr')) as XattrMod; } catch { xattr = null; }
+
+/** The CLI arguments naming a sample's devices. */
+export function sampleArgs(name: string): string[] {
+  const files = nodeFs.readdirSync(join(SAMPLES, name)).filter((f) => /^dev\d+\.runs\.gz$/.test(f)).sort((a, b) => parseInt(a.slice(3)) - parseInt(b.slice(3)));
+  const [first, ...rest] = files.map((f) => join(SAMPLES, name, f));
+  return [first!, ...rest.flatMap((d) => ['--device', d])];
+}
+
+function sha256File(p: Buffer): string {
+  return createHash('sha256').update(nodeFs.readFileSync(p)).digest('hex');
+}
+
+/**
+ * extract of a whole sample image reproduces the kernel's view on disk:
+ * every path, type, permission bits, content (sha256), symlink target, hard
+ * links as one inode, mtime and atime (to Node's precision), xattrs (those
+ * not restored are reported), sparse files; ownership and device nodes only
+ * when the test runs as root.
+ */
+describe.each(sampleNames())('extract of sample %s', (name) => {
+  it('reproduces every file of the image on disk', async () => {
+    const out = join(tmpRoot, name);
+    const c = captureIO();
+    const code = await runCli(['extract', ...sampleArgs(name), '-o', out, '--json'], c.io);
+    const s = JSON.parse(c.text()) as ExtractSummary;
+    expect(s.failed, c.stderr()).toEqual([]);
+    expect(s.refused).toEqual([]);
+    expect(code, c.stderr()).toBe(0);
+    const log = logTreeTruth(name);
+    const truth = filesTruth(name).filter((t) => !(log && (log.committed[t.path] === null || JSON.stringify(log.committed[t.path]) !== JSON.stringify(log.after_log_replay[t.path]))));
+    const notRestored = new Set(s.xattrs.notRestored.map((x) => `${x.path}\u0000${x.name}`));
+    const inodes = new Map<string, { ino: number; names: number; nlink: number }>();
+    const expected = new Set<string>();
+    // Every lstat first: reading contents below would update atimes (relatime).
+    const stats = new Map<string, nodeFs.BigIntStats | null>();
+    for (const t of truth) {
+      const rel = Buffer.from(t.path_b64, 'base64');
+      const p = t.path === '.' ? Buffer.from(out) : Buffer.concat([Buffer.from(out + '/'), rel]);
+      stats.set(t.path_b64, nodeFs.existsSync(p) || nodeFs.lstatSync(p, { throwIfNoEntry: false }) ? nodeFs.lstatSync(p, { bigint: true }) : null);
+    }
+    for (const t of truth) {
+      const rel = Buffer.from(t.path_b64, 'base64');
+      const p = t.path === '.' ? Buffer.from(out) : Buffer.concat([Buffer.from(out + '/'), rel]);
+      expected.add(p.toString('latin1'));
+      if (t.type === 'sock' || ((t.type === 'chr' || t.type === 'blk' || t.type === 'fifo') && !isRoot)) {
+        expect(nodeFs.existsSync(p), `${t.path} not made`).toBe(false);
+        expect(s.skipped.some((x) => x.path === `/${t.path}`), `${t.path} listed as not created`).toBe(true);
+        expected.delete(p.toString('latin1'));
+        continue;
+      }
+      const st = stats.get(t.path_b64)!;
+      expect(st, `${t.path} written`).not.toBeNull();
+      const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'chr' : st.isBlockDevice() ? 'blk' : 'other';
+      expect(type, t.path).toBe(t.type);
+      if (t.type !== 'symlink') expect(Number(st.mode & 0o7777n).toString(8), `${t.path} mode`).toBe((t.mode & 0o7777).toString(8));
+      // Times: Node hands them to the kernel as double seconds (~0.25 µs at these dates).
+      if (t.ino !== 2) {
+        expect(Number(st.mtimeNs - BigInt(t.mtime_ns)), `${t.path} mtime`).toSatisfy((d: number) => Math.abs(d) <= 1000);
+        if (t.type !== 'dir') expect(Number(st.atimeNs - BigInt(t.atime_ns)), `${t.path} atime`).toSatisfy((d: number) => Math.abs(d) <= 1000);
+      }
+      if (isRoot) expect([Number(st.uid), Number(st.gid)], `${t.path} owner`).toEqual([t.uid, t.gid]);
+      if (t.type === 'file') {
+        expect(st.size, t.path).toBe(BigInt(t.size));
+        if (t.nlink > 1) {
+          const k = `${t.subvol_id}:${t.ino}`;
+          const g = inodes.get(k) ?? { ino: Number(st.ino), names: 0, nlink: Number(st.nlink) };
+          expect(Number(st.ino), `${t.path} is a hard link of the same inode`).toBe(g.ino);
+          g.names++;
+          inodes.set(k, g);
+        }
+        // A file that is all hole in the image stays all hole.
+        if (t.size > 0 && (t as TruthEntry & { blocks?: number }).blocks === 0) expect(st.blocks, `${t.path} sparse`).toBe(0n);
+        expect(sha256File(p), `${t.path} content`).toBe(t.sha256);
+      }
+      if (t.type === 'symlink') expect(nodeFs.readlinkSync(p, { encoding: 'buffer' }).toString('base64'), t.path).toBe(t.symlink_target_b64);
+      if ((t.type === 'chr' || t.type === 'blk') && isRoot) {
+        const rdev = Number(st.rdev);
+        expect([Math.floor(rdev / 256) & 0xfff, (rdev & 0xff) | ((rdev >> 12) & 0xfff00)], `${t.path} rdev`).toEqual(t.rdev);
+      }
+      for (const [k, v] of Object.entries(t.xattrs)) {
+        const shown = t.path === '.' ? '/' : `/${t.path}`;
+        if (notRestored.has(`${shown}\u0000${k}`)) continue;
+        expect(xattr, `${t.path}: xattr ${k} neither restored nor reported`).not.toBeNull();
+        expect(xattr!.getAttributeSync(p.toString('latin1') === p.toString() ? p.toString() : p.toString(), k).toString('base64'), `${t.path} xattr ${k}`).toBe(v);
+      }
+    }
+    for (const [k, g] of inodes) expect(g.nlink, `inode ${k}: every name extracted as a hard link`).toBe(g.names);
+    // Nothing else was written.
+    const seen: string[] = [];
+    const walk = (d: Buffer) => {
+      for (const n of nodeFs.readdirSync(d, { encoding: 'buffer' })) {
+        const p = Buffer.concat([d, Buffer.from('/'), n]);
+        seen.push(p.toString('latin1'));
+        if (nodeFs.lstatSync(p).isDirectory()) walk(p);
+      }
+    };
+    walk(Buffer.from(out));
+    for (const p of seen) expect(expected.has(p), `unexpected ${p}`).toBe(true);
+  }, 120_000);
+});
+
+describe('extract never replaces or writes through what is already there', () => {
+  const name = sampleNames().includes('holes') ? 'holes' : sampleNames()[0]!;
+  it('existing files are kept without --force (exit 1, reported) and replaced with it; a symlink in the way is never followed', async () => {
+    const out = join(tmpRoot, 'force');
+    let c = captureIO();
+    expect(await runCli(['extract', ...sampleArgs(name), '-o', out], c.io)).toBe(0);
+    // An attacker (or an earlier run) leaves symlinks pointing outside where files and directories go.
+    const outside = join(tmpRoot, 'outside');
+    nodeFs.mkdirSync(outside);
+    nodeFs.writeFileSync(join(outside, 'victim'), 'keep me');
+    const entries = nodeFs.readdirSync(out, { recursive: true, encoding: 'utf8' }) as string[];
+    const aDir = entries.find((e) => nodeFs.lstatSync(join(out, e)).isDirectory() && nodeFs.readdirSync(join(out, e)).length > 0)!;
+    const aFile = entries.find((e) => !e.startsWith(`${aDir}/`) && nodeFs.lstatSync(join(out, e)).isFile() && nodeFs.statSync(join(out, e)).size > 0)!;
+    expect(aFile).toBeDefined();
+    nodeFs.writeFileSync(join(out, aFile), 'changed');
+    nodeFs.rmSync(join(out, aDir), { recursive: true });
+    nodeFs.symlinkSync(outside, join(out, aDir));
+    c = captureIO();
+    expect(await runCli(['extract', ...sampleArgs(name), '-o', out, '--json'], c.io)).toBe(1);
+    const s = JSON.parse(c.text()) as ExtractSummary;
+    expect(s.failed.some((f) => f.path === `/${aFile}` && /exists/.test(f.reason))).toBe(true);
+    expect(s.failed.some((f) => f.path === `/${aDir}` && /symlink: not followed/.test(f.reason))).toBe(true);
+    expect(nodeFs.readFileSync(join(out, aFile), 'utf8')).toBe('changed');
+    expect(nodeFs.readdirSync(outside)).toEqual(['victim']);
+    c = captureIO();
+    expect(await runCli(['extract', ...sampleArgs(name), '-o', out, '--force'], c.io), c.stderr()).toBe(0);
+    expect(nodeFs.readFileSync(join(out, aFile), 'utf8')).not.toBe('changed');
+    expect(nodeFs.lstatSync(join(out, aDir)).isDirectory()).toBe(true);
+    expect(nodeFs.readdirSync(outside)).toEqual(['victim']);
+    expect(nodeFs.readFileSync(join(outside, 'victim'), 'utf8')).toBe('keep me');
+  }, 60_000);
+
+  it('a file or directory PATH goes to DIR/NAME; --subvol extracts one subvolume into DIR', async () => {
+    const out = join(tmpRoot, 'part');
+    const c = captureIO();
+    const def = sampleNames().includes('default') ? 'default' : null;
+    if (!def) return;
+    expect(await runCli(['extract', ...sampleArgs(def), '/rich/tiny.txt', '-o', out], c.io), c.stderr()).toBe(0);
+    expect(nodeFs.readFileSync(join(out, 'tiny.txt'), 'utf8').length).toBe(13);
+    expect(await runCli(['extract', ...sampleArgs(def), '--subvol', '/subvol-a/nested', '-o', join(out, 'n')], captureIO().io)).toBe(0);
+    const want = filesTruth(def).filter((t) => /^subvol-a\/nested\/[^/]+$/.test(t.path)).map((t) => t.path.split('/').pop()!).sort();
+    expect(nodeFs.readdirSync(join(out, 'n')).sort()).toEqual(want);
+  });
+});
