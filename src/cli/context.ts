@@ -45,3 +45,26 @@ export class LineWriter {
     this.size = 0;
   }
 }
+
+/** Collects output bytes and writes them in large pieces (a dump emits millions of small ones). */
+export class ByteWriter {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  constructor(private readonly out: CliIO['stdout'], private readonly chunk = 1 << 20) {}
+
+  readonly write = (b: Uint8Array): void => {
+    this.parts.push(b);
+    this.size += b.length;
+    if (this.size >= this.chunk) this.flush();
+  };
+
+  flush(): void {
+    if (this.size === 0) return;
+    const all = new Uint8Array(this.size);
+    let o = 0;
+    for (const p of this.parts) { all.set(p, o); o += p.length; }
+    this.out.write(all);
+    this.parts = [];
+    this.size = 0;
+  }
+}

@@ -131,7 +131,7 @@ export class FsView {
     this.fs.findings.add(f);
   }
 
-  /** The fs tree of a subvolume, or undefined when there is no root item for it. */
+  /** The root of tree `id` (a subvolume's fs tree, or any other tree), cached; undefined when there is no root item for it. */
   tree(subvol: bigint): TreeRoot | undefined {
     let t = this.trees.get(subvol);
     if (t === undefined) {

@@ -232,7 +232,7 @@ class RootFinder {
         for (const x of this.roots(ref.parent, depth + 1)) out.add(x);
       } else if (ref.type === 'tree-block') {
         out.add(ref.root);
-        const rootTree = this.view.fs.treeRoot(ref.root);
+        const rootTree = this.view.tree(ref.root); // cached, any tree id
         if (!rootTree || rootTree.bytenr === block) continue;
         if (tb === undefined) {
           const rr = this.view.fs.reader.read({ logical: block });

@@ -225,20 +225,46 @@ class DataReader {
   }
 
   private *plain(e: FileExtent, skip: bigint, len: bigint): Generator<DataSegment> {
+    yield* this.plainRange(e.fileOffset + skip, e.diskBytenr + e.offset + skip, len, BigInt(this.chunk));
+  }
+
+  /**
+   * File bytes [fileAt, +len) stored uncompressed at logical [logical, +len),
+   * read in pieces of at most `piece` bytes. A piece that cannot be read at
+   * all is read again stripe by stripe (a missing device holds only some
+   * stripes); what still fails is an error segment naming its address.
+   */
+  private *plainRange(fileAt: bigint, logical: bigint, len: bigint, piece: bigint): Generator<DataSegment> {
     const ss = BigInt(this.ss);
-    let fileAt = e.fileOffset + skip;
-    let logical = e.diskBytenr + e.offset + skip;
     let left = len;
     while (left > 0n) {
       // Read whole sectors: [aStart, aEnd) covers [logical, logical + n).
       const aStart = logical - (logical % ss);
-      const room = BigInt(this.chunk) - (logical - aStart);
-      const n = left < room ? left : room;
+      const room = piece - (logical - aStart);
+      const n = left < room ? left : room > 0n ? room : ss - (logical - aStart);
       const aEnd0 = logical + n;
       const aEnd = aEnd0 % ss === 0n ? aEnd0 : aEnd0 + ss - (aEnd0 % ss);
       const r = this.readSectors(aStart, Number(aEnd - aStart));
       if ('error' in r) {
-        yield { kind: 'error', offset: fileAt, length: n, logical, message: r.error };
+        const m = this.view.fs.volume.chunks.map(logical);
+        if (!m) {
+          // Unmapped: so is the rest of this extent (one error, not one per piece).
+          yield { kind: 'error', offset: fileAt, length: left, logical, message: r.error };
+          return;
+        }
+        if (m.contiguous > 0n && m.contiguous < n) {
+          // Several stripes: read each one alone (each such read stays inside one stripe, so
+          // when it fails it is an error below, never another split).
+          let fa = fileAt, lg = logical, rem = n;
+          while (rem > 0n) {
+            const c = this.view.fs.volume.chunks.map(lg)?.contiguous ?? rem;
+            const k = c > 0n && c < rem ? c : rem;
+            yield* this.plainRange(fa, lg, k, k + ss);
+            fa += k; lg += k; rem -= k;
+          }
+        } else {
+          yield { kind: 'error', offset: fileAt, length: n, logical, message: r.error };
+        }
       } else {
         const lo = Number(logical - aStart);
         const hi = lo + Number(n);

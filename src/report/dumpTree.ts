@@ -3,6 +3,9 @@ import type { Key } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
 import type { Filesystem } from '../tree/Filesystem.js';
 import { readRoot, type TreeRoot } from '../tree/walk.js';
+import { RenderCache } from './RenderCache.js';
+import { toJson } from './json.js';
+import { treeBlockJson, treeStartJson } from './treeJson.js';
 import { formatKey, printTreeBlock, type PrintContext } from './printTree.js';
 
 /** Tree names as `btrfs inspect-internal dump-tree` heads each tree ("extent tree key (...)"). */
@@ -29,86 +32,136 @@ export interface DumpOptions {
   /** Print only items within [min, max]; blocks without such items are skipped. */
   min?: Key;
   max?: Key;
+  /** 'text' as dump-tree prints it, or NDJSON records. */
+  format?: 'text' | 'json';
+  /** Rendered blocks to reuse across trees (snapshots share most blocks). */
+  cache?: RenderCache;
+  /**
+   * Subtrees already emitted in this dump (NDJSON): a later tree that shares
+   * one gets a "shared" record instead of the repeat, so the walk costs the
+   * distinct blocks, not blocks × snapshots. Leave undefined to repeat them.
+   */
+  emitted?: Set<bigint>;
 }
 
+/** Receives a dump's output as UTF-8 bytes. */
+export type DumpSink = (bytes: Uint8Array) => void;
+
+const utf8 = new TextEncoder();
+
 /**
- * Prints a whole tree block by block as dump-tree does, following child
- * pointers. Blocks that cannot be read are named in a line where they would be.
+ * Dumps a whole tree block by block, following child pointers, as text like
+ * dump-tree or as NDJSON. Blocks that cannot be read are named where they
+ * would be. A leaf whose rendering is cached is not read again at all.
  */
-export function dumpTreeText(fs: Filesystem, root: TreeRoot, emit: (text: string) => void, opts: DumpOptions = {}): void {
+export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: DumpOptions = {}): void {
   const ctx = printContextOf(fs);
-  const wo = { ...fs.walkOptions, useDamaged: true };
-  const r = readRoot(fs.reader, root, wo);
+  const json = opts.format === 'json';
+  const cache = opts.cache;
+  const line = (s: string) => sink(utf8.encode(s + '\n'));
+  const error = (message: string, logical: bigint) =>
+    line(json ? toJson({ record: 'error', logical, message }) : `ERROR: ${message}`);
+  const render = (b: TreeBlock, valid: number): Uint8Array => {
+    const r = utf8.encode(json ? treeBlockJson(b, ctx, valid) : printTreeBlock(b, ctx) + '\n');
+    cache?.set(b.logical, r);
+    return r;
+  };
+  const r = readRoot(fs.reader, root, { ...fs.walkOptions, useDamaged: true });
   if (!r.block) {
-    emit(`ERROR: tree block ${root.bytenr} of tree ${root.tree} could not be read`);
+    error(`tree block ${root.bytenr} of tree ${root.tree} could not be read`, root.bytenr);
     return;
   }
   const inRange = (b: TreeBlock, i: number) =>
     (!opts.min || (i + 1 < b.nritems ? b.compareKey(i + 1, opts.min) > 0 : true)) && (!opts.max || b.compareKey(i, opts.max) <= 0);
   // Children are queued as pointers, not blocks, so a wide level never sits in memory.
   type Ptr = { logical: bigint; level: number; generation: bigint; parent: bigint; slot: number };
-  const pointers = (b: TreeBlock): Ptr[] => {
+  const pointers = (b: TreeBlock, valid: number): Ptr[] => {
     const out: Ptr[] = [];
-    for (let i = 0; i < b.nritems; i++) {
+    for (let i = 0; i < valid; i++) {
       if ((opts.min || opts.max) && !inRange(b, i)) continue;
       out.push({ logical: b.blockPtr(i), level: b.level - 1, generation: b.ptrGeneration(i), parent: b.logical, slot: i });
     }
     return out;
   };
-  const load = (p: Ptr): TreeBlock | null => {
+  /** Emits a block; returns it when its children must be followed. */
+  const emitted = opts.min || opts.max ? undefined : opts.emitted;
+  const visit = (p: Ptr): { block: TreeBlock; valid: number } | null => {
+    if (emitted?.has(p.logical)) {
+      line(toJson({ record: 'shared', bytenr: p.logical, level: p.level, generation: p.generation, parent: p.parent, slot: p.slot }));
+      return null;
+    }
+    if (p.level === 0) {
+      const hit = cache?.get(p.logical);
+      if (hit) {
+        sink(hit);
+        return null;
+      }
+    }
     const res = fs.reader.read({ logical: p.logical, level: p.level, generation: p.generation }, { tree: root.tree });
     for (const f of res.findings) fs.findings.add(f);
     const b = res.block ?? res.damaged ?? null;
-    if (!b) emit(`ERROR: tree block ${p.logical} (slot ${p.slot} of ${p.parent}) could not be read`);
-    return b;
+    if (!b) {
+      error(`tree block ${p.logical} (slot ${p.slot} of ${p.parent}) could not be read`, p.logical);
+      return null;
+    }
+    sink(cache?.get(b.logical) ?? render(b, res.validItems));
+    emitted?.add(b.logical);
+    // A damaged copy at the wrong level is shown but not followed: levels must strictly fall.
+    return !b.isLeaf && b.level === p.level ? { block: b, valid: res.validItems } : null;
   };
-  const show = (b: TreeBlock) => emit(printTreeBlock(b, ctx));
+  const top: Ptr = { logical: root.bytenr, level: r.block.level, generation: r.block.generation, parent: 0n, slot: 0 };
   if ((opts.order ?? 'bfs') === 'dfs') {
-    const visit = (b: TreeBlock) => {
-      show(b);
-      if (b.isLeaf) return;
-      for (const p of pointers(b)) {
-        const c = load(p);
-        if (c) visit(c);
-      }
+    const walk = (p: Ptr) => {
+      const v = visit(p);
+      if (v) for (const c of pointers(v.block, v.valid)) walk(c);
     };
-    visit(r.block);
+    walk(top);
     return;
   }
   // Breadth-first, level by level, as btrfs-progs prints by default.
-  show(r.block);
-  let queue: Ptr[] = r.block.isLeaf ? [] : pointers(r.block);
+  let queue: Ptr[] = [top];
   while (queue.length) {
     const next: Ptr[] = [];
     for (const p of queue) {
-      const b = load(p);
-      if (!b) continue;
-      show(b);
-      if (!b.isLeaf && b.level === p.level) for (const q of pointers(b)) next.push(q);
+      const v = visit(p);
+      if (v) for (const c of pointers(v.block, v.valid)) next.push(c);
     }
     queue = next;
   }
 }
 
-/** The full default dump: root tree, chunk tree, log root tree, then every tree the root tree names, then totals. */
-export function dumpAllText(fs: Filesystem, emit: (text: string) => void, opts: DumpOptions = {}): void {
-  emit('root tree');
-  dumpTreeText(fs, fs.rootTree, emit, opts);
-  emit('chunk tree');
-  dumpTreeText(fs, fs.chunkTree, emit, opts);
+/** Every tree a full dump covers, in dump-tree's order, with the title it prints before each. */
+export function dumpRoots(fs: Filesystem): { root: TreeRoot; title: string; key?: Key }[] {
+  const out: { root: TreeRoot; title: string; key?: Key }[] = [
+    { root: fs.rootTree, title: 'root tree' },
+    { root: fs.chunkTree, title: 'chunk tree' },
+  ];
   const log = fs.logRootTree;
-  if (log) {
-    emit('log root tree');
-    dumpTreeText(fs, log, emit, opts);
+  if (log) out.push({ root: log, title: 'log root tree' });
+  for (const r of [...fs.roots(), ...fs.logTrees()]) out.push({ root: r, title: `${treeTitle(r.tree)} tree key ${formatKey(r.key)} `, key: r.key });
+  return out;
+}
+
+/** The full default dump: root tree, chunk tree, log root tree, every tree the root tree names, the log trees, then totals. */
+export function dumpAll(fs: Filesystem, sink: DumpSink, opts: DumpOptions = {}): void {
+  const o = opts.emitted || opts.cache ? opts : { ...opts, cache: new RenderCache() };
+  for (const t of dumpRoots(fs)) {
+    sink(utf8.encode(o.format === 'json'
+      ? treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key)
+      : t.title + '\n'));
+    dumpTree(fs, t.root, sink, o);
   }
-  for (const r of fs.roots()) {
-    emit(`${treeTitle(r.tree)} tree key ${formatKey(r.key)} `);
-    dumpTreeText(fs, r, emit, opts);
+  if (o.format !== 'json') {
+    const sb = fs.superblock;
+    sink(utf8.encode(`total bytes ${sb.totalBytes}\nbytes used ${sb.bytesUsed}\nuuid ${sb.fsid}\n`));
   }
-  for (const r of fs.logTrees()) {
-    emit(`${treeTitle(r.tree)} tree key ${formatKey(r.key)} `);
-    dumpTreeText(fs, r, emit, opts);
-  }
-  const sb = fs.superblock;
-  emit(`total bytes ${sb.totalBytes}\nbytes used ${sb.bytesUsed}\nuuid ${sb.fsid}`);
+}
+
+/** The full dump as text lines (for tests and small images). */
+export function dumpAllText(fs: Filesystem, emit: (text: string) => void, opts: DumpOptions = {}): void {
+  const dec = new TextDecoder();
+  let buf = '';
+  dumpAll(fs, (b) => { buf += dec.decode(b, { stream: true }); }, { ...opts, format: 'text' });
+  buf += dec.decode();
+  emit(buf.endsWith('\n') ? buf.slice(0, -1) : buf);
 }

@@ -1,24 +1,32 @@
 import { itemTypeName } from '../format/constants.js';
+import type { Key } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
 import { decodeItem, type ItemContext } from '../format/items/index.js';
 import { toJson } from './json.js';
 
+const keyJson = (k: Key) => ({ objectid: k.objectid, type: k.type, typeName: itemTypeName(k.type), offset: k.offset });
+
 /**
- * NDJSON records for one tree block: a "block" record for its header, then
- * an "item" record per leaf item (decoded) or a "ptr" record per node pointer.
+ * NDJSON records for one tree block, independent of which tree reached it
+ * (a block shared by snapshots renders the same for each): a "block" record
+ * for its header, then an "item" record per leaf item (decoded) or a "ptr"
+ * record per node pointer. Lines end with "\n".
  */
-export function treeBlockJsonLines(b: TreeBlock, tree: bigint, ctx: ItemContext, validItems: number, emit: (line: string) => void): void {
-  emit(toJson({
-    record: 'block', tree, bytenr: b.logical, level: b.level, nritems: b.nritems, generation: b.generation, owner: b.owner,
-    flags: b.flags, fsid: b.fsid, chunkTreeUuid: b.chunkTreeUuid,
-  }));
+export function treeBlockJson(b: TreeBlock, ctx: ItemContext, validItems: number): string {
+  let out = toJson({
+    record: 'block', bytenr: b.logical, level: b.level, nritems: b.nritems, generation: b.generation, owner: b.owner,
+    flags: b.flags, fsid: b.fsid, chunkTreeUuid: b.chunkTreeUuid, ...(validItems < b.nritems ? { validItems } : {}),
+  }) + '\n';
   for (let i = 0; i < validItems; i++) {
     const key = b.key(i);
-    const k = { objectid: key.objectid, type: key.type, typeName: itemTypeName(key.type), offset: key.offset };
-    if (b.isLeaf) {
-      emit(toJson({ record: 'item', tree, block: b.logical, slot: i, key: k, itemOffset: b.itemOffset(i) - 101, itemSize: b.itemSize(i), item: decodeItem(key, b.itemData(i), ctx) }));
-    } else {
-      emit(toJson({ record: 'ptr', tree, block: b.logical, slot: i, key: k, blockptr: b.blockPtr(i), generation: b.ptrGeneration(i) }));
-    }
+    out += b.isLeaf
+      ? toJson({ record: 'item', block: b.logical, slot: i, key: keyJson(key), itemOffset: b.itemOffset(i) - 101, itemSize: b.itemSize(i), item: decodeItem(key, b.itemData(i), ctx) }) + '\n'
+      : toJson({ record: 'ptr', block: b.logical, slot: i, key: keyJson(key), blockptr: b.blockPtr(i), generation: b.ptrGeneration(i) }) + '\n';
   }
+  return out;
+}
+
+/** The record that starts each tree in an NDJSON dump; the block records that follow belong to it. */
+export function treeStartJson(tree: bigint, title: string, bytenr: bigint, level: number, key?: Key): string {
+  return toJson({ record: 'tree', tree, name: title, bytenr, level, ...(key ? { key: keyJson(key) } : {}) }) + '\n';
 }

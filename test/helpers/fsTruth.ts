@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import * as nodeFs from 'node:fs';
+import type { ByteSource } from '../../src/io/ByteSource.js';
 import { hasTruth, truthText } from './samples.js';
 import type { FsView } from '../../src/fs/FsView.js';
 import { readFile } from '../../src/fs/fileData.js';
@@ -87,4 +89,19 @@ export function captureIO(opts: { tty?: boolean } = {}) {
     text: () => Buffer.concat(out).toString('utf8'),
     stderr: () => err.join(''),
   };
+}
+
+/** Writes a source to a sparse file (only the non-zero MiBs), so the CLI can open an image edited in memory. */
+export function writeSparse(src: ByteSource, path: string): void {
+  const fd = nodeFs.openSync(path, 'w');
+  try {
+    const step = 1 << 20;
+    for (let o = 0n; o < src.size; o += BigInt(step)) {
+      const b = src.read(o, step);
+      if (b.some((x) => x !== 0)) nodeFs.writeSync(fd, b, 0, b.length, Number(o));
+    }
+    nodeFs.ftruncateSync(fd, Number(src.size));
+  } finally {
+    nodeFs.closeSync(fd);
+  }
 }

@@ -28,8 +28,9 @@ import { openTarget, symlinkTarget } from './ls.js';
  * replaced without --force. Paths are handled as bytes (Buffers), so names
  * that are not UTF-8 are written exactly.
  *
- * Limits: times are set through Node, which passes seconds as a double:
- * about 0.25 µs precision at today's dates (not the full nanoseconds).
+ * Limits: times are set through Node, which passes seconds as a double and
+ * libuv, which keeps whole microseconds: mtime/atime are restored to the
+ * microsecond (truncated), not the nanosecond.
  * Ownership is restored only when running as root; fifos and device nodes
  * are made (mkfifo/mknod, no shell) only as root and listed otherwise;
  * sockets are listed, never made. Xattrs need the optional fs-xattr package;
@@ -90,6 +91,14 @@ export function registerExtract(program: Command, io: CliIO, done: (code: number
     .option('--no-verify', 'do not verify data checksums')
     .option('--subvol <id|path>', 'extract this subvolume (or PATH inside it)')
     .option('--inode <subvol:ino>', 'extract this inode instead of a path')
+    .addHelpText('after', `
+Safety: names with "/" or NUL, ".", "..", empty or longer than 255 bytes are refused and
+reported; nothing is written outside DIR and symlinks are never followed; existing files
+are kept unless --force.
+Limits: mtime/atime are restored to the microsecond (Node passes seconds as a double to
+libuv); ownership, fifos and device nodes only when running as root (listed otherwise);
+sockets are listed, not made; xattrs need the optional fs-xattr package, and xattrs of
+symlinks are not restored. Exit 1 when anything could not be written or was refused.`)
     .action(async (image: string | undefined, path: string | undefined, opts: ExtractOptions) => {
       const { fs, view, loc, path: given } = openTarget(image, path, opts, io, { defaultPath: '/' });
       if (!loc.ok) return;
@@ -140,6 +149,7 @@ export interface ExtractOptions2 {
  * into `outDir` itself when `into` is null, else into outDir/into.
  */
 export async function extractFiles(view: FsView, start: { ref: WalkItem['ref']; inode: Inode; into: Uint8Array | null }, outDir: string, opts: ExtractOptions2 = {}): Promise<ExtractSummary> {
+  nodeFs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
   const xattr = opts.xattr ?? await loadXattr();
   const isRoot = opts.isRoot ?? (typeof process.getuid === 'function' && process.getuid() === 0);
   const io = opts.io ?? { stdout: { write: () => true }, stderr: { write: () => true }, stderrIsTTY: false };
@@ -433,9 +443,15 @@ function join(dir: Buffer, ...parts: Uint8Array[]): Buffer {
   return Buffer.concat(bufs);
 }
 
-/** Seconds as a double (Node's time argument); sub-microsecond precision is lost. */
-function seconds(t: { sec: bigint; nsec: number }): number {
-  return Number(t.sec) + t.nsec / 1e9;
+/**
+ * A time for Node's utimes family: seconds as a double (libuv then keeps
+ * whole microseconds, so sub-microsecond digits are lost). Node replaces a
+ * negative number by "now", but takes a numeric string as it is, so times
+ * before 1970 go as strings.
+ */
+function seconds(t: { sec: bigint; nsec: number }): number | string {
+  const v = Number(t.sec) + t.nsec / 1e9;
+  return v < 0 ? String(v) : v;
 }
 
 function describeError(e: unknown): string {

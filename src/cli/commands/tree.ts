@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { ObjectId } from '../../format/constants.js';
-import { dumpAllText, dumpTreeText, printContextOf, type DumpOptions } from '../../report/dumpTree.js';
-import { treeBlockJsonLines } from '../../report/treeJson.js';
+import { dumpAll, dumpRoots, dumpTree, printContextOf, type DumpOptions } from '../../report/dumpTree.js';
+import { RenderCache } from '../../report/RenderCache.js';
+import { treeBlockJson, treeStartJson } from '../../report/treeJson.js';
 import { printTreeBlock } from '../../report/printTree.js';
-import type { TreeRoot } from '../../tree/walk.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { openFilesystem } from '../open.js';
-import { EXIT_DAMAGE, EXIT_OK, LineWriter, UsageError, type CliIO } from '../context.js';
+import { ByteWriter, EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { parseKey, parseTreeId, parseU64 } from '../parse.js';
 import { reportFindings } from '../findings.js';
@@ -18,23 +18,20 @@ interface TreeOptions extends CommonOptions {
   maxKey?: string;
   dfs?: boolean;
   bfs?: boolean;
+  expandShared?: boolean;
 }
 
-/** Every root a dump covers: one tree, or all of them in dump-tree's order. */
-function rootsToDump(fs: Filesystem, treeArg: string | undefined): TreeRoot[] {
-  if (treeArg === undefined) {
-    const log = fs.logRootTree;
-    return [fs.rootTree, fs.chunkTree, ...(log ? [log] : []), ...fs.roots(), ...fs.logTrees()];
-  }
+/** The trees --tree names: one tree (a log tree brings the per-subvolume log trees with it). */
+function selectedRoots(fs: Filesystem, treeArg: string) {
   const id = parseTreeId(treeArg);
+  const all = dumpRoots(fs);
   if (id === ObjectId.TREE_LOG) {
-    const log = fs.logRootTree;
-    if (!log) throw new UsageError('the superblock has no log tree (log_root is 0)');
-    return [log, ...fs.logTrees()];
+    if (!fs.logRootTree) throw new UsageError('the superblock has no log tree (log_root is 0)');
+    return all.filter((t) => t.root.tree === ObjectId.TREE_LOG);
   }
   const r = fs.treeRoot(id);
   if (!r) throw new UsageError(`tree ${treeArg} (${id}) has no root item in the root tree`);
-  return [r];
+  return all.filter((t) => t.root === r || (t.root.tree === id && t.root.bytenr === r.bytenr)).slice(0, 1);
 }
 
 export function registerTree(program: Command, io: CliIO, done: (code: number) => void): void {
@@ -42,13 +39,15 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
     .description('dump trees like `btrfs inspect-internal dump-tree`: all, one (--tree), one block (--block), or a key range')
     .option('--tree <name|id>', 'one tree: root, chunk, extent, dev, fs, csum, quota, uuid, free-space, block-group, data-reloc, log, or an object id')
     .option('--block <logical>', 'print one tree block (no children)')
-    .option('--min-key <key>', 'only items with key >= "OBJECTID [TYPE [OFFSET]]"')
-    .option('--max-key <key>', 'only items with key <= "OBJECTID [TYPE [OFFSET]]"')
-    .option('--dfs', 'depth-first block order')
-    .option('--bfs', 'breadth-first block order (default, as dump-tree)')
+    .option('--min-key <key>', 'only blocks holding keys >= "OBJECTID [TYPE [OFFSET]]"')
+    .option('--max-key <key>', 'only blocks holding keys <= "OBJECTID [TYPE [OFFSET]]"')
+    .option('--dfs', 'depth-first block order (default for --json)')
+    .option('--bfs', 'breadth-first block order (default for text, as dump-tree)')
+    .option('--expand-shared', 'NDJSON: repeat subtrees shared with an earlier tree instead of a "shared" record')
     .action((image: string | undefined, opts: TreeOptions) => {
       const fs = openFilesystem(image, opts, io);
-      const w = new LineWriter(io.stdout);
+      const w = new ByteWriter(io.stdout);
+      const enc = new TextEncoder();
       const ctx = printContextOf(fs);
       if (opts.block !== undefined) {
         const logical = parseU64(opts.block, '--block');
@@ -59,28 +58,26 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
           reportFindings(fs, io);
           return done(EXIT_DAMAGE);
         }
-        if (opts.json) treeBlockJsonLines(b, b.owner, ctx, r.validItems, (l) => w.line(l));
-        else w.line(printTreeBlock(b, ctx));
+        w.write(enc.encode(opts.json ? treeBlockJson(b, ctx, r.validItems) : printTreeBlock(b, ctx) + '\n'));
         w.flush();
         return done(reportFindings(fs, io) ? EXIT_DAMAGE : EXIT_OK);
       }
       const dumpOpts: DumpOptions = {
-        order: opts.dfs ? 'dfs' : 'bfs',
+        format: opts.json ? 'json' : 'text',
+        // NDJSON has no order to keep with dump-tree: depth-first needs no queue.
+        order: opts.dfs || (opts.json && !opts.bfs) ? 'dfs' : 'bfs',
+        // Text repeats shared blocks as dump-tree does (from a cache); NDJSON refers back to them.
+        ...(opts.json && !opts.expandShared ? { emitted: new Set<bigint>() } : { cache: new RenderCache() }),
         ...(opts.minKey !== undefined ? { min: parseKey(opts.minKey, '--min-key', 'min') } : {}),
         ...(opts.maxKey !== undefined ? { max: parseKey(opts.maxKey, '--max-key', 'max') } : {}),
       };
-      if (opts.json) {
-        for (const root of rootsToDump(fs, opts.tree)) {
-          fs.walk(root, {
-            block(b, info) {
-              treeBlockJsonLines(b, root.tree, ctx, info.validItems, (l) => w.line(l));
-            },
-          }, { useDamaged: true });
-        }
-      } else if (opts.tree === undefined) {
-        dumpAllText(fs, (t) => w.line(t), dumpOpts);
+      if (opts.tree === undefined) {
+        dumpAll(fs, w.write, dumpOpts);
       } else {
-        for (const root of rootsToDump(fs, opts.tree)) dumpTreeText(fs, root, (t) => w.line(t), dumpOpts);
+        for (const t of selectedRoots(fs, opts.tree)) {
+          if (opts.json) w.write(enc.encode(treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key)));
+          dumpTree(fs, t.root, w.write, dumpOpts);
+        }
       }
       w.flush();
       done(reportFindings(fs, io) ? EXIT_DAMAGE : EXIT_OK);
