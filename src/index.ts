@@ -38,3 +38,4 @@ export * from './tree/blockGroups.js';
 export * from './report/json.js';
 export * from './report/printTree.js';
 export * from './report/dumpTree.js';
+export * from './fs/index.js';

@@ -261,11 +261,26 @@ function pad2(n: number): string {
   return n < 10 ? '0' + n : String(n);
 }
 
+let lastDay = -1;
+let lastDate = '';
+
 /**
  * "YYYY-MM-DD HH:MM:SS" of a signed time_t as strftime("%Y-%m-%d %H:%M:%S")
  * prints it, in UTC (proleptic Gregorian, any range) or local time.
  */
 export function formatTime(sec: bigint, timeZone: 'utc' | 'local' = 'utc'): string {
+  // Common case (1970..9999 UTC): number arithmetic and the last day's date reused,
+  // since a leaf's timestamps cluster. The bigint path below covers every other value.
+  if (timeZone === 'utc' && sec >= 0n && sec < 253402300800n) {
+    const n = Number(sec);
+    const day = Math.floor(n / 86400);
+    const t = n - day * 86400;
+    if (day !== lastDay) {
+      lastDay = day;
+      lastDate = new Date(day * 86400000).toISOString().slice(0, 10);
+    }
+    return `${lastDate} ${pad2(Math.floor(t / 3600))}:${pad2(Math.floor(t / 60) % 60)}:${pad2(t % 60)}`;
+  }
   if (timeZone === 'local' && sec > -8_640_000_000_000n && sec < 8_640_000_000_000n) {
     const d = new Date(Number(sec) * 1000);
     return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
