@@ -359,27 +359,22 @@ export class FsView {
   *readdir(dir: InodeRef): Generator<DirEntry> {
     if (dir.ino === EMPTY_SUBVOL_DIR) return;
     let any = false;
-    for (const { block, slot } of this.objectItems(dir.subvol, dir.ino, ItemType.DIR_INDEX)) {
+    for (const x of this.entriesOfType(dir, ItemType.DIR_INDEX)) {
       any = true;
-      const k = block.key(slot);
-      const place = { tree: dir.subvol, block: block.logical, slot };
-      const d = decodeDirItem(k, block.itemData(slot));
-      if (d.kind === 'invalid') { this.badItem(dir.subvol, block.logical, slot, k, d.reason); continue; }
-      for (const e of d.entries) {
-        const x = this.entryOf(dir, e, k.offset, place);
-        if (x) yield x;
-      }
+      if (x) yield x;
     }
     if (any) return;
-    for (const { block, slot } of this.objectItems(dir.subvol, dir.ino, ItemType.DIR_ITEM)) {
+    for (const x of this.entriesOfType(dir, ItemType.DIR_ITEM)) if (x) yield x;
+  }
+
+  /** The entries of every DIR_INDEX or DIR_ITEM item of a directory (null for an entry refused by entryOf). */
+  private *entriesOfType(dir: InodeRef, type: number) {
+    for (const { block, slot } of this.objectItems(dir.subvol, dir.ino, type)) {
       const k = block.key(slot);
       const place = { tree: dir.subvol, block: block.logical, slot };
       const d = decodeDirItem(k, block.itemData(slot));
       if (d.kind === 'invalid') { this.badItem(dir.subvol, block.logical, slot, k, d.reason); continue; }
-      for (const e of d.entries) {
-        const x = this.entryOf(dir, e, k.offset, place);
-        if (x) yield x;
-      }
+      for (const e of d.entries) yield this.entryOf(dir, e, k.offset, place);
     }
   }
 

@@ -3,7 +3,7 @@ import { compressionName } from '../format/compression/index.js';
 import type { Timespec } from '../format/items/common.js';
 import type { LogicalResolution } from '../fs/backrefs.js';
 import type { FileExtent } from '../fs/fileData.js';
-import { inodeFlagNames, type FsView, type InodeName, type SubvolumeInfo, type Xattr } from '../fs/FsView.js';
+import { inodeFlagNames, kindOfMode, type FsView, type InodeName, type SubvolumeInfo, type Xattr } from '../fs/FsView.js';
 import { displayName, displayPath, isUtf8, pathBytes, toBase64 } from '../fs/names.js';
 import type { Inode } from '../fs/types.js';
 import type { WalkItem } from '../fs/walk.js';
@@ -42,7 +42,7 @@ const KIND_CHAR: Record<string, string> = { file: '-', dir: 'd', symlink: 'l', c
 
 /** "drwxr-xr-x", "-rwsr-xr-t", ... */
 export function modeString(mode: number): string {
-  const kind = KIND_CHAR[kindChar(mode)] ?? '?';
+  const kind = KIND_CHAR[kindOfMode(mode)] ?? '?';
   const r = (bit: number, c: string) => (mode & bit ? c : '-');
   const x = (bit: number, special: number, on: string, off: string) => (mode & special ? (mode & bit ? on : off) : mode & bit ? 'x' : '-');
   return kind +
@@ -51,18 +51,6 @@ export function modeString(mode: number): string {
     r(0o004, 'r') + r(0o002, 'w') + x(0o001, 0o1000, 't', 'T');
 }
 
-function kindChar(mode: number): string {
-  switch (mode & 0o170000) {
-    case 0o100000: return 'file';
-    case 0o040000: return 'dir';
-    case 0o120000: return 'symlink';
-    case 0o020000: return 'chr';
-    case 0o060000: return 'blk';
-    case 0o010000: return 'fifo';
-    case 0o140000: return 'sock';
-    default: return 'unknown';
-  }
-}
 
 /** Major and minor of a btrfs inode's rdev (the kernel's dev_t: major << 20 | minor). */
 export function rdevParts(rdev: bigint): { major: number; minor: number } {
