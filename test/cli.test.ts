@@ -163,3 +163,20 @@ describe('partitions', () => {
     expect(j.partitions.filter((x) => x.btrfs).map((x) => [x.index, x.btrfs!.fsid])).toEqual([[p.btrfs_partition, fsidOf(name)]]);
   });
 });
+
+describe('tree key ranges', () => {
+  it('--min-key/--max-key print exactly the leaves holding keys in the range (and the nodes above them)', async () => {
+    const truth = parseDumpTree(truthText('default', 'dump-tree.txt'));
+    const fsLeaves = [...truth.values()].filter((b) => b.owner === 'FS_TREE' && b.level === 0);
+    expect(fsLeaves.length).toBeGreaterThan(3);
+    // Pick an inode whose items sit in the middle of the tree, from the truth.
+    const mid = fsLeaves[Math.floor(fsLeaves.length / 2)]!;
+    const obj = mid.entries[Math.floor(mid.entries.length / 2)]!.split(' ')[0]!;
+    const want = fsLeaves.filter((b) => b.entries.some((e) => e.split(' ')[0] === obj)).map((b) => b.bytenr).sort();
+    const r = await cli('tree', dev('default'), '--tree', 'fs', '--min-key', obj, '--max-key', obj);
+    expect(r.code).toBe(0);
+    const leaves = [...r.stdout.matchAll(/^leaf (\d+) items/gm)].map((m) => BigInt(m[1]!)).sort();
+    expect(leaves).toEqual(want);
+    expect(r.stdout).toContain(`key (${obj} INODE_ITEM 0)`);
+  });
+});
