@@ -9,20 +9,26 @@
  * whole content before reuse, while a fixed set keeps paying off.
  */
 export class RenderCache {
-  private readonly map = new Map<bigint, Uint8Array>();
+  private readonly map = new Map<bigint, { generation: bigint; bytes: Uint8Array }>();
   private bytes = 0;
   hits = 0;
   constructor(private readonly maxBytes = 256 * 1024 * 1024) {}
 
-  get(logical: bigint): Uint8Array | undefined {
+  /**
+   * The rendering of the block at `logical`, only if it was rendered with the
+   * generation the pointer now expects: a serve without a read must not skip
+   * the transid check a read would make.
+   */
+  get(logical: bigint, generation: bigint): Uint8Array | undefined {
     const v = this.map.get(logical);
-    if (v) this.hits++;
-    return v;
+    if (!v || v.generation !== generation) return undefined;
+    this.hits++;
+    return v.bytes;
   }
 
-  set(logical: bigint, v: Uint8Array): void {
+  set(logical: bigint, generation: bigint, v: Uint8Array): void {
     if (this.bytes + v.length > this.maxBytes || this.map.has(logical)) return;
-    this.map.set(logical, v);
+    this.map.set(logical, { generation, bytes: v });
     this.bytes += v.length;
   }
 }

@@ -63,7 +63,9 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
     line(json ? toJson({ record: 'error', logical, message }) : `ERROR: ${message}`);
   const render = (b: TreeBlock, valid: number): Uint8Array => {
     const r = utf8.encode(json ? treeBlockJson(b, ctx, valid) : printTreeBlock(b, ctx) + '\n');
-    cache?.set(b.logical, r);
+    // Only leaves: a cached render is served for a level-0 pointer without a read, so a
+    // pointer at a node (wrong level) must miss and be read and checked.
+    if (b.isLeaf) cache?.set(b.logical, b.generation, r);
     return r;
   };
   const r = readRoot(fs.reader, root, { ...fs.walkOptions, useDamaged: true });
@@ -91,7 +93,7 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
       return null;
     }
     if (p.level === 0) {
-      const hit = cache?.get(p.logical);
+      const hit = cache?.get(p.logical, p.generation);
       if (hit) {
         sink(hit);
         return null;
@@ -104,7 +106,7 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
       error(`tree block ${p.logical} (slot ${p.slot} of ${p.parent}) could not be read`, p.logical);
       return null;
     }
-    sink(cache?.get(b.logical) ?? render(b, res.validItems));
+    sink((b.isLeaf ? cache?.get(b.logical, b.generation) : undefined) ?? render(b, res.validItems));
     emitted?.add(b.logical);
     // A damaged copy at the wrong level is shown but not followed: levels must strictly fall.
     return !b.isLeaf && b.level === p.level ? { block: b, valid: res.validItems } : null;

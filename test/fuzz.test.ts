@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { checkOutcome } from '../fuzz/check.js';
+import { DEFAULT_LIMITS, QUICK_SAMPLES, runFuzz } from '../fuzz/harness.js';
+import { mutate } from '../fuzz/mutate.js';
+import { Rng } from '../fuzz/rng.js';
+import { decodeTargets } from '../fuzz/targets.js';
+import { sampleNames } from './helpers/samples.js';
+
+const samples = QUICK_SAMPLES.filter((s) => sampleNames().includes(s));
+const CASES = Number(process.env['FUZZ_CASES'] ?? 600);
+
+describe('fuzz harness', () => {
+  it('flags what the pass rule forbids', () => {
+    const ok = { argv: ['x'], code: 1, ms: 5, stdoutBytes: 0, stderr: 'btrfs-inspect: tree block 123: bad csum\n', rssGrowth: 0 };
+    expect(checkOutcome(ok, DEFAULT_LIMITS)).toEqual([]);
+    expect(checkOutcome({ ...ok, code: 3 }, DEFAULT_LIMITS)).toEqual(['exit code 3']);
+    expect(checkOutcome({ ...ok, stderr: '' }, DEFAULT_LIMITS)).toEqual(['exit 1 with no message']);
+    expect(checkOutcome({ ...ok, stderr: 'btrfs-inspect: x\nError: y\n    at foo (/a/b.ts:1:2)\n' }, DEFAULT_LIMITS)).toContain('stack trace on stderr');
+    expect(checkOutcome({ ...ok, stderr: "btrfs-inspect: Cannot read properties of undefined (reading 'x')\n" }, DEFAULT_LIMITS)[0]).toMatch(/^engine error/);
+    expect(checkOutcome({ ...ok, ms: 60_000 }, DEFAULT_LIMITS)[0]).toMatch(/^took/);
+    expect(checkOutcome({ ...ok, rssGrowth: 2 ** 30 }, DEFAULT_LIMITS)[0]).toMatch(/^RSS grew 1024 MiB/);
+  });
+
+  it('finds mutation targets by decoding the image, and replays a case exactly', () => {
+    const t = decodeTargets('csum-xxhash', { files: [], dirs: ['/'] });
+    // One primary superblock at 64 KiB on a 256 MiB device (the mirror at 64 MiB too).
+    expect(t.supers.map((s) => s.offset)).toEqual([0x10000, 0x4000000]);
+    expect(t.sysArrayEntries.length).toBeGreaterThan(0);
+    expect(t.blocks.some((b) => b.tree === 5n && b.items.some((i) => i.type === 108))).toBe(true);
+    for (let i = 0; i < 50; i++) {
+      const a = mutate(t, Rng.forCase(7, i));
+      const b = mutate(t, Rng.forCase(7, i));
+      expect(b.desc).toEqual(a.desc);
+      expect(b.patches.map((p) => Buffer.from(p.bytes).toString('hex'))).toEqual(a.patches.map((p) => Buffer.from(p.bytes).toString('hex')));
+    }
+  });
+
+  it.skipIf(samples.length === 0)(`runs every command on ${CASES} mutated images without a crash, hang, memory blow-up or stray write`, async () => {
+    const s = await runFuzz({ seed: 20251121, cases: CASES, samples, workers: 2 });
+    const report = s.failures.map((f) => `case ${f.index} [${f.sample}] ${f.mutation.join('; ')}\n  ${f.argv?.join(' ') ?? ''}\n  ${f.problems.join('; ')}\n  ${f.stderr ?? ''}`).join('\n');
+    expect(report).toBe('');
+    expect(s.cases).toBe(CASES);
+    // The mutations reach damage handling: many runs end in exit 1 or 2, not only 0.
+    if (CASES >= 100) expect((s.exitCodes['1'] ?? 0) + (s.exitCodes['2'] ?? 0)).toBeGreaterThan(s.commands / 10);
+  }, 600_000);
+});
