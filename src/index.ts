@@ -39,3 +39,4 @@ export * from './report/json.js';
 export * from './report/printTree.js';
 export * from './report/dumpTree.js';
 export * from './fs/index.js';
+export * as forensics from './analysis/forensics/index.js';

@@ -11,6 +11,15 @@ import { registerStat } from './commands/stat.js';
 import { registerCat } from './commands/cat.js';
 import { registerExtract } from './commands/extract.js';
 import { registerResolve } from './commands/resolve.js';
+import { registerRoots } from './commands/roots.js';
+import { registerRecover } from './commands/recover.js';
+import { registerTimeline } from './commands/timeline.js';
+import { registerCheck } from './commands/check.js';
+import { registerSharing } from './commands/sharing.js';
+import { registerDiff } from './commands/diff.js';
+import { registerExtents } from './commands/extents.js';
+import { registerUsage } from './commands/usage.js';
+import { registerHeatmap } from './commands/heatmap.js';
 
 export const VERSION = '0.1.0';
 
@@ -40,6 +49,15 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
   registerCat(program, io, done);
   registerExtract(program, io, done);
   registerResolve(program, io, done);
+  registerRoots(program, io, done);
+  registerRecover(program, io, done);
+  registerTimeline(program, io, done);
+  registerCheck(program, io, done);
+  registerSharing(program, io, done);
+  registerDiff(program, io, done);
+  registerExtents(program, io, done);
+  registerUsage(program, io, done);
+  registerHeatmap(program, io, done);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(args, { from: 'user' });

@@ -9,11 +9,15 @@ import { hasSuperMagic } from '../format/superblock.js';
 import { NotBtrfsError } from '../volume/assemble.js';
 import { Filesystem } from '../tree/Filesystem.js';
 import { InputError, UsageError, type CliIO } from './context.js';
+import { viewpoint } from '../analysis/forensics/viewpoint.js';
 
 export interface SourceOptions {
   device?: string[];
   partition?: string;
   offset?: string;
+  generation?: string;
+  root?: string;
+  replayLog?: boolean;
 }
 
 /** The bundled demo image, used when a command is given no image. */
@@ -89,10 +93,15 @@ export function openSources(image: string | undefined, opts: SourceOptions, io: 
 /** Opens the filesystem named by a command's IMAGE and --device options. */
 export function openFilesystem(image: string | undefined, opts: SourceOptions, io: CliIO): Filesystem {
   const sources = openSources(image, opts, io);
+  let fs: Filesystem;
   try {
-    return Filesystem.open(sources);
+    fs = Filesystem.open(sources);
   } catch (e) {
     if (e instanceof NotBtrfsError) throw new InputError(e.message);
     throw e;
   }
+  const v = viewpoint(fs, opts);
+  if ('error' in v) throw new UsageError(v.error);
+  if (v.note) io.stderr.write(`${v.note}\n`);
+  return v.fs;
 }

@@ -19,6 +19,16 @@ export interface OpenOptions {
   findingLimit?: number;
 }
 
+/**
+ * Items that replace or add to some trees' items (e.g. a log replay seen in
+ * memory): `items` gets the tree's own items through `base` and yields the
+ * merged sequence in key order. Nothing is written anywhere.
+ */
+export interface ItemOverlay {
+  covers(tree: bigint): boolean;
+  items(base: (root: TreeRoot, min: Key, max: Key) => Generator<ItemRef>, root: TreeRoot, min: Key, max: Key): Generator<ItemRef>;
+}
+
 /** A root item's pointer to its tree (btrfs_root_item: generation @160, bytenr @176, level @238). */
 export interface RootRef extends TreeRoot {
   key: Key;
@@ -38,6 +48,8 @@ export class Filesystem {
   /** Devices the chunk tree names (DEV_ITEM), by devid. */
   readonly devItems = new Map<bigint, DevItem>();
   private rootsCache: RootRef[] | undefined;
+  private rootOverride: TreeRoot | undefined;
+  private overlay: ItemOverlay | undefined;
 
   private constructor(assembly: Assembly, opts: OpenOptions) {
     this.assembly = assembly;
@@ -64,6 +76,7 @@ export class Filesystem {
   }
 
   get rootTree(): TreeRoot {
+    if (this.rootOverride) return this.rootOverride;
     return { tree: ObjectId.ROOT_TREE, bytenr: this.superblock.root, level: this.superblock.rootLevel, generation: this.superblock.generation };
   }
 
@@ -170,11 +183,35 @@ export class Filesystem {
     return found;
   }
 
+  /**
+   * The same filesystem seen from another root tree block (an older
+   * generation's, from a backup root or a scan): devices, chunks, reader and
+   * findings are shared; every tree is then found through that root tree.
+   */
+  atRoot(root: TreeRoot): Filesystem {
+    const f = Object.create(this) as Filesystem;
+    f.rootOverride = root;
+    f.rootsCache = undefined;
+    return f;
+  }
+
+  /** The same filesystem with `overlay`'s items over the trees it covers (read-only, in memory). */
+  withOverlay(overlay: ItemOverlay): Filesystem {
+    const f = Object.create(this) as Filesystem;
+    f.overlay = overlay;
+    return f;
+  }
+
   items(root: TreeRoot, min: Key = { objectid: 0n, type: 0, offset: 0n }, max: Key = MAX_KEY): Generator<ItemRef> {
+    if (this.overlay?.covers(root.tree)) return this.overlay.items((r, a, b) => iterateItems(this.reader, r, a, b, this.walkOptions), root, min, max);
     return iterateItems(this.reader, root, min, max, this.walkOptions);
   }
 
   find(root: TreeRoot, k: Key): ItemRef | undefined {
+    if (this.overlay?.covers(root.tree)) {
+      for (const ref of this.items(root, k, k)) if (ref.block.compareKey(ref.slot, k) === 0) return ref;
+      return undefined;
+    }
     return findItem(this.reader, root, k, this.walkOptions);
   }
 

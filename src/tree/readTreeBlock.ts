@@ -42,8 +42,13 @@ export class TreeReader {
     this.cache = new BlockCache(opts.cacheBytes);
   }
 
-  read(e: Omit<BlockExpectation, 'fsid'>, ctx: { tree?: bigint } = {}): BlockRead {
-    const cached = this.cache.get(e.logical);
+  /**
+   * `ctx.allCopies` (used by check) bypasses the cache and verifies every
+   * copy, also those after the first good one, whose problems are then
+   * reported as repairable.
+   */
+  read(e: Omit<BlockExpectation, 'fsid'>, ctx: { tree?: bigint; allCopies?: boolean } = {}): BlockRead {
+    const cached = ctx.allCopies ? undefined : this.cache.get(e.logical);
     if (cached && (e.level === undefined || cached.level === e.level) && (e.generation === undefined || cached.generation === e.generation)) {
       return { block: cached, findings: [], copy: 0, validItems: cached.nritems };
     }
@@ -57,6 +62,7 @@ export class TreeReader {
     let damaged: { block: TreeBlock; valid: number; score: number } | undefined;
     // Copies on a device known to be missing are reported once, at open; here only if nothing else works.
     const missing: Finding[] = [];
+    let good: { block: TreeBlock; copy: number; validItems: number } | undefined;
     for (let copy = 0; copy < n; copy++) {
       const r = this.volume.readCopy(e.logical, this.opts.nodesize, copy);
       const place = r.places[0];
@@ -66,7 +72,7 @@ export class TreeReader {
       };
       if (!r.bytes) {
         const f: Finding = { code: 'tree-block-unreadable', severity: 'error', message: `tree block ${e.logical} copy ${copy + 1}: ${r.error}`, location: loc };
-        if (place && !this.volume.devices.get(place.devid)?.source) missing.push(f);
+        if (r.places.some((p) => !this.volume.devices.get(p.devid)?.source)) missing.push(f);
         else findings.push(f);
         continue;
       }
@@ -76,9 +82,9 @@ export class TreeReader {
       const header = checkTreeBlockHeader(block, expect);
       const s = checkTreeBlockStructure(block);
       if (csumOk && header.length === 0 && s.problems.length === 0) {
-        this.cache.set(block);
-        for (const f of findings) f.repairable = true;
-        return { block, findings, copy, validItems: s.validItems };
+        if (!good) good = { block, copy, validItems: s.validItems };
+        if (ctx.allCopies) continue;
+        break;
       }
       // A bad checksum means the bytes are not what was written: what the header and
       // items then say is noise, so the checksum alone is reported.
@@ -95,6 +101,11 @@ export class TreeReader {
       // Keep the copy that is least wrong (a bad checksum alone beats a wrong address).
       const score = problems.length + (csumOk ? 0 : 10) + (header.some((p) => p.code === 'bytenr-mismatch' || p.code === 'fsid-mismatch') ? 100 : 0);
       if (!damaged || score < damaged.score) damaged = { block, valid: s.validItems, score };
+    }
+    if (good) {
+      this.cache.set(good.block);
+      for (const f of findings) f.repairable = true;
+      return { block: good.block, findings, copy: good.copy, validItems: good.validItems };
     }
     findings.push(...missing);
     return { block: null, findings, copy: -1, validItems: damaged?.valid ?? 0, ...(damaged ? { damaged: damaged.block } : {}) };

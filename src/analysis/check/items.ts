@@ -1,0 +1,162 @@
+import { u32, u64 } from '../../format/bytes.js';
+import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, ExtentFlag, FileExtentType, ItemType, ObjectId } from '../../format/constants.js';
+import { decodeDirItem } from '../../format/items/dir.js';
+import { decodeExtentItem } from '../../format/items/extent.js';
+import { decodeFileExtent } from '../../format/items/fileExtent.js';
+import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE } from '../../format/items/inode.js';
+import type { TreeBlock } from '../../format/treeBlock.js';
+import { nameHash } from '../../fs/names.js';
+import { isFsTreeId } from '../../fs/FsView.js';
+import type { CheckFinding } from './types.js';
+
+/** What the item checks need to know of the filesystem. */
+export interface ItemCheckContext {
+  sectorsize: number;
+  nodesize: number;
+  csumSize: number;
+  /** Superblock generation: no item may claim a later transaction (+1 for a log being replayed). */
+  generation: bigint;
+  add(f: CheckFinding): void;
+}
+
+const S_IFMT = 0o170000;
+const VALID_MODES = new Set([0o010000, 0o020000, 0o040000, 0o060000, 0o100000, 0o120000, 0o140000]);
+/** BTRFS_INODE_* flags the kernel knows (btrfs_inode.h BTRFS_INODE_FLAG_MASK), bits 0..11 and 31. */
+const INODE_FLAG_MASK = 0xfffn | (1n << 31n);
+const INODE_IMMUTABLE = 1n << 6n, INODE_APPEND = 1n << 7n;
+/** BTRFS_FT_XATTR; directory entries use 1..7. */
+const FT_XATTR = 8;
+const NAME_LEN = 255;
+
+/**
+ * Per-item checks in the spirit of the kernel's tree-checker
+ * (fs/btrfs/tree-checker.c): sizes and field ranges that any item of the
+ * type must satisfy, independent of other items.
+ */
+export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: number, tree: bigint): void {
+  const type = block.keyType(slot);
+  const data = block.itemData(slot);
+  const problems: { code: string; msg: string }[] = [];
+  const bad = (code: string, msg: string) => problems.push({ code, msg });
+  const genOk = (g: bigint) => g <= ctx.generation + 1n;
+  switch (type) {
+    case ItemType.INODE_ITEM: {
+      if (data.length !== INODE_ITEM_SIZE) { bad('item-size', `inode item is ${data.length} bytes, expected ${INODE_ITEM_SIZE}`); break; }
+      if (block.keyOffsetField(slot) !== 0n && isFsTreeId(tree)) bad('inode-item', `inode item key offset ${block.keyOffsetField(slot)} is not 0`);
+      const generation = u64(data, 0), transid = u64(data, 8), nlink = u32(data, 40), mode = u32(data, 52), flags = u64(data, 64);
+      if (!genOk(generation)) bad('inode-item', `generation ${generation} is past the filesystem's ${ctx.generation}`);
+      if (!genOk(transid)) bad('inode-item', `transid ${transid} is past the filesystem's ${ctx.generation}`);
+      if (!isFsTreeId(tree)) break; // free-space-cache inodes in the root tree have their own rules
+      if (!VALID_MODES.has(mode & S_IFMT)) bad('inode-mode', `mode 0${mode.toString(8)} has no valid file type`);
+      if ((mode & S_IFMT) === 0o040000 && nlink > 1) bad('inode-item', `directory with nlink ${nlink}`);
+      if ((flags & 0xffffffffn & ~INODE_FLAG_MASK) !== 0n) bad('inode-flags', `unknown inode flags 0x${(flags & 0xffffffffn).toString(16)}`);
+      if ((mode & S_IFMT) === 0o120000 && (flags & (INODE_IMMUTABLE | INODE_APPEND)) !== 0n) bad('inode-flags', 'symlink with immutable or append-only flag');
+      break;
+    }
+    case ItemType.INODE_REF:
+    case ItemType.INODE_EXTREF: {
+      const d = type === ItemType.INODE_REF ? decodeInodeRef(block.key(slot), data) : decodeInodeExtref(block.key(slot), data);
+      if (d.kind === 'invalid') bad('item-size', d.reason);
+      else if (d.errors) bad('inode-ref', d.errors.join('; '));
+      break;
+    }
+    case ItemType.DIR_ITEM:
+    case ItemType.DIR_INDEX:
+    case ItemType.XATTR_ITEM: {
+      const d = decodeDirItem(block.key(slot), data);
+      if (d.kind === 'invalid') { bad('item-size', d.reason); break; }
+      if (d.errors) bad('dir-item', d.errors.join('; '));
+      const key = block.keyOffsetField(slot);
+      for (const e of d.entries) {
+        const ft = e.type & 0x7f;
+        if (type === ItemType.XATTR_ITEM ? ft !== FT_XATTR : ft === 0 || ft >= FT_XATTR) bad('dir-item', `entry "${e.nameStr}" has file type ${e.type}`);
+        if (e.nameLen > NAME_LEN) bad('dir-item', `name_len ${e.nameLen} > ${NAME_LEN}`);
+        if (type !== ItemType.XATTR_ITEM && e.dataLen !== 0) bad('dir-item', `entry "${e.nameStr}" has data_len ${e.dataLen}`);
+        if (type !== ItemType.DIR_INDEX && e.name.length === e.nameLen && nameHash(e.name) !== key) {
+          bad('dir-item-hash', `name "${e.nameStr}" hashes to ${nameHash(e.name)}, key offset is ${key}`);
+        }
+        if (type !== ItemType.XATTR_ITEM && e.location.type !== ItemType.INODE_ITEM && e.location.type !== ItemType.ROOT_ITEM) {
+          bad('dir-item', `entry "${e.nameStr}" points at key type ${e.location.type}`);
+        }
+        if (!genOk(e.transid)) bad('dir-item', `entry "${e.nameStr}" transid ${e.transid} is past the filesystem's ${ctx.generation}`);
+      }
+      break;
+    }
+    case ItemType.EXTENT_DATA: {
+      const d = decodeFileExtent(block.key(slot), data);
+      if (d.kind === 'invalid') { bad('item-size', d.reason); break; }
+      if (d.type > FileExtentType.PREALLOC) bad('file-extent', `file extent type ${d.type}`);
+      if (d.compression > 3) bad('file-extent', `compression ${d.compression}`);
+      if (d.encryption !== 0 || d.otherEncoding !== 0) bad('file-extent', `encryption ${d.encryption}, other encoding ${d.otherEncoding}`);
+      if (!genOk(d.generation)) bad('file-extent', `generation ${d.generation} is past the filesystem's ${ctx.generation}`);
+      if (d.body === 'inline') {
+        if (d.fileOffset !== 0n && isFsTreeId(tree)) bad('file-extent', `inline extent at file offset ${d.fileOffset}`);
+        if (d.compression === 0 && d.ramBytes !== BigInt(d.inlineLength)) bad('file-extent', `inline ram_bytes ${d.ramBytes} != ${d.inlineLength} bytes stored`);
+        break;
+      }
+      if (d.errors) bad('file-extent', d.errors.join('; '));
+      const ss = BigInt(ctx.sectorsize);
+      const unaligned = (['fileOffset', 'diskBytenr', 'diskNumBytes', 'offset', 'numBytes', 'ramBytes'] as const).filter((f) => d[f] % ss !== 0n);
+      if (unaligned.length) bad('file-extent', `${unaligned.join(', ')} not aligned to sectorsize ${ss}`);
+      if (d.numBytes === 0n) bad('file-extent', 'num_bytes is 0');
+      if (d.diskBytenr !== 0n && d.compression === 0 && d.offset + d.numBytes > d.diskNumBytes) {
+        bad('file-extent-range', `offset ${d.offset} + num_bytes ${d.numBytes} exceeds the extent's ${d.diskNumBytes} bytes`);
+      }
+      if (d.fileOffset + d.numBytes < d.fileOffset || d.fileOffset + d.numBytes > 0xffffffffffffffffn) bad('file-extent', 'file range overflows');
+      break;
+    }
+    case ItemType.EXTENT_ITEM:
+    case ItemType.METADATA_ITEM: {
+      const key = block.key(slot);
+      const d = decodeExtentItem(key, data);
+      if (d.kind === 'invalid') { bad('item-size', d.reason); break; }
+      if (d.kind === 'extent_item_v0') break;
+      if (d.errors) bad('extent-item', d.errors.join('; '));
+      const isData = (d.flags & ExtentFlag.DATA) !== 0n, isTree = (d.flags & ExtentFlag.TREE_BLOCK) !== 0n;
+      if (isData === isTree) bad('extent-item', `flags 0x${d.flags.toString(16)}: must be exactly one of DATA and TREE_BLOCK`);
+      if ((d.flags & ~(ExtentFlag.DATA | ExtentFlag.TREE_BLOCK | ExtentFlag.FULL_BACKREF)) !== 0n) bad('extent-item', `unknown flags 0x${d.flags.toString(16)}`);
+      if (d.refs === 0n) bad('extent-item', 'refs is 0');
+      if (!genOk(d.generation)) bad('extent-item', `generation ${d.generation} is past the filesystem's ${ctx.generation}`);
+      if (key.objectid % BigInt(ctx.sectorsize) !== 0n) bad('extent-item', `bytenr ${key.objectid} not aligned to sectorsize`);
+      if (type === ItemType.METADATA_ITEM && key.offset >= 8n) bad('extent-item', `level ${key.offset} >= 8`);
+      if (type === ItemType.EXTENT_ITEM && (key.offset === 0n || key.offset % BigInt(ctx.sectorsize) !== 0n)) bad('extent-item', `length ${key.offset} is 0 or unaligned`);
+      if (type === ItemType.METADATA_ITEM && isData) bad('extent-item', 'METADATA_ITEM with DATA flag');
+      if (isTree && d.level !== undefined && d.level >= 8) bad('extent-item', `tree block level ${d.level} >= 8`);
+      break;
+    }
+    case ItemType.BLOCK_GROUP_ITEM: {
+      if (data.length !== 24) { bad('item-size', `block group item is ${data.length} bytes, expected 24`); break; }
+      const len = block.keyOffsetField(slot), used = u64(data, 0), chunkObjectid = u64(data, 8), flags = u64(data, 16);
+      if (len === 0n) bad('block-group-item', 'length 0');
+      if (used > len) bad('block-group-item', `used ${used} > length ${len}`);
+      if (chunkObjectid !== ObjectId.FIRST_CHUNK_TREE) bad('block-group-item', `chunk_objectid ${chunkObjectid}`);
+      if ((flags & BLOCK_GROUP_TYPE_MASK) === 0n) bad('block-group-item', `flags 0x${flags.toString(16)} name no type`);
+      const prof = flags & BLOCK_GROUP_PROFILE_MASK;
+      if ((prof & (prof - 1n)) !== 0n) bad('block-group-item', `flags 0x${flags.toString(16)} name several profiles`);
+      break;
+    }
+    case ItemType.ROOT_ITEM: {
+      if (data.length < 239) { bad('item-size', `root item is ${data.length} bytes`); break; }
+      const bytenr = u64(data, 176), level = data[238]!, gen = u64(data, 160);
+      if (level >= 8) bad('root-item', `level ${level} >= 8`);
+      if (bytenr % BigInt(ctx.sectorsize) !== 0n) bad('root-item', `bytenr ${bytenr} not aligned`);
+      if (!genOk(gen)) bad('root-item', `generation ${gen} is past the filesystem's ${ctx.generation}`);
+      break;
+    }
+    case ItemType.EXTENT_CSUM: {
+      if (ctx.csumSize && data.length % ctx.csumSize !== 0) bad('csum-item', `item size ${data.length} is not a multiple of csum size ${ctx.csumSize}`);
+      if (block.keyOffsetField(slot) % BigInt(ctx.sectorsize) !== 0n) bad('csum-item', `logical ${block.keyOffsetField(slot)} not aligned to sectorsize`);
+      break;
+    }
+    case ItemType.DEV_EXTENT:
+      if (data.length !== 48) bad('item-size', `dev extent is ${data.length} bytes, expected 48`);
+      break;
+    case ItemType.ROOT_REF:
+    case ItemType.ROOT_BACKREF:
+      if (data.length < 18 || 18 + (data[16]! | (data[17]! << 8)) !== data.length) bad('item-size', `root ref of ${data.length} bytes does not fit its name`);
+      break;
+  }
+  for (const p of problems) {
+    ctx.add({ code: p.code, severity: 'error', message: `${p.msg}`, location: { tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
+  }
+}

@@ -1,0 +1,264 @@
+import { u32, u64 } from '../../format/bytes.js';
+import { ExtentFlag, ItemType, ObjectId } from '../../format/constants.js';
+import { decodeExtentItem } from '../../format/items/extent.js';
+import { decodeFileExtent } from '../../format/items/fileExtent.js';
+import { MAX_KEY, type Key } from '../../format/key.js';
+import { fmtKey, type TreeBlock } from '../../format/treeBlock.js';
+import { isFsTreeId } from '../../fs/FsView.js';
+import type { Filesystem, RootRef } from '../../tree/Filesystem.js';
+import type { TreeRoot } from '../../tree/walk.js';
+import { FsTreeChecker, type CsumNeed, type NameLink } from './fsTree.js';
+import { checkLeafItem, type ItemCheckContext } from './items.js';
+import type { CheckFinding } from './types.js';
+
+const MIN_KEY: Key = { objectid: 0n, type: 0, offset: 0n };
+
+/** An extent item of the extent tree with the back references stored for it. */
+export interface ExtentRec {
+  bytenr: bigint;
+  length: bigint;
+  refs: bigint;
+  isTree: boolean;
+  /** Sum of inline and keyed back reference counts. */
+  backrefs: bigint;
+  at: { block: bigint; slot: number; key: Key };
+}
+
+/** A block no copy of which could be read, and the key range of its tree it held. */
+export interface LostBlock { tree: bigint; logical: bigint; level: number; min: Key; max: Key; fs: boolean }
+
+/** What the metadata walk gathered for the cross-reference checks. */
+export interface MetaFacts {
+  /** Tree blocks reached, with how many parent pointers (or root items / the superblock) reference each. */
+  blockRefs: Map<bigint, number>;
+  /** Data extents referenced by file extent items (disk_bytenr) and how many items reference each. */
+  dataRefs: Map<bigint, { count: number; diskNumBytes: bigint; at: { tree: bigint; block: bigint; slot: number; key: Key } }>;
+  extents: ExtentRec[];
+  /** Keyed back references, summed per extent bytenr. */
+  keyedBackrefs: Map<bigint, bigint>;
+  blockGroups: { logical: bigint; length: bigint; used: bigint; flags: bigint; at: { tree: bigint; block: bigint; slot: number } }[];
+  devExtents: { devid: bigint; physical: bigint; length: bigint; chunkOffset: bigint; at: { block: bigint; slot: number } }[];
+  csumRanges: { start: bigint; end: bigint; at: { block: bigint; slot: number } }[];
+  csumNeeds: CsumNeed[];
+  /** Free space tree: FREE_SPACE_INFO per block group, and every free range (extents and bitmap runs). */
+  fstInfos: { start: bigint; length: bigint; at: { block: bigint; slot: number } }[];
+  fstFree: { start: bigint; end: bigint; at: { block: bigint; slot: number } }[];
+  /** Root tree ORPHAN_ITEMs: deleted subvolumes whose cleanup is pending. */
+  rootOrphans: Set<bigint>;
+  /** Subvolume ids whose root item has refs 0 (deleted, not yet cleaned), with where the item is. */
+  deadRoots: Map<bigint, Key>;
+  rootRefs: Set<string>;
+  rootBackrefs: Set<string>;
+  lost: LostBlock[];
+  /** Names seen in each fs tree (DIR_INDEX), to name the files under lost blocks. */
+  links: Map<bigint, NameLink[]>;
+  trees: number;
+  treeBlocks: number;
+  treeBlockCopies: number;
+  items: number;
+}
+
+/**
+ * Walks every tree reachable from the superblock (root, chunk, every tree
+ * with a root item, the log trees) and verifies every copy of every block
+ * once, then runs the per-item checks on its items and gathers the facts
+ * the cross-reference checks compare. Fs trees are walked whole even where
+ * snapshots share blocks, for the per-subvolume consistency checks.
+ */
+export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, progress?: (done: number) => void): MetaFacts {
+  const sb = fs.superblock;
+  const facts: MetaFacts = {
+    blockRefs: new Map(), dataRefs: new Map(), extents: [], keyedBackrefs: new Map(), blockGroups: [], devExtents: [],
+    csumRanges: [], csumNeeds: [], fstInfos: [], fstFree: [], rootOrphans: new Set(), deadRoots: new Map(), rootRefs: new Set(), rootBackrefs: new Set(), lost: [], links: new Map(),
+    trees: 0, treeBlocks: 0, treeBlockCopies: 0, items: 0,
+  };
+  const ictx: ItemCheckContext = { sectorsize: sb.sectorsize, nodesize: sb.nodesize, csumSize: sb.csumSize, generation: sb.generation, add };
+  const seen = new Set<bigint>();
+  const lostSet = new Set<bigint>();
+  /** Blocks whose whole subtree an fs tree's consistency check has been through. */
+  const fsDone = new Set<bigint>();
+  const reader = fs.reader;
+  const nodesize = BigInt(sb.nodesize);
+
+  const collect = (tree: bigint, b: TreeBlock, slot: number, countRefs: boolean) => {
+    const type = b.keyType(slot);
+    switch (type) {
+      case ItemType.EXTENT_ITEM:
+      case ItemType.METADATA_ITEM: {
+        if (tree !== ObjectId.EXTENT_TREE) return;
+        const key = b.key(slot);
+        const d = decodeExtentItem(key, b.itemData(slot));
+        if (d.kind === 'invalid') return;
+        if (d.kind === 'extent_item_v0') {
+          facts.extents.push({ bytenr: key.objectid, length: key.offset, refs: BigInt(d.refs), isTree: false, backrefs: BigInt(d.refs), at: { block: b.logical, slot, key } });
+          return;
+        }
+        let backrefs = 0n;
+        for (const r of d.inlineRefs) backrefs += r.kind === 'extent_data' || r.kind === 'shared_data' ? BigInt(r.count) : r.kind === 'extent_owner' ? 0n : 1n;
+        const isTree = (d.flags & ExtentFlag.TREE_BLOCK) !== 0n;
+        facts.extents.push({ bytenr: key.objectid, length: type === ItemType.METADATA_ITEM ? nodesize : key.offset, refs: d.refs, isTree, backrefs, at: { block: b.logical, slot, key } });
+        return;
+      }
+      case ItemType.TREE_BLOCK_REF:
+      case ItemType.SHARED_BLOCK_REF:
+      case ItemType.EXTENT_DATA_REF:
+      case ItemType.SHARED_DATA_REF: {
+        if (tree !== ObjectId.EXTENT_TREE) return;
+        const data = b.itemData(slot);
+        let n = 1n;
+        if (type === ItemType.EXTENT_DATA_REF) n = data.length >= 28 ? BigInt(u32(data, 24)) : 0n;
+        if (type === ItemType.SHARED_DATA_REF) n = data.length >= 4 ? BigInt(u32(data, 0)) : 0n;
+        const k = b.keyObjectid(slot);
+        facts.keyedBackrefs.set(k, (facts.keyedBackrefs.get(k) ?? 0n) + n);
+        return;
+      }
+      case ItemType.BLOCK_GROUP_ITEM: {
+        const data = b.itemData(slot);
+        if (data.length < 24 || (tree !== ObjectId.EXTENT_TREE && tree !== ObjectId.BLOCK_GROUP_TREE)) return;
+        facts.blockGroups.push({ logical: b.keyObjectid(slot), length: b.keyOffsetField(slot), used: u64(data, 0), flags: u64(data, 16), at: { tree, block: b.logical, slot } });
+        return;
+      }
+      case ItemType.DEV_EXTENT: {
+        const data = b.itemData(slot);
+        if (tree !== ObjectId.DEV_TREE || data.length < 48) return;
+        facts.devExtents.push({ devid: b.keyObjectid(slot), physical: b.keyOffsetField(slot), chunkOffset: u64(data, 16), length: u64(data, 24), at: { block: b.logical, slot } });
+        return;
+      }
+      case ItemType.EXTENT_CSUM: {
+        if (tree !== ObjectId.CSUM_TREE || sb.csumSize === 0) return;
+        const start = b.keyOffsetField(slot);
+        facts.csumRanges.push({ start, end: start + BigInt(Math.floor(b.itemSize(slot) / sb.csumSize)) * BigInt(sb.sectorsize), at: { block: b.logical, slot } });
+        return;
+      }
+      case ItemType.FREE_SPACE_INFO:
+        if (tree === ObjectId.FREE_SPACE_TREE) facts.fstInfos.push({ start: b.keyObjectid(slot), length: b.keyOffsetField(slot), at: { block: b.logical, slot } });
+        return;
+      case ItemType.FREE_SPACE_EXTENT:
+        if (tree === ObjectId.FREE_SPACE_TREE) facts.fstFree.push({ start: b.keyObjectid(slot), end: b.keyObjectid(slot) + b.keyOffsetField(slot), at: { block: b.logical, slot } });
+        return;
+      case ItemType.FREE_SPACE_BITMAP: {
+        if (tree !== ObjectId.FREE_SPACE_TREE) return;
+        // Runs of set bits (free sectors), bounded by the bits the item holds.
+        const bm = b.itemData(slot), start = b.keyObjectid(slot), ss = BigInt(sb.sectorsize);
+        const bits = Math.min(bm.length * 8, Number(b.keyOffsetField(slot) / ss));
+        for (let i = 0; i < bits;) {
+          if (!((bm[i >>> 3]! >>> (i & 7)) & 1)) { i++; continue; }
+          let j = i;
+          while (j < bits && (bm[j >>> 3]! >>> (j & 7)) & 1) j++;
+          facts.fstFree.push({ start: start + BigInt(i) * ss, end: start + BigInt(j) * ss, at: { block: b.logical, slot } });
+          i = j;
+        }
+        return;
+      }
+      case ItemType.ORPHAN_ITEM:
+        if (tree === ObjectId.ROOT_TREE && b.keyObjectid(slot) === ObjectId.ORPHAN) facts.rootOrphans.add(b.keyOffsetField(slot));
+        return;
+      case ItemType.ROOT_REF:
+      case ItemType.ROOT_BACKREF: {
+        if (tree !== ObjectId.ROOT_TREE) return;
+        const data = b.itemData(slot);
+        const rest = data.length >= 18 ? `${u64(data, 0)}/${String.fromCharCode(...data.subarray(18))}` : '?';
+        // Both halves spelled (parent, child, dirid/name) so they compare directly.
+        const s = type === ItemType.ROOT_REF ? `${b.keyObjectid(slot)}/${b.keyOffsetField(slot)}/${rest}` : `${b.keyOffsetField(slot)}/${b.keyObjectid(slot)}/${rest}`;
+        (type === ItemType.ROOT_REF ? facts.rootRefs : facts.rootBackrefs).add(s);
+        return;
+      }
+      case ItemType.EXTENT_DATA: {
+        if (!countRefs) return;
+        const key = b.key(slot);
+        const d = decodeFileExtent(key, b.itemData(slot));
+        if (d.kind === 'invalid' || d.body !== 'disk' || d.diskBytenr === 0n) return;
+        const r = facts.dataRefs.get(d.diskBytenr);
+        if (r) r.count++;
+        else facts.dataRefs.set(d.diskBytenr, { count: 1, diskNumBytes: d.diskNumBytes, at: { tree, block: b.logical, slot, key } });
+        return;
+      }
+    }
+  };
+
+  const addAll = (fs2: CheckFinding[]) => { for (const f of fs2) add(f); };
+
+  const walk = (root: TreeRoot, countRefs: boolean, checker: FsTreeChecker | undefined) => {
+    facts.trees++;
+    const tree = root.tree;
+    if (countRefs) facts.blockRefs.set(root.bytenr, (facts.blockRefs.get(root.bytenr) ?? 0) + 1);
+    const lose = (logical: bigint, level: number, min: Key, max: Key) => {
+      if (!lostSet.has(logical)) facts.lost.push({ tree, logical, level, min, max, fs: checker !== undefined });
+      lostSet.add(logical);
+      seen.add(logical);
+      checker?.lost(min, max);
+    };
+    const read = (logical: bigint, level: number, generation: bigint | undefined) => {
+      const first = !seen.has(logical);
+      const r = reader.read({ logical, level, ...(generation !== undefined ? { generation } : {}) }, { tree, allCopies: first });
+      if (first) addAll(r.findings);
+      return { r, first };
+    };
+    const visit = (b: TreeBlock, valid: number, first: boolean, hi: Key | null) => {
+      if (first) {
+        seen.add(b.logical);
+        facts.treeBlocks++;
+        facts.treeBlockCopies += Math.max(1, fs.volume.copyCount(b.logical));
+        if ((facts.treeBlocks & 255) === 0) progress?.(facts.treeBlocks);
+        if (hi && valid > 0 && b.compareKey(valid - 1, hi) >= 0) {
+          add({ code: 'key-order', severity: 'error', message: `tree block ${b.logical}: last key ${fmtKey(b.key(valid - 1))} is not below the parent's next key ${fmtKey(hi)}`, location: { tree, block: b.logical, logical: b.logical, slot: valid - 1, key: b.key(valid - 1) } });
+        }
+      }
+      if (b.isLeaf) {
+        if (first) facts.items += valid;
+        for (let s = 0; s < valid; s++) {
+          if (first) { checkLeafItem(ictx, b, s, tree); collect(tree, b, s, countRefs); }
+          checker?.item(b, s);
+        }
+        return;
+      }
+      for (let i = 0; i < valid; i++) {
+        const child = b.blockPtr(i);
+        if (first && countRefs) facts.blockRefs.set(child, (facts.blockRefs.get(child) ?? 0) + 1);
+        const childHi = i + 1 < valid ? b.key(i + 1) : hi;
+        // A subtree verified before (shared by snapshots) is walked again only for an fs tree's own consistency.
+        if (!checker && seen.has(child)) continue;
+        if (checker && fsDone.has(child)) { checker.skipped(b.key(i), childHi ?? MAX_KEY); continue; }
+        const { r, first: childFirst } = read(child, b.level - 1, b.ptrGeneration(i));
+        if (!r.block) { lose(child, b.level - 1, b.key(i), childHi ?? MAX_KEY); continue; }
+        if (childFirst && r.validItems > 0 && r.block.compareKey(0, b.key(i)) !== 0) {
+          add({ code: 'first-key-mismatch', severity: 'error', message: `tree block ${child}: first key ${fmtKey(r.block.key(0))} differs from parent ${b.logical} slot ${i} key ${fmtKey(b.key(i))}`, location: { tree, block: child, logical: child, key: r.block.key(0) } });
+        }
+        visit(r.block, r.validItems, childFirst, childHi);
+        if (checker) fsDone.add(child);
+      }
+    };
+    const { r, first } = read(root.bytenr, root.level, root.generation);
+    if (!r.block) { lose(root.bytenr, root.level, MIN_KEY, MAX_KEY); return; }
+    visit(r.block, r.validItems, first, null);
+  };
+
+  walk(fs.rootTree, true, undefined);
+  walk(fs.chunkTree, true, undefined);
+  for (const root of fs.roots()) {
+    const fsTree = isFsTreeId(root.tree) || root.tree === ObjectId.DATA_RELOC_TREE;
+    const live = rootItemRefs(fs, root) !== 0;
+    if (!live && isFsTreeId(root.tree)) facts.deadRoots.set(root.tree, root.key);
+    const checker = fsTree && live && root.tree !== ObjectId.TREE_RELOC ? new FsTreeChecker(root.tree, add, facts.csumNeeds) : undefined;
+    walk(root, true, checker);
+    if (checker) {
+      checker.finish();
+      // Names are kept only to say what a lost block hurts (they pin their leaves' bytes).
+      if (checker.hasLost) facts.links.set(root.tree, [...checker.links, ...checker.refLinks].map((l) => ({ ...l, name: l.name.slice() })));
+    }
+  }
+  const log = fs.logRootTree;
+  if (log) {
+    walk(log, false, undefined);
+    for (const lt of fs.logTrees()) walk(lt, false, undefined);
+  }
+  return facts;
+}
+
+/** A root item's refs (0 for a deleted subvolume not yet cleaned up). */
+function rootItemRefs(fs: Filesystem, root: RootRef): number {
+  const ref = fs.find(fs.rootTree, root.key);
+  if (!ref) return 1;
+  const d = ref.block.itemData(ref.slot);
+  return d.length >= 220 ? u32(d, 216) : 1;
+}

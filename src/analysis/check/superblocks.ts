@@ -1,0 +1,41 @@
+import { SuperFlag } from '../../format/constants.js';
+import type { Filesystem } from '../../tree/Filesystem.js';
+import type { CheckFinding } from './types.js';
+
+/**
+ * Superblock checks beyond what assembly already reports (bad magic or
+ * checksum of any copy, older copies, insane fields, missing devices): the
+ * valid copies of a device agree with each other (except log_root, which
+ * log syncs write to the primary copy only), and each device is as
+ * large as its dev item says (a shorter one is a truncated image).
+ */
+export function checkSuperblocks(fs: Filesystem, add: (f: CheckFinding) => void): { copies: number; used: number } {
+  let copies = 0;
+  for (const s of fs.assembly.supers) {
+    const best = s.supers.best;
+    for (const m of s.supers.mirrors) {
+      if (m.state === 'missing') continue;
+      copies++;
+      const sb = m.superblock;
+      if (!best || !sb || m.state !== 'ok' || m.index === s.supers.bestIndex) continue;
+      const differs = (['root', 'chunkRoot', 'fsid', 'totalBytes', 'bytesUsed'] as const).filter((f) => sb[f] !== best[f]);
+      if (differs.length) {
+        add({ code: 'super-mirror-mismatch', severity: 'error', message: `${s.name}: superblock copy ${m.index + 1} at ${m.offset} has the same generation but differs in ${differs.join(', ')}`, location: { device: s.name, physical: m.offset, copy: m.index } });
+      }
+    }
+  }
+  for (const d of fs.volume.devices.values()) {
+    const item = fs.devItems.get(d.devid);
+    if (d.source && item && d.source.size < item.totalBytes) {
+      add({ code: 'device-truncated', severity: 'error', message: `${d.name}: device is ${d.source.size} bytes, its dev item says ${item.totalBytes} (truncated image?)`, location: { device: d.name, devid: d.devid, physical: d.source.size } });
+    }
+  }
+  const sb = fs.superblock;
+  if (sb.flags & (SuperFlag.METADUMP | SuperFlag.METADUMP_V2)) {
+    add({ code: 'metadump', severity: 'info', message: 'image made by btrfs-image (METADUMP flag): it holds metadata only; file data is not checked', location: {} });
+  }
+  if (sb.logRoot !== 0n) {
+    add({ code: 'log-tree', severity: 'info', message: `a log tree at ${sb.logRoot} holds fsync'd changes not yet replayed (normal after a crash; the kernel replays it at mount)`, location: { logical: sb.logRoot, tree: 0xfffffffffffffffan } });
+  }
+  return { copies, used: fs.assembly.supers[0]?.supers.bestIndex ?? 0 };
+}

@@ -1,0 +1,319 @@
+import { Compression, ItemType } from '../format/constants.js';
+import { decodeDirItem } from '../format/items/dir.js';
+import { decodeFileExtent } from '../format/items/fileExtent.js';
+import { decodeInodeExtref, decodeInodeItem, decodeInodeRef, type InodeItem } from '../format/items/inode.js';
+import { U64_MAX, type Key } from '../format/key.js';
+import type { TreeBlock } from '../format/treeBlock.js';
+import type { Filesystem } from '../tree/Filesystem.js';
+import { readChild, readRoot, type TreeRoot } from '../tree/walk.js';
+
+/**
+ * What changed between two fs trees of the same lineage (a subvolume and its
+ * snapshot, two snapshots, or one tree at two generations). Tree blocks are
+ * copy-on-write, so a block pointer equal in both trees means an identical
+ * subtree: the trees are compared level by level, dropping every block
+ * present in both frontiers, and only blocks that differ are read. The cost
+ * follows the size of the change, not the size of the trees.
+ */
+
+export interface ItemDiff {
+  key: Key;
+  a: Uint8Array | null;
+  b: Uint8Array | null;
+}
+
+export interface TreeDiffStats {
+  blocksRead: number;
+  /** Subtrees skipped because both trees point at the same block. */
+  subtreesSkipped: number;
+}
+
+interface Pending {
+  ptr: bigint;
+  parent: TreeBlock | null;
+  slot: number;
+}
+
+function keyStr(k: Key): string {
+  return `${k.objectid}:${k.type}:${k.offset}`;
+}
+
+/** Items that differ between the trees (present in one only, or with different bytes), in key order. */
+export function diffTreeItems(fs: Filesystem, a: TreeRoot, b: TreeRoot): { items: ItemDiff[]; stats: TreeDiffStats } {
+  const stats: TreeDiffStats = { blocksRead: 0, subtreesSkipped: 0 };
+  const opts = fs.walkOptions;
+  const top = Math.max(a.level, b.level);
+  const fa: Pending[][] = Array.from({ length: top + 1 }, () => []);
+  const fb: Pending[][] = Array.from({ length: top + 1 }, () => []);
+  fa[a.level]!.push({ ptr: a.bytenr, parent: null, slot: 0 });
+  fb[b.level]!.push({ ptr: b.bytenr, parent: null, slot: 0 });
+  const items = new Map<string, ItemDiff>();
+  const expand = (p: Pending, root: TreeRoot, side: 'a' | 'b', into: Pending[][]) => {
+    const r = p.parent ? readChild(fs.reader, p.parent, p.slot, root.tree, opts) : readRoot(fs.reader, root, opts);
+    if (!r.block) return;
+    stats.blocksRead++;
+    const blk = r.block;
+    if (blk.isLeaf) {
+      for (let i = 0; i < r.validItems; i++) {
+        const k = blk.key(i);
+        const s = keyStr(k);
+        let d = items.get(s);
+        if (!d) { d = { key: k, a: null, b: null }; items.set(s, d); }
+        d[side] = blk.itemData(i);
+      }
+      return;
+    }
+    for (let i = 0; i < r.validItems; i++) into[blk.level - 1]!.push({ ptr: blk.blockPtr(i), parent: blk, slot: i });
+  };
+  for (let lvl = top; lvl >= 0; lvl--) {
+    const inA = new Set(fa[lvl]!.map((p) => p.ptr));
+    const inB = new Set(fb[lvl]!.map((p) => p.ptr));
+    for (const p of fa[lvl]!) {
+      if (inB.has(p.ptr)) { stats.subtreesSkipped++; continue; }
+      expand(p, a, 'a', fa);
+    }
+    for (const p of fb[lvl]!) if (!inA.has(p.ptr)) expand(p, b, 'b', fb);
+    fa[lvl] = []; fb[lvl] = [];
+  }
+  const out: ItemDiff[] = [];
+  for (const d of items.values()) if (!d.a || !d.b || !bytesEqual(d.a, d.b)) out.push(d);
+  out.sort((x, y) => cmpKey(x.key, y.key));
+  return { items: out, stats };
+}
+
+function bytesEqual(x: Uint8Array, y: Uint8Array): boolean {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+function cmpKey(a: Key, b: Key): number {
+  if (a.objectid !== b.objectid) return a.objectid < b.objectid ? -1 : 1;
+  if (a.type !== b.type) return a.type - b.type;
+  return a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0;
+}
+
+// ------------------------------------------------------------------ files
+
+export type ChangeKind = 'added' | 'deleted' | 'renamed' | 'modified' | 'metadata';
+
+export interface FileChange {
+  ino: bigint;
+  /** added / deleted; else renamed when its names changed, modified when its data changed, metadata otherwise. */
+  kind: ChangeKind;
+  type: string;
+  pathsA: string[];
+  pathsB: string[];
+  renamed: boolean;
+  /** File ranges whose content differs (data changed, or size changed), merged. */
+  ranges: [bigint, bigint][];
+  sizeA: bigint | null;
+  sizeB: bigint | null;
+  /** Inode fields that differ (mode, uid, gid, nlink, size, rdev, flags, atime, mtime, ctime, otime). */
+  fields: string[];
+  /** Names of xattrs added, removed or changed. */
+  xattrs: string[];
+  /** Directories: entries changed. */
+  entries: boolean;
+}
+
+export interface DiffResult {
+  changes: FileChange[];
+  stats: TreeDiffStats;
+  itemsCompared: number;
+}
+
+const FIELDS: (keyof InodeItem)[] = ['mode', 'uid', 'gid', 'nlink', 'size', 'rdev', 'flags'];
+const TIMES: ('atime' | 'mtime' | 'ctime' | 'otime')[] = ['atime', 'mtime', 'ctime', 'otime'];
+const dec = new TextDecoder();
+
+function kindOfMode(mode: number): string {
+  switch (mode & 0o170000) {
+    case 0o100000: return 'file';
+    case 0o040000: return 'dir';
+    case 0o120000: return 'symlink';
+    case 0o020000: return 'chr';
+    case 0o060000: return 'blk';
+    case 0o010000: return 'fifo';
+    case 0o140000: return 'sock';
+    default: return 'unknown';
+  }
+}
+
+/** Mapping of one file range: where its bytes come from. */
+interface MapPiece { start: bigint; end: bigint; src: string }
+
+function extentMap(fs: Filesystem, root: TreeRoot, ino: bigint): MapPiece[] {
+  const out: MapPiece[] = [];
+  for (const { block, slot } of fs.items(root, { objectid: ino, type: ItemType.EXTENT_DATA, offset: 0n }, { objectid: ino, type: ItemType.EXTENT_DATA, offset: U64_MAX })) {
+    const k = block.key(slot);
+    const d = decodeFileExtent(k, block.itemData(slot));
+    if (d.kind === 'invalid') continue;
+    if (d.body === 'inline') {
+      const len = d.compression === Compression.NONE ? BigInt(d.inlineLength) : d.ramBytes;
+      out.push({ start: k.offset, end: k.offset + len, src: `inline:${Array.from(d.data).join(',')}` });
+    } else if (d.diskBytenr === 0n) {
+      out.push({ start: k.offset, end: k.offset + d.numBytes, src: 'hole' });
+    } else {
+      // Same extent and same offset into it means the same bytes (extents are never rewritten in place, except NODATACOW).
+      out.push({ start: k.offset, end: k.offset + d.numBytes, src: `${d.type}:${d.diskBytenr}:${d.compression}:${d.offset - k.offset}` });
+    }
+  }
+  return out;
+}
+
+/** Ranges of [0, max) where the two mappings differ; a byte past a file's size reads as absent. */
+function changedRanges(ma: MapPiece[], mb: MapPiece[], sizeA: bigint, sizeB: bigint): [bigint, bigint][] {
+  const cuts = new Set<bigint>([0n, sizeA, sizeB]);
+  for (const p of [...ma, ...mb]) { cuts.add(p.start); cuts.add(p.end); }
+  const max = sizeA > sizeB ? sizeA : sizeB;
+  const pts = [...cuts].filter((x) => x <= max).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  const srcAt = (m: MapPiece[], pos: bigint, size: bigint): string => {
+    if (pos >= size) return 'absent';
+    for (const p of m) if (p.start <= pos && pos < p.end) {
+      // Holes and offsets: make src position-relative so a continuing extent compares equal.
+      return p.src;
+    }
+    return 'hole';
+  };
+  const out: [bigint, bigint][] = [];
+  for (let i = 0; i + 1 < pts.length; i++) {
+    const s = pts[i]!, e = pts[i + 1]!;
+    if (srcAt(ma, s, sizeA) === srcAt(mb, s, sizeB)) continue;
+    const last = out[out.length - 1];
+    if (last && last[1] === s) last[1] = e; else out.push([s, e]);
+  }
+  return out;
+}
+
+/** Names of an inode: "parentIno/name" strings. */
+function names(items: ItemDiff[], side: 'a' | 'b'): Set<string> {
+  const out = new Set<string>();
+  for (const it of items) {
+    const data = it[side];
+    if (!data) continue;
+    if (it.key.type === ItemType.INODE_REF) {
+      const d = decodeInodeRef(it.key, data);
+      if (d.kind !== 'invalid') for (const r of d.refs) out.add(`${it.key.offset}/${dec.decode(r.name)}`);
+    } else if (it.key.type === ItemType.INODE_EXTREF) {
+      const d = decodeInodeExtref(it.key, data);
+      if (d.kind !== 'invalid') for (const r of d.refs) out.add(`${r.parent}/${dec.decode(r.name)}`);
+    }
+  }
+  return out;
+}
+
+/** Paths of an inode in one tree (from the tree's root directory), following INODE_REFs up. */
+export function pathsIn(fs: Filesystem, root: TreeRoot, ino: bigint, rootDir = 256n): string[] {
+  const out: string[] = [];
+  const first = (objectid: bigint) => {
+    const refs: { parent: bigint; name: string }[] = [];
+    for (const { block, slot } of fs.items(root, { objectid, type: ItemType.INODE_REF, offset: 0n }, { objectid, type: ItemType.INODE_EXTREF, offset: U64_MAX })) {
+      const k = block.key(slot);
+      if (k.type === ItemType.INODE_REF) {
+        const d = decodeInodeRef(k, block.itemData(slot));
+        if (d.kind !== 'invalid') for (const r of d.refs) refs.push({ parent: k.offset, name: dec.decode(r.name) });
+      } else if (k.type === ItemType.INODE_EXTREF) {
+        const d = decodeInodeExtref(k, block.itemData(slot));
+        if (d.kind !== 'invalid') for (const r of d.refs) refs.push({ parent: r.parent, name: dec.decode(r.name) });
+      }
+    }
+    return refs;
+  };
+  if (ino === rootDir) return ['/'];
+  for (const r of first(ino).slice(0, 64)) {
+    const parts = [r.name];
+    let cur = r.parent;
+    let ok = true;
+    for (let depth = 0; cur !== rootDir; depth++) {
+      const up = first(cur)[0];
+      if (!up || depth > 4096) { ok = false; break; }
+      parts.unshift(up.name);
+      cur = up.parent;
+    }
+    if (ok) out.push('/' + parts.join('/'));
+  }
+  return out.sort();
+}
+
+/** File-level changes between two fs trees. */
+export function diffTrees(fs: Filesystem, a: TreeRoot, b: TreeRoot): DiffResult {
+  const { items, stats } = diffTreeItems(fs, a, b);
+  const byIno = new Map<bigint, ItemDiff[]>();
+  for (const it of items) {
+    // Inode numbers start at 256 (the root directory); lower object ids are not files (orphans, free-ino cache).
+    if (it.key.objectid < 256n || it.key.objectid > 0xffffffffffffff00n) continue;
+    (byIno.get(it.key.objectid) ?? byIno.set(it.key.objectid, []).get(it.key.objectid)!).push(it);
+  }
+  const changes: FileChange[] = [];
+  const inodeOf = (root: TreeRoot, ino: bigint, list: ItemDiff[], side: 'a' | 'b'): InodeItem | null => {
+    const it = list.find((x) => x.key.type === ItemType.INODE_ITEM);
+    let data = it ? it[side] : null;
+    if (!it) {
+      const f = fs.find(root, { objectid: ino, type: ItemType.INODE_ITEM, offset: 0n });
+      data = f ? f.block.itemData(f.slot) : null;
+    }
+    if (!data) return null;
+    const d = decodeInodeItem(data);
+    return d.kind === 'invalid' ? null : d;
+  };
+  for (const [ino, list] of byIno) {
+    const ia = inodeOf(a, ino, list, 'a');
+    const ib = inodeOf(b, ino, list, 'b');
+    if (!ia && !ib) continue;
+    const type = kindOfMode((ib ?? ia)!.mode);
+    const c: FileChange = {
+      ino, kind: 'metadata', type, pathsA: ia ? pathsIn(fs, a, ino) : [], pathsB: ib ? pathsIn(fs, b, ino) : [],
+      renamed: false, ranges: [], sizeA: ia?.size ?? null, sizeB: ib?.size ?? null, fields: [], xattrs: [], entries: false,
+    };
+    if (!ia) c.kind = 'added';
+    else if (!ib) c.kind = 'deleted';
+    else {
+      for (const f of FIELDS) if (ia[f] !== ib[f]) c.fields.push(f);
+      for (const t of TIMES) if (ia[t].sec !== ib[t].sec || ia[t].nsec !== ib[t].nsec) c.fields.push(t);
+      const na = names(list, 'a'), nb = names(list, 'b');
+      c.renamed = na.size !== nb.size || [...na].some((x) => !nb.has(x));
+      for (const it of list) {
+        if (it.key.type === ItemType.XATTR_ITEM) {
+          for (const side of ['a', 'b'] as const) {
+            const data = it[side];
+            if (!data) continue;
+            const d = decodeDirItem(it.key, data);
+            if (d.kind !== 'invalid') for (const e of d.entries) if (!c.xattrs.includes(dec.decode(e.name))) c.xattrs.push(dec.decode(e.name));
+          }
+        }
+        if (it.key.type === ItemType.DIR_ITEM || it.key.type === ItemType.DIR_INDEX) c.entries = true;
+      }
+      const dataChanged = list.some((x) => x.key.type === ItemType.EXTENT_DATA) || ia.size !== ib.size;
+      if (dataChanged && type !== 'dir') c.ranges = changedRanges(extentMap(fs, a, ino), extentMap(fs, b, ino), ia.size, ib.size);
+      if (c.ranges.length) c.kind = 'modified';
+      else if (c.renamed) c.kind = 'renamed';
+      else if (!c.fields.length && !c.xattrs.length && !c.entries) continue; // only generation/transid/sequence moved
+    }
+    changes.push(c);
+  }
+  return { changes, stats, itemsCompared: items.length };
+}
+
+/** The fs tree of a subvolume as it was at generation `gen`, from the superblock's backup roots. */
+export function treeAtGeneration(fs: Filesystem, subvol: bigint, gen: bigint): TreeRoot | { error: string } {
+  const sb = fs.superblock;
+  let rootTree: TreeRoot | undefined;
+  if (sb.generation === gen) rootTree = fs.rootTree;
+  for (const br of sb.backupRoots) if (!rootTree && br.treeRootGen === gen && br.treeRoot !== 0n) rootTree = { tree: 1n, bytenr: br.treeRoot, level: br.treeRootLevel, generation: br.treeRootGen };
+  if (!rootTree) {
+    const have = [sb.generation, ...sb.backupRoots.map((b) => b.treeRootGen)].filter((g) => g !== 0n);
+    return { error: `no root tree of generation ${gen} (the superblock and its backup roots have generations ${[...new Set(have)].sort((x, y) => (x < y ? -1 : 1)).join(', ')})` };
+  }
+  let found: { bytenr: bigint; level: number; generation: bigint } | null = null;
+  for (const ref of fs.items(rootTree, { objectid: subvol, type: ItemType.ROOT_ITEM, offset: 0n }, { objectid: subvol, type: ItemType.ROOT_ITEM, offset: U64_MAX })) {
+    const d = ref.block.itemData(ref.slot);
+    if (d.length >= 239) found = { generation: u64le(d, 160), bytenr: u64le(d, 176), level: d[238]! };
+  }
+  if (!found) return { error: `subvolume ${subvol} has no root item at generation ${gen}` };
+  return { tree: subvol, ...found };
+}
+
+function u64le(d: Uint8Array, off: number): bigint {
+  return new DataView(d.buffer, d.byteOffset, d.byteLength).getBigUint64(off, true);
+}

@@ -1,0 +1,267 @@
+import { u64 } from '../../format/bytes.js';
+import { csumMatches } from '../../format/checksum.js';
+import { ItemType, ObjectId } from '../../format/constants.js';
+import { MAX_KEY, type Key } from '../../format/key.js';
+import { fileExtents } from '../../fs/fileData.js';
+import { FsView, isFsTreeId } from '../../fs/FsView.js';
+import { lastKeyAtOrBefore } from '../../fs/treeSearch.js';
+import type { Inode, InodeRef } from '../../fs/types.js';
+import type { Filesystem } from '../../tree/Filesystem.js';
+import { iterateItems, type TreeRoot } from '../../tree/walk.js';
+import { quiet, TreeAtRoot } from './quiet.js';
+import { committedRoots, completeness } from './roots.js';
+import type { ScanResult } from './scan.js';
+
+export type RecoverySource = 'older tree' | 'orphan' | 'deleted subvolume';
+
+/**
+ * intact: every sector checked against a surviving checksum matches, and no
+ * extent is allocated to anything else now; unverified: not reused, but no
+ * surviving checksum to check against; partly-overwritten: some sectors no
+ * longer match (or some extents are reused); overwritten: none match / all
+ * reused; gone: the data's chunk is no longer mapped or unreadable; inline:
+ * the data was in the (checksummed) tree leaf; no-data: empty, holes only,
+ * or not a regular file.
+ */
+export type DataStateName = 'intact' | 'unverified' | 'partly-overwritten' | 'overwritten' | 'gone' | 'inline' | 'no-data';
+
+export interface ExtentState {
+  fileOffset: bigint;
+  diskBytenr: bigint;
+  diskNumBytes: bigint;
+  /** Allocated now in the current extent tree to something else (bytes of overlap), or still this extent, shared with a live file. */
+  reusedBytes: bigint;
+  stillAllocated: boolean;
+  sectorsOk: number;
+  sectorsBad: number;
+  sectorsNoCsum: number;
+  unreadable: boolean;
+}
+
+export interface DataState {
+  state: DataStateName;
+  sectorsOk: number;
+  sectorsBad: number;
+  sectorsNoCsum: number;
+  reusedBytes: bigint;
+  extents: ExtentState[];
+}
+
+export interface Recovered {
+  subvol: bigint;
+  ino: bigint;
+  inode: Inode;
+  /** Paths as they were in the tree it was found in (several for hard links); [] when no name survives. */
+  paths: Uint8Array[][];
+  /** Newest generation of a surviving tree that still has this inode. */
+  lastSeen: bigint;
+  /** The tree root it was read from. */
+  root: TreeRoot;
+  source: RecoverySource;
+  /** The inode number is in use again in the current tree, by another inode (its generation differs). */
+  inoReused: boolean;
+  data: DataState;
+  /** A view of the filesystem where this inode reads as it was (for reading its data). */
+  view: FsView;
+}
+
+export interface RecoverReport {
+  files: Recovered[];
+  /** Older roots of fs trees searched, with how complete each still is. */
+  searched: { subvol: bigint; generation: bigint; bytenr: bigint; intact: number; missing: number }[];
+}
+
+const cmpDesc = (a: bigint, b: bigint) => (a > b ? -1 : a < b ? 1 : 0);
+
+/**
+ * Files and directories that some surviving older root of a subvolume's
+ * tree has and the current tree does not (or has under the same number
+ * but as another inode: INODE_ITEM generation differs), newest root first;
+ * orphaned inodes (ORPHAN_ITEM, nlink 0); and the inodes of subvolumes
+ * deleted but not yet cleaned up. Each with its data's state.
+ */
+export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport {
+  const q = quiet(fs);
+  const view = new FsView(q);
+  const out: Recovered[] = [];
+  const searched: RecoverReport['searched'] = [];
+  const seen = new Set<string>();
+  const csumRoots = scan.trees.filter((t) => t.owner === ObjectId.CSUM_TREE).sort((a, b) => cmpDesc(a.generation, b.generation))
+    .flatMap((t) => t.candidates.map((c) => ({ tree: ObjectId.CSUM_TREE, bytenr: c.logical, level: c.level, generation: c.generation })));
+  const checker = new DataChecker(q, csumRoots);
+  const committed = committedRoots(q);
+  const subvols = new Set<bigint>(view.subvolumes().map((s) => s.id));
+  for (const t of scan.trees) if (isFsTreeId(t.owner)) subvols.add(t.owner);
+  for (const subvol of [...subvols].sort((a, b) => -cmpDesc(a, b))) {
+    const cur = view.tree(subvol);
+    const roots = scan.trees.filter((t) => t.owner === subvol).flatMap((t) => t.candidates.map((c) => ({ tree: subvol, bytenr: c.logical, level: c.level, generation: c.generation })))
+      .filter((r) => !cur || r.bytenr !== cur.bytenr)
+      // Newest first; within a generation the committed version first, then blocks that were roots only inside that transaction.
+      .sort((a, b) => cmpDesc(a.generation, b.generation) || Number(committed.has(`${subvol}:${b.bytenr}`)) - Number(committed.has(`${subvol}:${a.bytenr}`)));
+    for (const root of roots) {
+      const c = completeness(q, root);
+      searched.push({ subvol, generation: root.generation, bytenr: root.bytenr, intact: c.intact, missing: c.missing });
+      if (c.intact === 0) continue;
+      const old = new FsView(q.withOverlay(new TreeAtRoot(q, subvol, root)));
+      const min: Key = { objectid: ObjectId.FIRST_FREE, type: ItemType.INODE_ITEM, offset: 0n };
+      for (const { block, slot } of iterateItems(q.reader, root, min, { objectid: ObjectId.LAST_FREE, type: 255, offset: 0xffffffffffffffffn }, {})) {
+        if (block.keyType(slot) !== ItemType.INODE_ITEM) continue;
+        const ino = block.keyObjectid(slot);
+        const key = `${subvol}:${ino}`;
+        if (seen.has(key)) continue;
+        const ref: InodeRef = { subvol, ino };
+        const was = old.inode(ref);
+        if (!was) continue;
+        const now = cur ? view.inode(ref) : null;
+        if (now && now.generation === was.generation) continue;
+        seen.add(key);
+        out.push({ subvol, ino, inode: was, paths: old.paths(ref), lastSeen: root.generation, root, source: 'older tree', inoReused: now !== null, data: checker.check(old, was, root.generation), view: old });
+      }
+    }
+  }
+  // Orphans: unlinked inodes still held open (or not yet cleaned), named by (ORPHAN, ORPHAN_ITEM, ino).
+  for (const s of view.subvolumes()) {
+    const t = view.tree(s.id);
+    if (!t) continue;
+    for (const { block, slot } of q.items(t, { objectid: ObjectId.ORPHAN, type: ItemType.ORPHAN_ITEM, offset: 0n }, { objectid: ObjectId.ORPHAN, type: ItemType.ORPHAN_ITEM, offset: 0xffffffffffffffffn })) {
+      const ino = block.keyOffsetField(slot);
+      const ref = { subvol: s.id, ino };
+      const inode = view.inode(ref);
+      if (!inode || seen.has(`${s.id}:${ino}`)) continue;
+      seen.add(`${s.id}:${ino}`);
+      out.push({ subvol: s.id, ino, inode, paths: view.paths(ref), lastSeen: fs.superblock.generation, root: t, source: 'orphan', inoReused: false, data: checker.check(view, inode, fs.superblock.generation), view });
+    }
+  }
+  // Subvolumes deleted but not cleaned up: every inode their tree still has.
+  for (const s of view.subvolumes().filter((x) => x.deleted)) {
+    const t = view.tree(s.id);
+    if (!t) continue;
+    for (const { block, slot } of q.items(t, { objectid: ObjectId.FIRST_FREE, type: ItemType.INODE_ITEM, offset: 0n }, MAX_KEY)) {
+      if (block.keyType(slot) !== ItemType.INODE_ITEM) continue;
+      const ref = { subvol: s.id, ino: block.keyObjectid(slot) };
+      if (seen.has(`${s.id}:${ref.ino}`)) continue;
+      const inode = view.inode(ref);
+      if (!inode) continue;
+      seen.add(`${s.id}:${ref.ino}`);
+      const rel = view.paths(ref).map((p) => p.slice((view.subvolumePath(s.id) ?? []).length));
+      const label = new TextEncoder().encode(`<deleted subvolume ${s.id}>`);
+      out.push({ subvol: s.id, ino: ref.ino, inode, paths: rel.map((p) => [label, ...p]), lastSeen: s.generation, root: t, source: 'deleted subvolume', inoReused: false, data: checker.check(view, inode, s.generation), view });
+    }
+  }
+  return { files: out, searched };
+}
+
+/** Checks a recovered file's data against surviving checksums and the current extent tree. */
+class DataChecker {
+  private readonly extentRoot: TreeRoot | undefined;
+  private readonly ss: number;
+  private readonly cache = new Map<string, ExtentState>();
+
+  constructor(private readonly fs: Filesystem, private readonly csumRoots: TreeRoot[]) {
+    this.extentRoot = fs.treeRoot(ObjectId.EXTENT_TREE);
+    this.ss = fs.superblock.sectorsize;
+  }
+
+  /** `lastSeen`: the generation the file was last seen at; checksums come from csum trees of [extent generation, lastSeen]. */
+  check(view: FsView, inode: Inode, lastSeen: bigint): DataState {
+    const st: DataState = { state: 'no-data', sectorsOk: 0, sectorsBad: 0, sectorsNoCsum: 0, reusedBytes: 0n, extents: [] };
+    if (inode.kind !== 'file') return st;
+    let inline = false;
+    for (const e of fileExtents(view, inode)) {
+      if (e.kind === 'inline') { inline = true; continue; }
+      if (e.kind !== 'regular') continue;
+      const k = `${e.diskBytenr}:${e.diskNumBytes}:${lastSeen}`;
+      let x = this.cache.get(k);
+      if (!x) this.cache.set(k, x = this.extent(e.diskBytenr, e.diskNumBytes, e.generation, lastSeen));
+      st.extents.push({ ...x, fileOffset: e.fileOffset });
+    }
+    for (const x of st.extents) {
+      st.sectorsOk += x.sectorsOk; st.sectorsBad += x.sectorsBad; st.sectorsNoCsum += x.sectorsNoCsum; st.reusedBytes += x.reusedBytes;
+    }
+    const n = st.extents.length;
+    if (n === 0) { st.state = inline ? 'inline' : 'no-data'; return st; }
+    if (st.extents.every((x) => x.unreadable)) st.state = 'gone';
+    else if (st.sectorsBad > 0 && st.sectorsOk === 0 && st.sectorsNoCsum === 0) st.state = 'overwritten';
+    else if (st.sectorsBad > 0 || st.extents.some((x) => x.unreadable)) st.state = 'partly-overwritten';
+    else if (st.reusedBytes > 0n) st.state = st.sectorsOk > 0 && st.sectorsNoCsum === 0 ? 'intact' : st.extents.every((x) => x.reusedBytes > 0n) ? 'overwritten' : 'partly-overwritten';
+    else st.state = st.sectorsNoCsum > 0 ? 'unverified' : 'intact';
+    return st;
+  }
+
+  private extent(bytenr: bigint, len: bigint, generation: bigint, lastSeen: bigint): ExtentState {
+    const x: ExtentState = { fileOffset: 0n, diskBytenr: bytenr, diskNumBytes: len, reusedBytes: 0n, stillAllocated: false, sectorsOk: 0, sectorsBad: 0, sectorsNoCsum: 0, unreadable: false };
+    this.allocation(x, generation);
+    if (this.fs.volume.copyCount(bytenr) === 0) { x.unreadable = true; return x; }
+    const vol = this.fs.volume;
+    const ss = BigInt(this.ss);
+    const piece = 256n * ss;
+    for (let at = bytenr; at < bytenr + len; at += piece) {
+      const n = Number((bytenr + len - at < piece ? bytenr + len - at : piece) / ss);
+      const r = vol.read(at, n * this.ss);
+      if (!r.bytes) { x.unreadable = true; return x; }
+      const sums = this.csums(at, n, generation, x.stillAllocated ? undefined : lastSeen);
+      for (let i = 0; i < n; i++) {
+        const c = sums[i];
+        if (!c) { x.sectorsNoCsum++; continue; }
+        if (csumMatches(this.fs.superblock.csumType, r.bytes.subarray(i * this.ss, (i + 1) * this.ss), c, 0)) x.sectorsOk++; else x.sectorsBad++;
+      }
+    }
+    return x;
+  }
+
+  /** Overlap of [bytenr, +len) with what the current extent tree has allocated. */
+  private allocation(x: ExtentState, generation: bigint): void {
+    if (!this.extentRoot) return;
+    const start = x.diskBytenr, end = x.diskBytenr + x.diskNumBytes;
+    const from = lastKeyAtOrBefore(this.fs, this.extentRoot, { objectid: start, type: 0, offset: 0n });
+    const min: Key = { objectid: from ? from.objectid : start, type: 0, offset: 0n };
+    // Back up one more object: the key at-or-before may be a keyed backref of the extent before.
+    const min2 = from ? lastKeyAtOrBefore(this.fs, this.extentRoot, { objectid: min.objectid - 1n, type: 255, offset: 0xffffffffffffffffn }) : undefined;
+    const lo: Key = min2 ? { objectid: min2.objectid, type: 0, offset: 0n } : min;
+    for (const { block, slot } of this.fs.items(this.extentRoot, lo, { objectid: end - 1n, type: 255, offset: 0xffffffffffffffffn })) {
+      const t = block.keyType(slot);
+      if (t !== ItemType.EXTENT_ITEM && t !== ItemType.METADATA_ITEM) continue;
+      const s = block.keyObjectid(slot);
+      const e = t === ItemType.EXTENT_ITEM ? s + block.keyOffsetField(slot) : s + BigInt(this.fs.superblock.nodesize);
+      if (e <= start || s >= end) continue;
+      const d = block.itemData(slot);
+      // btrfs_extent_item: refs @0, generation @8. The same extent, not rewritten since: still allocated (shared).
+      if (t === ItemType.EXTENT_ITEM && s === start && e === end && d.length >= 16 && u64(d, 8) <= generation) { x.stillAllocated = true; continue; }
+      x.reusedBytes += (e < end ? e : end) - (s > start ? s : start);
+    }
+  }
+
+  /**
+   * Checksums of `n` sectors from `at`, from the newest surviving csum tree
+   * of generation [lo, hi] that has each: one written while the data was
+   * this file's (a newer one may hold the checksum of whatever reused the
+   * sector). Without `hi` (the extent is still allocated) any tree will do.
+   */
+  private csums(at: bigint, n: number, lo: bigint, hi: bigint | undefined): (Uint8Array | undefined)[] {
+    const out: (Uint8Array | undefined)[] = new Array(n);
+    const cs = this.fs.superblock.csumSize;
+    const ss = BigInt(this.ss);
+    let left = n;
+    for (const root of this.csumRoots) {
+      if (left === 0) break;
+      const g = root.generation ?? 0n;
+      if (g < lo || (hi !== undefined && g > hi)) continue;
+      const end = at + BigInt(n) * ss;
+      const k0 = lastKeyAtOrBefore(this.fs, root, { objectid: ObjectId.EXTENT_CSUM, type: ItemType.EXTENT_CSUM, offset: at });
+      const min = k0 && k0.objectid === ObjectId.EXTENT_CSUM ? k0 : { objectid: ObjectId.EXTENT_CSUM, type: ItemType.EXTENT_CSUM, offset: at };
+      for (const { block, slot } of this.fs.items(root, min, { objectid: ObjectId.EXTENT_CSUM, type: ItemType.EXTENT_CSUM, offset: end - 1n })) {
+        if (block.keyType(slot) !== ItemType.EXTENT_CSUM) continue;
+        const s = block.keyOffsetField(slot);
+        const data = block.itemData(slot);
+        const cnt = Math.floor(data.length / cs);
+        for (let j = 0; j < cnt; j++) {
+          const a = s + BigInt(j) * ss;
+          if (a < at || a >= end) continue;
+          const i = Number((a - at) / ss);
+          if (out[i] === undefined) { out[i] = data.subarray(j * cs, (j + 1) * cs); left--; }
+        }
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,176 @@
+import { ItemType, ObjectId } from '../../format/constants.js';
+import type { Filesystem } from '../../tree/Filesystem.js';
+import type { TreeRoot } from '../../tree/walk.js';
+import { scanMetadata, type ScanResult } from './scan.js';
+
+/** How much of a tree still reads as written: blocks valid with the generation their parent expects, vs. missing or reused. */
+export interface Completeness {
+  intact: number;
+  missing: number;
+  /** The walk stopped at the block limit. */
+  truncated: boolean;
+  /** The first few blocks that are missing or reused, with why. */
+  lost: { logical: bigint; why: string }[];
+}
+
+/** A root of some tree at some generation, with where it was found. */
+export interface RootCandidate {
+  tree: bigint;
+  generation: bigint;
+  root: TreeRoot;
+  /** "superblock", "backup root N", "scan", "root tree gen G". */
+  sources: string[];
+  /** Copies (1-based) that read valid, from the scan. */
+  copies?: number[];
+  intact: number;
+  missing: number;
+  truncated: boolean;
+  lost: { logical: bigint; why: string }[];
+  current: boolean;
+}
+
+const scans = new WeakMap<object, ScanResult>();
+
+/** The metadata scan of a filesystem, done once (keyed by its volume, shared by atRoot views). */
+export function scanOf(fs: Filesystem, progress?: (done: bigint, total: bigint) => void): ScanResult {
+  let s = scans.get(fs.volume);
+  if (!s) scans.set(fs.volume, s = scanMetadata(fs, progress ? { progress } : {}));
+  return s;
+}
+
+/**
+ * Walks a tree from `root`, reading every child as its parent describes it
+ * (level, generation): a block that fails (reused for something else,
+ * overwritten, or unreadable) is counted missing with everything below it
+ * unknown. Nothing is reported as a finding: old trees are expected to be partial.
+ */
+export function completeness(fs: Filesystem, root: TreeRoot, maxBlocks = 200_000): Completeness {
+  const out: Completeness = { intact: 0, missing: 0, truncated: false, lost: [] };
+  const stack: { logical: bigint; level: number; generation?: bigint }[] = [{ logical: root.bytenr, level: root.level, ...(root.generation !== undefined ? { generation: root.generation } : {}) }];
+  while (stack.length) {
+    if (out.intact + out.missing >= maxBlocks) { out.truncated = true; break; }
+    const e = stack.pop()!;
+    const r = fs.reader.read(e);
+    if (!r.block) {
+      out.missing++;
+      if (out.lost.length < 8) out.lost.push({ logical: e.logical, why: r.findings[0]?.message ?? 'unreadable' });
+      continue;
+    }
+    out.intact++;
+    const b = r.block;
+    if (b.isLeaf) continue;
+    for (let i = r.validItems - 1; i >= 0; i--) stack.push({ logical: b.blockPtr(i), level: b.level - 1, generation: b.ptrGeneration(i) });
+  }
+  return out;
+}
+
+/** Roots of the root tree: the superblock's, its backup roots', and (unless a backup root serves `generation`) the scan's. */
+export function rootTreeCandidates(fs: Filesystem, o: { generation?: bigint; scan?: boolean }): RootCandidate[] {
+  const sb = fs.superblock;
+  const found = new Map<string, RootCandidate>();
+  const add = (root: TreeRoot, source: string, copies?: number[]) => {
+    const gen = root.generation ?? 0n;
+    if (o.generation !== undefined && gen !== o.generation) return;
+    const k = `${root.bytenr}:${gen}`;
+    const c = found.get(k);
+    if (c) { if (!c.sources.includes(source)) c.sources.push(source); return; }
+    found.set(k, { tree: ObjectId.ROOT_TREE, generation: gen, root, sources: [source], ...(copies ? { copies } : {}), intact: 0, missing: 0, truncated: false, lost: [], current: root.bytenr === sb.root && gen === sb.generation });
+  };
+  add({ tree: ObjectId.ROOT_TREE, bytenr: sb.root, level: sb.rootLevel, generation: sb.generation }, 'superblock');
+  sb.backupRoots.forEach((b, i) => {
+    if (b.treeRoot !== 0n) add({ tree: ObjectId.ROOT_TREE, bytenr: b.treeRoot, level: b.treeRootLevel, generation: b.treeRootGen }, `backup root ${i}`);
+  });
+  const fromBackup = [...found.values()].filter((c) => completeness(fs, c.root, 1).intact === 1);
+  if (o.scan !== false && (o.generation === undefined || fromBackup.length === 0)) {
+    for (const t of scanOf(fs).trees) {
+      if (t.owner !== ObjectId.ROOT_TREE) continue;
+      for (const b of t.candidates) add({ tree: ObjectId.ROOT_TREE, bytenr: b.logical, level: b.level, generation: b.generation }, 'scan', b.copies.map((x) => x + 1));
+    }
+  }
+  const out = [...found.values()];
+  for (const c of out) Object.assign(c, completeness(fs, c.root));
+  return out.sort((a, b) => (a.generation !== b.generation ? (a.generation > b.generation ? -1 : 1) : b.intact - b.missing - (a.intact - a.missing)));
+}
+
+/**
+ * Every tree root that survives, by tree and generation: the superblock's
+ * trees and its backup roots, the trees each surviving root tree names, and
+ * the top blocks of every (tree, generation) the metadata scan found. Each
+ * with how complete it still is.
+ */
+export function surveyRoots(fs: Filesystem, scan: ScanResult, o: { maxBlocks?: number } = {}): RootCandidate[] {
+  const sb = fs.superblock;
+  const found = new Map<string, RootCandidate>();
+  const add = (tree: bigint, root: TreeRoot, source: string, copies?: number[]) => {
+    const gen = root.generation ?? 0n;
+    const k = `${tree}:${root.bytenr}:${gen}`;
+    const c = found.get(k);
+    if (c) { if (!c.sources.includes(source)) c.sources.push(source); if (copies && !c.copies) c.copies = copies; return; }
+    found.set(k, { tree, generation: gen, root: { ...root, tree }, sources: [source], ...(copies ? { copies } : {}), intact: 0, missing: 0, truncated: false, lost: [], current: false });
+  };
+  add(ObjectId.ROOT_TREE, fs.rootTree, 'superblock');
+  add(ObjectId.CHUNK_TREE, fs.chunkTree, 'superblock');
+  sb.backupRoots.forEach((b, i) => {
+    const s = `backup root ${i}`;
+    if (b.treeRoot) add(ObjectId.ROOT_TREE, { tree: 1n, bytenr: b.treeRoot, level: b.treeRootLevel, generation: b.treeRootGen }, s);
+    if (b.chunkRoot) add(ObjectId.CHUNK_TREE, { tree: 3n, bytenr: b.chunkRoot, level: b.chunkRootLevel, generation: b.chunkRootGen }, s);
+    if (b.extentRoot) add(ObjectId.EXTENT_TREE, { tree: 2n, bytenr: b.extentRoot, level: b.extentRootLevel, generation: b.extentRootGen }, s);
+    if (b.fsRoot) add(ObjectId.FS_TREE, { tree: 5n, bytenr: b.fsRoot, level: b.fsRootLevel, generation: b.fsRootGen }, s);
+    if (b.devRoot) add(ObjectId.DEV_TREE, { tree: 4n, bytenr: b.devRoot, level: b.devRootLevel, generation: b.devRootGen }, s);
+    if (b.csumRoot) add(ObjectId.CSUM_TREE, { tree: 7n, bytenr: b.csumRoot, level: b.csumRootLevel, generation: b.csumRootGen }, s);
+  });
+  for (const t of scan.trees) {
+    for (const b of t.candidates) add(t.owner, { tree: t.owner, bytenr: b.logical, level: b.level, generation: b.generation }, 'scan', b.copies.map((x) => x + 1));
+  }
+  // The trees every readable root tree names (its ROOT_ITEMs).
+  for (const rt of [...found.values()].filter((c) => c.tree === ObjectId.ROOT_TREE)) {
+    for (const r of rootItemsQuiet(fs, rt.root)) add(r.tree, r, rt.current || (rt.root.bytenr === sb.root) ? 'current root tree' : `root tree gen ${rt.generation}`);
+  }
+  const cur = new Set(fs.roots().map((r) => `${r.tree}:${r.bytenr}`));
+  cur.add(`${ObjectId.ROOT_TREE}:${sb.root}`);
+  cur.add(`${ObjectId.CHUNK_TREE}:${sb.chunkRoot}`);
+  const out = [...found.values()];
+  for (const c of out) {
+    c.current = cur.has(`${c.tree}:${c.root.bytenr}`);
+    Object.assign(c, completeness(fs, c.root, o.maxBlocks));
+  }
+  const cmp = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+  return out.sort((a, b) => cmp(a.tree, b.tree) || cmp(b.generation, a.generation) || cmp(a.root.bytenr, b.root.bytenr));
+}
+
+/** ROOT_ITEMs of a root tree, read without recording findings (an old root tree is expected to be partial). */
+export function* rootItemsQuiet(fs: Filesystem, root: TreeRoot): Generator<TreeRoot> {
+  const stack: { logical: bigint; level: number; generation?: bigint }[] = [{ logical: root.bytenr, level: root.level, ...(root.generation !== undefined ? { generation: root.generation } : {}) }];
+  while (stack.length) {
+    const e = stack.pop()!;
+    const r = fs.reader.read(e);
+    if (!r.block) continue;
+    const b = r.block;
+    if (!b.isLeaf) {
+      for (let i = r.validItems - 1; i >= 0; i--) stack.push({ logical: b.blockPtr(i), level: b.level - 1, generation: b.ptrGeneration(i) });
+      continue;
+    }
+    for (let s = 0; s < r.validItems; s++) {
+      if (b.keyType(s) !== ItemType.ROOT_ITEM) continue;
+      const d = b.itemData(s);
+      if (d.length < 239) continue;
+      const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
+      // btrfs_root_item: generation @160, bytenr @176, level @238.
+      yield { tree: b.keyObjectid(s), generation: dv.getBigUint64(160, true), bytenr: dv.getBigUint64(176, true), level: d[238]! };
+    }
+  }
+}
+
+/**
+ * Tree roots some surviving root tree (or backup root) names, as "tree:bytenr":
+ * committed versions, as opposed to blocks the scan found that were roots
+ * only inside a transaction.
+ */
+export function committedRoots(fs: Filesystem): Set<string> {
+  const out = new Set<string>();
+  for (const rt of rootTreeCandidates(fs, {})) {
+    for (const r of rootItemsQuiet(fs, rt.root)) out.add(`${r.tree}:${r.bytenr}`);
+  }
+  for (const b of fs.superblock.backupRoots) if (b.fsRoot) out.add(`${ObjectId.FS_TREE}:${b.fsRoot}`);
+  return out;
+}

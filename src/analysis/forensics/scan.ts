@@ -1,0 +1,107 @@
+import { u64 } from '../../format/bytes.js';
+import { csumMatches } from '../../format/checksum.js';
+import { BlockGroupFlag, CSUM_SIZE } from '../../format/constants.js';
+import { TreeBlock, checkTreeBlockStructure } from '../../format/treeBlock.js';
+import type { Filesystem } from '../../tree/Filesystem.js';
+
+/** A valid tree block found by the scan. */
+export interface ScannedBlock {
+  logical: bigint;
+  owner: bigint;
+  generation: bigint;
+  level: number;
+  nritems: number;
+  /** Copies (0-based) on which this block read valid. */
+  copies: number[];
+}
+
+/** The highest-level blocks of one tree at one generation: its root, or what survives of its top. */
+export interface TreeGeneration {
+  owner: bigint;
+  generation: bigint;
+  level: number;
+  candidates: ScannedBlock[];
+  /** Valid blocks of this owner written at this generation. */
+  blocks: number;
+}
+
+export interface ScanResult {
+  chunks: number;
+  /** Block copies read. */
+  copiesRead: number;
+  /** Block copies whose checksum, fsid and bytenr were valid. */
+  validCopies: number;
+  /** Distinct valid blocks. */
+  validBlocks: number;
+  /** By owner, then generation (both ascending). */
+  trees: TreeGeneration[];
+  /** Every valid leaf, by owner (for what no surviving root reaches). */
+  leaves: Map<bigint, { logical: bigint; generation: bigint }[]>;
+}
+
+export interface ScanOptions {
+  /** Called every few thousand blocks (progress). */
+  progress?: (done: bigint, total: bigint) => void;
+}
+
+/**
+ * Reads every nodesize-aligned block of every copy of every metadata and
+ * system chunk, allocated or not, and keeps those that are tree blocks of
+ * this filesystem: checksum over bytes 32..nodesize valid, header fsid =
+ * the filesystem's, header bytenr = the address read (a block copied
+ * elsewhere, or stale content of a moved chunk, fails this), items well
+ * formed. Streams: one block in memory at a time; what is kept is a small
+ * record per (tree, generation) top-level block and the address of each leaf.
+ */
+export function scanMetadata(fs: Filesystem, opts: ScanOptions = {}): ScanResult {
+  const ns = fs.superblock.nodesize;
+  const nsB = BigInt(ns);
+  const fsid = fs.reader.opts.fsid;
+  const csumType = fs.superblock.csumType;
+  const vol = fs.volume;
+  const meta = vol.chunks.all.filter((c) => (c.type & (BlockGroupFlag.METADATA | BlockGroupFlag.SYSTEM)) !== 0n);
+  const total = meta.reduce((s, c) => s + c.length / nsB, 0n);
+  const byKey = new Map<string, TreeGeneration>();
+  const leaves = new Map<bigint, { logical: bigint; generation: bigint }[]>();
+  let copiesRead = 0, validCopies = 0, validBlocks = 0;
+  let done = 0n;
+  for (const c of meta) {
+    for (let off = 0n; off + nsB <= c.length; off += nsB) {
+      const logical = c.logical + off;
+      if (++done % 4096n === 0n) opts.progress?.(done, total);
+      const n = vol.copyCount(logical);
+      let rec: ScannedBlock | null = null;
+      for (let copy = 0; copy < n; copy++) {
+        const r = vol.readCopy(logical, ns, copy);
+        copiesRead++;
+        if (!r.bytes) continue;
+        const b = r.bytes;
+        if (u64(b, 0x30) !== logical) continue;
+        const block = new TreeBlock(b, logical);
+        if (block.fsid !== fsid) continue;
+        if (!csumMatches(csumType, b.subarray(CSUM_SIZE), b, 0)) continue;
+        if (block.level >= 8 || checkTreeBlockStructure(block).problems.length) continue;
+        validCopies++;
+        if (rec && rec.generation === block.generation && rec.owner === block.owner) { rec.copies.push(copy); continue; }
+        // Copies that disagree (a torn write): the newer one is what a read would find valid first.
+        if (rec && rec.generation >= block.generation) continue;
+        rec = { logical, owner: block.owner, generation: block.generation, level: block.level, nritems: block.nritems, copies: [copy] };
+      }
+      if (!rec) continue;
+      validBlocks++;
+      const key = `${rec.owner}:${rec.generation}`;
+      let t = byKey.get(key);
+      if (!t) byKey.set(key, t = { owner: rec.owner, generation: rec.generation, level: rec.level, candidates: [], blocks: 0 });
+      t.blocks++;
+      if (rec.level > t.level) { t.level = rec.level; t.candidates = [rec]; } else if (rec.level === t.level) t.candidates.push(rec);
+      if (rec.level === 0) {
+        let l = leaves.get(rec.owner);
+        if (!l) leaves.set(rec.owner, l = []);
+        l.push({ logical, generation: rec.generation });
+      }
+    }
+  }
+  const cmp = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+  const trees = [...byKey.values()].sort((a, b) => cmp(a.owner, b.owner) || cmp(a.generation, b.generation));
+  return { chunks: meta.length, copiesRead, validCopies, validBlocks, trees, leaves };
+}

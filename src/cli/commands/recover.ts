@@ -1,0 +1,96 @@
+import * as nodeFs from 'node:fs';
+import { join as joinPath, resolve as resolvePath } from 'node:path';
+import type { Command } from 'commander';
+import { recoverDeleted, type Recovered } from '../../analysis/forensics/recover.js';
+import { scanOf } from '../../analysis/forensics/roots.js';
+import { displayName, displayPath, unsafeNameReason } from '../../fs/names.js';
+import { formatTimeShort, modeString, timesJson } from '../../report/fs.js';
+import { toJson } from '../../report/json.js';
+import { openFilesystem } from '../open.js';
+import { renderTable } from '../table.js';
+import { EXIT_DAMAGE, type CliIO } from '../context.js';
+import { addSourceOptions, type CommonOptions } from '../options.js';
+import { reportFindings } from '../findings.js';
+import { extractFiles } from './extract.js';
+
+interface RecoverOptions extends CommonOptions {
+  output?: string;
+}
+
+/**
+ * recover: deleted files and directories found in surviving older tree
+ * blocks, orphans, and inodes of deleted-but-not-cleaned subvolumes, with
+ * the state of their data; -o writes them out through extract's machinery
+ * (never outside DIR, never over an existing file, never through a symlink).
+ */
+export function registerRecover(program: Command, io: CliIO, done: (code: number) => void): void {
+  addSourceOptions(program.command('recover').argument('[image]', 'image file or device'))
+    .description('deleted files and directories from surviving older tree blocks (plus orphans and deleted subvolumes): path as it was, inode fields, last generation seen, data state; -o writes them out')
+    .option('-o, --output <dir>', 'write the recovered files under DIR (as DIR/<path as it was>, with recover-report.json)')
+    .action(async (image: string | undefined, opts: RecoverOptions) => {
+      const fs = openFilesystem(image, opts, io);
+      const report = recoverDeleted(fs, scanOf(fs));
+      const written = new Map<Recovered, { host: string | null; failed: string | null }>();
+      if (opts.output) {
+        const out = resolvePath(opts.output);
+        nodeFs.mkdirSync(out, { recursive: true, mode: 0o700 });
+        const used = new Set<string>();
+        for (const r of report.files) {
+          if (r.inode.kind === 'dir') continue;
+          written.set(r, await writeOne(r, out, used));
+        }
+        nodeFs.writeFileSync(joinPath(out, 'recover-report.json'), toJson({ files: report.files.map((r) => fileJson(r, written.get(r))), searched: report.searched }, 2) + '\n', { flag: 'wx' });
+      }
+      if (opts.json) {
+        io.stdout.write(toJson({ files: report.files.map((r) => fileJson(r, written.get(r))), searched: report.searched }, 2) + '\n');
+      } else {
+        const rows = report.files.map((r) => [
+          r.paths.length ? r.paths.map((p) => displayPath(p, { controls: true })).join('\n') : '(no name survives)',
+          `${r.subvol}:${r.ino}`, modeString(r.inode.mode), r.inode.size, r.inode.nlink, formatTimeShort(r.inode.mtime), r.lastSeen, r.source + (r.inoReused ? ' (ino reused)' : ''),
+          `${r.data.state}${r.data.sectorsOk + r.data.sectorsBad ? ` (${r.data.sectorsOk} ok, ${r.data.sectorsBad} bad` + (r.data.sectorsNoCsum ? `, ${r.data.sectorsNoCsum} no csum` : '') + ')' : ''}${r.data.reusedBytes ? `, ${r.data.reusedBytes} bytes reused` : ''}`,
+          ...(opts.output ? [written.get(r)?.failed ?? written.get(r)?.host ?? ''] : []),
+        ]);
+        io.stdout.write(renderTable(['path (as it was)', 'subvol:ino', 'mode', 'size', 'nlink', 'mtime', 'last seen', 'found in', 'data', ...(opts.output ? ['written to'] : [])], rows) + '\n');
+        const lost = report.searched.filter((s) => s.missing > 0).length;
+        io.stdout.write(`${report.files.length} recovered; ${report.searched.length} older tree root(s) searched${lost ? `, ${lost} of them partial (blocks reused since)` : ''}\n`);
+      }
+      const failed = [...written.values()].some((w) => w.failed);
+      done(reportFindings(fs, io) || failed ? EXIT_DAMAGE : 0);
+    });
+}
+
+/** DIR/<path as it was>, each component checked as extract checks names; a clash gets "~ino<N>". */
+async function writeOne(r: Recovered, out: string, used: Set<string>): Promise<{ host: string | null; failed: string | null }> {
+  const path = r.paths[0] ?? [new TextEncoder().encode(`subvol${r.subvol}-ino${r.ino}`)];
+  const parts: string[] = [];
+  for (const c of path) {
+    const why = unsafeNameReason(c);
+    if (why) return { host: null, failed: `unsafe name ${JSON.stringify(displayName(c, { controls: true }))}: ${why}` };
+    parts.push(displayName(c, { controls: true }));
+  }
+  let name = parts.pop()!;
+  let dir = out;
+  for (const p of parts) {
+    dir = joinPath(dir, p);
+    try { nodeFs.mkdirSync(dir, { mode: 0o700 }); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return { host: null, failed: (e as Error).message };
+      // Never descend through anything but a real directory (a recovered symlink may sit here).
+      if (!nodeFs.lstatSync(dir).isDirectory()) return { host: null, failed: `${dir} exists and is not a directory` };
+    }
+  }
+  if (used.has(joinPath(dir, name)) || nodeFs.existsSync(joinPath(dir, name))) name = `${name}~ino${r.ino}`;
+  used.add(joinPath(dir, name));
+  const s = await extractFiles(r.view, { ref: { subvol: r.subvol, ino: r.ino }, inode: r.inode, into: new TextEncoder().encode(name) }, dir, { verify: false });
+  const f = s.failed[0] ?? s.refused[0];
+  return { host: joinPath(dir, name), failed: f ? `${f.path}: ${f.reason}` : null };
+}
+
+function fileJson(r: Recovered, w?: { host: string | null; failed: string | null }): Record<string, unknown> {
+  const i = r.inode;
+  return {
+    subvol: r.subvol, ino: r.ino, paths: r.paths.map((p) => displayPath(p)), kind: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, size: i.size, nlink: i.nlink,
+    inodeGeneration: i.generation, transid: i.transid, ...timesJson(i), lastSeen: r.lastSeen, source: r.source, inoReused: r.inoReused,
+    treeRoot: r.root.bytenr, treeRootGeneration: r.root.generation ?? null,
+    data: r.data, ...(w ? { writtenTo: w.host, failed: w.failed } : {}),
+  };
+}

@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { surveyRoots, scanOf } from '../src/analysis/forensics/roots.js';
+import { LogOverlay } from '../src/analysis/forensics/logReplay.js';
+import { cli, parseJsonExact } from './helpers/cli.js';
+import { openSample, SAMPLES, truthJson, truthText } from './helpers/samples.js';
+
+const dev = (name: string) => join(SAMPLES, name, 'dev1.runs.gz');
+const sha = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('hex');
+const tmp: string[] = [];
+afterAll(() => { for (const d of tmp) rmSync(d, { recursive: true, force: true }); });
+
+interface FileTruth { sha256: string; size: number; ino: number; mtime_ns: number | string }
+interface DeletedTruth {
+  generation_before: number; generation_after: number;
+  deleted: { path: string; ino: number; size: number; sha256: string; mode: number; mtime_ns: number; fully_deleted: boolean }[];
+  deleted_dirs: { path: string; ino: number }[];
+}
+
+describe('recover (deleted sample)', () => {
+  const truth = truthJson<DeletedTruth>('deleted', 'deleted.json');
+  const gone = truth.deleted.filter((d) => d.fully_deleted);
+
+  it('finds every deleted file and directory by its old path, inode and fields, last seen before the deleting commit', async () => {
+    const r = await cli('recover', dev('deleted'), '--json');
+    expect(r.code).toBe(0);
+    const files = (parseJsonExact(r.stdout) as { files: { ino: string | number; paths: string[]; size: string | number; mode: number; mtimeNs?: string; lastSeen: string | number; source: string; data: { state: string } }[] }).files;
+    for (const d of gone) {
+      const f = files.find((x) => Number(x.ino) === d.ino);
+      expect(f, d.path).toBeDefined();
+      expect(f!.paths).toContain(`/${d.path}`);
+      expect(Number(f!.size)).toBe(d.size);
+      expect(f!.mode).toBe(d.mode);
+      expect(Number(f!.lastSeen)).toBe(truth.generation_before);
+      expect(['intact', 'inline', 'unverified']).toContain(f!.data.state);
+    }
+    for (const d of truth.deleted_dirs) expect(files.find((x) => Number(x.ino) === d.ino)?.paths).toContain(`/${d.path}`);
+    // A file that kept another name is live: not recovered.
+    const live = truth.deleted.filter((d) => !d.fully_deleted);
+    for (const d of live) expect(files.find((x) => Number(x.ino) === d.ino)).toBeUndefined();
+  });
+
+  it('-o writes each deleted file with the sha256 it had before deletion, and a report', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'recover-'));
+    tmp.push(out);
+    const r = await cli('recover', dev('deleted'), '-o', join(out, 'x'));
+    expect(r.code).toBe(0);
+    for (const d of gone) expect(sha(readFileSync(join(out, 'x', d.path))), d.path).toBe(d.sha256);
+    const rep = parseJsonExact(readFileSync(join(out, 'x', 'recover-report.json'), 'utf8')) as { files: { ino: string | number; writtenTo: string | null; failed: string | null }[] };
+    for (const d of gone) expect(rep.files.find((f) => Number(f.ino) === d.ino)?.failed).toBeNull();
+  });
+
+  it('checks recovered data against surviving checksums: regular victims verify sector by sector', () => {
+    // Independent of the CLI: sectors checked = the file's extent sizes (filefrag, before deletion) / 4096.
+    return (async () => {
+      const r = await cli('recover', dev('deleted'), '--json');
+      const files = (parseJsonExact(r.stdout) as { files: { ino: string | number; data: { sectorsOk: number; sectorsBad: number } }[] }).files;
+      const t = truthJson<{ deleted: { ino: number; fully_deleted: boolean; extents: { length: number; flags: string[] }[] }[] }>('deleted', 'deleted.json');
+      for (const d of t.deleted.filter((x) => x.fully_deleted && !x.extents.some((e) => e.flags.includes('inline')))) {
+        const f = files.find((x) => Number(x.ino) === d.ino)!;
+        expect(f.data.sectorsBad).toBe(0);
+        expect(f.data.sectorsOk).toBe(d.extents.reduce((s, e) => s + e.length, 0) / 4096);
+      }
+    })();
+  });
+});
+
+describe('--generation (generations sample)', () => {
+  const g = truthJson<{ commits: { commit: number; generation: number; super: { root: number }; files: Record<string, FileTruth | null> }[] }>('generations', 'generations.json');
+  for (const c of g.commits) {
+    it(`generation ${c.generation} (commit ${c.commit}) shows each tracked file as it was`, async () => {
+      for (const [path, f] of Object.entries(c.files)) {
+        const r = await cli('cat', dev('generations'), path, '--generation', String(c.generation));
+        if (f === null) { expect(r.code).toBe(2); continue; }
+        expect(r.code, `${path}: ${r.stderr}`).toBe(0);
+        expect(sha(r.stdoutBytes), path).toBe(f.sha256);
+        const s = await cli('stat', dev('generations'), path, '--generation', String(c.generation), '--json');
+        const j = parseJsonExact(s.stdout) as { ino: string | number; size: string | number };
+        expect(Number(j.ino)).toBe(f.ino);
+        expect(Number(j.size)).toBe(f.size);
+      }
+    });
+  }
+
+  it('--root of an older root tree block reads that commit', async () => {
+    const c1 = g.commits[0]!;
+    const r = await cli('cat', dev('generations'), 'gen/modified.bin', '--root', String(c1.super.root));
+    expect(sha(r.stdoutBytes)).toBe(c1.files['gen/modified.bin']!.sha256);
+    const bad = await cli('cat', dev('generations'), 'gen/modified.bin', '--generation', '999');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/no root tree of generation 999/);
+  });
+
+  it('roots finds every commit\'s root tree, complete, with its superblock bytenr', () => {
+    const fs = openSample('generations');
+    const roots = surveyRoots(fs, scanOf(fs));
+    for (const c of g.commits) {
+      const rt = roots.find((r) => r.tree === 1n && r.generation === BigInt(c.generation) && r.root.bytenr === BigInt(c.super.root));
+      expect(rt, `commit ${c.commit}`).toBeDefined();
+      expect(rt!.missing).toBe(0);
+      expect(rt!.intact).toBeGreaterThan(0);
+    }
+    // Every valid copy found has the fsid and bytenr of this filesystem; DUP metadata: each block twice.
+    const s = scanOf(fs);
+    expect(s.validCopies).toBe(s.validBlocks * 2);
+  });
+});
+
+describe('--replay-log (log-tree sample)', () => {
+  const t = parseJsonExact(truthText('log-tree', 'log-tree.json')) as { log_root: number; committed: Record<string, FileTruth | null>; after_log_replay: Record<string, FileTruth | null> };
+
+  it('without it: the committed view (the fsync\'d new file absent)', async () => {
+    for (const [path, f] of Object.entries(t.committed)) {
+      const r = await cli('cat', dev('log-tree'), path);
+      if (f === null) { expect(r.code).toBe(2); continue; }
+      expect(sha(r.stdoutBytes), path).toBe(f.sha256);
+    }
+  });
+
+  it('with it: every file as the kernel had it after the fsyncs, sizes, inodes and mtimes too', async () => {
+    for (const [path, f] of Object.entries(t.after_log_replay)) {
+      expect(f).not.toBeNull();
+      const r = await cli('cat', dev('log-tree'), path, '--replay-log');
+      expect(r.code, `${path}: ${r.stderr}`).toBe(0);
+      expect(sha(r.stdoutBytes), path).toBe(f!.sha256);
+      const s = parseJsonExact((await cli('stat', dev('log-tree'), path, '--replay-log', '--json')).stdout) as { ino: string | number; size: string | number; mtimeNs?: string | number; mtime?: { ns?: string } };
+      expect(Number(s.ino)).toBe(f!.ino);
+      expect(Number(s.size)).toBe(f!.size);
+      expect(String(s.mtimeNs)).toBe(String(f!.mtime_ns));
+    }
+    const ls = await cli('ls', dev('log-tree'), 'lt', '--replay-log');
+    expect(ls.stdout).toMatch(/new-fsynced\.bin/);
+  });
+
+  it('the log summary names the logged inodes and the log root', () => {
+    const fs = openSample('log-tree');
+    expect(fs.superblock.logRoot).toBe(BigInt(t.log_root));
+    const o = LogOverlay.build(fs)!;
+    const inos = o.logged.flatMap((l) => l.inodes.map((i) => Number(i.ino))).sort();
+    const changed = Object.entries(t.after_log_replay).filter(([p, f]) => JSON.stringify(f) !== JSON.stringify(t.committed[p])).map(([, f]) => f!.ino).sort();
+    expect(inos).toEqual(changed);
+  });
+});
+
+describe('timeline', () => {
+  interface Entry { path: string; ino: number; size: number; type: string; atime_ns: number | string; mtime_ns: number | string; ctime_ns: number | string; btime_ns: number | string; subvol_id: number; uid: number; gid: number }
+  // Exact parse: nanosecond times do not fit a double.
+  const files = (name: string) => (parseJsonExact(truthText(name, 'files.json')) as { entries: Entry[] }).entries;
+  const sec = (ns: number | string) => { const b = BigInt(ns); const s = b / 1_000_000_000n; return String(b < 0n && b % 1_000_000_000n !== 0n ? s - 1n : s); };
+
+  it('body file: 11 fields, the kernel\'s inode numbers, sizes and times for every file (default sample)', async () => {
+    const r = await cli('timeline', dev('default'), '--bodyfile', '--no-recovered');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    const byName = new Map<string, string[]>();
+    for (const l of lines) {
+      const f = l.split('|');
+      expect(f.length).toBe(11);
+      expect(f[0]).toBe('0');
+      for (const i of [2, 4, 5, 6, 7, 8, 9, 10]) expect(f[i]).toMatch(/^-?\d+$/);
+      byName.set(f[1]!.replace(/ -> .*$/, ''), f);
+    }
+    let checked = 0;
+    for (const e of files('default')) {
+      if (e.ino === 2 || /[\\\n\t|]|[^\x20-\x7e]/.test(e.path)) continue; // placeholders; names shown escaped
+      const f = byName.get(e.path === '' ? '/' : `/${e.path}`);
+      if (!f) continue; // hard links: the body file names an inode once
+      expect(Number(f[2]), e.path).toBe(e.ino);
+      if (e.type !== 'dir') expect(Number(f[6]), e.path).toBe(e.size);
+      expect(f[4]).toBe(String(e.uid));
+      expect(f[5]).toBe(String(e.gid));
+      expect([f[7], f[8], f[9], f[10]], e.path).toEqual([sec(e.atime_ns), sec(e.mtime_ns), sec(e.ctime_ns), sec(e.btime_ns)]);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(files('default').length * 0.8);
+  });
+
+  it('recovered inodes are flagged "(deleted)" with their old names (deleted sample), and --json events are time-sorted', async () => {
+    const r = await cli('timeline', dev('deleted'), '--bodyfile');
+    const t = parseJsonExact(truthText('deleted', 'deleted.json')) as DeletedTruth;
+    for (const d of t.deleted.filter((x) => x.fully_deleted)) {
+      const l = r.stdout.split('\n').find((x) => x.split('|')[1] === `/${d.path} (deleted)`);
+      expect(l, d.path).toBeDefined();
+      expect(l!.split('|')[2]).toBe(String(d.ino));
+      expect(l!.split('|')[8]).toBe(sec(d.mtime_ns));
+    }
+    const j = await cli('timeline', dev('deleted'), '--json');
+    const ev = j.stdout.trimEnd().split('\n').map((l) => parseJsonExact(l) as { timeNs: string | number });
+    for (let i = 1; i < ev.length; i++) expect(BigInt(ev[i]!.timeNs) >= BigInt(ev[i - 1]!.timeNs)).toBe(true);
+  });
+});
+
+it('reads nothing it should not: outputs exist only where asked', () => {
+  expect(existsSync(join(SAMPLES, 'deleted', 'recover-report.json'))).toBe(false);
+});

@@ -1,0 +1,230 @@
+import { HEADER_SIZE, ITEM_SIZE, TreeBlock } from '../../src/format/treeBlock.js';
+import type { ByteSource } from '../../src/io/ByteSource.js';
+import { OverlaySource } from '../../src/io/OverlaySource.js';
+import type { Filesystem } from '../../src/tree/Filesystem.js';
+import { blockCopies, DamageKit } from './damage.js';
+import { filesTruth } from './fsTruth.js';
+import { openSample, sampleSources } from './samples.js';
+
+/** A finding check must report: its code, where, and whether another copy repairs it. */
+export interface ExpectedFinding {
+  code: string;
+  logical?: bigint;
+  copy?: number;
+  slot?: number;
+  physical?: bigint;
+  repairable?: boolean;
+}
+
+/** A damaged image built in memory, with the findings written down beside the damage. */
+export interface DamageRecipe {
+  name: string;
+  sources: ByteSource[];
+  data: boolean;
+  expected: ExpectedFinding[];
+  /** Files (truth paths, relative to the top) and offsets that the damage must be said to hurt. */
+  hurt?: { path: string; fileOffset?: bigint }[];
+  /** Superblock copy that must have been used (0-based). */
+  superblockUsed?: number;
+}
+
+/**
+ * A leaf of subvolume 5 that holds whole inodes of files only (it starts at
+ * an INODE_ITEM, the next leaf does too, and it has no directory items), so
+ * that what losing it hurts is exactly the files with those inode numbers.
+ */
+export function fsLeaf(fs: Filesystem): { logical: bigint; minIno: bigint; maxIno: bigint } {
+  const root = fs.treeRoot(5n)!;
+  const read = (at: bigint) => new TreeBlock(fs.volume.readCopy(at, fs.superblock.nodesize, 0).bytes!, at);
+  const node = read(root.bytenr);
+  if (node.level !== 1) throw new Error('recipe expects a two-level fs tree');
+  for (let slot = 0; slot + 1 < node.nritems; slot++) {
+    if (node.keyType(slot) !== 1 || node.keyType(slot + 1) !== 1 || node.keyObjectid(slot) < 257n) continue;
+    const leaf = read(node.blockPtr(slot));
+    let dirs = false;
+    for (let i = 0; i < leaf.nritems; i++) if (leaf.keyType(i) === 84 || leaf.keyType(i) === 96) dirs = true;
+    if (!dirs && leaf.nritems > 6) return leafAt(node, slot);
+  }
+  throw new Error('no leaf of files only');
+}
+
+function leafAt(node: TreeBlock, slot: number): { logical: bigint; minIno: bigint; maxIno: bigint } {
+  const next = node.key(slot + 1);
+  // Inode next.objectid has items in this leaf only when the next leaf starts past its INODE_ITEM.
+  const maxIno = next.type > 1 || (next.type === 1 && next.offset > 0n) ? next.objectid : next.objectid - 1n;
+  return { logical: node.blockPtr(slot), minIno: node.key(slot).objectid, maxIno };
+}
+
+/** Truth files of subvolume 5 whose inode lies in [min, max]: what a lost leaf of that range hurts. */
+export function truthFilesInRange(sample: string, min: bigint, max: bigint): string[] {
+  return filesTruth(sample).filter((e) => e.subvol_id === 5 && BigInt(e.ino) >= min && BigInt(e.ino) <= max && e.path !== '.').map((e) => e.path).sort();
+}
+
+/** Every (path, file offset) whose data is at btrfs logical `at`, from the kernel's FIEMAP (filefrag) truth. */
+export function truthUsersOf(sample: string, at: bigint): { path: string; fileOffset: bigint }[] {
+  const out: { path: string; fileOffset: bigint }[] = [];
+  for (const e of filesTruth(sample)) {
+    for (const x of e.filefrag?.extents ?? []) {
+      if (x.flags.includes('inline') || x.flags.includes('encoded')) continue;
+      if (at >= BigInt(x.physical) && at <= BigInt(x.physical_end)) out.push({ path: e.path, fileOffset: BigInt(x.logical) + at - BigInt(x.physical) });
+    }
+  }
+  return out;
+}
+
+const SAMPLE = 'default';
+
+/** The recipes of issue #5, each with its expected findings. */
+export function recipes(): DamageRecipe[] {
+  const clean = openSample(SAMPLE);
+  const out: DamageRecipe[] = [];
+  const kit = () => new DamageKit(clean, sampleSources(SAMPLE));
+
+  {
+    const leaf = fsLeaf(clean);
+    const k = kit();
+    k.editBlock(leaf.logical, (b) => { b[1000]! ^= 0x5a; }, { copies: [0] });
+    const c0 = blockCopies(clean, leaf.logical)[0]!;
+    out.push({ name: 'one DUP copy of an fs leaf corrupted', sources: k.overlays, data: false, expected: [{ code: 'tree-block-csum', logical: leaf.logical, copy: 0, physical: c0.physical, repairable: true }] });
+  }
+  {
+    const leaf = fsLeaf(clean);
+    const k = kit();
+    k.editBlock(leaf.logical, (b) => { b[1000]! ^= 0x5a; });
+    out.push({
+      name: 'both DUP copies of an fs leaf corrupted', sources: k.overlays, data: false,
+      expected: [0, 1].map((copy) => ({ code: 'tree-block-csum', logical: leaf.logical, copy, repairable: false })),
+      hurt: truthFilesInRange(SAMPLE, leaf.minIno, leaf.maxIno).map((path) => ({ path })),
+    });
+  }
+  {
+    // A sector of /rich/random-2m.bin (SINGLE data): its place from the kernel's FIEMAP.
+    const f = filesTruth(SAMPLE).find((e) => e.path === 'rich/random-2m.bin')!;
+    const at = BigInt(f.filefrag!.extents[0]!.physical) + 5n * 4096n;
+    const m = clean.volume.chunks.map(at)!;
+    const src = sampleSources(SAMPLE).map((s) => new OverlaySource(s));
+    const byte = clean.volume.readCopy(at, 1, 0).bytes!;
+    src[0]!.patch(m.copies[0]!.physical, Uint8Array.of(byte[0]! ^ 0xff));
+    out.push({
+      name: 'one data sector flipped', sources: src, data: true,
+      expected: [{ code: 'data-csum', logical: at, copy: 0, physical: m.copies[0]!.physical, repairable: false }],
+      hurt: truthUsersOf(SAMPLE, at),
+    });
+  }
+  {
+    const s = sampleSources(SAMPLE)[0]!;
+    const o = new OverlaySource(s).patch(0x10000n, new Uint8Array(4096));
+    out.push({ name: 'primary superblock destroyed', sources: [o], data: false, expected: [{ code: 'super-bad-magic', physical: 0x10000n, copy: 0 }], superblockUsed: 1 });
+  }
+  {
+    const s = sampleSources(SAMPLE)[0]!;
+    const b = s.read(0x10000n, 1);
+    const o = new OverlaySource(s).patch(0x10000n, Uint8Array.of(b[0]! ^ 1));
+    out.push({ name: 'superblock checksum wrong', sources: [o], data: false, expected: [{ code: 'super-bad-csum', physical: 0x10000n, copy: 0 }], superblockUsed: 1 });
+  }
+  {
+    const leaf = fsLeaf(clean);
+    const k = kit();
+    k.editBlock(leaf.logical, (b) => {
+      const a = HEADER_SIZE + 4 * ITEM_SIZE, c = HEADER_SIZE + 5 * ITEM_SIZE;
+      const ka = b.slice(a, a + 17);
+      b.copyWithin(a, c, c + 17);
+      b.set(ka, c);
+    }, { fixCsum: true });
+    out.push({
+      name: 'keys swapped in an fs leaf, checksum recomputed', sources: k.overlays, data: false,
+      expected: [0, 1].map((copy) => ({ code: 'key-order', logical: leaf.logical, copy, slot: 5, repairable: false })),
+      hurt: truthFilesInRange(SAMPLE, leaf.minIno, leaf.maxIno).map((path) => ({ path })),
+    });
+  }
+  {
+    const csumRoot = clean.treeRoot(7n)!;
+    const k = kit();
+    k.editBlock(csumRoot.bytenr, (b) => { new DataView(b.buffer, b.byteOffset).setBigUint64(0x50, csumRoot.generation! - 1n, true); }, { fixCsum: true });
+    out.push({ name: 'csum tree leaf generation changed, checksum recomputed', sources: k.overlays, data: false, expected: [0, 1].map((copy) => ({ code: 'transid-mismatch', logical: csumRoot.bytenr, copy, repairable: false })) });
+  }
+  {
+    // Cut the image inside its last data chunk (metadata lies below): only the truncation is damage.
+    const s = sampleSources(SAMPLE)[0]!;
+    const o = new OverlaySource(s).truncate(150_000_000n);
+    out.push({ name: 'truncated image', sources: [o], data: false, expected: [{ code: 'device-truncated', physical: 150_000_000n }] });
+  }
+  {
+    const extentRoot = clean.treeRoot(2n)!;
+    const leaf = new TreeBlock(clean.volume.readCopy(extentRoot.bytenr, clean.superblock.nodesize, 0).bytes!, extentRoot.bytenr);
+    if (leaf.level !== 0) throw new Error('recipe expects a one-leaf extent tree');
+    let slot = 0;
+    while (leaf.keyType(slot) !== 169 && leaf.keyType(slot) !== 168) slot++;
+    const k = kit();
+    k.editBlock(extentRoot.bytenr, (b) => {
+      const v = new DataView(b.buffer, b.byteOffset);
+      const off = leaf.itemOffset(slot);
+      v.setBigUint64(off, v.getBigUint64(off, true) + 1n, true);
+    }, { fixCsum: true });
+    const bytenr = leaf.keyObjectid(slot);
+    out.push({ name: 'extent reference count changed, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'extent-backref-count', logical: bytenr }, { code: 'extent-ref-count', logical: bytenr }] });
+  }
+  return out;
+}
+
+/** RAID1 with one data copy flipped: found on that copy only, repaired by the other. */
+export function raid1DataCopy(): DamageRecipe {
+  const name = 'raid1';
+  const fs = openSample(name);
+  const f = filesTruth(name).find((e) => e.type === 'file' && (e.filefrag?.extents.length ?? 0) > 0 && !e.filefrag!.extents[0]!.flags.includes('inline') && e.size >= 65536)!;
+  const at = BigInt(f.filefrag!.extents[0]!.physical) + 4096n;
+  const m = fs.volume.chunks.map(at)!;
+  const c = m.copies[1]!;
+  const src = sampleSources(name).map((s) => new OverlaySource(s));
+  const byte = fs.volume.readCopy(at, 1, 1).bytes!;
+  src[Number(c.devid) - 1]!.patch(c.physical, Uint8Array.of(byte[0]! ^ 0x80));
+  return { name: 'one RAID1 data copy flipped', sources: src, data: true, expected: [{ code: 'data-csum', logical: at, copy: 1, physical: c.physical, repairable: true }] };
+}
+
+/** RAID5: a data stripe sector flipped (copy 0 bad, the rebuild from P good), or the P stripe under it (the rebuild bad). */
+export function raid5DataAndParity(): DamageRecipe[] {
+  const name = 'raid5';
+  const fs = openSample(name);
+  const f = filesTruth(name).find((e) => e.type === 'file' && (e.filefrag?.extents.length ?? 0) > 0 && !e.filefrag!.extents[0]!.flags.includes('inline') && e.size >= 65536)!;
+  const at = BigInt(f.filefrag!.extents[0]!.physical) + 8192n;
+  const m = fs.volume.chunks.map(at)!;
+  const data = m.copies[0]!;
+  const p = { devid: m.row!.p.devid, physical: m.row!.p.physical + m.row!.unitOffset };
+  const flip = (place: { devid: bigint; physical: bigint }) => {
+    const src = sampleSources(name).map((s) => new OverlaySource(s));
+    const b = src[Number(place.devid) - 1]!.read(place.physical, 1);
+    src[Number(place.devid) - 1]!.patch(place.physical, Uint8Array.of(b[0]! ^ 0x10));
+    return src;
+  };
+  // The same offset in the row's other data stripe (3 devices: 2 data stripes): its rebuild from P reads the flipped byte too.
+  const row = m.row!;
+  if (row.data.length !== 2) throw new Error('recipe expects 2 data stripes per row');
+  const sibling = row.logicalStart + BigInt(1 - row.dataIndex) * m.chunk.stripeLen + row.unitOffset;
+  return [
+    {
+      name: 'RAID5 data stripe sector flipped', sources: flip(data), data: true,
+      expected: [{ code: 'data-csum', logical: at, copy: 0, physical: data.physical, repairable: true }, { code: 'data-csum', logical: sibling, copy: 1, physical: p.physical, repairable: true }],
+    },
+    {
+      name: 'RAID5 parity under a data sector flipped', sources: flip(p), data: true,
+      expected: [{ code: 'data-csum', logical: at, copy: 1, physical: p.physical, repairable: true }, { code: 'data-csum', logical: sibling, copy: 1, physical: p.physical, repairable: true }],
+    },
+  ];
+}
+
+/** An inode's nlink raised (checksum recomputed, both copies): only the nlink finding. */
+export function nlinkChanged(): DamageRecipe & { ino: bigint } {
+  const clean = openSample(SAMPLE);
+  const leaf = fsLeaf(clean);
+  const block = new TreeBlock(clean.volume.readCopy(leaf.logical, clean.superblock.nodesize, 0).bytes!, leaf.logical);
+  let slot = 0;
+  while (block.keyType(slot) !== 1) slot++;
+  const ino = block.keyObjectid(slot);
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const off = block.itemOffset(slot) + 40;
+    v.setUint32(off, v.getUint32(off, true) + 1, true);
+  }, { fixCsum: true });
+  return { name: 'inode nlink raised, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'nlink', logical: leaf.logical, slot }], ino };
+}
