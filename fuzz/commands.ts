@@ -28,6 +28,10 @@ export const COMMANDS: { cmd: string; json: boolean; args: (c: CaseContext) => s
   { cmd: 'cat', json: false, args: (c) => [[c.t.files[0] ?? '/'], [c.rng.pick(c.t.files) ?? '/'], ['--no-verify', c.rng.pick(c.t.files) ?? '/']] },
   { cmd: 'extract', json: true, args: (c) => [['-o', c.out], ['--no-verify', '-o', c.out]] },
   { cmd: 'resolve', json: true, args: (c) => [['--logical', String(c.t.dataLogical)], ['--inode', `5:${257 + c.rng.int(20)}`]] },
+  { cmd: 'roots', json: true, args: () => [[], ['--tree', '5']] },
+  { cmd: 'recover', json: true, args: (c) => [[], ['-o', c.out]] },
+  { cmd: 'timeline', json: true, args: () => [[], ['--bodyfile']] },
+  { cmd: 'ls', json: true, args: () => [['-R', '--replay-log'], ['-R', '--generation', '1']] },
 ];
 // Commands being added on other issues (add when they land in src/cli/main.ts):
 //   { cmd: 'sharing', json: true, args: () => [[]] },
@@ -36,9 +40,6 @@ export const COMMANDS: { cmd: string; json: boolean; args: (c: CaseContext) => s
 //   { cmd: 'usage', json: true, args: () => [[]] },
 //   { cmd: 'heatmap', json: true, args: () => [[]] },
 //   { cmd: 'check', json: true, args: () => [[]] },
-//   { cmd: 'roots', json: true, args: () => [[]] },
-//   { cmd: 'recover', json: true, args: (c) => [['-o', c.out]] },
-//   { cmd: 'timeline', json: true, args: () => [[]] },
 
 /** One command line for the case: the command, IMAGE, a variant's arguments, --device options, maybe --json. */
 export function commandLine(entry: (typeof COMMANDS)[number], c: CaseContext): string[] {

@@ -76,7 +76,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
     const dir = join(root, `w${spawned++}`);
     mkdirSync(dir);
     let child: ChildProcess;
-    let pending: { index: number; argv?: string[]; timer?: NodeJS.Timeout } | null = null;
+    let pending: { index: number; argv?: string[]; timer?: NodeJS.Timeout; sample?: string; mutation?: string[] } | null = null;
     let ended = false;
     const finish = () => { if (!ended) { ended = true; rmSync(dir, { recursive: true, force: true }); resolveWorker(); } };
     const feed = () => {
@@ -87,7 +87,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
     };
     const fail = (problem: string, stderr?: string) => {
       const p = pending!;
-      summary.failures.push({ seed: o.seed, index: p.index, sample: '?', mutation: [], ...(p.argv ? { argv: p.argv } : {}), problems: [problem], ...(stderr ? { stderr } : {}) });
+      summary.failures.push({ seed: o.seed, index: p.index, sample: p.sample ?? '?', mutation: p.mutation ?? [], ...(p.argv ? { argv: p.argv } : {}), problems: [problem], ...(stderr ? { stderr } : {}) });
       summary.cases++;
     };
     const start = () => {
@@ -101,7 +101,11 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
       child.stderr!.on('data', (d: Buffer) => { if (stderr.length < 8000) stderr += d.toString(); });
       child.on('message', (m: ChildMessage) => {
         if (m.type === 'ready') feed();
-        else if (m.type === 'start' && pending) {
+        else if (m.type === 'case' && pending) {
+          // Known before any command runs, so a hang or crash can still be replayed by sample.
+          pending.sample = m.sample;
+          pending.mutation = m.mutation;
+        } else if (m.type === 'start' && pending) {
           clearTimeout(pending.timer);
           pending.argv = m.argv;
           pending.timer = setTimeout(() => {

@@ -22,6 +22,7 @@ export interface CommandReport extends CommandOutcome { problems: string[] }
 export interface CaseReport { index: number; sample: string; mutation: string[]; commands: CommandReport[]; problems: string[] }
 export type ChildMessage =
   | { type: 'ready' }
+  | { type: 'case'; index: number; sample: string; mutation: string[] }
   | { type: 'start'; index: number; argv: string[] }
   | { type: 'done'; report: CaseReport }
   | { type: 'fatal'; index: number; message: string };
@@ -90,6 +91,7 @@ async function runCase(req: CaseRequest): Promise<CaseReport> {
   const sample = rng.pick(req.samples);
   const t = await targetsFor(sample);
   const m = mutate(t, rng);
+  send({ type: 'case', index: req.index, sample, mutation: m.desc });
   rmSync(imgDir, { recursive: true, force: true });
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(imgDir);

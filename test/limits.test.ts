@@ -102,6 +102,15 @@ describe.skipIf(!has('csum-xxhash'))('limits: hostile counts and sizes', () => {
     }
   });
 
+  it('a sys_chunk_array chunk claiming length 2^63: the metadata scan covers only what the device holds (found by the fuzzer)', async () => {
+    const t = tg('csum-xxhash');
+    const e = t.sysArrayEntries[0]!;
+    const [img] = imageWith(t, editSuper(t, (b) => setLE(b, 0x32b + e.offset + 17, 8, 1n << 63n)));
+    const r = await timed('roots', img!, '--json');
+    expectClean(r);
+    expect(r.stderr).toMatch(/sys_chunk_array chunk at logical \d+ \(length 9223372036854775808\) differs from the chunk tree's/);
+  });
+
   it('a chunk tree CHUNK_ITEM with num_stripes 65535 (item too small for it) is reported, not trusted', async () => {
     const t = tg('csum-xxhash');
     const [blk, it] = findItem(t, 3n, (i) => i.type === ItemType.CHUNK_ITEM);

@@ -141,6 +141,14 @@ export class Filesystem {
     for (const problem of chunkFieldProblems(c, this.superblock.sectorsize)) {
       this.findings.add({ code: 'chunk-field', severity: 'error', message: `chunk at logical ${logical} (${origin}): ${problem}`, location: { ...loc, logical } });
     }
+    // The chunk tree is the authority once read: a sys_chunk_array entry that disagrees with
+    // its chunk-tree item (same start, other length or stripes) gives way, and is reported.
+    const boot = this.volume.chunks.find(logical);
+    if (origin === 'chunk_tree' && boot && boot.origin === 'sys_chunk_array' && boot.logical === logical &&
+        (boot.length !== c.length || boot.stripes.length !== c.stripes.length || boot.stripes.some((x, i) => x.devid !== c.stripes[i]!.devid || x.offset !== c.stripes[i]!.offset))) {
+      this.volume.chunks.remove(logical);
+      this.findings.add({ code: 'sys-chunk-mismatch', severity: 'error', message: `superblock sys_chunk_array chunk at logical ${logical} (length ${boot.length}) differs from the chunk tree's (length ${c.length}); the chunk tree's is used`, location: { ...loc, logical } });
+    }
     const clash = this.volume.chunks.add(c);
     if (clash) {
       this.findings.add({ code: 'chunk-overlap', severity: 'error', message: `chunk [${logical}, +${c.length}) overlaps chunk [${clash.logical}, +${clash.length}); ignored`, location: { ...loc, logical } });

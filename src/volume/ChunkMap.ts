@@ -135,6 +135,15 @@ export class ChunkMap {
     return null;
   }
 
+  /** Removes the chunk starting exactly at `logical` (returns it). */
+  remove(logical: bigint): Chunk | undefined {
+    const i = this.upperBound(logical) - 1;
+    const c = this.chunks[i];
+    if (!c || c.logical !== logical) return undefined;
+    this.chunks.splice(i, 1);
+    return c;
+  }
+
   /** The chunk containing `logical`, if any. */
   find(logical: bigint): Chunk | undefined {
     const c = this.chunks[this.upperBound(logical) - 1];

@@ -3,6 +3,7 @@ import { csumMatches } from '../../format/checksum.js';
 import { BlockGroupFlag, CSUM_SIZE } from '../../format/constants.js';
 import { TreeBlock, checkTreeBlockStructure } from '../../format/treeBlock.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
+import { dataStripes, type Chunk } from '../../volume/ChunkMap.js';
 
 /** A valid tree block found by the scan. */
 export interface ScannedBlock {
@@ -60,13 +61,28 @@ export function scanMetadata(fs: Filesystem, opts: ScanOptions = {}): ScanResult
   const csumType = fs.superblock.csumType;
   const vol = fs.volume;
   const meta = vol.chunks.all.filter((c) => (c.type & (BlockGroupFlag.METADATA | BlockGroupFlag.SYSTEM)) !== 0n);
-  const total = meta.reduce((s, c) => s + c.length / nsB, 0n);
+  // A chunk can claim any length (a damaged or hostile item says 2^63): scan only what its
+  // stripes' devices can hold, by their real size and by the size the filesystem gives them.
+  const scanLength = (c: Chunk): bigint => {
+    let room = 0n;
+    for (const st of c.stripes) {
+      const d = vol.devices.get(st.devid);
+      const real = d?.source?.size ?? 0n;
+      const told = fs.devItems.get(st.devid)?.totalBytes ?? real;
+      const size = told < real ? told : real;
+      if (size > st.offset && size - st.offset > room) room = size - st.offset;
+    }
+    const cap = room * BigInt(dataStripes(c));
+    return cap < c.length ? cap : c.length;
+  };
+  const total = meta.reduce((s, c) => s + scanLength(c) / nsB, 0n);
   const byKey = new Map<string, TreeGeneration>();
   const leaves = new Map<bigint, { logical: bigint; generation: bigint }[]>();
   let copiesRead = 0, validCopies = 0, validBlocks = 0;
   let done = 0n;
   for (const c of meta) {
-    for (let off = 0n; off + nsB <= c.length; off += nsB) {
+    const length = scanLength(c);
+    for (let off = 0n; off + nsB <= length; off += nsB) {
       const logical = c.logical + off;
       if (++done % 4096n === 0n) opts.progress?.(done, total);
       const n = vol.copyCount(logical);
