@@ -32,13 +32,13 @@ export const COMMANDS: { cmd: string; json: boolean; args: (c: CaseContext) => s
   { cmd: 'recover', json: true, args: (c) => [[], ['-o', c.out]] },
   { cmd: 'timeline', json: true, args: () => [[], ['--bodyfile']] },
   { cmd: 'ls', json: true, args: () => [['-R', '--replay-log'], ['-R', '--generation', '1']] },
+  { cmd: 'sharing', json: true, args: () => [[], ['--matrix'], ['--free', '5']] },
+  { cmd: 'diff', json: true, args: () => [['5', '256'], ['5', '5']] },
+  { cmd: 'extents', json: true, args: (c) => [[c.t.files[0] ?? '/'], [c.rng.pick(c.t.files) ?? '/', '--no-sharing']] },
+  { cmd: 'usage', json: true, args: () => [[]] },
+  { cmd: 'heatmap', json: false, args: (c) => [['-o', c.out + '/h.png'], ['-o', c.out + '/h.svg']] },
 ];
 // Commands being added on other issues (add when they land in src/cli/main.ts):
-//   { cmd: 'sharing', json: true, args: () => [[]] },
-//   { cmd: 'diff', json: true, args: () => [['--from', '5', '--to', '256']] },
-//   { cmd: 'extents', json: true, args: (c) => [[c.t.files[0] ?? '/']] },
-//   { cmd: 'usage', json: true, args: () => [[]] },
-//   { cmd: 'heatmap', json: true, args: () => [[]] },
 //   { cmd: 'check', json: true, args: () => [[]] },
 
 /** One command line for the case: the command, IMAGE, a variant's arguments, --device options, maybe --json. */

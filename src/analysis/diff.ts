@@ -168,18 +168,21 @@ function changedRanges(ma: MapPiece[], mb: MapPiece[], sizeA: bigint, sizeB: big
   for (const p of [...ma, ...mb]) { cuts.add(p.start); cuts.add(p.end); }
   const max = sizeA > sizeB ? sizeA : sizeB;
   const pts = [...cuts].filter((x) => x <= max).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-  const srcAt = (m: MapPiece[], pos: bigint, size: bigint): string => {
-    if (pos >= size) return 'absent';
-    for (const p of m) if (p.start <= pos && pos < p.end) {
-      // Holes and offsets: make src position-relative so a continuing extent compares equal.
-      return p.src;
-    }
-    return 'hole';
+  // Pieces are in key (file offset) order and the cut points ascend: one pointer per side.
+  const cursor = (m: MapPiece[], size: bigint) => {
+    let i = 0;
+    return (pos: bigint): string => {
+      if (pos >= size) return 'absent';
+      while (i < m.length && m[i]!.end <= pos) i++;
+      const p = m[i];
+      return p && p.start <= pos ? p.src : 'hole';
+    };
   };
+  const srcA = cursor(ma, sizeA), srcB = cursor(mb, sizeB);
   const out: [bigint, bigint][] = [];
   for (let i = 0; i + 1 < pts.length; i++) {
     const s = pts[i]!, e = pts[i + 1]!;
-    if (srcAt(ma, s, sizeA) === srcAt(mb, s, sizeB)) continue;
+    if (srcA(s) === srcB(s)) continue;
     const last = out[out.length - 1];
     if (last && last[1] === s) last[1] = e; else out.push([s, e]);
   }

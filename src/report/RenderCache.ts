@@ -12,7 +12,7 @@ export class RenderCache {
   private readonly map = new Map<bigint, { generation: bigint; bytes: Uint8Array }>();
   private bytes = 0;
   hits = 0;
-  constructor(private readonly maxBytes = 256 * 1024 * 1024) {}
+  constructor(private readonly maxBytes = 160 * 1024 * 1024) {}
 
   /**
    * The rendering of the block at `logical`, only if it was rendered with the
