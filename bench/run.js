@@ -37,6 +37,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pairs = [
   { name: 'full tree walk, NDJSON', ours: ['tree', image, '--json'], theirs: ['btrfs', ['inspect-internal', 'dump-tree', image]] },
   { name: 'full tree dump, text', ours: ['tree', image], theirs: ['btrfs', ['inspect-internal', 'dump-tree', image]] },
+  { name: 'check (metadata)', ours: ['check', image], theirs: ['btrfs', ['check', '--readonly', image]] },
+  { name: 'check --data', ours: ['check', image, '--data'], theirs: ['btrfs', ['check', '--readonly', '--check-data-csum', image]] },
   // btrfs-progs' offline qgroup computation is the fair counterpart of referenced/exclusive per subvolume.
   { name: 'snapshot sharing (qgroup-exact referenced/exclusive)', ours: ['sharing', image], theirs: ['btrfs', ['check', '--qgroup-report', image]] },
 ];

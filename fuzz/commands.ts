@@ -37,9 +37,8 @@ export const COMMANDS: { cmd: string; json: boolean; args: (c: CaseContext) => s
   { cmd: 'extents', json: true, args: (c) => [[c.t.files[0] ?? '/'], [c.rng.pick(c.t.files) ?? '/', '--no-sharing']] },
   { cmd: 'usage', json: true, args: () => [[]] },
   { cmd: 'heatmap', json: false, args: (c) => [['-o', c.out + '/h.png'], ['-o', c.out + '/h.svg']] },
+  { cmd: 'check', json: true, args: () => [[], ['--data'], ['--data', '--jobs', '1']] },
 ];
-// Commands being added on other issues (add when they land in src/cli/main.ts):
-//   { cmd: 'check', json: true, args: () => [[]] },
 
 /** One command line for the case: the command, IMAGE, a variant's arguments, --device options, maybe --json. */
 export function commandLine(entry: (typeof COMMANDS)[number], c: CaseContext): string[] {

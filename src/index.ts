@@ -40,3 +40,4 @@ export * from './report/printTree.js';
 export * from './report/dumpTree.js';
 export * from './fs/index.js';
 export * as forensics from './analysis/forensics/index.js';
+export * as check from './analysis/check/index.js';

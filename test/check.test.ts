@@ -172,6 +172,30 @@ describe('check: CLI verdicts and exit codes', () => {
     expect(pipe.text()).toBe(tty.text());
   });
 
+  it('--data on worker threads finds exactly what the single-thread check finds (a flipped data sector, named with its file)', async () => {
+    const recipe = recipes().find((r) => r.name === 'one data sector flipped')!;
+    const dir = mkdtempSync(join(tmpdir(), 'check-'));
+    try {
+      const img = join(dir, 'img');
+      writeSparse(recipe.sources[0]!, img);
+      const one = await cli('check', img, '--data', '--jobs', '1');
+      const two = await cli('check', img, '--data', '--jobs', '2');
+      expect(one.code).toBe(1);
+      expect(two.code).toBe(1);
+      expect(two.stdout).toBe(one.stdout);
+      expect(one.stdout).toMatch(/data-csum/);
+      expect(one.stdout).toMatch(/rich\/random-2m\.bin/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--jobs must be a count: exit 2', async () => {
+    const r = await cli('check', join(SAMPLES, 'default', 'dev1.runs.gz'), '--jobs', 'many');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--jobs/);
+  });
+
   it('no such image: exit 2', async () => {
     const r = await cli('check', '/nonexistent.img');
     expect(r.code).toBe(2);

@@ -9,18 +9,30 @@ const CHUNK_BYTES = 1 << 20;
 
 export interface DataStats { bytes: bigint; sectors: number; sectorCopies: number; unavailable: number }
 
+/** A run of checksummed sectors inside one chunk: what one verification step reads, from every copy. */
+export interface DataJob {
+  logical: bigint;
+  sectors: number;
+  /** Their checksums (a copy, so a job can travel to a worker). */
+  csums: Uint8Array;
+  at: { block: bigint; slot: number };
+}
+
+/** What verifying a job found: per copy, a flag per bad sector, or why the copy could not be read. */
+export interface DataJobResult {
+  copies: ({ bad: Uint8Array } | { unavailable: true } | { error: string })[];
+}
+
 /**
- * Every sector that has a checksum in the csum tree, read from every copy
- * (each mirror; for RAID5/6 the data stripe, then the rebuild from P, and
- * from Q) and verified. Bad sectors are reported per copy, as runs; a run
- * is repairable when every sector of it is good in some other copy.
+ * The data jobs of the filesystem: every EXTENT_CSUM item of the csum tree
+ * cut into runs of at most 1 MiB that stay in one chunk. Checksums pointing
+ * outside every chunk are reported here.
  */
-export function checkDataCsums(fs: Filesystem, add: (f: CheckFinding) => void, progress?: (done: bigint) => void): DataStats {
+export function* dataJobs(fs: Filesystem, add: (f: CheckFinding) => void): Generator<DataJob> {
   const sb = fs.superblock;
   const cs = sb.csumSize, ss = sb.sectorsize, ssB = BigInt(ss);
-  const stats: DataStats = { bytes: 0n, sectors: 0, sectorCopies: 0, unavailable: 0 };
   const root = fs.treeRoot(ObjectId.CSUM_TREE);
-  if (!root || cs === 0) return stats;
+  if (!root || cs === 0) return;
   const vol = fs.volume;
   for (const { block, slot } of fs.items(root, { objectid: ObjectId.EXTENT_CSUM, type: ItemType.EXTENT_CSUM, offset: 0n }, { objectid: ObjectId.EXTENT_CSUM, type: ItemType.EXTENT_CSUM, offset: 0xffffffffffffffffn })) {
     if (block.keyType(slot) !== ItemType.EXTENT_CSUM) continue;
@@ -40,51 +52,76 @@ export function checkDataCsums(fs: Filesystem, add: (f: CheckFinding) => void, p
       let n = Math.min(total - first, CHUNK_BYTES / ss);
       if (BigInt(n) * ssB > left) n = Number(left / ssB);
       if (n <= 0) break;
-      const len = n * ss;
-      const copies = vol.copyCount(logical);
-      const bad: Uint8Array[] = [];
-      let goodAny = new Uint8Array(n);
-      for (let c = 0; c < copies; c++) {
-        const r = vol.readCopy(logical, len, c);
-        if (!r.bytes) {
-          if (r.places.some((p) => !vol.devices.get(p.devid)?.source)) { stats.unavailable++; bad.push(new Uint8Array(0)); continue; }
-          add({ code: 'data-unreadable', severity: 'error', message: `data at logical ${logical} +${len} copy ${c + 1}: ${r.error}`, location: { logical, copy: c } });
-          bad.push(new Uint8Array(0));
-          continue;
-        }
-        const flags = new Uint8Array(n);
-        for (let i = 0; i < n; i++) {
-          if (csumMatches(sb.csumType, r.bytes.subarray(i * ss, (i + 1) * ss), csums, (first + i) * cs)) goodAny[i] = 1;
-          else flags[i] = 1;
-        }
-        stats.sectorCopies += n;
-        bad.push(flags);
-      }
-      // Report runs of bad sectors per copy.
-      for (let c = 0; c < bad.length; c++) {
-        const flags = bad[c]!;
-        for (let i = 0; i < flags.length;) {
-          if (!flags[i]) { i++; continue; }
-          let j = i;
-          let repairable = true;
-          while (j < flags.length && flags[j]) { if (!goodAny[j]) repairable = false; j++; }
-          const at = logical + BigInt(i) * ssB;
-          const place = placeOf(fs, at, c);
-          const rebuilt = m.row && c > 0 ? ` (rebuilt from ${c === 2 ? 'Q' : 'P'} parity and the row's other data stripes: one of them is bad)` : '';
-          add({
-            code: 'data-csum', severity: 'error', repairable,
-            message: `data checksum mismatch at logical ${at} +${(j - i) * ss} copy ${c + 1}${rebuilt}${repairable ? '; another copy is good' : '; no copy is good'}`,
-            location: { logical: at, copy: c, ...place },
-          });
-          i = j;
-        }
-      }
-      goodAny = new Uint8Array(0);
-      stats.sectors += n;
-      stats.bytes += BigInt(len);
+      yield { logical, sectors: n, csums: csums.slice(first * cs, (first + n) * cs), at: { block: block.logical, slot } };
       first += n;
-      progress?.(stats.bytes);
     }
+  }
+}
+
+/** Reads every copy of a job's sectors and verifies each sector (no findings: the caller reports). */
+export function verifyDataJob(fs: Filesystem, job: DataJob): DataJobResult {
+  const sb = fs.superblock, vol = fs.volume;
+  const cs = sb.csumSize, ss = sb.sectorsize, n = job.sectors;
+  const copies: DataJobResult['copies'] = [];
+  const count = vol.copyCount(job.logical);
+  for (let c = 0; c < count; c++) {
+    const r = vol.readCopy(job.logical, n * ss, c);
+    if (!r.bytes) {
+      copies.push(r.places.some((p) => !vol.devices.get(p.devid)?.source) ? { unavailable: true } : { error: r.error ?? 'unreadable' });
+      continue;
+    }
+    const bad = new Uint8Array(n);
+    for (let i = 0; i < n; i++) if (!csumMatches(sb.csumType, r.bytes.subarray(i * ss, (i + 1) * ss), job.csums, i * cs)) bad[i] = 1;
+    copies.push({ bad });
+  }
+  return { copies };
+}
+
+/**
+ * Turns a job's result into findings: runs of bad sectors per copy, each
+ * repairable when every sector of it is good in some other copy.
+ */
+export function reportDataJob(fs: Filesystem, job: DataJob, res: DataJobResult, add: (f: CheckFinding) => void, stats: DataStats): void {
+  const ss = fs.superblock.sectorsize, ssB = BigInt(ss), n = job.sectors;
+  const m = fs.volume.chunks.map(job.logical);
+  const goodAny = new Uint8Array(n);
+  for (const c of res.copies) if ('bad' in c) for (let i = 0; i < n; i++) if (!c.bad[i]) goodAny[i] = 1;
+  res.copies.forEach((c, copy) => {
+    if ('unavailable' in c) { stats.unavailable++; return; }
+    if ('error' in c) {
+      add({ code: 'data-unreadable', severity: 'error', message: `data at logical ${job.logical} +${n * ss} copy ${copy + 1}: ${c.error}`, location: { logical: job.logical, copy } });
+      return;
+    }
+    stats.sectorCopies += n;
+    for (let i = 0; i < n;) {
+      if (!c.bad[i]) { i++; continue; }
+      let j = i;
+      let repairable = true;
+      while (j < n && c.bad[j]) { if (!goodAny[j]) repairable = false; j++; }
+      const at = job.logical + BigInt(i) * ssB;
+      const rebuilt = m?.row && copy > 0 ? ` (rebuilt from ${copy === 2 ? 'Q' : 'P'} parity and the row's other data stripes: one of them is bad)` : '';
+      add({
+        code: 'data-csum', severity: 'error', repairable,
+        message: `data checksum mismatch at logical ${at} +${(j - i) * ss} copy ${copy + 1}${rebuilt}${repairable ? '; another copy is good' : '; no copy is good'}`,
+        location: { logical: at, copy, ...placeOf(fs, at, copy) },
+      });
+      i = j;
+    }
+  });
+  stats.sectors += n;
+  stats.bytes += BigInt(n * ss);
+}
+
+/**
+ * Every sector that has a checksum in the csum tree, read from every copy
+ * (each mirror; for RAID5/6 the data stripe, then the rebuild from P, and
+ * from Q) and verified, on this thread.
+ */
+export function checkDataCsums(fs: Filesystem, add: (f: CheckFinding) => void, progress?: (done: bigint) => void): DataStats {
+  const stats: DataStats = { bytes: 0n, sectors: 0, sectorCopies: 0, unavailable: 0 };
+  for (const job of dataJobs(fs, add)) {
+    reportDataJob(fs, job, verifyDataJob(fs, job), add, stats);
+    progress?.(stats.bytes);
   }
   return stats;
 }

@@ -6,10 +6,14 @@ import type { Key } from '../../format/key.js';
 import type { TreeBlock } from '../../format/treeBlock.js';
 import type { CheckFinding } from './types.js';
 
-interface InodeInfo { nlink: number; mode: number; size: bigint; flags: bigint; block: bigint; slot: number; key: Key }
+interface InodeInfo { nlink: number; mode: number; size: bigint; block: bigint; slot: number }
+
+/** Object ids as Map keys: numbers while exact (much cheaper to hash and print than bigint), bigint beyond. */
+type Id = number | bigint;
+const id = (x: bigint): Id => (x <= 0x1fffffffffffffn ? Number(x) : x);
 
 /** A name link as it should appear three times: DIR_ITEM, DIR_INDEX (in the directory) and INODE_REF/EXTREF (in the inode). */
-const linkKey = (dir: bigint, target: bigint, name: Uint8Array) => `${dir}/${target}/${String.fromCharCode.apply(null, name as unknown as number[])}`;
+const linkKey = (dir: bigint, target: bigint, name: Uint8Array) => `${id(dir)}/${id(target)}/${String.fromCharCode.apply(null, name as unknown as number[])}`;
 
 /**
  * A name of an inode, kept to name the files under a lost block: from the
@@ -29,9 +33,9 @@ export interface CsumNeed { start: bigint; end: bigint }
  * without an orphan item, file extents that overlap.
  */
 export class FsTreeChecker {
-  private readonly inodes = new Map<bigint, InodeInfo>();
-  private readonly names = new Map<bigint, number>();
-  private readonly dirNameBytes = new Map<bigint, bigint>();
+  private readonly inodes = new Map<Id, InodeInfo>();
+  private readonly names = new Map<Id, number>();
+  private readonly dirNameBytes = new Map<Id, number>();
   private readonly dirItems = new Set<string>();
   private readonly dirIndexes = new Set<string>();
   private readonly refs = new Set<string>();
@@ -39,8 +43,6 @@ export class FsTreeChecker {
   /** Object id ranges of blocks no copy of which could be read: checks involving them are skipped. */
   private readonly lostRanges: [bigint, bigint][] = [];
   private readonly skippedRanges: [bigint, bigint][] = [];
-  readonly links: NameLink[] = [];
-  readonly refLinks: NameLink[] = [];
   private curIno = -1n;
   private curFlags = 0n;
   private extentEnd = -1n;
@@ -61,14 +63,24 @@ export class FsTreeChecker {
    * out here like lost ones, without being lost.
    */
   skipped(min: Key, max: Key): void {
-    this.skippedRanges.push([min.objectid, max.objectid]);
+    // They come in key order (a depth-first walk): adjacent ones merge, and lookups can bisect.
+    const r = this.skippedRanges, last = r[r.length - 1];
+    if (last && min.objectid <= last[1] + 1n) { if (max.objectid > last[1]) last[1] = max.objectid; }
+    else r.push([min.objectid, max.objectid]);
   }
 
   /** Lost, or being deleted (an orphan item: its names and items may be half gone, legitimately). */
   private isLost(ino: bigint): boolean {
     if (this.orphans.has(ino)) return true;
     for (const [a, b] of this.lostRanges) if (ino >= a && ino <= b) return true;
-    for (const [a, b] of this.skippedRanges) if (ino >= a && ino <= b) return true;
+    const r = this.skippedRanges;
+    let lo = 0, hi = r.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ino < r[mid]![0]) hi = mid - 1;
+      else if (ino > r[mid]![1]) lo = mid + 1;
+      else return true;
+    }
     return false;
   }
 
@@ -79,7 +91,7 @@ export class FsTreeChecker {
     switch (type) {
       case ItemType.INODE_ITEM:
         if (data.length < INODE_ITEM_SIZE) return;
-        this.inodes.set(ino, { nlink: u32(data, 40), mode: u32(data, 52), size: u64(data, 16), flags: u64(data, 64), block: block.logical, slot, key: block.key(slot) });
+        this.inodes.set(id(ino), { nlink: u32(data, 40), mode: u32(data, 52), size: u64(data, 16), block: block.logical, slot });
         this.curIno = ino;
         this.curFlags = u64(data, 64);
         this.extentEnd = -1n;
@@ -91,12 +103,10 @@ export class FsTreeChecker {
           const len = data[p + 8]! | (data[p + 9]! << 8);
           if (p + 10 + len > data.length) break; // reported by the item checks
           const name = data.subarray(p + 10, p + 10 + len);
-          this.names.set(ino, (this.names.get(ino) ?? 0) + 1);
+          const k = id(ino);
+          this.names.set(k, (this.names.get(k) ?? 0) + 1);
           // A subvolume's root directory names itself ".." and no directory entry goes with it.
-          if (parent !== ino) {
-            this.refs.add(linkKey(parent, ino, name));
-            this.refLinks.push({ dir: parent, target: ino, name, index: u64(data, p) });
-          }
+          if (parent !== ino) this.refs.add(linkKey(parent, ino, name));
           p += 10 + len;
         }
         return;
@@ -104,7 +114,8 @@ export class FsTreeChecker {
       case ItemType.INODE_EXTREF: {
         const d = decodeInodeExtref(block.key(slot), data);
         if (d.kind === 'invalid') return;
-        for (const r of d.refs) { this.names.set(ino, (this.names.get(ino) ?? 0) + 1); this.refs.add(linkKey(r.parent, ino, r.name)); }
+        const k = id(ino);
+        for (const r of d.refs) { this.names.set(k, (this.names.get(k) ?? 0) + 1); this.refs.add(linkKey(r.parent, ino, r.name)); }
         return;
       }
       case ItemType.DIR_ITEM:
@@ -113,13 +124,12 @@ export class FsTreeChecker {
         for (let p = 0; p + 30 <= data.length;) {
           const dataLen = data[p + 25]! | (data[p + 26]! << 8), nameLen = data[p + 27]! | (data[p + 28]! << 8);
           if (p + 30 + nameLen + dataLen > data.length) break; // reported by the item checks
-          this.dirNameBytes.set(ino, (this.dirNameBytes.get(ino) ?? 0n) + BigInt(nameLen));
+          const k = id(ino);
+          this.dirNameBytes.set(k, (this.dirNameBytes.get(k) ?? 0) + nameLen);
           // Subvolume links point at a ROOT_ITEM: their other halves are ROOT_REF/ROOT_BACKREF in the root tree.
           if (data[p + 8] === ItemType.INODE_ITEM) {
-            const target = u64(data, p), name = data.subarray(p + 30, p + 30 + nameLen);
-            const k = linkKey(ino, target, name);
-            if (type === ItemType.DIR_ITEM) this.dirItems.add(k);
-            else { this.dirIndexes.add(k); this.links.push({ dir: ino, target, name }); }
+            const link = linkKey(ino, u64(data, p), data.subarray(p + 30, p + 30 + nameLen));
+            (type === ItemType.DIR_ITEM ? this.dirItems : this.dirIndexes).add(link);
           }
           p += 30 + nameLen + dataLen;
         }
@@ -148,18 +158,19 @@ export class FsTreeChecker {
 
   finish(): void {
     const t = this.tree;
-    const at = (ino: bigint, i?: InodeInfo) => ({ tree: t, ...(i ? { block: i.block, logical: i.block, slot: i.slot, key: i.key } : { key: { objectid: ino, type: ItemType.INODE_ITEM, offset: 0n } }) });
-    for (const [ino, i] of this.inodes) {
+    const at = (ino: bigint, i?: InodeInfo) => ({ tree: t, key: { objectid: ino, type: ItemType.INODE_ITEM, offset: 0n }, ...(i ? { block: i.block, logical: i.block, slot: i.slot } : {}) });
+    for (const [k, i] of this.inodes) {
+      const ino = BigInt(k);
       if (this.isLost(ino)) continue;
       const isDir = (i.mode & 0o170000) === 0o040000;
-      const names = this.names.get(ino) ?? 0;
+      const names = this.names.get(k) ?? 0;
       if (i.nlink === 0) {
         if (!this.orphans.has(ino)) this.add({ code: 'orphan-missing', severity: 'error', message: `subvolume ${t} inode ${ino} has nlink 0 and no orphan item`, location: at(ino, i) });
       } else if (!isDir && i.nlink !== names) {
         this.add({ code: 'nlink', severity: 'error', message: `subvolume ${t} inode ${ino} has nlink ${i.nlink} but ${names} name(s)`, location: at(ino, i) });
       }
       if (isDir) {
-        const want = this.dirNameBytes.get(ino) ?? 0n;
+        const want = BigInt(this.dirNameBytes.get(k) ?? 0);
         if (i.size !== want) this.add({ code: 'dir-isize', severity: 'error', message: `subvolume ${t} directory ${ino} has isize ${i.size}, its names add up to ${want}`, location: at(ino, i) });
       }
     }
@@ -176,16 +187,44 @@ export class FsTreeChecker {
     missing(this.dirItems, this.dirIndexes, 'dir-index-missing', 'DIR_ITEM without DIR_INDEX');
     missing(this.dirIndexes, this.refs, 'inode-ref-missing', 'no INODE_REF for this name');
     missing(this.refs, this.dirIndexes, 'dir-entry-missing', 'INODE_REF without a directory entry');
-    for (const ino of this.names.keys()) {
-      if (!this.inodes.has(ino) && !this.isLost(ino)) {
-        this.add({ code: 'inode-missing', severity: 'error', message: `subvolume ${t} inode ${ino} has names (INODE_REF) but no inode item`, location: { tree: t, key: { objectid: ino, type: ItemType.INODE_ITEM, offset: 0n } } });
+    for (const [k] of this.names) {
+      const ino = BigInt(k);
+      if (!this.inodes.has(k) && !this.isLost(ino)) {
+        this.add({ code: 'inode-missing', severity: 'error', message: `subvolume ${t} inode ${ino} has names (INODE_REF) but no inode item`, location: at(ino) });
       }
     }
-    for (const l of this.links) {
-      if (this.names.has(l.target)) continue; // reported above when its inode item is missing
-      if (!this.inodes.has(l.target) && !this.isLost(l.target)) {
-        this.add({ code: 'inode-missing', severity: 'error', message: `subvolume ${t} directory ${l.dir} name "${latin1ToUtf8(String.fromCharCode(...l.name))}" points at inode ${l.target}, which has no inode item`, location: { tree: t, key: { objectid: l.target, type: ItemType.INODE_ITEM, offset: 0n } } });
+    for (const k of this.dirIndexes) {
+      const { dir, target, name } = split(k);
+      const tid = id(target);
+      if (this.names.has(tid) || this.inodes.has(tid) || this.isLost(target)) continue; // a missing inode item with names is reported above
+      this.add({ code: 'inode-missing', severity: 'error', message: `subvolume ${t} directory ${dir} name "${latin1ToUtf8(name)}" points at inode ${target}, which has no inode item`, location: at(target) });
+    }
+  }
+}
+
+/**
+ * Collects the names in an fs tree (DIR_INDEX entries, and INODE_REFs with
+ * the DIR_INDEX index they stand for), to name the files under a lost block.
+ * Only run for a tree that lost a block: the names pin their leaves' bytes.
+ */
+export class NameCollector {
+  readonly links: NameLink[] = [];
+
+  item(block: TreeBlock, slot: number): void {
+    const type = block.keyType(slot);
+    const data = block.itemData(slot);
+    const ino = block.keyObjectid(slot);
+    if (type === ItemType.INODE_REF) {
+      const parent = block.keyOffsetField(slot);
+      for (let p = 0; p + 10 <= data.length;) {
+        const len = data[p + 8]! | (data[p + 9]! << 8);
+        if (p + 10 + len > data.length) break;
+        if (parent !== ino) this.links.push({ dir: parent, target: ino, name: data.slice(p + 10, p + 10 + len), index: u64(data, p) });
+        p += 10 + len;
       }
+    } else if (type === ItemType.DIR_INDEX && data.length >= 30 && data[8] === ItemType.INODE_ITEM) {
+      const nameLen = data[27]! | (data[28]! << 8);
+      if (30 + nameLen <= data.length) this.links.push({ dir: ino, target: u64(data, 0), name: data.slice(30, 30 + nameLen) });
     }
   }
 }

@@ -1,14 +1,34 @@
 import { FindingLog, formatLocation } from '../../findings.js';
+import { BlockGroupFlag } from '../../format/constants.js';
 import { FsView } from '../../fs/FsView.js';
+import { readBlockGroups } from '../../tree/blockGroups.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
-import { checkCsumCoverage, checkDataCsums, type DataStats } from './data.js';
+import { checkCsumCoverage, checkDataCsums, dataJobs, reportDataJob, type DataJob, type DataJobResult, type DataStats } from './data.js';
 import { checkDeadRoots, checkDevExtents, checkExtentRefs, checkFreeSpaceTree, checkRootRefs } from './extents.js';
 import { attachHurt } from './hurt.js';
-import { walkMetadata } from './metadata.js';
+import { walkMetadata, type MetaFacts } from './metadata.js';
 import { checkSuperblocks } from './superblocks.js';
 import type { CheckFinding, CheckOptions, CheckReport } from './types.js';
 
 export type { CheckFinding, CheckOptions, CheckReport, CheckSummary, Hurt } from './types.js';
+export { verifyDataJob, type DataJob, type DataJobResult } from './data.js';
+
+/** Verifies data jobs elsewhere (worker threads in the CLI): same answers as verifyDataJob. */
+export interface DataVerifier {
+  verify(job: DataJob): Promise<DataJobResult>;
+}
+
+interface Run {
+  t0: number;
+  log: FindingLog;
+  add: (f: CheckFinding) => void;
+  sup: { copies: number; used: number };
+  facts: MetaFacts;
+  view: FsView;
+  /** Why data is not checked though asked; undefined when it is (or was not asked). */
+  dataSkipped?: string;
+  dataTotal: bigint;
+}
 
 /**
  * Checks a whole filesystem, read-only: superblocks, every copy of every
@@ -17,11 +37,46 @@ export type { CheckFinding, CheckOptions, CheckReport, CheckSummary, Hurt } from
  * it; every finding has its place and, when nothing repairs it, what it hurts.
  */
 export function runCheck(fs: Filesystem, opts: CheckOptions = {}): CheckReport {
+  const run = checkMetadata(fs, opts);
+  let data = emptyStats();
+  if (opts.data && run.dataSkipped === undefined) {
+    data = checkDataCsums(fs, run.add, opts.progress && ((n) => opts.progress!('data', Number(n), Number(run.dataTotal))));
+  }
+  return finish(fs, opts, run, data);
+}
+
+/** runCheck with the data sectors verified by `verifier` (several jobs in flight), findings in the same order. */
+export async function runCheckParallel(fs: Filesystem, opts: CheckOptions, verifier: DataVerifier, inFlight = 8): Promise<CheckReport> {
+  const run = checkMetadata(fs, opts);
+  const data = emptyStats();
+  if (opts.data && run.dataSkipped === undefined) {
+    const queue: { job: DataJob; result: Promise<DataJobResult> }[] = [];
+    const settle = async () => {
+      const q = queue.shift()!;
+      reportDataJob(fs, q.job, await q.result, run.add, data);
+      opts.progress?.('data', Number(data.bytes), Number(run.dataTotal));
+    };
+    for (const job of dataJobs(fs, run.add)) {
+      queue.push({ job, result: verifier.verify(job) });
+      if (queue.length >= inFlight) await settle();
+    }
+    while (queue.length) await settle();
+  }
+  return finish(fs, opts, run, data);
+}
+
+const emptyStats = (): DataStats => ({ bytes: 0n, sectors: 0, sectorCopies: 0, unavailable: 0 });
+
+function checkMetadata(fs: Filesystem, opts: CheckOptions): Run {
   const t0 = Date.now();
   const log = new FindingLog();
   const add = (f: CheckFinding) => log.add(f);
   const sup = checkSuperblocks(fs, add);
-  const facts = walkMetadata(fs, add, opts.progress && ((n) => opts.progress!('metadata', n, 0)));
+  // Metadata block groups' used bytes over nodesize: how many tree blocks there are (for the progress bar).
+  let metaBytes = 0n;
+  if (opts.progress) for (const bg of readBlockGroups(fs)) if (bg.flags & (BlockGroupFlag.METADATA | BlockGroupFlag.SYSTEM)) metaBytes += bg.used;
+  const metaTotal = Number(metaBytes / BigInt(fs.superblock.nodesize));
+  const facts = walkMetadata(fs, add, opts.progress && ((n) => opts.progress!('metadata', n, Math.max(n, metaTotal))));
   checkExtentRefs(fs, facts, add);
   checkDevExtents(fs, facts, add);
   checkRootRefs(facts, add);
@@ -29,16 +84,17 @@ export function runCheck(fs: Filesystem, opts: CheckOptions = {}): CheckReport {
   checkFreeSpaceTree(fs, facts, add);
   checkCsumCoverage(fs, facts, add);
   const view = new FsView(fs);
-  let data: DataStats = { bytes: 0n, sectors: 0, sectorCopies: 0, unavailable: 0 };
   let dataSkipped: string | undefined;
   if (opts.data) {
     if (view.isMetadump) dataSkipped = 'image made by btrfs-image: no file data';
     else if (fs.superblock.csumSize === 0 || !fs.treeRoot(7n)) dataSkipped = 'the filesystem has no csum tree';
-    else {
-      const total = facts.csumRanges.reduce((s, r) => s + (r.end - r.start), 0n);
-      data = checkDataCsums(fs, add, opts.progress && ((n) => opts.progress!('data', Number(n), Number(total))));
-    }
   }
+  const dataTotal = facts.csumRanges.reduce((s, r) => s + (r.end - r.start), 0n);
+  return { t0, log, add, sup, facts, view, dataTotal, ...(dataSkipped !== undefined ? { dataSkipped } : {}) };
+}
+
+function finish(fs: Filesystem, opts: CheckOptions, run: Run, data: DataStats): CheckReport {
+  const { log, facts, view, sup, dataSkipped } = run;
   // Damage met while opening (and any read on the way) is in fs.findings; the same problem reported twice counts once.
   const findings: CheckFinding[] = [];
   const keys = new Set<string>();
@@ -62,7 +118,7 @@ export function runCheck(fs: Filesystem, opts: CheckOptions = {}): CheckReport {
       trees: facts.trees, treeBlocks: facts.treeBlocks, treeBlockCopies: facts.treeBlockCopies, items: facts.items,
       dataChecked: Boolean(opts.data) && dataSkipped === undefined, dataBytes: data.bytes, dataSectors: data.sectors,
       dataSectorCopies: data.sectorCopies, dataCopiesUnavailable: data.unavailable, ...(dataSkipped ? { dataSkipped } : {}),
-      superblockCopies: sup.copies, superblockUsed: sup.used, byCode, errors, warnings, infos, elapsedMs: Date.now() - t0,
+      superblockCopies: sup.copies, superblockUsed: sup.used, byCode, errors, warnings, infos, elapsedMs: Date.now() - run.t0,
     },
   };
 }

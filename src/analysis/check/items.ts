@@ -1,6 +1,6 @@
 import { u32, u64 } from '../../format/bytes.js';
 import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, ExtentFlag, FileExtentType, ItemType, ObjectId } from '../../format/constants.js';
-import { decodeDirItem } from '../../format/items/dir.js';
+import { nameText } from '../../format/items/common.js';
 import { decodeExtentItem } from '../../format/items/extent.js';
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
 import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE } from '../../format/items/inode.js';
@@ -36,8 +36,7 @@ const NAME_LEN = 255;
 export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: number, tree: bigint): void {
   const type = block.keyType(slot);
   const data = block.itemData(slot);
-  const problems: { code: string; msg: string }[] = [];
-  const bad = (code: string, msg: string) => problems.push({ code, msg });
+  const bad = (code: string, msg: string) => report(ctx, block, slot, tree, code, msg);
   const genOk = (g: bigint) => g <= ctx.generation + 1n;
   switch (type) {
     case ItemType.INODE_ITEM: {
@@ -63,23 +62,29 @@ export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: num
     case ItemType.DIR_ITEM:
     case ItemType.DIR_INDEX:
     case ItemType.XATTR_ITEM: {
-      const d = decodeDirItem(block.key(slot), data);
-      if (d.kind === 'invalid') { bad('item-size', d.reason); break; }
-      if (d.errors) bad('dir-item', d.errors.join('; '));
+      // btrfs_dir_item entries read in place (names become strings only for messages).
       const key = block.keyOffsetField(slot);
-      for (const e of d.entries) {
-        const ft = e.type & 0x7f;
-        if (type === ItemType.XATTR_ITEM ? ft !== FT_XATTR : ft === 0 || ft >= FT_XATTR) bad('dir-item', `entry "${e.nameStr}" has file type ${e.type}`);
-        if (e.nameLen > NAME_LEN) bad('dir-item', `name_len ${e.nameLen} > ${NAME_LEN}`);
-        if (type !== ItemType.XATTR_ITEM && e.dataLen !== 0) bad('dir-item', `entry "${e.nameStr}" has data_len ${e.dataLen}`);
-        if (type !== ItemType.DIR_INDEX && e.name.length === e.nameLen && nameHash(e.name) !== key) {
-          bad('dir-item-hash', `name "${e.nameStr}" hashes to ${nameHash(e.name)}, key offset is ${key}`);
+      let n = 0, p = 0;
+      for (; p + 30 <= data.length; n++) {
+        const locType = data[p + 8]!, transid = u64(data, p + 17);
+        const dataLen = data[p + 25]! | (data[p + 26]! << 8), nameLen = data[p + 27]! | (data[p + 28]! << 8), ft = data[p + 29]! & 0x7f;
+        const end = p + 30 + nameLen + dataLen;
+        if (end > data.length) { bad('dir-item', `entry at ${p}: name_len ${nameLen} + data_len ${dataLen} run past the item end`); break; }
+        const name = data.subarray(p + 30, p + 30 + nameLen);
+        const shown = () => nameText(name, 0, name.length);
+        if (type === ItemType.XATTR_ITEM ? ft !== FT_XATTR : ft === 0 || ft >= FT_XATTR) bad('dir-item', `entry "${shown()}" has file type ${data[p + 29]}`);
+        if (nameLen > NAME_LEN) bad('dir-item', `name_len ${nameLen} > ${NAME_LEN}`);
+        if (type !== ItemType.XATTR_ITEM && dataLen !== 0) bad('dir-item', `entry "${shown()}" has data_len ${dataLen}`);
+        if (type !== ItemType.DIR_INDEX) {
+          const h = nameHash(name);
+          if (h !== key) bad('dir-item-hash', `name "${shown()}" hashes to ${h}, key offset is ${key}`);
         }
-        if (type !== ItemType.XATTR_ITEM && e.location.type !== ItemType.INODE_ITEM && e.location.type !== ItemType.ROOT_ITEM) {
-          bad('dir-item', `entry "${e.nameStr}" points at key type ${e.location.type}`);
-        }
-        if (!genOk(e.transid)) bad('dir-item', `entry "${e.nameStr}" transid ${e.transid} is past the filesystem's ${ctx.generation}`);
+        if (type !== ItemType.XATTR_ITEM && locType !== ItemType.INODE_ITEM && locType !== ItemType.ROOT_ITEM) bad('dir-item', `entry "${shown()}" points at key type ${locType}`);
+        if (!genOk(transid)) bad('dir-item', `entry "${shown()}" transid ${transid} is past the filesystem's ${ctx.generation}`);
+        p = end;
       }
+      if (p < data.length && p + 30 > data.length) bad('item-size', `dir item has ${data.length - p} trailing bytes`);
+      if (type === ItemType.DIR_INDEX && n !== 1) bad('dir-item', `DIR_INDEX item holds ${n} entries, expected 1`);
       break;
     }
     case ItemType.EXTENT_DATA: {
@@ -156,7 +161,8 @@ export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: num
       if (data.length < 18 || 18 + (data[16]! | (data[17]! << 8)) !== data.length) bad('item-size', `root ref of ${data.length} bytes does not fit its name`);
       break;
   }
-  for (const p of problems) {
-    ctx.add({ code: p.code, severity: 'error', message: `${p.msg}`, location: { tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
-  }
+}
+
+function report(ctx: ItemCheckContext, block: TreeBlock, slot: number, tree: bigint, code: string, message: string): void {
+  ctx.add({ code, severity: 'error', message, location: { tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
 }

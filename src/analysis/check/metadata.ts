@@ -6,8 +6,8 @@ import { MAX_KEY, type Key } from '../../format/key.js';
 import { fmtKey, type TreeBlock } from '../../format/treeBlock.js';
 import { isFsTreeId } from '../../fs/FsView.js';
 import type { Filesystem, RootRef } from '../../tree/Filesystem.js';
-import type { TreeRoot } from '../../tree/walk.js';
-import { FsTreeChecker, type CsumNeed, type NameLink } from './fsTree.js';
+import { walkTree, type TreeRoot } from '../../tree/walk.js';
+import { FsTreeChecker, NameCollector, type CsumNeed, type NameLink } from './fsTree.js';
 import { checkLeafItem, type ItemCheckContext } from './items.js';
 import type { CheckFinding } from './types.js';
 
@@ -243,8 +243,12 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     walk(root, true, checker);
     if (checker) {
       checker.finish();
-      // Names are kept only to say what a lost block hurts (they pin their leaves' bytes).
-      if (checker.hasLost) facts.links.set(root.tree, [...checker.links, ...checker.refLinks].map((l) => ({ ...l, name: l.name.slice() })));
+      // Names are gathered only to say what a lost block hurts, in a second pass over what is readable.
+      if (checker.hasLost) {
+        const names = new NameCollector();
+        walkTree(reader, root, { block(b, info) { if (b.isLeaf) for (let s = 0; s < info.validItems; s++) names.item(b, s); } });
+        facts.links.set(root.tree, names.links);
+      }
     }
   }
   const log = fs.logRootTree;

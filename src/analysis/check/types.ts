@@ -24,7 +24,7 @@ export interface CheckFinding extends Finding {
 export interface CheckOptions {
   /** Verify every data sector of every copy against the csum tree. */
   data?: boolean;
-  /** Called now and then with the phase and how far it is (units: blocks, then bytes). */
+  /** Called now and then with the phase and how far it is: 'metadata' in tree blocks, 'data' in bytes. */
   progress?: (phase: string, done: number, total: number) => void;
   /** Most findings for which files are named through back references (each costs tree searches). */
   hurtLimit?: number;

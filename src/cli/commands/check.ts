@@ -1,14 +1,18 @@
 import type { Command } from 'commander';
-import { runCheck, type CheckFinding, type CheckReport } from '../../analysis/check/index.js';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { runCheck, runCheckParallel, verifyDataJob, type CheckFinding, type CheckReport, type DataJob, type DataJobResult, type DataVerifier } from '../../analysis/check/index.js';
+import type { Filesystem } from '../../tree/Filesystem.js';
 import { formatLocation } from '../../findings.js';
 import { toJson } from '../../report/json.js';
-import { openFilesystem } from '../open.js';
+import { openFilesystem, type SourceOptions } from '../open.js';
 import { renderTable } from '../table.js';
-import { EXIT_DAMAGE, EXIT_OK, type CliIO } from '../context.js';
+import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 
 interface CheckCliOptions extends CommonOptions {
   data?: boolean;
+  jobs?: string;
 }
 
 /** Version of the --json document (docs/check-json.md). */
@@ -18,14 +22,20 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
   addSourceOptions(program.command('check').argument('[image]', 'image file or device'))
     .description('find, locate and explain damage: superblocks, every copy of every tree block, items, cross references; --data: every copy of every data sector. Exit 0 clean, 1 damage, 2 could not check')
     .option('--data', 'also verify every copy of every checksummed data sector (reads all data)')
-    .action((image: string | undefined, opts: CheckCliOptions) => {
+    .option('--jobs <n>', 'worker threads verifying data checksums (default: one per core; 1 = on the main thread)')
+    .action(async (image: string | undefined, opts: CheckCliOptions) => {
+      const jobs = opts.jobs === undefined ? availableParallelism() : Number(opts.jobs);
+      if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs must be a whole number from 1 to 64, got "${opts.jobs}"`);
       const fs = openFilesystem(image, opts, io);
       const progress = io.stderrIsTTY ? progressBar(io) : undefined;
+      const checkOpts = { ...(opts.data ? { data: true } : {}), ...(progress ? { progress: progress.update } : {}) };
       let report: CheckReport;
+      const pool = opts.data && jobs > 1 ? new WorkerPool(fs, jobs, { image, opts: { ...(opts.device ? { device: opts.device } : {}), ...(opts.partition !== undefined ? { partition: opts.partition } : {}), ...(opts.offset !== undefined ? { offset: opts.offset } : {}) } }) : undefined;
       try {
-        report = runCheck(fs, { ...(opts.data ? { data: true } : {}), ...(progress ? { progress: progress.update } : {}) });
+        report = pool ? await runCheckParallel(fs, checkOpts, pool, jobs * 4) : runCheck(fs, checkOpts);
       } finally {
         progress?.clear();
+        await pool?.close();
         fs.close();
       }
       const s = report.summary;
@@ -50,16 +60,23 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
         : s.dataSkipped ? `; data not checked: ${s.dataSkipped}` : '; data not checked (use --data)';
       out.push(`checked ${s.superblockCopies} superblock copies (copy ${s.superblockUsed + 1} used), ${s.trees} trees, ${s.treeBlocks} tree blocks (${s.treeBlockCopies} copies), ${s.items} items${data}`);
       if (report.findings.length) {
-        out.push(renderTable(['severity', 'code', 'location', 'repairable', 'message'], report.findings.map((f) => [
+        // Errors first, then warnings, then notes; in the order found within each.
+        const rank = { error: 0, warning: 1, info: 2 } as const;
+        const sorted = report.findings.map((f, i) => ({ f, i })).sort((a, b) => rank[a.f.severity] - rank[b.f.severity] || a.i - b.i).map((x) => x.f);
+        out.push(renderTable(['severity', 'code', 'location', 'repairable', 'message'], sorted.map((f) => [
           f.severity, f.code, formatLocation(f.location), f.repairable === undefined ? '' : f.repairable ? 'yes' : 'no', f.message,
         ])));
-        const hurt = report.findings.filter((f) => f.hurt?.length);
-        if (hurt.length) {
+        // Findings about the same lost block (one per copy) share what they hurt: listed once.
+        const groups = new Map<NonNullable<CheckFinding['hurt']>, CheckFinding[]>();
+        for (const f of sorted) if (f.hurt?.length) groups.set(f.hurt, [...(groups.get(f.hurt) ?? []), f]);
+        if (groups.size) {
           out.push('damage that no copy repairs hurts:');
-          for (const f of hurt) {
-            out.push(`  ${f.code} at ${formatLocation(f.location)}:`);
-            for (const h of f.hurt!.slice(0, 50)) out.push(`    ${hurtText(h)}`);
-            if (f.hurt!.length > 50) out.push(`    ... and ${f.hurt!.length - 50} more`);
+          for (const [hurt, fs] of groups) {
+            const f = fs[0]!;
+            const copies = fs.length > 1 ? ` (copies ${fs.map((x) => (x.location.copy ?? 0) + 1).join(', ')})` : '';
+            out.push(`  ${f.code} at ${formatLocation({ ...f.location, ...(fs.length > 1 ? { copy: undefined, device: undefined, devid: undefined, physical: undefined } : {}) })}${copies}:`);
+            for (const h of hurt.slice(0, 50)) out.push(`    ${hurtText(h)}`);
+            if (hurt.length > 50) out.push(`    ... and ${hurt.length - 50} more (--json lists them all)`);
           }
         }
         out.push(renderTable(['code', 'count'], Object.entries(s.byCode).map(([k, v]) => [k, v]), { title: 'findings by kind' }));
@@ -91,9 +108,8 @@ function progressBar(io: CliIO): { update: (phase: string, done: number, total: 
       if (now - last < 100) return;
       last = now;
       drawn = true;
-      const text = total > 0
-        ? `checking ${phase}: ${bar(done / total)} ${(100 * done / total).toFixed(1)}% (${(done / 2 ** 20).toFixed(0)}/${(total / 2 ** 20).toFixed(0)} MiB)`
-        : `checking ${phase}: ${done} blocks`;
+      const amount = phase === 'data' ? `${(done / 2 ** 20).toFixed(0)}/${(total / 2 ** 20).toFixed(0)} MiB` : `${done}/${total} tree blocks`;
+      const text = total > 0 ? `checking ${phase}: ${bar(done / total)} ${(100 * done / total).toFixed(1)}% (${amount})` : `checking ${phase}: ${done}`;
       io.stderr.write(`\r${text}\x1b[K`);
     },
     clear() { if (drawn) io.stderr.write('\r\x1b[K'); },
@@ -103,4 +119,62 @@ function progressBar(io: CliIO): { update: (phase: string, done: number, total: 
 function bar(f: number): string {
   const w = 30, n = Math.max(0, Math.min(w, Math.round(f * w)));
   return `[${'#'.repeat(n)}${'.'.repeat(w - n)}]`;
+}
+
+/**
+ * Worker threads that verify data jobs (checkWorker.ts), each on its own
+ * read-only open of the same sources; a job goes to the least busy one. If
+ * the workers cannot run, jobs are verified on this thread instead.
+ */
+class WorkerPool implements DataVerifier {
+  private readonly workers: { w: Worker; busy: number }[] = [];
+  private readonly pending = new Map<number, { job: DataJob; resolve: (r: DataJobResult) => void }>();
+  private next = 0;
+  private broken = false;
+
+  constructor(private readonly fs: Filesystem, n: number, data: { image: string | undefined; opts: SourceOptions }) {
+    const ts = import.meta.url.endsWith('.ts');
+    const url = new URL(ts ? './checkWorker.ts' : './checkWorker.js', import.meta.url);
+    for (let i = 0; i < n; i++) {
+      // From the TypeScript sources (tests, tsx) the worker registers the tsx loader first; from dist it is plain JS.
+      const w = ts
+        ? new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, workerData: data })
+        : new Worker(url, { workerData: data });
+      const slot = { w, busy: 0 };
+      w.on('message', (m: { id: number; result: DataJobResult }) => {
+        slot.busy--;
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        p?.resolve(m.result);
+      });
+      w.on('error', () => this.fail());
+      w.on('exit', (code) => { if (code !== 0) this.fail(); });
+      this.workers.push(slot);
+    }
+  }
+
+  /** A worker died: everything it had, and everything after, is verified here. */
+  private fail(): void {
+    this.broken = true;
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.resolve(verifyDataJob(this.fs, p.job));
+    }
+  }
+
+  verify(job: DataJob): Promise<DataJobResult> {
+    if (this.broken) return Promise.resolve(verifyDataJob(this.fs, job));
+    const id = this.next++;
+    const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+    slot.busy++;
+    return new Promise((resolve) => {
+      this.pending.set(id, { job, resolve });
+      slot.w.postMessage({ id, job });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.broken = true;
+    await Promise.all(this.workers.map((s) => s.w.terminate()));
+  }
 }
