@@ -13,6 +13,17 @@ export function toJson(value: unknown, indent?: number): string {
   return indent ? writePretty(value, ' '.repeat(indent), '') ?? 'null' : write(value) ?? 'null';
 }
 
+/** Quoted object keys with their colon: few distinct keys, written millions of times. */
+const quotedKeys = new Map<string, string>();
+function quotedKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k) + ':';
+    if (quotedKeys.size < 10_000) quotedKeys.set(k, q);
+  }
+  return q;
+}
+
 function write(v: unknown): string | undefined {
   switch (typeof v) {
     case 'string': return JSON.stringify(v);
@@ -33,7 +44,7 @@ function write(v: unknown): string | undefined {
       for (const k in v) {
         const w = write((v as Record<string, unknown>)[k]);
         if (w === undefined) continue;
-        s += (first ? '' : ',') + JSON.stringify(k) + ':' + w;
+        s += (first ? '' : ',') + quotedKey(k) + w;
         first = false;
       }
       return s + '}';

@@ -1,6 +1,6 @@
 import { itemTypeName } from '../format/constants.js';
 import type { Key } from '../format/key.js';
-import type { TreeBlock } from '../format/treeBlock.js';
+import { HEADER_SIZE, type TreeBlock } from '../format/treeBlock.js';
 import { decodeItem, type ItemContext } from '../format/items/index.js';
 import { toJson } from './json.js';
 
@@ -17,11 +17,14 @@ export function treeBlockJson(b: TreeBlock, ctx: ItemContext, validItems: number
     record: 'block', bytenr: b.logical, level: b.level, nritems: b.nritems, generation: b.generation, owner: b.owner,
     flags: b.flags, fsid: b.fsid, chunkTreeUuid: b.chunkTreeUuid, ...(validItems < b.nritems ? { validItems } : {}),
   }) + '\n';
+  // The per-item envelope is written directly (same fields as toJson would write): it is the hot path of a dump.
+  const head = `{"record":"${b.isLeaf ? 'item' : 'ptr'}","block":${b.logical},"slot":`;
   for (let i = 0; i < validItems; i++) {
-    const key = b.key(i);
+    const type = b.keyType(i);
+    const key = `"key":{"objectid":${b.keyObjectid(i)},"type":${type},"typeName":"${itemTypeName(type)}","offset":${b.keyOffsetField(i)}}`;
     out += b.isLeaf
-      ? toJson({ record: 'item', block: b.logical, slot: i, key: keyJson(key), itemOffset: b.itemOffset(i) - 101, itemSize: b.itemSize(i), item: decodeItem(key, b.itemData(i), ctx) }) + '\n'
-      : toJson({ record: 'ptr', block: b.logical, slot: i, key: keyJson(key), blockptr: b.blockPtr(i), generation: b.ptrGeneration(i) }) + '\n';
+      ? `${head}${i},${key},"itemOffset":${b.itemOffset(i) - HEADER_SIZE},"itemSize":${b.itemSize(i)},"item":${toJson(decodeItem(b.key(i), b.itemData(i), ctx))}}\n`
+      : `${head}${i},${key},"blockptr":${b.blockPtr(i)},"generation":${b.ptrGeneration(i)}}\n`;
   }
   return out;
 }
