@@ -7,6 +7,7 @@ import {
   decompressZlib, decompressZstd, lzo1xDecompress, lzo1xWorstCompress,
 } from '../src/format/compression/index.js';
 import { computeCsum } from '../src/format/checksum.js';
+import { rng } from './helpers/rng.js';
 import { Compression, CsumType } from '../src/format/constants.js';
 
 const dir = new URL('./fixtures/compression/', import.meta.url);
@@ -24,17 +25,6 @@ interface Manifest {
 }
 const manifest = JSON.parse(readFileSync(new URL('manifest.json', dir), 'utf8')) as Manifest;
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Runs fn; returns its result or the DecompressionError it threw (any other throw fails the test). */
 function attempt(fn: () => Uint8Array): Uint8Array | DecompressionError {

@@ -1,22 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { rng } from './helpers/rng.js';
 import { ParityError, gfMul, raid6Q, recoverRaid5, recoverRaid6, xorParity } from '../src/volume/raid56.js';
 
 const dir = new URL('./fixtures/raid56/', import.meta.url);
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const eq = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** n random stripes of len bytes; with `offset`, views that start `offset` bytes into a larger buffer. */
 function stripes(n: number, len: number, seed: number, offset = 0): Uint8Array[] {

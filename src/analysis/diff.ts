@@ -5,6 +5,7 @@ import { decodeInodeExtref, decodeInodeItem, decodeInodeRef, type InodeItem } fr
 import { U64_MAX, type Key } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
 import type { Filesystem } from '../tree/Filesystem.js';
+import { kindOfMode } from '../fs/FsView.js';
 import { readChild, readRoot, type TreeRoot } from '../tree/walk.js';
 
 /**
@@ -127,18 +128,6 @@ const FIELDS: (keyof InodeItem)[] = ['mode', 'uid', 'gid', 'nlink', 'size', 'rde
 const TIMES: ('atime' | 'mtime' | 'ctime' | 'otime')[] = ['atime', 'mtime', 'ctime', 'otime'];
 const dec = new TextDecoder();
 
-function kindOfMode(mode: number): string {
-  switch (mode & 0o170000) {
-    case 0o100000: return 'file';
-    case 0o040000: return 'dir';
-    case 0o120000: return 'symlink';
-    case 0o020000: return 'chr';
-    case 0o060000: return 'blk';
-    case 0o010000: return 'fifo';
-    case 0o140000: return 'sock';
-    default: return 'unknown';
-  }
-}
 
 /** Mapping of one file range: where its bytes come from. */
 interface MapPiece { start: bigint; end: bigint; src: string }
