@@ -46,9 +46,11 @@ const pairs = [
   // btrfs-progs has no offline counterpart here: `btrfs check --qgroup-report` computes nothing
   // on an image without quotas (this one), so sharing is timed alone.
   { name: 'snapshot sharing (qgroup-exact referenced/exclusive)', ours: ['sharing', image] },
-  // The live subvolume (id 256, 300k files incl. a zstd directory) written out, against btrfs restore of the same root.
+  // The live subvolume (id 256, 300k files incl. a zstd directory) written out, against btrfs restore of
+  // the same root with what extract restores too: owner, mode and times (-m), xattrs (-x), symlinks (-S).
   {
-    name: 'extract subvolume /data vs btrfs restore -r 256', ours: ['extract', image, '/data', '-o', outOurs], theirs: ['btrfs', ['restore', '-r', '256', image, outTheirs]],
+    name: 'extract subvolume /data vs btrfs restore -m -x -S -r 256', ours: ['extract', image, '/data', '-o', outOurs],
+    theirs: ['btrfs', ['restore', '-m', '-x', '-S', '-r', '256', image, outTheirs]],
     before: () => { for (const d of [outOurs, outTheirs]) rmSync(d, { recursive: true, force: true }); execFileSync('mkdir', ['-p', outTheirs]); },
   },
 ];
