@@ -186,9 +186,15 @@ class Extractor {
   private readonly procFd = nodeFs.existsSync('/proc/self/fd');
   private lastProgress = 0;
   private tmpSeq = 0;
+  /** Owner of the files this run creates; -1 (never equal) when that cannot be relied on. */
+  private readonly ownUid: number;
+  private readonly ownGid: number;
 
   constructor(private readonly view: FsView, private readonly io: CliIO, private readonly outDir: string,
     private readonly opts: { force: boolean; verify: boolean; xattr: XattrApi | string; isRoot: boolean }) {
+    const setgidOut = (nodeFs.statSync(outDir).mode & 0o2000) !== 0;
+    this.ownUid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
+    this.ownGid = typeof process.getegid === 'function' && !setgidOut ? process.getegid() : -1;
     this.summary = {
       output: outDir,
       written: { files: 0, directories: 0, symlinks: 0, hardlinks: 0, fifos: 0, devices: 0, bytes: 0 },
@@ -279,8 +285,9 @@ class Extractor {
 
   /** Makes way for a new entry when --force; true when the name is free. */
   private clear(host: Buffer, shown: string): boolean {
-    let st: nodeFs.Stats;
-    try { st = nodeFs.lstatSync(host); } catch { return true; }
+    // throwIfNoEntry: an absent name is the common case, and an exception per file is costly.
+    const st = nodeFs.lstatSync(host, { throwIfNoEntry: false });
+    if (!st) return true;
     if (!this.opts.force) { this.add(this.summary.failed, shown, 'exists (use --force to replace)'); return false; }
     if (st.isDirectory()) { this.add(this.summary.failed, shown, 'exists as a directory; not replaced'); return false; }
     nodeFs.unlinkSync(host);
@@ -326,7 +333,9 @@ class Extractor {
   /** xattrs, owner, mode, times through an open descriptor. */
   private fdMeta(fd: number, inode: Inode, shown: string): void {
     this.setXattrs(this.procFd ? `/proc/self/fd/${fd}` : null, inode, shown);
-    if (this.opts.isRoot) {
+    // A file we create is already owned by our uid and gid (our directories are made 0700,
+    // never setgid, and a setgid output directory turns this shortcut off).
+    if (this.opts.isRoot && (inode.uid !== this.ownUid || inode.gid !== this.ownGid)) {
       try { nodeFs.fchownSync(fd, inode.uid, inode.gid); } catch (e) { this.add(this.summary.failed, shown, `chown: ${describeError(e)}`); }
     }
     try { nodeFs.fchmodSync(fd, inode.mode & 0o7777); } catch (e) { this.add(this.summary.failed, shown, `chmod: ${describeError(e)}`); }
@@ -366,22 +375,33 @@ class Extractor {
       }
     }
     if (this.view.isMetadump && inode.size > 0n) { this.add(this.summary.failed, shown, 'no file data in a btrfs-image metadump'); return; }
-    if (!this.clear(host, shown)) return;
-    const fd = nodeFs.openSync(host, O.O_WRONLY | O.O_CREAT | O.O_EXCL | O.O_NOFOLLOW, 0o600);
+    // O_EXCL refuses an existing name by itself: look at what is there only when it does.
+    const flags = O.O_WRONLY | O.O_CREAT | O.O_EXCL | O.O_NOFOLLOW;
+    let fd: number;
+    try {
+      fd = nodeFs.openSync(host, flags, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (!this.clear(host, shown)) return;
+      fd = nodeFs.openSync(host, flags, 0o600);
+    }
     let bad: string | null = null;
+    let end = 0;
     try {
       for (const seg of readFile(this.view, inode, { verify: this.opts.verify, stats: this.summary.read })) {
         if (seg.kind === 'data') {
           let done = 0;
           while (done < seg.bytes.length) done += nodeFs.writeSync(fd, seg.bytes, done, seg.bytes.length - done, Number(seg.offset) + done);
           this.summary.written.bytes += seg.bytes.length;
+          end = Math.max(end, Number(seg.offset) + seg.bytes.length);
           this.progress();
         } else if (seg.kind === 'error' && !bad) {
           bad = `file offset ${seg.offset} (+${seg.length})${seg.logical !== undefined ? ` at logical ${seg.logical}` : ''}: ${seg.message}`;
         }
         // Zero segments (holes, prealloc) are skipped: the file stays sparse.
       }
-      nodeFs.ftruncateSync(fd, Number(inode.size));
+      // The size is set by the last write unless the file ends in a hole (or is shorter than written).
+      if (end !== Number(inode.size)) nodeFs.ftruncateSync(fd, Number(inode.size));
       this.fdMeta(fd, inode, shown);
     } finally {
       nodeFs.closeSync(fd);
