@@ -1,6 +1,7 @@
 import { Compression, ItemType } from '../format/constants.js';
 import { decodeDirItem } from '../format/items/dir.js';
 import { decodeFileExtent } from '../format/items/fileExtent.js';
+import { rootItemPointer } from '../format/items/root.js';
 import { decodeInodeExtref, decodeInodeItem, decodeInodeRef, type InodeItem } from '../format/items/inode.js';
 import { U64_MAX, type Key } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
@@ -299,13 +300,9 @@ export function treeAtGeneration(fs: Filesystem, subvol: bigint, gen: bigint): T
   }
   let found: { bytenr: bigint; level: number; generation: bigint } | null = null;
   for (const ref of fs.items(rootTree, { objectid: subvol, type: ItemType.ROOT_ITEM, offset: 0n }, { objectid: subvol, type: ItemType.ROOT_ITEM, offset: U64_MAX })) {
-    const d = ref.block.itemData(ref.slot);
-    if (d.length >= 239) found = { generation: u64le(d, 160), bytenr: u64le(d, 176), level: d[238]! };
+    found = rootItemPointer(ref.block.itemData(ref.slot)) ?? found;
   }
   if (!found) return { error: `subvolume ${subvol} has no root item at generation ${gen}` };
   return { tree: subvol, ...found };
 }
 
-function u64le(d: Uint8Array, off: number): bigint {
-  return new DataView(d.buffer, d.byteOffset, d.byteLength).getBigUint64(off, true);
-}

@@ -1,6 +1,6 @@
 import { formatLocation } from '../findings.js';
 import type { Filesystem } from '../tree/Filesystem.js';
-import type { CliIO } from './context.js';
+import { EXIT_DAMAGE, EXIT_OK, type CliIO } from './context.js';
 
 /**
  * Tells the user on stderr about damage met while serving a command (the
@@ -17,4 +17,9 @@ export function reportFindings(fs: Filesystem, io: CliIO, _opts: { json?: boolea
 function locSuffix(l: Parameters<typeof formatLocation>[0]): string {
   const s = formatLocation(l);
   return s ? ` [${s}]` : '';
+}
+
+/** Reports findings on stderr; the exit code they call for (1 when any error was met). */
+export function finish(fs: Filesystem, io: CliIO): number {
+  return reportFindings(fs, io) ? EXIT_DAMAGE : EXIT_OK;
 }

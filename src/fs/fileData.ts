@@ -375,3 +375,10 @@ export function readAll(view: FsView, inode: Inode, opts: ReadOptions & { max?: 
   }
   return { bytes: out, errors };
 }
+
+/** A symlink's target (null when the inode is not a symlink or the target is unreadable). */
+export function symlinkTarget(view: FsView, inode: Inode | null): Uint8Array | null {
+  if (!inode || inode.kind !== 'symlink') return null;
+  const r = readAll(view, inode, { max: 65536 });
+  return r.errors.length ? null : r.bytes;
+}

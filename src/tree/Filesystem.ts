@@ -1,5 +1,5 @@
 import type { ByteSource } from '../io/ByteSource.js';
-import { u64 } from '../format/bytes.js';
+import { rootItemPointer } from '../format/items/root.js';
 import { ItemType, ObjectId } from '../format/constants.js';
 import { decodeChunkItem } from '../format/items/chunk.js';
 import { decodeDevItem, type DevItem } from '../format/items/dev.js';
@@ -29,7 +29,7 @@ export interface ItemOverlay {
   items(base: (root: TreeRoot, min: Key, max: Key) => Generator<ItemRef>, root: TreeRoot, min: Key, max: Key): Generator<ItemRef>;
 }
 
-/** A root item's pointer to its tree (btrfs_root_item: generation @160, bytenr @176, level @238). */
+/** A root item's pointer to its tree (see rootItemPointer). */
 export interface RootRef extends TreeRoot {
   key: Key;
 }
@@ -173,11 +173,12 @@ export class Filesystem {
       if (block.keyType(slot) !== ItemType.ROOT_ITEM) continue;
       const k = block.key(slot);
       const data = block.itemData(slot);
-      if (data.length < 239) {
+      const ptr = rootItemPointer(data);
+      if (!ptr) {
         this.findings.add({ code: 'root-item-size', severity: 'error', message: `root item ${k.objectid} is ${data.length} bytes, shorter than 239`, location: { tree: tree.tree, block: block.logical, slot, key: k } });
         continue;
       }
-      out.push({ key: k, tree: k.objectid, generation: u64(data, 160), bytenr: u64(data, 176), level: data[238]! });
+      out.push({ key: k, tree: k.objectid, ...ptr });
     }
     return out;
   }

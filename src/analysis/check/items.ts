@@ -7,6 +7,7 @@ import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE } from '../../format
 import type { TreeBlock } from '../../format/treeBlock.js';
 import { nameHash } from '../../fs/names.js';
 import { isFsTreeId } from '../../fs/FsView.js';
+import { rootItemPointer } from '../../format/items/root.js';
 import type { CheckFinding } from './types.js';
 
 /** What the item checks need to know of the filesystem. */
@@ -141,8 +142,9 @@ export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: num
       break;
     }
     case ItemType.ROOT_ITEM: {
-      if (data.length < 239) { bad('item-size', `root item is ${data.length} bytes`); break; }
-      const bytenr = u64(data, 176), level = data[238]!, gen = u64(data, 160);
+      const ptr = rootItemPointer(data);
+      if (!ptr) { bad('item-size', `root item is ${data.length} bytes`); break; }
+      const { bytenr, level, generation: gen } = ptr;
       if (level >= 8) bad('root-item', `level ${level} >= 8`);
       if (bytenr % BigInt(ctx.sectorsize) !== 0n) bad('root-item', `bytenr ${bytenr} not aligned`);
       if (!genOk(gen)) bad('root-item', `generation ${gen} is past the filesystem's ${ctx.generation}`);

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { newReadStats, readFile } from '../../fs/fileData.js';
+import { newReadStats, readFile, symlinkTarget } from '../../fs/fileData.js';
 import { displayPath } from '../../fs/names.js';
 import { tableName } from '../../report/fs.js';
 import { EXIT_DAMAGE, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
-import { finish, openTarget, symlinkTarget } from './ls.js';
+import { openTarget } from '../target.js';
+import { finish } from '../findings.js';
 
 interface CatOptions extends CommonOptions {
   subvol?: string;

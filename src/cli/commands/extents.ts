@@ -6,7 +6,8 @@ import { toJson } from '../../report/json.js';
 import { renderTable } from '../table.js';
 import { type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
-import { finish, openTarget } from './ls.js';
+import { openTarget } from '../target.js';
+import { finish } from '../findings.js';
 
 interface ExtentsOptions extends CommonOptions {
   subvol?: string;

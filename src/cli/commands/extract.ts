@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
-import { readFile, newReadStats, type ReadStats } from '../../fs/fileData.js';
+import { readFile, newReadStats, type ReadStats, symlinkTarget } from '../../fs/fileData.js';
 import type { FsView } from '../../fs/FsView.js';
 import { displayPath, displayName, isUtf8, unsafeNameReason } from '../../fs/names.js';
 import type { Inode } from '../../fs/types.js';
@@ -13,7 +13,7 @@ import { toJson } from '../../report/json.js';
 import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { reportFindings } from '../findings.js';
-import { openTarget, symlinkTarget } from './ls.js';
+import { openTarget } from '../target.js';
 
 /**
  * extract: writes files of the image to a directory of this machine.

@@ -1,48 +1,13 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { readAll } from '../../fs/fileData.js';
-import { FsView } from '../../fs/FsView.js';
-import { locate, type Target } from '../../fs/select.js';
+import { symlinkTarget } from '../../fs/fileData.js';
+import { openTarget } from '../target.js';
+import { finish } from '../findings.js';
 import type { Inode } from '../../fs/types.js';
 import { walkFiles, type WalkItem } from '../../fs/walk.js';
 import { entryJson, longLine, tableName, tablePath } from '../../report/fs.js';
 import { toJson } from '../../report/json.js';
-import type { Filesystem } from '../../tree/Filesystem.js';
-import { openFilesystem } from '../open.js';
-import { EXIT_DAMAGE, EXIT_OK, LineWriter, UsageError, type CliIO } from '../context.js';
+import { LineWriter, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
-import { reportFindings } from '../findings.js';
-
-/**
- * Shared by the file commands (ls, stat, cat, extract): "CMD X" with one
- * positional that is not a file on this machine means path X in the demo
- * image; opens the filesystem and finds the target.
- */
-export function openTarget(image: string | undefined, path: string | undefined, opts: CommonOptions & { subvol?: string; inode?: string }, io: CliIO, want: { defaultPath?: string } = {}) {
-  if (path === undefined && image !== undefined && !existsSync(image) && opts.inode === undefined) {
-    path = image;
-    image = undefined;
-  }
-  const fs = openFilesystem(image, opts, io);
-  const view = new FsView(fs);
-  const t: Target = {
-    ...(path !== undefined ? { path } : want.defaultPath !== undefined ? { path: want.defaultPath } : {}),
-    ...(opts.inode !== undefined ? { inode: opts.inode } : {}),
-    ...(opts.subvol !== undefined ? { subvol: opts.subvol } : {}),
-  };
-  if (path !== undefined && opts.inode !== undefined) throw new UsageError('give a PATH or --inode, not both');
-  if (t.path === undefined && t.inode === undefined) throw new UsageError('name a file: PATH or --inode SUBVOL:INO');
-  const loc = locate(view, t);
-  if (!loc.ok) throw new UsageError(loc.error);
-  return { fs, view, loc, path };
-}
-
-/** A symlink's target (null when the inode is not a symlink or the target is unreadable). */
-export function symlinkTarget(view: FsView, inode: Inode | null): Uint8Array | null {
-  if (!inode || inode.kind !== 'symlink') return null;
-  const r = readAll(view, inode, { max: 65536 });
-  return r.errors.length ? null : r.bytes;
-}
 
 interface LsOptions extends CommonOptions {
   long?: boolean;
@@ -96,9 +61,4 @@ export function registerLs(program: Command, io: CliIO, done: (code: number) => 
 
 function* single(ref: WalkItem['ref'], inode: Inode): Generator<WalkItem> {
   yield { path: [], entry: null, ref, inode, depth: 0 };
-}
-
-/** Reports findings on stderr; the exit code for them. */
-export function finish(fs: Filesystem, io: CliIO): number {
-  return reportFindings(fs, io) ? EXIT_DAMAGE : EXIT_OK;
 }

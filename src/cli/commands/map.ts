@@ -7,7 +7,7 @@ import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { parseU64 } from '../parse.js';
-import { reportFindings } from '../findings.js';
+import { finish } from '../findings.js';
 
 export function registerMap(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('map').argument('[image]', 'image file or device').argument('[logical]', 'logical address (decimal or 0x hex)'))
@@ -49,6 +49,6 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
         if (r.row) lines.push(renderTable(['role', 'devid', 'device', 'physical', 'stripe'], r.row.stripes.map((c, i) => [c.role === 'data' ? `data ${i}${i === r.row!.dataIndex ? ' (this)' : ''}` : c.role.toUpperCase(), c.devid, c.device, c.physical, c.stripe]), { title: `RAID row starting at logical ${r.row.logicalStart}` }));
         io.stdout.write(lines.join('\n') + '\n');
       }
-      done(reportFindings(fs, io) ? EXIT_DAMAGE : EXIT_OK);
+      done(finish(fs, io));
     });
 }

@@ -9,7 +9,7 @@ import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { parseU64 } from '../parse.js';
-import { finish } from './ls.js';
+import { finish } from '../findings.js';
 
 interface ResolveOptions extends CommonOptions {
   inode?: string;

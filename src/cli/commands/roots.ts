@@ -10,7 +10,7 @@ import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
 import { type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
-import { finish } from './ls.js';
+import { finish } from '../findings.js';
 
 interface RootsOptions extends CommonOptions {
   maxBlocks?: string;

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { fileExtents } from '../../fs/fileData.js';
+import { fileExtents, symlinkTarget } from '../../fs/fileData.js';
 import { extentJson, extentRow, inodeJson, inodeRows, nameFields, nameJson, pathFields, summarizeExtents, tableName, tablePath, xattrJson, xattrValueText } from '../../report/fs.js';
 import { toJson } from '../../report/json.js';
 import { renderFields, renderTable } from '../table.js';
 import { type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
-import { finish, openTarget, symlinkTarget } from './ls.js';
+import { openTarget } from '../target.js';
+import { finish } from '../findings.js';
 
 interface StatOptions extends CommonOptions {
   subvol?: string;

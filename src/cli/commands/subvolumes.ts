@@ -4,9 +4,9 @@ import { lineageLines, subvolumeJson, subvolumeRow } from '../../report/fs.js';
 import { toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
-import { EXIT_DAMAGE, EXIT_OK, type CliIO } from '../context.js';
+import { type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
-import { reportFindings } from '../findings.js';
+import { finish } from '../findings.js';
 
 export function registerSubvolumes(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('subvolumes').alias('subvol').argument('[image]', 'image file or device'))
@@ -29,6 +29,6 @@ export function registerSubvolumes(program: Command, io: CliIO, done: (code: num
         out.push('', 'snapshot lineage (by parent uuid):', ...lineageLines(subs));
         io.stdout.write(out.join('\n') + '\n');
       }
-      done(reportFindings(fs, io) ? EXIT_DAMAGE : EXIT_OK);
+      done(finish(fs, io));
     });
 }

@@ -8,7 +8,8 @@ import { toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { LineWriter, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
-import { finish, symlinkTarget } from './ls.js';
+import { finish } from '../findings.js';
+import { symlinkTarget } from '../../fs/fileData.js';
 
 interface TimelineOptions extends CommonOptions {
   bodyfile?: boolean;

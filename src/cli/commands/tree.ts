@@ -6,10 +6,10 @@ import { treeBlockJson, treeStartJson } from '../../report/treeJson.js';
 import { printTreeBlock } from '../../report/printTree.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { openFilesystem } from '../open.js';
-import { ByteWriter, EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
+import { ByteWriter, EXIT_DAMAGE, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { parseKey, parseTreeId, parseU64 } from '../parse.js';
-import { reportFindings } from '../findings.js';
+import { finish, reportFindings } from '../findings.js';
 
 interface TreeOptions extends CommonOptions {
   tree?: string;
@@ -60,7 +60,7 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
         }
         w.write(enc.encode(opts.json ? treeBlockJson(b, ctx, r.validItems) : printTreeBlock(b, ctx) + '\n'));
         w.flush();
-        return done(reportFindings(fs, io) ? EXIT_DAMAGE : EXIT_OK);
+        return done(finish(fs, io));
       }
       const dumpOpts: DumpOptions = {
         format: opts.json ? 'json' : 'text',
@@ -80,6 +80,6 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
         }
       }
       w.flush();
-      done(reportFindings(fs, io) ? EXIT_DAMAGE : EXIT_OK);
+      done(finish(fs, io));
     });
 }

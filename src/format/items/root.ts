@@ -56,6 +56,16 @@ export interface RootItemDecoded extends RootItem {
   errors?: string[];
 }
 
+/**
+ * Where a root item's tree starts, without decoding the rest: generation
+ * @160, bytenr @176, level @238 (present in the legacy 239-byte item too).
+ * Null when the item is shorter than that.
+ */
+export function rootItemPointer(b: Uint8Array): { generation: bigint; bytenr: bigint; level: number } | null {
+  if (b.length < ROOT_ITEM_LEGACY_SIZE) return null;
+  return { generation: u64(b, 160), bytenr: u64(b, 176), level: b[238]! };
+}
+
 /** Decodes a root item from at least ROOT_ITEM_SIZE bytes at buf[off]. */
 function readRootItem(b: Uint8Array, legacy: boolean): RootItem {
   const generation = u64(b, 160);
