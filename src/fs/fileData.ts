@@ -326,6 +326,7 @@ class DataReader {
     const type = this.view.fs.superblock.csumType;
     const bad: bigint[] = [];
     let missing = 0;
+    let mended = false;
     for (let i = 0; i < sectors; i++) {
       if (!cs.present[i]) { missing++; continue; }
       const sec = bytes.subarray(i * this.ss, (i + 1) * this.ss);
@@ -337,6 +338,8 @@ class DataReader {
         if (c === used) continue;
         const r = vol.readCopy(at, this.ss, c);
         if (r.bytes && csumMatches(type, r.bytes, cs.csums, i * cs.csumSize)) {
+          // A source may hand out its own memory (an in-memory image): mend a private copy, never the source.
+          if (!mended) { bytes = bytes.slice(); mended = true; }
           bytes.set(r.bytes, i * this.ss);
           fixed = true;
           this.stats.repairedSectors++;

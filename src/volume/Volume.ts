@@ -49,7 +49,7 @@ export class Volume {
 
   /** Reads `length` bytes at `logical` from copy number `copy`, across stripe units as needed. */
   readCopy(logical: bigint, length: number, copy = 0): CopyRead {
-    const out = new Uint8Array(length);
+    let out: Uint8Array | undefined;
     const places: PhysicalCopy[] = [];
     let done = 0;
     let rebuilt = false;
@@ -62,10 +62,13 @@ export class Volume {
       places.push(...seg.places);
       if (!seg.bytes) return { bytes: null, error: seg.error ?? 'unreadable', places };
       if (seg.rebuilt) rebuilt = true;
+      // The common case, one segment: its buffer is the answer (no second buffer, no copy).
+      if (n === length) return { bytes: seg.bytes, places, rebuilt };
+      out ??= new Uint8Array(length);
       out.set(seg.bytes, done);
       done += n;
     }
-    return { bytes: out, places, rebuilt };
+    return { bytes: out ?? new Uint8Array(0), places, rebuilt };
   }
 
   /** Reads the first copy that can be read at all (no verification). */

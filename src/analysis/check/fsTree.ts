@@ -1,19 +1,20 @@
 import { u32, u64 } from '../../format/bytes.js';
 import { FileExtentType, InodeFlag, ItemType, ObjectId } from '../../format/constants.js';
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
-import { decodeInodeExtref, INODE_ITEM_SIZE } from '../../format/items/inode.js';
+import { INODE_ITEM_SIZE } from '../../format/items/inode.js';
 import type { Key } from '../../format/key.js';
 import type { TreeBlock } from '../../format/treeBlock.js';
+import { LinkBalance, linkHash } from './linkBalance.js';
 import type { CheckFinding } from './types.js';
 
-interface InodeInfo { nlink: number; mode: number; size: bigint; block: bigint; slot: number }
+/**
+ * The two sides of each balance: a DIR_INDEX entry adds 1; its DIR_ITEM
+ * twin (itemBalance) or the inode's own INODE_REF/EXTREF (refBalance) takes 1.
+ */
+const INDEX_SIDE = 1, OTHER_SIDE = -1;
 
-/** Object ids as Map keys: numbers while exact (much cheaper to hash and print than bigint), bigint beyond. */
-type Id = number | bigint;
-const id = (x: bigint): Id => (x <= 0x1fffffffffffffn ? Number(x) : x);
-
-/** A name link as it should appear three times: DIR_ITEM, DIR_INDEX (in the directory) and INODE_REF/EXTREF (in the inode). */
-const linkKey = (dir: bigint, target: bigint, name: Uint8Array) => `${id(dir)}/${id(target)}/${String.fromCharCode.apply(null, name as unknown as number[])}`;
+/** A finding about one inode, kept until the end: orphan items (which excuse it) come last in the tree. */
+interface InodeFinding { ino: bigint; code: string; message: string; block?: bigint; slot?: number }
 
 /**
  * A name of an inode, kept to name the files under a lost block: from the
@@ -31,20 +32,37 @@ export interface CsumNeed { start: bigint; end: bigint }
  * (INODE_REF/INODE_EXTREF), DIR_ITEM/DIR_INDEX/INODE_REF triples, directory
  * isize (the sum of name lengths in DIR_ITEM and DIR_INDEX), unlinked inodes
  * without an orphan item, file extents that overlap.
+ *
+ * All items of an inode share its object id and are adjacent in key order
+ * (INODE_ITEM 1, INODE_REF 12, INODE_EXTREF 13, ... DIR_ITEM 84, DIR_INDEX 96,
+ * EXTENT_DATA 108), so the per-inode checks run when the object id changes
+ * and keep nothing per inode. The three halves of a name live in two places
+ * (the directory's entries, the inode's refs): they are matched through
+ * LinkBalance tables that hold only links whose halves have not met yet.
  */
 export class FsTreeChecker {
-  private readonly inodes = new Map<Id, InodeInfo>();
-  private readonly names = new Map<Id, number>();
-  private readonly dirNameBytes = new Map<Id, number>();
-  private readonly dirItems = new Set<string>();
-  private readonly dirIndexes = new Set<string>();
-  private readonly refs = new Set<string>();
+  /** DIR_INDEX against INODE_REF/EXTREF (the directory's entry against the inode's own name). */
+  private readonly refBalance = new LinkBalance();
+  /** DIR_INDEX against DIR_ITEM (both in the directory, adjacent: this stays as small as one directory). */
+  private readonly itemBalance = new LinkBalance();
+  /** Object ids that have an inode item or a name: to tell a dangling directory entry from a missing ref. */
+  private present = new BigUint64Array(1024);
+  private presentCount = 0;
+  private readonly pending: InodeFinding[] = [];
   private readonly orphans = new Set<bigint>();
-  /** Object id ranges of blocks no copy of which could be read: checks involving them are skipped. */
+  /** Object id ranges of blocks no copy of which could be read (or out of key order): checks involving them are skipped. */
   private readonly lostRanges: [bigint, bigint][] = [];
   private readonly skippedRanges: [bigint, bigint][] = [];
-  private curIno = -1n;
-  private curFlags = 0n;
+  /** The object whose items are being fed, and what they said so far. */
+  private cur = -1n;
+  private hasInode = false;
+  private nlink = 0;
+  private mode = 0;
+  private isize = 0n;
+  private inodeAt = { block: 0n, slot: 0 };
+  private names = 0;
+  private dirNameBytes = 0;
+  private nodatasum = false;
   private extentEnd = -1n;
 
   constructor(readonly tree: bigint, private readonly add: (f: CheckFinding) => void, private readonly csumNeeds: CsumNeed[] | null) {}
@@ -87,35 +105,43 @@ export class FsTreeChecker {
   item(block: TreeBlock, slot: number): void {
     const type = block.keyType(slot);
     const ino = block.keyObjectid(slot);
+    if (ino !== this.cur) this.nextObject(ino);
     const data = block.itemData(slot);
+    const keyAt = block.keyOffset(slot), bytes = block.data;
     switch (type) {
       case ItemType.INODE_ITEM:
         if (data.length < INODE_ITEM_SIZE) return;
-        this.inodes.set(id(ino), { nlink: u32(data, 40), mode: u32(data, 52), size: u64(data, 16), block: block.logical, slot });
-        this.curIno = ino;
-        this.curFlags = u64(data, 64);
+        this.hasInode = true;
+        this.nlink = u32(data, 40);
+        this.mode = u32(data, 52);
+        this.isize = u64(data, 16);
+        this.inodeAt = { block: block.logical, slot };
+        // btrfs_inode_item.flags (u64 at 64): NODATASUM is bit 0.
+        this.nodatasum = (data[64]! & Number(InodeFlag.NODATASUM)) !== 0;
         this.extentEnd = -1n;
         return;
       case ItemType.INODE_REF: {
-        // btrfs_inode_ref: index u64, name_len u16, name; packed. Read in place: this runs for every name of every file.
-        const parent = block.keyOffsetField(slot);
+        // btrfs_inode_ref: index u64, name_len u16, name; packed; the key offset is the parent directory.
+        const self = u32(bytes, keyAt + 9) === u32(bytes, keyAt) && u32(bytes, keyAt + 13) === u32(bytes, keyAt + 4);
         for (let p = 0; p + 10 <= data.length;) {
           const len = data[p + 8]! | (data[p + 9]! << 8);
           if (p + 10 + len > data.length) break; // reported by the item checks
-          const name = data.subarray(p + 10, p + 10 + len);
-          const k = id(ino);
-          this.names.set(k, (this.names.get(k) ?? 0) + 1);
+          this.names++;
           // A subvolume's root directory names itself ".." and no directory entry goes with it.
-          if (parent !== ino) this.refs.add(linkKey(parent, ino, name));
+          if (!self) this.balance(this.refBalance, OTHER_SIDE, linkHash(bytes, keyAt + 9, bytes, keyAt, data, p + 10, len), bytes, keyAt + 9, bytes, keyAt, block, slot, p);
           p += 10 + len;
         }
         return;
       }
       case ItemType.INODE_EXTREF: {
-        const d = decodeInodeExtref(block.key(slot), data);
-        if (d.kind === 'invalid') return;
-        const k = id(ino);
-        for (const r of d.refs) { this.names.set(k, (this.names.get(k) ?? 0) + 1); this.refs.add(linkKey(r.parent, ino, r.name)); }
+        // btrfs_inode_extref: parent u64, index u64, name_len u16, name; packed.
+        for (let p = 0; p + 18 <= data.length;) {
+          const len = data[p + 16]! | (data[p + 17]! << 8);
+          if (p + 18 + len > data.length) break; // reported by the item checks
+          this.names++;
+          this.balance(this.refBalance, OTHER_SIDE, linkHash(data, p, bytes, keyAt, data, p + 18, len), data, p, bytes, keyAt, block, slot, p);
+          p += 18 + len;
+        }
         return;
       }
       case ItemType.DIR_ITEM:
@@ -124,12 +150,15 @@ export class FsTreeChecker {
         for (let p = 0; p + 30 <= data.length;) {
           const dataLen = data[p + 25]! | (data[p + 26]! << 8), nameLen = data[p + 27]! | (data[p + 28]! << 8);
           if (p + 30 + nameLen + dataLen > data.length) break; // reported by the item checks
-          const k = id(ino);
-          this.dirNameBytes.set(k, (this.dirNameBytes.get(k) ?? 0) + nameLen);
+          this.dirNameBytes += nameLen;
           // Subvolume links point at a ROOT_ITEM: their other halves are ROOT_REF/ROOT_BACKREF in the root tree.
           if (data[p + 8] === ItemType.INODE_ITEM) {
-            const link = linkKey(ino, u64(data, p), data.subarray(p + 30, p + 30 + nameLen));
-            (type === ItemType.DIR_ITEM ? this.dirItems : this.dirIndexes).add(link);
+            const h = linkHash(bytes, keyAt, data, p, data, p + 30, nameLen);
+            if (type === ItemType.DIR_ITEM) this.balance(this.itemBalance, OTHER_SIDE, h, bytes, keyAt, data, p, block, slot, p);
+            else {
+              this.balance(this.itemBalance, INDEX_SIDE, h, bytes, keyAt, data, p, block, slot, p);
+              this.balance(this.refBalance, INDEX_SIDE, h, bytes, keyAt, data, p, block, slot, p);
+            }
           }
           p += 30 + nameLen + dataLen;
         }
@@ -142,12 +171,12 @@ export class FsTreeChecker {
         const d = decodeFileExtent(block.key(slot), data);
         if (d.kind === 'invalid') return;
         const len = d.body === 'inline' ? d.ramBytes : d.numBytes;
-        if (ino === this.curIno && d.fileOffset < this.extentEnd) {
+        if (this.hasInode && d.fileOffset < this.extentEnd) {
           this.add({ code: 'file-extent-overlap', severity: 'error', message: `inode ${ino}: file extent at ${d.fileOffset} starts before the previous one ends (${this.extentEnd})`, location: { tree: this.tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
         }
-        if (ino === this.curIno) this.extentEnd = d.fileOffset + len;
+        if (this.hasInode) this.extentEnd = d.fileOffset + len;
         // Compressed extents carry checksums even in NODATASUM inodes (btrfs check requires them).
-        if (this.csumNeeds && d.body === 'disk' && d.type === FileExtentType.REG && d.diskBytenr !== 0n && ino === this.curIno && ((this.curFlags & InodeFlag.NODATASUM) === 0n || d.compression !== 0)) {
+        if (this.csumNeeds && d.body === 'disk' && d.type === FileExtentType.REG && d.diskBytenr !== 0n && this.hasInode && (!this.nodatasum || d.compression !== 0)) {
           // Compressed extents are checksummed as stored: the whole disk extent.
           this.csumNeeds.push(d.compression ? { start: d.diskBytenr, end: d.diskBytenr + d.diskNumBytes } : { start: d.diskBytenr + d.offset, end: d.diskBytenr + d.offset + d.numBytes });
         }
@@ -156,49 +185,111 @@ export class FsTreeChecker {
     }
   }
 
-  finish(): void {
+  private balance(t: LinkBalance, side: number, h: number, dir: Uint8Array, dirAt: number, target: Uint8Array, targetAt: number, block: TreeBlock, slot: number, offset: number): void {
+    const at = t.add(h, side);
+    if (at >= 0) t.place(at, u64f(dir, dirAt), u64f(target, targetAt), block.logical, slot, offset);
+  }
+
+  /** The items of object `cur` are all in: its own checks, then a fresh start for `next` (-1: the end). */
+  private nextObject(next: bigint): void {
+    const ino = this.cur;
+    // Items out of key order (reported by the item checks) split an inode's items: its checks would mislead.
+    if (next >= 0n && next < ino) this.lostRanges.push([next, ino]);
+    if (ino >= 0n && (this.hasInode || this.names > 0)) {
+      if (this.presentCount === this.present.length) {
+        const grown = new BigUint64Array(this.present.length * 2);
+        grown.set(this.present);
+        this.present = grown;
+      }
+      this.present[this.presentCount++] = ino;
+      const t = this.tree, at = this.inodeAt;
+      if (!this.hasInode) {
+        this.pending.push({ ino, code: 'inode-missing', message: `subvolume ${t} inode ${ino} has names (INODE_REF) but no inode item` });
+      } else {
+        const isDir = (this.mode & 0o170000) === 0o040000;
+        if (this.nlink === 0) this.pending.push({ ino, code: 'orphan-missing', message: `subvolume ${t} inode ${ino} has nlink 0 and no orphan item`, ...at });
+        else if (!isDir && this.nlink !== this.names) this.pending.push({ ino, code: 'nlink', message: `subvolume ${t} inode ${ino} has nlink ${this.nlink} but ${this.names} name(s)`, ...at });
+        if (isDir && this.isize !== BigInt(this.dirNameBytes)) {
+          this.pending.push({ ino, code: 'dir-isize', message: `subvolume ${t} directory ${ino} has isize ${this.isize}, its names add up to ${this.dirNameBytes}`, ...at });
+        }
+      }
+    }
+    this.cur = next;
+    this.hasInode = false;
+    this.names = 0;
+    this.dirNameBytes = 0;
+    this.nodatasum = false;
+    this.extentEnd = -1n;
+  }
+
+  /**
+   * Reports what the tree's items left unmatched. `reread` fetches a block
+   * again (verified) to spell the name of a broken link.
+   */
+  finish(reread: (logical: bigint) => TreeBlock | null): void {
+    this.nextObject(-1n);
     const t = this.tree;
-    const at = (ino: bigint, i?: InodeInfo) => ({ tree: t, key: { objectid: ino, type: ItemType.INODE_ITEM, offset: 0n }, ...(i ? { block: i.block, logical: i.block, slot: i.slot } : {}) });
-    for (const [k, i] of this.inodes) {
-      const ino = BigInt(k);
-      if (this.isLost(ino)) continue;
-      const isDir = (i.mode & 0o170000) === 0o040000;
-      const names = this.names.get(k) ?? 0;
-      if (i.nlink === 0) {
-        if (!this.orphans.has(ino)) this.add({ code: 'orphan-missing', severity: 'error', message: `subvolume ${t} inode ${ino} has nlink 0 and no orphan item`, location: at(ino, i) });
-      } else if (!isDir && i.nlink !== names) {
-        this.add({ code: 'nlink', severity: 'error', message: `subvolume ${t} inode ${ino} has nlink ${i.nlink} but ${names} name(s)`, location: at(ino, i) });
-      }
-      if (isDir) {
-        const want = BigInt(this.dirNameBytes.get(k) ?? 0);
-        if (i.size !== want) this.add({ code: 'dir-isize', severity: 'error', message: `subvolume ${t} directory ${ino} has isize ${i.size}, its names add up to ${want}`, location: at(ino, i) });
-      }
+    for (const f of this.pending) {
+      if (this.isLost(f.ino)) continue;
+      // An inode without an item is located by its key only.
+      const where = f.block !== undefined ? { block: f.block, logical: f.block, slot: f.slot! } : {};
+      this.add({ code: f.code, severity: 'error', message: f.message, location: { tree: t, key: { objectid: f.ino, type: ItemType.INODE_ITEM, offset: 0n }, ...where } });
     }
-    const split = (k: string) => { const [d, x] = k.split('/', 2); return { dir: BigInt(d!), target: BigInt(x!), name: k.slice(d!.length + x!.length + 2) }; };
-    const missing = (from: Set<string>, other: Set<string>, code: string, what: string) => {
-      for (const k of from) {
-        if (other.has(k)) continue;
-        const { dir, target, name } = split(k);
-        if (this.isLost(dir) || this.isLost(target)) continue;
-        this.add({ code, severity: 'error', message: `subvolume ${t} directory ${dir} name "${latin1ToUtf8(name)}" -> inode ${target}: ${what}`, location: { tree: t, key: { objectid: dir, type: 0, offset: 0n } } });
+    const present = this.present.subarray(0, this.presentCount).sort();
+    const has = (ino: bigint) => {
+      let lo = 0, hi = present.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1, v = present[mid]!;
+        if (v === ino) return true;
+        if (v < ino) lo = mid + 1; else hi = mid - 1;
       }
+      return false;
     };
-    missing(this.dirIndexes, this.dirItems, 'dir-item-missing', 'DIR_INDEX without DIR_ITEM');
-    missing(this.dirItems, this.dirIndexes, 'dir-index-missing', 'DIR_ITEM without DIR_INDEX');
-    missing(this.dirIndexes, this.refs, 'inode-ref-missing', 'no INODE_REF for this name');
-    missing(this.refs, this.dirIndexes, 'dir-entry-missing', 'INODE_REF without a directory entry');
-    for (const [k] of this.names) {
-      const ino = BigInt(k);
-      if (!this.inodes.has(k) && !this.isLost(ino)) {
-        this.add({ code: 'inode-missing', severity: 'error', message: `subvolume ${t} inode ${ino} has names (INODE_REF) but no inode item`, location: at(ino) });
-      }
+    // Ids below 2^53 are exact as doubles: a link into a lost or skipped range is excused without reading its block again.
+    const excused = (x: number) => x < 2 ** 53 && this.isLost(BigInt(x));
+    const links = (tb: LinkBalance) => [...tb.open()]
+      .filter((e) => !excused(e.dir) && !excused(e.target))
+      .map((e) => ({ ...e, link: this.linkAt(reread, e.block, e.item, e.offset) }))
+      .filter((e) => e.link && !this.isLost(e.link.dir) && !this.isLost(e.link.target))
+      .sort((a, b) => (a.block < b.block ? -1 : a.block > b.block ? 1 : a.item - b.item || a.offset - b.offset));
+    const report = (code: string, what: string, l: NameLink) => this.add({
+      code, severity: 'error', message: `subvolume ${t} directory ${l.dir} name "${utf8(l.name)}" -> inode ${l.target}: ${what}`,
+      location: { tree: t, key: { objectid: l.dir, type: 0, offset: 0n } },
+    });
+    const items = links(this.itemBalance), refs = links(this.refBalance);
+    for (const e of items) if (e.count > 0) report('dir-item-missing', 'DIR_INDEX without DIR_ITEM', e.link!);
+    for (const e of items) if (e.count < 0) report('dir-index-missing', 'DIR_ITEM without DIR_INDEX', e.link!);
+    for (const e of refs) if (e.count > 0) report('inode-ref-missing', 'no INODE_REF for this name', e.link!);
+    for (const e of refs) if (e.count < 0) report('dir-entry-missing', 'INODE_REF without a directory entry', e.link!);
+    // A directory entry whose target has neither an inode item nor names (a missing item with names is reported above).
+    for (const e of refs) {
+      const l = e.link!;
+      if (e.count <= 0 || has(l.target)) continue;
+      this.add({ code: 'inode-missing', severity: 'error', message: `subvolume ${t} directory ${l.dir} name "${utf8(l.name)}" points at inode ${l.target}, which has no inode item`, location: { tree: t, key: { objectid: l.target, type: ItemType.INODE_ITEM, offset: 0n } } });
     }
-    for (const k of this.dirIndexes) {
-      const { dir, target, name } = split(k);
-      const tid = id(target);
-      if (this.names.has(tid) || this.inodes.has(tid) || this.isLost(target)) continue; // a missing inode item with names is reported above
-      this.add({ code: 'inode-missing', severity: 'error', message: `subvolume ${t} directory ${dir} name "${latin1ToUtf8(name)}" points at inode ${target}, which has no inode item`, location: at(target) });
+  }
+
+  /** Reads back the link at a place a LinkBalance kept: the directory entry or the inode ref there. */
+  private linkAt(reread: (logical: bigint) => TreeBlock | null, logical: bigint, slot: number, p: number): NameLink | null {
+    const b = reread(logical);
+    if (!b || slot >= b.nritems) return null;
+    const data = b.itemData(slot), type = b.keyType(slot);
+    if (type === ItemType.DIR_ITEM || type === ItemType.DIR_INDEX) {
+      if (p + 30 > data.length) return null;
+      const len = data[p + 27]! | (data[p + 28]! << 8);
+      return { dir: b.keyObjectid(slot), target: u64(data, p), name: data.slice(p + 30, p + 30 + len) };
     }
+    if (type === ItemType.INODE_REF) {
+      if (p + 10 > data.length) return null;
+      const len = data[p + 8]! | (data[p + 9]! << 8);
+      return { dir: b.keyOffsetField(slot), target: b.keyObjectid(slot), name: data.slice(p + 10, p + 10 + len) };
+    }
+    if (type === ItemType.INODE_EXTREF) {
+      if (p + 18 > data.length) return null;
+      const len = data[p + 16]! | (data[p + 17]! << 8);
+      return { dir: u64(data, p), target: b.keyObjectid(slot), name: data.slice(p + 18, p + 18 + len) };
+    }
+    return null;
   }
 }
 
@@ -229,7 +320,11 @@ export class NameCollector {
   }
 }
 
-function latin1ToUtf8(s: string): string {
-  const b = Uint8Array.from(s, (c) => c.charCodeAt(0));
+/** A u64 as a double (exact below 2^53), read without making a bigint. */
+function u64f(b: Uint8Array, at: number): number {
+  return u32(b, at + 4) * 0x100000000 + u32(b, at);
+}
+
+function utf8(b: Uint8Array): string {
   return new TextDecoder('utf-8', { fatal: false }).decode(b);
 }

@@ -242,7 +242,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     const checker = fsTree && live && root.tree !== ObjectId.TREE_RELOC ? new FsTreeChecker(root.tree, add, facts.csumNeeds) : undefined;
     walk(root, true, checker);
     if (checker) {
-      checker.finish();
+      checker.finish((logical) => reader.read({ logical }, { tree: root.tree }).block);
       // Names are gathered only to say what a lost block hurts, in a second pass over what is readable.
       if (checker.hasLost) {
         const names = new NameCollector();
