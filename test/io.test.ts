@@ -73,6 +73,15 @@ describe('FileSource', () => {
       expect(src.read(5n * GiB + 12345n, 10).length).toBe(0);
       expect(src.read(-1n, 10).length).toBe(0);
       expect(src.read(0n, 0).length).toBe(0);
+      // readInto fills a caller's buffer with the same bytes, short only at the end of the file.
+      const into = new Uint8Array(13);
+      expect(src.readInto(at45, into)).toBe(13);
+      expect(dec(into)).toBe('MARKER@4.5GiB');
+      expect(src.readInto(4n * GiB - 3n, into.subarray(0, 8))).toBe(8);
+      expect(dec(into.subarray(0, 8))).toBe('straddle');
+      expect(src.readInto(5n * GiB - 4n, into)).toBe(4);
+      expect(dec(into.subarray(0, 4))).toBe('TAIL');
+      expect(src.readInto(5n * GiB, into)).toBe(0);
     } finally {
       src.close();
     }

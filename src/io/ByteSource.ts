@@ -14,6 +14,12 @@ export interface ByteSource {
    * source ends first (possibly none); never throws for a range past the end.
    */
   read(offset: bigint, length: number): Uint8Array;
+  /**
+   * Optional: reads into `into` (all of it) and returns how many bytes were
+   * read, fewer only at the end of the source. Lets a caller that streams
+   * through a lot of data reuse one buffer instead of allocating per read.
+   */
+  readInto?(offset: bigint, into: Uint8Array): number;
   /** Releases the underlying handle, if any. */
   close?(): void;
 }

@@ -15,6 +15,17 @@ export class SliceSource implements ByteSource {
     return this.inner.read(this.start + offset, n);
   }
 
+  readInto(offset: bigint, into: Uint8Array): number {
+    if (offset < 0n || offset >= this.size || into.length === 0) return 0;
+    const max = this.size - offset;
+    const n = BigInt(into.length) > max ? Number(max) : into.length;
+    const target = into.subarray(0, n);
+    if (this.inner.readInto) return this.inner.readInto(this.start + offset, target);
+    const b = this.inner.read(this.start + offset, n);
+    target.set(b);
+    return b.length;
+  }
+
   close(): void {
     this.inner.close?.();
   }

@@ -10,7 +10,7 @@ export class BlockCache {
   private bytes = 0;
   hits = 0;
   misses = 0;
-  constructor(private readonly maxBytes = 64 * 1024 * 1024) {}
+  constructor(private maxBytes = 64 * 1024 * 1024) {}
 
   get(logical: bigint): TreeBlock | undefined {
     const b = this.map.get(logical);
@@ -31,6 +31,22 @@ export class BlockCache {
       this.map.delete(k);
       this.bytes -= old.data.length;
     }
+  }
+
+  /**
+   * Changes the bound, evicting the oldest blocks past it, and returns the
+   * previous one: a pass that reads every block once (e.g. the sharing
+   * analysis) gains nothing from a large cache and can lower it meanwhile.
+   */
+  setLimit(maxBytes: number): number {
+    const prev = this.maxBytes;
+    this.maxBytes = maxBytes;
+    while (this.bytes > this.maxBytes && this.map.size > 1) {
+      const [k, old] = this.map.entries().next().value as [bigint, TreeBlock];
+      this.map.delete(k);
+      this.bytes -= old.data.length;
+    }
+    return prev;
   }
 
   clear(): void {

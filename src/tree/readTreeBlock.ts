@@ -38,6 +38,7 @@ export interface TreeReaderOptions {
 export class TreeReader {
   readonly cache: BlockCache;
   blocksRead = 0;
+  private scratch: Uint8Array | undefined;
   constructor(readonly volume: Volume, readonly opts: TreeReaderOptions) {
     this.cache = new BlockCache(opts.cacheBytes);
   }
@@ -64,7 +65,8 @@ export class TreeReader {
     const missing: Finding[] = [];
     let good: { block: TreeBlock; copy: number; validItems: number } | undefined;
     for (let copy = 0; copy < n; copy++) {
-      const r = this.volume.readCopy(e.logical, this.opts.nodesize, copy);
+      // Once a good copy is in hand, the others are only verified: they are read into one reused buffer.
+      const r = this.volume.readCopy(e.logical, this.opts.nodesize, copy, good ? (this.scratch ??= new Uint8Array(this.opts.nodesize)) : undefined);
       const place = r.places[0];
       const loc = {
         logical: e.logical, copy, ...(ctx.tree !== undefined ? { tree: ctx.tree } : {}),

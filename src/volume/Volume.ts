@@ -47,8 +47,13 @@ export class Volume {
     return m.copies.length;
   }
 
-  /** Reads `length` bytes at `logical` from copy number `copy`, across stripe units as needed. */
-  readCopy(logical: bigint, length: number, copy = 0): CopyRead {
+  /**
+   * Reads `length` bytes at `logical` from copy number `copy`, across stripe
+   * units as needed. With `into` (at least `length` bytes) the bytes land
+   * there when the sources allow it, so a caller streaming data can reuse one
+   * buffer; the answer's bytes may then be (part of) `into`.
+   */
+  readCopy(logical: bigint, length: number, copy = 0, into?: Uint8Array): CopyRead {
     let out: Uint8Array | undefined;
     const places: PhysicalCopy[] = [];
     let done = 0;
@@ -58,14 +63,14 @@ export class Volume {
       const m = this.chunks.map(at);
       if (!m) return { bytes: null, error: `logical ${at} is not in any chunk`, places };
       const n = Math.min(length - done, Number(m.contiguous > 0x7fffffffn ? 0x7fffffffn : m.contiguous));
-      const seg = this.readSegment(m, n, copy);
+      const seg = this.readSegment(m, n, copy, into?.subarray(done, done + n));
       places.push(...seg.places);
       if (!seg.bytes) return { bytes: null, error: seg.error ?? 'unreadable', places };
       if (seg.rebuilt) rebuilt = true;
       // The common case, one segment: its buffer is the answer (no second buffer, no copy).
       if (n === length) return { bytes: seg.bytes, places, rebuilt };
-      out ??= new Uint8Array(length);
-      out.set(seg.bytes, done);
+      out ??= into ? into.subarray(0, length) : new Uint8Array(length);
+      if (seg.bytes.buffer !== out.buffer || seg.bytes.byteOffset !== out.byteOffset + done) out.set(seg.bytes, done);
       done += n;
     }
     return { bytes: out ?? new Uint8Array(0), places, rebuilt };
@@ -83,24 +88,25 @@ export class Volume {
   }
 
   /** Reads bytes from one physical place; null with a reason when it cannot. */
-  readPhysical(place: { devid: bigint; physical: bigint }, length: number): { bytes: Uint8Array | null; error?: string } {
+  readPhysical(place: { devid: bigint; physical: bigint }, length: number, into?: Uint8Array): { bytes: Uint8Array | null; error?: string } {
     const dev = this.devices.get(place.devid);
     if (!dev || !dev.source) return { bytes: null, error: `device ${place.devid} is missing` };
-    const b = dev.source.read(place.physical, length);
+    const src = dev.source;
+    const b = into && src.readInto ? into.subarray(0, src.readInto(place.physical, into.subarray(0, length))) : src.read(place.physical, length);
     if (b.length < length) return { bytes: null, error: `${dev.name}: offset ${place.physical} +${length} is past the end of the device (${dev.source.size} bytes)` };
     return { bytes: b };
   }
 
-  private readSegment(m: Mapping, n: number, copy: number): { bytes: Uint8Array | null; error?: string; places: PhysicalCopy[]; rebuilt?: boolean } {
+  private readSegment(m: Mapping, n: number, copy: number, into?: Uint8Array): { bytes: Uint8Array | null; error?: string; places: PhysicalCopy[]; rebuilt?: boolean } {
     const row = m.row;
     if (!row) {
       const place = m.copies[copy];
       if (!place) return { bytes: null, error: `copy ${copy + 1} does not exist (${m.chunk.profile} has ${m.copies.length})`, places: [] };
-      return { ...this.readPhysical(place, n), places: [place] };
+      return { ...this.readPhysical(place, n, into), places: [place] };
     }
     const target = m.copies[0]!;
     if (copy === 0) {
-      const r = this.readPhysical(target, n);
+      const r = this.readPhysical(target, n, into);
       if (r.bytes) return { bytes: r.bytes, places: [target] };
       // The data stripe's device is gone or short: rebuild from parity, as the kernel does.
     }

@@ -58,14 +58,18 @@ export function* dataJobs(fs: Filesystem, add: (f: CheckFinding) => void): Gener
   }
 }
 
+/** One read buffer per thread, reused job after job (jobs are at most CHUNK_BYTES): reading all data allocates nothing per read. */
+let scratch: Uint8Array | undefined;
+
 /** Reads every copy of a job's sectors and verifies each sector (no findings: the caller reports). */
 export function verifyDataJob(fs: Filesystem, job: DataJob): DataJobResult {
   const sb = fs.superblock, vol = fs.volume;
   const cs = sb.csumSize, ss = sb.sectorsize, n = job.sectors;
   const copies: DataJobResult['copies'] = [];
   const count = vol.copyCount(job.logical);
+  if (!scratch || scratch.length < n * ss) scratch = new Uint8Array(Math.max(CHUNK_BYTES, n * ss));
   for (let c = 0; c < count; c++) {
-    const r = vol.readCopy(job.logical, n * ss, c);
+    const r = vol.readCopy(job.logical, n * ss, c, scratch);
     if (!r.bytes) {
       copies.push(r.places.some((p) => !vol.devices.get(p.devid)?.source) ? { unavailable: true } : { error: r.error ?? 'unreadable' });
       continue;

@@ -45,25 +45,56 @@ export function runCheck(fs: Filesystem, opts: CheckOptions = {}): CheckReport {
   return finish(fs, opts, run, data);
 }
 
-/** runCheck with the data sectors verified by `verifier` (several jobs in flight), findings in the same order. */
+/** Checksum bytes of data jobs handed out before the metadata walk: bounds what waits in the verifiers' queues. */
+const EARLY_CSUM_BYTES = 32 << 20;
+
+/**
+ * runCheck with the data sectors verified by `verifier` (several jobs in
+ * flight), findings in the same order. The data jobs come from the csum
+ * tree alone, so the first ones (up to EARLY_CSUM_BYTES of checksums) are
+ * handed out before the metadata walk: the verifiers read and checksum data
+ * while this thread walks the trees.
+ */
 export async function runCheckParallel(fs: Filesystem, opts: CheckOptions, verifier: DataVerifier, inFlight = 8): Promise<CheckReport> {
+  const queue: { job: DataJob; result: Promise<DataJobResult> }[] = [];
+  const jobFindings: CheckFinding[] = [];
+  let jobs: Iterator<DataJob> | undefined;
+  if (opts.data && dataSkipReason(fs, new FsView(fs)) === undefined) {
+    jobs = dataJobs(fs, (f) => jobFindings.push(f));
+    let early = 0;
+    while (early < EARLY_CSUM_BYTES) {
+      const n = jobs.next();
+      if (n.done) { jobs = undefined; break; }
+      queue.push({ job: n.value, result: verifier.verify(n.value) });
+      early += n.value.csums.length;
+    }
+  }
   const run = checkMetadata(fs, opts);
   const data = emptyStats();
   if (opts.data && run.dataSkipped === undefined) {
-    const queue: { job: DataJob; result: Promise<DataJobResult> }[] = [];
     const settle = async () => {
       const q = queue.shift()!;
       reportDataJob(fs, q.job, await q.result, run.add, data);
       opts.progress?.('data', Number(data.bytes), Number(run.dataTotal));
     };
-    for (const job of dataJobs(fs, run.add)) {
-      queue.push({ job, result: verifier.verify(job) });
-      if (queue.length >= inFlight) await settle();
+    // What making the jobs found (checksums outside every chunk) comes where the single-thread check puts it: after the metadata.
+    const flush = () => { for (const f of jobFindings.splice(0)) run.add(f); };
+    flush();
+    if (jobs) {
+      for (let n = jobs.next(); !n.done; n = jobs.next()) {
+        flush();
+        queue.push({ job: n.value, result: verifier.verify(n.value) });
+        while (queue.length >= inFlight) await settle();
+      }
+      flush();
     }
     while (queue.length) await settle();
   }
   return finish(fs, opts, run, data);
 }
+
+/** Block cache bound during the metadata walk. */
+const CHECK_CACHE_BYTES = 8 << 20;
 
 const emptyStats = (): DataStats => ({ bytes: 0n, sectors: 0, sectorCopies: 0, unavailable: 0 });
 
@@ -76,7 +107,10 @@ function checkMetadata(fs: Filesystem, opts: CheckOptions): Run {
   let metaBytes = 0n;
   if (opts.progress) for (const bg of readBlockGroups(fs)) if (bg.flags & (BlockGroupFlag.METADATA | BlockGroupFlag.SYSTEM)) metaBytes += bg.used;
   const metaTotal = Number(metaBytes / BigInt(fs.superblock.nodesize));
+  // The walk reads each block once (shared subtrees are not read again): a large cache would only hold memory.
+  const cacheLimit = fs.reader.cache.setLimit(CHECK_CACHE_BYTES);
   const facts = walkMetadata(fs, add, opts.progress && ((n) => opts.progress!('metadata', n, Math.max(n, metaTotal))));
+  fs.reader.cache.setLimit(cacheLimit);
   checkExtentRefs(fs, facts, add);
   checkDevExtents(fs, facts, add);
   checkRootRefs(facts, add);
@@ -84,13 +118,16 @@ function checkMetadata(fs: Filesystem, opts: CheckOptions): Run {
   checkFreeSpaceTree(fs, facts, add);
   checkCsumCoverage(fs, facts, add);
   const view = new FsView(fs);
-  let dataSkipped: string | undefined;
-  if (opts.data) {
-    if (view.isMetadump) dataSkipped = 'image made by btrfs-image: no file data';
-    else if (fs.superblock.csumSize === 0 || !fs.treeRoot(7n)) dataSkipped = 'the filesystem has no csum tree';
-  }
+  const dataSkipped = opts.data ? dataSkipReason(fs, view) : undefined;
   const dataTotal = facts.csumRanges.reduce((s, r) => s + (r.end - r.start), 0n);
   return { t0, log, add, sup, facts, view, dataTotal, ...(dataSkipped !== undefined ? { dataSkipped } : {}) };
+}
+
+/** Why file data cannot be checked though asked (undefined when it can). */
+function dataSkipReason(fs: Filesystem, view: FsView): string | undefined {
+  if (view.isMetadump) return 'image made by btrfs-image: no file data';
+  if (fs.superblock.csumSize === 0 || !fs.treeRoot(7n)) return 'the filesystem has no csum tree';
+  return undefined;
 }
 
 function finish(fs: Filesystem, opts: CheckOptions, run: Run, data: DataStats): CheckReport {

@@ -160,13 +160,27 @@ export class FileSource implements ByteSource {
     const remain = this.size - offset;
     const n = BigInt(len) > remain ? Number(remain) : len;
     const out = new Uint8Array(n);
+    const done = this.readAt(offset, out);
+    return done === n ? out : out.subarray(0, done);
+  }
+
+  readInto(offset: bigint, into: Uint8Array): number {
+    if (this.fd === null) throw new SourceError(this.name, offset, 'read after close');
+    if (offset < 0n || offset >= this.size || into.length === 0) return 0;
+    const remain = this.size - offset;
+    return this.readAt(offset, BigInt(into.length) > remain ? into.subarray(0, Number(remain)) : into);
+  }
+
+  /** Fills `out` from `offset` (stopping early only at the end of the file); returns the bytes read. */
+  private readAt(offset: bigint, out: Uint8Array): number {
+    const n = out.length;
     let done = 0;
     let retries = 0;
     while (done < n) {
       const want = Math.min(n - done, MAX_CHUNK);
       let got: number;
       try {
-        got = fs.readSync(this.fd, out, done, want, offset + BigInt(done));
+        got = fs.readSync(this.fd!, out, done, want, offset + BigInt(done));
       } catch (e) {
         const code = errnoCode(e);
         if ((code === 'EINTR' || code === 'EAGAIN') && retries++ < 10) continue;
@@ -175,7 +189,7 @@ export class FileSource implements ByteSource {
       if (got === 0) break; // end of file (it shrank, or the device is shorter than reported)
       done += got;
     }
-    return done === n ? out : out.subarray(0, done);
+    return done;
   }
 
   /** Closes the descriptor; later reads throw. Safe to call twice. */
