@@ -20,6 +20,8 @@ export interface FuzzOptions {
   heapMb?: number;
   /** Run the built dist/ instead of src/ (through tsx). */
   dist?: boolean;
+  /** Further node options for the children (e.g. --cpu-prof --cpu-prof-dir=DIR to profile them). */
+  nodeArgs?: string[];
   onCase?: (r: CaseReport, done: number) => void;
 }
 
@@ -42,14 +44,33 @@ export interface FuzzSummary {
   slowestMs: number;
   slowest?: string[];
   maxRssGrowth: number;
+  /** Milliseconds the children spent outside the commands: mutating, writing and checking images. */
+  harnessMs: number;
+  /** Command milliseconds by command name (where a case's time goes). */
+  commandMs: Record<string, number>;
 }
 
 const ROOT = join(import.meta.dirname, '..');
 const WORKER = join(import.meta.dirname, 'worker.ts');
 const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
-/** Small samples (every command on a case takes ~0.1 s) covering csum types, profiles, a partition table and compression. */
-export const QUICK_SAMPLES = ['csum-xxhash', 'csum-sha256', 'holes', 'dup-data', 'raid1', 'raid5', 'partitioned-mbr', 'compress'];
+/** A sample list in which each name appears `weight` times (a case picks uniformly from it). */
+export function weighted(w: Record<string, number>): string[] {
+  return Object.entries(w).flatMap(([name, n]) => Array<string>(n).fill(name));
+}
+
+/**
+ * The samples of the test suite's run, weighted by cost: all commands on a
+ * case of the single-device samples take ~0.2-0.4 s, on raid1, compress and
+ * raid5 0.7-1.7 s (their metadata scans read 2-3 copies or rebuild parity),
+ * so those come up less often. Together they cover the four csum types'
+ * common two, DUP and single metadata, holes, DUP data, RAID1 and RAID5, an
+ * MBR partition, compression, deleted files, older generations and a log tree.
+ */
+export const QUICK_SAMPLES = weighted({
+  'csum-xxhash': 4, 'generations': 3, 'deleted': 3, 'log-tree': 2, 'csum-sha256': 2, 'holes': 2, 'dup-data': 2,
+  'partitioned-mbr': 2, 'raid1': 1, 'compress': 1, 'raid5': 1,
+});
 
 export const DEFAULT_LIMITS: Limits = { commandMs: 10_000, rssBytes: 512 * 2 ** 20 };
 
@@ -65,8 +86,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   const limits = { ...DEFAULT_LIMITS, ...o.limits };
   const hangMs = o.hangMs ?? 30_000;
   const first = o.first ?? 0;
-  const root = mkdtempSync(join(tmpdir(), 'btrfs-fuzz-'));
-  const summary: FuzzSummary = { cases: 0, commands: 0, exitCodes: {}, failures: [], ms: 0, slowestMs: 0, maxRssGrowth: 0 };
+  const root = scratchRoot();
+  const summary: FuzzSummary = { cases: 0, commands: 0, exitCodes: {}, failures: [], ms: 0, slowestMs: 0, maxRssGrowth: 0, harnessMs: 0, commandMs: {} };
   const t0 = performance.now();
   let next = first;
   const end = first + o.cases;
@@ -80,7 +101,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
     let ended = false;
     const finish = () => { if (!ended) { ended = true; rmSync(dir, { recursive: true, force: true }); resolveWorker(); } };
     const feed = () => {
-      if (next >= end) { child.kill(); return; }
+      if (next >= end) { child.disconnect(); return; }
       pending = { index: next++ };
       const req: CaseRequest = { type: 'case', seed: o.seed, index: pending.index, samples: o.samples, limits };
       child.send(req);
@@ -94,7 +115,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
       let stderr = '';
       child = fork(WORKER, [], {
         cwd: dir,
-        execArgv: ['--import', TSX, `--max-old-space-size=${o.heapMb ?? 1024}`],
+        execArgv: ['--import', TSX, `--max-old-space-size=${o.heapMb ?? 1024}`, ...(o.nodeArgs ?? [])],
         env: { ...process.env, BTRFS_INSPECT_DEBUG: '1', ...(o.dist ? { FUZZ_DIST: '1' } : {}) },
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       });
@@ -147,10 +168,21 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   return summary;
 }
 
+/** The children's scratch space: tmpfs when there is one (each case writes and rereads its image files), else the temp dir. */
+function scratchRoot(): string {
+  try {
+    return mkdtempSync(join('/dev/shm', 'btrfs-fuzz-'));
+  } catch {
+    return mkdtempSync(join(tmpdir(), 'btrfs-fuzz-'));
+  }
+}
+
 function record(o: FuzzOptions, s: FuzzSummary, r: CaseReport): void {
   s.cases++;
+  s.harnessMs += r.setupMs + r.verifyMs;
   for (const c of r.commands) {
     s.commands++;
+    s.commandMs[c.argv[0]!] = (s.commandMs[c.argv[0]!] ?? 0) + c.ms;
     s.exitCodes[c.code] = (s.exitCodes[c.code] ?? 0) + 1;
     if (c.ms > s.slowestMs) { s.slowestMs = c.ms; s.slowest = [`case ${r.index}`, ...c.argv]; }
     s.maxRssGrowth = Math.max(s.maxRssGrowth, c.rssGrowth);

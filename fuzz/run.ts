@@ -1,8 +1,9 @@
 /**
  * Command line of the fuzz harness:
  *   node fuzz/run.js [--seed N] [--cases K] [--first I] [--long] [--samples a,b]
- *                    [--workers W] [--hang-ms MS] [--dist] [--json]
- * Prints one line per failing command (with how to replay it) and a summary;
+ *                    [--workers W] [--hang-ms MS] [--dist] [--json] [--times] [--node-arg OPT ...]
+ * Prints one line per failing command (with how to replay it) and a summary
+ * (--times: where a case's time goes, harness and each command, per case);
  * exits 1 when anything failed.
  */
 import { QUICK_SAMPLES, runFuzz, type Failure } from './harness.js';
@@ -27,6 +28,7 @@ const t0 = Date.now();
 let lastLog = 0;
 const summary = await runFuzz({
   seed, cases, first, samples, workers, dist: flag('dist'),
+  nodeArgs: process.argv.flatMap((a, i) => (a === '--node-arg' && process.argv[i + 1] ? [process.argv[i + 1]!] : [])),
   ...(arg('hang-ms') ? { hangMs: Number(arg('hang-ms')) } : {}),
   onCase: (_r, done) => {
     if (Date.now() - lastLog > 10_000) {
@@ -41,5 +43,10 @@ else {
   for (const f of summary.failures) process.stdout.write(show(f) + '\n');
   process.stdout.write(`${summary.cases} cases, ${summary.commands} commands in ${(summary.ms / 1000).toFixed(1)} s; exit codes ${JSON.stringify(summary.exitCodes)}; ` +
     `slowest ${Math.round(summary.slowestMs)} ms (${summary.slowest?.join(' ') ?? '-'}); max RSS growth ${Math.round(summary.maxRssGrowth / 2 ** 20)} MiB; ${summary.failures.length} failures\n`);
+  if (flag('times')) {
+    const per = (ms: number) => (ms / Math.max(1, summary.cases)).toFixed(1);
+    const cmds = Object.entries(summary.commandMs).sort((a, b) => b[1] - a[1]).map(([c, ms]) => `${c} ${per(ms)}`).join(', ');
+    process.stdout.write(`per case (ms): harness ${per(summary.harnessMs)}; ${cmds}\n`);
+  }
 }
 process.exitCode = summary.failures.length ? 1 : 0;

@@ -48,9 +48,9 @@ export function readRuns(img: RunsImage, offset: number, length: number): Uint8A
 
 /**
  * Writes `img` with `patches` applied (later ones win) and cut to `truncate`
- * bytes when given, as an uncompressed runs file.
+ * bytes when given, as an uncompressed runs file. Returns the bytes written.
  */
-export function writeMutatedRuns(path: string, img: RunsImage, patches: readonly Patch[], truncate?: number): void {
+export function writeMutatedRuns(path: string, img: RunsImage, patches: readonly Patch[], truncate?: number): Buffer {
   const size = truncate !== undefined ? Math.min(truncate, img.size) : img.size;
   const spans: [number, number][] = img.runs.map((r) => [r.offset, r.offset + r.bytes.length]);
   for (const p of patches) spans.push([p.offset, p.offset + p.bytes.length]);
@@ -73,5 +73,7 @@ export function writeMutatedRuns(path: string, img: RunsImage, patches: readonly
     parts.push(bytes);
   }
   const head = Buffer.from(`btrfs-corpus-runs 1\n${JSON.stringify({ size, runs: merged.map(([a, b]) => [a, b - a]) })}\n`);
-  writeFileSync(path, Buffer.concat([head, ...parts]));
+  const file = Buffer.concat([head, ...parts]);
+  writeFileSync(path, file);
+  return file;
 }

@@ -5,7 +5,6 @@
  * not written and nothing appeared outside the output directory. The parent
  * kills it when a command outlives the hang limit.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkOutcome, type CommandOutcome, type Limits } from './check.js';
@@ -19,7 +18,8 @@ type RunCli = (args: string[], io: { stdout: { write(s: string | Uint8Array): un
 
 export interface CaseRequest { type: 'case'; seed: number; index: number; samples: string[]; limits: Limits }
 export interface CommandReport extends CommandOutcome { problems: string[] }
-export interface CaseReport { index: number; sample: string; mutation: string[]; commands: CommandReport[]; problems: string[] }
+/** setupMs: mutating and writing the image files; verifyMs: checking them and the scratch directory afterwards. */
+export interface CaseReport { index: number; sample: string; mutation: string[]; commands: CommandReport[]; problems: string[]; setupMs: number; verifyMs: number }
 export type ChildMessage =
   | { type: 'ready' }
   | { type: 'case'; index: number; sample: string; mutation: string[] }
@@ -48,6 +48,14 @@ function resetPeak(): void {
   try { writeFileSync('/proc/self/clear_refs', '5'); } catch { /* not Linux: growth is measured after the fact */ }
 }
 
+/**
+ * What a consumer reading stdout takes before closing the pipe (like
+ * `| head -c`): a file may legally be 2^63 bytes of holes and cat streams it
+ * until the reader stops, so the harness stops reading here and the command
+ * sees EPIPE, as from a closed pipe.
+ */
+export const STDOUT_TAKEN = 64 * 2 ** 20;
+
 async function capture(argv: string[]): Promise<CommandOutcome> {
   let stdoutBytes = 0;
   let stderr = '';
@@ -55,7 +63,13 @@ async function capture(argv: string[]): Promise<CommandOutcome> {
   resetPeak();
   const t = performance.now();
   const code = await runCli(argv, {
-    stdout: { write: (s: string | Uint8Array) => { stdoutBytes += typeof s === 'string' ? Buffer.byteLength(s) : s.length; return true; } },
+    stdout: {
+      write: (s: string | Uint8Array) => {
+        if (stdoutBytes > STDOUT_TAKEN) throw Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+        stdoutBytes += typeof s === 'string' ? Buffer.byteLength(s) : s.length;
+        return true;
+      },
+    },
     stderr: { write: (s: string) => { if (stderr.length < 1 << 20) stderr += s; return true; } },
     stderrIsTTY: false,
   });
@@ -83,10 +97,9 @@ async function targetsFor(name: string): Promise<SampleTargets> {
   return t;
 }
 
-const sha = (p: string) => createHash('sha1').update(readFileSync(p)).digest('hex');
-
 async function runCase(req: CaseRequest): Promise<CaseReport> {
   current = req.index;
+  const t0 = performance.now();
   const rng = Rng.forCase(req.seed, req.index);
   const sample = rng.pick(req.samples);
   const t = await targetsFor(sample);
@@ -98,11 +111,11 @@ async function runCase(req: CaseRequest): Promise<CaseReport> {
   mkdirSync(outDir);
   const files = t.images.map((img, dev) => {
     const p = join(imgDir, `dev${dev + 1}.runs`);
-    writeMutatedRuns(p, img, m.patches.filter((x) => x.dev === dev), m.truncate?.dev === dev ? m.truncate.size : undefined);
-    return p;
+    const bytes = writeMutatedRuns(p, img, m.patches.filter((x) => x.dev === dev), m.truncate?.dev === dev ? m.truncate.size : undefined);
+    return { p, bytes, mtime: statSync(p).mtimeMs };
   });
-  const before = files.map((p) => ({ p, hash: sha(p), mtime: statSync(p).mtimeMs }));
-  const ctx = { image: files[0]!, devices: files.slice(1), out: outDir, t, rng };
+  const setupMs = performance.now() - t0;
+  const ctx = { image: files[0]!.p, devices: files.slice(1).map((f) => f.p), out: outDir, t, rng };
   const commands: CommandReport[] = [];
   for (const entry of COMMANDS) {
     const argv = commandLine(entry, ctx);
@@ -110,17 +123,19 @@ async function runCase(req: CaseRequest): Promise<CaseReport> {
     const o = await capture(argv);
     commands.push({ ...o, problems: checkOutcome(o, req.limits) });
   }
+  const t1 = performance.now();
   const problems: string[] = [];
-  for (const b of before) {
-    if (sha(b.p) !== b.hash || statSync(b.p).mtimeMs !== b.mtime) problems.push(`image ${b.p} was modified`);
+  // The bytes written are still in memory: comparing them is exact and cheaper than hashing twice.
+  for (const f of files) {
+    if (statSync(f.p).mtimeMs !== f.mtime || !readFileSync(f.p).equals(f.bytes)) problems.push(`image ${f.p} was modified`);
   }
   const stray = readdirSync(scratch).filter((f) => f !== 'img' && f !== 'out');
   if (stray.length) problems.push(`files written outside the output directory: ${stray.join(', ')}`);
-  const strayImg = readdirSync(imgDir).filter((f) => !files.some((p) => p.endsWith(`/${f}`)));
+  const strayImg = readdirSync(imgDir).filter((f) => !files.some((x) => x.p.endsWith(`/${f}`)));
   if (strayImg.length) problems.push(`files written next to the image: ${strayImg.join(', ')}`);
   for (const f of stray) rmSync(join(scratch, f), { recursive: true, force: true });
   rmSync(outDir, { recursive: true, force: true });
-  return { index: req.index, sample, mutation: m.desc, commands, problems };
+  return { index: req.index, sample, mutation: m.desc, commands, problems, setupMs, verifyMs: performance.now() - t1 };
 }
 
 process.on('uncaughtException', (e) => { send({ type: 'fatal', index: current, message: `uncaught: ${e?.stack ?? e}` }); process.exit(70); });

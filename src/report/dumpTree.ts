@@ -42,6 +42,8 @@ export interface DumpOptions {
    * distinct blocks, not blocks × snapshots. Leave undefined to repeat them.
    */
   emitted?: Set<bigint>;
+  /** Called after each tree block read (a long dump's progress). */
+  onBlock?: () => void;
 }
 
 /** Receives a dump's output as UTF-8 bytes. */
@@ -100,6 +102,7 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
       }
     }
     const res = fs.reader.read({ logical: p.logical, level: p.level, generation: p.generation }, { tree: root.tree });
+    opts.onBlock?.();
     for (const f of res.findings) fs.findings.add(f);
     const b = res.block ?? res.damaged ?? null;
     if (!b) {

@@ -9,6 +9,7 @@ import { openFilesystem, type SourceOptions } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
+import { Progress } from '../progress.js';
 
 interface CheckCliOptions extends CommonOptions {
   data?: boolean;
@@ -98,27 +99,20 @@ function findingJson(f: CheckFinding): Record<string, unknown> {
   return { code: f.code, severity: f.severity, message: f.message, location: f.location, ...(f.repairable !== undefined ? { repairable: f.repairable } : {}), ...(f.hurt ? { hurt: f.hurt } : {}) };
 }
 
-/** One line on stderr, redrawn at most ten times a second. */
+/** The check's progress line (src/cli/progress.ts): tree blocks of the metadata walk, then MiB of data verified. */
 function progressBar(io: CliIO): { update: (phase: string, done: number, total: number) => void; clear: () => void } {
-  let last = 0;
-  let drawn = false;
+  const p = new Progress(io);
+  let current = '';
   return {
     update(phase, done, total) {
-      const now = Date.now();
-      if (now - last < 100) return;
-      last = now;
-      drawn = true;
-      const amount = phase === 'data' ? `${(done / 2 ** 20).toFixed(0)}/${(total / 2 ** 20).toFixed(0)} MiB` : `${done}/${total} tree blocks`;
-      const text = total > 0 ? `checking ${phase}: ${bar(done / total)} ${(100 * done / total).toFixed(1)}% (${amount})` : `checking ${phase}: ${done}`;
-      io.stderr.write(`\r${text}\x1b[K`);
+      if (phase !== current) {
+        current = phase;
+        p.phase(`checking ${phase}`, phase === 'data' ? 'bytes' : { items: 'tree blocks' }, total);
+      }
+      p.update(done, total);
     },
-    clear() { if (drawn) io.stderr.write('\r\x1b[K'); },
+    clear() { p.done(); },
   };
-}
-
-function bar(f: number): string {
-  const w = 30, n = Math.max(0, Math.min(w, Math.round(f * w)));
-  return `[${'#'.repeat(n)}${'.'.repeat(w - n)}]`;
 }
 
 /**
@@ -139,7 +133,7 @@ class WorkerPool implements DataVerifier {
       // From the TypeScript sources (tests, tsx) the worker registers the tsx loader first; from dist it is plain JS.
       const w = ts
         ? new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, workerData: data })
-        : new Worker(url, { workerData: data });
+        : new Worker(url, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       const slot = { w, busy: 0 };
       w.on('message', (m: { id: number; result: DataJobResult }) => {
         slot.busy--;

@@ -2,7 +2,6 @@ import * as nodeFs from 'node:fs';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { recoverDeleted, type Recovered } from '../../analysis/forensics/recover.js';
-import { scanOf } from '../../analysis/forensics/roots.js';
 import { displayName, displayPath, unsafeNameReason } from '../../fs/names.js';
 import { formatTimeShort, modeString, timesJson } from '../../report/fs.js';
 import { toJson } from '../../report/json.js';
@@ -10,6 +9,7 @@ import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
+import { Progress, scanWithProgress } from '../progress.js';
 import { reportFindings } from '../findings.js';
 import { extractFiles } from './extract.js';
 
@@ -29,7 +29,11 @@ export function registerRecover(program: Command, io: CliIO, done: (code: number
     .option('-o, --output <dir>', 'write the recovered files under DIR (as DIR/<path as it was>, with recover-report.json)')
     .action(async (image: string | undefined, opts: RecoverOptions) => {
       const fs = openFilesystem(image, opts, io);
-      const report = recoverDeleted(fs, scanOf(fs));
+      const scan = scanWithProgress(fs, io);
+      const progress = new Progress(io);
+      progress.phase('searching older trees');
+      const report = recoverDeleted(fs, scan);
+      progress.done();
       const written = new Map<Recovered, { host: string | null; failed: string | null }>();
       if (opts.output) {
         const out = resolvePath(opts.output);

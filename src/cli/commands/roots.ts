@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ItemType } from '../../format/constants.js';
 import { LogOverlay } from '../../analysis/forensics/logReplay.js';
-import { scanOf, surveyRoots, type RootCandidate } from '../../analysis/forensics/roots.js';
+import { surveyRoots, type RootCandidate } from '../../analysis/forensics/roots.js';
 import { displayPath } from '../../fs/names.js';
 import { objectidToString } from '../../report/printTree.js';
 import { toJson } from '../../report/json.js';
@@ -11,6 +11,7 @@ import { renderTable } from '../table.js';
 import { type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { finish } from '../findings.js';
+import { Progress, scanWithProgress } from '../progress.js';
 
 interface RootsOptions extends CommonOptions {
   maxBlocks?: string;
@@ -31,13 +32,14 @@ export function registerRoots(program: Command, io: CliIO, done: (code: number) 
     .option('--tree <id>', 'only this tree (object id)')
     .action((image: string | undefined, opts: RootsOptions) => {
       const fs = openFilesystem(image, opts, io);
-      const progress = io.stderrIsTTY ? (d: bigint, t: bigint) => { io.stderr.write(`\r\x1b[Kscanning metadata: ${d}/${t} blocks`); } : undefined;
-      const scan = scanOf(fs, progress);
-      if (io.stderrIsTTY) io.stderr.write('\r\x1b[K');
+      const scan = scanWithProgress(fs, io);
+      const progress = new Progress(io);
+      progress.phase('measuring old trees');
       const maxBlocks = opts.maxBlocks !== undefined ? Math.max(1, Number.parseInt(opts.maxBlocks, 10) || 1) : undefined;
       let roots = surveyRoots(fs, scan, maxBlocks !== undefined ? { maxBlocks } : {});
       if (opts.tree !== undefined) roots = roots.filter((r) => String(r.tree) === opts.tree);
       const log = logSummary(fs);
+      progress.done();
       if (opts.json) {
         io.stdout.write(toJson({
           superblock: { generation: fs.superblock.generation, root: fs.superblock.root, logRoot: fs.superblock.logRoot },

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { recoverDeleted } from '../../analysis/forensics/recover.js';
-import { scanOf } from '../../analysis/forensics/roots.js';
 import { bodyLine, bodyName, liveInodes, recoveredEntries, timelineEvents, type TimelineEntry } from '../../analysis/forensics/timeline.js';
 import { FsView } from '../../fs/FsView.js';
 import { formatTime, tableName } from '../../report/fs.js';
@@ -8,6 +7,7 @@ import { toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { LineWriter, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
+import { Progress, scanWithProgress } from '../progress.js';
 import { finish } from '../findings.js';
 import { symlinkTarget } from '../../fs/fileData.js';
 
@@ -36,7 +36,13 @@ export function registerTimeline(program: Command, io: CliIO, done: (code: numbe
         if (e.inode.kind === 'symlink') e.symlinkTarget = symlinkTarget(view, e.inode);
         entries.push(e);
       }
-      if (opts.recovered !== false) entries.push(...recoveredEntries(recoverDeleted(fs, scanOf(fs)).files));
+      if (opts.recovered !== false) {
+        const scan = scanWithProgress(fs, io);
+        const progress = new Progress(io);
+        progress.phase('searching older trees');
+        entries.push(...recoveredEntries(recoverDeleted(fs, scan).files));
+        progress.done();
+      }
       const w = new LineWriter(io.stdout);
       if (opts.bodyfile) {
         for (const e of entries) w.line(bodyLine(e, opts.ns ?? false));

@@ -10,6 +10,7 @@ import { ByteWriter, EXIT_DAMAGE, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { parseKey, parseTreeId, parseU64 } from '../parse.js';
 import { finish, reportFindings } from '../findings.js';
+import { metadataBlocks, Progress } from '../progress.js';
 
 interface TreeOptions extends CommonOptions {
   tree?: string;
@@ -72,7 +73,16 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
         ...(opts.maxKey !== undefined ? { max: parseKey(opts.maxKey, '--max-key', 'max') } : {}),
       };
       if (opts.tree === undefined) {
+        const progress = new Progress(io);
+        if (progress.enabled) {
+          // A full dump reads about every used metadata block once: block groups' used bytes / nodesize.
+          const total = metadataBlocks(fs);
+          let n = 0;
+          progress.phase('dumping trees', { items: 'tree blocks' }, total);
+          dumpOpts.onBlock = () => { n++; if ((n & 255) === 0) progress.update(n, Math.max(n, total)); };
+        }
         dumpAll(fs, w.write, dumpOpts);
+        progress.done();
       } else {
         for (const t of selectedRoots(fs, opts.tree)) {
           if (opts.json) w.write(enc.encode(treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key)));
