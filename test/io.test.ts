@@ -292,6 +292,16 @@ describe('runs images', () => {
     const viaOpen = openByteSource(gz);
     expect(viaOpen).toBeInstanceOf(SparseSource);
     expect(dec(viaOpen.read(4096n, 5))).toBe('hello');
+
+    // readInto into a dirty reused buffer: the runs' bytes, zeros between them, short at the end.
+    const into = new Uint8Array(16).fill(0xee);
+    expect(src.readInto!(4090n, into)).toBe(16);
+    expect(into).toEqual(src.read(4090n, 16));
+    expect(dec(into.subarray(6, 11))).toBe('hello');
+    into.fill(0xee);
+    expect(src.readInto!((1n << 20n) - 4n, into)).toBe(4);
+    expect(into.subarray(0, 4)).toEqual(new Uint8Array(4));
+    expect(src.readInto!(1n << 20n, into)).toBe(0);
   });
 
   test('the bundled partition fixtures load', () => {

@@ -39,8 +39,24 @@ export class SparseSource implements ByteSource {
   read(offset: bigint, length: number): Uint8Array {
     if (offset < 0n || offset >= this.size || length <= 0) return new Uint8Array(0);
     const remain = this.size - offset;
-    const n = BigInt(length) > remain ? Number(remain) : length;
-    const out = new Uint8Array(n);
+    const out = new Uint8Array(BigInt(length) > remain ? Number(remain) : length);
+    this.fill(offset, out);
+    return out;
+  }
+
+  readInto(offset: bigint, into: Uint8Array): number {
+    if (offset < 0n || offset >= this.size || into.length === 0) return 0;
+    const remain = this.size - offset;
+    const out = BigInt(into.length) > remain ? into.subarray(0, Number(remain)) : into;
+    // A reused buffer holds the last read: the gaps between runs must be zeroed here.
+    out.fill(0);
+    this.fill(offset, out);
+    return out.length;
+  }
+
+  /** Copies the runs' bytes that fall in [offset, +out.length) into `out` (which reads as zeros elsewhere). */
+  private fill(offset: bigint, out: Uint8Array): void {
+    const n = out.length;
     const start = Number(offset);
     const end = start + n;
     // Binary search for the last run starting at or before `start`.
@@ -56,6 +72,5 @@ export class SparseSource implements ByteSource {
       const b = Math.min(end, run.offset + run.bytes.length);
       if (a < b) out.set(run.bytes.subarray(a - run.offset, b - run.offset), a - start);
     }
-    return out;
   }
 }

@@ -228,3 +228,21 @@ export function nlinkChanged(): DamageRecipe & { ino: bigint } {
   }, { fixCsum: true });
   return { name: 'inode nlink raised, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'nlink', logical: leaf.logical, slot }], ino };
 }
+
+/** A regular file's nbytes raised by a sector (checksum recomputed, both copies): only the nbytes finding. */
+export function nbytesChanged(): DamageRecipe & { ino: bigint } {
+  const clean = openSample(SAMPLE);
+  const leaf = fsLeaf(clean);
+  const block = new TreeBlock(clean.volume.readCopy(leaf.logical, clean.superblock.nodesize, 0).bytes!, leaf.logical);
+  // The first regular file's INODE_ITEM (mode at 52, S_IFREG).
+  let slot = 0;
+  while (block.keyType(slot) !== 1 || (new DataView(block.data.buffer, block.data.byteOffset).getUint32(block.itemOffset(slot) + 52, true) & 0o170000) !== 0o100000) slot++;
+  const ino = block.keyObjectid(slot);
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const off = block.itemOffset(slot) + 24;
+    v.setBigUint64(off, v.getBigUint64(off, true) + BigInt(clean.superblock.sectorsize), true);
+  }, { fixCsum: true });
+  return { name: 'file nbytes raised, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'inode-nbytes', logical: leaf.logical, slot }], ino };
+}

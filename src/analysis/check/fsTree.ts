@@ -30,8 +30,9 @@ export interface CsumNeed { start: bigint; end: bigint }
  * Consistency of one fs tree (subvolume) as btrfs check's fs-roots pass
  * sees it, fed every leaf item in key order: nlink against the names
  * (INODE_REF/INODE_EXTREF), DIR_ITEM/DIR_INDEX/INODE_REF triples, directory
- * isize (the sum of name lengths in DIR_ITEM and DIR_INDEX), unlinked inodes
- * without an orphan item, file extents that overlap.
+ * isize (the sum of name lengths in DIR_ITEM and DIR_INDEX), nbytes against
+ * the file extents, unlinked inodes without an orphan item, file extents that
+ * overlap.
  *
  * All items of an inode share its object id and are adjacent in key order
  * (INODE_ITEM 1, INODE_REF 12, INODE_EXTREF 13, ... DIR_ITEM 84, DIR_INDEX 96,
@@ -59,6 +60,9 @@ export class FsTreeChecker {
   private nlink = 0;
   private mode = 0;
   private isize = 0n;
+  private nbytes = 0n;
+  /** Bytes the file extents account for: what nbytes must say (inline: ram_bytes; regular and prealloc: num_bytes, holes not). */
+  private extentBytes = 0n;
   private inodeAt = { block: 0n, slot: 0 };
   private names = 0;
   private dirNameBytes = 0;
@@ -115,6 +119,7 @@ export class FsTreeChecker {
         this.nlink = u32(data, 40);
         this.mode = u32(data, 52);
         this.isize = u64(data, 16);
+        this.nbytes = u64(data, 24);
         this.inodeAt = { block: block.logical, slot };
         // btrfs_inode_item.flags (u64 at 64): NODATASUM is bit 0.
         this.nodatasum = (data[64]! & Number(InodeFlag.NODATASUM)) !== 0;
@@ -175,6 +180,7 @@ export class FsTreeChecker {
           this.add({ code: 'file-extent-overlap', severity: 'error', message: `inode ${ino}: file extent at ${d.fileOffset} starts before the previous one ends (${this.extentEnd})`, location: { tree: this.tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
         }
         if (this.hasInode) this.extentEnd = d.fileOffset + len;
+        if (d.body === 'inline' || d.diskBytenr !== 0n) this.extentBytes += len;
         // Compressed extents carry checksums even in NODATASUM inodes (btrfs check requires them).
         if (this.csumNeeds && d.body === 'disk' && d.type === FileExtentType.REG && d.diskBytenr !== 0n && this.hasInode && (!this.nodatasum || d.compression !== 0)) {
           // Compressed extents are checksummed as stored: the whole disk extent.
@@ -209,6 +215,11 @@ export class FsTreeChecker {
         const isDir = (this.mode & 0o170000) === 0o040000;
         if (this.nlink === 0) this.pending.push({ ino, code: 'orphan-missing', message: `subvolume ${t} inode ${ino} has nlink 0 and no orphan item`, ...at });
         else if (!isDir && this.nlink !== this.names) this.pending.push({ ino, code: 'nlink', message: `subvolume ${t} inode ${ino} has nlink ${this.nlink} but ${this.names} name(s)`, ...at });
+        // Only files and symlinks: mkfs gives the top directory nbytes = nodesize, and btrfs check lets directories be.
+        const fmt = this.mode & 0o170000;
+        if ((fmt === 0o100000 || fmt === 0o120000) && this.nbytes !== this.extentBytes) {
+          this.pending.push({ ino, code: 'inode-nbytes', message: `subvolume ${t} inode ${ino} has nbytes ${this.nbytes}, its file extents add up to ${this.extentBytes}`, ...at });
+        }
         if (isDir && this.isize !== BigInt(this.dirNameBytes)) {
           this.pending.push({ ino, code: 'dir-isize', message: `subvolume ${t} directory ${ino} has isize ${this.isize}, its names add up to ${this.dirNameBytes}`, ...at });
         }
@@ -218,6 +229,7 @@ export class FsTreeChecker {
     this.hasInode = false;
     this.names = 0;
     this.dirNameBytes = 0;
+    this.extentBytes = 0n;
     this.nodatasum = false;
     this.extentEnd = -1n;
   }

@@ -79,6 +79,7 @@ export function scanMetadata(fs: Filesystem, opts: ScanOptions = {}): ScanResult
   const byKey = new Map<string, TreeGeneration>();
   const leaves = new Map<bigint, { logical: bigint; generation: bigint }[]>();
   let copiesRead = 0, validCopies = 0, validBlocks = 0;
+  const scratch = new Uint8Array(ns);
   let done = 0n;
   for (const c of meta) {
     const length = scanLength(c);
@@ -88,7 +89,8 @@ export function scanMetadata(fs: Filesystem, opts: ScanOptions = {}): ScanResult
       const n = vol.copyCount(logical);
       let rec: ScannedBlock | null = null;
       for (let copy = 0; copy < n; copy++) {
-        const r = vol.readCopy(logical, ns, copy);
+        // Nothing of a copy is kept past this loop: every read reuses one buffer (most of a metadata chunk is free space).
+        const r = vol.readCopy(logical, ns, copy, scratch);
         copiesRead++;
         if (!r.bytes) continue;
         const b = r.bytes;
