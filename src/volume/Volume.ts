@@ -76,12 +76,12 @@ export class Volume {
     return { bytes: out ?? new Uint8Array(0), places, rebuilt };
   }
 
-  /** Reads the first copy that can be read at all (no verification). */
-  read(logical: bigint, length: number): CopyRead {
+  /** Reads the first copy that can be read at all (no verification); `into` as for readCopy. */
+  read(logical: bigint, length: number, into?: Uint8Array): CopyRead {
     const n = Math.max(1, this.copyCount(logical));
     let last: CopyRead = { bytes: null, error: 'unmapped', places: [] };
     for (let c = 0; c < n; c++) {
-      last = this.readCopy(logical, length, c);
+      last = this.readCopy(logical, length, c, into);
       if (last.bytes) return last;
     }
     return last;

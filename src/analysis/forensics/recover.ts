@@ -195,9 +195,11 @@ class DataChecker {
     const vol = this.fs.volume;
     const ss = BigInt(this.ss);
     const piece = 256n * ss;
+    let scratch: Uint8Array | undefined;
     for (let at = bytenr; at < bytenr + len; at += piece) {
       const n = Number((bytenr + len - at < piece ? bytenr + len - at : piece) / ss);
-      const r = vol.read(at, n * this.ss);
+      // Only checksums are taken from the bytes: one buffer serves every piece.
+      const r = vol.read(at, n * this.ss, (scratch ??= new Uint8Array(Number(piece))));
       if (!r.bytes) { x.unreadable = true; return x; }
       const sums = this.csums(at, n, generation, x.stillAllocated ? undefined : lastSeen);
       for (let i = 0; i < n; i++) {
