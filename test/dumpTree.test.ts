@@ -1,8 +1,9 @@
-import { gunzipSync } from 'node:zlib';
+import { deflateRawSync, gunzipSync, inflateRawSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dumpAllText } from '../src/report/dumpTree.js';
+import { dumpAllText, dumpTree } from '../src/report/dumpTree.js';
+import { RenderCache } from '../src/report/RenderCache.js';
 import { SAMPLES, openSample, sampleNames } from './helpers/samples.js';
 
 /**
@@ -12,18 +13,51 @@ import { SAMPLES, openSample, sampleNames } from './helpers/samples.js';
  * bytes become U+FFFD on both sides).
  */
 describe.each(sampleNames())('tree dump of sample %s', (name) => {
-  it('equals btrfs-progs dump-tree', () => {
+  it.each([
+    ['(cache of renderings as the library makes it)', undefined],
+    // What the CLI uses: packed renderings, least recently used evicted; small here so that it evicts.
+    ['through a small packed LRU cache (as the CLI dumps)', () => new RenderCache({ maxBytes: 256 * 1024, codec: { pack: (b: Uint8Array) => deflateRawSync(b, { level: 1 }), unpack: (b: Uint8Array) => inflateRawSync(b) } })],
+  ] as const)('equals btrfs-progs dump-tree %s', (_how, makeCache) => {
     const truthBytes = gunzipSync(readFileSync(join(SAMPLES, name, 'truth', 'dump-tree.txt.gz')));
     const truth = new TextDecoder().decode(truthBytes).split('\n');
     expect(truth[0]).toMatch(/^btrfs-progs v/);
     const fs = openSample(name);
     const out: string[] = [];
-    dumpAllText(fs, (t) => out.push(t));
+    const cache = makeCache?.();
+    dumpAllText(fs, (t) => out.push(t), cache ? { cache } : {});
     const ours = out.join('\n').split('\n');
     const want = truth.slice(1, truth[truth.length - 1] === '' ? -1 : undefined);
     // Compare in slices so a failure shows where, not a 20,000-line diff.
     for (let i = 0; i < Math.max(ours.length, want.length); i += 200) {
       expect(ours.slice(i, i + 200), `lines ${i + 2}..${i + 201} of dump-tree`).toEqual(want.slice(i, i + 200));
     }
+  });
+});
+
+describe('the cache of renderings', () => {
+  const packed = (maxBytes: number) => new RenderCache({ maxBytes, codec: { pack: (b: Uint8Array) => deflateRawSync(b, { level: 1 }), unpack: (b: Uint8Array) => inflateRawSync(b) } });
+  const dumpTwice = (cache: RenderCache) => {
+    // The samples' snapshots are one-leaf trees (nothing shared below a root): a two-level tree dumped twice shares every leaf.
+    const fs = openSample('default');
+    const root = fs.treeRoot(5n)!;
+    const dec = new TextDecoder();
+    let first = '', second = '';
+    dumpTree(fs, root, (b) => { first += dec.decode(b); }, { cache });
+    const hitsBefore = cache.hits;
+    dumpTree(fs, root, (b) => { second += dec.decode(b); }, { cache });
+    return { first, second, hits: cache.hits - hitsBefore, leaves: (first.match(/^leaf \d+ items/gm) ?? []).length };
+  };
+
+  it('serves a leaf rendered before (packed, unpacked on the way out) byte for byte', () => {
+    const r = dumpTwice(packed(1 << 20));
+    expect(r.leaves).toBeGreaterThan(1);
+    expect(r.hits).toBe(r.leaves);
+    expect(r.second).toBe(r.first);
+  });
+
+  it('evicts the least recently used past its bound and still dumps the same', () => {
+    const r = dumpTwice(packed(4096));
+    expect(r.hits).toBeLessThan(r.leaves);
+    expect(r.second).toBe(r.first);
   });
 });

@@ -1,7 +1,8 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Command } from 'commander';
 import { ObjectId } from '../../format/constants.js';
 import { dumpAll, dumpRoots, dumpTree, printContextOf, type DumpOptions } from '../../report/dumpTree.js';
-import { RenderCache } from '../../report/RenderCache.js';
+import { RenderCache, type RenderCodec } from '../../report/RenderCache.js';
 import { treeBlockJson, treeStartJson } from '../../report/treeJson.js';
 import { printTreeBlock } from '../../report/printTree.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
@@ -11,6 +12,19 @@ import { addSourceOptions, type CommonOptions } from '../options.js';
 import { parseKey, parseTreeId, parseU64 } from '../parse.js';
 import { finish, reportFindings } from '../findings.js';
 import { metadataBlocks, Progress } from '../progress.js';
+
+/**
+ * Cached renderings packed with zlib's fastest level (native): leaf text
+ * shrinks about sixfold, so the cache holds a whole snapshot's leaves and
+ * the next snapshot's shared leaves are served instead of rendered again
+ * (bench image: 75,000 leaf renderings instead of 325,000; 120 MiB holds
+ * nearly all that is reused).
+ */
+const deflateCodec: RenderCodec = {
+  // zlib hands back a view into a larger output chunk: keep an exact-size copy, not the chunk.
+  pack: (b) => Uint8Array.prototype.slice.call(deflateRawSync(b, { level: 1 })),
+  unpack: (b) => inflateRawSync(b),
+};
 
 interface TreeOptions extends CommonOptions {
   tree?: string;
@@ -68,7 +82,7 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
         // NDJSON has no order to keep with dump-tree: depth-first needs no queue.
         order: opts.dfs || (opts.json && !opts.bfs) ? 'dfs' : 'bfs',
         // Text repeats shared blocks as dump-tree does (from a cache); NDJSON refers back to them.
-        ...(opts.json && !opts.expandShared ? { emitted: new Set<bigint>() } : { cache: new RenderCache() }),
+        ...(opts.json && !opts.expandShared ? { emitted: new Set<bigint>() } : { cache: new RenderCache({ codec: deflateCodec, maxBytes: 120 * 2 ** 20 }) }),
         ...(opts.minKey !== undefined ? { min: parseKey(opts.minKey, '--min-key', 'min') } : {}),
         ...(opts.maxKey !== undefined ? { max: parseKey(opts.maxKey, '--max-key', 'max') } : {}),
       };
