@@ -3,7 +3,7 @@ import { decodeDirItem } from '../format/items/dir.js';
 import { decodeFileExtent } from '../format/items/fileExtent.js';
 import { rootItemPointer } from '../format/items/root.js';
 import { decodeInodeExtref, decodeInodeItem, decodeInodeRef, type InodeItem } from '../format/items/inode.js';
-import { U64_MAX, type Key } from '../format/key.js';
+import { compareKeysAt, U64_MAX, type Key } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
 import type { Filesystem } from '../tree/Filesystem.js';
 import { kindOfMode } from '../fs/FsView.js';
@@ -36,10 +36,6 @@ interface Pending {
   slot: number;
 }
 
-function keyStr(k: Key): string {
-  return `${k.objectid}:${k.type}:${k.offset}`;
-}
-
 /** Items that differ between the trees (present in one only, or with different bytes), in key order. */
 export function diffTreeItems(fs: Filesystem, a: TreeRoot, b: TreeRoot): { items: ItemDiff[]; stats: TreeDiffStats } {
   const stats: TreeDiffStats = { blocksRead: 0, subtreesSkipped: 0 };
@@ -49,38 +45,79 @@ export function diffTreeItems(fs: Filesystem, a: TreeRoot, b: TreeRoot): { items
   const fb: Pending[][] = Array.from({ length: top + 1 }, () => []);
   fa[a.level]!.push({ ptr: a.bytenr, parent: null, slot: 0 });
   fb[b.level]!.push({ ptr: b.bytenr, parent: null, slot: 0 });
-  const items = new Map<string, ItemDiff>();
-  const expand = (p: Pending, root: TreeRoot, side: 'a' | 'b', into: Pending[][]) => {
+  const read = (p: Pending, root: TreeRoot) => {
     const r = p.parent ? readChild(fs.reader, p.parent, p.slot, root.tree, opts) : readRoot(fs.reader, root, opts);
-    if (!r.block) return;
-    stats.blocksRead++;
-    const blk = r.block;
-    if (blk.isLeaf) {
-      for (let i = 0; i < r.validItems; i++) {
-        const k = blk.key(i);
-        const s = keyStr(k);
-        let d = items.get(s);
-        if (!d) { d = { key: k, a: null, b: null }; items.set(s, d); }
-        d[side] = blk.itemData(i);
-      }
-      return;
-    }
-    for (let i = 0; i < r.validItems; i++) into[blk.level - 1]!.push({ ptr: blk.blockPtr(i), parent: blk, slot: i });
+    if (r.block) stats.blocksRead++;
+    return r;
   };
-  for (let lvl = top; lvl >= 0; lvl--) {
+  // Nodes are expanded level by level, dropping pointers both frontiers hold (identical subtrees).
+  const expand = (p: Pending, root: TreeRoot, into: Pending[][]) => {
+    const r = read(p, root);
+    if (!r.block || r.block.isLeaf) return;
+    for (let i = 0; i < r.validItems; i++) into[r.block.level - 1]!.push({ ptr: r.block.blockPtr(i), parent: r.block, slot: i });
+  };
+  for (let lvl = top; lvl >= 1; lvl--) {
     const inA = new Set(fa[lvl]!.map((p) => p.ptr));
     const inB = new Set(fb[lvl]!.map((p) => p.ptr));
     for (const p of fa[lvl]!) {
       if (inB.has(p.ptr)) { stats.subtreesSkipped++; continue; }
-      expand(p, a, 'a', fa);
+      expand(p, a, fa);
     }
-    for (const p of fb[lvl]!) if (!inA.has(p.ptr)) expand(p, b, 'b', fb);
+    for (const p of fb[lvl]!) if (!inA.has(p.ptr)) expand(p, b, fb);
     fa[lvl] = []; fb[lvl] = [];
   }
+  // The leaves that differ, in key order on each side (by the key their parent gives them),
+  // are then merged item by item: one leaf per side is in hand at a time, however big the change.
+  const inA = new Set(fa[0]!.map((p) => p.ptr)), inB = new Set(fb[0]!.map((p) => p.ptr));
+  const leavesA = fa[0]!.filter((p) => { if (inB.has(p.ptr)) stats.subtreesSkipped++; return !inB.has(p.ptr); }).sort(byParentKey);
+  const leavesB = fb[0]!.filter((p) => !inA.has(p.ptr)).sort(byParentKey);
+  const ca = new LeafCursor(leavesA, (p) => read(p, a)), cb = new LeafCursor(leavesB, (p) => read(p, b));
   const out: ItemDiff[] = [];
-  for (const d of items.values()) if (!d.a || !d.b || !bytesEqual(d.a, d.b)) out.push(d);
+  for (;;) {
+    const ha = ca.peek(), hb = cb.peek();
+    if (!ha && !hb) break;
+    const c = ha && hb ? compareKeysAt(ha.block.data, ha.block.keyOffset(ha.slot), hb.block.data, hb.block.keyOffset(hb.slot)) : ha ? -1 : 1;
+    // Only what differs is kept, as copies: a kept item must not pin its 16 KiB block.
+    if (c < 0) { out.push({ key: ha!.block.key(ha!.slot), a: ha!.block.itemData(ha!.slot).slice(), b: null }); ca.next(); continue; }
+    if (c > 0) { out.push({ key: hb!.block.key(hb!.slot), a: null, b: hb!.block.itemData(hb!.slot).slice() }); cb.next(); continue; }
+    const da = ha!.block.itemData(ha!.slot), db = hb!.block.itemData(hb!.slot);
+    if (!bytesEqual(da, db)) out.push({ key: ha!.block.key(ha!.slot), a: da.slice(), b: db.slice() });
+    ca.next(); cb.next();
+  }
+  // Damaged trees can hold keys out of order: the answer is in key order all the same.
   out.sort((x, y) => cmpKey(x.key, y.key));
   return { items: out, stats };
+}
+
+/** Leaf pointers by the key the parent gives them (a root leaf has no parent and comes first). */
+function byParentKey(x: Pending, y: Pending): number {
+  if (!x.parent || !y.parent) return x.parent ? 1 : y.parent ? -1 : 0;
+  return compareKeysAt(x.parent.data, x.parent.keyOffset(x.slot), y.parent.data, y.parent.keyOffset(y.slot));
+}
+
+/** The items of a list of leaves, in order, reading each leaf when its turn comes. */
+class LeafCursor {
+  private i = -1;
+  private block: TreeBlock | null = null;
+  private valid = 0;
+  private slot = 0;
+  constructor(private readonly leaves: Pending[], private readonly read: (p: Pending) => { block: TreeBlock | null; validItems: number }) {}
+
+  peek(): { block: TreeBlock; slot: number } | null {
+    while (!this.block || this.slot >= this.valid) {
+      if (++this.i >= this.leaves.length) return null;
+      const r = this.read(this.leaves[this.i]!);
+      // A leaf where a leaf should be: a node here is damage the read already reported.
+      this.block = r.block && r.block.isLeaf ? r.block : null;
+      this.valid = this.block ? r.validItems : 0;
+      this.slot = 0;
+    }
+    return { block: this.block, slot: this.slot };
+  }
+
+  next(): void {
+    this.slot++;
+  }
 }
 
 function bytesEqual(x: Uint8Array, y: Uint8Array): boolean {
