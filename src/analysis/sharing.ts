@@ -4,6 +4,9 @@ import { u32, u64 } from '../format/bytes.js';
 import type { TreeBlock } from '../format/treeBlock.js';
 import type { FsView, SubvolumeInfo } from '../fs/FsView.js';
 import { readChild, readRoot } from '../tree/walk.js';
+import { BlockTable, EdgeList, ExtentTable, RefTable, type ExtentUse, type LeafStats } from './sharingTables.js';
+
+export type { ExtentUse } from './sharingTables.js';
 
 /**
  * Snapshot sharing: which subvolumes reach each data extent and each tree
@@ -13,56 +16,14 @@ import { readChild, readRoot } from '../tree/walk.js';
  * not files × snapshots. The set of subvolumes reaching each block (a bit
  * mask, bit i = subvolume i of `subvols`) is then pushed from the roots down,
  * level by level, and each leaf's EXTENT_DATA references are attributed to
- * its leaf's set.
+ * its leaf's set. Blocks, references and extents are kept as typed-array rows
+ * (sharingTables.ts) and sets as small interned ids, so memory follows the
+ * distinct blocks and references (~60 bytes a reference), not the snapshots.
  */
 
-/** One EXTENT_DATA item of a leaf (regular or prealloc, not a hole), packed. */
-export interface LeafRef {
-  ino: bigint;
-  fileOffset: bigint;
-  diskBytenr: bigint;
-  diskNumBytes: bigint;
-  offset: bigint;
-  numBytes: bigint;
-  ramBytes: bigint;
-  compression: number;
-  prealloc: boolean;
-}
-
-interface BlockNode {
-  level: number;
-  mask: bigint;
-  children: bigint[] | null;
-  leaf: LeafData | null;
-}
-
-/** What a leaf holds that the byte-range view needs. */
-interface LeafData {
-  refs: LeafRef[];
-  /** Σ i_size of regular files whose INODE_ITEM is here (apparent bytes). */
-  apparent: bigint;
-  files: number;
-  /** Inline extents: bytes of file they map (ram_bytes) and bytes stored in the leaf. */
-  inlineBytes: bigint;
-  inlineStored: bigint;
-}
-
-/** A data extent (EXTENT_ITEM) as its references describe it. */
-export interface ExtentUse {
-  bytenr: bigint;
-  /** On-disk size (disk_num_bytes; after compression). */
-  diskBytes: bigint;
-  /** Uncompressed size (ram_bytes). */
-  ramBytes: bigint;
-  compression: number;
-  prealloc: boolean;
-  /** Subvolumes reaching it (bit i = subvols[i]). */
-  mask: bigint;
-  /** First inode met referencing it; `multiInode` when another inode also does. */
-  ino: bigint;
-  multiInode: boolean;
-  /** Referenced byte ranges in the uncompressed extent, flattened [start, end, ...]. */
-  ranges: bigint[];
+/** LeafStats summed over the leaves one set of subvolumes reaches, with the bytes their references map. */
+interface LeafTotals extends LeafStats {
+  mapped: bigint;
 }
 
 /** Totals attributed to one set of subvolumes (one mask). */
@@ -112,13 +73,16 @@ export interface SharingResult {
   subvols: SubvolumeInfo[];
   /** Bit index of each subvolume id. */
   bit: Map<bigint, number>;
-  extents: Map<bigint, ExtentUse>;
+  /** Data extents by disk bytenr (a map view over compact rows). */
+  extents: ExtentTable;
   byMask: Map<bigint, MaskTotals>;
   perSubvol: SubvolSharing[];
   /** Distinct tree blocks of all fs trees, and those read (each once). */
   treeBlocks: number;
-  /** Leaves, with the mask reaching each (for per-file questions). */
-  leaves: { mask: bigint; data: LeafData }[];
+  /** Data references of the leaves read; refs.maskId[i] indexes `masks` (for per-file and du questions). */
+  refs: RefTable;
+  /** The distinct subvolume sets met, by id; id 0 is the empty set. */
+  masks: bigint[];
 }
 
 export interface SharingOptions {
@@ -126,6 +90,9 @@ export interface SharingOptions {
   subvolIds?: bigint[];
   progress?: (blocks: number) => void;
 }
+
+/** Block cache bound during the walk: a few dozen blocks. */
+const WALK_CACHE_BYTES = 1 << 20;
 
 const ZERO_TOTALS = (): MaskTotals => ({ dataBytes: 0n, extents: 0, treeBlocks: 0, wasteBytes: 0n, wasteEstimated: 0n, compressedDisk: 0n, compressedRam: 0n, preallocBytes: 0n });
 
@@ -148,101 +115,133 @@ export function analyzeSharing(view: FsView, opts: SharingOptions = {}): Sharing
   const all = view.subvolumes().filter((s) => view.tree(s.id));
   const subvols = opts.subvolIds ? all.filter((s) => opts.subvolIds!.includes(s.id)) : all;
   const bit = new Map<bigint, number>(subvols.map((s, i) => [s.id, i]));
-  const nodes = new Map<bigint, BlockNode>();
-  const byLevel: bigint[][] = [];
   const wopts = fs.walkOptions;
 
-  const addNode = (b: TreeBlock, valid: number): BlockNode => {
-    const n: BlockNode = { level: b.level, mask: 0n, children: null, leaf: null };
-    nodes.set(b.logical, n);
-    (byLevel[b.level] ??= []).push(b.logical);
-    if (b.isLeaf) n.leaf = leafData(b, valid);
-    else {
-      n.children = [];
-      for (let i = 0; i < valid; i++) n.children.push(b.blockPtr(i));
-    }
-    if (opts.progress && (nodes.size & 1023) === 0) opts.progress(nodes.size);
-    return n;
+  // Subvolume sets are interned: a block or extent row holds a small id, not a bigint.
+  const masks: bigint[] = [0n];
+  const maskIds = new Map<bigint, number>([[0n, 0]]);
+  const intern = (m: bigint): number => {
+    let id = maskIds.get(m);
+    if (id === undefined) { id = masks.length; masks.push(m); maskIds.set(m, id); }
+    return id;
+  };
+  const union = (a: number, b: number): number => (a === b || b === 0 ? a : a === 0 ? b : intern(masks[a]! | masks[b]!));
+
+  const blockOf = new Map<bigint, number>();
+  const blocks = new BlockTable();
+  const refs = new RefTable();
+  // Parent → child pointers by block index, recorded as each node's pointers are followed;
+  // a pointer whose block this parent could not read is looked up again after the walk
+  // (another parent may have read it).
+  const edges = new EdgeList();
+  const unresolved: { parent: number; ptr: bigint }[] = [];
+
+  const addBlock = (b: TreeBlock, valid: number): number => {
+    const leaf = b.isLeaf ? readLeaf(b, valid, refs) : null;
+    const i = blocks.push(b.level, refs.length, leaf);
+    blockOf.set(b.logical, i);
+    if (opts.progress && (blocks.length & 1023) === 0) opts.progress(blocks.length);
+    return i;
   };
 
-  for (const s of subvols) {
-    const root = view.tree(s.id)!;
-    let rootNode = nodes.get(root.bytenr);
-    if (!rootNode) {
-      const r = readRoot(fs.reader, root, wopts);
-      if (!r.block) continue;
-      rootNode = addNode(r.block, r.validItems);
-      // Explicit stack: node blocks whose children are still to be read.
-      const stack: TreeBlock[] = r.block.isLeaf ? [] : [r.block];
-      const validOf = new Map<bigint, number>([[r.block.logical, r.validItems]]);
-      while (stack.length) {
-        const p = stack.pop()!;
-        const valid = validOf.get(p.logical) ?? 0;
-        validOf.delete(p.logical);
-        for (let i = valid - 1; i >= 0; i--) {
-          const ptr = p.blockPtr(i);
-          if (nodes.has(ptr)) continue; // reached already through another tree (or this one): not read again
-          const c = readChild(fs.reader, p, i, s.id, wopts);
-          if (!c.block) continue;
-          addNode(c.block, c.validItems);
-          if (!c.block.isLeaf) { validOf.set(c.block.logical, c.validItems); stack.push(c.block); }
+  // Each block is read once (one met before is not read again): cached
+  // blocks would only be memory here, so the cache is kept small meanwhile.
+  const cacheLimit = fs.reader.cache.setLimit(WALK_CACHE_BYTES);
+  try {
+    for (const s of subvols) {
+      const root = view.tree(s.id)!;
+      let rootIdx = blockOf.get(root.bytenr);
+      if (rootIdx === undefined) {
+        const r = readRoot(fs.reader, root, wopts);
+        if (!r.block) continue;
+        rootIdx = addBlock(r.block, r.validItems);
+        // Explicit stack: node blocks whose children are still to be read.
+        const stack: { block: TreeBlock; idx: number; valid: number }[] = r.block.isLeaf ? [] : [{ block: r.block, idx: rootIdx, valid: r.validItems }];
+        while (stack.length) {
+          const { block: p, idx: pi, valid } = stack.pop()!;
+          for (let i = valid - 1; i >= 0; i--) {
+            const ptr = p.blockPtr(i);
+            const known = blockOf.get(ptr);
+            // Reached already through another tree (or this one): not read again.
+            if (known !== undefined) { edges.push(pi, known); continue; }
+            const c = readChild(fs.reader, p, i, s.id, wopts);
+            if (!c.block) { unresolved.push({ parent: pi, ptr }); continue; }
+            const ci = addBlock(c.block, c.validItems);
+            edges.push(pi, ci);
+            if (!c.block.isLeaf) stack.push({ block: c.block, idx: ci, valid: c.validItems });
+          }
         }
       }
+      blocks.maskId[rootIdx] = union(blocks.maskId[rootIdx]!, intern(1n << BigInt(bit.get(s.id)!)));
     }
-    rootNode.mask |= 1n << BigInt(bit.get(s.id)!);
+  } finally {
+    fs.reader.cache.setLimit(cacheLimit);
   }
+  for (const u of unresolved) {
+    const c = blockOf.get(u.ptr);
+    if (c !== undefined) edges.push(u.parent, c);
+  }
+  blockOf.clear();
 
   // Push each block's set down to its children, highest level first: a
   // block's set is final once every block above it has been processed.
-  for (let lvl = byLevel.length - 1; lvl > 0; lvl--) {
-    for (const b of byLevel[lvl] ?? []) {
-      const n = nodes.get(b)!;
-      if (!n.mask) continue;
-      for (const c of n.children!) {
-        const cn = nodes.get(c);
-        if (cn && cn.level === n.level - 1) cn.mask |= n.mask;
-      }
+  const parentLevels = new Set<number>();
+  for (let k = 0; k < edges.length; k++) parentLevels.add(blocks.level[edges.parent[k]!]!);
+  for (const lvl of [...parentLevels].sort((x, y) => y - x)) {
+    if (lvl === 0) continue;
+    for (let k = 0; k < edges.length; k++) {
+      const p = edges.parent[k]!;
+      if (blocks.level[p] !== lvl) continue;
+      const m = blocks.maskId[p]!;
+      const c = edges.child[k]!;
+      if (m && blocks.level[c] === lvl - 1) blocks.maskId[c] = union(blocks.maskId[c]!, m);
     }
   }
 
-  const byMask = new Map<bigint, MaskTotals>();
-  const totalsOf = (m: bigint) => {
-    let t = byMask.get(m);
-    if (!t) { t = ZERO_TOTALS(); byMask.set(m, t); }
-    return t;
-  };
-  const extents = new Map<bigint, ExtentUse>();
-  const leaves: SharingResult['leaves'] = [];
-  for (const n of nodes.values()) {
-    if (!n.mask) continue;
-    totalsOf(n.mask).treeBlocks++;
-    if (!n.leaf) continue;
-    leaves.push({ mask: n.mask, data: n.leaf });
-    for (const r of n.leaf.refs) {
-      let e = extents.get(r.diskBytenr);
-      if (!e) {
-        e = { bytenr: r.diskBytenr, diskBytes: r.diskNumBytes, ramBytes: r.ramBytes, compression: r.compression, prealloc: r.prealloc, mask: 0n, ino: r.ino, multiInode: false, ranges: [] };
-        extents.set(r.diskBytenr, e);
-      } else if (r.ino !== e.ino) e.multiInode = true;
-      // An extent written as prealloc and later partly written stays one extent: prealloc only if every reference is.
-      if (!r.prealloc) e.prealloc = false;
-      e.mask |= n.mask;
-      e.ranges.push(r.offset, r.offset + r.numBytes);
+  // Per set of subvolumes (by mask id): block and extent totals, and leaf totals.
+  const totals: (MaskTotals | undefined)[] = [];
+  const totalsOf = (m: number): MaskTotals => (totals[m] ??= ZERO_TOTALS());
+  const leafTotals: (LeafTotals | undefined)[] = [];
+  refs.seal();
+  const extents = new ExtentTable(refs, masks);
+  for (let i = 0; i < blocks.length; i++) {
+    const m = blocks.maskId[i]!;
+    if (!m) continue;
+    totalsOf(m).treeBlocks++;
+    if (blocks.level[i] !== 0) continue;
+    const st = blocks.stats(i);
+    const lt = (leafTotals[m] ??= { apparent: 0n, files: 0, inlineBytes: 0n, inlineStored: 0n, mapped: 0n });
+    lt.apparent += st.apparent;
+    lt.files += st.files;
+    lt.inlineBytes += st.inlineBytes;
+    lt.inlineStored += st.inlineStored;
+    let mapped = 0n;
+    for (let r = blocks.refStart(i), end = blocks.refEnd[i]!; r < end; r++) {
+      mapped += refs.numBytes[r]!;
+      const e = extents.rowFor(r);
+      refs.maskId[r] = m;
+      refs.extent[r] = e;
+      extents.maskId[e] = union(extents.maskId[e]!, m);
     }
+    lt.mapped += mapped;
   }
-  for (const e of extents.values()) {
-    const t = totalsOf(e.mask);
-    t.dataBytes += e.diskBytes;
+  extents.seal();
+  for (let e = 0; e < extents.size; e++) {
+    const t = totalsOf(extents.maskId[e]!);
+    const diskBytes = extents.diskBytes[e]!, compression = extents.compression[e]!;
+    t.dataBytes += diskBytes;
     t.extents++;
-    const w = extentWaste(e);
-    if (e.compression !== Compression.NONE) {
+    const w = wasteOf(compression, diskBytes, extents.ramBytes[e]!, extents.ranges(e));
+    if (compression !== Compression.NONE) {
       t.wasteEstimated += w;
-      t.compressedDisk += e.diskBytes;
-      t.compressedRam += e.ramBytes;
+      t.compressedDisk += diskBytes;
+      t.compressedRam += extents.ramBytes[e]!;
     }
     t.wasteBytes += w;
-    if (e.prealloc) t.preallocBytes += e.diskBytes;
+    if (extents.prealloc[e]) t.preallocBytes += diskBytes;
   }
+  const byMask = new Map<bigint, MaskTotals>();
+  totals.forEach((t, m) => { if (t) byMask.set(masks[m]!, t); });
 
   const nodesize = fs.superblock.nodesize;
   const perSubvol: SubvolSharing[] = subvols.map((s) => ({
@@ -265,25 +264,24 @@ export function analyzeSharing(view: FsView, opts: SharingOptions = {}): Sharing
       p.preallocBytes += t.preallocBytes;
     }
   }
-  for (const l of leaves) {
-    let mapped = 0n;
-    for (const r of l.data.refs) mapped += r.numBytes;
-    for (const i of bitsOf(l.mask)) {
+  leafTotals.forEach((l, m) => {
+    if (!l) return;
+    for (const i of bitsOf(masks[m]!)) {
       const p = perSubvol[i]!;
-      p.apparentBytes += l.data.apparent;
-      p.files += l.data.files;
-      p.mappedBytes += mapped;
-      p.inlineBytes += l.data.inlineBytes;
-      p.inlineStored += l.data.inlineStored;
+      p.apparentBytes += l.apparent;
+      p.files += l.files;
+      p.mappedBytes += l.mapped;
+      p.inlineBytes += l.inlineBytes;
+      p.inlineStored += l.inlineStored;
     }
-  }
+  });
   const ns = BigInt(nodesize);
   for (const p of perSubvol) {
     p.referenced = p.referencedData + ns * BigInt(p.referencedMetaBlocks);
     p.exclusive = p.exclusiveData + ns * BigInt(p.exclusiveMetaBlocks);
     p.shared = p.referenced - p.exclusive;
   }
-  return { nodesize, subvols, bit, extents, byMask, perSubvol, treeBlocks: nodes.size, leaves };
+  return { nodesize, subvols, bit, extents, byMask, perSubvol, treeBlocks: blocks.length, refs, masks };
 }
 
 /**
@@ -293,12 +291,16 @@ export function analyzeSharing(view: FsView, opts: SharingOptions = {}): Sharing
  * uniform across the extent).
  */
 export function extentWaste(e: ExtentUse): bigint {
-  const compressed = e.compression !== Compression.NONE;
-  const size = compressed ? e.ramBytes : e.diskBytes;
-  const covered = coveredBytes(e.ranges, size);
+  return wasteOf(e.compression, e.diskBytes, e.ramBytes, e.ranges);
+}
+
+function wasteOf(compression: number, diskBytes: bigint, ramBytes: bigint, ranges: bigint[]): bigint {
+  const compressed = compression !== Compression.NONE;
+  const size = compressed ? ramBytes : diskBytes;
+  const covered = coveredBytes(ranges, size);
   if (covered >= size) return 0n;
   if (!compressed) return size - covered;
-  return size === 0n ? 0n : (e.diskBytes * (size - covered)) / size;
+  return size === 0n ? 0n : (diskBytes * (size - covered)) / size;
 }
 
 /** Length of the union of [start, end) ranges, clipped to [0, limit). */
@@ -322,8 +324,9 @@ export function coveredBytes(flat: bigint[], limit: bigint): bigint {
 
 const S_IFMT = 0o170000, S_IFREG = 0o100000;
 
-function leafData(b: TreeBlock, valid: number): LeafData {
-  const d: LeafData = { refs: [], apparent: 0n, files: 0, inlineBytes: 0n, inlineStored: 0n };
+/** Appends a leaf's data references to `refs`; returns what else the byte-range view needs of it. */
+function readLeaf(b: TreeBlock, valid: number, refs: RefTable): LeafStats {
+  const d: LeafStats = { apparent: 0n, files: 0, inlineBytes: 0n, inlineStored: 0n };
   for (let i = 0; i < valid; i++) {
     const type = b.keyType(i);
     if (type === ItemType.INODE_ITEM) {
@@ -342,10 +345,7 @@ function leafData(b: TreeBlock, valid: number): LeafData {
       continue;
     }
     if (fe.diskBytenr === 0n) continue; // a hole
-    d.refs.push({
-      ino: k.objectid, fileOffset: k.offset, diskBytenr: fe.diskBytenr, diskNumBytes: fe.diskNumBytes, offset: fe.offset,
-      numBytes: fe.numBytes, ramBytes: fe.ramBytes, compression: fe.compression, prealloc: fe.type === FileExtentType.PREALLOC,
-    });
+    refs.push(k.objectid, fe.diskBytenr, fe.diskNumBytes, fe.offset, fe.numBytes, fe.ramBytes, fe.compression, fe.type === FileExtentType.PREALLOC);
   }
   return d;
 }

@@ -7,6 +7,7 @@ import { toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
+import { metadataBlocks, Progress } from '../progress.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { reportFindings } from '../findings.js';
 
@@ -30,9 +31,10 @@ export function registerSharing(program: Command, io: CliIO, done: (code: number
     .action((image: string | undefined, opts: SharingOptions) => {
       const fs = openFilesystem(image, opts, io);
       const view = new FsView(fs);
-      const progress = io.stderrIsTTY ? (n: number) => { io.stderr.write(`\rtree blocks: ${n}`); } : undefined;
-      const r = analyzeSharing(view, progress ? { progress } : {});
-      if (progress) io.stderr.write('\r\x1b[K');
+      const progress = new Progress(io);
+      if (progress.enabled) progress.phase('walking trees', { items: 'tree blocks' }, metadataBlocks(fs));
+      const r = analyzeSharing(view, progress.enabled ? { progress: (n) => progress.update(n) } : {});
+      progress.done();
       const du = new DuCalculator(r);
       const freeIds = (opts.free ?? []).flatMap((spec) => {
         const s = selectSubvolume(view, spec);
