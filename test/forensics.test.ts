@@ -191,6 +191,22 @@ describe('timeline', () => {
     const ev = j.stdout.trimEnd().split('\n').map((l) => parseJsonExact(l) as { timeNs: string | number });
     for (let i = 1; i < ev.length; i++) expect(BigInt(ev[i]!.timeNs) >= BigInt(ev[i - 1]!.timeNs)).toBe(true);
   });
+
+  it('--subvol: exactly the events of that subvolume, in the same order as in the whole timeline', async () => {
+    const all = await cli('timeline', dev('default'), '--json', '--no-recovered');
+    // The subvolume other than 5 with the most files.
+    const counts = new Map<number, number>();
+    for (const e of files('default')) if (e.subvol_id !== 5) counts.set(e.subvol_id, (counts.get(e.subvol_id) ?? 0) + 1);
+    const sub = [...counts].sort((x, y) => y[1] - x[1])[0]![0];
+    const one = await cli('timeline', dev('default'), '--json', '--no-recovered', '--subvol', String(sub));
+    expect(one.code).toBe(0);
+    const want = all.stdout.trimEnd().split('\n').filter((l) => (parseJsonExact(l) as { subvol: number }).subvol === sub);
+    expect(want.length).toBeGreaterThan(3);
+    expect(one.stdout.trimEnd().split('\n')).toEqual(want);
+    const body = await cli('timeline', dev('default'), '--bodyfile', '--no-recovered', '--subvol', String(sub));
+    expect(body.stdout.trimEnd().split('\n').length).toBe(new Set(want.map((l) => (parseJsonExact(l) as { ino: number }).ino)).size);
+    expect((await cli('timeline', dev('default'), '--subvol', '/no/such')).code).toBe(2);
+  });
 });
 
 it('reads nothing it should not: outputs exist only where asked', () => {

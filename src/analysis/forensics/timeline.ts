@@ -12,16 +12,41 @@ export interface TimelineEntry {
   ino: bigint;
   /** First path (as a mount of subvolume 5 shows it, or as it was for recovered inodes); null when it has none. */
   path: Uint8Array[] | null;
-  inode: Inode;
+  inode: TimelineInode;
   /** Recovered from an older tree, an orphan, or a deleted subvolume. */
   deleted: boolean;
   source?: string;
   symlinkTarget?: Uint8Array | null;
+  /** The path (and symlink target) as bodyName shows them, when made beforehand by slimEntry. */
+  shown?: { path: string | null; target: string | null };
 }
 
-/** Every inode item of every subvolume's tree (not only those with a path), in subvolume then inode order. */
-export function* liveInodes(view: FsView): Generator<TimelineEntry> {
+/** The fields of an inode a timeline shows. */
+export type TimelineInode = Pick<Inode, 'kind' | 'mode' | 'uid' | 'gid' | 'size' | 'atime' | 'mtime' | 'ctime' | 'otime'>;
+
+/**
+ * An entry that pins nothing: the inode cut down to what a timeline shows
+ * (a decoded inode keeps its leaf reachable) and the path's names copied
+ * out of their leaves. Millions of these are held to sort them.
+ */
+export function slimEntry(e: TimelineEntry): TimelineEntry {
+  const { kind, mode, uid, gid, size, atime, mtime, ctime, otime } = e.inode;
+  const shown = { path: e.path ? shownPath(e.path) : null, target: e.symlinkTarget ? shownTarget(e.symlinkTarget) : null };
+  return { subvol: e.subvol, ino: e.ino, path: null, inode: { kind, mode, uid, gid, size, atime, mtime, ctime, otime }, deleted: e.deleted, ...(e.source ? { source: e.source } : {}), shown };
+}
+
+const shownPath = (path: Uint8Array[]) => displayPath(path, { controls: true }).replace(/\|/g, '\\x7c');
+const shownTarget = (t: Uint8Array) => displayPath([t], { controls: true }).slice(1).replace(/\|/g, '\\x7c');
+
+/** Whether the entry has a path (as bytes, or shown beforehand). */
+export function hasPath(e: TimelineEntry): boolean {
+  return e.shown ? e.shown.path !== null : e.path !== null;
+}
+
+/** Every inode item of every subvolume's tree, or of subvolume `only` (not only those with a path), in subvolume then inode order. */
+export function* liveInodes(view: FsView, only?: bigint): Generator<TimelineEntry & { inode: Inode }> {
   for (const s of view.subvolumes()) {
+    if (only !== undefined && s.id !== only) continue;
     const t = view.tree(s.id);
     if (!t) continue;
     for (const { block, slot } of view.fs.items(t, { objectid: 0n, type: ItemType.INODE_ITEM, offset: 0n }, MAX_KEY)) {
@@ -59,9 +84,10 @@ function bodyTime(t: Timespec, ns: boolean): string {
 
 /** A name safe for a "|"-separated line: control bytes and invalid UTF-8 as \xNN, "|" as \x7c. */
 export function bodyName(e: TimelineEntry): string {
-  const base = e.path ? displayPath(e.path, { controls: true }) : `<no name: subvolume ${e.subvol} inode ${e.ino}>`;
-  let name = base.replace(/\|/g, '\\x7c');
-  if (e.symlinkTarget) name += ` -> ${displayPath([e.symlinkTarget], { controls: true }).slice(1).replace(/\|/g, '\\x7c')}`;
+  const path = e.shown ? e.shown.path : e.path ? shownPath(e.path) : null;
+  let name = path ?? `<no name: subvolume ${e.subvol} inode ${e.ino}>`.replace(/\|/g, '\\x7c');
+  const target = e.shown ? e.shown.target : e.symlinkTarget ? shownTarget(e.symlinkTarget) : null;
+  if (target !== null) name += ` -> ${target}`;
   if (e.deleted) name += ' (deleted)';
   return name;
 }
