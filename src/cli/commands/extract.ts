@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { readFile, newReadStats, type ReadStats, symlinkTarget } from '../../fs/fileData.js';
 import type { FsView } from '../../fs/FsView.js';
 import { displayPath, displayName, isUtf8, unsafeNameReason } from '../../fs/names.js';
-import type { Inode } from '../../fs/types.js';
+import type { Inode, InodeRef } from '../../fs/types.js';
 import { walkFiles, type WalkItem } from '../../fs/walk.js';
 import { rdevParts } from '../../report/fs.js';
 import { toJson } from '../../report/json.js';
@@ -14,6 +14,9 @@ import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { reportFindings } from '../findings.js';
 import { openTarget } from '../target.js';
+import * as af from '../extract/asyncFs.js';
+import { Slots, TaskSet } from '../extract/tasks.js';
+import { Prefetcher } from '../extract/prefetch.js';
 
 /**
  * extract: writes files of the image to a directory of this machine.
@@ -36,6 +39,13 @@ import { openTarget } from '../target.js';
  * sockets are listed, never made. Xattrs need the optional fs-xattr package;
  * xattrs of symlinks are not restored (Linux has no way to set them without
  * following the link through that package).
+ *
+ * Speed: the walk and the verified reads stay on this thread; each item's
+ * syscalls (mkdir; open with the final mode when the umask allows, write,
+ * futimes, close) run on libuv's thread pool, IN_FLIGHT items at a time, and
+ * file data is read ahead of the walk (src/cli/extract/prefetch.ts). A file
+ * waits for its directory's mkdir; hard-linked names wait for the first one;
+ * directories get their metadata last, each after those below it.
  */
 
 interface ExtractOptions extends CommonOptions {
@@ -70,7 +80,11 @@ export interface ExtractSummary {
 const LIST_CAP = 100_000;
 const O = nodeFs.constants;
 
-export type XattrApi = { setAttributeSync(path: string, name: string, value: Buffer): void };
+export type XattrApi = {
+  setAttributeSync(path: string, name: string, value: Buffer): void;
+  /** The same on libuv's thread pool (fs-xattr has it), used when present. */
+  setAttribute?(path: string, name: string, value: Buffer): Promise<void>;
+};
 
 export async function loadXattr(): Promise<XattrApi | string> {
   try {
@@ -142,6 +156,8 @@ export interface ExtractOptions2 {
   isRoot?: boolean;
   /** The output directory was made by this run: give it the start directory's mode and times. */
   createdOutput?: boolean;
+  /** Read file data of image files ahead on the thread pool (default true; it only fills the page cache). */
+  readAhead?: boolean;
 }
 
 /**
@@ -153,8 +169,8 @@ export async function extractFiles(view: FsView, start: { ref: WalkItem['ref']; 
   const xattr = opts.xattr ?? await loadXattr();
   const isRoot = opts.isRoot ?? (typeof process.getuid === 'function' && process.getuid() === 0);
   const io = opts.io ?? { stdout: { write: () => true }, stderr: { write: () => true }, stderrIsTTY: false };
-  const x = new Extractor(view, io, outDir, { force: opts.force ?? false, verify: opts.verify !== false, xattr, isRoot });
-  x.run(start.ref, start.inode, start.into, opts.createdOutput ?? false);
+  const x = new Extractor(view, io, outDir, { force: opts.force ?? false, verify: opts.verify !== false, xattr, isRoot, readAhead: opts.readAhead ?? true });
+  await x.run(start.ref, start.inode, start.into, opts.createdOutput ?? false);
   return x.summary;
 }
 
@@ -178,23 +194,68 @@ function summaryText(s: ExtractSummary): string {
   return lines.join('\n');
 }
 
+/** A directory of the output: made (or reused) by `ready`, its metadata set at the end. */
+interface OutDir {
+  /** The path's bytes as a latin1 string (a Buffer each would keep its 8 KiB pool slab alive until the end). */
+  host: string;
+  /** What finishing needs of the inode (the whole decoded inode is not kept for every directory). */
+  meta: Meta | null;
+  shown: string;
+  seq: number;
+  /** True once the directory exists and may be written into; false when nothing below it is written. */
+  ready: Promise<boolean>;
+  /** Directories below it, whose metadata must be set before its own (its mode may forbid entering it). */
+  children: OutDir[];
+}
+
+/** The metadata of an inode that extract restores. */
+type Meta = Pick<Inode, 'subvol' | 'ino' | 'uid' | 'gid' | 'mode' | 'atime' | 'mtime'>;
+
+function metaOf(i: Inode): Meta {
+  return { subvol: i.subvol, ino: i.ino, uid: i.uid, gid: i.gid, mode: i.mode, atime: i.atime, mtime: i.mtime };
+}
+
+/** Most files and directories written at once (each holds one open descriptor and at most 1 MiB of data). */
+const IN_FLIGHT = 64;
+/** Items walked (and their data read ahead) before they are written. */
+const LOOKAHEAD = 1024;
+/**
+ * Files above BIG_FILE bytes are written at most BIG_AT_ONCE at a time: each holds a 1 MiB data
+ * segment while its write is pending, and this bounds those bytes (with IN_FLIGHT small files, ~24 MiB).
+ */
+const BIG_FILE = 256n * 1024n;
+const BIG_AT_ONCE = 8;
+
 class Extractor {
   readonly summary: ExtractSummary;
-  private readonly links = new Map<string, Buffer>();
-  private readonly dirs: { host: Buffer; inode: Inode; shown: string }[] = [];
+  /** Per hard-linked inode: the host path of its first name written (null: none yet), as the chain of its names settles. */
+  private readonly links = new Map<string, Promise<Buffer | null>>();
+  private readonly dirs: OutDir[] = [];
   private readonly refusedItems = new WeakSet<WalkItem>();
   private readonly procFd = nodeFs.existsSync('/proc/self/fd');
+  private readonly tasks = new TaskSet(IN_FLIGHT, (e) => this.add(this.summary.failed, -1, '(extract)', describeError(e)));
+  /** Walk order of every reported issue, so that lists come out in walk order whatever order writes end in. */
+  private readonly order = new WeakMap<object, number>();
+  private seq = 0;
   private lastProgress = 0;
+  private readonly started = Date.now();
   private tmpSeq = 0;
+  private readonly prefetch: Prefetcher | null;
+  private readonly big = new Slots(BIG_AT_ONCE);
   /** Owner of the files this run creates; -1 (never equal) when that cannot be relied on. */
   private readonly ownUid: number;
   private readonly ownGid: number;
+  /** Permission bits the umask removes at creation: a file whose mode has none of them (and no setuid, setgid, sticky) is created with its final mode. */
+  private readonly umask: number;
 
   constructor(private readonly view: FsView, private readonly io: CliIO, private readonly outDir: string,
-    private readonly opts: { force: boolean; verify: boolean; xattr: XattrApi | string; isRoot: boolean }) {
+    private readonly opts: { force: boolean; verify: boolean; xattr: XattrApi | string; isRoot: boolean; readAhead: boolean }) {
     const setgidOut = (nodeFs.statSync(outDir).mode & 0o2000) !== 0;
     this.ownUid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
     this.ownGid = typeof process.getegid === 'function' && !setgidOut ? process.getegid() : -1;
+    this.prefetch = opts.readAhead ? new Prefetcher(view) : null;
+    // process.umask() without an argument only reads it (in a worker thread it cannot be set anyway).
+    this.umask = typeof process.umask === 'function' ? process.umask() : 0o777;
     this.summary = {
       output: outDir,
       written: { files: 0, directories: 0, symlinks: 0, hardlinks: 0, fifos: 0, devices: 0, bytes: 0 },
@@ -209,48 +270,108 @@ class Extractor {
     if (view.isMetadump) this.summary.notes.push('the image was made by btrfs-image (METADUMP): it holds metadata only, so file contents and symlink targets cannot be extracted');
   }
 
-  private add(list: ExtractIssue[], path: string, reason: string): void {
-    if (list.length < LIST_CAP) list.push({ path, reason });
+  private add(list: ExtractIssue[], seq: number, path: string, reason: string): void {
+    if (list.length >= LIST_CAP) return;
+    const x = { path, reason };
+    this.order.set(x, seq);
+    list.push(x);
   }
 
-  run(start: WalkItem['ref'], startInode: Inode, into: Uint8Array | null, createdOut: boolean): void {
+  private noXattr(seq: number, path: string, name: string, reason: string): void {
+    const nr = this.summary.xattrs.notRestored;
+    if (nr.length >= LIST_CAP) return;
+    const x = { path, name, reason };
+    this.order.set(x, seq);
+    nr.push(x);
+  }
+
+  async run(start: WalkItem['ref'], startInode: Inode, into: Uint8Array | null, createdOut: boolean): Promise<void> {
     const root = Buffer.from(this.outDir);
+    const out: OutDir = { host: root.toString('latin1'), meta: null, shown: '/', seq: this.seq++, ready: Promise.resolve(true), children: [] };
     let startHost: Buffer = root;
     if (into) {
       const why = unsafeNameReason(into);
-      if (why) { this.add(this.summary.refused, displayName(into, { controls: true }), why); return; }
+      if (why) { this.add(this.summary.refused, 0, displayName(into, { controls: true }), why); return; }
       startHost = join(root, into);
     }
+    // levels[d]: the directory of depth d being written (items are written in walk order, so the
+    // parent of an item of depth d is levels[d - 1]).
+    const levels: OutDir[] = [];
+    const write = (it: WalkItem, shown: string, seq: number) => {
+      if (it.depth === 0) {
+        if (into) this.one(it, startHost, shown, seq, out, levels);
+        else if (startInode.kind === 'dir') {
+          levels[0] = out;
+          if (createdOut) { out.meta = metaOf(startInode); this.dirs.push(out); }
+        } else this.one(it, join(root, new Uint8Array(0)), shown, seq, out, levels);
+      } else {
+        this.one(it, join(startHost, ...it.path), shown, seq, levels[it.depth - 1]!, levels);
+      }
+    };
+    // Items are written LOOKAHEAD behind the walk, so that their data is read ahead meanwhile.
+    const ahead: { it: WalkItem; shown: string; seq: number }[] = [];
+    let next = 0;
     const walk = walkFiles(this.view, start, { prune: (it) => this.refusedItems.has(it) });
     for (const it of walk) {
       const shown = displayPath(into ? [into, ...it.path] : it.path, { controls: true });
-      if (it.depth === 0) {
-        if (into) {
-          if (!this.one(it, startHost, shown)) this.refusedItems.add(it);
-        } else if (startInode.kind === 'dir') {
-          if (createdOut) this.dirs.push({ host: root, inode: startInode, shown: '/' });
-        } else {
-          this.one(it, join(root, new Uint8Array(0)), shown);
+      const seq = this.seq++;
+      if (it.depth > 0) {
+        const why = unsafeNameReason(it.path[it.path.length - 1]!);
+        if (why) {
+          this.refusedItems.add(it);
+          this.add(this.summary.refused, seq, shown, why);
+          continue;
         }
-        continue;
       }
-      const name = it.path[it.path.length - 1]!;
-      const why = unsafeNameReason(name);
-      if (why) {
-        this.refusedItems.add(it);
-        this.add(this.summary.refused, shown, why);
-        continue;
+      // Decided now, as the walk asks right after this item: nothing below these is entered (one() reports them).
+      if (!it.inode || it.loop || it.tooDeep) this.refusedItems.add(it);
+      else this.prefetch?.file(it.inode);
+      ahead.push({ it, shown, seq });
+      if (ahead.length - next > LOOKAHEAD) {
+        const a = ahead[next++]!;
+        if (next >= 4096) { ahead.splice(0, next); next = 0; }
+        write(a.it, a.shown, a.seq);
+        this.progress();
+        await this.tasks.room();
       }
-      const host = join(startHost, ...it.path);
-      if (!this.one(it, host, shown)) this.refusedItems.add(it);
-      this.progress();
     }
-    // Directories last, deepest first: their modes may forbid writing, and writing changes their times.
-    for (let i = this.dirs.length - 1; i >= 0; i--) {
-      const d = this.dirs[i]!;
-      this.finishDir(d.host, d.inode, d.shown);
+    for (; next < ahead.length; next++) {
+      const a = ahead[next]!;
+      write(a.it, a.shown, a.seq);
+      this.progress();
+      await this.tasks.room();
+    }
+    await this.prefetch?.stop();
+    await this.tasks.idle();
+    await this.finishDirs();
+    for (const l of [this.summary.refused, this.summary.failed, this.summary.skipped, this.summary.xattrs.notRestored]) {
+      l.sort((a, b) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0));
     }
     if (this.io.stderrIsTTY) this.io.stderr.write('\r\x1b[K');
+  }
+
+  /**
+   * Directories last, once everything below them is written (writing into a directory changes its
+   * times, and its mode may forbid writing), each after the directories below it.
+   */
+  private async finishDirs(): Promise<void> {
+    const done = new Map<OutDir, Promise<void>>();
+    for (let i = this.dirs.length - 1; i >= 0; i--) {
+      const d = this.dirs[i]!;
+      const below = d.children.map((c) => done.get(c)).filter((p) => p !== undefined);
+      let settle!: () => void;
+      done.set(d, new Promise<void>((r) => { settle = r; }));
+      this.tasks.start(async () => {
+        try {
+          await Promise.all(below);
+          await this.finishDir(d);
+        } finally {
+          settle();
+        }
+      });
+      await this.tasks.room();
+    }
+    await this.tasks.idle();
   }
 
   private progress(): void {
@@ -259,103 +380,125 @@ class Extractor {
     if (now - this.lastProgress < 200) return;
     this.lastProgress = now;
     const w = this.summary.written;
-    this.io.stderr.write(`\r\x1b[Kextracting: ${w.files + w.directories + w.symlinks + w.hardlinks} written, ${(w.bytes / 1048576).toFixed(1)} MiB`);
+    const secs = Math.max(0.001, (now - this.started) / 1000);
+    const n = w.files + w.directories + w.symlinks + w.hardlinks;
+    this.io.stderr.write(`\r\x1b[Kextracting: ${n} written, ${(w.bytes / 1048576).toFixed(1)} MiB (${Math.round(n / secs)} files/s, ${(w.bytes / 1048576 / secs).toFixed(1)} MiB/s)`);
   }
 
-  /** Writes one item; false when nothing below it should be written. */
-  private one(it: WalkItem, host: Buffer, shown: string): boolean {
+  /** Starts writing one item. */
+  private one(it: WalkItem, host: Buffer, shown: string, seq: number, parent: OutDir, levels: OutDir[]): void {
     const inode = it.inode;
-    if (!inode) { this.add(this.summary.failed, shown, `inode ${it.ref.ino} of subvolume ${it.ref.subvol} is missing`); return false; }
-    if (it.loop) { this.add(this.summary.failed, shown, 'directory already extracted on this walk (hard-linked directory: a loop); not entered again'); return false; }
-    if (it.tooDeep) { this.add(this.summary.failed, shown, 'too deep; not entered'); return false; }
-    try {
-      switch (inode.kind) {
-        case 'dir': return this.dir(host, inode, shown);
-        case 'file': this.file(host, inode, shown); return true;
-        case 'symlink': this.symlink(host, inode, shown); return true;
-        case 'fifo': case 'chr': case 'blk': this.special(host, inode, shown); return true;
-        case 'sock': this.add(this.summary.skipped, shown, 'socket (not recreated)'); return true;
-        default: this.add(this.summary.failed, shown, `unknown file type (mode 0${inode.mode.toString(8)})`); return true;
+    if (!inode) { this.add(this.summary.failed, seq, shown, `inode ${it.ref.ino} of subvolume ${it.ref.subvol} is missing`); return; }
+    if (it.loop) { this.add(this.summary.failed, seq, shown, 'directory already extracted on this walk (hard-linked directory: a loop); not entered again'); return; }
+    if (it.tooDeep) { this.add(this.summary.failed, seq, shown, 'too deep; not entered'); return; }
+    const guard = (what: Promise<void>) => what.catch((e) => this.add(this.summary.failed, seq, shown, describeError(e)));
+    switch (inode.kind) {
+      case 'dir': {
+        const d: OutDir = { host: host.toString('latin1'), meta: metaOf(inode), shown, seq, ready: Promise.resolve(false), children: [] };
+        let ok!: (v: boolean) => void;
+        d.ready = new Promise<boolean>((r) => { ok = r; });
+        levels[it.depth] = d;
+        levels.length = it.depth + 1;
+        parent.children.push(d);
+        this.tasks.start(async () => {
+          let made = false;
+          try {
+            made = (await parent.ready) && await this.dir(d);
+          } catch (e) {
+            this.add(this.summary.failed, seq, shown, describeError(e));
+          } finally {
+            ok(made);
+          }
+        });
+        return;
       }
-    } catch (e) {
-      this.add(this.summary.failed, shown, describeError(e));
-      return inode.kind !== 'dir';
+      case 'file': this.startFile(host, inode, shown, seq, parent); return;
+      case 'symlink': this.tasks.start(() => guard(this.symlink(host, inode, shown, seq, parent))); return;
+      case 'fifo': case 'chr': case 'blk': this.tasks.start(() => guard(this.special(host, inode, shown, seq, parent))); return;
+      case 'sock': this.add(this.summary.skipped, seq, shown, 'socket (not recreated)'); return;
+      default: this.add(this.summary.failed, seq, shown, `unknown file type (mode 0${inode.mode.toString(8)})`); return;
     }
   }
 
   /** Makes way for a new entry when --force; true when the name is free. */
-  private clear(host: Buffer, shown: string): boolean {
-    // throwIfNoEntry: an absent name is the common case, and an exception per file is costly.
-    const st = nodeFs.lstatSync(host, { throwIfNoEntry: false });
+  private async clear(host: Buffer, shown: string, seq: number): Promise<boolean> {
+    const st = await af.lstat(host);
     if (!st) return true;
-    if (!this.opts.force) { this.add(this.summary.failed, shown, 'exists (use --force to replace)'); return false; }
-    if (st.isDirectory()) { this.add(this.summary.failed, shown, 'exists as a directory; not replaced'); return false; }
-    nodeFs.unlinkSync(host);
+    if (!this.opts.force) { this.add(this.summary.failed, seq, shown, 'exists (use --force to replace)'); return false; }
+    if (st.isDirectory()) { this.add(this.summary.failed, seq, shown, 'exists as a directory; not replaced'); return false; }
+    await af.unlink(host);
     return true;
   }
 
-  private dir(host: Buffer, inode: Inode, shown: string): boolean {
+  /** Makes the directory (or checks that the one there is a real directory); false when nothing below it is written. */
+  private async dir(d: OutDir): Promise<boolean> {
+    const { shown, seq } = d;
+    const host = Buffer.from(d.host, 'latin1');
     try {
-      nodeFs.mkdirSync(host, { mode: 0o700 });
+      await af.mkdir(host, 0o700);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const st = nodeFs.lstatSync(host);
+      const st = await af.lstat(host);
+      if (!st) throw e;
       if (!st.isDirectory()) {
         // A symlink or file in the way: never write through it.
-        if (!this.opts.force) { this.add(this.summary.failed, shown, `exists and is not a directory${st.isSymbolicLink() ? ' (a symlink: not followed)' : ''}; nothing below it written (use --force to replace)`); return false; }
-        nodeFs.unlinkSync(host);
-        nodeFs.mkdirSync(host, { mode: 0o700 });
+        if (!this.opts.force) { this.add(this.summary.failed, seq, shown, `exists and is not a directory${st.isSymbolicLink() ? ' (a symlink: not followed)' : ''}; nothing below it written (use --force to replace)`); return false; }
+        await af.unlink(host);
+        await af.mkdir(host, 0o700);
       } else {
         // Reusing a directory: make sure we can write into it (its final mode is set at the end).
-        nodeFs.chmodSync(host, (st.mode & 0o7777) | 0o700);
+        await af.chmod(host, (st.mode & 0o7777) | 0o700);
       }
     }
     this.summary.written.directories++;
-    this.dirs.push({ host, inode, shown });
+    this.dirs.push(d);
     return true;
   }
 
-  private finishDir(host: Buffer, inode: Inode, shown: string): void {
+  private async finishDir(d: OutDir): Promise<void> {
     let fd: number;
     try {
-      fd = nodeFs.openSync(host, O.O_RDONLY | O.O_DIRECTORY | O.O_NOFOLLOW);
+      fd = await af.open(Buffer.from(d.host, 'latin1'), O.O_RDONLY | O.O_DIRECTORY | O.O_NOFOLLOW, 0);
     } catch (e) {
-      this.add(this.summary.failed, shown, `cannot set directory metadata: ${describeError(e)}`);
+      this.add(this.summary.failed, d.seq, d.shown, `cannot set directory metadata: ${describeError(e)}`);
       return;
     }
     try {
-      this.fdMeta(fd, inode, shown);
+      await this.fdMeta(fd, d.meta!, d.shown, d.seq, false);
     } finally {
-      nodeFs.closeSync(fd);
+      await af.close(fd);
     }
   }
 
-  /** xattrs, owner, mode, times through an open descriptor. */
-  private fdMeta(fd: number, inode: Inode, shown: string): void {
-    this.setXattrs(this.procFd ? `/proc/self/fd/${fd}` : null, inode, shown);
+  /** xattrs, owner, mode (unless `modeSet`: given at creation), times through an open descriptor. */
+  private async fdMeta(fd: number, inode: Meta, shown: string, seq: number, modeSet: boolean): Promise<void> {
+    await this.setXattrs(this.procFd ? `/proc/self/fd/${fd}` : null, inode, shown, seq);
     // A file we create is already owned by our uid and gid (our directories are made 0700,
     // never setgid, and a setgid output directory turns this shortcut off).
     if (this.opts.isRoot && (inode.uid !== this.ownUid || inode.gid !== this.ownGid)) {
-      try { nodeFs.fchownSync(fd, inode.uid, inode.gid); } catch (e) { this.add(this.summary.failed, shown, `chown: ${describeError(e)}`); }
+      try { await af.fchown(fd, inode.uid, inode.gid); } catch (e) { this.add(this.summary.failed, seq, shown, `chown: ${describeError(e)}`); }
     }
-    try { nodeFs.fchmodSync(fd, inode.mode & 0o7777); } catch (e) { this.add(this.summary.failed, shown, `chmod: ${describeError(e)}`); }
-    try { nodeFs.futimesSync(fd, seconds(inode.atime), seconds(inode.mtime)); } catch (e) { this.add(this.summary.failed, shown, `times: ${describeError(e)}`); }
+    if (!modeSet) {
+      try { await af.fchmod(fd, inode.mode & 0o7777); } catch (e) { this.add(this.summary.failed, seq, shown, `chmod: ${describeError(e)}`); }
+    }
+    try { await af.futimes(fd, seconds(inode.atime), seconds(inode.mtime)); } catch (e) { this.add(this.summary.failed, seq, shown, `times: ${describeError(e)}`); }
   }
 
-  private setXattrs(procPath: string | null, inode: Inode, shown: string, why?: string): void {
+  private async setXattrs(procPath: string | null, inode: InodeRef, shown: string, seq: number, why?: string): Promise<void> {
     const xs = this.view.xattrs(inode);
     if (xs.length === 0) return;
-    const nr = this.summary.xattrs.notRestored;
     const api = this.opts.xattr;
     for (const x of xs) {
       const name = displayName(x.name, { controls: true });
-      const no = (reason: string) => { if (nr.length < LIST_CAP) nr.push({ path: shown, name, reason }); };
+      const no = (reason: string) => this.noXattr(seq, shown, name, reason);
       if (why) { no(why); continue; }
       if (typeof api === 'string') { no('fs-xattr not available'); continue; }
       if (!procPath) { no('/proc/self/fd is not available'); continue; }
       if (!isUtf8(x.name) || x.name.includes(0)) { no('name is not UTF-8 text (fs-xattr takes names as strings)'); continue; }
       try {
-        api.setAttributeSync(procPath, Buffer.from(x.name).toString('utf8'), Buffer.from(x.value));
+        const key = Buffer.from(x.name).toString('utf8');
+        if (api.setAttribute) await api.setAttribute(procPath, key, Buffer.from(x.value));
+        else api.setAttributeSync(procPath, key, Buffer.from(x.value));
         this.summary.xattrs.restored++;
       } catch (e) {
         no(describeError(e));
@@ -363,35 +506,71 @@ class Extractor {
     }
   }
 
-  private file(host: Buffer, inode: Inode, shown: string): void {
-    const key = `${inode.subvol}:${inode.ino}`;
-    if (inode.nlink > 1) {
-      const first = this.links.get(key);
-      if (first) {
-        if (!this.clear(host, shown)) return;
-        nodeFs.linkSync(first, host);
-        this.summary.written.hardlinks++;
-        return;
-      }
+  /**
+   * A regular file. Names of one hard-linked inode form a chain: each waits for the one
+   * before, links to the first name written, or (when none could be written) is written itself.
+   */
+  private startFile(host: Buffer, inode: Inode, shown: string, seq: number, parent: OutDir): void {
+    if (inode.nlink <= 1) {
+      this.tasks.start(async () => {
+        try {
+          if (await parent.ready) await this.file(host, inode, shown, seq);
+        } catch (e) {
+          this.add(this.summary.failed, seq, shown, describeError(e));
+        }
+      });
+      return;
     }
-    if (this.view.isMetadump && inode.size > 0n) { this.add(this.summary.failed, shown, 'no file data in a btrfs-image metadump'); return; }
-    // O_EXCL refuses an existing name by itself: look at what is there only when it does.
+    const key = `${inode.subvol}:${inode.ino}`;
+    const before = this.links.get(key) ?? Promise.resolve(null);
+    let settle!: (v: Buffer | null) => void;
+    const mine = new Promise<Buffer | null>((r) => { settle = r; });
+    if (this.links.has(key) || this.links.size < 1_000_000) this.links.set(key, mine);
+    this.tasks.start(async () => {
+      const first = await before;
+      let result = first;
+      try {
+        if (!(await parent.ready)) return;
+        if (first) {
+          if (!(await this.clear(host, shown, seq))) return;
+          await af.link(first, host);
+          this.summary.written.hardlinks++;
+        } else if (await this.file(host, inode, shown, seq)) {
+          result = host;
+        }
+      } catch (e) {
+        this.add(this.summary.failed, seq, shown, describeError(e));
+      } finally {
+        settle(result);
+      }
+    });
+  }
+
+  /** Writes one file (content, then metadata); true when it was made. */
+  private async file(host: Buffer, inode: Inode, shown: string, seq: number): Promise<boolean> {
+    if (this.view.isMetadump && inode.size > 0n) { this.add(this.summary.failed, seq, shown, 'no file data in a btrfs-image metadump'); return false; }
+    // The final mode is given at creation when the umask keeps it whole (no chmod then); else 0600 until the end.
+    const perm = inode.mode & 0o7777;
+    const modeSet = (perm & 0o7000) === 0 && (perm & this.umask) === 0;
     const flags = O.O_WRONLY | O.O_CREAT | O.O_EXCL | O.O_NOFOLLOW;
+    // O_EXCL refuses an existing name by itself: look at what is there only when it does.
     let fd: number;
     try {
-      fd = nodeFs.openSync(host, flags, 0o600);
+      fd = await af.open(host, flags, modeSet ? perm : 0o600);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (!this.clear(host, shown)) return;
-      fd = nodeFs.openSync(host, flags, 0o600);
+      if (!(await this.clear(host, shown, seq))) return false;
+      fd = await af.open(host, flags, modeSet ? perm : 0o600);
     }
     let bad: string | null = null;
     let end = 0;
+    const big = inode.size > BIG_FILE;
+    if (big) await this.big.acquire();
     try {
       for (const seg of readFile(this.view, inode, { verify: this.opts.verify, stats: this.summary.read })) {
         if (seg.kind === 'data') {
           let done = 0;
-          while (done < seg.bytes.length) done += nodeFs.writeSync(fd, seg.bytes, done, seg.bytes.length - done, Number(seg.offset) + done);
+          while (done < seg.bytes.length) done += await af.write(fd, seg.bytes, done, seg.bytes.length - done, Number(seg.offset) + done);
           this.summary.written.bytes += seg.bytes.length;
           end = Math.max(end, Number(seg.offset) + seg.bytes.length);
           this.progress();
@@ -401,34 +580,42 @@ class Extractor {
         // Zero segments (holes, prealloc) are skipped: the file stays sparse.
       }
       // The size is set by the last write unless the file ends in a hole (or is shorter than written).
-      if (end !== Number(inode.size)) nodeFs.ftruncateSync(fd, Number(inode.size));
-      this.fdMeta(fd, inode, shown);
+      if (end !== Number(inode.size)) await af.ftruncate(fd, Number(inode.size));
+      await this.fdMeta(fd, inode, shown, seq, modeSet);
     } finally {
-      nodeFs.closeSync(fd);
+      if (big) this.big.release();
+      await af.close(fd);
     }
     this.summary.written.files++;
-    if (bad) this.add(this.summary.failed, shown, `written incompletely (unreadable ranges left as holes): ${bad}`);
-    if (inode.nlink > 1 && this.links.size < 1_000_000) this.links.set(key, host);
+    if (bad) this.add(this.summary.failed, seq, shown, `written incompletely (unreadable ranges left as holes): ${bad}`);
+    return true;
   }
 
-  private symlink(host: Buffer, inode: Inode, shown: string): void {
+  private async symlink(host: Buffer, inode: Inode, shown: string, seq: number, parent: OutDir): Promise<void> {
+    if (!(await parent.ready)) return;
     const target = symlinkTarget(this.view, inode);
-    if (!target) { this.add(this.summary.failed, shown, this.view.isMetadump ? 'symlink target not in a btrfs-image metadump' : 'symlink target unreadable'); return; }
-    if (target.length === 0 || target.includes(0)) { this.add(this.summary.failed, shown, 'symlink target is empty or contains NUL'); return; }
-    if (!this.clear(host, shown)) return;
-    nodeFs.symlinkSync(Buffer.from(target), host);
+    if (!target) { this.add(this.summary.failed, seq, shown, this.view.isMetadump ? 'symlink target not in a btrfs-image metadump' : 'symlink target unreadable'); return; }
+    if (target.length === 0 || target.includes(0)) { this.add(this.summary.failed, seq, shown, 'symlink target is empty or contains NUL'); return; }
+    try {
+      await af.symlink(Buffer.from(target), host);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (!(await this.clear(host, shown, seq))) return;
+      await af.symlink(Buffer.from(target), host);
+    }
     this.summary.written.symlinks++;
     if (this.opts.isRoot) {
-      try { nodeFs.lchownSync(host, inode.uid, inode.gid); } catch (e) { this.add(this.summary.failed, shown, `lchown: ${describeError(e)}`); }
+      try { await af.lchown(host, inode.uid, inode.gid); } catch (e) { this.add(this.summary.failed, seq, shown, `lchown: ${describeError(e)}`); }
     }
-    try { nodeFs.lutimesSync(host, seconds(inode.atime), seconds(inode.mtime)); } catch (e) { this.add(this.summary.failed, shown, `times: ${describeError(e)}`); }
-    this.setXattrs(null, inode, shown, 'xattrs of symlinks are not restored (cannot be set without following the link)');
+    try { await af.lutimes(host, seconds(inode.atime), seconds(inode.mtime)); } catch (e) { this.add(this.summary.failed, seq, shown, `times: ${describeError(e)}`); }
+    await this.setXattrs(null, inode, shown, seq, 'xattrs of symlinks are not restored (cannot be set without following the link)');
   }
 
-  private special(host: Buffer, inode: Inode, shown: string): void {
+  private async special(host: Buffer, inode: Inode, shown: string, seq: number, parent: OutDir): Promise<void> {
     const what = inode.kind === 'fifo' ? 'fifo' : `${inode.kind === 'chr' ? 'character' : 'block'} device ${rdevParts(inode.rdev).major}:${rdevParts(inode.rdev).minor}`;
-    if (!this.opts.isRoot) { this.add(this.summary.skipped, shown, `${what} (made only when running as root)`); return; }
-    if (!this.clear(host, shown)) return;
+    if (!this.opts.isRoot) { this.add(this.summary.skipped, seq, shown, `${what} (made only when running as root)`); return; }
+    if (!(await parent.ready)) return;
+    if (!(await this.clear(host, shown, seq))) return;
     // Made under a plain temporary name in the output directory, then hard-linked into place
     // (link never follows or replaces), so the command never sees the image's name bytes.
     const tmp = resolvePath(this.outDir, `.btrfs-inspect-${process.pid}-${randomBytes(6).toString('hex')}-${this.tmpSeq++}`);
@@ -441,15 +628,15 @@ class Extractor {
       }
       nodeFs.linkSync(tmp, host);
     } catch (e) {
-      this.add(this.summary.failed, shown, `${what}: ${describeError(e)}`);
+      this.add(this.summary.failed, seq, shown, `${what}: ${describeError(e)}`);
       return;
     } finally {
       try { nodeFs.unlinkSync(tmp); } catch { /* not made */ }
     }
     if (inode.kind === 'fifo') this.summary.written.fifos++; else this.summary.written.devices++;
-    try { nodeFs.lchownSync(host, inode.uid, inode.gid); } catch (e) { this.add(this.summary.failed, shown, `lchown: ${describeError(e)}`); }
-    try { nodeFs.lutimesSync(host, seconds(inode.atime), seconds(inode.mtime)); } catch (e) { this.add(this.summary.failed, shown, `times: ${describeError(e)}`); }
-    this.setXattrs(null, inode, shown, 'xattrs of device nodes and fifos are not restored');
+    try { await af.lchown(host, inode.uid, inode.gid); } catch (e) { this.add(this.summary.failed, seq, shown, `lchown: ${describeError(e)}`); }
+    try { await af.lutimes(host, seconds(inode.atime), seconds(inode.mtime)); } catch (e) { this.add(this.summary.failed, seq, shown, `times: ${describeError(e)}`); }
+    await this.setXattrs(null, inode, shown, seq, 'xattrs of device nodes and fifos are not restored');
   }
 }
 
