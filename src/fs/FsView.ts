@@ -127,6 +127,12 @@ export class FsView {
     return (this.fs.superblock.flags & (SuperFlag.METADUMP | SuperFlag.METADUMP_V2)) !== 0n;
   }
 
+  /** Drops the cached inodes and directory paths (a view kept for later reads need not keep them). */
+  forget(): void {
+    this.inodeCache.clear();
+    this.dirPathCache.clear();
+  }
+
   finding(f: Finding): void {
     this.fs.findings.add(f);
   }

@@ -8,6 +8,7 @@ import { lastKeyAtOrBefore } from '../../fs/treeSearch.js';
 import type { Inode, InodeRef } from '../../fs/types.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { iterateItems, type TreeRoot } from '../../tree/walk.js';
+import { diffTreeItems } from '../diff.js';
 import { quiet, TreeAtRoot } from './quiet.js';
 import { committedRoots, completeness } from './roots.js';
 import type { ScanResult } from './scan.js';
@@ -98,15 +99,16 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
       .filter((r) => !cur || r.bytenr !== cur.bytenr)
       // Newest first; within a generation the committed version first, then blocks that were roots only inside that transaction.
       .sort((a, b) => cmpDesc(a.generation, b.generation) || Number(committed.has(`${subvol}:${b.bytenr}`)) - Number(committed.has(`${subvol}:${a.bytenr}`)));
+    // Each root is compared with the root searched just before it (the next newer one; the
+    // current tree first): consecutive commits share all but what one transaction changed, and an
+    // inode an older root shares with a newer one was already judged there.
+    let newer: TreeRoot | undefined = cur;
     for (const root of roots) {
       const c = completeness(q, root);
       searched.push({ subvol, generation: root.generation, bytenr: root.bytenr, intact: c.intact, missing: c.missing });
       if (c.intact === 0) continue;
       const old = new FsView(q.withOverlay(new TreeAtRoot(q, subvol, root)));
-      const min: Key = { objectid: ObjectId.FIRST_FREE, type: ItemType.INODE_ITEM, offset: 0n };
-      for (const { block, slot } of iterateItems(q.reader, root, min, { objectid: ObjectId.LAST_FREE, type: 255, offset: 0xffffffffffffffffn }, {})) {
-        if (block.keyType(slot) !== ItemType.INODE_ITEM) continue;
-        const ino = block.keyObjectid(slot);
+      for (const ino of oldInodes(q, root, newer)) {
         const key = `${subvol}:${ino}`;
         if (seen.has(key)) continue;
         const ref: InodeRef = { subvol, ino };
@@ -117,6 +119,9 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
         seen.add(key);
         out.push({ subvol, ino, inode: was, paths: old.paths(ref), lastSeen: root.generation, root, source: 'older tree', inoReused: now !== null, data: checker.check(old, was, root.generation), view: old });
       }
+      // Each recovered file keeps this view to read its data later: its caches need not stay.
+      old.forget();
+      newer = root;
     }
   }
   // Orphans: unlinked inodes still held open (or not yet cleaned), named by (ORPHAN, ORPHAN_ITEM, ino).
@@ -149,6 +154,26 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
     }
   }
   return { files: out, searched };
+}
+
+/**
+ * Inode numbers whose INODE_ITEM the older root has and the newer tree
+ * has not with the same bytes (a deleted, reused or changed inode). Blocks
+ * both trees share hold the same items: the trees' difference is read, not
+ * the whole old tree (an old root of a big subvolume shares most of it).
+ */
+function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined): Generator<bigint> {
+  const inRange = (objectid: bigint) => objectid >= ObjectId.FIRST_FREE && objectid <= ObjectId.LAST_FREE;
+  if (!newer) {
+    const min: Key = { objectid: ObjectId.FIRST_FREE, type: ItemType.INODE_ITEM, offset: 0n };
+    for (const { block, slot } of iterateItems(fs.reader, root, min, { objectid: ObjectId.LAST_FREE, type: 255, offset: 0xffffffffffffffffn }, {})) {
+      if (block.keyType(slot) === ItemType.INODE_ITEM) yield block.keyObjectid(slot);
+    }
+    return;
+  }
+  for (const d of diffTreeItems(fs, root, newer).items) {
+    if (d.key.type === ItemType.INODE_ITEM && d.a && inRange(d.key.objectid)) yield d.key.objectid;
+  }
 }
 
 /** Checks a recovered file's data against surviving checksums and the current extent tree. */
