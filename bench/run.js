@@ -27,7 +27,11 @@ if (!existsSync(join(here, '..', 'dist', 'cli', 'main.js'))) {
   console.error('build first: npm run build');
   process.exit(2);
 }
-const image = execFileSync('bash', [join(here, 'build-large.sh'), files, snaps], { stdio: ['ignore', 'pipe', 'inherit'] }).toString().trim();
+const build = (n) => execFileSync('bash', [join(here, 'build-large.sh'), files, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] }).toString().trim();
+const image = build(snaps);
+// The same fill with twice the snapshots, for how sharing scales (built once, cached, only when that line runs).
+let doubled;
+const image2 = () => (doubled ??= build(Number(snaps) * 2));
 
 /** Runs a command with stdout to /dev/null; returns wall seconds and max RSS in MiB (GNU time). */
 function timeIt(cmd, args) {
@@ -45,7 +49,10 @@ const pairs = [
   { name: 'check --data', ours: ['check', image, '--data'], theirs: ['btrfs', ['check', '--readonly', '--check-data-csum', image]] },
   // btrfs-progs has no offline counterpart here: `btrfs check --qgroup-report` computes nothing
   // on an image without quotas (this one), so sharing is timed alone.
-  { name: 'snapshot sharing (qgroup-exact referenced/exclusive)', ours: ['sharing', image] },
+  { name: `snapshot sharing (qgroup-exact referenced/exclusive), ${snaps} snapshots`, ours: ['sharing', image] },
+  { name: `snapshot sharing, ${Number(snaps) * 2} snapshots`, ours: () => ['sharing', image2()] },
+  // No offline counterpart either (btrfs send needs a mounted filesystem): the oldest against the newest snapshot.
+  { name: 'diff of the first and last snapshot', ours: ['diff', image, '/snap00', `/snap${String(Number(snaps) - 1).padStart(2, '0')}`] },
   // The live subvolume (id 256, 300k files incl. a zstd directory) written out, against btrfs restore of
   // the same root with what extract restores too: owner, mode and times (-m), xattrs (-x), symlinks (-S).
   {
@@ -65,7 +72,7 @@ for (const p of pairs.filter((x) => !only || x.name.includes(only))) {
   const o = [], t = [], m = [];
   for (let i = 0; i < runs; i++) {
     p.before?.();
-    const a = timeIt(process.execPath, [cli, ...p.ours]);
+    const a = timeIt(process.execPath, [cli, ...(typeof p.ours === 'function' ? p.ours() : p.ours)]);
     const b = p.theirs ? timeIt(p.theirs[0], p.theirs[1]) : null;
     o.push(a.secs); m.push(a.mib); if (b) t.push(b.secs);
   }
