@@ -170,9 +170,19 @@ export async function extractFiles(view: FsView, start: { ref: WalkItem['ref']; 
   const isRoot = opts.isRoot ?? (typeof process.getuid === 'function' && process.getuid() === 0);
   const io = opts.io ?? { stdout: { write: () => true }, stderr: { write: () => true }, stderrIsTTY: false };
   const x = new Extractor(view, io, outDir, { force: opts.force ?? false, verify: opts.verify !== false, xattr, isRoot, readAhead: opts.readAhead ?? true });
-  await x.run(start.ref, start.inode, start.into, opts.createdOutput ?? false);
+  // The walk visits each leaf about once (directory lookups hit the few recent ones): a small
+  // block cache leaves the memory to the writes in flight.
+  const cacheLimit = view.fs.reader.cache.setLimit(EXTRACT_CACHE_BYTES);
+  try {
+    await x.run(start.ref, start.inode, start.into, opts.createdOutput ?? false);
+  } finally {
+    view.fs.reader.cache.setLimit(cacheLimit);
+  }
   return x.summary;
 }
+
+/** Block cache bound while extracting. */
+const EXTRACT_CACHE_BYTES = 16 << 20;
 
 function summaryText(s: ExtractSummary): string {
   const w = s.written;
