@@ -117,7 +117,7 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
         const now = cur ? view.inode(ref) : null;
         if (now && now.generation === was.generation) continue;
         seen.add(key);
-        out.push({ subvol, ino, inode: was, paths: old.paths(ref), lastSeen: root.generation, root, source: 'older tree', inoReused: now !== null, data: checker.check(old, was, root.generation), view: old });
+        out.push({ subvol, ino, inode: was, paths: detached(old.paths(ref)), lastSeen: root.generation, root, source: 'older tree', inoReused: now !== null, data: checker.check(old, was, root.generation), view: old });
       }
       // Each recovered file keeps this view to read its data later: its caches need not stay.
       old.forget();
@@ -134,7 +134,7 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
       const inode = view.inode(ref);
       if (!inode || seen.has(`${s.id}:${ino}`)) continue;
       seen.add(`${s.id}:${ino}`);
-      out.push({ subvol: s.id, ino, inode, paths: view.paths(ref), lastSeen: fs.superblock.generation, root: t, source: 'orphan', inoReused: false, data: checker.check(view, inode, fs.superblock.generation), view });
+      out.push({ subvol: s.id, ino, inode, paths: detached(view.paths(ref)), lastSeen: fs.superblock.generation, root: t, source: 'orphan', inoReused: false, data: checker.check(view, inode, fs.superblock.generation), view });
     }
   }
   // Subvolumes deleted but not cleaned up: every inode their tree still has.
@@ -150,7 +150,7 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
       seen.add(`${s.id}:${ref.ino}`);
       const rel = view.paths(ref).map((p) => p.slice((view.subvolumePath(s.id) ?? []).length));
       const label = new TextEncoder().encode(`<deleted subvolume ${s.id}>`);
-      out.push({ subvol: s.id, ino: ref.ino, inode, paths: rel.map((p) => [label, ...p]), lastSeen: s.generation, root: t, source: 'deleted subvolume', inoReused: false, data: checker.check(view, inode, s.generation), view });
+      out.push({ subvol: s.id, ino: ref.ino, inode, paths: detached(rel.map((p) => [label, ...p])), lastSeen: s.generation, root: t, source: 'deleted subvolume', inoReused: false, data: checker.check(view, inode, s.generation), view });
     }
   }
   return { files: out, searched };
@@ -174,6 +174,11 @@ function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined)
   for (const d of diffTreeItems(fs, root, newer).items) {
     if (d.key.type === ItemType.INODE_ITEM && d.a && inRange(d.key.objectid)) yield d.key.objectid;
   }
+}
+
+/** Paths with their names copied out of the leaves they were read from: thousands of recovered files must not pin a leaf each. */
+function detached(paths: Uint8Array[][]): Uint8Array[][] {
+  return paths.map((p) => p.map((name) => name.slice()));
 }
 
 /** Checks a recovered file's data against surviving checksums and the current extent tree. */
