@@ -5,21 +5,7 @@
  * time), a row of typed-array columns ~50. u64 fields stay exact in
  * BigUint64Array columns (every one of them is a u64 on disk).
  */
-
-type Column = Uint8Array | Uint32Array | BigUint64Array;
-
-/** `a`, or a copy with room for at least `need` entries (capacity doubles). */
-export function grown<T extends Column>(a: T, need: number): T {
-  if (need <= a.length) return a;
-  const b = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2, 1024));
-  (b as Column).set(a as never);
-  return b;
-}
-
-/** Shrinks a column to its used length (no copy when full). */
-export function trimmed<T extends Column>(a: T, n: number): T {
-  return (n === a.length ? a : a.slice(0, n)) as T;
-}
+import { grown, trimmed } from './columns.js';
 
 /** What a leaf holds that the byte-range view needs, besides its data references. */
 export interface LeafStats {

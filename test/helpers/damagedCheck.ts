@@ -212,37 +212,31 @@ export function raid5DataAndParity(): DamageRecipe[] {
   ];
 }
 
-/** An inode's nlink raised (checksum recomputed, both copies): only the nlink finding. */
-export function nlinkChanged(): DamageRecipe & { ino: bigint } {
+/**
+ * The first INODE_ITEM of a files-only leaf that `pick` accepts (its item
+ * bytes), edited by `edit` on both copies with the checksum recomputed: the
+ * one finding `code` at that item is expected.
+ */
+function inodeItemEdited(name: string, code: string, pick: (item: DataView) => boolean, edit: (item: DataView, sectorsize: number) => void): DamageRecipe & { ino: bigint } {
   const clean = openSample(SAMPLE);
   const leaf = fsLeaf(clean);
   const block = new TreeBlock(clean.volume.readCopy(leaf.logical, clean.superblock.nodesize, 0).bytes!, leaf.logical);
+  const itemView = (bytes: Uint8Array, slot: number) => new DataView(bytes.buffer, bytes.byteOffset + block.itemOffset(slot), block.itemSize(slot));
   let slot = 0;
-  while (block.keyType(slot) !== 1) slot++;
+  while (block.keyType(slot) !== 1 || !pick(itemView(block.data, slot))) slot++;
   const ino = block.keyObjectid(slot);
   const k = new DamageKit(clean, sampleSources(SAMPLE));
-  k.editBlock(leaf.logical, (b) => {
-    const v = new DataView(b.buffer, b.byteOffset);
-    const off = block.itemOffset(slot) + 40;
-    v.setUint32(off, v.getUint32(off, true) + 1, true);
-  }, { fixCsum: true });
-  return { name: 'inode nlink raised, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'nlink', logical: leaf.logical, slot }], ino };
+  k.editBlock(leaf.logical, (b) => edit(itemView(b, slot), clean.superblock.sectorsize), { fixCsum: true });
+  return { name, sources: k.overlays, data: false, expected: [{ code, logical: leaf.logical, slot }], ino };
 }
 
-/** A regular file's nbytes raised by a sector (checksum recomputed, both copies): only the nbytes finding. */
+/** An inode's nlink (u32 at 40) raised: only the nlink finding. */
+export function nlinkChanged(): DamageRecipe & { ino: bigint } {
+  return inodeItemEdited('inode nlink raised, checksum recomputed', 'nlink', () => true, (v) => v.setUint32(40, v.getUint32(40, true) + 1, true));
+}
+
+/** A regular file's (mode at 52, S_IFREG) nbytes (u64 at 24) raised by a sector: only the nbytes finding. */
 export function nbytesChanged(): DamageRecipe & { ino: bigint } {
-  const clean = openSample(SAMPLE);
-  const leaf = fsLeaf(clean);
-  const block = new TreeBlock(clean.volume.readCopy(leaf.logical, clean.superblock.nodesize, 0).bytes!, leaf.logical);
-  // The first regular file's INODE_ITEM (mode at 52, S_IFREG).
-  let slot = 0;
-  while (block.keyType(slot) !== 1 || (new DataView(block.data.buffer, block.data.byteOffset).getUint32(block.itemOffset(slot) + 52, true) & 0o170000) !== 0o100000) slot++;
-  const ino = block.keyObjectid(slot);
-  const k = new DamageKit(clean, sampleSources(SAMPLE));
-  k.editBlock(leaf.logical, (b) => {
-    const v = new DataView(b.buffer, b.byteOffset);
-    const off = block.itemOffset(slot) + 24;
-    v.setBigUint64(off, v.getBigUint64(off, true) + BigInt(clean.superblock.sectorsize), true);
-  }, { fixCsum: true });
-  return { name: 'file nbytes raised, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'inode-nbytes', logical: leaf.logical, slot }], ino };
+  return inodeItemEdited('file nbytes raised, checksum recomputed', 'inode-nbytes', (v) => (v.getUint32(52, true) & 0o170000) === 0o100000,
+    (v, ss) => v.setBigUint64(24, v.getBigUint64(24, true) + BigInt(ss), true));
 }

@@ -151,7 +151,7 @@ function placeOf(fs: Filesystem, logical: bigint, copy: number): { devid?: bigin
  * data extent holds, and written extents of checksummed inodes that lack
  * checksums.
  */
-export function checkCsumCoverage(fs: Filesystem, facts: MetaFacts, add: (f: CheckFinding) => void): void {
+export function checkCsumCoverage(facts: MetaFacts, add: (f: CheckFinding) => void): void {
   if (facts.lost.some((l) => l.tree === ObjectId.CSUM_TREE || l.tree === ObjectId.EXTENT_TREE)) return;
   const data = facts.extents.filter((e) => !e.isTree).sort((a, b) => (a.bytenr < b.bytenr ? -1 : a.bytenr > b.bytenr ? 1 : 0));
   const csums = [...facts.csumRanges].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));

@@ -4,6 +4,7 @@ import { decodeFileExtent } from '../../format/items/fileExtent.js';
 import { INODE_ITEM_SIZE } from '../../format/items/inode.js';
 import type { Key } from '../../format/key.js';
 import type { TreeBlock } from '../../format/treeBlock.js';
+import { grown } from '../columns.js';
 import { LinkBalance, linkHash } from './linkBalance.js';
 import type { CheckFinding } from './types.js';
 
@@ -202,11 +203,7 @@ export class FsTreeChecker {
     // Items out of key order (reported by the item checks) split an inode's items: its checks would mislead.
     if (next >= 0n && next < ino) this.lostRanges.push([next, ino]);
     if (ino >= 0n && (this.hasInode || this.names > 0)) {
-      if (this.presentCount === this.present.length) {
-        const grown = new BigUint64Array(this.present.length * 2);
-        grown.set(this.present);
-        this.present = grown;
-      }
+      this.present = grown(this.present, this.presentCount + 1);
       this.present[this.presentCount++] = ino;
       const t = this.tree, at = this.inodeAt;
       if (!this.hasInode) {

@@ -116,7 +116,7 @@ function checkMetadata(fs: Filesystem, opts: CheckOptions): Run {
   checkRootRefs(facts, add);
   checkDeadRoots(facts, add);
   checkFreeSpaceTree(fs, facts, add);
-  checkCsumCoverage(fs, facts, add);
+  checkCsumCoverage(facts, add);
   const view = new FsView(fs);
   const dataSkipped = opts.data ? dataSkipReason(fs, view) : undefined;
   const dataTotal = facts.csumRanges.reduce((s, r) => s + (r.end - r.start), 0n);
