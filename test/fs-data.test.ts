@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -182,5 +183,59 @@ describe('degraded arrays: every file read in full from what is left', () => {
     for (const e of errs) expect(e).toHaveProperty('logical');
     const total = segs.reduce((a, x) => a + (x.kind === 'data' ? BigInt(x.bytes.length) : x.length), 0n);
     expect(total).toBe(r.inode.size);
+  });
+});
+
+describe.runIf(has('dup-data'))('bytes the caller supplies (read ahead) are verified like any read', () => {
+  const PATH = '/small/random.bin';
+  const want = filesTruth('dup-data').find((t) => t.path === 'small/random.bin')!.sha256;
+  /** Reads the file with a supply that serves every request from the image's first copy, through `alter`. */
+  function readSupplied(alter: (logical: bigint, bytes: Uint8Array) => Uint8Array) {
+    const fs = openSample('dup-data');
+    const view = new FsView(fs);
+    const r = view.resolve(PATH);
+    if (!r.ok) throw new Error(r.error);
+    const asked: bigint[] = [];
+    const supply = (logical: bigint, length: number) => {
+      asked.push(logical);
+      const b = fs.volume.readCopy(logical, length, 0).bytes!.slice();
+      return alter(logical, b);
+    };
+    const stats = newReadStats();
+    const hash = createHash('sha256');
+    const errors = [];
+    let pos = 0n;
+    for (const s of readFile(view, r.inode, { supply, stats })) {
+      if (s.kind === 'error') errors.push(s);
+      if (s.kind === 'data') { expect(s.offset).toBe(pos); hash.update(s.bytes); pos += BigInt(s.bytes.length); }
+      if (s.kind === 'zero') { hash.update(new Uint8Array(Number(s.length))); pos += s.length; }
+    }
+    return { fs, asked, stats, errors, sha256: hash.digest('hex') };
+  }
+
+  it('good bytes are taken as the first copy (no read of their own)', () => {
+    const r = readSupplied((_, b) => b);
+    expect(r.asked.length).toBeGreaterThan(0);
+    expect(r.sha256).toBe(want);
+    expect(r.stats.repairedSectors).toBe(0);
+    expect(r.stats.verifiedSectors).toBeGreaterThan(0);
+  });
+
+  it('a bad sector among them is found and read from the second copy', () => {
+    const x = firstExtent('dup-data', PATH);
+    const r = readSupplied((logical, b) => {
+      const off = Number(x.logical - logical);
+      if (off >= 0 && off < b.length) b[off]! ^= 0xff;
+      return b;
+    });
+    expect(r.sha256).toBe(want);
+    expect(r.stats.repairedSectors).toBe(1);
+    expect(r.fs.findings.items.find((i) => i.code === 'data-csum')).toMatchObject({ severity: 'warning', location: { logical: x.logical, copy: 0 } });
+  });
+
+  it('bytes of the wrong length are not used', () => {
+    const r = readSupplied((_, b) => b.subarray(0, b.length - 1));
+    expect(r.sha256).toBe(want);
+    expect(r.errors).toEqual([]);
   });
 });

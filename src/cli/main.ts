@@ -21,6 +21,8 @@ import { registerExtents } from './commands/extents.js';
 import { registerUsage } from './commands/usage.js';
 import { registerHeatmap } from './commands/heatmap.js';
 
+import { useNativeCrc32c } from '../io/node/nativeCrc32c.js';
+
 export const VERSION = '0.1.0';
 
 /**
@@ -30,6 +32,7 @@ export const VERSION = '0.1.0';
  * BTRFS_INSPECT_DEBUG is set.
  */
 export async function runCli(args: string[], io: CliIO): Promise<number> {
+  await useNativeCrc32c();
   let code = 0;
   const done = (c: number) => { code = c; };
   const program = new Command('btrfs-inspect')

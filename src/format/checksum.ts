@@ -36,11 +36,29 @@ export function isKnownCsumType(type: number): boolean {
   return csumSizeOf(type) !== 0;
 }
 
+/** The crc32c in use: the portable JavaScript one unless a host supplied a faster one. */
+let crc32cOf: (data: Uint8Array) => number = (data) => CRC32C.buf(data) >>> 0;
+
+/**
+ * Replaces the crc32c implementation (a host with a native, hardware-backed
+ * one hands it in; this module itself stays free of host APIs). The
+ * candidate must agree with the portable one on a test vector set
+ * (RFC 3720's 32 zero bytes, and "123456789") or it is refused.
+ */
+export function useCrc32c(impl: (data: Uint8Array) => number): boolean {
+  const zeros = new Uint8Array(32);
+  const digits = new TextEncoder().encode('123456789');
+  // Standard crc32c check values: 0x8a9136aa (32 zero bytes, RFC 3720 B.4) and 0xe3069283 ("123456789").
+  if ((impl(zeros) >>> 0) !== 0x8a9136aa || (impl(digits) >>> 0) !== 0xe3069283) return false;
+  crc32cOf = (data) => impl(data) >>> 0;
+  return true;
+}
+
 /** Computes the checksum of `data` as stored on disk (csumSize bytes). */
 export function computeCsum(type: number, data: Uint8Array): Uint8Array {
   switch (type) {
     case CsumType.CRC32: {
-      const v = CRC32C.buf(data) >>> 0;
+      const v = crc32cOf(data);
       return new Uint8Array([v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24]);
     }
     case CsumType.XXHASH: {
@@ -60,7 +78,7 @@ export function computeCsum(type: number, data: Uint8Array): Uint8Array {
 
 /** crc32c of data as a u32, for the hot path of crc32c filesystems. */
 export function crc32c(data: Uint8Array): number {
-  return CRC32C.buf(data) >>> 0;
+  return crc32cOf(data);
 }
 
 /**
@@ -69,7 +87,7 @@ export function crc32c(data: Uint8Array): number {
  */
 export function csumMatches(type: number, data: Uint8Array, stored: Uint8Array, storedOff: number): boolean {
   if (type === CsumType.CRC32) {
-    const v = CRC32C.buf(data) >>> 0;
+    const v = crc32cOf(data);
     return stored[storedOff] === (v & 0xff) && stored[storedOff + 1] === ((v >>> 8) & 0xff) &&
       stored[storedOff + 2] === ((v >>> 16) & 0xff) && stored[storedOff + 3] === v >>> 24;
   }

@@ -47,6 +47,12 @@ export interface ReadOptions {
   chunkSize?: number;
   /** Counters to add to. */
   stats?: ReadStats;
+  /**
+   * Bytes of the first copy of [logical, +length) that the caller already
+   * holds (read ahead, asynchronously), or null to read them here. What it
+   * gives is verified like any read, and never modified.
+   */
+  supply?: (logical: bigint, length: number) => Uint8Array | null;
 }
 
 export interface ReadStats {
@@ -112,6 +118,7 @@ class DataReader {
   private readonly stats: ReadStats;
   private readonly ss: number;
   private readonly csums: CsumLookup;
+  private readonly supply: ReadOptions['supply'];
   private lastCompressed: { key: string; bytes: Uint8Array } | null = null;
   private missingReported = false;
 
@@ -122,6 +129,7 @@ class DataReader {
     const want = opts.chunkSize ?? MiB;
     this.chunk = Math.max(this.ss, Math.floor(want / this.ss) * this.ss);
     this.stats = opts.stats ?? newReadStats();
+    this.supply = opts.supply;
   }
 
   private get where(): string {
@@ -306,8 +314,9 @@ class DataReader {
     const vol = this.view.fs.volume;
     const copies = vol.copyCount(logical);
     if (copies === 0) return { error: `${this.where}: logical ${logical} is not in any chunk`, logical };
-    let bytes: Uint8Array | null = null;
-    let used = -1;
+    let bytes: Uint8Array | null = this.supply?.(logical, length) ?? null;
+    if (bytes && bytes.length !== length) bytes = null;
+    let used = bytes ? 0 : -1;
     let why = '';
     for (let c = 0; c < copies && !bytes; c++) {
       const r = vol.readCopy(logical, length, c);

@@ -1,12 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { verifyDataJob, type DataJob } from '../../analysis/check/index.js';
 import { openFilesystem, type SourceOptions } from '../open.js';
+import { useNativeCrc32c } from '../../io/node/nativeCrc32c.js';
 
 /**
  * A data verification worker of `check --data`: opens the same filesystem
  * read-only (its own sources, chunk map and reads) and verifies the data
  * jobs the main thread sends, so checksumming uses every core.
  */
+await useNativeCrc32c();
 const { image, opts } = workerData as { image: string | undefined; opts: SourceOptions };
 const quiet = { stdout: { write: () => true }, stderr: { write: () => true }, stderrIsTTY: false };
 const fs = openFilesystem(image, opts, quiet);

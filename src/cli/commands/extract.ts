@@ -7,6 +7,7 @@ import { readFile, newReadStats, type ReadStats, symlinkTarget } from '../../fs/
 import type { FsView } from '../../fs/FsView.js';
 import { displayPath, displayName, isUtf8, unsafeNameReason } from '../../fs/names.js';
 import type { Inode, InodeRef } from '../../fs/types.js';
+import { ObjectId } from '../../format/constants.js';
 import { walkFiles, type WalkItem } from '../../fs/walk.js';
 import { rdevParts } from '../../report/fs.js';
 import { toJson } from '../../report/json.js';
@@ -40,10 +41,11 @@ import { Prefetcher } from '../extract/prefetch.js';
  * xattrs of symlinks are not restored (Linux has no way to set them without
  * following the link through that package).
  *
- * Speed: the walk and the verified reads stay on this thread; each item's
+ * Speed: the walk and checksum verification stay on this thread; each item's
  * syscalls (mkdir; open with the final mode when the umask allows, write,
  * futimes, close) run on libuv's thread pool, IN_FLIGHT items at a time, and
- * file data is read ahead of the walk (src/cli/extract/prefetch.ts). A file
+ * file data is read ahead of the walk on that pool into buffers that readFile
+ * verifies instead of reading (src/cli/extract/prefetch.ts). A file
  * waits for its directory's mkdir; hard-linked names wait for the first one;
  * directories get their metadata last, each after those below it.
  */
@@ -156,7 +158,7 @@ export interface ExtractOptions2 {
   isRoot?: boolean;
   /** The output directory was made by this run: give it the start directory's mode and times. */
   createdOutput?: boolean;
-  /** Read file data of image files ahead on the thread pool (default true; it only fills the page cache). */
+  /** Read file data of image files ahead on the thread pool, for readFile to verify and write (default true). */
   readAhead?: boolean;
 }
 
@@ -228,7 +230,7 @@ function metaOf(i: Inode): Meta {
 /** Most files and directories written at once (each holds one open descriptor and at most 1 MiB of data). */
 const IN_FLIGHT = 64;
 /** Items walked (and their data read ahead) before they are written. */
-const LOOKAHEAD = 1024;
+const LOOKAHEAD = 256;
 /**
  * Files above BIG_FILE bytes are written at most BIG_AT_ONCE at a time: each holds a 1 MiB data
  * segment while its write is pending, and this bounds those bytes (with IN_FLIGHT small files, ~24 MiB).
@@ -321,6 +323,10 @@ class Extractor {
     // Items are written LOOKAHEAD behind the walk, so that their data is read ahead meanwhile.
     const ahead: { it: WalkItem; shown: string; seq: number }[] = [];
     let next = 0;
+    if (this.prefetch) {
+      const trees = [this.view.tree(start.subvol), this.view.fs.treeRoot(ObjectId.CSUM_TREE)];
+      this.prefetch.warmTrees(trees.filter((t) => t !== undefined));
+    }
     const walk = walkFiles(this.view, start, { prune: (it) => this.refusedItems.has(it) });
     for (const it of walk) {
       const shown = displayPath(into ? [into, ...it.path] : it.path, { controls: true });
@@ -527,6 +533,8 @@ class Extractor {
           if (await parent.ready) await this.file(host, inode, shown, seq);
         } catch (e) {
           this.add(this.summary.failed, seq, shown, describeError(e));
+        } finally {
+          this.prefetch?.drop(inode);
         }
       });
       return;
@@ -551,6 +559,7 @@ class Extractor {
       } catch (e) {
         this.add(this.summary.failed, seq, shown, describeError(e));
       } finally {
+        this.prefetch?.drop(inode);
         settle(result);
       }
     });
@@ -577,7 +586,15 @@ class Extractor {
     const big = inode.size > BIG_FILE;
     if (big) await this.big.acquire();
     try {
-      for (const seg of readFile(this.view, inode, { verify: this.opts.verify, stats: this.summary.read })) {
+      const ahead = this.prefetch?.take(inode) ?? null;
+      const segments = readFile(this.view, inode, { verify: this.opts.verify, stats: this.summary.read, ...(ahead ? { supply: ahead.supply } : {}) });
+      for (;;) {
+        // The next range read ahead is waited for here, so that readFile finds it instead of reading.
+        const wait = ahead?.ready();
+        if (wait) await wait;
+        const step = segments.next();
+        if (step.done) break;
+        const seg = step.value;
         if (seg.kind === 'data') {
           let done = 0;
           while (done < seg.bytes.length) done += await af.write(fd, seg.bytes, done, seg.bytes.length - done, Number(seg.offset) + done);
@@ -591,6 +608,7 @@ class Extractor {
       }
       // The size is set by the last write unless the file ends in a hole (or is shorter than written).
       if (end !== Number(inode.size)) await af.ftruncate(fd, Number(inode.size));
+      ahead?.close();
       await this.fdMeta(fd, inode, shown, seq, modeSet);
     } finally {
       if (big) this.big.release();
