@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Runs the compiled CLI (npm install builds dist/ through the "prepare" script).
-import { availableParallelism } from 'node:os';
+//
+// CommonJS on purpose (bin/package.json): libuv's thread pool runs extract's reads and writes,
+// and its size is read from UV_THREADPOOL_SIZE once, when the pool starts. The ES module loader
+// starts it before an ES module's first line runs; a CommonJS entry sets the size first. The
+// default of 4 threads oversubscribes a 2-core machine (the kernel's copies then contend with the
+// main thread's checksumming): one per core, 2 to 4, unless the user chose.
+const { availableParallelism } = require('node:os');
 
-// libuv's thread pool runs extract's reads and writes. Its default of 4 threads oversubscribes a
-// 2-core machine (the kernel's copies then contend with this thread's verifying); one per core,
-// 2 to 4, unless the user chose. Set before anything can start the pool.
 process.env.UV_THREADPOOL_SIZE ??= String(Math.min(4, Math.max(2, availableParallelism())));
 import('../dist/cli/main.js')
   .then((m) => m.main())

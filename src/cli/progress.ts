@@ -77,6 +77,11 @@ export class Progress {
     this.io.stderr.write(`\r${this.text(done, t)}\x1b[K`);
   }
 
+  /** Changes the phase's name (a count in it, say) without restarting its rate. */
+  rename(name: string): void {
+    this.name = name;
+  }
+
   /** Erases the line (if one was drawn); the next phase() draws again. */
   done(): void {
     if (!this.active || !this.drawn) return;

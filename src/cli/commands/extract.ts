@@ -18,6 +18,7 @@ import { openTarget } from '../target.js';
 import * as af from '../extract/asyncFs.js';
 import { Slots, TaskSet } from '../extract/tasks.js';
 import { Prefetcher } from '../extract/prefetch.js';
+import { Progress } from '../progress.js';
 
 /**
  * extract: writes files of the image to a directory of this machine.
@@ -249,8 +250,9 @@ class Extractor {
   /** Walk order of every reported issue, so that lists come out in walk order whatever order writes end in. */
   private readonly order = new WeakMap<object, number>();
   private seq = 0;
-  private lastProgress = 0;
-  private readonly started = Date.now();
+  private readonly bar: Progress;
+  /** The bytes to write, when the census of a whole subvolume's leaves can tell (for time left). */
+  private estimateOf: bigint | null = null;
   private tmpSeq = 0;
   private readonly prefetch: Prefetcher | null;
   private readonly big = new Slots(BIG_AT_ONCE);
@@ -260,12 +262,13 @@ class Extractor {
   /** Permission bits the umask removes at creation: a file whose mode has none of them (and no setuid, setgid, sticky) is created with its final mode. */
   private readonly umask: number;
 
-  constructor(private readonly view: FsView, private readonly io: CliIO, private readonly outDir: string,
+  constructor(private readonly view: FsView, io: CliIO, private readonly outDir: string,
     private readonly opts: { force: boolean; verify: boolean; xattr: XattrApi | string; isRoot: boolean; readAhead: boolean }) {
     const setgidOut = (nodeFs.statSync(outDir).mode & 0o2000) !== 0;
     this.ownUid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
     this.ownGid = typeof process.getegid === 'function' && !setgidOut ? process.getegid() : -1;
     this.prefetch = opts.readAhead ? new Prefetcher(view) : null;
+    this.bar = new Progress(io, { intervalMs: 200 });
     // process.umask() without an argument only reads it (in a worker thread it cannot be set anyway).
     this.umask = typeof process.umask === 'function' ? process.umask() : 0o777;
     this.summary = {
@@ -325,8 +328,12 @@ class Extractor {
     let next = 0;
     if (this.prefetch) {
       const trees = [this.view.tree(start.subvol), this.view.fs.treeRoot(ObjectId.CSUM_TREE)];
-      this.prefetch.warmTrees(trees.filter((t) => t !== undefined));
+      // A whole subvolume with none below it: its leaves' inode items tell how much there is to write.
+      const whole = start.ino === this.view.rootOf(start.subvol).ino && !this.view.subvolumes().some((s) => s.parentId === start.subvol);
+      if (whole && this.bar.enabled) this.estimateOf = start.subvol;
+      this.prefetch.warmTrees(trees.filter((t) => t !== undefined), this.estimateOf ?? undefined);
     }
+    this.bar.phase('extracting', 'bytes');
     const walk = walkFiles(this.view, start, { prune: (it) => this.refusedItems.has(it) });
     for (const it of walk) {
       const shown = displayPath(into ? [into, ...it.path] : it.path, { controls: true });
@@ -363,7 +370,7 @@ class Extractor {
     for (const l of [this.summary.refused, this.summary.failed, this.summary.skipped, this.summary.xattrs.notRestored]) {
       l.sort((a, b) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0));
     }
-    if (this.io.stderrIsTTY) this.io.stderr.write('\r\x1b[K');
+    this.bar.done();
   }
 
   /**
@@ -390,15 +397,14 @@ class Extractor {
     await this.tasks.idle();
   }
 
+  /** The progress line: bytes written and their rate; the share done and time left once the census has counted the subvolume. */
   private progress(): void {
-    if (!this.io.stderrIsTTY) return;
-    const now = Date.now();
-    if (now - this.lastProgress < 200) return;
-    this.lastProgress = now;
+    if (!this.bar.enabled) return;
     const w = this.summary.written;
-    const secs = Math.max(0.001, (now - this.started) / 1000);
-    const n = w.files + w.directories + w.symlinks + w.hardlinks;
-    this.io.stderr.write(`\r\x1b[Kextracting: ${n} written, ${(w.bytes / 1048576).toFixed(1)} MiB (${Math.round(n / secs)} files/s, ${(w.bytes / 1048576 / secs).toFixed(1)} MiB/s)`);
+    const c = this.estimateOf !== null ? this.prefetch?.census : null;
+    const total = c && c.leavesLeft === 0 ? Math.max(c.bytes, w.bytes) : undefined;
+    this.bar.rename(`extracting ${w.files + w.directories + w.symlinks + w.hardlinks}${c && c.leavesLeft === 0 ? ` of ~${c.files} files and their directories` : ' items'}`);
+    this.bar.update(w.bytes, total);
   }
 
   /** Starts writing one item. */

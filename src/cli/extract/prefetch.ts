@@ -4,17 +4,27 @@ import type { FsView } from '../../fs/FsView.js';
 import type { Inode } from '../../fs/types.js';
 import { FileSource } from '../../io/node/FileSource.js';
 import type { TreeRoot } from '../../tree/walk.js';
+import { ItemType } from '../../format/constants.js';
+import { INODE_ITEM_SIZE, readInodeItem } from '../../format/items/inode.js';
+import { TreeBlock } from '../../format/treeBlock.js';
+import { u64 } from '../../format/bytes.js';
 
 /** Largest single read ahead (readFile reads plain extents in pieces of this size too). */
 const PIECE = 1 << 20;
 /** Reads in flight at once. */
 const IN_FLIGHT = 16;
 /** Bytes read ahead and not yet used (or dropped): the memory this costs. */
-const HELD_MAX = 24 << 20;
+const HELD_MAX = 16 << 20;
 /** Ranges planned and not yet read, over all files; past this, files are read when written. */
 const PLANNED_MAX = 1 << 16;
+/** Direct-read slots: this many of 1 MiB and of 64 KiB (12 + 12 MiB). */
+const BIG_SLOTS = 12;
+const SMALL_SLOTS = 192;
+const SMALL = 64 << 10;
+/** O_DIRECT wants the address, offset and length aligned to the device's logical block; 4 KiB covers 512 and 4096. */
+const ALIGN = 4096;
 /** Bytes of idle buffers kept for reuse. */
-const POOL_MAX = 32 << 20;
+const POOL_MAX = 8 << 20;
 /** Files this small are mostly inline (max_inline defaults to 2048): their data is in the leaf. */
 const INLINE_MAX = 2048n;
 /** How far past the next range a request may be found (readFile skips a range only rarely). */
@@ -35,6 +45,10 @@ interface Range {
   bytes: Uint8Array | null;
   /** The pooled buffer the bytes are read into (it goes back to the pool once nothing uses it). */
   buf: Buffer | null;
+  /** Its direct-read slot, or -1 (a page-cache read into a pooled buffer). */
+  slot: number;
+  /** A read into its buffer or slot is running (neither may be reused until it ends). */
+  reading: boolean;
   /** Resolves when the read ends (set once it starts). */
   done: Promise<void> | null;
 }
@@ -67,6 +81,47 @@ class BufferPool {
     if (!list) this.free.set(b.length, list = []);
     list.push(b);
     this.pooled += b.length;
+  }
+}
+
+/**
+ * Buffers for O_DIRECT reads: slices of one WebAssembly memory, whose pages
+ * are mapped page-aligned (JavaScript cannot ask for an aligned ArrayBuffer
+ * otherwise). Direct reads bring file data from the disk into these buffers
+ * without passing through the page cache: no copy in the kernel, and the
+ * gigabytes of data do not push the tree leaves the walk keeps reading out
+ * of the cache.
+ */
+/** The WebAssembly global of Node (not in this project's TypeScript libs). */
+const Wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly;
+
+class DirectSlots {
+  private readonly memory = new Wasm.Memory({ initial: (BIG_SLOTS * PIECE + SMALL_SLOTS * SMALL) / 65536 });
+  private readonly free: number[] = [];
+
+  constructor() {
+    // Slots 0..BIG_SLOTS-1 are big; the rest small. Popped from the end: small ones go first.
+    for (let i = 0; i < BIG_SLOTS + SMALL_SLOTS; i++) this.free.push(i);
+  }
+
+  private place(slot: number): [number, number] {
+    return slot < BIG_SLOTS ? [slot * PIECE, PIECE] : [BIG_SLOTS * PIECE + (slot - BIG_SLOTS) * SMALL, SMALL];
+  }
+
+  /** A slot that holds `len` bytes, or null when none is free. */
+  get(len: number): { slot: number; buf: Buffer } | null {
+    for (let i = this.free.length - 1; i >= 0; i--) {
+      const slot = this.free[i]!;
+      const [at, size] = this.place(slot);
+      if (size < len) continue;
+      this.free.splice(i, 1);
+      return { slot, buf: Buffer.from(this.memory.buffer, at, size) };
+    }
+    return null;
+  }
+
+  put(slot: number): void {
+    this.free.push(slot);
   }
 }
 
@@ -140,15 +195,47 @@ export class Prefetcher {
   private held = 0;
   private stopped = false;
   private readonly pool = new BufferPool();
+  /** Direct reads: slots, and an O_DIRECT descriptor per image descriptor (null: direct reads are off). */
+  private direct: DirectSlots | null = null;
+  private readonly directFds = new Map<number, number | null>();
   /** Bytes readFile took from here instead of reading them itself. */
   suppliedBytes = 0;
-  /** Leaves to warm: [fd, physical, length] in key order, and the next one. */
+  /** Ranges read with O_DIRECT (the rest went through the page cache). */
+  directReads = 0;
+  /** Leaves to warm: [fd, physical, length] in key order, their logical addresses, and the next one. */
   private readonly leaves: number[] = [];
+  private readonly leafLogical: bigint[] = [];
   private leafNext = 0;
   private warming = 0;
-  private scratch: Buffer | null = null;
+  /** One buffer per read in flight (the census reads what lands in it). */
+  private readonly spare: Buffer[] = [];
+  /**
+   * What the leaves of one subvolume tree hold, counted as they are warmed: regular files and
+   * the sum of their sizes, for a progress line's estimate (the leaves are not verified here;
+   * `leavesLeft` reaches 0 once all are counted).
+   */
+  census: { tree: bigint; files: number; bytes: number; leavesLeft: number } | null = null;
+  /** Indexes [from, to) of the census tree's leaves in leafLogical. */
+  private censusLeaves: [number, number] = [0, 0];
 
-  constructor(private readonly view: FsView) {}
+  constructor(private readonly view: FsView, opts: { direct?: boolean } = {}) {
+    if (opts.direct !== false && typeof nodeFs.constants.O_DIRECT === 'number') this.direct = new DirectSlots();
+  }
+
+  /** An O_DIRECT descriptor of the same image (opened once, read-only), or null when it cannot be had. */
+  private directFd(fd: number): number | null {
+    let d = this.directFds.get(fd);
+    if (d !== undefined) return d;
+    d = null;
+    for (const dev of this.view.fs.volume.devices.values()) {
+      const src = dev.source;
+      if (src instanceof FileSource && src.descriptor === fd) {
+        try { d = nodeFs.openSync(src.path, nodeFs.constants.O_RDONLY | nodeFs.constants.O_DIRECT); } catch { d = null; }
+      }
+    }
+    this.directFds.set(fd, d);
+    return d;
+  }
 
   /**
    * Warms the page cache with the leaves of `trees`, in key order (the
@@ -157,11 +244,13 @@ export class Prefetcher {
    * at a time. Only the internal nodes are read here (verified, through the
    * block cache); the leaves are read into a scratch buffer and dropped.
    */
-  warmTrees(trees: TreeRoot[]): void {
+  warmTrees(trees: TreeRoot[], censusOf?: bigint): void {
     const fs = this.view.fs;
     const nodesize = fs.superblock.nodesize;
     let budget = Math.floor(WARM_MAX / nodesize);
     for (const t of trees) {
+      const counted = t.tree === censusOf;
+      const before = this.leafLogical.length;
       // Breadth-first over the internal nodes; level-1 nodes give the leaves in key order.
       let level: bigint[] = [t.bytenr];
       for (let depth = t.level; depth >= 1 && level.length && budget > 0; depth--) {
@@ -177,23 +266,56 @@ export class Prefetcher {
             const fd = src instanceof FileSource ? src.descriptor : null;
             if (!c || fd === null) continue;
             this.leaves.push(fd, Number(c.physical), nodesize);
+            this.leafLogical.push(child);
             budget--;
           }
         }
         level = below;
       }
+      // A leaf-only tree (level 0) has no level-1 node: its root is its one leaf, read through the cache already.
+      if (counted && budget > 0) {
+        this.census = { tree: t.tree, files: 0, bytes: 0, leavesLeft: this.leafLogical.length - before };
+        this.censusLeaves = [before, this.leafLogical.length];
+        if (t.level === 0) { this.count(fs.reader.read({ logical: t.bytenr, level: 0 }, { tree: t.tree }).block?.data ?? null, t.bytenr); }
+      }
     }
-    this.scratch ??= Buffer.allocUnsafe(nodesize);
+    for (let i = 0; i < WARM_IN_FLIGHT; i++) this.spare.push(Buffer.allocUnsafe(nodesize));
     this.pumpLeaves();
+  }
+
+  /** Adds a leaf of the census tree (unverified bytes: anything odd is skipped, it is an estimate). */
+  private count(data: Uint8Array | null, logical: bigint): void {
+    const c = this.census;
+    if (!c || !data) return;
+    const b = new TreeBlock(data, logical);
+    if (b.level !== 0 || b.owner !== c.tree || u64(data, 0x30) !== logical) return;
+    const n = Math.min(b.nritems, Math.floor((data.length - 101) / 25));
+    for (let i = 0; i < n; i++) {
+      if (b.keyType(i) !== ItemType.INODE_ITEM || b.itemSize(i) < INODE_ITEM_SIZE || b.itemOffset(i) + INODE_ITEM_SIZE > data.length) continue;
+      const it = readInodeItem(data, b.itemOffset(i));
+      // S_IFREG (0o100000): regular files, whose bytes extract writes.
+      if ((it.mode & 0o170000) !== 0o100000) continue;
+      c.files++;
+      c.bytes += Number(it.size);
+    }
   }
 
   private pumpLeaves(): void {
     while (!this.stopped && this.warming < WARM_IN_FLIGHT && this.leafNext < this.leaves.length) {
       const fd = this.leaves[this.leafNext]!, pos = this.leaves[this.leafNext + 1]!, len = this.leaves[this.leafNext + 2]!;
+      const index = this.leafNext / 3;
+      const logical = this.leafLogical[index]!;
+      const counted = index >= this.censusLeaves[0] && index < this.censusLeaves[1];
       this.leafNext += 3;
       this.warming++;
-      nodeFs.read(fd, this.scratch!, 0, len, pos, () => {
+      const buf = this.spare.pop()!;
+      nodeFs.read(fd, buf, 0, len, pos, (err, n) => {
         this.warming--;
+        if (counted && this.census) {
+          if (!err && n === len) this.count(buf, logical);
+          this.census.leavesLeft--;
+        }
+        this.spare.push(buf);
         this.pumpLeaves();
       });
     }
@@ -223,7 +345,7 @@ export class Prefetcher {
         if (fd === null) break;
         const len = Math.min(left, PIECE);
         // A piece across a stripe unit's end is left to readFile (it reads both parts).
-        if (m.contiguous >= BigInt(len)) ranges.push({ logical, len, fd, pos: Number(c.physical), state: 0, bytes: null, buf: null, done: null });
+        if (m.contiguous >= BigInt(len)) ranges.push({ logical, len, fd, pos: Number(c.physical), state: 0, bytes: null, buf: null, slot: -1, reading: false, done: null });
         logical += BigInt(len);
         left -= len;
       }
@@ -249,7 +371,10 @@ export class Prefetcher {
 
   /** A range's buffer back to the pool, unless its read is still running (then the collector has it). */
   recycle(r: Range): void {
-    if (r.buf && r.state !== 1) this.pool.put(r.buf);
+    if (!r.reading) {
+      if (r.slot >= 0) this.freeSlot(r);
+      else if (r.buf) this.pool.put(r.buf);
+    }
     r.buf = null;
     r.bytes = null;
   }
@@ -262,8 +387,11 @@ export class Prefetcher {
     this.queue.length = 0;
     this.head = 0;
     this.leaves.length = 0;
+    this.leafLogical.length = 0;
     this.leafNext = 0;
     while (this.running > 0 || this.warming > 0) await new Promise<void>((r) => setTimeout(r, 5));
+    for (const d of this.directFds.values()) if (d !== null) nodeFs.closeSync(d);
+    this.directFds.clear();
   }
 
   /** Starts one range's read (in queue order through pump, or out of turn when its file is waiting). */
@@ -272,25 +400,51 @@ export class Prefetcher {
     r.state = 1;
     this.running++;
     this.held += r.len;
-    const buf = this.pool.get(r.len);
-    r.buf = buf;
+    const aligned = r.pos % ALIGN === 0 && r.len % ALIGN === 0;
+    const dfd = this.direct && aligned ? this.directFd(r.fd) : null;
+    const d = dfd !== null ? this.direct!.get(r.len) : null;
+    r.slot = d ? d.slot : -1;
+    r.reading = true;
     r.done = new Promise<void>((resolve) => {
-      nodeFs.read(r.fd, buf, 0, r.len, r.pos, (err, n) => {
+      const finish = (buf: Buffer, err: NodeJS.ErrnoException | null, n: number) => {
         this.running--;
+        r.reading = false;
         if (r.state === 1) {
-          if (!err && n === r.len) { r.state = 2; r.bytes = buf.subarray(0, r.len); } else { r.state = 3; this.held -= r.len; }
+          if (!err && n === r.len) { r.state = 2; r.buf = buf; r.bytes = buf.subarray(0, r.len); } else { r.state = 3; this.held -= r.len; this.freeSlot(r); }
+        } else {
+          // Let go while reading: nothing holds the slot now.
+          this.freeSlot(r);
         }
         resolve();
         this.pump();
+      };
+      const buffered = () => {
+        const buf = this.pool.get(r.len);
+        nodeFs.read(r.fd, buf, 0, r.len, r.pos, (err, n) => finish(buf, err, n));
+      };
+      if (!d) { buffered(); return; }
+      nodeFs.read(dfd!, d.buf, 0, r.len, r.pos, (err, n) => {
+        if (err?.code !== 'EINVAL') { if (!err) this.directReads++; finish(d.buf, err, n); return; }
+        // This file system or device refuses direct reads (or this alignment): read through the cache from now on.
+        this.direct = null;
+        r.reading = false;
+        this.freeSlot(r);
+        r.reading = true;
+        buffered();
       });
     });
+  }
+
+  private freeSlot(r: Range): void {
+    if (r.slot >= 0 && !r.reading) this.direct?.put(r.slot);
+    else if (r.slot >= 0) return;
+    r.slot = -1;
   }
 
   /** A range is used up or not wanted: its bytes go (to the write that holds them, if any). */
   letGo(r: Range): void {
     if (r.state === 1 || r.state === 2) this.held -= r.len;
-    // A read still running keeps its buffer (recycle leaves it to the collector).
-    if (r.state === 1) r.buf = null;
+    // A read still running keeps its buffer: its end frees the slot (a pooled buffer goes to the collector).
     r.state = 3;
   }
 
