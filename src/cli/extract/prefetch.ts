@@ -242,7 +242,8 @@ export class Prefetcher {
    * order a walk and csum lookups mostly go), several reads deep, so that
    * this thread's synchronous tree reads do not wait on the disk one block
    * at a time. Only the internal nodes are read here (verified, through the
-   * block cache); the leaves are read into a scratch buffer and dropped.
+   * block cache); the leaves are read into a few spare buffers and dropped,
+   * except that those of the tree `censusOf` are counted first (census).
    */
   warmTrees(trees: TreeRoot[], censusOf?: bigint): void {
     const fs = this.view.fs;
