@@ -251,8 +251,6 @@ class Extractor {
   private readonly order = new WeakMap<object, number>();
   private seq = 0;
   private readonly bar: Progress;
-  /** The bytes to write, when the census of a whole subvolume's leaves can tell (for time left). */
-  private estimateOf: bigint | null = null;
   private tmpSeq = 0;
   private readonly prefetch: Prefetcher | null;
   private readonly big = new Slots(BIG_AT_ONCE);
@@ -330,8 +328,7 @@ class Extractor {
       const trees = [this.view.tree(start.subvol), this.view.fs.treeRoot(ObjectId.CSUM_TREE)];
       // A whole subvolume with none below it: its leaves' inode items tell how much there is to write.
       const whole = start.ino === this.view.rootOf(start.subvol).ino && !this.view.subvolumes().some((s) => s.parentId === start.subvol);
-      if (whole && this.bar.enabled) this.estimateOf = start.subvol;
-      this.prefetch.warmTrees(trees.filter((t) => t !== undefined), this.estimateOf ?? undefined);
+      this.prefetch.warmTrees(trees.filter((t) => t !== undefined), whole && this.bar.enabled ? start.subvol : undefined);
     }
     this.bar.phase('extracting', 'bytes');
     const walk = walkFiles(this.view, start, { prune: (it) => this.refusedItems.has(it) });
@@ -401,9 +398,11 @@ class Extractor {
   private progress(): void {
     if (!this.bar.enabled) return;
     const w = this.summary.written;
-    const c = this.estimateOf !== null ? this.prefetch?.census : null;
-    const total = c && c.leavesLeft === 0 ? Math.max(c.bytes, w.bytes) : undefined;
-    this.bar.rename(`extracting ${w.files + w.directories + w.symlinks + w.hardlinks}${c && c.leavesLeft === 0 ? ` of ~${c.files} files and their directories` : ' items'}`);
+    // The census is taken only of a whole subvolume (see run), and counts once all its leaves are read.
+    const c = this.prefetch?.census;
+    const counted = c && c.leavesLeft === 0 ? c : null;
+    const total = counted ? Math.max(counted.bytes, w.bytes) : undefined;
+    this.bar.rename(`extracting ${w.files + w.directories + w.symlinks + w.hardlinks}${counted ? ` of ~${counted.files} files and their directories` : ' items'}`);
     this.bar.update(w.bytes, total);
   }
 

@@ -7,8 +7,7 @@ import type { TreeRoot } from '../../tree/walk.js';
 import { ALIGN, BufferPool, DirectSlots, PIECE } from './buffers.js';
 import { ItemType } from '../../format/constants.js';
 import { INODE_ITEM_SIZE, readInodeItem } from '../../format/items/inode.js';
-import { TreeBlock } from '../../format/treeBlock.js';
-import { u64 } from '../../format/bytes.js';
+import { HEADER_SIZE, ITEM_SIZE, TreeBlock } from '../../format/treeBlock.js';
 
 /** Reads in flight at once. */
 const IN_FLIGHT = 16;
@@ -208,8 +207,8 @@ export class Prefetcher {
     const c = this.census;
     if (!c || !data) return;
     const b = new TreeBlock(data, logical);
-    if (b.level !== 0 || b.owner !== c.tree || u64(data, 0x30) !== logical) return;
-    const n = Math.min(b.nritems, Math.floor((data.length - 101) / 25));
+    if (b.level !== 0 || b.owner !== c.tree || b.bytenr !== logical) return;
+    const n = Math.min(b.nritems, Math.floor((data.length - HEADER_SIZE) / ITEM_SIZE));
     for (let i = 0; i < n; i++) {
       if (b.keyType(i) !== ItemType.INODE_ITEM || b.itemSize(i) < INODE_ITEM_SIZE || b.itemOffset(i) + INODE_ITEM_SIZE > data.length) continue;
       const it = readInodeItem(data, b.itemOffset(i));

@@ -13,8 +13,7 @@ export async function useNativeCrc32c(): Promise<'native' | 'portable'> {
     const name = '@node-rs/crc32';
     const m = (await import(name)) as { crc32c?: (data: Uint8Array) => number };
     if (typeof m.crc32c !== 'function') return 'portable';
-    const f = m.crc32c;
-    return useCrc32c((data) => f(data)) ? 'native' : 'portable';
+    return useCrc32c(m.crc32c) ? 'native' : 'portable';
   } catch {
     return 'portable';
   }
