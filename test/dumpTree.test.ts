@@ -2,7 +2,8 @@ import { deflateRawSync, gunzipSync, inflateRawSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dumpAllText, dumpTree } from '../src/report/dumpTree.js';
+import { dumpAll, dumpAllText, dumpTree, printContextOf } from '../src/report/dumpTree.js';
+import { TreeTextPool } from '../src/cli/commands/treeTextPool.js';
 import { RenderCache } from '../src/report/RenderCache.js';
 import { SAMPLES, openSample, sampleNames } from './helpers/samples.js';
 
@@ -32,6 +33,48 @@ describe.each(sampleNames())('tree dump of sample %s', (name) => {
       expect(ours.slice(i, i + 200), `lines ${i + 2}..${i + 201} of dump-tree`).toEqual(want.slice(i, i + 200));
     }
   });
+});
+
+/**
+ * The CLI's text dump renders leaves on other threads (and packs and unpacks
+ * their cached texts there); the output must still be dump-tree's, in order.
+ * Small slots make the ring wrap all the time, a tight text room makes some
+ * leaves fail on the thread and be rendered on the main thread in their turn,
+ * and a small cache makes leaves evict and render again.
+ */
+describe('tree dump through render threads', () => {
+  const layouts = [
+    ['2 slots, room for any text', { slots: 2, inCap: 65536 * 2, outCap: 65536 * 8, packCap: 65536 * 2 }, false],
+    ['3 slots, text room 6 KiB (larger leaves fall back to the main thread)', { slots: 3, inCap: 65536 * 2, outCap: 6144, packCap: 65536 * 2 }, true],
+  ] as const;
+  it.each(layouts)('equals btrfs-progs dump-tree on every sample, %s', async (_how, layout, fallsBack) => {
+    const done = { threads: 0, here: 0 };
+    for (const name of sampleNames()) {
+      const truth = new TextDecoder().decode(gunzipSync(readFileSync(join(SAMPLES, name, 'truth', 'dump-tree.txt.gz')))).split('\n');
+      const fs = openSample(name);
+      const parts: string[] = [];
+      const dec = new TextDecoder();
+      const sink = (b: Uint8Array) => { parts.push(dec.decode(b, { stream: true })); };
+      const pool = await TreeTextPool.start(2, printContextOf(fs), sink, 64 * 1024, layout);
+      expect(pool, 'render threads started').toBeDefined();
+      try {
+        dumpAll(fs, sink, { output: pool! });
+        pool!.finish();
+        done.threads += pool!.done.threads;
+        done.here += pool!.done.here;
+      } finally {
+        pool!.close();
+      }
+      const ours = parts.join('').replace(/\n$/, '').split('\n');
+      const want = truth.slice(1, truth[truth.length - 1] === '' ? -1 : undefined);
+      for (let i = 0; i < Math.max(ours.length, want.length); i += 200) {
+        expect(ours.slice(i, i + 200), `${name}: lines ${i + 2}..${i + 201} of dump-tree`).toEqual(want.slice(i, i + 200));
+      }
+    }
+    expect(done.threads).toBeGreaterThan(100);
+    if (fallsBack) expect(done.here).toBeGreaterThan(0);
+    else expect(done.here).toBe(0);
+  }, 300_000);
 });
 
 describe('the cache of renderings', () => {

@@ -46,25 +46,33 @@ export class LineWriter {
   }
 }
 
-/** Collects output bytes and writes them in large pieces (a dump emits millions of small ones). */
+/**
+ * Collects output bytes and writes them in large pieces (a dump emits millions
+ * of small ones). Bytes are copied before write() returns, so a caller may
+ * hand in a view of a buffer it reuses next (the render threads' slots).
+ */
 export class ByteWriter {
-  private parts: Uint8Array[] = [];
+  private readonly buf: Uint8Array;
   private size = 0;
-  constructor(private readonly out: CliIO['stdout'], private readonly chunk = 1 << 20) {}
+  constructor(private readonly out: CliIO['stdout'], chunk = 1 << 20) {
+    this.buf = new Uint8Array(chunk);
+  }
 
   readonly write = (b: Uint8Array): void => {
-    this.parts.push(b);
+    if (this.size + b.length > this.buf.length) {
+      this.flush();
+      if (b.length >= this.buf.length) {
+        this.out.write(b.slice());
+        return;
+      }
+    }
+    this.buf.set(b, this.size);
     this.size += b.length;
-    if (this.size >= this.chunk) this.flush();
   };
 
   flush(): void {
     if (this.size === 0) return;
-    const all = new Uint8Array(this.size);
-    let o = 0;
-    for (const p of this.parts) { all.set(p, o); o += p.length; }
-    this.out.write(all);
-    this.parts = [];
+    this.out.write(this.buf.slice(0, this.size));
     this.size = 0;
   }
 }

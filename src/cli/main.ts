@@ -22,6 +22,7 @@ import { registerUsage } from './commands/usage.js';
 import { registerHeatmap } from './commands/heatmap.js';
 
 import { useNativeCrc32c } from '../io/node/nativeCrc32c.js';
+import { BlockingStdout } from './stdout.js';
 
 export const VERSION = '0.1.0';
 
@@ -87,9 +88,6 @@ function isBrokenPipe(e: unknown): boolean {
 
 /** Entry point of the bin script. */
 export async function main(): Promise<void> {
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  });
-  const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stderrIsTTY: Boolean(process.stderr.isTTY) });
+  const code = await runCli(process.argv.slice(2), { stdout: new BlockingStdout(), stderr: process.stderr, stderrIsTTY: Boolean(process.stderr.isTTY) });
   process.exitCode = code;
 }

@@ -6,7 +6,7 @@ import { readRoot, type TreeRoot } from '../tree/walk.js';
 import { RenderCache } from './RenderCache.js';
 import { toJson } from './json.js';
 import { treeBlockJson, treeStartJson } from './treeJson.js';
-import { formatKey, printTreeBlock, type PrintContext } from './printTree.js';
+import { formatKey, printTreeBlockLines, type PrintContext } from './printTree.js';
 
 /** Tree names as `btrfs inspect-internal dump-tree` heads each tree ("extent tree key (...)"). */
 export function treeTitle(id: bigint): string {
@@ -44,6 +44,42 @@ export interface DumpOptions {
   emitted?: Set<bigint>;
   /** Called after each tree block read (a long dump's progress). */
   onBlock?: () => void;
+  /**
+   * Text dumps: where leaf texts are made and all output goes, in order
+   * (e.g. rendered on other threads). Default: rendered here, kept in
+   * `cache`, written to the sink.
+   */
+  output?: DumpOutput;
+}
+
+/**
+ * The ordered output of a text dump. Leaves may be rendered elsewhere and
+ * later, but their bytes reach the sink in the order of the calls.
+ */
+export interface DumpOutput {
+  /** Bytes made by the walk itself (titles, node text, error lines). */
+  bytes(b: Uint8Array): void;
+  /** Emits the text of the leaf at `logical` if one rendered with this generation is at hand; false if not. */
+  cachedLeaf(logical: bigint, generation: bigint): boolean;
+  /** Emits the text of a leaf just read. */
+  leaf(b: TreeBlock): void;
+}
+
+/** Leaves rendered on this thread as they come, kept in `cache` when there is one. */
+export function directOutput(sink: DumpSink, ctx: PrintContext, cache?: RenderCache): DumpOutput {
+  return {
+    bytes: sink,
+    cachedLeaf(logical, generation) {
+      const hit = cache?.get(logical, generation);
+      if (hit) sink(hit);
+      return hit !== undefined;
+    },
+    leaf(b) {
+      const r = utf8.encode(printTreeBlockLines(b, ctx));
+      cache?.set(b.logical, b.generation, r);
+      sink(r);
+    },
+  };
 }
 
 /** Receives a dump's output as UTF-8 bytes. */
@@ -60,11 +96,13 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
   const ctx = printContextOf(fs);
   const json = opts.format === 'json';
   const cache = opts.cache;
+  const out = json ? undefined : opts.output ?? directOutput(sink, ctx, cache);
+  if (out) sink = out.bytes;
   const line = (s: string) => sink(utf8.encode(s + '\n'));
   const error = (message: string, logical: bigint) =>
     line(json ? toJson({ record: 'error', logical, message }) : `ERROR: ${message}`);
   const render = (b: TreeBlock, valid: number): Uint8Array => {
-    const r = utf8.encode(json ? treeBlockJson(b, ctx, valid) : printTreeBlock(b, ctx) + '\n');
+    const r = utf8.encode(json ? treeBlockJson(b, ctx, valid) : printTreeBlockLines(b, ctx));
     // Only leaves: a cached render is served for a level-0 pointer without a read, so a
     // pointer at a node (wrong level) must miss and be read and checked.
     if (b.isLeaf) cache?.set(b.logical, b.generation, r);
@@ -95,10 +133,14 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
       return null;
     }
     if (p.level === 0) {
-      const hit = cache?.get(p.logical, p.generation);
-      if (hit) {
-        sink(hit);
-        return null;
+      if (out) {
+        if (out.cachedLeaf(p.logical, p.generation)) return null;
+      } else {
+        const hit = cache?.get(p.logical, p.generation);
+        if (hit) {
+          sink(hit);
+          return null;
+        }
       }
     }
     const res = fs.reader.read({ logical: p.logical, level: p.level, generation: p.generation }, { tree: root.tree });
@@ -109,7 +151,11 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
       error(`tree block ${p.logical} (slot ${p.slot} of ${p.parent}) could not be read`, p.logical);
       return null;
     }
-    sink((b.isLeaf ? cache?.get(b.logical, b.generation) : undefined) ?? render(b, res.validItems));
+    if (out && b.isLeaf) {
+      if (!out.cachedLeaf(b.logical, b.generation)) out.leaf(b);
+    } else {
+      sink((b.isLeaf ? cache?.get(b.logical, b.generation) : undefined) ?? render(b, res.validItems));
+    }
     emitted?.add(b.logical);
     // A damaged copy at the wrong level is shown but not followed: levels must strictly fall.
     return !b.isLeaf && b.level === p.level ? { block: b, valid: res.validItems } : null;
@@ -149,7 +195,9 @@ export function dumpRoots(fs: Filesystem): { root: TreeRoot; title: string; key?
 
 /** The full default dump: root tree, chunk tree, log root tree, every tree the root tree names, the log trees, then totals. */
 export function dumpAll(fs: Filesystem, sink: DumpSink, opts: DumpOptions = {}): void {
-  const o = opts.emitted || opts.cache ? opts : { ...opts, cache: new RenderCache() };
+  const o = opts.emitted || opts.cache || opts.output ? opts : { ...opts, cache: new RenderCache() };
+  // Titles and totals go through the leaves' output too, to stay in order with them.
+  if (o.format !== 'json' && o.output) sink = o.output.bytes;
   for (const t of dumpRoots(fs)) {
     sink(utf8.encode(o.format === 'json'
       ? treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key)

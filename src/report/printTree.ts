@@ -8,9 +8,9 @@ import { toHex, u16, u32, u64, uuidAt } from '../format/bytes.js';
 import { ItemType, ObjectId } from '../format/constants.js';
 import { decodeItem, extentDataRefHash, type DecodedItem, type InlineRef, type ItemContext } from '../format/items/index.js';
 import type { BalanceArgs } from '../format/items/misc.js';
-import type { Timespec } from '../format/items/common.js';
+import { nameText, readTimespec, type Timespec } from '../format/items/common.js';
 import { ROOT_ITEM_SIZE } from '../format/items/root.js';
-import type { Key } from '../format/key.js';
+import { readKey, type Key } from '../format/key.js';
 import { HEADER_SIZE, ITEM_SIZE, KEY_PTR_SIZE, type TreeBlock } from '../format/treeBlock.js';
 
 export type ProgsStyle = '6.2' | '6.19';
@@ -131,6 +131,34 @@ export function formatKey(key: Key, progs: ProgsStyle = '6.2'): string {
       off = offset === U64_MAX ? '-1' : offset.toString();
   }
   return `(${objectidToString(objectid, type, progs)} ${keyTypeToString(objectid, type, progs)} ${off})`;
+}
+
+/** Key types whose objectid and offset print as plain decimals (when the objectid is not a named one). */
+const PLAIN_KEY_TYPES = (progs: ProgsStyle) => {
+  const names: (string | undefined)[] = new Array(256);
+  const skip = new Set<number>([0, ItemType.QGROUP_RELATION, ItemType.QGROUP_INFO, ItemType.QGROUP_LIMIT,
+    ItemType.UUID_KEY_SUBVOL, ItemType.UUID_KEY_RECEIVED_SUBVOL, ItemType.CHUNK_ITEM]);
+  for (const [t, n] of progs === '6.19' ? TYPE_NAMES_619 : TYPE_NAMES_62) if (!skip.has(t)) names[t] = n;
+  return names;
+};
+const PLAIN_62 = PLAIN_KEY_TYPES('6.2');
+const PLAIN_619 = PLAIN_KEY_TYPES('6.19');
+
+/**
+ * formatKey of the key at d[off] without decoding it: object ids from 256 up
+ * to 2^53 have no name (named ids are below 256 or near 2^64), so the common
+ * keys print as two decimals and a type name; every other key goes through
+ * formatKey.
+ */
+function keyText(d: Uint8Array, off: number, progs: ProgsStyle): string {
+  const name = (progs === '6.19' ? PLAIN_619 : PLAIN_62)[d[off + 8]!];
+  const oHi = u32(d, off + 4);
+  const fHi = u32(d, off + 13);
+  if (name !== undefined && oHi < 0x200000 && fHi < 0x200000) {
+    const oid = oHi * 0x100000000 + u32(d, off);
+    if (oid >= 256) return `(${oid} ${name} ${fHi * 0x100000000 + u32(d, off + 9)})`;
+  }
+  return formatKey(readKey(d, off), progs);
 }
 
 // ---------------------------------------------------------------------------
@@ -271,16 +299,7 @@ let lastDate = '';
 export function formatTime(sec: bigint, timeZone: 'utc' | 'local' = 'utc'): string {
   // Common case (1970..9999 UTC): number arithmetic and the last day's date reused,
   // since a leaf's timestamps cluster. The bigint path below covers every other value.
-  if (timeZone === 'utc' && sec >= 0n && sec < 253402300800n) {
-    const n = Number(sec);
-    const day = Math.floor(n / 86400);
-    const t = n - day * 86400;
-    if (day !== lastDay) {
-      lastDay = day;
-      lastDate = new Date(day * 86400000).toISOString().slice(0, 10);
-    }
-    return `${lastDate} ${pad2(Math.floor(t / 3600))}:${pad2(Math.floor(t / 60) % 60)}:${pad2(t % 60)}`;
-  }
+  if (timeZone === 'utc' && sec >= 0n && sec < 253402300800n) return formatUtcSeconds(Number(sec));
   if (timeZone === 'local' && sec > -8_640_000_000_000n && sec < 8_640_000_000_000n) {
     const d = new Date(Number(sec) * 1000);
     return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
@@ -307,6 +326,34 @@ export function formatTime(sec: bigint, timeZone: 'utc' | 'local' = 'utc'): stri
     return `${BigInt.asIntN(32, tmYear) + 1900n}-01-01 ${hms}`;
   }
   return `${y}-${pad2(m)}-${pad2(d)} ${hms}`;
+}
+
+/** formatTime's common case, 0 <= n < 253402300800 (1970..9999) in UTC, with number arithmetic. */
+function formatUtcSeconds(n: number): string {
+  const day = Math.floor(n / 86400);
+  const t = n - day * 86400;
+  if (day !== lastDay) {
+    lastDay = day;
+    lastDate = new Date(day * 86400000).toISOString().slice(0, 10);
+  }
+  return `${lastDate} ${pad2(Math.floor(t / 3600))}:${pad2(Math.floor(t / 60) % 60)}:${pad2(t % 60)}`;
+}
+
+/** print_timespec of the btrfs_timespec at d[off] (sec i64, nsec u32). */
+function timespecAt(d: Uint8Array, off: number, tz: 'utc' | 'local'): string {
+  const hi = u32(d, off + 4);
+  if (tz === 'utc' && hi < 0x200000) {
+    const sec = hi * 0x100000000 + u32(d, off);
+    if (sec < 253402300800) return `${sec}.${u32(d, off + 8)} (${formatUtcSeconds(sec)})`;
+  }
+  return timespec(readTimespec(d, off), tz);
+}
+
+/** A u64 field in decimal, exact over the whole range: a number below 2^53, a bigint above. */
+function u64Text(d: Uint8Array, off: number): string {
+  const hi = u32(d, off + 4);
+  if (hi < 0x200000) return String(hi * 0x100000000 + u32(d, off));
+  return u64(d, off).toString();
 }
 
 /** print_timespec: "%llu.%u (%s)" — seconds printed unsigned, date from the signed value. */
@@ -672,6 +719,89 @@ function fixedReadSize(key: Key, data: Uint8Array): number {
   }
 }
 
+/**
+ * The body of the commonest items of fs trees, formatted from the bytes
+ * without decoding them (a dump of many snapshots prints millions): a full
+ * inode item (160 bytes), and a regular, prealloc or inline file extent with
+ * all its fixed fields. Undefined for anything else, which printItem prints.
+ */
+function fastItemText(d: Uint8Array, type: number, o: number, size: number, ctx: PrintContext, v: ProgsStyle): string | undefined {
+  const tz = ctx.timeZone ?? 'utc';
+  if (type === ItemType.INODE_ITEM && size >= 160) {
+    const flags = u32(d, o + 64) === 0 && u32(d, o + 68) === 0 ? '0x0(none)' : `0x${u64(d, o + 64).toString(16)}(${inodeFlagsToString(u64(d, o + 64), v)})`;
+    return `\t\tgeneration ${u64Text(d, o)} transid ${u64Text(d, o + 8)} size ${u64Text(d, o + 16)} nbytes ${u64Text(d, o + 24)}\n` +
+      `\t\tblock group ${u64Text(d, o + 32)} mode ${u32(d, o + 52).toString(8)} links ${u32(d, o + 40)} uid ${u32(d, o + 44)} gid ${u32(d, o + 48)} rdev ${u64Text(d, o + 56)}\n` +
+      `\t\tsequence ${u64Text(d, o + 72)} flags ${flags}\n` +
+      `\t\tatime ${timespecAt(d, o + 112, tz)}\n\t\tctime ${timespecAt(d, o + 124, tz)}\n` +
+      `\t\tmtime ${timespecAt(d, o + 136, tz)}\n\t\totime ${timespecAt(d, o + 148, tz)}\n`;
+  }
+  if (v === '6.2' && !ctx.hideNames) {
+    if (type === ItemType.DIR_ITEM || type === ItemType.DIR_INDEX || type === ItemType.XATTR_ITEM) return dirEntriesText(d, o, size);
+    if (type === ItemType.INODE_REF) return inodeRefsText(d, o, size);
+  }
+  if (type === ItemType.EXTENT_DATA && size >= 21) {
+    const t = d[o + 20]!;
+    const c = d[o + 16]!;
+    if (t === 0) {
+      return `\t\tgeneration ${u64Text(d, o)} type 0 (inline)\n` +
+        `\t\tinline extent data size ${size - 21} ram_bytes ${u64Text(d, o + 8)} compression ${c} (${compressionName(c)})\n`;
+    }
+    if (size < 53) return undefined;
+    if (t === 2) {
+      return `\t\tgeneration ${u64Text(d, o)} type 2 (prealloc)\n` +
+        `\t\tprealloc data disk byte ${u64Text(d, o + 21)} nr ${u64Text(d, o + 29)}\n` +
+        `\t\tprealloc data offset ${u64Text(d, o + 37)} nr ${u64Text(d, o + 45)}\n`;
+    }
+    if (t === 1) {
+      return `\t\tgeneration ${u64Text(d, o)} type 1 (regular)\n` +
+        `\t\textent data disk byte ${u64Text(d, o + 21)} nr ${u64Text(d, o + 29)}\n` +
+        `\t\textent data offset ${u64Text(d, o + 37)} nr ${u64Text(d, o + 45)} ram ${u64Text(d, o + 8)}\n` +
+        `\t\textent compression ${c} (${compressionName(c)})\n`;
+    }
+  }
+  return undefined;
+}
+
+/** A name or xattr value as 6.2 prints it (printf "%.*s": up to the first NUL, at most 255 bytes). */
+function name62(d: Uint8Array, start: number, len: number): string {
+  const b = d.subarray(start, start + len);
+  return len <= 255 && b.indexOf(0) < 0 ? nameText(d, start, len) : printableName(capped(b), '6.2');
+}
+
+/** The entries of a DIR_ITEM, DIR_INDEX or XATTR_ITEM as 6.2 prints them, when they fill the item exactly. */
+function dirEntriesText(d: Uint8Array, o: number, size: number): string | undefined {
+  let s = '';
+  let p = 0;
+  while (p < size) {
+    if (p + 30 > size) return undefined;
+    const e = o + p;
+    const dataLen = u16(d, e + 25);
+    const nameLen = u16(d, e + 27);
+    if (p + 30 + nameLen + dataLen > size) return undefined;
+    const t = d[e + 29]!;
+    s += `\t\tlocation key ${keyText(d, e, '6.2')} type ${DIR_TYPE_NAMES[t] || `DIR_ITEM.${t}`}\n` +
+      `\t\ttransid ${u64Text(d, e + 17)} data_len ${dataLen} name_len ${nameLen}\n` +
+      `\t\tname: ${name62(d, e + 30, nameLen)}\n`;
+    if (dataLen) s += `\t\tdata ${name62(d, e + 30 + nameLen, dataLen)}\n`;
+    p += 30 + nameLen + dataLen;
+  }
+  return p === 0 ? undefined : s;
+}
+
+/** The refs of an INODE_REF as 6.2 prints them, when they fill the item exactly. */
+function inodeRefsText(d: Uint8Array, o: number, size: number): string | undefined {
+  let s = '';
+  let p = 0;
+  while (p < size) {
+    if (p + 10 > size) return undefined;
+    const nameLen = u16(d, o + p + 8);
+    if (p + 10 + nameLen > size) return undefined;
+    s += `\t\tindex ${u64Text(d, o + p)} namelen ${nameLen} name: ${name62(d, o + p + 10, nameLen)}\n`;
+    p += 10 + nameLen;
+  }
+  return p === 0 ? undefined : s;
+}
+
 /** Body of leaf slot `i`, reading past a short item into the leaf as btrfs-progs does. */
 function printLeafItem(b: TreeBlock, key: Key, off: number, size: number, ctx: PrintContext, v: ProgsStyle): string {
   const data = b.data.subarray(off, off + size);
@@ -721,6 +851,12 @@ function window(d: Uint8Array, off: number, len: number): Uint8Array {
  * listing, as in btrfs-progs (which reports that on stderr).
  */
 export function printTreeBlock(block: TreeBlock, ctx: PrintContext): string {
+  const s = printTreeBlockLines(block, ctx);
+  return s.slice(0, -1);
+}
+
+/** printTreeBlock with every line ending in "\n", as a dump writes it (no copy to cut the last one). */
+export function printTreeBlockLines(block: TreeBlock, ctx: PrintContext): string {
   const v: ProgsStyle = ctx.progs ?? '6.2';
   const d = block.data;
   const nodesize = d.length;
@@ -729,7 +865,8 @@ export function printTreeBlock(block: TreeBlock, ctx: PrintContext): string {
   if (block.level) {
     const ptrs = Math.floor((nodesize - HEADER_SIZE) / KEY_PTR_SIZE);
     for (let i = 0; i < nr && i < ptrs; i++) {
-      s += `\tkey ${formatKey(block.key(i), v)} block ${block.blockPtr(i)} gen ${block.ptrGeneration(i)}\n`;
+      const k = HEADER_SIZE + i * KEY_PTR_SIZE;
+      s += `\tkey ${keyText(d, k, v)} block ${u64Text(d, k + 17)} gen ${u64Text(d, k + 25)}\n`;
     }
   } else {
     const dataSize = nodesize - HEADER_SIZE;
@@ -739,10 +876,9 @@ export function printTreeBlock(block: TreeBlock, ctx: PrintContext): string {
       const off = u32(d, h + 17);
       const size = u32(d, h + 21);
       if (off > dataSize || ((off + size) >>> 0) > dataSize) break;
-      const key = block.key(i);
-      s += `\titem ${i} key ${formatKey(key, v)} itemoff ${off} itemsize ${size}\n`;
-      s += printLeafItem(block, key, HEADER_SIZE + off, size, ctx, v);
+      s += `\titem ${i} key ${keyText(d, h, v)} itemoff ${off} itemsize ${size}\n`;
+      s += fastItemText(d, d[h + 8]!, HEADER_SIZE + off, size, ctx, v) ?? printLeafItem(block, block.key(i), HEADER_SIZE + off, size, ctx, v);
     }
   }
-  return s.endsWith('\n') ? s.slice(0, -1) : s;
+  return s.endsWith('\n') ? s : s + '\n';
 }

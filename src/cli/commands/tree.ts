@@ -1,10 +1,11 @@
+import { availableParallelism } from 'node:os';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Command } from 'commander';
 import { ObjectId } from '../../format/constants.js';
 import { dumpAll, dumpRoots, dumpTree, printContextOf, type DumpOptions } from '../../report/dumpTree.js';
 import { RenderCache, type RenderCodec } from '../../report/RenderCache.js';
 import { treeBlockJson, treeStartJson } from '../../report/treeJson.js';
-import { printTreeBlock } from '../../report/printTree.js';
+import { printTreeBlockLines } from '../../report/printTree.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { openFilesystem } from '../open.js';
 import { ByteWriter, EXIT_DAMAGE, UsageError, type CliIO } from '../context.js';
@@ -12,6 +13,7 @@ import { addSourceOptions, type CommonOptions } from '../options.js';
 import { parseKey, parseTreeId, parseU64 } from '../parse.js';
 import { finish, reportFindings } from '../findings.js';
 import { metadataBlocks, Progress } from '../progress.js';
+import { TreeTextPool } from './treeTextPool.js';
 
 /**
  * Cached renderings packed with zlib's fastest level (native): leaf text
@@ -26,6 +28,9 @@ const deflateCodec: RenderCodec = {
   unpack: (b) => inflateRawSync(b),
 };
 
+/** Packed leaf texts kept for the next snapshot's shared leaves (see deflateCodec). */
+const CACHE_BYTES = 120 * 2 ** 20;
+
 interface TreeOptions extends CommonOptions {
   tree?: string;
   block?: string;
@@ -34,6 +39,7 @@ interface TreeOptions extends CommonOptions {
   dfs?: boolean;
   bfs?: boolean;
   expandShared?: boolean;
+  jobs?: string;
 }
 
 /** The trees --tree names: one tree (a log tree brings the per-subvolume log trees with it). */
@@ -59,7 +65,10 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
     .option('--dfs', 'depth-first block order (default for --json)')
     .option('--bfs', 'breadth-first block order (default for text, as dump-tree)')
     .option('--expand-shared', 'NDJSON: repeat subtrees shared with an earlier tree instead of a "shared" record')
-    .action((image: string | undefined, opts: TreeOptions) => {
+    .option('--jobs <n>', 'text: threads rendering leaves (default: one per core, up to 4; 1 = on the main thread)')
+    .action(async (image: string | undefined, opts: TreeOptions) => {
+      const jobs = opts.jobs === undefined ? Math.min(4, availableParallelism()) : Number(opts.jobs);
+      if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs must be a whole number from 1 to 64, got "${opts.jobs}"`);
       const fs = openFilesystem(image, opts, io);
       const w = new ByteWriter(io.stdout);
       const enc = new TextEncoder();
@@ -73,7 +82,7 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
           reportFindings(fs, io);
           return done(EXIT_DAMAGE);
         }
-        w.write(enc.encode(opts.json ? treeBlockJson(b, ctx, r.validItems) : printTreeBlock(b, ctx) + '\n'));
+        w.write(enc.encode(opts.json ? treeBlockJson(b, ctx, r.validItems) : printTreeBlockLines(b, ctx)));
         w.flush();
         return done(finish(fs, io));
       }
@@ -82,28 +91,41 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
         // NDJSON has no order to keep with dump-tree: depth-first needs no queue.
         order: opts.dfs || (opts.json && !opts.bfs) ? 'dfs' : 'bfs',
         // Text repeats shared blocks as dump-tree does (from a cache); NDJSON refers back to them.
-        ...(opts.json && !opts.expandShared ? { emitted: new Set<bigint>() } : { cache: new RenderCache({ codec: deflateCodec, maxBytes: 120 * 2 ** 20 }) }),
+        ...(opts.json && !opts.expandShared ? { emitted: new Set<bigint>() } : { cache: new RenderCache({ codec: deflateCodec, maxBytes: CACHE_BYTES }) }),
         ...(opts.minKey !== undefined ? { min: parseKey(opts.minKey, '--min-key', 'min') } : {}),
         ...(opts.maxKey !== undefined ? { max: parseKey(opts.maxKey, '--max-key', 'max') } : {}),
       };
-      if (opts.tree === undefined) {
-        const progress = new Progress(io);
-        if (progress.enabled) {
-          // A full dump reads about every used metadata block once: block groups' used bytes / nodesize.
-          const total = metadataBlocks(fs);
-          let n = 0;
-          progress.phase('dumping trees', { items: 'tree blocks' }, total);
-          dumpOpts.onBlock = () => { n++; if ((n & 255) === 0) progress.update(n, Math.max(n, total)); };
-        }
-        dumpAll(fs, w.write, dumpOpts);
-        progress.done();
-      } else {
-        for (const t of selectedRoots(fs, opts.tree)) {
-          if (opts.json) w.write(enc.encode(treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key)));
-          dumpTree(fs, t.root, w.write, dumpOpts);
-        }
+      // Text: leaves rendered (and their cached texts packed and unpacked) on other threads.
+      const pool = !opts.json && jobs > 1 ? await TreeTextPool.start(jobs, ctx, w.write, CACHE_BYTES) : undefined;
+      if (pool) dumpOpts.output = pool;
+      try {
+        dump(fs, dumpOpts, opts, w, io);
+        pool?.finish();
+      } finally {
+        pool?.close();
       }
       w.flush();
       done(finish(fs, io));
     });
+}
+
+/** The full dump, or the trees --tree names. */
+function dump(fs: Filesystem, dumpOpts: DumpOptions, opts: TreeOptions, w: ByteWriter, io: CliIO): void {
+  if (opts.tree === undefined) {
+    const progress = new Progress(io);
+    if (progress.enabled) {
+      // A full dump reads about every used metadata block once: block groups' used bytes / nodesize.
+      const total = metadataBlocks(fs);
+      let n = 0;
+      progress.phase('dumping trees', { items: 'tree blocks' }, total);
+      dumpOpts.onBlock = () => { n++; if ((n & 255) === 0) progress.update(n, Math.max(n, total)); };
+    }
+    dumpAll(fs, w.write, dumpOpts);
+    progress.done();
+  } else {
+    for (const t of selectedRoots(fs, opts.tree)) {
+      if (opts.json) w.write(new TextEncoder().encode(treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key)));
+      dumpTree(fs, t.root, w.write, dumpOpts);
+    }
+  }
 }

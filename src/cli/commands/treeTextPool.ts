@@ -1,0 +1,212 @@
+import { Worker } from 'node:worker_threads';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { TreeBlock } from '../../format/treeBlock.js';
+import type { DumpOutput, DumpSink } from '../../report/dumpTree.js';
+import { printTreeBlockLines, type PrintContext } from '../../report/printTree.js';
+import { RenderCache } from '../../report/RenderCache.js';
+import { DONE, FAILED, FREE, QUIT, RENDER, SUBMITTED, TextSlots, UNPACK, WORKING, layoutFor, type SlotLayout } from './treeTextSlots.js';
+
+/** A job handed to a render thread, in output order. */
+interface Ticket {
+  thread: RenderThread;
+  slot: number;
+  kind: number;
+  logical: bigint;
+  generation: bigint;
+  /** What the main thread needs to do the job itself. */
+  block?: TreeBlock;
+  packed?: Uint8Array;
+}
+
+interface RenderThread {
+  worker: Worker;
+  slots: TextSlots;
+  next: number;
+  /** Stopped answering: its jobs are done on the main thread, its slots no longer used. */
+  dead: boolean;
+}
+
+/** A job not taken within this long (the thread is gone or starved) is done on the main thread. */
+const TAKE_OVER_MS = 30_000;
+/** A job in work this long means a stuck thread. */
+const STUCK_MS = 120_000;
+
+const utf8 = new TextEncoder();
+const leafText = (b: TreeBlock, ctx: PrintContext) => utf8.encode(printTreeBlockLines(b, ctx));
+const pack = (t: Uint8Array) => Uint8Array.prototype.slice.call(deflateRawSync(t, { level: 1 }));
+
+/**
+ * The text dump's output with leaves rendered on other threads. The walk,
+ * the reads and the checksum verification stay on the main thread; each
+ * leaf's rendering, the packing of its text for the cache and the unpacking
+ * of cached texts (the three costs of a dump of many snapshots) go to the
+ * render threads. Output keeps the walk's order: a queue of tickets and
+ * bytes drains as the threads finish, and the walk waits (Atomics) when every
+ * slot is busy, so memory stays at the slots plus the packed cache.
+ */
+export class TreeTextPool implements DumpOutput {
+  private readonly queue: (Ticket | Uint8Array)[] = [];
+  private turn = 0;
+  /** Jobs the threads did, and jobs done on the main thread instead. */
+  readonly done = { threads: 0, here: 0 };
+
+  private constructor(
+    private readonly threads: RenderThread[],
+    private readonly sink: DumpSink,
+    private readonly ctx: PrintContext,
+    private readonly cache: RenderCache,
+  ) {}
+
+  /**
+   * Starts `n` render threads; undefined when they cannot start (then the
+   * dump renders on the main thread as before). `layout`: the slots' number
+   * and sizes (tests make them small to reach the ring's wrap and the
+   * fallbacks).
+   */
+  static async start(n: number, ctx: PrintContext, sink: DumpSink, cacheBytes: number, layout: SlotLayout = layoutFor(ctx.nodesize)): Promise<TreeTextPool | undefined> {
+    const ts = import.meta.url.endsWith('.ts');
+    const url = new URL(ts ? './treeTextWorker.ts' : './treeTextWorker.js', import.meta.url);
+    const threads: RenderThread[] = [];
+    const ready: Promise<boolean>[] = [];
+    for (let i = 0; i < n; i++) {
+      const slots = TextSlots.create(layout);
+      const workerData = { sab: slots.sab, layout: slots.layout, ctx };
+      // From the TypeScript sources (tests, tsx) the worker registers the tsx loader first; from dist it is plain JS.
+      const worker = ts
+        ? new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, workerData })
+        : new Worker(url, { workerData });
+      worker.unref();
+      threads.push({ worker, slots, next: 0, dead: false });
+      ready.push(new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(false), 20_000);
+        worker.once('message', () => { clearTimeout(timer); resolve(true); });
+        worker.once('error', () => { clearTimeout(timer); resolve(false); });
+        worker.once('exit', () => { clearTimeout(timer); resolve(false); });
+      }));
+    }
+    const ok = await Promise.all(ready);
+    if (ok.some((x) => !x)) {
+      for (const t of threads) void t.worker.terminate();
+      return undefined;
+    }
+    // A packed cache: the threads hand in packed texts, the cache keeps them as given.
+    const cache = new RenderCache({ codec: { pack: (b) => b, unpack: (b) => b }, maxBytes: cacheBytes });
+    return new TreeTextPool(threads, sink, ctx, cache);
+  }
+
+  /** An arrow: the walk passes it on as its sink. */
+  readonly bytes = (b: Uint8Array): void => {
+    if (this.queue.length === 0) this.sink(b);
+    else this.queue.push(b.slice());
+  };
+
+  cachedLeaf(logical: bigint, generation: bigint): boolean {
+    const packed = this.cache.get(logical, generation);
+    if (!packed) return false;
+    const t = this.pick();
+    if (!t || packed.length > t.slots.layout.inCap) {
+      this.bytes(inflateRawSync(packed));
+      return true;
+    }
+    this.submit(t, UNPACK, packed, logical, generation, { packed });
+    return true;
+  }
+
+  leaf(b: TreeBlock): void {
+    const t = this.pick();
+    if (!t || b.data.length > t.slots.layout.inCap) {
+      this.bytes(this.doHere({ kind: RENDER, block: b, logical: b.logical, generation: b.generation }));
+      return;
+    }
+    this.submit(t, RENDER, b.data, b.logical, b.generation, { block: b });
+  }
+
+  /** Writes everything still queued and stops the threads. */
+  finish(): void {
+    while (this.queue.length) this.drainHead();
+    this.close();
+  }
+
+  /** Stops the threads without writing what is queued (the dump failed). */
+  close(): void {
+    for (const t of this.threads) {
+      Atomics.store(t.slots.ctrl, QUIT, 1);
+      for (let i = 0; i < t.slots.layout.slots; i++) Atomics.notify(t.slots.ctrl, t.slots.state(i));
+      void t.worker.terminate();
+    }
+  }
+
+  /** The next live thread, round robin; undefined when none is left. */
+  private pick(): RenderThread | undefined {
+    for (let k = 0; k < this.threads.length; k++) {
+      const t = this.threads[this.turn++ % this.threads.length]!;
+      if (!t.dead) return t;
+    }
+    return undefined;
+  }
+
+  private submit(t: RenderThread, kind: number, input: Uint8Array, logical: bigint, generation: bigint, own: Pick<Ticket, 'block' | 'packed'>): void {
+    const slot = t.next;
+    const st = t.slots.state(slot);
+    // The slot's previous job is still queued: write out up to it.
+    while (Atomics.load(t.slots.ctrl, st) !== FREE && this.queue.length) this.drainHead();
+    if (t.dead || Atomics.load(t.slots.ctrl, st) !== FREE) {
+      this.bytes(this.doHere({ kind, logical, generation, ...own }));
+      return;
+    }
+    t.next = (slot + 1) % t.slots.layout.slots;
+    t.slots.input(slot).set(input);
+    t.slots.setJob(slot, kind, input.length, logical);
+    Atomics.store(t.slots.ctrl, st, SUBMITTED);
+    Atomics.notify(t.slots.ctrl, st);
+    this.queue.push({ thread: t, slot, kind, logical, generation, ...own });
+  }
+
+  /** Writes the head of the queue, waiting for its thread if needed. */
+  private drainHead(): void {
+    const head = this.queue.shift()!;
+    if (head instanceof Uint8Array) {
+      this.sink(head);
+      return;
+    }
+    const { thread: t, slot } = head;
+    const st = t.slots.state(slot);
+    let waited = 0;
+    for (;;) {
+      const s = Atomics.load(t.slots.ctrl, st);
+      if (s === DONE) break;
+      if (s === FAILED) {
+        Atomics.store(t.slots.ctrl, st, FREE);
+        this.sink(this.doHere(head));
+        return;
+      }
+      // A thread that stopped taking jobs: take this one back (the thread skips a job it no longer finds submitted).
+      if (s === SUBMITTED && (t.dead || waited >= TAKE_OVER_MS) && Atomics.compareExchange(t.slots.ctrl, st, SUBMITTED, FREE) === SUBMITTED) {
+        t.dead = true;
+        this.sink(this.doHere(head));
+        return;
+      }
+      if (s === WORKING && waited >= STUCK_MS) {
+        // Its slots are abandoned, not reused: the thread may still write into this one.
+        t.dead = true;
+        this.sink(this.doHere(head));
+        return;
+      }
+      if (Atomics.wait(t.slots.ctrl, st, s, 1000) === 'timed-out') waited += 1000;
+    }
+    this.done.threads++;
+    this.sink(t.slots.output(slot, t.slots.outLen(slot)));
+    const packLen = t.slots.packLen(slot);
+    if (head.kind === RENDER && packLen >= 0) this.cache.set(head.logical, head.generation, t.slots.packed(slot, packLen).slice());
+    Atomics.store(t.slots.ctrl, st, FREE);
+  }
+
+  /** A job done on the main thread (no thread, or the thread could not): its text, for the caller to write in its turn. */
+  private doHere(job: Pick<Ticket, 'kind' | 'logical' | 'generation' | 'block' | 'packed'>): Uint8Array {
+    this.done.here++;
+    if (job.kind !== RENDER) return inflateRawSync(job.packed!);
+    const text = leafText(job.block!, this.ctx);
+    this.cache.set(job.logical, job.generation, pack(text));
+    return text;
+  }
+}

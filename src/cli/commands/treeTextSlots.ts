@@ -1,0 +1,93 @@
+/**
+ * The shared memory between `tree`'s main thread and one render thread
+ * (treeTextPool.ts, treeTextWorker.ts): a ring of slots, each with its state
+ * word, the job's input (a leaf's bytes, or a packed text to unpack) and room
+ * for the text and its packed copy. Both sides wait on the state words with
+ * Atomics, so the main thread's dump stays an ordinary synchronous walk.
+ */
+
+/** Slot states. The main thread moves FREE→SUBMITTED (and back, to take a job over); the worker SUBMITTED→WORKING→DONE|FAILED. */
+export const FREE = 0;
+export const SUBMITTED = 1;
+export const WORKING = 2;
+export const DONE = 3;
+/** The worker could not (text larger than the slot, or an exception): the main thread does the job. */
+export const FAILED = 4;
+
+/** Job kinds: render a leaf (and pack its text), or unpack a cached text. */
+export const RENDER = 1;
+export const UNPACK = 2;
+
+/** Int32 words before the slots: [0] quit. */
+const HEAD = 1;
+/** Per slot: state, kind, input length, text length, packed length (-1: not packed). */
+const STRIDE = 5;
+export const QUIT = 0;
+
+export interface SlotLayout {
+  slots: number;
+  inCap: number;
+  outCap: number;
+  packCap: number;
+}
+
+/**
+ * Room per slot for a node size: the input is a leaf or a packed text; a
+ * leaf's text runs to about its size (names escaped as \xNN, csums as hex
+ * make it longer, rarely 4x); texts past 8x are rendered on the main thread.
+ */
+export function layoutFor(nodesize: number, slots = 16): SlotLayout {
+  return { slots, inCap: 2 * nodesize, outCap: 8 * nodesize, packCap: 2 * nodesize };
+}
+
+/** Views of one thread pair's shared memory. */
+export class TextSlots {
+  readonly ctrl: Int32Array;
+  readonly logical: BigUint64Array;
+  private readonly base: number;
+  private readonly slotBytes: number;
+
+  constructor(readonly sab: SharedArrayBuffer, readonly layout: SlotLayout) {
+    const ctrlBytes = (HEAD + layout.slots * STRIDE) * 4;
+    const logicalAt = Math.ceil(ctrlBytes / 8) * 8;
+    this.ctrl = new Int32Array(sab, 0, HEAD + layout.slots * STRIDE);
+    this.logical = new BigUint64Array(sab, logicalAt, layout.slots);
+    this.base = logicalAt + layout.slots * 8;
+    this.slotBytes = layout.inCap + layout.outCap + layout.packCap;
+  }
+
+  static create(layout: SlotLayout): TextSlots {
+    const ctrlBytes = Math.ceil(((HEAD + layout.slots * STRIDE) * 4) / 8) * 8;
+    const total = ctrlBytes + layout.slots * 8 + layout.slots * (layout.inCap + layout.outCap + layout.packCap);
+    return new TextSlots(new SharedArrayBuffer(total), layout);
+  }
+
+  state(i: number): number { return HEAD + i * STRIDE; }
+  kind(i: number): number { return this.ctrl[HEAD + i * STRIDE + 1]!; }
+  inLen(i: number): number { return this.ctrl[HEAD + i * STRIDE + 2]!; }
+  outLen(i: number): number { return this.ctrl[HEAD + i * STRIDE + 3]!; }
+  packLen(i: number): number { return this.ctrl[HEAD + i * STRIDE + 4]!; }
+
+  setJob(i: number, kind: number, inLen: number, logical: bigint): void {
+    this.ctrl[HEAD + i * STRIDE + 1] = kind;
+    this.ctrl[HEAD + i * STRIDE + 2] = inLen;
+    this.logical[i] = logical;
+  }
+
+  setResult(i: number, outLen: number, packLen: number): void {
+    this.ctrl[HEAD + i * STRIDE + 3] = outLen;
+    this.ctrl[HEAD + i * STRIDE + 4] = packLen;
+  }
+
+  input(i: number, len = this.layout.inCap): Uint8Array {
+    return new Uint8Array(this.sab, this.base + i * this.slotBytes, len);
+  }
+
+  output(i: number, len = this.layout.outCap): Uint8Array {
+    return new Uint8Array(this.sab, this.base + i * this.slotBytes + this.layout.inCap, len);
+  }
+
+  packed(i: number, len = this.layout.packCap): Uint8Array {
+    return new Uint8Array(this.sab, this.base + i * this.slotBytes + this.layout.inCap + this.layout.outCap, len);
+  }
+}

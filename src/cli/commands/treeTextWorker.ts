@@ -1,0 +1,61 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { TreeBlock } from '../../format/treeBlock.js';
+import { printTreeBlockLines, type PrintContext } from '../../report/printTree.js';
+import { DONE, FAILED, QUIT, RENDER, SUBMITTED, TextSlots, WORKING, type SlotLayout } from './treeTextSlots.js';
+
+/**
+ * A render thread of `tree`'s text dump: takes the jobs of its slots in ring
+ * order, renders a leaf as dump-tree prints it and packs the text for the
+ * main thread's cache, or unpacks a cached text. The leaf was read and
+ * verified by the main thread; this thread only formats bytes it is given.
+ */
+const { sab, layout, ctx } = workerData as { sab: SharedArrayBuffer; layout: SlotLayout; ctx: PrintContext };
+const slots = new TextSlots(sab, layout);
+const enc = new TextEncoder();
+const text = new Uint8Array(layout.outCap);
+
+/** Does slot i's job; returns false when the result does not fit the slot. */
+function work(i: number): boolean {
+  let len: number;
+  if (slots.kind(i) === RENDER) {
+    // A private copy: the decoders may keep views of the block, the slot is reused.
+    const block = new TreeBlock(slots.input(i, slots.inLen(i)).slice(), slots.logical[i]!);
+    const s = printTreeBlockLines(block, ctx);
+    const r = enc.encodeInto(s, text);
+    if (r.read < s.length) return false;
+    len = r.written;
+    const packed = deflateRawSync(text.subarray(0, len), { level: 1 });
+    const fits = packed.length <= layout.packCap;
+    if (fits) slots.packed(i).set(packed);
+    slots.setResult(i, len, fits ? packed.length : -1);
+  } else {
+    const t = inflateRawSync(slots.input(i, slots.inLen(i)).slice());
+    if (t.length > layout.outCap) return false;
+    text.set(t);
+    len = t.length;
+    slots.setResult(i, len, -1);
+  }
+  slots.output(i).set(text.subarray(0, len));
+  return true;
+}
+
+parentPort!.postMessage('ready');
+for (let seq = 0; ; seq = (seq + 1) % layout.slots) {
+  const st = slots.state(seq);
+  let s: number;
+  while ((s = Atomics.load(slots.ctrl, st)) !== SUBMITTED) {
+    if (Atomics.load(slots.ctrl, QUIT)) process.exit(0);
+    Atomics.wait(slots.ctrl, st, s, 500);
+  }
+  // The main thread may have taken the job over meanwhile (it thought this thread stuck).
+  if (Atomics.compareExchange(slots.ctrl, st, SUBMITTED, WORKING) !== SUBMITTED) continue;
+  let ok = false;
+  try {
+    ok = work(seq);
+  } catch {
+    ok = false;
+  }
+  Atomics.store(slots.ctrl, st, ok ? DONE : FAILED);
+  Atomics.notify(slots.ctrl, st);
+}
