@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
@@ -13,7 +14,7 @@ const ROOT = join(SAMPLES, '..');
 const image = join(SAMPLES, 'default', 'dev1.runs.gz');
 
 /** Runs the CLI in a child process (TypeScript sources through tsx); `read` drains its stdout. */
-function child(args: string[], read: (out: NodeJS.ReadableStream) => Promise<Buffer>): Promise<{ code: number | null; out: Buffer; err: string }> {
+function child(args: string[], read: (out: Readable) => Promise<Buffer>): Promise<{ code: number | null; out: Buffer; err: string }> {
   const p = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/cliEntry.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
