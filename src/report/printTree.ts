@@ -860,13 +860,13 @@ export function printTreeBlockLines(block: TreeBlock, ctx: PrintContext): string
   const v: ProgsStyle = ctx.progs ?? '6.2';
   const d = block.data;
   const nodesize = d.length;
-  let s = headerLines(block, ctx, v, nodesize);
+  const parts: string[] = [headerLines(block, ctx, v, nodesize)];
   const nr = block.nritems;
   if (block.level) {
     const ptrs = Math.floor((nodesize - HEADER_SIZE) / KEY_PTR_SIZE);
     for (let i = 0; i < nr && i < ptrs; i++) {
       const k = HEADER_SIZE + i * KEY_PTR_SIZE;
-      s += `\tkey ${keyText(d, k, v)} block ${u64Text(d, k + 17)} gen ${u64Text(d, k + 25)}\n`;
+      parts.push(`\tkey ${keyText(d, k, v)} block ${u64Text(d, k + 17)} gen ${u64Text(d, k + 25)}\n`);
     }
   } else {
     const dataSize = nodesize - HEADER_SIZE;
@@ -876,9 +876,10 @@ export function printTreeBlockLines(block: TreeBlock, ctx: PrintContext): string
       const off = u32(d, h + 17);
       const size = u32(d, h + 21);
       if (off > dataSize || ((off + size) >>> 0) > dataSize) break;
-      s += `\titem ${i} key ${keyText(d, h, v)} itemoff ${off} itemsize ${size}\n`;
-      s += fastItemText(d, d[h + 8]!, HEADER_SIZE + off, size, ctx, v) ?? printLeafItem(block, block.key(i), HEADER_SIZE + off, size, ctx, v);
+      parts.push(`\titem ${i} key ${keyText(d, h, v)} itemoff ${off} itemsize ${size}\n`,
+        fastItemText(d, d[h + 8]!, HEADER_SIZE + off, size, ctx, v) ?? printLeafItem(block, block.key(i), HEADER_SIZE + off, size, ctx, v));
     }
   }
+  const s = parts.join('');
   return s.endsWith('\n') ? s : s + '\n';
 }
