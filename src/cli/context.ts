@@ -1,5 +1,6 @@
 /** Where a command writes: injected so tests can run the CLI in-process. */
 export interface CliIO {
+  /** Done with the bytes when write() returns (the CLI reuses its buffers): copy them to keep them. */
   stdout: { write(s: string | Uint8Array): unknown };
   stderr: { write(s: string): unknown };
   /** Progress is drawn only when stderr is a terminal. */
@@ -62,7 +63,7 @@ export class ByteWriter {
     if (this.size + b.length > this.buf.length) {
       this.flush();
       if (b.length >= this.buf.length) {
-        this.out.write(b.slice());
+        this.out.write(b);
         return;
       }
     }
@@ -72,7 +73,7 @@ export class ByteWriter {
 
   flush(): void {
     if (this.size === 0) return;
-    this.out.write(this.buf.slice(0, this.size));
+    this.out.write(this.buf.subarray(0, this.size));
     this.size = 0;
   }
 }

@@ -45,6 +45,12 @@ export interface DumpOptions {
   /** Called after each tree block read (a long dump's progress). */
   onBlock?: () => void;
   /**
+   * Whether this tree's leaf renderings go into the cache (default true):
+   * dumpAll says false when no tree dumped later can share its leaves, so
+   * nothing is packed that no one will ask for.
+   */
+  keepLeaves?: boolean;
+  /**
    * Text dumps: where leaf texts are made and all output goes, in order
    * (e.g. rendered on other threads). Default: rendered here, kept in
    * `cache`, written to the sink.
@@ -61,8 +67,8 @@ export interface DumpOutput {
   bytes(b: Uint8Array): void;
   /** Emits the text of the leaf at `logical` if one rendered with this generation is at hand; false if not. */
   cachedLeaf(logical: bigint, generation: bigint): boolean;
-  /** Emits the text of a leaf just read. */
-  leaf(b: TreeBlock): void;
+  /** Emits the text of a leaf just read; `keep`: cache it for a later tree. */
+  leaf(b: TreeBlock, keep: boolean): void;
 }
 
 /** Leaves rendered on this thread as they come, kept in `cache` when there is one. */
@@ -74,9 +80,9 @@ export function directOutput(sink: DumpSink, ctx: PrintContext, cache?: RenderCa
       if (hit) sink(hit);
       return hit !== undefined;
     },
-    leaf(b) {
+    leaf(b, keep) {
       const r = utf8.encode(printTreeBlockLines(b, ctx));
-      cache?.set(b.logical, b.generation, r);
+      if (keep) cache?.set(b.logical, b.generation, r);
       sink(r);
     },
   };
@@ -96,6 +102,7 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
   const ctx = printContextOf(fs);
   const json = opts.format === 'json';
   const cache = opts.cache;
+  const keep = opts.keepLeaves ?? true;
   const out = json ? undefined : opts.output ?? directOutput(sink, ctx, cache);
   if (out) sink = out.bytes;
   const line = (s: string) => sink(utf8.encode(s + '\n'));
@@ -105,7 +112,7 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
     const r = utf8.encode(json ? treeBlockJson(b, ctx, valid) : printTreeBlockLines(b, ctx));
     // Only leaves: a cached render is served for a level-0 pointer without a read, so a
     // pointer at a node (wrong level) must miss and be read and checked.
-    if (b.isLeaf) cache?.set(b.logical, b.generation, r);
+    if (b.isLeaf && keep) cache?.set(b.logical, b.generation, r);
     return r;
   };
   const r = readRoot(fs.reader, root, { ...fs.walkOptions, useDamaged: true });
@@ -152,7 +159,7 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
       return null;
     }
     if (out && b.isLeaf) {
-      if (!out.cachedLeaf(b.logical, b.generation)) out.leaf(b);
+      if (!out.cachedLeaf(b.logical, b.generation)) out.leaf(b, keep);
     } else {
       sink((b.isLeaf ? cache?.get(b.logical, b.generation) : undefined) ?? render(b, res.validItems));
     }
@@ -198,11 +205,16 @@ export function dumpAll(fs: Filesystem, sink: DumpSink, opts: DumpOptions = {}):
   const o = opts.emitted || opts.cache || opts.output ? opts : { ...opts, cache: new RenderCache() };
   // Titles and totals go through the leaves' output too, to stay in order with them.
   if (o.format !== 'json' && o.output) sink = o.output.bytes;
-  for (const t of dumpRoots(fs)) {
+  const roots = dumpRoots(fs);
+  // Only subvolume trees (and relocation trees, copies of them) share blocks with other trees.
+  const shares = roots.map((t) => t.root.tree === ObjectId.FS_TREE || t.root.tree === ObjectId.TREE_RELOC ||
+    (t.root.tree >= ObjectId.FIRST_FREE && t.root.tree <= ObjectId.LAST_FREE));
+  for (const [i, t] of roots.entries()) {
+    const keepLeaves = shares[i]! && shares.indexOf(true, i + 1) > 0;
     sink(utf8.encode(o.format === 'json'
       ? treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key)
       : t.title + '\n'));
-    dumpTree(fs, t.root, sink, o);
+    dumpTree(fs, t.root, sink, { ...o, keepLeaves });
   }
   if (o.format !== 'json') {
     const sb = fs.superblock;

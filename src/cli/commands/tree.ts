@@ -125,7 +125,8 @@ function dump(fs: Filesystem, dumpOpts: DumpOptions, opts: TreeOptions, w: ByteW
   } else {
     for (const t of selectedRoots(fs, opts.tree)) {
       if (opts.json) w.write(new TextEncoder().encode(treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key)));
-      dumpTree(fs, t.root, w.write, dumpOpts);
+      // One tree (or the log trees): no later tree can share its leaves, so none is cached.
+      dumpTree(fs, t.root, w.write, { ...dumpOpts, keepLeaves: false });
     }
   }
 }

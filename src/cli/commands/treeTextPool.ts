@@ -4,7 +4,7 @@ import type { TreeBlock } from '../../format/treeBlock.js';
 import type { DumpOutput, DumpSink } from '../../report/dumpTree.js';
 import { printTreeBlockLines, type PrintContext } from '../../report/printTree.js';
 import { RenderCache } from '../../report/RenderCache.js';
-import { DONE, FAILED, FREE, QUIT, RENDER, SUBMITTED, TextSlots, UNPACK, WORKING, layoutFor, type SlotLayout } from './treeTextSlots.js';
+import { DONE, FAILED, FREE, QUIT, RENDER, RENDER_ONLY, SUBMITTED, TextSlots, UNPACK, WORKING, layoutFor, type SlotLayout } from './treeTextSlots.js';
 
 /** A job handed to a render thread, in output order. */
 interface Ticket {
@@ -72,9 +72,10 @@ export class TreeTextPool implements DumpOutput {
       const slots = TextSlots.create(layout);
       const workerData = { sab: slots.sab, layout: slots.layout, ctx };
       // From the TypeScript sources (tests, tsx) the worker registers the tsx loader first; from dist it is plain JS.
+      // Its garbage is all short-lived strings: a small young generation keeps the process's memory down.
       const worker = ts
         ? new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, workerData })
-        : new Worker(url, { workerData });
+        : new Worker(url, { workerData, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       worker.unref();
       threads.push({ worker, slots, next: 0, dead: false });
       ready.push(new Promise((resolve) => {
@@ -112,13 +113,14 @@ export class TreeTextPool implements DumpOutput {
     return true;
   }
 
-  leaf(b: TreeBlock): void {
+  leaf(b: TreeBlock, keep: boolean): void {
+    const kind = keep ? RENDER : RENDER_ONLY;
     const t = this.pick();
     if (!t || b.data.length > t.slots.layout.inCap) {
-      this.bytes(this.doHere({ kind: RENDER, block: b, logical: b.logical, generation: b.generation }));
+      this.bytes(this.doHere({ kind, block: b, logical: b.logical, generation: b.generation }));
       return;
     }
-    this.submit(t, RENDER, b.data, b.logical, b.generation, { block: b });
+    this.submit(t, kind, b.data, b.logical, b.generation, { block: b });
   }
 
   /** Writes everything still queued and stops the threads. */
@@ -204,9 +206,9 @@ export class TreeTextPool implements DumpOutput {
   /** A job done on the main thread (no thread, or the thread could not): its text, for the caller to write in its turn. */
   private doHere(job: Pick<Ticket, 'kind' | 'logical' | 'generation' | 'block' | 'packed'>): Uint8Array {
     this.done.here++;
-    if (job.kind !== RENDER) return inflateRawSync(job.packed!);
+    if (job.kind === UNPACK) return inflateRawSync(job.packed!);
     const text = leafText(job.block!, this.ctx);
-    this.cache.set(job.logical, job.generation, pack(text));
+    if (job.kind === RENDER) this.cache.set(job.logical, job.generation, pack(text));
     return text;
   }
 }

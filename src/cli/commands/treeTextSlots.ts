@@ -14,9 +14,10 @@ export const DONE = 3;
 /** The worker could not (text larger than the slot, or an exception): the main thread does the job. */
 export const FAILED = 4;
 
-/** Job kinds: render a leaf (and pack its text), or unpack a cached text. */
+/** Job kinds: render a leaf and pack its text (for the cache), render only, or unpack a cached text. */
 export const RENDER = 1;
 export const UNPACK = 2;
+export const RENDER_ONLY = 3;
 
 /** Int32 words before the slots: [0] quit. */
 const HEAD = 1;

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { TreeBlock } from '../../format/treeBlock.js';
 import { printTreeBlockLines, type PrintContext } from '../../report/printTree.js';
-import { DONE, FAILED, QUIT, RENDER, SUBMITTED, TextSlots, WORKING, type SlotLayout } from './treeTextSlots.js';
+import { DONE, FAILED, QUIT, RENDER, RENDER_ONLY, SUBMITTED, TextSlots, WORKING, type SlotLayout } from './treeTextSlots.js';
 
 /**
  * A render thread of `tree`'s text dump: takes the jobs of its slots in ring
@@ -18,13 +18,19 @@ const text = new Uint8Array(layout.outCap);
 /** Does slot i's job; returns false when the result does not fit the slot. */
 function work(i: number): boolean {
   let len: number;
-  if (slots.kind(i) === RENDER) {
+  const kind = slots.kind(i);
+  if (kind === RENDER || kind === RENDER_ONLY) {
     // A private copy: the decoders may keep views of the block, the slot is reused.
     const block = new TreeBlock(slots.input(i, slots.inLen(i)).slice(), slots.logical[i]!);
     const s = printTreeBlockLines(block, ctx);
     const r = enc.encodeInto(s, text);
     if (r.read < s.length) return false;
     len = r.written;
+    if (kind === RENDER_ONLY) {
+      slots.setResult(i, len, -1);
+      slots.output(i).set(text.subarray(0, len));
+      return true;
+    }
     const packed = deflateRawSync(text.subarray(0, len), { level: 1 });
     const fits = packed.length <= layout.packCap;
     if (fits) slots.packed(i).set(packed);
