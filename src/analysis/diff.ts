@@ -7,7 +7,7 @@ import { compareKeysAt, U64_MAX, type Key } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
 import type { Filesystem } from '../tree/Filesystem.js';
 import { kindOfMode } from '../fs/FsView.js';
-import { readChild, readRoot, type TreeRoot } from '../tree/walk.js';
+import { readChild, readRoot, type ItemRef, type TreeRoot } from '../tree/walk.js';
 
 /**
  * What changed between two fs trees of the same lineage (a subvolume and its
@@ -39,6 +39,32 @@ interface Pending {
 /** Items that differ between the trees (present in one only, or with different bytes), in key order. */
 export function diffTreeItems(fs: Filesystem, a: TreeRoot, b: TreeRoot): { items: ItemDiff[]; stats: TreeDiffStats } {
   const stats: TreeDiffStats = { blocksRead: 0, subtreesSkipped: 0 };
+  const out: ItemDiff[] = [];
+  // Only what differs is kept, as copies: a kept item must not pin its 16 KiB block.
+  for (const d of diffItemRefs(fs, a, b, stats)) {
+    const ref = (d.a ?? d.b)!;
+    out.push({ key: ref.block.key(ref.slot), a: d.a ? d.a.block.itemData(d.a.slot).slice() : null, b: d.b ? d.b.block.itemData(d.b.slot).slice() : null });
+  }
+  // Damaged trees can hold keys out of order: the answer is in key order all the same.
+  out.sort((x, y) => cmpKey(x.key, y.key));
+  return { items: out, stats };
+}
+
+/** One differing item: where it is in each tree (null on the side that lacks it). */
+export interface ItemRefDiff {
+  a: ItemRef | null;
+  b: ItemRef | null;
+}
+
+/**
+ * Items that differ between the trees, as the merge of the differing leaves
+ * meets them: in key order unless a damaged tree holds keys out of order.
+ * No item is collected: a diff of two unrelated trees (an old root whose
+ * blocks were all rewritten since) holds the pointers to the differing
+ * leaves and one leaf per side. The refs point into those leaves; what
+ * must outlive the step is the caller's to copy.
+ */
+export function* diffItemRefs(fs: Filesystem, a: TreeRoot, b: TreeRoot, stats: TreeDiffStats = { blocksRead: 0, subtreesSkipped: 0 }): Generator<ItemRefDiff> {
   const opts = fs.walkOptions;
   const top = Math.max(a.level, b.level);
   const fa: Pending[][] = Array.from({ length: top + 1 }, () => []);
@@ -72,21 +98,15 @@ export function diffTreeItems(fs: Filesystem, a: TreeRoot, b: TreeRoot): { items
   const leavesA = fa[0]!.filter((p) => { if (inB.has(p.ptr)) stats.subtreesSkipped++; return !inB.has(p.ptr); }).sort(byParentKey);
   const leavesB = fb[0]!.filter((p) => !inA.has(p.ptr)).sort(byParentKey);
   const ca = new LeafCursor(leavesA, (p) => read(p, a)), cb = new LeafCursor(leavesB, (p) => read(p, b));
-  const out: ItemDiff[] = [];
   for (;;) {
     const ha = ca.peek(), hb = cb.peek();
     if (!ha && !hb) break;
     const c = ha && hb ? compareKeysAt(ha.block.data, ha.block.keyOffset(ha.slot), hb.block.data, hb.block.keyOffset(hb.slot)) : ha ? -1 : 1;
-    // Only what differs is kept, as copies: a kept item must not pin its 16 KiB block.
-    if (c < 0) { out.push({ key: ha!.block.key(ha!.slot), a: ha!.block.itemData(ha!.slot).slice(), b: null }); ca.next(); continue; }
-    if (c > 0) { out.push({ key: hb!.block.key(hb!.slot), a: null, b: hb!.block.itemData(hb!.slot).slice() }); cb.next(); continue; }
-    const da = ha!.block.itemData(ha!.slot), db = hb!.block.itemData(hb!.slot);
-    if (!bytesEqual(da, db)) out.push({ key: ha!.block.key(ha!.slot), a: da.slice(), b: db.slice() });
+    if (c < 0) { yield { a: ha, b: null }; ca.next(); continue; }
+    if (c > 0) { yield { a: null, b: hb }; cb.next(); continue; }
+    if (!bytesEqual(ha!.block.itemData(ha!.slot), hb!.block.itemData(hb!.slot))) yield { a: ha, b: hb };
     ca.next(); cb.next();
   }
-  // Damaged trees can hold keys out of order: the answer is in key order all the same.
-  out.sort((x, y) => cmpKey(x.key, y.key));
-  return { items: out, stats };
 }
 
 /** Leaf pointers by the key the parent gives them (a root leaf has no parent and comes first). */

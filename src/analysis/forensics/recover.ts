@@ -1,6 +1,7 @@
 import { u64 } from '../../format/bytes.js';
 import { csumMatches } from '../../format/checksum.js';
 import { ItemType, ObjectId } from '../../format/constants.js';
+import { INODE_ITEM_SIZE } from '../../format/items/inode.js';
 import { MAX_KEY, type Key } from '../../format/key.js';
 import { fileExtents } from '../../fs/fileData.js';
 import { FsView, isFsTreeId } from '../../fs/FsView.js';
@@ -8,9 +9,10 @@ import { lastKeyAtOrBefore } from '../../fs/treeSearch.js';
 import type { Inode, InodeRef } from '../../fs/types.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { iterateItems, type TreeRoot } from '../../tree/walk.js';
-import { diffTreeItems } from '../diff.js';
+import { diffItemRefs } from '../diff.js';
+import { LiveInodes } from './liveInodes.js';
 import { quiet, TreeAtRoot } from './quiet.js';
-import { committedRoots, completeness } from './roots.js';
+import { committedRoots, completeness, CompletenessMemo } from './roots.js';
 import type { ScanResult } from './scan.js';
 
 export type RecoverySource = 'older tree' | 'orphan' | 'deleted subvolume';
@@ -91,10 +93,12 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
     .flatMap((t) => t.candidates.map((c) => ({ tree: ObjectId.CSUM_TREE, bytenr: c.logical, level: c.level, generation: c.generation })));
   const checker = new DataChecker(q, csumRoots);
   const committed = committedRoots(q);
+  const walked = new CompletenessMemo();
   const subvols = new Set<bigint>(view.subvolumes().map((s) => s.id));
   for (const t of scan.trees) if (isFsTreeId(t.owner)) subvols.add(t.owner);
   for (const subvol of [...subvols].sort((a, b) => -cmpDesc(a, b))) {
     const cur = view.tree(subvol);
+    const live = cur ? new LiveInodes(q, cur) : undefined;
     const roots = scan.trees.filter((t) => t.owner === subvol).flatMap((t) => t.candidates.map((c) => ({ tree: subvol, bytenr: c.logical, level: c.level, generation: c.generation })))
       .filter((r) => !cur || r.bytenr !== cur.bytenr)
       // Newest first; within a generation the committed version first, then blocks that were roots only inside that transaction.
@@ -104,11 +108,13 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
     // inode an older root shares with a newer one was already judged there.
     let newer: TreeRoot | undefined = cur;
     for (const root of roots) {
-      const c = completeness(q, root);
+      const c = completeness(q, root, undefined, walked);
       searched.push({ subvol, generation: root.generation, bytenr: root.bytenr, intact: c.intact, missing: c.missing });
       if (c.intact === 0) continue;
       const old = new FsView(q.withOverlay(new TreeAtRoot(q, subvol, root)));
-      for (const ino of oldInodes(q, root, newer)) {
+      for (const { ino, generation } of oldInodes(q, root, newer)) {
+        // The current tree still has this very inode (same INODE_ITEM generation): nothing to recover.
+        if (live && generation !== undefined && live.has(ino, generation)) continue;
         const key = `${subvol}:${ino}`;
         if (seen.has(key)) continue;
         const ref: InodeRef = { subvol, ino };
@@ -156,24 +162,59 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
   return { files: out, searched };
 }
 
+/** An inode of an older root, with its INODE_ITEM generation (u64 @0; undefined when the item is shorter than btrfs_inode_item). */
+interface OldInode {
+  ino: bigint;
+  generation: bigint | undefined;
+}
+
 /**
- * Inode numbers whose INODE_ITEM the older root has and the newer tree
- * has not with the same bytes (a deleted, reused or changed inode). Blocks
- * both trees share hold the same items: the trees' difference is read, not
- * the whole old tree (an old root of a big subvolume shares most of it).
+ * Inodes whose INODE_ITEM the older root has and the newer tree has not
+ * with the same bytes (a deleted, reused or changed inode), in key order.
+ * Blocks both trees share hold the same items: the trees' difference is
+ * read, not the whole old tree (an old root of a big subvolume shares most
+ * of it). Only numbers and generations are kept, 16 bytes an inode: two
+ * roots of unrelated shape (a block that was a root only inside a
+ * transaction, against the next commit) differ in nearly every item.
  */
-function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined): Generator<bigint> {
+function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined): Generator<OldInode> {
   const inRange = (objectid: bigint) => objectid >= ObjectId.FIRST_FREE && objectid <= ObjectId.LAST_FREE;
   if (!newer) {
     const min: Key = { objectid: ObjectId.FIRST_FREE, type: ItemType.INODE_ITEM, offset: 0n };
     for (const { block, slot } of iterateItems(fs.reader, root, min, { objectid: ObjectId.LAST_FREE, type: 255, offset: 0xffffffffffffffffn }, {})) {
-      if (block.keyType(slot) === ItemType.INODE_ITEM) yield block.keyObjectid(slot);
+      if (block.keyType(slot) === ItemType.INODE_ITEM) yield { ino: block.keyObjectid(slot), generation: generationOf(block.itemData(slot)) };
     }
     return;
   }
-  for (const d of diffTreeItems(fs, root, newer).items) {
-    if (d.key.type === ItemType.INODE_ITEM && d.a && inRange(d.key.objectid)) yield d.key.objectid;
+  let inos = new BigUint64Array(1024), gens = new BigUint64Array(1024);
+  const short = new Set<number>();
+  let n = 0;
+  for (const d of diffItemRefs(fs, root, newer)) {
+    if (!d.a || d.a.block.keyType(d.a.slot) !== ItemType.INODE_ITEM) continue;
+    const ino = d.a.block.keyObjectid(d.a.slot);
+    if (!inRange(ino)) continue;
+    if (n === inos.length) {
+      const i2 = new BigUint64Array(n * 2), g2 = new BigUint64Array(n * 2);
+      i2.set(inos); g2.set(gens); inos = i2; gens = g2;
+    }
+    const g = generationOf(d.a.block.itemData(d.a.slot));
+    if (g === undefined) short.add(n);
+    inos[n] = ino; gens[n] = g ?? 0n; n++;
   }
+  // Key order, as a damaged tree with keys out of order would not give it by itself.
+  let order: ArrayLike<number> | undefined;
+  for (let i = 1; i < n && !order; i++) {
+    if (inos[i]! < inos[i - 1]!) order = Uint32Array.from({ length: n }, (_, j) => j).sort((x, y) => (inos[x]! < inos[y]! ? -1 : inos[x]! > inos[y]! ? 1 : x - y));
+  }
+  for (let i = 0; i < n; i++) {
+    const j = order ? order[i]! : i;
+    yield { ino: inos[j]!, generation: short.has(j) ? undefined : gens[j]! };
+  }
+}
+
+/** btrfs_inode_item: generation @0 of 160 bytes. */
+function generationOf(item: Uint8Array): bigint | undefined {
+  return item.length < INODE_ITEM_SIZE ? undefined : u64(item, 0);
 }
 
 /** Paths with their names copied out of the leaves they were read from: thousands of recovered files must not pin a leaf each. */

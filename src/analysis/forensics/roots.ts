@@ -38,30 +38,93 @@ export function scanOf(fs: Filesystem, progress?: (done: bigint, total: bigint) 
   return s;
 }
 
+/** What one subtree contributed to a Completeness: its counts and its first few losses. */
+interface Tally {
+  intact: number;
+  missing: number;
+  lost: { logical: bigint; why: string }[];
+}
+
+const LOST_SHOWN = 8;
+/** A leaf read intact: shared by every such leaf, so it is never changed. */
+const LEAF_INTACT: Readonly<Tally> = { intact: 1, missing: 0, lost: [] };
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Completeness of the subtrees already walked, by the block at their top
+ * as a parent pointer names it (address, level, generation). Blocks are
+ * copy-on-write: one that reads valid with the generation its parent
+ * expects holds what was written then, so what is below it reads the same
+ * the next time, and thousands of older roots of one tree share most of
+ * their blocks. Nodes keep their subtree's tally; leaves, nearly every
+ * block, only that they read intact, as two doubles (exact below 2^53;
+ * others are read again). Bounded: past `nodeLimit` nodes or `leafLimit`
+ * leaves that part starts over (a few MiB each at the defaults).
+ */
+export class CompletenessMemo {
+  private readonly nodes = new Map<string, Readonly<Tally>>();
+  private readonly leaves = new Map<number, number>();
+  constructor(private readonly nodeLimit = 1 << 16, private readonly leafLimit = 1 << 18) {}
+
+  node(logical: bigint, level: number, generation: bigint): Readonly<Tally> | undefined {
+    return this.nodes.get(`${logical}:${level}:${generation}`);
+  }
+
+  setNode(logical: bigint, level: number, generation: bigint, t: Readonly<Tally>): void {
+    if (this.nodes.size >= this.nodeLimit) this.nodes.clear();
+    this.nodes.set(`${logical}:${level}:${generation}`, t);
+  }
+
+  /** The leaf at `logical` read intact with this generation before. */
+  leafIntact(logical: bigint, generation: bigint): boolean {
+    return logical <= SAFE && generation <= SAFE && this.leaves.get(Number(logical)) === Number(generation);
+  }
+
+  setLeafIntact(logical: bigint, generation: bigint): void {
+    if (logical > SAFE || generation > SAFE) return;
+    if (this.leaves.size >= this.leafLimit) this.leaves.clear();
+    this.leaves.set(Number(logical), Number(generation));
+  }
+}
+
 /**
  * Walks a tree from `root`, reading every child as its parent describes it
  * (level, generation): a block that fails (reused for something else,
  * overwritten, or unreadable) is counted missing with everything below it
  * unknown. Nothing is reported as a finding: old trees are expected to be partial.
+ * With `memo`, a subtree walked before is counted without reading it again.
  */
-export function completeness(fs: Filesystem, root: TreeRoot, maxBlocks = 200_000): Completeness {
-  const out: Completeness = { intact: 0, missing: 0, truncated: false, lost: [] };
-  const stack: { logical: bigint; level: number; generation?: bigint }[] = [{ logical: root.bytenr, level: root.level, ...(root.generation !== undefined ? { generation: root.generation } : {}) }];
-  while (stack.length) {
-    if (out.intact + out.missing >= maxBlocks) { out.truncated = true; break; }
-    const e = stack.pop()!;
-    const r = fs.reader.read(e);
-    if (!r.block) {
-      out.missing++;
-      if (out.lost.length < 8) out.lost.push({ logical: e.logical, why: r.findings[0]?.message ?? 'unreadable' });
-      continue;
+export function completeness(fs: Filesystem, root: TreeRoot, maxBlocks = 200_000, memo?: CompletenessMemo): Completeness {
+  let done = 0;
+  let truncated = false;
+  // Depth-first, children in slot order; the recursion is at most 8 deep (levels 7..0, strictly decreasing).
+  const visit = (logical: bigint, level: number, generation: bigint | undefined): Readonly<Tally> => {
+    if (done >= maxBlocks) { truncated = true; return { intact: 0, missing: 0, lost: [] }; }
+    if (memo && generation !== undefined) {
+      if (level === 0 && memo.leafIntact(logical, generation)) { done++; return LEAF_INTACT; }
+      const known = level > 0 ? memo.node(logical, level, generation) : undefined;
+      // Only a subtree that fits in what is left of the budget: the walk must stop where it always would.
+      if (known && done + known.intact + known.missing <= maxBlocks) { done += known.intact + known.missing; return known; }
     }
-    out.intact++;
+    done++;
+    const r = fs.reader.read({ logical, level, ...(generation !== undefined ? { generation } : {}) });
+    if (!r.block) return { intact: 0, missing: 1, lost: [{ logical, why: r.findings[0]?.message ?? 'unreadable' }] };
     const b = r.block;
-    if (b.isLeaf) continue;
-    for (let i = r.validItems - 1; i >= 0; i--) stack.push({ logical: b.blockPtr(i), level: b.level - 1, generation: b.ptrGeneration(i) });
-  }
-  return out;
+    if (b.isLeaf) {
+      if (memo && generation !== undefined) memo.setLeafIntact(logical, generation);
+      return LEAF_INTACT;
+    }
+    const t: Tally = { intact: 1, missing: 0, lost: [] };
+    for (let i = 0; i < r.validItems && !truncated; i++) {
+      const c = visit(b.blockPtr(i), b.level - 1, b.ptrGeneration(i));
+      t.intact += c.intact; t.missing += c.missing;
+      for (const l of c.lost) if (t.lost.length < LOST_SHOWN) t.lost.push(l);
+    }
+    if (memo && generation !== undefined && !truncated) memo.setNode(logical, level, generation, t);
+    return t;
+  };
+  const t = visit(root.bytenr, root.level, root.generation);
+  return { intact: t.intact, missing: t.missing, truncated, lost: t.lost.slice() };
 }
 
 /** Roots of the root tree: the superblock's, its backup roots', and (unless a backup root serves `generation`) the scan's. */
@@ -130,9 +193,10 @@ export function surveyRoots(fs: Filesystem, scan: ScanResult, o: { maxBlocks?: n
   cur.add(`${ObjectId.ROOT_TREE}:${sb.root}`);
   cur.add(`${ObjectId.CHUNK_TREE}:${sb.chunkRoot}`);
   const out = [...found.values()];
+  const walked = new CompletenessMemo();
   for (const c of out) {
     c.current = cur.has(`${c.tree}:${c.root.bytenr}`);
-    Object.assign(c, completeness(fs, c.root, o.maxBlocks));
+    Object.assign(c, completeness(fs, c.root, o.maxBlocks, walked));
   }
   const cmp = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
   return out.sort((a, b) => cmp(a.tree, b.tree) || cmp(b.generation, a.generation) || cmp(a.root.bytenr, b.root.bytenr));
