@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dumpAll, dumpAllText, dumpTree, printContextOf } from '../src/report/dumpTree.js';
-import { TreeTextPool } from '../src/cli/commands/treeTextPool.js';
+import { TreeRenderPool } from '../src/cli/commands/treeRenderPool.js';
 import { RenderCache } from '../src/report/RenderCache.js';
 import { SAMPLES, openSample, sampleNames } from './helpers/samples.js';
 
@@ -55,7 +55,7 @@ describe('tree dump through render threads', () => {
       const parts: string[] = [];
       const dec = new TextDecoder();
       const sink = (b: Uint8Array) => { parts.push(dec.decode(b, { stream: true })); };
-      const pool = await TreeTextPool.start(2, printContextOf(fs), sink, 64 * 1024, layout);
+      const pool = await TreeRenderPool.start(2, 'text', printContextOf(fs), sink, 64 * 1024, layout);
       expect(pool, 'render threads started').toBeDefined();
       try {
         dumpAll(fs, sink, { output: pool! });
@@ -74,6 +74,26 @@ describe('tree dump through render threads', () => {
     expect(done.threads).toBeGreaterThan(100);
     if (fallsBack) expect(done.here).toBeGreaterThan(0);
     else expect(done.here).toBe(0);
+  }, 300_000);
+
+  it('NDJSON (blocks emitted once, shared subtrees referred back to) equals the dump made on one thread', async () => {
+    for (const name of sampleNames()) {
+      const fs = openSample(name);
+      const dec = new TextDecoder();
+      const one: string[] = [];
+      dumpAll(fs, (b) => { one.push(dec.decode(b, { stream: true })); }, { format: 'json', order: 'dfs', emitted: new Set() });
+      const parts: string[] = [];
+      const sink = (b: Uint8Array) => { parts.push(dec.decode(b, { stream: true })); };
+      const pool = await TreeRenderPool.start(2, 'json', printContextOf(fs), sink, 64 * 1024, { slots: 3, inCap: 65536 * 2, outCap: 65536 * 8, packCap: 65536 * 2 });
+      try {
+        dumpAll(fs, sink, { format: 'json', order: 'dfs', emitted: new Set(), output: pool! });
+        pool!.finish();
+        expect(pool!.done.threads, name).toBeGreaterThan(0);
+      } finally {
+        pool!.close();
+      }
+      expect(parts.join(''), name).toBe(one.join(''));
+    }
   }, 300_000);
 });
 

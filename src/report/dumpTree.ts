@@ -51,28 +51,33 @@ export interface DumpOptions {
    */
   keepLeaves?: boolean;
   /**
-   * Text dumps: where leaf texts are made and all output goes, in order
-   * (e.g. rendered on other threads). Default: rendered here, kept in
+   * Where blocks are rendered and all output goes, in order (e.g. rendered
+   * on other threads), in `format`. Default: rendered here, leaves kept in
    * `cache`, written to the sink.
    */
   output?: DumpOutput;
 }
 
 /**
- * The ordered output of a text dump. Leaves may be rendered elsewhere and
- * later, but their bytes reach the sink in the order of the calls.
+ * The ordered output of a dump. Blocks may be rendered elsewhere and later,
+ * but their bytes reach the sink in the order of the calls.
  */
 export interface DumpOutput {
-  /** Bytes made by the walk itself (titles, node text, error lines). */
+  /** Bytes made by the walk itself (titles, error lines, shared records). */
   bytes(b: Uint8Array): void;
-  /** Emits the text of the leaf at `logical` if one rendered with this generation is at hand; false if not. */
+  /** Emits the rendering of the leaf at `logical` if one made with this generation is at hand; false if not. */
   cachedLeaf(logical: bigint, generation: bigint): boolean;
-  /** Emits the text of a leaf just read; `keep`: cache it for a later tree. */
-  leaf(b: TreeBlock, keep: boolean): void;
+  /** Emits the rendering of a block just read (`validItems` of its items usable); `keep`: cache a leaf's for a later tree. */
+  block(b: TreeBlock, validItems: number, keep: boolean): void;
 }
 
-/** Leaves rendered on this thread as they come, kept in `cache` when there is one. */
-export function directOutput(sink: DumpSink, ctx: PrintContext, cache?: RenderCache): DumpOutput {
+/** How a block is rendered in each format (text as dump-tree prints it; one NDJSON record). */
+export function renderBlock(format: 'text' | 'json', b: TreeBlock, ctx: PrintContext, validItems: number): string {
+  return format === 'json' ? treeBlockJson(b, ctx, validItems) : printTreeBlockLines(b, ctx);
+}
+
+/** Blocks rendered on this thread as they come, leaves kept in `cache` when there is one. */
+export function directOutput(sink: DumpSink, ctx: PrintContext, format: 'text' | 'json' = 'text', cache?: RenderCache): DumpOutput {
   return {
     bytes: sink,
     cachedLeaf(logical, generation) {
@@ -80,9 +85,11 @@ export function directOutput(sink: DumpSink, ctx: PrintContext, cache?: RenderCa
       if (hit) sink(hit);
       return hit !== undefined;
     },
-    leaf(b, keep) {
-      const r = utf8.encode(printTreeBlockLines(b, ctx));
-      if (keep) cache?.set(b.logical, b.generation, r);
+    block(b, validItems, keep) {
+      const r = utf8.encode(renderBlock(format, b, ctx, validItems));
+      // Only leaves: a cached render is served for a level-0 pointer without a read, so a
+      // pointer at a node (wrong level) must miss and be read and checked.
+      if (keep && b.isLeaf) cache?.set(b.logical, b.generation, r);
       sink(r);
     },
   };
@@ -102,19 +109,11 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
   const ctx = printContextOf(fs);
   const json = opts.format === 'json';
   const cache = opts.cache;
-  const keep = opts.keepLeaves ?? true;
-  const out = json ? undefined : opts.output ?? directOutput(sink, ctx, cache);
-  if (out) sink = out.bytes;
+  const out = opts.output ?? directOutput(sink, ctx, json ? 'json' : 'text', cache);
+  sink = out.bytes;
   const line = (s: string) => sink(utf8.encode(s + '\n'));
   const error = (message: string, logical: bigint) =>
     line(json ? toJson({ record: 'error', logical, message }) : `ERROR: ${message}`);
-  const render = (b: TreeBlock, valid: number): Uint8Array => {
-    const r = utf8.encode(json ? treeBlockJson(b, ctx, valid) : printTreeBlockLines(b, ctx));
-    // Only leaves: a cached render is served for a level-0 pointer without a read, so a
-    // pointer at a node (wrong level) must miss and be read and checked.
-    if (b.isLeaf && keep) cache?.set(b.logical, b.generation, r);
-    return r;
-  };
   const r = readRoot(fs.reader, root, { ...fs.walkOptions, useDamaged: true });
   if (!r.block) {
     error(`tree block ${root.bytenr} of tree ${root.tree} could not be read`, root.bytenr);
@@ -134,22 +133,14 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
   };
   /** Emits a block; returns it when its children must be followed. */
   const emitted = opts.min || opts.max ? undefined : opts.emitted;
+  // A dump that refers back to emitted subtrees never asks for a leaf twice: nothing to cache.
+  const keep = (opts.keepLeaves ?? true) && emitted === undefined;
   const visit = (p: Ptr): { block: TreeBlock; valid: number } | null => {
     if (emitted?.has(p.logical)) {
       line(toJson({ record: 'shared', bytenr: p.logical, level: p.level, generation: p.generation, parent: p.parent, slot: p.slot }));
       return null;
     }
-    if (p.level === 0) {
-      if (out) {
-        if (out.cachedLeaf(p.logical, p.generation)) return null;
-      } else {
-        const hit = cache?.get(p.logical, p.generation);
-        if (hit) {
-          sink(hit);
-          return null;
-        }
-      }
-    }
+    if (p.level === 0 && out.cachedLeaf(p.logical, p.generation)) return null;
     const res = fs.reader.read({ logical: p.logical, level: p.level, generation: p.generation }, { tree: root.tree });
     opts.onBlock?.();
     for (const f of res.findings) fs.findings.add(f);
@@ -158,11 +149,7 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
       error(`tree block ${p.logical} (slot ${p.slot} of ${p.parent}) could not be read`, p.logical);
       return null;
     }
-    if (out && b.isLeaf) {
-      if (!out.cachedLeaf(b.logical, b.generation)) out.leaf(b, keep);
-    } else {
-      sink((b.isLeaf ? cache?.get(b.logical, b.generation) : undefined) ?? render(b, res.validItems));
-    }
+    if (!b.isLeaf || !out.cachedLeaf(b.logical, b.generation)) out.block(b, res.validItems, keep);
     emitted?.add(b.logical);
     // A damaged copy at the wrong level is shown but not followed: levels must strictly fall.
     return !b.isLeaf && b.level === p.level ? { block: b, valid: res.validItems } : null;
@@ -203,8 +190,8 @@ export function dumpRoots(fs: Filesystem): { root: TreeRoot; title: string; key?
 /** The full default dump: root tree, chunk tree, log root tree, every tree the root tree names, the log trees, then totals. */
 export function dumpAll(fs: Filesystem, sink: DumpSink, opts: DumpOptions = {}): void {
   const o = opts.emitted || opts.cache || opts.output ? opts : { ...opts, cache: new RenderCache() };
-  // Titles and totals go through the leaves' output too, to stay in order with them.
-  if (o.format !== 'json' && o.output) sink = o.output.bytes;
+  // Titles and totals go through the blocks' output too, to stay in order with them.
+  if (o.output) sink = o.output.bytes;
   const roots = dumpRoots(fs);
   // Only subvolume trees (and relocation trees, copies of them) share blocks with other trees.
   const shares = roots.map((t) => t.root.tree === ObjectId.FS_TREE || t.root.tree === ObjectId.TREE_RELOC ||

@@ -13,7 +13,7 @@ import { addSourceOptions, type CommonOptions } from '../options.js';
 import { parseKey, parseTreeId, parseU64 } from '../parse.js';
 import { finish, reportFindings } from '../findings.js';
 import { metadataBlocks, Progress } from '../progress.js';
-import { TreeTextPool } from './treeTextPool.js';
+import { TreeRenderPool } from './treeRenderPool.js';
 
 /**
  * Cached renderings packed with zlib's fastest level (native): leaf text
@@ -65,7 +65,7 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
     .option('--dfs', 'depth-first block order (default for --json)')
     .option('--bfs', 'breadth-first block order (default for text, as dump-tree)')
     .option('--expand-shared', 'NDJSON: repeat subtrees shared with an earlier tree instead of a "shared" record')
-    .option('--jobs <n>', 'text: threads rendering leaves (default: one per core, up to 4; 1 = on the main thread)')
+    .option('--jobs <n>', 'threads rendering blocks (default: one per core, up to 4; 1 = on the main thread)')
     .action(async (image: string | undefined, opts: TreeOptions) => {
       const jobs = opts.jobs === undefined ? Math.min(4, availableParallelism()) : Number(opts.jobs);
       if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs must be a whole number from 1 to 64, got "${opts.jobs}"`);
@@ -95,8 +95,8 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
         ...(opts.minKey !== undefined ? { min: parseKey(opts.minKey, '--min-key', 'min') } : {}),
         ...(opts.maxKey !== undefined ? { max: parseKey(opts.maxKey, '--max-key', 'max') } : {}),
       };
-      // Text: leaves rendered (and their cached texts packed and unpacked) on other threads.
-      const pool = !opts.json && jobs > 1 ? await TreeTextPool.start(jobs, ctx, w.write, CACHE_BYTES) : undefined;
+      // Blocks rendered (and cached leaf texts packed and unpacked) on other threads.
+      const pool = jobs > 1 ? await TreeRenderPool.start(jobs, opts.json ? 'json' : 'text', ctx, w.write, CACHE_BYTES) : undefined;
       if (pool) dumpOpts.output = pool;
       try {
         dump(fs, dumpOpts, opts, w, io);

@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { TreeBlock } from '../../format/treeBlock.js';
-import type { DumpOutput, DumpSink } from '../../report/dumpTree.js';
-import { printTreeBlockLines, type PrintContext } from '../../report/printTree.js';
+import { renderBlock, type DumpOutput, type DumpSink } from '../../report/dumpTree.js';
+import type { PrintContext } from '../../report/printTree.js';
 import { RenderCache } from '../../report/RenderCache.js';
-import { DONE, FAILED, FREE, QUIT, RENDER, RENDER_ONLY, SUBMITTED, TextSlots, UNPACK, WORKING, layoutFor, type SlotLayout } from './treeTextSlots.js';
+import { DONE, FAILED, FREE, QUIT, RENDER, RENDER_ONLY, SUBMITTED, RenderSlots, UNPACK, WORKING, layoutFor, type SlotLayout } from './treeRenderSlots.js';
 
 /** A job handed to a render thread, in output order. */
 interface Ticket {
@@ -15,12 +15,13 @@ interface Ticket {
   generation: bigint;
   /** What the main thread needs to do the job itself. */
   block?: TreeBlock;
+  validItems?: number;
   packed?: Uint8Array;
 }
 
 interface RenderThread {
   worker: Worker;
-  slots: TextSlots;
+  slots: RenderSlots;
   next: number;
   /** Stopped answering: its jobs are done on the main thread, its slots no longer used. */
   dead: boolean;
@@ -32,19 +33,18 @@ const TAKE_OVER_MS = 30_000;
 const STUCK_MS = 120_000;
 
 const utf8 = new TextEncoder();
-const leafText = (b: TreeBlock, ctx: PrintContext) => utf8.encode(printTreeBlockLines(b, ctx));
 const pack = (t: Uint8Array) => Uint8Array.prototype.slice.call(deflateRawSync(t, { level: 1 }));
 
 /**
- * The text dump's output with leaves rendered on other threads. The walk,
- * the reads and the checksum verification stay on the main thread; each
- * leaf's rendering, the packing of its text for the cache and the unpacking
- * of cached texts (the three costs of a dump of many snapshots) go to the
- * render threads. Output keeps the walk's order: a queue of tickets and
+ * A dump's output with blocks rendered on other threads. The walk, the
+ * reads and the checksum verification stay on the main thread; each block's
+ * rendering (text or NDJSON), the packing of a leaf's rendering for the cache
+ * and the unpacking of cached ones (the costs of a text dump of many
+ * snapshots) go to the render threads. Output keeps the walk's order: a queue of tickets and
  * bytes drains as the threads finish, and the walk waits (Atomics) when every
  * slot is busy, so memory stays at the slots plus the packed cache.
  */
-export class TreeTextPool implements DumpOutput {
+export class TreeRenderPool implements DumpOutput {
   private readonly queue: (Ticket | Uint8Array)[] = [];
   private turn = 0;
   /** Jobs the threads did, and jobs done on the main thread instead. */
@@ -54,6 +54,7 @@ export class TreeTextPool implements DumpOutput {
     private readonly threads: RenderThread[],
     private readonly sink: DumpSink,
     private readonly ctx: PrintContext,
+    private readonly format: 'text' | 'json',
     private readonly cache: RenderCache,
   ) {}
 
@@ -63,19 +64,20 @@ export class TreeTextPool implements DumpOutput {
    * and sizes (tests make them small to reach the ring's wrap and the
    * fallbacks).
    */
-  static async start(n: number, ctx: PrintContext, sink: DumpSink, cacheBytes: number, layout: SlotLayout = layoutFor(ctx.nodesize)): Promise<TreeTextPool | undefined> {
+  static async start(n: number, format: 'text' | 'json', ctx: PrintContext, sink: DumpSink, cacheBytes: number, layout: SlotLayout = layoutFor(ctx.nodesize)): Promise<TreeRenderPool | undefined> {
     const ts = import.meta.url.endsWith('.ts');
-    const url = new URL(ts ? './treeTextWorker.ts' : './treeTextWorker.js', import.meta.url);
+    const url = new URL(ts ? './treeRenderWorker.ts' : './treeRenderWorker.js', import.meta.url);
     const threads: RenderThread[] = [];
     const ready: Promise<boolean>[] = [];
     for (let i = 0; i < n; i++) {
-      const slots = TextSlots.create(layout);
-      const workerData = { sab: slots.sab, layout: slots.layout, ctx };
+      const slots = RenderSlots.create(layout);
+      const workerData = { sab: slots.sab, layout: slots.layout, ctx, format };
       // From the TypeScript sources (tests, tsx) the worker registers the tsx loader first; from dist it is plain JS.
-      // Its garbage is all short-lived strings: a small young generation keeps the process's memory down.
+      // Its garbage is all short-lived strings: a small young generation keeps the process's memory
+      // down; NDJSON records are larger (item bytes in hex) and need more room to die young.
       const worker = ts
         ? new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, workerData })
-        : new Worker(url, { workerData, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+        : new Worker(url, { workerData, resourceLimits: { maxYoungGenerationSizeMb: format === 'json' ? 16 : 4 } });
       worker.unref();
       threads.push({ worker, slots, next: 0, dead: false });
       ready.push(new Promise((resolve) => {
@@ -90,9 +92,9 @@ export class TreeTextPool implements DumpOutput {
       for (const t of threads) void t.worker.terminate();
       return undefined;
     }
-    // A packed cache: the threads hand in packed texts, the cache keeps them as given.
+    // A packed cache: the threads hand in packed renderings, the cache keeps them as given.
     const cache = new RenderCache({ codec: { pack: (b) => b, unpack: (b) => b }, maxBytes: cacheBytes });
-    return new TreeTextPool(threads, sink, ctx, cache);
+    return new TreeRenderPool(threads, sink, ctx, format, cache);
   }
 
   /** An arrow: the walk passes it on as its sink. */
@@ -113,14 +115,14 @@ export class TreeTextPool implements DumpOutput {
     return true;
   }
 
-  leaf(b: TreeBlock, keep: boolean): void {
-    const kind = keep ? RENDER : RENDER_ONLY;
+  block(b: TreeBlock, validItems: number, keep: boolean): void {
+    const kind = keep && b.isLeaf ? RENDER : RENDER_ONLY;
     const t = this.pick();
     if (!t || b.data.length > t.slots.layout.inCap) {
-      this.bytes(this.doHere({ kind, block: b, logical: b.logical, generation: b.generation }));
+      this.bytes(this.doHere({ kind, block: b, validItems, logical: b.logical, generation: b.generation }));
       return;
     }
-    this.submit(t, kind, b.data, b.logical, b.generation, { block: b });
+    this.submit(t, kind, b.data, b.logical, b.generation, { block: b, validItems });
   }
 
   /** Writes everything still queued and stops the threads. */
@@ -147,7 +149,7 @@ export class TreeTextPool implements DumpOutput {
     return undefined;
   }
 
-  private submit(t: RenderThread, kind: number, input: Uint8Array, logical: bigint, generation: bigint, own: Pick<Ticket, 'block' | 'packed'>): void {
+  private submit(t: RenderThread, kind: number, input: Uint8Array, logical: bigint, generation: bigint, own: Pick<Ticket, 'block' | 'validItems' | 'packed'>): void {
     const slot = t.next;
     const st = t.slots.state(slot);
     // The slot's previous job is still queued: write out up to it.
@@ -158,7 +160,7 @@ export class TreeTextPool implements DumpOutput {
     }
     t.next = (slot + 1) % t.slots.layout.slots;
     t.slots.input(slot).set(input);
-    t.slots.setJob(slot, kind, input.length, logical);
+    t.slots.setJob(slot, kind, input.length, logical, own.validItems ?? 0);
     Atomics.store(t.slots.ctrl, st, SUBMITTED);
     Atomics.notify(t.slots.ctrl, st);
     this.queue.push({ thread: t, slot, kind, logical, generation, ...own });
@@ -203,11 +205,11 @@ export class TreeTextPool implements DumpOutput {
     Atomics.store(t.slots.ctrl, st, FREE);
   }
 
-  /** A job done on the main thread (no thread, or the thread could not): its text, for the caller to write in its turn. */
-  private doHere(job: Pick<Ticket, 'kind' | 'logical' | 'generation' | 'block' | 'packed'>): Uint8Array {
+  /** A job done on the main thread (no thread, or the thread could not): its bytes, for the caller to write in its turn. */
+  private doHere(job: Pick<Ticket, 'kind' | 'logical' | 'generation' | 'block' | 'validItems' | 'packed'>): Uint8Array {
     this.done.here++;
     if (job.kind === UNPACK) return inflateRawSync(job.packed!);
-    const text = leafText(job.block!, this.ctx);
+    const text = utf8.encode(renderBlock(this.format, job.block!, this.ctx, job.validItems ?? 0));
     if (job.kind === RENDER) this.cache.set(job.logical, job.generation, pack(text));
     return text;
   }

@@ -1,17 +1,19 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { TreeBlock } from '../../format/treeBlock.js';
-import { printTreeBlockLines, type PrintContext } from '../../report/printTree.js';
-import { DONE, FAILED, QUIT, RENDER, RENDER_ONLY, SUBMITTED, TextSlots, WORKING, type SlotLayout } from './treeTextSlots.js';
+import { renderBlock } from '../../report/dumpTree.js';
+import type { PrintContext } from '../../report/printTree.js';
+import { DONE, FAILED, QUIT, RENDER, RENDER_ONLY, SUBMITTED, RenderSlots, WORKING, type SlotLayout } from './treeRenderSlots.js';
 
 /**
- * A render thread of `tree`'s text dump: takes the jobs of its slots in ring
- * order, renders a leaf as dump-tree prints it and packs the text for the
- * main thread's cache, or unpacks a cached text. The leaf was read and
- * verified by the main thread; this thread only formats bytes it is given.
+ * A render thread of `tree`'s dump: takes the jobs of its slots in ring
+ * order, renders a block (text as dump-tree prints it, or its NDJSON record)
+ * and packs a leaf's rendering for the main thread's cache, or unpacks a
+ * cached one. The block was read and verified by the main thread; this
+ * thread only formats bytes it is given.
  */
-const { sab, layout, ctx } = workerData as { sab: SharedArrayBuffer; layout: SlotLayout; ctx: PrintContext };
-const slots = new TextSlots(sab, layout);
+const { sab, layout, ctx, format } = workerData as { sab: SharedArrayBuffer; layout: SlotLayout; ctx: PrintContext; format: 'text' | 'json' };
+const slots = new RenderSlots(sab, layout);
 const enc = new TextEncoder();
 const text = new Uint8Array(layout.outCap);
 
@@ -22,7 +24,7 @@ function work(i: number): boolean {
   if (kind === RENDER || kind === RENDER_ONLY) {
     // A private copy: the decoders may keep views of the block, the slot is reused.
     const block = new TreeBlock(slots.input(i, slots.inLen(i)).slice(), slots.logical[i]!);
-    const s = printTreeBlockLines(block, ctx);
+    const s = renderBlock(format, block, ctx, slots.validItems(i));
     const r = enc.encodeInto(s, text);
     if (r.read < s.length) return false;
     len = r.written;
