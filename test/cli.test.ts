@@ -149,6 +149,20 @@ describe('tree', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown tree "nope"/);
   });
+
+  it('--jobs: render threads give the same text and NDJSON as the main thread; a bad count is a usage error', async () => {
+    for (const format of [[], ['--json']]) {
+      const one = await cli('tree', dev('default'), ...format, '--jobs', '1');
+      const two = await cli('tree', dev('default'), ...format, '--jobs', '3');
+      expect(one.code).toBe(0);
+      expect(two.code).toBe(0);
+      expect(two.stdoutBytes.length).toBeGreaterThan(100_000);
+      expect(two.stdoutBytes.equals(one.stdoutBytes)).toBe(true);
+    }
+    const bad = await cli('tree', dev('default'), '--jobs', '0');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--jobs must be a whole number/);
+  });
 });
 
 describe('partitions', () => {

@@ -28,6 +28,9 @@ const deflateCodec: RenderCodec = {
   unpack: (b) => inflateRawSync(b),
 };
 
+/** Used tree blocks (block groups' used metadata bytes / nodesize) from which a dump starts render threads unasked. */
+const THREADS_FROM = 4096;
+
 /** Packed leaf texts kept for the next snapshot's shared leaves (see deflateCodec). */
 const CACHE_BYTES = 120 * 2 ** 20;
 
@@ -65,7 +68,7 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
     .option('--dfs', 'depth-first block order (default for --json)')
     .option('--bfs', 'breadth-first block order (default for text, as dump-tree)')
     .option('--expand-shared', 'NDJSON: repeat subtrees shared with an earlier tree instead of a "shared" record')
-    .option('--jobs <n>', 'threads rendering blocks (default: one per core, up to 4; 1 = on the main thread)')
+    .option('--jobs <n>', 'threads rendering blocks (default: one per core, up to 4, when the image has over 4,096 tree blocks; 1 = on the main thread)')
     .action(async (image: string | undefined, opts: TreeOptions) => {
       const jobs = opts.jobs === undefined ? Math.min(4, availableParallelism()) : Number(opts.jobs);
       if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs must be a whole number from 1 to 64, got "${opts.jobs}"`);
@@ -95,8 +98,10 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
         ...(opts.minKey !== undefined ? { min: parseKey(opts.minKey, '--min-key', 'min') } : {}),
         ...(opts.maxKey !== undefined ? { max: parseKey(opts.maxKey, '--max-key', 'max') } : {}),
       };
-      // Blocks rendered (and cached leaf texts packed and unpacked) on other threads.
-      const pool = jobs > 1 ? await TreeRenderPool.start(jobs, opts.json ? 'json' : 'text', ctx, w.write, CACHE_BYTES) : undefined;
+      // Blocks rendered (and cached leaf texts packed and unpacked) on other threads; by default only where
+      // rendering outweighs starting them (tens of milliseconds): a dump of more than THREADS_FROM blocks.
+      const threads = jobs > 1 && (opts.jobs !== undefined || metadataBlocks(fs) > THREADS_FROM);
+      const pool = threads ? await TreeRenderPool.start(jobs, opts.json ? 'json' : 'text', ctx, w.write, CACHE_BYTES) : undefined;
       if (pool) dumpOpts.output = pool;
       try {
         dump(fs, dumpOpts, opts, w, io);
