@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker.js';
 import { runCheck, runCheckParallel, verifyDataJob, type CheckFinding, type CheckReport, type DataJob, type DataJobResult, type DataVerifier } from '../../analysis/check/index.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { formatLocation } from '../../findings.js';
@@ -127,13 +128,8 @@ class WorkerPool implements DataVerifier {
   private broken = false;
 
   constructor(private readonly fs: Filesystem, n: number, data: { image: string | undefined; opts: SourceOptions }) {
-    const ts = import.meta.url.endsWith('.ts');
-    const url = new URL(ts ? './checkWorker.ts' : './checkWorker.js', import.meta.url);
     for (let i = 0; i < n; i++) {
-      // From the TypeScript sources (tests, tsx) the worker registers the tsx loader first; from dist it is plain JS.
-      const w = ts
-        ? new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, workerData: data })
-        : new Worker(url, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+      const w = startWorker(import.meta.url, 'checkWorker', data, { maxYoungGenerationSizeMb: 4 });
       const slot = { w, busy: 0 };
       w.on('message', (m: { id: number; result: DataJobResult }) => {
         slot.busy--;

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker.js';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { TreeBlock } from '../../format/treeBlock.js';
 import { renderBlock, type DumpOutput, type DumpSink } from '../../report/dumpTree.js';
@@ -65,19 +66,14 @@ export class TreeRenderPool implements DumpOutput {
    * fallbacks).
    */
   static async start(n: number, format: 'text' | 'json', ctx: PrintContext, sink: DumpSink, cacheBytes: number, layout: SlotLayout = layoutFor(ctx.nodesize)): Promise<TreeRenderPool | undefined> {
-    const ts = import.meta.url.endsWith('.ts');
-    const url = new URL(ts ? './treeRenderWorker.ts' : './treeRenderWorker.js', import.meta.url);
     const threads: RenderThread[] = [];
     const ready: Promise<boolean>[] = [];
     for (let i = 0; i < n; i++) {
       const slots = RenderSlots.create(layout);
       const workerData = { sab: slots.sab, layout: slots.layout, ctx, format };
-      // From the TypeScript sources (tests, tsx) the worker registers the tsx loader first; from dist it is plain JS.
       // Its garbage is all short-lived strings: a small young generation keeps the process's memory
       // down; NDJSON records are larger (item bytes in hex) and need more room to die young.
-      const worker = ts
-        ? new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, workerData })
-        : new Worker(url, { workerData, resourceLimits: { maxYoungGenerationSizeMb: format === 'json' ? 16 : 4 } });
+      const worker = startWorker(import.meta.url, 'treeRenderWorker', workerData, { maxYoungGenerationSizeMb: format === 'json' ? 16 : 4 });
       worker.unref();
       threads.push({ worker, slots, next: 0, dead: false });
       ready.push(new Promise((resolve) => {
