@@ -1,10 +1,10 @@
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../worker.js';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { TreeBlock } from '../../format/treeBlock.js';
 import { renderBlock, type DumpOutput, type DumpSink } from '../../report/dumpTree.js';
 import type { PrintContext } from '../../report/printTree.js';
 import { RenderCache } from '../../report/RenderCache.js';
+import { startWorker } from '../worker.js';
 import { DONE, FAILED, FREE, QUIT, RENDER, RENDER_ONLY, SUBMITTED, RenderSlots, UNPACK, WORKING, layoutFor, type SlotLayout } from './treeRenderSlots.js';
 
 /** A job handed to a render thread, in output order. */
@@ -41,9 +41,10 @@ const pack = (t: Uint8Array) => Uint8Array.prototype.slice.call(deflateRawSync(t
  * reads and the checksum verification stay on the main thread; each block's
  * rendering (text or NDJSON), the packing of a leaf's rendering for the cache
  * and the unpacking of cached ones (the costs of a text dump of many
- * snapshots) go to the render threads. Output keeps the walk's order: a queue of tickets and
- * bytes drains as the threads finish, and the walk waits (Atomics) when every
- * slot is busy, so memory stays at the slots plus the packed cache.
+ * snapshots) go to the render threads. Output keeps the walk's order: a
+ * queue of tickets and bytes drains as the threads finish, and the walk waits
+ * (Atomics) when every slot is busy, so memory stays at the slots plus the
+ * packed cache.
  */
 export class TreeRenderPool implements DumpOutput {
   private readonly queue: (Ticket | Uint8Array)[] = [];
