@@ -5,7 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { dumpAll, dumpAllText, dumpTree, printContextOf } from '../src/report/dumpTree.js';
 import { TreeRenderPool } from '../src/cli/commands/treeRenderPool.js';
 import { RenderCache } from '../src/report/RenderCache.js';
-import { SAMPLES, openSample, sampleNames } from './helpers/samples.js';
+import { readdirSync } from 'node:fs';
+import { CORPUS, SAMPLES, openSample, sampleNames } from './helpers/samples.js';
+import { loadRunsImage } from '../src/io/node/runs.js';
+import { Filesystem } from '../src/tree/Filesystem.js';
 
 /**
  * The whole `tree` text output against `btrfs inspect-internal dump-tree`
@@ -95,6 +98,46 @@ describe('tree dump through render threads', () => {
       expect(parts.join(''), name).toBe(one.join(''));
     }
   }, 300_000);
+});
+
+/** btrfs-progs' damaged and fuzzed images, as the library opens them (undefined: refused, not btrfs). */
+function corpusImages(): { name: string; open: () => Filesystem | undefined }[] {
+  const dir = join(CORPUS, 'progs');
+  let files: string[] = [];
+  try { files = readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.runs.gz')).sort(); } catch { return []; }
+  return files.map((f) => ({ name: f, open: () => { try { return Filesystem.open([loadRunsImage(join(dir, f))]); } catch { return undefined; } } }));
+}
+
+describe.runIf(corpusImages().length > 0)('tree dump through render threads on damaged images', () => {
+  it('text and NDJSON equal the one-thread dump on every image of btrfs-progs\' corpus (damaged blocks, unreadable subtrees)', async () => {
+    let dumped = 0;
+    let onThreads = 0;
+    for (const { name, open } of corpusImages()) {
+      for (const format of ['text', 'json'] as const) {
+        const fs = open();
+        if (!fs) continue;
+        const dec = new TextDecoder();
+        const opts = format === 'json' ? { format, order: 'dfs' as const, emitted: new Set<bigint>() } : { format };
+        const one: string[] = [];
+        dumpAll(fs, (b) => { one.push(dec.decode(b, { stream: true })); }, opts);
+        const fs2 = open()!;
+        const parts: string[] = [];
+        const sink = (b: Uint8Array) => { parts.push(dec.decode(b, { stream: true })); };
+        const pool = await TreeRenderPool.start(1, format, printContextOf(fs2), sink, 64 * 1024, { slots: 2, inCap: 65536 * 2, outCap: 65536 * 8, packCap: 65536 * 2 });
+        try {
+          dumpAll(fs2, sink, { ...opts, ...(format === 'json' ? { emitted: new Set<bigint>() } : {}), output: pool! });
+          pool!.finish();
+          onThreads += pool!.done.threads;
+        } finally {
+          pool!.close();
+        }
+        expect(parts.join(''), `${name} ${format}`).toBe(one.join(''));
+        dumped++;
+      }
+    }
+    expect(dumped).toBeGreaterThan(100);
+    expect(onThreads).toBeGreaterThan(1000);
+  }, 600_000);
 });
 
 describe('the cache of renderings', () => {
