@@ -89,22 +89,28 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
         w.flush();
         return done(finish(fs, io));
       }
+      // Parsed before any thread starts: a usage error leaves nothing running.
+      const min = opts.minKey !== undefined ? parseKey(opts.minKey, '--min-key', 'min') : undefined;
+      const max = opts.maxKey !== undefined ? parseKey(opts.maxKey, '--max-key', 'max') : undefined;
+      // Used metadata blocks (block groups' used bytes / nodesize): read once, for the threads' choice and the progress line.
+      let blocks: number | undefined;
+      const usedBlocks = () => (blocks ??= metadataBlocks(fs));
+      // Blocks rendered (and cached leaf texts packed and unpacked) on other threads; by default only where
+      // rendering outweighs starting them (tens of milliseconds): a dump of more than THREADS_FROM blocks.
+      const threads = jobs > 1 && (opts.jobs !== undefined || usedBlocks() > THREADS_FROM);
+      const pool = threads ? await TreeRenderPool.start(jobs, opts.json ? 'json' : 'text', ctx, w.write, CACHE_BYTES) : undefined;
       const dumpOpts: DumpOptions = {
         format: opts.json ? 'json' : 'text',
         // NDJSON has no order to keep with dump-tree: depth-first needs no queue.
         order: opts.dfs || (opts.json && !opts.bfs) ? 'dfs' : 'bfs',
-        // Text repeats shared blocks as dump-tree does (from a cache); NDJSON refers back to them.
-        ...(opts.json && !opts.expandShared ? { emitted: new Set<bigint>() } : { cache: new RenderCache({ codec: deflateCodec, maxBytes: CACHE_BYTES }) }),
-        ...(opts.minKey !== undefined ? { min: parseKey(opts.minKey, '--min-key', 'min') } : {}),
-        ...(opts.maxKey !== undefined ? { max: parseKey(opts.maxKey, '--max-key', 'max') } : {}),
+        // Text repeats shared blocks as dump-tree does (from a cache: the pool's, or one here); NDJSON refers back to them.
+        ...(opts.json && !opts.expandShared ? { emitted: new Set<bigint>() } : pool ? {} : { cache: new RenderCache({ codec: deflateCodec, maxBytes: CACHE_BYTES }) }),
+        ...(min ? { min } : {}),
+        ...(max ? { max } : {}),
+        ...(pool ? { output: pool } : {}),
       };
-      // Blocks rendered (and cached leaf texts packed and unpacked) on other threads; by default only where
-      // rendering outweighs starting them (tens of milliseconds): a dump of more than THREADS_FROM blocks.
-      const threads = jobs > 1 && (opts.jobs !== undefined || metadataBlocks(fs) > THREADS_FROM);
-      const pool = threads ? await TreeRenderPool.start(jobs, opts.json ? 'json' : 'text', ctx, w.write, CACHE_BYTES) : undefined;
-      if (pool) dumpOpts.output = pool;
       try {
-        dump(fs, dumpOpts, opts, w, io);
+        dump(fs, dumpOpts, opts, w, io, usedBlocks);
         pool?.finish();
       } finally {
         pool?.close();
@@ -115,12 +121,12 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
 }
 
 /** The full dump, or the trees --tree names. */
-function dump(fs: Filesystem, dumpOpts: DumpOptions, opts: TreeOptions, w: ByteWriter, io: CliIO): void {
+function dump(fs: Filesystem, dumpOpts: DumpOptions, opts: TreeOptions, w: ByteWriter, io: CliIO, usedBlocks: () => number): void {
   if (opts.tree === undefined) {
     const progress = new Progress(io);
     if (progress.enabled) {
-      // A full dump reads about every used metadata block once: block groups' used bytes / nodesize.
-      const total = metadataBlocks(fs);
+      // A full dump reads about every used metadata block once.
+      const total = usedBlocks();
       let n = 0;
       progress.phase('dumping trees', { items: 'tree blocks' }, total);
       dumpOpts.onBlock = () => { n++; if ((n & 255) === 0) progress.update(n, Math.max(n, total)); };
