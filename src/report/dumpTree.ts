@@ -95,7 +95,7 @@ export function directOutput(sink: DumpSink, ctx: PrintContext, format: 'text' |
   };
 }
 
-/** Receives a dump's output as UTF-8 bytes. */
+/** Receives a dump's output as UTF-8 bytes; they may be a view of a buffer reused after the call (copy to keep). */
 export type DumpSink = (bytes: Uint8Array) => void;
 
 const utf8 = new TextEncoder();

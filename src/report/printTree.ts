@@ -728,7 +728,8 @@ function fixedReadSize(key: Key, data: Uint8Array): number {
 function fastItemText(d: Uint8Array, type: number, o: number, size: number, ctx: PrintContext, v: ProgsStyle): string | undefined {
   const tz = ctx.timeZone ?? 'utc';
   if (type === ItemType.INODE_ITEM && size >= 160) {
-    const flags = u32(d, o + 64) === 0 && u32(d, o + 68) === 0 ? '0x0(none)' : `0x${u64(d, o + 64).toString(16)}(${inodeFlagsToString(u64(d, o + 64), v)})`;
+    const raw = u64(d, o + 64);
+    const flags = raw === 0n ? '0x0(none)' : `0x${raw.toString(16)}(${inodeFlagsToString(raw, v)})`;
     return `\t\tgeneration ${u64Text(d, o)} transid ${u64Text(d, o + 8)} size ${u64Text(d, o + 16)} nbytes ${u64Text(d, o + 24)}\n` +
       `\t\tblock group ${u64Text(d, o + 32)} mode ${u32(d, o + 52).toString(8)} links ${u32(d, o + 40)} uid ${u32(d, o + 44)} gid ${u32(d, o + 48)} rdev ${u64Text(d, o + 56)}\n` +
       `\t\tsequence ${u64Text(d, o + 72)} flags ${flags}\n` +
