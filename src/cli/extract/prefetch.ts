@@ -1,13 +1,14 @@
 import * as nodeFs from 'node:fs';
+import { u32, u64 } from '../../format/bytes.js';
+import { ItemType } from '../../format/constants.js';
+import { INODE_ITEM_SIZE } from '../../format/items/inode.js';
+import { HEADER_SIZE, ITEM_SIZE, TreeBlock } from '../../format/treeBlock.js';
 import { fileExtents } from '../../fs/fileData.js';
 import type { FsView } from '../../fs/FsView.js';
 import type { Inode } from '../../fs/types.js';
 import { FileSource } from '../../io/node/FileSource.js';
 import type { TreeRoot } from '../../tree/walk.js';
 import { ALIGN, BufferPool, DirectSlots, PIECE } from './buffers.js';
-import { ItemType } from '../../format/constants.js';
-import { INODE_ITEM_SIZE, readInodeItem } from '../../format/items/inode.js';
-import { HEADER_SIZE, ITEM_SIZE, TreeBlock } from '../../format/treeBlock.js';
 
 /** Reads in flight at once. */
 const IN_FLIGHT = 16;
@@ -210,12 +211,12 @@ export class Prefetcher {
     if (b.level !== 0 || b.owner !== c.tree || b.bytenr !== logical) return;
     const n = Math.min(b.nritems, Math.floor((data.length - HEADER_SIZE) / ITEM_SIZE));
     for (let i = 0; i < n; i++) {
-      if (b.keyType(i) !== ItemType.INODE_ITEM || b.itemSize(i) < INODE_ITEM_SIZE || b.itemOffset(i) + INODE_ITEM_SIZE > data.length) continue;
-      const it = readInodeItem(data, b.itemOffset(i));
-      // S_IFREG (0o100000): regular files, whose bytes extract writes.
-      if ((it.mode & 0o170000) !== 0o100000) continue;
+      const o = b.itemOffset(i);
+      if (b.keyType(i) !== ItemType.INODE_ITEM || b.itemSize(i) < INODE_ITEM_SIZE || o + INODE_ITEM_SIZE > data.length) continue;
+      // btrfs_inode_item: mode u32 @52, S_IFREG (0o100000) for regular files, whose bytes extract writes; size u64 @16.
+      if ((u32(data, o + 52) & 0o170000) !== 0o100000) continue;
       c.files++;
-      c.bytes += Number(it.size);
+      c.bytes += Number(u64(data, o + 16));
     }
   }
 
@@ -354,9 +355,10 @@ export class Prefetcher {
     });
   }
 
+  /** A range's direct-read slot back for reuse, unless a read into it is still running. */
   private freeSlot(r: Range): void {
-    if (r.slot >= 0 && !r.reading) this.direct?.put(r.slot);
-    else if (r.slot >= 0) return;
+    if (r.slot < 0 || r.reading) return;
+    this.direct?.put(r.slot);
     r.slot = -1;
   }
 
