@@ -20,6 +20,9 @@ export function u32(buf: Uint8Array, off: number): number {
   return (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16)) + buf[off + 3]! * 0x1000000;
 }
 
+/** The largest u64 a double holds exactly (2^53 - 1): below it, a number may stand for the bigint. */
+export const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
 export function u64(buf: Uint8Array, off: number): bigint {
   const hi = u32(buf, off + 4);
   const lo = u32(buf, off);

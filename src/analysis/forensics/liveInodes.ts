@@ -1,10 +1,9 @@
-import { u64 } from '../../format/bytes.js';
+import { MAX_EXACT as SAFE, u64 } from '../../format/bytes.js';
 import { ItemType } from '../../format/constants.js';
 import { INODE_ITEM_SIZE } from '../../format/items/inode.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import type { TreeRoot } from '../../tree/walk.js';
 
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** Remembered "no inode item of full size": generations are never negative. */
 const NONE = -1;
 
@@ -41,7 +40,11 @@ export class LiveInodes {
   private read(ino: bigint): bigint | null {
     const it = this.fs.find(this.root, { objectid: ino, type: ItemType.INODE_ITEM, offset: 0n });
     if (!it) return null;
-    const d = it.block.itemData(it.slot);
-    return d.length < INODE_ITEM_SIZE ? null : u64(d, 0);
+    return inodeGeneration(it.block.itemData(it.slot)) ?? null;
   }
+}
+
+/** An INODE_ITEM's generation (btrfs_inode_item: u64 @0 of 160 bytes); undefined for an item too short to be one. */
+export function inodeGeneration(item: Uint8Array): bigint | undefined {
+  return item.length < INODE_ITEM_SIZE ? undefined : u64(item, 0);
 }

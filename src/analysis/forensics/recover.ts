@@ -1,7 +1,6 @@
 import { u64 } from '../../format/bytes.js';
 import { csumMatches } from '../../format/checksum.js';
 import { ItemType, ObjectId } from '../../format/constants.js';
-import { INODE_ITEM_SIZE } from '../../format/items/inode.js';
 import { MAX_KEY, type Key } from '../../format/key.js';
 import { fileExtents } from '../../fs/fileData.js';
 import { FsView, isFsTreeId } from '../../fs/FsView.js';
@@ -10,7 +9,7 @@ import type { Inode, InodeRef } from '../../fs/types.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { iterateItems, type TreeRoot } from '../../tree/walk.js';
 import { diffItemRefs } from '../diff.js';
-import { LiveInodes } from './liveInodes.js';
+import { inodeGeneration, LiveInodes } from './liveInodes.js';
 import { quiet, TreeAtRoot } from './quiet.js';
 import { committedRoots, completeness, CompletenessMemo } from './roots.js';
 import type { ScanResult } from './scan.js';
@@ -182,7 +181,7 @@ function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined)
   if (!newer) {
     const min: Key = { objectid: ObjectId.FIRST_FREE, type: ItemType.INODE_ITEM, offset: 0n };
     for (const { block, slot } of iterateItems(fs.reader, root, min, { objectid: ObjectId.LAST_FREE, type: 255, offset: 0xffffffffffffffffn }, {})) {
-      if (block.keyType(slot) === ItemType.INODE_ITEM) yield { ino: block.keyObjectid(slot), generation: generationOf(block.itemData(slot)) };
+      if (block.keyType(slot) === ItemType.INODE_ITEM) yield { ino: block.keyObjectid(slot), generation: inodeGeneration(block.itemData(slot)) };
     }
     return;
   }
@@ -197,7 +196,7 @@ function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined)
       const i2 = new BigUint64Array(n * 2), g2 = new BigUint64Array(n * 2);
       i2.set(inos); g2.set(gens); inos = i2; gens = g2;
     }
-    const g = generationOf(d.a.block.itemData(d.a.slot));
+    const g = inodeGeneration(d.a.block.itemData(d.a.slot));
     if (g === undefined) short.add(n);
     inos[n] = ino; gens[n] = g ?? 0n; n++;
   }
@@ -212,10 +211,6 @@ function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined)
   }
 }
 
-/** btrfs_inode_item: generation @0 of 160 bytes. */
-function generationOf(item: Uint8Array): bigint | undefined {
-  return item.length < INODE_ITEM_SIZE ? undefined : u64(item, 0);
-}
 
 /** Paths with their names copied out of the leaves they were read from: thousands of recovered files must not pin a leaf each. */
 function detached(paths: Uint8Array[][]): Uint8Array[][] {

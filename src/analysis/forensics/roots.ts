@@ -1,3 +1,4 @@
+import { MAX_EXACT as SAFE } from '../../format/bytes.js';
 import { ItemType, ObjectId } from '../../format/constants.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import type { TreeRoot } from '../../tree/walk.js';
@@ -48,7 +49,6 @@ interface Tally {
 const LOST_SHOWN = 8;
 /** A leaf read intact: shared by every such leaf, so it is never changed. */
 const LEAF_INTACT: Readonly<Tally> = { intact: 1, missing: 0, lost: [] };
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * Completeness of the subtrees already walked, by the block at their top
