@@ -25,7 +25,9 @@ export function sampleArgs(name: string): string[] {
 
 function sha256File(p: Buffer): string {
   const h = createHash('sha256');
-  const fd = nodeFs.openSync(p, 'r');
+  // O_NOATIME (allowed to the file's owner): reading must not change the atimes compared later.
+  let fd: number;
+  try { fd = nodeFs.openSync(p, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NOATIME); } catch { fd = nodeFs.openSync(p, 'r'); }
   const buf = Buffer.alloc(1 << 20);
   try {
     for (let n; (n = nodeFs.readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
@@ -232,31 +234,104 @@ describe.runIf(sampleNames().includes('default'))('extract from a plain image fi
     const want = JSON.parse(r.text()) as ExtractSummary;
     expect(s.written.files).toBeGreaterThan(10);
     expect([s.written, s.read, s.xattrs.restored, s.failed, s.skipped]).toEqual([want.written, want.read, want.xattrs.restored, want.failed, want.skipped]);
-    // Names as bytes (latin1 keys): some are not UTF-8.
-    const list = (root: string): string[] => {
-      const out: string[] = [];
-      const walk = (rel: Buffer) => {
-        for (const n of nodeFs.readdirSync(Buffer.concat([Buffer.from(root + '/'), rel]), { encoding: 'buffer' })) {
-          const r = rel.length ? Buffer.concat([rel, Buffer.from('/'), n]) : n;
-          out.push(r.toString('latin1'));
-          if (nodeFs.lstatSync(Buffer.concat([Buffer.from(root + '/'), r])).isDirectory()) walk(r);
-        }
-      };
-      walk(Buffer.alloc(0));
-      return out.sort();
-    };
-    const at = (root: string, rel: string) => Buffer.concat([Buffer.from(root + '/'), Buffer.from(rel, 'latin1')]);
-    expect(list(viaFile)).toEqual(list(viaRuns));
-    for (const rel of list(viaRuns)) {
-      const a = nodeFs.lstatSync(at(viaRuns, rel), { bigint: true });
-      const b = nodeFs.lstatSync(at(viaFile, rel), { bigint: true });
-      // Listing a directory here updates its atime, and its blocks depend on the order names were
-      // added; both are compared for everything else (blocks: files stay as sparse).
-      const dirOr = (x: nodeFs.BigIntStats, v: bigint) => (x.isDirectory() ? 0n : v);
-      expect([b.mode, b.size, b.mtimeNs, dirOr(b, b.atimeNs), b.nlink, dirOr(b, b.blocks)], rel).toEqual([a.mode, a.size, a.mtimeNs, dirOr(a, a.atimeNs), a.nlink, dirOr(a, a.blocks)]);
-      if (a.isFile() && (a.mode & 0o400n)) expect(sha256File(at(viaFile, rel)), rel).toBe(sha256File(at(viaRuns, rel)));
-    }
+    expectSameTree(viaFile, viaRuns);
   }, 60_000);
+});
+
+/**
+ * Two extractions hold the same tree: the same names (as bytes), and for each
+ * the same mode, size, times, link count and content (sha256). A directory's
+ * atime and blocks are left out: listing it here updates its atime, and its
+ * blocks depend on the order names were added.
+ */
+function expectSameTree(got: string, want: string): void {
+  const list = (root: string): string[] => {
+    const out: string[] = [];
+    const walk = (rel: Buffer) => {
+      for (const n of nodeFs.readdirSync(Buffer.concat([Buffer.from(root + '/'), rel]), { encoding: 'buffer' })) {
+        const r = rel.length ? Buffer.concat([rel, Buffer.from('/'), n]) : n;
+        // Names as bytes (latin1 keys): some are not UTF-8.
+        out.push(r.toString('latin1'));
+        if (nodeFs.lstatSync(Buffer.concat([Buffer.from(root + '/'), r])).isDirectory()) walk(r);
+      }
+    };
+    walk(Buffer.alloc(0));
+    return out.sort();
+  };
+  const at = (root: string, rel: string) => Buffer.concat([Buffer.from(root + '/'), Buffer.from(rel, 'latin1')]);
+  const names = list(want);
+  expect(names.length).toBeGreaterThan(10);
+  expect(list(got)).toEqual(names);
+  for (const rel of names) {
+    const a = nodeFs.lstatSync(at(want, rel), { bigint: true });
+    const b = nodeFs.lstatSync(at(got, rel), { bigint: true });
+    const dirOr = (x: nodeFs.BigIntStats, v: bigint) => (x.isDirectory() ? 0n : v);
+    expect([b.mode, b.size, b.mtimeNs, dirOr(b, b.atimeNs), b.nlink, dirOr(b, b.blocks)], rel).toEqual([a.mode, a.size, a.mtimeNs, dirOr(a, a.atimeNs), a.nlink, dirOr(a, a.blocks)]);
+    if (a.isFile() && (a.mode & 0o400n)) expect(sha256File(at(got, rel)), rel).toBe(sha256File(at(want, rel)));
+  }
+}
+
+describe.runIf(sampleNames().includes('default'))('extract writes the entries the walk sets aside in inode order, a batch at a time', () => {
+  it('in batches of 1, 2 and 7 entries: the same tree, summary and lists as in one batch', async () => {
+    const { openSample } = await import('./helpers/samples.js');
+    const { FsView } = await import('../src/fs/FsView.js');
+    const { extractFiles } = await import('../src/cli/commands/extract.js');
+    const run = async (batch: number | undefined, out: string) => {
+      const view = new FsView(openSample('default'));
+      const root = view.rootOf(5n);
+      return extractFiles(view, { ref: root, inode: view.inode(root)!, into: null }, join(tmpRoot, out), { batch, isRoot: false, xattr: 'not in this test' });
+    };
+    const want = await run(undefined, 'batch-all');
+    // Every file, symlink and special file of the image is set aside (only directories are not).
+    expect(want.written.files + want.written.symlinks + want.written.hardlinks).toBeGreaterThan(50);
+    for (const batch of [1, 2, 7]) {
+      const got = await run(batch, `batch-${batch}`);
+      // Lists come in walk order whatever order the entries were written in.
+      expect([got.written, got.read, got.refused, got.failed, got.skipped, got.xattrs], `batch ${batch}`).toEqual([want.written, want.read, want.refused, want.failed, want.skipped, want.xattrs]);
+      expectSameTree(join(tmpRoot, `batch-${batch}`), join(tmpRoot, 'batch-all'));
+    }
+    // The walk's order: devices, fifos and sockets as walkFiles meets them.
+    const { walkFiles } = await import('../src/fs/walk.js');
+    const { displayPath } = await import('../src/fs/names.js');
+    const view = new FsView(openSample('default'));
+    const special = [...walkFiles(view, view.rootOf(5n))].filter((it) => ['fifo', 'chr', 'blk', 'sock'].includes(it.inode?.kind ?? '')).map((it) => displayPath(it.path, { controls: true }));
+    expect(special.length).toBeGreaterThan(2);
+    expect(want.skipped.map((x) => x.path)).toEqual(special);
+  }, 120_000);
+});
+
+describe.runIf(sampleNames().includes('default'))('Prefetcher: tree leaves warmed a window ahead of the walk', () => {
+  it('reads the first leaves, then those past where the walk says it is; the census counts what it read', async () => {
+    const { openSample, sampleSources } = await import('./helpers/samples.js');
+    const { writeSparse } = await import('./helpers/fsTruth.js');
+    const { FileSource } = await import('../src/io/node/FileSource.js');
+    const { Filesystem } = await import('../src/tree/Filesystem.js');
+    const { FsView } = await import('../src/fs/FsView.js');
+    const { Prefetcher } = await import('../src/cli/extract/prefetch.js');
+    // The number of leaves of the top subvolume's tree, by a walk of it.
+    const fs0 = openSample('default');
+    let leaves = 0;
+    fs0.walk(new FsView(fs0).tree(5n)!, { block: (b) => { if (b.level === 0) leaves++; } });
+    expect(leaves).toBeGreaterThan(20);
+    const img = join(tmpRoot, 'warm.img');
+    writeSparse(sampleSources('default')[0]!, img);
+    const src = FileSource.open(img);
+    try {
+      const view = new FsView(Filesystem.open([src]));
+      const p = new Prefetcher(view, { warmAhead: 4 });
+      p.warmTrees([view.tree(5n)!], 5n);
+      const settle = async (done: () => boolean) => { for (let i = 0; i < 400 && !done(); i++) await new Promise((r) => setTimeout(r, 5)); await new Promise((r) => setTimeout(r, 50)); };
+      await settle(() => p.census!.counted >= 4);
+      expect(p.census).toMatchObject({ leaves, counted: 4, leavesLeft: leaves - 4 });
+      // The walk is at the last inode: the leaves before the last one are passed by, and it is read.
+      p.warmAt(5n, 2n ** 64n - 1n);
+      await settle(() => p.census!.leavesLeft === 0);
+      expect(p.census).toMatchObject({ leaves, counted: 5, leavesLeft: 0 });
+      await p.stop();
+    } finally {
+      src.close();
+    }
+  });
 });
 
 describe.runIf(sampleNames().includes('default'))('Prefetcher: file data read ahead into buffers that readFile takes', () => {
@@ -283,7 +358,8 @@ describe.runIf(sampleNames().includes('default'))('Prefetcher: file data read ah
       for (let i = 0; i < 2000 && p.census!.leavesLeft > 0; i++) await new Promise((res) => setTimeout(res, 5));
       const inodes = new Map(filesTruth('default').filter((t) => t.type === 'file' && t.subvol_id === Number(r.ref.subvol)).map((t) => [t.ino, t.size]));
       expect(inodes.size).toBeGreaterThan(10);
-      expect(p.census).toEqual({ tree: r.ref.subvol, files: inodes.size, bytes: [...inodes.values()].reduce((a, b) => a + b, 0), leavesLeft: 0 });
+      expect(p.census).toEqual({ tree: r.ref.subvol, files: inodes.size, bytes: [...inodes.values()].reduce((a, b) => a + b, 0), leaves: p.census!.counted, counted: p.census!.counted, leavesLeft: 0 });
+      expect(p.census!.counted).toBeGreaterThan(0);
       const files = [...walkFiles(view, r.ref)].filter((it) => it.inode?.kind === 'file');
       for (const it of files) p.file(it.inode!);
       const truth = new Map(filesTruth('default').map((t) => [t.path, t.sha256]));

@@ -9,7 +9,7 @@ import { FsView } from '../src/fs/FsView.js';
 import { displayName, utf8Bytes } from '../src/fs/names.js';
 import { walkFiles } from '../src/fs/walk.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
-import { captureIO, writeSparse } from './helpers/fsTruth.js';
+import { captureIO, filesTruth, writeSparse } from './helpers/fsTruth.js';
 import { DamageKit } from './helpers/damage.js';
 import { sampleNames, sampleSources } from './helpers/samples.js';
 
@@ -127,6 +127,48 @@ describe.runIf(sampleNames().includes(SAMPLE))('hostile names in directory entri
     expect(Buffer.from(evil.nameBase64!, 'base64').toString()).toBe('../../evil');
     nodeFs.rmSync(img);
   }, 60_000);
+
+  it('extract enters a directory whose entry says "regular file", and stops at one that leads back up', async () => {
+    // /rich/bigdir's DIR_INDEX entry gets type 1 (BTRFS_FT_REG_FILE, byte @29 of btrfs_dir_item):
+    // the walk sets it aside like a file, and only its inode tells that it is a directory.
+    const clean = Filesystem.open(sampleSources(SAMPLE));
+    const view = new FsView(clean);
+    const rich = view.resolve('/rich');
+    const deep = view.resolve('/rich/deep');
+    if (!rich.ok || !deep.ok) throw new Error('sample layout changed');
+    const entry = [...view.readdir(rich.ref)].find((x) => Buffer.from(x.name).toString() === 'bigdir')!;
+    const first = [...view.readdir(deep.ref)][0]!;
+    const kit = new DamageKit(clean, sampleSources(SAMPLE));
+    const setType = (e: typeof entry, type: number, ino?: bigint) => {
+      const off = clean.reader.read({ logical: e.place.block }).block!.itemOffset(e.place.slot);
+      kit.editBlock(e.place.block, (b) => {
+        b[off + 29] = type;
+        if (ino !== undefined) new DataView(b.buffer, b.byteOffset).setBigUint64(off, ino, true);
+      }, { fixCsum: true });
+    };
+    setType(entry, 1);
+    // And the first entry of /rich/deep, also typed as a file, points back at /rich: a loop that
+    // only the inode shows.
+    setType(first, 1, rich.ref.ino);
+    const fs = Filesystem.open(kit.overlays);
+    const v2 = new FsView(fs);
+    const r2 = v2.resolve('/rich');
+    if (!r2.ok) throw new Error(r2.error);
+    const out = join(tmpRoot, 'typed-as-file');
+    const s = await extractFiles(v2, { ref: r2.ref, inode: r2.inode, into: null }, out, { isRoot: false, xattr: 'not in this test' });
+    // Everything below /rich/bigdir is written, as the kernel listed it.
+    const below = filesTruth(SAMPLE).filter((t) => t.path.startsWith('rich/bigdir/'));
+    expect(below.length).toBeGreaterThan(10);
+    for (const t of below) {
+      const st = nodeFs.lstatSync(join(out, t.path.slice('rich/'.length)), { throwIfNoEntry: false });
+      expect(st?.isDirectory() ? 'dir' : st?.isFile() ? 'file' : st?.isSymbolicLink() ? 'symlink' : 'missing', t.path).toBe(t.type);
+    }
+    expect(nodeFs.lstatSync(join(out, 'bigdir')).isDirectory()).toBe(true);
+    expect(s.failed).toEqual([{ path: `/deep/${Buffer.from(first.name).toString()}`, reason: 'directory already extracted on this walk (hard-linked directory: a loop); not entered again' }]);
+    const codes = fs.findings.items.map((f) => f.code);
+    expect(codes).toContain('dir-entry-type');
+    expect(codes).toContain('directory-loop');
+  });
 
   it('a directory hard-linked into its own subtree (a loop) is entered once and reported', () => {
     // Point the DIR_INDEX entry of /rich/deep/level-01 back at /rich (inode 257): a directory cycle.

@@ -283,8 +283,14 @@ export class FsView {
     yield* this.fs.items(t, { objectid, type, offset: min }, { objectid, type, offset: max });
   }
 
-  /** The inode item, decoded; null (with a finding if damaged) when absent. */
-  inode(ref: InodeRef): Inode | null {
+  /**
+   * The inode item, decoded; null (with a finding if damaged) when absent.
+   * The last 4096 are remembered, unless `remember` is false: a pass that
+   * reads each inode once (extract in inode order) would only make every
+   * one of them live long enough to be kept by the collector.
+   */
+  inode(ref: InodeRef, opts: { remember?: boolean } = {}): Inode | null {
+    if (opts.remember === false) return this.readInode(ref);
     const key = `${ref.subvol}:${ref.ino}`;
     const cached = this.inodeCache.get(key);
     if (cached !== undefined) return cached;

@@ -16,6 +16,12 @@ export interface WalkItem {
   loop?: boolean;
   /** A directory deeper than maxDepth; not entered. */
   tooDeep?: boolean;
+  /**
+   * Left to the caller by `defer`: the inode was not looked up (`inode` is
+   * null), nothing was checked, and the walk does not enter it. The caller
+   * looks it up (with `checkEntry`) when it suits it.
+   */
+  deferred?: boolean;
 }
 
 export interface WalkFilesOptions {
@@ -25,6 +31,65 @@ export interface WalkFilesOptions {
   crossSubvolumes?: boolean;
   /** Return true to not enter this directory. */
   prune?: (item: WalkItem) => boolean;
+  /**
+   * Return true to leave an entry's inode to the caller (see WalkItem.deferred):
+   * a caller that reads inodes in another order than the directories' (inode
+   * order, say) defers the entries that do not name a directory.
+   */
+  defer?: (entry: DirEntry) => boolean;
+  /**
+   * Directories already entered ("subvol:ino"), shared by walks that must not
+   * enter one twice (a deferred entry that turns out to be a directory is
+   * walked on its own); the start is added to it.
+   */
+  visited?: Set<string>;
+}
+
+/**
+ * Findings for an entry whose inode was looked up: the inode is missing, or
+ * its type is not the one the entry records. `path` is for the message (a
+ * function is called only when there is one).
+ */
+export function checkEntry(view: FsView, path: readonly Uint8Array[] | (() => readonly Uint8Array[]), e: Pick<DirEntry, 'target' | 'crossing' | 'ftype' | 'place'>, inode: Inode | null): void {
+  if (inode && (e.crossing !== 'none' || e.ftype === FT_OF_KIND[inode.kind] || inode.kind === 'unknown')) return;
+  if (typeof path === 'function') path = path();
+  if (!inode) {
+    view.finding({
+      code: 'inode-missing', severity: 'error',
+      message: `${displayPath(path)}: entry points at inode ${e.target.ino} of subvolume ${e.target.subvol}, which has no inode item`,
+      location: { tree: e.place.tree, block: e.place.block, slot: e.place.slot },
+    });
+  } else if (e.crossing === 'none' && e.ftype !== FT_OF_KIND[inode.kind] && inode.kind !== 'unknown') {
+    view.finding({
+      code: 'dir-entry-type', severity: 'warning',
+      message: `${displayPath(path)}: directory entry type ${e.ftype} does not match the inode's mode 0${inode.mode.toString(8)}`,
+      location: { tree: e.place.tree, block: e.place.block, slot: e.place.slot },
+    });
+  }
+}
+
+/**
+ * Whether a walk may enter the directory an entry leads to, at `depth`: not
+ * when it was met before on this walk (a hard-linked directory: a loop) or
+ * lies deeper than `maxDepth`, each reported as a finding. When it may, it is
+ * added to `visited`.
+ */
+export function mayEnter(view: FsView, path: readonly Uint8Array[], e: Pick<DirEntry, 'target' | 'place'>, depth: number, maxDepth: number, visited: Set<string>): 'loop' | 'tooDeep' | null {
+  const key = `${e.target.subvol}:${e.target.ino}`;
+  if (visited.has(key)) {
+    view.finding({
+      code: 'directory-loop', severity: 'error',
+      message: `${displayPath(path)}: directory inode ${e.target.ino} of subvolume ${e.target.subvol} was already met on this walk (hard-linked directory); not entered again`,
+      location: { tree: e.place.tree, block: e.place.block, slot: e.place.slot },
+    });
+    return 'loop';
+  }
+  if (depth > maxDepth) {
+    view.finding({ code: 'directory-too-deep', severity: 'error', message: `${displayPath(path)}: deeper than ${maxDepth} levels; not entered`, location: { tree: e.place.tree } });
+    return 'tooDeep';
+  }
+  visited.add(key);
+  return null;
 }
 
 /**
@@ -36,7 +101,7 @@ export interface WalkFilesOptions {
 export function* walkFiles(view: FsView, start: InodeRef, opts: WalkFilesOptions = {}): Generator<WalkItem> {
   const maxDepth = opts.maxDepth ?? 1024;
   const cross = opts.crossSubvolumes ?? true;
-  const visited = new Set<string>();
+  const visited = opts.visited ?? new Set<string>();
   const startInode = view.inode(start);
   const first: WalkItem = { path: [], entry: null, ref: start, inode: startInode, depth: 0 };
   yield first;
@@ -49,39 +114,19 @@ export function* walkFiles(view: FsView, start: InodeRef, opts: WalkFilesOptions
     if (n.done) { stack.pop(); continue; }
     const e = n.value;
     const path = [...top.path, e.name];
+    if (opts.defer?.(e)) {
+      yield { path, entry: e, ref: e.target, inode: null, depth: top.depth + 1, deferred: true };
+      continue;
+    }
     const inode = view.inode(e.target);
     const item: WalkItem = { path, entry: e, ref: e.target, inode, depth: top.depth + 1 };
-    if (!inode) {
-      view.finding({
-        code: 'inode-missing', severity: 'error',
-        message: `${displayPath(path)}: entry points at inode ${e.target.ino} of subvolume ${e.target.subvol}, which has no inode item`,
-        location: { tree: e.place.tree, block: e.place.block, slot: e.place.slot },
-      });
-    } else if (e.crossing === 'none' && e.ftype !== FT_OF_KIND[inode.kind] && inode.kind !== 'unknown') {
-      view.finding({
-        code: 'dir-entry-type', severity: 'warning',
-        message: `${displayPath(path)}: directory entry type ${e.ftype} does not match the inode's mode 0${inode.mode.toString(8)}`,
-        location: { tree: e.place.tree, block: e.place.block, slot: e.place.slot },
-      });
-    }
+    checkEntry(view, path, e, inode);
     let descend = inode?.kind === 'dir' && (cross || e.crossing === 'none');
     if (descend) {
-      const key = `${e.target.subvol}:${e.target.ino}`;
-      if (visited.has(key)) {
-        item.loop = true;
-        descend = false;
-        view.finding({
-          code: 'directory-loop', severity: 'error',
-          message: `${displayPath(path)}: directory inode ${e.target.ino} of subvolume ${e.target.subvol} was already met on this walk (hard-linked directory); not entered again`,
-          location: { tree: e.place.tree, block: e.place.block, slot: e.place.slot },
-        });
-      } else if (item.depth > maxDepth) {
-        item.tooDeep = true;
-        descend = false;
-        view.finding({ code: 'directory-too-deep', severity: 'error', message: `${displayPath(path)}: deeper than ${maxDepth} levels; not entered`, location: { tree: e.place.tree } });
-      } else {
-        visited.add(key);
-      }
+      const why = mayEnter(view, path, e, item.depth, maxDepth, visited);
+      if (why === 'loop') item.loop = true;
+      if (why === 'tooDeep') item.tooDeep = true;
+      descend = why === null;
     }
     yield item;
     if (descend && !opts.prune?.(item)) stack.push({ it: view.readdir(e.target), path, depth: item.depth });

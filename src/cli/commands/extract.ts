@@ -2,13 +2,14 @@ import * as nodeFs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { readFile, newReadStats, type ReadStats, symlinkTarget } from '../../fs/fileData.js';
-import type { FsView } from '../../fs/FsView.js';
+import { FT_OF_KIND, type FsView } from '../../fs/FsView.js';
 import { displayPath, displayName, isUtf8, unsafeNameReason } from '../../fs/names.js';
-import type { Inode, InodeRef } from '../../fs/types.js';
+import type { DirEntry, Inode, InodeRef } from '../../fs/types.js';
 import { ObjectId } from '../../format/constants.js';
-import { walkFiles, type WalkItem } from '../../fs/walk.js';
+import { checkEntry, mayEnter, walkFiles, type WalkItem } from '../../fs/walk.js';
 import { rdevParts } from '../../report/fs.js';
 import { toJson } from '../../report/json.js';
 import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
@@ -45,10 +46,15 @@ import { Progress } from '../progress.js';
  * Speed: the walk and checksum verification stay on this thread; each item's
  * syscalls (mkdir; open with the final mode when the umask allows, write,
  * futimes, close) run on libuv's thread pool, IN_FLIGHT items at a time, and
- * file data is read ahead of the walk on that pool into buffers that readFile
- * verifies instead of reading (src/cli/extract/prefetch.ts). A file
- * waits for its directory's mkdir; hard-linked names wait for the first one;
- * directories get their metadata last, each after those below it.
+ * file data is read ahead on that pool into buffers that readFile verifies
+ * instead of reading (src/cli/extract/prefetch.ts). The walk makes the
+ * directories as it meets them and sets every other entry aside without
+ * reading its inode; the entries are then written in inode order, up to
+ * BATCH at a time (flush): a directory's entries can lie anywhere in the
+ * tree, but in inode order every leaf of the tree is read once and the data
+ * mostly comes in disk order. A file waits for its directory's mkdir;
+ * hard-linked names wait for the first one; directories get their metadata
+ * last, each after those below it.
  */
 
 interface ExtractOptions extends CommonOptions {
@@ -134,6 +140,10 @@ symlinks are not restored. Exit 1 when anything could not be written or was refu
         }
       }
       if (opts.verify === false) io.stderr.write('data checksums are not verified (--no-verify)\n');
+      // Extract's live heap is small (~100 MiB on 300,000 files) and its garbage plentiful: V8
+      // would let the old generation grow to about four times the live size before collecting.
+      // Growing by half keeps the peak memory near 400 MiB, for a few more collections.
+      setFlagsFromString('--heap-growing-percent=50');
       // The whole filesystem or a subvolume root goes into DIR itself; anything else into DIR/NAME.
       const isSubvolRoot = loc.ref.ino === view.rootOf(loc.ref.subvol).ino;
       let into: Uint8Array | null;
@@ -161,6 +171,8 @@ export interface ExtractOptions2 {
   createdOutput?: boolean;
   /** Read file data of image files ahead on the thread pool, for readFile to verify and write (default true). */
   readAhead?: boolean;
+  /** Entries set aside by the walk and written in inode order at a time (default BATCH; tests use small ones). */
+  batch?: number;
 }
 
 /**
@@ -172,7 +184,7 @@ export async function extractFiles(view: FsView, start: { ref: WalkItem['ref']; 
   const xattr = opts.xattr ?? await loadXattr();
   const isRoot = opts.isRoot ?? (typeof process.getuid === 'function' && process.getuid() === 0);
   const io = opts.io ?? { stdout: { write: () => true }, stderr: { write: () => true }, stderrIsTTY: false };
-  const x = new Extractor(view, io, outDir, { force: opts.force ?? false, verify: opts.verify !== false, xattr, isRoot, readAhead: opts.readAhead ?? true });
+  const x = new Extractor(view, io, outDir, { force: opts.force ?? false, verify: opts.verify !== false, xattr, isRoot, readAhead: opts.readAhead ?? true, batch: Math.max(1, opts.batch ?? BATCH) });
   // The walk visits each leaf about once (directory lookups hit the few recent ones): a small
   // block cache leaves the memory to the writes in flight.
   const cacheLimit = view.fs.reader.cache.setLimit(EXTRACT_CACHE_BYTES);
@@ -219,6 +231,83 @@ interface OutDir {
   ready: Promise<boolean>;
   /** Directories below it, whose metadata must be set before its own (its mode may forbid entering it). */
   children: OutDir[];
+  /** The directory it was made in, and its name there (null for the walk's start: paths in findings are from there). */
+  up: OutDir | null;
+  name: Uint8Array | null;
+}
+
+/** A walk of directories under way: walkSome advances it. */
+interface DirWalk {
+  walk: Generator<WalkItem>;
+  /** Places the walk's start (depth 0). */
+  first: (it: WalkItem, seq: number, levels: OutDir[]) => void;
+  /** levels[d]: the directory of depth d being walked (the parent of an item of depth d + 1). */
+  levels: OutDir[];
+  done: boolean;
+}
+
+/** What one() needs of a walk item. */
+type Step = Pick<WalkItem, 'inode' | 'ref' | 'depth' | 'loop' | 'tooDeep'>;
+
+/**
+ * An entry that is not a directory, set aside by the walk to be written in
+ * inode order: flat (no nested objects), as a batch holds up to BATCH of them.
+ */
+interface Pending {
+  parent: OutDir;
+  /** The name's bytes as a latin1 string. */
+  name: string;
+  subvol: bigint;
+  ino: bigint;
+  /** btrfs_dir_item.type, and where the entry's item is (for findings). */
+  ftype: number;
+  block: bigint;
+  slot: number;
+  seq: number;
+  depth: number;
+}
+
+/**
+ * Entries set aside at most before they are written: bounds their memory (some 200 bytes
+ * each). A batch is written in one sweep over the trees, so it must be large: the entries of
+ * a smaller one lie further apart, and each of them costs a leaf read of its own.
+ */
+const BATCH = 1 << 18;
+/** Walk items taken at a time between other work (and tasks a walk may start past IN_FLIGHT). */
+const WALK_STEP = 16;
+/** Deepest directory level entered (walkFiles' default). */
+const MAX_DEPTH = 1024;
+
+/** The walk leaves to flush every entry of a directory's own subvolume that does not name a directory. */
+function deferEntry(e: DirEntry): boolean {
+  return e.crossing === 'none' && e.ftype !== FT_OF_KIND.dir;
+}
+
+function byInode(a: Pending, b: Pending): number {
+  if (a.subvol !== b.subvol) return a.subvol < b.subvol ? -1 : 1;
+  if (a.ino !== b.ino) return a.ino < b.ino ? -1 : 1;
+  return a.seq - b.seq;
+}
+
+/** The entry as checkEntry and mayEnter take it. */
+function pendingEntry(p: Pending): Pick<DirEntry, 'target' | 'crossing' | 'ftype' | 'place'> {
+  return { target: { subvol: p.subvol, ino: p.ino }, crossing: 'none', ftype: p.ftype, place: { tree: p.subvol, block: p.block, slot: p.slot } };
+}
+
+/** Path components of a directory from the walk's start (for findings). */
+function dirPath(d: OutDir): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  for (let x: OutDir | null = d; x && x.name; x = x.up) parts.push(x.name);
+  return parts.reverse();
+}
+
+function pendingPath(p: Pending): Uint8Array[] {
+  return [...dirPath(p.parent), Buffer.from(p.name, 'latin1')];
+}
+
+/** How an entry of `parent` is shown in the summary. */
+function childShown(parent: OutDir, name: Uint8Array): string {
+  return `${parent.shown === '/' ? '' : parent.shown}/${displayName(name, { controls: true })}`;
 }
 
 /** The metadata of an inode that extract restores. */
@@ -230,7 +319,7 @@ function metaOf(i: Inode): Meta {
 
 /** Most files and directories written at once (each holds one open descriptor and at most 1 MiB of data). */
 const IN_FLIGHT = 64;
-/** Items walked (and their data read ahead) before they are written. */
+/** Entries whose inodes are read (and their data planned for reading ahead) before they are written. */
 const LOOKAHEAD = 256;
 /**
  * Files above BIG_FILE bytes are written at most BIG_AT_ONCE at a time: each holds a 1 MiB data
@@ -244,6 +333,10 @@ class Extractor {
   /** Per hard-linked inode: the host path of its first name written (null: none yet), as the chain of its names settles. */
   private readonly links = new Map<string, Promise<Buffer | null>>();
   private readonly dirs: OutDir[] = [];
+  /** Entries set aside by the walk, written in inode order by flush. */
+  private pending: Pending[] = [];
+  /** Entries whose type said "not a directory" and whose inode is one: walked after the rest. */
+  private readonly lateDirs: { p: Pending; inode: Inode; shown: string }[] = [];
   private readonly refusedItems = new WeakSet<WalkItem>();
   private readonly procFd = nodeFs.existsSync('/proc/self/fd');
   private readonly tasks = new TaskSet(IN_FLIGHT, (e) => this.add(this.summary.failed, -1, '(extract)', describeError(e)));
@@ -261,7 +354,7 @@ class Extractor {
   private readonly umask: number;
 
   constructor(private readonly view: FsView, io: CliIO, private readonly outDir: string,
-    private readonly opts: { force: boolean; verify: boolean; xattr: XattrApi | string; isRoot: boolean; readAhead: boolean }) {
+    private readonly opts: { force: boolean; verify: boolean; xattr: XattrApi | string; isRoot: boolean; readAhead: boolean; batch: number }) {
     const setgidOut = (nodeFs.statSync(outDir).mode & 0o2000) !== 0;
     this.ownUid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
     this.ownGid = typeof process.getegid === 'function' && !setgidOut ? process.getegid() : -1;
@@ -300,30 +393,13 @@ class Extractor {
 
   async run(start: WalkItem['ref'], startInode: Inode, into: Uint8Array | null, createdOut: boolean): Promise<void> {
     const root = Buffer.from(this.outDir);
-    const out: OutDir = { host: root.toString('latin1'), meta: null, shown: '/', seq: this.seq++, ready: Promise.resolve(true), children: [] };
+    const out: OutDir = { host: root.toString('latin1'), meta: null, shown: '/', seq: this.seq++, ready: Promise.resolve(true), children: [], up: null, name: null };
     let startHost: Buffer = root;
     if (into) {
       const why = unsafeNameReason(into);
       if (why) { this.add(this.summary.refused, 0, displayName(into, { controls: true }), why); return; }
       startHost = join(root, into);
     }
-    // levels[d]: the directory of depth d being written (items are written in walk order, so the
-    // parent of an item of depth d is levels[d - 1]).
-    const levels: OutDir[] = [];
-    const write = (it: WalkItem, shown: string, seq: number) => {
-      if (it.depth === 0) {
-        if (into) this.one(it, startHost, shown, seq, out, levels);
-        else if (startInode.kind === 'dir') {
-          levels[0] = out;
-          if (createdOut) { out.meta = metaOf(startInode); this.dirs.push(out); }
-        } else this.one(it, join(root, new Uint8Array(0)), shown, seq, out, levels);
-      } else {
-        this.one(it, join(startHost, ...it.path), shown, seq, levels[it.depth - 1]!, levels);
-      }
-    };
-    // Items are written LOOKAHEAD behind the walk, so that their data is read ahead meanwhile.
-    const ahead: { it: WalkItem; shown: string; seq: number }[] = [];
-    let next = 0;
     if (this.prefetch) {
       const trees = [this.view.tree(start.subvol), this.view.fs.treeRoot(ObjectId.CSUM_TREE)];
       // A whole subvolume with none below it: its leaves' inode items tell how much there is to write.
@@ -331,35 +407,23 @@ class Extractor {
       this.prefetch.warmTrees(trees.filter((t) => t !== undefined), whole && this.bar.enabled ? start.subvol : undefined);
     }
     this.bar.phase('extracting', 'bytes');
-    const walk = walkFiles(this.view, start, { prune: (it) => this.refusedItems.has(it) });
-    for (const it of walk) {
-      const shown = displayPath(into ? [into, ...it.path] : it.path, { controls: true });
-      const seq = this.seq++;
-      if (it.depth > 0) {
-        const why = unsafeNameReason(it.path[it.path.length - 1]!);
-        if (why) {
-          this.refusedItems.add(it);
-          this.add(this.summary.refused, seq, shown, why);
-          continue;
-        }
-      }
-      // Decided now, as the walk asks right after this item: nothing below these is entered (one() reports them).
-      if (!it.inode || it.loop || it.tooDeep) this.refusedItems.add(it);
-      else this.prefetch?.file(it.inode);
-      ahead.push({ it, shown, seq });
-      if (ahead.length - next > LOOKAHEAD) {
-        const a = ahead[next++]!;
-        if (next >= 4096) { ahead.splice(0, next); next = 0; }
-        write(a.it, a.shown, a.seq);
-        this.progress();
-        await this.tasks.room();
-      }
-    }
-    for (; next < ahead.length; next++) {
-      const a = ahead[next]!;
-      write(a.it, a.shown, a.seq);
-      this.progress();
-      await this.tasks.room();
+    const visited = new Set<string>();
+    await this.walkAndWrite(walkFiles(this.view, start, { prune: (it) => this.refusedItems.has(it), defer: deferEntry, visited }), (it, seq, levels) => {
+      if (into) this.one(it, startHost, displayPath([into], { controls: true }), seq, out, levels, null);
+      else if (startInode.kind === 'dir') {
+        levels[0] = out;
+        if (createdOut) { out.meta = metaOf(startInode); this.dirs.push(out); }
+      } else this.one(it, root, '/', seq, out, levels, null);
+    });
+    // Entries whose type said "not a directory" but whose inode is one: each is walked on its own.
+    for (let i = 0; i < this.lateDirs.length; i++) {
+      const { p, inode, shown } = this.lateDirs[i]!;
+      const name = Buffer.from(p.name, 'latin1');
+      const ref = { subvol: p.subvol, ino: p.ino };
+      const why = mayEnter(this.view, pendingPath(p), pendingEntry(p), p.depth, MAX_DEPTH, visited);
+      if (why) { this.one({ inode, ref, depth: p.depth, loop: why === 'loop', tooDeep: why === 'tooDeep' }, name, shown, p.seq, p.parent, [], name); continue; }
+      const walk = walkFiles(this.view, ref, { prune: (it) => this.refusedItems.has(it), defer: deferEntry, visited, maxDepth: MAX_DEPTH - p.depth });
+      await this.walkAndWrite(walk, (it, _seq, levels) => this.one(it, join(Buffer.from(p.parent.host, 'latin1'), name), shown, p.seq, p.parent, levels, name));
     }
     await this.prefetch?.stop();
     await this.tasks.idle();
@@ -368,6 +432,105 @@ class Extractor {
       l.sort((a, b) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0));
     }
     this.bar.done();
+  }
+
+  /**
+   * Walks the directories of `walk`, writing the entries it sets aside in
+   * inode order, a batch at a time (flush). While a batch is written, the
+   * walk gathers the next one whenever the writes in flight leave this
+   * thread waiting.
+   */
+  private async walkAndWrite(walk: Generator<WalkItem>, first: (it: WalkItem, seq: number, levels: OutDir[]) => void): Promise<void> {
+    const w: DirWalk = { walk, first, levels: [], done: false };
+    while (!w.done) {
+      while (!w.done && this.pending.length < this.opts.batch) {
+        this.walkSome(w, WALK_STEP);
+        await this.tasks.room();
+      }
+      await this.flush(w);
+    }
+    await this.flush(null);
+  }
+
+  /**
+   * Advances a walk by up to `max` items, or until BATCH entries are set
+   * aside. Each directory is started (made) as it is met, in walk order, so
+   * that `levels` gives every item's parent; every other entry is set aside
+   * without reading its inode, for flush. Starts tasks without waiting for
+   * room: its callers bound how far past IN_FLIGHT that goes.
+   */
+  private walkSome(w: DirWalk, max: number): void {
+    for (let n = 0; n < max && this.pending.length < this.opts.batch; n++) {
+      const step = w.walk.next();
+      if (step.done) { w.done = true; return; }
+      const it = step.value;
+      const seq = this.seq++;
+      const name = it.depth > 0 ? it.path[it.path.length - 1]! : null;
+      const parent = it.depth > 0 ? w.levels[it.depth - 1]! : null;
+      if (name && parent) {
+        const why = unsafeNameReason(name);
+        if (why) {
+          this.refusedItems.add(it);
+          this.add(this.summary.refused, seq, childShown(parent, name), why);
+          continue;
+        }
+        if (it.deferred) {
+          const e = it.entry!;
+          this.pending.push({
+            parent, name: Buffer.from(name.buffer, name.byteOffset, name.length).toString('latin1'),
+            subvol: e.target.subvol, ino: e.target.ino, ftype: e.ftype, block: e.place.block, slot: e.place.slot, seq, depth: it.depth,
+          });
+          continue;
+        }
+      }
+      // Decided now, as the walk asks right after this item: nothing below these is entered (one() reports them).
+      if (!it.inode || it.loop || it.tooDeep) this.refusedItems.add(it);
+      else this.prefetch?.file(it.inode);
+      if (name && parent) this.one(it, join(Buffer.from(parent.host, 'latin1'), name), childShown(parent, name), seq, parent, w.levels, name);
+      else w.first(it, seq, w.levels);
+      this.progress();
+    }
+  }
+
+  /**
+   * Writes the entries set aside by the walk in inode order, which is the
+   * order of their inode items, file extent items and checksums in the trees
+   * and mostly of their data on disk: each leaf is read once and the data
+   * reads run ahead in one sweep, whatever order the directories list them
+   * in. Inodes are read and their data planned LOOKAHEAD entries ahead. When
+   * the writes in flight are at their bound, `w` (if not done) is walked on
+   * meanwhile, into the next batch.
+   */
+  private async flush(w: DirWalk | null): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    batch.sort(byInode);
+    const inodes: (Inode | null)[] = new Array(batch.length);
+    let looked = 0;
+    for (let i = 0; i < batch.length; i++) {
+      for (; looked < batch.length && looked <= i + LOOKAHEAD; looked++) {
+        const p = batch[looked]!;
+        if ((looked & 63) === 0) this.prefetch?.warmAt(p.subvol, p.ino);
+        const ref = { subvol: p.subvol, ino: p.ino };
+        const inode = this.view.inode(ref, { remember: false });
+        checkEntry(this.view, () => pendingPath(p), pendingEntry(p), inode);
+        if (inode && inode.kind !== 'dir') this.prefetch?.file(inode);
+        inodes[looked] = inode;
+      }
+      const p = batch[i]!;
+      const inode = inodes[i]!;
+      inodes[i] = null;
+      const name = Buffer.from(p.name, 'latin1');
+      const shown = childShown(p.parent, name);
+      if (inode?.kind === 'dir') { this.lateDirs.push({ p, inode, shown }); continue; }
+      this.one({ inode, ref: { subvol: p.subvol, ino: p.ino }, depth: p.depth }, join(Buffer.from(p.parent.host, 'latin1'), name), shown, p.seq, p.parent, [], name);
+      this.progress();
+      while (this.tasks.size >= IN_FLIGHT) {
+        // Directories the walk starts may take the tasks past IN_FLIGHT by at most WALK_STEP.
+        if (w && !w.done && this.pending.length < this.opts.batch && this.tasks.size < IN_FLIGHT + WALK_STEP) this.walkSome(w, WALK_STEP);
+        else await this.tasks.room();
+      }
+    }
   }
 
   /**
@@ -394,20 +557,24 @@ class Extractor {
     await this.tasks.idle();
   }
 
-  /** The progress line: bytes written and their rate; the share done and time left once the census has counted the subvolume. */
+  /**
+   * The progress line: bytes written and their rate; the share done and time left once the
+   * census has counted a twentieth of the subvolume's leaves (scaled up to all of them).
+   */
   private progress(): void {
     if (!this.bar.enabled) return;
     const w = this.summary.written;
-    // The census is taken only of a whole subvolume (see run), and counts once all its leaves are read.
+    // The census is taken only of a whole subvolume (see run), as its leaves are warmed.
     const c = this.prefetch?.census;
-    const counted = c && c.leavesLeft === 0 ? c : null;
-    const total = counted ? Math.max(counted.bytes, w.bytes) : undefined;
-    this.bar.rename(`extracting ${w.files + w.directories + w.symlinks + w.hardlinks}${counted ? ` of ~${counted.files} files and their directories` : ' items'}`);
+    const est = c && c.counted > 0 && (c.leavesLeft === 0 || c.counted * 20 >= c.leaves)
+      ? { files: Math.round(c.files * c.leaves / c.counted), bytes: c.bytes * c.leaves / c.counted } : null;
+    const total = est ? Math.max(est.bytes, w.bytes) : undefined;
+    this.bar.rename(`extracting ${w.files + w.directories + w.symlinks + w.hardlinks}${est ? ` of ~${est.files} files and their directories` : ' items'}`);
     this.bar.update(w.bytes, total);
   }
 
-  /** Starts writing one item. */
-  private one(it: WalkItem, host: Buffer, shown: string, seq: number, parent: OutDir, levels: OutDir[]): void {
+  /** Starts writing one item (`name`: its last path component, null for the walk's start). */
+  private one(it: Step, host: Buffer, shown: string, seq: number, parent: OutDir, levels: OutDir[], name: Uint8Array | null): void {
     const inode = it.inode;
     if (!inode) { this.add(this.summary.failed, seq, shown, `inode ${it.ref.ino} of subvolume ${it.ref.subvol} is missing`); return; }
     if (it.loop) { this.add(this.summary.failed, seq, shown, 'directory already extracted on this walk (hard-linked directory: a loop); not entered again'); return; }
@@ -415,7 +582,7 @@ class Extractor {
     const guard = (what: Promise<void>) => what.catch((e) => this.add(this.summary.failed, seq, shown, describeError(e)));
     switch (inode.kind) {
       case 'dir': {
-        const d: OutDir = { host: host.toString('latin1'), meta: metaOf(inode), shown, seq, ready: Promise.resolve(false), children: [] };
+        const d: OutDir = { host: host.toString('latin1'), meta: metaOf(inode), shown, seq, ready: Promise.resolve(false), children: [], up: parent, name: name && name.slice() };
         let ok!: (v: boolean) => void;
         d.ready = new Promise<boolean>((r) => { ok = r; });
         levels[it.depth] = d;

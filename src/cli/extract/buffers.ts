@@ -8,8 +8,11 @@ export const PIECE = 1 << 20;
 /** The WebAssembly global of Node (not in this project's TypeScript libs). */
 const Wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly;
 
-/** Direct-read slots: this many of 1 MiB and of 64 KiB (12 + 12 MiB). */
-const BIG_SLOTS = 12;
+/**
+ * Direct-read slots: this many of 1 MiB and of 64 KiB (24 + 12 MiB): enough for the reads
+ * held ahead (HELD_MAX) and those whose data is still being written.
+ */
+const BIG_SLOTS = 24;
 const SMALL_SLOTS = 192;
 const SMALL = 64 << 10;
 /** O_DIRECT wants the address, offset and length aligned to the device's logical block; 4 KiB covers 512 and 4096. */
@@ -59,6 +62,8 @@ export class BufferPool {
 export class DirectSlots {
   private readonly memory = new Wasm.Memory({ initial: (BIG_SLOTS * PIECE + SMALL_SLOTS * SMALL) / 65536 });
   private readonly free: number[] = [];
+  /** Big slots among the free ones. */
+  private freeBig = BIG_SLOTS;
 
   constructor() {
     // Slots 0..BIG_SLOTS-1 are big; the rest small. Popped from the end: small ones go first.
@@ -69,6 +74,11 @@ export class DirectSlots {
     return slot < BIG_SLOTS ? [slot * PIECE, PIECE] : [BIG_SLOTS * PIECE + (slot - BIG_SLOTS) * SMALL, SMALL];
   }
 
+  /** True when a slot that holds `len` bytes is free. */
+  fits(len: number): boolean {
+    return len <= SMALL ? this.free.length > 0 : this.freeBig > 0;
+  }
+
   /** A slot that holds `len` bytes, or null when none is free. */
   get(len: number): { slot: number; buf: Buffer } | null {
     for (let i = this.free.length - 1; i >= 0; i--) {
@@ -76,12 +86,14 @@ export class DirectSlots {
       const [at, size] = this.place(slot);
       if (size < len) continue;
       this.free.splice(i, 1);
+      if (slot < BIG_SLOTS) this.freeBig--;
       return { slot, buf: Buffer.from(this.memory.buffer, at, size) };
     }
     return null;
   }
 
   put(slot: number): void {
+    if (slot < BIG_SLOTS) this.freeBig++;
     this.free.push(slot);
   }
 }

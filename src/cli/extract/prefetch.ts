@@ -20,8 +20,14 @@ const PLANNED_MAX = 1 << 16;
 const INLINE_MAX = 2048n;
 /** How far past the next range a request may be found (readFile skips a range only rarely). */
 const SCAN = 8;
-/** Leaves of the trees the walk reads, warmed in the page cache ahead of it: at most this many bytes. */
-const WARM_MAX = 512 << 20;
+/** Leaves listed for warming, over all trees (16 GiB of 64 KiB nodes; the list costs some 60 bytes a leaf). */
+const WARM_LIST_MAX = 1 << 18;
+/**
+ * Leaves of a tree warmed ahead of the last one the walk said it reached
+ * (warmAt): far enough that its reads never wait, near enough that the
+ * page cache still holds them when they are read.
+ */
+const WARM_AHEAD = 2048;
 /** Leaf reads in flight while warming (beside the data reads). */
 const WARM_IN_FLIGHT = 8;
 
@@ -121,24 +127,30 @@ export class Prefetcher {
   suppliedBytes = 0;
   /** Ranges read with O_DIRECT (the rest went through the page cache). */
   directReads = 0;
-  /** Leaves to warm: [fd, physical, length] in key order, their logical addresses, and the next one. */
+  /** Leaves to warm: [fd, physical, length] in key order, their logical addresses and first objectids. */
   private readonly leaves: number[] = [];
   private readonly leafLogical: bigint[] = [];
-  private leafNext = 0;
+  private readonly leafFirst: bigint[] = [];
+  /** Per tree: its leaves' indexes [from, to), the next to warm, and the index warming may not reach yet. */
+  private readonly regions: { tree: bigint; from: number; to: number; next: number; limit: number }[] = [];
   private warming = 0;
   /** One buffer per read in flight (the census reads what lands in it). */
   private readonly spare: Buffer[] = [];
   /**
    * What the leaves of one subvolume tree hold, counted as they are warmed: regular files and
    * the sum of their sizes, for a progress line's estimate (the leaves are not verified here;
-   * `leavesLeft` reaches 0 once all are counted).
+   * `counted` of `leaves` have been, and `leavesLeft` reaches 0 once all are read or passed by).
    */
-  census: { tree: bigint; files: number; bytes: number; leavesLeft: number } | null = null;
+  census: { tree: bigint; files: number; bytes: number; leaves: number; counted: number; leavesLeft: number } | null = null;
   /** Indexes [from, to) of the census tree's leaves in leafLogical. */
   private censusLeaves: [number, number] = [0, 0];
 
-  constructor(private readonly view: FsView, opts: { direct?: boolean } = {}) {
+  /** Leaves warmed ahead of the walk's place in each tree (WARM_AHEAD; tests use few). */
+  private readonly warmAhead: number;
+
+  constructor(private readonly view: FsView, opts: { direct?: boolean; warmAhead?: number } = {}) {
     if (opts.direct !== false && typeof nodeFs.constants.O_DIRECT === 'number') this.direct = new DirectSlots();
+    this.warmAhead = Math.max(1, opts.warmAhead ?? WARM_AHEAD);
   }
 
   /** An O_DIRECT descriptor of the same image (opened once, read-only), or null when it cannot be had. */
@@ -158,27 +170,28 @@ export class Prefetcher {
 
   /**
    * Warms the page cache with the leaves of `trees`, in key order (the
-   * order a walk and csum lookups mostly go), several reads deep, so that
-   * this thread's synchronous tree reads do not wait on the disk one block
-   * at a time. Only the internal nodes are read here (verified, through the
-   * block cache); the leaves are read into a few spare buffers and dropped,
-   * except that those of the tree `censusOf` are counted first (census).
+   * order a walk in inode order and csum lookups go), several reads deep,
+   * so that this thread's synchronous tree reads do not wait on the disk one
+   * block at a time. Each tree is warmed `warmAhead` leaves past where the
+   * walk is (warmAt). Only the internal nodes are read here (verified,
+   * through the block cache); the leaves are read into a few spare buffers
+   * and dropped, except that those of the tree `censusOf` are counted first
+   * (census).
    */
   warmTrees(trees: TreeRoot[], censusOf?: bigint): void {
     const fs = this.view.fs;
     const nodesize = fs.superblock.nodesize;
-    let budget = Math.floor(WARM_MAX / nodesize);
     for (const t of trees) {
       const counted = t.tree === censusOf;
-      const before = this.leafLogical.length;
+      const from = this.leafLogical.length;
       // Breadth-first over the internal nodes; level-1 nodes give the leaves in key order.
       let level: bigint[] = [t.bytenr];
-      for (let depth = t.level; depth >= 1 && level.length && budget > 0; depth--) {
+      for (let depth = t.level; depth >= 1 && level.length && this.leafLogical.length < WARM_LIST_MAX; depth--) {
         const below: bigint[] = [];
         for (const logical of level) {
           const b = fs.reader.read({ logical, level: depth }, { tree: t.tree }).block;
           if (!b) continue;
-          for (let i = 0; i < b.nritems && budget > 0; i++) {
+          for (let i = 0; i < b.nritems && this.leafLogical.length < WARM_LIST_MAX; i++) {
             const child = b.blockPtr(i);
             if (depth > 1) { below.push(child); continue; }
             const c = fs.volume.chunks.map(child)?.copies[0];
@@ -187,20 +200,52 @@ export class Prefetcher {
             if (!c || fd === null) continue;
             this.leaves.push(fd, Number(c.physical), nodesize);
             this.leafLogical.push(child);
-            budget--;
+            this.leafFirst.push(b.keyObjectid(i));
           }
         }
         level = below;
       }
+      const to = this.leafLogical.length;
+      this.regions.push({ tree: t.tree, from, to, next: from, limit: from + this.warmAhead });
       // A leaf-only tree (level 0) has no level-1 node: its root is its one leaf, read through the cache already.
-      if (counted && budget > 0) {
-        this.census = { tree: t.tree, files: 0, bytes: 0, leavesLeft: this.leafLogical.length - before };
-        this.censusLeaves = [before, this.leafLogical.length];
-        if (t.level === 0) { this.count(fs.reader.read({ logical: t.bytenr, level: 0 }, { tree: t.tree }).block?.data ?? null, t.bytenr); }
+      if (counted) {
+        this.census = { tree: t.tree, files: 0, bytes: 0, leaves: to - from, counted: 0, leavesLeft: to - from };
+        this.censusLeaves = [from, to];
+        if (t.level === 0) {
+          this.census.leaves = 1;
+          this.count(fs.reader.read({ logical: t.bytenr, level: 0 }, { tree: t.tree }).block?.data ?? null, t.bytenr);
+        }
       }
     }
     for (let i = 0; i < WARM_IN_FLIGHT; i++) this.spare.push(Buffer.allocUnsafe(nodesize));
     this.pumpLeaves();
+  }
+
+  /**
+   * The walk has reached `objectid` of `tree`: leaves before its leaf are not
+   * warmed any more (the walk has read them), and the WARM_AHEAD after it may be.
+   */
+  warmAt(tree: bigint, objectid: bigint): void {
+    for (const r of this.regions) {
+      if (r.tree !== tree) continue;
+      // The last leaf whose first key's objectid is below objectid (its items may reach it).
+      let lo = r.from, hi = r.to;
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >>> 1;
+        if (this.leafFirst[mid]! < objectid) lo = mid; else hi = mid;
+      }
+      if (lo + this.warmAhead <= r.limit) return;
+      r.limit = lo + this.warmAhead;
+      if (r.next < lo) this.skipTo(r, lo);
+      this.pumpLeaves();
+      return;
+    }
+  }
+
+  /** Moves a region's warming on to `index` (census leaves passed by are not counted). */
+  private skipTo(r: { next: number }, index: number): void {
+    for (let i = r.next; i < index; i++) if (this.census && i >= this.censusLeaves[0] && i < this.censusLeaves[1]) this.census.leavesLeft--;
+    r.next = index;
   }
 
   /** Adds a leaf of the census tree (unverified bytes: anything odd is skipped, it is an estimate). */
@@ -209,6 +254,7 @@ export class Prefetcher {
     if (!c || !data) return;
     const b = new TreeBlock(data, logical);
     if (b.level !== 0 || b.owner !== c.tree || b.bytenr !== logical) return;
+    c.counted++;
     const n = Math.min(b.nritems, Math.floor((data.length - HEADER_SIZE) / ITEM_SIZE));
     for (let i = 0; i < n; i++) {
       const o = b.itemOffset(i);
@@ -221,23 +267,24 @@ export class Prefetcher {
   }
 
   private pumpLeaves(): void {
-    while (!this.stopped && this.warming < WARM_IN_FLIGHT && this.leafNext < this.leaves.length) {
-      const fd = this.leaves[this.leafNext]!, pos = this.leaves[this.leafNext + 1]!, len = this.leaves[this.leafNext + 2]!;
-      const index = this.leafNext / 3;
-      const logical = this.leafLogical[index]!;
-      const counted = index >= this.censusLeaves[0] && index < this.censusLeaves[1];
-      this.leafNext += 3;
-      this.warming++;
-      const buf = this.spare.pop()!;
-      nodeFs.read(fd, buf, 0, len, pos, (err, n) => {
-        this.warming--;
-        if (counted && this.census) {
-          if (!err && n === len) this.count(buf, logical);
-          this.census.leavesLeft--;
-        }
-        this.spare.push(buf);
-        this.pumpLeaves();
-      });
+    for (const r of this.regions) {
+      while (!this.stopped && this.warming < WARM_IN_FLIGHT && r.next < Math.min(r.to, r.limit)) {
+        const index = r.next++;
+        const fd = this.leaves[index * 3]!, pos = this.leaves[index * 3 + 1]!, len = this.leaves[index * 3 + 2]!;
+        const logical = this.leafLogical[index]!;
+        const counted = index >= this.censusLeaves[0] && index < this.censusLeaves[1];
+        this.warming++;
+        const buf = this.spare.pop()!;
+        nodeFs.read(fd, buf, 0, len, pos, (err, n) => {
+          this.warming--;
+          if (counted && this.census) {
+            if (!err && n === len) this.count(buf, logical);
+            this.census.leavesLeft--;
+          }
+          this.spare.push(buf);
+          this.pumpLeaves();
+        });
+      }
     }
   }
 
@@ -291,12 +338,15 @@ export class Prefetcher {
 
   /** A range's buffer back to the pool, unless its read is still running (then the collector has it). */
   recycle(r: Range): void {
+    let freed = false;
     if (!r.reading) {
-      if (r.slot >= 0) this.freeSlot(r);
+      if (r.slot >= 0) { this.freeSlot(r); freed = true; }
       else if (r.buf) this.pool.put(r.buf);
     }
     r.buf = null;
     r.bytes = null;
+    // Reads in order may have waited for this slot.
+    if (freed) this.pump();
   }
 
   /** Drops everything queued and resolves once no read is in flight (before the image is closed). */
@@ -306,9 +356,7 @@ export class Prefetcher {
     this.files.clear();
     this.queue.length = 0;
     this.head = 0;
-    this.leaves.length = 0;
-    this.leafLogical.length = 0;
-    this.leafNext = 0;
+    this.regions.length = 0;
     while (this.running > 0 || this.warming > 0) await new Promise<void>((r) => setTimeout(r, 5));
     for (const d of this.directFds.values()) if (d !== null) nodeFs.closeSync(d);
     this.directFds.clear();
@@ -320,8 +368,7 @@ export class Prefetcher {
     r.state = 1;
     this.running++;
     this.held += r.len;
-    const aligned = r.pos % ALIGN === 0 && r.len % ALIGN === 0;
-    const dfd = this.direct && aligned ? this.directFd(r.fd) : null;
+    const dfd = this.direct && isAligned(r) ? this.directFd(r.fd) : null;
     const d = dfd !== null ? this.direct!.get(r.len) : null;
     r.slot = d ? d.slot : -1;
     r.reading = true;
@@ -374,9 +421,18 @@ export class Prefetcher {
       const r = this.queue[this.head]!;
       if (r.state !== 0) { this.head++; continue; }
       if (this.held + r.len > HELD_MAX && this.held > 0) break;
+      // A read in order waits for a direct slot rather than go through the page cache (the
+      // ranges holding the slots come first and are let go as their files are written; a file
+      // that waits for its next range starts that read at once, through the cache if need be).
+      if (this.direct && this.running > 0 && isAligned(r) && !this.direct.fits(r.len)) break;
       this.head++;
       this.start(r);
     }
     if (this.head > 4096 && this.head * 2 > this.queue.length) { this.queue.splice(0, this.head); this.head = 0; }
   }
+}
+
+/** O_DIRECT can read the range into a slot (alignment as DirectSlots assumes). */
+function isAligned(r: Range): boolean {
+  return r.pos % ALIGN === 0 && r.len % ALIGN === 0;
 }
