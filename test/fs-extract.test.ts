@@ -319,7 +319,7 @@ describe.runIf(sampleNames().includes('default'))('Prefetcher: tree leaves warme
     try {
       const view = new FsView(Filesystem.open([src]));
       const p = new Prefetcher(view, { warmAhead: 4 });
-      p.warmTrees([view.tree(5n)!], 5n);
+      p.warmTrees([view.tree(5n)!], { census: 5n, window: 5n });
       const settle = async (done: () => boolean) => { for (let i = 0; i < 400 && !done(); i++) await new Promise((r) => setTimeout(r, 5)); await new Promise((r) => setTimeout(r, 50)); };
       await settle(() => p.census!.counted >= 4);
       expect(p.census).toMatchObject({ leaves, counted: 4, leavesLeft: leaves - 4 });
@@ -352,7 +352,7 @@ describe.runIf(sampleNames().includes('default'))('Prefetcher: file data read ah
       const r = view.resolve('/rich');
       if (!r.ok) throw new Error(r.error);
       const p = new Prefetcher(view);
-      p.warmTrees([view.tree(r.ref.subvol)!], r.ref.subvol);
+      p.warmTrees([view.tree(r.ref.subvol)!], { census: r.ref.subvol });
       // The census of the subvolume's leaves, as they are warmed: its regular files (one per
       // inode: hard links count once) and the sum of their sizes, as the kernel listed them.
       for (let i = 0; i < 2000 && p.census!.leavesLeft > 0; i++) await new Promise((res) => setTimeout(res, 5));

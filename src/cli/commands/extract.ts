@@ -141,8 +141,8 @@ symlinks are not restored. Exit 1 when anything could not be written or was refu
       }
       if (opts.verify === false) io.stderr.write('data checksums are not verified (--no-verify)\n');
       // Extract's live heap is small (~100 MiB on 300,000 files) and its garbage plentiful: V8
-      // would let the old generation grow to about four times the live size before collecting.
-      // Growing by half keeps the peak memory near 400 MiB, for a few more collections.
+      // let the old generation grow to three or four times the live size before collecting (peak
+      // RSS 620 MiB on the bench image); growing it by half keeps that near 440 MiB.
       setFlagsFromString('--heap-growing-percent=50');
       // The whole filesystem or a subvolume root goes into DIR itself; anything else into DIR/NAME.
       const isSubvolRoot = loc.ref.ino === view.rootOf(loc.ref.subvol).ino;
@@ -404,7 +404,7 @@ class Extractor {
       const trees = [this.view.tree(start.subvol), this.view.fs.treeRoot(ObjectId.CSUM_TREE)];
       // A whole subvolume with none below it: its leaves' inode items tell how much there is to write.
       const whole = start.ino === this.view.rootOf(start.subvol).ino && !this.view.subvolumes().some((s) => s.parentId === start.subvol);
-      this.prefetch.warmTrees(trees.filter((t) => t !== undefined), whole && this.bar.enabled ? start.subvol : undefined);
+      this.prefetch.warmTrees(trees.filter((t) => t !== undefined), { census: whole && this.bar.enabled ? start.subvol : undefined, window: start.subvol });
     }
     this.bar.phase('extracting', 'bytes');
     const visited = new Set<string>();
@@ -419,11 +419,12 @@ class Extractor {
     for (let i = 0; i < this.lateDirs.length; i++) {
       const { p, inode, shown } = this.lateDirs[i]!;
       const name = Buffer.from(p.name, 'latin1');
+      const host = join(Buffer.from(p.parent.host, 'latin1'), name);
       const ref = { subvol: p.subvol, ino: p.ino };
       const why = mayEnter(this.view, pendingPath(p), pendingEntry(p), p.depth, MAX_DEPTH, visited);
-      if (why) { this.one({ inode, ref, depth: p.depth, loop: why === 'loop', tooDeep: why === 'tooDeep' }, name, shown, p.seq, p.parent, [], name); continue; }
+      if (why) { this.one({ inode, ref, depth: p.depth, loop: why === 'loop', tooDeep: why === 'tooDeep' }, host, shown, p.seq, p.parent, [], name); continue; }
       const walk = walkFiles(this.view, ref, { prune: (it) => this.refusedItems.has(it), defer: deferEntry, visited, maxDepth: MAX_DEPTH - p.depth });
-      await this.walkAndWrite(walk, (it, _seq, levels) => this.one(it, join(Buffer.from(p.parent.host, 'latin1'), name), shown, p.seq, p.parent, levels, name));
+      await this.walkAndWrite(walk, (it, _seq, levels) => this.one(it, host, shown, p.seq, p.parent, levels, name));
     }
     await this.prefetch?.stop();
     await this.tasks.idle();

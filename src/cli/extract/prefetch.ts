@@ -172,13 +172,14 @@ export class Prefetcher {
    * Warms the page cache with the leaves of `trees`, in key order (the
    * order a walk in inode order and csum lookups go), several reads deep,
    * so that this thread's synchronous tree reads do not wait on the disk one
-   * block at a time. Each tree is warmed `warmAhead` leaves past where the
-   * walk is (warmAt). Only the internal nodes are read here (verified,
-   * through the block cache); the leaves are read into a few spare buffers
-   * and dropped, except that those of the tree `censusOf` are counted first
-   * (census).
+   * block at a time. The tree `opts.window` is warmed `warmAhead` leaves past
+   * where the walk says it is (warmAt), the others whole. Only the internal
+   * nodes are read here (verified, through the block cache); the leaves are
+   * read into a few spare buffers and dropped, except that those of the tree
+   * `opts.census` are counted first (census).
    */
-  warmTrees(trees: TreeRoot[], censusOf?: bigint): void {
+  warmTrees(trees: TreeRoot[], opts: { census?: bigint; window?: bigint } = {}): void {
+    const censusOf = opts.census;
     const fs = this.view.fs;
     const nodesize = fs.superblock.nodesize;
     for (const t of trees) {
@@ -206,7 +207,7 @@ export class Prefetcher {
         level = below;
       }
       const to = this.leafLogical.length;
-      this.regions.push({ tree: t.tree, from, to, next: from, limit: from + this.warmAhead });
+      this.regions.push({ tree: t.tree, from, to, next: from, limit: t.tree === opts.window ? from + this.warmAhead : to });
       // A leaf-only tree (level 0) has no level-1 node: its root is its one leaf, read through the cache already.
       if (counted) {
         this.census = { tree: t.tree, files: 0, bytes: 0, leaves: to - from, counted: 0, leavesLeft: to - from };
@@ -223,7 +224,7 @@ export class Prefetcher {
 
   /**
    * The walk has reached `objectid` of `tree`: leaves before its leaf are not
-   * warmed any more (the walk has read them), and the WARM_AHEAD after it may be.
+   * warmed any more (the walk has read them), and the `warmAhead` after it may be.
    */
   warmAt(tree: bigint, objectid: bigint): void {
     for (const r of this.regions) {
