@@ -24,8 +24,11 @@ export interface WalkItem {
   deferred?: boolean;
 }
 
+/** Deepest directory level a walk enters unless told otherwise. */
+export const MAX_WALK_DEPTH = 1024;
+
 export interface WalkFilesOptions {
-  /** Deepest directory level entered (default 1024). */
+  /** Deepest directory level entered (default MAX_WALK_DEPTH). */
   maxDepth?: number;
   /** Enter subvolumes linked below the start (default true). */
   crossSubvolumes?: boolean;
@@ -51,7 +54,8 @@ export interface WalkFilesOptions {
  * function is called only when there is one).
  */
 export function checkEntry(view: FsView, path: readonly Uint8Array[] | (() => readonly Uint8Array[]), e: Pick<DirEntry, 'target' | 'crossing' | 'ftype' | 'place'>, inode: Inode | null): void {
-  if (inode && (e.crossing !== 'none' || e.ftype === FT_OF_KIND[inode.kind] || inode.kind === 'unknown')) return;
+  const mismatch = inode !== null && e.crossing === 'none' && e.ftype !== FT_OF_KIND[inode.kind] && inode.kind !== 'unknown';
+  if (inode && !mismatch) return;
   if (typeof path === 'function') path = path();
   if (!inode) {
     view.finding({
@@ -59,7 +63,7 @@ export function checkEntry(view: FsView, path: readonly Uint8Array[] | (() => re
       message: `${displayPath(path)}: entry points at inode ${e.target.ino} of subvolume ${e.target.subvol}, which has no inode item`,
       location: { tree: e.place.tree, block: e.place.block, slot: e.place.slot },
     });
-  } else if (e.crossing === 'none' && e.ftype !== FT_OF_KIND[inode.kind] && inode.kind !== 'unknown') {
+  } else {
     view.finding({
       code: 'dir-entry-type', severity: 'warning',
       message: `${displayPath(path)}: directory entry type ${e.ftype} does not match the inode's mode 0${inode.mode.toString(8)}`,
@@ -99,7 +103,7 @@ export function mayEnter(view: FsView, path: readonly Uint8Array[], e: Pick<DirE
  * directory is a loop: reported, not entered), and stops at maxDepth.
  */
 export function* walkFiles(view: FsView, start: InodeRef, opts: WalkFilesOptions = {}): Generator<WalkItem> {
-  const maxDepth = opts.maxDepth ?? 1024;
+  const maxDepth = opts.maxDepth ?? MAX_WALK_DEPTH;
   const cross = opts.crossSubvolumes ?? true;
   const visited = opts.visited ?? new Set<string>();
   const startInode = view.inode(start);

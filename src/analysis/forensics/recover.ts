@@ -211,7 +211,6 @@ function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined)
   }
 }
 
-
 /** Paths with their names copied out of the leaves they were read from: thousands of recovered files must not pin a leaf each. */
 function detached(paths: Uint8Array[][]): Uint8Array[][] {
   return paths.map((p) => p.map((name) => name.slice()));

@@ -9,7 +9,7 @@ import { FT_OF_KIND, type FsView } from '../../fs/FsView.js';
 import { displayPath, displayName, isUtf8, unsafeNameReason } from '../../fs/names.js';
 import type { DirEntry, Inode, InodeRef } from '../../fs/types.js';
 import { ObjectId } from '../../format/constants.js';
-import { checkEntry, mayEnter, walkFiles, type WalkItem } from '../../fs/walk.js';
+import { checkEntry, MAX_WALK_DEPTH, mayEnter, walkFiles, type WalkItem } from '../../fs/walk.js';
 import { rdevParts } from '../../report/fs.js';
 import { toJson } from '../../report/json.js';
 import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
@@ -275,8 +275,6 @@ interface Pending {
 const BATCH = 1 << 18;
 /** Walk items taken at a time between other work (and tasks a walk may start past IN_FLIGHT). */
 const WALK_STEP = 16;
-/** Deepest directory level entered (walkFiles' default). */
-const MAX_DEPTH = 1024;
 
 /** The walk leaves to flush every entry of a directory's own subvolume that does not name a directory. */
 function deferEntry(e: DirEntry): boolean {
@@ -408,7 +406,9 @@ class Extractor {
     }
     this.bar.phase('extracting', 'bytes');
     const visited = new Set<string>();
-    await this.walkAndWrite(walkFiles(this.view, start, { prune: (it) => this.refusedItems.has(it), defer: deferEntry, visited }), (it, seq, levels) => {
+    // Refused and unreadable items are not entered; entries that are not directories are left to flush.
+    const walkFrom = (ref: InodeRef, maxDepth = MAX_WALK_DEPTH) => walkFiles(this.view, ref, { prune: (it) => this.refusedItems.has(it), defer: deferEntry, visited, maxDepth });
+    await this.walkAndWrite(walkFrom(start), (it, seq, levels) => {
       if (into) this.one(it, startHost, displayPath([into], { controls: true }), seq, out, levels, null);
       else if (startInode.kind === 'dir') {
         levels[0] = out;
@@ -421,10 +421,9 @@ class Extractor {
       const name = Buffer.from(p.name, 'latin1');
       const host = join(Buffer.from(p.parent.host, 'latin1'), name);
       const ref = { subvol: p.subvol, ino: p.ino };
-      const why = mayEnter(this.view, pendingPath(p), pendingEntry(p), p.depth, MAX_DEPTH, visited);
+      const why = mayEnter(this.view, pendingPath(p), pendingEntry(p), p.depth, MAX_WALK_DEPTH, visited);
       if (why) { this.one({ inode, ref, depth: p.depth, loop: why === 'loop', tooDeep: why === 'tooDeep' }, host, shown, p.seq, p.parent, [], name); continue; }
-      const walk = walkFiles(this.view, ref, { prune: (it) => this.refusedItems.has(it), defer: deferEntry, visited, maxDepth: MAX_DEPTH - p.depth });
-      await this.walkAndWrite(walk, (it, _seq, levels) => this.one(it, host, shown, p.seq, p.parent, levels, name));
+      await this.walkAndWrite(walkFrom(ref, MAX_WALK_DEPTH - p.depth), (it, _seq, levels) => this.one(it, host, shown, p.seq, p.parent, levels, name));
     }
     await this.prefetch?.stop();
     await this.tasks.idle();
