@@ -7,6 +7,7 @@ import { runCli } from '../src/cli/main.js';
 import type { ExtractSummary } from '../src/cli/commands/extract.js';
 import { SAMPLES, sampleNames } from './helpers/samples.js';
 import { captureIO, filesTruth, logTreeTruth, type TruthEntry } from './helpers/fsTruth.js';
+import { expectSameTree, sha256File } from './helpers/sameTree.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const tmpRoot = nodeFs.mkdtempSync(join(tmpdir(), 'btrfs-inspect-extract-'));
@@ -23,19 +24,6 @@ export function sampleArgs(name: string): string[] {
   return [first!, ...rest.flatMap((d) => ['--device', d])];
 }
 
-function sha256File(p: Buffer): string {
-  const h = createHash('sha256');
-  // O_NOATIME (allowed to the file's owner): reading must not change the atimes compared later.
-  let fd: number;
-  try { fd = nodeFs.openSync(p, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NOATIME); } catch { fd = nodeFs.openSync(p, 'r'); }
-  const buf = Buffer.alloc(1 << 20);
-  try {
-    for (let n; (n = nodeFs.readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
-  } finally {
-    nodeFs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
 
 /**
  * extract of a whole sample image reproduces the kernel's view on disk:
@@ -238,39 +226,6 @@ describe.runIf(sampleNames().includes('default'))('extract from a plain image fi
   }, 60_000);
 });
 
-/**
- * Two extractions hold the same tree: the same names (as bytes), and for each
- * the same mode, size, times, link count and content (sha256). A directory's
- * atime, size and blocks are left out: listing it here updates its atime, and
- * its size and blocks are the host file system's, after the order names were
- * added (which the writes in flight decide).
- */
-function expectSameTree(got: string, want: string): void {
-  const list = (root: string): string[] => {
-    const out: string[] = [];
-    const walk = (rel: Buffer) => {
-      for (const n of nodeFs.readdirSync(Buffer.concat([Buffer.from(root + '/'), rel]), { encoding: 'buffer' })) {
-        const r = rel.length ? Buffer.concat([rel, Buffer.from('/'), n]) : n;
-        // Names as bytes (latin1 keys): some are not UTF-8.
-        out.push(r.toString('latin1'));
-        if (nodeFs.lstatSync(Buffer.concat([Buffer.from(root + '/'), r])).isDirectory()) walk(r);
-      }
-    };
-    walk(Buffer.alloc(0));
-    return out.sort();
-  };
-  const at = (root: string, rel: string) => Buffer.concat([Buffer.from(root + '/'), Buffer.from(rel, 'latin1')]);
-  const names = list(want);
-  expect(names.length).toBeGreaterThan(10);
-  expect(list(got)).toEqual(names);
-  for (const rel of names) {
-    const a = nodeFs.lstatSync(at(want, rel), { bigint: true });
-    const b = nodeFs.lstatSync(at(got, rel), { bigint: true });
-    const dirOr = (x: nodeFs.BigIntStats, v: bigint) => (x.isDirectory() ? 0n : v);
-    expect([b.mode, dirOr(b, b.size), b.mtimeNs, dirOr(b, b.atimeNs), b.nlink, dirOr(b, b.blocks)], rel).toEqual([a.mode, dirOr(a, a.size), a.mtimeNs, dirOr(a, a.atimeNs), a.nlink, dirOr(a, a.blocks)]);
-    if (a.isFile() && (a.mode & 0o400n)) expect(sha256File(at(got, rel)), rel).toBe(sha256File(at(want, rel)));
-  }
-}
 
 describe.runIf(sampleNames().includes('default'))('extract writes the entries the walk sets aside in inode order, a batch at a time', () => {
   it('in batches of 1, 2 and 7 entries: the same tree, summary and lists as in one batch', async () => {

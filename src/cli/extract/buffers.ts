@@ -65,6 +65,11 @@ export class DirectSlots {
   /** Big slots among the free ones. */
   private freeBig = BIG_SLOTS;
 
+  /** The memory the slots lie in (its start is page-aligned). */
+  get buffer(): ArrayBuffer {
+    return this.memory.buffer;
+  }
+
   constructor() {
     // Slots 0..BIG_SLOTS-1 are big; the rest small. Popped from the end: small ones go first.
     for (let i = 0; i < BIG_SLOTS + SMALL_SLOTS; i++) this.free.push(i);

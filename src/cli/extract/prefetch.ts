@@ -122,6 +122,7 @@ export class Prefetcher {
   private readonly pool = new BufferPool();
   /** Direct reads: slots, and an O_DIRECT descriptor per image descriptor (null: direct reads are off). */
   private direct: DirectSlots | null = null;
+  private slots: DirectSlots | null = null;
   private readonly directFds = new Map<number, number | null>();
   /** Bytes readFile took from here instead of reading them itself. */
   suppliedBytes = 0;
@@ -149,8 +150,13 @@ export class Prefetcher {
   private readonly warmAhead: number;
 
   constructor(private readonly view: FsView, opts: { direct?: boolean; warmAhead?: number } = {}) {
-    if (opts.direct !== false && typeof nodeFs.constants.O_DIRECT === 'number') this.direct = new DirectSlots();
+    if (opts.direct !== false && typeof nodeFs.constants.O_DIRECT === 'number') this.direct = this.slots = new DirectSlots();
     this.warmAhead = Math.max(1, opts.warmAhead ?? WARM_AHEAD);
+  }
+
+  /** The page-aligned memory of the direct-read slots (null: direct reads are off); it stays the same when they are turned off later. */
+  get alignedMemory(): ArrayBuffer | null {
+    return this.slots?.buffer ?? null;
   }
 
   /** An O_DIRECT descriptor of the same image (opened once, read-only), or null when it cannot be had. */
