@@ -113,6 +113,16 @@ describe.runIf(sampleNames().includes('default'))('extract with direct writes', 
     return extractFiles(view, { ref: root, inode: view.inode(root)!, into: null }, join(tmpRoot, dir), { isRoot: false, xattr: 'not in this test', directWrite });
   };
 
+  /** Runs `f` with the output refusing O_DIRECT (at open or at write). */
+  const refusing = async <T>(what: 'refuse' | 'refuseWrites', f: () => Promise<T>): Promise<T> => {
+    out[what] = true;
+    try {
+      return await f();
+    } finally {
+      out[what] = false;
+    }
+  };
+
   it.runIf(tmpTakesDirect)('writes the same tree with O_DIRECT, without it, and when the output refuses it at open (then no longer asked for) or at write', async () => {
     const img = plainImage('default.img');
     out.directOpens = 0;
@@ -123,13 +133,7 @@ describe.runIf(sampleNames().includes('default'))('extract with direct writes', 
     const asked = out.directOpens;
     expect(asked).toBeGreaterThan(20);
     out.directOpens = 0;
-    out.refuse = true;
-    let refused;
-    try {
-      refused = await extract(img, 'refused', true);
-    } finally {
-      out.refuse = false;
-    }
+    const refused = await refusing('refuse', () => extract(img, 'refused', true));
     // Files already being opened when the first refusal came back ask too; no file after them does.
     expect(out.directOpens).toBeGreaterThanOrEqual(1);
     expect(out.directOpens).toBeLessThan(asked);
@@ -138,13 +142,7 @@ describe.runIf(sampleNames().includes('default'))('extract with direct writes', 
     expect(plain.failed).toEqual([]);
     expect(seen(direct)).toEqual(seen(plain));
     expect(seen(refused)).toEqual(seen(plain));
-    out.refuseWrites = true;
-    let writesRefused;
-    try {
-      writesRefused = await extract(img, 'writes-refused', true);
-    } finally {
-      out.refuseWrites = false;
-    }
+    const writesRefused = await refusing('refuseWrites', () => extract(img, 'writes-refused', true));
     expect(seen(writesRefused)).toEqual(seen(plain));
     expectSameTree(join(tmpRoot, 'writes-refused'), join(tmpRoot, 'plain'));
     expectSameTree(join(tmpRoot, 'direct'), join(tmpRoot, 'plain'));

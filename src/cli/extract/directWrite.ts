@@ -23,8 +23,9 @@ const roundUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
  * written from where it lies; other data is first copied into an aligned
  * scratch buffer. A length that is not a whole number of blocks is padded:
  * with zeros, except at the end of the file, where the padding is whatever
- * follows in the buffer (disk bytes of the same sector) and the caller
- * truncates the file to its size. Zero padding is right in the middle of a
+ * follows in the buffer (mostly the rest of the sector read) and the caller
+ * truncates the file to its size (the file system zeroes a block's part past
+ * the end on truncation). Zero padding is right in the middle of a
  * file too: the range past the data is a hole or the next segment, which is
  * written after it.
  */

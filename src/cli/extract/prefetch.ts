@@ -122,6 +122,7 @@ export class Prefetcher {
   private readonly pool = new BufferPool();
   /** Direct reads: slots, and an O_DIRECT descriptor per image descriptor (null: direct reads are off). */
   private direct: DirectSlots | null = null;
+  /** The slots themselves, kept when direct reads are turned off (DirectWriter still writes from them). */
   private slots: DirectSlots | null = null;
   private readonly directFds = new Map<number, number | null>();
   /** Bytes readFile took from here instead of reading them itself. */
