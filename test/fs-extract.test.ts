@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
 import type { ExtractSummary } from '../src/cli/commands/extract.js';
 import { SAMPLES, sampleNames } from './helpers/samples.js';
-import { captureIO, filesTruth, logTreeTruth, type TruthEntry } from './helpers/fsTruth.js';
+import { captureIO, filesTruth, logTreeTruth, writeSparse, type TruthEntry } from './helpers/fsTruth.js';
 import { expectSameTree, sha256File } from './helpers/sameTree.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -23,7 +23,6 @@ export function sampleArgs(name: string): string[] {
   const [first, ...rest] = files.map((f) => join(SAMPLES, name, f));
   return [first!, ...rest.flatMap((d) => ['--device', d])];
 }
-
 
 /**
  * extract of a whole sample image reproduces the kernel's view on disk:
@@ -202,16 +201,8 @@ describe.runIf(sampleNames().includes('default'))('extract from a plain image fi
   it('writes the same tree, byte for byte and with the same metadata, as from the runs image', async () => {
     const { sampleSources } = await import('./helpers/samples.js');
     // The sample as a plain (sparse) image file: only then is file data read ahead.
-    const src = sampleSources('default')[0]!;
     const img = join(tmpRoot, 'default.img');
-    const fd = nodeFs.openSync(img, 'w');
-    const step = 1 << 20;
-    for (let o = 0n; o < src.size; o += BigInt(step)) {
-      const b = src.read(o, step);
-      if (b.some((x) => x !== 0)) nodeFs.writeSync(fd, b, 0, b.length, Number(o));
-    }
-    nodeFs.ftruncateSync(fd, Number(src.size));
-    nodeFs.closeSync(fd);
+    writeSparse(sampleSources('default')[0]!, img);
     const viaRuns = join(tmpRoot, 'ra-runs');
     const viaFile = join(tmpRoot, 'ra-file');
     const r = captureIO();
@@ -225,7 +216,6 @@ describe.runIf(sampleNames().includes('default'))('extract from a plain image fi
     expectSameTree(viaFile, viaRuns);
   }, 60_000);
 });
-
 
 describe.runIf(sampleNames().includes('default'))('extract writes the entries the walk sets aside in inode order, a batch at a time', () => {
   it('in batches of 1, 2 and 7 entries: the same tree, summary and lists as in one batch', async () => {
@@ -259,7 +249,6 @@ describe.runIf(sampleNames().includes('default'))('extract writes the entries th
 describe.runIf(sampleNames().includes('default'))('Prefetcher: tree leaves warmed a window ahead of the walk', () => {
   it('reads the first leaves, then those past where the walk says it is; the census counts what it read', async () => {
     const { openSample, sampleSources } = await import('./helpers/samples.js');
-    const { writeSparse } = await import('./helpers/fsTruth.js');
     const { FileSource } = await import('../src/io/node/FileSource.js');
     const { Filesystem } = await import('../src/tree/Filesystem.js');
     const { FsView } = await import('../src/fs/FsView.js');
@@ -293,7 +282,6 @@ describe.runIf(sampleNames().includes('default'))('Prefetcher: tree leaves warme
 describe.runIf(sampleNames().includes('default'))('Prefetcher: file data read ahead into buffers that readFile takes', () => {
   it('serves every file of /rich from its reads, with content equal to the kernel\'s, and warms the trees', async () => {
     const { sampleSources } = await import('./helpers/samples.js');
-    const { writeSparse } = await import('./helpers/fsTruth.js');
     const { FileSource } = await import('../src/io/node/FileSource.js');
     const { Filesystem } = await import('../src/tree/Filesystem.js');
     const { FsView } = await import('../src/fs/FsView.js');

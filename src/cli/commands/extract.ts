@@ -19,8 +19,7 @@ import { openTarget } from '../target.js';
 import * as af from '../extract/asyncFs.js';
 import { Slots, TaskSet } from '../extract/tasks.js';
 import { Prefetcher } from '../extract/prefetch.js';
-import { DirectWriter } from '../extract/directWrite.js';
-import { ALIGN } from '../extract/buffers.js';
+import { DirectWriter, OutFile, plainFile } from '../extract/directWrite.js';
 import { Progress } from '../progress.js';
 
 /**
@@ -358,9 +357,8 @@ class Extractor {
   private tmpSeq = 0;
   private readonly prefetch: Prefetcher | null;
   private readonly big = new Slots(BIG_AT_ONCE);
-  /** Writes with O_DIRECT (null: not on this system, or turned off); directOut turns false once the output refuses it. */
+  /** Writes with O_DIRECT (null: not on this system, or turned off). */
   private readonly writer: DirectWriter | null;
-  private directOut = true;
   /** Owner of the files this run creates; -1 (never equal) when that cannot be relied on. */
   private readonly ownUid: number;
   private readonly ownGid: number;
@@ -762,25 +760,20 @@ class Extractor {
     const perm = inode.mode & 0o7777;
     const modeSet = (perm & 0o7000) === 0 && (perm & this.umask) === 0;
     const flags = O.O_WRONLY | O.O_CREAT | O.O_EXCL | O.O_NOFOLLOW;
-    let direct = this.writer !== null && this.directOut && inode.size >= DIRECT_MIN;
+    const writer = inode.size >= DIRECT_MIN ? this.writer : null;
+    const create = async () => writer ? writer.create(host, flags, modeSet ? perm : 0o600) : plainFile(host, await af.open(host, flags, modeSet ? perm : 0o600));
     // O_EXCL refuses an existing name by itself: look at what is there only when it does.
-    let fd: number;
+    let out: OutFile;
     try {
-      fd = await this.create(host, flags, modeSet ? perm : 0o600, direct);
+      out = await create();
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       if (!(await this.clear(host, shown, seq))) return false;
-      fd = await this.create(host, flags, modeSet ? perm : 0o600, direct);
+      out = await create();
     }
-    if (fd < 0) { fd = -fd - 1; direct = false; }
-    /** The descriptor is O_DIRECT; `direct` turns false when a write is refused (the rest then goes through plainFd). */
-    const directFd = direct;
-    // A buffered descriptor beside the direct one, for data at an offset O_DIRECT cannot take (damaged images only).
-    let plainFd = -1;
+    const fd = out.fd;
     let bad: string | null = null;
     const size = Number(inode.size);
-    /** Where the written ranges end (padded to a block by direct writes). */
-    let end = 0;
     const big = inode.size > BIG_FILE;
     if (big) await this.big.acquire();
     try {
@@ -795,26 +788,8 @@ class Extractor {
         const seg = step.value;
         if (seg.kind === 'data') {
           const pos = Number(seg.offset);
-          const len = seg.bytes.length;
-          let wrote = false;
-          if (direct && pos % ALIGN === 0) {
-            try {
-              end = Math.max(end, await this.writer!.write(fd, seg.bytes, pos, pos + len === size));
-              wrote = true;
-            } catch (e) {
-              // The file system took O_DIRECT at open but not this write (an alignment it wants larger).
-              if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
-              this.directOut = direct = false;
-            }
-          }
-          if (!wrote) {
-            if (directFd && plainFd < 0) plainFd = await af.open(host, O.O_WRONLY | O.O_NOFOLLOW, 0);
-            const to = directFd ? plainFd : fd;
-            let done = 0;
-            while (done < len) done += await af.write(to, seg.bytes, done, len - done, pos + done);
-            end = Math.max(end, pos + len);
-          }
-          this.summary.written.bytes += len;
+          await out.write(seg.bytes, pos, pos + seg.bytes.length === size);
+          this.summary.written.bytes += seg.bytes.length;
           this.progress();
         } else if (seg.kind === 'error' && !bad) {
           bad = `file offset ${seg.offset} (+${seg.length})${seg.logical !== undefined ? ` at logical ${seg.logical}` : ''}: ${seg.message}`;
@@ -822,34 +797,16 @@ class Extractor {
         // Zero segments (holes, prealloc) are skipped: the file stays sparse.
       }
       // The size is set by the last write unless the file ends in a hole, is shorter than written, or a direct write padded its end.
-      if (end !== size) await af.ftruncate(fd, size);
+      if (out.end !== size) await af.ftruncate(fd, size);
       ahead?.close();
       await this.fdMeta(fd, inode, shown, seq, modeSet);
     } finally {
       if (big) this.big.release();
-      if (plainFd >= 0) await af.close(plainFd);
-      await af.close(fd);
+      await out.close();
     }
     this.summary.written.files++;
     if (bad) this.add(this.summary.failed, seq, shown, `written incompletely (unreadable ranges left as holes): ${bad}`);
     return true;
-  }
-
-  /**
-   * Creates a file to write, with O_DIRECT when `direct`. Returns its
-   * descriptor, or -1 - descriptor when it was opened without O_DIRECT
-   * after all: the output's file system refused it (EINVAL, at which point
-   * Linux has already created the file), and no later file asks again.
-   */
-  private async create(host: Buffer, flags: number, mode: number, direct: boolean): Promise<number> {
-    if (!direct) return af.open(host, flags, mode);
-    try {
-      return await af.open(host, flags | O.O_DIRECT, mode);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
-      this.directOut = false;
-      return -1 - await af.open(host, flags & ~O.O_EXCL, mode);
-    }
   }
 
   private async symlink(host: Buffer, inode: Inode, shown: string, seq: number, parent: OutDir): Promise<void> {
