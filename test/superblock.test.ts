@@ -3,6 +3,10 @@ import { readSuperblocks } from '../src/volume/superblocks.js';
 import { superblockRows } from '../src/report/superblock.js';
 import { hasTruth, sampleNames, sampleSources, truthText, manifest } from './helpers/samples.js';
 import { SliceSource } from '../src/io/SliceSource.js';
+import { OverlaySource } from '../src/io/OverlaySource.js';
+import type { ByteSource } from '../src/io/ByteSource.js';
+import { computeCsum } from '../src/format/checksum.js';
+import { assemble } from '../src/volume/assemble.js';
 
 /** Sections of `btrfs inspect-internal dump-super -f -a`: one per copy, "field<TAB>value" lines. */
 function parseDumpSuper(text: string): { bytenr: bigint; fields: Map<string, string>; backups: Map<string, string>[] }[] {
@@ -87,5 +91,54 @@ describe.each(names)('superblock of sample %s', (name) => {
       }
       expect(supers.bestIndex).toBe(0);
     });
+  });
+});
+
+describe('which superblock copy is used (the primary, as the kernel and btrfs-progs do)', () => {
+  // btrfs_super_block: generation at 0x48, bytenr at 0x30, checksum over bytes 0x20.. stored at 0.
+  const GEN = 0x48;
+  const BYTENR = 0x30;
+  const copyAt = (src: ByteSource, offset: bigint, gen: bigint) => {
+    const sb = src.read(0x10000n, 4096).slice();
+    const v = new DataView(sb.buffer);
+    v.setBigUint64(BYTENR, offset, true);
+    v.setBigUint64(GEN, gen, true);
+    sb.fill(0, 0, 32);
+    sb.set(computeCsum(v.getUint16(0xc4, true), sb.subarray(32)), 0);
+    return sb;
+  };
+  const src = () => sampleSources('default')[0]!;
+
+  it('a valid backup copy of a higher generation does not take over: it is reported as newer', () => {
+    const raw = src();
+    const primary = readSuperblocks(raw);
+    const gen = primary.best!.generation;
+    const forged = new OverlaySource(raw).patch(0x4000000n, copyAt(raw, 0x4000000n, gen + 5n));
+    const s = readSuperblocks(forged);
+    expect(s.bestIndex).toBe(0);
+    expect(s.best!.generation).toBe(gen);
+    expect(s.mirrors[1]!.state).toBe('newer');
+    expect(s.mirrors[1]!.generation).toBe(gen + 5n);
+    const a = assemble([forged]);
+    const f = a.findings.find((x) => x.code === 'super-newer')!;
+    expect(f.severity).toBe('warning');
+    expect(f.location.physical).toBe(0x4000000n);
+    expect(f.message).toContain(`newer (generation ${gen + 5n}) than copy 1, which is used`);
+  });
+
+  it('an invalid primary falls back to the newest valid backup, and a forced copy is used only when valid', () => {
+    const raw = src();
+    const gen = readSuperblocks(raw).best!.generation;
+    const broken = new OverlaySource(raw).patch(0x10000n + BigInt(GEN), new Uint8Array([0x77]));
+    const s = readSuperblocks(broken);
+    expect(s.mirrors[0]!.state).toBe('bad-csum');
+    expect(s.bestIndex).toBe(1);
+    expect(s.best!.generation).toBe(gen);
+    const older = new OverlaySource(raw).patch(0x4000000n, copyAt(raw, 0x4000000n, gen - 1n));
+    const forced = readSuperblocks(older, { copy: 1 });
+    expect(forced.bestIndex).toBe(1);
+    expect(forced.best!.generation).toBe(gen - 1n);
+    expect(forced.mirrors[0]!.state).toBe('newer');
+    expect(readSuperblocks(broken, { copy: 0 }).best).toBeUndefined();
   });
 });

@@ -1,12 +1,12 @@
 import type { ByteSource } from '../io/ByteSource.js';
 import { superblockFieldProblems, type Superblock } from '../format/superblock.js';
 import type { Finding } from '../findings.js';
-import { readSuperblocks, type DeviceSupers, type SuperMirror } from './superblocks.js';
+import { readSuperblocks, type DeviceSupers, type SuperChoice, type SuperMirror } from './superblocks.js';
 import type { Device } from './Volume.js';
 
 /** The devices given to a command, matched into one filesystem. */
 export interface Assembly {
-  /** The superblock every read is based on: the newest valid one of the first device. */
+  /** The superblock every read is based on: the first device's primary copy (see readSuperblocks). */
   superblock: Superblock;
   devices: Map<bigint, Device>;
   /** Superblock copies of every given source, in the order given. */
@@ -30,9 +30,9 @@ export class NotBtrfsError extends Error {
  * left out. Devices the filesystem has but nobody gave are found later, from
  * the chunk tree's DEV_ITEMs.
  */
-export function assemble(sources: ByteSource[]): Assembly {
+export function assemble(sources: ByteSource[], choice: SuperChoice = {}): Assembly {
   const findings: Finding[] = [];
-  const supers = sources.map((s) => ({ name: s.name, source: s, supers: readSuperblocks(s) }));
+  const supers = sources.map((s) => ({ name: s.name, source: s, supers: readSuperblocks(s, choice) }));
   const first = supers[0];
   if (!first) throw new Error('no device given');
   if (!first.supers.best) throw new NotBtrfsError(first.name, first.supers);
@@ -40,10 +40,10 @@ export function assemble(sources: ByteSource[]): Assembly {
   const devices = new Map<bigint, Device>();
   for (const s of supers) {
     for (const m of s.supers.mirrors) {
-      if (m.state === 'bad-csum' || m.state === 'invalid' || m.state === 'older' || (m.state === 'bad-magic' && m.index === 0)) {
+      if (m.state === 'bad-csum' || m.state === 'invalid' || m.state === 'older' || m.state === 'newer' || (m.state === 'bad-magic' && m.index === 0)) {
         findings.push({
-          code: `super-${m.state}`, severity: m.state === 'older' ? 'warning' : 'error',
-          message: `${s.name}: superblock copy ${m.index + 1} at ${m.offset} is ${m.state === 'older' ? `older (generation ${m.generation})` : m.state}${otherProblems(m)}`,
+          code: `super-${m.state}`, severity: m.state === 'older' || m.state === 'newer' ? 'warning' : 'error',
+          message: `${s.name}: superblock copy ${m.index + 1} at ${m.offset} is ${mirrorState(m, s.supers.bestIndex)}${otherProblems(m)}`,
           location: { device: s.name, physical: m.offset, copy: m.index },
         });
       }
@@ -82,6 +82,15 @@ export function assemble(sources: ByteSource[]): Assembly {
     superblock: sb, devices, findings,
     supers: supers.map((s) => ({ name: s.name, ...(s.supers.best ? { devid: s.supers.best.devItem.devid } : {}), supers: s.supers })),
   };
+}
+
+/** What a copy's state means, for a message. */
+function mirrorState(m: SuperMirror, used: number | undefined): string {
+  const than = used === undefined ? '' : ` than copy ${used + 1}, which is used`;
+  if (m.state === 'older') return `older (generation ${m.generation})`;
+  // The kernel never reads a backup copy while the primary is valid: a newer one is stale or forged.
+  if (m.state === 'newer') return `newer (generation ${m.generation})${than}; the kernel and btrfs-progs use the primary copy (--superblock ${m.index + 1} reads this one)`;
+  return m.state;
 }
 
 /** Problems of a superblock copy beyond the one its state already names, as " (a, b)". */

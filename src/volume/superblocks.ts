@@ -6,8 +6,11 @@ import { checkSuperblock, decodeSuperblock, type Superblock, type SuperProblem }
 export interface SuperMirror {
   index: number;
   offset: bigint;
-  /** 'ok' (valid and current), 'older' (valid, lower generation), or why it is unusable. */
-  state: 'ok' | 'older' | 'missing' | 'bad-magic' | 'bad-csum' | 'invalid';
+  /**
+   * 'ok' (valid, the generation of the copy used), 'older' or 'newer' (valid, a lower or higher
+   * generation than the copy used), or why it is unusable.
+   */
+  state: 'ok' | 'older' | 'newer' | 'missing' | 'bad-magic' | 'bad-csum' | 'invalid';
   problems: SuperProblem[];
   generation?: bigint;
   superblock?: Superblock;
@@ -15,16 +18,25 @@ export interface SuperMirror {
 
 export interface DeviceSupers {
   mirrors: SuperMirror[];
-  /** The newest valid copy, or undefined when no copy is valid. */
+  /** The copy every read is based on (see readSuperblocks), or undefined when none is usable. */
   best?: Superblock;
   bestIndex?: number;
 }
 
+/** Which superblock copy to use: `copy` (0-based) forces one, as `btrfs check --super N` does. */
+export interface SuperChoice {
+  copy?: number;
+}
+
 /**
  * Reads every superblock copy the device is large enough for (64 KiB,
- * 64 MiB, 256 GiB) and picks the newest valid one.
+ * 64 MiB, 256 GiB) and picks the one to use: the primary copy when it is
+ * valid, as the kernel and btrfs-progs do (a backup copy is written only at
+ * commit, so a valid one of a higher generation is a leftover or a forgery,
+ * never the filesystem's state); else the newest valid backup. A forced copy
+ * is used only when it is valid.
  */
-export function readSuperblocks(src: ByteSource): DeviceSupers {
+export function readSuperblocks(src: ByteSource, choice: SuperChoice = {}): DeviceSupers {
   const mirrors: SuperMirror[] = SUPER_MIRROR_OFFSETS.map((offset, index) => {
     if (offset + BigInt(SUPER_INFO_SIZE) > src.size) return { index, offset, state: 'missing', problems: [] };
     const buf = src.read(offset, SUPER_INFO_SIZE);
@@ -36,7 +48,18 @@ export function readSuperblocks(src: ByteSource): DeviceSupers {
     return { index, offset, state, problems, generation: sb.generation, superblock: sb };
   });
   let best: SuperMirror | undefined;
-  for (const m of mirrors) if (m.state === 'ok' && (!best || m.generation! > best.generation!)) best = m;
-  for (const m of mirrors) if (m.state === 'ok' && best && m.generation! < best.generation!) m.state = 'older';
+  if (choice.copy !== undefined) {
+    const forced = mirrors[choice.copy];
+    if (forced?.state === 'ok') best = forced;
+  } else if (mirrors[0]?.state === 'ok') {
+    best = mirrors[0];
+  } else {
+    for (const m of mirrors) if (m.state === 'ok' && (!best || m.generation! > best.generation!)) best = m;
+  }
+  for (const m of mirrors) {
+    if (m.state !== 'ok' || !best) continue;
+    if (m.generation! < best.generation!) m.state = 'older';
+    else if (m.generation! > best.generation!) m.state = 'newer';
+  }
   return { mirrors, ...(best ? { best: best.superblock!, bestIndex: best.index } : {}) };
 }

@@ -9,7 +9,7 @@ import { addSourceOptions, type CommonOptions } from '../options.js';
 
 export function registerSuper(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('super').argument('[image]', 'image file or device (default: the bundled demo image)'))
-    .description('decode the superblock (newest valid copy) and show the state of every copy')
+    .description('decode the superblock (the primary copy, or the newest valid backup when the primary is invalid) and show the state of every copy')
     .option('--all-mirrors', 'decode and show every copy on every device')
     .action((image: string | undefined, opts: CommonOptions & { allMirrors?: boolean }) => {
       const sources = openSources(image, opts, io);
@@ -47,7 +47,7 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
           }
         }
       } else {
-        out.push(renderFields(superblockRows(first.supers.best), `${first.name}: superblock copy ${first.supers.bestIndex! + 1} (newest valid)`));
+        out.push(renderFields(superblockRows(first.supers.best), `${first.name}: superblock copy ${first.supers.bestIndex! + 1} (used)`));
         out.push(renderTable(SYS_CHUNK_HEAD, sysChunkArrayRows(first.supers.best), { title: 'sys_chunk_array' }));
         out.push(renderTable(BACKUP_ROOT_HEAD, backupRootRows(first.supers.best), { title: 'backup roots' }));
       }
