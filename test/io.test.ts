@@ -233,6 +233,26 @@ describe('FileSource', () => {
   });
 });
 
+describe('a FIFO named as an image', () => {
+  // open() of a FIFO for reading blocks until a writer appears: a hang, unless refused without blocking.
+  test.each([
+    ['fifo.img', (f: string) => openByteSource(f)],
+    ['fifo.runs.gz', (f: string) => loadRunsImage(f)],
+  ])('%s is refused at once, naming the path', (name, open) => {
+    const fifo = path.join(dir, name);
+    execFileSync('mkfifo', [fifo]);
+    let err: unknown;
+    try {
+      open(fifo);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FileOpenError);
+    expect((err as Error).message).toContain(fifo);
+    expect((err as Error).message).toMatch(/pipe|regular file/);
+  });
+});
+
 describe('block device helpers', () => {
   const makedev = (major: bigint, minor: bigint) =>
     ((major & 0xfffn) << 8n) | ((major & 0xfffff000n) << 32n) | (minor & 0xffn) | ((minor & 0xffffff00n) << 12n);

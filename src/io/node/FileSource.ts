@@ -99,6 +99,13 @@ export function sizeByProbing(hasByte: (offset: bigint) => boolean, limit = 1n <
 const MAX_CHUNK = 1 << 30;
 
 /**
+ * Read-only, and non-blocking so that a FIFO (or a device that waits for a
+ * peer) named as an image fails its type check instead of blocking open()
+ * forever; regular files and block devices ignore O_NONBLOCK for reads.
+ */
+export const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
+
+/**
  * A file or block device opened read-only. Reads are positional (pread), so
  * offsets beyond 4 GiB and 2^53 are exact.
  */
@@ -123,7 +130,7 @@ export class FileSource implements ByteSource {
   static open(path: string, name: string = path): FileSource {
     let fd: number;
     try {
-      fd = fs.openSync(path, 'r');
+      fd = fs.openSync(path, OPEN_FLAGS);
     } catch (e) {
       throw new FileOpenError(path, `cannot open: ${describeSystemError(e)}`, errnoCode(e));
     }

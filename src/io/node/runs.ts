@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { SparseSource } from '../SparseSource.js';
-import { FileOpenError, describeSystemError } from './FileSource.js';
+import { FileOpenError, OPEN_FLAGS, describeSystemError } from './FileSource.js';
 
 /** Default cap on the decompressed size of a runs image (its non-zero bytes plus index): 1 GiB. */
 export const DEFAULT_MAX_RUNS_BYTES = 1 << 30;
@@ -25,7 +25,7 @@ export function loadRunsImage(path: string, options: LoadRunsOptions = {}): Spar
   let raw: Buffer;
   let fd: number;
   try {
-    fd = fs.openSync(path, 'r');
+    fd = fs.openSync(path, OPEN_FLAGS);
   } catch (e) {
     throw new FileOpenError(path, `cannot open: ${describeSystemError(e)}`);
   }
