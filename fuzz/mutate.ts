@@ -188,8 +188,14 @@ const mutators: [weight: number, name: string, fn: Mutator][] = [
     x.editBlock(blk, `key ptr ${slot}`, (b) => {
       const kind = x.rng.int(5);
       if (kind === 0) {
-        // Duplicate another slot's pointer: two parents' slots naming one child.
         const other = x.rng.int(blk.nritems);
+        if (x.rng.chance(0.5)) {
+          // Every slot names one child (blockptr and generation; keys kept ascending): a DAG
+          // whose paths multiply by the node's width at each such level.
+          for (let i = 0; i < blk.nritems; i++) if (i !== other) b.copyWithin(101 + i * 33 + 17, 101 + other * 33 + 17, 101 + other * 33 + 33);
+          return `every slot -> slot ${other}'s child (DAG)`;
+        }
+        // Duplicate another slot's pointer: two parents' slots naming one child.
         b.copyWithin(at, 101 + other * 33, 101 + other * 33 + 33);
         return `copy of slot ${other}`;
       } else if (kind === 1) {

@@ -68,13 +68,12 @@ async function timed(...args: string[]) {
   return { ...r, ms: performance.now() - t0 };
 }
 
-/** No stack trace, no engine error text, a message when not 0. */
+/** No stack trace, no engine error text, a message when not 0 (a hang fails by the test's timeout). */
 function expectClean(r: { code: number; stderr: string; stdout: string; ms: number }) {
   expect([0, 1, 2]).toContain(r.code);
   expect(r.stderr).not.toMatch(/^\s+at /m);
   expect(r.stderr).not.toMatch(/TypeError|RangeError|Invalid typed array length|Maximum call stack|Cannot read propert/);
   if (r.code !== 0) expect(r.stderr.length + r.stdout.length).toBeGreaterThan(0);
-  expect(r.ms).toBeLessThan(10_000);
 }
 
 describe.skipIf(!has('csum-xxhash'))('limits: hostile counts and sizes', () => {
@@ -156,6 +155,36 @@ describe.skipIf(!has('csum-xxhash') || !has('mixed'))('limits: loops through poi
     expect(r.stderr).toContain(`tree block ${target} copy 1: level 2, expected 0`);
   });
 
+  it('pointers that all lead to one child (a DAG) walk each block once: tree, ls -R, timeline', async () => {
+    const t = tg('mixed');
+    // btrfs_header is 101 bytes; each btrfs_key_ptr is a 17-byte key, blockptr (u64), generation (u64).
+    const PTR = (slot: number) => 101 + slot * 33 + 17;
+    const root = t.blocks.find((b) => b.tree === 5n && b.path.length === 0)!;
+    expect(root.level).toBe(2);
+    const redirect = (blk: BlockTarget) => editBlock(t, blk, (b) => {
+      for (let i = 1; i < blk.nritems; i++) b.copyWithin(PTR(i), PTR(0), PTR(0) + 16);
+    });
+    // Every slot of the root names its first child, and every slot of that child its first leaf.
+    const rootBytes = readRuns(t.images[root.copies[0]!.dev]!, root.copies[0]!.offset, t.nodesize);
+    const child0 = new DataView(rootBytes.buffer, rootBytes.byteOffset).getBigUint64(PTR(0), true);
+    const first = t.blocks.find((b) => b.logical === child0)!;
+    expect(first.level).toBe(1);
+    const [img] = imageWith(t, [...redirect(root), ...redirect(first)]);
+    const dump = await timed('tree', img!, '--tree', '5');
+    expectClean(dump);
+    expect(dump.code).toBe(1);
+    const headers = [...dump.stdout.matchAll(/^(?:leaf|node) (\d+) (?:level \d+ )?items /gm)].map((m) => m[1]);
+    expect(dump.stdout).toContain(`ERROR: tree block ${child0} (slot 1 of ${root.logical}) is reached a second time in tree 5`);
+    expect(headers.length).toBeGreaterThan(1);
+    expect(new Set(headers).size).toBe(headers.length);
+    for (const args of [['ls', img!, '/', '-R'], ['timeline', img!, '--bodyfile']]) {
+      const r = await timed(...args);
+      expectClean(r);
+      const lines = r.stdout.split('\n').filter(Boolean);
+      expect(new Set(lines).size, args.join(' ')).toBe(lines.length);
+    }
+  });
+
   it('a directory entry naming its own parent (a directory loop) terminates ls -R and extract', async () => {
     const t = tg('csum-xxhash');
     // The DIR_INDEX of /small in the top-level directory now points at inode 256 itself.
@@ -192,13 +221,11 @@ describe.skipIf(!has('csum-xxhash'))('limits: a file whose i_size is 2^63', () =
     // A consumer that stops after 64 MiB (like `| head -c`) ends the stream: EPIPE.
     let got = 0;
     let err = '';
-    const t0 = performance.now();
     const code = await runCli(['cat', img!, '--inode', '5:259'], {
       stdout: { write: (s: string | Uint8Array) => { got += s.length; if (got > 64 * 2 ** 20) throw Object.assign(new Error('EPIPE'), { code: 'EPIPE' }); return true; } },
       stderr: { write: (s: string) => { err += s; return true; } },
       stderrIsTTY: false,
     });
-    expect(performance.now() - t0).toBeLessThan(10_000);
     expect(err).not.toMatch(/^\s+at /m);
     expect([0, 1, 2]).toContain(code);
     // Decision: i_size up to 2^63 is a legal sparse size; cat streams it like the kernel would and the consumer ends it.

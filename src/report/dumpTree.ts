@@ -135,7 +135,18 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
   const emitted = opts.min || opts.max ? undefined : opts.emitted;
   // A dump that refers back to emitted subtrees never asks for a leaf twice: nothing to cache.
   const keep = (opts.keepLeaves ?? true) && emitted === undefined;
+  // A block named twice in one tree makes a DAG, never a tree: each is dumped once, so the
+  // output is bounded by the blocks the tree holds, not by the paths through it.
+  // (A pointer naming a seen block at another level is read: the level check reports it, and it is not followed.)
+  const seen = new Map<bigint, number>();
   const visit = (p: Ptr): { block: TreeBlock; valid: number } | null => {
+    if (seen.get(p.logical) === p.level) {
+      const message = `tree block ${p.logical} (slot ${p.slot} of ${p.parent}) is reached a second time in tree ${root.tree}: not dumped again`;
+      fs.findings.add({ code: 'block-reached-twice', severity: 'error', message, location: { tree: root.tree, block: p.logical, logical: p.logical } });
+      error(message, p.logical);
+      return null;
+    }
+    seen.set(p.logical, p.level);
     if (emitted?.has(p.logical)) {
       line(toJson({ record: 'shared', bytenr: p.logical, level: p.level, generation: p.generation, parent: p.parent, slot: p.slot }));
       return null;

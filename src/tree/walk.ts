@@ -40,7 +40,10 @@ const report = (opts: WalkOptions, fs: Finding[]) => {
  * Reads a child block as its parent describes it and checks it fits the
  * parent: level one less (which alone makes pointer loops impossible, since
  * levels strictly decrease), generation equal to the pointer's, first key
- * equal to the pointer's key.
+ * equal to the pointer's key. A child whose first key differs is reported
+ * and not returned, as the kernel refuses it (btrfs_verify_level_key): node
+ * keys strictly ascend, so at most one slot of a node can name a given child,
+ * and pointers that all lead to one block (a DAG) cannot multiply the walk.
  */
 export function readChild(reader: TreeReader, parent: TreeBlock, slot: number, tree: bigint, opts: WalkOptions): { block: TreeBlock | null; validItems: number; damaged: boolean } {
   const logical = parent.blockPtr(slot);
@@ -59,6 +62,7 @@ export function readChild(reader: TreeReader, parent: TreeBlock, slot: number, t
       message: `tree block ${logical}: first key ${fmt(block.key(0))} differs from parent ${parent.logical} slot ${slot} key ${fmt(parent.key(slot))}`,
       location: { tree, block: logical, logical, key: block.key(0) },
     });
+    return { block: null, validItems: 0, damaged: false };
   }
   return { block, validItems: block ? r.validItems : 0, damaged };
 }
@@ -79,7 +83,19 @@ export function walkTree(reader: TreeReader, root: TreeRoot, visitor: WalkVisito
     visitor.unreadable?.(root.bytenr, []);
     return;
   }
+  // A block met twice in one tree is a DAG or a cycle, never a tree: walked once, so the
+  // work is bounded by the blocks the tree holds, not by the paths through it.
+  const seen = new Set<bigint>();
   const visit = (block: TreeBlock, validItems: number, damaged: boolean, depth: number) => {
+    if (seen.has(block.logical)) {
+      opts.findings?.add({
+        code: 'block-reached-twice', severity: 'error',
+        message: `tree block ${block.logical} is reached a second time in tree ${root.tree}: not walked again`,
+        location: { tree: root.tree, block: block.logical, logical: block.logical },
+      });
+      return;
+    }
+    seen.add(block.logical);
     if (visitor.block?.(block, { depth, validItems, damaged }) === false) return;
     if (block.isLeaf) return;
     for (let i = 0; i < validItems; i++) {
