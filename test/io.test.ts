@@ -331,7 +331,7 @@ describe('runs images', () => {
   });
 
   test('refuses a gzip bomb beyond the size limit', () => {
-    expect(DEFAULT_MAX_RUNS_BYTES).toBe(2 ** 30);
+    expect(DEFAULT_MAX_RUNS_BYTES).toBe(2 ** 28);
     const bomb = path.join(dir, 'bomb.runs.gz');
     const head = enc(`btrfs-corpus-runs 1\n${JSON.stringify({ size: 1 << 30, runs: [[0, 4 << 20]] })}\n`);
     fs.writeFileSync(bomb, zlib.gzipSync(Buffer.concat([head, Buffer.alloc(4 << 20)])));
@@ -355,6 +355,12 @@ describe('runs images', () => {
 
     fs.writeFileSync(bad, zlib.gzipSync(enc('btrfs-corpus-runs 1\n{"size":1.5,"runs":[]}\n')));
     expect(() => loadRunsImage(bad)).toThrow(new RegExp(`^${bad}: malformed runs image`));
+
+    // Index entries that are not whole, non-negative numbers inside the image, or an index longer than its runs can need.
+    for (const index of ['[[0,-4]]', '[[0,"4"]]', '[[98,4]]', '[[0,1.5]]', '[0]', `[${'[0,1],'.repeat(2000)}[0,1]]`]) {
+      fs.writeFileSync(bad, zlib.gzipSync(enc(`btrfs-corpus-runs 1\n{"size":100,"runs":${index}}\nabcd`)));
+      expect(() => loadRunsImage(bad), index.slice(0, 20)).toThrow(new RegExp(`^${bad}: (malformed runs image|runs image index)`));
+    }
 
     fs.writeFileSync(bad, zlib.gzipSync(enc('btrfs-corpus-runs 1\n{not json\n')));
     expect(() => loadRunsImage(bad)).toThrow(new RegExp(`^${bad}: malformed runs image`));

@@ -6,6 +6,14 @@ import type { ByteSource } from './ByteSource.js';
  * line, a JSON line {"size", "runs": [[offset, length], ...]}, then the bytes
  * of every run in order). Everything outside the runs reads as zero.
  */
+/** An index entry "[offset, length]," is at most this many characters per byte of run data it describes (31 digits + punctuation for a 1-byte run). */
+const MAX_INDEX_CHARS_PER_BYTE = 40;
+
+/** A whole number a double holds exactly: sizes and offsets of the runs format. */
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
 export class SparseSource implements ByteSource {
   private readonly starts: number[];
   constructor(
@@ -23,17 +31,29 @@ export class SparseSource implements ByteSource {
     if (magic !== 'btrfs-corpus-runs 1') throw new Error(`${name}: not a runs image (header "${magic.slice(0, 40)}")`);
     const nl2 = data.indexOf(10, nl1 + 1);
     if (nl2 < 0) throw new Error(`${name}: runs image has no index line`);
-    const head = JSON.parse(new TextDecoder().decode(data.subarray(nl1 + 1, nl2))) as { size: number; runs: [number, number][] };
+    // Every run holds at least one byte of the file, so an index longer than the file's bytes lies.
+    if (nl2 - nl1 > MAX_INDEX_CHARS_PER_BYTE * (data.length - nl2) + 64) throw new Error(`${name}: runs image index line is ${nl2 - nl1} bytes, more than its ${data.length - nl2} bytes of runs can need`);
+    let head: unknown;
+    try {
+      head = JSON.parse(new TextDecoder().decode(data.subarray(nl1 + 1, nl2)));
+    } catch {
+      throw new Error('its index is not JSON');
+    }
+    const { size, runs: index } = (head ?? {}) as { size?: unknown; runs?: unknown };
+    if (!isCount(size) || !Array.isArray(index)) throw new Error('its index has no whole-number size and runs list');
     let pos = nl2 + 1;
     const runs: { offset: number; bytes: Uint8Array }[] = [];
     let last = -1;
-    for (const [offset, length] of head.runs) {
-      if (!(offset > last) || pos + length > data.length) throw new Error(`${name}: runs image index is inconsistent at run offset ${offset}`);
+    for (const run of index as unknown[]) {
+      const [offset, length] = Array.isArray(run) ? (run as unknown[]) : [];
+      if (!isCount(offset) || !isCount(length) || !(offset > last) || offset + length > size || pos + length > data.length) {
+        throw new Error(`${name}: runs image index is inconsistent at run offset ${String(offset)}`);
+      }
       runs.push({ offset, bytes: data.subarray(pos, pos + length) });
       pos += length;
       last = offset + length - 1;
     }
-    return new SparseSource(BigInt(head.size), runs, name);
+    return new SparseSource(BigInt(size), runs, name);
   }
 
   read(offset: bigint, length: number): Uint8Array {

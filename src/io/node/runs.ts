@@ -3,8 +3,12 @@ import * as zlib from 'node:zlib';
 import { SparseSource } from '../SparseSource.js';
 import { FileOpenError, OPEN_FLAGS, describeSystemError } from './FileSource.js';
 
-/** Default cap on the decompressed size of a runs image (its non-zero bytes plus index): 1 GiB. */
-export const DEFAULT_MAX_RUNS_BYTES = 1 << 30;
+/**
+ * Default cap on the decompressed size of a runs image (its non-zero bytes plus index): 256 MiB.
+ * The whole image is held in memory, and every command stays within 512 MiB, so a 1 MiB gzip
+ * that inflates to gigabytes is refused (the largest sample, 17 MiB, is far below it).
+ */
+export const DEFAULT_MAX_RUNS_BYTES = 256 << 20;
 
 export interface LoadRunsOptions {
   /** Refuse images whose decompressed form is larger than this many bytes. */
