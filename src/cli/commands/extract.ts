@@ -16,10 +16,10 @@ import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { reportFindings } from '../findings.js';
 import { openTarget } from '../target.js';
-import * as af from '../extract/asyncFs.js';
-import { Slots, TaskSet } from '../extract/tasks.js';
-import { Prefetcher } from '../extract/prefetch.js';
-import { DirectWriter, OutFile, plainFile } from '../extract/directWrite.js';
+import * as af from '../../node/extract/asyncFs.js';
+import { Slots, TaskSet } from '../../node/extract/tasks.js';
+import { Prefetcher } from '../../node/extract/prefetch.js';
+import { DirectWriter, OutFile, plainFile } from '../../node/extract/directWrite.js';
 import { Progress } from '../progress.js';
 
 /**
