@@ -499,6 +499,4 @@ class Extractor {
         settle(result);
       }
     });
-  }
-
-}
+  }}
