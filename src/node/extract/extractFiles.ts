@@ -499,4 +499,5 @@ class Extractor {
         settle(result);
       }
     });
-  }}
+   }
+}
