@@ -499,5 +499,5 @@ class Extractor {
         settle(result);
       }
     });
-   }
+  }
 }
