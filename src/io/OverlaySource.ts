@@ -60,16 +60,10 @@ export class OverlaySource implements ByteSource {
     const max = this.size - offset;
     const n = BigInt(length) > max ? Number(max) : length;
     const base = this.inner.read(offset, n);
-    let out: Uint8Array | null = null;
     const end = offset + BigInt(base.length);
-    for (const p of this.patches) {
-      const pEnd = p.offset + BigInt(p.bytes.length);
-      if (pEnd <= offset || p.offset >= end) continue;
-      out ??= base.slice();
-      const a = p.offset > offset ? p.offset : offset;
-      const b = pEnd < end ? pEnd : end;
-      out.set(p.bytes.subarray(Number(a - p.offset), Number(b - p.offset)), Number(a - offset));
-    }
-    return out ?? base;
+    if (!this.patches.some((p) => p.offset < end && p.offset + BigInt(p.bytes.length) > offset)) return base;
+    const out = base.slice();
+    this.lay(offset, out);
+    return out;
   }
 }
