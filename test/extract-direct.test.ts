@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { extractFiles } from '../src/cli/commands/extract.js';
-import { DirectWriter } from '../src/cli/extract/directWrite.js';
+import { DirectWriter } from '../src/node/extract/directWrite.js';
 import { fileExtents, readFile } from '../src/fs/fileData.js';
 import { FsView } from '../src/fs/FsView.js';
 import { walkFiles } from '../src/fs/walk.js';
@@ -26,8 +26,8 @@ const O = nodeFs.constants;
  * counts the opens that asked for O_DIRECT.
  */
 const out = vi.hoisted(() => ({ refuse: false, refuseWrites: false, directOpens: 0, directFds: new Set<number>() }));
-vi.mock('../src/cli/extract/asyncFs.js', async (importOriginal) => {
-  const m = await importOriginal<typeof import('../src/cli/extract/asyncFs.js')>();
+vi.mock('../src/node/extract/asyncFs.js', async (importOriginal) => {
+  const m = await importOriginal<typeof import('../src/node/extract/asyncFs.js')>();
   const direct = nodeFs.constants.O_DIRECT;
   return {
     ...m,

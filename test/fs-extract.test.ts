@@ -252,7 +252,7 @@ describe.runIf(sampleNames().includes('default'))('Prefetcher: tree leaves warme
     const { FileSource } = await import('../src/io/node/FileSource.js');
     const { Filesystem } = await import('../src/tree/Filesystem.js');
     const { FsView } = await import('../src/fs/FsView.js');
-    const { Prefetcher } = await import('../src/cli/extract/prefetch.js');
+    const { Prefetcher } = await import('../src/node/extract/prefetch.js');
     // The number of leaves of the top subvolume's tree, by a walk of it.
     const fs0 = openSample('default');
     let leaves = 0;
@@ -287,7 +287,7 @@ describe.runIf(sampleNames().includes('default'))('Prefetcher: file data read ah
     const { FsView } = await import('../src/fs/FsView.js');
     const { walkFiles } = await import('../src/fs/walk.js');
     const { readFile, fileExtents } = await import('../src/fs/fileData.js');
-    const { Prefetcher } = await import('../src/cli/extract/prefetch.js');
+    const { Prefetcher } = await import('../src/node/extract/prefetch.js');
     const img = join(tmpRoot, 'prefetch.img');
     writeSparse(sampleSources('default')[0]!, img);
     const src = FileSource.open(img);

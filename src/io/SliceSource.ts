@@ -1,4 +1,4 @@
-import type { ByteSource } from './ByteSource.js';
+import { forwardRange, type ByteSource, type PrefetchRange } from './ByteSource.js';
 
 /** A window of another source: a partition, or an image at a byte offset. */
 export class SliceSource implements ByteSource {
@@ -6,6 +6,16 @@ export class SliceSource implements ByteSource {
   constructor(private readonly inner: ByteSource, readonly start: bigint, size: bigint | undefined, readonly name: string) {
     const avail = inner.size > start ? inner.size - start : 0n;
     this.size = size === undefined || size > avail ? avail : size;
+    if (inner.prefetch) this.prefetch = (ranges) => this.forward(inner, ranges);
+  }
+
+  private forward(inner: ByteSource, ranges: readonly PrefetchRange[]): void {
+    const out: PrefetchRange[] = [];
+    for (const r of ranges) {
+      const f = forwardRange(r, this.size, this.start);
+      if (f) out.push(f);
+    }
+    if (out.length) inner.prefetch!(out);
   }
 
   read(offset: bigint, length: number): Uint8Array {
@@ -25,6 +35,13 @@ export class SliceSource implements ByteSource {
     target.set(b);
     return b.length;
   }
+
+  /**
+   * Read-ahead forwarded to the source below, at `start` further (a
+   * partition's or --offset's window), cut at the window's end; present only
+   * when the source below reads ahead.
+   */
+  readonly prefetch?: (ranges: readonly PrefetchRange[]) => void;
 
   close(): void {
     this.inner.close?.();

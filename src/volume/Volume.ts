@@ -1,4 +1,4 @@
-import type { ByteSource } from '../io/ByteSource.js';
+import type { ByteSource, PrefetchRange } from '../io/ByteSource.js';
 import type { Superblock } from '../format/superblock.js';
 import { ChunkMap, type Mapping, type PhysicalCopy } from './ChunkMap.js';
 import { recoverRaid5, recoverRaid6 } from './raid56.js';
@@ -85,6 +85,36 @@ export class Volume {
       if (last.bytes) return last;
     }
     return last;
+  }
+
+  /**
+   * Where [logical, +length) of the first copy lies when it can be read
+   * ahead: within one stripe unit, on a device whose source reads ahead
+   * (ByteSource.prefetch). Null otherwise (the range is then read as usual).
+   */
+  prefetchPlace(logical: bigint, length: number): { source: ByteSource; physical: bigint } | null {
+    const m = this.chunks.map(logical);
+    const c = m?.copies[0];
+    if (!m || !c || m.contiguous < BigInt(length)) return null;
+    const source = this.devices.get(c.devid)?.source;
+    return source?.prefetch ? { source, physical: c.physical } : null;
+  }
+
+  /**
+   * Reads ranges of the first copy ahead: each range's offset is a logical
+   * address, mapped to its device and forwarded to that device's source. A
+   * range that cannot be read ahead (prefetchPlace) ends with an error.
+   */
+  prefetch(ranges: readonly PrefetchRange[]): void {
+    const bySource = new Map<ByteSource, PrefetchRange[]>();
+    for (const r of ranges) {
+      const place = this.prefetchPlace(r.offset, r.into.length);
+      if (!place) { void Promise.resolve().then(() => r.done(new Error(`logical ${r.offset} +${r.into.length} cannot be read ahead`), 0, false)); continue; }
+      let list = bySource.get(place.source);
+      if (!list) bySource.set(place.source, list = []);
+      list.push({ ...r, offset: place.physical });
+    }
+    for (const [source, list] of bySource) source.prefetch!(list);
   }
 
   /** Reads bytes from one physical place; null with a reason when it cannot. */

@@ -2,7 +2,7 @@ import * as nodeFs from 'node:fs';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { recoverDeleted, type Recovered } from '../../analysis/forensics/recover.js';
-import { displayName, displayPath, unsafeNameReason } from '../../fs/names.js';
+import { displayPath } from '../../fs/names.js';
 import { formatTimeShort, modeString, timesJson } from '../../report/fs.js';
 import { toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
@@ -11,7 +11,7 @@ import { EXIT_DAMAGE, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { Progress, scanWithProgress } from '../progress.js';
 import { reportFindings } from '../findings.js';
-import { extractFiles } from './extract.js';
+import { extractFiles, placeUnder } from '../../node/extract/index.js';
 
 interface RecoverOptions extends CommonOptions {
   output?: string;
@@ -65,23 +65,10 @@ export function registerRecover(program: Command, io: CliIO, done: (code: number
 
 /** DIR/<path as it was>, each component checked as extract checks names; a clash gets "~ino<N>". */
 async function writeOne(r: Recovered, out: string, used: Set<string>): Promise<{ host: string | null; failed: string | null }> {
-  const path = r.paths[0] ?? [new TextEncoder().encode(`subvol${r.subvol}-ino${r.ino}`)];
-  const parts: string[] = [];
-  for (const c of path) {
-    const why = unsafeNameReason(c);
-    if (why) return { host: null, failed: `unsafe name ${JSON.stringify(displayName(c, { controls: true }))}: ${why}` };
-    parts.push(displayName(c, { controls: true }));
-  }
-  let name = parts.pop()!;
-  let dir = out;
-  for (const p of parts) {
-    dir = joinPath(dir, p);
-    try { nodeFs.mkdirSync(dir, { mode: 0o700 }); } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return { host: null, failed: (e as Error).message };
-      // Never descend through anything but a real directory (a recovered symlink may sit here).
-      if (!nodeFs.lstatSync(dir).isDirectory()) return { host: null, failed: `${dir} exists and is not a directory` };
-    }
-  }
+  const place = await placeUnder(out, r.paths[0] ?? [new TextEncoder().encode(`subvol${r.subvol}-ino${r.ino}`)]);
+  if ('failed' in place) return { host: null, failed: place.failed };
+  const { dir } = place;
+  let { name } = place;
   if (used.has(joinPath(dir, name)) || nodeFs.existsSync(joinPath(dir, name))) name = `${name}~ino${r.ino}`;
   used.add(joinPath(dir, name));
   const s = await extractFiles(r.view, { ref: { subvol: r.subvol, ino: r.ino }, inode: r.inode, into: new TextEncoder().encode(name) }, dir, { verify: false });

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { SourceError, type ByteSource } from '../ByteSource.js';
+import { SourceError, type ByteSource, type PrefetchRange } from '../ByteSource.js';
 
 /**
  * A problem opening or sizing a file or device, before any data offset is
@@ -95,6 +95,9 @@ export function sizeByProbing(hasByte: (offset: bigint) => boolean, limit = 1n <
   return hi;
 }
 
+/** O_DIRECT wants the offset, length and memory address aligned to the device's logical block; 4 KiB covers 512 and 4096. */
+const DIRECT_ALIGN = 4096;
+
 /** Largest single read handed to the OS (Linux caps a read at 0x7ffff000 bytes). */
 const MAX_CHUNK = 1 << 30;
 
@@ -111,6 +114,10 @@ export const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
  */
 export class FileSource implements ByteSource {
   private fd: number | null;
+  /** A second descriptor opened with O_DIRECT for direct read-ahead: undefined until first wanted, null when it cannot be had. */
+  private directFd: number | null | undefined;
+  /** A direct read was refused: the direct descriptor stays open (reads may still be running on it) but is not used again. */
+  private directRefused = false;
 
   private constructor(
     fd: number,
@@ -199,11 +206,54 @@ export class FileSource implements ByteSource {
     return done;
   }
 
-  /** Closes the descriptor; later reads throw. Safe to call twice. */
+  /**
+   * Reads the ranges on libuv's thread pool. A range marked `direct` whose
+   * offset and length are block-aligned is read with O_DIRECT (past the page
+   * cache, straight into the caller's aligned memory) through a second
+   * descriptor of the same path; when the file system or device refuses
+   * direct reads (EINVAL), it and every later range are read through the cache.
+   */
+  prefetch(ranges: readonly PrefetchRange[]): void {
+    for (const r of ranges) {
+      const fd = this.fd;
+      if (fd === null) { void Promise.resolve().then(() => r.done(new SourceError(this.name, r.offset, 'read after close'), 0, false)); continue; }
+      const remain = r.offset < 0n || r.offset >= this.size ? 0n : this.size - r.offset;
+      const len = BigInt(r.into.length) > remain ? Number(remain) : r.into.length;
+      const cached = () => fs.read(fd, r.into, 0, len, r.offset, (err, n) => r.done(err ? this.readError(err, r.offset, len) : null, err ? 0 : n, false));
+      if (len === 0) { void Promise.resolve().then(() => r.done(null, 0, false)); continue; }
+      const dfd = r.direct && !this.directRefused && r.offset % BigInt(DIRECT_ALIGN) === 0n && len % DIRECT_ALIGN === 0 ? this.directDescriptor() : null;
+      if (dfd === null) { cached(); continue; }
+      fs.read(dfd, r.into, 0, len, r.offset, (err, n) => {
+        if (err?.code !== 'EINVAL') { r.done(err ? this.readError(err, r.offset, len) : null, err ? 0 : n, !err); return; }
+        // This file system or device refuses direct reads (or this alignment): through the cache from now on.
+        this.directRefused = true;
+        if (this.fd === null) r.done(new SourceError(this.name, r.offset, 'read after close'), 0, false); else cached();
+      });
+    }
+  }
+
+  private readError(e: NodeJS.ErrnoException, offset: bigint, length: number): SourceError {
+    return new SourceError(this.name, offset, `read of ${length} bytes failed: ${describeSystemError(e)}`);
+  }
+
+  /** The O_DIRECT descriptor of this path (read-only), opened when first wanted; null when it cannot be had. */
+  private directDescriptor(): number | null {
+    if (this.directFd !== undefined) return this.directFd;
+    this.directFd = null;
+    if (typeof fs.constants.O_DIRECT === 'number') {
+      try { this.directFd = fs.openSync(this.path, fs.constants.O_RDONLY | fs.constants.O_DIRECT); } catch { /* read through the cache */ }
+    }
+    return this.directFd;
+  }
+
+  /** Closes the descriptor (and the direct one, if opened); later reads throw. Safe to call twice. */
   close(): void {
     if (this.fd === null) return;
     const fd = this.fd;
     this.fd = null;
+    const d = this.directFd;
+    this.directFd = null;
+    if (typeof d === 'number') fs.closeSync(d);
     fs.closeSync(fd);
   }
 

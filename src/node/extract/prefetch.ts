@@ -6,7 +6,6 @@ import { HEADER_SIZE, ITEM_SIZE, TreeBlock } from '../../format/treeBlock.js';
 import { fileExtents } from '../../fs/fileData.js';
 import type { FsView } from '../../fs/FsView.js';
 import type { Inode } from '../../fs/types.js';
-import { FileSource } from '../../io/node/FileSource.js';
 import type { TreeRoot } from '../../tree/walk.js';
 import { ALIGN, BufferPool, DirectSlots, PIECE } from './buffers.js';
 
@@ -35,8 +34,8 @@ const WARM_IN_FLIGHT = 8;
 interface Range {
   logical: bigint;
   len: number;
-  fd: number;
-  pos: number;
+  /** Its place on the device is block-aligned (an O_DIRECT read into a slot may work). */
+  aligned: boolean;
   /** 0 planned, 1 reading, 2 read (bytes set), 3 failed or let go. */
   state: 0 | 1 | 2 | 3;
   bytes: Uint8Array | null;
@@ -107,9 +106,11 @@ export class FileReadAhead {
  * that readFile then takes instead of reading (ReadOptions.supply): the image
  * is read several requests deep while this thread walks, verifies and
  * writes, and each byte is read once. At most HELD_MAX bytes are held; the
- * ranges are read in walk order. Only the first copy of plain image files and
- * block devices is read ahead, one stripe unit at most per range; anything
- * else, and any read that fails, is left to readFile.
+ * ranges are read in walk order. Reads go through the volume to the devices'
+ * sources (Volume.prefetch, ByteSource.prefetch), so they work through
+ * partitions and offsets too. Only the first copy is read ahead, one stripe
+ * unit at most per range, and only from sources that read ahead (not those
+ * in memory); anything else, and any read that fails, is left to readFile.
  */
 export class Prefetcher {
   private readonly files = new Map<string, FileReadAhead>();
@@ -120,17 +121,15 @@ export class Prefetcher {
   private held = 0;
   private stopped = false;
   private readonly pool = new BufferPool();
-  /** Direct reads: slots, and an O_DIRECT descriptor per image descriptor (null: direct reads are off). */
+  /** Direct reads: the slots they read into (null: direct reads are off). */
   private direct: DirectSlots | null = null;
   /** The slots themselves, kept when direct reads are turned off (DirectWriter still writes from them). */
   private slots: DirectSlots | null = null;
-  private readonly directFds = new Map<number, number | null>();
   /** Bytes readFile took from here instead of reading them itself. */
   suppliedBytes = 0;
   /** Ranges read with O_DIRECT (the rest went through the page cache). */
   directReads = 0;
-  /** Leaves to warm: [fd, physical, length] in key order, their logical addresses and first objectids. */
-  private readonly leaves: number[] = [];
+  /** Leaves to warm, in key order: their logical addresses and first objectids. */
   private readonly leafLogical: bigint[] = [];
   private readonly leafFirst: bigint[] = [];
   /** Per tree: its leaves' indexes [from, to), the next to warm, and the index warming may not reach yet. */
@@ -150,7 +149,11 @@ export class Prefetcher {
   /** Leaves warmed ahead of the walk's place in each tree (WARM_AHEAD; tests use few). */
   private readonly warmAhead: number;
 
+  /** Some device's source reads ahead (none does when all are in memory: then nothing is planned). */
+  private readonly enabled: boolean;
+
   constructor(private readonly view: FsView, opts: { direct?: boolean; warmAhead?: number } = {}) {
+    this.enabled = [...view.fs.volume.devices.values()].some((d) => d.source?.prefetch);
     if (opts.direct !== false && typeof nodeFs.constants.O_DIRECT === 'number') this.direct = this.slots = new DirectSlots();
     this.warmAhead = Math.max(1, opts.warmAhead ?? WARM_AHEAD);
   }
@@ -158,21 +161,6 @@ export class Prefetcher {
   /** The page-aligned memory of the direct-read slots (null: direct reads are off); it stays the same when they are turned off later. */
   get alignedMemory(): ArrayBuffer | null {
     return this.slots?.buffer ?? null;
-  }
-
-  /** An O_DIRECT descriptor of the same image (opened once, read-only), or null when it cannot be had. */
-  private directFd(fd: number): number | null {
-    let d = this.directFds.get(fd);
-    if (d !== undefined) return d;
-    d = null;
-    for (const dev of this.view.fs.volume.devices.values()) {
-      const src = dev.source;
-      if (src instanceof FileSource && src.descriptor === fd) {
-        try { d = nodeFs.openSync(src.path, nodeFs.constants.O_RDONLY | nodeFs.constants.O_DIRECT); } catch { d = null; }
-      }
-    }
-    this.directFds.set(fd, d);
-    return d;
   }
 
   /**
@@ -186,6 +174,7 @@ export class Prefetcher {
    * `opts.census` are counted first (census).
    */
   warmTrees(trees: TreeRoot[], opts: { census?: bigint; window?: bigint } = {}): void {
+    if (!this.enabled) return;
     const censusOf = opts.census;
     const fs = this.view.fs;
     const nodesize = fs.superblock.nodesize;
@@ -202,11 +191,7 @@ export class Prefetcher {
           for (let i = 0; i < b.nritems && this.leafLogical.length < WARM_LIST_MAX; i++) {
             const child = b.blockPtr(i);
             if (depth > 1) { below.push(child); continue; }
-            const c = fs.volume.chunks.map(child)?.copies[0];
-            const src = c ? fs.volume.devices.get(c.devid)?.source : undefined;
-            const fd = src instanceof FileSource ? src.descriptor : null;
-            if (!c || fd === null) continue;
-            this.leaves.push(fd, Number(c.physical), nodesize);
+            if (!fs.volume.prefetchPlace(child, nodesize)) continue;
             this.leafLogical.push(child);
             this.leafFirst.push(b.keyObjectid(i));
           }
@@ -275,30 +260,30 @@ export class Prefetcher {
   }
 
   private pumpLeaves(): void {
+    const volume = this.view.fs.volume;
     for (const r of this.regions) {
       while (!this.stopped && this.warming < WARM_IN_FLIGHT && r.next < Math.min(r.to, r.limit)) {
         const index = r.next++;
-        const fd = this.leaves[index * 3]!, pos = this.leaves[index * 3 + 1]!, len = this.leaves[index * 3 + 2]!;
         const logical = this.leafLogical[index]!;
         const counted = index >= this.censusLeaves[0] && index < this.censusLeaves[1];
         this.warming++;
         const buf = this.spare.pop()!;
-        nodeFs.read(fd, buf, 0, len, pos, (err, n) => {
+        volume.prefetch([{ offset: logical, into: buf, done: (err, n) => {
           this.warming--;
           if (counted && this.census) {
-            if (!err && n === len) this.count(buf, logical);
+            if (!err && n === buf.length) this.count(buf, logical);
             this.census.leavesLeft--;
           }
           this.spare.push(buf);
           this.pumpLeaves();
-        });
+        } }]);
       }
     }
   }
 
   /** Plans the reads of a file's regular extents (once per inode). */
   file(inode: Inode): void {
-    if (inode.kind !== 'file' || inode.size <= INLINE_MAX || this.view.isMetadump || this.stopped) return;
+    if (!this.enabled || inode.kind !== 'file' || inode.size <= INLINE_MAX || this.view.isMetadump || this.stopped) return;
     const key = `${inode.subvol}:${inode.ino}`;
     if (this.files.has(key) || this.queue.length - this.head >= PLANNED_MAX) return;
     const vol = this.view.fs.volume;
@@ -312,15 +297,10 @@ export class Prefetcher {
       let left = Number(e.compression ? e.diskNumBytes : e.length);
       if (e.compression && left > 128 * 1024) continue;
       while (left > 0 && ranges.length < PLANNED_MAX) {
-        const m = vol.chunks.map(logical);
-        const c = m?.copies[0];
-        if (!m || !c) break;
-        const src = vol.devices.get(c.devid)?.source;
-        const fd = src instanceof FileSource ? src.descriptor : null;
-        if (fd === null) break;
         const len = Math.min(left, PIECE);
-        // A piece across a stripe unit's end is left to readFile (it reads both parts).
-        if (m.contiguous >= BigInt(len)) ranges.push({ logical, len, fd, pos: Number(c.physical), state: 0, bytes: null, buf: null, slot: -1, reading: false, done: null });
+        // A piece across a stripe unit's end (or unmapped, or on a device read in memory) is left to readFile.
+        const place = vol.prefetchPlace(logical, len);
+        if (place) ranges.push({ logical, len, aligned: place.physical % BigInt(ALIGN) === 0n && len % ALIGN === 0, state: 0, bytes: null, buf: null, slot: -1, reading: false, done: null });
         logical += BigInt(len);
         left -= len;
       }
@@ -366,8 +346,6 @@ export class Prefetcher {
     this.head = 0;
     this.regions.length = 0;
     while (this.running > 0 || this.warming > 0) await new Promise<void>((r) => setTimeout(r, 5));
-    for (const d of this.directFds.values()) if (d !== null) nodeFs.closeSync(d);
-    this.directFds.clear();
   }
 
   /** Starts one range's read (in queue order through pump, or out of turn when its file is waiting). */
@@ -376,12 +354,17 @@ export class Prefetcher {
     r.state = 1;
     this.running++;
     this.held += r.len;
-    const dfd = this.direct && isAligned(r) ? this.directFd(r.fd) : null;
-    const d = dfd !== null ? this.direct!.get(r.len) : null;
+    const d = this.direct && r.aligned ? this.direct.get(r.len) : null;
     r.slot = d ? d.slot : -1;
+    const buf = d ? d.buf : this.pool.get(r.len);
     r.reading = true;
     r.done = new Promise<void>((resolve) => {
-      const finish = (buf: Buffer, err: NodeJS.ErrnoException | null, n: number) => {
+      this.view.fs.volume.prefetch([{ offset: r.logical, into: buf.subarray(0, r.len), direct: d !== null, done: (err, n, direct) => {
+        if (d && !err) {
+          if (direct) this.directReads++;
+          // The device's source read it through the cache (it refuses direct reads, or the place is not aligned below a partition or offset): no more slots for reads.
+          else this.direct = null;
+        }
         this.running--;
         r.reading = false;
         if (r.state === 1) {
@@ -392,21 +375,7 @@ export class Prefetcher {
         }
         resolve();
         this.pump();
-      };
-      const buffered = () => {
-        const buf = this.pool.get(r.len);
-        nodeFs.read(r.fd, buf, 0, r.len, r.pos, (err, n) => finish(buf, err, n));
-      };
-      if (!d) { buffered(); return; }
-      nodeFs.read(dfd!, d.buf, 0, r.len, r.pos, (err, n) => {
-        if (err?.code !== 'EINVAL') { if (!err) this.directReads++; finish(d.buf, err, n); return; }
-        // This file system or device refuses direct reads (or this alignment): read through the cache from now on.
-        this.direct = null;
-        r.reading = false;
-        this.freeSlot(r);
-        r.reading = true;
-        buffered();
-      });
+      } }]);
     });
   }
 
@@ -432,15 +401,10 @@ export class Prefetcher {
       // A read in order waits for a direct slot rather than go through the page cache (the
       // ranges holding the slots come first and are let go as their files are written; a file
       // that waits for its next range starts that read at once, through the cache if need be).
-      if (this.direct && this.running > 0 && isAligned(r) && !this.direct.fits(r.len)) break;
+      if (this.direct && this.running > 0 && r.aligned && !this.direct.fits(r.len)) break;
       this.head++;
       this.start(r);
     }
     if (this.head > 4096 && this.head * 2 > this.queue.length) { this.queue.splice(0, this.head); this.head = 0; }
   }
-}
-
-/** O_DIRECT can read the range into a slot (alignment as DirectSlots assumes). */
-function isAligned(r: Range): boolean {
-  return r.pos % ALIGN === 0 && r.len % ALIGN === 0;
 }

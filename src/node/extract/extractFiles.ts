@@ -1,0 +1,503 @@
+import * as nodeFs from 'node:fs';
+import { FT_OF_KIND, type FsView } from '../../fs/FsView.js';
+import { displayPath, displayName, unsafeNameReason } from '../../fs/names.js';
+import type { DirEntry, Inode, InodeRef } from '../../fs/types.js';
+import { ObjectId } from '../../format/constants.js';
+import { checkEntry, MAX_WALK_DEPTH, mayEnter, walkFiles, type WalkItem } from '../../fs/walk.js';
+import * as af from './asyncFs.js';
+import { ContentWriter } from './content.js';
+import { loadXattr, MetadataRestorer, metaOf, type Meta, type XattrApi } from './metadata.js';
+import { joinBytes as join, makeOutputDir } from './outputPath.js';
+import { Prefetcher } from './prefetch.js';
+import { describeError, SummaryLog, type ExtractSummary } from './summary.js';
+import { TaskSet } from './tasks.js';
+
+const O = nodeFs.constants;
+
+/**
+ * The extraction engine: writes files of the image to a directory of this
+ * machine (extract, recover -o).
+ *
+ * Safety: nothing is ever written outside the output directory (outputPath.ts).
+ * Names that cannot be one path component are refused and reported, and
+ * nothing below them is written. Existing files are not replaced without
+ * `force`. Metadata as far as this machine allows (metadata.ts).
+ *
+ * Speed: the walk and checksum verification stay on this thread; each item's
+ * syscalls (mkdir; open with the final mode when the umask allows, write,
+ * futimes, close) run on libuv's thread pool, IN_FLIGHT items at a time, and
+ * file data is read ahead on that pool into buffers that readFile verifies
+ * instead of reading (prefetch.ts, through the devices' ByteSource.prefetch).
+ * Files from DIRECT_MIN on are written with O_DIRECT from those same buffers
+ * (content.ts, directWrite.ts): no copy into the page cache and nothing left
+ * for writeback. The walk makes the directories as it meets them and sets
+ * every other entry aside without reading its inode; the entries are then
+ * written in inode order, up to BATCH at a time (flush): a directory's
+ * entries can lie anywhere in the tree, but in inode order every leaf of the
+ * tree is read once and the data mostly comes in disk order. A file waits
+ * for its directory's mkdir; hard-linked names wait for the first one;
+ * directories get their metadata last, each after those below it.
+ */
+
+/**
+ * Where an extraction's progress goes (the CLI draws a line on a terminal):
+ * a phase counting bytes, its label and the bytes written, out of an
+ * estimated total once there is one.
+ */
+export interface ExtractProgress {
+  /** Whether anything is shown: when false, nothing is counted for it (no census of the leaves). */
+  readonly enabled: boolean;
+  phase(name: string, unit: 'bytes'): void;
+  rename(label: string): void;
+  update(done: number, total?: number): void;
+  done(): void;
+}
+
+export interface ExtractOptions {
+  force?: boolean;
+  verify?: boolean;
+  /** Progress of the extraction (default: none). */
+  progress?: ExtractProgress;
+  /** The xattr module, or why there is none (default: load fs-xattr). */
+  xattr?: XattrApi | string;
+  /** Restore ownership and make device nodes and fifos (default: when running as root). */
+  isRoot?: boolean;
+  /** The output directory was made by this run: give it the start directory's mode and times. */
+  createdOutput?: boolean;
+  /** Read file data of image files ahead on the thread pool, for readFile to verify and write (default true). */
+  readAhead?: boolean;
+  /** Entries set aside by the walk and written in inode order at a time (default BATCH; tests use small ones). */
+  batch?: number;
+  /** Write file data with O_DIRECT where the output's file system takes it (default true). */
+  directWrite?: boolean;
+}
+
+/**
+ * Extracts `start` (a directory's whole tree, or one file) into `outDir`:
+ * into `outDir` itself when `into` is null, else into outDir/into.
+ */
+export async function extractFiles(view: FsView, start: { ref: WalkItem['ref']; inode: Inode; into: Uint8Array | null }, outDir: string, opts: ExtractOptions = {}): Promise<ExtractSummary> {
+  nodeFs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  const xattr = opts.xattr ?? await loadXattr();
+  const isRoot = opts.isRoot ?? (typeof process.getuid === 'function' && process.getuid() === 0);
+  const x = new Extractor(view, opts.progress ?? NO_PROGRESS, outDir, { force: opts.force ?? false, verify: opts.verify !== false, xattr, isRoot, readAhead: opts.readAhead ?? true, batch: Math.max(1, opts.batch ?? BATCH), directWrite: opts.directWrite ?? true });
+  // The walk visits each leaf about once (directory lookups hit the few recent ones): a small
+  // block cache leaves the memory to the writes in flight.
+  const cacheLimit = view.fs.reader.cache.setLimit(EXTRACT_CACHE_BYTES);
+  try {
+    await x.run(start.ref, start.inode, start.into, opts.createdOutput ?? false);
+  } finally {
+    view.fs.reader.cache.setLimit(cacheLimit);
+  }
+  return x.log.summary;
+}
+
+const NO_PROGRESS: ExtractProgress = { enabled: false, phase() {}, rename() {}, update() {}, done() {} };
+
+/** Block cache bound while extracting. */
+const EXTRACT_CACHE_BYTES = 16 << 20;
+
+/** A directory of the output: made (or reused) by `ready`, its metadata set at the end. */
+interface OutDir {
+  /** The path's bytes as a latin1 string (a Buffer each would keep its 8 KiB pool slab alive until the end). */
+  host: string;
+  /** What finishing needs of the inode (the whole decoded inode is not kept for every directory). */
+  meta: Meta | null;
+  shown: string;
+  seq: number;
+  /** True once the directory exists and may be written into; false when nothing below it is written. */
+  ready: Promise<boolean>;
+  /** Directories below it, whose metadata must be set before its own (its mode may forbid entering it). */
+  children: OutDir[];
+  /** The directory it was made in, and its name there (null for the walk's start: paths in findings are from there). */
+  up: OutDir | null;
+  name: Uint8Array | null;
+}
+
+/** A walk of directories under way: walkSome advances it. */
+interface DirWalk {
+  walk: Generator<WalkItem>;
+  /** Places the walk's start (depth 0). */
+  first: (it: WalkItem, seq: number, levels: OutDir[]) => void;
+  /** levels[d]: the directory of depth d being walked (the parent of an item of depth d + 1). */
+  levels: OutDir[];
+  done: boolean;
+}
+
+/** What one() needs of a walk item. */
+type Step = Pick<WalkItem, 'inode' | 'ref' | 'depth' | 'loop' | 'tooDeep'>;
+
+/**
+ * An entry that is not a directory, set aside by the walk to be written in
+ * inode order: flat (no nested objects), as a batch holds up to BATCH of them.
+ */
+interface Pending {
+  parent: OutDir;
+  /** The name's bytes as a latin1 string. */
+  name: string;
+  subvol: bigint;
+  ino: bigint;
+  /** btrfs_dir_item.type, and where the entry's item is (for findings). */
+  ftype: number;
+  block: bigint;
+  slot: number;
+  seq: number;
+  depth: number;
+}
+
+/**
+ * Entries set aside at most before they are written: bounds their memory (some 200 bytes
+ * each). A batch is written in one sweep over the trees, so it must be large: the entries of
+ * a smaller one lie further apart, and each of them costs a leaf read of its own.
+ */
+const BATCH = 1 << 18;
+/** Walk items taken at a time between other work (and tasks a walk may start past IN_FLIGHT). */
+const WALK_STEP = 16;
+
+/** The walk leaves to flush every entry of a directory's own subvolume that does not name a directory. */
+function deferEntry(e: DirEntry): boolean {
+  return e.crossing === 'none' && e.ftype !== FT_OF_KIND.dir;
+}
+
+function byInode(a: Pending, b: Pending): number {
+  if (a.subvol !== b.subvol) return a.subvol < b.subvol ? -1 : 1;
+  if (a.ino !== b.ino) return a.ino < b.ino ? -1 : 1;
+  return a.seq - b.seq;
+}
+
+/** The entry as checkEntry and mayEnter take it. */
+function pendingEntry(p: Pending): Pick<DirEntry, 'target' | 'crossing' | 'ftype' | 'place'> {
+  return { target: { subvol: p.subvol, ino: p.ino }, crossing: 'none', ftype: p.ftype, place: { tree: p.subvol, block: p.block, slot: p.slot } };
+}
+
+/** Path components of a directory from the walk's start (for findings). */
+function dirPath(d: OutDir): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  for (let x: OutDir | null = d; x && x.name; x = x.up) parts.push(x.name);
+  return parts.reverse();
+}
+
+function pendingPath(p: Pending): Uint8Array[] {
+  return [...dirPath(p.parent), Buffer.from(p.name, 'latin1')];
+}
+
+/** How an entry of `parent` is shown in the summary. */
+function childShown(parent: OutDir, name: Uint8Array): string {
+  return `${parent.shown === '/' ? '' : parent.shown}/${displayName(name, { controls: true })}`;
+}
+
+/** Most files and directories written at once (each holds one open descriptor and at most 1 MiB of data). */
+const IN_FLIGHT = 64;
+/** Entries whose inodes are read (and their data planned for reading ahead) before they are written. */
+const LOOKAHEAD = 256;
+
+class Extractor {
+  readonly log: SummaryLog;
+  /** Per hard-linked inode: the host path of its first name written (null: none yet), as the chain of its names settles. */
+  private readonly links = new Map<string, Promise<Buffer | null>>();
+  private readonly dirs: OutDir[] = [];
+  /** Entries set aside by the walk, written in inode order by flush. */
+  private pending: Pending[] = [];
+  /** Entries whose type said "not a directory" and whose inode is one: walked after the rest. */
+  private readonly lateDirs: { p: Pending; inode: Inode; shown: string }[] = [];
+  private readonly refusedItems = new WeakSet<WalkItem>();
+  private readonly tasks = new TaskSet(IN_FLIGHT, (e) => this.log.failed(-1, '(extract)', describeError(e)));
+  private seq = 0;
+  private readonly prefetch: Prefetcher | null;
+  private readonly meta: MetadataRestorer;
+  private readonly content: ContentWriter;
+
+  constructor(private readonly view: FsView, private readonly bar: ExtractProgress, private readonly outDir: string,
+    private readonly opts: { force: boolean; verify: boolean; xattr: XattrApi | string; isRoot: boolean; readAhead: boolean; batch: number; directWrite: boolean }) {
+    this.log = new SummaryLog(outDir, opts);
+    this.meta = new MetadataRestorer(view, this.log, outDir, opts);
+    this.prefetch = opts.readAhead ? new Prefetcher(view) : null;
+    this.content = new ContentWriter(view, this.log, this.meta, outDir, opts, this.prefetch, () => this.progress());
+    if (typeof opts.xattr === 'string') this.log.summary.notes.push(`xattrs are not restored: ${opts.xattr}`);
+    if (view.isMetadump) this.log.summary.notes.push('the image was made by btrfs-image (METADUMP): it holds metadata only, so file contents and symlink targets cannot be extracted');
+  }
+
+  async run(start: WalkItem['ref'], startInode: Inode, into: Uint8Array | null, createdOut: boolean): Promise<void> {
+    const root = Buffer.from(this.outDir);
+    const out: OutDir = { host: root.toString('latin1'), meta: null, shown: '/', seq: this.seq++, ready: Promise.resolve(true), children: [], up: null, name: null };
+    let startHost: Buffer = root;
+    if (into) {
+      const why = unsafeNameReason(into);
+      if (why) { this.log.refused(0, displayName(into, { controls: true }), why); return; }
+      startHost = join(root, into);
+    }
+    if (this.prefetch) {
+      const trees = [this.view.tree(start.subvol), this.view.fs.treeRoot(ObjectId.CSUM_TREE)];
+      // A whole subvolume with none below it: its leaves' inode items tell how much there is to write.
+      const whole = start.ino === this.view.rootOf(start.subvol).ino && !this.view.subvolumes().some((s) => s.parentId === start.subvol);
+      this.prefetch.warmTrees(trees.filter((t) => t !== undefined), { census: whole && this.bar.enabled ? start.subvol : undefined, window: start.subvol });
+    }
+    this.bar.phase('extracting', 'bytes');
+    const visited = new Set<string>();
+    // Refused and unreadable items are not entered; entries that are not directories are left to flush.
+    const walkFrom = (ref: InodeRef, maxDepth = MAX_WALK_DEPTH) => walkFiles(this.view, ref, { prune: (it) => this.refusedItems.has(it), defer: deferEntry, visited, maxDepth });
+    await this.walkAndWrite(walkFrom(start), (it, seq, levels) => {
+      if (into) this.one(it, startHost, displayPath([into], { controls: true }), seq, out, levels, null);
+      else if (startInode.kind === 'dir') {
+        levels[0] = out;
+        if (createdOut) { out.meta = metaOf(startInode); this.dirs.push(out); }
+      } else this.one(it, root, '/', seq, out, levels, null);
+    });
+    // Entries whose type said "not a directory" but whose inode is one: each is walked on its own.
+    for (let i = 0; i < this.lateDirs.length; i++) {
+      const { p, inode, shown } = this.lateDirs[i]!;
+      const name = Buffer.from(p.name, 'latin1');
+      const host = join(Buffer.from(p.parent.host, 'latin1'), name);
+      const ref = { subvol: p.subvol, ino: p.ino };
+      const why = mayEnter(this.view, pendingPath(p), pendingEntry(p), p.depth, MAX_WALK_DEPTH, visited);
+      if (why) { this.one({ inode, ref, depth: p.depth, loop: why === 'loop', tooDeep: why === 'tooDeep' }, host, shown, p.seq, p.parent, [], name); continue; }
+      await this.walkAndWrite(walkFrom(ref, MAX_WALK_DEPTH - p.depth), (it, _seq, levels) => this.one(it, host, shown, p.seq, p.parent, levels, name));
+    }
+    await this.prefetch?.stop();
+    await this.tasks.idle();
+    await this.finishDirs();
+    this.log.sort();
+    this.bar.done();
+  }
+
+  /**
+   * Walks the directories of `walk`, writing the entries it sets aside in
+   * inode order, a batch at a time (flush). While a batch is written, the
+   * walk gathers the next one whenever the writes in flight leave this
+   * thread waiting.
+   */
+  private async walkAndWrite(walk: Generator<WalkItem>, first: (it: WalkItem, seq: number, levels: OutDir[]) => void): Promise<void> {
+    const w: DirWalk = { walk, first, levels: [], done: false };
+    while (!w.done) {
+      while (!w.done && this.pending.length < this.opts.batch) {
+        this.walkSome(w, WALK_STEP);
+        await this.tasks.room();
+      }
+      await this.flush(w);
+    }
+    await this.flush(null);
+  }
+
+  /**
+   * Advances a walk by up to `max` items, or until BATCH entries are set
+   * aside. Each directory is started (made) as it is met, in walk order, so
+   * that `levels` gives every item's parent; every other entry is set aside
+   * without reading its inode, for flush. Starts tasks without waiting for
+   * room: its callers bound how far past IN_FLIGHT that goes.
+   */
+  private walkSome(w: DirWalk, max: number): void {
+    for (let n = 0; n < max && this.pending.length < this.opts.batch; n++) {
+      const step = w.walk.next();
+      if (step.done) { w.done = true; return; }
+      const it = step.value;
+      const seq = this.seq++;
+      const name = it.depth > 0 ? it.path[it.path.length - 1]! : null;
+      const parent = it.depth > 0 ? w.levels[it.depth - 1]! : null;
+      if (name && parent) {
+        const why = unsafeNameReason(name);
+        if (why) {
+          this.refusedItems.add(it);
+          this.log.refused(seq, childShown(parent, name), why);
+          continue;
+        }
+        if (it.deferred) {
+          const e = it.entry!;
+          this.pending.push({
+            parent, name: Buffer.from(name.buffer, name.byteOffset, name.length).toString('latin1'),
+            subvol: e.target.subvol, ino: e.target.ino, ftype: e.ftype, block: e.place.block, slot: e.place.slot, seq, depth: it.depth,
+          });
+          continue;
+        }
+      }
+      // Decided now, as the walk asks right after this item: nothing below these is entered (one() reports them).
+      if (!it.inode || it.loop || it.tooDeep) this.refusedItems.add(it);
+      else this.prefetch?.file(it.inode);
+      if (name && parent) this.one(it, join(Buffer.from(parent.host, 'latin1'), name), childShown(parent, name), seq, parent, w.levels, name);
+      else w.first(it, seq, w.levels);
+      this.progress();
+    }
+  }
+
+  /**
+   * Writes the entries set aside by the walk in inode order, which is the
+   * order of their inode items, file extent items and checksums in the trees
+   * and mostly of their data on disk: each leaf is read once and the data
+   * reads run ahead in one sweep, whatever order the directories list them
+   * in. Inodes are read and their data planned LOOKAHEAD entries ahead. When
+   * the writes in flight are at their bound, `w` (if not done) is walked on
+   * meanwhile, into the next batch.
+   */
+  private async flush(w: DirWalk | null): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    batch.sort(byInode);
+    const inodes: (Inode | null)[] = new Array(batch.length);
+    let looked = 0;
+    for (let i = 0; i < batch.length; i++) {
+      for (; looked < batch.length && looked <= i + LOOKAHEAD; looked++) {
+        const p = batch[looked]!;
+        if ((looked & 63) === 0) this.prefetch?.warmAt(p.subvol, p.ino);
+        const ref = { subvol: p.subvol, ino: p.ino };
+        const inode = this.view.inode(ref, { remember: false });
+        checkEntry(this.view, () => pendingPath(p), pendingEntry(p), inode);
+        if (inode && inode.kind !== 'dir') this.prefetch?.file(inode);
+        inodes[looked] = inode;
+      }
+      const p = batch[i]!;
+      const inode = inodes[i]!;
+      inodes[i] = null;
+      const name = Buffer.from(p.name, 'latin1');
+      const shown = childShown(p.parent, name);
+      if (inode?.kind === 'dir') { this.lateDirs.push({ p, inode, shown }); continue; }
+      this.one({ inode, ref: { subvol: p.subvol, ino: p.ino }, depth: p.depth }, join(Buffer.from(p.parent.host, 'latin1'), name), shown, p.seq, p.parent, [], name);
+      this.progress();
+      while (this.tasks.size >= IN_FLIGHT) {
+        // Directories the walk starts may take the tasks past IN_FLIGHT by at most WALK_STEP.
+        if (w && !w.done && this.pending.length < this.opts.batch && this.tasks.size < IN_FLIGHT + WALK_STEP) this.walkSome(w, WALK_STEP);
+        else await this.tasks.room();
+      }
+    }
+  }
+
+  /**
+   * Directories last, once everything below them is written (writing into a directory changes its
+   * times, and its mode may forbid writing), each after the directories below it.
+   */
+  private async finishDirs(): Promise<void> {
+    const done = new Map<OutDir, Promise<void>>();
+    for (let i = this.dirs.length - 1; i >= 0; i--) {
+      const d = this.dirs[i]!;
+      const below = d.children.map((c) => done.get(c)).filter((p) => p !== undefined);
+      let settle!: () => void;
+      done.set(d, new Promise<void>((r) => { settle = r; }));
+      this.tasks.start(async () => {
+        try {
+          await Promise.all(below);
+          await this.finishDir(d);
+        } finally {
+          settle();
+        }
+      });
+      await this.tasks.room();
+    }
+    await this.tasks.idle();
+  }
+
+  /**
+   * The progress line: bytes written and their rate; the share done and time left once the
+   * census has counted a twentieth of the subvolume's leaves (scaled up to all of them).
+   */
+  private progress(): void {
+    if (!this.bar.enabled) return;
+    const w = this.log.summary.written;
+    // The census is taken only of a whole subvolume (see run), as its leaves are warmed.
+    const c = this.prefetch?.census;
+    const est = c && c.counted > 0 && (c.leavesLeft === 0 || c.counted * 20 >= c.leaves)
+      ? { files: Math.round(c.files * c.leaves / c.counted), bytes: c.bytes * c.leaves / c.counted } : null;
+    const total = est ? Math.max(est.bytes, w.bytes) : undefined;
+    this.bar.rename(`extracting ${w.files + w.directories + w.symlinks + w.hardlinks}${est ? ` of ~${est.files} files and their directories` : ' items'}`);
+    this.bar.update(w.bytes, total);
+  }
+
+  /** Starts writing one item (`name`: its last path component, null for the walk's start). */
+  private one(it: Step, host: Buffer, shown: string, seq: number, parent: OutDir, levels: OutDir[], name: Uint8Array | null): void {
+    const inode = it.inode;
+    if (!inode) { this.log.failed(seq, shown, `inode ${it.ref.ino} of subvolume ${it.ref.subvol} is missing`); return; }
+    if (it.loop) { this.log.failed(seq, shown, 'directory already extracted on this walk (hard-linked directory: a loop); not entered again'); return; }
+    if (it.tooDeep) { this.log.failed(seq, shown, 'too deep; not entered'); return; }
+    const guard = (what: Promise<void>) => what.catch((e) => this.log.failed(seq, shown, describeError(e)));
+    switch (inode.kind) {
+      case 'dir': {
+        const d: OutDir = { host: host.toString('latin1'), meta: metaOf(inode), shown, seq, ready: Promise.resolve(false), children: [], up: parent, name: name && name.slice() };
+        let ok!: (v: boolean) => void;
+        d.ready = new Promise<boolean>((r) => { ok = r; });
+        levels[it.depth] = d;
+        levels.length = it.depth + 1;
+        parent.children.push(d);
+        this.tasks.start(async () => {
+          let made = false;
+          try {
+            made = (await parent.ready) && await this.dir(d);
+          } catch (e) {
+            this.log.failed(seq, shown, describeError(e));
+          } finally {
+            ok(made);
+          }
+        });
+        return;
+      }
+      case 'file': this.startFile(host, inode, shown, seq, parent); return;
+      case 'symlink': this.tasks.start(() => guard(parent.ready.then((ok) => (ok ? this.content.symlink(host, inode, shown, seq) : undefined)))); return;
+      case 'fifo': case 'chr': case 'blk': this.tasks.start(() => guard(this.content.special(host, inode, shown, seq, parent.ready))); return;
+      case 'sock': this.log.skipped(seq, shown, 'socket (not recreated)'); return;
+      default: this.log.failed(seq, shown, `unknown file type (mode 0${inode.mode.toString(8)})`); return;
+    }
+  }
+
+  /** Makes the directory (or checks that the one there is a real directory); false when nothing below it is written. */
+  private async dir(d: OutDir): Promise<boolean> {
+    const why = await makeOutputDir(Buffer.from(d.host, 'latin1'), this.opts.force);
+    if (why) { this.log.failed(d.seq, d.shown, why); return false; }
+    this.log.summary.written.directories++;
+    this.dirs.push(d);
+    return true;
+  }
+
+  private async finishDir(d: OutDir): Promise<void> {
+    let fd: number;
+    try {
+      fd = await af.open(Buffer.from(d.host, 'latin1'), O.O_RDONLY | O.O_DIRECTORY | O.O_NOFOLLOW, 0);
+    } catch (e) {
+      this.log.failed(d.seq, d.shown, `cannot set directory metadata: ${describeError(e)}`);
+      return;
+    }
+    try {
+      await this.meta.fdMeta(fd, d.meta!, d.shown, d.seq, false);
+    } finally {
+      await af.close(fd);
+    }
+  }
+
+  /**
+   * A regular file. Names of one hard-linked inode form a chain: each waits for the one
+   * before, links to the first name written, or (when none could be written) is written itself.
+   */
+  private startFile(host: Buffer, inode: Inode, shown: string, seq: number, parent: OutDir): void {
+    if (inode.nlink <= 1) {
+      this.tasks.start(async () => {
+        try {
+          if (await parent.ready) await this.content.file(host, inode, shown, seq);
+        } catch (e) {
+          this.log.failed(seq, shown, describeError(e));
+        } finally {
+          this.prefetch?.drop(inode);
+        }
+      });
+      return;
+    }
+    const key = `${inode.subvol}:${inode.ino}`;
+    const before = this.links.get(key) ?? Promise.resolve(null);
+    let settle!: (v: Buffer | null) => void;
+    const mine = new Promise<Buffer | null>((r) => { settle = r; });
+    if (this.links.has(key) || this.links.size < 1_000_000) this.links.set(key, mine);
+    this.tasks.start(async () => {
+      const first = await before;
+      let result = first;
+      try {
+        if (!(await parent.ready)) return;
+        if (first) {
+          if (!(await this.content.makeWay(host, shown, seq))) return;
+          await af.link(first, host);
+          this.log.summary.written.hardlinks++;
+        } else if (await this.content.file(host, inode, shown, seq)) {
+          result = host;
+        }
+      } catch (e) {
+        this.log.failed(seq, shown, describeError(e));
+      } finally {
+        this.prefetch?.drop(inode);
+        settle(result);
+      }
+    });
+  }
+}

@@ -1,0 +1,118 @@
+import * as nodeFs from 'node:fs';
+import type { FsView } from '../../fs/FsView.js';
+import { displayName, isUtf8 } from '../../fs/names.js';
+import type { Inode, InodeRef } from '../../fs/types.js';
+import * as af from './asyncFs.js';
+import { describeError, type SummaryLog } from './summary.js';
+
+/**
+ * Restoring an inode's metadata on what was written for it: xattrs, owner,
+ * mode and times.
+ *
+ * Limits: times are set through Node, which passes seconds as a double, and
+ * libuv, which keeps whole microseconds: mtime/atime are restored to the
+ * microsecond (truncated), not the nanosecond. Ownership is restored only
+ * when running as root. Xattrs need the optional fs-xattr package and are
+ * set through /proc/self/fd of the open file; xattrs of symlinks are not
+ * restored (Linux has no way to set them without following the link through
+ * that package), nor those of device nodes and fifos.
+ */
+
+export type XattrApi = {
+  setAttributeSync(path: string, name: string, value: Buffer): void;
+  /** The same on libuv's thread pool (fs-xattr has it), used when present. */
+  setAttribute?(path: string, name: string, value: Buffer): Promise<void>;
+};
+
+/** The optional fs-xattr module, or why it cannot be had. */
+export async function loadXattr(): Promise<XattrApi | string> {
+  try {
+    const name = 'fs-xattr';
+    const m = (await import(name)) as XattrApi;
+    if (typeof m.setAttributeSync !== 'function') return 'the fs-xattr package has no setAttributeSync';
+    return m;
+  } catch (e) {
+    return `the optional fs-xattr package is not available (${(e as Error).message.split('\n')[0]})`;
+  }
+}
+
+/** The metadata of an inode that is restored (the whole decoded inode is not kept for every directory). */
+export type Meta = Pick<Inode, 'subvol' | 'ino' | 'uid' | 'gid' | 'mode' | 'atime' | 'mtime'>;
+
+export function metaOf(i: Inode): Meta {
+  return { subvol: i.subvol, ino: i.ino, uid: i.uid, gid: i.gid, mode: i.mode, atime: i.atime, mtime: i.mtime };
+}
+
+/**
+ * A time for Node's utimes family: seconds as a double (libuv then keeps
+ * whole microseconds, so sub-microsecond digits are lost). Node replaces a
+ * negative number by "now", but takes a numeric string as it is, so times
+ * before 1970 go as strings.
+ */
+export function seconds(t: { sec: bigint; nsec: number }): number | string {
+  const v = Number(t.sec) + t.nsec / 1e9;
+  return v < 0 ? String(v) : v;
+}
+
+/** Restores metadata for one extraction, recording what it could not restore in its summary. */
+export class MetadataRestorer {
+  private readonly procFd = nodeFs.existsSync('/proc/self/fd');
+  /** Owner of the files this run creates; -1 (never equal) when that cannot be relied on. */
+  private readonly ownUid: number;
+  private readonly ownGid: number;
+
+  constructor(private readonly view: FsView, private readonly log: SummaryLog, outDir: string,
+    private readonly opts: { isRoot: boolean; xattr: XattrApi | string }) {
+    const setgidOut = (nodeFs.statSync(outDir).mode & 0o2000) !== 0;
+    this.ownUid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
+    this.ownGid = typeof process.getegid === 'function' && !setgidOut ? process.getegid() : -1;
+  }
+
+  /** xattrs, owner, mode (unless `modeSet`: given at creation), times through an open descriptor. */
+  async fdMeta(fd: number, inode: Meta, shown: string, seq: number, modeSet: boolean): Promise<void> {
+    await this.setXattrs(this.procFd ? `/proc/self/fd/${fd}` : null, inode, shown, seq);
+    // A file we create is already owned by our uid and gid (our directories are made 0700,
+    // never setgid, and a setgid output directory turns this shortcut off).
+    if (this.opts.isRoot && (inode.uid !== this.ownUid || inode.gid !== this.ownGid)) {
+      try { await af.fchown(fd, inode.uid, inode.gid); } catch (e) { this.log.failed(seq, shown, `chown: ${describeError(e)}`); }
+    }
+    if (!modeSet) {
+      try { await af.fchmod(fd, inode.mode & 0o7777); } catch (e) { this.log.failed(seq, shown, `chmod: ${describeError(e)}`); }
+    }
+    try { await af.futimes(fd, seconds(inode.atime), seconds(inode.mtime)); } catch (e) { this.log.failed(seq, shown, `times: ${describeError(e)}`); }
+  }
+
+  /**
+   * Owner (when root) and times of a symlink, fifo or device node through its
+   * path without following it; its xattrs are listed as not restored (`why`).
+   */
+  async linkMeta(host: Buffer, inode: Inode, shown: string, seq: number, why: string): Promise<void> {
+    if (this.opts.isRoot) {
+      try { await af.lchown(host, inode.uid, inode.gid); } catch (e) { this.log.failed(seq, shown, `lchown: ${describeError(e)}`); }
+    }
+    try { await af.lutimes(host, seconds(inode.atime), seconds(inode.mtime)); } catch (e) { this.log.failed(seq, shown, `times: ${describeError(e)}`); }
+    await this.setXattrs(null, inode, shown, seq, why);
+  }
+
+  private async setXattrs(procPath: string | null, inode: InodeRef, shown: string, seq: number, why?: string): Promise<void> {
+    const xs = this.view.xattrs(inode);
+    if (xs.length === 0) return;
+    const api = this.opts.xattr;
+    for (const x of xs) {
+      const name = displayName(x.name, { controls: true });
+      const no = (reason: string) => this.log.noXattr(seq, shown, name, reason);
+      if (why) { no(why); continue; }
+      if (typeof api === 'string') { no('fs-xattr not available'); continue; }
+      if (!procPath) { no('/proc/self/fd is not available'); continue; }
+      if (!isUtf8(x.name) || x.name.includes(0)) { no('name is not UTF-8 text (fs-xattr takes names as strings)'); continue; }
+      try {
+        const key = Buffer.from(x.name).toString('utf8');
+        if (api.setAttribute) await api.setAttribute(procPath, key, Buffer.from(x.value));
+        else api.setAttributeSync(procPath, key, Buffer.from(x.value));
+        this.log.summary.xattrs.restored++;
+      } catch (e) {
+        no(describeError(e));
+      }
+    }
+  }
+}

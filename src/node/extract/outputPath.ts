@@ -1,0 +1,118 @@
+import * as nodeFs from 'node:fs';
+import { join as joinPath } from 'node:path';
+import { displayName, unsafeNameReason } from '../../fs/names.js';
+import * as af from './asyncFs.js';
+
+/**
+ * Output-path safety, for extract and recover -o: nothing is written
+ * outside the output directory. A name from the image must be one path
+ * component (unsafeNameReason: no "/" or NUL, not "." or "..", not empty,
+ * at most 255 bytes); every directory on the way is made here or checked
+ * with lstat to be a real directory, so a symlink (from the image or placed
+ * by anyone) is never followed; files are created with O_EXCL|O_NOFOLLOW by
+ * their writers. Paths are Buffers: names that are not UTF-8 are written
+ * exactly.
+ */
+
+/** dir/a/b as bytes (empty parts are left out). */
+export function joinBytes(dir: Buffer, ...parts: Uint8Array[]): Buffer {
+  const bufs: Buffer[] = [dir];
+  for (const p of parts) {
+    if (p.length === 0) continue;
+    bufs.push(Buffer.from('/'), Buffer.from(p));
+  }
+  return Buffer.concat(bufs);
+}
+
+/**
+ * The output directory, made (with its parents, mode 0700) when missing:
+ * whether this call made it. Throws an Error whose message names the
+ * directory when it is something else or cannot be made.
+ */
+export function prepareOutputDir(outDir: string): { created: boolean } {
+  let st: nodeFs.Stats | null = null;
+  try { st = nodeFs.statSync(outDir); } catch { st = null; }
+  if (st) {
+    if (!st.isDirectory()) throw new Error(`${outDir}: exists and is not a directory`);
+    return { created: false };
+  }
+  try {
+    nodeFs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new Error(`${outDir}: cannot create: ${(e as Error).message}`);
+  }
+  return { created: true };
+}
+
+/**
+ * Makes directory `host` (mode 0700): 'made', or what is there already, as
+ * lstat sees it (a symlink is never followed: only a real directory is one).
+ */
+export async function enterDir(host: Buffer): Promise<'made' | nodeFs.Stats> {
+  try {
+    await af.mkdir(host, 0o700);
+    return 'made';
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const st = await af.lstat(host);
+    if (!st) throw e;
+    return st;
+  }
+}
+
+/**
+ * A directory of the output to write into: made, or reused (then made
+ * writable for us: its own mode is set at the end). Something else in the
+ * way is replaced only with `force`. Null when it may be written into, else
+ * why nothing below it is written.
+ */
+export async function makeOutputDir(host: Buffer, force: boolean): Promise<string | null> {
+  const got = await enterDir(host);
+  if (got === 'made') return null;
+  if (got.isDirectory()) {
+    await af.chmod(host, (got.mode & 0o7777) | 0o700);
+    return null;
+  }
+  // A symlink or file in the way: never write through it.
+  if (!force) return `exists and is not a directory${got.isSymbolicLink() ? ' (a symlink: not followed)' : ''}; nothing below it written (use --force to replace)`;
+  await af.unlink(host);
+  await af.mkdir(host, 0o700);
+  return null;
+}
+
+/**
+ * Makes way for a new entry at `host`: null when the name is free (an
+ * existing non-directory is removed with `force`), else why it is not.
+ */
+export async function clearName(host: Buffer, force: boolean): Promise<string | null> {
+  const st = await af.lstat(host);
+  if (!st) return null;
+  if (!force) return 'exists (use --force to replace)';
+  if (st.isDirectory()) return 'exists as a directory; not replaced';
+  await af.unlink(host);
+  return null;
+}
+
+/**
+ * The place for OUT/<path> (recover -o), each component checked as extract
+ * checks names and shown as text, each directory on the way made or found
+ * to be a real one (never descending through anything else): the directory
+ * and the last component, or why not.
+ */
+export async function placeUnder(out: string, path: readonly Uint8Array[]): Promise<{ dir: string; name: string } | { failed: string }> {
+  const parts: string[] = [];
+  for (const c of path) {
+    const why = unsafeNameReason(c);
+    if (why) return { failed: `unsafe name ${JSON.stringify(displayName(c, { controls: true }))}: ${why}` };
+    parts.push(displayName(c, { controls: true }));
+  }
+  const name = parts.pop()!;
+  let dir = out;
+  for (const p of parts) {
+    dir = joinPath(dir, p);
+    let got: 'made' | nodeFs.Stats;
+    try { got = await enterDir(Buffer.from(dir)); } catch (e) { return { failed: (e as Error).message }; }
+    if (got !== 'made' && !got.isDirectory()) return { failed: `${dir} exists and is not a directory` };
+  }
+  return { dir, name };
+}
