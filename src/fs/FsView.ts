@@ -12,8 +12,8 @@ import type { DirEntry, FileKind, Inode, InodeRef, ItemPlace } from './types.js'
 
 /** Bounds that keep hostile trees from making walks unbounded. */
 export const LIMITS = {
-  /** Most parent steps followed when building the path of a directory. */
-  maxPathDepth: 4096,
+  /** Most directories whose (parent, name) link is kept for building paths. */
+  maxCachedDirLinks: 1 << 18,
   /** Most subvolume links followed when building the path of a subvolume. */
   maxSubvolDepth: 4096,
   /** Most names (INODE_REF/EXTREF entries) collected for one inode. */
@@ -116,7 +116,10 @@ export class FsView {
   private subvolById: Map<bigint, SubvolumeInfo> | undefined;
   private defaultCache: bigint | undefined;
   private readonly inodeCache = new Map<string, Inode | null>();
-  private readonly dirPathCache = new Map<string, Uint8Array[] | null>();
+  /** A directory's one name: its parent and name (null: no usable INODE_REF), `subvol:ino` keyed. */
+  private readonly dirLinkCache = new Map<string, { parent: bigint; name: Uint8Array } | null>();
+  /** Directories whose parent chain was found to loop (reported once). */
+  private readonly dirLoops = new Set<string>();
 
   constructor(readonly fs: Filesystem) {}
 
@@ -130,7 +133,8 @@ export class FsView {
   /** Drops the cached inodes and directory paths (a view kept for later reads need not keep them). */
   forget(): void {
     this.inodeCache.clear();
-    this.dirPathCache.clear();
+    this.dirLinkCache.clear();
+    this.dirLoops.clear();
   }
 
   finding(f: Finding): void {
@@ -479,38 +483,48 @@ export class FsView {
   /**
    * Path of a directory inside its subvolume (from the subvolume's root),
    * by following INODE_REFs up; null when some step is missing or loops.
+   * A loop is an inode met twice on the way up, never a depth: the kernel
+   * allows any depth. Each directory's (parent, name) link is looked up in
+   * the tree once and kept, so building the paths of a deep tree costs one
+   * lookup per directory, not one per directory and level.
    */
   dirPathInSubvol(dir: InodeRef): Uint8Array[] | null {
-    const key = `${dir.subvol}:${dir.ino}`;
-    if (this.dirPathCache.has(key)) return this.dirPathCache.get(key)!;
     const root = this.rootOf(dir.subvol);
     const parts: Uint8Array[] = [];
-    let cur = dir.ino;
     const seen = new Set<bigint>();
-    let result: Uint8Array[] | null = null;
-    for (;;) {
-      if (cur === root.ino) {
-        result = parts.reverse();
-        break;
-      }
-      if (seen.has(cur) || seen.size > LIMITS.maxPathDepth) {
+    for (let cur = dir.ino; cur !== root.ino; ) {
+      const key = `${dir.subvol}:${cur}`;
+      if (this.dirLoops.has(key)) return null;
+      if (seen.has(cur)) {
+        this.dirLoops.add(key);
         this.finding({ code: 'directory-loop', severity: 'error', message: `subvolume ${dir.subvol}: the parents of directory ${dir.ino} loop at inode ${cur}`, location: { tree: dir.subvol } });
-        break;
+        return null;
       }
       seen.add(cur);
-      // A directory has one name; the first INODE_REF is it.
-      const it = this.objectItems(dir.subvol, cur, ItemType.INODE_REF).next();
-      if (it.done) break;
+      const link = this.dirLink(dir.subvol, cur, key);
+      if (!link) return null;
+      parts.push(link.name);
+      cur = link.parent;
+    }
+    return parts.reverse();
+  }
+
+  /** A directory's parent and name: its first INODE_REF (a directory has one name). */
+  private dirLink(subvol: bigint, ino: bigint, key: string): { parent: bigint; name: Uint8Array } | null {
+    const hit = this.dirLinkCache.get(key);
+    if (hit !== undefined) return hit;
+    let link: { parent: bigint; name: Uint8Array } | null = null;
+    const it = this.objectItems(subvol, ino, ItemType.INODE_REF).next();
+    if (!it.done) {
       const { block, slot } = it.value;
       const k = block.key(slot);
       const d = decodeInodeRef(k, block.itemData(slot));
-      if (d.kind === 'invalid' || d.refs.length === 0) break;
-      parts.push(d.refs[0]!.name);
-      cur = k.offset;
+      if (d.kind !== 'invalid' && d.refs.length > 0) link = { parent: k.offset, name: d.refs[0]!.name.slice() };
     }
-    if (this.dirPathCache.size >= 4096) this.dirPathCache.delete(this.dirPathCache.keys().next().value as string);
-    this.dirPathCache.set(key, result);
-    return result;
+    // Bounded: about 100 bytes a directory; past the bound it starts over (paths stay right, only slower).
+    if (this.dirLinkCache.size >= LIMITS.maxCachedDirLinks) this.dirLinkCache.clear();
+    this.dirLinkCache.set(key, link);
+    return link;
   }
 
   /** Path of a directory from the top of the filesystem; null when unreachable. */

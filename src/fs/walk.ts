@@ -24,8 +24,12 @@ export interface WalkItem {
   deferred?: boolean;
 }
 
-/** Deepest directory level a walk enters unless told otherwise. */
-export const MAX_WALK_DEPTH = 1024;
+/**
+ * Deepest directory level a walk enters unless told otherwise. The kernel
+ * sets no depth limit; this bound only stops a hostile chain, and the walk's
+ * own memory grows with the depth, not with depth times width (see walkFiles).
+ */
+export const MAX_WALK_DEPTH = 65536;
 
 export interface WalkFilesOptions {
   /** Deepest directory level entered (default MAX_WALK_DEPTH). */
@@ -96,6 +100,18 @@ export function mayEnter(view: FsView, path: readonly Uint8Array[], e: Pick<DirE
   return null;
 }
 
+/** One component of a path being walked, linked to its parent's. */
+interface PathLink {
+  name: Uint8Array;
+  up: PathLink | null;
+}
+
+function pathOf(at: PathLink, depth: number): Uint8Array[] {
+  const path = new Array<Uint8Array>(depth);
+  for (let i = depth - 1, l: PathLink | null = at; i >= 0 && l; i--, l = l.up) path[i] = l.name;
+  return path;
+}
+
 /**
  * Every file below `start`, depth first, each directory's entries in
  * readdir order, the start itself first. Uses an explicit stack (no
@@ -111,13 +127,16 @@ export function* walkFiles(view: FsView, start: InodeRef, opts: WalkFilesOptions
   yield first;
   if (startInode?.kind !== 'dir' || opts.prune?.(first)) return;
   visited.add(`${start.subvol}:${start.ino}`);
-  const stack: { it: Generator<DirEntry>; path: Uint8Array[]; depth: number }[] = [{ it: view.readdir(start), path: [], depth: 0 }];
+  // Each open directory keeps only a link to its name and its parent's link: the stack is
+  // O(depth); an item's path array is built when it is yielded (O(depth), as copying was).
+  const stack: { it: Generator<DirEntry>; at: PathLink | null; depth: number }[] = [{ it: view.readdir(start), at: null, depth: 0 }];
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     const n = top.it.next();
     if (n.done) { stack.pop(); continue; }
     const e = n.value;
-    const path = [...top.path, e.name];
+    const at: PathLink = { name: e.name, up: top.at };
+    const path = pathOf(at, top.depth + 1);
     if (opts.defer?.(e)) {
       yield { path, entry: e, ref: e.target, inode: null, depth: top.depth + 1, deferred: true };
       continue;
@@ -133,6 +152,6 @@ export function* walkFiles(view: FsView, start: InodeRef, opts: WalkFilesOptions
       descend = why === null;
     }
     yield item;
-    if (descend && !opts.prune?.(item)) stack.push({ it: view.readdir(e.target), path, depth: item.depth });
+    if (descend && !opts.prune?.(item)) stack.push({ it: view.readdir(e.target), at, depth: item.depth });
   }
 }
