@@ -33,9 +33,9 @@ export function formatTime(t: Timespec): string {
   return `${iso.slice(0, iso.length - 5)}.${String(t.nsec).padStart(9, '0')}Z`;
 }
 
-/** "2026-11-21 15:51:52.345487384" for tables. */
+/** "2026-11-21 15:51:52.345487384Z" for tables and listings: UTC, and the Z says so. */
 export function formatTimeShort(t: Timespec): string {
-  return formatTime(t).replace('T', ' ').replace(/Z$/, '');
+  return formatTime(t).replace('T', ' ');
 }
 
 const KIND_CHAR: Record<string, string> = { file: '-', dir: 'd', symlink: 'l', chr: 'c', blk: 'b', fifo: 'p', sock: 's', unknown: '?' };

@@ -7,9 +7,10 @@ import { toJson } from '../../report/json.js';
 import { demoImagePath } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, InputError, type CliIO } from '../context.js';
+import { addOutputOptions } from '../options.js';
 
 export function registerPartitions(program: Command, io: CliIO, done: (code: number) => void): void {
-  program.command('partitions').argument('[image]', 'whole-disk image or device')
+  addOutputOptions(program.command('partitions').argument('[image]', 'whole-disk image or device'))
     .description('list the MBR or GPT partitions of a whole-disk image and which of them hold btrfs')
     .option('--json', 'machine-readable output')
     .action((image: string | undefined, opts: { json?: boolean }) => {
