@@ -1,6 +1,24 @@
 import { toHex } from '../format/bytes.js';
 
 /**
+ * Version of the JSON vocabulary (docs/json.md): every single-object
+ * document carries it as "version", every NDJSON stream in its first
+ * record ({"record":"header",...}). Fields are only added within a version.
+ * 2: the vocabulary of docs/json.md (1 was check's document before it).
+ */
+export const JSON_VERSION = 2;
+
+/** A single-object document: version and command first, then the command's fields. */
+export function jsonDocument(command: string, body: object): Record<string, unknown> {
+  return { version: JSON_VERSION, command, ...body };
+}
+
+/** The first record of an NDJSON stream (with its line break). */
+export function ndjsonHeader(command: string, extra: object = {}): string {
+  return toJson({ record: 'header', version: JSON_VERSION, command, ...extra }) + '\n';
+}
+
+/**
  * How bigints (u64 values: addresses, ids, generations, byte counts, times
  * in ns) are written: 'number' as exact integer numerals (the default), or
  * 'string' as decimal strings, for parsers (jq, JSON.parse) that round
