@@ -5,7 +5,7 @@ import { startWorker } from '../worker.js';
 import { runCheck, runCheckParallel, verifyDataJob, type CheckFinding, type CheckReport, type DataJob, type DataJobResult, type DataVerifier } from '../../analysis/check/index.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { formatLocation } from '../../findings.js';
-import { toJson } from '../../report/json.js';
+import { JSON_VERSION, toJson } from '../../report/json.js';
 import { openFilesystem, type SourceOptions } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
@@ -19,8 +19,8 @@ interface CheckCliOptions extends CommonOptions {
   quiet?: boolean;
 }
 
-/** Version of the --json document (docs/check-json.md). */
-export const CHECK_JSON_VERSION = 1;
+/** Version of the --json document (docs/check-json.md): the version of the whole JSON vocabulary (docs/json.md). */
+export const CHECK_JSON_VERSION = JSON_VERSION;
 
 export function registerCheck(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('check').argument('[image]', 'image file or device'))
@@ -52,6 +52,7 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
       if (opts.json) {
         io.stdout.write(toJson({
           version: CHECK_JSON_VERSION,
+          command: 'check',
           image: image ?? null,
           verdict: damaged ? 'damaged' : 'clean',
           exitCode: code,
@@ -119,7 +120,14 @@ function hurtText(h: NonNullable<CheckFinding['hurt']>[number]): string {
 }
 
 function findingJson(f: CheckFinding): Record<string, unknown> {
-  return { code: f.code, severity: f.severity, message: f.message, location: f.location, ...(f.repairable !== undefined ? { repairable: f.repairable } : {}), ...(f.hurt ? { hurt: f.hurt } : {}) };
+  return { code: f.code, severity: f.severity, message: f.message, location: f.location, ...(f.repairable !== undefined ? { repairable: f.repairable } : {}), ...(f.hurt ? { hurt: f.hurt.map(hurtJson) } : {}) };
+}
+
+/** What damage hurts: a file names its subvolume (`subvol`), a key range of another tree names the tree (`tree`). */
+function hurtJson(h: NonNullable<CheckFinding['hurt']>[number]): Record<string, unknown> {
+  if (h.ino === undefined) return { ...h };
+  const { tree, ...rest } = h;
+  return { subvol: tree, ...rest };
 }
 
 /** The check's progress line (src/cli/progress.ts): tree blocks of the metadata walk, then MiB of data verified. */
