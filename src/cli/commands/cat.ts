@@ -82,7 +82,7 @@ async function catOne(view: FsView, loc: Extract<Located, { ok: true }>, opts: C
     } else if (seg.kind === 'zero') {
       await writeZeros(io, seg.length);
     } else {
-      const at = `file offset ${seg.offset} length ${seg.length}${seg.logical !== undefined ? ` at logical ${seg.logical}` : ''}`;
+      const at = `file offset ${seg.offset} (+${seg.length})${seg.logical !== undefined ? ` at logical ${seg.logical}` : ''}`;
       if (!opts.zeroFillBad) {
         io.stderr.write(`btrfs-inspect: ${name}: cannot read ${at}: ${seg.message} (--zero-fill-bad writes zeros there and goes on)\n`);
         return EXIT_DAMAGE;
