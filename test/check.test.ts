@@ -135,7 +135,24 @@ describe('check: CLI verdicts and exit codes', () => {
     const j = await cli('check', img, '--data', '--json');
     expect(j.code).toBe(0);
     const doc = parseJsonExact(j.stdout) as { version: number; verdict: string; exitCode: number; summary: { dataChecked: boolean; treeBlocks: number }; findings: unknown[] };
-    expect(doc).toMatchObject({ version: 1, verdict: 'clean', exitCode: 0, summary: { dataChecked: true, treeBlocks: 47 } });
+    expect(doc).toMatchObject({ version: 2, verdict: 'clean', exitCode: 0, summary: { dataChecked: true, treeBlocks: 47 } });
+  });
+
+  it('notes are one summary line (--verbose lists them, --quiet prints the verdict only); --json keeps them all', async () => {
+    const img = join(SAMPLES, 'default', 'dev1.runs.gz');
+    const doc = parseJsonExact((await cli('check', img, '--json')).stdout) as { findings: { code: string; severity: string }[] };
+    const notes = doc.findings.filter((f) => f.severity === 'info');
+    // mkfs.btrfs before 6.3 leaves free-space entries of its temporary chunks: every sample image has them.
+    expect(notes.length).toBeGreaterThan(0);
+    const t = await cli('check', img);
+    expect(t.code).toBe(0);
+    expect(t.stdout).not.toMatch(/│ info /);
+    expect(t.stdout).toContain(`\n${notes.length} notes (free-space-orphan); --verbose to list\n`);
+    const v = await cli('check', img, '--verbose');
+    expect(v.stdout.match(/│ info +│ free-space-orphan/g)).toHaveLength(notes.length);
+    const q = await cli('check', img, '--quiet');
+    expect(q.code).toBe(0);
+    expect(q.stdout).toBe(`clean (0 warning(s), ${notes.length} note(s))\n`);
   });
 
   it('damaged image: exit 1, findings with locations and what they hurt', async () => {

@@ -63,7 +63,7 @@ describe('chunks and map', () => {
   it('chunks --json lists every chunk with its stripes and matching device extents', async () => {
     const r = await cli('chunks', dev('raid10'), '--device', dev('raid10', 2), '--device', dev('raid10', 3), '--device', dev('raid10', 4), '--json');
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => parseJsonExact(l) as { logical: number; profile: string; stripes: { devid: number; physical: number; devExtent: string }[] });
+    const lines = (parseJsonExact(r.stdout) as { chunks: { logical: number; profile: string; stripes: { devid: number; physical: number; devExtent: string }[] }[] }).chunks;
     const truth = truthJson<{ chunks: { logical: number; stripes: { devid: number; offset: number }[] }[] }>('raid10', 'map-logical.json').chunks;
     expect(lines.map((l) => l.logical)).toEqual(truth.map((c) => c.logical));
     expect(lines.map((l) => l.stripes.map((s) => [s.devid, s.physical]))).toEqual(truth.map((c) => c.stripes.map((s) => [s.devid, s.offset])));

@@ -25,10 +25,10 @@ describe.runIf(has('default'))('file commands through runCli (sample default)', 
     expect(r.out).toMatch(/default subvolume: 256/);
     expect(r.out).toMatch(/snapshot lineage \(by parent uuid\):\n5 <FS_TREE>\n256 \/subvol-a\n├── 259 \/snap-a-rw\n├── 260 \/snapshots\/snap-a-ro \(ro\)\n└── 261 \/snapshots\/snap-a-ro2 \(ro\)/);
     const j = await cli(['subvolumes', IMG, '--json']);
-    const o = JSON.parse(j.out) as { defaultSubvolume: number; subvolumes: Record<string, unknown>[] };
-    expect(o.defaultSubvolume).toBe(256);
-    const s263 = o.subvolumes.find((s) => s['id'] === 263)!;
-    expect(s263).toMatchObject({ path: '/received/snap-a-ro2', parentId: 5, readOnly: true, default: false, deleted: false, snapshotOf: 262 });
+    const o = JSON.parse(j.out) as { defaultSubvol: number; subvolumes: Record<string, unknown>[] };
+    expect(o.defaultSubvol).toBe(256);
+    const s263 = o.subvolumes.find((s) => s['subvol'] === 263)!;
+    expect(s263).toMatchObject({ path: '/received/snap-a-ro2', parentSubvol: 5, readOnly: true, default: false, deleted: false, snapshotOf: 262 });
     for (const k of ['uuid', 'parentUuid', 'receivedUuid', 'generation', 'otransid', 'ctime', 'otime', 'stransid', 'rtransid']) expect(s263).toHaveProperty(k);
   });
 
@@ -37,14 +37,16 @@ describe.runIf(has('default'))('file commands through runCli (sample default)', 
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^\s+259 file\s+tiny\.txt$/m);
     const l = await cli(['ls', IMG, '/rich', '-l']);
-    expect(l.out).toMatch(/^\s+277 lrwxrwxrwx\s+1\s+0\s+0\s+8 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} symlink-relative -> tiny\.txt$/m);
+    expect(l.out).toMatch(/^\s+277 lrwxrwxrwx\s+1\s+0\s+0\s+8 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9}Z symlink-relative -> tiny\.txt$/m);
     const sp = await cli(['ls', IMG, '/rich/special', '-l']);
     expect(sp.out).toMatch(/crw-------\s+1\s+0\s+0\s+260, 70000 /);
     const j = await cli(['ls', IMG, '/rich/times', '--json']);
     const o = JSON.parse(j.out) as { entries: Record<string, unknown>[] };
     expect(o.entries.find((e) => e['name'] === 'before-epoch-1960')).toMatchObject({ mtimeNs: -315619199500000000, mtime: '1960-01-01T00:00:00.500000000Z' });
     const R = await cli(['ls', IMG, '-R', '--json']);
-    const lines = R.out.trim().split('\n').map((x) => JSON.parse(x) as { path: string; type: string; mode: number; size: number });
+    const records = R.out.trim().split('\n').map((x) => JSON.parse(x) as { record: string; path: string; type: string; mode: number; size: number });
+    expect(records[0]).toMatchObject({ record: 'header', command: 'ls' });
+    const lines = records.filter((x) => x.record === 'entry');
     expect(lines.length).toBe(truth.length - 1);
     const tp = new Map(truth.map((t) => [`/${t.path}`, t]));
     let checked = 0;

@@ -81,11 +81,11 @@ describe('sharing CLI', () => {
   it('--json per subvolume, --free and --matrix', async () => {
     const r = await cli('sharing', 'sample-images/default/dev1.runs.gz', '--json', '--matrix', '--free', '256', '--free', '/snap-a-rw');
     expect(r.code).toBe(0);
-    const j = parseJsonExact(r.stdout) as { subvolumes: { id: number; referenced: number; exclusive: number }[]; free: { total: number }; matrix: { ids: number[] } };
+    const j = parseJsonExact(r.stdout) as { subvolumes: { subvol: number; referenced: number; exclusive: number }[]; free: { total: number }; matrix: { subvols: number[] } };
     const q = truthJson<Qgroup[]>('default', 'qgroups.json');
-    for (const s of j.subvolumes) expect(Number(s.exclusive)).toBe(q.find((x) => x.qgroupid === `0/${s.id}`)!.excl);
+    for (const s of j.subvolumes) expect(Number(s.exclusive)).toBe(q.find((x) => x.qgroupid === `0/${s.subvol}`)!.excl);
     expect(Number(j.free.total)).toBe(q.find((x) => x.qgroupid === '1/100')!.excl);
-    expect(j.matrix.ids.length).toBe(j.subvolumes.length);
+    expect(j.matrix.subvols.length).toBe(j.subvolumes.length);
   });
   it('table output and a bad --free', async () => {
     const r = await cli('sharing', 'sample-images/default/dev1.runs.gz');

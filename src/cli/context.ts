@@ -5,6 +5,8 @@ export interface CliIO {
   stderr: { write(s: string): unknown };
   /** Progress is drawn only when stderr is a terminal. */
   stderrIsTTY: boolean;
+  /** Columns of the terminal stdout is, if it is one: tables are fitted to it (unless --wide). */
+  stdoutColumns?: number;
 }
 
 /** A request the user made that cannot be served as asked: exit 2 with this message. */

@@ -21,8 +21,12 @@ import { registerExtents } from './commands/extents.js';
 import { registerUsage } from './commands/usage.js';
 import { registerHeatmap } from './commands/heatmap.js';
 
+import { isatty } from 'node:tty';
 import { useNativeCrc32c } from '../io/node/nativeCrc32c.js';
+import { setJsonBigint } from '../report/json.js';
 import { BlockingStdout } from './stdout.js';
+import { setTableStyle } from './table.js';
+import type { OutputOptions } from './options.js';
 
 export const VERSION = '0.1.0';
 
@@ -34,6 +38,8 @@ export const VERSION = '0.1.0';
  */
 export async function runCli(args: string[], io: CliIO): Promise<number> {
   await useNativeCrc32c();
+  setTableStyle({ format: 'box' });
+  setJsonBigint('number');
   let code = 0;
   const done = (c: number) => { code = c; };
   const program = new Command('btrfs-inspect')
@@ -63,6 +69,7 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
   registerUsage(program, io, done);
   registerHeatmap(program, io, done);
   for (const c of program.commands) c.exitOverride();
+  program.hook('preAction', (_program, command) => applyOutputOptions(command.opts<OutputOptions>(), io));
   try {
     await program.parseAsync(args, { from: 'user' });
     return code;
@@ -82,12 +89,36 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
   }
 }
 
+/** --format, --wide and --json-bigint: how tables and JSON are written for this run. */
+function applyOutputOptions(o: OutputOptions, io: CliIO): void {
+  if (o.format !== undefined && o.format !== 'box' && o.format !== 'tsv') throw new UsageError(`--format must be "box" or "tsv", got "${o.format}"`);
+  if (o.jsonBigint !== undefined && o.jsonBigint !== 'number' && o.jsonBigint !== 'string') throw new UsageError(`--json-bigint must be "number" or "string", got "${o.jsonBigint}"`);
+  if (o.wide && o.format === 'tsv') throw new UsageError('--wide is for boxed tables; --format tsv is never cut');
+  const width = !o.wide && io.stdoutColumns !== undefined && io.stdoutColumns > 0 ? io.stdoutColumns : undefined;
+  setTableStyle({ format: o.format === 'tsv' ? 'tsv' : 'box', ...(width !== undefined ? { width } : {}) });
+  setJsonBigint(o.jsonBigint === 'string' ? 'string' : 'number');
+}
+
+/**
+ * Columns of the terminal on fd 1, without creating process.stdout (that
+ * would put a pipe into non-blocking mode, see stdout.ts): $COLUMNS, else
+ * stderr's size when stderr is the same kind of terminal, else 80.
+ */
+function stdoutColumns(): number | undefined {
+  if (!isatty(1)) return undefined;
+  const env = Number(process.env['COLUMNS']);
+  if (Number.isInteger(env) && env > 0) return env;
+  return process.stderr.isTTY && process.stderr.columns > 0 ? process.stderr.columns : 80;
+}
+
+const withColumns = (n: number | undefined) => (n !== undefined ? { stdoutColumns: n } : {});
+
 function isBrokenPipe(e: unknown): boolean {
   return (e as { code?: string })?.code === 'EPIPE';
 }
 
 /** Entry point of the bin script. */
 export async function main(): Promise<void> {
-  const code = await runCli(process.argv.slice(2), { stdout: new BlockingStdout(), stderr: process.stderr, stderrIsTTY: Boolean(process.stderr.isTTY) });
+  const code = await runCli(process.argv.slice(2), { stdout: new BlockingStdout(), stderr: process.stderr, stderrIsTTY: Boolean(process.stderr.isTTY), ...withColumns(stdoutColumns()) });
   process.exitCode = code;
 }

@@ -10,11 +10,26 @@ export interface CommonOptions {
   replayLog?: boolean;
 }
 
+/** How a command writes its output: --wide, --format, --json-bigint (read for every command in src/cli/main.ts). */
+export interface OutputOptions {
+  wide?: boolean;
+  format?: string;
+  jsonBigint?: string;
+}
+
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Tables at full width, tables as TSV, and u64 values in JSON as strings: every command that prints tables or JSON takes them. */
+export function addOutputOptions(cmd: Command): Command {
+  return cmd
+    .option('--wide', 'tables as wide as their cells (default on a terminal: fit its width, wrapping the widest columns)')
+    .option('--format <format>', 'tables as "box" (default) or "tsv": tab-separated, a header line, no box drawing (for scripts)')
+    .option('--json-bigint <mode>', 'with --json: u64 values as "number" (default; exact numerals) or "string" (for parsers that round past 2^53)');
+}
 
 /** The options every command takes: other devices, partition or offset, and --json. */
 export function addSourceOptions(cmd: Command): Command {
-  return cmd
+  return addOutputOptions(cmd)
     .option('--device <path>', 'another device of a multi-device filesystem (repeatable)', collect)
     .option('--partition <n>', 'use partition N of a whole-disk image')
     .option('--offset <bytes>', 'the filesystem starts at this byte offset of the image')

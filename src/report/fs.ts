@@ -33,9 +33,9 @@ export function formatTime(t: Timespec): string {
   return `${iso.slice(0, iso.length - 5)}.${String(t.nsec).padStart(9, '0')}Z`;
 }
 
-/** "2026-11-21 15:51:52.345487384" for tables. */
+/** "2026-11-21 15:51:52.345487384Z" for tables and listings: UTC, and the Z says so. */
 export function formatTimeShort(t: Timespec): string {
-  return formatTime(t).replace('T', ' ').replace(/Z$/, '');
+  return formatTime(t).replace('T', ' ');
 }
 
 const KIND_CHAR: Record<string, string> = { file: '-', dir: 'd', symlink: 'l', chr: 'c', blk: 'b', fifo: 'p', sock: 's', unknown: '?' };
@@ -251,14 +251,15 @@ export function extentRow(e: FileExtent): (string | bigint)[] {
 
 export function subvolumeJson(s: SubvolumeInfo): Record<string, unknown> {
   const it = s.item;
+  const time = (t: Timespec, valid: boolean, name: string) => (valid ? { [name]: formatTime(t), [`${name}Ns`]: timeNs(t) } : { [name]: null, [`${name}Ns`]: null });
   return {
-    id: s.id,
+    subvol: s.id,
     ...(s.path ? pathFields(s.path) : { path: null }),
-    parentId: s.parentId, dirId: s.dirId, ...(s.name ? nameFields(s.name) : { name: null }),
+    parentSubvol: s.parentId, dirId: s.dirId, ...(s.name ? nameFields(s.name) : { name: null }),
     generation: s.generation, otransid: s.otransid, ctransid: s.ctransid, stransid: it.v2Valid ? it.stransid : 0n, rtransid: it.v2Valid ? it.rtransid : 0n,
     uuid: s.uuid, parentUuid: s.parentUuid, receivedUuid: s.receivedUuid,
-    ctime: it.v2Valid ? formatTime(it.ctime) : null, otime: it.v2Valid ? formatTime(it.otime) : null,
-    stime: it.v2Valid && it.stransid ? formatTime(it.stime) : null, rtime: it.v2Valid && it.rtransid ? formatTime(it.rtime) : null,
+    ...time(it.ctime, it.v2Valid, 'ctime'), ...time(it.otime, it.v2Valid, 'otime'),
+    ...time(it.stime, it.v2Valid && it.stransid !== 0n, 'stime'), ...time(it.rtime, it.v2Valid && it.rtransid !== 0n, 'rtime'),
     readOnly: s.readOnly, default: s.isDefault, deleted: s.deleted, orphan: s.orphan,
     snapshotOf: s.snapshotOf,
     refs: it.refs, flags: it.flags, rootDirId: s.rootDirId, bytenr: it.bytenr, level: it.level, lastSnapshot: it.lastSnapshot,
@@ -327,12 +328,18 @@ export function resolutionJson(r: LogicalResolution): Record<string, unknown> {
   return {
     logical: r.logical,
     extent: r.extent,
-    backrefs: r.backrefs,
+    // A back reference's root is a subvolume for data (EXTENT_DATA_REF) and a tree for tree blocks.
+    backrefs: r.backrefs.map((b) => {
+      const { type, ...rest } = b;
+      if (!('root' in rest)) return { kind: type, ...rest };
+      const { root, ...more } = rest;
+      return type === 'extent-data' ? { kind: type, subvol: root, ...more } : { kind: type, tree: root, ...more };
+    }),
     files: r.files.map((f) => ({
       subvol: f.subvol, ino: f.ino, fileOffset: f.fileOffset, extentFileOffset: f.extentFileOffset, extentLength: f.extentLength, compressed: f.compressed,
       paths: f.paths.map((p) => pathFields(p).path), ...(f.paths.some((p) => 'pathBase64' in pathFields(p)) ? { pathsBase64: f.paths.map((p) => toBase64(pathBytes(p))) } : {}),
     })),
-    ...(r.treeBlock ? { treeBlock: r.treeBlock } : {}),
+    ...(r.treeBlock ? { treeBlock: { owner: r.treeBlock.owner, level: r.treeBlock.level, firstKey: r.treeBlock.firstKey, trees: r.treeBlock.roots } } : {}),
     notes: r.notes,
   };
 }

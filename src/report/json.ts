@@ -1,10 +1,53 @@
 import { toHex } from '../format/bytes.js';
 
 /**
+ * Version of the JSON vocabulary (docs/json.md): every single-object
+ * document carries it as "version", every NDJSON stream in its first
+ * record ({"record":"header",...}). Fields are only added within a version.
+ * 2: the vocabulary of docs/json.md (1 was check's document before it).
+ */
+export const JSON_VERSION = 2;
+
+/** A single-object document: version and command first, then the command's fields. */
+export function jsonDocument(command: string, body: object): Record<string, unknown> {
+  return { version: JSON_VERSION, command, ...body };
+}
+
+/** The first record of an NDJSON stream (with its line break). */
+export function ndjsonHeader(command: string, extra: object = {}): string {
+  return toJson({ record: 'header', version: JSON_VERSION, command, ...extra }) + '\n';
+}
+
+/**
+ * How bigints (u64 values: addresses, ids, generations, byte counts, times
+ * in ns) are written: 'number' as exact integer numerals (the default), or
+ * 'string' as decimal strings, for parsers (jq, JSON.parse) that round
+ * numbers past 2^53. Every bigint field is written the same way whatever its
+ * value, so a field's JSON type never depends on its value (docs/json.md).
+ */
+export type JsonBigint = 'number' | 'string';
+
+let bigintAsString = false;
+
+/** The process-wide bigint form (the CLI's --json-bigint; render threads are told it too). */
+export function setJsonBigint(mode: JsonBigint): void {
+  bigintAsString = mode === 'string';
+}
+
+export function jsonBigint(): JsonBigint {
+  return bigintAsString ? 'string' : 'number';
+}
+
+/** A u64 as JSON text in the current form: for JSON written by hand (the tree dump's hot path). */
+export function u64Json(v: bigint | number): string {
+  return bigintAsString && typeof v === 'bigint' ? `"${v}"` : String(v);
+}
+
+/**
  * JSON text for decoded values. bigints are written as exact integer
- * numerals (not strings, not rounded): a u64 like 18446744073709551608
- * stays exact for any parser that keeps big integers. Byte arrays become
- * hex strings, Maps objects; undefined members are left out.
+ * numerals (not rounded): a u64 like 18446744073709551608 stays exact for
+ * any parser that keeps big integers; or as strings (setJsonBigint). Byte
+ * arrays become hex strings, Maps objects; undefined members are left out.
  *
  * Written by hand rather than through JSON.stringify's replacer: a tree dump
  * serialises millions of records and this is its hot path.
@@ -28,7 +71,7 @@ function write(v: unknown): string | undefined {
   switch (typeof v) {
     case 'string': return JSON.stringify(v);
     case 'number': return Number.isFinite(v) ? String(v) : 'null';
-    case 'bigint': return v.toString();
+    case 'bigint': return bigintAsString ? `"${v}"` : v.toString();
     case 'boolean': return v ? 'true' : 'false';
     case 'object': {
       if (v === null) return 'null';

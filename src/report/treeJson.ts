@@ -2,7 +2,7 @@ import { itemTypeName } from '../format/constants.js';
 import type { Key } from '../format/key.js';
 import { HEADER_SIZE, type TreeBlock } from '../format/treeBlock.js';
 import { decodeItem, type ItemContext } from '../format/items/index.js';
-import { toJson } from './json.js';
+import { toJson, u64Json } from './json.js';
 
 const keyJson = (k: Key) => ({ objectid: k.objectid, type: k.type, typeName: itemTypeName(k.type), offset: k.offset });
 
@@ -18,13 +18,13 @@ export function treeBlockJson(b: TreeBlock, ctx: ItemContext, validItems: number
     flags: b.flags, fsid: b.fsid, chunkTreeUuid: b.chunkTreeUuid, ...(validItems < b.nritems ? { validItems } : {}),
   }) + '\n';
   // The per-item envelope is written directly (same fields as toJson would write): it is the hot path of a dump.
-  const head = `{"record":"${b.isLeaf ? 'item' : 'ptr'}","block":${b.logical},"slot":`;
+  const head = `{"record":"${b.isLeaf ? 'item' : 'ptr'}","block":${u64Json(b.logical)},"slot":`;
   for (let i = 0; i < validItems; i++) {
     const type = b.keyType(i);
-    const key = `"key":{"objectid":${b.keyObjectid(i)},"type":${type},"typeName":"${itemTypeName(type)}","offset":${b.keyOffsetField(i)}}`;
+    const key = `"key":{"objectid":${u64Json(b.keyObjectid(i))},"type":${type},"typeName":"${itemTypeName(type)}","offset":${u64Json(b.keyOffsetField(i))}}`;
     out += b.isLeaf
       ? `${head}${i},${key},"itemOffset":${b.itemOffset(i) - HEADER_SIZE},"itemSize":${b.itemSize(i)},"item":${toJson(decodeItem(b.key(i), b.itemData(i), ctx))}}\n`
-      : `${head}${i},${key},"blockptr":${b.blockPtr(i)},"generation":${b.ptrGeneration(i)}}\n`;
+      : `${head}${i},${key},"blockptr":${u64Json(b.blockPtr(i))},"generation":${u64Json(b.ptrGeneration(i))}}\n`;
   }
   return out;
 }

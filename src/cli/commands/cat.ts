@@ -2,15 +2,18 @@ import type { Command } from 'commander';
 import { newReadStats, readFile, symlinkTarget } from '../../fs/fileData.js';
 import { displayPath } from '../../fs/names.js';
 import { tableName } from '../../report/fs.js';
-import { EXIT_DAMAGE, UsageError, type CliIO } from '../context.js';
+import { EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from '../context.js';
+import type { FsView } from '../../fs/FsView.js';
+import type { Located } from '../../fs/select.js';
+import { openBatch, worst } from '../batch.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
-import { openTarget } from '../target.js';
 import { finish } from '../findings.js';
 
 interface CatOptions extends CommonOptions {
   subvol?: string;
   inode?: string;
   verify?: boolean;
+  zeroFillBad?: boolean;
 }
 
 const ZEROS = new Uint8Array(1 << 20);
@@ -30,41 +33,73 @@ export async function writeOut(io: CliIO, chunk: Uint8Array): Promise<void> {
 }
 
 export function registerCat(program: Command, io: CliIO, done: (code: number) => void): void {
-  addSourceOptions(program.command('cat').argument('[image]', 'image file or device').argument('[path]', 'path as a mount of subvolume 5 shows it'))
+  addSourceOptions(program.command('cat').argument('[image]', 'image file or device').argument('[paths...]', 'paths as a mount of subvolume 5 shows them (several: written one after another)'))
     .description('write a file\'s exact bytes to stdout, verifying data checksums (a bad copy is read from the next one)')
     .option('--inode <subvol:ino>', 'the file to read, instead of a path')
     .option('--subvol <id|path>', 'paths (and a bare --inode number) are in this subvolume')
     .option('--no-verify', 'do not verify data checksums (read what is there)')
-    .action(async (image: string | undefined, path: string | undefined, opts: CatOptions) => {
-      const { fs, view, loc } = openTarget(image, path, opts, io);
-      if (!loc.ok) return;
-      const name = loc.path ? displayPath(loc.path, { controls: true }) : `inode ${loc.ref.subvol}:${loc.ref.ino}`;
-      const inode = loc.inode;
-      if (inode.kind === 'dir') throw new UsageError(`${name}: is a directory`);
-      if (inode.kind === 'symlink') {
-        const t = symlinkTarget(view, inode);
-        throw new UsageError(`${name}: is a symbolic link${t ? ` to ${tableName(t)}` : ''} (not followed; cat reads regular files)`);
-      }
-      if (inode.kind !== 'file') throw new UsageError(`${name}: is not a regular file (${inode.kind})`);
-      const verify = opts.verify !== false;
-      if (!verify) io.stderr.write(`${name}: data checksums are not verified (--no-verify)\n`);
-      const stats = newReadStats();
-      for (const seg of readFile(view, inode, { verify, stats })) {
-        if (seg.kind === 'data') {
-          await writeOut(io, seg.bytes);
-        } else if (seg.kind === 'zero') {
-          let left = seg.length;
-          while (left > 0n) {
-            const n = left > BigInt(ZEROS.length) ? ZEROS.length : Number(left);
-            await writeOut(io, ZEROS.subarray(0, n));
-            left -= BigInt(n);
-          }
-        } else {
-          io.stderr.write(`btrfs-inspect: ${name}: cannot read file offset ${seg.offset} (+${seg.length})${seg.logical !== undefined ? ` at logical ${seg.logical}` : ''}: ${seg.message}\n`);
-          finish(fs, io);
-          return done(EXIT_DAMAGE);
+    .option('--zero-fill-bad', 'go on past bytes no copy holds good (checksum failures, unreadable): write zeros there and name each such range on stderr; exit 1')
+    .action(async (image: string | undefined, paths: string[], opts: CatOptions) => {
+      const { fs, view, targets } = openBatch(image, paths, opts, io);
+      let code = EXIT_OK;
+      for (const t of targets) {
+        if ('error' in t) {
+          io.stderr.write(`btrfs-inspect: ${t.error}\n`);
+          code = worst(code, EXIT_USAGE);
+          continue;
         }
+        const c = await catOne(view, t.loc, opts, io, targets.length > 1);
+        code = worst(code, c);
+        // A file that stopped half-way: what follows on stdout would be taken for its rest.
+        if (c === EXIT_DAMAGE && !opts.zeroFillBad) break;
       }
-      done(finish(fs, io));
+      done(worst(finish(fs, io), code));
     });
+}
+
+/** Writes one file's bytes; the exit code it calls for. A file that is not a regular one is refused (2). */
+async function catOne(view: FsView, loc: Extract<Located, { ok: true }>, opts: CatOptions, io: CliIO, several: boolean): Promise<number> {
+  const name = loc.path ? displayPath(loc.path, { controls: true }) : `inode ${loc.ref.subvol}:${loc.ref.ino}`;
+  const inode = loc.inode;
+  const refuse = (why: string) => {
+    if (!several) throw new UsageError(why);
+    io.stderr.write(`btrfs-inspect: ${why}\n`);
+    return EXIT_USAGE;
+  };
+  if (inode.kind === 'dir') return refuse(`${name}: is a directory`);
+  if (inode.kind === 'symlink') {
+    const t = symlinkTarget(view, inode);
+    return refuse(`${name}: is a symbolic link${t ? ` to ${tableName(t)}` : ''} (not followed; cat reads regular files)`);
+  }
+  if (inode.kind !== 'file') return refuse(`${name}: is not a regular file (${inode.kind})`);
+  const verify = opts.verify !== false;
+  if (!verify) io.stderr.write(`${name}: data checksums are not verified (--no-verify)\n`);
+  const stats = newReadStats();
+  let code = EXIT_OK;
+  for (const seg of readFile(view, inode, { verify, stats })) {
+    if (seg.kind === 'data') {
+      await writeOut(io, seg.bytes);
+    } else if (seg.kind === 'zero') {
+      await writeZeros(io, seg.length);
+    } else {
+      const at = `file offset ${seg.offset} (+${seg.length})${seg.logical !== undefined ? ` at logical ${seg.logical}` : ''}`;
+      if (!opts.zeroFillBad) {
+        io.stderr.write(`btrfs-inspect: ${name}: cannot read ${at}: ${seg.message} (--zero-fill-bad writes zeros there and goes on)\n`);
+        return EXIT_DAMAGE;
+      }
+      io.stderr.write(`btrfs-inspect: ${name}: zero-filled ${at}: ${seg.message}\n`);
+      await writeZeros(io, seg.length);
+      code = EXIT_DAMAGE;
+    }
+  }
+  return code;
+}
+
+async function writeZeros(io: CliIO, length: bigint): Promise<void> {
+  let left = length;
+  while (left > 0n) {
+    const n = left > BigInt(ZEROS.length) ? ZEROS.length : Number(left);
+    await writeOut(io, ZEROS.subarray(0, n));
+    left -= BigInt(n);
+  }
 }

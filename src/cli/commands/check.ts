@@ -5,7 +5,7 @@ import { startWorker } from '../worker.js';
 import { runCheck, runCheckParallel, verifyDataJob, type CheckFinding, type CheckReport, type DataJob, type DataJobResult, type DataVerifier } from '../../analysis/check/index.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { formatLocation } from '../../findings.js';
-import { toJson } from '../../report/json.js';
+import { JSON_VERSION, toJson } from '../../report/json.js';
 import { openFilesystem, type SourceOptions } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
@@ -15,17 +15,22 @@ import { Progress } from '../progress.js';
 interface CheckCliOptions extends CommonOptions {
   data?: boolean;
   jobs?: string;
+  verbose?: boolean;
+  quiet?: boolean;
 }
 
-/** Version of the --json document (docs/check-json.md). */
-export const CHECK_JSON_VERSION = 1;
+/** Version of the --json document (docs/check-json.md): the version of the whole JSON vocabulary (docs/json.md). */
+export const CHECK_JSON_VERSION = JSON_VERSION;
 
 export function registerCheck(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('check').argument('[image]', 'image file or device'))
     .description('find, locate and explain damage: superblocks, every copy of every tree block, items, cross references; --data: every copy of every data sector. Exit 0 clean, 1 damage, 2 could not check')
     .option('--data', 'also verify every copy of every checksummed data sector (reads all data)')
     .option('--jobs <n>', 'worker threads verifying data checksums (default: one per core; 1 = on the main thread)')
+    .option('-v, --verbose', 'list notes (findings of severity info) in the findings table too')
+    .option('-q, --quiet', 'print the verdict line only')
     .action(async (image: string | undefined, opts: CheckCliOptions) => {
+      if (opts.verbose && opts.quiet) throw new UsageError('give --verbose or --quiet, not both');
       const jobs = opts.jobs === undefined ? availableParallelism() : Number(opts.jobs);
       if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs must be a whole number from 1 to 64, got "${opts.jobs}"`);
       const fs = openFilesystem(image, opts, io);
@@ -47,6 +52,7 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
       if (opts.json) {
         io.stdout.write(toJson({
           version: CHECK_JSON_VERSION,
+          command: 'check',
           image: image ?? null,
           verdict: damaged ? 'damaged' : 'clean',
           exitCode: code,
@@ -56,15 +62,23 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
         }, 2) + '\n');
         return done(code);
       }
+      const verdict = damaged ? `DAMAGED: ${s.errors} error(s), ${s.warnings} warning(s)` : `clean${s.warnings + s.infos ? ` (${s.warnings} warning(s), ${s.infos} note(s))` : ''}`;
+      if (opts.quiet) {
+        io.stdout.write(verdict + '\n');
+        return done(code);
+      }
       const out: string[] = [];
       const data = s.dataChecked
         ? `; data: ${s.dataBytes} bytes in ${s.dataSectors} sectors, ${s.dataSectorCopies} sector copies verified${s.dataCopiesUnavailable ? `, ${s.dataCopiesUnavailable} reads on missing devices skipped` : ''}`
         : s.dataSkipped ? `; data not checked: ${s.dataSkipped}` : '; data not checked (use --data)';
       out.push(`checked ${s.superblockCopies} superblock copies (copy ${s.superblockUsed + 1} used), ${s.trees} trees, ${s.treeBlocks} tree blocks (${s.treeBlockCopies} copies), ${s.items} items${data}`);
-      if (report.findings.length) {
+      // Notes are facts, not trouble (every mkfs.btrfs before 6.3 leaves free-space-orphan ones): one line unless --verbose.
+      const shown = opts.verbose ? report.findings : report.findings.filter((f) => f.severity !== 'info');
+      const notes = report.findings.length - shown.length;
+      if (shown.length) {
         // Errors first, then warnings, then notes; in the order found within each.
         const rank = { error: 0, warning: 1, info: 2 } as const;
-        const sorted = report.findings.map((f, i) => ({ f, i })).sort((a, b) => rank[a.f.severity] - rank[b.f.severity] || a.i - b.i).map((x) => x.f);
+        const sorted = shown.map((f, i) => ({ f, i })).sort((a, b) => rank[a.f.severity] - rank[b.f.severity] || a.i - b.i).map((x) => x.f);
         out.push(renderTable(['severity', 'code', 'location', 'repairable', 'message'], sorted.map((f) => [
           f.severity, f.code, formatLocation(f.location), f.repairable === undefined ? '' : f.repairable ? 'yes' : 'no', f.message,
         ])));
@@ -81,13 +95,22 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
             if (hurt.length > 50) out.push(`    ... and ${hurt.length - 50} more (--json lists them all)`);
           }
         }
-        out.push(renderTable(['code', 'count'], Object.entries(s.byCode).map(([k, v]) => [k, v]), { title: 'findings by kind' }));
+        const codes = new Set(shown.map((f) => f.code));
+        out.push(renderTable(['code', 'count'], Object.entries(s.byCode).filter(([k]) => codes.has(k)), { title: 'findings by kind' }));
       }
+      if (notes) out.push(`${notes} note${notes === 1 ? '' : 's'} (${noteCodes(report.findings)}); --verbose to list`);
       if (report.dropped) out.push(`(${report.dropped} more findings were not kept)`);
-      out.push(damaged ? `DAMAGED: ${s.errors} error(s), ${s.warnings} warning(s)` : `clean${s.warnings + s.infos ? ` (${s.warnings} warning(s), ${s.infos} note(s))` : ''}`);
+      out.push(verdict);
       io.stdout.write(out.join('\n') + '\n');
       done(code);
     });
+}
+
+/** "free-space-orphan" or "free-space-orphan 3, log-tree 1": the kinds of notes left out of the table. */
+function noteCodes(findings: readonly CheckFinding[]): string {
+  const n = new Map<string, number>();
+  for (const f of findings) if (f.severity === 'info') n.set(f.code, (n.get(f.code) ?? 0) + 1);
+  return n.size === 1 ? [...n.keys()][0]! : [...n].map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
 function hurtText(h: NonNullable<CheckFinding['hurt']>[number]): string {
@@ -97,7 +120,14 @@ function hurtText(h: NonNullable<CheckFinding['hurt']>[number]): string {
 }
 
 function findingJson(f: CheckFinding): Record<string, unknown> {
-  return { code: f.code, severity: f.severity, message: f.message, location: f.location, ...(f.repairable !== undefined ? { repairable: f.repairable } : {}), ...(f.hurt ? { hurt: f.hurt } : {}) };
+  return { code: f.code, severity: f.severity, message: f.message, location: f.location, ...(f.repairable !== undefined ? { repairable: f.repairable } : {}), ...(f.hurt ? { hurt: f.hurt.map(hurtJson) } : {}) };
+}
+
+/** What damage hurts: a file names its subvolume (`subvol`), a key range of another tree names the tree (`tree`). */
+function hurtJson(h: NonNullable<CheckFinding['hurt']>[number]): Record<string, unknown> {
+  if (h.ino === undefined) return { ...h };
+  const { tree, ...rest } = h;
+  return { subvol: tree, ...rest };
 }
 
 /** The check's progress line (src/cli/progress.ts): tree blocks of the metadata walk, then MiB of data verified. */

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { readBlockGroups, readDevExtents } from '../../tree/blockGroups.js';
 import { chunkReports } from '../../report/chunks.js';
-import { toJson } from '../../report/json.js';
+import { jsonDocument, toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
-import { EXIT_DAMAGE, EXIT_OK, LineWriter, type CliIO } from '../context.js';
+import { EXIT_DAMAGE, EXIT_OK, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { reportFindings } from '../findings.js';
 
@@ -16,9 +16,7 @@ export function registerChunks(program: Command, io: CliIO, done: (code: number)
       const reports = chunkReports(fs.volume.chunks.all, readBlockGroups(fs), readDevExtents(fs));
       const bad = reports.some((r) => r.stripes.some((s) => s.devExtent !== 'ok'));
       if (opts.json) {
-        const w = new LineWriter(io.stdout);
-        for (const r of reports) w.line(toJson(r));
-        w.flush();
+        io.stdout.write(toJson(jsonDocument('chunks', { chunks: reports }), 2) + '\n');
       } else {
         io.stdout.write(renderTable(
           ['logical', 'length', 'type', 'profile', 'used', 'stripe len', 'stripes (devid:physical)', 'dev extents'],

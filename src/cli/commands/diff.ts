@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { FsView } from '../../fs/FsView.js';
 import { selectSubvolume } from '../../fs/select.js';
 import { diffTrees, treeAtGeneration, type FileChange } from '../../analysis/diff.js';
-import { toJson } from '../../report/json.js';
+import { jsonDocument, toJson } from '../../report/json.js';
 import type { TreeRoot } from '../../tree/walk.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
@@ -56,7 +56,8 @@ export function registerDiff(program: Command, io: CliIO, done: (code: number) =
       const ta = treeOf(view, a), tb = treeOf(view, b);
       const r = diffTrees(fs, ta.root, tb.root);
       if (opts.json) {
-        io.stdout.write(toJson({ a: { spec: a, tree: ta.root }, b: { spec: b, tree: tb.root }, stats: r.stats, itemsCompared: r.itemsCompared, changes: r.changes }, 2) + '\n');
+        const side = (spec: string, t: TreeRoot) => ({ spec, subvol: t.tree, bytenr: t.bytenr, level: t.level, generation: t.generation ?? null });
+        io.stdout.write(toJson(jsonDocument('diff', { a: side(a, ta.root), b: side(b, tb.root), stats: r.stats, itemsCompared: r.itemsCompared, changes: r.changes }), 2) + '\n');
       } else {
         const out: string[] = [];
         out.push(renderTable(['ino', 'change', 'type', 'path in A', 'path in B', 'detail'], r.changes.map((c) => {

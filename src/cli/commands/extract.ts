@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { FsView } from '../../fs/FsView.js';
 import type { Inode } from '../../fs/types.js';
 import type { WalkItem } from '../../fs/walk.js';
-import { toJson } from '../../report/json.js';
+import { jsonDocument, toJson } from '../../report/json.js';
 import { extractFiles as extractWith, prepareOutputDir, type ExtractIssue, type ExtractOptions, type ExtractSummary } from '../../node/extract/index.js';
 import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
@@ -62,7 +62,7 @@ symlinks are not restored. Exit 1 when anything could not be written or was refu
       else if (loc.path && loc.path.length > 0) into = loc.path[loc.path.length - 1]!;
       else into = new TextEncoder().encode(`inode-${loc.ref.subvol}-${loc.ref.ino}`);
       const s = await extractFiles(view, { ref: loc.ref, inode: loc.inode, into }, outDir, { force: opts.force ?? false, verify: opts.verify !== false, io, createdOutput: created });
-      if (opts.json) io.stdout.write(toJson(s, 2) + '\n');
+      if (opts.json) io.stdout.write(toJson(jsonDocument('extract', s), 2) + '\n');
       else io.stdout.write(summaryText(s) + '\n');
       const damage = reportFindings(fs, io);
       done(s.failed.length || s.refused.length || damage ? EXIT_DAMAGE : EXIT_OK);

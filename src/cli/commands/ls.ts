@@ -5,7 +5,7 @@ import { finish } from '../findings.js';
 import type { Inode } from '../../fs/types.js';
 import { walkFiles, type WalkItem } from '../../fs/walk.js';
 import { entryJson, longLine, tableName, tablePath } from '../../report/fs.js';
-import { toJson } from '../../report/json.js';
+import { jsonDocument, ndjsonHeader, toJson } from '../../report/json.js';
 import { LineWriter, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 
@@ -42,12 +42,14 @@ export function registerLs(program: Command, io: CliIO, done: (code: number) => 
           if (listingDir && it.depth === 0) continue;
           entries.push(entryJson({ ...it, path: [...base, ...it.path] }, symlinkTarget(view, it.inode)));
         }
-        io.stdout.write(toJson(listingDir ? { ...entryJson({ path: base, entry: null, ref: loc.ref, inode: loc.inode, depth: 0 }, null), entries } : entries[0], 2) + '\n');
+        io.stdout.write(toJson(jsonDocument('ls', listingDir ? { ...entryJson({ path: base, entry: null, ref: loc.ref, inode: loc.inode, depth: 0 }, null), entries } : entries[0]!), 2) + '\n');
       } else {
+        // NDJSON (-R --json): a header record, then one "entry" record per file.
+        if (opts.json) w.line(ndjsonHeader('ls').slice(0, -1));
         for (const it of items) {
           if (listingDir && it.depth === 0) continue;
           const target = symlinkTarget(view, it.inode);
-          if (opts.json) { w.line(toJson(entryJson({ ...it, path: [...base, ...it.path] }, target))); continue; }
+          if (opts.json) { w.line(toJson({ record: 'entry', ...entryJson({ ...it, path: [...base, ...it.path] }, target) })); continue; }
           const name = opts.recursive ? tablePath(it.path).slice(1) : tableName(it.path[it.path.length - 1] ?? new Uint8Array(0)) || tablePath(base);
           const shown = it.inode?.kind === 'dir' && opts.recursive ? `${name}/` : name;
           if (opts.long) w.line(longLine(it, shown, target, opts.allTimes ?? false));

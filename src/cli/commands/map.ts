@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { mapReport } from '../../report/map.js';
-import { toJson } from '../../report/json.js';
+import { jsonDocument, toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
@@ -25,7 +25,7 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
         const devid = parseU64(opts.devid ?? '1', '--devid');
         const phys = parseU64(opts.physical, '--physical');
         const hits = fs.volume.chunks.reverse(devid, phys);
-        if (opts.json) io.stdout.write(toJson({ devid, physical: phys, logical: hits.map((h) => ({ chunk: h.chunk.logical, stripe: h.stripeIndex, role: h.role, logical: h.logical, rowLogical: h.rowLogical })) }, 2) + '\n');
+        if (opts.json) io.stdout.write(toJson(jsonDocument('map', { devid, physical: phys, logical: hits.map((h) => ({ chunk: h.chunk.logical, stripe: h.stripeIndex, role: h.role, logical: h.logical, rowLogical: h.rowLogical })) }), 2) + '\n');
         else if (hits.length === 0) io.stdout.write(`devid ${devid} physical ${phys} is not in any chunk's stripe (unallocated or outside the device)\n`);
         else io.stdout.write(renderTable(['devid', 'physical', 'chunk', 'profile', 'stripe', 'role', 'logical'],
           hits.map((h) => [devid, phys, h.chunk.logical, h.chunk.profile, h.stripeIndex, h.role, h.logical ?? `parity of row at ${h.rowLogical}`])) + '\n');
@@ -40,7 +40,7 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
       }
       const r = mapReport(fs.volume, logical, m);
       if (opts.json) {
-        io.stdout.write(toJson(r, 2) + '\n');
+        io.stdout.write(toJson(jsonDocument('map', r), 2) + '\n');
       } else {
         const lines = [
           `logical ${logical} is at offset ${r.offsetInChunk} of ${r.chunk.type} chunk ${r.chunk.logical} (length ${r.chunk.length}, ${r.chunk.profile}, stripe_len ${r.chunk.stripeLen}); contiguous for ${r.contiguous} bytes`,

@@ -3,13 +3,14 @@ import type { Command } from 'commander';
 import { hasSuperMagic, decodeSuperblock } from '../../format/superblock.js';
 import { PartitionTableError, readPartitionTable } from '../../io/partitions.js';
 import { openByteSource } from '../../io/node/openSource.js';
-import { toJson } from '../../report/json.js';
+import { jsonDocument, toJson } from '../../report/json.js';
 import { demoImagePath } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, InputError, type CliIO } from '../context.js';
+import { addOutputOptions } from '../options.js';
 
 export function registerPartitions(program: Command, io: CliIO, done: (code: number) => void): void {
-  program.command('partitions').argument('[image]', 'whole-disk image or device')
+  addOutputOptions(program.command('partitions').argument('[image]', 'whole-disk image or device'))
     .description('list the MBR or GPT partitions of a whole-disk image and which of them hold btrfs')
     .option('--json', 'machine-readable output')
     .action((image: string | undefined, opts: { json?: boolean }) => {
@@ -25,7 +26,7 @@ export function registerPartitions(program: Command, io: CliIO, done: (code: num
       }
       if (!table) {
         const whole = hasSuperMagic(src.read(0x10000n, 4096));
-        io.stdout.write(opts.json ? toJson({ table: null, btrfsOnWholeDevice: whole }) + '\n'
+        io.stdout.write(opts.json ? toJson(jsonDocument('partitions', { table: null, btrfsOnWholeDevice: whole }), 2) + '\n'
           : `${path}: no partition table${whole ? '; btrfs starts at offset 0 (use the image directly)' : ''}\n`);
         return done(EXIT_OK);
       }
@@ -35,7 +36,7 @@ export function registerPartitions(program: Command, io: CliIO, done: (code: num
         return { ...p, btrfs: btrfs ? { fsid: btrfs.fsid, label: btrfs.label, devid: btrfs.devItem.devid, generation: btrfs.generation } : null };
       });
       if (opts.json) {
-        io.stdout.write(toJson({ table: { type: table.type, sectorSize: table.sectorSize, diskId: table.diskId, problems: table.problems, gpt: table.gpt }, partitions: rows }, 2) + '\n');
+        io.stdout.write(toJson(jsonDocument('partitions', { table: { type: table.type, sectorSize: table.sectorSize, diskId: table.diskId, problems: table.problems, gpt: table.gpt }, partitions: rows }), 2) + '\n');
       } else {
         io.stdout.write(renderTable(['#', 'kind', 'start', 'size', 'type', 'name', 'btrfs'], rows.map((p) => [
           p.index, p.kind, p.start, p.size, p.typeName ? `${p.typeName} (${p.type})` : p.type, p.name,

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { recoverDeleted, type Recovered } from '../../analysis/forensics/recover.js';
 import { displayPath } from '../../fs/names.js';
 import { formatTimeShort, modeString, timesJson } from '../../report/fs.js';
-import { toJson } from '../../report/json.js';
+import { jsonDocument, toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, type CliIO } from '../context.js';
@@ -43,10 +43,10 @@ export function registerRecover(program: Command, io: CliIO, done: (code: number
           if (r.inode.kind === 'dir') continue;
           written.set(r, await writeOne(r, out, used));
         }
-        nodeFs.writeFileSync(joinPath(out, 'recover-report.json'), toJson({ files: report.files.map((r) => fileJson(r, written.get(r))), searched: report.searched }, 2) + '\n', { flag: 'wx' });
+        nodeFs.writeFileSync(joinPath(out, 'recover-report.json'), toJson(jsonDocument('recover', { files: report.files.map((r) => fileJson(r, written.get(r))), searched: report.searched }), 2) + '\n', { flag: 'wx' });
       }
       if (opts.json) {
-        io.stdout.write(toJson({ files: report.files.map((r) => fileJson(r, written.get(r))), searched: report.searched }, 2) + '\n');
+        io.stdout.write(toJson(jsonDocument('recover', { files: report.files.map((r) => fileJson(r, written.get(r))), searched: report.searched }), 2) + '\n');
       } else {
         const rows = report.files.map((r) => [
           r.paths.length ? r.paths.map((p) => displayPath(p, { controls: true })).join('\n') : '(no name survives)',
@@ -79,7 +79,7 @@ async function writeOne(r: Recovered, out: string, used: Set<string>): Promise<{
 function fileJson(r: Recovered, w?: { host: string | null; failed: string | null }): Record<string, unknown> {
   const i = r.inode;
   return {
-    subvol: r.subvol, ino: r.ino, paths: r.paths.map((p) => displayPath(p)), kind: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, size: i.size, nlink: i.nlink,
+    subvol: r.subvol, ino: r.ino, paths: r.paths.map((p) => displayPath(p)), type: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, size: i.size, nlink: i.nlink,
     inodeGeneration: i.generation, transid: i.transid, ...timesJson(i), lastSeen: r.lastSeen, source: r.source, inoReused: r.inoReused,
     treeRoot: r.root.bytenr, treeRootGeneration: r.root.generation ?? null,
     data: r.data, ...(w ? { writtenTo: w.host, failed: w.failed } : {}),

@@ -3,7 +3,7 @@ import { resolveLogical } from '../../fs/backrefs.js';
 import { FsView } from '../../fs/FsView.js';
 import { parseInodeSpec } from '../../fs/select.js';
 import { pathFields, resolutionJson, tablePath } from '../../report/fs.js';
-import { toJson } from '../../report/json.js';
+import { jsonDocument, toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, UsageError, type CliIO } from '../context.js';
@@ -33,7 +33,7 @@ export function registerResolve(program: Command, io: CliIO, done: (code: number
         const inode = view.inode(ref);
         if (!inode) throw new UsageError(`--inode ${opts.inode}: subvolume ${ref.subvol} has no inode ${ref.ino}`);
         const paths = view.paths(ref);
-        if (opts.json) io.stdout.write(toJson({ subvol: ref.subvol, ino: ref.ino, paths: paths.map((p) => pathFields(p)) }, 2) + '\n');
+        if (opts.json) io.stdout.write(toJson(jsonDocument('resolve', { subvol: ref.subvol, ino: ref.ino, paths: paths.map((p) => pathFields(p)) }), 2) + '\n');
         else if (paths.length === 0) io.stdout.write(`inode ${ref.ino} of subvolume ${ref.subvol} has no path (unlinked, or its directory is unreachable)\n`);
         else io.stdout.write(paths.map((p) => tablePath(p)).join('\n') + '\n');
         const code = finish(fs, io);
@@ -41,7 +41,7 @@ export function registerResolve(program: Command, io: CliIO, done: (code: number
       }
       const r = resolveLogical(view, logical!);
       if (opts.json) {
-        io.stdout.write(toJson(resolutionJson(r), 2) + '\n');
+        io.stdout.write(toJson(jsonDocument('resolve', resolutionJson(r)), 2) + '\n');
       } else {
         const out: string[] = [];
         if (!r.extent) out.push(`logical ${r.logical}: ${r.notes.join('; ')}`);

@@ -4,7 +4,7 @@ import { LogOverlay } from '../../analysis/forensics/logReplay.js';
 import { surveyRoots, type RootCandidate } from '../../analysis/forensics/roots.js';
 import { displayPath } from '../../fs/names.js';
 import { objectidToString } from '../../report/printTree.js';
-import { toJson } from '../../report/json.js';
+import { jsonDocument, toJson } from '../../report/json.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
@@ -41,12 +41,12 @@ export function registerRoots(program: Command, io: CliIO, done: (code: number) 
       const log = logSummary(fs);
       progress.done();
       if (opts.json) {
-        io.stdout.write(toJson({
+        io.stdout.write(toJson(jsonDocument('roots', {
           superblock: { generation: fs.superblock.generation, root: fs.superblock.root, logRoot: fs.superblock.logRoot },
           scan: { chunks: scan.chunks, copiesRead: scan.copiesRead, validCopies: scan.validCopies, validBlocks: scan.validBlocks },
           roots: roots.map(rootJson),
           log,
-        }, 2) + '\n');
+        }), 2) + '\n');
         return done(finish(fs, io));
       }
       const out: string[] = [];
@@ -83,7 +83,7 @@ function logSummary(fs: Filesystem): LogSummary | null {
   return {
     logRoot: fs.superblock.logRoot,
     trees: o.logged.map((t) => ({
-      subvol: t.subvol, root: t.root.bytenr, level: t.root.level,
+      subvol: t.subvol, bytenr: t.root.bytenr, level: t.root.level,
       inodes: t.inodes.map((i) => ({ ino: i.ino, mode: i.mode.toString(8), size: i.size, nlink: i.nlink, transid: i.transid, block: i.place.block, slot: i.place.slot })),
       names: t.names.map((n) => ({ ino: n.ino, parent: n.parent, name: name(n.name), index: n.index })),
       extents: t.extents,
@@ -101,7 +101,7 @@ function logText(l: LogSummary): string[] {
     const names = t['names'] as { ino: bigint; parent: bigint; name: string; index: bigint }[];
     out.push(renderTable(['ino', 'mode', 'size', 'nlink', 'transid', 'names (parent/name index)'], inodes.map((i) => [
       i.ino, i.mode, i.size, i.nlink, i.transid, names.filter((n) => n.ino === i.ino).map((n) => `${n.parent}/${n.name} #${n.index}`).join(', '),
-    ]), { title: `subvolume ${t['subvol']}: log tree at ${t['root']}, ${inodes.length} inode(s)` }));
+    ]), { title: `subvolume ${t['subvol']}: log tree at ${t['bytenr']}, ${inodes.length} inode(s)` }));
     const ex = t['extents'] as { ino: bigint; fileOffset: bigint; kind: string; diskBytenr: bigint; diskNumBytes: bigint; offset: bigint; length: bigint }[];
     if (ex.length) out.push(renderTable(['ino', 'file offset', 'length', 'kind', 'disk (logical +size)', 'offset in extent'], ex.map((e) => [e.ino, e.fileOffset, e.length, e.kind, e.kind === 'regular' || e.kind === 'prealloc' ? `${e.diskBytenr} +${e.diskNumBytes}` : '', e.offset]), { title: 'extents written' }));
     const de = t['dirEntries'] as { dir: bigint; type: string; offset: bigint; name: string; target: bigint }[];

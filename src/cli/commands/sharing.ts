@@ -3,7 +3,7 @@ import { FsView } from '../../fs/FsView.js';
 import { selectSubvolume } from '../../fs/select.js';
 import { analyzeSharing, groupExclusive, sharedMatrix, type SubvolSharing } from '../../analysis/sharing.js';
 import { DuCalculator, subvolumesBelow } from '../../analysis/sharingDu.js';
-import { toJson } from '../../report/json.js';
+import { jsonDocument, toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
@@ -46,10 +46,10 @@ export function registerSharing(program: Command, io: CliIO, done: (code: number
       const matrix = opts.matrix ? sharedMatrix(r) : null;
       const freed = opts.free ? groupExclusive(r, freeIds) : null;
       if (opts.json) {
-        io.stdout.write(toJson({
+        io.stdout.write(toJson(jsonDocument('sharing', {
           nodesize: r.nodesize, treeBlocks: r.treeBlocks, extents: r.extents.size,
           subvolumes: rows.map((p) => ({
-            id: p.id, path: p.path, referenced: p.referenced, exclusive: p.exclusive, shared: p.shared,
+            subvol: p.id, path: p.path, referenced: p.referenced, exclusive: p.exclusive, shared: p.shared,
             data: { referenced: p.referencedData, exclusive: p.exclusiveData },
             metadata: { referencedBlocks: p.referencedMetaBlocks, exclusiveBlocks: p.exclusiveMetaBlocks, referenced: ns * BigInt(p.referencedMetaBlocks), exclusive: ns * BigInt(p.exclusiveMetaBlocks) },
             files: p.files, apparentBytes: p.apparentBytes, mappedBytes: p.mappedBytes, inlineBytes: p.inlineBytes, inlineStored: p.inlineStored,
@@ -57,9 +57,9 @@ export function registerSharing(program: Command, io: CliIO, done: (code: number
             compressed: { disk: p.compressedDisk, ram: p.compressedRam },
             du: p.du,
           })),
-          ...(matrix ? { matrix: { ids: r.subvols.map((s) => s.id), bytes: matrix } } : {}),
-          ...(freed ? { free: { subvolumes: freeIds, ...freed } } : {}),
-        }, 2) + '\n');
+          ...(matrix ? { matrix: { subvols: r.subvols.map((s) => s.id), bytes: matrix } } : {}),
+          ...(freed ? { free: { subvols: freeIds, ...freed } } : {}),
+        }), 2) + '\n');
       } else {
         const out: string[] = [];
         out.push(renderTable(

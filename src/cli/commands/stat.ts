@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { fileExtents, symlinkTarget } from '../../fs/fileData.js';
 import { extentJson, extentRow, inodeJson, inodeRows, nameFields, nameJson, pathFields, summarizeExtents, tableName, tablePath, xattrJson, xattrValueText } from '../../report/fs.js';
-import { toJson } from '../../report/json.js';
+import { jsonDocument, toJson } from '../../report/json.js';
 import { renderFields, renderTable } from '../table.js';
-import { type CliIO } from '../context.js';
+import { EXIT_OK, EXIT_USAGE, type CliIO } from '../context.js';
+import type { FsView } from '../../fs/FsView.js';
+import type { Located } from '../../fs/select.js';
+import { openBatch, worst } from '../batch.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
-import { openTarget } from '../target.js';
 import { finish } from '../findings.js';
 
 interface StatOptions extends CommonOptions {
@@ -15,52 +17,74 @@ interface StatOptions extends CommonOptions {
 }
 
 export function registerStat(program: Command, io: CliIO, done: (code: number) => void): void {
-  addSourceOptions(program.command('stat').argument('[image]', 'image file or device').argument('[path]', 'path as a mount of subvolume 5 shows it'))
+  addSourceOptions(program.command('stat').argument('[image]', 'image file or device').argument('[paths...]', 'paths as a mount of subvolume 5 shows them (several: each in turn)'))
     .description('every field of an inode item (flags by name), all its names (INODE_REF, INODE_EXTREF), xattrs, and an extents summary')
     .option('--inode <subvol:ino>', 'the inode to show, instead of a path')
     .option('--subvol <id|path>', 'paths (and a bare --inode number) are in this subvolume')
     .option('--extents <n>', 'list the first N file extents (default 20; 0 for none)')
-    .action((image: string | undefined, path: string | undefined, opts: StatOptions) => {
-      const { fs, view, loc } = openTarget(image, path, opts, io);
-      if (!loc.ok) return;
-      const { ref, inode } = loc;
+    .action((image: string | undefined, paths: string[], opts: StatOptions) => {
+      const { fs, view, targets } = openBatch(image, paths, opts, io);
       const keep = opts.extents === undefined ? 20 : Math.max(0, Math.min(1_000_000, Number.parseInt(opts.extents, 10) || 0));
-      const names = view.names(ref);
-      const paths = view.paths(ref);
-      const xattrs = view.xattrs(ref);
-      const target = symlinkTarget(view, inode);
-      const { summary, list } = summarizeExtents(fileExtents(view, ref), keep);
-      if (opts.json) {
-        io.stdout.write(toJson({
-          ...inodeJson(inode),
-          paths: paths.map((p) => pathFields(p).path),
-          names: names.map((n) => nameJson(view, ref.subvol, n)),
-          ...(target ? nameFields(target, 'symlinkTarget') : {}),
-          xattrs: xattrs.map(xattrJson),
-          extents: { ...summary, list: list.map(extentJson) },
-        }, 2) + '\n');
-        return done(finish(fs, io));
+      let code = EXIT_OK;
+      const docs: Record<string, unknown>[] = [];
+      const texts: string[] = [];
+      for (const t of targets) {
+        if ('error' in t) {
+          io.stderr.write(`btrfs-inspect: ${t.error}\n`);
+          code = worst(code, EXIT_USAGE);
+          if (opts.json) docs.push({ ...(paths.length ? { request: t.name } : {}), error: t.error });
+          continue;
+        }
+        if (opts.json) docs.push({ ...(paths.length > 1 ? { request: t.name } : {}), ...statJson(view, t.loc, keep) });
+        else texts.push(statText(view, t.loc, keep));
       }
-      const out: string[] = [];
-      const rows = inodeRows(inode);
-      rows.unshift(['path', paths.length ? paths.map((p) => tablePath(p)).join('\n') : loc.path ? tablePath(loc.path) : '(no path)']);
-      if (target) rows.push(['symlink target', tableName(target)]);
-      out.push(renderFields(rows));
-      if (names.length) {
-        out.push(renderTable(['parent dir', 'name', 'index', 'item', 'path'], names.map((n) => {
-          const d = view.dirPath({ subvol: ref.subvol, ino: n.parent });
-          return [n.parent, tableName(n.name), n.index, n.source, d ? tablePath([...d, n.name]) : '?'];
-        }), { title: 'names' }));
-      }
-      if (xattrs.length) {
-        out.push(renderTable(['name', 'size', 'value'], xattrs.map((x) => [tableName(x.name), x.value.length, xattrValueText(x.value)]), { title: 'xattrs' }));
-      }
-      const comp = Object.entries(summary.compressed).map(([k, v]) => `${v} ${k}`).join(', ');
-      out.push(`extents: ${summary.count} (${summary.regular} regular, ${summary.inline} inline, ${summary.prealloc} prealloc, ${summary.hole} hole${comp ? `; compressed: ${comp}` : ''}); ${summary.mappedBytes} bytes mapped, ${summary.diskBytes} bytes of disk extents`);
-      if (list.length) {
-        out.push(renderTable(['file offset', 'length', 'kind', 'compression', 'disk (logical +size)', 'offset in extent'], list.map(extentRow)) + (summary.count > list.length ? `\n... ${summary.count - list.length} more (--extents N)` : ''));
-      }
-      io.stdout.write(out.join('\n') + '\n');
-      done(finish(fs, io));
+      if (opts.json) io.stdout.write(toJson(docs.length === 1 && targets.length === 1 ? jsonDocument('stat', docs[0]!) : jsonDocument('stat', { files: docs }), 2) + '\n');
+      else io.stdout.write(texts.map((x) => x + '\n').join('\n'));
+      done(worst(finish(fs, io), code));
     });
+}
+
+type Found = Extract<Located, { ok: true }>;
+
+function statJson(view: FsView, loc: Found, keep: number): Record<string, unknown> {
+  const { ref, inode } = loc;
+  const target = symlinkTarget(view, inode);
+  const { summary, list } = summarizeExtents(fileExtents(view, ref), keep);
+  return {
+    ...inodeJson(inode),
+    paths: view.paths(ref).map((p) => pathFields(p).path),
+    names: view.names(ref).map((n) => nameJson(view, ref.subvol, n)),
+    ...(target ? nameFields(target, 'symlinkTarget') : {}),
+    xattrs: view.xattrs(ref).map(xattrJson),
+    extents: { ...summary, list: list.map(extentJson) },
+  };
+}
+
+function statText(view: FsView, loc: Found, keep: number): string {
+  const { ref, inode } = loc;
+  const names = view.names(ref);
+  const paths = view.paths(ref);
+  const xattrs = view.xattrs(ref);
+  const target = symlinkTarget(view, inode);
+  const { summary, list } = summarizeExtents(fileExtents(view, ref), keep);
+  const out: string[] = [];
+  const rows = inodeRows(inode);
+  rows.unshift(['path', paths.length ? paths.map((p) => tablePath(p)).join('\n') : loc.path ? tablePath(loc.path) : '(no path)']);
+  if (target) rows.push(['symlink target', tableName(target)]);
+  out.push(renderFields(rows));
+  if (names.length) {
+    out.push(renderTable(['parent dir', 'name', 'index', 'item', 'path'], names.map((n) => {
+      const d = view.dirPath({ subvol: ref.subvol, ino: n.parent });
+      return [n.parent, tableName(n.name), n.index, n.source, d ? tablePath([...d, n.name]) : '?'];
+    }), { title: 'names' }));
+  }
+  if (xattrs.length) {
+    out.push(renderTable(['name', 'size', 'value'], xattrs.map((x) => [tableName(x.name), x.value.length, xattrValueText(x.value)]), { title: 'xattrs' }));
+  }
+  const comp = Object.entries(summary.compressed).map(([k, v]) => `${v} ${k}`).join(', ');
+  out.push(`extents: ${summary.count} (${summary.regular} regular, ${summary.inline} inline, ${summary.prealloc} prealloc, ${summary.hole} hole${comp ? `; compressed: ${comp}` : ''}); ${summary.mappedBytes} bytes mapped, ${summary.diskBytes} bytes of disk extents`);
+  if (list.length) {
+    out.push(renderTable(['file offset', 'length', 'kind', 'compression', 'disk (logical +size)', 'offset in extent'], list.map(extentRow)) + (summary.count > list.length ? `\n... ${summary.count - list.length} more (--extents N)` : ''));
+  }
+  return out.join('\n');
 }

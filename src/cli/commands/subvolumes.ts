@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { FsView } from '../../fs/FsView.js';
 import { lineageLines, subvolumeJson, subvolumeRow } from '../../report/fs.js';
-import { toJson } from '../../report/json.js';
+import { jsonDocument, toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
 import { type CliIO } from '../context.js';
@@ -16,7 +16,7 @@ export function registerSubvolumes(program: Command, io: CliIO, done: (code: num
       const view = new FsView(fs);
       const subs = view.subvolumes();
       if (opts.json) {
-        io.stdout.write(toJson({ defaultSubvolume: view.defaultSubvolume(), subvolumes: subs.map(subvolumeJson) }, 2) + '\n');
+        io.stdout.write(toJson(jsonDocument('subvolumes', { defaultSubvol: view.defaultSubvolume(), subvolumes: subs.map(subvolumeJson) }), 2) + '\n');
       } else {
         const out: string[] = [];
         out.push(renderTable(

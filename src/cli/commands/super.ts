@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readSuperblocks } from '../../volume/superblocks.js';
 import { BACKUP_ROOT_HEAD, SYS_CHUNK_HEAD, backupRootRows, sysChunkArrayRows, superblockJson, superblockRows } from '../../report/superblock.js';
-import { toJson } from '../../report/json.js';
+import { jsonDocument, toJson } from '../../report/json.js';
 import { openSources } from '../open.js';
 import { renderFields, renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, InputError, type CliIO } from '../context.js';
@@ -21,7 +21,7 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
       }
       const damaged = devices.some((d) => d.supers.mirrors.some((m) => m.state !== 'ok' && m.state !== 'missing'));
       if (opts.json) {
-        io.stdout.write(toJson({
+        io.stdout.write(toJson(jsonDocument('super', {
           superblock: superblockJson(first.supers.best),
           devices: devices.map((d) => ({
             name: d.name,
@@ -32,7 +32,7 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
               ...(opts.allMirrors && m.superblock ? { superblock: superblockJson(m.superblock) } : {}),
             })),
           })),
-        }, 2) + '\n');
+        }), 2) + '\n');
         return done(damaged ? EXIT_DAMAGE : EXIT_OK);
       }
       const out: string[] = [];

@@ -5,7 +5,7 @@ import type { Inode } from '../../fs/types.js';
 import { FsView } from '../../fs/FsView.js';
 import { selectSubvolume } from '../../fs/select.js';
 import { formatTime, tableName } from '../../report/fs.js';
-import { toJson } from '../../report/json.js';
+import { ndjsonHeader, toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { EXIT_DAMAGE, LineWriter, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
@@ -79,11 +79,13 @@ export function registerTimeline(program: Command, io: CliIO, done: (code: numbe
         entries.push(slimEntry(withTarget(e)));
       }
       entries.push(...recovered().map(slimEntry));
+      // NDJSON: a header record, then one "event" record per time.
+      if (opts.json) w.line(ndjsonHeader('timeline').slice(0, -1));
       for (const ev of timelineEvents(entries)) {
         const e = ev.entry;
         const t = { sec: ev.timeNs / 1_000_000_000n - (ev.timeNs % 1_000_000_000n < 0n ? 1n : 0n), nsec: Number(((ev.timeNs % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n) };
         if (opts.json) {
-          w.line(toJson({ time: formatTime(t), timeNs: ev.timeNs, macb: ev.macb, subvol: e.subvol, ino: e.ino, path: hasPath(e) ? bodyName({ ...e, deleted: false, symlinkTarget: null, ...(e.shown ? { shown: { ...e.shown, target: null } } : {}) }) : null, kind: e.inode.kind, mode: e.inode.mode, uid: e.inode.uid, gid: e.inode.gid, size: e.inode.size, deleted: e.deleted, ...(e.source ? { source: e.source } : {}) }));
+          w.line(toJson({ record: 'event', time: formatTime(t), timeNs: ev.timeNs, macb: ev.macb, subvol: e.subvol, ino: e.ino, path: hasPath(e) ? bodyName({ ...e, deleted: false, symlinkTarget: null, ...(e.shown ? { shown: { ...e.shown, target: null } } : {}) }) : null, type: e.inode.kind, mode: e.inode.mode, uid: e.inode.uid, gid: e.inode.gid, size: e.inode.size, deleted: e.deleted, ...(e.source ? { source: e.source } : {}) }));
         } else {
           w.line(`${formatTime(t)} ${ev.macb} ${String(e.inode.size).padStart(10)} ${bodyLine(e).split('|')[3]} ${String(e.inode.uid).padStart(5)} ${String(e.inode.gid).padStart(5)} ${e.subvol}:${e.ino} ${hasPath(e) ? bodyName(e) : tableName(new TextEncoder().encode(`<no name: subvolume ${e.subvol} inode ${e.ino}>`))}`);
         }

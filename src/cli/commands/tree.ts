@@ -5,6 +5,7 @@ import { ObjectId } from '../../format/constants.js';
 import { dumpAll, dumpRoots, dumpTree, printContextOf, type DumpOptions } from '../../report/dumpTree.js';
 import { RenderCache, type RenderCodec } from '../../report/RenderCache.js';
 import { treeBlockJson, treeStartJson } from '../../report/treeJson.js';
+import { ndjsonHeader } from '../../report/json.js';
 import { printTreeBlockLines } from '../../report/printTree.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { openFilesystem } from '../open.js';
@@ -85,7 +86,7 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
           reportFindings(fs, io);
           return done(EXIT_DAMAGE);
         }
-        w.write(enc.encode(opts.json ? treeBlockJson(b, ctx, r.validItems) : printTreeBlockLines(b, ctx)));
+        w.write(enc.encode(opts.json ? ndjsonHeader('tree') + treeBlockJson(b, ctx, r.validItems) : printTreeBlockLines(b, ctx)));
         w.flush();
         return done(finish(fs, io));
       }
@@ -109,6 +110,8 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
         ...(max ? { max } : {}),
         ...(pool ? { output: pool } : {}),
       };
+      // NDJSON: a header record, then the dump's "tree", "block", "item", "ptr", "shared" and "error" records.
+      if (opts.json) w.write(enc.encode(ndjsonHeader('tree')));
       try {
         dump(fs, dumpOpts, opts, w, io, usedBlocks);
         pool?.finish();

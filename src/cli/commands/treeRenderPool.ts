@@ -4,6 +4,7 @@ import type { TreeBlock } from '../../format/treeBlock.js';
 import { renderBlock, type DumpOutput, type DumpSink } from '../../report/dumpTree.js';
 import type { PrintContext } from '../../report/printTree.js';
 import { RenderCache } from '../../report/RenderCache.js';
+import { jsonBigint } from '../../report/json.js';
 import { startWorker } from '../worker.js';
 import { DONE, FAILED, FREE, QUIT, RENDER, RENDER_ONLY, SUBMITTED, RenderSlots, UNPACK, WORKING, layoutFor, type SlotLayout } from './treeRenderSlots.js';
 
@@ -71,7 +72,7 @@ export class TreeRenderPool implements DumpOutput {
     const ready: Promise<boolean>[] = [];
     for (let i = 0; i < n; i++) {
       const slots = RenderSlots.create(layout);
-      const workerData = { sab: slots.sab, layout: slots.layout, ctx, format };
+      const workerData = { sab: slots.sab, layout: slots.layout, ctx, format, jsonBigint: jsonBigint() };
       // Its garbage is all short-lived strings: a small young generation keeps the process's memory
       // down; NDJSON records are larger (item bytes in hex) and need more room to die young.
       const worker = startWorker(import.meta.url, 'treeRenderWorker', workerData, { maxYoungGenerationSizeMb: format === 'json' ? 16 : 4 });

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { TreeBlock } from '../../format/treeBlock.js';
 import { renderBlock } from '../../report/dumpTree.js';
+import { setJsonBigint, type JsonBigint } from '../../report/json.js';
 import type { PrintContext } from '../../report/printTree.js';
 import { DONE, FAILED, QUIT, RENDER, RENDER_ONLY, SUBMITTED, RenderSlots, WORKING, type SlotLayout } from './treeRenderSlots.js';
 
@@ -12,7 +13,8 @@ import { DONE, FAILED, QUIT, RENDER, RENDER_ONLY, SUBMITTED, RenderSlots, WORKIN
  * cached one. The block was read and verified by the main thread; this
  * thread only formats bytes it is given.
  */
-const { sab, layout, ctx, format } = workerData as { sab: SharedArrayBuffer; layout: SlotLayout; ctx: PrintContext; format: 'text' | 'json' };
+const { sab, layout, ctx, format, jsonBigint } = workerData as { sab: SharedArrayBuffer; layout: SlotLayout; ctx: PrintContext; format: 'text' | 'json'; jsonBigint: JsonBigint };
+setJsonBigint(jsonBigint);
 const slots = new RenderSlots(sab, layout);
 const enc = new TextEncoder();
 const text = new Uint8Array(layout.outCap);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { computeUsage } from '../../analysis/usage.js';
-import { toJson } from '../../report/json.js';
+import { jsonDocument, toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, type CliIO } from '../context.js';
@@ -14,10 +14,10 @@ export function registerUsage(program: Command, io: CliIO, done: (code: number) 
       const fs = openFilesystem(image, opts, io);
       const u = computeUsage(fs);
       if (opts.json) {
-        io.stdout.write(toJson({
+        io.stdout.write(toJson(jsonDocument('usage', {
           ...u,
           devices: u.devices.map((d) => ({ ...d, byGroup: Object.fromEntries(d.byGroup) })),
-        }, 2) + '\n');
+        }), 2) + '\n');
       } else {
         const pct = (a: bigint, b: bigint) => (b === 0n ? "0.00" : ((Number(a) * 100) / Number(b)).toFixed(2));
         const out: string[] = [];
