@@ -260,10 +260,15 @@ export class ExtentTable implements ReadonlyMap<bigint, ExtentUse> {
   }
 
   use(i: number): ExtentUse {
+    const table = this;
     return {
       bytenr: this.bytenr[i]!, diskBytes: this.diskBytes[i]!, ramBytes: this.ramBytes[i]!, compression: this.compression[i]!,
       prealloc: this.prealloc[i] === 1, mask: this.masks[this.maskId[i]!]!, ino: this.ino[i]!, multiInode: this.multiInode[i] === 1,
-      ranges: this.ranges(i),
+      // Built only when read: an extent cloned 100,000 times (dedup) has as many ranges, and a
+      // file of such clones looks its extent up once per clone; most callers never read them.
+      get ranges() {
+        return table.ranges(i);
+      },
     };
   }
 
