@@ -8,6 +8,7 @@ import { readChild, readRoot, type ItemRef, type TreeRoot } from '../tree/walk.j
  */
 export function lastKeyAtOrBefore(fs: Filesystem, root: TreeRoot, k: Key): Key | undefined {
   const opts = fs.walkOptions;
+  root = fs.searchRoot(root);
   const r = readRoot(fs.reader, root, opts);
   let block = r.block;
   let valid = r.validItems;

@@ -27,6 +27,8 @@ export interface OpenOptions {
 export interface ItemOverlay {
   covers(tree: bigint): boolean;
   items(base: (root: TreeRoot, min: Key, max: Key) => Generator<ItemRef>, root: TreeRoot, min: Key, max: Key): Generator<ItemRef>;
+  /** The root whose blocks `items` reads for `root`, when it reads another one (an older root of the tree). */
+  readsRoot?(root: TreeRoot): TreeRoot;
 }
 
 /** A root item's pointer to its tree (see rootItemPointer). */
@@ -214,6 +216,15 @@ export class Filesystem {
   items(root: TreeRoot, min: Key = { objectid: 0n, type: 0, offset: 0n }, max: Key = MAX_KEY): Generator<ItemRef> {
     if (this.overlay?.covers(root.tree)) return this.overlay.items((r, a, b) => iterateItems(this.reader, r, a, b, this.walkOptions), root, min, max);
     return iterateItems(this.reader, root, min, max, this.walkOptions);
+  }
+
+  /**
+   * The root a key search of `root` must descend to agree with `items`: an
+   * overlay that serves a tree from another root is searched there (a search
+   * of the current root would start an older tree's items at an unrelated key).
+   */
+  searchRoot(root: TreeRoot): TreeRoot {
+    return this.overlay?.covers(root.tree) && this.overlay.readsRoot ? this.overlay.readsRoot(root) : root;
   }
 
   find(root: TreeRoot, k: Key): ItemRef | undefined {

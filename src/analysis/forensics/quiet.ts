@@ -22,6 +22,10 @@ export class TreeAtRoot implements ItemOverlay {
   }
 
   items(_base: unknown, _root: TreeRoot, min: Key, max: Key): Generator<ItemRef> {
-    return iterateItems(this.fs.reader, { ...this.root, tree: this.subvol }, min, max, {});
+    return iterateItems(this.fs.reader, this.readsRoot(), min, max, {});
+  }
+
+  readsRoot(): TreeRoot {
+    return { ...this.root, tree: this.subvol };
   }
 }

@@ -221,6 +221,7 @@ class DataChecker {
   private readonly extentRoot: TreeRoot | undefined;
   private readonly ss: number;
   private readonly cache = new Map<string, ExtentState>();
+  private scratch: Uint8Array | undefined;
 
   constructor(private readonly fs: Filesystem, private readonly csumRoots: TreeRoot[]) {
     this.extentRoot = fs.treeRoot(ObjectId.EXTENT_TREE);
@@ -260,11 +261,11 @@ class DataChecker {
     const vol = this.fs.volume;
     const ss = BigInt(this.ss);
     const piece = 256n * ss;
-    let scratch: Uint8Array | undefined;
     for (let at = bytenr; at < bytenr + len; at += piece) {
       const n = Number((bytenr + len - at < piece ? bytenr + len - at : piece) / ss);
-      // Only checksums are taken from the bytes: one buffer serves every piece.
-      const r = vol.read(at, n * this.ss, (scratch ??= new Uint8Array(Number(piece))));
+      // Only checksums are taken from the bytes: one buffer serves every piece of every extent
+      // (a new 1 MiB buffer per extent cost more than the reads of small files).
+      const r = vol.read(at, n * this.ss, (this.scratch ??= new Uint8Array(Number(piece))));
       if (!r.bytes) { x.unreadable = true; return x; }
       const sums = this.csums(at, n, generation, x.stillAllocated ? undefined : lastSeen);
       for (let i = 0; i < n; i++) {
@@ -321,11 +322,13 @@ class DataChecker {
         const s = block.keyOffsetField(slot);
         const data = block.itemData(slot);
         const cnt = Math.floor(data.length / cs);
-        for (let j = 0; j < cnt; j++) {
-          const a = s + BigInt(j) * ss;
-          if (a < at || a >= end) continue;
-          const i = Number((a - at) / ss);
-          if (out[i] === undefined) { out[i] = data.subarray(j * cs, (j + 1) * cs); left--; }
+        // Only the item's sectors inside [at, end): an item may cover thousands of sectors (one
+        // per sector written in a transaction), and a file looks up only its own.
+        const first = s >= at ? 0 : Number((at - s) / ss);
+        const past = Math.min(cnt, Number((end - s + ss - 1n) / ss));
+        for (let j = first; j < past; j++) {
+          const i = Number((s - at) / ss) + j;
+          if (i >= 0 && i < n && out[i] === undefined) { out[i] = data.subarray(j * cs, (j + 1) * cs); left--; }
         }
       }
     }
