@@ -4,14 +4,22 @@
  * differences of newer releases). Written from the observed output format;
  * see the report notes at the end of this file for known differences.
  */
-import { toHex, u16, u32, u64, uuidAt } from '../format/bytes.js';
-import { ItemType, ObjectId } from '../format/constants.js';
+import { toHex, u64, u64n } from '../format/bytes.js';
+import { FileExtentType, ItemType, ObjectId } from '../format/constants.js';
+import { blockGroupItem, freeSpaceHeader, freeSpaceInfo } from '../format/items/blockGroup.js';
+import { chunkItemSize, chunkNumStripes, chunkItem } from '../format/items/chunk.js';
+import { devExtent, devItem } from '../format/items/dev.js';
+import { decodeTimespec, nameText, timespecNsec, timespecStruct, type Timespec } from '../format/items/common.js';
+import { DIR_ITEM_HEADER_SIZE, dirItem, dirItemType, forEachDirEntry } from '../format/items/dir.js';
+import { extentDataRef, extentItem, sharedDataRef, treeBlockInfo } from '../format/items/extent.js';
+import { FILE_EXTENT_INLINE_DATA_START, fileExtentCompression, fileExtentItem, fileExtentType } from '../format/items/fileExtent.js';
 import { decodeItem, extentDataRefHash, type DecodedItem, type InlineRef, type ItemContext } from '../format/items/index.js';
-import type { BalanceArgs } from '../format/items/misc.js';
-import { nameText, readTimespec, type Timespec } from '../format/items/common.js';
-import { ROOT_ITEM_SIZE } from '../format/items/root.js';
-import { readKey, type Key } from '../format/key.js';
-import { HEADER_SIZE, ITEM_SIZE, KEY_PTR_SIZE, type TreeBlock } from '../format/treeBlock.js';
+import { forEachInodeRef, INODE_ITEM_SIZE, INODE_REF_HEADER_SIZE, inodeFlags, inodeGid, inodeItem, inodeMode, inodeNlink, inodeRef, inodeUid } from '../format/items/inode.js';
+import { balanceItem, DEV_STAT_VALUES_MAX, devReplaceItem, dirLogItem, remapItem, type BalanceArgs } from '../format/items/misc.js';
+import { qgroupInfoItem, qgroupLimitItem, qgroupStatusItem } from '../format/items/qgroup.js';
+import { ROOT_ITEM_SIZE, rootRef } from '../format/items/root.js';
+import { decodeKey, diskKey, keyTypeAt, type Key } from '../format/key.js';
+import { HEADER_SIZE, ITEM_SIZE, KEY_PTR_SIZE, keyPtr, leafItem, leafItemOffset, leafItemSize, type TreeBlock } from '../format/treeBlock.js';
 
 export type ProgsStyle = '6.2' | '6.19';
 
@@ -151,15 +159,16 @@ const PLAIN_619 = PLAIN_KEY_TYPES('6.19');
  * formatKey.
  */
 function keyText(d: Uint8Array, off: number, progs: ProgsStyle): string {
-  const name = (progs === '6.19' ? PLAIN_619 : PLAIN_62)[d[off + 8]!];
-  const oHi = u32(d, off + 4);
-  const fHi = u32(d, off + 13);
-  if (name !== undefined && oHi < 0x200000 && fHi < 0x200000) {
-    const oid = oHi * 0x100000000 + u32(d, off);
-    if (oid >= 256) return `(${oid} ${name} ${fHi * 0x100000000 + u32(d, off + 9)})`;
+  const name = (progs === '6.19' ? PLAIN_619 : PLAIN_62)[keyTypeAt(d, off)];
+  if (name !== undefined) {
+    // u64n is Infinity from 2^53 on: those keys take formatKey's exact path.
+    const oid = KEY_NUM.objectid(d, off);
+    const koff = KEY_NUM.offset(d, off);
+    if (oid >= 256 && oid !== Infinity && koff !== Infinity) return `(${oid} ${name} ${koff})`;
   }
-  return formatKey(readKey(d, off), progs);
+  return formatKey(decodeKey(d, off), progs);
 }
+const KEY_NUM = diskKey.num;
 
 // ---------------------------------------------------------------------------
 // Flags
@@ -341,18 +350,18 @@ function formatUtcSeconds(n: number): string {
 
 /** print_timespec of the btrfs_timespec at d[off] (sec i64, nsec u32). */
 function timespecAt(d: Uint8Array, off: number, tz: 'utc' | 'local'): string {
-  const hi = u32(d, off + 4);
-  if (tz === 'utc' && hi < 0x200000) {
-    const sec = hi * 0x100000000 + u32(d, off);
-    if (sec < 253402300800) return `${sec}.${u32(d, off + 8)} (${formatUtcSeconds(sec)})`;
+  if (tz === 'utc') {
+    // The i64 seconds read as a u64: negative ones come out past 2^53 (Infinity) and take the exact path.
+    const sec = u64n(d, off + timespecStruct.off.sec);
+    if (sec < 253402300800) return `${sec}.${timespecNsec(d, off)} (${formatUtcSeconds(sec)})`;
   }
-  return timespec(readTimespec(d, off), tz);
+  return timespec(decodeTimespec(d, off), tz);
 }
 
 /** A u64 field in decimal, exact over the whole range: a number below 2^53, a bigint above. */
 function u64Text(d: Uint8Array, off: number): string {
-  const hi = u32(d, off + 4);
-  if (hi < 0x200000) return String(hi * 0x100000000 + u32(d, off));
+  const n = u64n(d, off);
+  if (n !== Infinity) return String(n);
   return u64(d, off).toString();
 }
 
@@ -615,7 +624,7 @@ export function printItem(key: Key, item: DecodedItem, ctx: PrintContext): strin
       return '';
     case 'unknown':
       if (item.itemType === 120) return '\t\tcsum item\n';
-      if (v === '6.19' && (item.itemType === 235 || item.itemType === 236) && item.raw.length >= 8) return `\t\taddress ${u64(item.raw, 0)}\n`;
+      if (v === '6.19' && (item.itemType === 235 || item.itemType === 236) && item.raw.length >= remapItem.size) return `\t\taddress ${remapItem.get.address(item.raw, 0)}\n`;
       return '';
     case 'invalid':
       return `\t\t(invalid ${keyTypeToString(key.objectid, key.type, v)} item: ${item.reason})\n`;
@@ -676,7 +685,7 @@ function headerLines(b: TreeBlock, ctx: PrintContext, v: ProgsStyle, nodesize: n
   let csum = '';
   if (ctx.csumHeaders) csum = ' csum 0x' + toHex(d, 0, Math.min(ctx.csumSize, 32));
   s += `${level ? 'node' : 'leaf'} ${b.bytenr} flags 0x${flags.toString(16)}(${headerFlagsToString(flags)}) backref revision ${Number(rawFlags >> 56n)}${csum}\n`;
-  s += `fs uuid ${uuidAt(d, 0x20)}\nchunk uuid ${uuidAt(d, 0x40)}\n`;
+  s += `fs uuid ${b.fsid}\nchunk uuid ${b.chunkTreeUuid}\n`;
   return s;
 }
 
@@ -688,36 +697,44 @@ function leafFreeSpace(b: TreeBlock, nodesize: number): number {
   const d = b.data;
   const last = HEADER_SIZE + (nr - 1) * ITEM_SIZE;
   if (last + ITEM_SIZE > d.length) return (dataSize - (nr * ITEM_SIZE | 0)) | 0;
-  const end0 = (u32(d, HEADER_SIZE + 17) + u32(d, HEADER_SIZE + 21)) | 0;
-  const offLast = u32(d, last + 17) | 0;
+  const end0 = (leafItemOffset(d, HEADER_SIZE) + leafItemSize(d, HEADER_SIZE)) | 0;
+  const offLast = leafItemOffset(d, last) | 0;
   return (dataSize - ((end0 - offLast + Math.imul(nr, ITEM_SIZE)) | 0)) | 0;
 }
 
 /** Fixed part btrfs-progs reads for an item type regardless of the item's size (for emulating reads past short items). */
 function fixedReadSize(key: Key, data: Uint8Array): number {
   switch (key.type) {
-    case ItemType.INODE_ITEM: return 160;
+    case ItemType.INODE_ITEM: return inodeItem.size;
     case ItemType.DIR_LOG_ITEM:
-    case ItemType.DIR_LOG_INDEX: return 8;
-    case ItemType.EXTENT_DATA: return data.length >= 21 && data[20] === 0 ? 21 : 53;
+    case ItemType.DIR_LOG_INDEX: return dirLogItem.size;
+    case ItemType.EXTENT_DATA:
+      return data.length >= FILE_EXTENT_INLINE_DATA_START && fileExtentType(data, 0) === FileExtentType.INLINE ? FILE_EXTENT_INLINE_DATA_START : fileExtentItem.size;
     case ItemType.ROOT_REF:
-    case ItemType.ROOT_BACKREF: return 18;
-    case ItemType.EXTENT_DATA_REF: return 28;
-    case ItemType.SHARED_DATA_REF: return 4;
-    case ItemType.BLOCK_GROUP_ITEM: return 24;
-    case ItemType.FREE_SPACE_INFO: return 8;
-    case ItemType.DEV_EXTENT: return 48;
-    case ItemType.DEV_ITEM: return 98;
-    case ItemType.QGROUP_STATUS: return 32;
-    case ItemType.QGROUP_INFO:
-    case ItemType.QGROUP_LIMIT: return 40;
-    case ItemType.TEMPORARY_ITEM: return key.objectid === ObjectId.BALANCE ? 448 : 0;
-    case ItemType.DEV_REPLACE: return 72;
-    case ItemType.CHUNK_ITEM: return data.length >= 46 ? 48 + 32 * u16(data, 44) : 48;
-    case 0: return key.objectid === ObjectId.FREE_SPACE ? 41 : 0;
+    case ItemType.ROOT_BACKREF: return rootRef.size;
+    case ItemType.EXTENT_DATA_REF: return extentDataRef.size;
+    case ItemType.SHARED_DATA_REF: return sharedDataRef.size;
+    case ItemType.BLOCK_GROUP_ITEM: return blockGroupItem.size;
+    case ItemType.FREE_SPACE_INFO: return freeSpaceInfo.size;
+    case ItemType.DEV_EXTENT: return devExtent.size;
+    case ItemType.DEV_ITEM: return devItem.size;
+    case ItemType.QGROUP_STATUS: return qgroupStatusItem.off.enableGen;
+    case ItemType.QGROUP_INFO: return qgroupInfoItem.size;
+    case ItemType.QGROUP_LIMIT: return qgroupLimitItem.size;
+    case ItemType.TEMPORARY_ITEM: return key.objectid === ObjectId.BALANCE ? balanceItem.size : 0;
+    case ItemType.DEV_REPLACE: return devReplaceItem.size;
+    case ItemType.CHUNK_ITEM: return data.length >= CHUNK_NUM_STRIPES_END ? chunkItemSize(chunkNumStripes(data, 0)) : chunkItem.size;
+    case 0: return key.objectid === ObjectId.FREE_SPACE ? freeSpaceHeader.size : 0;
     default: return 0;
   }
 }
+/** A chunk item must reach past num_stripes for its stripes to be counted. */
+const CHUNK_NUM_STRIPES_END = chunkItem.off.numStripes + chunkItem.sizeOf.numStripes;
+
+const I = inodeItem.off;
+const FE = fileExtentItem.off;
+/** btrfs_dev_stats_item: the u64 counters btrfs-progs reads. */
+const DEV_STATS_SIZE = DEV_STAT_VALUES_MAX * 8;
 
 /**
  * The body of the commonest items of fs trees, formatted from the bytes
@@ -727,36 +744,36 @@ function fixedReadSize(key: Key, data: Uint8Array): number {
  */
 function fastItemText(d: Uint8Array, type: number, o: number, size: number, ctx: PrintContext, v: ProgsStyle): string | undefined {
   const tz = ctx.timeZone ?? 'utc';
-  if (type === ItemType.INODE_ITEM && size >= 160) {
-    const raw = u64(d, o + 64);
+  if (type === ItemType.INODE_ITEM && size >= INODE_ITEM_SIZE) {
+    const raw = inodeFlags(d, o);
     const flags = raw === 0n ? '0x0(none)' : `0x${raw.toString(16)}(${inodeFlagsToString(raw, v)})`;
-    return `\t\tgeneration ${u64Text(d, o)} transid ${u64Text(d, o + 8)} size ${u64Text(d, o + 16)} nbytes ${u64Text(d, o + 24)}\n` +
-      `\t\tblock group ${u64Text(d, o + 32)} mode ${u32(d, o + 52).toString(8)} links ${u32(d, o + 40)} uid ${u32(d, o + 44)} gid ${u32(d, o + 48)} rdev ${u64Text(d, o + 56)}\n` +
-      `\t\tsequence ${u64Text(d, o + 72)} flags ${flags}\n` +
-      `\t\tatime ${timespecAt(d, o + 112, tz)}\n\t\tctime ${timespecAt(d, o + 124, tz)}\n` +
-      `\t\tmtime ${timespecAt(d, o + 136, tz)}\n\t\totime ${timespecAt(d, o + 148, tz)}\n`;
+    return `\t\tgeneration ${u64Text(d, o + I.generation)} transid ${u64Text(d, o + I.transid)} size ${u64Text(d, o + I.size)} nbytes ${u64Text(d, o + I.nbytes)}\n` +
+      `\t\tblock group ${u64Text(d, o + I.blockGroup)} mode ${inodeMode(d, o).toString(8)} links ${inodeNlink(d, o)} uid ${inodeUid(d, o)} gid ${inodeGid(d, o)} rdev ${u64Text(d, o + I.rdev)}\n` +
+      `\t\tsequence ${u64Text(d, o + I.sequence)} flags ${flags}\n` +
+      `\t\tatime ${timespecAt(d, o + I.atime, tz)}\n\t\tctime ${timespecAt(d, o + I.ctime, tz)}\n` +
+      `\t\tmtime ${timespecAt(d, o + I.mtime, tz)}\n\t\totime ${timespecAt(d, o + I.otime, tz)}\n`;
   }
   if (v === '6.2' && !ctx.hideNames) {
     if (type === ItemType.DIR_ITEM || type === ItemType.DIR_INDEX || type === ItemType.XATTR_ITEM) return dirEntriesText(d, o, size);
     if (type === ItemType.INODE_REF) return inodeRefsText(d, o, size);
   }
-  if (type === ItemType.EXTENT_DATA && size >= 21) {
-    const t = d[o + 20]!;
-    const c = d[o + 16]!;
-    if (t === 0) {
-      return `\t\tgeneration ${u64Text(d, o)} type 0 (inline)\n` +
-        `\t\tinline extent data size ${size - 21} ram_bytes ${u64Text(d, o + 8)} compression ${c} (${compressionName(c)})\n`;
+  if (type === ItemType.EXTENT_DATA && size >= FILE_EXTENT_INLINE_DATA_START) {
+    const t = fileExtentType(d, o);
+    const c = fileExtentCompression(d, o);
+    if (t === FileExtentType.INLINE) {
+      return `\t\tgeneration ${u64Text(d, o + FE.generation)} type 0 (inline)\n` +
+        `\t\tinline extent data size ${size - FILE_EXTENT_INLINE_DATA_START} ram_bytes ${u64Text(d, o + FE.ramBytes)} compression ${c} (${compressionName(c)})\n`;
     }
-    if (size < 53) return undefined;
-    if (t === 2) {
-      return `\t\tgeneration ${u64Text(d, o)} type 2 (prealloc)\n` +
-        `\t\tprealloc data disk byte ${u64Text(d, o + 21)} nr ${u64Text(d, o + 29)}\n` +
-        `\t\tprealloc data offset ${u64Text(d, o + 37)} nr ${u64Text(d, o + 45)}\n`;
+    if (size < fileExtentItem.size) return undefined;
+    if (t === FileExtentType.PREALLOC) {
+      return `\t\tgeneration ${u64Text(d, o + FE.generation)} type 2 (prealloc)\n` +
+        `\t\tprealloc data disk byte ${u64Text(d, o + FE.diskBytenr)} nr ${u64Text(d, o + FE.diskNumBytes)}\n` +
+        `\t\tprealloc data offset ${u64Text(d, o + FE.offset)} nr ${u64Text(d, o + FE.numBytes)}\n`;
     }
-    if (t === 1) {
-      return `\t\tgeneration ${u64Text(d, o)} type 1 (regular)\n` +
-        `\t\textent data disk byte ${u64Text(d, o + 21)} nr ${u64Text(d, o + 29)}\n` +
-        `\t\textent data offset ${u64Text(d, o + 37)} nr ${u64Text(d, o + 45)} ram ${u64Text(d, o + 8)}\n` +
+    if (t === FileExtentType.REG) {
+      return `\t\tgeneration ${u64Text(d, o + FE.generation)} type 1 (regular)\n` +
+        `\t\textent data disk byte ${u64Text(d, o + FE.diskBytenr)} nr ${u64Text(d, o + FE.diskNumBytes)}\n` +
+        `\t\textent data offset ${u64Text(d, o + FE.offset)} nr ${u64Text(d, o + FE.numBytes)} ram ${u64Text(d, o + FE.ramBytes)}\n` +
         `\t\textent compression ${c} (${compressionName(c)})\n`;
     }
   }
@@ -771,36 +788,38 @@ function name62(d: Uint8Array, start: number, len: number): string {
 
 /** The entries of a DIR_ITEM, DIR_INDEX or XATTR_ITEM as 6.2 prints them, when they fill the item exactly. */
 function dirEntriesText(d: Uint8Array, o: number, size: number): string | undefined {
-  let s = '';
-  let p = 0;
-  while (p < size) {
-    if (p + 30 > size) return undefined;
-    const e = o + p;
-    const dataLen = u16(d, e + 25);
-    const nameLen = u16(d, e + 27);
-    if (p + 30 + nameLen + dataLen > size) return undefined;
-    const t = d[e + 29]!;
-    s += `\t\tlocation key ${keyText(d, e, '6.2')} type ${DIR_TYPE_NAMES[t] || `DIR_ITEM.${t}`}\n` +
-      `\t\ttransid ${u64Text(d, e + 17)} data_len ${dataLen} name_len ${nameLen}\n` +
-      `\t\tname: ${name62(d, e + 30, nameLen)}\n`;
-    if (dataLen) s += `\t\tdata ${name62(d, e + 30 + nameLen, dataLen)}\n`;
-    p += 30 + nameLen + dataLen;
-  }
-  return p === 0 ? undefined : s;
+  dirText = '';
+  dirBlock = d;
+  const end = forEachDirEntry(d, o, size, dirEntryText);
+  dirBlock = EMPTY;
+  return end === size && size > 0 ? dirText : undefined;
+}
+const EMPTY: Uint8Array = new Uint8Array(0);
+/** dirEntryText's output and input: one leaf is formatted at a time, so the walk's callback is made once. */
+let dirText = '';
+let dirBlock = EMPTY;
+function dirEntryText(e: number, nameLen: number, dataLen: number): void {
+  const d = dirBlock;
+  const t = dirItemType(d, e);
+  const name = e + DIR_ITEM_HEADER_SIZE;
+  dirText += `\t\tlocation key ${keyText(d, e + dirItem.off.location, '6.2')} type ${DIR_TYPE_NAMES[t] || `DIR_ITEM.${t}`}\n` +
+    `\t\ttransid ${u64Text(d, e + dirItem.off.transid)} data_len ${dataLen} name_len ${nameLen}\n` +
+    `\t\tname: ${name62(d, name, nameLen)}\n`;
+  if (dataLen) dirText += `\t\tdata ${name62(d, name + nameLen, dataLen)}\n`;
 }
 
 /** The refs of an INODE_REF as 6.2 prints them, when they fill the item exactly. */
 function inodeRefsText(d: Uint8Array, o: number, size: number): string | undefined {
-  let s = '';
-  let p = 0;
-  while (p < size) {
-    if (p + 10 > size) return undefined;
-    const nameLen = u16(d, o + p + 8);
-    if (p + 10 + nameLen > size) return undefined;
-    s += `\t\tindex ${u64Text(d, o + p)} namelen ${nameLen} name: ${name62(d, o + p + 10, nameLen)}\n`;
-    p += 10 + nameLen;
-  }
-  return p === 0 ? undefined : s;
+  refText = '';
+  refBlock = d;
+  const end = forEachInodeRef(d, o, size, inodeRefText);
+  refBlock = EMPTY;
+  return end === size && size > 0 ? refText : undefined;
+}
+let refText = '';
+let refBlock = EMPTY;
+function inodeRefText(r: number, nameLen: number): void {
+  refText += `\t\tindex ${u64Text(refBlock, r + inodeRef.off.index)} namelen ${nameLen} name: ${name62(refBlock, r + INODE_REF_HEADER_SIZE, nameLen)}\n`;
 }
 
 /** Body of leaf slot `i`, reading past a short item into the leaf as btrfs-progs does. */
@@ -813,26 +832,27 @@ function printLeafItem(b: TreeBlock, key: Key, off: number, size: number, ctx: P
     padded.set(data.subarray(0, ROOT_ITEM_SIZE));
     item = decodeItem(key, padded, ctx);
   } else if (key.type === ItemType.EXTENT_ITEM || key.type === ItemType.METADATA_ITEM) {
-    if (size < 24) return '';
+    if (size < extentItem.size) return '';
     if (item.kind === 'invalid') {
       // A non-skinny tree block item too short for its tree_block_info: progs reads it from the leaf.
-      item = decodeItem(key, window(b.data, off, 42), ctx);
+      item = decodeItem(key, window(b.data, off, extentItem.size + treeBlockInfo.size), ctx);
       if (item.kind === 'extent_item') item.inlineRefs = [];
     }
   } else if (key.type === ItemType.CHUNK_ITEM) {
-    if (size >= 46) {
-      const n = u16(b.data, off + 44);
+    if (size >= CHUNK_NUM_STRIPES_END) {
+      const n = chunkNumStripes(b.data, off);
+      const need = chunkItemSize(n);
       if (v === '6.2' && n < 1) return `invalid num_stripes: ${n}\n`;
-      if (off + 48 + 32 * n > b.data.length) return '\t\tchunk item invalid\n';
-      if (48 + 32 * n > size) item = decodeItem(key, b.data.subarray(off, off + 48 + 32 * n), ctx);
+      if (off + need > b.data.length) return '\t\tchunk item invalid\n';
+      if (need > size) item = decodeItem(key, b.data.subarray(off, off + need), ctx);
     }
-  } else if (key.type === ItemType.PERSISTENT_ITEM && key.objectid === ObjectId.DEV_STATS && size < 40) {
-    const it = decodeItem(key, window(b.data, off, 40), ctx);
-    if (it.kind === 'dev_stats') { it.values = it.values.slice(0, 5); item = it; }
+  } else if (key.type === ItemType.PERSISTENT_ITEM && key.objectid === ObjectId.DEV_STATS && size < DEV_STATS_SIZE) {
+    const it = decodeItem(key, window(b.data, off, DEV_STATS_SIZE), ctx);
+    if (it.kind === 'dev_stats') { it.values = it.values.slice(0, DEV_STAT_VALUES_MAX); item = it; }
   } else if (item.kind === 'invalid') {
     const need = fixedReadSize(key, data);
     if (need > size) item = decodeItem(key, window(b.data, off, need), ctx);
-    if (item.kind === 'file_extent' && item.body === 'inline') item.inlineLength = (size - 21) >>> 0;
+    if (item.kind === 'file_extent' && item.body === 'inline') item.inlineLength = (size - FILE_EXTENT_INLINE_DATA_START) >>> 0;
   }
   return printItem(key, item, ctx);
 }
@@ -867,18 +887,19 @@ export function printTreeBlockLines(block: TreeBlock, ctx: PrintContext): string
     const ptrs = Math.floor((nodesize - HEADER_SIZE) / KEY_PTR_SIZE);
     for (let i = 0; i < nr && i < ptrs; i++) {
       const k = HEADER_SIZE + i * KEY_PTR_SIZE;
-      parts.push(`\tkey ${keyText(d, k, v)} block ${u64Text(d, k + 17)} gen ${u64Text(d, k + 25)}\n`);
+      parts.push(`\tkey ${keyText(d, k + keyPtr.off.key, v)} block ${u64Text(d, k + keyPtr.off.blockptr)} gen ${u64Text(d, k + keyPtr.off.generation)}\n`);
     }
   } else {
     const dataSize = nodesize - HEADER_SIZE;
     for (let i = 0; i < nr; i++) {
       const h = HEADER_SIZE + i * ITEM_SIZE;
       if (h + ITEM_SIZE > nodesize) break;
-      const off = u32(d, h + 17);
-      const size = u32(d, h + 21);
+      const off = leafItemOffset(d, h);
+      const size = leafItemSize(d, h);
       if (off > dataSize || ((off + size) >>> 0) > dataSize) break;
-      parts.push(`\titem ${i} key ${keyText(d, h, v)} itemoff ${off} itemsize ${size}\n`,
-        fastItemText(d, d[h + 8]!, HEADER_SIZE + off, size, ctx, v) ?? printLeafItem(block, block.key(i), HEADER_SIZE + off, size, ctx, v));
+      const k = h + leafItem.off.key;
+      parts.push(`\titem ${i} key ${keyText(d, k, v)} itemoff ${off} itemsize ${size}\n`,
+        fastItemText(d, keyTypeAt(d, k), HEADER_SIZE + off, size, ctx, v) ?? printLeafItem(block, block.key(i), HEADER_SIZE + off, size, ctx, v));
     }
   }
   const s = parts.join('');

@@ -54,7 +54,7 @@ export { extentDataRefHash, inlineRefSize } from './extent.js';
 export { bitmapBit } from './blockGroup.js';
 export { formatQgroupId, qgroupLevel, qgroupSubvolid } from './qgroup.js';
 export { uuidFromKey, DEV_STAT_NAMES } from './misc.js';
-export { readInodeItem } from './inode.js';
+export { decodeInodeItemAt } from './inode.js';
 
 /** What decoding needs to know about the filesystem. */
 export interface ItemContext {
