@@ -1,3 +1,4 @@
+import { bytesEqual } from './bytes.js';
 import { defineStruct } from './struct.js';
 
 /** btrfs_disk_key: objectid u64, type u8, offset u64 (17 bytes, little-endian). */
@@ -22,6 +23,11 @@ const KEY_OFFSET = diskKey.off.offset;
 
 export function decodeKey(buf: Uint8Array, off: number): Key {
   return { objectid: keyObjectidAt(buf, off), type: buf[off + KEY_TYPE]!, offset: keyOffsetAt(buf, off) };
+}
+
+/** True when the key at buf[off] has offset == objectid (compared byte-wise, exact, without a bigint). */
+export function keyOffsetIsObjectid(buf: Uint8Array, off: number): boolean {
+  return bytesEqual(buf, off + diskKey.off.objectid, buf, off + KEY_OFFSET, 8);
 }
 
 /** @deprecated The old name of decodeKey (read* is for I/O). */

@@ -5,7 +5,7 @@
  * see the report notes at the end of this file for known differences.
  */
 import { toHex, u64, u64n } from '../format/bytes.js';
-import { FileExtentType, ItemType, ObjectId } from '../format/constants.js';
+import { COMPRESSION_NAMES, FileExtentType, INODE_FLAG_MASK, INODE_FLAG_NAMES, INODE_ROOT_ITEM_INIT, ItemType, ObjectId } from '../format/constants.js';
 import { blockGroupItem, freeSpaceHeader, freeSpaceInfo } from '../format/items/blockGroup.js';
 import { chunkItemSize, chunkNumStripes, chunkItem } from '../format/items/chunk.js';
 import { devExtent, devItem } from '../format/items/dev.js';
@@ -205,22 +205,14 @@ export function extentFlagsToString(flags: bigint): string {
   return s;
 }
 
-const INODE_FLAG_NAMES: [bigint, string][] = [
-  [1n << 0n, 'NODATASUM'], [1n << 1n, 'NODATACOW'], [1n << 2n, 'READONLY'], [1n << 3n, 'NOCOMPRESS'],
-  [1n << 4n, 'PREALLOC'], [1n << 5n, 'SYNC'], [1n << 6n, 'IMMUTABLE'], [1n << 7n, 'APPEND'],
-  [1n << 8n, 'NODUMP'], [1n << 9n, 'NOATIME'], [1n << 10n, 'DIRSYNC'], [1n << 11n, 'COMPRESS'],
-];
-const ROOT_ITEM_INIT = 1n << 31n;
 
 /** Inode flags: "NODATASUM|NODATACOW", or "none". */
 export function inodeFlagsToString(flags: bigint, progs: ProgsStyle = '6.2'): string {
   let s = '';
   for (const [bit, name] of INODE_FLAG_NAMES) if (flags & bit) s += (s ? '|' : '') + name;
   if (progs === '6.19') {
-    if (flags & ROOT_ITEM_INIT) s += (s ? '|' : '') + 'ROOT_ITEM_INIT';
-    let known = ROOT_ITEM_INIT;
-    for (const [bit] of INODE_FLAG_NAMES) known |= bit;
-    const unknown = flags & ~known;
+    if (flags & INODE_ROOT_ITEM_INIT) s += (s ? '|' : '') + 'ROOT_ITEM_INIT';
+    const unknown = flags & ~INODE_FLAG_MASK;
     if (unknown) s += (s ? '|' : '') + `UNKNOWN: 0x${unknown.toString(16)}`;
   }
   return s || 'none';
@@ -379,13 +371,7 @@ function fileExtentTypeName(t: number): string {
 }
 
 function compressionName(c: number): string {
-  switch (c) {
-    case 0: return 'none';
-    case 1: return 'zlib';
-    case 2: return 'lzo';
-    case 3: return 'zstd';
-    default: return `UNKNOWN.${c}`;
-  }
+  return COMPRESSION_NAMES[c] ?? `UNKNOWN.${c}`;
 }
 
 const DIR_TYPE_NAMES = ['', 'FILE', 'DIR', 'CHRDEV', 'BLKDEV', 'FIFO', 'SOCK', 'SYMLINK', 'XATTR'];

@@ -1,9 +1,12 @@
-import { u32, u64 } from '../../format/bytes.js';
-import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, ExtentFlag, FileExtentType, ItemType, ObjectId } from '../../format/constants.js';
+import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, ExtentFlag, FileExtentType, FileType, INODE_FLAG_MASK, InodeFlag, ItemType, ObjectId } from '../../format/constants.js';
+import { BLOCK_GROUP_ITEM_SIZE, blockGroupChunkObjectid, blockGroupFlags, blockGroupUsed } from '../../format/items/blockGroup.js';
 import { nameText } from '../../format/items/common.js';
+import { DEV_EXTENT_SIZE } from '../../format/items/dev.js';
+import { DIR_ITEM_HEADER_SIZE, dirItemDataLen, dirItemLocationType, dirItemNameLen, dirItemTransid, dirItemType, forEachDirEntry } from '../../format/items/dir.js';
 import { decodeExtentItem } from '../../format/items/extent.js';
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
-import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE } from '../../format/items/inode.js';
+import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE, inodeFlags, inodeGeneration, inodeMode, inodeNlink, inodeTransid } from '../../format/items/inode.js';
+import { ROOT_REF_SIZE, rootRefNameLen } from '../../format/items/root.js';
 import type { TreeBlock } from '../../format/treeBlock.js';
 import { nameHash } from '../../fs/names.js';
 import { isFsTreeId } from '../../fs/FsView.js';
@@ -22,11 +25,10 @@ export interface ItemCheckContext {
 
 const S_IFMT = 0o170000;
 const VALID_MODES = new Set([0o010000, 0o020000, 0o040000, 0o060000, 0o100000, 0o120000, 0o140000]);
-/** BTRFS_INODE_* flags the kernel knows (btrfs_inode.h BTRFS_INODE_FLAG_MASK), bits 0..11 and 31. */
-const INODE_FLAG_MASK = 0xfffn | (1n << 31n);
-const INODE_IMMUTABLE = 1n << 6n, INODE_APPEND = 1n << 7n;
 /** BTRFS_FT_XATTR; directory entries use 1..7. */
-const FT_XATTR = 8;
+const FT_XATTR = FileType.XATTR;
+/** btrfs_dir_item.type: the file type in the low bits, 0x80 = encrypted name. */
+const FT_MASK = 0x7f;
 const NAME_LEN = 255;
 
 /**
@@ -43,14 +45,14 @@ export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: num
     case ItemType.INODE_ITEM: {
       if (data.length !== INODE_ITEM_SIZE) { bad('item-size', `inode item is ${data.length} bytes, expected ${INODE_ITEM_SIZE}`); break; }
       if (block.keyOffsetField(slot) !== 0n && isFsTreeId(tree)) bad('inode-item', `inode item key offset ${block.keyOffsetField(slot)} is not 0`);
-      const generation = u64(data, 0), transid = u64(data, 8), nlink = u32(data, 40), mode = u32(data, 52), flags = u64(data, 64);
+      const generation = inodeGeneration(data, 0), transid = inodeTransid(data, 0), nlink = inodeNlink(data, 0), mode = inodeMode(data, 0), flags = inodeFlags(data, 0);
       if (!genOk(generation)) bad('inode-item', `generation ${generation} is past the filesystem's ${ctx.generation}`);
       if (!genOk(transid)) bad('inode-item', `transid ${transid} is past the filesystem's ${ctx.generation}`);
       if (!isFsTreeId(tree)) break; // free-space-cache inodes in the root tree have their own rules
       if (!VALID_MODES.has(mode & S_IFMT)) bad('inode-mode', `mode 0${mode.toString(8)} has no valid file type`);
       if ((mode & S_IFMT) === 0o040000 && nlink > 1) bad('inode-item', `directory with nlink ${nlink}`);
       if ((flags & 0xffffffffn & ~INODE_FLAG_MASK) !== 0n) bad('inode-flags', `unknown inode flags 0x${(flags & 0xffffffffn).toString(16)}`);
-      if ((mode & S_IFMT) === 0o120000 && (flags & (INODE_IMMUTABLE | INODE_APPEND)) !== 0n) bad('inode-flags', 'symlink with immutable or append-only flag');
+      if ((mode & S_IFMT) === 0o120000 && (flags & (InodeFlag.IMMUTABLE | InodeFlag.APPEND)) !== 0n) bad('inode-flags', 'symlink with immutable or append-only flag');
       break;
     }
     case ItemType.INODE_REF:
@@ -65,15 +67,13 @@ export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: num
     case ItemType.XATTR_ITEM: {
       // btrfs_dir_item entries read in place (names become strings only for messages).
       const key = block.keyOffsetField(slot);
-      let n = 0, p = 0;
-      for (; p + 30 <= data.length; n++) {
-        const locType = data[p + 8]!, transid = u64(data, p + 17);
-        const dataLen = data[p + 25]! | (data[p + 26]! << 8), nameLen = data[p + 27]! | (data[p + 28]! << 8), ft = data[p + 29]! & 0x7f;
-        const end = p + 30 + nameLen + dataLen;
-        if (end > data.length) { bad('dir-item', `entry at ${p}: name_len ${nameLen} + data_len ${dataLen} run past the item end`); break; }
-        const name = data.subarray(p + 30, p + 30 + nameLen);
+      let n = 0;
+      const p = forEachDirEntry(data, 0, data.length, (e, nameLen, dataLen) => {
+        n++;
+        const locType = dirItemLocationType(data, e), transid = dirItemTransid(data, e), rawType = dirItemType(data, e), ft = rawType & FT_MASK;
+        const name = data.subarray(e + DIR_ITEM_HEADER_SIZE, e + DIR_ITEM_HEADER_SIZE + nameLen);
         const shown = () => nameText(name, 0, name.length);
-        if (type === ItemType.XATTR_ITEM ? ft !== FT_XATTR : ft === 0 || ft >= FT_XATTR) bad('dir-item', `entry "${shown()}" has file type ${data[p + 29]}`);
+        if (type === ItemType.XATTR_ITEM ? ft !== FT_XATTR : ft === 0 || ft >= FT_XATTR) bad('dir-item', `entry "${shown()}" has file type ${rawType}`);
         if (nameLen > NAME_LEN) bad('dir-item', `name_len ${nameLen} > ${NAME_LEN}`);
         if (type !== ItemType.XATTR_ITEM && dataLen !== 0) bad('dir-item', `entry "${shown()}" has data_len ${dataLen}`);
         if (type !== ItemType.DIR_INDEX) {
@@ -82,9 +82,13 @@ export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: num
         }
         if (type !== ItemType.XATTR_ITEM && locType !== ItemType.INODE_ITEM && locType !== ItemType.ROOT_ITEM) bad('dir-item', `entry "${shown()}" points at key type ${locType}`);
         if (!genOk(transid)) bad('dir-item', `entry "${shown()}" transid ${transid} is past the filesystem's ${ctx.generation}`);
-        p = end;
+      });
+      if (p < data.length) {
+        // The walk stopped at an entry whose name and data run past the item, or at trailing bytes too few for a header.
+        if (p + DIR_ITEM_HEADER_SIZE <= data.length) {
+          bad('dir-item', `entry at ${p}: name_len ${dirItemNameLen(data, p)} + data_len ${dirItemDataLen(data, p)} run past the item end`);
+        } else bad('item-size', `dir item has ${data.length - p} trailing bytes`);
       }
-      if (p < data.length && p + 30 > data.length) bad('item-size', `dir item has ${data.length - p} trailing bytes`);
       if (type === ItemType.DIR_INDEX && n !== 1) bad('dir-item', `DIR_INDEX item holds ${n} entries, expected 1`);
       break;
     }
@@ -131,8 +135,8 @@ export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: num
       break;
     }
     case ItemType.BLOCK_GROUP_ITEM: {
-      if (data.length !== 24) { bad('item-size', `block group item is ${data.length} bytes, expected 24`); break; }
-      const len = block.keyOffsetField(slot), used = u64(data, 0), chunkObjectid = u64(data, 8), flags = u64(data, 16);
+      if (data.length !== BLOCK_GROUP_ITEM_SIZE) { bad('item-size', `block group item is ${data.length} bytes, expected ${BLOCK_GROUP_ITEM_SIZE}`); break; }
+      const len = block.keyOffsetField(slot), used = blockGroupUsed(data, 0), chunkObjectid = blockGroupChunkObjectid(data, 0), flags = blockGroupFlags(data, 0);
       if (len === 0n) bad('block-group-item', 'length 0');
       if (used > len) bad('block-group-item', `used ${used} > length ${len}`);
       if (chunkObjectid !== ObjectId.FIRST_CHUNK_TREE) bad('block-group-item', `chunk_objectid ${chunkObjectid}`);
@@ -156,11 +160,11 @@ export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: num
       break;
     }
     case ItemType.DEV_EXTENT:
-      if (data.length !== 48) bad('item-size', `dev extent is ${data.length} bytes, expected 48`);
+      if (data.length !== DEV_EXTENT_SIZE) bad('item-size', `dev extent is ${data.length} bytes, expected ${DEV_EXTENT_SIZE}`);
       break;
     case ItemType.ROOT_REF:
     case ItemType.ROOT_BACKREF:
-      if (data.length < 18 || 18 + (data[16]! | (data[17]! << 8)) !== data.length) bad('item-size', `root ref of ${data.length} bytes does not fit its name`);
+      if (data.length < ROOT_REF_SIZE || ROOT_REF_SIZE + rootRefNameLen(data, 0) !== data.length) bad('item-size', `root ref of ${data.length} bytes does not fit its name`);
       break;
   }
 }

@@ -33,10 +33,10 @@ export const rootItem = defineStruct('btrfs_root_item', 439, [
   ['reserved', bytes(64, '__le64[8]')],
 ]);
 export const {
-  generation: rootGeneration, rootDirid: rootDirid, bytenr: rootBytenr, byteLimit: rootByteLimit, bytesUsed: rootBytesUsed,
-  lastSnapshot: rootLastSnapshot, flags: rootFlags, refs: rootRefs, dropLevel: rootDropLevel, level: rootLevel,
-  generationV2: rootGenerationV2, uuid: rootUuid, parentUuid: rootParentUuid, receivedUuid: rootReceivedUuid,
-  ctransid: rootCtransid, otransid: rootOtransid, stransid: rootStransid, rtransid: rootRtransid,
+  generation: rootItemGeneration, rootDirid: rootItemRootDirid, bytenr: rootItemBytenr, byteLimit: rootItemByteLimit, bytesUsed: rootItemBytesUsed,
+  lastSnapshot: rootItemLastSnapshot, flags: rootItemFlags, refs: rootItemRefs, dropLevel: rootItemDropLevel, level: rootItemLevel,
+  generationV2: rootItemGenerationV2, uuid: rootItemUuid, parentUuid: rootItemParentUuid, receivedUuid: rootItemReceivedUuid,
+  ctransid: rootItemCtransid, otransid: rootItemOtransid, stransid: rootItemStransid, rtransid: rootItemRtransid,
 } = rootItem.get;
 const R = rootItem.off;
 
@@ -99,34 +99,34 @@ export interface RootItemDecoded extends RootItem {
  */
 export function rootItemPointer(b: Uint8Array): { generation: bigint; bytenr: bigint; level: number } | null {
   if (b.length < ROOT_ITEM_LEGACY_SIZE) return null;
-  return { generation: rootGeneration(b, 0), bytenr: rootBytenr(b, 0), level: rootLevel(b, 0) };
+  return { generation: rootItemGeneration(b, 0), bytenr: rootItemBytenr(b, 0), level: rootItemLevel(b, 0) };
 }
 
 /** Decodes a root item from at least ROOT_ITEM_SIZE bytes at b[0]. */
 function decodeRootItemFields(b: Uint8Array, legacy: boolean): RootItem {
-  const generation = rootGeneration(b, 0);
-  const generationV2 = rootGenerationV2(b, 0);
+  const generation = rootItemGeneration(b, 0);
+  const generationV2 = rootItemGenerationV2(b, 0);
   return {
     inode: decodeInodeItemAt(b, R.inode),
     generation,
-    rootDirid: rootDirid(b, 0),
-    bytenr: rootBytenr(b, 0),
-    byteLimit: rootByteLimit(b, 0),
-    bytesUsed: rootBytesUsed(b, 0),
-    lastSnapshot: rootLastSnapshot(b, 0),
-    flags: rootFlags(b, 0),
-    refs: rootRefs(b, 0),
+    rootDirid: rootItemRootDirid(b, 0),
+    bytenr: rootItemBytenr(b, 0),
+    byteLimit: rootItemByteLimit(b, 0),
+    bytesUsed: rootItemBytesUsed(b, 0),
+    lastSnapshot: rootItemLastSnapshot(b, 0),
+    flags: rootItemFlags(b, 0),
+    refs: rootItemRefs(b, 0),
     dropProgress: decodeKey(b, R.dropProgress),
-    dropLevel: rootDropLevel(b, 0),
-    level: rootLevel(b, 0),
+    dropLevel: rootItemDropLevel(b, 0),
+    level: rootItemLevel(b, 0),
     generationV2,
-    uuid: rootUuid(b, 0),
-    parentUuid: rootParentUuid(b, 0),
-    receivedUuid: rootReceivedUuid(b, 0),
-    ctransid: rootCtransid(b, 0),
-    otransid: rootOtransid(b, 0),
-    stransid: rootStransid(b, 0),
-    rtransid: rootRtransid(b, 0),
+    uuid: rootItemUuid(b, 0),
+    parentUuid: rootItemParentUuid(b, 0),
+    receivedUuid: rootItemReceivedUuid(b, 0),
+    ctransid: rootItemCtransid(b, 0),
+    otransid: rootItemOtransid(b, 0),
+    stransid: rootItemStransid(b, 0),
+    rtransid: rootItemRtransid(b, 0),
     ctime: decodeTimespec(b, R.ctime),
     otime: decodeTimespec(b, R.otime),
     stime: decodeTimespec(b, R.stime),
