@@ -9,6 +9,7 @@ import { diskKey } from '../src/format/key.js';
 import { defineStruct } from '../src/format/struct.js';
 import { blockHeader, keyPtr, leafItem } from '../src/format/treeBlock.js';
 import { RENDERERS } from '../src/report/printTree/items.js';
+import { ITEM_CHECKS } from '../src/analysis/check/items.js';
 
 // Offsets and sizes as btrfs-progs' own headers state them (kernel-shared/uapi/btrfs_tree.h,
 // ctree.h; e.g. offsetof(struct btrfs_inode_item, mode) == 52), an independent truth for the
@@ -45,6 +46,11 @@ describe('item registry', () => {
   });
   test('every kind a decoder yields has a dump-tree renderer', () => {
     for (const e of ITEM_TYPES) for (const k of [...e.kinds, 'invalid' as const]) expect(typeof RENDERERS[k], `${e.name} ${k}`).toBe('function');
+  });
+  test('every item check is keyed by a registered item type name', () => {
+    const names = new Set(ITEM_TYPES.map((e) => e.name));
+    for (const n of Object.keys(ITEM_CHECKS)) expect(names.has(n), n).toBe(true);
+    expect(Object.keys(ITEM_CHECKS)).toContain('DIR_INDEX');
   });
   test('btrfs-progs 6.19 knows the 6.2 names and EXTENT_OWNER_REF, RAID_STRIPE and the remap items besides', () => {
     const a = progsTypeNames('6.2'), b = progsTypeNames('6.19');
