@@ -1,8 +1,7 @@
-import { u64 } from '../format/bytes.js';
-import { SUPER_MAGIC, SUPER_MIRROR_OFFSETS } from '../format/constants.js';
+import { SUPER_MIRROR_OFFSETS } from '../format/constants.js';
 import type { Partition, PartitionTable } from '../format/partitions/common.js';
 import { decodeMbrEntries, hasMbrSignature, isUsed, TYPE_GPT_PROTECTIVE, validMbrStatus } from '../format/partitions/mbr.js';
-import { SUPER_MAGIC_OFFSET } from '../format/superblock.js';
+import { isSuperMagicAt, SUPER_MAGIC_OFFSET } from '../format/superblock.js';
 import { readExact, type ByteSource } from './ByteSource.js';
 import { findGpt } from './partitions/gpt.js';
 import { readMbr } from './partitions/mbr.js';
@@ -118,7 +117,7 @@ export function openPartition(src: ByteSource, index: number, table?: PartitionT
 /** Whether a source (a partition, or a whole device) has the Btrfs magic in its primary superblock. */
 export function hasBtrfsMagic(src: ByteSource): boolean {
   const b = readExact(src, SUPER_MIRROR_OFFSETS[0]! + BigInt(SUPER_MAGIC_OFFSET), 8);
-  return b !== null && u64(b, 0) === SUPER_MAGIC;
+  return b !== null && isSuperMagicAt(b, 0);
 }
 
 /**
