@@ -1,6 +1,6 @@
 import { Compression, FileExtentType, ItemType } from '../format/constants.js';
 import { decodeFileExtent } from '../format/items/fileExtent.js';
-import { u32, u64 } from '../format/bytes.js';
+import { INODE_ITEM_SIZE, inodeMode, inodeSize } from '../format/items/inode.js';
 import type { TreeBlock } from '../format/treeBlock.js';
 import type { FsView, SubvolumeInfo } from '../fs/FsView.js';
 import { readChild, readRoot } from '../tree/walk.js';
@@ -331,8 +331,7 @@ function readLeaf(b: TreeBlock, valid: number, refs: RefTable): LeafStats {
     const type = b.keyType(i);
     if (type === ItemType.INODE_ITEM) {
       const data = b.itemData(i);
-      // btrfs_inode_item: size @16, mode @52.
-      if (data.length >= 160 && (u32(data, 52) & S_IFMT) === S_IFREG) { d.apparent += u64(data, 16); d.files++; }
+      if (data.length >= INODE_ITEM_SIZE && (inodeMode(data, 0) & S_IFMT) === S_IFREG) { d.apparent += inodeSize(data, 0); d.files++; }
       continue;
     }
     if (type !== ItemType.EXTENT_DATA) continue;

@@ -198,6 +198,10 @@ export type CsumTypeId = (typeof CsumType)[keyof typeof CsumType];
 export const FileExtentType = { INLINE: 0, REG: 1, PREALLOC: 2 } as const;
 /** Compression types (btrfs_file_extent_item.compression). */
 export const Compression = { NONE: 0, ZLIB: 1, LZO: 2, ZSTD: 3 } as const;
+/** btrfs_file_extent_item.compression values by name ("none", "zlib", "lzo", "zstd"): the one name table. */
+export const COMPRESSION_NAMES: Readonly<Record<number, 'none' | 'zlib' | 'lzo' | 'zstd'>> = Object.fromEntries(
+  Object.entries(Compression).map(([name, value]) => [value, name.toLowerCase()]),
+) as Record<number, 'none' | 'zlib' | 'lzo' | 'zstd'>;
 
 /** Extent item flags. */
 export const ExtentFlag = { DATA: 1n << 0n, TREE_BLOCK: 1n << 1n, FULL_BACKREF: 1n << 8n } as const;
@@ -224,6 +228,18 @@ export const InodeFlag = {
   /** Upper 32 bits hold the read-only-compat inode flags; VERITY is bit 0 there. */
   RO_VERITY: 1n << 32n,
 } as const;
+
+/**
+ * BTRFS_INODE_ROOT_ITEM_INIT (bit 31): set in a root item's embedded inode
+ * once the root item was initialised; not an inode flag of files.
+ */
+export const INODE_ROOT_ITEM_INIT = 1n << 31n;
+/** Inode flags (BTRFS_INODE_*, low 32 bits) by name, in bit order: the one name table. */
+export const INODE_FLAG_NAMES: readonly (readonly [bigint, string])[] = Object.entries(InodeFlag)
+  .filter(([, bit]) => bit < 1n << 32n)
+  .map(([name, bit]) => [bit, name] as const);
+/** Every inode flag the kernel knows in the low 32 bits (btrfs_inode.h BTRFS_INODE_FLAG_MASK). */
+export const INODE_FLAG_MASK = INODE_FLAG_NAMES.reduce((m, [bit]) => m | bit, INODE_ROOT_ITEM_INIT);
 
 /** Root item flags. */
 export const RootFlag = { SUBVOL_RDONLY: 1n << 0n, SUBVOL_DEAD: 1n << 48n } as const;

@@ -1,4 +1,5 @@
-import { u64 } from './bytes.js';
+import { bytesEqual } from './bytes.js';
+import { defineStruct } from './struct.js';
 
 /** btrfs_disk_key: objectid u64, type u8, offset u64 (17 bytes, little-endian). */
 export interface Key {
@@ -7,12 +8,30 @@ export interface Key {
   offset: bigint;
 }
 
-export const KEY_SIZE = 17;
+/** btrfs_disk_key as stored in leaves, nodes, dir items, root items, ... */
+export const diskKey = defineStruct('btrfs_disk_key', 17, [
+  ['objectid', 'u64'],
+  ['type', 'u8'],
+  ['offset', 'u64'],
+]);
+export const KEY_SIZE = diskKey.size;
 export const U64_MAX = 0xffffffffffffffffn;
 
-export function readKey(buf: Uint8Array, off: number): Key {
-  return { objectid: u64(buf, off), type: buf[off + 8]!, offset: u64(buf, off + 9) };
+export const { objectid: keyObjectidAt, type: keyTypeAt, offset: keyOffsetAt } = diskKey.get;
+const KEY_TYPE = diskKey.off.type;
+const KEY_OFFSET = diskKey.off.offset;
+
+export function decodeKey(buf: Uint8Array, off: number): Key {
+  return { objectid: keyObjectidAt(buf, off), type: buf[off + KEY_TYPE]!, offset: keyOffsetAt(buf, off) };
 }
+
+/** True when the key at buf[off] has offset == objectid (compared byte-wise, exact, without a bigint). */
+export function keyOffsetIsObjectid(buf: Uint8Array, off: number): boolean {
+  return bytesEqual(buf, off + diskKey.off.objectid, buf, off + KEY_OFFSET, 8);
+}
+
+/** @deprecated The old name of decodeKey (read* is for I/O). */
+export const readKey = decodeKey;
 
 export function compareKeys(a: Key, b: Key): number {
   if (a.objectid !== b.objectid) return a.objectid < b.objectid ? -1 : 1;
@@ -28,9 +47,9 @@ export function compareKeys(a: Key, b: Key): number {
 export function compareKeyAt(buf: Uint8Array, off: number, k: Key): number {
   const c = compareU64At(buf, off, k.objectid);
   if (c !== 0) return c;
-  const t = buf[off + 8]!;
+  const t = buf[off + KEY_TYPE]!;
   if (t !== k.type) return t < k.type ? -1 : 1;
-  return compareU64At(buf, off + 9, k.offset);
+  return compareU64At(buf, off + KEY_OFFSET, k.offset);
 }
 
 /** Compares two stored keys byte-wise (objectid, type, offset), without allocating. */
@@ -44,7 +63,7 @@ export function compareKeysAt(a: Uint8Array, aOff: number, b: Uint8Array, bOff: 
   }
   return 0;
 }
-const KEY_FIELDS: ReadonlyArray<readonly [number, number]> = [[0, 8], [8, 1], [9, 8]];
+const KEY_FIELDS: ReadonlyArray<readonly [number, number]> = diskKey.fields.map((f) => [f.offset, f.size] as const);
 
 function compareU64At(buf: Uint8Array, off: number, v: bigint): number {
   // Split v into two u32 halves once; compare high then low halves as numbers.

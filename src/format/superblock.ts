@@ -74,6 +74,13 @@ const O = {
   blockGroupRootLevel: 0x263, sysChunkArray: 0x32b, superRoots: 0xb2b,
 } as const;
 const BACKUP_ROOT_SIZE = 168;
+/** Where the magic "_BHRfS_M" is in a superblock. */
+export const SUPER_MAGIC_OFFSET = O.magic;
+
+/** True when the 8 bytes at buf[off] are the superblock magic "_BHRfS_M". */
+export function isSuperMagicAt(buf: Uint8Array, off: number): boolean {
+  return u64(buf, off) === SUPER_MAGIC;
+}
 
 export function hasSuperMagic(buf: Uint8Array): boolean {
   return buf.length >= SUPER_INFO_SIZE && u64(buf, O.magic) === SUPER_MAGIC;

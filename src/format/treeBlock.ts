@@ -1,5 +1,6 @@
-import { u32, u64, uuidAt, bytesEqual } from './bytes.js';
-import { compareKeyAt, compareKeysAt, readKey, type Key, KEY_SIZE } from './key.js';
+import { bytesEqual } from './bytes.js';
+import { compareKeyAt, compareKeysAt, decodeKey, type Key, KEY_SIZE, keyObjectidAt, keyOffsetAt, keyTypeAt } from './key.js';
+import { bytes, defineStruct } from './struct.js';
 
 /**
  * btrfs_header (101 bytes) then, in a leaf, btrfs_item[nritems] (25 bytes:
@@ -7,11 +8,37 @@ import { compareKeyAt, compareKeysAt, readKey, type Key, KEY_SIZE } from './key.
  * header) or, in a node, btrfs_key_ptr[nritems] (33 bytes: key, blockptr
  * u64, generation u64).
  */
-export const HEADER_SIZE = 101;
-export const ITEM_SIZE = 25;
-export const KEY_PTR_SIZE = 33;
+export const blockHeader = defineStruct('btrfs_header', 101, [
+  ['csum', bytes(32, 'u8[BTRFS_CSUM_SIZE]')],
+  ['fsid', 'uuid'],
+  ['bytenr', 'u64'],
+  ['flags', 'u64'],
+  ['chunkTreeUuid', 'uuid'],
+  ['generation', 'u64'],
+  ['owner', 'u64'],
+  ['nritems', 'u32'],
+  ['level', 'u8'],
+]);
+/** btrfs_item: a leaf's item header; offset is relative to the end of the block header. */
+export const leafItem = defineStruct('btrfs_item', 25, [
+  ['key', bytes(KEY_SIZE, 'btrfs_disk_key')],
+  ['offset', 'u32'],
+  ['size', 'u32'],
+]);
+/** btrfs_key_ptr: a node's pointer to a child block. */
+export const keyPtr = defineStruct('btrfs_key_ptr', 33, [
+  ['key', bytes(KEY_SIZE, 'btrfs_disk_key')],
+  ['blockptr', 'u64'],
+  ['generation', 'u64'],
+]);
+export const HEADER_SIZE = blockHeader.size;
+export const ITEM_SIZE = leafItem.size;
+export const KEY_PTR_SIZE = keyPtr.size;
+export const { offset: leafItemOffset, size: leafItemSize } = leafItem.get;
+export const { blockptr: keyPtrBlockptr, generation: keyPtrGeneration } = keyPtr.get;
 
-const H = { csum: 0, fsid: 0x20, bytenr: 0x30, flags: 0x38, chunkTreeUuid: 0x40, generation: 0x50, owner: 0x58, nritems: 0x60, level: 0x64 } as const;
+const H = blockHeader.get;
+const LEVEL = blockHeader.off.level;
 
 /**
  * A tree block's bytes with accessors that decode fields only when asked,
@@ -21,16 +48,16 @@ const H = { csum: 0, fsid: 0x20, bytenr: 0x30, flags: 0x38, chunkTreeUuid: 0x40,
 export class TreeBlock {
   constructor(readonly data: Uint8Array, readonly logical: bigint) {}
 
-  get bytenr(): bigint { return u64(this.data, H.bytenr); }
-  get flags(): bigint { return u64(this.data, H.flags); }
-  get generation(): bigint { return u64(this.data, H.generation); }
-  get owner(): bigint { return u64(this.data, H.owner); }
-  get nritems(): number { return u32(this.data, H.nritems); }
-  get level(): number { return this.data[H.level]!; }
-  get isLeaf(): boolean { return this.data[H.level] === 0; }
-  get fsid(): string { return uuidAt(this.data, H.fsid); }
-  get chunkTreeUuid(): string { return uuidAt(this.data, H.chunkTreeUuid); }
-  get csum(): Uint8Array { return this.data.subarray(0, 32); }
+  get bytenr(): bigint { return H.bytenr(this.data, 0); }
+  get flags(): bigint { return H.flags(this.data, 0); }
+  get generation(): bigint { return H.generation(this.data, 0); }
+  get owner(): bigint { return H.owner(this.data, 0); }
+  get nritems(): number { return H.nritems(this.data, 0); }
+  get level(): number { return this.data[LEVEL]!; }
+  get isLeaf(): boolean { return this.data[LEVEL] === 0; }
+  get fsid(): string { return H.fsid(this.data, 0); }
+  get chunkTreeUuid(): string { return H.chunkTreeUuid(this.data, 0); }
+  get csum(): Uint8Array { return this.data.subarray(blockHeader.off.csum, blockHeader.off.csum + blockHeader.sizeOf.csum); }
   /** Backref revision: the top byte of the flags (btrfs_header_backref_rev). */
   get backrefRev(): number { return Number(this.flags >> 56n); }
 
@@ -38,23 +65,23 @@ export class TreeBlock {
   keyOffset(slot: number): number {
     return HEADER_SIZE + slot * (this.isLeaf ? ITEM_SIZE : KEY_PTR_SIZE);
   }
-  key(slot: number): Key { return readKey(this.data, this.keyOffset(slot)); }
-  keyObjectid(slot: number): bigint { return u64(this.data, this.keyOffset(slot)); }
-  keyType(slot: number): number { return this.data[this.keyOffset(slot) + 8]!; }
-  keyOffsetField(slot: number): bigint { return u64(this.data, this.keyOffset(slot) + 9); }
+  key(slot: number): Key { return decodeKey(this.data, this.keyOffset(slot)); }
+  keyObjectid(slot: number): bigint { return keyObjectidAt(this.data, this.keyOffset(slot)); }
+  keyType(slot: number): number { return keyTypeAt(this.data, this.keyOffset(slot)); }
+  keyOffsetField(slot: number): bigint { return keyOffsetAt(this.data, this.keyOffset(slot)); }
   compareKey(slot: number, k: Key): number { return compareKeyAt(this.data, this.keyOffset(slot), k); }
 
   /** Leaf: absolute offset of an item's data within the block. */
-  itemOffset(slot: number): number { return HEADER_SIZE + u32(this.data, HEADER_SIZE + slot * ITEM_SIZE + KEY_SIZE); }
-  itemSize(slot: number): number { return u32(this.data, HEADER_SIZE + slot * ITEM_SIZE + KEY_SIZE + 4); }
+  itemOffset(slot: number): number { return HEADER_SIZE + leafItemOffset(this.data, HEADER_SIZE + slot * ITEM_SIZE); }
+  itemSize(slot: number): number { return leafItemSize(this.data, HEADER_SIZE + slot * ITEM_SIZE); }
   itemData(slot: number): Uint8Array {
     const o = this.itemOffset(slot);
     return this.data.subarray(o, o + this.itemSize(slot));
   }
 
   /** Node: child block address and the generation the parent expects of it. */
-  blockPtr(slot: number): bigint { return u64(this.data, HEADER_SIZE + slot * KEY_PTR_SIZE + KEY_SIZE); }
-  ptrGeneration(slot: number): bigint { return u64(this.data, HEADER_SIZE + slot * KEY_PTR_SIZE + KEY_SIZE + 8); }
+  blockPtr(slot: number): bigint { return keyPtrBlockptr(this.data, HEADER_SIZE + slot * KEY_PTR_SIZE); }
+  ptrGeneration(slot: number): bigint { return keyPtrGeneration(this.data, HEADER_SIZE + slot * KEY_PTR_SIZE); }
 
   /**
    * Slot of the last key <= k (the child to descend into, or the item), or
@@ -99,7 +126,7 @@ export interface BlockProblem {
 export function checkTreeBlockHeader(b: TreeBlock, e: BlockExpectation, fsidBytes?: Uint8Array): BlockProblem[] {
   const p: BlockProblem[] = [];
   if (b.bytenr !== e.logical) p.push({ code: 'bytenr-mismatch', message: `header bytenr ${b.bytenr} != expected ${e.logical}` });
-  const fsidOk = fsidBytes ? bytesEqual(b.data, 0x20, fsidBytes, 0, 16) : b.fsid === e.fsid;
+  const fsidOk = fsidBytes ? bytesEqual(b.data, blockHeader.off.fsid, fsidBytes, 0, 16) : b.fsid === e.fsid;
   if (!fsidOk) p.push({ code: 'fsid-mismatch', message: `header fsid ${b.fsid} != ${e.fsid}` });
   if (e.chunkTreeUuid !== undefined && b.chunkTreeUuid !== e.chunkTreeUuid)
     p.push({ code: 'chunk-tree-uuid-mismatch', message: `chunk tree uuid ${b.chunkTreeUuid} != ${e.chunkTreeUuid}` });

@@ -1,5 +1,5 @@
-import { u64 } from '../format/bytes.js';
 import { CompatRoFlag, ItemType, ObjectId } from '../format/constants.js';
+import { BLOCK_GROUP_ITEM_SIZE, blockGroupChunkObjectid, blockGroupFlags, blockGroupUsed } from '../format/items/blockGroup.js';
 import { decodeDevExtent, type DevExtent } from '../format/items/dev.js';
 import type { Filesystem } from './Filesystem.js';
 
@@ -25,8 +25,8 @@ export function readBlockGroups(fs: Filesystem): BlockGroup[] {
   for (const { block, slot } of fs.items(root)) {
     if (block.keyType(slot) !== ItemType.BLOCK_GROUP_ITEM) continue;
     const d = block.itemData(slot);
-    if (d.length < 24) continue;
-    out.push({ logical: block.keyObjectid(slot), length: block.keyOffsetField(slot), used: u64(d, 0), chunkObjectid: u64(d, 8), flags: u64(d, 16) });
+    if (d.length < BLOCK_GROUP_ITEM_SIZE) continue;
+    out.push({ logical: block.keyObjectid(slot), length: block.keyOffsetField(slot), used: blockGroupUsed(d, 0), chunkObjectid: blockGroupChunkObjectid(d, 0), flags: blockGroupFlags(d, 0) });
   }
   return out;
 }

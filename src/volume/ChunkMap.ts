@@ -1,5 +1,6 @@
 import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, BlockGroupFlag, profileOf, type Profile } from '../format/constants.js';
-import type { ChunkItem, Stripe } from '../format/items/chunk.js';
+import { CHUNK_ITEM_BASE_SIZE, chunkItemSize, chunkNumStripes, type ChunkItem, type Stripe } from '../format/items/chunk.js';
+import { KEY_SIZE, keyOffsetAt, keyTypeAt } from '../format/key.js';
 
 /** A chunk: a logical range [logical, logical+length) and where its stripes live. */
 export interface Chunk {
@@ -270,16 +271,15 @@ function reverseInChunk(c: Chunk, idx: number, devOff: bigint): { logical: bigin
 export function* sysChunkArrayEntries(arr: Uint8Array): Generator<{ offset: number; logical: bigint; keyType: number; item: Uint8Array } | { offset: number; error: string }> {
   let pos = 0;
   while (pos < arr.length) {
-    if (pos + 17 > arr.length) { yield { offset: pos, error: 'truncated key' }; return; }
-    const keyType = arr[pos + 8]!;
-    let logical = 0n;
-    for (let i = 7; i >= 0; i--) logical = (logical << 8n) | BigInt(arr[pos + 9 + i]!);
-    pos += 17;
-    if (pos + 48 > arr.length) { yield { offset: pos, error: 'truncated chunk item' }; return; }
-    const numStripes = arr[pos + 44]! | (arr[pos + 45]! << 8);
-    const size = 48 + 32 * numStripes;
+    if (pos + KEY_SIZE > arr.length) { yield { offset: pos, error: 'truncated key' }; return; }
+    const keyType = keyTypeAt(arr, pos);
+    const logical = keyOffsetAt(arr, pos);
+    pos += KEY_SIZE;
+    if (pos + CHUNK_ITEM_BASE_SIZE > arr.length) { yield { offset: pos, error: 'truncated chunk item' }; return; }
+    const numStripes = chunkNumStripes(arr, pos);
+    const size = chunkItemSize(numStripes);
     if (numStripes === 0 || pos + size > arr.length) { yield { offset: pos, error: `chunk item with ${numStripes} stripes does not fit` }; return; }
-    yield { offset: pos - 17, logical, keyType, item: arr.subarray(pos, pos + size) };
+    yield { offset: pos - KEY_SIZE, logical, keyType, item: arr.subarray(pos, pos + size) };
     pos += size;
   }
 }

@@ -1,8 +1,12 @@
-import { u32, u64 } from '../../format/bytes.js';
+import { u64n } from '../../format/bytes.js';
 import { FileExtentType, InodeFlag, ItemType, ObjectId } from '../../format/constants.js';
+import { DIR_ITEM_HEADER_SIZE, dirItem, dirItemLocationObjectid, dirItemLocationType, dirItemNameLen, forEachDirEntry } from '../../format/items/dir.js';
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
-import { INODE_ITEM_SIZE } from '../../format/items/inode.js';
-import type { Key } from '../../format/key.js';
+import {
+  forEachInodeRef, INODE_EXTREF_HEADER_SIZE, INODE_ITEM_SIZE, INODE_REF_HEADER_SIZE, inodeExtref, inodeExtrefNameLen, inodeExtrefParent,
+  inodeFlags, inodeMode, inodeNbytes, inodeNlink, inodeRefIndex, inodeRefNameLen, inodeSize,
+} from '../../format/items/inode.js';
+import { diskKey, keyOffsetIsObjectid, type Key } from '../../format/key.js';
 import type { TreeBlock } from '../../format/treeBlock.js';
 import { grown } from '../columns.js';
 import { LinkBalance, linkHash } from './linkBalance.js';
@@ -117,57 +121,53 @@ export class FsTreeChecker {
       case ItemType.INODE_ITEM:
         if (data.length < INODE_ITEM_SIZE) return;
         this.hasInode = true;
-        this.nlink = u32(data, 40);
-        this.mode = u32(data, 52);
-        this.isize = u64(data, 16);
-        this.nbytes = u64(data, 24);
+        this.nlink = inodeNlink(data, 0);
+        this.mode = inodeMode(data, 0);
+        this.isize = inodeSize(data, 0);
+        this.nbytes = inodeNbytes(data, 0);
         this.inodeAt = { block: block.logical, slot };
-        // btrfs_inode_item.flags (u64 at 64): NODATASUM is bit 0.
-        this.nodatasum = (data[64]! & Number(InodeFlag.NODATASUM)) !== 0;
+        this.nodatasum = (inodeFlags(data, 0) & InodeFlag.NODATASUM) !== 0n;
         this.extentEnd = -1n;
         return;
       case ItemType.INODE_REF: {
-        // btrfs_inode_ref: index u64, name_len u16, name; packed; the key offset is the parent directory.
-        const self = u32(bytes, keyAt + 9) === u32(bytes, keyAt) && u32(bytes, keyAt + 13) === u32(bytes, keyAt + 4);
-        for (let p = 0; p + 10 <= data.length;) {
-          const len = data[p + 8]! | (data[p + 9]! << 8);
-          if (p + 10 + len > data.length) break; // reported by the item checks
+        // The key offset is the parent directory; refs that run past the item are reported by the item checks.
+        const self = keyOffsetIsObjectid(bytes, keyAt);
+        const parentAt = keyAt + KEY_OFFSET;
+        forEachInodeRef(data, 0, data.length, (p, len) => {
           this.names++;
           // A subvolume's root directory names itself ".." and no directory entry goes with it.
-          if (!self) this.balance(this.refBalance, OTHER_SIDE, linkHash(bytes, keyAt + 9, bytes, keyAt, data, p + 10, len), bytes, keyAt + 9, bytes, keyAt, block, slot, p);
-          p += 10 + len;
-        }
+          if (!self) this.balance(this.refBalance, OTHER_SIDE, linkHash(bytes, parentAt, bytes, keyAt, data, p + INODE_REF_HEADER_SIZE, len), bytes, parentAt, bytes, keyAt, block, slot, p);
+        });
         return;
       }
       case ItemType.INODE_EXTREF: {
-        // btrfs_inode_extref: parent u64, index u64, name_len u16, name; packed.
-        for (let p = 0; p + 18 <= data.length;) {
-          const len = data[p + 16]! | (data[p + 17]! << 8);
-          if (p + 18 + len > data.length) break; // reported by the item checks
+        // btrfs_inode_extref entries, packed; one that runs past the item is reported by the item checks.
+        for (let p = 0; p + INODE_EXTREF_HEADER_SIZE <= data.length;) {
+          const len = inodeExtrefNameLen(data, p);
+          if (p + INODE_EXTREF_HEADER_SIZE + len > data.length) break;
           this.names++;
-          this.balance(this.refBalance, OTHER_SIDE, linkHash(data, p, bytes, keyAt, data, p + 18, len), data, p, bytes, keyAt, block, slot, p);
-          p += 18 + len;
+          const parentAt = p + inodeExtref.off.parent;
+          this.balance(this.refBalance, OTHER_SIDE, linkHash(data, parentAt, bytes, keyAt, data, p + INODE_EXTREF_HEADER_SIZE, len), data, parentAt, bytes, keyAt, block, slot, p);
+          p += INODE_EXTREF_HEADER_SIZE + len;
         }
         return;
       }
       case ItemType.DIR_ITEM:
       case ItemType.DIR_INDEX: {
-        // btrfs_dir_item: location key (17), transid u64, data_len u16 @25, name_len u16 @27, type @29, name, data.
-        for (let p = 0; p + 30 <= data.length;) {
-          const dataLen = data[p + 25]! | (data[p + 26]! << 8), nameLen = data[p + 27]! | (data[p + 28]! << 8);
-          if (p + 30 + nameLen + dataLen > data.length) break; // reported by the item checks
+        // Entries that run past the item are reported by the item checks.
+        forEachDirEntry(data, 0, data.length, (p, nameLen) => {
           this.dirNameBytes += nameLen;
           // Subvolume links point at a ROOT_ITEM: their other halves are ROOT_REF/ROOT_BACKREF in the root tree.
-          if (data[p + 8] === ItemType.INODE_ITEM) {
-            const h = linkHash(bytes, keyAt, data, p, data, p + 30, nameLen);
-            if (type === ItemType.DIR_ITEM) this.balance(this.itemBalance, OTHER_SIDE, h, bytes, keyAt, data, p, block, slot, p);
+          if (dirItemLocationType(data, p) === ItemType.INODE_ITEM) {
+            const targetAt = p + LOCATION_OBJECTID;
+            const h = linkHash(bytes, keyAt, data, targetAt, data, p + DIR_ITEM_HEADER_SIZE, nameLen);
+            if (type === ItemType.DIR_ITEM) this.balance(this.itemBalance, OTHER_SIDE, h, bytes, keyAt, data, targetAt, block, slot, p);
             else {
-              this.balance(this.itemBalance, INDEX_SIDE, h, bytes, keyAt, data, p, block, slot, p);
-              this.balance(this.refBalance, INDEX_SIDE, h, bytes, keyAt, data, p, block, slot, p);
+              this.balance(this.itemBalance, INDEX_SIDE, h, bytes, keyAt, data, targetAt, block, slot, p);
+              this.balance(this.refBalance, INDEX_SIDE, h, bytes, keyAt, data, targetAt, block, slot, p);
             }
           }
-          p += 30 + nameLen + dataLen;
-        }
+        });
         return;
       }
       case ItemType.ORPHAN_ITEM:
@@ -194,7 +194,8 @@ export class FsTreeChecker {
 
   private balance(t: LinkBalance, side: number, h: number, dir: Uint8Array, dirAt: number, target: Uint8Array, targetAt: number, block: TreeBlock, slot: number, offset: number): void {
     const at = t.add(h, side);
-    if (at >= 0) t.place(at, u64f(dir, dirAt), u64f(target, targetAt), block.logical, slot, offset);
+    // Ids as doubles (Infinity from 2^53: never excused without rereading the link, as ids that large are not exact).
+    if (at >= 0) t.place(at, u64n(dir, dirAt), u64n(target, targetAt), block.logical, slot, offset);
   }
 
   /** The items of object `cur` are all in: its own checks, then a fresh start for `next` (-1: the end). */
@@ -284,19 +285,19 @@ export class FsTreeChecker {
     if (!b || slot >= b.nritems) return null;
     const data = b.itemData(slot), type = b.keyType(slot);
     if (type === ItemType.DIR_ITEM || type === ItemType.DIR_INDEX) {
-      if (p + 30 > data.length) return null;
-      const len = data[p + 27]! | (data[p + 28]! << 8);
-      return { dir: b.keyObjectid(slot), target: u64(data, p), name: data.slice(p + 30, p + 30 + len) };
+      if (p + DIR_ITEM_HEADER_SIZE > data.length) return null;
+      const name = p + DIR_ITEM_HEADER_SIZE;
+      return { dir: b.keyObjectid(slot), target: dirItemLocationObjectid(data, p), name: data.slice(name, name + dirItemNameLen(data, p)) };
     }
     if (type === ItemType.INODE_REF) {
-      if (p + 10 > data.length) return null;
-      const len = data[p + 8]! | (data[p + 9]! << 8);
-      return { dir: b.keyOffsetField(slot), target: b.keyObjectid(slot), name: data.slice(p + 10, p + 10 + len) };
+      if (p + INODE_REF_HEADER_SIZE > data.length) return null;
+      const name = p + INODE_REF_HEADER_SIZE;
+      return { dir: b.keyOffsetField(slot), target: b.keyObjectid(slot), name: data.slice(name, name + inodeRefNameLen(data, p)) };
     }
     if (type === ItemType.INODE_EXTREF) {
-      if (p + 18 > data.length) return null;
-      const len = data[p + 16]! | (data[p + 17]! << 8);
-      return { dir: u64(data, p), target: b.keyObjectid(slot), name: data.slice(p + 18, p + 18 + len) };
+      if (p + INODE_EXTREF_HEADER_SIZE > data.length) return null;
+      const name = p + INODE_EXTREF_HEADER_SIZE;
+      return { dir: inodeExtrefParent(data, p), target: b.keyObjectid(slot), name: data.slice(name, name + inodeExtrefNameLen(data, p)) };
     }
     return null;
   }
@@ -316,23 +317,21 @@ export class NameCollector {
     const ino = block.keyObjectid(slot);
     if (type === ItemType.INODE_REF) {
       const parent = block.keyOffsetField(slot);
-      for (let p = 0; p + 10 <= data.length;) {
-        const len = data[p + 8]! | (data[p + 9]! << 8);
-        if (p + 10 + len > data.length) break;
-        if (parent !== ino) this.links.push({ dir: parent, target: ino, name: data.slice(p + 10, p + 10 + len), index: u64(data, p) });
-        p += 10 + len;
-      }
-    } else if (type === ItemType.DIR_INDEX && data.length >= 30 && data[8] === ItemType.INODE_ITEM) {
-      const nameLen = data[27]! | (data[28]! << 8);
-      if (30 + nameLen <= data.length) this.links.push({ dir: ino, target: u64(data, 0), name: data.slice(30, 30 + nameLen) });
+      if (parent === ino) return;
+      forEachInodeRef(data, 0, data.length, (p, len) => {
+        const name = p + INODE_REF_HEADER_SIZE;
+        this.links.push({ dir: parent, target: ino, name: data.slice(name, name + len), index: inodeRefIndex(data, p) });
+      });
+    } else if (type === ItemType.DIR_INDEX && data.length >= DIR_ITEM_HEADER_SIZE && dirItemLocationType(data, 0) === ItemType.INODE_ITEM) {
+      const nameLen = dirItemNameLen(data, 0);
+      if (DIR_ITEM_HEADER_SIZE + nameLen <= data.length) this.links.push({ dir: ino, target: dirItemLocationObjectid(data, 0), name: data.slice(DIR_ITEM_HEADER_SIZE, DIR_ITEM_HEADER_SIZE + nameLen) });
     }
   }
 }
 
-/** A u64 as a double (exact below 2^53), read without making a bigint. */
-function u64f(b: Uint8Array, at: number): number {
-  return u32(b, at + 4) * 0x100000000 + u32(b, at);
-}
+/** Where a key's offset (an INODE_REF's parent directory) and a dir item's target inode are. */
+const KEY_OFFSET = diskKey.off.offset;
+const LOCATION_OBJECTID = dirItem.off.location + diskKey.off.objectid;
 
 function utf8(b: Uint8Array): string {
   return new TextDecoder('utf-8', { fatal: false }).decode(b);

@@ -1,9 +1,13 @@
-import { u32, u64 } from '../../format/bytes.js';
-import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, ExtentFlag, FileExtentType, ItemType, ObjectId } from '../../format/constants.js';
+import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, ExtentFlag, FileExtentType, FileType, INODE_FLAG_MASK, InodeFlag, ItemType, ObjectId } from '../../format/constants.js';
+import { BLOCK_GROUP_ITEM_SIZE, blockGroupChunkObjectid, blockGroupFlags, blockGroupUsed } from '../../format/items/blockGroup.js';
 import { nameText } from '../../format/items/common.js';
+import { ITEM_TYPE_BY_NUMBER } from '../../format/items/index.js';
+import { DEV_EXTENT_SIZE } from '../../format/items/dev.js';
+import { DIR_ITEM_HEADER_SIZE, dirItemDataLen, dirItemLocationType, dirItemNameLen, dirItemTransid, dirItemType, forEachDirEntry } from '../../format/items/dir.js';
 import { decodeExtentItem } from '../../format/items/extent.js';
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
-import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE } from '../../format/items/inode.js';
+import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE, inodeFlags, inodeGeneration, inodeMode, inodeNlink, inodeTransid } from '../../format/items/inode.js';
+import { ROOT_REF_SIZE, rootRefNameLen } from '../../format/items/root.js';
 import type { TreeBlock } from '../../format/treeBlock.js';
 import { nameHash } from '../../fs/names.js';
 import { isFsTreeId } from '../../fs/FsView.js';
@@ -22,11 +26,10 @@ export interface ItemCheckContext {
 
 const S_IFMT = 0o170000;
 const VALID_MODES = new Set([0o010000, 0o020000, 0o040000, 0o060000, 0o100000, 0o120000, 0o140000]);
-/** BTRFS_INODE_* flags the kernel knows (btrfs_inode.h BTRFS_INODE_FLAG_MASK), bits 0..11 and 31. */
-const INODE_FLAG_MASK = 0xfffn | (1n << 31n);
-const INODE_IMMUTABLE = 1n << 6n, INODE_APPEND = 1n << 7n;
 /** BTRFS_FT_XATTR; directory entries use 1..7. */
-const FT_XATTR = 8;
+const FT_XATTR = FileType.XATTR;
+/** btrfs_dir_item.type: the file type in the low bits, 0x80 = encrypted name. */
+const FT_MASK = 0x7f;
 const NAME_LEN = 255;
 
 /**
@@ -36,133 +39,191 @@ const NAME_LEN = 255;
  */
 export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: number, tree: bigint): void {
   const type = block.keyType(slot);
+  const e = ITEM_TYPE_BY_NUMBER[type];
+  const check = e && ITEM_CHECKS[e.name];
+  if (!check) return;
   const data = block.itemData(slot);
-  const bad = (code: string, msg: string) => report(ctx, block, slot, tree, code, msg);
-  const genOk = (g: bigint) => g <= ctx.generation + 1n;
-  switch (type) {
-    case ItemType.INODE_ITEM: {
-      if (data.length !== INODE_ITEM_SIZE) { bad('item-size', `inode item is ${data.length} bytes, expected ${INODE_ITEM_SIZE}`); break; }
-      if (block.keyOffsetField(slot) !== 0n && isFsTreeId(tree)) bad('inode-item', `inode item key offset ${block.keyOffsetField(slot)} is not 0`);
-      const generation = u64(data, 0), transid = u64(data, 8), nlink = u32(data, 40), mode = u32(data, 52), flags = u64(data, 64);
-      if (!genOk(generation)) bad('inode-item', `generation ${generation} is past the filesystem's ${ctx.generation}`);
-      if (!genOk(transid)) bad('inode-item', `transid ${transid} is past the filesystem's ${ctx.generation}`);
-      if (!isFsTreeId(tree)) break; // free-space-cache inodes in the root tree have their own rules
-      if (!VALID_MODES.has(mode & S_IFMT)) bad('inode-mode', `mode 0${mode.toString(8)} has no valid file type`);
-      if ((mode & S_IFMT) === 0o040000 && nlink > 1) bad('inode-item', `directory with nlink ${nlink}`);
-      if ((flags & 0xffffffffn & ~INODE_FLAG_MASK) !== 0n) bad('inode-flags', `unknown inode flags 0x${(flags & 0xffffffffn).toString(16)}`);
-      if ((mode & S_IFMT) === 0o120000 && (flags & (INODE_IMMUTABLE | INODE_APPEND)) !== 0n) bad('inode-flags', 'symlink with immutable or append-only flag');
-      break;
+  check({
+    ctx, block, slot, tree, type, data,
+    bad: (code, msg) => report(ctx, block, slot, tree, code, msg),
+    genOk: (g) => g <= ctx.generation + 1n,
+  });
+}
+
+/** What one item check is given. */
+interface ItemCheckCall {
+  ctx: ItemCheckContext;
+  block: TreeBlock;
+  slot: number;
+  tree: bigint;
+  type: number;
+  data: Uint8Array;
+  bad(code: string, message: string): void;
+  /** No item may claim a later transaction than the superblock's (+1 for a log being replayed). */
+  genOk(generation: bigint): boolean;
+}
+
+/**
+ * The checks of each item type, keyed by its name in the item registry
+ * (format/items/registry.ts); a type without an entry has no per-item rules.
+ */
+export const ITEM_CHECKS: { readonly [name: string]: (c: ItemCheckCall) => void } = {
+  INODE_ITEM: checkInodeItem,
+  INODE_REF: checkInodeRef,
+  INODE_EXTREF: checkInodeRef,
+  DIR_ITEM: checkDirItem,
+  DIR_INDEX: checkDirItem,
+  XATTR_ITEM: checkDirItem,
+  EXTENT_DATA: checkExtentData,
+  EXTENT_ITEM: checkExtentItem,
+  METADATA_ITEM: checkExtentItem,
+  BLOCK_GROUP_ITEM: checkBlockGroupItem,
+  ROOT_ITEM: checkRootItem,
+  EXTENT_CSUM: checkExtentCsum,
+  DEV_EXTENT: checkDevExtent,
+  ROOT_REF: checkRootRef,
+  ROOT_BACKREF: checkRootRef,
+};
+
+/** INODE_ITEM. */
+function checkInodeItem(c: ItemCheckCall): void {
+  const { ctx, block, slot, tree, data, bad, genOk } = c;
+  if (data.length !== INODE_ITEM_SIZE) { bad('item-size', `inode item is ${data.length} bytes, expected ${INODE_ITEM_SIZE}`); return; }
+  if (block.keyOffsetField(slot) !== 0n && isFsTreeId(tree)) bad('inode-item', `inode item key offset ${block.keyOffsetField(slot)} is not 0`);
+  const generation = inodeGeneration(data, 0), transid = inodeTransid(data, 0), nlink = inodeNlink(data, 0), mode = inodeMode(data, 0), flags = inodeFlags(data, 0);
+  if (!genOk(generation)) bad('inode-item', `generation ${generation} is past the filesystem's ${ctx.generation}`);
+  if (!genOk(transid)) bad('inode-item', `transid ${transid} is past the filesystem's ${ctx.generation}`);
+  if (!isFsTreeId(tree)) return; // free-space-cache inodes in the root tree have their own rules
+  if (!VALID_MODES.has(mode & S_IFMT)) bad('inode-mode', `mode 0${mode.toString(8)} has no valid file type`);
+  if ((mode & S_IFMT) === 0o040000 && nlink > 1) bad('inode-item', `directory with nlink ${nlink}`);
+  if ((flags & 0xffffffffn & ~INODE_FLAG_MASK) !== 0n) bad('inode-flags', `unknown inode flags 0x${(flags & 0xffffffffn).toString(16)}`);
+  if ((mode & S_IFMT) === 0o120000 && (flags & (InodeFlag.IMMUTABLE | InodeFlag.APPEND)) !== 0n) bad('inode-flags', 'symlink with immutable or append-only flag');
+}
+
+/** INODE_REF, INODE_EXTREF. */
+function checkInodeRef(c: ItemCheckCall): void {
+  const { block, slot, type, data, bad } = c;
+  const d = type === ItemType.INODE_REF ? decodeInodeRef(block.key(slot), data) : decodeInodeExtref(block.key(slot), data);
+  if (d.kind === 'invalid') bad('item-size', d.reason);
+  else if (d.errors) bad('inode-ref', d.errors.join('; '));
+}
+
+/** DIR_ITEM, DIR_INDEX, XATTR_ITEM. */
+function checkDirItem(c: ItemCheckCall): void {
+  const { ctx, block, slot, type, data, bad, genOk } = c;
+  // btrfs_dir_item entries read in place (names become strings only for messages).
+  const key = block.keyOffsetField(slot);
+  let n = 0;
+  const p = forEachDirEntry(data, 0, data.length, (e, nameLen, dataLen) => {
+    n++;
+    const locType = dirItemLocationType(data, e), transid = dirItemTransid(data, e), rawType = dirItemType(data, e), ft = rawType & FT_MASK;
+    const name = data.subarray(e + DIR_ITEM_HEADER_SIZE, e + DIR_ITEM_HEADER_SIZE + nameLen);
+    const shown = () => nameText(name, 0, name.length);
+    if (type === ItemType.XATTR_ITEM ? ft !== FT_XATTR : ft === 0 || ft >= FT_XATTR) bad('dir-item', `entry "${shown()}" has file type ${rawType}`);
+    if (nameLen > NAME_LEN) bad('dir-item', `name_len ${nameLen} > ${NAME_LEN}`);
+    if (type !== ItemType.XATTR_ITEM && dataLen !== 0) bad('dir-item', `entry "${shown()}" has data_len ${dataLen}`);
+    if (type !== ItemType.DIR_INDEX) {
+      const h = nameHash(name);
+      if (h !== key) bad('dir-item-hash', `name "${shown()}" hashes to ${h}, key offset is ${key}`);
     }
-    case ItemType.INODE_REF:
-    case ItemType.INODE_EXTREF: {
-      const d = type === ItemType.INODE_REF ? decodeInodeRef(block.key(slot), data) : decodeInodeExtref(block.key(slot), data);
-      if (d.kind === 'invalid') bad('item-size', d.reason);
-      else if (d.errors) bad('inode-ref', d.errors.join('; '));
-      break;
-    }
-    case ItemType.DIR_ITEM:
-    case ItemType.DIR_INDEX:
-    case ItemType.XATTR_ITEM: {
-      // btrfs_dir_item entries read in place (names become strings only for messages).
-      const key = block.keyOffsetField(slot);
-      let n = 0, p = 0;
-      for (; p + 30 <= data.length; n++) {
-        const locType = data[p + 8]!, transid = u64(data, p + 17);
-        const dataLen = data[p + 25]! | (data[p + 26]! << 8), nameLen = data[p + 27]! | (data[p + 28]! << 8), ft = data[p + 29]! & 0x7f;
-        const end = p + 30 + nameLen + dataLen;
-        if (end > data.length) { bad('dir-item', `entry at ${p}: name_len ${nameLen} + data_len ${dataLen} run past the item end`); break; }
-        const name = data.subarray(p + 30, p + 30 + nameLen);
-        const shown = () => nameText(name, 0, name.length);
-        if (type === ItemType.XATTR_ITEM ? ft !== FT_XATTR : ft === 0 || ft >= FT_XATTR) bad('dir-item', `entry "${shown()}" has file type ${data[p + 29]}`);
-        if (nameLen > NAME_LEN) bad('dir-item', `name_len ${nameLen} > ${NAME_LEN}`);
-        if (type !== ItemType.XATTR_ITEM && dataLen !== 0) bad('dir-item', `entry "${shown()}" has data_len ${dataLen}`);
-        if (type !== ItemType.DIR_INDEX) {
-          const h = nameHash(name);
-          if (h !== key) bad('dir-item-hash', `name "${shown()}" hashes to ${h}, key offset is ${key}`);
-        }
-        if (type !== ItemType.XATTR_ITEM && locType !== ItemType.INODE_ITEM && locType !== ItemType.ROOT_ITEM) bad('dir-item', `entry "${shown()}" points at key type ${locType}`);
-        if (!genOk(transid)) bad('dir-item', `entry "${shown()}" transid ${transid} is past the filesystem's ${ctx.generation}`);
-        p = end;
-      }
-      if (p < data.length && p + 30 > data.length) bad('item-size', `dir item has ${data.length - p} trailing bytes`);
-      if (type === ItemType.DIR_INDEX && n !== 1) bad('dir-item', `DIR_INDEX item holds ${n} entries, expected 1`);
-      break;
-    }
-    case ItemType.EXTENT_DATA: {
-      const d = decodeFileExtent(block.key(slot), data);
-      if (d.kind === 'invalid') { bad('item-size', d.reason); break; }
-      if (d.type > FileExtentType.PREALLOC) bad('file-extent', `file extent type ${d.type}`);
-      if (d.compression > 3) bad('file-extent', `compression ${d.compression}`);
-      if (d.encryption !== 0 || d.otherEncoding !== 0) bad('file-extent', `encryption ${d.encryption}, other encoding ${d.otherEncoding}`);
-      if (!genOk(d.generation)) bad('file-extent', `generation ${d.generation} is past the filesystem's ${ctx.generation}`);
-      if (d.body === 'inline') {
-        if (d.fileOffset !== 0n && isFsTreeId(tree)) bad('file-extent', `inline extent at file offset ${d.fileOffset}`);
-        if (d.compression === 0 && d.ramBytes !== BigInt(d.inlineLength)) bad('file-extent', `inline ram_bytes ${d.ramBytes} != ${d.inlineLength} bytes stored`);
-        break;
-      }
-      if (d.errors) bad('file-extent', d.errors.join('; '));
-      const ss = BigInt(ctx.sectorsize);
-      const unaligned = (['fileOffset', 'diskBytenr', 'diskNumBytes', 'offset', 'numBytes', 'ramBytes'] as const).filter((f) => d[f] % ss !== 0n);
-      if (unaligned.length) bad('file-extent', `${unaligned.join(', ')} not aligned to sectorsize ${ss}`);
-      if (d.numBytes === 0n) bad('file-extent', 'num_bytes is 0');
-      if (d.diskBytenr !== 0n && d.compression === 0 && d.offset + d.numBytes > d.diskNumBytes) {
-        bad('file-extent-range', `offset ${d.offset} + num_bytes ${d.numBytes} exceeds the extent's ${d.diskNumBytes} bytes`);
-      }
-      if (d.fileOffset + d.numBytes < d.fileOffset || d.fileOffset + d.numBytes > 0xffffffffffffffffn) bad('file-extent', 'file range overflows');
-      break;
-    }
-    case ItemType.EXTENT_ITEM:
-    case ItemType.METADATA_ITEM: {
-      const key = block.key(slot);
-      const d = decodeExtentItem(key, data);
-      if (d.kind === 'invalid') { bad('item-size', d.reason); break; }
-      if (d.kind === 'extent_item_v0') break;
-      if (d.errors) bad('extent-item', d.errors.join('; '));
-      const isData = (d.flags & ExtentFlag.DATA) !== 0n, isTree = (d.flags & ExtentFlag.TREE_BLOCK) !== 0n;
-      if (isData === isTree) bad('extent-item', `flags 0x${d.flags.toString(16)}: must be exactly one of DATA and TREE_BLOCK`);
-      if ((d.flags & ~(ExtentFlag.DATA | ExtentFlag.TREE_BLOCK | ExtentFlag.FULL_BACKREF)) !== 0n) bad('extent-item', `unknown flags 0x${d.flags.toString(16)}`);
-      if (d.refs === 0n) bad('extent-item', 'refs is 0');
-      if (!genOk(d.generation)) bad('extent-item', `generation ${d.generation} is past the filesystem's ${ctx.generation}`);
-      if (key.objectid % BigInt(ctx.sectorsize) !== 0n) bad('extent-item', `bytenr ${key.objectid} not aligned to sectorsize`);
-      if (type === ItemType.METADATA_ITEM && key.offset >= 8n) bad('extent-item', `level ${key.offset} >= 8`);
-      if (type === ItemType.EXTENT_ITEM && (key.offset === 0n || key.offset % BigInt(ctx.sectorsize) !== 0n)) bad('extent-item', `length ${key.offset} is 0 or unaligned`);
-      if (type === ItemType.METADATA_ITEM && isData) bad('extent-item', 'METADATA_ITEM with DATA flag');
-      if (isTree && d.level !== undefined && d.level >= 8) bad('extent-item', `tree block level ${d.level} >= 8`);
-      break;
-    }
-    case ItemType.BLOCK_GROUP_ITEM: {
-      if (data.length !== 24) { bad('item-size', `block group item is ${data.length} bytes, expected 24`); break; }
-      const len = block.keyOffsetField(slot), used = u64(data, 0), chunkObjectid = u64(data, 8), flags = u64(data, 16);
-      if (len === 0n) bad('block-group-item', 'length 0');
-      if (used > len) bad('block-group-item', `used ${used} > length ${len}`);
-      if (chunkObjectid !== ObjectId.FIRST_CHUNK_TREE) bad('block-group-item', `chunk_objectid ${chunkObjectid}`);
-      if ((flags & BLOCK_GROUP_TYPE_MASK) === 0n) bad('block-group-item', `flags 0x${flags.toString(16)} name no type`);
-      const prof = flags & BLOCK_GROUP_PROFILE_MASK;
-      if ((prof & (prof - 1n)) !== 0n) bad('block-group-item', `flags 0x${flags.toString(16)} name several profiles`);
-      break;
-    }
-    case ItemType.ROOT_ITEM: {
-      const ptr = rootItemPointer(data);
-      if (!ptr) { bad('item-size', `root item is ${data.length} bytes`); break; }
-      const { bytenr, level, generation: gen } = ptr;
-      if (level >= 8) bad('root-item', `level ${level} >= 8`);
-      if (bytenr % BigInt(ctx.sectorsize) !== 0n) bad('root-item', `bytenr ${bytenr} not aligned`);
-      if (!genOk(gen)) bad('root-item', `generation ${gen} is past the filesystem's ${ctx.generation}`);
-      break;
-    }
-    case ItemType.EXTENT_CSUM: {
-      if (ctx.csumSize && data.length % ctx.csumSize !== 0) bad('csum-item', `item size ${data.length} is not a multiple of csum size ${ctx.csumSize}`);
-      if (block.keyOffsetField(slot) % BigInt(ctx.sectorsize) !== 0n) bad('csum-item', `logical ${block.keyOffsetField(slot)} not aligned to sectorsize`);
-      break;
-    }
-    case ItemType.DEV_EXTENT:
-      if (data.length !== 48) bad('item-size', `dev extent is ${data.length} bytes, expected 48`);
-      break;
-    case ItemType.ROOT_REF:
-    case ItemType.ROOT_BACKREF:
-      if (data.length < 18 || 18 + (data[16]! | (data[17]! << 8)) !== data.length) bad('item-size', `root ref of ${data.length} bytes does not fit its name`);
-      break;
+    if (type !== ItemType.XATTR_ITEM && locType !== ItemType.INODE_ITEM && locType !== ItemType.ROOT_ITEM) bad('dir-item', `entry "${shown()}" points at key type ${locType}`);
+    if (!genOk(transid)) bad('dir-item', `entry "${shown()}" transid ${transid} is past the filesystem's ${ctx.generation}`);
+  });
+  if (p < data.length) {
+    // The walk stopped at an entry whose name and data run past the item, or at trailing bytes too few for a header.
+    if (p + DIR_ITEM_HEADER_SIZE <= data.length) {
+      bad('dir-item', `entry at ${p}: name_len ${dirItemNameLen(data, p)} + data_len ${dirItemDataLen(data, p)} run past the item end`);
+    } else bad('item-size', `dir item has ${data.length - p} trailing bytes`);
   }
+  if (type === ItemType.DIR_INDEX && n !== 1) bad('dir-item', `DIR_INDEX item holds ${n} entries, expected 1`);
+}
+
+/** EXTENT_DATA. */
+function checkExtentData(c: ItemCheckCall): void {
+  const { ctx, block, slot, tree, data, bad, genOk } = c;
+  const d = decodeFileExtent(block.key(slot), data);
+  if (d.kind === 'invalid') { bad('item-size', d.reason); return; }
+  if (d.type > FileExtentType.PREALLOC) bad('file-extent', `file extent type ${d.type}`);
+  if (d.compression > 3) bad('file-extent', `compression ${d.compression}`);
+  if (d.encryption !== 0 || d.otherEncoding !== 0) bad('file-extent', `encryption ${d.encryption}, other encoding ${d.otherEncoding}`);
+  if (!genOk(d.generation)) bad('file-extent', `generation ${d.generation} is past the filesystem's ${ctx.generation}`);
+  if (d.body === 'inline') {
+    if (d.fileOffset !== 0n && isFsTreeId(tree)) bad('file-extent', `inline extent at file offset ${d.fileOffset}`);
+    if (d.compression === 0 && d.ramBytes !== BigInt(d.inlineLength)) bad('file-extent', `inline ram_bytes ${d.ramBytes} != ${d.inlineLength} bytes stored`);
+    return;
+  }
+  if (d.errors) bad('file-extent', d.errors.join('; '));
+  const ss = BigInt(ctx.sectorsize);
+  const unaligned = (['fileOffset', 'diskBytenr', 'diskNumBytes', 'offset', 'numBytes', 'ramBytes'] as const).filter((f) => d[f] % ss !== 0n);
+  if (unaligned.length) bad('file-extent', `${unaligned.join(', ')} not aligned to sectorsize ${ss}`);
+  if (d.numBytes === 0n) bad('file-extent', 'num_bytes is 0');
+  if (d.diskBytenr !== 0n && d.compression === 0 && d.offset + d.numBytes > d.diskNumBytes) {
+    bad('file-extent-range', `offset ${d.offset} + num_bytes ${d.numBytes} exceeds the extent's ${d.diskNumBytes} bytes`);
+  }
+  if (d.fileOffset + d.numBytes < d.fileOffset || d.fileOffset + d.numBytes > 0xffffffffffffffffn) bad('file-extent', 'file range overflows');
+}
+
+/** EXTENT_ITEM, METADATA_ITEM. */
+function checkExtentItem(c: ItemCheckCall): void {
+  const { ctx, block, slot, type, data, bad, genOk } = c;
+  const key = block.key(slot);
+  const d = decodeExtentItem(key, data);
+  if (d.kind === 'invalid') { bad('item-size', d.reason); return; }
+  if (d.kind === 'extent_item_v0') return;
+  if (d.errors) bad('extent-item', d.errors.join('; '));
+  const isData = (d.flags & ExtentFlag.DATA) !== 0n, isTree = (d.flags & ExtentFlag.TREE_BLOCK) !== 0n;
+  if (isData === isTree) bad('extent-item', `flags 0x${d.flags.toString(16)}: must be exactly one of DATA and TREE_BLOCK`);
+  if ((d.flags & ~(ExtentFlag.DATA | ExtentFlag.TREE_BLOCK | ExtentFlag.FULL_BACKREF)) !== 0n) bad('extent-item', `unknown flags 0x${d.flags.toString(16)}`);
+  if (d.refs === 0n) bad('extent-item', 'refs is 0');
+  if (!genOk(d.generation)) bad('extent-item', `generation ${d.generation} is past the filesystem's ${ctx.generation}`);
+  if (key.objectid % BigInt(ctx.sectorsize) !== 0n) bad('extent-item', `bytenr ${key.objectid} not aligned to sectorsize`);
+  if (type === ItemType.METADATA_ITEM && key.offset >= 8n) bad('extent-item', `level ${key.offset} >= 8`);
+  if (type === ItemType.EXTENT_ITEM && (key.offset === 0n || key.offset % BigInt(ctx.sectorsize) !== 0n)) bad('extent-item', `length ${key.offset} is 0 or unaligned`);
+  if (type === ItemType.METADATA_ITEM && isData) bad('extent-item', 'METADATA_ITEM with DATA flag');
+  if (isTree && d.level !== undefined && d.level >= 8) bad('extent-item', `tree block level ${d.level} >= 8`);
+}
+
+/** BLOCK_GROUP_ITEM. */
+function checkBlockGroupItem(c: ItemCheckCall): void {
+  const { block, slot, data, bad } = c;
+  if (data.length !== BLOCK_GROUP_ITEM_SIZE) { bad('item-size', `block group item is ${data.length} bytes, expected ${BLOCK_GROUP_ITEM_SIZE}`); return; }
+  const len = block.keyOffsetField(slot), used = blockGroupUsed(data, 0), chunkObjectid = blockGroupChunkObjectid(data, 0), flags = blockGroupFlags(data, 0);
+  if (len === 0n) bad('block-group-item', 'length 0');
+  if (used > len) bad('block-group-item', `used ${used} > length ${len}`);
+  if (chunkObjectid !== ObjectId.FIRST_CHUNK_TREE) bad('block-group-item', `chunk_objectid ${chunkObjectid}`);
+  if ((flags & BLOCK_GROUP_TYPE_MASK) === 0n) bad('block-group-item', `flags 0x${flags.toString(16)} name no type`);
+  const prof = flags & BLOCK_GROUP_PROFILE_MASK;
+  if ((prof & (prof - 1n)) !== 0n) bad('block-group-item', `flags 0x${flags.toString(16)} name several profiles`);
+}
+
+/** ROOT_ITEM. */
+function checkRootItem(c: ItemCheckCall): void {
+  const { ctx, data, bad, genOk } = c;
+  const ptr = rootItemPointer(data);
+  if (!ptr) { bad('item-size', `root item is ${data.length} bytes`); return; }
+  const { bytenr, level, generation: gen } = ptr;
+  if (level >= 8) bad('root-item', `level ${level} >= 8`);
+  if (bytenr % BigInt(ctx.sectorsize) !== 0n) bad('root-item', `bytenr ${bytenr} not aligned`);
+  if (!genOk(gen)) bad('root-item', `generation ${gen} is past the filesystem's ${ctx.generation}`);
+}
+
+/** EXTENT_CSUM. */
+function checkExtentCsum(c: ItemCheckCall): void {
+  const { ctx, block, slot, data, bad } = c;
+  if (ctx.csumSize && data.length % ctx.csumSize !== 0) bad('csum-item', `item size ${data.length} is not a multiple of csum size ${ctx.csumSize}`);
+  if (block.keyOffsetField(slot) % BigInt(ctx.sectorsize) !== 0n) bad('csum-item', `logical ${block.keyOffsetField(slot)} not aligned to sectorsize`);
+}
+
+/** DEV_EXTENT. */
+function checkDevExtent(c: ItemCheckCall): void {
+  const { data, bad } = c;
+  if (data.length !== DEV_EXTENT_SIZE) bad('item-size', `dev extent is ${data.length} bytes, expected ${DEV_EXTENT_SIZE}`);
+}
+
+/** ROOT_REF, ROOT_BACKREF. */
+function checkRootRef(c: ItemCheckCall): void {
+  const { data, bad } = c;
+  if (data.length < ROOT_REF_SIZE || ROOT_REF_SIZE + rootRefNameLen(data, 0) !== data.length) bad('item-size', `root ref of ${data.length} bytes does not fit its name`);
 }
 
 function report(ctx: ItemCheckContext, block: TreeBlock, slot: number, tree: bigint, code: string, message: string): void {

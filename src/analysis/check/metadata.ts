@@ -1,6 +1,8 @@
-import { u32, u64 } from '../../format/bytes.js';
 import { ExtentFlag, ItemType, ObjectId } from '../../format/constants.js';
-import { decodeExtentItem } from '../../format/items/extent.js';
+import { BLOCK_GROUP_ITEM_SIZE, blockGroupFlags, blockGroupUsed } from '../../format/items/blockGroup.js';
+import { DEV_EXTENT_SIZE, devExtentChunkOffset, devExtentLength } from '../../format/items/dev.js';
+import { decodeExtentItem, extentDataRef, extentDataRefCount, sharedDataRef, sharedDataRefCount } from '../../format/items/extent.js';
+import { ROOT_REF_SIZE, rootItem, rootItemRefs as rootItemRefsAt, rootRefDirid } from '../../format/items/root.js';
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
 import { MAX_KEY, type Key } from '../../format/key.js';
 import { fmtKey, type TreeBlock } from '../../format/treeBlock.js';
@@ -106,22 +108,22 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         if (tree !== ObjectId.EXTENT_TREE) return;
         const data = b.itemData(slot);
         let n = 1n;
-        if (type === ItemType.EXTENT_DATA_REF) n = data.length >= 28 ? BigInt(u32(data, 24)) : 0n;
-        if (type === ItemType.SHARED_DATA_REF) n = data.length >= 4 ? BigInt(u32(data, 0)) : 0n;
+        if (type === ItemType.EXTENT_DATA_REF) n = data.length >= extentDataRef.size ? BigInt(extentDataRefCount(data, 0)) : 0n;
+        if (type === ItemType.SHARED_DATA_REF) n = data.length >= sharedDataRef.size ? BigInt(sharedDataRefCount(data, 0)) : 0n;
         const k = b.keyObjectid(slot);
         facts.keyedBackrefs.set(k, (facts.keyedBackrefs.get(k) ?? 0n) + n);
         return;
       }
       case ItemType.BLOCK_GROUP_ITEM: {
         const data = b.itemData(slot);
-        if (data.length < 24 || (tree !== ObjectId.EXTENT_TREE && tree !== ObjectId.BLOCK_GROUP_TREE)) return;
-        facts.blockGroups.push({ logical: b.keyObjectid(slot), length: b.keyOffsetField(slot), used: u64(data, 0), flags: u64(data, 16), at: { tree, block: b.logical, slot } });
+        if (data.length < BLOCK_GROUP_ITEM_SIZE || (tree !== ObjectId.EXTENT_TREE && tree !== ObjectId.BLOCK_GROUP_TREE)) return;
+        facts.blockGroups.push({ logical: b.keyObjectid(slot), length: b.keyOffsetField(slot), used: blockGroupUsed(data, 0), flags: blockGroupFlags(data, 0), at: { tree, block: b.logical, slot } });
         return;
       }
       case ItemType.DEV_EXTENT: {
         const data = b.itemData(slot);
-        if (tree !== ObjectId.DEV_TREE || data.length < 48) return;
-        facts.devExtents.push({ devid: b.keyObjectid(slot), physical: b.keyOffsetField(slot), chunkOffset: u64(data, 16), length: u64(data, 24), at: { block: b.logical, slot } });
+        if (tree !== ObjectId.DEV_TREE || data.length < DEV_EXTENT_SIZE) return;
+        facts.devExtents.push({ devid: b.keyObjectid(slot), physical: b.keyOffsetField(slot), chunkOffset: devExtentChunkOffset(data, 0), length: devExtentLength(data, 0), at: { block: b.logical, slot } });
         return;
       }
       case ItemType.EXTENT_CSUM: {
@@ -157,7 +159,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
       case ItemType.ROOT_BACKREF: {
         if (tree !== ObjectId.ROOT_TREE) return;
         const data = b.itemData(slot);
-        const rest = data.length >= 18 ? `${u64(data, 0)}/${String.fromCharCode(...data.subarray(18))}` : '?';
+        const rest = data.length >= ROOT_REF_SIZE ? `${rootRefDirid(data, 0)}/${String.fromCharCode(...data.subarray(ROOT_REF_SIZE))}` : '?';
         // Both halves spelled (parent, child, dirid/name) so they compare directly.
         const s = type === ItemType.ROOT_REF ? `${b.keyObjectid(slot)}/${b.keyOffsetField(slot)}/${rest}` : `${b.keyOffsetField(slot)}/${b.keyObjectid(slot)}/${rest}`;
         (type === ItemType.ROOT_REF ? facts.rootRefs : facts.rootBackrefs).add(s);
@@ -264,5 +266,6 @@ function rootItemRefs(fs: Filesystem, root: RootRef): number {
   const ref = fs.find(fs.rootTree, root.key);
   if (!ref) return 1;
   const d = ref.block.itemData(ref.slot);
-  return d.length >= 220 ? u32(d, 216) : 1;
+  return d.length >= ROOT_ITEM_REFS_END ? rootItemRefsAt(d, 0) : 1;
 }
+const ROOT_ITEM_REFS_END = rootItem.off.refs + rootItem.sizeOf.refs;

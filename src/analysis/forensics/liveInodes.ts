@@ -1,6 +1,6 @@
-import { MAX_EXACT as SAFE, u64 } from '../../format/bytes.js';
+import { MAX_EXACT as SAFE } from '../../format/bytes.js';
 import { ItemType } from '../../format/constants.js';
-import { INODE_ITEM_SIZE } from '../../format/items/inode.js';
+import { INODE_ITEM_SIZE, inodeGeneration as inodeGenerationAt } from '../../format/items/inode.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import type { TreeRoot } from '../../tree/walk.js';
 
@@ -46,5 +46,5 @@ export class LiveInodes {
 
 /** An INODE_ITEM's generation (btrfs_inode_item: u64 @0 of 160 bytes); undefined for an item too short to be one. */
 export function inodeGeneration(item: Uint8Array): bigint | undefined {
-  return item.length < INODE_ITEM_SIZE ? undefined : u64(item, 0);
+  return item.length < INODE_ITEM_SIZE ? undefined : inodeGenerationAt(item, 0);
 }

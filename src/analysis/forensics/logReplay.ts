@@ -1,14 +1,14 @@
-import { u64 } from '../../format/bytes.js';
 import { ItemType, ObjectId } from '../../format/constants.js';
 import { compareKeys, U64_MAX, type Key } from '../../format/key.js';
-import { decodeDirItem } from '../../format/items/dir.js';
-import { decodeFileExtent } from '../../format/items/fileExtent.js';
-import { decodeInodeExtref, decodeInodeItem, decodeInodeRef } from '../../format/items/inode.js';
+import { decodeDirItem, dirItemLocationObjectid } from '../../format/items/dir.js';
+import { dirLogEnd, dirLogItem } from '../../format/items/misc.js';
+import { decodeFileExtent, fileExtentItem } from '../../format/items/fileExtent.js';
+import { decodeInodeExtref, decodeInodeItem, decodeInodeRef, inodeItem } from '../../format/items/inode.js';
 import { FT_OF_KIND, kindOfMode } from '../../fs/FsView.js';
 import { bytesEqualAll, nameHash } from '../../fs/names.js';
 import type { Filesystem, ItemOverlay } from '../../tree/Filesystem.js';
 import type { ItemRef, TreeRoot } from '../../tree/walk.js';
-import { dirItemBytes, dirItemEntries, synthItem, withU64 } from './synth.js';
+import { dirItemBytes, dirItemEntries, inodeRefEntries, synthItem, withU64 } from './synth.js';
 
 /** What one subvolume's log tree holds (keys (TREE_LOG, ROOT_ITEM, subvolume) in the log root tree). */
 export interface LoggedTree {
@@ -164,7 +164,7 @@ export class LogOverlay implements ItemOverlay {
         }
         case ItemType.DIR_LOG_INDEX:
         case ItemType.DIR_LOG_ITEM:
-          if (data.length >= 8) info.dirRanges.push({ dir: k.objectid, type: k.type === ItemType.DIR_LOG_INDEX ? 'DIR_LOG_INDEX' : 'DIR_LOG_ITEM', start: k.offset, end: u64(data, 0) });
+          if (data.length >= dirLogItem.size) info.dirRanges.push({ dir: k.objectid, type: k.type === ItemType.DIR_LOG_INDEX ? 'DIR_LOG_INDEX' : 'DIR_LOG_ITEM', start: k.offset, end: dirLogEnd(data, 0) });
           break;
         case ItemType.EXTENT_DATA: {
           const list = logExtents.get(k.objectid) ?? [];
@@ -207,7 +207,7 @@ export class LogOverlay implements ItemOverlay {
         for (const r of fsItems({ objectid: n.parent, type: ItemType.DIR_ITEM, offset: hash }, { objectid: n.parent, type: ItemType.DIR_ITEM, offset: hash })) {
           for (const e of dirItemEntries(r.block.itemData(r.slot))) {
             if (!bytesEqualAll(e.name, n.name)) keep.push(e.raw);
-            else if (u64(e.raw, 0) === n.ino) { already = true; keep.push(e.raw); }
+            else if (dirItemLocationObjectid(e.raw, 0) === n.ino) { already = true; keep.push(e.raw); }
           }
         }
         if (!already) keep = [...keep, entry];
@@ -215,7 +215,7 @@ export class LogOverlay implements ItemOverlay {
       }
       for (const r of fsItems({ objectid: n.parent, type: ItemType.DIR_INDEX, offset: 0n }, { objectid: n.parent, type: ItemType.DIR_INDEX, offset: U64_MAX })) {
         for (const e of dirItemEntries(r.block.itemData(r.slot))) {
-          if (bytesEqualAll(e.name, n.name) && (u64(e.raw, 0) !== n.ino || r.block.keyOffsetField(r.slot) !== n.index)) {
+          if (bytesEqualAll(e.name, n.name) && (dirItemLocationObjectid(e.raw, 0) !== n.ino || r.block.keyOffsetField(r.slot) !== n.index)) {
             t.drop.add(keyStr(n.parent, ItemType.DIR_INDEX, r.block.keyOffsetField(r.slot)));
           }
         }
@@ -231,7 +231,7 @@ export class LogOverlay implements ItemOverlay {
         const off = ref.block.keyOffsetField(ref.slot);
         if (logDirKeys.has(keyStr(r.dir, type, off)) || adds.has(keyStr(r.dir, type, off))) continue;
         t.drop.add(keyStr(r.dir, type, off));
-        for (const e of dirItemEntries(ref.block.itemData(ref.slot))) this.dropName(fsItems, t, adds, subvol, r.dir, e.name, u64(e.raw, 0), ref.block.generation);
+        for (const e of dirItemEntries(ref.block.itemData(ref.slot))) this.dropName(fsItems, t, adds, subvol, r.dir, e.name, dirItemLocationObjectid(e.raw, 0), ref.block.generation);
       }
     }
 
@@ -248,8 +248,8 @@ export class LogOverlay implements ItemOverlay {
         }
       }
       const data = li.ref.block.itemData(li.ref.slot);
-      // btrfs_inode_item: nbytes is the u64 at byte 24; the log leaves it 0 and the replay recounts it.
-      put(nbytes !== null ? synthItem(li.ref.block.logical, subvol, li.ref.block.generation, { objectid: ino, type: ItemType.INODE_ITEM, offset: 0n }, withU64(data, 24, nbytes)) : li.ref);
+      // The log leaves nbytes 0 and the replay recounts it.
+      put(nbytes !== null ? synthItem(li.ref.block.logical, subvol, li.ref.block.generation, { objectid: ino, type: ItemType.INODE_ITEM, offset: 0n }, withU64(data, inodeItem.off.nbytes, nbytes)) : li.ref);
     }
     t.add = [...adds.values()].sort(byKey);
     this.trees.set(subvol, t);
@@ -311,26 +311,14 @@ export class LogOverlay implements ItemOverlay {
         if (y <= x) continue;
         const bytes = d.diskBytenr === 0n ? 0n : y - x;
         if (x === k.offset && y === k.offset + d.numBytes) { out.push({ ref, bytes, at: x }); continue; }
-        // btrfs_file_extent_item: offset (u64 @37) and num_bytes (u64 @45) of the kept piece.
-        const trimmed = withU64(withU64(data, 37, d.offset + (x - k.offset)), 45, y - x);
+        // The kept piece: its offset into the extent and its length.
+        const trimmed = withU64(withU64(data, fileExtentItem.off.offset, d.offset + (x - k.offset)), fileExtentItem.off.numBytes, y - x);
         out.push({ ref: synthItem(ref.block.logical, subvol, ref.block.generation, { objectid: ino, type: ItemType.EXTENT_DATA, offset: x }, trimmed), bytes, at: x });
       }
     }
     out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
     return out;
   }
-}
-
-function inodeRefEntries(data: Uint8Array): { raw: Uint8Array; name: Uint8Array }[] {
-  const out: { raw: Uint8Array; name: Uint8Array }[] = [];
-  let o = 0;
-  while (o + 10 <= data.length) {
-    const n = data[o + 8]! | (data[o + 9]! << 8);
-    if (o + 10 + n > data.length) break;
-    out.push({ raw: data.subarray(o, o + 10 + n), name: data.subarray(o + 10, o + 10 + n) });
-    o += 10 + n;
-  }
-  return out;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -1,6 +1,6 @@
-import { u64 } from '../../format/bytes.js';
 import { csumMatches } from '../../format/checksum.js';
 import { ItemType, ObjectId } from '../../format/constants.js';
+import { extentGeneration, extentItem } from '../../format/items/extent.js';
 import { MAX_KEY, type Key } from '../../format/key.js';
 import { fileExtents } from '../../fs/fileData.js';
 import { FsView, isFsTreeId } from '../../fs/FsView.js';
@@ -293,8 +293,8 @@ class DataChecker {
       const e = t === ItemType.EXTENT_ITEM ? s + block.keyOffsetField(slot) : s + BigInt(this.fs.superblock.nodesize);
       if (e <= start || s >= end) continue;
       const d = block.itemData(slot);
-      // btrfs_extent_item: refs @0, generation @8. The same extent, not rewritten since: still allocated (shared).
-      if (t === ItemType.EXTENT_ITEM && s === start && e === end && d.length >= 16 && u64(d, 8) <= generation) { x.stillAllocated = true; continue; }
+      // The same extent, not rewritten since: still allocated (shared).
+      if (t === ItemType.EXTENT_ITEM && s === start && e === end && d.length >= EXTENT_GENERATION_END && extentGeneration(d, 0) <= generation) { x.stillAllocated = true; continue; }
       x.reusedBytes += (e < end ? e : end) - (s > start ? s : start);
     }
   }
@@ -335,3 +335,6 @@ class DataChecker {
     return out;
   }
 }
+
+/** An extent item long enough to hold its generation. */
+const EXTENT_GENERATION_END = extentItem.off.generation + extentItem.sizeOf.generation;

@@ -1,4 +1,4 @@
-import { Compression } from '../constants.js';
+import { Compression, COMPRESSION_NAMES } from '../constants.js';
 import { DecompressionError, MAX_COMPRESSED, MAX_UNCOMPRESSED, type CompressionName } from './common.js';
 import { decompressLzo, lzo1xDecompress, lzo1xWorstCompress } from './lzo.js';
 import { decompressZlib } from './zlib.js';
@@ -11,13 +11,7 @@ export {
 
 /** The name of a btrfs_file_extent_item.compression value, or null for an unknown one. */
 export function compressionName(compression: number): CompressionName | null {
-  switch (compression) {
-    case Compression.NONE: return 'none';
-    case Compression.ZLIB: return 'zlib';
-    case Compression.LZO: return 'lzo';
-    case Compression.ZSTD: return 'zstd';
-    default: return null;
-  }
+  return COMPRESSION_NAMES[compression] ?? null;
 }
 
 /**

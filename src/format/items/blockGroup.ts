@@ -1,7 +1,31 @@
-import { u32, u64 } from '../bytes.js';
 import { ItemType } from '../constants.js';
-import { readKey, type Key } from '../key.js';
+import { decodeKey, KEY_SIZE, type Key } from '../key.js';
+import { bytes, defineStruct } from '../struct.js';
 import { tooShort, type InvalidItem } from './common.js';
+
+/** btrfs_block_group_item: key (start, BLOCK_GROUP_ITEM, length). */
+export const blockGroupItem = defineStruct('btrfs_block_group_item', 24, [
+  ['used', 'u64'],
+  ['chunkObjectid', 'u64'],
+  ['flags', 'u64'],
+]);
+export const { used: blockGroupUsed, chunkObjectid: blockGroupChunkObjectid, flags: blockGroupFlags } = blockGroupItem.get;
+
+/** btrfs_free_space_info: key (block group start, FREE_SPACE_INFO, length). */
+export const freeSpaceInfo = defineStruct('btrfs_free_space_info', 8, [
+  ['extentCount', 'u32'],
+  ['flags', 'u32'],
+]);
+export const { extentCount: freeSpaceInfoExtentCount, flags: freeSpaceInfoFlags } = freeSpaceInfo.get;
+
+/** btrfs_free_space_header (space cache v1): where the cache inode is. */
+export const freeSpaceHeader = defineStruct('btrfs_free_space_header', 41, [
+  ['location', bytes(KEY_SIZE, 'btrfs_disk_key')],
+  ['generation', 'u64'],
+  ['numEntries', 'u64'],
+  ['numBitmaps', 'u64'],
+]);
+const FSH = freeSpaceHeader.get;
 
 /** BLOCK_GROUP_ITEM: key (start, BLOCK_GROUP_ITEM, length); btrfs_block_group_item (24 bytes). */
 export interface BlockGroupItemDecoded {
@@ -14,13 +38,13 @@ export interface BlockGroupItemDecoded {
   flags: bigint;
   errors?: string[];
 }
-export const BLOCK_GROUP_ITEM_SIZE = 24;
+export const BLOCK_GROUP_ITEM_SIZE = blockGroupItem.size;
 
 export function decodeBlockGroupItem(key: Key, data: Uint8Array): BlockGroupItemDecoded | InvalidItem {
   if (data.length < BLOCK_GROUP_ITEM_SIZE) return tooShort(ItemType.BLOCK_GROUP_ITEM, 'block group item', BLOCK_GROUP_ITEM_SIZE, data);
   const r: BlockGroupItemDecoded = {
     kind: 'block_group_item', start: key.objectid, length: key.offset,
-    used: u64(data, 0), chunkObjectid: u64(data, 8), flags: u64(data, 16),
+    used: blockGroupUsed(data, 0), chunkObjectid: blockGroupChunkObjectid(data, 0), flags: blockGroupFlags(data, 0),
   };
   if (data.length !== BLOCK_GROUP_ITEM_SIZE) r.errors = [`block group item has ${data.length} bytes, expected ${BLOCK_GROUP_ITEM_SIZE}`];
   return r;
@@ -38,11 +62,12 @@ export interface FreeSpaceInfoDecoded {
 }
 
 export function decodeFreeSpaceInfo(key: Key, data: Uint8Array): FreeSpaceInfoDecoded | InvalidItem {
-  if (data.length < 8) return tooShort(ItemType.FREE_SPACE_INFO, 'free space info', 8, data);
+  const size = freeSpaceInfo.size;
+  if (data.length < size) return tooShort(ItemType.FREE_SPACE_INFO, 'free space info', size, data);
   const r: FreeSpaceInfoDecoded = {
-    kind: 'free_space_info', start: key.objectid, length: key.offset, extentCount: u32(data, 0), flags: u32(data, 4),
+    kind: 'free_space_info', start: key.objectid, length: key.offset, extentCount: freeSpaceInfoExtentCount(data, 0), flags: freeSpaceInfoFlags(data, 0),
   };
-  if (data.length !== 8) r.errors = [`free space info has ${data.length} bytes, expected 8`];
+  if (data.length !== size) r.errors = [`free space info has ${data.length} bytes, expected ${size}`];
   return r;
 }
 
@@ -100,13 +125,13 @@ export interface FreeSpaceHeaderDecoded {
   numBitmaps: bigint;
   errors?: string[];
 }
-export const FREE_SPACE_HEADER_SIZE = 41;
+export const FREE_SPACE_HEADER_SIZE = freeSpaceHeader.size;
 
 export function decodeFreeSpaceHeader(key: Key, data: Uint8Array): FreeSpaceHeaderDecoded | InvalidItem {
   if (data.length < FREE_SPACE_HEADER_SIZE) return tooShort(0, 'free space header', FREE_SPACE_HEADER_SIZE, data);
   const r: FreeSpaceHeaderDecoded = {
-    kind: 'free_space_header', blockGroup: key.offset, location: readKey(data, 0),
-    generation: u64(data, 17), numEntries: u64(data, 25), numBitmaps: u64(data, 33),
+    kind: 'free_space_header', blockGroup: key.offset, location: decodeKey(data, freeSpaceHeader.off.location),
+    generation: FSH.generation(data, 0), numEntries: FSH.numEntries(data, 0), numBitmaps: FSH.numBitmaps(data, 0),
   };
   if (data.length !== FREE_SPACE_HEADER_SIZE) r.errors = [`free space header has ${data.length} bytes, expected ${FREE_SPACE_HEADER_SIZE}`];
   return r;

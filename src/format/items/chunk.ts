@@ -1,7 +1,32 @@
-import { u16, u32, u64, uuidAt } from '../bytes.js';
 import { ItemType } from '../constants.js';
 import type { Key } from '../key.js';
+import { defineStruct } from '../struct.js';
 import { tooShort, type InvalidItem } from './common.js';
+
+/** btrfs_chunk without its stripes (btrfs_tree.h): num_stripes btrfs_stripe follow it. */
+export const chunkItem = defineStruct('btrfs_chunk', 48, [
+  ['length', 'u64'],
+  ['owner', 'u64'],
+  ['stripeLen', 'u64'],
+  ['type', 'u64'],
+  ['ioAlign', 'u32'],
+  ['ioWidth', 'u32'],
+  ['sectorSize', 'u32'],
+  ['numStripes', 'u16'],
+  ['subStripes', 'u16'],
+]);
+export const {
+  length: chunkLength, owner: chunkOwner, stripeLen: chunkStripeLen, type: chunkType, ioAlign: chunkIoAlign,
+  ioWidth: chunkIoWidth, sectorSize: chunkSectorSize, numStripes: chunkNumStripes, subStripes: chunkSubStripes,
+} = chunkItem.get;
+
+/** btrfs_stripe: one device range of a chunk. */
+export const stripeStruct = defineStruct('btrfs_stripe', 32, [
+  ['devid', 'u64'],
+  ['offset', 'u64'],
+  ['devUuid', 'uuid'],
+]);
+export const { devid: stripeDevid, offset: stripeOffset, devUuid: stripeDevUuid } = stripeStruct.get;
 
 /** btrfs_stripe (32 bytes): where one stripe of a chunk lives. */
 export interface Stripe {
@@ -23,8 +48,8 @@ export interface ChunkItem {
   subStripes: number;
   stripes: Stripe[];
 }
-export const CHUNK_ITEM_BASE_SIZE = 48;
-export const STRIPE_SIZE = 32;
+export const CHUNK_ITEM_BASE_SIZE = chunkItem.size;
+export const STRIPE_SIZE = stripeStruct.size;
 
 /** Size a chunk item with `numStripes` stripes takes (btrfs_chunk_item_size). */
 export function chunkItemSize(numStripes: number): number {
@@ -36,23 +61,23 @@ export function chunkItemSize(numStripes: number): number {
  * corrupt num_stripes can never read past the item.
  */
 export function decodeChunkItem(buf: Uint8Array, off: number, avail: number): ChunkItem {
-  const numStripes = u16(buf, off + 44);
+  const numStripes = chunkNumStripes(buf, off);
   const fit = Math.max(0, Math.floor((avail - CHUNK_ITEM_BASE_SIZE) / STRIPE_SIZE));
   const stripes: Stripe[] = [];
   for (let i = 0; i < Math.min(numStripes, fit); i++) {
     const s = off + CHUNK_ITEM_BASE_SIZE + i * STRIPE_SIZE;
-    stripes.push({ devid: u64(buf, s), offset: u64(buf, s + 8), devUuid: uuidAt(buf, s + 16) });
+    stripes.push({ devid: stripeDevid(buf, s), offset: stripeOffset(buf, s), devUuid: stripeDevUuid(buf, s) });
   }
   return {
-    length: u64(buf, off),
-    owner: u64(buf, off + 8),
-    stripeLen: u64(buf, off + 16),
-    type: u64(buf, off + 24),
-    ioAlign: u32(buf, off + 32),
-    ioWidth: u32(buf, off + 36),
-    sectorSize: u32(buf, off + 40),
+    length: chunkLength(buf, off),
+    owner: chunkOwner(buf, off),
+    stripeLen: chunkStripeLen(buf, off),
+    type: chunkType(buf, off),
+    ioAlign: chunkIoAlign(buf, off),
+    ioWidth: chunkIoWidth(buf, off),
+    sectorSize: chunkSectorSize(buf, off),
     numStripes,
-    subStripes: u16(buf, off + 46),
+    subStripes: chunkSubStripes(buf, off),
     stripes,
   };
 }

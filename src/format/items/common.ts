@@ -1,4 +1,4 @@
-import { i64, u32 } from '../bytes.js';
+import { bytes, defineStruct } from '../struct.js';
 
 /**
  * Conventions shared by every item decoder in this folder.
@@ -44,10 +44,17 @@ export interface Timespec {
   sec: bigint;
   nsec: number;
 }
-export const TIMESPEC_SIZE = 12;
+export const timespecStruct = defineStruct('btrfs_timespec', 12, [
+  ['sec', 'i64'],
+  ['nsec', 'u32'],
+]);
+export const TIMESPEC_SIZE = timespecStruct.size;
+/** A btrfs_timespec embedded in another struct. */
+export const TIMESPEC = bytes(TIMESPEC_SIZE, 'btrfs_timespec');
+export const { sec: timespecSec, nsec: timespecNsec } = timespecStruct.get;
 
-export function readTimespec(buf: Uint8Array, off: number): Timespec {
-  return { sec: i64(buf, off), nsec: u32(buf, off + 8) };
+export function decodeTimespec(buf: Uint8Array, off: number): Timespec {
+  return { sec: timespecSec(buf, off), nsec: timespecNsec(buf, off) };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });

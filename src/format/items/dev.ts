@@ -1,7 +1,39 @@
-import { u32, u64, u8, uuidAt } from '../bytes.js';
 import { ItemType } from '../constants.js';
 import type { Key } from '../key.js';
+import { defineStruct } from '../struct.js';
 import { tooShort, type InvalidItem } from './common.js';
+
+/** btrfs_dev_item, field by field (btrfs_tree.h); also embedded in the superblock. */
+export const devItem = defineStruct('btrfs_dev_item', 98, [
+  ['devid', 'u64'],
+  ['totalBytes', 'u64'],
+  ['bytesUsed', 'u64'],
+  ['ioAlign', 'u32'],
+  ['ioWidth', 'u32'],
+  ['sectorSize', 'u32'],
+  ['type', 'u64'],
+  ['generation', 'u64'],
+  ['startOffset', 'u64'],
+  ['devGroup', 'u32'],
+  ['seekSpeed', 'u8'],
+  ['bandwidth', 'u8'],
+  ['uuid', 'uuid'],
+  ['fsid', 'uuid'],
+]);
+const DI = devItem.get;
+
+/** btrfs_dev_extent: key (devid, DEV_EXTENT, physical offset). */
+export const devExtent = defineStruct('btrfs_dev_extent', 48, [
+  ['chunkTree', 'u64'],
+  ['chunkObjectid', 'u64'],
+  ['chunkOffset', 'u64'],
+  ['length', 'u64'],
+  ['chunkTreeUuid', 'uuid'],
+]);
+export const {
+  chunkTree: devExtentChunkTree, chunkObjectid: devExtentChunkObjectid, chunkOffset: devExtentChunkOffset,
+  length: devExtentLength, chunkTreeUuid: devExtentChunkTreeUuid,
+} = devExtent.get;
 
 /** btrfs_dev_item (98 bytes): one device of the filesystem. */
 export interface DevItem {
@@ -20,24 +52,24 @@ export interface DevItem {
   uuid: string;
   fsid: string;
 }
-export const DEV_ITEM_SIZE = 98;
+export const DEV_ITEM_SIZE = devItem.size;
 
 export function decodeDevItem(buf: Uint8Array, off: number): DevItem {
   return {
-    devid: u64(buf, off),
-    totalBytes: u64(buf, off + 8),
-    bytesUsed: u64(buf, off + 16),
-    ioAlign: u32(buf, off + 24),
-    ioWidth: u32(buf, off + 28),
-    sectorSize: u32(buf, off + 32),
-    type: u64(buf, off + 36),
-    generation: u64(buf, off + 44),
-    startOffset: u64(buf, off + 52),
-    devGroup: u32(buf, off + 60),
-    seekSpeed: u8(buf, off + 64),
-    bandwidth: u8(buf, off + 65),
-    uuid: uuidAt(buf, off + 66),
-    fsid: uuidAt(buf, off + 82),
+    devid: DI.devid(buf, off),
+    totalBytes: DI.totalBytes(buf, off),
+    bytesUsed: DI.bytesUsed(buf, off),
+    ioAlign: DI.ioAlign(buf, off),
+    ioWidth: DI.ioWidth(buf, off),
+    sectorSize: DI.sectorSize(buf, off),
+    type: DI.type(buf, off),
+    generation: DI.generation(buf, off),
+    startOffset: DI.startOffset(buf, off),
+    devGroup: DI.devGroup(buf, off),
+    seekSpeed: DI.seekSpeed(buf, off),
+    bandwidth: DI.bandwidth(buf, off),
+    uuid: DI.uuid(buf, off),
+    fsid: DI.fsid(buf, off),
   };
 }
 
@@ -49,15 +81,15 @@ export interface DevExtent {
   length: bigint;
   chunkTreeUuid: string;
 }
-export const DEV_EXTENT_SIZE = 48;
+export const DEV_EXTENT_SIZE = devExtent.size;
 
 export function decodeDevExtent(buf: Uint8Array, off: number): DevExtent {
   return {
-    chunkTree: u64(buf, off),
-    chunkObjectid: u64(buf, off + 8),
-    chunkOffset: u64(buf, off + 16),
-    length: u64(buf, off + 24),
-    chunkTreeUuid: uuidAt(buf, off + 32),
+    chunkTree: devExtentChunkTree(buf, off),
+    chunkObjectid: devExtentChunkObjectid(buf, off),
+    chunkOffset: devExtentChunkOffset(buf, off),
+    length: devExtentLength(buf, off),
+    chunkTreeUuid: devExtentChunkTreeUuid(buf, off),
   };
 }
 

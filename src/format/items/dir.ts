@@ -1,7 +1,56 @@
-import { u16, u64 } from '../bytes.js';
 import { ItemType } from '../constants.js';
-import { readKey, type Key } from '../key.js';
+import { decodeKey, KEY_SIZE, keyObjectidAt, keyTypeAt, type Key } from '../key.js';
+import { bytes, defineStruct } from '../struct.js';
 import { addError, nameText, tooShort, type InvalidItem } from './common.js';
+
+/** btrfs_dir_item: the 30-byte header of one directory entry or xattr; the name, then the data, follow it. */
+export const dirItem = defineStruct('btrfs_dir_item', 30, [
+  ['location', bytes(KEY_SIZE, 'btrfs_disk_key')],
+  ['transid', 'u64'],
+  ['dataLen', 'u16'],
+  ['nameLen', 'u16'],
+  ['type', 'u8'],
+]);
+export const DIR_ITEM_HEADER_SIZE = dirItem.size;
+export const { transid: dirItemTransid, dataLen: dirItemDataLen, nameLen: dirItemNameLen, type: dirItemType } = dirItem.get;
+const LOCATION = dirItem.off.location;
+
+/** The location key of the entry at buf[off]: what the name points to. */
+export function dirItemLocation(buf: Uint8Array, off: number): Key {
+  return decodeKey(buf, off + LOCATION);
+}
+/** The location key's objectid (the inode, or the subvolume for a subvolume link). */
+export function dirItemLocationObjectid(buf: Uint8Array, off: number): bigint {
+  return keyObjectidAt(buf, off + LOCATION);
+}
+/** The location key's type: INODE_ITEM, ROOT_ITEM for a subvolume link, 0 for an xattr. */
+export function dirItemLocationType(buf: Uint8Array, off: number): number {
+  return keyTypeAt(buf, off + LOCATION);
+}
+
+/**
+ * Walks the entries packed in buf[off, off + size) (a DIR_ITEM, DIR_INDEX or
+ * XATTR_ITEM item): `fn(entry, nameLen, dataLen)` gets the absolute offset
+ * of each whole entry's header; its name starts DIR_ITEM_HEADER_SIZE after
+ * that, its data nameLen after the name. The walk stops at an entry whose
+ * header or body runs past the item, or when fn returns false. Returns
+ * where it stopped, relative to `off`: `size` when every entry fit.
+ */
+export function forEachDirEntry(
+  buf: Uint8Array, off: number, size: number,
+  fn: (entry: number, nameLen: number, dataLen: number) => boolean | void,
+): number {
+  let p = 0;
+  while (p + DIR_ITEM_HEADER_SIZE <= size) {
+    const e = off + p;
+    const nameLen = dirItemNameLen(buf, e), dataLen = dirItemDataLen(buf, e);
+    const end = p + DIR_ITEM_HEADER_SIZE + nameLen + dataLen;
+    if (end > size) return p;
+    p = end;
+    if (fn(e, nameLen, dataLen) === false) return p;
+  }
+  return p;
+}
 
 /**
  * One btrfs_dir_item entry (30-byte header, then name, then data). DIR_ITEM
@@ -32,8 +81,6 @@ export interface DirItemDecoded {
   errors?: string[];
 }
 
-export const DIR_ITEM_HEADER_SIZE = 30;
-
 export function decodeDirItem(key: Key, data: Uint8Array): DirItemDecoded | InvalidItem {
   if (data.length < DIR_ITEM_HEADER_SIZE) return tooShort(key.type, 'dir item', DIR_ITEM_HEADER_SIZE, data);
   const kind = key.type === ItemType.DIR_INDEX ? 'dir_index' : key.type === ItemType.XATTR_ITEM ? 'xattr_item' : 'dir_item';
@@ -45,11 +92,11 @@ export function decodeDirItem(key: Key, data: Uint8Array): DirItemDecoded | Inva
       errors = addError(errors, `dir entry at ${p}: ${data.length - p} trailing bytes, header needs ${DIR_ITEM_HEADER_SIZE}`);
       break;
     }
-    const location = readKey(data, p);
-    const transid = u64(data, p + 17);
-    const dataLen = u16(data, p + 25);
-    const nameLen = u16(data, p + 27);
-    const type = data[p + 29]!;
+    const location = dirItemLocation(data, p);
+    const transid = dirItemTransid(data, p);
+    const dataLen = dirItemDataLen(data, p);
+    const nameLen = dirItemNameLen(data, p);
+    const type = dirItemType(data, p);
     const nameStart = p + DIR_ITEM_HEADER_SIZE;
     const nameEnd = Math.min(nameStart + nameLen, data.length);
     const dataEnd = Math.min(nameStart + nameLen + dataLen, data.length);

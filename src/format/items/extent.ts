@@ -1,8 +1,66 @@
 import CRC32C from 'crc-32/crc32c.js';
-import { u32, u64 } from '../bytes.js';
 import { ExtentFlag, ItemType } from '../constants.js';
-import { readKey, type Key } from '../key.js';
+import { decodeKey, KEY_SIZE, type Key } from '../key.js';
+import { bytes, defineStruct } from '../struct.js';
 import { addError, tooShort, type InvalidItem } from './common.js';
+
+/** btrfs_extent_item: key (bytenr, EXTENT_ITEM, length) or (bytenr, METADATA_ITEM, level); inline refs follow. */
+export const extentItem = defineStruct('btrfs_extent_item', 24, [
+  ['refs', 'u64'],
+  ['generation', 'u64'],
+  ['flags', 'u64'],
+]);
+export const { refs: extentRefs, generation: extentGeneration, flags: extentFlags } = extentItem.get;
+
+/** btrfs_extent_item_v0 (before 2.6.31): a lone refs count. */
+export const extentItemV0 = defineStruct('btrfs_extent_item_v0', 4, [
+  ['refs', 'u32'],
+]);
+
+/** btrfs_tree_block_info: after a non-skinny tree block's extent item. */
+export const treeBlockInfo = defineStruct('btrfs_tree_block_info', 18, [
+  ['key', bytes(KEY_SIZE, 'btrfs_disk_key')],
+  ['level', 'u8'],
+]);
+
+/** btrfs_extent_inline_ref: type, then the ref's offset field (root or parent), or a btrfs_extent_data_ref in its place. */
+export const extentInlineRef = defineStruct('btrfs_extent_inline_ref', 9, [
+  ['type', 'u8'],
+  ['offset', 'u64'],
+]);
+const IR = extentInlineRef.get;
+
+/** btrfs_extent_data_ref: an EXTENT_DATA_REF item's body, and inline in place of extent_inline_ref.offset. */
+export const extentDataRef = defineStruct('btrfs_extent_data_ref', 28, [
+  ['root', 'u64'],
+  ['objectid', 'u64'],
+  ['offset', 'u64'],
+  ['count', 'u32'],
+]);
+export const { root: extentDataRefRoot, objectid: extentDataRefObjectid, offset: extentDataRefOffset, count: extentDataRefCount } = extentDataRef.get;
+
+/** btrfs_shared_data_ref: a SHARED_DATA_REF item's body, and inline after the parent. */
+export const sharedDataRef = defineStruct('btrfs_shared_data_ref', 4, [
+  ['count', 'u32'],
+]);
+export const { count: sharedDataRefCount } = sharedDataRef.get;
+
+/** btrfs_extent_owner_ref: an EXTENT_OWNER_REF item's body (simple quotas). */
+export const extentOwnerRef = defineStruct('btrfs_extent_owner_ref', 8, [
+  ['root', 'u64'],
+]);
+
+/** btrfs_extent_ref_v0 (obsolete EXTENT_REF_V0). */
+export const extentRefV0 = defineStruct('btrfs_extent_ref_v0', 28, [
+  ['root', 'u64'],
+  ['generation', 'u64'],
+  ['objectid', 'u64'],
+  ['count', 'u32'],
+]);
+const V0 = extentRefV0.get;
+
+/** Where an inline data ref's btrfs_extent_data_ref starts: in place of the inline ref's offset field. */
+const INLINE_DATA_REF = extentInlineRef.off.offset;
 
 /** Inline backrefs stored after an extent item (btrfs_extent_inline_ref and what follows). */
 export type InlineRef =
@@ -23,11 +81,11 @@ export function inlineRefSize(type: number): number {
     case ItemType.TREE_BLOCK_REF:
     case ItemType.SHARED_BLOCK_REF:
     case ItemType.EXTENT_OWNER_REF:
-      return 9;
+      return extentInlineRef.size;
     case ItemType.SHARED_DATA_REF:
-      return 13;
+      return extentInlineRef.size + sharedDataRef.size;
     case ItemType.EXTENT_DATA_REF:
-      return 29;
+      return INLINE_DATA_REF + extentDataRef.size;
     default:
       return 0;
   }
@@ -58,19 +116,19 @@ export interface ExtentItemV0Decoded {
   refs: number;
 }
 
-const EXTENT_ITEM_SIZE = 24;
-const TREE_BLOCK_INFO_SIZE = 18;
+const EXTENT_ITEM_SIZE = extentItem.size;
+const TREE_BLOCK_INFO_SIZE = treeBlockInfo.size;
 
 export function decodeExtentItem(key: Key, data: Uint8Array): ExtentItemDecoded | ExtentItemV0Decoded | InvalidItem {
   const metadata = key.type === ItemType.METADATA_ITEM;
-  if (!metadata && data.length === 4) return { kind: 'extent_item_v0', bytenr: key.objectid, refs: u32(data, 0) };
+  if (!metadata && data.length === extentItemV0.size) return { kind: 'extent_item_v0', bytenr: key.objectid, refs: extentItemV0.get.refs(data, 0) };
   if (data.length < EXTENT_ITEM_SIZE) return tooShort(key.type, 'extent item', EXTENT_ITEM_SIZE, data);
-  const flags = u64(data, 16);
+  const flags = extentFlags(data, 0);
   const r: ExtentItemDecoded = {
     kind: metadata ? 'metadata_item' : 'extent_item',
     bytenr: key.objectid,
-    refs: u64(data, 0),
-    generation: u64(data, 8),
+    refs: extentRefs(data, 0),
+    generation: extentGeneration(data, 0),
     flags,
     inlineRefs: [],
   };
@@ -85,14 +143,14 @@ export function decodeExtentItem(key: Key, data: Uint8Array): ExtentItemDecoded 
       if (data.length < EXTENT_ITEM_SIZE + TREE_BLOCK_INFO_SIZE) {
         return tooShort(key.type, 'tree block extent item', EXTENT_ITEM_SIZE + TREE_BLOCK_INFO_SIZE, data);
       }
-      r.treeBlock = { key: readKey(data, p), level: data[p + 17]! };
+      r.treeBlock = { key: decodeKey(data, p + treeBlockInfo.off.key), level: treeBlockInfo.get.level(data, p) };
       r.level = r.treeBlock.level;
       p += TREE_BLOCK_INFO_SIZE;
     }
   }
   const refs = r.inlineRefs;
   while (p < data.length) {
-    const type = data[p]!;
+    const type = IR.type(data, p);
     const size = inlineRefSize(type);
     if (size === 0) {
       errors = addError(errors, `unknown inline ref type ${type} at offset ${p}`);
@@ -103,13 +161,17 @@ export function decodeExtentItem(key: Key, data: Uint8Array): ExtentItemDecoded 
       break;
     }
     switch (type) {
-      case ItemType.EXTENT_OWNER_REF: refs.push({ type, kind: 'extent_owner', root: u64(data, p + 1) }); break;
-      case ItemType.TREE_BLOCK_REF: refs.push({ type, kind: 'tree_block', root: u64(data, p + 1) }); break;
-      case ItemType.SHARED_BLOCK_REF: refs.push({ type, kind: 'shared_block', parent: u64(data, p + 1) }); break;
-      case ItemType.SHARED_DATA_REF: refs.push({ type, kind: 'shared_data', parent: u64(data, p + 1), count: u32(data, p + 9) }); break;
-      case ItemType.EXTENT_DATA_REF:
-        refs.push({ type, kind: 'extent_data', root: u64(data, p + 1), objectid: u64(data, p + 9), offset: u64(data, p + 17), count: u32(data, p + 25) });
+      case ItemType.EXTENT_OWNER_REF: refs.push({ type, kind: 'extent_owner', root: IR.offset(data, p) }); break;
+      case ItemType.TREE_BLOCK_REF: refs.push({ type, kind: 'tree_block', root: IR.offset(data, p) }); break;
+      case ItemType.SHARED_BLOCK_REF: refs.push({ type, kind: 'shared_block', parent: IR.offset(data, p) }); break;
+      case ItemType.SHARED_DATA_REF:
+        refs.push({ type, kind: 'shared_data', parent: IR.offset(data, p), count: sharedDataRefCount(data, p + extentInlineRef.size) });
         break;
+      case ItemType.EXTENT_DATA_REF: {
+        const d = p + INLINE_DATA_REF;
+        refs.push({ type, kind: 'extent_data', root: extentDataRefRoot(data, d), objectid: extentDataRefObjectid(data, d), offset: extentDataRefOffset(data, d), count: extentDataRefCount(data, d) });
+        break;
+      }
     }
     p += size;
   }
@@ -167,39 +229,42 @@ export function decodeSharedBlockRef(key: Key, data: Uint8Array): SharedBlockRef
 }
 
 export function decodeExtentDataRef(key: Key, data: Uint8Array): ExtentDataRefDecoded | InvalidItem {
-  if (data.length < 28) return tooShort(key.type, 'extent data ref', 28, data);
+  const size = extentDataRef.size;
+  if (data.length < size) return tooShort(key.type, 'extent data ref', size, data);
   const r: ExtentDataRefDecoded = {
     kind: 'extent_data_ref', bytenr: key.objectid, hash: key.offset,
-    root: u64(data, 0), objectid: u64(data, 8), offset: u64(data, 16), count: u32(data, 24),
+    root: extentDataRefRoot(data, 0), objectid: extentDataRefObjectid(data, 0), offset: extentDataRefOffset(data, 0), count: extentDataRefCount(data, 0),
   };
-  const e = sizeError('extent data ref', data, 28);
+  const e = sizeError('extent data ref', data, size);
   if (e) r.errors = e;
   return r;
 }
 
 export function decodeSharedDataRef(key: Key, data: Uint8Array): SharedDataRefDecoded | InvalidItem {
-  if (data.length < 4) return tooShort(key.type, 'shared data ref', 4, data);
-  const r: SharedDataRefDecoded = { kind: 'shared_data_ref', bytenr: key.objectid, parent: key.offset, count: u32(data, 0) };
-  const e = sizeError('shared data ref', data, 4);
+  const size = sharedDataRef.size;
+  if (data.length < size) return tooShort(key.type, 'shared data ref', size, data);
+  const r: SharedDataRefDecoded = { kind: 'shared_data_ref', bytenr: key.objectid, parent: key.offset, count: sharedDataRefCount(data, 0) };
+  const e = sizeError('shared data ref', data, size);
   if (e) r.errors = e;
   return r;
 }
 
 export function decodeExtentOwnerRef(key: Key, data: Uint8Array): ExtentOwnerRefDecoded | InvalidItem {
-  if (data.length < 8) return tooShort(key.type, 'extent owner ref', 8, data);
-  const r: ExtentOwnerRefDecoded = { kind: 'extent_owner_ref', bytenr: key.objectid, root: u64(data, 0) };
-  const e = sizeError('extent owner ref', data, 8);
+  const size = extentOwnerRef.size;
+  if (data.length < size) return tooShort(key.type, 'extent owner ref', size, data);
+  const r: ExtentOwnerRefDecoded = { kind: 'extent_owner_ref', bytenr: key.objectid, root: extentOwnerRef.get.root(data, 0) };
+  const e = sizeError('extent owner ref', data, size);
   if (e) r.errors = e;
   return r;
 }
 
 export function decodeExtentRefV0(key: Key, data: Uint8Array): ExtentRefV0Decoded {
   const r: ExtentRefV0Decoded = { kind: 'extent_ref_v0', bytenr: key.objectid, raw: data };
-  if (data.length >= 28) {
-    r.root = u64(data, 0);
-    r.generation = u64(data, 8);
-    r.objectid = u64(data, 16);
-    r.count = u32(data, 24);
+  if (data.length >= extentRefV0.size) {
+    r.root = V0.root(data, 0);
+    r.generation = V0.generation(data, 0);
+    r.objectid = V0.objectid(data, 0);
+    r.count = V0.count(data, 0);
   }
   return r;
 }

@@ -1,11 +1,33 @@
-import { u16, u64 } from '../bytes.js';
 import { FileExtentType, ItemType } from '../constants.js';
 import type { Key } from '../key.js';
+import { defineStruct } from '../struct.js';
 import { tooShort, type InvalidItem } from './common.js';
 
+/**
+ * btrfs_file_extent_item, field by field (btrfs_tree.h). An inline extent
+ * stores its data from disk_bytenr's offset on, in place of the last four fields.
+ */
+export const fileExtentItem = defineStruct('btrfs_file_extent_item', 53, [
+  ['generation', 'u64'],
+  ['ramBytes', 'u64'],
+  ['compression', 'u8'],
+  ['encryption', 'u8'],
+  ['otherEncoding', 'u16'],
+  ['type', 'u8'],
+  ['diskBytenr', 'u64'],
+  ['diskNumBytes', 'u64'],
+  ['offset', 'u64'],
+  ['numBytes', 'u64'],
+]);
+export const {
+  generation: fileExtentGeneration, ramBytes: fileExtentRamBytes, compression: fileExtentCompression,
+  encryption: fileExtentEncryption, otherEncoding: fileExtentOtherEncoding, type: fileExtentType,
+  diskBytenr: fileExtentDiskBytenr, diskNumBytes: fileExtentDiskNumBytes, offset: fileExtentOffset, numBytes: fileExtentNumBytes,
+} = fileExtentItem.get;
+
 /** Offset of inline data (and of disk_bytenr) in btrfs_file_extent_item. */
-export const FILE_EXTENT_INLINE_DATA_START = 21;
-export const FILE_EXTENT_ITEM_SIZE = 53;
+export const FILE_EXTENT_INLINE_DATA_START = fileExtentItem.off.diskBytenr;
+export const FILE_EXTENT_ITEM_SIZE = fileExtentItem.size;
 
 interface FileExtentCommon {
   kind: 'file_extent';
@@ -49,12 +71,12 @@ export function decodeFileExtent(key: Key, data: Uint8Array): FileExtentDecoded 
   if (data.length < FILE_EXTENT_INLINE_DATA_START) {
     return tooShort(ItemType.EXTENT_DATA, 'file extent header', FILE_EXTENT_INLINE_DATA_START, data);
   }
-  const type = data[20]!;
-  const generation = u64(data, 0);
-  const ramBytes = u64(data, 8);
-  const compression = data[16]!;
-  const encryption = data[17]!;
-  const otherEncoding = u16(data, 18);
+  const type = fileExtentType(data, 0);
+  const generation = fileExtentGeneration(data, 0);
+  const ramBytes = fileExtentRamBytes(data, 0);
+  const compression = fileExtentCompression(data, 0);
+  const encryption = fileExtentEncryption(data, 0);
+  const otherEncoding = fileExtentOtherEncoding(data, 0);
   if (type === FileExtentType.INLINE) {
     return {
       kind: 'file_extent', body: 'inline', fileOffset: key.offset, generation, ramBytes, compression, encryption, otherEncoding, type,
@@ -66,10 +88,10 @@ export function decodeFileExtent(key: Key, data: Uint8Array): FileExtentDecoded 
   if (data.length < FILE_EXTENT_ITEM_SIZE) return tooShort(ItemType.EXTENT_DATA, 'non-inline file extent', FILE_EXTENT_ITEM_SIZE, data);
   const r: FileExtentDisk = {
     kind: 'file_extent', body: 'disk', fileOffset: key.offset, generation, ramBytes, compression, encryption, otherEncoding, type,
-    diskBytenr: u64(data, 21),
-    diskNumBytes: u64(data, 29),
-    offset: u64(data, 37),
-    numBytes: u64(data, 45),
+    diskBytenr: fileExtentDiskBytenr(data, 0),
+    diskNumBytes: fileExtentDiskNumBytes(data, 0),
+    offset: fileExtentOffset(data, 0),
+    numBytes: fileExtentNumBytes(data, 0),
   };
   let errors: string[] | undefined;
   if (data.length !== FILE_EXTENT_ITEM_SIZE) (errors ??= []).push(`file extent item has ${data.length} bytes, expected ${FILE_EXTENT_ITEM_SIZE}`);

@@ -10,32 +10,26 @@
  * Decoders never read past `data.length`, never loop beyond what the item's
  * bytes allow and never throw on any input.
  */
-import { ItemType, ObjectId } from '../constants.js';
 import type { Key } from '../key.js';
-import { decodeBlockGroupItem, decodeFreeSpaceBitmap, decodeFreeSpaceExtent, decodeFreeSpaceHeader, decodeFreeSpaceInfo } from './blockGroup.js';
+import { ITEM_TYPE_BY_NUMBER } from './registry.js';
 import type { BlockGroupItemDecoded, FreeSpaceBitmapDecoded, FreeSpaceExtentDecoded, FreeSpaceHeaderDecoded, FreeSpaceInfoDecoded } from './blockGroup.js';
-import { decodeChunkItemItem, type ChunkItemDecoded } from './chunk.js';
+import type { ChunkItemDecoded } from './chunk.js';
 import type { InvalidItem } from './common.js';
-import { decodeExtentCsum, type ExtentCsumDecoded } from './csum.js';
-import { decodeDevExtentItem, decodeDevItemItem, type DevExtentDecoded, type DevItemDecoded } from './dev.js';
-import { decodeDirItem, type DirItemDecoded } from './dir.js';
-import {
-  decodeExtentDataRef, decodeExtentItem, decodeExtentOwnerRef, decodeExtentRefV0, decodeSharedBlockRef, decodeSharedDataRef, decodeTreeBlockRef,
-  type ExtentDataRefDecoded, type ExtentItemDecoded, type ExtentItemV0Decoded, type ExtentOwnerRefDecoded, type ExtentRefV0Decoded,
-  type SharedBlockRefDecoded, type SharedDataRefDecoded, type TreeBlockRefDecoded,
+import type { ExtentCsumDecoded } from './csum.js';
+import type { DevExtentDecoded, DevItemDecoded } from './dev.js';
+import type { DirItemDecoded } from './dir.js';
+import type {
+  ExtentDataRefDecoded, ExtentItemDecoded, ExtentItemV0Decoded, ExtentOwnerRefDecoded, ExtentRefV0Decoded,
+  SharedBlockRefDecoded, SharedDataRefDecoded, TreeBlockRefDecoded,
 } from './extent.js';
-import { decodeFileExtent, type FileExtentDecoded } from './fileExtent.js';
-import { decodeInodeExtref, decodeInodeItem, decodeInodeRef, type InodeExtrefDecoded, type InodeItemDecoded, type InodeRefDecoded } from './inode.js';
-import {
-  decodeBalanceItem, decodeDevReplace, decodeDevStats, decodeDirLog, decodeOrphanItem, decodeRaidStripe, decodeStringItem, decodeUuidItem, decodeVerityDesc,
-  type BalanceItemDecoded, type DevReplaceDecoded, type DevStatsDecoded, type DirLogDecoded, type OrphanItemDecoded, type PersistentItemDecoded,
-  type RaidStripeDecoded, type StringItemDecoded, type TemporaryItemDecoded, type UuidItemDecoded, type VerityDescDecoded, type VerityMerkleDecoded,
+import type { FileExtentDecoded } from './fileExtent.js';
+import type { InodeExtrefDecoded, InodeItemDecoded, InodeRefDecoded } from './inode.js';
+import type {
+  BalanceItemDecoded, DevReplaceDecoded, DevStatsDecoded, DirLogDecoded, OrphanItemDecoded, PersistentItemDecoded,
+  RaidStripeDecoded, StringItemDecoded, TemporaryItemDecoded, UuidItemDecoded, VerityDescDecoded, VerityMerkleDecoded,
 } from './misc.js';
-import {
-  decodeQgroupInfo, decodeQgroupLimit, decodeQgroupRelation, decodeQgroupStatus,
-  type QgroupInfoDecoded, type QgroupLimitDecoded, type QgroupRelationDecoded, type QgroupStatusDecoded,
-} from './qgroup.js';
-import { decodeRootItem, decodeRootRef, type RootItemDecoded, type RootRefDecoded } from './root.js';
+import type { QgroupInfoDecoded, QgroupLimitDecoded, QgroupRelationDecoded, QgroupStatusDecoded } from './qgroup.js';
+import type { RootItemDecoded, RootRefDecoded } from './root.js';
 
 export type { InvalidItem, Timespec } from './common.js';
 export type * from './blockGroup.js';
@@ -54,7 +48,8 @@ export { extentDataRefHash, inlineRefSize } from './extent.js';
 export { bitmapBit } from './blockGroup.js';
 export { formatQgroupId, qgroupLevel, qgroupSubvolid } from './qgroup.js';
 export { uuidFromKey, DEV_STAT_NAMES } from './misc.js';
-export { readInodeItem } from './inode.js';
+export { decodeInodeItemAt } from './inode.js';
+export { fixedReadSize, ITEM_TYPE_BY_NUMBER, ITEM_TYPES, progsTypeNames, type ItemTypeEntry, type ProgsRelease } from './registry.js';
 
 /** What decoding needs to know about the filesystem. */
 export interface ItemContext {
@@ -118,68 +113,11 @@ export type DecodedItem =
 export type DecodedItemKind = DecodedItem['kind'];
 
 /**
- * Decodes one leaf item. `data` is exactly the item's bytes
+ * Decodes one leaf item through its registry entry (registry.ts). `data` is exactly the item's bytes
  * (TreeBlock.itemData(slot)); the key supplies what some items keep there
  * (parent dir, hash, range lengths, level, ...). Never throws.
  */
 export function decodeItem(key: Key, data: Uint8Array, ctx: ItemContext): DecodedItem {
-  switch (key.type) {
-    case ItemType.INODE_ITEM: return decodeInodeItem(data);
-    case ItemType.INODE_REF: return decodeInodeRef(key, data);
-    case ItemType.INODE_EXTREF: return decodeInodeExtref(key, data);
-    case ItemType.XATTR_ITEM:
-    case ItemType.DIR_ITEM:
-    case ItemType.DIR_INDEX:
-      return decodeDirItem(key, data);
-    case ItemType.VERITY_DESC_ITEM: return decodeVerityDesc(key, data);
-    case ItemType.VERITY_MERKLE_ITEM: return { kind: 'verity_merkle', offset: key.offset, raw: data };
-    case ItemType.ORPHAN_ITEM: return decodeOrphanItem(key, data);
-    case ItemType.DIR_LOG_ITEM:
-    case ItemType.DIR_LOG_INDEX:
-      return decodeDirLog(key, data);
-    case ItemType.EXTENT_DATA: return decodeFileExtent(key, data);
-    case ItemType.EXTENT_CSUM: return decodeExtentCsum(key, data, ctx.csumSize, ctx.sectorsize);
-    case ItemType.ROOT_ITEM: return decodeRootItem(key, data);
-    case ItemType.ROOT_REF:
-    case ItemType.ROOT_BACKREF:
-      return decodeRootRef(key, data);
-    case ItemType.EXTENT_ITEM:
-    case ItemType.METADATA_ITEM:
-      return decodeExtentItem(key, data);
-    case ItemType.EXTENT_OWNER_REF: return decodeExtentOwnerRef(key, data);
-    case ItemType.TREE_BLOCK_REF: return decodeTreeBlockRef(key, data);
-    case ItemType.EXTENT_DATA_REF: return decodeExtentDataRef(key, data);
-    case ItemType.EXTENT_REF_V0: return decodeExtentRefV0(key, data);
-    case ItemType.SHARED_BLOCK_REF: return decodeSharedBlockRef(key, data);
-    case ItemType.SHARED_DATA_REF: return decodeSharedDataRef(key, data);
-    case ItemType.BLOCK_GROUP_ITEM: return decodeBlockGroupItem(key, data);
-    case ItemType.FREE_SPACE_INFO: return decodeFreeSpaceInfo(key, data);
-    case ItemType.FREE_SPACE_EXTENT: return decodeFreeSpaceExtent(key, data);
-    case ItemType.FREE_SPACE_BITMAP: return decodeFreeSpaceBitmap(key, data, ctx.sectorsize);
-    case ItemType.DEV_EXTENT: return decodeDevExtentItem(key, data);
-    case ItemType.DEV_ITEM: return decodeDevItemItem(data);
-    case ItemType.CHUNK_ITEM: return decodeChunkItemItem(key, data);
-    case ItemType.RAID_STRIPE: return decodeRaidStripe(key, data);
-    case ItemType.QGROUP_STATUS: return decodeQgroupStatus(data);
-    case ItemType.QGROUP_INFO: return decodeQgroupInfo(key, data);
-    case ItemType.QGROUP_LIMIT: return decodeQgroupLimit(key, data);
-    case ItemType.QGROUP_RELATION: return decodeQgroupRelation(key, data);
-    case ItemType.TEMPORARY_ITEM:
-      if (key.objectid === ObjectId.BALANCE) return decodeBalanceItem(data);
-      return { kind: 'temporary_item', objectid: key.objectid, offset: key.offset, raw: data };
-    case ItemType.PERSISTENT_ITEM:
-      if (key.objectid === ObjectId.DEV_STATS) return decodeDevStats(key, data);
-      return { kind: 'persistent_item', objectid: key.objectid, offset: key.offset, raw: data };
-    case ItemType.DEV_REPLACE: return decodeDevReplace(data);
-    case ItemType.UUID_KEY_SUBVOL:
-    case ItemType.UUID_KEY_RECEIVED_SUBVOL:
-      return decodeUuidItem(key, data);
-    case ItemType.STRING_ITEM: return decodeStringItem(data);
-    case 0:
-      // Space cache v1 header in the root tree: (FREE_SPACE, 0, block group start).
-      if (key.objectid === ObjectId.FREE_SPACE) return decodeFreeSpaceHeader(key, data);
-      return { kind: 'unknown', itemType: 0, raw: data };
-    default:
-      return { kind: 'unknown', itemType: key.type, raw: data };
-  }
+  const e = ITEM_TYPE_BY_NUMBER[key.type];
+  return e ? e.decode(key, data, ctx) : { kind: 'unknown', itemType: key.type, raw: data };
 }

@@ -1,7 +1,7 @@
-import { u16, u32, u64 } from '../bytes.js';
 import { ItemType } from '../constants.js';
 import type { Key } from '../key.js';
-import { addError, nameText, readTimespec, tooShort, type InvalidItem, type Timespec } from './common.js';
+import { bytes, defineStruct } from '../struct.js';
+import { addError, decodeTimespec, nameText, TIMESPEC, tooShort, type InvalidItem, type Timespec } from './common.js';
 
 /** btrfs_inode_item (160 bytes): stat data of a file, directory, ... */
 export interface InodeItem {
@@ -23,28 +23,55 @@ export interface InodeItem {
   mtime: Timespec;
   otime: Timespec;
 }
-export const INODE_ITEM_SIZE = 160;
 
-/** Decodes the 160 bytes at buf[off] (caller checks the size). */
-export function readInodeItem(buf: Uint8Array, off: number): InodeItem {
+/** btrfs_inode_item, field by field (btrfs_tree.h). */
+export const inodeItem = defineStruct('btrfs_inode_item', 160, [
+  ['generation', 'u64'],
+  ['transid', 'u64'],
+  ['size', 'u64'],
+  ['nbytes', 'u64'],
+  ['blockGroup', 'u64'],
+  ['nlink', 'u32'],
+  ['uid', 'u32'],
+  ['gid', 'u32'],
+  ['mode', 'u32'],
+  ['rdev', 'u64'],
+  ['flags', 'u64'],
+  ['sequence', 'u64'],
+  ['reserved', bytes(32, '__le64[4]')],
+  ['atime', TIMESPEC],
+  ['ctime', TIMESPEC],
+  ['mtime', TIMESPEC],
+  ['otime', TIMESPEC],
+]);
+export const INODE_ITEM_SIZE = inodeItem.size;
+
+export const {
+  generation: inodeGeneration, transid: inodeTransid, size: inodeSize, nbytes: inodeNbytes, blockGroup: inodeBlockGroup,
+  nlink: inodeNlink, uid: inodeUid, gid: inodeGid, mode: inodeMode, rdev: inodeRdev, flags: inodeFlags, sequence: inodeSequence,
+} = inodeItem.get;
+
+const T = inodeItem.off;
+
+/** Decodes the 160 bytes of a btrfs_inode_item at buf[off] (caller checks the size). */
+export function decodeInodeItemAt(buf: Uint8Array, off: number): InodeItem {
   return {
-    generation: u64(buf, off),
-    transid: u64(buf, off + 8),
-    size: u64(buf, off + 16),
-    nbytes: u64(buf, off + 24),
-    blockGroup: u64(buf, off + 32),
-    nlink: u32(buf, off + 40),
-    uid: u32(buf, off + 44),
-    gid: u32(buf, off + 48),
-    mode: u32(buf, off + 52),
-    rdev: u64(buf, off + 56),
-    flags: u64(buf, off + 64),
-    sequence: u64(buf, off + 72),
-    // 4 reserved u64 at 80..111
-    atime: readTimespec(buf, off + 112),
-    ctime: readTimespec(buf, off + 124),
-    mtime: readTimespec(buf, off + 136),
-    otime: readTimespec(buf, off + 148),
+    generation: inodeGeneration(buf, off),
+    transid: inodeTransid(buf, off),
+    size: inodeSize(buf, off),
+    nbytes: inodeNbytes(buf, off),
+    blockGroup: inodeBlockGroup(buf, off),
+    nlink: inodeNlink(buf, off),
+    uid: inodeUid(buf, off),
+    gid: inodeGid(buf, off),
+    mode: inodeMode(buf, off),
+    rdev: inodeRdev(buf, off),
+    flags: inodeFlags(buf, off),
+    sequence: inodeSequence(buf, off),
+    atime: decodeTimespec(buf, off + T.atime),
+    ctime: decodeTimespec(buf, off + T.ctime),
+    mtime: decodeTimespec(buf, off + T.mtime),
+    otime: decodeTimespec(buf, off + T.otime),
   };
 }
 
@@ -55,7 +82,7 @@ export interface InodeItemDecoded extends InodeItem {
 
 export function decodeInodeItem(data: Uint8Array): InodeItemDecoded | InvalidItem {
   if (data.length < INODE_ITEM_SIZE) return tooShort(ItemType.INODE_ITEM, 'inode item', INODE_ITEM_SIZE, data);
-  const it: InodeItemDecoded = { kind: 'inode_item', ...readInodeItem(data, 0) };
+  const it: InodeItemDecoded = { kind: 'inode_item', ...decodeInodeItemAt(data, 0) };
   if (data.length !== INODE_ITEM_SIZE) it.errors = [`inode item has ${data.length} bytes, expected ${INODE_ITEM_SIZE}`];
   return it;
 }
@@ -80,7 +107,32 @@ export interface InodeRefDecoded {
   errors?: string[];
 }
 
-const INODE_REF_HEADER = 10;
+/** btrfs_inode_ref: the 10-byte header of one name of an inode; the name follows. */
+export const inodeRef = defineStruct('btrfs_inode_ref', 10, [
+  ['index', 'u64'],
+  ['nameLen', 'u16'],
+]);
+export const { index: inodeRefIndex, nameLen: inodeRefNameLen } = inodeRef.get;
+const INODE_REF_HEADER = inodeRef.size;
+export const INODE_REF_HEADER_SIZE = inodeRef.size;
+
+/**
+ * Walks the names packed in an INODE_REF item at buf[off, off + size):
+ * `fn(ref, nameLen)` gets the absolute offset of each whole ref's header
+ * (the name starts INODE_REF_HEADER_SIZE after it). Stops at a ref that runs
+ * past the item or when fn returns false; returns where it stopped, relative to `off`.
+ */
+export function forEachInodeRef(buf: Uint8Array, off: number, size: number, fn: (ref: number, nameLen: number) => boolean | void): number {
+  let p = 0;
+  while (p + INODE_REF_HEADER <= size) {
+    const r = off + p;
+    const nameLen = inodeRefNameLen(buf, r);
+    if (p + INODE_REF_HEADER + nameLen > size) return p;
+    p += INODE_REF_HEADER + nameLen;
+    if (fn(r, nameLen) === false) return p;
+  }
+  return p;
+}
 
 export function decodeInodeRef(key: Key, data: Uint8Array): InodeRefDecoded | InvalidItem {
   if (data.length < INODE_REF_HEADER) return tooShort(ItemType.INODE_REF, 'inode ref', INODE_REF_HEADER, data);
@@ -92,8 +144,8 @@ export function decodeInodeRef(key: Key, data: Uint8Array): InodeRefDecoded | In
       errors = addError(errors, `inode ref at ${p}: ${data.length - p} trailing bytes, header needs ${INODE_REF_HEADER}`);
       break;
     }
-    const index = u64(data, p);
-    const nameLen = u16(data, p + 8);
+    const index = inodeRefIndex(data, p);
+    const nameLen = inodeRefNameLen(data, p);
     const start = p + INODE_REF_HEADER;
     let end = start + nameLen;
     if (end > data.length) {
@@ -126,7 +178,15 @@ export interface InodeExtrefDecoded {
   errors?: string[];
 }
 
-const INODE_EXTREF_HEADER = 18;
+/** btrfs_inode_extref: the 18-byte header of one name of an inode in INODE_EXTREF; the name follows. */
+export const inodeExtref = defineStruct('btrfs_inode_extref', 18, [
+  ['parent', 'u64'],
+  ['index', 'u64'],
+  ['nameLen', 'u16'],
+]);
+export const { parent: inodeExtrefParent, index: inodeExtrefIndex, nameLen: inodeExtrefNameLen } = inodeExtref.get;
+const INODE_EXTREF_HEADER = inodeExtref.size;
+export const INODE_EXTREF_HEADER_SIZE = inodeExtref.size;
 
 export function decodeInodeExtref(key: Key, data: Uint8Array): InodeExtrefDecoded | InvalidItem {
   if (data.length < INODE_EXTREF_HEADER) return tooShort(ItemType.INODE_EXTREF, 'inode extref', INODE_EXTREF_HEADER, data);
@@ -138,9 +198,9 @@ export function decodeInodeExtref(key: Key, data: Uint8Array): InodeExtrefDecode
       errors = addError(errors, `inode extref at ${p}: ${data.length - p} trailing bytes, header needs ${INODE_EXTREF_HEADER}`);
       break;
     }
-    const parent = u64(data, p);
-    const index = u64(data, p + 8);
-    const nameLen = u16(data, p + 16);
+    const parent = inodeExtrefParent(data, p);
+    const index = inodeExtrefIndex(data, p);
+    const nameLen = inodeExtrefNameLen(data, p);
     const start = p + INODE_EXTREF_HEADER;
     let end = start + nameLen;
     if (end > data.length) {

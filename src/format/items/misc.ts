@@ -1,7 +1,80 @@
-import { u32, u64, utf8At, uuidAt } from '../bytes.js';
+import { u64, utf8At, uuidAt } from '../bytes.js';
 import { ItemType } from '../constants.js';
 import type { Key } from '../key.js';
+import { bytes, defineStruct } from '../struct.js';
 import { tooShort, type InvalidItem } from './common.js';
+
+/** btrfs_dir_log_item: key (dir, DIR_LOG_ITEM or DIR_LOG_INDEX, range start). */
+export const dirLogItem = defineStruct('btrfs_dir_log_item', 8, [
+  ['end', 'u64'],
+]);
+export const { end: dirLogEnd } = dirLogItem.get;
+
+/** btrfs_disk_balance_args; usage and limit are unions with a u32 min/max pair. */
+export const balanceArgs = defineStruct('btrfs_disk_balance_args', 136, [
+  ['profiles', 'u64'],
+  ['usage', 'u64'],
+  ['usageMin', 'u32', 8],
+  ['usageMax', 'u32', 12],
+  ['devid', 'u64'],
+  ['pstart', 'u64'],
+  ['pend', 'u64'],
+  ['vstart', 'u64'],
+  ['vend', 'u64'],
+  ['target', 'u64'],
+  ['flags', 'u64'],
+  ['limit', 'u64'],
+  ['limitMin', 'u32', 72],
+  ['limitMax', 'u32', 76],
+  ['stripesMin', 'u32'],
+  ['stripesMax', 'u32'],
+  ['unused', bytes(48, '__le64[6]')],
+]);
+const BA = balanceArgs.get;
+
+/** btrfs_balance_item: key (BALANCE, TEMPORARY_ITEM, 0). */
+export const balanceItem = defineStruct('btrfs_balance_item', 448, [
+  ['flags', 'u64'],
+  ['data', bytes(136, 'btrfs_disk_balance_args')],
+  ['meta', bytes(136, 'btrfs_disk_balance_args')],
+  ['sys', bytes(136, 'btrfs_disk_balance_args')],
+  ['unused', bytes(32, '__le64[4]')],
+]);
+
+/** btrfs_dev_replace_item: key (0, DEV_REPLACE, 0) in the dev tree. */
+export const devReplaceItem = defineStruct('btrfs_dev_replace_item', 72, [
+  ['srcDevid', 'u64'],
+  ['cursorLeft', 'u64'],
+  ['cursorRight', 'u64'],
+  ['contReadingFromSrcdevMode', 'u64'],
+  ['replaceState', 'u64'],
+  ['timeStarted', 'u64'],
+  ['timeStopped', 'u64'],
+  ['numWriteErrors', 'u64'],
+  ['numUncorrectableReadErrors', 'u64'],
+]);
+const DR = devReplaceItem.get;
+
+/**
+ * btrfs_verity_descriptor_item at key offset 0, as this decoder has always
+ * read it: size u64 @0, encryption u8 @32, 33 bytes in all.
+ */
+export const verityDescriptorItem = defineStruct('btrfs_verity_descriptor_item', 33, [
+  ['size', 'u64'],
+  ['reserved', bytes(24, 'reserved')],
+  ['encryption', 'u8'],
+]);
+
+/** The body of a REMAP / REMAP_BACKREF item (key types 235, 236; btrfs-progs 6.19): one address. */
+export const remapItem = defineStruct('btrfs_remap_item', 8, [
+  ['address', 'u64'],
+]);
+
+/** btrfs_raid_stride: one device range of a RAID_STRIPE item. */
+export const raidStride = defineStruct('btrfs_raid_stride', 16, [
+  ['devid', 'u64'],
+  ['physical', 'u64'],
+]);
 
 /** ORPHAN_ITEM: key (ORPHAN, ORPHAN_ITEM, inode or tree id to clean up); no body. */
 export interface OrphanItemDecoded {
@@ -27,11 +100,12 @@ export interface DirLogDecoded {
 }
 
 export function decodeDirLog(key: Key, data: Uint8Array): DirLogDecoded | InvalidItem {
-  if (data.length < 8) return tooShort(key.type, 'dir log item', 8, data);
+  const size = dirLogItem.size;
+  if (data.length < size) return tooShort(key.type, 'dir log item', size, data);
   const r: DirLogDecoded = {
-    kind: key.type === ItemType.DIR_LOG_ITEM ? 'dir_log_item' : 'dir_log_index', start: key.offset, end: u64(data, 0),
+    kind: key.type === ItemType.DIR_LOG_ITEM ? 'dir_log_item' : 'dir_log_index', start: key.offset, end: dirLogEnd(data, 0),
   };
-  if (data.length !== 8) r.errors = [`dir log item has ${data.length} bytes, expected 8`];
+  if (data.length !== size) r.errors = [`dir log item has ${data.length} bytes, expected ${size}`];
   return r;
 }
 
@@ -139,20 +213,20 @@ export interface BalanceArgs {
   stripesMin: number;
   stripesMax: number;
 }
-export const BALANCE_ARGS_SIZE = 136;
-export const BALANCE_ITEM_SIZE = 448;
+export const BALANCE_ARGS_SIZE = balanceArgs.size;
+export const BALANCE_ITEM_SIZE = balanceItem.size;
 
-export function readBalanceArgs(b: Uint8Array, off: number): BalanceArgs {
+export function decodeBalanceArgs(b: Uint8Array, off: number): BalanceArgs {
   return {
-    profiles: u64(b, off),
-    usage: u64(b, off + 8), usageMin: u32(b, off + 8), usageMax: u32(b, off + 12),
-    devid: u64(b, off + 16),
-    pstart: u64(b, off + 24), pend: u64(b, off + 32),
-    vstart: u64(b, off + 40), vend: u64(b, off + 48),
-    target: u64(b, off + 56),
-    flags: u64(b, off + 64),
-    limit: u64(b, off + 72), limitMin: u32(b, off + 72), limitMax: u32(b, off + 76),
-    stripesMin: u32(b, off + 80), stripesMax: u32(b, off + 84),
+    profiles: BA.profiles(b, off),
+    usage: BA.usage(b, off), usageMin: BA.usageMin(b, off), usageMax: BA.usageMax(b, off),
+    devid: BA.devid(b, off),
+    pstart: BA.pstart(b, off), pend: BA.pend(b, off),
+    vstart: BA.vstart(b, off), vend: BA.vend(b, off),
+    target: BA.target(b, off),
+    flags: BA.flags(b, off),
+    limit: BA.limit(b, off), limitMin: BA.limitMin(b, off), limitMax: BA.limitMax(b, off),
+    stripesMin: BA.stripesMin(b, off), stripesMax: BA.stripesMax(b, off),
   };
 }
 
@@ -170,10 +244,10 @@ export function decodeBalanceItem(data: Uint8Array): BalanceItemDecoded | Invali
   if (data.length < BALANCE_ITEM_SIZE) return tooShort(ItemType.TEMPORARY_ITEM, 'balance item', BALANCE_ITEM_SIZE, data);
   const r: BalanceItemDecoded = {
     kind: 'balance_item',
-    flags: u64(data, 0),
-    data: readBalanceArgs(data, 8),
-    meta: readBalanceArgs(data, 8 + BALANCE_ARGS_SIZE),
-    sys: readBalanceArgs(data, 8 + 2 * BALANCE_ARGS_SIZE),
+    flags: balanceItem.get.flags(data, 0),
+    data: decodeBalanceArgs(data, balanceItem.off.data),
+    meta: decodeBalanceArgs(data, balanceItem.off.meta),
+    sys: decodeBalanceArgs(data, balanceItem.off.sys),
   };
   if (data.length !== BALANCE_ITEM_SIZE) r.errors = [`balance item has ${data.length} bytes, expected ${BALANCE_ITEM_SIZE}`];
   return r;
@@ -195,16 +269,16 @@ export interface DevReplaceDecoded {
   numUncorrectableReadErrors: bigint;
   errors?: string[];
 }
-export const DEV_REPLACE_ITEM_SIZE = 72;
+export const DEV_REPLACE_ITEM_SIZE = devReplaceItem.size;
 
 export function decodeDevReplace(data: Uint8Array): DevReplaceDecoded | InvalidItem {
   if (data.length < DEV_REPLACE_ITEM_SIZE) return tooShort(ItemType.DEV_REPLACE, 'dev replace item', DEV_REPLACE_ITEM_SIZE, data);
   const r: DevReplaceDecoded = {
     kind: 'dev_replace',
-    srcDevid: u64(data, 0), cursorLeft: u64(data, 8), cursorRight: u64(data, 16),
-    contReadingFromSrcdevMode: u64(data, 24), replaceState: u64(data, 32),
-    timeStarted: u64(data, 40), timeStopped: u64(data, 48),
-    numWriteErrors: u64(data, 56), numUncorrectableReadErrors: u64(data, 64),
+    srcDevid: DR.srcDevid(data, 0), cursorLeft: DR.cursorLeft(data, 0), cursorRight: DR.cursorRight(data, 0),
+    contReadingFromSrcdevMode: DR.contReadingFromSrcdevMode(data, 0), replaceState: DR.replaceState(data, 0),
+    timeStarted: DR.timeStarted(data, 0), timeStopped: DR.timeStopped(data, 0),
+    numWriteErrors: DR.numWriteErrors(data, 0), numUncorrectableReadErrors: DR.numUncorrectableReadErrors(data, 0),
   };
   if (data.length !== DEV_REPLACE_ITEM_SIZE) r.errors = [`dev replace item has ${data.length} bytes, expected ${DEV_REPLACE_ITEM_SIZE}`];
   return r;
@@ -240,12 +314,13 @@ export interface VerityDescDecoded {
 export function decodeVerityDesc(key: Key, data: Uint8Array): VerityDescDecoded {
   const r: VerityDescDecoded = { kind: 'verity_desc', offset: key.offset, raw: data };
   if (key.offset === 0n) {
-    if (data.length >= 33) {
-      r.descriptorSize = u64(data, 0);
-      r.encryption = data[32]!;
-      if (data.length !== 33) r.errors = [`verity descriptor item has ${data.length} bytes, expected 33`];
+    const size = verityDescriptorItem.size;
+    if (data.length >= size) {
+      r.descriptorSize = verityDescriptorItem.get.size(data, 0);
+      r.encryption = verityDescriptorItem.get.encryption(data, 0);
+      if (data.length !== size) r.errors = [`verity descriptor item has ${data.length} bytes, expected ${size}`];
     } else {
-      r.errors = [`verity descriptor item needs 33 bytes, item has ${data.length}`];
+      r.errors = [`verity descriptor item needs ${size} bytes, item has ${data.length}`];
     }
   }
   return r;
@@ -274,10 +349,11 @@ export interface RaidStripeDecoded {
 }
 
 export function decodeRaidStripe(key: Key, data: Uint8Array): RaidStripeDecoded {
-  const n = Math.floor(data.length / 16);
+  const size = raidStride.size;
+  const n = Math.floor(data.length / size);
   const strides: RaidStride[] = [];
-  for (let i = 0; i < n; i++) strides.push({ devid: u64(data, i * 16), physical: u64(data, i * 16 + 8) });
+  for (let i = 0; i < n; i++) strides.push({ devid: raidStride.get.devid(data, i * size), physical: raidStride.get.physical(data, i * size) });
   const r: RaidStripeDecoded = { kind: 'raid_stripe', logical: key.objectid, length: key.offset, strides };
-  if (data.length % 16 !== 0) r.errors = [`raid stripe item size ${data.length} is not a multiple of 16`];
+  if (data.length % size !== 0) r.errors = [`raid stripe item size ${data.length} is not a multiple of ${size}`];
   return r;
 }

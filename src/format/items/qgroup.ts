@@ -1,7 +1,39 @@
-import { u64 } from '../bytes.js';
 import { ItemType } from '../constants.js';
 import type { Key } from '../key.js';
+import { defineStruct } from '../struct.js';
 import { tooShort, type InvalidItem } from './common.js';
+
+/** btrfs_qgroup_status_item (enable_gen only with simple quotas: 32 bytes without it). */
+export const qgroupStatusItem = defineStruct('btrfs_qgroup_status_item', 40, [
+  ['version', 'u64'],
+  ['generation', 'u64'],
+  ['flags', 'u64'],
+  ['rescan', 'u64'],
+  ['enableGen', 'u64'],
+]);
+const QS = qgroupStatusItem.get;
+/** The status item before simple quotas added enable_gen. */
+const QGROUP_STATUS_V1_SIZE = qgroupStatusItem.off.enableGen;
+
+/** btrfs_qgroup_info_item: key (0, QGROUP_INFO, qgroupid). */
+export const qgroupInfoItem = defineStruct('btrfs_qgroup_info_item', 40, [
+  ['generation', 'u64'],
+  ['rfer', 'u64'],
+  ['rferCmpr', 'u64'],
+  ['excl', 'u64'],
+  ['exclCmpr', 'u64'],
+]);
+const QI = qgroupInfoItem.get;
+
+/** btrfs_qgroup_limit_item: key (0, QGROUP_LIMIT, qgroupid). */
+export const qgroupLimitItem = defineStruct('btrfs_qgroup_limit_item', 40, [
+  ['flags', 'u64'],
+  ['maxRfer', 'u64'],
+  ['maxExcl', 'u64'],
+  ['rsvRfer', 'u64'],
+  ['rsvExcl', 'u64'],
+]);
+const QL = qgroupLimitItem.get;
 
 /** A qgroup id is level << 48 | subvolume id; printed "level/id". */
 export function qgroupLevel(qgroupid: bigint): number {
@@ -29,12 +61,13 @@ export interface QgroupStatusDecoded {
 }
 
 export function decodeQgroupStatus(data: Uint8Array): QgroupStatusDecoded | InvalidItem {
-  if (data.length < 32) return tooShort(ItemType.QGROUP_STATUS, 'qgroup status', 32, data);
+  const v1 = QGROUP_STATUS_V1_SIZE, v2 = qgroupStatusItem.size;
+  if (data.length < v1) return tooShort(ItemType.QGROUP_STATUS, 'qgroup status', v1, data);
   const r: QgroupStatusDecoded = {
-    kind: 'qgroup_status', version: u64(data, 0), generation: u64(data, 8), flags: u64(data, 16), rescan: u64(data, 24),
+    kind: 'qgroup_status', version: QS.version(data, 0), generation: QS.generation(data, 0), flags: QS.flags(data, 0), rescan: QS.rescan(data, 0),
   };
-  if (data.length >= 40) r.enableGen = u64(data, 32);
-  if (data.length !== 32 && data.length !== 40) r.errors = [`qgroup status has ${data.length} bytes, expected 32 or 40`];
+  if (data.length >= v2) r.enableGen = QS.enableGen(data, 0);
+  if (data.length !== v1 && data.length !== v2) r.errors = [`qgroup status has ${data.length} bytes, expected ${v1} or ${v2}`];
   return r;
 }
 
@@ -51,12 +84,13 @@ export interface QgroupInfoDecoded {
 }
 
 export function decodeQgroupInfo(key: Key, data: Uint8Array): QgroupInfoDecoded | InvalidItem {
-  if (data.length < 40) return tooShort(ItemType.QGROUP_INFO, 'qgroup info', 40, data);
+  const size = qgroupInfoItem.size;
+  if (data.length < size) return tooShort(ItemType.QGROUP_INFO, 'qgroup info', size, data);
   const r: QgroupInfoDecoded = {
     kind: 'qgroup_info', qgroupid: key.offset,
-    generation: u64(data, 0), rfer: u64(data, 8), rferCmpr: u64(data, 16), excl: u64(data, 24), exclCmpr: u64(data, 32),
+    generation: QI.generation(data, 0), rfer: QI.rfer(data, 0), rferCmpr: QI.rferCmpr(data, 0), excl: QI.excl(data, 0), exclCmpr: QI.exclCmpr(data, 0),
   };
-  if (data.length !== 40) r.errors = [`qgroup info has ${data.length} bytes, expected 40`];
+  if (data.length !== size) r.errors = [`qgroup info has ${data.length} bytes, expected ${size}`];
   return r;
 }
 
@@ -74,12 +108,13 @@ export interface QgroupLimitDecoded {
 }
 
 export function decodeQgroupLimit(key: Key, data: Uint8Array): QgroupLimitDecoded | InvalidItem {
-  if (data.length < 40) return tooShort(ItemType.QGROUP_LIMIT, 'qgroup limit', 40, data);
+  const size = qgroupLimitItem.size;
+  if (data.length < size) return tooShort(ItemType.QGROUP_LIMIT, 'qgroup limit', size, data);
   const r: QgroupLimitDecoded = {
     kind: 'qgroup_limit', qgroupid: key.offset,
-    flags: u64(data, 0), maxRfer: u64(data, 8), maxExcl: u64(data, 16), rsvRfer: u64(data, 24), rsvExcl: u64(data, 32),
+    flags: QL.flags(data, 0), maxRfer: QL.maxRfer(data, 0), maxExcl: QL.maxExcl(data, 0), rsvRfer: QL.rsvRfer(data, 0), rsvExcl: QL.rsvExcl(data, 0),
   };
-  if (data.length !== 40) r.errors = [`qgroup limit has ${data.length} bytes, expected 40`];
+  if (data.length !== size) r.errors = [`qgroup limit has ${data.length} bytes, expected ${size}`];
   return r;
 }
 

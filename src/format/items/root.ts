@@ -1,8 +1,44 @@
-import { u16, u32, u64, uuidAt } from '../bytes.js';
 import { ItemType } from '../constants.js';
-import { readKey, type Key } from '../key.js';
-import { nameText, readTimespec, tooShort, type InvalidItem, type Timespec } from './common.js';
-import { readInodeItem, type InodeItem } from './inode.js';
+import { decodeKey, KEY_SIZE, type Key } from '../key.js';
+import { bytes, defineStruct } from '../struct.js';
+import { decodeTimespec, nameText, TIMESPEC, tooShort, type InvalidItem, type Timespec } from './common.js';
+import { decodeInodeItemAt, INODE_ITEM_SIZE, type InodeItem } from './inode.js';
+
+/** btrfs_root_item, field by field (btrfs_tree.h); old kernels wrote only up to `level` (239 bytes). */
+export const rootItem = defineStruct('btrfs_root_item', 439, [
+  ['inode', bytes(INODE_ITEM_SIZE, 'btrfs_inode_item')],
+  ['generation', 'u64'],
+  ['rootDirid', 'u64'],
+  ['bytenr', 'u64'],
+  ['byteLimit', 'u64'],
+  ['bytesUsed', 'u64'],
+  ['lastSnapshot', 'u64'],
+  ['flags', 'u64'],
+  ['refs', 'u32'],
+  ['dropProgress', bytes(KEY_SIZE, 'btrfs_disk_key')],
+  ['dropLevel', 'u8'],
+  ['level', 'u8'],
+  ['generationV2', 'u64'],
+  ['uuid', 'uuid'],
+  ['parentUuid', 'uuid'],
+  ['receivedUuid', 'uuid'],
+  ['ctransid', 'u64'],
+  ['otransid', 'u64'],
+  ['stransid', 'u64'],
+  ['rtransid', 'u64'],
+  ['ctime', TIMESPEC],
+  ['otime', TIMESPEC],
+  ['stime', TIMESPEC],
+  ['rtime', TIMESPEC],
+  ['reserved', bytes(64, '__le64[8]')],
+]);
+export const {
+  generation: rootItemGeneration, rootDirid: rootItemRootDirid, bytenr: rootItemBytenr, byteLimit: rootItemByteLimit, bytesUsed: rootItemBytesUsed,
+  lastSnapshot: rootItemLastSnapshot, flags: rootItemFlags, refs: rootItemRefs, dropLevel: rootItemDropLevel, level: rootItemLevel,
+  generationV2: rootItemGenerationV2, uuid: rootItemUuid, parentUuid: rootItemParentUuid, receivedUuid: rootItemReceivedUuid,
+  ctransid: rootItemCtransid, otransid: rootItemOtransid, stransid: rootItemStransid, rtransid: rootItemRtransid,
+} = rootItem.get;
+const R = rootItem.off;
 
 /** btrfs_root_item: where a tree's root block is, and subvolume metadata. */
 export interface RootItem {
@@ -45,9 +81,9 @@ export interface RootItem {
   v2Valid: boolean;
 }
 
-export const ROOT_ITEM_SIZE = 439;
+export const ROOT_ITEM_SIZE = rootItem.size;
 /** Size of a root item written before the v2 fields existed (up to and including `level`). */
-export const ROOT_ITEM_LEGACY_SIZE = 239;
+export const ROOT_ITEM_LEGACY_SIZE = R.level + rootItem.sizeOf.level;
 
 export interface RootItemDecoded extends RootItem {
   kind: 'root_item';
@@ -63,38 +99,38 @@ export interface RootItemDecoded extends RootItem {
  */
 export function rootItemPointer(b: Uint8Array): { generation: bigint; bytenr: bigint; level: number } | null {
   if (b.length < ROOT_ITEM_LEGACY_SIZE) return null;
-  return { generation: u64(b, 160), bytenr: u64(b, 176), level: b[238]! };
+  return { generation: rootItemGeneration(b, 0), bytenr: rootItemBytenr(b, 0), level: rootItemLevel(b, 0) };
 }
 
-/** Decodes a root item from at least ROOT_ITEM_SIZE bytes at buf[off]. */
-function readRootItem(b: Uint8Array, legacy: boolean): RootItem {
-  const generation = u64(b, 160);
-  const generationV2 = u64(b, 239);
+/** Decodes a root item from at least ROOT_ITEM_SIZE bytes at b[0]. */
+function decodeRootItemFields(b: Uint8Array, legacy: boolean): RootItem {
+  const generation = rootItemGeneration(b, 0);
+  const generationV2 = rootItemGenerationV2(b, 0);
   return {
-    inode: readInodeItem(b, 0),
+    inode: decodeInodeItemAt(b, R.inode),
     generation,
-    rootDirid: u64(b, 168),
-    bytenr: u64(b, 176),
-    byteLimit: u64(b, 184),
-    bytesUsed: u64(b, 192),
-    lastSnapshot: u64(b, 200),
-    flags: u64(b, 208),
-    refs: u32(b, 216),
-    dropProgress: readKey(b, 220),
-    dropLevel: b[237]!,
-    level: b[238]!,
+    rootDirid: rootItemRootDirid(b, 0),
+    bytenr: rootItemBytenr(b, 0),
+    byteLimit: rootItemByteLimit(b, 0),
+    bytesUsed: rootItemBytesUsed(b, 0),
+    lastSnapshot: rootItemLastSnapshot(b, 0),
+    flags: rootItemFlags(b, 0),
+    refs: rootItemRefs(b, 0),
+    dropProgress: decodeKey(b, R.dropProgress),
+    dropLevel: rootItemDropLevel(b, 0),
+    level: rootItemLevel(b, 0),
     generationV2,
-    uuid: uuidAt(b, 247),
-    parentUuid: uuidAt(b, 263),
-    receivedUuid: uuidAt(b, 279),
-    ctransid: u64(b, 295),
-    otransid: u64(b, 303),
-    stransid: u64(b, 311),
-    rtransid: u64(b, 319),
-    ctime: readTimespec(b, 327),
-    otime: readTimespec(b, 339),
-    stime: readTimespec(b, 351),
-    rtime: readTimespec(b, 363),
+    uuid: rootItemUuid(b, 0),
+    parentUuid: rootItemParentUuid(b, 0),
+    receivedUuid: rootItemReceivedUuid(b, 0),
+    ctransid: rootItemCtransid(b, 0),
+    otransid: rootItemOtransid(b, 0),
+    stransid: rootItemStransid(b, 0),
+    rtransid: rootItemRtransid(b, 0),
+    ctime: decodeTimespec(b, R.ctime),
+    otime: decodeTimespec(b, R.otime),
+    stime: decodeTimespec(b, R.stime),
+    rtime: decodeTimespec(b, R.rtime),
     legacy,
     v2Valid: generation === generationV2,
   };
@@ -108,7 +144,7 @@ export function decodeRootItem(key: Key, data: Uint8Array): RootItemDecoded | In
     b = new Uint8Array(ROOT_ITEM_SIZE);
     b.set(data);
   }
-  const r: RootItemDecoded = { kind: 'root_item', rootId: key.objectid, ...readRootItem(b, legacy) };
+  const r: RootItemDecoded = { kind: 'root_item', rootId: key.objectid, ...decodeRootItemFields(b, legacy) };
   if (data.length > ROOT_ITEM_SIZE) r.errors = [`root item has ${data.length} bytes, expected ${ROOT_ITEM_SIZE}`];
   else if (legacy && data.length !== ROOT_ITEM_LEGACY_SIZE) r.errors = [`root item has ${data.length} bytes, neither legacy ${ROOT_ITEM_LEGACY_SIZE} nor ${ROOT_ITEM_SIZE}`];
   return r;
@@ -134,19 +170,26 @@ export interface RootRefDecoded {
   errors?: string[];
 }
 
-const ROOT_REF_SIZE = 18;
+/** btrfs_root_ref: the 18-byte header of ROOT_REF / ROOT_BACKREF; the name follows. */
+export const rootRef = defineStruct('btrfs_root_ref', 18, [
+  ['dirid', 'u64'],
+  ['sequence', 'u64'],
+  ['nameLen', 'u16'],
+]);
+export const { dirid: rootRefDirid, sequence: rootRefSequence, nameLen: rootRefNameLen } = rootRef.get;
+export const ROOT_REF_SIZE = rootRef.size;
 
 export function decodeRootRef(key: Key, data: Uint8Array): RootRefDecoded | InvalidItem {
   if (data.length < ROOT_REF_SIZE) return tooShort(key.type, 'root ref', ROOT_REF_SIZE, data);
   const isRef = key.type === ItemType.ROOT_REF;
-  const nameLen = u16(data, 16);
+  const nameLen = rootRefNameLen(data, 0);
   const end = Math.min(ROOT_REF_SIZE + nameLen, data.length);
   const r: RootRefDecoded = {
     kind: isRef ? 'root_ref' : 'root_backref',
     parentTree: isRef ? key.objectid : key.offset,
     childTree: isRef ? key.offset : key.objectid,
-    dirid: u64(data, 0),
-    sequence: u64(data, 8),
+    dirid: rootRefDirid(data, 0),
+    sequence: rootRefSequence(data, 0),
     nameLen,
     name: data.subarray(ROOT_REF_SIZE, end),
     nameStr: nameText(data, ROOT_REF_SIZE, end - ROOT_REF_SIZE),

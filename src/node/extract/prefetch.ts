@@ -1,7 +1,6 @@
 import * as nodeFs from 'node:fs';
-import { u32, u64 } from '../../format/bytes.js';
 import { ItemType } from '../../format/constants.js';
-import { INODE_ITEM_SIZE } from '../../format/items/inode.js';
+import { INODE_ITEM_SIZE, inodeMode, inodeSize } from '../../format/items/inode.js';
 import { HEADER_SIZE, ITEM_SIZE, TreeBlock } from '../../format/treeBlock.js';
 import { fileExtents } from '../../fs/fileData.js';
 import type { FsView } from '../../fs/FsView.js';
@@ -253,9 +252,9 @@ export class Prefetcher {
       const o = b.itemOffset(i);
       if (b.keyType(i) !== ItemType.INODE_ITEM || b.itemSize(i) < INODE_ITEM_SIZE || o + INODE_ITEM_SIZE > data.length) continue;
       // btrfs_inode_item: mode u32 @52, S_IFREG (0o100000) for regular files, whose bytes extract writes; size u64 @16.
-      if ((u32(data, o + 52) & 0o170000) !== 0o100000) continue;
+      if ((inodeMode(data, o) & 0o170000) !== 0o100000) continue;
       c.files++;
-      c.bytes += Number(u64(data, o + 16));
+      c.bytes += Number(inodeSize(data, o));
     }
   }
 
