@@ -1,5 +1,12 @@
-/** Node-only byte sources: image files, block devices, runs images. */
-export * from './io/node/FileSource.js';
-export * from './io/node/runs.js';
-export * from './io/node/openSource.js';
-export { runCli } from './cli/main.js';
+/**
+ * Node-only byte sources: image files, block devices, runs images; and the
+ * hardware crc32c. The CLI is not part of this entry (bin runs dist/cli/main.js).
+ */
+/** A file or block device opened read-only (positional reads); the error naming a path it cannot open. */
+export { FileSource, FileOpenError } from './io/node/FileSource.js';
+/** The source a path names: a runs image (".runs.gz", the samples' sparse form) or a file/device. */
+export { openByteSource, isRunsImagePath } from './io/node/openSource.js';
+/** A runs image loaded into a sparse in-memory source. */
+export { loadRunsImage, type LoadRunsOptions } from './io/node/runs.js';
+/** Hands the core a hardware-backed crc32c when the optional @node-rs/crc32 package is there. */
+export { useNativeCrc32c } from './io/node/nativeCrc32c.js';
