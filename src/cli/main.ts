@@ -22,6 +22,7 @@ import { registerUsage } from './commands/usage.js';
 import { registerHeatmap } from './commands/heatmap.js';
 
 import { useNativeCrc32c } from '../io/node/nativeCrc32c.js';
+import { withDemoImage } from './open.js';
 import { BlockingStdout } from './stdout.js';
 
 export const VERSION = '0.1.0';
@@ -64,7 +65,7 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
   registerHeatmap(program, io, done);
   for (const c of program.commands) c.exitOverride();
   try {
-    await program.parseAsync(args, { from: 'user' });
+    await program.parseAsync(withDemoImage(args), { from: 'user' });
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -73,6 +74,7 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
     }
     if (e instanceof UsageError || e instanceof InputError) {
       io.stderr.write(`btrfs-inspect: ${e.message}\n`);
+      if (e instanceof InputError && e.hint) io.stderr.write(`${e.hint}\n`);
       return EXIT_USAGE;
     }
     if (isBrokenPipe(e)) return code;
