@@ -90,11 +90,11 @@ export class Filesystem {
   private readonly rootOverride: TreeRoot | undefined;
   private readonly overlay: ItemOverlay | undefined;
   /** The view this one was made from when both find trees through the same root tree: its root list serves here too. */
-  private readonly sameRoots: Filesystem | undefined;
+  private sameRoots: Filesystem | undefined;
   private rootsCache: RootRef[] | undefined;
 
   /** A view of `shared` (see ViewOptions); `Filesystem.open` makes the first. */
-  constructor(shared: FilesystemShared, view: ViewOptions = {}, sameRoots?: Filesystem) {
+  constructor(shared: FilesystemShared, view: ViewOptions = {}) {
     this.shared = shared;
     this.assembly = shared.assembly;
     this.superblock = shared.superblock;
@@ -106,7 +106,6 @@ export class Filesystem {
     this.blockSink = view.blockFindings ?? this.sink;
     this.rootOverride = view.rootTree;
     this.overlay = view.overlay;
-    this.sameRoots = view.rootTree === undefined || view.rootTree === sameRoots?.rootOverride ? sameRoots : undefined;
   }
 
   /** Opens the filesystem on `sources` (the first names it). Throws only when nothing can be read. */
@@ -139,7 +138,9 @@ export class Filesystem {
     const own = this.viewOptions;
     // New item findings without a block sink of their own take the block findings too.
     if (opts.findings !== undefined && opts.blockFindings === undefined) own.blockFindings = opts.findings;
-    return new Filesystem(this.shared, { ...own, ...opts }, this);
+    const f = new Filesystem(this.shared, { ...own, ...opts });
+    if (f.rootOverride === this.rootOverride) f.sameRoots = this;
+    return f;
   }
 
   /** The same view with every finding of its reads going to `sink`: the caller sees what its own operations met. */
