@@ -32,11 +32,23 @@ export interface Finding {
   repairable?: boolean;
 }
 
+/**
+ * Where an operation records the damage it meets. Each operation reports to
+ * the sink its caller gave it, so the caller knows which findings its own
+ * call produced.
+ */
+export interface FindingSink {
+  add(f: Finding): void;
+}
+
+/** A sink that keeps nothing: for reads whose damage is expected and counted elsewhere. */
+export const discardFindings: FindingSink = { add() {} };
+
 /** Collects findings; bounded so a pathological image cannot exhaust memory. */
-export class FindingLog {
+export class FindingLog implements FindingSink {
   readonly items: Finding[] = [];
   dropped = 0;
-  constructor(private readonly limit = 100_000) {}
+  constructor(readonly limit = 100_000) {}
 
   add(f: Finding): void {
     if (this.items.length < this.limit) this.items.push(f);

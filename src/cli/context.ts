@@ -17,9 +17,9 @@ export class UsageError extends Error {
   }
 }
 
-/** Input that cannot be read at all: exit 2 with this message. */
+/** Input that cannot be read at all: exit 2 with this message (and the hint, on a line of its own). */
 export class InputError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly hint?: string) {
     super(message);
     this.name = 'InputError';
   }

@@ -24,6 +24,7 @@ import { registerHeatmap } from './commands/heatmap.js';
 import { isatty } from 'node:tty';
 import { useNativeCrc32c } from '../io/node/nativeCrc32c.js';
 import { setJsonBigint } from '../report/json.js';
+import { withDemoImage } from './open.js';
 import { BlockingStdout } from './stdout.js';
 import { setTableStyle } from './table.js';
 import type { OutputOptions } from './options.js';
@@ -71,7 +72,7 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
   for (const c of program.commands) c.exitOverride();
   program.hook('preAction', (_program, command) => applyOutputOptions(command.opts<OutputOptions>(), io));
   try {
-    await program.parseAsync(args, { from: 'user' });
+    await program.parseAsync(withDemoImage(args), { from: 'user' });
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -80,6 +81,7 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
     }
     if (e instanceof UsageError || e instanceof InputError) {
       io.stderr.write(`btrfs-inspect: ${e.message}\n`);
+      if (e instanceof InputError && e.hint) io.stderr.write(`${e.hint}\n`);
       return EXIT_USAGE;
     }
     if (isBrokenPipe(e)) return code;

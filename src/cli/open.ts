@@ -18,6 +18,7 @@ export interface SourceOptions {
   generation?: string;
   root?: string;
   replayLog?: boolean;
+  demo?: boolean;
 }
 
 /** The bundled demo image, used when a command is given no image. */
@@ -32,8 +33,24 @@ function parseBytes(s: string, what: string): bigint {
   return BigInt(s);
 }
 
-function openOne(path: string): ByteSource {
-  if (!existsSync(path)) throw new InputError(`${path}: no such file or device`);
+/** Said after "IMAGE: no such file or device": the first positional is always the image. */
+export const DEMO_HINT = '(the first argument is always the image; --demo reads the bundled demo image instead, e.g. "btrfs-inspect ls --demo /rich")';
+
+/**
+ * "CMD --demo ARGS" is "CMD DEMO_IMAGE ARGS --demo": the bundled demo image
+ * is the command's IMAGE, and every positional an argument after it. The
+ * path goes in before commander parses, so each command's positionals keep
+ * their one meaning (and required ones their check).
+ */
+export function withDemoImage(args: string[]): string[] {
+  const end = args.indexOf('--');
+  const opts = end < 0 ? args : args.slice(0, end);
+  if (!opts.includes('--demo') || args.length === 0 || args[0]!.startsWith('-')) return args;
+  return [args[0]!, demoImagePath(), ...args.slice(1)];
+}
+
+function openOne(path: string, hint?: string): ByteSource {
+  if (!existsSync(path)) throw new InputError(`${path}: no such file or device`, hint);
   try {
     return openByteSource(path);
   } catch (e) {
@@ -82,12 +99,13 @@ export function selectSource(src: ByteSource, opts: SourceOptions, io: CliIO): B
 /** The byte sources named by a command's IMAGE and --device options (the demo image when IMAGE is absent). */
 export function openSources(image: string | undefined, opts: SourceOptions, io: CliIO): ByteSource[] {
   let path = image;
-  if (path === undefined) {
+  if (path === undefined || opts.demo) {
+    // The demo only when asked (--demo), or when the command was given no positional at all.
     path = demoImagePath();
-    if (!existsSync(path)) throw new UsageError('no image given, and the bundled demo image is not there');
-    io.stderr.write(`No image given: using the bundled demo image ${join('sample-images', 'default')}.\n`);
+    if (!existsSync(path)) throw new UsageError(`${opts.demo ? '--demo given' : 'no image given'}, and the bundled demo image is not there`);
+    if (!opts.demo) io.stderr.write(`No image given: using the bundled demo image ${join('sample-images', 'default')}.\n`);
   }
-  return [selectSource(openOne(path), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d), {}, io))];
+  return [selectSource(openOne(path, DEMO_HINT), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d), {}, io))];
 }
 
 /** Opens the filesystem named by a command's IMAGE and --device options. */

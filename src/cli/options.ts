@@ -8,6 +8,8 @@ export interface CommonOptions {
   generation?: string;
   root?: string;
   replayLog?: boolean;
+  /** The image is the bundled demo image (main.ts puts its path first): every positional is an argument. */
+  demo?: boolean;
 }
 
 /** How a command writes its output: --wide, --format, --json-bigint (read for every command in src/cli/main.ts). */
@@ -16,6 +18,9 @@ export interface OutputOptions {
   format?: string;
   jsonBigint?: string;
 }
+
+/** Help of --demo, which every command that reads an image has. */
+export const DEMO_OPTION_HELP = 'read the bundled demo image; every positional is then an argument (e.g. "ls --demo /rich")';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -34,6 +39,7 @@ export function addSourceOptions(cmd: Command): Command {
     .option('--partition <n>', 'use partition N of a whole-disk image')
     .option('--offset <bytes>', 'the filesystem starts at this byte offset of the image')
     .option('--json', 'machine-readable output')
+    .option('--demo', DEMO_OPTION_HELP)
     .option('--generation <n>', 'read the filesystem as it was at generation N (a surviving older root tree: backup root or metadata scan; see "roots")')
     .option('--root <logical>', 'read the filesystem from this root tree block (logical address of an older root tree, see "roots")')
     .option('--replay-log', 'see the filesystem as after a log replay (the fsync\'d changes in the log tree), in memory, writing nothing');

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { FsView } from '../fs/FsView.js';
 import { locate, type Target } from '../fs/select.js';
 import { openFilesystem } from './open.js';
@@ -6,15 +5,10 @@ import { UsageError, type CliIO } from './context.js';
 import type { CommonOptions } from './options.js';
 
 /**
- * Shared by the file commands (ls, stat, cat, extract): "CMD X" with one
- * positional that is not a file on this machine means path X in the demo
- * image; opens the filesystem and finds the target.
+ * Shared by the file commands (ls, stat, cat, extract, extents): opens the
+ * filesystem of IMAGE (the first positional, always) and finds the target.
  */
 export function openTarget(image: string | undefined, path: string | undefined, opts: CommonOptions & { subvol?: string; inode?: string }, io: CliIO, want: { defaultPath?: string } = {}) {
-  if (path === undefined && image !== undefined && !existsSync(image) && opts.inode === undefined) {
-    path = image;
-    image = undefined;
-  }
   const fs = openFilesystem(image, opts, io);
   const view = new FsView(fs);
   const t: Target = {

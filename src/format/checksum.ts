@@ -1,8 +1,8 @@
 import CRC32C from 'crc-32/crc32c.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { blake2b } from '@noble/hashes/blake2.js';
-import xxhash from 'xxhash-wasm';
 import { CsumType } from './constants.js';
+import { XXHASH_WASM_BASE64 } from './xxhashWasm.js';
 
 /**
  * Checksums of superblocks, tree blocks and data sectors. The on-disk csum
@@ -11,9 +11,48 @@ import { CsumType } from './constants.js';
  * are stored little-endian.
  */
 
-// xxhash-wasm compiles its WebAssembly module asynchronously; top-level await
-// keeps every checksum call synchronous afterwards.
-const xx = await xxhash();
+/** The parts of the WebAssembly API used here (the Node type set declares no WebAssembly globals). */
+interface WasmApi {
+  Module: new (code: Uint8Array) => object;
+  Instance: new (module: object) => { exports: object };
+}
+
+interface XxhashExports {
+  mem: { buffer: ArrayBuffer; grow(pages: number): number };
+  /** xxh64(offset in mem, length, seed): the hash as a signed i64. */
+  xxh64(ptr: number, len: number, seed: bigint): bigint;
+}
+
+let xx: { exports: XxhashExports; bytes: Uint8Array } | undefined;
+
+/**
+ * The xxhash64 WebAssembly instance, made on first use: importing this
+ * module has no side effect and no top-level await, and checksums stay
+ * synchronous (the 3 KiB module compiles synchronously everywhere).
+ */
+function xxhash(): { exports: XxhashExports; bytes: Uint8Array } {
+  if (!xx) {
+    const bin = atob(XXHASH_WASM_BASE64);
+    const code = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) code[i] = bin.charCodeAt(i);
+    const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+    const exports = new wasm.Instance(new wasm.Module(code)).exports as XxhashExports;
+    xx = { exports, bytes: new Uint8Array(exports.mem.buffer) };
+  }
+  return xx;
+}
+
+/** xxhash64 (seed 0) of `data`, as btrfs stores it for csum type xxhash64. */
+export function xxhash64(data: Uint8Array): bigint {
+  const x = xxhash();
+  const mem = x.exports.mem;
+  if (mem.buffer.byteLength < data.length) {
+    mem.grow(Math.ceil((data.length - mem.buffer.byteLength) / 65536));
+    x.bytes = new Uint8Array(mem.buffer);
+  }
+  x.bytes.set(data, 0);
+  return BigInt.asUintN(64, x.exports.xxh64(0, data.length, 0n));
+}
 
 export const CSUM_NAMES: Record<number, string> = {
   [CsumType.CRC32]: 'crc32c',
@@ -63,7 +102,7 @@ export function computeCsum(type: number, data: Uint8Array): Uint8Array {
       return new Uint8Array([v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24]);
     }
     case CsumType.XXHASH: {
-      let v = xx.h64Raw(data, 0n);
+      let v = xxhash64(data);
       const out = new Uint8Array(8);
       for (let i = 0; i < 8; i++) { out[i] = Number(v & 0xffn); v >>= 8n; }
       return out;

@@ -108,7 +108,7 @@ const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
  * Files and directories of a btrfs filesystem as a mount of subvolume 5
  * shows them: every subvolume reachable through its link, names as bytes.
  * Everything is read lazily from the trees; damage met on the way goes to
- * `fs.findings` and the walk goes on.
+ * `fs.sink` (the view's findings) and the walk goes on.
  */
 export class FsView {
   private readonly trees = new Map<bigint, TreeRoot | null>();
@@ -138,7 +138,7 @@ export class FsView {
   }
 
   finding(f: Finding): void {
-    this.fs.findings.add(f);
+    this.fs.sink.add(f);
   }
 
   /** The root of tree `id` (a subvolume's fs tree, or any other tree), cached; undefined when there is no root item for it. */

@@ -80,7 +80,7 @@ export function resolveLogical(view: FsView, logical: bigint): LogicalResolution
   const walker = new RootFinder(view, extentRoot);
   if (found.info.kind === 'tree-block') {
     const r = fs.reader.read({ logical: found.info.bytenr });
-    for (const f of r.findings) fs.findings.add(f);
+    for (const f of r.findings) fs.blockSink.add(f);
     const b = r.block;
     out.treeBlock = {
       owner: b ? b.owner : 0n,
@@ -126,7 +126,7 @@ export function resolveLogical(view: FsView, logical: bigint): LogicalResolution
       if (matched === 0) out.notes.push(`EXTENT_DATA_REF root ${ref.root} inode ${ref.ino} offset ${ref.offset}: no matching file extent item`);
     } else if (ref.type === 'shared-data') {
       const r = fs.reader.read({ logical: ref.parent, level: 0 });
-      for (const f of r.findings) fs.findings.add(f);
+      for (const f of r.findings) fs.blockSink.add(f);
       if (!r.block) { out.notes.push(`SHARED_DATA_REF leaf ${ref.parent} cannot be read`); continue; }
       const leaf = r.block;
       const roots = walker.rootsOf(ref.parent);

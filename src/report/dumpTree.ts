@@ -154,7 +154,7 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
     if (p.level === 0 && out.cachedLeaf(p.logical, p.generation)) return null;
     const res = fs.reader.read({ logical: p.logical, level: p.level, generation: p.generation }, { tree: root.tree });
     opts.onBlock?.();
-    for (const f of res.findings) fs.findings.add(f);
+    for (const f of res.findings) fs.blockSink.add(f);
     const b = res.block ?? res.damaged ?? null;
     if (!b) {
       error(`tree block ${p.logical} (slot ${p.slot} of ${p.parent}) could not be read`, p.logical);

@@ -5,7 +5,7 @@ import { decodeChunkItem } from '../format/items/chunk.js';
 import { decodeDevItem, type DevItem } from '../format/items/dev.js';
 import { MAX_KEY, type Key } from '../format/key.js';
 import type { Superblock } from '../format/superblock.js';
-import { FindingLog } from '../findings.js';
+import { FindingLog, type FindingSink } from '../findings.js';
 import { assemble, type Assembly } from '../volume/assemble.js';
 import { chunkFieldProblems, chunkFromItem, chunkProblem, sysChunkArrayEntries } from '../volume/ChunkMap.js';
 import { Volume } from '../volume/Volume.js';
@@ -37,44 +37,122 @@ export interface RootRef extends TreeRoot {
 }
 
 /**
- * An opened filesystem: devices assembled, chunk map bootstrapped from the
- * superblock's sys_chunk_array and completed from the chunk tree, and tree
- * blocks readable and verified. Problems found on the way are in `findings`.
+ * What every view of one opened filesystem shares: the assembled devices,
+ * the superblock, the chunk map (in `volume`), the verified-block reader
+ * with its cache, the devices the chunk tree names, and the log of damage
+ * met while opening.
  */
-export class Filesystem {
-  readonly findings: FindingLog;
+export interface FilesystemShared {
+  readonly assembly: Assembly;
+  readonly superblock: Superblock;
   readonly volume: Volume;
   readonly reader: TreeReader;
-  readonly superblock: Superblock;
-  readonly assembly: Assembly;
   /** Devices the chunk tree names (DEV_ITEM), by devid. */
-  readonly devItems = new Map<bigint, DevItem>();
-  private rootsCache: RootRef[] | undefined;
-  private rootOverride: TreeRoot | undefined;
-  private overlay: ItemOverlay | undefined;
+  readonly devItems: Map<bigint, DevItem>;
+  /** Damage met while opening (assembly, chunk map), and by reads of views given no sink of their own. */
+  readonly findings: FindingLog;
+}
 
-  private constructor(assembly: Assembly, opts: OpenOptions) {
-    this.assembly = assembly;
-    this.superblock = assembly.superblock;
-    this.findings = new FindingLog(opts.findingLimit);
-    for (const f of assembly.findings) this.findings.add(f);
-    this.volume = new Volume(assembly.devices);
-    const sb = this.superblock;
-    this.reader = new TreeReader(this.volume, {
-      nodesize: sb.nodesize, csumType: sb.csumType, fsid: sb.treeFsid,
-      ...(opts.cacheBytes !== undefined ? { cacheBytes: opts.cacheBytes } : {}),
-    });
+/** What one view of a filesystem has of its own; everything else is in FilesystemShared. */
+export interface ViewOptions {
+  /** Where reads through the view record damage found in items and file data. */
+  findings?: FindingSink;
+  /**
+   * Where the view's tree walks record damaged or unreadable tree blocks;
+   * `findings` when not given. Forensic reads of old trees, which expect
+   * lost blocks and count them themselves, pass `discardFindings`.
+   */
+  blockFindings?: FindingSink;
+  /** The root tree block every tree is found through (an older generation's); the superblock's when not given. */
+  rootTree?: TreeRoot;
+  /** Items over some trees' own (read-only, in memory). */
+  overlay?: ItemOverlay;
+}
+
+/**
+ * An opened filesystem: devices assembled, chunk map bootstrapped from the
+ * superblock's sys_chunk_array and completed from the chunk tree, and tree
+ * blocks readable and verified. Problems found while opening are in
+ * `findings`. Views (`view`, `withFindings`, `atRoot`, `withOverlay`) share
+ * the FilesystemShared state and differ only in their ViewOptions.
+ */
+export class Filesystem {
+  readonly shared: FilesystemShared;
+  readonly assembly: Assembly;
+  readonly superblock: Superblock;
+  readonly volume: Volume;
+  readonly reader: TreeReader;
+  readonly devItems: Map<bigint, DevItem>;
+  /** The opening's log (see FilesystemShared.findings); a view's reads go to `sink` and `blockSink`. */
+  readonly findings: FindingLog;
+  /** Where this view's reads record damage found in items and file data. */
+  readonly sink: FindingSink;
+  /** Where this view's tree walks record damaged or unreadable blocks. */
+  readonly blockSink: FindingSink;
+  private readonly rootOverride: TreeRoot | undefined;
+  private readonly overlay: ItemOverlay | undefined;
+  /** The view this one was made from when both find trees through the same root tree: its root list serves here too. */
+  private sameRoots: Filesystem | undefined;
+  private rootsCache: RootRef[] | undefined;
+
+  /** A view of `shared` (see ViewOptions); `Filesystem.open` makes the first. */
+  constructor(shared: FilesystemShared, view: ViewOptions = {}) {
+    this.shared = shared;
+    this.assembly = shared.assembly;
+    this.superblock = shared.superblock;
+    this.volume = shared.volume;
+    this.reader = shared.reader;
+    this.devItems = shared.devItems;
+    this.findings = shared.findings;
+    this.sink = view.findings ?? shared.findings;
+    this.blockSink = view.blockFindings ?? this.sink;
+    this.rootOverride = view.rootTree;
+    this.overlay = view.overlay;
   }
 
   /** Opens the filesystem on `sources` (the first names it). Throws only when nothing can be read. */
   static open(sources: ByteSource[], opts: OpenOptions = {}): Filesystem {
-    const fs = new Filesystem(assemble(sources), opts);
+    const assembly = assemble(sources);
+    const findings = new FindingLog(opts.findingLimit);
+    for (const f of assembly.findings) findings.add(f);
+    const volume = new Volume(assembly.devices);
+    const sb = assembly.superblock;
+    const reader = new TreeReader(volume, {
+      nodesize: sb.nodesize, csumType: sb.csumType, fsid: sb.treeFsid,
+      ...(opts.cacheBytes !== undefined ? { cacheBytes: opts.cacheBytes } : {}),
+    });
+    const fs = new Filesystem({ assembly, superblock: sb, volume, reader, devItems: new Map(), findings });
     fs.bootstrapChunks();
     return fs;
   }
 
+  /** This view's options, to make another view that differs in some. */
+  get viewOptions(): ViewOptions {
+    return {
+      findings: this.sink, blockFindings: this.blockSink,
+      ...(this.rootOverride ? { rootTree: this.rootOverride } : {}),
+      ...(this.overlay ? { overlay: this.overlay } : {}),
+    };
+  }
+
+  /** Another view of the same filesystem: this one's options with `opts` over them. */
+  view(opts: ViewOptions): Filesystem {
+    const own = this.viewOptions;
+    // New item findings without a block sink of their own take the block findings too.
+    if (opts.findings !== undefined && opts.blockFindings === undefined) own.blockFindings = opts.findings;
+    const f = new Filesystem(this.shared, { ...own, ...opts });
+    if (f.rootOverride === this.rootOverride) f.sameRoots = this;
+    return f;
+  }
+
+  /** The same view with every finding of its reads going to `sink`: the caller sees what its own operations met. */
+  withFindings(sink: FindingSink): Filesystem {
+    return this.view({ findings: sink, blockFindings: sink });
+  }
+
+  /** Options for tree walks of this view (they record damaged blocks in `blockSink`). */
   get walkOptions(): WalkOptions {
-    return { findings: this.findings };
+    return { findings: this.blockSink };
   }
 
   get rootTree(): TreeRoot {
@@ -159,8 +237,12 @@ export class Filesystem {
 
   /** Every ROOT_ITEM in the root tree, in key order (trees, subvolumes, snapshots, reloc trees). */
   roots(): RootRef[] {
-    this.rootsCache ??= this.rootItemsIn(this.rootTree);
+    this.rootsCache ??= this.sameRoots?.cachedRoots() ?? this.rootItemsIn(this.rootTree);
     return this.rootsCache;
+  }
+
+  private cachedRoots(): RootRef[] | undefined {
+    return this.rootsCache ?? this.sameRoots?.cachedRoots();
   }
 
   /** The per-subvolume log trees the log root tree names (keys (TREE_LOG, ROOT_ITEM, subvolume id)). */
@@ -177,7 +259,7 @@ export class Filesystem {
       const data = block.itemData(slot);
       const ptr = rootItemPointer(data);
       if (!ptr) {
-        this.findings.add({ code: 'root-item-size', severity: 'error', message: `root item ${k.objectid} is ${data.length} bytes, shorter than 239`, location: { tree: tree.tree, block: block.logical, slot, key: k } });
+        this.sink.add({ code: 'root-item-size', severity: 'error', message: `root item ${k.objectid} is ${data.length} bytes, shorter than 239`, location: { tree: tree.tree, block: block.logical, slot, key: k } });
         continue;
       }
       out.push({ key: k, tree: k.objectid, ...ptr });
@@ -196,21 +278,16 @@ export class Filesystem {
 
   /**
    * The same filesystem seen from another root tree block (an older
-   * generation's, from a backup root or a scan): devices, chunks, reader and
-   * findings are shared; every tree is then found through that root tree.
+   * generation's, from a backup root or a scan): every tree is then found
+   * through that root tree.
    */
   atRoot(root: TreeRoot): Filesystem {
-    const f = Object.create(this) as Filesystem;
-    f.rootOverride = root;
-    f.rootsCache = undefined;
-    return f;
+    return this.view({ rootTree: root });
   }
 
   /** The same filesystem with `overlay`'s items over the trees it covers (read-only, in memory). */
   withOverlay(overlay: ItemOverlay): Filesystem {
-    const f = Object.create(this) as Filesystem;
-    f.overlay = overlay;
-    return f;
+    return this.view({ overlay });
   }
 
   items(root: TreeRoot, min: Key = { objectid: 0n, type: 0, offset: 0n }, max: Key = MAX_KEY): Generator<ItemRef> {

@@ -1,6 +1,6 @@
 import { compareKeysAt, type Key } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
-import type { Finding, FindingLog } from '../findings.js';
+import type { Finding, FindingSink } from '../findings.js';
 import type { TreeReader } from './readTreeBlock.js';
 
 /** Where a tree starts: its root block, level and generation (from a root item or the superblock). */
@@ -20,7 +20,8 @@ export interface ItemRef {
 }
 
 export interface WalkOptions {
-  findings?: FindingLog;
+  /** Where damaged or unreadable blocks met on the way are recorded (nowhere when absent). */
+  findings?: FindingSink;
   /** When no copy of a block is good, still visit the least damaged copy's valid items. */
   useDamaged?: boolean;
 }

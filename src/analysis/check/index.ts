@@ -20,6 +20,8 @@ export interface DataVerifier {
 
 interface Run {
   t0: number;
+  /** What the check's own reads met on the way (tree walks, file views). */
+  reads: FindingLog;
   log: FindingLog;
   add: (f: CheckFinding) => void;
   sup: { copies: number; used: number };
@@ -36,8 +38,10 @@ interface Run {
  * `data` every copy of every checksummed data sector. Damage never stops
  * it; every finding has its place and, when nothing repairs it, what it hurts.
  */
-export function runCheck(fs: Filesystem, opts: CheckOptions = {}): CheckReport {
-  const run = checkMetadata(fs, opts);
+export function runCheck(viewed: Filesystem, opts: CheckOptions = {}): CheckReport {
+  const reads = new FindingLog(viewed.findings.limit);
+  const fs = viewed.withFindings(reads);
+  const run = checkMetadata(fs, reads, opts);
   let data = emptyStats();
   if (opts.data && run.dataSkipped === undefined) {
     data = checkDataCsums(fs, run.add, opts.progress && ((n) => opts.progress!('data', Number(n), Number(run.dataTotal))));
@@ -55,7 +59,9 @@ const EARLY_CSUM_BYTES = 32 << 20;
  * handed out before the metadata walk: the verifiers read and checksum data
  * while this thread walks the trees.
  */
-export async function runCheckParallel(fs: Filesystem, opts: CheckOptions, verifier: DataVerifier, inFlight = 8): Promise<CheckReport> {
+export async function runCheckParallel(viewed: Filesystem, opts: CheckOptions, verifier: DataVerifier, inFlight = 8): Promise<CheckReport> {
+  const reads = new FindingLog(viewed.findings.limit);
+  const fs = viewed.withFindings(reads);
   const queue: { job: DataJob; result: Promise<DataJobResult> }[] = [];
   const jobFindings: CheckFinding[] = [];
   let jobs: Iterator<DataJob> | undefined;
@@ -69,7 +75,7 @@ export async function runCheckParallel(fs: Filesystem, opts: CheckOptions, verif
       early += n.value.csums.length;
     }
   }
-  const run = checkMetadata(fs, opts);
+  const run = checkMetadata(fs, reads, opts);
   const data = emptyStats();
   if (opts.data && run.dataSkipped === undefined) {
     const settle = async () => {
@@ -98,7 +104,7 @@ const CHECK_CACHE_BYTES = 8 << 20;
 
 const emptyStats = (): DataStats => ({ bytes: 0n, sectors: 0, sectorCopies: 0, unavailable: 0 });
 
-function checkMetadata(fs: Filesystem, opts: CheckOptions): Run {
+function checkMetadata(fs: Filesystem, reads: FindingLog, opts: CheckOptions): Run {
   const t0 = Date.now();
   const log = new FindingLog();
   const add = (f: CheckFinding) => log.add(f);
@@ -120,7 +126,7 @@ function checkMetadata(fs: Filesystem, opts: CheckOptions): Run {
   const view = new FsView(fs);
   const dataSkipped = opts.data ? dataSkipReason(fs, view) : undefined;
   const dataTotal = facts.csumRanges.reduce((s, r) => s + (r.end - r.start), 0n);
-  return { t0, log, add, sup, facts, view, dataTotal, ...(dataSkipped !== undefined ? { dataSkipped } : {}) };
+  return { t0, reads, log, add, sup, facts, view, dataTotal, ...(dataSkipped !== undefined ? { dataSkipped } : {}) };
 }
 
 /** Why file data cannot be checked though asked (undefined when it can). */
@@ -131,11 +137,12 @@ function dataSkipReason(fs: Filesystem, view: FsView): string | undefined {
 }
 
 function finish(fs: Filesystem, opts: CheckOptions, run: Run, data: DataStats): CheckReport {
-  const { log, facts, view, sup, dataSkipped } = run;
-  // Damage met while opening (and any read on the way) is in fs.findings; the same problem reported twice counts once.
+  const { reads, log, facts, view, sup, dataSkipped } = run;
+  // Damage met while opening is in fs.findings, what the check's reads met on the way in `reads`;
+  // the same problem reported twice counts once.
   const findings: CheckFinding[] = [];
   const keys = new Set<string>();
-  for (const f of [...fs.findings.items, ...log.items]) {
+  for (const f of [...fs.findings.items, ...reads.items, ...log.items]) {
     const k = `${f.code}|${formatLocation(f.location)}|${f.message}`;
     if (keys.has(k)) continue;
     keys.add(k);
@@ -150,7 +157,7 @@ function finish(fs: Filesystem, opts: CheckOptions, run: Run, data: DataStats): 
     if (f.severity === 'error') errors++; else if (f.severity === 'warning') warnings++; else infos++;
   }
   return {
-    findings, dropped: log.dropped + fs.findings.dropped,
+    findings, dropped: log.dropped + reads.dropped + fs.findings.dropped,
     summary: {
       trees: facts.trees, treeBlocks: facts.treeBlocks, treeBlockCopies: facts.treeBlockCopies, items: facts.items,
       dataChecked: Boolean(opts.data) && dataSkipped === undefined, dataBytes: data.bytes, dataSectors: data.sectors,

@@ -4,4 +4,4 @@ export { LogOverlay, type LoggedTree } from './logReplay.js';
 export { recoverDeleted, type Recovered, type RecoverReport, type DataState, type DataStateName, type ExtentState } from './recover.js';
 export { bodyLine, liveInodes, recoveredEntries, timelineEvents, tskModeString, type TimelineEntry, type TimelineEvent } from './timeline.js';
 export { viewpoint, type ViewpointOptions } from './viewpoint.js';
-export { quiet, TreeAtRoot } from './quiet.js';
+export { TreeAtRoot } from './treeAtRoot.js';

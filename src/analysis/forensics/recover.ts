@@ -1,3 +1,4 @@
+import { discardFindings } from '../../findings.js';
 import { csumMatches } from '../../format/checksum.js';
 import { ItemType, ObjectId } from '../../format/constants.js';
 import { extentGeneration, extentItem } from '../../format/items/extent.js';
@@ -10,7 +11,7 @@ import type { Filesystem } from '../../tree/Filesystem.js';
 import { iterateItems, type TreeRoot } from '../../tree/walk.js';
 import { diffItemRefs } from '../diff.js';
 import { inodeGeneration, LiveInodes } from './liveInodes.js';
-import { quiet, TreeAtRoot } from './quiet.js';
+import { TreeAtRoot } from './treeAtRoot.js';
 import { committedRoots, completeness, CompletenessMemo } from './roots.js';
 import type { ScanResult } from './scan.js';
 
@@ -83,7 +84,9 @@ const cmpDesc = (a: bigint, b: bigint) => (a > b ? -1 : a < b ? 1 : 0);
  * deleted but not yet cleaned up. Each with its data's state.
  */
 export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport {
-  const q = quiet(fs);
+  // Old trees are expected to have lost blocks (counted in `searched`, not reported as damage of
+  // this filesystem): this view's walks record none; what is found in the items read still is.
+  const q = fs.view({ blockFindings: discardFindings });
   const view = new FsView(q);
   const out: Recovered[] = [];
   const searched: RecoverReport['searched'] = [];

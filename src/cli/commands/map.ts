@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { mapReport } from '../../report/map.js';
 import { jsonDocument, toJson } from '../../report/json.js';
@@ -15,11 +14,6 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
     .option('--physical <offset>', 'physical byte offset on a device, to map back to logical')
     .option('--devid <id>', 'device id for --physical (default 1)')
     .action((image: string | undefined, logicalArg: string | undefined, opts: CommonOptions & { physical?: string; devid?: string }) => {
-      // "map 12345" with no image: the demo image and that address.
-      if (logicalArg === undefined && image !== undefined && !existsSync(image) && /^(0x[0-9a-f]+|\d+)$/i.test(image)) {
-        logicalArg = image;
-        image = undefined;
-      }
       const fs = openFilesystem(image, opts, io);
       if (opts.physical !== undefined) {
         const devid = parseU64(opts.devid ?? '1', '--devid');

@@ -4,7 +4,8 @@ import { hasSuperMagic, decodeSuperblock } from '../../format/superblock.js';
 import { PartitionTableError, readPartitionTable } from '../../io/partitions.js';
 import { openByteSource } from '../../io/node/openSource.js';
 import { jsonDocument, toJson } from '../../report/json.js';
-import { demoImagePath } from '../open.js';
+import { DEMO_HINT, demoImagePath } from '../open.js';
+import { DEMO_OPTION_HELP } from '../options.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, InputError, type CliIO } from '../context.js';
 import { addOutputOptions } from '../options.js';
@@ -13,9 +14,10 @@ export function registerPartitions(program: Command, io: CliIO, done: (code: num
   addOutputOptions(program.command('partitions').argument('[image]', 'whole-disk image or device'))
     .description('list the MBR or GPT partitions of a whole-disk image and which of them hold btrfs')
     .option('--json', 'machine-readable output')
-    .action((image: string | undefined, opts: { json?: boolean }) => {
+    .option('--demo', DEMO_OPTION_HELP)
+    .action((image: string | undefined, opts: { json?: boolean; demo?: boolean }) => {
       const path = image ?? demoImagePath();
-      if (!existsSync(path)) throw new InputError(`${path}: no such file or device`);
+      if (!existsSync(path)) throw new InputError(`${path}: no such file or device`, image !== undefined && !opts.demo ? DEMO_HINT : undefined);
       const src = openByteSource(path);
       let table;
       try {

@@ -80,7 +80,7 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
       if (opts.block !== undefined) {
         const logical = parseU64(opts.block, '--block');
         const r = fs.reader.read({ logical });
-        for (const f of r.findings) fs.findings.add(f);
+        for (const f of r.findings) fs.blockSink.add(f);
         const b = r.block ?? r.damaged;
         if (!b) {
           reportFindings(fs, io);
