@@ -3,6 +3,7 @@ import { locate, type Located } from '../fs/select.js';
 import type { Filesystem } from '../tree/Filesystem.js';
 import { EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from './context.js';
 import type { CommonOptions } from './options.js';
+import { jsonDocument, toJson } from '../report/json.js';
 import { openFilesystem } from './open.js';
 import { openTarget } from './target.js';
 
@@ -36,4 +37,30 @@ export function openBatch(image: string | undefined, paths: string[], opts: Comm
 export function worst(a: number, b: number): number {
   const rank = (c: number) => (c === EXIT_USAGE ? 2 : c === EXIT_DAMAGE ? 1 : c === EXIT_OK ? 0 : 3);
   return rank(a) >= rank(b) ? a : b;
+}
+
+/**
+ * Serves every target of a batch in turn and writes the output: one JSON
+ * document (the file's own, or `files[]` with each `request` when several
+ * were asked for), or the texts one after another. Returns the worst code.
+ */
+export function writeBatch(command: string, targets: BatchTarget[], several: boolean, json: boolean | undefined, io: CliIO,
+  render: { json(loc: Extract<Located, { ok: true }>): Record<string, unknown>; text(loc: Extract<Located, { ok: true }>): string }): number {
+  let code = EXIT_OK;
+  const docs: Record<string, unknown>[] = [];
+  const texts: string[] = [];
+  for (const t of targets) {
+    if ('error' in t) {
+      // Only several paths are looked up one by one: a single missing one is a usage error earlier.
+      io.stderr.write(`btrfs-inspect: ${t.error}\n`);
+      code = worst(code, EXIT_USAGE);
+      if (json) docs.push({ request: t.name, error: t.error });
+      continue;
+    }
+    if (json) docs.push({ ...(several ? { request: t.name } : {}), ...render.json(t.loc) });
+    else texts.push(render.text(t.loc));
+  }
+  if (json) io.stdout.write(toJson(targets.length === 1 ? jsonDocument(command, docs[0]!) : jsonDocument(command, { files: docs }), 2) + '\n');
+  else io.stdout.write(texts.map((x) => x + '\n').join('\n'));
+  return code;
 }

@@ -2,11 +2,10 @@ import type { Command } from 'commander';
 import { analyzeSharing } from '../../analysis/sharing.js';
 import { fileLayout } from '../../analysis/layout.js';
 import { COMPRESSION_NAMES } from '../../analysis/layoutNames.js';
-import { jsonDocument, toJson } from '../../report/json.js';
 import { renderTable } from '../table.js';
-import { EXIT_OK, EXIT_USAGE, type CliIO } from '../context.js';
+import type { CliIO } from '../context.js';
 import type { Located } from '../../fs/select.js';
-import { openBatch, worst } from '../batch.js';
+import { openBatch, worst, writeBatch } from '../batch.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { finish } from '../findings.js';
 
@@ -25,31 +24,17 @@ export function registerExtents(program: Command, io: CliIO, done: (code: number
     .action((image: string | undefined, paths: string[], opts: ExtentsOptions) => {
       const { fs, view, targets } = openBatch(image, paths, opts, io);
       const sharing = opts.sharing === false ? null : analyzeSharing(view);
-      let code = EXIT_OK;
-      const docs: Record<string, unknown>[] = [];
-      const texts: string[] = [];
-      for (const t of targets) {
-        if ('error' in t) {
-          io.stderr.write(`btrfs-inspect: ${t.error}\n`);
-          code = worst(code, EXIT_USAGE);
-          if (opts.json) docs.push({ request: t.name, error: t.error });
-          continue;
-        }
-        const loc = t.loc;
-        const lay = fileLayout(view, loc.ref, sharing);
-        if (opts.json) {
-          docs.push({
-            ...(paths.length > 1 ? { request: t.name } : {}),
+      const code = writeBatch('extents', targets, paths.length > 1, opts.json, io, {
+        json: (loc) => {
+          const lay = fileLayout(view, loc.ref, sharing);
+          return {
             subvol: loc.ref.subvol, ino: loc.ref.ino, size: loc.inode.size,
             extents: lay.extents.map((e) => ({ ...e, compressionName: COMPRESSION_NAMES[e.compression] ?? String(e.compression) })),
             fiemap: lay.fiemap, runs: lay.runs, fragmentation: lay.fragmentation,
-          });
-          continue;
-        }
-        texts.push(extentsText(loc, lay));
-      }
-      if (opts.json) io.stdout.write(toJson(targets.length === 1 ? jsonDocument('extents', docs[0]!) : jsonDocument('extents', { files: docs }), 2) + '\n');
-      else io.stdout.write(texts.map((x) => x + '\n').join('\n'));
+          };
+        },
+        text: (loc) => extentsText(loc, fileLayout(view, loc.ref, sharing)),
+      });
       done(worst(finish(fs, io), code));
     });
 }

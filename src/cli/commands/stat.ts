@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import { fileExtents, symlinkTarget } from '../../fs/fileData.js';
 import { extentJson, extentRow, inodeJson, inodeRows, nameFields, nameJson, pathFields, summarizeExtents, tableName, tablePath, xattrJson, xattrValueText } from '../../report/fs.js';
-import { jsonDocument, toJson } from '../../report/json.js';
 import { renderFields, renderTable } from '../table.js';
-import { EXIT_OK, EXIT_USAGE, type CliIO } from '../context.js';
+import type { CliIO } from '../context.js';
 import type { FsView } from '../../fs/FsView.js';
 import type { Located } from '../../fs/select.js';
-import { openBatch, worst } from '../batch.js';
+import { openBatch, worst, writeBatch } from '../batch.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { finish } from '../findings.js';
 
@@ -25,21 +24,7 @@ export function registerStat(program: Command, io: CliIO, done: (code: number) =
     .action((image: string | undefined, paths: string[], opts: StatOptions) => {
       const { fs, view, targets } = openBatch(image, paths, opts, io);
       const keep = opts.extents === undefined ? 20 : Math.max(0, Math.min(1_000_000, Number.parseInt(opts.extents, 10) || 0));
-      let code = EXIT_OK;
-      const docs: Record<string, unknown>[] = [];
-      const texts: string[] = [];
-      for (const t of targets) {
-        if ('error' in t) {
-          io.stderr.write(`btrfs-inspect: ${t.error}\n`);
-          code = worst(code, EXIT_USAGE);
-          if (opts.json) docs.push({ ...(paths.length ? { request: t.name } : {}), error: t.error });
-          continue;
-        }
-        if (opts.json) docs.push({ ...(paths.length > 1 ? { request: t.name } : {}), ...statJson(view, t.loc, keep) });
-        else texts.push(statText(view, t.loc, keep));
-      }
-      if (opts.json) io.stdout.write(toJson(docs.length === 1 && targets.length === 1 ? jsonDocument('stat', docs[0]!) : jsonDocument('stat', { files: docs }), 2) + '\n');
-      else io.stdout.write(texts.map((x) => x + '\n').join('\n'));
+      const code = writeBatch('stat', targets, paths.length > 1, opts.json, io, { json: (loc) => statJson(view, loc, keep), text: (loc) => statText(view, loc, keep) });
       done(worst(finish(fs, io), code));
     });
 }
