@@ -2,8 +2,8 @@ import * as nodeFs from 'node:fs';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { recoverDeleted, type Recovered } from '../../analysis/forensics/recover.js';
-import { displayPath } from '../../fs/names.js';
-import { formatTimeShort, modeString, timesJson } from '../../report/fs.js';
+import { displayPath, jsonPath } from '../../fs/names.js';
+import { fileEntryJson, formatTimeShort, modeString } from '../../report/fs.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
@@ -49,7 +49,7 @@ export function registerRecover(program: Command, io: CliIO, done: (code: number
         io.stdout.write(toJson(jsonDocument('recover', { files: report.files.map((r) => fileJson(r, written.get(r))), searched: report.searched }), 2) + '\n');
       } else {
         const rows = report.files.map((r) => [
-          r.paths.length ? r.paths.map((p) => displayPath(p, { controls: true })).join('\n') : '(no name survives)',
+          r.paths.length ? r.paths.map((p) => displayPath(p)).join('\n') : '(no name survives)',
           `${r.subvol}:${r.ino}`, modeString(r.inode.mode), r.inode.size, r.inode.nlink, formatTimeShort(r.inode.mtime), r.lastSeen, r.source + (r.inoReused ? ' (ino reused)' : ''),
           `${r.data.state}${r.data.sectorsOk + r.data.sectorsBad ? ` (${r.data.sectorsOk} ok, ${r.data.sectorsBad} bad` + (r.data.sectorsNoCsum ? `, ${r.data.sectorsNoCsum} no csum` : '') + ')' : ''}${r.data.reusedBytes ? `, ${r.data.reusedBytes} bytes reused` : ''}`,
           ...(opts.output ? [written.get(r)?.failed ?? written.get(r)?.host ?? ''] : []),
@@ -79,8 +79,9 @@ async function writeOne(r: Recovered, out: string, used: Set<string>): Promise<{
 function fileJson(r: Recovered, w?: { host: string | null; failed: string | null }): Record<string, unknown> {
   const i = r.inode;
   return {
-    subvol: r.subvol, ino: r.ino, paths: r.paths.map((p) => displayPath(p)), type: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, size: i.size, nlink: i.nlink,
-    inodeGeneration: i.generation, transid: i.transid, ...timesJson(i), lastSeen: r.lastSeen, source: r.source, inoReused: r.inoReused,
+    // The entry shape of ls and stat (no xattrs: they are in the older tree, not read here), then what recover adds.
+    ...fileEntryJson({ path: r.paths[0] ?? null, ref: { subvol: r.subvol, ino: r.ino }, inode: i }),
+    paths: r.paths.map((p) => jsonPath(p).text), inodeGeneration: i.generation, lastSeen: r.lastSeen, source: r.source, inoReused: r.inoReused,
     treeRoot: r.root.bytenr, treeRootGeneration: r.root.generation ?? null,
     data: r.data, ...(w ? { writtenTo: w.host, failed: w.failed } : {}),
   };

@@ -183,7 +183,7 @@ function pendingPath(p: Pending): Uint8Array[] {
 
 /** How an entry of `parent` is shown in the summary. */
 function childShown(parent: OutDir, name: Uint8Array): string {
-  return `${parent.shown === '/' ? '' : parent.shown}/${displayName(name, { controls: true })}`;
+  return `${parent.shown === '/' ? '' : parent.shown}/${displayName(name)}`;
 }
 
 /** Most files and directories written at once (each holds one open descriptor and at most 1 MiB of data). */
@@ -223,7 +223,7 @@ class Extractor {
     let startHost: Buffer = root;
     if (into) {
       const why = unsafeNameReason(into);
-      if (why) { this.log.refused(0, displayName(into, { controls: true }), why); return; }
+      if (why) { this.log.refused(0, displayName(into), why); return; }
       startHost = join(root, into);
     }
     if (this.prefetch) {
@@ -237,7 +237,7 @@ class Extractor {
     // Refused and unreadable items are not entered; entries that are not directories are left to flush.
     const walkFrom = (ref: InodeRef, maxDepth = MAX_WALK_DEPTH) => walkFiles(this.view, ref, { prune: (it) => this.refusedItems.has(it), defer: deferEntry, visited, maxDepth });
     await this.walkAndWrite(walkFrom(start), (it, seq, levels) => {
-      if (into) this.one(it, startHost, displayPath([into], { controls: true }), seq, out, levels, null);
+      if (into) this.one(it, startHost, displayPath([into]), seq, out, levels, null);
       else if (startInode.kind === 'dir') {
         levels[0] = out;
         if (createdOut) { out.meta = metaOf(startInode); this.dirs.push(out); }

@@ -1,6 +1,6 @@
 import * as nodeFs from 'node:fs';
 import type { FsView } from '../../fs/FsView.js';
-import { displayName, isUtf8 } from '../../fs/names.js';
+import { displayText, isUtf8 } from '../../fs/names.js';
 import type { Inode, InodeRef } from '../../fs/types.js';
 import * as af from './asyncFs.js';
 import { describeError, type SummaryLog } from './summary.js';
@@ -99,7 +99,7 @@ export class MetadataRestorer {
     if (xs.length === 0) return;
     const api = this.opts.xattr;
     for (const x of xs) {
-      const name = displayName(x.name, { controls: true });
+      const name = displayText(x.name);
       const no = (reason: string) => this.log.noXattr(seq, shown, name, reason);
       if (why) { no(why); continue; }
       if (typeof api === 'string') { no('fs-xattr not available'); continue; }

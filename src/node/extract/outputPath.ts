@@ -103,8 +103,8 @@ export async function placeUnder(out: string, path: readonly Uint8Array[]): Prom
   const parts: string[] = [];
   for (const c of path) {
     const why = unsafeNameReason(c);
-    if (why) return { failed: `unsafe name ${JSON.stringify(displayName(c, { controls: true }))}: ${why}` };
-    parts.push(displayName(c, { controls: true }));
+    if (why) return { failed: `unsafe name ${JSON.stringify(displayName(c))}: ${why}` };
+    parts.push(displayName(c));
   }
   const name = parts.pop()!;
   let dir = out;
