@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -161,7 +162,7 @@ describe('timeline', () => {
     return ch;
   }).join('');
 
-  it('body file: 11 fields; every name of every inode in every subvolume (hard links too), with the kernel\'s SUBVOL:INO, sizes and times (default sample)', async () => {
+  it('body file: 11 fields; every name of every inode in every subvolume (hard links too), with the kernel\'s SUBVOL-INO, sizes and times (default sample)', async () => {
     const r = await cli('timeline', dev('default'), '--bodyfile', '--no-recovered');
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
@@ -170,7 +171,7 @@ describe('timeline', () => {
       const f = l.split('|');
       expect(f.length).toBe(11);
       expect(f[0]).toBe('0');
-      expect(f[2]).toMatch(/^\d+:\d+$/);
+      expect(f[2]).toMatch(/^\d+-\d+$/);
       for (const i of [4, 5, 6, 7, 8, 9, 10]) expect(f[i]).toMatch(/^-?\d+$/);
       const name = f[1]!.replace(/ -> .*$/, '');
       expect(byName.has(name), name).toBe(false);
@@ -180,7 +181,7 @@ describe('timeline', () => {
     for (const e of truth) {
       const f = byName.get(e.path === '.' ? '/' : `/${bodyText(e.path)}`);
       expect(f, e.path).toBeDefined();
-      expect(f![2], e.path).toBe(`${e.subvol_id}:${e.ino}`);
+      expect(f![2], e.path).toBe(`${e.subvol_id}-${e.ino}`);
       if (e.type !== 'dir') expect(Number(f![6]), e.path).toBe(e.size);
       expect(f![4]).toBe(String(e.uid));
       expect(f![5]).toBe(String(e.gid));
@@ -191,8 +192,28 @@ describe('timeline', () => {
     expect([...byName.keys()].filter((n) => !known.has(n))).toEqual([]);
     const hard = truth.filter((e) => e.subvol_id === 5 && e.ino === 276).map((e) => `/${e.path}`).sort();
     expect(hard).toEqual(['/rich/hardlink-a', '/rich/hardlink-b', '/rich/other-dir/hardlink-c']);
-    for (const h of hard) expect(byName.get(h)![2]).toBe('5:276');
+    for (const h of hard) expect(byName.get(h)![2]).toBe('5-276');
     expect(byName.get('/rich/symlink-absolute')![1]).toBe('/rich/symlink-absolute -> /etc/hostname');
+  });
+
+  // The Sleuth Kit's mactime, where installed, is the reader a body file is for: it drops any line it cannot parse.
+  const mactime = ['/usr/bin/mactime', '/usr/local/bin/mactime'].find((p) => existsSync(p));
+  it.runIf(mactime)('mactime (The Sleuth Kit) reads every line of the body file: each name gives its events, SUBVOL-INO as the inode', async () => {
+    const r = await cli('timeline', dev('default'), '--bodyfile', '--no-recovered');
+    const dir = mkdtempSync(join(tmpdir(), 'mactime-'));
+    try {
+      const body = join(dir, 'body.txt');
+      writeFileSync(body, r.stdout);
+      const m = spawnSync(mactime!, ['-b', body, '-d'], { env: { ...process.env, TZ: 'UTC' }, encoding: 'utf8', maxBuffer: 1 << 28 });
+      expect(m.status).toBe(0);
+      const rows = m.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(','));
+      const names = new Set(rows.map((c) => c.slice(7).join(',')));
+      expect(names.size).toBe(r.stdout.trimEnd().split('\n').length);
+      const hard = rows.filter((c) => c[6] === '5-276').map((c) => c.slice(7).join(','));
+      expect([...new Set(hard)].sort()).toEqual(['"/rich/hardlink-a"', '"/rich/hardlink-b"', '"/rich/other-dir/hardlink-c"']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('table and --json list every name of a hard-linked inode too, the path in each vocabulary', async () => {
@@ -220,7 +241,7 @@ describe('timeline', () => {
     for (const d of t.deleted.filter((x) => x.fully_deleted)) {
       const l = r.stdout.split('\n').find((x) => x.split('|')[1] === `/${d.path} (deleted)`);
       expect(l, d.path).toBeDefined();
-      expect(l!.split('|')[2]).toMatch(new RegExp(`^\\d+:${d.ino}$`));
+      expect(l!.split('|')[2]).toMatch(new RegExp(`^\\d+-${d.ino}$`));
       expect(l!.split('|')[8]).toBe(sec(d.mtime_ns));
     }
     const j = await cli('timeline', dev('deleted'), '--json');

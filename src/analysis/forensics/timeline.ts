@@ -120,14 +120,15 @@ export function displayEntryName(e: TimelineEntry): string {
 
 /**
  * One TSK 3 body-file line: MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime.
- * MD5 is 0 (not computed); inode is SUBVOL:INO (a btrfs inode number is only
- * unique within its subvolume: /, a subvolume and its snapshots all have an
- * inode 256; TSK itself writes NTFS inodes as "ino-type-id", so mactime takes
- * the field as text); crtime is btrfs' otime. `ns` writes sec.nnnnnnnnn.
+ * MD5 is 0 (not computed); inode is SUBVOL-INO: a btrfs inode number is only
+ * unique within its subvolume (/, a subvolume and its snapshots all have an
+ * inode 256). The dash is TSK's own way to write a many-part inode (NTFS
+ * "ino-type-id"): mactime keeps a line only when the field is digits and
+ * dashes (it drops "5:276"). crtime is btrfs' otime. `ns` writes sec.nnnnnnnnn.
  */
 export function bodyLine(e: TimelineEntry, ns = false): string {
   const i = e.inode;
-  return ['0', bodyName(e), `${e.subvol}:${e.ino}`, tskModeString(i.kind, i.mode), String(i.uid), String(i.gid), String(i.size),
+  return ['0', bodyName(e), `${e.subvol}-${e.ino}`, tskModeString(i.kind, i.mode), String(i.uid), String(i.gid), String(i.size),
     bodyTime(i.atime, ns), bodyTime(i.mtime, ns), bodyTime(i.ctime, ns), bodyTime(i.otime, ns)].join('|');
 }
 

@@ -36,7 +36,7 @@ export const MAX_SORTED_INODES = 200_000;
 export function registerTimeline(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('timeline').argument('[image]', 'image file or device'))
     .description('every inode\'s atime/mtime/ctime/otime (and recovered ones, flagged): TSK 3 body file (--bodyfile) or a time-sorted MACB table / NDJSON (--json)')
-    .option('--bodyfile', 'TSK 3 body file: MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime (whole seconds; one line per name; inode is SUBVOL:INO)')
+    .option('--bodyfile', 'TSK 3 body file: MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime (whole seconds; one line per name; inode is SUBVOL-INO)')
     .option('--ns', 'with --bodyfile: times as seconds.nanoseconds (not every mactime accepts it)')
     .option('--no-recovered', 'leave out recovered (deleted) inodes (skips the metadata scan)')
     .option('--subvol <id|path>', 'only this subvolume\'s inodes (recovered ones too)')
