@@ -110,6 +110,28 @@ describe.runIf(has('default'))('file commands through runCli (sample default)', 
     expect(c.err).toContain('is a symbolic link to /etc/hostname');
   });
 
+  it('names in listings follow the one rule: printable UTF-8 as is, controls, the backslash and bytes that are not UTF-8 as \\xNN', async () => {
+    // Truth paths are UTF-8 with \\xNN for the bytes that are not (the recorder's escape); a lone backslash is a real one.
+    const shown = (p: string) => p.replace(/\\x[0-9a-f]{2}|[\s\S]/gu, (m) => {
+      if (m.length === 4 && m.startsWith('\\x')) return m;
+      const c = m.codePointAt(0)!;
+      if (m === '\\' || c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) return [...Buffer.from(m)].map((x) => `\\x${x.toString(16).padStart(2, '0')}`).join('');
+      return m;
+    });
+    const names = truth.filter((t) => t.subvol_id === 5 && t.path.startsWith('rich/names/'));
+    expect(names.length).toBeGreaterThan(6);
+    const l = await cli(['ls', IMG, '/rich/names']);
+    const listed = l.out.trimEnd().split('\n').map((x) => x.replace(/^\s*\d+ \w+\s+/, ''));
+    expect(listed.sort()).toEqual(names.map((t) => shown(t.path.slice('rich/names/'.length))).sort());
+    expect(listed).toContain('tab\\x09and\\x5cbackslash');
+    // Each shown name reads back to the same file.
+    for (const t of names) {
+      const st = await cli(['stat', IMG, `/${shown(t.path)}`, '--json']);
+      expect(st.code, t.path).toBe(0);
+      expect((JSON.parse(st.out) as { ino: number }).ino, t.path).toBe(t.ino);
+    }
+  });
+
   it('stat of a subvolume root: its name as the parent subvolume links it (ROOT_BACKREF), no ".." row, no extents part for a directory', async () => {
     const dump = truthText('default', 'dump-tree.txt');
     // "item N key (ID ROOT_BACKREF PARENT) ..." then "root backref key dirid D sequence S name NAME" (btrfs-progs' dump).
