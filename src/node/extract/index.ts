@@ -3,7 +3,8 @@
  * this machine. Used by the extract and recover commands; progress goes
  * through the ExtractProgress the caller passes.
  */
-export { extractFiles, type ExtractOptions, type ExtractProgress } from './extractFiles.js';
-export type { ExtractIssue, ExtractSummary } from './summary.js';
-export { loadXattr, type XattrApi } from './metadata.js';
+export { extractFiles, type ExtractOptions, type ExtractProgress, type ExtractSelect, type ExtractStart } from './extractFiles.js';
+export { mergeSummary, type ExtractIssue, type ExtractSummary, type WrittenEntry } from './summary.js';
+export { loadXattr, metaOf, TIME_PRECISION, TIME_PRECISION_NOTE, type Meta, type XattrApi } from './metadata.js';
+export { planExtraction, planSelect, type Plan, type PlannedEntry } from './plan.js';
 export { placeUnder, prepareOutputDir } from './outputPath.js';

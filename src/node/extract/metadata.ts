@@ -11,7 +11,9 @@ import { describeError, type SummaryLog } from './summary.js';
  *
  * Limits: times are set through Node, which passes seconds as a double, and
  * libuv, which keeps whole microseconds: mtime/atime are restored to the
- * microsecond (truncated), not the nanosecond. Ownership is restored only
+ * microsecond (the on-disk value truncated; see `seconds`), not the
+ * nanosecond. Directories get theirs after everything below them is written
+ * (extractFiles.ts), symlinks through lutimes. Ownership is restored only
  * when running as root. Xattrs need the optional fs-xattr package and are
  * set through /proc/self/fd of the open file; xattrs of symlinks are not
  * restored (Linux has no way to set them without following the link through
@@ -43,14 +45,26 @@ export function metaOf(i: Inode): Meta {
   return { subvol: i.subvol, ino: i.ino, uid: i.uid, gid: i.gid, mode: i.mode, atime: i.atime, mtime: i.mtime };
 }
 
+/** How precisely times are restored: the note extract and recover print once, and their JSON's `timePrecision`. */
+export const TIME_PRECISION = 'us';
+export const TIME_PRECISION_NOTE = 'times (mtime, atime) are restored to the microsecond: Node hands them to libuv as seconds in a double, and libuv keeps whole microseconds (the exact ns values are in --json)';
+
 /**
- * A time for Node's utimes family: seconds as a double (libuv then keeps
- * whole microseconds, so sub-microsecond digits are lost). Node replaces a
- * negative number by "now", but takes a numeric string as it is, so times
- * before 1970 go as strings.
+ * A time for Node's utimes family: seconds as a double, which libuv splits
+ * into a timespec and then truncates to whole microseconds (toward zero).
+ * sec + nsec/1e9 as a double is off by up to half its ulp (about 120 ns
+ * for today's times), so the truncation would land one microsecond early
+ * whenever the double falls just below a whole microsecond (about 6% of
+ * files). Aiming at the middle of the intended microsecond, floor(nsec/1000)
+ * + 0.5 (- 0.5 for a negative total, which libuv truncates toward zero),
+ * keeps the error inside it: libuv then sets exactly the on-disk time
+ * truncated to the microsecond. Node replaces a negative number by "now",
+ * but takes a numeric string as it is, so times before 1970 go as strings.
  */
 export function seconds(t: { sec: bigint; nsec: number }): number | string {
-  const v = Number(t.sec) + t.nsec / 1e9;
+  const sec = Number(t.sec);
+  const us = Math.floor(Math.min(Math.max(t.nsec, 0), 999_999_999) / 1000);
+  const v = sec + (sec < 0 ? us - 0.5 : us + 0.5) / 1e6;
   return v < 0 ? String(v) : v;
 }
 
