@@ -7,4 +7,4 @@ export { extractFiles, type ExtractOptions, type ExtractProgress, type ExtractSe
 export { mergeSummary, type ExtractIssue, type ExtractSummary, type WrittenEntry } from './summary.js';
 export { loadXattr, metaOf, TIME_PRECISION, TIME_PRECISION_NOTE, type Meta, type XattrApi } from './metadata.js';
 export { planExtraction, planSelect, type Plan, type PlannedEntry } from './plan.js';
-export { placeUnder, prepareOutputDir } from './outputPath.js';
+export { prepareOutputDir } from './outputPath.js';

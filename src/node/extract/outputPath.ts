@@ -1,6 +1,4 @@
 import * as nodeFs from 'node:fs';
-import { join as joinPath } from 'node:path';
-import { displayName, unsafeNameReason } from '../../fs/names.js';
 import * as af from './asyncFs.js';
 
 /**
@@ -90,28 +88,4 @@ export async function clearName(host: Buffer, force: boolean): Promise<Cleared> 
   if (st.isDirectory()) return { why: 'exists as a directory; not replaced' };
   await af.unlink(host);
   return { replaced: true };
-}
-
-/**
- * The place for OUT/<path> (recover -o), each component checked as extract
- * checks names and shown as text, each directory on the way made or found
- * to be a real one (never descending through anything else): the directory
- * and the last component, or why not.
- */
-export async function placeUnder(out: string, path: readonly Uint8Array[]): Promise<{ dir: string; name: string } | { failed: string }> {
-  const parts: string[] = [];
-  for (const c of path) {
-    const why = unsafeNameReason(c);
-    if (why) return { failed: `unsafe name ${JSON.stringify(displayName(c, { controls: true }))}: ${why}` };
-    parts.push(displayName(c, { controls: true }));
-  }
-  const name = parts.pop()!;
-  let dir = out;
-  for (const p of parts) {
-    dir = joinPath(dir, p);
-    let got: 'made' | nodeFs.Stats;
-    try { got = await enterDir(Buffer.from(dir)); } catch (e) { return { failed: (e as Error).message }; }
-    if (got !== 'made' && !got.isDirectory()) return { failed: `${dir} exists and is not a directory` };
-  }
-  return { dir, name };
 }
