@@ -2,6 +2,7 @@ import * as nodeFs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadNsTimes } from '../src/node/extract/nsTimes.js';
 import { cli, parseJsonExact } from './helpers/cli.js';
 import { filesTruth, type TruthEntry } from './helpers/fsTruth.js';
 import { SAMPLES, sampleNames } from './helpers/samples.js';
@@ -13,6 +14,8 @@ import { SAMPLES, sampleNames } from './helpers/samples.js';
  * (sample-images/default/truth/files.json, recorded from a mount).
  */
 
+/** The optional ns path (koffi), or why it is not there. */
+const koffi = await loadNsTimes();
 const tmpRoot = nodeFs.mkdtempSync(join(tmpdir(), 'btrfs-inspect-layout-'));
 afterAll(() => nodeFs.rmSync(tmpRoot, { recursive: true, force: true }));
 const image = join(SAMPLES, 'default', 'dev1.runs.gz');
@@ -98,23 +101,52 @@ describe.runIf(sampleNames().includes('default'))('extract layout: DIR/<path fro
     expect((await cli('extract', image, '-o', fresh(), '--path-regex', '(')).code).toBe(2);
   });
 
-  it('sets every mtime (and atime of non-directories) to the on-disk time truncated to the microsecond; --json lists the exact ns', async () => {
+  /** lstat of every entry the truth lists, before anything reads a file (reads update atimes). */
+  const timesOf = (out: string) => truth.filter((x) => writable(x) && x.ino !== 2).map((t) => ({ t, st: nodeFs.lstatSync(Buffer.concat([Buffer.from(`${out}/`), Buffer.from(t.path_b64, 'base64')]), { bigint: true }) }));
+  // Inode 2 is the empty directory a snapshot shows for a subvolume nested in its source: no item, no time on disk.
+  const expectTimes = (out: string, exact: boolean) => {
+    const all = timesOf(out);
+    expect(all.length).toBeGreaterThan(1000);
+    const want = (ns: string) => (exact ? BigInt(ns) : floorUs(BigInt(ns)));
+    for (const { t, st } of all) {
+      expect(st.mtimeNs, `${t.path} mtime`).toBe(want(t.mtime_ns));
+      if (t.type !== 'dir') expect(st.atimeNs, `${t.path} atime`).toBe(want(t.atime_ns));
+    }
+  };
+  const engine = async (out: string, times?: string) => {
+    const { openSample } = await import('./helpers/samples.js');
+    const { FsView } = await import('../src/fs/FsView.js');
+    const { extractFiles } = await import('../src/node/extract/index.js');
+    const view = new FsView(openSample('default'));
+    const root = view.rootOf(5n);
+    return extractFiles(view, { ref: root, inode: view.inode(root)!, into: null }, out, times === undefined ? {} : { times });
+  };
+
+  it('without the ns path: every mtime (and atime of non-directories) is the on-disk time truncated to the microsecond', async () => {
+    const out = fresh();
+    const s = await engine(out, 'turned off by the test');
+    expect(s.failed).toEqual([]);
+    expect(s.timePrecision).toBe('us');
+    expect(s.notes.join('\n')).toMatch(/to the microsecond.*for ns: turned off by the test/);
+    expectTimes(out, false);
+  });
+
+  it.runIf(typeof koffi !== 'string')('with the optional koffi package: every time exactly, to the nanosecond', async () => {
+    const out = fresh();
+    const s = await engine(out);
+    expect(s.failed).toEqual([]);
+    expect(s.timePrecision).toBe('ns');
+    expectTimes(out, true);
+  });
+  if (typeof koffi === 'string') it.skip(`ns times: ${koffi}`, () => {});
+
+  it('--json says the precision used and lists every entry written with its exact ns times', async () => {
     const out = fresh();
     const r = await cli('extract', image, '-o', out, '--json');
     expect(r.code, r.stderr).toBe(0);
     const s = parseJsonExact(r.stdout) as { timePrecision: string; notes: string[]; entries: { path: string; mtimeNs: string | number; atimeNs: string | number }[] };
-    expect(s.timePrecision).toBe('us');
-    expect(s.notes.join('\n')).toMatch(/microsecond/);
-    let checked = 0;
-    // Every lstat before anything reads a file (reads update atimes). Inode 2 is the empty
-    // directory a snapshot shows for a subvolume nested in its source: no item, no time on disk.
-    for (const t of truth.filter((x) => writable(x) && x.ino !== 2)) {
-      const st = nodeFs.lstatSync(Buffer.concat([Buffer.from(`${out}/`), Buffer.from(t.path_b64, 'base64')]), { bigint: true });
-      expect(st.mtimeNs, `${t.path} mtime`).toBe(floorUs(BigInt(t.mtime_ns)));
-      if (t.type !== 'dir') expect(st.atimeNs, `${t.path} atime`).toBe(floorUs(BigInt(t.atime_ns)));
-      checked++;
-    }
-    expect(checked).toBeGreaterThan(1000);
+    expect(s.timePrecision).toBe(typeof koffi === 'string' ? 'us' : 'ns');
+    expectTimes(out, s.timePrecision === 'ns');
     const byPath = new Map(s.entries.map((e) => [e.path, e]));
     for (const t of truth.filter((x) => writable(x) && x.ino !== 2 && /^[\x20-\x7e]*$/.test(x.path))) {
       const e = byPath.get(`/${t.path}`);

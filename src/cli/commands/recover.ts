@@ -11,7 +11,7 @@ import { EXIT_DAMAGE, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { Progress, scanWithProgress } from '../progress.js';
 import { reportFindings } from '../findings.js';
-import { extractFiles, loadXattr, TIME_PRECISION, TIME_PRECISION_NOTE } from '../../node/extract/index.js';
+import { extractFiles, loadNsTimes, loadXattr, timePrecisionNote } from '../../node/extract/index.js';
 
 interface RecoverOptions extends CommonOptions {
   output?: string;
@@ -61,18 +61,19 @@ Directories are made on the way (mode 0700); times to the microsecond (ns in the
       progress.done();
       const written = new Map<Recovered, Written>();
       const replaced: string[] = [];
-      let precision: string | null = null;
+      let precision: { timePrecision: 'us' | 'ns'; note: string } | null = null;
       if (out) {
         const places = placeAll(report.files);
         if (!opts.dryRun) nodeFs.mkdirSync(out, { recursive: true, mode: 0o700 });
         const xattr = opts.dryRun ? '' : await loadXattr();
+        const times = opts.dryRun ? '' : await loadNsTimes();
         for (const r of report.files) {
           const into = places.get(r);
           if (!into) continue;
           const path = displayPath(into, { controls: true });
           if (opts.dryRun) { written.set(r, { path, host: null, failed: null }); continue; }
-          const s = await extractFiles(r.view, { ref: { subvol: r.subvol, ino: r.ino }, inode: r.inode, into }, out, { verify: false, force: opts.force ?? false, xattr });
-          precision ??= s.timePrecision;
+          const s = await extractFiles(r.view, { ref: { subvol: r.subvol, ino: r.ino }, inode: r.inode, into }, out, { verify: false, force: opts.force ?? false, xattr, times });
+          precision ??= { timePrecision: s.timePrecision, note: typeof times === 'string' ? timePrecisionNote('us', times) : timePrecisionNote('ns') };
           replaced.push(...s.replaced);
           const f = s.failed[0] ?? s.refused[0];
           written.set(r, { path, host: f ? null : joinPath(out, path), failed: f ? `${f.path}: ${f.reason}` : null });
@@ -80,12 +81,12 @@ Directories are made on the way (mode 0700); times to the microsecond (ns in the
         if (!opts.dryRun) {
           const at = joinPath(out, REPORT);
           if (nodeFs.existsSync(at)) replaced.push(`/${REPORT}`);
-          const doc = reportJson(report, written, { output: out, replaced, timePrecision: precision ?? TIME_PRECISION });
+          const doc = reportJson(report, written, { output: out, replaced, timePrecision: precision?.timePrecision ?? null });
           nodeFs.writeFileSync(at, toJson(jsonDocument('recover', doc), 2) + '\n', { flag: opts.force ? 'w' : 'wx' });
         }
       }
       if (opts.json) {
-        const doc = reportJson(report, written, out ? { output: out, replaced, timePrecision: precision ?? TIME_PRECISION, ...(opts.dryRun ? { dryRun: true } : {}) } : {});
+        const doc = reportJson(report, written, out ? { output: out, replaced, timePrecision: precision?.timePrecision ?? null, ...(opts.dryRun ? { dryRun: true } : {}) } : {});
         io.stdout.write(toJson(jsonDocument('recover', doc), 2) + '\n');
       } else {
         const rows = report.files.map((r) => [
@@ -99,7 +100,7 @@ Directories are made on the way (mode 0700); times to the microsecond (ns in the
         io.stdout.write(`${report.files.length} recovered; ${report.searched.length} older tree root(s) searched${lost ? `, ${lost} of them partial (blocks reused since)` : ''}\n`);
         if (out && opts.dryRun) io.stdout.write(`nothing written (--dry-run); -o ${out} would hold files/, unnamed/ and ${REPORT}\n`);
         if (out && !opts.dryRun) {
-          io.stdout.write(`written to ${out}: files/ and ${REPORT}; note: ${TIME_PRECISION_NOTE.replace('--json', REPORT)}\n`);
+          io.stdout.write(`written to ${out}: files/ and ${REPORT}${precision ? `; note: ${precision.note.replace('--json', REPORT)}` : ''}\n`);
           for (const p of replaced) io.stdout.write(`replaced (--force): ${joinPath(out, p)}\n`);
         }
       }

@@ -6,7 +6,8 @@ import { ObjectId } from '../../format/constants.js';
 import { checkEntry, MAX_WALK_DEPTH, mayEnter, walkFiles, type WalkItem } from '../../fs/walk.js';
 import * as af from './asyncFs.js';
 import { ContentWriter } from './content.js';
-import { loadXattr, MetadataRestorer, metaOf, TIME_PRECISION, TIME_PRECISION_NOTE, type Meta, type XattrApi } from './metadata.js';
+import { loadXattr, MetadataRestorer, metaOf, timePrecisionNote, type Meta, type XattrApi } from './metadata.js';
+import { loadNsTimes, type NsTimes } from './nsTimes.js';
 import { joinBytes as join, makeOutputDir } from './outputPath.js';
 import { Prefetcher } from './prefetch.js';
 import { describeError, SummaryLog, type ExtractSummary } from './summary.js';
@@ -60,6 +61,8 @@ export interface ExtractOptions {
   progress?: ExtractProgress;
   /** The xattr module, or why there is none (default: load fs-xattr). */
   xattr?: XattrApi | string;
+  /** Times to the ns, or why not (then to the microsecond through Node; default: load koffi). */
+  times?: NsTimes | string;
   /** Restore ownership and make device nodes and fifos (default: when running as root). */
   isRoot?: boolean;
   /** The output directory was made by this run: give it the start directory's mode and times. */
@@ -108,8 +111,9 @@ export interface ExtractStart {
 export async function extractFiles(view: FsView, start: ExtractStart, outDir: string, opts: ExtractOptions = {}): Promise<ExtractSummary> {
   nodeFs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
   const xattr = opts.xattr ?? await loadXattr();
+  const times = opts.times ?? await loadNsTimes();
   const isRoot = opts.isRoot ?? (typeof process.getuid === 'function' && process.getuid() === 0);
-  const x = new Extractor(view, opts.progress ?? NO_PROGRESS, outDir, { force: opts.force ?? false, verify: opts.verify !== false, xattr, isRoot, readAhead: opts.readAhead ?? true, batch: Math.max(1, opts.batch ?? BATCH), directWrite: opts.directWrite ?? true, manifest: opts.manifest ?? false, select: opts.select ?? null });
+  const x = new Extractor(view, opts.progress ?? NO_PROGRESS, outDir, { force: opts.force ?? false, verify: opts.verify !== false, xattr, isRoot, readAhead: opts.readAhead ?? true, batch: Math.max(1, opts.batch ?? BATCH), directWrite: opts.directWrite ?? true, manifest: opts.manifest ?? false, select: opts.select ?? null, times });
   const into = start.into === null ? [] : start.into instanceof Uint8Array ? [start.into] : [...start.into];
   // The walk visits each leaf about once (directory lookups hit the few recent ones): a small
   // block cache leaves the memory to the writes in flight.
@@ -238,10 +242,11 @@ class Extractor {
   private readonly content: ContentWriter;
 
   constructor(private readonly view: FsView, private readonly bar: ExtractProgress, private readonly outDir: string,
-    private readonly opts: { force: boolean; verify: boolean; xattr: XattrApi | string; isRoot: boolean; readAhead: boolean; batch: number; directWrite: boolean; manifest: boolean; select: ExtractSelect | null }) {
-    this.log = new SummaryLog(outDir, { ...opts, timePrecision: TIME_PRECISION });
-    this.log.summary.notes.push(TIME_PRECISION_NOTE);
-    this.meta = new MetadataRestorer(view, this.log, outDir, opts);
+    private readonly opts: { force: boolean; verify: boolean; xattr: XattrApi | string; isRoot: boolean; readAhead: boolean; batch: number; directWrite: boolean; manifest: boolean; select: ExtractSelect | null; times: NsTimes | string }) {
+    const ns = typeof opts.times === 'string' ? null : opts.times;
+    this.log = new SummaryLog(outDir, { ...opts, timePrecision: ns ? 'ns' : 'us' });
+    this.log.summary.notes.push(timePrecisionNote(ns ? 'ns' : 'us', typeof opts.times === 'string' ? opts.times : undefined));
+    this.meta = new MetadataRestorer(view, this.log, outDir, { ...opts, times: ns });
     this.prefetch = opts.readAhead ? new Prefetcher(view) : null;
     this.content = new ContentWriter(view, this.log, this.meta, outDir, opts, this.prefetch, () => this.progress());
     if (typeof opts.xattr === 'string') this.log.summary.notes.push(`xattrs are not restored: ${opts.xattr}`);

@@ -5,6 +5,7 @@
  */
 export { extractFiles, type ExtractOptions, type ExtractProgress, type ExtractSelect, type ExtractStart } from './extractFiles.js';
 export { mergeSummary, type ExtractIssue, type ExtractSummary, type WrittenEntry } from './summary.js';
-export { loadXattr, metaOf, TIME_PRECISION, TIME_PRECISION_NOTE, type Meta, type XattrApi } from './metadata.js';
+export { loadXattr, metaOf, timePrecisionNote, type Meta, type XattrApi } from './metadata.js';
+export { loadNsTimes, type NsTimes } from './nsTimes.js';
 export { planExtraction, planSelect, type Plan, type PlannedEntry } from './plan.js';
 export { prepareOutputDir } from './outputPath.js';
