@@ -56,7 +56,7 @@ describe.runIf(sampleNames().includes('default'))('extract layout: DIR/<path fro
     const dir = truth.find((t) => t.path === 'rich')!;
     const st = nodeFs.statSync(join(out, 'rich'), { bigint: true });
     expect(Number(st.mode & 0o7777n).toString(8)).toBe((dir.mode & 0o7777).toString(8));
-    expect(st.mtimeNs).toBe(floorUs(BigInt(dir.mtime_ns)));
+    expect(st.mtimeNs).toBe(typeof koffi === 'string' ? floorUs(BigInt(dir.mtime_ns)) : BigInt(dir.mtime_ns));
   });
 
   it('a directory, a subvolume and several PATHs each go to DIR/<path>; a PATH inside another is written once', async () => {

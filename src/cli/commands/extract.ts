@@ -71,8 +71,8 @@ DIR/subvol-ID/..., an inode with no name (--inode) to DIR/inode-SUBVOL-INO.
 Safety: names with "/" or NUL, ".", "..", empty or longer than 255 bytes are refused and
 reported; nothing is written outside DIR and symlinks are never followed; existing files
 are kept unless --force.
-Limits: mtime/atime are restored to the microsecond (Node passes seconds as a double to
-libuv; the ns values are in --json); ownership, fifos and device nodes only when running
+Limits: mtime/atime are restored to the ns with the optional koffi package, else to the
+microsecond (Node passes seconds as a double to libuv; the ns values are in --json); ownership, fifos and device nodes only when running
 as root (listed otherwise); sockets are listed, not made; xattrs need the optional fs-xattr
 package, and xattrs of symlinks are not restored. Exit 1 when anything could not be written
 or was refused.`)

@@ -48,7 +48,8 @@ Layout of -o DIR (the layout of extract, under files/):
   DIR/files/deleted-subvolume-ID/<path>    inodes of a deleted (not yet cleaned) subvolume
   DIR/unnamed/SUBVOL-INO                   inodes no surviving name reaches
 Two recovered inodes with the same path: the later one gets "~SUBVOL-INO" appended.
-Directories are made on the way (mode 0700); times to the microsecond (ns in the report).`)
+Directories are made on the way (mode 0700); times to the ns with the optional koffi package,
+else to the microsecond (ns in the report).`)
     .action(async (image: string | undefined, opts: RecoverOptions) => {
       if ((opts.force || opts.dryRun) && !opts.output) throw new UsageError(`${opts.force ? '--force' : '--dry-run'} goes with -o DIR`);
       const out = opts.output ? resolvePath(opts.output) : null;
