@@ -32,6 +32,8 @@ export const COMMANDS: ReadonlyArray<{ name: string; aliases?: string[]; load: (
   { name: 'extents', load: async () => (await import('./commands/extents.js')).registerExtents },
   { name: 'usage', load: async () => (await import('./commands/usage.js')).registerUsage },
   { name: 'heatmap', load: async () => (await import('./commands/heatmap.js')).registerHeatmap },
+  { name: 'manifest', load: async () => (await import('./commands/manifest.js')).registerManifest },
+  { name: 'verify', load: async () => (await import('./commands/verify.js')).registerVerify },
 ];
 
 /**

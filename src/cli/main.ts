@@ -31,7 +31,7 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
   for (const register of await commandsFor(argv)) register(program, io, done);
   for (const c of program.commands) c.exitOverride();
   program.hook('preAction', async (_program, command) => {
-    applyOutputOptions(command.opts<OutputOptions>(), io);
+    applyOutputOptions(command.opts<OutputOptions>(), io, command.options.some((o) => o.long === '--wide'));
     // The checksum code and the native crc32c binding load only when a command runs (help and --version never checksum).
     await (await import('../io/node/nativeCrc32c.js')).useNativeCrc32c();
   });
@@ -56,7 +56,9 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
 }
 
 /** --format, --wide and --json-bigint: how tables and JSON are written for this run. */
-function applyOutputOptions(o: OutputOptions, io: CliIO): void {
+function applyOutputOptions(o: OutputOptions, io: CliIO, tables: boolean): void {
+  // A command without the table options (addOutputOptions) gives --format a meaning of its own.
+  if (!tables) o = { ...o, format: undefined };
   if (o.format !== undefined && o.format !== 'box' && o.format !== 'tsv') throw new UsageError(`--format must be "box" or "tsv", got "${o.format}"`);
   if (o.jsonBigint !== undefined && o.jsonBigint !== 'number' && o.jsonBigint !== 'string') throw new UsageError(`--json-bigint must be "number" or "string", got "${o.jsonBigint}"`);
   if (o.wide && o.format === 'tsv') throw new UsageError('--wide is for boxed tables; --format tsv is never cut');

@@ -1,0 +1,97 @@
+import { readFileSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { manifestEntries } from '../../analysis/manifest.js';
+import { compareManifest, type ManifestDifference } from '../../analysis/manifestCompare.js';
+import { entryRecord, parseManifest, type ParsedManifest } from '../../report/manifestFormats.js';
+import { jsonDocument, toJson } from '../../report/json.js';
+import { EXIT_DAMAGE, EXIT_OK, InputError, UsageError, type CliIO } from '../context.js';
+import { finish } from '../findings.js';
+import { addSourceOptions, type CommonOptions } from '../options.js';
+import { renderTable } from '../table.js';
+import { openTarget } from '../target.js';
+import { worst } from '../batch.js';
+import { sha256Hasher } from './manifest.js';
+
+interface VerifyOptions extends CommonOptions {
+  manifest?: string;
+  xdev?: boolean;
+  subvol?: string;
+  inode?: string;
+}
+
+/** Largest manifest read (bytes): a manifest is text held whole; 1 GiB is millions of files. */
+const MAX_MANIFEST_BYTES = 1 << 30;
+
+export function registerVerify(program: Command, io: CliIO, done: (code: number) => void): void {
+  addSourceOptions(program.command('verify').argument('[image]', 'image file or device').argument('[path]', 'directory the manifest describes, as a mount of subvolume 5 shows it (default /)'))
+    .description('compare the files below PATH with a manifest (BSD mtree, sha256sum\'s list, or "manifest --json"): every missing, extra and different entry; exit 1 on any difference')
+    .requiredOption('--manifest <file>', 'the manifest: mtree (bsdtar, mtree -c, "manifest"), sha256sum output, or NDJSON of "manifest --json" (told apart by content)')
+    .option('--xdev', 'stay in PATH\'s subvolume: do not descend into subvolumes linked below it')
+    .option('--subvol <id|path>', 'PATH is in this subvolume')
+    .option('--inode <subvol:ino>', 'the directory to compare, instead of a path')
+    .action((image: string | undefined, path: string | undefined, opts: VerifyOptions) => {
+      const manifest = readManifest(opts.manifest!);
+      const { fs, view, loc } = openTarget(image, path, opts, io, { defaultPath: '/' });
+      if (!loc.ok) return;
+      // Content is read only for the files whose digest the manifest gives.
+      const wantsDigest = manifest.records.some((r) => r.fields.sha256digest !== undefined);
+      const actual = [];
+      let unreadable = 0;
+      for (const e of manifestEntries(view, loc.ref, { ...(wantsDigest ? { hasher: sha256Hasher } : {}), crossSubvolumes: !opts.xdev })) {
+        if (e.contentError !== undefined) unreadable++;
+        actual.push(entryRecord(e));
+      }
+      const diffs = compareManifest(manifest.records, manifest.scope, actual);
+      const counts = { missing: 0, extra: 0, different: 0 };
+      const files = new Set<string>();
+      for (const d of diffs) { counts[d.kind]++; if (d.kind === 'different') files.add(d.key); }
+      if (opts.json) {
+        io.stdout.write(toJson(jsonDocument('verify', {
+          manifest: opts.manifest, format: manifest.format, verdict: diffs.length === 0 ? 'match' : 'differs',
+          compared: manifest.records.length, entries: actual.length, missing: counts.missing, extra: counts.extra, differentEntries: files.size,
+          notCompared: manifest.ignoredKeywords, differences: diffs.map(diffJson),
+        }), 2) + '\n');
+      } else {
+        if (diffs.length > 0) {
+          io.stdout.write(renderTable(['difference', 'path', 'keyword', 'manifest', 'image', 'line'], diffs.map((d) => [
+            d.kind, d.key, d.kind === 'different' ? d.field : '', d.kind === 'different' ? d.expected : '', d.kind === 'different' ? d.found ?? '(none)' : d.kind === 'extra' ? d.type ?? '' : '', 'line' in d && d.line !== undefined ? d.line : '',
+          ])) + '\n');
+        }
+        io.stdout.write(`${manifest.format} manifest of ${manifest.records.length} entries against ${actual.length} in the image: ` +
+          (diffs.length === 0 ? 'match\n' : `${counts.missing} missing, ${counts.extra} extra, ${files.size} different\n`));
+        if (manifest.ignoredKeywords.length > 0) io.stderr.write(`not compared (the image cannot say): ${manifest.ignoredKeywords.join(', ')}\n`);
+      }
+      if (unreadable > 0) io.stderr.write(`btrfs-inspect: ${unreadable} file(s) could not be read whole; their digests differ (run "check --data" for where)\n`);
+      done(worst(finish(fs, io), diffs.length > 0 ? EXIT_DAMAGE : EXIT_OK));
+    });
+}
+
+function readManifest(path: string): ParsedManifest {
+  let text: string;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new InputError(`--manifest ${path}: not a regular file`);
+    if (st.size > MAX_MANIFEST_BYTES) throw new InputError(`--manifest ${path}: ${st.size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`);
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`--manifest ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const m = parseManifest(text);
+  if (m.errors.length > 0) {
+    const first = m.errors.slice(0, 5).map((e) => `line ${e.line}: ${e.message}`).join('; ');
+    throw new UsageError(`--manifest ${path}: ${m.errors.length} line(s) not understood (${first})`);
+  }
+  if (m.records.length === 0) throw new UsageError(`--manifest ${path}: no entries (is it a manifest?)`);
+  return m;
+}
+
+/** mtree's type names in the JSON vocabulary's (docs/json.md: `type`). */
+const FILE_TYPE: Record<string, string> = { link: 'symlink', char: 'chr', block: 'blk', socket: 'sock' };
+
+/** A difference as JSON: `difference` says which (not `kind`: "missing" there would read as a file type). */
+function diffJson(d: ManifestDifference): Record<string, unknown> {
+  const { kind, ...rest } = d;
+  if (d.kind === 'extra' && d.type !== undefined) return { difference: kind, ...rest, type: FILE_TYPE[d.type] ?? d.type };
+  return { difference: kind, ...rest };
+}
