@@ -137,3 +137,43 @@ describe('manifest', () => {
     expect((await cli('manifest', IMAGE, '--format', 'cpio')).code).toBe(2);
   });
 });
+
+describe('verify: policy', () => {
+  const DEMO = join(SAMPLES, 'default', 'dev1.runs.gz');
+
+  it('world-writable and setuid files are those the kernel showed with such modes (truth files.json)', async () => {
+    const r = await cli('verify', DEMO, '--deny', 'world-writable', '--deny', 'setuid', '--allow-setuid', '/rich/modes/setgid-2755', '--json');
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    const got = (code: string) => doc.policy.filter((v: { code: string }) => v.code === code).map((v: { key: string }) => v.key).sort();
+    const truth = filesTruth('default');
+    const perm = (t: { mode: number }) => t.mode & 0o7777;
+    const key = (p: string) => (p === '.' ? '.' : `./${p}`);
+    expect(got('policy-world-writable')).toEqual(truth.filter((t) => t.type !== 'symlink' && (perm(t) & 0o002) !== 0 && !(t.type === 'dir' && (perm(t) & 0o1000) !== 0)).map((t) => key(t.path)).sort());
+    expect(got('policy-setuid')).toEqual(truth.filter((t) => t.type === 'file' && (perm(t) & 0o6000) !== 0 && t.path !== 'rich/modes/setgid-2755').map((t) => key(t.path)).sort());
+    expect(got('policy-setuid').length).toBeGreaterThan(0);
+  });
+
+  it('snapshots left in the image are those btrfs subvolume list shows with a parent uuid', async () => {
+    const r = await cli('verify', DEMO, '--deny', 'snapshots', '--json');
+    const doc = JSON.parse(r.stdout);
+    const list = (JSON.parse(readFileSync(join(SAMPLES, 'default', 'truth', 'subvolumes.json'), 'utf8')) as { list: { id: number; parent_uuid: string | null }[] }).list;
+    expect(doc.policy.map((v: { subvol: number }) => v.subvol).sort()).toEqual(list.filter((s) => s.parent_uuid !== null).map((s) => s.id).sort());
+    expect(r.code).toBe(doc.policy.length > 0 ? 1 : 0);
+  });
+
+  it('--min-free against btrfs filesystem usage\'s "Free (estimated)"', async () => {
+    const usage = readFileSync(join(SAMPLES, 'default', 'truth', 'usage.txt'), 'utf8');
+    const free = BigInt(/Free \(estimated\):\s+(\d+)/.exec(usage)![1]!);
+    expect((await cli('verify', DEMO, '--min-free', String(free))).code).toBe(0);
+    const short = await cli('verify', DEMO, '--min-free', String(free + 1n), '--json');
+    expect(short.code).toBe(1);
+    expect(JSON.parse(short.stdout).policy).toEqual([{ code: 'policy-free-space', message: `${free} bytes free (estimated, as "usage" says), less than the ${free + 1n} required` }]);
+  });
+
+  it('nothing to verify, an unknown rule, or exceptions without the rule are usage errors', async () => {
+    expect((await cli('verify', DEMO)).code).toBe(2);
+    expect((await cli('verify', DEMO, '--deny', 'sockets')).code).toBe(2);
+    expect((await cli('verify', DEMO, '--allow-setuid', '/x')).code).toBe(2);
+  });
+});
