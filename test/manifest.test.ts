@@ -100,6 +100,17 @@ describe('manifest', () => {
     expect(sorted(r.stdout)).toEqual(sorted(readFileSync(join(DIR, 'rootdir.sha256'), 'utf8')));
   });
 
+  it('hashdeep form lists the lines hashdeep -c md5,sha1,sha256 wrote for the source directory', async () => {
+    const r = await cli('manifest', IMAGE, '--format', 'hashdeep', '--digests', 'sha256,md5,sha1');
+    expect(r.code).toBe(0);
+    const body = (t: string) => t.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('%%%%')).sort();
+    const theirs = readFileSync(join(DIR, 'rootdir.hashdeep'), 'utf8');
+    expect(r.stdout.split('\n').slice(0, 2)).toEqual(theirs.split('\n').slice(0, 2));
+    expect(body(r.stdout)).toEqual(body(theirs));
+    const v = await cli('verify', IMAGE, '--manifest', join(DIR, 'rootdir.hashdeep'), '--json');
+    expect(JSON.parse(v.stdout)).toMatchObject({ format: 'hashdeep', verdict: 'match', compared: 11 });
+  });
+
   it('mtree form carries the same keywords and values as bsdtar\'s for every entry', async () => {
     const r = await cli('manifest', IMAGE, '--no-times');
     expect(r.code).toBe(0);

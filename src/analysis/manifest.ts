@@ -9,9 +9,13 @@ import { walkFiles } from '../fs/walk.js';
  */
 export interface ContentHasher {
   update(bytes: Uint8Array): void;
-  /** Lower-case hex. */
-  digest(): string;
+  /** Lower-case hex of each algorithm it computes. */
+  digest(): ContentDigests;
 }
+
+/** The digests a manifest can carry (mtree's md5digest, sha1digest, sha256digest; hashdeep's columns). */
+export type DigestAlgorithm = 'md5' | 'sha1' | 'sha256';
+export type ContentDigests = Partial<Record<DigestAlgorithm, string>>;
 
 /** One file of a manifest, as the image holds it. */
 export interface ManifestEntry {
@@ -30,8 +34,8 @@ export interface ManifestEntry {
   rdev: bigint;
   /** Symlink target bytes. */
   link?: Uint8Array;
-  /** Content digest of a regular file (absent when content is not hashed or could not be read). */
-  digest?: string;
+  /** Content digests of a regular file (absent when content is not hashed or could not be read). */
+  digests?: ContentDigests;
   /** Why the content could not be hashed: the first unreadable range. */
   contentError?: string;
   /** A subvolume's root directory reached through its link. */
@@ -94,7 +98,7 @@ export function* manifestEntries(view: FsView, start: InodeRef, opts: ManifestOp
           break;
         }
       }
-      if (e.contentError === undefined) e.digest = h.digest();
+      if (e.contentError === undefined) e.digests = h.digest();
     }
     yield e;
   }

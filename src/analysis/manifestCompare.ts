@@ -1,5 +1,5 @@
 /** The keywords a manifest comparison knows, in mtree's names (mtree(5)). */
-export type ManifestField = 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'link' | 'sha256digest' | 'time' | 'nlink' | 'device';
+export type ManifestField = 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'link' | 'md5digest' | 'sha1digest' | 'sha256digest' | 'time' | 'nlink' | 'device';
 
 /**
  * A file of a manifest, or of the image, reduced to canonical strings per

@@ -1,4 +1,4 @@
-import type { ManifestEntry } from '../analysis/manifest.js';
+import type { ContentDigests, DigestAlgorithm, ManifestEntry } from '../analysis/manifest.js';
 import type { ManifestField, ManifestRecord } from '../analysis/manifestCompare.js';
 import { fromBase64, pathBytes, utf8Bytes } from '../fs/names.js';
 import { formatTime, nameFields, pathFields, rdevParts, timeNs } from './fs.js';
@@ -56,7 +56,9 @@ export function entryRecord(e: ManifestEntry, withTimes = true): ManifestRecord 
     if (e.type === 'file') f.size = String(e.size);
     if (e.type !== 'dir') f.nlink = String(e.nlink);
     if (e.link) f.link = mtreeQuote(e.link);
-    if (e.digest !== undefined) f.sha256digest = e.digest;
+    if (e.digests?.md5 !== undefined) f.md5digest = e.digests.md5;
+    if (e.digests?.sha1 !== undefined) f.sha1digest = e.digests.sha1;
+    if (e.digests?.sha256 !== undefined) f.sha256digest = e.digests.sha256;
     if (e.type === 'chr' || e.type === 'blk') {
       const { major, minor } = rdevParts(e.rdev);
       f.device = `native,${major},${minor}`;
@@ -65,7 +67,7 @@ export function entryRecord(e: ManifestEntry, withTimes = true): ManifestRecord 
   return { key: mtreeKey(e.path), fields: f };
 }
 
-const MTREE_ORDER: ManifestField[] = ['type', 'mode', 'uid', 'gid', 'size', 'nlink', 'time', 'link', 'device', 'sha256digest'];
+const MTREE_ORDER: ManifestField[] = ['type', 'mode', 'uid', 'gid', 'size', 'nlink', 'time', 'link', 'device', 'md5digest', 'sha1digest', 'sha256digest'];
 
 /** One mtree line. nlink is written only where it says something (a hard-linked file), as bsdtar does. */
 export function mtreeLine(r: ManifestRecord): string {
@@ -123,19 +125,35 @@ export function entryJsonRecord(e: ManifestEntry): Record<string, unknown> {
     ...(e.link ? nameFields(e.link, 'symlinkTarget') : {}),
     ...(e.subvolumeRoot ? { subvolumeRoot: true } : {}),
     ...(e.placeholder ? { placeholder: true } : {}),
-    ...(e.digest !== undefined ? { sha256: e.digest } : {}),
+    ...(e.digests ?? {}),
     ...(e.contentError !== undefined ? { contentError: e.contentError } : {}),
   };
+}
+
+/** The header of a hashdeep file listing these columns (hashdeep 4's "size,md5,sha256,filename"). */
+export function hashdeepHeader(algorithms: readonly DigestAlgorithm[], invocation: string): string {
+  return ['%%%% HASHDEEP-1.0', `%%%% size,${algorithms.join(',')},filename`, `## Invoked from: btrfs-inspect`, `## $ ${invocation}`, '##'].join('\n');
+}
+
+/** One hashdeep line as bytes: size, each digest, and the name ("./path") as it is (hashdeep quotes nothing). */
+export function hashdeepLine(size: bigint, digests: ContentDigests, algorithms: readonly DigestAlgorithm[], path: readonly Uint8Array[]): Uint8Array {
+  const head = utf8Bytes(`${size},${algorithms.map((a) => digests[a] ?? '').join(',')},`);
+  const name = pathBytes([utf8Bytes('.'), ...path]);
+  const out = new Uint8Array(head.length + name.length + 1);
+  out.set(head);
+  out.set(name, head.length);
+  out[out.length - 1] = 0x0a;
+  return out;
 }
 
 // ------------------------------------------------------------------ reading
 
 export interface ParsedManifest {
-  format: 'mtree' | 'sha256sum' | 'json';
+  format: 'mtree' | 'sha256sum' | 'hashdeep' | 'json';
   records: ManifestRecord[];
   /** 'files': the manifest lists regular files only (sha256sum), so directories and links are not extra. */
   scope: 'all' | 'files';
-  /** Keywords the manifest uses that this tool does not compare (uname, md5digest, ...). */
+  /** Keywords the manifest uses that this tool does not compare (uname, rmd160digest, ...). */
   ignoredKeywords: string[];
   /** Lines that could not be read. */
   errors: { line: number; message: string }[];
@@ -148,12 +166,13 @@ const MAX_LINE = 1 << 20;
 export function parseManifest(text: string): ParsedManifest {
   const first = text.slice(0, 4096).split('\n').find((l) => l.trim() !== '') ?? '';
   if (first.startsWith('{')) return parseJsonManifest(text);
+  if (first.startsWith('%%%% HASHDEEP-')) return parseHashdeep(text);
   if (/^\\?[0-9a-fA-F]{64} [ *]/.test(first)) return parseSha256sum(text);
   return parseMtree(text);
 }
 
 const COMPARED = new Set<string>(MTREE_ORDER);
-const KEYWORD_ALIASES: Record<string, ManifestField> = { sha256: 'sha256digest' };
+const KEYWORD_ALIASES: Record<string, ManifestField> = { sha256: 'sha256digest', md5: 'md5digest', sha1: 'sha1digest' };
 const FLAG_KEYWORDS = new Set(['optional', 'ignore', 'nochange']);
 
 function parseMtree(text: string): ParsedManifest {
@@ -234,7 +253,7 @@ function canonicalValue(k: ManifestField, v: string): string {
       return m ? `${m[1]}.${(m[2] ?? '').padEnd(9, '0')}` : v;
     }
     case 'link': return mtreeRequote(v);
-    case 'sha256digest': return v.toLowerCase();
+    case 'md5digest': case 'sha1digest': case 'sha256digest': return v.toLowerCase();
     case 'uid': case 'gid': case 'size': case 'nlink': return /^\d+$/.test(v) ? BigInt(v).toString() : v;
     default: return v;
   }
@@ -279,6 +298,42 @@ function parseSha256sum(text: string): ParsedManifest {
   return { format: 'sha256sum', records, scope: 'files', ignoredKeywords: [], errors };
 }
 
+/**
+ * hashdeep's file: "%%%%" lines give the columns (size, digests, filename),
+ * "##" lines are comments, then one line per regular file. The name is the
+ * rest of the line after the last digest column (it may hold commas).
+ */
+function parseHashdeep(text: string): ParsedManifest {
+  const records: ManifestRecord[] = [];
+  const errors: ParsedManifest['errors'] = [];
+  const ignored = new Set<string>();
+  let columns: string[] | null = null;
+  const lines = text.split('\n');
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n]!.replace(/\r$/, '');
+    if (line === '' || line.startsWith('##')) continue;
+    if (line.startsWith('%%%%')) {
+      const m = /^%%%% (size,.*,filename)$/.exec(line);
+      if (m) columns = m[1]!.split(',');
+      continue;
+    }
+    if (!columns) { errors.push({ line: n + 1, message: 'no "%%%% size,...,filename" header before it' }); continue; }
+    const parts = line.split(',');
+    if (parts.length < columns.length) { errors.push({ line: n + 1, message: `${parts.length} fields, the header names ${columns.length}` }); continue; }
+    const name = parts.slice(columns.length - 1).join(',');
+    const fields: ManifestRecord['fields'] = { type: 'file' };
+    columns.slice(0, -1).forEach((c, i) => {
+      const v = parts[i]!;
+      if (c === 'size') fields.size = canonicalValue('size', v);
+      else if (c === 'md5' || c === 'sha1' || c === 'sha256') fields[`${c}digest`] = v.toLowerCase();
+      else ignored.add(c);
+    });
+    const comps = name.split('/').filter((c) => c !== '' && c !== '.');
+    records.push({ key: comps.length === 0 ? '.' : './' + mtreeQuote(utf8Bytes(comps.join('/'))), fields, line: n + 1 });
+  }
+  return { format: 'hashdeep', records, scope: 'files', ignoredKeywords: [...ignored].sort(), errors };
+}
+
 function parseJsonManifest(text: string): ParsedManifest {
   const records: ManifestRecord[] = [];
   const errors: ParsedManifest['errors'] = [];
@@ -307,7 +362,7 @@ function parseJsonManifest(text: string): ParsedManifest {
     if (typeof ns === 'number' || typeof ns === 'string') fields.time = mtreeTime(BigInt(ns));
     if (typeof o['symlinkTargetBase64'] === 'string') fields.link = mtreeQuote(fromBase64(o['symlinkTargetBase64']));
     else if (typeof o['symlinkTarget'] === 'string') fields.link = mtreeQuote(utf8Bytes(o['symlinkTarget']));
-    if (typeof o['sha256'] === 'string') fields.sha256digest = o['sha256'].toLowerCase();
+    for (const a of ['md5', 'sha1', 'sha256'] as const) if (typeof o[a] === 'string') fields[`${a}digest`] = (o[a] as string).toLowerCase();
     const rdev = o['rdev'] as { major?: unknown; minor?: unknown } | undefined;
     if (rdev && typeof rdev.major === 'number' && typeof rdev.minor === 'number') fields.device = `native,${rdev.major},${rdev.minor}`;
     records.push({ key, fields, line: n + 1 });

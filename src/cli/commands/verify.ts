@@ -13,7 +13,7 @@ import { addSourceOptions, type CommonOptions } from '../options.js';
 import { renderTable } from '../table.js';
 import { openTarget } from '../target.js';
 import { worst } from '../batch.js';
-import { sha256Hasher } from './manifest.js';
+import { nodeHasher } from './manifest.js';
 
 interface VerifyOptions extends CommonOptions {
   manifest?: string;
@@ -44,12 +44,12 @@ export function registerVerify(program: Command, io: CliIO, done: (code: number)
       const manifest = opts.manifest !== undefined ? readManifest(opts.manifest) : null;
       const { fs, view, loc } = openTarget(image, path, opts, io, { defaultPath: '/' });
       if (!loc.ok) return;
-      // Content is read only when the manifest gives digests.
-      const wantsDigest = manifest?.records.some((r) => r.fields.sha256digest !== undefined) ?? false;
+      // Content is read only when the manifest gives digests, for the algorithms it gives.
+      const algorithms = (['md5', 'sha1', 'sha256'] as const).filter((a) => manifest?.records.some((r) => r.fields[`${a}digest`] !== undefined));
       const actual = [];
       const violations: PolicyViolation[] = [];
       let unreadable = 0;
-      for (const e of manifestEntries(view, loc.ref, { ...(wantsDigest ? { hasher: sha256Hasher } : {}), crossSubvolumes: !opts.xdev })) {
+      for (const e of manifestEntries(view, loc.ref, { ...(algorithms.length > 0 ? { hasher: nodeHasher(algorithms) } : {}), crossSubvolumes: !opts.xdev })) {
         if (e.contentError !== undefined) unreadable++;
         const r = entryRecord(e);
         actual.push(r);
