@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Ajv from 'ajv-draft-04';
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { runCheck } from '../src/analysis/check/index.js';
 import { formatLocation, type Finding } from '../src/findings.js';
@@ -15,6 +15,8 @@ import { recipes } from './helpers/damagedCheck.js';
 import { openSample } from './helpers/samples.js';
 
 const schema = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'sarif', 'sarif-schema-2.1.0.json'), 'utf8'));
+// ajv-draft-04 is CommonJS (module.exports = Ajv): loaded through require, typed as its default export.
+const Ajv = createRequire(import.meta.url)('ajv-draft-04') as typeof import('ajv-draft-04').default;
 const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
 const validate = ajv.compile(schema);
 
