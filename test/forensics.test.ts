@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -44,14 +44,56 @@ describe('recover (deleted sample)', () => {
     for (const d of live) expect(files.find((x) => Number(x.ino) === d.ino)).toBeUndefined();
   });
 
-  it('-o writes each deleted file with the sha256 it had before deletion, and a report', async () => {
+  it('-o writes each deleted file to DIR/files/<path as it was> with the sha256 it had before deletion, and a report', async () => {
     const out = mkdtempSync(join(tmpdir(), 'recover-'));
     tmp.push(out);
     const r = await cli('recover', dev('deleted'), '-o', join(out, 'x'));
     expect(r.code).toBe(0);
-    for (const d of gone) expect(sha(readFileSync(join(out, 'x', d.path))), d.path).toBe(d.sha256);
-    const rep = parseJsonExact(readFileSync(join(out, 'x', 'recover-report.json'), 'utf8')) as { files: { ino: string | number; writtenTo: string | null; failed: string | null }[] };
-    for (const d of gone) expect(rep.files.find((f) => Number(f.ino) === d.ino)?.failed).toBeNull();
+    expect(readdirSync(join(out, 'x')).sort()).toEqual(['files', 'recover-report.json']);
+    for (const d of gone) expect(sha(readFileSync(join(out, 'x', 'files', d.path))), d.path).toBe(d.sha256);
+    const rep = parseJsonExact(readFileSync(join(out, 'x', 'recover-report.json'), 'utf8')) as { version: number; timePrecision: string; files: { ino: string | number; mtimeNs: string; writtenTo: string | null; outputPath: string; failed: string | null; confidence: string }[] };
+    expect(rep.version).toBe(2);
+    expect(['us', 'ns']).toContain(rep.timePrecision);
+    // The truth's ns times read exactly (JSON.parse rounds them past 2^53).
+    const exact = parseJsonExact(truthText('deleted', 'deleted.json')) as { deleted: { ino: number; mtime_ns: string }[] };
+    for (const d of gone) {
+      const mtimeNs = BigInt(exact.deleted.find((x) => x.ino === d.ino)!.mtime_ns);
+      const f = rep.files.find((x) => Number(x.ino) === d.ino)!;
+      expect(f.failed).toBeNull();
+      expect(f.outputPath).toBe(`/files/${d.path}`);
+      expect(f.writtenTo).toBe(join(out, 'x', 'files', d.path));
+      // Every regular victim verified against surviving checksums (or inline in a checksummed leaf).
+      expect(f.confidence, d.path).toBe('high');
+      // The report has the exact ns; the file has them too (koffi), or truncated to the microsecond.
+      expect(BigInt(f.mtimeNs)).toBe(mtimeNs);
+      expect(statSync(join(out, 'x', 'files', d.path), { bigint: true }).mtimeNs).toBe(rep.timePrecision === 'ns' ? mtimeNs : mtimeNs / 1000n * 1000n);
+    }
+  });
+
+  it('-o refuses a DIR that is not empty (exit 2) unless --force, which lists every file it replaced; --dry-run writes nothing', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'recover-'));
+    tmp.push(out);
+    const dry = await cli('recover', dev('deleted'), '-o', join(out, 'y'), '--dry-run', '--json');
+    expect(dry.code).toBe(0);
+    expect(existsSync(join(out, 'y'))).toBe(false);
+    const planned = (parseJsonExact(dry.stdout) as { dryRun: boolean; files: { ino: string | number; outputPath?: string; writtenTo?: string | null }[] });
+    expect(planned.dryRun).toBe(true);
+    for (const d of gone) expect(planned.files.find((x) => Number(x.ino) === d.ino)?.outputPath).toBe(`/files/${d.path}`);
+    writeFileSync(join(out, 'keep'), 'x');
+    const refused = await cli('recover', dev('deleted'), '-o', out);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/not empty.*--force/);
+    expect(readdirSync(out)).toEqual(['keep']);
+    expect((await cli('recover', dev('deleted'), '-o', out, '--force')).code).toBe(0);
+    const victim = gone[0]!;
+    writeFileSync(join(out, 'files', victim.path), 'changed');
+    const again = await cli('recover', dev('deleted'), '-o', out, '--force', '--json');
+    expect(again.code).toBe(0);
+    const rep = parseJsonExact(again.stdout) as { replaced: string[] };
+    expect(rep.replaced).toContain(`/files/${victim.path}`);
+    expect(rep.replaced).toContain('/recover-report.json');
+    expect(rep.replaced.length).toBe(gone.length + 1);
+    expect(sha(readFileSync(join(out, 'files', victim.path)))).toBe(victim.sha256);
   });
 
   it('checks recovered data against surviving checksums: regular victims verify sector by sector', () => {

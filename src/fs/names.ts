@@ -249,3 +249,21 @@ export function toBase64(b: Uint8Array): string {
   }
   return out;
 }
+
+/** Bytes of standard base64 (padding optional); characters outside the alphabet are skipped. */
+export function fromBase64(s: string): Uint8Array {
+  const out: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  for (const ch of s) {
+    const v = B64.indexOf(ch);
+    if (v < 0) continue;
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((acc >> bits) & 0xff);
+    }
+  }
+  return Uint8Array.from(out);
+}
