@@ -172,6 +172,10 @@ describe.runIf(has('default'))('file commands through runCli (sample default)', 
     expect(lsR).toEqual(ls);
     for (const [k, v] of Object.entries(ls)) expect(st[k], k).toEqual(v);
     for (const k of ['path', 'name', 'subvol', 'ino', 'type', 'mode', 'nlink', 'size', 'nbytes', 'rdev', 'flags', 'generation', 'mtimeNs', 'otimeNs', 'xattrs']) expect(ls, k).toHaveProperty(k);
+    // manifest's entries too: the same fields, the path taken from the manifest's start.
+    const man = (await cli(['manifest', IMG, '/rich', '--json'])).out.trim().split('\n').map((x) => JSON.parse(x) as Record<string, unknown>).find((x) => x['key'] === './xattrs.txt')!;
+    const written = ['nbytes', 'generation', 'transid', 'sequence', 'blockGroup', 'atime', 'atimeNs', 'ctime', 'ctimeNs', 'otime', 'otimeNs', 'item'];
+    for (const [k, v] of Object.entries(ls)) expect(man[k], k).toEqual(written.includes(k) ? undefined : k === 'path' ? '/xattrs.txt' : v);
   });
 
   it('cat: exact bytes (regular, sparse, prealloc, reflinked), --no-verify says so; directories and symlinks refused', async () => {

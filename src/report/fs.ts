@@ -117,7 +117,14 @@ export interface EntryParts {
  * recover report share (each adds its own fields after it): path and name,
  * subvol and ino, every inode item field, symlink target, xattrs.
  */
-export function fileEntryJson(p: EntryParts): Record<string, unknown> {
+/**
+ * Fields of an inode item that say when and where it was written, not what the
+ * file is: two writes of the same content differ in them. A manifest leaves
+ * them out (`stable`), so that the same content gives the same manifest.
+ */
+const WRITE_FIELDS = ['nbytes', 'generation', 'transid', 'sequence', 'blockGroup', 'atime', 'atimeNs', 'ctime', 'ctimeNs', 'otime', 'otimeNs', 'item'];
+
+export function fileEntryJson(p: EntryParts, opts: { stable?: boolean } = {}): Record<string, unknown> {
   const path = p.path ?? null;
   const base: Record<string, unknown> = {
     ...(path ? pathFields(path) : {}),
@@ -127,6 +134,7 @@ export function fileEntryJson(p: EntryParts): Record<string, unknown> {
   };
   if (!p.inode) return { ...base, type: 'missing' };
   const { subvol: _s, ino: _i, ...fields } = inodeJson(p.inode);
+  if (opts.stable) for (const k of WRITE_FIELDS) delete fields[k];
   return {
     ...base,
     ...fields,

@@ -105,13 +105,14 @@ export function sha256sumLine(digest: string, path: readonly Uint8Array[]): Uint
 /**
  * The NDJSON record of an entry (docs/json.md, "manifest"): `key`, the mtree
  * path, then the file entry `ls` and `stat` write (fileEntryJson; the path is
- * from the manifest's start), then the digests.
+ * from the manifest's start; without the fields that say when and where the
+ * inode was written), then the digests.
  */
 export function entryJsonRecord(e: ManifestEntry): Record<string, unknown> {
   return {
     record: 'entry',
     key: mtreeKey(e.path),
-    ...fileEntryJson({ path: e.path, ref: e.ref, inode: e.inode ?? null, symlinkTarget: e.link ?? null, ...(e.xattrs ? { xattrs: e.xattrs } : {}) }),
+    ...fileEntryJson({ path: e.path, ref: e.ref, inode: e.inode ?? null, symlinkTarget: e.link ?? null, ...(e.xattrs ? { xattrs: e.xattrs } : {}) }, { stable: true }),
     ...(e.subvolumeRoot ? { subvolumeRoot: true } : {}),
     ...(e.placeholder ? { placeholder: true } : {}),
     ...(e.digests ?? {}),
