@@ -1,6 +1,6 @@
 import type { ByteSource } from '../ByteSource.js';
-import { FileSource } from './FileSource.js';
 import { loadRunsImage } from './runs.js';
+import { openSplitOrFile } from './split.js';
 
 /** Whether a path names a runs image (`*.runs.gz` or `*.runs`) rather than a raw image or device. */
 export function isRunsImagePath(path: string): boolean {
@@ -9,9 +9,12 @@ export function isRunsImagePath(path: string): boolean {
 
 /**
  * Opens an image file, block device or runs image read-only: `*.runs.gz`
- * and `*.runs` are loaded into memory as sparse images, anything else is
- * read in place. Throws a SourceError (FileOpenError) naming the path.
+ * and `*.runs` are loaded into memory as sparse images; the first segment of
+ * a split raw image (`disk.001`, `disk.aa`) reads all its segments back to
+ * back; anything else is read in place. Throws a SourceError (FileOpenError)
+ * naming the path.
  */
 export function openByteSource(path: string): ByteSource {
-  return isRunsImagePath(path) ? loadRunsImage(path) : FileSource.open(path);
+  if (isRunsImagePath(path)) return loadRunsImage(path);
+  return openSplitOrFile(path);
 }
