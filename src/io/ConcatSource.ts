@@ -1,4 +1,4 @@
-import { type ByteSource, type PrefetchRange } from './ByteSource.js';
+import type { ByteSource, PrefetchRange } from './ByteSource.js';
 
 /**
  * Several sources read as one, back to back: the segments of a split raw

@@ -262,7 +262,10 @@ export class Qcow2Source implements ByteSource {
     const l1Index = Number(cluster >> BigInt(this.l2Bits));
     const l2Index = Number(cluster & ((1n << BigInt(this.l2Bits)) - 1n));
     const l2Offset = this.l1[l1Index]! & OFFSET_MASK;
-    if (l2Offset === 0n) return this.fromBacking(guest, out);
+    if (l2Offset === 0n) {
+      this.fromBacking(guest, out);
+      return;
+    }
     const table = this.l2Table(l2Offset, l1Index);
     const dv = new DataView(table.buffer, table.byteOffset + l2Index * this.entryBytes, this.entryBytes);
     const entry = dv.getBigUint64(0);
@@ -272,10 +275,13 @@ export class Qcow2Source implements ByteSource {
       return;
     }
     const host = entry & OFFSET_MASK;
-    if (this.header.extendedL2) return this.fillSubclusters(host, dv.getBigUint64(8), inCluster, out, guest, cluster);
-    if (this.header.version === 3 && entry & L2_ZERO) return void out.fill(0);
-    if (host === 0n) return this.fromBacking(guest, out);
-    this.fromFile(host, cluster, inCluster, out);
+    if (this.header.extendedL2) {
+      this.fillSubclusters(host, dv.getBigUint64(8), inCluster, out, guest, cluster);
+      return;
+    }
+    if (this.header.version === 3 && entry & L2_ZERO) out.fill(0);
+    else if (host === 0n) this.fromBacking(guest, out);
+    else this.fromFile(host, cluster, inCluster, out);
   }
 
   /** Extended L2: 32 subclusters, each allocated (bit i), reading as zeros (bit 32+i), or neither (backing). */
@@ -303,7 +309,10 @@ export class Qcow2Source implements ByteSource {
   }
 
   private fromBacking(guest: bigint, out: Uint8Array): void {
-    if (!this.backing) return void out.fill(0);
+    if (!this.backing) {
+      out.fill(0);
+      return;
+    }
     // A backing file shorter than the overlay reads as zeros past its end.
     const got = this.backing.readInto ? this.backing.readInto(guest, out) : copyInto(out, this.backing.read(guest, out.length));
     if (got < out.length) out.fill(0, got);

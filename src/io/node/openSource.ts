@@ -2,9 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ByteSource } from '../ByteSource.js';
 import { detectContainer } from '../containers/detect.js';
+import { EwfSource, ewfSegmentName } from '../containers/ewf.js';
 import { MAX_BACKING_DEPTH, Qcow2Source } from '../containers/qcow2.js';
 import { nodeCodecs } from './codecs.js';
-import { FileOpenError } from './FileSource.js';
+import { FileOpenError, FileSource } from './FileSource.js';
 import { loadRunsImage } from './runs.js';
 import { openSplitOrFile } from './split.js';
 
@@ -24,7 +25,7 @@ export interface OpenSourceOptions {
  * Opens an image file, block device or runs image read-only: `*.runs.gz`
  * and `*.runs` are loaded into memory as sparse images; the first segment of
  * a split raw image (`disk.001`, `disk.aa`) reads all its segments back to
- * back; a container (qcow2; found by its magic, never its name) reads as the
+ * back; a container (qcow2, EWF/E01 with its .E02... segments; found by its magic, never its name) reads as the
  * disk it holds, with its backing files; anything else is read in place.
  * Throws a SourceError (FileOpenError) naming the path.
  */
@@ -36,6 +37,8 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
     switch (detectContainer(base)) {
       case 'qcow2':
         return new Qcow2Source(base, { codecs: nodeCodecs, openBacking: (name, format) => openBacking(file, name, format, opts.chain ?? []) });
+      case 'ewf':
+        return new EwfSource([base], (n) => openEwfSegment(file, n), { codecs: nodeCodecs });
       default:
         return base;
     }
@@ -59,4 +62,10 @@ function openBacking(image: string, name: string, format: string | null, chain: 
   if (here.length >= MAX_BACKING_DEPTH) throw new FileOpenError(image, `backing file chain is deeper than ${MAX_BACKING_DEPTH} files`);
   // A backing file declared "raw" is read raw, as QEMU does: its first bytes are the guest's.
   return openByteSource(full, { raw: format === 'raw', chain: [...here, real] });
+}
+
+/** Segment n of the EWF set whose first segment is `first` (.E01 -> .E0n), or null when there is none. */
+function openEwfSegment(first: string, n: number): ByteSource | null {
+  const name = ewfSegmentName(first, n);
+  return name && fs.existsSync(name) ? FileSource.open(name) : null;
 }
