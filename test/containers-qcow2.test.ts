@@ -103,6 +103,24 @@ describe('qcow2 files through openByteSource', () => {
     }
   });
 
+  test('extended L2: subclusters allocated, zeroed, or read from the backing file', () => {
+    put('zlib.qcow2', gunzipFixture('zlib.qcow2'), 'ext');
+    const src = openByteSource(put('extl2.qcow2', gunzipFixture('extl2.qcow2'), 'ext')) as Qcow2Source;
+    expectHeaderAsQemuSays(src, 'extl2');
+    expect(sha256Of(src)).toBe(truthLine('extl2.sha256'));
+    src.close?.();
+  });
+
+  test('the overlay holds a cluster that reads as zeros by its L2 flag (version 3)', () => {
+    const bytes = gunzipFixture('overlay.qcow2');
+    const h = readQcow2Header(new MemorySource(bytes));
+    const zeroAt = 118554624n;
+    const cluster = zeroAt / BigInt(h.clusterSize);
+    const l2 = be(bytes).getBigUint64(Number(h.l1TableOffset) + Number(cluster >> 13n) * 8) & 0x00fffffffffffe00n;
+    const entry = be(bytes).getBigUint64(Number(l2) + Number(cluster & 8191n) * 8);
+    expect(entry & 1n).toBe(1n);
+  });
+
   test('a missing backing file is refused, naming it', () => {
     const p = put('overlay.qcow2', gunzipFixture('overlay.qcow2'), 'missing');
     expect(() => openByteSource(p)).toThrow(/backing file "zlib\.qcow2" \(.*missing\/zlib\.qcow2\) does not exist/);
