@@ -4,6 +4,8 @@ import type { ByteSource } from '../ByteSource.js';
 import { detectContainer } from '../containers/detect.js';
 import { EwfSource, ewfSegmentName } from '../containers/ewf.js';
 import { MAX_BACKING_DEPTH, Qcow2Source } from '../containers/qcow2.js';
+import { openVhd } from '../containers/vhd.js';
+import { VmdkSource } from '../containers/vmdk.js';
 import { nodeCodecs } from './codecs.js';
 import { FileOpenError, FileSource } from './FileSource.js';
 import { loadRunsImage } from './runs.js';
@@ -25,7 +27,8 @@ export interface OpenSourceOptions {
  * Opens an image file, block device or runs image read-only: `*.runs.gz`
  * and `*.runs` are loaded into memory as sparse images; the first segment of
  * a split raw image (`disk.001`, `disk.aa`) reads all its segments back to
- * back; a container (qcow2, EWF/E01 with its .E02... segments; found by its magic, never its name) reads as the
+ * back; a container (qcow2, EWF/E01 with its .E02... segments, VMDK sparse
+ * or stream-optimized, VHD fixed or dynamic; found by its magic, never its name) reads as the
  * disk it holds, with its backing files; anything else is read in place.
  * Throws a SourceError (FileOpenError) naming the path.
  */
@@ -39,6 +42,12 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
         return new Qcow2Source(base, { codecs: nodeCodecs, openBacking: (name, format) => openBacking(file, name, format, opts.chain ?? []) });
       case 'ewf':
         return new EwfSource([base], (n) => openEwfSegment(file, n), { codecs: nodeCodecs });
+      case 'vmdk':
+        return new VmdkSource(base, { codecs: nodeCodecs });
+      case 'vmdk-descriptor':
+        throw new FileOpenError(file, 'a VMDK descriptor whose extents are separate files is not read yet; give the extent file (monolithic sparse or stream-optimized) or convert it (qemu-img convert -O raw)');
+      case 'vhd':
+        return openVhd(base);
       default:
         return base;
     }
