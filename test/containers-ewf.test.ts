@@ -10,7 +10,7 @@ import { defaultCodecs } from '../src/io/containers/codecs.js';
 import { EwfSource, ewfSegmentName } from '../src/io/containers/ewf.js';
 import { nodeCodecs } from '../src/io/node/codecs.js';
 import { openByteSource } from '../src/io/node/openSource.js';
-import { CONTAINERS, expectKernelFilesystem, gunzipFixture, sha256Of, truthLine } from './helpers/containers.js';
+import { CONTAINERS, expectKernelFilesystem, fixtureBytes, sha256Of, truthLine } from './helpers/containers.js';
 
 let dir: string;
 beforeAll(() => {
@@ -64,7 +64,7 @@ function largestChunk(b: Uint8Array): { index: number; offset: number; length: n
 const single = (bytes: Uint8Array, name = 'fs.E01') => new EwfSource([new MemorySource(bytes, name)], () => null);
 
 describe('EWF made by ewfacquire', () => {
-  const fsE01 = gunzipFixture('fs.E01');
+  const fsE01 = fixtureBytes('fs.E01');
 
   test('deflate chunks, one segment: the raw image and the kernel filesystem', () => {
     const src = single(fsE01);
@@ -110,7 +110,7 @@ describe('EWF made by ewfacquire', () => {
   });
 
   test('stored chunks in five segment files, opened from the first by name', () => {
-    for (let i = 1; i <= 5; i++) fs.writeFileSync(path.join(dir, `stored.E0${i}`), gunzipFixture(`stored.E0${i}`));
+    for (let i = 1; i <= 5; i++) fs.writeFileSync(path.join(dir, `stored.E0${i}`), fixtureBytes(`stored.E0${i}`));
     const src = openByteSource(path.join(dir, 'stored.E01')) as EwfSource;
     expect(src).toBeInstanceOf(EwfSource);
     expect(sha256Of(src)).toBe(truthLine('stored.sha256'));
@@ -141,7 +141,7 @@ describe('segment names (libewf: .E01-.E99, then .EAA-.EZZ, .FAA ... .ZZZ)', () 
 });
 
 describe('hostile EWF', () => {
-  const fsE01 = gunzipFixture('fs.E01');
+  const fsE01 = fixtureBytes('fs.E01');
   const secs = sections(fsE01);
   const table = secs.find((s) => s.type === 'table')!;
   const entriesAt = table.at + 76 + 24;
@@ -157,7 +157,7 @@ describe('hostile EWF', () => {
 
   test('a missing segment file is refused, naming the one missing', () => {
     const sub = fs.mkdtempSync(path.join(dir, 'gap-'));
-    for (const i of [1, 2, 4, 5]) fs.writeFileSync(path.join(sub, `stored.E0${i}`), gunzipFixture(`stored.E0${i}`));
+    for (const i of [1, 2, 4, 5]) fs.writeFileSync(path.join(sub, `stored.E0${i}`), fixtureBytes(`stored.E0${i}`));
     expect(() => openByteSource(path.join(sub, 'stored.E01'))).toThrow(/segment 2 ends with a "next" section, but segment 3 does not exist/);
     // Given the second segment instead of the first.
     expect(() => openByteSource(path.join(sub, 'stored.E02'))).toThrow(/says it is segment 2, not 1; give the first segment/);
@@ -206,11 +206,11 @@ describe('hostile EWF', () => {
   });
 
   test('a damaged stored chunk fails its Adler-32', () => {
-    const b = gunzipFixture('stored.E01');
+    const b = fixtureBytes('stored.E01');
     const t = sections(b).find((s) => s.type === 'table')!;
     const first = Number(dv(b).getBigUint64(t.at + 76 + 8, true)) + dv(b).getUint32(t.at + 100, true);
     b[first + 100] ^= 0xff;
-    const segs = [2, 3, 4, 5].map((i) => new MemorySource(gunzipFixture(`stored.E0${i}`), `stored.E0${i}`));
+    const segs = [2, 3, 4, 5].map((i) => new MemorySource(fixtureBytes(`stored.E0${i}`), `stored.E0${i}`));
     const src = new EwfSource([new MemorySource(b, 'stored.E01')], (n) => segs[n - 2] ?? null);
     expect(() => src.read(0n, 512)).toThrow(/stored chunk 0 does not match its Adler-32/);
     expect(src.read(32768n, 512).length).toBe(512);

@@ -4,8 +4,9 @@ import { MemorySource } from '../src/io/MemorySource.js';
 import { EwfSource } from '../src/io/containers/ewf.js';
 import { Qcow2Source } from '../src/io/containers/qcow2.js';
 import { openVhd } from '../src/io/containers/vhd.js';
+import { VhdxSource } from '../src/io/containers/vhdx.js';
 import { VmdkSource } from '../src/io/containers/vmdk.js';
-import { gunzipFixture } from './helpers/containers.js';
+import { fixtureBytes } from './helpers/containers.js';
 import { rng } from './helpers/rng.js';
 
 /**
@@ -21,13 +22,14 @@ const FORMATS: [string, string, (b: Uint8Array) => ByteSource][] = [
   ['VMDK sparse', 'sparse.vmdk', (b) => new VmdkSource(new MemorySource(b, 'f'))],
   ['VMDK stream', 'stream.vmdk', (b) => new VmdkSource(new MemorySource(b, 'f'))],
   ['VHD dynamic', 'dynamic.vhd', (b) => openVhd(new MemorySource(b, 'f'))],
+  ['VHDX dynamic', 'dynamic.vhdx', (b) => new VhdxSource(new MemorySource(b, 'f'))],
 ];
 const CASES = Number(process.env['CONTAINER_FUZZ_CASES'] ?? 120);
 const BOUNDARY = [0, 1, 0x7f, 0x80, 0xff];
 
 for (const [label, fixture, open] of FORMATS) {
   describe(`mutated ${label}`, () => {
-    const original = gunzipFixture(fixture);
+    const original = fixtureBytes(fixture);
     test(`${CASES} cases: opened and read, or refused with a SourceError`, () => {
       const next = rng(0x5eed ^ fixture.length);
       const outcomes = { ok: 0, refused: 0 };

@@ -9,7 +9,7 @@ import { defaultCodecs } from '../src/io/containers/codecs.js';
 import { Qcow2Source, readQcow2Header } from '../src/io/containers/qcow2.js';
 import { nodeCodecs } from '../src/io/node/codecs.js';
 import { openByteSource } from '../src/io/node/openSource.js';
-import { CONTAINERS, expectKernelFilesystem, gunzipFixture, sha256Of, truthLine } from './helpers/containers.js';
+import { CONTAINERS, expectKernelFilesystem, fixtureBytes, sha256Of, truthLine } from './helpers/containers.js';
 
 interface QemuInfo {
   'virtual-size': number;
@@ -26,7 +26,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const mem = (name: string, bytes = gunzipFixture(`${name}.qcow2`)) => new MemorySource(bytes, `${name}.qcow2`);
+const mem = (name: string, bytes = fixtureBytes(`${name}.qcow2`)) => new MemorySource(bytes, `${name}.qcow2`);
 const be = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
 /** The header fields qemu-img info reports, as our header decodes them. */
@@ -51,7 +51,7 @@ describe('qcow2 made by qemu-img', () => {
   });
 
   test('version 3, zlib-compressed clusters (fflate and Node zlib alike)', () => {
-    const bytes = gunzipFixture('zlib.qcow2');
+    const bytes = fixtureBytes('zlib.qcow2');
     const a = new Qcow2Source(mem('zlib', bytes), { codecs: defaultCodecs });
     expectHeaderAsQemuSays(a, 'zlib');
     expect(sha256Of(a)).toBe(truthLine('raw.sha256'));
@@ -79,14 +79,14 @@ describe('qcow2 files through openByteSource', () => {
   };
 
   test('detected by content under any name; a backing chain reads as qemu-img convert wrote it', () => {
-    const img = put('disk.img', gunzipFixture('zlib.qcow2'), 'plain');
+    const img = put('disk.img', fixtureBytes('zlib.qcow2'), 'plain');
     const plain = openByteSource(img);
     expect(plain).toBeInstanceOf(Qcow2Source);
     expect(sha256Of(plain)).toBe(truthLine('raw.sha256'));
     plain.close?.();
 
-    put('zlib.qcow2', gunzipFixture('zlib.qcow2'), 'chain');
-    const overlayPath = put('overlay.qcow2', gunzipFixture('overlay.qcow2'), 'chain');
+    put('zlib.qcow2', fixtureBytes('zlib.qcow2'), 'chain');
+    const overlayPath = put('overlay.qcow2', fixtureBytes('overlay.qcow2'), 'chain');
     // Opened from elsewhere: the backing name is relative to the overlay's directory.
     const cwd = process.cwd();
     try {
@@ -104,15 +104,15 @@ describe('qcow2 files through openByteSource', () => {
   });
 
   test('extended L2: subclusters allocated, zeroed, or read from the backing file', () => {
-    put('zlib.qcow2', gunzipFixture('zlib.qcow2'), 'ext');
-    const src = openByteSource(put('extl2.qcow2', gunzipFixture('extl2.qcow2'), 'ext')) as Qcow2Source;
+    put('zlib.qcow2', fixtureBytes('zlib.qcow2'), 'ext');
+    const src = openByteSource(put('extl2.qcow2', fixtureBytes('extl2.qcow2'), 'ext')) as Qcow2Source;
     expectHeaderAsQemuSays(src, 'extl2');
     expect(sha256Of(src)).toBe(truthLine('extl2.sha256'));
     src.close?.();
   });
 
   test('the overlay holds a cluster that reads as zeros by its L2 flag (version 3)', () => {
-    const bytes = gunzipFixture('overlay.qcow2');
+    const bytes = fixtureBytes('overlay.qcow2');
     const h = readQcow2Header(new MemorySource(bytes));
     const zeroAt = 118554624n;
     const cluster = zeroAt / BigInt(h.clusterSize);
@@ -122,12 +122,12 @@ describe('qcow2 files through openByteSource', () => {
   });
 
   test('a missing backing file is refused, naming it', () => {
-    const p = put('overlay.qcow2', gunzipFixture('overlay.qcow2'), 'missing');
+    const p = put('overlay.qcow2', fixtureBytes('overlay.qcow2'), 'missing');
     expect(() => openByteSource(p)).toThrow(/backing file "zlib\.qcow2" \(.*missing\/zlib\.qcow2\) does not exist/);
   });
 
   test('a backing chain that loops is refused', () => {
-    const overlay = gunzipFixture('overlay.qcow2');
+    const overlay = fixtureBytes('overlay.qcow2');
     const name = new TextEncoder().encode('zlib.qcow2');
     const at = Buffer.from(overlay).indexOf(Buffer.from(name));
     expect(at).toBeGreaterThan(0);
@@ -144,7 +144,7 @@ describe('qcow2 files through openByteSource', () => {
 });
 
 describe('hostile qcow2', () => {
-  const base = gunzipFixture('zlib.qcow2');
+  const base = fixtureBytes('zlib.qcow2');
   const header = readQcow2Header(new MemorySource(base));
   const cs = header.clusterSize;
   const l1At = Number(header.l1TableOffset);

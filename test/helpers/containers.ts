@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
+import { decompress } from 'fzstd';
 import { expect } from 'vitest';
 import type { ByteSource } from '../../src/io/ByteSource.js';
 import { Filesystem } from '../../src/tree/Filesystem.js';
@@ -18,8 +18,8 @@ export const CONTAINERS = path.join(import.meta.dirname, '..', 'fixtures', 'cont
 
 export const truthLine = (name: string): string => fs.readFileSync(path.join(CONTAINERS, name), 'utf8').trim();
 
-/** A gzipped fixture (git holds the containers gzipped), unpacked. */
-export const gunzipFixture = (name: string): Uint8Array => new Uint8Array(zlib.gunzipSync(fs.readFileSync(path.join(CONTAINERS, `${name}.gz`))));
+/** A container fixture, unpacked (git holds them zstd-compressed: `NAME.zst`). */
+export const fixtureBytes = (name: string): Uint8Array => decompress(new Uint8Array(fs.readFileSync(path.join(CONTAINERS, `${name}.zst`))));
 
 /** sha256 of every byte a source reads, in 1 MiB pieces (hex). */
 export function sha256Of(src: ByteSource): string {

@@ -2,10 +2,11 @@ import type { ByteSource } from '../ByteSource.js';
 import { hasEwfMagic } from './ewf.js';
 import { hasQcow2Magic } from './qcow2.js';
 import { hasVhdFooter } from './vhd.js';
+import { hasVhdxMagic } from './vhdx.js';
 import { hasVmdkMagic, isVmdkDescriptor } from './vmdk.js';
 
 /** Container formats recognized by their bytes (never by file name). */
-export type ContainerKind = 'qcow2' | 'ewf' | 'vmdk' | 'vmdk-descriptor' | 'vhd';
+export type ContainerKind = 'qcow2' | 'ewf' | 'vmdk' | 'vmdk-descriptor' | 'vhd' | 'vhdx';
 
 /**
  * The container format `src` holds, or null for a raw image: by the magic of
@@ -17,6 +18,7 @@ export function detectContainer(src: ByteSource): ContainerKind | null {
   if (hasQcow2Magic(head)) return 'qcow2';
   if (hasEwfMagic(head)) return 'ewf';
   if (hasVmdkMagic(head)) return 'vmdk';
+  if (hasVhdxMagic(head)) return 'vhdx';
   if (isVmdkDescriptor(head)) return 'vmdk-descriptor';
   if (hasVhdFooter(src, head)) return 'vhd';
   return null;

@@ -5,6 +5,7 @@ import { detectContainer } from '../containers/detect.js';
 import { EwfSource, ewfSegmentName } from '../containers/ewf.js';
 import { MAX_BACKING_DEPTH, Qcow2Source } from '../containers/qcow2.js';
 import { openVhd } from '../containers/vhd.js';
+import { VhdxSource } from '../containers/vhdx.js';
 import { VmdkSource } from '../containers/vmdk.js';
 import { nodeCodecs } from './codecs.js';
 import { FileOpenError, FileSource } from './FileSource.js';
@@ -28,7 +29,7 @@ export interface OpenSourceOptions {
  * and `*.runs` are loaded into memory as sparse images; the first segment of
  * a split raw image (`disk.001`, `disk.aa`) reads all its segments back to
  * back; a container (qcow2, EWF/E01 with its .E02... segments, VMDK sparse
- * or stream-optimized, VHD fixed or dynamic; found by its magic, never its name) reads as the
+ * or stream-optimized, VHD fixed or dynamic, VHDX; found by its magic, never its name) reads as the
  * disk it holds, with its backing files; anything else is read in place.
  * Throws a SourceError (FileOpenError) naming the path.
  */
@@ -48,6 +49,8 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
         throw new FileOpenError(file, 'a VMDK descriptor whose extents are separate files is not read yet; give the extent file (monolithic sparse or stream-optimized) or convert it (qemu-img convert -O raw)');
       case 'vhd':
         return openVhd(base);
+      case 'vhdx':
+        return new VhdxSource(base);
       default:
         return base;
     }
