@@ -34,6 +34,10 @@ describe('VHD made by qemu-img', () => {
     const src = openVhd(file);
     expect(src).toBeInstanceOf(SliceSource);
     expect(sha256Of(src)).toBe(truthLine('raw.sha256'));
+    // A raw image whose last sector only starts like a footer stays raw.
+    const fake = footer.slice();
+    fake[100] ^= 1;
+    expect(detectContainer(new ConcatSource([raw(), new MemorySource(fake)], 'raw.img'))).toBeNull();
   });
 
   test('dynamic: through its BAT; the kernel filesystem', () => {

@@ -38,12 +38,17 @@ function footerChecksum(f: Uint8Array, at: number, length: number): number {
   return ~sum >>> 0;
 }
 
-/** Whether `src` is a VHD: a footer at its end (fixed and dynamic), or a footer copy at its start (dynamic). */
+/**
+ * Whether `src` is a VHD: a footer copy at its start (dynamic), or a footer at
+ * its end (fixed and dynamic). A fixed VHD is otherwise raw, so a raw image
+ * whose last sector merely starts with "conectix" must not be taken for one:
+ * the footer at the end counts only with a valid checksum.
+ */
 export function hasVhdFooter(src: ByteSource, head: Uint8Array): boolean {
   if (head.length >= 8 && ascii(head, 0, 8) === COOKIE) return true;
   if (src.size < BigInt(FOOTER)) return false;
-  const tail = src.read(src.size - BigInt(FOOTER), 8);
-  return tail.length === 8 && ascii(tail, 0, 8) === COOKIE;
+  const tail = src.read(src.size - BigInt(FOOTER), FOOTER);
+  return tail.length === FOOTER && ascii(tail, 0, 8) === COOKIE && footerChecksum(tail, F.checksum, FOOTER) === be32(tail, F.checksum);
 }
 
 /** Opens a VHD: a fixed disk as the bytes before its footer, a dynamic one through its BAT. */
