@@ -6,12 +6,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SourceError } from '../src/io/ByteSource.js';
 import { MemorySource } from '../src/io/MemorySource.js';
 import { defaultCodecs } from '../src/io/containers/codecs.js';
-import { Qcow2Source, readQcow2Header } from '../src/io/containers/qcow2.js';
+import { Qcow2Source, readQcow2Header, readQcow2Snapshots } from '../src/io/containers/qcow2.js';
 import { nodeCodecs } from '../src/io/node/codecs.js';
 import { openByteSource } from '../src/io/node/openSource.js';
 import { CONTAINERS, expectKernelFilesystem, fixtureBytes, sha256Of, truthLine } from './helpers/containers.js';
 
+interface QemuSnapshot { id: string; name: string; 'date-sec': number; 'date-nsec': number; 'vm-state-size': number }
 interface QemuInfo {
+  snapshots?: QemuSnapshot[];
   'virtual-size': number;
   'cluster-size': number;
   'backing-filename'?: string;
@@ -68,6 +70,37 @@ describe('qcow2 made by qemu-img', () => {
   test('a bounded cache still reads every byte right', () => {
     const src = new Qcow2Source(mem('zlib'), { cacheBytes: 70_000 });
     expect(sha256Of(src)).toBe(truthLine('raw.sha256'));
+  });
+});
+
+describe('qcow2 internal snapshots (qemu-img snapshot -c)', () => {
+  const bytes = fixtureBytes('snap.qcow2');
+  const truth = new Map(truthLine('snap.sha256').split('\n').map((l) => l.split(' ') as [string, string]));
+
+  test('listed as qemu-img info lists them', () => {
+    const got = readQcow2Snapshots(new MemorySource(bytes));
+    const want = qemuInfo['snap']!.snapshots!;
+    expect(got.map((s) => [s.id, s.name, s.vmStateSize])).toEqual(want.map((s) => [s.id, s.name, BigInt(s['vm-state-size'])]));
+    expect(got.map((s) => s.date)).toEqual(want.map((s) => `${new Date(s['date-sec'] * 1000).toISOString().slice(0, 19)}.${String(s['date-nsec']).padStart(9, '0')}Z`));
+    expect(new Qcow2Source(new MemorySource(bytes)).snapshots()).toEqual(got);
+  });
+
+  test('each snapshot, by id or name, reads as qemu-img convert -l snapshot.name= wrote it', () => {
+    expect(sha256Of(new Qcow2Source(new MemorySource(bytes)))).toBe(truth.get('current'));
+    expect(sha256Of(new Qcow2Source(new MemorySource(bytes), { snapshot: 'before' }))).toBe(truth.get('before'));
+    const after = new Qcow2Source(new MemorySource(bytes), { snapshot: '2' });
+    expect(after.snapshot?.name).toBe('after');
+    expect(sha256Of(after)).toBe(truth.get('after'));
+    // The first snapshot was taken before any write: it is the filesystem.
+    expect(truth.get('before')).toBe(truthLine('raw.sha256'));
+    expectKernelFilesystem(new Qcow2Source(new MemorySource(bytes), { snapshot: 'before' }));
+  });
+
+  test('an unknown snapshot is refused, listing those there are; a hostile count is bounded', () => {
+    expect(() => new Qcow2Source(new MemorySource(bytes, 's.qcow2'), { snapshot: 'nope' })).toThrow(/s\.qcow2: qcow2: no internal snapshot "nope" \(the image has 1 "before", 2 "after"\)/);
+    const b = bytes.slice();
+    be(b).setUint32(60, 0xffffffff);
+    expect(() => readQcow2Snapshots(new MemorySource(b))).toThrow(/4294967295 snapshots, more than 65536/);
   });
 });
 

@@ -65,7 +65,23 @@ export interface Qcow2Header {
   /** The backing file's name as the header stores it (relative to the image's directory when not absolute), or null. */
   backingFile: string | null;
   backingFormat: string | null;
+  /** Internal snapshots: how many, and where their table starts. */
   snapshots: number;
+  snapshotsOffset: bigint;
+}
+
+/** An internal snapshot (qcow2.txt "Snapshot table"): a saved L1 table, and so a saved disk. */
+export interface Qcow2Snapshot {
+  id: string;
+  name: string;
+  /** When it was taken (date_sec, date_nsec), as an ISO time. */
+  date: string;
+  l1TableOffset: bigint;
+  l1Size: number;
+  /** The disk's size when it was taken (version 3 extra data), or null: the image's size then. */
+  diskSize: bigint | null;
+  /** Bytes of saved VM state (RAM), not part of the disk. */
+  vmStateSize: bigint;
 }
 
 export interface Qcow2Options {
@@ -78,6 +94,8 @@ export interface Qcow2Options {
   codecs?: ContainerCodecs;
   /** Bound of each cache in bytes (decompressed clusters; L2 tables). */
   cacheBytes?: number;
+  /** Read this internal snapshot (by id or name) instead of the current state. */
+  snapshot?: string;
 }
 
 /** A qcow2 image that cannot be read: names the file and what is wrong. */
@@ -169,8 +187,50 @@ export function readQcow2Header(file: ByteSource): Qcow2Header {
 
   return {
     version: version as 2 | 3, clusterBits, clusterSize, size, l1Size: Number(needL1), l1TableOffset, incompatible, compressionType,
-    extendedL2, backingFile, backingFormat, snapshots: be32(head, H.nbSnapshots),
+    extendedL2, backingFile, backingFormat, snapshots: be32(head, H.nbSnapshots), snapshotsOffset: be64(head, H.snapshotsOffset),
   };
+}
+
+/** QEMU's limits on the snapshot table: 65536 snapshots, 1 KiB of extra data each, 64 MiB in all. */
+const MAX_SNAPSHOTS = 65536;
+const MAX_SNAPSHOT_EXTRA = 1024;
+const MAX_SNAPSHOT_TABLE = 64 << 20;
+/** Snapshot table entry fields (qcow2.txt). */
+const S = { l1TableOffset: 0, l1Size: 8, idSize: 12, nameSize: 14, dateSec: 16, dateNsec: 20, vmStateSize: 32, extraSize: 36, extra: 40 } as const;
+
+/** The internal snapshots of a qcow2 image, oldest first, every size bounded. */
+export function readQcow2Snapshots(file: ByteSource, h: Qcow2Header = readQcow2Header(file)): Qcow2Snapshot[] {
+  const fail = (offset: bigint, why: string): never => { throw new ContainerError(file.name, offset, `qcow2: ${why}`); };
+  if (h.snapshots === 0) return [];
+  if (h.snapshots > MAX_SNAPSHOTS) fail(BigInt(H.nbSnapshots), `${h.snapshots} snapshots, more than ${MAX_SNAPSHOTS}`);
+  if (h.snapshotsOffset % BigInt(h.clusterSize) !== 0n || h.snapshotsOffset === 0n || h.snapshotsOffset >= file.size) fail(BigInt(H.snapshotsOffset), `snapshot table at ${h.snapshotsOffset} is not a cluster-aligned offset inside the file`);
+  const table = file.read(h.snapshotsOffset, Math.min(MAX_SNAPSHOT_TABLE, Number(file.size - h.snapshotsOffset)));
+  const out: Qcow2Snapshot[] = [];
+  let p = 0;
+  for (let i = 0; i < h.snapshots; i++) {
+    if (p + S.extra > table.length) fail(h.snapshotsOffset + BigInt(p), `snapshot ${i} lies past the end of the table`);
+    const extra = be32(table, p + S.extraSize);
+    const idSize = table[p + S.idSize]! * 256 + table[p + S.idSize + 1]!;
+    const nameSize = table[p + S.nameSize]! * 256 + table[p + S.nameSize + 1]!;
+    if (extra > MAX_SNAPSHOT_EXTRA) fail(h.snapshotsOffset + BigInt(p), `snapshot ${i} has ${extra} bytes of extra data, more than ${MAX_SNAPSHOT_EXTRA}`);
+    const end = p + S.extra + extra + idSize + nameSize;
+    if (end > table.length) fail(h.snapshotsOffset + BigInt(p), `snapshot ${i} lies past the end of the table`);
+    const text = (a: number, n: number) => new TextDecoder().decode(table.subarray(a, a + n));
+    const sec = be32(table, p + S.dateSec);
+    const nsec = be32(table, p + S.dateNsec);
+    out.push({
+      id: text(p + S.extra + extra, idSize),
+      name: text(p + S.extra + extra + idSize, nameSize),
+      date: `${new Date(sec * 1000).toISOString().slice(0, 19)}.${String(nsec).padStart(9, '0')}Z`,
+      l1TableOffset: be64(table, p + S.l1TableOffset),
+      l1Size: be32(table, p + S.l1Size),
+      // Extra data: vm_state_size_large (8 bytes), then disk_size (8 bytes).
+      diskSize: extra >= 16 ? be64(table, p + S.extra + 8) : null,
+      vmStateSize: extra >= 8 ? be64(table, p + S.extra) : BigInt(be32(table, p + S.vmStateSize)),
+    });
+    p = Math.ceil(end / 8) * 8;
+  }
+  return out;
 }
 
 /** A qcow2 image read as the disk it holds. */
@@ -178,6 +238,8 @@ export class Qcow2Source implements ByteSource {
   readonly size: bigint;
   readonly name: string;
   readonly header: Qcow2Header;
+  /** The internal snapshot read (options.snapshot), or null for the current state. */
+  readonly snapshot: Qcow2Snapshot | null;
   /** The backing image (itself possibly a container), or null. */
   readonly backing: ByteSource | null;
   private readonly l1: BigUint64Array;
@@ -192,7 +254,6 @@ export class Qcow2Source implements ByteSource {
   constructor(private readonly file: ByteSource, opts: Qcow2Options = {}) {
     this.name = file.name;
     const h = (this.header = readQcow2Header(file));
-    this.size = h.size;
     this.cs = h.clusterSize;
     this.cb = BigInt(h.clusterBits);
     this.entryBytes = h.extendedL2 ? 16 : 8;
@@ -201,11 +262,28 @@ export class Qcow2Source implements ByteSource {
     const cache = opts.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.l2Cache = new ByteLru(cache);
     this.clusterCache = new ByteLru(cache);
-    const raw = file.read(h.l1TableOffset, h.l1Size * 8);
-    if (raw.length !== h.l1Size * 8) throw new ContainerError(this.name, h.l1TableOffset, 'qcow2: L1 table is cut short by the end of the file');
-    this.l1 = new BigUint64Array(h.l1Size);
+    let l1Offset = h.l1TableOffset;
+    let l1Entries = h.l1Size;
+    this.size = h.size;
+    this.snapshot = null;
+    if (opts.snapshot !== undefined) {
+      const all = readQcow2Snapshots(file, h);
+      const snap = all.find((x) => x.id === opts.snapshot) ?? all.find((x) => x.name === opts.snapshot);
+      if (!snap) this.fail(0n, `no internal snapshot "${opts.snapshot}" (the image has ${all.length ? all.map((x) => `${x.id} "${x.name}"`).join(', ') : 'none'})`);
+      this.snapshot = snap;
+      this.size = snap.diskSize ?? h.size;
+      const perL1 = 1n << BigInt(h.clusterBits + this.l2Bits);
+      const need = (this.size + perL1 - 1n) / perL1;
+      if (BigInt(snap.l1Size) < need || need * 8n > BigInt(MAX_L1_BYTES)) this.fail(snap.l1TableOffset, `snapshot ${snap.id}: L1 table of ${snap.l1Size} entries does not cover its ${this.size}-byte disk within the ${MAX_L1_BYTES}-byte limit`);
+      if (snap.l1TableOffset % BigInt(this.cs) !== 0n) this.fail(snap.l1TableOffset, `snapshot ${snap.id}: L1 table at ${snap.l1TableOffset} is not cluster-aligned`);
+      l1Offset = snap.l1TableOffset;
+      l1Entries = Number(need);
+    }
+    const raw = file.read(l1Offset, l1Entries * 8);
+    if (raw.length !== l1Entries * 8) throw new ContainerError(this.name, l1Offset, 'qcow2: L1 table is cut short by the end of the file');
+    this.l1 = new BigUint64Array(l1Entries);
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.length);
-    for (let i = 0; i < h.l1Size; i++) this.l1[i] = dv.getBigUint64(i * 8);
+    for (let i = 0; i < l1Entries; i++) this.l1[i] = dv.getBigUint64(i * 8);
     if (h.backingFile !== null) {
       if (!opts.openBacking) throw new ContainerError(this.name, 0n, `qcow2: the image needs its backing file "${h.backingFile}", and no way to open files was given`);
       this.backing = opts.openBacking(h.backingFile, h.backingFormat);
@@ -255,6 +333,11 @@ export class Qcow2Source implements ByteSource {
       this.fillCluster(cluster, inCluster, out.subarray(done, done + take), pos);
       done += take;
     }
+  }
+
+  /** The image's internal snapshots (qcow2.txt "Snapshot table"), oldest first. */
+  snapshots(): Qcow2Snapshot[] {
+    return readQcow2Snapshots(this.file, this.header);
   }
 
   /** Fills `out` from one guest cluster, starting `inCluster` bytes into it. */
