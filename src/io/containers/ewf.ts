@@ -3,7 +3,7 @@ import { md5, sha1 } from '@noble/hashes/legacy.js';
 import type { ByteSource } from '../ByteSource.js';
 import { ByteLru } from './ByteLru.js';
 import { CodecError, defaultCodecs, type ContainerCodecs } from './codecs.js';
-import { ContainerError } from './qcow2.js';
+import { ContainerError } from './ContainerError.js';
 
 /**
  * EWF (Expert Witness Compression Format, EnCase 1-6 "E01" and SMART "S01"),

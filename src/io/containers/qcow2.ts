@@ -1,6 +1,7 @@
-import { SourceError, type ByteSource } from '../ByteSource.js';
+import type { ByteSource } from '../ByteSource.js';
 import { ByteLru } from './ByteLru.js';
 import { CodecError, defaultCodecs, type ContainerCodecs } from './codecs.js';
+import { ContainerError } from './ContainerError.js';
 
 /**
  * qcow2, versions 2 and 3 (QEMU's docs/interop/qcow2.txt). Everything in
@@ -98,14 +99,6 @@ export interface Qcow2Options {
   snapshot?: string;
 }
 
-/** A qcow2 image that cannot be read: names the file and what is wrong. */
-export class ContainerError extends SourceError {
-  constructor(source: string, offset: bigint, message: string) {
-    super(source, offset, message);
-    this.message = `${source}: ${message}`;
-    this.name = 'SourceError';
-  }
-}
 
 const be32 = (b: Uint8Array, o: number): number => new DataView(b.buffer, b.byteOffset + o, 4).getUint32(0);
 const be64 = (b: Uint8Array, o: number): bigint => new DataView(b.buffer, b.byteOffset + o, 8).getBigUint64(0);

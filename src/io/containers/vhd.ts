@@ -1,6 +1,6 @@
 import type { ByteSource } from '../ByteSource.js';
 import { SliceSource } from '../SliceSource.js';
-import { ContainerError } from './qcow2.js';
+import { ContainerError } from './ContainerError.js';
 
 /**
  * VHD (Microsoft's "Virtual Hard Disk Image Format Specification"), big-endian.

@@ -1,5 +1,5 @@
 import type { ByteSource } from '../ByteSource.js';
-import { ContainerError } from './qcow2.js';
+import { ContainerError } from './ContainerError.js';
 
 /**
  * VHDX (Microsoft's "VHDX Format Specification" v1.0), little-endian. A file

@@ -1,7 +1,7 @@
 import type { ByteSource } from '../ByteSource.js';
 import { ByteLru } from './ByteLru.js';
 import { CodecError, defaultCodecs, type ContainerCodecs } from './codecs.js';
-import { ContainerError } from './qcow2.js';
+import { ContainerError } from './ContainerError.js';
 
 /**
  * VMDK sparse extents (VMware's "Virtual Disk Format 5.0"), little-endian:
