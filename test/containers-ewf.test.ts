@@ -155,6 +155,14 @@ describe('hostile EWF', () => {
     expect(() => single(fsE01.slice(0, 20), 'tiny.E01')).toThrow(/cut short by the end of tiny\.E01/);
   });
 
+  test('an EWF2 (.Ex01) file is recognized and refused with the next step', () => {
+    // ewfacquire 20140813 writes no EWF2 (-f encase7-v2 gives an E01): the file header is built
+    // from libewf's EWF2 documentation (signature "EVF2\r\n\x81\x00", version 2.1, method, segment).
+    const p = path.join(dir, 'new.Ex01');
+    fs.writeFileSync(p, Buffer.concat([Buffer.from('EVF2\r\n\x81\x00', 'latin1'), Buffer.from([2, 1, 1, 0, 1, 0, 0, 0]), Buffer.alloc(4096)]));
+    expect(() => openByteSource(p)).toThrow(/new\.Ex01: an EWF2 \(EnCase 7 \.Ex01\) evidence file is not read yet; export it/);
+  });
+
   test('a missing segment file is refused, naming the one missing', () => {
     const sub = fs.mkdtempSync(path.join(dir, 'gap-'));
     for (const i of [1, 2, 4, 5]) fs.writeFileSync(path.join(sub, `stored.E0${i}`), fixtureBytes(`stored.E0${i}`));

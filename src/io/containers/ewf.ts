@@ -38,6 +38,13 @@ const MAX_HEADER_TEXT = 1 << 20;
 export const MAX_EWF_SEGMENTS = 14971;
 const DEFAULT_CACHE_BYTES = 32 << 20;
 
+/** EWF2 (EnCase 7 .Ex01/.Lx01) signatures "EVF2\r\n\x81\x00" and "LEF2\r\n\x81\x00" (libewf's EWF2 documentation). */
+export function hasEwf2Magic(head: Uint8Array): boolean {
+  if (head.length < 8) return false;
+  const sig = String.fromCharCode(...head.subarray(0, 4));
+  return (sig === 'EVF2' || sig === 'LEF2') && head[4] === 0x0d && head[5] === 0x0a && head[6] === 0x81 && head[7] === 0x00;
+}
+
 export function hasEwfMagic(head: Uint8Array): boolean {
   return head.length >= FILE_HEADER && EWF_SIGNATURE.every((b, i) => head[i] === b);
 }

@@ -43,6 +43,8 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
         return new Qcow2Source(base, { codecs: nodeCodecs, openBacking: (name, format) => openBacking(file, name, format, opts.chain ?? []) });
       case 'ewf':
         return new EwfSource([base], (n) => openEwfSegment(file, n), { codecs: nodeCodecs });
+      case 'ewf2':
+        throw new FileOpenError(file, 'an EWF2 (EnCase 7 .Ex01) evidence file is not read yet; export it to raw or E01 first (ewfexport)');
       case 'vmdk':
         return new VmdkSource(base, { codecs: nodeCodecs });
       case 'vmdk-descriptor':
