@@ -1,6 +1,7 @@
 import { bytesEqual } from './bytes.js';
 import { compareKeyAt, compareKeysAt, decodeKey, type Key, KEY_SIZE, keyObjectidAt, keyOffsetAt, keyTypeAt } from './key.js';
 import { bytes, defineStruct } from './struct.js';
+import type { FindingCode } from '../findingRules.js';
 
 /**
  * btrfs_header (101 bytes) then, in a leaf, btrfs_item[nritems] (25 bytes:
@@ -111,10 +112,10 @@ export interface BlockExpectation {
   firstKey?: Key;
 }
 
-export type BlockProblemCode =
+export type BlockProblemCode = Extract<FindingCode,
   | 'bytenr-mismatch' | 'fsid-mismatch' | 'chunk-tree-uuid-mismatch' | 'level-mismatch' | 'bad-level'
   | 'transid-mismatch' | 'owner-mismatch' | 'first-key-mismatch' | 'bad-nritems' | 'key-order'
-  | 'item-offset' | 'item-overlap' | 'empty-node';
+  | 'item-offset' | 'item-overlap' | 'empty-node'>;
 
 export interface BlockProblem {
   code: BlockProblemCode;

@@ -11,6 +11,7 @@ import type { TreeBlock } from '../../format/treeBlock.js';
 import { grown } from '../columns.js';
 import { LinkBalance, linkHash } from './linkBalance.js';
 import type { CheckFinding } from './types.js';
+import { rule, type FindingCode } from '../../findingRules.js';
 
 /**
  * The two sides of each balance: a DIR_INDEX entry adds 1; its DIR_ITEM
@@ -19,7 +20,7 @@ import type { CheckFinding } from './types.js';
 const INDEX_SIDE = 1, OTHER_SIDE = -1;
 
 /** A finding about one inode, kept until the end: orphan items (which excuse it) come last in the tree. */
-interface InodeFinding { ino: bigint; code: string; message: string; block?: bigint; slot?: number }
+interface InodeFinding { ino: bigint; code: FindingCode; message: string; block?: bigint; slot?: number }
 
 /**
  * A name of an inode, kept to name the files under a lost block: from the
@@ -178,7 +179,7 @@ export class FsTreeChecker {
         if (d.kind === 'invalid') return;
         const len = d.body === 'inline' ? d.ramBytes : d.numBytes;
         if (this.hasInode && d.fileOffset < this.extentEnd) {
-          this.add({ code: 'file-extent-overlap', severity: 'error', message: `inode ${ino}: file extent at ${d.fileOffset} starts before the previous one ends (${this.extentEnd})`, location: { tree: this.tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
+          this.add({ ...rule('file-extent-overlap'), message: `inode ${ino}: file extent at ${d.fileOffset} starts before the previous one ends (${this.extentEnd})`, location: { tree: this.tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
         }
         if (this.hasInode) this.extentEnd = d.fileOffset + len;
         if (d.body === 'inline' || d.diskBytenr !== 0n) this.extentBytes += len;
@@ -243,7 +244,7 @@ export class FsTreeChecker {
       if (this.isLost(f.ino)) continue;
       // An inode without an item is located by its key only.
       const where = f.block !== undefined ? { block: f.block, logical: f.block, slot: f.slot! } : {};
-      this.add({ code: f.code, severity: 'error', message: f.message, location: { tree: t, key: { objectid: f.ino, type: ItemType.INODE_ITEM, offset: 0n }, ...where } });
+      this.add({ ...rule(f.code), message: f.message, location: { tree: t, key: { objectid: f.ino, type: ItemType.INODE_ITEM, offset: 0n }, ...where } });
     }
     const present = this.present.subarray(0, this.presentCount).sort();
     const has = (ino: bigint) => {
@@ -262,8 +263,8 @@ export class FsTreeChecker {
       .map((e) => ({ ...e, link: this.linkAt(reread, e.block, e.item, e.offset) }))
       .filter((e) => e.link && !this.isLost(e.link.dir) && !this.isLost(e.link.target))
       .sort((a, b) => (a.block < b.block ? -1 : a.block > b.block ? 1 : a.item - b.item || a.offset - b.offset));
-    const report = (code: string, what: string, l: NameLink) => this.add({
-      code, severity: 'error', message: `subvolume ${t} directory ${l.dir} name "${utf8(l.name)}" -> inode ${l.target}: ${what}`,
+    const report = (code: FindingCode, what: string, l: NameLink) => this.add({
+      ...rule(code), message: `subvolume ${t} directory ${l.dir} name "${utf8(l.name)}" -> inode ${l.target}: ${what}`,
       location: { tree: t, key: { objectid: l.dir, type: 0, offset: 0n } },
     });
     const items = links(this.itemBalance), refs = links(this.refBalance);
@@ -275,7 +276,7 @@ export class FsTreeChecker {
     for (const e of refs) {
       const l = e.link!;
       if (e.count <= 0 || has(l.target)) continue;
-      this.add({ code: 'inode-missing', severity: 'error', message: `subvolume ${t} directory ${l.dir} name "${utf8(l.name)}" points at inode ${l.target}, which has no inode item`, location: { tree: t, key: { objectid: l.target, type: ItemType.INODE_ITEM, offset: 0n } } });
+      this.add({ ...rule('inode-missing'), message: `subvolume ${t} directory ${l.dir} name "${utf8(l.name)}" points at inode ${l.target}, which has no inode item`, location: { tree: t, key: { objectid: l.target, type: ItemType.INODE_ITEM, offset: 0n } } });
     }
   }
 

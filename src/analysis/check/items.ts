@@ -13,6 +13,7 @@ import { nameHash } from '../../fs/names.js';
 import { isFsTreeId } from '../../fs/FsView.js';
 import { rootItemPointer } from '../../format/items/root.js';
 import type { CheckFinding } from './types.js';
+import { rule, type FindingCode } from '../../findingRules.js';
 
 /** What the item checks need to know of the filesystem. */
 export interface ItemCheckContext {
@@ -58,7 +59,7 @@ interface ItemCheckCall {
   tree: bigint;
   type: number;
   data: Uint8Array;
-  bad(code: string, message: string): void;
+  bad(code: FindingCode, message: string): void;
   /** No item may claim a later transaction than the superblock's (+1 for a log being replayed). */
   genOk(generation: bigint): boolean;
 }
@@ -226,6 +227,6 @@ function checkRootRef(c: ItemCheckCall): void {
   if (data.length < ROOT_REF_SIZE || ROOT_REF_SIZE + rootRefNameLen(data, 0) !== data.length) bad('item-size', `root ref of ${data.length} bytes does not fit its name`);
 }
 
-function report(ctx: ItemCheckContext, block: TreeBlock, slot: number, tree: bigint, code: string, message: string): void {
-  ctx.add({ code, severity: 'error', message, location: { tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
+function report(ctx: ItemCheckContext, block: TreeBlock, slot: number, tree: bigint, code: FindingCode, message: string): void {
+  ctx.add({ ...rule(code), message, location: { tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
 }

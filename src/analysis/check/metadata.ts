@@ -12,6 +12,7 @@ import { walkTree, type TreeRoot } from '../../tree/walk.js';
 import { FsTreeChecker, NameCollector, type CsumNeed, type NameLink } from './fsTree.js';
 import { checkLeafItem, type ItemCheckContext } from './items.js';
 import type { CheckFinding } from './types.js';
+import { rule } from '../../findingRules.js';
 
 const MIN_KEY: Key = { objectid: 0n, type: 0, offset: 0n };
 
@@ -203,7 +204,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         facts.treeBlockCopies += Math.max(1, fs.volume.copyCount(b.logical));
         if ((facts.treeBlocks & 255) === 0) progress?.(facts.treeBlocks);
         if (hi && valid > 0 && b.compareKey(valid - 1, hi) >= 0) {
-          add({ code: 'key-order', severity: 'error', message: `tree block ${b.logical}: last key ${fmtKey(b.key(valid - 1))} is not below the parent's next key ${fmtKey(hi)}`, location: { tree, block: b.logical, logical: b.logical, slot: valid - 1, key: b.key(valid - 1) } });
+          add({ ...rule('key-order'), message: `tree block ${b.logical}: last key ${fmtKey(b.key(valid - 1))} is not below the parent's next key ${fmtKey(hi)}`, location: { tree, block: b.logical, logical: b.logical, slot: valid - 1, key: b.key(valid - 1) } });
         }
       }
       if (b.isLeaf) {
@@ -224,7 +225,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         const { r, first: childFirst } = read(child, b.level - 1, b.ptrGeneration(i));
         if (!r.block) { lose(child, b.level - 1, b.key(i), childHi ?? MAX_KEY); continue; }
         if (childFirst && r.validItems > 0 && r.block.compareKey(0, b.key(i)) !== 0) {
-          add({ code: 'first-key-mismatch', severity: 'error', message: `tree block ${child}: first key ${fmtKey(r.block.key(0))} differs from parent ${b.logical} slot ${i} key ${fmtKey(b.key(i))}`, location: { tree, block: child, logical: child, key: r.block.key(0) } });
+          add({ ...rule('first-key-mismatch'), message: `tree block ${child}: first key ${fmtKey(r.block.key(0))} differs from parent ${b.logical} slot ${i} key ${fmtKey(b.key(i))}`, location: { tree, block: child, logical: child, key: r.block.key(0) } });
         }
         visit(r.block, r.validItems, childFirst, childHi);
         if (checker) fsDone.add(child);
