@@ -1,0 +1,126 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { FINDING_CODES, isFindingCode, RULES } from '../src/findingRules.js';
+import { renderRuleCatalogue } from '../src/report/ruleCatalogue.js';
+
+const ROOT = join(__dirname, '..');
+
+function files(dir: string, ext = '.ts'): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...files(p, ext));
+    else if (name.endsWith(ext)) out.push(p);
+  }
+  return out;
+}
+
+const SOURCES = files(join(ROOT, 'src')).filter((p) => !p.endsWith('findingRules.ts'));
+const TESTS = files(join(ROOT, 'test')).filter((p) => !p.endsWith('check-rules.test.ts'));
+
+/**
+ * Codes in the catalogue that no test names (as a quoted string: an expected
+ * finding code) — each with why. This list may only shrink: a code that a
+ * test comes to name must be taken off it (the test below fails until it is),
+ * and a new code needs a test, not an entry here.
+ */
+const UNTESTED: Record<string, string> = {
+  'super-older': 'needs a device whose backup superblock copies are of an older generation than the primary (a resize or a crash between the writes of the copies)',
+  'super-mirror-mismatch': 'needs two superblock copies of the same generation that differ: only forged images have them',
+  'device-duplicate': 'needs the same device image given twice; the CLI tests give distinct devices',
+  'device-other-fs': 'needs a device of another filesystem given with --device',
+  'device-not-btrfs': 'needs a non-btrfs file given as a second device',
+  'sys-chunk-mismatch': "needs a sys_chunk_array chunk that differs from the chunk tree's, with both checksums right",
+  'chunk-item-size': 'needs a chunk item whose size does not hold its stripes, with the leaf checksum recomputed',
+  'bytenr-mismatch': "needs a tree block whose header bytenr is rewritten with the checksum recomputed",
+  'chunk-tree-uuid-mismatch': 'needs a tree block with another chunk tree uuid and its checksum recomputed',
+  'owner-mismatch': 'needs a tree block whose owner is rewritten with the checksum recomputed',
+  'first-key-mismatch': "needs a node pointer's key changed with the node's checksum recomputed",
+  'block-reached-twice': 'needs two pointers of one tree to the same block (a DAG)',
+  'empty-node': 'needs a node with nritems 0',
+  'root-item-size': 'needs a root item shorter than 239 bytes',
+  'item-size': 'needs an item resized with the leaf data moved and the checksum recomputed',
+  'item-invalid': 'met only while reading files through a view (cat/extract) on an undecodable item',
+  'inode-mode': 'needs an inode item with a mode of no valid file type, checksum recomputed',
+  'inode-ref': "needs an INODE_REF whose name_len runs past the item",
+  'dir-item': 'needs a dir item with a bad file type or name_len, checksum recomputed',
+  'dir-item-hash': 'needs a DIR_ITEM name changed with the checksum recomputed',
+  'file-extent': 'needs a file extent with a bad type or unaligned fields, checksum recomputed',
+  'file-extent-range': 'needs a file extent reaching past its disk extent',
+  'csum-item': 'needs a csum item of a size not a multiple of the checksum size',
+  'extent-overlap': 'needs two overlapping extent items',
+  'extent-outside-block-group': 'needs an extent item outside every block group',
+  'block-group-used': "needs a block group item's used changed, checksum recomputed",
+  'block-group-missing': 'needs a block group item removed from its leaf',
+  'dev-extent-mismatch': "needs a device extent's chunk offset or length changed",
+  'dev-extent-overlap': 'needs two overlapping device extents',
+  'dev-bytes-used': "needs a dev item's bytes_used changed in the chunk tree",
+  'free-space-missing': 'needs a FREE_SPACE_INFO removed from the free space tree',
+  'free-space-overlap': 'needs a free space extent over an allocated extent',
+  'root-ref': 'needs a ROOT_REF removed or renamed without its ROOT_BACKREF',
+  'subvolume-loop': 'needs ROOT_BACKREFs forming a cycle',
+  'orphan-missing': 'needs an inode with nlink 0 and no orphan item',
+  'inode-ref-missing': 'needs an INODE_REF removed from its leaf',
+  'dir-entry-missing': 'needs both directory entries of a name removed',
+  'file-extent-overlap': "needs a file extent's file offset moved into the previous one",
+  'dir-entry-location': 'needs a directory entry whose location key names no inode or subvolume',
+  'directory-too-deep': 'needs a directory chain deeper than the walk bound',
+  'csum-orphan': 'needs checksums for bytes no data extent holds',
+  'csum-overlap': 'needs two overlapping csum items',
+  'csum-unmapped': 'needs checksums for logical addresses outside every chunk',
+  'decompress-failed': 'needs a compressed extent whose bytes do not decompress (with checksums matching)',
+};
+
+/** Quoted codes a source file hands to an emitter: rule('x'), bad('x'), report('x'), code: 'x'. */
+function emittedCodes(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/\b(?:rule|bad|report)\(\s*'([a-z0-9-]+)'/g)) out.push(m[1]!);
+  for (const m of text.matchAll(/\bcode: '([a-z0-9-]+)'/g)) out.push(m[1]!);
+  return out;
+}
+
+describe('the finding catalogue (src/findingRules.ts)', () => {
+  test('docs/check-rules.md is generated from it and current', () => {
+    const committed = readFileSync(join(ROOT, 'docs', 'check-rules.md'), 'utf8');
+    expect(committed, 'stale: run `node --import tsx scripts/check-rules-doc.ts`').toBe(renderRuleCatalogue());
+    for (const code of FINDING_CODES) expect(committed).toContain(`| \`${code}\` |`);
+  });
+
+  test('every rule names what it locates, whether a copy repairs it, and the progs/kernel rule', () => {
+    for (const code of FINDING_CODES) {
+      const r = RULES[code];
+      expect(r.meaning.length, code).toBeGreaterThan(10);
+      expect(r.progs.length, code).toBeGreaterThan(10);
+      // Damage a copy repairs is located to the copy (or superblock copy, device sector).
+      if (r.repair === 'copy') expect(['superblock copy', 'tree block copy', 'tree block', 'data sector copy'], code).toContain(r.locates);
+      if (r.repair === 'n/a') expect(r.severity === 'info' || code.startsWith('device-'), code).toBe(true);
+    }
+  });
+
+  test('no source emits a code that is not in it, nor sets a severity beside a code literal', () => {
+    const unknown: string[] = [];
+    let seen = 0;
+    for (const p of SOURCES) {
+      const text = readFileSync(p, 'utf8');
+      for (const c of emittedCodes(text)) { seen++; if (!isFindingCode(c)) unknown.push(`${p}: ${c}`); }
+      // Severity comes from the catalogue: `code: 'x', severity: ...` would bypass it.
+      expect(text, p).not.toMatch(/code: '[a-z0-9-]+', severity:/);
+    }
+    expect(unknown).toEqual([]);
+    expect(seen, 'the scan found the emitters').toBeGreaterThan(100);
+  });
+
+  test('the codes assembled from superblock states are in it', () => {
+    // volume/assemble.ts reports `super-${state}` for these mirror states (volume/superblocks.ts).
+    for (const s of ['bad-magic', 'bad-csum', 'invalid', 'older', 'newer']) expect(isFindingCode(`super-${s}`), s).toBe(true);
+  });
+
+  test('every code is named by some test, except the reasoned ones (a list that only shrinks)', () => {
+    const testText = TESTS.map((p) => readFileSync(p, 'utf8')).join('\n');
+    const named = (c: string) => testText.includes(`'${c}'`) || testText.includes(`"${c}"`);
+    const untested = FINDING_CODES.filter((c) => !named(c));
+    expect(untested.filter((c) => !(c in UNTESTED)), 'codes no test names: add a test that builds the violation').toEqual([]);
+    expect(Object.keys(UNTESTED).filter((c) => !untested.includes(c as never)), 'now tested (or gone): take them off UNTESTED').toEqual([]);
+  });
+});
