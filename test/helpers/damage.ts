@@ -43,3 +43,22 @@ export class DamageKit {
     });
   }
 }
+
+/** Superblock copies (btrfs_super_block, 4096 bytes) at 64 KiB, 64 MiB and 256 GiB, where the device holds them. */
+const SUPER_COPIES = [0x10000n, 0x4000000n, 0x4000000000n];
+
+/**
+ * A device with every superblock copy rewritten by `edit` (a DataView of
+ * the 4096 bytes) and its checksum recomputed: the copies stay alike, so
+ * only what the edit breaks is damage.
+ */
+export function editSuperblocks(src: ByteSource, csumType: number, edit: (v: DataView) => void): OverlaySource {
+  const o = new OverlaySource(src);
+  for (const at of SUPER_COPIES) {
+    if (at + 4096n > src.size) continue;
+    const b = src.read(at, 4096).slice();
+    edit(new DataView(b.buffer, b.byteOffset, 4096));
+    o.patch(at, fixBlockCsum(b, csumType));
+  }
+  return o;
+}

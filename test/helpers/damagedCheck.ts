@@ -2,7 +2,7 @@ import { HEADER_SIZE, ITEM_SIZE, TreeBlock } from '../../src/format/treeBlock.js
 import type { ByteSource } from '../../src/io/ByteSource.js';
 import { OverlaySource } from '../../src/io/OverlaySource.js';
 import type { Filesystem } from '../../src/tree/Filesystem.js';
-import { blockCopies, DamageKit } from './damage.js';
+import { blockCopies, DamageKit, editSuperblocks } from './damage.js';
 import { filesTruth } from './fsTruth.js';
 import { openSample, sampleSources } from './samples.js';
 
@@ -239,4 +239,42 @@ export function nlinkChanged(): DamageRecipe & { ino: bigint } {
 export function nbytesChanged(): DamageRecipe & { ino: bigint } {
   return inodeItemEdited('file nbytes raised, checksum recomputed', 'inode-nbytes', (v) => (v.getUint32(52, true) & 0o170000) === 0o100000,
     (v, ss) => v.setBigUint64(24, v.getBigUint64(24, true) + BigInt(ss), true));
+}
+
+/**
+ * The superblock's totals changed on every copy (btrfs_super_block: total_bytes
+ * at 0x70, bytes_used at 0x78, num_devices at 0x88), checksums recomputed:
+ * each breaks one total the kernel or btrfs check compares with the trees.
+ */
+export function superblockTotals(): DamageRecipe[] {
+  const clean = openSample(SAMPLE);
+  const sb = clean.superblock;
+  const ss = BigInt(sb.sectorsize);
+  const src = sampleSources(SAMPLE)[0]!;
+  const edited = (edit: (v: DataView) => void) => [editSuperblocks(src, sb.csumType, edit), ...sampleSources(SAMPLE).slice(1)];
+  const u64 = (off: number, f: (x: bigint) => bigint) => (v: DataView) => v.setBigUint64(off, f(v.getBigUint64(off, true)), true);
+  const at = { physical: 0x10000n };
+  return [
+    { name: 'superblock num_devices raised', sources: edited(u64(0x88, (x) => x + 1n)), data: false, expected: [{ code: 'super-num-devices', ...at }] },
+    { name: 'superblock total_bytes below the device size', sources: edited(u64(0x70, (x) => x - ss)), data: false, expected: [{ code: 'super-total-bytes', ...at }] },
+    { name: 'superblock total_bytes not sector aligned', sources: edited(u64(0x70, (x) => x + 1n)), data: false, expected: [{ code: 'device-size-alignment', ...at }] },
+    { name: 'superblock bytes_used off by a sector', sources: edited(u64(0x78, (x) => x + ss)), data: false, expected: [{ code: 'super-bytes-used', ...at }] },
+    devItemUnaligned(),
+  ];
+}
+
+/** The dev item's total_bytes (btrfs_dev_item: u64 at 8) lowered by one byte in the chunk tree leaf, checksum recomputed. */
+function devItemUnaligned(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const root = clean.chunkTree;
+  const leaf = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf chunk tree');
+  let slot = 0;
+  while (leaf.keyType(slot) !== 216) slot++;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(root.bytenr, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset + leaf.itemOffset(slot), leaf.itemSize(slot));
+    v.setBigUint64(8, v.getBigUint64(8, true) - 1n, true);
+  }, { fixCsum: true });
+  return { name: 'dev item total_bytes not sector aligned', sources: k.overlays, data: false, expected: [{ code: 'device-size-alignment' }] };
 }
