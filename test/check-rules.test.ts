@@ -42,7 +42,6 @@ const UNTESTED: Record<string, string> = {
   'root-item-size': 'needs a root item shorter than 239 bytes',
   'item-size': 'needs an item resized with the leaf data moved and the checksum recomputed',
   'item-invalid': 'met only while reading files through a view (cat/extract) on an undecodable item',
-  'inode-mode': 'needs an inode item with a mode of no valid file type, checksum recomputed',
   'inode-ref': "needs an INODE_REF whose name_len runs past the item",
   'dir-item': 'needs a dir item with a bad file type or name_len, checksum recomputed',
   'dir-item-hash': 'needs a DIR_ITEM name changed with the checksum recomputed',

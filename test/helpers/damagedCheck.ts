@@ -278,3 +278,25 @@ function devItemUnaligned(): DamageRecipe {
   }, { fixCsum: true });
   return { name: 'dev item total_bytes not sector aligned', sources: k.overlays, data: false, expected: [{ code: 'device-size-alignment' }] };
 }
+
+/** S_IFMT of a mode (btrfs_inode_item.mode, u32 at 52); 0o170000 itself is none of the seven file types. */
+const S_IFMT = 0o170000;
+
+/** A regular file's mode given file type bits 0o170000: only the mode finding. */
+export function modeInvalid(): DamageRecipe & { ino: bigint } {
+  return inodeItemEdited('file mode of no file type, checksum recomputed', 'inode-mode', (v) => (v.getUint32(52, true) & S_IFMT) === 0o100000,
+    (v) => v.setUint32(52, v.getUint32(52, true) | S_IFMT, true));
+}
+
+/** The root tree's inode item (the directory inode 6 the default subvolume's name hangs on) given mode 0. */
+export function rootTreeModeInvalid(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const root = clean.rootTree;
+  const leaf = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf root tree');
+  let slot = 0;
+  while (leaf.keyType(slot) !== 1) slot++;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(root.bytenr, (b) => new DataView(b.buffer, b.byteOffset + leaf.itemOffset(slot), leaf.itemSize(slot)).setUint32(52, 0, true), { fixCsum: true });
+  return { name: 'root tree inode mode 0, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'inode-mode', logical: root.bytenr, slot }] };
+}

@@ -94,8 +94,10 @@ function checkInodeItem(c: ItemCheckCall): void {
   const generation = inodeGeneration(data, 0), transid = inodeTransid(data, 0), nlink = inodeNlink(data, 0), mode = inodeMode(data, 0), flags = inodeFlags(data, 0);
   if (!genOk(generation)) bad('inode-item', `generation ${generation} is past the filesystem's ${ctx.generation}`);
   if (!genOk(transid)) bad('inode-item', `transid ${transid} is past the filesystem's ${ctx.generation}`);
-  if (!isFsTreeId(tree)) return; // free-space-cache inodes in the root tree have their own rules
+  // The file type is checked in every tree (tree-checker check_inode_item does): the root tree's
+  // directory inode 6 and free-space-cache inodes, the data reloc tree, log trees.
   if (!VALID_MODES.has(mode & S_IFMT)) bad('inode-mode', `mode 0${mode.toString(8)} has no valid file type`);
+  if (!isFsTreeId(tree)) return; // the other field rules are those of subvolume inodes
   if ((mode & S_IFMT) === 0o040000 && nlink > 1) bad('inode-item', `directory with nlink ${nlink}`);
   if ((flags & 0xffffffffn & ~INODE_FLAG_MASK) !== 0n) bad('inode-flags', `unknown inode flags 0x${(flags & 0xffffffffn).toString(16)}`);
   if ((mode & S_IFMT) === 0o120000 && (flags & (InodeFlag.IMMUTABLE | InodeFlag.APPEND)) !== 0n) bad('inode-flags', 'symlink with immutable or append-only flag');
