@@ -86,6 +86,7 @@ export const RULES = {
   'item-offset': { group: 'tree blocks', severity: 'error', meaning: "an item's data lies outside the leaf's data area", locates: 'tree block copy', repair: 'copy', progs: 'tree-checker.c check_leaf: "slot %d item end beyond leaf"' },
   'item-overlap': { group: 'tree blocks', severity: 'error', meaning: "an item's data overlaps the next item's or leaves a gap", locates: 'tree block copy', repair: 'copy', progs: 'tree-checker.c check_leaf: "unexpected item end"' },
   // Items
+  'key-type-tree': { group: 'items', severity: 'error', meaning: 'an item whose key type does not belong in its tree (e.g. an inode item in the extent tree)', locates: 'item', repair: 'none', progs: 'progs check (lowmem) "unknown key type in tree"; tree-checker.c check_leaf_item handles each type only where it belongs' },
   'root-item-size': { group: 'items', severity: 'error', meaning: 'a root item too short to hold the tree it names', locates: 'item', repair: 'none', progs: 'tree-checker.c check_root_item: "invalid root item size"' },
   'item-size': { group: 'items', severity: 'error', meaning: 'an item too short or long for its type', locates: 'item', repair: 'none', progs: 'tree-checker.c check_leaf_item: "invalid item size" (per type)' },
   'item-invalid': { group: 'items', severity: 'error', meaning: 'an item that cannot be decoded where a file or directory is read', locates: 'item', repair: 'none', progs: 'tree-checker.c check_leaf_item (the per-type checks)' },

@@ -300,3 +300,21 @@ export function rootTreeModeInvalid(): DamageRecipe {
   k.editBlock(root.bytenr, (b) => new DataView(b.buffer, b.byteOffset + leaf.itemOffset(slot), leaf.itemSize(slot)).setUint32(52, 0, true), { fixCsum: true });
   return { name: 'root tree inode mode 0, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'inode-mode', logical: root.bytenr, slot }] };
 }
+
+/**
+ * A FREE_SPACE_EXTENT key of the free space tree given type DEV_EXTENT (204),
+ * which belongs in the device tree only; the checksum is recomputed. The key
+ * order holds (the next key has a larger objectid), so only the type is wrong.
+ */
+export function keyTypeWrongTree(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const root = clean.treeRoot(10n)!;
+  const leaf = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf free space tree');
+  let slot = 0;
+  while (!(leaf.keyType(slot) === 199 && (slot + 1 === leaf.nritems || leaf.keyObjectid(slot + 1) > leaf.keyObjectid(slot)))) slot++;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  // btrfs_disk_key in the item header: objectid (8 bytes), then the type byte.
+  k.editBlock(root.bytenr, (b) => { b[HEADER_SIZE + slot * ITEM_SIZE + 8] = 204; }, { fixCsum: true });
+  return { name: 'free space tree key given a device tree type, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'key-type-tree', logical: root.bytenr, slot }] };
+}

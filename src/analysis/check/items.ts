@@ -1,7 +1,8 @@
-import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, ExtentFlag, FileExtentType, FileType, INODE_FLAG_MASK, InodeFlag, ItemType, ObjectId } from '../../format/constants.js';
+import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, ExtentFlag, FileExtentType, FileType, INODE_FLAG_MASK, InodeFlag, ItemType, itemTypeName, ObjectId } from '../../format/constants.js';
 import { BLOCK_GROUP_ITEM_SIZE, blockGroupChunkObjectid, blockGroupFlags, blockGroupUsed } from '../../format/items/blockGroup.js';
 import { nameText } from '../../format/items/common.js';
 import { ITEM_TYPE_BY_NUMBER } from '../../format/items/index.js';
+import { itemTypeBelongs } from '../../format/treeItemTypes.js';
 import { DEV_EXTENT_SIZE } from '../../format/items/dev.js';
 import { DIR_ITEM_HEADER_SIZE, dirItemDataLen, dirItemLocationType, dirItemNameLen, dirItemTransid, dirItemType, forEachDirEntry } from '../../format/items/dir.js';
 import { decodeExtentItem } from '../../format/items/extent.js';
@@ -40,6 +41,11 @@ const NAME_LEN = 255;
  */
 export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: number, tree: bigint): void {
   const type = block.keyType(slot);
+  if (!itemTypeBelongs(tree, type)) {
+    // The item is not what its type says (a corrupted key type byte): its bytes are not checked as that type.
+    report(ctx, block, slot, tree, 'key-type-tree', `item of type ${itemTypeName(type)} (${type}) does not belong in tree ${tree}`);
+    return;
+  }
   const e = ITEM_TYPE_BY_NUMBER[type];
   const check = e && ITEM_CHECKS[e.name];
   if (!check) return;
