@@ -44,7 +44,6 @@ const UNTESTED: Record<string, string> = {
   'item-invalid': 'met only while reading files through a view (cat/extract) on an undecodable item',
   'inode-ref': "needs an INODE_REF whose name_len runs past the item",
   'dir-item': 'needs a dir item with a bad file type or name_len, checksum recomputed',
-  'dir-item-hash': 'needs a DIR_ITEM name changed with the checksum recomputed',
   'file-extent': 'needs a file extent with a bad type or unaligned fields, checksum recomputed',
   'file-extent-range': 'needs a file extent reaching past its disk extent',
   'csum-item': 'needs a csum item of a size not a multiple of the checksum size',

@@ -2,7 +2,7 @@ import { HEADER_SIZE, ITEM_SIZE, TreeBlock } from '../../src/format/treeBlock.js
 import type { ByteSource } from '../../src/io/ByteSource.js';
 import { OverlaySource } from '../../src/io/OverlaySource.js';
 import type { Filesystem } from '../../src/tree/Filesystem.js';
-import { blockCopies, DamageKit, editSuperblocks } from './damage.js';
+import { blockCopies, DamageKit, editSuperblocks, resizeItem } from './damage.js';
 import { filesTruth } from './fsTruth.js';
 import { openSample, sampleSources } from './samples.js';
 
@@ -317,4 +317,51 @@ export function keyTypeWrongTree(): DamageRecipe {
   // btrfs_disk_key in the item header: objectid (8 bytes), then the type byte.
   k.editBlock(root.bytenr, (b) => { b[HEADER_SIZE + slot * ITEM_SIZE + 8] = 204; }, { fixCsum: true });
   return { name: 'free space tree key given a device tree type, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'key-type-tree', logical: root.bytenr, slot }] };
+}
+
+/** The first DIR_ITEM (key type 84) of a subvolume-5 leaf of the default sample, with its leaf. */
+function firstDirItem(clean: Filesystem): { leaf: TreeBlock; slot: number } {
+  let found: { leaf: TreeBlock; slot: number } | undefined;
+  clean.walk(clean.treeRoot(5n)!, {
+    block(b: TreeBlock) {
+      if (found || !b.isLeaf) return;
+      for (let s = 0; s < b.nritems && !found; s++) if (b.keyType(s) === 84) found = { leaf: b, slot: s };
+    },
+  });
+  if (!found) throw new Error('no DIR_ITEM');
+  return found;
+}
+
+/** A DIR_ITEM's key offset (its name hash) raised by one; the next key stays above it. Checksum recomputed. */
+export function dirItemHashChanged(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const { leaf, slot } = firstDirItem(clean);
+  if (slot + 1 < leaf.nritems && leaf.compareKey(slot + 1, { ...leaf.key(slot), offset: leaf.keyOffsetField(slot) + 1n }) <= 0) throw new Error('next key too close');
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  // btrfs_disk_key: objectid (8), type (1), offset (8) at byte 9 of the item header.
+  k.editBlock(leaf.logical, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
+    v.setBigUint64(at, v.getBigUint64(at, true) + 1n, true);
+  }, { fixCsum: true });
+  return { name: 'DIR_ITEM key offset no longer the name hash, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'dir-item-hash', logical: leaf.logical, slot }] };
+}
+
+/**
+ * A DIR_ITEM given a second copy of its own entry (a hash-collision slot
+ * holding one name twice), the leaf's data moved to make room and the
+ * checksum recomputed. The directory's size then counts the name once more
+ * than its DIR_INDEX items do (dir-isize) — the consequence btrfs check
+ * reports too.
+ */
+export function dirItemDuplicateName(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const { leaf, slot } = firstDirItem(clean);
+  const item = leaf.itemData(slot);
+  const doubled = new Uint8Array(item.length * 2);
+  doubled.set(item, 0);
+  doubled.set(item, item.length);
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, (b) => resizeItem(b, slot, doubled), { fixCsum: true });
+  return { name: 'DIR_ITEM holding one name twice, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'dir-item-duplicate', logical: leaf.logical, slot }, { code: 'dir-isize' }] };
 }

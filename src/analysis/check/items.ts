@@ -10,7 +10,7 @@ import { decodeFileExtent } from '../../format/items/fileExtent.js';
 import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE, inodeFlags, inodeGeneration, inodeMode, inodeNlink, inodeTransid } from '../../format/items/inode.js';
 import { ROOT_REF_SIZE, rootRefNameLen } from '../../format/items/root.js';
 import type { TreeBlock } from '../../format/treeBlock.js';
-import { nameHash } from '../../fs/names.js';
+import { bytesEqualAll, nameHash } from '../../fs/names.js';
 import { isFsTreeId } from '../../fs/FsView.js';
 import { rootItemPointer } from '../../format/items/root.js';
 import type { CheckFinding } from './types.js';
@@ -123,6 +123,8 @@ function checkDirItem(c: ItemCheckCall): void {
   // btrfs_dir_item entries read in place (names become strings only for messages).
   const key = block.keyOffsetField(slot);
   let n = 0;
+  // Names of a DIR_ITEM/XATTR_ITEM: several entries share one item only when their names collide in the hash.
+  const names: Uint8Array[] = [];
   const p = forEachDirEntry(data, 0, data.length, (e, nameLen, dataLen) => {
     n++;
     const locType = dirItemLocationType(data, e), transid = dirItemTransid(data, e), rawType = dirItemType(data, e), ft = rawType & FT_MASK;
@@ -134,6 +136,8 @@ function checkDirItem(c: ItemCheckCall): void {
     if (type !== ItemType.DIR_INDEX) {
       const h = nameHash(name);
       if (h !== key) bad('dir-item-hash', `name "${shown()}" hashes to ${h}, key offset is ${key}`);
+      if (names.some((x) => bytesEqualAll(x, name))) bad('dir-item-duplicate', `name "${shown()}" is in the item twice`);
+      names.push(name);
     }
     if (type !== ItemType.XATTR_ITEM && locType !== ItemType.INODE_ITEM && locType !== ItemType.ROOT_ITEM) bad('dir-item', `entry "${shown()}" points at key type ${locType}`);
     if (!genOk(transid)) bad('dir-item', `entry "${shown()}" transid ${transid} is past the filesystem's ${ctx.generation}`);
