@@ -1,4 +1,5 @@
 import { HEADER_SIZE, ITEM_SIZE, TreeBlock } from '../../src/format/treeBlock.js';
+import { decodeExtentItem } from '../../src/format/items/extent.js';
 import type { ByteSource } from '../../src/io/ByteSource.js';
 import { OverlaySource } from '../../src/io/OverlaySource.js';
 import type { Filesystem } from '../../src/tree/Filesystem.js';
@@ -364,4 +365,35 @@ export function dirItemDuplicateName(): DamageRecipe {
   const k = new DamageKit(clean, sampleSources(SAMPLE));
   k.editBlock(leaf.logical, (b) => resizeItem(b, slot, doubled), { fixCsum: true });
   return { name: 'DIR_ITEM holding one name twice, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'dir-item-duplicate', logical: leaf.logical, slot }, { code: 'dir-isize' }] };
+}
+
+/**
+ * The first two inline EXTENT_DATA_REFs of an extent item swapped (each is
+ * the type byte and a 28-byte btrfs_extent_data_ref), checksum recomputed:
+ * the kernel keeps them in descending hash order, so the swap puts them out
+ * of order while every count stays right.
+ */
+export function inlineRefsSwapped(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  let at: { leaf: TreeBlock; slot: number } | undefined;
+  clean.walk(clean.treeRoot(2n)!, {
+    block(b: TreeBlock) {
+      if (at || !b.isLeaf) return;
+      for (let s = 0; s < b.nritems && !at; s++) {
+        const d = decodeExtentItem(b.key(s), b.itemData(s));
+        if (b.keyType(s) === 168 && d.kind === 'extent_item' && d.inlineRefs.length >= 2 && d.inlineRefs[0]!.kind === 'extent_data' && d.inlineRefs[1]!.kind === 'extent_data') at = { leaf: b, slot: s };
+      }
+    },
+  });
+  if (!at) throw new Error('no extent item with two inline data refs');
+  const { leaf, slot } = at;
+  // btrfs_extent_item (24 bytes: refs, generation, flags), then the inline refs of 29 bytes each.
+  const first = leaf.itemOffset(slot) + 24;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, (b) => {
+    const a = b.slice(first, first + 29);
+    b.copyWithin(first, first + 29, first + 58);
+    b.set(a, first + 29);
+  }, { fixCsum: true });
+  return { name: 'inline back references swapped, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'extent-inline-ref-order', logical: leaf.logical, slot }] };
 }

@@ -5,7 +5,7 @@ import { ITEM_TYPE_BY_NUMBER } from '../../format/items/index.js';
 import { itemTypeBelongs } from '../../format/treeItemTypes.js';
 import { DEV_EXTENT_SIZE } from '../../format/items/dev.js';
 import { DIR_ITEM_HEADER_SIZE, dirItemDataLen, dirItemLocationType, dirItemNameLen, dirItemTransid, dirItemType, forEachDirEntry } from '../../format/items/dir.js';
-import { decodeExtentItem } from '../../format/items/extent.js';
+import { decodeExtentItem, extentDataRefHash, type InlineRef } from '../../format/items/extent.js';
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
 import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE, inodeFlags, inodeGeneration, inodeMode, inodeNlink, inodeTransid } from '../../format/items/inode.js';
 import { ROOT_REF_SIZE, rootRefNameLen } from '../../format/items/root.js';
@@ -194,6 +194,28 @@ function checkExtentItem(c: ItemCheckCall): void {
   if (type === ItemType.EXTENT_ITEM && (key.offset === 0n || key.offset % BigInt(ctx.sectorsize) !== 0n)) bad('extent-item', `length ${key.offset} is 0 or unaligned`);
   if (type === ItemType.METADATA_ITEM && isData) bad('extent-item', 'METADATA_ITEM with DATA flag');
   if (isTree && d.level !== undefined && d.level >= 8) bad('extent-item', `tree block level ${d.level} >= 8`);
+  checkInlineRefOrder(d.inlineRefs, bad);
+}
+
+/**
+ * Inline back references are kept in ascending type order, and within a
+ * type in descending offset order — for EXTENT_DATA_REF the hash of (root,
+ * objectid, offset) that keyed items of that type use as key offset: the
+ * kernel inserts a ref before the first one of a smaller offset
+ * (lookup_inline_extent_backref) and its tree-checker refuses any other order
+ * (check_extent_item: "inline ref out-of-order"). A lookup stops at that
+ * point, so a ref out of order is never found.
+ */
+function checkInlineRefOrder(refs: readonly InlineRef[], bad: ItemCheckCall['bad']): void {
+  let lastType = -1, lastSeq = 0n;
+  refs.forEach((r, i) => {
+    const seq = r.kind === 'extent_data' ? extentDataRefHash(r.root, r.objectid, r.offset) : r.kind === 'tree_block' || r.kind === 'extent_owner' ? r.root : r.parent;
+    if (r.type < lastType || (r.type === lastType && seq > lastSeq)) {
+      bad('extent-inline-ref-order', `inline ref ${i} (type ${r.type}, offset ${seq}) comes after type ${lastType} offset ${lastSeq}`);
+    }
+    lastType = r.type;
+    lastSeq = seq;
+  });
 }
 
 /** BLOCK_GROUP_ITEM. */
