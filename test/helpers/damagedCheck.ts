@@ -397,3 +397,27 @@ export function inlineRefsSwapped(): DamageRecipe {
   }, { fixCsum: true });
   return { name: 'inline back references swapped, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'extent-inline-ref-order', logical: leaf.logical, slot }] };
 }
+
+/**
+ * The default sample (made with NO_HOLES, so its sparse files have no hole
+ * extents) with the NO_HOLES bit (1 << 9 of incompat_flags, u64 at 0xbc)
+ * cleared on every superblock copy: every regular file with a hole below its
+ * size then lacks the extents that would cover it. Which files those are,
+ * and where their first hole starts, comes from the kernel's FIEMAP truth.
+ */
+export function noHolesCleared(): { sources: ByteSource[]; gaps: { subvol: bigint; ino: bigint; offset: bigint }[] } {
+  const clean = openSample(SAMPLE);
+  const src = sampleSources(SAMPLE);
+  const o = editSuperblocks(src[0]!, clean.superblock.csumType, (v) => v.setBigUint64(0xbc, v.getBigUint64(0xbc, true) & ~(1n << 9n), true));
+  const gaps: { subvol: bigint; ino: bigint; offset: bigint }[] = [];
+  for (const e of filesTruth(SAMPLE)) {
+    if (e.type !== 'file' || e.size === 0) continue;
+    let covered = 0;
+    for (const x of [...(e.filefrag?.extents ?? [])].sort((a, b) => a.logical - b.logical)) {
+      if (x.logical > covered) break;
+      covered = Math.max(covered, x.logical + x.length);
+    }
+    if (covered < e.size) gaps.push({ subvol: BigInt(e.subvol_id), ino: BigInt(e.ino), offset: BigInt(covered) });
+  }
+  return { sources: [o, ...src.slice(1)], gaps };
+}

@@ -74,8 +74,16 @@ export class FsTreeChecker {
   private dirNameBytes = 0;
   private nodatasum = false;
   private extentEnd = -1n;
+  /** Without NO_HOLES: how far from 0 the file extents cover the file without a gap, and where the first gap is. */
+  private covered = 0n;
+  private gapAt = -1n;
 
-  constructor(readonly tree: bigint, private readonly add: (f: CheckFinding) => void, private readonly csumNeeds: CsumNeed[] | null) {}
+  /**
+   * `explicitHoles`: the sector size when the filesystem lacks the NO_HOLES
+   * feature, so every byte of a file up to its size must be covered by a
+   * file extent (holes are extents of disk_bytenr 0); 0 with NO_HOLES.
+   */
+  constructor(readonly tree: bigint, private readonly add: (f: CheckFinding) => void, private readonly csumNeeds: CsumNeed[] | null, private readonly explicitHoles = 0n) {}
 
   get hasLost(): boolean {
     return this.lostRanges.length > 0;
@@ -129,6 +137,8 @@ export class FsTreeChecker {
         this.inodeAt = { block: block.logical, slot };
         this.nodatasum = (inodeFlags(data, 0) & InodeFlag.NODATASUM) !== 0n;
         this.extentEnd = -1n;
+        this.covered = 0n;
+        this.gapAt = -1n;
         return;
       case ItemType.INODE_REF: {
         // The key offset is the parent directory; refs that run past the item are reported by the item checks.
@@ -182,6 +192,12 @@ export class FsTreeChecker {
           this.add({ ...rule('file-extent-overlap'), message: `inode ${ino}: file extent at ${d.fileOffset} starts before the previous one ends (${this.extentEnd})`, location: { tree: this.tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
         }
         if (this.hasInode) this.extentEnd = d.fileOffset + len;
+        if (this.explicitHoles && this.hasInode && this.gapAt < 0n) {
+          // An inline extent stands for its whole sector: a file extended past it gets its hole extent from the next sector.
+          const end = d.body === 'inline' ? roundUp(d.fileOffset + len, this.explicitHoles) : d.fileOffset + len;
+          if (d.fileOffset > this.covered) this.gapAt = this.covered;
+          else if (end > this.covered) this.covered = end;
+        }
         if (d.body === 'inline' || d.diskBytenr !== 0n) this.extentBytes += len;
         // Compressed extents carry checksums even in NODATASUM inodes (btrfs check requires them).
         if (this.csumNeeds && d.body === 'disk' && d.type === FileExtentType.REG && d.diskBytenr !== 0n && this.hasInode && (!this.nodatasum || d.compression !== 0)) {
@@ -219,6 +235,13 @@ export class FsTreeChecker {
         if ((fmt === 0o100000 || fmt === 0o120000) && this.nbytes !== this.extentBytes) {
           this.pending.push({ ino, code: 'inode-nbytes', message: `subvolume ${t} inode ${ino} has nbytes ${this.nbytes}, its file extents add up to ${this.extentBytes}`, ...at });
         }
+        // btrfs check (I_ERR_FILE_EXTENT_DISCOUNT): without NO_HOLES a regular file's extents leave no gap below its size.
+        if (this.explicitHoles && fmt === 0o100000) {
+          const gap = this.gapAt >= 0n ? this.gapAt : this.covered;
+          if (gap < this.isize) {
+            this.pending.push({ ino, code: 'file-extent-gap', message: `subvolume ${t} inode ${ino}: no file extent covers offset ${gap} (size ${this.isize}; the filesystem has no NO_HOLES feature, so holes need extents)`, ...at });
+          }
+        }
         if (isDir && this.isize !== BigInt(this.dirNameBytes)) {
           this.pending.push({ ino, code: 'dir-isize', message: `subvolume ${t} directory ${ino} has isize ${this.isize}, its names add up to ${this.dirNameBytes}`, ...at });
         }
@@ -231,6 +254,8 @@ export class FsTreeChecker {
     this.extentBytes = 0n;
     this.nodatasum = false;
     this.extentEnd = -1n;
+    this.covered = 0n;
+    this.gapAt = -1n;
   }
 
   /**
@@ -337,3 +362,5 @@ const LOCATION_OBJECTID = dirItem.off.location + diskKey.off.objectid;
 function utf8(b: Uint8Array): string {
   return new TextDecoder('utf-8', { fatal: false }).decode(b);
 }
+
+const roundUp = (x: bigint, to: bigint) => (x + to - 1n) / to * to;

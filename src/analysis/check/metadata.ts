@@ -1,4 +1,4 @@
-import { ExtentFlag, ItemType, ObjectId } from '../../format/constants.js';
+import { ExtentFlag, IncompatFlag, ItemType, ObjectId } from '../../format/constants.js';
 import { BLOCK_GROUP_ITEM_SIZE, blockGroupFlags, blockGroupUsed } from '../../format/items/blockGroup.js';
 import { DEV_EXTENT_SIZE, devExtentChunkOffset, devExtentLength } from '../../format/items/dev.js';
 import { decodeExtentItem, extentDataRef, extentDataRefCount, sharedDataRef, sharedDataRefCount } from '../../format/items/extent.js';
@@ -236,13 +236,15 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     visit(r.block, r.validItems, first, null);
   };
 
+  // Without NO_HOLES, holes are file extents too (the data reloc tree's files are extents being moved: left out).
+  const explicitHoles = (sb.incompatFlags & IncompatFlag.NO_HOLES) === 0n ? BigInt(sb.sectorsize) : 0n;
   walk(fs.rootTree, true, undefined);
   walk(fs.chunkTree, true, undefined);
   for (const root of fs.roots()) {
     const fsTree = isFsTreeId(root.tree) || root.tree === ObjectId.DATA_RELOC_TREE;
     const live = rootItemRefs(fs, root) !== 0;
     if (!live && isFsTreeId(root.tree)) facts.deadRoots.set(root.tree, root.key);
-    const checker = fsTree && live && root.tree !== ObjectId.TREE_RELOC ? new FsTreeChecker(root.tree, add, facts.csumNeeds) : undefined;
+    const checker = fsTree && live && root.tree !== ObjectId.TREE_RELOC ? new FsTreeChecker(root.tree, add, facts.csumNeeds, root.tree !== ObjectId.DATA_RELOC_TREE ? explicitHoles : 0n) : undefined;
     walk(root, true, checker);
     if (checker) {
       checker.finish((logical) => reader.read({ logical }, { tree: root.tree }).block);
