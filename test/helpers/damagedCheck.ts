@@ -421,3 +421,58 @@ export function noHolesCleared(): { sources: ByteSource[]; gaps: { subvol: bigin
   }
   return { sources: [o, ...src.slice(1)], gaps };
 }
+
+/**
+ * The first item of key type `type` in tree `tree` (that `pick` accepts)
+ * edited in place by `edit` (a DataView of its data) on every copy of its
+ * leaf, checksum recomputed. `expected(leaf, slot)` lists the findings.
+ */
+function itemEdited(name: string, tree: bigint, type: number, edit: (item: DataView, sectorsize: number) => void,
+  expected: (logical: bigint, slot: number) => ExpectedFinding[], pick: (leaf: TreeBlock, slot: number) => boolean = () => true): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  let at: { leaf: TreeBlock; slot: number } | undefined;
+  clean.walk(clean.treeRoot(tree)!, {
+    block(b: TreeBlock) {
+      if (at || !b.isLeaf) return;
+      for (let s = 0; s < b.nritems && !at; s++) if (b.keyType(s) === type && pick(b, s)) at = { leaf: b, slot: s };
+    },
+  });
+  if (!at) throw new Error(`no item of type ${type} in tree ${tree}`);
+  const { leaf, slot } = at;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, (b) => edit(new DataView(b.buffer, b.byteOffset + leaf.itemOffset(slot), leaf.itemSize(slot)), clean.superblock.sectorsize), { fixCsum: true });
+  return { name, sources: k.overlays, data: false, expected: expected(leaf.logical, slot) };
+}
+
+/** A tree block header field rewritten on both copies of an fs leaf, checksum recomputed: the block is refused on both. */
+function headerEdited(name: string, code: string, edit: (b: Uint8Array) => void): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const leaf = fsLeaf(clean);
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, edit, { fixCsum: true });
+  return {
+    name, sources: k.overlays, data: false,
+    expected: [0, 1].map((copy) => ({ code, logical: leaf.logical, copy, repairable: false })),
+    hurt: truthFilesInRange(SAMPLE, leaf.minIno, leaf.maxIno).map((path) => ({ path })),
+  };
+}
+
+/** Recipes for codes that had none: each edits one field (offsets from btrfs_tree.h) and names the findings it must cause. */
+export function fieldRecipes(): DamageRecipe[] {
+  const u64add = (off: number, d: (ss: number) => bigint) => (v: DataView, ss: number) => v.setBigUint64(off, v.getBigUint64(off, true) + d(ss), true);
+  return [
+    // btrfs_header: bytenr at 0x30.
+    headerEdited('fs leaf header bytenr changed, checksum recomputed', 'bytenr-mismatch', (b) => { b[0x30]! ^= 0x10; }),
+    // btrfs_inode_item.nlink (u32 at 40) set to 0 on a file: unlinked, yet no orphan item.
+    itemEdited('file nlink 0 without an orphan item, checksum recomputed', 5n, 1, (v) => v.setUint32(40, 0, true),
+      (logical, slot) => [{ code: 'orphan-missing', logical, slot }], (b, s) => b.keyObjectid(s) > 256n),
+    // btrfs_block_group_item.used (u64 at 0) raised by a sector: also the superblock's bytes_used no longer adds up.
+    itemEdited('block group used raised, checksum recomputed', 2n, 192, u64add(0, (ss) => BigInt(ss)),
+      (_l, _s) => [{ code: 'block-group-used' }, { code: 'super-bytes-used' }]),
+    // btrfs_dev_item.bytes_used (u64 at 16) raised by a sector in the chunk tree.
+    itemEdited('dev item bytes_used raised, checksum recomputed', 3n, 216, u64add(16, (ss) => BigInt(ss)), () => [{ code: 'dev-bytes-used' }]),
+    // btrfs_file_extent_item.type (u8 at 20) of a regular extent (53 bytes) set to 3: none of inline, regular, prealloc.
+    itemEdited('file extent type 3, checksum recomputed', 5n, 108, (v) => v.setUint8(20, 3), (logical, slot) => [{ code: 'file-extent', logical, slot }],
+      (b, s) => b.itemSize(s) === 53),
+  ];
+}

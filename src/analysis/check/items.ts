@@ -1,4 +1,4 @@
-import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, ExtentFlag, FileExtentType, FileType, INODE_FLAG_MASK, InodeFlag, ItemType, itemTypeName, ObjectId } from '../../format/constants.js';
+import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, ExtentFlag, FileType, INODE_FLAG_MASK, InodeFlag, ItemType, itemTypeName, ObjectId } from '../../format/constants.js';
 import { BLOCK_GROUP_ITEM_SIZE, blockGroupChunkObjectid, blockGroupFlags, blockGroupUsed } from '../../format/items/blockGroup.js';
 import { nameText } from '../../format/items/common.js';
 import { ITEM_TYPE_BY_NUMBER } from '../../format/items/index.js';
@@ -156,7 +156,6 @@ function checkExtentData(c: ItemCheckCall): void {
   const { ctx, block, slot, tree, data, bad, genOk } = c;
   const d = decodeFileExtent(block.key(slot), data);
   if (d.kind === 'invalid') { bad('item-size', d.reason); return; }
-  if (d.type > FileExtentType.PREALLOC) bad('file-extent', `file extent type ${d.type}`);
   if (d.compression > 3) bad('file-extent', `compression ${d.compression}`);
   if (d.encryption !== 0 || d.otherEncoding !== 0) bad('file-extent', `encryption ${d.encryption}, other encoding ${d.otherEncoding}`);
   if (!genOk(d.generation)) bad('file-extent', `generation ${d.generation} is past the filesystem's ${ctx.generation}`);
@@ -165,6 +164,7 @@ function checkExtentData(c: ItemCheckCall): void {
     if (d.compression === 0 && d.ramBytes !== BigInt(d.inlineLength)) bad('file-extent', `inline ram_bytes ${d.ramBytes} != ${d.inlineLength} bytes stored`);
     return;
   }
+  // The decoder's errors include a type none of inline, regular, prealloc.
   if (d.errors) bad('file-extent', d.errors.join('; '));
   const ss = BigInt(ctx.sectorsize);
   const unaligned = (['fileOffset', 'diskBytenr', 'diskNumBytes', 'offset', 'numBytes', 'ramBytes'] as const).filter((f) => d[f] % ss !== 0n);
