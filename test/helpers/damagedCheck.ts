@@ -474,5 +474,14 @@ export function fieldRecipes(): DamageRecipe[] {
     // btrfs_file_extent_item.type (u8 at 20) of a regular extent (53 bytes) set to 3: none of inline, regular, prealloc.
     itemEdited('file extent type 3, checksum recomputed', 5n, 108, (v) => v.setUint8(20, 3), (logical, slot) => [{ code: 'file-extent', logical, slot }],
       (b, s) => b.itemSize(s) === 53),
+    // btrfs_dir_item.type (u8 at 29) of a DIR_INDEX entry set to 0 (BTRFS_FT_UNKNOWN): no file type.
+    itemEdited('DIR_INDEX entry of file type 0, checksum recomputed', 5n, 96, (v) => v.setUint8(29, 0), (logical, slot) => [{ code: 'dir-item', logical, slot }]),
+    // btrfs_dev_extent.chunk_offset (u64 at 16) moved by a sector: the stripe's device extent names another chunk.
+    itemEdited('dev extent chunk_offset moved, checksum recomputed', 4n, 204, u64add(16, (ss) => BigInt(ss)), () => [{ code: 'dev-extent-mismatch' }]),
+    // A ROOT_REF's name (after dirid, sequence, name_len: 18 bytes) changed: it and its ROOT_BACKREF no longer pair.
+    itemEdited('ROOT_REF name changed, checksum recomputed', 1n, 156, (v) => v.setUint8(18, v.getUint8(18) ^ 0x20), () => [{ code: 'root-ref' }, { code: 'root-ref' }]),
+    // btrfs_file_extent_item.offset (u64 at 37) of a regular extent moved past its disk extent's end.
+    itemEdited('file extent offset past its disk extent, checksum recomputed', 5n, 108, (v) => v.setBigUint64(37, v.getBigUint64(29, true), true),
+      (logical, slot) => [{ code: 'file-extent-range', logical, slot }], (b, s) => b.itemSize(s) === 53 && new DataView(b.data.buffer, b.data.byteOffset + b.itemOffset(s)).getBigUint64(21, true) !== 0n),
   ];
 }
