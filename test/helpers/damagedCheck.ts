@@ -483,5 +483,47 @@ export function fieldRecipes(): DamageRecipe[] {
     // btrfs_file_extent_item.offset (u64 at 37) of a regular extent moved past its disk extent's end.
     itemEdited('file extent offset past its disk extent, checksum recomputed', 5n, 108, (v) => v.setBigUint64(37, v.getBigUint64(29, true), true),
       (logical, slot) => [{ code: 'file-extent-range', logical, slot }], (b, s) => b.itemSize(s) === 53 && new DataView(b.data.buffer, b.data.byteOffset + b.itemOffset(s)).getBigUint64(21, true) !== 0n),
+    itemResized('inode item one byte longer, checksum recomputed', 5n, 1, 1, 'item-size'),
+    itemResized('csum item one byte longer, checksum recomputed', 7n, 128, 1, 'csum-item'),
   ];
+}
+
+/** The first item of `type` in `tree` made `grow` bytes longer (zeros appended), the leaf rearranged and its checksum recomputed. */
+function itemResized(name: string, tree: bigint, type: number, grow: number, code: string): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  let at: { leaf: TreeBlock; slot: number } | undefined;
+  clean.walk(clean.treeRoot(tree)!, {
+    block(b: TreeBlock) {
+      if (at || !b.isLeaf) return;
+      for (let s = 0; s < b.nritems && !at; s++) if (b.keyType(s) === type && (tree !== 5n || b.keyObjectid(s) > 256n)) at = { leaf: b, slot: s };
+    },
+  });
+  if (!at) throw new Error(`no item of type ${type} in tree ${tree}`);
+  const { leaf, slot } = at;
+  const data = new Uint8Array(leaf.itemSize(slot) + grow);
+  data.set(leaf.itemData(slot));
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, (b) => resizeItem(b, slot, data), { fixCsum: true });
+  return { name, sources: k.overlays, data: false, expected: [{ code, logical: leaf.logical, slot }] };
+}
+
+/**
+ * The fs tree root node's key for its second child raised by one in the key
+ * offset (still below the third), checksum recomputed: the child's first key
+ * no longer is the parent's (the kernel refuses such a child).
+ */
+export function parentKeyChanged(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const root = clean.treeRoot(5n)!;
+  const node = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (node.level !== 1 || node.nritems < 3) throw new Error('recipe expects a two-level fs tree of 3+ leaves');
+  const child = node.blockPtr(1);
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  // btrfs_key_ptr: a 17-byte key (offset u64 at 9), blockptr, generation; 33 bytes each after the header.
+  k.editBlock(root.bytenr, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const at = HEADER_SIZE + 33 + 9;
+    v.setBigUint64(at, v.getBigUint64(at, true) + 1n, true);
+  }, { fixCsum: true });
+  return { name: 'parent key of an fs leaf changed, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'first-key-mismatch', logical: child }] };
 }
