@@ -26,11 +26,6 @@ const TESTS = files(join(ROOT, 'test')).filter((p) => !p.endsWith('check-rules.t
  * and a new code needs a test, not an entry here.
  */
 const UNTESTED: Record<string, string> = {
-  'super-older': 'needs a device whose backup superblock copies are of an older generation than the primary (a resize or a crash between the writes of the copies)',
-  'super-mirror-mismatch': 'needs two superblock copies of the same generation that differ: only forged images have them',
-  'device-duplicate': 'needs the same device image given twice; the CLI tests give distinct devices',
-  'device-other-fs': 'needs a device of another filesystem given with --device',
-  'device-not-btrfs': 'needs a non-btrfs file given as a second device',
   'sys-chunk-mismatch': "needs a sys_chunk_array chunk that differs from the chunk tree's, with both checksums right",
   'chunk-item-size': 'needs a chunk item whose size does not hold its stripes, with the leaf checksum recomputed',
   'chunk-tree-uuid-mismatch': 'the metadata walk passes no expected chunk tree uuid to the block reader yet, so a changed one is not seen (a rule to add)',

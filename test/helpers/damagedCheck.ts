@@ -3,7 +3,7 @@ import { decodeExtentItem } from '../../src/format/items/extent.js';
 import type { ByteSource } from '../../src/io/ByteSource.js';
 import { OverlaySource } from '../../src/io/OverlaySource.js';
 import type { Filesystem } from '../../src/tree/Filesystem.js';
-import { blockCopies, DamageKit, editSuperblocks, resizeItem } from './damage.js';
+import { blockCopies, DamageKit, editSuperblocks, fixBlockCsum, resizeItem } from './damage.js';
 import { filesTruth } from './fsTruth.js';
 import { openSample, sampleSources } from './samples.js';
 
@@ -526,4 +526,32 @@ export function parentKeyChanged(): DamageRecipe {
     v.setBigUint64(at, v.getBigUint64(at, true) + 1n, true);
   }, { fixCsum: true });
   return { name: 'parent key of an fs leaf changed, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'first-key-mismatch', logical: child }] };
+}
+
+/** One superblock copy (btrfs_super_block at `at`) rewritten by `edit`, checksum recomputed. */
+function superCopyEdited(src: ByteSource, csumType: number, at: bigint, edit: (v: DataView) => void): OverlaySource {
+  const b = src.read(at, 4096).slice();
+  edit(new DataView(b.buffer, b.byteOffset, 4096));
+  return new OverlaySource(src).patch(at, fixBlockCsum(b, csumType));
+}
+
+/** Superblock copies and device sets that do not fit together: each names its finding. */
+export function deviceRecipes(): DamageRecipe[] {
+  const clean = openSample(SAMPLE);
+  const csumType = clean.superblock.csumType;
+  const src = sampleSources(SAMPLE)[0]!;
+  if (sampleSources(SAMPLE).length !== 1 || src.size < 0x4000000n + 4096n) throw new Error('recipe expects one device with a copy at 64 MiB');
+  const mirror = 0x4000000n;
+  const zeroed = new OverlaySource(src);
+  for (const at of [0x10000n, mirror]) zeroed.patch(at, new Uint8Array(4096));
+  return [
+    // btrfs_super_block.generation (u64 at 0x48) of the 64 MiB copy lowered: an older copy.
+    { name: 'second superblock copy of an older generation', sources: [superCopyEdited(src, csumType, mirror, (v) => v.setBigUint64(0x48, v.getBigUint64(0x48, true) - 1n, true))], data: false, expected: [{ code: 'super-older', physical: mirror, copy: 1 }] },
+    // bytes_used (u64 at 0x78) of the 64 MiB copy changed, generation kept: copies of one generation disagree.
+    { name: 'second superblock copy disagreeing at the same generation', sources: [superCopyEdited(src, csumType, mirror, (v) => v.setBigUint64(0x78, v.getBigUint64(0x78, true) + 4096n, true))], data: false, expected: [{ code: 'super-mirror-mismatch', physical: mirror, copy: 1 }] },
+    { name: 'the same device given twice', sources: [src, src], data: false, expected: [{ code: 'device-duplicate' }] },
+    // Its primary copy, zeroed, is also said to have no magic.
+    { name: 'a second device with no superblock', sources: [src, zeroed], data: false, expected: [{ code: 'device-not-btrfs' }, { code: 'super-bad-magic', physical: 0x10000n }] },
+    { name: 'a device of another filesystem given too', sources: [src, sampleSources('mixed')[0]!], data: false, expected: [{ code: 'device-other-fs' }] },
+  ];
 }
