@@ -483,6 +483,10 @@ export function fieldRecipes(): DamageRecipe[] {
     // btrfs_file_extent_item.offset (u64 at 37) of a regular extent moved past its disk extent's end.
     itemEdited('file extent offset past its disk extent, checksum recomputed', 5n, 108, (v) => v.setBigUint64(37, v.getBigUint64(29, true), true),
       (logical, slot) => [{ code: 'file-extent-range', logical, slot }], (b, s) => b.itemSize(s) === 53 && new DataView(b.data.buffer, b.data.byteOffset + b.itemOffset(s)).getBigUint64(21, true) !== 0n),
+    // A file's INODE_REF name (after index u64 and name_len u16: byte 10) changed: its directory entry has no ref, the ref no entry.
+    itemEdited('INODE_REF name changed, checksum recomputed', 5n, 12, (v) => v.setUint8(10, v.getUint8(10) ^ 0x20),
+      () => [{ code: 'inode-ref-missing' }, { code: 'dir-entry-missing' }], (b, s) => b.keyObjectid(s) > 256n && b.itemSize(s) > 10),
+    freeSpaceIntoExtent(),
     itemResized('inode item one byte longer, checksum recomputed', 5n, 1, 1, 'item-size'),
     itemResized('csum item one byte longer, checksum recomputed', 7n, 128, 1, 'csum-item'),
   ];
@@ -554,4 +558,27 @@ export function deviceRecipes(): DamageRecipe[] {
     { name: 'a second device with no superblock', sources: [src, zeroed], data: false, expected: [{ code: 'device-not-btrfs' }, { code: 'super-bad-magic', physical: 0x10000n }] },
     { name: 'a device of another filesystem given too', sources: [src, sampleSources('mixed')[0]!], data: false, expected: [{ code: 'device-other-fs' }] },
   ];
+}
+
+/**
+ * A free space extent (key: start, FREE_SPACE_EXTENT, length) made one sector
+ * longer where the next key is another free extent further on: the bytes
+ * between two free extents of a block group are allocated, so the longer one
+ * now covers an allocated extent. Checksum recomputed.
+ */
+function freeSpaceIntoExtent(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const ss = BigInt(clean.superblock.sectorsize);
+  const root = clean.treeRoot(10n)!;
+  const leaf = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf free space tree');
+  let slot = 0;
+  while (!(leaf.keyType(slot) === 199 && leaf.keyType(slot + 1) === 199 && leaf.keyObjectid(slot + 1) > leaf.keyObjectid(slot) + leaf.keyOffsetField(slot) + ss)) slot++;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(root.bytenr, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
+    v.setBigUint64(at, v.getBigUint64(at, true) + ss, true);
+  }, { fixCsum: true });
+  return { name: 'free space extent reaching into an allocated extent, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'free-space-overlap' }] };
 }
