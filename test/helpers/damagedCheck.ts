@@ -487,6 +487,13 @@ export function fieldRecipes(): DamageRecipe[] {
     itemEdited('INODE_REF name changed, checksum recomputed', 5n, 12, (v) => v.setUint8(10, v.getUint8(10) ^ 0x20),
       () => [{ code: 'inode-ref-missing' }, { code: 'dir-entry-missing' }], (b, s) => b.keyObjectid(s) > 256n && b.itemSize(s) > 10),
     freeSpaceIntoExtent(),
+    // btrfs_dev_extent.length (u64 at 24) one sector longer where the next device extent follows directly: the two overlap,
+    // the extent no longer matches its chunk stripe, and the device's bytes_used no longer adds up.
+    itemEdited('device extent one sector longer, checksum recomputed', 4n, 204, u64add(24, (ss) => BigInt(ss)),
+      () => [{ code: 'dev-extent-overlap' }, { code: 'dev-extent-mismatch' }, { code: 'dev-bytes-used' }],
+      (b, s) => s + 1 < b.nritems && b.keyType(s + 1) === 204 && b.keyObjectid(s + 1) === b.keyObjectid(s) &&
+        b.keyOffsetField(s) + new DataView(b.data.buffer, b.data.byteOffset + b.itemOffset(s)).getBigUint64(24, true) === b.keyOffsetField(s + 1)),
+    emptiedNode(),
     itemResized('inode item one byte longer, checksum recomputed', 5n, 1, 1, 'item-size'),
     itemResized('csum item one byte longer, checksum recomputed', 7n, 128, 1, 'csum-item'),
   ];
@@ -581,4 +588,14 @@ function freeSpaceIntoExtent(): DamageRecipe {
     v.setBigUint64(at, v.getBigUint64(at, true) + ss, true);
   }, { fixCsum: true });
   return { name: 'free space extent reaching into an allocated extent, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'free-space-overlap' }] };
+}
+
+/** The fs tree's root node given nritems 0 (btrfs_header.nritems, u32 at 0x60) on both copies, checksum recomputed. */
+function emptiedNode(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const root = clean.treeRoot(5n)!;
+  if (root.level === 0) throw new Error('recipe expects a node at the top of the fs tree');
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(root.bytenr, (b) => new DataView(b.buffer, b.byteOffset).setUint32(0x60, 0, true), { fixCsum: true });
+  return { name: 'fs tree root node with no pointers, checksum recomputed', sources: k.overlays, data: false, expected: [0, 1].map((copy) => ({ code: 'empty-node', logical: root.bytenr, copy })) };
 }
