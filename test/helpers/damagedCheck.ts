@@ -494,6 +494,11 @@ export function fieldRecipes(): DamageRecipe[] {
       (b, s) => s + 1 < b.nritems && b.keyType(s + 1) === 204 && b.keyObjectid(s + 1) === b.keyObjectid(s) &&
         b.keyOffsetField(s) + new DataView(b.data.buffer, b.data.byteOffset + b.itemOffset(s)).getBigUint64(24, true) === b.keyOffsetField(s + 1)),
     emptiedNode(),
+    // An INODE_REF's name_len (u16 at 8) one more than its bytes: the name runs past the item, and that name is then
+    // not counted (its directory entry has no ref). The first such inode is a directory, whose nlink is not compared.
+    itemEdited('INODE_REF name running past its item, checksum recomputed', 5n, 12, (v) => v.setUint16(8, v.getUint16(8, true) + 1, true),
+      (logical, slot) => [{ code: 'inode-ref', logical, slot }, { code: 'inode-ref-missing' }], (b, s) => b.keyObjectid(s) > 256n),
+    fileExtentMovedBack(),
     itemResized('inode item one byte longer, checksum recomputed', 5n, 1, 1, 'item-size'),
     itemResized('csum item one byte longer, checksum recomputed', 7n, 128, 1, 'csum-item'),
   ];
@@ -598,4 +603,35 @@ function emptiedNode(): DamageRecipe {
   const k = new DamageKit(clean, sampleSources(SAMPLE));
   k.editBlock(root.bytenr, (b) => new DataView(b.buffer, b.byteOffset).setUint32(0x60, 0, true), { fixCsum: true });
   return { name: 'fs tree root node with no pointers, checksum recomputed', sources: k.overlays, data: false, expected: [0, 1].map((copy) => ({ code: 'empty-node', logical: root.bytenr, copy })) };
+}
+
+/**
+ * The second file extent of a file (key: ino, EXTENT_DATA, file offset) moved
+ * one sector back into the first, which is longer than a sector; checksum
+ * recomputed. Key order holds; the two extents now overlap.
+ */
+function fileExtentMovedBack(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const ss = BigInt(clean.superblock.sectorsize);
+  let at: { leaf: TreeBlock; slot: number } | undefined;
+  clean.walk(clean.treeRoot(5n)!, {
+    block(b: TreeBlock) {
+      if (at || !b.isLeaf) return;
+      for (let s = 1; s < b.nritems && !at; s++) {
+        if (b.keyType(s) !== 108 || b.keyType(s - 1) !== 108 || b.keyObjectid(s) !== b.keyObjectid(s - 1) || b.itemSize(s - 1) !== 53) continue;
+        // btrfs_file_extent_item.num_bytes (u64 at 45) of the first extent.
+        const len = new DataView(b.data.buffer, b.data.byteOffset + b.itemOffset(s - 1)).getBigUint64(45, true);
+        if (len > ss && b.keyOffsetField(s - 1) + len === b.keyOffsetField(s)) at = { leaf: b, slot: s };
+      }
+    },
+  });
+  if (!at) throw new Error('no file with two adjacent regular extents');
+  const { leaf, slot } = at;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const p = HEADER_SIZE + slot * ITEM_SIZE + 9;
+    v.setBigUint64(p, v.getBigUint64(p, true) - ss, true);
+  }, { fixCsum: true });
+  return { name: 'file extent moved back into the previous one, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'file-extent-overlap', logical: leaf.logical, slot }] };
 }
