@@ -165,7 +165,7 @@ export type SeverityOf<C extends FindingCode> =
 export const FINDING_CODES = Object.keys(RULES) as FindingCode[];
 
 export function isFindingCode(s: string): s is FindingCode {
-  return Object.prototype.hasOwnProperty.call(RULES, s);
+  return Object.hasOwn(RULES, s);
 }
 
 /**

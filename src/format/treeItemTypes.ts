@@ -1,4 +1,4 @@
-import { ItemType as T, ObjectId } from './constants.js';
+import { ObjectId, ItemType as T } from './constants.js';
 
 /**
  * Which item types each tree holds (btrfs_tree.h, and where the kernel
