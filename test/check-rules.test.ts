@@ -29,7 +29,6 @@ const UNTESTED: Record<string, string> = {
   'sys-chunk-mismatch': "needs a sys_chunk_array chunk that differs from the chunk tree's, with both checksums right",
   'chunk-item-size': 'needs a chunk item whose size does not hold its stripes, with the leaf checksum recomputed',
   'chunk-tree-uuid-mismatch': 'the metadata walk passes no expected chunk tree uuid to the block reader yet, so a changed one is not seen (a rule to add)',
-  'owner-mismatch': 'the metadata walk passes no expected owner yet (the kernel\'s btrfs_check_eb_owner rule: a subvolume\'s blocks may be owned by another subvolume); a rule to add',
   'block-reached-twice': 'needs two pointers of one tree to the same block (a DAG)',
   'root-item-size': 'needs a root item shorter than 239 bytes',
   'item-invalid': 'met only while reading files through a view (cat/extract) on an undecodable item',

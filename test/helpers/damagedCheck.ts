@@ -461,8 +461,9 @@ function headerEdited(name: string, code: string, edit: (b: Uint8Array) => void)
 export function fieldRecipes(): DamageRecipe[] {
   const u64add = (off: number, d: (ss: number) => bigint) => (v: DataView, ss: number) => v.setBigUint64(off, v.getBigUint64(off, true) + d(ss), true);
   return [
-    // btrfs_header: bytenr at 0x30.
+    // btrfs_header: bytenr at 0x30; owner (u64 at 0x58) 5 -> 7, the csum tree: no subvolume owns the leaf any more.
     headerEdited('fs leaf header bytenr changed, checksum recomputed', 'bytenr-mismatch', (b) => { b[0x30]! ^= 0x10; }),
+    headerEdited('fs leaf owner changed to a non-subvolume tree, checksum recomputed', 'owner-mismatch', (b) => { b[0x58]! ^= 0x02; }),
     // btrfs_inode_item.nlink (u32 at 40) set to 0 on a file: unlinked, yet no orphan item.
     itemEdited('file nlink 0 without an orphan item, checksum recomputed', 5n, 1, (v) => v.setUint32(40, 0, true),
       (logical, slot) => [{ code: 'orphan-missing', logical, slot }], (b, s) => b.keyObjectid(s) > 256n),

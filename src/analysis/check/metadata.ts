@@ -193,7 +193,8 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     };
     const read = (logical: bigint, level: number, generation: bigint | undefined) => {
       const first = !seen.has(logical);
-      const r = reader.read({ logical, level, ...(generation !== undefined ? { generation } : {}) }, { tree, allCopies: first });
+      // The owner each block must carry (the kernel's btrfs_check_eb_owner) is checked against the tree walked.
+      const r = reader.read({ logical, level, owner: tree, ...(generation !== undefined ? { generation } : {}) }, { tree, allCopies: first });
       if (first) addAll(r.findings);
       return { r, first };
     };
