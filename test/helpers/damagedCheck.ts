@@ -502,6 +502,7 @@ export function fieldRecipes(): DamageRecipe[] {
     fileExtentMovedBack(),
     itemResized('inode item one byte longer, checksum recomputed', 5n, 1, 1, 'item-size'),
     itemResized('csum item one byte longer, checksum recomputed', 7n, 128, 1, 'csum-item'),
+    uuidRootItemCut(),
   ];
 }
 
@@ -635,4 +636,26 @@ function fileExtentMovedBack(): DamageRecipe {
     v.setBigUint64(p, v.getBigUint64(p, true) - ss, true);
   }, { fixCsum: true });
   return { name: 'file extent moved back into the previous one, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'file-extent-overlap', logical: leaf.logical, slot }] };
+}
+
+/**
+ * The uuid tree's ROOT_ITEM (in the root tree) cut to 200 bytes, shorter than
+ * the 239 that reach its bytenr and level; checksum recomputed. The tree can
+ * no longer be found, so its one leaf's extent item has no referrer left.
+ */
+function uuidRootItemCut(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const root = clean.rootTree;
+  const leaf = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf root tree');
+  let slot = 0;
+  while (!(leaf.keyType(slot) === 132 && leaf.keyObjectid(slot) === 9n)) slot++;
+  const uuidRoot = clean.treeRoot(9n)!;
+  if (uuidRoot.level !== 0) throw new Error('recipe expects a one-leaf uuid tree');
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(root.bytenr, (b) => resizeItem(b, slot, leaf.itemData(slot).slice(0, 200)), { fixCsum: true });
+  return {
+    name: 'uuid tree root item cut short, checksum recomputed', sources: k.overlays, data: false,
+    expected: [{ code: 'root-item-size', slot }, { code: 'item-size', logical: root.bytenr, slot }, { code: 'extent-unreferenced', logical: uuidRoot.bytenr }],
+  };
 }
