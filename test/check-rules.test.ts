@@ -34,7 +34,6 @@ const UNTESTED: Record<string, string> = {
   'extent-overlap': 'needs two overlapping extent items',
   'extent-outside-block-group': 'needs an extent item outside every block group',
   'block-group-missing': 'needs a block group item removed from its leaf',
-  'free-space-missing': 'needs a FREE_SPACE_INFO removed from the free space tree',
   'subvolume-loop': 'needs ROOT_BACKREFs forming a cycle',
   'dir-entry-location': 'needs a directory entry whose location key names no inode or subvolume',
   'directory-too-deep': 'needs a directory chain deeper than the walk bound',

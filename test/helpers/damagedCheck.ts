@@ -503,6 +503,7 @@ export function fieldRecipes(): DamageRecipe[] {
     itemResized('inode item one byte longer, checksum recomputed', 5n, 1, 1, 'item-size'),
     itemResized('csum item one byte longer, checksum recomputed', 7n, 128, 1, 'csum-item'),
     uuidRootItemCut(),
+    freeSpaceInfoMoved(),
   ];
 }
 
@@ -657,5 +658,31 @@ function uuidRootItemCut(): DamageRecipe {
   return {
     name: 'uuid tree root item cut short, checksum recomputed', sources: k.overlays, data: false,
     expected: [{ code: 'root-item-size', slot }, { code: 'item-size', logical: root.bytenr, slot }, { code: 'extent-unreferenced', logical: uuidRoot.bytenr }],
+  };
+}
+
+/**
+ * A FREE_SPACE_INFO key (block group start, FREE_SPACE_INFO, length) moved one
+ * sector up, where the block group's first free extent starts further on (key
+ * order holds); checksum recomputed. The block group has no info any more,
+ * and the info names no block group.
+ */
+function freeSpaceInfoMoved(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const ss = BigInt(clean.superblock.sectorsize);
+  const root = clean.treeRoot(10n)!;
+  const leaf = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf free space tree');
+  let slot = 0;
+  while (!(leaf.keyType(slot) === 198 && slot + 1 < leaf.nritems && leaf.keyObjectid(slot + 1) > leaf.keyObjectid(slot) + ss)) slot++;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(root.bytenr, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const at = HEADER_SIZE + slot * ITEM_SIZE;
+    v.setBigUint64(at, v.getBigUint64(at, true) + ss, true);
+  }, { fixCsum: true });
+  return {
+    name: 'free space info moved off its block group, checksum recomputed', sources: k.overlays, data: false,
+    expected: [{ code: 'free-space-orphan', logical: leaf.keyObjectid(slot) + ss, slot }, { code: 'free-space-missing', logical: leaf.keyObjectid(slot) }],
   };
 }
