@@ -31,7 +31,6 @@ const UNTESTED: Record<string, string> = {
   'chunk-tree-uuid-mismatch': 'emitted only when the block reader is given an expected chunk tree uuid, which check does not give it (the kernel\'s read-time checks compare the fsid only)',
   'block-reached-twice': 'needs two pointers of one tree to the same block (a DAG)',
   'item-invalid': 'met only while reading files through a view (cat/extract) on an undecodable item',
-  'extent-overlap': 'needs two overlapping extent items',
   'extent-outside-block-group': 'needs an extent item outside every block group',
   'block-group-missing': 'needs a block group item removed from its leaf',
   'subvolume-loop': 'needs ROOT_BACKREFs forming a cycle',

@@ -504,6 +504,7 @@ export function fieldRecipes(): DamageRecipe[] {
     itemResized('csum item one byte longer, checksum recomputed', 7n, 128, 1, 'csum-item'),
     uuidRootItemCut(),
     freeSpaceInfoMoved(),
+    extentLengthened(),
   ];
 }
 
@@ -684,5 +685,41 @@ function freeSpaceInfoMoved(): DamageRecipe {
   return {
     name: 'free space info moved off its block group, checksum recomputed', sources: k.overlays, data: false,
     expected: [{ code: 'free-space-orphan', logical: leaf.keyObjectid(slot) + ss, slot }, { code: 'free-space-missing', logical: leaf.keyObjectid(slot) }],
+  };
+}
+
+/**
+ * A data extent item's key length (bytenr, EXTENT_ITEM, length) one sector
+ * longer where the next extent follows directly; checksum recomputed. It
+ * overlaps the next; its block group's extents add up to a sector more than
+ * its used bytes; the file extent naming it gives the old length.
+ */
+function extentLengthened(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const ss = BigInt(clean.superblock.sectorsize);
+  const root = clean.treeRoot(2n)!;
+  let at: { leaf: TreeBlock; slot: number } | undefined;
+  clean.walk(root, {
+    block(b: TreeBlock) {
+      if (at || !b.isLeaf) return;
+      for (let s = 0; s + 1 < b.nritems && !at; s++) {
+        if (b.keyType(s) !== 168 || b.keyType(s + 1) !== 168 || b.keyObjectid(s) + b.keyOffsetField(s) !== b.keyObjectid(s + 1)) continue;
+        // btrfs_extent_item.flags (u64 at 16): DATA (1).
+        if (new DataView(b.data.buffer, b.data.byteOffset + b.itemOffset(s)).getBigUint64(16, true) === 1n) at = { leaf: b, slot: s };
+      }
+    },
+  });
+  if (!at) throw new Error('no data extent followed directly by another');
+  const { leaf, slot } = at;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const p = HEADER_SIZE + slot * ITEM_SIZE + 9;
+    v.setBigUint64(p, v.getBigUint64(p, true) + ss, true);
+  }, { fixCsum: true });
+  const next = leaf.keyObjectid(slot + 1);
+  return {
+    name: 'data extent one sector longer, into the next, checksum recomputed', sources: k.overlays, data: false,
+    expected: [{ code: 'extent-overlap', logical: next }, { code: 'block-group-used' }, { code: 'file-extent-range' }],
   };
 }
