@@ -73,6 +73,9 @@ describe('the finding catalogue (src/findingRules.ts)', () => {
     let seen = 0;
     for (const p of SOURCES) {
       const text = readFileSync(p, 'utf8');
+      // Modules that make findings import the catalogue or the Finding type; others' `code:` fields are their own
+      // vocabularies (verify's policy violations), which Finding's type keeps apart.
+      if (!/from '[./]*(findingRules|findings)\.js'/.test(text)) continue;
       for (const c of emittedCodes(text)) { seen++; if (!isFindingCode(c)) unknown.push(`${p}: ${c}`); }
       // Severity comes from the catalogue: `code: 'x', severity: ...` would bypass it.
       expect(text, p).not.toMatch(/code: '[a-z0-9-]+', severity:/);

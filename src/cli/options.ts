@@ -32,9 +32,18 @@ export function addOutputOptions(cmd: Command): Command {
     .option('--json-bigint <mode>', 'with --json: u64 values as "number" (default; exact numerals) or "string" (for parsers that round past 2^53)');
 }
 
-/** The options every command takes: other devices, partition or offset, and --json. */
+/** The options every command takes: other devices, partition or offset, --json, and the table and JSON forms. */
 export function addSourceOptions(cmd: Command): Command {
-  return addOutputOptions(cmd)
+  return addImageOptions(addOutputOptions(cmd));
+}
+
+/**
+ * The options of every command that reads an image, without the table
+ * options: for a command whose output is no table and whose --format
+ * names its own formats (manifest).
+ */
+export function addImageOptions(cmd: Command): Command {
+  return cmd
     .option('--device <path>', 'another device of a multi-device filesystem (repeatable)', collect)
     .option('--partition <n>', 'use partition N of a whole-disk image')
     .option('--offset <bytes>', 'the filesystem starts at this byte offset of the image')

@@ -12,6 +12,7 @@ import { grown } from '../columns.js';
 import { LinkBalance, linkHash } from './linkBalance.js';
 import type { CheckFinding } from './types.js';
 import { rule, type FindingCode } from '../../findingRules.js';
+import { displayName } from '../../fs/names.js';
 
 /**
  * The two sides of each balance: a DIR_INDEX entry adds 1; its DIR_ITEM
@@ -289,7 +290,7 @@ export class FsTreeChecker {
       .filter((e) => e.link && !this.isLost(e.link.dir) && !this.isLost(e.link.target))
       .sort((a, b) => (a.block < b.block ? -1 : a.block > b.block ? 1 : a.item - b.item || a.offset - b.offset));
     const report = (code: FindingCode, what: string, l: NameLink) => this.add({
-      ...rule(code), message: `subvolume ${t} directory ${l.dir} name "${utf8(l.name)}" -> inode ${l.target}: ${what}`,
+      ...rule(code), message: `subvolume ${t} directory ${l.dir} name "${displayName(l.name)}" -> inode ${l.target}: ${what}`,
       location: { tree: t, key: { objectid: l.dir, type: 0, offset: 0n } },
     });
     const items = links(this.itemBalance), refs = links(this.refBalance);
@@ -301,7 +302,7 @@ export class FsTreeChecker {
     for (const e of refs) {
       const l = e.link!;
       if (e.count <= 0 || has(l.target)) continue;
-      this.add({ ...rule('inode-missing'), message: `subvolume ${t} directory ${l.dir} name "${utf8(l.name)}" points at inode ${l.target}, which has no inode item`, location: { tree: t, key: { objectid: l.target, type: ItemType.INODE_ITEM, offset: 0n } } });
+      this.add({ ...rule('inode-missing'), message: `subvolume ${t} directory ${l.dir} name "${displayName(l.name)}" points at inode ${l.target}, which has no inode item`, location: { tree: t, key: { objectid: l.target, type: ItemType.INODE_ITEM, offset: 0n } } });
     }
   }
 
@@ -358,9 +359,5 @@ export class NameCollector {
 /** Where a key's offset (an INODE_REF's parent directory) and a dir item's target inode are. */
 const KEY_OFFSET = diskKey.off.offset;
 const LOCATION_OBJECTID = dirItem.off.location + diskKey.off.objectid;
-
-function utf8(b: Uint8Array): string {
-  return new TextDecoder('utf-8', { fatal: false }).decode(b);
-}
 
 const roundUp = (x: bigint, to: bigint) => (x + to - 1n) / to * to;
