@@ -1,11 +1,12 @@
+import type { FindingCode, Severity } from './findingRules.js';
 import type { Key } from './format/key.js';
+
+export type { FindingCode, Severity } from './findingRules.js';
 
 /**
  * Damage found in an image is data, not an exception: every layer collects
  * findings with the place they were found, and goes on.
  */
-export type Severity = 'error' | 'warning' | 'info';
-
 export interface Location {
   /** Device path or name, and its devid. */
   device?: string;
@@ -23,8 +24,8 @@ export interface Location {
 }
 
 export interface Finding {
-  /** Stable code, e.g. `tree-block-csum`, `transid-mismatch`, `key-order`. */
-  code: string;
+  /** Stable code from the catalogue (findingRules.ts), e.g. `tree-block-csum`, `key-order`. */
+  code: FindingCode;
   severity: Severity;
   message: string;
   location: Location;

@@ -9,6 +9,7 @@ import type { Filesystem } from '../tree/Filesystem.js';
 import type { ItemRef, TreeRoot } from '../tree/walk.js';
 import { bytesEqualAll, displayPath, hasEscapes, nameHash, parsePath, utf8Bytes } from './names.js';
 import type { DirEntry, FileKind, Inode, InodeRef, ItemPlace } from './types.js';
+import { rule } from '../findingRules.js';
 
 /** Bounds that keep hostile trees from making walks unbounded. */
 export const LIMITS = {
@@ -254,7 +255,7 @@ export class FsView {
     const seen = new Set<bigint>();
     while (cur && cur.id !== ObjectId.FS_TREE) {
       if (seen.has(cur.id) || seen.size > LIMITS.maxSubvolDepth) {
-        this.finding({ code: 'subvolume-loop', severity: 'error', message: `subvolume ${s.id}: the chain of ROOT_BACKREFs loops at subvolume ${cur.id}`, location: { tree: ObjectId.ROOT_TREE } });
+        this.finding({ ...rule('subvolume-loop'), message: `subvolume ${s.id}: the chain of ROOT_BACKREFs loops at subvolume ${cur.id}`, location: { tree: ObjectId.ROOT_TREE } });
         return null;
       }
       seen.add(cur.id);
@@ -283,7 +284,7 @@ export class FsView {
   // ---------------------------------------------------------------- inodes
 
   private badItem(tree: bigint, block: bigint, slot: number, key: Key, why: string): void {
-    this.finding({ code: 'item-invalid', severity: 'error', message: `item ${fmtKey(key)} in tree ${tree}: ${why}`, location: { tree, block, slot, key } });
+    this.finding({ ...rule('item-invalid'), message: `item ${fmtKey(key)} in tree ${tree}: ${why}`, location: { tree, block, slot, key } });
   }
 
   /** Items of one object and type in a subvolume's tree, offsets [min, max]. */
@@ -357,7 +358,7 @@ export class FsView {
       return { dir, name: e.name, index, ftype: e.type, location: loc, target: { subvol: dir.subvol, ino: EMPTY_SUBVOL_DIR }, crossing: 'placeholder', place };
     }
     this.finding({
-      code: 'dir-entry-location', severity: 'error',
+      ...rule('dir-entry-location'),
       message: `directory ${dir.ino} of subvolume ${dir.subvol}: entry "${displayPath([e.name]).slice(1)}" points at key ${fmtKey(loc)}, neither an inode nor a subvolume`,
       location: { tree: place.tree, block: place.block, slot: place.slot },
     });
@@ -517,7 +518,7 @@ export class FsView {
       if (this.dirLoops.has(key)) return null;
       if (seen.has(cur)) {
         this.dirLoops.add(key);
-        this.finding({ code: 'directory-loop', severity: 'error', message: `subvolume ${dir.subvol}: the parents of directory ${dir.ino} loop at inode ${cur}`, location: { tree: dir.subvol } });
+        this.finding({ ...rule('directory-loop'), message: `subvolume ${dir.subvol}: the parents of directory ${dir.ino} loop at inode ${cur}`, location: { tree: dir.subvol } });
         return null;
       }
       seen.add(cur);

@@ -7,6 +7,7 @@ import { RenderCache } from './RenderCache.js';
 import { toJson } from './json.js';
 import { treeBlockJson, treeStartJson } from './treeJson.js';
 import { formatKey, printTreeBlockLines, type PrintContext } from './printTree.js';
+import { rule } from '../findingRules.js';
 
 /** Tree names as `btrfs inspect-internal dump-tree` heads each tree ("extent tree key (...)"). */
 export function treeTitle(id: bigint): string {
@@ -142,7 +143,7 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
   const visit = (p: Ptr): { block: TreeBlock; valid: number } | null => {
     if (seen.get(p.logical) === p.level) {
       const message = `tree block ${p.logical} (slot ${p.slot} of ${p.parent}) is reached a second time in tree ${root.tree}: not dumped again`;
-      fs.findings.add({ code: 'block-reached-twice', severity: 'error', message, location: { tree: root.tree, block: p.logical, logical: p.logical } });
+      fs.findings.add({ ...rule('block-reached-twice'), message, location: { tree: root.tree, block: p.logical, logical: p.logical } });
       error(message, p.logical);
       return null;
     }

@@ -95,7 +95,7 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
             if (hurt.length > 50) out.push(`    ... and ${hurt.length - 50} more (--json lists them all)`);
           }
         }
-        const codes = new Set(shown.map((f) => f.code));
+        const codes = new Set<string>(shown.map((f) => f.code));
         out.push(renderTable(['code', 'count'], Object.entries(s.byCode).filter(([k]) => codes.has(k)), { title: 'findings by kind' }));
       }
       if (notes) out.push(`${notes} note${notes === 1 ? '' : 's'} (${noteCodes(report.findings)}); --verbose to list`);
