@@ -27,7 +27,7 @@ import { setJsonBigint } from '../report/json.js';
 import { withDemoImage } from './open.js';
 import { BlockingStdout } from './stdout.js';
 import { setTableStyle } from './table.js';
-import type { OutputOptions } from './options.js';
+import { checkOptionRules, type OutputOptions } from './options.js';
 
 export const VERSION = '0.1.0';
 
@@ -47,7 +47,8 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
     .description('Raw, on-disk Btrfs inspector: reads images and devices directly, never mounts, never writes.')
     .version(VERSION)
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    // Commander's own messages ("error: unknown option ...") get the one prefix every error line has.
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: (s, write) => write(s.replace(/^error: /, 'btrfs-inspect: ')) })
     .showHelpAfterError('(run with --help for usage)');
   registerSuper(program, io, done);
   registerChunks(program, io, done);
@@ -70,7 +71,10 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
   registerUsage(program, io, done);
   registerHeatmap(program, io, done);
   for (const c of program.commands) c.exitOverride();
-  program.hook('preAction', (_program, command) => applyOutputOptions(command.opts<OutputOptions>(), io));
+  program.hook('preAction', (_program, command) => {
+    checkOptionRules(command);
+    applyOutputOptions(command.opts<OutputOptions>(), io);
+  });
   try {
     await program.parseAsync(withDemoImage(args), { from: 'user' });
     return code;

@@ -7,6 +7,7 @@ import { findBtrfsPartitions, PartitionTableError, readPartitionTable, type Part
 import { openByteSource } from '../io/node/openSource.js';
 import { hasSuperMagic } from '../format/superblock.js';
 import { NotBtrfsError } from '../volume/assemble.js';
+import type { SuperChoice } from '../volume/superblocks.js';
 import { Filesystem } from '../tree/Filesystem.js';
 import { InputError, UsageError, type CliIO } from './context.js';
 import { viewpoint } from '../analysis/forensics/viewpoint.js';
@@ -15,6 +16,8 @@ export interface SourceOptions {
   device?: string[];
   partition?: string;
   offset?: string;
+  /** Superblock copy to use, 1-based as every message numbers copies. */
+  superblock?: string;
   generation?: string;
   root?: string;
   replayLog?: boolean;
@@ -108,16 +111,42 @@ export function openSources(image: string | undefined, opts: SourceOptions, io: 
   return [selectSource(openOne(path, DEMO_HINT), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d), {}, io))];
 }
 
+/**
+ * --superblock N: the copy every device's superblock is read from (1 = the
+ * primary at 64 KiB, 2 = 64 MiB, 3 = 256 GiB), as a 0-based SuperChoice.
+ */
+export function superChoice(opts: SourceOptions): SuperChoice {
+  if (opts.superblock === undefined) return {};
+  if (!/^[1-3]$/.test(opts.superblock)) throw new UsageError(`--superblock must be 1, 2 or 3 (the copy at 64 KiB, 64 MiB or 256 GiB), got "${opts.superblock}"`);
+  return { copy: Number(opts.superblock) - 1 };
+}
+
+/** The options that pick the sources (for another thread opening the same filesystem). */
+export function sourceOptionsOf(opts: SourceOptions): SourceOptions {
+  const { device, partition, offset, superblock } = opts;
+  return { ...(device ? { device } : {}), ...(partition !== undefined ? { partition } : {}), ...(offset !== undefined ? { offset } : {}), ...(superblock !== undefined ? { superblock } : {}) };
+}
+
+/** Why the forced superblock copy cannot be used (a usage error: another copy may be valid). */
+function forcedCopyError(e: NotBtrfsError, copy: number): UsageError {
+  const m = e.supers.mirrors[copy];
+  const state = m ? `copy ${copy + 1} at ${m.offset} is ${m.state}${m.problems.length ? ` (${m.problems.join(', ')})` : ''}` : `the device has no copy ${copy + 1}`;
+  const valid = e.supers.mirrors.filter((x) => x.state === 'ok').map((x) => x.index + 1);
+  return new UsageError(`${e.source}: --superblock ${copy + 1}: ${state}${valid.length ? `; valid copies: ${valid.join(', ')}` : ''}`);
+}
+
 /** Opens the filesystem named by a command's IMAGE and --device options. */
 export function openFilesystem(image: string | undefined, opts: SourceOptions, io: CliIO): Filesystem {
+  const choice = superChoice(opts);
   const sources = openSources(image, opts, io);
   let fs: Filesystem;
   try {
-    fs = Filesystem.open(sources);
+    fs = Filesystem.open(sources, { superblock: choice });
   } catch (e) {
-    if (e instanceof NotBtrfsError) throw new InputError(e.message);
+    if (e instanceof NotBtrfsError) throw choice.copy !== undefined ? forcedCopyError(e, choice.copy) : new InputError(e.message);
     throw e;
   }
+  if (choice.copy !== undefined) io.stderr.write(`note: reading superblock copy ${choice.copy + 1} (--superblock ${choice.copy + 1}), generation ${fs.superblock.generation}\n`);
   const v = viewpoint(fs, opts);
   if ('error' in v) throw new UsageError(v.error);
   if (v.note) io.stderr.write(`${v.note}\n`);

@@ -6,7 +6,7 @@ import { runCheck, runCheckParallel, verifyDataJob, type CheckFinding, type Chec
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { formatLocation } from '../../findings.js';
 import { JSON_VERSION, toJson } from '../../report/json.js';
-import { openFilesystem, type SourceOptions } from '../open.js';
+import { openFilesystem, sourceOptionsOf, type SourceOptions } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
@@ -37,7 +37,7 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
       const progress = io.stderrIsTTY ? progressBar(io) : undefined;
       const checkOpts = { ...(opts.data ? { data: true } : {}), ...(progress ? { progress: progress.update } : {}) };
       let report: CheckReport;
-      const pool = opts.data && jobs > 1 ? new WorkerPool(fs, jobs, { image, opts: { ...(opts.device ? { device: opts.device } : {}), ...(opts.partition !== undefined ? { partition: opts.partition } : {}), ...(opts.offset !== undefined ? { offset: opts.offset } : {}) } }) : undefined;
+      const pool = opts.data && jobs > 1 ? new WorkerPool(fs, jobs, { image, opts: sourceOptionsOf(opts) }) : undefined;
       try {
         report = pool ? await runCheckParallel(fs, checkOpts, pool, jobs * 4) : runCheck(fs, checkOpts);
       } finally {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readSuperblocks } from '../../volume/superblocks.js';
 import { BACKUP_ROOT_HEAD, SYS_CHUNK_HEAD, backupRootRows, sysChunkArrayRows, superblockJson, superblockRows } from '../../report/superblock.js';
 import { jsonDocument, toJson } from '../../report/json.js';
-import { openSources } from '../open.js';
+import { openSources, superChoice } from '../open.js';
 import { renderFields, renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, InputError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
@@ -12,8 +12,9 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
     .description('decode the superblock (the primary copy, or the newest valid backup when the primary is invalid) and show the state of every copy')
     .option('--all-mirrors', 'decode and show every copy on every device')
     .action((image: string | undefined, opts: CommonOptions & { allMirrors?: boolean }) => {
+      const choice = superChoice(opts);
       const sources = openSources(image, opts, io);
-      const devices = sources.map((s) => ({ name: s.name, supers: readSuperblocks(s) }));
+      const devices = sources.map((s) => ({ name: s.name, supers: readSuperblocks(s, choice) }));
       const first = devices[0]!;
       if (!first.supers.best) {
         const states = first.supers.mirrors.map((m) => `copy ${m.index + 1} at ${m.offset}: ${m.state}`).join('; ');
