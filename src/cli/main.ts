@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { EXIT_DAMAGE, EXIT_USAGE, InputError, UsageError, type CliIO } from './context.js';
+import { EXIT_DAMAGE, EXIT_USAGE, InputError, NotServedError, UsageError, type CliIO } from './context.js';
 import { registerSuper } from './commands/super.js';
 import { registerChunks } from './commands/chunks.js';
 import { registerMap } from './commands/map.js';
@@ -87,6 +87,10 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
       io.stderr.write(`btrfs-inspect: ${e.message}\n`);
       if (e instanceof InputError && e.hint) io.stderr.write(`${e.hint}\n`);
       return EXIT_USAGE;
+    }
+    if (e instanceof NotServedError) {
+      io.stderr.write(`btrfs-inspect: ${e.message}${e.hint ? `; ${e.hint}` : ''}\n`);
+      return EXIT_DAMAGE;
     }
     if (isBrokenPipe(e)) return code;
     io.stderr.write(`btrfs-inspect: ${(e as Error)?.message ?? String(e)}\n`);

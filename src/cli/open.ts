@@ -9,7 +9,7 @@ import { hasSuperMagic } from '../format/superblock.js';
 import { NotBtrfsError } from '../volume/assemble.js';
 import type { SuperChoice } from '../volume/superblocks.js';
 import { Filesystem } from '../tree/Filesystem.js';
-import { InputError, UsageError, type CliIO } from './context.js';
+import { InputError, NotServedError, UsageError, type CliIO } from './context.js';
 import { viewpoint } from '../analysis/forensics/viewpoint.js';
 
 export interface SourceOptions {
@@ -148,7 +148,7 @@ export function openFilesystem(image: string | undefined, opts: SourceOptions, i
   }
   if (choice.copy !== undefined) io.stderr.write(`note: reading superblock copy ${choice.copy + 1} (--superblock ${choice.copy + 1}), generation ${fs.superblock.generation}\n`);
   const v = viewpoint(fs, opts);
-  if ('error' in v) throw new UsageError(v.error);
+  if ('error' in v) throw v.unserved ? new NotServedError(v.error) : new UsageError(v.error);
   if (v.note) io.stderr.write(`${v.note}\n`);
   return v.fs;
 }

@@ -4,7 +4,7 @@ import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker.js';
 import { runCheck, runCheckParallel, verifyDataJob, type CheckFinding, type CheckReport, type DataJob, type DataJobResult, type DataVerifier } from '../../analysis/check/index.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
-import { formatLocation } from '../../findings.js';
+import { formatLocation, locationJson } from '../../findings.js';
 import { JSON_VERSION, toJson } from '../../report/json.js';
 import { openFilesystem, sourceOptionsOf, type SourceOptions } from '../open.js';
 import { renderTable } from '../table.js';
@@ -56,7 +56,8 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
           image: image ?? null,
           verdict: damaged ? 'damaged' : 'clean',
           exitCode: code,
-          summary: s,
+          // Copies are numbered from 1 in JSON as in every message (the library counts from 0).
+          summary: { ...s, superblockUsed: s.superblockUsed + 1 },
           findings: report.findings.map(findingJson),
           dropped: report.dropped,
         }, 2) + '\n');
@@ -120,7 +121,7 @@ function hurtText(h: NonNullable<CheckFinding['hurt']>[number]): string {
 }
 
 function findingJson(f: CheckFinding): Record<string, unknown> {
-  return { code: f.code, severity: f.severity, message: f.message, location: f.location, ...(f.repairable !== undefined ? { repairable: f.repairable } : {}), ...(f.hurt ? { hurt: f.hurt.map(hurtJson) } : {}) };
+  return { code: f.code, severity: f.severity, message: f.message, location: locationJson(f.location), ...(f.repairable !== undefined ? { repairable: f.repairable } : {}), ...(f.hurt ? { hurt: f.hurt.map(hurtJson) } : {}) };
 }
 
 /** What damage hurts: a file names its subvolume (`subvol`), a key range of another tree names the tree (`tree`). */

@@ -26,9 +26,10 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
           superblock: superblockJson(first.supers.best),
           devices: devices.map((d) => ({
             name: d.name,
-            usedCopy: d.supers.bestIndex,
+            // Copies numbered from 1, as the text and every message number them.
+            usedCopy: d.supers.bestIndex !== undefined ? d.supers.bestIndex + 1 : null,
             mirrors: d.supers.mirrors.map((m) => ({
-              index: m.index, offset: m.offset, state: m.state, problems: m.problems,
+              copy: m.index + 1, index: m.index, offset: m.offset, state: m.state, problems: m.problems,
               ...(m.generation !== undefined ? { generation: m.generation } : {}),
               ...(opts.allMirrors && m.superblock ? { superblock: superblockJson(m.superblock) } : {}),
             })),
