@@ -5,6 +5,7 @@ import type { ByteSource } from '../io/ByteSource.js';
 import { SliceSource } from '../io/SliceSource.js';
 import { findBtrfsPartitions, PartitionTableError, readPartitionTable, type PartitionTable } from '../io/partitions.js';
 import { openByteSource } from '../io/node/openSource.js';
+import { liveUse } from '../io/node/liveUse.js';
 import { hasSuperMagic } from '../format/superblock.js';
 import { NotBtrfsError } from '../volume/assemble.js';
 import type { SuperChoice } from '../volume/superblocks.js';
@@ -52,8 +53,16 @@ export function withDemoImage(args: string[]): string[] {
   return [args[0]!, demoImagePath(), ...args.slice(1)];
 }
 
-function openOne(path: string, hint?: string): ByteSource {
+/** Warns (never refuses: a forensic read of a live system can be wanted) when the kernel is using the device or image. */
+export function warnIfLive(path: string, io: CliIO): void {
+  const uses = liveUse(path);
+  if (uses.length === 0) return;
+  io.stderr.write(`btrfs-inspect: warning: ${path} is in use: ${uses.join('; ')}. A live filesystem may change while it is read: what is shown (a check's verdict too) can be wrong; unmount it, or read a copy or snapshot of the device\n`);
+}
+
+function openOne(path: string, io: CliIO, hint?: string): ByteSource {
   if (!existsSync(path)) throw new InputError(`${path}: no such file or device`, hint);
+  warnIfLive(path, io);
   try {
     return openByteSource(path);
   } catch (e) {
@@ -108,7 +117,7 @@ export function openSources(image: string | undefined, opts: SourceOptions, io: 
     if (!existsSync(path)) throw new UsageError(`${opts.demo ? '--demo given' : 'no image given'}, and the bundled demo image is not there`);
     if (!opts.demo) io.stderr.write(`No image given: using the bundled demo image ${join('sample-images', 'default')}.\n`);
   }
-  return [selectSource(openOne(path, DEMO_HINT), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d), {}, io))];
+  return [selectSource(openOne(path, io, DEMO_HINT), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d, io), {}, io))];
 }
 
 /**
