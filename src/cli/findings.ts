@@ -7,10 +7,18 @@ import { EXIT_DAMAGE, EXIT_OK, type CliIO } from './context.js';
  * command's own output stays clean for pipes). Returns true when any error was met.
  */
 export function reportFindings(fs: Filesystem, io: CliIO, _opts: { json?: boolean } = {}): boolean {
-  const items = fs.findings.items;
+  // A damaged block met twice (a root read, then its walk; two lookups) is one finding to the user.
+  const seen = new Set<string>();
+  const items = fs.findings.items.filter((f) => {
+    const key = `${f.severity}\0${f.message}\0${formatLocation(f.location)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
   const max = 20;
   for (const f of items.slice(0, max)) io.stderr.write(`${f.severity}: ${f.message}${locSuffix(f.location)}\n`);
-  if (fs.findings.count > max) io.stderr.write(`... and ${fs.findings.count - max} more findings (run "check" for all of them)\n`);
+  const more = items.length - max + fs.findings.dropped;
+  if (more > 0) io.stderr.write(`... and ${more} more findings (run "check" for all of them)\n`);
   return items.some((f) => f.severity === 'error');
 }
 

@@ -156,11 +156,18 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
     opts.onBlock?.();
     for (const f of res.findings) fs.blockSink.add(f);
     const b = res.block ?? res.damaged ?? null;
+    const where = p.parent ? ` (slot ${p.slot} of ${p.parent})` : '';
+    // Why each copy failed, as check says it: the dump marks the block, not only stderr.
+    const why = res.findings.map((f) => f.message.replace(`tree block ${p.logical} `, '')).join('; ');
     if (!b) {
-      error(`tree block ${p.logical} (slot ${p.slot} of ${p.parent}) could not be read`, p.logical);
+      error(`tree block ${p.logical}${where} could not be read${why ? `: ${why}` : ''}`, p.logical);
       return null;
     }
+    if (!res.block) error(`tree block ${p.logical}${where} has no good copy${why ? ` (${why})` : ''}; shown as the least damaged copy holds it, not to be trusted`, p.logical);
     if (!b.isLeaf || !out.cachedLeaf(b.logical, b.generation)) out.block(b, res.validItems, keep);
+    if (res.validItems < b.nritems) {
+      error(`tree block ${p.logical}: only the first ${res.validItems} of its ${b.nritems} ${b.isLeaf ? 'items' : 'pointers'} pass the item checks (bounds, order); ${b.isLeaf ? 'items' : 'pointers'} from slot ${res.validItems} on are not trusted${b.isLeaf ? '' : ' and not followed'}`, p.logical);
+    }
     emitted?.add(b.logical);
     // A damaged copy at the wrong level is shown but not followed: levels must strictly fall.
     return !b.isLeaf && b.level === p.level ? { block: b, valid: res.validItems } : null;
