@@ -45,7 +45,7 @@ export function registerCat(program: Command, io: CliIO, done: (code: number) =>
       for (const t of targets) {
         if ('error' in t) {
           io.stderr.write(`btrfs-inspect: ${t.error}\n`);
-          code = worst(code, EXIT_USAGE);
+          code = worst(code, t.code);
           continue;
         }
         const c = await catOne(view, t.loc, opts, io, targets.length > 1);
