@@ -2,6 +2,9 @@ import { formatLocation } from '../findings.js';
 import type { Filesystem } from '../tree/Filesystem.js';
 import { EXIT_DAMAGE, EXIT_OK, type CliIO } from './context.js';
 
+const DEVICE_MISSING = 'device-missing';
+const MISSING_NOTE = '; give it with --device PATH (reads were served from other mirrors or parity where the profile has them; a read that was not is an error of its own)';
+
 /**
  * Tells the user on stderr about damage met while serving a command (the
  * command's own output stays clean for pipes). Returns true when any error was met.
@@ -16,10 +19,15 @@ export function reportFindings(fs: Filesystem, io: CliIO, _opts: { json?: boolea
     return true;
   });
   const max = 20;
-  for (const f of items.slice(0, max)) io.stderr.write(`${f.severity}: ${f.message}${locSuffix(f.location)}\n`);
+  for (const f of items.slice(0, max)) {
+    const missing = f.code === DEVICE_MISSING;
+    io.stderr.write(`${missing ? 'warning' : f.severity}: ${f.message}${locSuffix(f.location)}${missing ? MISSING_NOTE : ''}\n`);
+  }
   const more = items.length - max + fs.findings.dropped;
   if (more > 0) io.stderr.write(`... and ${more} more findings (run "check" for all of them)\n`);
-  return items.some((f) => f.severity === 'error');
+  // A missing device alone fails nothing: what another mirror or parity served is whole; a read
+  // that needed the device and had no other copy is an error finding (or a failed read) of its own.
+  return items.some((f) => f.severity === 'error' && f.code !== DEVICE_MISSING);
 }
 
 function locSuffix(l: Parameters<typeof formatLocation>[0]): string {
