@@ -44,6 +44,11 @@ describe('options: never swallow the image, refuse what a command does not honou
       [['heatmap', IMG, '-o', join(tmp, 'h.png'), '--json'], /^btrfs-inspect: heatmap does not take --json/],
       [['check', IMG, '--jobs', '2'], /^btrfs-inspect: check: --jobs goes with --data/],
       [['map', IMG, '--devid', '1'], /^btrfs-inspect: map: --devid goes with --physical/],
+      [['map', IMG, '30408704', '--physical', '0'], /^btrfs-inspect: map: give a LOGICAL address or --physical OFFSET, not both/],
+      [['check', IMG, '--json', '--quiet'], /^btrfs-inspect: check: give --json or --quiet, not both$/],
+      [['chunks', IMG, '--json', '--wide'], /^btrfs-inspect: chunks: give --json or --wide, not both$/],
+      [['super', IMG, '--partition', '1', '--offset', '0'], /^btrfs-inspect: super: give --partition or --offset, not both$/],
+      [['ls', IMG, '/', '--all-times'], /^btrfs-inspect: ls: --all-times goes with --long/],
     ];
     for (const [args, want] of cases) {
       const r = await cli(...args);

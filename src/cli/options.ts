@@ -96,7 +96,8 @@ const RULES: Record<string, OptionRules> = {
   check: {
     refuse: CURRENT_ONLY('it verifies the filesystem the superblock names (--superblock N picks another copy)'),
     requires: { jobs: 'data' },
-    conflicts: [['verbose', 'quiet']],
+    // --json always holds every finding: --verbose and --quiet shape the text only.
+    conflicts: [['verbose', 'quiet'], ['json', 'verbose'], ['json', 'quiet']],
   },
   resolve: { conflicts: [['inode', 'logical']] },
   sharing: {},
@@ -104,6 +105,9 @@ const RULES: Record<string, OptionRules> = {
 
 /** Options every command that writes JSON takes only with --json. */
 const COMMON_REQUIRES: Record<string, string> = { jsonBigint: 'json' };
+
+/** Shared options that exclude each other wherever both exist: JSON has no tables; an offset is not a partition. */
+const COMMON_CONFLICTS: [string, string][] = [['json', 'wide'], ['json', 'format'], ['partition', 'offset']];
 
 /** Refused options stay known to the parser (so the message can say why) but out of --help. */
 function hideRefused(cmd: Command): Command {
@@ -133,7 +137,7 @@ export function checkOptionRules(cmd: Command): void {
       throw new UsageError(`${cmd.name()}: ${flag(cmd, attr)} goes with ${flag(cmd, needs)}, which was not given`);
     }
   }
-  for (const [a, b] of rules.conflicts ?? []) {
+  for (const [a, b] of [...COMMON_CONFLICTS, ...(rules.conflicts ?? [])]) {
     if (given(a) && given(b)) throw new UsageError(`${cmd.name()}: give ${flag(cmd, a)} or ${flag(cmd, b)}, not both`);
   }
 }

@@ -16,6 +16,7 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
     .action((image: string | undefined, logicalArg: string | undefined, opts: CommonOptions & { physical?: string; devid?: string }) => {
       const fs = openFilesystem(image, opts, io);
       if (opts.physical !== undefined) {
+        if (logicalArg !== undefined) throw new UsageError(`map: give a LOGICAL address or --physical OFFSET, not both (got ${logicalArg} and --physical ${opts.physical})`);
         const devid = parseU64(opts.devid ?? '1', '--devid');
         const phys = parseU64(opts.physical, '--physical');
         const hits = fs.volume.chunks.reverse(devid, phys);
