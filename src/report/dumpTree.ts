@@ -164,7 +164,9 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
       return null;
     }
     if (!res.block) error(`tree block ${p.logical}${where} has no good copy${why ? ` (${why})` : ''}; shown as the least damaged copy holds it, not to be trusted`, p.logical);
-    if (!b.isLeaf || !out.cachedLeaf(b.logical, b.generation)) out.block(b, res.validItems, keep);
+    // A damaged block's rendering is never kept: served from a cache it would lose its ERROR lines.
+    const intact = res.block !== null && res.validItems === b.nritems;
+    if (!b.isLeaf || !out.cachedLeaf(b.logical, b.generation)) out.block(b, res.validItems, keep && intact);
     if (res.validItems < b.nritems) {
       error(`tree block ${p.logical}: only the first ${res.validItems} of its ${b.nritems} ${b.isLeaf ? 'items' : 'pointers'} pass the item checks (bounds, order); ${b.isLeaf ? 'items' : 'pointers'} from slot ${res.validItems} on are not trusted${b.isLeaf ? '' : ' and not followed'}`, p.logical);
     }
