@@ -8,6 +8,7 @@ import { cli, parseJsonExact } from './helpers/cli.js';
 import { DamageKit, blockCopies } from './helpers/damage.js';
 import { filesTruth, writeSparse } from './helpers/fsTruth.js';
 import { SAMPLES, manifest, sampleSources, truthJson } from './helpers/samples.js';
+import { recipes } from './helpers/damagedCheck.js';
 
 const dev = (name: string, n = 1) => join(SAMPLES, name, `dev${n}.runs.gz`);
 const IMG = dev('default');
@@ -217,5 +218,20 @@ describe('a missing device: what another mirror or parity serves whole is a succ
     const r = await cli('cat', dev('raid0'), '/small/pattern-big.bin');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^warning: device devid 2 .* is missing/m);
+  });
+});
+
+describe('error lines: one per error', () => {
+  it('cat of a file with a sector no copy holds good: one line naming file, offset, logical and the next step (the data finding is not repeated)', async () => {
+    const recipe = recipes().find((x) => x.name === 'one data sector flipped')!;
+    const at = recipe.expected[0]!.logical!;
+    const img = join(tmp, 'sector.img');
+    writeSparse(recipe.sources[0]!, img);
+    const stop = await cli('cat', img, '/rich/random-2m.bin');
+    expect(stop.code).toBe(1);
+    expect(lines(stop.stderr)).toEqual([expect.stringMatching(new RegExp(`^btrfs-inspect: /rich/random-2m\\.bin: cannot read file offset \\d+ \\(\\+4096\\) at logical ${at}: .*\\(--zero-fill-bad writes zeros there and goes on\\)$`))]);
+    const go = await cli('cat', img, '/rich/random-2m.bin', '--zero-fill-bad');
+    expect(go.code).toBe(1);
+    expect(lines(go.stderr)).toHaveLength(1);
   });
 });

@@ -1,4 +1,4 @@
-import { formatLocation } from '../findings.js';
+import { formatLocation, type Finding } from '../findings.js';
 import type { Filesystem } from '../tree/Filesystem.js';
 import { EXIT_DAMAGE, EXIT_OK, type CliIO } from './context.js';
 
@@ -9,10 +9,12 @@ const MISSING_NOTE = '; give it with --device PATH (reads were served from other
  * Tells the user on stderr about damage met while serving a command (the
  * command's own output stays clean for pipes). Returns true when any error was met.
  */
-export function reportFindings(fs: Filesystem, io: CliIO, _opts: { json?: boolean } = {}): boolean {
+export function reportFindings(fs: Filesystem, io: CliIO, opts: { json?: boolean; said?: SaidRanges } = {}): boolean {
   // A damaged block met twice (a root read, then its walk; two lookups) is one finding to the user.
   const seen = new Set<string>();
+  const said = opts.said ?? [];
   const items = fs.findings.items.filter((f) => {
+    if (said.length && isSaid(f, said)) return false;
     const key = `${f.severity}\0${f.message}\0${formatLocation(f.location)}`;
     if (seen.has(key)) return false;
     seen.add(key);
@@ -36,6 +38,21 @@ function locSuffix(l: Parameters<typeof formatLocation>[0]): string {
 }
 
 /** Reports findings on stderr; the exit code they call for (1 when any error was met). */
-export function finish(fs: Filesystem, io: CliIO): number {
-  return reportFindings(fs, io) ? EXIT_DAMAGE : EXIT_OK;
+export function finish(fs: Filesystem, io: CliIO, said?: SaidRanges): number {
+  return reportFindings(fs, io, said ? { said } : {}) ? EXIT_DAMAGE : EXIT_OK;
+}
+
+/**
+ * Logical ranges of data whose failure the command has already said in its
+ * own line (with the file, offset and next step): the data findings there
+ * are that same error, not said twice.
+ */
+export type SaidRanges = { logical: bigint; length: bigint }[];
+
+const DATA_ERRORS = new Set(['data-csum', 'data-unreadable']);
+
+function isSaid(f: Finding, said: SaidRanges): boolean {
+  const at = f.location.logical;
+  if (f.severity !== 'error' || !DATA_ERRORS.has(f.code) || at === undefined) return false;
+  return said.some((r) => at >= r.logical && at < r.logical + r.length);
 }
