@@ -95,6 +95,16 @@ describe('--superblock N: a superblock copy, numbered from 1 as every message nu
   });
 });
 
+describe('roots --tree takes a tree as tree --tree does', () => {
+  it('by name: only the fs tree\'s roots', async () => {
+    const r = await cli('roots', IMG, '--tree', 'fs', '--json');
+    expect(r.code).toBe(0);
+    const j = parseJsonExact(r.stdout) as { roots: { tree: number }[] };
+    expect(j.roots.length).toBeGreaterThan(0);
+    expect(new Set(j.roots.map((x) => Number(x.tree)))).toEqual(new Set([5]));
+  });
+});
+
 describe('exit codes: a well-formed address the image does not have is 1, text that is not a number is 2', () => {
   it.each([
     [['map', IMG, '1']],
@@ -115,6 +125,9 @@ describe('exit codes: a well-formed address the image does not have is 1, text t
     [['ls', IMG, '--root', '0xZZ']],
     [['heatmap', IMG, '-o', join(tmp, 'x.png'), '--block-group', '1k']],
     [['ls', IMG, '--generation', 'latest']],
+    [['roots', IMG, '--max-blocks', 'many']],
+    [['stat', IMG, '/rich', '--extents', 'all']],
+    [['super', IMG, '--superblock', '3']],
   ])('%j exits 2', async (args) => {
     const r = await cli(...args);
     expect(r.code).toBe(2);

@@ -8,7 +8,7 @@ import { openByteSource } from '../io/node/openSource.js';
 import { liveUse } from '../io/node/liveUse.js';
 import { hasSuperMagic } from '../format/superblock.js';
 import { NotBtrfsError } from '../volume/assemble.js';
-import type { SuperChoice } from '../volume/superblocks.js';
+import type { DeviceSupers, SuperChoice } from '../volume/superblocks.js';
 import { Filesystem } from '../tree/Filesystem.js';
 import { InputError, NotServedError, UsageError, type CliIO } from './context.js';
 import { viewpoint } from '../analysis/forensics/viewpoint.js';
@@ -137,7 +137,7 @@ export function sourceOptionsOf(opts: SourceOptions): SourceOptions {
 }
 
 /** Why the forced superblock copy cannot be used (a usage error: another copy may be valid). */
-function forcedCopyError(e: NotBtrfsError, copy: number): UsageError {
+export function forcedCopyError(e: { source: string; supers: DeviceSupers }, copy: number): UsageError {
   const m = e.supers.mirrors[copy];
   const state = m ? `copy ${copy + 1} at ${m.offset} is ${m.state}${m.problems.length ? ` (${m.problems.join(', ')})` : ''}` : `the device has no copy ${copy + 1}`;
   const valid = e.supers.mirrors.filter((x) => x.state === 'ok').map((x) => x.index + 1);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readSuperblocks } from '../../volume/superblocks.js';
 import { BACKUP_ROOT_HEAD, SYS_CHUNK_HEAD, backupRootRows, sysChunkArrayRows, superblockJson, superblockRows } from '../../report/superblock.js';
 import { jsonDocument, toJson } from '../../report/json.js';
-import { openSources, superChoice } from '../open.js';
+import { forcedCopyError, openSources, superChoice } from '../open.js';
 import { renderFields, renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, InputError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
@@ -16,6 +16,7 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
       const sources = openSources(image, opts, io);
       const devices = sources.map((s) => ({ name: s.name, supers: readSuperblocks(s, choice) }));
       const first = devices[0]!;
+      if (!first.supers.best && choice.copy !== undefined) throw forcedCopyError({ source: first.name, supers: first.supers }, choice.copy);
       if (!first.supers.best) {
         const states = first.supers.mirrors.map((m) => `copy ${m.index + 1} at ${m.offset}: ${m.state}`).join('; ');
         throw new InputError(`${first.name}: no valid btrfs superblock (${states})`);
