@@ -194,6 +194,11 @@ describe('damage: a subvolume whose only tree block has no good copy', () => {
     const errors = j.stdout.split('\n').filter(Boolean).map((x) => parseJsonExact(x) as { record: string; logical?: string; message?: string }).filter((x) => x.record === 'error');
     expect(errors.map((e) => String(e.logical))).toEqual([String(leaf), String(leaf)]);
     expect(errors[0]!.message).toMatch(/copy 1: checksum mismatch .*copy 2: checksum mismatch/);
+    // One block alone (--block) is marked the same way.
+    const one = await cli('tree', img, '--block', String(leaf));
+    expect(one.code).toBe(1);
+    expect(one.stdout.split('\n')[0]).toMatch(new RegExp(`^ERROR: tree block ${leaf} has no good copy \\(copy 1: checksum mismatch`));
+    expect(lines(one.stderr).filter((x) => x.includes('checksum mismatch'))).toHaveLength(2);
   });
 
   it('check --json numbers copies from 1, as its messages and map --json do', async () => {
