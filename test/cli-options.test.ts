@@ -214,6 +214,23 @@ describe('damage: a subvolume whose only tree block has no good copy', () => {
   });
 });
 
+describe('damage: the root tree has no good copy', () => {
+  it('every command that reads through it says so and points at older root trees (roots, --generation)', async () => {
+    const src = sampleSources('default');
+    const fs = Filesystem.open(src);
+    const k = new DamageKit(fs, src);
+    k.editBlock(fs.superblock.root, (b) => { b.fill(0); });
+    const img = join(tmp, 'root-lost.img');
+    writeSparse(k.overlays[0]!, img);
+    for (const cmd of [['subvolumes'], ['ls', '/'], ['sharing']]) {
+      const r = await cli(cmd[0]!, img, ...cmd.slice(1));
+      expect(r.code, cmd[0]).toBe(1);
+      expect(lines(r.stderr).filter((x) => x.includes(`tree block ${fs.superblock.root} copy`)), cmd[0]).toHaveLength(2);
+      expect(lines(r.stderr).at(-1), cmd[0]).toMatch(/"roots IMAGE" lists the older root trees that survive .*--generation N/);
+    }
+  });
+});
+
 describe('a missing device: what another mirror or parity serves whole is a success', () => {
   const shaOf = (sample: string, path: string) => filesTruth(sample).find((t) => t.path === path)!.sha256;
 

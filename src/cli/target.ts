@@ -5,7 +5,7 @@ import type { InodeRef } from '../fs/types.js';
 import { openFilesystem } from './open.js';
 import { NotServedError, UsageError, type CliIO } from './context.js';
 import type { CommonOptions } from './options.js';
-import { reportFindings } from './findings.js';
+import { olderRootsHint, reportFindings } from './findings.js';
 
 /**
  * Shared by the file commands (ls, stat, cat, extract, extents): opens the
@@ -28,7 +28,7 @@ export function openTarget(image: string | undefined, path: string | undefined, 
   if (!loc.ok) {
     if (!loc.unreadable) throw new UsageError(loc.error);
     // The blocks that failed and why each copy did (the findings), then what that costs and where to look next.
-    reportFindings(fs, io);
+    reportFindings(fs, io, { nextStep: false });
     const u = unreadable(view, loc);
     throw new NotServedError(u.message, u.hint);
   }
@@ -41,12 +41,13 @@ export function openTarget(image: string | undefined, path: string | undefined, 
  * tree may survive ("roots"), readable with --generation.
  */
 export function unreadable(view: FsView, loc: Extract<Located, { ok: false }>): { message: string; hint: string } {
+  const hint = (tree: bigint) => olderRootsHint(view.fs, tree)!;
   const ref = loc.unreadable as InodeRef;
   const info = view.subvolume(ref.subvol);
   const svName = info?.path ? ` (${displayPath(info.path, { controls: true })})` : '';
   const what = info && ref.ino === info.rootDirId ? `subvolume ${ref.subvol}${svName} unreadable` : `inode ${ref.ino} of subvolume ${ref.subvol}${svName} unreadable`;
   return {
     message: `${loc.error}: ${what} (no copy of its tree block is good: the error lines name the block and why each copy failed)`,
-    hint: `"roots IMAGE --tree ${ref.subvol}" lists older roots of that tree that survive; read one with --generation N (or --root LOGICAL)`,
+    hint: hint(ref.subvol),
   };
 }
