@@ -129,6 +129,8 @@ describe('--json: one vocabulary (docs/json.md)', () => {
     { doc: 'sharing', args: ['sharing', D, '--matrix', '--free', '256'] },
     { doc: 'diff', args: ['diff', D, '/snapshots/snap-a-ro', '261'] },
     { doc: 'usage', args: ['usage', D] },
+    { doc: 'manifest', args: ['manifest', D, '/rich'] },
+    { doc: 'verify', args: ['verify', D, '--manifest', join(ROOT, 'test', 'fixtures', 'manifest', 'rootdir.mtree')] },
   ];
 
   it('the checker itself: the old names, a file type as kind, a time without its ns are caught', () => {

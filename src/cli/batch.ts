@@ -45,10 +45,11 @@ export function worst(a: number, b: number): number {
 /**
  * Serves every target of a batch in turn and writes the output: one JSON
  * document (the file's own, or `files[]` with each `request` when several
- * were asked for), or the texts one after another. Returns the worst code.
+ * were asked for), or the texts one after another (a blank line between them,
+ * or `separator`). Returns the worst code.
  */
 export function writeBatch(command: string, targets: BatchTarget[], several: boolean, json: boolean | undefined, io: CliIO,
-  render: { json(loc: Extract<Located, { ok: true }>): Record<string, unknown>; text(loc: Extract<Located, { ok: true }>): string }): number {
+  render: { json(loc: Extract<Located, { ok: true }>): Record<string, unknown>; text(loc: Extract<Located, { ok: true }>): string; separator?: string }): number {
   let code = EXIT_OK;
   const docs: Record<string, unknown>[] = [];
   const texts: string[] = [];
@@ -64,6 +65,6 @@ export function writeBatch(command: string, targets: BatchTarget[], several: boo
     else texts.push(render.text(t.loc));
   }
   if (json) io.stdout.write(toJson(targets.length === 1 ? jsonDocument(command, docs[0]!) : jsonDocument(command, { files: docs }), 2) + '\n');
-  else io.stdout.write(texts.map((x) => x + '\n').join('\n'));
+  else io.stdout.write(texts.map((x) => x + '\n').join(render.separator ?? '\n'));
   return code;
 }

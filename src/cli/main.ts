@@ -1,30 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_DAMAGE, EXIT_USAGE, InputError, NotServedError, UsageError, type CliIO } from './context.js';
-import { registerSuper } from './commands/super.js';
-import { registerChunks } from './commands/chunks.js';
-import { registerMap } from './commands/map.js';
-import { registerTree } from './commands/tree.js';
-import { registerPartitions } from './commands/partitions.js';
-import { registerSubvolumes } from './commands/subvolumes.js';
-import { registerLs } from './commands/ls.js';
-import { registerStat } from './commands/stat.js';
-import { registerCat } from './commands/cat.js';
-import { registerExtract } from './commands/extract.js';
-import { registerResolve } from './commands/resolve.js';
-import { registerRoots } from './commands/roots.js';
-import { registerRecover } from './commands/recover.js';
-import { registerTimeline } from './commands/timeline.js';
-import { registerCheck } from './commands/check.js';
-import { registerSharing } from './commands/sharing.js';
-import { registerDiff } from './commands/diff.js';
-import { registerExtents } from './commands/extents.js';
-import { registerUsage } from './commands/usage.js';
-import { registerHeatmap } from './commands/heatmap.js';
-
 import { isatty } from 'node:tty';
-import { useNativeCrc32c } from '../io/node/nativeCrc32c.js';
+import { commandsFor } from './commandIndex.js';
 import { setJsonBigint } from '../report/json.js';
-import { withDemoImage } from './open.js';
+import { withDemoImage } from './demo.js';
 import { BlockingStdout } from './stdout.js';
 import { setTableStyle } from './table.js';
 import { checkOptionRules, type OutputOptions } from './options.js';
@@ -38,7 +17,6 @@ export const VERSION = '0.1.0';
  * BTRFS_INSPECT_DEBUG is set.
  */
 export async function runCli(args: string[], io: CliIO): Promise<number> {
-  await useNativeCrc32c();
   setTableStyle({ format: 'box' });
   setJsonBigint('number');
   let code = 0;
@@ -50,33 +28,17 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
     // Commander's own messages ("error: unknown option ...") get the one prefix every error line has.
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: (s, write) => write(s.replace(/^error: /, 'btrfs-inspect: ')) })
     .showHelpAfterError('(run with --help for usage)');
-  registerSuper(program, io, done);
-  registerChunks(program, io, done);
-  registerMap(program, io, done);
-  registerTree(program, io, done);
-  registerPartitions(program, io, done);
-  registerSubvolumes(program, io, done);
-  registerLs(program, io, done);
-  registerStat(program, io, done);
-  registerCat(program, io, done);
-  registerExtract(program, io, done);
-  registerResolve(program, io, done);
-  registerRoots(program, io, done);
-  registerRecover(program, io, done);
-  registerTimeline(program, io, done);
-  registerCheck(program, io, done);
-  registerSharing(program, io, done);
-  registerDiff(program, io, done);
-  registerExtents(program, io, done);
-  registerUsage(program, io, done);
-  registerHeatmap(program, io, done);
+  const argv = withDemoImage(args);
+  for (const register of await commandsFor(argv)) register(program, io, done);
   for (const c of program.commands) c.exitOverride();
-  program.hook('preAction', (_program, command) => {
+  program.hook('preAction', async (_program, command) => {
     checkOptionRules(command);
-    applyOutputOptions(command.opts<OutputOptions>(), io);
+    applyOutputOptions(command.opts<OutputOptions>(), io, command.options.some((o) => o.long === '--wide'));
+    // The checksum code and the native crc32c binding load only when a command runs (help and --version never checksum).
+    await (await import('../io/node/nativeCrc32c.js')).useNativeCrc32c();
   });
   try {
-    await program.parseAsync(withDemoImage(args), { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -100,7 +62,9 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
 }
 
 /** --format, --wide and --json-bigint: how tables and JSON are written for this run. */
-function applyOutputOptions(o: OutputOptions, io: CliIO): void {
+function applyOutputOptions(o: OutputOptions, io: CliIO, tables: boolean): void {
+  // A command without the table options (addOutputOptions) gives --format a meaning of its own.
+  if (!tables) o = { ...o, format: undefined };
   if (o.format !== undefined && o.format !== 'box' && o.format !== 'tsv') throw new UsageError(`--format must be "box" or "tsv", got "${o.format}"`);
   if (o.jsonBigint !== undefined && o.jsonBigint !== 'number' && o.jsonBigint !== 'string') throw new UsageError(`--json-bigint must be "number" or "string", got "${o.jsonBigint}"`);
   if (o.wide && o.format === 'tsv') throw new UsageError('--wide is for boxed tables; --format tsv is never cut');

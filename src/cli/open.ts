@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { ByteSource } from '../io/ByteSource.js';
 import { SliceSource } from '../io/SliceSource.js';
 import { findBtrfsPartitions, PartitionTableError, readPartitionTable, type PartitionTable } from '../io/partitions.js';
@@ -11,6 +10,7 @@ import { NotBtrfsError } from '../volume/assemble.js';
 import type { DeviceSupers, SuperChoice } from '../volume/superblocks.js';
 import { Filesystem } from '../tree/Filesystem.js';
 import { InputError, NotServedError, UsageError, type CliIO } from './context.js';
+import { DEMO_HINT, demoImagePath } from './demo.js';
 import { viewpoint } from '../analysis/forensics/viewpoint.js';
 
 export interface SourceOptions {
@@ -25,33 +25,12 @@ export interface SourceOptions {
   demo?: boolean;
 }
 
-/** The bundled demo image, used when a command is given no image. */
-export function demoImagePath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  // src/cli or dist/cli → package root.
-  return resolve(here, '..', '..', 'sample-images', 'default', 'dev1.runs.gz');
-}
-
 function parseBytes(s: string, what: string): bigint {
   if (!/^(0x[0-9a-f]+|\d+)$/i.test(s)) throw new UsageError(`${what} must be a whole number of bytes, got "${s}"`);
   return BigInt(s);
 }
 
-/** Said after "IMAGE: no such file or device": the first positional is always the image. */
-export const DEMO_HINT = '(the first argument is always the image; --demo reads the bundled demo image instead, e.g. "btrfs-inspect ls --demo /rich")';
-
-/**
- * "CMD --demo ARGS" is "CMD DEMO_IMAGE ARGS --demo": the bundled demo image
- * is the command's IMAGE, and every positional an argument after it. The
- * path goes in before commander parses, so each command's positionals keep
- * their one meaning (and required ones their check).
- */
-export function withDemoImage(args: string[]): string[] {
-  const end = args.indexOf('--');
-  const opts = end < 0 ? args : args.slice(0, end);
-  if (!opts.includes('--demo') || args.length === 0 || args[0]!.startsWith('-')) return args;
-  return [args[0]!, demoImagePath(), ...args.slice(1)];
-}
+export { DEMO_HINT, demoImagePath, withDemoImage } from './demo.js';
 
 /** Warns (never refuses: a forensic read of a live system can be wanted) when the kernel is using the device or image. */
 export function warnIfLive(path: string, io: CliIO): void {

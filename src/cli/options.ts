@@ -39,9 +39,19 @@ export function addOutputOptions(cmd: Command): Command {
   return hideRefused(cmd);
 }
 
-/** The options every command that opens an image takes: other devices, partition or offset, superblock copy, --json, older roots. */
+/** The options every command that opens an image takes: the table and JSON forms, and the image options. */
 export function addSourceOptions(cmd: Command): Command {
-  addOutputOptions(cmd)
+  return addImageOptions(addOutputOptions(cmd));
+}
+
+/**
+ * The options of every command that reads an image, without the table
+ * options: other devices, partition or offset, superblock copy, --json,
+ * older roots (alone: for a command whose output is no table and whose
+ * --format names its own formats, manifest).
+ */
+export function addImageOptions(cmd: Command): Command {
+  cmd
     .option('--device <path>', 'another device of a multi-device filesystem (repeatable)', collectWhole)
     .option('--partition <n>', 'use partition N of a whole-disk image')
     .option('--offset <bytes>', 'the filesystem starts at this byte offset of the image')
@@ -137,7 +147,10 @@ export function checkOptionRules(cmd: Command): void {
       throw new UsageError(`${cmd.name()}: ${flag(cmd, attr)} goes with ${flag(cmd, needs)}, which was not given`);
     }
   }
-  for (const [a, b] of [...COMMON_CONFLICTS, ...(rules.conflicts ?? [])]) {
+  // A command without the table options (manifest) gives --format a meaning of its own.
+  const tables = cmd.options.some((o) => o.long === '--wide');
+  const common = COMMON_CONFLICTS.filter((pair) => tables || !pair.includes('format'));
+  for (const [a, b] of [...common, ...(rules.conflicts ?? [])]) {
     if (given(a) && given(b)) throw new UsageError(`${cmd.name()}: give ${flag(cmd, a)} or ${flag(cmd, b)}, not both`);
   }
 }

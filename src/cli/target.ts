@@ -44,7 +44,7 @@ export function unreadable(view: FsView, loc: Extract<Located, { ok: false }>): 
   const hint = (tree: bigint) => olderRootsHint(view.fs, tree)!;
   const ref = loc.unreadable as InodeRef;
   const info = view.subvolume(ref.subvol);
-  const svName = info?.path ? ` (${displayPath(info.path, { controls: true })})` : '';
+  const svName = info?.path ? ` (${displayPath(info.path)})` : '';
   const what = info && ref.ino === info.rootDirId ? `subvolume ${ref.subvol}${svName} unreadable` : `inode ${ref.ino} of subvolume ${ref.subvol}${svName} unreadable`;
   return {
     message: `${loc.error}: ${what} (no copy of its tree block is good: the error lines name the block and why each copy failed)`,

@@ -58,10 +58,13 @@ export function inodeFlagNames(flags: bigint): string[] {
 
 /** One name of an inode: its parent directory and the name in it. */
 export interface InodeName {
+  /** The directory holding the name (in `parentSubvol` when that is set, else in the inode's own subvolume). */
   parent: bigint;
   name: Uint8Array;
   index: bigint;
-  source: 'INODE_REF' | 'INODE_EXTREF';
+  source: 'INODE_REF' | 'INODE_EXTREF' | 'ROOT_BACKREF';
+  /** For a subvolume's root directory: the subvolume whose directory `parent` links it (ROOT_BACKREF). */
+  parentSubvol?: bigint;
 }
 
 export interface Xattr {
@@ -78,6 +81,8 @@ export interface SubvolumeInfo {
   parentId: bigint | null;
   dirId: bigint | null;
   name: Uint8Array | null;
+  /** The DIR_INDEX index of that link (the ROOT_BACKREF's sequence). */
+  dirIndex: bigint | null;
   item: RootItemDecoded;
   generation: bigint;
   /** Generation at creation (otransid, "cgen"). */
@@ -179,7 +184,7 @@ export class FsView {
     const rootTree = fs.rootTree;
     // The newest root item of each fs tree (highest key offset wins).
     const latest = new Map<bigint, { key: Key; place: ItemPlace; data: Uint8Array }>();
-    const backrefs = new Map<bigint, { parent: bigint; dirid: bigint; name: Uint8Array }>();
+    const backrefs = new Map<bigint, { parent: bigint; dirid: bigint; name: Uint8Array; sequence: bigint }>();
     const orphans = new Set<bigint>();
     for (const { block, slot } of fs.items(rootTree)) {
       const k = block.key(slot);
@@ -188,7 +193,7 @@ export class FsView {
       } else if (k.type === ItemType.ROOT_BACKREF && isFsTreeId(k.objectid) && !backrefs.has(k.objectid)) {
         const r = decodeRootRef(k, block.itemData(slot));
         if (r.kind === 'invalid') this.badItem(ObjectId.ROOT_TREE, block.logical, slot, k, r.reason);
-        else backrefs.set(k.objectid, { parent: r.parentTree, dirid: r.dirid, name: r.name });
+        else backrefs.set(k.objectid, { parent: r.parentTree, dirid: r.dirid, name: r.name, sequence: r.sequence });
       } else if (k.type === ItemType.ORPHAN_ITEM && k.objectid === ObjectId.ORPHAN) {
         orphans.add(k.offset);
       }
@@ -210,6 +215,7 @@ export class FsView {
         parentId: br?.parent ?? null,
         dirId: br?.dirid ?? null,
         name: br?.name ?? null,
+        dirIndex: br?.sequence ?? null,
         item,
         generation: item.generation,
         otransid: item.v2Valid ? item.otransid : 0n,
@@ -457,9 +463,23 @@ export class FsView {
 
   // ---------------------------------------------------------------- names
 
-  /** Every name of an inode: INODE_REF items (key offset = parent) and INODE_EXTREF items. */
+  /**
+   * Every name of an inode as its parent directories see it: INODE_REF items
+   * (key offset = parent) and INODE_EXTREF items. A subvolume's root directory
+   * is named by its parent subvolume instead (ROOT_BACKREF: parent subvolume,
+   * directory, index, name); its own INODE_REF is the ".." that points at
+   * itself, which no directory holds, so it is left out. The top level (5)
+   * has no name.
+   */
   names(ref: InodeRef): InodeName[] {
     const out: InodeName[] = [];
+    if (ref.ino === this.rootOf(ref.subvol).ino) {
+      const s = ref.subvol === ObjectId.FS_TREE ? undefined : this.subvolume(ref.subvol);
+      if (s && s.parentId !== null && s.dirId !== null && s.name !== null) {
+        out.push({ parent: s.dirId, parentSubvol: s.parentId, name: s.name, index: s.dirIndex ?? 0n, source: 'ROOT_BACKREF' });
+      }
+      return out;
+    }
     for (const { block, slot } of this.objectItems(ref.subvol, ref.ino, ItemType.INODE_REF)) {
       const k = block.key(slot);
       const d = decodeInodeRef(k, block.itemData(slot));

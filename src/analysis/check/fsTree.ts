@@ -11,6 +11,7 @@ import type { TreeBlock } from '../../format/treeBlock.js';
 import { grown } from '../columns.js';
 import { LinkBalance, linkHash } from './linkBalance.js';
 import type { CheckFinding } from './types.js';
+import { displayName } from '../../fs/names.js';
 
 /**
  * The two sides of each balance: a DIR_INDEX entry adds 1; its DIR_ITEM
@@ -263,7 +264,7 @@ export class FsTreeChecker {
       .filter((e) => e.link && !this.isLost(e.link.dir) && !this.isLost(e.link.target))
       .sort((a, b) => (a.block < b.block ? -1 : a.block > b.block ? 1 : a.item - b.item || a.offset - b.offset));
     const report = (code: string, what: string, l: NameLink) => this.add({
-      code, severity: 'error', message: `subvolume ${t} directory ${l.dir} name "${utf8(l.name)}" -> inode ${l.target}: ${what}`,
+      code, severity: 'error', message: `subvolume ${t} directory ${l.dir} name "${displayName(l.name)}" -> inode ${l.target}: ${what}`,
       location: { tree: t, key: { objectid: l.dir, type: 0, offset: 0n } },
     });
     const items = links(this.itemBalance), refs = links(this.refBalance);
@@ -275,7 +276,7 @@ export class FsTreeChecker {
     for (const e of refs) {
       const l = e.link!;
       if (e.count <= 0 || has(l.target)) continue;
-      this.add({ code: 'inode-missing', severity: 'error', message: `subvolume ${t} directory ${l.dir} name "${utf8(l.name)}" points at inode ${l.target}, which has no inode item`, location: { tree: t, key: { objectid: l.target, type: ItemType.INODE_ITEM, offset: 0n } } });
+      this.add({ code: 'inode-missing', severity: 'error', message: `subvolume ${t} directory ${l.dir} name "${displayName(l.name)}" points at inode ${l.target}, which has no inode item`, location: { tree: t, key: { objectid: l.target, type: ItemType.INODE_ITEM, offset: 0n } } });
     }
   }
 
@@ -333,6 +334,3 @@ export class NameCollector {
 const KEY_OFFSET = diskKey.off.offset;
 const LOCATION_OBJECTID = dirItem.off.location + diskKey.off.objectid;
 
-function utf8(b: Uint8Array): string {
-  return new TextDecoder('utf-8', { fatal: false }).decode(b);
-}

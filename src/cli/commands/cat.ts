@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { newReadStats, readFile, symlinkTarget } from '../../fs/fileData.js';
-import { displayPath } from '../../fs/names.js';
-import { tableName } from '../../report/fs.js';
+import { displayPath, displayText } from '../../fs/names.js';
 import { EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from '../context.js';
 import type { FsView } from '../../fs/FsView.js';
 import type { Located } from '../../fs/select.js';
@@ -60,7 +59,7 @@ export function registerCat(program: Command, io: CliIO, done: (code: number) =>
 
 /** Writes one file's bytes; the exit code it calls for. A file that is not a regular one is refused (2). */
 async function catOne(view: FsView, loc: Extract<Located, { ok: true }>, opts: CatOptions, io: CliIO, several: boolean, said: SaidRanges): Promise<number> {
-  const name = loc.path ? displayPath(loc.path, { controls: true }) : `inode ${loc.ref.subvol}:${loc.ref.ino}`;
+  const name = loc.path ? displayPath(loc.path) : `inode ${loc.ref.subvol}:${loc.ref.ino}`;
   const inode = loc.inode;
   const refuse = (why: string) => {
     if (!several) throw new UsageError(why);
@@ -70,7 +69,7 @@ async function catOne(view: FsView, loc: Extract<Located, { ok: true }>, opts: C
   if (inode.kind === 'dir') return refuse(`${name}: is a directory`);
   if (inode.kind === 'symlink') {
     const t = symlinkTarget(view, inode);
-    return refuse(`${name}: is a symbolic link${t ? ` to ${tableName(t)}` : ''} (not followed; cat reads regular files)`);
+    return refuse(`${name}: is a symbolic link${t ? ` to ${displayText(t)}` : ''} (not followed; cat reads regular files)`);
   }
   if (inode.kind !== 'file') return refuse(`${name}: is not a regular file (${inode.kind})`);
   const verify = opts.verify !== false;

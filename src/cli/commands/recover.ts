@@ -1,87 +1,184 @@
 import * as nodeFs from 'node:fs';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
-import { recoverDeleted, type Recovered } from '../../analysis/forensics/recover.js';
-import { displayPath } from '../../fs/names.js';
-import { formatTimeShort, modeString, timesJson } from '../../report/fs.js';
+import { recoverDeleted, type RecoverReport, type Recovered } from '../../analysis/forensics/recover.js';
+import { displayPath, jsonPath } from '../../fs/names.js';
+import { fileEntryJson, formatTimeShort, modeString } from '../../report/fs.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
-import { EXIT_DAMAGE, type CliIO } from '../context.js';
+import { EXIT_DAMAGE, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { Progress, scanWithProgress } from '../progress.js';
 import { reportFindings } from '../findings.js';
-import { extractFiles, placeUnder } from '../../node/extract/index.js';
+import { extractFiles, loadNsTimes, loadXattr, timePrecisionNote } from '../../node/extract/index.js';
 
 interface RecoverOptions extends CommonOptions {
   output?: string;
+  force?: boolean;
+  dryRun?: boolean;
+}
+
+/** What -o did (or, with --dry-run, would do) for one recovered file. */
+interface Written {
+  /** Its path under DIR. */
+  path: string;
+  /** Where it was written (null: not written, or --dry-run). */
+  host: string | null;
+  failed: string | null;
 }
 
 /**
  * recover: deleted files and directories found in surviving older tree
  * blocks, orphans, and inodes of deleted-but-not-cleaned subvolumes, with
  * the state of their data; -o writes them out through extract's machinery
- * (never outside DIR, never over an existing file, never through a symlink).
+ * (never outside DIR, never through a symlink), in the layout of extract
+ * under DIR/files (see `placeOf`), with DIR/recover-report.json.
  */
 export function registerRecover(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('recover').argument('[image]', 'image file or device'))
     .description('deleted files and directories from surviving older tree blocks (plus orphans and deleted subvolumes): path as it was, inode fields, last generation seen, data state; -o writes them out')
-    .option('-o, --output <dir>', 'write the recovered files under DIR (as DIR/<path as it was>, with recover-report.json)')
+    .option('-o, --output <dir>', 'write the recovered files to DIR/files/<path as it was>, with DIR/recover-report.json (DIR must be empty or new)')
+    .option('--force', 'with -o: write into a DIR that is not empty, replacing what is in the way (each one replaced is listed)')
+    .option('--dry-run', 'with -o: list where each file would be written, with sizes; write nothing')
+    .addHelpText('after', `
+Layout of -o DIR (the layout of extract, under files/):
+  DIR/recover-report.json                  what was recovered from where (--json's document)
+  DIR/files/<path as it was>               e.g. DIR/files/victims/subdir/one.bin
+  DIR/files/deleted-subvolume-ID/<path>    inodes of a deleted (not yet cleaned) subvolume
+  DIR/unnamed/SUBVOL-INO                   inodes no surviving name reaches
+Two recovered inodes with the same path: the later one gets "~SUBVOL-INO" appended.
+Directories are made on the way (mode 0700); times to the ns with the optional koffi package,
+else to the microsecond (ns in the report).`)
     .action(async (image: string | undefined, opts: RecoverOptions) => {
+      if ((opts.force || opts.dryRun) && !opts.output) throw new UsageError(`${opts.force ? '--force' : '--dry-run'} goes with -o DIR`);
+      const out = opts.output ? resolvePath(opts.output) : null;
+      if (out && !opts.dryRun) checkOutput(out, opts.force ?? false);
       const fs = openFilesystem(image, opts, io);
       const scan = scanWithProgress(fs, io);
       const progress = new Progress(io);
       progress.phase('searching older trees');
       const report = recoverDeleted(fs, scan);
       progress.done();
-      const written = new Map<Recovered, { host: string | null; failed: string | null }>();
-      if (opts.output) {
-        const out = resolvePath(opts.output);
-        nodeFs.mkdirSync(out, { recursive: true, mode: 0o700 });
-        const used = new Set<string>();
+      const written = new Map<Recovered, Written>();
+      const replaced: string[] = [];
+      let precision: { timePrecision: 'us' | 'ns'; note: string } | null = null;
+      if (out) {
+        const places = placeAll(report.files);
+        if (!opts.dryRun) nodeFs.mkdirSync(out, { recursive: true, mode: 0o700 });
+        const xattr = opts.dryRun ? '' : await loadXattr();
+        const times = opts.dryRun ? '' : await loadNsTimes();
         for (const r of report.files) {
-          if (r.inode.kind === 'dir') continue;
-          written.set(r, await writeOne(r, out, used));
+          const into = places.get(r);
+          if (!into) continue;
+          const path = displayPath(into);
+          if (opts.dryRun) { written.set(r, { path, host: null, failed: null }); continue; }
+          const s = await extractFiles(r.view, { ref: { subvol: r.subvol, ino: r.ino }, inode: r.inode, into }, out, { verify: false, force: opts.force ?? false, xattr, times });
+          precision ??= { timePrecision: s.timePrecision, note: typeof times === 'string' ? timePrecisionNote('us', times) : timePrecisionNote('ns') };
+          replaced.push(...s.replaced);
+          const f = s.failed[0] ?? s.refused[0];
+          written.set(r, { path, host: f ? null : joinPath(out, path), failed: f ? `${f.path}: ${f.reason}` : null });
         }
-        nodeFs.writeFileSync(joinPath(out, 'recover-report.json'), toJson(jsonDocument('recover', { files: report.files.map((r) => fileJson(r, written.get(r))), searched: report.searched }), 2) + '\n', { flag: 'wx' });
+        if (!opts.dryRun) {
+          const at = joinPath(out, REPORT);
+          if (nodeFs.existsSync(at)) replaced.push(`/${REPORT}`);
+          const doc = reportJson(report, written, { output: out, replaced, timePrecision: precision?.timePrecision ?? null });
+          nodeFs.writeFileSync(at, toJson(jsonDocument('recover', doc), 2) + '\n', { flag: opts.force ? 'w' : 'wx' });
+        }
       }
       if (opts.json) {
-        io.stdout.write(toJson(jsonDocument('recover', { files: report.files.map((r) => fileJson(r, written.get(r))), searched: report.searched }), 2) + '\n');
+        const doc = reportJson(report, written, out ? { output: out, replaced, timePrecision: precision?.timePrecision ?? null, ...(opts.dryRun ? { dryRun: true } : {}) } : {});
+        io.stdout.write(toJson(jsonDocument('recover', doc), 2) + '\n');
       } else {
         const rows = report.files.map((r) => [
-          r.paths.length ? r.paths.map((p) => displayPath(p, { controls: true })).join('\n') : '(no name survives)',
+          r.paths.length ? r.paths.map((p) => displayPath(p)).join('\n') : '(no name survives)',
           `${r.subvol}:${r.ino}`, modeString(r.inode.mode), r.inode.size, r.inode.nlink, formatTimeShort(r.inode.mtime), r.lastSeen, r.source + (r.inoReused ? ' (ino reused)' : ''),
           `${r.data.state}${r.data.sectorsOk + r.data.sectorsBad ? ` (${r.data.sectorsOk} ok, ${r.data.sectorsBad} bad` + (r.data.sectorsNoCsum ? `, ${r.data.sectorsNoCsum} no csum` : '') + ')' : ''}${r.data.reusedBytes ? `, ${r.data.reusedBytes} bytes reused` : ''}`,
-          ...(opts.output ? [written.get(r)?.failed ?? written.get(r)?.host ?? ''] : []),
+          ...(out ? [cell(out, written.get(r))] : []),
         ]);
-        io.stdout.write(renderTable(['path (as it was)', 'subvol:ino', 'mode', 'size', 'nlink', 'mtime', 'last seen', 'found in', 'data', ...(opts.output ? ['written to'] : [])], rows) + '\n');
+        io.stdout.write(renderTable(['path (as it was)', 'subvol:ino', 'mode', 'size', 'nlink', 'mtime', 'last seen', 'found in', 'data', ...(out ? [opts.dryRun ? 'would be written to' : 'written to'] : [])], rows) + '\n');
         const lost = report.searched.filter((s) => s.missing > 0).length;
         io.stdout.write(`${report.files.length} recovered; ${report.searched.length} older tree root(s) searched${lost ? `, ${lost} of them partial (blocks reused since)` : ''}\n`);
+        if (out && opts.dryRun) io.stdout.write(`nothing written (--dry-run); -o ${out} would hold files/, unnamed/ and ${REPORT}\n`);
+        if (out && !opts.dryRun) {
+          io.stdout.write(`written to ${out}: files/ and ${REPORT}${precision ? `; note: ${precision.note.replace('--json', REPORT)}` : ''}\n`);
+          for (const p of replaced) io.stdout.write(`replaced (--force): ${joinPath(out, p)}\n`);
+        }
       }
       const failed = [...written.values()].some((w) => w.failed);
       done(reportFindings(fs, io) || failed ? EXIT_DAMAGE : 0);
     });
 }
 
-/** DIR/<path as it was>, each component checked as extract checks names; a clash gets "~ino<N>". */
-async function writeOne(r: Recovered, out: string, used: Set<string>): Promise<{ host: string | null; failed: string | null }> {
-  const place = await placeUnder(out, r.paths[0] ?? [new TextEncoder().encode(`subvol${r.subvol}-ino${r.ino}`)]);
-  if ('failed' in place) return { host: null, failed: place.failed };
-  const { dir } = place;
-  let { name } = place;
-  if (used.has(joinPath(dir, name)) || nodeFs.existsSync(joinPath(dir, name))) name = `${name}~ino${r.ino}`;
-  used.add(joinPath(dir, name));
-  const s = await extractFiles(r.view, { ref: { subvol: r.subvol, ino: r.ino }, inode: r.inode, into: new TextEncoder().encode(name) }, dir, { verify: false });
-  const f = s.failed[0] ?? s.refused[0];
-  return { host: joinPath(dir, name), failed: f ? `${f.path}: ${f.reason}` : null };
+const REPORT = 'recover-report.json';
+
+/** The "written to" cell: where the file is (or would be, --dry-run), or why it is not. */
+function cell(out: string, w: Written | undefined): string {
+  if (!w) return '';
+  return w.failed ?? joinPath(out, w.path);
 }
 
-function fileJson(r: Recovered, w?: { host: string | null; failed: string | null }): Record<string, unknown> {
+/** DIR must be new or empty unless --force: a recovery never mixes silently with what is there. */
+function checkOutput(out: string, force: boolean): void {
+  let st: nodeFs.Stats | undefined;
+  try { st = nodeFs.statSync(out); } catch { return; }
+  if (!st.isDirectory()) throw new UsageError(`${out}: exists and is not a directory`);
+  if (!force && nodeFs.readdirSync(out).length > 0) throw new UsageError(`${out}: not empty (an earlier recovery?); choose a new directory, or --force to write into it and replace what is in the way`);
+}
+
+/**
+ * Where each recovered inode goes under DIR (directories are made on the
+ * way for the files below them, not written themselves): files/<path as it
+ * was>, files/deleted-subvolume-ID/<path in it>, or unnamed/SUBVOL-INO; a
+ * path already taken in this run gets "~SUBVOL-INO".
+ */
+function placeAll(files: Recovered[]): Map<Recovered, Uint8Array[]> {
+  const enc = new TextEncoder();
+  const used = new Set<string>();
+  const places = new Map<Recovered, Uint8Array[]>();
+  const key = (p: Uint8Array[]) => p.map((c) => Buffer.from(c).toString('hex')).join('/');
+  for (const r of files) {
+    if (r.inode.kind === 'dir') continue;
+    const first = r.paths[0];
+    let into: Uint8Array[];
+    if (!first || first.length === 0) into = [enc.encode('unnamed'), enc.encode(`${r.subvol}-${r.ino}`)];
+    // recoverDeleted names these <deleted subvolume ID>/...: a plain directory name here.
+    else if (r.source === 'deleted subvolume') into = [enc.encode('files'), enc.encode(`deleted-subvolume-${r.subvol}`), ...first.slice(1)];
+    else into = [enc.encode('files'), ...first];
+    if (used.has(key(into))) into = [...into.slice(0, -1), new Uint8Array([...into[into.length - 1]!, ...enc.encode(`~${r.subvol}-${r.ino}`)])];
+    used.add(key(into));
+    places.set(r, into);
+  }
+  return places;
+}
+
+/**
+ * Confidence that what was written is the file as it was, from the state of its data:
+ * high when every sector matched a surviving checksum (or the data was inline, in a
+ * checksummed leaf, or there is none), medium when nothing reused it but no checksum
+ * survives, low when partly overwritten, none when overwritten or gone.
+ */
+function confidence(state: Recovered['data']['state']): 'high' | 'medium' | 'low' | 'none' {
+  switch (state) {
+    case 'intact': case 'inline': case 'no-data': return 'high';
+    case 'unverified': return 'medium';
+    case 'partly-overwritten': return 'low';
+    default: return 'none';
+  }
+}
+
+function reportJson(report: RecoverReport, written: Map<Recovered, Written>, top: Record<string, unknown>): Record<string, unknown> {
+  return { ...top, files: report.files.map((r) => fileJson(r, written.get(r))), searched: report.searched };
+}
+
+function fileJson(r: Recovered, w?: Written): Record<string, unknown> {
   const i = r.inode;
   return {
-    subvol: r.subvol, ino: r.ino, paths: r.paths.map((p) => displayPath(p)), type: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, size: i.size, nlink: i.nlink,
-    inodeGeneration: i.generation, transid: i.transid, ...timesJson(i), lastSeen: r.lastSeen, source: r.source, inoReused: r.inoReused,
-    treeRoot: r.root.bytenr, treeRootGeneration: r.root.generation ?? null,
-    data: r.data, ...(w ? { writtenTo: w.host, failed: w.failed } : {}),
+    // The entry shape of ls and stat (no xattrs: they are in the older tree, not read here), then what recover adds.
+    ...fileEntryJson({ path: r.paths[0] ?? null, ref: { subvol: r.subvol, ino: r.ino }, inode: i }),
+    paths: r.paths.map((p) => jsonPath(p).text), inodeGeneration: i.generation, lastSeen: r.lastSeen, source: r.source, inoReused: r.inoReused,
+    treeRoot: r.root.bytenr, treeRootGeneration: r.root.generation ?? null, inodeBlock: i.place?.block ?? null,
+    confidence: confidence(r.data.state),
+    data: r.data, ...(w ? { outputPath: w.path, writtenTo: w.host, failed: w.failed } : {}),
   };
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ItemType } from '../../format/constants.js';
 import { LogOverlay } from '../../analysis/forensics/logReplay.js';
 import { surveyRoots, type RootCandidate } from '../../analysis/forensics/roots.js';
-import { displayPath } from '../../fs/names.js';
+import { displayName } from '../../fs/names.js';
 import { objectidToString } from '../../report/printTree.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
@@ -82,7 +82,7 @@ interface LogSummary {
 function logSummary(fs: Filesystem): LogSummary | null {
   const o = LogOverlay.build(fs);
   if (!o) return null;
-  const name = (b: Uint8Array) => displayPath([b], { controls: true }).slice(1);
+  const name = displayName;
   return {
     logRoot: fs.superblock.logRoot,
     trees: o.logged.map((t) => ({

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { fileExtents, symlinkTarget } from '../../fs/fileData.js';
-import { extentJson, extentRow, inodeJson, inodeRows, nameFields, nameJson, pathFields, summarizeExtents, tableName, tablePath, xattrJson, xattrValueText } from '../../report/fs.js';
+import { displayName, displayPath, displayText } from '../../fs/names.js';
+import { extentJson, extentRow, fileEntryJson, inodeRows, nameJson, pathFields, summarizeExtents, xattrValueText } from '../../report/fs.js';
 import { renderFields, renderTable } from '../table.js';
 import type { CliIO } from '../context.js';
 import type { FsView } from '../../fs/FsView.js';
@@ -37,11 +38,9 @@ function statJson(view: FsView, loc: Found, keep: number): Record<string, unknow
   const target = symlinkTarget(view, inode);
   const { summary, list } = summarizeExtents(fileExtents(view, ref), keep);
   return {
-    ...inodeJson(inode),
+    ...fileEntryJson({ path: loc.path, ref, inode, symlinkTarget: target, xattrs: view.xattrs(ref) }),
     paths: view.paths(ref).map((p) => pathFields(p).path),
     names: view.names(ref).map((n) => nameJson(view, ref.subvol, n)),
-    ...(target ? nameFields(target, 'symlinkTarget') : {}),
-    xattrs: view.xattrs(ref).map(xattrJson),
     extents: { ...summary, list: list.map(extentJson) },
   };
 }
@@ -52,21 +51,25 @@ function statText(view: FsView, loc: Found, keep: number): string {
   const paths = view.paths(ref);
   const xattrs = view.xattrs(ref);
   const target = symlinkTarget(view, inode);
-  const { summary, list } = summarizeExtents(fileExtents(view, ref), keep);
   const out: string[] = [];
   const rows = inodeRows(inode);
-  rows.unshift(['path', paths.length ? paths.map((p) => tablePath(p)).join('\n') : loc.path ? tablePath(loc.path) : '(no path)']);
-  if (target) rows.push(['symlink target', tableName(target)]);
+  rows.unshift(['path', paths.length ? paths.map((p) => displayPath(p)).join('\n') : loc.path ? displayPath(loc.path) : '(no path)']);
+  if (target) rows.push(['symlink target', displayText(target)]);
   out.push(renderFields(rows));
   if (names.length) {
     out.push(renderTable(['parent dir', 'name', 'index', 'item', 'path'], names.map((n) => {
-      const d = view.dirPath({ subvol: ref.subvol, ino: n.parent });
-      return [n.parent, tableName(n.name), n.index, n.source, d ? tablePath([...d, n.name]) : '?'];
+      const d = view.dirPath({ subvol: n.parentSubvol ?? ref.subvol, ino: n.parent });
+      const parent = n.parentSubvol !== undefined ? `${n.parent} (subvolume ${n.parentSubvol})` : n.parent;
+      return [parent, displayName(n.name), n.index, n.source, d ? displayPath([...d, n.name]) : '?'];
     }), { title: 'names' }));
   }
   if (xattrs.length) {
-    out.push(renderTable(['name', 'size', 'value'], xattrs.map((x) => [tableName(x.name), x.value.length, xattrValueText(x.value)]), { title: 'xattrs' }));
+    out.push(renderTable(['name', 'size', 'value'], xattrs.map((x) => [displayText(x.name), x.value.length, xattrValueText(x.value)]), { title: 'xattrs' }));
   }
+  const { summary, list } = summarizeExtents(fileExtents(view, ref), keep);
+  // Only regular files and symlinks (whose target is an inline extent) have file extents; a directory's
+  // items hold its entries, a device's or fifo's nothing: no extents part for them unless the tree has some.
+  if (inode.kind !== 'file' && inode.kind !== 'symlink' && summary.count === 0) return out.join('\n');
   const comp = Object.entries(summary.compressed).map(([k, v]) => `${v} ${k}`).join(', ');
   out.push(`extents: ${summary.count} (${summary.regular} regular, ${summary.inline} inline, ${summary.prealloc} prealloc, ${summary.hole} hole${comp ? `; compressed: ${comp}` : ''}); ${summary.mappedBytes} bytes mapped, ${summary.diskBytes} bytes of disk extents`);
   if (list.length) {

@@ -55,9 +55,10 @@ export class ContentWriter {
 
   /** Makes way for a new entry when --force; true when the name is free. */
   async makeWay(host: Buffer, shown: string, seq: number): Promise<boolean> {
-    const why = await clearName(host, this.opts.force);
-    if (why) this.log.failed(seq, shown, why);
-    return why === null;
+    const c = await clearName(host, this.opts.force);
+    if ('why' in c) { this.log.failed(seq, shown, c.why); return false; }
+    if (c.replaced) this.log.replaced(seq, shown);
+    return true;
   }
 
   /** Writes one file (content, then metadata); true when it was made. */
@@ -113,6 +114,7 @@ export class ContentWriter {
       await out.close();
     }
     summary.written.files++;
+    this.log.wrote(seq, shown, 'file', inode, inode.size);
     if (bad) this.log.failed(seq, shown, `written incompletely (unreadable ranges left as holes): ${bad}`);
     return true;
   }
@@ -129,6 +131,7 @@ export class ContentWriter {
       await af.symlink(Buffer.from(target), host);
     }
     this.log.summary.written.symlinks++;
+    this.log.wrote(seq, shown, 'symlink', inode, inode.size);
     await this.meta.linkMeta(host, inode, shown, seq, 'xattrs of symlinks are not restored (cannot be set without following the link)');
   }
 
@@ -156,6 +159,7 @@ export class ContentWriter {
       try { nodeFs.unlinkSync(tmp); } catch { /* not made */ }
     }
     if (inode.kind === 'fifo') this.log.summary.written.fifos++; else this.log.summary.written.devices++;
+    this.log.wrote(seq, shown, inode.kind === 'fifo' ? 'fifo' : inode.kind === 'chr' ? 'chr' : 'blk', inode, 0n);
     await this.meta.linkMeta(host, inode, shown, seq, 'xattrs of device nodes and fifos are not restored');
   }
 }

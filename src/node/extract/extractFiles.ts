@@ -6,7 +6,8 @@ import { ObjectId } from '../../format/constants.js';
 import { checkEntry, MAX_WALK_DEPTH, mayEnter, walkFiles, type WalkItem } from '../../fs/walk.js';
 import * as af from './asyncFs.js';
 import { ContentWriter } from './content.js';
-import { loadXattr, MetadataRestorer, metaOf, type Meta, type XattrApi } from './metadata.js';
+import { loadXattr, MetadataRestorer, metaOf, timePrecisionNote, type Meta, type XattrApi } from './metadata.js';
+import { loadNsTimes, type NsTimes } from './nsTimes.js';
 import { joinBytes as join, makeOutputDir } from './outputPath.js';
 import { Prefetcher } from './prefetch.js';
 import { describeError, SummaryLog, type ExtractSummary } from './summary.js';
@@ -60,6 +61,8 @@ export interface ExtractOptions {
   progress?: ExtractProgress;
   /** The xattr module, or why there is none (default: load fs-xattr). */
   xattr?: XattrApi | string;
+  /** Times to the ns, or why not (then to the microsecond through Node; default: load koffi). */
+  times?: NsTimes | string;
   /** Restore ownership and make device nodes and fifos (default: when running as root). */
   isRoot?: boolean;
   /** The output directory was made by this run: give it the start directory's mode and times. */
@@ -70,22 +73,53 @@ export interface ExtractOptions {
   batch?: number;
   /** Write file data with O_DIRECT where the output's file system takes it (default true). */
   directWrite?: boolean;
+  /** List every entry written, with the image's times to the ns, in the summary's `entries` (default false). */
+  manifest?: boolean;
+  /** Only what this selects is written (default: everything below the start). */
+  select?: ExtractSelect;
+}
+
+/**
+ * A selection (extract --path-regex): each entry is asked by its path under
+ * the output directory as the summary shows it ("/rich/a.txt"). A directory
+ * refused by `dir` is neither made nor entered; an entry of any other type
+ * refused by `entry` is not written. The caller knows beforehand which
+ * directories lead to something selected.
+ */
+export interface ExtractSelect {
+  dir(path: string): boolean;
+  entry(path: string): boolean;
+}
+
+/**
+ * Where the start goes: `into` is its path under the output directory (null
+ * or empty: the output directory itself, for a directory); the directories
+ * on the way are made (or reused) and get the metadata in `ways` (one per
+ * directory on the way; null: none known) once everything below is written.
+ */
+export interface ExtractStart {
+  ref: WalkItem['ref'];
+  inode: Inode;
+  into: Uint8Array | readonly Uint8Array[] | null;
+  ways?: readonly (Meta | null)[];
 }
 
 /**
  * Extracts `start` (a directory's whole tree, or one file) into `outDir`:
- * into `outDir` itself when `into` is null, else into outDir/into.
+ * into `outDir` itself when `into` is null or empty, else into outDir/into.
  */
-export async function extractFiles(view: FsView, start: { ref: WalkItem['ref']; inode: Inode; into: Uint8Array | null }, outDir: string, opts: ExtractOptions = {}): Promise<ExtractSummary> {
+export async function extractFiles(view: FsView, start: ExtractStart, outDir: string, opts: ExtractOptions = {}): Promise<ExtractSummary> {
   nodeFs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
   const xattr = opts.xattr ?? await loadXattr();
+  const times = opts.times ?? await loadNsTimes();
   const isRoot = opts.isRoot ?? (typeof process.getuid === 'function' && process.getuid() === 0);
-  const x = new Extractor(view, opts.progress ?? NO_PROGRESS, outDir, { force: opts.force ?? false, verify: opts.verify !== false, xattr, isRoot, readAhead: opts.readAhead ?? true, batch: Math.max(1, opts.batch ?? BATCH), directWrite: opts.directWrite ?? true });
+  const x = new Extractor(view, opts.progress ?? NO_PROGRESS, outDir, { force: opts.force ?? false, verify: opts.verify !== false, xattr, isRoot, readAhead: opts.readAhead ?? true, batch: Math.max(1, opts.batch ?? BATCH), directWrite: opts.directWrite ?? true, manifest: opts.manifest ?? false, select: opts.select ?? null, times });
+  const into = start.into === null ? [] : start.into instanceof Uint8Array ? [start.into] : [...start.into];
   // The walk visits each leaf about once (directory lookups hit the few recent ones): a small
   // block cache leaves the memory to the writes in flight.
   const cacheLimit = view.fs.reader.cache.setLimit(EXTRACT_CACHE_BYTES);
   try {
-    await x.run(start.ref, start.inode, start.into, opts.createdOutput ?? false);
+    await x.run(start.ref, start.inode, into, start.ways ?? [], opts.createdOutput ?? false);
   } finally {
     view.fs.reader.cache.setLimit(cacheLimit);
   }
@@ -183,7 +217,7 @@ function pendingPath(p: Pending): Uint8Array[] {
 
 /** How an entry of `parent` is shown in the summary. */
 function childShown(parent: OutDir, name: Uint8Array): string {
-  return `${parent.shown === '/' ? '' : parent.shown}/${displayName(name, { controls: true })}`;
+  return `${parent.shown === '/' ? '' : parent.shown}/${displayName(name)}`;
 }
 
 /** Most files and directories written at once (each holds one open descriptor and at most 1 MiB of data). */
@@ -208,24 +242,36 @@ class Extractor {
   private readonly content: ContentWriter;
 
   constructor(private readonly view: FsView, private readonly bar: ExtractProgress, private readonly outDir: string,
-    private readonly opts: { force: boolean; verify: boolean; xattr: XattrApi | string; isRoot: boolean; readAhead: boolean; batch: number; directWrite: boolean }) {
-    this.log = new SummaryLog(outDir, opts);
-    this.meta = new MetadataRestorer(view, this.log, outDir, opts);
+    private readonly opts: { force: boolean; verify: boolean; xattr: XattrApi | string; isRoot: boolean; readAhead: boolean; batch: number; directWrite: boolean; manifest: boolean; select: ExtractSelect | null; times: NsTimes | string }) {
+    const ns = typeof opts.times === 'string' ? null : opts.times;
+    this.log = new SummaryLog(outDir, { ...opts, timePrecision: ns ? 'ns' : 'us' });
+    this.log.summary.notes.push(timePrecisionNote(ns ? 'ns' : 'us', typeof opts.times === 'string' ? opts.times : undefined));
+    this.meta = new MetadataRestorer(view, this.log, outDir, { ...opts, times: ns });
     this.prefetch = opts.readAhead ? new Prefetcher(view) : null;
     this.content = new ContentWriter(view, this.log, this.meta, outDir, opts, this.prefetch, () => this.progress());
     if (typeof opts.xattr === 'string') this.log.summary.notes.push(`xattrs are not restored: ${opts.xattr}`);
     if (view.isMetadump) this.log.summary.notes.push('the image was made by btrfs-image (METADUMP): it holds metadata only, so file contents and symlink targets cannot be extracted');
   }
 
-  async run(start: WalkItem['ref'], startInode: Inode, into: Uint8Array | null, createdOut: boolean): Promise<void> {
+  async run(start: WalkItem['ref'], startInode: Inode, into: Uint8Array[], ways: readonly (Meta | null)[], createdOut: boolean): Promise<void> {
     const root = Buffer.from(this.outDir);
-    const out: OutDir = { host: root.toString('latin1'), meta: null, shown: '/', seq: this.seq++, ready: Promise.resolve(true), children: [], up: null, name: null };
+    let out: OutDir = { host: root.toString('latin1'), meta: null, shown: '/', seq: this.seq++, ready: Promise.resolve(true), children: [], up: null, name: null };
     let startHost: Buffer = root;
-    if (into) {
-      const why = unsafeNameReason(into);
-      if (why) { this.log.refused(0, displayName(into, { controls: true }), why); return; }
-      startHost = join(root, into);
+    for (let i = 0; i < into.length; i++) {
+      const why = unsafeNameReason(into[i]!);
+      if (why) { this.log.refused(0, displayPath(into.slice(0, i + 1)), why); return; }
     }
+    // The directories on the way to the start: made (or reused) now, their metadata set with the others at the end.
+    for (let i = 0; i + 1 < into.length; i++) {
+      const host = join(Buffer.from(out.host, 'latin1'), into[i]!);
+      const d: OutDir = { host: host.toString('latin1'), meta: ways[i] ?? null, shown: displayPath(into.slice(0, i + 1)), seq: this.seq++, ready: Promise.resolve(true), children: [], up: null, name: null };
+      if (!(await this.dir(d))) return;
+      if (!d.meta) this.dirs.pop();
+      else out.children.push(d);
+      out = d;
+    }
+    if (into.length) startHost = join(Buffer.from(out.host, 'latin1'), into[into.length - 1]!);
+    const startShown = displayPath(into);
     if (this.prefetch) {
       const trees = [this.view.tree(start.subvol), this.view.fs.treeRoot(ObjectId.CSUM_TREE)];
       // A whole subvolume with none below it: its leaves' inode items tell how much there is to write.
@@ -237,7 +283,7 @@ class Extractor {
     // Refused and unreadable items are not entered; entries that are not directories are left to flush.
     const walkFrom = (ref: InodeRef, maxDepth = MAX_WALK_DEPTH) => walkFiles(this.view, ref, { prune: (it) => this.refusedItems.has(it), defer: deferEntry, visited, maxDepth });
     await this.walkAndWrite(walkFrom(start), (it, seq, levels) => {
-      if (into) this.one(it, startHost, displayPath([into], { controls: true }), seq, out, levels, null);
+      if (into.length) this.one(it, startHost, startShown, seq, out, levels, null);
       else if (startInode.kind === 'dir') {
         levels[0] = out;
         if (createdOut) { out.meta = metaOf(startInode); this.dirs.push(out); }
@@ -301,6 +347,7 @@ class Extractor {
           continue;
         }
         if (it.deferred) {
+          if (this.opts.select && !this.opts.select.entry(childShown(parent, name))) continue;
           const e = it.entry!;
           this.pending.push({
             parent, name: Buffer.from(name.buffer, name.byteOffset, name.length).toString('latin1'),
@@ -308,6 +355,11 @@ class Extractor {
           });
           continue;
         }
+      }
+      const sel = this.opts.select;
+      if (sel && name && parent && it.inode) {
+        const shown = childShown(parent, name);
+        if (!(it.inode.kind === 'dir' ? sel.dir(shown) : sel.entry(shown))) { this.refusedItems.add(it); continue; }
       }
       // Decided now, as the walk asks right after this item: nothing below these is entered (one() reports them).
       if (!it.inode || it.loop || it.tooDeep) this.refusedItems.add(it);
@@ -436,9 +488,11 @@ class Extractor {
 
   /** Makes the directory (or checks that the one there is a real directory); false when nothing below it is written. */
   private async dir(d: OutDir): Promise<boolean> {
-    const why = await makeOutputDir(Buffer.from(d.host, 'latin1'), this.opts.force);
-    if (why) { this.log.failed(d.seq, d.shown, why); return false; }
+    const c = await makeOutputDir(Buffer.from(d.host, 'latin1'), this.opts.force);
+    if ('why' in c) { this.log.failed(d.seq, d.shown, c.why); return false; }
+    if (c.replaced) this.log.replaced(d.seq, d.shown);
     this.log.summary.written.directories++;
+    if (d.meta) this.log.wrote(d.seq, d.shown, 'dir', d.meta, 0n);
     this.dirs.push(d);
     return true;
   }
@@ -489,6 +543,7 @@ class Extractor {
           if (!(await this.content.makeWay(host, shown, seq))) return;
           await af.link(first, host);
           this.log.summary.written.hardlinks++;
+          this.log.wrote(seq, shown, 'file', inode, inode.size, true);
         } else if (await this.content.file(host, inode, shown, seq)) {
           result = host;
         }

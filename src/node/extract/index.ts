@@ -3,7 +3,9 @@
  * this machine. Used by the extract and recover commands; progress goes
  * through the ExtractProgress the caller passes.
  */
-export { extractFiles, type ExtractOptions, type ExtractProgress } from './extractFiles.js';
-export type { ExtractIssue, ExtractSummary } from './summary.js';
-export { loadXattr, type XattrApi } from './metadata.js';
-export { placeUnder, prepareOutputDir } from './outputPath.js';
+export { extractFiles, type ExtractOptions, type ExtractProgress, type ExtractSelect, type ExtractStart } from './extractFiles.js';
+export { mergeSummary, type ExtractIssue, type ExtractSummary, type WrittenEntry } from './summary.js';
+export { loadXattr, metaOf, timePrecisionNote, type Meta, type XattrApi } from './metadata.js';
+export { loadNsTimes, type NsTimes } from './nsTimes.js';
+export { planExtraction, planSelect, type Plan, type PlannedEntry } from './plan.js';
+export { prepareOutputDir } from './outputPath.js';

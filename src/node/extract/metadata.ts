@@ -1,17 +1,20 @@
 import * as nodeFs from 'node:fs';
 import type { FsView } from '../../fs/FsView.js';
-import { displayName, isUtf8 } from '../../fs/names.js';
+import { displayText, isUtf8 } from '../../fs/names.js';
 import type { Inode, InodeRef } from '../../fs/types.js';
 import * as af from './asyncFs.js';
+import type { NsTimes } from './nsTimes.js';
 import { describeError, type SummaryLog } from './summary.js';
 
 /**
  * Restoring an inode's metadata on what was written for it: xattrs, owner,
  * mode and times.
  *
- * Limits: times are set through Node, which passes seconds as a double, and
- * libuv, which keeps whole microseconds: mtime/atime are restored to the
- * microsecond (truncated), not the nanosecond. Ownership is restored only
+ * Limits: times are set to the nanosecond through the optional koffi package
+ * (nsTimes.ts), else through Node, which passes seconds as a double, and
+ * libuv, which keeps whole microseconds: then mtime/atime are restored to
+ * the microsecond (the on-disk value truncated; see `seconds`). Directories get theirs after everything below them is written
+ * (extractFiles.ts), symlinks through lutimes. Ownership is restored only
  * when running as root. Xattrs need the optional fs-xattr package and are
  * set through /proc/self/fd of the open file; xattrs of symlinks are not
  * restored (Linux has no way to set them without following the link through
@@ -43,14 +46,28 @@ export function metaOf(i: Inode): Meta {
   return { subvol: i.subvol, ino: i.ino, uid: i.uid, gid: i.gid, mode: i.mode, atime: i.atime, mtime: i.mtime };
 }
 
+/** The note extract and recover print once: how precisely times were restored (`ns`, or `us` and why not `ns`). */
+export function timePrecisionNote(precision: 'us' | 'ns', whyNotNs?: string): string {
+  if (precision === 'ns') return 'times (mtime, atime) are restored to the nanosecond (utimensat through the optional koffi package)';
+  return `times (mtime, atime) are restored to the microsecond: Node hands them to libuv as seconds in a double, and libuv keeps whole microseconds (the exact ns values are in --json)${whyNotNs ? `; for ns: ${whyNotNs}` : ''}`;
+}
+
 /**
- * A time for Node's utimes family: seconds as a double (libuv then keeps
- * whole microseconds, so sub-microsecond digits are lost). Node replaces a
- * negative number by "now", but takes a numeric string as it is, so times
- * before 1970 go as strings.
+ * A time for Node's utimes family: seconds as a double, which libuv splits
+ * into a timespec and then truncates to whole microseconds (toward zero).
+ * sec + nsec/1e9 as a double is off by up to half its ulp (about 120 ns
+ * for today's times), so the truncation would land one microsecond early
+ * whenever the double falls just below a whole microsecond (about 6% of
+ * files). Aiming at the middle of the intended microsecond, floor(nsec/1000)
+ * + 0.5 (- 0.5 for a negative total, which libuv truncates toward zero),
+ * keeps the error inside it: libuv then sets exactly the on-disk time
+ * truncated to the microsecond. Node replaces a negative number by "now",
+ * but takes a numeric string as it is, so times before 1970 go as strings.
  */
 export function seconds(t: { sec: bigint; nsec: number }): number | string {
-  const v = Number(t.sec) + t.nsec / 1e9;
+  const sec = Number(t.sec);
+  const us = Math.floor(Math.min(Math.max(t.nsec, 0), 999_999_999) / 1000);
+  const v = sec + (sec < 0 ? us - 0.5 : us + 0.5) / 1e6;
   return v < 0 ? String(v) : v;
 }
 
@@ -62,7 +79,7 @@ export class MetadataRestorer {
   private readonly ownGid: number;
 
   constructor(private readonly view: FsView, private readonly log: SummaryLog, outDir: string,
-    private readonly opts: { isRoot: boolean; xattr: XattrApi | string }) {
+    private readonly opts: { isRoot: boolean; xattr: XattrApi | string; times: NsTimes | null }) {
     const setgidOut = (nodeFs.statSync(outDir).mode & 0o2000) !== 0;
     this.ownUid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
     this.ownGid = typeof process.getegid === 'function' && !setgidOut ? process.getegid() : -1;
@@ -79,7 +96,12 @@ export class MetadataRestorer {
     if (!modeSet) {
       try { await af.fchmod(fd, inode.mode & 0o7777); } catch (e) { this.log.failed(seq, shown, `chmod: ${describeError(e)}`); }
     }
-    try { await af.futimes(fd, seconds(inode.atime), seconds(inode.mtime)); } catch (e) { this.log.failed(seq, shown, `times: ${describeError(e)}`); }
+    try {
+      if (this.opts.times) this.opts.times.futimens(fd, inode.atime, inode.mtime);
+      else await af.futimes(fd, seconds(inode.atime), seconds(inode.mtime));
+    } catch (e) {
+      this.log.failed(seq, shown, `times: ${describeError(e)}`);
+    }
   }
 
   /**
@@ -90,7 +112,12 @@ export class MetadataRestorer {
     if (this.opts.isRoot) {
       try { await af.lchown(host, inode.uid, inode.gid); } catch (e) { this.log.failed(seq, shown, `lchown: ${describeError(e)}`); }
     }
-    try { await af.lutimes(host, seconds(inode.atime), seconds(inode.mtime)); } catch (e) { this.log.failed(seq, shown, `times: ${describeError(e)}`); }
+    try {
+      if (this.opts.times) this.opts.times.lutimens(host, inode.atime, inode.mtime);
+      else await af.lutimes(host, seconds(inode.atime), seconds(inode.mtime));
+    } catch (e) {
+      this.log.failed(seq, shown, `times: ${describeError(e)}`);
+    }
     await this.setXattrs(null, inode, shown, seq, why);
   }
 
@@ -99,7 +126,7 @@ export class MetadataRestorer {
     if (xs.length === 0) return;
     const api = this.opts.xattr;
     for (const x of xs) {
-      const name = displayName(x.name, { controls: true });
+      const name = displayText(x.name);
       const no = (reason: string) => this.log.noXattr(seq, shown, name, reason);
       if (why) { no(why); continue; }
       if (typeof api === 'string') { no('fs-xattr not available'); continue; }

@@ -1,6 +1,4 @@
 import * as nodeFs from 'node:fs';
-import { join as joinPath } from 'node:path';
-import { displayName, unsafeNameReason } from '../../fs/names.js';
 import * as af from './asyncFs.js';
 
 /**
@@ -60,59 +58,34 @@ export async function enterDir(host: Buffer): Promise<'made' | nodeFs.Stats> {
   }
 }
 
+/** A name of the output made free (`replaced`: something there was removed, with --force), or why not. */
+export type Cleared = { replaced: boolean } | { why: string };
+
 /**
  * A directory of the output to write into: made, or reused (then made
  * writable for us: its own mode is set at the end). Something else in the
- * way is replaced only with `force`. Null when it may be written into, else
- * why nothing below it is written.
+ * way is replaced only with `force`.
  */
-export async function makeOutputDir(host: Buffer, force: boolean): Promise<string | null> {
+export async function makeOutputDir(host: Buffer, force: boolean): Promise<Cleared> {
   const got = await enterDir(host);
-  if (got === 'made') return null;
+  if (got === 'made') return { replaced: false };
   if (got.isDirectory()) {
     await af.chmod(host, (got.mode & 0o7777) | 0o700);
-    return null;
+    return { replaced: false };
   }
   // A symlink or file in the way: never write through it.
-  if (!force) return `exists and is not a directory${got.isSymbolicLink() ? ' (a symlink: not followed)' : ''}; nothing below it written (use --force to replace)`;
+  if (!force) return { why: `exists and is not a directory${got.isSymbolicLink() ? ' (a symlink: not followed)' : ''}; nothing below it written (use --force to replace)` };
   await af.unlink(host);
   await af.mkdir(host, 0o700);
-  return null;
+  return { replaced: true };
 }
 
-/**
- * Makes way for a new entry at `host`: null when the name is free (an
- * existing non-directory is removed with `force`), else why it is not.
- */
-export async function clearName(host: Buffer, force: boolean): Promise<string | null> {
+/** Makes way for a new entry at `host`: free already, or an existing non-directory removed with `force`. */
+export async function clearName(host: Buffer, force: boolean): Promise<Cleared> {
   const st = await af.lstat(host);
-  if (!st) return null;
-  if (!force) return 'exists (use --force to replace)';
-  if (st.isDirectory()) return 'exists as a directory; not replaced';
+  if (!st) return { replaced: false };
+  if (!force) return { why: 'exists (use --force to replace)' };
+  if (st.isDirectory()) return { why: 'exists as a directory; not replaced' };
   await af.unlink(host);
-  return null;
-}
-
-/**
- * The place for OUT/<path> (recover -o), each component checked as extract
- * checks names and shown as text, each directory on the way made or found
- * to be a real one (never descending through anything else): the directory
- * and the last component, or why not.
- */
-export async function placeUnder(out: string, path: readonly Uint8Array[]): Promise<{ dir: string; name: string } | { failed: string }> {
-  const parts: string[] = [];
-  for (const c of path) {
-    const why = unsafeNameReason(c);
-    if (why) return { failed: `unsafe name ${JSON.stringify(displayName(c, { controls: true }))}: ${why}` };
-    parts.push(displayName(c, { controls: true }));
-  }
-  const name = parts.pop()!;
-  let dir = out;
-  for (const p of parts) {
-    dir = joinPath(dir, p);
-    let got: 'made' | nodeFs.Stats;
-    try { got = await enterDir(Buffer.from(dir)); } catch (e) { return { failed: (e as Error).message }; }
-    if (got !== 'made' && !got.isDirectory()) return { failed: `${dir} exists and is not a directory` };
-  }
-  return { dir, name };
+  return { replaced: true };
 }

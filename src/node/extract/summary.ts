@@ -1,4 +1,5 @@
 import { newReadStats, type ReadStats } from '../../fs/fileData.js';
+import { formatTime, timeNs } from '../../report/fs.js';
 
 export interface ExtractIssue {
   path: string;
@@ -18,9 +19,30 @@ export interface ExtractSummary {
   xattrs: { restored: number; notRestored: (ExtractIssue & { name: string })[] };
   ownership: 'restored' | 'not restored (not running as root)';
   verify: boolean;
+  /** How precisely mtime and atime were set on what was written ("us": to the microsecond, truncated). */
+  timePrecision: 'us' | 'ns';
+  /** Existing entries of the output removed to make way (--force). */
+  replaced: string[];
   notes: string[];
   read: ReadStats;
+  /** Every entry written, with the exact on-disk times (only when asked for: `manifest`). */
+  entries?: WrittenEntry[];
 }
+
+/** One entry written: its path under the output directory, type, size and the image's times to the ns. */
+export interface WrittenEntry {
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'fifo' | 'chr' | 'blk';
+  size: bigint;
+  /** A further name of a hard-linked inode (made with link(2)). */
+  hardLink?: boolean;
+  mtime: string;
+  mtimeNs: bigint;
+  atime: string;
+  atimeNs: bigint;
+}
+
+type Times = { mtime: { sec: bigint; nsec: number }; atime: { sec: bigint; nsec: number } };
 
 /** Most entries kept in each list of the summary. */
 const LIST_CAP = 100_000;
@@ -33,8 +55,9 @@ const LIST_CAP = 100_000;
 export class SummaryLog {
   readonly summary: ExtractSummary;
   private readonly order = new WeakMap<object, number>();
+  private readonly replacedItems: { path: string }[] = [];
 
-  constructor(output: string, opts: { isRoot: boolean; verify: boolean }) {
+  constructor(output: string, opts: { isRoot: boolean; verify: boolean; manifest?: boolean; timePrecision: 'us' | 'ns' }) {
     this.summary = {
       output,
       written: { files: 0, directories: 0, symlinks: 0, hardlinks: 0, fifos: 0, devices: 0, bytes: 0 },
@@ -42,9 +65,28 @@ export class SummaryLog {
       xattrs: { restored: 0, notRestored: [] },
       ownership: opts.isRoot ? 'restored' : 'not restored (not running as root)',
       verify: opts.verify,
+      timePrecision: opts.timePrecision,
+      replaced: [],
       notes: [],
       read: newReadStats(),
+      ...(opts.manifest ? { entries: [] } : {}),
     };
+  }
+
+  /** Records one entry written (counted in `written` by the caller), in the manifest when there is one. */
+  wrote(seq: number, path: string, type: WrittenEntry['type'], t: Times, size: bigint, hardLink = false): void {
+    const m = this.summary.entries;
+    if (!m) return;
+    const x: WrittenEntry = { path, type, size, ...(hardLink ? { hardLink } : {}), mtime: formatTime(t.mtime), mtimeNs: timeNs(t.mtime), atime: formatTime(t.atime), atimeNs: timeNs(t.atime) };
+    this.order.set(x, seq);
+    m.push(x);
+  }
+
+  replaced(seq: number, path: string): void {
+    if (this.replacedItems.length >= LIST_CAP) return;
+    const x = { path };
+    this.order.set(x, seq);
+    this.replacedItems.push(x);
   }
 
   refused(seq: number, path: string, reason: string): void {
@@ -70,9 +112,9 @@ export class SummaryLog {
   /** Puts every list in walk order. */
   sort(): void {
     const s = this.summary;
-    for (const l of [s.refused, s.failed, s.skipped, s.xattrs.notRestored]) {
-      l.sort((a, b) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0));
-    }
+    const bySeq = (a: object, b: object) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0);
+    for (const l of [s.refused, s.failed, s.skipped, s.xattrs.notRestored, s.entries ?? []]) l.sort(bySeq);
+    s.replaced = this.replacedItems.sort(bySeq).map((x) => x.path);
   }
 
   private add(list: ExtractIssue[], seq: number, path: string, reason: string): void {
@@ -81,6 +123,20 @@ export class SummaryLog {
     this.order.set(x, seq);
     list.push(x);
   }
+}
+
+/** Adds the summary of a further extraction into the same output directory (extract with several PATHs) to `into`. */
+export function mergeSummary(into: ExtractSummary, s: ExtractSummary): void {
+  for (const k of Object.keys(into.written) as (keyof ExtractSummary['written'])[]) into.written[k] += s.written[k];
+  for (const k of Object.keys(into.read) as (keyof ReadStats)[]) into.read[k] += s.read[k];
+  into.refused.push(...s.refused);
+  into.failed.push(...s.failed);
+  into.skipped.push(...s.skipped);
+  into.replaced.push(...s.replaced);
+  into.xattrs.restored += s.xattrs.restored;
+  into.xattrs.notRestored.push(...s.xattrs.notRestored);
+  for (const n of s.notes) if (!into.notes.includes(n)) into.notes.push(n);
+  if (s.entries) (into.entries ??= []).push(...s.entries);
 }
 
 /** A system error as its code and call ("EACCES (open)"), else its message. */

@@ -1,0 +1,108 @@
+import { readFile, symlinkTarget } from '../fs/fileData.js';
+import type { FsView, Xattr } from '../fs/FsView.js';
+import type { FileKind, Inode, InodeRef, Timespec } from '../fs/types.js';
+import { walkFiles } from '../fs/walk.js';
+
+/**
+ * A running content hash, injected by the caller (Node's crypto in the CLI,
+ * a JS implementation in a browser): the core computes no digest itself.
+ */
+export interface ContentHasher {
+  update(bytes: Uint8Array): void;
+  /** Lower-case hex of each algorithm it computes. */
+  digest(): ContentDigests;
+}
+
+/** The digests a manifest can carry (mtree's md5digest, sha1digest, sha256digest; hashdeep's columns). */
+export type DigestAlgorithm = 'md5' | 'sha1' | 'sha256';
+export type ContentDigests = Partial<Record<DigestAlgorithm, string>>;
+
+/** One file of a manifest, as the image holds it. */
+export interface ManifestEntry {
+  /** Components from the manifest's start (empty for the start itself). */
+  path: Uint8Array[];
+  ref: InodeRef;
+  /** 'missing': a directory entry whose inode item cannot be read. */
+  type: FileKind | 'missing';
+  /** Permission bits with setuid, setgid and sticky (mode & 07777). */
+  perm: number;
+  uid: number;
+  gid: number;
+  size: bigint;
+  nlink: number;
+  mtime: Timespec;
+  rdev: bigint;
+  /** Symlink target bytes. */
+  link?: Uint8Array;
+  /** Content digests of a regular file (absent when content is not hashed or could not be read). */
+  digests?: ContentDigests;
+  /** Why the content could not be hashed: the first unreadable range. */
+  contentError?: string;
+  /** A subvolume's root directory reached through its link. */
+  subvolumeRoot?: boolean;
+  /**
+   * The empty directory a snapshot shows where its source had a subvolume
+   * linked (no inode item on disk): its times are the kernel's time of
+   * lookup, nothing an image records.
+   */
+  placeholder?: boolean;
+  /** The inode item (absent for "missing") and its xattrs: what the JSON form writes, as ls and stat do. */
+  inode?: Inode;
+  xattrs?: Xattr[];
+}
+
+export interface ManifestOptions {
+  /** Makes a hasher per regular file; without it, no content digests. */
+  hasher?: () => ContentHasher;
+  /** Enter subvolumes and snapshots linked below the start, as a mount shows them (default true). */
+  crossSubvolumes?: boolean;
+}
+
+const ZERO_CHUNK = 1 << 20;
+
+/**
+ * Every file below `start` (the start included), in the walk's order, with
+ * what a content manifest records: type, permissions, owner, size, link
+ * target, mtime and the content digest. Content is read as `cat` reads it
+ * (checksums verified, holes and preallocated ranges as zeros); a file
+ * whose bytes cannot all be read gets `contentError`, never a digest of
+ * wrong bytes.
+ */
+export function* manifestEntries(view: FsView, start: InodeRef, opts: ManifestOptions = {}): Generator<ManifestEntry> {
+  const zeros = new Uint8Array(ZERO_CHUNK);
+  for (const it of walkFiles(view, start, { crossSubvolumes: opts.crossSubvolumes !== false })) {
+    const i = it.inode;
+    if (!i) {
+      yield { path: it.path, ref: it.ref, type: 'missing', perm: 0, uid: 0, gid: 0, size: 0n, nlink: 0, mtime: { sec: 0n, nsec: 0 }, rdev: 0n };
+      continue;
+    }
+    const e: ManifestEntry = {
+      path: it.path, ref: it.ref, type: i.kind, perm: i.mode & 0o7777, uid: i.uid, gid: i.gid,
+      size: i.size, nlink: i.nlink, mtime: i.mtime, rdev: i.rdev, inode: i, xattrs: view.xattrs(it.ref),
+    };
+    if (it.entry?.crossing === 'subvolume') e.subvolumeRoot = true;
+    if (i.placeholder) e.placeholder = true;
+    if (i.kind === 'symlink') {
+      const t = symlinkTarget(view, i);
+      if (t) e.link = t;
+    }
+    if (i.kind === 'file' && opts.hasher) {
+      const h = opts.hasher();
+      for (const seg of readFile(view, i)) {
+        if (seg.kind === 'data') h.update(seg.bytes);
+        else if (seg.kind === 'zero') {
+          for (let left = seg.length; left > 0n; ) {
+            const n = left > BigInt(ZERO_CHUNK) ? ZERO_CHUNK : Number(left);
+            h.update(n === ZERO_CHUNK ? zeros : zeros.subarray(0, n));
+            left -= BigInt(n);
+          }
+        } else {
+          e.contentError = `bytes ${seg.offset}..${seg.offset + seg.length} unreadable: ${seg.message}`;
+          break;
+        }
+      }
+      if (e.contentError === undefined) e.digests = h.digest();
+    }
+    yield e;
+  }
+}

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import type { Command } from 'commander';
+import { manifestEntries, type ContentHasher, type DigestAlgorithm } from '../../analysis/manifest.js';
+import { entryJsonRecord, entryRecord, hashdeepHeader, hashdeepLine, mtreeLine, sha256sumLine } from '../../report/manifestFormats.js';
+import { ndjsonHeader, toJson } from '../../report/json.js';
+import { displayPath } from '../../fs/names.js';
+import { ByteWriter, EXIT_DAMAGE, LineWriter, UsageError, type CliIO } from '../context.js';
+import { finish } from '../findings.js';
+import { addImageOptions, type CommonOptions } from '../options.js';
+import { openTarget } from '../target.js';
+import { worst } from '../batch.js';
+
+interface ManifestOptions extends CommonOptions {
+  format?: string;
+  digests?: string;
+  content?: boolean;
+  times?: boolean;
+  xdev?: boolean;
+  subvol?: string;
+  inode?: string;
+}
+
+/** Digests through Node's crypto (native, several times a JS implementation's speed). */
+export const nodeHasher = (algorithms: readonly DigestAlgorithm[]) => (): ContentHasher => {
+  const hs = algorithms.map((a) => [a, createHash(a)] as const);
+  return {
+    update: (b) => { for (const [, h] of hs) h.update(b); },
+    digest: () => Object.fromEntries(hs.map(([a, h]) => [a, h.digest('hex')])),
+  };
+};
+
+const ALGORITHMS: readonly DigestAlgorithm[] = ['md5', 'sha1', 'sha256'];
+
+function parseDigests(s: string | undefined, format: string): DigestAlgorithm[] {
+  // hashdeep's own default is md5 and sha256; every other form carries sha256.
+  if (s === undefined) return format === 'hashdeep' ? ['md5', 'sha256'] : ['sha256'];
+  const list = s.split(',').map((x) => x.trim().toLowerCase()).filter((x) => x !== '');
+  for (const a of list) if (!ALGORITHMS.includes(a as DigestAlgorithm)) throw new UsageError(`--digests: unknown algorithm "${a}" (${ALGORITHMS.join(', ')})`);
+  if (list.length === 0) throw new UsageError('--digests: name at least one algorithm');
+  // In the order hashdeep writes its columns, whatever order they were given in.
+  return ALGORITHMS.filter((a) => list.includes(a));
+}
+
+export function registerManifest(program: Command, io: CliIO, done: (code: number) => void): void {
+  addImageOptions(program.command('manifest').argument('[image]', 'image file or device').argument('[path]', 'directory to describe, as a mount of subvolume 5 shows it (default /)'))
+    .description('a content manifest of every file below PATH: type, mode, owner, size, link target, mtime and sha256, as BSD mtree (default), sha256sum\'s list or NDJSON')
+    .option('--format <format>', '"mtree" (as bsdtar --format=mtree writes it), "sha256sum" (regular files, as sha256sum writes them), "hashdeep" (regular files, as hashdeep writes them) or "json" (NDJSON, as --json)')
+    .option('--digests <list>', 'content digests, a comma list of md5, sha1, sha256 (default sha256; hashdeep: md5,sha256)')
+    .option('--no-content', 'no content digests (no file data is read)')
+    .option('--no-times', 'leave out mtimes (for reproducible builds, where only content and metadata matter)')
+    .option('--xdev', 'stay in PATH\'s subvolume: do not descend into subvolumes and snapshots linked below it')
+    .option('--subvol <id|path>', 'PATH is in this subvolume')
+    .option('--inode <subvol:ino>', 'describe this directory instead of a path')
+    .option('--json-bigint <mode>', 'with --json: u64 values as "number" (default) or "string"')
+    .action((image: string | undefined, path: string | undefined, opts: ManifestOptions) => {
+      const format = opts.json ? 'json' : opts.format ?? 'mtree';
+      if (opts.json && opts.format !== undefined && opts.format !== 'json') throw new UsageError(`--json and --format ${opts.format} ask for two formats; give one`);
+      if (format !== 'mtree' && format !== 'sha256sum' && format !== 'hashdeep' && format !== 'json') throw new UsageError(`--format must be "mtree", "sha256sum", "hashdeep" or "json", got "${format}"`);
+      if ((format === 'sha256sum' || format === 'hashdeep') && opts.content === false) throw new UsageError(`--format ${format} is a list of content digests; --no-content leaves nothing to list`);
+      if (opts.content === false && opts.digests !== undefined) throw new UsageError('--digests and --no-content contradict each other');
+      if (format === 'sha256sum' && opts.digests !== undefined) throw new UsageError('--format sha256sum carries sha256 only; --digests is for mtree, hashdeep and json');
+      const algorithms = parseDigests(opts.digests, format);
+      const { fs, view, loc } = openTarget(image, path, opts, io, { defaultPath: '/' });
+      if (!loc.ok) return;
+      const entries = manifestEntries(view, loc.ref, {
+        ...(opts.content !== false ? { hasher: nodeHasher(algorithms) } : {}),
+        crossSubvolumes: !opts.xdev,
+      });
+      const withTimes = opts.times !== false;
+      let unreadable = 0;
+      const lines = new LineWriter(io.stdout);
+      const bytes = new ByteWriter(io.stdout);
+      if (format === 'mtree') lines.line('#mtree');
+      if (format === 'hashdeep') lines.line(hashdeepHeader(algorithms, `btrfs-inspect manifest ${displayPath(loc.path ?? [])} --format hashdeep --digests ${algorithms.join(',')}`));
+      if (format === 'json') lines.line(ndjsonHeader('manifest').slice(0, -1));
+      // Sorted by path (byte order of the mtree form), so that two images with the same content give
+      // the same manifest whatever order their directories were filled in: held until the walk ends.
+      const out: { key: string; text?: string; bytes?: Uint8Array }[] = [];
+      for (const e of entries) {
+        if (e.contentError !== undefined || e.type === 'missing') {
+          unreadable++;
+          io.stderr.write(`btrfs-inspect: ${displayPath([...(loc.path ?? []), ...e.path])}: ${e.contentError ?? 'inode item unreadable'}; left out of the digests\n`);
+        }
+        const r = entryRecord(e, withTimes);
+        if (format === 'mtree') out.push({ key: r.key, text: mtreeLine(r) });
+        else if (format === 'json') {
+          const j = entryJsonRecord(e);
+          if (!withTimes) { delete j['mtime']; delete j['mtimeNs']; }
+          out.push({ key: r.key, text: toJson(j) });
+        } else if (e.type === 'file' && e.digests?.sha256 !== undefined && format === 'sha256sum') out.push({ key: r.key, bytes: sha256sumLine(e.digests.sha256, e.path) });
+        else if (e.type === 'file' && e.digests !== undefined && format === 'hashdeep') out.push({ key: r.key, bytes: hashdeepLine(e.size, e.digests, algorithms, e.path) });
+      }
+      out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      for (const o of out) {
+        if (o.bytes) bytes.write(o.bytes);
+        else lines.line(o.text!);
+      }
+      lines.flush();
+      bytes.flush();
+      done(worst(finish(fs, io), unreadable > 0 ? EXIT_DAMAGE : 0));
+    });
+}
