@@ -8,7 +8,8 @@ import { BlockingStdout } from './stdout.js';
 import { setTableStyle } from './table.js';
 import { checkOptionRules, type OutputOptions } from './options.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
+import { VERSION } from './version.js';
 
 /**
  * Runs the CLI with `args` (without node and script) and returns the exit
