@@ -61,6 +61,15 @@ export class FindingLog implements FindingSink {
   }
 }
 
+/**
+ * A location as the CLI's JSON writes it: `copy` numbered from 1, as every
+ * message and table numbers copies ("copy 1" is the first mirror, the data
+ * stripe of a RAID5/6 row, or the superblock at 64 KiB).
+ */
+export function locationJson(l: Location): Location {
+  return l.copy === undefined ? l : { ...l, copy: l.copy + 1 };
+}
+
 /** "devid 1 (/dev/sda) physical 65536, logical 30408704, tree 5, block 30408704 slot 3 key (256 1 0)". */
 export function formatLocation(l: Location): string {
   const parts: string[] = [];

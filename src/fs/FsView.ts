@@ -106,7 +106,8 @@ export interface SubvolumeInfo {
 
 export type ResolveResult =
   | { ok: true; ref: InodeRef; inode: Inode; path: Uint8Array[]; entry: DirEntry | null }
-  | { ok: false; error: string; path: Uint8Array[] };
+  /** `unreadable`: the inode a name leads to cannot be read (damage, not a wrong path). */
+  | { ok: false; error: string; path: Uint8Array[]; unreadable?: InodeRef };
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
@@ -449,7 +450,7 @@ export class FsView {
       const cur = stack[stack.length - 1]!;
       const ino = this.inode(cur.ref);
       walked.push(comp);
-      if (!ino) return { ok: false, error: `${displayPath(walked.slice(0, -1))}: inode ${cur.ref.ino} of subvolume ${cur.ref.subvol} cannot be read`, path: walked };
+      if (!ino) return { ok: false, error: `${displayPath(walked.slice(0, -1))}: inode ${cur.ref.ino} of subvolume ${cur.ref.subvol} cannot be read`, path: walked, unreadable: cur.ref };
       if (ino.kind !== 'dir') return { ok: false, error: `${displayPath(walked.slice(0, -1))}: not a directory`, path: walked };
       const e = this.lookup(cur.ref, comp);
       if (!e) return { ok: false, error: `${displayPath(walked)}: no such file or directory`, path: walked };
@@ -457,7 +458,7 @@ export class FsView {
     }
     const last = stack[stack.length - 1]!;
     const inode = this.inode(last.ref);
-    if (!inode) return { ok: false, error: `${displayPath(walked)}: inode ${last.ref.ino} of subvolume ${last.ref.subvol} cannot be read`, path: walked };
+    if (!inode) return { ok: false, error: `${displayPath(walked)}: inode ${last.ref.ino} of subvolume ${last.ref.subvol} cannot be read`, path: walked, unreadable: last.ref };
     return { ok: true, ref: last.ref, inode, path: walked, entry: last.entry };
   }
 

@@ -9,6 +9,7 @@ import { FindingLog, type FindingSink } from '../findings.js';
 import { assemble, type Assembly } from '../volume/assemble.js';
 import { chunkFieldProblems, chunkFromItem, chunkProblem, sysChunkArrayEntries } from '../volume/ChunkMap.js';
 import { Volume } from '../volume/Volume.js';
+import type { SuperChoice } from '../volume/superblocks.js';
 import { TreeReader } from './readTreeBlock.js';
 import { iterateItems, findItem, walkTree, type ItemRef, type TreeRoot, type WalkOptions, type WalkVisitor } from './walk.js';
 import { rule } from '../findingRules.js';
@@ -18,6 +19,8 @@ export interface OpenOptions {
   cacheBytes?: number;
   /** Bound on collected findings. */
   findingLimit?: number;
+  /** Force a superblock copy (0-based) instead of the primary (or newest valid) one. */
+  superblock?: SuperChoice;
 }
 
 /**
@@ -113,7 +116,7 @@ export class Filesystem {
 
   /** Opens the filesystem on `sources` (the first names it). Throws only when nothing can be read. */
   static open(sources: ByteSource[], opts: OpenOptions = {}): Filesystem {
-    const assembly = assemble(sources);
+    const assembly = assemble(sources, opts.superblock ?? {});
     const findings = new FindingLog(opts.findingLimit);
     for (const f of assembly.findings) findings.add(f);
     const volume = new Volume(assembly.devices);

@@ -1,4 +1,5 @@
-import { csumMatches } from '../format/checksum.js';
+import { computeCsum, csumMatches, csumSizeOf } from '../format/checksum.js';
+import { toHex } from '../format/bytes.js';
 import { CSUM_SIZE } from '../format/constants.js';
 import { checkTreeBlockHeader, checkTreeBlockStructure, TreeBlock, type BlockExpectation } from '../format/treeBlock.js';
 import type { Finding } from '../findings.js';
@@ -94,7 +95,7 @@ export class TreeReader {
       // items then say is noise, so the checksum alone is reported.
       const problems: { code: FindingCode; message: string; slot?: number }[] = csumOk
         ? collapse([...header, ...s.problems])
-        : [{ code: 'tree-block-csum', message: 'checksum mismatch' }];
+        : [{ code: 'tree-block-csum', message: `checksum mismatch (on disk ${csumText(r.bytes, 0, this.opts.csumType)}, computed ${csumText(computeCsum(this.opts.csumType, r.bytes.subarray(CSUM_SIZE)), 0, this.opts.csumType)})` }];
       const how = r.rebuilt ? ' (rebuilt from parity)' : '';
       for (const p of problems) {
         findings.push({
@@ -114,6 +115,11 @@ export class TreeReader {
     findings.push(...missing);
     return { block: null, findings, copy: -1, validItems: damaged?.valid ?? 0, ...(damaged ? { damaged: damaged.block } : {}) };
   }
+}
+
+/** A checksum as dump-tree shows one: 0x and its bytes as stored (the csum type's size of them). */
+function csumText(b: Uint8Array, off: number, csumType: number): string {
+  return `0x${toHex(b, off, csumSizeOf(csumType) || CSUM_SIZE)}`;
 }
 
 /** One finding per problem code: the first occurrence, with how many more there were. */
