@@ -2,13 +2,19 @@ import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker.js';
-import { runCheck, runCheckParallel, verifyDataJob, type CheckFinding, type CheckReport, type DataJob, type DataJobResult, type DataVerifier } from '../../analysis/check/index.js';
+import { runCheck, runCheckParallel, verifyDataJob, type CheckFinding, type CheckReport, type CheckSummary, type DataJob, type DataJobResult, type DataVerifier } from '../../analysis/check/index.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { formatLocation, locationJson } from '../../findings.js';
-import { JSON_VERSION, toJson } from '../../report/json.js';
+import { JSON_VERSION, ndjsonHeader, toJson } from '../../report/json.js';
+import { githubAnnotations, junitReport, sarifReport, type CheckedImage, type RuleInfo } from '../../report/ciReports.js';
+import { RULES, type RuleGroup } from '../../findingRules.js';
+import { writeFileSync } from 'node:fs';
+import { fails, ignoredBecause, loadPolicy, type CheckPolicy } from '../checkPolicy.js';
+import { groupByFilesystem, imageList } from '../checkImages.js';
+import { VERSION } from '../version.js';
 import { openFilesystem, sourceOptionsOf, type SourceOptions } from '../open.js';
 import { renderTable } from '../table.js';
-import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
+import { EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, InputError, LineWriter, NotServedError, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { Progress } from '../progress.js';
 
@@ -17,94 +23,234 @@ interface CheckCliOptions extends CommonOptions {
   jobs?: string;
   verbose?: boolean;
   quiet?: boolean;
+  from?: string;
+  failOn?: string;
+  ignore?: string[];
+  config?: string;
+  junit?: string;
+  sarif?: string;
 }
 
 /** Version of the --json document (docs/check-json.md): the version of the whole JSON vocabulary (docs/json.md). */
 export const CHECK_JSON_VERSION = JSON_VERSION;
 
+const commaList = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter((x) => x !== '')];
+
+/** One filesystem checked: its report, or why it could not be checked (exit 2). */
+interface Checked {
+  image: string;
+  devices: string[];
+  report?: CheckReport;
+  error?: string;
+  elapsedMs: number;
+}
+
 export function registerCheck(program: Command, io: CliIO, done: (code: number) => void): void {
-  addSourceOptions(program.command('check').argument('[image]', 'image file or device'))
+  addSourceOptions(program.command('check').argument('[images...]', 'image file or device; several: each filesystem is checked in turn (the devices of a multi-device filesystem are grouped by fsid)'))
     .description('find, locate and explain damage: superblocks, every copy of every tree block, items, cross references; --data: every copy of every data sector. Exit 0 clean, 1 damage, 2 could not check')
     .option('--data', 'also verify every copy of every checksummed data sector (reads all data)')
     .option('--jobs <n>', 'worker threads verifying data checksums (default: one per core; 1 = on the main thread)')
     .option('-v, --verbose', 'list notes (findings of severity info) in the findings table too')
     .option('-q, --quiet', 'print the verdict line only')
-    .action(async (image: string | undefined, opts: CheckCliOptions) => {
+    .option('--from <file>', 'check the images listed in FILE too, one path a line ("-": stdin; blank lines and # comments skipped)')
+    .option('--fail-on <severity>', 'the least severity that fails the check (exit 1): "error" (default), "warning" or "info"')
+    .option('--ignore <codes>', 'accept findings of these codes (comma list, repeatable): listed, never failing', commaList)
+    .option('--config <file>', 'JSON: {"failOn": "warning", "ignore": [{"code": "...", "reason": "why it is accepted", "images": ["pattern"]}]}')
+    .option('--junit <file>', 'also write a JUnit XML report to FILE (a test case per rule family and image)')
+    .option('--sarif <file>', 'also write a SARIF 2.1.0 report to FILE (rules from the finding catalogue, results with locations)')
+    .action(async (images: string[], opts: CheckCliOptions) => {
       if (opts.verbose && opts.quiet) throw new UsageError('give --verbose or --quiet, not both');
       const jobs = opts.jobs === undefined ? availableParallelism() : Number(opts.jobs);
       if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs must be a whole number from 1 to 64, got "${opts.jobs}"`);
-      const fs = openFilesystem(image, opts, io);
-      const progress = io.stderrIsTTY ? progressBar(io) : undefined;
-      const checkOpts = { ...(opts.data ? { data: true } : {}), ...(progress ? { progress: progress.update } : {}) };
-      let report: CheckReport;
-      const pool = opts.data && jobs > 1 ? new WorkerPool(fs, jobs, { image, opts: sourceOptionsOf(opts) }) : undefined;
-      try {
-        report = pool ? await runCheckParallel(fs, checkOpts, pool, jobs * 4) : runCheck(fs, checkOpts);
-      } finally {
-        progress?.clear();
-        await pool?.close();
-        fs.close();
-      }
-      const s = report.summary;
-      // Warnings (an older superblock copy, a device of another generation) are shown but do not fail a CI run.
-      const damaged = s.errors > 0;
-      const code = damaged ? EXIT_DAMAGE : EXIT_OK;
-      if (opts.json) {
-        io.stdout.write(toJson({
-          version: CHECK_JSON_VERSION,
-          command: 'check',
-          image: image ?? null,
-          verdict: damaged ? 'damaged' : 'clean',
-          exitCode: code,
-          // Copies are numbered from 1 in JSON as in every message (the library counts from 0).
-          summary: { ...s, superblockUsed: s.superblockUsed + 1 },
-          findings: report.findings.map(findingJson),
-          dropped: report.dropped,
-        }, 2) + '\n');
-        return done(code);
-      }
-      const verdict = damaged ? `DAMAGED: ${s.errors} error(s), ${s.warnings} warning(s)` : `clean${s.warnings + s.infos ? ` (${s.warnings} warning(s), ${s.infos} note(s))` : ''}`;
-      if (opts.quiet) {
-        io.stdout.write(verdict + '\n');
-        return done(code);
-      }
-      const out: string[] = [];
-      const data = s.dataChecked
-        ? `; data: ${s.dataBytes} bytes in ${s.dataSectors} sectors, ${s.dataSectorCopies} sector copies verified${s.dataCopiesUnavailable ? `, ${s.dataCopiesUnavailable} reads on missing devices skipped` : ''}`
-        : s.dataSkipped ? `; data not checked: ${s.dataSkipped}` : '; data not checked (use --data)';
-      out.push(`checked ${s.superblockCopies} superblock copies (copy ${s.superblockUsed + 1} used), ${s.trees} trees, ${s.treeBlocks} tree blocks (${s.treeBlockCopies} copies), ${s.items} items${data}`);
-      // Notes are facts, not trouble (every mkfs.btrfs before 6.3 leaves free-space-orphan ones): one line unless --verbose.
-      const shown = opts.verbose ? report.findings : report.findings.filter((f) => f.severity !== 'info');
-      const notes = report.findings.length - shown.length;
-      if (shown.length) {
-        // Errors first, then warnings, then notes; in the order found within each.
-        const rank = { error: 0, warning: 1, info: 2 } as const;
-        const sorted = shown.map((f, i) => ({ f, i })).sort((a, b) => rank[a.f.severity] - rank[b.f.severity] || a.i - b.i).map((x) => x.f);
-        out.push(renderTable(['severity', 'code', 'location', 'repairable', 'message'], sorted.map((f) => [
-          f.severity, f.code, formatLocation(f.location), f.repairable === undefined ? '' : f.repairable ? 'yes' : 'no', f.message,
-        ])));
-        // Findings about the same lost block (one per copy) share what they hurt: listed once.
-        const groups = new Map<NonNullable<CheckFinding['hurt']>, CheckFinding[]>();
-        for (const f of sorted) if (f.hurt?.length) groups.set(f.hurt, [...(groups.get(f.hurt) ?? []), f]);
-        if (groups.size) {
-          out.push('damage that no copy repairs hurts:');
-          for (const [hurt, fs] of groups) {
-            const f = fs[0]!;
-            const copies = fs.length > 1 ? ` (copies ${fs.map((x) => (x.location.copy ?? 0) + 1).join(', ')})` : '';
-            out.push(`  ${f.code} at ${formatLocation({ ...f.location, ...(fs.length > 1 ? { copy: undefined, device: undefined, devid: undefined, physical: undefined } : {}) })}${copies}:`);
-            for (const h of hurt.slice(0, 50)) out.push(`    ${hurtText(h)}`);
-            if (hurt.length > 50) out.push(`    ... and ${hurt.length - 50} more (--json lists them all)`);
-          }
+      const policy = loadPolicy(opts);
+      const list = imageList(images, opts.from);
+      const single = list.length <= 1 && opts.from === undefined;
+      if (!single && opts.device) throw new UsageError('--device goes with one IMAGE; given several, the devices of a multi-device filesystem are found by their fsid');
+      const groups = single ? [{ image: list[0], devices: opts.device ?? [] }] : groupByFilesystem(list, io);
+      const results: Checked[] = [];
+      for (const g of groups) {
+        const started = Date.now();
+        try {
+          results.push({ image: g.image ?? '(demo)', devices: g.devices, report: await checkOne(g.image, { ...opts, device: g.devices }, jobs, io), elapsedMs: Date.now() - started });
+        } catch (e) {
+          // One image that cannot be opened is an error line of its own; alone, it is the run's error (exit 2).
+          if (single || !(e instanceof InputError || e instanceof UsageError || e instanceof NotServedError)) throw e;
+          results.push({ image: g.image!, devices: g.devices, error: e.message, elapsedMs: Date.now() - started });
         }
-        const codes = new Set<string>(shown.map((f) => f.code));
-        out.push(renderTable(['code', 'count'], Object.entries(s.byCode).filter(([k]) => codes.has(k)), { title: 'findings by kind' }));
       }
-      if (notes) out.push(`${notes} note${notes === 1 ? '' : 's'} (${noteCodes(report.findings)}); --verbose to list`);
-      if (report.dropped) out.push(`(${report.dropped} more findings were not kept)`);
-      out.push(verdict);
-      io.stdout.write(out.join('\n') + '\n');
+      const verdicts = results.map((r) => judge(r, policy));
+      writeCiReports(results, policy, opts);
+      if (process.env['GITHUB_ACTIONS'] === 'true' && !opts.json) io.stdout.write(githubAnnotations(results.map((r) => checkedImage(r, policy))));
+      const code = verdicts.reduce((c, v) => Math.max(c, v.code), EXIT_OK);
+      if (single) return done(writeOne(results[0]!, verdicts[0]!, policy, opts, io, images[0]));
+      writeMany(results, verdicts, policy, opts, io);
       done(code);
     });
+}
+
+/** Opens one filesystem and checks it (data on `jobs` worker threads). */
+async function checkOne(image: string | undefined, opts: CheckCliOptions, jobs: number, io: CliIO): Promise<CheckReport> {
+  const fs = openFilesystem(image, opts, io);
+  const progress = io.stderrIsTTY ? progressBar(io) : undefined;
+  const checkOpts = { ...(opts.data ? { data: true } : {}), ...(progress ? { progress: progress.update } : {}) };
+  const pool = opts.data && jobs > 1 ? new WorkerPool(fs, jobs, { image, opts: sourceOptionsOf(opts) }) : undefined;
+  try {
+    return pool ? await runCheckParallel(fs, checkOpts, pool, jobs * 4) : runCheck(fs, checkOpts);
+  } finally {
+    progress?.clear();
+    await pool?.close();
+    fs.close();
+  }
+}
+
+interface Verdict { code: number; failing: CheckFinding[]; accepted: number }
+
+/** Exit code of one image under the policy: 2 unreadable, 1 a failing finding, 0 clean. */
+function judge(r: Checked, policy: CheckPolicy): Verdict {
+  if (!r.report) return { code: EXIT_USAGE, failing: [], accepted: 0 };
+  const failing = r.report.findings.filter((f) => fails(policy, r.image, f));
+  const accepted = r.report.findings.filter((f) => ignoredBecause(policy, r.image, f) !== null).length;
+  return { code: failing.length > 0 ? EXIT_DAMAGE : EXIT_OK, failing, accepted };
+}
+
+function checkedImage(r: Checked, policy: CheckPolicy): CheckedImage {
+  return { image: r.image, findings: r.report?.findings ?? [], ...(r.error !== undefined ? { error: r.error } : {}), failing: (f) => fails(policy, r.image, f), elapsedMs: r.elapsedMs };
+}
+
+/** The catalogue as the CI report writers want it. */
+const RULE_INFO: Record<string, RuleInfo> = Object.fromEntries(Object.entries(RULES).map(([code, r]) => [code, { severity: r.severity, meaning: r.meaning, group: r.group, progs: r.progs }]));
+const RULE_GROUPS: RuleGroup[] = ['superblock', 'devices', 'chunks', 'tree blocks', 'items', 'cross references', 'files', 'data', 'notes'];
+
+/** --junit FILE, --sarif FILE: written whatever the verdict (a CI system shows the report of a failed run too). */
+function writeCiReports(results: readonly Checked[], policy: CheckPolicy, opts: CheckCliOptions): void {
+  const images = results.map((r) => checkedImage(r, policy));
+  const write = (path: string, text: string, what: string) => {
+    try {
+      writeFileSync(path, text);
+    } catch (e) {
+      throw new InputError(`--${what} ${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  };
+  if (opts.junit !== undefined) write(opts.junit, junitReport(images, RULE_INFO, RULE_GROUPS), 'junit');
+  if (opts.sarif !== undefined) write(opts.sarif, toJson(sarifReport(images, RULE_INFO, { name: 'btrfs-inspect', version: VERSION, informationUri: 'https://www.npmjs.com/package/btrfs-inspect' }), 2) + '\n', 'sarif');
+}
+
+/** Verdict words: the classic line when only errors fail and nothing is accepted, else what failed and what was accepted. */
+function verdictLine(s: CheckSummary, v: Verdict, policy: CheckPolicy): string {
+  const accepted = v.accepted ? `, ${v.accepted} accepted` : '';
+  if (v.code === EXIT_DAMAGE) {
+    return policy.failOn === 'error' ? `DAMAGED: ${v.failing.length} error(s), ${s.warnings} warning(s)${accepted}` : `FAILED (--fail-on ${policy.failOn}): ${v.failing.length} finding(s): ${s.errors} error(s), ${s.warnings} warning(s), ${s.infos} note(s)${accepted}`;
+  }
+  return `clean${s.warnings + s.infos || v.accepted ? ` (${s.warnings} warning(s), ${s.infos} note(s)${accepted})` : ''}`;
+}
+
+function findingJsonWith(f: CheckFinding, image: string, policy: CheckPolicy): Record<string, unknown> {
+  const why = ignoredBecause(policy, image, f);
+  return { ...findingJson(f), ...(why !== null ? { accepted: why } : {}) };
+}
+
+/** The document and table of one filesystem (the command's output when given one IMAGE). */
+function writeOne(r: Checked, v: Verdict, policy: CheckPolicy, opts: CheckCliOptions, io: CliIO, image: string | undefined): number {
+  const report = r.report!;
+  const s = report.summary;
+  const code = v.code;
+  if (opts.json) {
+    io.stdout.write(toJson({
+      version: CHECK_JSON_VERSION,
+      command: 'check',
+      image: image ?? null,
+      verdict: code === EXIT_DAMAGE ? 'damaged' : 'clean',
+      exitCode: code,
+      failOn: policy.failOn,
+      // Copies are numbered from 1 in JSON as in every message (the library counts from 0).
+      summary: { ...s, superblockUsed: s.superblockUsed + 1 },
+      findings: report.findings.map((f) => findingJsonWith(f, r.image, policy)),
+      dropped: report.dropped,
+    }, 2) + '\n');
+    return code;
+  }
+  const verdict = verdictLine(s, v, policy);
+  if (opts.quiet) {
+    io.stdout.write(verdict + '\n');
+    return code;
+  }
+  const out: string[] = [];
+  const data = s.dataChecked
+    ? `; data: ${s.dataBytes} bytes in ${s.dataSectors} sectors, ${s.dataSectorCopies} sector copies verified${s.dataCopiesUnavailable ? `, ${s.dataCopiesUnavailable} reads on missing devices skipped` : ''}`
+    : s.dataSkipped ? `; data not checked: ${s.dataSkipped}` : '; data not checked (use --data)';
+  out.push(`checked ${s.superblockCopies} superblock copies (copy ${s.superblockUsed + 1} used), ${s.trees} trees, ${s.treeBlocks} tree blocks (${s.treeBlockCopies} copies), ${s.items} items${data}`);
+  // Notes are facts, not trouble (every mkfs.btrfs before 6.3 leaves free-space-orphan ones): one line unless --verbose.
+  const shown = opts.verbose ? report.findings : report.findings.filter((f) => f.severity !== 'info');
+  const notes = report.findings.length - shown.length;
+  if (shown.length) {
+    // Errors first, then warnings, then notes; in the order found within each.
+    const rank = { error: 0, warning: 1, info: 2 } as const;
+    const sorted = shown.map((f, i) => ({ f, i })).sort((a, b) => rank[a.f.severity] - rank[b.f.severity] || a.i - b.i).map((x) => x.f);
+    const anyAccepted = v.accepted > 0;
+    out.push(renderTable(['severity', 'code', 'location', 'repairable', 'message', ...(anyAccepted ? ['accepted'] : [])], sorted.map((f) => [
+      f.severity, f.code, formatLocation(f.location), f.repairable === undefined ? '' : f.repairable ? 'yes' : 'no', f.message, ...(anyAccepted ? [ignoredBecause(policy, r.image, f) ?? ''] : []),
+    ])));
+    // Findings about the same lost block (one per copy) share what they hurt: listed once.
+    const groups = new Map<NonNullable<CheckFinding['hurt']>, CheckFinding[]>();
+    for (const f of sorted) if (f.hurt?.length) groups.set(f.hurt, [...(groups.get(f.hurt) ?? []), f]);
+    if (groups.size) {
+      out.push('damage that no copy repairs hurts:');
+      for (const [hurt, fs] of groups) {
+        const f = fs[0]!;
+        const copies = fs.length > 1 ? ` (copies ${fs.map((x) => (x.location.copy ?? 0) + 1).join(', ')})` : '';
+        out.push(`  ${f.code} at ${formatLocation({ ...f.location, ...(fs.length > 1 ? { copy: undefined, device: undefined, devid: undefined, physical: undefined } : {}) })}${copies}:`);
+        for (const h of hurt.slice(0, 50)) out.push(`    ${hurtText(h)}`);
+        if (hurt.length > 50) out.push(`    ... and ${hurt.length - 50} more (--json lists them all)`);
+      }
+    }
+    const codes = new Set<string>(shown.map((f) => f.code));
+    out.push(renderTable(['code', 'count'], Object.entries(s.byCode).filter(([k]) => codes.has(k)), { title: 'findings by kind' }));
+  }
+  if (notes) out.push(`${notes} note${notes === 1 ? '' : 's'} (${noteCodes(report.findings)}); --verbose to list`);
+  if (report.dropped) out.push(`(${report.dropped} more findings were not kept)`);
+  out.push(verdict);
+  io.stdout.write(out.join('\n') + '\n');
+  return code;
+}
+
+/** Several filesystems: a line each (and its failing findings), then the totals; --json: NDJSON, a record per image. */
+function writeMany(results: readonly Checked[], verdicts: readonly Verdict[], policy: CheckPolicy, opts: CheckCliOptions, io: CliIO): void {
+  const n = { clean: 0, damaged: 0, unreadable: 0 };
+  for (const v of verdicts) n[v.code === EXIT_OK ? 'clean' : v.code === EXIT_DAMAGE ? 'damaged' : 'unreadable']++;
+  const code = verdicts.reduce((c, v) => Math.max(c, v.code), EXIT_OK);
+  const w = new LineWriter(io.stdout);
+  if (opts.json) {
+    w.line(ndjsonHeader('check').slice(0, -1));
+    results.forEach((r, i) => {
+      const v = verdicts[i]!;
+      w.line(toJson({
+        record: 'image', image: r.image, devices: r.devices,
+        verdict: v.code === EXIT_OK ? 'clean' : v.code === EXIT_DAMAGE ? 'damaged' : 'unreadable', exitCode: v.code,
+        ...(r.error !== undefined ? { error: r.error } : {}),
+        ...(r.report ? {
+          summary: { ...r.report.summary, superblockUsed: r.report.summary.superblockUsed + 1 },
+          findings: r.report.findings.map((f) => findingJsonWith(f, r.image, policy)), dropped: r.report.dropped,
+        } : {}),
+      }));
+    });
+    w.line(toJson({ record: 'total', images: results.length, ...n, failOn: policy.failOn, exitCode: code }));
+    w.flush();
+    return;
+  }
+  results.forEach((r, i) => {
+    const v = verdicts[i]!;
+    const name = r.devices.length ? `${r.image} (+ ${r.devices.join(', ')})` : r.image;
+    if (!r.report) { w.line(`${name}: could not check: ${r.error}`); return; }
+    w.line(`${name}: ${verdictLine(r.report.summary, v, policy)}`);
+    if (opts.quiet) return;
+    for (const f of v.failing.slice(0, 20)) {
+      const at = formatLocation(f.location);
+      w.line(`  ${f.severity} ${f.code}${at ? ` [${at}]` : ''}: ${f.message}`);
+    }
+    if (v.failing.length > 20) w.line(`  ... and ${v.failing.length - 20} more ("check ${r.image}" lists them all)`);
+  });
+  w.line(`${results.length} filesystems: ${n.clean} clean, ${n.damaged} damaged, ${n.unreadable} could not be checked`);
+  w.flush();
 }
 
 /** "free-space-orphan" or "free-space-orphan 3, log-tree 1": the kinds of notes left out of the table. */
