@@ -26,7 +26,7 @@ describe('check: several images', () => {
     const r = await cli('check', img('default'), img('raid1', 2), damaged, img('raid1', 1), join(tmp, 'missing.img'), '--json');
     expect(r.code).toBe(2);
     const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(recs[0]).toEqual({ record: 'header', version: 2, command: 'check' });
+    expect(recs[0]).toEqual({ record: 'header', version: 3, command: 'check' });
     const images = recs.filter((x) => x.record === 'image');
     // raid1's two devices (given in reverse, apart) are one filesystem; its devid 1 is the IMAGE (truth: manifest.json).
     const raid1 = truthJson<{ devices: { file: string; devid: number }[] }>('raid1', 'manifest.json').devices;

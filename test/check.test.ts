@@ -148,7 +148,7 @@ describe('check: CLI verdicts and exit codes', () => {
     const j = await cli('check', img, '--data', '--json');
     expect(j.code).toBe(0);
     const doc = parseJsonExact(j.stdout) as { version: number; verdict: string; exitCode: number; summary: { dataChecked: boolean; treeBlocks: number }; findings: unknown[] };
-    expect(doc).toMatchObject({ version: 2, verdict: 'clean', exitCode: 0, summary: { dataChecked: true, treeBlocks: 47 } });
+    expect(doc).toMatchObject({ version: 3, verdict: 'clean', exitCode: 0, summary: { dataChecked: true, treeBlocks: 47 } });
   });
 
   it('notes are one summary line (--verbose lists them, --quiet prints the verdict only); --json keeps them all', async () => {

@@ -14,7 +14,7 @@ import { ROOT, SAMPLES, sampleNames } from './helpers/samples.js';
  */
 
 const DOC = readFileSync(join(ROOT, 'docs', 'json.md'), 'utf8');
-const VERSION = 2;
+const VERSION = 3;
 
 /** The documents table: "`ls -R`" → NDJSON, "`stat`" → object. */
 const FORMS = new Map(DOC.slice(DOC.indexOf('<!-- documents'), DOC.indexOf('<!-- end documents')).split('\n')

@@ -29,7 +29,7 @@ describe('verify against manifests written by other tools', () => {
   it('sha256sum\'s list of the source directory matches (directories and links are out of its scope)', async () => {
     const r = await cli('verify', IMAGE, '--manifest', join(DIR, 'rootdir.sha256'), '--json');
     const doc = JSON.parse(r.stdout);
-    expect(doc).toMatchObject({ version: 2, command: 'verify', format: 'sha256sum', verdict: 'match', compared: 11, differences: [] });
+    expect(doc).toMatchObject({ version: 3, command: 'verify', format: 'sha256sum', verdict: 'match', compared: 11, differences: [] });
     expect(r.code).toBe(0);
   });
 
@@ -124,7 +124,7 @@ describe('manifest', () => {
     const r = await cli('manifest', join(SAMPLES, 'default', 'dev1.runs.gz'), '--json');
     expect(r.code).toBe(0);
     const recs = r.stdout.trim().split('\n').map((l) => parseJsonExact(l) as Record<string, unknown>);
-    expect(recs[0]).toMatchObject({ record: 'header', version: 2, command: 'manifest' });
+    expect(recs[0]).toMatchObject({ record: 'header', version: 3, command: 'manifest' });
     const byPath = new Map(recs.slice(1).map((x) => [x['path'] === '/' ? '.' : String(x['path']).slice(1), x]));
     const truth = filesTruth('default');
     expect(byPath.size).toBe(truth.length);

@@ -6,7 +6,7 @@ import { toHex } from '../format/bytes.js';
  * record ({"record":"header",...}). Fields are only added within a version.
  * 2: the vocabulary of docs/json.md (1 was check's document before it).
  */
-export const JSON_VERSION = 2;
+export const JSON_VERSION = 3;
 
 /** A single-object document: version and command first, then the command's fields. */
 export function jsonDocument(command: string, body: object): Record<string, unknown> {
