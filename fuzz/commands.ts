@@ -38,6 +38,8 @@ export const COMMANDS: { cmd: string; json: boolean; args: (c: CaseContext) => s
   { cmd: 'usage', json: true, args: () => [[]] },
   { cmd: 'heatmap', json: false, args: (c) => [['-o', c.out + '/h.png'], ['-o', c.out + '/h.svg']] },
   { cmd: 'check', json: true, args: () => [[], ['--data'], ['--data', '--jobs', '1']] },
+  { cmd: 'manifest', json: true, args: () => [[], ['--format', 'dfxml'], ['--format', 'hashdeep', '--digests', 'md5,sha1,sha256']] },
+  { cmd: 'verify', json: true, args: () => [['--deny', 'world-writable,setuid,snapshots', '--min-free', '1']] },
 ];
 
 /** One command line for the case: the command, IMAGE, a variant's arguments, --device options, maybe --json. */
