@@ -142,6 +142,15 @@ describe('manifest', () => {
     }
   });
 
+  it('--max-hash-size: a larger file is named, gets no digest, and the run exits 1 (a hostile i_size cannot make it hash for ever)', async () => {
+    const r = await cli('manifest', IMAGE, '--max-hash-size', '1K', '--format', 'sha256sum');
+    expect(r.code).toBe(1);
+    const big = parseManifest(readFileSync(join(DIR, 'rootdir.mtree'), 'utf8')).records.filter((x) => x.fields.type === 'file' && BigInt(x.fields.size!) > 1024n).map((x) => x.key.slice(1)).sort();
+    expect(big.length).toBeGreaterThan(0);
+    expect(r.stderr.trim().split('\n').map((l) => /^btrfs-inspect: (\S+): not hashed/.exec(l)?.[1]).sort()).toEqual(big);
+    for (const b of big) expect(r.stdout).not.toContain(`.${b}\n`);
+  });
+
   it('--no-content reads no data and gives no digests; sha256sum without content is refused', async () => {
     const r = await cli('manifest', IMAGE, '--no-content');
     expect(r.code).toBe(0);

@@ -56,7 +56,16 @@ export interface ManifestOptions {
   hasher?: () => ContentHasher;
   /** Enter subvolumes and snapshots linked below the start, as a mount shows them (default true). */
   crossSubvolumes?: boolean;
+  /** Largest file whose content is hashed (default DEFAULT_MAX_HASH_SIZE); a larger one gets `contentError`. */
+  maxHashSize?: bigint;
 }
+
+/**
+ * Files larger than this are not hashed unless asked: i_size is read from the
+ * image, and a hostile (or sparse) file of 2^64 - 2 bytes would be hashed,
+ * zeros and all, for ever. 64 GiB is minutes of hashing at disk speed.
+ */
+export const DEFAULT_MAX_HASH_SIZE = 64n << 30n;
 
 const ZERO_CHUNK = 1 << 20;
 
@@ -86,7 +95,10 @@ export function* manifestEntries(view: FsView, start: InodeRef, opts: ManifestOp
       const t = symlinkTarget(view, i);
       if (t) e.link = t;
     }
-    if (i.kind === 'file' && opts.hasher) {
+    const maxHash = opts.maxHashSize ?? DEFAULT_MAX_HASH_SIZE;
+    if (i.kind === 'file' && opts.hasher && i.size > maxHash) {
+      e.contentError = `not hashed: ${i.size} bytes is over the ${maxHash}-byte limit (--max-hash-size)`;
+    } else if (i.kind === 'file' && opts.hasher) {
       const h = opts.hasher();
       for (const seg of readFile(view, i)) {
         if (seg.kind === 'data') h.update(seg.bytes);

@@ -17,6 +17,13 @@ import { VERSION } from '../version.js';
 
 const FORMATS = ['mtree', 'sha256sum', 'hashdeep', 'dfxml', 'json'];
 
+/** A byte count typed by a person: digits, optionally K, M, G or T (powers of 1024). */
+export function parseByteCount(s: string, what: string): bigint {
+  const m = /^(\d+)([KMGT]?)(i?B)?$/i.exec(s.trim());
+  if (!m) throw new UsageError(`${what} must be a size such as 1073741824 or 1G, got "${s}"`);
+  return BigInt(m[1]!) << { '': 0n, K: 10n, M: 20n, G: 30n, T: 40n }[m[2]!.toUpperCase() as '']!;
+}
+
 /**
  * The device that is the IMAGE argument and where the filesystem starts in
  * it (a partition or --offset): DFXML's img_offset is an offset in that file.
@@ -30,6 +37,7 @@ function dfxmlImage(fs: Filesystem, image: string | undefined): { devid: bigint;
 interface ManifestOptions extends CommonOptions {
   format?: string;
   digests?: string;
+  maxHashSize?: string;
   content?: boolean;
   times?: boolean;
   xdev?: boolean;
@@ -64,6 +72,7 @@ export function registerManifest(program: Command, io: CliIO, done: (code: numbe
     .option('--format <format>', '"mtree" (as bsdtar --format=mtree writes it), "sha256sum" (regular files, as sha256sum writes them), "hashdeep" (regular files, as hashdeep writes them), "dfxml" (Digital Forensics XML, as fiwalk writes it, with byte runs) or "json" (NDJSON, as --json)')
     .option('--digests <list>', 'content digests, a comma list of md5, sha1, sha256 (default sha256; hashdeep and dfxml: md5,sha256)')
     .option('--no-content', 'no content digests (no file data is read)')
+    .option('--max-hash-size <bytes>', 'hash files up to this size (default 64 GiB; a larger file is named on stderr and gets no digest)')
     .option('--no-times', 'leave out mtimes (for reproducible builds, where only content and metadata matter)')
     .option('--xdev', 'stay in PATH\'s subvolume: do not descend into subvolumes and snapshots linked below it')
     .option('--subvol <id|path>', 'PATH is in this subvolume')
@@ -82,6 +91,7 @@ export function registerManifest(program: Command, io: CliIO, done: (code: numbe
       const entries = manifestEntries(view, loc.ref, {
         ...(opts.content !== false ? { hasher: nodeHasher(algorithms) } : {}),
         crossSubvolumes: !opts.xdev,
+        ...(opts.maxHashSize !== undefined ? { maxHashSize: parseByteCount(opts.maxHashSize, '--max-hash-size') } : {}),
       });
       const withTimes = opts.times !== false;
       let unreadable = 0;
