@@ -1,0 +1,175 @@
+import { Filesystem } from '../../src/tree/Filesystem.js';
+import { NotBtrfsError } from '../../src/volume/assemble.js';
+import { FsView } from '../../src/fs/FsView.js';
+import { locate, type Located } from '../../src/fs/select.js';
+import { fileExtents, readAll, symlinkTarget } from '../../src/fs/fileData.js';
+import { walkFiles } from '../../src/fs/walk.js';
+import { readSuperblocks } from '../../src/volume/superblocks.js';
+import { computeUsage } from '../../src/analysis/usage.js';
+import { runCheck } from '../../src/analysis/check/index.js';
+import { dumpRoots, printContextOf } from '../../src/report/dumpTree.js';
+import { treeBlockJson, treeStartJson } from '../../src/report/treeJson.js';
+import { superblockJson, superblockRows } from '../../src/report/superblock.js';
+import { entryJson, extentJson, inodeJson, nameFields, nameJson, pathFields, subvolumeJson, summarizeExtents, xattrJson } from '../../src/report/fs.js';
+import { jsonDocument, setJsonBigint, toJson } from '../../src/report/json.js';
+import { formatLocation } from '../../src/findings.js';
+import type { ByteSource } from '../../src/io/ByteSource.js';
+import type { Envelope, Reply, Request, SourceSpec } from './protocol.js';
+import { fileSource, httpSource, isRunsName, runsFileSource } from './sources.js';
+
+/**
+ * The library runs here, off the page's thread: its reads are synchronous,
+ * and only a worker can read a File (FileReaderSync) or the server
+ * (synchronous XHR) synchronously. u64 values go out as decimal strings so
+ * the page's JSON.parse keeps them exact.
+ */
+setJsonBigint('string');
+
+declare const self: DedicatedWorkerGlobalScope;
+
+let fs: Filesystem | undefined;
+let view: FsView | undefined;
+let sources: ByteSource[] = [];
+
+function sourceOf(s: SourceSpec): ByteSource {
+  if (s.kind === 'http') return httpSource(s.url, s.name, BigInt(s.size));
+  return isRunsName(s.file.name) ? runsFileSource(s.file) : fileSource(s.file);
+}
+
+function opened(): { fs: Filesystem; view: FsView } {
+  if (!fs || !view) throw new Error('no image is open');
+  return { fs, view };
+}
+
+function open(specs: SourceSpec[]): string {
+  sources = specs.map(sourceOf);
+  try {
+    fs = Filesystem.open(sources);
+  } catch (e) {
+    if (e instanceof NotBtrfsError) throw new Error(`${e.message} (pick the image of a btrfs filesystem, or all devices of one)`);
+    throw e;
+  }
+  view = new FsView(fs);
+  return toJson({ label: fs.superblock.label, fsid: fs.superblock.fsid, devices: sources.map((s) => ({ name: s.name, size: s.size })) });
+}
+
+/** Superblock (fields as `super` shows them), each device's copies, subvolumes, usage by type and profile. */
+function overview(): string {
+  const { fs, view } = opened();
+  const u = computeUsage(fs);
+  return toJson({
+    superblock: superblockJson(fs.superblock),
+    superblockRows: superblockRows(fs.superblock),
+    devices: sources.map((s) => {
+      const supers = readSuperblocks(s);
+      return {
+        name: s.name, size: s.size, usedCopy: supers.bestIndex,
+        mirrors: supers.mirrors.map((m) => ({ index: m.index, offset: m.offset, state: m.state, problems: m.problems, ...(m.generation !== undefined ? { generation: m.generation } : {}) })),
+      };
+    }),
+    defaultSubvol: view.defaultSubvolume(),
+    subvolumes: view.subvolumes().map(subvolumeJson),
+    usage: { ...u, devices: u.devices.map((d) => ({ ...d, byGroup: Object.fromEntries(d.byGroup) })) },
+    findings: fs.findings.items.map((f) => ({ ...f, where: formatLocation(f.location) })),
+  });
+}
+
+/** The trees the root tree names, as the "tree" records of `tree --json`. */
+function trees(): string {
+  const { fs } = opened();
+  return dumpRoots(fs).map((t) => treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key)).join('');
+}
+
+/** One tree block, as `tree --block LOGICAL --json` writes it (without the header record), and what reading it found. */
+function block(logical: string): string {
+  const { fs } = opened();
+  const r = fs.reader.read({ logical: BigInt(logical) });
+  const b = r.block ?? r.damaged;
+  const findings = r.findings.map((f) => toJson({ record: 'finding', ...f, where: formatLocation(f.location) }) + '\n').join('');
+  return (b ? treeBlockJson(b, printContextOf(fs), r.validItems) : '') + findings;
+}
+
+function located(subvol: string, path: string): Extract<Located, { ok: true }> {
+  const loc = locate(opened().view, { subvol, path: path || '/' });
+  if (!loc.ok) throw new Error(loc.error);
+  return loc;
+}
+
+/** A directory as `ls --json` lists it (or the one entry of a non-directory). */
+function ls(subvol: string, path: string): string {
+  const { view } = opened();
+  const loc = located(subvol, path);
+  const base = loc.path ?? [];
+  if (loc.inode.kind !== 'dir') return toJson(jsonDocument('ls', entryJson({ path: base, entry: null, ref: loc.ref, inode: loc.inode, depth: 0 }, symlinkTarget(view, loc.inode))));
+  const entries: Record<string, unknown>[] = [];
+  for (const it of walkFiles(view, loc.ref, { prune: (x) => x.depth >= 1 })) {
+    if (it.depth === 0) continue;
+    entries.push(entryJson({ ...it, path: [...base, ...it.path] }, symlinkTarget(view, it.inode)));
+  }
+  return toJson(jsonDocument('ls', { ...entryJson({ path: base, entry: null, ref: loc.ref, inode: loc.inode, depth: 0 }, null), entries }));
+}
+
+/** An inode as `stat --json` shows it: fields, names, paths, xattrs, the first 100 extents. */
+function stat(subvol: string, path: string): string {
+  const { view } = opened();
+  const { ref, inode } = located(subvol, path);
+  const target = symlinkTarget(view, inode);
+  const { summary, list } = summarizeExtents(fileExtents(view, ref), 100);
+  return toJson(jsonDocument('stat', {
+    ...inodeJson(inode),
+    paths: view.paths(ref).map((p) => pathFields(p).path),
+    names: view.names(ref).map((n) => nameJson(view, ref.subvol, n)),
+    ...(target ? nameFields(target, 'symlinkTarget') : {}),
+    xattrs: view.xattrs(ref).map(xattrJson),
+    extents: { ...summary, list: list.map(extentJson) },
+  }));
+}
+
+/** A file's first `max` bytes (holes as zeros), with the ranges no copy reads correctly. */
+function read(subvol: string, path: string, max: number): { json: string; bytes: Uint8Array } {
+  const { view } = opened();
+  const { inode } = located(subvol, path);
+  if (inode.kind !== 'file') throw new Error(`not a regular file (${inode.kind})`);
+  const r = readAll(view, inode, { max });
+  return { json: toJson({ size: inode.size, read: r.bytes.length, errors: r.errors.map((e) => (e.kind === 'error' ? { offset: e.offset, length: e.length, message: e.message } : { offset: e.offset })) }), bytes: r.bytes };
+}
+
+/** The whole check (metadata and cross references; data checksums too), as `check --data --json` lists findings. */
+function check(id: number): string {
+  const { fs } = opened();
+  const report = runCheck(fs, { data: true, progress: (phase, done, total) => post({ id, progress: { phase, done, total } }) });
+  return toJson({
+    summary: report.summary,
+    dropped: report.dropped,
+    findings: report.findings.map((f) => ({ code: f.code, severity: f.severity, message: f.message, location: f.location, where: formatLocation(f.location) })),
+  });
+}
+
+function post(r: Reply, transfer: Transferable[] = []): void {
+  self.postMessage(r, transfer);
+}
+
+function handle(id: number, req: Request): void {
+  switch (req.op) {
+    case 'open': return post({ id, ok: true, json: open(req.sources) });
+    case 'overview': return post({ id, ok: true, json: overview() });
+    case 'trees': return post({ id, ok: true, json: trees() });
+    case 'block': return post({ id, ok: true, json: block(req.logical) });
+    case 'ls': return post({ id, ok: true, json: ls(req.subvol, req.path) });
+    case 'stat': return post({ id, ok: true, json: stat(req.subvol, req.path) });
+    case 'read': {
+      const r = read(req.subvol, req.path, req.max);
+      return post({ id, ok: true, json: r.json, bytes: r.bytes }, [r.bytes.buffer]);
+    }
+    case 'check': return post({ id, ok: true, json: check(id) });
+  }
+}
+
+self.onmessage = (ev: MessageEvent<Envelope>) => {
+  const { id } = ev.data;
+  try {
+    handle(id, ev.data);
+  } catch (e) {
+    post({ id, ok: false, error: (e as Error)?.message ?? String(e) });
+  }
+};
