@@ -48,8 +48,6 @@ export function registerServe(program: Command, io: CliIO, done: (code: number) 
     .action(async (image: string | undefined, opts: ServeOptions) => {
       const port = opts.port === undefined ? 0 : Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535, got "${opts.port}"`);
-      const appDir = webAppDir();
-      if (!existsSync(join(appDir, 'index.html'))) throw new InputError(`the web app is not built (${appDir} has no index.html)`, '(run "npm run build" in the package directory)');
       const sources = openSources(image, opts, io);
       // Opened here too, so that what is not btrfs is said now, not in the browser.
       let fs: Filesystem;
@@ -59,6 +57,8 @@ export function registerServe(program: Command, io: CliIO, done: (code: number) 
         if (e instanceof NotBtrfsError) throw new InputError(e.message);
         throw e;
       }
+      const appDir = webAppDir();
+      if (!existsSync(join(appDir, 'index.html'))) throw new InputError(`the web app is not built (${appDir} has no index.html)`, '(run "npm run build" in the package directory)');
       let s: Awaited<ReturnType<typeof serve>>;
       try {
         s = await serve({ appDir, sources, port });

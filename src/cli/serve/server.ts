@@ -103,7 +103,8 @@ function sendRange(req: IncomingMessage, res: ServerResponse, src: ByteSource): 
   const r = parseRange(req.headers.range, src.size);
   if (r === 'unsatisfiable' || src.size === 0n) {
     res.setHeader('Content-Range', `bytes */${src.size}`);
-    return fail(res, 416, `one range within 0-${src.size - 1n} expected`);
+    fail(res, 416, `one range within 0-${src.size - 1n} expected`);
+    return;
   }
   // Without a Range header: the start of the device (at most one response's worth), as a 206 that says so.
   const start = r?.start ?? 0n;
