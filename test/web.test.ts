@@ -113,6 +113,18 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     // Every decoded item, as the page holds it, is the CLI's.
     const decoded = await page.$$eval('[data-testid=items] pre.item-json', (els) => els.map((e) => JSON.parse(e.textContent!)));
     expect(decoded).toEqual(items.map((i) => i['item']));
+    // Slot 2 selected: its key entry and item data are marked in the raw bytes where dump-tree puts them
+    // (btrfs_header is 101 bytes, a leaf's btrfs_item 25; dump-tree's itemoff counts from the header's end).
+    const dump = truthText('default', 'dump-tree.txt');
+    const leaf = dump.slice(dump.indexOf(`leaf ${root['bytenr']} `));
+    const m = /\titem 2 key \([^)]*\) itemoff (\d+) itemsize (\d+)/.exec(leaf)!;
+    await page.click('[data-testid=items] tr[data-slot="2"] td.key');
+    await page.waitForSelector('[data-testid=hex] .hl-data');
+    const marked = (cls: string) => page.$$eval(`[data-testid=hex] .${cls}`, (els) => els.map((e) => Number(e.getAttribute('data-off'))));
+    const data = await marked('hl-data');
+    expect([data[0], data.length]).toEqual([101 + Number(m[1]), Number(m[2])]);
+    const key = await marked('hl-key');
+    expect([key[0], key.length]).toEqual([101 + 2 * 25, 25]);
     await page.screenshot({ path: join(SHOTS, 'tree-leaf.png') });
 
     // Jump to a logical address: the chunk tree's root.

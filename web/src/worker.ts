@@ -8,6 +8,7 @@ import { readSuperblocks } from '../../src/volume/superblocks.js';
 import { computeUsage } from '../../src/analysis/usage.js';
 import { runCheck } from '../../src/analysis/check/index.js';
 import { dumpRoots, printContextOf } from '../../src/report/dumpTree.js';
+import { HEADER_SIZE, ITEM_SIZE, KEY_PTR_SIZE } from '../../src/format/treeBlock.js';
 import { treeBlockJson, treeStartJson } from '../../src/report/treeJson.js';
 import { superblockJson, superblockRows } from '../../src/report/superblock.js';
 import { entryJson, extentJson, inodeJson, nameFields, nameJson, pathFields, subvolumeJson, summarizeExtents, xattrJson } from '../../src/report/fs.js';
@@ -80,13 +81,25 @@ function trees(): string {
   return dumpRoots(fs).map((t) => treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key)).join('');
 }
 
-/** One tree block, as `tree --block LOGICAL --json` writes it (without the header record), and what reading it found. */
-function block(logical: string): string {
+/**
+ * One tree block, as `tree --block LOGICAL --json` writes it (without the header record), what
+ * reading it found, and its raw bytes with a "layout" record: where the header, each slot's key
+ * entry and each leaf item's data lie in them (for the hex view).
+ */
+function block(logical: string): { json: string; bytes?: Uint8Array } {
   const { fs } = opened();
   const r = fs.reader.read({ logical: BigInt(logical) });
   const b = r.block ?? r.damaged;
   const findings = r.findings.map((f) => toJson({ record: 'finding', ...f, where: formatLocation(f.location) }) + '\n').join('');
-  return (b ? treeBlockJson(b, printContextOf(fs), r.validItems) : '') + findings;
+  if (!b) return { json: findings };
+  const entry = b.isLeaf ? ITEM_SIZE : KEY_PTR_SIZE;
+  const slots = Array.from({ length: r.validItems }, (_, i) => ({
+    slot: i,
+    key: [b.keyOffset(i), b.keyOffset(i) + entry],
+    ...(b.isLeaf ? { data: [b.itemOffset(i), b.itemOffset(i) + b.itemSize(i)] } : {}),
+  }));
+  const layout = toJson({ record: 'layout', size: b.data.length, header: [0, HEADER_SIZE], slots }) + '\n';
+  return { json: treeBlockJson(b, printContextOf(fs), r.validItems) + findings + layout, bytes: b.data.slice() };
 }
 
 function located(subvol: string, path: string): Extract<Located, { ok: true }> {
@@ -154,7 +167,10 @@ function handle(id: number, req: Request): void {
     case 'open': return post({ id, ok: true, json: open(req.sources) });
     case 'overview': return post({ id, ok: true, json: overview() });
     case 'trees': return post({ id, ok: true, json: trees() });
-    case 'block': return post({ id, ok: true, json: block(req.logical) });
+    case 'block': {
+      const r = block(req.logical);
+      return post({ id, ok: true, json: r.json, ...(r.bytes ? { bytes: r.bytes } : {}) }, r.bytes ? [r.bytes.buffer] : []);
+    }
     case 'ls': return post({ id, ok: true, json: ls(req.subvol, req.path) });
     case 'stat': return post({ id, ok: true, json: stat(req.subvol, req.path) });
     case 'read': {
