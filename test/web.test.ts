@@ -179,6 +179,11 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
 
   it('Damage: the check in the worker gives the verdict of `check --data`', async () => {
     await go('#/damage', '[data-testid=run-check]');
+    // Cancelled: the worker is ended and a new one opens the image again; the check can run anew.
+    await page.click('[data-testid=run-check]');
+    await page.click('[data-testid=cancel-check]');
+    await page.waitForSelector('[data-testid=run-check]:not([disabled])');
+    expect(await page.$('[data-testid=check-progress]')).toBeNull();
     await page.click('[data-testid=run-check]');
     await page.waitForSelector('[data-testid=verdict]', { timeout: 30_000 });
     const r = await cli('check', DEMO, '--data', '--json');
@@ -186,6 +191,7 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     const verdict = await page.$eval('[data-testid=verdict]', (e) => e.textContent!);
     expect(verdict.startsWith(report.verdict === 'clean' ? 'clean' : 'DAMAGED'), verdict).toBe(true);
     expect(await page.$$eval('[data-testid=findings] tbody tr', (els) => els.length)).toBe(report.findings.length);
+    await page.screenshot({ path: join(SHOTS, 'damage.png') });
   }, 60_000);
 
   it('the static page: the image picked from disk is read in the browser, nothing through the server', async () => {

@@ -1,4 +1,4 @@
-import type { Envelope, Reply, Request } from './protocol.js';
+import type { Envelope, Reply, Request, SourceSpec } from './protocol.js';
 
 type Pending = { resolve: (r: { json: string; bytes?: Uint8Array }) => void; reject: (e: Error) => void; progress?: (p: { phase: string; done: number; total: number }) => void };
 
@@ -8,11 +8,29 @@ type Pending = { resolve: (r: { json: string; bytes?: Uint8Array }) => void; rej
  * u64 values arrive as decimal strings.
  */
 export class Inspector {
-  private readonly worker: Worker;
+  private worker!: Worker;
   private next = 1;
   private readonly pending = new Map<number, Pending>();
+  /** The sources last opened: a restarted worker opens them again. */
+  private opened: SourceSpec[] | null = null;
 
   constructor() {
+    this.start();
+  }
+
+  /**
+   * Stops whatever the worker is doing (a long check): the worker is ended, every
+   * pending request fails with `why`, and a new worker opens the same sources.
+   */
+  async cancel(why = 'cancelled'): Promise<void> {
+    this.worker.terminate();
+    for (const p of this.pending.values()) p.reject(new Error(why));
+    this.pending.clear();
+    this.start();
+    if (this.opened) await this.raw({ op: 'open', sources: this.opened });
+  }
+
+  private start(): void {
     this.worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
     this.worker.onmessage = (ev: MessageEvent<Reply>) => {
       const r = ev.data;
@@ -31,6 +49,7 @@ export class Inspector {
 
   raw(req: Request, progress?: Pending['progress']): Promise<{ json: string; bytes?: Uint8Array }> {
     const id = this.next++;
+    if (req.op === 'open') this.opened = req.sources;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, ...(progress ? { progress } : {}) });
       this.worker.postMessage({ ...req, id } as Envelope);

@@ -150,7 +150,15 @@ function read(subvol: string, path: string, max: number): { json: string; bytes:
 /** The whole check (metadata and cross references; data checksums too), as `check --data --json` lists findings. */
 function check(id: number): string {
   const { fs } = opened();
-  const report = runCheck(fs, { data: true, progress: (phase, done, total) => post({ id, progress: { phase, done, total } }) });
+  // Progress at most every 100 ms: the check calls back per block, far more often than a page can draw.
+  let last = 0;
+  const progress = (phase: string, done: number, total: number) => {
+    const now = performance.now();
+    if (now - last < 100 && done < total) return;
+    last = now;
+    post({ id, progress: { phase, done, total } });
+  };
+  const report = runCheck(fs, { data: true, progress });
   return toJson({
     summary: report.summary,
     dropped: report.dropped,

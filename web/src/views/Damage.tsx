@@ -4,6 +4,8 @@ import { href } from '../route.js';
 
 type Json = Record<string, any>;
 
+const CANCELLED = 'check cancelled';
+
 /** Where a finding points, as a link: the tree block it names. */
 function place(loc: Json) {
   if (loc.block !== undefined) return <a href={href({ view: 'block', tree: loc.tree !== undefined ? String(loc.tree) : null, logical: String(loc.block) })}>block {loc.block}</a>;
@@ -16,12 +18,18 @@ export function Damage({ api }: { api: Inspector }) {
   const [state, set] = useState<{ s: 'idle' } | { s: 'running'; phase: string; done: number; total: number } | { s: 'done'; r: Json } | { s: 'error'; e: string }>({ s: 'idle' });
   const run = () => {
     set({ s: 'running', phase: 'starting', done: 0, total: 0 });
-    api.json<Json>({ op: 'check' }, (p) => set({ s: 'running', ...p })).then((r) => set({ s: 'done', r }), (e: Error) => set({ s: 'error', e: e.message }));
+    api.json<Json>({ op: 'check' }, (p) => set({ s: 'running', ...p })).then((r) => set({ s: 'done', r }), (e: Error) => set(e.message === CANCELLED ? { s: 'idle' } : { s: 'error', e: e.message }));
   };
+  const cancel = () => { void api.cancel(CANCELLED); };
   return (
     <div>
       <p><button type="button" data-testid="run-check" disabled={state.s === 'running'} onClick={run}>run check (with data checksums)</button></p>
-      {state.s === 'running' && <p class="muted" data-testid="check-progress">{state.phase}: {state.done}{state.total ? ` / ${state.total}` : ''}</p>}
+      {state.s === 'running' && (
+        <p class="muted" data-testid="check-progress">
+          {state.phase}: {state.done}{state.total ? ` / ${state.total} (${Math.floor((state.done * 100) / state.total)}%)` : ''}{' '}
+          <button type="button" data-testid="cancel-check" onClick={cancel}>cancel</button>
+        </p>
+      )}
       {state.s === 'error' && <p class="error">{state.e}</p>}
       {state.s === 'done' && (
         <div data-testid="check-result">
