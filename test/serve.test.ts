@@ -99,6 +99,15 @@ describe('serve: the command', () => {
     const missing = await cli('serve', '/nonexistent.img');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('/nonexistent.img: no such file or device');
+    const dir = mkdtempSync(join(tmpdir(), 'btrfs-inspect-serve-'));
+    try {
+      writeFileSync(join(dir, 'zeros.img'), new Uint8Array(1 << 20));
+      const notBtrfs = await cli('serve', join(dir, 'zeros.img'));
+      expect(notBtrfs.code).toBe(2);
+      expect(notBtrfs.stderr).toMatch(/zeros\.img.*btrfs|btrfs.*zeros\.img/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     const port = await cli('serve', '--demo', '--port', 'x');
     expect(port.code).toBe(2);
     expect(port.stderr).toContain('--port must be a whole number');

@@ -59,7 +59,12 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
 
   afterAll(async () => {
     await browser?.close();
-    server?.kill('SIGTERM');
+    if (server && server.exitCode === null) {
+      const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+      server.kill('SIGTERM');
+      // serve stops on SIGTERM (and Ctrl-C) by closing its server: a clean exit.
+      expect(await exited).toBe(0);
+    }
   });
 
   const go = async (hash: string, ready: string) => {
