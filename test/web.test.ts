@@ -156,6 +156,14 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     expect(createHash('sha256').update(text).digest('hex')).toBe(tiny.sha256);
     expect(await page.$eval('[data-testid=stat] tr[data-field=ino] td', (e) => e.textContent)).toBe(String(tiny.ino));
 
+    // A subvolume's link in its parent's listing leads into that subvolume's own tree.
+    await go('#/files/5/', '[data-testid=listing] tr[data-name="subvol-a"]');
+    await page.click('[data-testid=listing] tr[data-name="subvol-a"] a');
+    await page.waitForFunction(() => (globalThis as unknown as { location: { hash: string } }).location.hash === '#/files/256/');
+    await page.waitForSelector('[data-testid=listing] tbody tr');
+    const inSub = await json('ls', DEMO, '--subvol', '256', '/');
+    expect(await cells('[data-testid=listing] tbody tr', 'data-ino')).toEqual(inSub['entries'].map((e: Record<string, string>) => e['ino']));
+
     // Names that are not UTF-8, or hold a line break: reached by their links, the kernel's inode each.
     for (const path of ['rich/names/latin1-caf\\xe9-\\xff\\xfe.bin', 'rich/names/new\nline']) {
       await go('#/files/5/rich/names', '[data-testid=listing] tbody tr');
