@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
-import { SAMPLES, openSample, sampleNames } from './helpers/samples.js';
+import { SAMPLES, openSample, sampleNames, truthText } from './helpers/samples.js';
 import { captureIO, filesTruth } from './helpers/fsTruth.js';
 
 const has = (n: string) => sampleNames().includes(n);
@@ -89,6 +89,93 @@ describe.runIf(has('default'))('file commands through runCli (sample default)', 
     const sub = await cli(['stat', IMG, 'tiny.txt', '--subvol', '257']);
     expect(sub.code).toBe(0);
     expect(sub.out).toContain('/subvol-a/nested/tiny.txt');
+  });
+
+  it('symlink targets are shown as the kernel reads them ("/" as is) in ls -l, stat, ls --json, cat\'s refusal', async () => {
+    const links = truth.filter((t) => t.type === 'symlink' && t.subvol_id === 5);
+    expect(links.map((t) => t.path)).toContain('rich/symlink-absolute');
+    const l = await cli(['ls', IMG, '/rich', '-l']);
+    const j = JSON.parse((await cli(['ls', IMG, '/rich', '--json'])).out) as { entries: { name: string; symlinkTarget?: string; symlinkTargetBase64?: string }[] };
+    for (const t of links.filter((x) => x.path.startsWith('rich/') && !x.path.slice(5).includes('/'))) {
+      const target = Buffer.from(t.symlink_target_b64!, 'base64').toString('utf8'); // all printable ASCII in this sample
+      const name = t.path.slice(5);
+      expect(l.out, name).toContain(` ${name} -> ${target}\n`);
+      const e = j.entries.find((x) => x.name === name)!;
+      expect(e.symlinkTarget, name).toBe(target);
+      expect(e.symlinkTargetBase64, name).toBeUndefined(); // the text is exact
+      const st = await cli(['stat', IMG, `/${t.path}`]);
+      expect(st.out, name).toMatch(new RegExp(`symlink target\\s+│ ${target.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    }
+    const c = await cli(['cat', IMG, '/rich/symlink-absolute']);
+    expect(c.err).toContain('is a symbolic link to /etc/hostname');
+  });
+
+  it('names in listings follow the one rule: printable UTF-8 as is, controls, the backslash and bytes that are not UTF-8 as \\xNN', async () => {
+    // Truth paths are UTF-8 with \\xNN for the bytes that are not (the recorder's escape); a lone backslash is a real one.
+    const shown = (p: string) => p.replace(/\\x[0-9a-f]{2}|[\s\S]/gu, (m) => {
+      if (m.length === 4 && m.startsWith('\\x')) return m;
+      const c = m.codePointAt(0)!;
+      if (m === '\\' || c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) return [...Buffer.from(m)].map((x) => `\\x${x.toString(16).padStart(2, '0')}`).join('');
+      return m;
+    });
+    const names = truth.filter((t) => t.subvol_id === 5 && t.path.startsWith('rich/names/'));
+    expect(names.length).toBeGreaterThan(6);
+    const l = await cli(['ls', IMG, '/rich/names']);
+    const listed = l.out.trimEnd().split('\n').map((x) => x.replace(/^\s*\d+ \w+\s+/, ''));
+    expect(listed.sort()).toEqual(names.map((t) => shown(t.path.slice('rich/names/'.length))).sort());
+    expect(listed).toContain('tab\\x09and\\x5cbackslash');
+    // Each shown name reads back to the same file.
+    for (const t of names) {
+      const st = await cli(['stat', IMG, `/${shown(t.path)}`, '--json']);
+      expect(st.code, t.path).toBe(0);
+      expect((JSON.parse(st.out) as { ino: number }).ino, t.path).toBe(t.ino);
+    }
+  });
+
+  it('stat of a subvolume root: its name as the parent subvolume links it (ROOT_BACKREF), no ".." row, no extents part for a directory', async () => {
+    const dump = truthText('default', 'dump-tree.txt');
+    // "item N key (ID ROOT_BACKREF PARENT) ..." then "root backref key dirid D sequence S name NAME" (btrfs-progs' dump).
+    const refs = [...dump.matchAll(/key \((\d+) ROOT_BACKREF (\d+)\).*\n\s+root backref key dirid (\d+) sequence (\d+) name (.*)/g)]
+      .map((m) => ({ id: Number(m[1]), parent: Number(m[2]), dirid: Number(m[3]), sequence: Number(m[4]), name: m[5]! }));
+    expect(refs.length).toBeGreaterThan(5);
+    for (const r of refs) {
+      const j = JSON.parse((await cli(['stat', IMG, '--inode', `${r.id}:256`, '--json'])).out) as { names: { parent: number; parentSubvol: number; name: string; index: number; source: string; path: string }[]; paths: string[] };
+      expect(j.names, String(r.id)).toEqual([{ parent: r.dirid, parentSubvol: r.parent, name: r.name, index: r.sequence, source: 'ROOT_BACKREF', path: j.paths[0] }]);
+      expect(truth.some((t) => `/${t.path}` === j.paths[0] && t.subvol_id === r.id && t.subvol_root), String(r.id)).toBe(true);
+    }
+    const t = await cli(['stat', IMG, '/subvol-a']);
+    expect(t.out).not.toMatch(/│ \.\.\s+│/);
+    expect(t.out).toMatch(/│ 256 \(subvolume 5\)\s+│ subvol-a\s+│ 3\s+│ ROOT_BACKREF │ \/subvol-a\s+│/);
+    expect(t.out).not.toMatch(/^extents:/m);
+    const top = JSON.parse((await cli(['stat', IMG, '/', '--json'])).out) as { names: unknown[] };
+    expect(top.names).toEqual([]); // the top level has no name
+    expect((await cli(['stat', IMG, '/rich/tiny.txt'])).out).toMatch(/^extents: 1 /m);
+  });
+
+  it('ls -R --json carries xattrs (as the kernel lists them), and ls, ls -R and stat write one entry shape', async () => {
+    const R = await cli(['ls', IMG, '-R', '--json']);
+    const recs = R.out.trim().split('\n').map((x) => JSON.parse(x) as Record<string, unknown> & { record: string; path: string; xattrs?: { name: string; valueBase64: string }[] }).filter((x) => x.record === 'entry');
+    const byPath = new Map(recs.map((x) => [x.path, x]));
+    let withX = 0;
+    for (const t of truth) {
+      const e = byPath.get(`/${t.path}`);
+      if (!e || t.ino === 2) continue;
+      const got = Object.fromEntries((e.xattrs ?? []).map((x) => [x.name, x.valueBase64]));
+      expect(got, t.path).toEqual(t.xattrs);
+      if (Object.keys(t.xattrs).length) withX++;
+    }
+    expect(withX).toBeGreaterThan(3);
+    // One shape: the entry of /rich/xattrs.txt in ls, ls -R and stat has the same fields and values (stat adds its own after them).
+    const st = JSON.parse((await cli(['stat', IMG, '/rich/xattrs.txt', '--json'])).out) as Record<string, unknown>;
+    const ls = (JSON.parse((await cli(['ls', IMG, '/rich', '--json'])).out) as { entries: Record<string, unknown>[] }).entries.find((e) => e['name'] === 'xattrs.txt')!;
+    const { record: _r, ...lsR } = byPath.get('/rich/xattrs.txt')!;
+    expect(lsR).toEqual(ls);
+    for (const [k, v] of Object.entries(ls)) expect(st[k], k).toEqual(v);
+    for (const k of ['path', 'name', 'subvol', 'ino', 'type', 'mode', 'nlink', 'size', 'nbytes', 'rdev', 'flags', 'generation', 'mtimeNs', 'otimeNs', 'xattrs']) expect(ls, k).toHaveProperty(k);
+    // manifest's entries too: the same fields, the path taken from the manifest's start.
+    const man = (await cli(['manifest', IMG, '/rich', '--json'])).out.trim().split('\n').map((x) => JSON.parse(x) as Record<string, unknown>).find((x) => x['key'] === './xattrs.txt')!;
+    const written = ['nbytes', 'generation', 'transid', 'sequence', 'blockGroup', 'atime', 'atimeNs', 'ctime', 'ctimeNs', 'otime', 'otimeNs', 'item'];
+    for (const [k, v] of Object.entries(ls)) expect(man[k], k).toEqual(written.includes(k) ? undefined : k === 'path' ? '/xattrs.txt' : v);
   });
 
   it('cat: exact bytes (regular, sparse, prealloc, reflinked), --no-verify says so; directories and symlinks refused', async () => {

@@ -72,7 +72,7 @@ describe.runIf(sampleNames().includes(SAMPLE))('hostile names in directory entri
     const view = new FsView(fs);
     const rich = view.resolve('/rich');
     expect(rich.ok).toBe(true);
-    const names = [...view.readdir((rich as { ref: { subvol: bigint; ino: bigint } }).ref)].map((e) => displayName(e.name, { controls: true }));
+    const names = [...view.readdir((rich as { ref: { subvol: bigint; ino: bigint } }).ref)].map((e) => displayName(e.name));
     expect(names).toEqual(expect.arrayContaining(['..\\x2f..\\x2fevil', '\\x2fetc\\x2fpwn', 'a\\x00bc', '..', '.', '']));
     expect(fs.findings.items.filter((f) => f.severity === 'error')).toEqual([]);
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ItemType } from '../src/format/constants.js';
 import { decodeDirItem } from '../src/format/items/dir.js';
 import { FsView } from '../src/fs/FsView.js';
-import { displayName, displayPath, nameHash, parsePath, toBase64, unsafeNameReason, utf8Bytes } from '../src/fs/names.js';
+import { bodyfilePath, bodyfileText, displayName, displayPath, displayText, jsonPath, jsonText, nameHash, parsePath, toBase64, unsafeNameReason, utf8Bytes } from '../src/fs/names.js';
 import { parseInodeSpec, selectSubvolume } from '../src/fs/select.js';
 import { lineageLines, modeString, formatTime } from '../src/report/fs.js';
 import { openSample, sampleNames } from './helpers/samples.js';
@@ -34,14 +34,35 @@ describe('names', () => {
     expect(unsafeNameReason(utf8Bytes('...'))).toBeNull();
   });
 
-  it('display: invalid UTF-8, "/" and NUL as \\xNN; controls and backslash too in tables', () => {
+  it('one rule: printable UTF-8 as is; invalid UTF-8, controls (C0, DEL, C1) and the backslash as \\xNN for people; "/" only inside a path component', () => {
     expect(displayName(Uint8Array.from([0x63, 0x61, 0x66, 0xe9]))).toBe('caf\\xe9');
     expect(displayName(utf8Bytes('日本語 ☃ 😀'))).toBe('日本語 ☃ 😀');
     expect(displayName(utf8Bytes('a/b'))).toBe('a\\x2fb');
-    expect(displayName(utf8Bytes('new\nline\\'))).toBe('new\nline\\');
-    expect(displayName(utf8Bytes('new\nline\\'), { controls: true })).toBe('new\\x0aline\\x5c');
+    expect(displayText(utf8Bytes('/etc/hostname'))).toBe('/etc/hostname');
+    expect(displayText(utf8Bytes('new\nline\\'))).toBe('new\\x0aline\\x5c');
+    expect(displayText(utf8Bytes('esc\u009b[2J'))).toBe('esc\\xc2\\x9b[2J'); // C1 CSI: a terminal would act on it
+    expect(displayText(utf8Bytes('\u00a0é'))).toBe('\u00a0é'); // U+00A0 (also c2 xx) is printable
     expect(displayName(Uint8Array.from([0xed, 0xa0, 0x80]))).toBe('\\xed\\xa0\\x80'); // a UTF-16 surrogate is not UTF-8
     expect(displayPath([])).toBe('/');
+    expect(displayPath([utf8Bytes('a'), utf8Bytes('b|c\\')])).toBe('/a/b|c\\x5c');
+  });
+
+  it('JSON form: only bytes that are not UTF-8 escaped, and exact says when the text is the bytes', () => {
+    expect(jsonText(utf8Bytes('new\nline\\'))).toEqual({ text: 'new\nline\\', exact: true });
+    expect(jsonText(utf8Bytes('../a/b'))).toEqual({ text: '../a/b', exact: true });
+    expect(jsonText(utf8Bytes('a/b'), true)).toEqual({ text: 'a\\x2fb', exact: false });
+    expect(jsonText(Uint8Array.from([0x61, 0xff]))).toEqual({ text: 'a\\xff', exact: false });
+    expect(jsonPath([utf8Bytes('x'), Uint8Array.from([0xff])])).toEqual({ text: '/x/\\xff', exact: false });
+  });
+
+  it('body-file form (TSK): backslash as is, "|" and controls escaped, "/" kept in targets', () => {
+    expect(bodyfileText(utf8Bytes('C:\\dir|x\ty/z'))).toBe('C:\\dir\\x7cx\\x09y/z');
+    expect(bodyfilePath([utf8Bytes('a|b'), Uint8Array.from([0x2f, 0xfe])])).toBe('/a\\x7cb/\\x2f\\xfe');
+  });
+
+  it('every escape reads back to the same bytes', () => {
+    const hostile = Uint8Array.from([0x61, 0x5c, 0x78, 0x34, 0x31, 0x0a, 0xc2, 0x85, 0xff, 0x7f, 0xe2, 0x98, 0x83]);
+    expect(Array.from(parsePath(displayName(hostile), { escapes: true })[0]!)).toEqual(Array.from(hostile));
   });
 
   it('parsePath: "." and empty dropped, ".." kept, \\xNN escapes for bytes', () => {

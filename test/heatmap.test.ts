@@ -1,44 +1,16 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import CRC32 from 'crc-32';
-import { unzlibSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LAYOUT, PALETTE, xOf } from '../src/report/heatmap.js';
+import { extentColors, fileScene, LAYOUT, PALETTE, rasterize, xOf } from '../src/report/heatmap.js';
+import { GLYPH_H, GLYPH_W, glyph } from '../src/report/font5x7.js';
+import type { LayoutExtent } from '../src/analysis/layout.js';
 import { manifest, truthJson } from './helpers/samples.js';
 import { cli } from './helpers/cli.js';
+import { decodePng } from './helpers/png.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'heatmap-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Decodes an 8-bit RGB PNG with filter 0 rows (checking every chunk CRC). */
-function decodePng(b: Uint8Array): { width: number; height: number; px: Uint8Array } {
-  expect([...b.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  let o = 8, width = 0, height = 0;
-  const idat: Uint8Array[] = [];
-  const types: string[] = [];
-  while (o < b.length) {
-    const len = dv.getUint32(o);
-    const type = String.fromCharCode(...b.subarray(o + 4, o + 8));
-    types.push(type);
-    expect(dv.getUint32(o + 8 + len)).toBe(CRC32.buf(b.subarray(o + 4, o + 8 + len)) >>> 0);
-    const data = b.subarray(o + 8, o + 8 + len);
-    if (type === 'IHDR') { width = dv.getUint32(o + 8); height = dv.getUint32(o + 12); expect([data[8], data[9]]).toEqual([8, 2]); }
-    if (type === 'IDAT') idat.push(data);
-    o += 12 + len;
-  }
-  expect(types[0]).toBe('IHDR');
-  expect(types[types.length - 1]).toBe('IEND');
-  const raw = unzlibSync(Uint8Array.from(Buffer.concat(idat)));
-  expect(raw.length).toBe((width * 3 + 1) * height);
-  const px = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    expect(raw[y * (width * 3 + 1)]).toBe(0);
-    px.set(raw.subarray(y * (width * 3 + 1) + 1, (y + 1) * (width * 3 + 1)), y * width * 3);
-  }
-  return { width, height, px };
-}
 
 interface MlChunk { logical: number; length: number; type: string; num_stripes: number; sub_stripes: number; stripes: { devid: number; offset: number }[] }
 
@@ -98,8 +70,8 @@ describe('heatmap: SVG, block group and file pictures', () => {
     expect(r.code).toBe(0);
     const s = readFileSync(out, 'utf8');
     expect(s).toMatch(/^<svg /);
-    expect(s).toContain('>METADATA</text>');
-    expect(s).toContain('DEVID 1');
+    expect(s).toContain('>metadata</text>');
+    expect(s).toContain('devid 1');
   });
   it('--block-group: used columns where the extent tree has extents', async () => {
     const out = join(dir, 'bg.png');
@@ -121,6 +93,54 @@ describe('heatmap: SVG, block group and file pictures', () => {
     const y = LAYOUT.top + LAYOUT.labelH + 20, x = LAYOUT.width - LAYOUT.margin - 5;
     expect([...px.subarray((y * width + x) * 3, (y * width + x) * 3 + 3)]).toEqual([...PALETTE.prealloc]);
     expect((await cli('heatmap', 'sample-images/default/dev1.runs.gz', '-o', join(dir, 'x.gif'))).code).toBe(2);
-    expect((await cli('heatmap', 'sample-images/default/dev1.runs.gz', '--block-group', '1', '-o', out)).code).toBe(2);
+    // An address no block group holds is well-formed: the request is not served (1), not a usage error.
+    expect((await cli('heatmap', 'sample-images/default/dev1.runs.gz', '--block-group', '1', '-o', out)).code).toBe(1);
+  });
+});
+
+describe('heatmap labels and extent colours', () => {
+  it('every printable ASCII character has its own glyph: lower case is not drawn as upper case', () => {
+    const q = glyph('?').join();
+    const seen = new Map<string, string>();
+    for (let c = 0x20; c < 0x7f; c++) {
+      const ch = String.fromCharCode(c);
+      const g = glyph(ch).join();
+      if (ch !== '?') expect(g, ch).not.toBe(q);
+      expect(seen.get(g), `${ch} looks like ${seen.get(g)}`).toBeUndefined();
+      seen.set(g, ch);
+    }
+    for (const ch of 'abcdefghijklmnopqrstuvwxyz') expect(glyph(ch).join(), ch).not.toBe(glyph(ch.toUpperCase()).join());
+  });
+
+  it('--file: the path in the title keeps its case', async () => {
+    const out = join(dir, 'case.png');
+    expect((await cli('heatmap', 'sample-images/default/dev1.runs.gz', '--file', '/rich/tiny.txt', '-o', out)).code).toBe(0);
+    const { width, px } = decodePng(readFileSync(out));
+    // The title "file /rich/tiny.txt ..." starts at (margin, 8), one glyph every GLYPH_W + 1 pixels.
+    const drawn = (i: number) => Array.from({ length: GLYPH_H }, (_, row) => {
+      let bits = 0;
+      for (let col = 0; col < GLYPH_W; col++) {
+        const o = ((8 + row) * width + LAYOUT.margin + i * (GLYPH_W + 1) + col) * 3;
+        if (px[o] !== 255) bits |= 16 >> col;
+      }
+      return bits;
+    }).join();
+    const title = 'file /rich/tiny.txt';
+    for (let i = 0; i < title.length; i++) expect(drawn(i), title[i]).toBe(glyph(title[i]!).join());
+    expect(drawn(6)).not.toBe(glyph('R').join());
+  });
+
+  it('an extent both shared and compressed shows both colours (upper and lower half), in the picture and the legend', () => {
+    const e = (shared: boolean, compression: number): LayoutExtent => ({ fileOffset: 0n, length: 4096n, kind: 'regular', compression, diskBytenr: 1n << 20n, diskNumBytes: 4096n, offset: 0n, ramBytes: 4096n, copies: [], shared, sharedWith: [], otherInodes: false });
+    expect(extentColors(e(true, 1))).toEqual([PALETTE.shared, PALETTE.compressed]);
+    expect(extentColors(e(true, 0))).toEqual([PALETTE.shared]);
+    expect(extentColors(e(false, 3))).toEqual([PALETTE.compressed]);
+    const scene = fileScene('t', 4096n, [e(true, 1)]);
+    const px = rasterize(scene);
+    const at = (x: number, y: number) => [...px.subarray((y * scene.width + x) * 3, (y * scene.width + x) * 3 + 3)];
+    const top = LAYOUT.top + LAYOUT.labelH, h = LAYOUT.bandH + LAYOUT.barH, x = LAYOUT.width / 2;
+    expect(at(x, top + 2)).toEqual([...PALETTE.shared]);
+    expect(at(x, top + h - 2)).toEqual([...PALETTE.compressed]);
+    expect(scene.texts.some((t) => t.text === 'shared+compressed')).toBe(true);
   });
 });

@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { FsView } from '../src/fs/FsView.js';
 import { analyzeSharing } from '../src/analysis/sharing.js';
 import { fileLayout } from '../src/analysis/layout.js';
+import { filefragText } from '../src/report/filefrag.js';
 import { openSample, sampleNames, truthJson } from './helpers/samples.js';
 import { cli, parseJsonExact } from './helpers/cli.js';
 
-interface Entry { path: string; path_b64: string; type: string; filefrag?: { extents: { logical: number; physical: number; length: number; flags: string[] }[] } }
+interface Entry { path: string; path_b64: string; type: string; size: number; filefrag?: { extents: { logical: number; physical: number; length: number; flags: string[] }[]; raw: string } }
 
 const COMPARED = new Set(['shared', 'encoded', 'inline', 'unwritten', 'last']);
 const fmt = (logical: bigint | number, physical: bigint | number, length: bigint | number, flags: string[]) =>
@@ -40,6 +41,34 @@ describe('extent layout: FIEMAP of every file equals the kernel\'s filefrag -v',
   }
 });
 
+describe('filefrag text: the exact output of the kernel\'s filefrag -v -b1 for every file', () => {
+  for (const name of sampleNames().filter((n) => n !== 'log-tree')) {
+    it(name, () => {
+      const fs = openSample(name);
+      const view = new FsView(fs);
+      const sharing = analyzeSharing(view);
+      const files = truthJson<{ entries: Entry[] }>(name, 'files.json').entries.filter((e) => e.type === 'file' && e.filefrag);
+      const bad: string[] = [];
+      let compared = 0;
+      for (const e of files) {
+        // The recording ran filefrag on <mnt>/PATH; names that are not UTF-8 are not in the raw text as the path field has them.
+        if (!e.filefrag!.raw.includes(`<mnt>/${e.path}:`)) continue;
+        const res = view.resolve(components(e.path_b64));
+        if (!res.ok) { bad.push(`${e.path}: ${res.error}`); continue; }
+        const got = filefragText({
+          name: `/${e.path}`, size: res.inode.size, blockSize: BigInt(view.sectorsize),
+          fsBlocks: fs.superblock.totalBytes / BigInt(view.sectorsize), fiemap: fileLayout(view, res.ref, sharing).fiemap,
+        });
+        const want = e.filefrag!.raw.replaceAll('<mnt>/', '/');
+        if (got !== want) bad.push(`${e.path}:\n${got}---- want\n${want}`);
+        compared++;
+      }
+      expect(bad.slice(0, 3)).toEqual([]);
+      expect(compared).toBeGreaterThan(files.length - 2);
+    });
+  }
+});
+
 describe('extents CLI', () => {
   it('copies through the chunk map, sharing and fragmentation (rich/random-2m.reflink)', async () => {
     const r = await cli('extents', 'sample-images/default/dev1.runs.gz', '/rich/random-2m.reflink', '--json');
@@ -56,6 +85,19 @@ describe('extents CLI', () => {
     expect(j.extents.filter((x) => x.shared).every((x) => x.otherInodes)).toBe(true);
     const t = await cli('extents', 'sample-images/default/dev1.runs.gz', '/rich/random-2m.reflink');
     expect(t.stdout).toMatch(/fragmentation: 3 contiguous run\(s\) on disk, 2 discontinuities/);
+  });
+  it('--filefrag prints what filefrag -v -b1 prints, several files one after another with the type line once', async () => {
+    const files = truthJson<{ entries: Entry[] }>('default', 'files.json').entries;
+    const raw = (p: string) => files.find((e) => e.path === p)!.filefrag!.raw.replaceAll('<mnt>/', '/');
+    const r = await cli('extents', 'sample-images/default/dev1.runs.gz', '/rich/random-2m.reflink', '/rich/sparse-hole-start.bin', '/rich/tiny.txt', '--filefrag');
+    expect(r.code).toBe(0);
+    const typeLine = 'Filesystem type is: 9123683e\n';
+    expect(r.stdout).toBe(raw('rich/random-2m.reflink') + raw('rich/sparse-hole-start.bin').replace(typeLine, '') + raw('rich/tiny.txt').replace(typeLine, ''));
+    const t = await cli('extents', 'sample-images/default/dev1.runs.gz', '/rich/random-2m.reflink');
+    expect(t.stdout).toContain(raw('rich/random-2m.reflink'));
+    const j = parseJsonExact((await cli('extents', 'sample-images/default/dev1.runs.gz', '/rich/random-2m.reflink', '--json')).stdout) as { fiemap: { flags: string[]; expected: number | null }[] };
+    expect(j.fiemap.map((f) => [f.flags.join(','), f.expected])).toEqual([['shared', null], ['', 64372736], ['last,shared,eof', 15024128]]);
+    expect((await cli('extents', 'sample-images/default/dev1.runs.gz', '/rich/tiny.txt', '--filefrag', '--json')).code).toBe(2);
   });
   it('a missing file is a usage error', async () => {
     const r = await cli('extents', 'sample-images/default/dev1.runs.gz', '/nope');

@@ -120,7 +120,7 @@ describe('manifest', () => {
     for (const t of theirs) for (const [k, v] of Object.entries(t.fields)) expect(ours.get(t.key)?.[k as 'mode'], `${t.key} ${k}`).toBe(v);
   });
 
-  it('of the kernel-made demo image: every file as the kernel showed it (type, mode, owner, size, nlink, mtime ns, link, sha256)', async () => {
+  it('of the kernel-made demo image: every file as the kernel showed it (type, mode, owner, size, nlink, mtime ns, link, xattrs, sha256)', async () => {
     const r = await cli('manifest', join(SAMPLES, 'default', 'dev1.runs.gz'), '--json');
     expect(r.code).toBe(0);
     const recs = r.stdout.trim().split('\n').map((l) => parseJsonExact(l) as Record<string, unknown>);
@@ -132,7 +132,9 @@ describe('manifest', () => {
       const o = byPath.get(t.path);
       expect(o, t.path).toBeDefined();
       expect({ type: o!['type'], mode: o!['mode'], uid: o!['uid'], gid: o!['gid'], nlink: o!['nlink'] }, t.path)
-        .toEqual({ type: t.type, mode: t.mode & 0o7777, uid: t.uid, gid: t.gid, nlink: t.nlink });
+        .toEqual({ type: t.type, mode: t.mode, uid: t.uid, gid: t.gid, nlink: t.nlink }); // st_mode, as ls and stat write it
+      // The file entry ls and stat write: xattrs too, as the kernel lists them.
+      if (o!['placeholder'] !== true) expect(Object.fromEntries(((o!['xattrs'] ?? []) as { name: string; valueBase64: string }[]).map((x) => [x.name, x.valueBase64])), `${t.path} xattrs`).toEqual(t.xattrs);
       // The kernel gives the empty directory standing in for a subvolume not linked in a snapshot the time of the lookup.
       if (o!['placeholder'] !== true) expect(String(o!['mtimeNs']), `${t.path} mtime`).toBe(t.mtime_ns);
       if (t.type === 'file') expect([String(o!['size']), o!['sha256']], t.path).toEqual([String(t.size), t.sha256]);

@@ -7,6 +7,7 @@ import { compareKeysAt, U64_MAX, type Key } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
 import type { Filesystem } from '../tree/Filesystem.js';
 import { kindOfMode } from '../fs/FsView.js';
+import { displayName, displayText } from '../fs/names.js';
 import { readChild, readRoot, type ItemRef, type TreeRoot } from '../tree/walk.js';
 
 /**
@@ -184,7 +185,6 @@ export interface DiffResult {
 
 const FIELDS: (keyof InodeItem)[] = ['mode', 'uid', 'gid', 'nlink', 'size', 'rdev', 'flags'];
 const TIMES: ('atime' | 'mtime' | 'ctime' | 'otime')[] = ['atime', 'mtime', 'ctime', 'otime'];
-const dec = new TextDecoder();
 
 
 /** Mapping of one file range: where its bytes come from. */
@@ -244,10 +244,10 @@ function names(items: ItemDiff[], side: 'a' | 'b'): Set<string> {
     if (!data) continue;
     if (it.key.type === ItemType.INODE_REF) {
       const d = decodeInodeRef(it.key, data);
-      if (d.kind !== 'invalid') for (const r of d.refs) out.add(`${it.key.offset}/${dec.decode(r.name)}`);
+      if (d.kind !== 'invalid') for (const r of d.refs) out.add(`${it.key.offset}/${displayName(r.name)}`);
     } else if (it.key.type === ItemType.INODE_EXTREF) {
       const d = decodeInodeExtref(it.key, data);
-      if (d.kind !== 'invalid') for (const r of d.refs) out.add(`${r.parent}/${dec.decode(r.name)}`);
+      if (d.kind !== 'invalid') for (const r of d.refs) out.add(`${r.parent}/${displayName(r.name)}`);
     }
   }
   return out;
@@ -262,10 +262,10 @@ export function pathsIn(fs: Filesystem, root: TreeRoot, ino: bigint, rootDir = 2
       const k = block.key(slot);
       if (k.type === ItemType.INODE_REF) {
         const d = decodeInodeRef(k, block.itemData(slot));
-        if (d.kind !== 'invalid') for (const r of d.refs) refs.push({ parent: k.offset, name: dec.decode(r.name) });
+        if (d.kind !== 'invalid') for (const r of d.refs) refs.push({ parent: k.offset, name: displayName(r.name) });
       } else if (k.type === ItemType.INODE_EXTREF) {
         const d = decodeInodeExtref(k, block.itemData(slot));
-        if (d.kind !== 'invalid') for (const r of d.refs) refs.push({ parent: r.parent, name: dec.decode(r.name) });
+        if (d.kind !== 'invalid') for (const r of d.refs) refs.push({ parent: r.parent, name: displayName(r.name) });
       }
     }
     return refs;
@@ -329,7 +329,7 @@ export function diffTrees(fs: Filesystem, a: TreeRoot, b: TreeRoot): DiffResult 
             const data = it[side];
             if (!data) continue;
             const d = decodeDirItem(it.key, data);
-            if (d.kind !== 'invalid') for (const e of d.entries) if (!c.xattrs.includes(dec.decode(e.name))) c.xattrs.push(dec.decode(e.name));
+            if (d.kind !== 'invalid') for (const e of d.entries) if (!c.xattrs.includes(displayText(e.name))) c.xattrs.push(displayText(e.name));
           }
         }
         if (it.key.type === ItemType.DIR_ITEM || it.key.type === ItemType.DIR_INDEX) c.entries = true;

@@ -1,6 +1,6 @@
 import { readFile, symlinkTarget } from '../fs/fileData.js';
-import type { FsView } from '../fs/FsView.js';
-import type { FileKind, InodeRef, Timespec } from '../fs/types.js';
+import type { FsView, Xattr } from '../fs/FsView.js';
+import type { FileKind, Inode, InodeRef, Timespec } from '../fs/types.js';
 import { walkFiles } from '../fs/walk.js';
 
 /**
@@ -46,6 +46,9 @@ export interface ManifestEntry {
    * lookup, nothing an image records.
    */
   placeholder?: boolean;
+  /** The inode item (absent for "missing") and its xattrs: what the JSON form writes, as ls and stat do. */
+  inode?: Inode;
+  xattrs?: Xattr[];
 }
 
 export interface ManifestOptions {
@@ -75,7 +78,7 @@ export function* manifestEntries(view: FsView, start: InodeRef, opts: ManifestOp
     }
     const e: ManifestEntry = {
       path: it.path, ref: it.ref, type: i.kind, perm: i.mode & 0o7777, uid: i.uid, gid: i.gid,
-      size: i.size, nlink: i.nlink, mtime: i.mtime, rdev: i.rdev,
+      size: i.size, nlink: i.nlink, mtime: i.mtime, rdev: i.rdev, inode: i, xattrs: view.xattrs(it.ref),
     };
     if (it.entry?.crossing === 'subvolume') e.subvolumeRoot = true;
     if (i.placeholder) e.placeholder = true;

@@ -3,6 +3,7 @@ import { decodeFileExtent } from '../format/items/fileExtent.js';
 import { INODE_ITEM_SIZE, inodeMode, inodeSize } from '../format/items/inode.js';
 import type { TreeBlock } from '../format/treeBlock.js';
 import type { FsView, SubvolumeInfo } from '../fs/FsView.js';
+import { displayPath } from '../fs/names.js';
 import { readChild, readRoot } from '../tree/walk.js';
 import { BlockTable, EdgeList, ExtentTable, RefTable, type ExtentUse, type LeafStats } from './sharingTables.js';
 
@@ -245,7 +246,7 @@ export function analyzeSharing(view: FsView, opts: SharingOptions = {}): Sharing
 
   const nodesize = fs.superblock.nodesize;
   const perSubvol: SubvolSharing[] = subvols.map((s) => ({
-    id: s.id, path: s.path ? '/' + s.path.map((p) => new TextDecoder().decode(p)).join('/') : s.id === 5n ? '/' : null,
+    id: s.id, path: s.path ? displayPath(s.path) : s.id === 5n ? '/' : null,
     referencedData: 0n, exclusiveData: 0n, referencedMetaBlocks: 0, exclusiveMetaBlocks: 0, referenced: 0n, exclusive: 0n, shared: 0n,
     apparentBytes: 0n, files: 0, mappedBytes: 0n, inlineBytes: 0n, inlineStored: 0n, preallocBytes: 0n, wasteBytes: 0n, wasteEstimated: 0n, compressedDisk: 0n, compressedRam: 0n,
   }));

@@ -5,12 +5,12 @@ import { EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from './cont
 import type { CommonOptions } from './options.js';
 import { jsonDocument, toJson } from '../report/json.js';
 import { openFilesystem } from './open.js';
-import { openTarget } from './target.js';
+import { openTarget, unreadable } from './target.js';
 
-/** One PATH of a batch: found, or why not (said on stderr, exit 2 for it). */
+/** One PATH of a batch: found, or why not (said on stderr; exit `code`: 2 not there, 1 damaged). */
 export type BatchTarget =
   | { name: string; loc: Extract<Located, { ok: true }> }
-  | { name: string; error: string };
+  | { name: string; error: string; code: number };
 
 /**
  * The files `stat`, `cat` and `extents` were asked for: "CMD IMAGE PATH..."
@@ -28,7 +28,10 @@ export function openBatch(image: string | undefined, paths: string[], opts: Comm
   const view = new FsView(fs);
   const targets = paths.map((p): BatchTarget => {
     const loc = locate(view, { path: p, ...(opts.subvol !== undefined ? { subvol: opts.subvol } : {}) });
-    return loc.ok ? { name: p, loc } : { name: p, error: loc.error };
+    if (loc.ok) return { name: p, loc };
+    if (!loc.unreadable) return { name: p, error: loc.error, code: EXIT_USAGE };
+    const u = unreadable(view, loc);
+    return { name: p, error: `${u.message}; ${u.hint}`, code: EXIT_DAMAGE };
   });
   return { fs, view, targets };
 }
@@ -42,10 +45,11 @@ export function worst(a: number, b: number): number {
 /**
  * Serves every target of a batch in turn and writes the output: one JSON
  * document (the file's own, or `files[]` with each `request` when several
- * were asked for), or the texts one after another. Returns the worst code.
+ * were asked for), or the texts one after another (a blank line between them,
+ * or `separator`). Returns the worst code.
  */
 export function writeBatch(command: string, targets: BatchTarget[], several: boolean, json: boolean | undefined, io: CliIO,
-  render: { json(loc: Extract<Located, { ok: true }>): Record<string, unknown>; text(loc: Extract<Located, { ok: true }>): string }): number {
+  render: { json(loc: Extract<Located, { ok: true }>): Record<string, unknown>; text(loc: Extract<Located, { ok: true }>): string; separator?: string }): number {
   let code = EXIT_OK;
   const docs: Record<string, unknown>[] = [];
   const texts: string[] = [];
@@ -53,7 +57,7 @@ export function writeBatch(command: string, targets: BatchTarget[], several: boo
     if ('error' in t) {
       // Only several paths are looked up one by one: a single missing one is a usage error earlier.
       io.stderr.write(`btrfs-inspect: ${t.error}\n`);
-      code = worst(code, EXIT_USAGE);
+      code = worst(code, t.code);
       if (json) docs.push({ request: t.name, error: t.error });
       continue;
     }
@@ -61,6 +65,6 @@ export function writeBatch(command: string, targets: BatchTarget[], several: boo
     else texts.push(render.text(t.loc));
   }
   if (json) io.stdout.write(toJson(targets.length === 1 ? jsonDocument(command, docs[0]!) : jsonDocument(command, { files: docs }), 2) + '\n');
-  else io.stdout.write(texts.map((x) => x + '\n').join('\n'));
+  else io.stdout.write(texts.map((x) => x + '\n').join(render.separator ?? '\n'));
   return code;
 }

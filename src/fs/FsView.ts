@@ -9,6 +9,7 @@ import type { Filesystem } from '../tree/Filesystem.js';
 import type { ItemRef, TreeRoot } from '../tree/walk.js';
 import { bytesEqualAll, displayPath, hasEscapes, nameHash, parsePath, utf8Bytes } from './names.js';
 import type { DirEntry, FileKind, Inode, InodeRef, ItemPlace } from './types.js';
+import { rule } from '../findingRules.js';
 
 /** Bounds that keep hostile trees from making walks unbounded. */
 export const LIMITS = {
@@ -58,10 +59,13 @@ export function inodeFlagNames(flags: bigint): string[] {
 
 /** One name of an inode: its parent directory and the name in it. */
 export interface InodeName {
+  /** The directory holding the name (in `parentSubvol` when that is set, else in the inode's own subvolume). */
   parent: bigint;
   name: Uint8Array;
   index: bigint;
-  source: 'INODE_REF' | 'INODE_EXTREF';
+  source: 'INODE_REF' | 'INODE_EXTREF' | 'ROOT_BACKREF';
+  /** For a subvolume's root directory: the subvolume whose directory `parent` links it (ROOT_BACKREF). */
+  parentSubvol?: bigint;
 }
 
 export interface Xattr {
@@ -78,6 +82,8 @@ export interface SubvolumeInfo {
   parentId: bigint | null;
   dirId: bigint | null;
   name: Uint8Array | null;
+  /** The DIR_INDEX index of that link (the ROOT_BACKREF's sequence). */
+  dirIndex: bigint | null;
   item: RootItemDecoded;
   generation: bigint;
   /** Generation at creation (otransid, "cgen"). */
@@ -100,7 +106,8 @@ export interface SubvolumeInfo {
 
 export type ResolveResult =
   | { ok: true; ref: InodeRef; inode: Inode; path: Uint8Array[]; entry: DirEntry | null }
-  | { ok: false; error: string; path: Uint8Array[] };
+  /** `unreadable`: the inode a name leads to cannot be read (damage, not a wrong path). */
+  | { ok: false; error: string; path: Uint8Array[]; unreadable?: InodeRef };
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
@@ -178,7 +185,7 @@ export class FsView {
     const rootTree = fs.rootTree;
     // The newest root item of each fs tree (highest key offset wins).
     const latest = new Map<bigint, { key: Key; place: ItemPlace; data: Uint8Array }>();
-    const backrefs = new Map<bigint, { parent: bigint; dirid: bigint; name: Uint8Array }>();
+    const backrefs = new Map<bigint, { parent: bigint; dirid: bigint; name: Uint8Array; sequence: bigint }>();
     const orphans = new Set<bigint>();
     for (const { block, slot } of fs.items(rootTree)) {
       const k = block.key(slot);
@@ -187,7 +194,7 @@ export class FsView {
       } else if (k.type === ItemType.ROOT_BACKREF && isFsTreeId(k.objectid) && !backrefs.has(k.objectid)) {
         const r = decodeRootRef(k, block.itemData(slot));
         if (r.kind === 'invalid') this.badItem(ObjectId.ROOT_TREE, block.logical, slot, k, r.reason);
-        else backrefs.set(k.objectid, { parent: r.parentTree, dirid: r.dirid, name: r.name });
+        else backrefs.set(k.objectid, { parent: r.parentTree, dirid: r.dirid, name: r.name, sequence: r.sequence });
       } else if (k.type === ItemType.ORPHAN_ITEM && k.objectid === ObjectId.ORPHAN) {
         orphans.add(k.offset);
       }
@@ -209,6 +216,7 @@ export class FsView {
         parentId: br?.parent ?? null,
         dirId: br?.dirid ?? null,
         name: br?.name ?? null,
+        dirIndex: br?.sequence ?? null,
         item,
         generation: item.generation,
         otransid: item.v2Valid ? item.otransid : 0n,
@@ -248,7 +256,7 @@ export class FsView {
     const seen = new Set<bigint>();
     while (cur && cur.id !== ObjectId.FS_TREE) {
       if (seen.has(cur.id) || seen.size > LIMITS.maxSubvolDepth) {
-        this.finding({ code: 'subvolume-loop', severity: 'error', message: `subvolume ${s.id}: the chain of ROOT_BACKREFs loops at subvolume ${cur.id}`, location: { tree: ObjectId.ROOT_TREE } });
+        this.finding({ ...rule('subvolume-loop'), message: `subvolume ${s.id}: the chain of ROOT_BACKREFs loops at subvolume ${cur.id}`, location: { tree: ObjectId.ROOT_TREE } });
         return null;
       }
       seen.add(cur.id);
@@ -277,7 +285,7 @@ export class FsView {
   // ---------------------------------------------------------------- inodes
 
   private badItem(tree: bigint, block: bigint, slot: number, key: Key, why: string): void {
-    this.finding({ code: 'item-invalid', severity: 'error', message: `item ${fmtKey(key)} in tree ${tree}: ${why}`, location: { tree, block, slot, key } });
+    this.finding({ ...rule('item-invalid'), message: `item ${fmtKey(key)} in tree ${tree}: ${why}`, location: { tree, block, slot, key } });
   }
 
   /** Items of one object and type in a subvolume's tree, offsets [min, max]. */
@@ -351,7 +359,7 @@ export class FsView {
       return { dir, name: e.name, index, ftype: e.type, location: loc, target: { subvol: dir.subvol, ino: EMPTY_SUBVOL_DIR }, crossing: 'placeholder', place };
     }
     this.finding({
-      code: 'dir-entry-location', severity: 'error',
+      ...rule('dir-entry-location'),
       message: `directory ${dir.ino} of subvolume ${dir.subvol}: entry "${displayPath([e.name]).slice(1)}" points at key ${fmtKey(loc)}, neither an inode nor a subvolume`,
       location: { tree: place.tree, block: place.block, slot: place.slot },
     });
@@ -442,7 +450,7 @@ export class FsView {
       const cur = stack[stack.length - 1]!;
       const ino = this.inode(cur.ref);
       walked.push(comp);
-      if (!ino) return { ok: false, error: `${displayPath(walked.slice(0, -1))}: inode ${cur.ref.ino} of subvolume ${cur.ref.subvol} cannot be read`, path: walked };
+      if (!ino) return { ok: false, error: `${displayPath(walked.slice(0, -1))}: inode ${cur.ref.ino} of subvolume ${cur.ref.subvol} cannot be read`, path: walked, unreadable: cur.ref };
       if (ino.kind !== 'dir') return { ok: false, error: `${displayPath(walked.slice(0, -1))}: not a directory`, path: walked };
       const e = this.lookup(cur.ref, comp);
       if (!e) return { ok: false, error: `${displayPath(walked)}: no such file or directory`, path: walked };
@@ -450,15 +458,29 @@ export class FsView {
     }
     const last = stack[stack.length - 1]!;
     const inode = this.inode(last.ref);
-    if (!inode) return { ok: false, error: `${displayPath(walked)}: inode ${last.ref.ino} of subvolume ${last.ref.subvol} cannot be read`, path: walked };
+    if (!inode) return { ok: false, error: `${displayPath(walked)}: inode ${last.ref.ino} of subvolume ${last.ref.subvol} cannot be read`, path: walked, unreadable: last.ref };
     return { ok: true, ref: last.ref, inode, path: walked, entry: last.entry };
   }
 
   // ---------------------------------------------------------------- names
 
-  /** Every name of an inode: INODE_REF items (key offset = parent) and INODE_EXTREF items. */
+  /**
+   * Every name of an inode as its parent directories see it: INODE_REF items
+   * (key offset = parent) and INODE_EXTREF items. A subvolume's root directory
+   * is named by its parent subvolume instead (ROOT_BACKREF: parent subvolume,
+   * directory, index, name); its own INODE_REF is the ".." that points at
+   * itself, which no directory holds, so it is left out. The top level (5)
+   * has no name.
+   */
   names(ref: InodeRef): InodeName[] {
     const out: InodeName[] = [];
+    if (ref.ino === this.rootOf(ref.subvol).ino) {
+      const s = ref.subvol === ObjectId.FS_TREE ? undefined : this.subvolume(ref.subvol);
+      if (s && s.parentId !== null && s.dirId !== null && s.name !== null) {
+        out.push({ parent: s.dirId, parentSubvol: s.parentId, name: s.name, index: s.dirIndex ?? 0n, source: 'ROOT_BACKREF' });
+      }
+      return out;
+    }
     for (const { block, slot } of this.objectItems(ref.subvol, ref.ino, ItemType.INODE_REF)) {
       const k = block.key(slot);
       const d = decodeInodeRef(k, block.itemData(slot));
@@ -497,7 +519,7 @@ export class FsView {
       if (this.dirLoops.has(key)) return null;
       if (seen.has(cur)) {
         this.dirLoops.add(key);
-        this.finding({ code: 'directory-loop', severity: 'error', message: `subvolume ${dir.subvol}: the parents of directory ${dir.ino} loop at inode ${cur}`, location: { tree: dir.subvol } });
+        this.finding({ ...rule('directory-loop'), message: `subvolume ${dir.subvol}: the parents of directory ${dir.ino} loop at inode ${cur}`, location: { tree: dir.subvol } });
         return null;
       }
       seen.add(cur);

@@ -60,34 +60,93 @@ export function isUtf8(b: Uint8Array): boolean {
 const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 
 /**
- * A name as text: valid UTF-8 stays as it is; every byte that is not part
- * of valid UTF-8 becomes \xNN, and so do "/" and NUL (which a name cannot
- * hold). With `controls`, C0 controls, DEL and the backslash are escaped too (for tables and terminals, where a newline or an
- * escape sequence in a name would garble the output).
+ * How byte strings (names, paths, symlink targets, xattr names) become text.
+ * ONE rule, in three forms for three readers; every text output goes through
+ * it. Bytes that are valid UTF-8 and printable are written as they are; every
+ * other byte is written \xNN, so nothing is lost and parsePath reads it back.
+ *
+ * - `display`: for people (tables, listings, messages, stderr). Also escaped:
+ *   control characters (C0, DEL and C1: a newline or an escape sequence in a
+ *   name would garble a terminal) and the backslash itself (so a \xNN in the
+ *   text always stands for one byte).
+ * - `json`: JSON strings escape controls themselves, so only bytes that are not
+ *   UTF-8 are escaped; when the text is not the exact bytes a base64 field is
+ *   written beside it (see `jsonText`).
+ * - `bodyfile`: The Sleuth Kit's body file (fields split at "|"): as `display`,
+ *   but the backslash is written as it is (TSK writes names as they are; mactime
+ *   shows them so) and "|" is escaped (it would split the line).
+ *
+ * "/" is never escaped in a byte string: a symlink target holds it. Only a path
+ * component (a directory entry name, which btrfs never lets hold "/") escapes a
+ * "/" in it, since the joined path would otherwise show a different path.
  */
-export function displayName(b: Uint8Array, opts: { controls?: boolean } = {}): string {
-  const controls = opts.controls ?? false;
+export type TextStyle = 'display' | 'json' | 'bodyfile';
+
+function escapeBytes(b: Uint8Array, style: TextStyle, component: boolean): string {
   let out = '';
   let i = 0;
   while (i < b.length) {
     const c = b[i]!;
     if (c < 0x80) {
-      // "/" and NUL cannot be in a name: shown escaped, so a path made of names stays unambiguous.
-      if (c === 0x2f || c === 0 || (controls && (c < 0x20 || c === 0x7f || c === 0x5c))) out += `\\x${hex2(c)}`;
-      else out += String.fromCharCode(c);
+      const esc = (component && c === 0x2f) ||
+        (style === 'json' ? false : c < 0x20 || c === 0x7f || (style === 'display' ? c === 0x5c : c === 0x7c));
+      out += esc ? `\\x${hex2(c)}` : String.fromCharCode(c);
       i++;
       continue;
     }
     const n = utf8SeqLen(b, i);
-    if (n === 0) {
-      out += `\\x${hex2(c)}`;
-      i++;
+    // U+0080..U+009F (C1 controls) are two bytes, c2 80..c2 9f.
+    if (n === 0 || (style !== 'json' && c === 0xc2 && b[i + 1]! < 0xa0)) {
+      const k = n === 0 ? 1 : n;
+      for (let j = 0; j < k; j++) out += `\\x${hex2(b[i + j]!)}`;
+      i += k;
     } else {
       out += utf8.decode(b.subarray(i, i + n));
       i += n;
     }
   }
   return out;
+}
+
+/** A byte string (symlink target, xattr name, any name) as text for people; "/" stays "/". */
+export function displayText(b: Uint8Array): string {
+  return escapeBytes(b, 'display', false);
+}
+
+/** One path component (a directory entry name) as text for people; a "/" in it (never in a sound image) is \x2f. */
+export function displayName(b: Uint8Array): string {
+  return escapeBytes(b, 'display', true);
+}
+
+/** A JSON string of a byte string, and whether it is the exact bytes (else give base64 beside it). */
+export function jsonText(b: Uint8Array, component = false): { text: string; exact: boolean } {
+  const text = escapeBytes(b, 'json', component);
+  // With no \xNN written the text is the bytes decoded: exact. A literal "\x" in a name is exact too.
+  return { text, exact: isUtf8(b) && !(component && b.includes(0x2f)) };
+}
+
+/** A path as a JSON string, and whether it is exact. */
+export function jsonPath(components: readonly Uint8Array[]): { text: string; exact: boolean } {
+  if (components.length === 0) return { text: '/', exact: true };
+  let exact = true;
+  const text = '/' + components.map((c) => { const t = jsonText(c, true); exact &&= t.exact; return t.text; }).join('/');
+  return { text, exact };
+}
+
+/** A byte string for a TSK body-file field ("|" and controls escaped, backslash as is). */
+export function bodyfileText(b: Uint8Array): string {
+  return escapeBytes(b, 'bodyfile', false);
+}
+
+/** A path for a TSK body-file field. */
+export function bodyfilePath(components: readonly Uint8Array[]): string {
+  if (components.length === 0) return '/';
+  return '/' + components.map((c) => escapeBytes(c, 'bodyfile', true)).join('/');
+}
+
+/** Any text of ours (a message, a placeholder) made safe for a body-file field. */
+export function bodyfileString(s: string): string {
+  return bodyfileText(encoder.encode(s));
 }
 
 /** Length of the valid UTF-8 sequence starting at b[i] (2..4), or 0. */
@@ -109,10 +168,10 @@ function utf8SeqLen(b: Uint8Array, i: number): number {
   return n;
 }
 
-/** Joins path components (bytes) with "/" for display; the root is "/". */
-export function displayPath(components: readonly Uint8Array[], opts: { controls?: boolean } = {}): string {
+/** Joins path components (bytes) with "/" for people; the root is "/". */
+export function displayPath(components: readonly Uint8Array[]): string {
   if (components.length === 0) return '/';
-  return '/' + components.map((c) => displayName(c, opts)).join('/');
+  return '/' + components.map(displayName).join('/');
 }
 
 /** The bytes of a path: components joined with "/". */

@@ -4,16 +4,16 @@ import type { Timespec } from '../format/items/common.js';
 import type { LogicalResolution } from '../fs/backrefs.js';
 import type { FileExtent } from '../fs/fileData.js';
 import { inodeFlagNames, kindOfMode, type FsView, type InodeName, type SubvolumeInfo, type Xattr } from '../fs/FsView.js';
-import { displayName, displayPath, isUtf8, pathBytes, toBase64 } from '../fs/names.js';
-import type { Inode } from '../fs/types.js';
+import { displayPath, displayText, isUtf8, jsonPath, jsonText, pathBytes, toBase64 } from '../fs/names.js';
+import type { Inode, InodeRef } from '../fs/types.js';
 import type { WalkItem } from '../fs/walk.js';
 
 /**
  * Text and JSON forms of files, inodes, subvolumes and back references for
- * the ls, stat, subvolumes and resolve commands. Names are bytes: in JSON a
- * name is its UTF-8 text with \xNN for bytes that are not UTF-8, plus its
- * exact bytes in base64 when the text is not exact; in tables control
- * characters and backslashes are escaped too.
+ * the ls, stat, subvolumes and resolve commands. Names are bytes, made text
+ * by the one rule of fs/names.ts: in JSON a name is its UTF-8 text with \xNN
+ * for bytes that are not UTF-8, plus its exact bytes in base64 when the text
+ * is not exact.
  */
 
 // ------------------------------------------------------------------ times, modes
@@ -59,27 +59,21 @@ export function rdevParts(rdev: bigint): { major: number; minor: number } {
 
 // ------------------------------------------------------------------ names
 
-/** JSON fields for a name or path: text, and base64 of the bytes when the text is not exact. */
+/** JSON fields for a directory entry name: text, and base64 of the bytes when the text is not exact. */
 export function nameFields(bytes: Uint8Array, field = 'name'): Record<string, string> {
-  const text = displayName(bytes);
-  const exact = isUtf8(bytes) && !text.includes('\\');
+  const { text, exact } = jsonText(bytes, true);
+  return exact ? { [field]: text } : { [field]: text, [`${field}Base64`]: toBase64(bytes) };
+}
+
+/** JSON fields for a byte string that may hold "/" (a symlink target), as nameFields. */
+export function textFields(bytes: Uint8Array, field: string): Record<string, string> {
+  const { text, exact } = jsonText(bytes);
   return exact ? { [field]: text } : { [field]: text, [`${field}Base64`]: toBase64(bytes) };
 }
 
 export function pathFields(components: readonly Uint8Array[], field = 'path'): Record<string, string> {
-  const text = displayPath(components);
-  const bytes = pathBytes(components);
-  const exact = isUtf8(bytes) && !text.includes('\\');
-  return exact ? { [field]: text } : { [field]: text, [`${field}Base64`]: toBase64(bytes) };
-}
-
-/** A path for tables and terminals (controls escaped). */
-export function tablePath(components: readonly Uint8Array[]): string {
-  return displayPath(components, { controls: true });
-}
-
-export function tableName(b: Uint8Array): string {
-  return displayName(b, { controls: true });
+  const { text, exact } = jsonPath(components);
+  return exact ? { [field]: text } : { [field]: text, [`${field}Base64`]: toBase64(pathBytes(components)) };
 }
 
 /** An xattr value for a table: printable text as is (escaped), else hex. */
@@ -87,7 +81,7 @@ export function xattrValueText(v: Uint8Array, max = 64): string {
   const printable = isUtf8(v) && !/[\x00-\x08\x0e-\x1f\x7f]/.test(new TextDecoder().decode(v));
   const cut = v.length > max;
   const b = cut ? v.subarray(0, max) : v;
-  const s = printable ? `"${displayName(b, { controls: true })}"` : `0x${toHex(b)}`;
+  const s = printable ? `"${displayText(b)}"` : `0x${toHex(b)}`;
   return cut ? `${s}... (${v.length} bytes)` : s;
 }
 
@@ -106,31 +100,55 @@ export function timesJson(i: Inode): Record<string, unknown> {
   };
 }
 
-/** The fields ls shows for one entry. */
-export function entryJson(item: WalkItem, symlinkTarget: Uint8Array | null): Record<string, unknown> {
-  const i = item.inode;
+/** What one file's JSON entry is made of. */
+export interface EntryParts {
+  /** The path it was reached by (its name is the last component); absent for an inode asked for by number. */
+  path?: readonly Uint8Array[] | null;
+  ref: InodeRef;
+  /** Null when the name's inode is gone (type "missing"). */
+  inode: Inode | null;
+  symlinkTarget?: Uint8Array | null;
+  /** Its xattrs; absent where they cannot be read (an inode of an older tree). */
+  xattrs?: readonly Xattr[];
+}
+
+/**
+ * The JSON entry of one file: the one shape `ls`, `ls -R`, `stat` and the
+ * recover report share (each adds its own fields after it): path and name,
+ * subvol and ino, every inode item field, symlink target, xattrs.
+ */
+/**
+ * Fields of an inode item that say when and where it was written, not what the
+ * file is: two writes of the same content differ in them. A manifest leaves
+ * them out (`stable`), so that the same content gives the same manifest.
+ */
+const WRITE_FIELDS = ['nbytes', 'generation', 'transid', 'sequence', 'blockGroup', 'atime', 'atimeNs', 'ctime', 'ctimeNs', 'otime', 'otimeNs', 'item'];
+
+export function fileEntryJson(p: EntryParts, opts: { stable?: boolean } = {}): Record<string, unknown> {
+  const path = p.path ?? null;
   const base: Record<string, unknown> = {
-    ...pathFields(item.path),
-    ...nameFields(item.path.length ? item.path[item.path.length - 1]! : new Uint8Array(0)),
-    subvol: item.ref.subvol,
-    ino: item.ref.ino,
+    ...(path ? pathFields(path) : {}),
+    ...(path ? nameFields(path.length ? path[path.length - 1]! : new Uint8Array(0)) : {}),
+    subvol: p.ref.subvol,
+    ino: p.ref.ino,
   };
-  if (item.entry?.crossing === 'subvolume') base['subvolumeRoot'] = true;
-  if (item.entry?.crossing === 'placeholder') base['placeholder'] = true;
-  if (!i) return { ...base, type: 'missing' };
+  if (!p.inode) return { ...base, type: 'missing' };
+  const { subvol: _s, ino: _i, ...fields } = inodeJson(p.inode);
+  if (opts.stable) for (const k of WRITE_FIELDS) delete fields[k];
   return {
     ...base,
-    type: i.kind,
-    mode: i.mode,
-    modeOctal: i.mode.toString(8),
-    modeString: modeString(i.mode),
-    nlink: i.nlink,
-    uid: i.uid,
-    gid: i.gid,
-    size: i.size,
-    ...(i.kind === 'chr' || i.kind === 'blk' ? { rdev: rdevParts(i.rdev) } : {}),
-    ...timesJson(i),
-    ...(symlinkTarget ? nameFields(symlinkTarget, 'symlinkTarget') : {}),
+    ...fields,
+    ...(p.symlinkTarget ? textFields(p.symlinkTarget, 'symlinkTarget') : {}),
+    ...(p.xattrs ? { xattrs: p.xattrs.map(xattrJson) } : {}),
+  };
+}
+
+/** The entry ls writes for one walked item: fileEntryJson and how the walk met it. */
+export function entryJson(item: WalkItem, symlinkTarget: Uint8Array | null, xattrs: readonly Xattr[]): Record<string, unknown> {
+  return {
+    ...fileEntryJson({ path: item.path, ref: item.ref, inode: item.inode, symlinkTarget, xattrs }),
+    ...(item.entry?.crossing === 'subvolume' ? { subvolumeRoot: true } : {}),
+    ...(item.entry?.crossing === 'placeholder' ? { placeholder: true } : {}),
     ...(item.loop ? { loop: true } : {}),
   };
 }
@@ -143,7 +161,7 @@ export function longLine(item: WalkItem, name: string, symlinkTarget: Uint8Array
   const times = allTimes
     ? `a:${formatTimeShort(i.atime)} m:${formatTimeShort(i.mtime)} c:${formatTimeShort(i.ctime)} o:${formatTimeShort(i.otime)}`
     : formatTimeShort(i.mtime);
-  const target = symlinkTarget ? ` -> ${tableName(symlinkTarget)}` : '';
+  const target = symlinkTarget ? ` -> ${displayText(symlinkTarget)}` : '';
   return `${String(item.ref.ino).padStart(7)} ${modeString(i.mode)} ${String(i.nlink).padStart(3)} ${String(i.uid).padStart(5)} ${String(i.gid).padStart(5)} ${size.padStart(12)} ${times} ${name}${target}`;
 }
 
@@ -187,8 +205,8 @@ export function inodeJson(i: Inode): Record<string, unknown> {
 }
 
 export function nameJson(view: FsView, subvol: bigint, n: InodeName): Record<string, unknown> {
-  const dir = view.dirPath({ subvol, ino: n.parent });
-  return { parent: n.parent, ...nameFields(n.name), index: n.index, source: n.source, ...(dir ? pathFields([...dir, n.name]) : { path: null }) };
+  const dir = view.dirPath({ subvol: n.parentSubvol ?? subvol, ino: n.parent });
+  return { parent: n.parent, ...(n.parentSubvol !== undefined ? { parentSubvol: n.parentSubvol } : {}), ...nameFields(n.name), index: n.index, source: n.source, ...(dir ? pathFields([...dir, n.name]) : { path: null }) };
 }
 
 // ------------------------------------------------------------------ extents
@@ -268,7 +286,7 @@ export function subvolumeJson(s: SubvolumeInfo): Record<string, unknown> {
 
 export function subvolumeLabel(s: SubvolumeInfo): string {
   if (s.id === 5n) return '<FS_TREE>';
-  return s.path ? tablePath(s.path) : s.deleted ? '(deleted)' : '(unlinked)';
+  return s.path ? displayPath(s.path) : s.deleted ? '(deleted)' : '(unlinked)';
 }
 
 export function subvolumeRow(s: SubvolumeInfo): (string | bigint)[] {

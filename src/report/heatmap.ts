@@ -79,13 +79,19 @@ function ticks(scene: Scene, y: number, span: bigint, base = 0n): void {
   }
 }
 
-function legend(scene: Scene, y: number, items: [string, RGB][]): void {
+/** Legend swatches; a swatch of two colours is drawn as the extents with both properties are: upper half, lower half. */
+function legend(scene: Scene, y: number, items: [string, RGB | readonly RGB[]][]): void {
   let x = LAYOUT.margin;
   for (const [name, c] of items) {
-    scene.rects.push({ x, y, w: 14, h: 10, color: c });
+    const colors = isRgbList(c) ? c : [c];
+    colors.forEach((k, i) => scene.rects.push({ x, y: y + (i * 10) / colors.length, w: 14, h: 10 / colors.length, color: k }));
     scene.texts.push({ x: x + 18, y: y + 2, text: name, color: PALETTE.text });
     x += 18 + name.length * (GLYPH_W + 1) + 18;
   }
+}
+
+function isRgbList(c: RGB | readonly RGB[]): c is readonly RGB[] {
+  return Array.isArray(c[0]);
 }
 
 export interface DeviceMapInput {
@@ -114,7 +120,7 @@ export function deviceScene(input: DeviceMapInput, title: string): Scene {
   scene.texts.push({ x: L.margin, y: 8, text: title, color: PALETTE.text });
   input.devices.forEach((d, i) => {
     const y0 = L.top + i * L.rowHeight;
-    scene.texts.push({ x: L.margin, y: y0, text: `DEVID ${d.devid}  ${d.name}  SIZE ${humanBytes(d.size)} (${d.size})`, color: PALETTE.text });
+    scene.texts.push({ x: L.margin, y: y0, text: `devid ${d.devid}  ${d.name}  size ${humanBytes(d.size)} (${d.size})`, color: PALETTE.text });
     const by = y0 + L.labelH;
     scene.rects.push({ x: L.margin, y: by, w: BAR_W, h: L.bandH + L.barH, color: PALETTE.unallocated, title: 'unallocated' });
     for (const x of input.extents.filter((e) => e.devid === d.devid)) {
@@ -127,7 +133,7 @@ export function deviceScene(input: DeviceMapInput, title: string): Scene {
     }
     ticks(scene, by + L.bandH + L.barH + 1, d.size);
   });
-  legend(scene, height - 24, [['DATA', PALETTE.data.full], ['METADATA', PALETTE.metadata.full], ['SYSTEM', PALETTE.system.full], ['DATA+METADATA', PALETTE.mixed.full], ['UNALLOCATED', PALETTE.unallocated], ['EMPTY -> FULL', shade('data', 0.15)]]);
+  legend(scene, height - 24, [['data', PALETTE.data.full], ['metadata', PALETTE.metadata.full], ['system', PALETTE.system.full], ['data+metadata', PALETTE.mixed.full], ['unallocated', PALETTE.unallocated], ['empty -> full', shade('data', 0.15)]]);
   return scene;
 }
 
@@ -162,24 +168,31 @@ export function blockGroupScene(fs: Filesystem, logical: bigint): Scene | { erro
   }
   const L = LAYOUT;
   const scene: Scene = { width: L.width, height: 150, rects: [], texts: [] };
-  scene.texts.push({ x: L.margin, y: 8, text: `${kind.toUpperCase()} BLOCK GROUP ${bg.logical} +${bg.length} (${humanBytes(bg.length)}): USED ${bg.used}, ${items} EXTENTS`, color: PALETTE.text });
+  scene.texts.push({ x: L.margin, y: 8, text: `${kind} block group ${bg.logical} +${bg.length} (${humanBytes(bg.length)}): used ${bg.used}, ${items} extents`, color: PALETTE.text });
   const by = L.top + L.labelH;
   for (let c = 0; c < cols; c++) {
     const f = Math.min(1, usedPerCol[c]! / colBytes);
     scene.rects.push({ x: L.margin + c, y: by, w: 1, h: L.bandH + L.barH, color: f > 0 ? shade(kind, 0.25 + 0.75 * f) : PALETTE.unallocated });
   }
   ticks(scene, by + L.bandH + L.barH + 1, bg.length, bg.logical);
-  legend(scene, 126, [['USED', PALETTE[kind].full], ['PARTLY USED', shade(kind, 0.5)], ['FREE', PALETTE.unallocated], ['(OFFSETS ARE LOGICAL ADDRESSES)', PALETTE.background]]);
+  legend(scene, 126, [['used', PALETTE[kind].full], ['partly used', shade(kind, 0.5)], ['free', PALETTE.unallocated], ['(offsets are logical addresses)', PALETTE.background]]);
   return scene;
 }
 
-export function extentColor(e: Pick<LayoutExtent, 'kind' | 'compression' | 'shared'>): RGB {
-  if (e.kind === 'hole') return PALETTE.hole;
-  if (e.kind === 'inline') return PALETTE.inline;
-  if (e.kind === 'prealloc') return PALETTE.prealloc;
-  if (e.shared) return PALETTE.shared;
-  if (e.compression !== 0) return PALETTE.compressed;
-  return PALETTE.data.full;
+/**
+ * The colours of an extent in a file picture: one, or two (upper half, lower
+ * half) for an extent that is both shared and compressed, so that neither
+ * property hides the other.
+ */
+export function extentColors(e: Pick<LayoutExtent, 'kind' | 'compression' | 'shared'>): RGB[] {
+  if (e.kind === 'hole') return [PALETTE.hole];
+  if (e.kind === 'inline') return [PALETTE.inline];
+  if (e.kind === 'prealloc') return [PALETTE.prealloc];
+  const compressed = e.compression !== 0;
+  if (e.shared && compressed) return [PALETTE.shared, PALETTE.compressed];
+  if (e.shared) return [PALETTE.shared];
+  if (compressed) return [PALETTE.compressed];
+  return [PALETTE.data.full];
 }
 
 /** One file's extents over its byte range, coloured by kind, with a mark at each extent start. */
@@ -189,16 +202,19 @@ export function fileScene(title: string, size: bigint, extents: LayoutExtent[]):
   for (const e of extents) if (e.fileOffset + e.length > span) span = e.fileOffset + e.length;
   if (span === 0n) span = 1n;
   const scene: Scene = { width: L.width, height: 150, rects: [], texts: [] };
-  scene.texts.push({ x: L.margin, y: 8, text: `${title}  SIZE ${size}, ${extents.length} EXTENT ITEMS`, color: PALETTE.text });
+  scene.texts.push({ x: L.margin, y: 8, text: `${title}  size ${size}, ${extents.length} extent items`, color: PALETTE.text });
   const by = L.top + L.labelH;
   scene.rects.push({ x: L.margin, y: by, w: BAR_W, h: L.bandH + L.barH, color: PALETTE.hole });
   for (const e of extents) {
     const xa = xOf(e.fileOffset, span), xb = Math.max(xa + 1, xOf(e.fileOffset + e.length, span));
-    scene.rects.push({ x: xa, y: by, w: xb - xa, h: L.bandH + L.barH, color: extentColor(e), title: `${e.kind} file offset ${e.fileOffset} +${e.length} disk ${e.diskBytenr}` });
+    const colors = extentColors(e);
+    const h = L.bandH + L.barH;
+    const title = `${e.kind}${e.compression !== 0 ? ' compressed' : ''}${e.shared ? ' shared' : ''} file offset ${e.fileOffset} +${e.length} disk ${e.diskBytenr}`;
+    colors.forEach((c, i) => scene.rects.push({ x: xa, y: by + (i * h) / colors.length, w: xb - xa, h: h / colors.length, color: c, title }));
     scene.rects.push({ x: xa, y: by, w: 1, h: L.bandH + L.barH, color: PALETTE.text });
   }
   ticks(scene, by + L.bandH + L.barH + 1, span);
-  legend(scene, 126, [['DATA', PALETTE.data.full], ['SHARED', PALETTE.shared], ['COMPRESSED', PALETTE.compressed], ['PREALLOC', PALETTE.prealloc], ['INLINE', PALETTE.inline], ['HOLE', PALETTE.hole]]);
+  legend(scene, 126, [['data', PALETTE.data.full], ['shared', PALETTE.shared], ['compressed', PALETTE.compressed], ['shared+compressed', [PALETTE.shared, PALETTE.compressed]], ['prealloc', PALETTE.prealloc], ['inline', PALETTE.inline], ['hole', PALETTE.hole]]);
   return scene;
 }
 

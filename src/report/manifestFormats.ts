@@ -1,7 +1,7 @@
 import type { ContentDigests, DigestAlgorithm, ManifestEntry } from '../analysis/manifest.js';
 import type { ManifestField, ManifestRecord } from '../analysis/manifestCompare.js';
 import { fromBase64, pathBytes, utf8Bytes } from '../fs/names.js';
-import { formatTime, nameFields, pathFields, rdevParts, timeNs } from './fs.js';
+import { fileEntryJson, rdevParts, timeNs } from './fs.js';
 
 /**
  * Content manifests as other tools write and read them: BSD mtree (mtree(5),
@@ -102,27 +102,17 @@ export function sha256sumLine(digest: string, path: readonly Uint8Array[]): Uint
   return Uint8Array.from(out);
 }
 
-/** The NDJSON record of an entry (docs/json.md, "manifest"): the JSON vocabulary's fields plus `key`, the mtree path. */
+/**
+ * The NDJSON record of an entry (docs/json.md, "manifest"): `key`, the mtree
+ * path, then the file entry `ls` and `stat` write (fileEntryJson; the path is
+ * from the manifest's start; without the fields that say when and where the
+ * inode was written), then the digests.
+ */
 export function entryJsonRecord(e: ManifestEntry): Record<string, unknown> {
   return {
     record: 'entry',
     key: mtreeKey(e.path),
-    ...pathFields(e.path),
-    subvol: e.ref.subvol,
-    ino: e.ref.ino,
-    type: e.type,
-    ...(e.type === 'missing' ? {} : {
-      mode: e.perm,
-      modeOctal: e.perm.toString(8),
-      uid: e.uid,
-      gid: e.gid,
-      size: e.size,
-      nlink: e.nlink,
-      mtime: formatTime(e.mtime),
-      mtimeNs: timeNs(e.mtime),
-    }),
-    ...(e.type === 'chr' || e.type === 'blk' ? { rdev: rdevParts(e.rdev) } : {}),
-    ...(e.link ? nameFields(e.link, 'symlinkTarget') : {}),
+    ...fileEntryJson({ path: e.path, ref: e.ref, inode: e.inode ?? null, symlinkTarget: e.link ?? null, ...(e.xattrs ? { xattrs: e.xattrs } : {}) }, { stable: true }),
     ...(e.subvolumeRoot ? { subvolumeRoot: true } : {}),
     ...(e.placeholder ? { placeholder: true } : {}),
     ...(e.digests ?? {}),
@@ -363,8 +353,10 @@ function parseJsonManifest(text: string): ParsedManifest {
     if (typeof o['symlinkTargetBase64'] === 'string') fields.link = mtreeQuote(fromBase64(o['symlinkTargetBase64']));
     else if (typeof o['symlinkTarget'] === 'string') fields.link = mtreeQuote(utf8Bytes(o['symlinkTarget']));
     for (const a of ['md5', 'sha1', 'sha256'] as const) if (typeof o[a] === 'string') fields[`${a}digest`] = (o[a] as string).toLowerCase();
+    // rdevMajor/rdevMinor (the file entry); an older manifest wrote rdev as { major, minor }.
     const rdev = o['rdev'] as { major?: unknown; minor?: unknown } | undefined;
-    if (rdev && typeof rdev.major === 'number' && typeof rdev.minor === 'number') fields.device = `native,${rdev.major},${rdev.minor}`;
+    const major = o['rdevMajor'] ?? rdev?.major, minor = o['rdevMinor'] ?? rdev?.minor;
+    if ((type === 'chr' || type === 'blk') && typeof major === 'number' && typeof minor === 'number') fields.device = `native,${major},${minor}`;
     records.push({ key, fields, line: n + 1 });
   }
   return { format: 'json', records, scope: 'all', ignoredKeywords: [], errors };

@@ -9,14 +9,18 @@ import { FindingLog, type FindingSink } from '../findings.js';
 import { assemble, type Assembly } from '../volume/assemble.js';
 import { chunkFieldProblems, chunkFromItem, chunkProblem, sysChunkArrayEntries } from '../volume/ChunkMap.js';
 import { Volume } from '../volume/Volume.js';
+import type { SuperChoice } from '../volume/superblocks.js';
 import { TreeReader } from './readTreeBlock.js';
 import { iterateItems, findItem, walkTree, type ItemRef, type TreeRoot, type WalkOptions, type WalkVisitor } from './walk.js';
+import { rule } from '../findingRules.js';
 
 export interface OpenOptions {
   /** Bytes of verified tree blocks to keep cached. */
   cacheBytes?: number;
   /** Bound on collected findings. */
   findingLimit?: number;
+  /** Force a superblock copy (0-based) instead of the primary (or newest valid) one. */
+  superblock?: SuperChoice;
 }
 
 /**
@@ -112,7 +116,7 @@ export class Filesystem {
 
   /** Opens the filesystem on `sources` (the first names it). Throws only when nothing can be read. */
   static open(sources: ByteSource[], opts: OpenOptions = {}): Filesystem {
-    const assembly = assemble(sources);
+    const assembly = assemble(sources, opts.superblock ?? {});
     const findings = new FindingLog(opts.findingLimit);
     for (const f of assembly.findings) findings.add(f);
     const volume = new Volume(assembly.devices);
@@ -177,11 +181,11 @@ export class Filesystem {
     const sb = this.superblock;
     for (const e of sysChunkArrayEntries(sb.sysChunkArray)) {
       if ('error' in e) {
-        this.findings.add({ code: 'sys-chunk-array', severity: 'error', message: `superblock sys_chunk_array at byte ${e.offset}: ${e.error}`, location: { physical: 0x10000n } });
+        this.findings.add({ ...rule('sys-chunk-array'), message: `superblock sys_chunk_array at byte ${e.offset}: ${e.error}`, location: { physical: 0x10000n } });
         break;
       }
       if (e.keyType !== ItemType.CHUNK_ITEM) {
-        this.findings.add({ code: 'sys-chunk-array', severity: 'error', message: `superblock sys_chunk_array at byte ${e.offset}: key type ${e.keyType} is not CHUNK_ITEM`, location: {} });
+        this.findings.add({ ...rule('sys-chunk-array'), message: `superblock sys_chunk_array at byte ${e.offset}: key type ${e.keyType} is not CHUNK_ITEM`, location: {} });
         break;
       }
       this.addChunk(e.logical, e.item, 'sys_chunk_array', {});
@@ -202,24 +206,24 @@ export class Filesystem {
     for (const [devid, d] of this.devItems) {
       if (!this.volume.devices.has(devid)) {
         this.volume.devices.set(devid, { devid, uuid: d.uuid, name: 'missing', source: null });
-        this.findings.add({ code: 'device-missing', severity: 'error', message: `device devid ${devid} uuid ${d.uuid} is missing`, location: { devid } });
+        this.findings.add({ ...rule('device-missing'), message: `device devid ${devid} uuid ${d.uuid} is missing`, location: { devid } });
       }
     }
   }
 
   private addChunk(logical: bigint, data: Uint8Array, origin: 'sys_chunk_array' | 'chunk_tree', loc: { tree?: bigint; block?: bigint; slot?: number }): void {
     if (data.length < 48) {
-      this.findings.add({ code: 'chunk-item-size', severity: 'error', message: `chunk item for logical ${logical} has ${data.length} bytes`, location: { ...loc, logical } });
+      this.findings.add({ ...rule('chunk-item-size'), message: `chunk item for logical ${logical} has ${data.length} bytes`, location: { ...loc, logical } });
       return;
     }
     const c = chunkFromItem(logical, decodeChunkItem(data, 0, data.length), origin);
     const why = chunkProblem(c);
     if (why) {
-      this.findings.add({ code: 'chunk-invalid', severity: 'error', message: `chunk at logical ${logical} (${origin}): ${why}`, location: { ...loc, logical } });
+      this.findings.add({ ...rule('chunk-invalid'), message: `chunk at logical ${logical} (${origin}): ${why}`, location: { ...loc, logical } });
       return;
     }
     for (const problem of chunkFieldProblems(c, this.superblock.sectorsize)) {
-      this.findings.add({ code: 'chunk-field', severity: 'error', message: `chunk at logical ${logical} (${origin}): ${problem}`, location: { ...loc, logical } });
+      this.findings.add({ ...rule('chunk-field'), message: `chunk at logical ${logical} (${origin}): ${problem}`, location: { ...loc, logical } });
     }
     // The chunk tree is the authority once read: a sys_chunk_array entry that disagrees with
     // its chunk-tree item (same start, other length or stripes) gives way, and is reported.
@@ -227,11 +231,11 @@ export class Filesystem {
     if (origin === 'chunk_tree' && boot && boot.origin === 'sys_chunk_array' && boot.logical === logical &&
         (boot.length !== c.length || boot.stripes.length !== c.stripes.length || boot.stripes.some((x, i) => x.devid !== c.stripes[i]!.devid || x.offset !== c.stripes[i]!.offset))) {
       this.volume.chunks.remove(logical);
-      this.findings.add({ code: 'sys-chunk-mismatch', severity: 'error', message: `superblock sys_chunk_array chunk at logical ${logical} (length ${boot.length}) differs from the chunk tree's (length ${c.length}); the chunk tree's is used`, location: { ...loc, logical } });
+      this.findings.add({ ...rule('sys-chunk-mismatch'), message: `superblock sys_chunk_array chunk at logical ${logical} (length ${boot.length}) differs from the chunk tree's (length ${c.length}); the chunk tree's is used`, location: { ...loc, logical } });
     }
     const clash = this.volume.chunks.add(c);
     if (clash) {
-      this.findings.add({ code: 'chunk-overlap', severity: 'error', message: `chunk [${logical}, +${c.length}) overlaps chunk [${clash.logical}, +${clash.length}); ignored`, location: { ...loc, logical } });
+      this.findings.add({ ...rule('chunk-overlap'), message: `chunk [${logical}, +${c.length}) overlaps chunk [${clash.logical}, +${clash.length}); ignored`, location: { ...loc, logical } });
     }
   }
 
@@ -259,7 +263,7 @@ export class Filesystem {
       const data = block.itemData(slot);
       const ptr = rootItemPointer(data);
       if (!ptr) {
-        this.sink.add({ code: 'root-item-size', severity: 'error', message: `root item ${k.objectid} is ${data.length} bytes, shorter than 239`, location: { tree: tree.tree, block: block.logical, slot, key: k } });
+        this.sink.add({ ...rule('root-item-size'), message: `root item ${k.objectid} is ${data.length} bytes, shorter than 239`, location: { tree: tree.tree, block: block.logical, slot, key: k } });
         continue;
       }
       out.push({ key: k, tree: k.objectid, ...ptr });

@@ -1,6 +1,6 @@
 /** Small helpers for showing the library's JSON. */
 
-/** A name as `ls --json` gives it: `name`, or `nameHex` for bytes that are not UTF-8 (shown and resolved as \xNN escapes). */
+/** A name as `ls --json` gives it: its text, bytes that are not UTF-8 as \xNN escapes (which paths resolve, too). */
 export function entryName(e: Record<string, unknown>, field = 'name'): string {
   const plain = e[field];
   if (typeof plain === 'string') return plain;

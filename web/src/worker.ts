@@ -2,8 +2,7 @@ import { Filesystem } from '../../src/tree/Filesystem.js';
 import { NotBtrfsError } from '../../src/volume/assemble.js';
 import { FsView } from '../../src/fs/FsView.js';
 import { locate, type Located } from '../../src/fs/select.js';
-import { fileExtents, readAll, symlinkTarget } from '../../src/fs/fileData.js';
-import { walkFiles } from '../../src/fs/walk.js';
+import { readAll } from '../../src/fs/fileData.js';
 import { readSuperblocks } from '../../src/volume/superblocks.js';
 import { computeUsage } from '../../src/analysis/usage.js';
 import { runCheck } from '../../src/analysis/check/index.js';
@@ -11,7 +10,8 @@ import { dumpRoots, printContextOf } from '../../src/report/dumpTree.js';
 import { HEADER_SIZE, ITEM_SIZE, KEY_PTR_SIZE } from '../../src/format/treeBlock.js';
 import { treeBlockJson, treeStartJson } from '../../src/report/treeJson.js';
 import { superblockJson, superblockRows } from '../../src/report/superblock.js';
-import { entryJson, extentJson, inodeJson, nameFields, nameJson, pathFields, subvolumeJson, summarizeExtents, xattrJson } from '../../src/report/fs.js';
+import { subvolumeJson } from '../../src/report/fs.js';
+import { listingJson, statJson } from '../../src/report/fileDocs.js';
 import { jsonDocument, setJsonBigint, toJson } from '../../src/report/json.js';
 import { formatLocation } from '../../src/findings.js';
 import type { ByteSource } from '../../src/io/ByteSource.js';
@@ -110,32 +110,12 @@ function located(subvol: string, path: string): Extract<Located, { ok: true }> {
 
 /** A directory as `ls --json` lists it (or the one entry of a non-directory). */
 function ls(subvol: string, path: string): string {
-  const { view } = opened();
-  const loc = located(subvol, path);
-  const base = loc.path ?? [];
-  if (loc.inode.kind !== 'dir') return toJson(jsonDocument('ls', entryJson({ path: base, entry: null, ref: loc.ref, inode: loc.inode, depth: 0 }, symlinkTarget(view, loc.inode))));
-  const entries: Record<string, unknown>[] = [];
-  for (const it of walkFiles(view, loc.ref, { prune: (x) => x.depth >= 1 })) {
-    if (it.depth === 0) continue;
-    entries.push(entryJson({ ...it, path: [...base, ...it.path] }, symlinkTarget(view, it.inode)));
-  }
-  return toJson(jsonDocument('ls', { ...entryJson({ path: base, entry: null, ref: loc.ref, inode: loc.inode, depth: 0 }, null), entries }));
+  return toJson(jsonDocument('ls', listingJson(opened().view, located(subvol, path))));
 }
 
 /** An inode as `stat --json` shows it: fields, names, paths, xattrs, the first 100 extents. */
 function stat(subvol: string, path: string): string {
-  const { view } = opened();
-  const { ref, inode } = located(subvol, path);
-  const target = symlinkTarget(view, inode);
-  const { summary, list } = summarizeExtents(fileExtents(view, ref), 100);
-  return toJson(jsonDocument('stat', {
-    ...inodeJson(inode),
-    paths: view.paths(ref).map((p) => pathFields(p).path),
-    names: view.names(ref).map((n) => nameJson(view, ref.subvol, n)),
-    ...(target ? nameFields(target, 'symlinkTarget') : {}),
-    xattrs: view.xattrs(ref).map(xattrJson),
-    extents: { ...summary, list: list.map(extentJson) },
-  }));
+  return toJson(jsonDocument('stat', statJson(opened().view, located(subvol, path), 100)));
 }
 
 /** A file's first `max` bytes (holes as zeros), with the ranges no copy reads correctly. */

@@ -1,24 +1,40 @@
 import { ItemType, ObjectId } from '../../format/constants.js';
 import type { Timespec } from '../../format/items/common.js';
 import { MAX_KEY } from '../../format/key.js';
-import { displayPath } from '../../fs/names.js';
+import { bodyfilePath, bodyfileString, bodyfileText, displayPath, displayText, jsonPath, pathBytes, toBase64 } from '../../fs/names.js';
 import type { FsView } from '../../fs/FsView.js';
 import type { FileKind, Inode } from '../../fs/types.js';
 import type { Recovered } from './recover.js';
 
-/** One inode on the timeline. */
+/**
+ * One name of an inode on the timeline. An inode with several names (hard
+ * links) gives one entry per name, as TSK's `fls -m` lists every name.
+ */
 export interface TimelineEntry {
   subvol: bigint;
   ino: bigint;
-  /** First path (as a mount of subvolume 5 shows it, or as it was for recovered inodes); null when it has none. */
+  /** This name's path (as a mount of subvolume 5 shows it, or as it was for recovered inodes); null when it has none. */
   path: Uint8Array[] | null;
   inode: TimelineInode;
   /** Recovered from an older tree, an orphan, or a deleted subvolume. */
   deleted: boolean;
   source?: string;
   symlinkTarget?: Uint8Array | null;
-  /** The path (and symlink target) as bodyName shows them, when made beforehand by slimEntry. */
-  shown?: { path: string | null; target: string | null };
+  /** The path (and symlink target) as text, made beforehand by slimEntry in the form of the output. */
+  shown?: Shown;
+}
+
+/** A path and symlink target made text: for people (`display`) or JSON (with the path's bytes in base64 when the text is not exact). */
+export interface Shown { path: string | null; pathBase64?: string; target: string | null }
+
+export type ShownStyle = 'display' | 'json';
+
+/** The path and target of an entry as text in the given form. */
+export function showEntry(e: TimelineEntry, style: ShownStyle): Shown {
+  if (e.shown) return e.shown;
+  if (style === 'display') return { path: e.path ? displayPath(e.path) : null, target: e.symlinkTarget ? displayText(e.symlinkTarget) : null };
+  const p = e.path ? jsonPath(e.path) : null;
+  return { path: p ? p.text : null, ...(p && !p.exact ? { pathBase64: toBase64(pathBytes(e.path!)) } : {}), target: null };
 }
 
 /** The fields of an inode a timeline shows. */
@@ -29,19 +45,12 @@ export type TimelineInode = Pick<Inode, 'kind' | 'mode' | 'uid' | 'gid' | 'size'
  * (a decoded inode keeps its leaf reachable) and the path's names copied
  * out of their leaves. Millions of these are held to sort them.
  */
-export function slimEntry(e: TimelineEntry): TimelineEntry {
+export function slimEntry(e: TimelineEntry, style: ShownStyle): TimelineEntry {
   const { kind, mode, uid, gid, size, atime, mtime, ctime, otime } = e.inode;
-  const shown = { path: e.path ? shownPath(e.path) : null, target: e.symlinkTarget ? shownTarget(e.symlinkTarget) : null };
+  const shown = showEntry(e, style);
   return { subvol: e.subvol, ino: e.ino, path: null, inode: { kind, mode, uid, gid, size, atime, mtime, ctime, otime }, deleted: e.deleted, ...(e.source ? { source: e.source } : {}), shown };
 }
 
-const shownPath = (path: Uint8Array[]) => displayPath(path, { controls: true }).replace(/\|/g, '\\x7c');
-const shownTarget = (t: Uint8Array) => displayPath([t], { controls: true }).slice(1).replace(/\|/g, '\\x7c');
-
-/** Whether the entry has a path (as bytes, or shown beforehand). */
-export function hasPath(e: TimelineEntry): boolean {
-  return e.shown ? e.shown.path !== null : e.path !== null;
-}
 
 /** Every inode item of every subvolume's tree, or of subvolume `only` (not only those with a path), in subvolume then inode order. */
 export function* liveInodes(view: FsView, only?: bigint): Generator<TimelineEntry & { inode: Inode }> {
@@ -57,13 +66,18 @@ export function* liveInodes(view: FsView, only?: bigint): Generator<TimelineEntr
       const inode = view.inode(ref);
       if (!inode) continue;
       const paths = view.paths(ref);
-      yield { subvol: s.id, ino, path: paths[0] ?? null, inode, deleted: s.deleted, ...(s.deleted ? { source: 'deleted subvolume' } : {}) };
+      const base = { subvol: s.id, ino, inode, deleted: s.deleted, ...(s.deleted ? { source: 'deleted subvolume' } : {}) };
+      if (paths.length === 0) yield { ...base, path: null };
+      for (const path of paths) yield { ...base, path };
     }
   }
 }
 
 export function recoveredEntries(files: Recovered[]): TimelineEntry[] {
-  return files.map((r) => ({ subvol: r.subvol, ino: r.ino, path: r.paths[0] ?? null, inode: r.inode, deleted: true, source: r.source }));
+  return files.flatMap((r): TimelineEntry[] => {
+    const base = { subvol: r.subvol, ino: r.ino, inode: r.inode, deleted: true, source: r.source };
+    return r.paths.length ? r.paths.map((path) => ({ ...base, path })) : [{ ...base, path: null }];
+  });
 }
 
 const META_CHAR: Record<FileKind, string> = { file: 'r', dir: 'd', symlink: 'l', chr: 'c', blk: 'b', fifo: 'p', sock: 's', unknown: '-' };
@@ -82,24 +96,39 @@ function bodyTime(t: Timespec, ns: boolean): string {
   return ns ? `${t.sec}.${String(t.nsec).padStart(9, '0')}` : String(t.sec);
 }
 
-/** A name safe for a "|"-separated line: control bytes and invalid UTF-8 as \xNN, "|" as \x7c. */
+/** What stands for the name of an inode none of whose names survives. */
+export function noName(e: TimelineEntry): string {
+  return `<no name: subvolume ${e.subvol} inode ${e.ino}>`;
+}
+
+/** The name field of a body-file line: path [-> target] [(deleted)], as TSK writes it, escaped by bodyfileText's rule. */
 export function bodyName(e: TimelineEntry): string {
-  const path = e.shown ? e.shown.path : e.path ? shownPath(e.path) : null;
-  let name = path ?? `<no name: subvolume ${e.subvol} inode ${e.ino}>`.replace(/\|/g, '\\x7c');
-  const target = e.shown ? e.shown.target : e.symlinkTarget ? shownTarget(e.symlinkTarget) : null;
-  if (target !== null) name += ` -> ${target}`;
+  let name = e.path ? bodyfilePath(e.path) : bodyfileString(noName(e));
+  if (e.symlinkTarget) name += ` -> ${bodyfileText(e.symlinkTarget)}`;
+  if (e.deleted) name += ' (deleted)';
+  return name;
+}
+
+/** The same for people (tables): path [-> target] [(deleted)], escaped by displayText's rule. */
+export function displayEntryName(e: TimelineEntry): string {
+  const s = showEntry(e, 'display');
+  let name = s.path ?? displayText(new TextEncoder().encode(noName(e)));
+  if (s.target !== null) name += ` -> ${s.target}`;
   if (e.deleted) name += ' (deleted)';
   return name;
 }
 
 /**
  * One TSK 3 body-file line: MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime.
- * MD5 is 0 (not computed); inode is the btrfs inode number (paths tell
- * subvolumes apart); crtime is btrfs' otime. `ns` writes sec.nnnnnnnnn.
+ * MD5 is 0 (not computed); inode is SUBVOL-INO: a btrfs inode number is only
+ * unique within its subvolume (/, a subvolume and its snapshots all have an
+ * inode 256). The dash is TSK's own way to write a many-part inode (NTFS
+ * "ino-type-id"): mactime keeps a line only when the field is digits and
+ * dashes (it drops "5:276"). crtime is btrfs' otime. `ns` writes sec.nnnnnnnnn.
  */
 export function bodyLine(e: TimelineEntry, ns = false): string {
   const i = e.inode;
-  return ['0', bodyName(e), String(e.ino), tskModeString(i.kind, i.mode), String(i.uid), String(i.gid), String(i.size),
+  return ['0', bodyName(e), `${e.subvol}-${e.ino}`, tskModeString(i.kind, i.mode), String(i.uid), String(i.gid), String(i.size),
     bodyTime(i.atime, ns), bodyTime(i.mtime, ns), bodyTime(i.ctime, ns), bodyTime(i.otime, ns)].join('|');
 }
 
@@ -112,7 +141,7 @@ export interface TimelineEvent {
 
 const ns = (t: Timespec) => t.sec * 1_000_000_000n + BigInt(t.nsec);
 
-/** mactime-style events: one per distinct time of each inode, sorted by time (then subvolume, inode). */
+/** mactime-style events: one per distinct time of each entry (each name of each inode), sorted by time, then subvolume, inode (stable: names in the order given). */
 export function timelineEvents(entries: Iterable<TimelineEntry>): TimelineEvent[] {
   const out: TimelineEvent[] = [];
   for (const e of entries) {

@@ -4,9 +4,10 @@ import { FsView } from '../../fs/FsView.js';
 import { locate } from '../../fs/select.js';
 import { analyzeSharing } from '../../analysis/sharing.js';
 import { fileLayout } from '../../analysis/layout.js';
+import { displayPath } from '../../fs/names.js';
 import { blockGroupScene, deviceMapInput, deviceScene, fileScene, renderPng, renderSvg, type Scene } from '../../report/heatmap.js';
 import { openFilesystem } from '../open.js';
-import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
+import { EXIT_DAMAGE, EXIT_OK, NotServedError, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { reportFindings } from '../findings.js';
 
@@ -32,16 +33,16 @@ export function registerHeatmap(program: Command, io: CliIO, done: (code: number
       if (opts.blockGroup !== undefined) {
         if (!/^(0x[0-9a-f]+|\d+)$/i.test(opts.blockGroup)) throw new UsageError(`--block-group must be a logical address, got "${opts.blockGroup}"`);
         const s = blockGroupScene(fs, BigInt(opts.blockGroup));
-        if ('error' in s) throw new UsageError(`--block-group ${opts.blockGroup}: ${s.error}`);
+        if ('error' in s) throw new NotServedError(`--block-group ${opts.blockGroup}: ${s.error}`, '"chunks" lists the block groups');
         scene = s;
       } else if (opts.file !== undefined) {
         const view = new FsView(fs);
         const loc = locate(view, { path: opts.file });
         if (!loc.ok) throw new UsageError(`--file ${opts.file}: ${loc.error}`);
         const lay = fileLayout(view, loc.ref, analyzeSharing(view));
-        scene = fileScene(`FILE ${opts.file} (SUBVOL ${loc.ref.subvol} INODE ${loc.ref.ino})`, loc.inode.size, lay.extents);
+        scene = fileScene(`file ${loc.path ? displayPath(loc.path) : opts.file} (subvol ${loc.ref.subvol} inode ${loc.ref.ino})`, loc.inode.size, lay.extents);
       } else {
-        scene = deviceScene(deviceMapInput(fs), `BTRFS ${fs.superblock.fsid}: PHYSICAL SPACE PER DEVICE (TOP BAND = TYPE, BODY SHADE = HOW FULL)`);
+        scene = deviceScene(deviceMapInput(fs), `btrfs ${fs.superblock.fsid}: physical space per device (top band = type, body shade = how full)`);
       }
       try {
         writeFileSync(out, svg ? renderSvg(scene) : renderPng(scene), { flag: 'w' });

@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import { symlinkTarget } from '../../fs/fileData.js';
 import { openTarget } from '../target.js';
 import { finish } from '../findings.js';
+import { listingJson } from '../../report/fileDocs.js';
 import type { Inode } from '../../fs/types.js';
 import { walkFiles, type WalkItem } from '../../fs/walk.js';
-import { entryJson, longLine, tableName, tablePath } from '../../report/fs.js';
+import { entryJson, longLine } from '../../report/fs.js';
+import { displayName, displayPath } from '../../fs/names.js';
 import { jsonDocument, ndjsonHeader, toJson } from '../../report/json.js';
 import { LineWriter, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
@@ -37,20 +39,15 @@ export function registerLs(program: Command, io: CliIO, done: (code: number) => 
       const base = loc.path ?? [];
       const listingDir = loc.inode.kind === 'dir' && !opts.directory;
       if (opts.json && !opts.recursive) {
-        const entries: Record<string, unknown>[] = [];
-        for (const it of items) {
-          if (listingDir && it.depth === 0) continue;
-          entries.push(entryJson({ ...it, path: [...base, ...it.path] }, symlinkTarget(view, it.inode)));
-        }
-        io.stdout.write(toJson(jsonDocument('ls', listingDir ? { ...entryJson({ path: base, entry: null, ref: loc.ref, inode: loc.inode, depth: 0 }, null), entries } : entries[0]!), 2) + '\n');
+        io.stdout.write(toJson(jsonDocument('ls', listingJson(view, loc, opts.directory)), 2) + '\n');
       } else {
         // NDJSON (-R --json): a header record, then one "entry" record per file.
         if (opts.json) w.line(ndjsonHeader('ls').slice(0, -1));
         for (const it of items) {
           if (listingDir && it.depth === 0) continue;
           const target = symlinkTarget(view, it.inode);
-          if (opts.json) { w.line(toJson({ record: 'entry', ...entryJson({ ...it, path: [...base, ...it.path] }, target) })); continue; }
-          const name = opts.recursive ? tablePath(it.path).slice(1) : tableName(it.path[it.path.length - 1] ?? new Uint8Array(0)) || tablePath(base);
+          if (opts.json) { w.line(toJson({ record: 'entry', ...entryJson({ ...it, path: [...base, ...it.path] }, target, view.xattrs(it.ref)) })); continue; }
+          const name = opts.recursive ? displayPath(it.path).slice(1) : displayName(it.path[it.path.length - 1] ?? new Uint8Array(0)) || displayPath(base);
           const shown = it.inode?.kind === 'dir' && opts.recursive ? `${name}/` : name;
           if (opts.long) w.line(longLine(it, shown, target, opts.allTimes ?? false));
           else w.line(`${String(it.ref.ino).padStart(7)} ${(it.inode?.kind ?? 'missing').padEnd(7)} ${shown}${it.entry?.crossing === 'subvolume' ? '  [subvolume ' + it.ref.subvol + ']' : ''}`);

@@ -2,8 +2,8 @@ import * as nodeFs from 'node:fs';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { recoverDeleted, type RecoverReport, type Recovered } from '../../analysis/forensics/recover.js';
-import { displayPath } from '../../fs/names.js';
-import { formatTimeShort, modeString, timesJson } from '../../report/fs.js';
+import { displayPath, jsonPath } from '../../fs/names.js';
+import { fileEntryJson, formatTimeShort, modeString } from '../../report/fs.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
@@ -71,7 +71,7 @@ else to the microsecond (ns in the report).`)
         for (const r of report.files) {
           const into = places.get(r);
           if (!into) continue;
-          const path = displayPath(into, { controls: true });
+          const path = displayPath(into);
           if (opts.dryRun) { written.set(r, { path, host: null, failed: null }); continue; }
           const s = await extractFiles(r.view, { ref: { subvol: r.subvol, ino: r.ino }, inode: r.inode, into }, out, { verify: false, force: opts.force ?? false, xattr, times });
           precision ??= { timePrecision: s.timePrecision, note: typeof times === 'string' ? timePrecisionNote('us', times) : timePrecisionNote('ns') };
@@ -91,7 +91,7 @@ else to the microsecond (ns in the report).`)
         io.stdout.write(toJson(jsonDocument('recover', doc), 2) + '\n');
       } else {
         const rows = report.files.map((r) => [
-          r.paths.length ? r.paths.map((p) => displayPath(p, { controls: true })).join('\n') : '(no name survives)',
+          r.paths.length ? r.paths.map((p) => displayPath(p)).join('\n') : '(no name survives)',
           `${r.subvol}:${r.ino}`, modeString(r.inode.mode), r.inode.size, r.inode.nlink, formatTimeShort(r.inode.mtime), r.lastSeen, r.source + (r.inoReused ? ' (ino reused)' : ''),
           `${r.data.state}${r.data.sectorsOk + r.data.sectorsBad ? ` (${r.data.sectorsOk} ok, ${r.data.sectorsBad} bad` + (r.data.sectorsNoCsum ? `, ${r.data.sectorsNoCsum} no csum` : '') + ')' : ''}${r.data.reusedBytes ? `, ${r.data.reusedBytes} bytes reused` : ''}`,
           ...(out ? [cell(out, written.get(r))] : []),
@@ -174,8 +174,9 @@ function reportJson(report: RecoverReport, written: Map<Recovered, Written>, top
 function fileJson(r: Recovered, w?: Written): Record<string, unknown> {
   const i = r.inode;
   return {
-    subvol: r.subvol, ino: r.ino, paths: r.paths.map((p) => displayPath(p)), type: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, size: i.size, nlink: i.nlink,
-    inodeGeneration: i.generation, transid: i.transid, ...timesJson(i), lastSeen: r.lastSeen, source: r.source, inoReused: r.inoReused,
+    // The entry shape of ls and stat (no xattrs: they are in the older tree, not read here), then what recover adds.
+    ...fileEntryJson({ path: r.paths[0] ?? null, ref: { subvol: r.subvol, ino: r.ino }, inode: i }),
+    paths: r.paths.map((p) => jsonPath(p).text), inodeGeneration: i.generation, lastSeen: r.lastSeen, source: r.source, inoReused: r.inoReused,
     treeRoot: r.root.bytenr, treeRootGeneration: r.root.generation ?? null, inodeBlock: i.place?.block ?? null,
     confidence: confidence(r.data.state),
     data: r.data, ...(w ? { outputPath: w.path, writtenTo: w.host, failed: w.failed } : {}),

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { resolveLogical } from '../../fs/backrefs.js';
 import { FsView } from '../../fs/FsView.js';
 import { parseInodeSpec } from '../../fs/select.js';
-import { pathFields, resolutionJson, tablePath } from '../../report/fs.js';
+import { pathFields, resolutionJson } from '../../report/fs.js';
+import { displayPath } from '../../fs/names.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
@@ -35,7 +36,7 @@ export function registerResolve(program: Command, io: CliIO, done: (code: number
         const paths = view.paths(ref);
         if (opts.json) io.stdout.write(toJson(jsonDocument('resolve', { subvol: ref.subvol, ino: ref.ino, paths: paths.map((p) => pathFields(p)) }), 2) + '\n');
         else if (paths.length === 0) io.stdout.write(`inode ${ref.ino} of subvolume ${ref.subvol} has no path (unlinked, or its directory is unreachable)\n`);
-        else io.stdout.write(paths.map((p) => tablePath(p)).join('\n') + '\n');
+        else io.stdout.write(paths.map((p) => displayPath(p)).join('\n') + '\n');
         const code = finish(fs, io);
         return done(paths.length ? code : EXIT_DAMAGE);
       }
@@ -55,7 +56,7 @@ export function registerResolve(program: Command, io: CliIO, done: (code: number
             out.push('no file uses it');
           } else {
             out.push(renderTable(['subvol', 'inode', 'file offset', 'path'], r.files.flatMap((f) => (f.paths.length ? f.paths : [null]).map((p) => [
-              f.subvol, f.ino, f.compressed ? `${f.fileOffset} (compressed extent of ${f.extentLength} bytes)` : f.fileOffset, p ? tablePath(p) : '(no path)',
+              f.subvol, f.ino, f.compressed ? `${f.fileOffset} (compressed extent of ${f.extentLength} bytes)` : f.fileOffset, p ? displayPath(p) : '(no path)',
             ]))));
           }
           for (const n of r.notes) out.push(`note: ${n}`);

@@ -1,13 +1,16 @@
 import type { Command } from 'commander';
 import { fileExtents, symlinkTarget } from '../../fs/fileData.js';
-import { extentJson, extentRow, inodeJson, inodeRows, nameFields, nameJson, pathFields, summarizeExtents, tableName, tablePath, xattrJson, xattrValueText } from '../../report/fs.js';
+import { displayName, displayPath, displayText } from '../../fs/names.js';
+import { extentRow, inodeRows, summarizeExtents, xattrValueText } from '../../report/fs.js';
 import { renderFields, renderTable } from '../table.js';
 import type { CliIO } from '../context.js';
 import type { FsView } from '../../fs/FsView.js';
 import type { Located } from '../../fs/select.js';
+import { parseCount } from '../parse.js';
 import { openBatch, worst, writeBatch } from '../batch.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { finish } from '../findings.js';
+import { statJson } from '../../report/fileDocs.js';
 
 interface StatOptions extends CommonOptions {
   subvol?: string;
@@ -23,7 +26,7 @@ export function registerStat(program: Command, io: CliIO, done: (code: number) =
     .option('--extents <n>', 'list the first N file extents (default 20; 0 for none)')
     .action((image: string | undefined, paths: string[], opts: StatOptions) => {
       const { fs, view, targets } = openBatch(image, paths, opts, io);
-      const keep = opts.extents === undefined ? 20 : Math.max(0, Math.min(1_000_000, Number.parseInt(opts.extents, 10) || 0));
+      const keep = opts.extents === undefined ? 20 : parseCount(opts.extents, '--extents', 0, 1_000_000);
       const code = writeBatch('stat', targets, paths.length > 1, opts.json, io, { json: (loc) => statJson(view, loc, keep), text: (loc) => statText(view, loc, keep) });
       done(worst(finish(fs, io), code));
     });
@@ -31,41 +34,31 @@ export function registerStat(program: Command, io: CliIO, done: (code: number) =
 
 type Found = Extract<Located, { ok: true }>;
 
-function statJson(view: FsView, loc: Found, keep: number): Record<string, unknown> {
-  const { ref, inode } = loc;
-  const target = symlinkTarget(view, inode);
-  const { summary, list } = summarizeExtents(fileExtents(view, ref), keep);
-  return {
-    ...inodeJson(inode),
-    paths: view.paths(ref).map((p) => pathFields(p).path),
-    names: view.names(ref).map((n) => nameJson(view, ref.subvol, n)),
-    ...(target ? nameFields(target, 'symlinkTarget') : {}),
-    xattrs: view.xattrs(ref).map(xattrJson),
-    extents: { ...summary, list: list.map(extentJson) },
-  };
-}
-
 function statText(view: FsView, loc: Found, keep: number): string {
   const { ref, inode } = loc;
   const names = view.names(ref);
   const paths = view.paths(ref);
   const xattrs = view.xattrs(ref);
   const target = symlinkTarget(view, inode);
-  const { summary, list } = summarizeExtents(fileExtents(view, ref), keep);
   const out: string[] = [];
   const rows = inodeRows(inode);
-  rows.unshift(['path', paths.length ? paths.map((p) => tablePath(p)).join('\n') : loc.path ? tablePath(loc.path) : '(no path)']);
-  if (target) rows.push(['symlink target', tableName(target)]);
+  rows.unshift(['path', paths.length ? paths.map((p) => displayPath(p)).join('\n') : loc.path ? displayPath(loc.path) : '(no path)']);
+  if (target) rows.push(['symlink target', displayText(target)]);
   out.push(renderFields(rows));
   if (names.length) {
     out.push(renderTable(['parent dir', 'name', 'index', 'item', 'path'], names.map((n) => {
-      const d = view.dirPath({ subvol: ref.subvol, ino: n.parent });
-      return [n.parent, tableName(n.name), n.index, n.source, d ? tablePath([...d, n.name]) : '?'];
+      const d = view.dirPath({ subvol: n.parentSubvol ?? ref.subvol, ino: n.parent });
+      const parent = n.parentSubvol !== undefined ? `${n.parent} (subvolume ${n.parentSubvol})` : n.parent;
+      return [parent, displayName(n.name), n.index, n.source, d ? displayPath([...d, n.name]) : '?'];
     }), { title: 'names' }));
   }
   if (xattrs.length) {
-    out.push(renderTable(['name', 'size', 'value'], xattrs.map((x) => [tableName(x.name), x.value.length, xattrValueText(x.value)]), { title: 'xattrs' }));
+    out.push(renderTable(['name', 'size', 'value'], xattrs.map((x) => [displayText(x.name), x.value.length, xattrValueText(x.value)]), { title: 'xattrs' }));
   }
+  const { summary, list } = summarizeExtents(fileExtents(view, ref), keep);
+  // Only regular files and symlinks (whose target is an inline extent) have file extents; a directory's
+  // items hold its entries, a device's or fifo's nothing: no extents part for them unless the tree has some.
+  if (inode.kind !== 'file' && inode.kind !== 'symlink' && summary.count === 0) return out.join('\n');
   const comp = Object.entries(summary.compressed).map(([k, v]) => `${v} ${k}`).join(', ');
   out.push(`extents: ${summary.count} (${summary.regular} regular, ${summary.inline} inline, ${summary.prealloc} prealloc, ${summary.hole} hole${comp ? `; compressed: ${comp}` : ''}); ${summary.mappedBytes} bytes mapped, ${summary.diskBytes} bytes of disk extents`);
   if (list.length) {

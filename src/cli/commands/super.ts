@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readSuperblocks } from '../../volume/superblocks.js';
 import { BACKUP_ROOT_HEAD, SYS_CHUNK_HEAD, backupRootRows, sysChunkArrayRows, superblockJson, superblockRows } from '../../report/superblock.js';
 import { jsonDocument, toJson } from '../../report/json.js';
-import { openSources } from '../open.js';
+import { forcedCopyError, openSources, superChoice } from '../open.js';
 import { renderFields, renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, InputError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
@@ -12,9 +12,11 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
     .description('decode the superblock (the primary copy, or the newest valid backup when the primary is invalid) and show the state of every copy')
     .option('--all-mirrors', 'decode and show every copy on every device')
     .action((image: string | undefined, opts: CommonOptions & { allMirrors?: boolean }) => {
+      const choice = superChoice(opts);
       const sources = openSources(image, opts, io);
-      const devices = sources.map((s) => ({ name: s.name, supers: readSuperblocks(s) }));
+      const devices = sources.map((s) => ({ name: s.name, supers: readSuperblocks(s, choice) }));
       const first = devices[0]!;
+      if (!first.supers.best && choice.copy !== undefined) throw forcedCopyError({ source: first.name, supers: first.supers }, choice.copy);
       if (!first.supers.best) {
         const states = first.supers.mirrors.map((m) => `copy ${m.index + 1} at ${m.offset}: ${m.state}`).join('; ');
         throw new InputError(`${first.name}: no valid btrfs superblock (${states})`);
@@ -25,9 +27,10 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
           superblock: superblockJson(first.supers.best),
           devices: devices.map((d) => ({
             name: d.name,
-            usedCopy: d.supers.bestIndex,
+            // Copies numbered from 1, as the text and every message number them.
+            usedCopy: d.supers.bestIndex !== undefined ? d.supers.bestIndex + 1 : null,
             mirrors: d.supers.mirrors.map((m) => ({
-              index: m.index, offset: m.offset, state: m.state, problems: m.problems,
+              copy: m.index + 1, index: m.index, offset: m.offset, state: m.state, problems: m.problems,
               ...(m.generation !== undefined ? { generation: m.generation } : {}),
               ...(opts.allMirrors && m.superblock ? { superblock: superblockJson(m.superblock) } : {}),
             })),

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { recoverDeleted } from '../../analysis/forensics/recover.js';
-import { bodyLine, bodyName, hasPath, liveInodes, recoveredEntries, slimEntry, timelineEvents, type TimelineEntry } from '../../analysis/forensics/timeline.js';
+import { bodyLine, displayEntryName, liveInodes, recoveredEntries, showEntry, slimEntry, timelineEvents, tskModeString, type TimelineEntry } from '../../analysis/forensics/timeline.js';
 import type { Inode } from '../../fs/types.js';
 import { FsView } from '../../fs/FsView.js';
 import { selectSubvolume } from '../../fs/select.js';
-import { formatTime, tableName } from '../../report/fs.js';
+import { formatTime } from '../../report/fs.js';
 import { ndjsonHeader, toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { EXIT_DAMAGE, LineWriter, UsageError, type CliIO } from '../context.js';
@@ -36,7 +36,7 @@ export const MAX_SORTED_INODES = 200_000;
 export function registerTimeline(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('timeline').argument('[image]', 'image file or device'))
     .description('every inode\'s atime/mtime/ctime/otime (and recovered ones, flagged): TSK 3 body file (--bodyfile) or a time-sorted MACB table / NDJSON (--json)')
-    .option('--bodyfile', 'TSK 3 body file: MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime (whole seconds)')
+    .option('--bodyfile', 'TSK 3 body file: MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime (whole seconds; one line per name; inode is SUBVOL-INO)')
     .option('--ns', 'with --bodyfile: times as seconds.nanoseconds (not every mactime accepts it)')
     .option('--no-recovered', 'leave out recovered (deleted) inodes (skips the metadata scan)')
     .option('--subvol <id|path>', 'only this subvolume\'s inodes (recovered ones too)')
@@ -71,23 +71,25 @@ export function registerTimeline(program: Command, io: CliIO, done: (code: numbe
         return done(finish(fs, io));
       }
       const entries: TimelineEntry[] = [];
+      const style = opts.json ? 'json' : 'display';
       for (const e of liveInodes(view, only)) {
         if (entries.length >= MAX_SORTED_INODES) {
           io.stderr.write(`btrfs-inspect: timeline: more than ${MAX_SORTED_INODES} inodes to sort in memory; use --bodyfile (streamed; sort it with mactime) or --subvol to narrow it\n`);
           return done(EXIT_DAMAGE);
         }
-        entries.push(slimEntry(withTarget(e)));
+        entries.push(slimEntry(withTarget(e), style));
       }
-      entries.push(...recovered().map(slimEntry));
+      entries.push(...recovered().map((e) => slimEntry(e, style)));
       // NDJSON: a header record, then one "event" record per time.
       if (opts.json) w.line(ndjsonHeader('timeline').slice(0, -1));
       for (const ev of timelineEvents(entries)) {
         const e = ev.entry;
         const t = { sec: ev.timeNs / 1_000_000_000n - (ev.timeNs % 1_000_000_000n < 0n ? 1n : 0n), nsec: Number(((ev.timeNs % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n) };
         if (opts.json) {
-          w.line(toJson({ record: 'event', time: formatTime(t), timeNs: ev.timeNs, macb: ev.macb, subvol: e.subvol, ino: e.ino, path: hasPath(e) ? bodyName({ ...e, deleted: false, symlinkTarget: null, ...(e.shown ? { shown: { ...e.shown, target: null } } : {}) }) : null, type: e.inode.kind, mode: e.inode.mode, uid: e.inode.uid, gid: e.inode.gid, size: e.inode.size, deleted: e.deleted, ...(e.source ? { source: e.source } : {}) }));
+          const s = showEntry(e, 'json');
+          w.line(toJson({ record: 'event', time: formatTime(t), timeNs: ev.timeNs, macb: ev.macb, subvol: e.subvol, ino: e.ino, path: s.path, ...(s.pathBase64 ? { pathBase64: s.pathBase64 } : {}), type: e.inode.kind, mode: e.inode.mode, uid: e.inode.uid, gid: e.inode.gid, size: e.inode.size, deleted: e.deleted, ...(e.source ? { source: e.source } : {}) }));
         } else {
-          w.line(`${formatTime(t)} ${ev.macb} ${String(e.inode.size).padStart(10)} ${bodyLine(e).split('|')[3]} ${String(e.inode.uid).padStart(5)} ${String(e.inode.gid).padStart(5)} ${e.subvol}:${e.ino} ${hasPath(e) ? bodyName(e) : tableName(new TextEncoder().encode(`<no name: subvolume ${e.subvol} inode ${e.ino}>`))}`);
+          w.line(`${formatTime(t)} ${ev.macb} ${String(e.inode.size).padStart(10)} ${tskModeString(e.inode.kind, e.inode.mode)} ${String(e.inode.uid).padStart(5)} ${String(e.inode.gid).padStart(5)} ${e.subvol}:${e.ino} ${displayEntryName(e)}`);
         }
       }
       w.flush();

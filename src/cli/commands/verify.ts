@@ -60,7 +60,7 @@ export function registerVerify(program: Command, io: CliIO, done: (code: number)
         const byUuid = new Map(subvols.filter((x) => x.uuid !== null).map((x) => [x.uuid!, x]));
         const snapshots = subvols.filter((x) => x.parentUuid !== null && !x.deleted).map((x) => {
           const of = byUuid.get(x.parentUuid!);
-          return { id: x.id, path: x.path ? displayPath(x.path, { controls: true }) : '(not linked)', of: of ? `subvolume ${of.id}` : `a deleted subvolume (uuid ${x.parentUuid})` };
+          return { id: x.id, path: x.path ? displayPath(x.path) : '(not linked)', of: of ? `subvolume ${of.id}` : `a deleted subvolume (uuid ${x.parentUuid})` };
         });
         violations.push(...filesystemViolations(policy, { snapshots, freeEstimated: policy.minFree !== undefined ? computeUsage(fs).freeEstimated : 0n }));
       }

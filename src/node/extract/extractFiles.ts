@@ -217,7 +217,7 @@ function pendingPath(p: Pending): Uint8Array[] {
 
 /** How an entry of `parent` is shown in the summary. */
 function childShown(parent: OutDir, name: Uint8Array): string {
-  return `${parent.shown === '/' ? '' : parent.shown}/${displayName(name, { controls: true })}`;
+  return `${parent.shown === '/' ? '' : parent.shown}/${displayName(name)}`;
 }
 
 /** Most files and directories written at once (each holds one open descriptor and at most 1 MiB of data). */
@@ -259,19 +259,19 @@ class Extractor {
     let startHost: Buffer = root;
     for (let i = 0; i < into.length; i++) {
       const why = unsafeNameReason(into[i]!);
-      if (why) { this.log.refused(0, displayPath(into.slice(0, i + 1), { controls: true }), why); return; }
+      if (why) { this.log.refused(0, displayPath(into.slice(0, i + 1)), why); return; }
     }
     // The directories on the way to the start: made (or reused) now, their metadata set with the others at the end.
     for (let i = 0; i + 1 < into.length; i++) {
       const host = join(Buffer.from(out.host, 'latin1'), into[i]!);
-      const d: OutDir = { host: host.toString('latin1'), meta: ways[i] ?? null, shown: displayPath(into.slice(0, i + 1), { controls: true }), seq: this.seq++, ready: Promise.resolve(true), children: [], up: null, name: null };
+      const d: OutDir = { host: host.toString('latin1'), meta: ways[i] ?? null, shown: displayPath(into.slice(0, i + 1)), seq: this.seq++, ready: Promise.resolve(true), children: [], up: null, name: null };
       if (!(await this.dir(d))) return;
       if (!d.meta) this.dirs.pop();
       else out.children.push(d);
       out = d;
     }
     if (into.length) startHost = join(Buffer.from(out.host, 'latin1'), into[into.length - 1]!);
-    const startShown = displayPath(into, { controls: true });
+    const startShown = displayPath(into);
     if (this.prefetch) {
       const trees = [this.view.tree(start.subvol), this.view.fs.treeRoot(ObjectId.CSUM_TREE)];
       // A whole subvolume with none below it: its leaves' inode items tell how much there is to write.

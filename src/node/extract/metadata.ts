@@ -1,6 +1,6 @@
 import * as nodeFs from 'node:fs';
 import type { FsView } from '../../fs/FsView.js';
-import { displayName, isUtf8 } from '../../fs/names.js';
+import { displayText, isUtf8 } from '../../fs/names.js';
 import type { Inode, InodeRef } from '../../fs/types.js';
 import * as af from './asyncFs.js';
 import type { NsTimes } from './nsTimes.js';
@@ -126,7 +126,7 @@ export class MetadataRestorer {
     if (xs.length === 0) return;
     const api = this.opts.xattr;
     for (const x of xs) {
-      const name = displayName(x.name, { controls: true });
+      const name = displayText(x.name);
       const no = (reason: string) => this.log.noXattr(seq, shown, name, reason);
       if (why) { no(why); continue; }
       if (typeof api === 'string') { no('fs-xattr not available'); continue; }

@@ -40,10 +40,10 @@ export function planExtraction(view: FsView, start: InodeRef, into: readonly Uin
   const seenLinks = new Set<string>();
   const unsafe = into.map((c) => unsafeNameReason(c)).find((w) => w);
   // The directories on the way to the start are made whatever is below (the engine's `ways`).
-  for (let n = 1; n < into.length && !unsafe; n++) kept.push({ e: { path: displayPath(into.slice(0, n), { controls: true }), type: 'dir', size: 0n, inode: null }, matched: false });
+  for (let n = 1; n < into.length && !unsafe; n++) kept.push({ e: { path: displayPath(into.slice(0, n)), type: 'dir', size: 0n, inode: null }, matched: false });
   for (const it of walkFiles(view, start, { prune: (x) => refused.has(x) })) {
     const name = it.path[it.path.length - 1];
-    const path = displayPath([...into, ...it.path], { controls: true });
+    const path = displayPath([...into, ...it.path]);
     const i = it.inode;
     const e: PlannedEntry = { path, type: i ? i.kind : 'missing', size: i && i.kind !== 'dir' ? i.size : 0n, inode: i };
     const why = unsafe ?? (name ? unsafeNameReason(name) : null);

@@ -82,7 +82,7 @@ function Stat({ st }: { st: Json }) {
       ]} />
       {(st.xattrs as Json[]).length > 0 && (
         <table data-testid="xattrs"><thead><tr><th>xattr</th><th>value</th></tr></thead>
-          <tbody>{(st.xattrs as Json[]).map((x) => <tr key={entryName(x)}><td>{entryName(x)}</td><td class="mono">{x.value ?? x.valueHex}</td></tr>)}</tbody>
+          <tbody>{(st.xattrs as Json[]).map((x) => <tr key={entryName(x)}><td>{entryName(x)}</td><td class="mono">{String(x.valueText ?? x.valueHex ?? '').slice(0, 300)}</td></tr>)}</tbody>
         </table>
       )}
       <h3>Extents</h3>
