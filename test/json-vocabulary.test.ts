@@ -154,7 +154,8 @@ describe('--json: one vocabulary (docs/json.md)', () => {
     for (const c of commands) if ((await cli(c, '--help')).stdout.includes('--json ')) withJson.push(c);
     const documented = new Set([...FORMS.keys()].map((k) => k.split(' ')[0]));
     // cat and heatmap write bytes and pictures: they have no --json (and refuse one, see cli-options.test.ts).
-    expect(withJson.filter((c) => !documented.has(c)).sort()).toEqual([]);
+    // serve runs until stopped: its one object (docs/json.md, below the table) is read by test/web.test.ts.
+    expect(withJson.filter((c) => !documented.has(c)).sort()).toEqual(['serve']);
     expect(withJson).not.toContain('cat');
     expect(new Set(cases.map((c) => c.doc))).toEqual(new Set(FORMS.keys()));
   });

@@ -34,6 +34,7 @@ export const COMMANDS: ReadonlyArray<{ name: string; aliases?: string[]; load: (
   { name: 'heatmap', load: async () => (await import('./commands/heatmap.js')).registerHeatmap },
   { name: 'manifest', load: async () => (await import('./commands/manifest.js')).registerManifest },
   { name: 'verify', load: async () => (await import('./commands/verify.js')).registerVerify },
+  { name: 'serve', load: async () => (await import('./commands/serve.js')).registerServe },
 ];
 
 /**

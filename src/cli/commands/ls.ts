@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { symlinkTarget } from '../../fs/fileData.js';
 import { openTarget } from '../target.js';
 import { finish } from '../findings.js';
+import { listingJson } from '../../report/fileDocs.js';
 import type { Inode } from '../../fs/types.js';
 import { walkFiles, type WalkItem } from '../../fs/walk.js';
 import { entryJson, longLine } from '../../report/fs.js';
@@ -38,12 +39,7 @@ export function registerLs(program: Command, io: CliIO, done: (code: number) => 
       const base = loc.path ?? [];
       const listingDir = loc.inode.kind === 'dir' && !opts.directory;
       if (opts.json && !opts.recursive) {
-        const entries: Record<string, unknown>[] = [];
-        for (const it of items) {
-          if (listingDir && it.depth === 0) continue;
-          entries.push(entryJson({ ...it, path: [...base, ...it.path] }, symlinkTarget(view, it.inode), view.xattrs(it.ref)));
-        }
-        io.stdout.write(toJson(jsonDocument('ls', listingDir ? { ...entryJson({ path: base, entry: null, ref: loc.ref, inode: loc.inode, depth: 0 }, null, view.xattrs(loc.ref)), entries } : entries[0]!), 2) + '\n');
+        io.stdout.write(toJson(jsonDocument('ls', listingJson(view, loc, opts.directory)), 2) + '\n');
       } else {
         // NDJSON (-R --json): a header record, then one "entry" record per file.
         if (opts.json) w.line(ndjsonHeader('ls').slice(0, -1));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { fileExtents, symlinkTarget } from '../../fs/fileData.js';
 import { displayName, displayPath, displayText } from '../../fs/names.js';
-import { extentJson, extentRow, fileEntryJson, inodeRows, nameJson, pathFields, summarizeExtents, xattrValueText } from '../../report/fs.js';
+import { extentRow, inodeRows, summarizeExtents, xattrValueText } from '../../report/fs.js';
 import { renderFields, renderTable } from '../table.js';
 import type { CliIO } from '../context.js';
 import type { FsView } from '../../fs/FsView.js';
@@ -10,6 +10,7 @@ import { parseCount } from '../parse.js';
 import { openBatch, worst, writeBatch } from '../batch.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { finish } from '../findings.js';
+import { statJson } from '../../report/fileDocs.js';
 
 interface StatOptions extends CommonOptions {
   subvol?: string;
@@ -32,18 +33,6 @@ export function registerStat(program: Command, io: CliIO, done: (code: number) =
 }
 
 type Found = Extract<Located, { ok: true }>;
-
-function statJson(view: FsView, loc: Found, keep: number): Record<string, unknown> {
-  const { ref, inode } = loc;
-  const target = symlinkTarget(view, inode);
-  const { summary, list } = summarizeExtents(fileExtents(view, ref), keep);
-  return {
-    ...fileEntryJson({ path: loc.path, ref, inode, symlinkTarget: target, xattrs: view.xattrs(ref) }),
-    paths: view.paths(ref).map((p) => pathFields(p).path),
-    names: view.names(ref).map((n) => nameJson(view, ref.subvol, n)),
-    extents: { ...summary, list: list.map(extentJson) },
-  };
-}
 
 function statText(view: FsView, loc: Found, keep: number): string {
   const { ref, inode } = loc;

@@ -1,0 +1,45 @@
+import { fileExtents, symlinkTarget } from '../fs/fileData.js';
+import type { FsView } from '../fs/FsView.js';
+import type { Inode, InodeRef } from '../fs/types.js';
+import { walkFiles } from '../fs/walk.js';
+import { entryJson, extentJson, fileEntryJson, nameJson, pathFields, summarizeExtents } from './fs.js';
+
+/**
+ * The bodies of the `ls --json` and `stat --json` documents, one place for
+ * the commands and the web inspector (which shows the same JSON).
+ */
+
+/** What was found for a path or inode (fs/select.ts's Located, ok). */
+export interface FoundInode {
+  ref: InodeRef;
+  inode: Inode;
+  /** Path from the top of the filesystem, as components; null when it has none. */
+  path: Uint8Array[] | null;
+}
+
+/** `ls --json` (not -R): a directory and its `entries[]`, or (anything else, or `asEntry`: -d) its one entry. */
+export function listingJson(view: FsView, loc: FoundInode, asEntry = false): Record<string, unknown> {
+  const base = loc.path ?? [];
+  if (loc.inode.kind !== 'dir' || asEntry) {
+    return entryJson({ path: base, entry: null, ref: loc.ref, inode: loc.inode, depth: 0 }, symlinkTarget(view, loc.inode), view.xattrs(loc.ref));
+  }
+  const entries: Record<string, unknown>[] = [];
+  for (const it of walkFiles(view, loc.ref, { prune: (x) => x.depth >= 1 })) {
+    if (it.depth === 0) continue;
+    entries.push(entryJson({ ...it, path: [...base, ...it.path] }, symlinkTarget(view, it.inode), view.xattrs(it.ref)));
+  }
+  return { ...entryJson({ path: base, entry: null, ref: loc.ref, inode: loc.inode, depth: 0 }, null, view.xattrs(loc.ref)), entries };
+}
+
+/** `stat --json` of one inode: its fields, `paths`, `names`, xattrs, and the first `keep` extents with their summary. */
+export function statJson(view: FsView, loc: FoundInode, keep: number): Record<string, unknown> {
+  const { ref, inode } = loc;
+  const target = symlinkTarget(view, inode);
+  const { summary, list } = summarizeExtents(fileExtents(view, ref), keep);
+  return {
+    ...fileEntryJson({ path: loc.path, ref, inode, symlinkTarget: target, xattrs: view.xattrs(ref) }),
+    paths: view.paths(ref).map((p) => pathFields(p).path),
+    names: view.names(ref).map((n) => nameJson(view, ref.subvol, n)),
+    extents: { ...summary, list: list.map(extentJson) },
+  };
+}

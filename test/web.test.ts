@@ -1,0 +1,247 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from './helpers/cli.js';
+import { filesTruth } from './helpers/fsTruth.js';
+import { ROOT, truthText } from './helpers/samples.js';
+
+/**
+ * The web inspector in a real browser: Chromium from the system's packages
+ * (no browser download), driven by puppeteer-core. The app is built from
+ * web/ first, `serve` runs from the sources, and each view is read back from
+ * the page and compared with the CLI's --json and with the kernel's truth
+ * recorded beside the demo image. Screenshots go to .cache/web/ (artifacts).
+ */
+const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
+const HAVE = existsSync(CHROMIUM);
+if (!HAVE) console.warn(`web inspector browser tests SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM=/path)`);
+
+const DEMO = join(ROOT, 'sample-images', 'default', 'dev1.runs.gz');
+/** The name serve is given (cwd is ROOT): what the page shows as the device's name. */
+const DEMO_NAME = join('sample-images', 'default', 'dev1.runs.gz');
+const SHOTS = join(ROOT, '.cache', 'web');
+
+type Browser = import('puppeteer-core').Browser;
+type Page = import('puppeteer-core').Page;
+
+const json = async (...args: string[]) => JSON.parse((await cli(...args, '--json', '--json-bigint=string')).stdout) as Record<string, any>;
+
+describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
+  let server: ChildProcess;
+  let url: string;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    const { build } = await import('vite');
+    await build({ configFile: join(ROOT, 'web', 'vite.config.ts'), logLevel: 'error' });
+    server = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/cliEntry.ts', 'serve', DEMO_NAME, '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const first = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: server.stdout! }).once('line', resolve);
+      server.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+    });
+    const doc = JSON.parse(first) as Record<string, any>;
+    // serve --json: one object in the vocabulary of docs/json.md, written once it is listening.
+    expect(doc).toMatchObject({ version: 2, command: 'serve', label: 'default', devices: [{ name: DEMO_NAME, size: 536870912 }] });
+    expect(doc['url']).toBe(`http://127.0.0.1:${doc['port']}/?token=${new URL(doc['url']).searchParams.get('token')}#/overview`);
+    url = doc['url'];
+    const puppeteer = (await import('puppeteer-core')).default;
+    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1200, height: 760 });
+    page.on('pageerror', (e) => console.error('page error:', e));
+    mkdirSync(SHOTS, { recursive: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server && server.exitCode === null) {
+      const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+      server.kill('SIGTERM');
+      // serve stops on SIGTERM (and Ctrl-C) by closing its server: a clean exit.
+      expect(await exited).toBe(0);
+    }
+  });
+
+  const go = async (hash: string, ready: string) => {
+    await page.evaluate((h) => { (globalThis as unknown as { location: { hash: string } }).location.hash = h; }, hash);
+    await page.waitForSelector(ready, { timeout: 20_000 });
+  };
+  const cells = (sel: string, attr: string) => page.$$eval(sel, (els, a) => els.map((e) => e.getAttribute(a)!), attr);
+
+  it('serve: the Overview shows the subvolumes, superblock and usage of the CLI and the kernel', async () => {
+    const t0 = performance.now();
+    await page.goto(url);
+    await page.waitForSelector('[data-testid=subvolumes] tbody tr', { timeout: 30_000 });
+    // Reported, not asserted (no wall-clock assertions): the page, the worker, the image through serve, the overview painted.
+    console.log(`web inspector: overview of the demo image painted ${Math.round(performance.now() - t0)} ms after navigation`);
+    const subvols = await json('subvolumes', DEMO);
+    const shown = await cells('[data-testid=subvolumes] tbody tr', 'data-subvol');
+    expect(shown).toEqual(subvols['subvolumes'].map((s: Record<string, string>) => s['subvol']));
+    // The kernel's list (btrfs subvolume list) has every subvolume but the top one, 5.
+    const kernel = (JSON.parse(truthText('default', 'subvolumes.json')) as { list: { id: number }[] }).list.map((s) => String(s.id));
+    expect(shown.filter((id) => id !== '5').sort()).toEqual(kernel.sort());
+
+    const sb = (await json('super', DEMO))['superblock'];
+    const field = (k: string) => page.$eval(`[data-testid=superblock] tr[data-field="${k}"] td`, (e) => e.textContent);
+    expect(await field('fsid')).toBe(sb['fsid']);
+    expect(await field('generation')).toBe(sb['generation']);
+    expect(await field('label')).toBe(sb['label']);
+
+    const usage = await json('usage', DEMO);
+    expect(await cells('[data-testid=usage] tbody tr', 'data-group')).toEqual(usage['groups'].map((g: Record<string, string>) => `${g['type']},${g['profile']}`));
+    await page.screenshot({ path: join(SHOTS, 'overview.png') });
+  }, 60_000);
+
+  it('Trees: the tree list and a leaf decoded as `tree --json` decodes them', async () => {
+    await go('#/trees', '[data-testid=trees] tbody tr');
+    const records = (await cli('tree', DEMO, '--json', '--json-bigint=string')).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const trees = records.filter((r) => r['record'] === 'tree');
+    expect(await cells('[data-testid=trees] tbody tr', 'data-tree')).toEqual(trees.map((t) => t['tree']));
+
+    // The root tree's root block, opened by its link.
+    const root = trees[0]!;
+    const cliRoot = (await cli('tree', DEMO, '--block', String(root['bytenr']), '--json', '--json-bigint=string')).stdout;
+    const items0 = (t: string) => t.split('\n').filter((l) => l.startsWith('{"record":"item"')).length;
+    const t0 = performance.now();
+    await page.click(`[data-testid=trees] tr[data-tree="${root['tree']}"] a`);
+    await page.waitForSelector(`[data-testid=block][data-bytenr="${root['bytenr']}"] [data-testid=items] tbody tr`);
+    console.log(`web inspector: a leaf of ${items0(cliRoot)} items shown ${Math.round(performance.now() - t0)} ms after the click`);
+    const cliBlock = cliRoot.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const items = cliBlock.filter((r) => r['record'] === 'item');
+    const keys = await page.$$eval('[data-testid=items] tbody tr td.key', (els) => els.map((e) => e.textContent));
+    expect(keys).toEqual(items.map((i) => `(${i['key'].objectid} ${i['key'].typeName} ${i['key'].offset})`));
+    // Every decoded item, as the page holds it, is the CLI's.
+    const decoded = await page.$$eval('[data-testid=items] pre.item-json', (els) => els.map((e) => JSON.parse(e.textContent!)));
+    expect(decoded).toEqual(items.map((i) => i['item']));
+    // Slot 2 selected: its key entry and item data are marked in the raw bytes where dump-tree puts them
+    // (btrfs_header is 101 bytes, a leaf's btrfs_item 25; dump-tree's itemoff counts from the header's end).
+    const dump = truthText('default', 'dump-tree.txt');
+    const leaf = dump.slice(dump.indexOf(`leaf ${root['bytenr']} `));
+    const m = /\titem 2 key \([^)]*\) itemoff (\d+) itemsize (\d+)/.exec(leaf)!;
+    await page.click('[data-testid=items] tr[data-slot="2"] td.key');
+    await page.waitForSelector('[data-testid=hex] .hl-data');
+    const marked = (cls: string) => page.$$eval(`[data-testid=hex] .${cls}`, (els) => els.map((e) => Number(e.getAttribute('data-off'))));
+    const data = await marked('hl-data');
+    expect([data[0], data.length]).toEqual([101 + Number(m[1]), Number(m[2])]);
+    const key = await marked('hl-key');
+    expect([key[0], key.length]).toEqual([101 + 2 * 25, 25]);
+    await page.screenshot({ path: join(SHOTS, 'tree-leaf.png') });
+
+    // Jump to a logical address: the chunk tree's root.
+    const chunk = trees.find((t) => t['tree'] === '3')!;
+    await page.type('[data-testid=jump-input]', String(chunk['bytenr']));
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`[data-testid=block][data-bytenr="${chunk['bytenr']}"] [data-testid=items] tbody tr`);
+    expect(await page.$eval('[data-testid=block-header] tr[data-field=owner] td', (e) => e.textContent)).toBe('3');
+  }, 60_000);
+
+  it('Files: a directory listing, a text file, and a 2 MiB download match the kernel\'s files', async () => {
+    await go('#/files/5/rich', '[data-testid=listing] tbody tr');
+    const ls = await json('ls', DEMO, '/rich');
+    expect(await cells('[data-testid=listing] tbody tr', 'data-name')).toEqual(ls['entries'].map((e: Record<string, string>) => e['name']));
+    const truth = filesTruth('default');
+    const kernelNames = truth.filter((e) => /^rich\/[^/]+$/.test(e.path)).map((e) => e.path.slice(5)).sort();
+    expect((await cells('[data-testid=listing] tbody tr', 'data-name')).sort()).toEqual(kernelNames);
+    await page.screenshot({ path: join(SHOTS, 'files-dir.png') });
+
+    await page.click('[data-testid=listing] tr[data-name="tiny.txt"] a');
+    await page.waitForSelector('[data-testid=preview]');
+    const text = await page.$eval('[data-testid=preview]', (e) => e.textContent!);
+    const tiny = truth.find((e) => e.path === 'rich/tiny.txt')!;
+    expect(createHash('sha256').update(text).digest('hex')).toBe(tiny.sha256);
+    expect(await page.$eval('[data-testid=stat] tr[data-field=ino] td', (e) => e.textContent)).toBe(String(tiny.ino));
+
+    // A subvolume's link in its parent's listing leads into that subvolume's own tree.
+    await go('#/files/5/', '[data-testid=listing] tr[data-name="subvol-a"]');
+    await page.click('[data-testid=listing] tr[data-name="subvol-a"] a');
+    await page.waitForFunction(() => (globalThis as unknown as { location: { hash: string } }).location.hash === '#/files/256/');
+    await page.waitForSelector('[data-testid=listing] tbody tr');
+    const inSub = await json('ls', DEMO, '--subvol', '256', '/');
+    expect(await cells('[data-testid=listing] tbody tr', 'data-ino')).toEqual(inSub['entries'].map((e: Record<string, string>) => e['ino']));
+
+    // Names that are not UTF-8, or hold a line break: reached by their links, the kernel's inode each.
+    for (const path of ['rich/names/latin1-caf\\xe9-\\xff\\xfe.bin', 'rich/names/new\nline']) {
+      await go('#/files/5/rich/names', '[data-testid=listing] tbody tr');
+      const name = path.slice('rich/names/'.length);
+      await page.$$eval('[data-testid=listing] tbody tr', (rows, n) => (rows.find((r) => r.getAttribute('data-name') === n)!.querySelector('a') as unknown as { click(): void }).click(), name);
+      await page.waitForSelector('[data-testid=entry][data-type=file] [data-testid=stat]');
+      expect(await page.$eval('[data-testid=stat] tr[data-field=ino] td', (e) => e.textContent), path).toBe(String(truth.find((e) => e.path === path)!.ino));
+    }
+
+    // A binary file: hex preview, then the whole file downloaded through the page.
+    await go('#/files/5/rich/random-2m.bin', '[data-testid=preview][data-kind=hex]');
+    const dir = mkdtempSync(join(tmpdir(), 'btrfs-inspect-web-'));
+    try {
+      const cdp = await page.createCDPSession();
+      await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: dir });
+      await page.click('[data-testid=download]');
+      const file = join(dir, 'random-2m.bin');
+      for (let i = 0; i < 200 && !(existsSync(file) && readdirSync(dir).length === 1); i++) await new Promise((r) => setTimeout(r, 100));
+      const big = truth.find((e) => e.path === 'rich/random-2m.bin')!;
+      expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(big.sha256);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await page.screenshot({ path: join(SHOTS, 'files-file.png') });
+  }, 60_000);
+
+  it('Damage: the check in the worker gives the verdict of `check --data`', async () => {
+    await go('#/damage', '[data-testid=run-check]');
+    // Cancelled: the worker is ended and a new one opens the image again; the check can run anew.
+    await page.click('[data-testid=run-check]');
+    await page.click('[data-testid=cancel-check]');
+    await page.waitForSelector('[data-testid=run-check]:not([disabled])');
+    expect(await page.$('[data-testid=check-progress]')).toBeNull();
+    await page.click('[data-testid=run-check]');
+    await page.waitForSelector('[data-testid=verdict]', { timeout: 30_000 });
+    const r = await cli('check', DEMO, '--data', '--json');
+    const report = JSON.parse(r.stdout) as { verdict: string; findings: unknown[] };
+    const verdict = await page.$eval('[data-testid=verdict]', (e) => e.textContent!);
+    expect(verdict.startsWith(report.verdict === 'clean' ? 'clean' : 'DAMAGED'), verdict).toBe(true);
+    expect(await page.$$eval('[data-testid=findings] tbody tr', (els) => els.length)).toBe(report.findings.length);
+    await page.screenshot({ path: join(SHOTS, 'damage.png') });
+  }, 60_000);
+
+  it('the static page: the image picked from disk is read in the browser, nothing through the server', async () => {
+    const p = await browser.newPage();
+    try {
+      const requests: string[] = [];
+      p.on('request', (r) => requests.push(new URL(r.url()).pathname));
+      await p.goto(url.replace(/\?token=[^#]*/, '').replace(/#.*$/, ''));
+      const input = await p.waitForSelector('[data-testid=file-input]');
+      await (input as unknown as { uploadFile(...paths: string[]): Promise<void> }).uploadFile(DEMO);
+      await p.waitForSelector('[data-testid=subvolumes] tbody tr', { timeout: 30_000 });
+      const subvols = await json('subvolumes', DEMO);
+      expect(await p.$$eval('[data-testid=subvolumes] tbody tr', (els) => els.map((e) => e.getAttribute('data-subvol')))).toEqual(subvols['subvolumes'].map((s: Record<string, string>) => s['subvol']));
+      expect(requests.filter((r) => r.startsWith('/image') || r.startsWith('/api'))).toEqual([]);
+    } finally {
+      await p.close();
+    }
+  }, 60_000);
+
+  it('the static page, several devices picked at once: a RAID5 filesystem assembled in the browser', async () => {
+    const devs = [1, 2, 3].map((n) => join(ROOT, 'sample-images', 'raid5', `dev${n}.runs.gz`));
+    const p = await browser.newPage();
+    try {
+      await p.goto(url.replace(/\?token=[^#]*/, '').replace(/#.*$/, ''));
+      const input = await p.waitForSelector('[data-testid=file-input]');
+      await (input as unknown as { uploadFile(...paths: string[]): Promise<void> }).uploadFile(...devs);
+      await p.waitForSelector('[data-testid=usage] tbody tr', { timeout: 30_000 });
+      const usage = await json('usage', devs[0]!, '--device', devs[1]!, '--device', devs[2]!);
+      expect(await p.$$eval('[data-testid=usage] tbody tr', (els) => els.map((e) => e.getAttribute('data-group')))).toEqual(
+        usage['groups'].map((g: Record<string, string>) => `${g['type']},${g['profile']}`),
+      );
+      expect(usage['groups'].some((g: Record<string, string>) => g['profile'] === 'RAID5')).toBe(true);
+      // Every device's superblock copies are listed, by the name of its file.
+      const names = await p.$$eval('[data-testid=devices] tbody tr td:first-child', (els) => [...new Set(els.map((e) => e.textContent))]);
+      expect(names.sort()).toEqual(['dev1.runs.gz', 'dev2.runs.gz', 'dev3.runs.gz']);
+    } finally {
+      await p.close();
+    }
+  }, 60_000);
+});

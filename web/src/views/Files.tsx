@@ -1,0 +1,166 @@
+import { useState } from 'preact/hooks';
+import type { Inspector } from '../client.js';
+import { asText, entryName, hexDump } from '../format.js';
+import { useLoad } from '../hooks.js';
+import { href } from '../route.js';
+import { Fields, Show } from './common.js';
+
+type Json = Record<string, any>;
+
+/** Bytes read for a preview. */
+const PREVIEW = 64 * 1024;
+/** The largest file downloaded through the page (held in memory once). */
+const DOWNLOAD_MAX = 1024 * 1024 * 1024;
+
+/** The subvolumes, each a way into its files. */
+function SubvolumeList({ api }: { api: Inspector }) {
+  const it = useLoad(() => api.json<Json>({ op: 'overview' }), []);
+  return (
+    <Show it={it}>
+      {(o) => (
+        <table data-testid="subvolume-list">
+          <thead><tr><th>id</th><th>path</th><th>parent uuid</th><th>flags</th></tr></thead>
+          <tbody>
+            {(o.subvolumes as Json[]).map((s) => (
+              <tr key={s.subvol} data-subvol={s.subvol}>
+                <td>{s.subvol}</td>
+                <td><a href={href({ view: 'files', subvol: s.subvol, path: [] })}>{s.path ?? `(unlinked subvolume ${s.subvol})`}</a>{s.default ? ' (default)' : ''}</td>
+                <td class="mono">{s.parentUuid ?? '-'}</td>
+                <td>{s.readOnly ? 'ro' : 'rw'}{s.deleted ? ',deleted' : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Show>
+  );
+}
+
+/** Where an entry of the listed directory leads: into its own subvolume's root, or one step down. */
+function entryHref(subvol: string, path: string[], e: Json): string {
+  if (e.subvolumeRoot && e.subvol !== subvol) return href({ view: 'files', subvol: e.subvol, path: [] });
+  return href({ view: 'files', subvol, path: [...path, entryName(e)] });
+}
+
+function Breadcrumbs({ subvol, path }: { subvol: string; path: string[] }) {
+  return (
+    <nav class="crumbs" data-testid="crumbs">
+      <a href={href({ view: 'files', subvol: null, path: [] })}>subvolumes</a>
+      {' / '}<a href={href({ view: 'files', subvol, path: [] })}>subvolume {subvol}</a>
+      {path.map((p, i) => <span key={i}>{' / '}<a href={href({ view: 'files', subvol, path: path.slice(0, i + 1) })}>{p}</a></span>)}
+    </nav>
+  );
+}
+
+function Listing({ subvol, path, ls }: { subvol: string; path: string[]; ls: Json }) {
+  return (
+    <table data-testid="listing">
+      <thead><tr><th>name</th><th>type</th><th>ino</th><th>mode</th><th>size</th><th>mtime</th></tr></thead>
+      <tbody>
+        {(ls.entries as Json[]).map((e) => (
+          <tr key={entryName(e)} data-name={entryName(e)} data-ino={e.ino}>
+            <td><a href={entryHref(subvol, path, e)}>{entryName(e)}</a>{e.type === 'dir' ? '/' : ''}{e.subvolumeRoot ? ` [subvolume ${e.subvol}]` : ''}{e.symlinkTarget !== undefined || e.symlinkTargetHex !== undefined ? ` → ${entryName(e, 'symlinkTarget')}` : ''}</td>
+            <td>{e.type}</td><td>{e.ino}</td><td class="mono">{e.modeString ?? ''}</td><td>{e.size ?? ''}</td><td class="mono">{e.mtime ?? ''}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Stat({ st }: { st: Json }) {
+  const ext = st.extents as Json;
+  return (
+    <>
+      <Fields testid="stat" rows={[
+        ['paths', (st.paths as string[]).join('\n') || '(no path)'], ['subvol', st.subvol], ['ino', st.ino], ['type', st.type],
+        ['mode', `${st.modeString} (${st.modeOctal})`], ['nlink', st.nlink], ['uid', st.uid], ['gid', st.gid], ['size', st.size], ['nbytes', st.nbytes],
+        ['flags', (st.flagNames as string[]).join(', ') || '0'], ['generation', st.generation], ['transid', st.transid],
+        ['atime', st.atime], ['mtime', st.mtime], ['ctime', st.ctime], ['otime', st.otime],
+        ...(st.item ? [['inode item', <a href={href({ view: 'block', tree: String(st.item.tree), logical: String(st.item.block) })}>block {st.item.block} slot {st.item.slot}</a>] as [string, any]] : []),
+        ...(st.symlinkTarget !== undefined || st.symlinkTargetHex !== undefined ? [['symlink target', entryName(st, 'symlinkTarget')] as [string, string]] : []),
+      ]} />
+      {(st.xattrs as Json[]).length > 0 && (
+        <table data-testid="xattrs"><thead><tr><th>xattr</th><th>value</th></tr></thead>
+          <tbody>{(st.xattrs as Json[]).map((x) => <tr key={entryName(x)}><td>{entryName(x)}</td><td class="mono">{String(x.valueText ?? x.valueHex ?? '').slice(0, 300)}</td></tr>)}</tbody>
+        </table>
+      )}
+      <h3>Extents</h3>
+      <p data-testid="extent-summary">{ext.count} extents: {ext.regular} regular, {ext.inline} inline, {ext.prealloc} prealloc, {ext.hole} hole; {ext.mappedBytes} bytes mapped, {ext.diskBytes} bytes of disk extents</p>
+      {(ext.list as Json[]).length > 0 && (
+        <table data-testid="extents">
+          <thead><tr><th>file offset</th><th>length</th><th>kind</th><th>compression</th><th>disk (logical)</th><th>disk bytes</th><th>offset in extent</th><th>item</th></tr></thead>
+          <tbody>
+            {(ext.list as Json[]).map((x, i) => (
+              <tr key={i}><td>{x.fileOffset}</td><td>{x.length}</td><td>{x.kind}</td><td>{x.compression}</td><td>{x.diskBytenr ?? ''}</td><td>{x.diskNumBytes ?? ''}</td><td>{x.offset ?? ''}</td><td>{x.item && <a href={href({ view: 'block', tree: String(x.item.tree), logical: String(x.item.block) })}>{x.item.block} slot {x.item.slot}</a>}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+/** The first bytes of a file, as text when they are UTF-8, else as hex; and a download of the whole file. */
+function Preview({ api, subvol, path, name }: { api: Inspector; subvol: string; path: string; name: string }) {
+  const it = useLoad(() => api.raw({ op: 'read', subvol, path, max: PREVIEW }), [subvol, path]);
+  const [busy, setBusy] = useState<string | null>(null);
+  const download = async () => {
+    setBusy('reading…');
+    try {
+      const r = await api.raw({ op: 'read', subvol, path, max: DOWNLOAD_MAX });
+      const url = URL.createObjectURL(new Blob([(r.bytes ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>]));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = name;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      const info = JSON.parse(r.json) as Json;
+      setBusy((info.errors as Json[]).length ? `downloaded; ${(info.errors as Json[]).length} range(s) no copy reads correctly are zeros` : null);
+    } catch (e) {
+      setBusy((e as Error).message);
+    }
+  };
+  return (
+    <Show it={it}>
+      {(r) => {
+        const info = JSON.parse(r.json) as Json;
+        const b = r.bytes ?? new Uint8Array(0);
+        const text = asText(b);
+        return (
+          <div>
+            <h3>Content <button type="button" data-testid="download" onClick={download}>download</button> {busy && <span class="muted">{busy}</span>}</h3>
+            {(info.errors as Json[]).length > 0 && <p class="error">unreadable ranges (no copy matches its checksum): {(info.errors as Json[]).map((e) => `${e.offset}+${e.length}`).join(', ')}</p>}
+            <p class="muted">{Number(info.size) > b.length ? `first ${b.length} of ${info.size} bytes` : `${b.length} bytes`}, shown as {text !== null ? 'text' : 'hex'}</p>
+            <pre data-testid="preview" data-kind={text !== null ? 'text' : 'hex'} class="preview">{text ?? hexDump(b)}</pre>
+          </div>
+        );
+      }}
+    </Show>
+  );
+}
+
+/** A directory (listing and stat) or a file (stat, extents, content). */
+function Entry({ api, subvol, path }: { api: Inspector; subvol: string; path: string[] }) {
+  const p = `/${path.join('/')}`;
+  const it = useLoad(async () => ({ ls: await api.json<Json>({ op: 'ls', subvol, path: p }), st: await api.json<Json>({ op: 'stat', subvol, path: p }) }), [subvol, p]);
+  return (
+    <div>
+      <Breadcrumbs subvol={subvol} path={path} />
+      <Show it={it}>
+        {({ ls, st }) => (
+          <div data-testid="entry" data-type={st.type}>
+            {st.type === 'dir' && <Listing subvol={subvol} path={path} ls={ls} />}
+            <h3>Inode</h3>
+            <Stat st={st} />
+            {st.type === 'file' && <Preview api={api} subvol={subvol} path={p} name={path[path.length - 1] ?? 'file'} />}
+          </div>
+        )}
+      </Show>
+    </div>
+  );
+}
+
+export function Files({ api, subvol, path }: { api: Inspector; subvol: string | null; path: string[] }) {
+  return subvol === null ? <SubvolumeList api={api} /> : <Entry api={api} subvol={subvol} path={path} />;
+}

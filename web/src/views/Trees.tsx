@@ -1,0 +1,172 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Inspector } from '../client.js';
+import { hexDump } from '../format.js';
+import { useLoad } from '../hooks.js';
+import { href } from '../route.js';
+import { Fields, Show } from './common.js';
+
+type Json = Record<string, any>;
+
+const keyText = (k: Json) => `(${k.objectid} ${k.typeName} ${k.offset})`;
+
+/** Jump to any tree block by its logical address. */
+function Jump() {
+  const [v, set] = useState('');
+  return (
+    <form class="jump" onSubmit={(e) => { e.preventDefault(); const t = v.trim(); if (/^\d+$/.test(t)) location.hash = href({ view: 'block', tree: null, logical: t }); }}>
+      <label>logical address <input data-testid="jump-input" value={v} onInput={(e) => set((e.target as HTMLInputElement).value)} placeholder="e.g. 30408704" /></label>
+      <button type="submit">open block</button>
+    </form>
+  );
+}
+
+/** Every tree the superblock and the root tree name, as the "tree" records of `tree --json`. */
+export function TreeList({ api }: { api: Inspector }) {
+  const it = useLoad(() => api.records({ op: 'trees' }) as Promise<Json[]>, []);
+  return (
+    <div>
+      <Jump />
+      <Show it={it}>
+        {(trees) => (
+          <table data-testid="trees">
+            <thead><tr><th>tree</th><th>name</th><th>root block</th><th>level</th><th>key</th></tr></thead>
+            <tbody>
+              {trees.map((t, i) => (
+                <tr key={i} data-tree={t.tree}>
+                  <td>{t.tree}</td><td>{t.name}</td>
+                  <td><a href={href({ view: 'block', tree: String(t.tree), logical: String(t.bytenr) })}>{t.bytenr}</a></td>
+                  <td>{t.level}</td><td class="mono">{t.key ? keyText(t.key as Json) : ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Show>
+    </div>
+  );
+}
+
+/** A link to the tree an item points at (a ROOT_ITEM's root block). */
+function itemLink(r: Json) {
+  const item = r.item as Json;
+  if (item?.kind === 'root_item' && item.bytenr !== undefined) {
+    return <a href={href({ view: 'block', tree: String(r.key.objectid), logical: String(item.bytenr) })}>tree root {item.bytenr}</a>;
+  }
+  return null;
+}
+
+/** Byte ranges of the block to mark in the hex view. */
+type Mark = { from: number; to: number; cls: string };
+
+const hex2 = (x: number) => x.toString(16).padStart(2, '0');
+
+/**
+ * The raw block, 16 bytes a line; lines touching a marked range (the selected slot's key entry
+ * and item data) are drawn byte by byte, the first of them scrolled into view.
+ */
+function HexBlock({ bytes, marks }: { bytes: Uint8Array; marks: Mark[] }) {
+  const first = useRef<HTMLDivElement>(null);
+  useEffect(() => { first.current?.scrollIntoView({ block: 'nearest' }); }, [marks]);
+  const markOf = (i: number) => marks.find((m) => i >= m.from && i < m.to)?.cls;
+  const rows = [];
+  let placed = false;
+  // Unmarked lines go out as one text block per run: a 16 KiB block is 1,024 lines.
+  let plainFrom = 0;
+  const flush = (to: number) => {
+    if (to > plainFrom) rows.push(<div key={`p${plainFrom}`}>{hexDump(bytes.subarray(plainFrom, to), plainFrom)}</div>);
+  };
+  for (let off = 0; off < bytes.length; off += 16) {
+    const row = bytes.subarray(off, off + 16);
+    if (!marks.some((m) => m.from < off + 16 && m.to > off)) continue;
+    flush(off);
+    plainFrom = off + 16;
+    const ref = placed ? undefined : first;
+    placed = true;
+    rows.push(
+      <div key={off} ref={ref}>
+        {`${off.toString(16).padStart(8, '0')}  `}
+        {[...row].map((x, j) => {
+          const cls = markOf(off + j);
+          return <span key={j} class={cls} data-off={cls ? off + j : undefined}>{hex2(x)}{j < 15 ? ' ' : ''}</span>;
+        })}
+        {`${'   '.repeat(16 - row.length)}  ${[...row].map((x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('')}`}
+      </div>,
+    );
+  }
+  flush(bytes.length);
+  return <pre class="hex" data-testid="hex">{rows}</pre>;
+}
+
+/** One tree block: header, its pointers (a node) or its items decoded (a leaf), and its bytes. */
+export function Block({ api, tree, logical }: { api: Inspector; tree: string | null; logical: string }) {
+  const it = useLoad(async () => {
+    const r = await api.raw({ op: 'block', logical });
+    return { records: r.json.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Json), bytes: r.bytes };
+  }, [logical]);
+  const [selected, select] = useState<number | null>(null);
+  useEffect(() => select(null), [logical]);
+  return (
+    <div>
+      <Jump />
+      <Show it={it}>
+        {({ records, bytes }) => {
+          const b = records.find((r) => r.record === 'block');
+          const layout = records.find((r) => r.record === 'layout');
+          const findings = records.filter((r) => r.record === 'finding');
+          const rows = records.filter((r) => r.record === 'item' || r.record === 'ptr');
+          const slot = selected !== null ? (layout?.slots as Json[] | undefined)?.[selected] : undefined;
+          const marks: Mark[] = slot
+            ? [{ from: slot.key[0], to: slot.key[1], cls: 'hl-key' }, ...(slot.data ? [{ from: slot.data[0], to: slot.data[1], cls: 'hl-data' }] : [])]
+            : [];
+          const pick = (n: number) => (e: MouseEvent) => { if (!(e.target instanceof HTMLAnchorElement)) select(n === selected ? null : n); };
+          return (
+            <div data-testid="block" data-bytenr={logical}>
+              {findings.length > 0 && <ul class="findings">{findings.map((f, i) => <li key={i} class={f.severity}>{f.code}: {f.message} ({f.where})</li>)}</ul>}
+              {b && (
+                <div class="block-grid">
+                  <div>
+                    <h2>{b.level > 0 ? 'node' : 'leaf'} {b.bytenr}{tree !== null ? ` of tree ${tree}` : ''}</h2>
+                    <Fields testid="block-header" rows={[
+                      ['bytenr', b.bytenr], ['level', b.level], ['items', b.nritems], ['generation', b.generation], ['owner', b.owner],
+                      ['flags', b.flags], ['fsid', b.fsid], ['chunk tree uuid', b.chunkTreeUuid],
+                      ...(b.validItems !== undefined ? [['valid items', b.validItems] as [string, string]] : []),
+                    ]} />
+                    <p class="muted">click a slot to mark its key entry (blue) and item data (yellow) in the block's bytes</p>
+                    <table data-testid="items" class="items">
+                      <thead>{b.level > 0
+                        ? <tr><th>slot</th><th>key</th><th>block</th><th>generation</th></tr>
+                        : <tr><th>slot</th><th>key</th><th>size</th><th>item</th></tr>}
+                      </thead>
+                      <tbody>
+                        {rows.map((r) => r.record === 'ptr'
+                          ? (
+                            <tr key={r.slot} data-slot={r.slot} class={r.slot === selected ? 'selected' : ''} onClick={pick(r.slot)}>
+                              <td>{r.slot}</td><td class="mono key">{keyText(r.key)}</td>
+                              <td><a href={href({ view: 'block', tree: tree ?? String(b.owner), logical: String(r.blockptr) })}>{r.blockptr}</a></td>
+                              <td>{r.generation}</td>
+                            </tr>
+                          )
+                          : (
+                            <tr key={r.slot} data-slot={r.slot} class={r.slot === selected ? 'selected' : ''} onClick={pick(r.slot)}>
+                              <td>{r.slot}</td><td class="mono key">{keyText(r.key)}</td><td>{r.itemSize}</td>
+                              <td>
+                                <details>
+                                  <summary>{(r.item as Json)?.kind ?? 'item'} {itemLink(r)}</summary>
+                                  <pre class="item-json">{JSON.stringify(r.item, null, 2)}</pre>
+                                </details>
+                              </td>
+                            </tr>
+                          ))}
+                      </tbody>
+                    </table>
+                  </div>
+                  {bytes && <div class="hex-pane"><h3>raw block ({bytes.length} bytes)</h3><HexBlock bytes={bytes} marks={marks} /></div>}
+                </div>
+              )}
+            </div>
+          );
+        }}
+      </Show>
+    </div>
+  );
+}

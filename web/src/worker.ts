@@ -1,0 +1,179 @@
+import { Filesystem } from '../../src/tree/Filesystem.js';
+import { NotBtrfsError } from '../../src/volume/assemble.js';
+import { FsView } from '../../src/fs/FsView.js';
+import { locate, type Located } from '../../src/fs/select.js';
+import { readAll } from '../../src/fs/fileData.js';
+import { readSuperblocks } from '../../src/volume/superblocks.js';
+import { computeUsage } from '../../src/analysis/usage.js';
+import { runCheck } from '../../src/analysis/check/index.js';
+import { dumpRoots, printContextOf } from '../../src/report/dumpTree.js';
+import { HEADER_SIZE, ITEM_SIZE, KEY_PTR_SIZE } from '../../src/format/treeBlock.js';
+import { treeBlockJson, treeStartJson } from '../../src/report/treeJson.js';
+import { superblockJson, superblockRows } from '../../src/report/superblock.js';
+import { subvolumeJson } from '../../src/report/fs.js';
+import { listingJson, statJson } from '../../src/report/fileDocs.js';
+import { jsonDocument, setJsonBigint, toJson } from '../../src/report/json.js';
+import { formatLocation } from '../../src/findings.js';
+import type { ByteSource } from '../../src/io/ByteSource.js';
+import type { Envelope, Reply, Request, SourceSpec } from './protocol.js';
+import { fileSource, httpSource, isRunsName, runsFileSource } from './sources.js';
+
+/**
+ * The library runs here, off the page's thread: its reads are synchronous,
+ * and only a worker can read a File (FileReaderSync) or the server
+ * (synchronous XHR) synchronously. u64 values go out as decimal strings so
+ * the page's JSON.parse keeps them exact.
+ */
+setJsonBigint('string');
+
+declare const self: DedicatedWorkerGlobalScope;
+
+let fs: Filesystem | undefined;
+let view: FsView | undefined;
+let sources: ByteSource[] = [];
+
+function sourceOf(s: SourceSpec): ByteSource {
+  if (s.kind === 'http') return httpSource(s.url, s.name, BigInt(s.size));
+  return isRunsName(s.file.name) ? runsFileSource(s.file) : fileSource(s.file);
+}
+
+function opened(): { fs: Filesystem; view: FsView } {
+  if (!fs || !view) throw new Error('no image is open');
+  return { fs, view };
+}
+
+function open(specs: SourceSpec[]): string {
+  sources = specs.map(sourceOf);
+  try {
+    fs = Filesystem.open(sources);
+  } catch (e) {
+    if (e instanceof NotBtrfsError) throw new Error(`${e.message} (pick the image of a btrfs filesystem, or all devices of one)`);
+    throw e;
+  }
+  view = new FsView(fs);
+  return toJson({ label: fs.superblock.label, fsid: fs.superblock.fsid, devices: sources.map((s) => ({ name: s.name, size: s.size })) });
+}
+
+/** Superblock (fields as `super` shows them), each device's copies, subvolumes, usage by type and profile. */
+function overview(): string {
+  const { fs, view } = opened();
+  const u = computeUsage(fs);
+  return toJson({
+    superblock: superblockJson(fs.superblock),
+    superblockRows: superblockRows(fs.superblock),
+    devices: sources.map((s) => {
+      const supers = readSuperblocks(s);
+      return {
+        name: s.name, size: s.size, usedCopy: supers.bestIndex,
+        mirrors: supers.mirrors.map((m) => ({ index: m.index, offset: m.offset, state: m.state, problems: m.problems, ...(m.generation !== undefined ? { generation: m.generation } : {}) })),
+      };
+    }),
+    defaultSubvol: view.defaultSubvolume(),
+    subvolumes: view.subvolumes().map(subvolumeJson),
+    usage: { ...u, devices: u.devices.map((d) => ({ ...d, byGroup: Object.fromEntries(d.byGroup) })) },
+    findings: fs.findings.items.map((f) => ({ ...f, where: formatLocation(f.location) })),
+  });
+}
+
+/** The trees the root tree names, as the "tree" records of `tree --json`. */
+function trees(): string {
+  const { fs } = opened();
+  return dumpRoots(fs).map((t) => treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key)).join('');
+}
+
+/**
+ * One tree block, as `tree --block LOGICAL --json` writes it (without the header record), what
+ * reading it found, and its raw bytes with a "layout" record: where the header, each slot's key
+ * entry and each leaf item's data lie in them (for the hex view).
+ */
+function block(logical: string): { json: string; bytes?: Uint8Array } {
+  const { fs } = opened();
+  const r = fs.reader.read({ logical: BigInt(logical) });
+  const b = r.block ?? r.damaged;
+  const findings = r.findings.map((f) => toJson({ record: 'finding', ...f, where: formatLocation(f.location) }) + '\n').join('');
+  if (!b) return { json: findings };
+  const entry = b.isLeaf ? ITEM_SIZE : KEY_PTR_SIZE;
+  const slots = Array.from({ length: r.validItems }, (_, i) => ({
+    slot: i,
+    key: [b.keyOffset(i), b.keyOffset(i) + entry],
+    ...(b.isLeaf ? { data: [b.itemOffset(i), b.itemOffset(i) + b.itemSize(i)] } : {}),
+  }));
+  const layout = toJson({ record: 'layout', size: b.data.length, header: [0, HEADER_SIZE], slots }) + '\n';
+  return { json: treeBlockJson(b, printContextOf(fs), r.validItems) + findings + layout, bytes: b.data.slice() };
+}
+
+function located(subvol: string, path: string): Extract<Located, { ok: true }> {
+  const loc = locate(opened().view, { subvol, path: path || '/' });
+  if (!loc.ok) throw new Error(loc.error);
+  return loc;
+}
+
+/** A directory as `ls --json` lists it (or the one entry of a non-directory). */
+function ls(subvol: string, path: string): string {
+  return toJson(jsonDocument('ls', listingJson(opened().view, located(subvol, path))));
+}
+
+/** An inode as `stat --json` shows it: fields, names, paths, xattrs, the first 100 extents. */
+function stat(subvol: string, path: string): string {
+  return toJson(jsonDocument('stat', statJson(opened().view, located(subvol, path), 100)));
+}
+
+/** A file's first `max` bytes (holes as zeros), with the ranges no copy reads correctly. */
+function read(subvol: string, path: string, max: number): { json: string; bytes: Uint8Array } {
+  const { view } = opened();
+  const { inode } = located(subvol, path);
+  if (inode.kind !== 'file') throw new Error(`not a regular file (${inode.kind})`);
+  const r = readAll(view, inode, { max });
+  return { json: toJson({ size: inode.size, read: r.bytes.length, errors: r.errors.map((e) => (e.kind === 'error' ? { offset: e.offset, length: e.length, message: e.message } : { offset: e.offset })) }), bytes: r.bytes };
+}
+
+/** The whole check (metadata and cross references; data checksums too), as `check --data --json` lists findings. */
+function check(id: number): string {
+  const { fs } = opened();
+  // Progress at most every 100 ms: the check calls back per block, far more often than a page can draw.
+  let last = 0;
+  const progress = (phase: string, done: number, total: number) => {
+    const now = performance.now();
+    if (now - last < 100 && done < total) return;
+    last = now;
+    post({ id, progress: { phase, done, total } });
+  };
+  const report = runCheck(fs, { data: true, progress });
+  return toJson({
+    summary: report.summary,
+    dropped: report.dropped,
+    findings: report.findings.map((f) => ({ code: f.code, severity: f.severity, message: f.message, location: f.location, where: formatLocation(f.location) })),
+  });
+}
+
+function post(r: Reply, transfer: Transferable[] = []): void {
+  self.postMessage(r, transfer);
+}
+
+function handle(id: number, req: Request): void {
+  switch (req.op) {
+    case 'open': return post({ id, ok: true, json: open(req.sources) });
+    case 'overview': return post({ id, ok: true, json: overview() });
+    case 'trees': return post({ id, ok: true, json: trees() });
+    case 'block': {
+      const r = block(req.logical);
+      return post({ id, ok: true, json: r.json, ...(r.bytes ? { bytes: r.bytes } : {}) }, r.bytes ? [r.bytes.buffer] : []);
+    }
+    case 'ls': return post({ id, ok: true, json: ls(req.subvol, req.path) });
+    case 'stat': return post({ id, ok: true, json: stat(req.subvol, req.path) });
+    case 'read': {
+      const r = read(req.subvol, req.path, req.max);
+      return post({ id, ok: true, json: r.json, bytes: r.bytes }, [r.bytes.buffer]);
+    }
+    case 'check': return post({ id, ok: true, json: check(id) });
+  }
+}
+
+self.onmessage = (ev: MessageEvent<Envelope>) => {
+  const { id } = ev.data;
+  try {
+    handle(id, ev.data);
+  } catch (e) {
+    post({ id, ok: false, error: (e as Error)?.message ?? String(e) });
+  }
+};
