@@ -9,6 +9,7 @@ import { FindingLog, type FindingSink } from '../findings.js';
 import { assemble, type Assembly } from '../volume/assemble.js';
 import { chunkFieldProblems, chunkFromItem, chunkProblem, sysChunkArrayEntries } from '../volume/ChunkMap.js';
 import { Volume } from '../volume/Volume.js';
+import { MetadumpDeviceSource, MetadumpImage } from '../volume/metadump.js';
 import { TreeReader } from './readTreeBlock.js';
 import { iterateItems, findItem, walkTree, type ItemRef, type TreeRoot, type WalkOptions, type WalkVisitor } from './walk.js';
 
@@ -112,10 +113,18 @@ export class Filesystem {
 
   /** Opens the filesystem on `sources` (the first names it). Throws only when nothing can be read. */
   static open(sources: ByteSource[], opts: OpenOptions = {}): Filesystem {
-    const assembly = assemble(sources);
+    // A btrfs-image dump is one file for every device: its superblock names the filesystem, its ranges hold the tree blocks.
+    const dump = sources[0] ? MetadumpImage.open(sources[0]) : null;
+    const assembly = assemble(dump ? [new MetadumpDeviceSource(dump)] : sources);
     const findings = new FindingLog(opts.findingLimit);
+    if (dump) {
+      assembly.metadump = dump.info;
+      for (const f of dump.findings) findings.add(f);
+      for (const s of sources.slice(1)) findings.add({ code: 'device-ignored', severity: 'warning', message: `${s.name}: not read; ${dump.info.name} is a btrfs-image dump, which holds the metadata of every device`, location: { device: s.name } });
+    }
     for (const f of assembly.findings) findings.add(f);
     const volume = new Volume(assembly.devices);
+    if (dump) volume.logicalStore = dump;
     const sb = assembly.superblock;
     const reader = new TreeReader(volume, {
       nodesize: sb.nodesize, csumType: sb.csumType, fsid: sb.treeFsid,
@@ -201,6 +210,11 @@ export class Filesystem {
     }
     for (const [devid, d] of this.devItems) {
       if (!this.volume.devices.has(devid)) {
+        // A dump has no device of its own for the other devids; their tree blocks are in it, by logical address.
+        if (this.assembly.metadump) {
+          this.volume.devices.set(devid, { devid, uuid: d.uuid, name: `${this.assembly.metadump.name} (devid ${devid})`, source: null });
+          continue;
+        }
         this.volume.devices.set(devid, { devid, uuid: d.uuid, name: 'missing', source: null });
         this.findings.add({ code: 'device-missing', severity: 'error', message: `device devid ${devid} uuid ${d.uuid} is missing`, location: { devid } });
       }

@@ -3,6 +3,7 @@ import { superblockFieldProblems, type Superblock } from '../format/superblock.j
 import type { Finding } from '../findings.js';
 import { readSuperblocks, type DeviceSupers, type SuperChoice, type SuperMirror } from './superblocks.js';
 import type { Device } from './Volume.js';
+import type { MetadumpInfo } from './metadump.js';
 
 /** The devices given to a command, matched into one filesystem. */
 export interface Assembly {
@@ -12,6 +13,8 @@ export interface Assembly {
   /** Superblock copies of every given source, in the order given. */
   supers: { name: string; devid?: bigint; supers: DeviceSupers }[];
   findings: Finding[];
+  /** Set when the image is a btrfs-image dump read in place (tree blocks by logical address, no file data). */
+  metadump?: MetadumpInfo;
 }
 
 /** Why the first source cannot be opened as btrfs at all. */

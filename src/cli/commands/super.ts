@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { readSuperblocks } from '../../volume/superblocks.js';
+import { dumpedDevice } from '../../volume/metadump.js';
 import { BACKUP_ROOT_HEAD, SYS_CHUNK_HEAD, backupRootRows, sysChunkArrayRows, superblockJson, superblockRows } from '../../report/superblock.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { openSources } from '../open.js';
@@ -12,9 +13,10 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
     .description('decode the superblock (the primary copy, or the newest valid backup when the primary is invalid) and show the state of every copy')
     .option('--all-mirrors', 'decode and show every copy on every device')
     .action((image: string | undefined, opts: CommonOptions & { allMirrors?: boolean }) => {
-      const sources = openSources(image, opts, io);
-      const devices = sources.map((s) => ({ name: s.name, supers: readSuperblocks(s) }));
+      const sources = openSources(image, opts, io).map(dumpedDevice);
+      const devices = sources.map((s) => ({ name: s.source.name, supers: readSuperblocks(s.source) }));
       const first = devices[0]!;
+      const dump = sources[0]!.dump;
       if (!first.supers.best) {
         const states = first.supers.mirrors.map((m) => `copy ${m.index + 1} at ${m.offset}: ${m.state}`).join('; ');
         throw new InputError(`${first.name}: no valid btrfs superblock (${states})`);
@@ -23,6 +25,7 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
       if (opts.json) {
         io.stdout.write(toJson(jsonDocument('super', {
           superblock: superblockJson(first.supers.best),
+          ...(dump ? { metadump: dump.info } : {}),
           devices: devices.map((d) => ({
             name: d.name,
             usedCopy: d.supers.bestIndex,
@@ -36,6 +39,7 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
         return done(damaged ? EXIT_DAMAGE : EXIT_OK);
       }
       const out: string[] = [];
+      if (dump) out.push(`${dump.info.name}: a btrfs-image dump (format ${dump.info.version}${dump.info.compressed ? ', zlib' : ''}, ${dump.info.ranges} ranges of tree blocks): the primary superblock of the dumped device; a dump holds no backup copies`);
       if (opts.allMirrors) {
         for (const d of devices) {
           for (const m of d.supers.mirrors) {
