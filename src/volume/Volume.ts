@@ -11,6 +11,8 @@ export interface Device {
   name: string;
   source: ByteSource | null;
   superblock?: Superblock;
+  /** A seed device of a sprouted filesystem (read-only, its own fsid in its superblock). */
+  seed?: boolean;
 }
 
 /** The outcome of reading one way (copy) of a logical range. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readSuperblocks } from '../../volume/superblocks.js';
 import { dumpedDevice } from '../../volume/metadump.js';
+import { SuperFlag } from '../../format/constants.js';
 import { BACKUP_ROOT_HEAD, SYS_CHUNK_HEAD, backupRootRows, sysChunkArrayRows, superblockJson, superblockRows } from '../../report/superblock.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { openSources } from '../open.js';
@@ -15,7 +16,10 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
     .action((image: string | undefined, opts: CommonOptions & { allMirrors?: boolean }) => {
       const sources = openSources(image, opts, io).map(dumpedDevice);
       const devices = sources.map((s) => ({ name: s.source.name, supers: readSuperblocks(s.source) }));
-      const first = devices[0]!;
+      // A seed given first beside its sprout: the sprout's superblock is the filesystem's (as Filesystem.open assembles it).
+      const isSeed = (d: (typeof devices)[number]) => d.supers.best !== undefined && (d.supers.best.flags & SuperFlag.SEEDING) !== 0n;
+      const sprout = isSeed(devices[0]!) ? devices.find((d) => d.supers.best && !isSeed(d) && d.supers.best.fsid !== devices[0]!.supers.best!.fsid) : undefined;
+      const first = sprout ?? devices[0]!;
       const dump = sources[0]!.dump;
       if (!first.supers.best) {
         const states = first.supers.mirrors.map((m) => `copy ${m.index + 1} at ${m.offset}: ${m.state}`).join('; ');
@@ -28,6 +32,7 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
           ...(dump ? { metadump: dump.info } : {}),
           devices: devices.map((d) => ({
             name: d.name,
+            ...(isSeed(d) ? { seed: true } : {}),
             usedCopy: d.supers.bestIndex,
             mirrors: d.supers.mirrors.map((m) => ({
               index: m.index, offset: m.offset, state: m.state, problems: m.problems,
@@ -56,7 +61,7 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
         out.push(renderTable(BACKUP_ROOT_HEAD, backupRootRows(first.supers.best), { title: 'backup roots' }));
       }
       out.push(renderTable(['device', 'copy', 'offset', 'state', 'generation', 'problems'], devices.flatMap((d) => d.supers.mirrors.map((m) => [
-        d.name, m.index + 1, m.offset, m.state + (m.index === d.supers.bestIndex ? ' (used)' : ''), m.generation ?? '', m.problems.join(', '),
+        d.name + (isSeed(d) && d !== first ? ' (seed)' : ''), m.index + 1, m.offset, m.state + (m.index === d.supers.bestIndex ? ' (used)' : ''), m.generation ?? '', m.problems.join(', '),
       ])), { title: 'superblock copies' }));
       io.stdout.write(out.join('\n\n') + '\n');
       done(damaged ? EXIT_DAMAGE : EXIT_OK);
