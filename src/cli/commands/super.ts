@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { readSuperblocks } from '../../volume/superblocks.js';
 import { dumpedDevice } from '../../volume/metadump.js';
 import { SuperFlag } from '../../format/constants.js';
+import { featureGaps } from '../../report/featureSupport.js';
 import { BACKUP_ROOT_HEAD, SYS_CHUNK_HEAD, backupRootRows, sysChunkArrayRows, superblockJson, superblockRows } from '../../report/superblock.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { openSources } from '../open.js';
@@ -30,6 +31,7 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
         io.stdout.write(toJson(jsonDocument('super', {
           superblock: superblockJson(first.supers.best),
           ...(dump ? { metadump: dump.info } : {}),
+          featureGaps: featureGaps(first.supers.best),
           devices: devices.map((d) => ({
             name: d.name,
             ...(isSeed(d) ? { seed: true } : {}),
@@ -59,6 +61,11 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
         out.push(renderFields(superblockRows(first.supers.best), `${first.name}: superblock copy ${first.supers.bestIndex! + 1} (used)`));
         out.push(renderTable(SYS_CHUNK_HEAD, sysChunkArrayRows(first.supers.best), { title: 'sys_chunk_array' }));
         out.push(renderTable(BACKUP_ROOT_HEAD, backupRootRows(first.supers.best), { title: 'backup roots' }));
+      }
+      const gaps = featureGaps(first.supers.best);
+      if (gaps.length) {
+        out.push(renderTable(['flag', 'support', 'what is not handled', 'may be incomplete'], gaps.map((g) => [g.flag, g.support, g.note, g.commands.join(', ')]),
+          { title: 'features btrfs-inspect does not fully understand' }));
       }
       out.push(renderTable(['device', 'copy', 'offset', 'state', 'generation', 'problems'], devices.flatMap((d) => d.supers.mirrors.map((m) => [
         d.name + (isSeed(d) && d !== first ? ' (seed)' : ''), m.index + 1, m.offset, m.state + (m.index === d.supers.bestIndex ? ' (used)' : ''), m.generation ?? '', m.problems.join(', '),
