@@ -33,6 +33,8 @@ python3 "$HERE/unpack_runs.py" -d "$WORK" default raid1 >/dev/null
 "$P/btrfs-image" -t 1 "$WORK/default/dev1.raw" "$WORK/default.dump"
 gzip -9n < "$WORK/default.dump" > "$OUT/default.dump.gz"
 "$P/btrfs-image" -t 1 -c 9 "$WORK/default/dev1.raw" "$OUT/default-c9.dump"
+# -s: every name replaced by random garbage of the same length (a new draw each rebuild).
+"$P/btrfs-image" -t 1 -c 9 -s "$WORK/default/dev1.raw" "$OUT/default-c9-sanitized.dump"
 
 for f in dev1 dev2; do
     LOOPS+=("$(losetup -f --show "$WORK/raid1/$f.raw")")
