@@ -20,7 +20,7 @@ export const COMMANDS: { cmd: string; json: boolean; args: (c: CaseContext) => s
   { cmd: 'super', json: true, args: () => [[], ['--all-mirrors']] },
   { cmd: 'chunks', json: true, args: () => [[]] },
   { cmd: 'map', json: true, args: (c) => [[String(c.t.dataLogical)], [String(c.t.treeLogical)], ['--physical', String(c.rng.int(1 << 26))]] },
-  { cmd: 'tree', json: true, args: (c) => [[], ['--tree', 'fs'], ['--tree', 'extent', '--bfs'], ['--block', String(c.t.treeLogical)], ['--tree', 'root', '--expand-shared']] },
+  { cmd: 'tree', json: true, args: (c) => [[], ['--tree', 'fs'], ['--tree', 'extent', '--bfs'], ['--block', String(c.t.treeLogical)], ['--tree', 'root', '--expand-shared', '--json']] },
   { cmd: 'partitions', json: true, args: () => [[]] },
   { cmd: 'subvolumes', json: true, args: () => [[]] },
   { cmd: 'ls', json: true, args: (c) => [['-R', '-l'], ['-R'], ['-l', c.rng.pick(c.t.dirs) ?? '/']] },
@@ -43,6 +43,7 @@ export const COMMANDS: { cmd: string; json: boolean; args: (c: CaseContext) => s
 /** One command line for the case: the command, IMAGE, a variant's arguments, --device options, maybe --json. */
 export function commandLine(entry: (typeof COMMANDS)[number], c: CaseContext): string[] {
   const args = c.rng.pick(entry.args(c));
-  const json = entry.json && c.rng.chance(0.5) ? ['--json'] : [];
+  // A variant that excludes --json (timeline --bodyfile) or needs it (--expand-shared) says so itself; the coin is tossed either way.
+  const json = entry.json && c.rng.chance(0.5) && !args.includes('--bodyfile') && !args.includes('--json') ? ['--json'] : [];
   return [entry.cmd, c.image, ...args, ...c.devices.flatMap((d) => ['--device', d]), ...json];
 }

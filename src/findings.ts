@@ -1,11 +1,12 @@
+import type { FindingCode, Severity } from './findingRules.js';
 import type { Key } from './format/key.js';
+
+export type { FindingCode, Severity } from './findingRules.js';
 
 /**
  * Damage found in an image is data, not an exception: every layer collects
  * findings with the place they were found, and goes on.
  */
-export type Severity = 'error' | 'warning' | 'info';
-
 export interface Location {
   /** Device path or name, and its devid. */
   device?: string;
@@ -23,8 +24,8 @@ export interface Location {
 }
 
 export interface Finding {
-  /** Stable code, e.g. `tree-block-csum`, `transid-mismatch`, `key-order`. */
-  code: string;
+  /** Stable code from the catalogue (findingRules.ts), e.g. `tree-block-csum`, `key-order`. */
+  code: FindingCode;
   severity: Severity;
   message: string;
   location: Location;
@@ -58,6 +59,15 @@ export class FindingLog implements FindingSink {
   get count(): number {
     return this.items.length + this.dropped;
   }
+}
+
+/**
+ * A location as the CLI's JSON writes it: `copy` numbered from 1, as every
+ * message and table numbers copies ("copy 1" is the first mirror, the data
+ * stripe of a RAID5/6 row, or the superblock at 64 KiB).
+ */
+export function locationJson(l: Location): Location {
+  return l.copy === undefined ? l : { ...l, copy: l.copy + 1 };
 }
 
 /** "devid 1 (/dev/sda) physical 65536, logical 30408704, tree 5, block 30408704 slot 3 key (256 1 0)". */

@@ -17,6 +17,10 @@ export { SourceError } from './io/ByteSource.js';
 export { MemorySource } from './io/MemorySource.js';
 /** A window of another source (a partition, or a filesystem at an offset). */
 export { SliceSource } from './io/SliceSource.js';
+/** Containers read as the disk they hold: qcow2 (with backing files), EWF/E01 evidence sets (case metadata, stored hashes), split raw segments. */
+export { Qcow2Source, type Qcow2Header, type Qcow2Options, type Qcow2Snapshot } from './io/containers/qcow2.js';
+export { EwfSource, type EwfInfo, type EwfOptions, type EwfHashers } from './io/containers/ewf.js';
+export { ConcatSource } from './io/ConcatSource.js';
 /** MBR/GPT of a whole-disk image; its btrfs partitions; one partition as a SliceSource. */
 export { readPartitionTable, findBtrfsPartitions, openPartition, PartitionTableError, type PartitionTable, type Partition } from './io/partitions.js';
 

@@ -4,7 +4,7 @@
  */
 /** A file or block device opened read-only (positional reads); the error naming a path it cannot open. */
 export { FileSource, FileOpenError } from './io/node/FileSource.js';
-/** The source a path names: a runs image (".runs.gz", the samples' sparse form) or a file/device. */
+/** The source a path names: a runs image (".runs.gz", the samples' sparse form), a split raw image, a qcow2 or EWF container (by content), or a file/device. */
 export { openByteSource, isRunsImagePath } from './io/node/openSource.js';
 /** A runs image loaded into a sparse in-memory source. */
 export { loadRunsImage, type LoadRunsOptions } from './io/node/runs.js';

@@ -7,7 +7,7 @@ import { FsView } from '../src/fs/FsView.js';
 import { TreeBlock } from '../src/format/treeBlock.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
 import { cli, parseJsonExact } from './helpers/cli.js';
-import { nbytesChanged, nlinkChanged, raid1DataCopy, raid5DataAndParity, recipes, fsLeaf, type DamageRecipe } from './helpers/damagedCheck.js';
+import { nbytesChanged, nlinkChanged, raid1DataCopy, raid5DataAndParity, recipes, fsLeaf, deviceRecipes, dirItemDuplicateName, dirItemHashChanged, fieldRecipes, inlineRefsSwapped, parentKeyChanged, keyTypeWrongTree, modeInvalid, noHolesCleared, rootTreeModeInvalid, superblockTotals, type DamageRecipe } from './helpers/damagedCheck.js';
 import { captureIO, filesTruth, hashFile, writeSparse } from './helpers/fsTruth.js';
 import { runCli } from '../src/cli/main.js';
 import { hasTruth, openSample, sampleNames, sampleSources, SAMPLES, truthText } from './helpers/samples.js';
@@ -58,7 +58,7 @@ function copiesOfData(fs: Filesystem): number {
 describe('check: damaged images built in memory report exactly the damage made', () => {
   const clean = openSample('default');
   const baseline = new Set(damage(runCheck(clean, { data: true })).map(keyOf));
-  const all: DamageRecipe[] = [...recipes(), raid1DataCopy(), ...raid5DataAndParity(), nlinkChanged(), nbytesChanged()];
+  const all: DamageRecipe[] = [...recipes(), raid1DataCopy(), ...raid5DataAndParity(), nlinkChanged(), nbytesChanged(), ...superblockTotals(), modeInvalid(), rootTreeModeInvalid(), keyTypeWrongTree(), dirItemHashChanged(), dirItemDuplicateName(), inlineRefsSwapped(), ...fieldRecipes(), parentKeyChanged(), ...deviceRecipes()];
 
   it.each(all.map((r) => [r.name, r] as const))('%s', (_n, recipe) => {
     const fs = Filesystem.open(recipe.sources);
@@ -110,6 +110,19 @@ describe('check: damaged images built in memory report exactly the damage made',
       expect(h.errors).toEqual([]);
       expect(h.sha256).toBe(e.sha256);
     }
+  });
+});
+
+describe('check: without NO_HOLES, holes need file extents', () => {
+  it('the sample with NO_HOLES cleared: one file-extent-gap per sparse file (kernel FIEMAP), at its first hole', () => {
+    const { sources, gaps } = noHolesCleared();
+    expect(gaps.length).toBeGreaterThan(0);
+    const r = runCheck(Filesystem.open(sources));
+    const found = damage(r).filter((f) => !KNOWN_WARNINGS.has(f.code));
+    expect(found.every((f) => f.code === 'file-extent-gap'), found.map((f) => `${f.code}: ${f.message}`).join('; ')).toBe(true);
+    const got = found.map((f) => ({ subvol: f.location.tree!, ino: f.location.key!.objectid, offset: BigInt(/covers offset (\d+)/.exec(f.message)![1]!) }));
+    const order = (a: { subvol: bigint; ino: bigint }, b: { subvol: bigint; ino: bigint }) => (a.subvol !== b.subvol ? (a.subvol < b.subvol ? -1 : 1) : a.ino < b.ino ? -1 : a.ino > b.ino ? 1 : 0);
+    expect(got.sort(order)).toEqual([...gaps].sort(order));
   });
 });
 

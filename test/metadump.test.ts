@@ -140,6 +140,22 @@ describe('btrfs-image dump format', () => {
     expect(s.mirrors.map((m) => m.state)).toEqual(['ok', 'missing', 'missing']);
   });
 
+  it('a dump without its superblock range: metadump-super, and nothing to open', () => {
+    const b = dumpBytes('default-c9.dump');
+    // The first range is the superblock (bytenr 65536): name it another address.
+    new DataView(b.buffer, b.byteOffset).setBigUint64(21, 0x20000n, true);
+    const d = MetadumpImage.open(new MemorySource(b))!;
+    expect(d.superblock).toBeNull();
+    expect(d.findings.map((f) => f.code)).toEqual(['metadump-super']);
+    expect(() => Filesystem.open([new MemorySource(b, 'nosuper.dump')])).toThrow(NotBtrfsError);
+  });
+
+  it('a --device given beside a dump is not read: device-ignored, the dump still opens clean', () => {
+    const fs = Filesystem.open([new MemorySource(dumpBytes('raid1-c9.dump'), 'raid1.dump'), new MemorySource(new Uint8Array(1 << 20), 'other')]);
+    expect(fs.findings.items.map((f) => [f.code, f.severity, f.location.device])).toEqual([['device-ignored', 'warning', 'other']]);
+    expect(fs.volume.devices.size).toBe(2);
+  });
+
   it('a file that is not a dump is not taken for one', () => {
     expect(MetadumpImage.open(new MemorySource(new Uint8Array(4096)))).toBeNull();
   });

@@ -5,12 +5,12 @@ import { EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from './cont
 import type { CommonOptions } from './options.js';
 import { jsonDocument, toJson } from '../report/json.js';
 import { openFilesystem } from './open.js';
-import { openTarget } from './target.js';
+import { openTarget, unreadable } from './target.js';
 
-/** One PATH of a batch: found, or why not (said on stderr, exit 2 for it). */
+/** One PATH of a batch: found, or why not (said on stderr; exit `code`: 2 not there, 1 damaged). */
 export type BatchTarget =
   | { name: string; loc: Extract<Located, { ok: true }> }
-  | { name: string; error: string };
+  | { name: string; error: string; code: number };
 
 /**
  * The files `stat`, `cat` and `extents` were asked for: "CMD IMAGE PATH..."
@@ -28,7 +28,10 @@ export function openBatch(image: string | undefined, paths: string[], opts: Comm
   const view = new FsView(fs);
   const targets = paths.map((p): BatchTarget => {
     const loc = locate(view, { path: p, ...(opts.subvol !== undefined ? { subvol: opts.subvol } : {}) });
-    return loc.ok ? { name: p, loc } : { name: p, error: loc.error };
+    if (loc.ok) return { name: p, loc };
+    if (!loc.unreadable) return { name: p, error: loc.error, code: EXIT_USAGE };
+    const u = unreadable(view, loc);
+    return { name: p, error: `${u.message}; ${u.hint}`, code: EXIT_DAMAGE };
   });
   return { fs, view, targets };
 }
@@ -54,7 +57,7 @@ export function writeBatch(command: string, targets: BatchTarget[], several: boo
     if ('error' in t) {
       // Only several paths are looked up one by one: a single missing one is a usage error earlier.
       io.stderr.write(`btrfs-inspect: ${t.error}\n`);
-      code = worst(code, EXIT_USAGE);
+      code = worst(code, t.code);
       if (json) docs.push({ request: t.name, error: t.error });
       continue;
     }

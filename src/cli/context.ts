@@ -25,6 +25,18 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * A well-formed request the image cannot serve: an address in no chunk, no
+ * tree block there, no surviving root of that generation. Exit 1 ("request
+ * not fully served"), with this message and the next step.
+ */
+export class NotServedError extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+    this.name = 'NotServedError';
+  }
+}
+
 export const EXIT_OK = 0;
 export const EXIT_DAMAGE = 1;
 export const EXIT_USAGE = 2;

@@ -1,14 +1,15 @@
 import { Command, CommanderError } from 'commander';
-import { EXIT_DAMAGE, EXIT_USAGE, InputError, UsageError, type CliIO } from './context.js';
+import { EXIT_DAMAGE, EXIT_USAGE, InputError, NotServedError, UsageError, type CliIO } from './context.js';
 import { isatty } from 'node:tty';
 import { commandsFor } from './commandIndex.js';
 import { setJsonBigint } from '../report/json.js';
 import { withDemoImage } from './demo.js';
 import { BlockingStdout } from './stdout.js';
 import { setTableStyle } from './table.js';
-import type { OutputOptions } from './options.js';
+import { checkOptionRules, type OutputOptions } from './options.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
+import { VERSION } from './version.js';
 
 /**
  * Runs the CLI with `args` (without node and script) and returns the exit
@@ -25,12 +26,14 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
     .description('Raw, on-disk Btrfs inspector: reads images and devices directly, never mounts, never writes.')
     .version(VERSION)
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    // Commander's own messages ("error: unknown option ...") get the one prefix every error line has.
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: (s, write) => write(s.replace(/^error: /, 'btrfs-inspect: ')) })
     .showHelpAfterError('(run with --help for usage)');
   const argv = withDemoImage(args);
   for (const register of await commandsFor(argv)) register(program, io, done);
   for (const c of program.commands) c.exitOverride();
   program.hook('preAction', async (_program, command) => {
+    checkOptionRules(command);
     applyOutputOptions(command.opts<OutputOptions>(), io, command.options.some((o) => o.long === '--wide'));
     // The checksum code and the native crc32c binding load only when a command runs (help and --version never checksum).
     await (await import('../io/node/nativeCrc32c.js')).useNativeCrc32c();
@@ -47,6 +50,10 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
       io.stderr.write(`btrfs-inspect: ${e.message}\n`);
       if (e instanceof InputError && e.hint) io.stderr.write(`${e.hint}\n`);
       return EXIT_USAGE;
+    }
+    if (e instanceof NotServedError) {
+      io.stderr.write(`btrfs-inspect: ${e.message}${e.hint ? `; ${e.hint}` : ''}\n`);
+      return EXIT_DAMAGE;
     }
     if (isBrokenPipe(e)) return code;
     io.stderr.write(`btrfs-inspect: ${(e as Error)?.message ?? String(e)}\n`);

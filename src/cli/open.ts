@@ -4,10 +4,12 @@ import type { ByteSource } from '../io/ByteSource.js';
 import { SliceSource } from '../io/SliceSource.js';
 import { findBtrfsPartitions, PartitionTableError, readPartitionTable, type PartitionTable } from '../io/partitions.js';
 import { openByteSource } from '../io/node/openSource.js';
+import { liveUse } from '../io/node/liveUse.js';
 import { hasSuperMagic } from '../format/superblock.js';
 import { NotBtrfsError } from '../volume/assemble.js';
+import type { DeviceSupers, SuperChoice } from '../volume/superblocks.js';
 import { Filesystem } from '../tree/Filesystem.js';
-import { InputError, UsageError, type CliIO } from './context.js';
+import { InputError, NotServedError, UsageError, type CliIO } from './context.js';
 import { DEMO_HINT, demoImagePath } from './demo.js';
 import { viewpoint } from '../analysis/forensics/viewpoint.js';
 
@@ -15,6 +17,8 @@ export interface SourceOptions {
   device?: string[];
   partition?: string;
   offset?: string;
+  /** Superblock copy to use, 1-based as every message numbers copies. */
+  superblock?: string;
   generation?: string;
   root?: string;
   replayLog?: boolean;
@@ -28,8 +32,16 @@ function parseBytes(s: string, what: string): bigint {
 
 export { DEMO_HINT, demoImagePath, withDemoImage } from './demo.js';
 
-function openOne(path: string, hint?: string): ByteSource {
+/** Warns (never refuses: a forensic read of a live system can be wanted) when the kernel is using the device or image. */
+export function warnIfLive(path: string, io: CliIO): void {
+  const uses = liveUse(path);
+  if (uses.length === 0) return;
+  io.stderr.write(`btrfs-inspect: warning: ${path} is in use: ${uses.join('; ')}. A live filesystem may change while it is read: what is shown (a check's verdict too) can be wrong; unmount it, or read a copy or snapshot of the device\n`);
+}
+
+function openOne(path: string, io: CliIO, hint?: string): ByteSource {
   if (!existsSync(path)) throw new InputError(`${path}: no such file or device`, hint);
+  warnIfLive(path, io);
   try {
     return openByteSource(path);
   } catch (e) {
@@ -84,21 +96,47 @@ export function openSources(image: string | undefined, opts: SourceOptions, io: 
     if (!existsSync(path)) throw new UsageError(`${opts.demo ? '--demo given' : 'no image given'}, and the bundled demo image is not there`);
     if (!opts.demo) io.stderr.write(`No image given: using the bundled demo image ${join('sample-images', 'default')}.\n`);
   }
-  return [selectSource(openOne(path, DEMO_HINT), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d), {}, io))];
+  return [selectSource(openOne(path, io, DEMO_HINT), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d, io), {}, io))];
+}
+
+/**
+ * --superblock N: the copy every device's superblock is read from (1 = the
+ * primary at 64 KiB, 2 = 64 MiB, 3 = 256 GiB), as a 0-based SuperChoice.
+ */
+export function superChoice(opts: SourceOptions): SuperChoice {
+  if (opts.superblock === undefined) return {};
+  if (!/^[1-3]$/.test(opts.superblock)) throw new UsageError(`--superblock must be 1, 2 or 3 (the copy at 64 KiB, 64 MiB or 256 GiB), got "${opts.superblock}"`);
+  return { copy: Number(opts.superblock) - 1 };
+}
+
+/** The options that pick the sources (for another thread opening the same filesystem). */
+export function sourceOptionsOf(opts: SourceOptions): SourceOptions {
+  const { device, partition, offset, superblock } = opts;
+  return { ...(device ? { device } : {}), ...(partition !== undefined ? { partition } : {}), ...(offset !== undefined ? { offset } : {}), ...(superblock !== undefined ? { superblock } : {}) };
+}
+
+/** Why the forced superblock copy cannot be used (a usage error: another copy may be valid). */
+export function forcedCopyError(e: { source: string; supers: DeviceSupers }, copy: number): UsageError {
+  const m = e.supers.mirrors[copy];
+  const state = m ? `copy ${copy + 1} at ${m.offset} is ${m.state}${m.problems.length ? ` (${m.problems.join(', ')})` : ''}` : `the device has no copy ${copy + 1}`;
+  const valid = e.supers.mirrors.filter((x) => x.state === 'ok').map((x) => x.index + 1);
+  return new UsageError(`${e.source}: --superblock ${copy + 1}: ${state}${valid.length ? `; valid copies: ${valid.join(', ')}` : ''}`);
 }
 
 /** Opens the filesystem named by a command's IMAGE and --device options. */
 export function openFilesystem(image: string | undefined, opts: SourceOptions, io: CliIO): Filesystem {
+  const choice = superChoice(opts);
   const sources = openSources(image, opts, io);
   let fs: Filesystem;
   try {
-    fs = Filesystem.open(sources);
+    fs = Filesystem.open(sources, { superblock: choice });
   } catch (e) {
-    if (e instanceof NotBtrfsError) throw new InputError(e.message);
+    if (e instanceof NotBtrfsError) throw choice.copy !== undefined ? forcedCopyError(e, choice.copy) : new InputError(e.message);
     throw e;
   }
+  if (choice.copy !== undefined) io.stderr.write(`note: reading superblock copy ${choice.copy + 1} (--superblock ${choice.copy + 1}), generation ${fs.superblock.generation}\n`);
   const v = viewpoint(fs, opts);
-  if ('error' in v) throw new UsageError(v.error);
+  if ('error' in v) throw v.unserved ? new NotServedError(v.error) : new UsageError(v.error);
   if (v.note) io.stderr.write(`${v.note}\n`);
   return v.fs;
 }

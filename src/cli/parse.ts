@@ -11,6 +11,14 @@ export function parseU64(s: string, what: string): bigint {
   return v;
 }
 
+/** A count given on the command line (--max-blocks, --extents): a whole number within [min, max], else a usage error. */
+export function parseCount(s: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(s.trim())) throw new UsageError(`${what}: "${s}" is not a whole number`);
+  const v = Number(s.trim());
+  if (v < min || v > max) throw new UsageError(`${what}: ${s} is not within ${min}..${max}`);
+  return v;
+}
+
 const TREE_NAMES: Record<string, bigint> = {
   root: ObjectId.ROOT_TREE, extent: ObjectId.EXTENT_TREE, chunk: ObjectId.CHUNK_TREE, dev: ObjectId.DEV_TREE, device: ObjectId.DEV_TREE,
   fs: ObjectId.FS_TREE, csum: ObjectId.CSUM_TREE, checksum: ObjectId.CSUM_TREE, quota: ObjectId.QUOTA_TREE, uuid: ObjectId.UUID_TREE,

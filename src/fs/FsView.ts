@@ -9,6 +9,7 @@ import type { Filesystem } from '../tree/Filesystem.js';
 import type { ItemRef, TreeRoot } from '../tree/walk.js';
 import { bytesEqualAll, displayPath, hasEscapes, nameHash, parsePath, utf8Bytes } from './names.js';
 import type { DirEntry, FileKind, Inode, InodeRef, ItemPlace } from './types.js';
+import { rule } from '../findingRules.js';
 
 /** Bounds that keep hostile trees from making walks unbounded. */
 export const LIMITS = {
@@ -105,7 +106,8 @@ export interface SubvolumeInfo {
 
 export type ResolveResult =
   | { ok: true; ref: InodeRef; inode: Inode; path: Uint8Array[]; entry: DirEntry | null }
-  | { ok: false; error: string; path: Uint8Array[] };
+  /** `unreadable`: the inode a name leads to cannot be read (damage, not a wrong path). */
+  | { ok: false; error: string; path: Uint8Array[]; unreadable?: InodeRef };
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
@@ -254,7 +256,7 @@ export class FsView {
     const seen = new Set<bigint>();
     while (cur && cur.id !== ObjectId.FS_TREE) {
       if (seen.has(cur.id) || seen.size > LIMITS.maxSubvolDepth) {
-        this.finding({ code: 'subvolume-loop', severity: 'error', message: `subvolume ${s.id}: the chain of ROOT_BACKREFs loops at subvolume ${cur.id}`, location: { tree: ObjectId.ROOT_TREE } });
+        this.finding({ ...rule('subvolume-loop'), message: `subvolume ${s.id}: the chain of ROOT_BACKREFs loops at subvolume ${cur.id}`, location: { tree: ObjectId.ROOT_TREE } });
         return null;
       }
       seen.add(cur.id);
@@ -283,7 +285,7 @@ export class FsView {
   // ---------------------------------------------------------------- inodes
 
   private badItem(tree: bigint, block: bigint, slot: number, key: Key, why: string): void {
-    this.finding({ code: 'item-invalid', severity: 'error', message: `item ${fmtKey(key)} in tree ${tree}: ${why}`, location: { tree, block, slot, key } });
+    this.finding({ ...rule('item-invalid'), message: `item ${fmtKey(key)} in tree ${tree}: ${why}`, location: { tree, block, slot, key } });
   }
 
   /** Items of one object and type in a subvolume's tree, offsets [min, max]. */
@@ -357,7 +359,7 @@ export class FsView {
       return { dir, name: e.name, index, ftype: e.type, location: loc, target: { subvol: dir.subvol, ino: EMPTY_SUBVOL_DIR }, crossing: 'placeholder', place };
     }
     this.finding({
-      code: 'dir-entry-location', severity: 'error',
+      ...rule('dir-entry-location'),
       message: `directory ${dir.ino} of subvolume ${dir.subvol}: entry "${displayPath([e.name]).slice(1)}" points at key ${fmtKey(loc)}, neither an inode nor a subvolume`,
       location: { tree: place.tree, block: place.block, slot: place.slot },
     });
@@ -448,7 +450,7 @@ export class FsView {
       const cur = stack[stack.length - 1]!;
       const ino = this.inode(cur.ref);
       walked.push(comp);
-      if (!ino) return { ok: false, error: `${displayPath(walked.slice(0, -1))}: inode ${cur.ref.ino} of subvolume ${cur.ref.subvol} cannot be read`, path: walked };
+      if (!ino) return { ok: false, error: `${displayPath(walked.slice(0, -1))}: inode ${cur.ref.ino} of subvolume ${cur.ref.subvol} cannot be read`, path: walked, unreadable: cur.ref };
       if (ino.kind !== 'dir') return { ok: false, error: `${displayPath(walked.slice(0, -1))}: not a directory`, path: walked };
       const e = this.lookup(cur.ref, comp);
       if (!e) return { ok: false, error: `${displayPath(walked)}: no such file or directory`, path: walked };
@@ -456,7 +458,7 @@ export class FsView {
     }
     const last = stack[stack.length - 1]!;
     const inode = this.inode(last.ref);
-    if (!inode) return { ok: false, error: `${displayPath(walked)}: inode ${last.ref.ino} of subvolume ${last.ref.subvol} cannot be read`, path: walked };
+    if (!inode) return { ok: false, error: `${displayPath(walked)}: inode ${last.ref.ino} of subvolume ${last.ref.subvol} cannot be read`, path: walked, unreadable: last.ref };
     return { ok: true, ref: last.ref, inode, path: walked, entry: last.entry };
   }
 
@@ -517,7 +519,7 @@ export class FsView {
       if (this.dirLoops.has(key)) return null;
       if (seen.has(cur)) {
         this.dirLoops.add(key);
-        this.finding({ code: 'directory-loop', severity: 'error', message: `subvolume ${dir.subvol}: the parents of directory ${dir.ino} loop at inode ${cur}`, location: { tree: dir.subvol } });
+        this.finding({ ...rule('directory-loop'), message: `subvolume ${dir.subvol}: the parents of directory ${dir.ino} loop at inode ${cur}`, location: { tree: dir.subvol } });
         return null;
       }
       seen.add(cur);

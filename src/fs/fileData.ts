@@ -8,6 +8,7 @@ import { CsumLookup } from './csums.js';
 import type { FsView } from './FsView.js';
 import { itemsFromAtOrBefore } from './treeSearch.js';
 import type { Inode, InodeRef, ItemPlace } from './types.js';
+import { rule } from '../findingRules.js';
 
 /** One file extent item, decoded, with the file range it maps. */
 export interface FileExtent {
@@ -84,7 +85,7 @@ export function* fileExtents(view: FsView, ref: InodeRef, from = 0n): Generator<
     const place = { tree: ref.subvol, block: block.logical, slot };
     const d = decodeFileExtent(k, block.itemData(slot));
     if (d.kind === 'invalid') {
-      view.finding({ code: 'item-invalid', severity: 'error', message: `inode ${ref.ino} of subvolume ${ref.subvol}: file extent at offset ${k.offset}: ${d.reason}`, location: { ...place, key: k } });
+      view.finding({ ...rule('item-invalid'), message: `inode ${ref.ino} of subvolume ${ref.subvol}: file extent at offset ${k.offset}: ${d.reason}`, location: { ...place, key: k } });
       continue;
     }
     const common = { fileOffset: k.offset, compression: d.compression, encryption: d.encryption, otherEncoding: d.otherEncoding, generation: d.generation, ramBytes: d.ramBytes, place, ...(d.errors ? { errors: d.errors } : {}) };
@@ -181,7 +182,7 @@ class DataReader {
       try {
         data = decompressExtent(e.compression, data, Number(e.ramBytes > 0x7fffffffn ? 0x7fffffffn : e.ramBytes), this.ss);
       } catch (x) {
-        this.view.finding({ code: 'decompress-failed', severity: 'error', message: `${this.where}: inline extent at file offset ${e.fileOffset}: ${describe(x)}`, location: { ...e.place } });
+        this.view.finding({ ...rule('decompress-failed'), message: `${this.where}: inline extent at file offset ${e.fileOffset}: ${describe(x)}`, location: { ...e.place } });
         yield { kind: 'error', offset: at, length: len, message: `${this.where}: inline extent at file offset ${e.fileOffset}: ${describe(x)}` };
         return;
       }
@@ -218,7 +219,7 @@ class DataReader {
       try {
         plain = decompressExtent(e.compression, r.bytes, Number(e.ramBytes), this.ss);
       } catch (x) {
-        this.view.finding({ code: 'decompress-failed', severity: 'error', message: `${this.where}: compressed extent at logical ${e.diskBytenr}: ${describe(x)}`, location: { ...e.place, logical: e.diskBytenr } });
+        this.view.finding({ ...rule('decompress-failed'), message: `${this.where}: compressed extent at logical ${e.diskBytenr}: ${describe(x)}`, location: { ...e.place, logical: e.diskBytenr } });
         yield fail(`${this.where}: compressed extent at logical ${e.diskBytenr}: ${describe(x)}`, e.diskBytenr);
         return;
       }
@@ -323,7 +324,7 @@ class DataReader {
       if (r.bytes) { bytes = r.bytes; used = c; } else why = r.error ?? 'unreadable';
     }
     if (!bytes) {
-      this.view.finding({ code: 'data-unreadable', severity: 'error', message: `${this.where}: data at logical ${logical} +${length}: ${why}`, location: { logical } });
+      this.view.finding({ ...rule('data-unreadable'), message: `${this.where}: data at logical ${logical} +${length}: ${why}`, location: { logical } });
       return { error: `${this.where}: data at logical ${logical} cannot be read: ${why}`, logical };
     }
     const sectors = Math.ceil(length / this.ss);
@@ -353,20 +354,20 @@ class DataReader {
           fixed = true;
           this.stats.repairedSectors++;
           this.stats.verifiedSectors++;
-          this.view.finding({ code: 'data-csum', severity: 'warning', repairable: true, message: `${this.where}: data checksum mismatch at logical ${at} copy ${used + 1}; copy ${c + 1}${r.rebuilt ? ' (rebuilt from parity)' : ''} is good`, location: { logical: at, copy: used } });
+          this.view.finding({ ...rule('data-csum', 'warning'), repairable: true, message: `${this.where}: data checksum mismatch at logical ${at} copy ${used + 1}; copy ${c + 1}${r.rebuilt ? ' (rebuilt from parity)' : ''} is good`, location: { logical: at, copy: used } });
         }
       }
       if (!fixed) {
         bad.push(at);
         this.stats.badSectors++;
-        this.view.finding({ code: 'data-csum', severity: 'error', message: `${this.where}: data checksum mismatch at logical ${at} on every copy (${n})`, location: { logical: at } });
+        this.view.finding({ ...rule('data-csum'), message: `${this.where}: data checksum mismatch at logical ${at} on every copy (${n})`, location: { logical: at } });
       }
     }
     if (missing) {
       this.stats.unverifiedSectors += missing;
       if (!this.missingReported) {
         this.missingReported = true;
-        this.view.finding({ code: 'data-csum-missing', severity: 'warning', message: `${this.where}: no data checksum for ${missing} sector(s) from logical ${logical} (the inode does not have NODATASUM)`, location: { logical } });
+        this.view.finding({ ...rule('data-csum-missing', 'warning'), message: `${this.where}: no data checksum for ${missing} sector(s) from logical ${logical} (the inode does not have NODATASUM)`, location: { logical } });
       }
     }
     return { bytes, bad };

@@ -14,7 +14,8 @@ export interface Target {
 
 export type Located =
   | { ok: true; ref: InodeRef; inode: Inode; path: Uint8Array[] | null; base: Uint8Array[] }
-  | { ok: false; error: string; notFound?: boolean };
+  /** `unreadable`: what the path leads to is damaged (its inode cannot be read), not absent. */
+  | { ok: false; error: string; notFound?: boolean; unreadable?: InodeRef };
 
 const NUM = /^(0x[0-9a-f]+|\d+)$/i;
 
@@ -64,6 +65,6 @@ export function locate(view: FsView, t: Target): Located {
     return { ok: true, ref, inode, path: paths[0] ?? null, base: sv.path };
   }
   const r = view.resolve(t.path ?? '/', sv.root);
-  if (!r.ok) return { ok: false, error: t.subvol !== undefined ? `in subvolume ${t.subvol}: ${r.error}` : r.error, notFound: true };
+  if (!r.ok) return { ok: false, error: t.subvol !== undefined ? `in subvolume ${t.subvol}: ${r.error}` : r.error, ...(r.unreadable ? { unreadable: r.unreadable } : { notFound: true }) };
   return { ok: true, ref: r.ref, inode: r.inode, path: [...sv.path, ...r.path], base: sv.path };
 }

@@ -1,6 +1,7 @@
 import { displayPath } from './names.js';
 import { FT_OF_KIND, type FsView } from './FsView.js';
 import type { DirEntry, Inode, InodeRef } from './types.js';
+import { rule } from '../findingRules.js';
 
 /** One file met by a walk. */
 export interface WalkItem {
@@ -63,13 +64,13 @@ export function checkEntry(view: FsView, path: readonly Uint8Array[] | (() => re
   if (typeof path === 'function') path = path();
   if (!inode) {
     view.finding({
-      code: 'inode-missing', severity: 'error',
+      ...rule('inode-missing'),
       message: `${displayPath(path)}: entry points at inode ${e.target.ino} of subvolume ${e.target.subvol}, which has no inode item`,
       location: { tree: e.place.tree, block: e.place.block, slot: e.place.slot },
     });
   } else {
     view.finding({
-      code: 'dir-entry-type', severity: 'warning',
+      ...rule('dir-entry-type'),
       message: `${displayPath(path)}: directory entry type ${e.ftype} does not match the inode's mode 0${inode.mode.toString(8)}`,
       location: { tree: e.place.tree, block: e.place.block, slot: e.place.slot },
     });
@@ -86,14 +87,14 @@ export function mayEnter(view: FsView, path: readonly Uint8Array[], e: Pick<DirE
   const key = `${e.target.subvol}:${e.target.ino}`;
   if (visited.has(key)) {
     view.finding({
-      code: 'directory-loop', severity: 'error',
+      ...rule('directory-loop'),
       message: `${displayPath(path)}: directory inode ${e.target.ino} of subvolume ${e.target.subvol} was already met on this walk (hard-linked directory); not entered again`,
       location: { tree: e.place.tree, block: e.place.block, slot: e.place.slot },
     });
     return 'loop';
   }
   if (depth > maxDepth) {
-    view.finding({ code: 'directory-too-deep', severity: 'error', message: `${displayPath(path)}: deeper than ${maxDepth} levels; not entered`, location: { tree: e.place.tree } });
+    view.finding({ ...rule('directory-too-deep'), message: `${displayPath(path)}: deeper than ${maxDepth} levels; not entered`, location: { tree: e.place.tree } });
     return 'tooDeep';
   }
   visited.add(key);

@@ -3,10 +3,12 @@ import type { Key } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
 import type { Filesystem } from '../tree/Filesystem.js';
 import { readRoot, type TreeRoot } from '../tree/walk.js';
+import type { BlockRead } from '../tree/readTreeBlock.js';
 import { RenderCache } from './RenderCache.js';
 import { toJson } from './json.js';
 import { treeBlockJson, treeStartJson } from './treeJson.js';
 import { formatKey, printTreeBlockLines, type PrintContext } from './printTree.js';
+import { rule } from '../findingRules.js';
 
 /** Tree names as `btrfs inspect-internal dump-tree` heads each tree ("extent tree key (...)"). */
 export function treeTitle(id: bigint): string {
@@ -142,7 +144,7 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
   const visit = (p: Ptr): { block: TreeBlock; valid: number } | null => {
     if (seen.get(p.logical) === p.level) {
       const message = `tree block ${p.logical} (slot ${p.slot} of ${p.parent}) is reached a second time in tree ${root.tree}: not dumped again`;
-      fs.findings.add({ code: 'block-reached-twice', severity: 'error', message, location: { tree: root.tree, block: p.logical, logical: p.logical } });
+      fs.findings.add({ ...rule('block-reached-twice'), message, location: { tree: root.tree, block: p.logical, logical: p.logical } });
       error(message, p.logical);
       return null;
     }
@@ -156,11 +158,16 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
     opts.onBlock?.();
     for (const f of res.findings) fs.blockSink.add(f);
     const b = res.block ?? res.damaged ?? null;
+    const notes = blockDamage(res, p.logical, p.parent ? ` (slot ${p.slot} of ${p.parent})` : '');
     if (!b) {
-      error(`tree block ${p.logical} (slot ${p.slot} of ${p.parent}) could not be read`, p.logical);
+      for (const m of notes.before) error(m, p.logical);
       return null;
     }
-    if (!b.isLeaf || !out.cachedLeaf(b.logical, b.generation)) out.block(b, res.validItems, keep);
+    for (const m of notes.before) error(m, p.logical);
+    // A damaged block's rendering is never kept: served from a cache it would lose its ERROR lines.
+    const intact = res.block !== null && res.validItems === b.nritems;
+    if (!b.isLeaf || !out.cachedLeaf(b.logical, b.generation)) out.block(b, res.validItems, keep && intact);
+    for (const m of notes.after) error(m, p.logical);
     emitted?.add(b.logical);
     // A damaged copy at the wrong level is shown but not followed: levels must strictly fall.
     return !b.isLeaf && b.level === p.level ? { block: b, valid: res.validItems } : null;
@@ -184,6 +191,24 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
     }
     queue = next;
   }
+}
+
+/**
+ * What a dump says about a block read that was not clean, where the block
+ * is shown (dump-tree prints a bad checksum with both values; the dump marks
+ * the block, not only stderr): `before` the block (no good copy, and why
+ * each copy failed), `after` it (only its first items pass the item checks).
+ */
+export function blockDamage(res: BlockRead, logical: bigint, where = ''): { before: string[]; after: string[] } {
+  const b = res.block ?? res.damaged ?? null;
+  const why = res.findings.map((f) => f.message.replace(`tree block ${logical} `, '')).join('; ');
+  if (!b) return { before: [`tree block ${logical}${where} could not be read${why ? `: ${why}` : ''}`], after: [] };
+  const before = res.block ? [] : [`tree block ${logical}${where} has no good copy${why ? ` (${why})` : ''}; shown as the least damaged copy holds it, not to be trusted`];
+  const what = b.isLeaf ? 'items' : 'pointers';
+  const after = res.validItems < b.nritems
+    ? [`tree block ${logical}: only the first ${res.validItems} of its ${b.nritems} ${what} pass the item checks (bounds, order); ${what} from slot ${res.validItems} on are not trusted${b.isLeaf ? '' : ' and not followed'}`]
+    : [];
+  return { before, after };
 }
 
 /** Every tree a full dump covers, in dump-tree's order, with the title it prints before each. */

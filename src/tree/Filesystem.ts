@@ -10,14 +10,18 @@ import { assemble, type Assembly } from '../volume/assemble.js';
 import { chunkFieldProblems, chunkFromItem, chunkProblem, sysChunkArrayEntries } from '../volume/ChunkMap.js';
 import { Volume, type Device } from '../volume/Volume.js';
 import { MetadumpDeviceSource, MetadumpImage } from '../volume/metadump.js';
+import type { SuperChoice } from '../volume/superblocks.js';
 import { TreeReader } from './readTreeBlock.js';
 import { iterateItems, findItem, walkTree, type ItemRef, type TreeRoot, type WalkOptions, type WalkVisitor } from './walk.js';
+import { rule } from '../findingRules.js';
 
 export interface OpenOptions {
   /** Bytes of verified tree blocks to keep cached. */
   cacheBytes?: number;
   /** Bound on collected findings. */
   findingLimit?: number;
+  /** Force a superblock copy (0-based) instead of the primary (or newest valid) one. */
+  superblock?: SuperChoice;
 }
 
 /**
@@ -115,12 +119,12 @@ export class Filesystem {
   static open(sources: ByteSource[], opts: OpenOptions = {}): Filesystem {
     // A btrfs-image dump is one file for every device: its superblock names the filesystem, its ranges hold the tree blocks.
     const dump = sources[0] ? MetadumpImage.open(sources[0]) : null;
-    const assembly = assemble(dump ? [new MetadumpDeviceSource(dump)] : sources);
+    const assembly = assemble(dump ? [new MetadumpDeviceSource(dump)] : sources, opts.superblock ?? {});
     const findings = new FindingLog(opts.findingLimit);
     if (dump) {
       assembly.metadump = dump.info;
       for (const f of dump.findings) findings.add(f);
-      for (const s of sources.slice(1)) findings.add({ code: 'device-ignored', severity: 'warning', message: `${s.name}: not read; ${dump.info.name} is a btrfs-image dump, which holds the metadata of every device`, location: { device: s.name } });
+      for (const s of sources.slice(1)) findings.add({ ...rule('device-ignored'), message: `${s.name}: not read; ${dump.info.name} is a btrfs-image dump, which holds the metadata of every device`, location: { device: s.name } });
     }
     for (const f of assembly.findings) findings.add(f);
     const volume = new Volume(assembly.devices);
@@ -188,11 +192,11 @@ export class Filesystem {
     const sb = this.superblock;
     for (const e of sysChunkArrayEntries(sb.sysChunkArray)) {
       if ('error' in e) {
-        this.findings.add({ code: 'sys-chunk-array', severity: 'error', message: `superblock sys_chunk_array at byte ${e.offset}: ${e.error}`, location: { physical: 0x10000n } });
+        this.findings.add({ ...rule('sys-chunk-array'), message: `superblock sys_chunk_array at byte ${e.offset}: ${e.error}`, location: { physical: 0x10000n } });
         break;
       }
       if (e.keyType !== ItemType.CHUNK_ITEM) {
-        this.findings.add({ code: 'sys-chunk-array', severity: 'error', message: `superblock sys_chunk_array at byte ${e.offset}: key type ${e.keyType} is not CHUNK_ITEM`, location: {} });
+        this.findings.add({ ...rule('sys-chunk-array'), message: `superblock sys_chunk_array at byte ${e.offset}: key type ${e.keyType} is not CHUNK_ITEM`, location: {} });
         break;
       }
       this.addChunk(e.logical, e.item, 'sys_chunk_array', {});
@@ -222,12 +226,12 @@ export class Filesystem {
     }
     this.reader.opts.seedFsids = [...used].map((c) => c.superblock!.treeFsid);
     for (const c of seeds) {
-      if (!used.has(c)) this.findings.add({ code: 'device-other-fs', severity: 'error', message: `${c.name}: a seed device of filesystem ${c.superblock!.fsid}, which ${this.superblock.fsid} did not sprout from; left out`, location: { device: c.name } });
+      if (!used.has(c)) this.findings.add({ ...rule('device-other-fs'), message: `${c.name}: a seed device of filesystem ${c.superblock!.fsid}, which ${this.superblock.fsid} did not sprout from; left out`, location: { device: c.name } });
     }
     for (const [devid, d] of this.devItems) {
       if (!this.volume.devices.has(devid) && d.fsid !== this.superblock.fsid && !this.assembly.metadump) {
         this.volume.devices.set(devid, { devid, uuid: d.uuid, name: 'missing', source: null, seed: true });
-        this.findings.add({ code: 'device-missing', severity: 'error', message: `seed device devid ${devid} uuid ${d.uuid} (filesystem ${d.fsid}) is missing; give it with --device`, location: { devid } });
+        this.findings.add({ ...rule('device-missing'), message: `seed device devid ${devid} uuid ${d.uuid} (filesystem ${d.fsid}) is missing; give it with --device`, location: { devid } });
         continue;
       }
       if (!this.volume.devices.has(devid)) {
@@ -237,24 +241,24 @@ export class Filesystem {
           continue;
         }
         this.volume.devices.set(devid, { devid, uuid: d.uuid, name: 'missing', source: null });
-        this.findings.add({ code: 'device-missing', severity: 'error', message: `device devid ${devid} uuid ${d.uuid} is missing`, location: { devid } });
+        this.findings.add({ ...rule('device-missing'), message: `device devid ${devid} uuid ${d.uuid} is missing`, location: { devid } });
       }
     }
   }
 
   private addChunk(logical: bigint, data: Uint8Array, origin: 'sys_chunk_array' | 'chunk_tree', loc: { tree?: bigint; block?: bigint; slot?: number }): void {
     if (data.length < 48) {
-      this.findings.add({ code: 'chunk-item-size', severity: 'error', message: `chunk item for logical ${logical} has ${data.length} bytes`, location: { ...loc, logical } });
+      this.findings.add({ ...rule('chunk-item-size'), message: `chunk item for logical ${logical} has ${data.length} bytes`, location: { ...loc, logical } });
       return;
     }
     const c = chunkFromItem(logical, decodeChunkItem(data, 0, data.length), origin);
     const why = chunkProblem(c);
     if (why) {
-      this.findings.add({ code: 'chunk-invalid', severity: 'error', message: `chunk at logical ${logical} (${origin}): ${why}`, location: { ...loc, logical } });
+      this.findings.add({ ...rule('chunk-invalid'), message: `chunk at logical ${logical} (${origin}): ${why}`, location: { ...loc, logical } });
       return;
     }
     for (const problem of chunkFieldProblems(c, this.superblock.sectorsize)) {
-      this.findings.add({ code: 'chunk-field', severity: 'error', message: `chunk at logical ${logical} (${origin}): ${problem}`, location: { ...loc, logical } });
+      this.findings.add({ ...rule('chunk-field'), message: `chunk at logical ${logical} (${origin}): ${problem}`, location: { ...loc, logical } });
     }
     // The chunk tree is the authority once read: a sys_chunk_array entry that disagrees with
     // its chunk-tree item (same start, other length or stripes) gives way, and is reported.
@@ -262,11 +266,11 @@ export class Filesystem {
     if (origin === 'chunk_tree' && boot && boot.origin === 'sys_chunk_array' && boot.logical === logical &&
         (boot.length !== c.length || boot.stripes.length !== c.stripes.length || boot.stripes.some((x, i) => x.devid !== c.stripes[i]!.devid || x.offset !== c.stripes[i]!.offset))) {
       this.volume.chunks.remove(logical);
-      this.findings.add({ code: 'sys-chunk-mismatch', severity: 'error', message: `superblock sys_chunk_array chunk at logical ${logical} (length ${boot.length}) differs from the chunk tree's (length ${c.length}); the chunk tree's is used`, location: { ...loc, logical } });
+      this.findings.add({ ...rule('sys-chunk-mismatch'), message: `superblock sys_chunk_array chunk at logical ${logical} (length ${boot.length}) differs from the chunk tree's (length ${c.length}); the chunk tree's is used`, location: { ...loc, logical } });
     }
     const clash = this.volume.chunks.add(c);
     if (clash) {
-      this.findings.add({ code: 'chunk-overlap', severity: 'error', message: `chunk [${logical}, +${c.length}) overlaps chunk [${clash.logical}, +${clash.length}); ignored`, location: { ...loc, logical } });
+      this.findings.add({ ...rule('chunk-overlap'), message: `chunk [${logical}, +${c.length}) overlaps chunk [${clash.logical}, +${clash.length}); ignored`, location: { ...loc, logical } });
     }
   }
 
@@ -294,7 +298,7 @@ export class Filesystem {
       const data = block.itemData(slot);
       const ptr = rootItemPointer(data);
       if (!ptr) {
-        this.sink.add({ code: 'root-item-size', severity: 'error', message: `root item ${k.objectid} is ${data.length} bytes, shorter than 239`, location: { tree: tree.tree, block: block.logical, slot, key: k } });
+        this.sink.add({ ...rule('root-item-size'), message: `root item ${k.objectid} is ${data.length} bytes, shorter than 239`, location: { tree: tree.tree, block: block.logical, slot, key: k } });
         continue;
       }
       out.push({ key: k, tree: k.objectid, ...ptr });

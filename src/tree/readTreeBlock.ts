@@ -1,9 +1,12 @@
-import { csumMatches } from '../format/checksum.js';
+import { computeCsum, csumMatches, csumSizeOf } from '../format/checksum.js';
+import { toHex } from '../format/bytes.js';
 import { CSUM_SIZE } from '../format/constants.js';
 import { checkTreeBlockHeader, checkTreeBlockStructure, TreeBlock, type BlockExpectation } from '../format/treeBlock.js';
 import type { Finding } from '../findings.js';
 import type { Volume } from '../volume/Volume.js';
 import { BlockCache } from './BlockCache.js';
+import { rule } from '../findingRules.js';
+import type { FindingCode } from '../findingRules.js';
 
 /** What a tree block read produced. */
 export interface BlockRead {
@@ -64,7 +67,7 @@ export class TreeReader {
     const expect: BlockExpectation = { ...e, fsid: this.opts.fsid, ...(this.opts.seedFsids?.length ? { seedFsids: this.opts.seedFsids } : {}), ...(this.opts.chunkTreeUuid ? { chunkTreeUuid: this.opts.chunkTreeUuid } : {}) };
     const n = this.volume.copyCount(e.logical);
     if (n === 0) {
-      findings.push({ code: 'unmapped-block', severity: 'error', message: `tree block ${e.logical} is not in any chunk`, location: { logical: e.logical, ...(ctx.tree !== undefined ? { tree: ctx.tree } : {}) } });
+      findings.push({ ...rule('unmapped-block'), message: `tree block ${e.logical} is not in any chunk`, location: { logical: e.logical, ...(ctx.tree !== undefined ? { tree: ctx.tree } : {}) } });
       return { block: null, findings, copy: -1, validItems: 0 };
     }
     let damaged: { block: TreeBlock; valid: number; score: number } | undefined;
@@ -80,7 +83,7 @@ export class TreeReader {
         ...(place ? { devid: place.devid, physical: place.physical, device: this.volume.devices.get(place.devid)?.name ?? 'missing' } : {}),
       };
       if (!r.bytes) {
-        const f: Finding = { code: 'tree-block-unreadable', severity: 'error', message: `tree block ${e.logical} copy ${copy + 1}: ${r.error}`, location: loc };
+        const f: Finding = { ...rule('tree-block-unreadable'), message: `tree block ${e.logical} copy ${copy + 1}: ${r.error}`, location: loc };
         if (r.places.some((p) => !this.volume.devices.get(p.devid)?.source)) missing.push(f);
         else findings.push(f);
         continue;
@@ -97,13 +100,13 @@ export class TreeReader {
       }
       // A bad checksum means the bytes are not what was written: what the header and
       // items then say is noise, so the checksum alone is reported.
-      const problems: { code: string; message: string; slot?: number }[] = csumOk
+      const problems: { code: FindingCode; message: string; slot?: number }[] = csumOk
         ? collapse([...header, ...s.problems])
-        : [{ code: 'tree-block-csum', message: 'checksum mismatch' }];
+        : [{ code: 'tree-block-csum', message: `checksum mismatch (on disk ${csumText(r.bytes, 0, this.opts.csumType)}, computed ${csumText(computeCsum(this.opts.csumType, r.bytes.subarray(CSUM_SIZE)), 0, this.opts.csumType)})` }];
       const how = r.rebuilt ? ' (rebuilt from parity)' : '';
       for (const p of problems) {
         findings.push({
-          code: p.code, severity: 'error', message: `tree block ${e.logical} copy ${copy + 1}${how}: ${p.message}`,
+          ...rule(p.code), message: `tree block ${e.logical} copy ${copy + 1}${how}: ${p.message}`,
           location: { ...loc, block: e.logical, ...(p.slot !== undefined ? { slot: p.slot } : {}) },
         });
       }
@@ -121,9 +124,14 @@ export class TreeReader {
   }
 }
 
+/** A checksum as dump-tree shows one: 0x and its bytes as stored (the csum type's size of them). */
+function csumText(b: Uint8Array, off: number, csumType: number): string {
+  return `0x${toHex(b, off, csumSizeOf(csumType) || CSUM_SIZE)}`;
+}
+
 /** One finding per problem code: the first occurrence, with how many more there were. */
-function collapse(problems: { code: string; message: string; slot?: number }[]): { code: string; message: string; slot?: number }[] {
-  const byCode = new Map<string, { first: { code: string; message: string; slot?: number }; more: number }>();
+function collapse(problems: { code: FindingCode; message: string; slot?: number }[]): { code: FindingCode; message: string; slot?: number }[] {
+  const byCode = new Map<FindingCode, { first: { code: FindingCode; message: string; slot?: number }; more: number }>();
   for (const p of problems) {
     const e = byCode.get(p.code);
     if (e) e.more++;

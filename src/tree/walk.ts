@@ -2,6 +2,7 @@ import { compareKeysAt, type Key } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
 import type { Finding, FindingSink } from '../findings.js';
 import type { TreeReader } from './readTreeBlock.js';
+import { rule } from '../findingRules.js';
 
 /** Where a tree starts: its root block, level and generation (from a root item or the superblock). */
 export interface TreeRoot {
@@ -59,7 +60,7 @@ export function readChild(reader: TreeReader, parent: TreeBlock, slot: number, t
   if (block && block.nritems > 0 && r.validItems > 0 &&
       compareKeysAt(block.data, block.keyOffset(0), parent.data, parent.keyOffset(slot)) !== 0) {
     opts.findings?.add({
-      code: 'first-key-mismatch', severity: 'error',
+      ...rule('first-key-mismatch'),
       message: `tree block ${logical}: first key ${fmt(block.key(0))} differs from parent ${parent.logical} slot ${slot} key ${fmt(parent.key(slot))}`,
       location: { tree, block: logical, logical, key: block.key(0) },
     });
@@ -90,7 +91,7 @@ export function walkTree(reader: TreeReader, root: TreeRoot, visitor: WalkVisito
   const visit = (block: TreeBlock, validItems: number, damaged: boolean, depth: number) => {
     if (seen.has(block.logical)) {
       opts.findings?.add({
-        code: 'block-reached-twice', severity: 'error',
+        ...rule('block-reached-twice'),
         message: `tree block ${block.logical} is reached a second time in tree ${root.tree}: not walked again`,
         location: { tree: root.tree, block: block.logical, logical: block.logical },
       });

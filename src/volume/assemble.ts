@@ -5,6 +5,7 @@ import type { Finding } from '../findings.js';
 import { readSuperblocks, type DeviceSupers, type SuperChoice, type SuperMirror } from './superblocks.js';
 import type { Device } from './Volume.js';
 import type { MetadumpInfo } from './metadump.js';
+import { rule } from '../findingRules.js';
 
 /** The devices given to a command, matched into one filesystem. */
 export interface Assembly {
@@ -58,7 +59,7 @@ export function assemble(sources: ByteSource[], choice: SuperChoice = {}): Assem
     for (const m of s.supers.mirrors) {
       if (m.state === 'bad-csum' || m.state === 'invalid' || m.state === 'older' || m.state === 'newer' || (m.state === 'bad-magic' && m.index === 0)) {
         findings.push({
-          code: `super-${m.state}`, severity: m.state === 'older' || m.state === 'newer' ? 'warning' : 'error',
+          ...rule(`super-${m.state}`),
           message: `${s.name}: superblock copy ${m.index + 1} at ${m.offset} is ${mirrorState(m, s.supers.bestIndex)}${otherProblems(m)}`,
           location: { device: s.name, physical: m.offset, copy: m.index },
         });
@@ -67,11 +68,11 @@ export function assemble(sources: ByteSource[], choice: SuperChoice = {}): Assem
     const best = s.supers.best;
     if (best) {
       for (const problem of superblockFieldProblems(best)) {
-        findings.push({ code: 'super-field', severity: 'error', message: `${s.name}: superblock copy ${s.supers.bestIndex! + 1}: ${problem}`, location: { device: s.name, physical: best.bytenr } });
+        findings.push({ ...rule('super-field'), message: `${s.name}: superblock copy ${s.supers.bestIndex! + 1}: ${problem}`, location: { device: s.name, physical: best.bytenr } });
       }
     }
     if (!best) {
-      findings.push({ code: 'device-not-btrfs', severity: 'error', message: `${s.name}: no valid superblock; device left out`, location: { device: s.name } });
+      findings.push({ ...rule('device-not-btrfs'), message: `${s.name}: no valid superblock; device left out`, location: { device: s.name } });
       continue;
     }
     // With METADATA_UUID (or an interrupted fsid change) devices agree on the uuid blocks carry, not on fsid.
@@ -80,19 +81,19 @@ export function assemble(sources: ByteSource[], choice: SuperChoice = {}): Assem
         seedCandidates.push({ devid: best.devItem.devid, uuid: best.devItem.uuid, name: s.name, source: s.source, superblock: best, seed: true });
         continue;
       }
-      findings.push({ code: 'device-other-fs', severity: 'error', message: `${s.name}: belongs to filesystem ${best.fsid}, not ${sb.fsid}; left out`, location: { device: s.name } });
+      findings.push({ ...rule('device-other-fs'), message: `${s.name}: belongs to filesystem ${best.fsid}, not ${sb.fsid}; left out`, location: { device: s.name } });
       continue;
     }
     const devid = best.devItem.devid;
     const prev = devices.get(devid);
     if (prev) {
-      findings.push({ code: 'device-duplicate', severity: 'warning', message: `${s.name}: devid ${devid} already given as ${prev.name}; left out`, location: { device: s.name, devid } });
+      findings.push({ ...rule('device-duplicate'), message: `${s.name}: devid ${devid} already given as ${prev.name}; left out`, location: { device: s.name, devid } });
       continue;
     }
     devices.set(devid, { devid, uuid: best.devItem.uuid, name: s.name, source: s.source, superblock: best });
     if (best.generation !== sb.generation) {
       findings.push({
-        code: 'device-generation', severity: 'warning',
+        ...rule('device-generation'),
         message: `${s.name}: superblock generation ${best.generation} differs from ${sb.generation} of ${first.name}`,
         location: { device: s.name, devid },
       });

@@ -1,6 +1,7 @@
 import { unzlibSync } from 'fflate';
 import type { ByteSource } from '../io/ByteSource.js';
 import type { Finding } from '../findings.js';
+import { rule, type FindingCode } from '../findingRules.js';
 import { SUPER_INFO_SIZE } from '../format/constants.js';
 import {
   ITEMS_PER_CLUSTER, METADUMP_BLOCK_SIZE, METADUMP_MAX_RANGE, METADUMP_SUPER_BYTENR, MetadumpCompress,
@@ -184,8 +185,8 @@ export class MetadumpImage {
     }
   }
 
-  private problem(code: string, message: string, fileOffset: bigint): void {
-    this.findings.push({ code, severity: 'error', message: `${this.source.name}: ${message}`, location: { device: this.source.name, physical: fileOffset } });
+  private problem(code: FindingCode & `metadump-${string}`, message: string, fileOffset: bigint): void {
+    this.findings.push({ ...rule(code), message: `${this.source.name}: ${message}`, location: { device: this.source.name, physical: fileOffset } });
   }
 }
 

@@ -43,3 +43,43 @@ export class DamageKit {
     });
   }
 }
+
+/** Superblock copies (btrfs_super_block, 4096 bytes) at 64 KiB, 64 MiB and 256 GiB, where the device holds them. */
+const SUPER_COPIES = [0x10000n, 0x4000000n, 0x4000000000n];
+
+/**
+ * A device with every superblock copy rewritten by `edit` (a DataView of
+ * the 4096 bytes) and its checksum recomputed: the copies stay alike, so
+ * only what the edit breaks is damage.
+ */
+export function editSuperblocks(src: ByteSource, csumType: number, edit: (v: DataView) => void): OverlaySource {
+  const o = new OverlaySource(src);
+  for (const at of SUPER_COPIES) {
+    if (at + 4096n > src.size) continue;
+    const b = src.read(at, 4096).slice();
+    edit(new DataView(b.buffer, b.byteOffset, 4096));
+    o.patch(at, fixBlockCsum(b, csumType));
+  }
+  return o;
+}
+
+/**
+ * Gives item `slot` of a leaf new data of any length, moving the data of the
+ * items after it as btrfs does (btrfs_item: 17-byte key, then u32 offset and
+ * u32 size; data offsets count from the end of the 101-byte header; items
+ * are packed from the end of the block downwards).
+ */
+export function resizeItem(b: Uint8Array, slot: number, data: Uint8Array): void {
+  const H = 101, IS = 25;
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
+  const n = v.getUint32(0x60, true);
+  const off = (i: number) => v.getUint32(H + i * IS + 17, true);
+  const size = v.getUint32(H + slot * IS + 21, true);
+  const delta = data.length - size;
+  const last = off(n - 1), start = off(slot);
+  if (H + n * IS > H + last - delta) throw new Error('no room in the leaf');
+  b.copyWithin(H + last - delta, H + last, H + start);
+  b.set(data, H + start - delta);
+  for (let i = slot; i < n; i++) v.setUint32(H + i * IS + 17, off(i) - delta, true);
+  v.setUint32(H + slot * IS + 21, data.length, true);
+}

@@ -1,8 +1,9 @@
 import { HEADER_SIZE, ITEM_SIZE, TreeBlock } from '../../src/format/treeBlock.js';
+import { decodeExtentItem } from '../../src/format/items/extent.js';
 import type { ByteSource } from '../../src/io/ByteSource.js';
 import { OverlaySource } from '../../src/io/OverlaySource.js';
 import type { Filesystem } from '../../src/tree/Filesystem.js';
-import { blockCopies, DamageKit } from './damage.js';
+import { blockCopies, DamageKit, editSuperblocks, fixBlockCsum, resizeItem } from './damage.js';
 import { filesTruth } from './fsTruth.js';
 import { openSample, sampleSources } from './samples.js';
 
@@ -239,4 +240,486 @@ export function nlinkChanged(): DamageRecipe & { ino: bigint } {
 export function nbytesChanged(): DamageRecipe & { ino: bigint } {
   return inodeItemEdited('file nbytes raised, checksum recomputed', 'inode-nbytes', (v) => (v.getUint32(52, true) & 0o170000) === 0o100000,
     (v, ss) => v.setBigUint64(24, v.getBigUint64(24, true) + BigInt(ss), true));
+}
+
+/**
+ * The superblock's totals changed on every copy (btrfs_super_block: total_bytes
+ * at 0x70, bytes_used at 0x78, num_devices at 0x88), checksums recomputed:
+ * each breaks one total the kernel or btrfs check compares with the trees.
+ */
+export function superblockTotals(): DamageRecipe[] {
+  const clean = openSample(SAMPLE);
+  const sb = clean.superblock;
+  const ss = BigInt(sb.sectorsize);
+  const src = sampleSources(SAMPLE)[0]!;
+  const edited = (edit: (v: DataView) => void) => [editSuperblocks(src, sb.csumType, edit), ...sampleSources(SAMPLE).slice(1)];
+  const u64 = (off: number, f: (x: bigint) => bigint) => (v: DataView) => v.setBigUint64(off, f(v.getBigUint64(off, true)), true);
+  const at = { physical: 0x10000n };
+  return [
+    { name: 'superblock num_devices raised', sources: edited(u64(0x88, (x) => x + 1n)), data: false, expected: [{ code: 'super-num-devices', ...at }] },
+    { name: 'superblock total_bytes below the device size', sources: edited(u64(0x70, (x) => x - ss)), data: false, expected: [{ code: 'super-total-bytes', ...at }] },
+    { name: 'superblock total_bytes not sector aligned', sources: edited(u64(0x70, (x) => x + 1n)), data: false, expected: [{ code: 'device-size-alignment', ...at }] },
+    { name: 'superblock bytes_used off by a sector', sources: edited(u64(0x78, (x) => x + ss)), data: false, expected: [{ code: 'super-bytes-used', ...at }] },
+    devItemUnaligned(),
+  ];
+}
+
+/** The dev item's total_bytes (btrfs_dev_item: u64 at 8) lowered by one byte in the chunk tree leaf, checksum recomputed. */
+function devItemUnaligned(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const root = clean.chunkTree;
+  const leaf = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf chunk tree');
+  let slot = 0;
+  while (leaf.keyType(slot) !== 216) slot++;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(root.bytenr, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset + leaf.itemOffset(slot), leaf.itemSize(slot));
+    v.setBigUint64(8, v.getBigUint64(8, true) - 1n, true);
+  }, { fixCsum: true });
+  return { name: 'dev item total_bytes not sector aligned', sources: k.overlays, data: false, expected: [{ code: 'device-size-alignment' }] };
+}
+
+/** S_IFMT of a mode (btrfs_inode_item.mode, u32 at 52); 0o170000 itself is none of the seven file types. */
+const S_IFMT = 0o170000;
+
+/** A regular file's mode given file type bits 0o170000: only the mode finding. */
+export function modeInvalid(): DamageRecipe & { ino: bigint } {
+  return inodeItemEdited('file mode of no file type, checksum recomputed', 'inode-mode', (v) => (v.getUint32(52, true) & S_IFMT) === 0o100000,
+    (v) => v.setUint32(52, v.getUint32(52, true) | S_IFMT, true));
+}
+
+/** The root tree's inode item (the directory inode 6 the default subvolume's name hangs on) given mode 0. */
+export function rootTreeModeInvalid(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const root = clean.rootTree;
+  const leaf = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf root tree');
+  let slot = 0;
+  while (leaf.keyType(slot) !== 1) slot++;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(root.bytenr, (b) => new DataView(b.buffer, b.byteOffset + leaf.itemOffset(slot), leaf.itemSize(slot)).setUint32(52, 0, true), { fixCsum: true });
+  return { name: 'root tree inode mode 0, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'inode-mode', logical: root.bytenr, slot }] };
+}
+
+/**
+ * A FREE_SPACE_EXTENT key of the free space tree given type DEV_EXTENT (204),
+ * which belongs in the device tree only; the checksum is recomputed. The key
+ * order holds (the next key has a larger objectid), so only the type is wrong.
+ */
+export function keyTypeWrongTree(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const root = clean.treeRoot(10n)!;
+  const leaf = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf free space tree');
+  let slot = 0;
+  while (!(leaf.keyType(slot) === 199 && (slot + 1 === leaf.nritems || leaf.keyObjectid(slot + 1) > leaf.keyObjectid(slot)))) slot++;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  // btrfs_disk_key in the item header: objectid (8 bytes), then the type byte.
+  k.editBlock(root.bytenr, (b) => { b[HEADER_SIZE + slot * ITEM_SIZE + 8] = 204; }, { fixCsum: true });
+  return { name: 'free space tree key given a device tree type, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'key-type-tree', logical: root.bytenr, slot }] };
+}
+
+/** The first DIR_ITEM (key type 84) of a subvolume-5 leaf of the default sample, with its leaf. */
+function firstDirItem(clean: Filesystem): { leaf: TreeBlock; slot: number } {
+  let found: { leaf: TreeBlock; slot: number } | undefined;
+  clean.walk(clean.treeRoot(5n)!, {
+    block(b: TreeBlock) {
+      if (found || !b.isLeaf) return;
+      for (let s = 0; s < b.nritems && !found; s++) if (b.keyType(s) === 84) found = { leaf: b, slot: s };
+    },
+  });
+  if (!found) throw new Error('no DIR_ITEM');
+  return found;
+}
+
+/** A DIR_ITEM's key offset (its name hash) raised by one; the next key stays above it. Checksum recomputed. */
+export function dirItemHashChanged(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const { leaf, slot } = firstDirItem(clean);
+  if (slot + 1 < leaf.nritems && leaf.compareKey(slot + 1, { ...leaf.key(slot), offset: leaf.keyOffsetField(slot) + 1n }) <= 0) throw new Error('next key too close');
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  // btrfs_disk_key: objectid (8), type (1), offset (8) at byte 9 of the item header.
+  k.editBlock(leaf.logical, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
+    v.setBigUint64(at, v.getBigUint64(at, true) + 1n, true);
+  }, { fixCsum: true });
+  return { name: 'DIR_ITEM key offset no longer the name hash, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'dir-item-hash', logical: leaf.logical, slot }] };
+}
+
+/**
+ * A DIR_ITEM given a second copy of its own entry (a hash-collision slot
+ * holding one name twice), the leaf's data moved to make room and the
+ * checksum recomputed. The directory's size then counts the name once more
+ * than its DIR_INDEX items do (dir-isize) — the consequence btrfs check
+ * reports too.
+ */
+export function dirItemDuplicateName(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const { leaf, slot } = firstDirItem(clean);
+  const item = leaf.itemData(slot);
+  const doubled = new Uint8Array(item.length * 2);
+  doubled.set(item, 0);
+  doubled.set(item, item.length);
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, (b) => resizeItem(b, slot, doubled), { fixCsum: true });
+  return { name: 'DIR_ITEM holding one name twice, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'dir-item-duplicate', logical: leaf.logical, slot }, { code: 'dir-isize' }] };
+}
+
+/**
+ * The first two inline EXTENT_DATA_REFs of an extent item swapped (each is
+ * the type byte and a 28-byte btrfs_extent_data_ref), checksum recomputed:
+ * the kernel keeps them in descending hash order, so the swap puts them out
+ * of order while every count stays right.
+ */
+export function inlineRefsSwapped(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  let at: { leaf: TreeBlock; slot: number } | undefined;
+  clean.walk(clean.treeRoot(2n)!, {
+    block(b: TreeBlock) {
+      if (at || !b.isLeaf) return;
+      for (let s = 0; s < b.nritems && !at; s++) {
+        const d = decodeExtentItem(b.key(s), b.itemData(s));
+        if (b.keyType(s) === 168 && d.kind === 'extent_item' && d.inlineRefs.length >= 2 && d.inlineRefs[0]!.kind === 'extent_data' && d.inlineRefs[1]!.kind === 'extent_data') at = { leaf: b, slot: s };
+      }
+    },
+  });
+  if (!at) throw new Error('no extent item with two inline data refs');
+  const { leaf, slot } = at;
+  // btrfs_extent_item (24 bytes: refs, generation, flags), then the inline refs of 29 bytes each.
+  const first = leaf.itemOffset(slot) + 24;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, (b) => {
+    const a = b.slice(first, first + 29);
+    b.copyWithin(first, first + 29, first + 58);
+    b.set(a, first + 29);
+  }, { fixCsum: true });
+  return { name: 'inline back references swapped, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'extent-inline-ref-order', logical: leaf.logical, slot }] };
+}
+
+/**
+ * The default sample (made with NO_HOLES, so its sparse files have no hole
+ * extents) with the NO_HOLES bit (1 << 9 of incompat_flags, u64 at 0xbc)
+ * cleared on every superblock copy: every regular file with a hole below its
+ * size then lacks the extents that would cover it. Which files those are,
+ * and where their first hole starts, comes from the kernel's FIEMAP truth.
+ */
+export function noHolesCleared(): { sources: ByteSource[]; gaps: { subvol: bigint; ino: bigint; offset: bigint }[] } {
+  const clean = openSample(SAMPLE);
+  const src = sampleSources(SAMPLE);
+  const o = editSuperblocks(src[0]!, clean.superblock.csumType, (v) => v.setBigUint64(0xbc, v.getBigUint64(0xbc, true) & ~(1n << 9n), true));
+  const gaps: { subvol: bigint; ino: bigint; offset: bigint }[] = [];
+  for (const e of filesTruth(SAMPLE)) {
+    if (e.type !== 'file' || e.size === 0) continue;
+    let covered = 0;
+    for (const x of [...(e.filefrag?.extents ?? [])].sort((a, b) => a.logical - b.logical)) {
+      if (x.logical > covered) break;
+      covered = Math.max(covered, x.logical + x.length);
+    }
+    if (covered < e.size) gaps.push({ subvol: BigInt(e.subvol_id), ino: BigInt(e.ino), offset: BigInt(covered) });
+  }
+  return { sources: [o, ...src.slice(1)], gaps };
+}
+
+/**
+ * The first item of key type `type` in tree `tree` (that `pick` accepts)
+ * edited in place by `edit` (a DataView of its data) on every copy of its
+ * leaf, checksum recomputed. `expected(leaf, slot)` lists the findings.
+ */
+function itemEdited(name: string, tree: bigint, type: number, edit: (item: DataView, sectorsize: number) => void,
+  expected: (logical: bigint, slot: number) => ExpectedFinding[], pick: (leaf: TreeBlock, slot: number) => boolean = () => true): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  let at: { leaf: TreeBlock; slot: number } | undefined;
+  clean.walk(clean.treeRoot(tree)!, {
+    block(b: TreeBlock) {
+      if (at || !b.isLeaf) return;
+      for (let s = 0; s < b.nritems && !at; s++) if (b.keyType(s) === type && pick(b, s)) at = { leaf: b, slot: s };
+    },
+  });
+  if (!at) throw new Error(`no item of type ${type} in tree ${tree}`);
+  const { leaf, slot } = at;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, (b) => edit(new DataView(b.buffer, b.byteOffset + leaf.itemOffset(slot), leaf.itemSize(slot)), clean.superblock.sectorsize), { fixCsum: true });
+  return { name, sources: k.overlays, data: false, expected: expected(leaf.logical, slot) };
+}
+
+/** A tree block header field rewritten on both copies of an fs leaf, checksum recomputed: the block is refused on both. */
+function headerEdited(name: string, code: string, edit: (b: Uint8Array) => void): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const leaf = fsLeaf(clean);
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, edit, { fixCsum: true });
+  return {
+    name, sources: k.overlays, data: false,
+    expected: [0, 1].map((copy) => ({ code, logical: leaf.logical, copy, repairable: false })),
+    hurt: truthFilesInRange(SAMPLE, leaf.minIno, leaf.maxIno).map((path) => ({ path })),
+  };
+}
+
+/** Recipes for codes that had none: each edits one field (offsets from btrfs_tree.h) and names the findings it must cause. */
+export function fieldRecipes(): DamageRecipe[] {
+  const u64add = (off: number, d: (ss: number) => bigint) => (v: DataView, ss: number) => v.setBigUint64(off, v.getBigUint64(off, true) + d(ss), true);
+  return [
+    // btrfs_header: bytenr at 0x30; owner (u64 at 0x58) 5 -> 7, the csum tree: no subvolume owns the leaf any more.
+    headerEdited('fs leaf header bytenr changed, checksum recomputed', 'bytenr-mismatch', (b) => { b[0x30]! ^= 0x10; }),
+    headerEdited('fs leaf owner changed to a non-subvolume tree, checksum recomputed', 'owner-mismatch', (b) => { b[0x58]! ^= 0x02; }),
+    // btrfs_inode_item.nlink (u32 at 40) set to 0 on a file: unlinked, yet no orphan item.
+    itemEdited('file nlink 0 without an orphan item, checksum recomputed', 5n, 1, (v) => v.setUint32(40, 0, true),
+      (logical, slot) => [{ code: 'orphan-missing', logical, slot }], (b, s) => b.keyObjectid(s) > 256n),
+    // btrfs_block_group_item.used (u64 at 0) raised by a sector: also the superblock's bytes_used no longer adds up.
+    itemEdited('block group used raised, checksum recomputed', 2n, 192, u64add(0, (ss) => BigInt(ss)),
+      (_l, _s) => [{ code: 'block-group-used' }, { code: 'super-bytes-used' }]),
+    // btrfs_dev_item.bytes_used (u64 at 16) raised by a sector in the chunk tree.
+    itemEdited('dev item bytes_used raised, checksum recomputed', 3n, 216, u64add(16, (ss) => BigInt(ss)), () => [{ code: 'dev-bytes-used' }]),
+    // btrfs_file_extent_item.type (u8 at 20) of a regular extent (53 bytes) set to 3: none of inline, regular, prealloc.
+    itemEdited('file extent type 3, checksum recomputed', 5n, 108, (v) => v.setUint8(20, 3), (logical, slot) => [{ code: 'file-extent', logical, slot }],
+      (b, s) => b.itemSize(s) === 53),
+    // btrfs_dir_item.type (u8 at 29) of a DIR_INDEX entry set to 0 (BTRFS_FT_UNKNOWN): no file type.
+    itemEdited('DIR_INDEX entry of file type 0, checksum recomputed', 5n, 96, (v) => v.setUint8(29, 0), (logical, slot) => [{ code: 'dir-item', logical, slot }]),
+    // btrfs_dev_extent.chunk_offset (u64 at 16) moved by a sector: the stripe's device extent names another chunk.
+    itemEdited('dev extent chunk_offset moved, checksum recomputed', 4n, 204, u64add(16, (ss) => BigInt(ss)), () => [{ code: 'dev-extent-mismatch' }]),
+    // A ROOT_REF's name (after dirid, sequence, name_len: 18 bytes) changed: it and its ROOT_BACKREF no longer pair.
+    itemEdited('ROOT_REF name changed, checksum recomputed', 1n, 156, (v) => v.setUint8(18, v.getUint8(18) ^ 0x20), () => [{ code: 'root-ref' }, { code: 'root-ref' }]),
+    // btrfs_file_extent_item.offset (u64 at 37) of a regular extent moved past its disk extent's end.
+    itemEdited('file extent offset past its disk extent, checksum recomputed', 5n, 108, (v) => v.setBigUint64(37, v.getBigUint64(29, true), true),
+      (logical, slot) => [{ code: 'file-extent-range', logical, slot }], (b, s) => b.itemSize(s) === 53 && new DataView(b.data.buffer, b.data.byteOffset + b.itemOffset(s)).getBigUint64(21, true) !== 0n),
+    // A file's INODE_REF name (after index u64 and name_len u16: byte 10) changed: its directory entry has no ref, the ref no entry.
+    itemEdited('INODE_REF name changed, checksum recomputed', 5n, 12, (v) => v.setUint8(10, v.getUint8(10) ^ 0x20),
+      () => [{ code: 'inode-ref-missing' }, { code: 'dir-entry-missing' }], (b, s) => b.keyObjectid(s) > 256n && b.itemSize(s) > 10),
+    freeSpaceIntoExtent(),
+    // btrfs_dev_extent.length (u64 at 24) one sector longer where the next device extent follows directly: the two overlap,
+    // the extent no longer matches its chunk stripe, and the device's bytes_used no longer adds up.
+    itemEdited('device extent one sector longer, checksum recomputed', 4n, 204, u64add(24, (ss) => BigInt(ss)),
+      () => [{ code: 'dev-extent-overlap' }, { code: 'dev-extent-mismatch' }, { code: 'dev-bytes-used' }],
+      (b, s) => s + 1 < b.nritems && b.keyType(s + 1) === 204 && b.keyObjectid(s + 1) === b.keyObjectid(s) &&
+        b.keyOffsetField(s) + new DataView(b.data.buffer, b.data.byteOffset + b.itemOffset(s)).getBigUint64(24, true) === b.keyOffsetField(s + 1)),
+    emptiedNode(),
+    // An INODE_REF's name_len (u16 at 8) one more than its bytes: the name runs past the item, and that name is then
+    // not counted (its directory entry has no ref). The first such inode is a directory, whose nlink is not compared.
+    itemEdited('INODE_REF name running past its item, checksum recomputed', 5n, 12, (v) => v.setUint16(8, v.getUint16(8, true) + 1, true),
+      (logical, slot) => [{ code: 'inode-ref', logical, slot }, { code: 'inode-ref-missing' }], (b, s) => b.keyObjectid(s) > 256n),
+    fileExtentMovedBack(),
+    itemResized('inode item one byte longer, checksum recomputed', 5n, 1, 1, 'item-size'),
+    itemResized('csum item one byte longer, checksum recomputed', 7n, 128, 1, 'csum-item'),
+    uuidRootItemCut(),
+    freeSpaceInfoMoved(),
+    extentLengthened(),
+  ];
+}
+
+/** The first item of `type` in `tree` made `grow` bytes longer (zeros appended), the leaf rearranged and its checksum recomputed. */
+function itemResized(name: string, tree: bigint, type: number, grow: number, code: string): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  let at: { leaf: TreeBlock; slot: number } | undefined;
+  clean.walk(clean.treeRoot(tree)!, {
+    block(b: TreeBlock) {
+      if (at || !b.isLeaf) return;
+      for (let s = 0; s < b.nritems && !at; s++) if (b.keyType(s) === type && (tree !== 5n || b.keyObjectid(s) > 256n)) at = { leaf: b, slot: s };
+    },
+  });
+  if (!at) throw new Error(`no item of type ${type} in tree ${tree}`);
+  const { leaf, slot } = at;
+  const data = new Uint8Array(leaf.itemSize(slot) + grow);
+  data.set(leaf.itemData(slot));
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, (b) => resizeItem(b, slot, data), { fixCsum: true });
+  return { name, sources: k.overlays, data: false, expected: [{ code, logical: leaf.logical, slot }] };
+}
+
+/**
+ * The fs tree root node's key for its second child raised by one in the key
+ * offset (still below the third), checksum recomputed: the child's first key
+ * no longer is the parent's (the kernel refuses such a child).
+ */
+export function parentKeyChanged(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const root = clean.treeRoot(5n)!;
+  const node = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (node.level !== 1 || node.nritems < 3) throw new Error('recipe expects a two-level fs tree of 3+ leaves');
+  const child = node.blockPtr(1);
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  // btrfs_key_ptr: a 17-byte key (offset u64 at 9), blockptr, generation; 33 bytes each after the header.
+  k.editBlock(root.bytenr, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const at = HEADER_SIZE + 33 + 9;
+    v.setBigUint64(at, v.getBigUint64(at, true) + 1n, true);
+  }, { fixCsum: true });
+  return { name: 'parent key of an fs leaf changed, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'first-key-mismatch', logical: child }] };
+}
+
+/** One superblock copy (btrfs_super_block at `at`) rewritten by `edit`, checksum recomputed. */
+function superCopyEdited(src: ByteSource, csumType: number, at: bigint, edit: (v: DataView) => void): OverlaySource {
+  const b = src.read(at, 4096).slice();
+  edit(new DataView(b.buffer, b.byteOffset, 4096));
+  return new OverlaySource(src).patch(at, fixBlockCsum(b, csumType));
+}
+
+/** Superblock copies and device sets that do not fit together: each names its finding. */
+export function deviceRecipes(): DamageRecipe[] {
+  const clean = openSample(SAMPLE);
+  const csumType = clean.superblock.csumType;
+  const src = sampleSources(SAMPLE)[0]!;
+  if (sampleSources(SAMPLE).length !== 1 || src.size < 0x4000000n + 4096n) throw new Error('recipe expects one device with a copy at 64 MiB');
+  const mirror = 0x4000000n;
+  const zeroed = new OverlaySource(src);
+  for (const at of [0x10000n, mirror]) zeroed.patch(at, new Uint8Array(4096));
+  return [
+    // btrfs_super_block.generation (u64 at 0x48) of the 64 MiB copy lowered: an older copy.
+    { name: 'second superblock copy of an older generation', sources: [superCopyEdited(src, csumType, mirror, (v) => v.setBigUint64(0x48, v.getBigUint64(0x48, true) - 1n, true))], data: false, expected: [{ code: 'super-older', physical: mirror, copy: 1 }] },
+    // bytes_used (u64 at 0x78) of the 64 MiB copy changed, generation kept: copies of one generation disagree.
+    { name: 'second superblock copy disagreeing at the same generation', sources: [superCopyEdited(src, csumType, mirror, (v) => v.setBigUint64(0x78, v.getBigUint64(0x78, true) + 4096n, true))], data: false, expected: [{ code: 'super-mirror-mismatch', physical: mirror, copy: 1 }] },
+    { name: 'the same device given twice', sources: [src, src], data: false, expected: [{ code: 'device-duplicate' }] },
+    // Its primary copy, zeroed, is also said to have no magic.
+    { name: 'a second device with no superblock', sources: [src, zeroed], data: false, expected: [{ code: 'device-not-btrfs' }, { code: 'super-bad-magic', physical: 0x10000n }] },
+    { name: 'a device of another filesystem given too', sources: [src, sampleSources('mixed')[0]!], data: false, expected: [{ code: 'device-other-fs' }] },
+  ];
+}
+
+/**
+ * A free space extent (key: start, FREE_SPACE_EXTENT, length) made one sector
+ * longer where the next key is another free extent further on: the bytes
+ * between two free extents of a block group are allocated, so the longer one
+ * now covers an allocated extent. Checksum recomputed.
+ */
+function freeSpaceIntoExtent(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const ss = BigInt(clean.superblock.sectorsize);
+  const root = clean.treeRoot(10n)!;
+  const leaf = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf free space tree');
+  let slot = 0;
+  while (!(leaf.keyType(slot) === 199 && leaf.keyType(slot + 1) === 199 && leaf.keyObjectid(slot + 1) > leaf.keyObjectid(slot) + leaf.keyOffsetField(slot) + ss)) slot++;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(root.bytenr, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
+    v.setBigUint64(at, v.getBigUint64(at, true) + ss, true);
+  }, { fixCsum: true });
+  return { name: 'free space extent reaching into an allocated extent, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'free-space-overlap' }] };
+}
+
+/** The fs tree's root node given nritems 0 (btrfs_header.nritems, u32 at 0x60) on both copies, checksum recomputed. */
+function emptiedNode(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const root = clean.treeRoot(5n)!;
+  if (root.level === 0) throw new Error('recipe expects a node at the top of the fs tree');
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(root.bytenr, (b) => new DataView(b.buffer, b.byteOffset).setUint32(0x60, 0, true), { fixCsum: true });
+  return { name: 'fs tree root node with no pointers, checksum recomputed', sources: k.overlays, data: false, expected: [0, 1].map((copy) => ({ code: 'empty-node', logical: root.bytenr, copy })) };
+}
+
+/**
+ * The second file extent of a file (key: ino, EXTENT_DATA, file offset) moved
+ * one sector back into the first, which is longer than a sector; checksum
+ * recomputed. Key order holds; the two extents now overlap.
+ */
+function fileExtentMovedBack(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const ss = BigInt(clean.superblock.sectorsize);
+  let at: { leaf: TreeBlock; slot: number } | undefined;
+  clean.walk(clean.treeRoot(5n)!, {
+    block(b: TreeBlock) {
+      if (at || !b.isLeaf) return;
+      for (let s = 1; s < b.nritems && !at; s++) {
+        if (b.keyType(s) !== 108 || b.keyType(s - 1) !== 108 || b.keyObjectid(s) !== b.keyObjectid(s - 1) || b.itemSize(s - 1) !== 53) continue;
+        // btrfs_file_extent_item.num_bytes (u64 at 45) of the first extent.
+        const len = new DataView(b.data.buffer, b.data.byteOffset + b.itemOffset(s - 1)).getBigUint64(45, true);
+        if (len > ss && b.keyOffsetField(s - 1) + len === b.keyOffsetField(s)) at = { leaf: b, slot: s };
+      }
+    },
+  });
+  if (!at) throw new Error('no file with two adjacent regular extents');
+  const { leaf, slot } = at;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const p = HEADER_SIZE + slot * ITEM_SIZE + 9;
+    v.setBigUint64(p, v.getBigUint64(p, true) - ss, true);
+  }, { fixCsum: true });
+  return { name: 'file extent moved back into the previous one, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'file-extent-overlap', logical: leaf.logical, slot }] };
+}
+
+/**
+ * The uuid tree's ROOT_ITEM (in the root tree) cut to 200 bytes, shorter than
+ * the 239 that reach its bytenr and level; checksum recomputed. The tree can
+ * no longer be found, so its one leaf's extent item has no referrer left.
+ */
+function uuidRootItemCut(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const root = clean.rootTree;
+  const leaf = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf root tree');
+  let slot = 0;
+  while (!(leaf.keyType(slot) === 132 && leaf.keyObjectid(slot) === 9n)) slot++;
+  const uuidRoot = clean.treeRoot(9n)!;
+  if (uuidRoot.level !== 0) throw new Error('recipe expects a one-leaf uuid tree');
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(root.bytenr, (b) => resizeItem(b, slot, leaf.itemData(slot).slice(0, 200)), { fixCsum: true });
+  return {
+    name: 'uuid tree root item cut short, checksum recomputed', sources: k.overlays, data: false,
+    expected: [{ code: 'root-item-size', slot }, { code: 'item-size', logical: root.bytenr, slot }, { code: 'extent-unreferenced', logical: uuidRoot.bytenr }],
+  };
+}
+
+/**
+ * A FREE_SPACE_INFO key (block group start, FREE_SPACE_INFO, length) moved one
+ * sector up, where the block group's first free extent starts further on (key
+ * order holds); checksum recomputed. The block group has no info any more,
+ * and the info names no block group.
+ */
+function freeSpaceInfoMoved(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const ss = BigInt(clean.superblock.sectorsize);
+  const root = clean.treeRoot(10n)!;
+  const leaf = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf free space tree');
+  let slot = 0;
+  while (!(leaf.keyType(slot) === 198 && slot + 1 < leaf.nritems && leaf.keyObjectid(slot + 1) > leaf.keyObjectid(slot) + ss)) slot++;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(root.bytenr, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const at = HEADER_SIZE + slot * ITEM_SIZE;
+    v.setBigUint64(at, v.getBigUint64(at, true) + ss, true);
+  }, { fixCsum: true });
+  return {
+    name: 'free space info moved off its block group, checksum recomputed', sources: k.overlays, data: false,
+    expected: [{ code: 'free-space-orphan', logical: leaf.keyObjectid(slot) + ss, slot }, { code: 'free-space-missing', logical: leaf.keyObjectid(slot) }],
+  };
+}
+
+/**
+ * A data extent item's key length (bytenr, EXTENT_ITEM, length) one sector
+ * longer where the next extent follows directly; checksum recomputed. It
+ * overlaps the next; its block group's extents add up to a sector more than
+ * its used bytes; the file extent naming it gives the old length.
+ */
+function extentLengthened(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const ss = BigInt(clean.superblock.sectorsize);
+  const root = clean.treeRoot(2n)!;
+  let at: { leaf: TreeBlock; slot: number } | undefined;
+  clean.walk(root, {
+    block(b: TreeBlock) {
+      if (at || !b.isLeaf) return;
+      for (let s = 0; s + 1 < b.nritems && !at; s++) {
+        if (b.keyType(s) !== 168 || b.keyType(s + 1) !== 168 || b.keyObjectid(s) + b.keyOffsetField(s) !== b.keyObjectid(s + 1)) continue;
+        // btrfs_extent_item.flags (u64 at 16): DATA (1).
+        if (new DataView(b.data.buffer, b.data.byteOffset + b.itemOffset(s)).getBigUint64(16, true) === 1n) at = { leaf: b, slot: s };
+      }
+    },
+  });
+  if (!at) throw new Error('no data extent followed directly by another');
+  const { leaf, slot } = at;
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(leaf.logical, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const p = HEADER_SIZE + slot * ITEM_SIZE + 9;
+    v.setBigUint64(p, v.getBigUint64(p, true) + ss, true);
+  }, { fixCsum: true });
+  const next = leaf.keyObjectid(slot + 1);
+  return {
+    name: 'data extent one sector longer, into the next, checksum recomputed', sources: k.overlays, data: false,
+    expected: [{ code: 'extent-overlap', logical: next }, { code: 'block-group-used' }, { code: 'file-extent-range' }],
+  };
 }

@@ -3,6 +3,7 @@ import { ItemType, ObjectId } from '../../format/constants.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import type { MetaFacts } from './metadata.js';
 import type { CheckFinding } from './types.js';
+import { rule } from '../../findingRules.js';
 
 /** Bytes read per copy at a time: large enough to stream, small enough to stay bounded. */
 const CHUNK_BYTES = 1 << 20;
@@ -44,7 +45,7 @@ export function* dataJobs(fs: Filesystem, add: (f: CheckFinding) => void): Gener
       const logical = start + BigInt(first) * ssB;
       const m = vol.chunks.map(logical);
       if (!m) {
-        add({ code: 'csum-unmapped', severity: 'error', message: `checksums for logical ${logical} point outside every chunk`, location: { tree: ObjectId.CSUM_TREE, block: block.logical, slot, logical } });
+        add({ ...rule('csum-unmapped'), message: `checksums for logical ${logical} point outside every chunk`, location: { tree: ObjectId.CSUM_TREE, block: block.logical, slot, logical } });
         break;
       }
       // Stay inside one chunk and one bounded read.
@@ -93,7 +94,7 @@ export function reportDataJob(fs: Filesystem, job: DataJob, res: DataJobResult, 
   res.copies.forEach((c, copy) => {
     if ('unavailable' in c) { stats.unavailable++; return; }
     if ('error' in c) {
-      add({ code: 'data-unreadable', severity: 'error', message: `data at logical ${job.logical} +${n * ss} copy ${copy + 1}: ${c.error}`, location: { logical: job.logical, copy } });
+      add({ ...rule('data-unreadable'), message: `data at logical ${job.logical} +${n * ss} copy ${copy + 1}: ${c.error}`, location: { logical: job.logical, copy } });
       return;
     }
     stats.sectorCopies += n;
@@ -105,7 +106,7 @@ export function reportDataJob(fs: Filesystem, job: DataJob, res: DataJobResult, 
       const at = job.logical + BigInt(i) * ssB;
       const rebuilt = m?.row && copy > 0 ? ` (rebuilt from ${copy === 2 ? 'Q' : 'P'} parity and the row's other data stripes: one of them is bad)` : '';
       add({
-        code: 'data-csum', severity: 'error', repairable,
+        ...rule('data-csum'), repairable,
         message: `data checksum mismatch at logical ${at} +${(j - i) * ss} copy ${copy + 1}${rebuilt}${repairable ? '; another copy is good' : '; no copy is good'}`,
         location: { logical: at, copy, ...placeOf(fs, at, copy) },
       });
@@ -159,7 +160,7 @@ export function checkCsumCoverage(facts: MetaFacts, add: (f: CheckFinding) => vo
   let k = 0;
   let prevEnd = 0n;
   for (const c of csums) {
-    if (c.start < prevEnd) add({ code: 'csum-overlap', severity: 'error', message: `checksum item at ${c.start} overlaps the previous one (ends at ${prevEnd})`, location: { tree: ObjectId.CSUM_TREE, block: c.at.block, slot: c.at.slot, logical: c.start } });
+    if (c.start < prevEnd) add({ ...rule('csum-overlap'), message: `checksum item at ${c.start} overlaps the previous one (ends at ${prevEnd})`, location: { tree: ObjectId.CSUM_TREE, block: c.at.block, slot: c.at.slot, logical: c.start } });
     if (c.end > prevEnd) prevEnd = c.end;
     let pos = c.start;
     while (pos < c.end) {
@@ -167,7 +168,7 @@ export function checkCsumCoverage(facts: MetaFacts, add: (f: CheckFinding) => vo
       const e = data[k];
       if (!e || e.bytenr > pos) {
         const stop = e && e.bytenr < c.end ? e.bytenr : c.end;
-        add({ code: 'csum-orphan', severity: 'error', message: `checksums for logical ${pos} +${stop - pos} belong to no data extent`, location: { tree: ObjectId.CSUM_TREE, block: c.at.block, slot: c.at.slot, logical: pos } });
+        add({ ...rule('csum-orphan'), message: `checksums for logical ${pos} +${stop - pos} belong to no data extent`, location: { tree: ObjectId.CSUM_TREE, block: c.at.block, slot: c.at.slot, logical: pos } });
         pos = stop;
       } else pos = e.bytenr + e.length < c.end ? e.bytenr + e.length : c.end;
     }
@@ -184,7 +185,7 @@ export function checkCsumCoverage(facts: MetaFacts, add: (f: CheckFinding) => vo
       const c = csums[i];
       if (!c || c.start > pos) {
         const stop = c && c.start < n.end ? c.start : n.end;
-        if (reported++ < 1000) add({ code: 'data-csum-missing', severity: 'error', message: `data at logical ${pos} +${stop - pos} of a checksummed file has no checksums`, location: { logical: pos } });
+        if (reported++ < 1000) add({ ...rule('data-csum-missing'), message: `data at logical ${pos} +${stop - pos} of a checksummed file has no checksums`, location: { logical: pos } });
         pos = stop;
       } else pos = c.end < n.end ? c.end : n.end;
     }

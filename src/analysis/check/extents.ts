@@ -3,6 +3,7 @@ import type { Filesystem } from '../../tree/Filesystem.js';
 import { stripeSize } from '../../volume/ChunkMap.js';
 import type { MetaFacts } from './metadata.js';
 import type { CheckFinding } from './types.js';
+import { rule } from '../../findingRules.js';
 
 /**
  * The extent tree against what really references it: every tree block
@@ -18,11 +19,11 @@ export function checkExtentRefs(fs: Filesystem, facts: MetaFacts, add: (f: Check
   let prevEnd = 0n;
   for (const e of extents) {
     const loc = { tree: EXT, block: e.at.block, logical: e.bytenr, slot: e.at.slot, key: e.at.key };
-    if (e.bytenr < prevEnd) add({ code: 'extent-overlap', severity: 'error', message: `extent ${e.bytenr} +${e.length} overlaps the previous extent (ends at ${prevEnd})`, location: loc });
+    if (e.bytenr < prevEnd) add({ ...rule('extent-overlap'), message: `extent ${e.bytenr} +${e.length} overlaps the previous extent (ends at ${prevEnd})`, location: loc });
     if (e.bytenr + e.length > prevEnd) prevEnd = e.bytenr + e.length;
     byBytenr.set(e.bytenr, e);
     const stored = e.backrefs + (facts.keyedBackrefs.get(e.bytenr) ?? 0n);
-    if (stored !== e.refs) add({ code: 'extent-backref-count', severity: 'error', message: `extent ${e.bytenr} +${e.length}: refs ${e.refs}, but its back references count ${stored}`, location: loc });
+    if (stored !== e.refs) add({ ...rule('extent-backref-count'), message: `extent ${e.bytenr} +${e.length}: refs ${e.refs}, but its back references count ${stored}`, location: loc });
     const found = e.isTree ? BigInt(facts.blockRefs.get(e.bytenr) ?? 0) : BigInt(facts.dataRefs.get(e.bytenr)?.count ?? 0);
     // Referrers under a lost block cannot be counted: a shortfall there is a consequence, not news.
     if (found !== e.refs && !(found < e.refs && facts.lost.length > 0)) {
@@ -31,13 +32,13 @@ export function checkExtentRefs(fs: Filesystem, facts: MetaFacts, add: (f: Check
   }
   if (!lostExtentTree) {
     for (const [bytenr, n] of facts.blockRefs) {
-      if (!byBytenr.has(bytenr)) add({ code: 'extent-missing', severity: 'error', message: `tree block ${bytenr} (referenced ${n} time(s)) has no extent item`, location: { logical: bytenr, block: bytenr } });
+      if (!byBytenr.has(bytenr)) add({ ...rule('extent-missing'), message: `tree block ${bytenr} (referenced ${n} time(s)) has no extent item`, location: { logical: bytenr, block: bytenr } });
     }
     for (const [bytenr, r] of facts.dataRefs) {
       const e = byBytenr.get(bytenr);
       const loc = { tree: r.at.tree, block: r.at.block, logical: bytenr, slot: r.at.slot, key: r.at.key };
-      if (!e) add({ code: 'extent-missing', severity: 'error', message: `data extent ${bytenr} +${r.diskNumBytes} (referenced by ${r.count} file extent item(s)) has no extent item`, location: loc });
-      else if (e.length !== r.diskNumBytes) add({ code: 'file-extent-range', severity: 'error', message: `file extent item says disk extent ${bytenr} is ${r.diskNumBytes} bytes, the extent item says ${e.length}`, location: loc });
+      if (!e) add({ ...rule('extent-missing'), message: `data extent ${bytenr} +${r.diskNumBytes} (referenced by ${r.count} file extent item(s)) has no extent item`, location: loc });
+      else if (e.length !== r.diskNumBytes) add({ ...rule('file-extent-range'), message: `file extent item says disk extent ${bytenr} is ${r.diskNumBytes} bytes, the extent item says ${e.length}`, location: loc });
     }
   }
   // Block group used bytes: the extents inside each block group.
@@ -47,27 +48,27 @@ export function checkExtentRefs(fs: Filesystem, facts: MetaFacts, add: (f: Check
     let used = 0n;
     while (j < extents.length && extents[j]!.bytenr < bg.logical) {
       const e = extents[j]!;
-      add({ code: 'extent-outside-block-group', severity: 'error', message: `extent ${e.bytenr} +${e.length} lies in no block group`, location: { tree: EXT, block: e.at.block, logical: e.bytenr, slot: e.at.slot, key: e.at.key } });
+      add({ ...rule('extent-outside-block-group'), message: `extent ${e.bytenr} +${e.length} lies in no block group`, location: { tree: EXT, block: e.at.block, logical: e.bytenr, slot: e.at.slot, key: e.at.key } });
       j++;
     }
     while (j < extents.length && extents[j]!.bytenr < bg.logical + bg.length) used += extents[j++]!.length;
     if (used !== bg.used && !lostExtentTree) {
-      add({ code: 'block-group-used', severity: 'error', message: `block group ${bg.logical} +${bg.length}: used ${bg.used}, its extents add up to ${used}`, location: { tree: bg.at.tree, block: bg.at.block, slot: bg.at.slot, logical: bg.logical, key: { objectid: bg.logical, type: 192, offset: bg.length } } });
+      add({ ...rule('block-group-used'), message: `block group ${bg.logical} +${bg.length}: used ${bg.used}, its extents add up to ${used}`, location: { tree: bg.at.tree, block: bg.at.block, slot: bg.at.slot, logical: bg.logical, key: { objectid: bg.logical, type: 192, offset: bg.length } } });
     }
     const chunk = fs.volume.chunks.all.find((c) => c.logical === bg.logical);
-    if (!chunk || chunk.length !== bg.length) add({ code: 'block-group-chunk', severity: 'error', message: `block group ${bg.logical} +${bg.length} has no chunk of that address and length`, location: { tree: bg.at.tree, block: bg.at.block, slot: bg.at.slot, logical: bg.logical } });
+    if (!chunk || chunk.length !== bg.length) add({ ...rule('block-group-chunk'), message: `block group ${bg.logical} +${bg.length} has no chunk of that address and length`, location: { tree: bg.at.tree, block: bg.at.block, slot: bg.at.slot, logical: bg.logical } });
     else if ((chunk.type & (BlockGroupFlag.DATA | BlockGroupFlag.METADATA | BlockGroupFlag.SYSTEM)) !== (bg.flags & (BlockGroupFlag.DATA | BlockGroupFlag.METADATA | BlockGroupFlag.SYSTEM))) {
-      add({ code: 'block-group-chunk', severity: 'error', message: `block group ${bg.logical} flags 0x${bg.flags.toString(16)} differ from its chunk's type 0x${chunk.type.toString(16)}`, location: { tree: bg.at.tree, block: bg.at.block, slot: bg.at.slot, logical: bg.logical } });
+      add({ ...rule('block-group-chunk'), message: `block group ${bg.logical} flags 0x${bg.flags.toString(16)} differ from its chunk's type 0x${chunk.type.toString(16)}`, location: { tree: bg.at.tree, block: bg.at.block, slot: bg.at.slot, logical: bg.logical } });
     }
   }
   for (; j < extents.length; j++) {
     const e = extents[j]!;
-    if (bgs.length) add({ code: 'extent-outside-block-group', severity: 'error', message: `extent ${e.bytenr} +${e.length} lies in no block group`, location: { tree: EXT, block: e.at.block, logical: e.bytenr, slot: e.at.slot, key: e.at.key } });
+    if (bgs.length) add({ ...rule('extent-outside-block-group'), message: `extent ${e.bytenr} +${e.length} lies in no block group`, location: { tree: EXT, block: e.at.block, logical: e.bytenr, slot: e.at.slot, key: e.at.key } });
   }
   if (!facts.lost.some((l) => l.tree === 2n || l.tree === 11n)) {
     const bgAt = new Set(bgs.map((b) => b.logical));
     for (const c of fs.volume.chunks.all) {
-      if (!bgAt.has(c.logical)) add({ code: 'block-group-missing', severity: 'error', message: `chunk ${c.logical} +${c.length} has no block group item`, location: { logical: c.logical } });
+      if (!bgAt.has(c.logical)) add({ ...rule('block-group-missing'), message: `chunk ${c.logical} +${c.length} has no block group item`, location: { logical: c.logical } });
     }
   }
 }
@@ -83,8 +84,8 @@ export function checkDevExtents(fs: Filesystem, facts: MetaFacts, add: (f: Check
     for (const s of c.stripes) {
       const k = `${s.devid}:${s.offset}`;
       const d = byPlace.get(k);
-      if (!d) add({ code: 'dev-extent-missing', severity: 'error', message: `chunk ${c.logical} stripe on devid ${s.devid} at ${s.offset} has no device extent`, location: { devid: s.devid, physical: s.offset, logical: c.logical } });
-      else if (d.chunkOffset !== c.logical || d.length !== size) add({ code: 'dev-extent-mismatch', severity: 'error', message: `device extent devid ${s.devid} at ${s.offset}: chunk ${d.chunkOffset} length ${d.length}, the chunk says ${c.logical} length ${size}`, location: { tree: DEV, block: d.at.block, slot: d.at.slot, devid: s.devid, physical: s.offset } });
+      if (!d) add({ ...rule('dev-extent-missing'), message: `chunk ${c.logical} stripe on devid ${s.devid} at ${s.offset} has no device extent`, location: { devid: s.devid, physical: s.offset, logical: c.logical } });
+      else if (d.chunkOffset !== c.logical || d.length !== size) add({ ...rule('dev-extent-mismatch'), message: `device extent devid ${s.devid} at ${s.offset}: chunk ${d.chunkOffset} length ${d.length}, the chunk says ${c.logical} length ${size}`, location: { tree: DEV, block: d.at.block, slot: d.at.slot, devid: s.devid, physical: s.offset } });
       matched.add(k);
     }
   }
@@ -93,16 +94,16 @@ export function checkDevExtents(fs: Filesystem, facts: MetaFacts, add: (f: Check
   let prev: (typeof sorted)[number] | undefined;
   for (const d of sorted) {
     const loc = { tree: DEV, block: d.at.block, slot: d.at.slot, devid: d.devid, physical: d.physical };
-    if (!matched.has(`${d.devid}:${d.physical}`)) add({ code: 'dev-extent-orphan', severity: 'error', message: `device extent devid ${d.devid} at ${d.physical} +${d.length} belongs to no chunk stripe`, location: loc });
-    if (prev && prev.devid === d.devid && prev.physical + prev.length > d.physical) add({ code: 'dev-extent-overlap', severity: 'error', message: `device extent devid ${d.devid} at ${d.physical} overlaps the one at ${prev.physical} +${prev.length}`, location: loc });
+    if (!matched.has(`${d.devid}:${d.physical}`)) add({ ...rule('dev-extent-orphan'), message: `device extent devid ${d.devid} at ${d.physical} +${d.length} belongs to no chunk stripe`, location: loc });
+    if (prev && prev.devid === d.devid && prev.physical + prev.length > d.physical) add({ ...rule('dev-extent-overlap'), message: `device extent devid ${d.devid} at ${d.physical} overlaps the one at ${prev.physical} +${prev.length}`, location: loc });
     const item = fs.devItems.get(d.devid);
-    if (item && d.physical + d.length > item.totalBytes) add({ code: 'dev-extent-beyond-device', severity: 'error', message: `device extent devid ${d.devid} at ${d.physical} +${d.length} ends past the device's ${item.totalBytes} bytes`, location: loc });
+    if (item && d.physical + d.length > item.totalBytes) add({ ...rule('dev-extent-beyond-device'), message: `device extent devid ${d.devid} at ${d.physical} +${d.length} ends past the device's ${item.totalBytes} bytes`, location: loc });
     perDev.set(d.devid, (perDev.get(d.devid) ?? 0n) + d.length);
     prev = d;
   }
   for (const [devid, item] of fs.devItems) {
     const sum = perDev.get(devid) ?? 0n;
-    if (sum !== item.bytesUsed) add({ code: 'dev-bytes-used', severity: 'error', message: `devid ${devid}: dev item bytes_used ${item.bytesUsed}, its device extents add up to ${sum}`, location: { devid, tree: 3n } });
+    if (sum !== item.bytesUsed) add({ ...rule('dev-bytes-used'), message: `devid ${devid}: dev item bytes_used ${item.bytesUsed}, its device extents add up to ${sum}`, location: { devid, tree: 3n } });
   }
 }
 
@@ -125,9 +126,9 @@ export function checkFreeSpaceTree(fs: Filesystem, facts: MetaFacts, add: (f: Ch
   for (const i of facts.fstInfos) {
     infoAt.add(i.start);
     const bg = bgAt.get(i.start);
-    if (!bg || bg.length !== i.length) add({ code: 'free-space-orphan', severity: stale(i.start, i.start + i.length), message: `free space info for [${i.start}, +${i.length}) has no block group of that address and length`, location: { tree: FST, block: i.at.block, slot: i.at.slot, logical: i.start } });
+    if (!bg || bg.length !== i.length) add({ ...rule('free-space-orphan', stale(i.start, i.start + i.length)), message: `free space info for [${i.start}, +${i.length}) has no block group of that address and length`, location: { tree: FST, block: i.at.block, slot: i.at.slot, logical: i.start } });
   }
-  for (const bg of bgs) if (!infoAt.has(bg.logical)) add({ code: 'free-space-missing', severity: 'error', message: `block group ${bg.logical} +${bg.length} has no free space info`, location: { tree: FST, logical: bg.logical } });
+  for (const bg of bgs) if (!infoAt.has(bg.logical)) add({ ...rule('free-space-missing'), message: `block group ${bg.logical} +${bg.length} has no free space info`, location: { tree: FST, logical: bg.logical } });
   const extents = facts.extents.slice().sort((a, b) => (a.bytenr < b.bytenr ? -1 : a.bytenr > b.bytenr ? 1 : 0));
   const free = facts.fstFree.slice().sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
   let g = 0, e = 0, reported = 0;
@@ -138,7 +139,7 @@ export function checkFreeSpaceTree(fs: Filesystem, facts: MetaFacts, add: (f: Ch
     const bg = bgs[g];
     if (!bg || bg.logical > r.start || r.end > bg.logical + bg.length) {
       reported++;
-      add({ code: 'free-space-orphan', severity: stale(r.start, r.end), message: `free space [${r.start}, ${r.end}) is not inside one block group`, location: loc });
+      add({ ...rule('free-space-orphan', stale(r.start, r.end)), message: `free space [${r.start}, ${r.end}) is not inside one block group`, location: loc });
       continue;
     }
     while (e > 0 && extents[e - 1]!.bytenr + extents[e - 1]!.length > r.start) e--;
@@ -146,7 +147,7 @@ export function checkFreeSpaceTree(fs: Filesystem, facts: MetaFacts, add: (f: Ch
     const x = extents[e];
     if (x && x.bytenr < r.end) {
       reported++;
-      add({ code: 'free-space-overlap', severity: 'error', message: `free space [${r.start}, ${r.end}) overlaps allocated extent ${x.bytenr} +${x.length}`, location: loc });
+      add({ ...rule('free-space-overlap'), message: `free space [${r.start}, ${r.end}) overlaps allocated extent ${x.bytenr} +${x.length}`, location: loc });
     }
   }
 }
@@ -154,15 +155,15 @@ export function checkFreeSpaceTree(fs: Filesystem, facts: MetaFacts, add: (f: Ch
 /** Deleted subvolumes (root item refs 0) must have an orphan item in the root tree, or nothing will clean them up. */
 export function checkDeadRoots(facts: MetaFacts, add: (f: CheckFinding) => void): void {
   for (const [id, key] of facts.deadRoots) {
-    if (!facts.rootOrphans.has(id)) add({ code: 'root-orphan-missing', severity: 'error', message: `subvolume ${id} is deleted (root item refs 0) but the root tree has no orphan item for it`, location: { tree: 1n, key } });
+    if (!facts.rootOrphans.has(id)) add({ ...rule('root-orphan-missing'), message: `subvolume ${id} is deleted (root item refs 0) but the root tree has no orphan item for it`, location: { tree: 1n, key } });
   }
 }
 
 /** Every subvolume's ROOT_REF (in its parent) and ROOT_BACKREF (its own) agree. */
 export function checkRootRefs(facts: MetaFacts, add: (f: CheckFinding) => void): void {
   if (facts.lost.some((l) => l.tree === 1n)) return;
-  for (const r of facts.rootRefs) if (!facts.rootBackrefs.has(r)) add({ code: 'root-ref', severity: 'error', message: `ROOT_REF ${fmt(r)} has no matching ROOT_BACKREF`, location: { tree: 1n } });
-  for (const r of facts.rootBackrefs) if (!facts.rootRefs.has(r)) add({ code: 'root-ref', severity: 'error', message: `ROOT_BACKREF ${fmt(r)} has no matching ROOT_REF`, location: { tree: 1n } });
+  for (const r of facts.rootRefs) if (!facts.rootBackrefs.has(r)) add({ ...rule('root-ref'), message: `ROOT_REF ${fmt(r)} has no matching ROOT_BACKREF`, location: { tree: 1n } });
+  for (const r of facts.rootBackrefs) if (!facts.rootRefs.has(r)) add({ ...rule('root-ref'), message: `ROOT_BACKREF ${fmt(r)} has no matching ROOT_REF`, location: { tree: 1n } });
 }
 
 function fmt(s: string): string {

@@ -11,6 +11,7 @@ import type { TreeBlock } from '../../format/treeBlock.js';
 import { grown } from '../columns.js';
 import { LinkBalance, linkHash } from './linkBalance.js';
 import type { CheckFinding } from './types.js';
+import { rule, type FindingCode } from '../../findingRules.js';
 import { displayName } from '../../fs/names.js';
 
 /**
@@ -20,7 +21,7 @@ import { displayName } from '../../fs/names.js';
 const INDEX_SIDE = 1, OTHER_SIDE = -1;
 
 /** A finding about one inode, kept until the end: orphan items (which excuse it) come last in the tree. */
-interface InodeFinding { ino: bigint; code: string; message: string; block?: bigint; slot?: number }
+interface InodeFinding { ino: bigint; code: FindingCode; message: string; block?: bigint; slot?: number }
 
 /**
  * A name of an inode, kept to name the files under a lost block: from the
@@ -74,8 +75,16 @@ export class FsTreeChecker {
   private dirNameBytes = 0;
   private nodatasum = false;
   private extentEnd = -1n;
+  /** Without NO_HOLES: how far from 0 the file extents cover the file without a gap, and where the first gap is. */
+  private covered = 0n;
+  private gapAt = -1n;
 
-  constructor(readonly tree: bigint, private readonly add: (f: CheckFinding) => void, private readonly csumNeeds: CsumNeed[] | null) {}
+  /**
+   * `explicitHoles`: the sector size when the filesystem lacks the NO_HOLES
+   * feature, so every byte of a file up to its size must be covered by a
+   * file extent (holes are extents of disk_bytenr 0); 0 with NO_HOLES.
+   */
+  constructor(readonly tree: bigint, private readonly add: (f: CheckFinding) => void, private readonly csumNeeds: CsumNeed[] | null, private readonly explicitHoles = 0n) {}
 
   get hasLost(): boolean {
     return this.lostRanges.length > 0;
@@ -129,6 +138,8 @@ export class FsTreeChecker {
         this.inodeAt = { block: block.logical, slot };
         this.nodatasum = (inodeFlags(data, 0) & InodeFlag.NODATASUM) !== 0n;
         this.extentEnd = -1n;
+        this.covered = 0n;
+        this.gapAt = -1n;
         return;
       case ItemType.INODE_REF: {
         // The key offset is the parent directory; refs that run past the item are reported by the item checks.
@@ -179,9 +190,15 @@ export class FsTreeChecker {
         if (d.kind === 'invalid') return;
         const len = d.body === 'inline' ? d.ramBytes : d.numBytes;
         if (this.hasInode && d.fileOffset < this.extentEnd) {
-          this.add({ code: 'file-extent-overlap', severity: 'error', message: `inode ${ino}: file extent at ${d.fileOffset} starts before the previous one ends (${this.extentEnd})`, location: { tree: this.tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
+          this.add({ ...rule('file-extent-overlap'), message: `inode ${ino}: file extent at ${d.fileOffset} starts before the previous one ends (${this.extentEnd})`, location: { tree: this.tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
         }
         if (this.hasInode) this.extentEnd = d.fileOffset + len;
+        if (this.explicitHoles && this.hasInode && this.gapAt < 0n) {
+          // An inline extent stands for its whole sector: a file extended past it gets its hole extent from the next sector.
+          const end = d.body === 'inline' ? roundUp(d.fileOffset + len, this.explicitHoles) : d.fileOffset + len;
+          if (d.fileOffset > this.covered) this.gapAt = this.covered;
+          else if (end > this.covered) this.covered = end;
+        }
         if (d.body === 'inline' || d.diskBytenr !== 0n) this.extentBytes += len;
         // Compressed extents carry checksums even in NODATASUM inodes (btrfs check requires them).
         if (this.csumNeeds && d.body === 'disk' && d.type === FileExtentType.REG && d.diskBytenr !== 0n && this.hasInode && (!this.nodatasum || d.compression !== 0)) {
@@ -219,6 +236,13 @@ export class FsTreeChecker {
         if ((fmt === 0o100000 || fmt === 0o120000) && this.nbytes !== this.extentBytes) {
           this.pending.push({ ino, code: 'inode-nbytes', message: `subvolume ${t} inode ${ino} has nbytes ${this.nbytes}, its file extents add up to ${this.extentBytes}`, ...at });
         }
+        // btrfs check (I_ERR_FILE_EXTENT_DISCOUNT): without NO_HOLES a regular file's extents leave no gap below its size.
+        if (this.explicitHoles && fmt === 0o100000) {
+          const gap = this.gapAt >= 0n ? this.gapAt : this.covered;
+          if (gap < this.isize) {
+            this.pending.push({ ino, code: 'file-extent-gap', message: `subvolume ${t} inode ${ino}: no file extent covers offset ${gap} (size ${this.isize}; the filesystem has no NO_HOLES feature, so holes need extents)`, ...at });
+          }
+        }
         if (isDir && this.isize !== BigInt(this.dirNameBytes)) {
           this.pending.push({ ino, code: 'dir-isize', message: `subvolume ${t} directory ${ino} has isize ${this.isize}, its names add up to ${this.dirNameBytes}`, ...at });
         }
@@ -231,6 +255,8 @@ export class FsTreeChecker {
     this.extentBytes = 0n;
     this.nodatasum = false;
     this.extentEnd = -1n;
+    this.covered = 0n;
+    this.gapAt = -1n;
   }
 
   /**
@@ -244,7 +270,7 @@ export class FsTreeChecker {
       if (this.isLost(f.ino)) continue;
       // An inode without an item is located by its key only.
       const where = f.block !== undefined ? { block: f.block, logical: f.block, slot: f.slot! } : {};
-      this.add({ code: f.code, severity: 'error', message: f.message, location: { tree: t, key: { objectid: f.ino, type: ItemType.INODE_ITEM, offset: 0n }, ...where } });
+      this.add({ ...rule(f.code), message: f.message, location: { tree: t, key: { objectid: f.ino, type: ItemType.INODE_ITEM, offset: 0n }, ...where } });
     }
     const present = this.present.subarray(0, this.presentCount).sort();
     const has = (ino: bigint) => {
@@ -263,8 +289,8 @@ export class FsTreeChecker {
       .map((e) => ({ ...e, link: this.linkAt(reread, e.block, e.item, e.offset) }))
       .filter((e) => e.link && !this.isLost(e.link.dir) && !this.isLost(e.link.target))
       .sort((a, b) => (a.block < b.block ? -1 : a.block > b.block ? 1 : a.item - b.item || a.offset - b.offset));
-    const report = (code: string, what: string, l: NameLink) => this.add({
-      code, severity: 'error', message: `subvolume ${t} directory ${l.dir} name "${displayName(l.name)}" -> inode ${l.target}: ${what}`,
+    const report = (code: FindingCode, what: string, l: NameLink) => this.add({
+      ...rule(code), message: `subvolume ${t} directory ${l.dir} name "${displayName(l.name)}" -> inode ${l.target}: ${what}`,
       location: { tree: t, key: { objectid: l.dir, type: 0, offset: 0n } },
     });
     const items = links(this.itemBalance), refs = links(this.refBalance);
@@ -276,7 +302,7 @@ export class FsTreeChecker {
     for (const e of refs) {
       const l = e.link!;
       if (e.count <= 0 || has(l.target)) continue;
-      this.add({ code: 'inode-missing', severity: 'error', message: `subvolume ${t} directory ${l.dir} name "${displayName(l.name)}" points at inode ${l.target}, which has no inode item`, location: { tree: t, key: { objectid: l.target, type: ItemType.INODE_ITEM, offset: 0n } } });
+      this.add({ ...rule('inode-missing'), message: `subvolume ${t} directory ${l.dir} name "${displayName(l.name)}" points at inode ${l.target}, which has no inode item`, location: { tree: t, key: { objectid: l.target, type: ItemType.INODE_ITEM, offset: 0n } } });
     }
   }
 
@@ -334,3 +360,4 @@ export class NameCollector {
 const KEY_OFFSET = diskKey.off.offset;
 const LOCATION_OBJECTID = dirItem.off.location + diskKey.off.objectid;
 
+const roundUp = (x: bigint, to: bigint) => (x + to - 1n) / to * to;

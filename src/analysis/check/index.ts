@@ -9,6 +9,7 @@ import { attachHurt } from './hurt.js';
 import { foldSanitizedNames } from './sanitizedNames.js';
 import { walkMetadata, type MetaFacts } from './metadata.js';
 import { checkSuperblocks } from './superblocks.js';
+import { checkSuperTotals } from './totals.js';
 import type { CheckFinding, CheckOptions, CheckReport } from './types.js';
 
 export type { CheckFinding, CheckOptions, CheckReport, CheckSummary, Hurt } from './types.js';
@@ -120,6 +121,7 @@ function checkMetadata(fs: Filesystem, reads: FindingLog, opts: CheckOptions): R
   fs.reader.cache.setLimit(cacheLimit);
   checkExtentRefs(fs, facts, add);
   checkDevExtents(fs, facts, add);
+  checkSuperTotals(fs, facts, add);
   checkRootRefs(facts, add);
   checkDeadRoots(facts, add);
   checkFreeSpaceTree(fs, facts, add);

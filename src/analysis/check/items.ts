@@ -1,18 +1,20 @@
-import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, ExtentFlag, FileExtentType, FileType, INODE_FLAG_MASK, InodeFlag, ItemType, ObjectId } from '../../format/constants.js';
+import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, ExtentFlag, FileType, INODE_FLAG_MASK, InodeFlag, ItemType, itemTypeName, ObjectId } from '../../format/constants.js';
 import { BLOCK_GROUP_ITEM_SIZE, blockGroupChunkObjectid, blockGroupFlags, blockGroupUsed } from '../../format/items/blockGroup.js';
 import { nameText } from '../../format/items/common.js';
 import { ITEM_TYPE_BY_NUMBER } from '../../format/items/index.js';
+import { itemTypeBelongs } from '../../format/treeItemTypes.js';
 import { DEV_EXTENT_SIZE } from '../../format/items/dev.js';
 import { DIR_ITEM_HEADER_SIZE, dirItemDataLen, dirItemLocationType, dirItemNameLen, dirItemTransid, dirItemType, forEachDirEntry } from '../../format/items/dir.js';
-import { decodeExtentItem } from '../../format/items/extent.js';
+import { decodeExtentItem, extentDataRefHash, type InlineRef } from '../../format/items/extent.js';
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
 import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE, inodeFlags, inodeGeneration, inodeMode, inodeNlink, inodeTransid } from '../../format/items/inode.js';
 import { ROOT_REF_SIZE, rootRefNameLen } from '../../format/items/root.js';
 import type { TreeBlock } from '../../format/treeBlock.js';
-import { nameHash } from '../../fs/names.js';
+import { bytesEqualAll, nameHash } from '../../fs/names.js';
 import { isFsTreeId } from '../../fs/FsView.js';
 import { rootItemPointer } from '../../format/items/root.js';
 import type { CheckFinding } from './types.js';
+import { rule, type FindingCode } from '../../findingRules.js';
 
 /** What the item checks need to know of the filesystem. */
 export interface ItemCheckContext {
@@ -39,6 +41,11 @@ const NAME_LEN = 255;
  */
 export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: number, tree: bigint): void {
   const type = block.keyType(slot);
+  if (!itemTypeBelongs(tree, type)) {
+    // The item is not what its type says (a corrupted key type byte): its bytes are not checked as that type.
+    report(ctx, block, slot, tree, 'key-type-tree', `item of type ${itemTypeName(type)} (${type}) does not belong in tree ${tree}`);
+    return;
+  }
   const e = ITEM_TYPE_BY_NUMBER[type];
   const check = e && ITEM_CHECKS[e.name];
   if (!check) return;
@@ -58,7 +65,7 @@ interface ItemCheckCall {
   tree: bigint;
   type: number;
   data: Uint8Array;
-  bad(code: string, message: string): void;
+  bad(code: FindingCode, message: string): void;
   /** No item may claim a later transaction than the superblock's (+1 for a log being replayed). */
   genOk(generation: bigint): boolean;
 }
@@ -93,8 +100,10 @@ function checkInodeItem(c: ItemCheckCall): void {
   const generation = inodeGeneration(data, 0), transid = inodeTransid(data, 0), nlink = inodeNlink(data, 0), mode = inodeMode(data, 0), flags = inodeFlags(data, 0);
   if (!genOk(generation)) bad('inode-item', `generation ${generation} is past the filesystem's ${ctx.generation}`);
   if (!genOk(transid)) bad('inode-item', `transid ${transid} is past the filesystem's ${ctx.generation}`);
-  if (!isFsTreeId(tree)) return; // free-space-cache inodes in the root tree have their own rules
+  // The file type is checked in every tree (tree-checker check_inode_item does): the root tree's
+  // directory inode 6 and free-space-cache inodes, the data reloc tree, log trees.
   if (!VALID_MODES.has(mode & S_IFMT)) bad('inode-mode', `mode 0${mode.toString(8)} has no valid file type`);
+  if (!isFsTreeId(tree)) return; // the other field rules are those of subvolume inodes
   if ((mode & S_IFMT) === 0o040000 && nlink > 1) bad('inode-item', `directory with nlink ${nlink}`);
   if ((flags & 0xffffffffn & ~INODE_FLAG_MASK) !== 0n) bad('inode-flags', `unknown inode flags 0x${(flags & 0xffffffffn).toString(16)}`);
   if ((mode & S_IFMT) === 0o120000 && (flags & (InodeFlag.IMMUTABLE | InodeFlag.APPEND)) !== 0n) bad('inode-flags', 'symlink with immutable or append-only flag');
@@ -114,6 +123,8 @@ function checkDirItem(c: ItemCheckCall): void {
   // btrfs_dir_item entries read in place (names become strings only for messages).
   const key = block.keyOffsetField(slot);
   let n = 0;
+  // Names of a DIR_ITEM/XATTR_ITEM: several entries share one item only when their names collide in the hash.
+  const names: Uint8Array[] = [];
   const p = forEachDirEntry(data, 0, data.length, (e, nameLen, dataLen) => {
     n++;
     const locType = dirItemLocationType(data, e), transid = dirItemTransid(data, e), rawType = dirItemType(data, e), ft = rawType & FT_MASK;
@@ -125,6 +136,8 @@ function checkDirItem(c: ItemCheckCall): void {
     if (type !== ItemType.DIR_INDEX) {
       const h = nameHash(name);
       if (h !== key) bad('dir-item-hash', `name "${shown()}" hashes to ${h}, key offset is ${key}`);
+      if (names.some((x) => bytesEqualAll(x, name))) bad('dir-item-duplicate', `name "${shown()}" is in the item twice`);
+      names.push(name);
     }
     if (type !== ItemType.XATTR_ITEM && locType !== ItemType.INODE_ITEM && locType !== ItemType.ROOT_ITEM) bad('dir-item', `entry "${shown()}" points at key type ${locType}`);
     if (!genOk(transid)) bad('dir-item', `entry "${shown()}" transid ${transid} is past the filesystem's ${ctx.generation}`);
@@ -143,7 +156,6 @@ function checkExtentData(c: ItemCheckCall): void {
   const { ctx, block, slot, tree, data, bad, genOk } = c;
   const d = decodeFileExtent(block.key(slot), data);
   if (d.kind === 'invalid') { bad('item-size', d.reason); return; }
-  if (d.type > FileExtentType.PREALLOC) bad('file-extent', `file extent type ${d.type}`);
   if (d.compression > 3) bad('file-extent', `compression ${d.compression}`);
   if (d.encryption !== 0 || d.otherEncoding !== 0) bad('file-extent', `encryption ${d.encryption}, other encoding ${d.otherEncoding}`);
   if (!genOk(d.generation)) bad('file-extent', `generation ${d.generation} is past the filesystem's ${ctx.generation}`);
@@ -152,6 +164,7 @@ function checkExtentData(c: ItemCheckCall): void {
     if (d.compression === 0 && d.ramBytes !== BigInt(d.inlineLength)) bad('file-extent', `inline ram_bytes ${d.ramBytes} != ${d.inlineLength} bytes stored`);
     return;
   }
+  // The decoder's errors include a type none of inline, regular, prealloc.
   if (d.errors) bad('file-extent', d.errors.join('; '));
   const ss = BigInt(ctx.sectorsize);
   const unaligned = (['fileOffset', 'diskBytenr', 'diskNumBytes', 'offset', 'numBytes', 'ramBytes'] as const).filter((f) => d[f] % ss !== 0n);
@@ -181,6 +194,37 @@ function checkExtentItem(c: ItemCheckCall): void {
   if (type === ItemType.EXTENT_ITEM && (key.offset === 0n || key.offset % BigInt(ctx.sectorsize) !== 0n)) bad('extent-item', `length ${key.offset} is 0 or unaligned`);
   if (type === ItemType.METADATA_ITEM && isData) bad('extent-item', 'METADATA_ITEM with DATA flag');
   if (isTree && d.level !== undefined && d.level >= 8) bad('extent-item', `tree block level ${d.level} >= 8`);
+  checkInlineRefOrder(d.inlineRefs, bad);
+}
+
+/**
+ * Inline back references are kept in ascending type order, and within a
+ * type in descending offset order — for EXTENT_DATA_REF the hash of (root,
+ * objectid, offset) that keyed items of that type use as key offset: the
+ * kernel inserts a ref before the first one of a smaller offset
+ * (lookup_inline_extent_backref) and its tree-checker refuses any other order
+ * (check_extent_item: "inline ref out-of-order"). A lookup stops at that
+ * point, so a ref out of order is never found.
+ */
+function checkInlineRefOrder(refs: readonly InlineRef[], bad: ItemCheckCall['bad']): void {
+  // Offsets (data ref hashes cost three crc32c) are computed only for neighbours of one type: most items have one ref.
+  let lastSeq: bigint | undefined;
+  for (let i = 1; i < refs.length; i++) {
+    const prev = refs[i - 1]!, r = refs[i]!;
+    if (r.type !== prev.type) {
+      lastSeq = undefined;
+      if (r.type < prev.type) bad('extent-inline-ref-order', `inline ref ${i} of type ${r.type} comes after one of type ${prev.type}`);
+      continue;
+    }
+    const before = lastSeq ?? inlineRefSeq(prev), seq = inlineRefSeq(r);
+    if (seq > before) bad('extent-inline-ref-order', `inline ref ${i} (type ${r.type}, offset ${seq}) comes after offset ${before}`);
+    lastSeq = seq;
+  }
+}
+
+/** What orders inline refs of one type: the data ref hash, else the root or parent in the ref's offset field. */
+function inlineRefSeq(r: InlineRef): bigint {
+  return r.kind === 'extent_data' ? extentDataRefHash(r.root, r.objectid, r.offset) : r.kind === 'tree_block' || r.kind === 'extent_owner' ? r.root : r.parent;
 }
 
 /** BLOCK_GROUP_ITEM. */
@@ -226,6 +270,6 @@ function checkRootRef(c: ItemCheckCall): void {
   if (data.length < ROOT_REF_SIZE || ROOT_REF_SIZE + rootRefNameLen(data, 0) !== data.length) bad('item-size', `root ref of ${data.length} bytes does not fit its name`);
 }
 
-function report(ctx: ItemCheckContext, block: TreeBlock, slot: number, tree: bigint, code: string, message: string): void {
-  ctx.add({ code, severity: 'error', message, location: { tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
+function report(ctx: ItemCheckContext, block: TreeBlock, slot: number, tree: bigint, code: FindingCode, message: string): void {
+  ctx.add({ ...rule(code), message, location: { tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
 }

@@ -1,4 +1,4 @@
-import { ExtentFlag, ItemType, ObjectId } from '../../format/constants.js';
+import { ExtentFlag, IncompatFlag, ItemType, ObjectId } from '../../format/constants.js';
 import { BLOCK_GROUP_ITEM_SIZE, blockGroupFlags, blockGroupUsed } from '../../format/items/blockGroup.js';
 import { DEV_EXTENT_SIZE, devExtentChunkOffset, devExtentLength } from '../../format/items/dev.js';
 import { decodeExtentItem, extentDataRef, extentDataRefCount, sharedDataRef, sharedDataRefCount } from '../../format/items/extent.js';
@@ -12,6 +12,7 @@ import { walkTree, type TreeRoot } from '../../tree/walk.js';
 import { FsTreeChecker, NameCollector, type CsumNeed, type NameLink } from './fsTree.js';
 import { checkLeafItem, type ItemCheckContext } from './items.js';
 import type { CheckFinding } from './types.js';
+import { rule } from '../../findingRules.js';
 
 const MIN_KEY: Key = { objectid: 0n, type: 0, offset: 0n };
 
@@ -192,7 +193,8 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     };
     const read = (logical: bigint, level: number, generation: bigint | undefined) => {
       const first = !seen.has(logical);
-      const r = reader.read({ logical, level, ...(generation !== undefined ? { generation } : {}) }, { tree, allCopies: first });
+      // The owner each block must carry (the kernel's btrfs_check_eb_owner) is checked against the tree walked.
+      const r = reader.read({ logical, level, owner: tree, ...(generation !== undefined ? { generation } : {}) }, { tree, allCopies: first });
       if (first) addAll(r.findings);
       return { r, first };
     };
@@ -203,7 +205,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         facts.treeBlockCopies += Math.max(1, fs.volume.copyCount(b.logical));
         if ((facts.treeBlocks & 255) === 0) progress?.(facts.treeBlocks);
         if (hi && valid > 0 && b.compareKey(valid - 1, hi) >= 0) {
-          add({ code: 'key-order', severity: 'error', message: `tree block ${b.logical}: last key ${fmtKey(b.key(valid - 1))} is not below the parent's next key ${fmtKey(hi)}`, location: { tree, block: b.logical, logical: b.logical, slot: valid - 1, key: b.key(valid - 1) } });
+          add({ ...rule('key-order'), message: `tree block ${b.logical}: last key ${fmtKey(b.key(valid - 1))} is not below the parent's next key ${fmtKey(hi)}`, location: { tree, block: b.logical, logical: b.logical, slot: valid - 1, key: b.key(valid - 1) } });
         }
       }
       if (b.isLeaf) {
@@ -224,7 +226,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         const { r, first: childFirst } = read(child, b.level - 1, b.ptrGeneration(i));
         if (!r.block) { lose(child, b.level - 1, b.key(i), childHi ?? MAX_KEY); continue; }
         if (childFirst && r.validItems > 0 && r.block.compareKey(0, b.key(i)) !== 0) {
-          add({ code: 'first-key-mismatch', severity: 'error', message: `tree block ${child}: first key ${fmtKey(r.block.key(0))} differs from parent ${b.logical} slot ${i} key ${fmtKey(b.key(i))}`, location: { tree, block: child, logical: child, key: r.block.key(0) } });
+          add({ ...rule('first-key-mismatch'), message: `tree block ${child}: first key ${fmtKey(r.block.key(0))} differs from parent ${b.logical} slot ${i} key ${fmtKey(b.key(i))}`, location: { tree, block: child, logical: child, key: r.block.key(0) } });
         }
         visit(r.block, r.validItems, childFirst, childHi);
         if (checker) fsDone.add(child);
@@ -235,13 +237,15 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     visit(r.block, r.validItems, first, null);
   };
 
+  // Without NO_HOLES, holes are file extents too (the data reloc tree's files are extents being moved: left out).
+  const explicitHoles = (sb.incompatFlags & IncompatFlag.NO_HOLES) === 0n ? BigInt(sb.sectorsize) : 0n;
   walk(fs.rootTree, true, undefined);
   walk(fs.chunkTree, true, undefined);
   for (const root of fs.roots()) {
     const fsTree = isFsTreeId(root.tree) || root.tree === ObjectId.DATA_RELOC_TREE;
     const live = rootItemRefs(fs, root) !== 0;
     if (!live && isFsTreeId(root.tree)) facts.deadRoots.set(root.tree, root.key);
-    const checker = fsTree && live && root.tree !== ObjectId.TREE_RELOC ? new FsTreeChecker(root.tree, add, facts.csumNeeds) : undefined;
+    const checker = fsTree && live && root.tree !== ObjectId.TREE_RELOC ? new FsTreeChecker(root.tree, add, facts.csumNeeds, root.tree !== ObjectId.DATA_RELOC_TREE ? explicitHoles : 0n) : undefined;
     walk(root, true, checker);
     if (checker) {
       checker.finish((logical) => reader.read({ logical }, { tree: root.tree }).block);

@@ -1,3 +1,4 @@
+import { rule } from '../../findingRules.js';
 import type { CheckFinding } from './types.js';
 
 /**
@@ -23,7 +24,7 @@ export function foldSanitizedNames(findings: CheckFinding[]): CheckFinding[] {
     return { ...f, severity: 'info' as const, message: `${f.message} (names sanitised by btrfs-image -s)` };
   });
   out.push({
-    code: 'metadump-sanitized', severity: 'info', location: {},
+    ...rule('metadump-sanitized'), location: {},
     message: `the dump's names were sanitised by btrfs-image -s: ${hashes} names do not match their hash; the ${folded} findings that compare names are notes, not damage, and names are shown as the dump holds them`,
   });
   return out;

@@ -15,7 +15,7 @@ export interface ViewpointOptions {
  * (--generation N, --root LOGICAL), or with the log replayed in memory
  * (--replay-log). Returns an error text for a request that cannot be served.
  */
-export function viewpoint(fs: Filesystem, o: ViewpointOptions): { fs: Filesystem; note?: string } | { error: string } {
+export function viewpoint(fs: Filesystem, o: ViewpointOptions): { fs: Filesystem; note?: string } | { error: string; unserved?: true } {
   if (o.generation === undefined && o.root === undefined && !o.replayLog) return { fs };
   if (o.generation !== undefined && o.root !== undefined) return { error: 'give --generation or --root, not both' };
   if (o.replayLog && (o.generation !== undefined || o.root !== undefined)) return { error: '--replay-log applies to the current generation (the log continues it); not with --generation or --root' };
@@ -29,8 +29,9 @@ export function viewpoint(fs: Filesystem, o: ViewpointOptions): { fs: Filesystem
     if (!/^(0x[0-9a-f]+|\d+)$/i.test(o.root)) return { error: `--root must be a logical address, got "${o.root}"` };
     const logical = BigInt(o.root);
     const r = fs.reader.read({ logical });
-    if (!r.block) return { error: `--root ${logical}: not a valid tree block of this filesystem (${r.findings[0]?.message ?? 'unreadable'})` };
-    if (r.block.owner !== ObjectId.ROOT_TREE) return { error: `--root ${logical}: the block belongs to tree ${r.block.owner}, not the root tree (1); see "roots" for root tree blocks` };
+    // A well-formed address the image does not hold a root tree block at: the request is not served (not a usage error).
+    if (!r.block) return { error: `--root ${logical}: not a valid tree block of this filesystem (${r.findings[0]?.message ?? 'unreadable'}); see "roots" for root tree blocks`, unserved: true };
+    if (r.block.owner !== ObjectId.ROOT_TREE) return { error: `--root ${logical}: the block belongs to tree ${r.block.owner}, not the root tree (1); see "roots" for root tree blocks`, unserved: true };
     const root: TreeRoot = { tree: ObjectId.ROOT_TREE, bytenr: logical, level: r.block.level, generation: r.block.generation };
     return { fs: fs.atRoot(root), note: `note: reading from root tree block ${logical} (generation ${r.block.generation}); blocks reused since are reported as missing` };
   }
@@ -42,7 +43,7 @@ export function viewpoint(fs: Filesystem, o: ViewpointOptions): { fs: Filesystem
   if (!best) {
     const all = rootTreeCandidates(fs, {}).map((c) => c.generation);
     const gens = [...new Set(all.map(String))].join(', ');
-    return { error: `no root tree of generation ${gen} survives (surviving root tree generations: ${gens || 'none'}; current ${fs.superblock.generation})` };
+    return { error: `--generation ${gen}: no root tree of generation ${gen} survives (surviving root tree generations: ${gens || 'none'}; current ${fs.superblock.generation})`, unserved: true };
   }
   return {
     fs: fs.atRoot(best.root),

@@ -6,7 +6,7 @@ import type { FsView } from '../../fs/FsView.js';
 import type { Located } from '../../fs/select.js';
 import { openBatch, worst } from '../batch.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
-import { finish } from '../findings.js';
+import { finish, type SaidRanges } from '../findings.js';
 
 interface CatOptions extends CommonOptions {
   subvol?: string;
@@ -41,23 +41,24 @@ export function registerCat(program: Command, io: CliIO, done: (code: number) =>
     .action(async (image: string | undefined, paths: string[], opts: CatOptions) => {
       const { fs, view, targets } = openBatch(image, paths, opts, io);
       let code = EXIT_OK;
+      const said: SaidRanges = [];
       for (const t of targets) {
         if ('error' in t) {
           io.stderr.write(`btrfs-inspect: ${t.error}\n`);
-          code = worst(code, EXIT_USAGE);
+          code = worst(code, t.code);
           continue;
         }
-        const c = await catOne(view, t.loc, opts, io, targets.length > 1);
+        const c = await catOne(view, t.loc, opts, io, targets.length > 1, said);
         code = worst(code, c);
         // A file that stopped half-way: what follows on stdout would be taken for its rest.
         if (c === EXIT_DAMAGE && !opts.zeroFillBad) break;
       }
-      done(worst(finish(fs, io), code));
+      done(worst(finish(fs, io, said), code));
     });
 }
 
 /** Writes one file's bytes; the exit code it calls for. A file that is not a regular one is refused (2). */
-async function catOne(view: FsView, loc: Extract<Located, { ok: true }>, opts: CatOptions, io: CliIO, several: boolean): Promise<number> {
+async function catOne(view: FsView, loc: Extract<Located, { ok: true }>, opts: CatOptions, io: CliIO, several: boolean, said: SaidRanges): Promise<number> {
   const name = loc.path ? displayPath(loc.path) : `inode ${loc.ref.subvol}:${loc.ref.ino}`;
   const inode = loc.inode;
   const refuse = (why: string) => {
@@ -82,6 +83,7 @@ async function catOne(view: FsView, loc: Extract<Located, { ok: true }>, opts: C
       await writeZeros(io, seg.length);
     } else {
       const at = `file offset ${seg.offset} (+${seg.length})${seg.logical !== undefined ? ` at logical ${seg.logical}` : ''}`;
+      if (seg.logical !== undefined) said.push({ logical: seg.logical, length: seg.length });
       if (!opts.zeroFillBad) {
         io.stderr.write(`btrfs-inspect: ${name}: cannot read ${at}: ${seg.message} (--zero-fill-bad writes zeros there and goes on)\n`);
         return EXIT_DAMAGE;

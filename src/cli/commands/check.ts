@@ -4,9 +4,9 @@ import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker.js';
 import { runCheck, runCheckParallel, verifyDataJob, type CheckFinding, type CheckReport, type DataJob, type DataJobResult, type DataVerifier } from '../../analysis/check/index.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
-import { formatLocation } from '../../findings.js';
+import { formatLocation, locationJson } from '../../findings.js';
 import { JSON_VERSION, toJson } from '../../report/json.js';
-import { openFilesystem, type SourceOptions } from '../open.js';
+import { openFilesystem, sourceOptionsOf, type SourceOptions } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
@@ -37,7 +37,7 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
       const progress = io.stderrIsTTY ? progressBar(io) : undefined;
       const checkOpts = { ...(opts.data ? { data: true } : {}), ...(progress ? { progress: progress.update } : {}) };
       let report: CheckReport;
-      const pool = opts.data && jobs > 1 ? new WorkerPool(fs, jobs, { image, opts: { ...(opts.device ? { device: opts.device } : {}), ...(opts.partition !== undefined ? { partition: opts.partition } : {}), ...(opts.offset !== undefined ? { offset: opts.offset } : {}) } }) : undefined;
+      const pool = opts.data && jobs > 1 ? new WorkerPool(fs, jobs, { image, opts: sourceOptionsOf(opts) }) : undefined;
       try {
         report = pool ? await runCheckParallel(fs, checkOpts, pool, jobs * 4) : runCheck(fs, checkOpts);
       } finally {
@@ -56,7 +56,8 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
           image: image ?? null,
           verdict: damaged ? 'damaged' : 'clean',
           exitCode: code,
-          summary: s,
+          // Copies are numbered from 1 in JSON as in every message (the library counts from 0).
+          summary: { ...s, superblockUsed: s.superblockUsed + 1 },
           findings: report.findings.map(findingJson),
           dropped: report.dropped,
         }, 2) + '\n');
@@ -95,7 +96,7 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
             if (hurt.length > 50) out.push(`    ... and ${hurt.length - 50} more (--json lists them all)`);
           }
         }
-        const codes = new Set(shown.map((f) => f.code));
+        const codes = new Set<string>(shown.map((f) => f.code));
         out.push(renderTable(['code', 'count'], Object.entries(s.byCode).filter(([k]) => codes.has(k)), { title: 'findings by kind' }));
       }
       if (notes) out.push(`${notes} note${notes === 1 ? '' : 's'} (${noteCodes(report.findings)}); --verbose to list`);
@@ -120,7 +121,7 @@ function hurtText(h: NonNullable<CheckFinding['hurt']>[number]): string {
 }
 
 function findingJson(f: CheckFinding): Record<string, unknown> {
-  return { code: f.code, severity: f.severity, message: f.message, location: f.location, ...(f.repairable !== undefined ? { repairable: f.repairable } : {}), ...(f.hurt ? { hurt: f.hurt.map(hurtJson) } : {}) };
+  return { code: f.code, severity: f.severity, message: f.message, location: locationJson(f.location), ...(f.repairable !== undefined ? { repairable: f.repairable } : {}), ...(f.hurt ? { hurt: f.hurt.map(hurtJson) } : {}) };
 }
 
 /** What damage hurts: a file names its subvolume (`subvol`), a key range of another tree names the tree (`tree`). */

@@ -7,7 +7,7 @@ import { fileLayout } from '../../analysis/layout.js';
 import { displayPath } from '../../fs/names.js';
 import { blockGroupScene, deviceMapInput, deviceScene, fileScene, renderPng, renderSvg, type Scene } from '../../report/heatmap.js';
 import { openFilesystem } from '../open.js';
-import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
+import { EXIT_DAMAGE, EXIT_OK, NotServedError, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { reportFindings } from '../findings.js';
 
@@ -33,7 +33,7 @@ export function registerHeatmap(program: Command, io: CliIO, done: (code: number
       if (opts.blockGroup !== undefined) {
         if (!/^(0x[0-9a-f]+|\d+)$/i.test(opts.blockGroup)) throw new UsageError(`--block-group must be a logical address, got "${opts.blockGroup}"`);
         const s = blockGroupScene(fs, BigInt(opts.blockGroup));
-        if ('error' in s) throw new UsageError(`--block-group ${opts.blockGroup}: ${s.error}`);
+        if ('error' in s) throw new NotServedError(`--block-group ${opts.blockGroup}: ${s.error}`, '"chunks" lists the block groups');
         scene = s;
       } else if (opts.file !== undefined) {
         const view = new FsView(fs);

@@ -9,6 +9,23 @@ import { finish } from '../findings.js';
 import { addImageOptions, type CommonOptions } from '../options.js';
 import { openTarget } from '../target.js';
 import { worst } from '../batch.js';
+import { fileByteRuns } from '../../analysis/byteRuns.js';
+import { dfxmlFileObject, dfxmlHead, dfxmlTail } from '../../report/dfxml.js';
+import { SliceSource } from '../../io/SliceSource.js';
+import type { Filesystem } from '../../tree/Filesystem.js';
+import { VERSION } from '../version.js';
+
+const FORMATS = ['mtree', 'sha256sum', 'hashdeep', 'dfxml', 'json'];
+
+/**
+ * The device that is the IMAGE argument and where the filesystem starts in
+ * it (a partition or --offset): DFXML's img_offset is an offset in that file.
+ */
+function dfxmlImage(fs: Filesystem, image: string | undefined): { devid: bigint; offset: bigint } {
+  const devs = [...fs.volume.devices.values()].filter((d) => d.source !== null);
+  const d = devs.find((x) => image !== undefined && x.name.startsWith(image)) ?? devs[0];
+  return { devid: d?.devid ?? -1n, offset: d?.source instanceof SliceSource ? d.source.start : 0n };
+}
 
 interface ManifestOptions extends CommonOptions {
   format?: string;
@@ -32,8 +49,8 @@ export const nodeHasher = (algorithms: readonly DigestAlgorithm[]) => (): Conten
 const ALGORITHMS: readonly DigestAlgorithm[] = ['md5', 'sha1', 'sha256'];
 
 function parseDigests(s: string | undefined, format: string): DigestAlgorithm[] {
-  // hashdeep's own default is md5 and sha256; every other form carries sha256.
-  if (s === undefined) return format === 'hashdeep' ? ['md5', 'sha256'] : ['sha256'];
+  // hashdeep's own default is md5 and sha256 (and DFXML's readers expect md5); every other form carries sha256.
+  if (s === undefined) return format === 'hashdeep' || format === 'dfxml' ? ['md5', 'sha256'] : ['sha256'];
   const list = s.split(',').map((x) => x.trim().toLowerCase()).filter((x) => x !== '');
   for (const a of list) if (!ALGORITHMS.includes(a as DigestAlgorithm)) throw new UsageError(`--digests: unknown algorithm "${a}" (${ALGORITHMS.join(', ')})`);
   if (list.length === 0) throw new UsageError('--digests: name at least one algorithm');
@@ -44,8 +61,8 @@ function parseDigests(s: string | undefined, format: string): DigestAlgorithm[] 
 export function registerManifest(program: Command, io: CliIO, done: (code: number) => void): void {
   addImageOptions(program.command('manifest').argument('[image]', 'image file or device').argument('[path]', 'directory to describe, as a mount of subvolume 5 shows it (default /)'))
     .description('a content manifest of every file below PATH: type, mode, owner, size, link target, mtime and sha256, as BSD mtree (default), sha256sum\'s list or NDJSON')
-    .option('--format <format>', '"mtree" (as bsdtar --format=mtree writes it), "sha256sum" (regular files, as sha256sum writes them), "hashdeep" (regular files, as hashdeep writes them) or "json" (NDJSON, as --json)')
-    .option('--digests <list>', 'content digests, a comma list of md5, sha1, sha256 (default sha256; hashdeep: md5,sha256)')
+    .option('--format <format>', '"mtree" (as bsdtar --format=mtree writes it), "sha256sum" (regular files, as sha256sum writes them), "hashdeep" (regular files, as hashdeep writes them), "dfxml" (Digital Forensics XML, as fiwalk writes it, with byte runs) or "json" (NDJSON, as --json)')
+    .option('--digests <list>', 'content digests, a comma list of md5, sha1, sha256 (default sha256; hashdeep and dfxml: md5,sha256)')
     .option('--no-content', 'no content digests (no file data is read)')
     .option('--no-times', 'leave out mtimes (for reproducible builds, where only content and metadata matter)')
     .option('--xdev', 'stay in PATH\'s subvolume: do not descend into subvolumes and snapshots linked below it')
@@ -55,7 +72,7 @@ export function registerManifest(program: Command, io: CliIO, done: (code: numbe
     .action((image: string | undefined, path: string | undefined, opts: ManifestOptions) => {
       const format = opts.json ? 'json' : opts.format ?? 'mtree';
       if (opts.json && opts.format !== undefined && opts.format !== 'json') throw new UsageError(`--json and --format ${opts.format} ask for two formats; give one`);
-      if (format !== 'mtree' && format !== 'sha256sum' && format !== 'hashdeep' && format !== 'json') throw new UsageError(`--format must be "mtree", "sha256sum", "hashdeep" or "json", got "${format}"`);
+      if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.map((f) => `"${f}"`).join(', ')}, got "${format}"`);
       if ((format === 'sha256sum' || format === 'hashdeep') && opts.content === false) throw new UsageError(`--format ${format} is a list of content digests; --no-content leaves nothing to list`);
       if (opts.content === false && opts.digests !== undefined) throw new UsageError('--digests and --no-content contradict each other');
       if (format === 'sha256sum' && opts.digests !== undefined) throw new UsageError('--format sha256sum carries sha256 only; --digests is for mtree, hashdeep and json');
@@ -73,6 +90,14 @@ export function registerManifest(program: Command, io: CliIO, done: (code: numbe
       if (format === 'mtree') lines.line('#mtree');
       if (format === 'hashdeep') lines.line(hashdeepHeader(algorithms, `btrfs-inspect manifest ${displayPath(loc.path ?? [])} --format hashdeep --digests ${algorithms.join(',')}`));
       if (format === 'json') lines.line(ndjsonHeader('manifest').slice(0, -1));
+      const image0 = dfxmlImage(fs, image);
+      if (format === 'dfxml') {
+        lines.line(dfxmlHead({
+          images: [...fs.volume.devices.values()].map((d) => d.name), program: 'btrfs-inspect', version: VERSION,
+          commandLine: `btrfs-inspect manifest ${process.argv.slice(3).join(' ')}`.trim(),
+          sectorSize: fs.superblock.sectorsize, blockSize: fs.superblock.sectorsize, volumeOffset: image0.offset,
+        }));
+      }
       // Sorted by path (byte order of the mtree form), so that two images with the same content give
       // the same manifest whatever order their directories were filled in: held until the walk ends.
       const out: { key: string; text?: string; bytes?: Uint8Array }[] = [];
@@ -89,12 +114,17 @@ export function registerManifest(program: Command, io: CliIO, done: (code: numbe
           out.push({ key: r.key, text: toJson(j) });
         } else if (e.type === 'file' && e.digests?.sha256 !== undefined && format === 'sha256sum') out.push({ key: r.key, bytes: sha256sumLine(e.digests.sha256, e.path) });
         else if (e.type === 'file' && e.digests !== undefined && format === 'hashdeep') out.push({ key: r.key, bytes: hashdeepLine(e.size, e.digests, algorithms, e.path) });
+        else if (format === 'dfxml') {
+          const runs = e.type === 'file' || e.type === 'symlink' ? fileByteRuns(view, e.ref).runs : null;
+          out.push({ key: r.key, text: dfxmlFileObject(e, runs, image0.devid, image0.offset) });
+        }
       }
       out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       for (const o of out) {
         if (o.bytes) bytes.write(o.bytes);
         else lines.line(o.text!);
       }
+      if (format === 'dfxml') lines.line(dfxmlTail().trimEnd());
       lines.flush();
       bytes.flush();
       done(worst(finish(fs, io), unreadable > 0 ? EXIT_DAMAGE : 0));

@@ -3,7 +3,7 @@ import { mapReport } from '../../report/map.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
-import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
+import { EXIT_DAMAGE, EXIT_OK, NotServedError, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { parseU64 } from '../parse.js';
 import { finish } from '../findings.js';
@@ -16,6 +16,7 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
     .action((image: string | undefined, logicalArg: string | undefined, opts: CommonOptions & { physical?: string; devid?: string }) => {
       const fs = openFilesystem(image, opts, io);
       if (opts.physical !== undefined) {
+        if (logicalArg !== undefined) throw new UsageError(`map: give a LOGICAL address or --physical OFFSET, not both (got ${logicalArg} and --physical ${opts.physical})`);
         const devid = parseU64(opts.devid ?? '1', '--devid');
         const phys = parseU64(opts.physical, '--physical');
         const hits = fs.volume.chunks.reverse(devid, phys);
@@ -28,10 +29,7 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
       if (logicalArg === undefined) throw new UsageError('map needs a LOGICAL address (or --physical OFFSET --devid N)');
       const logical = parseU64(logicalArg, 'LOGICAL');
       const m = fs.volume.chunks.map(logical);
-      if (!m) {
-        io.stderr.write(`logical ${logical} is not in any chunk\n`);
-        return done(EXIT_DAMAGE);
-      }
+      if (!m) throw new NotServedError(`logical ${logical} is not in any chunk`, '"chunks" lists the chunks and their logical ranges');
       const r = mapReport(fs.volume, logical, m);
       if (opts.json) {
         io.stdout.write(toJson(jsonDocument('map', r), 2) + '\n');

@@ -4,7 +4,7 @@ import { hasSuperMagic, decodeSuperblock } from '../../format/superblock.js';
 import { PartitionTableError, readPartitionTable } from '../../io/partitions.js';
 import { openByteSource } from '../../io/node/openSource.js';
 import { jsonDocument, toJson } from '../../report/json.js';
-import { DEMO_HINT, demoImagePath } from '../open.js';
+import { DEMO_HINT, demoImagePath, warnIfLive } from '../open.js';
 import { DEMO_OPTION_HELP } from '../options.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, InputError, type CliIO } from '../context.js';
@@ -18,6 +18,7 @@ export function registerPartitions(program: Command, io: CliIO, done: (code: num
     .action((image: string | undefined, opts: { json?: boolean; demo?: boolean }) => {
       const path = image ?? demoImagePath();
       if (!existsSync(path)) throw new InputError(`${path}: no such file or device`, image !== undefined && !opts.demo ? DEMO_HINT : undefined);
+      warnIfLive(path, io);
       const src = openByteSource(path);
       let table;
       try {

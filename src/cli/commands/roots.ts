@@ -7,6 +7,7 @@ import { objectidToString } from '../../report/printTree.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { openFilesystem } from '../open.js';
+import { parseCount, parseTreeId } from '../parse.js';
 import { renderTable } from '../table.js';
 import { type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
@@ -29,15 +30,17 @@ export function registerRoots(program: Command, io: CliIO, done: (code: number) 
   addSourceOptions(program.command('roots').argument('[image]', 'image file or device'))
     .description('every surviving tree root by tree and generation (superblock, backup roots, a scan of all metadata chunks) with how complete each old tree is; and what the log tree holds')
     .option('--max-blocks <n>', 'most blocks walked per tree when measuring completeness (default 200000)')
-    .option('--tree <id>', 'only this tree (object id)')
+    .option('--tree <name|id>', 'only this tree (object id, or a name as tree --tree takes it: root, fs, extent, ...)')
     .action((image: string | undefined, opts: RootsOptions) => {
+      // Parsed before the scan: a mistyped count or tree is a usage error, found at once.
+      const maxBlocks = opts.maxBlocks !== undefined ? parseCount(opts.maxBlocks, '--max-blocks', 1, 1e9) : undefined;
+      const onlyTree = opts.tree !== undefined ? parseTreeId(opts.tree) : undefined;
       const fs = openFilesystem(image, opts, io);
       const scan = scanWithProgress(fs, io);
       const progress = new Progress(io);
       progress.phase('measuring old trees');
-      const maxBlocks = opts.maxBlocks !== undefined ? Math.max(1, Number.parseInt(opts.maxBlocks, 10) || 1) : undefined;
       let roots = surveyRoots(fs, scan, maxBlocks !== undefined ? { maxBlocks } : {});
-      if (opts.tree !== undefined) roots = roots.filter((r) => String(r.tree) === opts.tree);
+      if (onlyTree !== undefined) roots = roots.filter((r) => r.tree === onlyTree);
       const log = logSummary(fs);
       progress.done();
       if (opts.json) {

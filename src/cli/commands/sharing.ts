@@ -8,15 +8,13 @@ import { openFilesystem } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
 import { metadataBlocks, Progress } from '../progress.js';
-import { addSourceOptions, type CommonOptions } from '../options.js';
+import { addSourceOptions, collect, type CommonOptions } from '../options.js';
 import { reportFindings } from '../findings.js';
 
 interface SharingOptions extends CommonOptions {
   matrix?: boolean;
   free?: string[];
 }
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 function ratioText(p: SubvolSharing): string {
   if (p.compressedDisk === 0n) return '-';
@@ -27,7 +25,7 @@ export function registerSharing(program: Command, io: CliIO, done: (code: number
   addSourceOptions(program.command('sharing').argument('[image]', 'image file or device'))
     .description('per subvolume: referenced, exclusive and shared bytes (as qgroups count them), fi du totals, bookend waste, inline/prealloc bytes, compression, tree blocks')
     .option('--matrix', 'bytes shared between each pair of subvolumes')
-    .option('--free <subvol...>', 'what deleting this set of subvolumes (ids or paths) would free', collect)
+    .option('--free <subvol>', 'what deleting this set of subvolumes (ids or paths) would free: repeat it or give a comma list', collect)
     .action((image: string | undefined, opts: SharingOptions) => {
       const fs = openFilesystem(image, opts, io);
       const view = new FsView(fs);

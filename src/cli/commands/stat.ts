@@ -6,6 +6,7 @@ import { renderFields, renderTable } from '../table.js';
 import type { CliIO } from '../context.js';
 import type { FsView } from '../../fs/FsView.js';
 import type { Located } from '../../fs/select.js';
+import { parseCount } from '../parse.js';
 import { openBatch, worst, writeBatch } from '../batch.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { finish } from '../findings.js';
@@ -24,7 +25,7 @@ export function registerStat(program: Command, io: CliIO, done: (code: number) =
     .option('--extents <n>', 'list the first N file extents (default 20; 0 for none)')
     .action((image: string | undefined, paths: string[], opts: StatOptions) => {
       const { fs, view, targets } = openBatch(image, paths, opts, io);
-      const keep = opts.extents === undefined ? 20 : Math.max(0, Math.min(1_000_000, Number.parseInt(opts.extents, 10) || 0));
+      const keep = opts.extents === undefined ? 20 : parseCount(opts.extents, '--extents', 0, 1_000_000);
       const code = writeBatch('stat', targets, paths.length > 1, opts.json, io, { json: (loc) => statJson(view, loc, keep), text: (loc) => statText(view, loc, keep) });
       done(worst(finish(fs, io), code));
     });

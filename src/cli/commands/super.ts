@@ -5,7 +5,7 @@ import { SuperFlag } from '../../format/constants.js';
 import { featureGaps } from '../../report/featureSupport.js';
 import { BACKUP_ROOT_HEAD, SYS_CHUNK_HEAD, backupRootRows, sysChunkArrayRows, superblockJson, superblockRows } from '../../report/superblock.js';
 import { jsonDocument, toJson } from '../../report/json.js';
-import { openSources } from '../open.js';
+import { forcedCopyError, openSources, superChoice } from '../open.js';
 import { renderFields, renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, InputError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
@@ -15,13 +15,15 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
     .description('decode the superblock (the primary copy, or the newest valid backup when the primary is invalid) and show the state of every copy')
     .option('--all-mirrors', 'decode and show every copy on every device')
     .action((image: string | undefined, opts: CommonOptions & { allMirrors?: boolean }) => {
+      const choice = superChoice(opts);
       const sources = openSources(image, opts, io).map(dumpedDevice);
-      const devices = sources.map((s) => ({ name: s.source.name, supers: readSuperblocks(s.source) }));
+      const devices = sources.map((s) => ({ name: s.source.name, supers: readSuperblocks(s.source, choice) }));
       // A seed given first beside its sprout: the sprout's superblock is the filesystem's (as Filesystem.open assembles it).
       const isSeed = (d: (typeof devices)[number]) => d.supers.best !== undefined && (d.supers.best.flags & SuperFlag.SEEDING) !== 0n;
       const sprout = isSeed(devices[0]!) ? devices.find((d) => d.supers.best && !isSeed(d) && d.supers.best.fsid !== devices[0]!.supers.best!.fsid) : undefined;
       const first = sprout ?? devices[0]!;
       const dump = sources[0]!.dump;
+      if (!first.supers.best && choice.copy !== undefined) throw forcedCopyError({ source: first.name, supers: first.supers }, choice.copy);
       if (!first.supers.best) {
         const states = first.supers.mirrors.map((m) => `copy ${m.index + 1} at ${m.offset}: ${m.state}`).join('; ');
         throw new InputError(`${first.name}: no valid btrfs superblock (${states})`);
@@ -35,9 +37,10 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
           devices: devices.map((d) => ({
             name: d.name,
             ...(isSeed(d) ? { seed: true } : {}),
-            usedCopy: d.supers.bestIndex,
+            // Copies numbered from 1, as the text and every message number them.
+            usedCopy: d.supers.bestIndex !== undefined ? d.supers.bestIndex + 1 : null,
             mirrors: d.supers.mirrors.map((m) => ({
-              index: m.index, offset: m.offset, state: m.state, problems: m.problems,
+              copy: m.index + 1, index: m.index, offset: m.offset, state: m.state, problems: m.problems,
               ...(m.generation !== undefined ? { generation: m.generation } : {}),
               ...(opts.allMirrors && m.superblock ? { superblock: superblockJson(m.superblock) } : {}),
             })),

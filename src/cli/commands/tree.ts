@@ -2,10 +2,10 @@ import { availableParallelism } from 'node:os';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Command } from 'commander';
 import { ObjectId } from '../../format/constants.js';
-import { dumpAll, dumpRoots, dumpTree, printContextOf, type DumpOptions } from '../../report/dumpTree.js';
+import { blockDamage, dumpAll, dumpRoots, dumpTree, printContextOf, type DumpOptions } from '../../report/dumpTree.js';
 import { RenderCache, type RenderCodec } from '../../report/RenderCache.js';
 import { treeBlockJson, treeStartJson } from '../../report/treeJson.js';
-import { ndjsonHeader } from '../../report/json.js';
+import { ndjsonHeader, toJson } from '../../report/json.js';
 import { printTreeBlockLines } from '../../report/printTree.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { openFilesystem } from '../open.js';
@@ -86,7 +86,10 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
           reportFindings(fs, io);
           return done(EXIT_DAMAGE);
         }
-        w.write(enc.encode(opts.json ? ndjsonHeader('tree') + treeBlockJson(b, ctx, r.validItems) : printTreeBlockLines(b, ctx)));
+        // A block with no good copy is marked as the full dump marks it.
+        const notes = blockDamage(r, logical);
+        const mark = (m: string) => (opts.json ? toJson({ record: 'error', logical, message: m }) + '\n' : `ERROR: ${m}\n`);
+        w.write(enc.encode((opts.json ? ndjsonHeader('tree') : '') + notes.before.map(mark).join('') + (opts.json ? treeBlockJson(b, ctx, r.validItems) : printTreeBlockLines(b, ctx)) + notes.after.map(mark).join('')));
         w.flush();
         return done(finish(fs, io));
       }

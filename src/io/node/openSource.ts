@@ -1,17 +1,85 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { ByteSource } from '../ByteSource.js';
-import { FileSource } from './FileSource.js';
+import { detectContainer } from '../containers/detect.js';
+import { EwfSource, ewfSegmentName } from '../containers/ewf.js';
+import { MAX_BACKING_DEPTH, Qcow2Source } from '../containers/qcow2.js';
+import { openVhd } from '../containers/vhd.js';
+import { VhdxSource } from '../containers/vhdx.js';
+import { VmdkSource } from '../containers/vmdk.js';
+import { nodeCodecs } from './codecs.js';
+import { FileOpenError, FileSource } from './FileSource.js';
 import { loadRunsImage } from './runs.js';
+import { openSplitOrFile } from './split.js';
 
 /** Whether a path names a runs image (`*.runs.gz` or `*.runs`) rather than a raw image or device. */
 export function isRunsImagePath(path: string): boolean {
   return /\.runs(\.gz)?$/i.test(path);
 }
 
+export interface OpenSourceOptions {
+  /** Read the file as a raw image even when it starts like a container (a backing file declared raw). */
+  raw?: boolean;
+  /** Real paths of the images whose backing file this is (loop detection). */
+  chain?: readonly string[];
+}
+
 /**
  * Opens an image file, block device or runs image read-only: `*.runs.gz`
- * and `*.runs` are loaded into memory as sparse images, anything else is
- * read in place. Throws a SourceError (FileOpenError) naming the path.
+ * and `*.runs` are loaded into memory as sparse images; the first segment of
+ * a split raw image (`disk.001`, `disk.aa`) reads all its segments back to
+ * back; a container (qcow2, EWF/E01 with its .E02... segments, VMDK sparse
+ * or stream-optimized, VHD fixed or dynamic, VHDX; found by its magic, never its name) reads as the
+ * disk it holds, with its backing files; anything else is read in place.
+ * Throws a SourceError (FileOpenError) naming the path.
  */
-export function openByteSource(path: string): ByteSource {
-  return isRunsImagePath(path) ? loadRunsImage(path) : FileSource.open(path);
+export function openByteSource(file: string, opts: OpenSourceOptions = {}): ByteSource {
+  if (isRunsImagePath(file)) return loadRunsImage(file);
+  const base = openSplitOrFile(file);
+  if (opts.raw) return base;
+  try {
+    switch (detectContainer(base)) {
+      case 'qcow2':
+        return new Qcow2Source(base, { codecs: nodeCodecs, openBacking: (name, format) => openBacking(file, name, format, opts.chain ?? []) });
+      case 'ewf':
+        return new EwfSource([base], (n) => openEwfSegment(file, n), { codecs: nodeCodecs });
+      case 'ewf2':
+        throw new FileOpenError(file, 'an EWF2 (EnCase 7 .Ex01) evidence file is not read yet; export it to raw or E01 first (ewfexport)');
+      case 'vmdk':
+        return new VmdkSource(base, { codecs: nodeCodecs });
+      case 'vmdk-descriptor':
+        throw new FileOpenError(file, 'a VMDK descriptor whose extents are separate files is not read yet; give the extent file (monolithic sparse or stream-optimized) or convert it (qemu-img convert -O raw)');
+      case 'vhd':
+        return openVhd(base);
+      case 'vhdx':
+        return new VhdxSource(base);
+      default:
+        return base;
+    }
+  } catch (e) {
+    base.close?.();
+    throw e;
+  }
+}
+
+/** A backing file named by `image`: relative to its directory, read-only, never a loop. */
+function openBacking(image: string, name: string, format: string | null, chain: readonly string[]): ByteSource {
+  const full = path.isAbsolute(name) ? name : path.resolve(path.dirname(image), name);
+  let real: string;
+  try {
+    real = fs.realpathSync(full);
+  } catch {
+    throw new FileOpenError(image, `its backing file "${name}" (${full}) does not exist; put it there, or convert the image with its chain (qemu-img convert -O raw)`);
+  }
+  const here = chain.length ? chain : [fs.realpathSync(image)];
+  if (here.includes(real)) throw new FileOpenError(image, `backing file chain loops: ${[...here, real].join(' -> ')}`);
+  if (here.length >= MAX_BACKING_DEPTH) throw new FileOpenError(image, `backing file chain is deeper than ${MAX_BACKING_DEPTH} files`);
+  // A backing file declared "raw" is read raw, as QEMU does: its first bytes are the guest's.
+  return openByteSource(full, { raw: format === 'raw', chain: [...here, real] });
+}
+
+/** Segment n of the EWF set whose first segment is `first` (.E01 -> .E0n), or null when there is none. */
+function openEwfSegment(first: string, n: number): ByteSource | null {
+  const name = ewfSegmentName(first, n);
+  return name && fs.existsSync(name) ? FileSource.open(name) : null;
 }
