@@ -19,7 +19,7 @@ export LC_ALL=C.UTF-8 TZ=UTC
 
 ALL_IMAGES=(default nodesize64k mixed holes csum-xxhash csum-sha256 csum-blake2 compress
     dup-data raid0 raid1 raid1c3 raid1c4 raid10 raid5 raid6 partitioned-gpt partitioned-mbr
-    large-offsets deleted log-tree generations)
+    large-offsets deleted log-tree generations seed)
 
 ALL_LOOPS=()     # every loop device we attached (for cleanup)
 
@@ -367,6 +367,31 @@ build_generations() {
     python3 "$HERE/forensics.py" generations "$MNT" "${DEVFILES[0]}" "$TRUTH"
     record_mounted_and_umount
     finish
+}
+
+build_seed() {
+    begin seed "a filesystem sprouted from a seed device: dev1 (devid 1) made, filled, then made a seed (btrfstune -S 1: read-only, its own fsid); dev2 (devid 2) added to the mounted seed (btrfs device add), remounted rw and written: new files, a seed file appended to, one overwritten in place, one deleted. The sprout has a new fsid; its chunk tree names the seed device with the seed's fsid"
+    make_devs 2 256M
+    printf '%s\n' "mkfs.btrfs -f -L seed dev1; btrfstune -S 1 dev1; btrfs device add dev2" >"$ST/mkfs.cmd"
+    mkfs.btrfs -f -L seed "${DEVS[0]}" >"$TRUTH/mkfs.txt" 2>&1 || { cat "$TRUTH/mkfs.txt"; return 1; }
+    do_mount
+    fill small "$MNT/on-seed" --tag on-seed --big $((1024 * 1024)) --random 131072
+    umount "$MNT"
+    btrfstune -S 1 "${DEVS[0]}"
+    note "dev1 is a seed (btrfstune -S 1): superblock flag SEEDING, its own fsid; the sprout (dev2) has another"
+    mount -t btrfs -o ro,subvolid=5 "${DEVS[0]}" "$MNT"
+    printf 'mount -o ro,subvolid=5 (seed)\n' >>"$ST/mounts.log"
+    btrfs device add -f -K "${DEVS[1]}" "$MNT" >/dev/null
+    do_remount rw
+    fill small "$MNT/on-sprout" --tag on-sprout --big $((700 * 1024))
+    printf 'appended on the sprout\n' >>"$MNT/on-seed/tiny.txt"
+    printf 'X%.0s' $(seq 1 5000) | dd of="$MNT/on-seed/pattern-big.bin" bs=1 seek=70000 conv=notrunc status=none
+    rm "$MNT/on-seed/exact-4096.bin"
+    note "after sprouting: on-seed/tiny.txt appended (its hardlink dir/tiny-hardlink.txt with it), on-seed/pattern-big.bin overwritten at 70000 (+5000), on-seed/exact-4096.bin deleted"
+    sync
+    record_mounted_and_umount
+    btrfs device scan "${DEVS[@]}" >/dev/null
+    TRUTH_OPEN_DEV=1 finish
 }
 
 build_log-tree() {

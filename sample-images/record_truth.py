@@ -572,8 +572,11 @@ def record_unmounted(truth, devs, check_data_csum=False):
         devpaths[dev] = int(devid) if devid else i
         supers.append(text)
     nodesize = int(dump_super_field(supers[0], "nodesize"))
+    # The device btrfs-progs opens: the first, except for a sprouted filesystem, where the
+    # seed is devid 1 but opening it opens the seed's own (older) filesystem.
+    opened = devs[int(os.environ.get("TRUTH_OPEN_DEV", "0"))]
     # full dump
-    cmd = ["btrfs", "inspect-internal", "dump-tree", devs[0]]
+    cmd = ["btrfs", "inspect-internal", "dump-tree", opened]
     rc, out, err = sh(cmd)
     dump = out.decode("utf-8", errors="surrogateescape")
     write_gz(os.path.join(truth, "dump-tree.txt.gz"), out)
@@ -581,17 +584,17 @@ def record_unmounted(truth, devs, check_data_csum=False):
     # per logged subvolume) but not the log trees those items point to
     log_root = dump_super_field(supers[0], "log_root")
     if log_root and log_root != "0":
-        cmd = ["btrfs", "inspect-internal", "dump-tree", "-t", "TREE_LOG", devs[0]]
+        cmd = ["btrfs", "inspect-internal", "dump-tree", "-t", "TREE_LOG", opened]
         rc, out, err = sh(cmd, check=False)
         blob = cmd_header(cmd).encode() + out + err
         for bytenr in re.findall(rb"\bbytenr (\d+)", out):
             cmd = ["btrfs", "inspect-internal", "dump-tree", "-b", bytenr.decode(), "--follow",
-                   devs[0]]
+                   opened]
             rc, o2, e2 = sh(cmd, check=False)
             blob += b"\n" + cmd_header(cmd).encode() + o2 + e2
         write_gz(os.path.join(truth, "dump-tree-log.txt.gz"), blob)
     # chunks and map-logical
-    rc, out, err = sh(["btrfs", "inspect-internal", "dump-tree", "-t", "chunk", devs[0]])
+    rc, out, err = sh(["btrfs", "inspect-internal", "dump-tree", "-t", "chunk", opened])
     chunks = parse_chunks(readable(out))
     extents = parse_extents(dump, nodesize)
     lookups = []
@@ -629,7 +632,7 @@ def record_unmounted(truth, devs, check_data_csum=False):
                 cands.append((last, f"{kind}-last-sector", [es, el]))
                 seen.add(last)
         for addr, why, ext in cands:
-            r = map_logical(devs[0], addr, devpaths)
+            r = map_logical(opened, addr, devpaths)
             r.update(logical=addr, chunk=start, why=why, extent=ext)
             lookups.append(r)
     write_json(os.path.join(truth, "map-logical.json"), {
@@ -643,12 +646,12 @@ def record_unmounted(truth, devs, check_data_csum=False):
     })
     # check
     txt = ""
-    cmd = ["btrfs", "check", "--readonly", devs[0]]
+    cmd = ["btrfs", "check", "--readonly", opened]
     rc, out = sh_merged(cmd)
     txt += cmd_header(cmd) + readable(out) + f"# exit code {rc}\n"
     results = {"check_readonly_rc": rc}
     if check_data_csum:
-        cmd = ["btrfs", "check", "--readonly", "--check-data-csum", devs[0]]
+        cmd = ["btrfs", "check", "--readonly", "--check-data-csum", opened]
         rc2, out = sh_merged(cmd)
         txt += "\n" + cmd_header(cmd) + readable(out) + f"# exit code {rc2}\n"
         results["check_data_csum_rc"] = rc2

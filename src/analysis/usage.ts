@@ -87,6 +87,8 @@ export function computeUsage(fs: Filesystem): UsageReport {
   }
   const devices = new Map<bigint, DeviceUsage>();
   for (const [devid, d] of fs.devItems) {
+    // A seed device is read-only and not the filesystem's to allocate from; btrfs filesystem usage leaves it out too.
+    if (fs.volume.devices.get(devid)?.seed) continue;
     devices.set(devid, { devid, uuid: d.uuid, size: d.totalBytes, allocated: 0n, unallocated: 0n, byGroup: new Map(), bytesUsedItem: d.bytesUsed });
   }
   for (const x of devExt) {

@@ -161,6 +161,8 @@ export const IncompatFlag = {
   EXTENT_TREE_V2: 1n << 13n,
   RAID_STRIPE_TREE: 1n << 14n,
   SIMPLE_QUOTA: 1n << 16n,
+  /** btrfs-progs 6.19 (kernel-shared/uapi/btrfs.h): relocation by a remap tree instead of moving extents. */
+  REMAP_TREE: 1n << 17n,
 } as const;
 
 /** Read-only-compatible feature flags (superblock compat_ro_flags). */

@@ -105,6 +105,11 @@ export interface BlockExpectation {
   logical: bigint;
   /** fsid blocks must carry (the superblock's metadata_uuid when set). */
   fsid: string;
+  /**
+   * fsids of the seed devices of a sprouted filesystem: blocks written before the sprout carry
+   * their seed's fsid, which the kernel accepts too (check_tree_block_fsid walks the seed list).
+   */
+  seedFsids?: readonly string[];
   chunkTreeUuid?: string;
   level?: number;
   generation?: bigint;
@@ -149,7 +154,7 @@ function ownerFits(owner: bigint, tree: bigint): boolean {
 export function checkTreeBlockHeader(b: TreeBlock, e: BlockExpectation, fsidBytes?: Uint8Array): BlockProblem[] {
   const p: BlockProblem[] = [];
   if (b.bytenr !== e.logical) p.push({ code: 'bytenr-mismatch', message: `header bytenr ${b.bytenr} != expected ${e.logical}` });
-  const fsidOk = fsidBytes ? bytesEqual(b.data, blockHeader.off.fsid, fsidBytes, 0, 16) : b.fsid === e.fsid;
+  const fsidOk = (fsidBytes ? bytesEqual(b.data, blockHeader.off.fsid, fsidBytes, 0, 16) : b.fsid === e.fsid) || (e.seedFsids?.includes(b.fsid) ?? false);
   if (!fsidOk) p.push({ code: 'fsid-mismatch', message: `header fsid ${b.fsid} != ${e.fsid}` });
   if (e.chunkTreeUuid !== undefined && b.chunkTreeUuid !== e.chunkTreeUuid)
     p.push({ code: 'chunk-tree-uuid-mismatch', message: `chunk tree uuid ${b.chunkTreeUuid} != ${e.chunkTreeUuid}` });

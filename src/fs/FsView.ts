@@ -134,7 +134,7 @@ export class FsView {
 
   /** True for images made by btrfs-image: metadata only, every data block and inline extent zeroed. */
   get isMetadump(): boolean {
-    return (this.fs.superblock.flags & (SuperFlag.METADUMP | SuperFlag.METADUMP_V2)) !== 0n;
+    return this.fs.assembly.metadump !== undefined || (this.fs.superblock.flags & (SuperFlag.METADUMP | SuperFlag.METADUMP_V2)) !== 0n;
   }
 
   /** Drops the cached inodes and directory paths (a view kept for later reads need not keep them). */

@@ -8,7 +8,8 @@ import type { Superblock } from '../format/superblock.js';
 import { FindingLog, type FindingSink } from '../findings.js';
 import { assemble, type Assembly } from '../volume/assemble.js';
 import { chunkFieldProblems, chunkFromItem, chunkProblem, sysChunkArrayEntries } from '../volume/ChunkMap.js';
-import { Volume } from '../volume/Volume.js';
+import { Volume, type Device } from '../volume/Volume.js';
+import { MetadumpDeviceSource, MetadumpImage } from '../volume/metadump.js';
 import type { SuperChoice } from '../volume/superblocks.js';
 import { TreeReader } from './readTreeBlock.js';
 import { iterateItems, findItem, walkTree, type ItemRef, type TreeRoot, type WalkOptions, type WalkVisitor } from './walk.js';
@@ -116,13 +117,23 @@ export class Filesystem {
 
   /** Opens the filesystem on `sources` (the first names it). Throws only when nothing can be read. */
   static open(sources: ByteSource[], opts: OpenOptions = {}): Filesystem {
-    const assembly = assemble(sources, opts.superblock ?? {});
+    // A btrfs-image dump is one file for every device: its superblock names the filesystem, its ranges hold the tree blocks.
+    const dump = sources[0] ? MetadumpImage.open(sources[0]) : null;
+    const assembly = assemble(dump ? [new MetadumpDeviceSource(dump)] : sources, opts.superblock ?? {});
     const findings = new FindingLog(opts.findingLimit);
+    if (dump) {
+      assembly.metadump = dump.info;
+      for (const f of dump.findings) findings.add(f);
+      for (const s of sources.slice(1)) findings.add({ ...rule('device-ignored'), message: `${s.name}: not read; ${dump.info.name} is a btrfs-image dump, which holds the metadata of every device`, location: { device: s.name } });
+    }
     for (const f of assembly.findings) findings.add(f);
     const volume = new Volume(assembly.devices);
+    if (dump) volume.logicalStore = dump;
     const sb = assembly.superblock;
     const reader = new TreeReader(volume, {
       nodesize: sb.nodesize, csumType: sb.csumType, fsid: sb.treeFsid,
+      // Blocks the sprout still shares with a seed carry the seed's fsid (narrowed to the seeds the chunk tree names).
+      seedFsids: assembly.seedCandidates.map((d) => d.superblock!.treeFsid),
       ...(opts.cacheBytes !== undefined ? { cacheBytes: opts.cacheBytes } : {}),
     });
     const fs = new Filesystem({ assembly, superblock: sb, volume, reader, devItems: new Map(), findings });
@@ -203,8 +214,32 @@ export class Filesystem {
         this.devItems.set(d.devid, d);
       }
     }
+    const seeds = this.assembly.seedCandidates;
+    const used = new Set<Device>();
     for (const [devid, d] of this.devItems) {
+      // A seed device: the chunk tree names it with its own filesystem's fsid (DEV_ITEM fsid).
+      const seed = d.fsid !== this.superblock.fsid ? seeds.find((c) => c.devid === devid && c.uuid === d.uuid && c.superblock!.fsid === d.fsid) : undefined;
+      if (seed && !this.volume.devices.has(devid)) {
+        this.volume.devices.set(devid, seed);
+        used.add(seed);
+      }
+    }
+    this.reader.opts.seedFsids = [...used].map((c) => c.superblock!.treeFsid);
+    for (const c of seeds) {
+      if (!used.has(c)) this.findings.add({ ...rule('device-other-fs'), message: `${c.name}: a seed device of filesystem ${c.superblock!.fsid}, which ${this.superblock.fsid} did not sprout from; left out`, location: { device: c.name } });
+    }
+    for (const [devid, d] of this.devItems) {
+      if (!this.volume.devices.has(devid) && d.fsid !== this.superblock.fsid && !this.assembly.metadump) {
+        this.volume.devices.set(devid, { devid, uuid: d.uuid, name: 'missing', source: null, seed: true });
+        this.findings.add({ ...rule('device-missing'), message: `seed device devid ${devid} uuid ${d.uuid} (filesystem ${d.fsid}) is missing; give it with --device`, location: { devid } });
+        continue;
+      }
       if (!this.volume.devices.has(devid)) {
+        // A dump has no device of its own for the other devids; their tree blocks are in it, by logical address.
+        if (this.assembly.metadump) {
+          this.volume.devices.set(devid, { devid, uuid: d.uuid, name: `${this.assembly.metadump.name} (devid ${devid})`, source: null });
+          continue;
+        }
         this.volume.devices.set(devid, { devid, uuid: d.uuid, name: 'missing', source: null });
         this.findings.add({ ...rule('device-missing'), message: `device devid ${devid} uuid ${d.uuid} is missing`, location: { devid } });
       }

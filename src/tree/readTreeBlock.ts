@@ -27,6 +27,8 @@ export interface TreeReaderOptions {
   csumType: number;
   /** fsid tree blocks carry (metadata_uuid when that feature is on). */
   fsid: string;
+  /** fsids of seed devices (BlockExpectation.seedFsids). */
+  seedFsids?: string[];
   chunkTreeUuid?: string;
   cacheBytes?: number;
 }
@@ -46,6 +48,11 @@ export class TreeReader {
     this.cache = new BlockCache(opts.cacheBytes);
   }
 
+  /** Whether a block carrying `fsid` belongs to this filesystem (its own, or a seed's). */
+  ownsFsid(fsid: string): boolean {
+    return fsid === this.opts.fsid || (this.opts.seedFsids?.includes(fsid) ?? false);
+  }
+
   /**
    * `ctx.allCopies` (used by check) bypasses the cache and verifies every
    * copy, also those after the first good one, whose problems are then
@@ -57,7 +64,7 @@ export class TreeReader {
       return { block: cached, findings: [], copy: 0, validItems: cached.nritems };
     }
     const findings: Finding[] = [];
-    const expect: BlockExpectation = { ...e, fsid: this.opts.fsid, ...(this.opts.chunkTreeUuid ? { chunkTreeUuid: this.opts.chunkTreeUuid } : {}) };
+    const expect: BlockExpectation = { ...e, fsid: this.opts.fsid, ...(this.opts.seedFsids?.length ? { seedFsids: this.opts.seedFsids } : {}), ...(this.opts.chunkTreeUuid ? { chunkTreeUuid: this.opts.chunkTreeUuid } : {}) };
     const n = this.volume.copyCount(e.logical);
     if (n === 0) {
       findings.push({ ...rule('unmapped-block'), message: `tree block ${e.logical} is not in any chunk`, location: { logical: e.logical, ...(ctx.tree !== undefined ? { tree: ctx.tree } : {}) } });

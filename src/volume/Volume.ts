@@ -11,6 +11,8 @@ export interface Device {
   name: string;
   source: ByteSource | null;
   superblock?: Superblock;
+  /** A seed device of a sprouted filesystem (read-only, its own fsid in its superblock). */
+  seed?: boolean;
 }
 
 /** The outcome of reading one way (copy) of a logical range. */
@@ -25,6 +27,15 @@ export interface CopyRead {
 }
 
 /**
+ * Where logical addresses are read when they are not read through the
+ * devices: a btrfs-image dump holds tree blocks by logical address, one copy
+ * each (MetadumpImage). Null when it does not hold the range.
+ */
+export interface LogicalStore {
+  read(logical: bigint, length: number): Uint8Array | null;
+}
+
+/**
  * The logical address space of the filesystem over its devices: maps logical
  * ranges through the chunk map and reads any copy of them. Verifying what
  * was read (checksums) is the caller's job; it asks for the next copy when a
@@ -32,6 +43,11 @@ export interface CopyRead {
  */
 export class Volume {
   readonly chunks = new ChunkMap();
+  /**
+   * When set, every logical read is served from it (the chunk map still says
+   * what is mapped): a metadata dump, which holds one copy of each block.
+   */
+  logicalStore: LogicalStore | null = null;
   constructor(readonly devices: Map<bigint, Device>) {}
 
   /**
@@ -42,6 +58,7 @@ export class Volume {
   copyCount(logical: bigint): number {
     const m = this.chunks.map(logical);
     if (!m) return 0;
+    if (this.logicalStore) return 1;
     if (m.chunk.profile === 'RAID5') return 2;
     if (m.chunk.profile === 'RAID6') return 3;
     return m.copies.length;
@@ -54,6 +71,7 @@ export class Volume {
    * buffer; the answer's bytes may then be (part of) `into`.
    */
   readCopy(logical: bigint, length: number, copy = 0, into?: Uint8Array): CopyRead {
+    if (this.logicalStore) return this.readStore(this.logicalStore, logical, length, copy, into);
     let out: Uint8Array | undefined;
     const places: PhysicalCopy[] = [];
     let done = 0;
@@ -76,6 +94,16 @@ export class Volume {
     return { bytes: out ?? new Uint8Array(0), places, rebuilt };
   }
 
+  private readStore(store: LogicalStore, logical: bigint, length: number, copy: number, into?: Uint8Array): CopyRead {
+    if (!this.chunks.map(logical)) return { bytes: null, error: `logical ${logical} is not in any chunk`, places: [] };
+    if (copy > 0) return { bytes: null, error: `copy ${copy + 1} does not exist (a btrfs-image dump holds one copy of each block)`, places: [] };
+    const b = store.read(logical, length);
+    if (!b) return { bytes: null, error: `logical ${logical} +${length} is not in the btrfs-image dump (it holds tree blocks only)`, places: [] };
+    if (!into) return { bytes: b, places: [] };
+    into.set(b);
+    return { bytes: into.subarray(0, length), places: [] };
+  }
+
   /** Reads the first copy that can be read at all (no verification); `into` as for readCopy. */
   read(logical: bigint, length: number, into?: Uint8Array): CopyRead {
     const n = Math.max(1, this.copyCount(logical));
@@ -93,6 +121,7 @@ export class Volume {
    * (ByteSource.prefetch). Null otherwise (the range is then read as usual).
    */
   prefetchPlace(logical: bigint, length: number): { source: ByteSource; physical: bigint } | null {
+    if (this.logicalStore) return null;
     const m = this.chunks.map(logical);
     const c = m?.copies[0];
     if (!m || !c || m.contiguous < BigInt(length)) return null;

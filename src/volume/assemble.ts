@@ -1,8 +1,10 @@
 import type { ByteSource } from '../io/ByteSource.js';
 import { superblockFieldProblems, type Superblock } from '../format/superblock.js';
+import { SuperFlag } from '../format/constants.js';
 import type { Finding } from '../findings.js';
 import { readSuperblocks, type DeviceSupers, type SuperChoice, type SuperMirror } from './superblocks.js';
 import type { Device } from './Volume.js';
+import type { MetadumpInfo } from './metadump.js';
 import { rule } from '../findingRules.js';
 
 /** The devices given to a command, matched into one filesystem. */
@@ -13,6 +15,14 @@ export interface Assembly {
   /** Superblock copies of every given source, in the order given. */
   supers: { name: string; devid?: bigint; supers: DeviceSupers }[];
   findings: Finding[];
+  /**
+   * Devices of other filesystems that are seeds (superblock flag SEEDING): the filesystem may
+   * have sprouted from them. They join `devices` when the chunk tree names them (a DEV_ITEM of
+   * their devid and uuid whose fsid is theirs); the rest are reported then.
+   */
+  seedCandidates: Device[];
+  /** Set when the image is a btrfs-image dump read in place (tree blocks by logical address, no file data). */
+  metadump?: MetadumpInfo;
 }
 
 /** Why the first source cannot be opened as btrfs at all. */
@@ -34,12 +44,18 @@ export class NotBtrfsError extends Error {
 export function assemble(sources: ByteSource[], choice: SuperChoice = {}): Assembly {
   const findings: Finding[] = [];
   const supers = sources.map((s) => ({ name: s.name, source: s, supers: readSuperblocks(s, choice) }));
-  const first = supers[0];
-  if (!first) throw new Error('no device given');
+  if (!supers[0]) throw new Error('no device given');
+  // A seed given first beside a device of another filesystem that is no seed: that one is the
+  // sprout, the filesystem meant (the seed alone is its own, older, read-only filesystem).
+  const isSeed = (b: Superblock | undefined) => b !== undefined && (b.flags & SuperFlag.SEEDING) !== 0n;
+  const firstBest = supers[0].supers.best;
+  const sprout = isSeed(firstBest) ? supers.find((s) => s.supers.best && !isSeed(s.supers.best) && s.supers.best.fsid !== firstBest!.fsid) : undefined;
+  const first = sprout ?? supers[0];
   if (!first.supers.best) throw new NotBtrfsError(first.name, first.supers);
   const sb = first.supers.best;
   const devices = new Map<bigint, Device>();
-  for (const s of supers) {
+  const seedCandidates: Device[] = [];
+  for (const s of [first, ...supers.filter((x) => x !== first)]) {
     for (const m of s.supers.mirrors) {
       if (m.state === 'bad-csum' || m.state === 'invalid' || m.state === 'older' || m.state === 'newer' || (m.state === 'bad-magic' && m.index === 0)) {
         findings.push({
@@ -61,6 +77,10 @@ export function assemble(sources: ByteSource[], choice: SuperChoice = {}): Assem
     }
     // With METADATA_UUID (or an interrupted fsid change) devices agree on the uuid blocks carry, not on fsid.
     if (best.fsid !== sb.fsid && best.treeFsid !== sb.treeFsid) {
+      if (isSeed(best)) {
+        seedCandidates.push({ devid: best.devItem.devid, uuid: best.devItem.uuid, name: s.name, source: s.source, superblock: best, seed: true });
+        continue;
+      }
       findings.push({ ...rule('device-other-fs'), message: `${s.name}: belongs to filesystem ${best.fsid}, not ${sb.fsid}; left out`, location: { device: s.name } });
       continue;
     }
@@ -80,7 +100,7 @@ export function assemble(sources: ByteSource[], choice: SuperChoice = {}): Assem
     }
   }
   return {
-    superblock: sb, devices, findings,
+    superblock: sb, devices, findings, seedCandidates,
     supers: supers.map((s) => ({ name: s.name, ...(s.supers.best ? { devid: s.supers.best.devItem.devid } : {}), supers: s.supers })),
   };
 }

@@ -1,5 +1,6 @@
 import type { ByteSource } from '../io/ByteSource.js';
 import { SUPER_INFO_SIZE, SUPER_MIRROR_OFFSETS } from '../format/constants.js';
+import { MetadumpDeviceSource } from './metadump.js';
 import { checkSuperblock, decodeSuperblock, type Superblock, type SuperProblem } from '../format/superblock.js';
 
 /** The state of one superblock copy on one device. */
@@ -39,6 +40,8 @@ export interface SuperChoice {
 export function readSuperblocks(src: ByteSource, choice: SuperChoice = {}): DeviceSupers {
   const mirrors: SuperMirror[] = SUPER_MIRROR_OFFSETS.map((offset, index) => {
     if (offset + BigInt(SUPER_INFO_SIZE) > src.size) return { index, offset, state: 'missing', problems: [] };
+    // btrfs-image copies the primary superblock only.
+    if (src instanceof MetadumpDeviceSource && index > 0) return { index, offset, state: 'missing', problems: [] };
     const buf = src.read(offset, SUPER_INFO_SIZE);
     if (buf.length < SUPER_INFO_SIZE) return { index, offset, state: 'missing', problems: [] };
     const problems = checkSuperblock(buf, offset);

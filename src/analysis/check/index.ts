@@ -6,6 +6,7 @@ import type { Filesystem } from '../../tree/Filesystem.js';
 import { checkCsumCoverage, checkDataCsums, dataJobs, reportDataJob, type DataJob, type DataJobResult, type DataStats } from './data.js';
 import { checkDeadRoots, checkDevExtents, checkExtentRefs, checkFreeSpaceTree, checkRootRefs } from './extents.js';
 import { attachHurt } from './hurt.js';
+import { foldSanitizedNames } from './sanitizedNames.js';
 import { walkMetadata, type MetaFacts } from './metadata.js';
 import { checkSuperblocks } from './superblocks.js';
 import { checkSuperTotals } from './totals.js';
@@ -142,7 +143,7 @@ function finish(fs: Filesystem, opts: CheckOptions, run: Run, data: DataStats): 
   const { reads, log, facts, view, sup, dataSkipped } = run;
   // Damage met while opening is in fs.findings, what the check's reads met on the way in `reads`;
   // the same problem reported twice counts once.
-  const findings: CheckFinding[] = [];
+  let findings: CheckFinding[] = [];
   const keys = new Set<string>();
   for (const f of [...fs.findings.items, ...reads.items, ...log.items]) {
     const k = `${f.code}|${formatLocation(f.location)}|${f.message}`;
@@ -151,6 +152,7 @@ function finish(fs: Filesystem, opts: CheckOptions, run: Run, data: DataStats): 
     // A problem of one copy of a mirrored block or sector: say whether another copy is good, also when none is.
     findings.push(f.location.copy !== undefined && f.repairable === undefined && f.severity === 'error' && f.location.logical !== undefined ? { ...f, repairable: false } : f);
   }
+  if (view.isMetadump) findings = foldSanitizedNames(findings);
   attachHurt(view, facts, findings, opts.hurtLimit ?? 200);
   const byCode: Record<string, number> = {};
   let errors = 0, warnings = 0, infos = 0;

@@ -32,7 +32,10 @@ export function checkSuperblocks(fs: Filesystem, add: (f: CheckFinding) => void)
     }
   }
   const sb = fs.superblock;
-  if (sb.flags & (SuperFlag.METADUMP | SuperFlag.METADUMP_V2)) {
+  const dump = fs.assembly.metadump;
+  if (dump) {
+    add({ ...rule('metadump'), message: `${dump.name} is a btrfs-image dump (format ${dump.version}${dump.compressed ? ', zlib' : ''}), read in place: it holds the tree blocks and the primary superblock only; file data is not checked`, location: {} });
+  } else if (sb.flags & (SuperFlag.METADUMP | SuperFlag.METADUMP_V2)) {
     add({ ...rule('metadump'), message: 'image made by btrfs-image (METADUMP flag): it holds metadata only; file data is not checked', location: {} });
   }
   if (sb.logRoot !== 0n) {

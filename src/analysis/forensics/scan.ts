@@ -96,7 +96,7 @@ export function scanMetadata(fs: Filesystem, opts: ScanOptions = {}): ScanResult
         const b = r.bytes;
         if (u64(b, 0x30) !== logical) continue;
         const block = new TreeBlock(b, logical);
-        if (block.fsid !== fsid) continue;
+        if (block.fsid !== fsid && !fs.reader.ownsFsid(block.fsid)) continue;
         if (!csumMatches(csumType, b.subarray(CSUM_SIZE), b, 0)) continue;
         if (block.level >= 8 || checkTreeBlockStructure(block).problems.length) continue;
         validCopies++;

@@ -7,6 +7,7 @@ import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { reportFindings } from '../findings.js';
+import { seedDeviceLines, seedDevices } from '../../report/seeds.js';
 
 export function registerChunks(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('chunks').argument('[image]', 'image file or device'))
@@ -16,13 +17,16 @@ export function registerChunks(program: Command, io: CliIO, done: (code: number)
       const reports = chunkReports(fs.volume.chunks.all, readBlockGroups(fs), readDevExtents(fs));
       const bad = reports.some((r) => r.stripes.some((s) => s.devExtent !== 'ok'));
       if (opts.json) {
-        io.stdout.write(toJson(jsonDocument('chunks', { chunks: reports }), 2) + '\n');
+        const seeds = seedDevices(fs);
+        io.stdout.write(toJson(jsonDocument('chunks', { chunks: reports, ...(seeds.length ? { seedDevices: seeds } : {}) }), 2) + '\n');
       } else {
+        const seedIds = new Set(seedDevices(fs).map((d) => d.devid));
         io.stdout.write(renderTable(
           ['logical', 'length', 'type', 'profile', 'used', 'stripe len', 'stripes (devid:physical)', 'dev extents'],
           reports.map((r) => [r.logical, r.length, r.type, r.profile, r.used ?? '?', r.stripeLen,
-            r.stripes.map((s) => `${s.devid}:${s.physical}`).join(' '), r.stripes.map((s) => s.devExtent).join(' ')]),
+            r.stripes.map((s) => `${s.devid}${seedIds.has(s.devid) ? ' (seed)' : ''}:${s.physical}`).join(' '), r.stripes.map((s) => s.devExtent).join(' ')]),
         ) + '\n');
+        for (const line of seedDeviceLines(fs)) io.stdout.write(line + '\n');
       }
       const damage = reportFindings(fs, io, opts);
       done(damage || bad ? EXIT_DAMAGE : EXIT_OK);

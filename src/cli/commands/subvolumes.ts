@@ -7,6 +7,7 @@ import { renderTable } from '../table.js';
 import { type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { finish } from '../findings.js';
+import { seedDeviceLines, seedDevices } from '../../report/seeds.js';
 
 export function registerSubvolumes(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('subvolumes').alias('subvol').argument('[image]', 'image file or device'))
@@ -16,7 +17,8 @@ export function registerSubvolumes(program: Command, io: CliIO, done: (code: num
       const view = new FsView(fs);
       const subs = view.subvolumes();
       if (opts.json) {
-        io.stdout.write(toJson(jsonDocument('subvolumes', { defaultSubvol: view.defaultSubvolume(), subvolumes: subs.map(subvolumeJson) }), 2) + '\n');
+        const seeds = seedDevices(fs);
+        io.stdout.write(toJson(jsonDocument('subvolumes', { defaultSubvol: view.defaultSubvolume(), subvolumes: subs.map(subvolumeJson), ...(seeds.length ? { seedDevices: seeds } : {}) }), 2) + '\n');
       } else {
         const out: string[] = [];
         out.push(renderTable(
@@ -24,6 +26,7 @@ export function registerSubvolumes(program: Command, io: CliIO, done: (code: num
           subs.map(subvolumeRow),
         ));
         out.push(`default subvolume: ${view.defaultSubvolume()}`);
+        out.push(...seedDeviceLines(fs));
         const deleted = subs.filter((s) => s.deleted);
         if (deleted.length) out.push(`deleted, not yet cleaned up: ${deleted.map((s) => s.id).join(', ')}`);
         out.push('', 'snapshot lineage (by parent uuid):', ...lineageLines(subs));

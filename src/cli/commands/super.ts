@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
 import { readSuperblocks } from '../../volume/superblocks.js';
+import { dumpedDevice } from '../../volume/metadump.js';
+import { SuperFlag } from '../../format/constants.js';
+import { featureGaps } from '../../report/featureSupport.js';
 import { BACKUP_ROOT_HEAD, SYS_CHUNK_HEAD, backupRootRows, sysChunkArrayRows, superblockJson, superblockRows } from '../../report/superblock.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { forcedCopyError, openSources, superChoice } from '../open.js';
@@ -13,9 +16,13 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
     .option('--all-mirrors', 'decode and show every copy on every device')
     .action((image: string | undefined, opts: CommonOptions & { allMirrors?: boolean }) => {
       const choice = superChoice(opts);
-      const sources = openSources(image, opts, io);
-      const devices = sources.map((s) => ({ name: s.name, supers: readSuperblocks(s, choice) }));
-      const first = devices[0]!;
+      const sources = openSources(image, opts, io).map(dumpedDevice);
+      const devices = sources.map((s) => ({ name: s.source.name, supers: readSuperblocks(s.source, choice) }));
+      // A seed given first beside its sprout: the sprout's superblock is the filesystem's (as Filesystem.open assembles it).
+      const isSeed = (d: (typeof devices)[number]) => d.supers.best !== undefined && (d.supers.best.flags & SuperFlag.SEEDING) !== 0n;
+      const sprout = isSeed(devices[0]!) ? devices.find((d) => d.supers.best && !isSeed(d) && d.supers.best.fsid !== devices[0]!.supers.best!.fsid) : undefined;
+      const first = sprout ?? devices[0]!;
+      const dump = sources[0]!.dump;
       if (!first.supers.best && choice.copy !== undefined) throw forcedCopyError({ source: first.name, supers: first.supers }, choice.copy);
       if (!first.supers.best) {
         const states = first.supers.mirrors.map((m) => `copy ${m.index + 1} at ${m.offset}: ${m.state}`).join('; ');
@@ -25,8 +32,11 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
       if (opts.json) {
         io.stdout.write(toJson(jsonDocument('super', {
           superblock: superblockJson(first.supers.best),
+          ...(dump ? { metadump: dump.info } : {}),
+          featureGaps: featureGaps(first.supers.best),
           devices: devices.map((d) => ({
             name: d.name,
+            ...(isSeed(d) ? { seed: true } : {}),
             // Copies numbered from 1, as the text and every message number them.
             usedCopy: d.supers.bestIndex !== undefined ? d.supers.bestIndex + 1 : null,
             mirrors: d.supers.mirrors.map((m) => ({
@@ -39,6 +49,7 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
         return done(damaged ? EXIT_DAMAGE : EXIT_OK);
       }
       const out: string[] = [];
+      if (dump) out.push(`${dump.info.name}: a btrfs-image dump (format ${dump.info.version}${dump.info.compressed ? ', zlib' : ''}, ${dump.info.ranges} ranges of tree blocks): the primary superblock of the dumped device; a dump holds no backup copies`);
       if (opts.allMirrors) {
         for (const d of devices) {
           for (const m of d.supers.mirrors) {
@@ -54,8 +65,13 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
         out.push(renderTable(SYS_CHUNK_HEAD, sysChunkArrayRows(first.supers.best), { title: 'sys_chunk_array' }));
         out.push(renderTable(BACKUP_ROOT_HEAD, backupRootRows(first.supers.best), { title: 'backup roots' }));
       }
+      const gaps = featureGaps(first.supers.best);
+      if (gaps.length) {
+        out.push(renderTable(['flag', 'support', 'what is not handled', 'may be incomplete'], gaps.map((g) => [g.flag, g.support, g.note, g.commands.join(', ')]),
+          { title: 'features btrfs-inspect does not fully understand' }));
+      }
       out.push(renderTable(['device', 'copy', 'offset', 'state', 'generation', 'problems'], devices.flatMap((d) => d.supers.mirrors.map((m) => [
-        d.name, m.index + 1, m.offset, m.state + (m.index === d.supers.bestIndex ? ' (used)' : ''), m.generation ?? '', m.problems.join(', '),
+        d.name + (isSeed(d) && d !== first ? ' (seed)' : ''), m.index + 1, m.offset, m.state + (m.index === d.supers.bestIndex ? ' (used)' : ''), m.generation ?? '', m.problems.join(', '),
       ])), { title: 'superblock copies' }));
       io.stdout.write(out.join('\n\n') + '\n');
       done(damaged ? EXIT_DAMAGE : EXIT_OK);
