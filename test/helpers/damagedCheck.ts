@@ -459,6 +459,8 @@ function headerEdited(name: string, code: string, edit: (b: Uint8Array) => void)
 
 /** Recipes for codes that had none: each edits one field (offsets from btrfs_tree.h) and names the findings it must cause. */
 export function fieldRecipes(): DamageRecipe[] {
+  const chunks = openSample(SAMPLE).volume.chunks;
+  const inChunk = (logical: bigint) => chunks.map(logical) !== undefined;
   const u64add = (off: number, d: (ss: number) => bigint) => (v: DataView, ss: number) => v.setBigUint64(off, v.getBigUint64(off, true) + d(ss), true);
   return [
     // btrfs_header: bytenr at 0x30; owner (u64 at 0x58) 5 -> 7, the csum tree: no subvolume owns the leaf any more.
@@ -505,6 +507,14 @@ export function fieldRecipes(): DamageRecipe[] {
     uuidRootItemCut(),
     freeSpaceInfoMoved(),
     extentLengthened(),
+    // btrfs_free_space_info.extent_count (u32 at 0) one more than the free extents of its block group (one of a chunk:
+    // mkfs 6.2 leaves infos of its removed temporary chunks, which are notes).
+    itemEdited('free space info extent_count one more, checksum recomputed', 10n, 198, (v) => v.setUint32(0, v.getUint32(0, true) + 1, true),
+      (_l, slot) => [{ code: 'free-space-count', slot }], (b, s) => inChunk(b.keyObjectid(s))),
+    // btrfs_free_space_info.flags (u32 at 4) given USING_BITMAPS (1) where the block group's items are extents.
+    itemEdited('free space info flagged bitmaps over extent items, checksum recomputed', 10n, 198, (v) => v.setUint32(4, 1, true),
+      () => [{ code: 'free-space-count' }], (b, s) => inChunk(b.keyObjectid(s)) && s + 1 < b.nritems && b.keyType(s + 1) === 199),
+    freeSpaceShortened(),
   ];
 }
 
@@ -597,6 +607,36 @@ function freeSpaceIntoExtent(): DamageRecipe {
     v.setBigUint64(at, v.getBigUint64(at, true) + ss, true);
   }, { fixCsum: true });
   return { name: 'free space extent reaching into an allocated extent, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'free-space-overlap' }] };
+}
+
+/**
+ * A free space extent's key length (start, FREE_SPACE_EXTENT, length) one
+ * sector shorter, checksum recomputed: that sector is then neither free nor
+ * allocated (the extent count is unchanged), found at its block group's
+ * FREE_SPACE_INFO.
+ */
+function freeSpaceShortened(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const ss = BigInt(clean.superblock.sectorsize);
+  const root = clean.treeRoot(10n)!;
+  const leaf = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf free space tree');
+  let info = -1, slot = 0;
+  for (; slot < leaf.nritems; slot++) {
+    if (leaf.keyType(slot) === 198) info = slot;
+    // In a block group of a chunk (mkfs 6.2 leaves free space of its removed temporary chunks: notes).
+    if (leaf.keyType(slot) === 199 && leaf.keyOffsetField(slot) > ss && clean.volume.chunks.map(leaf.keyObjectid(slot))) break;
+  }
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(root.bytenr, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
+    v.setBigUint64(at, v.getBigUint64(at, true) - ss, true);
+  }, { fixCsum: true });
+  return {
+    name: 'free space extent one sector shorter, checksum recomputed', sources: k.overlays, data: false,
+    expected: [{ code: 'free-space-total', logical: leaf.keyObjectid(info), slot: info }],
+  };
 }
 
 /** The fs tree's root node given nritems 0 (btrfs_header.nritems, u32 at 0x60) on both copies, checksum recomputed. */

@@ -4,7 +4,7 @@ import { FsView } from '../../fs/FsView.js';
 import { readBlockGroups } from '../../tree/blockGroups.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { checkCsumCoverage, checkDataCsums, dataJobs, reportDataJob, type DataJob, type DataJobResult, type DataStats } from './data.js';
-import { checkDeadRoots, checkDevExtents, checkExtentRefs, checkFreeSpaceTree, checkRootRefs } from './extents.js';
+import { checkDeadRoots, checkDevExtents, checkExtentRefs, checkFreeSpaceTotals, checkFreeSpaceTree, checkRootRefs } from './extents.js';
 import { attachHurt } from './hurt.js';
 import { walkMetadata, type MetaFacts } from './metadata.js';
 import { checkSuperblocks } from './superblocks.js';
@@ -124,6 +124,7 @@ function checkMetadata(fs: Filesystem, reads: FindingLog, opts: CheckOptions): R
   checkRootRefs(facts, add);
   checkDeadRoots(facts, add);
   checkFreeSpaceTree(fs, facts, add);
+  checkFreeSpaceTotals(fs, facts, add);
   checkCsumCoverage(facts, add);
   const view = new FsView(fs);
   const dataSkipped = opts.data ? dataSkipReason(fs, view) : undefined;

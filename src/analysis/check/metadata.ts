@@ -1,5 +1,5 @@
-import { ExtentFlag, IncompatFlag, ItemType, ObjectId } from '../../format/constants.js';
-import { BLOCK_GROUP_ITEM_SIZE, blockGroupFlags, blockGroupUsed } from '../../format/items/blockGroup.js';
+import { ExtentFlag, FreeSpaceFlag, IncompatFlag, ItemType, ObjectId } from '../../format/constants.js';
+import { BLOCK_GROUP_ITEM_SIZE, blockGroupFlags, blockGroupUsed, freeSpaceInfo, freeSpaceInfoExtentCount, freeSpaceInfoFlags } from '../../format/items/blockGroup.js';
 import { DEV_EXTENT_SIZE, devExtentChunkOffset, devExtentLength } from '../../format/items/dev.js';
 import { decodeExtentItem, extentDataRef, extentDataRefCount, sharedDataRef, sharedDataRefCount } from '../../format/items/extent.js';
 import { ROOT_REF_SIZE, rootItem, rootItemRefs as rootItemRefsAt, rootRefDirid } from '../../format/items/root.js';
@@ -44,7 +44,9 @@ export interface MetaFacts {
   csumRanges: { start: bigint; end: bigint; at: { block: bigint; slot: number } }[];
   csumNeeds: CsumNeed[];
   /** Free space tree: FREE_SPACE_INFO per block group, and every free range (extents and bitmap runs). */
-  fstInfos: { start: bigint; length: bigint; at: { block: bigint; slot: number } }[];
+  fstInfos: { start: bigint; length: bigint; extentCount: number; bitmaps: boolean; at: { block: bigint; slot: number } }[];
+  /** Free space tree items of each kind (FREE_SPACE_EXTENT / FREE_SPACE_BITMAP), by the block group start they lie in (found later). */
+  fstKinds: { start: bigint; bitmap: boolean; at: { block: bigint; slot: number } }[];
   fstFree: { start: bigint; end: bigint; at: { block: bigint; slot: number } }[];
   /** Root tree ORPHAN_ITEMs: deleted subvolumes whose cleanup is pending. */
   rootOrphans: Set<bigint>;
@@ -72,7 +74,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
   const sb = fs.superblock;
   const facts: MetaFacts = {
     blockRefs: new Map(), dataRefs: new Map(), extents: [], keyedBackrefs: new Map(), blockGroups: [], devExtents: [],
-    csumRanges: [], csumNeeds: [], fstInfos: [], fstFree: [], rootOrphans: new Set(), deadRoots: new Map(), rootRefs: new Set(), rootBackrefs: new Set(), lost: [], links: new Map(),
+    csumRanges: [], csumNeeds: [], fstInfos: [], fstKinds: [], fstFree: [], rootOrphans: new Set(), deadRoots: new Map(), rootRefs: new Set(), rootBackrefs: new Set(), lost: [], links: new Map(),
     trees: 0, treeBlocks: 0, treeBlockCopies: 0, items: 0,
   };
   const ictx: ItemCheckContext = { sectorsize: sb.sectorsize, nodesize: sb.nodesize, csumSize: sb.csumSize, generation: sb.generation, add };
@@ -134,13 +136,25 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         return;
       }
       case ItemType.FREE_SPACE_INFO:
-        if (tree === ObjectId.FREE_SPACE_TREE) facts.fstInfos.push({ start: b.keyObjectid(slot), length: b.keyOffsetField(slot), at: { block: b.logical, slot } });
+        if (tree !== ObjectId.FREE_SPACE_TREE) return;
+        {
+          const data = b.itemData(slot);
+          // A short item is item-size damage (the item checks report it); its count and flags are unknown.
+          if (data.length < freeSpaceInfo.size) return;
+          facts.fstInfos.push({
+            start: b.keyObjectid(slot), length: b.keyOffsetField(slot), extentCount: freeSpaceInfoExtentCount(data, 0),
+            bitmaps: (freeSpaceInfoFlags(data, 0) & FreeSpaceFlag.USING_BITMAPS) !== 0, at: { block: b.logical, slot },
+          });
+        }
         return;
       case ItemType.FREE_SPACE_EXTENT:
-        if (tree === ObjectId.FREE_SPACE_TREE) facts.fstFree.push({ start: b.keyObjectid(slot), end: b.keyObjectid(slot) + b.keyOffsetField(slot), at: { block: b.logical, slot } });
+        if (tree !== ObjectId.FREE_SPACE_TREE) return;
+        facts.fstFree.push({ start: b.keyObjectid(slot), end: b.keyObjectid(slot) + b.keyOffsetField(slot), at: { block: b.logical, slot } });
+        facts.fstKinds.push({ start: b.keyObjectid(slot), bitmap: false, at: { block: b.logical, slot } });
         return;
       case ItemType.FREE_SPACE_BITMAP: {
         if (tree !== ObjectId.FREE_SPACE_TREE) return;
+        facts.fstKinds.push({ start: b.keyObjectid(slot), bitmap: true, at: { block: b.logical, slot } });
         // Runs of set bits (free sectors), bounded by the bits the item holds.
         const bm = b.itemData(slot), start = b.keyObjectid(slot), ss = BigInt(sb.sectorsize);
         const bits = Math.min(bm.length * 8, Number(b.keyOffsetField(slot) / ss));
