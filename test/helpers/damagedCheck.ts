@@ -763,3 +763,37 @@ function extentLengthened(): DamageRecipe {
     expected: [{ code: 'extent-overlap', logical: next }, { code: 'block-group-used' }, { code: 'file-extent-range' }],
   };
 }
+
+/**
+ * The last checksum item of the `log-tree` sample's log (key EXTENT_CSUM,
+ * EXTENT_CSUM, bytenr) moved 1 GiB up, checksum recomputed (key order
+ * holds: it stays last): the file extents of the log whose data it covered
+ * (btrfs_file_extent_item.disk_bytenr, u64 at 21, equal to its bytenr) have
+ * no checksums in the log any more.
+ */
+export function logCsumMoved(): DamageRecipe {
+  const name = 'log-tree';
+  const clean = openSample(name);
+  const lt = clean.logTrees()[0]!;
+  const leaf = new TreeBlock(clean.volume.readCopy(lt.bytenr, clean.superblock.nodesize, 0).bytes!, lt.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf log tree');
+  let slot = leaf.nritems - 1;
+  while (leaf.keyType(slot) !== 128) slot--;
+  const bytenr = leaf.keyOffsetField(slot);
+  const users: number[] = [];
+  for (let s = 0; s < leaf.nritems; s++) {
+    if (leaf.keyType(s) !== 108 || leaf.itemSize(s) !== 53) continue;
+    if (new DataView(leaf.data.buffer, leaf.data.byteOffset + leaf.itemOffset(s)).getBigUint64(21, true) === bytenr) users.push(s);
+  }
+  if (users.length === 0) throw new Error('no logged extent uses the last csum item');
+  const k = new DamageKit(clean, sampleSources(name));
+  k.editBlock(lt.bytenr, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
+    v.setBigUint64(at, v.getBigUint64(at, true) + (1n << 30n), true);
+  }, { fixCsum: true });
+  return {
+    name: 'log tree checksum item moved away, checksum recomputed', sources: k.overlays, data: false,
+    expected: users.map((s) => ({ code: 'log-csum-missing', logical: bytenr, slot: s })),
+  };
+}

@@ -6,6 +6,7 @@ import type { Filesystem } from '../../tree/Filesystem.js';
 import { checkCsumCoverage, checkDataCsums, dataJobs, reportDataJob, type DataJob, type DataJobResult, type DataStats } from './data.js';
 import { checkDeadRoots, checkDevExtents, checkExtentRefs, checkFreeSpaceTotals, checkFreeSpaceTree, checkRootRefs } from './extents.js';
 import { attachHurt } from './hurt.js';
+import { checkLogCsums } from './logTree.js';
 import { walkMetadata, type MetaFacts } from './metadata.js';
 import { checkSuperblocks } from './superblocks.js';
 import { checkSuperTotals } from './totals.js';
@@ -126,6 +127,7 @@ function checkMetadata(fs: Filesystem, reads: FindingLog, opts: CheckOptions): R
   checkFreeSpaceTree(fs, facts, add);
   checkFreeSpaceTotals(fs, facts, add);
   checkCsumCoverage(facts, add);
+  checkLogCsums(fs, add);
   const view = new FsView(fs);
   const dataSkipped = opts.data ? dataSkipReason(fs, view) : undefined;
   const dataTotal = facts.csumRanges.reduce((s, r) => s + (r.end - r.start), 0n);
