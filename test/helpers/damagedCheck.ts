@@ -797,3 +797,34 @@ export function logCsumMoved(): DamageRecipe {
     expected: users.map((s) => ({ code: 'log-csum-missing', logical: bytenr, slot: s })),
   };
 }
+
+/**
+ * A csum item of the `nodesize64k` sample whose next item starts right where
+ * it ends, made one checksum longer (a zero checksum appended), the leaf
+ * rearranged and its checksum recomputed: its range now reaches one sector
+ * into the next item's, and no sector loses its checksum.
+ */
+export function csumItemIntoNext(): DamageRecipe {
+  const name = 'nodesize64k';
+  const clean = openSample(name);
+  const ss = BigInt(clean.superblock.sectorsize), cs = clean.superblock.csumSize;
+  let at: { leaf: TreeBlock; slot: number } | undefined;
+  clean.walk(clean.treeRoot(7n)!, {
+    block(b: TreeBlock) {
+      if (at || !b.isLeaf) return;
+      for (let s = 0; s + 1 < b.nritems && !at; s++) {
+        if (b.keyOffsetField(s) + BigInt(b.itemSize(s) / cs) * ss === b.keyOffsetField(s + 1)) at = { leaf: b, slot: s };
+      }
+    },
+  });
+  if (!at) throw new Error('no csum item followed directly by another in one leaf');
+  const { leaf, slot } = at;
+  const data = new Uint8Array(leaf.itemSize(slot) + cs);
+  data.set(leaf.itemData(slot));
+  const k = new DamageKit(clean, sampleSources(name));
+  k.editBlock(leaf.logical, (b) => resizeItem(b, slot, data), { fixCsum: true });
+  return {
+    name: 'csum item one checksum longer, into the next item, checksum recomputed', sources: k.overlays, data: false,
+    expected: [{ code: 'csum-overlap', logical: leaf.keyOffsetField(slot + 1), slot: slot + 1 }],
+  };
+}
