@@ -828,3 +828,16 @@ export function csumItemIntoNext(): DamageRecipe {
     expected: [{ code: 'csum-overlap', logical: leaf.keyOffsetField(slot + 1), slot: slot + 1 }],
   };
 }
+
+/**
+ * The `default` sample's qgroup 0/5 (key 0, QGROUP_INFO, 5) given one tree
+ * block more referenced bytes (btrfs_qgroup_info_item.rfer, u64 at 8),
+ * checksum recomputed: the kernel's numbers, which the clean sample
+ * matches, are off by a node.
+ */
+export function qgroupReferencedRaised(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  return itemEdited('qgroup 0/5 referenced raised by a node, checksum recomputed', 8n, 242,
+    (v) => v.setBigUint64(8, v.getBigUint64(8, true) + BigInt(clean.superblock.nodesize), true),
+    (_l, slot) => [{ code: 'qgroup-count', slot }], (b, s) => b.keyOffsetField(s) === 5n);
+}

@@ -7,6 +7,7 @@ import { checkCsumCoverage, checkDataCsums, dataJobs, reportDataJob, type DataJo
 import { checkDeadRoots, checkDevExtents, checkExtentRefs, checkFreeSpaceTotals, checkFreeSpaceTree, checkRootRefs } from './extents.js';
 import { attachHurt } from './hurt.js';
 import { checkLogCsums } from './logTree.js';
+import { checkQgroups } from './qgroups.js';
 import { walkMetadata, type MetaFacts } from './metadata.js';
 import { checkSuperblocks } from './superblocks.js';
 import { checkSuperTotals } from './totals.js';
@@ -128,6 +129,7 @@ function checkMetadata(fs: Filesystem, reads: FindingLog, opts: CheckOptions): R
   checkFreeSpaceTotals(fs, facts, add);
   checkCsumCoverage(facts, add);
   checkLogCsums(fs, add);
+  checkQgroups(fs, facts, add);
   const view = new FsView(fs);
   const dataSkipped = opts.data ? dataSkipReason(fs, view) : undefined;
   const dataTotal = facts.csumRanges.reduce((s, r) => s + (r.end - r.start), 0n);

@@ -55,6 +55,12 @@ export interface MetaFacts {
   rootRefs: Set<string>;
   rootBackrefs: Set<string>;
   lost: LostBlock[];
+  /**
+   * With quotas on: each fs tree block's children (nodes) or the data extents its file
+   * extent items name (leaves, bytenr -> disk_num_bytes), and each live subvolume's root
+   * block, for qgroup accounting.
+   */
+  fsGraph?: { children: Map<bigint, bigint[]>; data: Map<bigint, Map<bigint, bigint>>; roots: Map<bigint, bigint> };
   /** Names seen in each fs tree (DIR_INDEX), to name the files under lost blocks. */
   links: Map<bigint, NameLink[]>;
   trees: number;
@@ -82,6 +88,9 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
   const lostSet = new Set<bigint>();
   /** Blocks whose whole subtree an fs tree's consistency check has been through. */
   const fsDone = new Set<bigint>();
+  // Only where quotas are on is the fs tree graph kept (it costs a map entry per block).
+  const graph = fs.treeRoot(ObjectId.QUOTA_TREE) ? { children: new Map<bigint, bigint[]>(), data: new Map<bigint, Map<bigint, bigint>>(), roots: new Map<bigint, bigint>() } : undefined;
+  if (graph) facts.fsGraph = graph;
   const reader = fs.reader;
   const nodesize = BigInt(sb.nodesize);
 
@@ -222,6 +231,10 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
           add({ ...rule('key-order'), message: `tree block ${b.logical}: last key ${fmtKey(b.key(valid - 1))} is not below the parent's next key ${fmtKey(hi)}`, location: { tree, block: b.logical, logical: b.logical, slot: valid - 1, key: b.key(valid - 1) } });
         }
       }
+      if (graph && checker && !graph.children.has(b.logical) && !graph.data.has(b.logical)) {
+        if (b.isLeaf) graph.data.set(b.logical, leafDataExtents(b, valid));
+        else graph.children.set(b.logical, Array.from({ length: valid }, (_, i) => b.blockPtr(i)));
+      }
       if (b.isLeaf) {
         if (first) facts.items += valid;
         for (let s = 0; s < valid; s++) {
@@ -261,6 +274,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     if (!live && isFsTreeId(root.tree)) facts.deadRoots.set(root.tree, root.key);
     const checker = fsTree && live && root.tree !== ObjectId.TREE_RELOC ? new FsTreeChecker(root.tree, add, facts.csumNeeds, root.tree !== ObjectId.DATA_RELOC_TREE ? explicitHoles : 0n) : undefined;
     walk(root, true, checker);
+    if (graph && checker && isFsTreeId(root.tree)) graph.roots.set(root.tree, root.bytenr);
     if (checker) {
       checker.finish((logical) => reader.read({ logical }, { tree: root.tree }).block);
       // Names are gathered only to say what a lost block hurts, in a second pass over what is readable.
@@ -277,6 +291,17 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     for (const lt of fs.logTrees()) walk(lt, false, undefined);
   }
   return facts;
+}
+
+/** The data extents a leaf's file extent items name: disk bytenr -> disk_num_bytes. */
+function leafDataExtents(b: TreeBlock, valid: number): Map<bigint, bigint> {
+  const out = new Map<bigint, bigint>();
+  for (let s = 0; s < valid; s++) {
+    if (b.keyType(s) !== ItemType.EXTENT_DATA) continue;
+    const d = decodeFileExtent(b.key(s), b.itemData(s));
+    if (d.kind !== 'invalid' && d.body === 'disk' && d.diskBytenr !== 0n) out.set(d.diskBytenr, d.diskNumBytes);
+  }
+  return out;
 }
 
 /** A root item's refs (0 for a deleted subvolume not yet cleaned up). */
