@@ -37,7 +37,6 @@ const UNTESTED: Record<string, string> = {
   'dir-entry-location': 'needs a directory entry whose location key names no inode or subvolume',
   'directory-too-deep': 'needs a directory chain deeper than the walk bound',
   'csum-orphan': 'needs checksums for bytes no data extent holds',
-  'csum-overlap': 'needs two overlapping csum items',
   'csum-unmapped': 'needs checksums for logical addresses outside every chunk',
   'decompress-failed': 'needs a compressed extent whose bytes do not decompress (with checksums matching)',
 };

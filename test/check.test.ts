@@ -7,7 +7,7 @@ import { FsView } from '../src/fs/FsView.js';
 import { TreeBlock } from '../src/format/treeBlock.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
 import { cli, parseJsonExact } from './helpers/cli.js';
-import { nbytesChanged, nlinkChanged, raid1DataCopy, raid5DataAndParity, recipes, fsLeaf, deviceRecipes, dirItemDuplicateName, dirItemHashChanged, fieldRecipes, inlineRefsSwapped, parentKeyChanged, keyTypeWrongTree, modeInvalid, noHolesCleared, rootTreeModeInvalid, superblockTotals, type DamageRecipe } from './helpers/damagedCheck.js';
+import { nbytesChanged, nlinkChanged, raid1DataCopy, raid5DataAndParity, recipes, fsLeaf, deviceRecipes, dirItemDuplicateName, dirItemHashChanged, fieldRecipes, csumItemIntoNext, inlineRefsSwapped, logCsumMoved, qgroupReferencedRaised, parentKeyChanged, keyTypeWrongTree, modeInvalid, noHolesCleared, rootTreeModeInvalid, superblockTotals, type DamageRecipe } from './helpers/damagedCheck.js';
 import { captureIO, filesTruth, hashFile, writeSparse } from './helpers/fsTruth.js';
 import { runCli } from '../src/cli/main.js';
 import { hasTruth, openSample, sampleNames, sampleSources, SAMPLES, truthText } from './helpers/samples.js';
@@ -58,7 +58,7 @@ function copiesOfData(fs: Filesystem): number {
 describe('check: damaged images built in memory report exactly the damage made', () => {
   const clean = openSample('default');
   const baseline = new Set(damage(runCheck(clean, { data: true })).map(keyOf));
-  const all: DamageRecipe[] = [...recipes(), raid1DataCopy(), ...raid5DataAndParity(), nlinkChanged(), nbytesChanged(), ...superblockTotals(), modeInvalid(), rootTreeModeInvalid(), keyTypeWrongTree(), dirItemHashChanged(), dirItemDuplicateName(), inlineRefsSwapped(), ...fieldRecipes(), parentKeyChanged(), ...deviceRecipes()];
+  const all: DamageRecipe[] = [...recipes(), raid1DataCopy(), ...raid5DataAndParity(), nlinkChanged(), nbytesChanged(), ...superblockTotals(), modeInvalid(), rootTreeModeInvalid(), keyTypeWrongTree(), dirItemHashChanged(), dirItemDuplicateName(), inlineRefsSwapped(), ...fieldRecipes(), parentKeyChanged(), ...deviceRecipes(), logCsumMoved(), csumItemIntoNext(), qgroupReferencedRaised()];
 
   it.each(all.map((r) => [r.name, r] as const))('%s', (_n, recipe) => {
     const fs = Filesystem.open(recipe.sources);

@@ -459,6 +459,8 @@ function headerEdited(name: string, code: string, edit: (b: Uint8Array) => void)
 
 /** Recipes for codes that had none: each edits one field (offsets from btrfs_tree.h) and names the findings it must cause. */
 export function fieldRecipes(): DamageRecipe[] {
+  const chunks = openSample(SAMPLE).volume.chunks;
+  const inChunk = (logical: bigint) => chunks.map(logical) !== undefined;
   const u64add = (off: number, d: (ss: number) => bigint) => (v: DataView, ss: number) => v.setBigUint64(off, v.getBigUint64(off, true) + d(ss), true);
   return [
     // btrfs_header: bytenr at 0x30; owner (u64 at 0x58) 5 -> 7, the csum tree: no subvolume owns the leaf any more.
@@ -505,6 +507,14 @@ export function fieldRecipes(): DamageRecipe[] {
     uuidRootItemCut(),
     freeSpaceInfoMoved(),
     extentLengthened(),
+    // btrfs_free_space_info.extent_count (u32 at 0) one more than the free extents of its block group (one of a chunk:
+    // mkfs 6.2 leaves infos of its removed temporary chunks, which are notes).
+    itemEdited('free space info extent_count one more, checksum recomputed', 10n, 198, (v) => v.setUint32(0, v.getUint32(0, true) + 1, true),
+      (_l, slot) => [{ code: 'free-space-count', slot }], (b, s) => inChunk(b.keyObjectid(s))),
+    // btrfs_free_space_info.flags (u32 at 4) given USING_BITMAPS (1) where the block group's items are extents.
+    itemEdited('free space info flagged bitmaps over extent items, checksum recomputed', 10n, 198, (v) => v.setUint32(4, 1, true),
+      () => [{ code: 'free-space-count' }], (b, s) => inChunk(b.keyObjectid(s)) && s + 1 < b.nritems && b.keyType(s + 1) === 199),
+    freeSpaceShortened(),
   ];
 }
 
@@ -597,6 +607,36 @@ function freeSpaceIntoExtent(): DamageRecipe {
     v.setBigUint64(at, v.getBigUint64(at, true) + ss, true);
   }, { fixCsum: true });
   return { name: 'free space extent reaching into an allocated extent, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'free-space-overlap' }] };
+}
+
+/**
+ * A free space extent's key length (start, FREE_SPACE_EXTENT, length) one
+ * sector shorter, checksum recomputed: that sector is then neither free nor
+ * allocated (the extent count is unchanged), found at its block group's
+ * FREE_SPACE_INFO.
+ */
+function freeSpaceShortened(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  const ss = BigInt(clean.superblock.sectorsize);
+  const root = clean.treeRoot(10n)!;
+  const leaf = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf free space tree');
+  let info = -1, slot = 0;
+  for (; slot < leaf.nritems; slot++) {
+    if (leaf.keyType(slot) === 198) info = slot;
+    // In a block group of a chunk (mkfs 6.2 leaves free space of its removed temporary chunks: notes).
+    if (leaf.keyType(slot) === 199 && leaf.keyOffsetField(slot) > ss && clean.volume.chunks.map(leaf.keyObjectid(slot))) break;
+  }
+  const k = new DamageKit(clean, sampleSources(SAMPLE));
+  k.editBlock(root.bytenr, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
+    v.setBigUint64(at, v.getBigUint64(at, true) - ss, true);
+  }, { fixCsum: true });
+  return {
+    name: 'free space extent one sector shorter, checksum recomputed', sources: k.overlays, data: false,
+    expected: [{ code: 'free-space-total', logical: leaf.keyObjectid(info), slot: info }],
+  };
 }
 
 /** The fs tree's root node given nritems 0 (btrfs_header.nritems, u32 at 0x60) on both copies, checksum recomputed. */
@@ -722,4 +762,82 @@ function extentLengthened(): DamageRecipe {
     name: 'data extent one sector longer, into the next, checksum recomputed', sources: k.overlays, data: false,
     expected: [{ code: 'extent-overlap', logical: next }, { code: 'block-group-used' }, { code: 'file-extent-range' }],
   };
+}
+
+/**
+ * The last checksum item of the `log-tree` sample's log (key EXTENT_CSUM,
+ * EXTENT_CSUM, bytenr) moved 1 GiB up, checksum recomputed (key order
+ * holds: it stays last): the file extents of the log whose data it covered
+ * (btrfs_file_extent_item.disk_bytenr, u64 at 21, equal to its bytenr) have
+ * no checksums in the log any more.
+ */
+export function logCsumMoved(): DamageRecipe {
+  const name = 'log-tree';
+  const clean = openSample(name);
+  const lt = clean.logTrees()[0]!;
+  const leaf = new TreeBlock(clean.volume.readCopy(lt.bytenr, clean.superblock.nodesize, 0).bytes!, lt.bytenr);
+  if (leaf.level !== 0) throw new Error('recipe expects a one-leaf log tree');
+  let slot = leaf.nritems - 1;
+  while (leaf.keyType(slot) !== 128) slot--;
+  const bytenr = leaf.keyOffsetField(slot);
+  const users: number[] = [];
+  for (let s = 0; s < leaf.nritems; s++) {
+    if (leaf.keyType(s) !== 108 || leaf.itemSize(s) !== 53) continue;
+    if (new DataView(leaf.data.buffer, leaf.data.byteOffset + leaf.itemOffset(s)).getBigUint64(21, true) === bytenr) users.push(s);
+  }
+  if (users.length === 0) throw new Error('no logged extent uses the last csum item');
+  const k = new DamageKit(clean, sampleSources(name));
+  k.editBlock(lt.bytenr, (b) => {
+    const v = new DataView(b.buffer, b.byteOffset);
+    const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
+    v.setBigUint64(at, v.getBigUint64(at, true) + (1n << 30n), true);
+  }, { fixCsum: true });
+  return {
+    name: 'log tree checksum item moved away, checksum recomputed', sources: k.overlays, data: false,
+    expected: users.map((s) => ({ code: 'log-csum-missing', logical: bytenr, slot: s })),
+  };
+}
+
+/**
+ * A csum item of the `nodesize64k` sample whose next item starts right where
+ * it ends, made one checksum longer (a zero checksum appended), the leaf
+ * rearranged and its checksum recomputed: its range now reaches one sector
+ * into the next item's, and no sector loses its checksum.
+ */
+export function csumItemIntoNext(): DamageRecipe {
+  const name = 'nodesize64k';
+  const clean = openSample(name);
+  const ss = BigInt(clean.superblock.sectorsize), cs = clean.superblock.csumSize;
+  let at: { leaf: TreeBlock; slot: number } | undefined;
+  clean.walk(clean.treeRoot(7n)!, {
+    block(b: TreeBlock) {
+      if (at || !b.isLeaf) return;
+      for (let s = 0; s + 1 < b.nritems && !at; s++) {
+        if (b.keyOffsetField(s) + BigInt(b.itemSize(s) / cs) * ss === b.keyOffsetField(s + 1)) at = { leaf: b, slot: s };
+      }
+    },
+  });
+  if (!at) throw new Error('no csum item followed directly by another in one leaf');
+  const { leaf, slot } = at;
+  const data = new Uint8Array(leaf.itemSize(slot) + cs);
+  data.set(leaf.itemData(slot));
+  const k = new DamageKit(clean, sampleSources(name));
+  k.editBlock(leaf.logical, (b) => resizeItem(b, slot, data), { fixCsum: true });
+  return {
+    name: 'csum item one checksum longer, into the next item, checksum recomputed', sources: k.overlays, data: false,
+    expected: [{ code: 'csum-overlap', logical: leaf.keyOffsetField(slot + 1), slot: slot + 1 }],
+  };
+}
+
+/**
+ * The `default` sample's qgroup 0/5 (key 0, QGROUP_INFO, 5) given one tree
+ * block more referenced bytes (btrfs_qgroup_info_item.rfer, u64 at 8),
+ * checksum recomputed: the kernel's numbers, which the clean sample
+ * matches, are off by a node.
+ */
+export function qgroupReferencedRaised(): DamageRecipe {
+  const clean = openSample(SAMPLE);
+  return itemEdited('qgroup 0/5 referenced raised by a node, checksum recomputed', 8n, 242,
+    (v) => v.setBigUint64(8, v.getBigUint64(8, true) + BigInt(clean.superblock.nodesize), true),
+    (_l, slot) => [{ code: 'qgroup-count', slot }], (b, s) => b.keyOffsetField(s) === 5n);
 }

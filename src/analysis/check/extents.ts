@@ -1,4 +1,4 @@
-import { BlockGroupFlag } from '../../format/constants.js';
+import { BlockGroupFlag, CompatRoFlag } from '../../format/constants.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { stripeSize } from '../../volume/ChunkMap.js';
 import type { MetaFacts } from './metadata.js';
@@ -148,6 +148,67 @@ export function checkFreeSpaceTree(fs: Filesystem, facts: MetaFacts, add: (f: Ch
     if (x && x.bytenr < r.end) {
       reported++;
       add({ ...rule('free-space-overlap'), message: `free space [${r.start}, ${r.end}) overlaps allocated extent ${x.bytenr} +${x.length}`, location: loc });
+    }
+  }
+}
+
+/**
+ * Each block group's free space tree entries against its FREE_SPACE_INFO
+ * and its length, as the kernel reads them when it caches the block group
+ * (free-space-tree.c load_free_space_extents / load_free_space_bitmaps):
+ * the items are all bitmaps when the info's USING_BITMAPS flag is set and
+ * all extents when not, and the free extents they hold (runs of set bits
+ * continue from one bitmap into the next) number extent_count. Then, as
+ * btrfs check's verify_space_cache does, the free space and the allocated
+ * extents together cover the block group exactly: bytes neither free nor
+ * allocated are lost to the allocator. A free space tree the superblock
+ * does not call valid (compat_ro FREE_SPACE_TREE_VALID clear) is rebuilt by
+ * the kernel at mount and not judged.
+ */
+export function checkFreeSpaceTotals(fs: Filesystem, facts: MetaFacts, add: (f: CheckFinding) => void): void {
+  const FST = 10n;
+  if (!fs.treeRoot(FST) || !(fs.superblock.compatRoFlags & CompatRoFlag.FREE_SPACE_TREE_VALID)) return;
+  if (facts.lost.some((l) => l.tree === FST || l.tree === 2n || l.tree === 11n)) return;
+  const infos = new Map(facts.fstInfos.map((i) => [i.start, i]));
+  const bgs = [...facts.blockGroups].filter((b) => infos.get(b.logical)?.length === b.length).sort((a, b) => (a.logical < b.logical ? -1 : 1));
+  const byStart = <T extends { start: bigint }>(xs: T[]) => xs.slice().sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const kinds = byStart(facts.fstKinds), free = byStart(facts.fstFree);
+  const extents = facts.extents.slice().sort((a, b) => (a.bytenr < b.bytenr ? -1 : a.bytenr > b.bytenr ? 1 : 0));
+  let k = 0, f = 0, e = 0;
+  for (const bg of bgs) {
+    const info = infos.get(bg.logical)!;
+    const end = bg.logical + bg.length;
+    const loc = { tree: FST, block: info.at.block, slot: info.at.slot, logical: bg.logical };
+    while (k < kinds.length && kinds[k]!.start < bg.logical) k++;
+    for (; k < kinds.length && kinds[k]!.start < end; k++) {
+      const item = kinds[k]!;
+      if (item.bitmap === info.bitmaps) continue;
+      add({ ...rule('free-space-count'), message: `block group ${bg.logical}: its free space info says ${info.bitmaps ? 'bitmaps' : 'extents'}, but a free space ${item.bitmap ? 'bitmap' : 'extent'} item at ${item.start} is in it`, location: { tree: FST, block: item.at.block, slot: item.at.slot, logical: item.start } });
+      break;
+    }
+    while (k < kinds.length && kinds[k]!.start < end) k++;
+    // Free extents: adjacent ranges are one extent (bitmap runs meeting at an item's edge).
+    let count = 0, freeBytes = 0n, prevEnd = -1n;
+    while (f < free.length && free[f]!.start < bg.logical) f++;
+    for (; f < free.length && free[f]!.start < end; f++) {
+      const r = free[f]!;
+      if (r.start !== prevEnd) count++;
+      prevEnd = r.end;
+      freeBytes += (r.end < end ? r.end : end) - r.start;
+    }
+    if (count !== info.extentCount) {
+      add({ ...rule('free-space-count'), message: `block group ${bg.logical}: free space info extent_count is ${info.extentCount}, its ${info.bitmaps ? 'bitmaps hold' : 'items are'} ${count} free extent(s) (the kernel refuses to cache it: "incorrect extent count")`, location: loc });
+    }
+    let allocated = 0n;
+    while (e < extents.length && extents[e]!.bytenr + extents[e]!.length <= bg.logical) e++;
+    for (let i = e; i < extents.length && extents[i]!.bytenr < end; i++) {
+      const x = extents[i]!;
+      const a = x.bytenr > bg.logical ? x.bytenr : bg.logical, b = x.bytenr + x.length < end ? x.bytenr + x.length : end;
+      allocated += b - a;
+    }
+    // More than the length means free space over allocated extents: free-space-overlap says where.
+    if (freeBytes + allocated < bg.length) {
+      add({ ...rule('free-space-total'), message: `block group ${bg.logical} +${bg.length}: ${freeBytes} bytes free and ${allocated} allocated leave ${bg.length - freeBytes - allocated} bytes neither free nor allocated`, location: loc });
     }
   }
 }

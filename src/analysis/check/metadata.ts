@@ -1,5 +1,5 @@
-import { ExtentFlag, IncompatFlag, ItemType, ObjectId } from '../../format/constants.js';
-import { BLOCK_GROUP_ITEM_SIZE, blockGroupFlags, blockGroupUsed } from '../../format/items/blockGroup.js';
+import { ExtentFlag, FreeSpaceFlag, IncompatFlag, ItemType, ObjectId } from '../../format/constants.js';
+import { BLOCK_GROUP_ITEM_SIZE, blockGroupFlags, blockGroupUsed, freeSpaceInfo, freeSpaceInfoExtentCount, freeSpaceInfoFlags } from '../../format/items/blockGroup.js';
 import { DEV_EXTENT_SIZE, devExtentChunkOffset, devExtentLength } from '../../format/items/dev.js';
 import { decodeExtentItem, extentDataRef, extentDataRefCount, sharedDataRef, sharedDataRefCount } from '../../format/items/extent.js';
 import { ROOT_REF_SIZE, rootItem, rootItemRefs as rootItemRefsAt, rootRefDirid } from '../../format/items/root.js';
@@ -44,7 +44,9 @@ export interface MetaFacts {
   csumRanges: { start: bigint; end: bigint; at: { block: bigint; slot: number } }[];
   csumNeeds: CsumNeed[];
   /** Free space tree: FREE_SPACE_INFO per block group, and every free range (extents and bitmap runs). */
-  fstInfos: { start: bigint; length: bigint; at: { block: bigint; slot: number } }[];
+  fstInfos: { start: bigint; length: bigint; extentCount: number; bitmaps: boolean; at: { block: bigint; slot: number } }[];
+  /** Free space tree items of each kind (FREE_SPACE_EXTENT / FREE_SPACE_BITMAP), by the block group start they lie in (found later). */
+  fstKinds: { start: bigint; bitmap: boolean; at: { block: bigint; slot: number } }[];
   fstFree: { start: bigint; end: bigint; at: { block: bigint; slot: number } }[];
   /** Root tree ORPHAN_ITEMs: deleted subvolumes whose cleanup is pending. */
   rootOrphans: Set<bigint>;
@@ -53,6 +55,12 @@ export interface MetaFacts {
   rootRefs: Set<string>;
   rootBackrefs: Set<string>;
   lost: LostBlock[];
+  /**
+   * With quotas on: each fs tree block's children (nodes) or the data extents its file
+   * extent items name (leaves, bytenr -> disk_num_bytes), and each live subvolume's root
+   * block, for qgroup accounting.
+   */
+  fsGraph?: { children: Map<bigint, bigint[]>; data: Map<bigint, Map<bigint, bigint>>; roots: Map<bigint, bigint> };
   /** Names seen in each fs tree (DIR_INDEX), to name the files under lost blocks. */
   links: Map<bigint, NameLink[]>;
   trees: number;
@@ -72,7 +80,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
   const sb = fs.superblock;
   const facts: MetaFacts = {
     blockRefs: new Map(), dataRefs: new Map(), extents: [], keyedBackrefs: new Map(), blockGroups: [], devExtents: [],
-    csumRanges: [], csumNeeds: [], fstInfos: [], fstFree: [], rootOrphans: new Set(), deadRoots: new Map(), rootRefs: new Set(), rootBackrefs: new Set(), lost: [], links: new Map(),
+    csumRanges: [], csumNeeds: [], fstInfos: [], fstKinds: [], fstFree: [], rootOrphans: new Set(), deadRoots: new Map(), rootRefs: new Set(), rootBackrefs: new Set(), lost: [], links: new Map(),
     trees: 0, treeBlocks: 0, treeBlockCopies: 0, items: 0,
   };
   const ictx: ItemCheckContext = { sectorsize: sb.sectorsize, nodesize: sb.nodesize, csumSize: sb.csumSize, generation: sb.generation, add };
@@ -80,6 +88,9 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
   const lostSet = new Set<bigint>();
   /** Blocks whose whole subtree an fs tree's consistency check has been through. */
   const fsDone = new Set<bigint>();
+  // Only where quotas are on is the fs tree graph kept (it costs a map entry per block).
+  const graph = fs.treeRoot(ObjectId.QUOTA_TREE) ? { children: new Map<bigint, bigint[]>(), data: new Map<bigint, Map<bigint, bigint>>(), roots: new Map<bigint, bigint>() } : undefined;
+  if (graph) facts.fsGraph = graph;
   const reader = fs.reader;
   const nodesize = BigInt(sb.nodesize);
 
@@ -134,13 +145,25 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         return;
       }
       case ItemType.FREE_SPACE_INFO:
-        if (tree === ObjectId.FREE_SPACE_TREE) facts.fstInfos.push({ start: b.keyObjectid(slot), length: b.keyOffsetField(slot), at: { block: b.logical, slot } });
+        if (tree !== ObjectId.FREE_SPACE_TREE) return;
+        {
+          const data = b.itemData(slot);
+          // A short item is item-size damage (the item checks report it); its count and flags are unknown.
+          if (data.length < freeSpaceInfo.size) return;
+          facts.fstInfos.push({
+            start: b.keyObjectid(slot), length: b.keyOffsetField(slot), extentCount: freeSpaceInfoExtentCount(data, 0),
+            bitmaps: (freeSpaceInfoFlags(data, 0) & FreeSpaceFlag.USING_BITMAPS) !== 0, at: { block: b.logical, slot },
+          });
+        }
         return;
       case ItemType.FREE_SPACE_EXTENT:
-        if (tree === ObjectId.FREE_SPACE_TREE) facts.fstFree.push({ start: b.keyObjectid(slot), end: b.keyObjectid(slot) + b.keyOffsetField(slot), at: { block: b.logical, slot } });
+        if (tree !== ObjectId.FREE_SPACE_TREE) return;
+        facts.fstFree.push({ start: b.keyObjectid(slot), end: b.keyObjectid(slot) + b.keyOffsetField(slot), at: { block: b.logical, slot } });
+        facts.fstKinds.push({ start: b.keyObjectid(slot), bitmap: false, at: { block: b.logical, slot } });
         return;
       case ItemType.FREE_SPACE_BITMAP: {
         if (tree !== ObjectId.FREE_SPACE_TREE) return;
+        facts.fstKinds.push({ start: b.keyObjectid(slot), bitmap: true, at: { block: b.logical, slot } });
         // Runs of set bits (free sectors), bounded by the bits the item holds.
         const bm = b.itemData(slot), start = b.keyObjectid(slot), ss = BigInt(sb.sectorsize);
         const bits = Math.min(bm.length * 8, Number(b.keyOffsetField(slot) / ss));
@@ -208,6 +231,10 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
           add({ ...rule('key-order'), message: `tree block ${b.logical}: last key ${fmtKey(b.key(valid - 1))} is not below the parent's next key ${fmtKey(hi)}`, location: { tree, block: b.logical, logical: b.logical, slot: valid - 1, key: b.key(valid - 1) } });
         }
       }
+      if (graph && checker && !graph.children.has(b.logical) && !graph.data.has(b.logical)) {
+        if (b.isLeaf) graph.data.set(b.logical, leafDataExtents(b, valid));
+        else graph.children.set(b.logical, Array.from({ length: valid }, (_, i) => b.blockPtr(i)));
+      }
       if (b.isLeaf) {
         if (first) facts.items += valid;
         for (let s = 0; s < valid; s++) {
@@ -247,6 +274,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     if (!live && isFsTreeId(root.tree)) facts.deadRoots.set(root.tree, root.key);
     const checker = fsTree && live && root.tree !== ObjectId.TREE_RELOC ? new FsTreeChecker(root.tree, add, facts.csumNeeds, root.tree !== ObjectId.DATA_RELOC_TREE ? explicitHoles : 0n) : undefined;
     walk(root, true, checker);
+    if (graph && checker && isFsTreeId(root.tree)) graph.roots.set(root.tree, root.bytenr);
     if (checker) {
       checker.finish((logical) => reader.read({ logical }, { tree: root.tree }).block);
       // Names are gathered only to say what a lost block hurts, in a second pass over what is readable.
@@ -263,6 +291,17 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     for (const lt of fs.logTrees()) walk(lt, false, undefined);
   }
   return facts;
+}
+
+/** The data extents a leaf's file extent items name: disk bytenr -> disk_num_bytes. */
+function leafDataExtents(b: TreeBlock, valid: number): Map<bigint, bigint> {
+  const out = new Map<bigint, bigint>();
+  for (let s = 0; s < valid; s++) {
+    if (b.keyType(s) !== ItemType.EXTENT_DATA) continue;
+    const d = decodeFileExtent(b.key(s), b.itemData(s));
+    if (d.kind !== 'invalid' && d.body === 'disk' && d.diskBytenr !== 0n) out.set(d.diskBytenr, d.diskNumBytes);
+  }
+  return out;
 }
 
 /** A root item's refs (0 for a deleted subvolume not yet cleaned up). */
