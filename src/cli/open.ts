@@ -10,6 +10,8 @@ import { Filesystem } from '../tree/Filesystem.js';
 import { InputError, UsageError, type CliIO } from './context.js';
 import { DEMO_HINT, demoImagePath } from './demo.js';
 import { viewpoint } from '../analysis/forensics/viewpoint.js';
+import { isLvmPv } from '../io/lvm/index.js';
+import { resolveLvm } from './lvm.js';
 
 export interface SourceOptions {
   device?: string[];
@@ -19,6 +21,8 @@ export interface SourceOptions {
   root?: string;
   replayLog?: boolean;
   demo?: boolean;
+  /** The LVM logical volume to read (VG/LV) when the inputs are physical volumes. */
+  lv?: string;
 }
 
 function parseBytes(s: string, what: string): bigint {
@@ -72,6 +76,16 @@ export function selectSource(src: ByteSource, opts: SourceOptions, io: CliIO): B
   if (found.length > 1) {
     throw new UsageError(`${src.name}: several btrfs partitions (${found.map((p) => `${p.index} at ${p.start}`).join(', ')}); pick one with --partition N`);
   }
+  // No btrfs partition: one that is an LVM physical volume is the next layer down (resolveLvm).
+  const pvs = table.partitions.filter((p) => p.kind !== 'extended').map((p) => ({ p, s: new SliceSource(src, p.start, p.size, `${src.name} partition ${p.index}`) })).filter((x) => isLvmPv(x.s));
+  if (pvs.length === 1) {
+    const { p, s } = pvs[0]!;
+    io.stderr.write(`${src.name}: ${table.type.toUpperCase()} disk; using LVM physical volume partition ${p.index} at offset ${p.start}\n`);
+    return s;
+  }
+  if (pvs.length > 1) {
+    throw new UsageError(`${src.name}: several LVM physical volume partitions (${pvs.map(({ p }) => `${p.index} at ${p.start}`).join(', ')}); pick one with --partition N`);
+  }
   return src;
 }
 
@@ -84,7 +98,8 @@ export function openSources(image: string | undefined, opts: SourceOptions, io: 
     if (!existsSync(path)) throw new UsageError(`${opts.demo ? '--demo given' : 'no image given'}, and the bundled demo image is not there`);
     if (!opts.demo) io.stderr.write(`No image given: using the bundled demo image ${join('sample-images', 'default')}.\n`);
   }
-  return [selectSource(openOne(path, DEMO_HINT), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d), {}, io))];
+  const sources = [selectSource(openOne(path, DEMO_HINT), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d), {}, io))];
+  return resolveLvm(sources, opts.lv, io);
 }
 
 /** Opens the filesystem named by a command's IMAGE and --device options. */

@@ -10,6 +10,8 @@ export interface CommonOptions {
   replayLog?: boolean;
   /** The image is the bundled demo image (main.ts puts its path first): every positional is an argument. */
   demo?: boolean;
+  /** --lv VG/LV: the LVM logical volume to read. */
+  lv?: string;
 }
 
 /** How a command writes its output: --wide, --format, --json-bigint (read for every command in src/cli/main.ts). */
@@ -47,6 +49,7 @@ export function addImageOptions(cmd: Command): Command {
     .option('--device <path>', 'another device of a multi-device filesystem (repeatable)', collect)
     .option('--partition <n>', 'use partition N of a whole-disk image')
     .option('--offset <bytes>', 'the filesystem starts at this byte offset of the image')
+    .option('--lv <vg/lv>', 'read this LVM logical volume of the physical volumes given (IMAGE and --device)')
     .option('--json', 'machine-readable output')
     .option('--demo', DEMO_OPTION_HELP)
     .option('--generation <n>', 'read the filesystem as it was at generation N (a surviving older root tree: backup root or metadata scan; see "roots")')
