@@ -40,6 +40,14 @@ export function assemble(sources: ByteSource[], choice: SuperChoice = {}): Assem
   const devices = new Map<bigint, Device>();
   for (const s of supers) {
     for (const m of s.supers.mirrors) {
+      if (m.state === 'unreadable') {
+        findings.push({
+          code: 'super-unreadable', severity: 'error',
+          message: `${s.name}: superblock copy ${m.index + 1} at ${m.offset} cannot be read: ${m.readError}`,
+          location: { device: s.name, physical: m.offset, copy: m.index },
+        });
+        continue;
+      }
       if (m.state === 'bad-csum' || m.state === 'invalid' || m.state === 'older' || m.state === 'newer' || (m.state === 'bad-magic' && m.index === 0)) {
         findings.push({
           code: `super-${m.state}`, severity: m.state === 'older' || m.state === 'newer' ? 'warning' : 'error',
