@@ -65,4 +65,33 @@ describe('LVM logical volumes on the command line', () => {
     const r = await cli('super', pv0, '--lv', 'vgtest/data', '--json');
     expect(r.stderr).toContain('vgtest/data has extents on PV pv1 (uuid V9MoVw-DcFm-bZLW-cxgy-99pa-miuF-ajH3c7, last seen as /dev/loop1), which was not given; add it with --device');
   });
+
+  test('partitions shows the stack: qcow2 -> GPT -> LVM PV -> LV segments (where vgcfgbackup says) -> btrfs', async () => {
+    const r = await cli('partitions', disk, '--json');
+    expect(r.code).toBe(0);
+    type Doc = {
+      container: { format: string; size: number };
+      partitions: { index: number; lvm?: { vg: string } }[];
+      lvm: { offset: number; partition: number; vg: { name: string; seqno: number }; lvs: { lv: string; size: number; segments: { startExtent: number; extentCount: number; areas: { pv: string; pe: number; pvOffset: number }[] }[]; btrfs: { fsid: string } | null }[] }[];
+    };
+    const doc = parseJsonExact(r.stdout) as Doc;
+    expect(doc.container).toEqual({ format: 'qcow2', size: 512 * 1024 * 1024 });
+    expect(doc.partitions.find((p) => p.index === 2)!.lvm!.vg).toBe('vgdisk');
+    const backup = fs.readFileSync(path.join(LVM, 'vgdisk.vg'), 'utf8');
+    const peStart = Number(/pe_start = (\d+)/.exec(backup)![1]) * 512;
+    const extent = Number(/extent_size = (\d+)/.exec(backup)![1]) * 512;
+    const segs = [...backup.matchAll(/start_extent = (\d+)\s+extent_count = (\d+)[\s\S]*?stripes = \[\s*"(\w+)", (\d+)/g)];
+    expect(segs.length).toBe(2);
+    const [l] = doc.lvm;
+    expect(l!.offset).toBe(67584 * 512);
+    expect(l!.vg.name).toBe('vgdisk');
+    expect(l!.vg.seqno).toBe(Number(/seqno = (\d+)/.exec(backup)![1]));
+    const root = l!.lvs.find((x) => x.lv === 'root')!;
+    expect(root.btrfs!.fsid).toBe(FSID);
+    expect(root.segments).toEqual(segs.map((m) => ({
+      startExtent: Number(m[1]), extentCount: Number(m[2]), type: 'striped', stripeBytes: 0,
+      areas: [{ pv: m[3], pe: Number(m[4]), pvOffset: peStart + Number(m[4]) * extent }],
+    })));
+    expect(root.size).toBe(segs.reduce((a, m) => a + Number(m[2]), 0) * extent);
+  });
 });
