@@ -23,6 +23,8 @@ export interface SourceOptions {
   demo?: boolean;
   /** The LVM logical volume to read (VG/LV) when the inputs are physical volumes. */
   lv?: string;
+  /** The qcow2 internal snapshot (id or name) of IMAGE to read. */
+  snapshot?: string;
 }
 
 function parseBytes(s: string, what: string): bigint {
@@ -32,10 +34,10 @@ function parseBytes(s: string, what: string): bigint {
 
 export { DEMO_HINT, demoImagePath, withDemoImage } from './demo.js';
 
-function openOne(path: string, hint?: string): ByteSource {
+function openOne(path: string, hint?: string, snapshot?: string): ByteSource {
   if (!existsSync(path)) throw new InputError(`${path}: no such file or device`, hint);
   try {
-    return openByteSource(path);
+    return openByteSource(path, snapshot !== undefined ? { snapshot } : {});
   } catch (e) {
     throw new InputError((e as Error).message);
   }
@@ -98,7 +100,7 @@ export function openSources(image: string | undefined, opts: SourceOptions, io: 
     if (!existsSync(path)) throw new UsageError(`${opts.demo ? '--demo given' : 'no image given'}, and the bundled demo image is not there`);
     if (!opts.demo) io.stderr.write(`No image given: using the bundled demo image ${join('sample-images', 'default')}.\n`);
   }
-  const sources = [selectSource(openOne(path, DEMO_HINT), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d), {}, io))];
+  const sources = [selectSource(openOne(path, DEMO_HINT, opts.snapshot), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d), {}, io))];
   return resolveLvm(sources, opts.lv, io);
 }
 
