@@ -7,6 +7,7 @@ import { SourceError } from '../src/io/ByteSource.js';
 import { assembleVolumeGroups, openLv, readLvmPv, visibleLvs } from '../src/io/lvm/index.js';
 import { parseLvmText } from '../src/format/lvm/metadata.js';
 import { expectKernelFilesystem, sha256Of } from './helpers/containers.js';
+import { rng } from './helpers/rng.js';
 
 /**
  * test/fixtures/lvm (build.sh there): PVs made by pvcreate/vgcreate, LVs loaded by vgcfgrestore,
@@ -76,7 +77,7 @@ describe('LVM2 physical volumes and logical volumes', () => {
     expect(() => lv.read(18n * 4n * 1024n * 1024n, 512)).toThrow(/PV pv1 \(uuid V9MoVw-DcFm-bZLW-cxgy-99pa-miuF-ajH3c7\), which was not given/);
   });
 
-  test('a source with no label is no PV; a damaged label CRC and text CRC are problems, not throws', () => {
+  test('a source with no label is no PV; a damaged label CRC is a problem with its offset, not a throw', () => {
     expect(readLvmPv(new MemorySource(new Uint8Array(8192), 'zeros'))).toBeNull();
     const b = bytes('pv1.img');
     b[512 + 100] = b[512 + 100]! ^ 0xff; // inside the PV header, covered by the label CRC
@@ -87,5 +88,44 @@ describe('LVM2 physical volumes and logical volumes', () => {
   test('hostile metadata text: deep nesting and unterminated strings are refused, never a hang', () => {
     expect(() => parseLvmText('a '.concat('{ b '.repeat(100)))).toThrow(/nested too deep/);
     expect(() => parseLvmText('vg { id = "abc')).toThrow(/unterminated string/);
+  });
+
+  test('mutated PVs (label, metadata area header, metadata text): read with problems or not a PV, LVs read or fail with a SourceError, never another error', () => {
+    const original = bytes('pv1.img').subarray(0, 1 << 20);
+    const other = readLvmPv(pvSource('pv0.img'))!;
+    const next = rng(0x1f);
+    const outcomes = { pv: 0, none: 0, refusedReads: 0 };
+    for (let c = 0; c < 200; c++) {
+      const b = original.slice();
+      const n = 1 + Math.floor(next() * 6);
+      for (let i = 0; i < n; i++) {
+        // The label sector, the metadata area header, or the text (4096 + 512 on: the ring).
+        const region = next();
+        const at = region < 0.3 ? 512 + Math.floor(next() * 512) : region < 0.5 ? 4096 + Math.floor(next() * 512) : 4608 + Math.floor(next() * 3000);
+        const v = next() < 0.5 ? [0, 0xff, 0x22, 0x7b, 0x7d, 0x5b, 0x30][Math.floor(next() * 7)]! : Math.floor(next() * 256);
+        b[at] = v;
+      }
+      const pv = readLvmPv(new MemorySource(b, 'f'));
+      if (!pv) {
+        outcomes.none++;
+        continue;
+      }
+      outcomes.pv++;
+      for (const vg of assembleVolumeGroups([other, pv])) {
+        for (const lv of vg.metadata.lvs) {
+          const src = openLv(vg, lv);
+          for (let r = 0; r < 4; r++) {
+            const off = src.size > 0n ? BigInt(Math.floor(next() * Number(src.size))) : 0n;
+            try {
+              expect(src.read(off, 4096).length).toBeLessThanOrEqual(4096);
+            } catch (e) {
+              if (!(e instanceof SourceError)) throw new Error(`case ${c}: ${(e as Error).stack}`);
+              outcomes.refusedReads++;
+            }
+          }
+        }
+      }
+    }
+    expect(outcomes.pv).toBeGreaterThan(0);
   });
 });

@@ -35,7 +35,8 @@ export class LvSource implements ByteSource {
     const inSeg = o - s.startExtent * ext;
     const segEnd = s.extentCount * ext;
     const pvOf = (pvName: string) => this.vg.pvs.find((p) => p.name === pvName);
-    if (s.areas.length === 1 || s.stripeBytes <= 0n) {
+    if (s.areas.length > 1 && s.stripeBytes <= 0n) throw new SourceError(this.name, o, `segment at extent ${s.startExtent} has ${s.areas.length} stripes but no stripe_size`);
+    if (s.areas.length === 1) {
       const a = s.areas[0]!;
       const p = pvOf(a.pv);
       if (!p) throw new SourceError(this.name, o, `segment names PV "${a.pv}", which the VG does not list`);
