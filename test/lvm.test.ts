@@ -26,10 +26,10 @@ function backupLvs(vgFile: string): Map<string, { start: number; count: number; 
   const out = new Map<string, { start: number; count: number; stripes: string }[]>();
   const lvPart = text.slice(text.indexOf('logical_volumes'));
   for (const m of lvPart.matchAll(/\n\t\t(\w+) \{([\s\S]*?)\n\t\t\}/g)) {
-    const segs = [...m[2]!.matchAll(/start_extent = (\d+)[\s\S]*?extent_count = (\d+)[\s\S]*?stripes = \[([^\]]*)\]/g)].map((s) => ({
-      start: Number(s[1]),
-      count: Number(s[2]),
-      stripes: s[3]!.replace(/\s+/g, ' ').trim(),
+    const segs = [...m[2]!.matchAll(/segment\d+ \{([\s\S]*?)\n\t\t\t\}/g)].map((b) => ({
+      start: Number(/start_extent = (\d+)/.exec(b[1]!)![1]),
+      count: Number(/extent_count = (\d+)/.exec(b[1]!)![1]),
+      stripes: (/stripes = \[([^\]]*)\]/.exec(b[1]!)?.[1] ?? '').replace(/\s+/g, ' ').trim(),
     }));
     out.set(m[1]!, segs);
   }
@@ -55,6 +55,14 @@ describe('LVM2 physical volumes and logical volumes', () => {
     for (const lv of m.lvs) {
       expect(lv.segments.map((s) => ({ start: Number(s.startExtent), count: Number(s.extentCount), stripes: s.areas.map((a) => `"${a.pv}", ${a.pe}`).join(', ') }))).toEqual(lvs.get(lv.name));
     }
+  });
+
+  test('a snapshot (vgcfgbackup: snapshot0 of type snapshot, origin data, cow_store snap) is two LVs, neither visible, the store marked', () => {
+    const m = pv0.metadata!;
+    const backup = truth('vgtest.vg');
+    expect(m.lvs.find((l) => l.name === 'snapshot0')!.origin).toBe(/origin = "(\w+)"/.exec(backup)![1]);
+    expect(m.lvs.find((l) => l.name === /cow_store = "(\w+)"/.exec(backup)![1])!.snapshotOf).toBe('data');
+    expect(visibleLvs(m).map((l) => l.name)).not.toContain('snap');
   });
 
   test('a striped and linear LV over two PVs reads as lvlayout.py assembled it, and holds the kernel-written btrfs', () => {

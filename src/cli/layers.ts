@@ -53,6 +53,7 @@ export interface LvmLayer {
     size: bigint;
     status: string[];
     origin?: string;
+    snapshotOf?: string;
     segments: { startExtent: bigint; extentCount: bigint; type: string; stripeBytes: bigint; areas: { pv: string; pe: bigint; pvOffset: bigint | null }[] }[];
     /** The btrfs in the LV, when every extent it needs is on this PV and it has a superblock. */
     btrfs: ReturnType<typeof btrfsAt>;
@@ -75,7 +76,7 @@ export function lvmLayer(src: ByteSource, offset: bigint, partition: number | nu
     lvs: m.lvs.map((lv) => {
       const onHere = lv.segments.every((s) => s.areas.every((a) => here.has(a.pv)));
       return {
-        vg: m.name, lv: lv.name, size: lv.extents * m.extentBytes, status: lv.status, ...(lv.origin !== undefined ? { origin: lv.origin } : {}),
+        vg: m.name, lv: lv.name, size: lv.extents * m.extentBytes, status: lv.status, ...(lv.origin !== undefined ? { origin: lv.origin } : {}), ...(lv.snapshotOf !== undefined ? { snapshotOf: lv.snapshotOf } : {}),
         segments: lv.segments.map((s) => ({
           startExtent: s.startExtent, extentCount: s.extentCount, type: s.type, stripeBytes: s.stripeBytes,
           areas: s.areas.map((a) => {
@@ -83,7 +84,8 @@ export function lvmLayer(src: ByteSource, offset: bigint, partition: number | nu
             return { pv: a.pv, pe: a.pe, pvOffset: p ? p.peStart + a.pe * m.extentBytes : null };
           }),
         })),
-        btrfs: onHere ? btrfsAt(openLv(vg!, lv)) : null,
+        // A snapshot's store holds copy-on-write exceptions, not a disk: never read as one.
+        btrfs: onHere && lv.snapshotOf === undefined ? btrfsAt(openLv(vg!, lv)) : null,
       };
     }),
     problems: vg!.problems,

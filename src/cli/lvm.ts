@@ -42,6 +42,10 @@ export function resolveLvm(sources: ByteSource[], lv: string | undefined, io: Cl
   if (lv !== undefined) {
     const [vgWanted, lvWanted] = lv.includes('/') ? lv.split('/', 2) : [undefined, lv];
     const hits = all.filter((c) => c.lv.name === lvWanted && (vgWanted === undefined || c.vg.metadata.name === vgWanted));
+    if (hits.length === 0) {
+      const snap = vgs.flatMap((vg) => vg.metadata.lvs.filter((l) => l.name === lvWanted && l.snapshotOf !== undefined && (vgWanted === undefined || vg.metadata.name === vgWanted)));
+      if (snap.length) throw new UsageError(`--lv ${lv}: a snapshot of ${snap[0]!.snapshotOf}; its copy-on-write data is not read yet (read the origin, or merge the snapshot first: lvconvert --merge)`);
+    }
     if (hits.length !== 1) throw new UsageError(`--lv ${lv}: ${hits.length ? 'names several logical volumes' : 'no such logical volume'} (logical volumes: ${list()})`);
     chosen = hits[0]!;
   } else if (all.length === 1) {

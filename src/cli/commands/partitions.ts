@@ -23,7 +23,7 @@ function lvmText(layers: LvmLayer[], path: string): string[] {
       continue;
     }
     out.push(renderTable(['LV', 'size', 'segment (extents)', 'type', 'areas (PV: extent, offset on the PV)', 'btrfs'], l.lvs.flatMap((lv) => lv.segments.map((s, i) => [
-      i === 0 ? `${lv.vg}/${lv.lv}${lv.status.includes('VISIBLE') ? '' : ' (hidden)'}${lv.origin ? ` (snapshot of ${lv.origin})` : ''}` : '',
+      i === 0 ? `${lv.vg}/${lv.lv}${lv.snapshotOf ? ` (snapshot of ${lv.snapshotOf}: its copy-on-write store, not read)` : lv.origin ? ` (internal: ties ${lv.origin} to its snapshot)` : lv.status.includes('VISIBLE') ? '' : ' (hidden)'}` : '',
       i === 0 ? lv.size : '',
       `${s.startExtent}..${s.startExtent + s.extentCount - 1n}`,
       s.areas.length > 1 ? `${s.type}, ${s.areas.length} stripes of ${s.stripeBytes}` : s.type === 'striped' ? 'linear' : s.type,

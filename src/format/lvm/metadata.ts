@@ -141,8 +141,10 @@ export interface LvmLogicalVolume {
   segments: LvmSegment[];
   /** Extents the segments cover. */
   extents: bigint;
-  /** For a snapshot (a "snapshot" segment): the origin LV's name. */
+  /** For LVM's internal snapshot LV (one segment of type "snapshot"): the origin LV's name. */
   origin?: string;
+  /** For a snapshot's copy-on-write store (the LV the user named the snapshot): the origin LV's name. Its bytes are exceptions, not a disk. */
+  snapshotOf?: string;
 }
 
 export interface LvmPhysicalVolume {
@@ -195,6 +197,7 @@ export function decodeVolumeGroup(root: LvmSection): LvmVolumeGroupMetadata | nu
       if (!isSection(l) || lvs.length >= LVM_MAX_SEGMENTS) continue;
       const segments: LvmSegment[] = [];
       let origin: string | undefined;
+      let cowStore: string | undefined;
       for (const [k, s] of Object.entries(l)) {
         if (!/^segment\d+$/.test(k) || !isSection(s) || segments.length >= LVM_MAX_SEGMENTS) continue;
         const stripes = Array.isArray(s.stripes) ? (s.stripes as LvmValue[]) : [];
@@ -204,7 +207,10 @@ export function decodeVolumeGroup(root: LvmSection): LvmVolumeGroupMetadata | nu
           if (typeof pv === 'string' && typeof pe === 'bigint') areas.push({ pv, pe });
         }
         const type = str(s, 'type') ?? '';
-        if (type === 'snapshot') origin = str(s, 'origin');
+        if (type === 'snapshot') {
+          origin = str(s, 'origin');
+          cowStore = str(s, 'cow_store');
+        }
         segments.push({ startExtent: num(s, 'start_extent') ?? 0n, extentCount: num(s, 'extent_count') ?? 0n, type, stripeBytes: areas.length > 1 ? (num(s, 'stripe_size') ?? 0n) * 512n : 0n, areas });
       }
       segments.sort((a, b) => (a.startExtent < b.startExtent ? -1 : a.startExtent > b.startExtent ? 1 : 0));
@@ -213,8 +219,15 @@ export function decodeVolumeGroup(root: LvmSection): LvmVolumeGroupMetadata | nu
         if (s.startExtent !== next) problems.push(`LV ${lvName}: segment at extent ${s.startExtent} does not follow the previous one (extent ${next})`);
         next = s.startExtent + s.extentCount;
       }
-      lvs.push({ name: lvName, id: str(l, 'id') ?? '', status: strList(l, 'status'), segments, extents: next, ...(origin !== undefined ? { origin } : {}) });
+      lvs.push({ name: lvName, id: str(l, 'id') ?? '', status: strList(l, 'status'), segments, extents: next, ...(origin !== undefined ? { origin } : {}), ...(cowStore !== undefined ? { cowStore } : {}) } as LvmLogicalVolume);
     }
+  }
+  // A snapshot is two LVs: a hidden one whose segment of type "snapshot" names the origin and
+  // the copy-on-write store, and the store itself, which carries the snapshot's name.
+  for (const l of lvs as (LvmLogicalVolume & { cowStore?: string })[]) {
+    const store = l.cowStore !== undefined ? lvs.find((x) => x.name === l.cowStore) : undefined;
+    if (store && l.origin !== undefined) store.snapshotOf = l.origin;
+    delete l.cowStore;
   }
   return { name, id: str(vg, 'id') ?? '', seqno: num(vg, 'seqno') ?? 0n, extentBytes: extentSectors * 512n, pvs, lvs, problems };
 }
