@@ -65,11 +65,11 @@ describe('image-info', () => {
     const qemu = JSON.parse(truthLine('qemu-img-info.json')) as { snap: { 'cluster-size': number; 'virtual-size': number; snapshots: { id: string; name: string }[] } };
     const r = await cli('image-info', put('snap.qcow2'), '--json');
     expect(r.code).toBe(0);
-    const doc = parseJsonExact(r.stdout) as { size: number; qcow2: { clusterSize: number; backing: unknown[]; snapshots: { id: string; name: string }[] } };
+    const doc = parseJsonExact(r.stdout) as { size: number; qcow2: { clusterSize: number; backing: unknown[]; snapshots: { snapshot: string; name: string }[] } };
     expect(doc.size).toBe(qemu.snap['virtual-size']);
     expect(doc.qcow2.clusterSize).toBe(qemu.snap['cluster-size']);
     expect(doc.qcow2.backing).toEqual([]);
-    expect(doc.qcow2.snapshots.map((s) => [s.id, s.name])).toEqual(qemu.snap.snapshots.map((s) => [s.id, s.name]));
+    expect(doc.qcow2.snapshots.map((s) => [s.snapshot, s.name])).toEqual(qemu.snap.snapshots.map((s) => [s.id, s.name]));
     put('zlib.qcow2');
     const o = await cli('image-info', put('overlay.qcow2'), '--json');
     expect((parseJsonExact(o.stdout) as { qcow2: { backing: { name: string }[] } }).qcow2.backing.map((b) => b.name)).toEqual(['zlib.qcow2']);

@@ -46,7 +46,7 @@ export interface LvmLayer {
   partition: number | null;
   pvUuid: string;
   /** The VG this PV's newest metadata describes; null when none is readable. */
-  vg: { name: string; id: string; seqno: bigint; extentBytes: bigint; pvs: { name: string; id: string; peStart: bigint; peCount: bigint; here: boolean }[] } | null;
+  vg: { name: string; uuid: string; seqno: bigint; extentBytes: bigint; pvs: { name: string; uuid: string; peStart: bigint; peCount: bigint; here: boolean }[] } | null;
   lvs: {
     vg: string;
     lv: string;
@@ -72,7 +72,7 @@ export function lvmLayer(src: ByteSource, offset: bigint, partition: number | nu
   const here = new Set(vg!.present.keys());
   return {
     ...base,
-    vg: { name: m.name, id: m.id, seqno: m.seqno, extentBytes: m.extentBytes, pvs: m.pvs.map((p) => ({ name: p.name, id: p.id, peStart: p.peStart, peCount: p.peCount, here: here.has(p.name) })) },
+    vg: { name: m.name, uuid: m.id, seqno: m.seqno, extentBytes: m.extentBytes, pvs: m.pvs.map((p) => ({ name: p.name, uuid: p.id, peStart: p.peStart, peCount: p.peCount, here: here.has(p.name) })) },
     lvs: m.lvs.map((lv) => {
       const onHere = lv.segments.every((s) => s.areas.every((a) => here.has(a.pv)));
       return {

@@ -36,7 +36,9 @@ function qcow2Facts(q: Qcow2Source) {
   const h = q.header;
   return {
     version: h.version, clusterSize: h.clusterSize, compressionType: h.compressionType, extendedL2: h.extendedL2,
-    backing: chain, snapshots: q.snapshots(), ...(q.snapshot ? { snapshotRead: q.snapshot.id } : {}),
+    backing: chain,
+    // "id" is no name of the JSON vocabulary: a qcow2 snapshot's id is "snapshot".
+    snapshots: q.snapshots().map(({ id, ...rest }) => ({ snapshot: id, ...rest })), ...(q.snapshot ? { snapshotRead: q.snapshot.id } : {}),
   };
 }
 
@@ -79,7 +81,7 @@ export function registerImageInfo(program: Command, io: CliIO, done: (code: numb
         }
         io.stdout.write(renderFields(rows.map(([k, v]) => [k, String(v)]), `${image}`) + '\n');
         if (qcow2 && qcow2.snapshots.length) {
-          io.stdout.write('\n' + renderTable(['id', 'name', 'date', 'disk size', 'vm state'], qcow2.snapshots.map((s) => [s.id, s.name, s.date, s.diskSize ?? container.size, s.vmStateSize]), { title: 'internal snapshots (read one with --snapshot ID|NAME)' }) + '\n');
+          io.stdout.write('\n' + renderTable(['id', 'name', 'date', 'disk size', 'vm state'], qcow2.snapshots.map((s) => [s.snapshot, s.name, s.date, s.diskSize ?? container.size, s.vmStateSize]), { title: 'internal snapshots (read one with --snapshot ID|NAME)' }) + '\n');
         }
       }
       done(mismatch ? EXIT_DAMAGE : EXIT_OK);
