@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { PartitionTableError, readPartitionTable } from '../../io/partitions.js';
+import type { ByteSource } from '../../io/ByteSource.js';
+import { PartitionTableError, readPartitionTable, type PartitionTable } from '../../io/partitions.js';
 import { openByteSource } from '../../io/node/openSource.js';
 import { SliceSource } from '../../io/SliceSource.js';
 import { jsonDocument, toJson } from '../../report/json.js';
@@ -44,14 +45,14 @@ export function registerPartitions(program: Command, io: CliIO, done: (code: num
     .action((image: string | undefined, opts: { json?: boolean; demo?: boolean }) => {
       const path = image ?? demoImagePath();
       if (!existsSync(path)) throw new InputError(`${path}: no such file or device`, image !== undefined && !opts.demo ? DEMO_HINT : undefined);
-      let src;
+      let src: ByteSource;
       try {
         src = openByteSource(path);
       } catch (e) {
         throw new InputError((e as Error).message);
       }
       const container = containerLayer(path, src);
-      let table;
+      let table: PartitionTable | null;
       try {
         table = readPartitionTable(src);
       } catch (e) {

@@ -42,7 +42,7 @@ export function parseLvmText(text: string): LvmSection {
     }
   };
   const word = (): string => {
-    const m = /^[A-Za-z0-9_.+\-]+/.exec(text.slice(i, i + 256));
+    const m = /^[A-Za-z0-9_.+-]+/.exec(text.slice(i, i + 256));
     if (!m) fail(`expected a name or number, found ${JSON.stringify(text.slice(i, i + 8))}`);
     i += m![0].length;
     return m![0];
