@@ -18,12 +18,13 @@ const put = (name: string) => {
   fs.writeFileSync(p, decompress(new Uint8Array(fs.readFileSync(path.join(LVM, `${name}.zst`)))));
   return p;
 };
-let pv0: string, pv1: string, disk: string;
+let pv0: string, pv1: string, disk: string, e01: string;
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'btrfs-inspect-lvm-'));
   pv0 = put('pv0.img');
   pv1 = put('pv1.img');
   disk = put('disk.qcow2');
+  e01 = put('disk.E01');
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -64,6 +65,15 @@ describe('LVM logical volumes on the command line', () => {
     expect(fsidOf(r.stdout)).toBe(FSID);
     const c = await cli('check', disk, '--data');
     expect(c.code).toBe(0);
+  });
+
+  test('composition: an E01 (ewfacquire) of the same disk: EWF -> GPT -> PV -> LV -> btrfs, clean', async () => {
+    const r = await cli('check', e01, '--data', '--json');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`GPT disk; using LVM physical volume partition 2 at offset ${67584 * 512}`);
+    expect(r.stderr).toContain('using its only logical volume vgdisk/root');
+    const s = await cli('super', e01, '--json');
+    expect(fsidOf(s.stdout)).toBe(FSID);
   });
 
   test('a PV left out is named with its uuid and the next step', async () => {
