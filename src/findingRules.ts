@@ -43,6 +43,7 @@ export interface Rule {
 export const RULES = {
   // Superblock
   'super-bad-magic': { group: 'superblock', severity: 'error', meaning: 'the primary superblock copy has no btrfs magic (destroyed)', locates: 'superblock copy', repair: 'copy', progs: 'disk-io.c btrfs_read_dev_one_super: magic check; progs btrfs_read_dev_super "bad magic"' },
+  'super-unreadable': { group: 'superblock', severity: 'error', meaning: 'a superblock copy cannot be read: the source (a container such as qcow2 or E01) failed at its offset', locates: 'superblock copy', repair: 'copy', progs: 'disk-io.c btrfs_read_dev_one_super: read error (-EIO); progs btrfs_read_dev_super skips the copy' },
   'super-bad-csum': { group: 'superblock', severity: 'error', meaning: "a superblock copy's checksum is wrong", locates: 'superblock copy', repair: 'copy', progs: 'disk-io.c btrfs_check_super_csum: "superblock checksum mismatch"' },
   'super-invalid': { group: 'superblock', severity: 'error', meaning: "a copy's checksum is right but a field is impossible (sizes, root levels)", locates: 'superblock copy', repair: 'copy', progs: 'disk-io.c btrfs_validate_super (invalid sectorsize/nodesize, root level)' },
   'super-older': { group: 'superblock', severity: 'warning', meaning: 'a valid copy of a lower generation than the one used', locates: 'superblock copy', repair: 'copy', progs: 'progs btrfs_read_dev_super: the newest valid copy is used (older ones are ignored)' },

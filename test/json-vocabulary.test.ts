@@ -110,6 +110,8 @@ describe('--json: one vocabulary (docs/json.md)', () => {
     { doc: 'tree', args: ['tree', D] },
     { doc: 'partitions', args: ['partitions', D] },
     { doc: 'partitions', args: ['partitions', img('partitioned-gpt')], when: has('partitioned-gpt') },
+    { doc: 'image-info', args: ['image-info', D] },
+    { doc: 'image-info', args: ['image-info', img('partitioned-gpt')], when: has('partitioned-gpt') },
     { doc: 'subvolumes', args: ['subvolumes', D] },
     { doc: 'ls', args: ['ls', D, '/rich'] },
     { doc: 'ls', args: ['ls', D, '/rich/times'] },

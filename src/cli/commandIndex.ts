@@ -17,6 +17,7 @@ export const COMMANDS: ReadonlyArray<{ name: string; aliases?: string[]; load: (
   { name: 'map', load: async () => (await import('./commands/map.js')).registerMap },
   { name: 'tree', load: async () => (await import('./commands/tree.js')).registerTree },
   { name: 'partitions', load: async () => (await import('./commands/partitions.js')).registerPartitions },
+  { name: 'image-info', load: async () => (await import('./commands/image-info.js')).registerImageInfo },
   { name: 'subvolumes', aliases: ['subvol'], load: async () => (await import('./commands/subvolumes.js')).registerSubvolumes },
   { name: 'ls', load: async () => (await import('./commands/ls.js')).registerLs },
   { name: 'stat', load: async () => (await import('./commands/stat.js')).registerStat },

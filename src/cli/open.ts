@@ -12,6 +12,8 @@ import { Filesystem } from '../tree/Filesystem.js';
 import { InputError, NotServedError, UsageError, type CliIO } from './context.js';
 import { DEMO_HINT, demoImagePath } from './demo.js';
 import { viewpoint } from '../analysis/forensics/viewpoint.js';
+import { isLvmPv } from '../io/lvm/index.js';
+import { resolveLvm } from './lvm.js';
 
 export interface SourceOptions {
   device?: string[];
@@ -23,6 +25,10 @@ export interface SourceOptions {
   root?: string;
   replayLog?: boolean;
   demo?: boolean;
+  /** The LVM logical volume to read (VG/LV) when the inputs are physical volumes. */
+  lv?: string;
+  /** The qcow2 internal snapshot (id or name) of IMAGE to read. */
+  snapshot?: string;
 }
 
 function parseBytes(s: string, what: string): bigint {
@@ -39,11 +45,11 @@ export function warnIfLive(path: string, io: CliIO): void {
   io.stderr.write(`btrfs-inspect: warning: ${path} is in use: ${uses.join('; ')}. A live filesystem may change while it is read: what is shown (a check's verdict too) can be wrong; unmount it, or read a copy or snapshot of the device\n`);
 }
 
-function openOne(path: string, io: CliIO, hint?: string): ByteSource {
+function openOne(path: string, io: CliIO, hint?: string, snapshot?: string): ByteSource {
   if (!existsSync(path)) throw new InputError(`${path}: no such file or device`, hint);
   warnIfLive(path, io);
   try {
-    return openByteSource(path);
+    return openByteSource(path, snapshot !== undefined ? { snapshot } : {});
   } catch (e) {
     throw new InputError((e as Error).message);
   }
@@ -84,6 +90,16 @@ export function selectSource(src: ByteSource, opts: SourceOptions, io: CliIO): B
   if (found.length > 1) {
     throw new UsageError(`${src.name}: several btrfs partitions (${found.map((p) => `${p.index} at ${p.start}`).join(', ')}); pick one with --partition N`);
   }
+  // No btrfs partition: one that is an LVM physical volume is the next layer down (resolveLvm).
+  const pvs = table.partitions.filter((p) => p.kind !== 'extended').map((p) => ({ p, s: new SliceSource(src, p.start, p.size, `${src.name} partition ${p.index}`) })).filter((x) => isLvmPv(x.s));
+  if (pvs.length === 1) {
+    const { p, s } = pvs[0]!;
+    io.stderr.write(`${src.name}: ${table.type.toUpperCase()} disk; using LVM physical volume partition ${p.index} at offset ${p.start}\n`);
+    return s;
+  }
+  if (pvs.length > 1) {
+    throw new UsageError(`${src.name}: several LVM physical volume partitions (${pvs.map(({ p }) => `${p.index} at ${p.start}`).join(', ')}); pick one with --partition N`);
+  }
   return src;
 }
 
@@ -96,7 +112,8 @@ export function openSources(image: string | undefined, opts: SourceOptions, io: 
     if (!existsSync(path)) throw new UsageError(`${opts.demo ? '--demo given' : 'no image given'}, and the bundled demo image is not there`);
     if (!opts.demo) io.stderr.write(`No image given: using the bundled demo image ${join('sample-images', 'default')}.\n`);
   }
-  return [selectSource(openOne(path, io, DEMO_HINT), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d, io), {}, io))];
+  const sources = [selectSource(openOne(path, io, DEMO_HINT, opts.snapshot), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d, io), {}, io))];
+  return resolveLvm(sources, opts.lv, io);
 }
 
 /**

@@ -12,6 +12,10 @@ export interface CommonOptions {
   replayLog?: boolean;
   /** The image is the bundled demo image (main.ts puts its path first): every positional is an argument. */
   demo?: boolean;
+  /** --lv VG/LV: the LVM logical volume to read. */
+  lv?: string;
+  /** --snapshot ID|NAME: the qcow2 internal snapshot of IMAGE to read. */
+  snapshot?: string;
 }
 
 /** How a command writes its output: --wide, --format, --json-bigint (read for every command in src/cli/main.ts). */
@@ -56,6 +60,8 @@ export function addImageOptions(cmd: Command): Command {
     .option('--partition <n>', 'use partition N of a whole-disk image')
     .option('--offset <bytes>', 'the filesystem starts at this byte offset of the image')
     .option('--superblock <n>', 'use superblock copy N (1 = 64 KiB, 2 = 64 MiB, 3 = 256 GiB; btrfs-progs\' --super N-1), not the primary (or newest valid) copy')
+    .option('--lv <vg/lv>', 'read this LVM logical volume of the physical volumes given (IMAGE and --device)')
+    .option('--snapshot <id|name>', 'read this internal snapshot of a qcow2 IMAGE instead of its current state (see "image-info")')
     .option('--json', 'machine-readable output')
     .option('--demo', DEMO_OPTION_HELP)
     .option('--generation <n>', 'read the filesystem as it was at generation N (a surviving older root tree: backup root or metadata scan; see "roots")')

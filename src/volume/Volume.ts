@@ -1,4 +1,4 @@
-import type { ByteSource, PrefetchRange } from '../io/ByteSource.js';
+import { SourceError, type ByteSource, type PrefetchRange } from '../io/ByteSource.js';
 import type { Superblock } from '../format/superblock.js';
 import { ChunkMap, type Mapping, type PhysicalCopy } from './ChunkMap.js';
 import { recoverRaid5, recoverRaid6 } from './raid56.js';
@@ -151,7 +151,16 @@ export class Volume {
     const dev = this.devices.get(place.devid);
     if (!dev || !dev.source) return { bytes: null, error: `device ${place.devid} is missing` };
     const src = dev.source;
-    const b = into && src.readInto ? into.subarray(0, src.readInto(place.physical, into.subarray(0, length))) : src.read(place.physical, length);
+    let b: Uint8Array;
+    try {
+      b = into && src.readInto ? into.subarray(0, src.readInto(place.physical, into.subarray(0, length))) : src.read(place.physical, length);
+    } catch (e) {
+      // The medium failed here (a container's cluster past the end of its file, a truncated
+      // segment, a PV not given): this copy is unreadable, as on a missing device; the caller
+      // tries the next copy and reports the place.
+      if (e instanceof SourceError) return { bytes: null, error: `${dev.name}: offset ${place.physical} +${length} cannot be read: ${e.message}` };
+      throw e;
+    }
     if (b.length < length) return { bytes: null, error: `${dev.name}: offset ${place.physical} +${length} is past the end of the device (${dev.source.size} bytes)` };
     return { bytes: b };
   }

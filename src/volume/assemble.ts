@@ -57,6 +57,14 @@ export function assemble(sources: ByteSource[], choice: SuperChoice = {}): Assem
   const seedCandidates: Device[] = [];
   for (const s of [first, ...supers.filter((x) => x !== first)]) {
     for (const m of s.supers.mirrors) {
+      if (m.state === 'unreadable') {
+        findings.push({
+          ...rule('super-unreadable'),
+          message: `${s.name}: superblock copy ${m.index + 1} at ${m.offset} cannot be read: ${m.readError}`,
+          location: { device: s.name, physical: m.offset, copy: m.index },
+        });
+        continue;
+      }
       if (m.state === 'bad-csum' || m.state === 'invalid' || m.state === 'older' || m.state === 'newer' || (m.state === 'bad-magic' && m.index === 0)) {
         findings.push({
           ...rule(`super-${m.state}`),

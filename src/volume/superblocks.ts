@@ -1,4 +1,4 @@
-import type { ByteSource } from '../io/ByteSource.js';
+import { SourceError, type ByteSource } from '../io/ByteSource.js';
 import { SUPER_INFO_SIZE, SUPER_MIRROR_OFFSETS } from '../format/constants.js';
 import { MetadumpDeviceSource } from './metadump.js';
 import { checkSuperblock, decodeSuperblock, type Superblock, type SuperProblem } from '../format/superblock.js';
@@ -11,8 +11,10 @@ export interface SuperMirror {
    * 'ok' (valid, the generation of the copy used), 'older' or 'newer' (valid, a lower or higher
    * generation than the copy used), or why it is unusable.
    */
-  state: 'ok' | 'older' | 'newer' | 'missing' | 'bad-magic' | 'bad-csum' | 'invalid';
+  state: 'ok' | 'older' | 'newer' | 'missing' | 'unreadable' | 'bad-magic' | 'bad-csum' | 'invalid';
   problems: SuperProblem[];
+  /** Why an 'unreadable' copy could not be read (the medium's error: a container cluster past its file's end). */
+  readError?: string;
   generation?: bigint;
   superblock?: Superblock;
 }
@@ -42,7 +44,13 @@ export function readSuperblocks(src: ByteSource, choice: SuperChoice = {}): Devi
     if (offset + BigInt(SUPER_INFO_SIZE) > src.size) return { index, offset, state: 'missing', problems: [] };
     // btrfs-image copies the primary superblock only.
     if (src instanceof MetadumpDeviceSource && index > 0) return { index, offset, state: 'missing', problems: [] };
-    const buf = src.read(offset, SUPER_INFO_SIZE);
+    let buf: Uint8Array;
+    try {
+      buf = src.read(offset, SUPER_INFO_SIZE);
+    } catch (e) {
+      if (e instanceof SourceError) return { index, offset, state: 'unreadable', problems: [], readError: e.message };
+      throw e;
+    }
     if (buf.length < SUPER_INFO_SIZE) return { index, offset, state: 'missing', problems: [] };
     const problems = checkSuperblock(buf, offset);
     if (problems.includes('bad-magic')) return { index, offset, state: 'bad-magic', problems };

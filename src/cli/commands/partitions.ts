@@ -1,52 +1,93 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { hasSuperMagic, decodeSuperblock } from '../../format/superblock.js';
-import { PartitionTableError, readPartitionTable } from '../../io/partitions.js';
+import type { ByteSource } from '../../io/ByteSource.js';
+import { PartitionTableError, readPartitionTable, type PartitionTable } from '../../io/partitions.js';
 import { openByteSource } from '../../io/node/openSource.js';
+import { SliceSource } from '../../io/SliceSource.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { DEMO_HINT, demoImagePath, warnIfLive } from '../open.js';
 import { DEMO_OPTION_HELP } from '../options.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, InputError, type CliIO } from '../context.js';
 import { addOutputOptions } from '../options.js';
+import { btrfsAt, containerLayer, lvmLayer, type LvmLayer } from '../layers.js';
+
+const btrfsText = (b: ReturnType<typeof btrfsAt>) => (b ? `fsid ${b.fsid} devid ${b.devid}${b.label ? ` label "${b.label}"` : ''}` : '');
+
+/** The LVM layers as tables: each PV's VG, and each LV with its segments and where they lie. */
+function lvmText(layers: LvmLayer[], path: string): string[] {
+  const out: string[] = [];
+  for (const l of layers) {
+    const where = l.partition === null ? 'the whole disk' : `partition ${l.partition}`;
+    if (!l.vg) {
+      out.push(`${path}: ${where} is LVM physical volume ${l.pvUuid} with no readable metadata`);
+      continue;
+    }
+    out.push(renderTable(['LV', 'size', 'segment (extents)', 'type', 'areas (PV: extent, offset on the PV)', 'btrfs'], l.lvs.flatMap((lv) => lv.segments.map((s, i) => [
+      i === 0 ? `${lv.vg}/${lv.lv}${lv.snapshotOf ? ` (snapshot of ${lv.snapshotOf}: its copy-on-write store, not read)` : lv.origin ? ` (internal: ties ${lv.origin} to its snapshot)` : lv.status.includes('VISIBLE') ? '' : ' (hidden)'}` : '',
+      i === 0 ? lv.size : '',
+      `${s.startExtent}..${s.startExtent + s.extentCount - 1n}`,
+      s.areas.length > 1 ? `${s.type}, ${s.areas.length} stripes of ${s.stripeBytes}` : s.type === 'striped' ? 'linear' : s.type,
+      s.areas.map((a) => `${a.pv}: ${a.pe}, ${a.pvOffset ?? '?'}`).join('; '),
+      i === 0 ? btrfsText(lv.btrfs) : '',
+    ])), {
+      title: `${path}: ${where} (offset ${l.offset}, ${l.size} bytes) is LVM physical volume ${l.pvUuid} of volume group ${l.vg.name} (seqno ${l.vg.seqno}, ${l.vg.extentBytes}-byte extents; PVs: ${l.vg.pvs.map((p) => `${p.name}${p.here ? ' (this one)' : ''}`).join(', ')})`,
+    }));
+  }
+  return out;
+}
 
 export function registerPartitions(program: Command, io: CliIO, done: (code: number) => void): void {
   addOutputOptions(program.command('partitions').argument('[image]', 'whole-disk image or device'))
-    .description('list the MBR or GPT partitions of a whole-disk image and which of them hold btrfs')
+    .description('show the layers of an image: the container, the MBR or GPT partitions, LVM volumes, and which of them hold btrfs')
     .option('--json', 'machine-readable output')
     .option('--demo', DEMO_OPTION_HELP)
     .action((image: string | undefined, opts: { json?: boolean; demo?: boolean }) => {
       const path = image ?? demoImagePath();
       if (!existsSync(path)) throw new InputError(`${path}: no such file or device`, image !== undefined && !opts.demo ? DEMO_HINT : undefined);
       warnIfLive(path, io);
-      const src = openByteSource(path);
-      let table;
+      let src: ByteSource;
+      try {
+        src = openByteSource(path);
+      } catch (e) {
+        throw new InputError((e as Error).message);
+      }
+      const container = containerLayer(path, src);
+      let table: PartitionTable | null;
       try {
         table = readPartitionTable(src);
       } catch (e) {
         if (e instanceof PartitionTableError) throw new InputError(`${path}: ${e.message}`);
         throw e;
       }
+      const containerLine = container.format === 'raw' || container.format === 'runs' ? '' : `${path}: ${container.format} container of a ${container.size}-byte disk\n`;
       if (!table) {
-        const whole = hasSuperMagic(src.read(0x10000n, 4096));
-        io.stdout.write(opts.json ? toJson(jsonDocument('partitions', { table: null, btrfsOnWholeDevice: whole }), 2) + '\n'
-          : `${path}: no partition table${whole ? '; btrfs starts at offset 0 (use the image directly)' : ''}\n`);
-        return done(EXIT_OK);
+        const whole = btrfsAt(src) !== null;
+        const lvm = whole ? null : lvmLayer(src, 0n, null);
+        const lvmList = lvm ? [lvm] : [];
+        io.stdout.write(opts.json ? toJson(jsonDocument('partitions', { container, table: null, btrfsOnWholeDevice: whole, lvm: lvmList }), 2) + '\n'
+          : containerLine + (lvm ? lvmText(lvmList, path).join('\n') + '\n' : `${path}: no partition table${whole ? '; btrfs starts at offset 0 (use the image directly)' : ''}\n`));
+        return done(lvm && lvm.problems.length ? EXIT_DAMAGE : EXIT_OK);
       }
+      const lvm: LvmLayer[] = [];
       const rows = table.partitions.map((p) => {
-        const head = p.kind === 'extended' ? new Uint8Array(0) : src.read(p.start + 0x10000n, 4096);
-        const btrfs = hasSuperMagic(head) ? decodeSuperblock(head) : null;
-        return { ...p, btrfs: btrfs ? { fsid: btrfs.fsid, label: btrfs.label, devid: btrfs.devItem.devid, generation: btrfs.generation } : null };
+        const part = p.kind === 'extended' ? null : new SliceSource(src, p.start, p.size, `${src.name} partition ${p.index}`);
+        const btrfs = part ? btrfsAt(part) : null;
+        const pv = part && !btrfs ? lvmLayer(part, p.start, p.index) : null;
+        if (pv) lvm.push(pv);
+        return { ...p, btrfs, ...(pv ? { lvm: { pvUuid: pv.pvUuid, vg: pv.vg?.name ?? null } } : {}) };
       });
+      const problems = [...table.problems, ...lvm.flatMap((l) => l.problems)];
       if (opts.json) {
-        io.stdout.write(toJson(jsonDocument('partitions', { table: { type: table.type, sectorSize: table.sectorSize, diskId: table.diskId, problems: table.problems, gpt: table.gpt }, partitions: rows }), 2) + '\n');
+        io.stdout.write(toJson(jsonDocument('partitions', { container, table: { type: table.type, sectorSize: table.sectorSize, diskId: table.diskId, problems: table.problems, gpt: table.gpt }, partitions: rows, lvm }), 2) + '\n');
       } else {
-        io.stdout.write(renderTable(['#', 'kind', 'start', 'size', 'type', 'name', 'btrfs'], rows.map((p) => [
+        io.stdout.write(containerLine + renderTable(['#', 'kind', 'start', 'size', 'type', 'name', 'btrfs'], rows.map((p) => [
           p.index, p.kind, p.start, p.size, p.typeName ? `${p.typeName} (${p.type})` : p.type, p.name,
-          p.btrfs ? `fsid ${p.btrfs.fsid} devid ${p.btrfs.devid}${p.btrfs.label ? ` label "${p.btrfs.label}"` : ''}` : '',
+          p.btrfs ? btrfsText(p.btrfs) : p.lvm ? `LVM PV of ${p.lvm.vg ?? 'no readable VG'} (below)` : '',
         ]), { title: `${path}: ${table.type.toUpperCase()}, ${table.sectorSize}-byte sectors, disk id ${table.diskId}` }) + '\n');
-        for (const p of table.problems) io.stderr.write(`warning: ${p}\n`);
+        for (const t of lvmText(lvm, path)) io.stdout.write(`\n${t}\n`);
+        for (const p of problems) io.stderr.write(`warning: ${p}\n`);
       }
-      done(table.problems.length ? EXIT_DAMAGE : EXIT_OK);
+      done(problems.length ? EXIT_DAMAGE : EXIT_OK);
     });
 }

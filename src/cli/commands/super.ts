@@ -42,6 +42,7 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
             mirrors: d.supers.mirrors.map((m) => ({
               copy: m.index + 1, index: m.index, offset: m.offset, state: m.state, problems: m.problems,
               ...(m.generation !== undefined ? { generation: m.generation } : {}),
+              ...(m.readError !== undefined ? { readError: m.readError } : {}),
               ...(opts.allMirrors && m.superblock ? { superblock: superblockJson(m.superblock) } : {}),
             })),
           })),

@@ -22,6 +22,8 @@ export interface OpenSourceOptions {
   raw?: boolean;
   /** Real paths of the images whose backing file this is (loop detection). */
   chain?: readonly string[];
+  /** Read this qcow2 internal snapshot (id or name) instead of the current state; refused for anything but a qcow2. */
+  snapshot?: string;
 }
 
 /**
@@ -38,9 +40,11 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
   const base = openSplitOrFile(file);
   if (opts.raw) return base;
   try {
-    switch (detectContainer(base)) {
+    const kind = detectContainer(base);
+    if (opts.snapshot !== undefined && kind !== 'qcow2') throw new FileOpenError(file, `a snapshot ("${opts.snapshot}") was asked for, but only a qcow2 holds internal snapshots and this is ${kind ?? 'a raw image'}`);
+    switch (kind) {
       case 'qcow2':
-        return new Qcow2Source(base, { codecs: nodeCodecs, openBacking: (name, format) => openBacking(file, name, format, opts.chain ?? []) });
+        return new Qcow2Source(base, { codecs: nodeCodecs, openBacking: (name, format) => openBacking(file, name, format, opts.chain ?? []), ...(opts.snapshot !== undefined ? { snapshot: opts.snapshot } : {}) });
       case 'ewf':
         return new EwfSource([base], (n) => openEwfSegment(file, n), { codecs: nodeCodecs });
       case 'ewf2':

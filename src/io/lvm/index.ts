@@ -1,0 +1,61 @@
+import type { LvmLogicalVolume, LvmVolumeGroupMetadata } from '../../format/lvm/metadata.js';
+import type { ByteSource } from '../ByteSource.js';
+import { LvSource } from './LvSource.js';
+import { readLvmPv, type LvmPv } from './pv.js';
+
+export { findLvmLabel, isLvmPv, readLvmPv, type LvmPv } from './pv.js';
+export { LvSource } from './LvSource.js';
+export type { LvmLogicalVolume, LvmPhysicalVolume, LvmSegment, LvmVolumeGroupMetadata } from '../../format/lvm/metadata.js';
+
+/** A volume group as assembled from the PVs given: the newest metadata any of them holds, and which PVs are here. */
+export interface LvmVolumeGroup {
+  metadata: LvmVolumeGroupMetadata;
+  /** The metadata's PV name ("pv0") to the source holding it, for the PVs given. */
+  present: Map<string, ByteSource>;
+  /** The metadata's PVs that no given source holds. */
+  missing: string[];
+  problems: string[];
+}
+
+/**
+ * Groups PVs into volume groups by VG id, taking the metadata with the highest seqno among
+ * them (a PV left out of the latest change holds an older copy), and matches each PV of that
+ * metadata to a source by its uuid.
+ */
+export function assembleVolumeGroups(pvs: readonly LvmPv[]): LvmVolumeGroup[] {
+  const byId = new Map<string, LvmPv[]>();
+  for (const pv of pvs) {
+    if (!pv.metadata) continue;
+    const list = byId.get(pv.metadata.id) ?? [];
+    list.push(pv);
+    byId.set(pv.metadata.id, list);
+  }
+  const out: LvmVolumeGroup[] = [];
+  for (const list of byId.values()) {
+    const newest = list.reduce((a, b) => (b.metadata!.seqno > a.metadata!.seqno ? b : a)).metadata!;
+    const present = new Map<string, ByteSource>();
+    const missing: string[] = [];
+    for (const p of newest.pvs) {
+      const src = list.find((x) => x.label.pvUuid === p.id)?.source;
+      if (src) present.set(p.name, src);
+      else missing.push(p.name);
+    }
+    out.push({ metadata: newest, present, missing, problems: [...newest.problems, ...list.flatMap((p) => p.problems)] });
+  }
+  return out;
+}
+
+/** The LVs of a VG that hold data (not hidden sub-volumes of snapshots or mirrors): those with the VISIBLE status. */
+export function visibleLvs(vg: LvmVolumeGroupMetadata): LvmLogicalVolume[] {
+  return vg.lvs.filter((l) => l.status.includes('VISIBLE'));
+}
+
+/** A source over LV `lv` of `vg`. */
+export function openLv(vg: LvmVolumeGroup, lv: LvmLogicalVolume): LvSource {
+  return new LvSource(vg.metadata, lv, vg.present);
+}
+
+/** Reads the PVs among `sources` (null for a source that is no PV). */
+export function readPvs(sources: readonly ByteSource[]): (LvmPv | null)[] {
+  return sources.map(readLvmPv);
+}
