@@ -52,7 +52,7 @@ describe('recover (deleted sample)', () => {
     expect(readdirSync(join(out, 'x')).sort()).toEqual(['files', 'recover-report.json']);
     for (const d of gone) expect(sha(readFileSync(join(out, 'x', 'files', d.path))), d.path).toBe(d.sha256);
     const rep = parseJsonExact(readFileSync(join(out, 'x', 'recover-report.json'), 'utf8')) as { version: number; timePrecision: string; files: { ino: string | number; mtimeNs: string; writtenTo: string | null; outputPath: string; failed: string | null; confidence: string }[] };
-    expect(rep.version).toBe(2);
+    expect(rep.version).toBe(3);
     expect(['us', 'ns']).toContain(rep.timePrecision);
     // The truth's ns times read exactly (JSON.parse rounds them past 2^53).
     const exact = parseJsonExact(truthText('deleted', 'deleted.json')) as { deleted: { ino: number; mtime_ns: string }[] };

@@ -47,6 +47,18 @@ describe('names', () => {
     expect(displayPath([utf8Bytes('a'), utf8Bytes('b|c\\')])).toBe('/a/b|c\\x5c');
   });
 
+  it('bidirectional controls (U+202E and kin) are escaped for people and body files, kept in JSON; other 3-byte characters are not', () => {
+    for (const cp of [0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069]) {
+      const bytes = utf8Bytes(`a${String.fromCodePoint(cp)}b`);
+      const hex = [...bytes.subarray(1, 4)].map((x) => `\\x${x.toString(16)}`).join('');
+      expect(displayText(bytes), cp.toString(16)).toBe(`a${hex}b`);
+      expect(bodyfileText(bytes)).toBe(`a${hex}b`);
+      expect(jsonText(bytes)).toEqual({ text: `a${String.fromCodePoint(cp)}b`, exact: true });
+      expect(parsePath(displayText(bytes), { escapes: true })).toEqual([bytes]);
+    }
+    for (const ch of ['\u2010', '\u2029', '\u2070', '\u20ac']) expect(displayText(utf8Bytes(ch))).toBe(ch);
+  });
+
   it('JSON form: only bytes that are not UTF-8 escaped, and exact says when the text is the bytes', () => {
     expect(jsonText(utf8Bytes('new\nline\\'))).toEqual({ text: 'new\nline\\', exact: true });
     expect(jsonText(utf8Bytes('../a/b'))).toEqual({ text: '../a/b', exact: true });

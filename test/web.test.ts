@@ -46,7 +46,7 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     });
     const doc = JSON.parse(first) as Record<string, any>;
     // serve --json: one object in the vocabulary of docs/json.md, written once it is listening.
-    expect(doc).toMatchObject({ version: 2, command: 'serve', label: 'default', devices: [{ name: DEMO_NAME, size: 536870912 }] });
+    expect(doc).toMatchObject({ version: 3, command: 'serve', label: 'default', devices: [{ name: DEMO_NAME, size: 536870912 }] });
     expect(doc['url']).toBe(`http://127.0.0.1:${doc['port']}/?token=${new URL(doc['url']).searchParams.get('token')}#/overview`);
     url = doc['url'];
     const puppeteer = (await import('puppeteer-core')).default;

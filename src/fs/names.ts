@@ -82,6 +82,13 @@ const hex2 = (n: number) => n.toString(16).padStart(2, '0');
  */
 export type TextStyle = 'display' | 'json' | 'bodyfile';
 
+/** U+200E, U+200F, U+202A..U+202E, U+2066..U+2069 at b[i] (a 3-byte UTF-8 sequence). */
+function isBidiControl(b: Uint8Array, i: number): boolean {
+  if (b[i] !== 0xe2) return false;
+  const x = b[i + 1]!, y = b[i + 2]!;
+  return (x === 0x80 && (y === 0x8e || y === 0x8f || (y >= 0xaa && y <= 0xae))) || (x === 0x81 && y >= 0xa6 && y <= 0xa9);
+}
+
 function escapeBytes(b: Uint8Array, style: TextStyle, component: boolean): string {
   let out = '';
   let i = 0;
@@ -95,8 +102,9 @@ function escapeBytes(b: Uint8Array, style: TextStyle, component: boolean): strin
       continue;
     }
     const n = utf8SeqLen(b, i);
-    // U+0080..U+009F (C1 controls) are two bytes, c2 80..c2 9f.
-    if (n === 0 || (style !== 'json' && c === 0xc2 && b[i + 1]! < 0xa0)) {
+    // U+0080..U+009F (C1 controls) are two bytes, c2 80..c2 9f; the bidirectional controls that can
+    // make a terminal show text in another order than it is (U+200E/F, U+202A..E, U+2066..9) are three.
+    if (n === 0 || (style !== 'json' && ((c === 0xc2 && b[i + 1]! < 0xa0) || (n === 3 && isBidiControl(b, i))))) {
       const k = n === 0 ? 1 : n;
       for (let j = 0; j < k; j++) out += `\\x${hex2(b[i + j]!)}`;
       i += k;
