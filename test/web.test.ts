@@ -168,6 +168,8 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     for (const path of ['rich/names/latin1-caf\\xe9-\\xff\\xfe.bin', 'rich/names/new\nline']) {
       await go('#/files/5/rich/names', '[data-testid=listing] tbody tr');
       const name = path.slice('rich/names/'.length);
+      // The listing may still be the previous directory's for a moment: wait for this directory's row.
+      await page.waitForFunction((n: string) => [...(globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<{ getAttribute(a: string): string | null }> } }).document.querySelectorAll('[data-testid=listing] tbody tr')].some((r) => r.getAttribute('data-name') === n), {}, name);
       await page.$$eval('[data-testid=listing] tbody tr', (rows, n) => (rows.find((r) => r.getAttribute('data-name') === n)!.querySelector('a') as unknown as { click(): void }).click(), name);
       await page.waitForSelector('[data-testid=entry][data-type=file] [data-testid=stat]');
       expect(await page.$eval('[data-testid=stat] tr[data-field=ino] td', (e) => e.textContent), path).toBe(String(truth.find((e) => e.path === path)!.ino));
