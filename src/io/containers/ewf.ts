@@ -4,6 +4,7 @@ import type { ByteSource } from '../ByteSource.js';
 import { ByteLru } from './ByteLru.js';
 import { CodecError, defaultCodecs, type ContainerCodecs } from './codecs.js';
 import { ContainerError } from './ContainerError.js';
+import { FilledSource } from './FilledSource.js';
 
 /**
  * EWF (Expert Witness Compression Format, EnCase 1-6 "E01" and SMART "S01"),
@@ -136,7 +137,7 @@ export interface EwfOptions {
 }
 
 /** An EWF segment set read as the media it holds. */
-export class EwfSource implements ByteSource {
+export class EwfSource extends FilledSource implements ByteSource {
   readonly name: string;
   readonly size: bigint;
   private readonly chunkSize: number;
@@ -151,6 +152,7 @@ export class EwfSource implements ByteSource {
    * whose sections, tables or segment numbers are inconsistent.
    */
   constructor(private readonly segments: ByteSource[], openSegment: (n: number) => ByteSource | null, opts: EwfOptions = {}) {
+    super();
     this.name = segments[0]!.name;
     this.codecs = opts.codecs ?? defaultCodecs;
     this.cache = new ByteLru(opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
@@ -357,22 +359,7 @@ export class EwfSource implements ByteSource {
     return data;
   }
 
-  read(offset: bigint, length: number): Uint8Array {
-    if (offset < 0n || offset >= this.size || length <= 0) return new Uint8Array(0);
-    const n = BigInt(length) > this.size - offset ? Number(this.size - offset) : length;
-    const out = new Uint8Array(n);
-    this.fill(offset, out);
-    return out;
-  }
-
-  readInto(offset: bigint, into: Uint8Array): number {
-    if (offset < 0n || offset >= this.size || into.length === 0) return 0;
-    const n = BigInt(into.length) > this.size - offset ? Number(this.size - offset) : into.length;
-    this.fill(offset, into.subarray(0, n));
-    return n;
-  }
-
-  private fill(offset: bigint, out: Uint8Array): void {
+  protected fill(offset: bigint, out: Uint8Array): void {
     const cs = BigInt(this.chunkSize);
     for (let done = 0; done < out.length; ) {
       const pos = offset + BigInt(done);

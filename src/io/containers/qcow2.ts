@@ -2,6 +2,7 @@ import type { ByteSource } from '../ByteSource.js';
 import { ByteLru } from './ByteLru.js';
 import { CodecError, defaultCodecs, type ContainerCodecs } from './codecs.js';
 import { ContainerError } from './ContainerError.js';
+import { FilledSource } from './FilledSource.js';
 
 /**
  * qcow2, versions 2 and 3 (QEMU's docs/interop/qcow2.txt). Everything in
@@ -227,7 +228,7 @@ export function readQcow2Snapshots(file: ByteSource, h: Qcow2Header = readQcow2H
 }
 
 /** A qcow2 image read as the disk it holds. */
-export class Qcow2Source implements ByteSource {
+export class Qcow2Source extends FilledSource implements ByteSource {
   readonly size: bigint;
   readonly name: string;
   readonly header: Qcow2Header;
@@ -245,6 +246,7 @@ export class Qcow2Source implements ByteSource {
   private readonly clusterCache: ByteLru<bigint>;
 
   constructor(private readonly file: ByteSource, opts: Qcow2Options = {}) {
+    super();
     this.name = file.name;
     const h = (this.header = readQcow2Header(file));
     this.cs = h.clusterSize;
@@ -300,23 +302,8 @@ export class Qcow2Source implements ByteSource {
     return t;
   }
 
-  read(offset: bigint, length: number): Uint8Array {
-    if (offset < 0n || offset >= this.size || length <= 0) return new Uint8Array(0);
-    const n = BigInt(length) > this.size - offset ? Number(this.size - offset) : length;
-    const out = new Uint8Array(n);
-    this.fill(offset, out);
-    return out;
-  }
-
-  readInto(offset: bigint, into: Uint8Array): number {
-    if (offset < 0n || offset >= this.size || into.length === 0) return 0;
-    const n = BigInt(into.length) > this.size - offset ? Number(this.size - offset) : into.length;
-    this.fill(offset, into.subarray(0, n));
-    return n;
-  }
-
   /** Fills `out` (inside the disk) cluster by cluster. */
-  private fill(offset: bigint, out: Uint8Array): void {
+  protected fill(offset: bigint, out: Uint8Array): void {
     const csBig = BigInt(this.cs);
     for (let done = 0; done < out.length; ) {
       const pos = offset + BigInt(done);

@@ -1,6 +1,7 @@
 import type { ByteSource } from '../ByteSource.js';
 import { SliceSource } from '../SliceSource.js';
 import { ContainerError } from './ContainerError.js';
+import { FilledSource } from './FilledSource.js';
 
 /**
  * VHD (Microsoft's "Virtual Hard Disk Image Format Specification"), big-endian.
@@ -75,13 +76,14 @@ export function openVhd(file: ByteSource): ByteSource {
 }
 
 /** A dynamic VHD. */
-export class VhdDynamicSource implements ByteSource {
+export class VhdDynamicSource extends FilledSource implements ByteSource {
   readonly name: string;
   private readonly bat: Uint32Array;
   private readonly blockSize: number;
   private readonly bitmapBytes: number;
 
   constructor(private readonly file: ByteSource, footer: Uint8Array, readonly size: bigint) {
+    super();
     this.name = file.name;
     const hOff = be64(footer, F.dataOffset);
     const h = file.read(hOff, DH.length);
@@ -107,23 +109,7 @@ export class VhdDynamicSource implements ByteSource {
     throw new ContainerError(this.name, offset, `VHD: ${why}`);
   }
 
-  read(offset: bigint, length: number): Uint8Array {
-    if (offset < 0n || offset >= this.size || length <= 0) return new Uint8Array(0);
-    const n = BigInt(length) > this.size - offset ? Number(this.size - offset) : length;
-    const out = new Uint8Array(n);
-    this.fill(offset, out);
-    return out;
-  }
-
-  readInto(offset: bigint, into: Uint8Array): number {
-    if (offset < 0n || offset >= this.size || into.length === 0) return 0;
-    const n = BigInt(into.length) > this.size - offset ? Number(this.size - offset) : into.length;
-    const out = into.subarray(0, n);
-    this.fill(offset, out);
-    return n;
-  }
-
-  private fill(offset: bigint, out: Uint8Array): void {
+  protected fill(offset: bigint, out: Uint8Array): void {
     const bs = BigInt(this.blockSize);
     for (let done = 0; done < out.length; ) {
       const pos = offset + BigInt(done);

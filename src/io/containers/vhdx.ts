@@ -1,5 +1,6 @@
 import type { ByteSource } from '../ByteSource.js';
 import { ContainerError } from './ContainerError.js';
+import { FilledSource } from './FilledSource.js';
 
 /**
  * VHDX (Microsoft's "VHDX Format Specification" v1.0), little-endian. A file
@@ -68,7 +69,7 @@ export function hasVhdxMagic(head: Uint8Array): boolean {
   return head.length >= 8 && ascii(head, 0, 8) === 'vhdxfile';
 }
 
-export class VhdxSource implements ByteSource {
+export class VhdxSource extends FilledSource implements ByteSource {
   readonly name: string;
   readonly size: bigint;
   private readonly blockSize: number;
@@ -76,6 +77,7 @@ export class VhdxSource implements ByteSource {
   private readonly bat: BigUint64Array;
 
   constructor(private readonly file: ByteSource) {
+    super();
     this.name = file.name;
     if (!hasVhdxMagic(file.read(0n, 8))) this.fail(0n, 'no file identifier ("vhdxfile")');
     // The current header: valid, with the highest sequence number.
@@ -149,22 +151,7 @@ export class VhdxSource implements ByteSource {
     throw new ContainerError(this.name, offset, `VHDX: ${why}`);
   }
 
-  read(offset: bigint, length: number): Uint8Array {
-    if (offset < 0n || offset >= this.size || length <= 0) return new Uint8Array(0);
-    const n = BigInt(length) > this.size - offset ? Number(this.size - offset) : length;
-    const out = new Uint8Array(n);
-    this.fill(offset, out);
-    return out;
-  }
-
-  readInto(offset: bigint, into: Uint8Array): number {
-    if (offset < 0n || offset >= this.size || into.length === 0) return 0;
-    const n = BigInt(into.length) > this.size - offset ? Number(this.size - offset) : into.length;
-    this.fill(offset, into.subarray(0, n));
-    return n;
-  }
-
-  private fill(offset: bigint, out: Uint8Array): void {
+  protected fill(offset: bigint, out: Uint8Array): void {
     const bs = BigInt(this.blockSize);
     for (let done = 0; done < out.length; ) {
       const pos = offset + BigInt(done);

@@ -2,6 +2,7 @@ import type { ByteSource } from '../ByteSource.js';
 import { ByteLru } from './ByteLru.js';
 import { CodecError, defaultCodecs, type ContainerCodecs } from './codecs.js';
 import { ContainerError } from './ContainerError.js';
+import { FilledSource } from './FilledSource.js';
 
 /**
  * VMDK sparse extents (VMware's "Virtual Disk Format 5.0"), little-endian:
@@ -39,7 +40,7 @@ export function isVmdkDescriptor(head: Uint8Array): boolean {
   return String.fromCharCode(...head.subarray(0, 21)) === '# Disk DescriptorFile';
 }
 
-export class VmdkSource implements ByteSource {
+export class VmdkSource extends FilledSource implements ByteSource {
   readonly name: string;
   readonly size: bigint;
   private readonly grainBytes: number;
@@ -51,6 +52,7 @@ export class VmdkSource implements ByteSource {
   private readonly codecs: ContainerCodecs;
 
   constructor(private readonly file: ByteSource, opts: { codecs?: ContainerCodecs; cacheBytes?: number } = {}) {
+    super();
     this.name = file.name;
     this.codecs = opts.codecs ?? defaultCodecs;
     this.gtCache = new ByteLru(opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
@@ -129,22 +131,7 @@ export class VmdkSource implements ByteSource {
     return out;
   }
 
-  read(offset: bigint, length: number): Uint8Array {
-    if (offset < 0n || offset >= this.size || length <= 0) return new Uint8Array(0);
-    const n = BigInt(length) > this.size - offset ? Number(this.size - offset) : length;
-    const out = new Uint8Array(n);
-    this.fill(offset, out);
-    return out;
-  }
-
-  readInto(offset: bigint, into: Uint8Array): number {
-    if (offset < 0n || offset >= this.size || into.length === 0) return 0;
-    const n = BigInt(into.length) > this.size - offset ? Number(this.size - offset) : into.length;
-    this.fill(offset, into.subarray(0, n));
-    return n;
-  }
-
-  private fill(offset: bigint, out: Uint8Array): void {
+  protected fill(offset: bigint, out: Uint8Array): void {
     const gb = BigInt(this.grainBytes);
     for (let done = 0; done < out.length; ) {
       const pos = offset + BigInt(done);
