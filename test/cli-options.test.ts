@@ -282,4 +282,16 @@ describe('error lines: one per error', () => {
     expect(go.code).toBe(1);
     expect(lines(go.stderr)).toHaveLength(1);
   });
+
+  it('extract of that file: the failure is said once, in the failed list with its logical address (the data findings are not repeated on stderr)', async () => {
+    const recipe = recipes().find((x) => x.name === 'one data sector flipped')!;
+    const at = recipe.expected[0]!.logical!;
+    const img = join(tmp, 'sector-x.img');
+    writeSparse(recipe.sources[0]!, img);
+    const out = join(tmp, 'sector-out');
+    const r = await cli('extract', img, '/rich/random-2m.bin', '-o', out);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`failed \\(1\\):\\n  /rich/random-2m\\.bin: written incompletely .* at logical ${at}: `));
+    expect(lines(r.stderr).filter((l) => /data-csum|checksum/.test(l))).toEqual([]);
+  });
 });

@@ -13,7 +13,7 @@ import {
 import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { openBatch, worst } from '../batch.js';
-import { reportFindings } from '../findings.js';
+import { reportFindings, type SaidRanges } from '../findings.js';
 import { openTarget } from '../target.js';
 import { Progress } from '../progress.js';
 
@@ -100,6 +100,9 @@ or was refused.`)
       }
       if (opts.verify === false) io.stderr.write('data checksums are not verified (--no-verify)\n');
       let s: ExtractSummary | null = null;
+      // Data that could not be read is said once, as the file's failure: its per-sector findings are not repeated.
+      const said: SaidRanges = [];
+      const onDataError = (logical: bigint, length: bigint) => { said.push({ logical, length }); };
       for (const p of placed) {
         let select: ExtractOptions['select'];
         if (regex) {
@@ -108,7 +111,7 @@ or was refused.`)
           select = planSelect(plan, regex);
         }
         const one = await extractFiles(view, { ref: p.loc.ref, inode: p.loc.inode, into: p.into, ways: p.ways }, outDir, {
-          force: opts.force ?? false, verify: opts.verify !== false, io, createdOutput: created && p.into.length === 0, manifest: opts.json ?? false, ...(select ? { select } : {}),
+          force: opts.force ?? false, verify: opts.verify !== false, io, createdOutput: created && p.into.length === 0, manifest: opts.json ?? false, onDataError, ...(select ? { select } : {}),
         });
         if (s) mergeSummary(s, one); else s = one;
       }
@@ -117,7 +120,7 @@ or was refused.`)
       if (regex && s.written.files + s.written.directories + s.written.symlinks === 0) s.notes.push(`nothing matched --path-regex ${JSON.stringify(opts.pathRegex)}`);
       if (opts.json) io.stdout.write(toJson(jsonDocument('extract', s), 2) + '\n');
       else io.stdout.write(summaryText(s) + '\n');
-      const damage = reportFindings(fs, io);
+      const damage = reportFindings(fs, io, { said });
       done(worst(lookup, s.failed.length || s.refused.length || damage ? EXIT_DAMAGE : EXIT_OK));
     });
 }

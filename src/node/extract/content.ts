@@ -45,7 +45,7 @@ export class ContentWriter {
   private tmpSeq = 0;
 
   constructor(private readonly view: FsView, private readonly log: SummaryLog, private readonly meta: MetadataRestorer, private readonly outDir: string,
-    private readonly opts: { force: boolean; verify: boolean; isRoot: boolean; directWrite: boolean },
+    private readonly opts: { force: boolean; verify: boolean; isRoot: boolean; directWrite: boolean; onDataError: ((logical: bigint, length: bigint) => void) | null },
     private readonly prefetch: Prefetcher | null, private readonly onData: () => void) {
     const aligned = prefetch?.alignedMemory;
     this.writer = opts.directWrite && typeof O.O_DIRECT === 'number' ? new DirectWriter(aligned ? [aligned] : []) : null;
@@ -100,8 +100,9 @@ export class ContentWriter {
           await out.write(seg.bytes, pos, pos + seg.bytes.length === size);
           summary.written.bytes += seg.bytes.length;
           this.onData();
-        } else if (seg.kind === 'error' && !bad) {
-          bad = `file offset ${seg.offset} (+${seg.length})${seg.logical !== undefined ? ` at logical ${seg.logical}` : ''}: ${seg.message}`;
+        } else if (seg.kind === 'error') {
+          if (seg.logical !== undefined) this.opts.onDataError?.(seg.logical, seg.length);
+          bad ??= `file offset ${seg.offset} (+${seg.length})${seg.logical !== undefined ? ` at logical ${seg.logical}` : ''}: ${seg.message}`;
         }
         // Zero segments (holes, prealloc) are skipped: the file stays sparse.
       }

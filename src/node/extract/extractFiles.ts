@@ -77,6 +77,12 @@ export interface ExtractOptions {
   manifest?: boolean;
   /** Only what this selects is written (default: everything below the start). */
   select?: ExtractSelect;
+  /**
+   * Told of every data range that could not be read (its logical address and
+   * length), so a caller that reports the file's failure can leave out the
+   * per-sector findings saying the same.
+   */
+  onDataError?: (logical: bigint, length: bigint) => void;
 }
 
 /**
@@ -113,7 +119,7 @@ export async function extractFiles(view: FsView, start: ExtractStart, outDir: st
   const xattr = opts.xattr ?? await loadXattr();
   const times = opts.times ?? await loadNsTimes();
   const isRoot = opts.isRoot ?? (typeof process.getuid === 'function' && process.getuid() === 0);
-  const x = new Extractor(view, opts.progress ?? NO_PROGRESS, outDir, { force: opts.force ?? false, verify: opts.verify !== false, xattr, isRoot, readAhead: opts.readAhead ?? true, batch: Math.max(1, opts.batch ?? BATCH), directWrite: opts.directWrite ?? true, manifest: opts.manifest ?? false, select: opts.select ?? null, times });
+  const x = new Extractor(view, opts.progress ?? NO_PROGRESS, outDir, { force: opts.force ?? false, verify: opts.verify !== false, xattr, isRoot, readAhead: opts.readAhead ?? true, batch: Math.max(1, opts.batch ?? BATCH), directWrite: opts.directWrite ?? true, manifest: opts.manifest ?? false, select: opts.select ?? null, times, onDataError: opts.onDataError ?? null });
   const into = start.into === null ? [] : start.into instanceof Uint8Array ? [start.into] : [...start.into];
   // The walk visits each leaf about once (directory lookups hit the few recent ones): a small
   // block cache leaves the memory to the writes in flight.
@@ -242,7 +248,7 @@ class Extractor {
   private readonly content: ContentWriter;
 
   constructor(private readonly view: FsView, private readonly bar: ExtractProgress, private readonly outDir: string,
-    private readonly opts: { force: boolean; verify: boolean; xattr: XattrApi | string; isRoot: boolean; readAhead: boolean; batch: number; directWrite: boolean; manifest: boolean; select: ExtractSelect | null; times: NsTimes | string }) {
+    private readonly opts: { force: boolean; verify: boolean; xattr: XattrApi | string; isRoot: boolean; readAhead: boolean; batch: number; directWrite: boolean; manifest: boolean; select: ExtractSelect | null; times: NsTimes | string; onDataError: ((logical: bigint, length: bigint) => void) | null }) {
     const ns = typeof opts.times === 'string' ? null : opts.times;
     this.log = new SummaryLog(outDir, { ...opts, timePrecision: ns ? 'ns' : 'us' });
     this.log.summary.notes.push(timePrecisionNote(ns ? 'ns' : 'us', typeof opts.times === 'string' ? opts.times : undefined));
