@@ -49,3 +49,10 @@ export function parseKey(s: string, what: string, fill: 'min' | 'max' = 'min'): 
   const offset = parts[2] !== undefined ? parseU64(parts[2], what) : fill === 'max' ? 0xffffffffffffffffn : 0n;
   return { objectid: obj, type, offset };
 }
+
+/** A byte count typed by a person: digits, optionally K, M, G or T (powers of 1024) and "B"/"iB". */
+export function parseByteCount(s: string, what: string): bigint {
+  const m = /^(\d+)([KMGT]?)(i?B)?$/i.exec(s.trim());
+  if (!m) throw new UsageError(`${what} must be a size such as 1073741824 or 1G, got "${s}"`);
+  return BigInt(m[1]!) << { '': 0n, K: 10n, M: 20n, G: 30n, T: 40n }[m[2]!.toUpperCase() as '']!;
+}

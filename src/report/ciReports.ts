@@ -1,4 +1,5 @@
 import { formatLocation, type Finding, type Location, type Severity } from '../findings.js';
+import { xmlText } from './xml.js';
 
 /**
  * check's findings in the formats CI systems read: JUnit XML (GitLab, Jenkins,
@@ -29,9 +30,7 @@ export interface CheckedImage {
   elapsedMs?: number;
 }
 
-const xml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!)
-  // XML 1.0 cannot hold most C0 controls, even escaped: shown as \xNN.
-  .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+const xml = xmlText;
 
 const line = (f: Finding) => {
   const at = formatLocation(f.location);

@@ -3,6 +3,7 @@ import type { ManifestEntry } from '../analysis/manifest.js';
 import { jsonPath, jsonText } from '../fs/names.js';
 import type { Timespec } from '../fs/types.js';
 import { formatTime } from './fs.js';
+import { xmlText } from './xml.js';
 
 /**
  * Digital Forensics XML (DFXML, schema 1.x/2.0 of the DFXML working group,
@@ -17,8 +18,7 @@ export const DFXML_NS = 'http://www.forensicswiki.org/wiki/Category:Digital_Fore
 export const BTRFS_NS = 'https://btrfs-inspect.invalid/dfxml';
 const DFXML_VERSION = '1.2.0';
 
-const xml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!)
-  .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+const xml = xmlText;
 
 /** TSK's meta types (TSK_FS_META_TYPE_ENUM), which DFXML's meta_type records. */
 const META_TYPE: Record<string, number> = { file: 1, dir: 2, fifo: 3, chr: 4, blk: 5, symlink: 6, sock: 8 };

@@ -15,7 +15,7 @@ import { VERSION } from '../version.js';
 import { openFilesystem, sourceOptionsOf, type SourceOptions } from '../open.js';
 import { renderTable } from '../table.js';
 import { EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, InputError, LineWriter, NotServedError, UsageError, type CliIO } from '../context.js';
-import { addSourceOptions, type CommonOptions } from '../options.js';
+import { addSourceOptions, collect, type CommonOptions } from '../options.js';
 import { Progress } from '../progress.js';
 
 interface CheckCliOptions extends CommonOptions {
@@ -33,8 +33,6 @@ interface CheckCliOptions extends CommonOptions {
 
 /** Version of the --json document (docs/check-json.md): the version of the whole JSON vocabulary (docs/json.md). */
 export const CHECK_JSON_VERSION = JSON_VERSION;
-
-const commaList = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter((x) => x !== '')];
 
 /** One filesystem checked: its report, or why it could not be checked (exit 2). */
 interface Checked {
@@ -54,7 +52,7 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
     .option('-q, --quiet', 'print the verdict line only')
     .option('--from <file>', 'check the images listed in FILE too, one path a line ("-": stdin; blank lines and # comments skipped)')
     .option('--fail-on <severity>', 'the least severity that fails the check (exit 1): "error" (default), "warning" or "info"')
-    .option('--ignore <codes>', 'accept findings of these codes (comma list, repeatable): listed, never failing', commaList)
+    .option('--ignore <codes>', 'accept findings of these codes (comma list, repeatable): listed, never failing', collect)
     .option('--config <file>', 'JSON: {"failOn": "warning", "ignore": [{"code": "...", "reason": "why it is accepted", "images": ["pattern"]}]}')
     .option('--junit <file>', 'also write a JUnit XML report to FILE (a test case per rule family and image)')
     .option('--sarif <file>', 'also write a SARIF 2.1.0 report to FILE (rules from the finding catalogue, results with locations)')

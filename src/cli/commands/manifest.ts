@@ -9,6 +9,7 @@ import { finish } from '../findings.js';
 import { addImageOptions, type CommonOptions } from '../options.js';
 import { openTarget } from '../target.js';
 import { worst } from '../batch.js';
+import { parseByteCount } from '../parse.js';
 import { fileByteRuns } from '../../analysis/byteRuns.js';
 import { dfxmlFileObject, dfxmlHead, dfxmlTail } from '../../report/dfxml.js';
 import { SliceSource } from '../../io/SliceSource.js';
@@ -17,12 +18,6 @@ import { VERSION } from '../version.js';
 
 const FORMATS = ['mtree', 'sha256sum', 'hashdeep', 'dfxml', 'json'];
 
-/** A byte count typed by a person: digits, optionally K, M, G or T (powers of 1024). */
-export function parseByteCount(s: string, what: string): bigint {
-  const m = /^(\d+)([KMGT]?)(i?B)?$/i.exec(s.trim());
-  if (!m) throw new UsageError(`${what} must be a size such as 1073741824 or 1G, got "${s}"`);
-  return BigInt(m[1]!) << { '': 0n, K: 10n, M: 20n, G: 30n, T: 40n }[m[2]!.toUpperCase() as '']!;
-}
 
 /**
  * The device that is the IMAGE argument and where the filesystem starts in

@@ -9,7 +9,8 @@ import { displayPath, parsePath } from '../../fs/names.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { EXIT_DAMAGE, EXIT_OK, InputError, UsageError, type CliIO } from '../context.js';
 import { finish } from '../findings.js';
-import { addSourceOptions, type CommonOptions } from '../options.js';
+import { addSourceOptions, collect, type CommonOptions } from '../options.js';
+import { parseByteCount } from '../parse.js';
 import { renderTable } from '../table.js';
 import { openTarget } from '../target.js';
 import { worst } from '../batch.js';
@@ -32,8 +33,8 @@ export function registerVerify(program: Command, io: CliIO, done: (code: number)
   addSourceOptions(program.command('verify').argument('[image]', 'image file or device').argument('[path]', 'directory the manifest describes, as a mount of subvolume 5 shows it (default /)'))
     .description('compare the files below PATH with a manifest (BSD mtree, sha256sum\'s list, or "manifest --json"): every missing, extra and different entry; and check a policy (--deny, --min-free); exit 1 on any difference or violation')
     .option('--manifest <file>', 'the manifest: mtree (bsdtar, mtree -c, "manifest"), sha256sum output, or NDJSON of "manifest --json" (told apart by content)')
-    .option('--deny <rules>', 'policy, a comma list (repeatable): "world-writable" (files and directories anyone may write; sticky directories allowed), "setuid" (setuid/setgid files not in --allow-setuid), "snapshots" (any snapshot left in the image)', commaList)
-    .option('--allow-setuid <paths>', 'with --deny setuid: these setuid/setgid files are expected (comma list, repeatable; paths below PATH)', commaList)
+    .option('--deny <rules>', 'policy, a comma list (repeatable): "world-writable" (files and directories anyone may write; sticky directories allowed), "setuid" (setuid/setgid files not in --allow-setuid), "snapshots" (any snapshot left in the image)', collect)
+    .option('--allow-setuid <paths>', 'with --deny setuid: these setuid/setgid files are expected (comma list, repeatable; paths below PATH)', collect)
     .option('--min-free <size>', 'policy: at least this much free space (bytes, or with K, M, G, T: powers of 1024), as "usage" estimates it')
     .option('--xdev', 'stay in PATH\'s subvolume: do not descend into subvolumes linked below it')
     .option('--subvol <id|path>', 'PATH is in this subvolume')
@@ -98,8 +99,6 @@ export function registerVerify(program: Command, io: CliIO, done: (code: number)
     });
 }
 
-const commaList = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter((x) => x !== '')];
-
 const DENY_RULES = ['world-writable', 'setuid', 'snapshots'];
 
 function parsePolicy(o: VerifyOptions): Policy {
@@ -111,16 +110,10 @@ function parsePolicy(o: VerifyOptions): Policy {
   }
   if ((o.deny ?? []).includes('setuid')) p.setuid = { allow: new Set((o.allowSetuid ?? []).map((x) => mtreeKey(parsePath(x)))) };
   else if (o.allowSetuid !== undefined) throw new UsageError('--allow-setuid lists exceptions to --deny setuid; give that too');
-  if (o.minFree !== undefined) p.minFree = parseSize(o.minFree, '--min-free');
+  if (o.minFree !== undefined) p.minFree = parseByteCount(o.minFree, '--min-free');
   return p;
 }
 
-function parseSize(s: string, what: string): bigint {
-  const m = /^(\d+)([KMGT]?)(i?B)?$/i.exec(s.trim());
-  if (!m) throw new UsageError(`${what} must be a size such as 1073741824 or 1G, got "${s}"`);
-  const shift = { '': 0n, K: 10n, M: 20n, G: 30n, T: 40n }[m[2]!.toUpperCase() as '' | 'K']!;
-  return BigInt(m[1]!) << shift;
-}
 
 function readManifest(path: string): ParsedManifest {
   let text: string;
