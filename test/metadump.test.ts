@@ -7,14 +7,13 @@ import { readFile } from '../src/fs/fileData.js';
 import { FsView } from '../src/fs/FsView.js';
 import { pathBytes } from '../src/fs/names.js';
 import { walkFiles } from '../src/fs/walk.js';
-import { HEADER_SIZE } from '../src/format/treeBlock.js';
 import { MemorySource } from '../src/io/MemorySource.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
 import { ITEMS_PER_CLUSTER, metaClusterHeader, metaClusterItem } from '../src/format/metadump.js';
 import { MetadumpDeviceSource, MetadumpImage } from '../src/volume/metadump.js';
 import { readSuperblocks } from '../src/volume/superblocks.js';
 import { b64, filesTruth } from './helpers/fsTruth.js';
-import { keyString, parseDumpTree } from './helpers/dumpTreeTruth.js';
+import { parseDumpTree, walkedBlocks } from './helpers/dumpTreeTruth.js';
 import { SAMPLES, truthText } from './helpers/samples.js';
 import { Rng } from '../fuzz/rng.js';
 import { dumpAllText } from '../src/report/dumpTree.js';
@@ -37,23 +36,7 @@ const restoredTruth = (file: string) => gunzipSync(readFileSync(join(DIR, 'truth
 
 /** Every block the trees reach, as the dump-tree helper writes them. */
 function blocksOf(fs: Filesystem) {
-  const seen = new Map<bigint, { level: number; nritems: number; generation: bigint; entries: string[] }>();
-  for (const root of [fs.rootTree, fs.chunkTree, ...fs.roots()]) {
-    fs.walk(root, {
-      block(b) {
-        if (seen.has(b.logical)) return false;
-        const entries: string[] = [];
-        for (let i = 0; i < b.nritems; i++) {
-          const k = b.key(i);
-          const ks = keyString(k.objectid, k.type, k.offset);
-          entries.push(b.isLeaf ? `${ks} off ${b.itemOffset(i) - HEADER_SIZE} size ${b.itemSize(i)}` : `${ks} block ${b.blockPtr(i)} gen ${b.ptrGeneration(i)}`);
-        }
-        seen.set(b.logical, { level: b.level, nritems: b.nritems, generation: b.generation, entries });
-        return true;
-      },
-    });
-  }
-  return seen;
+  return walkedBlocks(fs, [fs.rootTree, fs.chunkTree, ...fs.roots()]);
 }
 
 function expectBlocks(fs: Filesystem, truthText: string): void {

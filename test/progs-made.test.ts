@@ -3,12 +3,11 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { runCheck } from '../src/analysis/check/index.js';
-import { HEADER_SIZE } from '../src/format/treeBlock.js';
 import { loadRunsImage } from '../src/io/node/runs.js';
 import { featureGaps } from '../src/report/featureSupport.js';
 import { superFlagNames } from '../src/report/superblock.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
-import { keyString, parseDumpTree } from './helpers/dumpTreeTruth.js';
+import { parseDumpTree, walkedBlocks } from './helpers/dumpTreeTruth.js';
 import { openSample, SAMPLES } from './helpers/samples.js';
 import { cli, parseJsonExact } from './helpers/cli.js';
 
@@ -25,22 +24,7 @@ describe('raid-stripe-tree filesystem made by mkfs.btrfs 6.19 (RAID1 on two devi
   it('every tree block equals btrfs-progs 6.19 dump-tree, the raid stripe tree (12) among them, with no finding', () => {
     const fs = Filesystem.open(devs());
     const want = parseDumpTree(truth('dump-tree.txt.gz'));
-    const seen = new Map<bigint, { level: number; nritems: number; generation: bigint; entries: string[] }>();
-    for (const root of [fs.rootTree, fs.chunkTree, ...fs.roots()]) {
-      fs.walk(root, {
-        block(b) {
-          if (seen.has(b.logical)) return false;
-          const entries: string[] = [];
-          for (let i = 0; i < b.nritems; i++) {
-            const k = b.key(i);
-            const ks = keyString(k.objectid, k.type, k.offset);
-            entries.push(b.isLeaf ? `${ks} off ${b.itemOffset(i) - HEADER_SIZE} size ${b.itemSize(i)}` : `${ks} block ${b.blockPtr(i)} gen ${b.ptrGeneration(i)}`);
-          }
-          seen.set(b.logical, { level: b.level, nritems: b.nritems, generation: b.generation, entries });
-          return true;
-        },
-      });
-    }
+    const seen = walkedBlocks(fs, [fs.rootTree, fs.chunkTree, ...fs.roots()]);
     expect(fs.findings.items).toEqual([]);
     expect([...seen.keys()].sort()).toEqual([...want.keys()].sort());
     for (const [bytenr, t] of want) expect(seen.get(bytenr), `block ${bytenr}`).toEqual({ level: t.level, nritems: t.nritems, generation: t.generation, entries: t.entries });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HEADER_SIZE } from '../src/format/treeBlock.js';
 import { openSample, sampleNames, truthText } from './helpers/samples.js';
-import { keyString, parseDumpTree } from './helpers/dumpTreeTruth.js';
+import { parseDumpTree, walkedBlocks } from './helpers/dumpTreeTruth.js';
 
 const names = sampleNames();
 
@@ -10,23 +9,8 @@ describe.each(names)('trees of sample %s', (name) => {
     const truth = parseDumpTree(truthText(name, 'dump-tree.txt'));
     expect(truth.size).toBeGreaterThan(5);
     const fs = openSample(name);
-    const seen = new Map<bigint, { level: number; nritems: number; generation: bigint; entries: string[] }>();
     const log = fs.logRootTree;
-    for (const root of [fs.rootTree, fs.chunkTree, ...(log ? [log] : []), ...fs.roots(), ...fs.logTrees()]) {
-      fs.walk(root, {
-        block(b) {
-          if (seen.has(b.logical)) return false;
-          const entries: string[] = [];
-          for (let i = 0; i < b.nritems; i++) {
-            const k = b.key(i);
-            const ks = keyString(k.objectid, k.type, k.offset);
-            entries.push(b.isLeaf ? `${ks} off ${b.itemOffset(i) - HEADER_SIZE} size ${b.itemSize(i)}` : `${ks} block ${b.blockPtr(i)} gen ${b.ptrGeneration(i)}`);
-          }
-          seen.set(b.logical, { level: b.level, nritems: b.nritems, generation: b.generation, entries });
-          return true;
-        },
-      });
-    }
+    const seen = walkedBlocks(fs, [fs.rootTree, fs.chunkTree, ...(log ? [log] : []), ...fs.roots(), ...fs.logTrees()]);
     expect(fs.findings.items).toEqual([]);
     expect([...seen.keys()].sort()).toEqual([...truth.keys()].sort());
     for (const [bytenr, t] of truth) {

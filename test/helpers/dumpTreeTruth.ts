@@ -1,4 +1,7 @@
 import { ItemType, ObjectId } from '../../src/format/constants.js';
+import { HEADER_SIZE } from '../../src/format/treeBlock.js';
+import type { Filesystem } from '../../src/tree/Filesystem.js';
+import type { TreeRoot } from '../../src/tree/walk.js';
 
 /** One tree block as `btrfs inspect-internal dump-tree` printed it. */
 export interface TruthBlock {
@@ -63,4 +66,28 @@ export function parseDumpTree(text: string): Map<bigint, TruthBlock> {
     if (m) cur.entries.push(`${keyString(parseKeyPart(m[1]!), parseKeyType(m[2]!), parseKeyPart(m[3]!))} block ${m[4]} gen ${m[5]}`);
   }
   return blocks;
+}
+
+/** A block as the walk reaches it, in the shape parseDumpTree gives dump-tree's. */
+export interface WalkedBlock { level: number; nritems: number; generation: bigint; entries: string[] }
+
+/** Every block the given trees reach (each once), keyed by logical address, to compare with parseDumpTree. */
+export function walkedBlocks(fs: Filesystem, roots: readonly TreeRoot[]): Map<bigint, WalkedBlock> {
+  const seen = new Map<bigint, WalkedBlock>();
+  for (const root of roots) {
+    fs.walk(root, {
+      block(b) {
+        if (seen.has(b.logical)) return false;
+        const entries: string[] = [];
+        for (let i = 0; i < b.nritems; i++) {
+          const k = b.key(i);
+          const ks = keyString(k.objectid, k.type, k.offset);
+          entries.push(b.isLeaf ? `${ks} off ${b.itemOffset(i) - HEADER_SIZE} size ${b.itemSize(i)}` : `${ks} block ${b.blockPtr(i)} gen ${b.ptrGeneration(i)}`);
+        }
+        seen.set(b.logical, { level: b.level, nritems: b.nritems, generation: b.generation, entries });
+        return true;
+      },
+    });
+  }
+  return seen;
 }
