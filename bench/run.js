@@ -6,9 +6,9 @@
 //   npm run build && sudo node bench/run.js [--files N] [--snapshots N] [--runs N] [--only NAME] [--out DIR]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpus } from 'node:os';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, def) => {
@@ -27,7 +27,10 @@ if (!existsSync(join(here, '..', 'dist', 'cli', 'main.js'))) {
   console.error('build first: npm run build');
   process.exit(2);
 }
-const build = (n) => execFileSync('bash', [join(here, 'build-large.sh'), files, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] }).toString().trim();
+const build = (n) =>
+  execFileSync('bash', [join(here, 'build-large.sh'), files, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    .toString()
+    .trim();
 const image = build(snaps);
 // The same fill with twice the snapshots, for how sharing scales (built once, cached, only when that line runs).
 let doubled;
@@ -41,7 +44,11 @@ const image2 = () => (doubled ??= build(Number(snaps) * 2));
 function timeIt(cmd, args, cold = false) {
   if (cold) {
     execFileSync('sync');
-    try { execFileSync('sh', ['-c', 'echo 3 > /proc/sys/vm/drop_caches'], { stdio: 'ignore' }); } catch { coldNote = 'page cache not dropped (needs root)'; }
+    try {
+      execFileSync('sh', ['-c', 'echo 3 > /proc/sys/vm/drop_caches'], { stdio: 'ignore' });
+    } catch {
+      coldNote = 'page cache not dropped (needs root)';
+    }
     [cmd, args] = ['sh', ['-c', '"$0" "$@"; sync', cmd, ...args]];
   }
   const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
@@ -68,9 +75,14 @@ const pairs = [
   // Cold: 16 GB read and 16 GB written do not fit the page cache together, so each run starts from a
   // dropped cache and ends when its output is on disk; the two alternate which goes first.
   {
-    name: 'extract subvolume /data vs btrfs restore -m -x -S -r 256 (cold cache, incl. sync)', ours: ['extract', image, '/data', '-o', outOurs],
-    theirs: ['btrfs', ['restore', '-m', '-x', '-S', '-r', '256', image, outTheirs]], cold: true,
-    before: () => { for (const d of [outOurs, outTheirs]) rmSync(d, { recursive: true, force: true }); execFileSync('mkdir', ['-p', outTheirs]); },
+    name: 'extract subvolume /data vs btrfs restore -m -x -S -r 256 (cold cache, incl. sync)',
+    ours: ['extract', image, '/data', '-o', outOurs],
+    theirs: ['btrfs', ['restore', '-m', '-x', '-S', '-r', '256', image, outTheirs]],
+    cold: true,
+    before: () => {
+      for (const d of [outOurs, outTheirs]) rmSync(d, { recursive: true, force: true });
+      execFileSync('mkdir', ['-p', outTheirs]);
+    },
   },
 ];
 if (!existsSync('/usr/bin/time')) {
@@ -81,15 +93,32 @@ console.log(`image: ${image}\nmachine: ${cpus().length} x ${cpus()[0].model}, no
 console.log('| command | btrfs-inspect (s) | btrfs-progs (s) | ratio | btrfs-inspect max RSS (MiB) |');
 console.log('|---|---|---|---|---|');
 for (const p of pairs.filter((x) => !only || x.name.includes(only))) {
-  const o = [], t = [], m = [];
+  const o = [],
+    t = [],
+    m = [];
   for (let i = 0; i < runs; i++) {
-    const ours = () => (p.before?.(), timeIt(process.execPath, [cli, ...(typeof p.ours === 'function' ? p.ours() : p.ours)], p.cold));
+    const ours = () => {
+      p.before?.();
+      return timeIt(process.execPath, [cli, ...(typeof p.ours === 'function' ? p.ours() : p.ours)], p.cold);
+    };
     // Each command starts from an empty output directory (the disk need not hold two extractions).
-    const theirs = () => (p.theirs ? (p.before?.(), timeIt(p.theirs[0], p.theirs[1], p.cold)) : null);
+    const theirs = () => {
+      if (!p.theirs) return null;
+      p.before?.();
+      return timeIt(p.theirs[0], p.theirs[1], p.cold);
+    };
     // Odd runs go theirs first, so neither side always meets the other's leftovers.
     let a, b;
-    if (i % 2 === 0) { a = ours(); b = theirs(); } else { b = theirs(); a = ours(); }
-    o.push(a.secs); m.push(a.mib); if (b) t.push(b.secs);
+    if (i % 2 === 0) {
+      a = ours();
+      b = theirs();
+    } else {
+      b = theirs();
+      a = ours();
+    }
+    o.push(a.secs);
+    m.push(a.mib);
+    if (b) t.push(b.secs);
   }
   p.before?.();
   const theirs = t.length ? median(t).toFixed(2) : '-';

@@ -10,7 +10,8 @@ export interface CommandOutcome {
 }
 
 /** Node's own error texts: a message carrying one means an exception escaped as a message. */
-const ENGINE_ERROR = /\b(TypeError|RangeError|ReferenceError|SyntaxError|Cannot read propert|Cannot set propert|is not a function|is not iterable|is not a constructor|Invalid typed array length|Invalid array length|Array buffer allocation failed|Maximum call stack|Cannot mix BigInt|Cannot convert|out of bounds|Invalid string length|Invalid time value|JavaScript heap)/;
+const ENGINE_ERROR =
+  /\b(TypeError|RangeError|ReferenceError|SyntaxError|Cannot read propert|Cannot set propert|is not a function|is not iterable|is not a constructor|Invalid typed array length|Invalid array length|Array buffer allocation failed|Maximum call stack|Cannot mix BigInt|Cannot convert|out of bounds|Invalid string length|Invalid time value|JavaScript heap)/;
 const STACK_LINE = /^\s+at .+(:\d+:\d+\)?|<anonymous>\)?)$/m;
 
 export interface Limits {

@@ -26,17 +26,52 @@ export const COMMANDS: { cmd: string; json: boolean; args: (c: CaseContext) => s
   { cmd: 'ls', json: true, args: (c) => [['-R', '-l'], ['-R'], ['-l', c.rng.pick(c.t.dirs) ?? '/']] },
   { cmd: 'stat', json: true, args: (c) => [[c.rng.pick(c.t.files) ?? '/'], [c.rng.pick(c.t.dirs) ?? '/'], ['--inode', '5:256']] },
   { cmd: 'cat', json: false, args: (c) => [[c.t.files[0] ?? '/'], [c.rng.pick(c.t.files) ?? '/'], ['--no-verify', c.rng.pick(c.t.files) ?? '/']] },
-  { cmd: 'extract', json: true, args: (c) => [['-o', c.out], ['--no-verify', '-o', c.out]] },
-  { cmd: 'resolve', json: true, args: (c) => [['--logical', String(c.t.dataLogical)], ['--inode', `5:${257 + c.rng.int(20)}`]] },
+  {
+    cmd: 'extract',
+    json: true,
+    args: (c) => [
+      ['-o', c.out],
+      ['--no-verify', '-o', c.out],
+    ],
+  },
+  {
+    cmd: 'resolve',
+    json: true,
+    args: (c) => [
+      ['--logical', String(c.t.dataLogical)],
+      ['--inode', `5:${257 + c.rng.int(20)}`],
+    ],
+  },
   { cmd: 'roots', json: true, args: () => [[], ['--tree', '5']] },
   { cmd: 'recover', json: true, args: (c) => [[], ['-o', c.out]] },
   { cmd: 'timeline', json: true, args: () => [[], ['--bodyfile']] },
-  { cmd: 'ls', json: true, args: () => [['-R', '--replay-log'], ['-R', '--generation', '1']] },
+  {
+    cmd: 'ls',
+    json: true,
+    args: () => [
+      ['-R', '--replay-log'],
+      ['-R', '--generation', '1'],
+    ],
+  },
   { cmd: 'sharing', json: true, args: () => [[], ['--matrix'], ['--free', '5']] },
-  { cmd: 'diff', json: true, args: () => [['5', '256'], ['5', '5']] },
+  {
+    cmd: 'diff',
+    json: true,
+    args: () => [
+      ['5', '256'],
+      ['5', '5'],
+    ],
+  },
   { cmd: 'extents', json: true, args: (c) => [[c.t.files[0] ?? '/'], [c.rng.pick(c.t.files) ?? '/', '--no-sharing']] },
   { cmd: 'usage', json: true, args: () => [[]] },
-  { cmd: 'heatmap', json: false, args: (c) => [['-o', c.out + '/h.png'], ['-o', c.out + '/h.svg']] },
+  {
+    cmd: 'heatmap',
+    json: false,
+    args: (c) => [
+      ['-o', c.out + '/h.png'],
+      ['-o', c.out + '/h.svg'],
+    ],
+  },
   { cmd: 'check', json: true, args: () => [[], ['--data'], ['--data', '--jobs', '1']] },
   { cmd: 'manifest', json: true, args: () => [[], ['--format', 'dfxml'], ['--format', 'hashdeep', '--digests', 'md5,sha1,sha256']] },
   { cmd: 'verify', json: true, args: () => [['--deny', 'world-writable,setuid,snapshots', '--min-free', '1']] },

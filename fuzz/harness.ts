@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,8 +68,17 @@ export function weighted(w: Record<string, number>): string[] {
  * MBR partition, compression, deleted files, older generations and a log tree.
  */
 export const QUICK_SAMPLES = weighted({
-  'csum-xxhash': 4, 'generations': 3, 'deleted': 3, 'log-tree': 2, 'csum-sha256': 2, 'holes': 2, 'dup-data': 2,
-  'partitioned-mbr': 2, 'raid1': 1, 'compress': 1, 'raid5': 1,
+  'csum-xxhash': 4,
+  generations: 3,
+  deleted: 3,
+  'log-tree': 2,
+  'csum-sha256': 2,
+  holes: 2,
+  'dup-data': 2,
+  'partitioned-mbr': 2,
+  raid1: 1,
+  compress: 1,
+  raid5: 1,
 });
 
 export const DEFAULT_LIMITS: Limits = { commandMs: 10_000, rssBytes: 512 * 2 ** 20 };
@@ -93,71 +102,94 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   const end = first + o.cases;
   let spawned = 0;
 
-  const runWorker = (): Promise<void> => new Promise((resolveWorker) => {
-    const dir = join(root, `w${spawned++}`);
-    mkdirSync(dir);
-    let child: ChildProcess;
-    let pending: { index: number; argv?: string[]; timer?: NodeJS.Timeout; sample?: string; mutation?: string[] } | null = null;
-    let ended = false;
-    const finish = () => { if (!ended) { ended = true; rmSync(dir, { recursive: true, force: true }); resolveWorker(); } };
-    const feed = () => {
-      if (next >= end) { child.disconnect(); return; }
-      pending = { index: next++ };
-      const req: CaseRequest = { type: 'case', seed: o.seed, index: pending.index, samples: o.samples, limits };
-      child.send(req);
-    };
-    const fail = (problem: string, stderr?: string) => {
-      const p = pending!;
-      summary.failures.push({ seed: o.seed, index: p.index, sample: p.sample ?? '?', mutation: p.mutation ?? [], ...(p.argv ? { argv: p.argv } : {}), problems: [problem], ...(stderr ? { stderr } : {}) });
-      summary.cases++;
-    };
-    const start = () => {
-      let stderr = '';
-      child = fork(WORKER, [], {
-        cwd: dir,
-        execArgv: ['--import', TSX, `--max-old-space-size=${o.heapMb ?? 1024}`, ...(o.nodeArgs ?? [])],
-        env: { ...process.env, BTRFS_INSPECT_DEBUG: '1', ...(o.dist ? { FUZZ_DIST: '1' } : {}) },
-        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      });
-      child.stderr!.on('data', (d: Buffer) => { if (stderr.length < 8000) stderr += d.toString(); });
-      child.on('message', (m: ChildMessage) => {
-        if (m.type === 'ready') feed();
-        else if (m.type === 'case' && pending) {
-          // Known before any command runs, so a hang or crash can still be replayed by sample.
-          pending.sample = m.sample;
-          pending.mutation = m.mutation;
-        } else if (m.type === 'start' && pending) {
-          clearTimeout(pending.timer);
-          pending.argv = m.argv;
-          pending.timer = setTimeout(() => {
-            fail(`hang: still running after ${hangMs} ms (killed)`);
+  const runWorker = (): Promise<void> =>
+    new Promise((resolveWorker) => {
+      const dir = join(root, `w${spawned++}`);
+      mkdirSync(dir);
+      let child: ChildProcess;
+      let pending: { index: number; argv?: string[]; timer?: NodeJS.Timeout; sample?: string; mutation?: string[] } | null = null;
+      let ended = false;
+      const finish = () => {
+        if (!ended) {
+          ended = true;
+          rmSync(dir, { recursive: true, force: true });
+          resolveWorker();
+        }
+      };
+      const feed = () => {
+        if (next >= end) {
+          child.disconnect();
+          return;
+        }
+        pending = { index: next++ };
+        const req: CaseRequest = { type: 'case', seed: o.seed, index: pending.index, samples: o.samples, limits };
+        child.send(req);
+      };
+      const fail = (problem: string, stderr?: string) => {
+        const p = pending!;
+        summary.failures.push({
+          seed: o.seed,
+          index: p.index,
+          sample: p.sample ?? '?',
+          mutation: p.mutation ?? [],
+          ...(p.argv ? { argv: p.argv } : {}),
+          problems: [problem],
+          ...(stderr ? { stderr } : {}),
+        });
+        summary.cases++;
+      };
+      const start = () => {
+        let stderr = '';
+        child = fork(WORKER, [], {
+          cwd: dir,
+          execArgv: ['--import', TSX, `--max-old-space-size=${o.heapMb ?? 1024}`, ...(o.nodeArgs ?? [])],
+          env: { ...process.env, BTRFS_INSPECT_DEBUG: '1', ...(o.dist ? { FUZZ_DIST: '1' } : {}) },
+          stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        });
+        child.stderr!.on('data', (d: Buffer) => {
+          if (stderr.length < 8000) stderr += d.toString();
+        });
+        child.on('message', (m: ChildMessage) => {
+          if (m.type === 'ready') feed();
+          else if (m.type === 'case' && pending) {
+            // Known before any command runs, so a hang or crash can still be replayed by sample.
+            pending.sample = m.sample;
+            pending.mutation = m.mutation;
+          } else if (m.type === 'start' && pending) {
+            clearTimeout(pending.timer);
+            pending.argv = m.argv;
+            pending.timer = setTimeout(() => {
+              fail(`hang: still running after ${hangMs} ms (killed)`);
+              pending = null;
+              child.kill('SIGKILL');
+            }, hangMs);
+          } else if (m.type === 'done' && pending) {
+            clearTimeout(pending.timer);
             pending = null;
-            child.kill('SIGKILL');
-          }, hangMs);
-        } else if (m.type === 'done' && pending) {
-          clearTimeout(pending.timer);
-          pending = null;
-          record(o, summary, m.report);
-          feed();
-        } else if (m.type === 'fatal' && pending) {
-          clearTimeout(pending.timer);
-          fail(m.message);
-          pending = null;
-        }
-      });
-      child.on('exit', (code, signal) => {
-        if (pending) {
-          clearTimeout(pending.timer);
-          const oom = /heap out of memory|Allocation failed/i.test(stderr);
-          fail(oom ? 'memory: child ran out of heap' : `child died (code ${code}, signal ${signal})`, stderr.slice(-2000));
-          pending = null;
-        }
-        // A child killed for a hang or crash is replaced, and the queue goes on.
-        if (next < end) { stderr = ''; start(); } else finish();
-      });
-    };
-    start();
-  });
+            record(o, summary, m.report);
+            feed();
+          } else if (m.type === 'fatal' && pending) {
+            clearTimeout(pending.timer);
+            fail(m.message);
+            pending = null;
+          }
+        });
+        child.on('exit', (code, signal) => {
+          if (pending) {
+            clearTimeout(pending.timer);
+            const oom = /heap out of memory|Allocation failed/i.test(stderr);
+            fail(oom ? 'memory: child ran out of heap' : `child died (code ${code}, signal ${signal})`, stderr.slice(-2000));
+            pending = null;
+          }
+          // A child killed for a hang or crash is replaced, and the queue goes on.
+          if (next < end) {
+            stderr = '';
+            start();
+          } else finish();
+        });
+      };
+      start();
+    });
 
   const n = Math.max(1, Math.min(o.workers ?? 2, o.cases));
   await Promise.all(Array.from({ length: n }, runWorker));
@@ -184,7 +216,10 @@ function record(o: FuzzOptions, s: FuzzSummary, r: CaseReport): void {
     s.commands++;
     s.commandMs[c.argv[0]!] = (s.commandMs[c.argv[0]!] ?? 0) + c.ms;
     s.exitCodes[c.code] = (s.exitCodes[c.code] ?? 0) + 1;
-    if (c.ms > s.slowestMs) { s.slowestMs = c.ms; s.slowest = [`case ${r.index}`, ...c.argv]; }
+    if (c.ms > s.slowestMs) {
+      s.slowestMs = c.ms;
+      s.slowest = [`case ${r.index}`, ...c.argv];
+    }
     s.maxRssGrowth = Math.max(s.maxRssGrowth, c.rssGrowth);
     if (c.problems.length) s.failures.push({ seed: o.seed, index: r.index, sample: r.sample, mutation: r.mutation, argv: c.argv, problems: c.problems, stderr: c.stderr.slice(0, 1500) });
   }

@@ -1,7 +1,7 @@
 import { computeCsum } from '../src/format/checksum.js';
 import { ItemType } from '../src/format/constants.js';
 import type { Rng } from './rng.js';
-import { readRuns, type Patch } from './runsImage.js';
+import { type Patch, readRuns } from './runsImage.js';
 import type { BlockTarget, ItemTarget, SampleTargets } from './targets.js';
 
 /** One fuzz case's damage: byte patches per device, optionally a device cut short. */
@@ -16,54 +16,158 @@ type Field = [name: string, off: number, width: number];
 
 /** btrfs_super_block fields worth breaking (btrfs_tree.h offsets). */
 const SUPER_FIELDS: Field[] = [
-  ['bytenr', 0x30, 8], ['flags', 0x38, 8], ['magic', 0x40, 8], ['generation', 0x48, 8], ['root', 0x50, 8],
-  ['chunk_root', 0x58, 8], ['log_root', 0x60, 8], ['total_bytes', 0x70, 8], ['bytes_used', 0x78, 8],
-  ['root_dir_objectid', 0x80, 8], ['num_devices', 0x88, 8], ['sectorsize', 0x90, 4], ['nodesize', 0x94, 4],
-  ['stripesize', 0x9c, 4], ['sys_chunk_array_size', 0xa0, 4], ['chunk_root_generation', 0xa4, 8],
-  ['incompat_flags', 0xbc, 8], ['csum_type', 0xc4, 2], ['root_level', 0xc6, 1], ['chunk_root_level', 0xc7, 1],
-  ['log_root_level', 0xc8, 1], ['dev_item.devid', 0xc9, 8], ['dev_item.total_bytes', 0xd1, 8],
-  ['block_group_root', 0x253, 8], ['block_group_root_level', 0x263, 1],
+  ['bytenr', 0x30, 8],
+  ['flags', 0x38, 8],
+  ['magic', 0x40, 8],
+  ['generation', 0x48, 8],
+  ['root', 0x50, 8],
+  ['chunk_root', 0x58, 8],
+  ['log_root', 0x60, 8],
+  ['total_bytes', 0x70, 8],
+  ['bytes_used', 0x78, 8],
+  ['root_dir_objectid', 0x80, 8],
+  ['num_devices', 0x88, 8],
+  ['sectorsize', 0x90, 4],
+  ['nodesize', 0x94, 4],
+  ['stripesize', 0x9c, 4],
+  ['sys_chunk_array_size', 0xa0, 4],
+  ['chunk_root_generation', 0xa4, 8],
+  ['incompat_flags', 0xbc, 8],
+  ['csum_type', 0xc4, 2],
+  ['root_level', 0xc6, 1],
+  ['chunk_root_level', 0xc7, 1],
+  ['log_root_level', 0xc8, 1],
+  ['dev_item.devid', 0xc9, 8],
+  ['dev_item.total_bytes', 0xd1, 8],
+  ['block_group_root', 0x253, 8],
+  ['block_group_root_level', 0x263, 1],
 ];
 
 /** btrfs_chunk fields, relative to the item body. */
 const CHUNK_FIELDS: Field[] = [
-  ['length', 0, 8], ['owner', 8, 8], ['stripe_len', 16, 8], ['type', 24, 8], ['sector_size', 40, 4],
-  ['num_stripes', 44, 2], ['sub_stripes', 46, 2], ['stripe0.devid', 48, 8], ['stripe0.offset', 56, 8],
+  ['length', 0, 8],
+  ['owner', 8, 8],
+  ['stripe_len', 16, 8],
+  ['type', 24, 8],
+  ['sector_size', 40, 4],
+  ['num_stripes', 44, 2],
+  ['sub_stripes', 46, 2],
+  ['stripe0.devid', 48, 8],
+  ['stripe0.offset', 56, 8],
 ];
 
-const DIR_FIELDS: Field[] = [['location.objectid', 0, 8], ['location.type', 8, 1], ['location.offset', 9, 8], ['data_len', 25, 2], ['name_len', 27, 2], ['type', 29, 1]];
-const REF_FIELDS: Field[] = [['dirid', 0, 8], ['sequence', 8, 8], ['name_len', 16, 2]];
+const DIR_FIELDS: Field[] = [
+  ['location.objectid', 0, 8],
+  ['location.type', 8, 1],
+  ['location.offset', 9, 8],
+  ['data_len', 25, 2],
+  ['name_len', 27, 2],
+  ['type', 29, 1],
+];
+const REF_FIELDS: Field[] = [
+  ['dirid', 0, 8],
+  ['sequence', 8, 8],
+  ['name_len', 16, 2],
+];
 
 /** Item body fields by key type (btrfs_tree.h layouts). */
 const ITEM_FIELDS: Record<number, Field[]> = {
-  [ItemType.INODE_ITEM]: [['generation', 0, 8], ['size', 16, 8], ['nbytes', 24, 8], ['nlink', 40, 4], ['mode', 52, 4], ['flags', 64, 8]],
-  [ItemType.INODE_REF]: [['index', 0, 8], ['name_len', 8, 2]],
-  [ItemType.INODE_EXTREF]: [['parent', 0, 8], ['index', 8, 8], ['name_len', 16, 2]],
+  [ItemType.INODE_ITEM]: [
+    ['generation', 0, 8],
+    ['size', 16, 8],
+    ['nbytes', 24, 8],
+    ['nlink', 40, 4],
+    ['mode', 52, 4],
+    ['flags', 64, 8],
+  ],
+  [ItemType.INODE_REF]: [
+    ['index', 0, 8],
+    ['name_len', 8, 2],
+  ],
+  [ItemType.INODE_EXTREF]: [
+    ['parent', 0, 8],
+    ['index', 8, 8],
+    ['name_len', 16, 2],
+  ],
   [ItemType.XATTR_ITEM]: DIR_FIELDS,
   [ItemType.DIR_ITEM]: DIR_FIELDS,
   [ItemType.DIR_INDEX]: DIR_FIELDS,
-  [ItemType.EXTENT_DATA]: [['ram_bytes', 8, 8], ['compression', 16, 1], ['encryption', 17, 1], ['type', 20, 1], ['disk_bytenr', 21, 8], ['disk_num_bytes', 29, 8], ['offset', 37, 8], ['num_bytes', 45, 8]],
-  [ItemType.ROOT_ITEM]: [['generation', 160, 8], ['root_dirid', 168, 8], ['bytenr', 176, 8], ['flags', 208, 8], ['refs', 216, 4], ['level', 238, 1]],
+  [ItemType.EXTENT_DATA]: [
+    ['ram_bytes', 8, 8],
+    ['compression', 16, 1],
+    ['encryption', 17, 1],
+    ['type', 20, 1],
+    ['disk_bytenr', 21, 8],
+    ['disk_num_bytes', 29, 8],
+    ['offset', 37, 8],
+    ['num_bytes', 45, 8],
+  ],
+  [ItemType.ROOT_ITEM]: [
+    ['generation', 160, 8],
+    ['root_dirid', 168, 8],
+    ['bytenr', 176, 8],
+    ['flags', 208, 8],
+    ['refs', 216, 4],
+    ['level', 238, 1],
+  ],
   [ItemType.ROOT_REF]: REF_FIELDS,
   [ItemType.ROOT_BACKREF]: REF_FIELDS,
-  [ItemType.EXTENT_ITEM]: [['refs', 0, 8], ['generation', 8, 8], ['flags', 16, 8], ['inline_ref.type', 24, 1], ['inline_ref.offset', 25, 8]],
-  [ItemType.METADATA_ITEM]: [['refs', 0, 8], ['flags', 16, 8], ['inline_ref.type', 24, 1], ['inline_ref.offset', 25, 8]],
-  [ItemType.BLOCK_GROUP_ITEM]: [['used', 0, 8], ['chunk_objectid', 8, 8], ['flags', 16, 8]],
-  [ItemType.DEV_EXTENT]: [['chunk_offset', 16, 8], ['length', 24, 8]],
-  [ItemType.DEV_ITEM]: [['devid', 0, 8], ['total_bytes', 8, 8], ['bytes_used', 16, 8], ['sector_size', 32, 4]],
+  [ItemType.EXTENT_ITEM]: [
+    ['refs', 0, 8],
+    ['generation', 8, 8],
+    ['flags', 16, 8],
+    ['inline_ref.type', 24, 1],
+    ['inline_ref.offset', 25, 8],
+  ],
+  [ItemType.METADATA_ITEM]: [
+    ['refs', 0, 8],
+    ['flags', 16, 8],
+    ['inline_ref.type', 24, 1],
+    ['inline_ref.offset', 25, 8],
+  ],
+  [ItemType.BLOCK_GROUP_ITEM]: [
+    ['used', 0, 8],
+    ['chunk_objectid', 8, 8],
+    ['flags', 16, 8],
+  ],
+  [ItemType.DEV_EXTENT]: [
+    ['chunk_offset', 16, 8],
+    ['length', 24, 8],
+  ],
+  [ItemType.DEV_ITEM]: [
+    ['devid', 0, 8],
+    ['total_bytes', 8, 8],
+    ['bytes_used', 16, 8],
+    ['sector_size', 32, 4],
+  ],
   [ItemType.CHUNK_ITEM]: CHUNK_FIELDS,
-  [ItemType.FREE_SPACE_INFO]: [['extent_count', 0, 4], ['flags', 4, 4]],
+  [ItemType.FREE_SPACE_INFO]: [
+    ['extent_count', 0, 4],
+    ['flags', 4, 4],
+  ],
 };
 
 /** Offsets of the name_len field and the name itself, for items that carry one name. */
 const NAME_AT: Record<number, [lenOff: number, nameOff: number]> = {
-  [ItemType.DIR_ITEM]: [27, 30], [ItemType.DIR_INDEX]: [27, 30], [ItemType.INODE_REF]: [8, 10],
-  [ItemType.INODE_EXTREF]: [16, 18], [ItemType.ROOT_REF]: [16, 18], [ItemType.ROOT_BACKREF]: [16, 18],
+  [ItemType.DIR_ITEM]: [27, 30],
+  [ItemType.DIR_INDEX]: [27, 30],
+  [ItemType.INODE_REF]: [8, 10],
+  [ItemType.INODE_EXTREF]: [16, 18],
+  [ItemType.ROOT_REF]: [16, 18],
+  [ItemType.ROOT_BACKREF]: [16, 18],
 };
 
 const HOSTILE_NAMES = ['..', '.', '/', 'a/b', '../x', '/etc', '\0', 'x\0y'];
 
-const HEADER_FIELDS: Field[] = [['bytenr', 0x30, 8], ['flags', 0x38, 8], ['generation', 0x50, 8], ['owner', 0x58, 8], ['nritems', 0x60, 4], ['level', 0x64, 1], ['fsid', 0x20, 8]];
+const HEADER_FIELDS: Field[] = [
+  ['bytenr', 0x30, 8],
+  ['flags', 0x38, 8],
+  ['generation', 0x50, 8],
+  ['owner', 0x58, 8],
+  ['nritems', 0x60, 4],
+  ['level', 0x64, 1],
+  ['fsid', 0x20, 8],
+];
 
 function readLE(b: Uint8Array, off: number, width: number): bigint {
   let v = 0n;
@@ -73,7 +177,10 @@ function readLE(b: Uint8Array, off: number, width: number): bigint {
 
 function writeLE(b: Uint8Array, off: number, width: number, v: bigint): void {
   let x = BigInt.asUintN(width * 8, v);
-  for (let i = 0; i < width && off + i < b.length; i++) { b[off + i] = Number(x & 0xffn); x >>= 8n; }
+  for (let i = 0; i < width && off + i < b.length; i++) {
+    b[off + i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
 }
 
 /** Values that break size and count checks: extremes, off-by-one, powers of two, other addresses. */
@@ -88,13 +195,17 @@ function interesting(rng: Rng, t: SampleTargets, width: number, old: bigint): bi
 /** Builds mutations over a view of the devices that already includes earlier patches of the case. */
 class Builder {
   readonly m: Mutation = { desc: [], patches: [] };
-  constructor(readonly t: SampleTargets, readonly rng: Rng) {}
+  constructor(
+    readonly t: SampleTargets,
+    readonly rng: Rng,
+  ) {}
 
   read(dev: number, offset: number, length: number): Uint8Array {
     const out = readRuns(this.t.images[dev]!, offset, length);
     for (const p of this.m.patches) {
       if (p.dev !== dev) continue;
-      const a = Math.max(offset, p.offset), b = Math.min(offset + length, p.offset + p.bytes.length);
+      const a = Math.max(offset, p.offset),
+        b = Math.min(offset + length, p.offset + p.bytes.length);
       if (a < b) out.set(p.bytes.subarray(a - p.offset, b - p.offset), a - offset);
     }
     return out;
@@ -109,7 +220,10 @@ class Builder {
     for (const s of copies) {
       const b = this.read(s.dev, s.offset, 4096);
       what = edit(b);
-      if (fix) { b.fill(0, 0, 32); b.set(computeCsum(this.t.csumType, b.subarray(32)), 0); }
+      if (fix) {
+        b.fill(0, 0, 32);
+        b.set(computeCsum(this.t.csumType, b.subarray(32)), 0);
+      }
       this.m.patches.push({ dev: s.dev, offset: s.offset, bytes: b });
     }
     this.m.desc.push(`super: ${what}${fix ? '' : ' (csum stale)'}${all ? ' all copies' : ''}`);
@@ -122,7 +236,10 @@ class Builder {
     const src = blk.copies[0]!;
     const b = this.read(src.dev, src.offset, this.t.nodesize);
     const how = edit(b);
-    if (fix) { b.fill(0, 0, 32); b.set(computeCsum(this.t.csumType, b.subarray(32)), 0); }
+    if (fix) {
+      b.fill(0, 0, 32);
+      b.set(computeCsum(this.t.csumType, b.subarray(32)), 0);
+    }
     for (const c of one ? blk.copies.slice(0, 1) : blk.copies) this.m.patches.push({ dev: c.dev, offset: c.offset, bytes: b.slice() });
     this.m.desc.push(`block ${blk.logical} (tree ${blk.tree} level ${blk.level})${what ? ` ${what}` : ''}: ${how}${fix ? '' : ' (csum stale)'}${one ? ' one copy' : ''}`);
   }
@@ -158,125 +275,184 @@ class Builder {
 type Mutator = (x: Builder) => void;
 
 const mutators: [weight: number, name: string, fn: Mutator][] = [
-  [3, 'super-field', (x) => {
-    const f = x.rng.pick(SUPER_FIELDS);
-    x.editSuper((b) => x.setField(b, 0, f));
-  }],
-  [1, 'super-bytes', (x) => {
-    x.editSuper((b) => (x.rng.chance(0.5) ? x.flipBits(b, 32, 4064) : x.byteRun(b, 32, 4064)));
-  }],
-  [2, 'sys-chunk-array', (x) => {
-    const e = x.rng.pick(x.t.sysArrayEntries);
-    if (!e) return;
-    x.editSuper((b) => {
-      const body = 0x32b + e.offset + 17;
-      if (x.rng.chance(0.2)) return `sys_chunk_array ${x.flipBits(b, 0x32b, x.t.sysArraySize)}`;
-      return `sys_chunk_array entry @${e.offset} ${x.setField(b, body, x.rng.pick(CHUNK_FIELDS))}`;
-    });
-  }],
-  [3, 'header', (x) => {
-    const blk = x.rng.pick(x.t.blocks);
-    const f = x.rng.pick(HEADER_FIELDS);
-    x.editBlock(blk, 'header', (b) => x.setField(b, 0, f));
-  }],
-  [3, 'key-ptr', (x) => {
-    const nodes = x.t.blocks.filter((b) => b.level > 0);
-    if (!nodes.length) return;
-    const blk = x.rng.pick(nodes);
-    const slot = x.rng.int(blk.nritems);
-    const at = 101 + slot * 33;
-    x.editBlock(blk, `key ptr ${slot}`, (b) => {
-      const kind = x.rng.int(5);
-      if (kind === 0) {
-        const other = x.rng.int(blk.nritems);
-        if (x.rng.chance(0.5)) {
-          // Every slot names one child (blockptr and generation; keys kept ascending): a DAG
-          // whose paths multiply by the node's width at each such level.
-          for (let i = 0; i < blk.nritems; i++) if (i !== other) b.copyWithin(101 + i * 33 + 17, 101 + other * 33 + 17, 101 + other * 33 + 33);
-          return `every slot -> slot ${other}'s child (DAG)`;
+  [
+    3,
+    'super-field',
+    (x) => {
+      const f = x.rng.pick(SUPER_FIELDS);
+      x.editSuper((b) => x.setField(b, 0, f));
+    },
+  ],
+  [
+    1,
+    'super-bytes',
+    (x) => {
+      x.editSuper((b) => (x.rng.chance(0.5) ? x.flipBits(b, 32, 4064) : x.byteRun(b, 32, 4064)));
+    },
+  ],
+  [
+    2,
+    'sys-chunk-array',
+    (x) => {
+      const e = x.rng.pick(x.t.sysArrayEntries);
+      if (!e) return;
+      x.editSuper((b) => {
+        const body = 0x32b + e.offset + 17;
+        if (x.rng.chance(0.2)) return `sys_chunk_array ${x.flipBits(b, 0x32b, x.t.sysArraySize)}`;
+        return `sys_chunk_array entry @${e.offset} ${x.setField(b, body, x.rng.pick(CHUNK_FIELDS))}`;
+      });
+    },
+  ],
+  [
+    3,
+    'header',
+    (x) => {
+      const blk = x.rng.pick(x.t.blocks);
+      const f = x.rng.pick(HEADER_FIELDS);
+      x.editBlock(blk, 'header', (b) => x.setField(b, 0, f));
+    },
+  ],
+  [
+    3,
+    'key-ptr',
+    (x) => {
+      const nodes = x.t.blocks.filter((b) => b.level > 0);
+      if (!nodes.length) return;
+      const blk = x.rng.pick(nodes);
+      const slot = x.rng.int(blk.nritems);
+      const at = 101 + slot * 33;
+      x.editBlock(blk, `key ptr ${slot}`, (b) => {
+        const kind = x.rng.int(5);
+        if (kind === 0) {
+          const other = x.rng.int(blk.nritems);
+          if (x.rng.chance(0.5)) {
+            // Every slot names one child (blockptr and generation; keys kept ascending): a DAG
+            // whose paths multiply by the node's width at each such level.
+            for (let i = 0; i < blk.nritems; i++) if (i !== other) b.copyWithin(101 + i * 33 + 17, 101 + other * 33 + 17, 101 + other * 33 + 33);
+            return `every slot -> slot ${other}'s child (DAG)`;
+          }
+          // Duplicate another slot's pointer: two parents' slots naming one child.
+          b.copyWithin(at, 101 + other * 33, 101 + other * 33 + 33);
+          return `copy of slot ${other}`;
+        } else if (kind === 1) {
+          // Loop: point at an ancestor or the block itself, optionally faking the child level.
+          const target = x.rng.pick([...blk.path, blk.logical]);
+          writeLE(b, at + 17, 8, target);
+          return `blockptr -> ${target} (loop)`;
+        } else if (kind === 2) {
+          return x.setField(b, at + 17, ['blockptr', 0, 8]);
+        } else if (kind === 3) {
+          return x.setField(b, at + 25, ['generation', 0, 8]);
+        } else {
+          return x.setField(
+            b,
+            at,
+            x.rng.pick<Field>([
+              ['key.objectid', 0, 8],
+              ['key.type', 8, 1],
+              ['key.offset', 9, 8],
+            ]),
+          );
         }
-        // Duplicate another slot's pointer: two parents' slots naming one child.
-        b.copyWithin(at, 101 + other * 33, 101 + other * 33 + 33);
-        return `copy of slot ${other}`;
-      } else if (kind === 1) {
-        // Loop: point at an ancestor or the block itself, optionally faking the child level.
-        const target = x.rng.pick([...blk.path, blk.logical]);
-        writeLE(b, at + 17, 8, target);
-        return `blockptr -> ${target} (loop)`;
-      } else if (kind === 2) {
-        return x.setField(b, at + 17, ['blockptr', 0, 8]);
-      } else if (kind === 3) {
-        return x.setField(b, at + 25, ['generation', 0, 8]);
-      } else {
-        return x.setField(b, at, x.rng.pick<Field>([['key.objectid', 0, 8], ['key.type', 8, 1], ['key.offset', 9, 8]]));
-      }
-    });
-  }],
-  [4, 'item-header', (x) => {
-    const leaves = x.t.blocks.filter((b) => b.items.length > 0);
-    const blk = x.rng.pick(leaves);
-    const it = x.rng.pick(blk.items);
-    const at = 101 + it.slot * 25;
-    const f = x.rng.pick<Field>([['key.objectid', 0, 8], ['key.type', 8, 1], ['key.offset', 9, 8], ['offset', 17, 4], ['size', 21, 4], ['size', 21, 4]]);
-    x.editBlock(blk, `item ${it.slot} type ${it.type}`, (b) => x.setField(b, at, f));
-  }],
-  [8, 'item-body', (x) => {
-    const leaves = x.t.blocks.filter((b) => b.items.length > 0);
-    const blk = x.rng.pick(leaves);
-    const it = x.rng.pick(blk.items);
-    x.editBlock(blk, `item ${it.slot} type ${it.type}`, (b) => editBody(x, b, it));
-  }],
-  [2, 'name', (x) => {
-    const named: [BlockTarget, ItemTarget][] = [];
-    for (const b of x.t.blocks) for (const it of b.items) if (NAME_AT[it.type]) named.push([b, it]);
-    if (!named.length) return;
-    const [blk, it] = x.rng.pick(named);
-    const [lenOff, nameOff] = NAME_AT[it.type]!;
-    x.editBlock(blk, `item ${it.slot} type ${it.type} name`, (b) => {
-      const oldLen = Number(readLE(b, it.bodyOff + lenOff, 2));
-      const name = new TextEncoder().encode(x.rng.pick(HOSTILE_NAMES));
-      if (name.length > oldLen) return 'name too short to replace';
-      b.set(name, it.bodyOff + nameOff);
-      writeLE(b, it.bodyOff + lenOff, 2, BigInt(name.length));
-      // Shrink the item to the new name so it still decodes as one entry.
-      writeLE(b, 101 + it.slot * 25 + 21, 4, BigInt(nameOff + name.length + (it.type === ItemType.DIR_ITEM || it.type === ItemType.DIR_INDEX ? Number(readLE(b, it.bodyOff + 25, 2)) : 0)));
-      return `name -> ${JSON.stringify(new TextDecoder().decode(name))}`;
-    });
-  }],
-  [1, 'dir-loop', (x) => {
-    const dirs: [BlockTarget, ItemTarget][] = [];
-    for (const b of x.t.blocks) for (const it of b.items) if (it.type === ItemType.DIR_ITEM || it.type === ItemType.DIR_INDEX) dirs.push([b, it]);
-    if (!dirs.length) return;
-    const [blk, it] = x.rng.pick(dirs);
-    x.editBlock(blk, `item ${it.slot} dir entry`, (b) => {
-      // The entry now names its own directory (or the subvolume root): a directory loop.
-      const target = x.rng.chance(0.5) ? it.objectid : 256n;
-      writeLE(b, it.bodyOff, 8, target);
-      b[it.bodyOff + 8] = ItemType.INODE_ITEM;
-      writeLE(b, it.bodyOff + 9, 8, 0n);
-      b[it.bodyOff + 29] = 2;
-      return `location -> inode ${target} (loop)`;
-    });
-  }],
-  [3, 'block-bytes', (x) => {
-    const blk = x.rng.pick(x.t.blocks);
-    x.editBlock(blk, '', (b) => (x.rng.chance(0.5) ? x.flipBits(b, 32, b.length - 32) : x.byteRun(b, 32, b.length - 32)));
-  }],
-  [2, 'truncate', (x) => {
-    const dev = x.rng.int(x.t.images.length);
-    const img = x.t.images[dev]!;
-    const meta = x.t.blocks.flatMap((b) => b.copies.filter((c) => c.dev === dev).map((c) => c.offset));
-    const choices = [
-      x.rng.int(img.size),
-      x.rng.int(0x10000 + 4096),
-      meta.length ? x.rng.pick(meta) : 0,
-      meta.length ? x.rng.pick(meta) + x.rng.int(x.t.nodesize) : 0,
-      img.size - 1 - x.rng.int(1 << 20),
-    ];
-    const size = Math.max(0, x.rng.pick(choices));
-    x.m.truncate = { dev, size };
-    x.m.desc.push(`truncate dev${dev + 1} to ${size}`);
-  }],
+      });
+    },
+  ],
+  [
+    4,
+    'item-header',
+    (x) => {
+      const leaves = x.t.blocks.filter((b) => b.items.length > 0);
+      const blk = x.rng.pick(leaves);
+      const it = x.rng.pick(blk.items);
+      const at = 101 + it.slot * 25;
+      const f = x.rng.pick<Field>([
+        ['key.objectid', 0, 8],
+        ['key.type', 8, 1],
+        ['key.offset', 9, 8],
+        ['offset', 17, 4],
+        ['size', 21, 4],
+        ['size', 21, 4],
+      ]);
+      x.editBlock(blk, `item ${it.slot} type ${it.type}`, (b) => x.setField(b, at, f));
+    },
+  ],
+  [
+    8,
+    'item-body',
+    (x) => {
+      const leaves = x.t.blocks.filter((b) => b.items.length > 0);
+      const blk = x.rng.pick(leaves);
+      const it = x.rng.pick(blk.items);
+      x.editBlock(blk, `item ${it.slot} type ${it.type}`, (b) => editBody(x, b, it));
+    },
+  ],
+  [
+    2,
+    'name',
+    (x) => {
+      const named: [BlockTarget, ItemTarget][] = [];
+      for (const b of x.t.blocks) for (const it of b.items) if (NAME_AT[it.type]) named.push([b, it]);
+      if (!named.length) return;
+      const [blk, it] = x.rng.pick(named);
+      const [lenOff, nameOff] = NAME_AT[it.type]!;
+      x.editBlock(blk, `item ${it.slot} type ${it.type} name`, (b) => {
+        const oldLen = Number(readLE(b, it.bodyOff + lenOff, 2));
+        const name = new TextEncoder().encode(x.rng.pick(HOSTILE_NAMES));
+        if (name.length > oldLen) return 'name too short to replace';
+        b.set(name, it.bodyOff + nameOff);
+        writeLE(b, it.bodyOff + lenOff, 2, BigInt(name.length));
+        // Shrink the item to the new name so it still decodes as one entry.
+        writeLE(b, 101 + it.slot * 25 + 21, 4, BigInt(nameOff + name.length + (it.type === ItemType.DIR_ITEM || it.type === ItemType.DIR_INDEX ? Number(readLE(b, it.bodyOff + 25, 2)) : 0)));
+        return `name -> ${JSON.stringify(new TextDecoder().decode(name))}`;
+      });
+    },
+  ],
+  [
+    1,
+    'dir-loop',
+    (x) => {
+      const dirs: [BlockTarget, ItemTarget][] = [];
+      for (const b of x.t.blocks) for (const it of b.items) if (it.type === ItemType.DIR_ITEM || it.type === ItemType.DIR_INDEX) dirs.push([b, it]);
+      if (!dirs.length) return;
+      const [blk, it] = x.rng.pick(dirs);
+      x.editBlock(blk, `item ${it.slot} dir entry`, (b) => {
+        // The entry now names its own directory (or the subvolume root): a directory loop.
+        const target = x.rng.chance(0.5) ? it.objectid : 256n;
+        writeLE(b, it.bodyOff, 8, target);
+        b[it.bodyOff + 8] = ItemType.INODE_ITEM;
+        writeLE(b, it.bodyOff + 9, 8, 0n);
+        b[it.bodyOff + 29] = 2;
+        return `location -> inode ${target} (loop)`;
+      });
+    },
+  ],
+  [
+    3,
+    'block-bytes',
+    (x) => {
+      const blk = x.rng.pick(x.t.blocks);
+      x.editBlock(blk, '', (b) => (x.rng.chance(0.5) ? x.flipBits(b, 32, b.length - 32) : x.byteRun(b, 32, b.length - 32)));
+    },
+  ],
+  [
+    2,
+    'truncate',
+    (x) => {
+      const dev = x.rng.int(x.t.images.length);
+      const img = x.t.images[dev]!;
+      const meta = x.t.blocks.flatMap((b) => b.copies.filter((c) => c.dev === dev).map((c) => c.offset));
+      const choices = [
+        x.rng.int(img.size),
+        x.rng.int(0x10000 + 4096),
+        meta.length ? x.rng.pick(meta) : 0,
+        meta.length ? x.rng.pick(meta) + x.rng.int(x.t.nodesize) : 0,
+        img.size - 1 - x.rng.int(1 << 20),
+      ];
+      const size = Math.max(0, x.rng.pick(choices));
+      x.m.truncate = { dev, size };
+      x.m.desc.push(`truncate dev${dev + 1} to ${size}`);
+    },
+  ],
 ];
 
 function editBody(x: Builder, b: Uint8Array, it: ItemTarget): string {

@@ -6,9 +6,8 @@
  * (--times: where a case's time goes, harness and each command, per case);
  * exits 1 when anything failed.
  */
-import { QUICK_SAMPLES, runFuzz, type Failure } from './harness.js';
+import { type Failure, QUICK_SAMPLES, runFuzz } from './harness.js';
 import { availableSamples } from './targets.js';
-
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,7 +26,12 @@ const workers = Number(arg('workers') ?? 2);
 const t0 = Date.now();
 let lastLog = 0;
 const summary = await runFuzz({
-  seed, cases, first, samples, workers, dist: flag('dist'),
+  seed,
+  cases,
+  first,
+  samples,
+  workers,
+  dist: flag('dist'),
   nodeArgs: process.argv.flatMap((a, i) => (a === '--node-arg' && process.argv[i + 1] ? [process.argv[i + 1]!] : [])),
   ...(arg('hang-ms') ? { hangMs: Number(arg('hang-ms')) } : {}),
   onCase: (_r, done) => {
@@ -37,15 +41,21 @@ const summary = await runFuzz({
     }
   },
 });
-const show = (f: Failure) => `case ${f.index} [${f.sample}] ${f.mutation.join('; ')}\n  ${f.argv?.join(' ') ?? ''}\n  ${f.problems.join('; ')}\n  replay: node fuzz/run.js --seed ${f.seed} --first ${f.index} --cases 1 --samples ${f.sample}${f.stderr ? `\n  stderr: ${f.stderr.split('\n').slice(0, 6).join('\n          ')}` : ''}`;
+const show = (f: Failure) =>
+  `case ${f.index} [${f.sample}] ${f.mutation.join('; ')}\n  ${f.argv?.join(' ') ?? ''}\n  ${f.problems.join('; ')}\n  replay: node fuzz/run.js --seed ${f.seed} --first ${f.index} --cases 1 --samples ${f.sample}${f.stderr ? `\n  stderr: ${f.stderr.split('\n').slice(0, 6).join('\n          ')}` : ''}`;
 if (flag('json')) process.stdout.write(JSON.stringify(summary, null, 1) + '\n');
 else {
   for (const f of summary.failures) process.stdout.write(show(f) + '\n');
-  process.stdout.write(`${summary.cases} cases, ${summary.commands} commands in ${(summary.ms / 1000).toFixed(1)} s; exit codes ${JSON.stringify(summary.exitCodes)}; ` +
-    `slowest ${Math.round(summary.slowestMs)} ms (${summary.slowest?.join(' ') ?? '-'}); max RSS growth ${Math.round(summary.maxRssGrowth / 2 ** 20)} MiB; ${summary.failures.length} failures\n`);
+  process.stdout.write(
+    `${summary.cases} cases, ${summary.commands} commands in ${(summary.ms / 1000).toFixed(1)} s; exit codes ${JSON.stringify(summary.exitCodes)}; ` +
+      `slowest ${Math.round(summary.slowestMs)} ms (${summary.slowest?.join(' ') ?? '-'}); max RSS growth ${Math.round(summary.maxRssGrowth / 2 ** 20)} MiB; ${summary.failures.length} failures\n`,
+  );
   if (flag('times')) {
     const per = (ms: number) => (ms / Math.max(1, summary.cases)).toFixed(1);
-    const cmds = Object.entries(summary.commandMs).sort((a, b) => b[1] - a[1]).map(([c, ms]) => `${c} ${per(ms)}`).join(', ');
+    const cmds = Object.entries(summary.commandMs)
+      .sort((a, b) => b[1] - a[1])
+      .map(([c, ms]) => `${c} ${per(ms)}`)
+      .join(', ');
     process.stdout.write(`per case (ms): harness ${per(summary.harnessMs)}; ${cmds}\n`);
   }
 }

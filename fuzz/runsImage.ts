@@ -57,7 +57,8 @@ export function writeMutatedRuns(path: string, img: RunsImage, patches: readonly
   spans.sort((a, b) => a[0] - b[0]);
   const merged: [number, number][] = [];
   for (const [a0, b0] of spans) {
-    const a = Math.max(0, a0), b = Math.min(size, b0);
+    const a = Math.max(0, a0),
+      b = Math.min(size, b0);
     if (a >= b) continue;
     const last = merged[merged.length - 1];
     if (last && a <= last[1]) last[1] = Math.max(last[1], b);
@@ -67,7 +68,8 @@ export function writeMutatedRuns(path: string, img: RunsImage, patches: readonly
   for (const [a, b] of merged) {
     const bytes = readRuns(img, a, b - a);
     for (const p of patches) {
-      const pa = Math.max(a, p.offset), pb = Math.min(b, p.offset + p.bytes.length);
+      const pa = Math.max(a, p.offset),
+        pb = Math.min(b, p.offset + p.bytes.length);
       if (pa < pb) bytes.set(p.bytes.subarray(pa - p.offset, pb - p.offset), pa - a);
     }
     parts.push(bytes);

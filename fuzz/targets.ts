@@ -7,10 +7,16 @@ import { SparseSource } from '../src/io/SparseSource.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
 import type { TreeRoot } from '../src/tree/walk.js';
 import { sysChunkArrayEntries } from '../src/volume/ChunkMap.js';
-import { loadRuns, readRuns, type RunsImage } from './runsImage.js';
+import { loadRuns, type RunsImage, readRuns } from './runsImage.js';
 
 /** One leaf item: key type and where its header and body sit in the block. */
-export interface ItemTarget { slot: number; type: number; objectid: bigint; bodyOff: number; bodySize: number }
+export interface ItemTarget {
+  slot: number;
+  type: number;
+  objectid: bigint;
+  bodyOff: number;
+  bodySize: number;
+}
 
 /** A tree block found by walking the image with the library. */
 export interface BlockTarget {
@@ -49,8 +55,10 @@ const SAMPLES_DIR = join(import.meta.dirname, '..', 'sample-images');
 
 export function samplePaths(name: string): string[] {
   const dir = join(SAMPLES_DIR, name);
-  return readdirSync(dir).filter((f) => /^dev\d+\.runs\.gz$/.test(f))
-    .sort((a, b) => parseInt(a.slice(3)) - parseInt(b.slice(3))).map((f) => join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => /^dev\d+\.runs\.gz$/.test(f))
+    .sort((a, b) => parseInt(a.slice(3), 10) - parseInt(b.slice(3), 10))
+    .map((f) => join(dir, f));
 }
 
 /** Samples that exist in this checkout (a manifest and device files). */
@@ -58,7 +66,8 @@ export function availableSamples(): string[] {
   if (!existsSync(SAMPLES_DIR)) return [];
   return readdirSync(SAMPLES_DIR, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(SAMPLES_DIR, d.name, 'dev1.runs.gz')) && existsSync(join(SAMPLES_DIR, d.name, 'truth', 'manifest.json')))
-    .map((d) => d.name).sort();
+    .map((d) => d.name)
+    .sort();
 }
 
 function partitionOffset(name: string): number {
@@ -113,11 +122,18 @@ export function decodeTargets(name: string, listing: { files: string[]; dirs: st
           for (let s = 0; s < info.validItems; s++) items.push({ slot: s, type: b.keyType(s), objectid: b.keyObjectid(s), bodyOff: b.itemOffset(s), bodySize: b.itemSize(s) });
         }
         blocks.push({
-          logical: b.logical, tree: root.tree, level: b.level, nritems: b.nritems, path: [...stack], items,
-          copies: m.copies.filter((c) => c.role === 'data').map((c) => {
-            const dev = devIndex.get(c.devid) ?? 0;
-            return { dev, offset: Number(c.physical) + (dev === 0 ? base : 0) };
-          }),
+          logical: b.logical,
+          tree: root.tree,
+          level: b.level,
+          nritems: b.nritems,
+          path: [...stack],
+          items,
+          copies: m.copies
+            .filter((c) => c.role === 'data')
+            .map((c) => {
+              const dev = devIndex.get(c.devid) ?? 0;
+              return { dev, offset: Number(c.physical) + (dev === 0 ? base : 0) };
+            }),
         });
         stack.push(b.logical);
       },
@@ -133,8 +149,18 @@ export function decodeTargets(name: string, listing: { files: string[]; dirs: st
   const data = fs.volume.chunks.all.find((c) => (c.type & 1n) !== 0n);
   if (data) dataLogical = data.logical;
   return {
-    name, images, base, nodesize: sb.nodesize, csumType: sb.csumType, supers, sysArrayEntries,
-    sysArraySize: sb.sysChunkArraySize, blocks, files: listing.files, dirs: listing.dirs,
-    dataLogical, treeLogical: sb.root,
+    name,
+    images,
+    base,
+    nodesize: sb.nodesize,
+    csumType: sb.csumType,
+    supers,
+    sysArrayEntries,
+    sysArraySize: sb.sysChunkArraySize,
+    blocks,
+    files: listing.files,
+    dirs: listing.dirs,
+    dataLogical,
+    treeLogical: sb.root,
   };
 }

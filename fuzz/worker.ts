@@ -7,19 +7,35 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkOutcome, type CommandOutcome, type Limits } from './check.js';
+import { type CommandOutcome, checkOutcome, type Limits } from './check.js';
 import { COMMANDS, commandLine } from './commands.js';
 import { mutate } from './mutate.js';
 import { Rng } from './rng.js';
 import { writeMutatedRuns } from './runsImage.js';
-import { decodeTargets, samplePaths, type SampleTargets } from './targets.js';
+import { decodeTargets, type SampleTargets, samplePaths } from './targets.js';
 
 type RunCli = (args: string[], io: { stdout: { write(s: string | Uint8Array): unknown }; stderr: { write(s: string): unknown }; stderrIsTTY: boolean }) => Promise<number>;
 
-export interface CaseRequest { type: 'case'; seed: number; index: number; samples: string[]; limits: Limits }
-export interface CommandReport extends CommandOutcome { problems: string[] }
+export interface CaseRequest {
+  type: 'case';
+  seed: number;
+  index: number;
+  samples: string[];
+  limits: Limits;
+}
+export interface CommandReport extends CommandOutcome {
+  problems: string[];
+}
 /** setupMs: mutating and writing the image files; verifyMs: checking them and the scratch directory afterwards. */
-export interface CaseReport { index: number; sample: string; mutation: string[]; commands: CommandReport[]; problems: string[]; setupMs: number; verifyMs: number }
+export interface CaseReport {
+  index: number;
+  sample: string;
+  mutation: string[];
+  commands: CommandReport[];
+  problems: string[];
+  setupMs: number;
+  verifyMs: number;
+}
 export type ChildMessage =
   | { type: 'ready' }
   | { type: 'case'; index: number; sample: string; mutation: string[] }
@@ -45,7 +61,11 @@ function readStatus(field: string): number {
 
 /** Resets the kernel's peak-RSS mark (VmHWM) so the next reading is this command's peak. */
 function resetPeak(): void {
-  try { writeFileSync('/proc/self/clear_refs', '5'); } catch { /* not Linux: growth is measured after the fact */ }
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+  } catch {
+    /* not Linux: growth is measured after the fact */
+  }
 }
 
 /**
@@ -70,7 +90,12 @@ async function capture(argv: string[]): Promise<CommandOutcome> {
         return true;
       },
     },
-    stderr: { write: (s: string) => { if (stderr.length < 1 << 20) stderr += s; return true; } },
+    stderr: {
+      write: (s: string) => {
+        if (stderr.length < 1 << 20) stderr += s;
+        return true;
+      },
+    },
     stderrIsTTY: false,
   });
   const ms = performance.now() - t;
@@ -85,12 +110,31 @@ async function targetsFor(name: string): Promise<SampleTargets> {
     const paths = samplePaths(name);
     let out = '';
     await runCli(['ls', paths[0]!, '-R', '--json', ...paths.slice(1).flatMap((p) => ['--device', p])], {
-      stdout: { write: (s: string | Uint8Array) => { out += typeof s === 'string' ? s : Buffer.from(s).toString(); return true; } },
-      stderr: { write: () => true }, stderrIsTTY: false,
+      stdout: {
+        write: (s: string | Uint8Array) => {
+          out += typeof s === 'string' ? s : Buffer.from(s).toString();
+          return true;
+        },
+      },
+      stderr: { write: () => true },
+      stderrIsTTY: false,
     });
-    const entries = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { path: string; type: string; size: number });
-    const files = entries.filter((e) => e.type === 'file').sort((a, b) => b.size - a.size).slice(0, 40).map((e) => e.path);
-    const dirs = ['/', ...entries.filter((e) => e.type === 'dir').slice(0, 40).map((e) => e.path)];
+    const entries = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { path: string; type: string; size: number });
+    const files = entries
+      .filter((e) => e.type === 'file')
+      .sort((a, b) => b.size - a.size)
+      .slice(0, 40)
+      .map((e) => e.path);
+    const dirs = [
+      '/',
+      ...entries
+        .filter((e) => e.type === 'dir')
+        .slice(0, 40)
+        .map((e) => e.path),
+    ];
     t = decodeTargets(name, { files, dirs });
     targetsCache.set(name, t);
   }
@@ -111,7 +155,12 @@ async function runCase(req: CaseRequest): Promise<CaseReport> {
   mkdirSync(outDir);
   const files = t.images.map((img, dev) => {
     const p = join(imgDir, `dev${dev + 1}.runs`);
-    const bytes = writeMutatedRuns(p, img, m.patches.filter((x) => x.dev === dev), m.truncate?.dev === dev ? m.truncate.size : undefined);
+    const bytes = writeMutatedRuns(
+      p,
+      img,
+      m.patches.filter((x) => x.dev === dev),
+      m.truncate?.dev === dev ? m.truncate.size : undefined,
+    );
     return { p, bytes, mtime: statSync(p).mtimeMs };
   });
   const setupMs = performance.now() - t0;
@@ -138,12 +187,21 @@ async function runCase(req: CaseRequest): Promise<CaseReport> {
   return { index: req.index, sample, mutation: m.desc, commands, problems, setupMs, verifyMs: performance.now() - t1 };
 }
 
-process.on('uncaughtException', (e) => { send({ type: 'fatal', index: current, message: `uncaught: ${e?.stack ?? e}` }); process.exit(70); });
-process.on('unhandledRejection', (e) => { send({ type: 'fatal', index: current, message: `unhandled rejection: ${(e as Error)?.stack ?? e}` }); process.exit(70); });
+process.on('uncaughtException', (e) => {
+  send({ type: 'fatal', index: current, message: `uncaught: ${e?.stack ?? e}` });
+  process.exit(70);
+});
+process.on('unhandledRejection', (e) => {
+  send({ type: 'fatal', index: current, message: `unhandled rejection: ${(e as Error)?.stack ?? e}` });
+  process.exit(70);
+});
 
 const mod = process.env['FUZZ_DIST'] ? '../dist/cli/main.js' : '../src/cli/main.js';
 runCli = ((await import(mod)) as { runCli: RunCli }).runCli;
 process.on('message', (req: CaseRequest) => {
-  runCase(req).then((report) => send({ type: 'done', report }), (e: Error) => send({ type: 'fatal', index: req.index, message: `harness: ${e?.stack ?? e}` }));
+  runCase(req).then(
+    (report) => send({ type: 'done', report }),
+    (e: Error) => send({ type: 'fatal', index: req.index, message: `harness: ${e?.stack ?? e}` }),
+  );
 });
 send({ type: 'ready' });

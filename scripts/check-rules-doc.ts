@@ -10,7 +10,11 @@ const path = new URL('../docs/check-rules.md', import.meta.url);
 const text = renderRuleCatalogue();
 if (process.argv.includes('--check')) {
   let old = '';
-  try { old = readFileSync(path, 'utf8'); } catch { /* missing: stale */ }
+  try {
+    old = readFileSync(path, 'utf8');
+  } catch {
+    /* missing: stale */
+  }
   if (old !== text) {
     process.stderr.write('docs/check-rules.md is stale: run `node --import tsx scripts/check-rules-doc.ts`\n');
     process.exit(1);

@@ -9,10 +9,10 @@ export type { FindingCode, Severity } from './findingRules.js';
  */
 export interface Location {
   /** Device path or name, and its devid. */
-  device?: string;
-  devid?: bigint;
+  device?: string | undefined;
+  devid?: bigint | undefined;
   /** Byte offset on that device. */
-  physical?: bigint;
+  physical?: bigint | undefined;
   logical?: bigint;
   /** Owning tree (object id) and the tree block, slot and key. */
   tree?: bigint;
@@ -20,7 +20,7 @@ export interface Location {
   slot?: number;
   key?: Key;
   /** Which copy (0-based) of a mirrored or parity-protected range. */
-  copy?: number;
+  copy?: number | undefined;
 }
 
 export interface Finding {

@@ -31,7 +31,8 @@ describe.runIf(sampleNames().includes('default'))('batch use: stat, cat, extents
   });
 
   it('cat IMAGE A B writes A then B (as cat does); a directory among them is refused and the exit code is 2', async () => {
-    const a = 'rich/tiny.txt', b = 'rich/random-2m.bin';
+    const a = 'rich/tiny.txt',
+      b = 'rich/random-2m.bin';
     const r = await cli('cat', IMG, `/${a}`, `/${b}`);
     expect(r.code).toBe(0);
     expect(r.stdoutBytes.length).toBe(entry(a).size + entry(b).size);

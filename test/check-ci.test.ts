@@ -14,7 +14,9 @@ import { SAMPLES, truthJson } from './helpers/samples.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'check-ci-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-afterEach(() => { vi.unstubAllEnvs(); });
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
 
 const img = (name: string, n = 1) => join(SAMPLES, name, `dev${n}.runs.gz`);
 const damaged = join(tmp, 'damaged.img');
@@ -25,19 +27,27 @@ describe('check: several images', () => {
   it('groups the devices of a multi-device filesystem by fsid, checks each filesystem, exits with the worst verdict', async () => {
     const r = await cli('check', img('default'), img('raid1', 2), damaged, img('raid1', 1), join(tmp, 'missing.img'), '--json');
     expect(r.code).toBe(2);
-    const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const recs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(recs[0]).toEqual({ record: 'header', version: 3, command: 'check' });
     const images = recs.filter((x) => x.record === 'image');
     // raid1's two devices (given in reverse, apart) are one filesystem; its devid 1 is the IMAGE (truth: manifest.json).
     const raid1 = truthJson<{ devices: { file: string; devid: number }[] }>('raid1', 'manifest.json').devices;
-    expect(raid1.map((d) => [d.file, d.devid])).toEqual([['dev1.runs.gz', 1], ['dev2.runs.gz', 2]]);
+    expect(raid1.map((d) => [d.file, d.devid])).toEqual([
+      ['dev1.runs.gz', 1],
+      ['dev2.runs.gz', 2],
+    ]);
     expect(images.map((x) => [x.image, x.devices, x.verdict])).toEqual([
       [img('default'), [], 'clean'],
       [img('raid1', 1), [img('raid1', 2)], 'clean'],
       [damaged, [], 'damaged'],
       [join(tmp, 'missing.img'), [], 'unreadable'],
     ]);
-    const codes = images[2].findings.filter((f: { severity: string }) => f.severity === 'error').map((f: { code: string; location: { logical: number; copy: number } }) => [f.code, BigInt(f.location.logical), f.location.copy]);
+    const codes = images[2].findings
+      .filter((f: { severity: string }) => f.severity === 'error')
+      .map((f: { code: string; location: { logical: number; copy: number } }) => [f.code, BigInt(f.location.logical), f.location.copy]);
     expect(codes).toEqual(recipe.expected.map((e) => [e.code, e.logical, e.copy! + 1]));
     expect(recs.at(-1)).toEqual({ record: 'total', images: 4, clean: 2, damaged: 1, unreadable: 1, failOn: 'error', exitCode: 2 });
   });
@@ -102,8 +112,9 @@ describe('check: CI report files', () => {
     expect(text.stdout.split('\n').filter((l) => l.startsWith('::error '))).toHaveLength(errors.length);
     const s = JSON.parse(readFileSync(sarif, 'utf8'));
     expect(s.version).toBe('2.1.0');
-    expect(s.runs[0].results.filter((x: { level: string }) => x.level === 'error').map((x: { ruleId: string; message: { text: string } }) => [x.ruleId, x.message.text]))
-      .toEqual(errors.map((f: { code: string; message: string }) => [f.code, f.message]));
+    expect(s.runs[0].results.filter((x: { level: string }) => x.level === 'error').map((x: { ruleId: string; message: { text: string } }) => [x.ruleId, x.message.text])).toEqual(
+      errors.map((f: { code: string; message: string }) => [f.code, f.message]),
+    );
     const x = readFileSync(junit, 'utf8');
     expect(x).toMatch(/<testsuites name="btrfs-inspect check" tests="\d+" failures="[1-9]\d*" errors="0">/);
     for (const f of errors) expect(x).toContain(f.code);

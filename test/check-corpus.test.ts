@@ -8,15 +8,23 @@ import { Filesystem } from '../src/tree/Filesystem.js';
 import { NotBtrfsError } from '../src/volume/assemble.js';
 import { CORPUS } from './helpers/samples.js';
 
-interface Row { image: string; checkRc: string; firstErrors: string }
+interface Row {
+  image: string;
+  checkRc: string;
+  firstErrors: string;
+}
 
 function manifest(): Row[] {
   const p = join(CORPUS, 'progs', 'MANIFEST.tsv');
   if (!existsSync(p)) return [];
-  return readFileSync(p, 'utf8').trim().split('\n').slice(1).map((l) => {
-    const c = l.split('\t');
-    return { image: c[0]!, checkRc: c[7]!, firstErrors: c[8] ?? '' };
-  });
+  return readFileSync(p, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => {
+      const c = l.split('\t');
+      return { image: c[0]!, checkRc: c[7]!, firstErrors: c[8] ?? '' };
+    });
 }
 
 /**
@@ -56,8 +64,10 @@ const EXPECT: Record<string, { verdict: 'damage' | 'clean' | 'refused'; codes?: 
   'fsck-tests/049-dir-hard-link/default': { verdict: 'damage', codes: ['inode-item'] },
   'fsck-tests/054-orphan-directory/default': { verdict: 'clean' },
   'fsck-tests/058-bad-free-space-tree-entry/corrupt-free-space-tree2': {
-    verdict: 'clean', codes: ['free-space-orphan'],
-    reason: 'free space entries for space no chunk holds (mkfs\'s removed temporary chunks): reported as a note (exit 0), because mkfs.btrfs 6.2 leaves exactly these in every image it makes, btrfs check 6.2 passes them and the kernel never reads them (newer btrfs check fails them)',
+    verdict: 'clean',
+    codes: ['free-space-orphan'],
+    reason:
+      "free space entries for space no chunk holds (mkfs's removed temporary chunks): reported as a note (exit 0), because mkfs.btrfs 6.2 leaves exactly these in every image it makes, btrfs check 6.2 passes them and the kernel never reads them (newer btrfs check fails them)",
   },
   'fsck-tests/065-valid-log-tree/compressed': { verdict: 'clean' },
   'fsck-tests/066-missing-root-orphan-item/default': { verdict: 'damage', codes: ['root-orphan-missing'] },
@@ -90,47 +100,59 @@ const EXPECT: Record<string, { verdict: 'damage' | 'clean' | 'refused'; codes?: 
   'misc-tests/012-find-root-no-result/first_meta_chunk': { verdict: 'clean' },
   'misc-tests/025-zstd-compression/compress': { verdict: 'clean' },
   'misc-tests/032-bad-item-ptr/bad_item_ptr': { verdict: 'damage', codes: ['item-offset'] },
-  'misc-tests/034-metadata-uuid/disk1': { verdict: 'damage', codes: ['device-missing'], reason: 'one device of a two-device filesystem given alone: the missing device is an error here (its data cannot be checked), a warning for btrfs check' },
+  'misc-tests/034-metadata-uuid/disk1': {
+    verdict: 'damage',
+    codes: ['device-missing'],
+    reason: 'one device of a two-device filesystem given alone: the missing device is an error here (its data cannot be checked), a warning for btrfs check',
+  },
   'misc-tests/034-metadata-uuid/disk2': { verdict: 'damage', codes: ['device-missing'], reason: 'as disk1' },
   'misc-tests/034-metadata-uuid/disk3': { verdict: 'damage', codes: ['device-missing'], reason: 'as disk1' },
   'misc-tests/034-metadata-uuid/disk4': { verdict: 'damage', codes: ['device-missing'], reason: 'as disk1' },
-  'misc-tests/051-warning-rw-subvol-received-uuid/subvol-rw-recv': { verdict: 'clean', codes: ['free-space-orphan'], reason: 'btrfs check 6.19 fails it only for the mkfs free-space leftovers (see 058): a note here' },
+  'misc-tests/051-warning-rw-subvol-received-uuid/subvol-rw-recv': {
+    verdict: 'clean',
+    codes: ['free-space-orphan'],
+    reason: 'btrfs check 6.19 fails it only for the mkfs free-space leftovers (see 058): a note here',
+  },
   'misc-tests/052-seed-dirty-log/dirty_log': { verdict: 'clean', codes: ['log-tree'] },
 };
 
 const rows = manifest();
 
-describe.runIf(rows.length > 0)('check on btrfs-progs\' corpus: never crashes or hangs, finds what btrfs check finds, differences explained', () => {
+describe.runIf(rows.length > 0)("check on btrfs-progs' corpus: never crashes or hangs, finds what btrfs check finds, differences explained", () => {
   it('every image of the manifest has an expectation', () => {
     expect(rows.map((r) => r.image).sort()).toEqual(Object.keys(EXPECT).sort());
   });
 
-  it.each(rows.map((r) => [r.image, r] as const))('%s', (_n, row) => {
-    const e = EXPECT[row.image]!;
-    // btrfs check's verdict: rc 1 = damaged. Agreeing needs no reason; disagreeing does.
-    const agrees = (row.checkRc === '1') === (e.verdict !== 'clean');
-    if (!agrees || e.verdict === 'refused') expect(e.reason, 'a disagreement with btrfs check needs its reason written down').toBeTruthy();
-    let fs: Filesystem;
-    try {
-      fs = Filesystem.open([loadRunsImage(join(CORPUS, 'progs', `${row.image}.runs.gz`))]);
-    } catch (err) {
-      expect(err).toBeInstanceOf(NotBtrfsError);
-      expect(e.verdict).toBe('refused');
-      return;
-    }
-    expect(e.verdict).not.toBe('refused');
-    const r = runCheck(fs, { data: true });
-    const errors = r.findings.filter((f) => f.severity === 'error');
-    if (e.verdict === 'clean') expect(errors.map((f) => `${f.code}: ${f.message}`)).toEqual([]);
-    else expect(errors.length).toBeGreaterThan(0);
-    for (const code of e.codes ?? []) expect(r.findings.map((f) => f.code)).toContain(code);
-    for (const f of r.findings) expect(f.message.length).toBeGreaterThan(0);
-    // btrfs-image dumps hold no data: said once, and no data sector is reported.
-    if (fs.superblock.flags & (SuperFlag.METADUMP | SuperFlag.METADUMP_V2)) {
-      expect(r.summary.byCode['metadump']).toBe(1);
-      expect(r.summary.dataChecked).toBe(false);
-      expect(r.summary.dataSkipped).toMatch(/btrfs-image/);
-      expect(r.findings.filter((f) => f.code === 'data-csum' || f.code === 'data-unreadable')).toEqual([]);
-    }
-  }, 30_000);
+  it.each(rows.map((r) => [r.image, r] as const))(
+    '%s',
+    (_n, row) => {
+      const e = EXPECT[row.image]!;
+      // btrfs check's verdict: rc 1 = damaged. Agreeing needs no reason; disagreeing does.
+      const agrees = (row.checkRc === '1') === (e.verdict !== 'clean');
+      if (!agrees || e.verdict === 'refused') expect(e.reason, 'a disagreement with btrfs check needs its reason written down').toBeTruthy();
+      let fs: Filesystem;
+      try {
+        fs = Filesystem.open([loadRunsImage(join(CORPUS, 'progs', `${row.image}.runs.gz`))]);
+      } catch (err) {
+        expect(err).toBeInstanceOf(NotBtrfsError);
+        expect(e.verdict).toBe('refused');
+        return;
+      }
+      expect(e.verdict).not.toBe('refused');
+      const r = runCheck(fs, { data: true });
+      const errors = r.findings.filter((f) => f.severity === 'error');
+      if (e.verdict === 'clean') expect(errors.map((f) => `${f.code}: ${f.message}`)).toEqual([]);
+      else expect(errors.length).toBeGreaterThan(0);
+      for (const code of e.codes ?? []) expect(r.findings.map((f) => f.code)).toContain(code);
+      for (const f of r.findings) expect(f.message.length).toBeGreaterThan(0);
+      // btrfs-image dumps hold no data: said once, and no data sector is reported.
+      if (fs.superblock.flags & (SuperFlag.METADUMP | SuperFlag.METADUMP_V2)) {
+        expect(r.summary.byCode['metadump']).toBe(1);
+        expect(r.summary.dataChecked).toBe(false);
+        expect(r.summary.dataSkipped).toMatch(/btrfs-image/);
+        expect(r.findings.filter((f) => f.code === 'data-csum' || f.code === 'data-unreadable')).toEqual([]);
+      }
+    },
+    30_000,
+  );
 });

@@ -28,7 +28,7 @@ const TESTS = files(join(ROOT, 'test')).filter((p) => !p.endsWith('check-rules.t
 const UNTESTED: Record<string, string> = {
   'sys-chunk-mismatch': "needs a sys_chunk_array chunk that differs from the chunk tree's, with both checksums right",
   'chunk-item-size': 'needs a chunk item whose size does not hold its stripes, with the leaf checksum recomputed',
-  'chunk-tree-uuid-mismatch': 'emitted only when the block reader is given an expected chunk tree uuid, which check does not give it (the kernel\'s read-time checks compare the fsid only)',
+  'chunk-tree-uuid-mismatch': "emitted only when the block reader is given an expected chunk tree uuid, which check does not give it (the kernel's read-time checks compare the fsid only)",
   'block-reached-twice': 'needs two pointers of one tree to the same block (a DAG)',
   'item-invalid': 'met only while reading files through a view (cat/extract) on an undecodable item',
   'extent-outside-block-group': 'needs an extent item outside every block group',
@@ -75,7 +75,10 @@ describe('the finding catalogue (src/findingRules.ts)', () => {
       // Modules that make findings import the catalogue or the Finding type; others' `code:` fields are their own
       // vocabularies (verify's policy violations), which Finding's type keeps apart.
       if (!/from '[./]*(findingRules|findings)\.js'/.test(text)) continue;
-      for (const c of emittedCodes(text)) { seen++; if (!isFindingCode(c)) unknown.push(`${p}: ${c}`); }
+      for (const c of emittedCodes(text)) {
+        seen++;
+        if (!isFindingCode(c)) unknown.push(`${p}: ${c}`);
+      }
       // Severity comes from the catalogue: `code: 'x', severity: ...` would bypass it.
       expect(text, p).not.toMatch(/code: '[a-z0-9-]+', severity:/);
     }
@@ -92,7 +95,13 @@ describe('the finding catalogue (src/findingRules.ts)', () => {
     const testText = TESTS.map((p) => readFileSync(p, 'utf8')).join('\n');
     const named = (c: string) => testText.includes(`'${c}'`) || testText.includes(`"${c}"`);
     const untested = FINDING_CODES.filter((c) => !named(c));
-    expect(untested.filter((c) => !(c in UNTESTED)), 'codes no test names: add a test that builds the violation').toEqual([]);
-    expect(Object.keys(UNTESTED).filter((c) => !untested.includes(c as never)), 'now tested (or gone): take them off UNTESTED').toEqual([]);
+    expect(
+      untested.filter((c) => !(c in UNTESTED)),
+      'codes no test names: add a test that builds the violation',
+    ).toEqual([]);
+    expect(
+      Object.keys(UNTESTED).filter((c) => !untested.includes(c as never)),
+      'now tested (or gone): take them off UNTESTED',
+    ).toEqual([]);
   });
 });

@@ -2,15 +2,37 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCheck, type CheckFinding, type CheckReport } from '../src/analysis/check/index.js';
-import { FsView } from '../src/fs/FsView.js';
+import { type CheckFinding, type CheckReport, runCheck } from '../src/analysis/check/index.js';
+import { runCli } from '../src/cli/main.js';
 import { TreeBlock } from '../src/format/treeBlock.js';
+import { FsView } from '../src/fs/FsView.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
 import { cli, parseJsonExact } from './helpers/cli.js';
-import { nbytesChanged, nlinkChanged, raid1DataCopy, raid5DataAndParity, recipes, fsLeaf, deviceRecipes, dirItemDuplicateName, dirItemHashChanged, fieldRecipes, csumItemIntoNext, inlineRefsSwapped, logCsumMoved, qgroupReferencedRaised, parentKeyChanged, keyTypeWrongTree, modeInvalid, noHolesCleared, rootTreeModeInvalid, superblockTotals, type DamageRecipe } from './helpers/damagedCheck.js';
+import {
+  csumItemIntoNext,
+  type DamageRecipe,
+  deviceRecipes,
+  dirItemDuplicateName,
+  dirItemHashChanged,
+  fieldRecipes,
+  fsLeaf,
+  inlineRefsSwapped,
+  keyTypeWrongTree,
+  logCsumMoved,
+  modeInvalid,
+  nbytesChanged,
+  nlinkChanged,
+  noHolesCleared,
+  parentKeyChanged,
+  qgroupReferencedRaised,
+  raid1DataCopy,
+  raid5DataAndParity,
+  recipes,
+  rootTreeModeInvalid,
+  superblockTotals,
+} from './helpers/damagedCheck.js';
 import { captureIO, filesTruth, hashFile, writeSparse } from './helpers/fsTruth.js';
-import { runCli } from '../src/cli/main.js';
-import { hasTruth, openSample, sampleNames, sampleSources, SAMPLES, truthText } from './helpers/samples.js';
+import { hasTruth, openSample, SAMPLES, sampleNames, sampleSources, truthText } from './helpers/samples.js';
 
 /** No warning is expected of a clean sample. */
 const KNOWN_WARNINGS = new Set<string>();
@@ -19,34 +41,43 @@ const keyOf = (f: CheckFinding) => `${f.code}|${f.message}`;
 const damage = (r: CheckReport) => r.findings.filter((f) => f.severity !== 'info');
 
 describe('check: every clean sample image checks clean', () => {
-  it.each(sampleNames())('%s (with and without --data), totals equal btrfs check\'s', (name) => {
-    const fs = openSample(name);
-    for (const data of [false, true]) {
-      const r = runCheck(fs, { data });
-      expect(r.findings.filter((f) => f.severity === 'error')).toEqual([]);
-      expect(r.findings.filter((f) => f.severity === 'warning' && !KNOWN_WARNINGS.has(f.code))).toEqual([]);
-      // Independent truth: btrfs check's "total tree bytes" (every tree block once) and "total csum bytes" (KiB of checksummed data).
-      const text = truthText(name, 'check.txt');
-      // btrfs check leaves out log tree blocks.
-      const treeBytes = BigInt(/total tree bytes: (\d+)/.exec(text)![1]!);
-      let logBlocks = 0;
-      for (const t of [...(fs.logRootTree ? [fs.logRootTree] : []), ...fs.logTrees()]) fs.walk(t, { block() { logBlocks++; } });
-      expect(BigInt(r.summary.treeBlocks - logBlocks) * BigInt(fs.superblock.nodesize)).toBe(treeBytes);
-      if (data) {
-        // btrfs check's "total csum bytes" counts csum item bytes as 4-byte checksums of 1 KiB units:
-        // sectors = KiB * 1024 / (csum_size / 4) / sectorsize... i.e. bytes = KiB * 1024 * 4 / csum_size.
-        const csumKiB = BigInt(/total csum bytes: (\d+)/.exec(text)![1]!);
-        expect(r.summary.dataBytes).toBe(csumKiB * 1024n * 4n / BigInt(fs.superblock.csumSize));
-        expect(r.summary.dataSectorCopies).toBe(r.summary.dataSectors * copiesOfData(fs));
+  it.each(sampleNames())(
+    "%s (with and without --data), totals equal btrfs check's",
+    (name) => {
+      const fs = openSample(name);
+      for (const data of [false, true]) {
+        const r = runCheck(fs, { data });
+        expect(r.findings.filter((f) => f.severity === 'error')).toEqual([]);
+        expect(r.findings.filter((f) => f.severity === 'warning' && !KNOWN_WARNINGS.has(f.code))).toEqual([]);
+        // Independent truth: btrfs check's "total tree bytes" (every tree block once) and "total csum bytes" (KiB of checksummed data).
+        const text = truthText(name, 'check.txt');
+        // btrfs check leaves out log tree blocks.
+        const treeBytes = BigInt(/total tree bytes: (\d+)/.exec(text)![1]!);
+        let logBlocks = 0;
+        for (const t of [...(fs.logRootTree ? [fs.logRootTree] : []), ...fs.logTrees()])
+          fs.walk(t, {
+            block() {
+              logBlocks++;
+            },
+          });
+        expect(BigInt(r.summary.treeBlocks - logBlocks) * BigInt(fs.superblock.nodesize)).toBe(treeBytes);
+        if (data) {
+          // btrfs check's "total csum bytes" counts csum item bytes as 4-byte checksums of 1 KiB units:
+          // sectors = KiB * 1024 / (csum_size / 4) / sectorsize... i.e. bytes = KiB * 1024 * 4 / csum_size.
+          const csumKiB = BigInt(/total csum bytes: (\d+)/.exec(text)![1]!);
+          expect(r.summary.dataBytes).toBe((csumKiB * 1024n * 4n) / BigInt(fs.superblock.csumSize));
+          expect(r.summary.dataSectorCopies).toBe(r.summary.dataSectors * copiesOfData(fs));
+        }
+        expect(r.summary.byCode['log-tree'] ?? 0).toBe(fs.superblock.logRoot !== 0n ? 1 : 0);
+        // mkfs.btrfs 6.2 leaves the free space tree entries of its temporary chunks (none of which exists any more): notes.
+        for (const f of r.findings.filter((x) => x.code === 'free-space-orphan')) {
+          expect(f.severity).toBe('info');
+          expect(fs.volume.chunks.map(f.location.logical!)).toBeUndefined();
+        }
       }
-      expect(r.summary.byCode['log-tree'] ?? 0).toBe(fs.superblock.logRoot !== 0n ? 1 : 0);
-      // mkfs.btrfs 6.2 leaves the free space tree entries of its temporary chunks (none of which exists any more): notes.
-      for (const f of r.findings.filter((x) => x.code === 'free-space-orphan')) {
-        expect(f.severity).toBe('info');
-        expect(fs.volume.chunks.map(f.location.logical!)).toBeUndefined();
-      }
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });
 
 /** Ways to read the data chunks (all data chunks of a sample share a profile). */
@@ -58,34 +89,62 @@ function copiesOfData(fs: Filesystem): number {
 describe('check: damaged images built in memory report exactly the damage made', () => {
   const clean = openSample('default');
   const baseline = new Set(damage(runCheck(clean, { data: true })).map(keyOf));
-  const all: DamageRecipe[] = [...recipes(), raid1DataCopy(), ...raid5DataAndParity(), nlinkChanged(), nbytesChanged(), ...superblockTotals(), modeInvalid(), rootTreeModeInvalid(), keyTypeWrongTree(), dirItemHashChanged(), dirItemDuplicateName(), inlineRefsSwapped(), ...fieldRecipes(), parentKeyChanged(), ...deviceRecipes(), logCsumMoved(), csumItemIntoNext(), qgroupReferencedRaised()];
+  const all: DamageRecipe[] = [
+    ...recipes(),
+    raid1DataCopy(),
+    ...raid5DataAndParity(),
+    nlinkChanged(),
+    nbytesChanged(),
+    ...superblockTotals(),
+    modeInvalid(),
+    rootTreeModeInvalid(),
+    keyTypeWrongTree(),
+    dirItemHashChanged(),
+    dirItemDuplicateName(),
+    inlineRefsSwapped(),
+    ...fieldRecipes(),
+    parentKeyChanged(),
+    ...deviceRecipes(),
+    logCsumMoved(),
+    csumItemIntoNext(),
+    qgroupReferencedRaised(),
+  ];
 
-  it.each(all.map((r) => [r.name, r] as const))('%s', (_n, recipe) => {
-    const fs = Filesystem.open(recipe.sources);
-    const r = runCheck(fs, { data: recipe.data });
-    const got = damage(r).filter((f) => !baseline.has(keyOf(f)) && !KNOWN_WARNINGS.has(f.code));
-    // Nothing missed, nothing spurious: every finding is one of the expected ones, each expected one is found once.
-    const unmatched = [...got];
-    for (const e of recipe.expected) {
-      const i = unmatched.findIndex((f) => f.code === e.code &&
-        (e.logical === undefined || f.location.logical === e.logical) && (e.copy === undefined || f.location.copy === e.copy) &&
-        (e.slot === undefined || f.location.slot === e.slot) && (e.physical === undefined || f.location.physical === e.physical) &&
-        (e.repairable === undefined || Boolean(f.repairable) === e.repairable));
-      expect(i, `expected ${JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? String(v) : v))} among ${got.map((f) => `${f.code}: ${f.message}`).join('; ')}`).toBeGreaterThanOrEqual(0);
-      unmatched.splice(i, 1);
-    }
-    expect(unmatched.map((f) => `${f.code}: ${f.message}`)).toEqual([]);
-    if (recipe.hurt) {
-      const hurt = got.flatMap((f) => f.hurt ?? []);
-      const withOffset = recipe.hurt[0]!.fileOffset !== undefined;
-      // Findings about the same lost block (one per copy) name the same files: compare the set.
-      const paths = new Set(hurt.flatMap((h) => (h.paths ?? []).map((p) => `${p.replace(/^\//, '')}@${withOffset ? h.fileOffset : ''}`)));
-      const want = [...new Set(recipe.hurt.map((h) => `${h.path}@${h.fileOffset ?? ''}`))].sort();
-      expect([...paths].sort()).toEqual(want);
-      expect(want.length).toBeGreaterThan(0);
-    }
-    if (recipe.superblockUsed !== undefined) expect(r.summary.superblockUsed).toBe(recipe.superblockUsed);
-  }, 60_000);
+  it.each(all.map((r) => [r.name, r] as const))(
+    '%s',
+    (_n, recipe) => {
+      const fs = Filesystem.open(recipe.sources);
+      const r = runCheck(fs, { data: recipe.data });
+      const got = damage(r).filter((f) => !baseline.has(keyOf(f)) && !KNOWN_WARNINGS.has(f.code));
+      // Nothing missed, nothing spurious: every finding is one of the expected ones, each expected one is found once.
+      const unmatched = [...got];
+      for (const e of recipe.expected) {
+        const i = unmatched.findIndex(
+          (f) =>
+            f.code === e.code &&
+            (e.logical === undefined || f.location.logical === e.logical) &&
+            (e.copy === undefined || f.location.copy === e.copy) &&
+            (e.slot === undefined || f.location.slot === e.slot) &&
+            (e.physical === undefined || f.location.physical === e.physical) &&
+            (e.repairable === undefined || Boolean(f.repairable) === e.repairable),
+        );
+        expect(i, `expected ${JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? String(v) : v))} among ${got.map((f) => `${f.code}: ${f.message}`).join('; ')}`).toBeGreaterThanOrEqual(0);
+        unmatched.splice(i, 1);
+      }
+      expect(unmatched.map((f) => `${f.code}: ${f.message}`)).toEqual([]);
+      if (recipe.hurt) {
+        const hurt = got.flatMap((f) => f.hurt ?? []);
+        const withOffset = recipe.hurt[0]!.fileOffset !== undefined;
+        // Findings about the same lost block (one per copy) name the same files: compare the set.
+        const paths = new Set(hurt.flatMap((h) => (h.paths ?? []).map((p) => `${p.replace(/^\//, '')}@${withOffset ? h.fileOffset : ''}`)));
+        const want = [...new Set(recipe.hurt.map((h) => `${h.path}@${h.fileOffset ?? ''}`))].sort();
+        expect([...paths].sort()).toEqual(want);
+        expect(want.length).toBeGreaterThan(0);
+      }
+      if (recipe.superblockUsed !== undefined) expect(r.summary.superblockUsed).toBe(recipe.superblockUsed);
+    },
+    60_000,
+  );
 
   it('both copies bad: the rest of the filesystem is still checked (every other block and item)', () => {
     const full = runCheck(clean);
@@ -119,7 +178,10 @@ describe('check: without NO_HOLES, holes need file extents', () => {
     expect(gaps.length).toBeGreaterThan(0);
     const r = runCheck(Filesystem.open(sources));
     const found = damage(r).filter((f) => !KNOWN_WARNINGS.has(f.code));
-    expect(found.every((f) => f.code === 'file-extent-gap'), found.map((f) => `${f.code}: ${f.message}`).join('; ')).toBe(true);
+    expect(
+      found.every((f) => f.code === 'file-extent-gap'),
+      found.map((f) => `${f.code}: ${f.message}`).join('; '),
+    ).toBe(true);
     const got = found.map((f) => ({ subvol: f.location.tree!, ino: f.location.key!.objectid, offset: BigInt(/covers offset (\d+)/.exec(f.message)![1]!) }));
     const order = (a: { subvol: bigint; ino: bigint }, b: { subvol: bigint; ino: bigint }) => (a.subvol !== b.subvol ? (a.subvol < b.subvol ? -1 : 1) : a.ino < b.ino ? -1 : a.ino > b.ino ? 1 : 0);
     expect(got.sort(order)).toEqual([...gaps].sort(order));
@@ -127,7 +189,10 @@ describe('check: without NO_HOLES, holes need file extents', () => {
 });
 
 describe('check: degraded arrays', () => {
-  it.each([['raid1', 2], ['raid5', 2]] as const)('%s without device %d: the missing device is reported, everything read through the other copy or parity', (name, missing) => {
+  it.each([
+    ['raid1', 2],
+    ['raid5', 2],
+  ] as const)('%s without device %d: the missing device is reported, everything read through the other copy or parity', (name, missing) => {
     const full = runCheck(openSample(name), { data: true });
     const fs = Filesystem.open(sampleSources(name).filter((_, i) => i + 1 !== missing));
     const r = runCheck(fs, { data: true });

@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
 import CRC32C from 'crc-32/crc32c.js';
+import { describe, expect, it } from 'vitest';
 import { crc32c, useCrc32c } from '../src/format/checksum.js';
-import { useNativeCrc32c } from '../src/io/node/nativeCrc32c.js';
 import { ObjectId } from '../src/format/constants.js';
+import { useNativeCrc32c } from '../src/io/node/nativeCrc32c.js';
 import { openSample, sampleNames } from './helpers/samples.js';
 
 /** Raw bytes of the root, chunk, extent, fs and csum tree roots of a sample. */

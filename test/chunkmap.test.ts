@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BlockGroupFlag } from '../src/format/constants.js';
-import { ChunkMap, chunkFromItem, chunkProblem, dataStripes, stripeSize, type Chunk } from '../src/volume/ChunkMap.js';
 import type { ChunkItem } from '../src/format/items/chunk.js';
+import { type Chunk, ChunkMap, chunkFromItem, chunkProblem, dataStripes, stripeSize } from '../src/volume/ChunkMap.js';
 
 const SL = 65536n;
 const BASE = (1n << 60n) + 3n * SL; // far beyond 2^53: every value must stay exact
@@ -9,7 +9,15 @@ const BASE = (1n << 60n) + 3n * SL; // far beyond 2^53: every value must stay ex
 function chunk(profile: keyof typeof BlockGroupFlag | 'SINGLE', n: number, length: bigint, sub = 1): Chunk {
   const type = BlockGroupFlag.DATA | (profile === 'SINGLE' ? 0n : BlockGroupFlag[profile]);
   const item: ChunkItem = {
-    length, owner: 2n, stripeLen: SL, type, ioAlign: 65536, ioWidth: 65536, sectorSize: 4096, numStripes: n, subStripes: sub,
+    length,
+    owner: 2n,
+    stripeLen: SL,
+    type,
+    ioAlign: 65536,
+    ioWidth: 65536,
+    sectorSize: 4096,
+    numStripes: n,
+    subStripes: sub,
     // Devices 1..n, each stripe at a distinct offset past 2^53 too.
     stripes: Array.from({ length: n }, (_, i) => ({ devid: BigInt(i + 1), offset: (1n << 54n) + BigInt(i) * (1n << 40n), devUuid: '' })),
   };
@@ -19,10 +27,15 @@ function chunk(profile: keyof typeof BlockGroupFlag | 'SINGLE', n: number, lengt
 /** The profile arithmetic written out longhand, independent of the implementation's structure. */
 function expectedPlaces(c: Chunk, logical: bigint): { devid: bigint; physical: bigint }[] {
   const off = logical - c.logical;
-  const unit = off / SL, within = off % SL;
+  const unit = off / SL,
+    within = off % SL;
   const dev = (i: number, phys: bigint) => ({ devid: c.stripes[i]!.devid, physical: c.stripes[i]!.offset + phys });
   switch (c.profile) {
-    case 'SINGLE': case 'DUP': case 'RAID1': case 'RAID1C3': case 'RAID1C4':
+    case 'SINGLE':
+    case 'DUP':
+    case 'RAID1':
+    case 'RAID1C3':
+    case 'RAID1C4':
       return c.stripes.map((_, i) => dev(i, off));
     case 'RAID0':
       return [dev(Number(unit % BigInt(c.numStripes)), (unit / BigInt(c.numStripes)) * SL + within)];
@@ -31,10 +44,11 @@ function expectedPlaces(c: Chunk, logical: bigint): { devid: bigint; physical: b
       const g = Number(unit % groups);
       return Array.from({ length: c.subStripes }, (_, k) => dev(g * c.subStripes + k, (unit / groups) * SL + within));
     }
-    case 'RAID5': case 'RAID6': {
+    case 'RAID5':
+    case 'RAID6': {
       const nd = BigInt(c.numStripes - (c.profile === 'RAID5' ? 1 : 2));
       const row = unit / nd;
-      const idx = Number((unit % nd + row) % BigInt(c.numStripes));
+      const idx = Number(((unit % nd) + row) % BigInt(c.numStripes));
       return [dev(idx, row * SL + within)];
     }
   }
@@ -67,7 +81,10 @@ describe.each(cases)('mapping beyond 2^53: %s', (_name, c) => {
   it('maps every address to the places the profile arithmetic gives, exactly', () => {
     for (const o of offsets) {
       const m = map.map(c.logical + o)!;
-      expect(m.copies.map((p) => ({ devid: p.devid, physical: p.physical })), `offset ${o}`).toEqual(expectedPlaces(c, c.logical + o));
+      expect(
+        m.copies.map((p) => ({ devid: p.devid, physical: p.physical })),
+        `offset ${o}`,
+      ).toEqual(expectedPlaces(c, c.logical + o));
       const striped = ['RAID0', 'RAID10', 'RAID5', 'RAID6'].includes(c.profile);
       expect(m.contiguous).toBe(striped ? SL - (o % SL) : c.length - o);
     }
@@ -77,7 +94,10 @@ describe.each(cases)('mapping beyond 2^53: %s', (_name, c) => {
     for (const o of offsets) {
       for (const p of expectedPlaces(c, c.logical + o)) {
         const back = map.reverse(p.devid, p.physical);
-        expect(back.map((b) => b.logical), `devid ${p.devid} physical ${p.physical}`).toContain(c.logical + o);
+        expect(
+          back.map((b) => b.logical),
+          `devid ${p.devid} physical ${p.physical}`,
+        ).toContain(c.logical + o);
       }
     }
   });

@@ -4,12 +4,12 @@
  * (test/fixtures/sarif), every failing finding present with its location, nothing invented.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCheck } from '../src/analysis/check/index.js';
-import { formatLocation, type Finding } from '../src/findings.js';
-import { githubAnnotations, junitReport, sarifReport, type CheckedImage, type RuleInfo } from '../src/report/ciReports.js';
+import { type Finding, formatLocation } from '../src/findings.js';
+import { type CheckedImage, githubAnnotations, junitReport, type RuleInfo, sarifReport } from '../src/report/ciReports.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
 import { recipes } from './helpers/damagedCheck.js';
 import { openSample } from './helpers/samples.js';
@@ -51,7 +51,17 @@ describe('CI reports', () => {
     expect(ok).toBe(true);
     // The validator does reject what the schema forbids (a level SARIF has not).
     expect(validate(JSON.parse(JSON.stringify(doc).replace('"level":"error"', '"level":"fatal"')))).toBe(false);
-    const run = (doc['runs'] as { results: { ruleId: string; level: string; message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string }; region?: { byteOffset: number } }; logicalLocations?: { fullyQualifiedName: string }[] }[] }[]; tool: { driver: { rules: { id: string }[] } } }[])[0]!;
+    const run = (
+      doc['runs'] as {
+        results: {
+          ruleId: string;
+          level: string;
+          message: { text: string };
+          locations: { physicalLocation: { artifactLocation: { uri: string }; region?: { byteOffset: number } }; logicalLocations?: { fullyQualifiedName: string }[] }[];
+        }[];
+        tool: { driver: { rules: { id: string }[] } };
+      }[]
+    )[0]!;
     expect(run.results.length).toBe(all.length + 1);
     const errs = run.results.filter((r) => r.level === 'error' && r.ruleId !== 'unreadable');
     expect(errs.map((r) => [r.ruleId, r.message.text])).toEqual(damagedErrors.map((f) => [f.code, f.message]));

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SAMPLES } from './helpers/samples.js';
 import { cli, parseJsonExact } from './helpers/cli.js';
 import { filesTruth } from './helpers/fsTruth.js';
+import { SAMPLES } from './helpers/samples.js';
 
 const DEMO = join(SAMPLES, 'default', 'dev1.runs.gz');
 const NOTE = /No image given: using the bundled demo image sample-images\/default/;
@@ -11,15 +11,26 @@ const TYPO = '/evidence/typo.img';
 
 /** Names of the entries directly in `dir` (relative, "" for the top), as the kernel listed them. */
 function truthNames(dir: string): string[] {
-  return filesTruth('default').filter((e) => e.path !== '.' && e.path.slice(0, e.path.lastIndexOf('/') + 1) === (dir ? `${dir}/` : ''))
-    .map((e) => e.path.slice(e.path.lastIndexOf('/') + 1)).sort();
+  return filesTruth('default')
+    .filter((e) => e.path !== '.' && e.path.slice(0, e.path.lastIndexOf('/') + 1) === (dir ? `${dir}/` : ''))
+    .map((e) => e.path.slice(e.path.lastIndexOf('/') + 1))
+    .sort();
 }
 
 const lsNames = (stdout: string) => (parseJsonExact(stdout) as { entries: { name: string }[] }).entries.map((e) => e.name).sort();
 
 describe('the CLI never guesses the image', () => {
   it('a first positional that is not a file is the missing image: exit 2, its name, a hint at --demo, nothing read', async () => {
-    for (const args of [['ls', TYPO], ['stat', TYPO], ['cat', TYPO], ['extents', TYPO], ['extract', TYPO, '-o', '/nonexistent-out'], ['map', '30408704'], ['super', TYPO], ['partitions', TYPO]]) {
+    for (const args of [
+      ['ls', TYPO],
+      ['stat', TYPO],
+      ['cat', TYPO],
+      ['extents', TYPO],
+      ['extract', TYPO, '-o', '/nonexistent-out'],
+      ['map', '30408704'],
+      ['super', TYPO],
+      ['partitions', TYPO],
+    ]) {
       const r = await cli(...args);
       expect(r.code, args.join(' ')).toBe(2);
       const [first, hint] = r.stderr.split('\n');

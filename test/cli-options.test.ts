@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, openSync, readSync, closeSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Filesystem } from '../src/tree/Filesystem.js';
 import { cli, parseJsonExact } from './helpers/cli.js';
-import { DamageKit, blockCopies } from './helpers/damage.js';
-import { filesTruth, writeSparse } from './helpers/fsTruth.js';
-import { SAMPLES, manifest, sampleSources, truthJson } from './helpers/samples.js';
+import { blockCopies, DamageKit } from './helpers/damage.js';
 import { recipes } from './helpers/damagedCheck.js';
+import { filesTruth, writeSparse } from './helpers/fsTruth.js';
+import { manifest, SAMPLES, sampleSources, truthJson } from './helpers/samples.js';
 
 const dev = (name: string, n = 1) => join(SAMPLES, name, `dev${n}.runs.gz`);
 const IMG = dev('default');
@@ -19,7 +19,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const lines = (s: string) => s.split('\n').filter(Boolean);
 
 describe('options: never swallow the image, refuse what a command does not honour', () => {
-  it('sharing --free before IMAGE takes one value; a comma list and repeats name the same set; the result is the kernel\'s level-1 qgroup', async () => {
+  it("sharing --free before IMAGE takes one value; a comma list and repeats name the same set; the result is the kernel's level-1 qgroup", async () => {
     // qgroup 1/100 holds 0/256 and 0/259: its exclusive bytes are what deleting both frees (kernel truth).
     const group = truthJson<{ qgroupid: string; excl: number; child: string[] }[]>('default', 'qgroups.json').find((g) => g.qgroupid === '1/100')!;
     expect(group.child).toEqual(['0/256', '0/259']);
@@ -63,7 +63,7 @@ describe('options: never swallow the image, refuse what a command does not honou
     expect((await cli('stat', '--help')).stdout).toContain('--json');
   });
 
-  it('commander\'s own errors carry the one prefix', async () => {
+  it("commander's own errors carry the one prefix", async () => {
     const r = await cli('super', IMG, '--no-such-option');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^btrfs-inspect: unknown option '--no-such-option'/);
@@ -77,7 +77,11 @@ describe('--superblock N: a superblock copy, numbered from 1 as every message nu
     const j = parseJsonExact(r.stdout) as { superblock: { bytenr: string }; devices: { usedCopy: number; mirrors: { copy: number; offset: string }[] }[] };
     expect(String(j.superblock.bytenr)).toBe('274877906944');
     expect(j.devices[0]!.usedCopy).toBe(3);
-    expect(j.devices[0]!.mirrors.map((m) => [m.copy, String(m.offset)])).toEqual([[1, '65536'], [2, '67108864'], [3, '274877906944']]);
+    expect(j.devices[0]!.mirrors.map((m) => [m.copy, String(m.offset)])).toEqual([
+      [1, '65536'],
+      [2, '67108864'],
+      [3, '274877906944'],
+    ]);
   });
 
   it('check says which copy it used, in text and JSON alike; a copy the device is too small for is refused', async () => {
@@ -96,7 +100,7 @@ describe('--superblock N: a superblock copy, numbered from 1 as every message nu
 });
 
 describe('roots --tree takes a tree as tree --tree does', () => {
-  it('by name: only the fs tree\'s roots', async () => {
+  it("by name: only the fs tree's roots", async () => {
     const r = await cli('roots', IMG, '--tree', 'fs', '--json');
     expect(r.code).toBe(0);
     const j = parseJsonExact(r.stdout) as { roots: { tree: number }[] };
@@ -148,7 +152,9 @@ describe('damage: a subvolume whose only tree block has no good copy', () => {
     copies = blockCopies(fs, leaf);
     const k = new DamageKit(fs, src);
     // One byte of an item header: both DUP copies then fail their checksum.
-    k.editBlock(leaf, (b) => { b[200] = b[200]! ^ 0xff; });
+    k.editBlock(leaf, (b) => {
+      b[200] = b[200]! ^ 0xff;
+    });
     img = join(tmp, 'sv-lost.img');
     writeSparse(k.overlays[0]!, img);
   });
@@ -162,7 +168,12 @@ describe('damage: a subvolume whose only tree block has no good copy', () => {
     return `0x${b.toString('hex')}`;
   };
 
-  it.each([['ls', '/subvol-a', '-R'], ['cat', '/subvol-a/tiny.txt'], ['stat', '/subvol-a/tiny.txt'], ['extract', '/subvol-a']])('%s %s: exit 1, the block and each copy once, "subvolume 256 (/subvol-a) unreadable", the next step', async (cmd, ...args) => {
+  it.each([
+    ['ls', '/subvol-a', '-R'],
+    ['cat', '/subvol-a/tiny.txt'],
+    ['stat', '/subvol-a/tiny.txt'],
+    ['extract', '/subvol-a'],
+  ])('%s %s: exit 1, the block and each copy once, "subvolume 256 (/subvol-a) unreadable", the next step', async (cmd, ...args) => {
     const out = cmd === 'extract' ? ['-o', join(tmp, 'out-' + Math.random().toString(36).slice(2))] : [];
     const r = await cli(cmd!, img, ...args, ...out);
     expect(r.code).toBe(1);
@@ -174,7 +185,9 @@ describe('damage: a subvolume whose only tree block has no good copy', () => {
       expect(mine[0]).toContain(`on disk ${onDisk(c.physical)}, computed 0x`);
       expect(mine[0]).toContain(`physical ${c.physical}`);
     });
-    expect(l.at(-1)).toMatch(/^btrfs-inspect: \/subvol-a: inode 256 of subvolume 256 cannot be read: subvolume 256 \(\/subvol-a\) unreadable .*; "roots IMAGE --tree 256" lists older roots .* --generation N/);
+    expect(l.at(-1)).toMatch(
+      /^btrfs-inspect: \/subvol-a: inode 256 of subvolume 256 cannot be read: subvolume 256 \(\/subvol-a\) unreadable .*; "roots IMAGE --tree 256" lists older roots .* --generation N/,
+    );
   });
 
   it('cat of several paths: the damaged one is damage (1), the others are still served', async () => {
@@ -187,11 +200,17 @@ describe('damage: a subvolume whose only tree block has no good copy', () => {
   it('tree --tree 256 marks the block on stdout, gives an NDJSON error record, and reports each copy once', async () => {
     const t = await cli('tree', img, '--tree', '256');
     expect(t.code).toBe(1);
-    expect(t.stdout).toMatch(new RegExp(`^ERROR: tree block ${leaf} has no good copy \\(copy 1: checksum mismatch \\(on disk 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\\); copy 2: checksum mismatch`, 'm'));
+    expect(t.stdout).toMatch(
+      new RegExp(`^ERROR: tree block ${leaf} has no good copy \\(copy 1: checksum mismatch \\(on disk 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\\); copy 2: checksum mismatch`, 'm'),
+    );
     expect(t.stdout).toMatch(new RegExp(`^ERROR: tree block ${leaf}: only the first \\d+ of its \\d+ items pass the item checks`, 'm'));
     expect(lines(t.stderr).filter((x) => x.includes('checksum mismatch'))).toHaveLength(2);
     const j = await cli('tree', img, '--tree', '256', '--json');
-    const errors = j.stdout.split('\n').filter(Boolean).map((x) => parseJsonExact(x) as { record: string; logical?: string; message?: string }).filter((x) => x.record === 'error');
+    const errors = j.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((x) => parseJsonExact(x) as { record: string; logical?: string; message?: string })
+      .filter((x) => x.record === 'error');
     expect(errors.map((e) => String(e.logical))).toEqual([String(leaf), String(leaf)]);
     expect(errors[0]!.message).toMatch(/copy 1: checksum mismatch .*copy 2: checksum mismatch/);
     // One block alone (--block) is marked the same way.
@@ -219,13 +238,18 @@ describe('damage: the root tree has no good copy', () => {
     const src = sampleSources('default');
     const fs = Filesystem.open(src);
     const k = new DamageKit(fs, src);
-    k.editBlock(fs.superblock.root, (b) => { b.fill(0); });
+    k.editBlock(fs.superblock.root, (b) => {
+      b.fill(0);
+    });
     const img = join(tmp, 'root-lost.img');
     writeSparse(k.overlays[0]!, img);
     for (const cmd of [['subvolumes'], ['ls', '/'], ['sharing']]) {
       const r = await cli(cmd[0]!, img, ...cmd.slice(1));
       expect(r.code, cmd[0]).toBe(1);
-      expect(lines(r.stderr).filter((x) => x.includes(`tree block ${fs.superblock.root} copy`)), cmd[0]).toHaveLength(2);
+      expect(
+        lines(r.stderr).filter((x) => x.includes(`tree block ${fs.superblock.root} copy`)),
+        cmd[0],
+      ).toHaveLength(2);
       expect(lines(r.stderr).at(-1), cmd[0]).toMatch(/"roots IMAGE" lists the older root trees that survive .*--generation N/);
     }
   });
@@ -239,17 +263,19 @@ describe('a missing device: what another mirror or parity serves whole is a succ
     ['raid5', [1, 2]],
     ['raid6', [1, 3]],
     ['raid10', [1, 2, 3]],
-  ] as const)('%s given devices %j: cat gives the kernel\'s bytes, exit 0, a warning naming the missing device and --device', async (sample, given) => {
+  ] as const)("%s given devices %j: cat gives the kernel's bytes, exit 0, a warning naming the missing device and --device", async (sample, given) => {
     const args = [dev(sample, given[0]), ...given.slice(1).flatMap((n) => ['--device', dev(sample, n)])];
     const r = await cli('cat', ...args, '/small/pattern-big.bin');
     expect(r.code).toBe(0);
     expect(createHash('sha256').update(r.stdoutBytes).digest('hex')).toBe(shaOf(sample, 'small/pattern-big.bin'));
-    const missing = manifest(sample).devices.map((_d, i) => i + 1).filter((n) => !(given as readonly number[]).includes(n));
+    const missing = manifest(sample)
+      .devices.map((_d, i) => i + 1)
+      .filter((n) => !(given as readonly number[]).includes(n));
     for (const n of missing) expect(r.stderr).toMatch(new RegExp(`^warning: device devid ${n} uuid \\S+ is missing \\[devid ${n}\\]; give it with --device PATH`, 'm'));
     expect(r.stderr).not.toMatch(/^error:/m);
   });
 
-  it('extract of RAID5 without device 3: every file is the kernel\'s, exit 0', async () => {
+  it("extract of RAID5 without device 3: every file is the kernel's, exit 0", async () => {
     const out = join(tmp, 'raid5-degraded');
     const r = await cli('extract', dev('raid5'), '--device', dev('raid5', 2), '/small', '-o', out);
     expect(r.code).toBe(0);
@@ -259,7 +285,13 @@ describe('a missing device: what another mirror or parity serves whole is a succ
     const { readFileSync, readdirSync } = await import('node:fs');
     // The extracted tree's root is the directory asked for (its layout is extract's; found wherever it put /small).
     const base = readdirSync(out).includes('small') ? join(out, 'small') : out;
-    for (const f of files) expect(createHash('sha256').update(readFileSync(join(base, f.path.slice('small/'.length)))).digest('hex'), f.path).toBe(f.sha256);
+    for (const f of files)
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(base, f.path.slice('small/'.length))))
+          .digest('hex'),
+        f.path,
+      ).toBe(f.sha256);
   });
 
   it('raid0 without a device cannot serve the file: exit 1', async () => {
@@ -277,7 +309,9 @@ describe('error lines: one per error', () => {
     writeSparse(recipe.sources[0]!, img);
     const stop = await cli('cat', img, '/rich/random-2m.bin');
     expect(stop.code).toBe(1);
-    expect(lines(stop.stderr)).toEqual([expect.stringMatching(new RegExp(`^btrfs-inspect: /rich/random-2m\\.bin: cannot read file offset \\d+ \\(\\+4096\\) at logical ${at}: .*\\(--zero-fill-bad writes zeros there and goes on\\)$`))]);
+    expect(lines(stop.stderr)).toEqual([
+      expect.stringMatching(new RegExp(`^btrfs-inspect: /rich/random-2m\\.bin: cannot read file offset \\d+ \\(\\+4096\\) at logical ${at}: .*\\(--zero-fill-bad writes zeros there and goes on\\)$`)),
+    ]);
     const go = await cli('cat', img, '/rich/random-2m.bin', '--zero-fill-bad');
     expect(go.code).toBe(1);
     expect(lines(go.stderr)).toHaveLength(1);

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SAMPLES, manifest, truthJson, truthText } from './helpers/samples.js';
 import { cli, parseJsonExact } from './helpers/cli.js';
 import { parseDumpTree } from './helpers/dumpTreeTruth.js';
+import { manifest, SAMPLES, truthJson, truthText } from './helpers/samples.js';
 
 const dev = (name: string, n = 1) => join(SAMPLES, name, `dev${n}.runs.gz`);
 const fsidOf = (name: string, file = 'dump-super.txt') => /^fsid\s+(\S+)/m.exec(truthText(name, file))![1]!;
@@ -38,10 +38,13 @@ describe('CLI conventions', () => {
 });
 
 describe('super', () => {
-  it('--json carries every field exactly, flags by name, and each copy\'s state', async () => {
+  it("--json carries every field exactly, flags by name, and each copy's state", async () => {
     const r = await cli('super', dev('default'), '--json');
     expect(r.code).toBe(0);
-    const j = parseJsonExact(r.stdout) as { superblock: Record<string, unknown> & { flagNames: { incompatFlags: string[] }; sysChunkArray: { logical: number }[] }; devices: { mirrors: { state: string }[] }[] };
+    const j = parseJsonExact(r.stdout) as {
+      superblock: Record<string, unknown> & { flagNames: { incompatFlags: string[] }; sysChunkArray: { logical: number }[] };
+      devices: { mirrors: { state: string }[] }[];
+    };
     const t = truthText('default', 'dump-super.txt');
     expect(j.superblock['fsid']).toBe(fsidOf('default'));
     expect(String(j.superblock['generation'])).toBe(/^generation\s+(\d+)/m.exec(t)![1]);
@@ -122,14 +125,21 @@ describe('tree', () => {
   it('--json streams one record per block, item and pointer; the items are those dump-tree shows', async () => {
     const r = await cli('tree', dev('default'), '--json');
     expect(r.code).toBe(0);
-    const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { record: string; block?: number; bytenr?: number });
+    const recs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { record: string; block?: number; bytenr?: number });
     const truth = parseDumpTree(truthText('default', 'dump-tree.txt'));
     const blocks = new Set(recs.filter((x) => x.record === 'block').map((x) => x.bytenr));
     expect([...blocks].sort()).toEqual([...truth.keys()].map(Number).sort());
     const items = recs.filter((x) => x.record === 'item').length;
     let truthItems = 0;
     const counted = new Set<bigint>();
-    for (const [k, b] of truth) if (b.level === 0 && !counted.has(k)) { counted.add(k); truthItems += b.nritems; }
+    for (const [k, b] of truth)
+      if (b.level === 0 && !counted.has(k)) {
+        counted.add(k);
+        truthItems += b.nritems;
+      }
     // Each block once: a tree that shares a subtree with an earlier one gets a "shared" record.
     expect(items).toBe(truthItems);
     const blockRecs = recs.filter((x) => x.record === 'block').map((x) => x.bytenr);
@@ -186,7 +196,10 @@ describe('tree key ranges', () => {
     // Pick an inode whose items sit in the middle of the tree, from the truth.
     const mid = fsLeaves[Math.floor(fsLeaves.length / 2)]!;
     const obj = mid.entries[Math.floor(mid.entries.length / 2)]!.split(' ')[0]!;
-    const want = fsLeaves.filter((b) => b.entries.some((e) => e.split(' ')[0] === obj)).map((b) => b.bytenr).sort();
+    const want = fsLeaves
+      .filter((b) => b.entries.some((e) => e.split(' ')[0] === obj))
+      .map((b) => b.bytenr)
+      .sort();
     const r = await cli('tree', dev('default'), '--tree', 'fs', '--min-key', obj, '--max-key', obj);
     expect(r.code).toBe(0);
     const leaves = [...r.stdout.matchAll(/^leaf (\d+) items/gm)].map((m) => BigInt(m[1]!)).sort();

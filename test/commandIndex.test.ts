@@ -12,7 +12,10 @@ describe('command index (lazy loading)', () => {
     for (const entry of COMMANDS) {
       const program = new Command();
       (await entry.load())(program, io, () => {});
-      expect(program.commands.map((c) => c.name()), entry.name).toEqual([entry.name]);
+      expect(
+        program.commands.map((c) => c.name()),
+        entry.name,
+      ).toEqual([entry.name]);
       expect(program.commands[0]!.aliases()).toEqual(entry.aliases ?? []);
     }
   });

@@ -4,11 +4,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { decompress } from 'fzstd';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { FsView } from '../src/fs/FsView.js';
+import { readAll } from '../src/fs/fileData.js';
 import { Qcow2Source } from '../src/io/containers/qcow2.js';
 import { openByteSource } from '../src/io/node/openSource.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
-import { FsView } from '../src/fs/FsView.js';
-import { readAll } from '../src/fs/fileData.js';
 import { cli, parseJsonExact } from './helpers/cli.js';
 
 /**

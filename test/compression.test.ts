@@ -1,22 +1,37 @@
-import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { zlibSync } from 'fflate';
-import {
-  DecompressionError, MAX_COMPRESSED, MAX_UNCOMPRESSED, compressionName, decompressExtent, decompressLzo,
-  decompressZlib, decompressZstd, lzo1xDecompress, lzo1xWorstCompress,
-} from '../src/format/compression/index.js';
+import { describe, expect, it } from 'vitest';
 import { computeCsum } from '../src/format/checksum.js';
-import { rng } from './helpers/rng.js';
+import {
+  compressionName,
+  DecompressionError,
+  decompressExtent,
+  decompressLzo,
+  decompressZlib,
+  decompressZstd,
+  lzo1xDecompress,
+  lzo1xWorstCompress,
+  MAX_COMPRESSED,
+  MAX_UNCOMPRESSED,
+} from '../src/format/compression/index.js';
 import { Compression, CsumType } from '../src/format/constants.js';
+import { rng } from './helpers/rng.js';
 
 const dir = new URL('./fixtures/compression/', import.meta.url);
 const load = (name: string) => new Uint8Array(readFileSync(new URL(name, dir)));
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 interface Sample {
-  file: string; compression: number; algorithm: string; extentType: string;
-  ramBytes: number; sectorsize: number; compressedBytes: number; fileBytes: number; sha256: string;
+  file: string;
+  compression: number;
+  algorithm: string;
+  extentType: string;
+  ramBytes: number;
+  sectorsize: number;
+  compressedBytes: number;
+  fileBytes: number;
+  sha256: string;
 }
 interface Manifest {
   samples: Sample[];
@@ -24,7 +39,6 @@ interface Manifest {
   zstdWithChecksum: { file: string; size: number; sha256: string };
 }
 const manifest = JSON.parse(readFileSync(new URL('manifest.json', dir), 'utf8')) as Manifest;
-
 
 /** Runs fn; returns its result or the DecompressionError it threw (any other throw fails the test). */
 function attempt(fn: () => Uint8Array): Uint8Array | DecompressionError {
@@ -103,7 +117,7 @@ describe('kernel-written compressed extents', () => {
         const flips = 1 + Math.floor(rand() * 4);
         // Bias toward the start, where headers and most of the stream are.
         const span = Math.min(bad.length, iter % 2 ? 64 : bad.length);
-        for (let k = 0; k < flips; k++) bad[Math.floor(rand() * span)] ^= 1 + Math.floor(rand() * 255);
+        for (let k = 0; k < flips; k++) bad[Math.floor(rand() * span)]! ^= 1 + Math.floor(rand() * 255);
         const r = attempt(() => decompressExtent(s.compression, bad, s.ramBytes, s.sectorsize));
         if (r instanceof DecompressionError) errors++;
         else expect(r.length).toBe(s.ramBytes);
@@ -121,7 +135,10 @@ describe('kernel-written compressed extents', () => {
     while (cur < total) {
       cur += 4 + (input[cur]! | (input[cur + 1]! << 8) | (input[cur + 2]! << 16) | (input[cur + 3]! << 24));
       const left = 4096 - (cur % 4096);
-      if (left < 4) { cur += left; padded++; }
+      if (left < 4) {
+        cur += left;
+        padded++;
+      }
     }
     expect(padded).toBeGreaterThan(0);
   });
@@ -146,7 +163,7 @@ describe('LZO1X streams', () => {
       const rand = rng(99);
       for (let iter = 0; iter < 500; iter++) {
         const bad = input.slice();
-        bad[Math.floor(rand() * bad.length)] ^= 1 + Math.floor(rand() * 255);
+        bad[Math.floor(rand() * bad.length)]! ^= 1 + Math.floor(rand() * 255);
         const r = attempt(() => lzo1xDecompress(bad, 65536));
         if (!(r instanceof DecompressionError)) expect(r.length).toBeLessThanOrEqual(65536);
       }
@@ -195,7 +212,10 @@ function lzoLiterals(data: Uint8Array): Uint8Array {
   else {
     out.push(0);
     let rem = n - 18;
-    while (rem > 255) { out.push(0); rem -= 255; }
+    while (rem > 255) {
+      out.push(0);
+      rem -= 255;
+    }
     out.push(rem);
   }
   out.push(...data, 0x11, 0, 0);
@@ -224,7 +244,10 @@ function bytesOf(n: number, seed: number): Uint8Array {
 
 describe('btrfs LZO framing', () => {
   it('skips to the next sector when fewer than 4 bytes are left, and not when exactly 4 are', () => {
-    for (const [firstLen, padded] of [[4066, true], [4064, false]] as const) {
+    for (const [firstLen, padded] of [
+      [4066, true],
+      [4064, false],
+    ] as const) {
       // Segment 1 payload: 1 + 16 length bytes + data + 3 end-marker bytes.
       const a = bytesOf(firstLen, 1);
       const b = bytesOf(3000, 2);
@@ -267,8 +290,16 @@ describe('btrfs LZO framing', () => {
   it('rejects bad framing with clear reasons', () => {
     const seg = lzoLiterals(bytesOf(100, 7));
     const good = lzoFrame([seg], 4096);
-    const withTotal = (t: number) => { const f = good.slice(); new DataView(f.buffer).setUint32(0, t, true); return f; };
-    const withSeg = (l: number) => { const f = good.slice(); new DataView(f.buffer).setUint32(4, l, true); return f; };
+    const withTotal = (t: number) => {
+      const f = good.slice();
+      new DataView(f.buffer).setUint32(0, t, true);
+      return f;
+    };
+    const withSeg = (l: number) => {
+      const f = good.slice();
+      new DataView(f.buffer).setUint32(4, l, true);
+      return f;
+    };
     expect(() => decompressLzo(good.subarray(0, 3), 100, 4096)).toThrow(/shorter than the 4-byte length header/);
     expect(() => decompressLzo(withTotal(2), 100, 4096)).toThrow(/smaller than the header itself/);
     expect(() => decompressLzo(withTotal(good.length + 1), 100, 4096)).toThrow(/truncated or corrupt/);
@@ -326,7 +357,12 @@ describe('zlib', () => {
 
   it('rejects bad headers and truncated streams', () => {
     const z = zlibSync(text);
-    const withHeader = (a: number, b: number) => { const f = z.slice(); f[0] = a; f[1] = b; return f; };
+    const withHeader = (a: number, b: number) => {
+      const f = z.slice();
+      f[0] = a;
+      f[1] = b;
+      return f;
+    };
     expect(() => decompressZlib(withHeader(0x79, 0xda), 10)).toThrow(/compression method 9/);
     expect(() => decompressZlib(withHeader(0x88, 0x1c), 10)).toThrow(/window/);
     expect(() => decompressZlib(withHeader(0x78, 0x9d), 10)).toThrow(/check bits/);
@@ -345,9 +381,17 @@ describe('zlib', () => {
 });
 
 /** A zstd frame of raw (type 0) and RLE (type 1) blocks. */
-function zstdFrame(blocks: ({ raw: Uint8Array } | { rle: number; n: number })[], opts: {
-  fhd?: number; window?: number; fcs?: number[]; dict?: number[]; checksum?: Uint8Array; reservedBlock?: boolean;
-} = {}): Uint8Array {
+function zstdFrame(
+  blocks: ({ raw: Uint8Array } | { rle: number; n: number })[],
+  opts: {
+    fhd?: number;
+    window?: number;
+    fcs?: number[];
+    dict?: number[];
+    checksum?: Uint8Array;
+    reservedBlock?: boolean;
+  } = {},
+): Uint8Array {
   const out: number[] = [0x28, 0xb5, 0x2f, 0xfd];
   out.push(opts.fhd ?? 0);
   if (opts.window !== undefined) out.push(opts.window);
@@ -358,7 +402,8 @@ function zstdFrame(blocks: ({ raw: Uint8Array } | { rle: number; n: number })[],
     const size = 'raw' in b ? b.raw.length : b.n;
     const h = last | (type << 1) | (size << 3);
     out.push(h & 0xff, (h >>> 8) & 0xff, (h >>> 16) & 0xff);
-    if ('raw' in b) out.push(...b.raw); else out.push(b.rle);
+    if ('raw' in b) out.push(...b.raw);
+    else out.push(b.rle);
   });
   if (opts.checksum) out.push(...opts.checksum);
   return new Uint8Array(out);
@@ -377,7 +422,7 @@ describe('zstd', () => {
     const out = decompressZstd(input, v.size);
     expect(sha256(out)).toBe(v.sha256);
     const bad = input.slice();
-    bad[bad.length - 1] ^= 1;
+    bad[bad.length - 1]! ^= 1;
     expect(() => decompressZstd(bad, v.size)).toThrow(/content checksum mismatch/);
     // With a smaller output the frame is not decoded to its end, so the checksum is not reached.
     expect(Buffer.from(decompressZstd(bad, 100)).equals(Buffer.from(out.subarray(0, 100)))).toBe(true);

@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { openByteSource } from '../src/io/node/openSource.js';
-import { Filesystem } from '../src/tree/Filesystem.js';
 import { runCheck } from '../src/analysis/check/index.js';
 import { SUPER_MIRROR_OFFSETS } from '../src/format/constants.js';
+import { openByteSource } from '../src/io/node/openSource.js';
+import { Filesystem } from '../src/tree/Filesystem.js';
 import { cli, parseJsonExact } from './helpers/cli.js';
 import { filesTruth, fixtureBytes } from './helpers/containers.js';
 
@@ -29,7 +29,10 @@ describe('read errors inside a container are findings, and the walk goes on', ()
   test('check: the unreadable superblock copy and data are located; every tree is still walked; exit 1, not 2', async () => {
     const r = await cli('check', trunc, '--data', '--json');
     expect(r.code).toBe(1);
-    const doc = parseJsonExact(r.stdout) as { summary: { trees: number }; findings: { code: string; message: string; location: { device?: string; physical?: string | number; logical?: string | number } }[] };
+    const doc = parseJsonExact(r.stdout) as {
+      summary: { trees: number };
+      findings: { code: string; message: string; location: { device?: string; physical?: string | number; logical?: string | number } }[];
+    };
     const sup = doc.findings.find((f) => f.code === 'super-unreadable')!;
     expect(BigInt(sup.location.physical!)).toBe(SUPER_MIRROR_OFFSETS[1]);
     expect(sup.location.device).toBe(trunc);

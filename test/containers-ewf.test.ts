@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SourceError } from '../src/io/ByteSource.js';
-import { MemorySource } from '../src/io/MemorySource.js';
 import { defaultCodecs } from '../src/io/containers/codecs.js';
 import { EwfSource, ewfSegmentName } from '../src/io/containers/ewf.js';
+import { MemorySource } from '../src/io/MemorySource.js';
 import { nodeCodecs } from '../src/io/node/codecs.js';
 import { openByteSource } from '../src/io/node/openSource.js';
 import { CONTAINERS, expectKernelFilesystem, fixtureBytes, sha256Of, truthLine } from './helpers/containers.js';
@@ -185,7 +185,7 @@ describe('hostile EWF', () => {
 
   test('a descriptor whose checksum is wrong is refused', () => {
     const b = fsE01.slice();
-    b[table.at + 30] ^= 1;
+    b[table.at + 30]! ^= 1;
     expect(() => single(b)).toThrow(/section descriptor at \d+ of fs\.E01 has a wrong checksum/);
   });
 
@@ -217,7 +217,7 @@ describe('hostile EWF', () => {
     const b = fixtureBytes('stored.E01');
     const t = sections(b).find((s) => s.type === 'table')!;
     const first = Number(dv(b).getBigUint64(t.at + 76 + 8, true)) + dv(b).getUint32(t.at + 100, true);
-    b[first + 100] ^= 0xff;
+    b[first + 100]! ^= 0xff;
     const segs = [2, 3, 4, 5].map((i) => new MemorySource(fixtureBytes(`stored.E0${i}`), `stored.E0${i}`));
     const src = new EwfSource([new MemorySource(b, 'stored.E01')], (n) => segs[n - 2] ?? null);
     expect(() => src.read(0n, 512)).toThrow(/stored chunk 0 does not match its Adler-32/);

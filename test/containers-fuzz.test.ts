@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { type ByteSource, SourceError } from '../src/io/ByteSource.js';
-import { MemorySource } from '../src/io/MemorySource.js';
 import { EwfSource } from '../src/io/containers/ewf.js';
 import { Qcow2Source } from '../src/io/containers/qcow2.js';
 import { openVhd } from '../src/io/containers/vhd.js';
 import { VhdxSource } from '../src/io/containers/vhdx.js';
 import { VmdkSource } from '../src/io/containers/vmdk.js';
+import { MemorySource } from '../src/io/MemorySource.js';
 import { fixtureBytes } from './helpers/containers.js';
 import { rng } from './helpers/rng.js';
 

@@ -4,14 +4,20 @@ import * as path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SourceError } from '../src/io/ByteSource.js';
-import { MemorySource } from '../src/io/MemorySource.js';
 import { defaultCodecs } from '../src/io/containers/codecs.js';
 import { Qcow2Source, readQcow2Header, readQcow2Snapshots } from '../src/io/containers/qcow2.js';
+import { MemorySource } from '../src/io/MemorySource.js';
 import { nodeCodecs } from '../src/io/node/codecs.js';
 import { openByteSource } from '../src/io/node/openSource.js';
 import { CONTAINERS, expectKernelFilesystem, fixtureBytes, sha256Of, truthLine } from './helpers/containers.js';
 
-interface QemuSnapshot { id: string; name: string; 'date-sec': number; 'date-nsec': number; 'vm-state-size': number }
+interface QemuSnapshot {
+  id: string;
+  name: string;
+  'date-sec': number;
+  'date-nsec': number;
+  'vm-state-size': number;
+}
 interface QemuInfo {
   snapshots?: QemuSnapshot[];
   'virtual-size': number;
@@ -75,7 +81,11 @@ describe('qcow2 made by qemu-img', () => {
 
 describe('qcow2 internal snapshots (qemu-img snapshot -c)', () => {
   const bytes = fixtureBytes('snap.qcow2');
-  const truth = new Map(truthLine('snap.sha256').split('\n').map((l) => l.split(' ') as [string, string]));
+  const truth = new Map(
+    truthLine('snap.sha256')
+      .split('\n')
+      .map((l) => l.split(' ') as [string, string]),
+  );
 
   test('listed as qemu-img info lists them', () => {
     const got = readQcow2Snapshots(new MemorySource(bytes));

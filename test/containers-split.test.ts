@@ -4,10 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConcatSource } from '../src/io/ConcatSource.js';
-import { MemorySource } from '../src/io/MemorySource.js';
 import { firstSegmentSuffix, nextSegmentName } from '../src/io/containers/splitNames.js';
-import { loadRunsImage } from '../src/io/node/runs.js';
+import { MemorySource } from '../src/io/MemorySource.js';
 import { openByteSource } from '../src/io/node/openSource.js';
+import { loadRunsImage } from '../src/io/node/runs.js';
 import type { SparseSource } from '../src/io/SparseSource.js';
 import { CONTAINERS, expectKernelFilesystem, sha256Of, truthLine } from './helpers/containers.js';
 
@@ -48,13 +48,20 @@ describe('segment names', () => {
     execFileSync('split', ['-b', '1', '-a', '2', input, path.join(sub, 'a.')]);
     execFileSync('split', ['-b', '1', '-a', '3', '-d', '--numeric-suffixes=1', input, path.join(sub, 'n.')]);
     execFileSync('split', ['-b', '70', '-a', '2', '-d', input, path.join(sub, 'z.')]);
-    const listed = fs.readdirSync(sub).filter((n) => n !== 'in').sort();
+    const listed = fs
+      .readdirSync(sub)
+      .filter((n) => n !== 'in')
+      .sort();
     const chain = (first: string): string[] => {
       const out = [first];
       for (let n = nextSegmentName(first); n && listed.includes(n); n = nextSegmentName(n)) out.push(n);
       return out;
     };
-    for (const [first, count] of [['a.aa', 676], ['n.001', 676], ['z.00', 10]] as const) {
+    for (const [first, count] of [
+      ['a.aa', 676],
+      ['n.001', 676],
+      ['z.00', 10],
+    ] as const) {
       expect(firstSegmentSuffix(first)).not.toBeNull();
       const names = chain(first);
       expect(names.length).toBe(count);
@@ -99,7 +106,10 @@ describe('split raw images', () => {
 
   test('reads past the end and at boundaries of memory segments', () => {
     const parts = [new Uint8Array([1, 2, 3]), new Uint8Array([]), new Uint8Array([4, 5])];
-    const c = new ConcatSource(parts.map((p) => new MemorySource(p)), 'mem');
+    const c = new ConcatSource(
+      parts.map((p) => new MemorySource(p)),
+      'mem',
+    );
     expect(c.size).toBe(5n);
     expect([...c.read(0n, 10)]).toEqual([1, 2, 3, 4, 5]);
     expect([...c.read(2n, 2)]).toEqual([3, 4]);

@@ -4,14 +4,14 @@ import * as path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConcatSource } from '../src/io/ConcatSource.js';
-import { MemorySource } from '../src/io/MemorySource.js';
-import { SliceSource } from '../src/io/SliceSource.js';
 import { detectContainer } from '../src/io/containers/detect.js';
-import { VhdDynamicSource, openVhd } from '../src/io/containers/vhd.js';
-import { VhdxSource, crc32c } from '../src/io/containers/vhdx.js';
+import { openVhd, VhdDynamicSource } from '../src/io/containers/vhd.js';
+import { crc32c, VhdxSource } from '../src/io/containers/vhdx.js';
 import { VmdkSource } from '../src/io/containers/vmdk.js';
-import { loadRunsImage } from '../src/io/node/runs.js';
+import { MemorySource } from '../src/io/MemorySource.js';
 import { openByteSource } from '../src/io/node/openSource.js';
+import { loadRunsImage } from '../src/io/node/runs.js';
+import { SliceSource } from '../src/io/SliceSource.js';
 import { CONTAINERS, expectKernelFilesystem, fixtureBytes, sha256Of, truthLine } from './helpers/containers.js';
 
 let dir: string;
@@ -36,7 +36,7 @@ describe('VHD made by qemu-img', () => {
     expect(sha256Of(src)).toBe(truthLine('raw.sha256'));
     // A raw image whose last sector only starts like a footer stays raw.
     const fake = footer.slice();
-    fake[100] ^= 1;
+    fake[100]! ^= 1;
     expect(detectContainer(new ConcatSource([raw(), new MemorySource(fake)], 'raw.img'))).toBeNull();
   });
 
@@ -52,7 +52,7 @@ describe('VHD made by qemu-img', () => {
   test('a wrong footer checksum and a BAT entry past the end are refused, naming the file', () => {
     const b = fixtureBytes('dynamic.vhd');
     const end = b.slice();
-    end[end.length - 512 + 40] ^= 1; // original size: covered by the checksum
+    end[end.length - 512 + 40]! ^= 1; // original size: covered by the checksum
     expect(() => openVhd(new MemorySource(end, 'bad.vhd'))).toThrow(/bad\.vhd: VHD: footer checksum is wrong/);
     const far = b.slice();
     const dv = new DataView(far.buffer);
@@ -127,15 +127,15 @@ describe('VHDX made by qemu-img', () => {
   test('damaged headers and tables are refused; the other header copy is used', () => {
     const b = fixtureBytes('dynamic.vhdx');
     const one = b.slice();
-    one[64 * 1024 + 100] ^= 1;
+    one[64 * 1024 + 100]! ^= 1;
     // One header damaged: the other (same sequence or older) still opens the disk.
     expect(sha256Of(new VhdxSource(new MemorySource(one)))).toBe(truthLine('raw.sha256'));
     const both = one.slice();
-    both[128 * 1024 + 100] ^= 1;
+    both[128 * 1024 + 100]! ^= 1;
     expect(() => new VhdxSource(new MemorySource(both, 'h.vhdx'))).toThrow(/h\.vhdx: VHDX: neither header is valid/);
     const regions = b.slice();
-    regions[192 * 1024 + 40] ^= 1;
-    regions[256 * 1024 + 40] ^= 1;
+    regions[192 * 1024 + 40]! ^= 1;
+    regions[256 * 1024 + 40]! ^= 1;
     expect(() => new VhdxSource(new MemorySource(regions, 'r.vhdx'))).toThrow(/neither region table is valid/);
   });
 });

@@ -1,17 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { computeCsum } from '../src/format/checksum.js';
 import { HEADER_SIZE, ITEM_SIZE } from '../src/format/treeBlock.js';
-import { Filesystem } from '../src/tree/Filesystem.js';
 import { OverlaySource } from '../src/io/OverlaySource.js';
+import { Filesystem } from '../src/tree/Filesystem.js';
 import { NotBtrfsError } from '../src/volume/assemble.js';
+import { blockCopies, DamageKit } from './helpers/damage.js';
 import { sampleSources } from './helpers/samples.js';
-import { DamageKit, blockCopies } from './helpers/damage.js';
 
 const SAMPLE = 'default';
 
 function countItems(fs: Filesystem): number {
   let n = 0;
-  for (const r of [fs.rootTree, fs.chunkTree, ...fs.roots()]) fs.walk(r, { block(b, i) { if (b.isLeaf) n += i.validItems; } });
+  for (const r of [fs.rootTree, fs.chunkTree, ...fs.roots()])
+    fs.walk(r, {
+      block(b, i) {
+        if (b.isLeaf) n += i.validItems;
+      },
+    });
   return n;
 }
 
@@ -27,7 +32,13 @@ describe('damaged input: the damage is reported where it is, and the rest is rea
   it('one bad copy of a DUP leaf: reported with its place, marked repairable, every item still read', () => {
     const kit = new DamageKit(clean, sampleSources(SAMPLE));
     const extentRoot = clean.treeRoot(2n)!;
-    kit.editBlock(extentRoot.bytenr, (b) => { b[200]! ^= 0xff; }, { copies: [0] });
+    kit.editBlock(
+      extentRoot.bytenr,
+      (b) => {
+        b[200]! ^= 0xff;
+      },
+      { copies: [0] },
+    );
     const fs = Filesystem.open(kit.overlays);
     expect(countItems(fs)).toBe(cleanItems);
     const f = fs.findings.items.filter((x) => x.code === 'tree-block-csum');
@@ -41,8 +52,14 @@ describe('damaged input: the damage is reported where it is, and the rest is rea
     const kit = new DamageKit(clean, sampleSources(SAMPLE));
     const csumRoot = clean.treeRoot(7n)!;
     let csumItems = 0;
-    clean.walk(csumRoot, { block(b, i) { if (b.isLeaf) csumItems += i.validItems; } });
-    kit.editBlock(csumRoot.bytenr, (b) => { b[300]! ^= 0x01; });
+    clean.walk(csumRoot, {
+      block(b, i) {
+        if (b.isLeaf) csumItems += i.validItems;
+      },
+    });
+    kit.editBlock(csumRoot.bytenr, (b) => {
+      b[300]! ^= 0x01;
+    });
     const fs = Filesystem.open(kit.overlays);
     expect(countItems(fs)).toBe(cleanItems - csumItems);
     const f = fs.findings.items.filter((x) => x.code === 'tree-block-csum');
@@ -53,14 +70,22 @@ describe('damaged input: the damage is reported where it is, and the rest is rea
   it('a node pointing at itself: level mismatch reported, no loop', () => {
     expect(fsTree.level).toBeGreaterThan(0);
     const kit = new DamageKit(clean, sampleSources(SAMPLE));
-    kit.editBlock(fsTree.bytenr, (b) => {
-      // Child pointer 0 := the node's own address.
-      const v = new DataView(b.buffer, b.byteOffset);
-      v.setBigUint64(HEADER_SIZE + 17, fsTree.bytenr, true);
-    }, { fixCsum: true });
+    kit.editBlock(
+      fsTree.bytenr,
+      (b) => {
+        // Child pointer 0 := the node's own address.
+        const v = new DataView(b.buffer, b.byteOffset);
+        v.setBigUint64(HEADER_SIZE + 17, fsTree.bytenr, true);
+      },
+      { fixCsum: true },
+    );
     const fs = Filesystem.open(kit.overlays);
     let blocks = 0;
-    fs.walk(fs.treeRoot(5n)!, { block() { blocks++; } });
+    fs.walk(fs.treeRoot(5n)!, {
+      block() {
+        blocks++;
+      },
+    });
     expect(blocks).toBeGreaterThan(1);
     expect(codes(fs)).toContain('level-mismatch');
     const f = fs.findings.items.find((x) => x.code === 'level-mismatch')!;
@@ -70,13 +95,18 @@ describe('damaged input: the damage is reported where it is, and the rest is rea
   it('keys out of order in a leaf (checksum recomputed): key-order at the slot', () => {
     const kit = new DamageKit(clean, sampleSources(SAMPLE));
     const devRoot = clean.treeRoot(4n)!;
-    kit.editBlock(devRoot.bytenr, (b) => {
-      // Swap the keys of items 1 and 2.
-      const a = HEADER_SIZE + 1 * ITEM_SIZE, c = HEADER_SIZE + 2 * ITEM_SIZE;
-      const ka = b.slice(a, a + 17);
-      b.copyWithin(a, c, c + 17);
-      b.set(ka, c);
-    }, { fixCsum: true });
+    kit.editBlock(
+      devRoot.bytenr,
+      (b) => {
+        // Swap the keys of items 1 and 2.
+        const a = HEADER_SIZE + 1 * ITEM_SIZE,
+          c = HEADER_SIZE + 2 * ITEM_SIZE;
+        const ka = b.slice(a, a + 17);
+        b.copyWithin(a, c, c + 17);
+        b.set(ka, c);
+      },
+      { fixCsum: true },
+    );
     const fs = Filesystem.open(kit.overlays);
     countItems(fs);
     const f = fs.findings.items.filter((x) => x.code === 'key-order');
@@ -87,9 +117,21 @@ describe('damaged input: the damage is reported where it is, and the rest is rea
   it('absurd item count and item offset (checksum recomputed): bounded, reported', () => {
     const kit = new DamageKit(clean, sampleSources(SAMPLE));
     const root = clean.treeRoot(10n)!;
-    kit.editBlock(root.bytenr, (b) => { new DataView(b.buffer, b.byteOffset).setUint32(0x60, 0xfffffff0, true); }, { fixCsum: true });
+    kit.editBlock(
+      root.bytenr,
+      (b) => {
+        new DataView(b.buffer, b.byteOffset).setUint32(0x60, 0xfffffff0, true);
+      },
+      { fixCsum: true },
+    );
     const uuidRoot = clean.treeRoot(9n)!;
-    kit.editBlock(uuidRoot.bytenr, (b) => { new DataView(b.buffer, b.byteOffset).setUint32(HEADER_SIZE + 17, 0x7fffff00, true); }, { fixCsum: true });
+    kit.editBlock(
+      uuidRoot.bytenr,
+      (b) => {
+        new DataView(b.buffer, b.byteOffset).setUint32(HEADER_SIZE + 17, 0x7fffff00, true);
+      },
+      { fixCsum: true },
+    );
     const fs = Filesystem.open(kit.overlays);
     countItems(fs);
     expect(codes(fs)).toEqual(expect.arrayContaining(['bad-nritems', 'item-offset']));
@@ -100,7 +142,13 @@ describe('damaged input: the damage is reported where it is, and the rest is rea
     const root = clean.roots().find((r) => r.tree === 5n)!;
     const rootNode = kit.blockBytes(root.bytenr);
     const child = new DataView(rootNode.buffer).getBigUint64(HEADER_SIZE + 17, true);
-    kit.editBlock(child, (b) => { new DataView(b.buffer, b.byteOffset).setBigUint64(0x50, 1234n, true); }, { fixCsum: true });
+    kit.editBlock(
+      child,
+      (b) => {
+        new DataView(b.buffer, b.byteOffset).setBigUint64(0x50, 1234n, true);
+      },
+      { fixCsum: true },
+    );
     const fs = Filesystem.open(kit.overlays);
     countItems(fs);
     const f = fs.findings.items.find((x) => x.code === 'transid-mismatch')!;
@@ -154,7 +202,13 @@ describe('damaged input: the damage is reported where it is, and the rest is rea
   it('item types are decoded only from whole items: a leaf full of garbage is bounded', () => {
     const kit = new DamageKit(clean, sampleSources(SAMPLE));
     const root = clean.treeRoot(2n)!;
-    kit.editBlock(root.bytenr, (b) => { for (let i = HEADER_SIZE; i < b.length; i++) b[i] = (i * 31) & 0xff; }, { fixCsum: true });
+    kit.editBlock(
+      root.bytenr,
+      (b) => {
+        for (let i = HEADER_SIZE; i < b.length; i++) b[i] = (i * 31) & 0xff;
+      },
+      { fixCsum: true },
+    );
     const fs = Filesystem.open(kit.overlays);
     expect(() => countItems(fs)).not.toThrow();
     const found = fs.findings.items.filter((f) => f.location.logical === root.bytenr).map((f) => f.code);

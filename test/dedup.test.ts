@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { analyzeSharing } from '../src/analysis/sharing.js';
 import { fileLayout } from '../src/analysis/layout.js';
+import { analyzeSharing } from '../src/analysis/sharing.js';
 import { ExtentTable } from '../src/analysis/sharingTables.js';
 import { FsView } from '../src/fs/FsView.js';
 import { parsePath } from '../src/fs/names.js';
@@ -33,7 +33,10 @@ describe('deduplicated and hole-punched files', () => {
   const view = new FsView(Filesystem.open([loadRunsImage(join(DIR, 'dedup.runs.gz'))]));
   const sharing = analyzeSharing(view);
 
-  it.each([['clones', 5000], ['punched', 1024]])('%s: the layout equals filefrag -v, and no reference list is built', (name, count) => {
+  it.each([
+    ['clones', 5000],
+    ['punched', 1024],
+  ])('%s: the layout equals filefrag -v, and no reference list is built', (name, count) => {
     const res = view.resolve(parsePath(`/${name}`));
     if (!res.ok) throw new Error(res.error);
     const ranges = vi.spyOn(ExtentTable.prototype, 'ranges');
@@ -44,7 +47,7 @@ describe('deduplicated and hole-punched files', () => {
     expect(lay.fiemap.map((f) => ({ logical: f.logical, physical: f.physical, length: f.length, shared: f.flags.includes('shared') }))).toEqual(want);
   });
 
-  it('the shared extent\'s reference ranges are still there when asked for', () => {
+  it("the shared extent's reference ranges are still there when asked for", () => {
     const block = view.resolve(parsePath('/block'));
     if (!block.ok) throw new Error(block.error);
     const lay = fileLayout(view, block.ref, sharing);

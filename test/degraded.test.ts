@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { Filesystem } from '../src/tree/Filesystem.js';
 import { OverlaySource } from '../src/io/OverlaySource.js';
+import { Filesystem } from '../src/tree/Filesystem.js';
 import { openSample, sampleSources } from './helpers/samples.js';
 
 function walkAll(fs: Filesystem): { blocks: number; items: number } {
-  let blocks = 0, items = 0;
-  for (const r of [fs.rootTree, fs.chunkTree, ...fs.roots()]) fs.walk(r, { block(b, i) { blocks++; if (b.isLeaf) items += i.validItems; } });
+  let blocks = 0,
+    items = 0;
+  for (const r of [fs.rootTree, fs.chunkTree, ...fs.roots()])
+    fs.walk(r, {
+      block(b, i) {
+        blocks++;
+        if (b.isLeaf) items += i.validItems;
+      },
+    });
   return { blocks, items };
 }
 
@@ -52,7 +59,10 @@ describe('degraded multi-device filesystems', () => {
     for (const { block, slot } of clean.items(clean.treeRoot(2n)!)) {
       if (block.keyType(slot) !== 168) continue;
       const m = clean.volume.chunks.map(block.keyObjectid(slot));
-      if (m?.chunk.profile === 'RAID6' && block.keyOffsetField(slot) >= 4096n) { at = block.keyObjectid(slot); break; }
+      if (m?.chunk.profile === 'RAID6' && block.keyOffsetField(slot) >= 4096n) {
+        at = block.keyObjectid(slot);
+        break;
+      }
     }
     expect(at).toBeDefined();
     const want = clean.volume.readCopy(at!, 4096, 0).bytes!;

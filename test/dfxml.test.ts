@@ -22,21 +22,46 @@ const SCHEMA = join(import.meta.dirname, 'fixtures', 'dfxml', 'dfxml.xsd');
 const tmp = mkdtempSync(join(tmpdir(), 'dfxml-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const hasXmllint = (() => { try { execFileSync('xmllint', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
+const hasXmllint = (() => {
+  try {
+    execFileSync('xmllint', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 if (!hasXmllint) console.warn('dfxml.test.ts: xmllint not installed (Debian: libxml2-utils); schema validation skipped');
 
-interface Run { file_offset: bigint; fs_offset?: bigint; img_offset?: bigint; len: bigint; fill?: string; type?: string; compression?: string }
+interface Run {
+  file_offset: bigint;
+  fs_offset?: bigint;
+  img_offset?: bigint;
+  len: bigint;
+  fill?: string;
+  type?: string;
+  compression?: string;
+}
 
 function fileObjects(x: string): { name: string; runs: Run[]; sha256?: string; md5?: string }[] {
   return [...x.matchAll(/<fileobject[^>]*>([\s\S]*?)<\/fileobject>/g)].map((m) => {
     const body = m[1]!;
-    const name = /<filename>([^<]*)<\/filename>/.exec(body)![1]!.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'");
+    const name = /<filename>([^<]*)<\/filename>/
+      .exec(body)![1]!
+      .replace(/&amp;/g, '&')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'");
     const runs = [...body.matchAll(/<byte_run ([^/]*)\/>/g)].map((r) => {
       const a = Object.fromEntries([...r[1]!.matchAll(/([\w:]+)="([^"]*)"/g)].map((p) => [p[1]!, p[2]!]));
       return {
-        file_offset: BigInt(a['file_offset']!), len: BigInt(a['len']!),
-        ...(a['fs_offset'] ? { fs_offset: BigInt(a['fs_offset']) } : {}), ...(a['img_offset'] ? { img_offset: BigInt(a['img_offset']) } : {}),
-        ...(a['fill'] ? { fill: a['fill'] } : {}), ...(a['type'] ? { type: a['type'] } : {}), ...(a['btrfs:compression'] ? { compression: a['btrfs:compression'] } : {}),
+        file_offset: BigInt(a['file_offset']!),
+        len: BigInt(a['len']!),
+        ...(a['fs_offset'] ? { fs_offset: BigInt(a['fs_offset']) } : {}),
+        ...(a['img_offset'] ? { img_offset: BigInt(a['img_offset']) } : {}),
+        ...(a['fill'] ? { fill: a['fill'] } : {}),
+        ...(a['type'] ? { type: a['type'] } : {}),
+        ...(a['btrfs:compression'] ? { compression: a['btrfs:compression'] } : {}),
       };
     });
     const d = (t: string) => new RegExp(`<hashdigest type="${t}">([0-9a-f]+)</hashdigest>`).exec(body)?.[1];
@@ -62,7 +87,7 @@ describe('manifest --format dfxml', async () => {
     for (const t of truth.filter((x) => x.type === 'file')) expect(objects.find((o) => o.name === t.path)?.sha256, t.path).toBe(t.sha256);
   });
 
-  it('byte runs: each uncompressed file rebuilt from the image at its img_offsets has the kernel\'s sha256; fs_offsets are FIEMAP\'s addresses', () => {
+  it("byte runs: each uncompressed file rebuilt from the image at its img_offsets has the kernel's sha256; fs_offsets are FIEMAP's addresses", () => {
     const image = loadRunsImage(DEMO);
     let rebuilt = 0;
     for (const t of truth.filter((x) => x.type === 'file' && x.size > 0)) {

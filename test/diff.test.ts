@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { diffTrees, type FileChange, treeAtGeneration } from '../src/analysis/diff.js';
 import { FsView } from '../src/fs/FsView.js';
-import { diffTrees, treeAtGeneration, type FileChange } from '../src/analysis/diff.js';
-import { openSample, truthJson } from './helpers/samples.js';
 import { cli, parseJsonExact } from './helpers/cli.js';
+import { openSample, truthJson } from './helpers/samples.js';
 
 /** A change as a comparable line: kind, paths and (for data) the changed ranges. */
 const line = (c: FileChange) => `${c.kind} ${c.pathsA.join('|') || '-'} -> ${c.pathsB.join('|') || '-'}${c.ranges.length ? ' ' + c.ranges.map(([s, e]) => `[${s},${e})`).join('') : ''}`;
@@ -10,7 +10,11 @@ const line = (c: FileChange) => `${c.kind} ${c.pathsA.join('|') || '-'} -> ${c.p
 describe('diff of snapshots in the default sample equals what fill.py changed between them', () => {
   const fs = openSample('default');
   const view = new FsView(fs);
-  const id = (p: string) => { const r = view.resolve(p); if (!r.ok) throw new Error(p); return r.ref.subvol; };
+  const id = (p: string) => {
+    const r = view.resolve(p);
+    if (!r.ok) throw new Error(p);
+    return r.ref.subvol;
+  };
   const tree = (p: string) => view.tree(id(p))!;
   const m = truthJson<{ special: { path: string; kind: string; changes?: string[]; recipe: string }[] }>('default', 'manifest.json');
 
@@ -23,7 +27,8 @@ describe('diff of snapshots in the default sample equals what fill.py changed be
       if ((x = /^added (\S+)$/.exec(ch))) expected.push(`added - -> /${x[1]}`);
       else if ((x = /^deleted (\S+)$/.exec(ch))) expected.push(`deleted /${x[1]} -> -`);
       else if ((x = /^overwrote (\S+) \[(\d+), \+(\d+)\]$/.exec(ch))) expected.push(`modified /${x[1]} -> /${x[1]} [${x[2]},${Number(x[2]) + Number(x[3])})`);
-      else if ((x = /^renamed (\S+) -> (\S+)$/.exec(ch))) expected.push(`renamed /dir/tiny-hardlink.txt|/${x[1]} -> /dir/tiny-hardlink.txt|/${x[2]}`); // tiny.txt has a hard link in dir/ (small recipe)
+      else if ((x = /^renamed (\S+) -> (\S+)$/.exec(ch)))
+        expected.push(`renamed /dir/tiny-hardlink.txt|/${x[1]} -> /dir/tiny-hardlink.txt|/${x[2]}`); // tiny.txt has a hard link in dir/ (small recipe)
       else throw new Error(`unknown change ${ch}`);
     }
     for (const s of m.special.filter((x) => x.recipe === 'default-extras' && x.path.startsWith('subvol-a/'))) expected.push(`added - -> /${s.path.slice('subvol-a/'.length)}`);
@@ -48,12 +53,20 @@ describe('diff of snapshots in the default sample equals what fill.py changed be
 describe('diff of the generations sample at its three commits equals generations.json', () => {
   const fs = openSample('generations');
   const g = truthJson<{ commits: { generation: number; changes: string[]; files: Record<string, { size: number; ino: number } | null> }[] }>('generations', 'generations.json');
-  const at = (gen: number) => { const t = treeAtGeneration(fs, 5n, BigInt(gen)); if ('error' in t) throw new Error(t.error); return t; };
+  const at = (gen: number) => {
+    const t = treeAtGeneration(fs, 5n, BigInt(gen));
+    if ('error' in t) throw new Error(t.error);
+    return t;
+  };
   const ss = 4096;
 
-  for (const [i, j] of [[0, 1], [1, 2]] as const) {
+  for (const [i, j] of [
+    [0, 1],
+    [1, 2],
+  ] as const) {
     it(`commit ${i + 1} -> ${j + 1}`, () => {
-      const A = g.commits[i]!, B = g.commits[j]!;
+      const A = g.commits[i]!,
+        B = g.commits[j]!;
       const r = diffTrees(fs, at(A.generation), at(B.generation));
       const expected: string[] = [];
       for (const ch of B.changes) {

@@ -1,14 +1,13 @@
-import { deflateRawSync, gunzipSync, inflateRawSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deflateRawSync, gunzipSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { dumpAll, dumpAllText, dumpTree, printContextOf } from '../src/report/dumpTree.js';
 import { TreeRenderPool } from '../src/cli/commands/treeRenderPool.js';
-import { RenderCache } from '../src/report/RenderCache.js';
-import { readdirSync } from 'node:fs';
-import { CORPUS, SAMPLES, openSample, sampleNames } from './helpers/samples.js';
 import { loadRunsImage } from '../src/io/node/runs.js';
+import { dumpAll, dumpAllText, dumpTree, printContextOf } from '../src/report/dumpTree.js';
+import { RenderCache } from '../src/report/RenderCache.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
+import { CORPUS, openSample, SAMPLES, sampleNames } from './helpers/samples.js';
 
 /**
  * The whole `tree` text output against `btrfs inspect-internal dump-tree`
@@ -20,7 +19,10 @@ describe.each(sampleNames())('tree dump of sample %s', (name) => {
   it.each([
     ['(cache of renderings as the library makes it)', undefined],
     // What the CLI uses: packed renderings, least recently used evicted; small here so that it evicts.
-    ['through a small packed LRU cache (as the CLI dumps)', () => new RenderCache({ maxBytes: 256 * 1024, codec: { pack: (b: Uint8Array) => deflateRawSync(b, { level: 1 }), unpack: (b: Uint8Array) => inflateRawSync(b) } })],
+    [
+      'through a small packed LRU cache (as the CLI dumps)',
+      () => new RenderCache({ maxBytes: 256 * 1024, codec: { pack: (b: Uint8Array) => deflateRawSync(b, { level: 1 }), unpack: (b: Uint8Array) => inflateRawSync(b) } }),
+    ],
   ] as const)('equals btrfs-progs dump-tree %s', (_how, makeCache) => {
     const truthBytes = gunzipSync(readFileSync(join(SAMPLES, name, 'truth', 'dump-tree.txt.gz')));
     const truth = new TextDecoder().decode(truthBytes).split('\n');
@@ -50,43 +52,57 @@ describe('tree dump through render threads', () => {
     ['2 slots, room for any text', { slots: 2, inCap: 65536 * 2, outCap: 65536 * 8, packCap: 65536 * 2 }, false],
     ['3 slots, text room 6 KiB (larger leaves fall back to the main thread)', { slots: 3, inCap: 65536 * 2, outCap: 6144, packCap: 65536 * 2 }, true],
   ] as const;
-  it.each(layouts)('equals btrfs-progs dump-tree on every sample, %s', async (_how, layout, fallsBack) => {
-    const done = { threads: 0, here: 0 };
-    for (const name of sampleNames()) {
-      const truth = new TextDecoder().decode(gunzipSync(readFileSync(join(SAMPLES, name, 'truth', 'dump-tree.txt.gz')))).split('\n');
-      const fs = openSample(name);
-      const parts: string[] = [];
-      const dec = new TextDecoder();
-      const sink = (b: Uint8Array) => { parts.push(dec.decode(b, { stream: true })); };
-      const pool = await TreeRenderPool.start(2, 'text', printContextOf(fs), sink, 64 * 1024, layout);
-      expect(pool, 'render threads started').toBeDefined();
-      try {
-        dumpAll(fs, sink, { output: pool! });
-        pool!.finish();
-        done.threads += pool!.done.threads;
-        done.here += pool!.done.here;
-      } finally {
-        pool!.close();
+  it.each(layouts)(
+    'equals btrfs-progs dump-tree on every sample, %s',
+    async (_how, layout, fallsBack) => {
+      const done = { threads: 0, here: 0 };
+      for (const name of sampleNames()) {
+        const truth = new TextDecoder().decode(gunzipSync(readFileSync(join(SAMPLES, name, 'truth', 'dump-tree.txt.gz')))).split('\n');
+        const fs = openSample(name);
+        const parts: string[] = [];
+        const dec = new TextDecoder();
+        const sink = (b: Uint8Array) => {
+          parts.push(dec.decode(b, { stream: true }));
+        };
+        const pool = await TreeRenderPool.start(2, 'text', printContextOf(fs), sink, 64 * 1024, layout);
+        expect(pool, 'render threads started').toBeDefined();
+        try {
+          dumpAll(fs, sink, { output: pool! });
+          pool!.finish();
+          done.threads += pool!.done.threads;
+          done.here += pool!.done.here;
+        } finally {
+          pool!.close();
+        }
+        const ours = parts.join('').replace(/\n$/, '').split('\n');
+        const want = truth.slice(1, truth[truth.length - 1] === '' ? -1 : undefined);
+        for (let i = 0; i < Math.max(ours.length, want.length); i += 200) {
+          expect(ours.slice(i, i + 200), `${name}: lines ${i + 2}..${i + 201} of dump-tree`).toEqual(want.slice(i, i + 200));
+        }
       }
-      const ours = parts.join('').replace(/\n$/, '').split('\n');
-      const want = truth.slice(1, truth[truth.length - 1] === '' ? -1 : undefined);
-      for (let i = 0; i < Math.max(ours.length, want.length); i += 200) {
-        expect(ours.slice(i, i + 200), `${name}: lines ${i + 2}..${i + 201} of dump-tree`).toEqual(want.slice(i, i + 200));
-      }
-    }
-    expect(done.threads).toBeGreaterThan(100);
-    if (fallsBack) expect(done.here).toBeGreaterThan(0);
-    else expect(done.here).toBe(0);
-  }, 300_000);
+      expect(done.threads).toBeGreaterThan(100);
+      if (fallsBack) expect(done.here).toBeGreaterThan(0);
+      else expect(done.here).toBe(0);
+    },
+    300_000,
+  );
 
   it('NDJSON (blocks emitted once, shared subtrees referred back to) equals the dump made on one thread', async () => {
     for (const name of sampleNames()) {
       const fs = openSample(name);
       const dec = new TextDecoder();
       const one: string[] = [];
-      dumpAll(fs, (b) => { one.push(dec.decode(b, { stream: true })); }, { format: 'json', order: 'dfs', emitted: new Set() });
+      dumpAll(
+        fs,
+        (b) => {
+          one.push(dec.decode(b, { stream: true }));
+        },
+        { format: 'json', order: 'dfs', emitted: new Set() },
+      );
       const parts: string[] = [];
-      const sink = (b: Uint8Array) => { parts.push(dec.decode(b, { stream: true })); };
+      const sink = (b: Uint8Array) => {
+        parts.push(dec.decode(b, { stream: true }));
+      };
       const pool = await TreeRenderPool.start(2, 'json', printContextOf(fs), sink, 64 * 1024, { slots: 3, inCap: 65536 * 2, outCap: 65536 * 8, packCap: 65536 * 2 });
       try {
         dumpAll(fs, sink, { format: 'json', order: 'dfs', emitted: new Set(), output: pool! });
@@ -104,12 +120,28 @@ describe('tree dump through render threads', () => {
 function corpusImages(): { name: string; open: () => Filesystem | undefined }[] {
   const dir = join(CORPUS, 'progs');
   let files: string[] = [];
-  try { files = readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.runs.gz')).sort(); } catch { return []; }
-  return files.map((f) => ({ name: f, open: () => { try { return Filesystem.open([loadRunsImage(join(dir, f))]); } catch { return undefined; } } }));
+  try {
+    files = readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.runs.gz'))
+      .sort();
+  } catch {
+    return [];
+  }
+  return files.map((f) => ({
+    name: f,
+    open: () => {
+      try {
+        return Filesystem.open([loadRunsImage(join(dir, f))]);
+      } catch {
+        return undefined;
+      }
+    },
+  }));
 }
 
 describe.runIf(corpusImages().length > 0)('tree dump through render threads on damaged images', () => {
-  it('text and NDJSON equal the one-thread dump on every image of btrfs-progs\' corpus (damaged blocks, unreadable subtrees)', async () => {
+  it("text and NDJSON equal the one-thread dump on every image of btrfs-progs' corpus (damaged blocks, unreadable subtrees)", async () => {
     let dumped = 0;
     let onThreads = 0;
     for (const { name, open } of corpusImages()) {
@@ -119,10 +151,18 @@ describe.runIf(corpusImages().length > 0)('tree dump through render threads on d
         const dec = new TextDecoder();
         const opts = format === 'json' ? { format, order: 'dfs' as const, emitted: new Set<bigint>() } : { format };
         const one: string[] = [];
-        dumpAll(fs, (b) => { one.push(dec.decode(b, { stream: true })); }, opts);
+        dumpAll(
+          fs,
+          (b) => {
+            one.push(dec.decode(b, { stream: true }));
+          },
+          opts,
+        );
         const fs2 = open()!;
         const parts: string[] = [];
-        const sink = (b: Uint8Array) => { parts.push(dec.decode(b, { stream: true })); };
+        const sink = (b: Uint8Array) => {
+          parts.push(dec.decode(b, { stream: true }));
+        };
         const pool = await TreeRenderPool.start(1, format, printContextOf(fs2), sink, 64 * 1024, { slots: 2, inCap: 65536 * 2, outCap: 65536 * 8, packCap: 65536 * 2 });
         try {
           dumpAll(fs2, sink, { ...opts, ...(format === 'json' ? { emitted: new Set<bigint>() } : {}), output: pool! });
@@ -147,10 +187,25 @@ describe('the cache of renderings', () => {
     const fs = openSample('default');
     const root = fs.treeRoot(5n)!;
     const dec = new TextDecoder();
-    let first = '', second = '';
-    dumpTree(fs, root, (b) => { first += dec.decode(b); }, { cache });
+    let first = '',
+      second = '';
+    dumpTree(
+      fs,
+      root,
+      (b) => {
+        first += dec.decode(b);
+      },
+      { cache },
+    );
     const hitsBefore = cache.hits;
-    dumpTree(fs, root, (b) => { second += dec.decode(b); }, { cache });
+    dumpTree(
+      fs,
+      root,
+      (b) => {
+        second += dec.decode(b);
+      },
+      { cache },
+    );
     return { first, second, hits: cache.hits - hitsBefore, leaves: (first.match(/^leaf \d+ items/gm) ?? []).length };
   };
 

@@ -4,17 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { extractFiles } from '../src/cli/commands/extract.js';
-import { DirectWriter } from '../src/node/extract/directWrite.js';
-import { fileExtents, readFile } from '../src/fs/fileData.js';
-import { FsView } from '../src/fs/FsView.js';
-import { walkFiles } from '../src/fs/walk.js';
 import { HEADER_SIZE, ITEM_SIZE } from '../src/format/treeBlock.js';
+import { FsView } from '../src/fs/FsView.js';
+import { fileExtents, readFile } from '../src/fs/fileData.js';
+import { walkFiles } from '../src/fs/walk.js';
 import { FileSource } from '../src/io/node/FileSource.js';
+import { DirectWriter } from '../src/node/extract/directWrite.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
 import { DamageKit } from './helpers/damage.js';
 import { writeSparse } from './helpers/fsTruth.js';
-import { sampleNames, sampleSources } from './helpers/samples.js';
 import { expectSameTree } from './helpers/sameTree.js';
+import { sampleNames, sampleSources } from './helpers/samples.js';
 
 const O = nodeFs.constants;
 
@@ -40,7 +40,8 @@ vi.mock('../src/node/extract/asyncFs.js', async (importOriginal) => {
         }
       }
       const fd = await m.open(p, flags, mode);
-      if (flags & direct) out.directFds.add(fd); else out.directFds.delete(fd);
+      if (flags & direct) out.directFds.add(fd);
+      else out.directFds.delete(fd);
       return fd;
     },
     write: async (fd: number, b: Uint8Array, off: number, len: number, pos: number) => {
@@ -66,7 +67,7 @@ const tmpTakesDirect = (() => {
 })();
 
 describe.runIf(tmpTakesDirect)('DirectWriter', () => {
-  it('pads with zeros in the middle of a file, with the aligned buffer\'s own bytes at its end, and splits what is longer than a piece', async () => {
+  it("pads with zeros in the middle of a file, with the aligned buffer's own bytes at its end, and splits what is longer than a piece", async () => {
     const WasmMemory = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly.Memory;
     const mem = new WasmMemory({ initial: 2 });
     const writer = new DirectWriter([mem.buffer]);
@@ -123,68 +124,80 @@ describe.runIf(sampleNames().includes('default'))('extract with direct writes', 
     }
   };
 
-  it.runIf(tmpTakesDirect)('writes the same tree with O_DIRECT, without it, and when the output refuses it at open (then no longer asked for) or at write', async () => {
-    const img = plainImage('default.img');
-    out.directOpens = 0;
-    const plain = await extract(img, 'plain', false);
-    expect(out.directOpens).toBe(0);
-    const direct = await extract(img, 'direct', true);
-    // Every file from 4 KiB on was opened with O_DIRECT.
-    const asked = out.directOpens;
-    expect(asked).toBeGreaterThan(20);
-    out.directOpens = 0;
-    const refused = await refusing('refuse', () => extract(img, 'refused', true));
-    // Files already being opened when the first refusal came back ask too; no file after them does.
-    expect(out.directOpens).toBeGreaterThanOrEqual(1);
-    expect(out.directOpens).toBeLessThan(asked);
-    const seen = (s: typeof plain) => [s.written, s.read, s.refused, s.failed, s.skipped];
-    expect(plain.written.files).toBeGreaterThan(50);
-    expect(plain.failed).toEqual([]);
-    expect(seen(direct)).toEqual(seen(plain));
-    expect(seen(refused)).toEqual(seen(plain));
-    const writesRefused = await refusing('refuseWrites', () => extract(img, 'writes-refused', true));
-    expect(seen(writesRefused)).toEqual(seen(plain));
-    expectSameTree(join(tmpRoot, 'writes-refused'), join(tmpRoot, 'plain'));
-    expectSameTree(join(tmpRoot, 'direct'), join(tmpRoot, 'plain'));
-    expectSameTree(join(tmpRoot, 'refused'), join(tmpRoot, 'plain'));
-  }, 120_000);
+  it.runIf(tmpTakesDirect)(
+    'writes the same tree with O_DIRECT, without it, and when the output refuses it at open (then no longer asked for) or at write',
+    async () => {
+      const img = plainImage('default.img');
+      out.directOpens = 0;
+      const plain = await extract(img, 'plain', false);
+      expect(out.directOpens).toBe(0);
+      const direct = await extract(img, 'direct', true);
+      // Every file from 4 KiB on was opened with O_DIRECT.
+      const asked = out.directOpens;
+      expect(asked).toBeGreaterThan(20);
+      out.directOpens = 0;
+      const refused = await refusing('refuse', () => extract(img, 'refused', true));
+      // Files already being opened when the first refusal came back ask too; no file after them does.
+      expect(out.directOpens).toBeGreaterThanOrEqual(1);
+      expect(out.directOpens).toBeLessThan(asked);
+      const seen = (s: typeof plain) => [s.written, s.read, s.refused, s.failed, s.skipped];
+      expect(plain.written.files).toBeGreaterThan(50);
+      expect(plain.failed).toEqual([]);
+      expect(seen(direct)).toEqual(seen(plain));
+      expect(seen(refused)).toEqual(seen(plain));
+      const writesRefused = await refusing('refuseWrites', () => extract(img, 'writes-refused', true));
+      expect(seen(writesRefused)).toEqual(seen(plain));
+      expectSameTree(join(tmpRoot, 'writes-refused'), join(tmpRoot, 'plain'));
+      expectSameTree(join(tmpRoot, 'direct'), join(tmpRoot, 'plain'));
+      expectSameTree(join(tmpRoot, 'refused'), join(tmpRoot, 'plain'));
+    },
+    120_000,
+  );
 
-  it.runIf(tmpTakesDirect)('writes data at a file offset that is not block-aligned (a damaged extent key) through the cache, beside the direct writes', async () => {
-    // A file whose last extent is plain and starts past 0: its key's offset moved 1,000 bytes on
-    // leaves a hole of 1,000 bytes and the extent's data from an offset O_DIRECT cannot take.
-    const clean = Filesystem.open(sampleSources('default'));
-    const view = new FsView(clean);
-    let target: { path: Uint8Array[]; at: bigint; size: number; block: bigint; slot: number; original: Buffer } | null = null;
-    for (const it of walkFiles(view, view.rootOf(5n))) {
-      const ino = it.inode;
-      if (!ino || ino.kind !== 'file' || ino.size > 1n << 24n) continue;
-      const ext = [...fileExtents(view, ino, 0n)];
-      const last = ext[ext.length - 1];
-      if (ext.length < 2 || !ext.every((e) => e.kind === 'regular' && e.compression === 0)) continue;
-      if (!last || last.fileOffset === 0n || last.fileOffset + 5000n > ino.size) continue;
-      // Its bytes as the clean image holds them (holes as zeros).
-      const original = Buffer.concat([...readFile(view, ino)].map((g) => (g.kind === 'data' ? g.bytes : new Uint8Array(Number(g.length)))));
-      target = { path: it.path, at: last.fileOffset, size: Number(ino.size), block: last.place.block, slot: last.place.slot, original };
-      break;
-    }
-    expect(target, 'a file of several plain extents in the sample').not.toBeNull();
-    const t = target!;
-    expect(t.original.length).toBe(t.size);
-    const kit = new DamageKit(clean, sampleSources('default'));
-    kit.editBlock(t.block, (b) => {
-      // The key's offset: after objectid (8) and type (1) in the item header.
-      new DataView(b.buffer, b.byteOffset).setBigUint64(HEADER_SIZE + t.slot * ITEM_SIZE + 9, t.at + 1000n, true);
-    }, { fixCsum: true });
-    const img = plainImage('moved.img', kit.overlays);
-    out.directOpens = 0;
-    const s = await extract(img, 'moved', true);
-    expect(out.directOpens).toBeGreaterThan(0);
-    expect(s.failed).toEqual([]);
-    const host = Buffer.concat([Buffer.from(join(tmpRoot, 'moved')), ...t.path.flatMap((c) => [Buffer.from('/'), c])]);
-    const got = nodeFs.readFileSync(host);
-    const at = Number(t.at);
-    const want = Buffer.concat([t.original.subarray(0, at), Buffer.alloc(1000), t.original.subarray(at, t.size - 1000)]);
-    expect(got.length).toBe(t.size);
-    expect(got.equals(want)).toBe(true);
-  }, 120_000);
+  it.runIf(tmpTakesDirect)(
+    'writes data at a file offset that is not block-aligned (a damaged extent key) through the cache, beside the direct writes',
+    async () => {
+      // A file whose last extent is plain and starts past 0: its key's offset moved 1,000 bytes on
+      // leaves a hole of 1,000 bytes and the extent's data from an offset O_DIRECT cannot take.
+      const clean = Filesystem.open(sampleSources('default'));
+      const view = new FsView(clean);
+      let target: { path: Uint8Array[]; at: bigint; size: number; block: bigint; slot: number; original: Buffer } | null = null;
+      for (const it of walkFiles(view, view.rootOf(5n))) {
+        const ino = it.inode;
+        if (ino?.kind !== 'file' || ino.size > 1n << 24n) continue;
+        const ext = [...fileExtents(view, ino, 0n)];
+        const last = ext[ext.length - 1];
+        if (ext.length < 2 || !ext.every((e) => e.kind === 'regular' && e.compression === 0)) continue;
+        if (!last || last.fileOffset === 0n || last.fileOffset + 5000n > ino.size) continue;
+        // Its bytes as the clean image holds them (holes as zeros).
+        const original = Buffer.concat([...readFile(view, ino)].map((g) => (g.kind === 'data' ? g.bytes : new Uint8Array(Number(g.length)))));
+        target = { path: it.path, at: last.fileOffset, size: Number(ino.size), block: last.place.block, slot: last.place.slot, original };
+        break;
+      }
+      expect(target, 'a file of several plain extents in the sample').not.toBeNull();
+      const t = target!;
+      expect(t.original.length).toBe(t.size);
+      const kit = new DamageKit(clean, sampleSources('default'));
+      kit.editBlock(
+        t.block,
+        (b) => {
+          // The key's offset: after objectid (8) and type (1) in the item header.
+          new DataView(b.buffer, b.byteOffset).setBigUint64(HEADER_SIZE + t.slot * ITEM_SIZE + 9, t.at + 1000n, true);
+        },
+        { fixCsum: true },
+      );
+      const img = plainImage('moved.img', kit.overlays);
+      out.directOpens = 0;
+      const s = await extract(img, 'moved', true);
+      expect(out.directOpens).toBeGreaterThan(0);
+      expect(s.failed).toEqual([]);
+      const host = Buffer.concat([Buffer.from(join(tmpRoot, 'moved')), ...t.path.flatMap((c) => [Buffer.from('/'), c])]);
+      const got = nodeFs.readFileSync(host);
+      const at = Number(t.at);
+      const want = Buffer.concat([t.original.subarray(0, at), Buffer.alloc(1000), t.original.subarray(at, t.size - 1000)]);
+      expect(got.length).toBe(t.size);
+      expect(got.equals(want)).toBe(true);
+    },
+    120_000,
+  );
 });

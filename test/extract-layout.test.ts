@@ -96,13 +96,15 @@ describe.runIf(sampleNames().includes('default'))('extract layout: DIR/<path fro
     expect(r.code, r.stderr).toBe(0);
     expect([...tree(out)].sort()).toEqual([...want].sort());
     // Names of one inode that both match are one inode here too.
-    const a = nodeFs.statSync(join(out, 'subvol-a/nested/dir/tiny-hardlink.txt')), b = nodeFs.statSync(join(out, 'subvol-a/nested/tiny.txt'));
+    const a = nodeFs.statSync(join(out, 'subvol-a/nested/dir/tiny-hardlink.txt')),
+      b = nodeFs.statSync(join(out, 'subvol-a/nested/tiny.txt'));
     expect(a.ino).toBe(b.ino);
     expect((await cli('extract', image, '-o', fresh(), '--path-regex', '(')).code).toBe(2);
   });
 
   /** lstat of every entry the truth lists, before anything reads a file (reads update atimes). */
-  const timesOf = (out: string) => truth.filter((x) => writable(x) && x.ino !== 2).map((t) => ({ t, st: nodeFs.lstatSync(Buffer.concat([Buffer.from(`${out}/`), Buffer.from(t.path_b64, 'base64')]), { bigint: true }) }));
+  const timesOf = (out: string) =>
+    truth.filter((x) => writable(x) && x.ino !== 2).map((t) => ({ t, st: nodeFs.lstatSync(Buffer.concat([Buffer.from(`${out}/`), Buffer.from(t.path_b64, 'base64')]), { bigint: true }) }));
   // Inode 2 is the empty directory a snapshot shows for a subvolume nested in its source: no item, no time on disk.
   const expectTimes = (out: string, exact: boolean) => {
     const all = timesOf(out);

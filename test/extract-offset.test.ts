@@ -2,17 +2,19 @@ import * as nodeFs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../src/cli/main.js';
 import type { ExtractSummary } from '../src/cli/commands/extract.js';
+import { runCli } from '../src/cli/main.js';
 import type { ByteSource } from '../src/io/ByteSource.js';
 import { FileSource } from '../src/io/node/FileSource.js';
 import { captureIO, writeSparse } from './helpers/fsTruth.js';
-import { manifest, sampleNames, sampleSources } from './helpers/samples.js';
 import { expectSameTree } from './helpers/sameTree.js';
+import { manifest, sampleNames, sampleSources } from './helpers/samples.js';
 
 const tmpRoot = nodeFs.mkdtempSync(join(tmpdir(), 'btrfs-inspect-offset-'));
 afterAll(() => nodeFs.rmSync(tmpRoot, { recursive: true, force: true }));
-afterEach(() => { vi.restoreAllMocks(); });
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 /** `src` written into a plain (sparse) file `shift` bytes in, as a whole-disk image with room before the filesystem. */
 function writeShifted(src: ByteSource, path: string, shift: number): void {
@@ -69,7 +71,7 @@ describe.runIf(sampleNames().includes('default'))('extract through --offset of a
 
 const part = sampleNames().find((n) => manifest(n).partition?.table === 'gpt');
 describe.runIf(part !== undefined)('extract through --partition of a whole-disk image file', () => {
-  it('writes the same files as through --offset at the partition\'s start, with the data read ahead past the partition start', async () => {
+  it("writes the same files as through --offset at the partition's start, with the data read ahead past the partition start", async () => {
     const m = manifest(part!).partition!;
     const disk = join(tmpRoot, 'gpt.img');
     writeSparse(sampleSources(part!)[0]!, disk);

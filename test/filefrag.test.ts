@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyzeSharing } from '../src/analysis/sharing.js';
 import { fileLayout } from '../src/analysis/layout.js';
+import { analyzeSharing } from '../src/analysis/sharing.js';
 import { FsView } from '../src/fs/FsView.js';
 import { parsePath } from '../src/fs/names.js';
 import { loadRunsImage } from '../src/io/node/runs.js';
@@ -33,7 +33,7 @@ function recorded(file: string, name: string): string {
 }
 
 describe('filefrag -v -b1, byte for byte', () => {
-  it('compressed and shared extents: flags in filefrag\'s order (encoded before shared), the expected column', async () => {
+  it("compressed and shared extents: flags in filefrag's order (encoded before shared), the expected column", async () => {
     for (const f of ['comp.bin', 'comp.reflink', 'mixed.bin']) {
       const r = await cli('extents', SC_IMG, `/${f}`, '--filefrag');
       expect(r.code, f).toBe(0);
@@ -49,8 +49,11 @@ describe('filefrag -v -b1, byte for byte', () => {
       const res = view.resolve(parsePath(`/${f}`));
       if (!res.ok) throw new Error(res.error);
       const got = filefragText({
-        name: `/${f}`, size: res.inode.size, blockSize: BigInt(view.sectorsize),
-        fsBlocks: view.fs.superblock.totalBytes / BigInt(view.sectorsize), fiemap: fileLayout(view, res.ref, sharing).fiemap,
+        name: `/${f}`,
+        size: res.inode.size,
+        blockSize: BigInt(view.sectorsize),
+        fsBlocks: view.fs.superblock.totalBytes / BigInt(view.sectorsize),
+        fiemap: fileLayout(view, res.ref, sharing).fiemap,
       });
       expect(got === recorded(join(FIX, 'dedup', `filefrag-${f}.txt`), f), f).toBe(true);
     }
@@ -60,7 +63,8 @@ describe('filefrag -v -b1, byte for byte', () => {
 describe('heatmap --file: an extent both compressed and shared shows both', () => {
   it('comp.reflink (every extent compressed and shared): shared over compressed; mixed.bin: then plain data', async () => {
     const at = (png: ReturnType<typeof decodePng>, x: number, y: number) => [...png.px.subarray((y * png.width + x) * 3, (y * png.width + x) * 3 + 3)];
-    const top = LAYOUT.top + LAYOUT.labelH, h = LAYOUT.bandH + LAYOUT.barH;
+    const top = LAYOUT.top + LAYOUT.labelH,
+      h = LAYOUT.bandH + LAYOUT.barH;
     const out = join(dir, 'r.png');
     expect((await cli('heatmap', SC_IMG, '--file', '/comp.reflink', '-o', out)).code).toBe(0);
     const r = decodePng(readFileSync(out));

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { FindingLog, type Finding } from '../src/findings.js';
+import { runCheck } from '../src/analysis/check/index.js';
+import { type Finding, FindingLog } from '../src/findings.js';
 import { HEADER_SIZE } from '../src/format/treeBlock.js';
 import { FsView } from '../src/fs/FsView.js';
 import { walkFiles } from '../src/fs/walk.js';
-import { runCheck } from '../src/analysis/check/index.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
-import { sampleSources } from './helpers/samples.js';
 import { DamageKit } from './helpers/damage.js';
+import { sampleSources } from './helpers/samples.js';
 
 const SAMPLE = 'default';
 const at = (log: { items: Finding[] }, logical: bigint) => log.items.filter((f) => f.location.logical === logical);
@@ -18,8 +18,12 @@ describe('findings per operation: each view reports to the sink it was given', (
   // The first leaf of subvolume 5 and the csum tree's root, bad on every copy (no copy repairs them, none is cached).
   const fsLeaf = clean.reader.read({ logical: fsTree.bytenr }).block!.blockPtr(0);
   const kit = new DamageKit(clean, sampleSources(SAMPLE));
-  kit.editBlock(fsLeaf, (b) => { b[HEADER_SIZE + 40]! ^= 0xff; });
-  kit.editBlock(csumTree.bytenr, (b) => { b[HEADER_SIZE + 40]! ^= 0xff; });
+  kit.editBlock(fsLeaf, (b) => {
+    b[HEADER_SIZE + 40]! ^= 0xff;
+  });
+  kit.editBlock(csumTree.bytenr, (b) => {
+    b[HEADER_SIZE + 40]! ^= 0xff;
+  });
 
   it('two operations on one filesystem, two sinks: each holds only its own findings', () => {
     expect(fsTree.level).toBeGreaterThan(0);
@@ -32,13 +36,23 @@ describe('findings per operation: each view reports to the sink it was given', (
 
     const csums = new FindingLog();
     let leaves = 0;
-    fs.withFindings(csums).walk(fs.treeRoot(7n)!, { block(b) { if (b.isLeaf) leaves++; } });
+    fs.withFindings(csums).walk(fs.treeRoot(7n)!, {
+      block(b) {
+        if (b.isLeaf) leaves++;
+      },
+    });
     expect(leaves).toBe(0);
 
     // Every copy of each damaged block is reported, to the operation that read it and to no other.
-    expect(at(files, fsLeaf).map((f) => [f.code, f.location.copy])).toEqual([['tree-block-csum', 0], ['tree-block-csum', 1]]);
+    expect(at(files, fsLeaf).map((f) => [f.code, f.location.copy])).toEqual([
+      ['tree-block-csum', 0],
+      ['tree-block-csum', 1],
+    ]);
     expect(at(files, csumTree.bytenr)).toEqual([]);
-    expect(at(csums, csumTree.bytenr).map((f) => [f.code, f.location.copy])).toEqual([['tree-block-csum', 0], ['tree-block-csum', 1]]);
+    expect(at(csums, csumTree.bytenr).map((f) => [f.code, f.location.copy])).toEqual([
+      ['tree-block-csum', 0],
+      ['tree-block-csum', 1],
+    ]);
     expect(at(csums, fsLeaf)).toEqual([]);
     expect(csums.items.every((f) => f.location.tree === 7n)).toBe(true);
     // The filesystem's own log keeps what opening met, nothing of the two operations.
@@ -52,8 +66,7 @@ describe('findings per operation: each view reports to the sink it was given', (
     const other = new FindingLog();
     const opened = fs.findings.items.length;
     const report = runCheck(fs.withFindings(other));
-    expect(report.findings.filter((f) => f.code === 'tree-block-csum').map((f) => f.location.logical))
-      .toEqual(expect.arrayContaining([fsLeaf, csumTree.bytenr]));
+    expect(report.findings.filter((f) => f.code === 'tree-block-csum').map((f) => f.location.logical)).toEqual(expect.arrayContaining([fsLeaf, csumTree.bytenr]));
     expect(other.items).toEqual([]);
     expect(fs.findings.items.length).toBe(opened);
   });

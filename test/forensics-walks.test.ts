@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ObjectId } from '../src/format/constants.js';
 import { LiveInodes } from '../src/analysis/forensics/liveInodes.js';
-import { completeness, CompletenessMemo, scanOf, surveyRoots } from '../src/analysis/forensics/roots.js';
+import { CompletenessMemo, completeness, scanOf, surveyRoots } from '../src/analysis/forensics/roots.js';
+import { ObjectId } from '../src/format/constants.js';
 import { parseDumpTree, parseKeyPart, type TruthBlock } from './helpers/dumpTreeTruth.js';
 import { openSample, truthText } from './helpers/samples.js';
 
@@ -50,7 +50,13 @@ describe('completeness with a memo of walked subtrees (mixed sample: 4 KiB nodes
       for (const r of fs.roots()) {
         if (!blocks.has(r.bytenr)) continue;
         const c = completeness(fs, r, undefined, memo);
-        expect({ pass, tree: r.tree, intact: c.intact, missing: c.missing, truncated: c.truncated }).toEqual({ pass, tree: r.tree, intact: truthBlockCount(blocks, r.bytenr), missing: 0, truncated: false });
+        expect({ pass, tree: r.tree, intact: c.intact, missing: c.missing, truncated: c.truncated }).toEqual({
+          pass,
+          tree: r.tree,
+          intact: truthBlockCount(blocks, r.bytenr),
+          missing: 0,
+          truncated: false,
+        });
       }
     }
   });

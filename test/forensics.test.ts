@@ -1,22 +1,30 @@
-import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { surveyRoots, scanOf } from '../src/analysis/forensics/roots.js';
 import { LogOverlay } from '../src/analysis/forensics/logReplay.js';
+import { scanOf, surveyRoots } from '../src/analysis/forensics/roots.js';
 import { cli, parseJsonExact } from './helpers/cli.js';
 import { openSample, SAMPLES, truthJson, truthText } from './helpers/samples.js';
 
 const dev = (name: string) => join(SAMPLES, name, 'dev1.runs.gz');
 const sha = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('hex');
 const tmp: string[] = [];
-afterAll(() => { for (const d of tmp) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of tmp) rmSync(d, { recursive: true, force: true });
+});
 
-interface FileTruth { sha256: string; size: number; ino: number; mtime_ns: number | string }
+interface FileTruth {
+  sha256: string;
+  size: number;
+  ino: number;
+  mtime_ns: number | string;
+}
 interface DeletedTruth {
-  generation_before: number; generation_after: number;
+  generation_before: number;
+  generation_after: number;
   deleted: { path: string; ino: number; size: number; sha256: string; mode: number; mtime_ns: number; fully_deleted: boolean }[];
   deleted_dirs: { path: string; ino: number }[];
 }
@@ -28,7 +36,11 @@ describe('recover (deleted sample)', () => {
   it('finds every deleted file and directory by its old path, inode and fields, last seen before the deleting commit', async () => {
     const r = await cli('recover', dev('deleted'), '--json');
     expect(r.code).toBe(0);
-    const files = (parseJsonExact(r.stdout) as { files: { ino: string | number; paths: string[]; size: string | number; mode: number; mtimeNs?: string; lastSeen: string | number; source: string; data: { state: string } }[] }).files;
+    const files = (
+      parseJsonExact(r.stdout) as {
+        files: { ino: string | number; paths: string[]; size: string | number; mode: number; mtimeNs?: string; lastSeen: string | number; source: string; data: { state: string } }[];
+      }
+    ).files;
     for (const d of gone) {
       const f = files.find((x) => Number(x.ino) === d.ino);
       expect(f, d.path).toBeDefined();
@@ -51,7 +63,11 @@ describe('recover (deleted sample)', () => {
     expect(r.code).toBe(0);
     expect(readdirSync(join(out, 'x')).sort()).toEqual(['files', 'recover-report.json']);
     for (const d of gone) expect(sha(readFileSync(join(out, 'x', 'files', d.path))), d.path).toBe(d.sha256);
-    const rep = parseJsonExact(readFileSync(join(out, 'x', 'recover-report.json'), 'utf8')) as { version: number; timePrecision: string; files: { ino: string | number; mtimeNs: string; writtenTo: string | null; outputPath: string; failed: string | null; confidence: string }[] };
+    const rep = parseJsonExact(readFileSync(join(out, 'x', 'recover-report.json'), 'utf8')) as {
+      version: number;
+      timePrecision: string;
+      files: { ino: string | number; mtimeNs: string; writtenTo: string | null; outputPath: string; failed: string | null; confidence: string }[];
+    };
     expect(rep.version).toBe(3);
     expect(['us', 'ns']).toContain(rep.timePrecision);
     // The truth's ns times read exactly (JSON.parse rounds them past 2^53).
@@ -66,7 +82,7 @@ describe('recover (deleted sample)', () => {
       expect(f.confidence, d.path).toBe('high');
       // The report has the exact ns; the file has them too (koffi), or truncated to the microsecond.
       expect(BigInt(f.mtimeNs)).toBe(mtimeNs);
-      expect(statSync(join(out, 'x', 'files', d.path), { bigint: true }).mtimeNs).toBe(rep.timePrecision === 'ns' ? mtimeNs : mtimeNs / 1000n * 1000n);
+      expect(statSync(join(out, 'x', 'files', d.path), { bigint: true }).mtimeNs).toBe(rep.timePrecision === 'ns' ? mtimeNs : (mtimeNs / 1000n) * 1000n);
     }
   });
 
@@ -76,7 +92,7 @@ describe('recover (deleted sample)', () => {
     const dry = await cli('recover', dev('deleted'), '-o', join(out, 'y'), '--dry-run', '--json');
     expect(dry.code).toBe(0);
     expect(existsSync(join(out, 'y'))).toBe(false);
-    const planned = (parseJsonExact(dry.stdout) as { dryRun: boolean; files: { ino: string | number; outputPath?: string; writtenTo?: string | null }[] });
+    const planned = parseJsonExact(dry.stdout) as { dryRun: boolean; files: { ino: string | number; outputPath?: string; writtenTo?: string | null }[] };
     expect(planned.dryRun).toBe(true);
     for (const d of gone) expect(planned.files.find((x) => Number(x.ino) === d.ino)?.outputPath).toBe(`/files/${d.path}`);
     writeFileSync(join(out, 'keep'), 'x');
@@ -117,7 +133,10 @@ describe('--generation (generations sample)', () => {
     it(`generation ${c.generation} (commit ${c.commit}) shows each tracked file as it was`, async () => {
       for (const [path, f] of Object.entries(c.files)) {
         const r = await cli('cat', dev('generations'), path, '--generation', String(c.generation));
-        if (f === null) { expect(r.code).toBe(2); continue; }
+        if (f === null) {
+          expect(r.code).toBe(2);
+          continue;
+        }
         expect(r.code, `${path}: ${r.stderr}`).toBe(0);
         expect(sha(r.stdoutBytes), path).toBe(f.sha256);
         const s = await cli('stat', dev('generations'), path, '--generation', String(c.generation), '--json');
@@ -138,7 +157,7 @@ describe('--generation (generations sample)', () => {
     expect(bad.stderr).toMatch(/no root tree of generation 999/);
   });
 
-  it('roots finds every commit\'s root tree, complete, with its superblock bytenr', () => {
+  it("roots finds every commit's root tree, complete, with its superblock bytenr", () => {
     const fs = openSample('generations');
     const roots = surveyRoots(fs, scanOf(fs));
     for (const c of g.commits) {
@@ -156,10 +175,13 @@ describe('--generation (generations sample)', () => {
 describe('--replay-log (log-tree sample)', () => {
   const t = parseJsonExact(truthText('log-tree', 'log-tree.json')) as { log_root: number; committed: Record<string, FileTruth | null>; after_log_replay: Record<string, FileTruth | null> };
 
-  it('without it: the committed view (the fsync\'d new file absent)', async () => {
+  it("without it: the committed view (the fsync'd new file absent)", async () => {
     for (const [path, f] of Object.entries(t.committed)) {
       const r = await cli('cat', dev('log-tree'), path);
-      if (f === null) { expect(r.code).toBe(2); continue; }
+      if (f === null) {
+        expect(r.code).toBe(2);
+        continue;
+      }
       expect(sha(r.stdoutBytes), path).toBe(f.sha256);
     }
   });
@@ -170,7 +192,12 @@ describe('--replay-log (log-tree sample)', () => {
       const r = await cli('cat', dev('log-tree'), path, '--replay-log');
       expect(r.code, `${path}: ${r.stderr}`).toBe(0);
       expect(sha(r.stdoutBytes), path).toBe(f!.sha256);
-      const s = parseJsonExact((await cli('stat', dev('log-tree'), path, '--replay-log', '--json')).stdout) as { ino: string | number; size: string | number; mtimeNs?: string | number; mtime?: { ns?: string } };
+      const s = parseJsonExact((await cli('stat', dev('log-tree'), path, '--replay-log', '--json')).stdout) as {
+        ino: string | number;
+        size: string | number;
+        mtimeNs?: string | number;
+        mtime?: { ns?: string };
+      };
       expect(Number(s.ino)).toBe(f!.ino);
       expect(Number(s.size)).toBe(f!.size);
       expect(String(s.mtimeNs)).toBe(String(f!.mtime_ns));
@@ -184,28 +211,51 @@ describe('--replay-log (log-tree sample)', () => {
     expect(fs.superblock.logRoot).toBe(BigInt(t.log_root));
     const o = LogOverlay.build(fs)!;
     const inos = o.logged.flatMap((l) => l.inodes.map((i) => Number(i.ino))).sort();
-    const changed = Object.entries(t.after_log_replay).filter(([p, f]) => JSON.stringify(f) !== JSON.stringify(t.committed[p])).map(([, f]) => f!.ino).sort();
+    const changed = Object.entries(t.after_log_replay)
+      .filter(([p, f]) => JSON.stringify(f) !== JSON.stringify(t.committed[p]))
+      .map(([, f]) => f!.ino)
+      .sort();
     expect(inos).toEqual(changed);
   });
 });
 
 describe('timeline', () => {
-  interface Entry { path: string; path_b64: string; ino: number; size: number; type: string; atime_ns: number | string; mtime_ns: number | string; ctime_ns: number | string; btime_ns: number | string; subvol_id: number; uid: number; gid: number }
+  interface Entry {
+    path: string;
+    path_b64: string;
+    ino: number;
+    size: number;
+    type: string;
+    atime_ns: number | string;
+    mtime_ns: number | string;
+    ctime_ns: number | string;
+    btime_ns: number | string;
+    subvol_id: number;
+    uid: number;
+    gid: number;
+  }
   // Exact parse: nanosecond times do not fit a double.
   const files = (name: string) => (parseJsonExact(truthText(name, 'files.json')) as { entries: Entry[] }).entries;
-  const sec = (ns: number | string) => { const b = BigInt(ns); const s = b / 1_000_000_000n; return String(b < 0n && b % 1_000_000_000n !== 0n ? s - 1n : s); };
+  const sec = (ns: number | string) => {
+    const b = BigInt(ns);
+    const s = b / 1_000_000_000n;
+    return String(b < 0n && b % 1_000_000_000n !== 0n ? s - 1n : s);
+  };
 
   /**
    * A truth path (UTF-8, \\xNN for bytes that are not) as a body file must show it, by TSK's convention:
    * the backslash as it is, "|" and control characters escaped.
    */
-  const bodyText = (p: string) => [...p].map((ch) => {
-    const c = ch.codePointAt(0)!;
-    if (ch === '|' || c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) return [...Buffer.from(ch)].map((x) => `\\x${x.toString(16).padStart(2, '0')}`).join('');
-    return ch;
-  }).join('');
+  const bodyText = (p: string) =>
+    [...p]
+      .map((ch) => {
+        const c = ch.codePointAt(0)!;
+        if (ch === '|' || c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) return [...Buffer.from(ch)].map((x) => `\\x${x.toString(16).padStart(2, '0')}`).join('');
+        return ch;
+      })
+      .join('');
 
-  it('body file: 11 fields; every name of every inode in every subvolume (hard links too), with the kernel\'s SUBVOL-INO, sizes and times (default sample)', async () => {
+  it("body file: 11 fields; every name of every inode in every subvolume (hard links too), with the kernel's SUBVOL-INO, sizes and times (default sample)", async () => {
     const r = await cli('timeline', dev('default'), '--bodyfile', '--no-recovered');
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
@@ -233,7 +283,10 @@ describe('timeline', () => {
     // Nothing but the kernel's names.
     const known = new Set(truth.map((e) => (e.path === '.' ? '/' : `/${bodyText(e.path)}`)));
     expect([...byName.keys()].filter((n) => !known.has(n))).toEqual([]);
-    const hard = truth.filter((e) => e.subvol_id === 5 && e.ino === 276).map((e) => `/${e.path}`).sort();
+    const hard = truth
+      .filter((e) => e.subvol_id === 5 && e.ino === 276)
+      .map((e) => `/${e.path}`)
+      .sort();
     expect(hard).toEqual(['/rich/hardlink-a', '/rich/hardlink-b', '/rich/other-dir/hardlink-c']);
     for (const h of hard) expect(byName.get(h)![2]).toBe('5-276');
     expect(byName.get('/rich/symlink-absolute')![1]).toBe('/rich/symlink-absolute -> /etc/hostname');
@@ -249,7 +302,11 @@ describe('timeline', () => {
       writeFileSync(body, r.stdout);
       const m = spawnSync(mactime!, ['-b', body, '-d'], { env: { ...process.env, TZ: 'UTC' }, encoding: 'utf8', maxBuffer: 1 << 28 });
       expect(m.status).toBe(0);
-      const rows = m.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(','));
+      const rows = m.stdout
+        .trimEnd()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(','));
       const names = new Set(rows.map((c) => c.slice(7).join(',')));
       expect(names.size).toBe(r.stdout.trimEnd().split('\n').length);
       const hard = rows.filter((c) => c[6] === '5-276').map((c) => c.slice(7).join(','));
@@ -260,9 +317,15 @@ describe('timeline', () => {
   });
 
   it('table and --json list every name of a hard-linked inode too, the path in each vocabulary', async () => {
-    const want = files('default').filter((e) => e.subvol_id === 5 && e.ino === 276).map((e) => `/${e.path}`).sort();
+    const want = files('default')
+      .filter((e) => e.subvol_id === 5 && e.ino === 276)
+      .map((e) => `/${e.path}`)
+      .sort();
     const j = await cli('timeline', dev('default'), '--json', '--no-recovered');
-    const ev = j.stdout.trimEnd().split('\n').map((l) => parseJsonExact(l) as { record: string; subvol: number; ino: number; path: string; pathBase64?: string; macb: string });
+    const ev = j.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => parseJsonExact(l) as { record: string; subvol: number; ino: number; path: string; pathBase64?: string; macb: string });
     expect([...new Set(ev.filter((x) => x.subvol === 5 && x.ino === 276).map((x) => x.path))].sort()).toEqual(want);
     // JSON: the exact text, base64 beside it only when the text is not the bytes.
     const nl = files('default').find((e) => e.path === 'rich/names/new\nline')!;
@@ -272,7 +335,10 @@ describe('timeline', () => {
     expect(lj.path).toBe(`/${latin.path}`);
     expect(lj.pathBase64).toBe(latin.path_b64); // the path's bytes, as ls --json gives them
     const t = await cli('timeline', dev('default'), '--no-recovered');
-    const rows = t.stdout.split('\n').filter((l) => / 5:276 /.test(l)).map((l) => l.slice(l.indexOf(' 5:276 ') + 7));
+    const rows = t.stdout
+      .split('\n')
+      .filter((l) => / 5:276 /.test(l))
+      .map((l) => l.slice(l.indexOf(' 5:276 ') + 7));
     expect([...new Set(rows)].sort()).toEqual(want);
     expect(t.stdout).toContain(' 5:278 /rich/symlink-absolute -> /etc/hostname\n');
     expect(t.stdout).toContain(`5:${nl.ino} /rich/names/new\\x0aline\n`);
@@ -288,7 +354,11 @@ describe('timeline', () => {
       expect(l!.split('|')[8]).toBe(sec(d.mtime_ns));
     }
     const j = await cli('timeline', dev('deleted'), '--json');
-    const ev = j.stdout.trimEnd().split('\n').map((l) => parseJsonExact(l) as { record: string; timeNs: string | number }).filter((x) => x.record === 'event');
+    const ev = j.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => parseJsonExact(l) as { record: string; timeNs: string | number })
+      .filter((x) => x.record === 'event');
     for (let i = 1; i < ev.length; i++) expect(BigInt(ev[i]!.timeNs) >= BigInt(ev[i - 1]!.timeNs)).toBe(true);
   });
 
@@ -300,13 +370,23 @@ describe('timeline', () => {
     const sub = [...counts].sort((x, y) => y[1] - x[1])[0]![0];
     const one = await cli('timeline', dev('default'), '--json', '--no-recovered', '--subvol', String(sub));
     expect(one.code).toBe(0);
-    const want = all.stdout.trimEnd().split('\n').filter((l) => (parseJsonExact(l) as { subvol: number }).subvol === sub);
+    const want = all.stdout
+      .trimEnd()
+      .split('\n')
+      .filter((l) => (parseJsonExact(l) as { subvol: number }).subvol === sub);
     expect(want.length).toBeGreaterThan(3);
     // The same header record, then the same events.
     expect(one.stdout.trimEnd().split('\n')).toEqual([all.stdout.split('\n')[0], ...want]);
     const body = await cli('timeline', dev('default'), '--bodyfile', '--no-recovered', '--subvol', String(sub));
     // One body-file line per name: the distinct (inode, path) pairs of the events.
-    expect(body.stdout.trimEnd().split('\n').length).toBe(new Set(want.map((l) => { const x = parseJsonExact(l) as { ino: number; path: string }; return `${x.ino} ${x.path}`; })).size);
+    expect(body.stdout.trimEnd().split('\n').length).toBe(
+      new Set(
+        want.map((l) => {
+          const x = parseJsonExact(l) as { ino: number; path: string };
+          return `${x.ino} ${x.path}`;
+        }),
+      ).size,
+    );
     expect((await cli('timeline', dev('default'), '--subvol', '/no/such')).code).toBe(2);
   });
 });

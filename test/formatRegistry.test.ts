@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { ITEM_CHECKS } from '../src/analysis/check/items.js';
 import { ItemType } from '../src/format/constants.js';
 import { dirItem } from '../src/format/items/dir.js';
 import { fileExtentItem } from '../src/format/items/fileExtent.js';
@@ -9,7 +10,6 @@ import { diskKey } from '../src/format/key.js';
 import { defineStruct } from '../src/format/struct.js';
 import { blockHeader, keyPtr, leafItem } from '../src/format/treeBlock.js';
 import { RENDERERS } from '../src/report/printTree/items.js';
-import { ITEM_CHECKS } from '../src/analysis/check/items.js';
 
 // Offsets and sizes as btrfs-progs' own headers state them (kernel-shared/uapi/btrfs_tree.h,
 // ctree.h; e.g. offsetof(struct btrfs_inode_item, mode) == 52), an independent truth for the
@@ -28,9 +28,11 @@ describe('struct layouts against btrfs_tree.h', () => {
   });
   test('accessors read little-endian at the field offset', () => {
     const b = new Uint8Array(200);
-    b[100 + 52] = 0xa4; b[100 + 53] = 0x81; // mode 0o100644 in an inode item at 100
+    b[100 + 52] = 0xa4;
+    b[100 + 53] = 0x81; // mode 0o100644 in an inode item at 100
     expect(inodeItem.get.mode(b, 100)).toBe(0o100644);
-    b[100 + 16] = 5; b[100 + 22] = 0x20; // size 2^53 + 5
+    b[100 + 16] = 5;
+    b[100 + 22] = 0x20; // size 2^53 + 5
     expect(inodeItem.get.size(b, 100)).toBe((1n << 53n) + 5n);
     expect(inodeItem.num.size(b, 100)).toBe(Infinity);
   });
@@ -53,7 +55,8 @@ describe('item registry', () => {
     expect(Object.keys(ITEM_CHECKS)).toContain('DIR_INDEX');
   });
   test('btrfs-progs 6.19 knows the 6.2 names and EXTENT_OWNER_REF, RAID_STRIPE and the remap items besides', () => {
-    const a = progsTypeNames('6.2'), b = progsTypeNames('6.19');
+    const a = progsTypeNames('6.2'),
+      b = progsTypeNames('6.19');
     expect(a.get(172)).toBeUndefined();
     expect(b.get(172)).toBe('EXTENT_OWNER_REF');
     expect([...b.keys()].filter((t) => !a.has(t)).sort((x, y) => x - y)).toEqual([172, 230, 234, 235, 236]);

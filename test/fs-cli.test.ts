@@ -3,8 +3,8 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
-import { SAMPLES, openSample, sampleNames, truthText } from './helpers/samples.js';
 import { captureIO, filesTruth } from './helpers/fsTruth.js';
+import { openSample, SAMPLES, sampleNames, truthText } from './helpers/samples.js';
 
 const has = (n: string) => sampleNames().includes(n);
 const IMG = join(SAMPLES, 'default', 'dev1.runs.gz');
@@ -44,7 +44,10 @@ describe.runIf(has('default'))('file commands through runCli (sample default)', 
     const o = JSON.parse(j.out) as { entries: Record<string, unknown>[] };
     expect(o.entries.find((e) => e['name'] === 'before-epoch-1960')).toMatchObject({ mtimeNs: -315619199500000000, mtime: '1960-01-01T00:00:00.500000000Z' });
     const R = await cli(['ls', IMG, '-R', '--json']);
-    const records = R.out.trim().split('\n').map((x) => JSON.parse(x) as { record: string; path: string; type: string; mode: number; size: number });
+    const records = R.out
+      .trim()
+      .split('\n')
+      .map((x) => JSON.parse(x) as { record: string; path: string; type: string; mode: number; size: number });
     expect(records[0]).toMatchObject({ record: 'header', command: 'ls' });
     const lines = records.filter((x) => x.record === 'entry');
     expect(lines.length).toBe(truth.length - 1);
@@ -91,6 +94,19 @@ describe.runIf(has('default'))('file commands through runCli (sample default)', 
     expect(sub.out).toContain('/subvol-a/nested/tiny.txt');
   });
 
+  it('stat --json has an extents part for files and symlinks only, as the text has', async () => {
+    const pick = (type: string, pred: (t: (typeof truth)[number]) => boolean = () => true) => truth.find((t) => t.subvol_id === 5 && t.type === type && pred(t))!;
+    const file = pick('file', (t) => (t.filefrag?.extents.length ?? 0) > 0);
+    for (const t of [pick('dir', (t) => t.path !== ''), pick('fifo'), pick('chr'), file, pick('symlink')]) {
+      const j = JSON.parse((await cli(['stat', IMG, `/${t.path}`, '--json'])).out) as { type: string; extents?: { list: unknown[] } };
+      expect(j.type, t.path).toBe(t.type);
+      const has = t.type === 'file' || t.type === 'symlink';
+      expect('extents' in j, t.path).toBe(has);
+      expect((await cli(['stat', IMG, `/${t.path}`])).out.includes('\nextents: '), t.path).toBe(has);
+      if (t === file) expect(j.extents!.list.length).toBeGreaterThan(0);
+    }
+  });
+
   it('symlink targets are shown as the kernel reads them ("/" as is) in ls -l, stat, ls --json, cat\'s refusal', async () => {
     const links = truth.filter((t) => t.type === 'symlink' && t.subvol_id === 5);
     expect(links.map((t) => t.path)).toContain('rich/symlink-absolute');
@@ -112,16 +128,20 @@ describe.runIf(has('default'))('file commands through runCli (sample default)', 
 
   it('names in listings follow the one rule: printable UTF-8 as is, controls, the backslash and bytes that are not UTF-8 as \\xNN', async () => {
     // Truth paths are UTF-8 with \\xNN for the bytes that are not (the recorder's escape); a lone backslash is a real one.
-    const shown = (p: string) => p.replace(/\\x[0-9a-f]{2}|[\s\S]/gu, (m) => {
-      if (m.length === 4 && m.startsWith('\\x')) return m;
-      const c = m.codePointAt(0)!;
-      if (m === '\\' || c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) return [...Buffer.from(m)].map((x) => `\\x${x.toString(16).padStart(2, '0')}`).join('');
-      return m;
-    });
+    const shown = (p: string) =>
+      p.replace(/\\x[0-9a-f]{2}|[\s\S]/gu, (m) => {
+        if (m.length === 4 && m.startsWith('\\x')) return m;
+        const c = m.codePointAt(0)!;
+        if (m === '\\' || c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) return [...Buffer.from(m)].map((x) => `\\x${x.toString(16).padStart(2, '0')}`).join('');
+        return m;
+      });
     const names = truth.filter((t) => t.subvol_id === 5 && t.path.startsWith('rich/names/'));
     expect(names.length).toBeGreaterThan(6);
     const l = await cli(['ls', IMG, '/rich/names']);
-    const listed = l.out.trimEnd().split('\n').map((x) => x.replace(/^\s*\d+ \w+\s+/, ''));
+    const listed = l.out
+      .trimEnd()
+      .split('\n')
+      .map((x) => x.replace(/^\s*\d+ \w+\s+/, ''));
     expect(listed.sort()).toEqual(names.map((t) => shown(t.path.slice('rich/names/'.length))).sort());
     expect(listed).toContain('tab\\x09and\\x5cbackslash');
     // Each shown name reads back to the same file.
@@ -135,13 +155,24 @@ describe.runIf(has('default'))('file commands through runCli (sample default)', 
   it('stat of a subvolume root: its name as the parent subvolume links it (ROOT_BACKREF), no ".." row, no extents part for a directory', async () => {
     const dump = truthText('default', 'dump-tree.txt');
     // "item N key (ID ROOT_BACKREF PARENT) ..." then "root backref key dirid D sequence S name NAME" (btrfs-progs' dump).
-    const refs = [...dump.matchAll(/key \((\d+) ROOT_BACKREF (\d+)\).*\n\s+root backref key dirid (\d+) sequence (\d+) name (.*)/g)]
-      .map((m) => ({ id: Number(m[1]), parent: Number(m[2]), dirid: Number(m[3]), sequence: Number(m[4]), name: m[5]! }));
+    const refs = [...dump.matchAll(/key \((\d+) ROOT_BACKREF (\d+)\).*\n\s+root backref key dirid (\d+) sequence (\d+) name (.*)/g)].map((m) => ({
+      id: Number(m[1]),
+      parent: Number(m[2]),
+      dirid: Number(m[3]),
+      sequence: Number(m[4]),
+      name: m[5]!,
+    }));
     expect(refs.length).toBeGreaterThan(5);
     for (const r of refs) {
-      const j = JSON.parse((await cli(['stat', IMG, '--inode', `${r.id}:256`, '--json'])).out) as { names: { parent: number; parentSubvol: number; name: string; index: number; source: string; path: string }[]; paths: string[] };
+      const j = JSON.parse((await cli(['stat', IMG, '--inode', `${r.id}:256`, '--json'])).out) as {
+        names: { parent: number; parentSubvol: number; name: string; index: number; source: string; path: string }[];
+        paths: string[];
+      };
       expect(j.names, String(r.id)).toEqual([{ parent: r.dirid, parentSubvol: r.parent, name: r.name, index: r.sequence, source: 'ROOT_BACKREF', path: j.paths[0] }]);
-      expect(truth.some((t) => `/${t.path}` === j.paths[0] && t.subvol_id === r.id && t.subvol_root), String(r.id)).toBe(true);
+      expect(
+        truth.some((t) => `/${t.path}` === j.paths[0] && t.subvol_id === r.id && t.subvol_root),
+        String(r.id),
+      ).toBe(true);
     }
     const t = await cli(['stat', IMG, '/subvol-a']);
     expect(t.out).not.toMatch(/│ \.\.\s+│/);
@@ -154,7 +185,11 @@ describe.runIf(has('default'))('file commands through runCli (sample default)', 
 
   it('ls -R --json carries xattrs (as the kernel lists them), and ls, ls -R and stat write one entry shape', async () => {
     const R = await cli(['ls', IMG, '-R', '--json']);
-    const recs = R.out.trim().split('\n').map((x) => JSON.parse(x) as Record<string, unknown> & { record: string; path: string; xattrs?: { name: string; valueBase64: string }[] }).filter((x) => x.record === 'entry');
+    const recs = R.out
+      .trim()
+      .split('\n')
+      .map((x) => JSON.parse(x) as Record<string, unknown> & { record: string; path: string; xattrs?: { name: string; valueBase64: string }[] })
+      .filter((x) => x.record === 'entry');
     const byPath = new Map(recs.map((x) => [x.path, x]));
     let withX = 0;
     for (const t of truth) {
@@ -173,7 +208,11 @@ describe.runIf(has('default'))('file commands through runCli (sample default)', 
     for (const [k, v] of Object.entries(ls)) expect(st[k], k).toEqual(v);
     for (const k of ['path', 'name', 'subvol', 'ino', 'type', 'mode', 'nlink', 'size', 'nbytes', 'rdev', 'flags', 'generation', 'mtimeNs', 'otimeNs', 'xattrs']) expect(ls, k).toHaveProperty(k);
     // manifest's entries too: the same fields, the path taken from the manifest's start.
-    const man = (await cli(['manifest', IMG, '/rich', '--json'])).out.trim().split('\n').map((x) => JSON.parse(x) as Record<string, unknown>).find((x) => x['key'] === './xattrs.txt')!;
+    const man = (await cli(['manifest', IMG, '/rich', '--json'])).out
+      .trim()
+      .split('\n')
+      .map((x) => JSON.parse(x) as Record<string, unknown>)
+      .find((x) => x['key'] === './xattrs.txt')!;
     const written = ['nbytes', 'generation', 'transid', 'sequence', 'blockGroup', 'atime', 'atimeNs', 'ctime', 'ctimeNs', 'otime', 'otimeNs', 'item'];
     for (const [k, v] of Object.entries(ls)) expect(man[k], k).toEqual(written.includes(k) ? undefined : k === 'path' ? '/xattrs.txt' : v);
   });
@@ -203,7 +242,10 @@ describe.runIf(has('default'))('file commands through runCli (sample default)', 
       chunks.push(b.length);
       pending++;
       maxPending = Math.max(maxPending, pending);
-      setImmediate(() => { pending--; out.emit('drain'); });
+      setImmediate(() => {
+        pending--;
+        out.emit('drain');
+      });
       return false;
     };
     const err: string[] = [];
@@ -225,7 +267,11 @@ describe.runIf(has('default'))('file commands through runCli (sample default)', 
     expect(j.files.flatMap((f) => f.paths.map((p) => `${p}@${f.fileOffset}`)).sort()).toEqual(['/rich/random-2m.bin@8192', '/rich/random-2m.reflink@8192']);
     const fs = openSample('default');
     let leaf: bigint | undefined;
-    fs.walk(fs.treeRoot(5n)!, { block(b) { if (b.isLeaf && leaf === undefined) leaf = b.logical; } });
+    fs.walk(fs.treeRoot(5n)!, {
+      block(b) {
+        if (b.isLeaf && leaf === undefined) leaf = b.logical;
+      },
+    });
     const t = await cli(['resolve', IMG, '--logical', String(leaf! + 100n)]);
     expect(t.code).toBe(0);
     expect(t.out).toMatch(/tree block: owner tree 5, level 0, first key \(\d+ \d+ \d+\); reached from tree\(s\) 5/);

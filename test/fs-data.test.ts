@@ -7,9 +7,9 @@ import { extractFiles } from '../src/cli/commands/extract.js';
 import { runCli } from '../src/cli/main.js';
 import { computeCsum } from '../src/format/checksum.js';
 import { SuperFlag } from '../src/format/constants.js';
-import { OverlaySource } from '../src/io/OverlaySource.js';
-import { fileExtents, newReadStats, readFile } from '../src/fs/fileData.js';
 import { FsView } from '../src/fs/FsView.js';
+import { fileExtents, newReadStats, readFile } from '../src/fs/fileData.js';
+import { OverlaySource } from '../src/io/OverlaySource.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
 import { captureIO, filesTruth, hashFile, writeSparse } from './helpers/fsTruth.js';
 import { openSample, sampleNames, sampleSources } from './helpers/samples.js';
@@ -141,7 +141,13 @@ describe.runIf(has('default'))('images made by btrfs-image (METADUMP)', () => {
 });
 
 describe('degraded arrays: every file read in full from what is left', () => {
-  for (const [name, drop] of [['raid1', 1], ['raid1c3', 2], ['raid5', 0], ['raid6', 1], ['raid10', 3]] as const) {
+  for (const [name, drop] of [
+    ['raid1', 1],
+    ['raid1c3', 2],
+    ['raid5', 0],
+    ['raid6', 1],
+    ['raid10', 3],
+  ] as const) {
     it.runIf(has(name))(`${name} without device ${drop + 1}`, () => {
       const sources = sampleSources(name).filter((_, i) => i !== drop);
       const fs = Filesystem.open(sources);
@@ -207,8 +213,15 @@ describe.runIf(has('dup-data'))('bytes the caller supplies (read ahead) are veri
     let pos = 0n;
     for (const s of readFile(view, r.inode, { supply, stats })) {
       if (s.kind === 'error') errors.push(s);
-      if (s.kind === 'data') { expect(s.offset).toBe(pos); hash.update(s.bytes); pos += BigInt(s.bytes.length); }
-      if (s.kind === 'zero') { hash.update(new Uint8Array(Number(s.length))); pos += s.length; }
+      if (s.kind === 'data') {
+        expect(s.offset).toBe(pos);
+        hash.update(s.bytes);
+        pos += BigInt(s.bytes.length);
+      }
+      if (s.kind === 'zero') {
+        hash.update(new Uint8Array(Number(s.length)));
+        pos += s.length;
+      }
     }
     return { fs, asked, stats, errors, sha256: hash.digest('hex') };
   }

@@ -43,7 +43,10 @@ describe('a directory tree 5,000 levels deep', () => {
     const r = await cli('timeline', IMG, '--bodyfile');
     expect(r.stderr).not.toMatch(/loop/);
     expect(r.code).toBe(0);
-    const names = r.stdout.split('\n').filter(Boolean).map((l) => l.split('|')[1]!);
+    const names = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('|')[1]!);
     expect(names).toContain(BOTTOM);
     // Every level once: /d, /d/d, ... down to 5,000.
     const dirs = new Set(names.filter((n) => /^(\/d)+$/.test(n)).map((n) => n.length / 2));

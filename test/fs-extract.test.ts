@@ -3,11 +3,11 @@ import * as nodeFs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli/main.js';
 import type { ExtractSummary } from '../src/cli/commands/extract.js';
-import { SAMPLES, sampleNames } from './helpers/samples.js';
-import { captureIO, filesTruth, logTreeTruth, writeSparse, type TruthEntry } from './helpers/fsTruth.js';
+import { runCli } from '../src/cli/main.js';
+import { captureIO, filesTruth, logTreeTruth, type TruthEntry, writeSparse } from './helpers/fsTruth.js';
 import { expectSameTree, sha256File } from './helpers/sameTree.js';
+import { SAMPLES, sampleNames } from './helpers/samples.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const tmpRoot = nodeFs.mkdtempSync(join(tmpdir(), 'btrfs-inspect-extract-'));
@@ -15,14 +15,21 @@ afterAll(() => nodeFs.rmSync(tmpRoot, { recursive: true, force: true }));
 
 type XattrMod = { getAttributeSync(p: string, n: string): Buffer; listAttributesSync(p: string): string[] };
 let xattr: XattrMod | null = null;
-try { xattr = (await import('fs-xattr')) as XattrMod; } catch { xattr = null; }
+try {
+  xattr = (await import('fs-xattr')) as XattrMod;
+} catch {
+  xattr = null;
+}
 
 /** An on-disk time in ns truncated to the microsecond (toward minus infinity, as a timespec holds it). */
 const floorUs = (ns: bigint) => (ns >= 0n ? ns / 1000n : -((-ns + 999n) / 1000n)) * 1000n;
 
 /** The CLI arguments naming a sample's devices. */
-export function sampleArgs(name: string): string[] {
-  const files = nodeFs.readdirSync(join(SAMPLES, name)).filter((f) => /^dev\d+\.runs\.gz$/.test(f)).sort((a, b) => parseInt(a.slice(3)) - parseInt(b.slice(3)));
+function sampleArgs(name: string): string[] {
+  const files = nodeFs
+    .readdirSync(join(SAMPLES, name))
+    .filter((f) => /^dev\d+\.runs\.gz$/.test(f))
+    .sort((a, b) => parseInt(a.slice(3), 10) - parseInt(b.slice(3), 10));
   const [first, ...rest] = files.map((f) => join(SAMPLES, name, f));
   return [first!, ...rest.flatMap((d) => ['--device', d])];
 }
@@ -45,7 +52,16 @@ describe.each(sampleNames())('extract of sample %s', (name) => {
     expect(code, c.stderr()).toBe(0);
     const log = logTreeTruth(name);
     const changed = log ? Object.keys(log.after_log_replay).filter((p) => JSON.stringify(log.committed[p]) !== JSON.stringify(log.after_log_replay[p])) : [];
-    const logDirs = new Set(changed.flatMap((p) => p.split('/').slice(0, -1).map((_, i, a) => a.slice(0, i + 1).join('/'))).concat(changed.length ? ['.'] : []));
+    const logDirs = new Set(
+      changed
+        .flatMap((p) =>
+          p
+            .split('/')
+            .slice(0, -1)
+            .map((_, i, a) => a.slice(0, i + 1).join('/')),
+        )
+        .concat(changed.length ? ['.'] : []),
+    );
     const all = filesTruth(name);
     const truth = all.filter((t) => !(log && (log.committed[t.path] === null || changed.includes(t.path))));
     const notRestored = new Set(s.xattrs.notRestored.map((x) => `${x.path}\u0000${x.name}`));
@@ -65,7 +81,10 @@ describe.each(sampleNames())('extract of sample %s', (name) => {
       expected.add(p.toString('latin1'));
       if (t.type === 'sock' || ((t.type === 'chr' || t.type === 'blk' || t.type === 'fifo') && !isRoot)) {
         expect(nodeFs.lstatSync(p, { throwIfNoEntry: false }), `${t.path} not made`).toBeUndefined();
-        expect(s.skipped.some((x) => x.path === `/${t.path}`), `${t.path} listed as not created`).toBe(true);
+        expect(
+          s.skipped.some((x) => x.path === `/${t.path}`),
+          `${t.path} listed as not created`,
+        ).toBe(true);
         expected.delete(p.toString('latin1'));
         continue;
       }
@@ -167,7 +186,10 @@ describe('extract never replaces or writes through what is already there', () =>
     expect(await runCli(['extract', ...sampleArgs(def), '/rich/tiny.txt', '-o', out], c.io), c.stderr()).toBe(0);
     expect(nodeFs.readFileSync(join(out, 'rich', 'tiny.txt'), 'utf8').length).toBe(13);
     expect(await runCli(['extract', ...sampleArgs(def), '--subvol', '/subvol-a/nested', '-o', join(out, 'n')], captureIO().io)).toBe(0);
-    const want = filesTruth(def).filter((t) => /^subvol-a\/nested\/[^/]+$/.test(t.path)).map((t) => t.path.split('/').pop()!).sort();
+    const want = filesTruth(def)
+      .filter((t) => /^subvol-a\/nested\/[^/]+$/.test(t.path))
+      .map((t) => t.path.split('/').pop()!)
+      .sort();
     expect(nodeFs.readdirSync(join(out, 'n'))).toEqual(['subvol-a']);
     expect(nodeFs.readdirSync(join(out, 'n', 'subvol-a', 'nested')).sort()).toEqual(want);
   });
@@ -232,7 +254,11 @@ describe.runIf(sampleNames().includes('default'))('Prefetcher: tree leaves warme
     // The number of leaves of the top subvolume's tree, by a walk of it.
     const fs0 = openSample('default');
     let leaves = 0;
-    fs0.walk(new FsView(fs0).tree(5n)!, { block: (b) => { if (b.level === 0) leaves++; } });
+    fs0.walk(new FsView(fs0).tree(5n)!, {
+      block: (b) => {
+        if (b.level === 0) leaves++;
+      },
+    });
     expect(leaves).toBeGreaterThan(20);
     const img = join(tmpRoot, 'warm.img');
     writeSparse(sampleSources('default')[0]!, img);
@@ -241,7 +267,10 @@ describe.runIf(sampleNames().includes('default'))('Prefetcher: tree leaves warme
       const view = new FsView(Filesystem.open([src]));
       const p = new Prefetcher(view, { warmAhead: 4 });
       p.warmTrees([view.tree(5n)!], { census: 5n, window: 5n });
-      const settle = async (done: () => boolean) => { for (let i = 0; i < 400 && !done(); i++) await new Promise((r) => setTimeout(r, 5)); await new Promise((r) => setTimeout(r, 50)); };
+      const settle = async (done: () => boolean) => {
+        for (let i = 0; i < 400 && !done(); i++) await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 50));
+      };
       await settle(() => p.census!.counted >= 4);
       expect(p.census).toMatchObject({ leaves, counted: 4, leavesLeft: leaves - 4 });
       // The walk is at the last inode: the leaves before the last one are passed by, and it is read.
@@ -256,7 +285,7 @@ describe.runIf(sampleNames().includes('default'))('Prefetcher: tree leaves warme
 });
 
 describe.runIf(sampleNames().includes('default'))('Prefetcher: file data read ahead into buffers that readFile takes', () => {
-  it('serves every file of /rich from its reads, with content equal to the kernel\'s, and warms the trees', async () => {
+  it("serves every file of /rich from its reads, with content equal to the kernel's, and warms the trees", async () => {
     const { sampleSources } = await import('./helpers/samples.js');
     const { FileSource } = await import('../src/io/node/FileSource.js');
     const { Filesystem } = await import('../src/tree/Filesystem.js');
@@ -276,9 +305,20 @@ describe.runIf(sampleNames().includes('default'))('Prefetcher: file data read ah
       // The census of the subvolume's leaves, as they are warmed: its regular files (one per
       // inode: hard links count once) and the sum of their sizes, as the kernel listed them.
       for (let i = 0; i < 2000 && p.census!.leavesLeft > 0; i++) await new Promise((res) => setTimeout(res, 5));
-      const inodes = new Map(filesTruth('default').filter((t) => t.type === 'file' && t.subvol_id === Number(r.ref.subvol)).map((t) => [t.ino, t.size]));
+      const inodes = new Map(
+        filesTruth('default')
+          .filter((t) => t.type === 'file' && t.subvol_id === Number(r.ref.subvol))
+          .map((t) => [t.ino, t.size]),
+      );
       expect(inodes.size).toBeGreaterThan(10);
-      expect(p.census).toEqual({ tree: r.ref.subvol, files: inodes.size, bytes: [...inodes.values()].reduce((a, b) => a + b, 0), leaves: p.census!.counted, counted: p.census!.counted, leavesLeft: 0 });
+      expect(p.census).toEqual({
+        tree: r.ref.subvol,
+        files: inodes.size,
+        bytes: [...inodes.values()].reduce((a, b) => a + b, 0),
+        leaves: p.census!.counted,
+        counted: p.census!.counted,
+        leavesLeft: 0,
+      });
       expect(p.census!.counted).toBeGreaterThan(0);
       const files = [...walkFiles(view, r.ref)].filter((it) => it.inode?.kind === 'file');
       for (const it of files) p.file(it.inode!);
@@ -314,13 +354,23 @@ describe.runIf(sampleNames().includes('default'))('Prefetcher: file data read ah
       // Every read readFile makes of these files (counted through a supply that serves none) was
       // served from the reads ahead: the sample has no stripe end inside a file's extent.
       let asked = 0;
-      const count = (_: bigint, length: number) => { asked += length; return null; };
+      const count = (_: bigint, length: number) => {
+        asked += length;
+        return null;
+      };
       const once = new Map(files.map((it) => [it.inode!.ino, it.inode!]));
       for (const inode of once.values()) for (const _ of readFile(view, inode, { supply: count })) void _;
       expect(asked).toBeGreaterThan(1 << 20);
       expect(p.suppliedBytes).toBe(asked);
       // Where O_DIRECT works (this test's scratch directory does on ext4, xfs, btrfs), ranges bypass the page cache.
-      const directOk = (() => { try { nodeFs.closeSync(nodeFs.openSync(img, nodeFs.constants.O_RDONLY | nodeFs.constants.O_DIRECT)); return true; } catch { return false; } })();
+      const directOk = (() => {
+        try {
+          nodeFs.closeSync(nodeFs.openSync(img, nodeFs.constants.O_RDONLY | nodeFs.constants.O_DIRECT));
+          return true;
+        } catch {
+          return false;
+        }
+      })();
       if (directOk) expect(p.directReads).toBeGreaterThan(0);
       await p.stop();
     } finally {

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { extractFiles } from '../src/cli/commands/extract.js';
 import { runCli } from '../src/cli/main.js';
-import type { ByteSource } from '../src/io/ByteSource.js';
 import { FsView } from '../src/fs/FsView.js';
 import { displayName, utf8Bytes } from '../src/fs/names.js';
 import { walkFiles } from '../src/fs/walk.js';
+import type { ByteSource } from '../src/io/ByteSource.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
-import { captureIO, filesTruth, writeSparse } from './helpers/fsTruth.js';
 import { DamageKit } from './helpers/damage.js';
+import { captureIO, filesTruth, writeSparse } from './helpers/fsTruth.js';
 import { sampleNames, sampleSources } from './helpers/samples.js';
 
 const SAMPLE = 'default';
@@ -18,7 +18,11 @@ const tmpRoot = nodeFs.mkdtempSync(join(tmpdir(), 'btrfs-inspect-hostile-'));
 afterAll(() => nodeFs.rmSync(tmpRoot, { recursive: true, force: true }));
 
 /** A DIR_INDEX entry rewritten in place: new name bytes (the rest of the old name becomes "data"). */
-interface NameEdit { dir: string; from: string; to: Uint8Array }
+interface NameEdit {
+  dir: string;
+  from: string;
+  to: Uint8Array;
+}
 
 /**
  * Builds an image whose directory entries carry hostile names by editing
@@ -49,7 +53,14 @@ function hostileImage(edits: NameEdit[]): { sources: ByteSource[]; kit: DamageKi
     });
     byBlock.set(entry.place.block, list);
   }
-  for (const [block, fns] of byBlock) kit.editBlock(block, (b) => { for (const f of fns) f(b); }, { fixCsum: true });
+  for (const [block, fns] of byBlock)
+    kit.editBlock(
+      block,
+      (b) => {
+        for (const f of fns) f(b);
+      },
+      { fixCsum: true },
+    );
   return { sources: kit.overlays, kit };
 }
 
@@ -86,15 +97,17 @@ describe.runIf(sampleNames().includes(SAMPLE))('hostile names in directory entri
     const root = view.rootOf(5n);
     const s = await extractFiles(view, { ref: root, inode: view.inode(root)!, into: null }, out, { isRoot: false });
     const refused = s.refused.map((r) => [r.path, r.reason]);
-    expect(refused).toEqual(expect.arrayContaining([
-      ['/rich/..\\x2f..\\x2fevil', 'name contains "/"'],
-      ['/subvol-a/a\\x2fb', 'name contains "/"'],
-      ['/rich/\\x2fetc\\x2fpwn', 'name contains "/"'],
-      ['/rich/a\\x00bc', 'name contains a NUL byte'],
-      ['/rich/..', 'name is ".."'],
-      ['/rich/.', 'name is "."'],
-      ['/rich/', 'empty name'],
-    ]));
+    expect(refused).toEqual(
+      expect.arrayContaining([
+        ['/rich/..\\x2f..\\x2fevil', 'name contains "/"'],
+        ['/subvol-a/a\\x2fb', 'name contains "/"'],
+        ['/rich/\\x2fetc\\x2fpwn', 'name contains "/"'],
+        ['/rich/a\\x00bc', 'name contains a NUL byte'],
+        ['/rich/..', 'name is ".."'],
+        ['/rich/.', 'name is "."'],
+        ['/rich/', 'empty name'],
+      ]),
+    );
     expect(s.refused.length).toBeGreaterThanOrEqual(EDITS.length);
     // Only "out" in the parent; nothing named evil or pwn anywhere; the refused directory's children are absent.
     expect(nodeFs.readdirSync(base)).toEqual(['out']);
@@ -141,10 +154,14 @@ describe.runIf(sampleNames().includes(SAMPLE))('hostile names in directory entri
     const kit = new DamageKit(clean, sampleSources(SAMPLE));
     const setType = (e: typeof entry, type: number, ino?: bigint) => {
       const off = clean.reader.read({ logical: e.place.block }).block!.itemOffset(e.place.slot);
-      kit.editBlock(e.place.block, (b) => {
-        b[off + 29] = type;
-        if (ino !== undefined) new DataView(b.buffer, b.byteOffset).setBigUint64(off, ino, true);
-      }, { fixCsum: true });
+      kit.editBlock(
+        e.place.block,
+        (b) => {
+          b[off + 29] = type;
+          if (ino !== undefined) new DataView(b.buffer, b.byteOffset).setBigUint64(off, ino, true);
+        },
+        { fixCsum: true },
+      );
     };
     setType(entry, 1);
     // And the first entry of /rich/deep, also typed as a file, points back at /rich: a loop that
@@ -185,7 +202,11 @@ describe.runIf(sampleNames().includes(SAMPLE))('hostile names in directory entri
     const fs = Filesystem.open(kit.overlays);
     const v2 = new FsView(fs);
     let n = 0;
-    for (const it of walkFiles(v2, v2.rootOf(5n))) { n++; expect(n).toBeLessThan(100_000); void it; }
+    for (const it of walkFiles(v2, v2.rootOf(5n))) {
+      n++;
+      expect(n).toBeLessThan(100_000);
+      void it;
+    }
     expect(fs.findings.items.some((f) => f.code === 'directory-loop')).toBe(true);
   });
 });

@@ -4,7 +4,7 @@ import { decodeDirItem } from '../src/format/items/dir.js';
 import { FsView } from '../src/fs/FsView.js';
 import { bodyfilePath, bodyfileText, displayName, displayPath, displayText, jsonPath, jsonText, nameHash, parsePath, toBase64, unsafeNameReason, utf8Bytes } from '../src/fs/names.js';
 import { parseInodeSpec, selectSubvolume } from '../src/fs/select.js';
-import { lineageLines, modeString, formatTime } from '../src/report/fs.js';
+import { formatTime, lineageLines, modeString } from '../src/report/fs.js';
 import { openSample, sampleNames } from './helpers/samples.js';
 
 describe('names', () => {
@@ -17,7 +17,10 @@ describe('names', () => {
       if (k.type !== ItemType.DIR_ITEM && k.type !== ItemType.XATTR_ITEM) continue;
       const d = decodeDirItem(k, block.itemData(slot));
       if (d.kind === 'invalid') throw new Error(d.reason);
-      for (const e of d.entries) { expect(nameHash(e.name)).toBe(k.offset); n++; }
+      for (const e of d.entries) {
+        expect(nameHash(e.name)).toBe(k.offset);
+        n++;
+      }
     }
     expect(n).toBeGreaterThan(50);
   });
@@ -114,9 +117,18 @@ describe('names', () => {
   });
 
   it('lineage: a parent uuid cycle or a missing parent does not loop or vanish', () => {
-    const mk = (id: bigint, uuid: string, parentUuid: string | null, snapshotOf: bigint | null) => ({
-      id, path: [utf8Bytes(`s${id}`)], uuid, parentUuid, snapshotOf, readOnly: false, deleted: false, receivedUuid: null, item: { v2Valid: true },
-    }) as unknown as Parameters<typeof lineageLines>[0][number];
+    const mk = (id: bigint, uuid: string, parentUuid: string | null, snapshotOf: bigint | null) =>
+      ({
+        id,
+        path: [utf8Bytes(`s${id}`)],
+        uuid,
+        parentUuid,
+        snapshotOf,
+        readOnly: false,
+        deleted: false,
+        receivedUuid: null,
+        item: { v2Valid: true },
+      }) as unknown as Parameters<typeof lineageLines>[0][number];
     const lines = lineageLines([mk(256n, 'a', 'b', 257n), mk(257n, 'b', 'a', 256n), mk(258n, 'c', 'zz', null)]);
     expect(lines.join('\n')).toMatch(/256 \/s256/);
     expect(lines.join('\n')).toMatch(/257 \/s257/);

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { resolveLogical } from '../src/fs/backrefs.js';
-import { readAll, newReadStats } from '../src/fs/fileData.js';
 import { FsView } from '../src/fs/FsView.js';
+import { newReadStats, readAll } from '../src/fs/fileData.js';
 import { pathBytes } from '../src/fs/names.js';
 import { walkFiles } from '../src/fs/walk.js';
-import { openSample, sampleNames, truthJson } from './helpers/samples.js';
 import { b64, filesTruth, hashFile, logTreeTruth, ns, type TruthEntry } from './helpers/fsTruth.js';
+import { openSample, sampleNames, truthJson } from './helpers/samples.js';
 
 const names = sampleNames();
 
@@ -28,7 +28,16 @@ describe.each(names)('files of sample %s', (name) => {
   // The log-tree sample holds fsync'd changes in a log tree that we do not replay: files.json is
   // the state after replay, so changed files are compared with the committed state instead.
   const logChanged = new Set(log ? Object.keys(log.after_log_replay).filter((p) => JSON.stringify(log.after_log_replay[p]) !== JSON.stringify(log.committed[p])) : []);
-  const logDirs = new Set([...logChanged].flatMap((p) => p.split('/').slice(0, -1).map((_, i, a) => a.slice(0, i + 1).join('/'))).concat(logChanged.size ? ['.'] : []));
+  const logDirs = new Set(
+    [...logChanged]
+      .flatMap((p) =>
+        p
+          .split('/')
+          .slice(0, -1)
+          .map((_, i, a) => a.slice(0, i + 1).join('/')),
+      )
+      .concat(logChanged.size ? ['.'] : []),
+  );
 
   it('subvolumes agree with `btrfs subvolume list` (ids, paths, parents, generations, uuids) and the default', () => {
     const fs = openSample(name);
@@ -39,12 +48,27 @@ describe.each(names)('files of sample %s', (name) => {
     expect(ours.filter((s) => s.id !== 5n).map((s) => s.id)).toEqual(st.list.map((s) => BigInt(s.id)));
     for (const t of st.list) {
       const s = ours.find((x) => x.id === BigInt(t.id))!;
-      expect({
-        path: s.path && Buffer.from(pathBytes(s.path)).toString(), parent: s.parentId, gen: s.generation, cgen: s.otransid,
-        uuid: s.uuid, parentUuid: s.parentUuid, receivedUuid: s.receivedUuid, deleted: s.deleted,
-      }, `subvolume ${t.id}`).toEqual({
-        path: t.path.replace(/^<FS_TREE>\//, ''), parent: BigInt(t.parent), gen: BigInt(t.gen), cgen: BigInt(t.cgen),
-        uuid: t.uuid, parentUuid: t.parent_uuid, receivedUuid: t.received_uuid, deleted: false,
+      expect(
+        {
+          path: s.path && Buffer.from(pathBytes(s.path)).toString(),
+          parent: s.parentId,
+          gen: s.generation,
+          cgen: s.otransid,
+          uuid: s.uuid,
+          parentUuid: s.parentUuid,
+          receivedUuid: s.receivedUuid,
+          deleted: s.deleted,
+        },
+        `subvolume ${t.id}`,
+      ).toEqual({
+        path: t.path.replace(/^<FS_TREE>\//, ''),
+        parent: BigInt(t.parent),
+        gen: BigInt(t.gen),
+        cgen: BigInt(t.cgen),
+        uuid: t.uuid,
+        parentUuid: t.parent_uuid,
+        receivedUuid: t.received_uuid,
+        deleted: false,
       });
       const show = st.show?.[String(t.id)];
       if (show) expect(s.readOnly, `subvolume ${t.id} read-only`).toBe(String(show['Flags']).includes('readonly'));
@@ -70,8 +94,15 @@ describe.each(names)('files of sample %s', (name) => {
       expect(i, p).not.toBeNull();
       const changedByLog = logChanged.has(p);
       const logDir = logDirs.has(p);
-      expect({ type: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, nlink: i.nlink, ino: it.ref.ino, subvol: it.ref.subvol }, p)
-        .toEqual({ type: t!.type, mode: t!.mode, uid: t!.uid, gid: t!.gid, nlink: t!.nlink, ino: BigInt(t!.ino), subvol: BigInt(t!.subvol_id) });
+      expect({ type: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, nlink: i.nlink, ino: it.ref.ino, subvol: it.ref.subvol }, p).toEqual({
+        type: t!.type,
+        mode: t!.mode,
+        uid: t!.uid,
+        gid: t!.gid,
+        nlink: t!.nlink,
+        ino: BigInt(t!.ino),
+        subvol: BigInt(t!.subvol_id),
+      });
       if (!changedByLog && !logDir) {
         expect(i.size, `${p} size`).toBe(BigInt(t!.size));
         // The kernel gives the empty directory standing in for a not-linked subvolume (inode 2) the time of the lookup.
@@ -125,7 +156,7 @@ describe.each(names)('files of sample %s', (name) => {
     const view = new FsView(fs);
     const groups = new Map<string, Set<string>>();
     for (const t of truth) {
-      if (t.ino === 2 || (log && (log.committed[t.path] === null))) continue;
+      if (t.ino === 2 || (log && log.committed[t.path] === null)) continue;
       const k = `${t.subvol_id}:${t.ino}`;
       if (!groups.has(k)) groups.set(k, new Set());
       groups.get(k)!.add(t.path === '.' ? '' : t.path_b64);
@@ -140,13 +171,16 @@ describe.each(names)('files of sample %s', (name) => {
   it.skipIf(log !== null)('resolve --logical: the files using an address are exactly those whose FIEMAP extents cover it (snapshots and reflinks included)', () => {
     const fs = openSample(name);
     const view = new FsView(fs);
-    const ranges = truth.flatMap((t) => (t.filefrag?.extents ?? [])
-      .filter((x) => !x.flags.includes('inline') && !x.flags.includes('encoded'))
-      .map((x) => ({ path: t.path_b64, lo: x.physical, hi: x.physical_end, flo: x.logical })));
+    const ranges = truth.flatMap((t) =>
+      (t.filefrag?.extents ?? []).filter((x) => !x.flags.includes('inline') && !x.flags.includes('encoded')).map((x) => ({ path: t.path_b64, lo: x.physical, hi: x.physical_end, flo: x.logical })),
+    );
     let checked = 0;
     for (const r0 of ranges.slice(0, 400)) {
       for (const L of [r0.lo, r0.hi - 4095]) {
-        const want = ranges.filter((r) => r.lo <= L && L <= r.hi).map((r) => `${r.path}@${r.flo + L - r.lo}`).sort();
+        const want = ranges
+          .filter((r) => r.lo <= L && L <= r.hi)
+          .map((r) => `${r.path}@${r.flo + L - r.lo}`)
+          .sort();
         const res = resolveLogical(view, BigInt(L));
         const got = res.files.flatMap((f) => f.paths.map((p) => `${b64(pathBytes(p))}@${f.fileOffset}`)).sort();
         expect(got, `logical ${L}`).toEqual(want);
@@ -158,7 +192,10 @@ describe.each(names)('files of sample %s', (name) => {
       for (const x of t.filefrag?.extents ?? []) {
         if (!x.flags.includes('encoded') || x.flags.includes('inline')) continue;
         const res = resolveLogical(view, BigInt(x.physical));
-        expect(res.files.some((f) => f.compressed && f.paths.some((p) => b64(pathBytes(p)) === t.path_b64)), `${t.path} at ${x.physical}`).toBe(true);
+        expect(
+          res.files.some((f) => f.compressed && f.paths.some((p) => b64(pathBytes(p)) === t.path_b64)),
+          `${t.path} at ${x.physical}`,
+        ).toBe(true);
         checked++;
       }
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkOutcome } from '../fuzz/check.js';
-import { DEFAULT_LIMITS, QUICK_SAMPLES, runFuzz, type Failure } from '../fuzz/harness.js';
+import { DEFAULT_LIMITS, type Failure, QUICK_SAMPLES, runFuzz } from '../fuzz/harness.js';
 import { mutate } from '../fuzz/mutate.js';
 import { REGRESSIONS } from '../fuzz/regressions.js';
 import { Rng } from '../fuzz/rng.js';
@@ -14,7 +14,8 @@ const CASES = Number(process.env['FUZZ_CASES'] ?? 400);
 // running after minutes), never slowness; `npm run fuzz` keeps the strict 10 s per command.
 const SUITE_LIMITS = { limits: { commandMs: 120_000 }, hangMs: 180_000 };
 const regressions = REGRESSIONS.filter((r) => sampleNames().includes(r.sample));
-const describeFailures = (fs: Failure[]) => fs.map((f) => `case ${f.index} [${f.sample}] ${f.mutation.join('; ')}\n  ${f.argv?.join(' ') ?? ''}\n  ${f.problems.join('; ')}\n  ${f.stderr ?? ''}`).join('\n');
+const describeFailures = (fs: Failure[]) =>
+  fs.map((f) => `case ${f.index} [${f.sample}] ${f.mutation.join('; ')}\n  ${f.argv?.join(' ') ?? ''}\n  ${f.problems.join('; ')}\n  ${f.stderr ?? ''}`).join('\n');
 
 describe('fuzz harness', () => {
   it('flags what the pass rule forbids', () => {
@@ -42,20 +43,28 @@ describe('fuzz harness', () => {
     }
   });
 
-  it.skipIf(regressions.length === 0)('replays the cases that once failed', async () => {
-    for (const r of regressions) {
-      const s = await runFuzz({ seed: r.seed, first: r.index, cases: 1, samples: [r.sample], workers: 1, ...SUITE_LIMITS });
-      expect(describeFailures(s.failures), r.why).toBe('');
-      expect(s.cases).toBe(1);
-    }
-  }, 600_000);
+  it.skipIf(regressions.length === 0)(
+    'replays the cases that once failed',
+    async () => {
+      for (const r of regressions) {
+        const s = await runFuzz({ seed: r.seed, first: r.index, cases: 1, samples: [r.sample], workers: 1, ...SUITE_LIMITS });
+        expect(describeFailures(s.failures), r.why).toBe('');
+        expect(s.cases).toBe(1);
+      }
+    },
+    600_000,
+  );
 
   // ~0.4 s of CPU per case (all 21 commands); two children share the run.
-  it.skipIf(samples.length === 0)(`runs every command on ${CASES} mutated images without a crash, hang, memory blow-up or stray write`, async () => {
-    const s = await runFuzz({ seed: 20251121, cases: CASES, samples, workers: 2, ...SUITE_LIMITS });
-    expect(describeFailures(s.failures)).toBe('');
-    expect(s.cases).toBe(CASES);
-    // The mutations reach damage handling: many runs end in exit 1 or 2, not only 0.
-    if (CASES >= 100) expect((s.exitCodes['1'] ?? 0) + (s.exitCodes['2'] ?? 0)).toBeGreaterThan(s.commands / 10);
-  }, 600_000 + CASES * 1000);
+  it.skipIf(samples.length === 0)(
+    `runs every command on ${CASES} mutated images without a crash, hang, memory blow-up or stray write`,
+    async () => {
+      const s = await runFuzz({ seed: 20251121, cases: CASES, samples, workers: 2, ...SUITE_LIMITS });
+      expect(describeFailures(s.failures)).toBe('');
+      expect(s.cases).toBe(CASES);
+      // The mutations reach damage handling: many runs end in exit 1 or 2, not only 0.
+      if (CASES >= 100) expect((s.exitCodes['1'] ?? 0) + (s.exitCodes['2'] ?? 0)).toBeGreaterThan(s.commands / 10);
+    },
+    600_000 + CASES * 1000,
+  );
 });

@@ -2,17 +2,24 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { extentColors, fileScene, LAYOUT, PALETTE, rasterize, xOf } from '../src/report/heatmap.js';
-import { GLYPH_H, GLYPH_W, glyph } from '../src/report/font5x7.js';
 import type { LayoutExtent } from '../src/analysis/layout.js';
-import { manifest, truthJson } from './helpers/samples.js';
+import { GLYPH_H, GLYPH_W, glyph } from '../src/report/font5x7.js';
+import { extentColors, fileScene, LAYOUT, PALETTE, rasterize, xOf } from '../src/report/heatmap.js';
 import { cli } from './helpers/cli.js';
 import { decodePng } from './helpers/png.js';
+import { manifest, truthJson } from './helpers/samples.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'heatmap-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface MlChunk { logical: number; length: number; type: string; num_stripes: number; sub_stripes: number; stripes: { devid: number; offset: number }[] }
+interface MlChunk {
+  logical: number;
+  length: number;
+  type: string;
+  num_stripes: number;
+  sub_stripes: number;
+  stripes: { devid: number; offset: number }[];
+}
 
 function stripeSize(c: MlChunk): number {
   if (c.type.includes('RAID0')) return c.length / c.num_stripes;
@@ -90,7 +97,8 @@ describe('heatmap: SVG, block group and file pictures', () => {
     expect(r.code).toBe(0);
     const { width, px } = decodePng(readFileSync(out));
     // filefrag: [0, 8192) written, [8192, 524288) unwritten (prealloc) → mostly prealloc colour
-    const y = LAYOUT.top + LAYOUT.labelH + 20, x = LAYOUT.width - LAYOUT.margin - 5;
+    const y = LAYOUT.top + LAYOUT.labelH + 20,
+      x = LAYOUT.width - LAYOUT.margin - 5;
     expect([...px.subarray((y * width + x) * 3, (y * width + x) * 3 + 3)]).toEqual([...PALETTE.prealloc]);
     expect((await cli('heatmap', 'sample-images/default/dev1.runs.gz', '-o', join(dir, 'x.gif'))).code).toBe(2);
     // An address no block group holds is well-formed: the request is not served (1), not a usage error.
@@ -117,28 +125,44 @@ describe('heatmap labels and extent colours', () => {
     expect((await cli('heatmap', 'sample-images/default/dev1.runs.gz', '--file', '/rich/tiny.txt', '-o', out)).code).toBe(0);
     const { width, px } = decodePng(readFileSync(out));
     // The title "file /rich/tiny.txt ..." starts at (margin, 8), one glyph every GLYPH_W + 1 pixels.
-    const drawn = (i: number) => Array.from({ length: GLYPH_H }, (_, row) => {
-      let bits = 0;
-      for (let col = 0; col < GLYPH_W; col++) {
-        const o = ((8 + row) * width + LAYOUT.margin + i * (GLYPH_W + 1) + col) * 3;
-        if (px[o] !== 255) bits |= 16 >> col;
-      }
-      return bits;
-    }).join();
+    const drawn = (i: number) =>
+      Array.from({ length: GLYPH_H }, (_, row) => {
+        let bits = 0;
+        for (let col = 0; col < GLYPH_W; col++) {
+          const o = ((8 + row) * width + LAYOUT.margin + i * (GLYPH_W + 1) + col) * 3;
+          if (px[o] !== 255) bits |= 16 >> col;
+        }
+        return bits;
+      }).join();
     const title = 'file /rich/tiny.txt';
     for (let i = 0; i < title.length; i++) expect(drawn(i), title[i]).toBe(glyph(title[i]!).join());
     expect(drawn(6)).not.toBe(glyph('R').join());
   });
 
   it('an extent both shared and compressed shows both colours (upper and lower half), in the picture and the legend', () => {
-    const e = (shared: boolean, compression: number): LayoutExtent => ({ fileOffset: 0n, length: 4096n, kind: 'regular', compression, diskBytenr: 1n << 20n, diskNumBytes: 4096n, offset: 0n, ramBytes: 4096n, copies: [], shared, sharedWith: [], otherInodes: false });
+    const e = (shared: boolean, compression: number): LayoutExtent => ({
+      fileOffset: 0n,
+      length: 4096n,
+      kind: 'regular',
+      compression,
+      diskBytenr: 1n << 20n,
+      diskNumBytes: 4096n,
+      offset: 0n,
+      ramBytes: 4096n,
+      copies: [],
+      shared,
+      sharedWith: [],
+      otherInodes: false,
+    });
     expect(extentColors(e(true, 1))).toEqual([PALETTE.shared, PALETTE.compressed]);
     expect(extentColors(e(true, 0))).toEqual([PALETTE.shared]);
     expect(extentColors(e(false, 3))).toEqual([PALETTE.compressed]);
     const scene = fileScene('t', 4096n, [e(true, 1)]);
     const px = rasterize(scene);
     const at = (x: number, y: number) => [...px.subarray((y * scene.width + x) * 3, (y * scene.width + x) * 3 + 3)];
-    const top = LAYOUT.top + LAYOUT.labelH, h = LAYOUT.bandH + LAYOUT.barH, x = LAYOUT.width / 2;
+    const top = LAYOUT.top + LAYOUT.labelH,
+      h = LAYOUT.bandH + LAYOUT.barH,
+      x = LAYOUT.width / 2;
     expect(at(x, top + 2)).toEqual([...PALETTE.shared]);
     expect(at(x, top + h - 2)).toEqual([...PALETTE.compressed]);
     expect(scene.texts.some((t) => t.text === 'shared+compressed')).toBe(true);

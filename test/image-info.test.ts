@@ -54,7 +54,7 @@ describe('image-info', () => {
     const set = ['E02', 'E03', 'E04', 'E05'];
     for (const e of set) put(`changed.${e}`, fixtureBytes(`stored.${e}`));
     const b = fs.readFileSync(p);
-    b[Math.floor(b.length / 2)] ^= 0xff;
+    b[Math.floor(b.length / 2)]! ^= 0xff;
     fs.writeFileSync(p, b);
     const r = await cli('image-info', p, '--verify');
     expect(r.code).toBe(1);

@@ -18,10 +18,15 @@ afterAll(() => nodeFs.rmSync(tmpRoot, { recursive: true, force: true }));
 
 /** Prefetches ranges of `src` and resolves with what each one's `done` reported. */
 function prefetch(src: ByteSource, ranges: { offset: bigint; length: number; direct?: boolean }[]): Promise<{ err: Error | null; n: number; bytes: Uint8Array }[]> {
-  return Promise.all(ranges.map((q) => new Promise<{ err: Error | null; n: number; bytes: Uint8Array }>((resolve) => {
-    const into = new Uint8Array(q.length);
-    src.prefetch!([{ offset: q.offset, into, ...(q.direct ? { direct: true } : {}), done: (err, n) => resolve({ err, n, bytes: into.subarray(0, n) }) }]);
-  })));
+  return Promise.all(
+    ranges.map(
+      (q) =>
+        new Promise<{ err: Error | null; n: number; bytes: Uint8Array }>((resolve) => {
+          const into = new Uint8Array(q.length);
+          src.prefetch!([{ offset: q.offset, into, ...(q.direct ? { direct: true } : {}), done: (err, n) => resolve({ err, n, bytes: into.subarray(0, n) }) }]);
+        }),
+    ),
+  );
 }
 
 describe('read-ahead through wrapping sources', () => {
@@ -39,9 +44,20 @@ describe('read-ahead through wrapping sources', () => {
         real(ranges);
       });
       const slice = new SliceSource(file, 1048576n + 512n, 1048576n, 'window');
-      const got = await prefetch(slice, [{ offset: 0n, length: 4096 }, { offset: 1048576n - 1000n, length: 4096 }, { offset: 1048576n, length: 10 }]);
-      expect(seen).toEqual([{ offset: 1049088n, length: 4096 }, { offset: 2096664n, length: 1000 }]);
-      expect(got.map((g) => [g.err, g.n])).toEqual([[null, 4096], [null, 1000], [null, 0]]);
+      const got = await prefetch(slice, [
+        { offset: 0n, length: 4096 },
+        { offset: 1048576n - 1000n, length: 4096 },
+        { offset: 1048576n, length: 10 },
+      ]);
+      expect(seen).toEqual([
+        { offset: 1049088n, length: 4096 },
+        { offset: 2096664n, length: 1000 },
+      ]);
+      expect(got.map((g) => [g.err, g.n])).toEqual([
+        [null, 4096],
+        [null, 1000],
+        [null, 0],
+      ]);
       expect(Buffer.from(got[0]!.bytes).equals(content.subarray(1049088, 1049088 + 4096))).toBe(true);
       expect(Buffer.from(got[1]!.bytes).equals(content.subarray(2096664, 2096664 + 1000))).toBe(true);
       // A slice of a slice: both offsets add up.
@@ -62,7 +78,9 @@ describe('read-ahead through wrapping sources', () => {
       const slice = new SliceSource(file, 1048576n, undefined, 'aligned');
       const mem = new (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly.Memory({ initial: 1 });
       const into = new Uint8Array(mem.buffer, 0, 8192);
-      const r = await new Promise<{ err: Error | null; n: number; direct: boolean }>((resolve) => slice.prefetch!([{ offset: 4096n, into, direct: true, done: (err, n, direct) => resolve({ err, n, direct }) }]));
+      const r = await new Promise<{ err: Error | null; n: number; direct: boolean }>((resolve) =>
+        slice.prefetch!([{ offset: 4096n, into, direct: true, done: (err, n, direct) => resolve({ err, n, direct }) }]),
+      );
       expect([r.err, r.n]).toEqual([null, 8192]);
       expect(Buffer.from(into).equals(content.subarray(1048576 + 4096, 1048576 + 4096 + 8192))).toBe(true);
       // Unaligned below: the same range through a window 512 bytes further is read through the cache.
@@ -80,7 +98,10 @@ describe('read-ahead through wrapping sources', () => {
     try {
       const patch = new Uint8Array([1, 2, 3, 4]);
       const o = new OverlaySource(file).patch(4098n, patch).truncate(10000n);
-      const [a, b] = await prefetch(o, [{ offset: 4096n, length: 8192 }, { offset: 9000n, length: 4096 }]);
+      const [a, b] = await prefetch(o, [
+        { offset: 4096n, length: 8192 },
+        { offset: 9000n, length: 4096 },
+      ]);
       // Cut at the overlay's end (10000): 5904 of the 8192 bytes asked for.
       const want = Buffer.from(content.subarray(4096, 10000));
       want.set(patch, 2);

@@ -5,10 +5,10 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SourceError } from '../src/io/ByteSource.js';
-import { SparseSource } from '../src/io/SparseSource.js';
-import { FileOpenError, FileSource, describeSystemError, deviceNumbers, sizeByProbing, sysfsBlockDeviceSize } from '../src/io/node/FileSource.js';
-import { DEFAULT_MAX_RUNS_BYTES, loadRunsImage } from '../src/io/node/runs.js';
+import { describeSystemError, deviceNumbers, FileOpenError, FileSource, sizeByProbing, sysfsBlockDeviceSize } from '../src/io/node/FileSource.js';
 import { isRunsImagePath, openByteSource } from '../src/io/node/openSource.js';
+import { DEFAULT_MAX_RUNS_BYTES, loadRunsImage } from '../src/io/node/runs.js';
+import { SparseSource } from '../src/io/SparseSource.js';
 
 const GiB = 1n << 30n;
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -254,8 +254,7 @@ describe('a FIFO named as an image', () => {
 });
 
 describe('block device helpers', () => {
-  const makedev = (major: bigint, minor: bigint) =>
-    ((major & 0xfffn) << 8n) | ((major & 0xfffff000n) << 32n) | (minor & 0xffn) | ((minor & 0xffffff00n) << 12n);
+  const makedev = (major: bigint, minor: bigint) => ((major & 0xfffn) << 8n) | ((major & 0xfffff000n) << 32n) | (minor & 0xffn) | ((minor & 0xffffff00n) << 12n);
 
   test('deviceNumbers decodes Linux dev_t', () => {
     expect(deviceNumbers(0x801n)).toEqual({ major: 8n, minor: 1n });

@@ -2,16 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ObjectId } from '../src/format/constants.js';
 import { toHex } from '../src/format/bytes.js';
+import { ObjectId } from '../src/format/constants.js';
+import { csumAt, type DecodedItem, decodeItem, extentDataRefHash, type ItemContext, uuidFromKey } from '../src/format/items/index.js';
 import type { Key } from '../src/format/key.js';
 import { TreeBlock } from '../src/format/treeBlock.js';
-import {
-  csumAt, decodeItem, extentDataRefHash, uuidFromKey, type DecodedItem, type ItemContext,
-} from '../src/format/items/index.js';
 import { loadRunsImage } from '../src/io/node/runs.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
-import { CORPUS, ROOT, SAMPLES, hasTruth, openSample, sampleNames } from './helpers/samples.js';
+import { CORPUS, hasTruth, openSample, ROOT, SAMPLES, sampleNames } from './helpers/samples.js';
 
 /*
  * Decoded values against btrfs-progs' own text for the same items
@@ -25,7 +23,12 @@ const FIXTURES = join(ROOT, 'test', 'fixtures', 'items');
 const latin1 = new TextDecoder('latin1');
 const bytesStr = (b: Uint8Array) => latin1.decode(b);
 
-interface TruthItem { slot: number; itemoff: number; itemsize: number; body: string }
+interface TruthItem {
+  slot: number;
+  itemoff: number;
+  itemsize: number;
+  body: string;
+}
 
 /** Leaf blocks of a dump: address and the text of each item (its body lines after the "item N key" line). */
 function truthLeaves(text: string): { logical: bigint; items: TruthItem[] }[] {
@@ -50,9 +53,20 @@ function truthLeaves(text: string): { logical: bigint; items: TruthItem[] }[] {
 }
 
 const ROOT_NAMES: Record<string, bigint> = {
-  ROOT_TREE: 1n, EXTENT_TREE: 2n, CHUNK_TREE: 3n, DEV_TREE: 4n, FS_TREE: 5n, ROOT_TREE_DIR: 6n, CSUM_TREE: 7n,
-  QUOTA_TREE: 8n, UUID_TREE: 9n, FREE_SPACE_TREE: 10n, BLOCK_GROUP_TREE: 11n, DATA_RELOC_TREE: ObjectId.DATA_RELOC_TREE,
-  TREE_RELOC: ObjectId.TREE_RELOC, TREE_LOG: ObjectId.TREE_LOG,
+  ROOT_TREE: 1n,
+  EXTENT_TREE: 2n,
+  CHUNK_TREE: 3n,
+  DEV_TREE: 4n,
+  FS_TREE: 5n,
+  ROOT_TREE_DIR: 6n,
+  CSUM_TREE: 7n,
+  QUOTA_TREE: 8n,
+  UUID_TREE: 9n,
+  FREE_SPACE_TREE: 10n,
+  BLOCK_GROUP_TREE: 11n,
+  DATA_RELOC_TREE: ObjectId.DATA_RELOC_TREE,
+  TREE_RELOC: ObjectId.TREE_RELOC,
+  TREE_LOG: ObjectId.TREE_LOG,
 };
 const rootId = (s: string) => ROOT_NAMES[s] ?? BigInt(s);
 const DIR_TYPES: Record<string, number> = { FILE: 1, DIR: 2, CHRDEV: 3, BLKDEV: 4, FIFO: 5, SOCK: 6, SYMLINK: 7, XATTR: 8 };
@@ -81,12 +95,17 @@ function shown(b: Uint8Array): string {
 function checkItem(key: Key, it: DecodedItem, body: string, ctx: ItemContext & { csumItems?: boolean }): string | null {
   switch (it.kind) {
     case 'inode_item': {
-      const v = m(/generation (\d+) transid (\d+) size (\d+) nbytes (\d+)\n\t\tblock group (\d+) mode ([0-7]+) links (\d+) uid (\d+) gid (\d+) rdev (\d+)\n\t\tsequence (\d+) flags 0x([0-9a-f]+)/, body);
+      const v = m(
+        /generation (\d+) transid (\d+) size (\d+) nbytes (\d+)\n\t\tblock group (\d+) mode ([0-7]+) links (\d+) uid (\d+) gid (\d+) rdev (\d+)\n\t\tsequence (\d+) flags 0x([0-9a-f]+)/,
+        body,
+      );
       expect([it.generation, it.transid, it.size, it.nbytes, it.blockGroup]).toEqual(v.slice(0, 5).map(B));
       expect([it.mode, it.nlink, it.uid, it.gid]).toEqual([parseInt(v[5]!, 8), Number(v[6]), Number(v[7]), Number(v[8])]);
       expect([it.rdev, it.sequence, it.flags]).toEqual([B(v[9]!), B(v[10]!), B('0x' + v[11])]);
-      checkTimes(it.atime, 'atime', body); checkTimes(it.ctime, 'ctime', body);
-      checkTimes(it.mtime, 'mtime', body); checkTimes(it.otime, 'otime', body);
+      checkTimes(it.atime, 'atime', body);
+      checkTimes(it.ctime, 'ctime', body);
+      checkTimes(it.mtime, 'mtime', body);
+      checkTimes(it.otime, 'otime', body);
       return it.kind;
     }
     case 'inode_ref': {
@@ -162,8 +181,12 @@ function checkItem(key: Key, it: DecodedItem, body: string, ctx: ItemContext & {
       it.inlineRefs.forEach((r, i) => {
         const l = lines[i]!;
         switch (r.kind) {
-          case 'tree_block': expect(r.root).toBe(rootId(m(/tree block backref root (\S+)$/, l)[0]!)); break;
-          case 'shared_block': expect(r.parent).toBe(B(m(/shared block backref parent (\d+)$/, l)[0]!)); break;
+          case 'tree_block':
+            expect(r.root).toBe(rootId(m(/tree block backref root (\S+)$/, l)[0]!));
+            break;
+          case 'shared_block':
+            expect(r.parent).toBe(B(m(/shared block backref parent (\d+)$/, l)[0]!));
+            break;
           case 'extent_data': {
             const v = m(/extent data backref root (\S+) objectid (\d+) offset (\d+) count (\d+)$/, l);
             expect([r.root, r.objectid, r.offset, r.count]).toEqual([rootId(v[0]!), B(v[1]!), B(v[2]!), Number(v[3])]);
@@ -174,7 +197,8 @@ function checkItem(key: Key, it: DecodedItem, body: string, ctx: ItemContext & {
             expect([r.parent, r.count]).toEqual([B(v[0]!), Number(v[1])]);
             break;
           }
-          default: throw new Error(`unexpected inline ref ${r.kind}`);
+          default:
+            throw new Error(`unexpected inline ref ${r.kind}`);
         }
       });
       expect(it.bytenr).toBe(key.objectid);
@@ -188,7 +212,10 @@ function checkItem(key: Key, it: DecodedItem, body: string, ctx: ItemContext & {
       return it.kind;
     }
     case 'root_item': {
-      const v = m(/generation (\d+) root_dirid (\d+) bytenr (\d+) byte_limit (\d+) bytes_used (\d+)\n\t\tlast_snapshot (\d+) flags 0x([0-9a-f]+)\((\w+)\) refs (\d+)\n\t\tdrop_progress key \((\S+) (\S+) (\d+)\) drop_level (\d+)\n\t\tlevel (\d+) generation_v2 (\d+)\n/, body);
+      const v = m(
+        /generation (\d+) root_dirid (\d+) bytenr (\d+) byte_limit (\d+) bytes_used (\d+)\n\t\tlast_snapshot (\d+) flags 0x([0-9a-f]+)\((\w+)\) refs (\d+)\n\t\tdrop_progress key \((\S+) (\S+) (\d+)\) drop_level (\d+)\n\t\tlevel (\d+) generation_v2 (\d+)\n/,
+        body,
+      );
       expect([it.generation, it.rootDirid, it.bytenr, it.byteLimit, it.bytesUsed, it.lastSnapshot]).toEqual(v.slice(0, 6).map(B));
       expect(it.flags).toBe(B('0x' + v[6]));
       expect(v[7]).toBe(it.flags & 1n ? 'RDONLY' : 'none');
@@ -202,8 +229,10 @@ function checkItem(key: Key, it: DecodedItem, body: string, ctx: ItemContext & {
         expect(it.receivedUuid).toBe(m(/\t\treceived_uuid (\S+)\n/, body)[0]);
         const t = m(/ctransid (\d+) otransid (\d+) stransid (\d+) rtransid (\d+)\n/, body);
         expect([it.ctransid, it.otransid, it.stransid, it.rtransid]).toEqual(t.map(B));
-        checkTimes(it.ctime, 'ctime', body); checkTimes(it.otime, 'otime', body);
-        checkTimes(it.stime, 'stime', body); checkTimes(it.rtime, 'rtime', body);
+        checkTimes(it.ctime, 'ctime', body);
+        checkTimes(it.otime, 'otime', body);
+        checkTimes(it.stime, 'stime', body);
+        checkTimes(it.rtime, 'rtime', body);
       } else {
         expect(body).not.toContain('\t\tuuid ');
       }
@@ -238,7 +267,10 @@ function checkItem(key: Key, it: DecodedItem, body: string, ctx: ItemContext & {
       expect(it.errors).toBeUndefined();
       return it.kind;
     case 'dev_item': {
-      const v = m(/devid (\d+) total_bytes (\d+) bytes_used (\d+)\n\t\tio_align (\d+) io_width (\d+) sector_size (\d+) type (\d+)\n\t\tgeneration (\d+) start_offset (\d+) dev_group (\d+)\n\t\tseek_speed (\d+) bandwidth (\d+)\n\t\tuuid (\S+)\n\t\tfsid (\S+)\n/, body);
+      const v = m(
+        /devid (\d+) total_bytes (\d+) bytes_used (\d+)\n\t\tio_align (\d+) io_width (\d+) sector_size (\d+) type (\d+)\n\t\tgeneration (\d+) start_offset (\d+) dev_group (\d+)\n\t\tseek_speed (\d+) bandwidth (\d+)\n\t\tuuid (\S+)\n\t\tfsid (\S+)\n/,
+        body,
+      );
       expect([it.devid, it.totalBytes, it.bytesUsed]).toEqual(v.slice(0, 3).map(B));
       expect([it.ioAlign, it.ioWidth, it.sectorSize]).toEqual(v.slice(3, 6).map(Number));
       expect([it.type, it.generation, it.startOffset]).toEqual([B(v[6]!), B(v[7]!), B(v[8]!)]);
@@ -314,13 +346,16 @@ function checkItem(key: Key, it: DecodedItem, body: string, ctx: ItemContext & {
     }
     case 'balance_item': {
       expect(it.flags).toBe(B(m(/balance status flags (\d+)\n/, body)[0]!));
-      const args = [...body.matchAll(/profiles (\d+) devid (\d+) target (\d+) flags (\d+)\n\t\tusage_min (\d+) usage_max (\d+) pstart (\d+) pend (\d+)\n\t\tvstart (\d+) vend (\d+) limit_min (\d+) limit_max (\d+)\n\t\tstripes_min (\d+) stripes_max (\d+)\n/g)];
+      const args = [
+        ...body.matchAll(
+          /profiles (\d+) devid (\d+) target (\d+) flags (\d+)\n\t\tusage_min (\d+) usage_max (\d+) pstart (\d+) pend (\d+)\n\t\tvstart (\d+) vend (\d+) limit_min (\d+) limit_max (\d+)\n\t\tstripes_min (\d+) stripes_max (\d+)\n/g,
+        ),
+      ];
       expect(args.length).toBe(3);
       [it.data, it.meta, it.sys].forEach((a, i) => {
         const x = args[i]!.slice(1);
         expect([a.profiles, a.devid, a.target, a.flags]).toEqual(x.slice(0, 4).map(B));
-        expect([a.usageMin, a.usageMax, a.limitMin, a.limitMax, a.stripesMin, a.stripesMax])
-          .toEqual([x[4], x[5], x[10], x[11], x[12], x[13]].map(Number));
+        expect([a.usageMin, a.usageMax, a.limitMin, a.limitMax, a.stripesMin, a.stripesMax]).toEqual([x[4], x[5], x[10], x[11], x[12], x[13]].map(Number));
         expect([a.pstart, a.pend, a.vstart, a.vend]).toEqual([x[6], x[7], x[8], x[9]].map((s) => B(s!)));
       });
       return it.kind;
@@ -347,7 +382,11 @@ function checkItem(key: Key, it: DecodedItem, body: string, ctx: ItemContext & {
   }
 }
 
-interface Source { name: string; leaves: { block: TreeBlock; items: TruthItem[] }[]; ctx: ItemContext & { csumItems?: boolean } }
+interface Source {
+  name: string;
+  leaves: { block: TreeBlock; items: TruthItem[] }[];
+  ctx: ItemContext & { csumItems?: boolean };
+}
 
 function sampleSource(name: string): Source {
   {
@@ -411,10 +450,38 @@ describe('decoded items equal btrfs-progs dump-tree values', () => {
   });
   it('covered every item kind the truth has', () => {
     for (const k of [
-      'inode_item', 'inode_ref', 'inode_extref', 'dir_item', 'dir_index', 'xattr_item', 'file_extent', 'extent_item', 'metadata_item',
-      'extent_data_ref', 'root_item', 'root_ref', 'root_backref', 'block_group_item', 'free_space_info', 'free_space_extent',
-      'free_space_bitmap', 'dev_item', 'dev_extent', 'chunk_item', 'qgroup_status', 'qgroup_info', 'qgroup_limit', 'qgroup_relation',
-      'uuid_subvol', 'uuid_received_subvol', 'extent_csum', 'dev_stats', 'balance_item', 'dir_log_index', 'orphan_item', 'dev_replace',
+      'inode_item',
+      'inode_ref',
+      'inode_extref',
+      'dir_item',
+      'dir_index',
+      'xattr_item',
+      'file_extent',
+      'extent_item',
+      'metadata_item',
+      'extent_data_ref',
+      'root_item',
+      'root_ref',
+      'root_backref',
+      'block_group_item',
+      'free_space_info',
+      'free_space_extent',
+      'free_space_bitmap',
+      'dev_item',
+      'dev_extent',
+      'chunk_item',
+      'qgroup_status',
+      'qgroup_info',
+      'qgroup_limit',
+      'qgroup_relation',
+      'uuid_subvol',
+      'uuid_received_subvol',
+      'extent_csum',
+      'dev_stats',
+      'balance_item',
+      'dir_log_index',
+      'orphan_item',
+      'dev_replace',
     ]) {
       expect(checkedKinds.get(k) ?? 0, k).toBeGreaterThan(0);
     }
@@ -428,7 +495,9 @@ describe('values only btrfs-progs 6.19 prints (shared corpus, modern images)', (
     const sb = fs.superblock;
     const ctx = { csumSize: sb.csumSize, nodesize: sb.nodesize, sectorsize: sb.sectorsize };
     const text = latin1.decode(gunzipSync(readFileSync(join(dir, 'dump-tree.txt.gz'))));
-    let owners = 0, hashes = 0, status = 0;
+    let owners = 0,
+      hashes = 0,
+      status = 0;
     for (const l of truthLeaves(text)) {
       const r = fs.reader.read({ logical: l.logical });
       const block = (r.block ?? r.damaged)!;
@@ -441,8 +510,14 @@ describe('values only btrfs-progs 6.19 prints (shared corpus, modern images)', (
           it.inlineRefs.forEach((ref, i) => {
             expect(ref.type).toBe(Number(lines[i]![1]));
             const seq = B('0x' + lines[i]![2]);
-            if (ref.kind === 'extent_owner') { expect(ref.root).toBe(seq); owners++; }
-            if (ref.kind === 'extent_data') { expect(extentDataRefHash(ref.root, ref.objectid, ref.offset)).toBe(seq); hashes++; }
+            if (ref.kind === 'extent_owner') {
+              expect(ref.root).toBe(seq);
+              owners++;
+            }
+            if (ref.kind === 'extent_data') {
+              expect(extentDataRefHash(ref.root, ref.objectid, ref.offset)).toBe(seq);
+              hashes++;
+            }
           });
         }
         if (it.kind === 'qgroup_status') {
@@ -465,11 +540,26 @@ describe('values only btrfs-progs 6.19 prints (shared corpus, modern images)', (
 class W {
   b: Uint8Array;
   v: DataView;
-  constructor(n: number) { this.b = new Uint8Array(n); this.v = new DataView(this.b.buffer); }
-  u8(o: number, x: number) { this.b[o] = x; return this; }
-  u16(o: number, x: number) { this.v.setUint16(o, x, true); return this; }
-  u32(o: number, x: number) { this.v.setUint32(o, x, true); return this; }
-  u64(o: number, x: bigint) { this.v.setBigUint64(o, BigInt.asUintN(64, x), true); return this; }
+  constructor(n: number) {
+    this.b = new Uint8Array(n);
+    this.v = new DataView(this.b.buffer);
+  }
+  u8(o: number, x: number) {
+    this.b[o] = x;
+    return this;
+  }
+  u16(o: number, x: number) {
+    this.v.setUint16(o, x, true);
+    return this;
+  }
+  u32(o: number, x: number) {
+    this.v.setUint32(o, x, true);
+    return this;
+  }
+  u64(o: number, x: bigint) {
+    this.v.setBigUint64(o, BigInt.asUintN(64, x), true);
+    return this;
+  }
 }
 const ctx: ItemContext = { csumSize: 4, nodesize: 16384, sectorsize: 4096 };
 const k = (objectid: bigint, type: number, offset: bigint): Key => ({ objectid, type, offset });
@@ -479,15 +569,41 @@ describe('decoders from the format spec', () => {
     const w = new W(448).u64(0, 7n);
     for (let i = 0; i < 3; i++) {
       const o = 8 + i * 136;
-      w.u64(o, 1n << 4n).u32(o + 8, 10 + i).u32(o + 12, 90).u64(o + 16, 2n).u64(o + 24, 100n).u64(o + 32, 200n)
-        .u64(o + 40, 300n).u64(o + 48, 400n).u64(o + 56, 1n << 5n).u64(o + 64, 0x123n).u32(o + 72, 1).u32(o + 76, 5)
-        .u32(o + 80, 2).u32(o + 84, 4);
+      w.u64(o, 1n << 4n)
+        .u32(o + 8, 10 + i)
+        .u32(o + 12, 90)
+        .u64(o + 16, 2n)
+        .u64(o + 24, 100n)
+        .u64(o + 32, 200n)
+        .u64(o + 40, 300n)
+        .u64(o + 48, 400n)
+        .u64(o + 56, 1n << 5n)
+        .u64(o + 64, 0x123n)
+        .u32(o + 72, 1)
+        .u32(o + 76, 5)
+        .u32(o + 80, 2)
+        .u32(o + 84, 4);
     }
     const it = decodeItem(k(ObjectId.BALANCE, 248, 0n), w.b, ctx);
     if (it.kind !== 'balance_item') throw new Error(it.kind);
     expect(it.flags).toBe(7n);
-    expect(it.sys).toMatchObject({ profiles: 16n, usageMin: 12, usageMax: 90, usage: (90n << 32n) | 12n, devid: 2n, pstart: 100n, pend: 200n,
-      vstart: 300n, vend: 400n, target: 32n, flags: 0x123n, limitMin: 1, limitMax: 5, stripesMin: 2, stripesMax: 4 });
+    expect(it.sys).toMatchObject({
+      profiles: 16n,
+      usageMin: 12,
+      usageMax: 90,
+      usage: (90n << 32n) | 12n,
+      devid: 2n,
+      pstart: 100n,
+      pend: 200n,
+      vstart: 300n,
+      vend: 400n,
+      target: 32n,
+      flags: 0x123n,
+      limitMin: 1,
+      limitMax: 5,
+      stripesMin: 2,
+      stripesMax: 4,
+    });
     expect(decodeItem(k(ObjectId.BALANCE, 248, 0n), w.b.subarray(0, 447), ctx).kind).toBe('invalid');
     expect(decodeItem(k(13n, 248, 0n), w.b, ctx)).toMatchObject({ kind: 'temporary_item', objectid: 13n });
   });
@@ -495,14 +611,28 @@ describe('decoders from the format spec', () => {
     const w = new W(72);
     [2n, 10n, 20n, 1n, 2n, 1700000000n, 1700000100n, 3n, 4n].forEach((x, i) => w.u64(i * 8, x));
     expect(decodeItem(k(0n, 250, 0n), w.b, ctx)).toEqual({
-      kind: 'dev_replace', srcDevid: 2n, cursorLeft: 10n, cursorRight: 20n, contReadingFromSrcdevMode: 1n, replaceState: 2n,
-      timeStarted: 1700000000n, timeStopped: 1700000100n, numWriteErrors: 3n, numUncorrectableReadErrors: 4n,
+      kind: 'dev_replace',
+      srcDevid: 2n,
+      cursorLeft: 10n,
+      cursorRight: 20n,
+      contReadingFromSrcdevMode: 1n,
+      replaceState: 2n,
+      timeStarted: 1700000000n,
+      timeStopped: 1700000100n,
+      numWriteErrors: 3n,
+      numUncorrectableReadErrors: 4n,
     });
   });
   it('RAID_STRIPE: strides of (devid, physical)', () => {
     const w = new W(32).u64(0, 1n).u64(8, 1048576n).u64(16, 2n).u64(24, 2097152n);
     expect(decodeItem(k(1n << 30n, 230, 65536n), w.b, ctx)).toEqual({
-      kind: 'raid_stripe', logical: 1n << 30n, length: 65536n, strides: [{ devid: 1n, physical: 1048576n }, { devid: 2n, physical: 2097152n }],
+      kind: 'raid_stripe',
+      logical: 1n << 30n,
+      length: 65536n,
+      strides: [
+        { devid: 1n, physical: 1048576n },
+        { devid: 2n, physical: 2097152n },
+      ],
     });
     expect(decodeItem(k(0n, 230, 0n), w.b.subarray(0, 20), ctx)).toMatchObject({ strides: [{ devid: 1n }], errors: [expect.any(String)] });
   });
@@ -520,16 +650,31 @@ describe('decoders from the format spec', () => {
     expect(decodeItem(k(4096n, 172, 0n), new W(8).u64(0, 256n).b, ctx)).toMatchObject({ kind: 'extent_owner_ref', root: 256n });
     const fsh = new W(41).u64(0, 300n).u8(8, 1).u64(17, 9n).u64(25, 12n).u64(33, 1n);
     expect(decodeItem(k(ObjectId.FREE_SPACE, 0, 1048576n), fsh.b, ctx)).toMatchObject({
-      kind: 'free_space_header', blockGroup: 1048576n, location: { objectid: 300n, type: 1, offset: 0n }, generation: 9n, numEntries: 12n, numBitmaps: 1n,
+      kind: 'free_space_header',
+      blockGroup: 1048576n,
+      location: { objectid: 300n, type: 1, offset: 0n },
+      generation: 9n,
+      numEntries: 12n,
+      numBitmaps: 1n,
     });
   });
   it('EXTENT_ITEM inline refs of every kind, owner ref first', () => {
     const w = new W(24 + 9 + 29 + 13 + 9 + 9).u64(0, 4n).u64(8, 10n).u64(16, 1n);
     let o = 24;
-    w.u8(o, 172).u64(o + 1, 5n); o += 9;
-    w.u8(o, 178).u64(o + 1, 5n).u64(o + 9, 257n).u64(o + 17, 0n).u32(o + 25, 2); o += 29;
-    w.u8(o, 184).u64(o + 1, 30000n).u32(o + 9, 1); o += 13;
-    w.u8(o, 176).u64(o + 1, 7n); o += 9;
+    w.u8(o, 172).u64(o + 1, 5n);
+    o += 9;
+    w.u8(o, 178)
+      .u64(o + 1, 5n)
+      .u64(o + 9, 257n)
+      .u64(o + 17, 0n)
+      .u32(o + 25, 2);
+    o += 29;
+    w.u8(o, 184)
+      .u64(o + 1, 30000n)
+      .u32(o + 9, 1);
+    o += 13;
+    w.u8(o, 176).u64(o + 1, 7n);
+    o += 9;
     w.u8(o, 182).u64(o + 1, 40000n);
     const it = decodeItem(k(1n << 20n, 168, 4096n), w.b, ctx);
     expect(it).toMatchObject({ kind: 'extent_item', refs: 4n, generation: 10n, flags: 1n, length: 4096n });
@@ -551,8 +696,7 @@ describe('decoders from the format spec', () => {
   it('ROOT_ITEM of the legacy 239-byte size reads the missing fields as zero', () => {
     const w = new W(239).u64(160, 5n).u64(176, 30000n).u32(216, 1).u8(238, 2);
     const it = decodeItem(k(5n, 132, 0n), w.b, ctx);
-    expect(it).toMatchObject({ kind: 'root_item', generation: 5n, bytenr: 30000n, refs: 1, level: 2, legacy: true, generationV2: 0n, v2Valid: false,
-      uuid: '00000000-0000-0000-0000-000000000000' });
+    expect(it).toMatchObject({ kind: 'root_item', generation: 5n, bytenr: 30000n, refs: 1, level: 2, legacy: true, generationV2: 0n, v2Valid: false, uuid: '00000000-0000-0000-0000-000000000000' });
     expect((it as { errors?: string[] }).errors).toBeUndefined();
     expect(decodeItem(k(5n, 132, 0n), w.b.subarray(0, 238), ctx).kind).toBe('invalid');
     expect(decodeItem(k(5n, 132, 0n), new W(300).b, ctx)).toMatchObject({ legacy: true, errors: [expect.any(String)] });
@@ -574,7 +718,10 @@ function assertSane(x: unknown, path = 'item'): void {
   if (typeof x === 'number' && !Number.isFinite(x)) throw new Error(`${path} is ${x}`);
   if (typeof x === 'string' || typeof x === 'bigint' || typeof x === 'number' || typeof x === 'boolean' || x === null) return;
   if (x instanceof Uint8Array) return;
-  if (Array.isArray(x)) { x.forEach((v, i) => assertSane(v, `${path}[${i}]`)); return; }
+  if (Array.isArray(x)) {
+    x.forEach((v, i) => assertSane(v, `${path}[${i}]`));
+    return;
+  }
   for (const [kk, v] of Object.entries(x as object)) assertSane(v, `${path}.${kk}`);
 }
 
@@ -604,9 +751,35 @@ describe('decoders on hostile input', () => {
         assertSane(it);
         if (n < data.length && it.kind !== 'invalid' && !('errors' in it && it.errors)) {
           // Only items that legitimately shrink (lists, raw bytes, empty bodies) may decode cleanly when cut.
-          expect(['extent_csum', 'uuid_subvol', 'uuid_received_subvol', 'dev_stats', 'free_space_bitmap', 'inode_ref', 'inode_extref', 'dir_item',
-            'dir_index', 'xattr_item', 'file_extent', 'extent_item', 'metadata_item', 'string_item', 'verity_desc', 'verity_merkle', 'raid_stripe',
-            'qgroup_status', 'root_item', 'extent_ref_v0', 'extent_item_v0', 'temporary_item', 'persistent_item', 'unknown'], `${it.kind} cut to ${n}`).toContain(it.kind);
+          expect(
+            [
+              'extent_csum',
+              'uuid_subvol',
+              'uuid_received_subvol',
+              'dev_stats',
+              'free_space_bitmap',
+              'inode_ref',
+              'inode_extref',
+              'dir_item',
+              'dir_index',
+              'xattr_item',
+              'file_extent',
+              'extent_item',
+              'metadata_item',
+              'string_item',
+              'verity_desc',
+              'verity_merkle',
+              'raid_stripe',
+              'qgroup_status',
+              'root_item',
+              'extent_ref_v0',
+              'extent_item_v0',
+              'temporary_item',
+              'persistent_item',
+              'unknown',
+            ],
+            `${it.kind} cut to ${n}`,
+          ).toContain(it.kind);
         }
       }
     }
@@ -614,7 +787,7 @@ describe('decoders on hostile input', () => {
 
   it('random byte mutations never throw', () => {
     let seed = 99;
-    const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     for (const { key, data, ctx: c } of realItems) {
       for (let round = 0; round < 60; round++) {
         const d = data.slice();
@@ -626,7 +799,7 @@ describe('decoders on hostile input', () => {
 
   it('any key type with random bytes of any small length never throws', () => {
     let seed = 7;
-    const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     for (let type = 0; type < 256; type++) {
       for (const len of [0, 1, 4, 8, 9, 17, 24, 30, 33, 41, 53, 64, 98, 160, 239, 439, 448, 500]) {
         const d = new Uint8Array(len).map(() => Math.floor(rnd() * 256));

@@ -17,8 +17,13 @@ const DOC = readFileSync(join(ROOT, 'docs', 'json.md'), 'utf8');
 const VERSION = 3;
 
 /** The documents table: "`ls -R`" → NDJSON, "`stat`" → object. */
-const FORMS = new Map(DOC.slice(DOC.indexOf('<!-- documents'), DOC.indexOf('<!-- end documents')).split('\n')
-  .map((l) => /^\| `([^`]+)` \| (object|NDJSON) \|/.exec(l)).filter((m) => m !== null).map((m) => [m[1]!, m[2]!]));
+const FORMS = new Map(
+  DOC.slice(DOC.indexOf('<!-- documents'), DOC.indexOf('<!-- end documents'))
+    .split('\n')
+    .map((l) => /^\| `([^`]+)` \| (object|NDJSON) \|/.exec(l))
+    .filter((m) => m !== null)
+    .map((m) => [m[1]!, m[2]!]),
+);
 
 const FILE_TYPES = new Set(['file', 'dir', 'symlink', 'chr', 'blk', 'fifo', 'sock', 'unknown', 'missing']);
 const BANNED = new Set(['id', 'ids', 'parentId', 'subvolId', 'subvolumeId', 'defaultSubvolume']);
@@ -60,13 +65,18 @@ const BIG = '#exact-integer#';
 
 /** Parses with every integer numeral kept exact (as a bigint). */
 function parseExact(text: string): unknown {
-  return JSON.parse(mapNumerals(text, (n) => `"${BIG}${n}"`), (_k, v: unknown) =>
-    typeof v === 'string' && v.startsWith(BIG) ? BigInt(v.slice(BIG.length)) : v);
+  return JSON.parse(
+    mapNumerals(text, (n) => `"${BIG}${n}"`),
+    (_k, v: unknown) => (typeof v === 'string' && v.startsWith(BIG) ? BigInt(v.slice(BIG.length)) : v),
+  );
 }
 
 /** Breaks of the vocabulary's rules in one parsed value, as "path: what". */
 function breaks(v: unknown, path = '', out: string[] = []): string[] {
-  if (Array.isArray(v)) { v.forEach((x, i) => breaks(x, `${path}[${i}]`, out)); return out; }
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => breaks(x, `${path}[${i}]`, out));
+    return out;
+  }
   if (v === null || typeof v !== 'object') return out;
   const o = v as Record<string, unknown>;
   // Decoded tree items are the on-disk structure field by field (documented exception).
@@ -80,10 +90,12 @@ function breaks(v: unknown, path = '', out: string[] = []): string[] {
     if (/^[acmorst]?time$/.test(k)) {
       const ns = o[`${k}Ns`];
       if (!(`${k}Ns` in o)) out.push(`${at}: no ${k}Ns beside it`);
-      else if (x === null) { if (ns !== null) out.push(`${at}: null but ${k}Ns is not`); }
-      else if (typeof x !== 'string') out.push(`${at}: not a string`);
-      else if (ISO9.test(x)) { if (typeof ns !== 'bigint' || isoNs(x) !== ns) out.push(`${at}: ${x} is not ${String(ns)} ns`); }
-      else if (!/^-?\d+\.\d{9}s \(invalid\)$/.test(x)) out.push(`${at}: "${x}" is neither ISO with 9 digits nor the invalid form`);
+      else if (x === null) {
+        if (ns !== null) out.push(`${at}: null but ${k}Ns is not`);
+      } else if (typeof x !== 'string') out.push(`${at}: not a string`);
+      else if (ISO9.test(x)) {
+        if (typeof ns !== 'bigint' || isoNs(x) !== ns) out.push(`${at}: ${x} is not ${String(ns)} ns`);
+      } else if (!/^-?\d+\.\d{9}s \(invalid\)$/.test(x)) out.push(`${at}: "${x}" is neither ISO with 9 digits nor the invalid form`);
     }
     if (k.endsWith('Ns') && !(k.slice(0, -2) in o)) out.push(`${at}: no ${k.slice(0, -2)} beside it`);
     breaks(x, at, out);
@@ -94,7 +106,11 @@ function breaks(v: unknown, path = '', out: string[] = []): string[] {
 /** Every integer numeral of a JSON text quoted: documents written in both u64 forms compare equal this way. */
 const numeralsAsText = (s: string) => mapNumerals(s, (n) => `"${n}"`);
 
-interface Case { doc: string; args: string[]; when?: boolean }
+interface Case {
+  doc: string;
+  args: string[];
+  when?: boolean;
+}
 
 describe('--json: one vocabulary (docs/json.md)', () => {
   const out = mkdtempSync(join(tmpdir(), 'json-vocab-'));
@@ -136,7 +152,12 @@ describe('--json: one vocabulary (docs/json.md)', () => {
   ];
 
   it('the checker itself: the old names, a file type as kind, a time without its ns are caught', () => {
-    const old = { defaultSubvolume: 5n, subvolumes: [{ id: 5n, ctime: '2026-11-21T15:57:21.416545631Z' }], files: [{ subvol: 5n, ino: 257n, kind: 'file', mtime: '2026-11-21T15:57:21.416545631Z', mtimeNs: 1795276641416545632n }], log: { root: 1n } };
+    const old = {
+      defaultSubvolume: 5n,
+      subvolumes: [{ id: 5n, ctime: '2026-11-21T15:57:21.416545631Z' }],
+      files: [{ subvol: 5n, ino: 257n, kind: 'file', mtime: '2026-11-21T15:57:21.416545631Z', mtimeNs: 1795276641416545632n }],
+      log: { root: 1n },
+    };
     expect(breaks(old).sort()).toEqual([
       '.defaultSubvolume: "defaultSubvolume" is not in the vocabulary',
       '.files[0].kind: a file type is "type", not "kind"',
@@ -163,42 +184,54 @@ describe('--json: one vocabulary (docs/json.md)', () => {
   });
 
   for (const c of cases) {
-    it.runIf(c.when ?? true)(`${c.args[0]} ${c.args.slice(2).filter((a) => !a.startsWith('/work') && !a.includes('json-vocab')).join(' ')}`, async () => {
-      const form = FORMS.get(c.doc);
-      expect(form, c.doc).toBeDefined();
-      const extractTo = c.args.indexOf('-o');
-      const args = (suffix: string) => (extractTo < 0 ? c.args : c.args.map((a, i) => (i === extractTo + 1 ? a + suffix : a)));
-      const n = await cli(...args('-n'), '--json');
-      expect(n.code, n.stderr).toBeLessThan(2);
-      const docs = form === 'NDJSON' ? n.stdout.trimEnd().split('\n').map(parseExact) : [parseExact(n.stdout)];
-      const first = docs[0] as Record<string, unknown>;
-      if (form === 'NDJSON') {
-        expect(first).toEqual({ record: 'header', version: BigInt(VERSION), command: c.args[0] });
-        expect(docs.length).toBeGreaterThan(1);
-        for (const d of docs) expect(typeof (d as Record<string, unknown>)['record']).toBe('string');
-      } else {
-        expect(n.stdout.trimEnd().split('\n').length).toBeGreaterThan(1);
-        expect(Object.keys(first).slice(0, 2)).toEqual(['version', 'command']);
-        expect(first).toMatchObject({ version: BigInt(VERSION), command: c.args[0] });
-      }
-      expect(docs.flatMap((d) => breaks(d))).toEqual([]);
+    it.runIf(c.when ?? true)(
+      `${c.args[0]} ${c.args
+        .slice(2)
+        .filter((a) => !a.startsWith('/work') && !a.includes('json-vocab'))
+        .join(' ')}`,
+      async () => {
+        const form = FORMS.get(c.doc);
+        expect(form, c.doc).toBeDefined();
+        const extractTo = c.args.indexOf('-o');
+        const args = (suffix: string) => (extractTo < 0 ? c.args : c.args.map((a, i) => (i === extractTo + 1 ? a + suffix : a)));
+        const n = await cli(...args('-n'), '--json');
+        expect(n.code, n.stderr).toBeLessThan(2);
+        const docs = form === 'NDJSON' ? n.stdout.trimEnd().split('\n').map(parseExact) : [parseExact(n.stdout)];
+        const first = docs[0] as Record<string, unknown>;
+        if (form === 'NDJSON') {
+          expect(first).toEqual({ record: 'header', version: BigInt(VERSION), command: c.args[0] });
+          expect(docs.length).toBeGreaterThan(1);
+          for (const d of docs) expect(typeof (d as Record<string, unknown>)['record']).toBe('string');
+        } else {
+          expect(n.stdout.trimEnd().split('\n').length).toBeGreaterThan(1);
+          expect(Object.keys(first).slice(0, 2)).toEqual(['version', 'command']);
+          expect(first).toMatchObject({ version: BigInt(VERSION), command: c.args[0] });
+        }
+        expect(docs.flatMap((d) => breaks(d))).toEqual([]);
 
-      // --json-bigint=string: JSON.parse reads it without rounding, and it holds the same values.
-      const s = await cli(...args('-s'), '--json', '--json-bigint=string');
-      expect(s.code).toBe(n.code);
-      const plain = form === 'NDJSON' ? s.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown) : [JSON.parse(s.stdout) as unknown];
-      const unsafe: string[] = [];
-      const scan = (v: unknown, p: string) => {
-        if (typeof v === 'number' && !Number.isSafeInteger(v) && Number.isInteger(v)) unsafe.push(`${p}=${v}`);
-        if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) scan(x, `${p}.${k}`);
-      };
-      plain.forEach((d, i) => scan(d, `[${i}]`));
-      expect(unsafe).toEqual([]);
-      // u64 fields are strings whatever their value: an inode number, a subvolume id, a generation.
-      const firstU64 = /"(ino|subvol|generation|bytenr|logical)": ?("?)\d/.exec(s.stdout);
-      if (firstU64) expect(firstU64[2], firstU64[0]).toBe('"');
-      const norm = (t: string) => numeralsAsText(t).replace(/"(output|elapsedMs)":("[^"]*"|\d+)/g, '"$1":""');
-      expect(norm(s.stdout.replace(/\s+/g, ''))).toBe(norm(n.stdout.replace(/\s+/g, '')));
-    });
+        // --json-bigint=string: JSON.parse reads it without rounding, and it holds the same values.
+        const s = await cli(...args('-s'), '--json', '--json-bigint=string');
+        expect(s.code).toBe(n.code);
+        const plain =
+          form === 'NDJSON'
+            ? s.stdout
+                .trimEnd()
+                .split('\n')
+                .map((l) => JSON.parse(l) as unknown)
+            : [JSON.parse(s.stdout) as unknown];
+        const unsafe: string[] = [];
+        const scan = (v: unknown, p: string) => {
+          if (typeof v === 'number' && !Number.isSafeInteger(v) && Number.isInteger(v)) unsafe.push(`${p}=${v}`);
+          if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) scan(x, `${p}.${k}`);
+        };
+        plain.forEach((d, i) => scan(d, `[${i}]`));
+        expect(unsafe).toEqual([]);
+        // u64 fields are strings whatever their value: an inode number, a subvolume id, a generation.
+        const firstU64 = /"(ino|subvol|generation|bytenr|logical)": ?("?)\d/.exec(s.stdout);
+        if (firstU64) expect(firstU64[2], firstU64[0]).toBe('"');
+        const norm = (t: string) => numeralsAsText(t).replace(/"(output|elapsedMs)":("[^"]*"|\d+)/g, '"$1":""');
+        expect(norm(s.stdout.replace(/\s+/g, ''))).toBe(norm(n.stdout.replace(/\s+/g, '')));
+      },
+    );
   }
 });

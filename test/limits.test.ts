@@ -5,15 +5,15 @@
  * sample (checksums recomputed, so the structural checks are reached),
  * writes it to a temp file and runs the CLI on it in-process.
  */
-import { mkdtempSync, rmSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type Patch, readRuns, writeMutatedRuns } from '../fuzz/runsImage.js';
+import { type BlockTarget, decodeTargets, type ItemTarget, type SampleTargets } from '../fuzz/targets.js';
+import { runCli } from '../src/cli/main.js';
 import { computeCsum } from '../src/format/checksum.js';
 import { ItemType } from '../src/format/constants.js';
-import { runCli } from '../src/cli/main.js';
-import { readRuns, writeMutatedRuns, type Patch } from '../fuzz/runsImage.js';
-import { decodeTargets, type BlockTarget, type ItemTarget, type SampleTargets } from '../fuzz/targets.js';
 import { cli } from './helpers/cli.js';
 import { sampleNames } from './helpers/samples.js';
 
@@ -21,10 +21,17 @@ const dir = mkdtempSync(join(tmpdir(), 'btrfs-limits-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const has = (n: string) => sampleNames().includes(n);
 const targets = new Map<string, SampleTargets>();
-const tg = (n: string) => { let t = targets.get(n); if (!t) targets.set(n, t = decodeTargets(n, { files: [], dirs: [] })); return t; };
+const tg = (n: string) => {
+  let t = targets.get(n);
+  if (!t) targets.set(n, (t = decodeTargets(n, { files: [], dirs: [] })));
+  return t;
+};
 
 function setLE(b: Uint8Array, off: number, width: number, v: bigint): void {
-  for (let i = 0; i < width; i++) { b[off + i] = Number(v & 0xffn); v >>= 8n; }
+  for (let i = 0; i < width; i++) {
+    b[off + i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
 }
 
 /** Edits a tree block on every copy, fixing its checksum; returns the patches. */
@@ -52,7 +59,11 @@ function imageWith(t: SampleTargets, patches: Patch[]): string[] {
   const id = n++;
   return t.images.map((img, dev) => {
     const p = join(dir, `c${id}-dev${dev + 1}.runs`);
-    writeMutatedRuns(p, img, patches.filter((x) => x.dev === dev));
+    writeMutatedRuns(
+      p,
+      img,
+      patches.filter((x) => x.dev === dev),
+    );
     return p;
   });
 }
@@ -80,8 +91,16 @@ describe.skipIf(!has('csum-xxhash'))('limits: hostile counts and sizes', () => {
   it('a leaf claiming 2^32-1 items is bounded by what fits in the block', async () => {
     const t = tg('csum-xxhash');
     const leaf = t.blocks.find((b) => b.tree === 5n && b.level === 0)!;
-    const [img] = imageWith(t, editBlock(t, leaf, (b) => setLE(b, 0x60, 4, 0xffffffffn)));
-    for (const args of [['ls', img!, '-R'], ['tree', img!, '--tree', 'fs'], ['tree', img!, '--json'], ['extract', img!, '-o', join(dir, 'out-nritems')]]) {
+    const [img] = imageWith(
+      t,
+      editBlock(t, leaf, (b) => setLE(b, 0x60, 4, 0xffffffffn)),
+    );
+    for (const args of [
+      ['ls', img!, '-R'],
+      ['tree', img!, '--tree', 'fs'],
+      ['tree', img!, '--json'],
+      ['extract', img!, '-o', join(dir, 'out-nritems')],
+    ]) {
       const r = await timed(...args);
       expectClean(r);
       expect(r.code).not.toBe(0);
@@ -93,7 +112,10 @@ describe.skipIf(!has('csum-xxhash'))('limits: hostile counts and sizes', () => {
   it('a sys_chunk_array chunk with 65535 stripes is refused before allocation', async () => {
     const t = tg('csum-xxhash');
     const e = t.sysArrayEntries[0]!;
-    const [img] = imageWith(t, editSuper(t, (b) => setLE(b, 0x32b + e.offset + 17 + 44, 2, 0xffffn)));
+    const [img] = imageWith(
+      t,
+      editSuper(t, (b) => setLE(b, 0x32b + e.offset + 17 + 44, 2, 0xffffn)),
+    );
     for (const cmd of ['super', 'chunks', 'ls', 'tree']) {
       const r = await timed(cmd, img!);
       expectClean(r);
@@ -104,7 +126,10 @@ describe.skipIf(!has('csum-xxhash'))('limits: hostile counts and sizes', () => {
   it('a sys_chunk_array chunk claiming length 2^63: the metadata scan covers only what the device holds (found by the fuzzer)', async () => {
     const t = tg('csum-xxhash');
     const e = t.sysArrayEntries[0]!;
-    const [img] = imageWith(t, editSuper(t, (b) => setLE(b, 0x32b + e.offset + 17, 8, 1n << 63n)));
+    const [img] = imageWith(
+      t,
+      editSuper(t, (b) => setLE(b, 0x32b + e.offset + 17, 8, 1n << 63n)),
+    );
     const r = await timed('roots', img!, '--json');
     expectClean(r);
     expect(r.stderr).toMatch(/sys_chunk_array chunk at logical \d+ \(length 9223372036854775808\) differs from the chunk tree's/);
@@ -113,7 +138,10 @@ describe.skipIf(!has('csum-xxhash'))('limits: hostile counts and sizes', () => {
   it('a chunk tree CHUNK_ITEM with num_stripes 65535 (item too small for it) is reported, not trusted', async () => {
     const t = tg('csum-xxhash');
     const [blk, it] = findItem(t, 3n, (i) => i.type === ItemType.CHUNK_ITEM);
-    const [img] = imageWith(t, editBlock(t, blk, (b) => setLE(b, it.bodyOff + 44, 2, 0xffffn)));
+    const [img] = imageWith(
+      t,
+      editBlock(t, blk, (b) => setLE(b, it.bodyOff + 44, 2, 0xffffn)),
+    );
     const r = await timed('chunks', img!);
     expectClean(r);
     expect(r.code).toBe(1);
@@ -148,7 +176,10 @@ describe.skipIf(!has('csum-xxhash') || !has('mixed'))('limits: loops through poi
     // A level-1 node of the fs tree (level 2 in this sample); its first child pointer now names the root.
     const node = t.blocks.find((b) => b.tree === 5n && b.level === 1 && b.path.length === 1)!;
     const target = node.path[0] ?? node.logical;
-    const [img] = imageWith(t, editBlock(t, node, (b) => setLE(b, 101 + 17, 8, target)));
+    const [img] = imageWith(
+      t,
+      editBlock(t, node, (b) => setLE(b, 101 + 17, 8, target)),
+    );
     const r = await timed('tree', img!);
     expectClean(r);
     expect(r.code).toBe(1);
@@ -161,9 +192,10 @@ describe.skipIf(!has('csum-xxhash') || !has('mixed'))('limits: loops through poi
     const PTR = (slot: number) => 101 + slot * 33 + 17;
     const root = t.blocks.find((b) => b.tree === 5n && b.path.length === 0)!;
     expect(root.level).toBe(2);
-    const redirect = (blk: BlockTarget) => editBlock(t, blk, (b) => {
-      for (let i = 1; i < blk.nritems; i++) b.copyWithin(PTR(i), PTR(0), PTR(0) + 16);
-    });
+    const redirect = (blk: BlockTarget) =>
+      editBlock(t, blk, (b) => {
+        for (let i = 1; i < blk.nritems; i++) b.copyWithin(PTR(i), PTR(0), PTR(0) + 16);
+      });
     // Every slot of the root names its first child, and every slot of that child its first leaf.
     const rootBytes = readRuns(t.images[root.copies[0]!.dev]!, root.copies[0]!.offset, t.nodesize);
     const child0 = new DataView(rootBytes.buffer, rootBytes.byteOffset).getBigUint64(PTR(0), true);
@@ -177,7 +209,10 @@ describe.skipIf(!has('csum-xxhash') || !has('mixed'))('limits: loops through poi
     expect(dump.stdout).toContain(`ERROR: tree block ${child0} (slot 1 of ${root.logical}) is reached a second time in tree 5`);
     expect(headers.length).toBeGreaterThan(1);
     expect(new Set(headers).size).toBe(headers.length);
-    for (const args of [['ls', img!, '/', '-R'], ['timeline', img!, '--bodyfile']]) {
+    for (const args of [
+      ['ls', img!, '/', '-R'],
+      ['timeline', img!, '--bodyfile'],
+    ]) {
       const r = await timed(...args);
       expectClean(r);
       const lines = r.stdout.split('\n').filter(Boolean);
@@ -189,10 +224,17 @@ describe.skipIf(!has('csum-xxhash') || !has('mixed'))('limits: loops through poi
     const t = tg('csum-xxhash');
     // The DIR_INDEX of /small in the top-level directory now points at inode 256 itself.
     const [blk, it] = findItem(t, 5n, (i) => i.type === ItemType.DIR_INDEX && i.objectid === 256n);
-    const [img] = imageWith(t, editBlock(t, blk, (b) => {
-      setLE(b, it.bodyOff, 8, 256n);
-    }));
-    for (const args of [['ls', img!, '-R'], ['ls', img!, '-R', '--json'], ['extract', img!, '-o', join(dir, 'out-loop')]]) {
+    const [img] = imageWith(
+      t,
+      editBlock(t, blk, (b) => {
+        setLE(b, it.bodyOff, 8, 256n);
+      }),
+    );
+    for (const args of [
+      ['ls', img!, '-R'],
+      ['ls', img!, '-R', '--json'],
+      ['extract', img!, '-o', join(dir, 'out-loop')],
+    ]) {
       const r = await timed(...args);
       expectClean(r);
     }
@@ -204,7 +246,10 @@ describe.skipIf(!has('csum-xxhash') || !has('mixed'))('limits: loops through poi
     const t = tg('mixed');
     // Point every directory's entries at directories: a long chain made of the existing dirs.
     const [blk, it] = findItem(t, 5n, (i) => i.type === ItemType.DIR_ITEM);
-    const [img] = imageWith(t, editBlock(t, blk, (b) => setLE(b, it.bodyOff, 8, it.objectid)));
+    const [img] = imageWith(
+      t,
+      editBlock(t, blk, (b) => setLE(b, it.bodyOff, 8, it.objectid)),
+    );
     const r = await timed('ls', img!, '-R');
     expectClean(r);
   });
@@ -214,7 +259,10 @@ describe.skipIf(!has('csum-xxhash'))('limits: a file whose i_size is 2^63', () =
   it('cat refuses it or streams only what a consumer takes; stat shows the size', async () => {
     const t = tg('csum-xxhash');
     const [blk, it] = findItem(t, 5n, (i) => i.type === ItemType.INODE_ITEM && i.objectid === 259n);
-    const [img] = imageWith(t, editBlock(t, blk, (b) => setLE(b, it.bodyOff + 16, 8, 1n << 63n)));
+    const [img] = imageWith(
+      t,
+      editBlock(t, blk, (b) => setLE(b, it.bodyOff + 16, 8, 1n << 63n)),
+    );
     const st = await timed('stat', img!, '--inode', '5:259', '--json');
     expectClean(st);
     expect(st.stdout).toContain('9223372036854775808');
@@ -222,8 +270,19 @@ describe.skipIf(!has('csum-xxhash'))('limits: a file whose i_size is 2^63', () =
     let got = 0;
     let err = '';
     const code = await runCli(['cat', img!, '--inode', '5:259'], {
-      stdout: { write: (s: string | Uint8Array) => { got += s.length; if (got > 64 * 2 ** 20) throw Object.assign(new Error('EPIPE'), { code: 'EPIPE' }); return true; } },
-      stderr: { write: (s: string) => { err += s; return true; } },
+      stdout: {
+        write: (s: string | Uint8Array) => {
+          got += s.length;
+          if (got > 64 * 2 ** 20) throw Object.assign(new Error('EPIPE'), { code: 'EPIPE' });
+          return true;
+        },
+      },
+      stderr: {
+        write: (s: string) => {
+          err += s;
+          return true;
+        },
+      },
       stderrIsTTY: false,
     });
     expect(err).not.toMatch(/^\s+at /m);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LinkBalance, linkHash } from '../src/analysis/check/linkBalance.js';
 import { Rng } from '../fuzz/rng.js';
+import { LinkBalance, linkHash } from '../src/analysis/check/linkBalance.js';
 
 /** A link as check sees it: directory id, target id, name; bytes laid out as on disk (u64 LE ids). */
 function link(dir: number, target: number, name: string): { bytes: Uint8Array; hash: number } {
@@ -20,12 +20,17 @@ describe('LinkBalance (the directory-link matcher of check)', () => {
     // 40,000 links, each added and mostly taken away again, in a shuffled order: the table grows past 2^16 slots and deletes all the way.
     const ops: { l: ReturnType<typeof link>; dir: number; target: number; delta: number }[] = [];
     for (let i = 0; i < 40_000; i++) {
-      const dir = 256 + (i % 997), target = 1000 + i, l = link(dir, target, `f${i}`);
+      const dir = 256 + (i % 997),
+        target = 1000 + i,
+        l = link(dir, target, `f${i}`);
       ops.push({ l, dir, target, delta: 1 });
       if (i % 7 !== 0) ops.push({ l, dir, target, delta: -1 });
       if (i % 13 === 0) ops.push({ l, dir, target, delta: -1 });
     }
-    for (let i = ops.length - 1; i > 0; i--) { const j = rng.int(i + 1); [ops[i], ops[j]] = [ops[j]!, ops[i]!]; }
+    for (let i = ops.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [ops[i], ops[j]] = [ops[j]!, ops[i]!];
+    }
     ops.forEach((o, n) => {
       const at = t.add(o.l.hash, o.delta);
       const w = want.get(o.l.hash);

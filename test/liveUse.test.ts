@@ -5,7 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { liveUse } from '../src/io/node/liveUse.js';
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /**
  * A fake /proc and /sys laid out as Linux lays them out (proc(5); sysfs of the
@@ -16,7 +18,10 @@ function fakeSystem(opts: { mounts?: string; btrfsMember?: string; holders?: str
   dirs.push(root);
   const image = join(root, 'disk.img');
   writeFileSync(image, 'an image');
-  const w = (p: string, text: string) => { mkdirSync(dirname(join(root, p)), { recursive: true }); writeFileSync(join(root, p), text); };
+  const w = (p: string, text: string) => {
+    mkdirSync(dirname(join(root, p)), { recursive: true });
+    writeFileSync(join(root, p), text);
+  };
   w('sys/block/loop3/loop/backing_file', `${image}\n`);
   w('sys/block/loop4/loop/backing_file', '/elsewhere/other.img\n');
   mkdirSync(join(root, 'sys/class/block/loop3/holders'), { recursive: true });

@@ -87,7 +87,12 @@ describe('LVM logical volumes on the command line', () => {
     type Doc = {
       container: { format: string; size: number };
       partitions: { index: number; lvm?: { vg: string } }[];
-      lvm: { offset: number; partition: number; vg: { name: string; seqno: number }; lvs: { lv: string; size: number; segments: { startExtent: number; extentCount: number; areas: { pv: string; pe: number; pvOffset: number }[] }[]; btrfs: { fsid: string } | null }[] }[];
+      lvm: {
+        offset: number;
+        partition: number;
+        vg: { name: string; seqno: number };
+        lvs: { lv: string; size: number; segments: { startExtent: number; extentCount: number; areas: { pv: string; pe: number; pvOffset: number }[] }[]; btrfs: { fsid: string } | null }[];
+      }[];
     };
     const doc = parseJsonExact(r.stdout) as Doc;
     expect(doc.container).toEqual({ format: 'qcow2', size: 512 * 1024 * 1024 });
@@ -103,10 +108,15 @@ describe('LVM logical volumes on the command line', () => {
     expect(l!.vg.seqno).toBe(Number(/seqno = (\d+)/.exec(backup)![1]));
     const root = l!.lvs.find((x) => x.lv === 'root')!;
     expect(root.btrfs!.fsid).toBe(FSID);
-    expect(root.segments).toEqual(segs.map((m) => ({
-      startExtent: Number(m[1]), extentCount: Number(m[2]), type: 'striped', stripeBytes: 0,
-      areas: [{ pv: m[3], pe: Number(m[4]), pvOffset: peStart + Number(m[4]) * extent }],
-    })));
+    expect(root.segments).toEqual(
+      segs.map((m) => ({
+        startExtent: Number(m[1]),
+        extentCount: Number(m[2]),
+        type: 'striped',
+        stripeBytes: 0,
+        areas: [{ pv: m[3], pe: Number(m[4]), pvOffset: peStart + Number(m[4]) * extent }],
+      })),
+    );
     expect(root.size).toBe(segs.reduce((a, m) => a + Number(m[2]), 0) * extent);
   });
 });

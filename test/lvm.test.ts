@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decompress } from 'fzstd';
 import { describe, expect, test } from 'vitest';
-import { MemorySource } from '../src/io/MemorySource.js';
+import { parseLvmText } from '../src/format/lvm/metadata.js';
 import { SourceError } from '../src/io/ByteSource.js';
 import { assembleVolumeGroups, openLv, readLvmPv, visibleLvs } from '../src/io/lvm/index.js';
-import { parseLvmText } from '../src/format/lvm/metadata.js';
+import { MemorySource } from '../src/io/MemorySource.js';
 import { expectKernelFilesystem, sha256Of } from './helpers/containers.js';
 import { rng } from './helpers/rng.js';
 
@@ -68,7 +68,11 @@ describe('LVM2 physical volumes and logical volumes', () => {
   test('a striped and linear LV over two PVs reads as lvlayout.py assembled it, and holds the kernel-written btrfs', () => {
     const [vg] = assembleVolumeGroups([pv0, pv1]);
     expect(vg!.missing).toEqual([]);
-    expect(visibleLvs(vg!.metadata).map((l) => l.name).sort()).toEqual(['data', 'scratch']);
+    expect(
+      visibleLvs(vg!.metadata)
+        .map((l) => l.name)
+        .sort(),
+    ).toEqual(['data', 'scratch']);
     const lv = openLv(vg!, vg!.metadata.lvs.find((l) => l.name === 'data')!);
     expect(lv.size).toBe(29n * 4n * 1024n * 1024n);
     expect(sha256Of(lv)).toBe(truth('data.sha256'));

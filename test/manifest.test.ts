@@ -26,7 +26,7 @@ describe('verify against manifests written by other tools', () => {
     expect(r.code).toBe(0);
   });
 
-  it('sha256sum\'s list of the source directory matches (directories and links are out of its scope)', async () => {
+  it("sha256sum's list of the source directory matches (directories and links are out of its scope)", async () => {
     const r = await cli('verify', IMAGE, '--manifest', join(DIR, 'rootdir.sha256'), '--json');
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({ version: 3, command: 'verify', format: 'sha256sum', verdict: 'match', compared: 11, differences: [] });
@@ -41,10 +41,16 @@ describe('verify against manifests written by other tools', () => {
     const changed = parseManifest(readFileSync(join(DIR, 'changed.mtree'), 'utf8')).records.find((x) => x.key === './etc/inline')!;
     const original = parseManifest(readFileSync(join(DIR, 'rootdir.mtree'), 'utf8')).records.find((x) => x.key === './etc/inline')!;
     expect(doc.verdict).toBe('differs');
-    expect(doc.differences).toEqual(['mode', 'size', 'sha256digest'].map((field) => ({
-      difference: 'different', key: './etc/inline', line: changed.line, field,
-      expected: changed.fields[field as 'mode'], found: original.fields[field as 'mode'],
-    })));
+    expect(doc.differences).toEqual(
+      ['mode', 'size', 'sha256digest'].map((field) => ({
+        difference: 'different',
+        key: './etc/inline',
+        line: changed.line,
+        field,
+        expected: changed.fields[field as 'mode'],
+        found: original.fields[field as 'mode'],
+      })),
+    );
   });
 
   it('an entry the image lacks and one the manifest lacks are named as missing and extra', async () => {
@@ -63,19 +69,22 @@ describe('verify against manifests written by other tools', () => {
 
   it('reads the classic relative form of mtree(8) -c: /set defaults, names relative to the directory, ".."', async () => {
     const path = join(tmp, 'relative.mtree');
-    writeFileSync(path, [
-      '/set type=file uid=0 gid=0 mode=644',
-      '. type=dir mode=755',
-      'etc type=dir mode=755',
-      '    hostname size=9 nlink=2',
-      '    inline mode=600 size=14',
-      '..',
-      'dir\\040with\\040space type=dir mode=0755',
-      '    back\\\\slash size=1',
-      '    tab\\tname size=1',
-      '..',
-      'nothing optional',
-    ].join('\n'));
+    writeFileSync(
+      path,
+      [
+        '/set type=file uid=0 gid=0 mode=644',
+        '. type=dir mode=755',
+        'etc type=dir mode=755',
+        '    hostname size=9 nlink=2',
+        '    inline mode=600 size=14',
+        '..',
+        'dir\\040with\\040space type=dir mode=0755',
+        '    back\\\\slash size=1',
+        '    tab\\tname size=1',
+        '..',
+        'nothing optional',
+      ].join('\n'),
+    );
     const r = await cli('verify', IMAGE, '--manifest', path, '--json');
     const doc = JSON.parse(r.stdout);
     // Everything else in the image is extra; nothing named is missing or different (the optional entry may be absent).
@@ -103,7 +112,11 @@ describe('manifest', () => {
   it('hashdeep form lists the lines hashdeep -c md5,sha1,sha256 wrote for the source directory', async () => {
     const r = await cli('manifest', IMAGE, '--format', 'hashdeep', '--digests', 'sha256,md5,sha1');
     expect(r.code).toBe(0);
-    const body = (t: string) => t.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('%%%%')).sort();
+    const body = (t: string) =>
+      t
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('%%%%'))
+        .sort();
     const theirs = readFileSync(join(DIR, 'rootdir.hashdeep'), 'utf8');
     expect(r.stdout.split('\n').slice(0, 2)).toEqual(theirs.split('\n').slice(0, 2));
     expect(body(r.stdout)).toEqual(body(theirs));
@@ -111,7 +124,7 @@ describe('manifest', () => {
     expect(JSON.parse(v.stdout)).toMatchObject({ format: 'hashdeep', verdict: 'match', compared: 11 });
   });
 
-  it('mtree form carries the same keywords and values as bsdtar\'s for every entry', async () => {
+  it("mtree form carries the same keywords and values as bsdtar's for every entry", async () => {
     const r = await cli('manifest', IMAGE, '--no-times');
     expect(r.code).toBe(0);
     const ours = new Map(parseManifest(r.stdout).records.map((x) => [x.key, x.fields]));
@@ -123,7 +136,10 @@ describe('manifest', () => {
   it('of the kernel-made demo image: every file as the kernel showed it (type, mode, owner, size, nlink, mtime ns, link, xattrs, sha256)', async () => {
     const r = await cli('manifest', join(SAMPLES, 'default', 'dev1.runs.gz'), '--json');
     expect(r.code).toBe(0);
-    const recs = r.stdout.trim().split('\n').map((l) => parseJsonExact(l) as Record<string, unknown>);
+    const recs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => parseJsonExact(l) as Record<string, unknown>);
     expect(recs[0]).toMatchObject({ record: 'header', version: 3, command: 'manifest' });
     const byPath = new Map(recs.slice(1).map((x) => [x['path'] === '/' ? '.' : String(x['path']).slice(1), x]));
     const truth = filesTruth('default');
@@ -131,23 +147,33 @@ describe('manifest', () => {
     for (const t of truth) {
       const o = byPath.get(t.path);
       expect(o, t.path).toBeDefined();
-      expect({ type: o!['type'], mode: o!['mode'], uid: o!['uid'], gid: o!['gid'], nlink: o!['nlink'] }, t.path)
-        .toEqual({ type: t.type, mode: t.mode, uid: t.uid, gid: t.gid, nlink: t.nlink }); // st_mode, as ls and stat write it
+      expect({ type: o!['type'], mode: o!['mode'], uid: o!['uid'], gid: o!['gid'], nlink: o!['nlink'] }, t.path).toEqual({ type: t.type, mode: t.mode, uid: t.uid, gid: t.gid, nlink: t.nlink }); // st_mode, as ls and stat write it
       // The file entry ls and stat write: xattrs too, as the kernel lists them.
-      if (o!['placeholder'] !== true) expect(Object.fromEntries(((o!['xattrs'] ?? []) as { name: string; valueBase64: string }[]).map((x) => [x.name, x.valueBase64])), `${t.path} xattrs`).toEqual(t.xattrs);
+      if (o!['placeholder'] !== true)
+        expect(Object.fromEntries(((o!['xattrs'] ?? []) as { name: string; valueBase64: string }[]).map((x) => [x.name, x.valueBase64])), `${t.path} xattrs`).toEqual(t.xattrs);
       // The kernel gives the empty directory standing in for a subvolume not linked in a snapshot the time of the lookup.
       if (o!['placeholder'] !== true) expect(String(o!['mtimeNs']), `${t.path} mtime`).toBe(t.mtime_ns);
       if (t.type === 'file') expect([String(o!['size']), o!['sha256']], t.path).toEqual([String(t.size), t.sha256]);
-      if (t.symlink_target_b64 !== undefined) expect(Buffer.from(String(o!['symlinkTargetBase64'] ?? Buffer.from(String(o!['symlinkTarget'])).toString('base64')), 'base64').toString('base64')).toBe(t.symlink_target_b64);
+      if (t.symlink_target_b64 !== undefined)
+        expect(Buffer.from(String(o!['symlinkTargetBase64'] ?? Buffer.from(String(o!['symlinkTarget'])).toString('base64')), 'base64').toString('base64')).toBe(t.symlink_target_b64);
     }
   });
 
   it('--max-hash-size: a larger file is named, gets no digest, and the run exits 1 (a hostile i_size cannot make it hash for ever)', async () => {
     const r = await cli('manifest', IMAGE, '--max-hash-size', '1K', '--format', 'sha256sum');
     expect(r.code).toBe(1);
-    const big = parseManifest(readFileSync(join(DIR, 'rootdir.mtree'), 'utf8')).records.filter((x) => x.fields.type === 'file' && BigInt(x.fields.size!) > 1024n).map((x) => x.key.slice(1)).sort();
+    const big = parseManifest(readFileSync(join(DIR, 'rootdir.mtree'), 'utf8'))
+      .records.filter((x) => x.fields.type === 'file' && BigInt(x.fields.size!) > 1024n)
+      .map((x) => x.key.slice(1))
+      .sort();
     expect(big.length).toBeGreaterThan(0);
-    expect(r.stderr.trim().split('\n').map((l) => /^btrfs-inspect: (\S+): not hashed/.exec(l)?.[1]).sort()).toEqual(big);
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .map((l) => /^btrfs-inspect: (\S+): not hashed/.exec(l)?.[1])
+        .sort(),
+    ).toEqual(big);
     for (const b of big) expect(r.stdout).not.toContain(`.${b}\n`);
   });
 
@@ -167,12 +193,26 @@ describe('verify: policy', () => {
     const r = await cli('verify', DEMO, '--deny', 'world-writable', '--deny', 'setuid', '--allow-setuid', '/rich/modes/setgid-2755', '--json');
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout);
-    const got = (code: string) => doc.policy.filter((v: { code: string }) => v.code === code).map((v: { key: string }) => v.key).sort();
+    const got = (code: string) =>
+      doc.policy
+        .filter((v: { code: string }) => v.code === code)
+        .map((v: { key: string }) => v.key)
+        .sort();
     const truth = filesTruth('default');
     const perm = (t: { mode: number }) => t.mode & 0o7777;
     const key = (p: string) => (p === '.' ? '.' : `./${p}`);
-    expect(got('policy-world-writable')).toEqual(truth.filter((t) => t.type !== 'symlink' && (perm(t) & 0o002) !== 0 && !(t.type === 'dir' && (perm(t) & 0o1000) !== 0)).map((t) => key(t.path)).sort());
-    expect(got('policy-setuid')).toEqual(truth.filter((t) => t.type === 'file' && (perm(t) & 0o6000) !== 0 && t.path !== 'rich/modes/setgid-2755').map((t) => key(t.path)).sort());
+    expect(got('policy-world-writable')).toEqual(
+      truth
+        .filter((t) => t.type !== 'symlink' && (perm(t) & 0o002) !== 0 && !(t.type === 'dir' && (perm(t) & 0o1000) !== 0))
+        .map((t) => key(t.path))
+        .sort(),
+    );
+    expect(got('policy-setuid')).toEqual(
+      truth
+        .filter((t) => t.type === 'file' && (perm(t) & 0o6000) !== 0 && t.path !== 'rich/modes/setgid-2755')
+        .map((t) => key(t.path))
+        .sort(),
+    );
     expect(got('policy-setuid').length).toBeGreaterThan(0);
   });
 
@@ -180,7 +220,12 @@ describe('verify: policy', () => {
     const r = await cli('verify', DEMO, '--deny', 'snapshots', '--json');
     const doc = JSON.parse(r.stdout);
     const list = (JSON.parse(readFileSync(join(SAMPLES, 'default', 'truth', 'subvolumes.json'), 'utf8')) as { list: { id: number; parent_uuid: string | null }[] }).list;
-    expect(doc.policy.map((v: { subvol: number }) => v.subvol).sort()).toEqual(list.filter((s) => s.parent_uuid !== null).map((s) => s.id).sort());
+    expect(doc.policy.map((v: { subvol: number }) => v.subvol).sort()).toEqual(
+      list
+        .filter((s) => s.parent_uuid !== null)
+        .map((s) => s.id)
+        .sort(),
+    );
     expect(r.code).toBe(doc.policy.length > 0 ? 1 : 0);
   });
 

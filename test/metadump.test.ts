@@ -1,23 +1,23 @@
 import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../fuzz/rng.js';
 import { runCheck } from '../src/analysis/check/index.js';
-import { readFile } from '../src/fs/fileData.js';
+import { ITEMS_PER_CLUSTER, metaClusterHeader, metaClusterItem } from '../src/format/metadump.js';
 import { FsView } from '../src/fs/FsView.js';
+import { readFile } from '../src/fs/fileData.js';
 import { pathBytes } from '../src/fs/names.js';
 import { walkFiles } from '../src/fs/walk.js';
 import { MemorySource } from '../src/io/MemorySource.js';
+import { dumpAllText } from '../src/report/dumpTree.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
-import { ITEMS_PER_CLUSTER, metaClusterHeader, metaClusterItem } from '../src/format/metadump.js';
+import { NotBtrfsError } from '../src/volume/assemble.js';
 import { MetadumpDeviceSource, MetadumpImage } from '../src/volume/metadump.js';
 import { readSuperblocks } from '../src/volume/superblocks.js';
-import { b64, filesTruth } from './helpers/fsTruth.js';
 import { parseDumpTree, walkedBlocks } from './helpers/dumpTreeTruth.js';
+import { b64, filesTruth } from './helpers/fsTruth.js';
 import { SAMPLES, truthText } from './helpers/samples.js';
-import { Rng } from '../fuzz/rng.js';
-import { dumpAllText } from '../src/report/dumpTree.js';
-import { NotBtrfsError } from '../src/volume/assemble.js';
 
 // Dumps made by btrfs-image (btrfs-progs 6.19) of the samples `default` and `raid1`
 // (sample-images/build-metadump.sh); truth: dump-tree and btrfs check of `btrfs-image -r`.
@@ -45,13 +45,17 @@ function expectBlocks(fs: Filesystem, truthText: string): void {
   expect([...seen.keys()].sort()).toEqual([...truth.keys()].sort());
   for (const [bytenr, t] of truth) {
     const ours = seen.get(bytenr)!;
-    expect({ level: ours.level, nritems: ours.nritems, generation: ours.generation, entries: ours.entries }, `block ${bytenr}`)
-      .toEqual({ level: t.level, nritems: t.nritems, generation: t.generation, entries: t.entries });
+    expect({ level: ours.level, nritems: ours.nritems, generation: ours.generation, entries: ours.entries }, `block ${bytenr}`).toEqual({
+      level: t.level,
+      nritems: t.nritems,
+      generation: t.generation,
+      entries: t.entries,
+    });
   }
 }
 
 describe.each(DUMPS)('btrfs-image dump $file read in place', ({ file, sample, restored, check }) => {
-  it('every tree block equals the dumped sample\'s dump-tree (and the restored dump\'s), with no finding', () => {
+  it("every tree block equals the dumped sample's dump-tree (and the restored dump's), with no finding", () => {
     const fs = open(file);
     expect(fs.assembly.metadump).toMatchObject({ version: 0, compressed: file.includes('-c9') });
     expectBlocks(fs, truthText(sample, 'dump-tree.txt'));
@@ -89,7 +93,11 @@ describe.each(DUMPS)('btrfs-image dump $file read in place', ({ file, sample, re
         expect(segs.some((s) => s.kind === 'data')).toBe(false);
         // Holes and preallocated ranges are zeros by the metadata alone; everything else is absent.
         if (segs.some((s) => s.kind === 'error' && /btrfs-image/.test(s.message))) contentChecked++;
-        else expect(segs.every((s) => s.kind === 'zero'), Buffer.from(pathBytes(it.path)).toString()).toBe(true);
+        else
+          expect(
+            segs.every((s) => s.kind === 'zero'),
+            Buffer.from(pathBytes(it.path)).toString(),
+          ).toBe(true);
       }
     }
     expect(contentChecked).toBeGreaterThan(5);
@@ -154,7 +162,11 @@ describe('btrfs-image dump format', () => {
     expect(d.findings[0]!.location.physical).toBe(BigInt(bytes.length));
     const fs = Filesystem.open([new MemorySource(broken, 'broken.dump')]);
     expect(fs.findings.items.map((f) => f.code)).toEqual(['metadump-cluster']);
-    expect(runCheck(fs).findings.filter((f) => f.severity === 'error').map((f) => f.code)).toEqual(['metadump-cluster']);
+    expect(
+      runCheck(fs)
+        .findings.filter((f) => f.severity === 'error')
+        .map((f) => f.code),
+    ).toEqual(['metadump-cluster']);
   });
 
   it('a dump cut short: the ranges past the end are a finding, blocks they held are unreadable, nothing throws', () => {
@@ -170,7 +182,7 @@ describe('btrfs-image dump format', () => {
 });
 
 describe('a dump whose names btrfs-image -s sanitised', () => {
-  it('reads with the sample\'s tree structure; the names failing their hash make check fold name findings into notes, no damage', () => {
+  it("reads with the sample's tree structure; the names failing their hash make check fold name findings into notes, no damage", () => {
     const fs = open('default-c9-sanitized.dump');
     expectBlocks(fs, truthText('default', 'dump-tree.txt'));
     const r = runCheck(fs);
@@ -210,7 +222,7 @@ describe('hostile dumps: the index, the ranges and the compressed streams mutate
       if (what === 0) bv.setUint32(16, rng.chance(0.5) ? rng.int(200) : rng.u32(), true);
       else if (what === 1) bv.setBigUint64(item, BigInt(rng.u32()) << BigInt(rng.int(33)), true);
       else if (what === 2) bv.setUint32(item + 8, rng.chance(0.5) ? rng.int(1 << 20) : rng.u32(), true);
-      else for (let k = 0; k < 1 + rng.int(8); k++) b[1024 + rng.int(b.length - 1024)] ^= 1 << rng.int(8);
+      else for (let k = 0; k < 1 + rng.int(8); k++) b[1024 + rng.int(b.length - 1024)]! ^= 1 << rng.int(8);
       let fs: Filesystem;
       try {
         fs = Filesystem.open([new MemorySource(b, `case ${c}`)]);

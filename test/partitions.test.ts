@@ -4,21 +4,21 @@ import CRC32 from 'crc-32';
 import { describe, expect, test } from 'vitest';
 import type { ByteSource } from '../src/io/ByteSource.js';
 import { MemorySource } from '../src/io/MemorySource.js';
-import { SliceSource } from '../src/io/SliceSource.js';
-import { SparseSource } from '../src/io/SparseSource.js';
 import { loadRunsImage } from '../src/io/node/runs.js';
 import {
-  MAX_LOGICAL_PARTITIONS,
-  PartitionTableError,
   findBtrfsPartitions,
   formatGuid,
   hasBtrfsMagic,
+  MAX_LOGICAL_PARTITIONS,
   openPartition,
-  partitionTypeName,
-  readPartitionTable,
   type Partition,
   type PartitionTable,
+  PartitionTableError,
+  partitionTypeName,
+  readPartitionTable,
 } from '../src/io/partitions.js';
+import { SliceSource } from '../src/io/SliceSource.js';
+import { SparseSource } from '../src/io/SparseSource.js';
 
 // ---------------------------------------------------------------- fixtures
 //
@@ -47,8 +47,7 @@ interface SfdiskTable {
   lastlba?: number;
   partitions: SfdiskPart[];
 }
-const sfdisk = (name: string): SfdiskTable =>
-  (JSON.parse(fs.readFileSync(path.join(FIX, `${name}.sfdisk.json`), 'utf8')) as { partitiontable: SfdiskTable }).partitiontable;
+const sfdisk = (name: string): SfdiskTable => (JSON.parse(fs.readFileSync(path.join(FIX, `${name}.sfdisk.json`), 'utf8')) as { partitiontable: SfdiskTable }).partitiontable;
 const nodeIndex = (node: string): number => Number(/(\d+)$/.exec(node)![1]);
 
 /** sfdisk's GPT attribute words as bits. */
@@ -349,9 +348,7 @@ describe('tables written by sfdisk / sgdisk', () => {
       else expect(p.name).toBe(s.name);
     });
     const info = sgdiskInfo('gpt512');
-    expect(
-      t.partitions.map((p) => ({ index: p.index, type: p.type, uuid: p.uuid, first: p.firstLba, last: p.lastLba, attributes: p.attributes, name: p.name })),
-    ).toEqual(info);
+    expect(t.partitions.map((p) => ({ index: p.index, type: p.type, uuid: p.uuid, first: p.firstLba, last: p.lastLba, attributes: p.attributes, name: p.name }))).toEqual(info);
     // The odd ones: a 36-character name without terminator, non-ASCII, high attribute bits.
     expect(info.find((p) => p.index === 6)!.name).toBe('ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789');
     expect(t.partitions.find((p) => p.index === 9)!.name).toBe('données ☃ home');
@@ -389,9 +386,7 @@ describe('tables written by sfdisk / sgdisk', () => {
     // sfdisk --dump agrees too.
     const dump = fs.readFileSync(path.join(FIX, 'mbr.sfdisk.dump'), 'utf8');
     const lines = [...dump.matchAll(/img(\d+) : start=\s*(\d+), size=\s*(\d+), type=(\w+)/g)];
-    expect(t!.partitions.map((p) => [p.index, p.firstLba, p.size / 512n, p.mbrType])).toEqual(
-      lines.map((m) => [Number(m[1]), BigInt(m[2]!), BigInt(m[3]!), parseInt(m[4]!, 16)]),
-    );
+    expect(t!.partitions.map((p) => [p.index, p.firstLba, p.size / 512n, p.mbrType])).toEqual(lines.map((m) => [Number(m[1]), BigInt(m[2]!), BigInt(m[3]!), parseInt(m[4]!, 16)]));
   });
 
   test('findBtrfsPartitions finds the partitions mkfs.btrfs wrote to', () => {
@@ -492,7 +487,10 @@ describe('damaged GPTs fall back to the backup', () => {
     expectMatchesSfdisk(t, truth);
     expect(t!.problems).toEqual(['no valid protective MBR in sector 0']);
 
-    const hybridEntry = mbrSector([{ type: 0xee, start: 1, sectors: 2047 }, { type: 0x0c, start: 2048, sectors: 16384 }]).subarray(446, 510);
+    const hybridEntry = mbrSector([
+      { type: 0xee, start: 1, sectors: 2047 },
+      { type: 0x0c, start: 2048, sectors: 16384 },
+    ]).subarray(446, 510);
     const hybrid = new PatchedSource(loadDisk('gpt512'), [{ at: 446n, bytes: hybridEntry }]);
     const h = readPartitionTable(hybrid);
     expectMatchesSfdisk(h, truth);
@@ -573,7 +571,14 @@ describe('hostile GPTs', () => {
   });
 
   test('zero entries, an unusual revision', () => {
-    const t = readPartitionTable(gptDisk({ tweak: (h) => void ((h.count = 0), (h.revision = 0x20000)) }))!;
+    const t = readPartitionTable(
+      gptDisk({
+        tweak: (h) => {
+          h.count = 0;
+          h.revision = 0x20000;
+        },
+      }),
+    )!;
     expect(t.partitions).toEqual([]);
     expect(t.problems.some((p) => /unusual revision 0x00020000/.test(p))).toBe(true);
   });
@@ -650,7 +655,13 @@ describe('hostile MBRs', () => {
   const indices = (t: PartitionTable | null) => t!.partitions.map((p: Partition) => p.index);
 
   test('an EBR linking to itself stops with a problem', () => {
-    const src = disk(2_000_000n, new Map([[0n, primaries()], [BigInt(EXT), ebr({ start: 2048, sectors: 100 }, 0)]]));
+    const src = disk(
+      2_000_000n,
+      new Map([
+        [0n, primaries()],
+        [BigInt(EXT), ebr({ start: 2048, sectors: 100 }, 0)],
+      ]),
+    );
     const t = readPartitionTable(src)!;
     expect(indices(t)).toEqual([1, 2, 5]);
     expect(t.partitions[2]!.firstLba).toBe(BigInt(EXT + 2048));
@@ -689,7 +700,13 @@ describe('hostile MBRs', () => {
   });
 
   test('links outside the extended partition, missing EBRs, partitions past the end', () => {
-    const out = disk(2_000_000n, new Map([[0n, primaries(5000)], [BigInt(EXT), ebr({ start: 63, sectors: 100 }, 6000)]]));
+    const out = disk(
+      2_000_000n,
+      new Map([
+        [0n, primaries(5000)],
+        [BigInt(EXT), ebr({ start: 63, sectors: 100 }, 6000)],
+      ]),
+    );
     const a = readPartitionTable(out)!;
     expect(indices(a)).toEqual([1, 2, 5]);
     expect(a.problems).toEqual([`extended partition 2: EBR link to sector ${EXT + 6000} points outside the extended partition; stopped`]);
@@ -707,7 +724,15 @@ describe('hostile MBRs', () => {
     const src = disk(
       2_000_000n,
       new Map([
-        [0n, mbrSector([{ type: 0, start: 0, sectors: 0 }, { type: 0, start: 0, sectors: 0 }, { type: 0x0f, start: EXT, sectors: 100_000 }, { type: 0x07, start: 200_000, sectors: 1000 }])],
+        [
+          0n,
+          mbrSector([
+            { type: 0, start: 0, sectors: 0 },
+            { type: 0, start: 0, sectors: 0 },
+            { type: 0x0f, start: EXT, sectors: 100_000 },
+            { type: 0x07, start: 200_000, sectors: 1000 },
+          ]),
+        ],
         [BigInt(EXT), ebr(null, 100, 0x85)], // an empty EBR takes no number
         [BigInt(EXT + 100), ebr({ start: 2, sectors: 10 }, null)],
       ]),

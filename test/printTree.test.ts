@@ -2,15 +2,23 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { decodeItem } from '../src/format/items/index.js';
 import { TreeBlock } from '../src/format/treeBlock.js';
 import { loadRunsImage } from '../src/io/node/runs.js';
-import { Filesystem } from '../src/tree/Filesystem.js';
 import {
-  blockGroupFlagsToString, extentFlagsToString, formatKey, formatTime, inodeFlagsToString, keyTypeToString, objectidToString,
-  printItem, printTreeBlock, type PrintContext,
+  blockGroupFlagsToString,
+  extentFlagsToString,
+  formatKey,
+  formatTime,
+  inodeFlagsToString,
+  keyTypeToString,
+  objectidToString,
+  type PrintContext,
+  printItem,
+  printTreeBlock,
 } from '../src/report/printTree.js';
-import { decodeItem } from '../src/format/items/index.js';
-import { CORPUS, ROOT, SAMPLES, hasTruth, openSample, sampleNames } from './helpers/samples.js';
+import { Filesystem } from '../src/tree/Filesystem.js';
+import { CORPUS, hasTruth, openSample, ROOT, SAMPLES, sampleNames } from './helpers/samples.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'items');
 
@@ -22,9 +30,7 @@ interface TruthBlock {
 
 const isHead = (l: string) => /^(leaf|node) \d+ (items|level) /.test(l);
 /** Lines that end a block in a dump: the next block, a tree title, the totals, a "$ cmd" or version line. */
-const isBoundary = (l: string) =>
-  isHead(l) || /^[a-z][a-z ]* tree( key \(.*\))? ?$/.test(l) || /^total bytes \d+$/.test(l) || l.startsWith('$ ') ||
-  /^btrfs-progs v/.test(l) || l === '';
+const isBoundary = (l: string) => isHead(l) || /^[a-z][a-z ]* tree( key \(.*\))? ?$/.test(l) || /^total bytes \d+$/.test(l) || l.startsWith('$ ') || /^btrfs-progs v/.test(l) || l === '';
 
 /**
  * Splits dump-tree output into blocks. A name with a newline in it continues
@@ -40,7 +46,10 @@ function truthBlocks(text: string): TruthBlock[] {
     let j = i + 1;
     while (j < lines.length) {
       const l = lines[j]!;
-      if (l === '' && j + 1 < lines.length && lines[j + 1]!.startsWith('\t')) { j++; continue; }
+      if (l === '' && j + 1 < lines.length && lines[j + 1]!.startsWith('\t')) {
+        j++;
+        continue;
+      }
       if (isBoundary(l)) break;
       j++;
     }
@@ -117,7 +126,12 @@ describe.skipIf(!existsSync(MODERN))('progs: "6.19" against the shared corpus im
       const fs = Filesystem.open(devs.map((d) => loadRunsImage(join(dir, `${d}.runs.gz`))));
       const sb = fs.superblock;
       const ctx: PrintContext = {
-        csumSize: sb.csumSize, csumType: sb.csumType, nodesize: sb.nodesize, sectorsize: sb.sectorsize, progs: '6.19', incompatFlags: sb.incompatFlags,
+        csumSize: sb.csumSize,
+        csumType: sb.csumType,
+        nodesize: sb.nodesize,
+        sectorsize: sb.sectorsize,
+        progs: '6.19',
+        incompatFlags: sb.incompatFlags,
       };
       const blocks = truthBlocks(gunzipText(join(dir, 'dump-tree.txt.gz')));
       expect(blocks.length).toBeGreaterThan(5);
@@ -218,7 +232,7 @@ describe('printItem details', () => {
 describe('printTreeBlock on damaged blocks', () => {
   it('never throws and stays bounded on mutated real blocks', () => {
     let seed = 12345;
-    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
     for (const f of fixtureBlocks()) {
       for (let round = 0; round < 40; round++) {
         const d = f.block.data.slice();
@@ -236,7 +250,8 @@ describe('printTreeBlock on damaged blocks', () => {
     const f = fixtureBlocks().find((x) => x.name === 'quota')!;
     const d = f.block.data.slice();
     const h = 101 + 2 * 25; // item 2
-    d[h + 17] = 0xff; d[h + 18] = 0xff; // offset 65535 > leaf data size
+    d[h + 17] = 0xff;
+    d[h + 18] = 0xff; // offset 65535 > leaf data size
     const s = printTreeBlock(new TreeBlock(d, f.block.logical), f.ctx);
     expect(s).toContain('\titem 1 key');
     expect(s).not.toContain('\titem 2 key');

@@ -1,7 +1,7 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
 import { formatDuration, Progress } from '../src/cli/progress.js';
-import { join } from 'node:path';
 import { sampleNames } from './helpers/samples.js';
 
 /** An io whose stderr is (or is not) a terminal, recording what is written. */
@@ -9,8 +9,23 @@ function fakeIo(tty: boolean) {
   const err: string[] = [];
   let out = '';
   return {
-    err, out: () => out,
-    io: { stdout: { write: (s: string | Uint8Array) => { out += typeof s === 'string' ? s : Buffer.from(s).toString(); return true; } }, stderr: { write: (s: string) => { err.push(s); return true; } }, stderrIsTTY: tty },
+    err,
+    out: () => out,
+    io: {
+      stdout: {
+        write: (s: string | Uint8Array) => {
+          out += typeof s === 'string' ? s : Buffer.from(s).toString();
+          return true;
+        },
+      },
+      stderr: {
+        write: (s: string) => {
+          err.push(s);
+          return true;
+        },
+      },
+      stderrIsTTY: tty,
+    },
   };
 }
 
@@ -71,19 +86,23 @@ const sample = 'deleted';
 describe.skipIf(!sampleNames().includes(sample))('progress in commands', () => {
   const image = () => join(import.meta.dirname, '..', 'sample-images', sample, 'dev1.runs.gz');
 
-  it.each([['roots'], ['recover'], ['timeline'], ['sharing'], ['tree'], ['check', '--data', '--jobs', '1']])('%s: a line on a terminal, erased before the output; nothing on a pipe; same stdout', async (cmd, ...rest) => {
-    const tty = fakeIo(true), pipe = fakeIo(false);
-    const args = [cmd, image(), ...rest];
-    const a = await runCli(args, tty.io);
-    const b = await runCli(args, pipe.io);
-    expect(a).toBe(b);
-    expect(tty.out()).toBe(pipe.out());
-    expect(pipe.err.join('')).not.toContain('\r');
-    const drawn = tty.err.filter((s) => s.startsWith('\r') && s.length > 4);
-    expect(drawn.length).toBeGreaterThan(0);
-    expect(drawn.every((s) => /^\r[a-z ]+(:|\.\.\.) .*\x1b\[K$/.test(s))).toBe(true);
-    // Every drawn line is erased before the command ends.
-    const lastDraw = tty.err.lastIndexOf(drawn.at(-1)!);
-    expect(tty.err.slice(lastDraw + 1)).toContain('\r\x1b[K');
-  });
+  it.each([['roots'], ['recover'], ['timeline'], ['sharing'], ['tree'], ['check', '--data', '--jobs', '1']])(
+    '%s: a line on a terminal, erased before the output; nothing on a pipe; same stdout',
+    async (cmd, ...rest) => {
+      const tty = fakeIo(true),
+        pipe = fakeIo(false);
+      const args = [cmd, image(), ...rest];
+      const a = await runCli(args, tty.io);
+      const b = await runCli(args, pipe.io);
+      expect(a).toBe(b);
+      expect(tty.out()).toBe(pipe.out());
+      expect(pipe.err.join('')).not.toContain('\r');
+      const drawn = tty.err.filter((s) => s.startsWith('\r') && s.length > 4);
+      expect(drawn.length).toBeGreaterThan(0);
+      expect(drawn.every((s) => /^\r[a-z ]+(:|\.\.\.) .*\x1b\[K$/.test(s))).toBe(true);
+      // Every drawn line is erased before the command ends.
+      const lastDraw = tty.err.lastIndexOf(drawn.at(-1)!);
+      expect(tty.err.slice(lastDraw + 1)).toContain('\r\x1b[K');
+    },
+  );
 });

@@ -7,9 +7,9 @@ import { loadRunsImage } from '../src/io/node/runs.js';
 import { featureGaps } from '../src/report/featureSupport.js';
 import { superFlagNames } from '../src/report/superblock.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
+import { cli, parseJsonExact } from './helpers/cli.js';
 import { parseDumpTree, walkedBlocks } from './helpers/dumpTreeTruth.js';
 import { openSample, SAMPLES } from './helpers/samples.js';
-import { cli, parseJsonExact } from './helpers/cli.js';
 
 // Filesystems only btrfs-progs 6.19 makes, which this kernel refuses to mount
 // (sample-images/build-progs-made.sh); truth: that btrfs-progs' dump-super, dump-tree and check.
@@ -43,7 +43,11 @@ describe('raid-stripe-tree filesystem made by mkfs.btrfs 6.19 (RAID1 on two devi
   it('feature flags by the names dump-super gives; super names RAID_STRIPE_TREE as partly handled and the commands it affects', async () => {
     const fs = Filesystem.open(devs());
     const ds = truth('dump-super-dev1.txt');
-    const names = (field: string) => /\(([^)]*)\)/.exec(new RegExp(`^${field}\\s+0x[0-9a-f]+\\s*\\n?\\s*(\\([^)]*\\))`, 'm').exec(ds)![1]!)![1]!.split('|').map((s) => s.trim());
+    const names = (field: string) =>
+      /\(([^)]*)\)/
+        .exec(new RegExp(`^${field}\\s+0x[0-9a-f]+\\s*\\n?\\s*(\\([^)]*\\))`, 'm').exec(ds)![1]!)![1]!
+        .split('|')
+        .map((s) => s.trim());
     const ours = superFlagNames(fs.superblock);
     expect(ours.incompatFlags.sort()).toEqual(names('incompat_flags').sort());
     expect(ours.compatRoFlags.sort()).toEqual(names('compat_ro_flags').sort());

@@ -1,13 +1,12 @@
-import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { gfMul, ParityError, raid6Q, recoverRaid5, recoverRaid6, xorParity } from '../src/volume/raid56.js';
 import { rng } from './helpers/rng.js';
-import { ParityError, gfMul, raid6Q, recoverRaid5, recoverRaid6, xorParity } from '../src/volume/raid56.js';
 
 const dir = new URL('./fixtures/raid56/', import.meta.url);
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const eq = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
-
 
 /** n random stripes of len bytes; with `offset`, views that start `offset` bytes into a larger buffer. */
 function stripes(n: number, len: number, seed: number, offset = 0): Uint8Array[] {
@@ -25,7 +24,7 @@ function naiveQ(data: Uint8Array[]): Uint8Array {
   data.forEach((d, i) => {
     let g = 1;
     for (let k = 0; k < i; k++) g = gfMul(g, 2);
-    for (let j = 0; j < q.length; j++) q[j] ^= gfMul(g, d[j]!);
+    for (let j = 0; j < q.length; j++) q[j]! ^= gfMul(g, d[j]!);
   });
   return q;
 }
@@ -38,7 +37,10 @@ describe('GF(2^8) and syndromes', () => {
     // 2 generates the whole multiplicative group.
     const seen = new Set<number>();
     let x = 1;
-    for (let i = 0; i < 255; i++) { seen.add(x); x = gfMul(x, 2); }
+    for (let i = 0; i < 255; i++) {
+      seen.add(x);
+      x = gfMul(x, 2);
+    }
     expect(seen.size).toBe(255);
     expect(x).toBe(1);
   });
@@ -57,7 +59,7 @@ describe('GF(2^8) and syndromes', () => {
           const d = stripes(n, len, n * 1000 + len + off, off);
           expect(eq(raid6Q(d), naiveQ(d)), `n=${n} len=${len} off=${off}`).toBe(true);
           const p = new Uint8Array(len);
-          for (const s of d) for (let i = 0; i < len; i++) p[i] ^= s[i]!;
+          for (const s of d) for (let i = 0; i < len; i++) p[i]! ^= s[i]!;
           expect(eq(xorParity(d), p)).toBe(true);
         }
       }
@@ -81,7 +83,10 @@ describe('rebuilding', () => {
         const d = stripes(n, 1000 + off, n + off, off);
         const p = xorParity(d);
         for (let x = 0; x < n; x++) {
-          const got = recoverRaid5(d.map((s, i) => (i === x ? null : s)), p);
+          const got = recoverRaid5(
+            d.map((s, i) => (i === x ? null : s)),
+            p,
+          );
           got.forEach((s, i) => expect(eq(s, d[i]!)).toBe(true));
         }
         const none = recoverRaid5(d, p);
@@ -92,7 +97,11 @@ describe('rebuilding', () => {
 
   it('RAID6: rebuilds every combination of up to two missing among data, P and Q', () => {
     for (const n of [1, 2, 3, 4, 6, 10]) {
-      for (const [len, off] of [[4096, 0], [1001, 1], [64, 4]] as const) {
+      for (const [len, off] of [
+        [4096, 0],
+        [1001, 1],
+        [64, 4],
+      ] as const) {
         const d = stripes(n, len, n * 7 + len, off);
         const p = xorParity(d);
         const q = raid6Q(d);
@@ -129,8 +138,15 @@ describe('rebuilding', () => {
 });
 
 interface Row {
-  file: string; profile: 'RAID5' | 'RAID6'; numStripes: number; dataStripes: number; stripeLen: number;
-  chunkLogical: number; row: number; rowLogical: number; dataSha256: string;
+  file: string;
+  profile: 'RAID5' | 'RAID6';
+  numStripes: number;
+  dataStripes: number;
+  stripeLen: number;
+  chunkLogical: number;
+  row: number;
+  rowLogical: number;
+  dataSha256: string;
 }
 
 describe('rows written by the kernel', () => {
@@ -176,7 +192,10 @@ describe('rows written by the kernel', () => {
     it(`${row.file}: every allowed loss is rebuilt to the kernel's data`, () => {
       if (!q) {
         for (let x = 0; x < nd; x++) {
-          const got = recoverRaid5(data.map((d, i) => (i === x ? null : d)), p);
+          const got = recoverRaid5(
+            data.map((d, i) => (i === x ? null : d)),
+            p,
+          );
           got.forEach((s, i) => expect(eq(s, data[i]!)).toBe(true));
         }
         return;
@@ -184,7 +203,11 @@ describe('rows written by the kernel', () => {
       const m = nd + 2;
       for (let a = 0; a < m; a++) {
         for (let b = a + 1; b < m; b++) {
-          const got = recoverRaid6(data.map((d, i) => (i === a || i === b ? null : d)), a === nd || b === nd ? null : p, b === nd + 1 ? null : q);
+          const got = recoverRaid6(
+            data.map((d, i) => (i === a || i === b ? null : d)),
+            a === nd || b === nd ? null : p,
+            b === nd + 1 ? null : q,
+          );
           got.forEach((s, i) => expect(eq(s, data[i]!)).toBe(true));
         }
       }

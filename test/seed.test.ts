@@ -1,12 +1,12 @@
-import { describe, expect, it } from 'vitest';
-import { readAll, fileExtents } from '../src/fs/fileData.js';
-import { FsView } from '../src/fs/FsView.js';
 import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { FsView } from '../src/fs/FsView.js';
+import { fileExtents, readAll } from '../src/fs/fileData.js';
 import { seedDevices } from '../src/report/seeds.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
+import { cli, parseJsonExact } from './helpers/cli.js';
 import { filesTruth } from './helpers/fsTruth.js';
 import { sampleSources, truthText } from './helpers/samples.js';
-import { cli, parseJsonExact } from './helpers/cli.js';
 
 // The `seed` sample (sample-images/build.sh): dev1 made a seed with btrfstune -S 1, dev2 added
 // to it with btrfs device add and written. Truth: dump-super of each device, the sprout's
@@ -22,7 +22,10 @@ describe('a filesystem sprouted from a seed device', () => {
     expect(BigInt(field(truthText('seed', 'dump-super-dev1.txt'), 'flags')) & (1n << 32n)).toBe(1n << 32n);
   });
 
-  it.each([['seed first', () => [seedSrc, sproutSrc]], ['sprout first', () => [sproutSrc, seedSrc]]])('assembled as the sprout with the seed (%s), no finding', (_, order) => {
+  it.each([
+    ['seed first', () => [seedSrc, sproutSrc]],
+    ['sprout first', () => [sproutSrc, seedSrc]],
+  ])('assembled as the sprout with the seed (%s), no finding', (_, order) => {
     const fs = Filesystem.open(order());
     expect(fs.superblock.fsid).toBe(SPROUT_FSID);
     expect(fs.findings.items).toEqual([]);
@@ -30,7 +33,7 @@ describe('a filesystem sprouted from a seed device', () => {
     expect(fs.volume.devices.get(2n)?.seed).toBeUndefined();
   });
 
-  it('a file written on the seed and partly overwritten on the sprout reads from both devices and equals the kernel\'s', () => {
+  it("a file written on the seed and partly overwritten on the sprout reads from both devices and equals the kernel's", () => {
     const fs = Filesystem.open([seedSrc, sproutSrc]);
     const view = new FsView(fs);
     const r = view.resolve('/on-seed/pattern-big.bin');
@@ -77,7 +80,10 @@ describe('a filesystem sprouted from a seed device', () => {
       const r = await cli(cmd, ...args);
       expect(r.code, cmd).toBe(0);
       const j = parseJsonExact(r.stdout) as { seedDevices: { devid: unknown; fsid: string }[] };
-      expect(j.seedDevices.map((s) => [Number(s.devid), s.fsid]), cmd).toEqual([[1, SEED_FSID]]);
+      expect(
+        j.seedDevices.map((s) => [Number(s.devid), s.fsid]),
+        cmd,
+      ).toEqual([[1, SEED_FSID]]);
     }
     const s = await cli('super', ...args);
     const j = parseJsonExact(s.stdout) as { superblock: { fsid: string }; devices: { name: string; seed?: boolean }[] };

@@ -3,9 +3,9 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemorySource } from '../src/io/MemorySource.js';
 import { parseRange } from '../src/cli/serve/range.js';
-import { serve, type Serving } from '../src/cli/serve/server.js';
+import { type Serving, serve } from '../src/cli/serve/server.js';
+import { MemorySource } from '../src/io/MemorySource.js';
 import { cli } from './helpers/cli.js';
 
 describe('parseRange (RFC 9110 byte ranges)', () => {

@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { FsView } from '../src/fs/FsView.js';
 import { analyzeSharing, extentWaste, groupExclusive, sharedMatrix } from '../src/analysis/sharing.js';
 import { DuCalculator, subvolumesBelow } from '../src/analysis/sharingDu.js';
-import { openSample, sampleNames, truthJson, truthText } from './helpers/samples.js';
+import { FsView } from '../src/fs/FsView.js';
 import { cli, parseJsonExact } from './helpers/cli.js';
+import { openSample, sampleNames, truthJson, truthText } from './helpers/samples.js';
 
-interface Qgroup { qgroupid: string; rfer: number; excl: number; child: string[] }
+interface Qgroup {
+  qgroupid: string;
+  rfer: number;
+  excl: number;
+  child: string[];
+}
 
 describe('sharing: referenced/exclusive equal the kernel qgroups (default)', () => {
   const view = new FsView(openSample('default'));
@@ -44,7 +49,9 @@ describe('sharing: referenced/exclusive equal the kernel qgroups (default)', () 
     const e = [...r.extents.values()].find((x) => x.bytenr === 71217152n)!;
     expect(e.diskBytes).toBe(1048576n);
     // manifest: overwritten [524288, +65536) of the original extent, which no file references any more
-    const special = truthJson<{ special: { path: string; kind: string; overwritten?: number[] }[] }>('default', 'manifest.json').special.find((x) => x.path === 'rich/bookend.bin' && x.kind === 'bookend')!;
+    const special = truthJson<{ special: { path: string; kind: string; overwritten?: number[] }[] }>('default', 'manifest.json').special.find(
+      (x) => x.path === 'rich/bookend.bin' && x.kind === 'bookend',
+    )!;
     expect(extentWaste(e)).toBe(BigInt(special.overwritten![1]!));
   });
 });
@@ -54,7 +61,8 @@ function duTruth(name: string): { path: string; total: bigint; exclusive: bigint
   const re = /\$ btrfs filesystem du --raw -s (\S+)\n.*\n\s*(\d+)\s+(\d+)\s+(\d+|-)\s/g;
   const out = [];
   const txt = truthText(name, 'du.txt');
-  for (let m; (m = re.exec(txt));) out.push({ path: m[1]!.replace(/^.*?\/mnt/, '') || '/', total: BigInt(m[2]!), exclusive: BigInt(m[3]!), setShared: m[4] === '-' ? 0n : BigInt(m[4]!) });
+  for (let m: RegExpExecArray | null; (m = re.exec(txt)); )
+    out.push({ path: m[1]!.replace(/^.*?\/mnt/, '') || '/', total: BigInt(m[2]!), exclusive: BigInt(m[3]!), setShared: m[4] === '-' ? 0n : BigInt(m[4]!) });
   return out;
 }
 

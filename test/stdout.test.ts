@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
 import { SAMPLES } from './helpers/samples.js';
@@ -17,14 +17,25 @@ const image = join(SAMPLES, 'default', 'dev1.runs.gz');
 function child(args: string[], read: (out: Readable) => Promise<Buffer>): Promise<{ code: number | null; out: Buffer; err: string }> {
   const p = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/cliEntry.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  p.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const out = read(p.stdout);
   return new Promise((resolve) => p.on('close', async (code) => resolve({ code, out: await out, err })));
 }
 
 const expected = async () => {
   const parts: Buffer[] = [];
-  await runCli(['tree', image, '--jobs', '1'], { stdout: { write: (s: string | Uint8Array) => { parts.push(Buffer.from(s)); return true; } }, stderr: { write: () => true }, stderrIsTTY: false });
+  await runCli(['tree', image, '--jobs', '1'], {
+    stdout: {
+      write: (s: string | Uint8Array) => {
+        parts.push(Buffer.from(s));
+        return true;
+      },
+    },
+    stderr: { write: () => true },
+    stderrIsTTY: false,
+  });
   return Buffer.concat(parts);
 };
 

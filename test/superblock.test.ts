@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { readSuperblocks } from '../src/volume/superblocks.js';
-import { superblockRows } from '../src/report/superblock.js';
-import { hasTruth, sampleNames, sampleSources, truthText, manifest } from './helpers/samples.js';
-import { SliceSource } from '../src/io/SliceSource.js';
-import { OverlaySource } from '../src/io/OverlaySource.js';
-import type { ByteSource } from '../src/io/ByteSource.js';
 import { computeCsum } from '../src/format/checksum.js';
+import type { ByteSource } from '../src/io/ByteSource.js';
+import { OverlaySource } from '../src/io/OverlaySource.js';
+import { SliceSource } from '../src/io/SliceSource.js';
+import { superblockRows } from '../src/report/superblock.js';
 import { assemble } from '../src/volume/assemble.js';
+import { readSuperblocks } from '../src/volume/superblocks.js';
+import { hasTruth, manifest, sampleNames, sampleSources, truthText } from './helpers/samples.js';
 
 /** Sections of `btrfs inspect-internal dump-super -f -a`: one per copy, "field<TAB>value" lines. */
 function parseDumpSuper(text: string): { bytenr: bigint; fields: Map<string, string>; backups: Map<string, string>[] }[] {
@@ -22,15 +22,24 @@ function parseDumpSuper(text: string): { bytenr: bigint; fields: Map<string, str
       continue;
     }
     if (!cur) continue;
-    if (line.startsWith('backup_roots[')) { inBackups = true; continue; }
+    if (line.startsWith('backup_roots[')) {
+      inBackups = true;
+      continue;
+    }
     if (inBackups) {
       const b = /^\tbackup (\d+):/.exec(line);
-      if (b) { cur.backups.push(new Map()); continue; }
+      if (b) {
+        cur.backups.push(new Map());
+        continue;
+      }
       const f = /^\t\t(\w+):\s+(\d+)(?:\s+gen:\s+(\d+)\s+level:\s+(\d+))?/.exec(line);
       if (f && cur.backups.length) {
         const bm = cur.backups[cur.backups.length - 1]!;
         bm.set(f[1]!, f[2]!);
-        if (f[3]) { bm.set(`${f[1]}.gen`, f[3]); bm.set(`${f[1]}.level`, f[4]!); }
+        if (f[3]) {
+          bm.set(`${f[1]}.gen`, f[3]);
+          bm.set(`${f[1]}.level`, f[4]!);
+        }
       }
       continue;
     }

@@ -1,9 +1,9 @@
-import Table from 'cli-table3';
 import { join } from 'node:path';
-import { runCli } from '../src/cli/main.js';
-import { SAMPLES } from './helpers/samples.js';
+import Table from 'cli-table3';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/main.js';
 import { renderTable, wrapCell } from '../src/cli/table.js';
+import { SAMPLES } from './helpers/samples.js';
 
 /** The table exactly as cli-table3 lays it out in one piece (what renderTable drew before it split long tables). */
 function reference(head: string[], rows: string[][]): string {
@@ -19,8 +19,18 @@ describe('renderTable', () => {
       rows.push([i, i % 97 === 0 ? 'two\nlines' : `file-${'x'.repeat(i % 23)}`, i % 5 === 0 ? '' : '写真.raw', 2n ** 63n + BigInt(i), i % 3 ? 'ok' : 'DAMAGED']);
     }
     const head = ['ino', 'name', 'other', 'logical', 'state'];
-    expect(renderTable(head, rows)).toBe(reference(head, rows.map((r) => r.map(String))));
-    expect(renderTable(head, rows, { title: 'files' })).toBe(`files\n${reference(head, rows.map((r) => r.map(String)))}`);
+    expect(renderTable(head, rows)).toBe(
+      reference(
+        head,
+        rows.map((r) => r.map(String)),
+      ),
+    );
+    expect(renderTable(head, rows, { title: 'files' })).toBe(
+      `files\n${reference(
+        head,
+        rows.map((r) => r.map(String)),
+      )}`,
+    );
   });
 
   it('draws 20,000 rows (past the part cli-table3 lays out) with every line aligned', () => {
@@ -41,14 +51,17 @@ describe('renderTable: terminal width and TSV', () => {
     [257, '/x', 'short'],
   ];
 
-  it('fits a width: every line at most that wide, narrow columns whole, the wrapped cells\' text kept', () => {
+  it("fits a width: every line at most that wide, narrow columns whole, the wrapped cells' text kept", () => {
     const s = renderTable(head, rows, { style: { format: 'box', width: 60 } });
     const lines = s.split('\n');
     expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(60);
     // The id column is not squeezed: every id stays on one line.
     expect(lines.some((l) => l.startsWith('│ 256 '))).toBe(true);
     // Joining the message column's pieces gives the message back (wrapped at spaces).
-    const col = lines.filter((l) => l.startsWith('│') && !l.includes('message')).map((l) => l.split('│')[3]!.trim()).filter(Boolean);
+    const col = lines
+      .filter((l) => l.startsWith('│') && !l.includes('message'))
+      .map((l) => l.split('│')[3]!.trim())
+      .filter(Boolean);
     expect(col.join(' ')).toContain(rows[0]![2]);
   });
 
@@ -68,8 +81,16 @@ describe('renderTable: terminal width and TSV', () => {
   });
 
   it('TSV: a header line, tab-separated cells, tabs and line breaks in cells escaped, the title as a # line', () => {
-    expect(renderTable(['a', 'b'], [[1, 'x\ty'], [2, 'two\nlines']], { title: 'files', style: { format: 'tsv' } }))
-      .toBe('# files\na\tb\n1\tx\\ty\n2\ttwo\\nlines');
+    expect(
+      renderTable(
+        ['a', 'b'],
+        [
+          [1, 'x\ty'],
+          [2, 'two\nlines'],
+        ],
+        { title: 'files', style: { format: 'tsv' } },
+      ),
+    ).toBe('# files\na\tb\n1\tx\\ty\n2\ttwo\\nlines');
   });
 });
 
@@ -78,7 +99,22 @@ describe('table options through the CLI', () => {
   async function run(args: string[], stdoutColumns?: number) {
     let out = '';
     let err = '';
-    const code = await runCli(args, { stdout: { write: (s: string | Uint8Array) => { out += Buffer.from(s).toString(); return true; } }, stderr: { write: (s: string) => { err += s; return true; } }, stderrIsTTY: false, ...(stdoutColumns ? { stdoutColumns } : {}) });
+    const code = await runCli(args, {
+      stdout: {
+        write: (s: string | Uint8Array) => {
+          out += Buffer.from(s).toString();
+          return true;
+        },
+      },
+      stderr: {
+        write: (s: string) => {
+          err += s;
+          return true;
+        },
+      },
+      stderrIsTTY: false,
+      ...(stdoutColumns ? { stdoutColumns } : {}),
+    });
     return { code, out, err };
   }
 

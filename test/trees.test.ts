@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { openSample, sampleNames, truthText } from './helpers/samples.js';
 import { parseDumpTree, walkedBlocks } from './helpers/dumpTreeTruth.js';
+import { openSample, sampleNames, truthText } from './helpers/samples.js';
 
 const names = sampleNames();
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeUsage } from '../src/analysis/usage.js';
-import { openSample, sampleNames, truthText } from './helpers/samples.js';
 import { cli } from './helpers/cli.js';
+import { openSample, sampleNames, truthText } from './helpers/samples.js';
 
 const num = (txt: string, label: string) => {
   const m = new RegExp(`${label}:\\s+(\\d+)`).exec(txt);
@@ -14,10 +14,15 @@ describe('usage equals btrfs filesystem df / usage of the kernel', () => {
     it(name, () => {
       const u = computeUsage(openSample(name));
       // df.txt: "Data, single: total=N, used=N" (GlobalReserve is in memory only)
-      const df = [...truthText(name, 'df.txt').matchAll(/^(Data|Metadata|System|Data\+Metadata), (\S+): total=(\d+), used=(\d+)$/gm)]
-        .map((m) => ({ type: m[1], profile: m[2]!.toLowerCase(), size: BigInt(m[3]!), used: BigInt(m[4]!) }));
-      expect(u.groups.map((g) => ({ type: g.type, profile: g.profile.toLowerCase(), size: g.size, used: g.used })).sort((a, b) => a.type!.localeCompare(b.type!)))
-        .toEqual(df.sort((a, b) => a.type!.localeCompare(b.type!)));
+      const df = [...truthText(name, 'df.txt').matchAll(/^(Data|Metadata|System|Data\+Metadata), (\S+): total=(\d+), used=(\d+)$/gm)].map((m) => ({
+        type: m[1],
+        profile: m[2]!.toLowerCase(),
+        size: BigInt(m[3]!),
+        used: BigInt(m[4]!),
+      }));
+      expect(u.groups.map((g) => ({ type: g.type, profile: g.profile.toLowerCase(), size: g.size, used: g.used })).sort((a, b) => a.type!.localeCompare(b.type!))).toEqual(
+        df.sort((a, b) => a.type!.localeCompare(b.type!)),
+      );
       const us = truthText(name, 'usage.txt');
       expect(u.deviceSize).toBe(num(us, 'Device size'));
       // A sprouted filesystem: btrfs filesystem usage counts the seed's chunks as allocated on the

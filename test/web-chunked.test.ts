@@ -44,7 +44,10 @@ describe('ChunkedSource (web/src/chunked.ts)', () => {
     expect(calls).toEqual([[65536, 65536]]);
     // Across a chunk boundary: the next chunk, once.
     src.read(131072n - 8n, 16);
-    expect(calls).toEqual([[65536, 65536], [131072, 65536]]);
+    expect(calls).toEqual([
+      [65536, 65536],
+      [131072, 65536],
+    ]);
     // 1 MiB of file data: one request for exactly that range, nothing cached.
     src.read(2_000_000n, 1 << 20);
     expect(calls[2]).toEqual([2_000_000, 1 << 20]);

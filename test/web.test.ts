@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,7 +68,9 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
   });
 
   const go = async (hash: string, ready: string) => {
-    await page.evaluate((h) => { (globalThis as unknown as { location: { hash: string } }).location.hash = h; }, hash);
+    await page.evaluate((h) => {
+      (globalThis as unknown as { location: { hash: string } }).location.hash = h;
+    }, hash);
     await page.waitForSelector(ready, { timeout: 20_000 });
   };
   const cells = (sel: string, attr: string) => page.$$eval(sel, (els, a) => els.map((e) => e.getAttribute(a)!), attr);
@@ -99,7 +101,10 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
 
   it('Trees: the tree list and a leaf decoded as `tree --json` decodes them', async () => {
     await go('#/trees', '[data-testid=trees] tbody tr');
-    const records = (await cli('tree', DEMO, '--json', '--json-bigint=string')).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const records = (await cli('tree', DEMO, '--json', '--json-bigint=string')).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
     const trees = records.filter((r) => r['record'] === 'tree');
     expect(await cells('[data-testid=trees] tbody tr', 'data-tree')).toEqual(trees.map((t) => t['tree']));
 
@@ -111,7 +116,10 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     await page.click(`[data-testid=trees] tr[data-tree="${root['tree']}"] a`);
     await page.waitForSelector(`[data-testid=block][data-bytenr="${root['bytenr']}"] [data-testid=items] tbody tr`);
     console.log(`web inspector: a leaf of ${items0(cliRoot)} items shown ${Math.round(performance.now() - t0)} ms after the click`);
-    const cliBlock = cliRoot.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const cliBlock = cliRoot
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
     const items = cliBlock.filter((r) => r['record'] === 'item');
     const keys = await page.$$eval('[data-testid=items] tbody tr td.key', (els) => els.map((e) => e.textContent));
     expect(keys).toEqual(items.map((i) => `(${i['key'].objectid} ${i['key'].typeName} ${i['key'].offset})`));
@@ -140,12 +148,15 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     expect(await page.$eval('[data-testid=block-header] tr[data-field=owner] td', (e) => e.textContent)).toBe('3');
   }, 60_000);
 
-  it('Files: a directory listing, a text file, and a 2 MiB download match the kernel\'s files', async () => {
+  it("Files: a directory listing, a text file, and a 2 MiB download match the kernel's files", async () => {
     await go('#/files/5/rich', '[data-testid=listing] tbody tr');
     const ls = await json('ls', DEMO, '/rich');
     expect(await cells('[data-testid=listing] tbody tr', 'data-name')).toEqual(ls['entries'].map((e: Record<string, string>) => e['name']));
     const truth = filesTruth('default');
-    const kernelNames = truth.filter((e) => /^rich\/[^/]+$/.test(e.path)).map((e) => e.path.slice(5)).sort();
+    const kernelNames = truth
+      .filter((e) => /^rich\/[^/]+$/.test(e.path))
+      .map((e) => e.path.slice(5))
+      .sort();
     expect((await cells('[data-testid=listing] tbody tr', 'data-name')).sort()).toEqual(kernelNames);
     await page.screenshot({ path: join(SHOTS, 'files-dir.png') });
 
@@ -169,7 +180,16 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
       await go('#/files/5/rich/names', '[data-testid=listing] tbody tr');
       const name = path.slice('rich/names/'.length);
       // The listing may still be the previous directory's for a moment: wait for this directory's row.
-      await page.waitForFunction((n: string) => [...(globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<{ getAttribute(a: string): string | null }> } }).document.querySelectorAll('[data-testid=listing] tbody tr')].some((r) => r.getAttribute('data-name') === n), {}, name);
+      await page.waitForFunction(
+        (n: string) =>
+          [
+            ...(globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<{ getAttribute(a: string): string | null }> } }).document.querySelectorAll(
+              '[data-testid=listing] tbody tr',
+            ),
+          ].some((r) => r.getAttribute('data-name') === n),
+        {},
+        name,
+      );
       await page.$$eval('[data-testid=listing] tbody tr', (rows, n) => (rows.find((r) => r.getAttribute('data-name') === n)!.querySelector('a') as unknown as { click(): void }).click(), name);
       await page.waitForSelector('[data-testid=entry][data-type=file] [data-testid=stat]');
       expect(await page.$eval('[data-testid=stat] tr[data-field=ino] td', (e) => e.textContent), path).toBe(String(truth.find((e) => e.path === path)!.ino));
@@ -219,7 +239,9 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
       await (input as unknown as { uploadFile(...paths: string[]): Promise<void> }).uploadFile(DEMO);
       await p.waitForSelector('[data-testid=subvolumes] tbody tr', { timeout: 30_000 });
       const subvols = await json('subvolumes', DEMO);
-      expect(await p.$$eval('[data-testid=subvolumes] tbody tr', (els) => els.map((e) => e.getAttribute('data-subvol')))).toEqual(subvols['subvolumes'].map((s: Record<string, string>) => s['subvol']));
+      expect(await p.$$eval('[data-testid=subvolumes] tbody tr', (els) => els.map((e) => e.getAttribute('data-subvol')))).toEqual(
+        subvols['subvolumes'].map((s: Record<string, string>) => s['subvol']),
+      );
       expect(requests.filter((r) => r.startsWith('/image') || r.startsWith('/api'))).toEqual([]);
     } finally {
       await p.close();

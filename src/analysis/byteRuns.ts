@@ -1,5 +1,5 @@
-import { fileExtents } from '../fs/fileData.js';
 import type { FsView } from '../fs/FsView.js';
+import { fileExtents } from '../fs/fileData.js';
 import type { InodeRef } from '../fs/types.js';
 
 /**
@@ -37,13 +37,23 @@ export function fileByteRuns(view: FsView, ref: InodeRef): { runs: ByteRun[]; tr
   const chunks = view.fs.volume.chunks;
   for (const e of fileExtents(view, ref)) {
     if (runs.length >= MAX_RUNS_PER_FILE) return { runs, truncated: true };
-    if (e.kind === 'inline') { runs.push({ fileOffset: e.fileOffset, length: e.length, inline: true, ...(e.compression ? { compression: e.compression, uncompressedLength: e.ramBytes } : {}) }); continue; }
-    if (e.kind === 'hole' || e.kind === 'prealloc' || e.diskBytenr === 0n) { runs.push({ fileOffset: e.fileOffset, length: e.length, fill: 0 }); continue; }
+    if (e.kind === 'inline') {
+      runs.push({ fileOffset: e.fileOffset, length: e.length, inline: true, ...(e.compression ? { compression: e.compression, uncompressedLength: e.ramBytes } : {}) });
+      continue;
+    }
+    if (e.kind === 'hole' || e.kind === 'prealloc' || e.diskBytenr === 0n) {
+      runs.push({ fileOffset: e.fileOffset, length: e.length, fill: 0 });
+      continue;
+    }
     if (e.compression !== 0) {
       const m = chunks.map(e.diskBytenr);
       const c = m?.copies[0];
       runs.push({
-        fileOffset: e.fileOffset, length: e.diskNumBytes, logical: e.diskBytenr, compression: e.compression, uncompressedLength: e.ramBytes,
+        fileOffset: e.fileOffset,
+        length: e.diskNumBytes,
+        logical: e.diskBytenr,
+        compression: e.compression,
+        uncompressedLength: e.ramBytes,
         ...(c ? { devid: c.devid, physical: c.physical } : { unmapped: true }),
       });
       continue;
@@ -54,14 +64,28 @@ export function fileByteRuns(view: FsView, ref: InodeRef): { runs: ByteRun[]; tr
     while (left > 0n && runs.length < MAX_RUNS_PER_FILE) {
       const m = chunks.map(logical);
       const c = m?.copies[0];
-      if (!m || !c) { runs.push({ fileOffset, length: left, logical, unmapped: true }); break; }
+      if (!m || !c) {
+        runs.push({ fileOffset, length: left, logical, unmapped: true });
+        break;
+      }
       const n = m.contiguous < left ? m.contiguous : left;
       const prev = runs[runs.length - 1];
       // Pieces that continue the previous run on the same device are one run, as FIEMAP merges them.
-      if (prev && prev.devid === c.devid && prev.physical !== undefined && prev.compression === undefined && prev.logical !== undefined &&
-          prev.fileOffset + prev.length === fileOffset && prev.physical + prev.length === c.physical && prev.logical + prev.length === logical) prev.length += n;
+      if (
+        prev &&
+        prev.devid === c.devid &&
+        prev.physical !== undefined &&
+        prev.compression === undefined &&
+        prev.logical !== undefined &&
+        prev.fileOffset + prev.length === fileOffset &&
+        prev.physical + prev.length === c.physical &&
+        prev.logical + prev.length === logical
+      )
+        prev.length += n;
       else runs.push({ fileOffset, length: n, logical, devid: c.devid, physical: c.physical });
-      logical += n; fileOffset += n; left -= n;
+      logical += n;
+      fileOffset += n;
+      left -= n;
     }
   }
   return { runs, truncated: runs.length >= MAX_RUNS_PER_FILE };

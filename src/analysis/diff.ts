@@ -1,14 +1,14 @@
 import { Compression, ItemType } from '../format/constants.js';
 import { decodeDirItem } from '../format/items/dir.js';
 import { decodeFileExtent } from '../format/items/fileExtent.js';
-import { rootItemPointer } from '../format/items/root.js';
 import { decodeInodeExtref, decodeInodeItem, decodeInodeRef, type InodeItem } from '../format/items/inode.js';
-import { compareKeysAt, U64_MAX, type Key } from '../format/key.js';
+import { rootItemPointer } from '../format/items/root.js';
+import { compareKeysAt, type Key, U64_MAX } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
-import type { Filesystem } from '../tree/Filesystem.js';
 import { kindOfMode } from '../fs/FsView.js';
 import { displayName, displayText } from '../fs/names.js';
-import { readChild, readRoot, type ItemRef, type TreeRoot } from '../tree/walk.js';
+import type { Filesystem } from '../tree/Filesystem.js';
+import { type ItemRef, readChild, readRoot, type TreeRoot } from '../tree/walk.js';
 
 /**
  * What changed between two fs trees of the same lineage (a subvolume and its
@@ -87,26 +87,47 @@ export function* diffItemRefs(fs: Filesystem, a: TreeRoot, b: TreeRoot, stats: T
     const inA = new Set(fa[lvl]!.map((p) => p.ptr));
     const inB = new Set(fb[lvl]!.map((p) => p.ptr));
     for (const p of fa[lvl]!) {
-      if (inB.has(p.ptr)) { stats.subtreesSkipped++; continue; }
+      if (inB.has(p.ptr)) {
+        stats.subtreesSkipped++;
+        continue;
+      }
       expand(p, a, fa);
     }
     for (const p of fb[lvl]!) if (!inA.has(p.ptr)) expand(p, b, fb);
-    fa[lvl] = []; fb[lvl] = [];
+    fa[lvl] = [];
+    fb[lvl] = [];
   }
   // The leaves that differ, in key order on each side (by the key their parent gives them),
   // are then merged item by item: one leaf per side is in hand at a time, however big the change.
-  const inA = new Set(fa[0]!.map((p) => p.ptr)), inB = new Set(fb[0]!.map((p) => p.ptr));
-  const leavesA = fa[0]!.filter((p) => { if (inB.has(p.ptr)) stats.subtreesSkipped++; return !inB.has(p.ptr); }).sort(byParentKey);
+  const inA = new Set(fa[0]!.map((p) => p.ptr)),
+    inB = new Set(fb[0]!.map((p) => p.ptr));
+  const leavesA = fa[0]!
+    .filter((p) => {
+      if (inB.has(p.ptr)) stats.subtreesSkipped++;
+      return !inB.has(p.ptr);
+    })
+    .sort(byParentKey);
   const leavesB = fb[0]!.filter((p) => !inA.has(p.ptr)).sort(byParentKey);
-  const ca = new LeafCursor(leavesA, (p) => read(p, a)), cb = new LeafCursor(leavesB, (p) => read(p, b));
+  const ca = new LeafCursor(leavesA, (p) => read(p, a)),
+    cb = new LeafCursor(leavesB, (p) => read(p, b));
   for (;;) {
-    const ha = ca.peek(), hb = cb.peek();
+    const ha = ca.peek(),
+      hb = cb.peek();
     if (!ha && !hb) break;
     const c = ha && hb ? compareKeysAt(ha.block.data, ha.block.keyOffset(ha.slot), hb.block.data, hb.block.keyOffset(hb.slot)) : ha ? -1 : 1;
-    if (c < 0) { yield { a: ha, b: null }; ca.next(); continue; }
-    if (c > 0) { yield { a: null, b: hb }; cb.next(); continue; }
+    if (c < 0) {
+      yield { a: ha, b: null };
+      ca.next();
+      continue;
+    }
+    if (c > 0) {
+      yield { a: null, b: hb };
+      cb.next();
+      continue;
+    }
     if (!bytesEqual(ha!.block.itemData(ha!.slot), hb!.block.itemData(hb!.slot))) yield { a: ha, b: hb };
-    ca.next(); cb.next();
+    ca.next();
+    cb.next();
   }
 }
 
@@ -122,14 +143,17 @@ class LeafCursor {
   private block: TreeBlock | null = null;
   private valid = 0;
   private slot = 0;
-  constructor(private readonly leaves: Pending[], private readonly read: (p: Pending) => { block: TreeBlock | null; validItems: number }) {}
+  constructor(
+    private readonly leaves: Pending[],
+    private readonly read: (p: Pending) => { block: TreeBlock | null; validItems: number },
+  ) {}
 
   peek(): { block: TreeBlock; slot: number } | null {
     while (!this.block || this.slot >= this.valid) {
       if (++this.i >= this.leaves.length) return null;
       const r = this.read(this.leaves[this.i]!);
       // A leaf where a leaf should be: a node here is damage the read already reported.
-      this.block = r.block && r.block.isLeaf ? r.block : null;
+      this.block = r.block?.isLeaf ? r.block : null;
       this.valid = this.block ? r.validItems : 0;
       this.slot = 0;
     }
@@ -186,9 +210,12 @@ export interface DiffResult {
 const FIELDS: (keyof InodeItem)[] = ['mode', 'uid', 'gid', 'nlink', 'size', 'rdev', 'flags'];
 const TIMES: ('atime' | 'mtime' | 'ctime' | 'otime')[] = ['atime', 'mtime', 'ctime', 'otime'];
 
-
 /** Mapping of one file range: where its bytes come from. */
-interface MapPiece { start: bigint; end: bigint; src: string }
+interface MapPiece {
+  start: bigint;
+  end: bigint;
+  src: string;
+}
 
 function extentMap(fs: Filesystem, root: TreeRoot, ino: bigint): MapPiece[] {
   const out: MapPiece[] = [];
@@ -212,7 +239,10 @@ function extentMap(fs: Filesystem, root: TreeRoot, ino: bigint): MapPiece[] {
 /** Ranges of [0, max) where the two mappings differ; a byte past a file's size reads as absent. */
 function changedRanges(ma: MapPiece[], mb: MapPiece[], sizeA: bigint, sizeB: bigint): [bigint, bigint][] {
   const cuts = new Set<bigint>([0n, sizeA, sizeB]);
-  for (const p of [...ma, ...mb]) { cuts.add(p.start); cuts.add(p.end); }
+  for (const p of [...ma, ...mb]) {
+    cuts.add(p.start);
+    cuts.add(p.end);
+  }
   const max = sizeA > sizeB ? sizeA : sizeB;
   const pts = [...cuts].filter((x) => x <= max).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
   // Pieces are in key (file offset) order and the cut points ascend: one pointer per side.
@@ -225,13 +255,16 @@ function changedRanges(ma: MapPiece[], mb: MapPiece[], sizeA: bigint, sizeB: big
       return p && p.start <= pos ? p.src : 'hole';
     };
   };
-  const srcA = cursor(ma, sizeA), srcB = cursor(mb, sizeB);
+  const srcA = cursor(ma, sizeA),
+    srcB = cursor(mb, sizeB);
   const out: [bigint, bigint][] = [];
   for (let i = 0; i + 1 < pts.length; i++) {
-    const s = pts[i]!, e = pts[i + 1]!;
+    const s = pts[i]!,
+      e = pts[i + 1]!;
     if (srcA(s) === srcB(s)) continue;
     const last = out[out.length - 1];
-    if (last && last[1] === s) last[1] = e; else out.push([s, e]);
+    if (last && last[1] === s) last[1] = e;
+    else out.push([s, e]);
   }
   return out;
 }
@@ -277,7 +310,10 @@ export function pathsIn(fs: Filesystem, root: TreeRoot, ino: bigint, rootDir = 2
     let ok = true;
     for (let depth = 0; cur !== rootDir; depth++) {
       const up = first(cur)[0];
-      if (!up || depth > 4096) { ok = false; break; }
+      if (!up || depth > 4096) {
+        ok = false;
+        break;
+      }
       parts.unshift(up.name);
       cur = up.parent;
     }
@@ -313,15 +349,26 @@ export function diffTrees(fs: Filesystem, a: TreeRoot, b: TreeRoot): DiffResult 
     if (!ia && !ib) continue;
     const type = kindOfMode((ib ?? ia)!.mode);
     const c: FileChange = {
-      ino, kind: 'metadata', type, pathsA: ia ? pathsIn(fs, a, ino) : [], pathsB: ib ? pathsIn(fs, b, ino) : [],
-      renamed: false, ranges: [], sizeA: ia?.size ?? null, sizeB: ib?.size ?? null, fields: [], xattrs: [], entries: false,
+      ino,
+      kind: 'metadata',
+      type,
+      pathsA: ia ? pathsIn(fs, a, ino) : [],
+      pathsB: ib ? pathsIn(fs, b, ino) : [],
+      renamed: false,
+      ranges: [],
+      sizeA: ia?.size ?? null,
+      sizeB: ib?.size ?? null,
+      fields: [],
+      xattrs: [],
+      entries: false,
     };
     if (!ia) c.kind = 'added';
     else if (!ib) c.kind = 'deleted';
     else {
       for (const f of FIELDS) if (ia[f] !== ib[f]) c.fields.push(f);
       for (const t of TIMES) if (ia[t].sec !== ib[t].sec || ia[t].nsec !== ib[t].nsec) c.fields.push(t);
-      const na = names(list, 'a'), nb = names(list, 'b');
+      const na = names(list, 'a'),
+        nb = names(list, 'b');
       c.renamed = na.size !== nb.size || [...na].some((x) => !nb.has(x));
       for (const it of list) {
         if (it.key.type === ItemType.XATTR_ITEM) {
@@ -362,4 +409,3 @@ export function treeAtGeneration(fs: Filesystem, subvol: bigint, gen: bigint): T
   if (!found) return { error: `subvolume ${subvol} has no root item at generation ${gen}` };
   return { tree: subvol, ...found };
 }
-

@@ -1,6 +1,6 @@
 import { Compression } from '../format/constants.js';
-import { fileExtents, type FileExtent } from '../fs/fileData.js';
 import type { FsView } from '../fs/FsView.js';
+import { type FileExtent, fileExtents } from '../fs/fileData.js';
 import type { InodeRef } from '../fs/types.js';
 import type { PhysicalCopy } from '../volume/ChunkMap.js';
 import { bitsOf, isSharedExtent, type SharingResult } from './sharing.js';
@@ -141,9 +141,18 @@ export function fileLayout(view: FsView, ref: InodeRef, sharing: SharingResult |
     const first = e.kind === 'regular' || e.kind === 'prealloc' ? e.diskBytenr + (e.compression === Compression.NONE ? e.offset : 0n) : null;
     const m = first !== null ? chunks.map(first) : undefined;
     extents.push({
-      fileOffset: e.fileOffset, length: e.length, kind: e.kind, compression: e.compression, diskBytenr: e.diskBytenr, diskNumBytes: e.diskNumBytes,
-      offset: e.offset, ramBytes: e.ramBytes, copies: m ? m.copies : [], shared,
-      sharedWith: use && sharing ? bitsOf(use.mask).map((i) => sharing.subvols[i]!.id) : [], otherInodes: use?.multiInode ?? false,
+      fileOffset: e.fileOffset,
+      length: e.length,
+      kind: e.kind,
+      compression: e.compression,
+      diskBytenr: e.diskBytenr,
+      diskNumBytes: e.diskNumBytes,
+      offset: e.offset,
+      ramBytes: e.ramBytes,
+      copies: m ? m.copies : [],
+      shared,
+      sharedWith: use && sharing ? bitsOf(use.mask).map((i) => sharing.subvols[i]!.id) : [],
+      otherInodes: use?.multiInode ?? false,
     });
     const f = fiemapOf(e, ss, shared === true);
     if (f) raw.push(f);

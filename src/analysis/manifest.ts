@@ -1,5 +1,5 @@
-import { readFile, symlinkTarget } from '../fs/fileData.js';
 import type { FsView, Xattr } from '../fs/FsView.js';
+import { readFile, symlinkTarget } from '../fs/fileData.js';
 import type { FileKind, Inode, InodeRef, Timespec } from '../fs/types.js';
 import { walkFiles } from '../fs/walk.js';
 
@@ -86,8 +86,18 @@ export function* manifestEntries(view: FsView, start: InodeRef, opts: ManifestOp
       continue;
     }
     const e: ManifestEntry = {
-      path: it.path, ref: it.ref, type: i.kind, perm: i.mode & 0o7777, uid: i.uid, gid: i.gid,
-      size: i.size, nlink: i.nlink, mtime: i.mtime, rdev: i.rdev, inode: i, xattrs: view.xattrs(it.ref),
+      path: it.path,
+      ref: it.ref,
+      type: i.kind,
+      perm: i.mode & 0o7777,
+      uid: i.uid,
+      gid: i.gid,
+      size: i.size,
+      nlink: i.nlink,
+      mtime: i.mtime,
+      rdev: i.rdev,
+      inode: i,
+      xattrs: view.xattrs(it.ref),
     };
     if (it.entry?.crossing === 'subvolume') e.subvolumeRoot = true;
     if (i.placeholder) e.placeholder = true;

@@ -5,7 +5,7 @@ import type { TreeBlock } from '../format/treeBlock.js';
 import type { FsView, SubvolumeInfo } from '../fs/FsView.js';
 import { displayPath } from '../fs/names.js';
 import { readChild, readRoot } from '../tree/walk.js';
-import { BlockTable, EdgeList, ExtentTable, RefTable, type ExtentUse, type LeafStats } from './sharingTables.js';
+import { BlockTable, EdgeList, ExtentTable, type ExtentUse, type LeafStats, RefTable } from './sharingTables.js';
 
 export type { ExtentUse } from './sharingTables.js';
 
@@ -99,7 +99,10 @@ const ZERO_TOTALS = (): MaskTotals => ({ dataBytes: 0n, extents: 0, treeBlocks: 
 
 export function popcount(m: bigint): number {
   let n = 0;
-  while (m) { m &= m - 1n; n++; }
+  while (m) {
+    m &= m - 1n;
+    n++;
+  }
   return n;
 }
 
@@ -123,7 +126,11 @@ export function analyzeSharing(view: FsView, opts: SharingOptions = {}): Sharing
   const maskIds = new Map<bigint, number>([[0n, 0]]);
   const intern = (m: bigint): number => {
     let id = maskIds.get(m);
-    if (id === undefined) { id = masks.length; masks.push(m); maskIds.set(m, id); }
+    if (id === undefined) {
+      id = masks.length;
+      masks.push(m);
+      maskIds.set(m, id);
+    }
     return id;
   };
   const union = (a: number, b: number): number => (a === b || b === 0 ? a : a === 0 ? b : intern(masks[a]! | masks[b]!));
@@ -164,9 +171,15 @@ export function analyzeSharing(view: FsView, opts: SharingOptions = {}): Sharing
             const ptr = p.blockPtr(i);
             const known = blockOf.get(ptr);
             // Reached already through another tree (or this one): not read again.
-            if (known !== undefined) { edges.push(pi, known); continue; }
+            if (known !== undefined) {
+              edges.push(pi, known);
+              continue;
+            }
             const c = readChild(fs.reader, p, i, s.id, wopts);
-            if (!c.block) { unresolved.push({ parent: pi, ptr }); continue; }
+            if (!c.block) {
+              unresolved.push({ parent: pi, ptr });
+              continue;
+            }
             const ci = addBlock(c.block, c.validItems);
             edges.push(pi, ci);
             if (!c.block.isLeaf) stack.push({ block: c.block, idx: ci, valid: c.validItems });
@@ -229,7 +242,8 @@ export function analyzeSharing(view: FsView, opts: SharingOptions = {}): Sharing
   extents.seal();
   for (let e = 0; e < extents.size; e++) {
     const t = totalsOf(extents.maskId[e]!);
-    const diskBytes = extents.diskBytes[e]!, compression = extents.compression[e]!;
+    const diskBytes = extents.diskBytes[e]!,
+      compression = extents.compression[e]!;
     t.dataBytes += diskBytes;
     t.extents++;
     const w = wasteOf(compression, diskBytes, extents.ramBytes[e]!, extents.ranges(e));
@@ -242,13 +256,31 @@ export function analyzeSharing(view: FsView, opts: SharingOptions = {}): Sharing
     if (extents.prealloc[e]) t.preallocBytes += diskBytes;
   }
   const byMask = new Map<bigint, MaskTotals>();
-  totals.forEach((t, m) => { if (t) byMask.set(masks[m]!, t); });
+  totals.forEach((t, m) => {
+    if (t) byMask.set(masks[m]!, t);
+  });
 
   const nodesize = fs.superblock.nodesize;
   const perSubvol: SubvolSharing[] = subvols.map((s) => ({
-    id: s.id, path: s.path ? displayPath(s.path) : s.id === 5n ? '/' : null,
-    referencedData: 0n, exclusiveData: 0n, referencedMetaBlocks: 0, exclusiveMetaBlocks: 0, referenced: 0n, exclusive: 0n, shared: 0n,
-    apparentBytes: 0n, files: 0, mappedBytes: 0n, inlineBytes: 0n, inlineStored: 0n, preallocBytes: 0n, wasteBytes: 0n, wasteEstimated: 0n, compressedDisk: 0n, compressedRam: 0n,
+    id: s.id,
+    path: s.path ? displayPath(s.path) : s.id === 5n ? '/' : null,
+    referencedData: 0n,
+    exclusiveData: 0n,
+    referencedMetaBlocks: 0,
+    exclusiveMetaBlocks: 0,
+    referenced: 0n,
+    exclusive: 0n,
+    shared: 0n,
+    apparentBytes: 0n,
+    files: 0,
+    mappedBytes: 0n,
+    inlineBytes: 0n,
+    inlineStored: 0n,
+    preallocBytes: 0n,
+    wasteBytes: 0n,
+    wasteEstimated: 0n,
+    compressedDisk: 0n,
+    compressedRam: 0n,
   }));
   for (const [m, t] of byMask) {
     const bits = bitsOf(m);
@@ -257,7 +289,10 @@ export function analyzeSharing(view: FsView, opts: SharingOptions = {}): Sharing
       const p = perSubvol[i]!;
       p.referencedData += t.dataBytes;
       p.referencedMetaBlocks += t.treeBlocks;
-      if (only) { p.exclusiveData += t.dataBytes; p.exclusiveMetaBlocks += t.treeBlocks; }
+      if (only) {
+        p.exclusiveData += t.dataBytes;
+        p.exclusiveMetaBlocks += t.treeBlocks;
+      }
       p.wasteBytes += t.wasteBytes;
       p.wasteEstimated += t.wasteEstimated;
       p.compressedDisk += t.compressedDisk;
@@ -307,23 +342,32 @@ function wasteOf(compression: number, diskBytes: bigint, ramBytes: bigint, range
 /** Length of the union of [start, end) ranges, clipped to [0, limit). */
 export function coveredBytes(flat: bigint[], limit: bigint): bigint {
   if (flat.length === 2) {
-    const s = flat[0]! < 0n ? 0n : flat[0]!, e = flat[1]! > limit ? limit : flat[1]!;
+    const s = flat[0]! < 0n ? 0n : flat[0]!,
+      e = flat[1]! > limit ? limit : flat[1]!;
     return e > s ? e - s : 0n;
   }
   const pairs: [bigint, bigint][] = [];
   for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  let total = 0n, curS = -1n, curE = -1n;
+  let total = 0n,
+    curS = -1n,
+    curE = -1n;
   for (const [s0, e0] of pairs) {
-    const s = s0 < 0n ? 0n : s0, e = e0 > limit ? limit : e0;
+    const s = s0 < 0n ? 0n : s0,
+      e = e0 > limit ? limit : e0;
     if (e <= s) continue;
-    if (s > curE) { if (curE > curS) total += curE - curS; curS = s; curE = e; } else if (e > curE) curE = e;
+    if (s > curE) {
+      if (curE > curS) total += curE - curS;
+      curS = s;
+      curE = e;
+    } else if (e > curE) curE = e;
   }
   if (curE > curS) total += curE - curS;
   return total;
 }
 
-const S_IFMT = 0o170000, S_IFREG = 0o100000;
+const S_IFMT = 0o170000,
+  S_IFREG = 0o100000;
 
 /** Appends a leaf's data references to `refs`; returns what else the byte-range view needs of it. */
 function readLeaf(b: TreeBlock, valid: number, refs: RefTable): LeafStats {
@@ -332,7 +376,10 @@ function readLeaf(b: TreeBlock, valid: number, refs: RefTable): LeafStats {
     const type = b.keyType(i);
     if (type === ItemType.INODE_ITEM) {
       const data = b.itemData(i);
-      if (data.length >= INODE_ITEM_SIZE && (inodeMode(data, 0) & S_IFMT) === S_IFREG) { d.apparent += inodeSize(data, 0); d.files++; }
+      if (data.length >= INODE_ITEM_SIZE && (inodeMode(data, 0) & S_IFMT) === S_IFREG) {
+        d.apparent += inodeSize(data, 0);
+        d.files++;
+      }
       continue;
     }
     if (type !== ItemType.EXTENT_DATA) continue;
@@ -357,9 +404,13 @@ export function groupExclusive(r: SharingResult, ids: bigint[]): { data: bigint;
     const b = r.bit.get(id);
     if (b !== undefined) g |= 1n << BigInt(b);
   }
-  let data = 0n, metaBlocks = 0;
+  let data = 0n,
+    metaBlocks = 0;
   for (const [m, t] of r.byMask) {
-    if (m && (m & ~g) === 0n) { data += t.dataBytes; metaBlocks += t.treeBlocks; }
+    if (m && (m & ~g) === 0n) {
+      data += t.dataBytes;
+      metaBlocks += t.treeBlocks;
+    }
   }
   return { data, metaBlocks, total: data + BigInt(r.nodesize) * BigInt(metaBlocks) };
 }

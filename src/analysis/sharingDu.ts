@@ -21,7 +21,10 @@ export function subvolumesBelow(r: SharingResult, id: bigint): bigint[] {
     let cur: bigint | null = s.id;
     const seen = new Set<bigint>();
     while (cur !== null && !seen.has(cur)) {
-      if (cur === id) { out.push(s.id); break; }
+      if (cur === id) {
+        out.push(s.id);
+        break;
+      }
       seen.add(cur);
       cur = r.subvols.find((x) => x.id === cur)?.parentId ?? null;
     }
@@ -63,12 +66,14 @@ export class DuCalculator {
       const m = refs.maskId[i]!;
       if (!m) continue;
       const len = refs.numBytes[i]!;
-      this.total[m] += len;
+      this.total[m]! += len;
       if (shared[refs.extent[i]!]) n++;
-      else this.exclusive[m] += len;
+      else this.exclusive[m]! += len;
     }
-    this.startHi = new Float64Array(n); this.startLo = new Uint32Array(n);
-    this.endHi = new Float64Array(n); this.endLo = new Uint32Array(n);
+    this.startHi = new Float64Array(n);
+    this.startLo = new Uint32Array(n);
+    this.endHi = new Float64Array(n);
+    this.endLo = new Uint32Array(n);
     this.rangeMask = new Uint32Array(n);
     const order = new Uint32Array(n);
     for (let i = 0, k = 0; i < refs.length; i++) {
@@ -77,13 +82,16 @@ export class DuCalculator {
       // FIEMAP's physical address: into the extent when uncompressed, its start when compressed.
       const phys = refs.compression[i] === Compression.NONE ? refs.diskBytenr[i]! + refs.offset[i]! : refs.diskBytenr[i]!;
       const end = phys + refs.numBytes[i]!;
-      this.startHi[k] = Number(phys >> 32n); this.startLo[k] = Number(phys & 0xffffffffn);
-      this.endHi[k] = Number(end >> 32n); this.endLo[k] = Number(end & 0xffffffffn);
+      this.startHi[k] = Number(phys >> 32n);
+      this.startLo[k] = Number(phys & 0xffffffffn);
+      this.endHi[k] = Number(end >> 32n);
+      this.endLo[k] = Number(end & 0xffffffffn);
       this.rangeMask[k] = m;
       order[k] = k;
       k++;
     }
-    const sh = this.startHi, sl = this.startLo;
+    const sh = this.startHi,
+      sl = this.startLo;
     this.order = order.sort((a, b) => sh[a]! - sh[b]! || sl[a]! - sl[b]!);
   }
 
@@ -96,7 +104,8 @@ export class DuCalculator {
     }
     const masks = this.r.masks;
     const hit = new Uint8Array(masks.length);
-    let total = 0n, exclusive = 0n;
+    let total = 0n,
+      exclusive = 0n;
     for (let m = 1; m < masks.length; m++) {
       const n = popcount(masks[m]! & want);
       if (!n) continue;
@@ -110,24 +119,41 @@ export class DuCalculator {
   /** Length of the union of the shared ranges of the sets in `hit`. */
   private unionLength(hit: Uint8Array): bigint {
     const { order, startHi: sh, startLo: sl, endHi: eh, endLo: el, rangeMask } = this;
-    let total = 0n, acc = 0, open = false;
-    let curSH = 0, curSL = 0, curEH = 0, curEL = 0;
+    let total = 0n,
+      acc = 0,
+      open = false;
+    let curSH = 0,
+      curSL = 0,
+      curEH = 0,
+      curEL = 0;
     for (let j = 0; j < order.length; j++) {
       const k = order[j]!;
       if (!hit[rangeMask[k]!]) continue;
-      const aH = sh[k]!, aL = sl[k]!, bH = eh[k]!, bL = el[k]!;
+      const aH = sh[k]!,
+        aL = sl[k]!,
+        bH = eh[k]!,
+        bL = el[k]!;
       if (!open || aH > curEH || (aH === curEH && aL > curEL)) {
         if (open) {
           const dh = curEH - curSH;
           // Below 2^19 × 2^32 the run's length is exact as a number, and so is acc below 2^52 plus it.
           if (dh < 0x80000) {
             acc += dh * TWO32 + (curEL - curSL);
-            if (acc >= 2 ** 52) { total += BigInt(acc); acc = 0; }
+            if (acc >= 2 ** 52) {
+              total += BigInt(acc);
+              acc = 0;
+            }
           } else total += spanOf(curSH, curSL, curEH, curEL);
         }
-        curSH = aH; curSL = aL; curEH = bH; curEL = bL;
+        curSH = aH;
+        curSL = aL;
+        curEH = bH;
+        curEL = bL;
         open = true;
-      } else if (bH > curEH || (bH === curEH && bL > curEL)) { curEH = bH; curEL = bL; }
+      } else if (bH > curEH || (bH === curEH && bL > curEL)) {
+        curEH = bH;
+        curEL = bL;
+      }
     }
     if (open) total += spanOf(curSH, curSL, curEH, curEL);
     return total + BigInt(acc);
@@ -135,5 +161,5 @@ export class DuCalculator {
 }
 
 function spanOf(sH: number, sL: number, eH: number, eL: number): bigint {
-  return ((BigInt(eH) << 32n) + BigInt(eL)) - ((BigInt(sH) << 32n) + BigInt(sL));
+  return (BigInt(eH) << 32n) + BigInt(eL) - ((BigInt(sH) << 32n) + BigInt(sL));
 }

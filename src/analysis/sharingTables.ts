@@ -78,7 +78,10 @@ export class EdgeList {
 
   push(parent: number, child: number): void {
     const i = this.length;
-    if (i === this.parent.length) { this.parent = grown(this.parent, i + 1); this.child = grown(this.child, i + 1); }
+    if (i === this.parent.length) {
+      this.parent = grown(this.parent, i + 1);
+      this.child = grown(this.child, i + 1);
+    }
     this.parent[i] = parent;
     this.child[i] = child;
     this.length = i + 1;
@@ -182,7 +185,10 @@ export class ExtentTable implements ReadonlyMap<bigint, ExtentUse> {
   refStart = new Uint32Array(1);
   refOrder = new Uint32Array(0);
 
-  constructor(private readonly refs: RefTable, private readonly masks: readonly bigint[]) {}
+  constructor(
+    private readonly refs: RefTable,
+    private readonly masks: readonly bigint[],
+  ) {}
 
   /** Row of the extent ref `r` points into, added (described by that first ref) when new. */
   rowFor(r: number): number {
@@ -236,10 +242,15 @@ export class ExtentTable implements ReadonlyMap<bigint, ExtentUse> {
 
   /** Groups the counted refs (maskId ≠ 0) by extent, keeping walk order within each (a stable counting sort). */
   private indexRefs(): void {
-    const n = this.size, refs = this.refs;
+    const n = this.size,
+      refs = this.refs;
     const start = new Uint32Array(n + 1);
     let counted = 0;
-    for (let r = 0; r < refs.length; r++) if (refs.maskId[r]) { start[refs.extent[r]! + 1]!++; counted++; }
+    for (let r = 0; r < refs.length; r++)
+      if (refs.maskId[r]) {
+        start[refs.extent[r]! + 1]!++;
+        counted++;
+      }
     for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
     const fill = start.slice(0, n);
     const order = new Uint32Array(counted);
@@ -262,8 +273,14 @@ export class ExtentTable implements ReadonlyMap<bigint, ExtentUse> {
   use(i: number): ExtentUse {
     const table = this;
     return {
-      bytenr: this.bytenr[i]!, diskBytes: this.diskBytes[i]!, ramBytes: this.ramBytes[i]!, compression: this.compression[i]!,
-      prealloc: this.prealloc[i] === 1, mask: this.masks[this.maskId[i]!]!, ino: this.ino[i]!, multiInode: this.multiInode[i] === 1,
+      bytenr: this.bytenr[i]!,
+      diskBytes: this.diskBytes[i]!,
+      ramBytes: this.ramBytes[i]!,
+      compression: this.compression[i]!,
+      prealloc: this.prealloc[i] === 1,
+      mask: this.masks[this.maskId[i]!]!,
+      ino: this.ino[i]!,
+      multiInode: this.multiInode[i] === 1,
       // Built only when read: an extent cloned 100,000 times (dedup) has as many ranges, and a
       // file of such clones looks its extent up once per clone; most callers never read them.
       get ranges() {

@@ -1,6 +1,6 @@
 import { BLOCK_GROUP_TYPE_MASK, BlockGroupFlag, profileOf } from '../format/constants.js';
-import type { Filesystem } from '../tree/Filesystem.js';
 import { readBlockGroups, readDevExtents } from '../tree/blockGroups.js';
+import type { Filesystem } from '../tree/Filesystem.js';
 
 /**
  * Space usage as `btrfs filesystem usage` / `df` / `device usage` report it,
@@ -53,7 +53,7 @@ export interface UsageReport {
 
 export function typeName(flags: bigint): string {
   const t = flags & BLOCK_GROUP_TYPE_MASK;
-  if ((t & BlockGroupFlag.DATA) && (t & BlockGroupFlag.METADATA)) return 'Data+Metadata';
+  if (t & BlockGroupFlag.DATA && t & BlockGroupFlag.METADATA) return 'Data+Metadata';
   if (t & BlockGroupFlag.DATA) return 'Data';
   if (t & BlockGroupFlag.METADATA) return 'Metadata';
   if (t & BlockGroupFlag.SYSTEM) return 'System';
@@ -76,10 +76,14 @@ export function computeUsage(fs: Filesystem): UsageReport {
   const groups = new Map<string, GroupUsage>();
   const chunkGroup = new Map<bigint, GroupUsage>();
   for (const c of fs.volume.chunks.all) {
-    const type = typeName(c.type), profile = profileName(c.type);
+    const type = typeName(c.type),
+      profile = profileName(c.type);
     const k = `${type},${profile}`;
     let g = groups.get(k);
-    if (!g) { g = { type, profile, size: 0n, used: 0n, raw: 0n, chunks: 0 }; groups.set(k, g); }
+    if (!g) {
+      g = { type, profile, size: 0n, used: 0n, raw: 0n, chunks: 0 };
+      groups.set(k, g);
+    }
     g.size += c.length;
     g.used += used.get(c.logical) ?? 0n;
     g.chunks++;
@@ -100,7 +104,8 @@ export function computeUsage(fs: Filesystem): UsageReport {
     const k = g ? `${g.type},${g.profile}` : 'unknown';
     d.byGroup.set(k, (d.byGroup.get(k) ?? 0n) + x.length);
   }
-  let deviceSize = 0n, allocated = 0n;
+  let deviceSize = 0n,
+    allocated = 0n;
   for (const d of devices.values()) {
     d.unallocated = d.size > d.allocated ? d.size - d.allocated : 0n;
     deviceSize += d.size;
@@ -109,12 +114,24 @@ export function computeUsage(fs: Filesystem): UsageReport {
   const list = [...groups.values()];
   const order = ['Data', 'Data+Metadata', 'Metadata', 'System'];
   list.sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type));
-  let usedRaw = 0n, dataSize = 0n, dataUsed = 0n, dataRaw = 0n, metaSize = 0n, metaRaw = 0n;
+  let usedRaw = 0n,
+    dataSize = 0n,
+    dataUsed = 0n,
+    dataRaw = 0n,
+    metaSize = 0n,
+    metaRaw = 0n;
   let maxRatio = 0;
   for (const g of list) {
     usedRaw += g.size === 0n ? 0n : (g.used * g.raw) / g.size;
-    if (g.type === 'Data' || g.type === 'Data+Metadata') { dataSize += g.size; dataUsed += g.used; dataRaw += g.raw; }
-    if (g.type === 'Metadata' || g.type === 'Data+Metadata') { metaSize += g.size; metaRaw += g.raw; }
+    if (g.type === 'Data' || g.type === 'Data+Metadata') {
+      dataSize += g.size;
+      dataUsed += g.used;
+      dataRaw += g.raw;
+    }
+    if (g.type === 'Metadata' || g.type === 'Data+Metadata') {
+      metaSize += g.size;
+      metaRaw += g.raw;
+    }
     maxRatio = Math.max(maxRatio, ratio(g.raw, g.size));
   }
   const dataRatio = ratio(dataRaw, dataSize);
@@ -125,9 +142,16 @@ export function computeUsage(fs: Filesystem): UsageReport {
   const types = new Map<string, Set<string>>();
   for (const g of list) (types.get(g.type) ?? types.set(g.type, new Set()).get(g.type)!).add(g.profile);
   return {
-    devices: [...devices.values()].sort((a, b) => (a.devid < b.devid ? -1 : 1)), groups: list,
-    deviceSize, allocated, unallocated, used: usedRaw, dataRatio, metadataRatio,
-    freeEstimated: dataFree + at(dataRatio), freeMin: dataFree + at(maxRatio),
+    devices: [...devices.values()].sort((a, b) => (a.devid < b.devid ? -1 : 1)),
+    groups: list,
+    deviceSize,
+    allocated,
+    unallocated,
+    used: usedRaw,
+    dataRatio,
+    metadataRatio,
+    freeEstimated: dataFree + at(dataRatio),
+    freeMin: dataFree + at(maxRatio),
     multipleProfiles: [...types.values()].some((s) => s.size > 1),
     mixed: list.some((g) => g.type === 'Data+Metadata'),
   };

@@ -1,16 +1,14 @@
 import { FsView } from '../fs/FsView.js';
-import { locate, type Located } from '../fs/select.js';
-import type { Filesystem } from '../tree/Filesystem.js';
-import { EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from './context.js';
-import type { CommonOptions } from './options.js';
+import { type Located, locate } from '../fs/select.js';
 import { jsonDocument, toJson } from '../report/json.js';
+import type { Filesystem } from '../tree/Filesystem.js';
+import { type CliIO, EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, UsageError } from './context.js';
 import { openFilesystem } from './open.js';
+import type { CommonOptions } from './options.js';
 import { openTarget, unreadable } from './target.js';
 
 /** One PATH of a batch: found, or why not (said on stderr; exit `code`: 2 not there, 1 damaged). */
-export type BatchTarget =
-  | { name: string; loc: Extract<Located, { ok: true }> }
-  | { name: string; error: string; code: number };
+export type BatchTarget = { name: string; loc: Extract<Located, { ok: true }> } | { name: string; error: string; code: number };
 
 /**
  * The files `stat`, `cat` and `extents` were asked for: "CMD IMAGE PATH..."
@@ -48,8 +46,14 @@ export function worst(a: number, b: number): number {
  * were asked for), or the texts one after another (a blank line between them,
  * or `separator`). Returns the worst code.
  */
-export function writeBatch(command: string, targets: BatchTarget[], several: boolean, json: boolean | undefined, io: CliIO,
-  render: { json(loc: Extract<Located, { ok: true }>): Record<string, unknown>; text(loc: Extract<Located, { ok: true }>): string; separator?: string }): number {
+export function writeBatch(
+  command: string,
+  targets: BatchTarget[],
+  several: boolean,
+  json: boolean | undefined,
+  io: CliIO,
+  render: { json(loc: Extract<Located, { ok: true }>): Record<string, unknown>; text(loc: Extract<Located, { ok: true }>): string; separator?: string },
+): number {
   let code = EXIT_OK;
   const docs: Record<string, unknown>[] = [];
   const texts: string[] = [];

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { openByteSource } from '../io/node/openSource.js';
 import { readSuperblocks } from '../volume/superblocks.js';
-import { InputError, UsageError, type CliIO } from './context.js';
+import { type CliIO, InputError, UsageError } from './context.js';
 import { selectSource } from './open.js';
 
 /** One filesystem to check: its first device (the IMAGE), the others (--device), or why it cannot be opened. */
@@ -49,7 +49,10 @@ export function groupByFilesystem(paths: readonly string[], io: CliIO): ImageGro
         const src = selectSource(openByteSource(path), {}, { ...io, stderr: { write: () => true } });
         const best = readSuperblocks(src).best;
         src.close?.();
-        if (best) { key = best.fsid; devid = best.devItem.devid; }
+        if (best) {
+          key = best.fsid;
+          devid = best.devItem.devid;
+        }
       } catch {
         // Unreadable here: the check of this path alone says why.
       }

@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { isFindingCode, type FindingCode } from '../findingRules.js';
+import { type FindingCode, isFindingCode } from '../findingRules.js';
 import type { Finding, Severity } from '../findings.js';
 import { InputError, UsageError } from './context.js';
 
@@ -71,7 +71,14 @@ export function loadPolicy(opts: { failOn?: string; ignore?: string[]; config?: 
 
 /** A shell-style pattern (* and ?) matched against the whole image path or its last component. */
 function globMatch(pattern: string, path: string): boolean {
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+  const re = new RegExp(
+    '^' +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  );
   return re.test(path) || re.test(path.slice(path.lastIndexOf('/') + 1));
 }
 

@@ -19,7 +19,10 @@ export class UsageError extends Error {
 
 /** Input that cannot be read at all: exit 2 with this message (and the hint, on a line of its own). */
 export class InputError extends Error {
-  constructor(message: string, readonly hint?: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
     this.name = 'InputError';
   }
@@ -31,7 +34,10 @@ export class InputError extends Error {
  * not fully served"), with this message and the next step.
  */
 export class NotServedError extends Error {
-  constructor(message: string, readonly hint?: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
     this.name = 'NotServedError';
   }
@@ -69,7 +75,10 @@ export class LineWriter {
 export class ByteWriter {
   private readonly buf: Uint8Array;
   private size = 0;
-  constructor(private readonly out: CliIO['stdout'], chunk = 1 << 20) {
+  constructor(
+    private readonly out: CliIO['stdout'],
+    chunk = 1 << 20,
+  ) {
     this.buf = new Uint8Array(chunk);
   }
 

@@ -1,7 +1,7 @@
-import { formatLocation, type Finding } from '../findings.js';
+import { type Finding, formatLocation } from '../findings.js';
 import { ObjectId } from '../format/constants.js';
 import type { Filesystem } from '../tree/Filesystem.js';
-import { EXIT_DAMAGE, EXIT_OK, type CliIO } from './context.js';
+import { type CliIO, EXIT_DAMAGE, EXIT_OK } from './context.js';
 
 const DEVICE_MISSING = 'device-missing';
 const MISSING_NOTE = '; give it with --device PATH (reads were served from other mirrors or parity where the profile has them; a read that was not is an error of its own)';

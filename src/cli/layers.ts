@@ -1,5 +1,5 @@
 import { decodeSuperblock, hasSuperMagic } from '../format/superblock.js';
-import { SourceError, type ByteSource } from '../io/ByteSource.js';
+import { type ByteSource, SourceError } from '../io/ByteSource.js';
 import { detectContainer } from '../io/containers/detect.js';
 import { assembleVolumeGroups, openLv, readLvmPv } from '../io/lvm/index.js';
 import { isRunsImagePath } from '../io/node/openSource.js';
@@ -76,9 +76,17 @@ export function lvmLayer(src: ByteSource, offset: bigint, partition: number | nu
     lvs: m.lvs.map((lv) => {
       const onHere = lv.segments.every((s) => s.areas.every((a) => here.has(a.pv)));
       return {
-        vg: m.name, lv: lv.name, size: lv.extents * m.extentBytes, status: lv.status, ...(lv.origin !== undefined ? { origin: lv.origin } : {}), ...(lv.snapshotOf !== undefined ? { snapshotOf: lv.snapshotOf } : {}),
+        vg: m.name,
+        lv: lv.name,
+        size: lv.extents * m.extentBytes,
+        status: lv.status,
+        ...(lv.origin !== undefined ? { origin: lv.origin } : {}),
+        ...(lv.snapshotOf !== undefined ? { snapshotOf: lv.snapshotOf } : {}),
         segments: lv.segments.map((s) => ({
-          startExtent: s.startExtent, extentCount: s.extentCount, type: s.type, stripeBytes: s.stripeBytes,
+          startExtent: s.startExtent,
+          extentCount: s.extentCount,
+          type: s.type,
+          stripeBytes: s.stripeBytes,
           areas: s.areas.map((a) => {
             const p = m.pvs.find((x) => x.name === a.pv);
             return { pv: a.pv, pe: a.pe, pvOffset: p ? p.peStart + a.pe * m.extentBytes : null };

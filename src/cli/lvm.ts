@@ -1,7 +1,7 @@
-import { SourceError, type ByteSource } from '../io/ByteSource.js';
-import { assembleVolumeGroups, openLv, readLvmPv, visibleLvs, type LvmLogicalVolume, type LvmVolumeGroup } from '../io/lvm/index.js';
+import { type ByteSource, SourceError } from '../io/ByteSource.js';
+import { assembleVolumeGroups, type LvmLogicalVolume, type LvmVolumeGroup, openLv, readLvmPv, visibleLvs } from '../io/lvm/index.js';
 import { hasBtrfsMagic } from '../io/partitions.js';
-import { UsageError, type CliIO } from './context.js';
+import { type CliIO, UsageError } from './context.js';
 
 interface Candidate {
   vg: LvmVolumeGroup;
@@ -33,7 +33,10 @@ export function resolveLvm(sources: ByteSource[], lv: string | undefined, io: Cl
     return sources;
   }
   for (const p of pvs) {
-    if (p && !p.metadata) throw new UsageError(`${p.source.name}: LVM physical volume ${p.label.pvUuid} with no readable volume group metadata (${p.problems.join('; ') || 'it holds no metadata area: give a PV of the same VG that does'})`);
+    if (p && !p.metadata)
+      throw new UsageError(
+        `${p.source.name}: LVM physical volume ${p.label.pvUuid} with no readable volume group metadata (${p.problems.join('; ') || 'it holds no metadata area: give a PV of the same VG that does'})`,
+      );
   }
   const vgs = assembleVolumeGroups(pvs.filter((p) => p !== null));
   const all: Candidate[] = vgs.flatMap((vg) => visibleLvs(vg.metadata).map((l) => ({ vg, lv: l })));
@@ -44,7 +47,8 @@ export function resolveLvm(sources: ByteSource[], lv: string | undefined, io: Cl
     const hits = all.filter((c) => c.lv.name === lvWanted && (vgWanted === undefined || c.vg.metadata.name === vgWanted));
     if (hits.length === 0) {
       const snap = vgs.flatMap((vg) => vg.metadata.lvs.filter((l) => l.name === lvWanted && l.snapshotOf !== undefined && (vgWanted === undefined || vg.metadata.name === vgWanted)));
-      if (snap.length) throw new UsageError(`--lv ${lv}: a snapshot of ${snap[0]!.snapshotOf}; its copy-on-write data is not read yet (read the origin, or merge the snapshot first: lvconvert --merge)`);
+      if (snap.length)
+        throw new UsageError(`--lv ${lv}: a snapshot of ${snap[0]!.snapshotOf}; its copy-on-write data is not read yet (read the origin, or merge the snapshot first: lvconvert --merge)`);
     }
     if (hits.length !== 1) throw new UsageError(`--lv ${lv}: ${hits.length ? 'names several logical volumes' : 'no such logical volume'} (logical volumes: ${list()})`);
     chosen = hits[0]!;
@@ -63,7 +67,9 @@ export function resolveLvm(sources: ByteSource[], lv: string | undefined, io: Cl
   for (const name of chosen.vg.missing) {
     if (!needed.has(name)) continue;
     const pv = meta.pvs.find((p) => p.name === name)!;
-    io.stderr.write(`warning: ${lvName(chosen)} has extents on PV ${name} (uuid ${pv.id}${pv.deviceHint ? `, last seen as ${pv.deviceHint}` : ''}), which was not given; add it with --device (reads there fail and are reported)\n`);
+    io.stderr.write(
+      `warning: ${lvName(chosen)} has extents on PV ${name} (uuid ${pv.id}${pv.deviceHint ? `, last seen as ${pv.deviceHint}` : ''}), which was not given; add it with --device (reads there fail and are reported)\n`,
+    );
   }
   const source = openLv(chosen.vg, chosen.lv);
   // The LV takes the place of its first PV; the VG's other PVs leave the list, other inputs stay.

@@ -1,14 +1,15 @@
-import { Command, CommanderError } from 'commander';
-import { EXIT_DAMAGE, EXIT_USAGE, InputError, NotServedError, UsageError, type CliIO } from './context.js';
 import { isatty } from 'node:tty';
-import { commandsFor } from './commandIndex.js';
+import { Command, CommanderError } from 'commander';
 import { setJsonBigint } from '../report/json.js';
+import { commandsFor } from './commandIndex.js';
+import { type CliIO, EXIT_DAMAGE, EXIT_USAGE, InputError, NotServedError, UsageError } from './context.js';
 import { withDemoImage } from './demo.js';
+import { checkOptionRules, type OutputOptions } from './options.js';
 import { BlockingStdout } from './stdout.js';
 import { setTableStyle } from './table.js';
-import { checkOptionRules, type OutputOptions } from './options.js';
 
 export { VERSION } from './version.js';
+
 import { VERSION } from './version.js';
 
 /**
@@ -21,7 +22,9 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
   setTableStyle({ format: 'box' });
   setJsonBigint('number');
   let code = 0;
-  const done = (c: number) => { code = c; };
+  const done = (c: number) => {
+    code = c;
+  };
   const program = new Command('btrfs-inspect')
     .description('Raw, on-disk Btrfs inspector: reads images and devices directly, never mounts, never writes.')
     .version(VERSION)
@@ -34,7 +37,11 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
   for (const c of program.commands) c.exitOverride();
   program.hook('preAction', async (_program, command) => {
     checkOptionRules(command);
-    applyOutputOptions(command.opts<OutputOptions>(), io, command.options.some((o) => o.long === '--wide'));
+    applyOutputOptions(
+      command.opts<OutputOptions>(),
+      io,
+      command.options.some((o) => o.long === '--wide'),
+    );
     // The checksum code and the native crc32c binding load only when a command runs (help and --version never checksum).
     await (await import('../io/node/nativeCrc32c.js')).useNativeCrc32c();
   });

@@ -1,18 +1,18 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ByteSource } from '../io/ByteSource.js';
-import { SliceSource } from '../io/SliceSource.js';
-import { findBtrfsPartitions, PartitionTableError, readPartitionTable, type PartitionTable } from '../io/partitions.js';
-import { openByteSource } from '../io/node/openSource.js';
-import { liveUse } from '../io/node/liveUse.js';
+import { viewpoint } from '../analysis/forensics/viewpoint.js';
 import { hasSuperMagic } from '../format/superblock.js';
+import type { ByteSource } from '../io/ByteSource.js';
+import { isLvmPv } from '../io/lvm/index.js';
+import { liveUse } from '../io/node/liveUse.js';
+import { openByteSource } from '../io/node/openSource.js';
+import { findBtrfsPartitions, type PartitionTable, PartitionTableError, readPartitionTable } from '../io/partitions.js';
+import { SliceSource } from '../io/SliceSource.js';
+import { Filesystem } from '../tree/Filesystem.js';
 import { NotBtrfsError } from '../volume/assemble.js';
 import type { DeviceSupers, SuperChoice } from '../volume/superblocks.js';
-import { Filesystem } from '../tree/Filesystem.js';
-import { InputError, NotServedError, UsageError, type CliIO } from './context.js';
+import { type CliIO, InputError, NotServedError, UsageError } from './context.js';
 import { DEMO_HINT, demoImagePath } from './demo.js';
-import { viewpoint } from '../analysis/forensics/viewpoint.js';
-import { isLvmPv } from '../io/lvm/index.js';
 import { resolveLvm } from './lvm.js';
 
 export interface SourceOptions {
@@ -42,7 +42,9 @@ export { DEMO_HINT, demoImagePath, withDemoImage } from './demo.js';
 export function warnIfLive(path: string, io: CliIO): void {
   const uses = liveUse(path);
   if (uses.length === 0) return;
-  io.stderr.write(`btrfs-inspect: warning: ${path} is in use: ${uses.join('; ')}. A live filesystem may change while it is read: what is shown (a check's verdict too) can be wrong; unmount it, or read a copy or snapshot of the device\n`);
+  io.stderr.write(
+    `btrfs-inspect: warning: ${path} is in use: ${uses.join('; ')}. A live filesystem may change while it is read: what is shown (a check's verdict too) can be wrong; unmount it, or read a copy or snapshot of the device\n`,
+  );
 }
 
 function openOne(path: string, io: CliIO, hint?: string, snapshot?: string): ByteSource {
@@ -91,7 +93,10 @@ export function selectSource(src: ByteSource, opts: SourceOptions, io: CliIO): B
     throw new UsageError(`${src.name}: several btrfs partitions (${found.map((p) => `${p.index} at ${p.start}`).join(', ')}); pick one with --partition N`);
   }
   // No btrfs partition: one that is an LVM physical volume is the next layer down (resolveLvm).
-  const pvs = table.partitions.filter((p) => p.kind !== 'extended').map((p) => ({ p, s: new SliceSource(src, p.start, p.size, `${src.name} partition ${p.index}`) })).filter((x) => isLvmPv(x.s));
+  const pvs = table.partitions
+    .filter((p) => p.kind !== 'extended')
+    .map((p) => ({ p, s: new SliceSource(src, p.start, p.size, `${src.name} partition ${p.index}`) }))
+    .filter((x) => isLvmPv(x.s));
   if (pvs.length === 1) {
     const { p, s } = pvs[0]!;
     io.stderr.write(`${src.name}: ${table.type.toUpperCase()} disk; using LVM physical volume partition ${p.index} at offset ${p.start}\n`);

@@ -21,7 +21,7 @@ export interface CommonOptions {
 /** How a command writes its output: --wide, --format, --json-bigint (read for every command in src/cli/main.ts). */
 export interface OutputOptions {
   wide?: boolean;
-  format?: string;
+  format?: string | undefined;
   jsonBigint?: string;
 }
 
@@ -29,7 +29,13 @@ export interface OutputOptions {
 export const DEMO_OPTION_HELP = 'read the bundled demo image; every positional is then an argument (e.g. "ls --demo /rich")';
 
 /** A repeatable option's values: each occurrence, and each comma-separated part of one ("--free 256,/snap --free 259"). */
-export const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter((s) => s !== '')];
+export const collect = (v: string, prev: string[] = []) => [
+  ...prev,
+  ...v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== ''),
+];
 
 /** A repeatable option that keeps each value whole (a path may hold a comma). */
 const collectWhole = (v: string, prev: string[] = []) => [...prev, v];
@@ -59,14 +65,14 @@ export function addImageOptions(cmd: Command): Command {
     .option('--device <path>', 'another device of a multi-device filesystem (repeatable)', collectWhole)
     .option('--partition <n>', 'use partition N of a whole-disk image')
     .option('--offset <bytes>', 'the filesystem starts at this byte offset of the image')
-    .option('--superblock <n>', 'use superblock copy N (1 = 64 KiB, 2 = 64 MiB, 3 = 256 GiB; btrfs-progs\' --super N-1), not the primary (or newest valid) copy')
+    .option('--superblock <n>', "use superblock copy N (1 = 64 KiB, 2 = 64 MiB, 3 = 256 GiB; btrfs-progs' --super N-1), not the primary (or newest valid) copy")
     .option('--lv <vg/lv>', 'read this LVM logical volume of the physical volumes given (IMAGE and --device)')
     .option('--snapshot <id|name>', 'read this internal snapshot of a qcow2 IMAGE instead of its current state (see "image-info")')
     .option('--json', 'machine-readable output')
     .option('--demo', DEMO_OPTION_HELP)
     .option('--generation <n>', 'read the filesystem as it was at generation N (a surviving older root tree: backup root or metadata scan; see "roots")')
     .option('--root <logical>', 'read the filesystem from this root tree block (logical address of an older root tree, see "roots")')
-    .option('--replay-log', 'see the filesystem as after a log replay (the fsync\'d changes in the log tree), in memory, writing nothing');
+    .option('--replay-log', "see the filesystem as after a log replay (the fsync'd changes in the log tree), in memory, writing nothing");
   return hideRefused(cmd);
 }
 
@@ -100,7 +106,15 @@ const RULES: Record<string, OptionRules> = {
   tree: {
     refuse: NO_TABLES,
     requires: { expandShared: 'json' },
-    conflicts: [['dfs', 'bfs'], ['block', 'tree'], ['block', 'minKey'], ['block', 'maxKey'], ['block', 'dfs'], ['block', 'bfs'], ['block', 'jobs']],
+    conflicts: [
+      ['dfs', 'bfs'],
+      ['block', 'tree'],
+      ['block', 'minKey'],
+      ['block', 'maxKey'],
+      ['block', 'dfs'],
+      ['block', 'bfs'],
+      ['block', 'jobs'],
+    ],
   },
   ls: { refuse: NO_TABLES, requires: { allTimes: 'long' }, conflicts: [['directory', 'recursive']] },
   cat: { refuse: { ...NO_TABLES, ...NO_JSON, json: 'it writes the file\'s bytes; "stat --json" gives its fields' } },
@@ -113,7 +127,11 @@ const RULES: Record<string, OptionRules> = {
     refuse: CURRENT_ONLY('it verifies the filesystem the superblock names (--superblock N picks another copy)'),
     requires: { jobs: 'data' },
     // --json always holds every finding: --verbose and --quiet shape the text only.
-    conflicts: [['verbose', 'quiet'], ['json', 'verbose'], ['json', 'quiet']],
+    conflicts: [
+      ['verbose', 'quiet'],
+      ['json', 'verbose'],
+      ['json', 'quiet'],
+    ],
   },
   resolve: { conflicts: [['inode', 'logical']] },
   sharing: {},
@@ -123,7 +141,11 @@ const RULES: Record<string, OptionRules> = {
 const COMMON_REQUIRES: Record<string, string> = { jsonBigint: 'json' };
 
 /** Shared options that exclude each other wherever both exist: JSON has no tables; an offset is not a partition. */
-const COMMON_CONFLICTS: [string, string][] = [['json', 'wide'], ['json', 'format'], ['partition', 'offset']];
+const COMMON_CONFLICTS: [string, string][] = [
+  ['json', 'wide'],
+  ['json', 'format'],
+  ['partition', 'offset'],
+];
 
 /** Refused options stay known to the parser (so the message can say why) but out of --help. */
 function hideRefused(cmd: Command): Command {

@@ -20,10 +20,22 @@ export function parseCount(s: string, what: string, min: number, max: number): n
 }
 
 const TREE_NAMES: Record<string, bigint> = {
-  root: ObjectId.ROOT_TREE, extent: ObjectId.EXTENT_TREE, chunk: ObjectId.CHUNK_TREE, dev: ObjectId.DEV_TREE, device: ObjectId.DEV_TREE,
-  fs: ObjectId.FS_TREE, csum: ObjectId.CSUM_TREE, checksum: ObjectId.CSUM_TREE, quota: ObjectId.QUOTA_TREE, uuid: ObjectId.UUID_TREE,
-  'free-space': ObjectId.FREE_SPACE_TREE, 'block-group': ObjectId.BLOCK_GROUP_TREE, 'raid-stripe': ObjectId.RAID_STRIPE_TREE,
-  'data-reloc': ObjectId.DATA_RELOC_TREE, log: ObjectId.TREE_LOG, reloc: ObjectId.TREE_RELOC,
+  root: ObjectId.ROOT_TREE,
+  extent: ObjectId.EXTENT_TREE,
+  chunk: ObjectId.CHUNK_TREE,
+  dev: ObjectId.DEV_TREE,
+  device: ObjectId.DEV_TREE,
+  fs: ObjectId.FS_TREE,
+  csum: ObjectId.CSUM_TREE,
+  checksum: ObjectId.CSUM_TREE,
+  quota: ObjectId.QUOTA_TREE,
+  uuid: ObjectId.UUID_TREE,
+  'free-space': ObjectId.FREE_SPACE_TREE,
+  'block-group': ObjectId.BLOCK_GROUP_TREE,
+  'raid-stripe': ObjectId.RAID_STRIPE_TREE,
+  'data-reloc': ObjectId.DATA_RELOC_TREE,
+  log: ObjectId.TREE_LOG,
+  reloc: ObjectId.TREE_RELOC,
 };
 
 /** A tree by name (fs, extent, csum, ...) or object id (257, or -8 for TREE_RELOC). */
@@ -39,7 +51,7 @@ export function parseTreeId(s: string): bigint {
 export function parseKey(s: string, what: string, fill: 'min' | 'max' = 'min'): Key {
   const parts = s.replace(/[(),]/g, ' ').trim().split(/\s+/);
   if (parts.length < 1 || parts.length > 3 || parts[0] === '') throw new UsageError(`${what}: expected "OBJECTID [TYPE [OFFSET]]", got "${s}"`);
-  const obj = /^-\d+$/.test(parts[0]!) ? BigInt.asUintN(64, BigInt(parts[0]!)) : (ObjectId as Record<string, bigint>)[parts[0]!.toUpperCase()] ?? parseU64(parts[0]!, what);
+  const obj = /^-\d+$/.test(parts[0]!) ? BigInt.asUintN(64, BigInt(parts[0]!)) : ((ObjectId as Record<string, bigint>)[parts[0]!.toUpperCase()] ?? parseU64(parts[0]!, what));
   let type = fill === 'max' ? 255 : 0;
   if (parts[1] !== undefined) {
     const named = (ItemType as Record<string, number>)[parts[1].toUpperCase()];

@@ -40,7 +40,10 @@ export class Progress {
   private last = -Infinity;
   private drawn = false;
 
-  constructor(private readonly io: CliIO, opts: ProgressOptions = {}) {
+  constructor(
+    private readonly io: CliIO,
+    opts: ProgressOptions = {},
+  ) {
     this.active = io.stderrIsTTY;
     this.now = opts.now ?? Date.now;
     this.interval = opts.intervalMs ?? 100;
@@ -108,7 +111,8 @@ export class Progress {
 }
 
 function bar(f: number): string {
-  const w = 24, n = Math.round(f * w);
+  const w = 24,
+    n = Math.round(f * w);
   return `[${'#'.repeat(n)}${'.'.repeat(w - n)}]`;
 }
 

@@ -41,7 +41,14 @@ export function renderTable(head: string[], rows: (string | number | bigint)[][]
   if (style.format === 'tsv') return tsv(head, cells, opts.title);
   const title = opts.title ? `${opts.title}\n` : '';
   const natural = head.map((h, i) => cells.reduce((w, r) => Math.max(w, maxLineWidth(r[i] ?? '')), strlen(h)) + 2);
-  const widths = style.width !== undefined ? fitted(natural, style.width, head.map((h, i) => cells.reduce((w, r) => Math.max(w, longestWord(r[i] ?? '')), longestWord(h)) + 2)) : natural;
+  const widths =
+    style.width !== undefined
+      ? fitted(
+          natural,
+          style.width,
+          head.map((h, i) => cells.reduce((w, r) => Math.max(w, longestWord(r[i] ?? '')), longestWord(h)) + 2),
+        )
+      : natural;
   if (widths.some((w, i) => w < natural[i]!)) {
     // Squeezed to fit the terminal: the cells of the capped columns are wrapped here (cli-table3 would cut long words).
     for (const r of cells) for (let i = 0; i < r.length; i++) if (widths[i]! < natural[i]!) r[i] = wrapCell(r[i]!, widths[i]! - 2);
@@ -58,7 +65,16 @@ export function renderTable(head: string[], rows: (string | number | bigint)[][]
       continue;
     }
     // What cli-table3 draws for a one-line row: "│ cell<pad> │ ...│", left-aligned, one space of padding left.
-    lines.push('│' + widths.map((w, i) => { const c = r[i] ?? ''; return ` ${c}${' '.repeat(Math.max(0, w - 1 - strlen(c)))}`; }).join('│') + '│');
+    lines.push(
+      '│' +
+        widths
+          .map((w, i) => {
+            const c = r[i] ?? '';
+            return ` ${c}${' '.repeat(Math.max(0, w - 1 - strlen(c)))}`;
+          })
+          .join('│') +
+        '│',
+    );
   }
   lines.push(bottom);
   return title + lines.join('\n');
@@ -91,7 +107,10 @@ export function wrapCell(s: string, width: number): string {
     let cur = '';
     for (const word of line.split(' ')) {
       const joined = cur ? `${cur} ${word}` : word;
-      if (strlen(joined) <= width) { cur = joined; continue; }
+      if (strlen(joined) <= width) {
+        cur = joined;
+        continue;
+      }
       if (cur) out.push(cur);
       cur = word;
       while (strlen(cur) > width) {
@@ -127,7 +146,9 @@ function maxLineWidth(s: string): number {
 function layout(head: string[], rows: string[][], colWidths?: number[]): string {
   // Compact: no rule between rows, so long listings stay readable and greppable.
   const t = new Table({
-    head, style: { head: [], border: [], compact: true }, wordWrap: false,
+    head,
+    style: { head: [], border: [], compact: true },
+    wordWrap: false,
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
     ...(colWidths ? { colWidths } : {}),
   });

@@ -1,11 +1,11 @@
 import { FsView } from '../fs/FsView.js';
 import { displayPath } from '../fs/names.js';
-import { locate, type Located, type Target } from '../fs/select.js';
+import { type Located, locate, type Target } from '../fs/select.js';
 import type { InodeRef } from '../fs/types.js';
-import { openFilesystem } from './open.js';
-import { NotServedError, UsageError, type CliIO } from './context.js';
-import type { CommonOptions } from './options.js';
+import { type CliIO, NotServedError, UsageError } from './context.js';
 import { olderRootsHint, reportFindings } from './findings.js';
+import { openFilesystem } from './open.js';
+import type { CommonOptions } from './options.js';
 
 /**
  * Shared by the file commands (ls, stat, cat, extract, extents): opens the

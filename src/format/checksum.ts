@@ -1,6 +1,6 @@
-import CRC32C from 'crc-32/crc32c.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { blake2b } from '@noble/hashes/blake2.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import CRC32C from 'crc-32/crc32c.js';
 import { CsumType } from './constants.js';
 import { XXHASH_WASM_BASE64 } from './xxhashWasm.js';
 
@@ -63,11 +63,16 @@ export const CSUM_NAMES: Record<number, string> = {
 
 export function csumSizeOf(type: number): number {
   switch (type) {
-    case CsumType.CRC32: return 4;
-    case CsumType.XXHASH: return 8;
-    case CsumType.SHA256: return 32;
-    case CsumType.BLAKE2: return 32;
-    default: return 0;
+    case CsumType.CRC32:
+      return 4;
+    case CsumType.XXHASH:
+      return 8;
+    case CsumType.SHA256:
+      return 32;
+    case CsumType.BLAKE2:
+      return 32;
+    default:
+      return 0;
   }
 }
 
@@ -104,7 +109,10 @@ export function computeCsum(type: number, data: Uint8Array): Uint8Array {
     case CsumType.XXHASH: {
       let v = xxhash64(data);
       const out = new Uint8Array(8);
-      for (let i = 0; i < 8; i++) { out[i] = Number(v & 0xffn); v >>= 8n; }
+      for (let i = 0; i < 8; i++) {
+        out[i] = Number(v & 0xffn);
+        v >>= 8n;
+      }
       return out;
     }
     case CsumType.SHA256:
@@ -128,8 +136,7 @@ export function crc32c(data: Uint8Array): number {
 export function csumMatches(type: number, data: Uint8Array, stored: Uint8Array, storedOff: number): boolean {
   if (type === CsumType.CRC32) {
     const v = crc32cOf(data);
-    return stored[storedOff] === (v & 0xff) && stored[storedOff + 1] === ((v >>> 8) & 0xff) &&
-      stored[storedOff + 2] === ((v >>> 16) & 0xff) && stored[storedOff + 3] === v >>> 24;
+    return stored[storedOff] === (v & 0xff) && stored[storedOff + 1] === ((v >>> 8) & 0xff) && stored[storedOff + 2] === ((v >>> 16) & 0xff) && stored[storedOff + 3] === v >>> 24;
   }
   const c = computeCsum(type, data);
   for (let i = 0; i < c.length; i++) if (stored[storedOff + i] !== c[i]) return false;

@@ -125,8 +125,7 @@ export const BlockGroupFlag = {
 } as const;
 export const BLOCK_GROUP_TYPE_MASK = BlockGroupFlag.DATA | BlockGroupFlag.SYSTEM | BlockGroupFlag.METADATA;
 export const BLOCK_GROUP_PROFILE_MASK =
-  BlockGroupFlag.RAID0 | BlockGroupFlag.RAID1 | BlockGroupFlag.DUP | BlockGroupFlag.RAID10 |
-  BlockGroupFlag.RAID5 | BlockGroupFlag.RAID6 | BlockGroupFlag.RAID1C3 | BlockGroupFlag.RAID1C4;
+  BlockGroupFlag.RAID0 | BlockGroupFlag.RAID1 | BlockGroupFlag.DUP | BlockGroupFlag.RAID10 | BlockGroupFlag.RAID5 | BlockGroupFlag.RAID6 | BlockGroupFlag.RAID1C3 | BlockGroupFlag.RAID1C4;
 
 export type Profile = 'SINGLE' | 'DUP' | 'RAID0' | 'RAID1' | 'RAID1C3' | 'RAID1C4' | 'RAID10' | 'RAID5' | 'RAID6';
 
@@ -210,7 +209,15 @@ export const ExtentFlag = { DATA: 1n << 0n, TREE_BLOCK: 1n << 1n, FULL_BACKREF: 
 
 /** Directory entry file types (btrfs_dir_item.type). */
 export const FileType = {
-  UNKNOWN: 0, REG_FILE: 1, DIR: 2, CHRDEV: 3, BLKDEV: 4, FIFO: 5, SOCK: 6, SYMLINK: 7, XATTR: 8,
+  UNKNOWN: 0,
+  REG_FILE: 1,
+  DIR: 2,
+  CHRDEV: 3,
+  BLKDEV: 4,
+  FIFO: 5,
+  SOCK: 6,
+  SYMLINK: 7,
+  XATTR: 8,
 } as const;
 
 /** Inode flags (btrfs_inode_item.flags). */

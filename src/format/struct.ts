@@ -1,4 +1,4 @@
-import { i64, u16, u32, u64, u64n, u8, uuidAt } from './bytes.js';
+import { i64, u8, u16, u32, u64, u64n, uuidAt } from './bytes.js';
 
 /**
  * One definition per on-disk struct, from which its field offsets and
@@ -58,12 +58,18 @@ const SCALAR_SIZE: Record<ScalarType, number> = { u8: 1, u16: 2, u32: 4, u64: 8,
 // One factory per type, each returning a closure over a constant offset (made at load, never per call).
 function accessor(type: ScalarType, at: number): Accessor<number | bigint | string> {
   switch (type) {
-    case 'u8': return (buf, off) => u8(buf, off + at);
-    case 'u16': return (buf, off) => u16(buf, off + at);
-    case 'u32': return (buf, off) => u32(buf, off + at);
-    case 'u64': return (buf, off) => u64(buf, off + at);
-    case 'i64': return (buf, off) => i64(buf, off + at);
-    case 'uuid': return (buf, off) => uuidAt(buf, off + at);
+    case 'u8':
+      return (buf, off) => u8(buf, off + at);
+    case 'u16':
+      return (buf, off) => u16(buf, off + at);
+    case 'u32':
+      return (buf, off) => u32(buf, off + at);
+    case 'u64':
+      return (buf, off) => u64(buf, off + at);
+    case 'i64':
+      return (buf, off) => i64(buf, off + at);
+    case 'uuid':
+      return (buf, off) => uuidAt(buf, off + at);
   }
 }
 

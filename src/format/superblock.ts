@@ -1,19 +1,31 @@
-import { cStringAt, u16, u32, u64, u8, uuidAt } from './bytes.js';
+import { cStringAt, u8, u16, u32, u64, uuidAt } from './bytes.js';
 import { csumMatches, csumSizeOf, isKnownCsumType } from './checksum.js';
 import { CSUM_SIZE, IncompatFlag, NUM_BACKUP_ROOTS, SUPER_INFO_SIZE, SUPER_MAGIC, SYSTEM_CHUNK_ARRAY_SIZE } from './constants.js';
-import { decodeDevItem, type DevItem } from './items/dev.js';
+import { type DevItem, decodeDevItem } from './items/dev.js';
 
 /** btrfs_root_backup: one of the four rotating backup roots (168 bytes). */
 export interface BackupRoot {
-  treeRoot: bigint; treeRootGen: bigint;
-  chunkRoot: bigint; chunkRootGen: bigint;
-  extentRoot: bigint; extentRootGen: bigint;
-  fsRoot: bigint; fsRootGen: bigint;
-  devRoot: bigint; devRootGen: bigint;
-  csumRoot: bigint; csumRootGen: bigint;
-  totalBytes: bigint; bytesUsed: bigint; numDevices: bigint;
-  treeRootLevel: number; chunkRootLevel: number; extentRootLevel: number;
-  fsRootLevel: number; devRootLevel: number; csumRootLevel: number;
+  treeRoot: bigint;
+  treeRootGen: bigint;
+  chunkRoot: bigint;
+  chunkRootGen: bigint;
+  extentRoot: bigint;
+  extentRootGen: bigint;
+  fsRoot: bigint;
+  fsRootGen: bigint;
+  devRoot: bigint;
+  devRootGen: bigint;
+  csumRoot: bigint;
+  csumRootGen: bigint;
+  totalBytes: bigint;
+  bytesUsed: bigint;
+  numDevices: bigint;
+  treeRootLevel: number;
+  chunkRootLevel: number;
+  extentRootLevel: number;
+  fsRootLevel: number;
+  devRootLevel: number;
+  csumRootLevel: number;
 }
 
 /** btrfs_super_block, every field (4096 bytes on disk). */
@@ -64,14 +76,44 @@ export interface Superblock {
 
 /** Byte offsets of btrfs_super_block fields (btrfs_tree.h layout). */
 const O = {
-  csum: 0x00, fsid: 0x20, bytenr: 0x30, flags: 0x38, magic: 0x40, generation: 0x48, root: 0x50,
-  chunkRoot: 0x58, logRoot: 0x60, logRootTransid: 0x68, totalBytes: 0x70, bytesUsed: 0x78,
-  rootDirObjectid: 0x80, numDevices: 0x88, sectorsize: 0x90, nodesize: 0x94, leafsize: 0x98,
-  stripesize: 0x9c, sysChunkArraySize: 0xa0, chunkRootGeneration: 0xa4, compatFlags: 0xac,
-  compatRoFlags: 0xb4, incompatFlags: 0xbc, csumType: 0xc4, rootLevel: 0xc6, chunkRootLevel: 0xc7,
-  logRootLevel: 0xc8, devItem: 0xc9, label: 0x12b, cacheGeneration: 0x22b, uuidTreeGeneration: 0x233,
-  metadataUuid: 0x23b, nrGlobalRoots: 0x24b, blockGroupRoot: 0x253, blockGroupRootGeneration: 0x25b,
-  blockGroupRootLevel: 0x263, sysChunkArray: 0x32b, superRoots: 0xb2b,
+  csum: 0x00,
+  fsid: 0x20,
+  bytenr: 0x30,
+  flags: 0x38,
+  magic: 0x40,
+  generation: 0x48,
+  root: 0x50,
+  chunkRoot: 0x58,
+  logRoot: 0x60,
+  logRootTransid: 0x68,
+  totalBytes: 0x70,
+  bytesUsed: 0x78,
+  rootDirObjectid: 0x80,
+  numDevices: 0x88,
+  sectorsize: 0x90,
+  nodesize: 0x94,
+  leafsize: 0x98,
+  stripesize: 0x9c,
+  sysChunkArraySize: 0xa0,
+  chunkRootGeneration: 0xa4,
+  compatFlags: 0xac,
+  compatRoFlags: 0xb4,
+  incompatFlags: 0xbc,
+  csumType: 0xc4,
+  rootLevel: 0xc6,
+  chunkRootLevel: 0xc7,
+  logRootLevel: 0xc8,
+  devItem: 0xc9,
+  label: 0x12b,
+  cacheGeneration: 0x22b,
+  uuidTreeGeneration: 0x233,
+  metadataUuid: 0x23b,
+  nrGlobalRoots: 0x24b,
+  blockGroupRoot: 0x253,
+  blockGroupRootGeneration: 0x25b,
+  blockGroupRootLevel: 0x263,
+  sysChunkArray: 0x32b,
+  superRoots: 0xb2b,
 } as const;
 const BACKUP_ROOT_SIZE = 168;
 /** Where the magic "_BHRfS_M" is in a superblock. */
@@ -89,13 +131,28 @@ export function hasSuperMagic(buf: Uint8Array): boolean {
 export function decodeBackupRoot(buf: Uint8Array, off: number): BackupRoot {
   const q = (i: number) => u64(buf, off + i * 8);
   return {
-    treeRoot: q(0), treeRootGen: q(1), chunkRoot: q(2), chunkRootGen: q(3),
-    extentRoot: q(4), extentRootGen: q(5), fsRoot: q(6), fsRootGen: q(7),
-    devRoot: q(8), devRootGen: q(9), csumRoot: q(10), csumRootGen: q(11),
-    totalBytes: q(12), bytesUsed: q(13), numDevices: q(14),
+    treeRoot: q(0),
+    treeRootGen: q(1),
+    chunkRoot: q(2),
+    chunkRootGen: q(3),
+    extentRoot: q(4),
+    extentRootGen: q(5),
+    fsRoot: q(6),
+    fsRootGen: q(7),
+    devRoot: q(8),
+    devRootGen: q(9),
+    csumRoot: q(10),
+    csumRootGen: q(11),
+    totalBytes: q(12),
+    bytesUsed: q(13),
+    numDevices: q(14),
     // 4 unused u64 follow, then the six levels.
-    treeRootLevel: buf[off + 152]!, chunkRootLevel: buf[off + 153]!, extentRootLevel: buf[off + 154]!,
-    fsRootLevel: buf[off + 155]!, devRootLevel: buf[off + 156]!, csumRootLevel: buf[off + 157]!,
+    treeRootLevel: buf[off + 152]!,
+    chunkRootLevel: buf[off + 153]!,
+    extentRootLevel: buf[off + 154]!,
+    fsRootLevel: buf[off + 155]!,
+    devRootLevel: buf[off + 156]!,
+    csumRootLevel: buf[off + 157]!,
   };
 }
 
@@ -151,9 +208,7 @@ export function decodeSuperblock(buf: Uint8Array): Superblock {
   };
 }
 
-export type SuperProblem =
-  | 'bad-magic' | 'unknown-csum-type' | 'bad-csum' | 'bytenr-mismatch' | 'bad-sectorsize' | 'bad-nodesize'
-  | 'bad-sys-array-size' | 'bad-root-level';
+export type SuperProblem = 'bad-magic' | 'unknown-csum-type' | 'bad-csum' | 'bytenr-mismatch' | 'bad-sectorsize' | 'bad-nodesize' | 'bad-sys-array-size' | 'bad-root-level';
 
 /**
  * Verifies a superblock read at `expectedBytenr`: magic, checksum over bytes
@@ -191,7 +246,11 @@ export function superblockFieldProblems(sb: Superblock): string[] {
   if (sb.bytesUsed < 6n * BigInt(sb.nodesize)) out.push(`bytes_used ${sb.bytesUsed} is less than 6 nodes`);
   if (sb.numDevices === 0n) out.push('num_devices is 0');
   const align = BigInt(sb.sectorsize || 4096);
-  for (const [name, v] of [['root', sb.root], ['chunk_root', sb.chunkRoot], ['log_root', sb.logRoot]] as const) {
+  for (const [name, v] of [
+    ['root', sb.root],
+    ['chunk_root', sb.chunkRoot],
+    ['log_root', sb.logRoot],
+  ] as const) {
     if (v % align !== 0n) out.push(`${name} ${v} is not aligned to sectorsize ${sb.sectorsize}`);
   }
   if (sb.chunkRootGeneration > sb.generation) out.push(`chunk_root_generation ${sb.chunkRootGeneration} is newer than generation ${sb.generation}`);

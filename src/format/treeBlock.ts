@@ -1,8 +1,8 @@
+import type { FindingCode } from '../findingRules.js';
 import { bytesEqual } from './bytes.js';
 import { ObjectId } from './constants.js';
-import { compareKeyAt, compareKeysAt, decodeKey, type Key, KEY_SIZE, keyObjectidAt, keyOffsetAt, keyTypeAt } from './key.js';
+import { compareKeyAt, compareKeysAt, decodeKey, KEY_SIZE, type Key, keyObjectidAt, keyOffsetAt, keyTypeAt } from './key.js';
 import { bytes, defineStruct } from './struct.js';
-import type { FindingCode } from '../findingRules.js';
 
 /**
  * btrfs_header (101 bytes) then, in a leaf, btrfs_item[nritems] (25 bytes:
@@ -48,53 +48,104 @@ const LEVEL = blockHeader.off.level;
  * call checkTreeBlockStructure first on untrusted blocks.
  */
 export class TreeBlock {
-  constructor(readonly data: Uint8Array, readonly logical: bigint) {}
+  constructor(
+    readonly data: Uint8Array,
+    readonly logical: bigint,
+  ) {}
 
-  get bytenr(): bigint { return H.bytenr(this.data, 0); }
-  get flags(): bigint { return H.flags(this.data, 0); }
-  get generation(): bigint { return H.generation(this.data, 0); }
-  get owner(): bigint { return H.owner(this.data, 0); }
-  get nritems(): number { return H.nritems(this.data, 0); }
-  get level(): number { return this.data[LEVEL]!; }
-  get isLeaf(): boolean { return this.data[LEVEL] === 0; }
-  get fsid(): string { return H.fsid(this.data, 0); }
-  get chunkTreeUuid(): string { return H.chunkTreeUuid(this.data, 0); }
-  get csum(): Uint8Array { return this.data.subarray(blockHeader.off.csum, blockHeader.off.csum + blockHeader.sizeOf.csum); }
+  get bytenr(): bigint {
+    return H.bytenr(this.data, 0);
+  }
+  get flags(): bigint {
+    return H.flags(this.data, 0);
+  }
+  get generation(): bigint {
+    return H.generation(this.data, 0);
+  }
+  get owner(): bigint {
+    return H.owner(this.data, 0);
+  }
+  get nritems(): number {
+    return H.nritems(this.data, 0);
+  }
+  get level(): number {
+    return this.data[LEVEL]!;
+  }
+  get isLeaf(): boolean {
+    return this.data[LEVEL] === 0;
+  }
+  get fsid(): string {
+    return H.fsid(this.data, 0);
+  }
+  get chunkTreeUuid(): string {
+    return H.chunkTreeUuid(this.data, 0);
+  }
+  get csum(): Uint8Array {
+    return this.data.subarray(blockHeader.off.csum, blockHeader.off.csum + blockHeader.sizeOf.csum);
+  }
   /** Backref revision: the top byte of the flags (btrfs_header_backref_rev). */
-  get backrefRev(): number { return Number(this.flags >> 56n); }
+  get backrefRev(): number {
+    return Number(this.flags >> 56n);
+  }
 
   /** Byte offset of the key of `slot`. */
   keyOffset(slot: number): number {
     return HEADER_SIZE + slot * (this.isLeaf ? ITEM_SIZE : KEY_PTR_SIZE);
   }
-  key(slot: number): Key { return decodeKey(this.data, this.keyOffset(slot)); }
-  keyObjectid(slot: number): bigint { return keyObjectidAt(this.data, this.keyOffset(slot)); }
-  keyType(slot: number): number { return keyTypeAt(this.data, this.keyOffset(slot)); }
-  keyOffsetField(slot: number): bigint { return keyOffsetAt(this.data, this.keyOffset(slot)); }
-  compareKey(slot: number, k: Key): number { return compareKeyAt(this.data, this.keyOffset(slot), k); }
+  key(slot: number): Key {
+    return decodeKey(this.data, this.keyOffset(slot));
+  }
+  keyObjectid(slot: number): bigint {
+    return keyObjectidAt(this.data, this.keyOffset(slot));
+  }
+  keyType(slot: number): number {
+    return keyTypeAt(this.data, this.keyOffset(slot));
+  }
+  keyOffsetField(slot: number): bigint {
+    return keyOffsetAt(this.data, this.keyOffset(slot));
+  }
+  compareKey(slot: number, k: Key): number {
+    return compareKeyAt(this.data, this.keyOffset(slot), k);
+  }
 
   /** Leaf: absolute offset of an item's data within the block. */
-  itemOffset(slot: number): number { return HEADER_SIZE + leafItemOffset(this.data, HEADER_SIZE + slot * ITEM_SIZE); }
-  itemSize(slot: number): number { return leafItemSize(this.data, HEADER_SIZE + slot * ITEM_SIZE); }
+  itemOffset(slot: number): number {
+    return HEADER_SIZE + leafItemOffset(this.data, HEADER_SIZE + slot * ITEM_SIZE);
+  }
+  itemSize(slot: number): number {
+    return leafItemSize(this.data, HEADER_SIZE + slot * ITEM_SIZE);
+  }
   itemData(slot: number): Uint8Array {
     const o = this.itemOffset(slot);
     return this.data.subarray(o, o + this.itemSize(slot));
   }
 
   /** Node: child block address and the generation the parent expects of it. */
-  blockPtr(slot: number): bigint { return keyPtrBlockptr(this.data, HEADER_SIZE + slot * KEY_PTR_SIZE); }
-  ptrGeneration(slot: number): bigint { return keyPtrGeneration(this.data, HEADER_SIZE + slot * KEY_PTR_SIZE); }
+  blockPtr(slot: number): bigint {
+    return keyPtrBlockptr(this.data, HEADER_SIZE + slot * KEY_PTR_SIZE);
+  }
+  ptrGeneration(slot: number): bigint {
+    return keyPtrGeneration(this.data, HEADER_SIZE + slot * KEY_PTR_SIZE);
+  }
 
   /**
    * Slot of the last key <= k (the child to descend into, or the item), or
    * -1 when every key is greater. `exact` tells whether it is equal.
    */
   search(k: Key): { slot: number; exact: boolean } {
-    let lo = 0, hi = this.nritems - 1, slot = -1, exact = false;
+    let lo = 0,
+      hi = this.nritems - 1,
+      slot = -1,
+      exact = false;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const c = this.compareKey(mid, k);
-      if (c <= 0) { slot = mid; exact = c === 0; lo = mid + 1; if (exact) break; } else hi = mid - 1;
+      if (c <= 0) {
+        slot = mid;
+        exact = c === 0;
+        lo = mid + 1;
+        if (exact) break;
+      } else hi = mid - 1;
     }
     return { slot, exact };
   }
@@ -119,10 +170,22 @@ export interface BlockExpectation {
   firstKey?: Key;
 }
 
-export type BlockProblemCode = Extract<FindingCode,
-  | 'bytenr-mismatch' | 'fsid-mismatch' | 'chunk-tree-uuid-mismatch' | 'level-mismatch' | 'bad-level'
-  | 'transid-mismatch' | 'owner-mismatch' | 'first-key-mismatch' | 'bad-nritems' | 'key-order'
-  | 'item-offset' | 'item-overlap' | 'empty-node'>;
+export type BlockProblemCode = Extract<
+  FindingCode,
+  | 'bytenr-mismatch'
+  | 'fsid-mismatch'
+  | 'chunk-tree-uuid-mismatch'
+  | 'level-mismatch'
+  | 'bad-level'
+  | 'transid-mismatch'
+  | 'owner-mismatch'
+  | 'first-key-mismatch'
+  | 'bad-nritems'
+  | 'key-order'
+  | 'item-offset'
+  | 'item-overlap'
+  | 'empty-node'
+>;
 
 export interface BlockProblem {
   code: BlockProblemCode;
@@ -156,14 +219,11 @@ export function checkTreeBlockHeader(b: TreeBlock, e: BlockExpectation, fsidByte
   if (b.bytenr !== e.logical) p.push({ code: 'bytenr-mismatch', message: `header bytenr ${b.bytenr} != expected ${e.logical}` });
   const fsidOk = (fsidBytes ? bytesEqual(b.data, blockHeader.off.fsid, fsidBytes, 0, 16) : b.fsid === e.fsid) || (e.seedFsids?.includes(b.fsid) ?? false);
   if (!fsidOk) p.push({ code: 'fsid-mismatch', message: `header fsid ${b.fsid} != ${e.fsid}` });
-  if (e.chunkTreeUuid !== undefined && b.chunkTreeUuid !== e.chunkTreeUuid)
-    p.push({ code: 'chunk-tree-uuid-mismatch', message: `chunk tree uuid ${b.chunkTreeUuid} != ${e.chunkTreeUuid}` });
+  if (e.chunkTreeUuid !== undefined && b.chunkTreeUuid !== e.chunkTreeUuid) p.push({ code: 'chunk-tree-uuid-mismatch', message: `chunk tree uuid ${b.chunkTreeUuid} != ${e.chunkTreeUuid}` });
   if (b.level >= 8) p.push({ code: 'bad-level', message: `level ${b.level} >= 8` });
   else if (e.level !== undefined && b.level !== e.level) p.push({ code: 'level-mismatch', message: `level ${b.level}, expected ${e.level}` });
-  if (e.generation !== undefined && b.generation !== e.generation)
-    p.push({ code: 'transid-mismatch', message: `generation ${b.generation}, parent expects ${e.generation}` });
-  if (e.owner !== undefined && !ownerFits(b.owner, e.owner))
-    p.push({ code: 'owner-mismatch', message: `owner ${b.owner}, expected ${isSubvolumeOwner(e.owner) ? 'a subvolume' : e.owner}` });
+  if (e.generation !== undefined && b.generation !== e.generation) p.push({ code: 'transid-mismatch', message: `generation ${b.generation}, parent expects ${e.generation}` });
+  if (e.owner !== undefined && !ownerFits(b.owner, e.owner)) p.push({ code: 'owner-mismatch', message: `owner ${b.owner}, expected ${isSubvolumeOwner(e.owner) ? 'a subvolume' : e.owner}` });
   return p;
 }
 
@@ -205,7 +265,10 @@ export function checkTreeBlockStructure(b: TreeBlock): { problems: BlockProblem[
       }
       if (off + len !== prevStart) {
         problems.push({ code: 'item-overlap', slot: i, message: `item ${i} data ends at ${off + len - HEADER_SIZE}, expected ${prevStart - HEADER_SIZE}` });
-        if (off + len > prevStart) { valid = i; break; }
+        if (off + len > prevStart) {
+          valid = i;
+          break;
+        }
       }
       prevStart = off;
     }

@@ -7,10 +7,7 @@ import { ObjectId, ItemType as T } from './constants.js';
  */
 
 /** Items of a subvolume (and of the data reloc tree): inodes, names, xattrs, verity, orphans, file extents. */
-const FS_TYPES: readonly number[] = [
-  T.INODE_ITEM, T.INODE_REF, T.INODE_EXTREF, T.XATTR_ITEM, T.VERITY_DESC_ITEM, T.VERITY_MERKLE_ITEM,
-  T.ORPHAN_ITEM, T.DIR_ITEM, T.DIR_INDEX, T.EXTENT_DATA,
-];
+const FS_TYPES: readonly number[] = [T.INODE_ITEM, T.INODE_REF, T.INODE_EXTREF, T.XATTR_ITEM, T.VERITY_DESC_ITEM, T.VERITY_MERKLE_ITEM, T.ORPHAN_ITEM, T.DIR_ITEM, T.DIR_INDEX, T.EXTENT_DATA];
 
 /**
  * Key type 0 with objectid FREE_SPACE: the header of a free-space-cache (v1)
@@ -31,10 +28,10 @@ const CREATED: readonly number[] = [T.INODE_ITEM, T.INODE_REF];
 const BY_TREE = new Map<bigint, ReadonlySet<number>>([
   // The root tree also has the free-space-cache inodes and the directory inode 6 ("default").
   [ObjectId.ROOT_TREE, new Set([...FS_TYPES, T.ROOT_ITEM, T.ROOT_BACKREF, T.ROOT_REF, T.TEMPORARY_ITEM, FREE_SPACE_HEADER_TYPE])],
-  [ObjectId.EXTENT_TREE, new Set([
-    T.EXTENT_ITEM, T.METADATA_ITEM, T.EXTENT_OWNER_REF, T.TREE_BLOCK_REF, T.EXTENT_DATA_REF, T.EXTENT_REF_V0,
-    T.SHARED_BLOCK_REF, T.SHARED_DATA_REF, T.BLOCK_GROUP_ITEM,
-  ])],
+  [
+    ObjectId.EXTENT_TREE,
+    new Set([T.EXTENT_ITEM, T.METADATA_ITEM, T.EXTENT_OWNER_REF, T.TREE_BLOCK_REF, T.EXTENT_DATA_REF, T.EXTENT_REF_V0, T.SHARED_BLOCK_REF, T.SHARED_DATA_REF, T.BLOCK_GROUP_ITEM]),
+  ],
   [ObjectId.CHUNK_TREE, new Set([T.DEV_ITEM, T.CHUNK_ITEM])],
   // Device extents, device statistics (PERSISTENT_ITEM), the replace status (DEV_REPLACE).
   [ObjectId.DEV_TREE, new Set([T.DEV_EXTENT, T.PERSISTENT_ITEM, T.DEV_REPLACE])],

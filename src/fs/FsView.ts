@@ -1,15 +1,15 @@
-import { ItemType, ObjectId, RootFlag, SuperFlag, InodeFlag } from '../format/constants.js';
-import { U64_MAX, type Key } from '../format/key.js';
+import { rule } from '../findingRules.js';
+import type { Finding } from '../findings.js';
+import { InodeFlag, ItemType, ObjectId, RootFlag, SuperFlag } from '../format/constants.js';
 import { decodeDirItem, type DirEntry as RawDirEntry } from '../format/items/dir.js';
 import { decodeInodeExtref, decodeInodeItem, decodeInodeRef } from '../format/items/inode.js';
 import { decodeRootItem, decodeRootRef, type RootItemDecoded } from '../format/items/root.js';
+import { type Key, U64_MAX } from '../format/key.js';
 import { fmtKey } from '../format/treeBlock.js';
-import type { Finding } from '../findings.js';
 import type { Filesystem } from '../tree/Filesystem.js';
 import type { ItemRef, TreeRoot } from '../tree/walk.js';
 import { bytesEqualAll, displayPath, hasEscapes, nameHash, parsePath, utf8Bytes } from './names.js';
 import type { DirEntry, FileKind, Inode, InodeRef, ItemPlace } from './types.js';
-import { rule } from '../findingRules.js';
 
 /** Bounds that keep hostile trees from making walks unbounded. */
 export const LIMITS = {
@@ -32,14 +32,22 @@ export function isFsTreeId(id: bigint): boolean {
 
 export function kindOfMode(mode: number): FileKind {
   switch (mode & 0o170000) {
-    case 0o100000: return 'file';
-    case 0o040000: return 'dir';
-    case 0o120000: return 'symlink';
-    case 0o020000: return 'chr';
-    case 0o060000: return 'blk';
-    case 0o010000: return 'fifo';
-    case 0o140000: return 'sock';
-    default: return 'unknown';
+    case 0o100000:
+      return 'file';
+    case 0o040000:
+      return 'dir';
+    case 0o120000:
+      return 'symlink';
+    case 0o020000:
+      return 'chr';
+    case 0o060000:
+      return 'blk';
+    case 0o010000:
+      return 'fifo';
+    case 0o140000:
+      return 'sock';
+    default:
+      return 'unknown';
   }
 }
 
@@ -51,7 +59,10 @@ export function inodeFlagNames(flags: bigint): string[] {
   const out: string[] = [];
   let rest = flags;
   for (const [name, bit] of Object.entries(InodeFlag)) {
-    if (flags & bit) { out.push(name === 'RO_VERITY' ? 'VERITY' : name); rest &= ~bit; }
+    if (flags & bit) {
+      out.push(name === 'RO_VERITY' ? 'VERITY' : name);
+      rest &= ~bit;
+    }
   }
   if (rest) out.push(`0x${rest.toString(16)}`);
   return out;
@@ -130,7 +141,9 @@ export class FsView {
 
   constructor(readonly fs: Filesystem) {}
 
-  get sectorsize(): number { return this.fs.superblock.sectorsize; }
+  get sectorsize(): number {
+    return this.fs.superblock.sectorsize;
+  }
 
   /** True for images made by btrfs-image: metadata only, every data block and inline extent zeroed. */
   get isMetadump(): boolean {
@@ -337,9 +350,26 @@ export class FsView {
     const root = this.inode(this.rootOf(subvol));
     const t = root?.atime ?? { sec: 0n, nsec: 0 };
     return {
-      generation: 0n, transid: 0n, size: 0n, nbytes: 0n, blockGroup: 0n, nlink: 1, uid: 0, gid: 0, mode: 0o040755, rdev: 0n,
-      flags: 0n, sequence: 0n, atime: t, ctime: root?.ctime ?? t, mtime: root?.mtime ?? t, otime: root?.otime ?? t,
-      subvol, ino: EMPTY_SUBVOL_DIR, kind: 'dir', placeholder: true,
+      generation: 0n,
+      transid: 0n,
+      size: 0n,
+      nbytes: 0n,
+      blockGroup: 0n,
+      nlink: 1,
+      uid: 0,
+      gid: 0,
+      mode: 0o040755,
+      rdev: 0n,
+      flags: 0n,
+      sequence: 0n,
+      atime: t,
+      ctime: root?.ctime ?? t,
+      mtime: root?.mtime ?? t,
+      otime: root?.otime ?? t,
+      subvol,
+      ino: EMPTY_SUBVOL_DIR,
+      kind: 'dir',
+      placeholder: true,
     };
   }
 
@@ -397,7 +427,10 @@ export class FsView {
       const k = block.key(slot);
       const place = { tree: dir.subvol, block: block.logical, slot };
       const d = decodeDirItem(k, block.itemData(slot));
-      if (d.kind === 'invalid') { this.badItem(dir.subvol, block.logical, slot, k, d.reason); continue; }
+      if (d.kind === 'invalid') {
+        this.badItem(dir.subvol, block.logical, slot, k, d.reason);
+        continue;
+      }
       for (const e of d.entries) yield this.entryOf(dir, e, k.offset, place);
     }
   }
@@ -444,7 +477,10 @@ export class FsView {
     const walked: Uint8Array[] = [];
     for (const comp of path) {
       if (comp.length === 2 && comp[0] === 0x2e && comp[1] === 0x2e) {
-        if (stack.length > 1) { stack.pop(); walked.pop(); }
+        if (stack.length > 1) {
+          stack.pop();
+          walked.pop();
+        }
         continue;
       }
       const cur = stack[stack.length - 1]!;
@@ -484,7 +520,10 @@ export class FsView {
     for (const { block, slot } of this.objectItems(ref.subvol, ref.ino, ItemType.INODE_REF)) {
       const k = block.key(slot);
       const d = decodeInodeRef(k, block.itemData(slot));
-      if (d.kind === 'invalid') { this.badItem(ref.subvol, block.logical, slot, k, d.reason); continue; }
+      if (d.kind === 'invalid') {
+        this.badItem(ref.subvol, block.logical, slot, k, d.reason);
+        continue;
+      }
       for (const r of d.refs) {
         if (out.length >= LIMITS.maxNames) return out;
         out.push({ parent: k.offset, name: r.name, index: r.index, source: 'INODE_REF' });
@@ -493,7 +532,10 @@ export class FsView {
     for (const { block, slot } of this.objectItems(ref.subvol, ref.ino, ItemType.INODE_EXTREF)) {
       const k = block.key(slot);
       const d = decodeInodeExtref(k, block.itemData(slot));
-      if (d.kind === 'invalid') { this.badItem(ref.subvol, block.logical, slot, k, d.reason); continue; }
+      if (d.kind === 'invalid') {
+        this.badItem(ref.subvol, block.logical, slot, k, d.reason);
+        continue;
+      }
       for (const r of d.refs) {
         if (out.length >= LIMITS.maxNames) return out;
         out.push({ parent: r.parent, name: r.name, index: r.index, source: 'INODE_EXTREF' });
@@ -580,7 +622,10 @@ export class FsView {
     for (const { block, slot } of this.objectItems(ref.subvol, ref.ino, ItemType.XATTR_ITEM)) {
       const k = block.key(slot);
       const d = decodeDirItem(k, block.itemData(slot));
-      if (d.kind === 'invalid') { this.badItem(ref.subvol, block.logical, slot, k, d.reason); continue; }
+      if (d.kind === 'invalid') {
+        this.badItem(ref.subvol, block.logical, slot, k, d.reason);
+        continue;
+      }
       for (const e of d.entries) {
         if (out.length >= LIMITS.maxXattrs) return out;
         out.push({ name: e.name, value: e.data });

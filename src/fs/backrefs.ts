@@ -1,11 +1,11 @@
 import { Compression, ExtentFlag, ItemType, ObjectId } from '../format/constants.js';
-import { decodeExtentItem, decodeExtentDataRef, decodeSharedDataRef, type InlineRef } from '../format/items/extent.js';
+import { decodeExtentDataRef, decodeExtentItem, decodeSharedDataRef, type InlineRef } from '../format/items/extent.js';
 import { decodeFileExtent } from '../format/items/fileExtent.js';
-import { U64_MAX, type Key } from '../format/key.js';
+import { type Key, U64_MAX } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
 import { readChild, readRoot, type TreeRoot } from '../tree/walk.js';
+import { type FsView, isFsTreeId } from './FsView.js';
 import { fileExtents } from './fileData.js';
-import { isFsTreeId, type FsView } from './FsView.js';
 import { lastKeyAtOrBefore } from './treeSearch.js';
 
 /** The extent (data or tree block) that holds a logical address, from the extent tree. */
@@ -84,7 +84,7 @@ export function resolveLogical(view: FsView, logical: bigint): LogicalResolution
     const b = r.block;
     out.treeBlock = {
       owner: b ? b.owner : 0n,
-      level: b ? b.level : found.info.level ?? -1,
+      level: b ? b.level : (found.info.level ?? -1),
       firstKey: b && b.nritems > 0 ? b.key(0) : null,
       roots: [...walker.rootsOf(found.info.bytenr)].sort(cmp),
     };
@@ -103,13 +103,21 @@ export function resolveLogical(view: FsView, logical: bigint): LogicalResolution
     const compressed = d.compression !== Compression.NONE;
     if (!compressed && (rel < d.offset || rel >= d.offset + d.numBytes)) return; // references another part of the extent
     add({
-      subvol, ino, fileOffset: compressed ? keyOffset : keyOffset + rel - d.offset, extentFileOffset: keyOffset, extentLength: d.numBytes, compressed,
+      subvol,
+      ino,
+      fileOffset: compressed ? keyOffset : keyOffset + rel - d.offset,
+      extentFileOffset: keyOffset,
+      extentLength: d.numBytes,
+      compressed,
       paths: isFsTreeId(subvol) ? view.paths({ subvol, ino }) : [],
     });
   };
   for (const ref of found.refs) {
     if (ref.type === 'extent-data') {
-      if (!isFsTreeId(ref.root) && ref.root !== ObjectId.DATA_RELOC_TREE) { out.notes.push(`reference from tree ${ref.root}`); continue; }
+      if (!isFsTreeId(ref.root) && ref.root !== ObjectId.DATA_RELOC_TREE) {
+        out.notes.push(`reference from tree ${ref.root}`);
+        continue;
+      }
       // File extent items of that inode pointing at X with key offset - extent offset == ref.offset.
       // The ref's offset is the key offset minus the extent offset, modulo 2^64: a clone of a
       // later part of an extent to an earlier file offset wraps, so such a search starts at 0.
@@ -127,7 +135,10 @@ export function resolveLogical(view: FsView, logical: bigint): LogicalResolution
     } else if (ref.type === 'shared-data') {
       const r = fs.reader.read({ logical: ref.parent, level: 0 });
       for (const f of r.findings) fs.blockSink.add(f);
-      if (!r.block) { out.notes.push(`SHARED_DATA_REF leaf ${ref.parent} cannot be read`); continue; }
+      if (!r.block) {
+        out.notes.push(`SHARED_DATA_REF leaf ${ref.parent} cannot be read`);
+        continue;
+      }
       const leaf = r.block;
       const roots = walker.rootsOf(ref.parent);
       for (let i = 0; i < r.validItems; i++) {
@@ -172,8 +183,12 @@ function extentAt(view: FsView, root: TreeRoot, X: bigint, logical: bigint | nul
       for (const r of d.inlineRefs) refs.push(inlineRef(r));
     } else if (info) {
       switch (key.type) {
-        case ItemType.TREE_BLOCK_REF: refs.push({ type: 'tree-block', root: key.offset, keyed: true }); break;
-        case ItemType.SHARED_BLOCK_REF: refs.push({ type: 'shared-block', parent: key.offset, keyed: true }); break;
+        case ItemType.TREE_BLOCK_REF:
+          refs.push({ type: 'tree-block', root: key.offset, keyed: true });
+          break;
+        case ItemType.SHARED_BLOCK_REF:
+          refs.push({ type: 'shared-block', parent: key.offset, keyed: true });
+          break;
         case ItemType.EXTENT_DATA_REF: {
           const d = decodeExtentDataRef(key, data);
           if (d.kind !== 'invalid') refs.push({ type: 'extent-data', root: d.root, ino: d.objectid, offset: d.offset, count: d.count, keyed: true });
@@ -184,7 +199,8 @@ function extentAt(view: FsView, root: TreeRoot, X: bigint, logical: bigint | nul
           if (d.kind !== 'invalid') refs.push({ type: 'shared-data', parent: key.offset, count: d.count, keyed: true });
           break;
         }
-        case ItemType.EXTENT_OWNER_REF: break;
+        case ItemType.EXTENT_OWNER_REF:
+          break;
       }
     }
   }
@@ -193,11 +209,16 @@ function extentAt(view: FsView, root: TreeRoot, X: bigint, logical: bigint | nul
 
 function inlineRef(r: InlineRef): BackRef {
   switch (r.kind) {
-    case 'extent_data': return { type: 'extent-data', root: r.root, ino: r.objectid, offset: r.offset, count: r.count, keyed: false };
-    case 'shared_data': return { type: 'shared-data', parent: r.parent, count: r.count, keyed: false };
-    case 'tree_block': return { type: 'tree-block', root: r.root, keyed: false };
-    case 'shared_block': return { type: 'shared-block', parent: r.parent, keyed: false };
-    case 'extent_owner': return { type: 'owner', root: r.root, keyed: false };
+    case 'extent_data':
+      return { type: 'extent-data', root: r.root, ino: r.objectid, offset: r.offset, count: r.count, keyed: false };
+    case 'shared_data':
+      return { type: 'shared-data', parent: r.parent, count: r.count, keyed: false };
+    case 'tree_block':
+      return { type: 'tree-block', root: r.root, keyed: false };
+    case 'shared_block':
+      return { type: 'shared-block', parent: r.parent, keyed: false };
+    case 'extent_owner':
+      return { type: 'owner', root: r.root, keyed: false };
   }
 }
 
@@ -210,7 +231,10 @@ function inlineRef(r: InlineRef): BackRef {
  */
 class RootFinder {
   private readonly memo = new Map<bigint, Set<bigint>>();
-  constructor(private readonly view: FsView, private readonly extentRoot: TreeRoot) {}
+  constructor(
+    private readonly view: FsView,
+    private readonly extentRoot: TreeRoot,
+  ) {}
 
   rootsOf(block: bigint, hint?: bigint): Set<bigint> {
     const r = this.roots(block, 0);

@@ -1,14 +1,14 @@
-import { Compression, FileExtentType, InodeFlag, ItemType } from '../format/constants.js';
-import { decompressExtent, MAX_COMPRESSED } from '../format/compression/index.js';
-import { describe } from '../format/compression/common.js';
+import { rule } from '../findingRules.js';
 import { csumMatches } from '../format/checksum.js';
+import { describe } from '../format/compression/common.js';
+import { decompressExtent, MAX_COMPRESSED } from '../format/compression/index.js';
+import { Compression, FileExtentType, InodeFlag, ItemType } from '../format/constants.js';
 import { decodeFileExtent } from '../format/items/fileExtent.js';
 import { U64_MAX } from '../format/key.js';
 import { CsumLookup } from './csums.js';
 import type { FsView } from './FsView.js';
 import { itemsFromAtOrBefore } from './treeSearch.js';
 import type { Inode, InodeRef, ItemPlace } from './types.js';
-import { rule } from '../findingRules.js';
 
 /** One file extent item, decoded, with the file range it maps. */
 export interface FileExtent {
@@ -88,7 +88,16 @@ export function* fileExtents(view: FsView, ref: InodeRef, from = 0n): Generator<
       view.finding({ ...rule('item-invalid'), message: `inode ${ref.ino} of subvolume ${ref.subvol}: file extent at offset ${k.offset}: ${d.reason}`, location: { ...place, key: k } });
       continue;
     }
-    const common = { fileOffset: k.offset, compression: d.compression, encryption: d.encryption, otherEncoding: d.otherEncoding, generation: d.generation, ramBytes: d.ramBytes, place, ...(d.errors ? { errors: d.errors } : {}) };
+    const common = {
+      fileOffset: k.offset,
+      compression: d.compression,
+      encryption: d.encryption,
+      otherEncoding: d.otherEncoding,
+      generation: d.generation,
+      ramBytes: d.ramBytes,
+      place,
+      ...(d.errors ? { errors: d.errors } : {}),
+    };
     if (d.body === 'inline') {
       const length = d.compression === Compression.NONE ? BigInt(d.inlineLength) : d.ramBytes;
       yield { ...common, kind: 'inline', length, diskBytenr: 0n, diskNumBytes: 0n, offset: 0n, inline: d.data };
@@ -123,7 +132,11 @@ class DataReader {
   private lastCompressed: { key: string; bytes: Uint8Array } | null = null;
   private missingReported = false;
 
-  constructor(private readonly view: FsView, private readonly inode: Inode, opts: ReadOptions) {
+  constructor(
+    private readonly view: FsView,
+    private readonly inode: Inode,
+    opts: ReadOptions,
+  ) {
     this.csums = new CsumLookup(view.fs);
     this.verify = opts.verify !== false && (inode.flags & InodeFlag.NODATASUM) === 0n && this.csums.available;
     this.ss = view.sectorsize;
@@ -160,18 +173,35 @@ class DataReader {
 
   private *extent(e: FileExtent, skip: bigint, len: bigint): Generator<DataSegment> {
     const at = e.fileOffset + skip;
-    if (e.kind === 'hole') { yield { kind: 'zero', offset: at, length: len, why: 'hole' }; return; }
-    if (e.kind === 'prealloc') { yield { kind: 'zero', offset: at, length: len, why: 'prealloc' }; return; }
+    if (e.kind === 'hole') {
+      yield { kind: 'zero', offset: at, length: len, why: 'hole' };
+      return;
+    }
+    if (e.kind === 'prealloc') {
+      yield { kind: 'zero', offset: at, length: len, why: 'prealloc' };
+      return;
+    }
     if (this.view.isMetadump) {
       yield { kind: 'error', offset: at, length: len, message: 'no file data: the image was made by btrfs-image (METADUMP), which keeps metadata only' };
       return;
     }
     if (e.encryption !== 0 || e.otherEncoding !== 0) {
-      yield { kind: 'error', offset: at, length: len, message: `${this.where}: extent at file offset ${e.fileOffset} is encrypted or encoded (encryption ${e.encryption}, other_encoding ${e.otherEncoding}); not supported` };
+      yield {
+        kind: 'error',
+        offset: at,
+        length: len,
+        message: `${this.where}: extent at file offset ${e.fileOffset} is encrypted or encoded (encryption ${e.encryption}, other_encoding ${e.otherEncoding}); not supported`,
+      };
       return;
     }
-    if (e.kind === 'inline') { yield* this.inline(e, skip, len); return; }
-    if (e.compression !== Compression.NONE) { yield* this.compressed(e, skip, len); return; }
+    if (e.kind === 'inline') {
+      yield* this.inline(e, skip, len);
+      return;
+    }
+    if (e.compression !== Compression.NONE) {
+      yield* this.compressed(e, skip, len);
+      return;
+    }
     yield* this.plain(e, skip, len);
   }
 
@@ -210,7 +240,10 @@ class DataReader {
     let plain = this.lastCompressed?.key === key ? this.lastCompressed.bytes : null;
     if (!plain) {
       const r = this.readSectors(e.diskBytenr, Number(e.diskNumBytes));
-      if ('error' in r) { yield fail(r.error, r.logical); return; }
+      if ('error' in r) {
+        yield fail(r.error, r.logical);
+        return;
+      }
       if (r.bad.length) {
         const b = r.bad[0]!;
         yield fail(`${this.where}: checksum mismatch on every copy of compressed extent at logical ${e.diskBytenr} (sector at logical ${b})`, b);
@@ -264,12 +297,16 @@ class DataReader {
         if (m.contiguous > 0n && m.contiguous < n) {
           // Several stripes: read each one alone (each such read stays inside one stripe, so
           // when it fails it is an error below, never another split).
-          let fa = fileAt, lg = logical, rem = n;
+          let fa = fileAt,
+            lg = logical,
+            rem = n;
           while (rem > 0n) {
             const c = this.view.fs.volume.chunks.map(lg)?.contiguous ?? rem;
             const k = c > 0n && c < rem ? c : rem;
             yield* this.plainRange(fa, lg, k, k + ss);
-            fa += k; lg += k; rem -= k;
+            fa += k;
+            lg += k;
+            rem -= k;
           }
         } else {
           yield { kind: 'error', offset: fileAt, length: n, logical, message: r.error };
@@ -283,14 +320,17 @@ class DataReader {
           // Serve the good runs, and an error for each bad sector.
           const bad = new Set(r.bad.map((b) => Number((b - aStart) / ss)));
           let runStart = lo;
-          for (let p = lo; p < hi;) {
+          for (let p = lo; p < hi; ) {
             const sec = Math.floor(p / this.ss);
             const secEnd = Math.min(hi, (sec + 1) * this.ss);
             if (bad.has(sec)) {
               if (p > runStart) yield { kind: 'data', offset: fileAt + BigInt(runStart - lo), bytes: r.bytes.subarray(runStart, p) };
               const bl = aStart + BigInt(sec) * ss;
               yield {
-                kind: 'error', offset: fileAt + BigInt(p - lo), length: BigInt(secEnd - p), logical: bl,
+                kind: 'error',
+                offset: fileAt + BigInt(p - lo),
+                length: BigInt(secEnd - p),
+                logical: bl,
                 message: `${this.where}: checksum mismatch on every copy of the sector at logical ${bl} (file offset ${fileAt + BigInt(p - lo)})`,
               };
               runStart = secEnd;
@@ -321,7 +361,10 @@ class DataReader {
     let why = '';
     for (let c = 0; c < copies && !bytes; c++) {
       const r = vol.readCopy(logical, length, c);
-      if (r.bytes) { bytes = r.bytes; used = c; } else why = r.error ?? 'unreadable';
+      if (r.bytes) {
+        bytes = r.bytes;
+        used = c;
+      } else why = r.error ?? 'unreadable';
     }
     if (!bytes) {
       this.view.finding({ ...rule('data-unreadable'), message: `${this.where}: data at logical ${logical} +${length}: ${why}`, location: { logical } });
@@ -338,9 +381,15 @@ class DataReader {
     let missing = 0;
     let mended = false;
     for (let i = 0; i < sectors; i++) {
-      if (!cs.present[i]) { missing++; continue; }
+      if (!cs.present[i]) {
+        missing++;
+        continue;
+      }
       const sec = bytes.subarray(i * this.ss, (i + 1) * this.ss);
-      if (csumMatches(type, sec, cs.csums, i * cs.csumSize)) { this.stats.verifiedSectors++; continue; }
+      if (csumMatches(type, sec, cs.csums, i * cs.csumSize)) {
+        this.stats.verifiedSectors++;
+        continue;
+      }
       const at = logical + BigInt(i * this.ss);
       let fixed = false;
       const n = vol.copyCount(at);
@@ -349,12 +398,20 @@ class DataReader {
         const r = vol.readCopy(at, this.ss, c);
         if (r.bytes && csumMatches(type, r.bytes, cs.csums, i * cs.csumSize)) {
           // A source may hand out its own memory (an in-memory image): mend a private copy, never the source.
-          if (!mended) { bytes = bytes.slice(); mended = true; }
+          if (!mended) {
+            bytes = bytes.slice();
+            mended = true;
+          }
           bytes.set(r.bytes, i * this.ss);
           fixed = true;
           this.stats.repairedSectors++;
           this.stats.verifiedSectors++;
-          this.view.finding({ ...rule('data-csum', 'warning'), repairable: true, message: `${this.where}: data checksum mismatch at logical ${at} copy ${used + 1}; copy ${c + 1}${r.rebuilt ? ' (rebuilt from parity)' : ''} is good`, location: { logical: at, copy: used } });
+          this.view.finding({
+            ...rule('data-csum', 'warning'),
+            repairable: true,
+            message: `${this.where}: data checksum mismatch at logical ${at} copy ${used + 1}; copy ${c + 1}${r.rebuilt ? ' (rebuilt from parity)' : ''} is good`,
+            location: { logical: at, copy: used },
+          });
         }
       }
       if (!fixed) {
@@ -367,7 +424,11 @@ class DataReader {
       this.stats.unverifiedSectors += missing;
       if (!this.missingReported) {
         this.missingReported = true;
-        this.view.finding({ ...rule('data-csum-missing', 'warning'), message: `${this.where}: no data checksum for ${missing} sector(s) from logical ${logical} (the inode does not have NODATASUM)`, location: { logical } });
+        this.view.finding({
+          ...rule('data-csum-missing', 'warning'),
+          message: `${this.where}: no data checksum for ${missing} sector(s) from logical ${logical} (the inode does not have NODATASUM)`,
+          location: { logical },
+        });
       }
     }
     return { bytes, bad };
@@ -391,7 +452,7 @@ export function readAll(view: FsView, inode: Inode, opts: ReadOptions & { max?: 
 
 /** A symlink's target (null when the inode is not a symlink or the target is unreadable). */
 export function symlinkTarget(view: FsView, inode: Inode | null): Uint8Array | null {
-  if (!inode || inode.kind !== 'symlink') return null;
+  if (inode?.kind !== 'symlink') return null;
   const r = readAll(view, inode, { max: 65536 });
   return r.errors.length ? null : r.bytes;
 }

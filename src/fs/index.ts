@@ -2,12 +2,13 @@
  * The file layer: subvolumes, directories, inodes, file data and back
  * references of a btrfs filesystem, read lazily from its trees.
  */
-export * from './types.js';
-export * from './names.js';
-export { FsView, LIMITS, EMPTY_SUBVOL_DIR, isFsTreeId, kindOfMode, inodeFlagNames, FT_OF_KIND, type InodeName, type Xattr, type SubvolumeInfo, type ResolveResult } from './FsView.js';
-export { fileExtents, readFile, readAll, newReadStats, type FileExtent, type DataSegment, type ReadOptions, type ReadStats } from './fileData.js';
+
+export { type BackRef, type ExtentInfo, type FileUse, type LogicalResolution, resolveLogical } from './backrefs.js';
 export { CsumLookup, type SectorCsums } from './csums.js';
-export { walkFiles, type WalkItem, type WalkFilesOptions } from './walk.js';
-export { resolveLogical, type LogicalResolution, type FileUse, type BackRef, type ExtentInfo } from './backrefs.js';
-export { locate, selectSubvolume, parseInodeSpec, type Target, type Located } from './select.js';
-export { lastKeyAtOrBefore, itemsFromAtOrBefore } from './treeSearch.js';
+export { EMPTY_SUBVOL_DIR, FsView, FT_OF_KIND, type InodeName, inodeFlagNames, isFsTreeId, kindOfMode, LIMITS, type ResolveResult, type SubvolumeInfo, type Xattr } from './FsView.js';
+export { type DataSegment, type FileExtent, fileExtents, newReadStats, type ReadOptions, type ReadStats, readAll, readFile } from './fileData.js';
+export * from './names.js';
+export { type Located, locate, parseInodeSpec, selectSubvolume, type Target } from './select.js';
+export { itemsFromAtOrBefore, lastKeyAtOrBefore } from './treeSearch.js';
+export * from './types.js';
+export { type WalkFilesOptions, type WalkItem, walkFiles } from './walk.js';

@@ -17,7 +17,7 @@ const utf8 = new TextDecoder('utf-8');
  * ~crc(~seed, data), so a raw crc seeded with S is ~lib(data, ~S).)
  */
 export function nameHash(name: Uint8Array): bigint {
-  return BigInt((~CRC32C.buf(name, 1)) >>> 0);
+  return BigInt(~CRC32C.buf(name, 1) >>> 0);
 }
 
 export function utf8Bytes(s: string): Uint8Array {
@@ -85,7 +85,8 @@ export type TextStyle = 'display' | 'json' | 'bodyfile';
 /** U+200E, U+200F, U+202A..U+202E, U+2066..U+2069 at b[i] (a 3-byte UTF-8 sequence). */
 function isBidiControl(b: Uint8Array, i: number): boolean {
   if (b[i] !== 0xe2) return false;
-  const x = b[i + 1]!, y = b[i + 2]!;
+  const x = b[i + 1]!,
+    y = b[i + 2]!;
   return (x === 0x80 && (y === 0x8e || y === 0x8f || (y >= 0xaa && y <= 0xae))) || (x === 0x81 && y >= 0xa6 && y <= 0xa9);
 }
 
@@ -95,8 +96,7 @@ function escapeBytes(b: Uint8Array, style: TextStyle, component: boolean): strin
   while (i < b.length) {
     const c = b[i]!;
     if (c < 0x80) {
-      const esc = (component && c === 0x2f) ||
-        (style === 'json' ? false : c < 0x20 || c === 0x7f || (style === 'display' ? c === 0x5c : c === 0x7c));
+      const esc = (component && c === 0x2f) || (style === 'json' ? false : c < 0x20 || c === 0x7f || (style === 'display' ? c === 0x5c : c === 0x7c));
       out += esc ? `\\x${hex2(c)}` : String.fromCharCode(c);
       i++;
       continue;
@@ -137,7 +137,15 @@ export function jsonText(b: Uint8Array, component = false): { text: string; exac
 export function jsonPath(components: readonly Uint8Array[]): { text: string; exact: boolean } {
   if (components.length === 0) return { text: '/', exact: true };
   let exact = true;
-  const text = '/' + components.map((c) => { const t = jsonText(c, true); exact &&= t.exact; return t.text; }).join('/');
+  const text =
+    '/' +
+    components
+      .map((c) => {
+        const t = jsonText(c, true);
+        exact &&= t.exact;
+        return t.text;
+      })
+      .join('/');
   return { text, exact };
 }
 
@@ -161,10 +169,16 @@ export function bodyfileString(s: string): string {
 function utf8SeqLen(b: Uint8Array, i: number): number {
   const c = b[i]!;
   let n: number, min: number;
-  if (c >= 0xc2 && c <= 0xdf) { n = 2; min = 0x80; }
-  else if (c >= 0xe0 && c <= 0xef) { n = 3; min = 0x800; }
-  else if (c >= 0xf0 && c <= 0xf4) { n = 4; min = 0x10000; }
-  else return 0;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+    min = 0x80;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    min = 0x800;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    min = 0x10000;
+  } else return 0;
   if (i + n > b.length) return 0;
   let cp = c & (n === 2 ? 0x1f : n === 3 ? 0x0f : 0x07);
   for (let k = 1; k < n; k++) {

@@ -1,6 +1,6 @@
-import { compareKeys, MAX_KEY, type Key } from '../format/key.js';
+import { compareKeys, type Key, MAX_KEY } from '../format/key.js';
 import type { Filesystem } from '../tree/Filesystem.js';
-import { readChild, readRoot, type ItemRef, type TreeRoot } from '../tree/walk.js';
+import { type ItemRef, readChild, readRoot, type TreeRoot } from '../tree/walk.js';
 
 /**
  * The key of the last item <= k in a tree, or undefined when every key is

@@ -1,6 +1,6 @@
-import type { Key } from '../format/key.js';
-import type { InodeItem } from '../format/items/inode.js';
 import type { Timespec } from '../format/items/common.js';
+import type { InodeItem } from '../format/items/inode.js';
+import type { Key } from '../format/key.js';
 
 /** An inode of a subvolume: the pair that names a file in btrfs. */
 export interface InodeRef {

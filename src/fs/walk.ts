@@ -1,7 +1,7 @@
-import { displayPath } from './names.js';
-import { FT_OF_KIND, type FsView } from './FsView.js';
-import type { DirEntry, Inode, InodeRef } from './types.js';
 import { rule } from '../findingRules.js';
+import { type FsView, FT_OF_KIND } from './FsView.js';
+import { displayPath } from './names.js';
+import type { DirEntry, Inode, InodeRef } from './types.js';
 
 /** One file met by a walk. */
 export interface WalkItem {
@@ -134,7 +134,10 @@ export function* walkFiles(view: FsView, start: InodeRef, opts: WalkFilesOptions
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     const n = top.it.next();
-    if (n.done) { stack.pop(); continue; }
+    if (n.done) {
+      stack.pop();
+      continue;
+    }
     const e = n.value;
     const at: PathLink = { name: e.name, up: top.at };
     const path = pathOf(at, top.depth + 1);

@@ -71,7 +71,11 @@ export function forwardRange(r: PrefetchRange, size: bigint, shift: bigint): Pre
 
 /** An error reading the medium itself (not damage in the data). */
 export class SourceError extends Error {
-  constructor(readonly source: string, readonly offset: bigint, message: string) {
+  constructor(
+    readonly source: string,
+    readonly offset: bigint,
+    message: string,
+  ) {
     super(`${source}: ${message} at offset ${offset}`);
     this.name = 'SourceError';
   }

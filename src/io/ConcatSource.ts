@@ -11,7 +11,10 @@ export class ConcatSource implements ByteSource {
   /** starts[i]: offset of segment i in the whole; starts[n] is the size. */
   private readonly starts: bigint[];
 
-  constructor(private readonly parts: readonly ByteSource[], readonly name: string) {
+  constructor(
+    private readonly parts: readonly ByteSource[],
+    readonly name: string,
+  ) {
     if (parts.length === 0) throw new Error(`${name}: no segments`);
     this.starts = [0n];
     for (const p of parts) this.starts.push(this.starts[this.starts.length - 1]! + p.size);
@@ -21,10 +24,12 @@ export class ConcatSource implements ByteSource {
 
   /** The segment holding byte `offset` (binary search; the last segment for the end). */
   private segmentAt(offset: bigint): number {
-    let lo = 0, hi = this.parts.length - 1;
+    let lo = 0,
+      hi = this.parts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid]! <= offset) lo = mid; else hi = mid - 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
     }
     return lo;
   }

@@ -3,7 +3,10 @@ import type { ByteSource } from './ByteSource.js';
 /** A source over bytes already in memory (tests, browsers, small images). */
 export class MemorySource implements ByteSource {
   readonly size: bigint;
-  constructor(private readonly bytes: Uint8Array, readonly name = 'memory') {
+  constructor(
+    private readonly bytes: Uint8Array,
+    readonly name = 'memory',
+  ) {
     this.size = BigInt(bytes.length);
   }
 

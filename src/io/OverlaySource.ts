@@ -1,4 +1,4 @@
-import { forwardRange, type ByteSource, type PrefetchRange } from './ByteSource.js';
+import { type ByteSource, forwardRange, type PrefetchRange } from './ByteSource.js';
 
 /**
  * Another source with some bytes replaced and, optionally, cut short:
@@ -9,7 +9,10 @@ export class OverlaySource implements ByteSource {
   readonly name: string;
   size: bigint;
 
-  constructor(private readonly inner: ByteSource, name?: string) {
+  constructor(
+    private readonly inner: ByteSource,
+    name?: string,
+  ) {
     this.name = name ?? inner.name;
     this.size = inner.size;
     if (inner.prefetch) this.prefetch = (ranges) => this.forward(inner, ranges);
@@ -23,10 +26,13 @@ export class OverlaySource implements ByteSource {
     for (const r of ranges) {
       const f = forwardRange(r, this.size, 0n);
       if (!f) continue;
-      out.push({ ...f, done: (err, n, direct) => {
-        if (!err) this.lay(r.offset, f.into.subarray(0, n));
-        r.done(err, n, direct);
-      } });
+      out.push({
+        ...f,
+        done: (err, n, direct) => {
+          if (!err) this.lay(r.offset, f.into.subarray(0, n));
+          r.done(err, n, direct);
+        },
+      });
     }
     if (out.length) inner.prefetch!(out);
   }

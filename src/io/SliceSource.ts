@@ -1,9 +1,14 @@
-import { forwardRange, type ByteSource, type PrefetchRange } from './ByteSource.js';
+import { type ByteSource, forwardRange, type PrefetchRange } from './ByteSource.js';
 
 /** A window of another source: a partition, or an image at a byte offset. */
 export class SliceSource implements ByteSource {
   readonly size: bigint;
-  constructor(private readonly inner: ByteSource, readonly start: bigint, size: bigint | undefined, readonly name: string) {
+  constructor(
+    private readonly inner: ByteSource,
+    readonly start: bigint,
+    size: bigint | undefined,
+    readonly name: string,
+  ) {
     const avail = inner.size > start ? inner.size - start : 0n;
     this.size = size === undefined || size > avail ? avail : size;
     if (inner.prefetch) this.prefetch = (ranges) => this.forward(inner, ranges);

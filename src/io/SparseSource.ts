@@ -32,7 +32,8 @@ export class SparseSource implements ByteSource {
     const nl2 = data.indexOf(10, nl1 + 1);
     if (nl2 < 0) throw new Error(`${name}: runs image has no index line`);
     // Every run holds at least one byte of the file, so an index longer than the file's bytes lies.
-    if (nl2 - nl1 > MAX_INDEX_CHARS_PER_BYTE * (data.length - nl2) + 64) throw new Error(`${name}: runs image index line is ${nl2 - nl1} bytes, more than its ${data.length - nl2} bytes of runs can need`);
+    if (nl2 - nl1 > MAX_INDEX_CHARS_PER_BYTE * (data.length - nl2) + 64)
+      throw new Error(`${name}: runs image index line is ${nl2 - nl1} bytes, more than its ${data.length - nl2} bytes of runs can need`);
     let head: unknown;
     try {
       head = JSON.parse(new TextDecoder().decode(data.subarray(nl1 + 1, nl2)));
@@ -80,10 +81,15 @@ export class SparseSource implements ByteSource {
     const start = Number(offset);
     const end = start + n;
     // Binary search for the last run starting at or before `start`.
-    let lo = 0, hi = this.starts.length - 1, i = -1;
+    let lo = 0,
+      hi = this.starts.length - 1,
+      i = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (this.starts[mid]! <= start) { i = mid; lo = mid + 1; } else hi = mid - 1;
+      if (this.starts[mid]! <= start) {
+        i = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
     }
     for (let r = Math.max(i, 0); r < this.runs.length; r++) {
       const run = this.runs[r]!;

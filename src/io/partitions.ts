@@ -2,7 +2,7 @@ import { SUPER_MIRROR_OFFSETS } from '../format/constants.js';
 import type { Partition, PartitionTable } from '../format/partitions/common.js';
 import { decodeMbrEntries, hasMbrSignature, isUsed, TYPE_GPT_PROTECTIVE, validMbrStatus } from '../format/partitions/mbr.js';
 import { isSuperMagicAt, SUPER_MAGIC_OFFSET } from '../format/superblock.js';
-import { readExact, type ByteSource } from './ByteSource.js';
+import { type ByteSource, readExact } from './ByteSource.js';
 import { findGpt } from './partitions/gpt.js';
 import { readMbr } from './partitions/mbr.js';
 import { SliceSource } from './SliceSource.js';
@@ -40,7 +40,10 @@ export interface ReadPartitionTableOptions {
 
 /** A table that is present but unusable, or a request for a partition that is not there. */
 export class PartitionTableError extends Error {
-  constructor(readonly source: string, message: string) {
+  constructor(
+    readonly source: string,
+    message: string,
+  ) {
     super(`${source}: ${message}`);
     this.name = 'PartitionTableError';
   }

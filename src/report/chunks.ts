@@ -1,8 +1,8 @@
 import { BLOCK_GROUP_TYPE_MASK, BlockGroupFlag } from '../format/constants.js';
+import type { DevExtent } from '../format/items/dev.js';
 import type { BlockGroup } from '../tree/blockGroups.js';
 import type { Chunk } from '../volume/ChunkMap.js';
 import { stripeSize } from '../volume/ChunkMap.js';
-import type { DevExtent } from '../format/items/dev.js';
 
 /** "DATA", "METADATA", "SYSTEM", "DATA|METADATA" (mixed). */
 export function chunkTypeName(type: bigint): string {
@@ -36,8 +36,16 @@ export function chunkReports(chunks: readonly Chunk[], bgs: BlockGroup[], devExt
   return chunks.map((c) => {
     const size = stripeSize(c);
     return {
-      logical: c.logical, length: c.length, type: chunkTypeName(c.type), profile: c.profile, stripeLen: c.stripeLen,
-      numStripes: c.numStripes, subStripes: c.subStripes, stripeSize: size, used: bgBy.get(c.logical)?.used ?? null, origin: c.origin,
+      logical: c.logical,
+      length: c.length,
+      type: chunkTypeName(c.type),
+      profile: c.profile,
+      stripeLen: c.stripeLen,
+      numStripes: c.numStripes,
+      subStripes: c.subStripes,
+      stripeSize: size,
+      used: bgBy.get(c.logical)?.used ?? null,
+      origin: c.origin,
       stripes: c.stripes.map((s) => {
         const de = deBy.get(`${s.devid}:${s.offset}`);
         const state = !de ? 'missing' : de.chunkOffset === c.logical && de.length === size ? 'ok' : 'mismatch';

@@ -1,4 +1,4 @@
-import { formatLocation, type Finding, type Location, type Severity } from '../findings.js';
+import { type Finding, formatLocation, type Location, type Severity } from '../findings.js';
 import { xmlText } from './xml.js';
 
 /**
@@ -45,11 +45,14 @@ const line = (f: Finding) => {
  */
 export function junitReport(images: readonly CheckedImage[], rules: Readonly<Record<string, RuleInfo>>, groups: readonly string[]): string {
   const out = ['<?xml version="1.0" encoding="UTF-8"?>'];
-  let tests = 0, failures = 0, errors = 0;
+  let tests = 0,
+    failures = 0,
+    errors = 0;
   const suites: string[] = [];
   for (const im of images) {
     const cases: string[] = [];
-    let sFail = 0, sErr = 0;
+    let sFail = 0,
+      sErr = 0;
     const time = ((im.elapsedMs ?? 0) / 1000).toFixed(3);
     if (im.error !== undefined) {
       sErr++;
@@ -75,7 +78,9 @@ export function junitReport(images: readonly CheckedImage[], rules: Readonly<Rec
         cases.push(`    <testcase classname="${xml(im.image)}" name="${xml(g)}" time="0">${body}${body ? '\n    ' : ''}</testcase>`);
       }
     }
-    tests += cases.length; failures += sFail; errors += sErr;
+    tests += cases.length;
+    failures += sFail;
+    errors += sErr;
     suites.push(`  <testsuite name="btrfs-inspect check ${xml(im.image)}" tests="${cases.length}" failures="${sFail}" errors="${sErr}" time="${time}">\n${cases.join('\n')}\n  </testsuite>`);
   }
   out.push(`<testsuites name="btrfs-inspect check" tests="${tests}" failures="${failures}" errors="${errors}">`, ...suites, '</testsuites>');
@@ -88,13 +93,16 @@ const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'er
 function sarifLocation(image: string, l: Location): Record<string, unknown> {
   const physical: Record<string, unknown> = { artifactLocation: { uri: uriOf(l.device ?? image) } };
   if (l.physical !== undefined && l.physical <= BigInt(Number.MAX_SAFE_INTEGER)) physical['region'] = { byteOffset: Number(l.physical) };
-  const logical = formatLocation({ ...l, device: undefined, devid: undefined, physical: undefined } as Location);
+  const logical = formatLocation({ ...l, device: undefined, devid: undefined, physical: undefined });
   return { physicalLocation: physical, ...(logical ? { logicalLocations: [{ fullyQualifiedName: logical, kind: 'object' }] } : {}) };
 }
 
 /** A path as a relative or absolute URI reference (percent-encoding what a URI cannot hold). */
 function uriOf(path: string): string {
-  const enc = path.split('/').map((p) => encodeURIComponent(p)).join('/');
+  const enc = path
+    .split('/')
+    .map((p) => encodeURIComponent(p))
+    .join('/');
   return path.startsWith('/') ? `file://${enc}` : enc;
 }
 
@@ -109,10 +117,16 @@ export function sarifReport(images: readonly CheckedImage[], rules: Readonly<Rec
   const used = [...new Set(images.flatMap((i) => i.findings.map((f) => f.code)))].sort();
   const index = new Map(used.map((c, i) => [c, i]));
   const results = images.flatMap((im) => [
-    ...(im.error !== undefined ? [{
-      ruleId: 'unreadable', level: 'error', message: { text: `${im.image}: ${im.error}` },
-      locations: [{ physicalLocation: { artifactLocation: { uri: uriOf(im.image) } } }],
-    }] : []),
+    ...(im.error !== undefined
+      ? [
+          {
+            ruleId: 'unreadable',
+            level: 'error',
+            message: { text: `${im.image}: ${im.error}` },
+            locations: [{ physicalLocation: { artifactLocation: { uri: uriOf(im.image) } } }],
+          },
+        ]
+      : []),
     ...im.findings.map((f) => ({
       ruleId: f.code,
       ruleIndex: index.get(f.code)!,
@@ -125,24 +139,30 @@ export function sarifReport(images: readonly CheckedImage[], rules: Readonly<Rec
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
-    runs: [{
-      tool: {
-        driver: {
-          name: tool.name, version: tool.version, informationUri: tool.informationUri,
-          rules: used.map((code) => {
-            const r = rules[code];
-            return {
-              id: code,
-              shortDescription: { text: r?.meaning ?? code },
-              defaultConfiguration: { level: SARIF_LEVEL[r?.severity ?? 'error'] },
-              ...(r?.group !== undefined || r?.progs !== undefined ? { properties: { ...(r.group !== undefined ? { group: r.group } : {}), ...(r.progs !== undefined ? { btrfsProgs: r.progs } : {}) } } : {}),
-            };
-          }),
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: tool.name,
+            version: tool.version,
+            informationUri: tool.informationUri,
+            rules: used.map((code) => {
+              const r = rules[code];
+              return {
+                id: code,
+                shortDescription: { text: r?.meaning ?? code },
+                defaultConfiguration: { level: SARIF_LEVEL[r?.severity ?? 'error'] },
+                ...(r?.group !== undefined || r?.progs !== undefined
+                  ? { properties: { ...(r.group !== undefined ? { group: r.group } : {}), ...(r.progs !== undefined ? { btrfsProgs: r.progs } : {}) } }
+                  : {}),
+              };
+            }),
+          },
         },
+        artifacts: images.map((im) => ({ location: { uri: uriOf(im.image) }, roles: ['analysisTarget'] })),
+        results,
       },
-      artifacts: images.map((im) => ({ location: { uri: uriOf(im.image) }, roles: ['analysisTarget'] })),
-      results,
-    }],
+    ],
   };
 }
 

@@ -1,23 +1,36 @@
+import { rule } from '../findingRules.js';
 import { ObjectId } from '../format/constants.js';
 import type { Key } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
 import type { Filesystem } from '../tree/Filesystem.js';
-import { readRoot, type TreeRoot } from '../tree/walk.js';
 import type { BlockRead } from '../tree/readTreeBlock.js';
-import { RenderCache } from './RenderCache.js';
+import { readRoot, type TreeRoot } from '../tree/walk.js';
 import { toJson } from './json.js';
+import { formatKey, type PrintContext, printTreeBlockLines } from './printTree.js';
+import { RenderCache } from './RenderCache.js';
 import { treeBlockJson, treeStartJson } from './treeJson.js';
-import { formatKey, printTreeBlockLines, type PrintContext } from './printTree.js';
-import { rule } from '../findingRules.js';
 
 /** Tree names as `btrfs inspect-internal dump-tree` heads each tree ("extent tree key (...)"). */
 export function treeTitle(id: bigint): string {
   const names: [bigint, string][] = [
-    [ObjectId.EXTENT_TREE, 'extent'], [ObjectId.DEV_TREE, 'device'], [ObjectId.FS_TREE, 'fs'], [ObjectId.ROOT_TREE_DIR, 'directory'],
-    [ObjectId.CSUM_TREE, 'checksum'], [ObjectId.ORPHAN, 'orphan'], [ObjectId.TREE_LOG, 'log'], [ObjectId.TREE_LOG_FIXUP, 'log fixup'],
-    [ObjectId.TREE_RELOC, 'reloc'], [ObjectId.DATA_RELOC_TREE, 'data reloc'], [ObjectId.EXTENT_CSUM, 'extent checksum'],
-    [ObjectId.QUOTA_TREE, 'quota'], [ObjectId.UUID_TREE, 'uuid'], [ObjectId.FREE_SPACE_TREE, 'free space'],
-    [ObjectId.BLOCK_GROUP_TREE, 'block group'], [ObjectId.RAID_STRIPE_TREE, 'raid stripe'], [ObjectId.ROOT_TREE, 'root'], [ObjectId.CHUNK_TREE, 'chunk'],
+    [ObjectId.EXTENT_TREE, 'extent'],
+    [ObjectId.DEV_TREE, 'device'],
+    [ObjectId.FS_TREE, 'fs'],
+    [ObjectId.ROOT_TREE_DIR, 'directory'],
+    [ObjectId.CSUM_TREE, 'checksum'],
+    [ObjectId.ORPHAN, 'orphan'],
+    [ObjectId.TREE_LOG, 'log'],
+    [ObjectId.TREE_LOG_FIXUP, 'log fixup'],
+    [ObjectId.TREE_RELOC, 'reloc'],
+    [ObjectId.DATA_RELOC_TREE, 'data reloc'],
+    [ObjectId.EXTENT_CSUM, 'extent checksum'],
+    [ObjectId.QUOTA_TREE, 'quota'],
+    [ObjectId.UUID_TREE, 'uuid'],
+    [ObjectId.FREE_SPACE_TREE, 'free space'],
+    [ObjectId.BLOCK_GROUP_TREE, 'block group'],
+    [ObjectId.RAID_STRIPE_TREE, 'raid stripe'],
+    [ObjectId.ROOT_TREE, 'root'],
+    [ObjectId.CHUNK_TREE, 'chunk'],
   ];
   for (const [k, v] of names) if (k === id) return v;
   return id >= ObjectId.FIRST_FREE && id <= ObjectId.LAST_FREE ? 'file' : 'unknown';
@@ -114,15 +127,13 @@ export function dumpTree(fs: Filesystem, root: TreeRoot, sink: DumpSink, opts: D
   const out = opts.output ?? directOutput(sink, ctx, json ? 'json' : 'text', cache);
   sink = out.bytes;
   const line = (s: string) => sink(utf8.encode(s + '\n'));
-  const error = (message: string, logical: bigint) =>
-    line(json ? toJson({ record: 'error', logical, message }) : `ERROR: ${message}`);
+  const error = (message: string, logical: bigint) => line(json ? toJson({ record: 'error', logical, message }) : `ERROR: ${message}`);
   const r = readRoot(fs.reader, root, { ...fs.walkOptions, useDamaged: true });
   if (!r.block) {
     error(`tree block ${root.bytenr} of tree ${root.tree} could not be read`, root.bytenr);
     return;
   }
-  const inRange = (b: TreeBlock, i: number) =>
-    (!opts.min || (i + 1 < b.nritems ? b.compareKey(i + 1, opts.min) > 0 : true)) && (!opts.max || b.compareKey(i, opts.max) <= 0);
+  const inRange = (b: TreeBlock, i: number) => (!opts.min || (i + 1 < b.nritems ? b.compareKey(i + 1, opts.min) > 0 : true)) && (!opts.max || b.compareKey(i, opts.max) <= 0);
   // Children are queued as pointers, not blocks, so a wide level never sits in memory.
   type Ptr = { logical: bigint; level: number; generation: bigint; parent: bigint; slot: number };
   const pointers = (b: TreeBlock, valid: number): Ptr[] => {
@@ -205,9 +216,12 @@ export function blockDamage(res: BlockRead, logical: bigint, where = ''): { befo
   if (!b) return { before: [`tree block ${logical}${where} could not be read${why ? `: ${why}` : ''}`], after: [] };
   const before = res.block ? [] : [`tree block ${logical}${where} has no good copy${why ? ` (${why})` : ''}; shown as the least damaged copy holds it, not to be trusted`];
   const what = b.isLeaf ? 'items' : 'pointers';
-  const after = res.validItems < b.nritems
-    ? [`tree block ${logical}: only the first ${res.validItems} of its ${b.nritems} ${what} pass the item checks (bounds, order); ${what} from slot ${res.validItems} on are not trusted${b.isLeaf ? '' : ' and not followed'}`]
-    : [];
+  const after =
+    res.validItems < b.nritems
+      ? [
+          `tree block ${logical}: only the first ${res.validItems} of its ${b.nritems} ${what} pass the item checks (bounds, order); ${what} from slot ${res.validItems} on are not trusted${b.isLeaf ? '' : ' and not followed'}`,
+        ]
+      : [];
   return { before, after };
 }
 
@@ -230,13 +244,10 @@ export function dumpAll(fs: Filesystem, sink: DumpSink, opts: DumpOptions = {}):
   if (o.output) sink = o.output.bytes;
   const roots = dumpRoots(fs);
   // Only subvolume trees (and relocation trees, copies of them) share blocks with other trees.
-  const shares = roots.map((t) => t.root.tree === ObjectId.FS_TREE || t.root.tree === ObjectId.TREE_RELOC ||
-    (t.root.tree >= ObjectId.FIRST_FREE && t.root.tree <= ObjectId.LAST_FREE));
+  const shares = roots.map((t) => t.root.tree === ObjectId.FS_TREE || t.root.tree === ObjectId.TREE_RELOC || (t.root.tree >= ObjectId.FIRST_FREE && t.root.tree <= ObjectId.LAST_FREE));
   for (const [i, t] of roots.entries()) {
     const keepLeaves = shares[i]! && shares.indexOf(true, i + 1) > 0;
-    sink(utf8.encode(o.format === 'json'
-      ? treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key)
-      : t.title + '\n'));
+    sink(utf8.encode(o.format === 'json' ? treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key) : t.title + '\n'));
     dumpTree(fs, t.root, sink, { ...o, keepLeaves });
   }
   if (o.format !== 'json') {
@@ -249,7 +260,13 @@ export function dumpAll(fs: Filesystem, sink: DumpSink, opts: DumpOptions = {}):
 export function dumpAllText(fs: Filesystem, emit: (text: string) => void, opts: DumpOptions = {}): void {
   const dec = new TextDecoder();
   let buf = '';
-  dumpAll(fs, (b) => { buf += dec.decode(b, { stream: true }); }, { ...opts, format: 'text' });
+  dumpAll(
+    fs,
+    (b) => {
+      buf += dec.decode(b, { stream: true });
+    },
+    { ...opts, format: 'text' },
+  );
   buf += dec.decode();
   emit(buf.endsWith('\n') ? buf.slice(0, -1) : buf);
 }

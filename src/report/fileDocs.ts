@@ -1,5 +1,5 @@
-import { fileExtents, symlinkTarget } from '../fs/fileData.js';
 import type { FsView } from '../fs/FsView.js';
+import { fileExtents, symlinkTarget } from '../fs/fileData.js';
 import type { Inode, InodeRef } from '../fs/types.js';
 import { walkFiles } from '../fs/walk.js';
 import { entryJson, extentJson, fileEntryJson, nameJson, pathFields, summarizeExtents } from './fs.js';
@@ -31,7 +31,7 @@ export function listingJson(view: FsView, loc: FoundInode, asEntry = false): Rec
   return { ...entryJson({ path: base, entry: null, ref: loc.ref, inode: loc.inode, depth: 0 }, null, view.xattrs(loc.ref)), entries };
 }
 
-/** `stat --json` of one inode: its fields, `paths`, `names`, xattrs, and the first `keep` extents with their summary. */
+/** `stat --json` of one inode: its fields, `paths`, `names`, xattrs, and (files and symlinks) the first `keep` extents with their summary. */
 export function statJson(view: FsView, loc: FoundInode, keep: number): Record<string, unknown> {
   const { ref, inode } = loc;
   const target = symlinkTarget(view, inode);
@@ -40,6 +40,8 @@ export function statJson(view: FsView, loc: FoundInode, keep: number): Record<st
     ...fileEntryJson({ path: loc.path, ref, inode, symlinkTarget: target, xattrs: view.xattrs(ref) }),
     paths: view.paths(ref).map((p) => pathFields(p).path),
     names: view.names(ref).map((n) => nameJson(view, ref.subvol, n)),
-    extents: { ...summary, list: list.map(extentJson) },
+    // As in the text: only regular files and symlinks (an inline extent holds the target) have file
+    // extents; other types get the part only when their tree holds extent items for them.
+    ...(inode.kind === 'file' || inode.kind === 'symlink' || summary.count > 0 ? { extents: { ...summary, list: list.map(extentJson) } } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import { filefragCount, type FiemapExtent } from '../analysis/layout.js';
+import { type FiemapExtent, filefragCount } from '../analysis/layout.js';
 
 /**
  * The text `filefrag -v -b1 FILE` (e2fsprogs 1.47) prints for a file of a
@@ -51,11 +51,16 @@ export function filefragText(f: FilefragInput): string {
   f.fiemap.forEach((e, i) => {
     const last = e.length - 1n;
     let tail = e.expected !== null ? `${pad(e.expected, physicalWidth)}: ` : `${' '.repeat(physicalWidth)}  `;
-    tail += e.flags.filter((x) => x !== 'eof').map((x) => `${x},`).join('');
+    tail += e.flags
+      .filter((x) => x !== 'eof')
+      .map((x) => `${x},`)
+      .join('');
     tail = tail.slice(0, -1);
     // 1.47 appends ",eof" after dropping that character: an extent with no other flag shows " ,eof".
     if (e.flags.includes('eof')) tail += ',eof';
-    out.push(`${pad(String(i), 4)}: ${pad(e.logical, logicalWidth)}..${pad(e.logical + last, logicalWidth)}: ${pad(e.physical, physicalWidth)}..${pad(e.physical + last, physicalWidth)}: ${pad(e.length, 6)}: ${tail}`);
+    out.push(
+      `${pad(String(i), 4)}: ${pad(e.logical, logicalWidth)}..${pad(e.logical + last, logicalWidth)}: ${pad(e.physical, physicalWidth)}..${pad(e.physical + last, physicalWidth)}: ${pad(e.length, 6)}: ${tail}`,
+    );
   });
   const n = filefragCount(f.fiemap);
   out.push(`${f.name}: ${n} extent${n === 1 ? '' : 's'} found`);

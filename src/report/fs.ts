@@ -2,8 +2,8 @@ import { toHex } from '../format/bytes.js';
 import { compressionName } from '../format/compression/index.js';
 import type { Timespec } from '../format/items/common.js';
 import type { LogicalResolution } from '../fs/backrefs.js';
+import { type FsView, type InodeName, inodeFlagNames, kindOfMode, type SubvolumeInfo, type Xattr } from '../fs/FsView.js';
 import type { FileExtent } from '../fs/fileData.js';
-import { inodeFlagNames, kindOfMode, type FsView, type InodeName, type SubvolumeInfo, type Xattr } from '../fs/FsView.js';
 import { displayPath, displayText, isUtf8, jsonPath, jsonText, pathBytes, toBase64 } from '../fs/names.js';
 import type { Inode, InodeRef } from '../fs/types.js';
 import type { WalkItem } from '../fs/walk.js';
@@ -45,12 +45,8 @@ export function modeString(mode: number): string {
   const kind = KIND_CHAR[kindOfMode(mode)] ?? '?';
   const r = (bit: number, c: string) => (mode & bit ? c : '-');
   const x = (bit: number, special: number, on: string, off: string) => (mode & special ? (mode & bit ? on : off) : mode & bit ? 'x' : '-');
-  return kind +
-    r(0o400, 'r') + r(0o200, 'w') + x(0o100, 0o4000, 's', 'S') +
-    r(0o040, 'r') + r(0o020, 'w') + x(0o010, 0o2000, 's', 'S') +
-    r(0o004, 'r') + r(0o002, 'w') + x(0o001, 0o1000, 't', 'T');
+  return kind + r(0o400, 'r') + r(0o200, 'w') + x(0o100, 0o4000, 's', 'S') + r(0o040, 'r') + r(0o020, 'w') + x(0o010, 0o2000, 's', 'S') + r(0o004, 'r') + r(0o002, 'w') + x(0o001, 0o1000, 't', 'T');
 }
-
 
 /** Major and minor of a btrfs inode's rdev (the kernel's dev_t: major << 20 | minor). */
 export function rdevParts(rdev: bigint): { major: number; minor: number } {
@@ -93,10 +89,14 @@ export function xattrJson(x: Xattr): Record<string, unknown> {
 
 export function timesJson(i: Inode): Record<string, unknown> {
   return {
-    atime: formatTime(i.atime), atimeNs: timeNs(i.atime),
-    mtime: formatTime(i.mtime), mtimeNs: timeNs(i.mtime),
-    ctime: formatTime(i.ctime), ctimeNs: timeNs(i.ctime),
-    otime: formatTime(i.otime), otimeNs: timeNs(i.otime),
+    atime: formatTime(i.atime),
+    atimeNs: timeNs(i.atime),
+    mtime: formatTime(i.mtime),
+    mtimeNs: timeNs(i.mtime),
+    ctime: formatTime(i.ctime),
+    ctimeNs: timeNs(i.ctime),
+    otime: formatTime(i.otime),
+    otimeNs: timeNs(i.otime),
   };
 }
 
@@ -158,9 +158,7 @@ export function longLine(item: WalkItem, name: string, symlinkTarget: Uint8Array
   const i = item.inode;
   if (!i) return `${item.ref.ino} ?????????? (inode missing) ${name}`;
   const size = i.kind === 'chr' || i.kind === 'blk' ? `${rdevParts(i.rdev).major}, ${rdevParts(i.rdev).minor}` : String(i.size);
-  const times = allTimes
-    ? `a:${formatTimeShort(i.atime)} m:${formatTimeShort(i.mtime)} c:${formatTimeShort(i.ctime)} o:${formatTimeShort(i.otime)}`
-    : formatTimeShort(i.mtime);
+  const times = allTimes ? `a:${formatTimeShort(i.atime)} m:${formatTimeShort(i.mtime)} c:${formatTimeShort(i.ctime)} o:${formatTimeShort(i.otime)}` : formatTimeShort(i.mtime);
   const target = symlinkTarget ? ` -> ${displayText(symlinkTarget)}` : '';
   return `${String(item.ref.ino).padStart(7)} ${modeString(i.mode)} ${String(i.nlink).padStart(3)} ${String(i.uid).padStart(5)} ${String(i.gid).padStart(5)} ${size.padStart(12)} ${times} ${name}${target}`;
 }
@@ -193,12 +191,27 @@ export function inodeRows(i: Inode): [string, string][] {
 
 export function inodeJson(i: Inode): Record<string, unknown> {
   return {
-    subvol: i.subvol, ino: i.ino, type: i.kind, ...(i.placeholder ? { placeholder: true } : {}),
-    mode: i.mode, modeOctal: i.mode.toString(8), modeString: modeString(i.mode),
-    nlink: i.nlink, uid: i.uid, gid: i.gid, size: i.size, nbytes: i.nbytes,
-    rdev: i.rdev, rdevMajor: rdevParts(i.rdev).major, rdevMinor: rdevParts(i.rdev).minor,
-    flags: i.flags, flagNames: inodeFlagNames(i.flags),
-    generation: i.generation, transid: i.transid, sequence: i.sequence, blockGroup: i.blockGroup,
+    subvol: i.subvol,
+    ino: i.ino,
+    type: i.kind,
+    ...(i.placeholder ? { placeholder: true } : {}),
+    mode: i.mode,
+    modeOctal: i.mode.toString(8),
+    modeString: modeString(i.mode),
+    nlink: i.nlink,
+    uid: i.uid,
+    gid: i.gid,
+    size: i.size,
+    nbytes: i.nbytes,
+    rdev: i.rdev,
+    rdevMajor: rdevParts(i.rdev).major,
+    rdevMinor: rdevParts(i.rdev).minor,
+    flags: i.flags,
+    flagNames: inodeFlagNames(i.flags),
+    generation: i.generation,
+    transid: i.transid,
+    sequence: i.sequence,
+    blockGroup: i.blockGroup,
     ...timesJson(i),
     ...(i.place ? { item: i.place } : {}),
   };
@@ -206,7 +219,14 @@ export function inodeJson(i: Inode): Record<string, unknown> {
 
 export function nameJson(view: FsView, subvol: bigint, n: InodeName): Record<string, unknown> {
   const dir = view.dirPath({ subvol: n.parentSubvol ?? subvol, ino: n.parent });
-  return { parent: n.parent, ...(n.parentSubvol !== undefined ? { parentSubvol: n.parentSubvol } : {}), ...nameFields(n.name), index: n.index, source: n.source, ...(dir ? pathFields([...dir, n.name]) : { path: null }) };
+  return {
+    parent: n.parent,
+    ...(n.parentSubvol !== undefined ? { parentSubvol: n.parentSubvol } : {}),
+    ...nameFields(n.name),
+    index: n.index,
+    source: n.source,
+    ...(dir ? pathFields([...dir, n.name]) : { path: null }),
+  };
 }
 
 // ------------------------------------------------------------------ extents
@@ -247,7 +267,9 @@ export function summarizeExtents(extents: Iterable<FileExtent>, keep = 0): { sum
 
 export function extentJson(e: FileExtent): Record<string, unknown> {
   return {
-    fileOffset: e.fileOffset, length: e.length, kind: e.kind,
+    fileOffset: e.fileOffset,
+    length: e.length,
+    kind: e.kind,
     compression: compressionName(e.compression) ?? e.compression,
     ...(e.kind === 'inline' ? { inlineSize: e.inline!.length, ramBytes: e.ramBytes } : { diskBytenr: e.diskBytenr, diskNumBytes: e.diskNumBytes, offset: e.offset, ramBytes: e.ramBytes }),
     generation: e.generation,
@@ -259,7 +281,10 @@ export function extentJson(e: FileExtent): Record<string, unknown> {
 
 export function extentRow(e: FileExtent): (string | bigint)[] {
   return [
-    e.fileOffset, e.length, e.kind, compressionName(e.compression) ?? String(e.compression),
+    e.fileOffset,
+    e.length,
+    e.kind,
+    compressionName(e.compression) ?? String(e.compression),
     e.kind === 'inline' ? `inline ${e.inline!.length} bytes` : e.kind === 'hole' ? '-' : `${e.diskBytenr} +${e.diskNumBytes}`,
     e.kind === 'inline' || e.kind === 'hole' ? '-' : e.offset,
   ];
@@ -273,14 +298,32 @@ export function subvolumeJson(s: SubvolumeInfo): Record<string, unknown> {
   return {
     subvol: s.id,
     ...(s.path ? pathFields(s.path) : { path: null }),
-    parentSubvol: s.parentId, dirId: s.dirId, ...(s.name ? nameFields(s.name) : { name: null }),
-    generation: s.generation, otransid: s.otransid, ctransid: s.ctransid, stransid: it.v2Valid ? it.stransid : 0n, rtransid: it.v2Valid ? it.rtransid : 0n,
-    uuid: s.uuid, parentUuid: s.parentUuid, receivedUuid: s.receivedUuid,
-    ...time(it.ctime, it.v2Valid, 'ctime'), ...time(it.otime, it.v2Valid, 'otime'),
-    ...time(it.stime, it.v2Valid && it.stransid !== 0n, 'stime'), ...time(it.rtime, it.v2Valid && it.rtransid !== 0n, 'rtime'),
-    readOnly: s.readOnly, default: s.isDefault, deleted: s.deleted, orphan: s.orphan,
+    parentSubvol: s.parentId,
+    dirId: s.dirId,
+    ...(s.name ? nameFields(s.name) : { name: null }),
+    generation: s.generation,
+    otransid: s.otransid,
+    ctransid: s.ctransid,
+    stransid: it.v2Valid ? it.stransid : 0n,
+    rtransid: it.v2Valid ? it.rtransid : 0n,
+    uuid: s.uuid,
+    parentUuid: s.parentUuid,
+    receivedUuid: s.receivedUuid,
+    ...time(it.ctime, it.v2Valid, 'ctime'),
+    ...time(it.otime, it.v2Valid, 'otime'),
+    ...time(it.stime, it.v2Valid && it.stransid !== 0n, 'stime'),
+    ...time(it.rtime, it.v2Valid && it.rtransid !== 0n, 'rtime'),
+    readOnly: s.readOnly,
+    default: s.isDefault,
+    deleted: s.deleted,
+    orphan: s.orphan,
     snapshotOf: s.snapshotOf,
-    refs: it.refs, flags: it.flags, rootDirId: s.rootDirId, bytenr: it.bytenr, level: it.level, lastSnapshot: it.lastSnapshot,
+    refs: it.refs,
+    flags: it.flags,
+    rootDirId: s.rootDirId,
+    bytenr: it.bytenr,
+    level: it.level,
+    lastSnapshot: it.lastSnapshot,
   };
 }
 
@@ -293,9 +336,17 @@ export function subvolumeRow(s: SubvolumeInfo): (string | bigint)[] {
   const it = s.item;
   const flags = [s.readOnly ? 'ro' : 'rw', s.isDefault ? 'default' : '', s.deleted ? 'deleted' : '', s.orphan && !s.deleted ? 'orphan' : ''].filter(Boolean).join(',');
   return [
-    s.id, subvolumeLabel(s), s.parentId ?? '-', s.generation, s.otransid,
-    s.uuid ?? '-', s.parentUuid ?? '-', s.receivedUuid ?? '-',
-    it.v2Valid ? formatTimeShort(it.ctime) : '-', it.v2Valid ? formatTimeShort(it.otime) : '-', flags,
+    s.id,
+    subvolumeLabel(s),
+    s.parentId ?? '-',
+    s.generation,
+    s.otransid,
+    s.uuid ?? '-',
+    s.parentUuid ?? '-',
+    s.receivedUuid ?? '-',
+    it.v2Valid ? formatTimeShort(it.ctime) : '-',
+    it.v2Valid ? formatTimeShort(it.otime) : '-',
+    flags,
   ];
 }
 
@@ -321,7 +372,8 @@ export function lineageLines(subvols: SubvolumeInfo[]): string[] {
   }
   const lines: string[] = [];
   const seen = new Set<bigint>();
-  const label = (s: SubvolumeInfo) => `${s.id} ${subvolumeLabel(s)}${s.readOnly ? ' (ro)' : ''}${s.deleted && s.path ? ' (deleted)' : ''}${s.receivedUuid ? ` (received, from ${s.receivedUuid})` : ''}`;
+  const label = (s: SubvolumeInfo) =>
+    `${s.id} ${subvolumeLabel(s)}${s.readOnly ? ' (ro)' : ''}${s.deleted && s.path ? ' (deleted)' : ''}${s.receivedUuid ? ` (received, from ${s.receivedUuid})` : ''}`;
   const visit = (s: SubvolumeInfo, prefix: string, last: boolean, top: boolean) => {
     if (seen.has(s.id)) return;
     seen.add(s.id);
@@ -354,8 +406,14 @@ export function resolutionJson(r: LogicalResolution): Record<string, unknown> {
       return type === 'extent-data' ? { kind: type, subvol: root, ...more } : { kind: type, tree: root, ...more };
     }),
     files: r.files.map((f) => ({
-      subvol: f.subvol, ino: f.ino, fileOffset: f.fileOffset, extentFileOffset: f.extentFileOffset, extentLength: f.extentLength, compressed: f.compressed,
-      paths: f.paths.map((p) => pathFields(p).path), ...(f.paths.some((p) => 'pathBase64' in pathFields(p)) ? { pathsBase64: f.paths.map((p) => toBase64(pathBytes(p))) } : {}),
+      subvol: f.subvol,
+      ino: f.ino,
+      fileOffset: f.fileOffset,
+      extentFileOffset: f.extentFileOffset,
+      extentLength: f.extentLength,
+      compressed: f.compressed,
+      paths: f.paths.map((p) => pathFields(p).path),
+      ...(f.paths.some((p) => 'pathBase64' in pathFields(p)) ? { pathsBase64: f.paths.map((p) => toBase64(pathBytes(p))) } : {}),
     })),
     ...(r.treeBlock ? { treeBlock: { owner: r.treeBlock.owner, level: r.treeBlock.level, firstKey: r.treeBlock.firstKey, trees: r.treeBlock.roots } } : {}),
     notes: r.notes,

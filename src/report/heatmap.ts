@@ -1,7 +1,7 @@
-import { BlockGroupFlag, ItemType, ObjectId } from '../format/constants.js';
-import type { Filesystem } from '../tree/Filesystem.js';
-import { readBlockGroups, readDevExtents } from '../tree/blockGroups.js';
 import type { LayoutExtent } from '../analysis/layout.js';
+import { BlockGroupFlag, ItemType, ObjectId } from '../format/constants.js';
+import { readBlockGroups, readDevExtents } from '../tree/blockGroups.js';
+import type { Filesystem } from '../tree/Filesystem.js';
 import { GLYPH_H, GLYPH_W, glyph } from './font5x7.js';
 import { encodePng } from './png.js';
 
@@ -14,9 +14,26 @@ import { encodePng } from './png.js';
 
 export type RGB = [number, number, number];
 
-export interface Rect { x: number; y: number; w: number; h: number; color: RGB; title?: string }
-export interface Text { x: number; y: number; text: string; color: RGB }
-export interface Scene { width: number; height: number; rects: Rect[]; texts: Text[] }
+export interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  color: RGB;
+  title?: string;
+}
+export interface Text {
+  x: number;
+  y: number;
+  text: string;
+  color: RGB;
+}
+export interface Scene {
+  width: number;
+  height: number;
+  rects: Rect[];
+  texts: Text[];
+}
 
 /** Type colours: `full` for used bytes, `empty` for allocated but unused. */
 export const PALETTE = {
@@ -38,7 +55,8 @@ export const PALETTE = {
 export type GroupKind = 'data' | 'metadata' | 'system' | 'mixed';
 
 export function kindOfFlags(flags: bigint): GroupKind {
-  const d = (flags & BlockGroupFlag.DATA) !== 0n, m = (flags & BlockGroupFlag.METADATA) !== 0n;
+  const d = (flags & BlockGroupFlag.DATA) !== 0n,
+    m = (flags & BlockGroupFlag.METADATA) !== 0n;
   if (d && m) return 'mixed';
   if (d) return 'data';
   if (m) return 'metadata';
@@ -58,8 +76,12 @@ const BAR_W = LAYOUT.width - 2 * LAYOUT.margin;
 
 export function humanBytes(n: bigint): string {
   const units = ['B', 'K', 'M', 'G', 'T', 'P'];
-  let v = Number(n), u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  let v = Number(n),
+    u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
   return `${v % 1 === 0 ? v.toFixed(0) : v.toFixed(1)}${units[u]}`;
 }
 
@@ -101,9 +123,13 @@ export interface DeviceMapInput {
 
 export function deviceMapInput(fs: Filesystem): DeviceMapInput {
   const bgs = new Map(readBlockGroups(fs).map((b) => [b.logical, b]));
-  const devices = [...fs.devItems.values()].sort((a, b) => (a.devid < b.devid ? -1 : 1)).map((d) => ({
-    devid: d.devid, size: d.totalBytes, name: fs.volume.devices.get(d.devid)?.name ?? 'missing',
-  }));
+  const devices = [...fs.devItems.values()]
+    .sort((a, b) => (a.devid < b.devid ? -1 : 1))
+    .map((d) => ({
+      devid: d.devid,
+      size: d.totalBytes,
+      name: fs.volume.devices.get(d.devid)?.name ?? 'missing',
+    }));
   const extents = readDevExtents(fs).map((x) => {
     const c = fs.volume.chunks.find(x.chunkOffset);
     const bg = bgs.get(x.chunkOffset);
@@ -125,7 +151,8 @@ export function deviceScene(input: DeviceMapInput, title: string): Scene {
     scene.rects.push({ x: L.margin, y: by, w: BAR_W, h: L.bandH + L.barH, color: PALETTE.unallocated, title: 'unallocated' });
     for (const x of input.extents.filter((e) => e.devid === d.devid)) {
       const kind = kindOfFlags(x.flags);
-      const xa = xOf(x.physical, d.size), xb = Math.max(xa + 1, xOf(x.physical + x.length, d.size));
+      const xa = xOf(x.physical, d.size),
+        xb = Math.max(xa + 1, xOf(x.physical + x.length, d.size));
       const frac = x.chunkLength > 0n ? Number((x.used * 10000n) / x.chunkLength) / 10000 : 0;
       const t = `${kind} chunk ${x.chunk}: used ${x.used} of ${x.chunkLength} (${(frac * 100).toFixed(1)}%), physical ${x.physical} +${x.length}`;
       scene.rects.push({ x: xa, y: by, w: xb - xa, h: L.bandH, color: PALETTE[kind].full, title: t });
@@ -133,7 +160,14 @@ export function deviceScene(input: DeviceMapInput, title: string): Scene {
     }
     ticks(scene, by + L.bandH + L.barH + 1, d.size);
   });
-  legend(scene, height - 24, [['data', PALETTE.data.full], ['metadata', PALETTE.metadata.full], ['system', PALETTE.system.full], ['data+metadata', PALETTE.mixed.full], ['unallocated', PALETTE.unallocated], ['empty -> full', shade('data', 0.15)]]);
+  legend(scene, height - 24, [
+    ['data', PALETTE.data.full],
+    ['metadata', PALETTE.metadata.full],
+    ['system', PALETTE.system.full],
+    ['data+metadata', PALETTE.mixed.full],
+    ['unallocated', PALETTE.unallocated],
+    ['empty -> full', shade('data', 0.15)],
+  ]);
   return scene;
 }
 
@@ -156,7 +190,8 @@ export function blockGroupScene(fs: Filesystem, logical: bigint): Scene | { erro
       const len = t === ItemType.METADATA_ITEM ? nodesize : block.keyOffsetField(slot);
       items++;
       // Spread the extent's bytes over the columns it covers.
-      let s = Number(start), e = Number(start + len);
+      let s = Number(start),
+        e = Number(start + len);
       while (s < e) {
         const c = Math.min(cols - 1, Math.floor(s / colBytes));
         const ce = (c + 1) * colBytes;
@@ -175,7 +210,12 @@ export function blockGroupScene(fs: Filesystem, logical: bigint): Scene | { erro
     scene.rects.push({ x: L.margin + c, y: by, w: 1, h: L.bandH + L.barH, color: f > 0 ? shade(kind, 0.25 + 0.75 * f) : PALETTE.unallocated });
   }
   ticks(scene, by + L.bandH + L.barH + 1, bg.length, bg.logical);
-  legend(scene, 126, [['used', PALETTE[kind].full], ['partly used', shade(kind, 0.5)], ['free', PALETTE.unallocated], ['(offsets are logical addresses)', PALETTE.background]]);
+  legend(scene, 126, [
+    ['used', PALETTE[kind].full],
+    ['partly used', shade(kind, 0.5)],
+    ['free', PALETTE.unallocated],
+    ['(offsets are logical addresses)', PALETTE.background],
+  ]);
   return scene;
 }
 
@@ -206,7 +246,8 @@ export function fileScene(title: string, size: bigint, extents: LayoutExtent[]):
   const by = L.top + L.labelH;
   scene.rects.push({ x: L.margin, y: by, w: BAR_W, h: L.bandH + L.barH, color: PALETTE.hole });
   for (const e of extents) {
-    const xa = xOf(e.fileOffset, span), xb = Math.max(xa + 1, xOf(e.fileOffset + e.length, span));
+    const xa = xOf(e.fileOffset, span),
+      xb = Math.max(xa + 1, xOf(e.fileOffset + e.length, span));
     const colors = extentColors(e);
     const h = L.bandH + L.barH;
     const title = `${e.kind}${e.compression !== 0 ? ' compressed' : ''}${e.shared ? ' shared' : ''} file offset ${e.fileOffset} +${e.length} disk ${e.diskBytenr}`;
@@ -214,7 +255,15 @@ export function fileScene(title: string, size: bigint, extents: LayoutExtent[]):
     scene.rects.push({ x: xa, y: by, w: 1, h: L.bandH + L.barH, color: PALETTE.text });
   }
   ticks(scene, by + L.bandH + L.barH + 1, span);
-  legend(scene, 126, [['data', PALETTE.data.full], ['shared', PALETTE.shared], ['compressed', PALETTE.compressed], ['shared+compressed', [PALETTE.shared, PALETTE.compressed]], ['prealloc', PALETTE.prealloc], ['inline', PALETTE.inline], ['hole', PALETTE.hole]]);
+  legend(scene, 126, [
+    ['data', PALETTE.data.full],
+    ['shared', PALETTE.shared],
+    ['compressed', PALETTE.compressed],
+    ['shared+compressed', [PALETTE.shared, PALETTE.compressed]],
+    ['prealloc', PALETTE.prealloc],
+    ['inline', PALETTE.inline],
+    ['hole', PALETTE.hole],
+  ]);
   return scene;
 }
 
@@ -224,8 +273,17 @@ export function rasterize(s: Scene): Uint8Array {
   const px = new Uint8Array(s.width * s.height * 3);
   px.fill(255);
   const fill = (x0: number, y0: number, w: number, h: number, c: RGB) => {
-    const xa = Math.max(0, x0), ya = Math.max(0, y0), xb = Math.min(s.width, x0 + w), yb = Math.min(s.height, y0 + h);
-    for (let y = ya; y < yb; y++) for (let x = xa; x < xb; x++) { const o = (y * s.width + x) * 3; px[o] = c[0]; px[o + 1] = c[1]; px[o + 2] = c[2]; }
+    const xa = Math.max(0, x0),
+      ya = Math.max(0, y0),
+      xb = Math.min(s.width, x0 + w),
+      yb = Math.min(s.height, y0 + h);
+    for (let y = ya; y < yb; y++)
+      for (let x = xa; x < xb; x++) {
+        const o = (y * s.width + x) * 3;
+        px[o] = c[0];
+        px[o + 1] = c[1];
+        px[o + 2] = c[2];
+      }
   };
   for (const r of s.rects) fill(r.x, r.y, r.w, r.h, r.color);
   for (const t of s.texts) {
@@ -247,7 +305,10 @@ const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 const hex = (c: RGB) => '#' + c.map((v) => v.toString(16).padStart(2, '0')).join('');
 
 export function renderSvg(s: Scene): string {
-  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${s.width}" height="${s.height}" viewBox="0 0 ${s.width} ${s.height}" font-family="monospace" font-size="10">`, `<rect width="100%" height="100%" fill="#ffffff"/>`];
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${s.width}" height="${s.height}" viewBox="0 0 ${s.width} ${s.height}" font-family="monospace" font-size="10">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+  ];
   for (const r of s.rects) {
     const rect = `<rect x="${r.x}" y="${r.y}" width="${r.w}" height="${r.h}" fill="${hex(r.color)}"`;
     out.push(r.title ? `${rect}><title>${esc(r.title)}</title></rect>` : `${rect}/>`);

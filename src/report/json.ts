@@ -53,7 +53,7 @@ export function u64Json(v: bigint | number): string {
  * serialises millions of records and this is its hot path.
  */
 export function toJson(value: unknown, indent?: number): string {
-  return indent ? writePretty(value, ' '.repeat(indent), '') ?? 'null' : write(value) ?? 'null';
+  return indent ? (writePretty(value, ' '.repeat(indent), '') ?? 'null') : (write(value) ?? 'null');
 }
 
 /** Quoted object keys with their colon: few distinct keys, written millions of times. */
@@ -69,10 +69,14 @@ function quotedKey(k: string): string {
 
 function write(v: unknown): string | undefined {
   switch (typeof v) {
-    case 'string': return JSON.stringify(v);
-    case 'number': return Number.isFinite(v) ? String(v) : 'null';
-    case 'bigint': return bigintAsString ? `"${v}"` : v.toString();
-    case 'boolean': return v ? 'true' : 'false';
+    case 'string':
+      return JSON.stringify(v);
+    case 'number':
+      return Number.isFinite(v) ? String(v) : 'null';
+    case 'bigint':
+      return bigintAsString ? `"${v}"` : v.toString();
+    case 'boolean':
+      return v ? 'true' : 'false';
     case 'object': {
       if (v === null) return 'null';
       if (v instanceof Uint8Array) return `"${toHex(v)}"`;
@@ -92,7 +96,8 @@ function write(v: unknown): string | undefined {
       }
       return s + '}';
     }
-    default: return undefined;
+    default:
+      return undefined;
   }
 }
 

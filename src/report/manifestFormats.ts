@@ -41,7 +41,10 @@ function mtreeTime(ns: bigint): string {
   let sec = a / 1_000_000_000n;
   let nsec = a % 1_000_000_000n;
   // A negative time is seconds before the epoch plus a positive fraction, as struct timespec holds it.
-  if (neg && nsec !== 0n) { sec += 1n; nsec = 1_000_000_000n - nsec; }
+  if (neg && nsec !== 0n) {
+    sec += 1n;
+    nsec = 1_000_000_000n - nsec;
+  }
   return `${neg ? '-' : ''}${sec}.${nsec.toString().padStart(9, '0')}`;
 }
 
@@ -88,14 +91,14 @@ export function mtreeLine(r: ManifestRecord): string {
  */
 export function sha256sumLine(digest: string, path: readonly Uint8Array[]): Uint8Array {
   const name = pathBytes([utf8Bytes('.'), ...path]);
-  const escape = name.some((b) => b === 0x5c || b === 0x0a || b === 0x0d);
+  const escaped = name.some((b) => b === 0x5c || b === 0x0a || b === 0x0d);
   const out: number[] = [];
-  if (escape) out.push(0x5c);
+  if (escaped) out.push(0x5c);
   for (const b of utf8Bytes(`${digest}  `)) out.push(b);
   for (const b of name) {
-    if (escape && b === 0x5c) out.push(0x5c, 0x5c);
-    else if (escape && b === 0x0a) out.push(0x5c, 0x6e);
-    else if (escape && b === 0x0d) out.push(0x5c, 0x72);
+    if (escaped && b === 0x5c) out.push(0x5c, 0x5c);
+    else if (escaped && b === 0x0a) out.push(0x5c, 0x6e);
+    else if (escaped && b === 0x0d) out.push(0x5c, 0x72);
     else out.push(b);
   }
   out.push(0x0a);
@@ -154,7 +157,11 @@ const MAX_LINE = 1 << 20;
 
 /** Reads a manifest, telling its format from its content: "#mtree" or keyword lines, sha256sum lines, or this tool's NDJSON. */
 export function parseManifest(text: string): ParsedManifest {
-  const first = text.slice(0, 4096).split('\n').find((l) => l.trim() !== '') ?? '';
+  const first =
+    text
+      .slice(0, 4096)
+      .split('\n')
+      .find((l) => l.trim() !== '') ?? '';
   if (first.startsWith('{')) return parseJsonManifest(text);
   if (first.startsWith('%%%% HASHDEEP-')) return parseHashdeep(text);
   if (/^\\?[0-9a-fA-F]{64} [ *]/.test(first)) return parseSha256sum(text);
@@ -177,7 +184,10 @@ function parseMtree(text: string): ParsedManifest {
     const lineNo = n + 1;
     // A line ending in a backslash continues on the next one.
     while (line.endsWith('\\') && !line.endsWith('\\\\') && n + 1 < lines.length && line.length < MAX_LINE) line = line.slice(0, -1) + ' ' + lines[++n]!;
-    if (line.length >= MAX_LINE) { errors.push({ line: lineNo, message: 'line too long' }); continue; }
+    if (line.length >= MAX_LINE) {
+      errors.push({ line: lineNo, message: 'line too long' });
+      continue;
+    }
     const t = line.trim();
     if (t === '' || t.startsWith('#')) continue;
     const words = t.split(/[ \t]+/);
@@ -197,7 +207,10 @@ function parseMtree(text: string): ParsedManifest {
       }
       continue;
     }
-    if (head.startsWith('/')) { errors.push({ line: lineNo, message: `unknown special "${head}"` }); continue; }
+    if (head.startsWith('/')) {
+      errors.push({ line: lineNo, message: `unknown special "${head}"` });
+      continue;
+    }
     let name: string;
     try {
       name = mtreeRequote(head);
@@ -237,15 +250,25 @@ function parseMtree(text: string): ParsedManifest {
 /** Values as this tool writes them: octal modes without leading zeros, nine-digit time fractions, requoted links. */
 function canonicalValue(k: ManifestField, v: string): string {
   switch (k) {
-    case 'mode': return /^[0-7]+$/.test(v) ? (parseInt(v, 8) & 0o7777).toString(8) : v;
+    case 'mode':
+      return /^[0-7]+$/.test(v) ? (parseInt(v, 8) & 0o7777).toString(8) : v;
     case 'time': {
       const m = /^(-?\d+)(?:\.(\d{1,9}))?$/.exec(v);
       return m ? `${m[1]}.${(m[2] ?? '').padEnd(9, '0')}` : v;
     }
-    case 'link': return mtreeRequote(v);
-    case 'md5digest': case 'sha1digest': case 'sha256digest': return v.toLowerCase();
-    case 'uid': case 'gid': case 'size': case 'nlink': return /^\d+$/.test(v) ? BigInt(v).toString() : v;
-    default: return v;
+    case 'link':
+      return mtreeRequote(v);
+    case 'md5digest':
+    case 'sha1digest':
+    case 'sha256digest':
+      return v.toLowerCase();
+    case 'uid':
+    case 'gid':
+    case 'size':
+    case 'nlink':
+      return /^\d+$/.test(v) ? BigInt(v).toString() : v;
+    default:
+      return v;
   }
 }
 
@@ -260,10 +283,18 @@ function mtreeRequote(s: string): string {
       continue;
     }
     const oct = /^[0-7]{3}/.exec(s.slice(i + 1, i + 4));
-    if (oct) { bytes.push(parseInt(oct[0], 8) & 0xff); i += 4; continue; }
+    if (oct) {
+      bytes.push(parseInt(oct[0], 8) & 0xff);
+      i += 4;
+      continue;
+    }
     const esc: Record<string, number> = { '\\': 0x5c, s: 0x20, t: 0x09, n: 0x0a, r: 0x0d, a: 0x07, b: 0x08, f: 0x0c, v: 0x0b, '0': 0 };
     const e = s[i + 1];
-    if (e !== undefined && e in esc) { bytes.push(esc[e]!); i += 2; continue; }
+    if (e !== undefined && e in esc) {
+      bytes.push(esc[e]!);
+      i += 2;
+      continue;
+    }
     throw new Error(`unknown escape "\\${e ?? ''}" in "${s}"`);
   }
   return bytes.map((b) => (b > 0x20 && b < 0x7f && b !== 0x23 && b !== 0x3d && b !== 0x5c ? String.fromCharCode(b) : '\\' + b.toString(8).padStart(3, '0'))).join('');
@@ -277,7 +308,10 @@ function parseSha256sum(text: string): ParsedManifest {
     const line = lines[n]!;
     if (line.trim() === '') continue;
     const m = /^(\\?)([0-9a-fA-F]{64}) [ *](.*)$/.exec(line);
-    if (!m) { errors.push({ line: n + 1, message: 'not a sha256sum line' }); continue; }
+    if (!m) {
+      errors.push({ line: n + 1, message: 'not a sha256sum line' });
+      continue;
+    }
     let name = m[3]!;
     if (m[1]) name = name.replace(/\\(\\|n|r)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'));
     const comps = name.split('/').filter((c) => c !== '' && c !== '.');
@@ -307,9 +341,15 @@ function parseHashdeep(text: string): ParsedManifest {
       if (m) columns = m[1]!.split(',');
       continue;
     }
-    if (!columns) { errors.push({ line: n + 1, message: 'no "%%%% size,...,filename" header before it' }); continue; }
+    if (!columns) {
+      errors.push({ line: n + 1, message: 'no "%%%% size,...,filename" header before it' });
+      continue;
+    }
     const parts = line.split(',');
-    if (parts.length < columns.length) { errors.push({ line: n + 1, message: `${parts.length} fields, the header names ${columns.length}` }); continue; }
+    if (parts.length < columns.length) {
+      errors.push({ line: n + 1, message: `${parts.length} fields, the header names ${columns.length}` });
+      continue;
+    }
     const name = parts.slice(columns.length - 1).join(',');
     const fields: ManifestRecord['fields'] = { type: 'file' };
     columns.slice(0, -1).forEach((c, i) => {
@@ -340,7 +380,10 @@ function parseJsonManifest(text: string): ParsedManifest {
     }
     if (o['record'] !== 'entry') continue;
     const key = typeof o['key'] === 'string' ? o['key'] : null;
-    if (key === null) { errors.push({ line: n + 1, message: 'entry without "key"' }); continue; }
+    if (key === null) {
+      errors.push({ line: n + 1, message: 'entry without "key"' });
+      continue;
+    }
     const fields: ManifestRecord['fields'] = {};
     const type = o['type'];
     if (typeof type === 'string') fields.type = MTREE_TYPE[type] ?? type;
@@ -355,7 +398,8 @@ function parseJsonManifest(text: string): ParsedManifest {
     for (const a of ['md5', 'sha1', 'sha256'] as const) if (typeof o[a] === 'string') fields[`${a}digest`] = (o[a] as string).toLowerCase();
     // rdevMajor/rdevMinor (the file entry); an older manifest wrote rdev as { major, minor }.
     const rdev = o['rdev'] as { major?: unknown; minor?: unknown } | undefined;
-    const major = o['rdevMajor'] ?? rdev?.major, minor = o['rdevMinor'] ?? rdev?.minor;
+    const major = o['rdevMajor'] ?? rdev?.major,
+      minor = o['rdevMinor'] ?? rdev?.minor;
     if ((type === 'chr' || type === 'blk') && typeof major === 'number' && typeof minor === 'number') fields.device = `native,${major},${minor}`;
     records.push({ key, fields, line: n + 1 });
   }

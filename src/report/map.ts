@@ -1,5 +1,5 @@
-import type { Volume } from '../volume/Volume.js';
 import type { Mapping, PhysicalCopy } from '../volume/ChunkMap.js';
+import type { Volume } from '../volume/Volume.js';
 import { chunkTypeName } from './chunks.js';
 
 export interface CopyReport {
@@ -23,7 +23,12 @@ export interface MapReport {
 }
 
 const place = (v: Volume, p: PhysicalCopy, copy: number, extraOffset = 0n): CopyReport => ({
-  copy, devid: p.devid, device: v.devices.get(p.devid)?.name ?? 'unknown', physical: p.physical + extraOffset, stripe: p.stripeIndex, role: p.role,
+  copy,
+  devid: p.devid,
+  device: v.devices.get(p.devid)?.name ?? 'unknown',
+  physical: p.physical + extraOffset,
+  stripe: p.stripeIndex,
+  role: p.role,
 });
 
 export function mapReport(v: Volume, logical: bigint, m: Mapping): MapReport {

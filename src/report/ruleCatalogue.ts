@@ -21,7 +21,7 @@ export function renderRuleCatalogue(): string {
     '',
     'Every finding any command reports has one of these codes ([check-json.md](check-json.md) describes',
     'the finding object). **severity**: what it is reported with (`error` makes `check` exit 1; a second',
-    'severity and when it applies follow in parentheses). **locates**: what the finding\'s `location` names.',
+    "severity and when it applies follow in parentheses). **locates**: what the finding's `location` names.",
     '**repair**: `another copy` when the damage is in one copy of a mirrored block, sector or superblock',
     '(`repairable` says whether a good copy was read); `no` when the content itself is wrong.',
     '**btrfs-progs / kernel**: the rule of `btrfs check` (original or lowmem mode) or of the kernel',
@@ -34,7 +34,9 @@ export function renderRuleCatalogue(): string {
     if (!rows.length) continue;
     out.push(`## ${g[0]!.toUpperCase()}${g.slice(1)}`, '', '| code | severity | meaning | locates | repair | btrfs-progs / kernel |', '|---|---|---|---|---|---|');
     for (const [code, r] of rows) {
-      const also = Object.entries(r.also ?? {}).map(([s, when]) => ` (${s}: ${when})`).join('');
+      const also = Object.entries(r.also ?? {})
+        .map(([s, when]) => ` (${s}: ${when})`)
+        .join('');
       out.push(`| \`${code}\` | ${r.severity}${cell(also)} | ${cell(r.meaning)} | ${r.locates} | ${REPAIR[r.repair]} | ${cell(r.progs)} |`);
     }
     out.push('');

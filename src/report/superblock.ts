@@ -1,17 +1,20 @@
 import { toHex } from '../format/bytes.js';
 import { CSUM_NAMES } from '../format/checksum.js';
-import { CompatRoFlag, IncompatFlag, SuperFlag, HeaderFlag, profileOf } from '../format/constants.js';
-import { decodeChunkItem, type ChunkItem } from '../format/items/chunk.js';
+import { CompatRoFlag, HeaderFlag, IncompatFlag, profileOf, SuperFlag } from '../format/constants.js';
+import { type ChunkItem, decodeChunkItem } from '../format/items/chunk.js';
+import type { Superblock } from '../format/superblock.js';
 import { sysChunkArrayEntries } from '../volume/ChunkMap.js';
 import { chunkTypeName } from './chunks.js';
-import type { Superblock } from '../format/superblock.js';
 
 /** Names of the set bits of `flags` from `table`; unknown bits as hex. */
 export function flagNames(flags: bigint, table: Record<string, bigint>): string[] {
   const out: string[] = [];
   let rest = flags;
   for (const [name, bit] of Object.entries(table)) {
-    if (flags & bit) { out.push(name); rest &= ~bit; }
+    if (flags & bit) {
+      out.push(name);
+      rest &= ~bit;
+    }
   }
   if (rest) out.push(`unknown 0x${rest.toString(16)}`);
   return out;
@@ -90,15 +93,22 @@ export const BACKUP_ROOT_HEAD = ['backup', 'tree root (gen, level)', 'chunk root
 export function backupRootRows(sb: Superblock): string[][] {
   const t = (r: bigint, g: bigint, l: number) => `${r} (${g}, ${l})`;
   return sb.backupRoots.map((b, i) => [
-    String(i), t(b.treeRoot, b.treeRootGen, b.treeRootLevel), t(b.chunkRoot, b.chunkRootGen, b.chunkRootLevel),
-    t(b.extentRoot, b.extentRootGen, b.extentRootLevel), t(b.fsRoot, b.fsRootGen, b.fsRootLevel), t(b.devRoot, b.devRootGen, b.devRootLevel),
-    t(b.csumRoot, b.csumRootGen, b.csumRootLevel), String(b.totalBytes), String(b.bytesUsed), String(b.numDevices),
+    String(i),
+    t(b.treeRoot, b.treeRootGen, b.treeRootLevel),
+    t(b.chunkRoot, b.chunkRootGen, b.chunkRootLevel),
+    t(b.extentRoot, b.extentRootGen, b.extentRootLevel),
+    t(b.fsRoot, b.fsRootGen, b.fsRootLevel),
+    t(b.devRoot, b.devRootGen, b.devRootLevel),
+    t(b.csumRoot, b.csumRootGen, b.csumRootLevel),
+    String(b.totalBytes),
+    String(b.bytesUsed),
+    String(b.numDevices),
   ]);
 }
 
 /** The chunks the superblock's sys_chunk_array carries (to bootstrap the chunk tree). */
 export function sysChunkArrayEntriesDecoded(sb: Superblock) {
-  const out: ({ offset: number; logical: bigint; keyType: number } & ChunkItem | { offset: number; error: string })[] = [];
+  const out: (({ offset: number; logical: bigint; keyType: number } & ChunkItem) | { offset: number; error: string })[] = [];
   for (const e of sysChunkArrayEntries(sb.sysChunkArray)) {
     if ('error' in e) out.push(e);
     else out.push({ offset: e.offset, logical: e.logical, keyType: e.keyType, ...decodeChunkItem(e.item, 0, e.item.length) });
@@ -108,9 +118,11 @@ export function sysChunkArrayEntriesDecoded(sb: Superblock) {
 
 export const SYS_CHUNK_HEAD = ['logical', 'length', 'type', 'stripe len', 'stripes (devid:physical)'];
 export function sysChunkArrayRows(sb: Superblock): string[][] {
-  return sysChunkArrayEntriesDecoded(sb).map((e) => 'error' in e
-    ? [`byte ${e.offset}`, 'error', e.error, '', '']
-    : [String(e.logical), String(e.length), `${chunkTypeName(e.type)}|${profileOf(e.type)}`, String(e.stripeLen), e.stripes.map((x) => `${x.devid}:${x.offset}`).join(' ')]);
+  return sysChunkArrayEntriesDecoded(sb).map((e) =>
+    'error' in e
+      ? [`byte ${e.offset}`, 'error', e.error, '', '']
+      : [String(e.logical), String(e.length), `${chunkTypeName(e.type)}|${profileOf(e.type)}`, String(e.stripeLen), e.stripes.map((x) => `${x.devid}:${x.offset}`).join(' ')],
+  );
 }
 
 /** The superblock as a JSON-ready object with flag names. */

@@ -1,7 +1,7 @@
 import { itemTypeName } from '../format/constants.js';
+import { decodeItem, type ItemContext } from '../format/items/index.js';
 import type { Key } from '../format/key.js';
 import { HEADER_SIZE, type TreeBlock } from '../format/treeBlock.js';
-import { decodeItem, type ItemContext } from '../format/items/index.js';
 import { toJson, u64Json } from './json.js';
 
 const keyJson = (k: Key) => ({ objectid: k.objectid, type: k.type, typeName: itemTypeName(k.type), offset: k.offset });
@@ -13,10 +13,19 @@ const keyJson = (k: Key) => ({ objectid: k.objectid, type: k.type, typeName: ite
  * record per node pointer. Lines end with "\n".
  */
 export function treeBlockJson(b: TreeBlock, ctx: ItemContext, validItems: number): string {
-  let out = toJson({
-    record: 'block', bytenr: b.logical, level: b.level, nritems: b.nritems, generation: b.generation, owner: b.owner,
-    flags: b.flags, fsid: b.fsid, chunkTreeUuid: b.chunkTreeUuid, ...(validItems < b.nritems ? { validItems } : {}),
-  }) + '\n';
+  let out =
+    toJson({
+      record: 'block',
+      bytenr: b.logical,
+      level: b.level,
+      nritems: b.nritems,
+      generation: b.generation,
+      owner: b.owner,
+      flags: b.flags,
+      fsid: b.fsid,
+      chunkTreeUuid: b.chunkTreeUuid,
+      ...(validItems < b.nritems ? { validItems } : {}),
+    }) + '\n';
   // The per-item envelope is written directly (same fields as toJson would write): it is the hot path of a dump.
   const head = `{"record":"${b.isLeaf ? 'item' : 'ptr'}","block":${u64Json(b.logical)},"slot":`;
   for (let i = 0; i < validItems; i++) {

@@ -1,19 +1,19 @@
-import type { ByteSource } from '../io/ByteSource.js';
-import { rootItemPointer } from '../format/items/root.js';
+import { rule } from '../findingRules.js';
+import { FindingLog, type FindingSink } from '../findings.js';
 import { ItemType, ObjectId } from '../format/constants.js';
 import { decodeChunkItem } from '../format/items/chunk.js';
-import { decodeDevItem, type DevItem } from '../format/items/dev.js';
-import { MAX_KEY, type Key } from '../format/key.js';
+import { type DevItem, decodeDevItem } from '../format/items/dev.js';
+import { rootItemPointer } from '../format/items/root.js';
+import { type Key, MAX_KEY } from '../format/key.js';
 import type { Superblock } from '../format/superblock.js';
-import { FindingLog, type FindingSink } from '../findings.js';
-import { assemble, type Assembly } from '../volume/assemble.js';
+import type { ByteSource } from '../io/ByteSource.js';
+import { type Assembly, assemble } from '../volume/assemble.js';
 import { chunkFieldProblems, chunkFromItem, chunkProblem, sysChunkArrayEntries } from '../volume/ChunkMap.js';
-import { Volume, type Device } from '../volume/Volume.js';
 import { MetadumpDeviceSource, MetadumpImage } from '../volume/metadump.js';
 import type { SuperChoice } from '../volume/superblocks.js';
+import { type Device, Volume } from '../volume/Volume.js';
 import { TreeReader } from './readTreeBlock.js';
-import { iterateItems, findItem, walkTree, type ItemRef, type TreeRoot, type WalkOptions, type WalkVisitor } from './walk.js';
-import { rule } from '../findingRules.js';
+import { findItem, type ItemRef, iterateItems, type TreeRoot, type WalkOptions, type WalkVisitor, walkTree } from './walk.js';
 
 export interface OpenOptions {
   /** Bytes of verified tree blocks to keep cached. */
@@ -124,14 +124,17 @@ export class Filesystem {
     if (dump) {
       assembly.metadump = dump.info;
       for (const f of dump.findings) findings.add(f);
-      for (const s of sources.slice(1)) findings.add({ ...rule('device-ignored'), message: `${s.name}: not read; ${dump.info.name} is a btrfs-image dump, which holds the metadata of every device`, location: { device: s.name } });
+      for (const s of sources.slice(1))
+        findings.add({ ...rule('device-ignored'), message: `${s.name}: not read; ${dump.info.name} is a btrfs-image dump, which holds the metadata of every device`, location: { device: s.name } });
     }
     for (const f of assembly.findings) findings.add(f);
     const volume = new Volume(assembly.devices);
     if (dump) volume.logicalStore = dump;
     const sb = assembly.superblock;
     const reader = new TreeReader(volume, {
-      nodesize: sb.nodesize, csumType: sb.csumType, fsid: sb.treeFsid,
+      nodesize: sb.nodesize,
+      csumType: sb.csumType,
+      fsid: sb.treeFsid,
       // Blocks the sprout still shares with a seed carry the seed's fsid (narrowed to the seeds the chunk tree names).
       seedFsids: assembly.seedCandidates.map((d) => d.superblock!.treeFsid),
       ...(opts.cacheBytes !== undefined ? { cacheBytes: opts.cacheBytes } : {}),
@@ -144,7 +147,8 @@ export class Filesystem {
   /** This view's options, to make another view that differs in some. */
   get viewOptions(): ViewOptions {
     return {
-      findings: this.sink, blockFindings: this.blockSink,
+      findings: this.sink,
+      blockFindings: this.blockSink,
       ...(this.rootOverride ? { rootTree: this.rootOverride } : {}),
       ...(this.overlay ? { overlay: this.overlay } : {}),
     };
@@ -226,7 +230,12 @@ export class Filesystem {
     }
     this.reader.opts.seedFsids = [...used].map((c) => c.superblock!.treeFsid);
     for (const c of seeds) {
-      if (!used.has(c)) this.findings.add({ ...rule('device-other-fs'), message: `${c.name}: a seed device of filesystem ${c.superblock!.fsid}, which ${this.superblock.fsid} did not sprout from; left out`, location: { device: c.name } });
+      if (!used.has(c))
+        this.findings.add({
+          ...rule('device-other-fs'),
+          message: `${c.name}: a seed device of filesystem ${c.superblock!.fsid}, which ${this.superblock.fsid} did not sprout from; left out`,
+          location: { device: c.name },
+        });
     }
     for (const [devid, d] of this.devItems) {
       if (!this.volume.devices.has(devid) && d.fsid !== this.superblock.fsid && !this.assembly.metadump) {
@@ -263,10 +272,19 @@ export class Filesystem {
     // The chunk tree is the authority once read: a sys_chunk_array entry that disagrees with
     // its chunk-tree item (same start, other length or stripes) gives way, and is reported.
     const boot = this.volume.chunks.find(logical);
-    if (origin === 'chunk_tree' && boot && boot.origin === 'sys_chunk_array' && boot.logical === logical &&
-        (boot.length !== c.length || boot.stripes.length !== c.stripes.length || boot.stripes.some((x, i) => x.devid !== c.stripes[i]!.devid || x.offset !== c.stripes[i]!.offset))) {
+    if (
+      origin === 'chunk_tree' &&
+      boot &&
+      boot.origin === 'sys_chunk_array' &&
+      boot.logical === logical &&
+      (boot.length !== c.length || boot.stripes.length !== c.stripes.length || boot.stripes.some((x, i) => x.devid !== c.stripes[i]!.devid || x.offset !== c.stripes[i]!.offset))
+    ) {
       this.volume.chunks.remove(logical);
-      this.findings.add({ ...rule('sys-chunk-mismatch'), message: `superblock sys_chunk_array chunk at logical ${logical} (length ${boot.length}) differs from the chunk tree's (length ${c.length}); the chunk tree's is used`, location: { ...loc, logical } });
+      this.findings.add({
+        ...rule('sys-chunk-mismatch'),
+        message: `superblock sys_chunk_array chunk at logical ${logical} (length ${boot.length}) differs from the chunk tree's (length ${c.length}); the chunk tree's is used`,
+        location: { ...loc, logical },
+      });
     }
     const clash = this.volume.chunks.add(c);
     if (clash) {

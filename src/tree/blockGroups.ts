@@ -1,6 +1,6 @@
 import { CompatRoFlag, ItemType, ObjectId } from '../format/constants.js';
 import { BLOCK_GROUP_ITEM_SIZE, blockGroupChunkObjectid, blockGroupFlags, blockGroupUsed } from '../format/items/blockGroup.js';
-import { decodeDevExtent, type DevExtent } from '../format/items/dev.js';
+import { type DevExtent, decodeDevExtent } from '../format/items/dev.js';
 import type { Filesystem } from './Filesystem.js';
 
 /** btrfs_block_group_item: how much of a chunk's logical range is used. */

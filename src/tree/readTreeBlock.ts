@@ -1,12 +1,12 @@
-import { computeCsum, csumMatches, csumSizeOf } from '../format/checksum.js';
-import { toHex } from '../format/bytes.js';
-import { CSUM_SIZE } from '../format/constants.js';
-import { checkTreeBlockHeader, checkTreeBlockStructure, TreeBlock, type BlockExpectation } from '../format/treeBlock.js';
+import type { FindingCode } from '../findingRules.js';
+import { rule } from '../findingRules.js';
 import type { Finding } from '../findings.js';
+import { toHex } from '../format/bytes.js';
+import { computeCsum, csumMatches, csumSizeOf } from '../format/checksum.js';
+import { CSUM_SIZE } from '../format/constants.js';
+import { type BlockExpectation, checkTreeBlockHeader, checkTreeBlockStructure, TreeBlock } from '../format/treeBlock.js';
 import type { Volume } from '../volume/Volume.js';
 import { BlockCache } from './BlockCache.js';
-import { rule } from '../findingRules.js';
-import type { FindingCode } from '../findingRules.js';
 
 /** What a tree block read produced. */
 export interface BlockRead {
@@ -44,7 +44,10 @@ export class TreeReader {
   readonly cache: BlockCache;
   blocksRead = 0;
   private scratch: Uint8Array | undefined;
-  constructor(readonly volume: Volume, readonly opts: TreeReaderOptions) {
+  constructor(
+    readonly volume: Volume,
+    readonly opts: TreeReaderOptions,
+  ) {
     this.cache = new BlockCache(opts.cacheBytes);
   }
 
@@ -64,7 +67,12 @@ export class TreeReader {
       return { block: cached, findings: [], copy: 0, validItems: cached.nritems };
     }
     const findings: Finding[] = [];
-    const expect: BlockExpectation = { ...e, fsid: this.opts.fsid, ...(this.opts.seedFsids?.length ? { seedFsids: this.opts.seedFsids } : {}), ...(this.opts.chunkTreeUuid ? { chunkTreeUuid: this.opts.chunkTreeUuid } : {}) };
+    const expect: BlockExpectation = {
+      ...e,
+      fsid: this.opts.fsid,
+      ...(this.opts.seedFsids?.length ? { seedFsids: this.opts.seedFsids } : {}),
+      ...(this.opts.chunkTreeUuid ? { chunkTreeUuid: this.opts.chunkTreeUuid } : {}),
+    };
     const n = this.volume.copyCount(e.logical);
     if (n === 0) {
       findings.push({ ...rule('unmapped-block'), message: `tree block ${e.logical} is not in any chunk`, location: { logical: e.logical, ...(ctx.tree !== undefined ? { tree: ctx.tree } : {}) } });
@@ -79,7 +87,9 @@ export class TreeReader {
       const r = this.volume.readCopy(e.logical, this.opts.nodesize, copy, good ? (this.scratch ??= new Uint8Array(this.opts.nodesize)) : undefined);
       const place = r.places[0];
       const loc = {
-        logical: e.logical, copy, ...(ctx.tree !== undefined ? { tree: ctx.tree } : {}),
+        logical: e.logical,
+        copy,
+        ...(ctx.tree !== undefined ? { tree: ctx.tree } : {}),
         ...(place ? { devid: place.devid, physical: place.physical, device: this.volume.devices.get(place.devid)?.name ?? 'missing' } : {}),
       };
       if (!r.bytes) {
@@ -102,11 +112,17 @@ export class TreeReader {
       // items then say is noise, so the checksum alone is reported.
       const problems: { code: FindingCode; message: string; slot?: number }[] = csumOk
         ? collapse([...header, ...s.problems])
-        : [{ code: 'tree-block-csum', message: `checksum mismatch (on disk ${csumText(r.bytes, 0, this.opts.csumType)}, computed ${csumText(computeCsum(this.opts.csumType, r.bytes.subarray(CSUM_SIZE)), 0, this.opts.csumType)})` }];
+        : [
+            {
+              code: 'tree-block-csum',
+              message: `checksum mismatch (on disk ${csumText(r.bytes, 0, this.opts.csumType)}, computed ${csumText(computeCsum(this.opts.csumType, r.bytes.subarray(CSUM_SIZE)), 0, this.opts.csumType)})`,
+            },
+          ];
       const how = r.rebuilt ? ' (rebuilt from parity)' : '';
       for (const p of problems) {
         findings.push({
-          ...rule(p.code), message: `tree block ${e.logical} copy ${copy + 1}${how}: ${p.message}`,
+          ...rule(p.code),
+          message: `tree block ${e.logical} copy ${copy + 1}${how}: ${p.message}`,
           location: { ...loc, block: e.logical, ...(p.slot !== undefined ? { slot: p.slot } : {}) },
         });
       }

@@ -1,8 +1,8 @@
+import { rule } from '../findingRules.js';
+import type { Finding, FindingSink } from '../findings.js';
 import { compareKeysAt, type Key } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
-import type { Finding, FindingSink } from '../findings.js';
 import type { TreeReader } from './readTreeBlock.js';
-import { rule } from '../findingRules.js';
 
 /** Where a tree starts: its root block, level and generation (from a root item or the superblock). */
 export interface TreeRoot {
@@ -11,7 +11,7 @@ export interface TreeRoot {
   bytenr: bigint;
   level: number;
   /** Expected generation of the root block; undefined skips the transid check (log trees). */
-  generation?: bigint;
+  generation?: bigint | undefined;
 }
 
 /** A leaf item position. */
@@ -57,8 +57,7 @@ export function readChild(reader: TreeReader, parent: TreeBlock, slot: number, t
     block = r.damaged;
     damaged = true;
   }
-  if (block && block.nritems > 0 && r.validItems > 0 &&
-      compareKeysAt(block.data, block.keyOffset(0), parent.data, parent.keyOffset(slot)) !== 0) {
+  if (block && block.nritems > 0 && r.validItems > 0 && compareKeysAt(block.data, block.keyOffset(0), parent.data, parent.keyOffset(slot)) !== 0) {
     opts.findings?.add({
       ...rule('first-key-mismatch'),
       message: `tree block ${logical}: first key ${fmt(block.key(0))} differs from parent ${parent.logical} slot ${slot} key ${fmt(parent.key(slot))}`,
@@ -123,10 +122,12 @@ export function* iterateItems(reader: TreeReader, root: TreeRoot, min: Key, max:
 function* iterateBlock(reader: TreeReader, block: TreeBlock, validItems: number, tree: bigint, min: Key, max: Key, opts: WalkOptions): Generator<ItemRef> {
   if (block.isLeaf) {
     // Binary search the first slot >= min, then scan until > max.
-    let lo = 0, hi = validItems;
+    let lo = 0,
+      hi = validItems;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (block.compareKey(mid, min) < 0) lo = mid + 1; else hi = mid;
+      if (block.compareKey(mid, min) < 0) lo = mid + 1;
+      else hi = mid;
     }
     for (let i = lo; i < validItems; i++) {
       if (block.compareKey(i, max) > 0) return;

@@ -1,5 +1,5 @@
-import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, BlockGroupFlag, profileOf, type Profile } from '../format/constants.js';
-import { CHUNK_ITEM_BASE_SIZE, chunkItemSize, chunkNumStripes, type ChunkItem, type Stripe } from '../format/items/chunk.js';
+import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, BlockGroupFlag, type Profile, profileOf } from '../format/constants.js';
+import { CHUNK_ITEM_BASE_SIZE, type ChunkItem, chunkItemSize, chunkNumStripes, type Stripe } from '../format/items/chunk.js';
 import { KEY_SIZE, keyOffsetAt, keyTypeAt } from '../format/key.js';
 
 /** A chunk: a logical range [logical, logical+length) and where its stripes live. */
@@ -54,11 +54,16 @@ export interface RaidRow {
 /** Number of stripes carrying data (not mirror or parity) per row: how much of a stripe each device holds. */
 export function dataStripes(c: Pick<Chunk, 'profile' | 'numStripes' | 'subStripes'>): number {
   switch (c.profile) {
-    case 'RAID0': return c.numStripes;
-    case 'RAID10': return Math.max(1, Math.floor(c.numStripes / Math.max(1, c.subStripes)));
-    case 'RAID5': return c.numStripes - 1;
-    case 'RAID6': return c.numStripes - 2;
-    default: return 1;
+    case 'RAID0':
+      return c.numStripes;
+    case 'RAID10':
+      return Math.max(1, Math.floor(c.numStripes / Math.max(1, c.subStripes)));
+    case 'RAID5':
+      return c.numStripes - 1;
+    case 'RAID6':
+      return c.numStripes - 2;
+    default:
+      return 1;
   }
 }
 
@@ -70,8 +75,15 @@ export function stripeSize(c: Chunk): bigint {
 
 export function chunkFromItem(logical: bigint, item: ChunkItem, origin: Chunk['origin']): Chunk {
   return {
-    logical, length: item.length, type: item.type, profile: profileOf(item.type), stripeLen: item.stripeLen,
-    numStripes: item.numStripes, subStripes: item.subStripes, stripes: item.stripes, origin,
+    logical,
+    length: item.length,
+    type: item.type,
+    profile: profileOf(item.type),
+    stripeLen: item.stripeLen,
+    numStripes: item.numStripes,
+    subStripes: item.subStripes,
+    stripes: item.stripes,
+    origin,
   };
 }
 
@@ -88,7 +100,7 @@ export function chunkFieldProblems(c: Chunk, sectorsize: number): string[] {
   if (profiles & (profiles - 1n)) out.push(`type 0x${c.type.toString(16)} names more than one profile`);
   const types = c.type & BLOCK_GROUP_TYPE_MASK;
   if (types === 0n) out.push(`type 0x${c.type.toString(16)} has no DATA, METADATA or SYSTEM flag`);
-  if ((types & BlockGroupFlag.SYSTEM) && types !== BlockGroupFlag.SYSTEM) out.push('SYSTEM chunk also flagged DATA or METADATA');
+  if (types & BlockGroupFlag.SYSTEM && types !== BlockGroupFlag.SYSTEM) out.push('SYSTEM chunk also flagged DATA or METADATA');
   const known = BLOCK_GROUP_TYPE_MASK | BLOCK_GROUP_PROFILE_MASK;
   if (c.type & ~known) out.push(`type has unknown bits 0x${(c.type & ~known).toString(16)}`);
   if (c.profile === 'DUP' && c.numStripes !== 2) out.push(`DUP with ${c.numStripes} stripes`);
@@ -171,10 +183,12 @@ export class ChunkMap {
   }
 
   private upperBound(logical: bigint): number {
-    let lo = 0, hi = this.chunks.length;
+    let lo = 0,
+      hi = this.chunks.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.chunks[mid]!.logical <= logical) lo = mid + 1; else hi = mid;
+      if (this.chunks[mid]!.logical <= logical) lo = mid + 1;
+      else hi = mid;
     }
     return lo;
   }
@@ -201,7 +215,11 @@ export function mapInChunk(c: Chunk, logical: bigint): Mapping {
   const toChunkEnd = c.length - off;
   const contiguousUnit = toUnitEnd < toChunkEnd ? toUnitEnd : toChunkEnd;
   switch (c.profile) {
-    case 'SINGLE': case 'DUP': case 'RAID1': case 'RAID1C3': case 'RAID1C4':
+    case 'SINGLE':
+    case 'DUP':
+    case 'RAID1':
+    case 'RAID1C3':
+    case 'RAID1C4':
       return { chunk: c, chunkOffset: off, contiguous: toChunkEnd, copies: c.stripes.map((_, i) => copy(c, i, off)) };
     case 'RAID0': {
       const n = BigInt(c.numStripes);
@@ -217,7 +235,8 @@ export function mapInChunk(c: Chunk, logical: bigint): Mapping {
       for (let i = 0; i < sub; i++) copies.push(copy(c, first + i, phys));
       return { chunk: c, chunkOffset: off, contiguous: contiguousUnit, copies };
     }
-    case 'RAID5': case 'RAID6': {
+    case 'RAID5':
+    case 'RAID6': {
       const n = c.numStripes;
       const nData = dataStripes(c);
       const rowNr = unitNr / BigInt(nData);
@@ -231,7 +250,9 @@ export function mapInChunk(c: Chunk, logical: bigint): Mapping {
       const target = data[dataIndex]!;
       const row: RaidRow = { logicalStart: c.logical + rowNr * BigInt(nData) * sl, dataIndex, unitOffset: unitOff, data, p, ...(q ? { q } : {}) };
       return {
-        chunk: c, chunkOffset: off, contiguous: contiguousUnit,
+        chunk: c,
+        chunkOffset: off,
+        contiguous: contiguousUnit,
         copies: [{ ...target, physical: target.physical + unitOff }],
         row,
       };
@@ -242,7 +263,11 @@ export function mapInChunk(c: Chunk, logical: bigint): Mapping {
 function reverseInChunk(c: Chunk, idx: number, devOff: bigint): { logical: bigint | null; role: 'data' | 'p' | 'q'; rowLogical?: bigint } {
   const sl = c.stripeLen;
   switch (c.profile) {
-    case 'SINGLE': case 'DUP': case 'RAID1': case 'RAID1C3': case 'RAID1C4':
+    case 'SINGLE':
+    case 'DUP':
+    case 'RAID1':
+    case 'RAID1C3':
+    case 'RAID1C4':
       return { logical: c.logical + devOff, role: 'data' };
     case 'RAID0': {
       const unitNr = (devOff / sl) * BigInt(c.numStripes) + BigInt(idx);
@@ -253,7 +278,8 @@ function reverseInChunk(c: Chunk, idx: number, devOff: bigint): { logical: bigin
       const unitNr = (devOff / sl) * groups + BigInt(Math.floor(idx / c.subStripes));
       return { logical: c.logical + unitNr * sl + (devOff % sl), role: 'data' };
     }
-    case 'RAID5': case 'RAID6': {
+    case 'RAID5':
+    case 'RAID6': {
       const n = c.numStripes;
       const nData = dataStripes(c);
       const rowNr = devOff / sl;
@@ -271,14 +297,23 @@ function reverseInChunk(c: Chunk, idx: number, devOff: bigint): { logical: bigin
 export function* sysChunkArrayEntries(arr: Uint8Array): Generator<{ offset: number; logical: bigint; keyType: number; item: Uint8Array } | { offset: number; error: string }> {
   let pos = 0;
   while (pos < arr.length) {
-    if (pos + KEY_SIZE > arr.length) { yield { offset: pos, error: 'truncated key' }; return; }
+    if (pos + KEY_SIZE > arr.length) {
+      yield { offset: pos, error: 'truncated key' };
+      return;
+    }
     const keyType = keyTypeAt(arr, pos);
     const logical = keyOffsetAt(arr, pos);
     pos += KEY_SIZE;
-    if (pos + CHUNK_ITEM_BASE_SIZE > arr.length) { yield { offset: pos, error: 'truncated chunk item' }; return; }
+    if (pos + CHUNK_ITEM_BASE_SIZE > arr.length) {
+      yield { offset: pos, error: 'truncated chunk item' };
+      return;
+    }
     const numStripes = chunkNumStripes(arr, pos);
     const size = chunkItemSize(numStripes);
-    if (numStripes === 0 || pos + size > arr.length) { yield { offset: pos, error: `chunk item with ${numStripes} stripes does not fit` }; return; }
+    if (numStripes === 0 || pos + size > arr.length) {
+      yield { offset: pos, error: `chunk item with ${numStripes} stripes does not fit` };
+      return;
+    }
     yield { offset: pos - KEY_SIZE, logical, keyType, item: arr.subarray(pos, pos + size) };
     pos += size;
   }

@@ -1,5 +1,5 @@
-import { SourceError, type ByteSource, type PrefetchRange } from '../io/ByteSource.js';
 import type { Superblock } from '../format/superblock.js';
+import { type ByteSource, type PrefetchRange, SourceError } from '../io/ByteSource.js';
 import { ChunkMap, type Mapping, type PhysicalCopy } from './ChunkMap.js';
 import { recoverRaid5, recoverRaid6 } from './raid56.js';
 
@@ -138,9 +138,12 @@ export class Volume {
     const bySource = new Map<ByteSource, PrefetchRange[]>();
     for (const r of ranges) {
       const place = this.prefetchPlace(r.offset, r.into.length);
-      if (!place) { void Promise.resolve().then(() => r.done(new Error(`logical ${r.offset} +${r.into.length} cannot be read ahead`), 0, false)); continue; }
+      if (!place) {
+        void Promise.resolve().then(() => r.done(new Error(`logical ${r.offset} +${r.into.length} cannot be read ahead`), 0, false));
+        continue;
+      }
       let list = bySource.get(place.source);
-      if (!list) bySource.set(place.source, list = []);
+      if (!list) bySource.set(place.source, (list = []));
       list.push({ ...r, offset: place.physical });
     }
     for (const [source, list] of bySource) source.prefetch!(list);
@@ -149,7 +152,7 @@ export class Volume {
   /** Reads bytes from one physical place; null with a reason when it cannot. */
   readPhysical(place: { devid: bigint; physical: bigint }, length: number, into?: Uint8Array): { bytes: Uint8Array | null; error?: string } {
     const dev = this.devices.get(place.devid);
-    if (!dev || !dev.source) return { bytes: null, error: `device ${place.devid} is missing` };
+    if (!dev?.source) return { bytes: null, error: `device ${place.devid} is missing` };
     const src = dev.source;
     let b: Uint8Array;
     try {

@@ -1,11 +1,11 @@
-import type { ByteSource } from '../io/ByteSource.js';
-import { superblockFieldProblems, type Superblock } from '../format/superblock.js';
-import { SuperFlag } from '../format/constants.js';
-import type { Finding } from '../findings.js';
-import { readSuperblocks, type DeviceSupers, type SuperChoice, type SuperMirror } from './superblocks.js';
-import type { Device } from './Volume.js';
-import type { MetadumpInfo } from './metadump.js';
 import { rule } from '../findingRules.js';
+import type { Finding } from '../findings.js';
+import { SuperFlag } from '../format/constants.js';
+import { type Superblock, superblockFieldProblems } from '../format/superblock.js';
+import type { ByteSource } from '../io/ByteSource.js';
+import type { MetadumpInfo } from './metadump.js';
+import { type DeviceSupers, readSuperblocks, type SuperChoice, type SuperMirror } from './superblocks.js';
+import type { Device } from './Volume.js';
 
 /** The devices given to a command, matched into one filesystem. */
 export interface Assembly {
@@ -27,7 +27,10 @@ export interface Assembly {
 
 /** Why the first source cannot be opened as btrfs at all. */
 export class NotBtrfsError extends Error {
-  constructor(readonly source: string, readonly supers: DeviceSupers) {
+  constructor(
+    readonly source: string,
+    readonly supers: DeviceSupers,
+  ) {
     const states = supers.mirrors.map((m) => `copy ${m.index + 1} at ${m.offset}: ${m.state}${otherProblems(m)}`).join('; ');
     super(`${source}: no valid btrfs superblock (${states})`);
     this.name = 'NotBtrfsError';
@@ -108,7 +111,10 @@ export function assemble(sources: ByteSource[], choice: SuperChoice = {}): Assem
     }
   }
   return {
-    superblock: sb, devices, findings, seedCandidates,
+    superblock: sb,
+    devices,
+    findings,
+    seedCandidates,
     supers: supers.map((s) => ({ name: s.name, ...(s.supers.best ? { devid: s.supers.best.devItem.devid } : {}), supers: s.supers })),
   };
 }

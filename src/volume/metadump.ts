@@ -1,13 +1,10 @@
 import { unzlibSync } from 'fflate';
-import type { ByteSource } from '../io/ByteSource.js';
+import { type FindingCode, rule } from '../findingRules.js';
 import type { Finding } from '../findings.js';
-import { rule, type FindingCode } from '../findingRules.js';
 import { SUPER_INFO_SIZE } from '../format/constants.js';
-import {
-  ITEMS_PER_CLUSTER, METADUMP_BLOCK_SIZE, METADUMP_MAX_RANGE, METADUMP_SUPER_BYTENR, MetadumpCompress,
-  clusterItem, decodeClusterHeader, metaClusterHeader,
-} from '../format/metadump.js';
+import { clusterItem, decodeClusterHeader, ITEMS_PER_CLUSTER, METADUMP_BLOCK_SIZE, METADUMP_MAX_RANGE, METADUMP_SUPER_BYTENR, MetadumpCompress, metaClusterHeader } from '../format/metadump.js';
 import { decodeSuperblock } from '../format/superblock.js';
+import type { ByteSource } from '../io/ByteSource.js';
 
 /** One range of a dump: `length` bytes of logical address space stored at `fileOffset` (zlib-compressed when `compressed`). */
 interface Range {
@@ -53,7 +50,10 @@ export class MetadumpImage {
   private readonly cache = new Map<Range, Uint8Array>();
   private cached = 0;
 
-  private constructor(private readonly source: ByteSource, version: number) {
+  private constructor(
+    private readonly source: ByteSource,
+    version: number,
+  ) {
     const ranges: Range[] = [];
     let superblock: Uint8Array | null = null;
     let clusters = 0;
@@ -69,22 +69,38 @@ export class MetadumpImage {
         if (index.some((b) => b !== 0)) this.problem('metadump-cluster', `cluster at file offset ${pos}: no btrfs-image magic; the rest of the file is not read`, pos);
         break;
       }
-      if (h.version !== version) { this.problem('metadump-cluster', `cluster at file offset ${pos} has the magic of format ${h.version}, the dump's first has format ${version}; the rest is not read`, pos); break; }
+      if (h.version !== version) {
+        this.problem('metadump-cluster', `cluster at file offset ${pos} has the magic of format ${h.version}, the dump's first has format ${version}; the rest is not read`, pos);
+        break;
+      }
       if (h.bytenr !== pos) this.problem('metadump-cluster', `cluster at file offset ${pos} says it is at ${h.bytenr}`, pos);
-      if (h.nritems > ITEMS_PER_CLUSTER) { this.problem('metadump-cluster', `cluster at file offset ${pos} lists ${h.nritems} ranges, more than the ${ITEMS_PER_CLUSTER} an index block holds; the rest is not read`, pos); break; }
-      if (h.compress !== MetadumpCompress.NONE && h.compress !== MetadumpCompress.ZLIB) { this.problem('metadump-cluster', `cluster at file offset ${pos}: unknown compression ${h.compress}; the rest is not read`, pos); break; }
+      if (h.nritems > ITEMS_PER_CLUSTER) {
+        this.problem('metadump-cluster', `cluster at file offset ${pos} lists ${h.nritems} ranges, more than the ${ITEMS_PER_CLUSTER} an index block holds; the rest is not read`, pos);
+        break;
+      }
+      if (h.compress !== MetadumpCompress.NONE && h.compress !== MetadumpCompress.ZLIB) {
+        this.problem('metadump-cluster', `cluster at file offset ${pos}: unknown compression ${h.compress}; the rest is not read`, pos);
+        break;
+      }
       clusters++;
       let at = pos + block;
       let truncated = false;
       for (let i = 0; i < h.nritems; i++) {
         const it = clusterItem(index, i);
-        if (at + BigInt(it.size) > source.size) { this.problem('metadump-range', `range ${i} of the cluster at file offset ${pos} (logical ${it.bytenr}, ${it.size} bytes) runs past the end of the file`, at); truncated = true; break; }
+        if (at + BigInt(it.size) > source.size) {
+          this.problem('metadump-range', `range ${i} of the cluster at file offset ${pos} (logical ${it.bytenr}, ${it.size} bytes) runs past the end of the file`, at);
+          truncated = true;
+          break;
+        }
         const range: Range = { logical: it.bytenr, length: it.size, fileOffset: at, stored: it.size, compressed: h.compress === MetadumpCompress.ZLIB };
         if (range.compressed) {
           compressed = true;
           // The index gives only the stored length: the range's own length is what it inflates to.
           const bytes = this.inflate(range, maxRange);
-          if (!bytes) { at += BigInt(it.size); continue; }
+          if (!bytes) {
+            at += BigInt(it.size);
+            continue;
+          }
           range.length = bytes.length;
           this.keep(range, bytes);
         }
@@ -94,12 +110,14 @@ export class MetadumpImage {
       }
       if (truncated) break;
       // The next cluster starts at the next 1 KiB boundary after the ranges.
-      pos = (at + block - 1n) / block * block;
+      pos = ((at + block - 1n) / block) * block;
     }
     ranges.sort((a, b) => (a.logical < b.logical ? -1 : a.logical > b.logical ? 1 : 0));
     for (let i = 1; i < ranges.length; i++) {
-      const prev = ranges[i - 1]!, cur = ranges[i]!;
-      if (prev.logical + BigInt(prev.length) > cur.logical) this.problem('metadump-range', `ranges at logical ${prev.logical} (+${prev.length}) and ${cur.logical} overlap; the later one in address order is read there`, cur.fileOffset);
+      const prev = ranges[i - 1]!,
+        cur = ranges[i]!;
+      if (prev.logical + BigInt(prev.length) > cur.logical)
+        this.problem('metadump-range', `ranges at logical ${prev.logical} (+${prev.length}) and ${cur.logical} overlap; the later one in address order is read there`, cur.fileOffset);
     }
     this.ranges = ranges;
     this.starts = ranges.map((r) => r.logical);
@@ -143,10 +161,15 @@ export class MetadumpImage {
   }
 
   private rangeAt(logical: bigint): Range | null {
-    let lo = 0, hi = this.starts.length - 1, i = -1;
+    let lo = 0,
+      hi = this.starts.length - 1,
+      i = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (this.starts[mid]! <= logical) { i = mid; lo = mid + 1; } else hi = mid - 1;
+      if (this.starts[mid]! <= logical) {
+        i = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
     }
     const r = i >= 0 ? this.ranges[i]! : null;
     return r && logical < r.logical + BigInt(r.length) ? r : null;
@@ -167,7 +190,10 @@ export class MetadumpImage {
   private inflate(r: Range, max: number): Uint8Array | null {
     try {
       const b = unzlibSync(this.source.read(r.fileOffset, r.stored));
-      if (b.length > max) { this.problem('metadump-range', `range at logical ${r.logical} inflates to ${b.length} bytes, more than the ${max} a range of this format holds`, r.fileOffset); return null; }
+      if (b.length > max) {
+        this.problem('metadump-range', `range at logical ${r.logical} inflates to ${b.length} bytes, more than the ${max} a range of this format holds`, r.fileOffset);
+        return null;
+      }
       return b;
     } catch (e) {
       this.problem('metadump-range', `range at logical ${r.logical} (file offset ${r.fileOffset}) does not inflate: ${(e as Error).message}`, r.fileOffset);
@@ -211,7 +237,8 @@ export class MetadumpDeviceSource implements ByteSource {
     const out = new Uint8Array(BigInt(length) > this.size - offset ? Number(this.size - offset) : length);
     const sb = this.dump.superblock;
     if (!sb) return out;
-    const start = METADUMP_SUPER_BYTENR, end = start + BigInt(sb.length);
+    const start = METADUMP_SUPER_BYTENR,
+      end = start + BigInt(sb.length);
     const a = offset > start ? offset : start;
     const b = offset + BigInt(out.length) < end ? offset + BigInt(out.length) : end;
     if (a < b) out.set(sb.subarray(Number(a - start), Number(b - start)), Number(a - offset));

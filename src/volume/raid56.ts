@@ -67,10 +67,10 @@ function xorInto(dst: Uint8Array, src: Uint8Array): void {
   if (aligned(dst) && aligned(src) && n >= 16) {
     const d = words(dst);
     const s = words(src);
-    for (let w = 0; w < d.length; w++) d[w] ^= s[w]!;
+    for (let w = 0; w < d.length; w++) d[w]! ^= s[w]!;
     i = d.length << 2;
   }
-  for (; i < n; i++) dst[i] ^= src[i]!;
+  for (; i < n; i++) dst[i]! ^= src[i]!;
 }
 
 /** q = g * q, then q ^= src when src is given (one Horner step). */
@@ -95,7 +95,7 @@ function mul2XorInto(q: Uint8Array, src: Uint8Array | null): void {
   }
   for (; i < n; i++) {
     const v = q[i]!;
-    q[i] = ((v << 1) ^ (v & 0x80 ? 0x1d : 0)) ^ (src ? src[i]! : 0);
+    q[i] = (v << 1) ^ (v & 0x80 ? 0x1d : 0) ^ (src ? src[i]! : 0);
   }
 }
 
@@ -117,7 +117,10 @@ function pSyndrome(data: readonly (Uint8Array | null)[], len: number): Uint8Arra
   let first = true;
   for (const d of data) {
     if (!d) continue;
-    if (first) { p.set(d); first = false; } else xorInto(p, d);
+    if (first) {
+      p.set(d);
+      first = false;
+    } else xorInto(p, d);
   }
   return p;
 }
@@ -129,7 +132,10 @@ function qSyndrome(data: readonly (Uint8Array | null)[], len: number): Uint8Arra
   for (let i = data.length - 1; i >= 0; i--) {
     const d = data[i] ?? null;
     if (!started) {
-      if (d) { q.set(d); started = true; }
+      if (d) {
+        q.set(d);
+        started = true;
+      }
       continue;
     }
     mul2XorInto(q, d);
@@ -157,7 +163,9 @@ export function raid6Q(data: Uint8Array[]): Uint8Array {
 export function recoverRaid5(stripes: (Uint8Array | null)[], parity: Uint8Array): Uint8Array[] {
   const len = stripeLength('recoverRaid5', [parity, ...stripes]);
   const missing: number[] = [];
-  stripes.forEach((s, i) => { if (!s) missing.push(i); });
+  stripes.forEach((s, i) => {
+    if (!s) missing.push(i);
+  });
   if (missing.length > 1) throw new ParityError(`recoverRaid5: ${missing.length} data stripes missing (RAID5 rebuilds one)`);
   const out = stripes.slice() as (Uint8Array | null)[];
   if (missing.length === 1) {
@@ -181,7 +189,9 @@ export function recoverRaid6(data: (Uint8Array | null)[], p: Uint8Array | null, 
   if (n > 255) throw new ParityError(`recoverRaid6: ${n} data stripes (at most 255)`);
   const len = stripeLength('recoverRaid6', [p, q, ...data]);
   const missing: number[] = [];
-  data.forEach((s, i) => { if (!s) missing.push(i); });
+  data.forEach((s, i) => {
+    if (!s) missing.push(i);
+  });
   const lost = missing.length + (p ? 0 : 1) + (q ? 0 : 1);
   if (lost > 2) {
     throw new ParityError(`recoverRaid6: ${missing.length} data stripes${p ? '' : ', P'}${q ? '' : ', Q'} missing (RAID6 rebuilds two)`);

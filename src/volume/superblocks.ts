@@ -1,7 +1,7 @@
-import { SourceError, type ByteSource } from '../io/ByteSource.js';
 import { SUPER_INFO_SIZE, SUPER_MIRROR_OFFSETS } from '../format/constants.js';
-import { MetadumpDeviceSource } from './metadump.js';
 import { checkSuperblock, decodeSuperblock, type Superblock, type SuperProblem } from '../format/superblock.js';
+import { type ByteSource, SourceError } from '../io/ByteSource.js';
+import { MetadumpDeviceSource } from './metadump.js';
 
 /** The state of one superblock copy on one device. */
 export interface SuperMirror {

@@ -3,11 +3,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decompress } from 'fzstd';
 import { expect } from 'vitest';
-import type { ByteSource } from '../../src/io/ByteSource.js';
-import { Filesystem } from '../../src/tree/Filesystem.js';
+import { runCheck } from '../../src/analysis/check/index.js';
 import { FsView } from '../../src/fs/FsView.js';
 import { readAll } from '../../src/fs/fileData.js';
-import { runCheck } from '../../src/analysis/check/index.js';
+import type { ByteSource } from '../../src/io/ByteSource.js';
+import { Filesystem } from '../../src/tree/Filesystem.js';
 
 /**
  * test/fixtures/containers (built by build.sh there): one kernel-written btrfs image and the

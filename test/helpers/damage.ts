@@ -22,7 +22,10 @@ export function blockCopies(fs: Filesystem, logical: bigint): { devid: bigint; p
  */
 export class DamageKit {
   readonly overlays: OverlaySource[];
-  constructor(readonly fs: Filesystem, sources: ByteSource[]) {
+  constructor(
+    readonly fs: Filesystem,
+    sources: ByteSource[],
+  ) {
     this.overlays = sources.map((s) => new OverlaySource(s));
   }
 
@@ -70,13 +73,15 @@ export function editSuperblocks(src: ByteSource, csumType: number, edit: (v: Dat
  * are packed from the end of the block downwards).
  */
 export function resizeItem(b: Uint8Array, slot: number, data: Uint8Array): void {
-  const H = 101, IS = 25;
+  const H = 101,
+    IS = 25;
   const v = new DataView(b.buffer, b.byteOffset, b.length);
   const n = v.getUint32(0x60, true);
   const off = (i: number) => v.getUint32(H + i * IS + 17, true);
   const size = v.getUint32(H + slot * IS + 21, true);
   const delta = data.length - size;
-  const last = off(n - 1), start = off(slot);
+  const last = off(n - 1),
+    start = off(slot);
   if (H + n * IS > H + last - delta) throw new Error('no room in the leaf');
   b.copyWithin(H + last - delta, H + last, H + start);
   b.set(data, H + start - delta);

@@ -1,5 +1,5 @@
-import { HEADER_SIZE, ITEM_SIZE, TreeBlock } from '../../src/format/treeBlock.js';
 import { decodeExtentItem } from '../../src/format/items/extent.js';
+import { HEADER_SIZE, ITEM_SIZE, TreeBlock } from '../../src/format/treeBlock.js';
 import type { ByteSource } from '../../src/io/ByteSource.js';
 import { OverlaySource } from '../../src/io/OverlaySource.js';
 import type { Filesystem } from '../../src/tree/Filesystem.js';
@@ -58,7 +58,10 @@ function leafAt(node: TreeBlock, slot: number): { logical: bigint; minIno: bigin
 
 /** Truth files of subvolume 5 whose inode lies in [min, max]: what a lost leaf of that range hurts. */
 export function truthFilesInRange(sample: string, min: bigint, max: bigint): string[] {
-  return filesTruth(sample).filter((e) => e.subvol_id === 5 && BigInt(e.ino) >= min && BigInt(e.ino) <= max && e.path !== '.').map((e) => e.path).sort();
+  return filesTruth(sample)
+    .filter((e) => e.subvol_id === 5 && BigInt(e.ino) >= min && BigInt(e.ino) <= max && e.path !== '.')
+    .map((e) => e.path)
+    .sort();
 }
 
 /** Every (path, file offset) whose data is at btrfs logical `at`, from the kernel's FIEMAP (filefrag) truth. */
@@ -84,16 +87,31 @@ export function recipes(): DamageRecipe[] {
   {
     const leaf = fsLeaf(clean);
     const k = kit();
-    k.editBlock(leaf.logical, (b) => { b[1000]! ^= 0x5a; }, { copies: [0] });
+    k.editBlock(
+      leaf.logical,
+      (b) => {
+        b[1000]! ^= 0x5a;
+      },
+      { copies: [0] },
+    );
     const c0 = blockCopies(clean, leaf.logical)[0]!;
-    out.push({ name: 'one DUP copy of an fs leaf corrupted', sources: k.overlays, data: false, expected: [{ code: 'tree-block-csum', logical: leaf.logical, copy: 0, physical: c0.physical, repairable: true }] });
+    out.push({
+      name: 'one DUP copy of an fs leaf corrupted',
+      sources: k.overlays,
+      data: false,
+      expected: [{ code: 'tree-block-csum', logical: leaf.logical, copy: 0, physical: c0.physical, repairable: true }],
+    });
   }
   {
     const leaf = fsLeaf(clean);
     const k = kit();
-    k.editBlock(leaf.logical, (b) => { b[1000]! ^= 0x5a; });
+    k.editBlock(leaf.logical, (b) => {
+      b[1000]! ^= 0x5a;
+    });
     out.push({
-      name: 'both DUP copies of an fs leaf corrupted', sources: k.overlays, data: false,
+      name: 'both DUP copies of an fs leaf corrupted',
+      sources: k.overlays,
+      data: false,
       expected: [0, 1].map((copy) => ({ code: 'tree-block-csum', logical: leaf.logical, copy, repairable: false })),
       hurt: truthFilesInRange(SAMPLE, leaf.minIno, leaf.maxIno).map((path) => ({ path })),
     });
@@ -107,7 +125,9 @@ export function recipes(): DamageRecipe[] {
     const byte = clean.volume.readCopy(at, 1, 0).bytes!;
     src[0]!.patch(m.copies[0]!.physical, Uint8Array.of(byte[0]! ^ 0xff));
     out.push({
-      name: 'one data sector flipped', sources: src, data: true,
+      name: 'one data sector flipped',
+      sources: src,
+      data: true,
       expected: [{ code: 'data-csum', logical: at, copy: 0, physical: m.copies[0]!.physical, repairable: false }],
       hurt: truthUsersOf(SAMPLE, at),
     });
@@ -126,14 +146,21 @@ export function recipes(): DamageRecipe[] {
   {
     const leaf = fsLeaf(clean);
     const k = kit();
-    k.editBlock(leaf.logical, (b) => {
-      const a = HEADER_SIZE + 4 * ITEM_SIZE, c = HEADER_SIZE + 5 * ITEM_SIZE;
-      const ka = b.slice(a, a + 17);
-      b.copyWithin(a, c, c + 17);
-      b.set(ka, c);
-    }, { fixCsum: true });
+    k.editBlock(
+      leaf.logical,
+      (b) => {
+        const a = HEADER_SIZE + 4 * ITEM_SIZE,
+          c = HEADER_SIZE + 5 * ITEM_SIZE;
+        const ka = b.slice(a, a + 17);
+        b.copyWithin(a, c, c + 17);
+        b.set(ka, c);
+      },
+      { fixCsum: true },
+    );
     out.push({
-      name: 'keys swapped in an fs leaf, checksum recomputed', sources: k.overlays, data: false,
+      name: 'keys swapped in an fs leaf, checksum recomputed',
+      sources: k.overlays,
+      data: false,
       expected: [0, 1].map((copy) => ({ code: 'key-order', logical: leaf.logical, copy, slot: 5, repairable: false })),
       hurt: truthFilesInRange(SAMPLE, leaf.minIno, leaf.maxIno).map((path) => ({ path })),
     });
@@ -141,8 +168,19 @@ export function recipes(): DamageRecipe[] {
   {
     const csumRoot = clean.treeRoot(7n)!;
     const k = kit();
-    k.editBlock(csumRoot.bytenr, (b) => { new DataView(b.buffer, b.byteOffset).setBigUint64(0x50, csumRoot.generation! - 1n, true); }, { fixCsum: true });
-    out.push({ name: 'csum tree leaf generation changed, checksum recomputed', sources: k.overlays, data: false, expected: [0, 1].map((copy) => ({ code: 'transid-mismatch', logical: csumRoot.bytenr, copy, repairable: false })) });
+    k.editBlock(
+      csumRoot.bytenr,
+      (b) => {
+        new DataView(b.buffer, b.byteOffset).setBigUint64(0x50, csumRoot.generation! - 1n, true);
+      },
+      { fixCsum: true },
+    );
+    out.push({
+      name: 'csum tree leaf generation changed, checksum recomputed',
+      sources: k.overlays,
+      data: false,
+      expected: [0, 1].map((copy) => ({ code: 'transid-mismatch', logical: csumRoot.bytenr, copy, repairable: false })),
+    });
   }
   {
     // Cut the image inside its last data chunk (metadata lies below): only the truncation is damage.
@@ -157,13 +195,25 @@ export function recipes(): DamageRecipe[] {
     let slot = 0;
     while (leaf.keyType(slot) !== 169 && leaf.keyType(slot) !== 168) slot++;
     const k = kit();
-    k.editBlock(extentRoot.bytenr, (b) => {
-      const v = new DataView(b.buffer, b.byteOffset);
-      const off = leaf.itemOffset(slot);
-      v.setBigUint64(off, v.getBigUint64(off, true) + 1n, true);
-    }, { fixCsum: true });
+    k.editBlock(
+      extentRoot.bytenr,
+      (b) => {
+        const v = new DataView(b.buffer, b.byteOffset);
+        const off = leaf.itemOffset(slot);
+        v.setBigUint64(off, v.getBigUint64(off, true) + 1n, true);
+      },
+      { fixCsum: true },
+    );
     const bytenr = leaf.keyObjectid(slot);
-    out.push({ name: 'extent reference count changed, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'extent-backref-count', logical: bytenr }, { code: 'extent-ref-count', logical: bytenr }] });
+    out.push({
+      name: 'extent reference count changed, checksum recomputed',
+      sources: k.overlays,
+      data: false,
+      expected: [
+        { code: 'extent-backref-count', logical: bytenr },
+        { code: 'extent-ref-count', logical: bytenr },
+      ],
+    });
   }
   return out;
 }
@@ -203,12 +253,22 @@ export function raid5DataAndParity(): DamageRecipe[] {
   const sibling = row.logicalStart + BigInt(1 - row.dataIndex) * m.chunk.stripeLen + row.unitOffset;
   return [
     {
-      name: 'RAID5 data stripe sector flipped', sources: flip(data), data: true,
-      expected: [{ code: 'data-csum', logical: at, copy: 0, physical: data.physical, repairable: true }, { code: 'data-csum', logical: sibling, copy: 1, physical: p.physical, repairable: true }],
+      name: 'RAID5 data stripe sector flipped',
+      sources: flip(data),
+      data: true,
+      expected: [
+        { code: 'data-csum', logical: at, copy: 0, physical: data.physical, repairable: true },
+        { code: 'data-csum', logical: sibling, copy: 1, physical: p.physical, repairable: true },
+      ],
     },
     {
-      name: 'RAID5 parity under a data sector flipped', sources: flip(p), data: true,
-      expected: [{ code: 'data-csum', logical: at, copy: 1, physical: p.physical, repairable: true }, { code: 'data-csum', logical: sibling, copy: 1, physical: p.physical, repairable: true }],
+      name: 'RAID5 parity under a data sector flipped',
+      sources: flip(p),
+      data: true,
+      expected: [
+        { code: 'data-csum', logical: at, copy: 1, physical: p.physical, repairable: true },
+        { code: 'data-csum', logical: sibling, copy: 1, physical: p.physical, repairable: true },
+      ],
     },
   ];
 }
@@ -233,13 +293,22 @@ function inodeItemEdited(name: string, code: string, pick: (item: DataView) => b
 
 /** An inode's nlink (u32 at 40) raised: only the nlink finding. */
 export function nlinkChanged(): DamageRecipe & { ino: bigint } {
-  return inodeItemEdited('inode nlink raised, checksum recomputed', 'nlink', () => true, (v) => v.setUint32(40, v.getUint32(40, true) + 1, true));
+  return inodeItemEdited(
+    'inode nlink raised, checksum recomputed',
+    'nlink',
+    () => true,
+    (v) => v.setUint32(40, v.getUint32(40, true) + 1, true),
+  );
 }
 
 /** A regular file's (mode at 52, S_IFREG) nbytes (u64 at 24) raised by a sector: only the nbytes finding. */
 export function nbytesChanged(): DamageRecipe & { ino: bigint } {
-  return inodeItemEdited('file nbytes raised, checksum recomputed', 'inode-nbytes', (v) => (v.getUint32(52, true) & 0o170000) === 0o100000,
-    (v, ss) => v.setBigUint64(24, v.getBigUint64(24, true) + BigInt(ss), true));
+  return inodeItemEdited(
+    'file nbytes raised, checksum recomputed',
+    'inode-nbytes',
+    (v) => (v.getUint32(52, true) & 0o170000) === 0o100000,
+    (v, ss) => v.setBigUint64(24, v.getBigUint64(24, true) + BigInt(ss), true),
+  );
 }
 
 /**
@@ -273,10 +342,14 @@ function devItemUnaligned(): DamageRecipe {
   let slot = 0;
   while (leaf.keyType(slot) !== 216) slot++;
   const k = new DamageKit(clean, sampleSources(SAMPLE));
-  k.editBlock(root.bytenr, (b) => {
-    const v = new DataView(b.buffer, b.byteOffset + leaf.itemOffset(slot), leaf.itemSize(slot));
-    v.setBigUint64(8, v.getBigUint64(8, true) - 1n, true);
-  }, { fixCsum: true });
+  k.editBlock(
+    root.bytenr,
+    (b) => {
+      const v = new DataView(b.buffer, b.byteOffset + leaf.itemOffset(slot), leaf.itemSize(slot));
+      v.setBigUint64(8, v.getBigUint64(8, true) - 1n, true);
+    },
+    { fixCsum: true },
+  );
   return { name: 'dev item total_bytes not sector aligned', sources: k.overlays, data: false, expected: [{ code: 'device-size-alignment' }] };
 }
 
@@ -285,8 +358,12 @@ const S_IFMT = 0o170000;
 
 /** A regular file's mode given file type bits 0o170000: only the mode finding. */
 export function modeInvalid(): DamageRecipe & { ino: bigint } {
-  return inodeItemEdited('file mode of no file type, checksum recomputed', 'inode-mode', (v) => (v.getUint32(52, true) & S_IFMT) === 0o100000,
-    (v) => v.setUint32(52, v.getUint32(52, true) | S_IFMT, true));
+  return inodeItemEdited(
+    'file mode of no file type, checksum recomputed',
+    'inode-mode',
+    (v) => (v.getUint32(52, true) & S_IFMT) === 0o100000,
+    (v) => v.setUint32(52, v.getUint32(52, true) | S_IFMT, true),
+  );
 }
 
 /** The root tree's inode item (the directory inode 6 the default subvolume's name hangs on) given mode 0. */
@@ -316,7 +393,13 @@ export function keyTypeWrongTree(): DamageRecipe {
   while (!(leaf.keyType(slot) === 199 && (slot + 1 === leaf.nritems || leaf.keyObjectid(slot + 1) > leaf.keyObjectid(slot)))) slot++;
   const k = new DamageKit(clean, sampleSources(SAMPLE));
   // btrfs_disk_key in the item header: objectid (8 bytes), then the type byte.
-  k.editBlock(root.bytenr, (b) => { b[HEADER_SIZE + slot * ITEM_SIZE + 8] = 204; }, { fixCsum: true });
+  k.editBlock(
+    root.bytenr,
+    (b) => {
+      b[HEADER_SIZE + slot * ITEM_SIZE + 8] = 204;
+    },
+    { fixCsum: true },
+  );
   return { name: 'free space tree key given a device tree type, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'key-type-tree', logical: root.bytenr, slot }] };
 }
 
@@ -340,11 +423,15 @@ export function dirItemHashChanged(): DamageRecipe {
   if (slot + 1 < leaf.nritems && leaf.compareKey(slot + 1, { ...leaf.key(slot), offset: leaf.keyOffsetField(slot) + 1n }) <= 0) throw new Error('next key too close');
   const k = new DamageKit(clean, sampleSources(SAMPLE));
   // btrfs_disk_key: objectid (8), type (1), offset (8) at byte 9 of the item header.
-  k.editBlock(leaf.logical, (b) => {
-    const v = new DataView(b.buffer, b.byteOffset);
-    const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
-    v.setBigUint64(at, v.getBigUint64(at, true) + 1n, true);
-  }, { fixCsum: true });
+  k.editBlock(
+    leaf.logical,
+    (b) => {
+      const v = new DataView(b.buffer, b.byteOffset);
+      const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
+      v.setBigUint64(at, v.getBigUint64(at, true) + 1n, true);
+    },
+    { fixCsum: true },
+  );
   return { name: 'DIR_ITEM key offset no longer the name hash, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'dir-item-hash', logical: leaf.logical, slot }] };
 }
 
@@ -364,7 +451,12 @@ export function dirItemDuplicateName(): DamageRecipe {
   doubled.set(item, item.length);
   const k = new DamageKit(clean, sampleSources(SAMPLE));
   k.editBlock(leaf.logical, (b) => resizeItem(b, slot, doubled), { fixCsum: true });
-  return { name: 'DIR_ITEM holding one name twice, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'dir-item-duplicate', logical: leaf.logical, slot }, { code: 'dir-isize' }] };
+  return {
+    name: 'DIR_ITEM holding one name twice, checksum recomputed',
+    sources: k.overlays,
+    data: false,
+    expected: [{ code: 'dir-item-duplicate', logical: leaf.logical, slot }, { code: 'dir-isize' }],
+  };
 }
 
 /**
@@ -381,7 +473,8 @@ export function inlineRefsSwapped(): DamageRecipe {
       if (at || !b.isLeaf) return;
       for (let s = 0; s < b.nritems && !at; s++) {
         const d = decodeExtentItem(b.key(s), b.itemData(s));
-        if (b.keyType(s) === 168 && d.kind === 'extent_item' && d.inlineRefs.length >= 2 && d.inlineRefs[0]!.kind === 'extent_data' && d.inlineRefs[1]!.kind === 'extent_data') at = { leaf: b, slot: s };
+        if (b.keyType(s) === 168 && d.kind === 'extent_item' && d.inlineRefs.length >= 2 && d.inlineRefs[0]!.kind === 'extent_data' && d.inlineRefs[1]!.kind === 'extent_data')
+          at = { leaf: b, slot: s };
       }
     },
   });
@@ -390,11 +483,15 @@ export function inlineRefsSwapped(): DamageRecipe {
   // btrfs_extent_item (24 bytes: refs, generation, flags), then the inline refs of 29 bytes each.
   const first = leaf.itemOffset(slot) + 24;
   const k = new DamageKit(clean, sampleSources(SAMPLE));
-  k.editBlock(leaf.logical, (b) => {
-    const a = b.slice(first, first + 29);
-    b.copyWithin(first, first + 29, first + 58);
-    b.set(a, first + 29);
-  }, { fixCsum: true });
+  k.editBlock(
+    leaf.logical,
+    (b) => {
+      const a = b.slice(first, first + 29);
+      b.copyWithin(first, first + 29, first + 58);
+      b.set(a, first + 29);
+    },
+    { fixCsum: true },
+  );
   return { name: 'inline back references swapped, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'extent-inline-ref-order', logical: leaf.logical, slot }] };
 }
 
@@ -427,8 +524,14 @@ export function noHolesCleared(): { sources: ByteSource[]; gaps: { subvol: bigin
  * edited in place by `edit` (a DataView of its data) on every copy of its
  * leaf, checksum recomputed. `expected(leaf, slot)` lists the findings.
  */
-function itemEdited(name: string, tree: bigint, type: number, edit: (item: DataView, sectorsize: number) => void,
-  expected: (logical: bigint, slot: number) => ExpectedFinding[], pick: (leaf: TreeBlock, slot: number) => boolean = () => true): DamageRecipe {
+function itemEdited(
+  name: string,
+  tree: bigint,
+  type: number,
+  edit: (item: DataView, sectorsize: number) => void,
+  expected: (logical: bigint, slot: number) => ExpectedFinding[],
+  pick: (leaf: TreeBlock, slot: number) => boolean = () => true,
+): DamageRecipe {
   const clean = openSample(SAMPLE);
   let at: { leaf: TreeBlock; slot: number } | undefined;
   clean.walk(clean.treeRoot(tree)!, {
@@ -451,7 +554,9 @@ function headerEdited(name: string, code: string, edit: (b: Uint8Array) => void)
   const k = new DamageKit(clean, sampleSources(SAMPLE));
   k.editBlock(leaf.logical, edit, { fixCsum: true });
   return {
-    name, sources: k.overlays, data: false,
+    name,
+    sources: k.overlays,
+    data: false,
     expected: [0, 1].map((copy) => ({ code, logical: leaf.logical, copy, repairable: false })),
     hurt: truthFilesInRange(SAMPLE, leaf.minIno, leaf.maxIno).map((path) => ({ path })),
   };
@@ -464,43 +569,114 @@ export function fieldRecipes(): DamageRecipe[] {
   const u64add = (off: number, d: (ss: number) => bigint) => (v: DataView, ss: number) => v.setBigUint64(off, v.getBigUint64(off, true) + d(ss), true);
   return [
     // btrfs_header: bytenr at 0x30; owner (u64 at 0x58) 5 -> 7, the csum tree: no subvolume owns the leaf any more.
-    headerEdited('fs leaf header bytenr changed, checksum recomputed', 'bytenr-mismatch', (b) => { b[0x30]! ^= 0x10; }),
-    headerEdited('fs leaf owner changed to a non-subvolume tree, checksum recomputed', 'owner-mismatch', (b) => { b[0x58]! ^= 0x02; }),
+    headerEdited('fs leaf header bytenr changed, checksum recomputed', 'bytenr-mismatch', (b) => {
+      b[0x30]! ^= 0x10;
+    }),
+    headerEdited('fs leaf owner changed to a non-subvolume tree, checksum recomputed', 'owner-mismatch', (b) => {
+      b[0x58]! ^= 0x02;
+    }),
     // btrfs_inode_item.nlink (u32 at 40) set to 0 on a file: unlinked, yet no orphan item.
-    itemEdited('file nlink 0 without an orphan item, checksum recomputed', 5n, 1, (v) => v.setUint32(40, 0, true),
-      (logical, slot) => [{ code: 'orphan-missing', logical, slot }], (b, s) => b.keyObjectid(s) > 256n),
+    itemEdited(
+      'file nlink 0 without an orphan item, checksum recomputed',
+      5n,
+      1,
+      (v) => v.setUint32(40, 0, true),
+      (logical, slot) => [{ code: 'orphan-missing', logical, slot }],
+      (b, s) => b.keyObjectid(s) > 256n,
+    ),
     // btrfs_block_group_item.used (u64 at 0) raised by a sector: also the superblock's bytes_used no longer adds up.
-    itemEdited('block group used raised, checksum recomputed', 2n, 192, u64add(0, (ss) => BigInt(ss)),
-      (_l, _s) => [{ code: 'block-group-used' }, { code: 'super-bytes-used' }]),
+    itemEdited(
+      'block group used raised, checksum recomputed',
+      2n,
+      192,
+      u64add(0, (ss) => BigInt(ss)),
+      (_l, _s) => [{ code: 'block-group-used' }, { code: 'super-bytes-used' }],
+    ),
     // btrfs_dev_item.bytes_used (u64 at 16) raised by a sector in the chunk tree.
-    itemEdited('dev item bytes_used raised, checksum recomputed', 3n, 216, u64add(16, (ss) => BigInt(ss)), () => [{ code: 'dev-bytes-used' }]),
+    itemEdited(
+      'dev item bytes_used raised, checksum recomputed',
+      3n,
+      216,
+      u64add(16, (ss) => BigInt(ss)),
+      () => [{ code: 'dev-bytes-used' }],
+    ),
     // btrfs_file_extent_item.type (u8 at 20) of a regular extent (53 bytes) set to 3: none of inline, regular, prealloc.
-    itemEdited('file extent type 3, checksum recomputed', 5n, 108, (v) => v.setUint8(20, 3), (logical, slot) => [{ code: 'file-extent', logical, slot }],
-      (b, s) => b.itemSize(s) === 53),
+    itemEdited(
+      'file extent type 3, checksum recomputed',
+      5n,
+      108,
+      (v) => v.setUint8(20, 3),
+      (logical, slot) => [{ code: 'file-extent', logical, slot }],
+      (b, s) => b.itemSize(s) === 53,
+    ),
     // btrfs_dir_item.type (u8 at 29) of a DIR_INDEX entry set to 0 (BTRFS_FT_UNKNOWN): no file type.
-    itemEdited('DIR_INDEX entry of file type 0, checksum recomputed', 5n, 96, (v) => v.setUint8(29, 0), (logical, slot) => [{ code: 'dir-item', logical, slot }]),
+    itemEdited(
+      'DIR_INDEX entry of file type 0, checksum recomputed',
+      5n,
+      96,
+      (v) => v.setUint8(29, 0),
+      (logical, slot) => [{ code: 'dir-item', logical, slot }],
+    ),
     // btrfs_dev_extent.chunk_offset (u64 at 16) moved by a sector: the stripe's device extent names another chunk.
-    itemEdited('dev extent chunk_offset moved, checksum recomputed', 4n, 204, u64add(16, (ss) => BigInt(ss)), () => [{ code: 'dev-extent-mismatch' }]),
+    itemEdited(
+      'dev extent chunk_offset moved, checksum recomputed',
+      4n,
+      204,
+      u64add(16, (ss) => BigInt(ss)),
+      () => [{ code: 'dev-extent-mismatch' }],
+    ),
     // A ROOT_REF's name (after dirid, sequence, name_len: 18 bytes) changed: it and its ROOT_BACKREF no longer pair.
-    itemEdited('ROOT_REF name changed, checksum recomputed', 1n, 156, (v) => v.setUint8(18, v.getUint8(18) ^ 0x20), () => [{ code: 'root-ref' }, { code: 'root-ref' }]),
+    itemEdited(
+      'ROOT_REF name changed, checksum recomputed',
+      1n,
+      156,
+      (v) => v.setUint8(18, v.getUint8(18) ^ 0x20),
+      () => [{ code: 'root-ref' }, { code: 'root-ref' }],
+    ),
     // btrfs_file_extent_item.offset (u64 at 37) of a regular extent moved past its disk extent's end.
-    itemEdited('file extent offset past its disk extent, checksum recomputed', 5n, 108, (v) => v.setBigUint64(37, v.getBigUint64(29, true), true),
-      (logical, slot) => [{ code: 'file-extent-range', logical, slot }], (b, s) => b.itemSize(s) === 53 && new DataView(b.data.buffer, b.data.byteOffset + b.itemOffset(s)).getBigUint64(21, true) !== 0n),
+    itemEdited(
+      'file extent offset past its disk extent, checksum recomputed',
+      5n,
+      108,
+      (v) => v.setBigUint64(37, v.getBigUint64(29, true), true),
+      (logical, slot) => [{ code: 'file-extent-range', logical, slot }],
+      (b, s) => b.itemSize(s) === 53 && new DataView(b.data.buffer, b.data.byteOffset + b.itemOffset(s)).getBigUint64(21, true) !== 0n,
+    ),
     // A file's INODE_REF name (after index u64 and name_len u16: byte 10) changed: its directory entry has no ref, the ref no entry.
-    itemEdited('INODE_REF name changed, checksum recomputed', 5n, 12, (v) => v.setUint8(10, v.getUint8(10) ^ 0x20),
-      () => [{ code: 'inode-ref-missing' }, { code: 'dir-entry-missing' }], (b, s) => b.keyObjectid(s) > 256n && b.itemSize(s) > 10),
+    itemEdited(
+      'INODE_REF name changed, checksum recomputed',
+      5n,
+      12,
+      (v) => v.setUint8(10, v.getUint8(10) ^ 0x20),
+      () => [{ code: 'inode-ref-missing' }, { code: 'dir-entry-missing' }],
+      (b, s) => b.keyObjectid(s) > 256n && b.itemSize(s) > 10,
+    ),
     freeSpaceIntoExtent(),
     // btrfs_dev_extent.length (u64 at 24) one sector longer where the next device extent follows directly: the two overlap,
     // the extent no longer matches its chunk stripe, and the device's bytes_used no longer adds up.
-    itemEdited('device extent one sector longer, checksum recomputed', 4n, 204, u64add(24, (ss) => BigInt(ss)),
+    itemEdited(
+      'device extent one sector longer, checksum recomputed',
+      4n,
+      204,
+      u64add(24, (ss) => BigInt(ss)),
       () => [{ code: 'dev-extent-overlap' }, { code: 'dev-extent-mismatch' }, { code: 'dev-bytes-used' }],
-      (b, s) => s + 1 < b.nritems && b.keyType(s + 1) === 204 && b.keyObjectid(s + 1) === b.keyObjectid(s) &&
-        b.keyOffsetField(s) + new DataView(b.data.buffer, b.data.byteOffset + b.itemOffset(s)).getBigUint64(24, true) === b.keyOffsetField(s + 1)),
+      (b, s) =>
+        s + 1 < b.nritems &&
+        b.keyType(s + 1) === 204 &&
+        b.keyObjectid(s + 1) === b.keyObjectid(s) &&
+        b.keyOffsetField(s) + new DataView(b.data.buffer, b.data.byteOffset + b.itemOffset(s)).getBigUint64(24, true) === b.keyOffsetField(s + 1),
+    ),
     emptiedNode(),
     // An INODE_REF's name_len (u16 at 8) one more than its bytes: the name runs past the item, and that name is then
     // not counted (its directory entry has no ref). The first such inode is a directory, whose nlink is not compared.
-    itemEdited('INODE_REF name running past its item, checksum recomputed', 5n, 12, (v) => v.setUint16(8, v.getUint16(8, true) + 1, true),
-      (logical, slot) => [{ code: 'inode-ref', logical, slot }, { code: 'inode-ref-missing' }], (b, s) => b.keyObjectid(s) > 256n),
+    itemEdited(
+      'INODE_REF name running past its item, checksum recomputed',
+      5n,
+      12,
+      (v) => v.setUint16(8, v.getUint16(8, true) + 1, true),
+      (logical, slot) => [{ code: 'inode-ref', logical, slot }, { code: 'inode-ref-missing' }],
+      (b, s) => b.keyObjectid(s) > 256n,
+    ),
     fileExtentMovedBack(),
     itemResized('inode item one byte longer, checksum recomputed', 5n, 1, 1, 'item-size'),
     itemResized('csum item one byte longer, checksum recomputed', 7n, 128, 1, 'csum-item'),
@@ -509,11 +685,23 @@ export function fieldRecipes(): DamageRecipe[] {
     extentLengthened(),
     // btrfs_free_space_info.extent_count (u32 at 0) one more than the free extents of its block group (one of a chunk:
     // mkfs 6.2 leaves infos of its removed temporary chunks, which are notes).
-    itemEdited('free space info extent_count one more, checksum recomputed', 10n, 198, (v) => v.setUint32(0, v.getUint32(0, true) + 1, true),
-      (_l, slot) => [{ code: 'free-space-count', slot }], (b, s) => inChunk(b.keyObjectid(s))),
+    itemEdited(
+      'free space info extent_count one more, checksum recomputed',
+      10n,
+      198,
+      (v) => v.setUint32(0, v.getUint32(0, true) + 1, true),
+      (_l, slot) => [{ code: 'free-space-count', slot }],
+      (b, s) => inChunk(b.keyObjectid(s)),
+    ),
     // btrfs_free_space_info.flags (u32 at 4) given USING_BITMAPS (1) where the block group's items are extents.
-    itemEdited('free space info flagged bitmaps over extent items, checksum recomputed', 10n, 198, (v) => v.setUint32(4, 1, true),
-      () => [{ code: 'free-space-count' }], (b, s) => inChunk(b.keyObjectid(s)) && s + 1 < b.nritems && b.keyType(s + 1) === 199),
+    itemEdited(
+      'free space info flagged bitmaps over extent items, checksum recomputed',
+      10n,
+      198,
+      (v) => v.setUint32(4, 1, true),
+      () => [{ code: 'free-space-count' }],
+      (b, s) => inChunk(b.keyObjectid(s)) && s + 1 < b.nritems && b.keyType(s + 1) === 199,
+    ),
     freeSpaceShortened(),
   ];
 }
@@ -550,11 +738,15 @@ export function parentKeyChanged(): DamageRecipe {
   const child = node.blockPtr(1);
   const k = new DamageKit(clean, sampleSources(SAMPLE));
   // btrfs_key_ptr: a 17-byte key (offset u64 at 9), blockptr, generation; 33 bytes each after the header.
-  k.editBlock(root.bytenr, (b) => {
-    const v = new DataView(b.buffer, b.byteOffset);
-    const at = HEADER_SIZE + 33 + 9;
-    v.setBigUint64(at, v.getBigUint64(at, true) + 1n, true);
-  }, { fixCsum: true });
+  k.editBlock(
+    root.bytenr,
+    (b) => {
+      const v = new DataView(b.buffer, b.byteOffset);
+      const at = HEADER_SIZE + 33 + 9;
+      v.setBigUint64(at, v.getBigUint64(at, true) + 1n, true);
+    },
+    { fixCsum: true },
+  );
   return { name: 'parent key of an fs leaf changed, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'first-key-mismatch', logical: child }] };
 }
 
@@ -576,9 +768,19 @@ export function deviceRecipes(): DamageRecipe[] {
   for (const at of [0x10000n, mirror]) zeroed.patch(at, new Uint8Array(4096));
   return [
     // btrfs_super_block.generation (u64 at 0x48) of the 64 MiB copy lowered: an older copy.
-    { name: 'second superblock copy of an older generation', sources: [superCopyEdited(src, csumType, mirror, (v) => v.setBigUint64(0x48, v.getBigUint64(0x48, true) - 1n, true))], data: false, expected: [{ code: 'super-older', physical: mirror, copy: 1 }] },
+    {
+      name: 'second superblock copy of an older generation',
+      sources: [superCopyEdited(src, csumType, mirror, (v) => v.setBigUint64(0x48, v.getBigUint64(0x48, true) - 1n, true))],
+      data: false,
+      expected: [{ code: 'super-older', physical: mirror, copy: 1 }],
+    },
     // bytes_used (u64 at 0x78) of the 64 MiB copy changed, generation kept: copies of one generation disagree.
-    { name: 'second superblock copy disagreeing at the same generation', sources: [superCopyEdited(src, csumType, mirror, (v) => v.setBigUint64(0x78, v.getBigUint64(0x78, true) + 4096n, true))], data: false, expected: [{ code: 'super-mirror-mismatch', physical: mirror, copy: 1 }] },
+    {
+      name: 'second superblock copy disagreeing at the same generation',
+      sources: [superCopyEdited(src, csumType, mirror, (v) => v.setBigUint64(0x78, v.getBigUint64(0x78, true) + 4096n, true))],
+      data: false,
+      expected: [{ code: 'super-mirror-mismatch', physical: mirror, copy: 1 }],
+    },
     { name: 'the same device given twice', sources: [src, src], data: false, expected: [{ code: 'device-duplicate' }] },
     // Its primary copy, zeroed, is also said to have no magic.
     { name: 'a second device with no superblock', sources: [src, zeroed], data: false, expected: [{ code: 'device-not-btrfs' }, { code: 'super-bad-magic', physical: 0x10000n }] },
@@ -601,11 +803,15 @@ function freeSpaceIntoExtent(): DamageRecipe {
   let slot = 0;
   while (!(leaf.keyType(slot) === 199 && leaf.keyType(slot + 1) === 199 && leaf.keyObjectid(slot + 1) > leaf.keyObjectid(slot) + leaf.keyOffsetField(slot) + ss)) slot++;
   const k = new DamageKit(clean, sampleSources(SAMPLE));
-  k.editBlock(root.bytenr, (b) => {
-    const v = new DataView(b.buffer, b.byteOffset);
-    const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
-    v.setBigUint64(at, v.getBigUint64(at, true) + ss, true);
-  }, { fixCsum: true });
+  k.editBlock(
+    root.bytenr,
+    (b) => {
+      const v = new DataView(b.buffer, b.byteOffset);
+      const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
+      v.setBigUint64(at, v.getBigUint64(at, true) + ss, true);
+    },
+    { fixCsum: true },
+  );
   return { name: 'free space extent reaching into an allocated extent, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'free-space-overlap' }] };
 }
 
@@ -621,20 +827,27 @@ function freeSpaceShortened(): DamageRecipe {
   const root = clean.treeRoot(10n)!;
   const leaf = new TreeBlock(clean.volume.readCopy(root.bytenr, clean.superblock.nodesize, 0).bytes!, root.bytenr);
   if (leaf.level !== 0) throw new Error('recipe expects a one-leaf free space tree');
-  let info = -1, slot = 0;
+  let info = -1,
+    slot = 0;
   for (; slot < leaf.nritems; slot++) {
     if (leaf.keyType(slot) === 198) info = slot;
     // In a block group of a chunk (mkfs 6.2 leaves free space of its removed temporary chunks: notes).
     if (leaf.keyType(slot) === 199 && leaf.keyOffsetField(slot) > ss && clean.volume.chunks.map(leaf.keyObjectid(slot))) break;
   }
   const k = new DamageKit(clean, sampleSources(SAMPLE));
-  k.editBlock(root.bytenr, (b) => {
-    const v = new DataView(b.buffer, b.byteOffset);
-    const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
-    v.setBigUint64(at, v.getBigUint64(at, true) - ss, true);
-  }, { fixCsum: true });
+  k.editBlock(
+    root.bytenr,
+    (b) => {
+      const v = new DataView(b.buffer, b.byteOffset);
+      const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
+      v.setBigUint64(at, v.getBigUint64(at, true) - ss, true);
+    },
+    { fixCsum: true },
+  );
   return {
-    name: 'free space extent one sector shorter, checksum recomputed', sources: k.overlays, data: false,
+    name: 'free space extent one sector shorter, checksum recomputed',
+    sources: k.overlays,
+    data: false,
     expected: [{ code: 'free-space-total', logical: leaf.keyObjectid(info), slot: info }],
   };
 }
@@ -672,11 +885,15 @@ function fileExtentMovedBack(): DamageRecipe {
   if (!at) throw new Error('no file with two adjacent regular extents');
   const { leaf, slot } = at;
   const k = new DamageKit(clean, sampleSources(SAMPLE));
-  k.editBlock(leaf.logical, (b) => {
-    const v = new DataView(b.buffer, b.byteOffset);
-    const p = HEADER_SIZE + slot * ITEM_SIZE + 9;
-    v.setBigUint64(p, v.getBigUint64(p, true) - ss, true);
-  }, { fixCsum: true });
+  k.editBlock(
+    leaf.logical,
+    (b) => {
+      const v = new DataView(b.buffer, b.byteOffset);
+      const p = HEADER_SIZE + slot * ITEM_SIZE + 9;
+      v.setBigUint64(p, v.getBigUint64(p, true) - ss, true);
+    },
+    { fixCsum: true },
+  );
   return { name: 'file extent moved back into the previous one, checksum recomputed', sources: k.overlays, data: false, expected: [{ code: 'file-extent-overlap', logical: leaf.logical, slot }] };
 }
 
@@ -697,8 +914,14 @@ function uuidRootItemCut(): DamageRecipe {
   const k = new DamageKit(clean, sampleSources(SAMPLE));
   k.editBlock(root.bytenr, (b) => resizeItem(b, slot, leaf.itemData(slot).slice(0, 200)), { fixCsum: true });
   return {
-    name: 'uuid tree root item cut short, checksum recomputed', sources: k.overlays, data: false,
-    expected: [{ code: 'root-item-size', slot }, { code: 'item-size', logical: root.bytenr, slot }, { code: 'extent-unreferenced', logical: uuidRoot.bytenr }],
+    name: 'uuid tree root item cut short, checksum recomputed',
+    sources: k.overlays,
+    data: false,
+    expected: [
+      { code: 'root-item-size', slot },
+      { code: 'item-size', logical: root.bytenr, slot },
+      { code: 'extent-unreferenced', logical: uuidRoot.bytenr },
+    ],
   };
 }
 
@@ -717,14 +940,23 @@ function freeSpaceInfoMoved(): DamageRecipe {
   let slot = 0;
   while (!(leaf.keyType(slot) === 198 && slot + 1 < leaf.nritems && leaf.keyObjectid(slot + 1) > leaf.keyObjectid(slot) + ss)) slot++;
   const k = new DamageKit(clean, sampleSources(SAMPLE));
-  k.editBlock(root.bytenr, (b) => {
-    const v = new DataView(b.buffer, b.byteOffset);
-    const at = HEADER_SIZE + slot * ITEM_SIZE;
-    v.setBigUint64(at, v.getBigUint64(at, true) + ss, true);
-  }, { fixCsum: true });
+  k.editBlock(
+    root.bytenr,
+    (b) => {
+      const v = new DataView(b.buffer, b.byteOffset);
+      const at = HEADER_SIZE + slot * ITEM_SIZE;
+      v.setBigUint64(at, v.getBigUint64(at, true) + ss, true);
+    },
+    { fixCsum: true },
+  );
   return {
-    name: 'free space info moved off its block group, checksum recomputed', sources: k.overlays, data: false,
-    expected: [{ code: 'free-space-orphan', logical: leaf.keyObjectid(slot) + ss, slot }, { code: 'free-space-missing', logical: leaf.keyObjectid(slot) }],
+    name: 'free space info moved off its block group, checksum recomputed',
+    sources: k.overlays,
+    data: false,
+    expected: [
+      { code: 'free-space-orphan', logical: leaf.keyObjectid(slot) + ss, slot },
+      { code: 'free-space-missing', logical: leaf.keyObjectid(slot) },
+    ],
   };
 }
 
@@ -752,14 +984,20 @@ function extentLengthened(): DamageRecipe {
   if (!at) throw new Error('no data extent followed directly by another');
   const { leaf, slot } = at;
   const k = new DamageKit(clean, sampleSources(SAMPLE));
-  k.editBlock(leaf.logical, (b) => {
-    const v = new DataView(b.buffer, b.byteOffset);
-    const p = HEADER_SIZE + slot * ITEM_SIZE + 9;
-    v.setBigUint64(p, v.getBigUint64(p, true) + ss, true);
-  }, { fixCsum: true });
+  k.editBlock(
+    leaf.logical,
+    (b) => {
+      const v = new DataView(b.buffer, b.byteOffset);
+      const p = HEADER_SIZE + slot * ITEM_SIZE + 9;
+      v.setBigUint64(p, v.getBigUint64(p, true) + ss, true);
+    },
+    { fixCsum: true },
+  );
   const next = leaf.keyObjectid(slot + 1);
   return {
-    name: 'data extent one sector longer, into the next, checksum recomputed', sources: k.overlays, data: false,
+    name: 'data extent one sector longer, into the next, checksum recomputed',
+    sources: k.overlays,
+    data: false,
     expected: [{ code: 'extent-overlap', logical: next }, { code: 'block-group-used' }, { code: 'file-extent-range' }],
   };
 }
@@ -787,13 +1025,19 @@ export function logCsumMoved(): DamageRecipe {
   }
   if (users.length === 0) throw new Error('no logged extent uses the last csum item');
   const k = new DamageKit(clean, sampleSources(name));
-  k.editBlock(lt.bytenr, (b) => {
-    const v = new DataView(b.buffer, b.byteOffset);
-    const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
-    v.setBigUint64(at, v.getBigUint64(at, true) + (1n << 30n), true);
-  }, { fixCsum: true });
+  k.editBlock(
+    lt.bytenr,
+    (b) => {
+      const v = new DataView(b.buffer, b.byteOffset);
+      const at = HEADER_SIZE + slot * ITEM_SIZE + 9;
+      v.setBigUint64(at, v.getBigUint64(at, true) + (1n << 30n), true);
+    },
+    { fixCsum: true },
+  );
   return {
-    name: 'log tree checksum item moved away, checksum recomputed', sources: k.overlays, data: false,
+    name: 'log tree checksum item moved away, checksum recomputed',
+    sources: k.overlays,
+    data: false,
     expected: users.map((s) => ({ code: 'log-csum-missing', logical: bytenr, slot: s })),
   };
 }
@@ -807,7 +1051,8 @@ export function logCsumMoved(): DamageRecipe {
 export function csumItemIntoNext(): DamageRecipe {
   const name = 'nodesize64k';
   const clean = openSample(name);
-  const ss = BigInt(clean.superblock.sectorsize), cs = clean.superblock.csumSize;
+  const ss = BigInt(clean.superblock.sectorsize),
+    cs = clean.superblock.csumSize;
   let at: { leaf: TreeBlock; slot: number } | undefined;
   clean.walk(clean.treeRoot(7n)!, {
     block(b: TreeBlock) {
@@ -824,7 +1069,9 @@ export function csumItemIntoNext(): DamageRecipe {
   const k = new DamageKit(clean, sampleSources(name));
   k.editBlock(leaf.logical, (b) => resizeItem(b, slot, data), { fixCsum: true });
   return {
-    name: 'csum item one checksum longer, into the next item, checksum recomputed', sources: k.overlays, data: false,
+    name: 'csum item one checksum longer, into the next item, checksum recomputed',
+    sources: k.overlays,
+    data: false,
     expected: [{ code: 'csum-overlap', logical: leaf.keyOffsetField(slot + 1), slot: slot + 1 }],
   };
 }
@@ -837,7 +1084,12 @@ export function csumItemIntoNext(): DamageRecipe {
  */
 export function qgroupReferencedRaised(): DamageRecipe {
   const clean = openSample(SAMPLE);
-  return itemEdited('qgroup 0/5 referenced raised by a node, checksum recomputed', 8n, 242,
+  return itemEdited(
+    'qgroup 0/5 referenced raised by a node, checksum recomputed',
+    8n,
+    242,
     (v) => v.setBigUint64(8, v.getBigUint64(8, true) + BigInt(clean.superblock.nodesize), true),
-    (_l, slot) => [{ code: 'qgroup-count', slot }], (b, s) => b.keyOffsetField(s) === 5n);
+    (_l, slot) => [{ code: 'qgroup-count', slot }],
+    (b, s) => b.keyOffsetField(s) === 5n,
+  );
 }

@@ -17,8 +17,19 @@ export interface TruthBlock {
 const OBJ_NAMES: Record<string, bigint> = {
   ...Object.fromEntries(Object.entries(ObjectId).map(([k, v]) => [k, v])),
   // dump-tree's names that differ from the uapi header's.
-  FS_TREE: 5n, ROOT_TREE: 1n, EXTENT_TREE: 2n, CHUNK_TREE: 3n, DEV_TREE: 4n, CSUM_TREE: 7n, QUOTA_TREE: 8n, UUID_TREE: 9n,
-  FREE_SPACE_TREE: 10n, BLOCK_GROUP_TREE: 11n, DEV_STATS: 0n, DEV_ITEMS: 1n, FIRST_CHUNK_TREE: 256n,
+  FS_TREE: 5n,
+  ROOT_TREE: 1n,
+  EXTENT_TREE: 2n,
+  CHUNK_TREE: 3n,
+  DEV_TREE: 4n,
+  CSUM_TREE: 7n,
+  QUOTA_TREE: 8n,
+  UUID_TREE: 9n,
+  FREE_SPACE_TREE: 10n,
+  BLOCK_GROUP_TREE: 11n,
+  DEV_STATS: 0n,
+  DEV_ITEMS: 1n,
+  FIRST_CHUNK_TREE: 256n,
 };
 const TYPE_NAMES: Record<string, number> = { ...ItemType, BALANCE_ITEM: 248, DEV_STATS: 249, UNTYPED: 0 };
 
@@ -69,7 +80,12 @@ export function parseDumpTree(text: string): Map<bigint, TruthBlock> {
 }
 
 /** A block as the walk reaches it, in the shape parseDumpTree gives dump-tree's. */
-export interface WalkedBlock { level: number; nritems: number; generation: bigint; entries: string[] }
+export interface WalkedBlock {
+  level: number;
+  nritems: number;
+  generation: bigint;
+  entries: string[];
+}
 
 /** Every block the given trees reach (each once), keyed by logical address, to compare with parseDumpTree. */
 export function walkedBlocks(fs: Filesystem, roots: readonly TreeRoot[]): Map<bigint, WalkedBlock> {

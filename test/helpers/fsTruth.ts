@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs';
-import type { ByteSource } from '../../src/io/ByteSource.js';
-import { hasTruth, truthText } from './samples.js';
 import type { FsView } from '../../src/fs/FsView.js';
 import { readFile } from '../../src/fs/fileData.js';
 import type { Inode } from '../../src/fs/types.js';
+import type { ByteSource } from '../../src/io/ByteSource.js';
+import { hasTruth, truthText } from './samples.js';
 
 /** One entry of a sample's truth/files.json (the kernel's view through a mount of subvolume 5). */
 export interface TruthEntry {
@@ -81,8 +81,18 @@ export function captureIO(opts: { tty?: boolean } = {}) {
   const err: string[] = [];
   return {
     io: {
-      stdout: { write: (s: string | Uint8Array) => { out.push(typeof s === 'string' ? Buffer.from(s) : Buffer.from(s)); return true; } },
-      stderr: { write: (s: string) => { err.push(s); return true; } },
+      stdout: {
+        write: (s: string | Uint8Array) => {
+          out.push(typeof s === 'string' ? Buffer.from(s) : Buffer.from(s));
+          return true;
+        },
+      },
+      stderr: {
+        write: (s: string) => {
+          err.push(s);
+          return true;
+        },
+      },
       stderrIsTTY: opts.tty ?? false,
     },
     stdout: () => Buffer.concat(out),

@@ -6,7 +6,9 @@ import { expect } from 'vitest';
 export function decodePng(b: Uint8Array): { width: number; height: number; px: Uint8Array } {
   expect([...b.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  let o = 8, width = 0, height = 0;
+  let o = 8,
+    width = 0,
+    height = 0;
   const idat: Uint8Array[] = [];
   const types: string[] = [];
   while (o < b.length) {
@@ -15,7 +17,11 @@ export function decodePng(b: Uint8Array): { width: number; height: number; px: U
     types.push(type);
     expect(dv.getUint32(o + 8 + len)).toBe(CRC32.buf(b.subarray(o + 4, o + 8 + len)) >>> 0);
     const data = b.subarray(o + 8, o + 8 + len);
-    if (type === 'IHDR') { width = dv.getUint32(o + 8); height = dv.getUint32(o + 12); expect([data[8], data[9]]).toEqual([8, 2]); }
+    if (type === 'IHDR') {
+      width = dv.getUint32(o + 8);
+      height = dv.getUint32(o + 12);
+      expect([data[8], data[9]]).toEqual([8, 2]);
+    }
     if (type === 'IDAT') idat.push(data);
     o += 12 + len;
   }

@@ -7,10 +7,14 @@ export function sha256File(p: Buffer): string {
   const h = createHash('sha256');
   // O_NOATIME (allowed to the file's owner): reading must not change the atimes compared later.
   let fd: number;
-  try { fd = nodeFs.openSync(p, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NOATIME); } catch { fd = nodeFs.openSync(p, 'r'); }
+  try {
+    fd = nodeFs.openSync(p, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NOATIME);
+  } catch {
+    fd = nodeFs.openSync(p, 'r');
+  }
   const buf = Buffer.alloc(1 << 20);
   try {
-    for (let n; (n = nodeFs.readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+    for (let n: number; (n = nodeFs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
   } finally {
     nodeFs.closeSync(fd);
   }
@@ -52,6 +56,6 @@ export function expectSameTree(got: string, want: string): void {
     expect([b.mode, dirOr(b, b.size), b.mtimeNs, dirOr(b, b.atimeNs), b.nlink], rel).toEqual([a.mode, dirOr(a, a.size), a.mtimeNs, dirOr(a, a.atimeNs), a.nlink]);
     const extra = dirOr(a, b.blocks - a.blocks);
     expect(extra >= -8n && extra <= 8n, `${rel}: ${b.blocks} blocks, ${a.blocks} in the first extraction`).toBe(true);
-    if (a.isFile() && (a.mode & 0o400n)) expect(sha256File(at(got, rel)), rel).toBe(sha256File(at(want, rel)));
+    if (a.isFile() && a.mode & 0o400n) expect(sha256File(at(got, rel)), rel).toBe(sha256File(at(want, rel)));
   }
 }

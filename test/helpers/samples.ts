@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { ByteSource } from '../../src/io/ByteSource.js';
 import { loadRunsImage } from '../../src/io/node/runs.js';
 import { SliceSource } from '../../src/io/SliceSource.js';
@@ -54,7 +54,9 @@ const sourceCache = new Map<string, ByteSource[]>();
 export function sampleSources(name: string): ByteSource[] {
   let s = sourceCache.get(name);
   if (!s) {
-    const files = readdirSync(join(SAMPLES, name)).filter((f) => /^dev\d+\.runs\.gz$/.test(f)).sort((a, b) => parseInt(a.slice(3)) - parseInt(b.slice(3)));
+    const files = readdirSync(join(SAMPLES, name))
+      .filter((f) => /^dev\d+\.runs\.gz$/.test(f))
+      .sort((a, b) => parseInt(a.slice(3), 10) - parseInt(b.slice(3), 10));
     s = files.map((f) => loadRunsImage(join(SAMPLES, name, f)));
     sourceCache.set(name, s);
   }

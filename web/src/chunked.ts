@@ -15,7 +15,11 @@ export class ChunkedSource implements ByteSource {
   private readonly cache = new Map<number, Uint8Array>();
   private readonly end: number;
 
-  constructor(readonly name: string, readonly size: bigint, private readonly readRange: RangeReader) {
+  constructor(
+    readonly name: string,
+    readonly size: bigint,
+    private readonly readRange: RangeReader,
+  ) {
     this.end = Number(size);
   }
 
@@ -25,7 +29,7 @@ export class ChunkedSource implements ByteSource {
     const stop = Math.min(this.end, start + length);
     if (stop - start >= DIRECT) return this.readRange(start, stop - start);
     const out = new Uint8Array(stop - start);
-    for (let pos = start; pos < stop;) {
+    for (let pos = start; pos < stop; ) {
       const base = pos - (pos % CHUNK);
       const chunk = this.chunk(base);
       const from = pos - base;

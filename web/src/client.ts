@@ -63,6 +63,9 @@ export class Inspector {
   /** NDJSON answers (tree records): one object per line. */
   async records(req: Request): Promise<Record<string, any>[]> {
     const { json } = await this.raw(req);
-    return json.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Record<string, any>);
+    return json
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as Record<string, any>);
   }
 }

@@ -16,7 +16,10 @@ export function bytes(v: unknown): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let x = n;
   let u = 0;
-  while (x >= 1024 && u < units.length - 1) { x /= 1024; u++; }
+  while (x >= 1024 && u < units.length - 1) {
+    x /= 1024;
+    u++;
+  }
   return u === 0 ? `${n} B` : `${x.toFixed(1)} ${units[u]} (${String(v)})`;
 }
 
@@ -25,7 +28,10 @@ export function hexDump(b: Uint8Array, base = 0): string {
   const lines: string[] = [];
   for (let i = 0; i < b.length; i += 16) {
     const row = b.subarray(i, i + 16);
-    const hex = [...row].map((x) => x.toString(16).padStart(2, '0')).join(' ').padEnd(47);
+    const hex = [...row]
+      .map((x) => x.toString(16).padStart(2, '0'))
+      .join(' ')
+      .padEnd(47);
     const text = [...row].map((x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('');
     lines.push(`${(base + i).toString(16).padStart(8, '0')}  ${hex}  ${text}`);
   }

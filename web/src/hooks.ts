@@ -9,10 +9,16 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
     let live = true;
     set({ state: 'loading' });
     load().then(
-      (value) => { if (live) set({ state: 'ok', value }); },
-      (e: Error) => { if (live) set({ state: 'error', error: e.message }); },
+      (value) => {
+        if (live) set({ state: 'ok', value });
+      },
+      (e: Error) => {
+        if (live) set({ state: 'error', error: e.message });
+      },
     );
-    return () => { live = false; };
+    return () => {
+      live = false;
+    };
   }, deps);
   return s;
 }

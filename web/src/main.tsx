@@ -38,14 +38,40 @@ function useRoute(): Route {
 function Picker({ onPick, error }: { onPick: (files: File[]) => void; error: string | null }) {
   const [over, setOver] = useState(false);
   return (
-    <div class={`picker${over ? ' over' : ''}`} data-testid="picker"
-      onDragOver={(e) => { e.preventDefault(); setOver(true); }} onDragLeave={() => setOver(false)}
-      onDrop={(e) => { e.preventDefault(); setOver(false); const f = [...(e.dataTransfer?.files ?? [])]; if (f.length) onPick(f); }}>
+    <div
+      class={`picker${over ? ' over' : ''}`}
+      data-testid="picker"
+      onDragOver={(e) => {
+        e.preventDefault();
+        setOver(true);
+      }}
+      onDragLeave={() => setOver(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setOver(false);
+        const f = [...(e.dataTransfer?.files ?? [])];
+        if (f.length) onPick(f);
+      }}
+    >
       <h2>Open a btrfs image</h2>
       <p>Pick or drop the image file (all devices of a multi-device filesystem at once). It is read in place, lazily: nothing leaves this machine.</p>
-      <input type="file" multiple data-testid="file-input" onChange={(e) => { const f = [...((e.target as HTMLInputElement).files ?? [])]; if (f.length) onPick(f); }} />
-      <p class="muted">Raw images, block-device dumps and the samples' <code>*.runs.gz</code> form. For block devices and huge images, run <code>btrfs-inspect serve IMAGE</code>.</p>
-      {error && <p class="error" data-testid="error">{error}</p>}
+      <input
+        type="file"
+        multiple
+        data-testid="file-input"
+        onChange={(e) => {
+          const f = [...((e.target as HTMLInputElement).files ?? [])];
+          if (f.length) onPick(f);
+        }}
+      />
+      <p class="muted">
+        Raw images, block-device dumps and the samples' <code>*.runs.gz</code> form. For block devices and huge images, run <code>btrfs-inspect serve IMAGE</code>.
+      </p>
+      {error && (
+        <p class="error" data-testid="error">
+          {error}
+        </p>
+      )}
     </div>
   );
 }
@@ -59,27 +85,50 @@ function App() {
 
   const open = (sources: SourceSpec[]) => {
     setError(null);
-    api.json<Opened>({ op: 'open', sources }).then((o) => {
-      setFs(o);
-      if (!location.hash) location.hash = href({ view: 'overview' });
-    }, (e: Error) => setError(e.message));
+    api.json<Opened>({ op: 'open', sources }).then(
+      (o) => {
+        setFs(o);
+        if (!location.hash) location.hash = href({ view: 'overview' });
+      },
+      (e: Error) => setError(e.message),
+    );
   };
 
   useEffect(() => {
-    servedSources().then((s) => { setServed(s !== null); if (s) open(s); }, (e: Error) => { setServed(true); setError(e.message); });
+    servedSources().then(
+      (s) => {
+        setServed(s !== null);
+        if (s) open(s);
+      },
+      (e: Error) => {
+        setServed(true);
+        setError(e.message);
+      },
+    );
   }, []);
 
   if (!fs) {
     if (served === null || (served && !error)) return <p class="muted">opening…</p>;
-    if (served) return <p class="error" data-testid="error">{error}</p>;
+    if (served)
+      return (
+        <p class="error" data-testid="error">
+          {error}
+        </p>
+      );
     return <Picker error={error} onPick={(files) => open(files.map((file) => ({ kind: 'file', file })))} />;
   }
-  const tab = (r: Route, label: string, active: boolean) => <a href={href(r)} class={active ? 'active' : ''} data-testid={`tab-${r.view}`}>{label}</a>;
+  const tab = (r: Route, label: string, active: boolean) => (
+    <a href={href(r)} class={active ? 'active' : ''} data-testid={`tab-${r.view}`}>
+      {label}
+    </a>
+  );
   return (
     <div>
       <header>
         <h1>btrfs-inspect</h1>
-        <span class="fs" data-testid="fs-label">{fs.label || '(no label)'} · {fs.fsid} · {fs.devices.map((d) => d.name).join(', ')}</span>
+        <span class="fs" data-testid="fs-label">
+          {fs.label || '(no label)'} · {fs.fsid} · {fs.devices.map((d) => d.name).join(', ')}
+        </span>
         <nav>
           {tab({ view: 'overview' }, 'Overview', route.view === 'overview')}
           {tab({ view: 'trees' }, 'Trees', route.view === 'trees' || route.view === 'block')}

@@ -6,9 +6,7 @@
  */
 
 /** Where the worker reads a device from. */
-export type SourceSpec =
-  | { kind: 'file'; file: File }
-  | { kind: 'http'; url: string; name: string; size: string };
+export type SourceSpec = { kind: 'file'; file: File } | { kind: 'http'; url: string; name: string; size: string };
 
 export type Request =
   | { op: 'open'; sources: SourceSpec[] }
@@ -23,7 +21,4 @@ export type Request =
 /** What the page sends: a request with its id. */
 export type Envelope = Request & { id: number };
 
-export type Reply =
-  | { id: number; ok: true; json: string; bytes?: Uint8Array }
-  | { id: number; ok: false; error: string }
-  | { id: number; progress: { phase: string; done: number; total: number } };
+export type Reply = { id: number; ok: true; json: string; bytes?: Uint8Array } | { id: number; ok: false; error: string } | { id: number; progress: { phase: string; done: number; total: number } };

@@ -1,7 +1,7 @@
-import { SourceError, type ByteSource } from '../../src/io/ByteSource.js';
-import { ChunkedSource, type RangeReader } from './chunked.js';
-import { SparseSource } from '../../src/io/SparseSource.js';
 import { gunzipSync } from 'fflate';
+import { type ByteSource, SourceError } from '../../src/io/ByteSource.js';
+import { SparseSource } from '../../src/io/SparseSource.js';
+import { ChunkedSource, type RangeReader } from './chunked.js';
 
 /**
  * Byte sources of the browser. The core reads synchronously (ByteSource.read),

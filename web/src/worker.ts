@@ -1,20 +1,20 @@
+import { runCheck } from '../../src/analysis/check/index.js';
+import { computeUsage } from '../../src/analysis/usage.js';
+import { formatLocation } from '../../src/findings.js';
+import { HEADER_SIZE, ITEM_SIZE, KEY_PTR_SIZE } from '../../src/format/treeBlock.js';
+import { FsView } from '../../src/fs/FsView.js';
+import { readAll } from '../../src/fs/fileData.js';
+import { type Located, locate } from '../../src/fs/select.js';
+import type { ByteSource } from '../../src/io/ByteSource.js';
+import { dumpRoots, printContextOf } from '../../src/report/dumpTree.js';
+import { listingJson, statJson } from '../../src/report/fileDocs.js';
+import { subvolumeJson } from '../../src/report/fs.js';
+import { jsonDocument, setJsonBigint, toJson } from '../../src/report/json.js';
+import { superblockJson, superblockRows } from '../../src/report/superblock.js';
+import { treeBlockJson, treeStartJson } from '../../src/report/treeJson.js';
 import { Filesystem } from '../../src/tree/Filesystem.js';
 import { NotBtrfsError } from '../../src/volume/assemble.js';
-import { FsView } from '../../src/fs/FsView.js';
-import { locate, type Located } from '../../src/fs/select.js';
-import { readAll } from '../../src/fs/fileData.js';
 import { readSuperblocks } from '../../src/volume/superblocks.js';
-import { computeUsage } from '../../src/analysis/usage.js';
-import { runCheck } from '../../src/analysis/check/index.js';
-import { dumpRoots, printContextOf } from '../../src/report/dumpTree.js';
-import { HEADER_SIZE, ITEM_SIZE, KEY_PTR_SIZE } from '../../src/format/treeBlock.js';
-import { treeBlockJson, treeStartJson } from '../../src/report/treeJson.js';
-import { superblockJson, superblockRows } from '../../src/report/superblock.js';
-import { subvolumeJson } from '../../src/report/fs.js';
-import { listingJson, statJson } from '../../src/report/fileDocs.js';
-import { jsonDocument, setJsonBigint, toJson } from '../../src/report/json.js';
-import { formatLocation } from '../../src/findings.js';
-import type { ByteSource } from '../../src/io/ByteSource.js';
 import type { Envelope, Reply, Request, SourceSpec } from './protocol.js';
 import { fileSource, httpSource, isRunsName, runsFileSource } from './sources.js';
 
@@ -64,7 +64,9 @@ function overview(): string {
     devices: sources.map((s) => {
       const supers = readSuperblocks(s);
       return {
-        name: s.name, size: s.size, usedCopy: supers.bestIndex,
+        name: s.name,
+        size: s.size,
+        usedCopy: supers.bestIndex,
         mirrors: supers.mirrors.map((m) => ({ index: m.index, offset: m.offset, state: m.state, problems: m.problems, ...(m.generation !== undefined ? { generation: m.generation } : {}) })),
       };
     }),
@@ -78,7 +80,9 @@ function overview(): string {
 /** The trees the root tree names, as the "tree" records of `tree --json`. */
 function trees(): string {
   const { fs } = opened();
-  return dumpRoots(fs).map((t) => treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key)).join('');
+  return dumpRoots(fs)
+    .map((t) => treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key))
+    .join('');
 }
 
 /**
@@ -124,7 +128,10 @@ function read(subvol: string, path: string, max: number): { json: string; bytes:
   const { inode } = located(subvol, path);
   if (inode.kind !== 'file') throw new Error(`not a regular file (${inode.kind})`);
   const r = readAll(view, inode, { max });
-  return { json: toJson({ size: inode.size, read: r.bytes.length, errors: r.errors.map((e) => (e.kind === 'error' ? { offset: e.offset, length: e.length, message: e.message } : { offset: e.offset })) }), bytes: r.bytes };
+  return {
+    json: toJson({ size: inode.size, read: r.bytes.length, errors: r.errors.map((e) => (e.kind === 'error' ? { offset: e.offset, length: e.length, message: e.message } : { offset: e.offset })) }),
+    bytes: r.bytes,
+  };
 }
 
 /** The whole check (metadata and cross references; data checksums too), as `check --data --json` lists findings. */
@@ -152,20 +159,34 @@ function post(r: Reply, transfer: Transferable[] = []): void {
 
 function handle(id: number, req: Request): void {
   switch (req.op) {
-    case 'open': return post({ id, ok: true, json: open(req.sources) });
-    case 'overview': return post({ id, ok: true, json: overview() });
-    case 'trees': return post({ id, ok: true, json: trees() });
+    case 'open':
+      post({ id, ok: true, json: open(req.sources) });
+      return;
+    case 'overview':
+      post({ id, ok: true, json: overview() });
+      return;
+    case 'trees':
+      post({ id, ok: true, json: trees() });
+      return;
     case 'block': {
       const r = block(req.logical);
-      return post({ id, ok: true, json: r.json, ...(r.bytes ? { bytes: r.bytes } : {}) }, r.bytes ? [r.bytes.buffer] : []);
+      post({ id, ok: true, json: r.json, ...(r.bytes ? { bytes: r.bytes } : {}) }, r.bytes ? [r.bytes.buffer] : []);
+      return;
     }
-    case 'ls': return post({ id, ok: true, json: ls(req.subvol, req.path) });
-    case 'stat': return post({ id, ok: true, json: stat(req.subvol, req.path) });
+    case 'ls':
+      post({ id, ok: true, json: ls(req.subvol, req.path) });
+      return;
+    case 'stat':
+      post({ id, ok: true, json: stat(req.subvol, req.path) });
+      return;
     case 'read': {
       const r = read(req.subvol, req.path, req.max);
-      return post({ id, ok: true, json: r.json, bytes: r.bytes }, [r.bytes.buffer]);
+      post({ id, ok: true, json: r.json, bytes: r.bytes }, [r.bytes.buffer]);
+      return;
     }
-    case 'check': return post({ id, ok: true, json: check(id) });
+    case 'check':
+      post({ id, ok: true, json: check(id) });
+      return;
   }
 }
 

@@ -1,14 +1,19 @@
+import { rule } from '../../findingRules.js';
 import { csumMatches } from '../../format/checksum.js';
 import { ItemType, ObjectId } from '../../format/constants.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import type { MetaFacts } from './metadata.js';
 import type { CheckFinding } from './types.js';
-import { rule } from '../../findingRules.js';
 
 /** Bytes read per copy at a time: large enough to stream, small enough to stay bounded. */
 const CHUNK_BYTES = 1 << 20;
 
-export interface DataStats { bytes: bigint; sectors: number; sectorCopies: number; unavailable: number }
+export interface DataStats {
+  bytes: bigint;
+  sectors: number;
+  sectorCopies: number;
+  unavailable: number;
+}
 
 /** A run of checksummed sectors inside one chunk: what one verification step reads, from every copy. */
 export interface DataJob {
@@ -31,17 +36,23 @@ export interface DataJobResult {
  */
 export function* dataJobs(fs: Filesystem, add: (f: CheckFinding) => void): Generator<DataJob> {
   const sb = fs.superblock;
-  const cs = sb.csumSize, ss = sb.sectorsize, ssB = BigInt(ss);
+  const cs = sb.csumSize,
+    ss = sb.sectorsize,
+    ssB = BigInt(ss);
   const root = fs.treeRoot(ObjectId.CSUM_TREE);
   if (!root || cs === 0) return;
   const vol = fs.volume;
-  for (const { block, slot } of fs.items(root, { objectid: ObjectId.EXTENT_CSUM, type: ItemType.EXTENT_CSUM, offset: 0n }, { objectid: ObjectId.EXTENT_CSUM, type: ItemType.EXTENT_CSUM, offset: 0xffffffffffffffffn })) {
+  for (const { block, slot } of fs.items(
+    root,
+    { objectid: ObjectId.EXTENT_CSUM, type: ItemType.EXTENT_CSUM, offset: 0n },
+    { objectid: ObjectId.EXTENT_CSUM, type: ItemType.EXTENT_CSUM, offset: 0xffffffffffffffffn },
+  )) {
     if (block.keyType(slot) !== ItemType.EXTENT_CSUM) continue;
     const csums = block.itemData(slot);
     const start = block.keyOffsetField(slot);
     if (start % ssB !== 0n) continue; // reported by the item checks
     const total = Math.floor(csums.length / cs);
-    for (let first = 0; first < total;) {
+    for (let first = 0; first < total; ) {
       const logical = start + BigInt(first) * ssB;
       const m = vol.chunks.map(logical);
       if (!m) {
@@ -64,8 +75,11 @@ let scratch: Uint8Array | undefined;
 
 /** Reads every copy of a job's sectors and verifies each sector (no findings: the caller reports). */
 export function verifyDataJob(fs: Filesystem, job: DataJob): DataJobResult {
-  const sb = fs.superblock, vol = fs.volume;
-  const cs = sb.csumSize, ss = sb.sectorsize, n = job.sectors;
+  const sb = fs.superblock,
+    vol = fs.volume;
+  const cs = sb.csumSize,
+    ss = sb.sectorsize,
+    n = job.sectors;
   const copies: DataJobResult['copies'] = [];
   const count = vol.copyCount(job.logical);
   if (!scratch || scratch.length < n * ss) scratch = new Uint8Array(Math.max(CHUNK_BYTES, n * ss));
@@ -87,26 +101,38 @@ export function verifyDataJob(fs: Filesystem, job: DataJob): DataJobResult {
  * repairable when every sector of it is good in some other copy.
  */
 export function reportDataJob(fs: Filesystem, job: DataJob, res: DataJobResult, add: (f: CheckFinding) => void, stats: DataStats): void {
-  const ss = fs.superblock.sectorsize, ssB = BigInt(ss), n = job.sectors;
+  const ss = fs.superblock.sectorsize,
+    ssB = BigInt(ss),
+    n = job.sectors;
   const m = fs.volume.chunks.map(job.logical);
   const goodAny = new Uint8Array(n);
   for (const c of res.copies) if ('bad' in c) for (let i = 0; i < n; i++) if (!c.bad[i]) goodAny[i] = 1;
   res.copies.forEach((c, copy) => {
-    if ('unavailable' in c) { stats.unavailable++; return; }
+    if ('unavailable' in c) {
+      stats.unavailable++;
+      return;
+    }
     if ('error' in c) {
       add({ ...rule('data-unreadable'), message: `data at logical ${job.logical} +${n * ss} copy ${copy + 1}: ${c.error}`, location: { logical: job.logical, copy } });
       return;
     }
     stats.sectorCopies += n;
-    for (let i = 0; i < n;) {
-      if (!c.bad[i]) { i++; continue; }
+    for (let i = 0; i < n; ) {
+      if (!c.bad[i]) {
+        i++;
+        continue;
+      }
       let j = i;
       let repairable = true;
-      while (j < n && c.bad[j]) { if (!goodAny[j]) repairable = false; j++; }
+      while (j < n && c.bad[j]) {
+        if (!goodAny[j]) repairable = false;
+        j++;
+      }
       const at = job.logical + BigInt(i) * ssB;
       const rebuilt = m?.row && copy > 0 ? ` (rebuilt from ${copy === 2 ? 'Q' : 'P'} parity and the row's other data stripes: one of them is bad)` : '';
       add({
-        ...rule('data-csum'), repairable,
+        ...rule('data-csum'),
+        repairable,
         message: `data checksum mismatch at logical ${at} +${(j - i) * ss} copy ${copy + 1}${rebuilt}${repairable ? '; another copy is good' : '; no copy is good'}`,
         location: { logical: at, copy, ...placeOf(fs, at, copy) },
       });
@@ -160,7 +186,12 @@ export function checkCsumCoverage(facts: MetaFacts, add: (f: CheckFinding) => vo
   let k = 0;
   let prevEnd = 0n;
   for (const c of csums) {
-    if (c.start < prevEnd) add({ ...rule('csum-overlap'), message: `checksum item at ${c.start} overlaps the previous one (ends at ${prevEnd})`, location: { tree: ObjectId.CSUM_TREE, block: c.at.block, slot: c.at.slot, logical: c.start } });
+    if (c.start < prevEnd)
+      add({
+        ...rule('csum-overlap'),
+        message: `checksum item at ${c.start} overlaps the previous one (ends at ${prevEnd})`,
+        location: { tree: ObjectId.CSUM_TREE, block: c.at.block, slot: c.at.slot, logical: c.start },
+      });
     if (c.end > prevEnd) prevEnd = c.end;
     let pos = c.start;
     while (pos < c.end) {
@@ -168,7 +199,11 @@ export function checkCsumCoverage(facts: MetaFacts, add: (f: CheckFinding) => vo
       const e = data[k];
       if (!e || e.bytenr > pos) {
         const stop = e && e.bytenr < c.end ? e.bytenr : c.end;
-        add({ ...rule('csum-orphan'), message: `checksums for logical ${pos} +${stop - pos} belong to no data extent`, location: { tree: ObjectId.CSUM_TREE, block: c.at.block, slot: c.at.slot, logical: pos } });
+        add({
+          ...rule('csum-orphan'),
+          message: `checksums for logical ${pos} +${stop - pos} belong to no data extent`,
+          location: { tree: ObjectId.CSUM_TREE, block: c.at.block, slot: c.at.slot, logical: pos },
+        });
         pos = stop;
       } else pos = e.bytenr + e.length < c.end ? e.bytenr + e.length : c.end;
     }

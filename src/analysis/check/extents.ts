@@ -1,9 +1,9 @@
+import { rule } from '../../findingRules.js';
 import { BlockGroupFlag, CompatRoFlag } from '../../format/constants.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { stripeSize } from '../../volume/ChunkMap.js';
 import type { MetaFacts } from './metadata.js';
 import type { CheckFinding } from './types.js';
-import { rule } from '../../findingRules.js';
 
 /**
  * The extent tree against what really references it: every tree block
@@ -27,7 +27,12 @@ export function checkExtentRefs(fs: Filesystem, facts: MetaFacts, add: (f: Check
     const found = e.isTree ? BigInt(facts.blockRefs.get(e.bytenr) ?? 0) : BigInt(facts.dataRefs.get(e.bytenr)?.count ?? 0);
     // Referrers under a lost block cannot be counted: a shortfall there is a consequence, not news.
     if (found !== e.refs && !(found < e.refs && facts.lost.length > 0)) {
-      add({ code: found === 0n ? 'extent-unreferenced' : 'extent-ref-count', severity: 'error', message: `${e.isTree ? 'tree block' : 'data'} extent ${e.bytenr} +${e.length}: extent item says refs ${e.refs}, found ${found} referrer(s)`, location: loc });
+      add({
+        code: found === 0n ? 'extent-unreferenced' : 'extent-ref-count',
+        severity: 'error',
+        message: `${e.isTree ? 'tree block' : 'data'} extent ${e.bytenr} +${e.length}: extent item says refs ${e.refs}, found ${found} referrer(s)`,
+        location: loc,
+      });
     }
   }
   if (!lostExtentTree) {
@@ -38,7 +43,8 @@ export function checkExtentRefs(fs: Filesystem, facts: MetaFacts, add: (f: Check
       const e = byBytenr.get(bytenr);
       const loc = { tree: r.at.tree, block: r.at.block, logical: bytenr, slot: r.at.slot, key: r.at.key };
       if (!e) add({ ...rule('extent-missing'), message: `data extent ${bytenr} +${r.diskNumBytes} (referenced by ${r.count} file extent item(s)) has no extent item`, location: loc });
-      else if (e.length !== r.diskNumBytes) add({ ...rule('file-extent-range'), message: `file extent item says disk extent ${bytenr} is ${r.diskNumBytes} bytes, the extent item says ${e.length}`, location: loc });
+      else if (e.length !== r.diskNumBytes)
+        add({ ...rule('file-extent-range'), message: `file extent item says disk extent ${bytenr} is ${r.diskNumBytes} bytes, the extent item says ${e.length}`, location: loc });
     }
   }
   // Block group used bytes: the extents inside each block group.
@@ -48,22 +54,44 @@ export function checkExtentRefs(fs: Filesystem, facts: MetaFacts, add: (f: Check
     let used = 0n;
     while (j < extents.length && extents[j]!.bytenr < bg.logical) {
       const e = extents[j]!;
-      add({ ...rule('extent-outside-block-group'), message: `extent ${e.bytenr} +${e.length} lies in no block group`, location: { tree: EXT, block: e.at.block, logical: e.bytenr, slot: e.at.slot, key: e.at.key } });
+      add({
+        ...rule('extent-outside-block-group'),
+        message: `extent ${e.bytenr} +${e.length} lies in no block group`,
+        location: { tree: EXT, block: e.at.block, logical: e.bytenr, slot: e.at.slot, key: e.at.key },
+      });
       j++;
     }
     while (j < extents.length && extents[j]!.bytenr < bg.logical + bg.length) used += extents[j++]!.length;
     if (used !== bg.used && !lostExtentTree) {
-      add({ ...rule('block-group-used'), message: `block group ${bg.logical} +${bg.length}: used ${bg.used}, its extents add up to ${used}`, location: { tree: bg.at.tree, block: bg.at.block, slot: bg.at.slot, logical: bg.logical, key: { objectid: bg.logical, type: 192, offset: bg.length } } });
+      add({
+        ...rule('block-group-used'),
+        message: `block group ${bg.logical} +${bg.length}: used ${bg.used}, its extents add up to ${used}`,
+        location: { tree: bg.at.tree, block: bg.at.block, slot: bg.at.slot, logical: bg.logical, key: { objectid: bg.logical, type: 192, offset: bg.length } },
+      });
     }
     const chunk = fs.volume.chunks.all.find((c) => c.logical === bg.logical);
-    if (!chunk || chunk.length !== bg.length) add({ ...rule('block-group-chunk'), message: `block group ${bg.logical} +${bg.length} has no chunk of that address and length`, location: { tree: bg.at.tree, block: bg.at.block, slot: bg.at.slot, logical: bg.logical } });
+    if (!chunk || chunk.length !== bg.length)
+      add({
+        ...rule('block-group-chunk'),
+        message: `block group ${bg.logical} +${bg.length} has no chunk of that address and length`,
+        location: { tree: bg.at.tree, block: bg.at.block, slot: bg.at.slot, logical: bg.logical },
+      });
     else if ((chunk.type & (BlockGroupFlag.DATA | BlockGroupFlag.METADATA | BlockGroupFlag.SYSTEM)) !== (bg.flags & (BlockGroupFlag.DATA | BlockGroupFlag.METADATA | BlockGroupFlag.SYSTEM))) {
-      add({ ...rule('block-group-chunk'), message: `block group ${bg.logical} flags 0x${bg.flags.toString(16)} differ from its chunk's type 0x${chunk.type.toString(16)}`, location: { tree: bg.at.tree, block: bg.at.block, slot: bg.at.slot, logical: bg.logical } });
+      add({
+        ...rule('block-group-chunk'),
+        message: `block group ${bg.logical} flags 0x${bg.flags.toString(16)} differ from its chunk's type 0x${chunk.type.toString(16)}`,
+        location: { tree: bg.at.tree, block: bg.at.block, slot: bg.at.slot, logical: bg.logical },
+      });
     }
   }
   for (; j < extents.length; j++) {
     const e = extents[j]!;
-    if (bgs.length) add({ ...rule('extent-outside-block-group'), message: `extent ${e.bytenr} +${e.length} lies in no block group`, location: { tree: EXT, block: e.at.block, logical: e.bytenr, slot: e.at.slot, key: e.at.key } });
+    if (bgs.length)
+      add({
+        ...rule('extent-outside-block-group'),
+        message: `extent ${e.bytenr} +${e.length} lies in no block group`,
+        location: { tree: EXT, block: e.at.block, logical: e.bytenr, slot: e.at.slot, key: e.at.key },
+      });
   }
   if (!facts.lost.some((l) => l.tree === 2n || l.tree === 11n)) {
     const bgAt = new Set(bgs.map((b) => b.logical));
@@ -84,8 +112,18 @@ export function checkDevExtents(fs: Filesystem, facts: MetaFacts, add: (f: Check
     for (const s of c.stripes) {
       const k = `${s.devid}:${s.offset}`;
       const d = byPlace.get(k);
-      if (!d) add({ ...rule('dev-extent-missing'), message: `chunk ${c.logical} stripe on devid ${s.devid} at ${s.offset} has no device extent`, location: { devid: s.devid, physical: s.offset, logical: c.logical } });
-      else if (d.chunkOffset !== c.logical || d.length !== size) add({ ...rule('dev-extent-mismatch'), message: `device extent devid ${s.devid} at ${s.offset}: chunk ${d.chunkOffset} length ${d.length}, the chunk says ${c.logical} length ${size}`, location: { tree: DEV, block: d.at.block, slot: d.at.slot, devid: s.devid, physical: s.offset } });
+      if (!d)
+        add({
+          ...rule('dev-extent-missing'),
+          message: `chunk ${c.logical} stripe on devid ${s.devid} at ${s.offset} has no device extent`,
+          location: { devid: s.devid, physical: s.offset, logical: c.logical },
+        });
+      else if (d.chunkOffset !== c.logical || d.length !== size)
+        add({
+          ...rule('dev-extent-mismatch'),
+          message: `device extent devid ${s.devid} at ${s.offset}: chunk ${d.chunkOffset} length ${d.length}, the chunk says ${c.logical} length ${size}`,
+          location: { tree: DEV, block: d.at.block, slot: d.at.slot, devid: s.devid, physical: s.offset },
+        });
       matched.add(k);
     }
   }
@@ -94,16 +132,20 @@ export function checkDevExtents(fs: Filesystem, facts: MetaFacts, add: (f: Check
   let prev: (typeof sorted)[number] | undefined;
   for (const d of sorted) {
     const loc = { tree: DEV, block: d.at.block, slot: d.at.slot, devid: d.devid, physical: d.physical };
-    if (!matched.has(`${d.devid}:${d.physical}`)) add({ ...rule('dev-extent-orphan'), message: `device extent devid ${d.devid} at ${d.physical} +${d.length} belongs to no chunk stripe`, location: loc });
-    if (prev && prev.devid === d.devid && prev.physical + prev.length > d.physical) add({ ...rule('dev-extent-overlap'), message: `device extent devid ${d.devid} at ${d.physical} overlaps the one at ${prev.physical} +${prev.length}`, location: loc });
+    if (!matched.has(`${d.devid}:${d.physical}`))
+      add({ ...rule('dev-extent-orphan'), message: `device extent devid ${d.devid} at ${d.physical} +${d.length} belongs to no chunk stripe`, location: loc });
+    if (prev && prev.devid === d.devid && prev.physical + prev.length > d.physical)
+      add({ ...rule('dev-extent-overlap'), message: `device extent devid ${d.devid} at ${d.physical} overlaps the one at ${prev.physical} +${prev.length}`, location: loc });
     const item = fs.devItems.get(d.devid);
-    if (item && d.physical + d.length > item.totalBytes) add({ ...rule('dev-extent-beyond-device'), message: `device extent devid ${d.devid} at ${d.physical} +${d.length} ends past the device's ${item.totalBytes} bytes`, location: loc });
+    if (item && d.physical + d.length > item.totalBytes)
+      add({ ...rule('dev-extent-beyond-device'), message: `device extent devid ${d.devid} at ${d.physical} +${d.length} ends past the device's ${item.totalBytes} bytes`, location: loc });
     perDev.set(d.devid, (perDev.get(d.devid) ?? 0n) + d.length);
     prev = d;
   }
   for (const [devid, item] of fs.devItems) {
     const sum = perDev.get(devid) ?? 0n;
-    if (sum !== item.bytesUsed) add({ ...rule('dev-bytes-used'), message: `devid ${devid}: dev item bytes_used ${item.bytesUsed}, its device extents add up to ${sum}`, location: { devid, tree: 3n } });
+    if (sum !== item.bytesUsed)
+      add({ ...rule('dev-bytes-used'), message: `devid ${devid}: dev item bytes_used ${item.bytesUsed}, its device extents add up to ${sum}`, location: { devid, tree: 3n } });
   }
 }
 
@@ -120,18 +162,25 @@ export function checkFreeSpaceTree(fs: Filesystem, facts: MetaFacts, add: (f: Ch
   // Entries for space no chunk holds are leftovers of mkfs's temporary chunks (mkfs.btrfs before 6.3 leaves them in
   // every filesystem; the kernel never reads them; btrfs check 6.2 passes them, newer ones flag them): a note.
   // Entries that reach into real chunks are damage.
-  const stale = (start: bigint, end: bigint) =>
-    fs.volume.chunks.all.some((c) => c.logical < end && c.logical + c.length > start) ? 'error' as const : 'info' as const;
+  const stale = (start: bigint, end: bigint) => (fs.volume.chunks.all.some((c) => c.logical < end && c.logical + c.length > start) ? ('error' as const) : ('info' as const));
   const infoAt = new Set<bigint>();
   for (const i of facts.fstInfos) {
     infoAt.add(i.start);
     const bg = bgAt.get(i.start);
-    if (!bg || bg.length !== i.length) add({ ...rule('free-space-orphan', stale(i.start, i.start + i.length)), message: `free space info for [${i.start}, +${i.length}) has no block group of that address and length`, location: { tree: FST, block: i.at.block, slot: i.at.slot, logical: i.start } });
+    if (!bg || bg.length !== i.length)
+      add({
+        ...rule('free-space-orphan', stale(i.start, i.start + i.length)),
+        message: `free space info for [${i.start}, +${i.length}) has no block group of that address and length`,
+        location: { tree: FST, block: i.at.block, slot: i.at.slot, logical: i.start },
+      });
   }
-  for (const bg of bgs) if (!infoAt.has(bg.logical)) add({ ...rule('free-space-missing'), message: `block group ${bg.logical} +${bg.length} has no free space info`, location: { tree: FST, logical: bg.logical } });
+  for (const bg of bgs)
+    if (!infoAt.has(bg.logical)) add({ ...rule('free-space-missing'), message: `block group ${bg.logical} +${bg.length} has no free space info`, location: { tree: FST, logical: bg.logical } });
   const extents = facts.extents.slice().sort((a, b) => (a.bytenr < b.bytenr ? -1 : a.bytenr > b.bytenr ? 1 : 0));
   const free = facts.fstFree.slice().sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  let g = 0, e = 0, reported = 0;
+  let g = 0,
+    e = 0,
+    reported = 0;
   for (const r of free) {
     if (reported > 1000) break;
     const loc = { tree: FST, block: r.at.block, slot: r.at.slot, logical: r.start };
@@ -172,9 +221,12 @@ export function checkFreeSpaceTotals(fs: Filesystem, facts: MetaFacts, add: (f: 
   const infos = new Map(facts.fstInfos.map((i) => [i.start, i]));
   const bgs = [...facts.blockGroups].filter((b) => infos.get(b.logical)?.length === b.length).sort((a, b) => (a.logical < b.logical ? -1 : 1));
   const byStart = <T extends { start: bigint }>(xs: T[]) => xs.slice().sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  const kinds = byStart(facts.fstKinds), free = byStart(facts.fstFree);
+  const kinds = byStart(facts.fstKinds),
+    free = byStart(facts.fstFree);
   const extents = facts.extents.slice().sort((a, b) => (a.bytenr < b.bytenr ? -1 : a.bytenr > b.bytenr ? 1 : 0));
-  let k = 0, f = 0, e = 0;
+  let k = 0,
+    f = 0,
+    e = 0;
   for (const bg of bgs) {
     const info = infos.get(bg.logical)!;
     const end = bg.logical + bg.length;
@@ -183,12 +235,18 @@ export function checkFreeSpaceTotals(fs: Filesystem, facts: MetaFacts, add: (f: 
     for (; k < kinds.length && kinds[k]!.start < end; k++) {
       const item = kinds[k]!;
       if (item.bitmap === info.bitmaps) continue;
-      add({ ...rule('free-space-count'), message: `block group ${bg.logical}: its free space info says ${info.bitmaps ? 'bitmaps' : 'extents'}, but a free space ${item.bitmap ? 'bitmap' : 'extent'} item at ${item.start} is in it`, location: { tree: FST, block: item.at.block, slot: item.at.slot, logical: item.start } });
+      add({
+        ...rule('free-space-count'),
+        message: `block group ${bg.logical}: its free space info says ${info.bitmaps ? 'bitmaps' : 'extents'}, but a free space ${item.bitmap ? 'bitmap' : 'extent'} item at ${item.start} is in it`,
+        location: { tree: FST, block: item.at.block, slot: item.at.slot, logical: item.start },
+      });
       break;
     }
     while (k < kinds.length && kinds[k]!.start < end) k++;
     // Free extents: adjacent ranges are one extent (bitmap runs meeting at an item's edge).
-    let count = 0, freeBytes = 0n, prevEnd = -1n;
+    let count = 0,
+      freeBytes = 0n,
+      prevEnd = -1n;
     while (f < free.length && free[f]!.start < bg.logical) f++;
     for (; f < free.length && free[f]!.start < end; f++) {
       const r = free[f]!;
@@ -197,18 +255,27 @@ export function checkFreeSpaceTotals(fs: Filesystem, facts: MetaFacts, add: (f: 
       freeBytes += (r.end < end ? r.end : end) - r.start;
     }
     if (count !== info.extentCount) {
-      add({ ...rule('free-space-count'), message: `block group ${bg.logical}: free space info extent_count is ${info.extentCount}, its ${info.bitmaps ? 'bitmaps hold' : 'items are'} ${count} free extent(s) (the kernel refuses to cache it: "incorrect extent count")`, location: loc });
+      add({
+        ...rule('free-space-count'),
+        message: `block group ${bg.logical}: free space info extent_count is ${info.extentCount}, its ${info.bitmaps ? 'bitmaps hold' : 'items are'} ${count} free extent(s) (the kernel refuses to cache it: "incorrect extent count")`,
+        location: loc,
+      });
     }
     let allocated = 0n;
     while (e < extents.length && extents[e]!.bytenr + extents[e]!.length <= bg.logical) e++;
     for (let i = e; i < extents.length && extents[i]!.bytenr < end; i++) {
       const x = extents[i]!;
-      const a = x.bytenr > bg.logical ? x.bytenr : bg.logical, b = x.bytenr + x.length < end ? x.bytenr + x.length : end;
+      const a = x.bytenr > bg.logical ? x.bytenr : bg.logical,
+        b = x.bytenr + x.length < end ? x.bytenr + x.length : end;
       allocated += b - a;
     }
     // More than the length means free space over allocated extents: free-space-overlap says where.
     if (freeBytes + allocated < bg.length) {
-      add({ ...rule('free-space-total'), message: `block group ${bg.logical} +${bg.length}: ${freeBytes} bytes free and ${allocated} allocated leave ${bg.length - freeBytes - allocated} bytes neither free nor allocated`, location: loc });
+      add({
+        ...rule('free-space-total'),
+        message: `block group ${bg.logical} +${bg.length}: ${freeBytes} bytes free and ${allocated} allocated leave ${bg.length - freeBytes - allocated} bytes neither free nor allocated`,
+        location: loc,
+      });
     }
   }
 }
@@ -216,7 +283,8 @@ export function checkFreeSpaceTotals(fs: Filesystem, facts: MetaFacts, add: (f: 
 /** Deleted subvolumes (root item refs 0) must have an orphan item in the root tree, or nothing will clean them up. */
 export function checkDeadRoots(facts: MetaFacts, add: (f: CheckFinding) => void): void {
   for (const [id, key] of facts.deadRoots) {
-    if (!facts.rootOrphans.has(id)) add({ ...rule('root-orphan-missing'), message: `subvolume ${id} is deleted (root item refs 0) but the root tree has no orphan item for it`, location: { tree: 1n, key } });
+    if (!facts.rootOrphans.has(id))
+      add({ ...rule('root-orphan-missing'), message: `subvolume ${id} is deleted (root item refs 0) but the root tree has no orphan item for it`, location: { tree: 1n, key } });
   }
 }
 

@@ -1,37 +1,64 @@
+import { type FindingCode, rule } from '../../findingRules.js';
 import { u64n } from '../../format/bytes.js';
 import { FileExtentType, InodeFlag, ItemType, ObjectId } from '../../format/constants.js';
 import { DIR_ITEM_HEADER_SIZE, dirItem, dirItemLocationObjectid, dirItemLocationType, dirItemNameLen, forEachDirEntry } from '../../format/items/dir.js';
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
 import {
-  forEachInodeRef, INODE_EXTREF_HEADER_SIZE, INODE_ITEM_SIZE, INODE_REF_HEADER_SIZE, inodeExtref, inodeExtrefNameLen, inodeExtrefParent,
-  inodeFlags, inodeMode, inodeNbytes, inodeNlink, inodeRefIndex, inodeRefNameLen, inodeSize,
+  forEachInodeRef,
+  INODE_EXTREF_HEADER_SIZE,
+  INODE_ITEM_SIZE,
+  INODE_REF_HEADER_SIZE,
+  inodeExtref,
+  inodeExtrefNameLen,
+  inodeExtrefParent,
+  inodeFlags,
+  inodeMode,
+  inodeNbytes,
+  inodeNlink,
+  inodeRefIndex,
+  inodeRefNameLen,
+  inodeSize,
 } from '../../format/items/inode.js';
-import { diskKey, keyOffsetIsObjectid, type Key } from '../../format/key.js';
+import { diskKey, type Key, keyOffsetIsObjectid } from '../../format/key.js';
 import type { TreeBlock } from '../../format/treeBlock.js';
+import { displayName } from '../../fs/names.js';
 import { grown } from '../columns.js';
 import { LinkBalance, linkHash } from './linkBalance.js';
 import type { CheckFinding } from './types.js';
-import { rule, type FindingCode } from '../../findingRules.js';
-import { displayName } from '../../fs/names.js';
 
 /**
  * The two sides of each balance: a DIR_INDEX entry adds 1; its DIR_ITEM
  * twin (itemBalance) or the inode's own INODE_REF/EXTREF (refBalance) takes 1.
  */
-const INDEX_SIDE = 1, OTHER_SIDE = -1;
+const INDEX_SIDE = 1,
+  OTHER_SIDE = -1;
 
 /** A finding about one inode, kept until the end: orphan items (which excuse it) come last in the tree. */
-interface InodeFinding { ino: bigint; code: FindingCode; message: string; block?: bigint; slot?: number }
+interface InodeFinding {
+  ino: bigint;
+  code: FindingCode;
+  message: string;
+  block?: bigint;
+  slot?: number;
+}
 
 /**
  * A name of an inode, kept to name the files under a lost block: from the
  * directory's DIR_INDEX, or from the inode's own INODE_REF (which tells the
  * DIR_INDEX key, index, the name had in its directory).
  */
-export interface NameLink { dir: bigint; target: bigint; name: Uint8Array; index?: bigint }
+export interface NameLink {
+  dir: bigint;
+  target: bigint;
+  name: Uint8Array;
+  index?: bigint;
+}
 
 /** Ranges of a file's data that need checksums (regular extents of inodes without NODATASUM). */
-export interface CsumNeed { start: bigint; end: bigint }
+export interface CsumNeed {
+  start: bigint;
+  end: bigint;
+}
 
 /**
  * Consistency of one fs tree (subvolume) as btrfs check's fs-roots pass
@@ -84,7 +111,12 @@ export class FsTreeChecker {
    * feature, so every byte of a file up to its size must be covered by a
    * file extent (holes are extents of disk_bytenr 0); 0 with NO_HOLES.
    */
-  constructor(readonly tree: bigint, private readonly add: (f: CheckFinding) => void, private readonly csumNeeds: CsumNeed[] | null, private readonly explicitHoles = 0n) {}
+  constructor(
+    readonly tree: bigint,
+    private readonly add: (f: CheckFinding) => void,
+    private readonly csumNeeds: CsumNeed[] | null,
+    private readonly explicitHoles = 0n,
+  ) {}
 
   get hasLost(): boolean {
     return this.lostRanges.length > 0;
@@ -101,9 +133,11 @@ export class FsTreeChecker {
    */
   skipped(min: Key, max: Key): void {
     // They come in key order (a depth-first walk): adjacent ones merge, and lookups can bisect.
-    const r = this.skippedRanges, last = r[r.length - 1];
-    if (last && min.objectid <= last[1] + 1n) { if (max.objectid > last[1]) last[1] = max.objectid; }
-    else r.push([min.objectid, max.objectid]);
+    const r = this.skippedRanges,
+      last = r[r.length - 1];
+    if (last && min.objectid <= last[1] + 1n) {
+      if (max.objectid > last[1]) last[1] = max.objectid;
+    } else r.push([min.objectid, max.objectid]);
   }
 
   /** Lost, or being deleted (an orphan item: its names and items may be half gone, legitimately). */
@@ -111,7 +145,8 @@ export class FsTreeChecker {
     if (this.orphans.has(ino)) return true;
     for (const [a, b] of this.lostRanges) if (ino >= a && ino <= b) return true;
     const r = this.skippedRanges;
-    let lo = 0, hi = r.length - 1;
+    let lo = 0,
+      hi = r.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       if (ino < r[mid]![0]) hi = mid - 1;
@@ -126,7 +161,8 @@ export class FsTreeChecker {
     const ino = block.keyObjectid(slot);
     if (ino !== this.cur) this.nextObject(ino);
     const data = block.itemData(slot);
-    const keyAt = block.keyOffset(slot), bytes = block.data;
+    const keyAt = block.keyOffset(slot),
+      bytes = block.data;
     switch (type) {
       case ItemType.INODE_ITEM:
         if (data.length < INODE_ITEM_SIZE) return;
@@ -154,7 +190,7 @@ export class FsTreeChecker {
       }
       case ItemType.INODE_EXTREF: {
         // btrfs_inode_extref entries, packed; one that runs past the item is reported by the item checks.
-        for (let p = 0; p + INODE_EXTREF_HEADER_SIZE <= data.length;) {
+        for (let p = 0; p + INODE_EXTREF_HEADER_SIZE <= data.length; ) {
           const len = inodeExtrefNameLen(data, p);
           if (p + INODE_EXTREF_HEADER_SIZE + len > data.length) break;
           this.names++;
@@ -190,7 +226,11 @@ export class FsTreeChecker {
         if (d.kind === 'invalid') return;
         const len = d.body === 'inline' ? d.ramBytes : d.numBytes;
         if (this.hasInode && d.fileOffset < this.extentEnd) {
-          this.add({ ...rule('file-extent-overlap'), message: `inode ${ino}: file extent at ${d.fileOffset} starts before the previous one ends (${this.extentEnd})`, location: { tree: this.tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
+          this.add({
+            ...rule('file-extent-overlap'),
+            message: `inode ${ino}: file extent at ${d.fileOffset} starts before the previous one ends (${this.extentEnd})`,
+            location: { tree: this.tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) },
+          });
         }
         if (this.hasInode) this.extentEnd = d.fileOffset + len;
         if (this.explicitHoles && this.hasInode && this.gapAt < 0n) {
@@ -224,7 +264,8 @@ export class FsTreeChecker {
     if (ino >= 0n && (this.hasInode || this.names > 0)) {
       this.present = grown(this.present, this.presentCount + 1);
       this.present[this.presentCount++] = ino;
-      const t = this.tree, at = this.inodeAt;
+      const t = this.tree,
+        at = this.inodeAt;
       if (!this.hasInode) {
         this.pending.push({ ino, code: 'inode-missing', message: `subvolume ${t} inode ${ino} has names (INODE_REF) but no inode item` });
       } else {
@@ -240,7 +281,12 @@ export class FsTreeChecker {
         if (this.explicitHoles && fmt === 0o100000) {
           const gap = this.gapAt >= 0n ? this.gapAt : this.covered;
           if (gap < this.isize) {
-            this.pending.push({ ino, code: 'file-extent-gap', message: `subvolume ${t} inode ${ino}: no file extent covers offset ${gap} (size ${this.isize}; the filesystem has no NO_HOLES feature, so holes need extents)`, ...at });
+            this.pending.push({
+              ino,
+              code: 'file-extent-gap',
+              message: `subvolume ${t} inode ${ino}: no file extent covers offset ${gap} (size ${this.isize}; the filesystem has no NO_HOLES feature, so holes need extents)`,
+              ...at,
+            });
           }
         }
         if (isDir && this.isize !== BigInt(this.dirNameBytes)) {
@@ -274,26 +320,33 @@ export class FsTreeChecker {
     }
     const present = this.present.subarray(0, this.presentCount).sort();
     const has = (ino: bigint) => {
-      let lo = 0, hi = present.length - 1;
+      let lo = 0,
+        hi = present.length - 1;
       while (lo <= hi) {
-        const mid = (lo + hi) >>> 1, v = present[mid]!;
+        const mid = (lo + hi) >>> 1,
+          v = present[mid]!;
         if (v === ino) return true;
-        if (v < ino) lo = mid + 1; else hi = mid - 1;
+        if (v < ino) lo = mid + 1;
+        else hi = mid - 1;
       }
       return false;
     };
     // Ids below 2^53 are exact as doubles: a link into a lost or skipped range is excused without reading its block again.
     const excused = (x: number) => x < 2 ** 53 && this.isLost(BigInt(x));
-    const links = (tb: LinkBalance) => [...tb.open()]
-      .filter((e) => !excused(e.dir) && !excused(e.target))
-      .map((e) => ({ ...e, link: this.linkAt(reread, e.block, e.item, e.offset) }))
-      .filter((e) => e.link && !this.isLost(e.link.dir) && !this.isLost(e.link.target))
-      .sort((a, b) => (a.block < b.block ? -1 : a.block > b.block ? 1 : a.item - b.item || a.offset - b.offset));
-    const report = (code: FindingCode, what: string, l: NameLink) => this.add({
-      ...rule(code), message: `subvolume ${t} directory ${l.dir} name "${displayName(l.name)}" -> inode ${l.target}: ${what}`,
-      location: { tree: t, key: { objectid: l.dir, type: 0, offset: 0n } },
-    });
-    const items = links(this.itemBalance), refs = links(this.refBalance);
+    const links = (tb: LinkBalance) =>
+      [...tb.open()]
+        .filter((e) => !excused(e.dir) && !excused(e.target))
+        .map((e) => ({ ...e, link: this.linkAt(reread, e.block, e.item, e.offset) }))
+        .filter((e) => e.link && !this.isLost(e.link.dir) && !this.isLost(e.link.target))
+        .sort((a, b) => (a.block < b.block ? -1 : a.block > b.block ? 1 : a.item - b.item || a.offset - b.offset));
+    const report = (code: FindingCode, what: string, l: NameLink) =>
+      this.add({
+        ...rule(code),
+        message: `subvolume ${t} directory ${l.dir} name "${displayName(l.name)}" -> inode ${l.target}: ${what}`,
+        location: { tree: t, key: { objectid: l.dir, type: 0, offset: 0n } },
+      });
+    const items = links(this.itemBalance),
+      refs = links(this.refBalance);
     for (const e of items) if (e.count > 0) report('dir-item-missing', 'DIR_INDEX without DIR_ITEM', e.link!);
     for (const e of items) if (e.count < 0) report('dir-index-missing', 'DIR_ITEM without DIR_INDEX', e.link!);
     for (const e of refs) if (e.count > 0) report('inode-ref-missing', 'no INODE_REF for this name', e.link!);
@@ -302,7 +355,11 @@ export class FsTreeChecker {
     for (const e of refs) {
       const l = e.link!;
       if (e.count <= 0 || has(l.target)) continue;
-      this.add({ ...rule('inode-missing'), message: `subvolume ${t} directory ${l.dir} name "${displayName(l.name)}" points at inode ${l.target}, which has no inode item`, location: { tree: t, key: { objectid: l.target, type: ItemType.INODE_ITEM, offset: 0n } } });
+      this.add({
+        ...rule('inode-missing'),
+        message: `subvolume ${t} directory ${l.dir} name "${displayName(l.name)}" points at inode ${l.target}, which has no inode item`,
+        location: { tree: t, key: { objectid: l.target, type: ItemType.INODE_ITEM, offset: 0n } },
+      });
     }
   }
 
@@ -310,7 +367,8 @@ export class FsTreeChecker {
   private linkAt(reread: (logical: bigint) => TreeBlock | null, logical: bigint, slot: number, p: number): NameLink | null {
     const b = reread(logical);
     if (!b || slot >= b.nritems) return null;
-    const data = b.itemData(slot), type = b.keyType(slot);
+    const data = b.itemData(slot),
+      type = b.keyType(slot);
     if (type === ItemType.DIR_ITEM || type === ItemType.DIR_INDEX) {
       if (p + DIR_ITEM_HEADER_SIZE > data.length) return null;
       const name = p + DIR_ITEM_HEADER_SIZE;
@@ -351,7 +409,8 @@ export class NameCollector {
       });
     } else if (type === ItemType.DIR_INDEX && data.length >= DIR_ITEM_HEADER_SIZE && dirItemLocationType(data, 0) === ItemType.INODE_ITEM) {
       const nameLen = dirItemNameLen(data, 0);
-      if (DIR_ITEM_HEADER_SIZE + nameLen <= data.length) this.links.push({ dir: ino, target: dirItemLocationObjectid(data, 0), name: data.slice(DIR_ITEM_HEADER_SIZE, DIR_ITEM_HEADER_SIZE + nameLen) });
+      if (DIR_ITEM_HEADER_SIZE + nameLen <= data.length)
+        this.links.push({ dir: ino, target: dirItemLocationObjectid(data, 0), name: data.slice(DIR_ITEM_HEADER_SIZE, DIR_ITEM_HEADER_SIZE + nameLen) });
     }
   }
 }
@@ -360,4 +419,4 @@ export class NameCollector {
 const KEY_OFFSET = diskKey.off.offset;
 const LOCATION_OBJECTID = dirItem.off.location + diskKey.off.objectid;
 
-const roundUp = (x: bigint, to: bigint) => (x + to - 1n) / to * to;
+const roundUp = (x: bigint, to: bigint) => ((x + to - 1n) / to) * to;

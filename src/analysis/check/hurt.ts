@@ -1,7 +1,7 @@
+import { compareKeys, type Key } from '../../format/key.js';
 import { resolveLogical } from '../../fs/backrefs.js';
 import type { FsView } from '../../fs/FsView.js';
 import { displayPath } from '../../fs/names.js';
-import { compareKeys, type Key } from '../../format/key.js';
 import type { MetaFacts } from './metadata.js';
 import type { CheckFinding, Hurt } from './types.js';
 
@@ -32,7 +32,7 @@ export function attachHurt(view: FsView, facts: MetaFacts, findings: CheckFindin
     if (!h) {
       budget--;
       h = [];
-      const links = lost.fs ? facts.links.get(lost.tree) ?? [] : [];
+      const links = lost.fs ? (facts.links.get(lost.tree) ?? []) : [];
       const a = lost.min.objectid;
       // The block ends just below max: inode max.objectid has items in it only if max is past its INODE_ITEM.
       const b = lost.max.type > 1 || (lost.max.type === 1 && lost.max.offset > 0n) ? lost.max.objectid : lost.max.objectid - 1n;
@@ -65,8 +65,11 @@ function dataHurt(view: FsView, logical: bigint, f: CheckFinding): Hurt[] {
   const len = m ? BigInt(m[1]!) : BigInt(view.sectorsize);
   const r = resolveLogical(view, logical);
   const out: Hurt[] = r.files.slice(0, MAX_FILES_PER_FINDING).map((u) => ({
-    tree: u.subvol, ino: u.ino, paths: u.paths.map((p) => displayPath(p)),
-    fileOffset: u.fileOffset, length: u.compressed ? u.extentLength : len,
+    tree: u.subvol,
+    ino: u.ino,
+    paths: u.paths.map((p) => displayPath(p)),
+    fileOffset: u.fileOffset,
+    length: u.compressed ? u.extentLength : len,
   }));
   return out;
 }

@@ -3,19 +3,19 @@ import { BlockGroupFlag } from '../../format/constants.js';
 import { FsView } from '../../fs/FsView.js';
 import { readBlockGroups } from '../../tree/blockGroups.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
-import { checkCsumCoverage, checkDataCsums, dataJobs, reportDataJob, type DataJob, type DataJobResult, type DataStats } from './data.js';
+import { checkCsumCoverage, checkDataCsums, type DataJob, type DataJobResult, type DataStats, dataJobs, reportDataJob } from './data.js';
 import { checkDeadRoots, checkDevExtents, checkExtentRefs, checkFreeSpaceTotals, checkFreeSpaceTree, checkRootRefs } from './extents.js';
 import { attachHurt } from './hurt.js';
-import { foldSanitizedNames } from './sanitizedNames.js';
 import { checkLogCsums } from './logTree.js';
+import { type MetaFacts, walkMetadata } from './metadata.js';
 import { checkQgroups } from './qgroups.js';
-import { walkMetadata, type MetaFacts } from './metadata.js';
+import { foldSanitizedNames } from './sanitizedNames.js';
 import { checkSuperblocks } from './superblocks.js';
 import { checkSuperTotals } from './totals.js';
 import type { CheckFinding, CheckOptions, CheckReport } from './types.js';
 
+export { type DataJob, type DataJobResult, verifyDataJob } from './data.js';
 export type { CheckFinding, CheckOptions, CheckReport, CheckSummary, Hurt } from './types.js';
-export { verifyDataJob, type DataJob, type DataJobResult } from './data.js';
 
 /** Verifies data jobs elsewhere (worker threads in the CLI): same answers as verifyDataJob. */
 export interface DataVerifier {
@@ -74,7 +74,10 @@ export async function runCheckParallel(viewed: Filesystem, opts: CheckOptions, v
     let early = 0;
     while (early < EARLY_CSUM_BYTES) {
       const n = jobs.next();
-      if (n.done) { jobs = undefined; break; }
+      if (n.done) {
+        jobs = undefined;
+        break;
+      }
       queue.push({ job: n.value, result: verifier.verify(n.value) });
       early += n.value.csums.length;
     }
@@ -88,7 +91,9 @@ export async function runCheckParallel(viewed: Filesystem, opts: CheckOptions, v
       opts.progress?.('data', Number(data.bytes), Number(run.dataTotal));
     };
     // What making the jobs found (checksums outside every chunk) comes where the single-thread check puts it: after the metadata.
-    const flush = () => { for (const f of jobFindings.splice(0)) run.add(f); };
+    const flush = () => {
+      for (const f of jobFindings.splice(0)) run.add(f);
+    };
     flush();
     if (jobs) {
       for (let n = jobs.next(); !n.done; n = jobs.next()) {
@@ -160,18 +165,36 @@ function finish(fs: Filesystem, opts: CheckOptions, run: Run, data: DataStats): 
   if (view.isMetadump) findings = foldSanitizedNames(findings);
   attachHurt(view, facts, findings, opts.hurtLimit ?? 200);
   const byCode: Record<string, number> = {};
-  let errors = 0, warnings = 0, infos = 0;
+  let errors = 0,
+    warnings = 0,
+    infos = 0;
   for (const f of findings) {
     byCode[f.code] = (byCode[f.code] ?? 0) + 1;
-    if (f.severity === 'error') errors++; else if (f.severity === 'warning') warnings++; else infos++;
+    if (f.severity === 'error') errors++;
+    else if (f.severity === 'warning') warnings++;
+    else infos++;
   }
   return {
-    findings, dropped: log.dropped + reads.dropped + fs.findings.dropped,
+    findings,
+    dropped: log.dropped + reads.dropped + fs.findings.dropped,
     summary: {
-      trees: facts.trees, treeBlocks: facts.treeBlocks, treeBlockCopies: facts.treeBlockCopies, items: facts.items,
-      dataChecked: Boolean(opts.data) && dataSkipped === undefined, dataBytes: data.bytes, dataSectors: data.sectors,
-      dataSectorCopies: data.sectorCopies, dataCopiesUnavailable: data.unavailable, ...(dataSkipped ? { dataSkipped } : {}),
-      superblockCopies: sup.copies, superblockUsed: sup.used, byCode, errors, warnings, infos, elapsedMs: Date.now() - run.t0,
+      trees: facts.trees,
+      treeBlocks: facts.treeBlocks,
+      treeBlockCopies: facts.treeBlockCopies,
+      items: facts.items,
+      dataChecked: Boolean(opts.data) && dataSkipped === undefined,
+      dataBytes: data.bytes,
+      dataSectors: data.sectors,
+      dataSectorCopies: data.sectorCopies,
+      dataCopiesUnavailable: data.unavailable,
+      ...(dataSkipped ? { dataSkipped } : {}),
+      superblockCopies: sup.copies,
+      superblockUsed: sup.used,
+      byCode,
+      errors,
+      warnings,
+      infos,
+      elapsedMs: Date.now() - run.t0,
     },
   };
 }

@@ -1,20 +1,19 @@
+import { type FindingCode, rule } from '../../findingRules.js';
 import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, ExtentFlag, FileType, INODE_FLAG_MASK, InodeFlag, ItemType, itemTypeName, ObjectId } from '../../format/constants.js';
 import { BLOCK_GROUP_ITEM_SIZE, blockGroupChunkObjectid, blockGroupFlags, blockGroupUsed } from '../../format/items/blockGroup.js';
 import { nameText } from '../../format/items/common.js';
-import { ITEM_TYPE_BY_NUMBER } from '../../format/items/index.js';
-import { itemTypeBelongs } from '../../format/treeItemTypes.js';
 import { DEV_EXTENT_SIZE } from '../../format/items/dev.js';
 import { DIR_ITEM_HEADER_SIZE, dirItemDataLen, dirItemLocationType, dirItemNameLen, dirItemTransid, dirItemType, forEachDirEntry } from '../../format/items/dir.js';
 import { decodeExtentItem, extentDataRefHash, type InlineRef } from '../../format/items/extent.js';
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
+import { ITEM_TYPE_BY_NUMBER } from '../../format/items/index.js';
 import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE, inodeFlags, inodeGeneration, inodeMode, inodeNlink, inodeTransid } from '../../format/items/inode.js';
-import { ROOT_REF_SIZE, rootRefNameLen } from '../../format/items/root.js';
+import { ROOT_REF_SIZE, rootItemPointer, rootRefNameLen } from '../../format/items/root.js';
 import type { TreeBlock } from '../../format/treeBlock.js';
-import { bytesEqualAll, nameHash } from '../../fs/names.js';
+import { itemTypeBelongs } from '../../format/treeItemTypes.js';
 import { isFsTreeId } from '../../fs/FsView.js';
-import { rootItemPointer } from '../../format/items/root.js';
+import { bytesEqualAll, nameHash } from '../../fs/names.js';
 import type { CheckFinding } from './types.js';
-import { rule, type FindingCode } from '../../findingRules.js';
 
 /** What the item checks need to know of the filesystem. */
 export interface ItemCheckContext {
@@ -51,7 +50,12 @@ export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: num
   if (!check) return;
   const data = block.itemData(slot);
   check({
-    ctx, block, slot, tree, type, data,
+    ctx,
+    block,
+    slot,
+    tree,
+    type,
+    data,
     bad: (code, msg) => report(ctx, block, slot, tree, code, msg),
     genOk: (g) => g <= ctx.generation + 1n,
   });
@@ -95,9 +99,16 @@ export const ITEM_CHECKS: { readonly [name: string]: (c: ItemCheckCall) => void 
 /** INODE_ITEM. */
 function checkInodeItem(c: ItemCheckCall): void {
   const { ctx, block, slot, tree, data, bad, genOk } = c;
-  if (data.length !== INODE_ITEM_SIZE) { bad('item-size', `inode item is ${data.length} bytes, expected ${INODE_ITEM_SIZE}`); return; }
+  if (data.length !== INODE_ITEM_SIZE) {
+    bad('item-size', `inode item is ${data.length} bytes, expected ${INODE_ITEM_SIZE}`);
+    return;
+  }
   if (block.keyOffsetField(slot) !== 0n && isFsTreeId(tree)) bad('inode-item', `inode item key offset ${block.keyOffsetField(slot)} is not 0`);
-  const generation = inodeGeneration(data, 0), transid = inodeTransid(data, 0), nlink = inodeNlink(data, 0), mode = inodeMode(data, 0), flags = inodeFlags(data, 0);
+  const generation = inodeGeneration(data, 0),
+    transid = inodeTransid(data, 0),
+    nlink = inodeNlink(data, 0),
+    mode = inodeMode(data, 0),
+    flags = inodeFlags(data, 0);
   if (!genOk(generation)) bad('inode-item', `generation ${generation} is past the filesystem's ${ctx.generation}`);
   if (!genOk(transid)) bad('inode-item', `transid ${transid} is past the filesystem's ${ctx.generation}`);
   // The file type is checked in every tree (tree-checker check_inode_item does): the root tree's
@@ -127,7 +138,10 @@ function checkDirItem(c: ItemCheckCall): void {
   const names: Uint8Array[] = [];
   const p = forEachDirEntry(data, 0, data.length, (e, nameLen, dataLen) => {
     n++;
-    const locType = dirItemLocationType(data, e), transid = dirItemTransid(data, e), rawType = dirItemType(data, e), ft = rawType & FT_MASK;
+    const locType = dirItemLocationType(data, e),
+      transid = dirItemTransid(data, e),
+      rawType = dirItemType(data, e),
+      ft = rawType & FT_MASK;
     const name = data.subarray(e + DIR_ITEM_HEADER_SIZE, e + DIR_ITEM_HEADER_SIZE + nameLen);
     const shown = () => nameText(name, 0, name.length);
     if (type === ItemType.XATTR_ITEM ? ft !== FT_XATTR : ft === 0 || ft >= FT_XATTR) bad('dir-item', `entry "${shown()}" has file type ${rawType}`);
@@ -155,7 +169,10 @@ function checkDirItem(c: ItemCheckCall): void {
 function checkExtentData(c: ItemCheckCall): void {
   const { ctx, block, slot, tree, data, bad, genOk } = c;
   const d = decodeFileExtent(block.key(slot), data);
-  if (d.kind === 'invalid') { bad('item-size', d.reason); return; }
+  if (d.kind === 'invalid') {
+    bad('item-size', d.reason);
+    return;
+  }
   if (d.compression > 3) bad('file-extent', `compression ${d.compression}`);
   if (d.encryption !== 0 || d.otherEncoding !== 0) bad('file-extent', `encryption ${d.encryption}, other encoding ${d.otherEncoding}`);
   if (!genOk(d.generation)) bad('file-extent', `generation ${d.generation} is past the filesystem's ${ctx.generation}`);
@@ -181,10 +198,14 @@ function checkExtentItem(c: ItemCheckCall): void {
   const { ctx, block, slot, type, data, bad, genOk } = c;
   const key = block.key(slot);
   const d = decodeExtentItem(key, data);
-  if (d.kind === 'invalid') { bad('item-size', d.reason); return; }
+  if (d.kind === 'invalid') {
+    bad('item-size', d.reason);
+    return;
+  }
   if (d.kind === 'extent_item_v0') return;
   if (d.errors) bad('extent-item', d.errors.join('; '));
-  const isData = (d.flags & ExtentFlag.DATA) !== 0n, isTree = (d.flags & ExtentFlag.TREE_BLOCK) !== 0n;
+  const isData = (d.flags & ExtentFlag.DATA) !== 0n,
+    isTree = (d.flags & ExtentFlag.TREE_BLOCK) !== 0n;
   if (isData === isTree) bad('extent-item', `flags 0x${d.flags.toString(16)}: must be exactly one of DATA and TREE_BLOCK`);
   if ((d.flags & ~(ExtentFlag.DATA | ExtentFlag.TREE_BLOCK | ExtentFlag.FULL_BACKREF)) !== 0n) bad('extent-item', `unknown flags 0x${d.flags.toString(16)}`);
   if (d.refs === 0n) bad('extent-item', 'refs is 0');
@@ -210,13 +231,15 @@ function checkInlineRefOrder(refs: readonly InlineRef[], bad: ItemCheckCall['bad
   // Offsets (data ref hashes cost three crc32c) are computed only for neighbours of one type: most items have one ref.
   let lastSeq: bigint | undefined;
   for (let i = 1; i < refs.length; i++) {
-    const prev = refs[i - 1]!, r = refs[i]!;
+    const prev = refs[i - 1]!,
+      r = refs[i]!;
     if (r.type !== prev.type) {
       lastSeq = undefined;
       if (r.type < prev.type) bad('extent-inline-ref-order', `inline ref ${i} of type ${r.type} comes after one of type ${prev.type}`);
       continue;
     }
-    const before = lastSeq ?? inlineRefSeq(prev), seq = inlineRefSeq(r);
+    const before = lastSeq ?? inlineRefSeq(prev),
+      seq = inlineRefSeq(r);
     if (seq > before) bad('extent-inline-ref-order', `inline ref ${i} (type ${r.type}, offset ${seq}) comes after offset ${before}`);
     lastSeq = seq;
   }
@@ -230,8 +253,14 @@ function inlineRefSeq(r: InlineRef): bigint {
 /** BLOCK_GROUP_ITEM. */
 function checkBlockGroupItem(c: ItemCheckCall): void {
   const { block, slot, data, bad } = c;
-  if (data.length !== BLOCK_GROUP_ITEM_SIZE) { bad('item-size', `block group item is ${data.length} bytes, expected ${BLOCK_GROUP_ITEM_SIZE}`); return; }
-  const len = block.keyOffsetField(slot), used = blockGroupUsed(data, 0), chunkObjectid = blockGroupChunkObjectid(data, 0), flags = blockGroupFlags(data, 0);
+  if (data.length !== BLOCK_GROUP_ITEM_SIZE) {
+    bad('item-size', `block group item is ${data.length} bytes, expected ${BLOCK_GROUP_ITEM_SIZE}`);
+    return;
+  }
+  const len = block.keyOffsetField(slot),
+    used = blockGroupUsed(data, 0),
+    chunkObjectid = blockGroupChunkObjectid(data, 0),
+    flags = blockGroupFlags(data, 0);
   if (len === 0n) bad('block-group-item', 'length 0');
   if (used > len) bad('block-group-item', `used ${used} > length ${len}`);
   if (chunkObjectid !== ObjectId.FIRST_CHUNK_TREE) bad('block-group-item', `chunk_objectid ${chunkObjectid}`);
@@ -244,7 +273,10 @@ function checkBlockGroupItem(c: ItemCheckCall): void {
 function checkRootItem(c: ItemCheckCall): void {
   const { ctx, data, bad, genOk } = c;
   const ptr = rootItemPointer(data);
-  if (!ptr) { bad('item-size', `root item is ${data.length} bytes`); return; }
+  if (!ptr) {
+    bad('item-size', `root item is ${data.length} bytes`);
+    return;
+  }
   const { bytenr, level, generation: gen } = ptr;
   if (level >= 8) bad('root-item', `level ${level} >= 8`);
   if (bytenr % BigInt(ctx.sectorsize) !== 0n) bad('root-item', `bytenr ${bytenr} not aligned`);

@@ -69,7 +69,8 @@ export class LinkBalance {
   }
 
   private home(key: number): number {
-    const hi = Math.floor(key / 0x100000), lo = key - hi * 0x100000;
+    const hi = Math.floor(key / 0x100000),
+      lo = key - hi * 0x100000;
     return Math.imul(hi ^ Math.imul(lo, 0x85ebca6b), 0x9e3779b1) >>> (32 - this.bits);
   }
 
@@ -96,7 +97,8 @@ export class LinkBalance {
   private grow(justAdded: number): number {
     const { keys, counts, blocks, places, dirs, targets } = this;
     this.bits++;
-    const n = 1 << this.bits, mask = n - 1;
+    const n = 1 << this.bits,
+      mask = n - 1;
     this.keys = new Float64Array(n);
     this.counts = new Int32Array(n);
     this.blocks = new BigUint64Array(n);
@@ -127,27 +129,35 @@ export class LinkBalance {
  * name bytes. Two independent 32-bit lanes; never 0 (0 marks an empty slot).
  */
 export function linkHash(dirBytes: Uint8Array, dirAt: number, targetBytes: Uint8Array, targetAt: number, name: Uint8Array, nameAt: number, nameLen: number): number {
-  let a = 0x2f0b3c1d, b = 0x6a09e667;
+  let a = 0x2f0b3c1d,
+    b = 0x6a09e667;
   for (let w = 0; w < 4; w++) {
-    const src = w < 2 ? dirBytes : targetBytes, at = (w < 2 ? dirAt : targetAt) + (w & 1) * 4;
+    const src = w < 2 ? dirBytes : targetBytes,
+      at = (w < 2 ? dirAt : targetAt) + (w & 1) * 4;
     const v = src[at]! | (src[at + 1]! << 8) | (src[at + 2]! << 16) | (src[at + 3]! << 24);
-    a = Math.imul(a ^ v, 0x5bd1e995); a ^= a >>> 15;
-    b = Math.imul(b ^ v, 0xcc9e2d51); b = (b << 13) | (b >>> 19);
+    a = Math.imul(a ^ v, 0x5bd1e995);
+    a ^= a >>> 15;
+    b = Math.imul(b ^ v, 0xcc9e2d51);
+    b = (b << 13) | (b >>> 19);
   }
   for (let i = 0; i < nameLen; i++) {
     const c = name[nameAt + i]!;
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x1b873593) + 0x7f4a7c15;
   }
-  a ^= nameLen; b ^= nameLen;
-  a = fmix(a); b = fmix(b ^ 0x9e3779b9);
+  a ^= nameLen;
+  b ^= nameLen;
+  a = fmix(a);
+  b = fmix(b ^ 0x9e3779b9);
   const key = (a >>> 0) * 0x100000 + (b >>> 12);
   return key === 0 ? 1 : key;
 }
 
 /** MurmurHash3's 32-bit finalizer: every input bit reaches every output bit. */
 function fmix(h: number): number {
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
   return h ^ (h >>> 16);
 }

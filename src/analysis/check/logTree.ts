@@ -7,7 +7,12 @@ import type { Filesystem, RootRef } from '../../tree/Filesystem.js';
 import { walkTree } from '../../tree/walk.js';
 import type { CheckFinding } from './types.js';
 
-interface LoggedExtent { ino: bigint; start: bigint; end: bigint; at: { block: bigint; slot: number; key: Key } }
+interface LoggedExtent {
+  ino: bigint;
+  start: bigint;
+  end: bigint;
+  at: { block: bigint; slot: number; key: Key };
+}
 
 /**
  * The data of every file extent an unreplayed log tree holds has its
@@ -58,8 +63,13 @@ function checkOne(fs: Filesystem, lt: RootRef, ss: bigint, add: (f: CheckFinding
   // The first sector of [start, end) no csum item covers, or undefined.
   const uncovered = (start: bigint, end: bigint): bigint | undefined => {
     let at = start - (start % ss);
-    let lo = 0, hi = csums.length;
-    while (lo < hi) { const m = (lo + hi) >> 1; if (csums[m]!.end <= at) lo = m + 1; else hi = m; }
+    let lo = 0,
+      hi = csums.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (csums[m]!.end <= at) lo = m + 1;
+      else hi = m;
+    }
     for (let i = lo; at < end; i++) {
       const c = csums[i];
       if (!c || c.start > at) return at;

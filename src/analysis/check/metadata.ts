@@ -1,18 +1,18 @@
+import { rule } from '../../findingRules.js';
 import { ExtentFlag, FreeSpaceFlag, IncompatFlag, ItemType, ObjectId } from '../../format/constants.js';
 import { BLOCK_GROUP_ITEM_SIZE, blockGroupFlags, blockGroupUsed, freeSpaceInfo, freeSpaceInfoExtentCount, freeSpaceInfoFlags } from '../../format/items/blockGroup.js';
 import { DEV_EXTENT_SIZE, devExtentChunkOffset, devExtentLength } from '../../format/items/dev.js';
 import { decodeExtentItem, extentDataRef, extentDataRefCount, sharedDataRef, sharedDataRefCount } from '../../format/items/extent.js';
-import { ROOT_REF_SIZE, rootItem, rootItemRefs as rootItemRefsAt, rootRefDirid } from '../../format/items/root.js';
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
-import { MAX_KEY, type Key } from '../../format/key.js';
+import { ROOT_REF_SIZE, rootItem, rootItemRefs as rootItemRefsAt, rootRefDirid } from '../../format/items/root.js';
+import { type Key, MAX_KEY } from '../../format/key.js';
 import { fmtKey, type TreeBlock } from '../../format/treeBlock.js';
 import { isFsTreeId } from '../../fs/FsView.js';
 import type { Filesystem, RootRef } from '../../tree/Filesystem.js';
-import { walkTree, type TreeRoot } from '../../tree/walk.js';
-import { FsTreeChecker, NameCollector, type CsumNeed, type NameLink } from './fsTree.js';
+import { type TreeRoot, walkTree } from '../../tree/walk.js';
+import { type CsumNeed, FsTreeChecker, NameCollector, type NameLink } from './fsTree.js';
 import { checkLeafItem, type ItemCheckContext } from './items.js';
 import type { CheckFinding } from './types.js';
-import { rule } from '../../findingRules.js';
 
 const MIN_KEY: Key = { objectid: 0n, type: 0, offset: 0n };
 
@@ -28,7 +28,14 @@ export interface ExtentRec {
 }
 
 /** A block no copy of which could be read, and the key range of its tree it held. */
-export interface LostBlock { tree: bigint; logical: bigint; level: number; min: Key; max: Key; fs: boolean }
+export interface LostBlock {
+  tree: bigint;
+  logical: bigint;
+  level: number;
+  min: Key;
+  max: Key;
+  fs: boolean;
+}
 
 /** What the metadata walk gathered for the cross-reference checks. */
 export interface MetaFacts {
@@ -79,9 +86,27 @@ export interface MetaFacts {
 export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, progress?: (done: number) => void): MetaFacts {
   const sb = fs.superblock;
   const facts: MetaFacts = {
-    blockRefs: new Map(), dataRefs: new Map(), extents: [], keyedBackrefs: new Map(), blockGroups: [], devExtents: [],
-    csumRanges: [], csumNeeds: [], fstInfos: [], fstKinds: [], fstFree: [], rootOrphans: new Set(), deadRoots: new Map(), rootRefs: new Set(), rootBackrefs: new Set(), lost: [], links: new Map(),
-    trees: 0, treeBlocks: 0, treeBlockCopies: 0, items: 0,
+    blockRefs: new Map(),
+    dataRefs: new Map(),
+    extents: [],
+    keyedBackrefs: new Map(),
+    blockGroups: [],
+    devExtents: [],
+    csumRanges: [],
+    csumNeeds: [],
+    fstInfos: [],
+    fstKinds: [],
+    fstFree: [],
+    rootOrphans: new Set(),
+    deadRoots: new Map(),
+    rootRefs: new Set(),
+    rootBackrefs: new Set(),
+    lost: [],
+    links: new Map(),
+    trees: 0,
+    treeBlocks: 0,
+    treeBlockCopies: 0,
+    items: 0,
   };
   const ictx: ItemCheckContext = { sectorsize: sb.sectorsize, nodesize: sb.nodesize, csumSize: sb.csumSize, generation: sb.generation, add };
   const seen = new Set<bigint>();
@@ -135,7 +160,13 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
       case ItemType.DEV_EXTENT: {
         const data = b.itemData(slot);
         if (tree !== ObjectId.DEV_TREE || data.length < DEV_EXTENT_SIZE) return;
-        facts.devExtents.push({ devid: b.keyObjectid(slot), physical: b.keyOffsetField(slot), chunkOffset: devExtentChunkOffset(data, 0), length: devExtentLength(data, 0), at: { block: b.logical, slot } });
+        facts.devExtents.push({
+          devid: b.keyObjectid(slot),
+          physical: b.keyOffsetField(slot),
+          chunkOffset: devExtentChunkOffset(data, 0),
+          length: devExtentLength(data, 0),
+          at: { block: b.logical, slot },
+        });
         return;
       }
       case ItemType.EXTENT_CSUM: {
@@ -151,8 +182,11 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
           // A short item is item-size damage (the item checks report it); its count and flags are unknown.
           if (data.length < freeSpaceInfo.size) return;
           facts.fstInfos.push({
-            start: b.keyObjectid(slot), length: b.keyOffsetField(slot), extentCount: freeSpaceInfoExtentCount(data, 0),
-            bitmaps: (freeSpaceInfoFlags(data, 0) & FreeSpaceFlag.USING_BITMAPS) !== 0, at: { block: b.logical, slot },
+            start: b.keyObjectid(slot),
+            length: b.keyOffsetField(slot),
+            extentCount: freeSpaceInfoExtentCount(data, 0),
+            bitmaps: (freeSpaceInfoFlags(data, 0) & FreeSpaceFlag.USING_BITMAPS) !== 0,
+            at: { block: b.logical, slot },
           });
         }
         return;
@@ -165,10 +199,15 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         if (tree !== ObjectId.FREE_SPACE_TREE) return;
         facts.fstKinds.push({ start: b.keyObjectid(slot), bitmap: true, at: { block: b.logical, slot } });
         // Runs of set bits (free sectors), bounded by the bits the item holds.
-        const bm = b.itemData(slot), start = b.keyObjectid(slot), ss = BigInt(sb.sectorsize);
+        const bm = b.itemData(slot),
+          start = b.keyObjectid(slot),
+          ss = BigInt(sb.sectorsize);
         const bits = Math.min(bm.length * 8, Number(b.keyOffsetField(slot) / ss));
-        for (let i = 0; i < bits;) {
-          if (!((bm[i >>> 3]! >>> (i & 7)) & 1)) { i++; continue; }
+        for (let i = 0; i < bits; ) {
+          if (!((bm[i >>> 3]! >>> (i & 7)) & 1)) {
+            i++;
+            continue;
+          }
           let j = i;
           while (j < bits && (bm[j >>> 3]! >>> (j & 7)) & 1) j++;
           facts.fstFree.push({ start: start + BigInt(i) * ss, end: start + BigInt(j) * ss, at: { block: b.logical, slot } });
@@ -202,7 +241,9 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     }
   };
 
-  const addAll = (fs2: CheckFinding[]) => { for (const f of fs2) add(f); };
+  const addAll = (fs2: CheckFinding[]) => {
+    for (const f of fs2) add(f);
+  };
 
   const walk = (root: TreeRoot, countRefs: boolean, checker: FsTreeChecker | undefined) => {
     facts.trees++;
@@ -228,17 +269,28 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         facts.treeBlockCopies += Math.max(1, fs.volume.copyCount(b.logical));
         if ((facts.treeBlocks & 255) === 0) progress?.(facts.treeBlocks);
         if (hi && valid > 0 && b.compareKey(valid - 1, hi) >= 0) {
-          add({ ...rule('key-order'), message: `tree block ${b.logical}: last key ${fmtKey(b.key(valid - 1))} is not below the parent's next key ${fmtKey(hi)}`, location: { tree, block: b.logical, logical: b.logical, slot: valid - 1, key: b.key(valid - 1) } });
+          add({
+            ...rule('key-order'),
+            message: `tree block ${b.logical}: last key ${fmtKey(b.key(valid - 1))} is not below the parent's next key ${fmtKey(hi)}`,
+            location: { tree, block: b.logical, logical: b.logical, slot: valid - 1, key: b.key(valid - 1) },
+          });
         }
       }
       if (graph && checker && !graph.children.has(b.logical) && !graph.data.has(b.logical)) {
         if (b.isLeaf) graph.data.set(b.logical, leafDataExtents(b, valid));
-        else graph.children.set(b.logical, Array.from({ length: valid }, (_, i) => b.blockPtr(i)));
+        else
+          graph.children.set(
+            b.logical,
+            Array.from({ length: valid }, (_, i) => b.blockPtr(i)),
+          );
       }
       if (b.isLeaf) {
         if (first) facts.items += valid;
         for (let s = 0; s < valid; s++) {
-          if (first) { checkLeafItem(ictx, b, s, tree); collect(tree, b, s, countRefs); }
+          if (first) {
+            checkLeafItem(ictx, b, s, tree);
+            collect(tree, b, s, countRefs);
+          }
           checker?.item(b, s);
         }
         return;
@@ -249,18 +301,31 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         const childHi = i + 1 < valid ? b.key(i + 1) : hi;
         // A subtree verified before (shared by snapshots) is walked again only for an fs tree's own consistency.
         if (!checker && seen.has(child)) continue;
-        if (checker && fsDone.has(child)) { checker.skipped(b.key(i), childHi ?? MAX_KEY); continue; }
+        if (checker && fsDone.has(child)) {
+          checker.skipped(b.key(i), childHi ?? MAX_KEY);
+          continue;
+        }
         const { r, first: childFirst } = read(child, b.level - 1, b.ptrGeneration(i));
-        if (!r.block) { lose(child, b.level - 1, b.key(i), childHi ?? MAX_KEY); continue; }
+        if (!r.block) {
+          lose(child, b.level - 1, b.key(i), childHi ?? MAX_KEY);
+          continue;
+        }
         if (childFirst && r.validItems > 0 && r.block.compareKey(0, b.key(i)) !== 0) {
-          add({ ...rule('first-key-mismatch'), message: `tree block ${child}: first key ${fmtKey(r.block.key(0))} differs from parent ${b.logical} slot ${i} key ${fmtKey(b.key(i))}`, location: { tree, block: child, logical: child, key: r.block.key(0) } });
+          add({
+            ...rule('first-key-mismatch'),
+            message: `tree block ${child}: first key ${fmtKey(r.block.key(0))} differs from parent ${b.logical} slot ${i} key ${fmtKey(b.key(i))}`,
+            location: { tree, block: child, logical: child, key: r.block.key(0) },
+          });
         }
         visit(r.block, r.validItems, childFirst, childHi);
         if (checker) fsDone.add(child);
       }
     };
     const { r, first } = read(root.bytenr, root.level, root.generation);
-    if (!r.block) { lose(root.bytenr, root.level, MIN_KEY, MAX_KEY); return; }
+    if (!r.block) {
+      lose(root.bytenr, root.level, MIN_KEY, MAX_KEY);
+      return;
+    }
     visit(r.block, r.validItems, first, null);
   };
 
@@ -280,7 +345,11 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
       // Names are gathered only to say what a lost block hurts, in a second pass over what is readable.
       if (checker.hasLost) {
         const names = new NameCollector();
-        walkTree(reader, root, { block(b, info) { if (b.isLeaf) for (let s = 0; s < info.validItems; s++) names.item(b, s); } });
+        walkTree(reader, root, {
+          block(b, info) {
+            if (b.isLeaf) for (let s = 0; s < info.validItems; s++) names.item(b, s);
+          },
+        });
         facts.links.set(root.tree, names.links);
       }
     }

@@ -48,7 +48,8 @@ export function checkQgroups(fs: Filesystem, facts: MetaFacts, add: (f: CheckFin
   const dataOwner = new Map<bigint, { size: bigint; owner: bigint }>();
   const reached = new Map<bigint, { blocks: bigint[]; data: Set<bigint> }>();
   for (const [sv, root] of g.roots) {
-    const blocks: bigint[] = [], data = new Set<bigint>();
+    const blocks: bigint[] = [],
+      data = new Set<bigint>();
     const seen = new Set<bigint>([root]);
     const stack = [root];
     while (stack.length) {
@@ -57,7 +58,14 @@ export function checkQgroups(fs: Filesystem, facts: MetaFacts, add: (f: CheckFin
       const o = blockOwner.get(b);
       blockOwner.set(b, o === undefined || o === sv ? sv : MANY);
       const kids = g.children.get(b);
-      if (kids) { for (const c of kids) if (!seen.has(c)) { seen.add(c); stack.push(c); } continue; }
+      if (kids) {
+        for (const c of kids)
+          if (!seen.has(c)) {
+            seen.add(c);
+            stack.push(c);
+          }
+        continue;
+      }
       for (const [bytenr, size] of g.data.get(b) ?? []) {
         // Counted once per subvolume however many items name it; a second subvolume makes it shared.
         if (data.has(bytenr)) continue;
@@ -72,9 +80,17 @@ export function checkQgroups(fs: Filesystem, facts: MetaFacts, add: (f: CheckFin
   for (const q of infos) {
     const r = reached.get(q.id);
     if (!r) continue;
-    let rfer = 0n, excl = 0n;
-    for (const b of r.blocks) { rfer += nodesize; if (blockOwner.get(b) === q.id) excl += nodesize; }
-    for (const x of r.data) { const d = dataOwner.get(x)!; rfer += d.size; if (d.owner === q.id) excl += d.size; }
+    let rfer = 0n,
+      excl = 0n;
+    for (const b of r.blocks) {
+      rfer += nodesize;
+      if (blockOwner.get(b) === q.id) excl += nodesize;
+    }
+    for (const x of r.data) {
+      const d = dataOwner.get(x)!;
+      rfer += d.size;
+      if (d.owner === q.id) excl += d.size;
+    }
     if (rfer !== q.rfer || excl !== q.excl) {
       add({
         ...rule('qgroup-count'),

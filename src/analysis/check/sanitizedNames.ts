@@ -24,7 +24,8 @@ export function foldSanitizedNames(findings: CheckFinding[]): CheckFinding[] {
     return { ...f, severity: 'info' as const, message: `${f.message} (names sanitised by btrfs-image -s)` };
   });
   out.push({
-    ...rule('metadump-sanitized'), location: {},
+    ...rule('metadump-sanitized'),
+    location: {},
     message: `the dump's names were sanitised by btrfs-image -s: ${hashes} names do not match their hash; the ${folded} findings that compare names are notes, not damage, and names are shown as the dump holds them`,
   });
   return out;

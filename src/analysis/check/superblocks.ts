@@ -1,7 +1,7 @@
+import { rule } from '../../findingRules.js';
 import { SuperFlag } from '../../format/constants.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import type { CheckFinding } from './types.js';
-import { rule } from '../../findingRules.js';
 
 /**
  * Superblock checks beyond what assembly already reports (bad magic or
@@ -21,25 +21,41 @@ export function checkSuperblocks(fs: Filesystem, add: (f: CheckFinding) => void)
       if (!best || !sb || m.state !== 'ok' || m.index === s.supers.bestIndex) continue;
       const differs = (['root', 'chunkRoot', 'fsid', 'totalBytes', 'bytesUsed'] as const).filter((f) => sb[f] !== best[f]);
       if (differs.length) {
-        add({ ...rule('super-mirror-mismatch'), message: `${s.name}: superblock copy ${m.index + 1} at ${m.offset} has the same generation but differs in ${differs.join(', ')}`, location: { device: s.name, physical: m.offset, copy: m.index } });
+        add({
+          ...rule('super-mirror-mismatch'),
+          message: `${s.name}: superblock copy ${m.index + 1} at ${m.offset} has the same generation but differs in ${differs.join(', ')}`,
+          location: { device: s.name, physical: m.offset, copy: m.index },
+        });
       }
     }
   }
   for (const d of fs.volume.devices.values()) {
     const item = fs.devItems.get(d.devid);
     if (d.source && item && d.source.size < item.totalBytes) {
-      add({ ...rule('device-truncated'), message: `${d.name}: device is ${d.source.size} bytes, its dev item says ${item.totalBytes} (truncated image?)`, location: { device: d.name, devid: d.devid, physical: d.source.size } });
+      add({
+        ...rule('device-truncated'),
+        message: `${d.name}: device is ${d.source.size} bytes, its dev item says ${item.totalBytes} (truncated image?)`,
+        location: { device: d.name, devid: d.devid, physical: d.source.size },
+      });
     }
   }
   const sb = fs.superblock;
   const dump = fs.assembly.metadump;
   if (dump) {
-    add({ ...rule('metadump'), message: `${dump.name} is a btrfs-image dump (format ${dump.version}${dump.compressed ? ', zlib' : ''}), read in place: it holds the tree blocks and the primary superblock only; file data is not checked`, location: {} });
+    add({
+      ...rule('metadump'),
+      message: `${dump.name} is a btrfs-image dump (format ${dump.version}${dump.compressed ? ', zlib' : ''}), read in place: it holds the tree blocks and the primary superblock only; file data is not checked`,
+      location: {},
+    });
   } else if (sb.flags & (SuperFlag.METADUMP | SuperFlag.METADUMP_V2)) {
     add({ ...rule('metadump'), message: 'image made by btrfs-image (METADUMP flag): it holds metadata only; file data is not checked', location: {} });
   }
   if (sb.logRoot !== 0n) {
-    add({ ...rule('log-tree'), message: `a log tree at ${sb.logRoot} holds fsync'd changes not yet replayed (normal after a crash; the kernel replays it at mount)`, location: { logical: sb.logRoot, tree: 0xfffffffffffffffan } });
+    add({
+      ...rule('log-tree'),
+      message: `a log tree at ${sb.logRoot} holds fsync'd changes not yet replayed (normal after a crash; the kernel replays it at mount)`,
+      location: { logical: sb.logRoot, tree: 0xfffffffffffffffan },
+    });
   }
   return { copies, used: fs.assembly.supers[0]?.supers.bestIndex ?? 0 };
 }

@@ -28,12 +28,20 @@ export function checkSuperTotals(fs: Filesystem, facts: MetaFacts, add: (f: Chec
     const own = items.filter((d) => d.fsid === sb.fsid);
     const sum = own.reduce((s, d) => s + d.totalBytes, 0n);
     if (sb.totalBytes < sum) {
-      add({ ...rule('super-total-bytes'), message: `superblock total_bytes ${sb.totalBytes} is less than its devices' total_bytes ${sum} (devids ${own.map((d) => d.devid).join(', ')})`, location: at });
+      add({
+        ...rule('super-total-bytes'),
+        message: `superblock total_bytes ${sb.totalBytes} is less than its devices' total_bytes ${sum} (devids ${own.map((d) => d.devid).join(', ')})`,
+        location: at,
+      });
     }
     const ss = BigInt(sb.sectorsize);
     for (const d of items) {
       if (d.totalBytes % ss !== 0n) {
-        add({ ...rule('device-size-alignment'), message: `devid ${d.devid}: dev item total_bytes ${d.totalBytes} is not a multiple of sectorsize ${ss} (btrfs rescue fix-device-size rounds it down)`, location: { devid: d.devid } });
+        add({
+          ...rule('device-size-alignment'),
+          message: `devid ${d.devid}: dev item total_bytes ${d.totalBytes} is not a multiple of sectorsize ${ss} (btrfs rescue fix-device-size rounds it down)`,
+          location: { devid: d.devid },
+        });
       }
     }
     if (sb.totalBytes % ss !== 0n) {

@@ -1,7 +1,7 @@
-export { scanMetadata, type ScanResult, type ScannedBlock, type TreeGeneration } from './scan.js';
-export { completeness, committedRoots, rootTreeCandidates, scanOf, surveyRoots, type Completeness, type RootCandidate } from './roots.js';
-export { LogOverlay, type LoggedTree } from './logReplay.js';
-export { recoverDeleted, type Recovered, type RecoverReport, type DataState, type DataStateName, type ExtentState } from './recover.js';
-export { bodyLine, liveInodes, recoveredEntries, timelineEvents, tskModeString, type TimelineEntry, type TimelineEvent } from './timeline.js';
-export { viewpoint, type ViewpointOptions } from './viewpoint.js';
+export { type LoggedTree, LogOverlay } from './logReplay.js';
+export { type DataState, type DataStateName, type ExtentState, type Recovered, type RecoverReport, recoverDeleted } from './recover.js';
+export { type Completeness, committedRoots, completeness, type RootCandidate, rootTreeCandidates, scanOf, surveyRoots } from './roots.js';
+export { type ScannedBlock, type ScanResult, scanMetadata, type TreeGeneration } from './scan.js';
+export { bodyLine, liveInodes, recoveredEntries, type TimelineEntry, type TimelineEvent, timelineEvents, tskModeString } from './timeline.js';
 export { TreeAtRoot } from './treeAtRoot.js';
+export { type ViewpointOptions, viewpoint } from './viewpoint.js';

@@ -20,7 +20,11 @@ const NONE = -1;
 export class LiveInodes {
   private readonly known = new Map<number, number>();
 
-  constructor(private readonly fs: Filesystem, private readonly root: TreeRoot, private readonly limit = 1 << 19) {}
+  constructor(
+    private readonly fs: Filesystem,
+    private readonly root: TreeRoot,
+    private readonly limit = 1 << 19,
+  ) {}
 
   /** The tree has `ino` as an inode item of full size (160 bytes) whose generation is `generation`. */
   has(ino: bigint, generation: bigint): boolean {
@@ -31,7 +35,7 @@ export class LiveInodes {
       const now = this.read(ino);
       if (now !== null && now > SAFE) return false;
       if (this.known.size >= this.limit) this.known.clear();
-      this.known.set(k, g = now === null ? NONE : Number(now));
+      this.known.set(k, (g = now === null ? NONE : Number(now)));
     }
     return g === Number(generation);
   }

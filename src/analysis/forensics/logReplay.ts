@@ -1,9 +1,9 @@
 import { ItemType, ObjectId } from '../../format/constants.js';
-import { compareKeys, U64_MAX, type Key } from '../../format/key.js';
 import { decodeDirItem, dirItemLocationObjectid } from '../../format/items/dir.js';
-import { dirLogEnd, dirLogItem } from '../../format/items/misc.js';
 import { decodeFileExtent, fileExtentItem } from '../../format/items/fileExtent.js';
 import { decodeInodeExtref, decodeInodeItem, decodeInodeRef, inodeItem } from '../../format/items/inode.js';
+import { dirLogEnd, dirLogItem } from '../../format/items/misc.js';
+import { compareKeys, type Key, U64_MAX } from '../../format/key.js';
 import { FT_OF_KIND, kindOfMode } from '../../fs/FsView.js';
 import { bytesEqualAll, nameHash } from '../../fs/names.js';
 import type { Filesystem, ItemOverlay } from '../../tree/Filesystem.js';
@@ -28,7 +28,7 @@ export interface LoggedTree {
 }
 
 const keyStr = (objectid: bigint, type: number, offset: bigint) => `${objectid}:${type}:${offset}`;
-const align = (v: bigint, a: bigint) => (v + a - 1n) / a * a;
+const align = (v: bigint, a: bigint) => ((v + a - 1n) / a) * a;
 const CSUM_TREE = ObjectId.CSUM_TREE;
 
 interface TreeOverlay {
@@ -95,7 +95,8 @@ export class LogOverlay implements ItemOverlay {
     // A csum item starting before `min` may cover it: callers look csums up by the item at or before an address.
     if (root.tree === CSUM_TREE && i > 0) i--;
     for (const ref of base(root, min, max)) {
-      const b = ref.block, s = ref.slot;
+      const b = ref.block,
+        s = ref.slot;
       while (i < t.add.length && compareRefs(t.add[i]!, ref) < 0) {
         const a = t.add[i++]!;
         if (a.block.compareKey(a.slot, max) > 0) break;
@@ -159,12 +160,14 @@ export class LogOverlay implements ItemOverlay {
           put(ref);
           logDirKeys.add(keyStr(k.objectid, k.type, k.offset));
           const d = decodeDirItem(k, data);
-          if (d.kind !== 'invalid') for (const e of d.entries) info.dirEntries.push({ dir: k.objectid, type: k.type === ItemType.DIR_ITEM ? 'DIR_ITEM' : 'DIR_INDEX', offset: k.offset, name: e.name, target: e.location });
+          if (d.kind !== 'invalid')
+            for (const e of d.entries) info.dirEntries.push({ dir: k.objectid, type: k.type === ItemType.DIR_ITEM ? 'DIR_ITEM' : 'DIR_INDEX', offset: k.offset, name: e.name, target: e.location });
           break;
         }
         case ItemType.DIR_LOG_INDEX:
         case ItemType.DIR_LOG_ITEM:
-          if (data.length >= dirLogItem.size) info.dirRanges.push({ dir: k.objectid, type: k.type === ItemType.DIR_LOG_INDEX ? 'DIR_LOG_INDEX' : 'DIR_LOG_ITEM', start: k.offset, end: dirLogEnd(data, 0) });
+          if (data.length >= dirLogItem.size)
+            info.dirRanges.push({ dir: k.objectid, type: k.type === ItemType.DIR_LOG_INDEX ? 'DIR_LOG_INDEX' : 'DIR_LOG_ITEM', start: k.offset, end: dirLogEnd(data, 0) });
           break;
         case ItemType.EXTENT_DATA: {
           const list = logExtents.get(k.objectid) ?? [];
@@ -207,7 +210,10 @@ export class LogOverlay implements ItemOverlay {
         for (const r of fsItems({ objectid: n.parent, type: ItemType.DIR_ITEM, offset: hash }, { objectid: n.parent, type: ItemType.DIR_ITEM, offset: hash })) {
           for (const e of dirItemEntries(r.block.itemData(r.slot))) {
             if (!bytesEqualAll(e.name, n.name)) keep.push(e.raw);
-            else if (dirItemLocationObjectid(e.raw, 0) === n.ino) { already = true; keep.push(e.raw); }
+            else if (dirItemLocationObjectid(e.raw, 0) === n.ino) {
+              already = true;
+              keep.push(e.raw);
+            }
           }
         }
         if (!already) keep = [...keep, entry];
@@ -249,7 +255,11 @@ export class LogOverlay implements ItemOverlay {
       }
       const data = li.ref.block.itemData(li.ref.slot);
       // The log leaves nbytes 0 and the replay recounts it.
-      put(nbytes !== null ? synthItem(li.ref.block.logical, subvol, li.ref.block.generation, { objectid: ino, type: ItemType.INODE_ITEM, offset: 0n }, withU64(data, inodeItem.off.nbytes, nbytes)) : li.ref);
+      put(
+        nbytes !== null
+          ? synthItem(li.ref.block.logical, subvol, li.ref.block.generation, { objectid: ino, type: ItemType.INODE_ITEM, offset: 0n }, withU64(data, inodeItem.off.nbytes, nbytes))
+          : li.ref,
+      );
     }
     t.add = [...adds.values()].sort(byKey);
     this.trees.set(subvol, t);
@@ -289,7 +299,15 @@ export class LogOverlay implements ItemOverlay {
       ranges.push([k.offset, k.offset + len]);
       const bytes = d.body === 'inline' ? d.ramBytes : d.diskBytenr === 0n ? 0n : d.numBytes;
       out.push({ ref, bytes, at: k.offset });
-      info.extents.push({ ino, fileOffset: k.offset, kind: d.body === 'inline' ? 'inline' : d.diskBytenr === 0n ? 'hole' : d.type === 2 ? 'prealloc' : 'regular', diskBytenr: d.body === 'inline' ? 0n : d.diskBytenr, diskNumBytes: d.body === 'inline' ? 0n : d.diskNumBytes, offset: d.body === 'inline' ? 0n : d.offset, length: len });
+      info.extents.push({
+        ino,
+        fileOffset: k.offset,
+        kind: d.body === 'inline' ? 'inline' : d.diskBytenr === 0n ? 'hole' : d.type === 2 ? 'prealloc' : 'regular',
+        diskBytenr: d.body === 'inline' ? 0n : d.diskBytenr,
+        diskNumBytes: d.body === 'inline' ? 0n : d.diskNumBytes,
+        offset: d.body === 'inline' ? 0n : d.offset,
+        length: len,
+      });
     }
     ranges.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     for (const ref of fsItems({ objectid: ino, type: ItemType.EXTENT_DATA, offset: 0n }, { objectid: ino, type: ItemType.EXTENT_DATA, offset: U64_MAX })) {
@@ -310,7 +328,10 @@ export class LogOverlay implements ItemOverlay {
       for (const [x, y] of pieces) {
         if (y <= x) continue;
         const bytes = d.diskBytenr === 0n ? 0n : y - x;
-        if (x === k.offset && y === k.offset + d.numBytes) { out.push({ ref, bytes, at: x }); continue; }
+        if (x === k.offset && y === k.offset + d.numBytes) {
+          out.push({ ref, bytes, at: x });
+          continue;
+        }
         // The kept piece: its offset into the extent and its length.
         const trimmed = withU64(withU64(data, fileExtentItem.off.offset, d.offset + (x - k.offset)), fileExtentItem.off.numBytes, y - x);
         out.push({ ref: synthItem(ref.block.logical, subvol, ref.block.generation, { objectid: ino, type: ItemType.EXTENT_DATA, offset: x }, trimmed), bytes, at: x });
@@ -324,7 +345,10 @@ export class LogOverlay implements ItemOverlay {
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
@@ -337,11 +361,12 @@ function byKey(a: ItemRef, b: ItemRef): number {
 }
 
 function lowerBound(list: ItemRef[], k: Key): number {
-  let lo = 0, hi = list.length;
+  let lo = 0,
+    hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (list[mid]!.block.compareKey(list[mid]!.slot, k) < 0) lo = mid + 1; else hi = mid;
+    if (list[mid]!.block.compareKey(list[mid]!.slot, k) < 0) lo = mid + 1;
+    else hi = mid;
   }
   return lo;
 }
-

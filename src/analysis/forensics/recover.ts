@@ -2,18 +2,18 @@ import { discardFindings } from '../../findings.js';
 import { csumMatches } from '../../format/checksum.js';
 import { ItemType, ObjectId } from '../../format/constants.js';
 import { extentGeneration, extentItem } from '../../format/items/extent.js';
-import { MAX_KEY, type Key } from '../../format/key.js';
-import { fileExtents } from '../../fs/fileData.js';
+import { type Key, MAX_KEY } from '../../format/key.js';
 import { FsView, isFsTreeId } from '../../fs/FsView.js';
+import { fileExtents } from '../../fs/fileData.js';
 import { lastKeyAtOrBefore } from '../../fs/treeSearch.js';
 import type { Inode, InodeRef } from '../../fs/types.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { iterateItems, type TreeRoot } from '../../tree/walk.js';
 import { diffItemRefs } from '../diff.js';
 import { inodeGeneration, LiveInodes } from './liveInodes.js';
-import { TreeAtRoot } from './treeAtRoot.js';
-import { committedRoots, completeness, CompletenessMemo } from './roots.js';
+import { CompletenessMemo, committedRoots, completeness } from './roots.js';
 import type { ScanResult } from './scan.js';
+import { TreeAtRoot } from './treeAtRoot.js';
 
 export type RecoverySource = 'older tree' | 'orphan' | 'deleted subvolume';
 
@@ -91,7 +91,9 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
   const out: Recovered[] = [];
   const searched: RecoverReport['searched'] = [];
   const seen = new Set<string>();
-  const csumRoots = scan.trees.filter((t) => t.owner === ObjectId.CSUM_TREE).sort((a, b) => cmpDesc(a.generation, b.generation))
+  const csumRoots = scan.trees
+    .filter((t) => t.owner === ObjectId.CSUM_TREE)
+    .sort((a, b) => cmpDesc(a.generation, b.generation))
     .flatMap((t) => t.candidates.map((c) => ({ tree: ObjectId.CSUM_TREE, bytenr: c.logical, level: c.level, generation: c.generation })));
   const checker = new DataChecker(q, csumRoots);
   const committed = committedRoots(q);
@@ -101,7 +103,9 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
   for (const subvol of [...subvols].sort((a, b) => -cmpDesc(a, b))) {
     const cur = view.tree(subvol);
     const live = cur ? new LiveInodes(q, cur) : undefined;
-    const roots = scan.trees.filter((t) => t.owner === subvol).flatMap((t) => t.candidates.map((c) => ({ tree: subvol, bytenr: c.logical, level: c.level, generation: c.generation })))
+    const roots = scan.trees
+      .filter((t) => t.owner === subvol)
+      .flatMap((t) => t.candidates.map((c) => ({ tree: subvol, bytenr: c.logical, level: c.level, generation: c.generation })))
       .filter((r) => !cur || r.bytenr !== cur.bytenr)
       // Newest first; within a generation the committed version first, then blocks that were roots only inside that transaction.
       .sort((a, b) => cmpDesc(a.generation, b.generation) || Number(committed.has(`${subvol}:${b.bytenr}`)) - Number(committed.has(`${subvol}:${a.bytenr}`)));
@@ -125,7 +129,18 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
         const now = cur ? view.inode(ref) : null;
         if (now && now.generation === was.generation) continue;
         seen.add(key);
-        out.push({ subvol, ino, inode: was, paths: detached(old.paths(ref)), lastSeen: root.generation, root, source: 'older tree', inoReused: now !== null, data: checker.check(old, was, root.generation), view: old });
+        out.push({
+          subvol,
+          ino,
+          inode: was,
+          paths: detached(old.paths(ref)),
+          lastSeen: root.generation,
+          root,
+          source: 'older tree',
+          inoReused: now !== null,
+          data: checker.check(old, was, root.generation),
+          view: old,
+        });
       }
       // Each recovered file keeps this view to read its data later: its caches need not stay.
       old.forget();
@@ -136,13 +151,28 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
   for (const s of view.subvolumes()) {
     const t = view.tree(s.id);
     if (!t) continue;
-    for (const { block, slot } of q.items(t, { objectid: ObjectId.ORPHAN, type: ItemType.ORPHAN_ITEM, offset: 0n }, { objectid: ObjectId.ORPHAN, type: ItemType.ORPHAN_ITEM, offset: 0xffffffffffffffffn })) {
+    for (const { block, slot } of q.items(
+      t,
+      { objectid: ObjectId.ORPHAN, type: ItemType.ORPHAN_ITEM, offset: 0n },
+      { objectid: ObjectId.ORPHAN, type: ItemType.ORPHAN_ITEM, offset: 0xffffffffffffffffn },
+    )) {
       const ino = block.keyOffsetField(slot);
       const ref = { subvol: s.id, ino };
       const inode = view.inode(ref);
       if (!inode || seen.has(`${s.id}:${ino}`)) continue;
       seen.add(`${s.id}:${ino}`);
-      out.push({ subvol: s.id, ino, inode, paths: detached(view.paths(ref)), lastSeen: fs.superblock.generation, root: t, source: 'orphan', inoReused: false, data: checker.check(view, inode, fs.superblock.generation), view });
+      out.push({
+        subvol: s.id,
+        ino,
+        inode,
+        paths: detached(view.paths(ref)),
+        lastSeen: fs.superblock.generation,
+        root: t,
+        source: 'orphan',
+        inoReused: false,
+        data: checker.check(view, inode, fs.superblock.generation),
+        view,
+      });
     }
   }
   // Subvolumes deleted but not cleaned up: every inode their tree still has.
@@ -158,7 +188,18 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
       seen.add(`${s.id}:${ref.ino}`);
       const rel = view.paths(ref).map((p) => p.slice((view.subvolumePath(s.id) ?? []).length));
       const label = new TextEncoder().encode(`<deleted subvolume ${s.id}>`);
-      out.push({ subvol: s.id, ino: ref.ino, inode, paths: detached(rel.map((p) => [label, ...p])), lastSeen: s.generation, root: t, source: 'deleted subvolume', inoReused: false, data: checker.check(view, inode, s.generation), view });
+      out.push({
+        subvol: s.id,
+        ino: ref.ino,
+        inode,
+        paths: detached(rel.map((p) => [label, ...p])),
+        lastSeen: s.generation,
+        root: t,
+        source: 'deleted subvolume',
+        inoReused: false,
+        data: checker.check(view, inode, s.generation),
+        view,
+      });
     }
   }
   return { files: out, searched };
@@ -188,7 +229,8 @@ function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined)
     }
     return;
   }
-  let inos = new BigUint64Array(1024), gens = new BigUint64Array(1024);
+  let inos = new BigUint64Array(1024),
+    gens = new BigUint64Array(1024);
   const short = new Set<number>();
   let n = 0;
   for (const d of diffItemRefs(fs, root, newer)) {
@@ -196,12 +238,18 @@ function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined)
     const ino = d.a.block.keyObjectid(d.a.slot);
     if (!inRange(ino)) continue;
     if (n === inos.length) {
-      const i2 = new BigUint64Array(n * 2), g2 = new BigUint64Array(n * 2);
-      i2.set(inos); g2.set(gens); inos = i2; gens = g2;
+      const i2 = new BigUint64Array(n * 2),
+        g2 = new BigUint64Array(n * 2);
+      i2.set(inos);
+      g2.set(gens);
+      inos = i2;
+      gens = g2;
     }
     const g = inodeGeneration(d.a.block.itemData(d.a.slot));
     if (g === undefined) short.add(n);
-    inos[n] = ino; gens[n] = g ?? 0n; n++;
+    inos[n] = ino;
+    gens[n] = g ?? 0n;
+    n++;
   }
   // Key order, as a damaged tree with keys out of order would not give it by itself.
   let order: ArrayLike<number> | undefined;
@@ -226,7 +274,10 @@ class DataChecker {
   private readonly cache = new Map<string, ExtentState>();
   private scratch: Uint8Array | undefined;
 
-  constructor(private readonly fs: Filesystem, private readonly csumRoots: TreeRoot[]) {
+  constructor(
+    private readonly fs: Filesystem,
+    private readonly csumRoots: TreeRoot[],
+  ) {
     this.extentRoot = fs.treeRoot(ObjectId.EXTENT_TREE);
     this.ss = fs.superblock.sectorsize;
   }
@@ -237,18 +288,27 @@ class DataChecker {
     if (inode.kind !== 'file') return st;
     let inline = false;
     for (const e of fileExtents(view, inode)) {
-      if (e.kind === 'inline') { inline = true; continue; }
+      if (e.kind === 'inline') {
+        inline = true;
+        continue;
+      }
       if (e.kind !== 'regular') continue;
       const k = `${e.diskBytenr}:${e.diskNumBytes}:${lastSeen}`;
       let x = this.cache.get(k);
-      if (!x) this.cache.set(k, x = this.extent(e.diskBytenr, e.diskNumBytes, e.generation, lastSeen));
+      if (!x) this.cache.set(k, (x = this.extent(e.diskBytenr, e.diskNumBytes, e.generation, lastSeen)));
       st.extents.push({ ...x, fileOffset: e.fileOffset });
     }
     for (const x of st.extents) {
-      st.sectorsOk += x.sectorsOk; st.sectorsBad += x.sectorsBad; st.sectorsNoCsum += x.sectorsNoCsum; st.reusedBytes += x.reusedBytes;
+      st.sectorsOk += x.sectorsOk;
+      st.sectorsBad += x.sectorsBad;
+      st.sectorsNoCsum += x.sectorsNoCsum;
+      st.reusedBytes += x.reusedBytes;
     }
     const n = st.extents.length;
-    if (n === 0) { st.state = inline ? 'inline' : 'no-data'; return st; }
+    if (n === 0) {
+      st.state = inline ? 'inline' : 'no-data';
+      return st;
+    }
     if (st.extents.every((x) => x.unreadable)) st.state = 'gone';
     else if (st.sectorsBad > 0 && st.sectorsOk === 0 && st.sectorsNoCsum === 0) st.state = 'overwritten';
     else if (st.sectorsBad > 0 || st.extents.some((x) => x.unreadable)) st.state = 'partly-overwritten';
@@ -260,7 +320,10 @@ class DataChecker {
   private extent(bytenr: bigint, len: bigint, generation: bigint, lastSeen: bigint): ExtentState {
     const x: ExtentState = { fileOffset: 0n, diskBytenr: bytenr, diskNumBytes: len, reusedBytes: 0n, stillAllocated: false, sectorsOk: 0, sectorsBad: 0, sectorsNoCsum: 0, unreadable: false };
     this.allocation(x, generation);
-    if (this.fs.volume.copyCount(bytenr) === 0) { x.unreadable = true; return x; }
+    if (this.fs.volume.copyCount(bytenr) === 0) {
+      x.unreadable = true;
+      return x;
+    }
     const vol = this.fs.volume;
     const ss = BigInt(this.ss);
     const piece = 256n * ss;
@@ -269,12 +332,19 @@ class DataChecker {
       // Only checksums are taken from the bytes: one buffer serves every piece of every extent
       // (a new 1 MiB buffer per extent cost more than the reads of small files).
       const r = vol.read(at, n * this.ss, (this.scratch ??= new Uint8Array(Number(piece))));
-      if (!r.bytes) { x.unreadable = true; return x; }
+      if (!r.bytes) {
+        x.unreadable = true;
+        return x;
+      }
       const sums = this.csums(at, n, generation, x.stillAllocated ? undefined : lastSeen);
       for (let i = 0; i < n; i++) {
         const c = sums[i];
-        if (!c) { x.sectorsNoCsum++; continue; }
-        if (csumMatches(this.fs.superblock.csumType, r.bytes.subarray(i * this.ss, (i + 1) * this.ss), c, 0)) x.sectorsOk++; else x.sectorsBad++;
+        if (!c) {
+          x.sectorsNoCsum++;
+          continue;
+        }
+        if (csumMatches(this.fs.superblock.csumType, r.bytes.subarray(i * this.ss, (i + 1) * this.ss), c, 0)) x.sectorsOk++;
+        else x.sectorsBad++;
       }
     }
     return x;
@@ -283,7 +353,8 @@ class DataChecker {
   /** Overlap of [bytenr, +len) with what the current extent tree has allocated. */
   private allocation(x: ExtentState, generation: bigint): void {
     if (!this.extentRoot) return;
-    const start = x.diskBytenr, end = x.diskBytenr + x.diskNumBytes;
+    const start = x.diskBytenr,
+      end = x.diskBytenr + x.diskNumBytes;
     const from = lastKeyAtOrBefore(this.fs, this.extentRoot, { objectid: start, type: 0, offset: 0n });
     const min: Key = { objectid: from ? from.objectid : start, type: 0, offset: 0n };
     // Back up one more object: the key at-or-before may be a keyed backref of the extent before.
@@ -297,7 +368,10 @@ class DataChecker {
       if (e <= start || s >= end) continue;
       const d = block.itemData(slot);
       // The same extent, not rewritten since: still allocated (shared).
-      if (t === ItemType.EXTENT_ITEM && s === start && e === end && d.length >= EXTENT_GENERATION_END && extentGeneration(d, 0) <= generation) { x.stillAllocated = true; continue; }
+      if (t === ItemType.EXTENT_ITEM && s === start && e === end && d.length >= EXTENT_GENERATION_END && extentGeneration(d, 0) <= generation) {
+        x.stillAllocated = true;
+        continue;
+      }
       x.reusedBytes += (e < end ? e : end) - (s > start ? s : start);
     }
   }
@@ -331,7 +405,10 @@ class DataChecker {
         const past = Math.min(cnt, Number((end - s + ss - 1n) / ss));
         for (let j = first; j < past; j++) {
           const i = Number((s - at) / ss) + j;
-          if (i >= 0 && i < n && out[i] === undefined) { out[i] = data.subarray(j * cs, (j + 1) * cs); left--; }
+          if (i >= 0 && i < n && out[i] === undefined) {
+            out[i] = data.subarray(j * cs, (j + 1) * cs);
+            left--;
+          }
         }
       }
     }

@@ -2,7 +2,7 @@ import { MAX_EXACT as SAFE } from '../../format/bytes.js';
 import { ItemType, ObjectId } from '../../format/constants.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import type { TreeRoot } from '../../tree/walk.js';
-import { scanMetadata, type ScanResult } from './scan.js';
+import { type ScanResult, scanMetadata } from './scan.js';
 
 /** How much of a tree still reads as written: blocks valid with the generation their parent expects, vs. missing or reused. */
 export interface Completeness {
@@ -35,7 +35,7 @@ const scans = new WeakMap<object, ScanResult>();
 /** The metadata scan of a filesystem, done once (keyed by its volume, shared by atRoot views). */
 export function scanOf(fs: Filesystem, progress?: (done: bigint, total: bigint) => void): ScanResult {
   let s = scans.get(fs.volume);
-  if (!s) scans.set(fs.volume, s = scanMetadata(fs, progress ? { progress } : {}));
+  if (!s) scans.set(fs.volume, (s = scanMetadata(fs, progress ? { progress } : {})));
   return s;
 }
 
@@ -64,7 +64,10 @@ const LEAF_INTACT: Readonly<Tally> = { intact: 1, missing: 0, lost: [] };
 export class CompletenessMemo {
   private readonly nodes = new Map<string, Readonly<Tally>>();
   private readonly leaves = new Map<number, number>();
-  constructor(private readonly nodeLimit = 1 << 16, private readonly leafLimit = 1 << 18) {}
+  constructor(
+    private readonly nodeLimit = 1 << 16,
+    private readonly leafLimit = 1 << 18,
+  ) {}
 
   node(logical: bigint, level: number, generation: bigint): Readonly<Tally> | undefined {
     return this.nodes.get(`${logical}:${level}:${generation}`);
@@ -99,12 +102,21 @@ export function completeness(fs: Filesystem, root: TreeRoot, maxBlocks = 200_000
   let truncated = false;
   // Depth-first, children in slot order; the recursion is at most 8 deep (levels 7..0, strictly decreasing).
   const visit = (logical: bigint, level: number, generation: bigint | undefined): Readonly<Tally> => {
-    if (done >= maxBlocks) { truncated = true; return { intact: 0, missing: 0, lost: [] }; }
+    if (done >= maxBlocks) {
+      truncated = true;
+      return { intact: 0, missing: 0, lost: [] };
+    }
     if (memo && generation !== undefined) {
-      if (level === 0 && memo.leafIntact(logical, generation)) { done++; return LEAF_INTACT; }
+      if (level === 0 && memo.leafIntact(logical, generation)) {
+        done++;
+        return LEAF_INTACT;
+      }
       const known = level > 0 ? memo.node(logical, level, generation) : undefined;
       // Only a subtree that fits in what is left of the budget: the walk must stop where it always would.
-      if (known && done + known.intact + known.missing <= maxBlocks) { done += known.intact + known.missing; return known; }
+      if (known && done + known.intact + known.missing <= maxBlocks) {
+        done += known.intact + known.missing;
+        return known;
+      }
     }
     done++;
     const r = fs.reader.read({ logical, level, ...(generation !== undefined ? { generation } : {}) });
@@ -117,7 +129,8 @@ export function completeness(fs: Filesystem, root: TreeRoot, maxBlocks = 200_000
     const t: Tally = { intact: 1, missing: 0, lost: [] };
     for (let i = 0; i < r.validItems && !truncated; i++) {
       const c = visit(b.blockPtr(i), b.level - 1, b.ptrGeneration(i));
-      t.intact += c.intact; t.missing += c.missing;
+      t.intact += c.intact;
+      t.missing += c.missing;
       for (const l of c.lost) if (t.lost.length < LOST_SHOWN) t.lost.push(l);
     }
     if (memo && generation !== undefined && !truncated) memo.setNode(logical, level, generation, t);
@@ -136,8 +149,22 @@ export function rootTreeCandidates(fs: Filesystem, o: { generation?: bigint; sca
     if (o.generation !== undefined && gen !== o.generation) return;
     const k = `${root.bytenr}:${gen}`;
     const c = found.get(k);
-    if (c) { if (!c.sources.includes(source)) c.sources.push(source); return; }
-    found.set(k, { tree: ObjectId.ROOT_TREE, generation: gen, root, sources: [source], ...(copies ? { copies } : {}), intact: 0, missing: 0, truncated: false, lost: [], current: root.bytenr === sb.root && gen === sb.generation });
+    if (c) {
+      if (!c.sources.includes(source)) c.sources.push(source);
+      return;
+    }
+    found.set(k, {
+      tree: ObjectId.ROOT_TREE,
+      generation: gen,
+      root,
+      sources: [source],
+      ...(copies ? { copies } : {}),
+      intact: 0,
+      missing: 0,
+      truncated: false,
+      lost: [],
+      current: root.bytenr === sb.root && gen === sb.generation,
+    });
   };
   add({ tree: ObjectId.ROOT_TREE, bytenr: sb.root, level: sb.rootLevel, generation: sb.generation }, 'superblock');
   sb.backupRoots.forEach((b, i) => {
@@ -147,7 +174,12 @@ export function rootTreeCandidates(fs: Filesystem, o: { generation?: bigint; sca
   if (o.scan !== false && (o.generation === undefined || fromBackup.length === 0)) {
     for (const t of scanOf(fs).trees) {
       if (t.owner !== ObjectId.ROOT_TREE) continue;
-      for (const b of t.candidates) add({ tree: ObjectId.ROOT_TREE, bytenr: b.logical, level: b.level, generation: b.generation }, 'scan', b.copies.map((x) => x + 1));
+      for (const b of t.candidates)
+        add(
+          { tree: ObjectId.ROOT_TREE, bytenr: b.logical, level: b.level, generation: b.generation },
+          'scan',
+          b.copies.map((x) => x + 1),
+        );
     }
   }
   const out = [...found.values()];
@@ -168,7 +200,11 @@ export function surveyRoots(fs: Filesystem, scan: ScanResult, o: { maxBlocks?: n
     const gen = root.generation ?? 0n;
     const k = `${tree}:${root.bytenr}:${gen}`;
     const c = found.get(k);
-    if (c) { if (!c.sources.includes(source)) c.sources.push(source); if (copies && !c.copies) c.copies = copies; return; }
+    if (c) {
+      if (!c.sources.includes(source)) c.sources.push(source);
+      if (copies && !c.copies) c.copies = copies;
+      return;
+    }
     found.set(k, { tree, generation: gen, root: { ...root, tree }, sources: [source], ...(copies ? { copies } : {}), intact: 0, missing: 0, truncated: false, lost: [], current: false });
   };
   add(ObjectId.ROOT_TREE, fs.rootTree, 'superblock');
@@ -183,11 +219,17 @@ export function surveyRoots(fs: Filesystem, scan: ScanResult, o: { maxBlocks?: n
     if (b.csumRoot) add(ObjectId.CSUM_TREE, { tree: 7n, bytenr: b.csumRoot, level: b.csumRootLevel, generation: b.csumRootGen }, s);
   });
   for (const t of scan.trees) {
-    for (const b of t.candidates) add(t.owner, { tree: t.owner, bytenr: b.logical, level: b.level, generation: b.generation }, 'scan', b.copies.map((x) => x + 1));
+    for (const b of t.candidates)
+      add(
+        t.owner,
+        { tree: t.owner, bytenr: b.logical, level: b.level, generation: b.generation },
+        'scan',
+        b.copies.map((x) => x + 1),
+      );
   }
   // The trees every readable root tree names (its ROOT_ITEMs).
   for (const rt of [...found.values()].filter((c) => c.tree === ObjectId.ROOT_TREE)) {
-    for (const r of rootItemsQuiet(fs, rt.root)) add(r.tree, r, rt.current || (rt.root.bytenr === sb.root) ? 'current root tree' : `root tree gen ${rt.generation}`);
+    for (const r of rootItemsQuiet(fs, rt.root)) add(r.tree, r, rt.current || rt.root.bytenr === sb.root ? 'current root tree' : `root tree gen ${rt.generation}`);
   }
   const cur = new Set(fs.roots().map((r) => `${r.tree}:${r.bytenr}`));
   cur.add(`${ObjectId.ROOT_TREE}:${sb.root}`);

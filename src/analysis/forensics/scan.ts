@@ -1,9 +1,9 @@
 import { u64 } from '../../format/bytes.js';
 import { csumMatches } from '../../format/checksum.js';
 import { BlockGroupFlag, CSUM_SIZE } from '../../format/constants.js';
-import { TreeBlock, checkTreeBlockStructure } from '../../format/treeBlock.js';
+import { checkTreeBlockStructure, TreeBlock } from '../../format/treeBlock.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
-import { dataStripes, type Chunk } from '../../volume/ChunkMap.js';
+import { type Chunk, dataStripes } from '../../volume/ChunkMap.js';
 
 /** A valid tree block found by the scan. */
 export interface ScannedBlock {
@@ -78,7 +78,9 @@ export function scanMetadata(fs: Filesystem, opts: ScanOptions = {}): ScanResult
   const total = meta.reduce((s, c) => s + scanLength(c) / nsB, 0n);
   const byKey = new Map<string, TreeGeneration>();
   const leaves = new Map<bigint, { logical: bigint; generation: bigint }[]>();
-  let copiesRead = 0, validCopies = 0, validBlocks = 0;
+  let copiesRead = 0,
+    validCopies = 0,
+    validBlocks = 0;
   const scratch = new Uint8Array(ns);
   let done = 0n;
   for (const c of meta) {
@@ -100,7 +102,10 @@ export function scanMetadata(fs: Filesystem, opts: ScanOptions = {}): ScanResult
         if (!csumMatches(csumType, b.subarray(CSUM_SIZE), b, 0)) continue;
         if (block.level >= 8 || checkTreeBlockStructure(block).problems.length) continue;
         validCopies++;
-        if (rec && rec.generation === block.generation && rec.owner === block.owner) { rec.copies.push(copy); continue; }
+        if (rec && rec.generation === block.generation && rec.owner === block.owner) {
+          rec.copies.push(copy);
+          continue;
+        }
         // Copies that disagree (a torn write): the newer one is what a read would find valid first.
         if (rec && rec.generation >= block.generation) continue;
         rec = { logical, owner: block.owner, generation: block.generation, level: block.level, nritems: block.nritems, copies: [copy] };
@@ -109,12 +114,15 @@ export function scanMetadata(fs: Filesystem, opts: ScanOptions = {}): ScanResult
       validBlocks++;
       const key = `${rec.owner}:${rec.generation}`;
       let t = byKey.get(key);
-      if (!t) byKey.set(key, t = { owner: rec.owner, generation: rec.generation, level: rec.level, candidates: [], blocks: 0 });
+      if (!t) byKey.set(key, (t = { owner: rec.owner, generation: rec.generation, level: rec.level, candidates: [], blocks: 0 }));
       t.blocks++;
-      if (rec.level > t.level) { t.level = rec.level; t.candidates = [rec]; } else if (rec.level === t.level) t.candidates.push(rec);
+      if (rec.level > t.level) {
+        t.level = rec.level;
+        t.candidates = [rec];
+      } else if (rec.level === t.level) t.candidates.push(rec);
       if (rec.level === 0) {
         let l = leaves.get(rec.owner);
-        if (!l) leaves.set(rec.owner, l = []);
+        if (!l) leaves.set(rec.owner, (l = []));
         l.push({ logical, generation: rec.generation });
       }
     }

@@ -1,8 +1,8 @@
 import { ItemType, ObjectId } from '../../format/constants.js';
 import type { Timespec } from '../../format/items/common.js';
 import { MAX_KEY } from '../../format/key.js';
-import { bodyfilePath, bodyfileString, bodyfileText, displayPath, displayText, jsonPath, pathBytes, toBase64 } from '../../fs/names.js';
 import type { FsView } from '../../fs/FsView.js';
+import { bodyfilePath, bodyfileString, bodyfileText, displayPath, displayText, jsonPath, pathBytes, toBase64 } from '../../fs/names.js';
 import type { FileKind, Inode } from '../../fs/types.js';
 import type { Recovered } from './recover.js';
 
@@ -25,7 +25,11 @@ export interface TimelineEntry {
 }
 
 /** A path and symlink target made text: for people (`display`) or JSON (with the path's bytes in base64 when the text is not exact). */
-export interface Shown { path: string | null; pathBase64?: string; target: string | null }
+export interface Shown {
+  path: string | null;
+  pathBase64?: string;
+  target: string | null;
+}
 
 export type ShownStyle = 'display' | 'json';
 
@@ -50,7 +54,6 @@ export function slimEntry(e: TimelineEntry, style: ShownStyle): TimelineEntry {
   const shown = showEntry(e, style);
   return { subvol: e.subvol, ino: e.ino, path: null, inode: { kind, mode, uid, gid, size, atime, mtime, ctime, otime }, deleted: e.deleted, ...(e.source ? { source: e.source } : {}), shown };
 }
-
 
 /** Every inode item of every subvolume's tree, or of subvolume `only` (not only those with a path), in subvolume then inode order. */
 export function* liveInodes(view: FsView, only?: bigint): Generator<TimelineEntry & { inode: Inode }> {
@@ -128,8 +131,19 @@ export function displayEntryName(e: TimelineEntry): string {
  */
 export function bodyLine(e: TimelineEntry, ns = false): string {
   const i = e.inode;
-  return ['0', bodyName(e), `${e.subvol}-${e.ino}`, tskModeString(i.kind, i.mode), String(i.uid), String(i.gid), String(i.size),
-    bodyTime(i.atime, ns), bodyTime(i.mtime, ns), bodyTime(i.ctime, ns), bodyTime(i.otime, ns)].join('|');
+  return [
+    '0',
+    bodyName(e),
+    `${e.subvol}-${e.ino}`,
+    tskModeString(i.kind, i.mode),
+    String(i.uid),
+    String(i.gid),
+    String(i.size),
+    bodyTime(i.atime, ns),
+    bodyTime(i.mtime, ns),
+    bodyTime(i.ctime, ns),
+    bodyTime(i.otime, ns),
+  ].join('|');
 }
 
 export interface TimelineEvent {
@@ -151,7 +165,10 @@ export function timelineEvents(entries: Iterable<TimelineEntry>): TimelineEvent[
     for (const t of times) {
       if (done.has(t)) continue;
       done.add(t);
-      const macb = 'macb'.split('').map((ch, k) => (times[k] === t ? ch : '.')).join('');
+      const macb = 'macb'
+        .split('')
+        .map((ch, k) => (times[k] === t ? ch : '.'))
+        .join('');
       out.push({ timeNs: t, macb, entry: e });
     }
   }

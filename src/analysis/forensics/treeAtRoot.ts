@@ -1,6 +1,6 @@
-import type { Filesystem, ItemOverlay } from '../../tree/Filesystem.js';
-import { iterateItems, type ItemRef, type TreeRoot } from '../../tree/walk.js';
 import type { Key } from '../../format/key.js';
+import type { Filesystem, ItemOverlay } from '../../tree/Filesystem.js';
+import { type ItemRef, iterateItems, type TreeRoot } from '../../tree/walk.js';
 
 /**
  * Reads subvolume `subvol` from another root of its tree (an older
@@ -8,7 +8,11 @@ import type { Key } from '../../format/key.js';
  * have lost blocks, which forensic commands count and report themselves.
  */
 export class TreeAtRoot implements ItemOverlay {
-  constructor(private readonly fs: Filesystem, readonly subvol: bigint, readonly root: TreeRoot) {}
+  constructor(
+    private readonly fs: Filesystem,
+    readonly subvol: bigint,
+    readonly root: TreeRoot,
+  ) {}
 
   covers(tree: bigint): boolean {
     return tree === this.subvol;

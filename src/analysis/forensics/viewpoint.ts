@@ -31,7 +31,8 @@ export function viewpoint(fs: Filesystem, o: ViewpointOptions): { fs: Filesystem
     const r = fs.reader.read({ logical });
     // A well-formed address the image does not hold a root tree block at: the request is not served (not a usage error).
     if (!r.block) return { error: `--root ${logical}: not a valid tree block of this filesystem (${r.findings[0]?.message ?? 'unreadable'}); see "roots" for root tree blocks`, unserved: true };
-    if (r.block.owner !== ObjectId.ROOT_TREE) return { error: `--root ${logical}: the block belongs to tree ${r.block.owner}, not the root tree (1); see "roots" for root tree blocks`, unserved: true };
+    if (r.block.owner !== ObjectId.ROOT_TREE)
+      return { error: `--root ${logical}: the block belongs to tree ${r.block.owner}, not the root tree (1); see "roots" for root tree blocks`, unserved: true };
     const root: TreeRoot = { tree: ObjectId.ROOT_TREE, bytenr: logical, level: r.block.level, generation: r.block.generation };
     return { fs: fs.atRoot(root), note: `note: reading from root tree block ${logical} (generation ${r.block.generation}); blocks reused since are reported as missing` };
   }

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
+import type { FsView } from '../../fs/FsView.js';
 import { newReadStats, readFile, symlinkTarget } from '../../fs/fileData.js';
 import { displayPath, displayText } from '../../fs/names.js';
-import { EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from '../context.js';
-import type { FsView } from '../../fs/FsView.js';
 import type { Located } from '../../fs/select.js';
 import { openBatch, worst } from '../batch.js';
-import { addSourceOptions, type CommonOptions } from '../options.js';
+import { type CliIO, EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, UsageError } from '../context.js';
 import { finish, type SaidRanges } from '../findings.js';
+import { addSourceOptions, type CommonOptions } from '../options.js';
 
 interface CatOptions extends CommonOptions {
   subvol?: string;
@@ -24,16 +24,20 @@ export async function writeOut(io: CliIO, chunk: Uint8Array): Promise<void> {
   if (ok !== false || typeof out.once !== 'function') return;
   await new Promise<void>((resolve) => {
     const end = () => {
-      out.off?.('drain', end); out.off?.('close', end); out.off?.('error', end);
+      out.off?.('drain', end);
+      out.off?.('close', end);
+      out.off?.('error', end);
       resolve();
     };
-    out.once!('drain', end); out.once!('close', end); out.once!('error', end);
+    out.once!('drain', end);
+    out.once!('close', end);
+    out.once!('error', end);
   });
 }
 
 export function registerCat(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('cat').argument('[image]', 'image file or device').argument('[paths...]', 'paths as a mount of subvolume 5 shows them (several: written one after another)'))
-    .description('write a file\'s exact bytes to stdout, verifying data checksums (a bad copy is read from the next one)')
+    .description("write a file's exact bytes to stdout, verifying data checksums (a bad copy is read from the next one)")
     .option('--inode <subvol:ino>', 'the file to read, instead of a path')
     .option('--subvol <id|path>', 'paths (and a bare --inode number) are in this subvolume')
     .option('--no-verify', 'do not verify data checksums (read what is there)')

@@ -1,22 +1,22 @@
-import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../worker.js';
-import { runCheck, runCheckParallel, verifyDataJob, type CheckFinding, type CheckReport, type CheckSummary, type DataJob, type DataJobResult, type DataVerifier } from '../../analysis/check/index.js';
-import type { Filesystem } from '../../tree/Filesystem.js';
-import { formatLocation, locationJson } from '../../findings.js';
-import { JSON_VERSION, ndjsonHeader, toJson } from '../../report/json.js';
-import { githubAnnotations, junitReport, sarifReport, type CheckedImage, type RuleInfo } from '../../report/ciReports.js';
+import type { Command } from 'commander';
+import { type CheckFinding, type CheckReport, type CheckSummary, type DataJob, type DataJobResult, type DataVerifier, runCheck, runCheckParallel, verifyDataJob } from '../../analysis/check/index.js';
 import { RULES, type RuleGroup } from '../../findingRules.js';
-import { writeFileSync } from 'node:fs';
-import { fails, ignoredBecause, loadPolicy, type CheckPolicy } from '../checkPolicy.js';
+import { formatLocation, locationJson } from '../../findings.js';
+import { type CheckedImage, githubAnnotations, junitReport, type RuleInfo, sarifReport } from '../../report/ciReports.js';
+import { JSON_VERSION, ndjsonHeader, toJson } from '../../report/json.js';
+import type { Filesystem } from '../../tree/Filesystem.js';
 import { groupByFilesystem, imageList } from '../checkImages.js';
-import { VERSION } from '../version.js';
-import { openFilesystem, sourceOptionsOf, type SourceOptions } from '../open.js';
-import { renderTable } from '../table.js';
-import { EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, InputError, LineWriter, NotServedError, UsageError, type CliIO } from '../context.js';
-import { addSourceOptions, collect, type CommonOptions } from '../options.js';
+import { type CheckPolicy, fails, ignoredBecause, loadPolicy } from '../checkPolicy.js';
+import { type CliIO, EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, InputError, LineWriter, NotServedError, UsageError } from '../context.js';
+import { openFilesystem, type SourceOptions, sourceOptionsOf } from '../open.js';
+import { addSourceOptions, type CommonOptions, collect } from '../options.js';
 import { Progress } from '../progress.js';
+import { renderTable } from '../table.js';
+import { VERSION } from '../version.js';
+import { startWorker } from '../worker.js';
 
 interface CheckCliOptions extends CommonOptions {
   data?: boolean;
@@ -45,7 +45,9 @@ interface Checked {
 
 export function registerCheck(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('check').argument('[images...]', 'image file or device; several: each filesystem is checked in turn (the devices of a multi-device filesystem are grouped by fsid)'))
-    .description('find, locate and explain damage: superblocks, every copy of every tree block, items, cross references; --data: every copy of every data sector. Exit 0 clean, 1 damage, 2 could not check')
+    .description(
+      'find, locate and explain damage: superblocks, every copy of every tree block, items, cross references; --data: every copy of every data sector. Exit 0 clean, 1 damage, 2 could not check',
+    )
     .option('--data', 'also verify every copy of every checksummed data sector (reads all data)')
     .option('--jobs <n>', 'worker threads verifying data checksums (default: one per core; 1 = on the main thread)')
     .option('-v, --verbose', 'list notes (findings of severity info) in the findings table too')
@@ -101,7 +103,11 @@ async function checkOne(image: string | undefined, opts: CheckCliOptions, jobs: 
   }
 }
 
-interface Verdict { code: number; failing: CheckFinding[]; accepted: number }
+interface Verdict {
+  code: number;
+  failing: CheckFinding[];
+  accepted: number;
+}
 
 /** Exit code of one image under the policy: 2 unreadable, 1 a failing finding, 0 clean. */
 function judge(r: Checked, policy: CheckPolicy): Verdict {
@@ -130,14 +136,17 @@ function writeCiReports(results: readonly Checked[], policy: CheckPolicy, opts: 
     }
   };
   if (opts.junit !== undefined) write(opts.junit, junitReport(images, RULE_INFO, RULE_GROUPS), 'junit');
-  if (opts.sarif !== undefined) write(opts.sarif, toJson(sarifReport(images, RULE_INFO, { name: 'btrfs-inspect', version: VERSION, informationUri: 'https://www.npmjs.com/package/btrfs-inspect' }), 2) + '\n', 'sarif');
+  if (opts.sarif !== undefined)
+    write(opts.sarif, toJson(sarifReport(images, RULE_INFO, { name: 'btrfs-inspect', version: VERSION, informationUri: 'https://www.npmjs.com/package/btrfs-inspect' }), 2) + '\n', 'sarif');
 }
 
 /** Verdict words: the classic line when only errors fail and nothing is accepted, else what failed and what was accepted. */
 function verdictLine(s: CheckSummary, v: Verdict, policy: CheckPolicy): string {
   const accepted = v.accepted ? `, ${v.accepted} accepted` : '';
   if (v.code === EXIT_DAMAGE) {
-    return policy.failOn === 'error' ? `DAMAGED: ${v.failing.length} error(s), ${s.warnings} warning(s)${accepted}` : `FAILED (--fail-on ${policy.failOn}): ${v.failing.length} finding(s): ${s.errors} error(s), ${s.warnings} warning(s), ${s.infos} note(s)${accepted}`;
+    return policy.failOn === 'error'
+      ? `DAMAGED: ${v.failing.length} error(s), ${s.warnings} warning(s)${accepted}`
+      : `FAILED (--fail-on ${policy.failOn}): ${v.failing.length} finding(s): ${s.errors} error(s), ${s.warnings} warning(s), ${s.infos} note(s)${accepted}`;
   }
   return `clean${s.warnings + s.infos || v.accepted ? ` (${s.warnings} warning(s), ${s.infos} note(s)${accepted})` : ''}`;
 }
@@ -153,18 +162,23 @@ function writeOne(r: Checked, v: Verdict, policy: CheckPolicy, opts: CheckCliOpt
   const s = report.summary;
   const code = v.code;
   if (opts.json) {
-    io.stdout.write(toJson({
-      version: CHECK_JSON_VERSION,
-      command: 'check',
-      image: image ?? null,
-      verdict: code === EXIT_DAMAGE ? 'damaged' : 'clean',
-      exitCode: code,
-      failOn: policy.failOn,
-      // Copies are numbered from 1 in JSON as in every message (the library counts from 0).
-      summary: { ...s, superblockUsed: s.superblockUsed + 1 },
-      findings: report.findings.map((f) => findingJsonWith(f, r.image, policy)),
-      dropped: report.dropped,
-    }, 2) + '\n');
+    io.stdout.write(
+      toJson(
+        {
+          version: CHECK_JSON_VERSION,
+          command: 'check',
+          image: image ?? null,
+          verdict: code === EXIT_DAMAGE ? 'damaged' : 'clean',
+          exitCode: code,
+          failOn: policy.failOn,
+          // Copies are numbered from 1 in JSON as in every message (the library counts from 0).
+          summary: { ...s, superblockUsed: s.superblockUsed + 1 },
+          findings: report.findings.map((f) => findingJsonWith(f, r.image, policy)),
+          dropped: report.dropped,
+        },
+        2,
+      ) + '\n',
+    );
     return code;
   }
   const verdict = verdictLine(s, v, policy);
@@ -175,7 +189,9 @@ function writeOne(r: Checked, v: Verdict, policy: CheckPolicy, opts: CheckCliOpt
   const out: string[] = [];
   const data = s.dataChecked
     ? `; data: ${s.dataBytes} bytes in ${s.dataSectors} sectors, ${s.dataSectorCopies} sector copies verified${s.dataCopiesUnavailable ? `, ${s.dataCopiesUnavailable} reads on missing devices skipped` : ''}`
-    : s.dataSkipped ? `; data not checked: ${s.dataSkipped}` : '; data not checked (use --data)';
+    : s.dataSkipped
+      ? `; data not checked: ${s.dataSkipped}`
+      : '; data not checked (use --data)';
   out.push(`checked ${s.superblockCopies} superblock copies (copy ${s.superblockUsed + 1} used), ${s.trees} trees, ${s.treeBlocks} tree blocks (${s.treeBlockCopies} copies), ${s.items} items${data}`);
   // Notes are facts, not trouble (every mkfs.btrfs before 6.3 leaves free-space-orphan ones): one line unless --verbose.
   const shown = opts.verbose ? report.findings : report.findings.filter((f) => f.severity !== 'info');
@@ -183,11 +199,24 @@ function writeOne(r: Checked, v: Verdict, policy: CheckPolicy, opts: CheckCliOpt
   if (shown.length) {
     // Errors first, then warnings, then notes; in the order found within each.
     const rank = { error: 0, warning: 1, info: 2 } as const;
-    const sorted = shown.map((f, i) => ({ f, i })).sort((a, b) => rank[a.f.severity] - rank[b.f.severity] || a.i - b.i).map((x) => x.f);
+    const sorted = shown
+      .map((f, i) => ({ f, i }))
+      .sort((a, b) => rank[a.f.severity] - rank[b.f.severity] || a.i - b.i)
+      .map((x) => x.f);
     const anyAccepted = v.accepted > 0;
-    out.push(renderTable(['severity', 'code', 'location', 'repairable', 'message', ...(anyAccepted ? ['accepted'] : [])], sorted.map((f) => [
-      f.severity, f.code, formatLocation(f.location), f.repairable === undefined ? '' : f.repairable ? 'yes' : 'no', f.message, ...(anyAccepted ? [ignoredBecause(policy, r.image, f) ?? ''] : []),
-    ])));
+    out.push(
+      renderTable(
+        ['severity', 'code', 'location', 'repairable', 'message', ...(anyAccepted ? ['accepted'] : [])],
+        sorted.map((f) => [
+          f.severity,
+          f.code,
+          formatLocation(f.location),
+          f.repairable === undefined ? '' : f.repairable ? 'yes' : 'no',
+          f.message,
+          ...(anyAccepted ? [ignoredBecause(policy, r.image, f) ?? ''] : []),
+        ]),
+      ),
+    );
     // Findings about the same lost block (one per copy) share what they hurt: listed once.
     const groups = new Map<NonNullable<CheckFinding['hurt']>, CheckFinding[]>();
     for (const f of sorted) if (f.hurt?.length) groups.set(f.hurt, [...(groups.get(f.hurt) ?? []), f]);
@@ -202,7 +231,13 @@ function writeOne(r: Checked, v: Verdict, policy: CheckPolicy, opts: CheckCliOpt
       }
     }
     const codes = new Set<string>(shown.map((f) => f.code));
-    out.push(renderTable(['code', 'count'], Object.entries(s.byCode).filter(([k]) => codes.has(k)), { title: 'findings by kind' }));
+    out.push(
+      renderTable(
+        ['code', 'count'],
+        Object.entries(s.byCode).filter(([k]) => codes.has(k)),
+        { title: 'findings by kind' },
+      ),
+    );
   }
   if (notes) out.push(`${notes} note${notes === 1 ? '' : 's'} (${noteCodes(report.findings)}); --verbose to list`);
   if (report.dropped) out.push(`(${report.dropped} more findings were not kept)`);
@@ -221,15 +256,23 @@ function writeMany(results: readonly Checked[], verdicts: readonly Verdict[], po
     w.line(ndjsonHeader('check').slice(0, -1));
     results.forEach((r, i) => {
       const v = verdicts[i]!;
-      w.line(toJson({
-        record: 'image', image: r.image, devices: r.devices,
-        verdict: v.code === EXIT_OK ? 'clean' : v.code === EXIT_DAMAGE ? 'damaged' : 'unreadable', exitCode: v.code,
-        ...(r.error !== undefined ? { error: r.error } : {}),
-        ...(r.report ? {
-          summary: { ...r.report.summary, superblockUsed: r.report.summary.superblockUsed + 1 },
-          findings: r.report.findings.map((f) => findingJsonWith(f, r.image, policy)), dropped: r.report.dropped,
-        } : {}),
-      }));
+      w.line(
+        toJson({
+          record: 'image',
+          image: r.image,
+          devices: r.devices,
+          verdict: v.code === EXIT_OK ? 'clean' : v.code === EXIT_DAMAGE ? 'damaged' : 'unreadable',
+          exitCode: v.code,
+          ...(r.error !== undefined ? { error: r.error } : {}),
+          ...(r.report
+            ? {
+                summary: { ...r.report.summary, superblockUsed: r.report.summary.superblockUsed + 1 },
+                findings: r.report.findings.map((f) => findingJsonWith(f, r.image, policy)),
+                dropped: r.report.dropped,
+              }
+            : {}),
+        }),
+      );
     });
     w.line(toJson({ record: 'total', images: results.length, ...n, failOn: policy.failOn, exitCode: code }));
     w.flush();
@@ -238,7 +281,10 @@ function writeMany(results: readonly Checked[], verdicts: readonly Verdict[], po
   results.forEach((r, i) => {
     const v = verdicts[i]!;
     const name = r.devices.length ? `${r.image} (+ ${r.devices.join(', ')})` : r.image;
-    if (!r.report) { w.line(`${name}: could not check: ${r.error}`); return; }
+    if (!r.report) {
+      w.line(`${name}: could not check: ${r.error}`);
+      return;
+    }
     w.line(`${name}: ${verdictLine(r.report.summary, v, policy)}`);
     if (opts.quiet) return;
     for (const f of v.failing.slice(0, 20)) {
@@ -265,7 +311,14 @@ function hurtText(h: NonNullable<CheckFinding['hurt']>[number]): string {
 }
 
 function findingJson(f: CheckFinding): Record<string, unknown> {
-  return { code: f.code, severity: f.severity, message: f.message, location: locationJson(f.location), ...(f.repairable !== undefined ? { repairable: f.repairable } : {}), ...(f.hurt ? { hurt: f.hurt.map(hurtJson) } : {}) };
+  return {
+    code: f.code,
+    severity: f.severity,
+    message: f.message,
+    location: locationJson(f.location),
+    ...(f.repairable !== undefined ? { repairable: f.repairable } : {}),
+    ...(f.hurt ? { hurt: f.hurt.map(hurtJson) } : {}),
+  };
 }
 
 /** What damage hurts: a file names its subvolume (`subvol`), a key range of another tree names the tree (`tree`). */
@@ -287,7 +340,9 @@ function progressBar(io: CliIO): { update: (phase: string, done: number, total: 
       }
       p.update(done, total);
     },
-    clear() { p.done(); },
+    clear() {
+      p.done();
+    },
   };
 }
 
@@ -302,7 +357,11 @@ class WorkerPool implements DataVerifier {
   private next = 0;
   private broken = false;
 
-  constructor(private readonly fs: Filesystem, n: number, data: { image: string | undefined; opts: SourceOptions }) {
+  constructor(
+    private readonly fs: Filesystem,
+    n: number,
+    data: { image: string | undefined; opts: SourceOptions },
+  ) {
     for (let i = 0; i < n; i++) {
       const w = startWorker(import.meta.url, 'checkWorker', data, { maxYoungGenerationSizeMb: 4 });
       const slot = { w, busy: 0 };
@@ -313,7 +372,9 @@ class WorkerPool implements DataVerifier {
         p?.resolve(m.result);
       });
       w.on('error', () => this.fail());
-      w.on('exit', (code) => { if (code !== 0) this.fail(); });
+      w.on('exit', (code) => {
+        if (code !== 0) this.fail();
+      });
       this.workers.push(slot);
     }
   }

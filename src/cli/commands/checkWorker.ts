@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { verifyDataJob, type DataJob } from '../../analysis/check/index.js';
-import { openFilesystem, type SourceOptions } from '../open.js';
+import { type DataJob, verifyDataJob } from '../../analysis/check/index.js';
 import { useNativeCrc32c } from '../../io/node/nativeCrc32c.js';
+import { openFilesystem, type SourceOptions } from '../open.js';
 
 /**
  * A data verification worker of `check --data`: opens the same filesystem

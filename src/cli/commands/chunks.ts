@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { readBlockGroups, readDevExtents } from '../../tree/blockGroups.js';
 import { chunkReports } from '../../report/chunks.js';
 import { jsonDocument, toJson } from '../../report/json.js';
-import { openFilesystem } from '../open.js';
-import { renderTable } from '../table.js';
-import { EXIT_DAMAGE, EXIT_OK, type CliIO } from '../context.js';
-import { addSourceOptions, type CommonOptions } from '../options.js';
-import { reportFindings } from '../findings.js';
 import { seedDeviceLines, seedDevices } from '../../report/seeds.js';
+import { readBlockGroups, readDevExtents } from '../../tree/blockGroups.js';
+import { type CliIO, EXIT_DAMAGE, EXIT_OK } from '../context.js';
+import { reportFindings } from '../findings.js';
+import { openFilesystem } from '../open.js';
+import { addSourceOptions, type CommonOptions } from '../options.js';
+import { renderTable } from '../table.js';
 
 export function registerChunks(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('chunks').argument('[image]', 'image file or device'))
@@ -21,11 +21,21 @@ export function registerChunks(program: Command, io: CliIO, done: (code: number)
         io.stdout.write(toJson(jsonDocument('chunks', { chunks: reports, ...(seeds.length ? { seedDevices: seeds } : {}) }), 2) + '\n');
       } else {
         const seedIds = new Set(seedDevices(fs).map((d) => d.devid));
-        io.stdout.write(renderTable(
-          ['logical', 'length', 'type', 'profile', 'used', 'stripe len', 'stripes (devid:physical)', 'dev extents'],
-          reports.map((r) => [r.logical, r.length, r.type, r.profile, r.used ?? '?', r.stripeLen,
-            r.stripes.map((s) => `${s.devid}${seedIds.has(s.devid) ? ' (seed)' : ''}:${s.physical}`).join(' '), r.stripes.map((s) => s.devExtent).join(' ')]),
-        ) + '\n');
+        io.stdout.write(
+          renderTable(
+            ['logical', 'length', 'type', 'profile', 'used', 'stripe len', 'stripes (devid:physical)', 'dev extents'],
+            reports.map((r) => [
+              r.logical,
+              r.length,
+              r.type,
+              r.profile,
+              r.used ?? '?',
+              r.stripeLen,
+              r.stripes.map((s) => `${s.devid}${seedIds.has(s.devid) ? ' (seed)' : ''}:${s.physical}`).join(' '),
+              r.stripes.map((s) => s.devExtent).join(' '),
+            ]),
+          ) + '\n',
+        );
         for (const line of seedDeviceLines(fs)) io.stdout.write(line + '\n');
       }
       const damage = reportFindings(fs, io, opts);

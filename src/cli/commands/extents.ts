@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
-import { analyzeSharing } from '../../analysis/sharing.js';
 import { fileLayout } from '../../analysis/layout.js';
 import { COMPRESSION_NAMES } from '../../analysis/layoutNames.js';
-import { renderTable } from '../table.js';
-import { filefragText } from '../../report/filefrag.js';
+import { analyzeSharing } from '../../analysis/sharing.js';
 import { displayPath } from '../../fs/names.js';
-import { UsageError, type CliIO } from '../context.js';
 import type { Located } from '../../fs/select.js';
+import { filefragText } from '../../report/filefrag.js';
 import { openBatch, worst, writeBatch } from '../batch.js';
-import { addSourceOptions, type CommonOptions } from '../options.js';
+import { type CliIO, UsageError } from '../context.js';
 import { finish } from '../findings.js';
+import { addSourceOptions, type CommonOptions } from '../options.js';
+import { renderTable } from '../table.js';
 
 interface ExtentsOptions extends CommonOptions {
   subvol?: string;
@@ -34,9 +34,13 @@ export function registerExtents(program: Command, io: CliIO, done: (code: number
         json: (loc) => {
           const lay = fileLayout(view, loc.ref, sharing);
           return {
-            subvol: loc.ref.subvol, ino: loc.ref.ino, size: loc.inode.size,
+            subvol: loc.ref.subvol,
+            ino: loc.ref.ino,
+            size: loc.inode.size,
             extents: lay.extents.map((e) => ({ ...e, compressionName: COMPRESSION_NAMES[e.compression] ?? String(e.compression) })),
-            fiemap: lay.fiemap, runs: lay.runs, fragmentation: lay.fragmentation,
+            fiemap: lay.fiemap,
+            runs: lay.runs,
+            fragmentation: lay.fragmentation,
           };
         },
         // filefrag names the filesystem type once per run (per device), and writes files one after another.
@@ -46,8 +50,10 @@ export function registerExtents(program: Command, io: CliIO, done: (code: number
           const ff = filefragText({
             typeLine: !opts.filefrag || served++ === 0,
             name: loc.path ? displayPath(loc.path) : `inode ${loc.ref.subvol}:${loc.ref.ino}`,
-            size: loc.inode.size, blockSize: BigInt(view.sectorsize),
-            fsBlocks: fs.superblock.totalBytes / BigInt(view.sectorsize), fiemap: lay.fiemap,
+            size: loc.inode.size,
+            blockSize: BigInt(view.sectorsize),
+            fsBlocks: fs.superblock.totalBytes / BigInt(view.sectorsize),
+            fiemap: lay.fiemap,
           });
           return opts.filefrag ? ff.slice(0, -1) : extentsText(loc, lay, ff);
         },
@@ -58,12 +64,23 @@ export function registerExtents(program: Command, io: CliIO, done: (code: number
 
 function extentsText(loc: Extract<Located, { ok: true }>, lay: ReturnType<typeof fileLayout>, filefrag: string): string {
   const out: string[] = [];
-  out.push(renderTable(['file offset', 'length', 'type', 'compression', 'disk bytenr', 'disk size', 'offset in extent', 'copies (devid:physical)', 'shared with'],
-    lay.extents.map((e) => [e.fileOffset, e.length, e.kind, COMPRESSION_NAMES[e.compression] ?? String(e.compression),
-      e.kind === 'inline' || e.kind === 'hole' ? '-' : e.diskBytenr, e.kind === 'inline' || e.kind === 'hole' ? '-' : e.diskNumBytes, e.offset,
-      e.copies.map((c) => `${c.devid}:${c.physical}`).join(' ') || '-',
-      e.shared === null ? '?' : e.shared ? [e.sharedWith.length > 1 ? `subvols ${e.sharedWith.join(',')}` : '', e.otherInodes ? 'other inodes' : ''].filter(Boolean).join('; ') : 'no']),
-    { title: `extents of inode ${loc.ref.ino} in subvolume ${loc.ref.subvol} (size ${loc.inode.size})` }));
+  out.push(
+    renderTable(
+      ['file offset', 'length', 'type', 'compression', 'disk bytenr', 'disk size', 'offset in extent', 'copies (devid:physical)', 'shared with'],
+      lay.extents.map((e) => [
+        e.fileOffset,
+        e.length,
+        e.kind,
+        COMPRESSION_NAMES[e.compression] ?? String(e.compression),
+        e.kind === 'inline' || e.kind === 'hole' ? '-' : e.diskBytenr,
+        e.kind === 'inline' || e.kind === 'hole' ? '-' : e.diskNumBytes,
+        e.offset,
+        e.copies.map((c) => `${c.devid}:${c.physical}`).join(' ') || '-',
+        e.shared === null ? '?' : e.shared ? [e.sharedWith.length > 1 ? `subvols ${e.sharedWith.join(',')}` : '', e.otherInodes ? 'other inodes' : ''].filter(Boolean).join('; ') : 'no',
+      ]),
+      { title: `extents of inode ${loc.ref.ino} in subvolume ${loc.ref.subvol} (size ${loc.inode.size})` },
+    ),
+  );
   out.push(`fragmentation: ${lay.runs} contiguous run(s) on disk, ${lay.fragmentation} discontinuit${lay.fragmentation === 1 ? 'y' : 'ies'}`);
   out.push('as "filefrag -v -b1" prints it on the mounted filesystem (FIEMAP: physically adjacent extents merged; physical = btrfs logical address):');
   out.push(filefrag.slice(0, -1));

@@ -4,18 +4,28 @@ import { ObjectId } from '../../format/constants.js';
 import type { FsView } from '../../fs/FsView.js';
 import type { Located } from '../../fs/select.js';
 import { selectSubvolume } from '../../fs/select.js';
+import {
+  type ExtractIssue,
+  type ExtractOptions,
+  type ExtractStart,
+  type ExtractSummary,
+  extractFiles as extractWith,
+  type Meta,
+  mergeSummary,
+  metaOf,
+  type PlannedEntry,
+  planExtraction,
+  planSelect,
+  prepareOutputDir,
+} from '../../node/extract/index.js';
 import { formatTime, timeNs } from '../../report/fs.js';
 import { jsonDocument, toJson } from '../../report/json.js';
-import {
-  extractFiles as extractWith, mergeSummary, metaOf, planExtraction, planSelect, prepareOutputDir,
-  type ExtractIssue, type ExtractOptions, type ExtractStart, type ExtractSummary, type Meta, type PlannedEntry,
-} from '../../node/extract/index.js';
-import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
-import { addSourceOptions, type CommonOptions } from '../options.js';
 import { openBatch, worst } from '../batch.js';
+import { type CliIO, EXIT_DAMAGE, EXIT_OK, UsageError } from '../context.js';
 import { reportFindings, type SaidRanges } from '../findings.js';
-import { openTarget } from '../target.js';
+import { addSourceOptions, type CommonOptions } from '../options.js';
 import { Progress } from '../progress.js';
+import { openTarget } from '../target.js';
 
 export type { ExtractIssue, ExtractSummary } from '../../node/extract/index.js';
 
@@ -54,7 +64,9 @@ interface Placed {
 }
 
 export function registerExtract(program: Command, io: CliIO, done: (code: number) => void): void {
-  addSourceOptions(program.command('extract').argument('[image]', 'image file or device').argument('[paths...]', 'files, directories or subvolumes to extract, each to DIR/<its path> (default: everything)'))
+  addSourceOptions(
+    program.command('extract').argument('[image]', 'image file or device').argument('[paths...]', 'files, directories or subvolumes to extract, each to DIR/<its path> (default: everything)'),
+  )
     .description('copy files out of the image to a directory: content (sparse), modes, times, symlinks, hard links, xattrs, ownership and special files when root')
     .requiredOption('-o, --output <dir>', 'directory to write into (created if missing)')
     .option('--force', 'replace existing files in the output directory (each one replaced is listed)')
@@ -63,7 +75,9 @@ export function registerExtract(program: Command, io: CliIO, done: (code: number
     .option('--inode <subvol:ino>', 'extract this inode instead of a path')
     .option('--path-regex <regex>', 'only entries whose path (as "ls" shows it, from /) matches this JavaScript regular expression; directories on the way are made')
     .option('--dry-run', 'list what would be written, with sizes; write nothing')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Layout: every entry is written at DIR/<its path from the top level>: "/" fills DIR, /rich
 writes DIR/rich/..., /rich/a.txt writes DIR/rich/a.txt; the directories on the way get
 their metadata from the image. A subvolume that no directory reaches (--subvol ID) goes to
@@ -75,14 +89,22 @@ Limits: mtime/atime are restored to the ns with the optional koffi package, else
 microsecond (Node passes seconds as a double to libuv; the ns values are in --json); ownership, fifos and device nodes only when running
 as root (listed otherwise); sockets are listed, not made; xattrs need the optional fs-xattr
 package, and xattrs of symlinks are not restored. Exit 1 when anything could not be written
-or was refused.`)
+or was refused.`,
+    )
     .action(async (image: string | undefined, paths: string[], opts: ExtractCliOptions) => {
       let regex: RegExp | null = null;
       if (opts.pathRegex !== undefined) {
-        try { regex = new RegExp(opts.pathRegex); } catch (e) { throw new UsageError(`--path-regex: ${(e as Error).message}`); }
+        try {
+          regex = new RegExp(opts.pathRegex);
+        } catch (e) {
+          throw new UsageError(`--path-regex: ${(e as Error).message}`);
+        }
       }
       const { fs, view, found, code: lookup } = openTargets(image, paths, opts, io);
-      const placed = dropNested(found.map((t) => place(view, t.request, t.loc, opts)), io);
+      const placed = dropNested(
+        found.map((t) => place(view, t.request, t.loc, opts)),
+        io,
+      );
       const outDir = resolvePath(opts.output!);
       const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
       if (opts.dryRun) {
@@ -102,7 +124,9 @@ or was refused.`)
       let s: ExtractSummary | null = null;
       // Data that could not be read is said once, as the file's failure: its per-sector findings are not repeated.
       const said: SaidRanges = [];
-      const onDataError = (logical: bigint, length: bigint) => { said.push({ logical, length }); };
+      const onDataError = (logical: bigint, length: bigint) => {
+        said.push({ logical, length });
+      };
       for (const p of placed) {
         let select: ExtractOptions['select'];
         if (regex) {
@@ -111,12 +135,22 @@ or was refused.`)
           select = planSelect(plan, regex);
         }
         const one = await extractFiles(view, { ref: p.loc.ref, inode: p.loc.inode, into: p.into, ways: p.ways }, outDir, {
-          force: opts.force ?? false, verify: opts.verify !== false, io, createdOutput: created && p.into.length === 0, manifest: opts.json ?? false, onDataError, ...(select ? { select } : {}),
+          force: opts.force ?? false,
+          verify: opts.verify !== false,
+          io,
+          createdOutput: created && p.into.length === 0,
+          manifest: opts.json ?? false,
+          onDataError,
+          ...(select ? { select } : {}),
         });
-        if (s) mergeSummary(s, one); else s = one;
+        if (s) mergeSummary(s, one);
+        else s = one;
       }
       // Nothing matched: the summary of an empty extraction.
-      s ??= await extractFiles(view, { ref: view.rootOf(ObjectId.FS_TREE), inode: view.inode(view.rootOf(ObjectId.FS_TREE))!, into: null }, outDir, { manifest: opts.json ?? false, select: { dir: () => false, entry: () => false } });
+      s ??= await extractFiles(view, { ref: view.rootOf(ObjectId.FS_TREE), inode: view.inode(view.rootOf(ObjectId.FS_TREE))!, into: null }, outDir, {
+        manifest: opts.json ?? false,
+        select: { dir: () => false, entry: () => false },
+      });
       if (regex && s.written.files + s.written.directories + s.written.symlinks === 0) s.notes.push(`nothing matched --path-regex ${JSON.stringify(opts.pathRegex)}`);
       if (opts.json) io.stdout.write(toJson(jsonDocument('extract', s), 2) + '\n');
       else io.stdout.write(summaryText(s) + '\n');
@@ -126,7 +160,12 @@ or was refused.`)
 }
 
 /** The PATHs (or --inode) asked for: found ones, and the exit code of those not found (said on stderr). */
-function openTargets(image: string | undefined, paths: string[], opts: ExtractCliOptions, io: CliIO): { fs: ReturnType<typeof openTarget>['fs']; view: FsView; found: { request: string; loc: Found }[]; code: number } {
+function openTargets(
+  image: string | undefined,
+  paths: string[],
+  opts: ExtractCliOptions,
+  io: CliIO,
+): { fs: ReturnType<typeof openTarget>['fs']; view: FsView; found: { request: string; loc: Found }[]; code: number } {
   if (paths.length <= 1) {
     const { fs, view, loc, path } = openTarget(image, paths[0], opts, io, { defaultPath: '/' });
     if (!loc.ok) throw new UsageError('not found');
@@ -136,7 +175,10 @@ function openTargets(image: string | undefined, paths: string[], opts: ExtractCl
   let code = EXIT_OK;
   const found: { request: string; loc: Found }[] = [];
   for (const t of targets) {
-    if ('error' in t) { io.stderr.write(`btrfs-inspect: ${t.error}\n`); code = worst(code, 2); } else found.push({ request: t.name, loc: t.loc });
+    if ('error' in t) {
+      io.stderr.write(`btrfs-inspect: ${t.error}\n`);
+      code = worst(code, 2);
+    } else found.push({ request: t.name, loc: t.loc });
   }
   return { fs, view, found, code };
 }
@@ -184,17 +226,30 @@ function dropNested(placed: Placed[], io: CliIO): Placed[] {
 function dryRunJson(outDir: string, entries: PlannedEntry[]): Record<string, unknown> {
   const w = entries.filter((e) => !e.not);
   return {
-    dryRun: true, output: outDir,
-    would: { files: w.filter((e) => e.type === 'file' && !e.hardLink).length, hardlinks: w.filter((e) => e.hardLink).length, directories: w.filter((e) => e.type === 'dir').length, symlinks: w.filter((e) => e.type === 'symlink').length, bytes: w.filter((e) => e.type === 'file' && !e.hardLink).reduce((a, e) => a + e.size, 0n) },
+    dryRun: true,
+    output: outDir,
+    would: {
+      files: w.filter((e) => e.type === 'file' && !e.hardLink).length,
+      hardlinks: w.filter((e) => e.hardLink).length,
+      directories: w.filter((e) => e.type === 'dir').length,
+      symlinks: w.filter((e) => e.type === 'symlink').length,
+      bytes: w.filter((e) => e.type === 'file' && !e.hardLink).reduce((a, e) => a + e.size, 0n),
+    },
     entries: entries.map((e) => ({
-      path: e.path, type: e.type, size: e.size, ...(e.hardLink ? { hardLink: true } : {}), ...(e.not ? { notWritten: e.not } : {}),
+      path: e.path,
+      type: e.type,
+      size: e.size,
+      ...(e.hardLink ? { hardLink: true } : {}),
+      ...(e.not ? { notWritten: e.not } : {}),
       ...(e.inode ? { mtime: formatTime(e.inode.mtime), mtimeNs: timeNs(e.inode.mtime), atime: formatTime(e.inode.atime), atimeNs: timeNs(e.inode.atime) } : {}),
     })),
   };
 }
 
 function dryRunText(outDir: string, entries: PlannedEntry[]): string {
-  const lines = entries.map((e) => `${e.not ? '-' : e.hardLink ? 'link' : e.type}\t${e.type === 'file' ? e.size : ''}\t${outDir}${e.path === '/' ? '' : e.path}${e.not ? `\t(not written: ${e.not})` : ''}`);
+  const lines = entries.map(
+    (e) => `${e.not ? '-' : e.hardLink ? 'link' : e.type}\t${e.type === 'file' ? e.size : ''}\t${outDir}${e.path === '/' ? '' : e.path}${e.not ? `\t(not written: ${e.not})` : ''}`,
+  );
   const d = dryRunJson(outDir, entries).would as Record<string, number | bigint>;
   lines.push(`would write to ${outDir}: ${d.files} files (${d.bytes} bytes), ${d.directories} directories, ${d.symlinks} symlinks, ${d.hardlinks} hard links; nothing written (--dry-run)`);
   return lines.join('\n');
@@ -229,6 +284,9 @@ function summaryText(s: ExtractSummary): string {
   list('refused (unsafe names)', s.refused);
   list('failed', s.failed);
   list('not created', s.skipped);
-  list('xattrs not restored', s.xattrs.notRestored.map((x) => ({ path: x.path, reason: `${x.name}: ${x.reason}` })));
+  list(
+    'xattrs not restored',
+    s.xattrs.notRestored.map((x) => ({ path: x.path, reason: `${x.name}: ${x.reason}` })),
+  );
   return lines.join('\n');
 }

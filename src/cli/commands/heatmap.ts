@@ -1,15 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { FsView } from '../../fs/FsView.js';
-import { locate } from '../../fs/select.js';
-import { analyzeSharing } from '../../analysis/sharing.js';
 import { fileLayout } from '../../analysis/layout.js';
+import { analyzeSharing } from '../../analysis/sharing.js';
+import { FsView } from '../../fs/FsView.js';
 import { displayPath } from '../../fs/names.js';
+import { locate } from '../../fs/select.js';
 import { blockGroupScene, deviceMapInput, deviceScene, fileScene, renderPng, renderSvg, type Scene } from '../../report/heatmap.js';
-import { openFilesystem } from '../open.js';
-import { EXIT_DAMAGE, EXIT_OK, NotServedError, UsageError, type CliIO } from '../context.js';
-import { addSourceOptions, type CommonOptions } from '../options.js';
+import { type CliIO, EXIT_DAMAGE, EXIT_OK, NotServedError, UsageError } from '../context.js';
 import { reportFindings } from '../findings.js';
+import { openFilesystem } from '../open.js';
+import { addSourceOptions, type CommonOptions } from '../options.js';
 
 interface HeatmapOptions extends CommonOptions {
   output?: string;
@@ -19,10 +19,10 @@ interface HeatmapOptions extends CommonOptions {
 
 export function registerHeatmap(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('heatmap').argument('[image]', 'image file or device'))
-    .description('a picture (PNG, or SVG by extension) of each device\'s physical space: block groups coloured by type, shaded by fullness; or one block group, or one file\'s extents')
+    .description("a picture (PNG, or SVG by extension) of each device's physical space: block groups coloured by type, shaded by fullness; or one block group, or one file's extents")
     .requiredOption('-o, --output <file>', 'where to write the picture (.png or .svg)')
     .option('--block-group <logical>', 'picture of the block group containing this logical address')
-    .option('--file <path>', 'picture of one file\'s extents')
+    .option('--file <path>', "picture of one file's extents")
     .action((image: string | undefined, opts: HeatmapOptions) => {
       const out = opts.output!;
       const svg = /\.svg$/i.test(out);

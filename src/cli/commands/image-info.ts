@@ -2,20 +2,21 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ByteSource } from '../../io/ByteSource.js';
-import { EwfSource, type EwfInfo } from '../../io/containers/ewf.js';
+import { type EwfInfo, EwfSource } from '../../io/containers/ewf.js';
 import { Qcow2Source } from '../../io/containers/qcow2.js';
 import { openByteSource } from '../../io/node/openSource.js';
 import { jsonDocument, toJson } from '../../report/json.js';
-import { renderFields, renderTable } from '../table.js';
-import { EXIT_DAMAGE, EXIT_OK, InputError, type CliIO } from '../context.js';
-import { addOutputOptions } from '../options.js';
+import { type CliIO, EXIT_DAMAGE, EXIT_OK, InputError } from '../context.js';
 import { containerLayer } from '../layers.js';
+import { addOutputOptions } from '../options.js';
+import { renderFields, renderTable } from '../table.js';
 
 const nodeHashers = { md5: () => createHash('md5'), sha1: () => createHash('sha1') };
 
 /** Every byte of the disk, hashed (for containers that store no hash of their own). */
 function hashDisk(src: ByteSource): { md5: string; sha1: string } {
-  const m = createHash('md5'), s = createHash('sha1');
+  const m = createHash('md5'),
+    s = createHash('sha1');
   const buf = new Uint8Array(4 << 20);
   for (let o = 0n; o < src.size; o += BigInt(buf.length)) {
     const b = src.readInto ? buf.subarray(0, src.readInto(o, buf)) : src.read(o, buf.length);
@@ -35,10 +36,14 @@ function qcow2Facts(q: Qcow2Source) {
   }
   const h = q.header;
   return {
-    version: h.version, clusterSize: h.clusterSize, compressionType: h.compressionType, extendedL2: h.extendedL2,
+    version: h.version,
+    clusterSize: h.clusterSize,
+    compressionType: h.compressionType,
+    extendedL2: h.extendedL2,
     backing: chain,
     // "id" is no name of the JSON vocabulary: a qcow2 snapshot's id is "snapshot".
-    snapshots: q.snapshots().map(({ id, ...rest }) => ({ snapshot: id, ...rest })), ...(q.snapshot ? { snapshotRead: q.snapshot.id } : {}),
+    snapshots: q.snapshots().map(({ id, ...rest }) => ({ snapshot: id, ...rest })),
+    ...(q.snapshot ? { snapshotRead: q.snapshot.id } : {}),
   };
 }
 
@@ -66,7 +71,10 @@ export function registerImageInfo(program: Command, io: CliIO, done: (code: numb
       if (opts.json) {
         io.stdout.write(toJson(jsonDocument('image-info', { image, format: container.format, size: container.size, ewf, qcow2, verify }), 2) + '\n');
       } else {
-        const rows: [string, unknown][] = [['format', container.format], ['disk size', container.size]];
+        const rows: [string, unknown][] = [
+          ['format', container.format],
+          ['disk size', container.size],
+        ];
         if (ewf) {
           for (const [k, v] of Object.entries(ewf)) if (k !== 'format' && k !== 'readErrors' && v !== undefined) rows.push([k, v]);
           rows.push(['readErrors', ewf.readErrors.map((e) => `${e.sector}+${e.count}`).join(', ') || 'none']);
@@ -79,9 +87,22 @@ export function registerImageInfo(program: Command, io: CliIO, done: (code: numb
           const said = (m: boolean | null) => (m === null ? ' (no stored hash)' : m ? ' (matches the stored hash)' : ' (DOES NOT MATCH the stored hash)');
           rows.push(['computed MD5', verify.md5 + said(verify.md5Matches)], ['computed SHA1', verify.sha1 + said(verify.sha1Matches)]);
         }
-        io.stdout.write(renderFields(rows.map(([k, v]) => [k, String(v)]), `${image}`) + '\n');
-        if (qcow2 && qcow2.snapshots.length) {
-          io.stdout.write('\n' + renderTable(['id', 'name', 'date', 'disk size', 'vm state'], qcow2.snapshots.map((s) => [s.snapshot, s.name, s.date, s.diskSize ?? container.size, s.vmStateSize]), { title: 'internal snapshots (read one with --snapshot ID|NAME)' }) + '\n');
+        io.stdout.write(
+          renderFields(
+            rows.map(([k, v]) => [k, String(v)]),
+            `${image}`,
+          ) + '\n',
+        );
+        if (qcow2?.snapshots.length) {
+          io.stdout.write(
+            '\n' +
+              renderTable(
+                ['id', 'name', 'date', 'disk size', 'vm state'],
+                qcow2.snapshots.map((s) => [s.snapshot, s.name, s.date, s.diskSize ?? container.size, s.vmStateSize]),
+                { title: 'internal snapshots (read one with --snapshot ID|NAME)' },
+              ) +
+              '\n',
+          );
         }
       }
       done(mismatch ? EXIT_DAMAGE : EXIT_OK);

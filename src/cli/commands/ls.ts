@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import { symlinkTarget } from '../../fs/fileData.js';
-import { openTarget } from '../target.js';
-import { finish } from '../findings.js';
-import { listingJson } from '../../report/fileDocs.js';
-import type { Inode } from '../../fs/types.js';
-import { walkFiles, type WalkItem } from '../../fs/walk.js';
-import { entryJson, longLine } from '../../report/fs.js';
 import { displayName, displayPath } from '../../fs/names.js';
+import type { Inode } from '../../fs/types.js';
+import { type WalkItem, walkFiles } from '../../fs/walk.js';
+import { listingJson } from '../../report/fileDocs.js';
+import { entryJson, longLine } from '../../report/fs.js';
 import { jsonDocument, ndjsonHeader, toJson } from '../../report/json.js';
-import { LineWriter, type CliIO } from '../context.js';
+import { type CliIO, LineWriter } from '../context.js';
+import { finish } from '../findings.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
+import { openTarget } from '../target.js';
 
 interface LsOptions extends CommonOptions {
   long?: boolean;
@@ -33,9 +33,7 @@ export function registerLs(program: Command, io: CliIO, done: (code: number) => 
       const { fs, view, loc } = openTarget(image, path, opts, io, { defaultPath: '/' });
       if (!loc.ok) return;
       const w = new LineWriter(io.stdout);
-      const items: Generator<WalkItem> = loc.inode.kind === 'dir' && !opts.directory
-        ? walkFiles(view, loc.ref, opts.recursive ? {} : { prune: (it) => it.depth >= 1 })
-        : single(loc.ref, loc.inode);
+      const items: Generator<WalkItem> = loc.inode.kind === 'dir' && !opts.directory ? walkFiles(view, loc.ref, opts.recursive ? {} : { prune: (it) => it.depth >= 1 }) : single(loc.ref, loc.inode);
       const base = loc.path ?? [];
       const listingDir = loc.inode.kind === 'dir' && !opts.directory;
       if (opts.json && !opts.recursive) {
@@ -46,7 +44,10 @@ export function registerLs(program: Command, io: CliIO, done: (code: number) => 
         for (const it of items) {
           if (listingDir && it.depth === 0) continue;
           const target = symlinkTarget(view, it.inode);
-          if (opts.json) { w.line(toJson({ record: 'entry', ...entryJson({ ...it, path: [...base, ...it.path] }, target, view.xattrs(it.ref)) })); continue; }
+          if (opts.json) {
+            w.line(toJson({ record: 'entry', ...entryJson({ ...it, path: [...base, ...it.path] }, target, view.xattrs(it.ref)) }));
+            continue;
+          }
           const name = opts.recursive ? displayPath(it.path).slice(1) : displayName(it.path[it.path.length - 1] ?? new Uint8Array(0)) || displayPath(base);
           const shown = it.inode?.kind === 'dir' && opts.recursive ? `${name}/` : name;
           if (opts.long) w.line(longLine(it, shown, target, opts.allTimes ?? false));

@@ -1,23 +1,22 @@
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
-import { manifestEntries, type ContentHasher, type DigestAlgorithm } from '../../analysis/manifest.js';
-import { entryJsonRecord, entryRecord, hashdeepHeader, hashdeepLine, mtreeLine, sha256sumLine } from '../../report/manifestFormats.js';
-import { ndjsonHeader, toJson } from '../../report/json.js';
+import { fileByteRuns } from '../../analysis/byteRuns.js';
+import { type ContentHasher, type DigestAlgorithm, manifestEntries } from '../../analysis/manifest.js';
 import { displayPath } from '../../fs/names.js';
-import { ByteWriter, EXIT_DAMAGE, LineWriter, UsageError, type CliIO } from '../context.js';
+import { SliceSource } from '../../io/SliceSource.js';
+import { dfxmlFileObject, dfxmlHead, dfxmlTail } from '../../report/dfxml.js';
+import { ndjsonHeader, toJson } from '../../report/json.js';
+import { entryJsonRecord, entryRecord, hashdeepHeader, hashdeepLine, mtreeLine, sha256sumLine } from '../../report/manifestFormats.js';
+import type { Filesystem } from '../../tree/Filesystem.js';
+import { worst } from '../batch.js';
+import { ByteWriter, type CliIO, EXIT_DAMAGE, LineWriter, UsageError } from '../context.js';
 import { finish } from '../findings.js';
 import { addImageOptions, type CommonOptions } from '../options.js';
-import { openTarget } from '../target.js';
-import { worst } from '../batch.js';
 import { parseByteCount } from '../parse.js';
-import { fileByteRuns } from '../../analysis/byteRuns.js';
-import { dfxmlFileObject, dfxmlHead, dfxmlTail } from '../../report/dfxml.js';
-import { SliceSource } from '../../io/SliceSource.js';
-import type { Filesystem } from '../../tree/Filesystem.js';
+import { openTarget } from '../target.js';
 import { VERSION } from '../version.js';
 
 const FORMATS = ['mtree', 'sha256sum', 'hashdeep', 'dfxml', 'json'];
-
 
 /**
  * The device that is the IMAGE argument and where the filesystem starts in
@@ -44,7 +43,9 @@ interface ManifestOptions extends CommonOptions {
 export const nodeHasher = (algorithms: readonly DigestAlgorithm[]) => (): ContentHasher => {
   const hs = algorithms.map((a) => [a, createHash(a)] as const);
   return {
-    update: (b) => { for (const [, h] of hs) h.update(b); },
+    update: (b) => {
+      for (const [, h] of hs) h.update(b);
+    },
     digest: () => Object.fromEntries(hs.map(([a, h]) => [a, h.digest('hex')])),
   };
 };
@@ -54,7 +55,10 @@ const ALGORITHMS: readonly DigestAlgorithm[] = ['md5', 'sha1', 'sha256'];
 function parseDigests(s: string | undefined, format: string): DigestAlgorithm[] {
   // hashdeep's own default is md5 and sha256 (and DFXML's readers expect md5); every other form carries sha256.
   if (s === undefined) return format === 'hashdeep' || format === 'dfxml' ? ['md5', 'sha256'] : ['sha256'];
-  const list = s.split(',').map((x) => x.trim().toLowerCase()).filter((x) => x !== '');
+  const list = s
+    .split(',')
+    .map((x) => x.trim().toLowerCase())
+    .filter((x) => x !== '');
   for (const a of list) if (!ALGORITHMS.includes(a as DigestAlgorithm)) throw new UsageError(`--digests: unknown algorithm "${a}" (${ALGORITHMS.join(', ')})`);
   if (list.length === 0) throw new UsageError('--digests: name at least one algorithm');
   // In the order hashdeep writes its columns, whatever order they were given in.
@@ -63,18 +67,21 @@ function parseDigests(s: string | undefined, format: string): DigestAlgorithm[] 
 
 export function registerManifest(program: Command, io: CliIO, done: (code: number) => void): void {
   addImageOptions(program.command('manifest').argument('[image]', 'image file or device').argument('[path]', 'directory to describe, as a mount of subvolume 5 shows it (default /)'))
-    .description('a content manifest of every file below PATH: type, mode, owner, size, link target, mtime and sha256, as BSD mtree (default), sha256sum\'s list or NDJSON')
-    .option('--format <format>', '"mtree" (as bsdtar --format=mtree writes it), "sha256sum" (regular files, as sha256sum writes them), "hashdeep" (regular files, as hashdeep writes them), "dfxml" (Digital Forensics XML, as fiwalk writes it, with byte runs) or "json" (NDJSON, as --json)')
+    .description("a content manifest of every file below PATH: type, mode, owner, size, link target, mtime and sha256, as BSD mtree (default), sha256sum's list or NDJSON")
+    .option(
+      '--format <format>',
+      '"mtree" (as bsdtar --format=mtree writes it), "sha256sum" (regular files, as sha256sum writes them), "hashdeep" (regular files, as hashdeep writes them), "dfxml" (Digital Forensics XML, as fiwalk writes it, with byte runs) or "json" (NDJSON, as --json)',
+    )
     .option('--digests <list>', 'content digests, a comma list of md5, sha1, sha256 (default sha256; hashdeep and dfxml: md5,sha256)')
     .option('--no-content', 'no content digests (no file data is read)')
     .option('--max-hash-size <bytes>', 'hash files up to this size (default 64 GiB; a larger file is named on stderr and gets no digest)')
     .option('--no-times', 'leave out mtimes (for reproducible builds, where only content and metadata matter)')
-    .option('--xdev', 'stay in PATH\'s subvolume: do not descend into subvolumes and snapshots linked below it')
+    .option('--xdev', "stay in PATH's subvolume: do not descend into subvolumes and snapshots linked below it")
     .option('--subvol <id|path>', 'PATH is in this subvolume')
     .option('--inode <subvol:ino>', 'describe this directory instead of a path')
     .option('--json-bigint <mode>', 'with --json: u64 values as "number" (default) or "string"')
     .action((image: string | undefined, path: string | undefined, opts: ManifestOptions) => {
-      const format = opts.json ? 'json' : opts.format ?? 'mtree';
+      const format = opts.json ? 'json' : (opts.format ?? 'mtree');
       if (opts.json && opts.format !== undefined && opts.format !== 'json') throw new UsageError(`--json and --format ${opts.format} ask for two formats; give one`);
       if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.map((f) => `"${f}"`).join(', ')}, got "${format}"`);
       if ((format === 'sha256sum' || format === 'hashdeep') && opts.content === false) throw new UsageError(`--format ${format} is a list of content digests; --no-content leaves nothing to list`);
@@ -97,11 +104,17 @@ export function registerManifest(program: Command, io: CliIO, done: (code: numbe
       if (format === 'json') lines.line(ndjsonHeader('manifest').slice(0, -1));
       const image0 = dfxmlImage(fs, image);
       if (format === 'dfxml') {
-        lines.line(dfxmlHead({
-          images: [...fs.volume.devices.values()].map((d) => d.name), program: 'btrfs-inspect', version: VERSION,
-          commandLine: `btrfs-inspect manifest ${process.argv.slice(3).join(' ')}`.trim(),
-          sectorSize: fs.superblock.sectorsize, blockSize: fs.superblock.sectorsize, volumeOffset: image0.offset,
-        }));
+        lines.line(
+          dfxmlHead({
+            images: [...fs.volume.devices.values()].map((d) => d.name),
+            program: 'btrfs-inspect',
+            version: VERSION,
+            commandLine: `btrfs-inspect manifest ${process.argv.slice(3).join(' ')}`.trim(),
+            sectorSize: fs.superblock.sectorsize,
+            blockSize: fs.superblock.sectorsize,
+            volumeOffset: image0.offset,
+          }),
+        );
       }
       // Sorted by path (byte order of the mtree form), so that two images with the same content give
       // the same manifest whatever order their directories were filled in: held until the walk ends.
@@ -115,7 +128,10 @@ export function registerManifest(program: Command, io: CliIO, done: (code: numbe
         if (format === 'mtree') out.push({ key: r.key, text: mtreeLine(r) });
         else if (format === 'json') {
           const j = entryJsonRecord(e);
-          if (!withTimes) { delete j['mtime']; delete j['mtimeNs']; }
+          if (!withTimes) {
+            delete j['mtime'];
+            delete j['mtimeNs'];
+          }
           out.push({ key: r.key, text: toJson(j) });
         } else if (e.type === 'file' && e.digests?.sha256 !== undefined && format === 'sha256sum') out.push({ key: r.key, bytes: sha256sumLine(e.digests.sha256, e.path) });
         else if (e.type === 'file' && e.digests !== undefined && format === 'hashdeep') out.push({ key: r.key, bytes: hashdeepLine(e.size, e.digests, algorithms, e.path) });

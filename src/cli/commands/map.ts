@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { mapReport } from '../../report/map.js';
 import { jsonDocument, toJson } from '../../report/json.js';
+import { mapReport } from '../../report/map.js';
+import { type CliIO, EXIT_DAMAGE, EXIT_OK, NotServedError, UsageError } from '../context.js';
+import { finish } from '../findings.js';
 import { openFilesystem } from '../open.js';
-import { renderTable } from '../table.js';
-import { EXIT_DAMAGE, EXIT_OK, NotServedError, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { parseU64 } from '../parse.js';
-import { finish } from '../findings.js';
+import { renderTable } from '../table.js';
 
 export function registerMap(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('map').argument('[image]', 'image file or device').argument('[logical]', 'logical address (decimal or 0x hex)'))
@@ -20,10 +20,21 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
         const devid = parseU64(opts.devid ?? '1', '--devid');
         const phys = parseU64(opts.physical, '--physical');
         const hits = fs.volume.chunks.reverse(devid, phys);
-        if (opts.json) io.stdout.write(toJson(jsonDocument('map', { devid, physical: phys, logical: hits.map((h) => ({ chunk: h.chunk.logical, stripe: h.stripeIndex, role: h.role, logical: h.logical, rowLogical: h.rowLogical })) }), 2) + '\n');
+        if (opts.json)
+          io.stdout.write(
+            toJson(
+              jsonDocument('map', { devid, physical: phys, logical: hits.map((h) => ({ chunk: h.chunk.logical, stripe: h.stripeIndex, role: h.role, logical: h.logical, rowLogical: h.rowLogical })) }),
+              2,
+            ) + '\n',
+          );
         else if (hits.length === 0) io.stdout.write(`devid ${devid} physical ${phys} is not in any chunk's stripe (unallocated or outside the device)\n`);
-        else io.stdout.write(renderTable(['devid', 'physical', 'chunk', 'profile', 'stripe', 'role', 'logical'],
-          hits.map((h) => [devid, phys, h.chunk.logical, h.chunk.profile, h.stripeIndex, h.role, h.logical ?? `parity of row at ${h.rowLogical}`])) + '\n');
+        else
+          io.stdout.write(
+            renderTable(
+              ['devid', 'physical', 'chunk', 'profile', 'stripe', 'role', 'logical'],
+              hits.map((h) => [devid, phys, h.chunk.logical, h.chunk.profile, h.stripeIndex, h.role, h.logical ?? `parity of row at ${h.rowLogical}`]),
+            ) + '\n',
+          );
         return done(hits.length ? EXIT_OK : EXIT_DAMAGE);
       }
       if (logicalArg === undefined) throw new UsageError('map needs a LOGICAL address (or --physical OFFSET --devid N)');
@@ -36,9 +47,19 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
       } else {
         const lines = [
           `logical ${logical} is at offset ${r.offsetInChunk} of ${r.chunk.type} chunk ${r.chunk.logical} (length ${r.chunk.length}, ${r.chunk.profile}, stripe_len ${r.chunk.stripeLen}); contiguous for ${r.contiguous} bytes`,
-          renderTable(['copy', 'devid', 'device', 'physical', 'stripe'], r.copies.map((c) => [c.copy, c.devid, c.device, c.physical, c.stripe])),
+          renderTable(
+            ['copy', 'devid', 'device', 'physical', 'stripe'],
+            r.copies.map((c) => [c.copy, c.devid, c.device, c.physical, c.stripe]),
+          ),
         ];
-        if (r.row) lines.push(renderTable(['role', 'devid', 'device', 'physical', 'stripe'], r.row.stripes.map((c, i) => [c.role === 'data' ? `data ${i}${i === r.row!.dataIndex ? ' (this)' : ''}` : c.role.toUpperCase(), c.devid, c.device, c.physical, c.stripe]), { title: `RAID row starting at logical ${r.row.logicalStart}` }));
+        if (r.row)
+          lines.push(
+            renderTable(
+              ['role', 'devid', 'device', 'physical', 'stripe'],
+              r.row.stripes.map((c, i) => [c.role === 'data' ? `data ${i}${i === r.row!.dataIndex ? ' (this)' : ''}` : c.role.toUpperCase(), c.devid, c.device, c.physical, c.stripe]),
+              { title: `RAID row starting at logical ${r.row.logicalStart}` },
+            ),
+          );
         io.stdout.write(lines.join('\n') + '\n');
       }
       done(finish(fs, io));

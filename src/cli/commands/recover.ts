@@ -1,17 +1,17 @@
 import * as nodeFs from 'node:fs';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
-import { recoverDeleted, type RecoverReport, type Recovered } from '../../analysis/forensics/recover.js';
+import { type Recovered, type RecoverReport, recoverDeleted } from '../../analysis/forensics/recover.js';
 import { displayPath, jsonPath } from '../../fs/names.js';
+import { extractFiles, loadNsTimes, loadXattr, timePrecisionNote } from '../../node/extract/index.js';
 import { fileEntryJson, formatTimeShort, modeString } from '../../report/fs.js';
 import { jsonDocument, toJson } from '../../report/json.js';
+import { type CliIO, EXIT_DAMAGE, UsageError } from '../context.js';
+import { reportFindings } from '../findings.js';
 import { openFilesystem } from '../open.js';
-import { renderTable } from '../table.js';
-import { EXIT_DAMAGE, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { Progress, scanWithProgress } from '../progress.js';
-import { reportFindings } from '../findings.js';
-import { extractFiles, loadNsTimes, loadXattr, timePrecisionNote } from '../../node/extract/index.js';
+import { renderTable } from '../table.js';
 
 interface RecoverOptions extends CommonOptions {
   output?: string;
@@ -37,11 +37,15 @@ interface Written {
  */
 export function registerRecover(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('recover').argument('[image]', 'image file or device'))
-    .description('deleted files and directories from surviving older tree blocks (plus orphans and deleted subvolumes): path as it was, inode fields, last generation seen, data state; -o writes them out')
+    .description(
+      'deleted files and directories from surviving older tree blocks (plus orphans and deleted subvolumes): path as it was, inode fields, last generation seen, data state; -o writes them out',
+    )
     .option('-o, --output <dir>', 'write the recovered files to DIR/files/<path as it was>, with DIR/recover-report.json (DIR must be empty or new)')
     .option('--force', 'with -o: write into a DIR that is not empty, replacing what is in the way (each one replaced is listed)')
     .option('--dry-run', 'with -o: list where each file would be written, with sizes; write nothing')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Layout of -o DIR (the layout of extract, under files/):
   DIR/recover-report.json                  what was recovered from where (--json's document)
   DIR/files/<path as it was>               e.g. DIR/files/victims/subdir/one.bin
@@ -49,7 +53,8 @@ Layout of -o DIR (the layout of extract, under files/):
   DIR/unnamed/SUBVOL-INO                   inodes no surviving name reaches
 Two recovered inodes with the same path: the later one gets "~SUBVOL-INO" appended.
 Directories are made on the way (mode 0700); times to the ns with the optional koffi package,
-else to the microsecond (ns in the report).`)
+else to the microsecond (ns in the report).`,
+    )
     .action(async (image: string | undefined, opts: RecoverOptions) => {
       if ((opts.force || opts.dryRun) && !opts.output) throw new UsageError(`${opts.force ? '--force' : '--dry-run'} goes with -o DIR`);
       const out = opts.output ? resolvePath(opts.output) : null;
@@ -72,7 +77,10 @@ else to the microsecond (ns in the report).`)
           const into = places.get(r);
           if (!into) continue;
           const path = displayPath(into);
-          if (opts.dryRun) { written.set(r, { path, host: null, failed: null }); continue; }
+          if (opts.dryRun) {
+            written.set(r, { path, host: null, failed: null });
+            continue;
+          }
           const s = await extractFiles(r.view, { ref: { subvol: r.subvol, ino: r.ino }, inode: r.inode, into }, out, { verify: false, force: opts.force ?? false, xattr, times });
           precision ??= { timePrecision: s.timePrecision, note: typeof times === 'string' ? timePrecisionNote('us', times) : timePrecisionNote('ns') };
           replaced.push(...s.replaced);
@@ -92,11 +100,22 @@ else to the microsecond (ns in the report).`)
       } else {
         const rows = report.files.map((r) => [
           r.paths.length ? r.paths.map((p) => displayPath(p)).join('\n') : '(no name survives)',
-          `${r.subvol}:${r.ino}`, modeString(r.inode.mode), r.inode.size, r.inode.nlink, formatTimeShort(r.inode.mtime), r.lastSeen, r.source + (r.inoReused ? ' (ino reused)' : ''),
+          `${r.subvol}:${r.ino}`,
+          modeString(r.inode.mode),
+          r.inode.size,
+          r.inode.nlink,
+          formatTimeShort(r.inode.mtime),
+          r.lastSeen,
+          r.source + (r.inoReused ? ' (ino reused)' : ''),
           `${r.data.state}${r.data.sectorsOk + r.data.sectorsBad ? ` (${r.data.sectorsOk} ok, ${r.data.sectorsBad} bad` + (r.data.sectorsNoCsum ? `, ${r.data.sectorsNoCsum} no csum` : '') + ')' : ''}${r.data.reusedBytes ? `, ${r.data.reusedBytes} bytes reused` : ''}`,
           ...(out ? [cell(out, written.get(r))] : []),
         ]);
-        io.stdout.write(renderTable(['path (as it was)', 'subvol:ino', 'mode', 'size', 'nlink', 'mtime', 'last seen', 'found in', 'data', ...(out ? [opts.dryRun ? 'would be written to' : 'written to'] : [])], rows) + '\n');
+        io.stdout.write(
+          renderTable(
+            ['path (as it was)', 'subvol:ino', 'mode', 'size', 'nlink', 'mtime', 'last seen', 'found in', 'data', ...(out ? [opts.dryRun ? 'would be written to' : 'written to'] : [])],
+            rows,
+          ) + '\n',
+        );
         const lost = report.searched.filter((s) => s.missing > 0).length;
         io.stdout.write(`${report.files.length} recovered; ${report.searched.length} older tree root(s) searched${lost ? `, ${lost} of them partial (blocks reused since)` : ''}\n`);
         if (out && opts.dryRun) io.stdout.write(`nothing written (--dry-run); -o ${out} would hold files/, unnamed/ and ${REPORT}\n`);
@@ -121,9 +140,14 @@ function cell(out: string, w: Written | undefined): string {
 /** DIR must be new or empty unless --force: a recovery never mixes silently with what is there. */
 function checkOutput(out: string, force: boolean): void {
   let st: nodeFs.Stats | undefined;
-  try { st = nodeFs.statSync(out); } catch { return; }
+  try {
+    st = nodeFs.statSync(out);
+  } catch {
+    return;
+  }
   if (!st.isDirectory()) throw new UsageError(`${out}: exists and is not a directory`);
-  if (!force && nodeFs.readdirSync(out).length > 0) throw new UsageError(`${out}: not empty (an earlier recovery?); choose a new directory, or --force to write into it and replace what is in the way`);
+  if (!force && nodeFs.readdirSync(out).length > 0)
+    throw new UsageError(`${out}: not empty (an earlier recovery?); choose a new directory, or --force to write into it and replace what is in the way`);
 }
 
 /**
@@ -160,10 +184,16 @@ function placeAll(files: Recovered[]): Map<Recovered, Uint8Array[]> {
  */
 function confidence(state: Recovered['data']['state']): 'high' | 'medium' | 'low' | 'none' {
   switch (state) {
-    case 'intact': case 'inline': case 'no-data': return 'high';
-    case 'unverified': return 'medium';
-    case 'partly-overwritten': return 'low';
-    default: return 'none';
+    case 'intact':
+    case 'inline':
+    case 'no-data':
+      return 'high';
+    case 'unverified':
+      return 'medium';
+    case 'partly-overwritten':
+      return 'low';
+    default:
+      return 'none';
   }
 }
 
@@ -176,9 +206,16 @@ function fileJson(r: Recovered, w?: Written): Record<string, unknown> {
   return {
     // The entry shape of ls and stat (no xattrs: they are in the older tree, not read here), then what recover adds.
     ...fileEntryJson({ path: r.paths[0] ?? null, ref: { subvol: r.subvol, ino: r.ino }, inode: i }),
-    paths: r.paths.map((p) => jsonPath(p).text), inodeGeneration: i.generation, lastSeen: r.lastSeen, source: r.source, inoReused: r.inoReused,
-    treeRoot: r.root.bytenr, treeRootGeneration: r.root.generation ?? null, inodeBlock: i.place?.block ?? null,
+    paths: r.paths.map((p) => jsonPath(p).text),
+    inodeGeneration: i.generation,
+    lastSeen: r.lastSeen,
+    source: r.source,
+    inoReused: r.inoReused,
+    treeRoot: r.root.bytenr,
+    treeRootGeneration: r.root.generation ?? null,
+    inodeBlock: i.place?.block ?? null,
     confidence: confidence(r.data.state),
-    data: r.data, ...(w ? { outputPath: w.path, writtenTo: w.host, failed: w.failed } : {}),
+    data: r.data,
+    ...(w ? { outputPath: w.path, writtenTo: w.host, failed: w.failed } : {}),
   };
 }

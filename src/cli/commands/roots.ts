@@ -1,18 +1,18 @@
 import type { Command } from 'commander';
-import { ItemType } from '../../format/constants.js';
 import { LogOverlay } from '../../analysis/forensics/logReplay.js';
-import { surveyRoots, type RootCandidate } from '../../analysis/forensics/roots.js';
+import { type RootCandidate, surveyRoots } from '../../analysis/forensics/roots.js';
+import { ItemType } from '../../format/constants.js';
 import { displayName } from '../../fs/names.js';
-import { objectidToString } from '../../report/printTree.js';
 import { jsonDocument, toJson } from '../../report/json.js';
+import { objectidToString } from '../../report/printTree.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
-import { openFilesystem } from '../open.js';
-import { parseCount, parseTreeId } from '../parse.js';
-import { renderTable } from '../table.js';
-import { type CliIO } from '../context.js';
-import { addSourceOptions, type CommonOptions } from '../options.js';
+import type { CliIO } from '../context.js';
 import { finish } from '../findings.js';
+import { openFilesystem } from '../open.js';
+import { addSourceOptions, type CommonOptions } from '../options.js';
+import { parseCount, parseTreeId } from '../parse.js';
 import { Progress, scanWithProgress } from '../progress.js';
+import { renderTable } from '../table.js';
 
 interface RootsOptions extends CommonOptions {
   maxBlocks?: string;
@@ -44,20 +44,39 @@ export function registerRoots(program: Command, io: CliIO, done: (code: number) 
       const log = logSummary(fs);
       progress.done();
       if (opts.json) {
-        io.stdout.write(toJson(jsonDocument('roots', {
-          superblock: { generation: fs.superblock.generation, root: fs.superblock.root, logRoot: fs.superblock.logRoot },
-          scan: { chunks: scan.chunks, copiesRead: scan.copiesRead, validCopies: scan.validCopies, validBlocks: scan.validBlocks },
-          roots: roots.map(rootJson),
-          log,
-        }), 2) + '\n');
+        io.stdout.write(
+          toJson(
+            jsonDocument('roots', {
+              superblock: { generation: fs.superblock.generation, root: fs.superblock.root, logRoot: fs.superblock.logRoot },
+              scan: { chunks: scan.chunks, copiesRead: scan.copiesRead, validCopies: scan.validCopies, validBlocks: scan.validBlocks },
+              roots: roots.map(rootJson),
+              log,
+            }),
+            2,
+          ) + '\n',
+        );
         return done(finish(fs, io));
       }
       const out: string[] = [];
-      out.push(`metadata scan: ${scan.chunks} metadata/system chunks, ${scan.copiesRead} block copies read, ${scan.validCopies} valid (checksum, fsid, bytenr), ${scan.validBlocks} distinct tree blocks`);
-      out.push(renderTable(['tree', 'generation', 'root block', 'level', 'found via', 'intact', 'missing', 'complete', ''], roots.map((r) => [
-        treeName(r.tree), r.generation, r.root.bytenr, r.root.level, r.sources.join(', ') + (r.copies ? ` [copy ${r.copies.join(',')}]` : ''),
-        r.intact, r.missing, `${pct(r)}${r.truncated ? '+' : ''}`, r.current ? 'current' : '',
-      ])));
+      out.push(
+        `metadata scan: ${scan.chunks} metadata/system chunks, ${scan.copiesRead} block copies read, ${scan.validCopies} valid (checksum, fsid, bytenr), ${scan.validBlocks} distinct tree blocks`,
+      );
+      out.push(
+        renderTable(
+          ['tree', 'generation', 'root block', 'level', 'found via', 'intact', 'missing', 'complete', ''],
+          roots.map((r) => [
+            treeName(r.tree),
+            r.generation,
+            r.root.bytenr,
+            r.root.level,
+            r.sources.join(', ') + (r.copies ? ` [copy ${r.copies.join(',')}]` : ''),
+            r.intact,
+            r.missing,
+            `${pct(r)}${r.truncated ? '+' : ''}`,
+            r.current ? 'current' : '',
+          ]),
+        ),
+      );
       if (log) out.push(...logText(log));
       else out.push('log tree: none (superblock log_root 0)');
       io.stdout.write(out.join('\n') + '\n');
@@ -71,7 +90,20 @@ function pct(r: RootCandidate): string {
 }
 
 function rootJson(r: RootCandidate): Record<string, unknown> {
-  return { tree: r.tree, treeName: objectidToString(r.tree, ItemType.ROOT_ITEM), generation: r.generation, bytenr: r.root.bytenr, level: r.root.level, sources: r.sources, copies: r.copies ?? null, intact: r.intact, missing: r.missing, truncated: r.truncated, current: r.current, lost: r.lost };
+  return {
+    tree: r.tree,
+    treeName: objectidToString(r.tree, ItemType.ROOT_ITEM),
+    generation: r.generation,
+    bytenr: r.root.bytenr,
+    level: r.root.level,
+    sources: r.sources,
+    copies: r.copies ?? null,
+    intact: r.intact,
+    missing: r.missing,
+    truncated: r.truncated,
+    current: r.current,
+    lost: r.lost,
+  };
 }
 
 interface LogSummary {
@@ -86,13 +118,17 @@ function logSummary(fs: Filesystem): LogSummary | null {
   return {
     logRoot: fs.superblock.logRoot,
     trees: o.logged.map((t) => ({
-      subvol: t.subvol, bytenr: t.root.bytenr, level: t.root.level,
+      subvol: t.subvol,
+      bytenr: t.root.bytenr,
+      level: t.root.level,
       inodes: t.inodes.map((i) => ({ ino: i.ino, mode: i.mode.toString(8), size: i.size, nlink: i.nlink, transid: i.transid, block: i.place.block, slot: i.place.slot })),
       names: t.names.map((n) => ({ ino: n.ino, parent: n.parent, name: name(n.name), index: n.index })),
       extents: t.extents,
       dirEntries: t.dirEntries.map((d) => ({ dir: d.dir, type: d.type, offset: d.offset, name: name(d.name), target: d.target.objectid })),
       deletionRanges: t.dirRanges,
-      xattrs: t.xattrs, csumRanges: t.csumRanges, otherItems: t.other,
+      xattrs: t.xattrs,
+      csumRanges: t.csumRanges,
+      otherItems: t.other,
     })),
   };
 }
@@ -102,15 +138,50 @@ function logText(l: LogSummary): string[] {
   for (const t of l.trees) {
     const inodes = t['inodes'] as { ino: bigint; mode: string; size: bigint; nlink: number; transid: bigint }[];
     const names = t['names'] as { ino: bigint; parent: bigint; name: string; index: bigint }[];
-    out.push(renderTable(['ino', 'mode', 'size', 'nlink', 'transid', 'names (parent/name index)'], inodes.map((i) => [
-      i.ino, i.mode, i.size, i.nlink, i.transid, names.filter((n) => n.ino === i.ino).map((n) => `${n.parent}/${n.name} #${n.index}`).join(', '),
-    ]), { title: `subvolume ${t['subvol']}: log tree at ${t['bytenr']}, ${inodes.length} inode(s)` }));
+    out.push(
+      renderTable(
+        ['ino', 'mode', 'size', 'nlink', 'transid', 'names (parent/name index)'],
+        inodes.map((i) => [
+          i.ino,
+          i.mode,
+          i.size,
+          i.nlink,
+          i.transid,
+          names
+            .filter((n) => n.ino === i.ino)
+            .map((n) => `${n.parent}/${n.name} #${n.index}`)
+            .join(', '),
+        ]),
+        { title: `subvolume ${t['subvol']}: log tree at ${t['bytenr']}, ${inodes.length} inode(s)` },
+      ),
+    );
     const ex = t['extents'] as { ino: bigint; fileOffset: bigint; kind: string; diskBytenr: bigint; diskNumBytes: bigint; offset: bigint; length: bigint }[];
-    if (ex.length) out.push(renderTable(['ino', 'file offset', 'length', 'kind', 'disk (logical +size)', 'offset in extent'], ex.map((e) => [e.ino, e.fileOffset, e.length, e.kind, e.kind === 'regular' || e.kind === 'prealloc' ? `${e.diskBytenr} +${e.diskNumBytes}` : '', e.offset]), { title: 'extents written' }));
+    if (ex.length)
+      out.push(
+        renderTable(
+          ['ino', 'file offset', 'length', 'kind', 'disk (logical +size)', 'offset in extent'],
+          ex.map((e) => [e.ino, e.fileOffset, e.length, e.kind, e.kind === 'regular' || e.kind === 'prealloc' ? `${e.diskBytenr} +${e.diskNumBytes}` : '', e.offset]),
+          { title: 'extents written' },
+        ),
+      );
     const de = t['dirEntries'] as { dir: bigint; type: string; offset: bigint; name: string; target: bigint }[];
-    if (de.length) out.push(renderTable(['dir', 'item', 'key offset', 'name', 'inode'], de.map((d) => [d.dir, d.type, d.offset, d.name, d.target]), { title: 'directory entries' }));
+    if (de.length)
+      out.push(
+        renderTable(
+          ['dir', 'item', 'key offset', 'name', 'inode'],
+          de.map((d) => [d.dir, d.type, d.offset, d.name, d.target]),
+          { title: 'directory entries' },
+        ),
+      );
     const dr = t['deletionRanges'] as { dir: bigint; type: string; start: bigint; end: bigint }[];
-    if (dr.length) out.push(renderTable(['dir', 'item', 'from', 'to'], dr.map((d) => [d.dir, d.type, d.start, d.end]), { title: 'logged directory ranges (entries in them not in the log were deleted)' }));
+    if (dr.length)
+      out.push(
+        renderTable(
+          ['dir', 'item', 'from', 'to'],
+          dr.map((d) => [d.dir, d.type, d.start, d.end]),
+          { title: 'logged directory ranges (entries in them not in the log were deleted)' },
+        ),
+      );
     const cr = t['csumRanges'] as { start: bigint; end: bigint }[];
     out.push(`checksums for ${cr.length} range(s)${cr.length ? `: ${cr.map((c) => `[${c.start}, ${c.end})`).join(', ')}` : ''}; xattr items ${t['xattrs']}; other items ${t['otherItems']}`);
   }

@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { jsonDocument, toJson } from '../../report/json.js';
 import { Filesystem } from '../../tree/Filesystem.js';
 import { NotBtrfsError } from '../../volume/assemble.js';
-import { jsonDocument, toJson } from '../../report/json.js';
+import { type CliIO, InputError, UsageError } from '../context.js';
 import { openSources } from '../open.js';
-import { InputError, UsageError, type CliIO } from '../context.js';
 import { serve } from '../serve/server.js';
 
 interface ServeOptions {
@@ -36,7 +36,9 @@ function openInBrowser(url: string, io: CliIO): void {
 }
 
 export function registerServe(program: Command, io: CliIO, done: (code: number) => void): void {
-  program.command('serve').argument('[image]', 'image file or device')
+  program
+    .command('serve')
+    .argument('[image]', 'image file or device')
     .description('the web inspector: serves the app and the image (read-only, by byte range) on 127.0.0.1, behind a random token in the URL; Ctrl-C stops it')
     .option('--device <path>', 'another device of a multi-device filesystem (repeatable)', collect)
     .option('--partition <n>', 'use partition N of a whole-disk image')
@@ -73,7 +75,11 @@ export function registerServe(program: Command, io: CliIO, done: (code: number) 
       }
       if (opts.open) openInBrowser(s.url, io);
       await new Promise<void>((resolve) => {
-        const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); void s.close().then(resolve); };
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void s.close().then(resolve);
+        };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });

@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
+import { analyzeSharing, groupExclusive, type SubvolSharing, sharedMatrix } from '../../analysis/sharing.js';
+import { DuCalculator, subvolumesBelow } from '../../analysis/sharingDu.js';
 import { FsView } from '../../fs/FsView.js';
 import { selectSubvolume } from '../../fs/select.js';
-import { analyzeSharing, groupExclusive, sharedMatrix, type SubvolSharing } from '../../analysis/sharing.js';
-import { DuCalculator, subvolumesBelow } from '../../analysis/sharingDu.js';
 import { jsonDocument, toJson } from '../../report/json.js';
-import { openFilesystem } from '../open.js';
-import { renderTable } from '../table.js';
-import { EXIT_DAMAGE, EXIT_OK, UsageError, type CliIO } from '../context.js';
-import { metadataBlocks, Progress } from '../progress.js';
-import { addSourceOptions, collect, type CommonOptions } from '../options.js';
+import { type CliIO, EXIT_DAMAGE, EXIT_OK, UsageError } from '../context.js';
 import { reportFindings } from '../findings.js';
+import { openFilesystem } from '../open.js';
+import { addSourceOptions, type CommonOptions, collect } from '../options.js';
+import { metadataBlocks, Progress } from '../progress.js';
+import { renderTable } from '../table.js';
 
 interface SharingOptions extends CommonOptions {
   matrix?: boolean;
@@ -44,31 +44,75 @@ export function registerSharing(program: Command, io: CliIO, done: (code: number
       const matrix = opts.matrix ? sharedMatrix(r) : null;
       const freed = opts.free ? groupExclusive(r, freeIds) : null;
       if (opts.json) {
-        io.stdout.write(toJson(jsonDocument('sharing', {
-          nodesize: r.nodesize, treeBlocks: r.treeBlocks, extents: r.extents.size,
-          subvolumes: rows.map((p) => ({
-            subvol: p.id, path: p.path, referenced: p.referenced, exclusive: p.exclusive, shared: p.shared,
-            data: { referenced: p.referencedData, exclusive: p.exclusiveData },
-            metadata: { referencedBlocks: p.referencedMetaBlocks, exclusiveBlocks: p.exclusiveMetaBlocks, referenced: ns * BigInt(p.referencedMetaBlocks), exclusive: ns * BigInt(p.exclusiveMetaBlocks) },
-            files: p.files, apparentBytes: p.apparentBytes, mappedBytes: p.mappedBytes, inlineBytes: p.inlineBytes, inlineStored: p.inlineStored,
-            preallocBytes: p.preallocBytes, wasteBytes: p.wasteBytes, wasteEstimated: p.wasteEstimated,
-            compressed: { disk: p.compressedDisk, ram: p.compressedRam },
-            du: p.du,
-          })),
-          ...(matrix ? { matrix: { subvols: r.subvols.map((s) => s.id), bytes: matrix } } : {}),
-          ...(freed ? { free: { subvols: freeIds, ...freed } } : {}),
-        }), 2) + '\n');
+        io.stdout.write(
+          toJson(
+            jsonDocument('sharing', {
+              nodesize: r.nodesize,
+              treeBlocks: r.treeBlocks,
+              extents: r.extents.size,
+              subvolumes: rows.map((p) => ({
+                subvol: p.id,
+                path: p.path,
+                referenced: p.referenced,
+                exclusive: p.exclusive,
+                shared: p.shared,
+                data: { referenced: p.referencedData, exclusive: p.exclusiveData },
+                metadata: {
+                  referencedBlocks: p.referencedMetaBlocks,
+                  exclusiveBlocks: p.exclusiveMetaBlocks,
+                  referenced: ns * BigInt(p.referencedMetaBlocks),
+                  exclusive: ns * BigInt(p.exclusiveMetaBlocks),
+                },
+                files: p.files,
+                apparentBytes: p.apparentBytes,
+                mappedBytes: p.mappedBytes,
+                inlineBytes: p.inlineBytes,
+                inlineStored: p.inlineStored,
+                preallocBytes: p.preallocBytes,
+                wasteBytes: p.wasteBytes,
+                wasteEstimated: p.wasteEstimated,
+                compressed: { disk: p.compressedDisk, ram: p.compressedRam },
+                du: p.du,
+              })),
+              ...(matrix ? { matrix: { subvols: r.subvols.map((s) => s.id), bytes: matrix } } : {}),
+              ...(freed ? { free: { subvols: freeIds, ...freed } } : {}),
+            }),
+            2,
+          ) + '\n',
+        );
       } else {
         const out: string[] = [];
-        out.push(renderTable(
-          ['id', 'path', 'referenced', 'exclusive', 'shared', 'meta (refd/excl blocks)', 'du total', 'du excl', 'du set shared', 'apparent', 'waste', 'inline', 'prealloc', 'compr ratio'],
-          rows.map((p) => [p.id, p.path ?? '(unlinked)', p.referenced, p.exclusive, p.shared, `${p.referencedMetaBlocks}/${p.exclusiveMetaBlocks}`,
-            p.du.total, p.du.exclusive, p.du.setShared, p.apparentBytes, p.wasteEstimated ? `${p.wasteBytes} (~${p.wasteEstimated} est.)` : p.wasteBytes,
-            p.inlineBytes, p.preallocBytes, ratioText(p)]),
-        ));
-        out.push(`referenced/exclusive/shared count data extents at their on-disk size plus ${r.nodesize} bytes per tree block (as qgroups do); du columns are "btrfs filesystem du -s" of the subvolume's path (nested subvolumes included); ${r.treeBlocks} tree blocks and ${r.extents.size} data extents read once each`);
+        out.push(
+          renderTable(
+            ['id', 'path', 'referenced', 'exclusive', 'shared', 'meta (refd/excl blocks)', 'du total', 'du excl', 'du set shared', 'apparent', 'waste', 'inline', 'prealloc', 'compr ratio'],
+            rows.map((p) => [
+              p.id,
+              p.path ?? '(unlinked)',
+              p.referenced,
+              p.exclusive,
+              p.shared,
+              `${p.referencedMetaBlocks}/${p.exclusiveMetaBlocks}`,
+              p.du.total,
+              p.du.exclusive,
+              p.du.setShared,
+              p.apparentBytes,
+              p.wasteEstimated ? `${p.wasteBytes} (~${p.wasteEstimated} est.)` : p.wasteBytes,
+              p.inlineBytes,
+              p.preallocBytes,
+              ratioText(p),
+            ]),
+          ),
+        );
+        out.push(
+          `referenced/exclusive/shared count data extents at their on-disk size plus ${r.nodesize} bytes per tree block (as qgroups do); du columns are "btrfs filesystem du -s" of the subvolume's path (nested subvolumes included); ${r.treeBlocks} tree blocks and ${r.extents.size} data extents read once each`,
+        );
         if (matrix) {
-          out.push(renderTable(['bytes shared', ...r.subvols.map((s) => String(s.id))], r.subvols.map((s, i) => [s.id, ...matrix[i]!])));
+          out.push(
+            renderTable(
+              ['bytes shared', ...r.subvols.map((s) => String(s.id))],
+              r.subvols.map((s, i) => [s.id, ...matrix[i]!]),
+            ),
+          );
         }
         if (freed) {
           out.push(`deleting ${freeIds.join(', ')} would free ${freed.total} bytes (${freed.data} data, ${freed.metaBlocks} tree blocks of ${r.nodesize})`);

@@ -1,16 +1,16 @@
 import type { Command } from 'commander';
+import type { FsView } from '../../fs/FsView.js';
 import { fileExtents, symlinkTarget } from '../../fs/fileData.js';
 import { displayName, displayPath, displayText } from '../../fs/names.js';
-import { extentRow, inodeRows, summarizeExtents, xattrValueText } from '../../report/fs.js';
-import { renderFields, renderTable } from '../table.js';
-import type { CliIO } from '../context.js';
-import type { FsView } from '../../fs/FsView.js';
 import type { Located } from '../../fs/select.js';
-import { parseCount } from '../parse.js';
-import { openBatch, worst, writeBatch } from '../batch.js';
-import { addSourceOptions, type CommonOptions } from '../options.js';
-import { finish } from '../findings.js';
 import { statJson } from '../../report/fileDocs.js';
+import { extentRow, inodeRows, summarizeExtents, xattrValueText } from '../../report/fs.js';
+import { openBatch, worst, writeBatch } from '../batch.js';
+import type { CliIO } from '../context.js';
+import { finish } from '../findings.js';
+import { addSourceOptions, type CommonOptions } from '../options.js';
+import { parseCount } from '../parse.js';
+import { renderFields, renderTable } from '../table.js';
 
 interface StatOptions extends CommonOptions {
   subvol?: string;
@@ -46,23 +46,42 @@ function statText(view: FsView, loc: Found, keep: number): string {
   if (target) rows.push(['symlink target', displayText(target)]);
   out.push(renderFields(rows));
   if (names.length) {
-    out.push(renderTable(['parent dir', 'name', 'index', 'item', 'path'], names.map((n) => {
-      const d = view.dirPath({ subvol: n.parentSubvol ?? ref.subvol, ino: n.parent });
-      const parent = n.parentSubvol !== undefined ? `${n.parent} (subvolume ${n.parentSubvol})` : n.parent;
-      return [parent, displayName(n.name), n.index, n.source, d ? displayPath([...d, n.name]) : '?'];
-    }), { title: 'names' }));
+    out.push(
+      renderTable(
+        ['parent dir', 'name', 'index', 'item', 'path'],
+        names.map((n) => {
+          const d = view.dirPath({ subvol: n.parentSubvol ?? ref.subvol, ino: n.parent });
+          const parent = n.parentSubvol !== undefined ? `${n.parent} (subvolume ${n.parentSubvol})` : n.parent;
+          return [parent, displayName(n.name), n.index, n.source, d ? displayPath([...d, n.name]) : '?'];
+        }),
+        { title: 'names' },
+      ),
+    );
   }
   if (xattrs.length) {
-    out.push(renderTable(['name', 'size', 'value'], xattrs.map((x) => [displayText(x.name), x.value.length, xattrValueText(x.value)]), { title: 'xattrs' }));
+    out.push(
+      renderTable(
+        ['name', 'size', 'value'],
+        xattrs.map((x) => [displayText(x.name), x.value.length, xattrValueText(x.value)]),
+        { title: 'xattrs' },
+      ),
+    );
   }
   const { summary, list } = summarizeExtents(fileExtents(view, ref), keep);
   // Only regular files and symlinks (whose target is an inline extent) have file extents; a directory's
   // items hold its entries, a device's or fifo's nothing: no extents part for them unless the tree has some.
   if (inode.kind !== 'file' && inode.kind !== 'symlink' && summary.count === 0) return out.join('\n');
-  const comp = Object.entries(summary.compressed).map(([k, v]) => `${v} ${k}`).join(', ');
-  out.push(`extents: ${summary.count} (${summary.regular} regular, ${summary.inline} inline, ${summary.prealloc} prealloc, ${summary.hole} hole${comp ? `; compressed: ${comp}` : ''}); ${summary.mappedBytes} bytes mapped, ${summary.diskBytes} bytes of disk extents`);
+  const comp = Object.entries(summary.compressed)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  out.push(
+    `extents: ${summary.count} (${summary.regular} regular, ${summary.inline} inline, ${summary.prealloc} prealloc, ${summary.hole} hole${comp ? `; compressed: ${comp}` : ''}); ${summary.mappedBytes} bytes mapped, ${summary.diskBytes} bytes of disk extents`,
+  );
   if (list.length) {
-    out.push(renderTable(['file offset', 'length', 'kind', 'compression', 'disk (logical +size)', 'offset in extent'], list.map(extentRow)) + (summary.count > list.length ? `\n... ${summary.count - list.length} more (--extents N)` : ''));
+    out.push(
+      renderTable(['file offset', 'length', 'kind', 'compression', 'disk (logical +size)', 'offset in extent'], list.map(extentRow)) +
+        (summary.count > list.length ? `\n... ${summary.count - list.length} more (--extents N)` : ''),
+    );
   }
   return out.join('\n');
 }

@@ -2,12 +2,12 @@ import type { Command } from 'commander';
 import { FsView } from '../../fs/FsView.js';
 import { lineageLines, subvolumeJson, subvolumeRow } from '../../report/fs.js';
 import { jsonDocument, toJson } from '../../report/json.js';
-import { openFilesystem } from '../open.js';
-import { renderTable } from '../table.js';
-import { type CliIO } from '../context.js';
-import { addSourceOptions, type CommonOptions } from '../options.js';
-import { finish } from '../findings.js';
 import { seedDeviceLines, seedDevices } from '../../report/seeds.js';
+import type { CliIO } from '../context.js';
+import { finish } from '../findings.js';
+import { openFilesystem } from '../open.js';
+import { addSourceOptions, type CommonOptions } from '../options.js';
+import { renderTable } from '../table.js';
 
 export function registerSubvolumes(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('subvolumes').alias('subvol').argument('[image]', 'image file or device'))
@@ -21,10 +21,7 @@ export function registerSubvolumes(program: Command, io: CliIO, done: (code: num
         io.stdout.write(toJson(jsonDocument('subvolumes', { defaultSubvol: view.defaultSubvolume(), subvolumes: subs.map(subvolumeJson), ...(seeds.length ? { seedDevices: seeds } : {}) }), 2) + '\n');
       } else {
         const out: string[] = [];
-        out.push(renderTable(
-          ['id', 'path', 'parent', 'gen', 'cgen', 'uuid', 'parent uuid', 'received uuid', 'ctime', 'otime', 'flags'],
-          subs.map(subvolumeRow),
-        ));
+        out.push(renderTable(['id', 'path', 'parent', 'gen', 'cgen', 'uuid', 'parent uuid', 'received uuid', 'ctime', 'otime', 'flags'], subs.map(subvolumeRow)));
         out.push(`default subvolume: ${view.defaultSubvolume()}`);
         out.push(...seedDeviceLines(fs));
         const deleted = subs.filter((s) => s.deleted);

@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
-import { readSuperblocks } from '../../volume/superblocks.js';
-import { dumpedDevice } from '../../volume/metadump.js';
 import { SuperFlag } from '../../format/constants.js';
 import { featureGaps } from '../../report/featureSupport.js';
-import { BACKUP_ROOT_HEAD, SYS_CHUNK_HEAD, backupRootRows, sysChunkArrayRows, superblockJson, superblockRows } from '../../report/superblock.js';
 import { jsonDocument, toJson } from '../../report/json.js';
+import { BACKUP_ROOT_HEAD, backupRootRows, SYS_CHUNK_HEAD, superblockJson, superblockRows, sysChunkArrayRows } from '../../report/superblock.js';
+import { dumpedDevice } from '../../volume/metadump.js';
+import { readSuperblocks } from '../../volume/superblocks.js';
+import { type CliIO, EXIT_DAMAGE, EXIT_OK, InputError } from '../context.js';
 import { forcedCopyError, openSources, superChoice } from '../open.js';
-import { renderFields, renderTable } from '../table.js';
-import { EXIT_DAMAGE, EXIT_OK, InputError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
+import { renderFields, renderTable } from '../table.js';
 
 export function registerSuper(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('super').argument('[image]', 'image file or device (default: the bundled demo image)'))
@@ -30,35 +30,46 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
       }
       const damaged = devices.some((d) => d.supers.mirrors.some((m) => m.state !== 'ok' && m.state !== 'missing'));
       if (opts.json) {
-        io.stdout.write(toJson(jsonDocument('super', {
-          superblock: superblockJson(first.supers.best),
-          ...(dump ? { metadump: dump.info } : {}),
-          featureGaps: featureGaps(first.supers.best),
-          devices: devices.map((d) => ({
-            name: d.name,
-            ...(isSeed(d) ? { seed: true } : {}),
-            // Copies numbered from 1, as the text and every message number them.
-            usedCopy: d.supers.bestIndex !== undefined ? d.supers.bestIndex + 1 : null,
-            mirrors: d.supers.mirrors.map((m) => ({
-              copy: m.index + 1, index: m.index, offset: m.offset, state: m.state, problems: m.problems,
-              ...(m.generation !== undefined ? { generation: m.generation } : {}),
-              ...(m.readError !== undefined ? { readError: m.readError } : {}),
-              ...(opts.allMirrors && m.superblock ? { superblock: superblockJson(m.superblock) } : {}),
-            })),
-          })),
-        }), 2) + '\n');
+        io.stdout.write(
+          toJson(
+            jsonDocument('super', {
+              superblock: superblockJson(first.supers.best),
+              ...(dump ? { metadump: dump.info } : {}),
+              featureGaps: featureGaps(first.supers.best),
+              devices: devices.map((d) => ({
+                name: d.name,
+                ...(isSeed(d) ? { seed: true } : {}),
+                // Copies numbered from 1, as the text and every message number them.
+                usedCopy: d.supers.bestIndex !== undefined ? d.supers.bestIndex + 1 : null,
+                mirrors: d.supers.mirrors.map((m) => ({
+                  copy: m.index + 1,
+                  index: m.index,
+                  offset: m.offset,
+                  state: m.state,
+                  problems: m.problems,
+                  ...(m.generation !== undefined ? { generation: m.generation } : {}),
+                  ...(m.readError !== undefined ? { readError: m.readError } : {}),
+                  ...(opts.allMirrors && m.superblock ? { superblock: superblockJson(m.superblock) } : {}),
+                })),
+              })),
+            }),
+            2,
+          ) + '\n',
+        );
         return done(damaged ? EXIT_DAMAGE : EXIT_OK);
       }
       const out: string[] = [];
-      if (dump) out.push(`${dump.info.name}: a btrfs-image dump (format ${dump.info.version}${dump.info.compressed ? ', zlib' : ''}, ${dump.info.ranges} ranges of tree blocks): the primary superblock of the dumped device; a dump holds no backup copies`);
+      if (dump)
+        out.push(
+          `${dump.info.name}: a btrfs-image dump (format ${dump.info.version}${dump.info.compressed ? ', zlib' : ''}, ${dump.info.ranges} ranges of tree blocks): the primary superblock of the dumped device; a dump holds no backup copies`,
+        );
       if (opts.allMirrors) {
         for (const d of devices) {
           for (const m of d.supers.mirrors) {
             if (m.superblock) {
               out.push(renderFields(superblockRows(m.superblock), `${d.name}: superblock copy ${m.index + 1} at ${m.offset} (${m.state})`));
               out.push(renderTable(BACKUP_ROOT_HEAD, backupRootRows(m.superblock), { title: 'backup roots' }));
-            }
-            else out.push(`${d.name}: superblock copy ${m.index + 1} at ${m.offset}: ${m.state}`);
+            } else out.push(`${d.name}: superblock copy ${m.index + 1} at ${m.offset}: ${m.state}`);
           }
         }
       } else {
@@ -68,12 +79,30 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
       }
       const gaps = featureGaps(first.supers.best);
       if (gaps.length) {
-        out.push(renderTable(['flag', 'support', 'what is not handled', 'may be incomplete'], gaps.map((g) => [g.flag, g.support, g.note, g.commands.join(', ')]),
-          { title: 'features btrfs-inspect does not fully understand' }));
+        out.push(
+          renderTable(
+            ['flag', 'support', 'what is not handled', 'may be incomplete'],
+            gaps.map((g) => [g.flag, g.support, g.note, g.commands.join(', ')]),
+            { title: 'features btrfs-inspect does not fully understand' },
+          ),
+        );
       }
-      out.push(renderTable(['device', 'copy', 'offset', 'state', 'generation', 'problems'], devices.flatMap((d) => d.supers.mirrors.map((m) => [
-        d.name + (isSeed(d) && d !== first ? ' (seed)' : ''), m.index + 1, m.offset, m.state + (m.index === d.supers.bestIndex ? ' (used)' : ''), m.generation ?? '', m.problems.join(', '),
-      ])), { title: 'superblock copies' }));
+      out.push(
+        renderTable(
+          ['device', 'copy', 'offset', 'state', 'generation', 'problems'],
+          devices.flatMap((d) =>
+            d.supers.mirrors.map((m) => [
+              d.name + (isSeed(d) && d !== first ? ' (seed)' : ''),
+              m.index + 1,
+              m.offset,
+              m.state + (m.index === d.supers.bestIndex ? ' (used)' : ''),
+              m.generation ?? '',
+              m.problems.join(', '),
+            ]),
+          ),
+          { title: 'superblock copies' },
+        ),
+      );
       io.stdout.write(out.join('\n\n') + '\n');
       done(damaged ? EXIT_DAMAGE : EXIT_OK);
     });

@@ -1,17 +1,17 @@
 import type { Command } from 'commander';
 import { recoverDeleted } from '../../analysis/forensics/recover.js';
-import { bodyLine, displayEntryName, liveInodes, recoveredEntries, showEntry, slimEntry, timelineEvents, tskModeString, type TimelineEntry } from '../../analysis/forensics/timeline.js';
-import type { Inode } from '../../fs/types.js';
+import { bodyLine, displayEntryName, liveInodes, recoveredEntries, showEntry, slimEntry, type TimelineEntry, timelineEvents, tskModeString } from '../../analysis/forensics/timeline.js';
 import { FsView } from '../../fs/FsView.js';
+import { symlinkTarget } from '../../fs/fileData.js';
 import { selectSubvolume } from '../../fs/select.js';
+import type { Inode } from '../../fs/types.js';
 import { formatTime } from '../../report/fs.js';
 import { ndjsonHeader, toJson } from '../../report/json.js';
+import { type CliIO, EXIT_DAMAGE, LineWriter, UsageError } from '../context.js';
+import { finish } from '../findings.js';
 import { openFilesystem } from '../open.js';
-import { EXIT_DAMAGE, LineWriter, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { Progress, scanWithProgress } from '../progress.js';
-import { finish } from '../findings.js';
-import { symlinkTarget } from '../../fs/fileData.js';
 
 interface TimelineOptions extends CommonOptions {
   bodyfile?: boolean;
@@ -35,11 +35,11 @@ export const MAX_SORTED_INODES = 200_000;
  */
 export function registerTimeline(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('timeline').argument('[image]', 'image file or device'))
-    .description('every inode\'s atime/mtime/ctime/otime (and recovered ones, flagged): TSK 3 body file (--bodyfile) or a time-sorted MACB table / NDJSON (--json)')
+    .description("every inode's atime/mtime/ctime/otime (and recovered ones, flagged): TSK 3 body file (--bodyfile) or a time-sorted MACB table / NDJSON (--json)")
     .option('--bodyfile', 'TSK 3 body file: MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime (whole seconds; one line per name; inode is SUBVOL-INO)')
     .option('--ns', 'with --bodyfile: times as seconds.nanoseconds (not every mactime accepts it)')
     .option('--no-recovered', 'leave out recovered (deleted) inodes (skips the metadata scan)')
-    .option('--subvol <id|path>', 'only this subvolume\'s inodes (recovered ones too)')
+    .option('--subvol <id|path>', "only this subvolume's inodes (recovered ones too)")
     .action((image: string | undefined, opts: TimelineOptions) => {
       const fs = openFilesystem(image, opts, io);
       const view = new FsView(fs);
@@ -87,9 +87,29 @@ export function registerTimeline(program: Command, io: CliIO, done: (code: numbe
         const t = { sec: ev.timeNs / 1_000_000_000n - (ev.timeNs % 1_000_000_000n < 0n ? 1n : 0n), nsec: Number(((ev.timeNs % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n) };
         if (opts.json) {
           const s = showEntry(e, 'json');
-          w.line(toJson({ record: 'event', time: formatTime(t), timeNs: ev.timeNs, macb: ev.macb, subvol: e.subvol, ino: e.ino, path: s.path, ...(s.pathBase64 ? { pathBase64: s.pathBase64 } : {}), type: e.inode.kind, mode: e.inode.mode, uid: e.inode.uid, gid: e.inode.gid, size: e.inode.size, deleted: e.deleted, ...(e.source ? { source: e.source } : {}) }));
+          w.line(
+            toJson({
+              record: 'event',
+              time: formatTime(t),
+              timeNs: ev.timeNs,
+              macb: ev.macb,
+              subvol: e.subvol,
+              ino: e.ino,
+              path: s.path,
+              ...(s.pathBase64 ? { pathBase64: s.pathBase64 } : {}),
+              type: e.inode.kind,
+              mode: e.inode.mode,
+              uid: e.inode.uid,
+              gid: e.inode.gid,
+              size: e.inode.size,
+              deleted: e.deleted,
+              ...(e.source ? { source: e.source } : {}),
+            }),
+          );
         } else {
-          w.line(`${formatTime(t)} ${ev.macb} ${String(e.inode.size).padStart(10)} ${tskModeString(e.inode.kind, e.inode.mode)} ${String(e.inode.uid).padStart(5)} ${String(e.inode.gid).padStart(5)} ${e.subvol}:${e.ino} ${displayEntryName(e)}`);
+          w.line(
+            `${formatTime(t)} ${ev.macb} ${String(e.inode.size).padStart(10)} ${tskModeString(e.inode.kind, e.inode.mode)} ${String(e.inode.uid).padStart(5)} ${String(e.inode.gid).padStart(5)} ${e.subvol}:${e.ino} ${displayEntryName(e)}`,
+          );
         }
       }
       w.flush();

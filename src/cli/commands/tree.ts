@@ -2,17 +2,17 @@ import { availableParallelism } from 'node:os';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Command } from 'commander';
 import { ObjectId } from '../../format/constants.js';
-import { blockDamage, dumpAll, dumpRoots, dumpTree, printContextOf, type DumpOptions } from '../../report/dumpTree.js';
-import { RenderCache, type RenderCodec } from '../../report/RenderCache.js';
-import { treeBlockJson, treeStartJson } from '../../report/treeJson.js';
+import { blockDamage, type DumpOptions, dumpAll, dumpRoots, dumpTree, printContextOf } from '../../report/dumpTree.js';
 import { ndjsonHeader, toJson } from '../../report/json.js';
 import { printTreeBlockLines } from '../../report/printTree.js';
+import { RenderCache, type RenderCodec } from '../../report/RenderCache.js';
+import { treeBlockJson, treeStartJson } from '../../report/treeJson.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
+import { ByteWriter, type CliIO, EXIT_DAMAGE, UsageError } from '../context.js';
+import { finish, reportFindings } from '../findings.js';
 import { openFilesystem } from '../open.js';
-import { ByteWriter, EXIT_DAMAGE, UsageError, type CliIO } from '../context.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { parseKey, parseTreeId, parseU64 } from '../parse.js';
-import { finish, reportFindings } from '../findings.js';
 import { metadataBlocks, Progress } from '../progress.js';
 import { TreeRenderPool } from './treeRenderPool.js';
 
@@ -89,7 +89,14 @@ export function registerTree(program: Command, io: CliIO, done: (code: number) =
         // A block with no good copy is marked as the full dump marks it.
         const notes = blockDamage(r, logical);
         const mark = (m: string) => (opts.json ? toJson({ record: 'error', logical, message: m }) + '\n' : `ERROR: ${m}\n`);
-        w.write(enc.encode((opts.json ? ndjsonHeader('tree') : '') + notes.before.map(mark).join('') + (opts.json ? treeBlockJson(b, ctx, r.validItems) : printTreeBlockLines(b, ctx)) + notes.after.map(mark).join('')));
+        w.write(
+          enc.encode(
+            (opts.json ? ndjsonHeader('tree') : '') +
+              notes.before.map(mark).join('') +
+              (opts.json ? treeBlockJson(b, ctx, r.validItems) : printTreeBlockLines(b, ctx)) +
+              notes.after.map(mark).join(''),
+          ),
+        );
         w.flush();
         return done(finish(fs, io));
       }
@@ -135,7 +142,10 @@ function dump(fs: Filesystem, dumpOpts: DumpOptions, opts: TreeOptions, w: ByteW
       const total = usedBlocks();
       let n = 0;
       progress.phase('dumping trees', { items: 'tree blocks' }, total);
-      dumpOpts.onBlock = () => { n++; if ((n & 255) === 0) progress.update(n, Math.max(n, total)); };
+      dumpOpts.onBlock = () => {
+        n++;
+        if ((n & 255) === 0) progress.update(n, Math.max(n, total));
+      };
     }
     dumpAll(fs, w.write, dumpOpts);
     progress.done();

@@ -1,12 +1,12 @@
 import type { Worker } from 'node:worker_threads';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { TreeBlock } from '../../format/treeBlock.js';
-import { renderBlock, type DumpOutput, type DumpSink } from '../../report/dumpTree.js';
+import { type DumpOutput, type DumpSink, renderBlock } from '../../report/dumpTree.js';
+import { jsonBigint } from '../../report/json.js';
 import type { PrintContext } from '../../report/printTree.js';
 import { RenderCache } from '../../report/RenderCache.js';
-import { jsonBigint } from '../../report/json.js';
 import { startWorker } from '../worker.js';
-import { DONE, FAILED, FREE, QUIT, RENDER, RENDER_ONLY, SUBMITTED, RenderSlots, UNPACK, WORKING, layoutFor, type SlotLayout } from './treeRenderSlots.js';
+import { DONE, FAILED, FREE, layoutFor, QUIT, RENDER, RENDER_ONLY, RenderSlots, type SlotLayout, SUBMITTED, UNPACK, WORKING } from './treeRenderSlots.js';
 
 /** A job handed to a render thread, in output order. */
 interface Ticket {
@@ -78,12 +78,23 @@ export class TreeRenderPool implements DumpOutput {
       const worker = startWorker(import.meta.url, 'treeRenderWorker', workerData, { maxYoungGenerationSizeMb: format === 'json' ? 16 : 4 });
       worker.unref();
       threads.push({ worker, slots, next: 0, dead: false });
-      ready.push(new Promise((resolve) => {
-        const timer = setTimeout(() => resolve(false), 20_000);
-        worker.once('message', () => { clearTimeout(timer); resolve(true); });
-        worker.once('error', () => { clearTimeout(timer); resolve(false); });
-        worker.once('exit', () => { clearTimeout(timer); resolve(false); });
-      }));
+      ready.push(
+        new Promise((resolve) => {
+          const timer = setTimeout(() => resolve(false), 20_000);
+          worker.once('message', () => {
+            clearTimeout(timer);
+            resolve(true);
+          });
+          worker.once('error', () => {
+            clearTimeout(timer);
+            resolve(false);
+          });
+          worker.once('exit', () => {
+            clearTimeout(timer);
+            resolve(false);
+          });
+        }),
+      );
     }
     const ok = await Promise.all(ready);
     if (ok.some((x) => !x)) {

@@ -49,7 +49,10 @@ export class RenderSlots {
   private readonly base: number;
   private readonly slotBytes: number;
 
-  constructor(readonly sab: SharedArrayBuffer, readonly layout: SlotLayout) {
+  constructor(
+    readonly sab: SharedArrayBuffer,
+    readonly layout: SlotLayout,
+  ) {
     const ctrlBytes = (HEAD + layout.slots * STRIDE) * 4;
     const logicalAt = Math.ceil(ctrlBytes / 8) * 8;
     this.ctrl = new Int32Array(sab, 0, HEAD + layout.slots * STRIDE);
@@ -64,12 +67,24 @@ export class RenderSlots {
     return new RenderSlots(new SharedArrayBuffer(total), layout);
   }
 
-  state(i: number): number { return HEAD + i * STRIDE; }
-  kind(i: number): number { return this.ctrl[HEAD + i * STRIDE + 1]!; }
-  inLen(i: number): number { return this.ctrl[HEAD + i * STRIDE + 2]!; }
-  validItems(i: number): number { return this.ctrl[HEAD + i * STRIDE + 3]!; }
-  outLen(i: number): number { return this.ctrl[HEAD + i * STRIDE + 4]!; }
-  packLen(i: number): number { return this.ctrl[HEAD + i * STRIDE + 5]!; }
+  state(i: number): number {
+    return HEAD + i * STRIDE;
+  }
+  kind(i: number): number {
+    return this.ctrl[HEAD + i * STRIDE + 1]!;
+  }
+  inLen(i: number): number {
+    return this.ctrl[HEAD + i * STRIDE + 2]!;
+  }
+  validItems(i: number): number {
+    return this.ctrl[HEAD + i * STRIDE + 3]!;
+  }
+  outLen(i: number): number {
+    return this.ctrl[HEAD + i * STRIDE + 4]!;
+  }
+  packLen(i: number): number {
+    return this.ctrl[HEAD + i * STRIDE + 5]!;
+  }
 
   setJob(i: number, kind: number, inLen: number, logical: bigint, validItems: number): void {
     this.ctrl[HEAD + i * STRIDE + 1] = kind;

@@ -2,9 +2,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { TreeBlock } from '../../format/treeBlock.js';
 import { renderBlock } from '../../report/dumpTree.js';
-import { setJsonBigint, type JsonBigint } from '../../report/json.js';
+import { type JsonBigint, setJsonBigint } from '../../report/json.js';
 import type { PrintContext } from '../../report/printTree.js';
-import { DONE, FAILED, QUIT, RENDER, RENDER_ONLY, SUBMITTED, RenderSlots, WORKING, type SlotLayout } from './treeRenderSlots.js';
+import { DONE, FAILED, QUIT, RENDER, RENDER_ONLY, RenderSlots, type SlotLayout, SUBMITTED, WORKING } from './treeRenderSlots.js';
 
 /**
  * A render thread of `tree`'s dump: takes the jobs of its slots in ring

@@ -2,18 +2,18 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { manifestEntries } from '../../analysis/manifest.js';
 import { compareManifest, type ManifestDifference } from '../../analysis/manifestCompare.js';
-import { entryRecord, mtreeKey, parseManifest, type ParsedManifest } from '../../report/manifestFormats.js';
 import { entryViolations, filesystemViolations, type Policy, type PolicyViolation } from '../../analysis/policy.js';
 import { computeUsage } from '../../analysis/usage.js';
 import { displayPath, parsePath } from '../../fs/names.js';
 import { jsonDocument, toJson } from '../../report/json.js';
-import { EXIT_DAMAGE, EXIT_OK, InputError, UsageError, type CliIO } from '../context.js';
+import { entryRecord, mtreeKey, type ParsedManifest, parseManifest } from '../../report/manifestFormats.js';
+import { worst } from '../batch.js';
+import { type CliIO, EXIT_DAMAGE, EXIT_OK, InputError, UsageError } from '../context.js';
 import { finish } from '../findings.js';
-import { addSourceOptions, collect, type CommonOptions } from '../options.js';
+import { addSourceOptions, type CommonOptions, collect } from '../options.js';
 import { parseByteCount } from '../parse.js';
 import { renderTable } from '../table.js';
 import { openTarget } from '../target.js';
-import { worst } from '../batch.js';
 import { nodeHasher } from './manifest.js';
 
 interface VerifyOptions extends CommonOptions {
@@ -31,12 +31,18 @@ const MAX_MANIFEST_BYTES = 1 << 30;
 
 export function registerVerify(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('verify').argument('[image]', 'image file or device').argument('[path]', 'directory the manifest describes, as a mount of subvolume 5 shows it (default /)'))
-    .description('compare the files below PATH with a manifest (BSD mtree, sha256sum\'s list, or "manifest --json"): every missing, extra and different entry; and check a policy (--deny, --min-free); exit 1 on any difference or violation')
+    .description(
+      'compare the files below PATH with a manifest (BSD mtree, sha256sum\'s list, or "manifest --json"): every missing, extra and different entry; and check a policy (--deny, --min-free); exit 1 on any difference or violation',
+    )
     .option('--manifest <file>', 'the manifest: mtree (bsdtar, mtree -c, "manifest"), sha256sum output, or NDJSON of "manifest --json" (told apart by content)')
-    .option('--deny <rules>', 'policy, a comma list (repeatable): "world-writable" (files and directories anyone may write; sticky directories allowed), "setuid" (setuid/setgid files not in --allow-setuid), "snapshots" (any snapshot left in the image)', collect)
+    .option(
+      '--deny <rules>',
+      'policy, a comma list (repeatable): "world-writable" (files and directories anyone may write; sticky directories allowed), "setuid" (setuid/setgid files not in --allow-setuid), "snapshots" (any snapshot left in the image)',
+      collect,
+    )
     .option('--allow-setuid <paths>', 'with --deny setuid: these setuid/setgid files are expected (comma list, repeatable; paths below PATH)', collect)
     .option('--min-free <size>', 'policy: at least this much free space (bytes, or with K, M, G, T: powers of 1024), as "usage" estimates it')
-    .option('--xdev', 'stay in PATH\'s subvolume: do not descend into subvolumes linked below it')
+    .option('--xdev', "stay in PATH's subvolume: do not descend into subvolumes linked below it")
     .option('--subvol <id|path>', 'PATH is in this subvolume')
     .option('--inode <subvol:ino>', 'the directory to compare, instead of a path')
     .action((image: string | undefined, path: string | undefined, opts: VerifyOptions) => {
@@ -59,37 +65,73 @@ export function registerVerify(program: Command, io: CliIO, done: (code: number)
       if (policy.snapshots || policy.minFree !== undefined) {
         const subvols = view.subvolumes();
         const byUuid = new Map(subvols.filter((x) => x.uuid !== null).map((x) => [x.uuid!, x]));
-        const snapshots = subvols.filter((x) => x.parentUuid !== null && !x.deleted).map((x) => {
-          const of = byUuid.get(x.parentUuid!);
-          return { id: x.id, path: x.path ? displayPath(x.path) : '(not linked)', of: of ? `subvolume ${of.id}` : `a deleted subvolume (uuid ${x.parentUuid})` };
-        });
+        const snapshots = subvols
+          .filter((x) => x.parentUuid !== null && !x.deleted)
+          .map((x) => {
+            const of = byUuid.get(x.parentUuid!);
+            return { id: x.id, path: x.path ? displayPath(x.path) : '(not linked)', of: of ? `subvolume ${of.id}` : `a deleted subvolume (uuid ${x.parentUuid})` };
+          });
         violations.push(...filesystemViolations(policy, { snapshots, freeEstimated: policy.minFree !== undefined ? computeUsage(fs).freeEstimated : 0n }));
       }
       const diffs = manifest ? compareManifest(manifest.records, manifest.scope, actual) : [];
       const counts = { missing: 0, extra: 0, different: 0 };
       const files = new Set<string>();
-      for (const d of diffs) { counts[d.kind]++; if (d.kind === 'different') files.add(d.key); }
+      for (const d of diffs) {
+        counts[d.kind]++;
+        if (d.kind === 'different') files.add(d.key);
+      }
       if (opts.json) {
-        io.stdout.write(toJson(jsonDocument('verify', {
-          verdict: diffs.length === 0 && violations.length === 0 ? 'match' : 'differs',
-          entries: actual.length,
-          ...(manifest ? {
-            manifest: opts.manifest, format: manifest.format, compared: manifest.records.length,
-            missing: counts.missing, extra: counts.extra, differentEntries: files.size,
-            notCompared: manifest.ignoredKeywords, differences: diffs.map(diffJson),
-          } : {}),
-          policy: violations,
-        }), 2) + '\n');
+        io.stdout.write(
+          toJson(
+            jsonDocument('verify', {
+              verdict: diffs.length === 0 && violations.length === 0 ? 'match' : 'differs',
+              entries: actual.length,
+              ...(manifest
+                ? {
+                    manifest: opts.manifest,
+                    format: manifest.format,
+                    compared: manifest.records.length,
+                    missing: counts.missing,
+                    extra: counts.extra,
+                    differentEntries: files.size,
+                    notCompared: manifest.ignoredKeywords,
+                    differences: diffs.map(diffJson),
+                  }
+                : {}),
+              policy: violations,
+            }),
+            2,
+          ) + '\n',
+        );
       } else {
         if (diffs.length > 0) {
-          io.stdout.write(renderTable(['difference', 'path', 'keyword', 'manifest', 'image', 'line'], diffs.map((d) => [
-            d.kind, d.key, d.kind === 'different' ? d.field : '', d.kind === 'different' ? d.expected : '', d.kind === 'different' ? d.found ?? '(none)' : d.kind === 'extra' ? d.type ?? '' : '', 'line' in d && d.line !== undefined ? d.line : '',
-          ])) + '\n');
+          io.stdout.write(
+            renderTable(
+              ['difference', 'path', 'keyword', 'manifest', 'image', 'line'],
+              diffs.map((d) => [
+                d.kind,
+                d.key,
+                d.kind === 'different' ? d.field : '',
+                d.kind === 'different' ? d.expected : '',
+                d.kind === 'different' ? (d.found ?? '(none)') : d.kind === 'extra' ? (d.type ?? '') : '',
+                'line' in d && d.line !== undefined ? d.line : '',
+              ]),
+            ) + '\n',
+          );
         }
-        if (violations.length > 0) io.stdout.write(renderTable(['policy', 'path', 'what'], violations.map((v) => [v.code, v.key ?? (v.subvol !== undefined ? `subvolume ${v.subvol}` : ''), v.message]), { title: 'policy' }) + '\n');
+        if (violations.length > 0)
+          io.stdout.write(
+            renderTable(
+              ['policy', 'path', 'what'],
+              violations.map((v) => [v.code, v.key ?? (v.subvol !== undefined ? `subvolume ${v.subvol}` : ''), v.message]),
+              { title: 'policy' },
+            ) + '\n',
+          );
         if (manifest) {
-          io.stdout.write(`${manifest.format} manifest of ${manifest.records.length} entries against ${actual.length} in the image: ` +
-            (diffs.length === 0 ? 'match\n' : `${counts.missing} missing, ${counts.extra} extra, ${files.size} different\n`));
+          io.stdout.write(
+            `${manifest.format} manifest of ${manifest.records.length} entries against ${actual.length} in the image: ` +
+              (diffs.length === 0 ? 'match\n' : `${counts.missing} missing, ${counts.extra} extra, ${files.size} different\n`),
+          );
           if (manifest.ignoredKeywords.length > 0) io.stderr.write(`not compared (the image cannot say): ${manifest.ignoredKeywords.join(', ')}\n`);
         }
         if (Object.keys(policy).length > 0) io.stdout.write(`policy: ${violations.length === 0 ? 'kept' : `${violations.length} violation(s)`}\n`);
@@ -114,7 +156,6 @@ function parsePolicy(o: VerifyOptions): Policy {
   return p;
 }
 
-
 function readManifest(path: string): ParsedManifest {
   let text: string;
   try {
@@ -128,7 +169,10 @@ function readManifest(path: string): ParsedManifest {
   }
   const m = parseManifest(text);
   if (m.errors.length > 0) {
-    const first = m.errors.slice(0, 5).map((e) => `line ${e.line}: ${e.message}`).join('; ');
+    const first = m.errors
+      .slice(0, 5)
+      .map((e) => `line ${e.line}: ${e.message}`)
+      .join('; ');
     throw new UsageError(`--manifest ${path}: ${m.errors.length} line(s) not understood (${first})`);
   }
   if (m.records.length === 0) throw new UsageError(`--manifest ${path}: no entries (is it a manifest?)`);

@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import type { ByteSource } from '../../io/ByteSource.js';
 import { parseRange } from './range.js';
@@ -9,8 +9,13 @@ import { parseRange } from './range.js';
 const MAX_RESPONSE = 8 * 1024 * 1024;
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml', '.png': 'image/png', '.wasm': 'application/wasm', '.json': 'application/json',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
 };
 
 export interface ServeOptions {
@@ -89,9 +94,15 @@ export function serve(opts: ServeOptions): Promise<Serving> {
       const a = server.address();
       port = typeof a === 'object' && a ? a.port : opts.port;
       resolve({
-        server, port, token,
+        server,
+        port,
+        token,
         url: `http://127.0.0.1:${port}/?token=${token}#/overview`,
-        close: () => new Promise<void>((done) => { server.close(() => done()); server.closeAllConnections(); }),
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
       });
     });
   });

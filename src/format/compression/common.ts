@@ -38,12 +38,10 @@ export function checkSizes(algorithm: string, input: Uint8Array, outputSize: num
     throw new DecompressionError(algorithm, `invalid output size ${outputSize}`);
   }
   if (outputSize > MAX_UNCOMPRESSED) {
-    throw new DecompressionError(algorithm,
-      `output size ${outputSize} exceeds the ${MAX_UNCOMPRESSED}-byte limit for compressed extents (ram_bytes is corrupt)`);
+    throw new DecompressionError(algorithm, `output size ${outputSize} exceeds the ${MAX_UNCOMPRESSED}-byte limit for compressed extents (ram_bytes is corrupt)`);
   }
   if (input.length > MAX_COMPRESSED) {
-    throw new DecompressionError(algorithm,
-      `compressed input of ${input.length} bytes exceeds the ${MAX_COMPRESSED}-byte limit for compressed extents (disk_num_bytes is corrupt)`);
+    throw new DecompressionError(algorithm, `compressed input of ${input.length} bytes exceeds the ${MAX_COMPRESSED}-byte limit for compressed extents (disk_num_bytes is corrupt)`);
   }
 }
 

@@ -1,13 +1,10 @@
-import { Compression, COMPRESSION_NAMES } from '../constants.js';
-import { DecompressionError, MAX_COMPRESSED, MAX_UNCOMPRESSED, type CompressionName } from './common.js';
+import { COMPRESSION_NAMES, Compression } from '../constants.js';
+import { type CompressionName, DecompressionError, MAX_COMPRESSED, MAX_UNCOMPRESSED } from './common.js';
 import { decompressLzo, lzo1xDecompress, lzo1xWorstCompress } from './lzo.js';
 import { decompressZlib } from './zlib.js';
 import { decompressZstd, ZSTD_MAX_WINDOW } from './zstd.js';
 
-export {
-  DecompressionError, MAX_COMPRESSED, MAX_UNCOMPRESSED, type CompressionName,
-  decompressLzo, lzo1xDecompress, lzo1xWorstCompress, decompressZlib, decompressZstd, ZSTD_MAX_WINDOW,
-};
+export { type CompressionName, DecompressionError, decompressLzo, decompressZlib, decompressZstd, lzo1xDecompress, lzo1xWorstCompress, MAX_COMPRESSED, MAX_UNCOMPRESSED, ZSTD_MAX_WINDOW };
 
 /** The name of a btrfs_file_extent_item.compression value, or null for an unknown one. */
 export function compressionName(compression: number): CompressionName | null {
@@ -40,9 +37,12 @@ export function decompressExtent(compression: number, input: Uint8Array, outputS
       out.set(input.length > outputSize ? input.subarray(0, outputSize) : input);
       return out;
     }
-    case Compression.ZLIB: return decompressZlib(input, outputSize);
-    case Compression.LZO: return decompressLzo(input, outputSize, sectorsize);
-    case Compression.ZSTD: return decompressZstd(input, outputSize);
+    case Compression.ZLIB:
+      return decompressZlib(input, outputSize);
+    case Compression.LZO:
+      return decompressLzo(input, outputSize, sectorsize);
+    case Compression.ZSTD:
+      return decompressZstd(input, outputSize);
     default:
       throw new DecompressionError('unknown', `unknown compression type ${compression}`);
   }

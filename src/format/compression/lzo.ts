@@ -1,5 +1,5 @@
 import { u32 } from '../bytes.js';
-import { DecompressionError, checkSizes } from './common.js';
+import { checkSizes, DecompressionError } from './common.js';
 
 /**
  * LZO as btrfs stores it (compression type 2).
@@ -28,7 +28,11 @@ export function lzo1xWorstCompress(n: number): number {
 }
 
 class LzoStreamError extends Error {
-  constructor(readonly what: string, readonly inOff: number, readonly outOff: number) {
+  constructor(
+    readonly what: string,
+    readonly inOff: number,
+    readonly outOff: number,
+  ) {
     super(`${what} at input byte ${inOff}, output byte ${outOff}`);
   }
 }
@@ -81,7 +85,10 @@ function decodeInto(src: Uint8Array, start: number, end: number, dst: Uint8Array
         for (;;) {
           if (ip >= end) fail('input overrun in match length');
           const b = src[ip++]!;
-          if (b !== 0) { len = 31 + zeros * 255 + b; break; }
+          if (b !== 0) {
+            len = 31 + zeros * 255 + b;
+            break;
+          }
           zeros++;
         }
       }
@@ -99,7 +106,10 @@ function decodeInto(src: Uint8Array, start: number, end: number, dst: Uint8Array
         for (;;) {
           if (ip >= end) fail('input overrun in match length');
           const b = src[ip++]!;
-          if (b !== 0) { len = 7 + zeros * 255 + b; break; }
+          if (b !== 0) {
+            len = 7 + zeros * 255 + b;
+            break;
+          }
           zeros++;
         }
       }
@@ -123,7 +133,10 @@ function decodeInto(src: Uint8Array, start: number, end: number, dst: Uint8Array
         for (;;) {
           if (ip >= end) fail('input overrun in literal length');
           const b = src[ip++]!;
-          if (b !== 0) { len = 15 + zeros * 255 + b; break; }
+          if (b !== 0) {
+            len = 15 + zeros * 255 + b;
+            break;
+          }
           zeros++;
         }
       }
@@ -205,7 +218,9 @@ function checkSectorsize(sectorsize: number): void {
 export function decompressLzo(input: Uint8Array, outputSize: number, sectorsize: number): Uint8Array {
   checkSizes(ALG, input, outputSize);
   checkSectorsize(sectorsize);
-  const err = (reason: string): never => { throw new DecompressionError(ALG, reason); };
+  const err = (reason: string): never => {
+    throw new DecompressionError(ALG, reason);
+  };
   if (input.length < LZO_LEN) err(`input of ${input.length} bytes is shorter than the 4-byte length header`);
   const total = u32(input, 0);
   if (total < LZO_LEN) err(`length header ${total} is smaller than the header itself`);

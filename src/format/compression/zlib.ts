@@ -1,5 +1,5 @@
 import { inflateSync } from 'fflate';
-import { DecompressionError, checkSizes, describe } from './common.js';
+import { checkSizes, DecompressionError, describe } from './common.js';
 
 /**
  * zlib as btrfs stores it (compression type 1): one zlib stream (2-byte

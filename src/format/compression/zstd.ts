@@ -2,8 +2,8 @@ import { Decompress } from 'fzstd';
 import { u32 } from '../bytes.js';
 import { computeCsum } from '../checksum.js';
 import { CsumType } from '../constants.js';
-import { DecompressionError, checkSizes, describe } from './common.js';
-import { ZstdFormatError, checkCompressedBlock, newFrameState } from './zstdSequences.js';
+import { checkSizes, DecompressionError, describe } from './common.js';
+import { checkCompressedBlock, newFrameState, ZstdFormatError } from './zstdSequences.js';
 
 /**
  * zstd as btrfs stores it (compression type 3): one zstd frame per extent or
@@ -44,7 +44,9 @@ interface FrameScan {
 
 /** Validates the frame at the start of input, block by block, until `want` bytes are covered. */
 function scanFrame(input: Uint8Array, want: number): FrameScan {
-  const err = (reason: string): never => { throw new DecompressionError(ALG, reason); };
+  const err = (reason: string): never => {
+    throw new DecompressionError(ALG, reason);
+  };
   if (input.length < 6) err(`input of ${input.length} bytes is too short for a zstd frame`);
   const magic = u32(input, 0);
   if (magic !== MAGIC) {

@@ -16,7 +16,9 @@
 
 export class ZstdFormatError extends Error {}
 
-const fail = (msg: string): never => { throw new ZstdFormatError(msg); };
+const fail = (msg: string): never => {
+  throw new ZstdFormatError(msg);
+};
 
 /** An FSE decoding table: per state, the symbol, the bits to read and the base of the next state. */
 interface FseTable {
@@ -52,7 +54,8 @@ function buildTable(norm: readonly number[], log: number): FseTable {
   for (let s = 0; s < norm.length; s++) {
     for (let i = 0; i < norm[s]!; i++) {
       symbol[pos] = s;
-      do pos = (pos + step) & mask; while (pos > high);
+      do pos = (pos + step) & mask;
+      while (pos > high);
     }
   }
   if (pos !== 0) fail('FSE table does not spread evenly');
@@ -121,7 +124,10 @@ function readTable(src: Uint8Array, p: number, end: number, maxSymbol: number, m
     remaining -= count < 0 ? -count : count;
     norm.push(count);
     prevZero = count === 0;
-    while (remaining < threshold) { nb--; threshold >>= 1; }
+    while (remaining < threshold) {
+      nb--;
+      threshold >>= 1;
+    }
   }
   if (remaining !== 1) fail(`${what} table probabilities do not sum to the table size`);
   if (norm.length > maxSymbol + 1) fail(`${what} table has symbols past ${maxSymbol}`);
@@ -129,14 +135,14 @@ function readTable(src: Uint8Array, p: number, end: number, maxSymbol: number, m
 }
 
 const LL_BITS = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
-const ML_BITS = [
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  1, 1, 1, 1, 2, 2, 3, 3, 4, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-];
+const ML_BITS = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 3, 4, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 const baselines = (bits: number[], first: number) => {
   const b: number[] = [];
   let v = first;
-  for (const n of bits) { b.push(v); v += 1 << n; }
+  for (const n of bits) {
+    b.push(v);
+    v += 1 << n;
+  }
   return b;
 };
 const LL_BASE = baselines(LL_BITS, 0);
@@ -147,10 +153,7 @@ const OF_MAX = 31;
 
 // Predefined distributions (RFC 8878 3.1.1.3.2.2).
 const LL_DEFAULT = [4, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 2, 1, 1, 1, 1, 1, -1, -1, -1, -1];
-const ML_DEFAULT = [
-  1, 4, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1,
-];
+const ML_DEFAULT = [1, 4, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1];
 const OF_DEFAULT = [1, 1, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1];
 let defaults: [FseTable, FseTable, FseTable] | null = null;
 function defaultTables(): [FseTable, FseTable, FseTable] {
@@ -237,9 +240,16 @@ export function checkCompressedBlock(src: Uint8Array, p: number, end: number, bl
   let litBytes: number;
   if (litType < 2) {
     let hdr: number;
-    if ((sizeFormat & 1) === 0) { regen = b0 >>> 3; hdr = 1; }
-    else if (sizeFormat === 1) { hdr = 2; regen = (b0 >>> 4) + ((src[p + 1] ?? 0) << 4); }
-    else { hdr = 3; regen = (b0 >>> 4) + ((src[p + 1] ?? 0) << 4) + ((src[p + 2] ?? 0) << 12); }
+    if ((sizeFormat & 1) === 0) {
+      regen = b0 >>> 3;
+      hdr = 1;
+    } else if (sizeFormat === 1) {
+      hdr = 2;
+      regen = (b0 >>> 4) + ((src[p + 1] ?? 0) << 4);
+    } else {
+      hdr = 3;
+      regen = (b0 >>> 4) + ((src[p + 1] ?? 0) << 4) + ((src[p + 2] ?? 0) << 12);
+    }
     if (end - p < hdr) fail('literals header runs past the block');
     litBytes = litType === 0 ? regen : 1;
     p += hdr;
@@ -346,7 +356,9 @@ export function checkCompressedBlock(src: Uint8Array, p: number, end: number, bl
     let offset: number;
     if (ofValue > 3) {
       offset = ofValue - 3;
-      rep[2] = rep[1]; rep[1] = rep[0]; rep[0] = offset;
+      rep[2] = rep[1];
+      rep[1] = rep[0];
+      rep[0] = offset;
     } else {
       const idx = ofValue - (llen !== 0 ? 1 : 0);
       if (idx === 0) offset = rep[0];

@@ -1,7 +1,7 @@
 import { ItemType } from '../constants.js';
 import { decodeKey, KEY_SIZE, type Key } from '../key.js';
 import { bytes, defineStruct } from '../struct.js';
-import { tooShort, type InvalidItem } from './common.js';
+import { type InvalidItem, tooShort } from './common.js';
 
 /** btrfs_block_group_item: key (start, BLOCK_GROUP_ITEM, length). */
 export const blockGroupItem = defineStruct('btrfs_block_group_item', 24, [
@@ -43,8 +43,12 @@ export const BLOCK_GROUP_ITEM_SIZE = blockGroupItem.size;
 export function decodeBlockGroupItem(key: Key, data: Uint8Array): BlockGroupItemDecoded | InvalidItem {
   if (data.length < BLOCK_GROUP_ITEM_SIZE) return tooShort(ItemType.BLOCK_GROUP_ITEM, 'block group item', BLOCK_GROUP_ITEM_SIZE, data);
   const r: BlockGroupItemDecoded = {
-    kind: 'block_group_item', start: key.objectid, length: key.offset,
-    used: blockGroupUsed(data, 0), chunkObjectid: blockGroupChunkObjectid(data, 0), flags: blockGroupFlags(data, 0),
+    kind: 'block_group_item',
+    start: key.objectid,
+    length: key.offset,
+    used: blockGroupUsed(data, 0),
+    chunkObjectid: blockGroupChunkObjectid(data, 0),
+    flags: blockGroupFlags(data, 0),
   };
   if (data.length !== BLOCK_GROUP_ITEM_SIZE) r.errors = [`block group item has ${data.length} bytes, expected ${BLOCK_GROUP_ITEM_SIZE}`];
   return r;
@@ -65,7 +69,11 @@ export function decodeFreeSpaceInfo(key: Key, data: Uint8Array): FreeSpaceInfoDe
   const size = freeSpaceInfo.size;
   if (data.length < size) return tooShort(ItemType.FREE_SPACE_INFO, 'free space info', size, data);
   const r: FreeSpaceInfoDecoded = {
-    kind: 'free_space_info', start: key.objectid, length: key.offset, extentCount: freeSpaceInfoExtentCount(data, 0), flags: freeSpaceInfoFlags(data, 0),
+    kind: 'free_space_info',
+    start: key.objectid,
+    length: key.offset,
+    extentCount: freeSpaceInfoExtentCount(data, 0),
+    flags: freeSpaceInfoFlags(data, 0),
   };
   if (data.length !== size) r.errors = [`free space info has ${data.length} bytes, expected ${size}`];
   return r;
@@ -109,7 +117,7 @@ export function decodeFreeSpaceBitmap(key: Key, data: Uint8Array, sectorsize: nu
 
 /** True when the sector at `index` (0-based from the bitmap's start) is free. */
 export function bitmapBit(bitmap: Uint8Array, index: number): boolean {
-  return ((bitmap[index >>> 3] ?? 0) >>> (index & 7) & 1) === 1;
+  return (((bitmap[index >>> 3] ?? 0) >>> (index & 7)) & 1) === 1;
 }
 
 /**
@@ -130,8 +138,12 @@ export const FREE_SPACE_HEADER_SIZE = freeSpaceHeader.size;
 export function decodeFreeSpaceHeader(key: Key, data: Uint8Array): FreeSpaceHeaderDecoded | InvalidItem {
   if (data.length < FREE_SPACE_HEADER_SIZE) return tooShort(0, 'free space header', FREE_SPACE_HEADER_SIZE, data);
   const r: FreeSpaceHeaderDecoded = {
-    kind: 'free_space_header', blockGroup: key.offset, location: decodeKey(data, freeSpaceHeader.off.location),
-    generation: FSH.generation(data, 0), numEntries: FSH.numEntries(data, 0), numBitmaps: FSH.numBitmaps(data, 0),
+    kind: 'free_space_header',
+    blockGroup: key.offset,
+    location: decodeKey(data, freeSpaceHeader.off.location),
+    generation: FSH.generation(data, 0),
+    numEntries: FSH.numEntries(data, 0),
+    numBitmaps: FSH.numBitmaps(data, 0),
   };
   if (data.length !== FREE_SPACE_HEADER_SIZE) r.errors = [`free space header has ${data.length} bytes, expected ${FREE_SPACE_HEADER_SIZE}`];
   return r;

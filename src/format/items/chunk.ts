@@ -1,7 +1,7 @@
 import { ItemType } from '../constants.js';
 import type { Key } from '../key.js';
 import { defineStruct } from '../struct.js';
-import { tooShort, type InvalidItem } from './common.js';
+import { type InvalidItem, tooShort } from './common.js';
 
 /** btrfs_chunk without its stripes (btrfs_tree.h): num_stripes btrfs_stripe follow it. */
 export const chunkItem = defineStruct('btrfs_chunk', 48, [
@@ -16,8 +16,15 @@ export const chunkItem = defineStruct('btrfs_chunk', 48, [
   ['subStripes', 'u16'],
 ]);
 export const {
-  length: chunkLength, owner: chunkOwner, stripeLen: chunkStripeLen, type: chunkType, ioAlign: chunkIoAlign,
-  ioWidth: chunkIoWidth, sectorSize: chunkSectorSize, numStripes: chunkNumStripes, subStripes: chunkSubStripes,
+  length: chunkLength,
+  owner: chunkOwner,
+  stripeLen: chunkStripeLen,
+  type: chunkType,
+  ioAlign: chunkIoAlign,
+  ioWidth: chunkIoWidth,
+  sectorSize: chunkSectorSize,
+  numStripes: chunkNumStripes,
+  subStripes: chunkSubStripes,
 } = chunkItem.get;
 
 /** btrfs_stripe: one device range of a chunk. */

@@ -35,7 +35,10 @@ export function tooShort(itemType: number, what: string, need: number, raw: Uint
 
 /** Adds a problem to an optional errors list (allocating the list only when needed). */
 export function addError(errors: string[] | undefined, msg: string): string[] {
-  if (errors) { errors.push(msg); return errors; }
+  if (errors) {
+    errors.push(msg);
+    return errors;
+  }
   return [msg];
 }
 
@@ -66,7 +69,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: false });
 export function nameText(buf: Uint8Array, off: number, len: number): string {
   if (len <= 64) {
     let ascii = true;
-    for (let i = 0; i < len; i++) if (buf[off + i]! >= 0x80) { ascii = false; break; }
+    for (let i = 0; i < len; i++)
+      if (buf[off + i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
     if (ascii) return String.fromCharCode.apply(null, buf.subarray(off, off + len) as unknown as number[]);
   }
   return utf8.decode(buf.subarray(off, off + len));

@@ -1,7 +1,7 @@
 import { ItemType } from '../constants.js';
 import type { Key } from '../key.js';
 import { defineStruct } from '../struct.js';
-import { tooShort, type InvalidItem } from './common.js';
+import { type InvalidItem, tooShort } from './common.js';
 
 /** btrfs_dev_item, field by field (btrfs_tree.h); also embedded in the superblock. */
 export const devItem = defineStruct('btrfs_dev_item', 98, [
@@ -31,8 +31,11 @@ export const devExtent = defineStruct('btrfs_dev_extent', 48, [
   ['chunkTreeUuid', 'uuid'],
 ]);
 export const {
-  chunkTree: devExtentChunkTree, chunkObjectid: devExtentChunkObjectid, chunkOffset: devExtentChunkOffset,
-  length: devExtentLength, chunkTreeUuid: devExtentChunkTreeUuid,
+  chunkTree: devExtentChunkTree,
+  chunkObjectid: devExtentChunkObjectid,
+  chunkOffset: devExtentChunkOffset,
+  length: devExtentLength,
+  chunkTreeUuid: devExtentChunkTreeUuid,
 } = devExtent.get;
 
 /** btrfs_dev_item (98 bytes): one device of the filesystem. */

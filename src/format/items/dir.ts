@@ -1,7 +1,7 @@
 import { ItemType } from '../constants.js';
-import { decodeKey, KEY_SIZE, keyObjectidAt, keyTypeAt, type Key } from '../key.js';
+import { decodeKey, KEY_SIZE, type Key, keyObjectidAt, keyTypeAt } from '../key.js';
 import { bytes, defineStruct } from '../struct.js';
-import { addError, nameText, tooShort, type InvalidItem } from './common.js';
+import { addError, type InvalidItem, nameText, tooShort } from './common.js';
 
 /** btrfs_dir_item: the 30-byte header of one directory entry or xattr; the name, then the data, follow it. */
 export const dirItem = defineStruct('btrfs_dir_item', 30, [
@@ -36,14 +36,12 @@ export function dirItemLocationType(buf: Uint8Array, off: number): number {
  * header or body runs past the item, or when fn returns false. Returns
  * where it stopped, relative to `off`: `size` when every entry fit.
  */
-export function forEachDirEntry(
-  buf: Uint8Array, off: number, size: number,
-  fn: (entry: number, nameLen: number, dataLen: number) => boolean | void,
-): number {
+export function forEachDirEntry(buf: Uint8Array, off: number, size: number, fn: (entry: number, nameLen: number, dataLen: number) => boolean | void): number {
   let p = 0;
   while (p + DIR_ITEM_HEADER_SIZE <= size) {
     const e = off + p;
-    const nameLen = dirItemNameLen(buf, e), dataLen = dirItemDataLen(buf, e);
+    const nameLen = dirItemNameLen(buf, e),
+      dataLen = dirItemDataLen(buf, e);
     const end = p + DIR_ITEM_HEADER_SIZE + nameLen + dataLen;
     if (end > size) return p;
     p = end;
@@ -104,7 +102,11 @@ export function decodeDirItem(key: Key, data: Uint8Array): DirItemDecoded | Inva
       errors = addError(errors, `dir entry at ${p}: name_len ${nameLen} + data_len ${dataLen} run past the item end`);
     }
     entries.push({
-      location, transid, dataLen, nameLen, type,
+      location,
+      transid,
+      dataLen,
+      nameLen,
+      type,
       name: data.subarray(nameStart, nameEnd),
       data: data.subarray(nameEnd, dataEnd),
       nameStr: nameText(data, nameStart, nameEnd - nameStart),

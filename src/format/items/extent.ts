@@ -2,7 +2,7 @@ import CRC32C from 'crc-32/crc32c.js';
 import { ExtentFlag, ItemType } from '../constants.js';
 import { decodeKey, KEY_SIZE, type Key } from '../key.js';
 import { bytes, defineStruct } from '../struct.js';
-import { addError, tooShort, type InvalidItem } from './common.js';
+import { addError, type InvalidItem, tooShort } from './common.js';
 
 /** btrfs_extent_item: key (bytenr, EXTENT_ITEM, length) or (bytenr, METADATA_ITEM, level); inline refs follow. */
 export const extentItem = defineStruct('btrfs_extent_item', 24, [
@@ -13,9 +13,7 @@ export const extentItem = defineStruct('btrfs_extent_item', 24, [
 export const { refs: extentRefs, generation: extentGeneration, flags: extentFlags } = extentItem.get;
 
 /** btrfs_extent_item_v0 (before 2.6.31): a lone refs count. */
-export const extentItemV0 = defineStruct('btrfs_extent_item_v0', 4, [
-  ['refs', 'u32'],
-]);
+export const extentItemV0 = defineStruct('btrfs_extent_item_v0', 4, [['refs', 'u32']]);
 
 /** btrfs_tree_block_info: after a non-skinny tree block's extent item. */
 export const treeBlockInfo = defineStruct('btrfs_tree_block_info', 18, [
@@ -40,15 +38,11 @@ export const extentDataRef = defineStruct('btrfs_extent_data_ref', 28, [
 export const { root: extentDataRefRoot, objectid: extentDataRefObjectid, offset: extentDataRefOffset, count: extentDataRefCount } = extentDataRef.get;
 
 /** btrfs_shared_data_ref: a SHARED_DATA_REF item's body, and inline after the parent. */
-export const sharedDataRef = defineStruct('btrfs_shared_data_ref', 4, [
-  ['count', 'u32'],
-]);
+export const sharedDataRef = defineStruct('btrfs_shared_data_ref', 4, [['count', 'u32']]);
 export const { count: sharedDataRefCount } = sharedDataRef.get;
 
 /** btrfs_extent_owner_ref: an EXTENT_OWNER_REF item's body (simple quotas). */
-export const extentOwnerRef = defineStruct('btrfs_extent_owner_ref', 8, [
-  ['root', 'u64'],
-]);
+export const extentOwnerRef = defineStruct('btrfs_extent_owner_ref', 8, [['root', 'u64']]);
 
 /** btrfs_extent_ref_v0 (obsolete EXTENT_REF_V0). */
 export const extentRefV0 = defineStruct('btrfs_extent_ref_v0', 28, [
@@ -161,9 +155,15 @@ export function decodeExtentItem(key: Key, data: Uint8Array): ExtentItemDecoded 
       break;
     }
     switch (type) {
-      case ItemType.EXTENT_OWNER_REF: refs.push({ type, kind: 'extent_owner', root: IR.offset(data, p) }); break;
-      case ItemType.TREE_BLOCK_REF: refs.push({ type, kind: 'tree_block', root: IR.offset(data, p) }); break;
-      case ItemType.SHARED_BLOCK_REF: refs.push({ type, kind: 'shared_block', parent: IR.offset(data, p) }); break;
+      case ItemType.EXTENT_OWNER_REF:
+        refs.push({ type, kind: 'extent_owner', root: IR.offset(data, p) });
+        break;
+      case ItemType.TREE_BLOCK_REF:
+        refs.push({ type, kind: 'tree_block', root: IR.offset(data, p) });
+        break;
+      case ItemType.SHARED_BLOCK_REF:
+        refs.push({ type, kind: 'shared_block', parent: IR.offset(data, p) });
+        break;
       case ItemType.SHARED_DATA_REF:
         refs.push({ type, kind: 'shared_data', parent: IR.offset(data, p), count: sharedDataRefCount(data, p + extentInlineRef.size) });
         break;
@@ -180,9 +180,19 @@ export function decodeExtentItem(key: Key, data: Uint8Array): ExtentItemDecoded 
 }
 
 /** TREE_BLOCK_REF item: key (bytenr, TREE_BLOCK_REF, root); no body. */
-export interface TreeBlockRefDecoded { kind: 'tree_block_ref'; bytenr: bigint; root: bigint; errors?: string[] }
+export interface TreeBlockRefDecoded {
+  kind: 'tree_block_ref';
+  bytenr: bigint;
+  root: bigint;
+  errors?: string[];
+}
 /** SHARED_BLOCK_REF item: key (bytenr, SHARED_BLOCK_REF, parent block); no body. */
-export interface SharedBlockRefDecoded { kind: 'shared_block_ref'; bytenr: bigint; parent: bigint; errors?: string[] }
+export interface SharedBlockRefDecoded {
+  kind: 'shared_block_ref';
+  bytenr: bigint;
+  parent: bigint;
+  errors?: string[];
+}
 /** EXTENT_DATA_REF item: key (bytenr, EXTENT_DATA_REF, hash(root, objectid, offset)); btrfs_extent_data_ref. */
 export interface ExtentDataRefDecoded {
   kind: 'extent_data_ref';
@@ -196,9 +206,20 @@ export interface ExtentDataRefDecoded {
   errors?: string[];
 }
 /** SHARED_DATA_REF item: key (bytenr, SHARED_DATA_REF, parent leaf); btrfs_shared_data_ref. */
-export interface SharedDataRefDecoded { kind: 'shared_data_ref'; bytenr: bigint; parent: bigint; count: number; errors?: string[] }
+export interface SharedDataRefDecoded {
+  kind: 'shared_data_ref';
+  bytenr: bigint;
+  parent: bigint;
+  count: number;
+  errors?: string[];
+}
 /** EXTENT_OWNER_REF as a standalone item (btrfs_extent_owner_ref). */
-export interface ExtentOwnerRefDecoded { kind: 'extent_owner_ref'; bytenr: bigint; root: bigint; errors?: string[] }
+export interface ExtentOwnerRefDecoded {
+  kind: 'extent_owner_ref';
+  bytenr: bigint;
+  root: bigint;
+  errors?: string[];
+}
 /** Obsolete EXTENT_REF_V0 (btrfs_extent_ref_v0: root, generation, objectid u64, count u32); kept raw too. */
 export interface ExtentRefV0Decoded {
   kind: 'extent_ref_v0';
@@ -232,8 +253,13 @@ export function decodeExtentDataRef(key: Key, data: Uint8Array): ExtentDataRefDe
   const size = extentDataRef.size;
   if (data.length < size) return tooShort(key.type, 'extent data ref', size, data);
   const r: ExtentDataRefDecoded = {
-    kind: 'extent_data_ref', bytenr: key.objectid, hash: key.offset,
-    root: extentDataRefRoot(data, 0), objectid: extentDataRefObjectid(data, 0), offset: extentDataRefOffset(data, 0), count: extentDataRefCount(data, 0),
+    kind: 'extent_data_ref',
+    bytenr: key.objectid,
+    hash: key.offset,
+    root: extentDataRefRoot(data, 0),
+    objectid: extentDataRefObjectid(data, 0),
+    offset: extentDataRefOffset(data, 0),
+    count: extentDataRefCount(data, 0),
   };
   const e = sizeError('extent data ref', data, size);
   if (e) r.errors = e;
@@ -271,7 +297,10 @@ export function decodeExtentRefV0(key: Key, data: Uint8Array): ExtentRefV0Decode
 
 const le64 = new Uint8Array(8);
 function crcU64(v: bigint, seed: number): number {
-  for (let i = 0; i < 8; i++) { le64[i] = Number(v & 0xffn); v >>= 8n; }
+  for (let i = 0; i < 8; i++) {
+    le64[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
   return CRC32C.buf(le64, seed) >>> 0;
 }
 

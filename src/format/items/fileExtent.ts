@@ -1,7 +1,7 @@
 import { FileExtentType, ItemType } from '../constants.js';
 import type { Key } from '../key.js';
 import { defineStruct } from '../struct.js';
-import { tooShort, type InvalidItem } from './common.js';
+import { type InvalidItem, tooShort } from './common.js';
 
 /**
  * btrfs_file_extent_item, field by field (btrfs_tree.h). An inline extent
@@ -20,9 +20,16 @@ export const fileExtentItem = defineStruct('btrfs_file_extent_item', 53, [
   ['numBytes', 'u64'],
 ]);
 export const {
-  generation: fileExtentGeneration, ramBytes: fileExtentRamBytes, compression: fileExtentCompression,
-  encryption: fileExtentEncryption, otherEncoding: fileExtentOtherEncoding, type: fileExtentType,
-  diskBytenr: fileExtentDiskBytenr, diskNumBytes: fileExtentDiskNumBytes, offset: fileExtentOffset, numBytes: fileExtentNumBytes,
+  generation: fileExtentGeneration,
+  ramBytes: fileExtentRamBytes,
+  compression: fileExtentCompression,
+  encryption: fileExtentEncryption,
+  otherEncoding: fileExtentOtherEncoding,
+  type: fileExtentType,
+  diskBytenr: fileExtentDiskBytenr,
+  diskNumBytes: fileExtentDiskNumBytes,
+  offset: fileExtentOffset,
+  numBytes: fileExtentNumBytes,
 } = fileExtentItem.get;
 
 /** Offset of inline data (and of disk_bytenr) in btrfs_file_extent_item. */
@@ -79,7 +86,15 @@ export function decodeFileExtent(key: Key, data: Uint8Array): FileExtentDecoded 
   const otherEncoding = fileExtentOtherEncoding(data, 0);
   if (type === FileExtentType.INLINE) {
     return {
-      kind: 'file_extent', body: 'inline', fileOffset: key.offset, generation, ramBytes, compression, encryption, otherEncoding, type,
+      kind: 'file_extent',
+      body: 'inline',
+      fileOffset: key.offset,
+      generation,
+      ramBytes,
+      compression,
+      encryption,
+      otherEncoding,
+      type,
       inlineOffset: FILE_EXTENT_INLINE_DATA_START,
       inlineLength: data.length - FILE_EXTENT_INLINE_DATA_START,
       data: data.subarray(FILE_EXTENT_INLINE_DATA_START),
@@ -87,7 +102,15 @@ export function decodeFileExtent(key: Key, data: Uint8Array): FileExtentDecoded 
   }
   if (data.length < FILE_EXTENT_ITEM_SIZE) return tooShort(ItemType.EXTENT_DATA, 'non-inline file extent', FILE_EXTENT_ITEM_SIZE, data);
   const r: FileExtentDisk = {
-    kind: 'file_extent', body: 'disk', fileOffset: key.offset, generation, ramBytes, compression, encryption, otherEncoding, type,
+    kind: 'file_extent',
+    body: 'disk',
+    fileOffset: key.offset,
+    generation,
+    ramBytes,
+    compression,
+    encryption,
+    otherEncoding,
+    type,
     diskBytenr: fileExtentDiskBytenr(data, 0),
     diskNumBytes: fileExtentDiskNumBytes(data, 0),
     offset: fileExtentOffset(data, 0),

@@ -11,7 +11,6 @@
  * bytes allow and never throw on any input.
  */
 import type { Key } from '../key.js';
-import { ITEM_TYPE_BY_NUMBER } from './registry.js';
 import type { BlockGroupItemDecoded, FreeSpaceBitmapDecoded, FreeSpaceExtentDecoded, FreeSpaceHeaderDecoded, FreeSpaceInfoDecoded } from './blockGroup.js';
 import type { ChunkItemDecoded } from './chunk.js';
 import type { InvalidItem } from './common.js';
@@ -19,37 +18,54 @@ import type { ExtentCsumDecoded } from './csum.js';
 import type { DevExtentDecoded, DevItemDecoded } from './dev.js';
 import type { DirItemDecoded } from './dir.js';
 import type {
-  ExtentDataRefDecoded, ExtentItemDecoded, ExtentItemV0Decoded, ExtentOwnerRefDecoded, ExtentRefV0Decoded,
-  SharedBlockRefDecoded, SharedDataRefDecoded, TreeBlockRefDecoded,
+  ExtentDataRefDecoded,
+  ExtentItemDecoded,
+  ExtentItemV0Decoded,
+  ExtentOwnerRefDecoded,
+  ExtentRefV0Decoded,
+  SharedBlockRefDecoded,
+  SharedDataRefDecoded,
+  TreeBlockRefDecoded,
 } from './extent.js';
 import type { FileExtentDecoded } from './fileExtent.js';
 import type { InodeExtrefDecoded, InodeItemDecoded, InodeRefDecoded } from './inode.js';
 import type {
-  BalanceItemDecoded, DevReplaceDecoded, DevStatsDecoded, DirLogDecoded, OrphanItemDecoded, PersistentItemDecoded,
-  RaidStripeDecoded, StringItemDecoded, TemporaryItemDecoded, UuidItemDecoded, VerityDescDecoded, VerityMerkleDecoded,
+  BalanceItemDecoded,
+  DevReplaceDecoded,
+  DevStatsDecoded,
+  DirLogDecoded,
+  OrphanItemDecoded,
+  PersistentItemDecoded,
+  RaidStripeDecoded,
+  StringItemDecoded,
+  TemporaryItemDecoded,
+  UuidItemDecoded,
+  VerityDescDecoded,
+  VerityMerkleDecoded,
 } from './misc.js';
 import type { QgroupInfoDecoded, QgroupLimitDecoded, QgroupRelationDecoded, QgroupStatusDecoded } from './qgroup.js';
+import { ITEM_TYPE_BY_NUMBER } from './registry.js';
 import type { RootItemDecoded, RootRefDecoded } from './root.js';
 
-export type { InvalidItem, Timespec } from './common.js';
 export type * from './blockGroup.js';
+export { bitmapBit } from './blockGroup.js';
 export type * from './chunk.js';
+export type { InvalidItem, Timespec } from './common.js';
 export type * from './csum.js';
+export { csumAt, csumIndexOf } from './csum.js';
 export type * from './dev.js';
 export type * from './dir.js';
 export type * from './extent.js';
+export { extentDataRefHash, inlineRefSize } from './extent.js';
 export type * from './fileExtent.js';
 export type * from './inode.js';
-export type * from './misc.js';
-export type * from './qgroup.js';
-export type * from './root.js';
-export { csumAt, csumIndexOf } from './csum.js';
-export { extentDataRefHash, inlineRefSize } from './extent.js';
-export { bitmapBit } from './blockGroup.js';
-export { formatQgroupId, qgroupLevel, qgroupSubvolid } from './qgroup.js';
-export { uuidFromKey, DEV_STAT_NAMES } from './misc.js';
 export { decodeInodeItemAt } from './inode.js';
-export { fixedReadSize, ITEM_TYPE_BY_NUMBER, ITEM_TYPES, progsTypeNames, type ItemTypeEntry, type ProgsRelease } from './registry.js';
+export type * from './misc.js';
+export { DEV_STAT_NAMES, uuidFromKey } from './misc.js';
+export type * from './qgroup.js';
+export { formatQgroupId, qgroupLevel, qgroupSubvolid } from './qgroup.js';
+export { fixedReadSize, ITEM_TYPE_BY_NUMBER, ITEM_TYPES, type ItemTypeEntry, type ProgsRelease, progsTypeNames } from './registry.js';
+export type * from './root.js';
 
 /** What decoding needs to know about the filesystem. */
 export interface ItemContext {

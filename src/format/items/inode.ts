@@ -1,7 +1,7 @@
 import { ItemType } from '../constants.js';
 import type { Key } from '../key.js';
 import { bytes, defineStruct } from '../struct.js';
-import { addError, decodeTimespec, nameText, TIMESPEC, tooShort, type InvalidItem, type Timespec } from './common.js';
+import { addError, decodeTimespec, type InvalidItem, nameText, TIMESPEC, type Timespec, tooShort } from './common.js';
 
 /** btrfs_inode_item (160 bytes): stat data of a file, directory, ... */
 export interface InodeItem {
@@ -47,8 +47,18 @@ export const inodeItem = defineStruct('btrfs_inode_item', 160, [
 export const INODE_ITEM_SIZE = inodeItem.size;
 
 export const {
-  generation: inodeGeneration, transid: inodeTransid, size: inodeSize, nbytes: inodeNbytes, blockGroup: inodeBlockGroup,
-  nlink: inodeNlink, uid: inodeUid, gid: inodeGid, mode: inodeMode, rdev: inodeRdev, flags: inodeFlags, sequence: inodeSequence,
+  generation: inodeGeneration,
+  transid: inodeTransid,
+  size: inodeSize,
+  nbytes: inodeNbytes,
+  blockGroup: inodeBlockGroup,
+  nlink: inodeNlink,
+  uid: inodeUid,
+  gid: inodeGid,
+  mode: inodeMode,
+  rdev: inodeRdev,
+  flags: inodeFlags,
+  sequence: inodeSequence,
 } = inodeItem.get;
 
 const T = inodeItem.off;

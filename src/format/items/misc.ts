@@ -2,12 +2,10 @@ import { u64, utf8At, uuidAt } from '../bytes.js';
 import { ItemType } from '../constants.js';
 import type { Key } from '../key.js';
 import { bytes, defineStruct } from '../struct.js';
-import { tooShort, type InvalidItem } from './common.js';
+import { type InvalidItem, tooShort } from './common.js';
 
 /** btrfs_dir_log_item: key (dir, DIR_LOG_ITEM or DIR_LOG_INDEX, range start). */
-export const dirLogItem = defineStruct('btrfs_dir_log_item', 8, [
-  ['end', 'u64'],
-]);
+export const dirLogItem = defineStruct('btrfs_dir_log_item', 8, [['end', 'u64']]);
 export const { end: dirLogEnd } = dirLogItem.get;
 
 /** btrfs_disk_balance_args; usage and limit are unions with a u32 min/max pair. */
@@ -66,9 +64,7 @@ export const verityDescriptorItem = defineStruct('btrfs_verity_descriptor_item',
 ]);
 
 /** The body of a REMAP / REMAP_BACKREF item (key types 235, 236; btrfs-progs 6.19): one address. */
-export const remapItem = defineStruct('btrfs_remap_item', 8, [
-  ['address', 'u64'],
-]);
+export const remapItem = defineStruct('btrfs_remap_item', 8, [['address', 'u64']]);
 
 /** btrfs_raid_stride: one device range of a RAID_STRIPE item. */
 export const raidStride = defineStruct('btrfs_raid_stride', 16, [
@@ -103,7 +99,9 @@ export function decodeDirLog(key: Key, data: Uint8Array): DirLogDecoded | Invali
   const size = dirLogItem.size;
   if (data.length < size) return tooShort(key.type, 'dir log item', size, data);
   const r: DirLogDecoded = {
-    kind: key.type === ItemType.DIR_LOG_ITEM ? 'dir_log_item' : 'dir_log_index', start: key.offset, end: dirLogEnd(data, 0),
+    kind: key.type === ItemType.DIR_LOG_ITEM ? 'dir_log_item' : 'dir_log_index',
+    start: key.offset,
+    end: dirLogEnd(data, 0),
   };
   if (data.length !== size) r.errors = [`dir log item has ${data.length} bytes, expected ${size}`];
   return r;
@@ -125,8 +123,14 @@ export interface UuidItemDecoded {
 
 export function uuidFromKey(key: Key): string {
   const b = new Uint8Array(16);
-  let a = key.objectid, o = key.offset;
-  for (let i = 0; i < 8; i++) { b[i] = Number(a & 0xffn); a >>= 8n; b[8 + i] = Number(o & 0xffn); o >>= 8n; }
+  let a = key.objectid,
+    o = key.offset;
+  for (let i = 0; i < 8; i++) {
+    b[i] = Number(a & 0xffn);
+    a >>= 8n;
+    b[8 + i] = Number(o & 0xffn);
+    o >>= 8n;
+  }
   return uuidAt(b, 0);
 }
 
@@ -167,9 +171,14 @@ export function decodeDevStats(key: Key, data: Uint8Array): DevStatsDecoded {
   const values: bigint[] = [];
   for (let i = 0; i < n; i++) values.push(u64(data, i * 8));
   const r: DevStatsDecoded = {
-    kind: 'dev_stats', devid: key.offset, values,
-    writeErrs: values[0] ?? 0n, readErrs: values[1] ?? 0n, flushErrs: values[2] ?? 0n,
-    corruptionErrs: values[3] ?? 0n, generationErrs: values[4] ?? 0n,
+    kind: 'dev_stats',
+    devid: key.offset,
+    values,
+    writeErrs: values[0] ?? 0n,
+    readErrs: values[1] ?? 0n,
+    flushErrs: values[2] ?? 0n,
+    corruptionErrs: values[3] ?? 0n,
+    generationErrs: values[4] ?? 0n,
   };
   if (data.length < DEV_STAT_VALUES_MAX * 8) (r.errors ??= []).push(`dev stats item has ${data.length} bytes, fewer than the ${DEV_STAT_VALUES_MAX * 8} known`);
   if (data.length % 8 !== 0) (r.errors ??= []).push(`dev stats item size ${data.length} is not a multiple of 8`);
@@ -219,14 +228,21 @@ export const BALANCE_ITEM_SIZE = balanceItem.size;
 export function decodeBalanceArgs(b: Uint8Array, off: number): BalanceArgs {
   return {
     profiles: BA.profiles(b, off),
-    usage: BA.usage(b, off), usageMin: BA.usageMin(b, off), usageMax: BA.usageMax(b, off),
+    usage: BA.usage(b, off),
+    usageMin: BA.usageMin(b, off),
+    usageMax: BA.usageMax(b, off),
     devid: BA.devid(b, off),
-    pstart: BA.pstart(b, off), pend: BA.pend(b, off),
-    vstart: BA.vstart(b, off), vend: BA.vend(b, off),
+    pstart: BA.pstart(b, off),
+    pend: BA.pend(b, off),
+    vstart: BA.vstart(b, off),
+    vend: BA.vend(b, off),
     target: BA.target(b, off),
     flags: BA.flags(b, off),
-    limit: BA.limit(b, off), limitMin: BA.limitMin(b, off), limitMax: BA.limitMax(b, off),
-    stripesMin: BA.stripesMin(b, off), stripesMax: BA.stripesMax(b, off),
+    limit: BA.limit(b, off),
+    limitMin: BA.limitMin(b, off),
+    limitMax: BA.limitMax(b, off),
+    stripesMin: BA.stripesMin(b, off),
+    stripesMax: BA.stripesMax(b, off),
   };
 }
 
@@ -275,10 +291,15 @@ export function decodeDevReplace(data: Uint8Array): DevReplaceDecoded | InvalidI
   if (data.length < DEV_REPLACE_ITEM_SIZE) return tooShort(ItemType.DEV_REPLACE, 'dev replace item', DEV_REPLACE_ITEM_SIZE, data);
   const r: DevReplaceDecoded = {
     kind: 'dev_replace',
-    srcDevid: DR.srcDevid(data, 0), cursorLeft: DR.cursorLeft(data, 0), cursorRight: DR.cursorRight(data, 0),
-    contReadingFromSrcdevMode: DR.contReadingFromSrcdevMode(data, 0), replaceState: DR.replaceState(data, 0),
-    timeStarted: DR.timeStarted(data, 0), timeStopped: DR.timeStopped(data, 0),
-    numWriteErrors: DR.numWriteErrors(data, 0), numUncorrectableReadErrors: DR.numUncorrectableReadErrors(data, 0),
+    srcDevid: DR.srcDevid(data, 0),
+    cursorLeft: DR.cursorLeft(data, 0),
+    cursorRight: DR.cursorRight(data, 0),
+    contReadingFromSrcdevMode: DR.contReadingFromSrcdevMode(data, 0),
+    replaceState: DR.replaceState(data, 0),
+    timeStarted: DR.timeStarted(data, 0),
+    timeStopped: DR.timeStopped(data, 0),
+    numWriteErrors: DR.numWriteErrors(data, 0),
+    numUncorrectableReadErrors: DR.numUncorrectableReadErrors(data, 0),
   };
   if (data.length !== DEV_REPLACE_ITEM_SIZE) r.errors = [`dev replace item has ${data.length} bytes, expected ${DEV_REPLACE_ITEM_SIZE}`];
   return r;

@@ -1,7 +1,7 @@
 import { ItemType } from '../constants.js';
 import type { Key } from '../key.js';
 import { defineStruct } from '../struct.js';
-import { tooShort, type InvalidItem } from './common.js';
+import { type InvalidItem, tooShort } from './common.js';
 
 /** btrfs_qgroup_status_item (enable_gen only with simple quotas: 32 bytes without it). */
 export const qgroupStatusItem = defineStruct('btrfs_qgroup_status_item', 40, [
@@ -61,10 +61,15 @@ export interface QgroupStatusDecoded {
 }
 
 export function decodeQgroupStatus(data: Uint8Array): QgroupStatusDecoded | InvalidItem {
-  const v1 = QGROUP_STATUS_V1_SIZE, v2 = qgroupStatusItem.size;
+  const v1 = QGROUP_STATUS_V1_SIZE,
+    v2 = qgroupStatusItem.size;
   if (data.length < v1) return tooShort(ItemType.QGROUP_STATUS, 'qgroup status', v1, data);
   const r: QgroupStatusDecoded = {
-    kind: 'qgroup_status', version: QS.version(data, 0), generation: QS.generation(data, 0), flags: QS.flags(data, 0), rescan: QS.rescan(data, 0),
+    kind: 'qgroup_status',
+    version: QS.version(data, 0),
+    generation: QS.generation(data, 0),
+    flags: QS.flags(data, 0),
+    rescan: QS.rescan(data, 0),
   };
   if (data.length >= v2) r.enableGen = QS.enableGen(data, 0);
   if (data.length !== v1 && data.length !== v2) r.errors = [`qgroup status has ${data.length} bytes, expected ${v1} or ${v2}`];
@@ -87,8 +92,13 @@ export function decodeQgroupInfo(key: Key, data: Uint8Array): QgroupInfoDecoded 
   const size = qgroupInfoItem.size;
   if (data.length < size) return tooShort(ItemType.QGROUP_INFO, 'qgroup info', size, data);
   const r: QgroupInfoDecoded = {
-    kind: 'qgroup_info', qgroupid: key.offset,
-    generation: QI.generation(data, 0), rfer: QI.rfer(data, 0), rferCmpr: QI.rferCmpr(data, 0), excl: QI.excl(data, 0), exclCmpr: QI.exclCmpr(data, 0),
+    kind: 'qgroup_info',
+    qgroupid: key.offset,
+    generation: QI.generation(data, 0),
+    rfer: QI.rfer(data, 0),
+    rferCmpr: QI.rferCmpr(data, 0),
+    excl: QI.excl(data, 0),
+    exclCmpr: QI.exclCmpr(data, 0),
   };
   if (data.length !== size) r.errors = [`qgroup info has ${data.length} bytes, expected ${size}`];
   return r;
@@ -111,8 +121,13 @@ export function decodeQgroupLimit(key: Key, data: Uint8Array): QgroupLimitDecode
   const size = qgroupLimitItem.size;
   if (data.length < size) return tooShort(ItemType.QGROUP_LIMIT, 'qgroup limit', size, data);
   const r: QgroupLimitDecoded = {
-    kind: 'qgroup_limit', qgroupid: key.offset,
-    flags: QL.flags(data, 0), maxRfer: QL.maxRfer(data, 0), maxExcl: QL.maxExcl(data, 0), rsvRfer: QL.rsvRfer(data, 0), rsvExcl: QL.rsvExcl(data, 0),
+    kind: 'qgroup_limit',
+    qgroupid: key.offset,
+    flags: QL.flags(data, 0),
+    maxRfer: QL.maxRfer(data, 0),
+    maxExcl: QL.maxExcl(data, 0),
+    rsvRfer: QL.rsvRfer(data, 0),
+    rsvExcl: QL.rsvExcl(data, 0),
   };
   if (data.length !== size) r.errors = [`qgroup limit has ${data.length} bytes, expected ${size}`];
   return r;

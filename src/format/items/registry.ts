@@ -18,18 +18,35 @@ import { decodeExtentCsum } from './csum.js';
 import { decodeDevExtentItem, decodeDevItemItem, devExtent, devItem } from './dev.js';
 import { decodeDirItem } from './dir.js';
 import {
-  decodeExtentDataRef, decodeExtentItem, decodeExtentOwnerRef, decodeExtentRefV0, decodeSharedBlockRef, decodeSharedDataRef, decodeTreeBlockRef,
-  extentDataRef, sharedDataRef,
+  decodeExtentDataRef,
+  decodeExtentItem,
+  decodeExtentOwnerRef,
+  decodeExtentRefV0,
+  decodeSharedBlockRef,
+  decodeSharedDataRef,
+  decodeTreeBlockRef,
+  extentDataRef,
+  sharedDataRef,
 } from './extent.js';
 import { decodeFileExtent, FILE_EXTENT_INLINE_DATA_START, fileExtentItem, fileExtentType } from './fileExtent.js';
+import type { DecodedItem, DecodedItemKind, ItemContext } from './index.js';
 import { decodeInodeExtref, decodeInodeItem, decodeInodeRef, inodeItem } from './inode.js';
 import {
-  balanceItem, decodeBalanceItem, decodeDevReplace, decodeDevStats, decodeDirLog, decodeOrphanItem, decodeRaidStripe, decodeStringItem, decodeUuidItem,
-  decodeVerityDesc, devReplaceItem, dirLogItem,
+  balanceItem,
+  decodeBalanceItem,
+  decodeDevReplace,
+  decodeDevStats,
+  decodeDirLog,
+  decodeOrphanItem,
+  decodeRaidStripe,
+  decodeStringItem,
+  decodeUuidItem,
+  decodeVerityDesc,
+  devReplaceItem,
+  dirLogItem,
 } from './misc.js';
 import { decodeQgroupInfo, decodeQgroupLimit, decodeQgroupRelation, decodeQgroupStatus, qgroupInfoItem, qgroupLimitItem, qgroupStatusItem } from './qgroup.js';
 import { decodeRootItem, decodeRootRef, rootRef } from './root.js';
-import type { DecodedItem, DecodedItemKind, ItemContext } from './index.js';
 
 /** The btrfs-progs releases whose dump-tree output is reproduced. */
 export type ProgsRelease = '6.2' | '6.19';
@@ -61,7 +78,9 @@ const CHUNK_NUM_STRIPES_END = chunkItem.off.numStripes + chunkItem.sizeOf.numStr
 
 export const ITEM_TYPES: readonly ItemTypeEntry[] = [
   {
-    type: 0, name: 'FREE_SPACE_HEADER', kinds: ['free_space_header', 'unknown'],
+    type: 0,
+    name: 'FREE_SPACE_HEADER',
+    kinds: ['free_space_header', 'unknown'],
     // Space cache v1 header in the root tree: (FREE_SPACE, 0 "UNTYPED", block group start).
     fixedSize: (key) => (key.objectid === ObjectId.FREE_SPACE ? freeSpaceHeader.size : 0),
     decode: (key, data) => (key.objectid === ObjectId.FREE_SPACE ? decodeFreeSpaceHeader(key, data) : unknown(key, data)),
@@ -72,7 +91,11 @@ export const ITEM_TYPES: readonly ItemTypeEntry[] = [
   { type: ItemType.XATTR_ITEM, name: 'XATTR_ITEM', progsName: 'XATTR_ITEM', kinds: ['xattr_item'], fixedSize: 0, decode: decodeDirItem },
   { type: ItemType.VERITY_DESC_ITEM, name: 'VERITY_DESC_ITEM', progsName: 'VERITY_DESC_ITEM', kinds: ['verity_desc'], fixedSize: 0, decode: decodeVerityDesc },
   {
-    type: ItemType.VERITY_MERKLE_ITEM, name: 'VERITY_MERKLE_ITEM', progsName: 'VERITY_MERKLE_ITEM', kinds: ['verity_merkle'], fixedSize: 0,
+    type: ItemType.VERITY_MERKLE_ITEM,
+    name: 'VERITY_MERKLE_ITEM',
+    progsName: 'VERITY_MERKLE_ITEM',
+    kinds: ['verity_merkle'],
+    fixedSize: 0,
     decode: (key, data) => ({ kind: 'verity_merkle', offset: key.offset, raw: data }),
   },
   { type: ItemType.ORPHAN_ITEM, name: 'ORPHAN_ITEM', progsName: 'ORPHAN_ITEM', kinds: ['orphan_item'], fixedSize: 0, decode: decodeOrphanItem },
@@ -81,13 +104,21 @@ export const ITEM_TYPES: readonly ItemTypeEntry[] = [
   { type: ItemType.DIR_ITEM, name: 'DIR_ITEM', progsName: 'DIR_ITEM', kinds: ['dir_item'], fixedSize: 0, decode: decodeDirItem },
   { type: ItemType.DIR_INDEX, name: 'DIR_INDEX', progsName: 'DIR_INDEX', kinds: ['dir_index'], fixedSize: 0, decode: decodeDirItem },
   {
-    type: ItemType.EXTENT_DATA, name: 'EXTENT_DATA', progsName: 'EXTENT_DATA', kinds: ['file_extent'], decode: decodeFileExtent,
+    type: ItemType.EXTENT_DATA,
+    name: 'EXTENT_DATA',
+    progsName: 'EXTENT_DATA',
+    kinds: ['file_extent'],
+    decode: decodeFileExtent,
     // An inline extent's header only; any other the whole item.
     fixedSize: (_key, data) => (data.length >= FILE_EXTENT_INLINE_DATA_START && fileExtentType(data, 0) === FileExtentType.INLINE ? FILE_EXTENT_INLINE_DATA_START : fileExtentItem.size),
   },
   { type: 120, name: 'CSUM_ITEM', progsName: 'CSUM_ITEM', kinds: ['unknown'], fixedSize: 0, decode: unknown },
   {
-    type: ItemType.EXTENT_CSUM, name: 'EXTENT_CSUM', progsName: 'EXTENT_CSUM', kinds: ['extent_csum'], fixedSize: 0,
+    type: ItemType.EXTENT_CSUM,
+    name: 'EXTENT_CSUM',
+    progsName: 'EXTENT_CSUM',
+    kinds: ['extent_csum'],
+    fixedSize: 0,
     decode: (key, data, ctx) => decodeExtentCsum(key, data, ctx.csumSize, ctx.sectorsize),
   },
   { type: ItemType.ROOT_ITEM, name: 'ROOT_ITEM', progsName: 'ROOT_ITEM', kinds: ['root_item'], fixedSize: 0, decode: decodeRootItem },
@@ -105,13 +136,21 @@ export const ITEM_TYPES: readonly ItemTypeEntry[] = [
   { type: ItemType.FREE_SPACE_INFO, name: 'FREE_SPACE_INFO', progsName: 'FREE_SPACE_INFO', kinds: ['free_space_info'], fixedSize: freeSpaceInfo.size, decode: decodeFreeSpaceInfo },
   { type: ItemType.FREE_SPACE_EXTENT, name: 'FREE_SPACE_EXTENT', progsName: 'FREE_SPACE_EXTENT', kinds: ['free_space_extent'], fixedSize: 0, decode: decodeFreeSpaceExtent },
   {
-    type: ItemType.FREE_SPACE_BITMAP, name: 'FREE_SPACE_BITMAP', progsName: 'FREE_SPACE_BITMAP', kinds: ['free_space_bitmap'], fixedSize: 0,
+    type: ItemType.FREE_SPACE_BITMAP,
+    name: 'FREE_SPACE_BITMAP',
+    progsName: 'FREE_SPACE_BITMAP',
+    kinds: ['free_space_bitmap'],
+    fixedSize: 0,
     decode: (key, data, ctx) => decodeFreeSpaceBitmap(key, data, ctx.sectorsize),
   },
   { type: ItemType.DEV_EXTENT, name: 'DEV_EXTENT', progsName: 'DEV_EXTENT', kinds: ['dev_extent'], fixedSize: devExtent.size, decode: decodeDevExtentItem },
   { type: ItemType.DEV_ITEM, name: 'DEV_ITEM', progsName: 'DEV_ITEM', kinds: ['dev_item'], fixedSize: devItem.size, decode: (_k, data) => decodeDevItemItem(data) },
   {
-    type: ItemType.CHUNK_ITEM, name: 'CHUNK_ITEM', progsName: 'CHUNK_ITEM', kinds: ['chunk_item'], decode: decodeChunkItemItem,
+    type: ItemType.CHUNK_ITEM,
+    name: 'CHUNK_ITEM',
+    progsName: 'CHUNK_ITEM',
+    kinds: ['chunk_item'],
+    decode: decodeChunkItemItem,
     fixedSize: (_key, data) => (data.length >= CHUNK_NUM_STRIPES_END ? chunkItemSize(chunkNumStripes(data, 0)) : chunkItem.size),
   },
   { type: ItemType.RAID_STRIPE, name: 'RAID_STRIPE', progsName: 'RAID_STRIPE', progsSince: '6.19', kinds: ['raid_stripe'], fixedSize: 0, decode: decodeRaidStripe },
@@ -119,22 +158,32 @@ export const ITEM_TYPES: readonly ItemTypeEntry[] = [
   { type: 235, name: 'REMAP', progsName: 'REMAP', progsSince: '6.19', kinds: ['unknown'], fixedSize: 0, decode: unknown },
   { type: 236, name: 'REMAP_BACKREF', progsName: 'REMAP_BACKREF', progsSince: '6.19', kinds: ['unknown'], fixedSize: 0, decode: unknown },
   // Only the v1 part (32 bytes): enable_gen came with simple quotas.
-  { type: ItemType.QGROUP_STATUS, name: 'QGROUP_STATUS', progsName: 'QGROUP_STATUS', kinds: ['qgroup_status'], fixedSize: qgroupStatusItem.off.enableGen, decode: (_k, data) => decodeQgroupStatus(data) },
+  {
+    type: ItemType.QGROUP_STATUS,
+    name: 'QGROUP_STATUS',
+    progsName: 'QGROUP_STATUS',
+    kinds: ['qgroup_status'],
+    fixedSize: qgroupStatusItem.off.enableGen,
+    decode: (_k, data) => decodeQgroupStatus(data),
+  },
   { type: ItemType.QGROUP_INFO, name: 'QGROUP_INFO', progsName: 'QGROUP_INFO', kinds: ['qgroup_info'], fixedSize: qgroupInfoItem.size, decode: decodeQgroupInfo },
   { type: ItemType.QGROUP_LIMIT, name: 'QGROUP_LIMIT', progsName: 'QGROUP_LIMIT', kinds: ['qgroup_limit'], fixedSize: qgroupLimitItem.size, decode: decodeQgroupLimit },
   { type: ItemType.QGROUP_RELATION, name: 'QGROUP_RELATION', progsName: 'QGROUP_RELATION', kinds: ['qgroup_relation'], fixedSize: 0, decode: decodeQgroupRelation },
   {
-    type: ItemType.TEMPORARY_ITEM, name: 'TEMPORARY_ITEM', progsName: 'TEMPORARY_ITEM', kinds: ['balance_item', 'temporary_item'],
+    type: ItemType.TEMPORARY_ITEM,
+    name: 'TEMPORARY_ITEM',
+    progsName: 'TEMPORARY_ITEM',
+    kinds: ['balance_item', 'temporary_item'],
     fixedSize: (key) => (key.objectid === ObjectId.BALANCE ? balanceItem.size : 0),
-    decode: (key, data) => (key.objectid === ObjectId.BALANCE
-      ? decodeBalanceItem(data)
-      : { kind: 'temporary_item', objectid: key.objectid, offset: key.offset, raw: data }),
+    decode: (key, data) => (key.objectid === ObjectId.BALANCE ? decodeBalanceItem(data) : { kind: 'temporary_item', objectid: key.objectid, offset: key.offset, raw: data }),
   },
   {
-    type: ItemType.PERSISTENT_ITEM, name: 'PERSISTENT_ITEM', progsName: 'PERSISTENT_ITEM', kinds: ['dev_stats', 'persistent_item'], fixedSize: 0,
-    decode: (key, data) => (key.objectid === ObjectId.DEV_STATS
-      ? decodeDevStats(key, data)
-      : { kind: 'persistent_item', objectid: key.objectid, offset: key.offset, raw: data }),
+    type: ItemType.PERSISTENT_ITEM,
+    name: 'PERSISTENT_ITEM',
+    progsName: 'PERSISTENT_ITEM',
+    kinds: ['dev_stats', 'persistent_item'],
+    fixedSize: 0,
+    decode: (key, data) => (key.objectid === ObjectId.DEV_STATS ? decodeDevStats(key, data) : { kind: 'persistent_item', objectid: key.objectid, offset: key.offset, raw: data }),
   },
   { type: ItemType.DEV_REPLACE, name: 'DEV_REPLACE', progsName: 'DEV_REPLACE', kinds: ['dev_replace'], fixedSize: devReplaceItem.size, decode: (_k, data) => decodeDevReplace(data) },
   { type: ItemType.UUID_KEY_SUBVOL, name: 'UUID_KEY_SUBVOL', progsName: 'UUID_KEY_SUBVOL', kinds: ['uuid_subvol'], fixedSize: 0, decode: decodeUuidItem },

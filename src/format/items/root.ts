@@ -1,7 +1,7 @@
 import { ItemType } from '../constants.js';
 import { decodeKey, KEY_SIZE, type Key } from '../key.js';
 import { bytes, defineStruct } from '../struct.js';
-import { decodeTimespec, nameText, TIMESPEC, tooShort, type InvalidItem, type Timespec } from './common.js';
+import { decodeTimespec, type InvalidItem, nameText, TIMESPEC, type Timespec, tooShort } from './common.js';
 import { decodeInodeItemAt, INODE_ITEM_SIZE, type InodeItem } from './inode.js';
 
 /** btrfs_root_item, field by field (btrfs_tree.h); old kernels wrote only up to `level` (239 bytes). */
@@ -33,10 +33,24 @@ export const rootItem = defineStruct('btrfs_root_item', 439, [
   ['reserved', bytes(64, '__le64[8]')],
 ]);
 export const {
-  generation: rootItemGeneration, rootDirid: rootItemRootDirid, bytenr: rootItemBytenr, byteLimit: rootItemByteLimit, bytesUsed: rootItemBytesUsed,
-  lastSnapshot: rootItemLastSnapshot, flags: rootItemFlags, refs: rootItemRefs, dropLevel: rootItemDropLevel, level: rootItemLevel,
-  generationV2: rootItemGenerationV2, uuid: rootItemUuid, parentUuid: rootItemParentUuid, receivedUuid: rootItemReceivedUuid,
-  ctransid: rootItemCtransid, otransid: rootItemOtransid, stransid: rootItemStransid, rtransid: rootItemRtransid,
+  generation: rootItemGeneration,
+  rootDirid: rootItemRootDirid,
+  bytenr: rootItemBytenr,
+  byteLimit: rootItemByteLimit,
+  bytesUsed: rootItemBytesUsed,
+  lastSnapshot: rootItemLastSnapshot,
+  flags: rootItemFlags,
+  refs: rootItemRefs,
+  dropLevel: rootItemDropLevel,
+  level: rootItemLevel,
+  generationV2: rootItemGenerationV2,
+  uuid: rootItemUuid,
+  parentUuid: rootItemParentUuid,
+  receivedUuid: rootItemReceivedUuid,
+  ctransid: rootItemCtransid,
+  otransid: rootItemOtransid,
+  stransid: rootItemStransid,
+  rtransid: rootItemRtransid,
 } = rootItem.get;
 const R = rootItem.off;
 

@@ -95,7 +95,8 @@ export function decodeLvmLabel(b: Uint8Array, sector: number): LvmLabel | null {
     const out: LvmDiskArea[] = [];
     for (;;) {
       if (o + 16 > LVM_SECTOR || out.length > LVM_MAX_AREAS) return null;
-      const offset = u64(b, o), size = u64(b, o + 8);
+      const offset = u64(b, o),
+        size = u64(b, o + 8);
       o += 16;
       if (offset === 0n && size === 0n) return out;
       out.push({ offset, size });
@@ -130,7 +131,8 @@ export function decodeMdaHeader(b: Uint8Array): LvmMdaHeader {
   for (let i = 0; i < LVM_MAX_RAW_LOCNS; i++) {
     const o = MDA.locns + i * MDA.locnSize;
     if (o + MDA.locnSize > LVM_MDA_HEADER_SIZE) break;
-    const offset = u64(b, o), size = u64(b, o + 8);
+    const offset = u64(b, o),
+      size = u64(b, o + 8);
     if (offset === 0n && size === 0n) break;
     locns.push({ offset, size, crc: u32(b, o + 16), ignored: (u32(b, o + 20) & LVM_RAW_LOCN_IGNORED) !== 0 });
   }

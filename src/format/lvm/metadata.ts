@@ -203,7 +203,8 @@ export function decodeVolumeGroup(root: LvmSection): LvmVolumeGroupMetadata | nu
         const stripes = Array.isArray(s.stripes) ? (s.stripes as LvmValue[]) : [];
         const areas: LvmArea[] = [];
         for (let j = 0; j + 1 < stripes.length; j += 2) {
-          const pv = stripes[j], pe = stripes[j + 1];
+          const pv = stripes[j],
+            pe = stripes[j + 1];
           if (typeof pv === 'string' && typeof pe === 'bigint') areas.push({ pv, pe });
         }
         const type = str(s, 'type') ?? '';
@@ -219,7 +220,15 @@ export function decodeVolumeGroup(root: LvmSection): LvmVolumeGroupMetadata | nu
         if (s.startExtent !== next) problems.push(`LV ${lvName}: segment at extent ${s.startExtent} does not follow the previous one (extent ${next})`);
         next = s.startExtent + s.extentCount;
       }
-      lvs.push({ name: lvName, id: str(l, 'id') ?? '', status: strList(l, 'status'), segments, extents: next, ...(origin !== undefined ? { origin } : {}), ...(cowStore !== undefined ? { cowStore } : {}) } as LvmLogicalVolume);
+      lvs.push({
+        name: lvName,
+        id: str(l, 'id') ?? '',
+        status: strList(l, 'status'),
+        segments,
+        extents: next,
+        ...(origin !== undefined ? { origin } : {}),
+        ...(cowStore !== undefined ? { cowStore } : {}),
+      } as LvmLogicalVolume);
     }
   }
   // A snapshot is two LVs: a hidden one whose segment of type "snapshot" names the origin and

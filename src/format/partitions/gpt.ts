@@ -1,7 +1,7 @@
 import CRC32 from 'crc-32';
 import { isZero } from '../bytes.js';
 import { bytes, defineStruct } from '../struct.js';
-import { formatGuid, startsWith, utf16le, type Partition } from './common.js';
+import { formatGuid, type Partition, startsWith, utf16le } from './common.js';
 import { GPT_TYPE_NAMES } from './names.js';
 
 /**

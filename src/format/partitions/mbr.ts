@@ -1,6 +1,6 @@
 import { bytes, defineStruct } from '../struct.js';
-import { MBR_TYPE_NAMES } from './names.js';
 import type { Partition, PartitionKind } from './common.js';
+import { MBR_TYPE_NAMES } from './names.js';
 
 /**
  * The Master Boot Record (sector 0, and each extended boot record of a

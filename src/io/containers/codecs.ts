@@ -51,7 +51,9 @@ const ZSTD_MAGIC = 0xfd2fb528;
  * are sector padding, which fzstd would take for a second frame.
  */
 export function zstdFrameEnd(input: Uint8Array, size: number): number {
-  const bad = (why: string): never => { throw new CodecError(`zstd data ${why}`); };
+  const bad = (why: string): never => {
+    throw new CodecError(`zstd data ${why}`);
+  };
   if (input.length < 6) bad('is too short for a frame');
   const magic = (input[0]! | (input[1]! << 8) | (input[2]! << 16) | (input[3]! << 24)) >>> 0;
   if (magic !== ZSTD_MAGIC) bad(`starts with 0x${magic.toString(16)}, not the frame magic`);

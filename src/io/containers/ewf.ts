@@ -1,9 +1,9 @@
-import { inflateSync } from 'fflate';
 import { md5, sha1 } from '@noble/hashes/legacy.js';
+import { inflateSync } from 'fflate';
 import type { ByteSource } from '../ByteSource.js';
 import { ByteLru } from './ByteLru.js';
-import { CodecError, defaultCodecs, type ContainerCodecs } from './codecs.js';
 import { ContainerError } from './ContainerError.js';
+import { CodecError, type ContainerCodecs, defaultCodecs } from './codecs.js';
 import { FilledSource } from './FilledSource.js';
 
 /**
@@ -73,7 +73,8 @@ export function ewfSegmentName(first: string, n: number): string | null {
 
 /** Adler-32 (RFC 1950), which every EWF descriptor, table and stored chunk carries. */
 export function adler32(b: Uint8Array): number {
-  let a = 1, s = 0;
+  let a = 1,
+    s = 0;
   for (let i = 0; i < b.length; ) {
     // 5552 bytes is the most before the sums can pass 2^32 (zlib's NMAX).
     const end = Math.min(b.length, i + 5552);
@@ -151,7 +152,11 @@ export class EwfSource extends FilledSource implements ByteSource {
    * or returns null when it does not exist. Refuses (ContainerError) a set
    * whose sections, tables or segment numbers are inconsistent.
    */
-  constructor(private readonly segments: ByteSource[], openSegment: (n: number) => ByteSource | null, opts: EwfOptions = {}) {
+  constructor(
+    private readonly segments: ByteSource[],
+    openSegment: (n: number) => ByteSource | null,
+    opts: EwfOptions = {},
+  ) {
     super();
     this.name = segments[0]!.name;
     this.codecs = opts.codecs ?? defaultCodecs;
@@ -420,10 +425,17 @@ function headerValues(text: string | null): Partial<EwfInfo> {
     if (/^\d+$/.test(s)) return new Date(Number(s) * 1000).toISOString();
     return s;
   };
-  const out: Partial<EwfInfo> = {
-    caseNumber: v('c'), evidenceNumber: v('n'), description: v('a'), examiner: v('e'), notes: v('t'),
-    acquiredOn: v('ov'), software: v('av'), acquired: date(v('m')), systemDate: date(v('u')),
+  const out: { [K in keyof EwfInfo]?: EwfInfo[K] | undefined } = {
+    caseNumber: v('c'),
+    evidenceNumber: v('n'),
+    description: v('a'),
+    examiner: v('e'),
+    notes: v('t'),
+    acquiredOn: v('ov'),
+    software: v('av'),
+    acquired: date(v('m')),
+    systemDate: date(v('u')),
   };
   for (const k of Object.keys(out) as (keyof EwfInfo)[]) if (out[k] === undefined) delete out[k];
-  return out;
+  return out as Partial<EwfInfo>;
 }

@@ -1,7 +1,7 @@
 import type { ByteSource } from '../ByteSource.js';
 import { ByteLru } from './ByteLru.js';
-import { CodecError, defaultCodecs, type ContainerCodecs } from './codecs.js';
 import { ContainerError } from './ContainerError.js';
+import { CodecError, type ContainerCodecs, defaultCodecs } from './codecs.js';
 import { FilledSource } from './FilledSource.js';
 
 /**
@@ -16,10 +16,24 @@ export const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
 
 /** Header fields (qcow2.txt "Header"). */
 const H = {
-  magic: 0, version: 4, backingFileOffset: 8, backingFileSize: 16, clusterBits: 20, size: 24,
-  cryptMethod: 32, l1Size: 36, l1TableOffset: 40, nbSnapshots: 60, snapshotsOffset: 64,
+  magic: 0,
+  version: 4,
+  backingFileOffset: 8,
+  backingFileSize: 16,
+  clusterBits: 20,
+  size: 24,
+  cryptMethod: 32,
+  l1Size: 36,
+  l1TableOffset: 40,
+  nbSnapshots: 60,
+  snapshotsOffset: 64,
   // Version 3 only:
-  incompatible: 72, compatible: 80, autoclear: 88, refcountOrder: 96, headerLength: 100, compressionType: 104,
+  incompatible: 72,
+  compatible: 80,
+  autoclear: 88,
+  refcountOrder: 96,
+  headerLength: 100,
+  compressionType: 104,
 } as const;
 const V2_HEADER_LENGTH = 72;
 const V3_MIN_HEADER_LENGTH = 104;
@@ -100,7 +114,6 @@ export interface Qcow2Options {
   snapshot?: string;
 }
 
-
 const be32 = (b: Uint8Array, o: number): number => new DataView(b.buffer, b.byteOffset + o, 4).getUint32(0);
 const be64 = (b: Uint8Array, o: number): bigint => new DataView(b.buffer, b.byteOffset + o, 8).getBigUint64(0);
 
@@ -110,7 +123,9 @@ export function hasQcow2Magic(head: Uint8Array): boolean {
 
 /** Reads and validates the header: every size it states is bounded before anything is allocated from it. */
 export function readQcow2Header(file: ByteSource): Qcow2Header {
-  const fail = (offset: number | bigint, why: string): never => { throw new ContainerError(file.name, BigInt(offset), `qcow2: ${why}`); };
+  const fail = (offset: number | bigint, why: string): never => {
+    throw new ContainerError(file.name, BigInt(offset), `qcow2: ${why}`);
+  };
   const head = file.read(0n, 512);
   if (head.length < V2_HEADER_LENGTH) fail(0, `file of ${file.size} bytes is too short for a header`);
   if (be32(head, H.magic) !== QCOW2_MAGIC) fail(0, 'no qcow2 magic');
@@ -131,7 +146,8 @@ export function readQcow2Header(file: ByteSource): Qcow2Header {
     if (head.length < V3_MIN_HEADER_LENGTH) fail(0, 'file too short for a version 3 header');
     incompatible = be64(head, H.incompatible);
     headerLength = be32(head, H.headerLength);
-    if (headerLength < V3_MIN_HEADER_LENGTH || headerLength > clusterSize || headerLength % 8 !== 0) fail(H.headerLength, `header_length ${headerLength} is not a multiple of 8 in ${V3_MIN_HEADER_LENGTH}..${clusterSize}`);
+    if (headerLength < V3_MIN_HEADER_LENGTH || headerLength > clusterSize || headerLength % 8 !== 0)
+      fail(H.headerLength, `header_length ${headerLength} is not a multiple of 8 in ${V3_MIN_HEADER_LENGTH}..${clusterSize}`);
     const unknown = incompatible & ~INCOMPAT_KNOWN;
     if (unknown) fail(H.incompatible, `unknown incompatible features 0x${unknown.toString(16)}`);
     if (incompatible & INCOMPAT_EXTERNAL_DATA) fail(H.incompatible, 'the data lives in an external data file, which is not supported; convert the image (qemu-img convert)');
@@ -159,7 +175,8 @@ export function readQcow2Header(file: ByteSource): Qcow2Header {
   const bOff = be64(head, H.backingFileOffset);
   const bLen = be32(head, H.backingFileSize);
   if (bOff !== 0n) {
-    if (bLen === 0 || bLen > MAX_BACKING_NAME || bOff + BigInt(bLen) > BigInt(clusterSize)) fail(H.backingFileOffset, `backing file name (${bLen} bytes at ${bOff}) is empty, longer than ${MAX_BACKING_NAME} bytes or outside the first cluster`);
+    if (bLen === 0 || bLen > MAX_BACKING_NAME || bOff + BigInt(bLen) > BigInt(clusterSize))
+      fail(H.backingFileOffset, `backing file name (${bLen} bytes at ${bOff}) is empty, longer than ${MAX_BACKING_NAME} bytes or outside the first cluster`);
     const b = file.read(bOff, bLen);
     if (b.length !== bLen) fail(bOff, 'backing file name lies past the end of the file');
     backingFile = new TextDecoder('utf-8', { fatal: false }).decode(b);
@@ -180,8 +197,19 @@ export function readQcow2Header(file: ByteSource): Qcow2Header {
   }
 
   return {
-    version: version as 2 | 3, clusterBits, clusterSize, size, l1Size: Number(needL1), l1TableOffset, incompatible, compressionType,
-    extendedL2, backingFile, backingFormat, snapshots: be32(head, H.nbSnapshots), snapshotsOffset: be64(head, H.snapshotsOffset),
+    version: version as 2 | 3,
+    clusterBits,
+    clusterSize,
+    size,
+    l1Size: Number(needL1),
+    l1TableOffset,
+    incompatible,
+    compressionType,
+    extendedL2,
+    backingFile,
+    backingFormat,
+    snapshots: be32(head, H.nbSnapshots),
+    snapshotsOffset: be64(head, H.snapshotsOffset),
   };
 }
 
@@ -194,10 +222,13 @@ const S = { l1TableOffset: 0, l1Size: 8, idSize: 12, nameSize: 14, dateSec: 16, 
 
 /** The internal snapshots of a qcow2 image, oldest first, every size bounded. */
 export function readQcow2Snapshots(file: ByteSource, h: Qcow2Header = readQcow2Header(file)): Qcow2Snapshot[] {
-  const fail = (offset: bigint, why: string): never => { throw new ContainerError(file.name, offset, `qcow2: ${why}`); };
+  const fail = (offset: bigint, why: string): never => {
+    throw new ContainerError(file.name, offset, `qcow2: ${why}`);
+  };
   if (h.snapshots === 0) return [];
   if (h.snapshots > MAX_SNAPSHOTS) fail(BigInt(H.nbSnapshots), `${h.snapshots} snapshots, more than ${MAX_SNAPSHOTS}`);
-  if (h.snapshotsOffset % BigInt(h.clusterSize) !== 0n || h.snapshotsOffset === 0n || h.snapshotsOffset >= file.size) fail(BigInt(H.snapshotsOffset), `snapshot table at ${h.snapshotsOffset} is not a cluster-aligned offset inside the file`);
+  if (h.snapshotsOffset % BigInt(h.clusterSize) !== 0n || h.snapshotsOffset === 0n || h.snapshotsOffset >= file.size)
+    fail(BigInt(H.snapshotsOffset), `snapshot table at ${h.snapshotsOffset} is not a cluster-aligned offset inside the file`);
   const table = file.read(h.snapshotsOffset, Math.min(MAX_SNAPSHOT_TABLE, Number(file.size - h.snapshotsOffset)));
   const out: Qcow2Snapshot[] = [];
   let p = 0;
@@ -245,7 +276,10 @@ export class Qcow2Source extends FilledSource implements ByteSource {
   private readonly l2Cache: ByteLru<bigint>;
   private readonly clusterCache: ByteLru<bigint>;
 
-  constructor(private readonly file: ByteSource, opts: Qcow2Options = {}) {
+  constructor(
+    private readonly file: ByteSource,
+    opts: Qcow2Options = {},
+  ) {
     super();
     this.name = file.name;
     const h = (this.header = readQcow2Header(file));
@@ -269,7 +303,8 @@ export class Qcow2Source extends FilledSource implements ByteSource {
       this.size = snap.diskSize ?? h.size;
       const perL1 = 1n << BigInt(h.clusterBits + this.l2Bits);
       const need = (this.size + perL1 - 1n) / perL1;
-      if (BigInt(snap.l1Size) < need || need * 8n > BigInt(MAX_L1_BYTES)) this.fail(snap.l1TableOffset, `snapshot ${snap.id}: L1 table of ${snap.l1Size} entries does not cover its ${this.size}-byte disk within the ${MAX_L1_BYTES}-byte limit`);
+      if (BigInt(snap.l1Size) < need || need * 8n > BigInt(MAX_L1_BYTES))
+        this.fail(snap.l1TableOffset, `snapshot ${snap.id}: L1 table of ${snap.l1Size} entries does not cover its ${this.size}-byte disk within the ${MAX_L1_BYTES}-byte limit`);
       if (snap.l1TableOffset % BigInt(this.cs) !== 0n) this.fail(snap.l1TableOffset, `snapshot ${snap.id}: L1 table at ${snap.l1TableOffset} is not cluster-aligned`);
       l1Offset = snap.l1TableOffset;
       l1Entries = Number(need);

@@ -54,7 +54,9 @@ export function hasVhdFooter(src: ByteSource, head: Uint8Array): boolean {
 
 /** Opens a VHD: a fixed disk as the bytes before its footer, a dynamic one through its BAT. */
 export function openVhd(file: ByteSource): ByteSource {
-  const fail = (offset: bigint, why: string): never => { throw new ContainerError(file.name, offset, `VHD: ${why}`); };
+  const fail = (offset: bigint, why: string): never => {
+    throw new ContainerError(file.name, offset, `VHD: ${why}`);
+  };
   if (file.size < BigInt(FOOTER)) fail(0n, 'file is shorter than a footer');
   const at = file.size - BigInt(FOOTER);
   let footer = file.read(at, FOOTER);
@@ -82,7 +84,11 @@ export class VhdDynamicSource extends FilledSource implements ByteSource {
   private readonly blockSize: number;
   private readonly bitmapBytes: number;
 
-  constructor(private readonly file: ByteSource, footer: Uint8Array, readonly size: bigint) {
+  constructor(
+    private readonly file: ByteSource,
+    footer: Uint8Array,
+    readonly size: bigint,
+  ) {
     super();
     this.name = file.name;
     const hOff = be64(footer, F.dataOffset);

@@ -89,7 +89,8 @@ export class VhdxSource extends FilledSource implements ByteSource {
     }
     if (!header) this.fail(BigInt(HEADERS[0]!), 'neither header is valid (signature "head" and CRC-32C)');
     // A log with entries not yet applied: the file's structures are not consistent until replayed.
-    if (header.subarray(48, 64).some((x) => x !== 0)) this.fail(BigInt(HEADERS[0]!), 'the log holds changes not yet applied (the disk was not closed cleanly); open it once in Hyper-V or qemu-img to replay them');
+    if (header.subarray(48, 64).some((x) => x !== 0))
+      this.fail(BigInt(HEADERS[0]!), 'the log holds changes not yet applied (the disk was not closed cleanly); open it once in Hyper-V or qemu-img to replay them');
     let regions: Uint8Array | null = null;
     for (const at of REGION_TABLES) {
       const r = file.read(BigInt(at), REGION_TABLE_SIZE);
@@ -134,7 +135,8 @@ export class VhdxSource extends FilledSource implements ByteSource {
     this.size = le64(item(VIRTUAL_DISK_SIZE, 8), 0);
     const sector = le32(item(LOGICAL_SECTOR_SIZE, 4), 0);
     // The specification: blocks of 1 MiB to 256 MiB, a power of two; sectors of 512 or 4096 bytes; at most 64 TiB.
-    if (this.blockSize < MiB || this.blockSize > 256 * MiB || (this.blockSize & (this.blockSize - 1)) !== 0) this.fail(meta.offset, `block size ${this.blockSize} is not a power of two from 1 to 256 MiB`);
+    if (this.blockSize < MiB || this.blockSize > 256 * MiB || (this.blockSize & (this.blockSize - 1)) !== 0)
+      this.fail(meta.offset, `block size ${this.blockSize} is not a power of two from 1 to 256 MiB`);
     if (sector !== 512 && sector !== 4096) this.fail(meta.offset, `logical sector size ${sector} is not 512 or 4096`);
     if (this.size > 64n * 1024n ** 4n) this.fail(meta.offset, `virtual size ${this.size} is beyond 64 TiB`);
     this.chunkRatio = Number((2n ** 23n * BigInt(sector)) / BigInt(this.blockSize));

@@ -1,7 +1,7 @@
 import type { ByteSource } from '../ByteSource.js';
 import { ByteLru } from './ByteLru.js';
-import { CodecError, defaultCodecs, type ContainerCodecs } from './codecs.js';
 import { ContainerError } from './ContainerError.js';
+import { CodecError, type ContainerCodecs, defaultCodecs } from './codecs.js';
 import { FilledSource } from './FilledSource.js';
 
 /**
@@ -51,7 +51,10 @@ export class VmdkSource extends FilledSource implements ByteSource {
   private readonly grainCache: ByteLru<number>;
   private readonly codecs: ContainerCodecs;
 
-  constructor(private readonly file: ByteSource, opts: { codecs?: ContainerCodecs; cacheBytes?: number } = {}) {
+  constructor(
+    private readonly file: ByteSource,
+    opts: { codecs?: ContainerCodecs; cacheBytes?: number } = {},
+  ) {
     super();
     this.name = file.name;
     this.codecs = opts.codecs ?? defaultCodecs;
@@ -69,7 +72,8 @@ export class VmdkSource extends FilledSource implements ByteSource {
     if (version < 1 || version > 3) this.fail(BigInt(H.version), `version ${version} is not 1..3`);
     const flags = le32(h, H.flags);
     this.compressed = (flags & FLAG_COMPRESSED) !== 0;
-    if (this.compressed && (h[H.compressAlgorithm]! | (h[H.compressAlgorithm + 1]! << 8)) !== COMPRESSION_DEFLATE) this.fail(BigInt(H.compressAlgorithm), 'compressed grains with an algorithm other than deflate');
+    if (this.compressed && (h[H.compressAlgorithm]! | (h[H.compressAlgorithm + 1]! << 8)) !== COMPRESSION_DEFLATE)
+      this.fail(BigInt(H.compressAlgorithm), 'compressed grains with an algorithm other than deflate');
     const capacity = le64(h, H.capacity);
     const grain = le64(h, H.grainSize);
     const gtes = le32(h, H.numGTEsPerGT);

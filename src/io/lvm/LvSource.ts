@@ -1,5 +1,5 @@
 import type { LvmLogicalVolume, LvmSegment, LvmVolumeGroupMetadata } from '../../format/lvm/metadata.js';
-import { SourceError, type ByteSource } from '../ByteSource.js';
+import { type ByteSource, SourceError } from '../ByteSource.js';
 
 /**
  * A logical volume read as one disk: each segment's extents mapped to its PV areas. A linear
@@ -14,7 +14,11 @@ export class LvSource implements ByteSource {
   readonly size: bigint;
   private readonly segs: LvmSegment[];
 
-  constructor(readonly vg: LvmVolumeGroupMetadata, readonly lv: LvmLogicalVolume, private readonly pvs: ReadonlyMap<string, ByteSource>) {
+  constructor(
+    readonly vg: LvmVolumeGroupMetadata,
+    readonly lv: LvmLogicalVolume,
+    private readonly pvs: ReadonlyMap<string, ByteSource>,
+  ) {
     this.name = `${vg.name}/${lv.name}`;
     this.segs = lv.segments;
     this.size = lv.extents * vg.extentBytes;
@@ -24,14 +28,17 @@ export class LvSource implements ByteSource {
   locate(o: bigint): { pv: string; offset: bigint; run: bigint } {
     const ext = this.vg.extentBytes;
     const e = o / ext;
-    let lo = 0, hi = this.segs.length - 1;
+    let lo = 0,
+      hi = this.segs.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.segs[mid]!.startExtent <= e) lo = mid; else hi = mid - 1;
+      if (this.segs[mid]!.startExtent <= e) lo = mid;
+      else hi = mid - 1;
     }
     const s = this.segs[lo];
     if (!s || e < s.startExtent || e >= s.startExtent + s.extentCount) throw new SourceError(this.name, o, `no segment maps extent ${e}`);
-    if (s.type !== 'striped' || s.areas.length === 0) throw new SourceError(this.name, o, `segment at extent ${s.startExtent} is of type "${s.type || 'none'}", which is not read (linear and striped are)`);
+    if (s.type !== 'striped' || s.areas.length === 0)
+      throw new SourceError(this.name, o, `segment at extent ${s.startExtent} is of type "${s.type || 'none'}", which is not read (linear and striped are)`);
     const inSeg = o - s.startExtent * ext;
     const segEnd = s.extentCount * ext;
     const pvOf = (pvName: string) => this.vg.pvs.find((p) => p.name === pvName);

@@ -1,11 +1,11 @@
 import type { LvmLogicalVolume, LvmVolumeGroupMetadata } from '../../format/lvm/metadata.js';
 import type { ByteSource } from '../ByteSource.js';
 import { LvSource } from './LvSource.js';
-import { readLvmPv, type LvmPv } from './pv.js';
+import { type LvmPv, readLvmPv } from './pv.js';
 
-export { findLvmLabel, isLvmPv, readLvmPv, type LvmPv } from './pv.js';
-export { LvSource } from './LvSource.js';
 export type { LvmLogicalVolume, LvmPhysicalVolume, LvmSegment, LvmVolumeGroupMetadata } from '../../format/lvm/metadata.js';
+export { LvSource } from './LvSource.js';
+export { findLvmLabel, isLvmPv, type LvmPv, readLvmPv } from './pv.js';
 
 /** A volume group as assembled from the PVs given: the newest metadata any of them holds, and which PVs are here. */
 export interface LvmVolumeGroup {

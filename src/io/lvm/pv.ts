@@ -1,6 +1,6 @@
-import { decodeLvmLabel, decodeMdaHeader, isLvmLabel, LVM_LABEL_SCAN_SECTORS, LVM_MDA_HEADER_SIZE, LVM_SECTOR, lvmCrc, type LvmLabel } from '../../format/lvm/label.js';
-import { decodeVolumeGroup, LvmTextError, parseLvmText, type LvmVolumeGroupMetadata } from '../../format/lvm/metadata.js';
-import { readExact, type ByteSource } from '../ByteSource.js';
+import { decodeLvmLabel, decodeMdaHeader, isLvmLabel, LVM_LABEL_SCAN_SECTORS, LVM_MDA_HEADER_SIZE, LVM_SECTOR, type LvmLabel, lvmCrc } from '../../format/lvm/label.js';
+import { decodeVolumeGroup, LvmTextError, type LvmVolumeGroupMetadata, parseLvmText } from '../../format/lvm/metadata.js';
+import { type ByteSource, readExact } from '../ByteSource.js';
 
 /** A metadata text larger than this is damage (LVM2's default area is 1 MiB; its text a few KiB). */
 export const LVM_MAX_TEXT_BYTES = 16 << 20;

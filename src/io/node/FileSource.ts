@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { SourceError, type ByteSource, type PrefetchRange } from '../ByteSource.js';
+import { type ByteSource, type PrefetchRange, SourceError } from '../ByteSource.js';
 
 /**
  * A problem opening or sizing a file or device, before any data offset is
@@ -7,7 +7,11 @@ import { SourceError, type ByteSource, type PrefetchRange } from '../ByteSource.
  * message is just "<path>: <what went wrong>".
  */
 export class FileOpenError extends SourceError {
-  constructor(source: string, message: string, readonly code?: string) {
+  constructor(
+    source: string,
+    message: string,
+    readonly code?: string,
+  ) {
     super(source, 0n, message);
     this.message = `${source}: ${message}`;
     this.name = 'SourceError';
@@ -216,18 +220,31 @@ export class FileSource implements ByteSource {
   prefetch(ranges: readonly PrefetchRange[]): void {
     for (const r of ranges) {
       const fd = this.fd;
-      if (fd === null) { void Promise.resolve().then(() => r.done(new SourceError(this.name, r.offset, 'read after close'), 0, false)); continue; }
+      if (fd === null) {
+        void Promise.resolve().then(() => r.done(new SourceError(this.name, r.offset, 'read after close'), 0, false));
+        continue;
+      }
       const remain = r.offset < 0n || r.offset >= this.size ? 0n : this.size - r.offset;
       const len = BigInt(r.into.length) > remain ? Number(remain) : r.into.length;
       const cached = () => fs.read(fd, r.into, 0, len, r.offset, (err, n) => r.done(err ? this.readError(err, r.offset, len) : null, err ? 0 : n, false));
-      if (len === 0) { void Promise.resolve().then(() => r.done(null, 0, false)); continue; }
+      if (len === 0) {
+        void Promise.resolve().then(() => r.done(null, 0, false));
+        continue;
+      }
       const dfd = r.direct && !this.directRefused && r.offset % BigInt(DIRECT_ALIGN) === 0n && len % DIRECT_ALIGN === 0 ? this.directDescriptor() : null;
-      if (dfd === null) { cached(); continue; }
+      if (dfd === null) {
+        cached();
+        continue;
+      }
       fs.read(dfd, r.into, 0, len, r.offset, (err, n) => {
-        if (err?.code !== 'EINVAL') { r.done(err ? this.readError(err, r.offset, len) : null, err ? 0 : n, !err); return; }
+        if (err?.code !== 'EINVAL') {
+          r.done(err ? this.readError(err, r.offset, len) : null, err ? 0 : n, !err);
+          return;
+        }
         // This file system or device refuses direct reads (or this alignment): through the cache from now on.
         this.directRefused = true;
-        if (this.fd === null) r.done(new SourceError(this.name, r.offset, 'read after close'), 0, false); else cached();
+        if (this.fd === null) r.done(new SourceError(this.name, r.offset, 'read after close'), 0, false);
+        else cached();
       });
     }
   }
@@ -241,7 +258,11 @@ export class FileSource implements ByteSource {
     if (this.directFd !== undefined) return this.directFd;
     this.directFd = null;
     if (typeof fs.constants.O_DIRECT === 'number') {
-      try { this.directFd = fs.openSync(this.path, fs.constants.O_RDONLY | fs.constants.O_DIRECT); } catch { /* read through the cache */ }
+      try {
+        this.directFd = fs.openSync(this.path, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
+      } catch {
+        /* read through the cache */
+      }
     }
     return this.directFd;
   }

@@ -1,5 +1,5 @@
 import * as zlib from 'node:zlib';
-import { CodecError, defaultCodecs, type ContainerCodecs } from '../containers/codecs.js';
+import { CodecError, type ContainerCodecs, defaultCodecs } from '../containers/codecs.js';
 
 function bounded(inflate: (b: Uint8Array, o: zlib.ZlibOptions) => Buffer, what: string) {
   return (input: Uint8Array, size: number): Uint8Array => {

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 /**
@@ -93,11 +93,14 @@ function readMounts(root: string): { source: string; target: string; type: strin
   } catch {
     return [];
   }
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return text.split('\n').filter(Boolean).map((l) => {
-    const [source = '', target = '', type = ''] = l.split(' ');
-    return { source: unescape(source), target: unescape(target), type };
-  });
+  const unescapeOctal = (s: string) => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [source = '', target = '', type = ''] = l.split(' ');
+      return { source: unescapeOctal(source), target: unescapeOctal(target), type };
+    });
 }
 
 function realOr(p: string): string {

@@ -41,10 +41,15 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
   if (opts.raw) return base;
   try {
     const kind = detectContainer(base);
-    if (opts.snapshot !== undefined && kind !== 'qcow2') throw new FileOpenError(file, `a snapshot ("${opts.snapshot}") was asked for, but only a qcow2 holds internal snapshots and this is ${kind ?? 'a raw image'}`);
+    if (opts.snapshot !== undefined && kind !== 'qcow2')
+      throw new FileOpenError(file, `a snapshot ("${opts.snapshot}") was asked for, but only a qcow2 holds internal snapshots and this is ${kind ?? 'a raw image'}`);
     switch (kind) {
       case 'qcow2':
-        return new Qcow2Source(base, { codecs: nodeCodecs, openBacking: (name, format) => openBacking(file, name, format, opts.chain ?? []), ...(opts.snapshot !== undefined ? { snapshot: opts.snapshot } : {}) });
+        return new Qcow2Source(base, {
+          codecs: nodeCodecs,
+          openBacking: (name, format) => openBacking(file, name, format, opts.chain ?? []),
+          ...(opts.snapshot !== undefined ? { snapshot: opts.snapshot } : {}),
+        });
       case 'ewf':
         return new EwfSource([base], (n) => openEwfSegment(file, n), { codecs: nodeCodecs });
       case 'ewf2':
@@ -52,7 +57,10 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
       case 'vmdk':
         return new VmdkSource(base, { codecs: nodeCodecs });
       case 'vmdk-descriptor':
-        throw new FileOpenError(file, 'a VMDK descriptor whose extents are separate files is not read yet; give the extent file (monolithic sparse or stream-optimized) or convert it (qemu-img convert -O raw)');
+        throw new FileOpenError(
+          file,
+          'a VMDK descriptor whose extents are separate files is not read yet; give the extent file (monolithic sparse or stream-optimized) or convert it (qemu-img convert -O raw)',
+        );
       case 'vhd':
         return openVhd(base);
       case 'vhdx':

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { SparseSource } from '../SparseSource.js';
-import { FileOpenError, OPEN_FLAGS, describeSystemError } from './FileSource.js';
+import { describeSystemError, FileOpenError, OPEN_FLAGS } from './FileSource.js';
 
 /**
  * Default cap on the decompressed size of a runs image (its non-zero bytes plus index): 256 MiB.

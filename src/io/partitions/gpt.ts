@@ -1,8 +1,6 @@
 import { hex, type PartitionTable } from '../../format/partitions/common.js';
-import {
-  crc32, decodeGptHeader, decodeGptPartitions, GPT_MIN_HEADER_SIZE, GPT_REVISION_1_0, gptHeaderCrc, hasGptSignature, validGptEntrySize,
-} from '../../format/partitions/gpt.js';
-import { readExact, type ByteSource } from '../ByteSource.js';
+import { crc32, decodeGptHeader, decodeGptPartitions, GPT_MIN_HEADER_SIZE, GPT_REVISION_1_0, gptHeaderCrc, hasGptSignature, validGptEntrySize } from '../../format/partitions/gpt.js';
+import { type ByteSource, readExact } from '../ByteSource.js';
 import { MAX_GPT_ARRAY_BYTES, MAX_GPT_ENTRY_SIZE } from './limits.js';
 
 interface GptHeader {

@@ -1,6 +1,6 @@
-import { decodeMbrEntries, hasMbrSignature, isExtended, isUsed, mbrDiskId, mbrPartition, type MbrEntry } from '../../format/partitions/mbr.js';
 import type { Partition, PartitionKind, PartitionTable } from '../../format/partitions/common.js';
-import { readExact, type ByteSource } from '../ByteSource.js';
+import { decodeMbrEntries, hasMbrSignature, isExtended, isUsed, type MbrEntry, mbrDiskId, mbrPartition } from '../../format/partitions/mbr.js';
+import { type ByteSource, readExact } from '../ByteSource.js';
 import { MAX_EBR_HOPS, MAX_LOGICAL_PARTITIONS } from './limits.js';
 
 /** Size of the sector an MBR or EBR occupies (the table is in its first 512 bytes whatever the sector size). */

@@ -38,14 +38,17 @@ export class BufferPool {
   get(len: number): Buffer {
     const size = BufferPool.sizeFor(len);
     const b = this.free.get(size)?.pop();
-    if (b) { this.pooled -= size; return b; }
+    if (b) {
+      this.pooled -= size;
+      return b;
+    }
     return Buffer.allocUnsafeSlow(size);
   }
 
   put(b: Buffer): void {
     if (this.pooled + b.length > POOL_MAX) return;
     let list = this.free.get(b.length);
-    if (!list) this.free.set(b.length, list = []);
+    if (!list) this.free.set(b.length, (list = []));
     list.push(b);
     this.pooled += b.length;
   }

@@ -1,9 +1,9 @@
-import * as nodeFs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import * as nodeFs from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { readFile, symlinkTarget } from '../../fs/fileData.js';
 import type { FsView } from '../../fs/FsView.js';
+import { readFile, symlinkTarget } from '../../fs/fileData.js';
 import type { Inode } from '../../fs/types.js';
 import { rdevParts } from '../../report/fs.js';
 import * as af from './asyncFs.js';
@@ -44,9 +44,15 @@ export class ContentWriter {
   private readonly umask: number;
   private tmpSeq = 0;
 
-  constructor(private readonly view: FsView, private readonly log: SummaryLog, private readonly meta: MetadataRestorer, private readonly outDir: string,
+  constructor(
+    private readonly view: FsView,
+    private readonly log: SummaryLog,
+    private readonly meta: MetadataRestorer,
+    private readonly outDir: string,
     private readonly opts: { force: boolean; verify: boolean; isRoot: boolean; directWrite: boolean; onDataError: ((logical: bigint, length: bigint) => void) | null },
-    private readonly prefetch: Prefetcher | null, private readonly onData: () => void) {
+    private readonly prefetch: Prefetcher | null,
+    private readonly onData: () => void,
+  ) {
     const aligned = prefetch?.alignedMemory;
     this.writer = opts.directWrite && typeof O.O_DIRECT === 'number' ? new DirectWriter(aligned ? [aligned] : []) : null;
     // process.umask() without an argument only reads it (in a worker thread it cannot be set anyway).
@@ -56,7 +62,10 @@ export class ContentWriter {
   /** Makes way for a new entry when --force; true when the name is free. */
   async makeWay(host: Buffer, shown: string, seq: number): Promise<boolean> {
     const c = await clearName(host, this.opts.force);
-    if ('why' in c) { this.log.failed(seq, shown, c.why); return false; }
+    if ('why' in c) {
+      this.log.failed(seq, shown, c.why);
+      return false;
+    }
     if (c.replaced) this.log.replaced(seq, shown);
     return true;
   }
@@ -64,13 +73,16 @@ export class ContentWriter {
   /** Writes one file (content, then metadata); true when it was made. */
   async file(host: Buffer, inode: Inode, shown: string, seq: number): Promise<boolean> {
     const summary = this.log.summary;
-    if (this.view.isMetadump && inode.size > 0n) { this.log.failed(seq, shown, 'no file data in a btrfs-image metadump'); return false; }
+    if (this.view.isMetadump && inode.size > 0n) {
+      this.log.failed(seq, shown, 'no file data in a btrfs-image metadump');
+      return false;
+    }
     // The final mode is given at creation when the umask keeps it whole (no chmod then); else 0600 until the end.
     const perm = inode.mode & 0o7777;
     const modeSet = (perm & 0o7000) === 0 && (perm & this.umask) === 0;
     const flags = O.O_WRONLY | O.O_CREAT | O.O_EXCL | O.O_NOFOLLOW;
     const writer = inode.size >= DIRECT_MIN ? this.writer : null;
-    const create = async () => writer ? writer.create(host, flags, modeSet ? perm : 0o600) : plainFile(host, await af.open(host, flags, modeSet ? perm : 0o600));
+    const create = async () => (writer ? writer.create(host, flags, modeSet ? perm : 0o600) : plainFile(host, await af.open(host, flags, modeSet ? perm : 0o600)));
     // O_EXCL refuses an existing name by itself: look at what is there only when it does.
     let out: OutFile;
     try {
@@ -122,8 +134,14 @@ export class ContentWriter {
 
   async symlink(host: Buffer, inode: Inode, shown: string, seq: number): Promise<void> {
     const target = symlinkTarget(this.view, inode);
-    if (!target) { this.log.failed(seq, shown, this.view.isMetadump ? 'symlink target not in a btrfs-image metadump' : 'symlink target unreadable'); return; }
-    if (target.length === 0 || target.includes(0)) { this.log.failed(seq, shown, 'symlink target is empty or contains NUL'); return; }
+    if (!target) {
+      this.log.failed(seq, shown, this.view.isMetadump ? 'symlink target not in a btrfs-image metadump' : 'symlink target unreadable');
+      return;
+    }
+    if (target.length === 0 || target.includes(0)) {
+      this.log.failed(seq, shown, 'symlink target is empty or contains NUL');
+      return;
+    }
     try {
       await af.symlink(Buffer.from(target), host);
     } catch (e) {
@@ -139,7 +157,10 @@ export class ContentWriter {
   /** A fifo or device node (`ready`: its directory may be written into; asked only once it is to be made). */
   async special(host: Buffer, inode: Inode, shown: string, seq: number, ready: Promise<boolean>): Promise<void> {
     const what = inode.kind === 'fifo' ? 'fifo' : `${inode.kind === 'chr' ? 'character' : 'block'} device ${rdevParts(inode.rdev).major}:${rdevParts(inode.rdev).minor}`;
-    if (!this.opts.isRoot) { this.log.skipped(seq, shown, `${what} (made only when running as root)`); return; }
+    if (!this.opts.isRoot) {
+      this.log.skipped(seq, shown, `${what} (made only when running as root)`);
+      return;
+    }
     if (!(await ready)) return;
     if (!(await this.makeWay(host, shown, seq))) return;
     // Made under a plain temporary name in the output directory, then hard-linked into place
@@ -157,9 +178,14 @@ export class ContentWriter {
       this.log.failed(seq, shown, `${what}: ${describeError(e)}`);
       return;
     } finally {
-      try { nodeFs.unlinkSync(tmp); } catch { /* not made */ }
+      try {
+        nodeFs.unlinkSync(tmp);
+      } catch {
+        /* not made */
+      }
     }
-    if (inode.kind === 'fifo') this.log.summary.written.fifos++; else this.log.summary.written.devices++;
+    if (inode.kind === 'fifo') this.log.summary.written.fifos++;
+    else this.log.summary.written.devices++;
     this.log.wrote(seq, shown, inode.kind === 'fifo' ? 'fifo' : inode.kind === 'chr' ? 'chr' : 'blk', inode, 0n);
     await this.meta.linkMeta(host, inode, shown, seq, 'xattrs of device nodes and fifos are not restored');
   }

@@ -71,8 +71,7 @@ export class DirectWriter {
   async write(fd: number, bytes: Uint8Array, pos: number, atEnd: boolean): Promise<number> {
     const len = bytes.length;
     const padded = roundUp(len);
-    const inPlace = this.aligned.includes(bytes.buffer) && bytes.byteOffset % ALIGN === 0 &&
-      (padded === len || atEnd) && bytes.byteOffset + padded <= bytes.buffer.byteLength;
+    const inPlace = this.aligned.includes(bytes.buffer) && bytes.byteOffset % ALIGN === 0 && (padded === len || atEnd) && bytes.byteOffset + padded <= bytes.buffer.byteLength;
     if (inPlace) {
       await writeAll(fd, new Uint8Array(bytes.buffer, bytes.byteOffset, padded), pos);
       return pos + padded;
@@ -111,7 +110,12 @@ export class OutFile {
   private direct: boolean;
 
   /** `fd` was opened with O_DIRECT when `direct`, else it is buffered itself. */
-  constructor(private readonly writer: DirectWriter | null, private readonly host: Buffer, readonly fd: number, direct: boolean) {
+  constructor(
+    private readonly writer: DirectWriter | null,
+    private readonly host: Buffer,
+    readonly fd: number,
+    direct: boolean,
+  ) {
     this.direct = direct;
     this.plainFd = direct ? -1 : fd;
   }

@@ -1,16 +1,16 @@
 import * as nodeFs from 'node:fs';
-import { FT_OF_KIND, type FsView } from '../../fs/FsView.js';
-import { displayPath, displayName, unsafeNameReason } from '../../fs/names.js';
-import type { DirEntry, Inode, InodeRef } from '../../fs/types.js';
 import { ObjectId } from '../../format/constants.js';
-import { checkEntry, MAX_WALK_DEPTH, mayEnter, walkFiles, type WalkItem } from '../../fs/walk.js';
+import { type FsView, FT_OF_KIND } from '../../fs/FsView.js';
+import { displayName, displayPath, unsafeNameReason } from '../../fs/names.js';
+import type { DirEntry, Inode, InodeRef } from '../../fs/types.js';
+import { checkEntry, MAX_WALK_DEPTH, mayEnter, type WalkItem, walkFiles } from '../../fs/walk.js';
 import * as af from './asyncFs.js';
 import { ContentWriter } from './content.js';
-import { loadXattr, MetadataRestorer, metaOf, timePrecisionNote, type Meta, type XattrApi } from './metadata.js';
+import { loadXattr, type Meta, MetadataRestorer, metaOf, timePrecisionNote, type XattrApi } from './metadata.js';
 import { loadNsTimes, type NsTimes } from './nsTimes.js';
 import { joinBytes as join, makeOutputDir } from './outputPath.js';
 import { Prefetcher } from './prefetch.js';
-import { describeError, SummaryLog, type ExtractSummary } from './summary.js';
+import { describeError, type ExtractSummary, SummaryLog } from './summary.js';
 import { TaskSet } from './tasks.js';
 
 const O = nodeFs.constants;
@@ -70,7 +70,7 @@ export interface ExtractOptions {
   /** Read file data of image files ahead on the thread pool, for readFile to verify and write (default true). */
   readAhead?: boolean;
   /** Entries set aside by the walk and written in inode order at a time (default BATCH; tests use small ones). */
-  batch?: number;
+  batch?: number | undefined;
   /** Write file data with O_DIRECT where the output's file system takes it (default true). */
   directWrite?: boolean;
   /** List every entry written, with the image's times to the ns, in the summary's `entries` (default false). */
@@ -116,10 +116,22 @@ export interface ExtractStart {
  */
 export async function extractFiles(view: FsView, start: ExtractStart, outDir: string, opts: ExtractOptions = {}): Promise<ExtractSummary> {
   nodeFs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
-  const xattr = opts.xattr ?? await loadXattr();
-  const times = opts.times ?? await loadNsTimes();
+  const xattr = opts.xattr ?? (await loadXattr());
+  const times = opts.times ?? (await loadNsTimes());
   const isRoot = opts.isRoot ?? (typeof process.getuid === 'function' && process.getuid() === 0);
-  const x = new Extractor(view, opts.progress ?? NO_PROGRESS, outDir, { force: opts.force ?? false, verify: opts.verify !== false, xattr, isRoot, readAhead: opts.readAhead ?? true, batch: Math.max(1, opts.batch ?? BATCH), directWrite: opts.directWrite ?? true, manifest: opts.manifest ?? false, select: opts.select ?? null, times, onDataError: opts.onDataError ?? null });
+  const x = new Extractor(view, opts.progress ?? NO_PROGRESS, outDir, {
+    force: opts.force ?? false,
+    verify: opts.verify !== false,
+    xattr,
+    isRoot,
+    readAhead: opts.readAhead ?? true,
+    batch: Math.max(1, opts.batch ?? BATCH),
+    directWrite: opts.directWrite ?? true,
+    manifest: opts.manifest ?? false,
+    select: opts.select ?? null,
+    times,
+    onDataError: opts.onDataError ?? null,
+  });
   const into = start.into === null ? [] : start.into instanceof Uint8Array ? [start.into] : [...start.into];
   // The walk visits each leaf about once (directory lookups hit the few recent ones): a small
   // block cache leaves the memory to the writes in flight.
@@ -213,7 +225,7 @@ function pendingEntry(p: Pending): Pick<DirEntry, 'target' | 'crossing' | 'ftype
 /** Path components of a directory from the walk's start (for findings). */
 function dirPath(d: OutDir): Uint8Array[] {
   const parts: Uint8Array[] = [];
-  for (let x: OutDir | null = d; x && x.name; x = x.up) parts.push(x.name);
+  for (let x: OutDir | null = d; x?.name; x = x.up) parts.push(x.name);
   return parts.reverse();
 }
 
@@ -247,8 +259,24 @@ class Extractor {
   private readonly meta: MetadataRestorer;
   private readonly content: ContentWriter;
 
-  constructor(private readonly view: FsView, private readonly bar: ExtractProgress, private readonly outDir: string,
-    private readonly opts: { force: boolean; verify: boolean; xattr: XattrApi | string; isRoot: boolean; readAhead: boolean; batch: number; directWrite: boolean; manifest: boolean; select: ExtractSelect | null; times: NsTimes | string; onDataError: ((logical: bigint, length: bigint) => void) | null }) {
+  constructor(
+    private readonly view: FsView,
+    private readonly bar: ExtractProgress,
+    private readonly outDir: string,
+    private readonly opts: {
+      force: boolean;
+      verify: boolean;
+      xattr: XattrApi | string;
+      isRoot: boolean;
+      readAhead: boolean;
+      batch: number;
+      directWrite: boolean;
+      manifest: boolean;
+      select: ExtractSelect | null;
+      times: NsTimes | string;
+      onDataError: ((logical: bigint, length: bigint) => void) | null;
+    },
+  ) {
     const ns = typeof opts.times === 'string' ? null : opts.times;
     this.log = new SummaryLog(outDir, { ...opts, timePrecision: ns ? 'ns' : 'us' });
     this.log.summary.notes.push(timePrecisionNote(ns ? 'ns' : 'us', typeof opts.times === 'string' ? opts.times : undefined));
@@ -265,12 +293,24 @@ class Extractor {
     let startHost: Buffer = root;
     for (let i = 0; i < into.length; i++) {
       const why = unsafeNameReason(into[i]!);
-      if (why) { this.log.refused(0, displayPath(into.slice(0, i + 1)), why); return; }
+      if (why) {
+        this.log.refused(0, displayPath(into.slice(0, i + 1)), why);
+        return;
+      }
     }
     // The directories on the way to the start: made (or reused) now, their metadata set with the others at the end.
     for (let i = 0; i + 1 < into.length; i++) {
       const host = join(Buffer.from(out.host, 'latin1'), into[i]!);
-      const d: OutDir = { host: host.toString('latin1'), meta: ways[i] ?? null, shown: displayPath(into.slice(0, i + 1)), seq: this.seq++, ready: Promise.resolve(true), children: [], up: null, name: null };
+      const d: OutDir = {
+        host: host.toString('latin1'),
+        meta: ways[i] ?? null,
+        shown: displayPath(into.slice(0, i + 1)),
+        seq: this.seq++,
+        ready: Promise.resolve(true),
+        children: [],
+        up: null,
+        name: null,
+      };
       if (!(await this.dir(d))) return;
       if (!d.meta) this.dirs.pop();
       else out.children.push(d);
@@ -282,7 +322,10 @@ class Extractor {
       const trees = [this.view.tree(start.subvol), this.view.fs.treeRoot(ObjectId.CSUM_TREE)];
       // A whole subvolume with none below it: its leaves' inode items tell how much there is to write.
       const whole = start.ino === this.view.rootOf(start.subvol).ino && !this.view.subvolumes().some((s) => s.parentId === start.subvol);
-      this.prefetch.warmTrees(trees.filter((t) => t !== undefined), { census: whole && this.bar.enabled ? start.subvol : undefined, window: start.subvol });
+      this.prefetch.warmTrees(
+        trees.filter((t) => t !== undefined),
+        { census: whole && this.bar.enabled ? start.subvol : undefined, window: start.subvol },
+      );
     }
     this.bar.phase('extracting', 'bytes');
     const visited = new Set<string>();
@@ -292,7 +335,10 @@ class Extractor {
       if (into.length) this.one(it, startHost, startShown, seq, out, levels, null);
       else if (startInode.kind === 'dir') {
         levels[0] = out;
-        if (createdOut) { out.meta = metaOf(startInode); this.dirs.push(out); }
+        if (createdOut) {
+          out.meta = metaOf(startInode);
+          this.dirs.push(out);
+        }
       } else this.one(it, root, '/', seq, out, levels, null);
     });
     // Entries whose type said "not a directory" but whose inode is one: each is walked on its own.
@@ -302,7 +348,10 @@ class Extractor {
       const host = join(Buffer.from(p.parent.host, 'latin1'), name);
       const ref = { subvol: p.subvol, ino: p.ino };
       const why = mayEnter(this.view, pendingPath(p), pendingEntry(p), p.depth, MAX_WALK_DEPTH, visited);
-      if (why) { this.one({ inode, ref, depth: p.depth, loop: why === 'loop', tooDeep: why === 'tooDeep' }, host, shown, p.seq, p.parent, [], name); continue; }
+      if (why) {
+        this.one({ inode, ref, depth: p.depth, loop: why === 'loop', tooDeep: why === 'tooDeep' }, host, shown, p.seq, p.parent, [], name);
+        continue;
+      }
       await this.walkAndWrite(walkFrom(ref, MAX_WALK_DEPTH - p.depth), (it, _seq, levels) => this.one(it, host, shown, p.seq, p.parent, levels, name));
     }
     await this.prefetch?.stop();
@@ -340,7 +389,10 @@ class Extractor {
   private walkSome(w: DirWalk, max: number): void {
     for (let n = 0; n < max && this.pending.length < this.opts.batch; n++) {
       const step = w.walk.next();
-      if (step.done) { w.done = true; return; }
+      if (step.done) {
+        w.done = true;
+        return;
+      }
       const it = step.value;
       const seq = this.seq++;
       const name = it.depth > 0 ? it.path[it.path.length - 1]! : null;
@@ -356,8 +408,15 @@ class Extractor {
           if (this.opts.select && !this.opts.select.entry(childShown(parent, name))) continue;
           const e = it.entry!;
           this.pending.push({
-            parent, name: Buffer.from(name.buffer, name.byteOffset, name.length).toString('latin1'),
-            subvol: e.target.subvol, ino: e.target.ino, ftype: e.ftype, block: e.place.block, slot: e.place.slot, seq, depth: it.depth,
+            parent,
+            name: Buffer.from(name.buffer, name.byteOffset, name.length).toString('latin1'),
+            subvol: e.target.subvol,
+            ino: e.target.ino,
+            ftype: e.ftype,
+            block: e.place.block,
+            slot: e.place.slot,
+            seq,
+            depth: it.depth,
           });
           continue;
         }
@@ -365,7 +424,10 @@ class Extractor {
       const sel = this.opts.select;
       if (sel && name && parent && it.inode) {
         const shown = childShown(parent, name);
-        if (!(it.inode.kind === 'dir' ? sel.dir(shown) : sel.entry(shown))) { this.refusedItems.add(it); continue; }
+        if (!(it.inode.kind === 'dir' ? sel.dir(shown) : sel.entry(shown))) {
+          this.refusedItems.add(it);
+          continue;
+        }
       }
       // Decided now, as the walk asks right after this item: nothing below these is entered (one() reports them).
       if (!it.inode || it.loop || it.tooDeep) this.refusedItems.add(it);
@@ -406,7 +468,10 @@ class Extractor {
       inodes[i] = null;
       const name = Buffer.from(p.name, 'latin1');
       const shown = childShown(p.parent, name);
-      if (inode?.kind === 'dir') { this.lateDirs.push({ p, inode, shown }); continue; }
+      if (inode?.kind === 'dir') {
+        this.lateDirs.push({ p, inode, shown });
+        continue;
+      }
       this.one({ inode, ref: { subvol: p.subvol, ino: p.ino }, depth: p.depth }, join(Buffer.from(p.parent.host, 'latin1'), name), shown, p.seq, p.parent, [], name);
       this.progress();
       while (this.tasks.size >= IN_FLIGHT) {
@@ -427,7 +492,12 @@ class Extractor {
       const d = this.dirs[i]!;
       const below = d.children.map((c) => done.get(c)).filter((p) => p !== undefined);
       let settle!: () => void;
-      done.set(d, new Promise<void>((r) => { settle = r; }));
+      done.set(
+        d,
+        new Promise<void>((r) => {
+          settle = r;
+        }),
+      );
       this.tasks.start(async () => {
         try {
           await Promise.all(below);
@@ -450,8 +520,7 @@ class Extractor {
     const w = this.log.summary.written;
     // The census is taken only of a whole subvolume (see run), as its leaves are warmed.
     const c = this.prefetch?.census;
-    const est = c && c.counted > 0 && (c.leavesLeft === 0 || c.counted * 20 >= c.leaves)
-      ? { files: Math.round(c.files * c.leaves / c.counted), bytes: c.bytes * c.leaves / c.counted } : null;
+    const est = c && c.counted > 0 && (c.leavesLeft === 0 || c.counted * 20 >= c.leaves) ? { files: Math.round((c.files * c.leaves) / c.counted), bytes: (c.bytes * c.leaves) / c.counted } : null;
     const total = est ? Math.max(est.bytes, w.bytes) : undefined;
     this.bar.rename(`extracting ${w.files + w.directories + w.symlinks + w.hardlinks}${est ? ` of ~${est.files} files and their directories` : ' items'}`);
     this.bar.update(w.bytes, total);
@@ -460,22 +529,33 @@ class Extractor {
   /** Starts writing one item (`name`: its last path component, null for the walk's start). */
   private one(it: Step, host: Buffer, shown: string, seq: number, parent: OutDir, levels: OutDir[], name: Uint8Array | null): void {
     const inode = it.inode;
-    if (!inode) { this.log.failed(seq, shown, `inode ${it.ref.ino} of subvolume ${it.ref.subvol} is missing`); return; }
-    if (it.loop) { this.log.failed(seq, shown, 'directory already extracted on this walk (hard-linked directory: a loop); not entered again'); return; }
-    if (it.tooDeep) { this.log.failed(seq, shown, 'too deep; not entered'); return; }
+    if (!inode) {
+      this.log.failed(seq, shown, `inode ${it.ref.ino} of subvolume ${it.ref.subvol} is missing`);
+      return;
+    }
+    if (it.loop) {
+      this.log.failed(seq, shown, 'directory already extracted on this walk (hard-linked directory: a loop); not entered again');
+      return;
+    }
+    if (it.tooDeep) {
+      this.log.failed(seq, shown, 'too deep; not entered');
+      return;
+    }
     const guard = (what: Promise<void>) => what.catch((e) => this.log.failed(seq, shown, describeError(e)));
     switch (inode.kind) {
       case 'dir': {
-        const d: OutDir = { host: host.toString('latin1'), meta: metaOf(inode), shown, seq, ready: Promise.resolve(false), children: [], up: parent, name: name && name.slice() };
+        const d: OutDir = { host: host.toString('latin1'), meta: metaOf(inode), shown, seq, ready: Promise.resolve(false), children: [], up: parent, name: name ? name.slice() : null };
         let ok!: (v: boolean) => void;
-        d.ready = new Promise<boolean>((r) => { ok = r; });
+        d.ready = new Promise<boolean>((r) => {
+          ok = r;
+        });
         levels[it.depth] = d;
         levels.length = it.depth + 1;
         parent.children.push(d);
         this.tasks.start(async () => {
           let made = false;
           try {
-            made = (await parent.ready) && await this.dir(d);
+            made = (await parent.ready) && (await this.dir(d));
           } catch (e) {
             this.log.failed(seq, shown, describeError(e));
           } finally {
@@ -484,18 +564,33 @@ class Extractor {
         });
         return;
       }
-      case 'file': this.startFile(host, inode, shown, seq, parent); return;
-      case 'symlink': this.tasks.start(() => guard(parent.ready.then((ok) => (ok ? this.content.symlink(host, inode, shown, seq) : undefined)))); return;
-      case 'fifo': case 'chr': case 'blk': this.tasks.start(() => guard(this.content.special(host, inode, shown, seq, parent.ready))); return;
-      case 'sock': this.log.skipped(seq, shown, 'socket (not recreated)'); return;
-      default: this.log.failed(seq, shown, `unknown file type (mode 0${inode.mode.toString(8)})`); return;
+      case 'file':
+        this.startFile(host, inode, shown, seq, parent);
+        return;
+      case 'symlink':
+        this.tasks.start(() => guard(parent.ready.then((ok) => (ok ? this.content.symlink(host, inode, shown, seq) : undefined))));
+        return;
+      case 'fifo':
+      case 'chr':
+      case 'blk':
+        this.tasks.start(() => guard(this.content.special(host, inode, shown, seq, parent.ready)));
+        return;
+      case 'sock':
+        this.log.skipped(seq, shown, 'socket (not recreated)');
+        return;
+      default:
+        this.log.failed(seq, shown, `unknown file type (mode 0${inode.mode.toString(8)})`);
+        return;
     }
   }
 
   /** Makes the directory (or checks that the one there is a real directory); false when nothing below it is written. */
   private async dir(d: OutDir): Promise<boolean> {
     const c = await makeOutputDir(Buffer.from(d.host, 'latin1'), this.opts.force);
-    if ('why' in c) { this.log.failed(d.seq, d.shown, c.why); return false; }
+    if ('why' in c) {
+      this.log.failed(d.seq, d.shown, c.why);
+      return false;
+    }
     if (c.replaced) this.log.replaced(d.seq, d.shown);
     this.log.summary.written.directories++;
     if (d.meta) this.log.wrote(d.seq, d.shown, 'dir', d.meta, 0n);
@@ -538,7 +633,9 @@ class Extractor {
     const key = `${inode.subvol}:${inode.ino}`;
     const before = this.links.get(key) ?? Promise.resolve(null);
     let settle!: (v: Buffer | null) => void;
-    const mine = new Promise<Buffer | null>((r) => { settle = r; });
+    const mine = new Promise<Buffer | null>((r) => {
+      settle = r;
+    });
     if (this.links.has(key) || this.links.size < 1_000_000) this.links.set(key, mine);
     this.tasks.start(async () => {
       const first = await before;

@@ -78,8 +78,12 @@ export class MetadataRestorer {
   private readonly ownUid: number;
   private readonly ownGid: number;
 
-  constructor(private readonly view: FsView, private readonly log: SummaryLog, outDir: string,
-    private readonly opts: { isRoot: boolean; xattr: XattrApi | string; times: NsTimes | null }) {
+  constructor(
+    private readonly view: FsView,
+    private readonly log: SummaryLog,
+    outDir: string,
+    private readonly opts: { isRoot: boolean; xattr: XattrApi | string; times: NsTimes | null },
+  ) {
     const setgidOut = (nodeFs.statSync(outDir).mode & 0o2000) !== 0;
     this.ownUid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
     this.ownGid = typeof process.getegid === 'function' && !setgidOut ? process.getegid() : -1;
@@ -91,10 +95,18 @@ export class MetadataRestorer {
     // A file we create is already owned by our uid and gid (our directories are made 0700,
     // never setgid, and a setgid output directory turns this shortcut off).
     if (this.opts.isRoot && (inode.uid !== this.ownUid || inode.gid !== this.ownGid)) {
-      try { await af.fchown(fd, inode.uid, inode.gid); } catch (e) { this.log.failed(seq, shown, `chown: ${describeError(e)}`); }
+      try {
+        await af.fchown(fd, inode.uid, inode.gid);
+      } catch (e) {
+        this.log.failed(seq, shown, `chown: ${describeError(e)}`);
+      }
     }
     if (!modeSet) {
-      try { await af.fchmod(fd, inode.mode & 0o7777); } catch (e) { this.log.failed(seq, shown, `chmod: ${describeError(e)}`); }
+      try {
+        await af.fchmod(fd, inode.mode & 0o7777);
+      } catch (e) {
+        this.log.failed(seq, shown, `chmod: ${describeError(e)}`);
+      }
     }
     try {
       if (this.opts.times) this.opts.times.futimens(fd, inode.atime, inode.mtime);
@@ -110,7 +122,11 @@ export class MetadataRestorer {
    */
   async linkMeta(host: Buffer, inode: Inode, shown: string, seq: number, why: string): Promise<void> {
     if (this.opts.isRoot) {
-      try { await af.lchown(host, inode.uid, inode.gid); } catch (e) { this.log.failed(seq, shown, `lchown: ${describeError(e)}`); }
+      try {
+        await af.lchown(host, inode.uid, inode.gid);
+      } catch (e) {
+        this.log.failed(seq, shown, `lchown: ${describeError(e)}`);
+      }
     }
     try {
       if (this.opts.times) this.opts.times.lutimens(host, inode.atime, inode.mtime);
@@ -128,10 +144,22 @@ export class MetadataRestorer {
     for (const x of xs) {
       const name = displayText(x.name);
       const no = (reason: string) => this.log.noXattr(seq, shown, name, reason);
-      if (why) { no(why); continue; }
-      if (typeof api === 'string') { no('fs-xattr not available'); continue; }
-      if (!procPath) { no('/proc/self/fd is not available'); continue; }
-      if (!isUtf8(x.name) || x.name.includes(0)) { no('name is not UTF-8 text (fs-xattr takes names as strings)'); continue; }
+      if (why) {
+        no(why);
+        continue;
+      }
+      if (typeof api === 'string') {
+        no('fs-xattr not available');
+        continue;
+      }
+      if (!procPath) {
+        no('/proc/self/fd is not available');
+        continue;
+      }
+      if (!isUtf8(x.name) || x.name.includes(0)) {
+        no('name is not UTF-8 text (fs-xattr takes names as strings)');
+        continue;
+      }
       try {
         const key = Buffer.from(x.name).toString('utf8');
         if (api.setAttribute) await api.setAttribute(procPath, key, Buffer.from(x.value));

@@ -48,7 +48,12 @@ async function bind(): Promise<NsTimes | string> {
   let lib: ReturnType<Koffi['load']> | null = null;
   // glibc, then musl (whose libc is the dynamic loader itself).
   for (const name of ['libc.so.6', 'libc.so', 'libc.musl-x86_64.so.1', 'libc.musl-aarch64.so.1']) {
-    try { lib = k.load(name); break; } catch { lib = null; }
+    try {
+      lib = k.load(name);
+      break;
+    } catch {
+      lib = null;
+    }
   }
   if (!lib) return 'koffi found no C library to call utimensat in';
   try {
@@ -56,8 +61,13 @@ async function bind(): Promise<NsTimes | string> {
     k.struct('btrfs_inspect_timespec', { tv_sec: 'int64', tv_nsec: 'long' });
     const futimens = lib.func('int futimens(int fd, const btrfs_inspect_timespec *times)');
     const utimensat = lib.func('int utimensat(int dirfd, const uint8_t *path, const btrfs_inspect_timespec *times, int flags)');
-    const pair = (a: Timespec, m: Timespec) => [{ tv_sec: a.sec, tv_nsec: clampNsec(a.nsec) }, { tv_sec: m.sec, tv_nsec: clampNsec(m.nsec) }];
-    const check = (r: number, call: string) => { if (r !== 0) throw errnoError(k.errno(), call); };
+    const pair = (a: Timespec, m: Timespec) => [
+      { tv_sec: a.sec, tv_nsec: clampNsec(a.nsec) },
+      { tv_sec: m.sec, tv_nsec: clampNsec(m.nsec) },
+    ];
+    const check = (r: number, call: string) => {
+      if (r !== 0) throw errnoError(k.errno(), call);
+    };
     return {
       futimens: (fd, a, m) => check(futimens(fd, pair(a, m)), 'futimens'),
       lutimens: (path, a, m) => check(utimensat(AT_FDCWD, Buffer.concat([path, Buffer.from([0])]), pair(a, m), AT_SYMLINK_NOFOLLOW), 'utimensat'),

@@ -29,7 +29,11 @@ export function joinBytes(dir: Buffer, ...parts: Uint8Array[]): Buffer {
  */
 export function prepareOutputDir(outDir: string): { created: boolean } {
   let st: nodeFs.Stats | null = null;
-  try { st = nodeFs.statSync(outDir); } catch { st = null; }
+  try {
+    st = nodeFs.statSync(outDir);
+  } catch {
+    st = null;
+  }
   if (st) {
     if (!st.isDirectory()) throw new Error(`${outDir}: exists and is not a directory`);
     return { created: false };

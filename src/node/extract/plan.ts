@@ -1,7 +1,7 @@
 import type { FsView } from '../../fs/FsView.js';
 import { displayPath, unsafeNameReason } from '../../fs/names.js';
 import type { FileKind, Inode, InodeRef } from '../../fs/types.js';
-import { walkFiles, type WalkItem } from '../../fs/walk.js';
+import { type WalkItem, walkFiles } from '../../fs/walk.js';
 import type { ExtractSelect } from './extractFiles.js';
 
 /**
@@ -47,8 +47,10 @@ export function planExtraction(view: FsView, start: InodeRef, into: readonly Uin
     const i = it.inode;
     const e: PlannedEntry = { path, type: i ? i.kind : 'missing', size: i && i.kind !== 'dir' ? i.size : 0n, inode: i };
     const why = unsafe ?? (name ? unsafeNameReason(name) : null);
-    if (why) { refused.add(it); e.not = `unsafe name: ${why}`; }
-    else if (!i) e.not = 'inode missing';
+    if (why) {
+      refused.add(it);
+      e.not = `unsafe name: ${why}`;
+    } else if (!i) e.not = 'inode missing';
     else if (it.loop) e.not = 'directory already met on this walk (a loop)';
     else if (i.kind === 'sock') e.not = 'socket (not recreated)';
     else if ((i.kind === 'fifo' || i.kind === 'chr' || i.kind === 'blk') && !opts.isRoot) e.not = `${i.kind} (made only when running as root)`;

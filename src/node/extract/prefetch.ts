@@ -2,8 +2,8 @@ import * as nodeFs from 'node:fs';
 import { ItemType } from '../../format/constants.js';
 import { INODE_ITEM_SIZE, inodeMode, inodeSize } from '../../format/items/inode.js';
 import { HEADER_SIZE, ITEM_SIZE, TreeBlock } from '../../format/treeBlock.js';
-import { fileExtents } from '../../fs/fileData.js';
 import type { FsView } from '../../fs/FsView.js';
+import { fileExtents } from '../../fs/fileData.js';
 import type { Inode } from '../../fs/types.js';
 import type { TreeRoot } from '../../tree/walk.js';
 import { ALIGN, BufferPool, DirectSlots, PIECE } from './buffers.js';
@@ -59,7 +59,10 @@ export class FileReadAhead {
   /** Ranges before this one have gone back to the pool. */
   private recycled = 0;
 
-  constructor(private readonly owner: Prefetcher, readonly ranges: Range[]) {}
+  constructor(
+    private readonly owner: Prefetcher,
+    readonly ranges: Range[],
+  ) {}
 
   /** Resolves once the next range has been read (starting its read if it has not started). */
   ready(): Promise<void> | undefined {
@@ -86,7 +89,10 @@ export class FileReadAhead {
       // next, so what was handed out from earlier ranges is no longer in use.
       for (; this.recycled < i; this.recycled++) this.owner.recycle(this.ranges[this.recycled]!);
       this.next = i;
-      if (o + length === r.len) { this.owner.letGo(r); this.next = i + 1; }
+      if (o + length === r.len) {
+        this.owner.letGo(r);
+        this.next = i + 1;
+      }
       return bytes;
     }
     return null;
@@ -151,7 +157,10 @@ export class Prefetcher {
   /** Some device's source reads ahead (none does when all are in memory: then nothing is planned). */
   private readonly enabled: boolean;
 
-  constructor(private readonly view: FsView, opts: { direct?: boolean; warmAhead?: number } = {}) {
+  constructor(
+    private readonly view: FsView,
+    opts: { direct?: boolean; warmAhead?: number } = {},
+  ) {
     this.enabled = [...view.fs.volume.devices.values()].some((d) => d.source?.prefetch);
     if (opts.direct !== false && typeof nodeFs.constants.O_DIRECT === 'number') this.direct = this.slots = new DirectSlots();
     this.warmAhead = Math.max(1, opts.warmAhead ?? WARM_AHEAD);
@@ -172,7 +181,7 @@ export class Prefetcher {
    * read into a few spare buffers and dropped, except that those of the tree
    * `opts.census` are counted first (census).
    */
-  warmTrees(trees: TreeRoot[], opts: { census?: bigint; window?: bigint } = {}): void {
+  warmTrees(trees: TreeRoot[], opts: { census?: bigint | undefined; window?: bigint } = {}): void {
     if (!this.enabled) return;
     const censusOf = opts.census;
     const fs = this.view.fs;
@@ -189,7 +198,10 @@ export class Prefetcher {
           if (!b) continue;
           for (let i = 0; i < b.nritems && this.leafLogical.length < WARM_LIST_MAX; i++) {
             const child = b.blockPtr(i);
-            if (depth > 1) { below.push(child); continue; }
+            if (depth > 1) {
+              below.push(child);
+              continue;
+            }
             if (!fs.volume.prefetchPlace(child, nodesize)) continue;
             this.leafLogical.push(child);
             this.leafFirst.push(b.keyObjectid(i));
@@ -221,10 +233,12 @@ export class Prefetcher {
     for (const r of this.regions) {
       if (r.tree !== tree) continue;
       // The last leaf whose first key's objectid is below objectid (its items may reach it).
-      let lo = r.from, hi = r.to;
+      let lo = r.from,
+        hi = r.to;
       while (hi - lo > 1) {
         const mid = (lo + hi) >>> 1;
-        if (this.leafFirst[mid]! < objectid) lo = mid; else hi = mid;
+        if (this.leafFirst[mid]! < objectid) lo = mid;
+        else hi = mid;
       }
       if (lo + this.warmAhead <= r.limit) return;
       r.limit = lo + this.warmAhead;
@@ -267,15 +281,21 @@ export class Prefetcher {
         const counted = index >= this.censusLeaves[0] && index < this.censusLeaves[1];
         this.warming++;
         const buf = this.spare.pop()!;
-        volume.prefetch([{ offset: logical, into: buf, done: (err, n) => {
-          this.warming--;
-          if (counted && this.census) {
-            if (!err && n === buf.length) this.count(buf, logical);
-            this.census.leavesLeft--;
-          }
-          this.spare.push(buf);
-          this.pumpLeaves();
-        } }]);
+        volume.prefetch([
+          {
+            offset: logical,
+            into: buf,
+            done: (err, n) => {
+              this.warming--;
+              if (counted && this.census) {
+                if (!err && n === buf.length) this.count(buf, logical);
+                this.census.leavesLeft--;
+              }
+              this.spare.push(buf);
+              this.pumpLeaves();
+            },
+          },
+        ]);
       }
     }
   }
@@ -327,8 +347,10 @@ export class Prefetcher {
   recycle(r: Range): void {
     let freed = false;
     if (!r.reading) {
-      if (r.slot >= 0) { this.freeSlot(r); freed = true; }
-      else if (r.buf) this.pool.put(r.buf);
+      if (r.slot >= 0) {
+        this.freeSlot(r);
+        freed = true;
+      } else if (r.buf) this.pool.put(r.buf);
     }
     r.buf = null;
     r.bytes = null;
@@ -358,23 +380,38 @@ export class Prefetcher {
     const buf = d ? d.buf : this.pool.get(r.len);
     r.reading = true;
     r.done = new Promise<void>((resolve) => {
-      this.view.fs.volume.prefetch([{ offset: r.logical, into: buf.subarray(0, r.len), direct: d !== null, done: (err, n, direct) => {
-        if (d && !err) {
-          if (direct) this.directReads++;
-          // The device's source read it through the cache (it refuses direct reads, or the place is not aligned below a partition or offset): no more slots for reads.
-          else this.direct = null;
-        }
-        this.running--;
-        r.reading = false;
-        if (r.state === 1) {
-          if (!err && n === r.len) { r.state = 2; r.buf = buf; r.bytes = buf.subarray(0, r.len); } else { r.state = 3; this.held -= r.len; this.freeSlot(r); }
-        } else {
-          // Let go while reading: nothing holds the slot now.
-          this.freeSlot(r);
-        }
-        resolve();
-        this.pump();
-      } }]);
+      this.view.fs.volume.prefetch([
+        {
+          offset: r.logical,
+          into: buf.subarray(0, r.len),
+          direct: d !== null,
+          done: (err, n, direct) => {
+            if (d && !err) {
+              if (direct) this.directReads++;
+              // The device's source read it through the cache (it refuses direct reads, or the place is not aligned below a partition or offset): no more slots for reads.
+              else this.direct = null;
+            }
+            this.running--;
+            r.reading = false;
+            if (r.state === 1) {
+              if (!err && n === r.len) {
+                r.state = 2;
+                r.buf = buf;
+                r.bytes = buf.subarray(0, r.len);
+              } else {
+                r.state = 3;
+                this.held -= r.len;
+                this.freeSlot(r);
+              }
+            } else {
+              // Let go while reading: nothing holds the slot now.
+              this.freeSlot(r);
+            }
+            resolve();
+            this.pump();
+          },
+        },
+      ]);
     });
   }
 
@@ -395,7 +432,10 @@ export class Prefetcher {
   private pump(): void {
     while (this.running < IN_FLIGHT && this.head < this.queue.length) {
       const r = this.queue[this.head]!;
-      if (r.state !== 0) { this.head++; continue; }
+      if (r.state !== 0) {
+        this.head++;
+        continue;
+      }
       if (this.held + r.len > HELD_MAX && this.held > 0) break;
       // A read in order waits for a direct slot rather than go through the page cache (the
       // ranges holding the slots come first and are let go as their files are written; a file
@@ -404,6 +444,9 @@ export class Prefetcher {
       this.head++;
       this.start(r);
     }
-    if (this.head > 4096 && this.head * 2 > this.queue.length) { this.queue.splice(0, this.head); this.head = 0; }
+    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
   }
 }

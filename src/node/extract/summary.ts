@@ -61,7 +61,9 @@ export class SummaryLog {
     this.summary = {
       output,
       written: { files: 0, directories: 0, symlinks: 0, hardlinks: 0, fifos: 0, devices: 0, bytes: 0 },
-      refused: [], failed: [], skipped: [],
+      refused: [],
+      failed: [],
+      skipped: [],
       xattrs: { restored: 0, notRestored: [] },
       ownership: opts.isRoot ? 'restored' : 'not restored (not running as root)',
       verify: opts.verify,

@@ -9,7 +9,10 @@ export class TaskSet {
   private running = 0;
   private wake: (() => void) | null = null;
 
-  constructor(private readonly max: number, private readonly onError: (e: unknown) => void) {}
+  constructor(
+    private readonly max: number,
+    private readonly onError: (e: unknown) => void,
+  ) {}
 
   get size(): number {
     return this.running;
@@ -17,22 +20,30 @@ export class TaskSet {
 
   start(task: () => Promise<void>): void {
     this.running++;
-    task().catch(this.onError).finally(() => {
-      this.running--;
-      const w = this.wake;
-      this.wake = null;
-      w?.();
-    });
+    task()
+      .catch(this.onError)
+      .finally(() => {
+        this.running--;
+        const w = this.wake;
+        this.wake = null;
+        w?.();
+      });
   }
 
   /** Resolves once another task may start. */
   async room(): Promise<void> {
-    while (this.running >= this.max) await new Promise<void>((r) => { this.wake = r; });
+    while (this.running >= this.max)
+      await new Promise<void>((r) => {
+        this.wake = r;
+      });
   }
 
   /** Resolves once every started task has ended. */
   async idle(): Promise<void> {
-    while (this.running > 0) await new Promise<void>((r) => { this.wake = r; });
+    while (this.running > 0)
+      await new Promise<void>((r) => {
+        this.wake = r;
+      });
   }
 }
 
@@ -44,7 +55,10 @@ export class Slots {
   constructor(private readonly max: number) {}
 
   async acquire(): Promise<void> {
-    if (this.held < this.max) { this.held++; return; }
+    if (this.held < this.max) {
+      this.held++;
+      return;
+    }
     await new Promise<void>((r) => this.waiting.push(r));
   }
 

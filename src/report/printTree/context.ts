@@ -19,4 +19,3 @@ export interface PrintContext extends ItemContext {
   /** Zone of the "(YYYY-MM-DD HH:MM:SS)" after timestamps: dump-tree uses local time; default 'utc'. */
   timeZone?: 'utc' | 'local';
 }
-

@@ -9,7 +9,7 @@
  * leaf path and whole blocks.
  */
 export type { PrintContext, ProgsStyle } from './context.js';
-export { blockGroupFlagsToString, extentFlagsToString, formatKey, inodeFlagsToString, keyTypeToString, objectidToString } from './names.js';
-export { formatTime } from './text.js';
 export { printItem } from './items.js';
 export { printTreeBlock, printTreeBlockLines } from './leaf.js';
+export { blockGroupFlagsToString, extentFlagsToString, formatKey, inodeFlagsToString, keyTypeToString, objectidToString } from './names.js';
+export { formatTime } from './text.js';

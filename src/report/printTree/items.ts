@@ -5,13 +5,23 @@
  */
 import { toHex } from '../../format/bytes.js';
 import { ItemType } from '../../format/constants.js';
-import { extentDataRefHash, type DecodedItem, type DecodedItemKind, type InlineRef } from '../../format/items/index.js';
-import { remapItem, type BalanceArgs } from '../../format/items/misc.js';
+import { type DecodedItem, type DecodedItemKind, extentDataRefHash, type InlineRef } from '../../format/items/index.js';
+import { type BalanceArgs, remapItem } from '../../format/items/misc.js';
 import type { Key } from '../../format/key.js';
 import type { PrintContext, ProgsStyle } from './context.js';
 import {
-  blockGroupFlagsToString, compressionName, DEV_REPLACE_STATES, dirTypeName, extentFlagsToString, fileExtentTypeName, formatKey,
-  inodeFlagsToString, keyTypeToString, objectidToString, qgroupStatusFlagsToString, signed64,
+  blockGroupFlagsToString,
+  compressionName,
+  DEV_REPLACE_STATES,
+  dirTypeName,
+  extentFlagsToString,
+  fileExtentTypeName,
+  formatKey,
+  inodeFlagsToString,
+  keyTypeToString,
+  objectidToString,
+  qgroupStatusFlagsToString,
+  signed64,
 } from './names.js';
 import { formatTime, printableName62, shownName, timespec } from './text.js';
 
@@ -32,11 +42,13 @@ export function printItem(key: Key, item: DecodedItem, ctx: PrintContext): strin
 function renderInodeItem(_key: Key, item: Extract<DecodedItem, { kind: 'inode_item' }>, ctx: PrintContext): string {
   const v: ProgsStyle = ctx.progs ?? '6.2';
   const tz = ctx.timeZone ?? 'utc';
-  return `\t\tgeneration ${item.generation} transid ${item.transid} size ${item.size} nbytes ${item.nbytes}\n` +
+  return (
+    `\t\tgeneration ${item.generation} transid ${item.transid} size ${item.size} nbytes ${item.nbytes}\n` +
     `\t\tblock group ${item.blockGroup} mode ${item.mode.toString(8)} links ${item.nlink} uid ${item.uid} gid ${item.gid} rdev ${item.rdev}\n` +
     `\t\tsequence ${item.sequence} flags 0x${item.flags.toString(16)}(${inodeFlagsToString(item.flags, v)})\n` +
     `\t\tatime ${timespec(item.atime, tz)}\n\t\tctime ${timespec(item.ctime, tz)}\n` +
-    `\t\tmtime ${timespec(item.mtime, tz)}\n\t\totime ${timespec(item.otime, tz)}\n`;
+    `\t\tmtime ${timespec(item.mtime, tz)}\n\t\totime ${timespec(item.otime, tz)}\n`
+  );
 }
 
 function renderInodeRef(_key: Key, item: Extract<DecodedItem, { kind: 'inode_ref' }>, ctx: PrintContext): string {
@@ -87,12 +99,14 @@ function renderRootItem(key: Key, item: Extract<DecodedItem, { kind: 'root_item'
   const v: ProgsStyle = ctx.progs ?? '6.2';
   const tz = ctx.timeZone ?? 'utc';
   let s = '';
-  s = `\t\tgeneration ${item.generation} root_dirid ${item.rootDirid} bytenr ${item.bytenr} byte_limit ${item.byteLimit} bytes_used ${item.bytesUsed}\n` +
+  s =
+    `\t\tgeneration ${item.generation} root_dirid ${item.rootDirid} bytenr ${item.bytenr} byte_limit ${item.byteLimit} bytes_used ${item.bytesUsed}\n` +
     `\t\tlast_snapshot ${item.lastSnapshot} flags 0x${item.flags.toString(16)}(${item.flags & 1n ? 'RDONLY' : 'none'}) refs ${item.refs}\n` +
     `\t\tdrop_progress key ${formatKey(item.dropProgress, v)} drop_level ${item.dropLevel}\n` +
     `\t\tlevel ${item.level} generation_v2 ${item.generationV2}\n`;
   if (item.generation === item.generationV2) {
-    s += `\t\tuuid ${item.uuid}\n\t\tparent_uuid ${item.parentUuid}\n\t\treceived_uuid ${item.receivedUuid}\n` +
+    s +=
+      `\t\tuuid ${item.uuid}\n\t\tparent_uuid ${item.parentUuid}\n\t\treceived_uuid ${item.receivedUuid}\n` +
       `\t\tctransid ${item.ctransid} otransid ${item.otransid} stransid ${item.stransid} rtransid ${item.rtransid}\n` +
       `\t\tctime ${timespec(item.ctime, tz)}\n\t\totime ${timespec(item.otime, tz)}\n` +
       `\t\tstime ${timespec(item.stime, tz)}\n\t\trtime ${timespec(item.rtime, tz)}\n`;
@@ -113,12 +127,18 @@ function renderExtentItem(key: Key, item: Extract<DecodedItem, { kind: 'extent_i
   for (const r of item.inlineRefs) {
     const pre = v === '6.19' ? `(${r.type} 0x${refSeq(r).toString(16)}) ` : '';
     switch (r.kind) {
-      case 'tree_block': s += `\t\t${pre}tree block backref root ${objectidToString(r.root, 0, v)}\n`; break;
-      case 'shared_block': s += `\t\t${pre}shared block backref parent ${r.parent}\n`; break;
+      case 'tree_block':
+        s += `\t\t${pre}tree block backref root ${objectidToString(r.root, 0, v)}\n`;
+        break;
+      case 'shared_block':
+        s += `\t\t${pre}shared block backref parent ${r.parent}\n`;
+        break;
       case 'extent_data':
         s += `\t\t${pre}extent data backref root ${objectidToString(r.root, 0, v)} objectid ${r.objectid} offset ${r.offset} count ${r.count}\n`;
         break;
-      case 'shared_data': s += `\t\t${pre}shared data backref parent ${r.parent} count ${r.count}\n`; break;
+      case 'shared_data':
+        s += `\t\t${pre}shared data backref parent ${r.parent} count ${r.count}\n`;
+        break;
       case 'extent_owner':
         // btrfs-progs 6.2 does not know this ref and stops printing the item's refs.
         if (v !== '6.19') return s;
@@ -175,12 +195,14 @@ function renderFileExtent(_key: Key, item: Extract<DecodedItem, { kind: 'file_ex
     return s + `\t\tinline extent data size ${item.inlineLength} ram_bytes ${item.ramBytes} compression ${comp}\n`;
   }
   if (item.type === 2) {
-    return s + `\t\tprealloc data disk byte ${item.diskBytenr} nr ${item.diskNumBytes}\n` +
-      `\t\tprealloc data offset ${item.offset} nr ${item.numBytes}\n`;
+    return s + `\t\tprealloc data disk byte ${item.diskBytenr} nr ${item.diskNumBytes}\n` + `\t\tprealloc data offset ${item.offset} nr ${item.numBytes}\n`;
   }
-  return s + `\t\textent data disk byte ${item.diskBytenr} nr ${item.diskNumBytes}\n` +
+  return (
+    s +
+    `\t\textent data disk byte ${item.diskBytenr} nr ${item.diskNumBytes}\n` +
     `\t\textent data offset ${item.offset} nr ${item.numBytes} ram ${item.ramBytes}\n` +
-    `\t\textent compression ${comp}\n`;
+    `\t\textent compression ${comp}\n`
+  );
 }
 
 function renderBlockGroupItem(_key: Key, item: Extract<DecodedItem, { kind: 'block_group_item' }>, ctx: PrintContext): string {
@@ -202,15 +224,15 @@ function renderFreeSpaceBitmap(_key: Key, item: Extract<DecodedItem, { kind: 'fr
 
 function renderFreeSpaceHeader(key: Key, item: Extract<DecodedItem, { kind: 'free_space_header' }>, ctx: PrintContext): string {
   const v: ProgsStyle = ctx.progs ?? '6.2';
-  return `\t\tlocation key ${formatKey(item.location, v)}\n` +
-    `\t\tcache generation ${item.generation} entries ${item.numEntries} bitmaps ${item.numBitmaps}\n`;
+  return `\t\tlocation key ${formatKey(item.location, v)}\n` + `\t\tcache generation ${item.generation} entries ${item.numEntries} bitmaps ${item.numBitmaps}\n`;
 }
 
 function renderChunkItem(_key: Key, item: Extract<DecodedItem, { kind: 'chunk_item' }>, ctx: PrintContext): string {
   const v: ProgsStyle = ctx.progs ?? '6.2';
   let s = '';
   if (v === '6.2' && item.numStripes < 1) return `invalid num_stripes: ${item.numStripes}\n`;
-  s = `\t\tlength ${item.length} owner ${item.owner} stripe_len ${item.stripeLen} type ${blockGroupFlagsToString(item.type, v)}\n` +
+  s =
+    `\t\tlength ${item.length} owner ${item.owner} stripe_len ${item.stripeLen} type ${blockGroupFlagsToString(item.type, v)}\n` +
     `\t\tio_align ${item.ioAlign} io_width ${item.ioWidth} sector_size ${item.sectorSize}\n` +
     `\t\tnum_stripes ${item.numStripes} sub_stripes ${item.subStripes}\n`;
   item.stripes.forEach((st, i) => {
@@ -220,17 +242,21 @@ function renderChunkItem(_key: Key, item: Extract<DecodedItem, { kind: 'chunk_it
 }
 
 function renderDevItem(_key: Key, item: Extract<DecodedItem, { kind: 'dev_item' }>, _ctx: PrintContext): string {
-  return `\t\tdevid ${item.devid} total_bytes ${item.totalBytes} bytes_used ${item.bytesUsed}\n` +
+  return (
+    `\t\tdevid ${item.devid} total_bytes ${item.totalBytes} bytes_used ${item.bytesUsed}\n` +
     `\t\tio_align ${item.ioAlign} io_width ${item.ioWidth} sector_size ${item.sectorSize} type ${item.type}\n` +
     `\t\tgeneration ${item.generation} start_offset ${item.startOffset} dev_group ${item.devGroup}\n` +
     `\t\tseek_speed ${item.seekSpeed} bandwidth ${item.bandwidth}\n` +
-    `\t\tuuid ${item.uuid}\n\t\tfsid ${item.fsid}\n`;
+    `\t\tuuid ${item.uuid}\n\t\tfsid ${item.fsid}\n`
+  );
 }
 
 function renderDevExtent(_key: Key, item: Extract<DecodedItem, { kind: 'dev_extent' }>, _ctx: PrintContext): string {
-  return `\t\tdev extent chunk_tree ${item.chunkTree}\n` +
+  return (
+    `\t\tdev extent chunk_tree ${item.chunkTree}\n` +
     `\t\tchunk_objectid ${item.chunkObjectid} chunk_offset ${item.chunkOffset} length ${item.length}\n` +
-    `\t\tchunk_tree_uuid ${item.chunkTreeUuid}\n`;
+    `\t\tchunk_tree_uuid ${item.chunkTreeUuid}\n`
+  );
 }
 
 function renderQgroupStatus(_key: Key, item: Extract<DecodedItem, { kind: 'qgroup_status' }>, ctx: PrintContext): string {
@@ -242,13 +268,14 @@ function renderQgroupStatus(_key: Key, item: Extract<DecodedItem, { kind: 'qgrou
 }
 
 function renderQgroupInfo(_key: Key, item: Extract<DecodedItem, { kind: 'qgroup_info' }>, _ctx: PrintContext): string {
-  return `\t\tgeneration ${item.generation}\n\t\treferenced ${item.rfer} referenced_compressed ${item.rferCmpr}\n` +
-    `\t\texclusive ${item.excl} exclusive_compressed ${item.exclCmpr}\n`;
+  return `\t\tgeneration ${item.generation}\n\t\treferenced ${item.rfer} referenced_compressed ${item.rferCmpr}\n` + `\t\texclusive ${item.excl} exclusive_compressed ${item.exclCmpr}\n`;
 }
 
 function renderQgroupLimit(_key: Key, item: Extract<DecodedItem, { kind: 'qgroup_limit' }>, _ctx: PrintContext): string {
-  return `\t\tflags ${item.flags.toString(16)}\n\t\tmax_referenced ${signed64(item.maxRfer)} max_exclusive ${signed64(item.maxExcl)}\n` +
-    `\t\trsv_referenced ${signed64(item.rsvRfer)} rsv_exclusive ${signed64(item.rsvExcl)}\n`;
+  return (
+    `\t\tflags ${item.flags.toString(16)}\n\t\tmax_referenced ${signed64(item.maxRfer)} max_exclusive ${signed64(item.maxExcl)}\n` +
+    `\t\trsv_referenced ${signed64(item.rsvRfer)} rsv_exclusive ${signed64(item.rsvExcl)}\n`
+  );
 }
 
 function renderQgroupRelation(_key: Key, item: Extract<DecodedItem, { kind: 'qgroup_relation' }>, _ctx: PrintContext): string {
@@ -269,7 +296,8 @@ function renderStringItem(_key: Key, item: Extract<DecodedItem, { kind: 'string_
 function renderDevStats(key: Key, item: Extract<DecodedItem, { kind: 'dev_stats' }>, ctx: PrintContext): string {
   const v: ProgsStyle = ctx.progs ?? '6.2';
   let s = '';
-  s = `\t\tpersistent item objectid ${objectidToString(key.objectid, ItemType.PERSISTENT_ITEM, v)} offset ${key.offset}\n\t\tdevice stats\n` +
+  s =
+    `\t\tpersistent item objectid ${objectidToString(key.objectid, ItemType.PERSISTENT_ITEM, v)} offset ${key.offset}\n\t\tdevice stats\n` +
     `\t\twrite_errs ${item.writeErrs} read_errs ${item.readErrs} flush_errs ${item.flushErrs} corruption_errs ${item.corruptionErrs} generation ${item.generationErrs}\n`;
   const size = item.values.length * 8;
   if (size > 40) {
@@ -281,15 +309,16 @@ function renderDevStats(key: Key, item: Extract<DecodedItem, { kind: 'dev_stats'
 
 function renderPersistentItem(key: Key, item: Extract<DecodedItem, { kind: 'persistent_item' }>, ctx: PrintContext): string {
   const v: ProgsStyle = ctx.progs ?? '6.2';
-  return `\t\tpersistent item objectid ${objectidToString(key.objectid, ItemType.PERSISTENT_ITEM, v)} offset ${key.offset}\n` +
-    `\t\tunknown persistent item objectid ${key.objectid}\n`;
+  return `\t\tpersistent item objectid ${objectidToString(key.objectid, ItemType.PERSISTENT_ITEM, v)} offset ${key.offset}\n` + `\t\tunknown persistent item objectid ${key.objectid}\n`;
 }
 
 function renderBalanceItem(key: Key, item: Extract<DecodedItem, { kind: 'balance_item' }>, ctx: PrintContext): string {
   const v: ProgsStyle = ctx.progs ?? '6.2';
-  return `\t\ttemporary item objectid ${objectidToString(key.objectid, ItemType.TEMPORARY_ITEM, v)} offset ${key.offset}\n` +
+  return (
+    `\t\ttemporary item objectid ${objectidToString(key.objectid, ItemType.TEMPORARY_ITEM, v)} offset ${key.offset}\n` +
     `\t\tbalance status flags ${item.flags}\n` +
-    `\t\tDATA\n${balanceArgs(item.data)}\t\tMETADATA\n${balanceArgs(item.meta)}\t\tSYSTEM\n${balanceArgs(item.sys)}`;
+    `\t\tDATA\n${balanceArgs(item.data)}\t\tMETADATA\n${balanceArgs(item.meta)}\t\tSYSTEM\n${balanceArgs(item.sys)}`
+  );
 }
 
 function renderTemporaryItem(key: Key, item: Extract<DecodedItem, { kind: 'temporary_item' }>, ctx: PrintContext): string {
@@ -311,17 +340,21 @@ function renderDevReplace(_key: Key, item: Extract<DecodedItem, { kind: 'dev_rep
   const mode = item.contReadingFromSrcdevMode === 0n ? 'ALWAYS' : item.contReadingFromSrcdevMode === 1n ? 'AVOID' : `unknown(${item.contReadingFromSrcdevMode})`;
   const state = item.replaceState < 5n ? DEV_REPLACE_STATES[Number(item.replaceState)]! : `unknown(${item.replaceState})`;
   // btrfs-progs prints time_started on both time lines.
-  return `\t\tsrc devid ${signed64(item.srcDevid)} cursor left ${item.cursorLeft} cursor right ${item.cursorRight} mode ${mode}\n` +
+  return (
+    `\t\tsrc devid ${signed64(item.srcDevid)} cursor left ${item.cursorLeft} cursor right ${item.cursorRight} mode ${mode}\n` +
     `\t\tstate ${state} write errors ${item.numWriteErrors} uncorrectable read errors ${item.numUncorrectableReadErrors}\n` +
     `\t\tstart time ${item.timeStarted} (${formatTime(BigInt.asIntN(64, item.timeStarted), tz)})\n` +
-    `\t\tstop time ${item.timeStarted} (${formatTime(BigInt.asIntN(64, item.timeStarted), tz)})\n`;
+    `\t\tstop time ${item.timeStarted} (${formatTime(BigInt.asIntN(64, item.timeStarted), tz)})\n`
+  );
 }
 
 function renderRaidStripe(_key: Key, item: Extract<DecodedItem, { kind: 'raid_stripe' }>, ctx: PrintContext): string {
   const v: ProgsStyle = ctx.progs ?? '6.2';
   let s = '';
   if (v !== '6.19') return '';
-  item.strides.forEach((st, i) => { s += `\t\t\tstripe ${i} devid ${st.devid} physical ${st.physical}\n`; });
+  item.strides.forEach((st, i) => {
+    s += `\t\t\tstripe ${i} devid ${st.devid} physical ${st.physical}\n`;
+  });
   return s;
 }
 
@@ -393,20 +426,25 @@ export const RENDERERS: { readonly [K in DecodedItemKind]: Renderer<K> } = {
 };
 
 function balanceArgs(a: BalanceArgs): string {
-  return `\t\tprofiles ${a.profiles} devid ${a.devid} target ${a.target} flags ${a.flags}\n` +
+  return (
+    `\t\tprofiles ${a.profiles} devid ${a.devid} target ${a.target} flags ${a.flags}\n` +
     `\t\tusage_min ${a.usageMin} usage_max ${a.usageMax} pstart ${a.pstart} pend ${a.pend}\n` +
     `\t\tvstart ${a.vstart} vend ${a.vend} limit_min ${a.limitMin} limit_max ${a.limitMax}\n` +
-    `\t\tstripes_min ${a.stripesMin} stripes_max ${a.stripesMax}\n`;
+    `\t\tstripes_min ${a.stripesMin} stripes_max ${a.stripesMax}\n`
+  );
 }
 
 /** What btrfs-progs 6.19 prints as an inline ref's "sequence": its offset field, or the data ref hash. */
 function refSeq(r: InlineRef): bigint {
   switch (r.kind) {
     case 'tree_block':
-    case 'extent_owner': return r.root;
+    case 'extent_owner':
+      return r.root;
     case 'shared_block':
-    case 'shared_data': return r.parent;
-    case 'extent_data': return extentDataRefHash(r.root, r.objectid, r.offset);
+    case 'shared_data':
+      return r.parent;
+    case 'extent_data':
+      return extentDataRefHash(r.root, r.objectid, r.offset);
   }
 }
 
@@ -418,8 +456,10 @@ function csumLines(start: bigint, csums: Uint8Array, count: number, csumSize: nu
   let off = start;
   for (let i = 0; i < count; i++) {
     if (cur === perLine) s += '\t\t';
-    else if (cur === 0) { cur = perLine; s += '\n\t\t'; }
-    else s += ' ';
+    else if (cur === 0) {
+      cur = perLine;
+      s += '\n\t\t';
+    } else s += ' ';
     s += `[${off}] 0x${toHex(csums, i * csumSize, csumSize)}`;
     off += BigInt(sectorsize);
     cur--;

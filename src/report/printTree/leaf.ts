@@ -13,7 +13,7 @@ import { decodeItem, fixedReadSize } from '../../format/items/index.js';
 import { forEachInodeRef, INODE_ITEM_SIZE, INODE_REF_HEADER_SIZE, inodeFlags, inodeGid, inodeItem, inodeMode, inodeNlink, inodeRef, inodeUid } from '../../format/items/inode.js';
 import { DEV_STAT_VALUES_MAX } from '../../format/items/misc.js';
 import { ROOT_ITEM_SIZE } from '../../format/items/root.js';
-import { keyTypeAt, type Key } from '../../format/key.js';
+import { type Key, keyTypeAt } from '../../format/key.js';
 import { HEADER_SIZE, ITEM_SIZE, KEY_PTR_SIZE, keyPtr, leafItem, leafItemOffset, leafItemSize, type TreeBlock } from '../../format/treeBlock.js';
 import type { PrintContext, ProgsStyle } from './context.js';
 import { printItem } from './items.js';
@@ -49,7 +49,7 @@ function leafFreeSpace(b: TreeBlock, nodesize: number): number {
   if (nr === 0) return dataSize;
   const d = b.data;
   const last = HEADER_SIZE + (nr - 1) * ITEM_SIZE;
-  if (last + ITEM_SIZE > d.length) return (dataSize - (nr * ITEM_SIZE | 0)) | 0;
+  if (last + ITEM_SIZE > d.length) return (dataSize - ((nr * ITEM_SIZE) | 0)) | 0;
   const end0 = (leafItemOffset(d, HEADER_SIZE) + leafItemSize(d, HEADER_SIZE)) | 0;
   const offLast = leafItemOffset(d, last) | 0;
   return (dataSize - ((end0 - offLast + Math.imul(nr, ITEM_SIZE)) | 0)) | 0;
@@ -74,11 +74,13 @@ function fastItemText(d: Uint8Array, type: number, o: number, size: number, ctx:
   if (type === ItemType.INODE_ITEM && size >= INODE_ITEM_SIZE) {
     const raw = inodeFlags(d, o);
     const flags = raw === 0n ? '0x0(none)' : `0x${raw.toString(16)}(${inodeFlagsToString(raw, v)})`;
-    return `\t\tgeneration ${u64Text(d, o + I.generation)} transid ${u64Text(d, o + I.transid)} size ${u64Text(d, o + I.size)} nbytes ${u64Text(d, o + I.nbytes)}\n` +
+    return (
+      `\t\tgeneration ${u64Text(d, o + I.generation)} transid ${u64Text(d, o + I.transid)} size ${u64Text(d, o + I.size)} nbytes ${u64Text(d, o + I.nbytes)}\n` +
       `\t\tblock group ${u64Text(d, o + I.blockGroup)} mode ${inodeMode(d, o).toString(8)} links ${inodeNlink(d, o)} uid ${inodeUid(d, o)} gid ${inodeGid(d, o)} rdev ${u64Text(d, o + I.rdev)}\n` +
       `\t\tsequence ${u64Text(d, o + I.sequence)} flags ${flags}\n` +
       `\t\tatime ${timespecAt(d, o + I.atime, tz)}\n\t\tctime ${timespecAt(d, o + I.ctime, tz)}\n` +
-      `\t\tmtime ${timespecAt(d, o + I.mtime, tz)}\n\t\totime ${timespecAt(d, o + I.otime, tz)}\n`;
+      `\t\tmtime ${timespecAt(d, o + I.mtime, tz)}\n\t\totime ${timespecAt(d, o + I.otime, tz)}\n`
+    );
   }
   if (v === '6.2' && !ctx.hideNames) {
     if (type === ItemType.DIR_ITEM || type === ItemType.DIR_INDEX || type === ItemType.XATTR_ITEM) return dirEntriesText(d, o, size);
@@ -88,20 +90,26 @@ function fastItemText(d: Uint8Array, type: number, o: number, size: number, ctx:
     const t = fileExtentType(d, o);
     const c = fileExtentCompression(d, o);
     if (t === FileExtentType.INLINE) {
-      return `\t\tgeneration ${u64Text(d, o + FE.generation)} type 0 (inline)\n` +
-        `\t\tinline extent data size ${size - FILE_EXTENT_INLINE_DATA_START} ram_bytes ${u64Text(d, o + FE.ramBytes)} compression ${c} (${compressionName(c)})\n`;
+      return (
+        `\t\tgeneration ${u64Text(d, o + FE.generation)} type 0 (inline)\n` +
+        `\t\tinline extent data size ${size - FILE_EXTENT_INLINE_DATA_START} ram_bytes ${u64Text(d, o + FE.ramBytes)} compression ${c} (${compressionName(c)})\n`
+      );
     }
     if (size < fileExtentItem.size) return undefined;
     if (t === FileExtentType.PREALLOC) {
-      return `\t\tgeneration ${u64Text(d, o + FE.generation)} type 2 (prealloc)\n` +
+      return (
+        `\t\tgeneration ${u64Text(d, o + FE.generation)} type 2 (prealloc)\n` +
         `\t\tprealloc data disk byte ${u64Text(d, o + FE.diskBytenr)} nr ${u64Text(d, o + FE.diskNumBytes)}\n` +
-        `\t\tprealloc data offset ${u64Text(d, o + FE.offset)} nr ${u64Text(d, o + FE.numBytes)}\n`;
+        `\t\tprealloc data offset ${u64Text(d, o + FE.offset)} nr ${u64Text(d, o + FE.numBytes)}\n`
+      );
     }
     if (t === FileExtentType.REG) {
-      return `\t\tgeneration ${u64Text(d, o + FE.generation)} type 1 (regular)\n` +
+      return (
+        `\t\tgeneration ${u64Text(d, o + FE.generation)} type 1 (regular)\n` +
         `\t\textent data disk byte ${u64Text(d, o + FE.diskBytenr)} nr ${u64Text(d, o + FE.diskNumBytes)}\n` +
         `\t\textent data offset ${u64Text(d, o + FE.offset)} nr ${u64Text(d, o + FE.numBytes)} ram ${u64Text(d, o + FE.ramBytes)}\n` +
-        `\t\textent compression ${c} (${compressionName(c)})\n`;
+        `\t\textent compression ${c} (${compressionName(c)})\n`
+      );
     }
   }
   return undefined;
@@ -123,7 +131,8 @@ function dirEntryText(e: number, nameLen: number, dataLen: number): void {
   const d = dirBlock;
   const t = dirItemType(d, e);
   const name = e + DIR_ITEM_HEADER_SIZE;
-  dirText += `\t\tlocation key ${keyText(d, e + dirItem.off.location, '6.2')} type ${DIR_TYPE_NAMES[t] || `DIR_ITEM.${t}`}\n` +
+  dirText +=
+    `\t\tlocation key ${keyText(d, e + dirItem.off.location, '6.2')} type ${DIR_TYPE_NAMES[t] || `DIR_ITEM.${t}`}\n` +
     `\t\ttransid ${u64Text(d, e + dirItem.off.transid)} data_len ${dataLen} name_len ${nameLen}\n` +
     `\t\tname: ${name62(d, name, nameLen)}\n`;
   if (dataLen) dirText += `\t\tdata ${name62(d, name + nameLen, dataLen)}\n`;
@@ -169,7 +178,10 @@ function printLeafItem(b: TreeBlock, key: Key, off: number, size: number, ctx: P
     }
   } else if (key.type === ItemType.PERSISTENT_ITEM && key.objectid === ObjectId.DEV_STATS && size < DEV_STATS_SIZE) {
     const it = decodeItem(key, window(b.data, off, DEV_STATS_SIZE), ctx);
-    if (it.kind === 'dev_stats') { it.values = it.values.slice(0, DEV_STAT_VALUES_MAX); item = it; }
+    if (it.kind === 'dev_stats') {
+      it.values = it.values.slice(0, DEV_STAT_VALUES_MAX);
+      item = it;
+    }
   } else if (item.kind === 'invalid') {
     const need = fixedReadSize(key, data);
     if (need > size) item = decodeItem(key, window(b.data, off, need), ctx);
@@ -217,10 +229,12 @@ export function printTreeBlockLines(block: TreeBlock, ctx: PrintContext): string
       if (h + ITEM_SIZE > nodesize) break;
       const off = leafItemOffset(d, h);
       const size = leafItemSize(d, h);
-      if (off > dataSize || ((off + size) >>> 0) > dataSize) break;
+      if (off > dataSize || (off + size) >>> 0 > dataSize) break;
       const k = h + leafItem.off.key;
-      parts.push(`\titem ${i} key ${keyText(d, k, v)} itemoff ${off} itemsize ${size}\n`,
-        fastItemText(d, keyTypeAt(d, k), HEADER_SIZE + off, size, ctx, v) ?? printLeafItem(block, block.key(i), HEADER_SIZE + off, size, ctx, v));
+      parts.push(
+        `\titem ${i} key ${keyText(d, k, v)} itemoff ${off} itemsize ${size}\n`,
+        fastItemText(d, keyTypeAt(d, k), HEADER_SIZE + off, size, ctx, v) ?? printLeafItem(block, block.key(i), HEADER_SIZE + off, size, ctx, v),
+      );
     }
   }
   const s = parts.join('');

@@ -4,7 +4,7 @@
  */
 import { COMPRESSION_NAMES, INODE_FLAG_MASK, INODE_FLAG_NAMES, INODE_ROOT_ITEM_INIT, ItemType, ObjectId } from '../../format/constants.js';
 import { progsTypeNames } from '../../format/items/index.js';
-import { decodeKey, diskKey, keyTypeAt, type Key } from '../../format/key.js';
+import { decodeKey, diskKey, type Key, keyTypeAt } from '../../format/key.js';
 import type { ProgsStyle } from './context.js';
 
 export const U64_MAX = 0xffffffffffffffffn;
@@ -99,8 +99,7 @@ export function formatKey(key: Key, progs: ProgsStyle = '6.2'): string {
 /** Key types whose objectid and offset print as plain decimals (when the objectid is not a named one). */
 export const PLAIN_KEY_TYPES = (progs: ProgsStyle) => {
   const names: (string | undefined)[] = new Array(256);
-  const skip = new Set<number>([0, ItemType.QGROUP_RELATION, ItemType.QGROUP_INFO, ItemType.QGROUP_LIMIT,
-    ItemType.UUID_KEY_SUBVOL, ItemType.UUID_KEY_RECEIVED_SUBVOL, ItemType.CHUNK_ITEM]);
+  const skip = new Set<number>([0, ItemType.QGROUP_RELATION, ItemType.QGROUP_INFO, ItemType.QGROUP_LIMIT, ItemType.UUID_KEY_SUBVOL, ItemType.UUID_KEY_RECEIVED_SUBVOL, ItemType.CHUNK_ITEM]);
   for (const [t, n] of progs === '6.19' ? TYPE_NAMES_619 : TYPE_NAMES_62) if (!skip.has(t)) names[t] = n;
   return names;
 };
@@ -132,11 +131,23 @@ export const KEY_NUM = diskKey.num;
 export function blockGroupFlagsToString(flags: bigint, progs: ProgsStyle = '6.2'): string {
   let s = '';
   let empty = true;
-  if (flags & 1n) { s = 'DATA'; empty = false; }
+  if (flags & 1n) {
+    s = 'DATA';
+    empty = false;
+  }
   // btrfs-progs never clears `empty` after METADATA or SYSTEM: "METADATASYSTEM" without DATA.
-  if (flags & 4n) { if (!empty) s += '|'; s += 'METADATA'; }
-  if (flags & 2n) { if (!empty) s += '|'; s += 'SYSTEM'; }
-  if (progs === '6.19' && flags & (1n << 12n)) { if (!empty) s += '|'; s += 'METADATA_REMAP'; }
+  if (flags & 4n) {
+    if (!empty) s += '|';
+    s += 'METADATA';
+  }
+  if (flags & 2n) {
+    if (!empty) s += '|';
+    s += 'SYSTEM';
+  }
+  if (progs === '6.19' && flags & (1n << 12n)) {
+    if (!empty) s += '|';
+    s += 'METADATA_REMAP';
+  }
   // btrfs_bg_flags_to_raid_index order; SINGLE's upper_name is "single", which is printed.
   let profile: string;
   if (flags & (1n << 6n)) profile = 'RAID10';
@@ -155,11 +166,13 @@ export function blockGroupFlagsToString(flags: bigint, progs: ProgsStyle = '6.2'
 export function extentFlagsToString(flags: bigint): string {
   let s = '';
   if (flags & 1n) s = 'DATA';
-  if (flags & 2n) { if (s) s += '|'; s += 'TREE_BLOCK'; }
+  if (flags & 2n) {
+    if (s) s += '|';
+    s += 'TREE_BLOCK';
+  }
   if (flags & (1n << 8n)) s += '|FULL_BACKREF';
   return s;
 }
-
 
 /** Inode flags: "NODATASUM|NODATACOW", or "none". */
 export function inodeFlagsToString(flags: bigint, progs: ProgsStyle = '6.2'): string {
@@ -190,7 +203,6 @@ export function headerFlagsToString(flags: bigint): string {
   if (flags & 2n) s += (s ? '|' : '') + 'RELOC';
   return s;
 }
-
 
 export function signed64(v: bigint): string {
   return BigInt.asIntN(64, v).toString();

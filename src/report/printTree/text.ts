@@ -1,6 +1,6 @@
 /** Values as dump-tree writes them: names (escaped per release), times, u64s. */
 import { u64, u64n } from '../../format/bytes.js';
-import { decodeTimespec, nameText, timespecNsec, timespecStruct, type Timespec } from '../../format/items/common.js';
+import { decodeTimespec, nameText, type Timespec, timespecNsec, timespecStruct } from '../../format/items/common.js';
 import type { ProgsStyle } from './context.js';
 
 // ---------------------------------------------------------------------------
@@ -20,16 +20,36 @@ export function printableName(b: Uint8Array, progs: ProgsStyle): string {
     for (let i = 0; i < b.length; i++) {
       const c = b[i]!;
       switch (c) {
-        case 7: s += '\\a'; break;
-        case 8: s += '\\b'; break;
-        case 27: s += '\\e'; break;
-        case 12: s += '\\f'; break;
-        case 10: s += '\\n'; break;
-        case 13: s += '\\r'; break;
-        case 9: s += '\\t'; break;
-        case 11: s += '\\v'; break;
-        case 32: s += '\\ '; break;
-        case 92: s += '\\\\'; break;
+        case 7:
+          s += '\\a';
+          break;
+        case 8:
+          s += '\\b';
+          break;
+        case 27:
+          s += '\\e';
+          break;
+        case 12:
+          s += '\\f';
+          break;
+        case 10:
+          s += '\\n';
+          break;
+        case 13:
+          s += '\\r';
+          break;
+        case 9:
+          s += '\\t';
+          break;
+        case 11:
+          s += '\\v';
+          break;
+        case 32:
+          s += '\\ ';
+          break;
+        case 92:
+          s += '\\\\';
+          break;
         default:
           if (c < 32 || c >= 127) s += '\\' + (c >> 6).toString() + ((c >> 3) & 7).toString() + (c & 7).toString();
           else s += String.fromCharCode(c);
@@ -74,7 +94,10 @@ export function formatTime(sec: bigint, timeZone: 'utc' | 'local' = 'utc'): stri
   }
   let days = sec / 86400n;
   let rem = sec % 86400n;
-  if (rem < 0n) { rem += 86400n; days -= 1n; }
+  if (rem < 0n) {
+    rem += 86400n;
+    days -= 1n;
+  }
   const secs = Number(rem);
   // Civil date from days since 1970-01-01 (H. Hinnant's algorithm), bigint-safe.
   const z = days + 719468n;

@@ -18,30 +18,61 @@ export function Damage({ api }: { api: Inspector }) {
   const [state, set] = useState<{ s: 'idle' } | { s: 'running'; phase: string; done: number; total: number } | { s: 'done'; r: Json } | { s: 'error'; e: string }>({ s: 'idle' });
   const run = () => {
     set({ s: 'running', phase: 'starting', done: 0, total: 0 });
-    api.json<Json>({ op: 'check' }, (p) => set({ s: 'running', ...p })).then((r) => set({ s: 'done', r }), (e: Error) => set(e.message === CANCELLED ? { s: 'idle' } : { s: 'error', e: e.message }));
+    api
+      .json<Json>({ op: 'check' }, (p) => set({ s: 'running', ...p }))
+      .then(
+        (r) => set({ s: 'done', r }),
+        (e: Error) => set(e.message === CANCELLED ? { s: 'idle' } : { s: 'error', e: e.message }),
+      );
   };
-  const cancel = () => { void api.cancel(CANCELLED); };
+  const cancel = () => {
+    void api.cancel(CANCELLED);
+  };
   return (
     <div>
-      <p><button type="button" data-testid="run-check" disabled={state.s === 'running'} onClick={run}>run check (with data checksums)</button></p>
+      <p>
+        <button type="button" data-testid="run-check" disabled={state.s === 'running'} onClick={run}>
+          run check (with data checksums)
+        </button>
+      </p>
       {state.s === 'running' && (
         <p class="muted" data-testid="check-progress">
-          {state.phase}: {state.done}{state.total ? ` / ${state.total} (${Math.floor((state.done * 100) / state.total)}%)` : ''}{' '}
-          <button type="button" data-testid="cancel-check" onClick={cancel}>cancel</button>
+          {state.phase}: {state.done}
+          {state.total ? ` / ${state.total} (${Math.floor((state.done * 100) / state.total)}%)` : ''}{' '}
+          <button type="button" data-testid="cancel-check" onClick={cancel}>
+            cancel
+          </button>
         </p>
       )}
       {state.s === 'error' && <p class="error">{state.e}</p>}
       {state.s === 'done' && (
         <div data-testid="check-result">
           <p data-testid="verdict" class={state.r.summary.errors > 0 ? 'error' : 'ok'}>
-            {state.r.summary.errors > 0 ? `DAMAGED: ${state.r.summary.errors} error(s), ${state.r.summary.warnings} warning(s)` : `clean (${state.r.summary.warnings} warning(s), ${state.r.summary.infos} note(s))`}
-            {' '}— {state.r.summary.trees} trees, {state.r.summary.treeBlocks} tree blocks, {state.r.summary.items} items{state.r.summary.dataChecked ? `, ${state.r.summary.dataBytes} data bytes verified` : ''}
+            {state.r.summary.errors > 0
+              ? `DAMAGED: ${state.r.summary.errors} error(s), ${state.r.summary.warnings} warning(s)`
+              : `clean (${state.r.summary.warnings} warning(s), ${state.r.summary.infos} note(s))`}{' '}
+            — {state.r.summary.trees} trees, {state.r.summary.treeBlocks} tree blocks, {state.r.summary.items} items
+            {state.r.summary.dataChecked ? `, ${state.r.summary.dataBytes} data bytes verified` : ''}
           </p>
           <table data-testid="findings">
-            <thead><tr><th>severity</th><th>code</th><th>location</th><th>go to</th><th>message</th></tr></thead>
+            <thead>
+              <tr>
+                <th>severity</th>
+                <th>code</th>
+                <th>location</th>
+                <th>go to</th>
+                <th>message</th>
+              </tr>
+            </thead>
             <tbody>
               {(state.r.findings as Json[]).map((f, i) => (
-                <tr key={i} class={f.severity}><td>{f.severity}</td><td>{f.code}</td><td class="mono">{f.where}</td><td>{place(f.location)}</td><td>{f.message}</td></tr>
+                <tr key={i} class={f.severity}>
+                  <td>{f.severity}</td>
+                  <td>{f.code}</td>
+                  <td class="mono">{f.where}</td>
+                  <td>{place(f.location)}</td>
+                  <td>{f.message}</td>
+                </tr>
               ))}
             </tbody>
           </table>

@@ -19,14 +19,27 @@ function SubvolumeList({ api }: { api: Inspector }) {
     <Show it={it}>
       {(o) => (
         <table data-testid="subvolume-list">
-          <thead><tr><th>id</th><th>path</th><th>parent uuid</th><th>flags</th></tr></thead>
+          <thead>
+            <tr>
+              <th>id</th>
+              <th>path</th>
+              <th>parent uuid</th>
+              <th>flags</th>
+            </tr>
+          </thead>
           <tbody>
             {(o.subvolumes as Json[]).map((s) => (
               <tr key={s.subvol} data-subvol={s.subvol}>
                 <td>{s.subvol}</td>
-                <td><a href={href({ view: 'files', subvol: s.subvol, path: [] })}>{s.path ?? `(unlinked subvolume ${s.subvol})`}</a>{s.default ? ' (default)' : ''}</td>
+                <td>
+                  <a href={href({ view: 'files', subvol: s.subvol, path: [] })}>{s.path ?? `(unlinked subvolume ${s.subvol})`}</a>
+                  {s.default ? ' (default)' : ''}
+                </td>
                 <td class="mono">{s.parentUuid ?? '-'}</td>
-                <td>{s.readOnly ? 'ro' : 'rw'}{s.deleted ? ',deleted' : ''}</td>
+                <td>
+                  {s.readOnly ? 'ro' : 'rw'}
+                  {s.deleted ? ',deleted' : ''}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -46,8 +59,14 @@ function Breadcrumbs({ subvol, path }: { subvol: string; path: string[] }) {
   return (
     <nav class="crumbs" data-testid="crumbs">
       <a href={href({ view: 'files', subvol: null, path: [] })}>subvolumes</a>
-      {' / '}<a href={href({ view: 'files', subvol, path: [] })}>subvolume {subvol}</a>
-      {path.map((p, i) => <span key={i}>{' / '}<a href={href({ view: 'files', subvol, path: path.slice(0, i + 1) })}>{p}</a></span>)}
+      {' / '}
+      <a href={href({ view: 'files', subvol, path: [] })}>subvolume {subvol}</a>
+      {path.map((p, i) => (
+        <span key={i}>
+          {' / '}
+          <a href={href({ view: 'files', subvol, path: path.slice(0, i + 1) })}>{p}</a>
+        </span>
+      ))}
     </nav>
   );
 }
@@ -55,12 +74,30 @@ function Breadcrumbs({ subvol, path }: { subvol: string; path: string[] }) {
 function Listing({ subvol, path, ls }: { subvol: string; path: string[]; ls: Json }) {
   return (
     <table data-testid="listing">
-      <thead><tr><th>name</th><th>type</th><th>ino</th><th>mode</th><th>size</th><th>mtime</th></tr></thead>
+      <thead>
+        <tr>
+          <th>name</th>
+          <th>type</th>
+          <th>ino</th>
+          <th>mode</th>
+          <th>size</th>
+          <th>mtime</th>
+        </tr>
+      </thead>
       <tbody>
         {(ls.entries as Json[]).map((e) => (
           <tr key={entryName(e)} data-name={entryName(e)} data-ino={e.ino}>
-            <td><a href={entryHref(subvol, path, e)}>{entryName(e)}</a>{e.type === 'dir' ? '/' : ''}{e.subvolumeRoot ? ` [subvolume ${e.subvol}]` : ''}{e.symlinkTarget !== undefined || e.symlinkTargetHex !== undefined ? ` → ${entryName(e, 'symlinkTarget')}` : ''}</td>
-            <td>{e.type}</td><td>{e.ino}</td><td class="mono">{e.modeString ?? ''}</td><td>{e.size ?? ''}</td><td class="mono">{e.mtime ?? ''}</td>
+            <td>
+              <a href={entryHref(subvol, path, e)}>{entryName(e)}</a>
+              {e.type === 'dir' ? '/' : ''}
+              {e.subvolumeRoot ? ` [subvolume ${e.subvol}]` : ''}
+              {e.symlinkTarget !== undefined || e.symlinkTargetHex !== undefined ? ` → ${entryName(e, 'symlinkTarget')}` : ''}
+            </td>
+            <td>{e.type}</td>
+            <td>{e.ino}</td>
+            <td class="mono">{e.modeString ?? ''}</td>
+            <td>{e.size ?? ''}</td>
+            <td class="mono">{e.mtime ?? ''}</td>
           </tr>
         ))}
       </tbody>
@@ -69,33 +106,104 @@ function Listing({ subvol, path, ls }: { subvol: string; path: string[]; ls: Jso
 }
 
 function Stat({ st }: { st: Json }) {
-  const ext = st.extents as Json;
+  // A directory, device or fifo has no extents part (stat --json leaves it out).
+  const ext = st.extents as Json | undefined;
   return (
     <>
-      <Fields testid="stat" rows={[
-        ['paths', (st.paths as string[]).join('\n') || '(no path)'], ['subvol', st.subvol], ['ino', st.ino], ['type', st.type],
-        ['mode', `${st.modeString} (${st.modeOctal})`], ['nlink', st.nlink], ['uid', st.uid], ['gid', st.gid], ['size', st.size], ['nbytes', st.nbytes],
-        ['flags', (st.flagNames as string[]).join(', ') || '0'], ['generation', st.generation], ['transid', st.transid],
-        ['atime', st.atime], ['mtime', st.mtime], ['ctime', st.ctime], ['otime', st.otime],
-        ...(st.item ? [['inode item', <a href={href({ view: 'block', tree: String(st.item.tree), logical: String(st.item.block) })}>block {st.item.block} slot {st.item.slot}</a>] as [string, any]] : []),
-        ...(st.symlinkTarget !== undefined || st.symlinkTargetHex !== undefined ? [['symlink target', entryName(st, 'symlinkTarget')] as [string, string]] : []),
-      ]} />
+      <Fields
+        testid="stat"
+        rows={[
+          ['paths', (st.paths as string[]).join('\n') || '(no path)'],
+          ['subvol', st.subvol],
+          ['ino', st.ino],
+          ['type', st.type],
+          ['mode', `${st.modeString} (${st.modeOctal})`],
+          ['nlink', st.nlink],
+          ['uid', st.uid],
+          ['gid', st.gid],
+          ['size', st.size],
+          ['nbytes', st.nbytes],
+          ['flags', (st.flagNames as string[]).join(', ') || '0'],
+          ['generation', st.generation],
+          ['transid', st.transid],
+          ['atime', st.atime],
+          ['mtime', st.mtime],
+          ['ctime', st.ctime],
+          ['otime', st.otime],
+          ...(st.item
+            ? [
+                [
+                  'inode item',
+                  <a href={href({ view: 'block', tree: String(st.item.tree), logical: String(st.item.block) })}>
+                    block {st.item.block} slot {st.item.slot}
+                  </a>,
+                ] as [string, any],
+              ]
+            : []),
+          ...(st.symlinkTarget !== undefined || st.symlinkTargetHex !== undefined ? [['symlink target', entryName(st, 'symlinkTarget')] as [string, string]] : []),
+        ]}
+      />
       {(st.xattrs as Json[]).length > 0 && (
-        <table data-testid="xattrs"><thead><tr><th>xattr</th><th>value</th></tr></thead>
-          <tbody>{(st.xattrs as Json[]).map((x) => <tr key={entryName(x)}><td>{entryName(x)}</td><td class="mono">{String(x.valueText ?? x.valueHex ?? '').slice(0, 300)}</td></tr>)}</tbody>
-        </table>
-      )}
-      <h3>Extents</h3>
-      <p data-testid="extent-summary">{ext.count} extents: {ext.regular} regular, {ext.inline} inline, {ext.prealloc} prealloc, {ext.hole} hole; {ext.mappedBytes} bytes mapped, {ext.diskBytes} bytes of disk extents</p>
-      {(ext.list as Json[]).length > 0 && (
-        <table data-testid="extents">
-          <thead><tr><th>file offset</th><th>length</th><th>kind</th><th>compression</th><th>disk (logical)</th><th>disk bytes</th><th>offset in extent</th><th>item</th></tr></thead>
+        <table data-testid="xattrs">
+          <thead>
+            <tr>
+              <th>xattr</th>
+              <th>value</th>
+            </tr>
+          </thead>
           <tbody>
-            {(ext.list as Json[]).map((x, i) => (
-              <tr key={i}><td>{x.fileOffset}</td><td>{x.length}</td><td>{x.kind}</td><td>{x.compression}</td><td>{x.diskBytenr ?? ''}</td><td>{x.diskNumBytes ?? ''}</td><td>{x.offset ?? ''}</td><td>{x.item && <a href={href({ view: 'block', tree: String(x.item.tree), logical: String(x.item.block) })}>{x.item.block} slot {x.item.slot}</a>}</td></tr>
+            {(st.xattrs as Json[]).map((x) => (
+              <tr key={entryName(x)}>
+                <td>{entryName(x)}</td>
+                <td class="mono">{String(x.valueText ?? x.valueHex ?? '').slice(0, 300)}</td>
+              </tr>
             ))}
           </tbody>
         </table>
+      )}
+      {ext && (
+        <>
+          <h3>Extents</h3>
+          <p data-testid="extent-summary">
+            {ext.count} extents: {ext.regular} regular, {ext.inline} inline, {ext.prealloc} prealloc, {ext.hole} hole; {ext.mappedBytes} bytes mapped, {ext.diskBytes} bytes of disk extents
+          </p>
+          {(ext.list as Json[]).length > 0 && (
+            <table data-testid="extents">
+              <thead>
+                <tr>
+                  <th>file offset</th>
+                  <th>length</th>
+                  <th>kind</th>
+                  <th>compression</th>
+                  <th>disk (logical)</th>
+                  <th>disk bytes</th>
+                  <th>offset in extent</th>
+                  <th>item</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(ext.list as Json[]).map((x, i) => (
+                  <tr key={i}>
+                    <td>{x.fileOffset}</td>
+                    <td>{x.length}</td>
+                    <td>{x.kind}</td>
+                    <td>{x.compression}</td>
+                    <td>{x.diskBytenr ?? ''}</td>
+                    <td>{x.diskNumBytes ?? ''}</td>
+                    <td>{x.offset ?? ''}</td>
+                    <td>
+                      {x.item && (
+                        <a href={href({ view: 'block', tree: String(x.item.tree), logical: String(x.item.block) })}>
+                          {x.item.block} slot {x.item.slot}
+                        </a>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
       )}
     </>
   );
@@ -129,10 +237,20 @@ function Preview({ api, subvol, path, name }: { api: Inspector; subvol: string; 
         const text = asText(b);
         return (
           <div>
-            <h3>Content <button type="button" data-testid="download" onClick={download}>download</button> {busy && <span class="muted">{busy}</span>}</h3>
+            <h3>
+              Content{' '}
+              <button type="button" data-testid="download" onClick={download}>
+                download
+              </button>{' '}
+              {busy && <span class="muted">{busy}</span>}
+            </h3>
             {(info.errors as Json[]).length > 0 && <p class="error">unreadable ranges (no copy matches its checksum): {(info.errors as Json[]).map((e) => `${e.offset}+${e.length}`).join(', ')}</p>}
-            <p class="muted">{Number(info.size) > b.length ? `first ${b.length} of ${info.size} bytes` : `${b.length} bytes`}, shown as {text !== null ? 'text' : 'hex'}</p>
-            <pre data-testid="preview" data-kind={text !== null ? 'text' : 'hex'} class="preview">{text ?? hexDump(b)}</pre>
+            <p class="muted">
+              {Number(info.size) > b.length ? `first ${b.length} of ${info.size} bytes` : `${b.length} bytes`}, shown as {text !== null ? 'text' : 'hex'}
+            </p>
+            <pre data-testid="preview" data-kind={text !== null ? 'text' : 'hex'} class="preview">
+              {text ?? hexDump(b)}
+            </pre>
           </div>
         );
       }}

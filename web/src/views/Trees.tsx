@@ -13,8 +13,17 @@ const keyText = (k: Json) => `(${k.objectid} ${k.typeName} ${k.offset})`;
 function Jump() {
   const [v, set] = useState('');
   return (
-    <form class="jump" onSubmit={(e) => { e.preventDefault(); const t = v.trim(); if (/^\d+$/.test(t)) location.hash = href({ view: 'block', tree: null, logical: t }); }}>
-      <label>logical address <input data-testid="jump-input" value={v} onInput={(e) => set((e.target as HTMLInputElement).value)} placeholder="e.g. 30408704" /></label>
+    <form
+      class="jump"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const t = v.trim();
+        if (/^\d+$/.test(t)) location.hash = href({ view: 'block', tree: null, logical: t });
+      }}
+    >
+      <label>
+        logical address <input data-testid="jump-input" value={v} onInput={(e) => set((e.target as HTMLInputElement).value)} placeholder="e.g. 30408704" />
+      </label>
       <button type="submit">open block</button>
     </form>
   );
@@ -29,13 +38,25 @@ export function TreeList({ api }: { api: Inspector }) {
       <Show it={it}>
         {(trees) => (
           <table data-testid="trees">
-            <thead><tr><th>tree</th><th>name</th><th>root block</th><th>level</th><th>key</th></tr></thead>
+            <thead>
+              <tr>
+                <th>tree</th>
+                <th>name</th>
+                <th>root block</th>
+                <th>level</th>
+                <th>key</th>
+              </tr>
+            </thead>
             <tbody>
               {trees.map((t, i) => (
                 <tr key={i} data-tree={t.tree}>
-                  <td>{t.tree}</td><td>{t.name}</td>
-                  <td><a href={href({ view: 'block', tree: String(t.tree), logical: String(t.bytenr) })}>{t.bytenr}</a></td>
-                  <td>{t.level}</td><td class="mono">{t.key ? keyText(t.key as Json) : ''}</td>
+                  <td>{t.tree}</td>
+                  <td>{t.name}</td>
+                  <td>
+                    <a href={href({ view: 'block', tree: String(t.tree), logical: String(t.bytenr) })}>{t.bytenr}</a>
+                  </td>
+                  <td>{t.level}</td>
+                  <td class="mono">{t.key ? keyText(t.key as Json) : ''}</td>
                 </tr>
               ))}
             </tbody>
@@ -66,7 +87,9 @@ const hex2 = (x: number) => x.toString(16).padStart(2, '0');
  */
 function HexBlock({ bytes, marks }: { bytes: Uint8Array; marks: Mark[] }) {
   const first = useRef<HTMLDivElement>(null);
-  useEffect(() => { first.current?.scrollIntoView({ block: 'nearest' }); }, [marks]);
+  useEffect(() => {
+    first.current?.scrollIntoView({ block: 'nearest' });
+  }, [marks]);
   const markOf = (i: number) => marks.find((m) => i >= m.from && i < m.to)?.cls;
   const rows = [];
   let placed = false;
@@ -83,25 +106,40 @@ function HexBlock({ bytes, marks }: { bytes: Uint8Array; marks: Mark[] }) {
     const ref = placed ? undefined : first;
     placed = true;
     rows.push(
-      <div key={off} ref={ref}>
+      <div key={off} {...(ref ? { ref } : {})}>
         {`${off.toString(16).padStart(8, '0')}  `}
         {[...row].map((x, j) => {
           const cls = markOf(off + j);
-          return <span key={j} class={cls} data-off={cls ? off + j : undefined}>{hex2(x)}{j < 15 ? ' ' : ''}</span>;
+          return (
+            <span key={j} class={cls} data-off={cls ? off + j : undefined}>
+              {hex2(x)}
+              {j < 15 ? ' ' : ''}
+            </span>
+          );
         })}
         {`${'   '.repeat(16 - row.length)}  ${[...row].map((x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('')}`}
       </div>,
     );
   }
   flush(bytes.length);
-  return <pre class="hex" data-testid="hex">{rows}</pre>;
+  return (
+    <pre class="hex" data-testid="hex">
+      {rows}
+    </pre>
+  );
 }
 
 /** One tree block: header, its pointers (a node) or its items decoded (a leaf), and its bytes. */
 export function Block({ api, tree, logical }: { api: Inspector; tree: string | null; logical: string }) {
   const it = useLoad(async () => {
     const r = await api.raw({ op: 'block', logical });
-    return { records: r.json.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Json), bytes: r.bytes };
+    return {
+      records: r.json
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as Json),
+      bytes: r.bytes,
+    };
   }, [logical]);
   const [selected, select] = useState<number | null>(null);
   useEffect(() => select(null), [logical]);
@@ -115,52 +153,97 @@ export function Block({ api, tree, logical }: { api: Inspector; tree: string | n
           const findings = records.filter((r) => r.record === 'finding');
           const rows = records.filter((r) => r.record === 'item' || r.record === 'ptr');
           const slot = selected !== null ? (layout?.slots as Json[] | undefined)?.[selected] : undefined;
-          const marks: Mark[] = slot
-            ? [{ from: slot.key[0], to: slot.key[1], cls: 'hl-key' }, ...(slot.data ? [{ from: slot.data[0], to: slot.data[1], cls: 'hl-data' }] : [])]
-            : [];
-          const pick = (n: number) => (e: MouseEvent) => { if (!(e.target instanceof HTMLAnchorElement)) select(n === selected ? null : n); };
+          const marks: Mark[] = slot ? [{ from: slot.key[0], to: slot.key[1], cls: 'hl-key' }, ...(slot.data ? [{ from: slot.data[0], to: slot.data[1], cls: 'hl-data' }] : [])] : [];
+          const pick = (n: number) => (e: MouseEvent) => {
+            if (!(e.target instanceof HTMLAnchorElement)) select(n === selected ? null : n);
+          };
           return (
             <div data-testid="block" data-bytenr={logical}>
-              {findings.length > 0 && <ul class="findings">{findings.map((f, i) => <li key={i} class={f.severity}>{f.code}: {f.message} ({f.where})</li>)}</ul>}
+              {findings.length > 0 && (
+                <ul class="findings">
+                  {findings.map((f, i) => (
+                    <li key={i} class={f.severity}>
+                      {f.code}: {f.message} ({f.where})
+                    </li>
+                  ))}
+                </ul>
+              )}
               {b && (
                 <div class="block-grid">
                   <div>
-                    <h2>{b.level > 0 ? 'node' : 'leaf'} {b.bytenr}{tree !== null ? ` of tree ${tree}` : ''}</h2>
-                    <Fields testid="block-header" rows={[
-                      ['bytenr', b.bytenr], ['level', b.level], ['items', b.nritems], ['generation', b.generation], ['owner', b.owner],
-                      ['flags', b.flags], ['fsid', b.fsid], ['chunk tree uuid', b.chunkTreeUuid],
-                      ...(b.validItems !== undefined ? [['valid items', b.validItems] as [string, string]] : []),
-                    ]} />
+                    <h2>
+                      {b.level > 0 ? 'node' : 'leaf'} {b.bytenr}
+                      {tree !== null ? ` of tree ${tree}` : ''}
+                    </h2>
+                    <Fields
+                      testid="block-header"
+                      rows={[
+                        ['bytenr', b.bytenr],
+                        ['level', b.level],
+                        ['items', b.nritems],
+                        ['generation', b.generation],
+                        ['owner', b.owner],
+                        ['flags', b.flags],
+                        ['fsid', b.fsid],
+                        ['chunk tree uuid', b.chunkTreeUuid],
+                        ...(b.validItems !== undefined ? [['valid items', b.validItems] as [string, string]] : []),
+                      ]}
+                    />
                     <p class="muted">click a slot to mark its key entry (blue) and item data (yellow) in the block's bytes</p>
                     <table data-testid="items" class="items">
-                      <thead>{b.level > 0
-                        ? <tr><th>slot</th><th>key</th><th>block</th><th>generation</th></tr>
-                        : <tr><th>slot</th><th>key</th><th>size</th><th>item</th></tr>}
+                      <thead>
+                        {b.level > 0 ? (
+                          <tr>
+                            <th>slot</th>
+                            <th>key</th>
+                            <th>block</th>
+                            <th>generation</th>
+                          </tr>
+                        ) : (
+                          <tr>
+                            <th>slot</th>
+                            <th>key</th>
+                            <th>size</th>
+                            <th>item</th>
+                          </tr>
+                        )}
                       </thead>
                       <tbody>
-                        {rows.map((r) => r.record === 'ptr'
-                          ? (
+                        {rows.map((r) =>
+                          r.record === 'ptr' ? (
                             <tr key={r.slot} data-slot={r.slot} class={r.slot === selected ? 'selected' : ''} onClick={pick(r.slot)}>
-                              <td>{r.slot}</td><td class="mono key">{keyText(r.key)}</td>
-                              <td><a href={href({ view: 'block', tree: tree ?? String(b.owner), logical: String(r.blockptr) })}>{r.blockptr}</a></td>
+                              <td>{r.slot}</td>
+                              <td class="mono key">{keyText(r.key)}</td>
+                              <td>
+                                <a href={href({ view: 'block', tree: tree ?? String(b.owner), logical: String(r.blockptr) })}>{r.blockptr}</a>
+                              </td>
                               <td>{r.generation}</td>
                             </tr>
-                          )
-                          : (
+                          ) : (
                             <tr key={r.slot} data-slot={r.slot} class={r.slot === selected ? 'selected' : ''} onClick={pick(r.slot)}>
-                              <td>{r.slot}</td><td class="mono key">{keyText(r.key)}</td><td>{r.itemSize}</td>
+                              <td>{r.slot}</td>
+                              <td class="mono key">{keyText(r.key)}</td>
+                              <td>{r.itemSize}</td>
                               <td>
                                 <details>
-                                  <summary>{(r.item as Json)?.kind ?? 'item'} {itemLink(r)}</summary>
+                                  <summary>
+                                    {(r.item as Json)?.kind ?? 'item'} {itemLink(r)}
+                                  </summary>
                                   <pre class="item-json">{JSON.stringify(r.item, null, 2)}</pre>
                                 </details>
                               </td>
                             </tr>
-                          ))}
+                          ),
+                        )}
                       </tbody>
                     </table>
                   </div>
-                  {bytes && <div class="hex-pane"><h3>raw block ({bytes.length} bytes)</h3><HexBlock bytes={bytes} marks={marks} /></div>}
+                  {bytes && (
+                    <div class="hex-pane">
+                      <h3>raw block ({bytes.length} bytes)</h3>
+                      <HexBlock bytes={bytes} marks={marks} />
+                    </div>
+                  )}
                 </div>
               )}
             </div>

@@ -3,8 +3,18 @@ import type { Loaded } from '../hooks.js';
 
 /** A loading line, the error (with what to do), or the view. */
 export function Show<T>({ it, children }: { it: Loaded<T>; children: (v: T) => ComponentChildren }) {
-  if (it.state === 'loading') return <p class="muted" data-testid="loading">reading…</p>;
-  if (it.state === 'error') return <p class="error" data-testid="error">{it.error}</p>;
+  if (it.state === 'loading')
+    return (
+      <p class="muted" data-testid="loading">
+        reading…
+      </p>
+    );
+  if (it.state === 'error')
+    return (
+      <p class="error" data-testid="error">
+        {it.error}
+      </p>
+    );
   return <>{children(it.value)}</>;
 }
 
@@ -14,7 +24,10 @@ export function Fields({ rows, testid }: { rows: [string, ComponentChildren][]; 
     <table class="fields" data-testid={testid}>
       <tbody>
         {rows.map(([k, v]) => (
-          <tr key={k} data-field={k}><th>{k}</th><td>{v}</td></tr>
+          <tr key={k} data-field={k}>
+            <th>{k}</th>
+            <td>{v}</td>
+          </tr>
         ))}
       </tbody>
     </table>
