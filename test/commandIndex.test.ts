@@ -1,9 +1,12 @@
-import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, commandsFor } from '../src/cli/commandIndex.js';
 import type { CliIO } from '../src/cli/context.js';
+import { runCli } from '../src/cli/main.js';
+import { VERSION } from '../src/cli/version.js';
 
 const io = { stdout: { write: () => true }, stderr: { write: () => true }, stderrIsTTY: false } as unknown as CliIO;
 
@@ -36,5 +39,21 @@ describe('command index (lazy loading)', () => {
     expect(await commandsFor(['--help'])).toHaveLength(COMMANDS.length);
     expect(await commandsFor(['stta'])).toHaveLength(COMMANDS.length);
     expect(await commandsFor(['--version'])).toHaveLength(0);
+  });
+
+  it('--version alone is answered by bin/ before any module loads, with the version the CLI and package.json give', async () => {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    const fast = spawnSync(process.execPath, [join(__dirname, '..', 'bin', 'btrfs-inspect.js'), '--version'], { encoding: 'utf8' });
+    expect(fast.status).toBe(0);
+    expect(fast.stdout).toBe(`${pkg.version}\n`);
+    let out = '';
+    const write = (s: string) => {
+      out += s;
+      return true;
+    };
+    const cliIo = { ...io, stdout: { write } } as unknown as CliIO;
+    expect(await runCli(['--version'], cliIo)).toBe(0);
+    expect(out).toBe(`${VERSION}\n`);
+    expect(VERSION).toBe(pkg.version);
   });
 });
