@@ -10,7 +10,7 @@ import { ITEM_TYPE_BY_NUMBER } from '../../format/items/index.js';
 import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE, inodeFlags, inodeGeneration, inodeMode, inodeNlink, inodeTransid } from '../../format/items/inode.js';
 import { ROOT_REF_SIZE, rootItemPointer, rootRefNameLen } from '../../format/items/root.js';
 import type { TreeBlock } from '../../format/treeBlock.js';
-import { itemTypeBelongs } from '../../format/treeItemTypes.js';
+import { itemTypeBelongs, logItemTypeBelongs } from '../../format/treeItemTypes.js';
 import { isFsTreeId } from '../../fs/FsView.js';
 import { bytesEqualAll, nameHash } from '../../fs/names.js';
 import type { CheckFinding } from './types.js';
@@ -38,8 +38,14 @@ const NAME_LEN = 255;
  * (fs/btrfs/tree-checker.c): sizes and field ranges that any item of the
  * type must satisfy, independent of other items.
  */
-export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: number, tree: bigint): void {
+export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: number, tree: bigint, log?: 'root' | 'tree'): void {
   const type = block.keyType(slot);
+  if (log !== undefined && !logItemTypeBelongs(log === 'root', type)) {
+    // A log is replayed item by item into the subvolume (tree-log.c replay_one_buffer): an item of another type has no place there.
+    const where = log === 'root' ? 'the log root tree (root items of the log trees)' : "a subvolume's log tree (its inode, name, xattr, file extent, dir-log and checksum items)";
+    report(ctx, block, slot, tree, 'log-item-type', `item of type ${itemTypeName(type)} (${type}) does not belong in ${where}`);
+    return;
+  }
   if (!itemTypeBelongs(tree, type)) {
     // The item is not what its type says (a corrupted key type byte): its bytes are not checked as that type.
     report(ctx, block, slot, tree, 'key-type-tree', `item of type ${itemTypeName(type)} (${type}) does not belong in tree ${tree}`);
