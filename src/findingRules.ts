@@ -442,7 +442,7 @@ export const RULES = {
   'dir-item': {
     group: 'items',
     severity: 'error',
-    meaning: 'a dir item with a bad file type, name_len > 255, data_len, location key type, transid, or a name running past the item',
+    meaning: 'a dir item with a bad file type, name_len > 255, data_len, location key type, or a name running past the item (its transid is not judged: the kernel and btrfs check ignore it)',
     locates: 'item',
     repair: 'none',
     progs: 'tree-checker.c check_dir_item: "invalid dir item type", "dir item name len too long"',

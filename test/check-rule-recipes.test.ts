@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CheckFinding, runCheck } from '../src/analysis/check/index.js';
@@ -282,6 +283,30 @@ describe('check: recipes for the codes no test emitted', () => {
     expect(new FsView(broken).inode({ subvol: 5n, ino })).toBeNull();
     expect(broken.findings.items.map((f) => [f.code, f.location.tree, f.location.block, f.location.slot, f.location.key?.objectid])).toEqual([
       ['item-invalid', ObjectId.FS_TREE, leaf.logical, slot, ino],
+    ]);
+  });
+
+  it('a snapshot dropped half-way: a leaf past its drop_progress is still checked (its checksum broken: tree-block-csum on both copies)', () => {
+    const name = 'snapshot-drop-progress';
+    const fs = open(name);
+    const root = fs.roots().find((r) => r.tree === 257n)!;
+    expect(root.level).toBeGreaterThan(0);
+    // The last leaf of the snapshot's tree: its keys come after drop_progress (inode 19324 of 20000 and more).
+    let b = new TreeBlock(fs.volume.readCopy(root.bytenr, fs.superblock.nodesize, 0).bytes!, root.bytenr);
+    while (!b.isLeaf) {
+      const child = b.blockPtr(b.nritems - 1);
+      b = new TreeBlock(fs.volume.readCopy(child, fs.superblock.nodesize, 0).bytes!, child);
+    }
+    const progress = BigInt(/drop_progress key \((\d+) /.exec(readFileSync(join(DIR, `${name}.drop.txt`), 'utf8'))![1]!);
+    expect(b.keyObjectid(0)).toBeGreaterThan(progress);
+    const k = new DamageKit(fs, [source(name)]);
+    k.editBlock(b.logical, (x) => {
+      x[200] = x[200]! ^ 0xff;
+    });
+    const got = damage(Filesystem.open(k.overlays));
+    expect(brief(got, 'tree', 'logical', 'copy')).toEqual([
+      ['tree-block-csum', 257n, b.logical, 0],
+      ['tree-block-csum', 257n, b.logical, 1],
     ]);
   });
 });
