@@ -17,7 +17,8 @@ import { ROOT } from './helpers/samples.js';
  * simple quotas, fsync'd log trees copied before the commit — with compressed, hole and
  * preallocated extents — a deleted snapshot not yet dropped and one caught half-way
  * through its drop, files unlinked while open, preallocated, bookend, punched, reflinked
- * and nodatacow files, raid1 on two devices), and by btrfs-convert from ext4 (dir items
+ * and nodatacow files, raid1 on two devices, hard links in INODE_EXTREFs, a received
+ * snapshot, a deduplicated range, a swapfile, a paused balance), and by btrfs-convert from ext4 (dir items
  * with junk in the transid field the kernel never reads):
  * test/fixtures/valid-modern/build.sh. btrfs check v6.19 found no error in any of them
  * (NAME.check.txt); check must not either, and must not warn.
@@ -43,6 +44,7 @@ describe('check is clean on valid images of newer btrfs-progs and the kernel', (
     expect(NAMES).toEqual([
       'converted-ext4',
       'kernel-files',
+      'kernel-misc',
       'kernel-raid1',
       'log-tree-fsync',
       'log-tree-holes',
