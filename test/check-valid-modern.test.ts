@@ -18,7 +18,9 @@ import { ROOT } from './helpers/samples.js';
  * preallocated extents — a deleted snapshot not yet dropped and one caught half-way
  * through its drop, files unlinked while open, preallocated, bookend, punched, reflinked
  * and nodatacow files, raid1 on two devices, hard links in INODE_EXTREFs, a received
- * snapshot, a deduplicated range, a swapfile, a paused balance), and by btrfs-convert from ext4 (dir items
+ * snapshot, a deduplicated range, a swapfile, a paused balance, snapshots of snapshots
+ * changed until their blocks carry full back references, the free space cache v1), and by
+ * btrfs-convert from ext4 (dir items
  * with junk in the transid field the kernel never reads):
  * test/fixtures/valid-modern/build.sh. btrfs check v6.19 found no error in any of them
  * (NAME.check.txt); check must not either, and must not warn.
@@ -46,6 +48,8 @@ describe('check is clean on valid images of newer btrfs-progs and the kernel', (
       'kernel-files',
       'kernel-misc',
       'kernel-raid1',
+      'kernel-shared-refs',
+      'kernel-space-cache-v1',
       'log-tree-fsync',
       'log-tree-holes',
       'orphans-unlinked',
