@@ -15,7 +15,7 @@ import { ROOT } from './helpers/samples.js';
  * with single data, mixed block groups, subvolumes and nodatacow/nodatasum files,
  * --reflink --shrink, xxhash and blake2 checksums) and by the kernel (quotas rescanned,
  * simple quotas, fsync'd log trees copied before the commit — with compressed, hole and
- * preallocated extents — a deleted snapshot not yet dropped and one caught half-way
+ * preallocated extents, or with two subvolumes' logs of directory fsyncs — a deleted snapshot not yet dropped and one caught half-way
  * through its drop, files unlinked while open, preallocated, bookend, punched, reflinked
  * and nodatacow files, raid1 on two devices, hard links in INODE_EXTREFs, a received
  * snapshot, a deduplicated range, a swapfile, a paused balance, snapshots of snapshots
@@ -50,6 +50,7 @@ describe('check is clean on valid images of newer btrfs-progs and the kernel', (
       'kernel-raid1',
       'kernel-shared-refs',
       'kernel-space-cache-v1',
+      'log-tree-dirs',
       'log-tree-fsync',
       'log-tree-holes',
       'orphans-unlinked',
