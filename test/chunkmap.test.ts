@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { asDevId, asLogical, asPhysical } from '../src/format/addresses.js';
 import { BlockGroupFlag } from '../src/format/constants.js';
 import type { ChunkItem } from '../src/format/items/chunk.js';
 import { type Chunk, ChunkMap, chunkFromItem, chunkProblem, dataStripes, stripeSize } from '../src/volume/ChunkMap.js';
@@ -19,7 +20,7 @@ function chunk(profile: keyof typeof BlockGroupFlag | 'SINGLE', n: number, lengt
     numStripes: n,
     subStripes: sub,
     // Devices 1..n, each stripe at a distinct offset past 2^53 too.
-    stripes: Array.from({ length: n }, (_, i) => ({ devid: BigInt(i + 1), offset: (1n << 54n) + BigInt(i) * (1n << 40n), devUuid: '' })),
+    stripes: Array.from({ length: n }, (_, i) => ({ devid: asDevId(BigInt(i + 1)), offset: asPhysical((1n << 54n) + BigInt(i) * (1n << 40n)), devUuid: '' })),
   };
   return chunkFromItem(BASE, item, 'chunk_tree');
 }
@@ -127,7 +128,7 @@ describe('parity rows', () => {
     const map = new ChunkMap();
     const a = chunk('SINGLE', 1, 1n << 30n);
     map.add(a);
-    const b = { ...a, logical: a.logical + 4096n };
+    const b = { ...a, logical: asLogical(a.logical + 4096n) };
     expect(map.add(b)).toBe(a);
     expect(map.all).toHaveLength(1);
   });

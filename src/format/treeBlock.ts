@@ -1,4 +1,5 @@
 import type { FindingCode } from '../findingRules.js';
+import type { LogicalInput } from './addresses.js';
 import { bytesEqual } from './bytes.js';
 import { ObjectId } from './constants.js';
 import { compareKeyAt, compareKeysAt, decodeKey, KEY_SIZE, type Key, keyObjectidAt, keyOffsetAt, keyTypeAt } from './key.js';
@@ -153,7 +154,7 @@ export class TreeBlock {
 
 /** What a parent pointer or the superblock says a block must be. */
 export interface BlockExpectation {
-  logical: bigint;
+  logical: LogicalInput;
   /** fsid blocks must carry (the superblock's metadata_uuid when set). */
   fsid: string;
   /**

@@ -1,4 +1,5 @@
 import { rule } from '../findingRules.js';
+import { asLogical, type Logical } from '../format/addresses.js';
 import { csumMatches } from '../format/checksum.js';
 import { describe } from '../format/compression/common.js';
 import { decompressExtent, MAX_COMPRESSED } from '../format/compression/index.js';
@@ -24,7 +25,7 @@ export interface FileExtent {
   generation: bigint;
   ramBytes: bigint;
   /** Regular/prealloc: the extent on disk (logical address and size) and where in it this range starts. */
-  diskBytenr: bigint;
+  diskBytenr: Logical;
   diskNumBytes: bigint;
   offset: bigint;
   /** Inline: the stored (possibly compressed) bytes. */
@@ -100,7 +101,7 @@ export function* fileExtents(view: FsView, ref: InodeRef, from = 0n): Generator<
     };
     if (d.body === 'inline') {
       const length = d.compression === Compression.NONE ? BigInt(d.inlineLength) : d.ramBytes;
-      yield { ...common, kind: 'inline', length, diskBytenr: 0n, diskNumBytes: 0n, offset: 0n, inline: d.data };
+      yield { ...common, kind: 'inline', length, diskBytenr: asLogical(0n), diskNumBytes: 0n, offset: 0n, inline: d.data };
     } else {
       const kind = d.type === FileExtentType.PREALLOC ? 'prealloc' : d.diskBytenr === 0n ? 'hole' : 'regular';
       yield { ...common, kind, length: d.numBytes, diskBytenr: d.diskBytenr, diskNumBytes: d.diskNumBytes, offset: d.offset };

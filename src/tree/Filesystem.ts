@@ -220,7 +220,8 @@ export class Filesystem {
     }
     const seeds = this.assembly.seedCandidates;
     const used = new Set<Device>();
-    for (const [devid, d] of this.devItems) {
+    for (const d of this.devItems.values()) {
+      const devid = d.devid;
       // A seed device: the chunk tree names it with its own filesystem's fsid (DEV_ITEM fsid).
       const seed = d.fsid !== this.superblock.fsid ? seeds.find((c) => c.devid === devid && c.uuid === d.uuid && c.superblock!.fsid === d.fsid) : undefined;
       if (seed && !this.volume.devices.has(devid)) {
@@ -237,7 +238,8 @@ export class Filesystem {
           location: { device: c.name },
         });
     }
-    for (const [devid, d] of this.devItems) {
+    for (const d of this.devItems.values()) {
+      const devid = d.devid;
       if (!this.volume.devices.has(devid) && d.fsid !== this.superblock.fsid && !this.assembly.metadump) {
         this.volume.devices.set(devid, { devid, uuid: d.uuid, name: 'missing', source: null, seed: true });
         this.findings.add({ ...rule('device-missing'), message: `seed device devid ${devid} uuid ${d.uuid} (filesystem ${d.fsid}) is missing; give it with --device`, location: { devid } });

@@ -1,10 +1,11 @@
+import { asLogical, asPhysical, type DevId, type DevIdInput, type Logical, type LogicalInput, type Physical, type PhysicalInput } from '../format/addresses.js';
 import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, BlockGroupFlag, type Profile, profileOf } from '../format/constants.js';
 import { CHUNK_ITEM_BASE_SIZE, type ChunkItem, chunkItemSize, chunkNumStripes, type Stripe } from '../format/items/chunk.js';
 import { KEY_SIZE, keyOffsetAt, keyTypeAt } from '../format/key.js';
 
 /** A chunk: a logical range [logical, logical+length) and where its stripes live. */
 export interface Chunk {
-  logical: bigint;
+  logical: Logical;
   length: bigint;
   type: bigint;
   profile: Profile;
@@ -18,8 +19,8 @@ export interface Chunk {
 
 /** One physical place holding (a copy of, or parity for) a logical range. */
 export interface PhysicalCopy {
-  devid: bigint;
-  physical: bigint;
+  devid: DevId;
+  physical: Physical;
   /** Index into chunk.stripes. */
   stripeIndex: number;
   role: 'data' | 'p' | 'q';
@@ -73,9 +74,9 @@ export function stripeSize(c: Chunk): bigint {
   return c.length / n;
 }
 
-export function chunkFromItem(logical: bigint, item: ChunkItem, origin: Chunk['origin']): Chunk {
+export function chunkFromItem(logical: LogicalInput, item: ChunkItem, origin: Chunk['origin']): Chunk {
   return {
-    logical,
+    logical: asLogical(logical),
     length: item.length,
     type: item.type,
     profile: profileOf(item.type),
@@ -149,7 +150,7 @@ export class ChunkMap {
   }
 
   /** Removes the chunk starting exactly at `logical` (returns it). */
-  remove(logical: bigint): Chunk | undefined {
+  remove(logical: LogicalInput): Chunk | undefined {
     const i = this.upperBound(logical) - 1;
     const c = this.chunks[i];
     if (!c || c.logical !== logical) return undefined;
@@ -158,20 +159,20 @@ export class ChunkMap {
   }
 
   /** The chunk containing `logical`, if any. */
-  find(logical: bigint): Chunk | undefined {
+  find(logical: LogicalInput): Chunk | undefined {
     const c = this.chunks[this.upperBound(logical) - 1];
     return c && logical < c.logical + c.length ? c : undefined;
   }
 
   /** Maps a logical address to its physical copies. */
-  map(logical: bigint): Mapping | undefined {
+  map(logical: LogicalInput): Mapping | undefined {
     const c = this.find(logical);
     return c ? mapInChunk(c, logical) : undefined;
   }
 
   /** Every logical address that `physical` on `devid` holds (parity places map to their row). */
-  reverse(devid: bigint, physical: bigint): { chunk: Chunk; stripeIndex: number; logical: bigint | null; role: 'data' | 'p' | 'q'; rowLogical?: bigint }[] {
-    const out: { chunk: Chunk; stripeIndex: number; logical: bigint | null; role: 'data' | 'p' | 'q'; rowLogical?: bigint }[] = [];
+  reverse(devid: DevIdInput, physical: PhysicalInput): { chunk: Chunk; stripeIndex: number; logical: Logical | null; role: 'data' | 'p' | 'q'; rowLogical?: Logical }[] {
+    const out: ReturnType<ChunkMap['reverse']> = [];
     for (const c of this.chunks) {
       const size = stripeSize(c);
       c.stripes.forEach((s, idx) => {
@@ -196,7 +197,7 @@ export class ChunkMap {
 
 function copy(c: Chunk, idx: number, physOff: bigint, role: PhysicalCopy['role'] = 'data'): PhysicalCopy {
   const s = c.stripes[idx]!;
-  return { devid: s.devid, physical: s.offset + physOff, stripeIndex: idx, role };
+  return { devid: s.devid, physical: asPhysical(s.offset + physOff), stripeIndex: idx, role };
 }
 
 /**
@@ -253,14 +254,14 @@ export function mapInChunk(c: Chunk, logical: bigint): Mapping {
         chunk: c,
         chunkOffset: off,
         contiguous: contiguousUnit,
-        copies: [{ ...target, physical: target.physical + unitOff }],
+        copies: [{ ...target, physical: asPhysical(target.physical + unitOff) }],
         row,
       };
     }
   }
 }
 
-function reverseInChunk(c: Chunk, idx: number, devOff: bigint): { logical: bigint | null; role: 'data' | 'p' | 'q'; rowLogical?: bigint } {
+function reverseInChunk(c: Chunk, idx: number, devOff: bigint): { logical: Logical | null; role: 'data' | 'p' | 'q'; rowLogical?: Logical } {
   const sl = c.stripeLen;
   switch (c.profile) {
     case 'SINGLE':
@@ -268,15 +269,15 @@ function reverseInChunk(c: Chunk, idx: number, devOff: bigint): { logical: bigin
     case 'RAID1':
     case 'RAID1C3':
     case 'RAID1C4':
-      return { logical: c.logical + devOff, role: 'data' };
+      return { logical: asLogical(c.logical + devOff), role: 'data' };
     case 'RAID0': {
       const unitNr = (devOff / sl) * BigInt(c.numStripes) + BigInt(idx);
-      return { logical: c.logical + unitNr * sl + (devOff % sl), role: 'data' };
+      return { logical: asLogical(c.logical + unitNr * sl + (devOff % sl)), role: 'data' };
     }
     case 'RAID10': {
       const groups = BigInt(dataStripes(c));
       const unitNr = (devOff / sl) * groups + BigInt(Math.floor(idx / c.subStripes));
-      return { logical: c.logical + unitNr * sl + (devOff % sl), role: 'data' };
+      return { logical: asLogical(c.logical + unitNr * sl + (devOff % sl)), role: 'data' };
     }
     case 'RAID5':
     case 'RAID6': {
@@ -286,9 +287,9 @@ function reverseInChunk(c: Chunk, idx: number, devOff: bigint): { logical: bigin
       const rot = Number(rowNr % BigInt(n));
       // Position of this device within the rotated row: data 0..nData-1, then P, then Q.
       const pos = (idx - rot + n) % n;
-      const rowLogical = c.logical + rowNr * BigInt(nData) * sl;
+      const rowLogical = asLogical(c.logical + rowNr * BigInt(nData) * sl);
       if (pos >= nData) return { logical: null, role: pos === nData ? 'p' : 'q', rowLogical };
-      return { logical: rowLogical + BigInt(pos) * sl + (devOff % sl), role: 'data', rowLogical };
+      return { logical: asLogical(rowLogical + BigInt(pos) * sl + (devOff % sl)), role: 'data', rowLogical };
     }
   }
 }

@@ -1,3 +1,4 @@
+import type { DevId, DevicePlaceInput, LogicalInput, Physical } from '../format/addresses.js';
 import type { Superblock } from '../format/superblock.js';
 import { type ByteSource, type PrefetchRange, SourceError } from '../io/ByteSource.js';
 import { ChunkMap, type Mapping, type PhysicalCopy } from './ChunkMap.js';
@@ -5,7 +6,7 @@ import { recoverRaid5, recoverRaid6 } from './raid56.js';
 
 /** One device of the filesystem; `source` is null when it was not found. */
 export interface Device {
-  devid: bigint;
+  devid: DevId;
   uuid: string;
   /** Path or name given by the user, or "missing". */
   name: string;
@@ -32,7 +33,7 @@ export interface CopyRead {
  * each (MetadumpImage). Null when it does not hold the range.
  */
 export interface LogicalStore {
-  read(logical: bigint, length: number): Uint8Array | null;
+  read(logical: LogicalInput, length: number): Uint8Array | null;
 }
 
 /**
@@ -55,7 +56,7 @@ export class Volume {
    * profiles; for RAID5 the data stripe then a rebuild from P; for RAID6
    * also a rebuild from Q alone. 0 when unmapped.
    */
-  copyCount(logical: bigint): number {
+  copyCount(logical: LogicalInput): number {
     const m = this.chunks.map(logical);
     if (!m) return 0;
     if (this.logicalStore) return 1;
@@ -70,7 +71,7 @@ export class Volume {
    * there when the sources allow it, so a caller streaming data can reuse one
    * buffer; the answer's bytes may then be (part of) `into`.
    */
-  readCopy(logical: bigint, length: number, copy = 0, into?: Uint8Array): CopyRead {
+  readCopy(logical: LogicalInput, length: number, copy = 0, into?: Uint8Array): CopyRead {
     if (this.logicalStore) return this.readStore(this.logicalStore, logical, length, copy, into);
     let out: Uint8Array | undefined;
     const places: PhysicalCopy[] = [];
@@ -94,7 +95,7 @@ export class Volume {
     return { bytes: out ?? new Uint8Array(0), places, rebuilt };
   }
 
-  private readStore(store: LogicalStore, logical: bigint, length: number, copy: number, into?: Uint8Array): CopyRead {
+  private readStore(store: LogicalStore, logical: LogicalInput, length: number, copy: number, into?: Uint8Array): CopyRead {
     if (!this.chunks.map(logical)) return { bytes: null, error: `logical ${logical} is not in any chunk`, places: [] };
     if (copy > 0) return { bytes: null, error: `copy ${copy + 1} does not exist (a btrfs-image dump holds one copy of each block)`, places: [] };
     const b = store.read(logical, length);
@@ -105,7 +106,7 @@ export class Volume {
   }
 
   /** Reads the first copy that can be read at all (no verification); `into` as for readCopy. */
-  read(logical: bigint, length: number, into?: Uint8Array): CopyRead {
+  read(logical: LogicalInput, length: number, into?: Uint8Array): CopyRead {
     const n = Math.max(1, this.copyCount(logical));
     let last: CopyRead = { bytes: null, error: 'unmapped', places: [] };
     for (let c = 0; c < n; c++) {
@@ -120,7 +121,7 @@ export class Volume {
    * ahead: within one stripe unit, on a device whose source reads ahead
    * (ByteSource.prefetch). Null otherwise (the range is then read as usual).
    */
-  prefetchPlace(logical: bigint, length: number): { source: ByteSource; physical: bigint } | null {
+  prefetchPlace(logical: LogicalInput, length: number): { source: ByteSource; physical: Physical } | null {
     if (this.logicalStore) return null;
     const m = this.chunks.map(logical);
     const c = m?.copies[0];
@@ -150,7 +151,7 @@ export class Volume {
   }
 
   /** Reads bytes from one physical place; null with a reason when it cannot. */
-  readPhysical(place: { devid: bigint; physical: bigint }, length: number, into?: Uint8Array): { bytes: Uint8Array | null; error?: string } {
+  readPhysical(place: DevicePlaceInput, length: number, into?: Uint8Array): { bytes: Uint8Array | null; error?: string } {
     const dev = this.devices.get(place.devid);
     if (!dev?.source) return { bytes: null, error: `device ${place.devid} is missing` };
     const src = dev.source;

@@ -1,3 +1,4 @@
+import { asDevId, asPhysical, type DevId, type Physical } from '../addresses.js';
 import { ItemType } from '../constants.js';
 import type { Key } from '../key.js';
 import { defineStruct } from '../struct.js';
@@ -37,8 +38,9 @@ export const { devid: stripeDevid, offset: stripeOffset, devUuid: stripeDevUuid 
 
 /** btrfs_stripe (32 bytes): where one stripe of a chunk lives. */
 export interface Stripe {
-  devid: bigint;
-  offset: bigint;
+  devid: DevId;
+  /** Byte offset of the stripe on its device. */
+  offset: Physical;
   devUuid: string;
 }
 
@@ -73,7 +75,7 @@ export function decodeChunkItem(buf: Uint8Array, off: number, avail: number): Ch
   const stripes: Stripe[] = [];
   for (let i = 0; i < Math.min(numStripes, fit); i++) {
     const s = off + CHUNK_ITEM_BASE_SIZE + i * STRIPE_SIZE;
-    stripes.push({ devid: stripeDevid(buf, s), offset: stripeOffset(buf, s), devUuid: stripeDevUuid(buf, s) });
+    stripes.push({ devid: asDevId(stripeDevid(buf, s)), offset: asPhysical(stripeOffset(buf, s)), devUuid: stripeDevUuid(buf, s) });
   }
   return {
     length: chunkLength(buf, off),

@@ -1,3 +1,4 @@
+import { asDevId, asPhysical, type DevId, type Physical } from '../addresses.js';
 import { ItemType } from '../constants.js';
 import type { Key } from '../key.js';
 import { defineStruct } from '../struct.js';
@@ -40,7 +41,7 @@ export const {
 
 /** btrfs_dev_item (98 bytes): one device of the filesystem. */
 export interface DevItem {
-  devid: bigint;
+  devid: DevId;
   totalBytes: bigint;
   bytesUsed: bigint;
   ioAlign: number;
@@ -59,7 +60,7 @@ export const DEV_ITEM_SIZE = devItem.size;
 
 export function decodeDevItem(buf: Uint8Array, off: number): DevItem {
   return {
-    devid: DI.devid(buf, off),
+    devid: asDevId(DI.devid(buf, off)),
     totalBytes: DI.totalBytes(buf, off),
     bytesUsed: DI.bytesUsed(buf, off),
     ioAlign: DI.ioAlign(buf, off),
@@ -112,14 +113,15 @@ export function decodeDevItemItem(data: Uint8Array): DevItemDecoded | InvalidIte
 /** DEV_EXTENT as an item: key (devid, DEV_EXTENT, physical offset) in the dev tree. */
 export interface DevExtentDecoded extends DevExtent {
   kind: 'dev_extent';
-  devid: bigint;
-  physical: bigint;
+  devid: DevId;
+  /** Where the extent starts on its device (the key offset). */
+  physical: Physical;
   errors?: string[];
 }
 
 export function decodeDevExtentItem(key: Key, data: Uint8Array): DevExtentDecoded | InvalidItem {
   if (data.length < DEV_EXTENT_SIZE) return tooShort(ItemType.DEV_EXTENT, 'dev extent', DEV_EXTENT_SIZE, data);
-  const r: DevExtentDecoded = { kind: 'dev_extent', devid: key.objectid, physical: key.offset, ...decodeDevExtent(data, 0) };
+  const r: DevExtentDecoded = { kind: 'dev_extent', devid: asDevId(key.objectid), physical: asPhysical(key.offset), ...decodeDevExtent(data, 0) };
   if (data.length !== DEV_EXTENT_SIZE) r.errors = [`dev extent has ${data.length} bytes, expected ${DEV_EXTENT_SIZE}`];
   return r;
 }

@@ -1,3 +1,4 @@
+import { asLogical, type Logical } from '../addresses.js';
 import { FileExtentType, ItemType } from '../constants.js';
 import type { Key } from '../key.js';
 import { defineStruct } from '../struct.js';
@@ -65,7 +66,8 @@ export interface FileExtentInline extends FileExtentCommon {
 export interface FileExtentDisk extends FileExtentCommon {
   body: 'disk';
   /** Logical address of the extent; 0 means a hole. */
-  diskBytenr: bigint;
+  /** Logical address of the data extent (0: a hole). */
+  diskBytenr: Logical;
   diskNumBytes: bigint;
   /** Offset into the (uncompressed) extent where this file range starts. */
   offset: bigint;
@@ -111,7 +113,7 @@ export function decodeFileExtent(key: Key, data: Uint8Array): FileExtentDecoded 
     encryption,
     otherEncoding,
     type,
-    diskBytenr: fileExtentDiskBytenr(data, 0),
+    diskBytenr: asLogical(fileExtentDiskBytenr(data, 0)),
     diskNumBytes: fileExtentDiskNumBytes(data, 0),
     offset: fileExtentOffset(data, 0),
     numBytes: fileExtentNumBytes(data, 0),
