@@ -19,7 +19,8 @@ import { ROOT } from './helpers/samples.js';
  * through its drop, files unlinked while open, preallocated, bookend, punched, reflinked
  * and nodatacow files, raid1 on two devices, hard links in INODE_EXTREFs, a received
  * snapshot, a deduplicated range, a swapfile, a paused balance, snapshots of snapshots
- * changed until their blocks carry full back references, the free space cache v1), and by
+ * changed until their blocks carry full back references, the free space cache v1; and
+ * both mkfs and the kernel without skinny metadata, extended refs and no-holes), and by
  * btrfs-convert from ext4 (dir items
  * with junk in the transid field the kernel never reads):
  * test/fixtures/valid-modern/build.sh. btrfs check v6.19 found no error in any of them
@@ -46,6 +47,7 @@ describe('check is clean on valid images of newer btrfs-progs and the kernel', (
     expect(NAMES).toEqual([
       'converted-ext4',
       'kernel-files',
+      'kernel-legacy-features',
       'kernel-misc',
       'kernel-raid1',
       'kernel-shared-refs',
@@ -60,6 +62,7 @@ describe('check is clean on valid images of newer btrfs-progs and the kernel', (
       'rootdir-bgt-squota',
       'rootdir-default',
       'rootdir-dup-single',
+      'rootdir-legacy-features',
       'rootdir-mixed',
       'rootdir-nofst',
       'rootdir-reflink',
