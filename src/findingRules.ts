@@ -442,7 +442,7 @@ export const RULES = {
   'dir-item': {
     group: 'items',
     severity: 'error',
-    meaning: 'a dir item with a bad file type, name_len > 255, data_len, location key type, transid, or a name running past the item',
+    meaning: 'a dir item with a bad file type, name_len > 255, data_len, location key type, or a name running past the item (its transid is not judged: the kernel and btrfs check ignore it)',
     locates: 'item',
     repair: 'none',
     progs: 'tree-checker.c check_dir_item: "invalid dir item type", "dir item name len too long"',
@@ -844,13 +844,25 @@ export const RULES = {
     repair: 'none',
     progs: 'progs check "some csum missing" (check_extent_csums)',
   },
+  'log-item-type': {
+    group: 'items',
+    severity: 'error',
+    meaning:
+      "an item of an unreplayed log whose key type has no place there (the log root tree holds the log trees' root items; a log tree a subvolume's inode, name, xattr, file extent, dir-log and checksum items)",
+    locates: 'item',
+    repair: 'none',
+    progs:
+      'tree-log.c: btrfs_sync_log inserts only root items into the log root tree, copy_items/log_extent_csums/insert_dir_log_key only those items into a log tree, and replay_one_buffer replays each by its type; progs check (check_log) reads only root items of the log root tree',
+  },
   'log-csum-missing': {
     group: 'cross references',
     severity: 'error',
-    meaning: 'a file extent of an unreplayed log tree whose data has no checksums in that log (the kernel logs them with the extent; replay would leave the data without checksums)',
+    meaning:
+      'a file extent of an unreplayed log tree whose data has no checksums in that log nor in the csum tree (the kernel logs them with the extent, those of earlier transactions stay in the csum tree; replay would leave the data without checksums)',
     locates: 'item',
     repair: 'none',
-    progs: 'progs check (check_log_csum): "csum missing in log (root %llu, inode %llu, offset %llu, address 0x%llx, length %u)"; tree-log.c log_extent_csums/copy_items log them',
+    progs:
+      'progs check (check_log_root: the log, then the csum tree): "csum missing in log (root %llu inode %llu offset %llu address 0x%llx length %llu)"; tree-log.c log_extent_csums/copy_items log them',
   },
   'qgroup-count': {
     group: 'cross references',

@@ -1,7 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCheck } from '../src/analysis/check/index.js';
+import { ItemType } from '../src/format/constants.js';
+import { decodeRootItem } from '../src/format/items/root.js';
 import { loadRunsImage } from '../src/io/node/runs.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
 import { ROOT } from './helpers/samples.js';
@@ -9,15 +11,25 @@ import { ROOT } from './helpers/samples.js';
 /**
  * Valid filesystems made the ways image builders and crashes make them, by btrfs-progs
  * v6.19 (mkfs --rootdir with block-group tree, squota, raid-stripe tree, compression,
- * 64 KiB nodes, 16 KiB sectors, no free-space tree and no no-holes) and by the kernel
- * (quotas rescanned, simple quotas, an fsync'd log tree copied before the commit, a deleted
- * snapshot not yet dropped):
+ * 8 and 64 KiB nodes, 16 KiB sectors, no free-space tree and no no-holes, DUP metadata
+ * with single data, mixed block groups, subvolumes and nodatacow/nodatasum files,
+ * --reflink --shrink, xxhash and blake2 checksums) and by the kernel (quotas rescanned,
+ * simple quotas, fsync'd log trees copied before the commit — with compressed, hole and
+ * preallocated extents, or with two subvolumes' logs of directory fsyncs — a deleted snapshot not yet dropped and one caught half-way
+ * through its drop, files unlinked while open, preallocated, bookend, punched, reflinked
+ * and nodatacow files, raid1 on two devices, hard links in INODE_EXTREFs, a received
+ * snapshot, a deduplicated range, a swapfile, a paused balance, snapshots of snapshots
+ * changed until their blocks carry full back references, the free space cache v1; and
+ * both mkfs and the kernel without skinny metadata, extended refs and no-holes), and by
+ * btrfs-convert from ext4 (dir items
+ * with junk in the transid field the kernel never reads):
  * test/fixtures/valid-modern/build.sh. btrfs check v6.19 found no error in any of them
  * (NAME.check.txt); check must not either, and must not warn.
  */
 const DIR = join(ROOT, 'test', 'fixtures', 'valid-modern');
 const NAMES = readdirSync(DIR)
-  .filter((f) => f.endsWith('.runs.gz'))
+  // A second device is NAME.dev2.runs.gz.
+  .filter((f) => f.endsWith('.runs.gz') && !f.endsWith('.dev2.runs.gz'))
   .map((f) => f.slice(0, -'.runs.gz'.length))
   .sort();
 
@@ -33,16 +45,33 @@ function superField(name: string, field: string): bigint {
 describe('check is clean on valid images of newer btrfs-progs and the kernel', () => {
   it('the fixtures are all there', () => {
     expect(NAMES).toEqual([
+      'converted-ext4',
+      'kernel-files',
+      'kernel-legacy-features',
+      'kernel-misc',
+      'kernel-raid1',
+      'kernel-shared-refs',
+      'kernel-space-cache-v1',
+      'log-tree-dirs',
       'log-tree-fsync',
+      'log-tree-holes',
+      'orphans-unlinked',
       'quotas-rescan',
       'rootdir-64k',
+      'rootdir-8k-zlib',
       'rootdir-bgt-squota',
       'rootdir-default',
+      'rootdir-dup-single',
+      'rootdir-legacy-features',
+      'rootdir-mixed',
       'rootdir-nofst',
+      'rootdir-reflink',
       'rootdir-rst',
       'rootdir-s16k',
+      'rootdir-subvols',
       'rootdir-zstd',
       'snapshot-deleted',
+      'snapshot-drop-progress',
       'squota-kernel',
     ]);
   });
@@ -52,7 +81,9 @@ describe('check is clean on valid images of newer btrfs-progs and the kernel', (
     (name) => {
       // The truth: btrfs check v6.19 called it clean.
       expect(readFileSync(join(DIR, `${name}.check.txt`), 'utf8')).toMatch(/no error found/);
-      const fs = Filesystem.open([loadRunsImage(join(DIR, `${name}.runs.gz`))]);
+      const dev2 = join(DIR, `${name}.dev2.runs.gz`);
+      const fs = Filesystem.open([loadRunsImage(join(DIR, `${name}.runs.gz`)), ...(existsSync(dev2) ? [loadRunsImage(dev2)] : [])]);
+      expect(fs.superblock.numDevices).toBe(superField(name, 'num_devices'));
       // The image is the one dump-super described (its features were really made).
       expect(fs.superblock.incompatFlags).toBe(superField(name, 'incompat_flags'));
       expect(fs.superblock.compatRoFlags).toBe(superField(name, 'compat_ro_flags'));
@@ -66,4 +97,21 @@ describe('check is clean on valid images of newer btrfs-progs and the kernel', (
     },
     30_000,
   );
+
+  it('snapshot-drop-progress really is a drop caught half-way (its root item as dump-tree showed it)', () => {
+    // NAME.drop.txt: dump-tree's lines of the deleted snapshot's root item, e.g. "drop_progress key (19324 INODE_ITEM 0) drop_level 1".
+    const text = readFileSync(join(DIR, 'snapshot-drop-progress.drop.txt'), 'utf8');
+    const m = /key \((\d+) ROOT_ITEM (\d+)\)[\s\S]*refs (\d+)[\s\S]*drop_progress key \((\d+) INODE_ITEM (\d+)\) drop_level (\d+)/.exec(text)!;
+    expect(m).not.toBeNull();
+    const fs = Filesystem.open([loadRunsImage(join(DIR, 'snapshot-drop-progress.runs.gz'))]);
+    const key = { objectid: BigInt(m[1]!), type: ItemType.ROOT_ITEM, offset: BigInt(m[2]!) };
+    const at = fs.find(fs.rootTree, key)!;
+    const item = decodeRootItem(key, at.block.itemData(at.slot));
+    if (item.kind !== 'root_item') throw new Error('no root item');
+    expect(item.refs).toBe(Number(m[3]));
+    expect(item.refs).toBe(0);
+    expect(item.dropProgress).toEqual({ objectid: BigInt(m[4]!), type: ItemType.INODE_ITEM, offset: BigInt(m[5]!) });
+    expect(item.dropProgress.objectid).toBeGreaterThan(0n);
+    expect(item.dropLevel).toBe(Number(m[6]));
+  });
 });

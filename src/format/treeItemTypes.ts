@@ -41,10 +41,21 @@ const BY_TREE = new Map<bigint, ReadonlySet<number>>([
   [ObjectId.FREE_SPACE_TREE, new Set([...CREATED, T.FREE_SPACE_INFO, T.FREE_SPACE_EXTENT, T.FREE_SPACE_BITMAP])],
   [ObjectId.BLOCK_GROUP_TREE, new Set([...CREATED, T.BLOCK_GROUP_ITEM])],
   [ObjectId.RAID_STRIPE_TREE, new Set([...CREATED, T.RAID_STRIPE])],
-  // The log root tree (root items of the log trees) and the log trees: a subvolume's items, the
-  // directory log ranges, and the checksums of the logged data.
+  // The log root tree and the log trees together (logItemTypeBelongs tells them apart).
   [ObjectId.TREE_LOG, new Set([...FS_TYPES, T.DIR_LOG_ITEM, T.DIR_LOG_INDEX, T.EXTENT_CSUM, T.ROOT_ITEM])],
 ]);
+
+/**
+ * The log root tree: the root items (TREE_LOG, ROOT_ITEM, subvolume) of the log trees, and
+ * the link-count fixups (TREE_LOG_FIXUP, ORPHAN_ITEM, inode) a replay inserts
+ * (tree-log.c btrfs_sync_log, fixup_inode_link_counts).
+ */
+const LOG_ROOT_TYPES: ReadonlySet<number> = new Set([T.ROOT_ITEM, T.ORPHAN_ITEM]);
+/**
+ * A subvolume's log tree: the items of the logged inodes (copy_items copies every item an
+ * inode has), the directory log ranges, and the checksums of the logged data.
+ */
+const LOG_TREE_TYPES: ReadonlySet<number> = new Set([...FS_TYPES, T.DIR_LOG_ITEM, T.DIR_LOG_INDEX, T.EXTENT_CSUM]);
 const FS_SET: ReadonlySet<number> = new Set([...FS_TYPES, FREE_SPACE_HEADER_TYPE]);
 
 const KNOWN_TYPES: ReadonlySet<number> = new Set([...Object.values(T), FREE_SPACE_HEADER_TYPE]);
@@ -60,4 +71,13 @@ export function itemTypeBelongs(tree: bigint, type: number): boolean {
   const isFs = tree === ObjectId.FS_TREE || tree === ObjectId.DATA_RELOC_TREE || (tree >= ObjectId.FIRST_FREE && tree <= ObjectId.LAST_FREE);
   const set = isFs ? FS_SET : BY_TREE.get(tree);
   return set === undefined || set.has(type);
+}
+
+/**
+ * Whether an item of key type `type` may be in the log root tree (`logRoot`) or in a
+ * subvolume's log tree. Unknown types (a newer format) are never refused.
+ */
+export function logItemTypeBelongs(logRoot: boolean, type: number): boolean {
+  if (!KNOWN_TYPES.has(type)) return true;
+  return (logRoot ? LOG_ROOT_TYPES : LOG_TREE_TYPES).has(type);
 }

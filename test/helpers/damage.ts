@@ -88,3 +88,24 @@ export function resizeItem(b: Uint8Array, slot: number, data: Uint8Array): void 
   for (let i = slot; i < n; i++) v.setUint32(H + i * IS + 17, off(i) - delta, true);
   v.setUint32(H + slot * IS + 21, data.length, true);
 }
+
+/**
+ * Removes item `slot` from a leaf as btrfs does: the data of the items after
+ * it (stored below it) moves up by its size, their headers one slot down,
+ * and nritems (u32 at 0x60) drops by one.
+ */
+export function deleteItem(b: Uint8Array, slot: number): void {
+  const H = 101,
+    IS = 25;
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
+  const n = v.getUint32(0x60, true);
+  const off = (i: number) => v.getUint32(H + i * IS + 17, true);
+  const size = v.getUint32(H + slot * IS + 21, true);
+  if (slot + 1 < n) {
+    b.copyWithin(H + off(n - 1) + size, H + off(n - 1), H + off(slot));
+    for (let i = slot + 1; i < n; i++) v.setUint32(H + i * IS + 17, off(i) + size, true);
+    b.copyWithin(H + slot * IS, H + (slot + 1) * IS, H + n * IS);
+  }
+  b.fill(0, H + (n - 1) * IS, H + n * IS);
+  v.setUint32(0x60, n - 1, true);
+}

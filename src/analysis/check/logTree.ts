@@ -3,6 +3,7 @@ import { FileExtentType, InodeFlag, ItemType, ObjectId } from '../../format/cons
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
 import { INODE_ITEM_SIZE, inodeFlags } from '../../format/items/inode.js';
 import type { Key } from '../../format/key.js';
+import { CsumLookup } from '../../fs/csums.js';
 import type { Filesystem, RootRef } from '../../tree/Filesystem.js';
 import { walkTree } from '../../tree/walk.js';
 import type { CheckFinding } from './types.js';
@@ -24,15 +25,20 @@ interface LoggedExtent {
  * inodes flagged NODATASUM in the log; a compressed extent needs them for
  * its whole disk extent, another for the bytes it uses. An extent whose
  * inode item is not in the log is not judged (its flags are unknown).
+ * A fully logged inode (a full-sync fsync) has all its file extents copied
+ * into the log, and those of earlier transactions keep their checksums in
+ * the csum tree only: sectors the csum tree covers are covered (btrfs
+ * check's check_log_root looks in the log, then in the csum tree).
  */
 export function checkLogCsums(fs: Filesystem, add: (f: CheckFinding) => void): void {
   const sb = fs.superblock;
   if (sb.csumSize === 0 || !fs.logRootTree) return;
   const ss = BigInt(sb.sectorsize);
-  for (const lt of fs.logTrees()) checkOne(fs, lt, ss, add);
+  const committed = new CsumLookup(fs);
+  for (const lt of fs.logTrees()) checkOne(fs, lt, ss, committed, add);
 }
 
-function checkOne(fs: Filesystem, lt: RootRef, ss: bigint, add: (f: CheckFinding) => void): void {
+function checkOne(fs: Filesystem, lt: RootRef, ss: bigint, committed: CsumLookup, add: (f: CheckFinding) => void): void {
   const sb = fs.superblock;
   const extents: LoggedExtent[] = [];
   const nodatasum = new Map<bigint, boolean>();
@@ -60,8 +66,8 @@ function checkOne(fs: Filesystem, lt: RootRef, ss: bigint, add: (f: CheckFinding
     },
   });
   csums.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  // The first sector of [start, end) no csum item covers, or undefined.
-  const uncovered = (start: bigint, end: bigint): bigint | undefined => {
+  // The first sector of [start, end) no csum item of the log covers, or undefined.
+  const uncoveredInLog = (start: bigint, end: bigint): bigint | undefined => {
     let at = start - (start % ss);
     let lo = 0,
       hi = csums.length;
@@ -77,13 +83,20 @@ function checkOne(fs: Filesystem, lt: RootRef, ss: bigint, add: (f: CheckFinding
     }
     return undefined;
   };
+  // The first sector of [start, end) neither the log nor the csum tree has a checksum for.
+  const uncovered = (start: bigint, end: bigint): bigint | undefined => {
+    for (let at = uncoveredInLog(start, end); at !== undefined && at < end; at = uncoveredInLog(at + ss, end)) {
+      if (!committed.available || !committed.lookup(at, 1).present[0]) return at;
+    }
+    return undefined;
+  };
   for (const x of extents) {
     if (nodatasum.get(x.ino) !== false) continue;
     const gap = uncovered(x.start, x.end);
     if (gap === undefined) continue;
     add({
       ...rule('log-csum-missing'),
-      message: `log tree of subvolume ${lt.key.offset}: inode ${x.ino} file extent at ${x.at.key.offset} uses data [${x.start}, ${x.end}) but the log has no checksum for ${gap} (replay would leave the data without checksums)`,
+      message: `log tree of subvolume ${lt.key.offset}: inode ${x.ino} file extent at ${x.at.key.offset} uses data [${x.start}, ${x.end}) but neither the log nor the csum tree has a checksum for ${gap} (replay would leave the data without checksums)`,
       location: { tree: lt.tree, block: x.at.block, slot: x.at.slot, key: x.at.key, logical: gap },
     });
   }

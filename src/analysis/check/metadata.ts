@@ -4,8 +4,8 @@ import { BLOCK_GROUP_ITEM_SIZE, blockGroupFlags, blockGroupUsed, freeSpaceInfo, 
 import { DEV_EXTENT_SIZE, devExtentChunkOffset, devExtentLength } from '../../format/items/dev.js';
 import { decodeExtentItem, extentDataRef, extentDataRefCount, sharedDataRef, sharedDataRefCount } from '../../format/items/extent.js';
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
-import { ROOT_REF_SIZE, rootItem, rootItemRefs as rootItemRefsAt, rootRefDirid } from '../../format/items/root.js';
-import { type Key, MAX_KEY } from '../../format/key.js';
+import { decodeRootItem, ROOT_REF_SIZE, rootItem, rootItemRefs as rootItemRefsAt, rootRefDirid } from '../../format/items/root.js';
+import { compareKeys, type Key, MAX_KEY } from '../../format/key.js';
 import { fmtKey, type TreeBlock } from '../../format/treeBlock.js';
 import { isFsTreeId } from '../../fs/FsView.js';
 import type { Filesystem, RootRef } from '../../tree/Filesystem.js';
@@ -245,7 +245,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     for (const f of fs2) add(f);
   };
 
-  const walk = (root: TreeRoot, countRefs: boolean, checker: FsTreeChecker | undefined) => {
+  const walk = (root: TreeRoot, countRefs: boolean, checker: FsTreeChecker | undefined, log?: 'root' | 'tree', dropped?: Key) => {
     facts.trees++;
     const tree = root.tree;
     if (countRefs) facts.blockRefs.set(root.bytenr, (facts.blockRefs.get(root.bytenr) ?? 0) + 1);
@@ -288,7 +288,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         if (first) facts.items += valid;
         for (let s = 0; s < valid; s++) {
           if (first) {
-            checkLeafItem(ictx, b, s, tree);
+            checkLeafItem(ictx, b, s, tree, log);
             collect(tree, b, s, countRefs);
           }
           checker?.item(b, s);
@@ -297,8 +297,10 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
       }
       for (let i = 0; i < valid; i++) {
         const child = b.blockPtr(i);
-        if (first && countRefs) facts.blockRefs.set(child, (facts.blockRefs.get(child) ?? 0) + 1);
         const childHi = i + 1 < valid ? b.key(i + 1) : hi;
+        // Below a deleted subvolume's drop_progress the cleaner has dropped everything (its references too): those blocks may be freed and reused.
+        if (dropped && childHi && compareKeys(childHi, dropped) <= 0) continue;
+        if (first && countRefs) facts.blockRefs.set(child, (facts.blockRefs.get(child) ?? 0) + 1);
         // A subtree verified before (shared by snapshots) is walked again only for an fs tree's own consistency.
         if (!checker && seen.has(child)) continue;
         if (checker && fsDone.has(child)) {
@@ -338,7 +340,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     const live = rootItemRefs(fs, root) !== 0;
     if (!live && isFsTreeId(root.tree)) facts.deadRoots.set(root.tree, root.key);
     const checker = fsTree && live && root.tree !== ObjectId.TREE_RELOC ? new FsTreeChecker(root.tree, add, facts.csumNeeds, root.tree !== ObjectId.DATA_RELOC_TREE ? explicitHoles : 0n) : undefined;
-    walk(root, true, checker);
+    walk(root, true, checker, undefined, live ? undefined : dropProgress(fs, root));
     if (graph && checker && isFsTreeId(root.tree)) graph.roots.set(root.tree, root.bytenr);
     if (checker) {
       checker.finish((logical) => reader.read({ logical }, { tree: root.tree }).block);
@@ -356,8 +358,8 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
   }
   const log = fs.logRootTree;
   if (log) {
-    walk(log, false, undefined);
-    for (const lt of fs.logTrees()) walk(lt, false, undefined);
+    walk(log, false, undefined, 'root');
+    for (const lt of fs.logTrees()) walk(lt, false, undefined, 'tree');
   }
   return facts;
 }
@@ -371,6 +373,21 @@ function leafDataExtents(b: TreeBlock, valid: number): Map<bigint, bigint> {
     if (d.kind !== 'invalid' && d.body === 'disk' && d.diskBytenr !== 0n) out.set(d.diskBytenr, d.diskNumBytes);
   }
   return out;
+}
+
+/**
+ * How far the cleaner got dropping a deleted subvolume (root item drop_progress, with
+ * drop_level above 0 once a step was committed; extent-tree.c btrfs_drop_snapshot saves
+ * it at each transaction it ends): every subtree whose keys all lie before that key has
+ * been dropped, and btrfs check resumes its walk there (check/main.c check_fs_root). Undefined
+ * before the first step.
+ */
+function dropProgress(fs: Filesystem, root: RootRef): Key | undefined {
+  const ref = fs.find(fs.rootTree, root.key);
+  if (!ref) return undefined;
+  const d = decodeRootItem(root.key, ref.block.itemData(ref.slot));
+  if (d.kind !== 'root_item' || (d.dropLevel === 0 && d.dropProgress.objectid === 0n)) return undefined;
+  return d.dropProgress;
 }
 
 /** A root item's refs (0 for a deleted subvolume not yet cleaned up). */
