@@ -856,10 +856,19 @@ export const RULES = {
     group: 'cross references',
     severity: 'error',
     meaning:
-      "a level-0 qgroup's referenced or exclusive bytes differ from the tree blocks and data extents its subvolume really reaches (judged only with quotas consistent, not simple, no rescan, no subvolume being dropped)",
+      "a qgroup's referenced or exclusive bytes differ from the tree blocks and data extents its subvolume (level 0) or its member subvolumes through QGROUP_RELATION items (level 1 and above: referenced when a member reaches the extent, exclusive when only members do) really reach (judged only with quotas consistent, no rescan, no subvolume being dropped)",
     locates: 'item',
     repair: 'none',
-    progs: 'progs check --qgroup-report (qgroup-verify.c report_qgroups): "Counts for qgroup id: %llu/%llu are different"',
+    progs: 'progs check --qgroup-report (qgroup-verify.c account_one_extent, report_qgroups): "Counts for qgroup id: %llu/%llu are different"',
+  },
+  'squota-count': {
+    group: 'cross references',
+    severity: 'error',
+    meaning:
+      "with simple quotas (incompat SIMPLE_QUOTA): a qgroup's referenced or exclusive bytes differ from the extents of generation enable_gen or later that its subvolume (or, above level 0, its member subvolumes) owns: data extents by their EXTENT_OWNER_REF inline ref, tree blocks by their header owner; referenced equals exclusive",
+    locates: 'item',
+    repair: 'none',
+    progs: 'progs check --qgroup-report (qgroup-verify.c simple_quota_account_extent): "Counts for qgroup id: %llu/%llu are different"; kernel qgroup.c btrfs_record_squota_delta',
   },
   // Data
   'data-csum': {
@@ -936,6 +945,15 @@ export const RULES = {
     locates: 'filesystem',
     repair: 'n/a',
     progs: 'super flag METADUMP (progs btrfs-image)',
+  },
+  'qgroup-stale': {
+    group: 'notes',
+    severity: 'info',
+    meaning:
+      "a qgroup's numbers differ from its extents while the quota status item says INCONSISTENT (a relation assigned or a qgroup created without a rescan): the kernel's numbers wait for `btrfs quota rescan`, a difference is expected",
+    locates: 'item',
+    repair: 'n/a',
+    progs: 'progs check --qgroup-report (qgroup-verify.c report_qgroups): "Rescan hasn\'t been initialized, a difference in qgroup accounting is expected" (not an error)',
   },
   'log-tree': {
     group: 'notes',
