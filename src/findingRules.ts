@@ -654,7 +654,7 @@ export const RULES = {
   'free-space-overlap': {
     group: 'cross references',
     severity: 'error',
-    meaning: 'free space overlapping an allocated extent',
+    meaning: 'free space (of the free space tree, or of a free space cache v1 the kernel would load) overlapping an allocated extent',
     locates: 'byte range',
     repair: 'none',
     progs: 'progs check verify_space_cache: "There is no free space entry for ..."/"free space overlaps extent"',
@@ -675,6 +675,16 @@ export const RULES = {
     locates: 'block group',
     repair: 'none',
     progs: 'progs check verify_space_cache: "There is no free space entry for %llu-%llu"',
+  },
+  'space-cache-entry': {
+    group: 'cross references',
+    severity: 'error',
+    meaning:
+      'a free space cache (v1) the kernel would load holds a free range outside its block group or over another free range, or more free bytes than the block group has free (length - used - superblock stripes): the allocator would hand out used space',
+    locates: 'byte range',
+    repair: 'none',
+    progs:
+      'progs check (clear-cache.c verify_space_cache): "There are still entries left in the space cache", "cache appears valid but isn\'t"; load_free_space_cache: "free space cache has more free space than block group item"',
   },
   'root-ref': {
     group: 'cross references',
@@ -954,6 +964,16 @@ export const RULES = {
     locates: 'item',
     repair: 'n/a',
     progs: 'progs check --qgroup-report (qgroup-verify.c report_qgroups): "Rescan hasn\'t been initialized, a difference in qgroup accounting is expected" (not an error)',
+  },
+  'space-cache-stale': {
+    group: 'notes',
+    severity: 'info',
+    meaning:
+      "a free space cache (v1) the kernel discards and rebuilds at mount: superblock cache_generation not its generation, header generation not the inode's or the file's, a page crc that does not match, an entry of 0 bytes, two entries at one offset, a header of no block group, or less free space than the block group has",
+    locates: 'item',
+    repair: 'n/a',
+    progs:
+      'kernel free-space-cache.c __load_free_space_cache ("free space inode generation (%llu) did not match free space cache generation", "csum mismatch on free space cache", "block group %llu has wrong amount of free space"); progs check "cache and super generation don\'t match, space cache will be invalidated" (not errors)',
   },
   'log-tree': {
     group: 'notes',

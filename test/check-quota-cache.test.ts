@@ -4,11 +4,16 @@ import { describe, expect, it } from 'vitest';
 import { runCheck } from '../src/analysis/check/index.js';
 import { walkMetadata } from '../src/analysis/check/metadata.js';
 import { accountQgroups } from '../src/analysis/check/qgroups.js';
+import { checkSpaceCache, type LoadedCache } from '../src/analysis/check/spaceCache.js';
+import { crc32c } from '../src/format/checksum.js';
 import { ItemType, ObjectId } from '../src/format/constants.js';
 import { formatQgroupId } from '../src/format/items/qgroup.js';
 import type { TreeBlock } from '../src/format/treeBlock.js';
+import { FsView } from '../src/fs/FsView.js';
+import { fileExtents, readAll } from '../src/fs/fileData.js';
 import type { ByteSource } from '../src/io/ByteSource.js';
 import { loadRunsImage } from '../src/io/node/runs.js';
+import { OverlaySource } from '../src/io/OverlaySource.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
 import { DamageKit } from './helpers/damage.js';
 import { ROOT } from './helpers/samples.js';
@@ -140,5 +145,163 @@ describe('qgroups of every level and simple quotas (kernel-made, btrfs check v6.
     const { fs, leaf, slot } = exclusiveRaised('squota-snapshots', '0/257', 4096n);
     const r = runCheck(fs);
     expect(r.findings.map((f) => [f.code, f.severity, f.location.block, f.location.slot, f.location.key?.offset])).toEqual([['squota-count', 'error', leaf, slot, 257n]]);
+  });
+});
+
+/** The v1 cache of space-cache-v1: the root tree's FREE_SPACE header, its cache inode and the file's bytes. */
+function v1Cache() {
+  const fs = open('space-cache-v1');
+  const view = new FsView(fs);
+  let header: { leaf: TreeBlock; slot: number } | undefined;
+  fs.walk(fs.rootTree, {
+    block(b: TreeBlock) {
+      if (b.isLeaf) for (let s = 0; s < b.nritems; s++) if (b.keyObjectid(s) === ObjectId.FREE_SPACE) header = { leaf: b, slot: s };
+    },
+  });
+  if (!header) throw new Error('no FREE_SPACE header');
+  // btrfs_free_space_header: location (disk key, 17 bytes) then generation, num_entries, num_bitmaps (u64 each).
+  const item = header.leaf.itemData(header.slot);
+  const ino = new DataView(item.buffer, item.byteOffset).getBigUint64(0, true);
+  const inode = view.inode({ subvol: ObjectId.ROOT_TREE, ino })!;
+  const extents = [...fileExtents(view, { subvol: ObjectId.ROOT_TREE, ino })];
+  return { fs, header, bytes: readAll(view, inode).bytes, extents, blockGroup: header.leaf.keyOffsetField(header.slot) };
+}
+
+/**
+ * space-cache-v1 with its cache file edited (entries are btrfs_free_space_entry: offset u64, bytes u64,
+ * type u8) and page 0's crc32c (the first u32 of the file, over page 0 after the 16 page crcs) recomputed,
+ * written to every copy of the file's extent: a cache the kernel loads, and wrong.
+ */
+function entriesEdited(edit: (file: Uint8Array, entryAt: (offset: bigint) => number) => void) {
+  const c = v1Cache();
+  const file = c.bytes.slice();
+  const v = new DataView(file.buffer);
+  const entryAt = (offset: bigint) => {
+    for (let at = 72; at + 17 <= 4096; at += 17) if (v.getBigUint64(at, true) === offset) return at;
+    throw new Error(`no entry at ${offset}`);
+  };
+  edit(file, entryAt);
+  v.setUint32(0, crc32c(file.subarray(64, 4096)), true);
+  const overlays = sources('space-cache-v1').map((s) => new OverlaySource(s));
+  for (const x of c.extents) {
+    const part = file.subarray(Number(x.fileOffset), Number(x.fileOffset + x.length));
+    for (const copy of c.fs.volume.chunks.map(x.diskBytenr + x.offset)!.copies) overlays[Number(copy.devid) - 1]!.patch(copy.physical, part);
+  }
+  return { fs: Filesystem.open(overlays), header: c.header, blockGroup: c.blockGroup };
+}
+
+const setU64 = (file: Uint8Array, at: number, value: bigint) => new DataView(file.buffer).setBigUint64(at, value, true);
+const getU64 = (file: Uint8Array, at: number) => new DataView(file.buffer).getBigUint64(at, true);
+const found = (fs: Filesystem) => runCheck(fs).findings.map((f) => [f.code, f.severity, f.location.logical]);
+
+describe('the free space cache v1 (kernel-made with space_cache=v1, btrfs check v6.19 truth)', () => {
+  it('space-cache-v1 checks clean, as btrfs check v6.19 (which verified the cache) says', () => {
+    expect(text('space-cache-v1', 'check')).toMatch(/checking free space cache\n[\s\S]*no error found/);
+    expect(runCheck(open('space-cache-v1')).findings).toEqual([]);
+  });
+
+  it("its free ranges are the gaps between the block group's extents but the superblock copy at 64 MiB", () => {
+    const fs = open('space-cache-v1');
+    const facts = walkMetadata(fs, () => {});
+    const loaded: LoadedCache[] = [];
+    checkSpaceCache(fs, new FsView(fs), facts, () => {}, loaded);
+    expect(loaded.map((l) => l.blockGroup)).toEqual([v1Cache().blockGroup]);
+    const bg = facts.blockGroups.find((b) => b.logical === loaded[0]!.blockGroup)!;
+    // Gaps between the allocated extents (verify_space_cache's truth, which btrfs check passed).
+    const gaps: [bigint, bigint][] = [];
+    let at = bg.logical;
+    for (const e of facts.extents.filter((x) => x.bytenr >= bg.logical && x.bytenr < bg.logical + bg.length).sort((a, b) => (a.bytenr < b.bytenr ? -1 : 1))) {
+      if (e.bytenr > at) gaps.push([at, e.bytenr]);
+      at = e.bytenr + e.length;
+    }
+    if (at < bg.logical + bg.length) gaps.push([at, bg.logical + bg.length]);
+    // The cache's ranges, adjacent ones merged, plus the superblock stripe the kernel keeps out, are the gaps.
+    const merged: [bigint, bigint][] = [];
+    for (const r of loaded[0]!.free) {
+      const last = merged.at(-1);
+      if (last && last[1] === r.start) last[1] = r.end;
+      else merged.push([r.start, r.end]);
+    }
+    const missing = gaps.flatMap(([a, b]) => {
+      const inside = merged.filter(([x, y]) => x >= a && y <= b);
+      const out: [bigint, bigint][] = [];
+      let p = a;
+      for (const [x, y] of inside) {
+        if (x > p) out.push([p, x]);
+        p = y;
+      }
+      if (p < b) out.push([p, b]);
+      return out;
+    });
+    expect(missing.length).toBe(1);
+    const [s, e] = missing[0]!;
+    expect(e - s).toBe(0x10000n);
+    expect(fs.volume.chunks.map(s)!.copies.map((c) => c.physical)).toContain(0x4000000n);
+  });
+
+  it('an entry moved before its block group is space-cache-entry at the range', () => {
+    const { blockGroup } = v1Cache();
+    const { fs } = entriesEdited((file, entryAt) => setU64(file, entryAt(blockGroup), blockGroup - 0x8000n));
+    expect(found(fs)).toEqual([['space-cache-entry', 'error', blockGroup - 0x8000n]]);
+  });
+
+  it('an entry grown over an allocated extent is free-space-overlap at the range', () => {
+    const c = v1Cache();
+    // The first entry ends where the block group's first extent starts: 16 KiB more covers that tree block.
+    const { fs } = entriesEdited((file, entryAt) => setU64(file, entryAt(c.blockGroup) + 8, getU64(file, entryAt(c.blockGroup) + 8) + 0x4000n));
+    expect(found(fs)).toEqual([['free-space-overlap', 'error', c.blockGroup]]);
+  });
+
+  it('an entry grown over the next entry is space-cache-entry at the next one', () => {
+    const c = v1Cache();
+    let next = 0n;
+    const { fs } = entriesEdited((file, entryAt) => {
+      const at = entryAt(c.blockGroup);
+      next = getU64(file, at + 17);
+      // Over the extent between them too: both are reported.
+      setU64(file, at + 8, next + 0x1000n - c.blockGroup);
+    });
+    expect(found(fs)).toEqual([
+      ['free-space-overlap', 'error', c.blockGroup],
+      ['space-cache-entry', 'error', next],
+    ]);
+  });
+
+  it('an entry grown over the superblock stripe is more free space than the block group has', () => {
+    const c = v1Cache();
+    const { fs } = entriesEdited((file) => {
+      // The entry that ends at the 64 MiB superblock copy's stripe, grown over it to the next entry.
+      for (let at = 72; at + 17 <= 4096; at += 17) {
+        const end = getU64(file, at) + getU64(file, at + 8);
+        if (end === 58720256n) setU64(file, at + 8, getU64(file, at + 8) + 0x10000n);
+      }
+    });
+    const r = runCheck(fs);
+    expect(r.findings.map((f) => [f.code, f.severity, f.location.logical, f.location.slot])).toEqual([['space-cache-entry', 'error', c.blockGroup, c.header.slot]]);
+    expect(r.findings[0]!.message).toMatch(/more than the/);
+  });
+
+  it("a header whose generation is not its inode's is a note: the kernel discards the cache", () => {
+    const c = v1Cache();
+    const k = new DamageKit(c.fs, sources('space-cache-v1'));
+    k.editBlock(
+      c.header.leaf.logical,
+      (b) => {
+        const at = c.header.leaf.itemOffset(c.header.slot) + 17;
+        new DataView(b.buffer, b.byteOffset).setBigUint64(at, new DataView(b.buffer, b.byteOffset).getBigUint64(at, true) - 1n, true);
+      },
+      { fixCsum: true },
+    );
+    const r = runCheck(Filesystem.open(k.overlays));
+    expect(r.findings.map((f) => [f.code, f.severity, f.location.block, f.location.slot])).toEqual([['space-cache-stale', 'info', c.header.leaf.logical, c.header.slot]]);
+  });
+
+  it('a page whose crc does not match is a note', () => {
+    const c = v1Cache();
+    const overlays = sources('space-cache-v1').map((s) => new OverlaySource(s));
+    const x = c.extents[0]!;
+    // One byte of page 0's entries flipped, its crc left as it was.
+    for (const copy of c.fs.volume.chunks.map(x.diskBytenr + x.offset + 80n)!.copies) overlays[Number(copy.devid) - 1]!.patch(copy.physical, Uint8Array.of(c.bytes[80]! ^ 1));
+    expect(found(Filesystem.open(overlays))).toEqual([['space-cache-stale', 'info', c.blockGroup]]);
   });
 });
