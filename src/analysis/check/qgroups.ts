@@ -147,32 +147,22 @@ type Sums = { roots: bigint[]; bytes: bigint }[];
  */
 function fullSums(facts: MetaFacts, nodesize: bigint): Sums {
   const g = facts.fsGraph!;
-  const sets: { roots: bigint[]; bytes: bigint }[] = [];
-  const byKey = new Map<string, number>();
-  const extend = new Map<string, number>();
-  const setOf = (roots: bigint[]) => {
-    const k = roots.join(',');
-    let id = byKey.get(k);
-    if (id === undefined) {
-      id = sets.length;
-      sets.push({ roots, bytes: 0n });
-      byKey.set(k, id);
-    }
-    return id;
-  };
+  const sets: { roots: bigint[]; bytes: bigint; next: Map<bigint, number> }[] = [];
+  const singles = new Map<bigint, number>();
+  // A set is only ever made by adding the subvolume being walked to another set: each set remembers its successors.
+  const newSet = (roots: bigint[]) => sets.push({ roots, bytes: 0n, next: new Map() }) - 1;
   const extents = new Map<bigint, { set: number; size: bigint }>();
   const reach = (bytenr: bigint, size: bigint, sv: bigint) => {
     const e = extents.get(bytenr);
     if (!e) {
-      extents.set(bytenr, { set: setOf([sv]), size });
+      let id = singles.get(sv);
+      if (id === undefined) singles.set(sv, (id = newSet([sv])));
+      extents.set(bytenr, { set: id, size });
       return;
     }
-    const k = `${e.set}:${sv}`;
-    let id = extend.get(k);
-    if (id === undefined) {
-      id = setOf([...sets[e.set]!.roots, sv]);
-      extend.set(k, id);
-    }
+    const from = sets[e.set]!;
+    let id = from.next.get(sv);
+    if (id === undefined) from.next.set(sv, (id = newSet([...from.roots, sv])));
     e.set = id;
   };
   for (const [sv, root] of g.roots) {
@@ -200,7 +190,7 @@ function fullSums(facts: MetaFacts, nodesize: bigint): Sums {
     }
   }
   for (const e of extents.values()) sets[e.set]!.bytes += e.size;
-  return sets;
+  return sets.map(({ roots, bytes }) => ({ roots, bytes }));
 }
 
 /**
