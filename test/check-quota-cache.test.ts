@@ -8,6 +8,7 @@ import { checkSpaceCache, type LoadedCache } from '../src/analysis/check/spaceCa
 import { crc32c } from '../src/format/checksum.js';
 import { ItemType, ObjectId } from '../src/format/constants.js';
 import { formatQgroupId } from '../src/format/items/qgroup.js';
+import { decodeSpaceCacheFile } from '../src/format/spaceCache.js';
 import type { TreeBlock } from '../src/format/treeBlock.js';
 import { FsView } from '../src/fs/FsView.js';
 import { fileExtents, readAll } from '../src/fs/fileData.js';
@@ -303,5 +304,64 @@ describe('the free space cache v1 (kernel-made with space_cache=v1, btrfs check 
     // One byte of page 0's entries flipped, its crc left as it was.
     for (const copy of c.fs.volume.chunks.map(x.diskBytenr + x.offset + 80n)!.copies) overlays[Number(copy.devid) - 1]!.patch(copy.physical, Uint8Array.of(c.bytes[80]! ^ 1));
     expect(found(Filesystem.open(overlays))).toEqual([['space-cache-stale', 'info', c.blockGroup]]);
+  });
+});
+
+/**
+ * A cache file written by hand in the kernel's layout (io_ctl): `pages` pages of `pageSize`, page 0
+ * starting with one crc32c per page and the generation, entries of 17 bytes never across a page,
+ * then one page per bitmap; every page's crc filled in last.
+ */
+function cacheFile(pageSize: number, pages: number, generation: bigint, entries: [bigint, bigint, number][], bitmaps: Uint8Array[]) {
+  const file = new Uint8Array(pageSize * pages);
+  const v = new DataView(file.buffer);
+  v.setBigUint64(4 * pages, generation, true);
+  let at = 4 * pages + 8;
+  for (const [offset, bytes, type] of entries) {
+    if ((at % pageSize) + 17 > pageSize) at = Math.ceil(at / pageSize) * pageSize;
+    v.setBigUint64(at, offset, true);
+    v.setBigUint64(at + 8, bytes, true);
+    file[at + 16] = type;
+    at += 17;
+  }
+  let page = Math.ceil(at / pageSize);
+  for (const b of bitmaps) file.set(b, pageSize * page++);
+  for (let i = 0; i < pages; i++) v.setUint32(4 * i, crc32c(file.subarray(i === 0 ? 4 * pages : i * pageSize, (i + 1) * pageSize)), true);
+  return file;
+}
+
+describe('the free space cache file, decoded as the kernel loads it', () => {
+  // 300 extent entries (241 fit in page 0 of 4 KiB after 5 crcs and the generation) and two bitmaps.
+  const extents: [bigint, bigint, number][] = Array.from({ length: 300 }, (_, i) => [0x100000n + BigInt(i) * 0x10000n, 0x1000n * BigInt(1 + (i % 3)), 1]);
+  const bm1 = new Uint8Array(4096);
+  bm1[0] = 0b0000_0110; // units 1 and 2
+  bm1[4095] = 0b1000_0000; // the last unit, 32767
+  const bm2 = new Uint8Array(4096).fill(0xff, 10, 12); // units 80 to 95
+  const entries: [bigint, bigint, number][] = [...extents, [0x10000000n, 3n * 4096n, 2], [0x20000000n, 16n * 4096n, 2]];
+
+  it('entries across pages and bitmap runs, with 4 KiB pages', () => {
+    const d = decodeSpaceCacheFile(cacheFile(4096, 5, 7n, entries, [bm1, bm2]), 302n, 2n, 4096);
+    if ('refused' in d) throw new Error(d.refused);
+    expect(d.pageSize).toBe(4096);
+    expect(d.generation).toBe(7n);
+    expect(d.free.filter((r) => !r.bitmap).map((r) => [r.start, r.end - r.start])).toEqual(extents.map(([o, b]) => [o, b]));
+    expect(d.free.filter((r) => r.bitmap).map((r) => [r.start, r.end])).toEqual([
+      [0x10000000n + 4096n, 0x10000000n + 3n * 4096n],
+      [0x10000000n + 32767n * 4096n, 0x10000000n + 32768n * 4096n],
+      [0x20000000n + 80n * 4096n, 0x20000000n + 96n * 4096n],
+    ]);
+  });
+
+  it('a cache written with 64 KiB pages is read with them', () => {
+    const d = decodeSpaceCacheFile(cacheFile(65536, 2, 9n, extents, []), 300n, 0n, 4096);
+    expect('refused' in d ? d.refused : d.pageSize).toBe(65536);
+  });
+
+  it('a bad crc on a later page, an entry of 0 bytes or more bitmaps than the header says refuse it', () => {
+    const f = cacheFile(4096, 5, 7n, entries, [bm1, bm2]);
+    f[4096 + 5] = (f[4096 + 5] ?? 0) ^ 1;
+    expect(decodeSpaceCacheFile(f, 302n, 2n, 4096)).toEqual({ refused: 'the crc of page 1 does not match' });
+    expect(decodeSpaceCacheFile(cacheFile(4096, 1, 7n, [[0x100000n, 0n, 1]], []), 1n, 0n, 4096)).toEqual({ refused: 'an entry at 1048576 of 0 bytes' });
+    expect(decodeSpaceCacheFile(cacheFile(4096, 5, 7n, entries, [bm1, bm2]), 302n, 1n, 4096)).toEqual({ refused: 'more bitmap entries than the 1 its header says' });
   });
 });
