@@ -7,6 +7,7 @@ import { accountQgroups } from '../src/analysis/check/qgroups.js';
 import { checkSpaceCache, type LoadedCache } from '../src/analysis/check/spaceCache.js';
 import { crc32c } from '../src/format/checksum.js';
 import { ItemType, ObjectId } from '../src/format/constants.js';
+import { decodeExtentItem } from '../src/format/items/extent.js';
 import { formatQgroupId } from '../src/format/items/qgroup.js';
 import { decodeSpaceCacheFile } from '../src/format/spaceCache.js';
 import type { TreeBlock } from '../src/format/treeBlock.js';
@@ -146,6 +147,37 @@ describe('qgroups of every level and simple quotas (kernel-made, btrfs check v6.
     const { fs, leaf, slot } = exclusiveRaised('squota-snapshots', '0/257', 4096n);
     const r = runCheck(fs);
     expect(r.findings.map((f) => [f.code, f.severity, f.location.block, f.location.slot, f.location.key?.offset])).toEqual([['squota-count', 'error', leaf, slot, 257n]]);
+  });
+
+  it("a data extent's EXTENT_OWNER_REF moved from subvolume 256 to 257 makes both qgroups wrong, not their level-1 group", () => {
+    const name = 'squota-snapshots';
+    const clean = open(name);
+    // An extent item whose first inline ref is the owner ref of 256 (written after simple quotas were
+    // enabled: the kernel writes owner refs only from then on).
+    let at: { leaf: TreeBlock; slot: number; bytes: bigint } | undefined;
+    clean.walk(clean.treeRoot(ObjectId.EXTENT_TREE)!, {
+      block(b: TreeBlock) {
+        if (!b.isLeaf || at) return;
+        for (let s = 0; s < b.nritems && !at; s++) {
+          if (b.keyType(s) !== ItemType.EXTENT_ITEM) continue;
+          const d = decodeExtentItem(b.key(s), b.itemData(s));
+          if (d.kind === 'extent_item' && d.inlineRefs[0]?.kind === 'extent_owner' && d.inlineRefs[0].root === 256n) at = { leaf: b, slot: s, bytes: b.keyOffsetField(s) };
+        }
+      },
+    });
+    if (!at) throw new Error('no data extent owned by 256');
+    const { leaf, slot, bytes } = at;
+    const k = new DamageKit(clean, sources(name));
+    // btrfs_extent_item (24 bytes), then the inline ref: type (u8), then the owner root (u64).
+    k.editBlock(leaf.logical, (b) => new DataView(b.buffer, b.byteOffset + leaf.itemOffset(slot)).setBigUint64(25, 257n, true), { fixCsum: true });
+    const r = runCheck(Filesystem.open(k.overlays));
+    const show = qgroupShow(name);
+    expect(r.findings.map((f) => [f.code, f.location.key?.offset])).toEqual([
+      ['squota-count', 256n],
+      ['squota-count', 257n],
+    ]);
+    expect(r.findings[0]!.message).toContain(`make referenced ${show.get('0/256')![0] - bytes}, exclusive ${show.get('0/256')![1] - bytes}`);
+    expect(r.findings[1]!.message).toContain(`make referenced ${show.get('0/257')![0] + bytes}, exclusive ${show.get('0/257')![1] + bytes}`);
   });
 });
 
