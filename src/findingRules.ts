@@ -654,7 +654,7 @@ export const RULES = {
   'free-space-overlap': {
     group: 'cross references',
     severity: 'error',
-    meaning: 'free space overlapping an allocated extent',
+    meaning: 'free space (of the free space tree, or of a free space cache v1 the kernel would load) overlapping an allocated extent',
     locates: 'byte range',
     repair: 'none',
     progs: 'progs check verify_space_cache: "There is no free space entry for ..."/"free space overlaps extent"',
@@ -675,6 +675,16 @@ export const RULES = {
     locates: 'block group',
     repair: 'none',
     progs: 'progs check verify_space_cache: "There is no free space entry for %llu-%llu"',
+  },
+  'space-cache-entry': {
+    group: 'cross references',
+    severity: 'error',
+    meaning:
+      'a free space cache (v1) the kernel would load holds a free range outside its block group or over another free range, or more free bytes than the block group has free (length - used - superblock stripes): the allocator would hand out used space',
+    locates: 'byte range',
+    repair: 'none',
+    progs:
+      'progs check (clear-cache.c verify_space_cache): "There are still entries left in the space cache", "cache appears valid but isn\'t"; load_free_space_cache: "free space cache has more free space than block group item"',
   },
   'root-ref': {
     group: 'cross references',
@@ -868,10 +878,19 @@ export const RULES = {
     group: 'cross references',
     severity: 'error',
     meaning:
-      "a level-0 qgroup's referenced or exclusive bytes differ from the tree blocks and data extents its subvolume really reaches (judged only with quotas consistent, not simple, no rescan, no subvolume being dropped)",
+      "a qgroup's referenced or exclusive bytes differ from the tree blocks and data extents its subvolume (level 0) or its member subvolumes through QGROUP_RELATION items (level 1 and above: referenced when a member reaches the extent, exclusive when only members do) really reach (judged only with quotas consistent, no rescan, no subvolume being dropped)",
     locates: 'item',
     repair: 'none',
-    progs: 'progs check --qgroup-report (qgroup-verify.c report_qgroups): "Counts for qgroup id: %llu/%llu are different"',
+    progs: 'progs check --qgroup-report (qgroup-verify.c account_one_extent, report_qgroups): "Counts for qgroup id: %llu/%llu are different"',
+  },
+  'squota-count': {
+    group: 'cross references',
+    severity: 'error',
+    meaning:
+      "with simple quotas (incompat SIMPLE_QUOTA): a qgroup's referenced or exclusive bytes differ from the extents of generation enable_gen or later that its subvolume (or, above level 0, its member subvolumes) owns: data extents by their EXTENT_OWNER_REF inline ref, tree blocks by their header owner; referenced equals exclusive",
+    locates: 'item',
+    repair: 'none',
+    progs: 'progs check --qgroup-report (qgroup-verify.c simple_quota_account_extent): "Counts for qgroup id: %llu/%llu are different"; kernel qgroup.c btrfs_record_squota_delta',
   },
   // Data
   'data-csum': {
@@ -948,6 +967,25 @@ export const RULES = {
     locates: 'filesystem',
     repair: 'n/a',
     progs: 'super flag METADUMP (progs btrfs-image)',
+  },
+  'qgroup-stale': {
+    group: 'notes',
+    severity: 'info',
+    meaning:
+      "a qgroup's numbers differ from its extents while the quota status item says INCONSISTENT (a relation assigned or a qgroup created without a rescan): the kernel's numbers wait for `btrfs quota rescan`, a difference is expected",
+    locates: 'item',
+    repair: 'n/a',
+    progs: 'progs check --qgroup-report (qgroup-verify.c report_qgroups): "Rescan hasn\'t been initialized, a difference in qgroup accounting is expected" (not an error)',
+  },
+  'space-cache-stale': {
+    group: 'notes',
+    severity: 'info',
+    meaning:
+      "a free space cache (v1) the kernel discards and rebuilds at mount: superblock cache_generation not its generation, header generation not the inode's or the file's, a page crc that does not match, an entry of 0 bytes, two entries at one offset, a header of no block group, or less free space than the block group has",
+    locates: 'item',
+    repair: 'n/a',
+    progs:
+      'kernel free-space-cache.c __load_free_space_cache ("free space inode generation (%llu) did not match free space cache generation", "csum mismatch on free space cache", "block group %llu has wrong amount of free space"); progs check "cache and super generation don\'t match, space cache will be invalidated" (not errors)',
   },
   'log-tree': {
     group: 'notes',

@@ -10,6 +10,7 @@ import { checkLogCsums } from './logTree.js';
 import { type MetaFacts, walkMetadata } from './metadata.js';
 import { checkQgroups } from './qgroups.js';
 import { foldSanitizedNames } from './sanitizedNames.js';
+import { checkSpaceCache } from './spaceCache.js';
 import { checkSuperblocks } from './superblocks.js';
 import { checkSuperTotals } from './totals.js';
 import type { CheckFinding, CheckOptions, CheckReport } from './types.js';
@@ -137,6 +138,7 @@ function checkMetadata(fs: Filesystem, reads: FindingLog, opts: CheckOptions): R
   checkLogCsums(fs, add);
   checkQgroups(fs, facts, add);
   const view = new FsView(fs);
+  checkSpaceCache(fs, view, facts, add);
   const dataSkipped = opts.data ? dataSkipReason(fs, view) : undefined;
   const dataTotal = facts.csumRanges.reduce((s, r) => s + (r.end - r.start), 0n);
   return { t0, reads, log, add, sup, facts, view, dataTotal, ...(dataSkipped !== undefined ? { dataSkipped } : {}) };

@@ -25,6 +25,9 @@ export interface ExtentRec {
   /** Sum of inline and keyed back reference counts. */
   backrefs: bigint;
   at: { block: bigint; slot: number; key: Key };
+  /** With simple quotas: the extent item's generation and a data extent's EXTENT_OWNER_REF root (its first inline ref). */
+  generation?: bigint;
+  ownerRef?: bigint;
 }
 
 /** A block no copy of which could be read, and the key range of its tree it held. */
@@ -65,9 +68,9 @@ export interface MetaFacts {
   /**
    * With quotas on: each fs tree block's children (nodes) or the data extents its file
    * extent items name (leaves, bytenr -> disk_num_bytes), and each live subvolume's root
-   * block, for qgroup accounting.
+   * block, for qgroup accounting; with simple quotas each fs tree block's header owner.
    */
-  fsGraph?: { children: Map<bigint, bigint[]>; data: Map<bigint, Map<bigint, bigint>>; roots: Map<bigint, bigint> };
+  fsGraph?: { children: Map<bigint, bigint[]>; data: Map<bigint, Map<bigint, bigint>>; roots: Map<bigint, bigint>; owners?: Map<bigint, bigint> };
   /** Names seen in each fs tree (DIR_INDEX), to name the files under lost blocks. */
   links: Map<bigint, NameLink[]>;
   trees: number;
@@ -114,7 +117,9 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
   /** Blocks whose whole subtree an fs tree's consistency check has been through. */
   const fsDone = new Set<bigint>();
   // Only where quotas are on is the fs tree graph kept (it costs a map entry per block).
-  const graph = fs.treeRoot(ObjectId.QUOTA_TREE) ? { children: new Map<bigint, bigint[]>(), data: new Map<bigint, Map<bigint, bigint>>(), roots: new Map<bigint, bigint>() } : undefined;
+  const graph: MetaFacts['fsGraph'] = fs.treeRoot(ObjectId.QUOTA_TREE) ? { children: new Map(), data: new Map(), roots: new Map() } : undefined;
+  const squota = graph !== undefined && (sb.incompatFlags & IncompatFlag.SIMPLE_QUOTA) !== 0n;
+  if (graph && squota) graph.owners = new Map();
   if (graph) facts.fsGraph = graph;
   const reader = fs.reader;
   const nodesize = BigInt(sb.nodesize);
@@ -135,7 +140,13 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         let backrefs = 0n;
         for (const r of d.inlineRefs) backrefs += r.kind === 'extent_data' || r.kind === 'shared_data' ? BigInt(r.count) : r.kind === 'extent_owner' ? 0n : 1n;
         const isTree = (d.flags & ExtentFlag.TREE_BLOCK) !== 0n;
-        facts.extents.push({ bytenr: key.objectid, length: type === ItemType.METADATA_ITEM ? nodesize : key.offset, refs: d.refs, isTree, backrefs, at: { block: b.logical, slot, key } });
+        const rec: ExtentRec = { bytenr: key.objectid, length: type === ItemType.METADATA_ITEM ? nodesize : key.offset, refs: d.refs, isTree, backrefs, at: { block: b.logical, slot, key } };
+        if (squota) {
+          rec.generation = d.generation;
+          const first = d.inlineRefs[0];
+          if (first?.kind === 'extent_owner') rec.ownerRef = first.root;
+        }
+        facts.extents.push(rec);
         return;
       }
       case ItemType.TREE_BLOCK_REF:
@@ -277,6 +288,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         }
       }
       if (graph && checker && !graph.children.has(b.logical) && !graph.data.has(b.logical)) {
+        graph.owners?.set(b.logical, b.owner);
         if (b.isLeaf) graph.data.set(b.logical, leafDataExtents(b, valid));
         else
           graph.children.set(
