@@ -236,6 +236,14 @@ export const RULES = {
     progs: 'tree-checker.c check_leaf_chunk_item: "invalid chunk item size"',
   },
   // Tree blocks
+  'tree-block-copies-differ': {
+    group: 'tree blocks',
+    severity: 'warning',
+    meaning: 'two copies of a DUP or RAID1 tree block are both valid (checksum, bytenr, fsid, items) but their bytes differ: a tamper or firmware signal',
+    locates: 'tree block copy',
+    repair: 'none',
+    progs: 'no counterpart: progs and the kernel read the first good copy; scrub compares checksums only',
+  },
   'tree-block-csum': {
     group: 'tree blocks',
     severity: 'error',
