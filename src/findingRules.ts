@@ -111,6 +111,14 @@ export const RULES = {
     repair: 'none',
     progs: 'disk-io.c btrfs_validate_super (stripesize, bytes_used < 6 nodes, unaligned roots, total_bytes 0)',
   },
+  'super-copies-differ': {
+    group: 'superblock',
+    severity: 'warning',
+    meaning: 'valid superblock copies of one generation differ beyond the fields each copy has of its own (bytenr, checksum, log root): a tamper or firmware signal',
+    locates: 'superblock copy',
+    repair: 'none',
+    progs: 'no counterpart: progs and the kernel read the primary copy (or the newest valid one)',
+  },
   'super-mirror-mismatch': {
     group: 'superblock',
     severity: 'error',
