@@ -111,6 +111,14 @@ export const RULES = {
     repair: 'none',
     progs: 'disk-io.c btrfs_validate_super (stripesize, bytes_used < 6 nodes, unaligned roots, total_bytes 0)',
   },
+  'super-copies-differ': {
+    group: 'superblock',
+    severity: 'warning',
+    meaning: 'valid superblock copies of one generation differ beyond the fields each copy has of its own (bytenr, checksum, log root): a tamper or firmware signal',
+    locates: 'superblock copy',
+    repair: 'none',
+    progs: 'no counterpart: progs and the kernel read the primary copy (or the newest valid one)',
+  },
   'super-mirror-mismatch': {
     group: 'superblock',
     severity: 'error',
@@ -236,6 +244,14 @@ export const RULES = {
     progs: 'tree-checker.c check_leaf_chunk_item: "invalid chunk item size"',
   },
   // Tree blocks
+  'tree-block-copies-differ': {
+    group: 'tree blocks',
+    severity: 'warning',
+    meaning: 'two copies of a DUP or RAID1 tree block are both valid (checksum, bytenr, fsid, items) but their bytes differ: a tamper or firmware signal',
+    locates: 'tree block copy',
+    repair: 'none',
+    progs: 'no counterpart: progs and the kernel read the first good copy; scrub compares checksums only',
+  },
   'tree-block-csum': {
     group: 'tree blocks',
     severity: 'error',

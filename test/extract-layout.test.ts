@@ -39,8 +39,8 @@ function tree(dir: string): Set<string> {
 }
 
 const rel = (t: TruthEntry) => Buffer.from(t.path_b64, 'base64').toString('latin1');
-/** What extract writes of the truth's entries: sockets never, fifos and device nodes only as root. */
-const writable = (t: TruthEntry) => t.path !== '.' && t.type !== 'sock' && (isRoot || !['fifo', 'chr', 'blk'].includes(t.type));
+/** What extract writes of the truth's entries by default: sockets and device nodes never, fifos only as root. */
+const writable = (t: TruthEntry) => t.path !== '.' && !['sock', 'chr', 'blk'].includes(t.type) && (isRoot || t.type !== 'fifo');
 /** The on-disk time truncated to the microsecond (toward minus infinity, as a timespec holds it). */
 const floorUs = (ns: bigint) => (ns >= 0n ? ns / 1000n : -((-ns + 999n) / 1000n)) * 1000n;
 

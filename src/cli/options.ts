@@ -121,7 +121,11 @@ const RULES: Record<string, OptionRules> = {
   extract: { refuse: NO_TABLES },
   heatmap: { refuse: { ...NO_TABLES, ...NO_JSON, json: 'it writes a picture; "usage --json" and "extents --json" give the numbers' } },
   roots: { refuse: CURRENT_ONLY('it lists every surviving root of every generation') },
-  recover: { refuse: CURRENT_ONLY('it searches every surviving older root already') },
+  recover: {
+    refuse: CURRENT_ONLY('it searches every surviving older root already'),
+    // What -o takes over from the image: nothing to take over without it.
+    requires: { preserveAll: 'output', devices: 'output', setuid: 'output', owner: 'output' },
+  },
   timeline: { refuse: NO_TABLES, requires: { ns: 'bodyfile' }, conflicts: [['bodyfile', 'json']] },
   check: {
     refuse: CURRENT_ONLY('it verifies the filesystem the superblock names (--superblock N picks another copy)'),

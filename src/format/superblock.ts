@@ -116,6 +116,30 @@ const O = {
   superRoots: 0xb2b,
 } as const;
 const BACKUP_ROOT_SIZE = 168;
+/**
+ * Byte ranges of btrfs_super_block that legitimately differ between valid copies of one
+ * generation: the checksum and bytenr (each copy's own: the kernel's write_dev_supers sets
+ * bytenr per copy and checksums it), and the log root fields, which an fsync's log commit
+ * writes to the primary copy only (btrfs_sync_log: write_all_supers with max_mirrors 1).
+ */
+const MIRROR_OWN: readonly [number, number][] = [
+  [O.csum, O.fsid],
+  [O.bytenr, O.flags],
+  [O.logRoot, O.totalBytes],
+  [O.logRootLevel, O.logRootLevel + 1],
+];
+
+/** The first offset where two superblock copies differ outside the fields each copy has of its own (-1: none). */
+export function superblockCopyDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] === b[i]) continue;
+    if (MIRROR_OWN.some(([lo, hi]) => i >= lo && i < hi)) continue;
+    return i;
+  }
+  return a.length === b.length ? -1 : n;
+}
+
 /** Where the magic "_BHRfS_M" is in a superblock. */
 export const SUPER_MAGIC_OFFSET = O.magic;
 

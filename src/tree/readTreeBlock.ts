@@ -81,7 +81,7 @@ export class TreeReader {
     let damaged: { block: TreeBlock; valid: number; score: number } | undefined;
     // Copies on a device known to be missing are reported once, at open; here only if nothing else works.
     const missing: Finding[] = [];
-    let good: { block: TreeBlock; copy: number; validItems: number } | undefined;
+    let good: { block: TreeBlock; copy: number; validItems: number; loc: { device?: string; physical?: bigint } } | undefined;
     for (let copy = 0; copy < n; copy++) {
       // Once a good copy is in hand, the others are only verified: they are read into one reused buffer.
       const r = this.volume.readCopy(e.logical, this.opts.nodesize, copy, good ? (this.scratch ??= new Uint8Array(this.opts.nodesize)) : undefined);
@@ -104,7 +104,21 @@ export class TreeReader {
       const header = checkTreeBlockHeader(block, expect);
       const s = checkTreeBlockStructure(block);
       if (csumOk && header.length === 0 && s.problems.length === 0) {
-        if (!good) good = { block, copy, validItems: s.validItems };
+        if (!good) good = { block, copy, validItems: s.validItems, loc };
+        else {
+          // Two valid copies of one block are written together from one buffer: different bytes
+          // are a tamper or firmware signal, whichever of them the kernel would read.
+          // From past the checksum: both are valid, so equal bytes after it mean equal checksums.
+          const at = firstDifference(good.block.data, r.bytes, CSUM_SIZE);
+          if (at >= 0) {
+            const where = (l: { device?: string; physical?: bigint }) => (l.device !== undefined ? `${l.device} physical ${l.physical}` : 'unplaced');
+            findings.push({
+              ...rule('tree-block-copies-differ'),
+              message: `tree block ${e.logical}: copies ${good.copy + 1} (${where(good.loc)}) and ${copy + 1} (${where(loc)}) are both valid but differ, first at byte ${at}`,
+              location: { ...loc, block: e.logical },
+            });
+          }
+        }
         if (ctx.allCopies) continue;
         break;
       }
@@ -138,6 +152,23 @@ export class TreeReader {
     findings.push(...missing);
     return { block: null, findings, copy: -1, validItems: damaged?.valid ?? 0, ...(damaged ? { damaged: damaged.block } : {}) };
   }
+}
+
+/** The first offset from `from` on where two blocks differ, or -1. */
+function firstDifference(a: Uint8Array, b: Uint8Array, from: number): number {
+  const n = Math.min(a.length, b.length);
+  let start = from;
+  // Word by word where both are aligned (check compares every copy of every block: a byte loop would cost seconds on large images).
+  if ((a.byteOffset | b.byteOffset | from) % 4 === 0) {
+    const words = (n - from) >> 2;
+    const wa = new Uint32Array(a.buffer, a.byteOffset + from, words);
+    const wb = new Uint32Array(b.buffer, b.byteOffset + from, words);
+    let w = 0;
+    while (w < words && wa[w] === wb[w]) w++;
+    start = from + w * 4;
+  }
+  for (let i = start; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
 }
 
 /** A checksum as dump-tree shows one: 0x and its bytes as stored (the csum type's size of them). */

@@ -17,6 +17,8 @@ export interface SuperMirror {
   readError?: string;
   generation?: bigint;
   superblock?: Superblock;
+  /** The copy's bytes (SUPER_INFO_SIZE), kept for comparing valid copies (check). */
+  raw?: Uint8Array;
 }
 
 export interface DeviceSupers {
@@ -56,7 +58,7 @@ export function readSuperblocks(src: ByteSource, choice: SuperChoice = {}): Devi
     if (problems.includes('bad-magic')) return { index, offset, state: 'bad-magic', problems };
     const sb = decodeSuperblock(buf);
     const state = problems.length === 0 ? 'ok' : problems.includes('bad-csum') ? 'bad-csum' : 'invalid';
-    return { index, offset, state, problems, generation: sb.generation, superblock: sb };
+    return { index, offset, state, problems, generation: sb.generation, superblock: sb, raw: buf.slice() };
   });
   let best: SuperMirror | undefined;
   if (choice.copy !== undefined) {

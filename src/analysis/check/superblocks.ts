@@ -1,5 +1,6 @@
 import { rule } from '../../findingRules.js';
 import { SuperFlag } from '../../format/constants.js';
+import { superblockCopyDifference } from '../../format/superblock.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import type { CheckFinding } from './types.js';
 
@@ -24,6 +25,17 @@ export function checkSuperblocks(fs: Filesystem, add: (f: CheckFinding) => void)
         add({
           ...rule('super-mirror-mismatch'),
           message: `${s.name}: superblock copy ${m.index + 1} at ${m.offset} has the same generation but differs in ${differs.join(', ')}`,
+          location: { device: s.name, physical: m.offset, copy: m.index },
+        });
+        continue;
+      }
+      // Any other difference: the copies of one generation are written from one buffer.
+      const bestRaw = s.supers.mirrors[s.supers.bestIndex ?? -1]?.raw;
+      const at = bestRaw && m.raw && m.generation === best.generation ? superblockCopyDifference(bestRaw, m.raw) : -1;
+      if (at >= 0) {
+        add({
+          ...rule('super-copies-differ'),
+          message: `${s.name}: superblock copies ${(s.supers.bestIndex ?? 0) + 1} and ${m.index + 1} (at ${m.offset}) are both valid, of generation ${best.generation}, but differ at byte ${at} (beyond bytenr, checksum and log root)`,
           location: { device: s.name, physical: m.offset, copy: m.index },
         });
       }

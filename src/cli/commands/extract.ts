@@ -17,6 +17,8 @@ import {
   planExtraction,
   planSelect,
   prepareOutputDir,
+  preserveOf,
+  type Withheld,
 } from '../../node/extract/index.js';
 import { formatTime, timeNs } from '../../report/fs.js';
 import { jsonDocument, toJson } from '../../report/json.js';
@@ -51,6 +53,10 @@ interface ExtractCliOptions extends CommonOptions {
   inode?: string;
   pathRegex?: string;
   dryRun?: boolean;
+  preserveAll?: boolean;
+  devices?: boolean;
+  setuid?: boolean;
+  owner?: boolean;
 }
 
 type Found = Extract<Located, { ok: true }>;
@@ -67,7 +73,9 @@ export function registerExtract(program: Command, io: CliIO, done: (code: number
   addSourceOptions(
     program.command('extract').argument('[image]', 'image file or device').argument('[paths...]', 'files, directories or subvolumes to extract, each to DIR/<its path> (default: everything)'),
   )
-    .description('copy files out of the image to a directory: content (sparse), modes, times, symlinks, hard links, xattrs, ownership and special files when root')
+    .description(
+      'copy files out of the image to a directory: content (sparse), modes, times, symlinks, hard links, xattrs; fifos when root; device nodes, setuid/setgid bits and ownership only when asked for',
+    )
     .requiredOption('-o, --output <dir>', 'directory to write into (created if missing)')
     .option('--force', 'replace existing files in the output directory (each one replaced is listed)')
     .option('--no-verify', 'do not verify data checksums')
@@ -75,6 +83,10 @@ export function registerExtract(program: Command, io: CliIO, done: (code: number
     .option('--inode <subvol:ino>', 'extract this inode instead of a path')
     .option('--path-regex <regex>', 'only entries whose path (as "ls" shows it, from /) matches this JavaScript regular expression; directories on the way are made')
     .option('--dry-run', 'list what would be written, with sizes; write nothing')
+    .option('--preserve-all', "take over everything: device nodes, setuid/setgid bits, ownership (as root) and the image root's mode for DIR")
+    .option('--devices', 'make device nodes (as root; default: listed as withheld, nothing written for them)')
+    .option('--setuid', 'keep setuid/setgid bits of files (default: cleared, listed as withheld)')
+    .option('--owner', "give every entry the image's uid and gid (as root; default: owned by the user running extract)")
     .addHelpText(
       'after',
       `
@@ -84,7 +96,10 @@ their metadata from the image. A subvolume that no directory reaches (--subvol I
 DIR/subvol-ID/..., an inode with no name (--inode) to DIR/inode-SUBVOL-INO.
 Safety: names with "/" or NUL, ".", "..", empty or longer than 255 bytes are refused and
 reported; nothing is written outside DIR and symlinks are never followed; existing files
-are kept unless --force.
+are kept unless --force. By default a hostile image cannot hand out privileges: device
+nodes are not made, setuid/setgid bits of files are cleared, ownership is not changed and
+DIR stays 0700 when extract makes it; the summary lists what was withheld (exit 0 when that
+is all). --devices, --setuid, --owner take over one each, --preserve-all all of them.
 Limits: mtime/atime are restored to the ns with the optional koffi package, else to the
 microsecond (Node passes seconds as a double to libuv; the ns values are in --json); ownership, fifos and device nodes only when running
 as root (listed otherwise); sockets are listed, not made; xattrs need the optional fs-xattr
@@ -107,8 +122,10 @@ or was refused.`,
       );
       const outDir = resolvePath(opts.output!);
       const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+      const preserve = preserveOf(opts);
+      const planOpts = { isRoot, devices: preserve.devices };
       if (opts.dryRun) {
-        const entries = placed.flatMap((p) => planExtraction(view, p.loc.ref, p.into, regex, { isRoot }).entries);
+        const entries = placed.flatMap((p) => planExtraction(view, p.loc.ref, p.into, regex, planOpts).entries);
         if (opts.json) io.stdout.write(toJson(jsonDocument('extract', dryRunJson(outDir, entries)), 2) + '\n');
         else io.stdout.write(dryRunText(outDir, entries) + '\n');
         done(worst(lookup, reportFindings(fs, io) ? EXIT_DAMAGE : EXIT_OK));
@@ -130,7 +147,7 @@ or was refused.`,
       for (const p of placed) {
         let select: ExtractOptions['select'];
         if (regex) {
-          const plan = planExtraction(view, p.loc.ref, p.into, regex, { isRoot });
+          const plan = planExtraction(view, p.loc.ref, p.into, regex, planOpts);
           if (plan.entries.length === 0) continue;
           select = planSelect(plan, regex);
         }
@@ -139,6 +156,7 @@ or was refused.`,
           verify: opts.verify !== false,
           io,
           createdOutput: created && p.into.length === 0,
+          preserve,
           manifest: opts.json ?? false,
           onDataError,
           ...(select ? { select } : {}),
@@ -284,9 +302,28 @@ function summaryText(s: ExtractSummary): string {
   list('refused (unsafe names)', s.refused);
   list('failed', s.failed);
   list('not created', s.skipped);
+  lines.push(...withheldLines(s.withheld));
   list(
     'xattrs not restored',
     s.xattrs.notRestored.map((x) => ({ path: x.path, reason: `${x.name}: ${x.reason}` })),
   );
   return lines.join('\n');
+}
+
+/**
+ * What the safe defaults held back (none: nothing), with the option that takes each over, then
+ * up to 50 of the entries (recover prints them too).
+ */
+export function withheldLines(w: Withheld): string[] {
+  const parts = [
+    w.devices ? `${w.devices} device node${w.devices === 1 ? '' : 's'} not made (--devices)` : '',
+    w.setuid ? `setuid/setgid bits of ${w.setuid} file${w.setuid === 1 ? '' : 's'} (--setuid)` : '',
+    w.owner ? `the owner of ${w.owner} entr${w.owner === 1 ? 'y' : 'ies'} (--owner)` : '',
+    w.outputMode ? "the output directory's mode (kept 0700)" : '',
+  ].filter((p) => p);
+  if (!parts.length) return [];
+  const lines = [`withheld by default (--preserve-all takes all): ${parts.join(', ')}`];
+  for (const i of w.entries.slice(0, 50)) lines.push(`  ${i.path}: ${i.reason}`);
+  if (w.entries.length > 50) lines.push(`  ... and ${w.entries.length - 50} more (--json lists all)`);
+  return lines;
 }

@@ -3,7 +3,7 @@ import { join as joinPath, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { type Recovered, type RecoverReport, recoverDeleted } from '../../analysis/forensics/recover.js';
 import { displayPath, jsonPath } from '../../fs/names.js';
-import { extractFiles, loadNsTimes, loadXattr, timePrecisionNote } from '../../node/extract/index.js';
+import { extractFiles, loadNsTimes, loadXattr, preserveOf, timePrecisionNote, type Withheld } from '../../node/extract/index.js';
 import { fileEntryJson, formatTimeShort, modeString } from '../../report/fs.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { type CliIO, EXIT_DAMAGE, UsageError } from '../context.js';
@@ -12,11 +12,16 @@ import { openFilesystem } from '../open.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { Progress, scanWithProgress } from '../progress.js';
 import { renderTable } from '../table.js';
+import { withheldLines } from './extract.js';
 
 interface RecoverOptions extends CommonOptions {
   output?: string;
   force?: boolean;
   dryRun?: boolean;
+  preserveAll?: boolean;
+  devices?: boolean;
+  setuid?: boolean;
+  owner?: boolean;
 }
 
 /** What -o did (or, with --dry-run, would do) for one recovered file. */
@@ -43,6 +48,10 @@ export function registerRecover(program: Command, io: CliIO, done: (code: number
     .option('-o, --output <dir>', 'write the recovered files to DIR/files/<path as it was>, with DIR/recover-report.json (DIR must be empty or new)')
     .option('--force', 'with -o: write into a DIR that is not empty, replacing what is in the way (each one replaced is listed)')
     .option('--dry-run', 'with -o: list where each file would be written, with sizes; write nothing')
+    .option('--preserve-all', 'with -o: make device nodes, keep setuid/setgid bits and give the image owners (as root)')
+    .option('--devices', 'with -o: make device nodes (as root; default: listed as withheld, nothing written for them)')
+    .option('--setuid', 'with -o: keep setuid/setgid bits of files (default: cleared, listed as withheld)')
+    .option('--owner', "with -o: give every file the image's uid and gid (as root; default: owned by the user running recover)")
     .addHelpText(
       'after',
       `
@@ -53,7 +62,9 @@ Layout of -o DIR (the layout of extract, under files/):
   DIR/unnamed/SUBVOL-INO                   inodes no surviving name reaches
 Two recovered inodes with the same path: the later one gets "~SUBVOL-INO" appended.
 Directories are made on the way (mode 0700); times to the ns with the optional koffi package,
-else to the microsecond (ns in the report).`,
+else to the microsecond (ns in the report). By default device nodes are not made, setuid/setgid
+bits are cleared and ownership is not changed (listed as withheld; exit 0 when that is all):
+--devices, --setuid, --owner take over one each, --preserve-all all of them.`,
     )
     .action(async (image: string | undefined, opts: RecoverOptions) => {
       if ((opts.force || opts.dryRun) && !opts.output) throw new UsageError(`${opts.force ? '--force' : '--dry-run'} goes with -o DIR`);
@@ -67,6 +78,8 @@ else to the microsecond (ns in the report).`,
       progress.done();
       const written = new Map<Recovered, Written>();
       const replaced: string[] = [];
+      const preserve = preserveOf(opts);
+      const withheld: Withheld = { devices: 0, setuid: 0, owner: 0, outputMode: 0, entries: [] };
       let precision: { timePrecision: 'us' | 'ns'; note: string } | null = null;
       if (out) {
         const places = placeAll(report.files);
@@ -81,7 +94,9 @@ else to the microsecond (ns in the report).`,
             written.set(r, { path, host: null, failed: null });
             continue;
           }
-          const s = await extractFiles(r.view, { ref: { subvol: r.subvol, ino: r.ino }, inode: r.inode, into }, out, { verify: false, force: opts.force ?? false, xattr, times });
+          const s = await extractFiles(r.view, { ref: { subvol: r.subvol, ino: r.ino }, inode: r.inode, into }, out, { verify: false, force: opts.force ?? false, xattr, times, preserve });
+          for (const k of ['devices', 'setuid', 'owner', 'outputMode'] as const) withheld[k] += s.withheld[k];
+          withheld.entries.push(...s.withheld.entries);
           precision ??= { timePrecision: s.timePrecision, note: typeof times === 'string' ? timePrecisionNote('us', times) : timePrecisionNote('ns') };
           replaced.push(...s.replaced);
           const f = s.failed[0] ?? s.refused[0];
@@ -90,12 +105,12 @@ else to the microsecond (ns in the report).`,
         if (!opts.dryRun) {
           const at = joinPath(out, REPORT);
           if (nodeFs.existsSync(at)) replaced.push(`/${REPORT}`);
-          const doc = reportJson(report, written, { output: out, replaced, timePrecision: precision?.timePrecision ?? null });
+          const doc = reportJson(report, written, { output: out, replaced, withheld, timePrecision: precision?.timePrecision ?? null });
           nodeFs.writeFileSync(at, toJson(jsonDocument('recover', doc), 2) + '\n', { flag: opts.force ? 'w' : 'wx' });
         }
       }
       if (opts.json) {
-        const doc = reportJson(report, written, out ? { output: out, replaced, timePrecision: precision?.timePrecision ?? null, ...(opts.dryRun ? { dryRun: true } : {}) } : {});
+        const doc = reportJson(report, written, out ? { output: out, replaced, ...(opts.dryRun ? { dryRun: true } : { withheld }), timePrecision: precision?.timePrecision ?? null } : {});
         io.stdout.write(toJson(jsonDocument('recover', doc), 2) + '\n');
       } else {
         const rows = report.files.map((r) => [
@@ -122,6 +137,7 @@ else to the microsecond (ns in the report).`,
         if (out && !opts.dryRun) {
           io.stdout.write(`written to ${out}: files/ and ${REPORT}${precision ? `; note: ${precision.note.replace('--json', REPORT)}` : ''}\n`);
           for (const p of replaced) io.stdout.write(`replaced (--force): ${joinPath(out, p)}\n`);
+          for (const l of withheldLines(withheld)) io.stdout.write(`${l.replace('--json', REPORT)}\n`);
         }
       }
       const failed = [...written.values()].some((w) => w.failed);

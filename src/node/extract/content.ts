@@ -10,6 +10,7 @@ import * as af from './asyncFs.js';
 import { DirectWriter, type OutFile, plainFile } from './directWrite.js';
 import type { MetadataRestorer } from './metadata.js';
 import { clearName } from './outputPath.js';
+import { keptPerm, type Preserve, setidWithheld } from './policy.js';
 import type { Prefetcher } from './prefetch.js';
 import { describeError, type SummaryLog } from './summary.js';
 import { Slots } from './tasks.js';
@@ -34,7 +35,8 @@ const DIRECT_MIN = 4096n;
  * Writing what an entry holds: a regular file's content (sparse: holes are
  * skipped, from data read ahead when there is some, with O_DIRECT from
  * DIRECT_MIN on), a symlink, a fifo or device node (only as root: mkfifo and
- * mknod, no shell); then its metadata (MetadataRestorer).
+ * mknod, no shell; device nodes only when asked for, Preserve.devices); then
+ * its metadata (MetadataRestorer).
  */
 export class ContentWriter {
   private readonly big = new Slots(BIG_AT_ONCE);
@@ -49,7 +51,14 @@ export class ContentWriter {
     private readonly log: SummaryLog,
     private readonly meta: MetadataRestorer,
     private readonly outDir: string,
-    private readonly opts: { force: boolean; verify: boolean; isRoot: boolean; directWrite: boolean; onDataError: ((logical: bigint, length: bigint) => void) | null },
+    private readonly opts: {
+      force: boolean;
+      verify: boolean;
+      isRoot: boolean;
+      directWrite: boolean;
+      preserve: Preserve;
+      onDataError: ((logical: bigint, length: bigint) => void) | null;
+    },
     private readonly prefetch: Prefetcher | null,
     private readonly onData: () => void,
   ) {
@@ -78,7 +87,7 @@ export class ContentWriter {
       return false;
     }
     // The final mode is given at creation when the umask keeps it whole (no chmod then); else 0600 until the end.
-    const perm = inode.mode & 0o7777;
+    const perm = keptPerm(inode.mode, this.opts.preserve);
     const modeSet = (perm & 0o7000) === 0 && (perm & this.umask) === 0;
     const flags = O.O_WRONLY | O.O_CREAT | O.O_EXCL | O.O_NOFOLLOW;
     const writer = inode.size >= DIRECT_MIN ? this.writer : null;
@@ -128,6 +137,13 @@ export class ContentWriter {
     }
     summary.written.files++;
     this.log.wrote(seq, shown, 'file', inode, inode.size);
+    if (setidWithheld(inode.mode, this.opts.preserve))
+      this.log.withheld(
+        seq,
+        shown,
+        'setuid',
+        `written as mode 0${perm.toString(8)}, without its setuid/setgid bits (0${(inode.mode & 0o7777).toString(8)} in the image; --setuid or --preserve-all keeps them)`,
+      );
     if (bad) this.log.failed(seq, shown, `written incompletely (unreadable ranges left as holes): ${bad}`);
     return true;
   }
@@ -157,6 +173,11 @@ export class ContentWriter {
   /** A fifo or device node (`ready`: its directory may be written into; asked only once it is to be made). */
   async special(host: Buffer, inode: Inode, shown: string, seq: number, ready: Promise<boolean>): Promise<void> {
     const what = inode.kind === 'fifo' ? 'fifo' : `${inode.kind === 'chr' ? 'character' : 'block'} device ${rdevParts(inode.rdev).major}:${rdevParts(inode.rdev).minor}`;
+    // Nothing is written in its place: a placeholder file would be mistaken for what the image holds.
+    if (inode.kind !== 'fifo' && !this.opts.preserve.devices) {
+      this.log.withheld(seq, shown, 'devices', `${what} not made (--devices or --preserve-all makes device nodes, as root)`);
+      return;
+    }
     if (!this.opts.isRoot) {
       this.log.skipped(seq, shown, `${what} (made only when running as root)`);
       return;

@@ -9,6 +9,7 @@ import { ContentWriter } from './content.js';
 import { loadXattr, type Meta, MetadataRestorer, metaOf, timePrecisionNote, type XattrApi } from './metadata.js';
 import { loadNsTimes, type NsTimes } from './nsTimes.js';
 import { joinBytes as join, makeOutputDir } from './outputPath.js';
+import { PRESERVE_NONE, PRIVATE_DIR_MODE, type Preserve } from './policy.js';
 import { Prefetcher } from './prefetch.js';
 import { describeError, type ExtractSummary, SummaryLog } from './summary.js';
 import { TaskSet } from './tasks.js';
@@ -22,7 +23,10 @@ const O = nodeFs.constants;
  * Safety: nothing is ever written outside the output directory (outputPath.ts).
  * Names that cannot be one path component are refused and reported, and
  * nothing below them is written. Existing files are not replaced without
- * `force`. Metadata as far as this machine allows (metadata.ts).
+ * `force`. Metadata as far as this machine allows (metadata.ts), but by
+ * default no device nodes, no setuid/setgid bits, no ownership and a private
+ * output directory (policy.ts: `preserve` opts in; the summary says what was
+ * withheld).
  *
  * Speed: the walk and checksum verification stay on this thread; each item's
  * syscalls (mkdir; open with the final mode when the umask allows, write,
@@ -63,9 +67,11 @@ export interface ExtractOptions {
   xattr?: XattrApi | string;
   /** Times to the ns, or why not (then to the microsecond through Node; default: load koffi). */
   times?: NsTimes | string;
-  /** Restore ownership and make device nodes and fifos (default: when running as root). */
+  /** Restore ownership and make device nodes and fifos, as far as `preserve` allows (default: when running as root). */
   isRoot?: boolean;
-  /** The output directory was made by this run: give it the start directory's mode and times. */
+  /** What is taken over from the image that could give privileges (default: none of it, PRESERVE_NONE). */
+  preserve?: Preserve;
+  /** The output directory was made by this run: give it the start directory's times (and mode: `preserve.outputMode`, else 0700). */
   createdOutput?: boolean;
   /** Read file data of image files ahead on the thread pool, for readFile to verify and write (default true). */
   readAhead?: boolean;
@@ -124,6 +130,7 @@ export async function extractFiles(view: FsView, start: ExtractStart, outDir: st
     verify: opts.verify !== false,
     xattr,
     isRoot,
+    preserve: opts.preserve ?? PRESERVE_NONE,
     readAhead: opts.readAhead ?? true,
     batch: Math.max(1, opts.batch ?? BATCH),
     directWrite: opts.directWrite ?? true,
@@ -268,6 +275,7 @@ class Extractor {
       verify: boolean;
       xattr: XattrApi | string;
       isRoot: boolean;
+      preserve: Preserve;
       readAhead: boolean;
       batch: number;
       directWrite: boolean;
@@ -278,7 +286,7 @@ class Extractor {
     },
   ) {
     const ns = typeof opts.times === 'string' ? null : opts.times;
-    this.log = new SummaryLog(outDir, { ...opts, timePrecision: ns ? 'ns' : 'us' });
+    this.log = new SummaryLog(outDir, { ...opts, timePrecision: ns ? 'ns' : 'us', owner: opts.preserve.owner });
     this.log.summary.notes.push(timePrecisionNote(ns ? 'ns' : 'us', typeof opts.times === 'string' ? opts.times : undefined));
     this.meta = new MetadataRestorer(view, this.log, outDir, { ...opts, times: ns });
     this.prefetch = opts.readAhead ? new Prefetcher(view) : null;
@@ -336,7 +344,7 @@ class Extractor {
       else if (startInode.kind === 'dir') {
         levels[0] = out;
         if (createdOut) {
-          out.meta = metaOf(startInode);
+          out.meta = this.outputMeta(startInode, out.seq);
           this.dirs.push(out);
         }
       } else this.one(it, root, '/', seq, out, levels, null);
@@ -524,6 +532,18 @@ class Extractor {
     const total = est ? Math.max(est.bytes, w.bytes) : undefined;
     this.bar.rename(`extracting ${w.files + w.directories + w.symlinks + w.hardlinks}${est ? ` of ~${est.files} files and their directories` : ' items'}`);
     this.bar.update(w.bytes, total);
+  }
+
+  /**
+   * The metadata an output directory made by this run gets from the image's directory it stands
+   * for: its times, and its mode only when asked for (else 0700: the image's mode could open the
+   * directory, and with it everything extracted, to every local user).
+   */
+  private outputMeta(inode: Inode, seq: number): Meta {
+    const m = metaOf(inode);
+    if (this.opts.preserve.outputMode || (inode.mode & 0o7777) === PRIVATE_DIR_MODE) return m;
+    this.log.withheld(seq, '/', 'outputMode', `output directory kept at mode 0${PRIVATE_DIR_MODE.toString(8)} (0${(inode.mode & 0o7777).toString(8)} in the image; --preserve-all gives it that)`);
+    return { ...m, mode: (inode.mode & ~0o7777) | PRIVATE_DIR_MODE };
   }
 
   /** Starts writing one item (`name`: its last path component, null for the walk's start). */

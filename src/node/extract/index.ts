@@ -8,4 +8,5 @@ export { loadXattr, type Meta, metaOf, timePrecisionNote, type XattrApi } from '
 export { loadNsTimes, type NsTimes } from './nsTimes.js';
 export { prepareOutputDir } from './outputPath.js';
 export { type Plan, type PlannedEntry, planExtraction, planSelect } from './plan.js';
-export { type ExtractIssue, type ExtractSummary, mergeSummary, type WrittenEntry } from './summary.js';
+export { PRESERVE_ALL, PRESERVE_NONE, type Preserve, preserveOf } from './policy.js';
+export { type ExtractIssue, type ExtractSummary, mergeSummary, type Withheld, type WrittenEntry } from './summary.js';

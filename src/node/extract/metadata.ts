@@ -4,6 +4,7 @@ import { displayText, isUtf8 } from '../../fs/names.js';
 import type { Inode, InodeRef } from '../../fs/types.js';
 import * as af from './asyncFs.js';
 import type { NsTimes } from './nsTimes.js';
+import { keptPerm, type Preserve } from './policy.js';
 import { describeError, type SummaryLog } from './summary.js';
 
 /**
@@ -15,7 +16,8 @@ import { describeError, type SummaryLog } from './summary.js';
  * libuv, which keeps whole microseconds: then mtime/atime are restored to
  * the microsecond (the on-disk value truncated; see `seconds`). Directories get theirs after everything below them is written
  * (extractFiles.ts), symlinks through lutimes. Ownership is restored only
- * when running as root. Xattrs need the optional fs-xattr package and are
+ * when asked for (Preserve.owner) and running as root; setuid/setgid bits of
+ * files only when asked for (Preserve.setuid, policy.ts). Xattrs need the optional fs-xattr package and are
  * set through /proc/self/fd of the open file; xattrs of symlinks are not
  * restored (Linux has no way to set them without following the link through
  * that package), nor those of device nodes and fifos.
@@ -82,19 +84,32 @@ export class MetadataRestorer {
     private readonly view: FsView,
     private readonly log: SummaryLog,
     outDir: string,
-    private readonly opts: { isRoot: boolean; xattr: XattrApi | string; times: NsTimes | null },
+    private readonly opts: { isRoot: boolean; xattr: XattrApi | string; times: NsTimes | null; preserve: Preserve },
   ) {
     const setgidOut = (nodeFs.statSync(outDir).mode & 0o2000) !== 0;
     this.ownUid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
     this.ownGid = typeof process.getegid === 'function' && !setgidOut ? process.getegid() : -1;
   }
 
+  /**
+   * Whether to give an entry the image's owner: only when asked for and running as root; an
+   * owner that differs from this run's and is not given is counted as withheld.
+   */
+  private chownWanted(inode: Meta): boolean {
+    // A file we create is already owned by our uid and gid (our directories are made 0700,
+    // never setgid, and a setgid output directory turns this shortcut off).
+    const differs = inode.uid !== this.ownUid || inode.gid !== this.ownGid;
+    if (!this.opts.preserve.owner) {
+      if (differs) this.log.ownerWithheld();
+      return false;
+    }
+    return this.opts.isRoot && differs;
+  }
+
   /** xattrs, owner, mode (unless `modeSet`: given at creation), times through an open descriptor. */
   async fdMeta(fd: number, inode: Meta, shown: string, seq: number, modeSet: boolean): Promise<void> {
     await this.setXattrs(this.procFd ? `/proc/self/fd/${fd}` : null, inode, shown, seq);
-    // A file we create is already owned by our uid and gid (our directories are made 0700,
-    // never setgid, and a setgid output directory turns this shortcut off).
-    if (this.opts.isRoot && (inode.uid !== this.ownUid || inode.gid !== this.ownGid)) {
+    if (this.chownWanted(inode)) {
       try {
         await af.fchown(fd, inode.uid, inode.gid);
       } catch (e) {
@@ -103,7 +118,7 @@ export class MetadataRestorer {
     }
     if (!modeSet) {
       try {
-        await af.fchmod(fd, inode.mode & 0o7777);
+        await af.fchmod(fd, keptPerm(inode.mode, this.opts.preserve));
       } catch (e) {
         this.log.failed(seq, shown, `chmod: ${describeError(e)}`);
       }
@@ -117,11 +132,11 @@ export class MetadataRestorer {
   }
 
   /**
-   * Owner (when root) and times of a symlink, fifo or device node through its
+   * Owner (when asked for and root) and times of a symlink, fifo or device node through its
    * path without following it; its xattrs are listed as not restored (`why`).
    */
   async linkMeta(host: Buffer, inode: Inode, shown: string, seq: number, why: string): Promise<void> {
-    if (this.opts.isRoot) {
+    if (this.chownWanted(inode)) {
       try {
         await af.lchown(host, inode.uid, inode.gid);
       } catch (e) {

@@ -18,7 +18,7 @@ export interface PlannedEntry {
   size: bigint;
   /** A further name of a hard-linked inode already listed (written as a hard link). */
   hardLink?: boolean;
-  /** Not written, and why (an unsafe name, a socket, a device node or fifo without root, a missing inode). */
+  /** Not written, and why (an unsafe name, a socket, a device node not asked for, a device node or fifo without root, a missing inode). */
   not?: string;
   inode: Inode | null;
 }
@@ -34,7 +34,7 @@ export interface Plan {
  * would be written: everything below it, or with `regex` every entry whose
  * path matches plus the directories on the way to one.
  */
-export function planExtraction(view: FsView, start: InodeRef, into: readonly Uint8Array[], regex: RegExp | null, opts: { isRoot: boolean }): Plan {
+export function planExtraction(view: FsView, start: InodeRef, into: readonly Uint8Array[], regex: RegExp | null, opts: { isRoot: boolean; devices: boolean }): Plan {
   const refused = new WeakSet<WalkItem>();
   const kept: { e: PlannedEntry; matched: boolean }[] = [];
   const seenLinks = new Set<string>();
@@ -53,6 +53,7 @@ export function planExtraction(view: FsView, start: InodeRef, into: readonly Uin
     } else if (!i) e.not = 'inode missing';
     else if (it.loop) e.not = 'directory already met on this walk (a loop)';
     else if (i.kind === 'sock') e.not = 'socket (not recreated)';
+    else if ((i.kind === 'chr' || i.kind === 'blk') && !opts.devices) e.not = `${i.kind} (device nodes are withheld; --devices or --preserve-all makes them)`;
     else if ((i.kind === 'fifo' || i.kind === 'chr' || i.kind === 'blk') && !opts.isRoot) e.not = `${i.kind} (made only when running as root)`;
     const matched = regex === null || regex.test(path);
     // The first name written of a hard-linked inode is a file, the others links to it.

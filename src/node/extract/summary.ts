@@ -17,7 +17,14 @@ export interface ExtractSummary {
   /** Things deliberately not made: devices and fifos when not root, sockets. */
   skipped: ExtractIssue[];
   xattrs: { restored: number; notRestored: (ExtractIssue & { name: string })[] };
-  ownership: 'restored' | 'not restored (not running as root)';
+  /**
+   * What the safe defaults held back (policy.ts): device nodes not made, files written without
+   * their setuid/setgid bits, entries whose image owner was not given them, the output
+   * directory's mode kept private; `entries` lists each with the reason (but ownership, which
+   * concerns nearly every entry of a root extraction, is counted only).
+   */
+  withheld: Withheld;
+  ownership: 'restored' | 'withheld (--owner or --preserve-all restores it)' | 'not restored (not running as root)';
   verify: boolean;
   /** How precisely mtime and atime were set on what was written ("us": to the microsecond, truncated). */
   timePrecision: 'us' | 'ns';
@@ -28,6 +35,17 @@ export interface ExtractSummary {
   /** Every entry written, with the exact on-disk times (only when asked for: `manifest`). */
   entries?: WrittenEntry[];
 }
+
+export interface Withheld {
+  devices: number;
+  setuid: number;
+  owner: number;
+  outputMode: number;
+  entries: ExtractIssue[];
+}
+
+/** Kinds of withheld entries that are listed (ownership is only counted). */
+export type WithheldKind = 'devices' | 'setuid' | 'outputMode';
 
 /** One entry written: its path under the output directory, type, size and the image's times to the ns. */
 export interface WrittenEntry {
@@ -57,7 +75,7 @@ export class SummaryLog {
   private readonly order = new WeakMap<object, number>();
   private readonly replacedItems: { path: string }[] = [];
 
-  constructor(output: string, opts: { isRoot: boolean; verify: boolean; manifest?: boolean; timePrecision: 'us' | 'ns' }) {
+  constructor(output: string, opts: { isRoot: boolean; verify: boolean; manifest?: boolean; timePrecision: 'us' | 'ns'; owner: boolean }) {
     this.summary = {
       output,
       written: { files: 0, directories: 0, symlinks: 0, hardlinks: 0, fifos: 0, devices: 0, bytes: 0 },
@@ -65,7 +83,8 @@ export class SummaryLog {
       failed: [],
       skipped: [],
       xattrs: { restored: 0, notRestored: [] },
-      ownership: opts.isRoot ? 'restored' : 'not restored (not running as root)',
+      withheld: { devices: 0, setuid: 0, owner: 0, outputMode: 0, entries: [] },
+      ownership: !opts.owner ? 'withheld (--owner or --preserve-all restores it)' : opts.isRoot ? 'restored' : 'not restored (not running as root)',
       verify: opts.verify,
       timePrecision: opts.timePrecision,
       replaced: [],
@@ -103,6 +122,17 @@ export class SummaryLog {
     this.add(this.summary.skipped, seq, path, reason);
   }
 
+  /** An entry held back by the safe defaults (counted even past the list's cap). */
+  withheld(seq: number, path: string, kind: WithheldKind, reason: string): void {
+    this.summary.withheld[kind]++;
+    this.add(this.summary.withheld.entries, seq, path, reason);
+  }
+
+  /** An entry whose owner in the image was not given it (by default). */
+  ownerWithheld(): void {
+    this.summary.withheld.owner++;
+  }
+
   noXattr(seq: number, path: string, name: string, reason: string): void {
     const nr = this.summary.xattrs.notRestored;
     if (nr.length >= LIST_CAP) return;
@@ -115,7 +145,7 @@ export class SummaryLog {
   sort(): void {
     const s = this.summary;
     const bySeq = (a: object, b: object) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0);
-    for (const l of [s.refused, s.failed, s.skipped, s.xattrs.notRestored, s.entries ?? []]) l.sort(bySeq);
+    for (const l of [s.refused, s.failed, s.skipped, s.withheld.entries, s.xattrs.notRestored, s.entries ?? []]) l.sort(bySeq);
     s.replaced = this.replacedItems.sort(bySeq).map((x) => x.path);
   }
 
@@ -135,6 +165,8 @@ export function mergeSummary(into: ExtractSummary, s: ExtractSummary): void {
   into.failed.push(...s.failed);
   into.skipped.push(...s.skipped);
   into.replaced.push(...s.replaced);
+  for (const k of ['devices', 'setuid', 'owner', 'outputMode'] as const) into.withheld[k] += s.withheld[k];
+  into.withheld.entries.push(...s.withheld.entries);
   into.xattrs.restored += s.xattrs.restored;
   into.xattrs.notRestored.push(...s.xattrs.notRestored);
   for (const n of s.notes) if (!into.notes.includes(n)) into.notes.push(n);
