@@ -1,8 +1,8 @@
 import * as nodeFs from 'node:fs';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
-import { type Recovered, type RecoverReport, recoverDeleted } from '../../analysis/forensics/recover.js';
-import { displayPath, jsonPath } from '../../fs/names.js';
+import { type Recovered, type RecoverReport, type RemovedName, recoverDeleted } from '../../analysis/forensics/recover.js';
+import { displayPath, jsonPath, pathBytes, toBase64 } from '../../fs/names.js';
 import { extractFiles, loadNsTimes, loadXattr, timePrecisionNote } from '../../node/extract/index.js';
 import { fileEntryJson, formatTimeShort, modeString } from '../../report/fs.js';
 import { jsonDocument, toJson } from '../../report/json.js';
@@ -106,7 +106,7 @@ else to the microsecond (ns in the report).`,
           r.inode.nlink,
           formatTimeShort(r.inode.mtime),
           r.lastSeen,
-          r.source + (r.inoReused ? ' (ino reused)' : ''),
+          r.source + (r.inoReused ? ' (ino reused)' : '') + (r.olderVersion ? ' (older version)' : ''),
           `${r.data.state}${r.data.sectorsOk + r.data.sectorsBad ? ` (${r.data.sectorsOk} ok, ${r.data.sectorsBad} bad` + (r.data.sectorsNoCsum ? `, ${r.data.sectorsNoCsum} no csum` : '') + ')' : ''}${r.data.reusedBytes ? `, ${r.data.reusedBytes} bytes reused` : ''}`,
           ...(out ? [cell(out, written.get(r))] : []),
         ]);
@@ -116,6 +116,16 @@ else to the microsecond (ns in the report).`,
             rows,
           ) + '\n',
         );
+        if (report.removedNames.length) {
+          io.stdout.write('names removed from inodes that still live (a removed hard link, a rename):\n');
+          const named = report.removedNames.map((n) => [
+            n.path ? displayPath(n.path) : `(in directory ${n.parent}) ${displayPath([n.name]).slice(1)}`,
+            `${n.subvol}:${n.ino}`,
+            n.lastSeen,
+            n.currentPaths.map((c) => displayPath(c)).join('\n') || '(no name now)',
+          ]);
+          io.stdout.write(renderTable(['name (as it was)', 'subvol:ino', 'last seen', 'names now'], named) + '\n');
+        }
         const lost = report.searched.filter((s) => s.missing > 0).length;
         io.stdout.write(`${report.files.length} recovered; ${report.searched.length} older tree root(s) searched${lost ? `, ${lost} of them partial (blocks reused since)` : ''}\n`);
         if (out && opts.dryRun) io.stdout.write(`nothing written (--dry-run); -o ${out} would hold files/, unnamed/ and ${REPORT}\n`);
@@ -198,7 +208,23 @@ function confidence(state: Recovered['data']['state']): 'high' | 'medium' | 'low
 }
 
 function reportJson(report: RecoverReport, written: Map<Recovered, Written>, top: Record<string, unknown>): Record<string, unknown> {
-  return { ...top, files: report.files.map((r) => fileJson(r, written.get(r))), searched: report.searched };
+  return { ...top, files: report.files.map((r) => fileJson(r, written.get(r))), removedNames: report.removedNames.map(removedNameJson), searched: report.searched };
+}
+
+function removedNameJson(n: RemovedName): Record<string, unknown> {
+  const p = n.path ? jsonPath(n.path) : null;
+  const name = jsonPath([n.name]);
+  return {
+    subvol: n.subvol,
+    ino: n.ino,
+    path: p ? p.text : null,
+    ...(p && !p.exact ? { pathBase64: toBase64(pathBytes(n.path!)) } : {}),
+    parent: n.parent,
+    name: name.text.slice(1),
+    lastSeen: n.lastSeen,
+    treeRoot: n.root.bytenr,
+    currentPaths: n.currentPaths.map((c) => jsonPath(c).text),
+  };
 }
 
 function fileJson(r: Recovered, w?: Written): Record<string, unknown> {
@@ -216,6 +242,7 @@ function fileJson(r: Recovered, w?: Written): Record<string, unknown> {
     inodeBlock: i.place?.block ?? null,
     confidence: confidence(r.data.state),
     data: r.data,
+    ...(r.leaves ? { leaves: r.leaves, olderVersion: r.olderVersion ?? false } : {}),
     ...(w ? { outputPath: w.path, writtenTo: w.host, failed: w.failed } : {}),
   };
 }

@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cli, parseJsonExact } from './helpers/cli.js';
+import { ROOT, SAMPLES, truthJson } from './helpers/samples.js';
+
+/**
+ * The orphans fixture (test/fixtures/forensics-orphans, built by its build.sh with the kernel):
+ * three commits, then every node of subvolume 5 but the current root zeroed, so the older
+ * leaves survive that no root reaches. The truth is what the kernel showed before each change
+ * (sha256 and filefrag extents of each file) and what build.sh read back from the unmounted image.
+ */
+const DIR = join(ROOT, 'test', 'fixtures', 'forensics-orphans');
+const IMG = join(DIR, 'dev1.runs.gz');
+interface FileTruth {
+  ino: number;
+  size: number;
+  mode: number;
+  sha256: string;
+  inline: boolean;
+  extents: { survives: boolean }[];
+}
+interface Commit {
+  label: string;
+  generation: number;
+  files: Record<string, FileTruth>;
+}
+const truth = JSON.parse(readFileSync(join(DIR, 'truth.json'), 'utf8')) as { commits: Commit[]; wiped_nodes: { bytenr: number }[] };
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const tmp: string[] = [];
+afterAll(() => {
+  for (const d of tmp) rmSync(d, { recursive: true, force: true });
+});
+
+interface Rec {
+  subvol: number;
+  ino: number;
+  paths: string[];
+  size: number;
+  mode: number;
+  transid: number;
+  inodeGeneration: number;
+  lastSeen: number;
+  source: string;
+  olderVersion?: boolean;
+  leaves?: number[];
+  data: { state: string };
+  writtenTo?: string | null;
+}
+
+const VICTIMS = ['victims/a-40k.bin', 'victims/sub/b-12k.txt', 'victims/small-inline.txt'];
+const last = truth.commits[truth.commits.length - 1]!;
+
+describe('recover: orphan leaves (no surviving root reaches them)', () => {
+  it('the fixture is what it should be: nodes wiped, victims gone from the last commit', () => {
+    expect(truth.wiped_nodes.length).toBeGreaterThan(0);
+    for (const v of VICTIMS) expect(last.files[v]).toBeUndefined();
+  });
+
+  it('every deleted file comes back from its orphan leaves: path, inode fields, verdict from its surviving extents, sha256 as before deletion', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'orphans-'));
+    tmp.push(out);
+    const r = await cli('recover', IMG, '-o', join(out, 'x'), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const files = (parseJsonExact(r.stdout) as { files: Rec[] }).files;
+    for (const path of VICTIMS) {
+      const seen = truth.commits.filter((c) => c.files[path]);
+      const t = seen[seen.length - 1]!.files[path]!;
+      const f = files.find((x) => x.subvol === 5 && x.ino === t.ino);
+      expect(f, path).toBeDefined();
+      // Every older node is gone: only the leaves tell.
+      expect(f!.source).toBe('orphan leaf');
+      expect(f!.leaves!.length).toBeGreaterThan(0);
+      expect(f!.paths).toEqual([`/${path}`]);
+      expect([f!.size, f!.mode]).toEqual([t.size, t.mode]);
+      // Last seen in a leaf written no earlier than the last commit that had it and no later than the deleting one.
+      expect(f!.lastSeen).toBeGreaterThanOrEqual(seen[seen.length - 1]!.generation);
+      expect(f!.lastSeen).toBeLessThanOrEqual(last.generation);
+      expect(f!.data.state).toBe(t.inline ? 'inline' : t.extents.every((e) => e.survives) ? 'intact' : 'partly-overwritten');
+      expect(sha(readFileSync(f!.writtenTo!)), path).toBe(t.sha256);
+    }
+    for (const d of ['victims', 'victims/sub'])
+      expect(
+        files.some((x) => x.source === 'orphan leaf' && x.paths.includes(`/${d}`)),
+        d,
+      ).toBe(true);
+  });
+
+  it('older versions of a live file are kept apart (one per inode transid), each with the bytes it had at that commit', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'orphans-'));
+    tmp.push(out);
+    const r = await cli('recover', IMG, '-o', join(out, 'x'), '--json');
+    const files = (parseJsonExact(r.stdout) as { files: Rec[] }).files;
+    const ino = last.files['versions.bin']!.ino;
+    const versions = files.filter((x) => x.subvol === 5 && x.ino === ino);
+    // The inode's transid is the generation of the commit that last changed it: v1 and v2, not the live v3.
+    const olderCommits = truth.commits.filter((c) => c !== last && c.files['versions.bin']);
+    expect(versions.map((v) => v.transid).sort()).toEqual(olderCommits.map((c) => c.generation).sort());
+    for (const v of versions) {
+      const c = truth.commits.find((x) => x.generation === v.transid)!;
+      expect(v.olderVersion).toBe(true);
+      expect(v.paths).toEqual(['/versions.bin']);
+      expect(v.data.state).toBe(c.files['versions.bin']!.extents.every((e) => e.survives) ? 'intact' : 'partly-overwritten');
+      expect(sha(readFileSync(v.writtenTo!)), c.label).toBe(c.files['versions.bin']!.sha256);
+    }
+  });
+});
+
+interface Removed {
+  subvol: number;
+  ino: number;
+  path: string | null;
+  name: string;
+  lastSeen: number;
+  currentPaths: string[];
+}
+
+describe('recover: names removed from inodes that still live', () => {
+  it('a removed hard link and a renamed file keep their old names, last seen in the last commit before the change (orphans fixture)', async () => {
+    const r = await cli('recover', IMG, '--json');
+    const got = (parseJsonExact(r.stdout) as { removedNames: Removed[] }).removedNames;
+    const first = truth.commits[0]!;
+    const before = truth.commits[truth.commits.length - 2]!;
+    const want = [
+      { ino: first.files['names/linked.bin']!.ino, path: '/names/second-name.bin', now: ['/names/linked.bin'] },
+      { ino: first.files['names/old-name.txt']!.ino, path: '/names/old-name.txt', now: ['/names/new-name.txt'] },
+    ];
+    expect(got.map((n) => n.path).sort()).toEqual(want.map((w) => w.path).sort());
+    for (const w of want) {
+      const n = got.find((x) => x.path === w.path)!;
+      expect(n.ino).toBe(w.ino);
+      expect(n.currentPaths).toEqual(w.now);
+      expect(n.name).toBe(w.path.slice(w.path.lastIndexOf('/') + 1));
+      // The subvolume was last changed before phase 3 in some commit up to the one before it.
+      expect(n.lastSeen).toBeGreaterThanOrEqual(first.generation);
+      expect(n.lastSeen).toBeLessThanOrEqual(before.generation);
+    }
+  });
+
+  it('the deleted sample: the unlinked name of a file that kept another one, last seen at the generation before the delete', async () => {
+    const t = truthJson<{ generation_before: number; deleted: { path: string; ino: number; fully_deleted: boolean }[] }>('deleted', 'deleted.json');
+    const r = await cli('recover', join(SAMPLES, 'deleted', 'dev1.runs.gz'), '--json');
+    const got = (parseJsonExact(r.stdout) as { removedNames: Removed[] }).removedNames;
+    const kept = t.deleted.filter((d) => !d.fully_deleted);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(got.map((n) => `${n.ino} ${n.path}`).sort()).toEqual(kept.map((d) => `${d.ino} /${d.path}`).sort());
+    for (const n of got) {
+      expect(n.lastSeen).toBe(t.generation_before);
+      expect(n.currentPaths.length).toBeGreaterThan(0);
+    }
+  });
+});
