@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli, parseJsonExact } from './helpers/cli.js';
-import { ROOT, SAMPLES, truthJson } from './helpers/samples.js';
+import { CORPUS, ROOT, SAMPLES, truthJson } from './helpers/samples.js';
 
 /**
  * The orphans fixture (test/fixtures/forensics-orphans, built by its build.sh with the kernel):
@@ -151,4 +152,74 @@ describe('recover: names removed from inodes that still live', () => {
       expect(n.currentPaths.length).toBeGreaterThan(0);
     }
   });
+});
+
+// The Sleuth Kit's mactime, where installed, is the reader a body file is for: it drops any line it cannot parse.
+const mactime = ['/usr/bin/mactime', '/usr/local/bin/mactime'].find((p) => existsSync(p));
+/** mactime's rows for a body file: [meta (inode), name] of each event. */
+function mactimeRows(body: string): { meta: string; name: string }[] {
+  const dir = mkdtempSync(join(tmpdir(), 'mactime-'));
+  tmp.push(dir);
+  writeFileSync(join(dir, 'body.txt'), body);
+  const m = spawnSync(mactime!, ['-b', join(dir, 'body.txt'), '-d'], { env: { ...process.env, TZ: 'UTC' }, encoding: 'utf8' });
+  expect(m.status).toBe(0);
+  return m.stdout
+    .trimEnd()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','))
+    .map((c) => ({ meta: c[6]!, name: c.slice(7).join(',').replace(/^"|"$/g, '') }));
+}
+
+describe('body file: TSK deleted and orphan marks', () => {
+  it('files rebuilt from orphan leaves are "(deleted)" lines with their old path, SUBVOL-INO and size; mactime reads them', async () => {
+    const r = await cli('timeline', IMG, '--bodyfile');
+    expect(r.code).toBe(0);
+    const lines = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split('|'));
+    for (const path of VICTIMS) {
+      const seen = truth.commits.filter((c) => c.files[path]);
+      const t = seen[seen.length - 1]!.files[path]!;
+      const l = lines.find((f) => f[1] === `/${path} (deleted)`);
+      expect(l, path).toBeDefined();
+      expect([l![2], Number(l![6])]).toEqual([`5-${t.ino}`, t.size]);
+    }
+    if (!mactime) return;
+    const rows = mactimeRows(r.stdout);
+    for (const path of VICTIMS)
+      expect(
+        rows.some((x) => x.name === `/${path} (deleted)`),
+        path,
+      ).toBe(true);
+  });
+
+  it.runIf(existsSync(join(CORPUS, 'progs')))(
+    "an orphan inode no name reaches is $OrphanFiles/OrphanFile-SUBVOL-INO (deleted), as fls names one; mactime reads it (btrfs-progs' orphan image)",
+    async () => {
+      const image = 'fsck-tests/029-valid-orphan-item/orphan_inode';
+      const t = (JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'corpus', 'orphans.json'), 'utf8')) as { images: Record<string, { orphan_items: { tree: number; objectid: number }[] }> })
+        .images[image]!;
+      const r = await cli('timeline', join(CORPUS, 'progs', `${image}.runs.gz`), '--bodyfile');
+      const want = t.orphan_items.filter((o) => o.tree !== 1).map((o) => ({ meta: `${o.tree}-${o.objectid}`, name: `/$OrphanFiles/OrphanFile-${o.tree}-${o.objectid} (deleted)` }));
+      expect(want.length).toBeGreaterThan(0);
+      const lines = r.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split('|'));
+      for (const w of want)
+        expect(
+          lines.some((f) => f[1] === w.name && f[2] === w.meta),
+          w.name,
+        ).toBe(true);
+      if (!mactime) return;
+      const rows = mactimeRows(r.stdout);
+      for (const w of want)
+        expect(
+          rows.some((x) => x.name === w.name && x.meta === w.meta),
+          w.name,
+        ).toBe(true);
+    },
+  );
 });
