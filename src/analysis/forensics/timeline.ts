@@ -87,8 +87,8 @@ export function* liveInodes(view: FsView, only?: bigint): Generator<TimelineEntr
   }
 }
 
-export function recoveredEntries(files: Recovered[]): TimelineEntry[] {
-  return files.flatMap((r): TimelineEntry[] => {
+export function recoveredEntries(files: Recovered[]): (TimelineEntry & { inode: Inode })[] {
+  return files.flatMap((r): (TimelineEntry & { inode: Inode })[] => {
     const base = { subvol: r.subvol, ino: r.ino, inode: r.inode, deleted: true, source: r.source, ...(r.inoReused ? { realloc: true } : {}) };
     return r.paths.length ? r.paths.map((path) => ({ ...base, path })) : [{ ...base, path: null }];
   });
@@ -119,20 +119,20 @@ export function noName(e: TimelineEntry): string {
 export const TSK_ORPHAN_DIR = '$OrphanFiles';
 
 /**
- * The path a body file gives an entry, by TSK's conventions: an inode no
- * name reaches (live or recovered) is $OrphanFiles/OrphanFile-SUBVOL-INO; a name found
- * in an orphan leaf whose directory has no known path ($ORPHAN/TREE/DIR/NAME)
- * is $OrphanFiles/NAME, as fls shows a named orphan.
+ * The path forensic formats (body file, DFXML) give an entry, by TSK's
+ * conventions: an inode no name reaches (live or recovered) is
+ * $OrphanFiles/OrphanFile-SUBVOL-INO; a name found in an orphan leaf whose
+ * directory has no known path ($ORPHAN/TREE/DIR/NAME) is $OrphanFiles/NAME,
+ * as fls shows a named orphan. `orphan`: it is under $OrphanFiles.
  */
-function bodyPath(e: TimelineEntry): string {
+export function tskPath(e: Pick<TimelineEntry, 'subvol' | 'ino' | 'path' | 'source'>): { path: Uint8Array[]; orphan: boolean } {
   const enc = new TextEncoder();
-  const orphan = enc.encode(TSK_ORPHAN_DIR);
-  if (!e.path) return bodyfilePath([orphan, enc.encode(`OrphanFile-${e.subvol}-${e.ino}`)]);
-  const first = e.path[0]!;
-  if (e.source === 'orphan leaf' && new TextDecoder().decode(first) === ORPHAN_DIR) {
-    return bodyfilePath(e.path.length >= 4 ? [orphan, ...e.path.slice(3)] : [orphan, enc.encode(`OrphanFile-${e.subvol}-${e.ino}`)]);
-  }
-  return bodyfilePath(e.path);
+  const dir = enc.encode(TSK_ORPHAN_DIR);
+  const unnamed = [dir, enc.encode(`OrphanFile-${e.subvol}-${e.ino}`)];
+  if (!e.path) return { path: unnamed, orphan: true };
+  const first = e.path[0];
+  if (e.source === 'orphan leaf' && first && new TextDecoder().decode(first) === ORPHAN_DIR) return { path: e.path.length >= 4 ? [dir, ...e.path.slice(3)] : unnamed, orphan: true };
+  return { path: e.path, orphan: false };
 }
 
 /**
@@ -142,7 +142,7 @@ function bodyPath(e: TimelineEntry): string {
  * whose metadata is allocated again).
  */
 export function bodyName(e: TimelineEntry): string {
-  let name = bodyPath(e);
+  let name = bodyfilePath(tskPath(e).path);
   if (e.symlinkTarget) name += ` -> ${bodyfileText(e.symlinkTarget)}`;
   if (e.deleted) name += e.realloc ? ' (deleted-realloc)' : ' (deleted)';
   return name;

@@ -1,20 +1,27 @@
 import * as nodeFs from 'node:fs';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
+import { fileByteRuns } from '../../analysis/byteRuns.js';
 import { type Recovered, type RecoverReport, type RemovedName, recoverDeleted } from '../../analysis/forensics/recover.js';
+import { contentDigests } from '../../analysis/manifest.js';
 import { displayPath, jsonPath, pathBytes, toBase64 } from '../../fs/names.js';
 import { extractFiles, loadNsTimes, loadXattr, timePrecisionNote } from '../../node/extract/index.js';
+import { recoveredFileObject } from '../../report/dfxmlForensics.js';
 import { fileEntryJson, formatTimeShort, modeString } from '../../report/fs.js';
 import { jsonDocument, toJson } from '../../report/json.js';
+import type { Filesystem } from '../../tree/Filesystem.js';
 import { type CliIO, EXIT_DAMAGE, UsageError } from '../context.js';
+import { DfxmlFile } from '../dfxmlFile.js';
 import { reportFindings } from '../findings.js';
 import { openFilesystem } from '../open.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { Progress, scanWithProgress } from '../progress.js';
 import { renderTable } from '../table.js';
+import { nodeHasher } from './manifest.js';
 
 interface RecoverOptions extends CommonOptions {
   output?: string;
+  dfxml?: string;
   force?: boolean;
   dryRun?: boolean;
 }
@@ -43,6 +50,10 @@ export function registerRecover(program: Command, io: CliIO, done: (code: number
     .option('-o, --output <dir>', 'write the recovered files to DIR/files/<path as it was>, with DIR/recover-report.json (DIR must be empty or new)')
     .option('--force', 'with -o: write into a DIR that is not empty, replacing what is in the way (each one replaced is listed)')
     .option('--dry-run', 'with -o: list where each file would be written, with sizes; write nothing')
+    .option(
+      '--dfxml <file>',
+      'also write a DFXML document of the recovered files to FILE: names as they were, inode fields, times, byte runs, md5 and sha256 of what was recovered, marked deleted (alloc_name 0)',
+    )
     .addHelpText(
       'after',
       `
@@ -65,6 +76,7 @@ else to the microsecond (ns in the report).`,
       progress.phase('searching older trees');
       const report = recoverDeleted(fs, scan);
       progress.done();
+      if (opts.dfxml) writeDfxml(opts.dfxml, fs, image, report);
       const written = new Map<Recovered, Written>();
       const replaced: string[] = [];
       let precision: { timePrecision: 'us' | 'ns'; note: string } | null = null;
@@ -140,6 +152,18 @@ else to the microsecond (ns in the report).`,
 }
 
 const REPORT = 'recover-report.json';
+
+/** --dfxml FILE: one fileobject per recovered file, with its byte runs and the digests of its content as recovered. */
+function writeDfxml(path: string, fs: Filesystem, image: string | undefined, report: RecoverReport): void {
+  const d = new DfxmlFile(path, fs, image, 'recover');
+  const hasher = nodeHasher(['md5', 'sha256']);
+  for (const r of report.files) {
+    const ref = { subvol: r.subvol, ino: r.ino };
+    const runs = r.inode.kind === 'file' || r.inode.kind === 'symlink' ? fileByteRuns(r.view, ref).runs : null;
+    d.object(recoveredFileObject(r, runs, r.inode.kind === 'file' ? contentDigests(r.view, r.inode, hasher, undefined, undefined, false) : undefined, d.image));
+  }
+  d.close();
+}
 
 /** The "written to" cell: where the file is (or would be, --dry-run), or why it is not. */
 function cell(out: string, w: Written | undefined): string {
