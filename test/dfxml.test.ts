@@ -196,6 +196,12 @@ describe('recover and timeline --dfxml (orphans fixture: kernel-made, older node
     const objs = objectFields(text);
     expect(objs.length).toBe(r.stdout.trimEnd().split('\n').length);
     for (const p of victims) expect(objs.find((x) => x.name === p)?.field('alloc_name'), p).toBe('0');
+    // The two earlier contents of versions.bin: its name is unallocated in them, its inode is not.
+    const older = objs.filter((x) => x.name === 'versions.bin' && x.field('alloc') === '0');
+    expect(older.map((x) => [x.field('alloc_inode'), x.field('alloc_name')])).toEqual([
+      ['1', '0'],
+      ['1', '0'],
+    ]);
     const live = truth.commits[truth.commits.length - 1]!.files;
     for (const [p, t] of Object.entries(live)) {
       const o = objs.find((x) => x.name === p && x.field('alloc') === '1');

@@ -28,7 +28,12 @@ interface Commit {
   generation: number;
   files: Record<string, FileTruth>;
 }
-const truth = JSON.parse(readFileSync(join(DIR, 'truth.json'), 'utf8')) as { commits: Commit[]; wiped_nodes: { bytenr: number }[] };
+interface Leaf {
+  bytenr: number;
+  generation: number;
+  survives: boolean;
+}
+const truth = JSON.parse(readFileSync(join(DIR, 'truth.json'), 'utf8')) as { commits: (Commit & { fs5_leaves: Leaf[] })[]; wiped_nodes: { bytenr: number }[] };
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const tmp: string[] = [];
 afterAll(() => {
@@ -65,7 +70,15 @@ describe('recover: orphan leaves (no surviving root reaches them)', () => {
     tmp.push(out);
     const r = await cli('recover', IMG, '-o', join(out, 'x'), '--json');
     expect(r.code, r.stderr).toBe(0);
-    const files = (parseJsonExact(r.stdout) as { files: Rec[] }).files;
+    const doc = parseJsonExact(r.stdout) as { files: Rec[]; orphanLeaves: { unreached: number; mined: number } };
+    const files = doc.files;
+    // Every leaf of subvolume 5 a committed older tree had, that survives and the current tree does not have, is an orphan leaf
+    // (leaves written only inside a transaction add to them).
+    const current = new Set(last.fs5_leaves.map((l) => `${l.bytenr}:${l.generation}`));
+    const older = new Set(truth.commits.flatMap((c) => c.fs5_leaves.filter((l) => l.survives && !current.has(`${l.bytenr}:${l.generation}`)).map((l) => `${l.bytenr}:${l.generation}`)));
+    expect(older.size).toBeGreaterThan(0);
+    expect(doc.orphanLeaves.unreached).toBeGreaterThanOrEqual(older.size);
+    expect(doc.orphanLeaves.mined).toBe(doc.orphanLeaves.unreached);
     for (const path of VICTIMS) {
       const seen = truth.commits.filter((c) => c.files[path]);
       const t = seen[seen.length - 1]!.files[path]!;

@@ -49,6 +49,6 @@ export function recoveredFileObject(r: Recovered, runs: readonly ByteRun[] | nul
 /** One fileobject of a timeline entry (one name of an inode): names, inode fields and times; recovered entries flagged deleted. */
 export function timelineFileObject(e: TimelineEntry & { inode: Inode }, image: DfxmlImage): string {
   const p = tskPath(e);
-  const recovered = e.deleted ? { inodeAllocated: false, orphan: p.orphan, source: e.source ?? 'recovered' } : undefined;
+  const recovered = e.deleted ? { inodeAllocated: e.olderVersion === true, orphan: p.orphan, source: e.source ?? 'recovered' } : undefined;
   return dfxmlFileObject(entryOf(e.subvol, p.path, e.inode), null, image.devid, image.offset, recovered);
 }

@@ -12,7 +12,7 @@ import type { Filesystem } from '../../tree/Filesystem.js';
 import { type ItemRef, iterateItems, type TreeRoot } from '../../tree/walk.js';
 import { diffItemRefs } from '../diff.js';
 import { inodeGeneration, LiveInodes } from './liveInodes.js';
-import { groupConsistent, groupEntries, groupInode, groupOrphanItems, groupRefs, type OrphanGroup, OrphanItems, unreachedLeaves } from './orphanLeaves.js';
+import { groupConsistent, groupEntries, groupInode, groupOrphanItems, groupRefs, type OrphanGroup, OrphanItems, type OrphanLeaf, unreachedLeaves } from './orphanLeaves.js';
 import { CompletenessMemo, committedRoots, completeness } from './roots.js';
 import type { ScanResult } from './scan.js';
 import { TreeAtRoot } from './treeAtRoot.js';
@@ -93,6 +93,8 @@ export interface RemovedName {
 export interface RecoverReport {
   files: Recovered[];
   removedNames: RemovedName[];
+  /** Leaves of subvolume trees no searched root reaches, and how many of them (newest first) were mined for inodes. */
+  orphanLeaves: { unreached: number; mined: number };
   /** Older roots of fs trees searched, with how complete each still is. */
   searched: { subvol: bigint; generation: bigint; bytenr: bigint; intact: number; missing: number }[];
 }
@@ -237,8 +239,10 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
       });
     }
   }
-  out.push(...orphanLeafFiles(q, view, scan, searchedRoots, out, checker));
-  return { files: out, removedNames, searched };
+  const unreached = unreachedLeaves(q, scan, searchedRoots).sort((a, b) => cmpDesc(a.generation, b.generation));
+  const mined = unreached.slice(0, MAX_ORPHAN_LEAVES);
+  out.push(...orphanLeafFiles(q, view, mined, out, checker));
+  return { files: out, removedNames, orphanLeaves: { unreached: unreached.length, mined: mined.length }, searched };
 }
 
 /** The names of an INODE_REF item (key: inode, INODE_REF, parent directory). */
@@ -307,6 +311,13 @@ function withContinuation(g: OrphanGroup, same: OrphanGroup[], transid: bigint):
   return [...g.items, ...extra].sort((a, b) => compareKeys(a.block.key(a.slot), b.block.key(b.slot)));
 }
 
+/**
+ * Most orphan leaves mined, newest first: their items are held until the
+ * inodes are rebuilt (each recovered file keeps its leaves to read it), so
+ * at 16 KiB nodes this is at most 128 MiB. The report says how many there were.
+ */
+export const MAX_ORPHAN_LEAVES = 8192;
+
 /** The path component orphan leaf files without a known parent path are put under. */
 export const ORPHAN_DIR = '$ORPHAN';
 
@@ -320,8 +331,8 @@ export const ORPHAN_DIR = '$ORPHAN';
  * files already recovered, or other orphan groups; when no parent path is
  * known, $ORPHAN/TREE/PARENT-INO/NAME, and $ORPHAN/TREE/INO without a name.
  */
-function orphanLeafFiles(q: Filesystem, view: FsView, scan: ScanResult, roots: Map<bigint, TreeRoot[]>, found: Recovered[], checker: DataChecker): Recovered[] {
-  const groups = groupOrphanItems(q, unreachedLeaves(q, scan, roots));
+function orphanLeafFiles(q: Filesystem, view: FsView, leaves: OrphanLeaf[], found: Recovered[], checker: DataChecker): Recovered[] {
+  const groups = groupOrphanItems(q, leaves);
   if (groups.length === 0) return [];
   const enc = new TextEncoder();
   const byIno = new Map<string, OrphanGroup[]>();

@@ -21,6 +21,8 @@ export interface TimelineEntry {
   source?: string;
   /** Recovered, and its inode number is used by another inode now (TSK: "deleted-realloc"). */
   realloc?: boolean;
+  /** Recovered from an orphan leaf: an earlier content of an inode that still lives. */
+  olderVersion?: boolean;
   symlinkTarget?: Uint8Array | null;
   /** The path (and symlink target) as text, made beforehand by slimEntry in the form of the output. */
   shown?: Shown;
@@ -89,7 +91,7 @@ export function* liveInodes(view: FsView, only?: bigint): Generator<TimelineEntr
 
 export function recoveredEntries(files: Recovered[]): (TimelineEntry & { inode: Inode })[] {
   return files.flatMap((r): (TimelineEntry & { inode: Inode })[] => {
-    const base = { subvol: r.subvol, ino: r.ino, inode: r.inode, deleted: true, source: r.source, ...(r.inoReused ? { realloc: true } : {}) };
+    const base = { subvol: r.subvol, ino: r.ino, inode: r.inode, deleted: true, source: r.source, ...(r.inoReused ? { realloc: true } : {}), ...(r.olderVersion ? { olderVersion: true } : {}) };
     return r.paths.length ? r.paths.map((path) => ({ ...base, path })) : [{ ...base, path: null }];
   });
 }

@@ -62,6 +62,7 @@ Layout of -o DIR (the layout of extract, under files/):
   DIR/files/<path as it was>               e.g. DIR/files/victims/subdir/one.bin
   DIR/files/deleted-subvolume-ID/<path>    inodes of a deleted (not yet cleaned) subvolume
   DIR/unnamed/SUBVOL-INO                   inodes no surviving name reaches
+  DIR/files/$ORPHAN/TREE/...               orphan-leaf files whose directory has no known path
 Two recovered inodes with the same path: the later one gets "~SUBVOL-INO" appended.
 Directories are made on the way (mode 0700); times to the ns with the optional koffi package,
 else to the microsecond (ns in the report).`,
@@ -139,7 +140,9 @@ else to the microsecond (ns in the report).`,
           io.stdout.write(renderTable(['name (as it was)', 'subvol:ino', 'last seen', 'names now'], named) + '\n');
         }
         const lost = report.searched.filter((s) => s.missing > 0).length;
-        io.stdout.write(`${report.files.length} recovered; ${report.searched.length} older tree root(s) searched${lost ? `, ${lost} of them partial (blocks reused since)` : ''}\n`);
+        const ol = report.orphanLeaves;
+        const leaves = ol.unreached ? `; ${ol.unreached} orphan leaves (no root reaches them) ${ol.mined < ol.unreached ? `of which the newest ${ol.mined} mined` : 'mined'}` : '';
+        io.stdout.write(`${report.files.length} recovered; ${report.searched.length} older tree root(s) searched${lost ? `, ${lost} of them partial (blocks reused since)` : ''}${leaves}\n`);
         if (out && opts.dryRun) io.stdout.write(`nothing written (--dry-run); -o ${out} would hold files/, unnamed/ and ${REPORT}\n`);
         if (out && !opts.dryRun) {
           io.stdout.write(`written to ${out}: files/ and ${REPORT}${precision ? `; note: ${precision.note.replace('--json', REPORT)}` : ''}\n`);
@@ -232,7 +235,7 @@ function confidence(state: Recovered['data']['state']): 'high' | 'medium' | 'low
 }
 
 function reportJson(report: RecoverReport, written: Map<Recovered, Written>, top: Record<string, unknown>): Record<string, unknown> {
-  return { ...top, files: report.files.map((r) => fileJson(r, written.get(r))), removedNames: report.removedNames.map(removedNameJson), searched: report.searched };
+  return { ...top, files: report.files.map((r) => fileJson(r, written.get(r))), removedNames: report.removedNames.map(removedNameJson), orphanLeaves: report.orphanLeaves, searched: report.searched };
 }
 
 function removedNameJson(n: RemovedName): Record<string, unknown> {
