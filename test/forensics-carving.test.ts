@@ -102,6 +102,24 @@ describe('recover: orphan leaves (no surviving root reaches them)', () => {
       ).toBe(true);
   });
 
+  it('a subvolume deleted and cleaned (no root item left): its files come back under "<deleted subvolume ID>" with their sha256', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'orphans-'));
+    tmp.push(out);
+    const r = await cli('recover', IMG, '-o', join(out, 'x'), '--json');
+    const files = (parseJsonExact(r.stdout) as { files: (Rec & { outputPath?: string })[] }).files;
+    for (const path of ['doomed/gone.bin', 'doomed/gone-small.txt']) {
+      const t = truth.commits[0]!.files[path]!;
+      const name = path.slice('doomed/'.length);
+      const f = files.find((x) => x.subvol !== 5 && x.ino === t.ino && x.paths.some((p) => p.endsWith(`/${name}`)));
+      expect(f, path).toBeDefined();
+      expect(f!.paths).toEqual([`/<deleted subvolume ${f!.subvol}>/${name}`]);
+      expect(f!.size).toBe(t.size);
+      expect(f!.data.state).toBe(t.inline ? 'inline' : t.extents.every((e) => e.survives) ? 'intact' : 'partly-overwritten');
+      expect(f!.outputPath).toBe(`/files/deleted-subvolume-${f!.subvol}/${name}`);
+      expect(sha(readFileSync(f!.writtenTo!)), path).toBe(t.sha256);
+    }
+  });
+
   it('older versions of a live file are kept apart (one per inode transid), each with the bytes it had at that commit', async () => {
     const out = mkdtempSync(join(tmpdir(), 'orphans-'));
     tmp.push(out);

@@ -163,6 +163,12 @@ export class OrphanItems implements ItemOverlay {
     return tree === this.subvol;
   }
 
+  /** A subvolume deleted since has no root item: its orphan leaf stands for its root (a key search reads that leaf, items come from the list). */
+  rootOf(tree: bigint): TreeRoot | undefined {
+    const first = this.list[0];
+    return first ? { tree, bytenr: first.block.logical, level: 0, generation: first.block.generation } : undefined;
+  }
+
   *items(_base: unknown, _root: TreeRoot, min: Key, max: Key): Generator<ItemRef> {
     let i = this.list.findIndex((x) => compareKeys(x.block.key(x.slot), min) >= 0);
     if (i < 0) i = this.list.length;

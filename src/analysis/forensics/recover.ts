@@ -115,7 +115,7 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
   const view = new FsView(q);
   const out: Recovered[] = [];
   const searched: RecoverReport['searched'] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, Recovered>();
   const removedNames: RemovedName[] = [];
   const namesSeen = new Set<string>();
   const csumRoots = scan.trees
@@ -158,25 +158,32 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
         // The current tree still has this very inode (same INODE_ITEM generation): nothing to recover.
         if (live && generation !== undefined && live.has(ino, generation)) continue;
         const key = `${subvol}:${ino}`;
-        if (seen.has(key)) continue;
+        const earlier = seen.get(key);
+        // Found already in a newer root; or in another root of this generation, a transaction can
+        // write a tree more than once: the state it committed is the last, the highest sequence
+        // (i_version, bumped by every change), then the newest ctime.
+        if (earlier && earlier.lastSeen !== root.generation) continue;
         const ref: InodeRef = { subvol, ino };
         const was = old.inode(ref);
         if (!was) continue;
+        if (earlier && !laterState(was, earlier.inode)) continue;
         const now = cur ? view.inode(ref) : null;
         if (now && now.generation === was.generation) continue;
-        seen.add(key);
-        out.push({
+        const r: Recovered = {
           subvol,
           ino,
           inode: was,
-          paths: detached(old.paths(ref)),
+          paths: detached(pathsOf(old, ref)),
           lastSeen: root.generation,
           root,
           source: 'older tree',
           inoReused: now !== null,
           data: checker.check(old, was, root.generation),
           view: old,
-        });
+        };
+        if (earlier) out[out.indexOf(earlier)] = r;
+        else out.push(r);
+        seen.set(key, r);
       }
       if (cur) removedNames.push(...namesRemoved(q, view, old, cur, root, refs, namesSeen));
       // Each recovered file keeps this view to read its data later: its caches need not stay.
@@ -197,8 +204,7 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
       const ref = { subvol: s.id, ino };
       const inode = view.inode(ref);
       if (!inode || seen.has(`${s.id}:${ino}`)) continue;
-      seen.add(`${s.id}:${ino}`);
-      out.push({
+      const r: Recovered = {
         subvol: s.id,
         ino,
         inode,
@@ -209,7 +215,9 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
         inoReused: false,
         data: checker.check(view, inode, fs.superblock.generation),
         view,
-      });
+      };
+      out.push(r);
+      seen.set(`${s.id}:${ino}`, r);
     }
   }
   // Subvolumes deleted but not cleaned up: every inode their tree still has.
@@ -222,10 +230,9 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
       if (seen.has(`${s.id}:${ref.ino}`)) continue;
       const inode = view.inode(ref);
       if (!inode) continue;
-      seen.add(`${s.id}:${ref.ino}`);
       const rel = view.paths(ref).map((p) => p.slice((view.subvolumePath(s.id) ?? []).length));
       const label = new TextEncoder().encode(`<deleted subvolume ${s.id}>`);
-      out.push({
+      const r: Recovered = {
         subvol: s.id,
         ino: ref.ino,
         inode,
@@ -236,13 +243,37 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
         inoReused: false,
         data: checker.check(view, inode, s.generation),
         view,
-      });
+      };
+      out.push(r);
+      seen.set(`${s.id}:${ref.ino}`, r);
     }
   }
   const unreached = unreachedLeaves(q, scan, searchedRoots).sort((a, b) => cmpDesc(a.generation, b.generation));
   const mined = unreached.slice(0, MAX_ORPHAN_LEAVES);
   out.push(...orphanLeafFiles(q, view, mined, out, checker));
   return { files: out, removedNames, orphanLeaves: { unreached: unreached.length, mined: mined.length }, searched };
+}
+
+/** `a` is a later state of one inode than `b` (within one transaction): higher sequence, then newer ctime. */
+function laterState(a: Inode, b: Inode): boolean {
+  if (a.sequence !== b.sequence) return a.sequence > b.sequence;
+  return a.ctime.sec !== b.ctime.sec ? a.ctime.sec > b.ctime.sec : a.ctime.nsec > b.ctime.nsec;
+}
+
+/**
+ * An inode's paths in `view`; in a subvolume no longer linked anywhere (deleted, its root item
+ * or its ROOT_REF gone) from the subvolume's top, under "<deleted subvolume ID>".
+ */
+function pathsOf(view: FsView, ref: InodeRef): Uint8Array[][] {
+  if (view.subvolumePath(ref.subvol) !== null) return view.paths(ref);
+  const top = new TextEncoder().encode(`<deleted subvolume ${ref.subvol}>`);
+  if (ref.ino === ObjectId.FIRST_FREE) return [[top]];
+  const out: Uint8Array[][] = [];
+  for (const n of view.names(ref)) {
+    const d = view.dirPathInSubvol({ subvol: ref.subvol, ino: n.parent });
+    if (d) out.push([top, ...d, n.name]);
+  }
+  return out;
 }
 
 /** The names of an INODE_REF item (key: inode, INODE_REF, parent directory). */
@@ -352,7 +383,7 @@ function orphanLeafFiles(q: Filesystem, view: FsView, leaves: OrphanLeaf[], foun
   const versions = new Set(found.map((r) => `${r.subvol}:${r.ino}:${r.inode.generation}:${r.inode.transid}`));
   const dirPath = (subvol: bigint, dir: bigint, depth: number): Uint8Array[] | null => {
     if (depth > 64) return null;
-    if (dir === ObjectId.FIRST_FREE) return view.subvolumePath(subvol);
+    if (dir === ObjectId.FIRST_FREE) return view.subvolumePath(subvol) ?? [enc.encode(`<deleted subvolume ${subvol}>`)];
     const live = view.inode({ subvol, ino: dir });
     if (live?.kind === 'dir') {
       const p = view.paths({ subvol, ino: dir })[0];

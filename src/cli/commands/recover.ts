@@ -203,8 +203,9 @@ function placeAll(files: Recovered[]): Map<Recovered, Uint8Array[]> {
     const first = r.paths[0];
     let into: Uint8Array[];
     if (!first || first.length === 0) into = [enc.encode('unnamed'), enc.encode(`${r.subvol}-${r.ino}`)];
-    // recoverDeleted names these <deleted subvolume ID>/...: a plain directory name here.
-    else if (r.source === 'deleted subvolume') into = [enc.encode('files'), enc.encode(`deleted-subvolume-${r.subvol}`), ...first.slice(1)];
+    // recoverDeleted names the inodes of a deleted subvolume <deleted subvolume ID>/...: a plain directory name here.
+    else if (r.source === 'deleted subvolume' || new TextDecoder().decode(first[0]) === `<deleted subvolume ${r.subvol}>`)
+      into = [enc.encode('files'), enc.encode(`deleted-subvolume-${r.subvol}`), ...first.slice(1)];
     else into = [enc.encode('files'), ...first];
     if (used.has(key(into))) into = [...into.slice(0, -1), new Uint8Array([...into[into.length - 1]!, ...enc.encode(`~${r.subvol}-${r.ino}`)])];
     used.add(key(into));
