@@ -254,3 +254,25 @@ describe('body file: TSK deleted and orphan marks', () => {
     },
   );
 });
+
+describe('recover: earlier contents of files rewritten in several commits (generations sample)', () => {
+  it('each older version found in orphan leaves is the file as the commit of its inode transid left it (sha256 recorded then)', async () => {
+    const g = truthJson<{ commits: { generation: number; files: Record<string, { sha256: string; ino: number } | null> }[] }>('generations', 'generations.json');
+    const out = mkdtempSync(join(tmpdir(), 'versions-'));
+    tmp.push(out);
+    const r = await cli('recover', join(SAMPLES, 'generations', 'dev1.runs.gz'), '-o', join(out, 'x'), '--json');
+    expect(r.code).toBe(0);
+    const versions = (parseJsonExact(r.stdout) as { files: Rec[] }).files.filter((f) => f.olderVersion);
+    expect(versions.length).toBeGreaterThan(0);
+    const lastGen = g.commits[g.commits.length - 1]!.generation;
+    for (const v of versions) {
+      const path = v.paths[0]!.slice(1);
+      // The commit whose generation is the version's transid recorded this file's bytes then.
+      const c = g.commits.find((x) => x.generation === v.transid);
+      expect(c, `${path} transid ${v.transid}`).toBeDefined();
+      expect(v.transid).toBeLessThan(lastGen);
+      expect(c!.files[path]?.ino).toBe(v.ino);
+      expect(sha(readFileSync(v.writtenTo!)), `${path} @${v.transid}`).toBe(c!.files[path]!.sha256);
+    }
+  });
+});

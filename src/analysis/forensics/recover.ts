@@ -403,7 +403,10 @@ function orphanLeafFiles(q: Filesystem, view: FsView, leaves: OrphanLeaf[], foun
   // transaction can write a leaf more than once, with the inode in an earlier state of that
   // transaction: the state it was committed in is the last, the highest sequence (i_version,
   // bumped by every change), then the newest ctime. Then a leaf that holds all of it (a leaf can
-  // end before the inode's extents do), then the newest leaf.
+  // end before the inode's extents do), then the oldest leaf: one written by that transaction
+  // holds the state it committed, while a later transaction's leaf can hold the inode item
+  // unchanged beside items it had already changed (a truncate trims the extent items first, and
+  // trimming leaves their generation as it was).
   const chosen = new Map<string, { g: OrphanGroup; items: ItemRef[]; lastSeen: bigint; rank: bigint[] }>();
   const better = (a: bigint[], b: bigint[]) => {
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! > b[i]!;
@@ -416,7 +419,7 @@ function orphanLeafFiles(q: Filesystem, view: FsView, leaves: OrphanLeaf[], foun
     if (versions.has(vkey) || !groupConsistent(g, head.transid)) continue;
     const items = withContinuation(g, byIno.get(`${g.subvol}:${g.ino}`) ?? [], head.transid);
     const complete = (head.mode & 0o170000) !== 0o100000 || head.size === 0n || items.some((x) => x.block.keyType(x.slot) === ItemType.EXTENT_DATA);
-    const rank = [head.sequence, head.ctime.sec * 1_000_000_000n + BigInt(head.ctime.nsec), complete ? 1n : 0n];
+    const rank = [head.sequence, head.ctime.sec * 1_000_000_000n + BigInt(head.ctime.nsec), complete ? 1n : 0n, -g.generation];
     const was = chosen.get(vkey);
     if (!was || better(rank, was.rank)) chosen.set(vkey, { g, items, lastSeen: was?.lastSeen ?? g.generation, rank });
   }
@@ -430,7 +433,8 @@ function orphanLeafFiles(q: Filesystem, view: FsView, leaves: OrphanLeaf[], foun
     // metadata only (a link count, a mode; names are in removedNames), and a directory's older
     // states are its entries, found as the inodes they name.
     const sameContent = now !== null && now.size === head.size && now.mtime.sec === head.mtime.sec && now.mtime.nsec === head.mtime.nsec;
-    if (sameInode && (now.transid === head.transid || sameContent || (head.mode & 0o170000) === 0o040000)) continue;
+    // An empty state (created, not yet written, in the transaction that made it) is no earlier content either.
+    if (sameInode && (now.transid === head.transid || sameContent || head.size === 0n || (head.mode & 0o170000) === 0o040000)) continue;
     const old = new FsView(q.withOverlay(new OrphanItems(g.subvol, items)));
     const inode = old.inode(ref);
     if (!inode) continue;
