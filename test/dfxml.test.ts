@@ -177,6 +177,9 @@ describe('recover and timeline --dfxml (orphans fixture: kernel-made, older node
       }
       expect(h.digest('hex'), p).toBe(t.sha256);
     }
+    // A file whose directory is lost: under $OrphanFiles, flagged orphan.
+    const lost = objs.find((x) => x.name === '$OrphanFiles/lost-parent.bin');
+    expect([lost?.field('orphan'), lost?.field('alloc_name')]).toEqual(['1', '0']);
     // Older versions of a live file: the name is gone, the inode lives.
     const versions = objs.filter((x) => x.name === 'versions.bin');
     expect(versions.length).toBe(2);

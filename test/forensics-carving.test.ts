@@ -33,7 +33,7 @@ interface Leaf {
   generation: number;
   survives: boolean;
 }
-const truth = JSON.parse(readFileSync(join(DIR, 'truth.json'), 'utf8')) as { commits: (Commit & { fs5_leaves: Leaf[] })[]; wiped_nodes: { bytenr: number }[] };
+const truth = JSON.parse(readFileSync(join(DIR, 'truth.json'), 'utf8')) as { commits: (Commit & { fs5_leaves: Leaf[] })[]; wiped_nodes: { bytenr: number }[]; far_ino: number };
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const tmp: string[] = [];
 afterAll(() => {
@@ -100,6 +100,22 @@ describe('recover: orphan leaves (no surviving root reaches them)', () => {
         files.some((x) => x.source === 'orphan leaf' && x.paths.includes(`/${d}`)),
         d,
       ).toBe(true);
+  });
+
+  it('a file whose directory left no item anywhere: $ORPHAN/TREE/DIR-INO/NAME, with its sha256; $OrphanFiles/NAME (deleted) in the body file, mactime reads it', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'orphans-'));
+    tmp.push(out);
+    const t = truth.commits[0]!.files['far/lost-parent.bin']!;
+    const r = await cli('recover', IMG, '-o', join(out, 'x'), '--json');
+    const f = (parseJsonExact(r.stdout) as { files: Rec[] }).files.find((x) => x.subvol === 5 && x.ino === t.ino);
+    expect(f).toBeDefined();
+    expect(f!.paths).toEqual([`/$ORPHAN/5/${truth.far_ino}/lost-parent.bin`]);
+    expect(f!.data.state).toBe(t.extents.every((e) => e.survives) ? 'intact' : 'partly-overwritten');
+    expect(sha(readFileSync(f!.writtenTo!))).toBe(t.sha256);
+    const body = await cli('timeline', IMG, '--bodyfile');
+    const line = body.stdout.split('\n').find((l) => l.split('|')[2] === `5-${t.ino}`);
+    expect(line?.split('|')[1]).toBe('/$OrphanFiles/lost-parent.bin (deleted)');
+    if (mactime) expect(mactimeRows(body.stdout).some((x) => x.meta === `5-${t.ino}` && x.name === '/$OrphanFiles/lost-parent.bin (deleted)')).toBe(true);
   });
 
   it('a subvolume deleted and cleaned (no root item left): its files come back under "<deleted subvolume ID>" with their sha256', async () => {
