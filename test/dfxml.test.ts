@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -118,5 +118,124 @@ describe('manifest --format dfxml', async () => {
       rebuilt++;
     }
     expect(rebuilt).toBeGreaterThan(20);
+  });
+});
+
+/** Each fileobject's body, with its filename (unescaped as fileObjects does) and the value of each simple element. */
+function objectFields(x: string): { name: string; attrs: string; body: string; field: (e: string) => string | undefined }[] {
+  return [...x.matchAll(/<fileobject([^>]*)>([\s\S]*?)<\/fileobject>/g)].map((m) => {
+    const body = m[2]!;
+    return {
+      name: fileObjects(m[0])[0]!.name,
+      attrs: m[1]!,
+      body,
+      field: (e: string) => new RegExp(`<${e}>([^<]*)</${e}>`).exec(body)?.[1],
+    };
+  });
+}
+
+function validates(name: string, text: string): void {
+  if (!hasXmllint) return;
+  const path = join(tmp, name);
+  writeFileSync(path, text);
+  expect(execFileSync('xmllint', ['--noout', '--schema', SCHEMA, path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })).toBe('');
+}
+
+describe('recover and timeline --dfxml (orphans fixture: kernel-made, older nodes wiped)', async () => {
+  const dir = join(import.meta.dirname, 'fixtures', 'forensics-orphans');
+  const img = join(dir, 'dev1.runs.gz');
+  const truth = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as {
+    commits: { generation: number; files: Record<string, { ino: number; size: number; sha256: string; inline: boolean }> }[];
+  };
+  const victims = ['victims/a-40k.bin', 'victims/sub/b-12k.txt', 'victims/small-inline.txt'];
+  const lastOf = (p: string) => truth.commits.filter((c) => c.files[p]).pop()!.files[p]!;
+
+  it('recover: valid DFXML; each deleted file marked unallocated (name and inode), with the sha256 it had and byte runs that rebuild it from the image', async () => {
+    const out = join(tmp, 'recover.dfxml');
+    const r = await cli('recover', img, '--dfxml', out);
+    expect(r.code).toBe(0);
+    const text = readFileSync(out, 'utf8');
+    validates('recover-copy.dfxml', text);
+    const objs = objectFields(text);
+    const image = loadRunsImage(img);
+    for (const p of victims) {
+      const t = lastOf(p);
+      const o = objs.find((x) => x.name === p);
+      expect(o, p).toBeDefined();
+      expect([o!.field('alloc'), o!.field('alloc_inode'), o!.field('alloc_name'), o!.field('inode'), o!.field('filesize')]).toEqual(['0', '0', '0', String(t.ino), String(t.size)]);
+      expect(o!.attrs).toContain('btrfs:source="orphan leaf"');
+      const f = fileObjects(`<fileobject>${o!.body}</fileobject>`)[0]!;
+      expect(f.sha256, p).toBe(t.sha256);
+      if (t.inline) continue;
+      const h = createHash('sha256');
+      let at = 0n;
+      for (const run of f.runs) {
+        const n = run.file_offset + run.len > BigInt(t.size) ? BigInt(t.size) - run.file_offset : run.len;
+        expect(run.file_offset).toBe(at);
+        h.update(readExact(image, run.img_offset!, Number(n))!);
+        at += n;
+      }
+      expect(h.digest('hex'), p).toBe(t.sha256);
+    }
+    // A file whose directory is lost: under $OrphanFiles, flagged orphan.
+    const lost = objs.find((x) => x.name === '$OrphanFiles/lost-parent.bin');
+    expect([lost?.field('orphan'), lost?.field('alloc_name')]).toEqual(['1', '0']);
+    // Older versions of a live file: the name is gone, the inode lives.
+    const versions = objs.filter((x) => x.name === 'versions.bin');
+    expect(versions.length).toBe(2);
+    for (const v of versions) {
+      expect([v.field('alloc_inode'), v.field('alloc_name')]).toEqual(['1', '0']);
+      const sha = fileObjects(`<fileobject>${v.body}</fileobject>`)[0]!.sha256;
+      expect(truth.commits.slice(0, -1).map((c) => c.files['versions.bin']!.sha256)).toContain(sha);
+    }
+  });
+
+  it('timeline: valid DFXML, one fileobject per body-file line, recovered names unallocated and live ones allocated', async () => {
+    const out = join(tmp, 'timeline.dfxml');
+    const r = await cli('timeline', img, '--bodyfile', '--dfxml', out);
+    expect(r.code).toBe(0);
+    const text = readFileSync(out, 'utf8');
+    validates('timeline-copy.dfxml', text);
+    const objs = objectFields(text);
+    expect(objs.length).toBe(r.stdout.trimEnd().split('\n').length);
+    for (const p of victims) expect(objs.find((x) => x.name === p)?.field('alloc_name'), p).toBe('0');
+    // The two earlier contents of versions.bin: its name is unallocated in them, its inode is not.
+    const older = objs.filter((x) => x.name === 'versions.bin' && x.field('alloc') === '0');
+    expect(older.map((x) => [x.field('alloc_inode'), x.field('alloc_name')])).toEqual([
+      ['1', '0'],
+      ['1', '0'],
+    ]);
+    const live = truth.commits[truth.commits.length - 1]!.files;
+    for (const [p, t] of Object.entries(live)) {
+      const o = objs.find((x) => x.name === p && x.field('alloc') === '1');
+      expect(o, p).toBeDefined();
+      expect(o!.field('inode')).toBe(String(t.ino));
+    }
+  });
+});
+
+describe('DFXML crtime', () => {
+  it('is left out for an inode whose otime is 0 (mkfs.btrfs --rootdir copies), written for the others (dump-tree truth)', async () => {
+    const dir = join(import.meta.dirname, 'fixtures', 'manifest');
+    const otime = new Map(
+      readFileSync(join(dir, 'rootdir-otime.txt'), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split(' ') as [string, string]),
+    );
+    const r = await cli('manifest', join(dir, 'rootdir.runs.gz'), '--format', 'dfxml');
+    const objs = objectFields(r.stdout);
+    expect(objs.length).toBeGreaterThan(20);
+    let zero = 0;
+    for (const o of objs) {
+      const t = otime.get(o.field('inode')!);
+      expect(t, o.name).toBeDefined();
+      const crtime = o.field('crtime');
+      if (t === '0.0') {
+        zero++;
+        expect(crtime, o.name).toBeUndefined();
+      } else expect(crtime && Date.parse(crtime) / 1000, o.name).toBe(Number(t!.split('.')[0]));
+    }
+    expect(zero).toBeGreaterThan(0);
   });
 });

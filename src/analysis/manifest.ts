@@ -77,6 +77,35 @@ const ZERO_CHUNK = 1 << 20;
  * whose bytes cannot all be read gets `contentError`, never a digest of
  * wrong bytes.
  */
+/**
+ * The digests of a regular file's content as `view` reads it (holes and
+ * preallocated ranges as zeros), or why it has none: too large, or a range
+ * unreadable. `verify` false: no checksums looked up (recovered data, whose
+ * checksums the current csum tree no longer has; recover checks it itself).
+ */
+export function contentDigests(
+  view: FsView,
+  i: Inode,
+  hasher: () => ContentHasher,
+  maxHash: bigint = DEFAULT_MAX_HASH_SIZE,
+  zeros = new Uint8Array(ZERO_CHUNK),
+  verify = true,
+): { digests: ContentDigests } | { contentError: string } {
+  if (i.size > maxHash) return { contentError: `not hashed: ${i.size} bytes is over the ${maxHash}-byte limit (--max-hash-size)` };
+  const h = hasher();
+  for (const seg of readFile(view, i, { verify })) {
+    if (seg.kind === 'data') h.update(seg.bytes);
+    else if (seg.kind === 'zero') {
+      for (let left = seg.length; left > 0n; ) {
+        const n = left > BigInt(ZERO_CHUNK) ? ZERO_CHUNK : Number(left);
+        h.update(n === ZERO_CHUNK ? zeros : zeros.subarray(0, n));
+        left -= BigInt(n);
+      }
+    } else return { contentError: `bytes ${seg.offset}..${seg.offset + seg.length} unreadable: ${seg.message}` };
+  }
+  return { digests: h.digest() };
+}
+
 export function* manifestEntries(view: FsView, start: InodeRef, opts: ManifestOptions = {}): Generator<ManifestEntry> {
   const zeros = new Uint8Array(ZERO_CHUNK);
   for (const it of walkFiles(view, start, { crossSubvolumes: opts.crossSubvolumes !== false })) {
@@ -105,26 +134,7 @@ export function* manifestEntries(view: FsView, start: InodeRef, opts: ManifestOp
       const t = symlinkTarget(view, i);
       if (t) e.link = t;
     }
-    const maxHash = opts.maxHashSize ?? DEFAULT_MAX_HASH_SIZE;
-    if (i.kind === 'file' && opts.hasher && i.size > maxHash) {
-      e.contentError = `not hashed: ${i.size} bytes is over the ${maxHash}-byte limit (--max-hash-size)`;
-    } else if (i.kind === 'file' && opts.hasher) {
-      const h = opts.hasher();
-      for (const seg of readFile(view, i)) {
-        if (seg.kind === 'data') h.update(seg.bytes);
-        else if (seg.kind === 'zero') {
-          for (let left = seg.length; left > 0n; ) {
-            const n = left > BigInt(ZERO_CHUNK) ? ZERO_CHUNK : Number(left);
-            h.update(n === ZERO_CHUNK ? zeros : zeros.subarray(0, n));
-            left -= BigInt(n);
-          }
-        } else {
-          e.contentError = `bytes ${seg.offset}..${seg.offset + seg.length} unreadable: ${seg.message}`;
-          break;
-        }
-      }
-      if (e.contentError === undefined) e.digests = h.digest();
-    }
+    if (i.kind === 'file' && opts.hasher) Object.assign(e, contentDigests(view, i, opts.hasher, opts.maxHashSize ?? DEFAULT_MAX_HASH_SIZE, zeros));
     yield e;
   }
 }

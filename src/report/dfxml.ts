@@ -74,24 +74,51 @@ const time = (name: string, t: Timespec) => {
 };
 
 /**
+ * What DFXML says of a file found by recovery rather than by a walk of the
+ * live trees. The schema's alloc_inode / alloc_name pair says what is
+ * deleted (alloc alone cannot: "0" is written too, for readers of alloc).
+ */
+export interface DfxmlRecovered {
+  /** The inode is still allocated (an older version of a live file; a removed name). */
+  inodeAllocated: boolean;
+  /** No directory entry reaches it (DFXML's orphan: no referencing metadata). */
+  orphan: boolean;
+  /** btrfs:source, btrfs:last_seen (generation) and btrfs:data_state attributes. */
+  source: string;
+  lastSeen?: bigint;
+  dataState?: string;
+}
+
+/**
  * One fileobject. `volumeOffset` turns a device offset on the first device
  * into an offset in the image file (img_offset); runs on other devices carry
- * only btrfs:devid and btrfs:physical.
+ * only btrfs:devid and btrfs:physical. `recovered`: a deleted file, with
+ * the allocation elements that say so.
  */
-export function dfxmlFileObject(e: ManifestEntry, runs: readonly ByteRun[] | null, imageDevid: bigint, volumeOffset: bigint): string {
+export function dfxmlFileObject(e: ManifestEntry, runs: readonly ByteRun[] | null, imageDevid: bigint, volumeOffset: bigint, recovered?: DfxmlRecovered): string {
   const name = jsonPath(e.path).text.slice(1) || '.';
   const i = e.inode;
-  let x = `    <fileobject btrfs:subvol="${e.ref.subvol}">\n      <filename>${xml(name)}</filename>\n`;
+  let attrs = '';
+  if (recovered) {
+    attrs = ` btrfs:source="${xml(recovered.source)}"`;
+    if (recovered.lastSeen !== undefined) attrs += ` btrfs:last_seen="${recovered.lastSeen}"`;
+    if (recovered.dataState !== undefined) attrs += ` btrfs:data_state="${xml(recovered.dataState)}"`;
+  }
+  let x = `    <fileobject btrfs:subvol="${e.ref.subvol}"${attrs}>\n      <filename>${xml(name)}</filename>\n`;
   if (e.contentError !== undefined) x += `      <error>${xml(e.contentError)}</error>\n`;
   if (NAME_TYPE[e.type]) x += `      <name_type>${NAME_TYPE[e.type]}</name_type>\n`;
   if (e.type !== 'missing') x += `      <filesize>${e.size}</filesize>\n`;
-  x += `      <alloc>1</alloc>\n`;
+  if (recovered) x += `      <alloc>0</alloc>\n      <alloc_inode>${recovered.inodeAllocated ? 1 : 0}</alloc_inode>\n      <alloc_name>0</alloc_name>\n`;
+  else x += `      <alloc>1</alloc>\n`;
+  if (recovered?.orphan) x += `      <orphan>1</orphan>\n`;
   if (runs?.some((r) => r.compression !== undefined && r.compression !== 0)) x += `      <compressed>1</compressed>\n`;
   x += `      <inode>${e.ref.ino}</inode>\n`;
   if (META_TYPE[e.type]) x += `      <meta_type>${META_TYPE[e.type]}</meta_type>\n`;
   if (i) {
     x += `      <mode>${i.mode & 0o7777}</mode>\n      <nlink>${i.nlink}</nlink>\n      <uid>${i.uid}</uid>\n      <gid>${i.gid}</gid>\n`;
-    x += time('mtime', i.mtime) + time('ctime', i.ctime) + time('atime', i.atime) + time('crtime', i.otime);
+    x += time('mtime', i.mtime) + time('ctime', i.ctime) + time('atime', i.atime);
+    // otime 0 is no birth time: an inode mkfs.btrfs --rootdir made, or one written before otime existed, has none.
+    if (i.otime.sec !== 0n || i.otime.nsec !== 0) x += time('crtime', i.otime);
   }
   if (e.link) x += `      <link_target>${xml(jsonText(e.link).text)}</link_target>\n`;
   if (runs && runs.length > 0) {

@@ -34,6 +34,8 @@ export interface ItemOverlay {
   items(base: (root: TreeRoot, min: Key, max: Key) => Generator<ItemRef>, root: TreeRoot, min: Key, max: Key): Generator<ItemRef>;
   /** The root whose blocks `items` reads for `root`, when it reads another one (an older root of the tree). */
   readsRoot?(root: TreeRoot): TreeRoot;
+  /** A root for a covered tree the root tree no longer names (a deleted subvolume, read from an older root or from orphan leaves). */
+  rootOf?(tree: bigint): TreeRoot | undefined;
 }
 
 /** A root item's pointer to its tree (see rootItemPointer). */
@@ -332,6 +334,7 @@ export class Filesystem {
     if (id === ObjectId.CHUNK_TREE) return this.chunkTree;
     let found: RootRef | undefined;
     for (const r of this.roots()) if (r.tree === id) found = r;
+    if (!found && this.overlay?.covers(id)) return this.overlay.rootOf?.(id);
     return found;
   }
 

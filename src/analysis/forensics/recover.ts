@@ -2,20 +2,22 @@ import { discardFindings } from '../../findings.js';
 import { csumMatches } from '../../format/checksum.js';
 import { ItemType, ObjectId } from '../../format/constants.js';
 import { extentGeneration, extentItem } from '../../format/items/extent.js';
-import { type Key, MAX_KEY } from '../../format/key.js';
+import { decodeInodeRef } from '../../format/items/inode.js';
+import { compareKeys, type Key, MAX_KEY } from '../../format/key.js';
 import { FsView, isFsTreeId } from '../../fs/FsView.js';
 import { fileExtents } from '../../fs/fileData.js';
 import { lastKeyAtOrBefore } from '../../fs/treeSearch.js';
 import type { Inode, InodeRef } from '../../fs/types.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
-import { iterateItems, type TreeRoot } from '../../tree/walk.js';
+import { type ItemRef, iterateItems, type TreeRoot } from '../../tree/walk.js';
 import { diffItemRefs } from '../diff.js';
 import { inodeGeneration, LiveInodes } from './liveInodes.js';
+import { groupConsistent, groupEntries, groupInode, groupOrphanItems, groupRefs, type OrphanGroup, OrphanItems, type OrphanLeaf, unreachedLeaves } from './orphanLeaves.js';
 import { CompletenessMemo, committedRoots, completeness } from './roots.js';
 import type { ScanResult } from './scan.js';
 import { TreeAtRoot } from './treeAtRoot.js';
 
-export type RecoverySource = 'older tree' | 'orphan' | 'deleted subvolume';
+export type RecoverySource = 'older tree' | 'orphan' | 'deleted subvolume' | 'orphan leaf';
 
 /**
  * intact: every sector checked against a surviving checksum matches, and no
@@ -66,10 +68,33 @@ export interface Recovered {
   data: DataState;
   /** A view of the filesystem where this inode reads as it was (for reading its data). */
   view: FsView;
+  /** Source 'orphan leaf': the leaves (no surviving root reaches them) its items were read from. */
+  leaves?: bigint[];
+  /** Source 'orphan leaf': the inode itself still lives (same INODE_ITEM generation); this is an older version of it. */
+  olderVersion?: boolean;
+}
+
+/** A name an inode that still lives had in an older tree and has no longer (a removed hard link, a rename). */
+export interface RemovedName {
+  subvol: bigint;
+  ino: bigint;
+  /** The directory that held the name, and the name. */
+  parent: bigint;
+  name: Uint8Array;
+  /** The name's path in that older tree (its directory's path there), or null when the directory has none. */
+  path: Uint8Array[] | null;
+  /** The newest surviving older root that has the name. */
+  lastSeen: bigint;
+  root: TreeRoot;
+  /** The inode's names now. */
+  currentPaths: Uint8Array[][];
 }
 
 export interface RecoverReport {
   files: Recovered[];
+  removedNames: RemovedName[];
+  /** Leaves of subvolume trees no searched root reaches, and how many of them (newest first) were mined for inodes. */
+  orphanLeaves: { unreached: number; mined: number };
   /** Older roots of fs trees searched, with how complete each still is. */
   searched: { subvol: bigint; generation: bigint; bytenr: bigint; intact: number; missing: number }[];
 }
@@ -90,7 +115,9 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
   const view = new FsView(q);
   const out: Recovered[] = [];
   const searched: RecoverReport['searched'] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, Recovered>();
+  const removedNames: RemovedName[] = [];
+  const namesSeen = new Set<string>();
   const csumRoots = scan.trees
     .filter((t) => t.owner === ObjectId.CSUM_TREE)
     .sort((a, b) => cmpDesc(a.generation, b.generation))
@@ -99,14 +126,21 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
   const committed = committedRoots(q);
   const walked = new CompletenessMemo();
   const subvols = new Set<bigint>(view.subvolumes().map((s) => s.id));
+  // Every root searched, by tree: the leaves none of them reaches are mined afterwards.
+  const searchedRoots = new Map<bigint, TreeRoot[]>();
   for (const t of scan.trees) if (isFsTreeId(t.owner)) subvols.add(t.owner);
   for (const subvol of [...subvols].sort((a, b) => -cmpDesc(a, b))) {
     const cur = view.tree(subvol);
     const live = cur ? new LiveInodes(q, cur) : undefined;
+    const reach: TreeRoot[] = cur ? [cur] : [];
+    searchedRoots.set(subvol, reach);
     const roots = scan.trees
       .filter((t) => t.owner === subvol)
       .flatMap((t) => t.candidates.map((c) => ({ tree: subvol, bytenr: c.logical, level: c.level, generation: c.generation })))
       .filter((r) => !cur || r.bytenr !== cur.bytenr)
+      // A leaf is a root only when a surviving root tree names it (a one-leaf tree): the other
+      // leaves of a generation whose nodes are gone are orphan leaves, mined below by inode.
+      .filter((r) => r.level > 0 || committed.has(`${subvol}:${r.bytenr}`))
       // Newest first; within a generation the committed version first, then blocks that were roots only inside that transaction.
       .sort((a, b) => cmpDesc(a.generation, b.generation) || Number(committed.has(`${subvol}:${b.bytenr}`)) - Number(committed.has(`${subvol}:${a.bytenr}`)));
     // Each root is compared with the root searched just before it (the next newer one; the
@@ -117,31 +151,41 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
       const c = completeness(q, root, undefined, walked);
       searched.push({ subvol, generation: root.generation, bytenr: root.bytenr, intact: c.intact, missing: c.missing });
       if (c.intact === 0) continue;
+      reach.push(root);
       const old = new FsView(q.withOverlay(new TreeAtRoot(q, subvol, root)));
-      for (const { ino, generation } of oldInodes(q, root, newer)) {
+      const refs: { ino: bigint; parent: bigint }[] = [];
+      for (const { ino, generation } of oldInodes(q, root, newer, refs)) {
         // The current tree still has this very inode (same INODE_ITEM generation): nothing to recover.
         if (live && generation !== undefined && live.has(ino, generation)) continue;
         const key = `${subvol}:${ino}`;
-        if (seen.has(key)) continue;
+        const earlier = seen.get(key);
+        // Found already in a newer root; or in another root of this generation, a transaction can
+        // write a tree more than once: the state it committed is the last, the highest sequence
+        // (i_version, bumped by every change), then the newest ctime.
+        if (earlier && earlier.lastSeen !== root.generation) continue;
         const ref: InodeRef = { subvol, ino };
         const was = old.inode(ref);
         if (!was) continue;
+        if (earlier && !laterState(was, earlier.inode)) continue;
         const now = cur ? view.inode(ref) : null;
         if (now && now.generation === was.generation) continue;
-        seen.add(key);
-        out.push({
+        const r: Recovered = {
           subvol,
           ino,
           inode: was,
-          paths: detached(old.paths(ref)),
+          paths: detached(pathsOf(old, ref)),
           lastSeen: root.generation,
           root,
           source: 'older tree',
           inoReused: now !== null,
           data: checker.check(old, was, root.generation),
           view: old,
-        });
+        };
+        if (earlier) out[out.indexOf(earlier)] = r;
+        else out.push(r);
+        seen.set(key, r);
       }
+      if (cur) removedNames.push(...namesRemoved(q, view, old, cur, root, refs, namesSeen));
       // Each recovered file keeps this view to read its data later: its caches need not stay.
       old.forget();
       newer = root;
@@ -160,8 +204,7 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
       const ref = { subvol: s.id, ino };
       const inode = view.inode(ref);
       if (!inode || seen.has(`${s.id}:${ino}`)) continue;
-      seen.add(`${s.id}:${ino}`);
-      out.push({
+      const r: Recovered = {
         subvol: s.id,
         ino,
         inode,
@@ -172,7 +215,9 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
         inoReused: false,
         data: checker.check(view, inode, fs.superblock.generation),
         view,
-      });
+      };
+      out.push(r);
+      seen.set(`${s.id}:${ino}`, r);
     }
   }
   // Subvolumes deleted but not cleaned up: every inode their tree still has.
@@ -185,10 +230,9 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
       if (seen.has(`${s.id}:${ref.ino}`)) continue;
       const inode = view.inode(ref);
       if (!inode) continue;
-      seen.add(`${s.id}:${ref.ino}`);
       const rel = view.paths(ref).map((p) => p.slice((view.subvolumePath(s.id) ?? []).length));
       const label = new TextEncoder().encode(`<deleted subvolume ${s.id}>`);
-      out.push({
+      const r: Recovered = {
         subvol: s.id,
         ino: ref.ino,
         inode,
@@ -199,10 +243,221 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
         inoReused: false,
         data: checker.check(view, inode, s.generation),
         view,
-      });
+      };
+      out.push(r);
+      seen.set(`${s.id}:${ref.ino}`, r);
     }
   }
-  return { files: out, searched };
+  const unreached = unreachedLeaves(q, scan, searchedRoots).sort((a, b) => cmpDesc(a.generation, b.generation));
+  const mined = unreached.slice(0, MAX_ORPHAN_LEAVES);
+  out.push(...orphanLeafFiles(q, view, mined, out, checker));
+  return { files: out, removedNames, orphanLeaves: { unreached: unreached.length, mined: mined.length }, searched };
+}
+
+/** `a` is a later state of one inode than `b` (within one transaction): higher sequence, then newer ctime. */
+function laterState(a: Inode, b: Inode): boolean {
+  if (a.sequence !== b.sequence) return a.sequence > b.sequence;
+  return a.ctime.sec !== b.ctime.sec ? a.ctime.sec > b.ctime.sec : a.ctime.nsec > b.ctime.nsec;
+}
+
+/**
+ * An inode's paths in `view`; in a subvolume no longer linked anywhere (deleted, its root item
+ * or its ROOT_REF gone) from the subvolume's top, under "<deleted subvolume ID>".
+ */
+function pathsOf(view: FsView, ref: InodeRef): Uint8Array[][] {
+  if (view.subvolumePath(ref.subvol) !== null) return view.paths(ref);
+  const top = new TextEncoder().encode(`<deleted subvolume ${ref.subvol}>`);
+  if (ref.ino === ObjectId.FIRST_FREE) return [[top]];
+  const out: Uint8Array[][] = [];
+  for (const n of view.names(ref)) {
+    const d = view.dirPathInSubvol({ subvol: ref.subvol, ino: n.parent });
+    if (d) out.push([top, ...d, n.name]);
+  }
+  return out;
+}
+
+/** The names of an INODE_REF item (key: inode, INODE_REF, parent directory). */
+function refNames(fs: Filesystem, root: TreeRoot, ino: bigint, parent: bigint): Uint8Array[] {
+  const it = fs.find(root, { objectid: ino, type: ItemType.INODE_REF, offset: parent });
+  if (!it) return [];
+  const d = decodeInodeRef(it.block.key(it.slot), it.block.itemData(it.slot));
+  return d.kind === 'invalid' ? [] : d.refs.map((r) => r.name);
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Names the older root's INODE_REF items that differ from the newer tree's
+ * (`refs`) give to inodes the current tree still has (same INODE_ITEM
+ * generation), and the current tree does not: removed hard links and the
+ * old names of renamed inodes. Roots come newest first, so the first root a
+ * name is found in is where it was last seen; `seen` keeps it once.
+ */
+function namesRemoved(q: Filesystem, view: FsView, old: FsView, cur: TreeRoot, root: TreeRoot, refs: { ino: bigint; parent: bigint }[], seen: Set<string>): RemovedName[] {
+  const out: RemovedName[] = [];
+  const subvol = cur.tree;
+  for (const { ino, parent } of refs) {
+    const ref = { subvol, ino };
+    const now = view.inode(ref);
+    const was = now ? old.inode(ref) : null;
+    if (!now || !was || now.generation !== was.generation) continue;
+    const oldRoot = old.tree(subvol);
+    if (!oldRoot) continue;
+    const current = refNames(q, cur, ino, parent);
+    for (const name of refNames(old.fs, oldRoot, ino, parent)) {
+      if (current.some((n) => sameBytes(n, name))) continue;
+      const k = `${subvol}:${ino}:${parent}:${Array.from(name, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      const dir = parent === ObjectId.FIRST_FREE ? view.subvolumePath(subvol) : (old.paths({ subvol, ino: parent })[0] ?? null);
+      out.push({ subvol, ino, parent, name: name.slice(), path: dir ? detached([[...dir, name]])[0]! : null, lastSeen: root.generation ?? 0n, root, currentPaths: detached(view.paths(ref)) });
+    }
+  }
+  return out;
+}
+
+/**
+ * A group's items with the file extents it lacks: when its leaf ends with
+ * the inode (or holds none of its extents), the extents that follow are in
+ * another leaf. Taken from the newest other leaf of the inode no newer than
+ * the group's, without an inode item of its own (a continuation), extents
+ * written no later than the inode item (generation <= transid), keys the
+ * group does not have.
+ */
+function withContinuation(g: OrphanGroup, same: OrphanGroup[], transid: bigint): ItemRef[] {
+  const hasExtents = g.items.some((x) => x.block.keyType(x.slot) === ItemType.EXTENT_DATA);
+  if (hasExtents && !g.continues) return g.items;
+  const have = new Set(g.items.map((x) => x.block.keyOffsetField(x.slot) * 256n + BigInt(x.block.keyType(x.slot))));
+  const extra: ItemRef[] = [];
+  for (const o of same) {
+    if (o === g || o.generation > g.generation || groupInode(o) || !groupConsistent(o, transid)) continue;
+    for (const x of o.items) {
+      const k = x.block.keyOffsetField(x.slot) * 256n + BigInt(x.block.keyType(x.slot));
+      if (x.block.keyType(x.slot) !== ItemType.EXTENT_DATA || have.has(k)) continue;
+      have.add(k);
+      extra.push(x);
+    }
+  }
+  if (extra.length === 0) return g.items;
+  return [...g.items, ...extra].sort((a, b) => compareKeys(a.block.key(a.slot), b.block.key(b.slot)));
+}
+
+/**
+ * Most orphan leaves mined, newest first: their items are held until the
+ * inodes are rebuilt (each recovered file keeps its leaves to read it), so
+ * at 16 KiB nodes this is at most 128 MiB. The report says how many there were.
+ */
+export const MAX_ORPHAN_LEAVES = 8192;
+
+/** The path component orphan leaf files without a known parent path are put under. */
+export const ORPHAN_DIR = '$ORPHAN';
+
+/**
+ * Inodes rebuilt from the leaves no searched root reaches, one per version:
+ * the items of (tree, inode, leaf generation) together. A version the
+ * current tree still has (same INODE_ITEM generation and transid), or that
+ * was already recovered from an older root, is left out; so are older
+ * states of live directories. Named by their INODE_REFs (or a directory's
+ * DIR_INDEX naming them), the parent's path from the current tree, the
+ * files already recovered, or other orphan groups; when no parent path is
+ * known, $ORPHAN/TREE/PARENT-INO/NAME, and $ORPHAN/TREE/INO without a name.
+ */
+function orphanLeafFiles(q: Filesystem, view: FsView, leaves: OrphanLeaf[], found: Recovered[], checker: DataChecker): Recovered[] {
+  const groups = groupOrphanItems(q, leaves);
+  if (groups.length === 0) return [];
+  const enc = new TextEncoder();
+  const byIno = new Map<string, OrphanGroup[]>();
+  const entryNames = new Map<string, { parent: bigint; name: Uint8Array }[]>();
+  for (const g of groups) {
+    const k = `${g.subvol}:${g.ino}`;
+    const l = byIno.get(k);
+    if (l) l.push(g);
+    else byIno.set(k, [g]);
+    for (const e of groupEntries(g)) {
+      const c = `${g.subvol}:${e.child}`;
+      const l = entryNames.get(c) ?? [];
+      if (!l.some((x) => x.parent === g.ino && x.name.length === e.name.length && x.name.every((b, i) => b === e.name[i]))) l.push({ parent: g.ino, name: e.name });
+      entryNames.set(c, l);
+    }
+  }
+  const versions = new Set(found.map((r) => `${r.subvol}:${r.ino}:${r.inode.generation}:${r.inode.transid}`));
+  const dirPath = (subvol: bigint, dir: bigint, depth: number): Uint8Array[] | null => {
+    if (depth > 64) return null;
+    if (dir === ObjectId.FIRST_FREE) return view.subvolumePath(subvol) ?? [enc.encode(`<deleted subvolume ${subvol}>`)];
+    const live = view.inode({ subvol, ino: dir });
+    if (live?.kind === 'dir') {
+      const p = view.paths({ subvol, ino: dir })[0];
+      if (p) return p;
+    }
+    const rec = found.find((r) => r.subvol === subvol && r.ino === dir && r.inode.kind === 'dir' && r.paths[0]);
+    if (rec) return rec.paths[0]!;
+    for (const g of byIno.get(`${subvol}:${dir}`) ?? []) {
+      for (const ref of groupRefs(g)) {
+        const p = dirPath(subvol, ref.parent, depth + 1);
+        if (p) return [...p, ref.name];
+      }
+    }
+    return null;
+  };
+  // One group per version (inode generation, transid: the commit that last changed it). A
+  // transaction can write a leaf more than once, with the inode in an earlier state of that
+  // transaction: the state it was committed in is the last, the highest sequence (i_version,
+  // bumped by every change), then the newest ctime. Then a leaf that holds all of it (a leaf can
+  // end before the inode's extents do), then the oldest leaf: one written by that transaction
+  // holds the state it committed, while a later transaction's leaf can hold the inode item
+  // unchanged beside items it had already changed (a truncate trims the extent items first, and
+  // trimming leaves their generation as it was).
+  const chosen = new Map<string, { g: OrphanGroup; items: ItemRef[]; lastSeen: bigint; rank: bigint[] }>();
+  const better = (a: bigint[], b: bigint[]) => {
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! > b[i]!;
+    return false;
+  };
+  for (const g of groups) {
+    const head = groupInode(g);
+    if (!head) continue;
+    const vkey = `${g.subvol}:${g.ino}:${head.generation}:${head.transid}`;
+    if (versions.has(vkey) || !groupConsistent(g, head.transid)) continue;
+    const items = withContinuation(g, byIno.get(`${g.subvol}:${g.ino}`) ?? [], head.transid);
+    const complete = (head.mode & 0o170000) !== 0o100000 || head.size === 0n || items.some((x) => x.block.keyType(x.slot) === ItemType.EXTENT_DATA);
+    const rank = [head.sequence, head.ctime.sec * 1_000_000_000n + BigInt(head.ctime.nsec), complete ? 1n : 0n, -g.generation];
+    const was = chosen.get(vkey);
+    if (!was || better(rank, was.rank)) chosen.set(vkey, { g, items, lastSeen: was?.lastSeen ?? g.generation, rank });
+  }
+  const out: Recovered[] = [];
+  for (const { g, items, lastSeen } of chosen.values()) {
+    const head = groupInode(g)!;
+    const ref: InodeRef = { subvol: g.subvol, ino: g.ino };
+    const now = view.tree(g.subvol) ? view.inode(ref) : null;
+    const sameInode = now !== null && now.generation === head.generation;
+    // Of a live inode, only older contents: a version with the size and mtime it has now differs in
+    // metadata only (a link count, a mode; names are in removedNames), and a directory's older
+    // states are its entries, found as the inodes they name.
+    const sameContent = now !== null && now.size === head.size && now.mtime.sec === head.mtime.sec && now.mtime.nsec === head.mtime.nsec;
+    // An empty state (created, not yet written, in the transaction that made it) is no earlier content either.
+    if (sameInode && (now.transid === head.transid || sameContent || head.size === 0n || (head.mode & 0o170000) === 0o040000)) continue;
+    const old = new FsView(q.withOverlay(new OrphanItems(g.subvol, items)));
+    const inode = old.inode(ref);
+    if (!inode) continue;
+    const names = groupRefs(g);
+    const named = names.length ? names : (entryNames.get(`${g.subvol}:${g.ino}`) ?? []);
+    const paths = named.map(({ parent, name }) => dirPath(g.subvol, parent, 0)?.concat([name]) ?? [enc.encode(ORPHAN_DIR), enc.encode(String(g.subvol)), enc.encode(String(parent)), name]);
+    if (paths.length === 0) paths.push([enc.encode(ORPHAN_DIR), enc.encode(String(g.subvol)), enc.encode(String(g.ino))]);
+    out.push({
+      subvol: g.subvol,
+      ino: g.ino,
+      inode,
+      paths: detached(paths),
+      lastSeen,
+      root: { tree: g.subvol, bytenr: g.leaf, level: 0, generation: g.generation },
+      source: 'orphan leaf',
+      inoReused: now !== null && !sameInode,
+      data: checker.check(old, inode, lastSeen),
+      view: old,
+      leaves: [...new Set([g.leaf, ...items.map((x) => x.block.logical)])],
+      ...(sameInode ? { olderVersion: true } : {}),
+    });
+  }
+  return out;
 }
 
 /** An inode of an older root, with its INODE_ITEM generation (u64 @0; undefined when the item is shorter than btrfs_inode_item). */
@@ -220,7 +475,7 @@ interface OldInode {
  * roots of unrelated shape (a block that was a root only inside a
  * transaction, against the next commit) differ in nearly every item.
  */
-function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined): Generator<OldInode> {
+function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined, refs: { ino: bigint; parent: bigint }[]): Generator<OldInode> {
   const inRange = (objectid: bigint) => objectid >= ObjectId.FIRST_FREE && objectid <= ObjectId.LAST_FREE;
   if (!newer) {
     const min: Key = { objectid: ObjectId.FIRST_FREE, type: ItemType.INODE_ITEM, offset: 0n };
@@ -234,6 +489,9 @@ function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined)
   const short = new Set<number>();
   let n = 0;
   for (const d of diffItemRefs(fs, root, newer)) {
+    // Names that differ: kept (numbers only) for namesRemoved.
+    if (d.a && d.a.block.keyType(d.a.slot) === ItemType.INODE_REF && inRange(d.a.block.keyObjectid(d.a.slot)))
+      refs.push({ ino: d.a.block.keyObjectid(d.a.slot), parent: d.a.block.keyOffsetField(d.a.slot) });
     if (!d.a || d.a.block.keyType(d.a.slot) !== ItemType.INODE_ITEM) continue;
     const ino = d.a.block.keyObjectid(d.a.slot);
     if (!inRange(ino)) continue;

@@ -2,9 +2,9 @@ import { ItemType, ObjectId } from '../../format/constants.js';
 import type { Timespec } from '../../format/items/common.js';
 import { MAX_KEY } from '../../format/key.js';
 import type { FsView } from '../../fs/FsView.js';
-import { bodyfilePath, bodyfileString, bodyfileText, displayPath, displayText, jsonPath, pathBytes, toBase64 } from '../../fs/names.js';
+import { bodyfilePath, bodyfileText, displayPath, displayText, jsonPath, pathBytes, toBase64 } from '../../fs/names.js';
 import type { FileKind, Inode } from '../../fs/types.js';
-import type { Recovered } from './recover.js';
+import { ORPHAN_DIR, type Recovered } from './recover.js';
 
 /**
  * One name of an inode on the timeline. An inode with several names (hard
@@ -19,6 +19,10 @@ export interface TimelineEntry {
   /** Recovered from an older tree, an orphan, or a deleted subvolume. */
   deleted: boolean;
   source?: string;
+  /** Recovered, and its inode number is used by another inode now (TSK: "deleted-realloc"). */
+  realloc?: boolean;
+  /** Recovered from an orphan leaf: an earlier content of an inode that still lives. */
+  olderVersion?: boolean;
   symlinkTarget?: Uint8Array | null;
   /** The path (and symlink target) as text, made beforehand by slimEntry in the form of the output. */
   shown?: Shown;
@@ -52,7 +56,16 @@ export type TimelineInode = Pick<Inode, 'kind' | 'mode' | 'uid' | 'gid' | 'size'
 export function slimEntry(e: TimelineEntry, style: ShownStyle): TimelineEntry {
   const { kind, mode, uid, gid, size, atime, mtime, ctime, otime } = e.inode;
   const shown = showEntry(e, style);
-  return { subvol: e.subvol, ino: e.ino, path: null, inode: { kind, mode, uid, gid, size, atime, mtime, ctime, otime }, deleted: e.deleted, ...(e.source ? { source: e.source } : {}), shown };
+  return {
+    subvol: e.subvol,
+    ino: e.ino,
+    path: null,
+    inode: { kind, mode, uid, gid, size, atime, mtime, ctime, otime },
+    deleted: e.deleted,
+    ...(e.source ? { source: e.source } : {}),
+    ...(e.realloc ? { realloc: true } : {}),
+    shown,
+  };
 }
 
 /** Every inode item of every subvolume's tree, or of subvolume `only` (not only those with a path), in subvolume then inode order. */
@@ -76,9 +89,9 @@ export function* liveInodes(view: FsView, only?: bigint): Generator<TimelineEntr
   }
 }
 
-export function recoveredEntries(files: Recovered[]): TimelineEntry[] {
-  return files.flatMap((r): TimelineEntry[] => {
-    const base = { subvol: r.subvol, ino: r.ino, inode: r.inode, deleted: true, source: r.source };
+export function recoveredEntries(files: Recovered[]): (TimelineEntry & { inode: Inode })[] {
+  return files.flatMap((r): (TimelineEntry & { inode: Inode })[] => {
+    const base = { subvol: r.subvol, ino: r.ino, inode: r.inode, deleted: true, source: r.source, ...(r.inoReused ? { realloc: true } : {}), ...(r.olderVersion ? { olderVersion: true } : {}) };
     return r.paths.length ? r.paths.map((path) => ({ ...base, path })) : [{ ...base, path: null }];
   });
 }
@@ -104,11 +117,36 @@ export function noName(e: TimelineEntry): string {
   return `<no name: subvolume ${e.subvol} inode ${e.ino}>`;
 }
 
-/** The name field of a body-file line: path [-> target] [(deleted)], as TSK writes it, escaped by bodyfileText's rule. */
+/** TSK's virtual directory of files no name reaches (fls lists them as $OrphanFiles/OrphanFile-INODE). */
+export const TSK_ORPHAN_DIR = '$OrphanFiles';
+
+/**
+ * The path forensic formats (body file, DFXML) give an entry, by TSK's
+ * conventions: an inode no name reaches (live or recovered) is
+ * $OrphanFiles/OrphanFile-SUBVOL-INO; a name found in an orphan leaf whose
+ * directory has no known path ($ORPHAN/TREE/DIR/NAME) is $OrphanFiles/NAME,
+ * as fls shows a named orphan. `orphan`: it is under $OrphanFiles.
+ */
+export function tskPath(e: Pick<TimelineEntry, 'subvol' | 'ino' | 'path' | 'source'>): { path: Uint8Array[]; orphan: boolean } {
+  const enc = new TextEncoder();
+  const dir = enc.encode(TSK_ORPHAN_DIR);
+  const unnamed = [dir, enc.encode(`OrphanFile-${e.subvol}-${e.ino}`)];
+  if (!e.path) return { path: unnamed, orphan: true };
+  const first = e.path[0];
+  if (e.source === 'orphan leaf' && first && new TextDecoder().decode(first) === ORPHAN_DIR) return { path: e.path.length >= 4 ? [dir, ...e.path.slice(3)] : unnamed, orphan: true };
+  return { path: e.path, orphan: false };
+}
+
+/**
+ * The name field of a body-file line: path [-> target] [(deleted)], as TSK
+ * writes it, escaped by bodyfileText's rule; "(deleted-realloc)" when the
+ * inode number now belongs to another inode (fls' mark for a deleted name
+ * whose metadata is allocated again).
+ */
 export function bodyName(e: TimelineEntry): string {
-  let name = e.path ? bodyfilePath(e.path) : bodyfileString(noName(e));
+  let name = bodyfilePath(tskPath(e).path);
   if (e.symlinkTarget) name += ` -> ${bodyfileText(e.symlinkTarget)}`;
-  if (e.deleted) name += ' (deleted)';
+  if (e.deleted) name += e.realloc ? ' (deleted-realloc)' : ' (deleted)';
   return name;
 }
 

@@ -25,4 +25,9 @@ export class TreeAtRoot implements ItemOverlay {
   readsRoot(): TreeRoot {
     return { ...this.root, tree: this.subvol };
   }
+
+  /** A subvolume deleted since (its root item gone) is read from this root all the same. */
+  rootOf(): TreeRoot {
+    return this.readsRoot();
+  }
 }

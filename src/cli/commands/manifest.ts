@@ -22,7 +22,7 @@ const FORMATS = ['mtree', 'sha256sum', 'hashdeep', 'dfxml', 'json'];
  * The device that is the IMAGE argument and where the filesystem starts in
  * it (a partition or --offset): DFXML's img_offset is an offset in that file.
  */
-function dfxmlImage(fs: Filesystem, image: string | undefined): { devid: bigint; offset: bigint } {
+export function dfxmlImage(fs: Filesystem, image: string | undefined): { devid: bigint; offset: bigint } {
   const devs = [...fs.volume.devices.values()].filter((d) => d.source !== null);
   const d = devs.find((x) => image !== undefined && x.name.startsWith(image)) ?? devs[0];
   return { devid: d?.devid ?? -1n, offset: d?.source instanceof SliceSource ? d.source.start : 0n };

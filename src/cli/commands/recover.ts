@@ -1,21 +1,28 @@
 import * as nodeFs from 'node:fs';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
-import { type Recovered, type RecoverReport, recoverDeleted } from '../../analysis/forensics/recover.js';
-import { displayPath, jsonPath } from '../../fs/names.js';
+import { fileByteRuns } from '../../analysis/byteRuns.js';
+import { type Recovered, type RecoverReport, type RemovedName, recoverDeleted } from '../../analysis/forensics/recover.js';
+import { contentDigests } from '../../analysis/manifest.js';
+import { displayPath, jsonPath, pathBytes, toBase64 } from '../../fs/names.js';
 import { extractFiles, loadNsTimes, loadXattr, preserveOf, timePrecisionNote, type Withheld } from '../../node/extract/index.js';
+import { recoveredFileObject } from '../../report/dfxmlForensics.js';
 import { fileEntryJson, formatTimeShort, modeString } from '../../report/fs.js';
 import { jsonDocument, toJson } from '../../report/json.js';
+import type { Filesystem } from '../../tree/Filesystem.js';
 import { type CliIO, EXIT_DAMAGE, UsageError } from '../context.js';
+import { DfxmlFile } from '../dfxmlFile.js';
 import { reportFindings } from '../findings.js';
 import { openFilesystem } from '../open.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { Progress, scanWithProgress } from '../progress.js';
 import { renderTable } from '../table.js';
 import { withheldLines } from './extract.js';
+import { nodeHasher } from './manifest.js';
 
 interface RecoverOptions extends CommonOptions {
   output?: string;
+  dfxml?: string;
   force?: boolean;
   dryRun?: boolean;
   preserveAll?: boolean;
@@ -52,6 +59,10 @@ export function registerRecover(program: Command, io: CliIO, done: (code: number
     .option('--devices', 'with -o: make device nodes (as root; default: listed as withheld, nothing written for them)')
     .option('--setuid', 'with -o: keep setuid/setgid bits of files (default: cleared, listed as withheld)')
     .option('--owner', "with -o: give every file the image's uid and gid (as root; default: owned by the user running recover)")
+    .option(
+      '--dfxml <file>',
+      'also write a DFXML document of the recovered files to FILE: names as they were, inode fields, times, byte runs, md5 and sha256 of what was recovered, marked deleted (alloc_name 0)',
+    )
     .addHelpText(
       'after',
       `
@@ -60,6 +71,7 @@ Layout of -o DIR (the layout of extract, under files/):
   DIR/files/<path as it was>               e.g. DIR/files/victims/subdir/one.bin
   DIR/files/deleted-subvolume-ID/<path>    inodes of a deleted (not yet cleaned) subvolume
   DIR/unnamed/SUBVOL-INO                   inodes no surviving name reaches
+  DIR/files/$ORPHAN/TREE/...               orphan-leaf files whose directory has no known path
 Two recovered inodes with the same path: the later one gets "~SUBVOL-INO" appended.
 Directories are made on the way (mode 0700); times to the ns with the optional koffi package,
 else to the microsecond (ns in the report). By default device nodes are not made, setuid/setgid
@@ -76,6 +88,7 @@ bits are cleared and ownership is not changed (listed as withheld; exit 0 when t
       progress.phase('searching older trees');
       const report = recoverDeleted(fs, scan);
       progress.done();
+      if (opts.dfxml) writeDfxml(opts.dfxml, fs, image, report);
       const written = new Map<Recovered, Written>();
       const replaced: string[] = [];
       const preserve = preserveOf(opts);
@@ -121,7 +134,7 @@ bits are cleared and ownership is not changed (listed as withheld; exit 0 when t
           r.inode.nlink,
           formatTimeShort(r.inode.mtime),
           r.lastSeen,
-          r.source + (r.inoReused ? ' (ino reused)' : ''),
+          r.source + (r.inoReused ? ' (ino reused)' : '') + (r.olderVersion ? ' (older version)' : ''),
           `${r.data.state}${r.data.sectorsOk + r.data.sectorsBad ? ` (${r.data.sectorsOk} ok, ${r.data.sectorsBad} bad` + (r.data.sectorsNoCsum ? `, ${r.data.sectorsNoCsum} no csum` : '') + ')' : ''}${r.data.reusedBytes ? `, ${r.data.reusedBytes} bytes reused` : ''}`,
           ...(out ? [cell(out, written.get(r))] : []),
         ]);
@@ -131,8 +144,20 @@ bits are cleared and ownership is not changed (listed as withheld; exit 0 when t
             rows,
           ) + '\n',
         );
+        if (report.removedNames.length) {
+          io.stdout.write('names removed from inodes that still live (a removed hard link, a rename):\n');
+          const named = report.removedNames.map((n) => [
+            n.path ? displayPath(n.path) : `(in directory ${n.parent}) ${displayPath([n.name]).slice(1)}`,
+            `${n.subvol}:${n.ino}`,
+            n.lastSeen,
+            n.currentPaths.map((c) => displayPath(c)).join('\n') || '(no name now)',
+          ]);
+          io.stdout.write(renderTable(['name (as it was)', 'subvol:ino', 'last seen', 'names now'], named) + '\n');
+        }
         const lost = report.searched.filter((s) => s.missing > 0).length;
-        io.stdout.write(`${report.files.length} recovered; ${report.searched.length} older tree root(s) searched${lost ? `, ${lost} of them partial (blocks reused since)` : ''}\n`);
+        const ol = report.orphanLeaves;
+        const leaves = ol.unreached ? `; ${ol.unreached} orphan leaves (no root reaches them) ${ol.mined < ol.unreached ? `of which the newest ${ol.mined} mined` : 'mined'}` : '';
+        io.stdout.write(`${report.files.length} recovered; ${report.searched.length} older tree root(s) searched${lost ? `, ${lost} of them partial (blocks reused since)` : ''}${leaves}\n`);
         if (out && opts.dryRun) io.stdout.write(`nothing written (--dry-run); -o ${out} would hold files/, unnamed/ and ${REPORT}\n`);
         if (out && !opts.dryRun) {
           io.stdout.write(`written to ${out}: files/ and ${REPORT}${precision ? `; note: ${precision.note.replace('--json', REPORT)}` : ''}\n`);
@@ -146,6 +171,18 @@ bits are cleared and ownership is not changed (listed as withheld; exit 0 when t
 }
 
 const REPORT = 'recover-report.json';
+
+/** --dfxml FILE: one fileobject per recovered file, with its byte runs and the digests of its content as recovered. */
+function writeDfxml(path: string, fs: Filesystem, image: string | undefined, report: RecoverReport): void {
+  const d = new DfxmlFile(path, fs, image, 'recover');
+  const hasher = nodeHasher(['md5', 'sha256']);
+  for (const r of report.files) {
+    const ref = { subvol: r.subvol, ino: r.ino };
+    const runs = r.inode.kind === 'file' || r.inode.kind === 'symlink' ? fileByteRuns(r.view, ref).runs : null;
+    d.object(recoveredFileObject(r, runs, r.inode.kind === 'file' ? contentDigests(r.view, r.inode, hasher, undefined, undefined, false) : undefined, d.image));
+  }
+  d.close();
+}
 
 /** The "written to" cell: where the file is (or would be, --dry-run), or why it is not. */
 function cell(out: string, w: Written | undefined): string {
@@ -182,8 +219,9 @@ function placeAll(files: Recovered[]): Map<Recovered, Uint8Array[]> {
     const first = r.paths[0];
     let into: Uint8Array[];
     if (!first || first.length === 0) into = [enc.encode('unnamed'), enc.encode(`${r.subvol}-${r.ino}`)];
-    // recoverDeleted names these <deleted subvolume ID>/...: a plain directory name here.
-    else if (r.source === 'deleted subvolume') into = [enc.encode('files'), enc.encode(`deleted-subvolume-${r.subvol}`), ...first.slice(1)];
+    // recoverDeleted names the inodes of a deleted subvolume <deleted subvolume ID>/...: a plain directory name here.
+    else if (r.source === 'deleted subvolume' || new TextDecoder().decode(first[0]) === `<deleted subvolume ${r.subvol}>`)
+      into = [enc.encode('files'), enc.encode(`deleted-subvolume-${r.subvol}`), ...first.slice(1)];
     else into = [enc.encode('files'), ...first];
     if (used.has(key(into))) into = [...into.slice(0, -1), new Uint8Array([...into[into.length - 1]!, ...enc.encode(`~${r.subvol}-${r.ino}`)])];
     used.add(key(into));
@@ -214,7 +252,23 @@ function confidence(state: Recovered['data']['state']): 'high' | 'medium' | 'low
 }
 
 function reportJson(report: RecoverReport, written: Map<Recovered, Written>, top: Record<string, unknown>): Record<string, unknown> {
-  return { ...top, files: report.files.map((r) => fileJson(r, written.get(r))), searched: report.searched };
+  return { ...top, files: report.files.map((r) => fileJson(r, written.get(r))), removedNames: report.removedNames.map(removedNameJson), orphanLeaves: report.orphanLeaves, searched: report.searched };
+}
+
+function removedNameJson(n: RemovedName): Record<string, unknown> {
+  const p = n.path ? jsonPath(n.path) : null;
+  const name = jsonPath([n.name]);
+  return {
+    subvol: n.subvol,
+    ino: n.ino,
+    path: p ? p.text : null,
+    ...(p && !p.exact ? { pathBase64: toBase64(pathBytes(n.path!)) } : {}),
+    parent: n.parent,
+    name: name.text.slice(1),
+    lastSeen: n.lastSeen,
+    treeRoot: n.root.bytenr,
+    currentPaths: n.currentPaths.map((c) => jsonPath(c).text),
+  };
 }
 
 function fileJson(r: Recovered, w?: Written): Record<string, unknown> {
@@ -232,6 +286,7 @@ function fileJson(r: Recovered, w?: Written): Record<string, unknown> {
     inodeBlock: i.place?.block ?? null,
     confidence: confidence(r.data.state),
     data: r.data,
+    ...(r.leaves ? { leaves: r.leaves, olderVersion: r.olderVersion ?? false } : {}),
     ...(w ? { outputPath: w.path, writtenTo: w.host, failed: w.failed } : {}),
   };
 }

@@ -5,9 +5,11 @@ import { FsView } from '../../fs/FsView.js';
 import { symlinkTarget } from '../../fs/fileData.js';
 import { selectSubvolume } from '../../fs/select.js';
 import type { Inode } from '../../fs/types.js';
+import { timelineFileObject } from '../../report/dfxmlForensics.js';
 import { formatTime } from '../../report/fs.js';
 import { ndjsonHeader, toJson } from '../../report/json.js';
 import { type CliIO, EXIT_DAMAGE, LineWriter, UsageError } from '../context.js';
+import { DfxmlFile } from '../dfxmlFile.js';
 import { finish } from '../findings.js';
 import { openFilesystem } from '../open.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
@@ -18,6 +20,7 @@ interface TimelineOptions extends CommonOptions {
   ns?: boolean;
   recovered?: boolean;
   subvol?: string;
+  dfxml?: string;
 }
 
 /**
@@ -40,6 +43,10 @@ export function registerTimeline(program: Command, io: CliIO, done: (code: numbe
     .option('--ns', 'with --bodyfile: times as seconds.nanoseconds (not every mactime accepts it)')
     .option('--no-recovered', 'leave out recovered (deleted) inodes (skips the metadata scan)')
     .option('--subvol <id|path>', "only this subvolume's inodes (recovered ones too)")
+    .option(
+      '--dfxml <file>',
+      "also write a DFXML document to FILE: one fileobject per name of each inode with its fields and times, recovered ones marked deleted (alloc_name 0), TSK's $OrphanFiles for those no name reaches",
+    )
     .action((image: string | undefined, opts: TimelineOptions) => {
       const fs = openFilesystem(image, opts, io);
       const view = new FsView(fs);
@@ -50,6 +57,11 @@ export function registerTimeline(program: Command, io: CliIO, done: (code: numbe
         only = sv.root.subvol;
       }
       const w = new LineWriter(io.stdout);
+      const dfxml = opts.dfxml ? new DfxmlFile(opts.dfxml, fs, image, 'timeline') : null;
+      const toDfxml = <T extends TimelineEntry & { inode: Inode }>(e: T): T => {
+        dfxml?.object(timelineFileObject(e, dfxml.image));
+        return e;
+      };
       const withTarget = (e: TimelineEntry & { inode: Inode }) => {
         if (e.inode.kind === 'symlink') e.symlinkTarget = symlinkTarget(view, e.inode);
         return e;
@@ -65,9 +77,10 @@ export function registerTimeline(program: Command, io: CliIO, done: (code: numbe
       };
       if (opts.bodyfile) {
         // A body file is unsorted (mactime sorts it): written as the trees are walked, in bounded memory.
-        for (const e of liveInodes(view, only)) w.line(bodyLine(withTarget(e), opts.ns ?? false));
-        for (const e of recovered()) w.line(bodyLine(e, opts.ns ?? false));
+        for (const e of liveInodes(view, only)) w.line(bodyLine(toDfxml(withTarget(e)), opts.ns ?? false));
+        for (const e of recovered()) w.line(bodyLine(toDfxml(e), opts.ns ?? false));
         w.flush();
+        dfxml?.close();
         return done(finish(fs, io));
       }
       const entries: TimelineEntry[] = [];
@@ -75,11 +88,13 @@ export function registerTimeline(program: Command, io: CliIO, done: (code: numbe
       for (const e of liveInodes(view, only)) {
         if (entries.length >= MAX_SORTED_INODES) {
           io.stderr.write(`btrfs-inspect: timeline: more than ${MAX_SORTED_INODES} inodes to sort in memory; use --bodyfile (streamed; sort it with mactime) or --subvol to narrow it\n`);
+          dfxml?.close();
           return done(EXIT_DAMAGE);
         }
-        entries.push(slimEntry(withTarget(e), style));
+        entries.push(slimEntry(toDfxml(withTarget(e)), style));
       }
-      entries.push(...recovered().map((e) => slimEntry(e, style)));
+      entries.push(...recovered().map((e) => slimEntry(toDfxml(e), style)));
+      dfxml?.close();
       // NDJSON: a header record, then one "event" record per time.
       if (opts.json) w.line(ndjsonHeader('timeline').slice(0, -1));
       for (const ev of timelineEvents(entries)) {
