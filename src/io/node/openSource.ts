@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ByteSource } from '../ByteSource.js';
-import { detectContainer } from '../containers/detect.js';
+import { detectContainer, type InputFormat } from '../containers/detect.js';
 import { EwfSource, ewfSegmentName } from '../containers/ewf.js';
 import { MAX_BACKING_DEPTH, Qcow2Source } from '../containers/qcow2.js';
 import { openVhd } from '../containers/vhd.js';
@@ -24,6 +24,8 @@ export interface OpenSourceOptions {
   chain?: readonly string[];
   /** Read this qcow2 internal snapshot (id or name) instead of the current state; refused for anything but a qcow2. */
   snapshot?: string;
+  /** Decode the file as this format (--input-format), whatever its first bytes say; "raw" reads them as they are. */
+  format?: InputFormat;
 }
 
 /**
@@ -38,9 +40,15 @@ export interface OpenSourceOptions {
 export function openByteSource(file: string, opts: OpenSourceOptions = {}): ByteSource {
   if (isRunsImagePath(file)) return loadRunsImage(file);
   const base = openSplitOrFile(file);
-  if (opts.raw) return base;
+  if (opts.raw || opts.format === 'raw') {
+    if (opts.snapshot !== undefined) {
+      base.close?.();
+      throw new FileOpenError(file, `a snapshot ("${opts.snapshot}") was asked for, but --input-format raw reads no container`);
+    }
+    return base;
+  }
   try {
-    const kind = detectContainer(base);
+    const kind = opts.format ?? detectContainer(base);
     if (opts.snapshot !== undefined && kind !== 'qcow2')
       throw new FileOpenError(file, `a snapshot ("${opts.snapshot}") was asked for, but only a qcow2 holds internal snapshots and this is ${kind ?? 'a raw image'}`);
     switch (kind) {
@@ -70,7 +78,10 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
     }
   } catch (e) {
     base.close?.();
-    throw e;
+    if (opts.format === undefined || e instanceof FileOpenError) throw e;
+    // A ContainerError's message starts with the file's name, which this one names already.
+    const why = (e as Error).message.replace(`${base.name}: `, '');
+    throw new FileOpenError(file, `does not read as ${opts.format} (--input-format ${opts.format}): ${why}; leave --input-format out to detect the format, or give --input-format raw`);
   }
 }
 
