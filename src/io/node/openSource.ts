@@ -7,6 +7,7 @@ import { MAX_BACKING_DEPTH, Qcow2Source } from '../containers/qcow2.js';
 import { openVhd } from '../containers/vhd.js';
 import { VhdxSource } from '../containers/vhdx.js';
 import { VmdkSource } from '../containers/vmdk.js';
+import { openVmdkDescriptor } from '../containers/vmdkDescriptor.js';
 import { nodeCodecs } from './codecs.js';
 import { FileOpenError, FileSource } from './FileSource.js';
 import { loadRunsImage } from './runs.js';
@@ -33,7 +34,7 @@ export interface OpenSourceOptions {
  * and `*.runs` are loaded into memory as sparse images; the first segment of
  * a split raw image (`disk.001`, `disk.aa`) reads all its segments back to
  * back; a container (qcow2, EWF/E01 with its .E02... segments, VMDK sparse
- * or stream-optimized, VHD fixed or dynamic, VHDX; found by its magic, never its name) reads as the
+ * or stream-optimized or a VMDK descriptor with its extent files, VHD fixed or dynamic, VHDX; found by its magic, never its name) reads as the
  * disk it holds, with its backing files; anything else is read in place.
  * Throws a SourceError (FileOpenError) naming the path.
  */
@@ -48,7 +49,9 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
     return base;
   }
   try {
-    const kind = opts.format ?? detectContainer(base);
+    const detected = opts.format === undefined || opts.format === 'vmdk' ? detectContainer(base) : null;
+    // "vmdk" names both VMDK forms: the binary sparse extent and the text descriptor.
+    const kind = opts.format === undefined || detected === 'vmdk-descriptor' ? detected : opts.format;
     if (opts.snapshot !== undefined && kind !== 'qcow2')
       throw new FileOpenError(file, `a snapshot ("${opts.snapshot}") was asked for, but only a qcow2 holds internal snapshots and this is ${kind ?? 'a raw image'}`);
     switch (kind) {
@@ -65,10 +68,7 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
       case 'vmdk':
         return new VmdkSource(base, { codecs: nodeCodecs });
       case 'vmdk-descriptor':
-        throw new FileOpenError(
-          file,
-          'a VMDK descriptor whose extents are separate files is not read yet; give the extent file (monolithic sparse or stream-optimized) or convert it (qemu-img convert -O raw)',
-        );
+        return openVmdkDescriptor(base, (name) => openExtent(file, name), { codecs: nodeCodecs });
       case 'vhd':
         return openVhd(base);
       case 'vhdx':
@@ -99,6 +99,13 @@ function openBacking(image: string, name: string, format: string | null, chain: 
   if (here.length >= MAX_BACKING_DEPTH) throw new FileOpenError(image, `backing file chain is deeper than ${MAX_BACKING_DEPTH} files`);
   // A backing file declared "raw" is read raw, as QEMU does: its first bytes are the guest's.
   return openByteSource(full, { raw: format === 'raw', chain: [...here, real] });
+}
+
+/** An extent file a VMDK descriptor names: relative to the descriptor's directory, read-only. */
+function openExtent(descriptor: string, name: string): ByteSource {
+  const full = path.isAbsolute(name) ? name : path.resolve(path.dirname(descriptor), name);
+  if (!fs.existsSync(full)) throw new FileOpenError(descriptor, `its extent file "${name}" (${full}) does not exist; put it next to the descriptor, or convert the disk (qemu-img convert -O raw)`);
+  return FileSource.open(full);
 }
 
 /** Segment n of the EWF set whose first segment is `first` (.E01 -> .E0n), or null when there is none. */
