@@ -4,7 +4,7 @@ import type { ByteSource } from '../ByteSource.js';
 import { detectContainer, type InputFormat } from '../containers/detect.js';
 import { EwfSource, ewfSegmentName } from '../containers/ewf.js';
 import { MAX_BACKING_DEPTH, Qcow2Source } from '../containers/qcow2.js';
-import { openVhd } from '../containers/vhd.js';
+import { openVhd, type VhdParentRef, vhdUniqueId } from '../containers/vhd.js';
 import { VhdxSource } from '../containers/vhdx.js';
 import { VmdkSource } from '../containers/vmdk.js';
 import { openVmdkDescriptor } from '../containers/vmdkDescriptor.js';
@@ -70,7 +70,7 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
       case 'vmdk-descriptor':
         return openVmdkDescriptor(base, (name) => openExtent(file, name), { codecs: nodeCodecs });
       case 'vhd':
-        return openVhd(base);
+        return openVhd(base, (ref) => openVhdParent(file, ref, opts.chain ?? []));
       case 'vhdx':
         return new VhdxSource(base);
       default:
@@ -99,6 +99,39 @@ function openBacking(image: string, name: string, format: string | null, chain: 
   if (here.length >= MAX_BACKING_DEPTH) throw new FileOpenError(image, `backing file chain is deeper than ${MAX_BACKING_DEPTH} files`);
   // A backing file declared "raw" is read raw, as QEMU does: its first bytes are the guest's.
   return openByteSource(full, { raw: format === 'raw', chain: [...here, real] });
+}
+
+/**
+ * A differencing VHD's parent: the first locator path that exists (relative
+ * ones first, against the child's directory), read-only, never a loop, and
+ * only if its footer's unique id is the one the child was made against.
+ */
+function openVhdParent(child: string, ref: VhdParentRef, chain: readonly string[]): ByteSource {
+  const tried: string[] = [];
+  for (const p of ref.paths) {
+    // A W2ku path with a drive letter names a Windows machine's file: nothing to open here.
+    if (/^[A-Za-z]:\//.test(p.path)) {
+      tried.push(`${p.code} ${p.path} (a Windows path)`);
+      continue;
+    }
+    const full = path.isAbsolute(p.path) ? p.path : path.resolve(path.dirname(child), p.path);
+    tried.push(`${p.code} ${full}`);
+    if (!fs.existsSync(full)) continue;
+    const real = fs.realpathSync(full);
+    const here = chain.length ? chain : [fs.realpathSync(child)];
+    if (here.includes(real)) throw new FileOpenError(child, `parent chain loops: ${[...here, real].join(' -> ')}`);
+    if (here.length >= MAX_BACKING_DEPTH) throw new FileOpenError(child, `parent chain is deeper than ${MAX_BACKING_DEPTH} files`);
+    const probe = FileSource.open(full);
+    const id = vhdUniqueId(probe);
+    probe.close?.();
+    if (id !== ref.uniqueId)
+      throw new FileOpenError(child, `its parent ${full} has unique id ${id ?? '(no VHD footer)'}, not the ${ref.uniqueId} the child was made against: a different or modified parent is refused`);
+    return openByteSource(full, { chain: [...here, real] });
+  }
+  throw new FileOpenError(
+    child,
+    `its parent VHD "${ref.name}" is not found (${tried.length ? `tried ${tried.join(', ')}` : 'no W2ru, W2ku or MacX parent locator'}); put it there, or merge the chain (qemu-img cannot: use the tool that made it)`,
+  );
 }
 
 /** An extent file a VMDK descriptor names: relative to the descriptor's directory, read-only. */
