@@ -141,7 +141,7 @@ describe('VHDX made by qemu-img', () => {
 });
 
 describe('through openByteSource', () => {
-  test('VHD, VHDX and VMDK files under any name; a VMDK descriptor is refused with the next step', () => {
+  test('VHD, VHDX and VMDK files under any name; a VMDK descriptor whose extent is missing is refused with the next step', () => {
     for (const name of ['dynamic.vhd', 'dynamic.vhdx', 'sparse.vmdk', 'stream.vmdk']) {
       const p = path.join(dir, `${name}.img`);
       fs.writeFileSync(p, fixtureBytes(name));
@@ -152,6 +152,6 @@ describe('through openByteSource', () => {
     }
     const d = path.join(dir, 'desc.vmdk');
     fs.writeFileSync(d, '# Disk DescriptorFile\nversion=1\ncreateType="monolithicFlat"\nRW 233472 FLAT "desc-flat.vmdk" 0\n');
-    expect(() => openByteSource(d)).toThrow(/desc\.vmdk: a VMDK descriptor whose extents are separate files is not read yet/);
+    expect(() => openByteSource(d)).toThrow(/desc\.vmdk: its extent file "desc-flat\.vmdk" \(.*\) does not exist; put it next to the descriptor/);
   });
 });

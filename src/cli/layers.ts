@@ -13,9 +13,13 @@ export interface ContainerLayer {
   size: bigint;
 }
 
-/** Which container `path` is (read again from the file's first bytes, as openByteSource detects it). */
-export function containerLayer(path: string, disk: ByteSource): ContainerLayer {
+/**
+ * Which container `path` is: the format the user named (--input-format), or
+ * read again from the file's first bytes, as openByteSource detects it.
+ */
+export function containerLayer(path: string, disk: ByteSource, given?: string): ContainerLayer {
   if (isRunsImagePath(path)) return { format: 'runs', size: disk.size };
+  if (given !== undefined) return { format: given, size: disk.size };
   const file = openSplitOrFile(path);
   try {
     const kind = detectContainer(file);

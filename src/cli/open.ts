@@ -5,7 +5,7 @@ import { hasSuperMagic } from '../format/superblock.js';
 import type { ByteSource } from '../io/ByteSource.js';
 import { isLvmPv } from '../io/lvm/index.js';
 import { liveUse } from '../io/node/liveUse.js';
-import { openByteSource } from '../io/node/openSource.js';
+import { type OpenSourceOptions, openByteSource } from '../io/node/openSource.js';
 import { findBtrfsPartitions, type PartitionTable, PartitionTableError, readPartitionTable } from '../io/partitions.js';
 import { SliceSource } from '../io/SliceSource.js';
 import { Filesystem } from '../tree/Filesystem.js';
@@ -14,6 +14,7 @@ import type { DeviceSupers, SuperChoice } from '../volume/superblocks.js';
 import { type CliIO, InputError, NotServedError, UsageError } from './context.js';
 import { DEMO_HINT, demoImagePath } from './demo.js';
 import { resolveLvm } from './lvm.js';
+import { parseInputFormat } from './options.js';
 
 export interface SourceOptions {
   device?: string[];
@@ -29,6 +30,8 @@ export interface SourceOptions {
   lv?: string;
   /** The qcow2 internal snapshot (id or name) of IMAGE to read. */
   snapshot?: string;
+  /** --input-format: IMAGE's container format, overriding detection. */
+  inputFormat?: string;
 }
 
 function parseBytes(s: string, what: string): bigint {
@@ -47,11 +50,12 @@ export function warnIfLive(path: string, io: CliIO): void {
   );
 }
 
-function openOne(path: string, io: CliIO, hint?: string, snapshot?: string): ByteSource {
+/** Opens one input for a command (IMAGE or a --device): exit 2 naming the path when it cannot be read. */
+export function openOne(path: string, io: CliIO, hint?: string, opts: OpenSourceOptions = {}): ByteSource {
   if (!existsSync(path)) throw new InputError(`${path}: no such file or device`, hint);
   warnIfLive(path, io);
   try {
-    return openByteSource(path, snapshot !== undefined ? { snapshot } : {});
+    return openByteSource(path, opts);
   } catch (e) {
     throw new InputError((e as Error).message);
   }
@@ -117,7 +121,9 @@ export function openSources(image: string | undefined, opts: SourceOptions, io: 
     if (!existsSync(path)) throw new UsageError(`${opts.demo ? '--demo given' : 'no image given'}, and the bundled demo image is not there`);
     if (!opts.demo) io.stderr.write(`No image given: using the bundled demo image ${join('sample-images', 'default')}.\n`);
   }
-  const sources = [selectSource(openOne(path, io, DEMO_HINT, opts.snapshot), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d, io), {}, io))];
+  const format = parseInputFormat(opts.inputFormat);
+  const imageOpts = { ...(opts.snapshot !== undefined ? { snapshot: opts.snapshot } : {}), ...(format !== undefined ? { format } : {}) };
+  const sources = [selectSource(openOne(path, io, DEMO_HINT, imageOpts), opts, io), ...(opts.device ?? []).map((d) => selectSource(openOne(d, io), {}, io))];
   return resolveLvm(sources, opts.lv, io);
 }
 

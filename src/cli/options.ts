@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { INPUT_FORMATS, type InputFormat, isInputFormat } from '../io/containers/detect.js';
 import { UsageError } from './context.js';
 
 export interface CommonOptions {
@@ -16,6 +17,8 @@ export interface CommonOptions {
   lv?: string;
   /** --snapshot ID|NAME: the qcow2 internal snapshot of IMAGE to read. */
   snapshot?: string;
+  /** --input-format NAME: IMAGE's container format, overriding detection. */
+  inputFormat?: string;
 }
 
 /** How a command writes its output: --wide, --format, --json-bigint (read for every command in src/cli/main.ts). */
@@ -55,6 +58,21 @@ export function addSourceOptions(cmd: Command): Command {
 }
 
 /**
+ * --input-format, not --format: --format already names the table style
+ * (box|tsv) of every command with tables, and manifest's output format.
+ */
+export function addInputFormatOption(cmd: Command): Command {
+  return cmd.option('--input-format <name>', `read IMAGE as this format, not the one its bytes look like (${INPUT_FORMATS.join(', ')}; raw: its bytes as they are)`);
+}
+
+/** The --input-format value checked: an unknown name is a usage error listing the names. */
+export function parseInputFormat(name: string | undefined): InputFormat | undefined {
+  if (name === undefined) return undefined;
+  if (!isInputFormat(name)) throw new UsageError(`--input-format must be one of ${INPUT_FORMATS.join(', ')}, got "${name}"`);
+  return name;
+}
+
+/**
  * The options of every command that reads an image, without the table
  * options: other devices, partition or offset, superblock copy, --json,
  * older roots (alone: for a command whose output is no table and whose
@@ -73,6 +91,7 @@ export function addImageOptions(cmd: Command): Command {
     .option('--generation <n>', 'read the filesystem as it was at generation N (a surviving older root tree: backup root or metadata scan; see "roots")')
     .option('--root <logical>', 'read the filesystem from this root tree block (logical address of an older root tree, see "roots")')
     .option('--replay-log', "see the filesystem as after a log replay (the fsync'd changes in the log tree), in memory, writing nothing");
+  addInputFormatOption(cmd);
   return hideRefused(cmd);
 }
 

@@ -66,6 +66,8 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
       const list = imageList(images, opts.from);
       const single = list.length <= 1 && opts.from === undefined;
       if (!single && opts.device) throw new UsageError('--device goes with one IMAGE; given several, the devices of a multi-device filesystem are found by their fsid');
+      // Several images are grouped by what their detected formats hold: one forced format cannot name them all.
+      if (!single && opts.inputFormat !== undefined) throw new UsageError('--input-format goes with one IMAGE; given several, each is read as its content says');
       const groups = single ? [{ image: list[0], devices: opts.device ?? [] }] : groupByFilesystem(list, io);
       const results: Checked[] = [];
       for (const g of groups) {

@@ -8,7 +8,7 @@ import { openByteSource } from '../../io/node/openSource.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { type CliIO, EXIT_DAMAGE, EXIT_OK, InputError } from '../context.js';
 import { containerLayer } from '../layers.js';
-import { addOutputOptions } from '../options.js';
+import { addInputFormatOption, addOutputOptions, parseInputFormat } from '../options.js';
 import { renderFields, renderTable } from '../table.js';
 
 const nodeHashers = { md5: () => createHash('md5'), sha1: () => createHash('sha1') };
@@ -48,19 +48,20 @@ function qcow2Facts(q: Qcow2Source) {
 }
 
 export function registerImageInfo(program: Command, io: CliIO, done: (code: number) => void): void {
-  addOutputOptions(program.command('image-info').argument('<image>', 'image file, container or device'))
+  addInputFormatOption(addOutputOptions(program.command('image-info').argument('<image>', 'image file, container or device')))
     .description('what an image file is: its container format and disk size; EWF case metadata and stored MD5/SHA1; qcow2 header, backing chain and internal snapshots')
     .option('--verify', 'read every byte of the disk and hash it (MD5, SHA1): compared with the hashes an EWF acquisition stored')
     .option('--json', 'machine-readable output')
-    .action((image: string, opts: { verify?: boolean; json?: boolean }) => {
+    .action((image: string, opts: { verify?: boolean; json?: boolean; inputFormat?: string }) => {
+      const format = parseInputFormat(opts.inputFormat);
       if (!existsSync(image)) throw new InputError(`${image}: no such file or device`);
       let src: ByteSource;
       try {
-        src = openByteSource(image);
+        src = openByteSource(image, format !== undefined ? { format } : {});
       } catch (e) {
         throw new InputError((e as Error).message);
       }
-      const container = containerLayer(image, src);
+      const container = containerLayer(image, src, format);
       const ewf: EwfInfo | null = src instanceof EwfSource ? src.info() : null;
       const qcow2 = src instanceof Qcow2Source ? qcow2Facts(src) : null;
       let verify: { md5: string; sha1: string; md5Matches: boolean | null; sha1Matches: boolean | null } | null = null;

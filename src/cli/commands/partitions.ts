@@ -8,7 +8,7 @@ import { jsonDocument, toJson } from '../../report/json.js';
 import { type CliIO, EXIT_DAMAGE, EXIT_OK, InputError } from '../context.js';
 import { btrfsAt, containerLayer, type LvmLayer, lvmLayer } from '../layers.js';
 import { DEMO_HINT, demoImagePath, warnIfLive } from '../open.js';
-import { addOutputOptions, DEMO_OPTION_HELP } from '../options.js';
+import { addInputFormatOption, addOutputOptions, DEMO_OPTION_HELP, parseInputFormat } from '../options.js';
 import { renderTable } from '../table.js';
 
 const btrfsText = (b: ReturnType<typeof btrfsAt>) => (b ? `fsid ${b.fsid} devid ${b.devid}${b.label ? ` label "${b.label}"` : ''}` : '');
@@ -47,21 +47,22 @@ function lvmText(layers: LvmLayer[], path: string): string[] {
 }
 
 export function registerPartitions(program: Command, io: CliIO, done: (code: number) => void): void {
-  addOutputOptions(program.command('partitions').argument('[image]', 'whole-disk image or device'))
+  addInputFormatOption(addOutputOptions(program.command('partitions').argument('[image]', 'whole-disk image or device')))
     .description('show the layers of an image: the container, the MBR or GPT partitions, LVM volumes, and which of them hold btrfs')
     .option('--json', 'machine-readable output')
     .option('--demo', DEMO_OPTION_HELP)
-    .action((image: string | undefined, opts: { json?: boolean; demo?: boolean }) => {
+    .action((image: string | undefined, opts: { json?: boolean; demo?: boolean; inputFormat?: string }) => {
+      const format = parseInputFormat(opts.inputFormat);
       const path = image ?? demoImagePath();
       if (!existsSync(path)) throw new InputError(`${path}: no such file or device`, image !== undefined && !opts.demo ? DEMO_HINT : undefined);
       warnIfLive(path, io);
       let src: ByteSource;
       try {
-        src = openByteSource(path);
+        src = openByteSource(path, format !== undefined ? { format } : {});
       } catch (e) {
         throw new InputError((e as Error).message);
       }
-      const container = containerLayer(path, src);
+      const container = containerLayer(path, src, format);
       let table: PartitionTable | null;
       try {
         table = readPartitionTable(src);

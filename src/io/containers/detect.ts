@@ -9,6 +9,18 @@ import { hasVmdkMagic, isVmdkDescriptor } from './vmdk.js';
 export type ContainerKind = 'qcow2' | 'ewf' | 'ewf2' | 'vmdk' | 'vmdk-descriptor' | 'vhd' | 'vhdx';
 
 /**
+ * The formats a user may name to override detection (--input-format): "raw"
+ * reads the file's bytes as they are (a container with a damaged header), the
+ * others decode it as that container whatever its first bytes say.
+ */
+export const INPUT_FORMATS = ['raw', 'qcow2', 'ewf', 'vmdk', 'vhd', 'vhdx'] as const;
+export type InputFormat = (typeof INPUT_FORMATS)[number];
+
+export function isInputFormat(name: string): name is InputFormat {
+  return (INPUT_FORMATS as readonly string[]).includes(name);
+}
+
+/**
  * The container format `src` holds, or null for a raw image: by the magic of
  * its first bytes, or (VHD, whose fixed disks are raw bytes plus a footer)
  * the "conectix" footer in its last 512 bytes.

@@ -1,12 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ByteSource } from '../ByteSource.js';
-import { detectContainer } from '../containers/detect.js';
+import { detectContainer, type InputFormat } from '../containers/detect.js';
 import { EwfSource, ewfSegmentName } from '../containers/ewf.js';
 import { MAX_BACKING_DEPTH, Qcow2Source } from '../containers/qcow2.js';
-import { openVhd } from '../containers/vhd.js';
+import { openVhd, type VhdParentRef, vhdUniqueId } from '../containers/vhd.js';
 import { VhdxSource } from '../containers/vhdx.js';
 import { VmdkSource } from '../containers/vmdk.js';
+import { openVmdkDescriptor } from '../containers/vmdkDescriptor.js';
 import { nodeCodecs } from './codecs.js';
 import { FileOpenError, FileSource } from './FileSource.js';
 import { loadRunsImage } from './runs.js';
@@ -24,6 +25,8 @@ export interface OpenSourceOptions {
   chain?: readonly string[];
   /** Read this qcow2 internal snapshot (id or name) instead of the current state; refused for anything but a qcow2. */
   snapshot?: string;
+  /** Decode the file as this format (--input-format), whatever its first bytes say; "raw" reads them as they are. */
+  format?: InputFormat;
 }
 
 /**
@@ -31,16 +34,24 @@ export interface OpenSourceOptions {
  * and `*.runs` are loaded into memory as sparse images; the first segment of
  * a split raw image (`disk.001`, `disk.aa`) reads all its segments back to
  * back; a container (qcow2, EWF/E01 with its .E02... segments, VMDK sparse
- * or stream-optimized, VHD fixed or dynamic, VHDX; found by its magic, never its name) reads as the
+ * or stream-optimized or a VMDK descriptor with its extent files, VHD fixed or dynamic, VHDX; found by its magic, never its name) reads as the
  * disk it holds, with its backing files; anything else is read in place.
  * Throws a SourceError (FileOpenError) naming the path.
  */
 export function openByteSource(file: string, opts: OpenSourceOptions = {}): ByteSource {
   if (isRunsImagePath(file)) return loadRunsImage(file);
   const base = openSplitOrFile(file);
-  if (opts.raw) return base;
+  if (opts.raw || opts.format === 'raw') {
+    if (opts.snapshot !== undefined) {
+      base.close?.();
+      throw new FileOpenError(file, `a snapshot ("${opts.snapshot}") was asked for, but --input-format raw reads no container`);
+    }
+    return base;
+  }
   try {
-    const kind = detectContainer(base);
+    const detected = opts.format === undefined || opts.format === 'vmdk' ? detectContainer(base) : null;
+    // "vmdk" names both VMDK forms: the binary sparse extent and the text descriptor.
+    const kind = opts.format === undefined || detected === 'vmdk-descriptor' ? detected : opts.format;
     if (opts.snapshot !== undefined && kind !== 'qcow2')
       throw new FileOpenError(file, `a snapshot ("${opts.snapshot}") was asked for, but only a qcow2 holds internal snapshots and this is ${kind ?? 'a raw image'}`);
     switch (kind) {
@@ -57,12 +68,9 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
       case 'vmdk':
         return new VmdkSource(base, { codecs: nodeCodecs });
       case 'vmdk-descriptor':
-        throw new FileOpenError(
-          file,
-          'a VMDK descriptor whose extents are separate files is not read yet; give the extent file (monolithic sparse or stream-optimized) or convert it (qemu-img convert -O raw)',
-        );
+        return openVmdkDescriptor(base, (name) => openExtent(file, name), { codecs: nodeCodecs });
       case 'vhd':
-        return openVhd(base);
+        return openVhd(base, (ref) => openVhdParent(file, ref, opts.chain ?? []));
       case 'vhdx':
         return new VhdxSource(base);
       default:
@@ -70,7 +78,10 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
     }
   } catch (e) {
     base.close?.();
-    throw e;
+    if (opts.format === undefined || e instanceof FileOpenError) throw e;
+    // A ContainerError's message starts with the file's name, which this one names already.
+    const why = (e as Error).message.replace(`${base.name}: `, '');
+    throw new FileOpenError(file, `does not read as ${opts.format} (--input-format ${opts.format}): ${why}; leave --input-format out to detect the format, or give --input-format raw`);
   }
 }
 
@@ -88,6 +99,46 @@ function openBacking(image: string, name: string, format: string | null, chain: 
   if (here.length >= MAX_BACKING_DEPTH) throw new FileOpenError(image, `backing file chain is deeper than ${MAX_BACKING_DEPTH} files`);
   // A backing file declared "raw" is read raw, as QEMU does: its first bytes are the guest's.
   return openByteSource(full, { raw: format === 'raw', chain: [...here, real] });
+}
+
+/**
+ * A differencing VHD's parent: the first locator path that exists (relative
+ * ones first, against the child's directory), read-only, never a loop, and
+ * only if its footer's unique id is the one the child was made against.
+ */
+function openVhdParent(child: string, ref: VhdParentRef, chain: readonly string[]): ByteSource {
+  const tried: string[] = [];
+  for (const p of ref.paths) {
+    // A W2ku path with a drive letter names a Windows machine's file: nothing to open here.
+    if (/^[A-Za-z]:\//.test(p.path)) {
+      tried.push(`${p.code} ${p.path} (a Windows path)`);
+      continue;
+    }
+    const full = path.isAbsolute(p.path) ? p.path : path.resolve(path.dirname(child), p.path);
+    tried.push(`${p.code} ${full}`);
+    if (!fs.existsSync(full)) continue;
+    const real = fs.realpathSync(full);
+    const here = chain.length ? chain : [fs.realpathSync(child)];
+    if (here.includes(real)) throw new FileOpenError(child, `parent chain loops: ${[...here, real].join(' -> ')}`);
+    if (here.length >= MAX_BACKING_DEPTH) throw new FileOpenError(child, `parent chain is deeper than ${MAX_BACKING_DEPTH} files`);
+    const probe = FileSource.open(full);
+    const id = vhdUniqueId(probe);
+    probe.close?.();
+    if (id !== ref.uniqueId)
+      throw new FileOpenError(child, `its parent ${full} has unique id ${id ?? '(no VHD footer)'}, not the ${ref.uniqueId} the child was made against: a different or modified parent is refused`);
+    return openByteSource(full, { chain: [...here, real] });
+  }
+  throw new FileOpenError(
+    child,
+    `its parent VHD "${ref.name}" is not found (${tried.length ? `tried ${tried.join(', ')}` : 'no W2ru, W2ku or MacX parent locator'}); put it there, or merge the chain (qemu-img cannot: use the tool that made it)`,
+  );
+}
+
+/** An extent file a VMDK descriptor names: relative to the descriptor's directory, read-only. */
+function openExtent(descriptor: string, name: string): ByteSource {
+  const full = path.isAbsolute(name) ? name : path.resolve(path.dirname(descriptor), name);
+  if (!fs.existsSync(full)) throw new FileOpenError(descriptor, `its extent file "${name}" (${full}) does not exist; put it next to the descriptor, or convert the disk (qemu-img convert -O raw)`);
+  return FileSource.open(full);
 }
 
 /** Segment n of the EWF set whose first segment is `first` (.E01 -> .E0n), or null when there is none. */
