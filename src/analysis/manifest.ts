@@ -114,20 +114,7 @@ export function* manifestEntries(view: FsView, start: InodeRef, opts: ManifestOp
       yield { path: it.path, ref: it.ref, type: 'missing', perm: 0, uid: 0, gid: 0, size: 0n, nlink: 0, mtime: { sec: 0n, nsec: 0 }, rdev: 0n };
       continue;
     }
-    const e: ManifestEntry = {
-      path: it.path,
-      ref: it.ref,
-      type: i.kind,
-      perm: i.mode & 0o7777,
-      uid: i.uid,
-      gid: i.gid,
-      size: i.size,
-      nlink: i.nlink,
-      mtime: i.mtime,
-      rdev: i.rdev,
-      inode: i,
-      xattrs: view.xattrs(it.ref),
-    };
+    const e: ManifestEntry = { ...manifestEntryOf(it.path, it.ref, i), xattrs: view.xattrs(it.ref) };
     if (it.entry?.crossing === 'subvolume') e.subvolumeRoot = true;
     if (i.placeholder) e.placeholder = true;
     if (i.kind === 'symlink') {
@@ -137,4 +124,9 @@ export function* manifestEntries(view: FsView, start: InodeRef, opts: ManifestOp
     if (i.kind === 'file' && opts.hasher) Object.assign(e, contentDigests(view, i, opts.hasher, opts.maxHashSize ?? DEFAULT_MAX_HASH_SIZE, zeros));
     yield e;
   }
+}
+
+/** A manifest entry's inode fields, for a file at `path` (live, or recovered from an older tree). */
+export function manifestEntryOf(path: Uint8Array[], ref: InodeRef, i: Inode): ManifestEntry {
+  return { path, ref, type: i.kind, perm: i.mode & 0o7777, uid: i.uid, gid: i.gid, size: i.size, nlink: i.nlink, mtime: i.mtime, rdev: i.rdev, inode: i };
 }

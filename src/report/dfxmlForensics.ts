@@ -1,7 +1,7 @@
 import type { ByteRun } from '../analysis/byteRuns.js';
 import type { Recovered } from '../analysis/forensics/recover.js';
 import { type TimelineEntry, tskPath } from '../analysis/forensics/timeline.js';
-import type { ContentDigests, ManifestEntry } from '../analysis/manifest.js';
+import { type ContentDigests, type ManifestEntry, manifestEntryOf } from '../analysis/manifest.js';
 import type { Inode } from '../fs/types.js';
 import { dfxmlFileObject } from './dfxml.js';
 
@@ -13,20 +13,7 @@ export interface DfxmlImage {
 
 /** A ManifestEntry (what dfxmlFileObject writes) for an inode at `path`. */
 function entryOf(subvol: bigint, path: Uint8Array[], i: Inode, content?: { digests: ContentDigests } | { contentError: string }): ManifestEntry {
-  return {
-    path,
-    ref: { subvol, ino: i.ino },
-    type: i.kind,
-    perm: i.mode & 0o7777,
-    uid: i.uid,
-    gid: i.gid,
-    size: i.size,
-    nlink: i.nlink,
-    mtime: i.mtime,
-    rdev: i.rdev,
-    inode: i,
-    ...(content ?? {}),
-  };
+  return { ...manifestEntryOf(path, { subvol, ino: i.ino }, i), ...(content ?? {}) };
 }
 
 /**
