@@ -50,10 +50,10 @@ export { decodeSuperblock, type Superblock } from './format/superblock.js';
 export type { TreeBlock } from './format/treeBlock.js';
 // --- Files and directories, as a mount shows them ---
 /** Subvolumes, inodes, directories (readdir, lookup, resolve), names and xattrs. */
-export { FsView, type ResolveResult, type SubvolumeInfo, type Xattr } from './fs/FsView.js';
+export { FsView } from './fs/FsView.js';
 /** A file's contents (streamed segments, or all at once), its extents, and every file under a directory. */
 export { type DataSegment, type FileExtent, fileExtents, type ReadOptions, readAll, readFile } from './fs/fileData.js';
-export type { DirEntry, FileKind, Inode, InodeRef } from './fs/types.js';
+export type { DirEntry, FileKind, Inode, InodeRef, ResolveResult, SubvolumeInfo, Xattr } from './fs/types.js';
 export { type WalkFilesOptions, type WalkItem, walkFiles } from './fs/walk.js';
 // --- Byte sources: where the bytes of a device come from ---
 export type { ByteSource } from './io/ByteSource.js';

@@ -5,7 +5,7 @@ import { decodeInodeExtref, decodeInodeItem, decodeInodeRef, type InodeItem } fr
 import { rootItemPointer } from '../format/items/root.js';
 import { compareKeysAt, type Key, U64_MAX } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
-import { kindOfMode } from '../fs/FsView.js';
+import { kindOfMode } from '../fs/fileKinds.js';
 import { displayName, displayText } from '../fs/names.js';
 import type { Filesystem } from '../tree/Filesystem.js';
 import { type ItemRef, readChild, readRoot, type TreeRoot } from '../tree/walk.js';

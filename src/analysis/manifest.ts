@@ -1,6 +1,6 @@
-import type { FsView, Xattr } from '../fs/FsView.js';
+import type { FsView } from '../fs/FsView.js';
 import { readFile, symlinkTarget } from '../fs/fileData.js';
-import type { FileKind, Inode, InodeRef, Timespec } from '../fs/types.js';
+import type { FileKind, Inode, InodeRef, Timespec, Xattr } from '../fs/types.js';
 import { walkFiles } from '../fs/walk.js';
 
 /**

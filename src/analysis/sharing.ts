@@ -2,8 +2,9 @@ import { Compression, FileExtentType, ItemType } from '../format/constants.js';
 import { decodeFileExtent } from '../format/items/fileExtent.js';
 import { INODE_ITEM_SIZE, inodeMode, inodeSize } from '../format/items/inode.js';
 import type { TreeBlock } from '../format/treeBlock.js';
-import type { FsView, SubvolumeInfo } from '../fs/FsView.js';
+import type { FsView } from '../fs/FsView.js';
 import { displayPath } from '../fs/names.js';
+import type { SubvolumeInfo } from '../fs/types.js';
 import { readChild, readRoot } from '../tree/walk.js';
 import { BlockTable, EdgeList, ExtentTable, type ExtentUse, type LeafStats, RefTable } from './sharingTables.js';
 

@@ -1,15 +1,16 @@
 import { rule } from '../findingRules.js';
 import type { Finding } from '../findings.js';
-import { InodeFlag, ItemType, ObjectId, RootFlag, SuperFlag } from '../format/constants.js';
+import { ItemType, ObjectId, RootFlag, SuperFlag } from '../format/constants.js';
 import { decodeDirItem, type DirEntry as RawDirEntry } from '../format/items/dir.js';
 import { decodeInodeExtref, decodeInodeItem, decodeInodeRef } from '../format/items/inode.js';
-import { decodeRootItem, decodeRootRef, type RootItemDecoded } from '../format/items/root.js';
+import { decodeRootItem, decodeRootRef } from '../format/items/root.js';
 import { type Key, U64_MAX } from '../format/key.js';
 import { fmtKey } from '../format/treeBlock.js';
 import type { Filesystem } from '../tree/Filesystem.js';
 import type { ItemRef, TreeRoot } from '../tree/walk.js';
+import { isFsTreeId, kindOfMode } from './fileKinds.js';
 import { bytesEqualAll, displayPath, hasEscapes, nameHash, parsePath, utf8Bytes } from './names.js';
-import type { DirEntry, FileKind, Inode, InodeRef, ItemPlace } from './types.js';
+import type { DirEntry, Inode, InodeName, InodeRef, ItemPlace, ResolveResult, SubvolumeInfo, Xattr } from './types.js';
 
 /** Bounds that keep hostile trees from making walks unbounded. */
 export const LIMITS = {
@@ -25,100 +26,6 @@ export const LIMITS = {
 
 /** Object id of the empty directory shown for a subvolume link without a ROOT_REF. */
 export const EMPTY_SUBVOL_DIR = ObjectId.EMPTY_SUBVOL_DIR;
-
-export function isFsTreeId(id: bigint): boolean {
-  return id === ObjectId.FS_TREE || (id >= ObjectId.FIRST_FREE && id <= ObjectId.LAST_FREE);
-}
-
-export function kindOfMode(mode: number): FileKind {
-  switch (mode & 0o170000) {
-    case 0o100000:
-      return 'file';
-    case 0o040000:
-      return 'dir';
-    case 0o120000:
-      return 'symlink';
-    case 0o020000:
-      return 'chr';
-    case 0o060000:
-      return 'blk';
-    case 0o010000:
-      return 'fifo';
-    case 0o140000:
-      return 'sock';
-    default:
-      return 'unknown';
-  }
-}
-
-/** BTRFS_FT_* by kind (what a directory entry's type should be). */
-export const FT_OF_KIND: Record<FileKind, number> = { unknown: 0, file: 1, dir: 2, chr: 3, blk: 4, fifo: 5, sock: 6, symlink: 7 };
-
-/** Inode flags by name (BTRFS_INODE_*), unknown bits as hex. */
-export function inodeFlagNames(flags: bigint): string[] {
-  const out: string[] = [];
-  let rest = flags;
-  for (const [name, bit] of Object.entries(InodeFlag)) {
-    if (flags & bit) {
-      out.push(name === 'RO_VERITY' ? 'VERITY' : name);
-      rest &= ~bit;
-    }
-  }
-  if (rest) out.push(`0x${rest.toString(16)}`);
-  return out;
-}
-
-/** One name of an inode: its parent directory and the name in it. */
-export interface InodeName {
-  /** The directory holding the name (in `parentSubvol` when that is set, else in the inode's own subvolume). */
-  parent: bigint;
-  name: Uint8Array;
-  index: bigint;
-  source: 'INODE_REF' | 'INODE_EXTREF' | 'ROOT_BACKREF';
-  /** For a subvolume's root directory: the subvolume whose directory `parent` links it (ROOT_BACKREF). */
-  parentSubvol?: bigint;
-}
-
-export interface Xattr {
-  name: Uint8Array;
-  value: Uint8Array;
-}
-
-/** A subvolume or snapshot (a ROOT_ITEM of an fs tree) with where it is linked. */
-export interface SubvolumeInfo {
-  id: bigint;
-  /** Path from the top of the filesystem (subvolume 5), as components; null when unlinked. */
-  path: Uint8Array[] | null;
-  /** The subvolume holding the link (ROOT_BACKREF), and the directory and name there. */
-  parentId: bigint | null;
-  dirId: bigint | null;
-  name: Uint8Array | null;
-  /** The DIR_INDEX index of that link (the ROOT_BACKREF's sequence). */
-  dirIndex: bigint | null;
-  item: RootItemDecoded;
-  generation: bigint;
-  /** Generation at creation (otransid, "cgen"). */
-  otransid: bigint;
-  ctransid: bigint;
-  uuid: string | null;
-  parentUuid: string | null;
-  receivedUuid: string | null;
-  readOnly: boolean;
-  isDefault: boolean;
-  /** ROOT_ITEM refs 0, SUBVOL_DEAD, or an orphan item: deleted, not yet cleaned up. */
-  deleted: boolean;
-  /** An (ORPHAN, ORPHAN_ITEM, id) item names it. */
-  orphan: boolean;
-  /** The subvolume whose uuid is our parent uuid (we are its snapshot), when present. */
-  snapshotOf: bigint | null;
-  rootDirId: bigint;
-  place: ItemPlace;
-}
-
-export type ResolveResult =
-  | { ok: true; ref: InodeRef; inode: Inode; path: Uint8Array[]; entry: DirEntry | null }
-  /** `unreadable`: the inode a name leads to cannot be read (damage, not a wrong path). */
-  | { ok: false; error: string; path: Uint8Array[]; unreadable?: InodeRef };
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 

@@ -4,8 +4,9 @@ import { decodeFileExtent } from '../format/items/fileExtent.js';
 import { type Key, U64_MAX } from '../format/key.js';
 import type { TreeBlock } from '../format/treeBlock.js';
 import { readChild, readRoot, type TreeRoot } from '../tree/walk.js';
-import { type FsView, isFsTreeId } from './FsView.js';
+import type { FsView } from './FsView.js';
 import { fileExtents } from './fileData.js';
+import { isFsTreeId } from './fileKinds.js';
 import { lastKeyAtOrBefore } from './treeSearch.js';
 
 /** The extent (data or tree block) that holds a logical address, from the extent tree. */

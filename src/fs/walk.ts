@@ -1,5 +1,6 @@
 import { rule } from '../findingRules.js';
-import { type FsView, FT_OF_KIND } from './FsView.js';
+import type { FsView } from './FsView.js';
+import { FT_OF_KIND } from './fileKinds.js';
 import { displayPath } from './names.js';
 import type { DirEntry, Inode, InodeRef } from './types.js';
 

@@ -2,10 +2,11 @@ import { toHex } from '../format/bytes.js';
 import { compressionName } from '../format/compression/index.js';
 import type { Timespec } from '../format/items/common.js';
 import type { LogicalResolution } from '../fs/backrefs.js';
-import { type FsView, type InodeName, inodeFlagNames, kindOfMode, type SubvolumeInfo, type Xattr } from '../fs/FsView.js';
+import type { FsView } from '../fs/FsView.js';
 import type { FileExtent } from '../fs/fileData.js';
+import { inodeFlagNames, kindOfMode } from '../fs/fileKinds.js';
 import { displayPath, displayText, isUtf8, jsonPath, jsonText, pathBytes, toBase64 } from '../fs/names.js';
-import type { Inode, InodeRef } from '../fs/types.js';
+import type { Inode, InodeName, InodeRef, SubvolumeInfo, Xattr } from '../fs/types.js';
 import type { WalkItem } from '../fs/walk.js';
 
 /**

@@ -11,7 +11,7 @@ import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE, inodeFlags, inodeGe
 import { ROOT_REF_SIZE, rootItemPointer, rootRefNameLen } from '../../format/items/root.js';
 import type { TreeBlock } from '../../format/treeBlock.js';
 import { itemTypeBelongs, logItemTypeBelongs } from '../../format/treeItemTypes.js';
-import { isFsTreeId } from '../../fs/FsView.js';
+import { isFsTreeId } from '../../fs/fileKinds.js';
 import { bytesEqualAll, nameHash } from '../../fs/names.js';
 import type { CheckFinding } from './types.js';
 

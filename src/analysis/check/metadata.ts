@@ -7,7 +7,7 @@ import { decodeFileExtent } from '../../format/items/fileExtent.js';
 import { decodeRootItem, ROOT_REF_SIZE, rootItem, rootItemRefs as rootItemRefsAt, rootRefDirid } from '../../format/items/root.js';
 import { compareKeys, type Key, MAX_KEY } from '../../format/key.js';
 import { fmtKey, type TreeBlock } from '../../format/treeBlock.js';
-import { isFsTreeId } from '../../fs/FsView.js';
+import { isFsTreeId } from '../../fs/fileKinds.js';
 import type { Filesystem, RootRef } from '../../tree/Filesystem.js';
 import { type TreeRoot, walkTree } from '../../tree/walk.js';
 import { type CsumNeed, FsTreeChecker, NameCollector, type NameLink } from './fsTree.js';

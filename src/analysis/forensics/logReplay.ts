@@ -4,7 +4,7 @@ import { decodeFileExtent, fileExtentItem } from '../../format/items/fileExtent.
 import { decodeInodeExtref, decodeInodeItem, decodeInodeRef, inodeItem } from '../../format/items/inode.js';
 import { dirLogEnd, dirLogItem } from '../../format/items/misc.js';
 import { compareKeys, type Key, U64_MAX } from '../../format/key.js';
-import { FT_OF_KIND, kindOfMode } from '../../fs/FsView.js';
+import { FT_OF_KIND, kindOfMode } from '../../fs/fileKinds.js';
 import { bytesEqualAll, nameHash } from '../../fs/names.js';
 import type { Filesystem, ItemOverlay } from '../../tree/Filesystem.js';
 import type { ItemRef, TreeRoot } from '../../tree/walk.js';

@@ -3,7 +3,7 @@ import { decodeDirItem } from '../../format/items/dir.js';
 import { fileExtentGeneration, fileExtentItem } from '../../format/items/fileExtent.js';
 import { decodeInodeItem, decodeInodeRef, type InodeItem } from '../../format/items/inode.js';
 import { compareKeys, type Key } from '../../format/key.js';
-import { isFsTreeId } from '../../fs/FsView.js';
+import { isFsTreeId } from '../../fs/fileKinds.js';
 import type { Filesystem, ItemOverlay } from '../../tree/Filesystem.js';
 import type { ItemRef, TreeRoot } from '../../tree/walk.js';
 import type { ScanResult } from './scan.js';

@@ -1,14 +1,15 @@
 import * as nodeFs from 'node:fs';
 import { ObjectId } from '../../format/constants.js';
-import { type FsView, FT_OF_KIND } from '../../fs/FsView.js';
-import { displayName, displayPath, unsafeNameReason } from '../../fs/names.js';
-import type { DirEntry, Inode, InodeRef } from '../../fs/types.js';
+import type { FsView } from '../../fs/FsView.js';
+import { displayPath, unsafeNameReason } from '../../fs/names.js';
+import type { Inode, InodeRef } from '../../fs/types.js';
 import { checkEntry, MAX_WALK_DEPTH, mayEnter, type WalkItem, walkFiles } from '../../fs/walk.js';
 import * as af from './asyncFs.js';
 import { ContentWriter } from './content.js';
 import { loadXattr, type Meta, MetadataRestorer, metaOf, timePrecisionNote, type XattrApi } from './metadata.js';
 import { loadNsTimes, type NsTimes } from './nsTimes.js';
 import { joinBytes as join, makeOutputDir } from './outputPath.js';
+import { BATCH, byInode, childShown, type DirWalk, deferEntry, type OutDir, type Pending, pendingEntry, pendingPath, type Step, WALK_STEP } from './pending.js';
 import { PRESERVE_NONE, PRIVATE_DIR_MODE, type Preserve } from './policy.js';
 import { Prefetcher } from './prefetch.js';
 import { describeError, type ExtractSummary, SummaryLog } from './summary.js';
@@ -155,95 +156,6 @@ const NO_PROGRESS: ExtractProgress = { enabled: false, phase() {}, rename() {}, 
 
 /** Block cache bound while extracting. */
 const EXTRACT_CACHE_BYTES = 16 << 20;
-
-/** A directory of the output: made (or reused) by `ready`, its metadata set at the end. */
-interface OutDir {
-  /** The path's bytes as a latin1 string (a Buffer each would keep its 8 KiB pool slab alive until the end). */
-  host: string;
-  /** What finishing needs of the inode (the whole decoded inode is not kept for every directory). */
-  meta: Meta | null;
-  shown: string;
-  seq: number;
-  /** True once the directory exists and may be written into; false when nothing below it is written. */
-  ready: Promise<boolean>;
-  /** Directories below it, whose metadata must be set before its own (its mode may forbid entering it). */
-  children: OutDir[];
-  /** The directory it was made in, and its name there (null for the walk's start: paths in findings are from there). */
-  up: OutDir | null;
-  name: Uint8Array | null;
-}
-
-/** A walk of directories under way: walkSome advances it. */
-interface DirWalk {
-  walk: Generator<WalkItem>;
-  /** Places the walk's start (depth 0). */
-  first: (it: WalkItem, seq: number, levels: OutDir[]) => void;
-  /** levels[d]: the directory of depth d being walked (the parent of an item of depth d + 1). */
-  levels: OutDir[];
-  done: boolean;
-}
-
-/** What one() needs of a walk item. */
-type Step = Pick<WalkItem, 'inode' | 'ref' | 'depth' | 'loop' | 'tooDeep'>;
-
-/**
- * An entry that is not a directory, set aside by the walk to be written in
- * inode order: flat (no nested objects), as a batch holds up to BATCH of them.
- */
-interface Pending {
-  parent: OutDir;
-  /** The name's bytes as a latin1 string. */
-  name: string;
-  subvol: bigint;
-  ino: bigint;
-  /** btrfs_dir_item.type, and where the entry's item is (for findings). */
-  ftype: number;
-  block: bigint;
-  slot: number;
-  seq: number;
-  depth: number;
-}
-
-/**
- * Entries set aside at most before they are written: bounds their memory (some 200 bytes
- * each). A batch is written in one sweep over the trees, so it must be large: the entries of
- * a smaller one lie further apart, and each of them costs a leaf read of its own.
- */
-const BATCH = 1 << 18;
-/** Walk items taken at a time between other work (and tasks a walk may start past IN_FLIGHT). */
-const WALK_STEP = 16;
-
-/** The walk leaves to flush every entry of a directory's own subvolume that does not name a directory. */
-function deferEntry(e: DirEntry): boolean {
-  return e.crossing === 'none' && e.ftype !== FT_OF_KIND.dir;
-}
-
-function byInode(a: Pending, b: Pending): number {
-  if (a.subvol !== b.subvol) return a.subvol < b.subvol ? -1 : 1;
-  if (a.ino !== b.ino) return a.ino < b.ino ? -1 : 1;
-  return a.seq - b.seq;
-}
-
-/** The entry as checkEntry and mayEnter take it. */
-function pendingEntry(p: Pending): Pick<DirEntry, 'target' | 'crossing' | 'ftype' | 'place'> {
-  return { target: { subvol: p.subvol, ino: p.ino }, crossing: 'none', ftype: p.ftype, place: { tree: p.subvol, block: p.block, slot: p.slot } };
-}
-
-/** Path components of a directory from the walk's start (for findings). */
-function dirPath(d: OutDir): Uint8Array[] {
-  const parts: Uint8Array[] = [];
-  for (let x: OutDir | null = d; x?.name; x = x.up) parts.push(x.name);
-  return parts.reverse();
-}
-
-function pendingPath(p: Pending): Uint8Array[] {
-  return [...dirPath(p.parent), Buffer.from(p.name, 'latin1')];
-}
-
-/** How an entry of `parent` is shown in the summary. */
-function childShown(parent: OutDir, name: Uint8Array): string {
-  return `${parent.shown === '/' ? '' : parent.shown}/${displayName(name)}`;
-}
 
 /** Most files and directories written at once (each holds one open descriptor and at most 1 MiB of data). */
 const IN_FLIGHT = 64;
