@@ -1,8 +1,8 @@
 import * as nodeFs from 'node:fs';
+import { SliceSource } from '../io/SliceSource.js';
 import { dfxmlHead, dfxmlTail } from '../report/dfxml.js';
 import type { DfxmlImage } from '../report/dfxmlForensics.js';
 import type { Filesystem } from '../tree/Filesystem.js';
-import { dfxmlImage } from './commands/manifest.js';
 import { UsageError } from './context.js';
 import { VERSION } from './version.js';
 
@@ -46,4 +46,14 @@ export class DfxmlFile {
   private write(s: string): void {
     nodeFs.writeSync(this.fd, s);
   }
+}
+
+/**
+ * The device that is the IMAGE argument and where the filesystem starts in
+ * it (a partition or --offset): DFXML's img_offset is an offset in that file.
+ */
+export function dfxmlImage(fs: Filesystem, image: string | undefined): { devid: bigint; offset: bigint } {
+  const devs = [...fs.volume.devices.values()].filter((d) => d.source !== null);
+  const d = devs.find((x) => image !== undefined && x.name.startsWith(image)) ?? devs[0];
+  return { devid: d?.devid ?? -1n, offset: d?.source instanceof SliceSource ? d.source.start : 0n };
 }

@@ -87,3 +87,20 @@ export function cStringAt(buf: Uint8Array, off: number, max: number): string {
 export function latin1At(buf: Uint8Array, off: number, len: number): string {
   return latin1.decode(buf.subarray(off, off + len));
 }
+
+/** The first offset from `from` on where two byte arrays differ (the shorter one's length when one is a prefix of the other), or -1. */
+export function firstDifference(a: Uint8Array, b: Uint8Array, from: number): number {
+  const n = Math.min(a.length, b.length);
+  let start = from;
+  // Word by word where both are aligned (check compares every copy of every tree block: a byte loop would cost seconds on large images).
+  if ((a.byteOffset | b.byteOffset | from) % 4 === 0) {
+    const words = (n - from) >> 2;
+    const wa = new Uint32Array(a.buffer, a.byteOffset + from, words);
+    const wb = new Uint32Array(b.buffer, b.byteOffset + from, words);
+    let w = 0;
+    while (w < words && wa[w] === wb[w]) w++;
+    start = from + w * 4;
+  }
+  for (let i = start; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}

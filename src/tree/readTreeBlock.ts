@@ -1,7 +1,7 @@
 import type { FindingCode } from '../findingRules.js';
 import { rule } from '../findingRules.js';
 import type { Finding } from '../findings.js';
-import { toHex } from '../format/bytes.js';
+import { firstDifference, toHex } from '../format/bytes.js';
 import { computeCsum, csumMatches, csumSizeOf } from '../format/checksum.js';
 import { CSUM_SIZE } from '../format/constants.js';
 import { type BlockExpectation, checkTreeBlockHeader, checkTreeBlockStructure, TreeBlock } from '../format/treeBlock.js';
@@ -152,23 +152,6 @@ export class TreeReader {
     findings.push(...missing);
     return { block: null, findings, copy: -1, validItems: damaged?.valid ?? 0, ...(damaged ? { damaged: damaged.block } : {}) };
   }
-}
-
-/** The first offset from `from` on where two blocks differ, or -1. */
-function firstDifference(a: Uint8Array, b: Uint8Array, from: number): number {
-  const n = Math.min(a.length, b.length);
-  let start = from;
-  // Word by word where both are aligned (check compares every copy of every block: a byte loop would cost seconds on large images).
-  if ((a.byteOffset | b.byteOffset | from) % 4 === 0) {
-    const words = (n - from) >> 2;
-    const wa = new Uint32Array(a.buffer, a.byteOffset + from, words);
-    const wb = new Uint32Array(b.buffer, b.byteOffset + from, words);
-    let w = 0;
-    while (w < words && wa[w] === wb[w]) w++;
-    start = from + w * 4;
-  }
-  for (let i = start; i < n; i++) if (a[i] !== b[i]) return i;
-  return a.length === b.length ? -1 : n;
 }
 
 /** A checksum as dump-tree shows one: 0x and its bytes as stored (the csum type's size of them). */

@@ -4,6 +4,7 @@ import { decodeInodeRef } from '../../format/items/inode.js';
 import { compareKeys, type Key, MAX_KEY } from '../../format/key.js';
 import { FsView } from '../../fs/FsView.js';
 import { isFsTreeId } from '../../fs/fileKinds.js';
+import { bytesEqualAll } from '../../fs/names.js';
 import type { Inode, InodeRef } from '../../fs/types.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { type ItemRef, iterateItems, type TreeRoot } from '../../tree/walk.js';
@@ -249,8 +250,6 @@ function refNames(fs: Filesystem, root: TreeRoot, ino: bigint, parent: bigint): 
   return d.kind === 'invalid' ? [] : d.refs.map((r) => r.name);
 }
 
-const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
-
 /**
  * Names the older root's INODE_REF items that differ from the newer tree's
  * (`refs`) give to inodes the current tree still has (same INODE_ITEM
@@ -270,7 +269,7 @@ function namesRemoved(q: Filesystem, view: FsView, old: FsView, cur: TreeRoot, r
     if (!oldRoot) continue;
     const current = refNames(q, cur, ino, parent);
     for (const name of refNames(old.fs, oldRoot, ino, parent)) {
-      if (current.some((n) => sameBytes(n, name))) continue;
+      if (current.some((n) => bytesEqualAll(n, name))) continue;
       const k = `${subvol}:${ino}:${parent}:${Array.from(name, (b) => b.toString(16).padStart(2, '0')).join('')}`;
       if (seen.has(k)) continue;
       seen.add(k);

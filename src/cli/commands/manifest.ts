@@ -1,32 +1,21 @@
-import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
 import { fileByteRuns } from '../../analysis/byteRuns.js';
-import { type ContentHasher, type DigestAlgorithm, manifestEntries } from '../../analysis/manifest.js';
+import { type DigestAlgorithm, manifestEntries } from '../../analysis/manifest.js';
 import { displayPath } from '../../fs/names.js';
-import { SliceSource } from '../../io/SliceSource.js';
 import { dfxmlFileObject, dfxmlHead, dfxmlTail } from '../../report/dfxml.js';
 import { ndjsonHeader, toJson } from '../../report/json.js';
 import { entryJsonRecord, entryRecord, hashdeepHeader, hashdeepLine, mtreeLine, sha256sumLine } from '../../report/manifestFormats.js';
-import type { Filesystem } from '../../tree/Filesystem.js';
 import { worst } from '../batch.js';
 import { ByteWriter, type CliIO, EXIT_DAMAGE, LineWriter, UsageError } from '../context.js';
+import { dfxmlImage } from '../dfxmlFile.js';
 import { finish } from '../findings.js';
+import { nodeHasher } from '../hashers.js';
 import { addImageOptions, type CommonOptions } from '../options.js';
 import { parseByteCount } from '../parse.js';
 import { openTarget } from '../target.js';
 import { VERSION } from '../version.js';
 
 const FORMATS = ['mtree', 'sha256sum', 'hashdeep', 'dfxml', 'json'];
-
-/**
- * The device that is the IMAGE argument and where the filesystem starts in
- * it (a partition or --offset): DFXML's img_offset is an offset in that file.
- */
-export function dfxmlImage(fs: Filesystem, image: string | undefined): { devid: bigint; offset: bigint } {
-  const devs = [...fs.volume.devices.values()].filter((d) => d.source !== null);
-  const d = devs.find((x) => image !== undefined && x.name.startsWith(image)) ?? devs[0];
-  return { devid: d?.devid ?? -1n, offset: d?.source instanceof SliceSource ? d.source.start : 0n };
-}
 
 interface ManifestOptions extends CommonOptions {
   format?: string;
@@ -38,17 +27,6 @@ interface ManifestOptions extends CommonOptions {
   subvol?: string;
   inode?: string;
 }
-
-/** Digests through Node's crypto (native, several times a JS implementation's speed). */
-export const nodeHasher = (algorithms: readonly DigestAlgorithm[]) => (): ContentHasher => {
-  const hs = algorithms.map((a) => [a, createHash(a)] as const);
-  return {
-    update: (b) => {
-      for (const [, h] of hs) h.update(b);
-    },
-    digest: () => Object.fromEntries(hs.map(([a, h]) => [a, h.digest('hex')])),
-  };
-};
 
 const ALGORITHMS: readonly DigestAlgorithm[] = ['md5', 'sha1', 'sha256'];
 

@@ -13,12 +13,12 @@ import type { Filesystem } from '../../tree/Filesystem.js';
 import { type CliIO, EXIT_DAMAGE, UsageError } from '../context.js';
 import { DfxmlFile } from '../dfxmlFile.js';
 import { reportFindings } from '../findings.js';
+import { nodeHasher } from '../hashers.js';
 import { openFilesystem } from '../open.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { Progress, scanWithProgress } from '../progress.js';
 import { renderTable } from '../table.js';
 import { withheldLines } from './extract.js';
-import { nodeHasher } from './manifest.js';
 
 interface RecoverOptions extends CommonOptions {
   output?: string;

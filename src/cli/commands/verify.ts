@@ -10,11 +10,11 @@ import { entryRecord, mtreeKey, type ParsedManifest, parseManifest } from '../..
 import { worst } from '../batch.js';
 import { type CliIO, EXIT_DAMAGE, EXIT_OK, InputError, UsageError } from '../context.js';
 import { finish } from '../findings.js';
+import { nodeHasher } from '../hashers.js';
 import { addSourceOptions, type CommonOptions, collect } from '../options.js';
 import { parseByteCount } from '../parse.js';
 import { renderTable } from '../table.js';
 import { openTarget } from '../target.js';
-import { nodeHasher } from './manifest.js';
 
 interface VerifyOptions extends CommonOptions {
   manifest?: string;
