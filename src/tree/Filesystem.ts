@@ -347,6 +347,15 @@ export class Filesystem {
     return this.view({ rootTree: root });
   }
 
+  /**
+   * The same view read through `volume` (Volume.withOlderChunks: the current chunk map with older
+   * chunks behind it), for forensic reads of what a removed block group held. The block cache
+   * is shared; the root list is not (a root tree block could now map where it did not).
+   */
+  withVolume(volume: Volume): Filesystem {
+    return new Filesystem({ ...this.shared, volume, reader: this.reader.withVolume(volume) }, this.viewOptions);
+  }
+
   /** The same filesystem with `overlay`'s items over the trees it covers (read-only, in memory). */
   withOverlay(overlay: ItemOverlay): Filesystem {
     return this.view({ overlay });

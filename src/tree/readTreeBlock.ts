@@ -47,8 +47,17 @@ export class TreeReader {
   constructor(
     readonly volume: Volume,
     readonly opts: TreeReaderOptions,
+    cache?: BlockCache,
   ) {
-    this.cache = new BlockCache(opts.cacheBytes);
+    this.cache = cache ?? new BlockCache(opts.cacheBytes);
+  }
+
+  /**
+   * A reader of the same filesystem through `volume`, sharing this one's cache: `volume` must map
+   * every address this one maps to the same place (Volume.withOlderChunks adds mappings only).
+   */
+  withVolume(volume: Volume): TreeReader {
+    return new TreeReader(volume, this.opts, this.cache);
   }
 
   /** Whether a block carrying `fsid` belongs to this filesystem (its own, or a seed's). */

@@ -13,8 +13,14 @@ export interface Chunk {
   numStripes: number;
   subStripes: number;
   stripes: Stripe[];
-  /** Where the chunk was learned: the superblock's sys_chunk_array or the chunk tree. */
-  origin: 'sys_chunk_array' | 'chunk_tree';
+  /**
+   * Where the chunk was learned: the superblock's sys_chunk_array or the chunk tree; for a chunk
+   * the filesystem no longer has (forensics: a block group removed after the data in it was
+   * deleted), an older chunk-tree leaf or a backup superblock copy's sys_chunk_array.
+   */
+  origin: 'sys_chunk_array' | 'chunk_tree' | 'older_chunk_tree' | 'backup_sys_chunk_array';
+  /** Older origins: the generation of the leaf or superblock copy it was read from. */
+  generation?: bigint;
 }
 
 /** One physical place holding (a copy of, or parity for) a logical range. */

@@ -43,13 +43,35 @@ export interface LogicalStore {
  * copy is bad, as the kernel does with mirror_num.
  */
 export class Volume {
-  readonly chunks = new ChunkMap();
+  /**
+   * Chunks the filesystem no longer has, read from older chunk-tree leaves or superblock copies
+   * (forensics: a block group removed after its data was deleted). Consulted only for logical
+   * addresses no current chunk holds: logical addresses are not handed out twice while a chunk
+   * holds them, so the current map always wins. Null on the filesystem as opened.
+   */
+  older: ChunkMap | null = null;
   /**
    * When set, every logical read is served from it (the chunk map still says
    * what is mapped): a metadata dump, which holds one copy of each block.
    */
   logicalStore: LogicalStore | null = null;
-  constructor(readonly devices: Map<bigint, Device>) {}
+  constructor(
+    readonly devices: Map<bigint, Device>,
+    readonly chunks: ChunkMap = new ChunkMap(),
+  ) {}
+
+  /** The same devices and chunk map, with `older` behind it (see `older`). */
+  withOlderChunks(older: ChunkMap): Volume {
+    const v = new Volume(this.devices, this.chunks);
+    v.logicalStore = this.logicalStore;
+    v.older = older;
+    return v;
+  }
+
+  /** Where `logical` lives: through the current chunk map, else through the older chunks when set. */
+  map(logical: LogicalInput): Mapping | undefined {
+    return this.chunks.map(logical) ?? this.older?.map(logical);
+  }
 
   /**
    * How many different ways `logical` can be read: the mirrors of mirrored
@@ -57,7 +79,7 @@ export class Volume {
    * also a rebuild from Q alone. 0 when unmapped.
    */
   copyCount(logical: LogicalInput): number {
-    const m = this.chunks.map(logical);
+    const m = this.map(logical);
     if (!m) return 0;
     if (this.logicalStore) return 1;
     if (m.chunk.profile === 'RAID5') return 2;
@@ -79,7 +101,7 @@ export class Volume {
     let rebuilt = false;
     while (done < length) {
       const at = logical + BigInt(done);
-      const m = this.chunks.map(at);
+      const m = this.map(at);
       if (!m) return { bytes: null, error: `logical ${at} is not in any chunk`, places };
       const n = Math.min(length - done, Number(m.contiguous > 0x7fffffffn ? 0x7fffffffn : m.contiguous));
       const seg = this.readSegment(m, n, copy, into?.subarray(done, done + n));
@@ -96,7 +118,7 @@ export class Volume {
   }
 
   private readStore(store: LogicalStore, logical: LogicalInput, length: number, copy: number, into?: Uint8Array): CopyRead {
-    if (!this.chunks.map(logical)) return { bytes: null, error: `logical ${logical} is not in any chunk`, places: [] };
+    if (!this.map(logical)) return { bytes: null, error: `logical ${logical} is not in any chunk`, places: [] };
     if (copy > 0) return { bytes: null, error: `copy ${copy + 1} does not exist (a btrfs-image dump holds one copy of each block)`, places: [] };
     const b = store.read(logical, length);
     if (!b) return { bytes: null, error: `logical ${logical} +${length} is not in the btrfs-image dump (it holds tree blocks only)`, places: [] };
@@ -123,7 +145,7 @@ export class Volume {
    */
   prefetchPlace(logical: LogicalInput, length: number): { source: ByteSource; physical: Physical } | null {
     if (this.logicalStore) return null;
-    const m = this.chunks.map(logical);
+    const m = this.map(logical);
     const c = m?.copies[0];
     if (!m || !c || m.contiguous < BigInt(length)) return null;
     const source = this.devices.get(c.devid)?.source;

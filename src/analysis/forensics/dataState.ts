@@ -8,6 +8,7 @@ import { lastKeyAtOrBefore } from '../../fs/treeSearch.js';
 import type { Inode } from '../../fs/types.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import type { TreeRoot } from '../../tree/walk.js';
+import type { Chunk } from '../../volume/ChunkMap.js';
 
 /**
  * What is left of a recovered file's data: each extent checked against the
@@ -37,6 +38,12 @@ export interface ExtentState {
   sectorsBad: number;
   sectorsNoCsum: number;
   unreadable: boolean;
+  /**
+   * The chunk the extent's logical address was mapped through: the current chunk tree's, or one
+   * the filesystem no longer has (its block group removed since), read from an older chunk-tree
+   * leaf or superblock copy of `generation`. Null when no chunk maps it.
+   */
+  mapping: { chunk: bigint; origin: Chunk['origin']; generation: bigint | null } | null;
 }
 
 export interface DataState {
@@ -99,8 +106,21 @@ export class DataChecker {
   }
 
   private extent(bytenr: bigint, len: bigint, generation: bigint, lastSeen: bigint): ExtentState {
-    const x: ExtentState = { fileOffset: 0n, diskBytenr: bytenr, diskNumBytes: len, reusedBytes: 0n, stillAllocated: false, sectorsOk: 0, sectorsBad: 0, sectorsNoCsum: 0, unreadable: false };
+    const x: ExtentState = {
+      fileOffset: 0n,
+      diskBytenr: bytenr,
+      diskNumBytes: len,
+      reusedBytes: 0n,
+      stillAllocated: false,
+      sectorsOk: 0,
+      sectorsBad: 0,
+      sectorsNoCsum: 0,
+      unreadable: false,
+      mapping: null,
+    };
     this.allocation(x, generation);
+    const m = this.fs.volume.map(bytenr);
+    if (m) x.mapping = { chunk: m.chunk.logical, origin: m.chunk.origin, generation: m.chunk.generation ?? null };
     if (this.fs.volume.copyCount(bytenr) === 0) {
       x.unreadable = true;
       return x;

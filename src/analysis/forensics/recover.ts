@@ -8,9 +8,11 @@ import { bytesEqualAll } from '../../fs/names.js';
 import type { Inode, InodeRef } from '../../fs/types.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { type ItemRef, iterateItems, type TreeRoot } from '../../tree/walk.js';
+import type { Chunk } from '../../volume/ChunkMap.js';
 import { diffItemRefs } from '../diff.js';
 import { DataChecker, type DataState } from './dataState.js';
 import { inodeGeneration, LiveInodes } from './liveInodes.js';
+import { olderChunks } from './olderChunks.js';
 import { groupConsistent, groupEntries, groupInode, groupOrphanItems, groupRefs, type OrphanGroup, OrphanItems, type OrphanLeaf, unreachedLeaves } from './orphanLeaves.js';
 import { CompletenessMemo, committedRoots, completeness } from './roots.js';
 import type { ScanResult } from './scan.js';
@@ -61,6 +63,12 @@ export interface RecoverReport {
   removedNames: RemovedName[];
   /** Leaves of subvolume trees no searched root reaches, and how many of them (newest first) were mined for inodes. */
   orphanLeaves: { unreached: number; mined: number };
+  /**
+   * Chunks the filesystem no longer has (their block groups removed since), from older chunk-tree
+   * leaves and superblock copies: extents no current chunk maps are read through these (each
+   * extent's `mapping` says which served it).
+   */
+  olderChunks: { logical: bigint; length: bigint; type: bigint; profile: string; origin: Chunk['origin']; generation: bigint }[];
   /** Older roots of fs trees searched, with how complete each still is. */
   searched: { subvol: bigint; generation: bigint; bytenr: bigint; intact: number; missing: number }[];
 }
@@ -77,7 +85,12 @@ const cmpDesc = (a: bigint, b: bigint) => (a > b ? -1 : a < b ? 1 : 0);
 export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport {
   // Old trees are expected to have lost blocks (counted in `searched`, not reported as damage of
   // this filesystem): this view's walks record none; what is found in the items read still is.
-  const q = fs.view({ blockFindings: discardFindings });
+  const base = fs.view({ blockFindings: discardFindings });
+  // Extents of deleted files can lie in a block group the kernel removed since (emptied by the
+  // delete, or moved by balance): read through the chunks older chunk-tree leaves and superblock
+  // copies still name, behind the current map.
+  const older = olderChunks(base, scan);
+  const q = older.map.all.length ? base.withVolume(base.volume.withOlderChunks(older.map)) : base;
   const view = new FsView(q);
   const out: Recovered[] = [];
   const searched: RecoverReport['searched'] = [];
@@ -217,7 +230,8 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
   const unreached = unreachedLeaves(q, scan, searchedRoots).sort((a, b) => cmpDesc(a.generation, b.generation));
   const mined = unreached.slice(0, MAX_ORPHAN_LEAVES);
   out.push(...orphanLeafFiles(q, view, mined, out, checker));
-  return { files: out, removedNames, orphanLeaves: { unreached: unreached.length, mined: mined.length }, searched };
+  const olderList = older.map.all.map((c) => ({ logical: c.logical, length: c.length, type: c.type, profile: c.profile, origin: c.origin, generation: c.generation ?? 0n }));
+  return { files: out, removedNames, orphanLeaves: { unreached: unreached.length, mined: mined.length }, searched, olderChunks: olderList };
 }
 
 /** `a` is a later state of one inode than `b` (within one transaction): higher sequence, then newer ctime. */
