@@ -158,6 +158,7 @@ bits are cleared and ownership is not changed (listed as withheld; exit 0 when t
         const ol = report.orphanLeaves;
         const leaves = ol.unreached ? `; ${ol.unreached} orphan leaves (no root reaches them) ${ol.mined < ol.unreached ? `of which the newest ${ol.mined} mined` : 'mined'}` : '';
         io.stdout.write(`${report.files.length} recovered; ${report.searched.length} older tree root(s) searched${lost ? `, ${lost} of them partial (blocks reused since)` : ''}${leaves}\n`);
+        for (const line of olderChunkLines(report)) io.stdout.write(`${line}\n`);
         if (out && opts.dryRun) io.stdout.write(`nothing written (--dry-run); -o ${out} would hold files/, unnamed/ and ${REPORT}\n`);
         if (out && !opts.dryRun) {
           io.stdout.write(`written to ${out}: files/ and ${REPORT}${precision ? `; note: ${precision.note.replace('--json', REPORT)}` : ''}\n`);
@@ -182,6 +183,29 @@ function writeDfxml(path: string, fs: Filesystem, image: string | undefined, rep
     d.object(recoveredFileObject(r, runs, r.inode.kind === 'file' ? contentDigests(r.view, r.inode, hasher, undefined, undefined, false) : undefined, d.image));
   }
   d.close();
+}
+
+/**
+ * Which chunks the filesystem no longer has served recovered extents: one line per such chunk,
+ * with how many extents of how many files were read through it.
+ */
+function olderChunkLines(report: RecoverReport): string[] {
+  const use = new Map<bigint, { extents: number; files: Set<Recovered> }>();
+  for (const r of report.files)
+    for (const x of r.data.extents) {
+      if (!x.mapping || (x.mapping.origin !== 'older_chunk_tree' && x.mapping.origin !== 'backup_sys_chunk_array')) continue;
+      const u = use.get(x.mapping.chunk) ?? { extents: 0, files: new Set<Recovered>() };
+      u.extents++;
+      u.files.add(r);
+      use.set(x.mapping.chunk, u);
+    }
+  return report.olderChunks
+    .filter((c) => use.has(c.logical))
+    .map((c) => {
+      const u = use.get(c.logical)!;
+      const from = c.origin === 'older_chunk_tree' ? 'a chunk-tree leaf' : 'a superblock copy';
+      return `${u.extents} extent(s) of ${u.files.size} file(s) read through chunk [${c.logical}, +${c.length}) ${c.profile}, which the filesystem no longer has (from ${from} of generation ${c.generation})`;
+    });
 }
 
 /** The "written to" cell: where the file is (or would be, --dry-run), or why it is not. */
@@ -252,7 +276,14 @@ function confidence(state: Recovered['data']['state']): 'high' | 'medium' | 'low
 }
 
 function reportJson(report: RecoverReport, written: Map<Recovered, Written>, top: Record<string, unknown>): Record<string, unknown> {
-  return { ...top, files: report.files.map((r) => fileJson(r, written.get(r))), removedNames: report.removedNames.map(removedNameJson), orphanLeaves: report.orphanLeaves, searched: report.searched };
+  return {
+    ...top,
+    files: report.files.map((r) => fileJson(r, written.get(r))),
+    removedNames: report.removedNames.map(removedNameJson),
+    orphanLeaves: report.orphanLeaves,
+    olderChunks: report.olderChunks,
+    searched: report.searched,
+  };
 }
 
 function removedNameJson(n: RemovedName): Record<string, unknown> {
