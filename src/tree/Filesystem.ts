@@ -1,5 +1,6 @@
 import { rule } from '../findingRules.js';
 import { FindingLog, type FindingSink } from '../findings.js';
+import { asDevId } from '../format/addresses.js';
 import { ItemType, ObjectId } from '../format/constants.js';
 import { decodeChunkItem } from '../format/items/chunk.js';
 import { type DevItem, decodeDevItem } from '../format/items/dev.js';
@@ -7,10 +8,12 @@ import { rootItemPointer } from '../format/items/root.js';
 import { type Key, MAX_KEY } from '../format/key.js';
 import type { Superblock } from '../format/superblock.js';
 import type { ByteSource } from '../io/ByteSource.js';
-import { type Assembly, assemble } from '../volume/assemble.js';
+import { type Assembly, assemble, NotBtrfsError } from '../volume/assemble.js';
 import { chunkFieldProblems, chunkFromItem, chunkProblem, sysChunkArrayEntries } from '../volume/ChunkMap.js';
 import { MetadumpDeviceSource, MetadumpImage } from '../volume/metadump.js';
+import { type RebuildResult, rebuildChunkMap, synthesizeSuperblock } from '../volume/rebuild.js';
 import type { SuperChoice } from '../volume/superblocks.js';
+import { readSuperblocks } from '../volume/superblocks.js';
 import { type Device, Volume } from '../volume/Volume.js';
 import { TreeReader } from './readTreeBlock.js';
 import { findItem, type ItemRef, iterateItems, type TreeRoot, type WalkOptions, type WalkVisitor, walkTree } from './walk.js';
@@ -22,6 +25,20 @@ export interface OpenOptions {
   findingLimit?: number;
   /** Force a superblock copy (0-based) instead of the primary (or newest valid) one. */
   superblock?: SuperChoice;
+  /**
+   * Rebuild the chunk map by scanning every device for tree blocks, chunk, block-group and
+   * device-extent items (volume/rebuild.ts) instead of reading it from the sys_chunk_array and
+   * the chunk tree; with no valid superblock on any device, one is made from what the scan found.
+   */
+  rebuild?: boolean;
+}
+
+/** --rebuild found no tree block of any btrfs filesystem on the devices. */
+export class NotRebuiltError extends Error {
+  constructor(source: string, scanned: bigint) {
+    super(`${source}: no valid btrfs tree block found in ${scanned} bytes scanned; nothing to rebuild a filesystem from`);
+    this.name = 'NotRebuiltError';
+  }
 }
 
 /**
@@ -58,6 +75,8 @@ export interface FilesystemShared {
   readonly devItems: Map<bigint, DevItem>;
   /** Damage met while opening (assembly, chunk map), and by reads of views given no sink of their own. */
   readonly findings: FindingLog;
+  /** Opened with `rebuild`: what the device scan found and the mappings it made. */
+  readonly rebuilt?: RebuildResult;
 }
 
 /** What one view of a filesystem has of its own; everything else is in FilesystemShared. */
@@ -121,6 +140,7 @@ export class Filesystem {
   static open(sources: ByteSource[], opts: OpenOptions = {}): Filesystem {
     // A btrfs-image dump is one file for every device: its superblock names the filesystem, its ranges hold the tree blocks.
     const dump = sources[0] ? MetadumpImage.open(sources[0]) : null;
+    if (opts.rebuild && !dump) return Filesystem.openRebuilt(sources, opts);
     const assembly = assemble(dump ? [new MetadumpDeviceSource(dump)] : sources, opts.superblock ?? {});
     const findings = new FindingLog(opts.findingLimit);
     if (dump) {
@@ -143,6 +163,59 @@ export class Filesystem {
     });
     const fs = new Filesystem({ assembly, superblock: sb, volume, reader, devItems: new Map(), findings });
     fs.bootstrapChunks();
+    return fs;
+  }
+
+  /** What --rebuild found (Filesystem.open with `rebuild`), else undefined. */
+  get rebuilt(): RebuildResult | undefined {
+    return this.shared.rebuilt;
+  }
+
+  /**
+   * Filesystem.open with `rebuild`: the superblock every valid copy gives (or one made from
+   * the scan), the devices it names plus every given device without one (its devid learned
+   * from the device extents), and the chunk map rebuilt from the scan; the superblock's
+   * sys_chunk_array only where the scan left a gap.
+   */
+  private static openRebuilt(sources: ByteSource[], opts: OpenOptions): Filesystem {
+    let assembly: Assembly | null = null;
+    try {
+      assembly = assemble(sources, opts.superblock ?? {});
+    } catch (e) {
+      if (!(e instanceof NotBtrfsError)) throw e;
+    }
+    const byDevice = assembly ? [...assembly.devices.values()] : [];
+    const given = sources.map((source) => ({ devid: byDevice.find((d) => d.source === source)?.devid ?? null, source }));
+    const sb0 = assembly?.superblock;
+    const r = rebuildChunkMap(given, sb0 ? { fsid: sb0.treeFsid, nodesize: sb0.nodesize, csumType: sb0.csumType } : {});
+    if (!r.nodesize || !r.fsid) throw new NotRebuiltError(sources[0]?.name ?? 'image', r.bytesScanned);
+    const sb =
+      sb0 ??
+      synthesizeSuperblock(
+        r,
+        sources.reduce((a, s) => a + s.size, 0n),
+      );
+    const devices = new Map(assembly?.devices ?? []);
+    given.forEach((g, i) => {
+      const devid = r.devids[i]!;
+      if (g.devid !== null || devices.has(devid)) return;
+      devices.set(devid, { devid: asDevId(devid), uuid: r.devItems.find((d) => d.devid === devid)?.uuid ?? '', name: g.source.name, source: g.source });
+    });
+    const full: Assembly = assembly
+      ? { ...assembly, devices }
+      : { superblock: sb, devices, findings: [], seedCandidates: [], supers: sources.map((s) => ({ name: s.name, supers: readSuperblocks(s, opts.superblock ?? {}) })) };
+    const findings = new FindingLog(opts.findingLimit);
+    for (const f of full.findings) findings.add(f);
+    const volume = new Volume(devices);
+    const reader = new TreeReader(volume, { nodesize: sb.nodesize, csumType: sb.csumType, fsid: sb.treeFsid, ...(opts.cacheBytes !== undefined ? { cacheBytes: opts.cacheBytes } : {}) });
+    const fs = new Filesystem({ assembly: full, superblock: sb, volume, reader, devItems: new Map(), findings, rebuilt: r });
+    for (const c of r.chunks) volume.chunks.add(c);
+    for (const e of sysChunkArrayEntries(sb.sysChunkArray)) {
+      if ('error' in e || e.keyType !== ItemType.CHUNK_ITEM || e.item.length < 48) break;
+      const c = chunkFromItem(e.logical, decodeChunkItem(e.item, 0, e.item.length), 'sys_chunk_array');
+      if (!chunkProblem(c)) volume.chunks.add(c);
+    }
+    for (const d of r.devItems) fs.devItems.set(d.devid, d);
     return fs;
   }
 

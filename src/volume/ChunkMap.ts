@@ -18,7 +18,7 @@ export interface Chunk {
    * the filesystem no longer has (forensics: a block group removed after the data in it was
    * deleted), an older chunk-tree leaf or a backup superblock copy's sys_chunk_array.
    */
-  origin: 'sys_chunk_array' | 'chunk_tree' | 'older_chunk_tree' | 'backup_sys_chunk_array';
+  origin: 'sys_chunk_array' | 'chunk_tree' | 'older_chunk_tree' | 'backup_sys_chunk_array' | 'rebuilt';
   /** Older origins: the generation of the leaf or superblock copy it was read from. */
   generation?: bigint;
 }

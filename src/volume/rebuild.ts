@@ -1,0 +1,477 @@
+import { asDevId, asLogical, asPhysical } from '../format/addresses.js';
+import { csumMatches, csumSizeOf } from '../format/checksum.js';
+import {
+  BLOCK_GROUP_PROFILE_MASK,
+  BLOCK_GROUP_TYPE_MASK,
+  BlockGroupFlag,
+  CSUM_SIZE,
+  CsumType,
+  IncompatFlag,
+  ItemType,
+  ObjectId,
+  type Profile,
+  profileOf,
+  SUPER_MAGIC,
+  SUPER_MIRROR_OFFSETS,
+} from '../format/constants.js';
+import { blockGroupFlags } from '../format/items/blockGroup.js';
+import { type ChunkItem, decodeChunkItem } from '../format/items/chunk.js';
+import { DEV_EXTENT_SIZE, DEV_ITEM_SIZE, type DevItem, decodeDevExtent, decodeDevItem } from '../format/items/dev.js';
+import type { Superblock } from '../format/superblock.js';
+import { checkTreeBlockStructure, HEADER_SIZE, TreeBlock } from '../format/treeBlock.js';
+import type { ByteSource } from '../io/ByteSource.js';
+import { type Chunk, chunkFromItem, chunkProblem } from './ChunkMap.js';
+
+/**
+ * Rebuilding the chunk map from what the devices still hold, for a
+ * filesystem whose chunk tree (every copy) or superblocks are destroyed: the
+ * approach of `btrfs rescue chunk-recover` and btrfs-rec's
+ * rebuild-mappings. Every device is read whole, block by block; a block is a
+ * tree block of this filesystem when its header's fsid is the filesystem's,
+ * its checksum (over bytes 32..nodesize) matches and its items are well
+ * formed. Its header bytenr is the logical address it was written to, and
+ * the physical place it was found at is where that address mapped: the
+ * evidence every mapping is checked against. From the leaves found: chunk
+ * items (chunk tree), block-group items (extent or block-group tree) and
+ * device extents (device tree), the newest generation of each key winning.
+ */
+
+/** How sure a rebuilt mapping is, and why. */
+export interface RebuiltChunk extends Chunk {
+  /**
+   * high: a chunk item from a chunk-tree leaf, or a block group and its device extents that tree
+   * blocks found on the devices confirm; medium: a block group item and device extents that agree
+   * (length, count for the profile) with no tree block to confirm them (data); low: device extents
+   * alone (profile guessed from their count and devices).
+   */
+  confidence: 'high' | 'medium' | 'low';
+  evidence: string;
+  /** Tree blocks found on the devices at the physical place this mapping gives their bytenr. */
+  confirmingBlocks: number;
+}
+
+export interface RebuildDevice {
+  /** The devid, when the device's superblock says it; null: learned from the device extents. */
+  devid: bigint | null;
+  source: ByteSource;
+}
+
+export interface RebuildHint {
+  fsid?: string;
+  nodesize?: number;
+  csumType?: number;
+}
+
+/** The newest top block of one tree the scan found. */
+export interface FoundRoot {
+  bytenr: bigint;
+  level: number;
+  generation: bigint;
+}
+
+export interface RebuildResult {
+  fsid: string;
+  nodesize: number;
+  csumType: number;
+  chunks: RebuiltChunk[];
+  /** The devid each given device was found to be (index as given). */
+  devids: bigint[];
+  /** DEV_ITEMs from the newest chunk-tree leaves found. */
+  devItems: DevItem[];
+  /** The newest root-tree and chunk-tree top blocks found (for a superblock that is gone too). */
+  rootTree: FoundRoot | null;
+  chunkTree: FoundRoot | null;
+  /** The highest generation of any block found. */
+  generation: bigint;
+  blocksFound: number;
+  bytesScanned: bigint;
+}
+
+const NODESIZES = [16384, 4096, 8192, 32768, 65536];
+const CSUM_TYPES = [CsumType.CRC32, CsumType.XXHASH, CsumType.SHA256, CsumType.BLAKE2];
+/** Bytes read at a time while scanning a device. */
+const PIECE = 1 << 20;
+/** Found blocks kept as mapping evidence, per device (a bounded sample past this: memory stays bounded on a big device). */
+const MAX_EVIDENCE = 1 << 20;
+/** The trees whose items say where chunks are: chunk, device, extent and block-group trees. */
+const ITEM_TREES = new Set<bigint>([ObjectId.CHUNK_TREE, ObjectId.DEV_TREE, ObjectId.EXTENT_TREE, ObjectId.BLOCK_GROUP_TREE]);
+
+/** Tree block fields read without trusting the block yet. */
+function plausibleHeader(b: TreeBlock, size: number): boolean {
+  const bytenr = b.bytenr;
+  return bytenr !== 0n && bytenr % 4096n === 0n && b.level < 8 && b.generation > 0n && b.nritems <= Math.floor((size - HEADER_SIZE) / 17);
+}
+
+export function rebuildChunkMap(devices: RebuildDevice[], hint: RebuildHint = {}): RebuildResult {
+  let nodesize = hint.nodesize;
+  let csumType = hint.csumType;
+  let fsid = hint.fsid;
+  // Per given device: physical -> bytenr of the valid blocks found (the evidence).
+  const evidence = devices.map(() => new Map<bigint, bigint>());
+  const chunkItems = new Map<bigint, { item: ChunkItem; generation: bigint }>();
+  const devItems = new Map<bigint, { item: DevItem; generation: bigint }>();
+  const bgs = new Map<bigint, { length: bigint; flags: bigint; generation: bigint }>();
+  // Device extents by (devid, physical).
+  const devExtents = new Map<string, { devid: bigint; physical: bigint; chunkOffset: bigint; length: bigint; generation: bigint }>();
+  let rootTree: FoundRoot | null = null;
+  let chunkTree: FoundRoot | null = null;
+  let generation = 0n;
+  let blocksFound = 0;
+  let bytesScanned = 0n;
+  const newer = (r: FoundRoot | null, b: { generation: bigint; level: number }) => !r || b.generation > r.generation || (b.generation === r.generation && b.level > r.level);
+  // Where each valid block was found, by bytenr (every version: a bytenr is reused by later generations).
+  const found = new Map<bigint, { di: number; physical: bigint; generation: bigint; owner: bigint; level: number }[]>();
+  let kept = 0;
+  const take = (b: TreeBlock) => {
+    const type0 = b.owner;
+    const { validItems } = checkTreeBlockStructure(b);
+    for (let slot = 0; slot < validItems; slot++) {
+      const type = b.keyType(slot);
+      const data = b.itemData(slot);
+      if (type === ItemType.CHUNK_ITEM && type0 === ObjectId.CHUNK_TREE && data.length >= 48) {
+        const logical = b.keyOffsetField(slot);
+        const was = chunkItems.get(logical);
+        if (!was || was.generation < b.generation) chunkItems.set(logical, { item: decodeChunkItem(data, 0, data.length), generation: b.generation });
+      } else if (type === ItemType.DEV_ITEM && type0 === ObjectId.CHUNK_TREE && data.length >= DEV_ITEM_SIZE) {
+        const d = decodeDevItem(data, 0);
+        const was = devItems.get(d.devid);
+        if (!was || was.generation < b.generation) devItems.set(d.devid, { item: d, generation: b.generation });
+      } else if (type === ItemType.BLOCK_GROUP_ITEM && (type0 === ObjectId.EXTENT_TREE || type0 === ObjectId.BLOCK_GROUP_TREE) && data.length >= 24) {
+        const logical = b.keyObjectid(slot);
+        const was = bgs.get(logical);
+        if (!was || was.generation < b.generation) bgs.set(logical, { length: b.keyOffsetField(slot), flags: blockGroupFlags(data, 0), generation: b.generation });
+      } else if (type === ItemType.DEV_EXTENT && type0 === ObjectId.DEV_TREE && data.length >= DEV_EXTENT_SIZE) {
+        const devid = b.keyObjectid(slot);
+        const physical = b.keyOffsetField(slot);
+        const k = `${devid}:${physical}`;
+        const was = devExtents.get(k);
+        const e = decodeDevExtent(data, 0);
+        if (!was || was.generation < b.generation) devExtents.set(k, { devid, physical, chunkOffset: e.chunkOffset, length: e.length, generation: b.generation });
+      }
+    }
+  };
+  const note = (b: TreeBlock, di: number, physical: bigint) => {
+    if (b.generation > generation) generation = b.generation;
+    if (b.owner === ObjectId.ROOT_TREE && newer(rootTree, b)) rootTree = { bytenr: b.bytenr, level: b.level, generation: b.generation };
+    if (b.owner === ObjectId.CHUNK_TREE && newer(chunkTree, b)) chunkTree = { bytenr: b.bytenr, level: b.level, generation: b.generation };
+    if (!ITEM_TREES.has(b.owner) || kept >= MAX_EVIDENCE) return;
+    kept++;
+    const l = found.get(b.bytenr) ?? [];
+    l.push({ di, physical, generation: b.generation, owner: b.owner, level: b.level });
+    found.set(b.bytenr, l);
+  };
+  // Finds nodesize, checksum type and fsid from the first block that checks out with some combination.
+  const identify = (src: ByteSource, at: bigint, head: TreeBlock): boolean => {
+    if (hint.fsid && head.fsid !== hint.fsid) return false;
+    for (const ns of hint.nodesize ? [hint.nodesize] : NODESIZES) {
+      if (at + BigInt(ns) > src.size) continue;
+      const buf = src.read(at, ns);
+      for (const ct of hint.csumType !== undefined ? [hint.csumType] : CSUM_TYPES) {
+        if (!csumMatches(ct, buf.subarray(CSUM_SIZE), buf, 0)) continue;
+        if (checkTreeBlockStructure(new TreeBlock(buf, head.bytenr)).problems.length) continue;
+        nodesize = ns;
+        csumType = ct;
+        fsid = head.fsid;
+        return true;
+      }
+    }
+    return false;
+  };
+  devices.forEach((d, di) => {
+    const src = d.source;
+    const ev = evidence[di]!;
+    for (let base = 0n; base < src.size; base += BigInt(PIECE)) {
+      const n = Number(src.size - base < BigInt(PIECE) ? src.size - base : BigInt(PIECE));
+      const piece = src.read(base, n);
+      bytesScanned += BigInt(piece.length);
+      for (let off = 0; off + HEADER_SIZE <= piece.length; off += nodesize ?? 4096) {
+        const at = base + BigInt(off);
+        const head = new TreeBlock(piece.subarray(off, Math.min(piece.length, off + (nodesize ?? 4096))), 0n);
+        if (!plausibleHeader(head, nodesize ?? 65536)) continue;
+        if (nodesize === undefined) {
+          if (!identify(src, at, head)) continue;
+        } else if (head.fsid !== fsid) continue;
+        const ns = nodesize!;
+        const buf = off + ns <= piece.length ? piece.subarray(off, off + ns) : at + BigInt(ns) <= src.size ? src.read(at, ns) : null;
+        if (!buf || !csumMatches(csumType!, buf.subarray(CSUM_SIZE), buf, 0)) continue;
+        const b = new TreeBlock(buf, asLogical(head.bytenr));
+        if (checkTreeBlockStructure(b).problems.length) continue;
+        blocksFound++;
+        if (ev.size < MAX_EVIDENCE) ev.set(at, b.bytenr);
+        note(b, di, at);
+      }
+    }
+  });
+  // Each tree's items as its newest root has them (a deleted item survives in older leaves: only
+  // a walk from the root leaves it out); a tree whose root or some block is not found: the
+  // newest version of each key in every leaf of it found.
+  const wholeTrees = new Set<bigint>();
+  if (nodesize !== undefined) {
+    const ns = nodesize;
+    const read = (bytenr: bigint, gen: bigint | null): TreeBlock | null => {
+      const v = (found.get(bytenr) ?? []).filter((x) => gen === null || x.generation === gen);
+      for (const x of v) {
+        const buf = devices[x.di]!.source.read(x.physical, ns);
+        const b = new TreeBlock(buf, asLogical(bytenr));
+        if (b.bytenr === bytenr && csumMatches(csumType!, buf.subarray(CSUM_SIZE), buf, 0)) return b;
+      }
+      return null;
+    };
+    for (const owners of [[ObjectId.CHUNK_TREE], [ObjectId.DEV_TREE], [ObjectId.EXTENT_TREE, ObjectId.BLOCK_GROUP_TREE]]) {
+      for (const owner of owners) {
+        let top: FoundRoot | null = null;
+        for (const [bytenr, l] of found) for (const x of l) if (x.owner === owner && newer(top, x)) top = { bytenr, level: x.level, generation: x.generation };
+        if (!top) continue;
+        const leaves: TreeBlock[] = [];
+        let whole = true;
+        const visit = (bytenr: bigint, gen: bigint, depth: number) => {
+          const b = depth > 8 || leaves.length > MAX_EVIDENCE ? null : read(bytenr, gen);
+          if (!b) {
+            whole = false;
+            return;
+          }
+          if (b.level === 0) leaves.push(b);
+          else for (let i = 0; i < b.nritems; i++) visit(b.blockPtr(i), b.ptrGeneration(i), depth + 1);
+        };
+        visit(top.bytenr, top.generation, 0);
+        if (whole) {
+          wholeTrees.add(owner);
+          for (const b of leaves) take(b);
+        } else
+          for (const [bytenr, l] of found)
+            for (const x of l) {
+              if (x.owner !== owner || x.level !== 0) continue;
+              const b = read(bytenr, x.generation);
+              if (b) take(b);
+            }
+      }
+    }
+  }
+  if (nodesize === undefined || csumType === undefined || fsid === undefined) {
+    return {
+      fsid: hint.fsid ?? '',
+      nodesize: hint.nodesize ?? 0,
+      csumType: hint.csumType ?? 0,
+      chunks: [],
+      devids: devices.map((d) => d.devid ?? 0n),
+      devItems: [],
+      rootTree,
+      chunkTree,
+      generation,
+      blocksFound,
+      bytesScanned,
+    };
+  }
+  const devids = assignDevids(devices, evidence, devExtents);
+  const byDevid = new Map<bigint, number>();
+  devids.forEach((id, i) => byDevid.set(id, i));
+  // How many found blocks lie where a chunk says their bytenr maps (mirrored profiles: every stripe is a full copy).
+  const confirm = (c: Chunk): number => {
+    let n = 0;
+    for (const s of c.stripes) {
+      const ev = evidence[byDevid.get(s.devid) ?? -1];
+      if (!ev) continue;
+      for (let p: bigint = s.offset; p < s.offset + c.length; p += BigInt(nodesize!)) {
+        const b = ev.get(p);
+        if (b !== undefined && b === c.logical + (p - s.offset)) n++;
+      }
+    }
+    return n;
+  };
+  const chunkTreeWhole = wholeTrees.has(ObjectId.CHUNK_TREE);
+  const bgWhole = wholeTrees.has(ObjectId.EXTENT_TREE) || wholeTrees.has(ObjectId.BLOCK_GROUP_TREE);
+  const devWhole = wholeTrees.has(ObjectId.DEV_TREE);
+  const out: RebuiltChunk[] = [];
+  const covered = (logical: bigint, length: bigint) => out.some((c) => c.logical < logical + length && logical < c.logical + c.length);
+  // 1. Chunk items that survive in chunk-tree leaves: the chunk tree's own word.
+  for (const [logical, { item, generation: g }] of [...chunkItems].sort((a, b) => (a[1].generation > b[1].generation ? -1 : 1))) {
+    const c = chunkFromItem(logical, item, 'rebuilt');
+    if (chunkProblem(c) || covered(c.logical, c.length)) continue;
+    // The newest chunk tree found can be a stale one (mkfs's first, or one from before block groups
+    // were removed, left in space no chunk holds now): a chunk item is taken only where the
+    // current block groups and device extents (when their trees were read whole) agree with it.
+    const bg = bgs.get(logical);
+    if (bgWhole && (!bg || bg.length !== c.length)) continue;
+    if (devWhole && !c.stripes.every((st) => devExtents.get(`${st.devid}:${st.offset}`)?.chunkOffset === logical)) continue;
+    const n = mirrored(c.profile) ? confirm(c) : 0;
+    out.push({
+      ...c,
+      generation: g,
+      confidence: bgWhole || devWhole || n > 0 ? 'high' : 'medium',
+      evidence: `chunk item in ${chunkTreeWhole ? 'the newest chunk tree found' : `a chunk-tree leaf of generation ${g}`}${bgWhole ? ', its block group item agreeing' : ''}${devWhole ? ', its device extents agreeing' : ''}${n ? `; ${n} tree blocks found where it maps them` : ''}`,
+      confirmingBlocks: n,
+    });
+  }
+  // 2. Block groups with their device extents (the profiles whose stripes are whole copies: their order does not matter).
+  const extentsOf = new Map<bigint, { devid: bigint; physical: bigint; length: bigint }[]>();
+  for (const e of devExtents.values()) {
+    const l = extentsOf.get(e.chunkOffset) ?? [];
+    l.push(e);
+    extentsOf.set(e.chunkOffset, l);
+  }
+  for (const [logical, bg] of [...bgs].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    if (covered(logical, bg.length)) continue;
+    const profile = profileOf(bg.flags);
+    const ext = (extentsOf.get(logical) ?? []).sort((a, b) => (a.devid !== b.devid ? (a.devid < b.devid ? -1 : 1) : a.physical < b.physical ? -1 : 1));
+    const want = COPIES[profile];
+    if (!want || ext.length !== want || ext.some((e) => e.length !== bg.length)) continue;
+    const c = synth(logical, bg.length, bg.flags, ext);
+    if (chunkProblem(c)) continue;
+    const n = confirm(c);
+    const meta = (bg.flags & (BlockGroupFlag.METADATA | BlockGroupFlag.SYSTEM)) !== 0n;
+    out.push({
+      ...c,
+      generation: bg.generation,
+      confidence: n > 0 ? 'high' : 'medium',
+      evidence: `block group item (generation ${bg.generation}) and ${ext.length} device extent(s) of its length${n ? `; ${n} tree blocks found where it maps them` : meta ? '; no tree block found where it maps' : ''}`,
+      confirmingBlocks: n,
+    });
+  }
+  // 3. Device extents alone: one is SINGLE, two of one chunk on one device DUP, on two devices RAID1.
+  for (const [logical, ext] of extentsOf) {
+    const len = ext[0]!.length;
+    if (covered(logical, len) || ext.some((e) => e.length !== len) || ext.length > 2) continue;
+    const profile: Profile = ext.length === 1 ? 'SINGLE' : ext[0]!.devid === ext[1]!.devid ? 'DUP' : 'RAID1';
+    const base = synth(logical, len, profileBits(profile), ext);
+    const n = confirm(base);
+    const type = n > 0 ? BlockGroupFlag.METADATA : BlockGroupFlag.DATA;
+    const c = { ...base, type: type | profileBits(profile) };
+    if (chunkProblem(c)) continue;
+    out.push({
+      ...c,
+      confidence: 'low',
+      evidence: `${ext.length} device extent(s) alone (no chunk or block group item): ${profile} guessed${n ? `; ${n} tree blocks found where it maps them` : ''}`,
+      confirmingBlocks: n,
+    });
+  }
+  out.sort((a, b) => (a.logical < b.logical ? -1 : 1));
+  const items = [...devItems.values()].map((d) => d.item);
+  return { fsid, nodesize, csumType, chunks: out, devids, devItems: items, rootTree, chunkTree, generation, blocksFound, bytesScanned };
+}
+
+const COPIES: Partial<Record<Profile, number>> = { SINGLE: 1, DUP: 2, RAID1: 2, RAID1C3: 3, RAID1C4: 4 };
+
+function mirrored(p: Profile): boolean {
+  return COPIES[p] !== undefined;
+}
+
+function profileBits(p: Profile): bigint {
+  switch (p) {
+    case 'DUP':
+      return BlockGroupFlag.DUP;
+    case 'RAID1':
+      return BlockGroupFlag.RAID1;
+    default:
+      return 0n;
+  }
+}
+
+function synth(logical: bigint, length: bigint, flags: bigint, ext: { devid: bigint; physical: bigint }[]): Chunk {
+  return {
+    logical: asLogical(logical),
+    length,
+    type: flags & (BLOCK_GROUP_TYPE_MASK | BLOCK_GROUP_PROFILE_MASK),
+    profile: profileOf(flags),
+    stripeLen: 65536n,
+    numStripes: ext.length,
+    subStripes: 1,
+    stripes: ext.map((e) => ({ devid: asDevId(e.devid), offset: asPhysical(e.physical), devUuid: '' })),
+    origin: 'rebuilt',
+  };
+}
+
+/**
+ * Which devid each device is: its superblock's when it has one; else the devid whose device
+ * extents put the most found tree blocks where this device holds them (a device extent
+ * (devid, physical) of chunk L: a block of bytenr L + k at physical + k on this device).
+ */
+function assignDevids(devices: RebuildDevice[], evidence: Map<bigint, bigint>[], devExtents: Map<string, { devid: bigint; physical: bigint; chunkOffset: bigint; length: bigint }>): bigint[] {
+  const known = new Set(devices.map((d) => d.devid).filter((x): x is bigint => x !== null));
+  return devices.map((d, i) => {
+    if (d.devid !== null) return d.devid;
+    const score = new Map<bigint, number>();
+    for (const [phys, bytenr] of evidence[i]!) {
+      for (const e of devExtents.values()) {
+        if (known.has(e.devid) || phys < e.physical || phys >= e.physical + e.length) continue;
+        if (bytenr === e.chunkOffset + (phys - e.physical)) score.set(e.devid, (score.get(e.devid) ?? 0) + 1);
+      }
+    }
+    let best = 1n,
+      top = 0;
+    for (const [id, s] of score) if (s > top) [best, top] = [id, s];
+    known.add(best);
+    return best;
+  });
+}
+
+/**
+ * A superblock for a filesystem whose every superblock copy is gone, from
+ * what the scan found: fsid, nodesize and checksum type of the tree blocks,
+ * the newest root-tree and chunk-tree top blocks, the highest generation,
+ * the DEV_ITEM of the first device. Unknowable fields take mkfs's defaults
+ * (sectorsize 4096; the incompat features every mkfs since 5.x sets) and
+ * the sys_chunk_array stays empty: the rebuilt chunk map serves instead.
+ */
+export function synthesizeSuperblock(r: RebuildResult, totalBytes: bigint): Superblock {
+  const root = r.rootTree ?? { bytenr: 0n, level: 0, generation: r.generation };
+  const chunk = r.chunkTree ?? { bytenr: 0n, level: 0, generation: 0n };
+  const first = r.devids[0] ?? 1n;
+  const dev: DevItem = r.devItems.find((d) => d.devid === first) ?? {
+    devid: asDevId(first),
+    totalBytes,
+    bytesUsed: 0n,
+    ioAlign: 4096,
+    ioWidth: 4096,
+    sectorSize: 4096,
+    type: 0n,
+    generation: 0n,
+    startOffset: 0n,
+    devGroup: 0,
+    seekSpeed: 0,
+    bandwidth: 0,
+    uuid: '',
+    fsid: r.fsid,
+  };
+  return {
+    csum: new Uint8Array(CSUM_SIZE),
+    fsid: r.fsid,
+    bytenr: SUPER_MIRROR_OFFSETS[0]!,
+    flags: 0n,
+    magic: SUPER_MAGIC,
+    generation: root.generation,
+    root: root.bytenr,
+    chunkRoot: chunk.bytenr,
+    logRoot: 0n,
+    logRootTransid: 0n,
+    totalBytes,
+    bytesUsed: 0n,
+    rootDirObjectid: 6n,
+    numDevices: BigInt(r.devids.length),
+    sectorsize: 4096,
+    nodesize: r.nodesize,
+    leafsize: r.nodesize,
+    stripesize: 4096,
+    sysChunkArraySize: 0,
+    chunkRootGeneration: chunk.generation,
+    compatFlags: 0n,
+    compatRoFlags: 0n,
+    incompatFlags: IncompatFlag.MIXED_BACKREF | IncompatFlag.BIG_METADATA | IncompatFlag.EXTENDED_IREF | IncompatFlag.SKINNY_METADATA | IncompatFlag.NO_HOLES,
+    csumType: r.csumType,
+    rootLevel: root.level,
+    chunkRootLevel: chunk.level,
+    logRootLevel: 0,
+    devItem: dev,
+    label: '',
+    cacheGeneration: 0n,
+    uuidTreeGeneration: 0n,
+    metadataUuid: r.fsid,
+    nrGlobalRoots: 0n,
+    blockGroupRoot: 0n,
+    blockGroupRootGeneration: 0n,
+    blockGroupRootLevel: 0,
+    sysChunkArray: new Uint8Array(0),
+    backupRoots: [],
+    treeFsid: r.fsid,
+    csumSize: csumSizeOf(r.csumType),
+  };
+}
