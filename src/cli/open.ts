@@ -8,8 +8,9 @@ import { liveUse } from '../io/node/liveUse.js';
 import { type OpenSourceOptions, openByteSource } from '../io/node/openSource.js';
 import { findBtrfsPartitions, type PartitionTable, PartitionTableError, readPartitionTable } from '../io/partitions.js';
 import { SliceSource } from '../io/SliceSource.js';
-import { Filesystem } from '../tree/Filesystem.js';
+import { Filesystem, NotRebuiltError } from '../tree/Filesystem.js';
 import { NotBtrfsError } from '../volume/assemble.js';
+import type { RebuildResult } from '../volume/rebuild.js';
 import type { DeviceSupers, SuperChoice } from '../volume/superblocks.js';
 import { type CliIO, InputError, NotServedError, UsageError } from './context.js';
 import { DEMO_HINT, demoImagePath } from './demo.js';
@@ -32,6 +33,8 @@ export interface SourceOptions {
   snapshot?: string;
   /** --input-format: IMAGE's container format, overriding detection. */
   inputFormat?: string;
+  /** --rebuild: the chunk map (and, when none survives, the superblock) rebuilt from a scan of the devices. */
+  rebuild?: boolean;
 }
 
 function parseBytes(s: string, what: string): bigint {
@@ -139,8 +142,14 @@ export function superChoice(opts: SourceOptions): SuperChoice {
 
 /** The options that pick the sources (for another thread opening the same filesystem). */
 export function sourceOptionsOf(opts: SourceOptions): SourceOptions {
-  const { device, partition, offset, superblock } = opts;
-  return { ...(device ? { device } : {}), ...(partition !== undefined ? { partition } : {}), ...(offset !== undefined ? { offset } : {}), ...(superblock !== undefined ? { superblock } : {}) };
+  const { device, partition, offset, superblock, rebuild } = opts;
+  return {
+    ...(device ? { device } : {}),
+    ...(partition !== undefined ? { partition } : {}),
+    ...(offset !== undefined ? { offset } : {}),
+    ...(superblock !== undefined ? { superblock } : {}),
+    ...(rebuild ? { rebuild } : {}),
+  };
 }
 
 /** Why the forced superblock copy cannot be used (a usage error: another copy may be valid). */
@@ -151,17 +160,35 @@ export function forcedCopyError(e: { source: string; supers: DeviceSupers }, cop
   return new UsageError(`${e.source}: --superblock ${copy + 1}: ${state}${valid.length ? `; valid copies: ${valid.join(', ')}` : ''}`);
 }
 
+/** What --rebuild did, for stderr: how many blocks it found and how sure its mappings are (`chunks` lists each with its evidence). */
+function rebuildNote(r: RebuildResult, madeSuper: boolean): string {
+  const by = (c: 'high' | 'medium' | 'low') => r.chunks.filter((x) => x.confidence === c).length;
+  return (
+    `note: --rebuild: ${r.blocksFound} tree blocks found in ${r.bytesScanned} bytes scanned; ${r.chunks.length} chunks mapped ` +
+    `(${by('high')} high, ${by('medium')} medium, ${by('low')} low confidence; "chunks --rebuild" lists the evidence)` +
+    (madeSuper ? `; no valid superblock: one made from the scan (root tree ${r.rootTree?.bytenr ?? 'not found'}, generation ${r.generation})` : '')
+  );
+}
+
 /** Opens the filesystem named by a command's IMAGE and --device options. */
 export function openFilesystem(image: string | undefined, opts: SourceOptions, io: CliIO): Filesystem {
   const choice = superChoice(opts);
   const sources = openSources(image, opts, io);
   let fs: Filesystem;
   try {
-    fs = Filesystem.open(sources, { superblock: choice });
+    fs = Filesystem.open(sources, { superblock: choice, ...(opts.rebuild ? { rebuild: true } : {}) });
   } catch (e) {
+    if (e instanceof NotRebuiltError) throw new InputError(e.message);
     if (e instanceof NotBtrfsError) throw choice.copy !== undefined ? forcedCopyError(e, choice.copy) : new InputError(e.message);
     throw e;
   }
+  if (fs.rebuilt)
+    io.stderr.write(
+      `${rebuildNote(
+        fs.rebuilt,
+        fs.assembly.supers.every((d) => !d.supers.best),
+      )}\n`,
+    );
   if (choice.copy !== undefined) io.stderr.write(`note: reading superblock copy ${choice.copy + 1} (--superblock ${choice.copy + 1}), generation ${fs.superblock.generation}\n`);
   const v = viewpoint(fs, opts);
   if ('error' in v) throw v.unserved ? new NotServedError(v.error) : new UsageError(v.error);

@@ -7,6 +7,7 @@ export interface CommonOptions {
   partition?: string;
   offset?: string;
   superblock?: string;
+  rebuild?: boolean;
   json?: boolean;
   generation?: string;
   root?: string;
@@ -84,6 +85,10 @@ export function addImageOptions(cmd: Command): Command {
     .option('--partition <n>', 'use partition N of a whole-disk image')
     .option('--offset <bytes>', 'the filesystem starts at this byte offset of the image')
     .option('--superblock <n>', "use superblock copy N (1 = 64 KiB, 2 = 64 MiB, 3 = 256 GiB; btrfs-progs' --super N-1), not the primary (or newest valid) copy")
+    .option(
+      '--rebuild',
+      'rebuild the chunk map by scanning the devices for tree blocks, chunk, block-group and device-extent items (a destroyed chunk tree; with no valid superblock, one is made from the scan)',
+    )
     .option('--lv <vg/lv>', 'read this LVM logical volume of the physical volumes given (IMAGE and --device)')
     .option('--snapshot <id|name>', 'read this internal snapshot of a qcow2 IMAGE instead of its current state (see "image-info")')
     .option('--json', 'machine-readable output')
@@ -115,7 +120,7 @@ const NO_JSON = { json: 'it has no JSON output', jsonBigint: 'it has no JSON out
 const CURRENT_ONLY = (why: string) => ({ generation: why, root: why, replayLog: why });
 
 const RULES: Record<string, OptionRules> = {
-  super: { refuse: CURRENT_ONLY('it shows the superblock copies themselves; "roots" lists older root trees') },
+  super: { refuse: { ...CURRENT_ONLY('it shows the superblock copies themselves; "roots" lists older root trees'), rebuild: 'it shows the superblock copies as they are on the devices' } },
   chunks: { refuse: CURRENT_ONLY('the chunk map comes from the superblock and chunk tree, which older root trees do not change') },
   map: {
     refuse: CURRENT_ONLY('the chunk map comes from the superblock and chunk tree, which older root trees do not change'),

@@ -26,6 +26,9 @@ export interface ChunkReport {
   stripeSize: bigint;
   used: bigint | null;
   origin: string;
+  /** --rebuild: how sure the mapping is and what it rests on (volume/rebuild.ts). */
+  confidence?: string;
+  evidence?: string;
   stripes: { devid: bigint; physical: bigint; devUuid: string; devExtent: 'ok' | 'missing' | 'mismatch' }[];
 }
 
@@ -46,6 +49,7 @@ export function chunkReports(chunks: readonly Chunk[], bgs: BlockGroup[], devExt
       stripeSize: size,
       used: bgBy.get(c.logical)?.used ?? null,
       origin: c.origin,
+      ...('confidence' in c && 'evidence' in c ? { confidence: String(c.confidence), evidence: String(c.evidence) } : {}),
       stripes: c.stripes.map((s) => {
         const de = deBy.get(`${s.devid}:${s.offset}`);
         const state = !de ? 'missing' : de.chunkOffset === c.logical && de.length === size ? 'ok' : 'mismatch';

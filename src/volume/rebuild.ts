@@ -298,7 +298,7 @@ export function rebuildChunkMap(devices: RebuildDevice[], hint: RebuildHint = {}
       ...c,
       generation: g,
       confidence: bgWhole || devWhole || n > 0 ? 'high' : 'medium',
-      evidence: `chunk item in ${chunkTreeWhole ? 'the newest chunk tree found' : `a chunk-tree leaf of generation ${g}`}${bgWhole ? ', its block group item agreeing' : ''}${devWhole ? ', its device extents agreeing' : ''}${n ? `; ${n} tree blocks found where it maps them` : ''}`,
+      evidence: `chunk item in ${chunkTreeWhole ? 'the newest chunk tree found' : 'a chunk-tree leaf'} (generation ${g})${bgWhole ? ', its block group item agreeing' : ''}${devWhole ? ', its device extents agreeing' : ''}${n ? `; ${n} tree blocks found where it maps them` : ''}`,
       confirmingBlocks: n,
     });
   }

@@ -37,6 +37,10 @@ export function registerChunks(program: Command, io: CliIO, done: (code: number)
           ) + '\n',
         );
         for (const line of seedDeviceLines(fs)) io.stdout.write(line + '\n');
+        if (fs.rebuilt) {
+          io.stdout.write('rebuilt mappings (--rebuild), with how sure each is and why:\n');
+          for (const r of reports) io.stdout.write(`  ${r.logical} ${r.type} ${r.profile}: ${r.confidence ?? 'from the superblock'} - ${r.evidence ?? `${r.origin} (where the scan left a gap)`}\n`);
+        }
       }
       const damage = reportFindings(fs, io, opts);
       done(damage || bad ? EXIT_DAMAGE : EXIT_OK);
