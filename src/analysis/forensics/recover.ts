@@ -10,6 +10,7 @@ import type { Filesystem } from '../../tree/Filesystem.js';
 import { type ItemRef, iterateItems, type TreeRoot } from '../../tree/walk.js';
 import type { Chunk } from '../../volume/ChunkMap.js';
 import { diffItemRefs } from '../diff.js';
+import { type CarveReport, carveByChecksum } from './carve.js';
 import { DataChecker, type DataState } from './dataState.js';
 import { inodeGeneration, LiveInodes } from './liveInodes.js';
 import { olderChunks } from './olderChunks.js';
@@ -69,6 +70,8 @@ export interface RecoverReport {
    * extent's `mapping` says which served it).
    */
   olderChunks: { logical: bigint; length: bigint; type: bigint; profile: string; origin: Chunk['origin']; generation: bigint }[];
+  /** Free sectors that surviving csum items name, checked against their checksums (evidence, not files). */
+  carved: CarveReport;
   /** Older roots of fs trees searched, with how complete each still is. */
   searched: { subvol: bigint; generation: bigint; bytenr: bigint; intact: number; missing: number }[];
 }
@@ -230,8 +233,9 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
   const unreached = unreachedLeaves(q, scan, searchedRoots).sort((a, b) => cmpDesc(a.generation, b.generation));
   const mined = unreached.slice(0, MAX_ORPHAN_LEAVES);
   out.push(...orphanLeafFiles(q, view, mined, out, checker));
+  const carved = carveByChecksum(q, scan, out);
   const olderList = older.map.all.map((c) => ({ logical: c.logical, length: c.length, type: c.type, profile: c.profile, origin: c.origin, generation: c.generation ?? 0n }));
-  return { files: out, removedNames, orphanLeaves: { unreached: unreached.length, mined: mined.length }, searched, olderChunks: olderList };
+  return { files: out, removedNames, orphanLeaves: { unreached: unreached.length, mined: mined.length }, searched, olderChunks: olderList, carved };
 }
 
 /** `a` is a later state of one inode than `b` (within one transaction): higher sequence, then newer ctime. */

@@ -159,6 +159,15 @@ bits are cleared and ownership is not changed (listed as withheld; exit 0 when t
         const leaves = ol.unreached ? `; ${ol.unreached} orphan leaves (no root reaches them) ${ol.mined < ol.unreached ? `of which the newest ${ol.mined} mined` : 'mined'}` : '';
         io.stdout.write(`${report.files.length} recovered; ${report.searched.length} older tree root(s) searched${lost ? `, ${lost} of them partial (blocks reused since)` : ''}${leaves}\n`);
         for (const line of olderChunkLines(report)) io.stdout.write(`${line}\n`);
+        const cv = report.carved;
+        if (cv.sectorsChecked) {
+          const matched = cv.runs.reduce((a, r) => a + r.sectorsMatched, 0);
+          const unclaimed = cv.runs.filter((r) => r.sectorsMatched > 0 && r.claimedBy.length === 0);
+          io.stdout.write(
+            `carving by checksum: ${cv.sectorsChecked} free sectors that surviving csum items name checked${cv.truncated ? ' (bound reached)' : ''}; ${matched} still match` +
+              `${unclaimed.length ? `, ${unclaimed.reduce((a, r) => a + r.sectorsMatched, 0)} of them in ${unclaimed.length} run(s) no recovered file claims (evidence of deleted data, "carved" in --json)` : ''}\n`,
+          );
+        }
         if (out && opts.dryRun) io.stdout.write(`nothing written (--dry-run); -o ${out} would hold files/, unnamed/ and ${REPORT}\n`);
         if (out && !opts.dryRun) {
           io.stdout.write(`written to ${out}: files/ and ${REPORT}${precision ? `; note: ${precision.note.replace('--json', REPORT)}` : ''}\n`);
@@ -282,6 +291,7 @@ function reportJson(report: RecoverReport, written: Map<Recovered, Written>, top
     removedNames: report.removedNames.map(removedNameJson),
     orphanLeaves: report.orphanLeaves,
     olderChunks: report.olderChunks,
+    carved: report.carved,
     searched: report.searched,
   };
 }
