@@ -16,7 +16,10 @@ export type Request =
   | { op: 'ls'; subvol: string; path: string }
   | { op: 'stat'; subvol: string; path: string }
   | { op: 'read'; subvol: string; path: string; max: number }
-  | { op: 'check' };
+  | { op: 'check' }
+  | { op: 'layout' }
+  | { op: 'chunk'; logical: string }
+  | { op: 'resolve'; logical: string };
 
 /** What the page sends: a request with its id. */
 export type Envelope = Request & { id: number };

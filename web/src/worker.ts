@@ -15,6 +15,7 @@ import { treeBlockJson, treeStartJson } from '../../src/report/treeJson.js';
 import { Filesystem } from '../../src/tree/Filesystem.js';
 import { NotBtrfsError } from '../../src/volume/assemble.js';
 import { readSuperblocks } from '../../src/volume/superblocks.js';
+import { chunk, layout, resolve } from './ops/layout.js';
 import type { Envelope, Reply, Request, SourceSpec } from './protocol.js';
 import { fileSource, httpSource, isRunsName, runsFileSource } from './sources.js';
 
@@ -186,6 +187,15 @@ function handle(id: number, req: Request): void {
     }
     case 'check':
       post({ id, ok: true, json: check(id) });
+      return;
+    case 'layout':
+      post({ id, ok: true, json: layout(opened().fs) });
+      return;
+    case 'chunk':
+      post({ id, ok: true, json: chunk(opened().fs, BigInt(req.logical)) });
+      return;
+    case 'resolve':
+      post({ id, ok: true, json: resolve(opened().view, BigInt(req.logical)) });
       return;
   }
 }
