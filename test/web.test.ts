@@ -287,6 +287,47 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     await page.screenshot({ path: join(SHOTS, 'layout-chunk.png'), fullPage: true });
   }, 60_000);
 
+  it("Sharing: referenced/exclusive are the kernel's qgroups; matrix, a deletion set and a diff are the CLI's", async () => {
+    await go('#/sharing', '[data-testid=sharing-table] tbody tr');
+    const qgroups = JSON.parse(truthText('default', 'qgroups.json')) as { qgroupid: string; rfer: number; excl: number }[];
+    const shown = await page.$$eval('[data-testid=sharing-table] tbody tr', (els) =>
+      els.map((e) => [e.getAttribute('data-subvol'), Number(e.getAttribute('data-referenced')), Number(e.getAttribute('data-exclusive'))]),
+    );
+    // Every level-0 qgroup of the kernel is a subvolume the page shows, with the kernel's rfer and excl.
+    const level0 = qgroups.filter((q) => q.qgroupid.startsWith('0/'));
+    expect(level0.length).toBeGreaterThan(3);
+    for (const q of level0)
+      expect(
+        shown.find((r) => r[0] === q.qgroupid.slice(2)),
+        q.qgroupid,
+      ).toEqual([q.qgroupid.slice(2), q.rfer, q.excl]);
+    expect(await page.$$eval('[data-testid=sharing-chart] g[data-subvol]', (els) => els.length)).toBe(shown.length);
+
+    const cliDoc = await json('sharing', DEMO, '--matrix');
+    const cells2 = await page.$$eval('[data-testid=matrix] tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.getAttribute('data-bytes'))));
+    expect(cells2).toEqual(cliDoc['matrix'].bytes);
+    await page.screenshot({ path: join(SHOTS, 'sharing.png'), fullPage: true });
+
+    // Deleting subvol-a and its snapshots together: what `sharing --free` says.
+    const set = ['256', '259', '260', '261'];
+    for (const id of set) await page.click(`[data-testid=free-set] input[data-subvol="${id}"]`);
+    const freeDoc = await json('sharing', DEMO, '--free', set.join(','));
+    await page.waitForSelector(`[data-testid=freed][data-total="${freeDoc['free'].total}"]`);
+
+    // Diff of the two read-only snapshots, picked in the form: the CLI's changes, inode by inode.
+    await page.select('[data-testid=diff-a]', '260');
+    await page.select('[data-testid=diff-b]', '261');
+    await page.click('[data-testid=diff-run]');
+    await page.waitForSelector('[data-testid=diff][data-a="260"][data-b="261"] [data-testid=changes] tbody tr');
+    expect(await page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash)).toBe('#/sharing/diff/260/261');
+    const diffDoc = await json('diff', DEMO, '260', '261');
+    expect(diffDoc['changes'].length).toBeGreaterThan(0);
+    expect(await page.$$eval('[data-testid=changes] tbody tr', (els) => els.map((e) => `${e.getAttribute('data-ino')}:${e.getAttribute('data-kind')}`))).toEqual(
+      diffDoc['changes'].map((c: Record<string, string>) => `${c['ino']}:${c['kind']}`),
+    );
+    await page.screenshot({ path: join(SHOTS, 'sharing-diff.png'), fullPage: true });
+  }, 90_000);
+
   it('the static page: the image picked from disk is read in the browser, nothing through the server', async () => {
     const p = await browser.newPage();
     try {

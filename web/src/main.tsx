@@ -7,6 +7,7 @@ import { Damage } from './views/Damage.js';
 import { Files } from './views/Files.js';
 import { Layout } from './views/Layout.js';
 import { Overview } from './views/Overview.js';
+import { Sharing } from './views/Sharing.js';
 import { Block, TreeList } from './views/Trees.js';
 import './style.css';
 
@@ -135,6 +136,7 @@ function App() {
           {tab({ view: 'trees' }, 'Trees', route.view === 'trees' || route.view === 'block')}
           {tab({ view: 'files', subvol: null, path: [] }, 'Files', route.view === 'files')}
           {tab({ view: 'layout', chunk: null }, 'Layout', route.view === 'layout')}
+          {tab({ view: 'sharing', diff: null }, 'Sharing', route.view === 'sharing')}
           {tab({ view: 'damage' }, 'Damage', route.view === 'damage')}
         </nav>
       </header>
@@ -145,6 +147,7 @@ function App() {
         {route.view === 'files' && <Files api={api} subvol={route.subvol} path={route.path} />}
         {route.view === 'damage' && <Damage api={api} />}
         {route.view === 'layout' && <Layout api={api} chunk={route.chunk} />}
+        {route.view === 'sharing' && <Sharing api={api} diff={route.diff} />}
       </main>
     </div>
   );

@@ -19,7 +19,10 @@ export type Request =
   | { op: 'check' }
   | { op: 'layout' }
   | { op: 'chunk'; logical: string }
-  | { op: 'resolve'; logical: string };
+  | { op: 'resolve'; logical: string }
+  | { op: 'sharing' }
+  | { op: 'free'; subvols: string[] }
+  | { op: 'diff'; a: string; b: string };
 
 /** What the page sends: a request with its id. */
 export type Envelope = Request & { id: number };

@@ -16,6 +16,7 @@ import { Filesystem } from '../../src/tree/Filesystem.js';
 import { NotBtrfsError } from '../../src/volume/assemble.js';
 import { readSuperblocks } from '../../src/volume/superblocks.js';
 import { chunk, layout, resolve } from './ops/layout.js';
+import { diff, free, sharing } from './ops/sharing.js';
 import type { Envelope, Reply, Request, SourceSpec } from './protocol.js';
 import { fileSource, httpSource, isRunsName, runsFileSource } from './sources.js';
 
@@ -154,6 +155,17 @@ function check(id: number): string {
   });
 }
 
+/** Progress at most every 100 ms: the library calls back per block, far more often than a page can draw. */
+function throttled(id: number): (phase: string, done: number, total: number) => void {
+  let last = 0;
+  return (phase, done, total) => {
+    const now = performance.now();
+    if (now - last < 100 && done < total) return;
+    last = now;
+    post({ id, progress: { phase, done, total } });
+  };
+}
+
 function post(r: Reply, transfer: Transferable[] = []): void {
   self.postMessage(r, transfer);
 }
@@ -196,6 +208,15 @@ function handle(id: number, req: Request): void {
       return;
     case 'resolve':
       post({ id, ok: true, json: resolve(opened().view, BigInt(req.logical)) });
+      return;
+    case 'sharing':
+      post({ id, ok: true, json: sharing(opened().view, throttled(id)) });
+      return;
+    case 'free':
+      post({ id, ok: true, json: free(opened().view, req.subvols) });
+      return;
+    case 'diff':
+      post({ id, ok: true, json: diff(opened().view, req.a, req.b) });
       return;
   }
 }
