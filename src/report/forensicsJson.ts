@@ -1,8 +1,9 @@
 import type { Recovered, RecoverReport, RemovedName } from '../analysis/forensics/recover.js';
 import type { RootCandidate } from '../analysis/forensics/roots.js';
+import { showEntry, type TimelineEvent } from '../analysis/forensics/timeline.js';
 import { ItemType } from '../format/constants.js';
 import { jsonPath, pathBytes, toBase64 } from '../fs/names.js';
-import { fileEntryJson } from './fs.js';
+import { fileEntryJson, formatTime } from './fs.js';
 import { objectidToString } from './printTree.js';
 
 /**
@@ -94,5 +95,33 @@ export function fileJson(r: Recovered, w?: Written): Record<string, unknown> {
     data: r.data,
     ...(r.leaves ? { leaves: r.leaves, olderVersion: r.olderVersion ?? false } : {}),
     ...(w ? { outputPath: w.path, writtenTo: w.host, failed: w.failed } : {}),
+  };
+}
+
+/** An event's time as seconds and nanoseconds (floored: a time before 1970 has a negative second and a positive nanosecond). */
+export function eventTime(ev: TimelineEvent): { sec: bigint; nsec: number } {
+  return { sec: ev.timeNs / 1_000_000_000n - (ev.timeNs % 1_000_000_000n < 0n ? 1n : 0n), nsec: Number(((ev.timeNs % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n) };
+}
+
+/** One "event" record of `timeline --json`. */
+export function eventJson(ev: TimelineEvent): Record<string, unknown> {
+  const e = ev.entry;
+  const s = showEntry(e, 'json');
+  return {
+    record: 'event',
+    time: formatTime(eventTime(ev)),
+    timeNs: ev.timeNs,
+    macb: ev.macb,
+    subvol: e.subvol,
+    ino: e.ino,
+    path: s.path,
+    ...(s.pathBase64 ? { pathBase64: s.pathBase64 } : {}),
+    type: e.inode.kind,
+    mode: e.inode.mode,
+    uid: e.inode.uid,
+    gid: e.inode.gid,
+    size: e.inode.size,
+    deleted: e.deleted,
+    ...(e.source ? { source: e.source } : {}),
   };
 }
