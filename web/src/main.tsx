@@ -5,6 +5,7 @@ import type { SourceSpec } from './protocol.js';
 import { href, parseRoute, type Route } from './route.js';
 import { Damage } from './views/Damage.js';
 import { Files } from './views/Files.js';
+import { Forensics } from './views/Forensics.js';
 import { Layout } from './views/Layout.js';
 import { Overview } from './views/Overview.js';
 import { Sharing } from './views/Sharing.js';
@@ -137,6 +138,7 @@ function App() {
           {tab({ view: 'files', subvol: null, path: [] }, 'Files', route.view === 'files')}
           {tab({ view: 'layout', chunk: null }, 'Layout', route.view === 'layout')}
           {tab({ view: 'sharing', diff: null }, 'Sharing', route.view === 'sharing')}
+          {tab({ view: 'forensics', tab: 'roots' }, 'Forensics', route.view === 'forensics')}
           {tab({ view: 'damage' }, 'Damage', route.view === 'damage')}
         </nav>
       </header>
@@ -148,6 +150,7 @@ function App() {
         {route.view === 'damage' && <Damage api={api} />}
         {route.view === 'layout' && <Layout api={api} chunk={route.chunk} />}
         {route.view === 'sharing' && <Sharing api={api} diff={route.diff} />}
+        {route.view === 'forensics' && <Forensics api={api} tab={route.tab} />}
       </main>
     </div>
   );

@@ -22,7 +22,10 @@ export type Request =
   | { op: 'resolve'; logical: string }
   | { op: 'sharing' }
   | { op: 'free'; subvols: string[] }
-  | { op: 'diff'; a: string; b: string };
+  | { op: 'diff'; a: string; b: string }
+  | { op: 'roots' }
+  | { op: 'recover' }
+  | { op: 'timeline' };
 
 /** What the page sends: a request with its id. */
 export type Envelope = Request & { id: number };

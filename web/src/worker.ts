@@ -15,6 +15,7 @@ import { treeBlockJson, treeStartJson } from '../../src/report/treeJson.js';
 import { Filesystem } from '../../src/tree/Filesystem.js';
 import { NotBtrfsError } from '../../src/volume/assemble.js';
 import { readSuperblocks } from '../../src/volume/superblocks.js';
+import { recover, roots, timeline } from './ops/forensics.js';
 import { chunk, layout, resolve } from './ops/layout.js';
 import { diff, free, sharing } from './ops/sharing.js';
 import type { Envelope, Reply, Request, SourceSpec } from './protocol.js';
@@ -217,6 +218,15 @@ function handle(id: number, req: Request): void {
       return;
     case 'diff':
       post({ id, ok: true, json: diff(opened().view, req.a, req.b) });
+      return;
+    case 'roots':
+      post({ id, ok: true, json: roots(opened().fs, throttled(id)) });
+      return;
+    case 'recover':
+      post({ id, ok: true, json: recover(opened().fs, throttled(id)) });
+      return;
+    case 'timeline':
+      post({ id, ok: true, json: timeline(opened().view, throttled(id)) });
       return;
   }
 }
