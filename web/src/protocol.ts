@@ -25,7 +25,8 @@ export type Request =
   | { op: 'diff'; a: string; b: string }
   | { op: 'roots' }
   | { op: 'recover' }
-  | { op: 'timeline' };
+  | { op: 'timeline' }
+  | { op: 'tar'; subvol: string; path: string; max: number };
 
 /** What the page sends: a request with its id. */
 export type Envelope = Request & { id: number };

@@ -18,6 +18,7 @@ import { readSuperblocks } from '../../src/volume/superblocks.js';
 import { recover, roots, timeline } from './ops/forensics.js';
 import { chunk, layout, resolve } from './ops/layout.js';
 import { diff, free, sharing } from './ops/sharing.js';
+import { tarOf } from './ops/tar.js';
 import type { Envelope, Reply, Request, SourceSpec } from './protocol.js';
 import { fileSource, httpSource, isRunsName, runsFileSource } from './sources.js';
 
@@ -225,6 +226,14 @@ function handle(id: number, req: Request): void {
     case 'recover':
       post({ id, ok: true, json: recover(opened().fs, throttled(id)) });
       return;
+    case 'tar': {
+      const loc = located(req.subvol, req.path);
+      if (loc.inode.kind !== 'dir') throw new Error(`not a directory (${loc.inode.kind})`);
+      const last = loc.path?.[loc.path.length - 1];
+      const r = tarOf(opened().view, loc, last && last.length > 0 ? last : new TextEncoder().encode(`subvol-${req.subvol}`), req.max);
+      post({ id, ok: true, json: toJson({ entries: r.entries, skipped: r.skipped, unreadable: r.unreadable }), bytes: r.bytes }, [r.bytes.buffer]);
+      return;
+    }
     case 'timeline':
       post({ id, ok: true, json: timeline(opened().view, throttled(id)) });
       return;
