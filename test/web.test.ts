@@ -217,6 +217,23 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     await page.screenshot({ path: join(SHOTS, 'files-file.png') });
   }, 60_000);
 
+  it("Files: the snapshot lineage graph has the kernel's parent_uuid and received_uuid links", async () => {
+    await go('#/files', '[data-testid=lineage] g[data-subvol]');
+    const list = (JSON.parse(truthText('default', 'subvolumes.json')) as { list: { id: number; uuid: string; parent_uuid: string | null; received_uuid: string | null }[] }).list;
+    const idOf = new Map(list.map((s) => [s.uuid, String(s.id)]));
+    const expected = (kind: 'parent_uuid' | 'received_uuid') =>
+      list
+        .filter((s) => s[kind] !== null && idOf.has(s[kind]!))
+        .map((s) => `${idOf.get(s[kind]!)}>${s.id}`)
+        .sort();
+    const edges = (kind: string) => page.$$eval(`[data-testid=lineage] path.edge[data-kind=${kind}]`, (els) => els.map((e) => `${e.getAttribute('data-from')}>${e.getAttribute('data-to')}`).sort());
+    expect(expected('parent_uuid').length).toBeGreaterThan(2);
+    expect(await edges('snapshot')).toEqual(expected('parent_uuid'));
+    expect(expected('received_uuid').length).toBeGreaterThan(0);
+    expect(await edges('received')).toEqual(expected('received_uuid'));
+    await page.screenshot({ path: join(SHOTS, 'files-lineage.png') });
+  }, 60_000);
+
   it("Files: a directory downloaded as tar, extracted by bsdtar, holds the kernel's files, names, symlinks and mtimes", async () => {
     await go('#/files/5/rich', '[data-testid=download-tar]');
     const dir = mkdtempSync(join(tmpdir(), 'btrfs-inspect-webtar-'));
