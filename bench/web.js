@@ -58,7 +58,9 @@ try {
   const hash = (h) => page.evaluate((x) => (globalThis.location.hash = x), h);
   await timed('overview painted', () => page.goto(url), '[data-testid=subvolumes] tbody tr');
   await timed('tree list', () => hash('#/trees'), '[data-testid=trees] tbody tr');
-  const trees = await page.$$eval('[data-testid=trees] tbody tr', (els) => els.map((e) => ({ tree: e.getAttribute('data-tree'), href: e.querySelector('a').getAttribute('href'), level: Number(e.children[3].textContent) })));
+  const trees = await page.$$eval('[data-testid=trees] tbody tr', (els) =>
+    els.map((e) => ({ tree: e.getAttribute('data-tree'), href: e.querySelector('a').getAttribute('href'), level: Number(e.children[3].textContent) })),
+  );
   // The fs tree with the most levels: the largest subvolume.
   const fsTrees = trees.filter((t) => t.tree === '5' || Number(t.tree) >= 256);
   const big = fsTrees.sort((a, b) => b.level - a.level)[0];
