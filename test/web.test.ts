@@ -68,6 +68,11 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
   });
 
   const go = async (hash: string, ready: string) => {
+    // A test run alone (-t) finds the page blank: open the app first.
+    if (!page.url().startsWith('http')) {
+      await page.goto(url);
+      await page.waitForSelector('[data-testid=subvolumes] tbody tr', { timeout: 30_000 });
+    }
     await page.evaluate((h) => {
       (globalThis as unknown as { location: { hash: string } }).location.hash = h;
     }, hash);
@@ -212,6 +217,65 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     await page.screenshot({ path: join(SHOTS, 'files-file.png') });
   }, 60_000);
 
+  it("Files: the snapshot lineage graph has the kernel's parent_uuid and received_uuid links", async () => {
+    await go('#/files', '[data-testid=lineage] g[data-subvol]');
+    const list = (JSON.parse(truthText('default', 'subvolumes.json')) as { list: { id: number; uuid: string; parent_uuid: string | null; received_uuid: string | null }[] }).list;
+    const idOf = new Map(list.map((s) => [s.uuid, String(s.id)]));
+    const expected = (kind: 'parent_uuid' | 'received_uuid') =>
+      list
+        .filter((s) => s[kind] !== null && idOf.has(s[kind]!))
+        .map((s) => `${idOf.get(s[kind]!)}>${s.id}`)
+        .sort();
+    const edges = (kind: string) => page.$$eval(`[data-testid=lineage] path.edge[data-kind=${kind}]`, (els) => els.map((e) => `${e.getAttribute('data-from')}>${e.getAttribute('data-to')}`).sort());
+    expect(expected('parent_uuid').length).toBeGreaterThan(2);
+    expect(await edges('snapshot')).toEqual(expected('parent_uuid'));
+    expect(expected('received_uuid').length).toBeGreaterThan(0);
+    expect(await edges('received')).toEqual(expected('received_uuid'));
+    await page.screenshot({ path: join(SHOTS, 'files-lineage.png') });
+  }, 60_000);
+
+  it("Files: a directory downloaded as tar, extracted by bsdtar, holds the kernel's files, names, symlinks and mtimes", async () => {
+    await go('#/files/5/rich', '[data-testid=download-tar]');
+    const dir = mkdtempSync(join(tmpdir(), 'btrfs-inspect-webtar-'));
+    try {
+      const cdp = await page.createCDPSession();
+      await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: dir });
+      await page.click('[data-testid=download-tar]');
+      const file = join(dir, 'rich.tar');
+      for (let i = 0; i < 600 && !(existsSync(file) && readdirSync(dir).length === 1); i++) await new Promise((r) => setTimeout(r, 100));
+      const status = await page.$eval('[data-testid=tar-status]', (e) => e.textContent!);
+      const out = join(dir, 'x');
+      mkdirSync(out);
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('bsdtar', ['-xf', file, '-C', out]);
+      const truth = filesTruth('default').filter((e) => e.path.startsWith('rich/') || e.path === 'rich');
+      const at = (e: (typeof truth)[number]) => Buffer.concat([Buffer.from(`${out}/`), Buffer.from(e.path_b64, 'base64')]);
+      const { lstatSync, readlinkSync } = await import('node:fs');
+      let files = 0;
+      for (const e of truth) {
+        if (e.type === 'file') {
+          expect(
+            createHash('sha256')
+              .update(readFileSync(at(e)))
+              .digest('hex'),
+            e.path,
+          ).toBe(e.sha256);
+          // pax mtime: the kernel's, to the nanosecond (bsdtar sets it with utimensat).
+          expect(lstatSync(at(e), { bigint: true }).mtimeNs, e.path).toBe(BigInt(e.mtime_ns));
+          files++;
+        } else if (e.type === 'symlink') expect(readlinkSync(at(e), { encoding: 'buffer' }).toString('base64'), e.path).toBe(e.symlink_target_b64);
+        else if (e.type === 'dir' || e.type === 'fifo') expect(lstatSync(at(e)).isDirectory() || lstatSync(at(e)).isFIFO(), e.path).toBe(true);
+      }
+      expect(files).toBeGreaterThan(1000);
+      // Device nodes and the socket are named as skipped, the rest counted.
+      const special = truth.filter((e) => e.type === 'chr' || e.type === 'blk' || e.type === 'sock').length;
+      expect(status).toContain(`${truth.length - special} entries`);
+      expect(status).toContain(`skipped ${special}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('Damage: the check in the worker gives the verdict of `check --data`', async () => {
     await go('#/damage', '[data-testid=run-check]');
     // Cancelled: the worker is ended and a new one opens the image again; the check can run anew.
@@ -228,6 +292,154 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     expect(await page.$$eval('[data-testid=findings] tbody tr', (els) => els.length)).toBe(report.findings.length);
     await page.screenshot({ path: join(SHOTS, 'damage.png') });
   }, 60_000);
+
+  it("Layout: the chunk map's device extents and a chunk's stripes are the chunk tree's (progs dump-tree), its extents and users the CLI's", async () => {
+    await go('#/layout', '[data-testid=chunkmap] g.ext');
+    // progs' dump-tree of the chunk tree: each CHUNK_ITEM's key offset (logical) and its stripes' devid and offset.
+    const dump = truthText('default', 'dump-tree.txt');
+    const progs: string[] = [];
+    for (const m of dump.matchAll(/key \(FIRST_CHUNK_TREE CHUNK_ITEM (\d+)\)[^\n]*\n([\s\S]*?)(?=\n\titem |\n\S)/g))
+      for (const s of m[2]!.matchAll(/stripe \d+ devid (\d+) offset (\d+)/g)) progs.push(`${m[1]}:${s[1]}:${s[2]}`);
+    expect(progs.length).toBeGreaterThan(3);
+    const shown = await page.$$eval('[data-testid=chunkmap] g.ext', (els) =>
+      els.map((e) => `${e.getAttribute('data-chunk')}:${e.closest('[data-devid]')!.getAttribute('data-devid')}:${e.getAttribute('data-physical')}`),
+    );
+    expect(shown.sort()).toEqual(progs.sort());
+    await page.screenshot({ path: join(SHOTS, 'layout.png') });
+
+    // Zoom: the window narrows around the middle, and back.
+    const whole = await page.$eval('[data-testid=window]', (e) => e.textContent);
+    await page.click('[data-testid=zoom-in]');
+    expect(await page.$eval('[data-testid=window]', (e) => e.textContent)).not.toBe(whole);
+    await page.click('[data-testid=zoom-reset]');
+    expect(await page.$eval('[data-testid=window]', (e) => e.textContent)).toBe(whole);
+
+    // Click the largest data chunk: its link, stripes as `chunks --json`, used bytes, extents.
+    const chunks = (await json('chunks', DEMO))['chunks'] as Record<string, any>[];
+    const data = chunks.filter((c) => c['type'] === 'DATA').sort((a, b) => Number(b['used']) - Number(a['used']))[0]!;
+    await page.click(`[data-testid=chunkmap] g.ext[data-chunk="${data['logical']}"] rect`);
+    await page.waitForSelector(`[data-testid=chunk][data-logical="${data['logical']}"] [data-testid=stripes] tbody tr`);
+    expect(await page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash)).toBe(`#/layout/${data['logical']}`);
+    expect(await page.$$eval('[data-testid=stripes] tbody tr', (els) => els.map((e) => `${e.getAttribute('data-devid')}:${e.getAttribute('data-physical')}`))).toEqual(
+      data['stripes'].map((s: Record<string, string>) => `${s['devid']}:${s['physical']}`),
+    );
+    expect(await page.$('[data-testid=bg-heatmap] svg')).not.toBeNull();
+    // What lives there: the extent tree's EXTENT_ITEMs in the chunk's range, as `tree --tree extent --json` has them.
+    const end = BigInt(data['logical']) + BigInt(data['length']);
+    const items = (await cli('tree', DEMO, '--tree', 'extent', '--json', '--json-bigint=string')).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>)
+      .filter((r) => r['record'] === 'item' && (r['key'].typeName === 'EXTENT_ITEM' || r['key'].typeName === 'METADATA_ITEM'))
+      .map((r) => r['key'].objectid as string)
+      .filter((o) => BigInt(o) >= BigInt(data['logical']) && BigInt(o) < end);
+    expect(items.length).toBeGreaterThan(0);
+    expect(await cells('[data-testid=bg-extents] tbody tr', 'data-bytenr')).toEqual(items.slice(0, 500));
+    // Who uses the first extent: the files `resolve --logical --json` names.
+    await page.click('[data-testid=bg-extents] tbody tr:first-child [data-testid=who]');
+    await page.waitForSelector(`[data-testid=users][data-logical="${items[0]}"]`);
+    const users = (await json('resolve', DEMO, '--logical', items[0]!))['files'] as Record<string, string>[];
+    expect(users.length).toBeGreaterThan(0);
+    expect(await page.$$eval('[data-testid=users] li', (els) => els.map((e) => `${e.getAttribute('data-subvol')}:${e.getAttribute('data-ino')}`))).toEqual(
+      users.map((f) => `${f['subvol']}:${f['ino']}`),
+    );
+    await page.screenshot({ path: join(SHOTS, 'layout-chunk.png'), fullPage: true });
+  }, 60_000);
+
+  it("Sharing: referenced/exclusive are the kernel's qgroups; matrix, a deletion set and a diff are the CLI's", async () => {
+    await go('#/sharing', '[data-testid=sharing-table] tbody tr');
+    const qgroups = JSON.parse(truthText('default', 'qgroups.json')) as { qgroupid: string; rfer: number; excl: number }[];
+    const shown = await page.$$eval('[data-testid=sharing-table] tbody tr', (els) =>
+      els.map((e) => [e.getAttribute('data-subvol'), Number(e.getAttribute('data-referenced')), Number(e.getAttribute('data-exclusive'))]),
+    );
+    // Every level-0 qgroup of the kernel is a subvolume the page shows, with the kernel's rfer and excl.
+    const level0 = qgroups.filter((q) => q.qgroupid.startsWith('0/'));
+    expect(level0.length).toBeGreaterThan(3);
+    for (const q of level0)
+      expect(
+        shown.find((r) => r[0] === q.qgroupid.slice(2)),
+        q.qgroupid,
+      ).toEqual([q.qgroupid.slice(2), q.rfer, q.excl]);
+    expect(await page.$$eval('[data-testid=sharing-chart] g[data-subvol]', (els) => els.length)).toBe(shown.length);
+
+    const cliDoc = await json('sharing', DEMO, '--matrix');
+    const cells2 = await page.$$eval('[data-testid=matrix] tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.getAttribute('data-bytes'))));
+    expect(cells2).toEqual(cliDoc['matrix'].bytes);
+    await page.screenshot({ path: join(SHOTS, 'sharing.png'), fullPage: true });
+
+    // Deleting subvol-a and its snapshots together: what `sharing --free` says.
+    const set = ['256', '259', '260', '261'];
+    for (const id of set) await page.click(`[data-testid=free-set] input[data-subvol="${id}"]`);
+    const freeDoc = await json('sharing', DEMO, '--free', set.join(','));
+    await page.waitForSelector(`[data-testid=freed][data-total="${freeDoc['free'].total}"]`);
+
+    // Diff of the two read-only snapshots, picked in the form: the CLI's changes, inode by inode.
+    await page.select('[data-testid=diff-a]', '260');
+    await page.select('[data-testid=diff-b]', '261');
+    await page.click('[data-testid=diff-run]');
+    await page.waitForSelector('[data-testid=diff][data-a="260"][data-b="261"] [data-testid=changes] tbody tr');
+    expect(await page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash)).toBe('#/sharing/diff/260/261');
+    const diffDoc = await json('diff', DEMO, '260', '261');
+    expect(diffDoc['changes'].length).toBeGreaterThan(0);
+    expect(await page.$$eval('[data-testid=changes] tbody tr', (els) => els.map((e) => `${e.getAttribute('data-ino')}:${e.getAttribute('data-kind')}`))).toEqual(
+      diffDoc['changes'].map((c: Record<string, string>) => `${c['ino']}:${c['kind']}`),
+    );
+    await page.screenshot({ path: join(SHOTS, 'sharing-diff.png'), fullPage: true });
+  }, 90_000);
+
+  it('Forensics: surviving roots, deleted files and the timeline are those of `roots`, `recover` and `timeline --json`', async () => {
+    const t0 = performance.now();
+    // The metadata scan reads every block of every copy of the metadata chunks (80 MiB here) through serve.
+    await go('#/forensics/roots', '[data-testid=forensics-progress]');
+    await page.waitForSelector('[data-testid=roots-table] tbody tr', { timeout: 90_000 });
+    console.log(`web inspector: metadata scan and roots survey shown ${Math.round(performance.now() - t0)} ms after navigation`);
+    const rootsDoc = await json('roots', DEMO);
+    const key = (r: Record<string, string>) => `${r['tree']}:${r['generation']}:${r['bytenr']}`;
+    expect(
+      await page.$$eval('[data-testid=roots-table] tbody tr', (els) => els.map((e) => `${e.getAttribute('data-tree')}:${e.getAttribute('data-generation')}:${e.getAttribute('data-bytenr')}`)),
+    ).toEqual(rootsDoc['roots'].map(key));
+    // The chart has a dot per root, at its tree and generation; the current root tree is the superblock's (dump-super).
+    expect(await page.$$eval('[data-testid=roots-chart] circle.root-dot', (els) => els.length)).toBe(rootsDoc['roots'].length);
+    const sbRoot = /\nroot\t\t\t(\d+)/.exec(truthText('default', 'dump-super.txt'))![1];
+    expect(rootsDoc['roots'].some((r: Record<string, unknown>) => r['tree'] === '1' && r['bytenr'] === sbRoot && r['current'] === true)).toBe(true);
+    await page.screenshot({ path: join(SHOTS, 'forensics-roots.png') });
+
+    await page.click('[data-testid=ftab-deleted]');
+    await page.waitForSelector('[data-testid=deleted-table] tbody tr');
+    const rec = await json('recover', DEMO);
+    expect(rec['files'].length).toBeGreaterThan(0);
+    expect(
+      await page.$$eval('[data-testid=deleted-table] tbody tr', (els) => els.map((e) => `${e.getAttribute('data-subvol')}:${e.getAttribute('data-ino')}:${e.getAttribute('data-confidence')}`)),
+    ).toEqual(rec['files'].map((f: Record<string, string>) => `${f['subvol']}:${f['ino']}:${f['confidence']}`));
+    await page.screenshot({ path: join(SHOTS, 'forensics-deleted.png') });
+
+    await page.click('[data-testid=ftab-timeline]');
+    await page.waitForSelector('[data-testid=tl-table] tbody tr', { timeout: 30_000 });
+    const events = (await cli('timeline', DEMO, '--json', '--json-bigint=string')).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>)
+      .filter((r) => r['record'] === 'event');
+    const count = () => page.$eval('[data-testid=tl-count]', (e) => Number(e.getAttribute('data-count')));
+    expect(await count()).toBe(events.length);
+    const firstRows = await page.$$eval('[data-testid=tl-table] tbody tr', (els) =>
+      els.slice(0, 50).map((e) => `${e.getAttribute('data-time-ns')}:${e.getAttribute('data-macb')}:${e.getAttribute('data-ino')}`),
+    );
+    expect(firstRows).toEqual(events.slice(0, 50).map((e) => `${e['timeNs']}:${e['macb']}:${e['ino']}`));
+    // Filters: deleted only, then a path substring.
+    await page.click('[data-testid=tl-deleted]');
+    await page.waitForFunction(
+      (n: number) => Number((globalThis as any).document.querySelector('[data-testid=tl-count]').getAttribute('data-count')) === n,
+      {},
+      events.filter((e) => e['deleted']).length,
+    );
+    await page.click('[data-testid=tl-deleted]');
+    await page.type('[data-testid=tl-text]', 'tiny');
+    const tiny = events.filter((e) => String(e['path'] ?? '').includes('tiny')).length;
+    expect(tiny).toBeGreaterThan(0);
+    await page.waitForFunction((n: number) => Number((globalThis as any).document.querySelector('[data-testid=tl-count]').getAttribute('data-count')) === n, {}, tiny);
+    await page.screenshot({ path: join(SHOTS, 'forensics-timeline.png') });
+  }, 180_000);
 
   it('the static page: the image picked from disk is read in the browser, nothing through the server', async () => {
     const p = await browser.newPage();

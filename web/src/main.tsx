@@ -5,7 +5,10 @@ import type { SourceSpec } from './protocol.js';
 import { href, parseRoute, type Route } from './route.js';
 import { Damage } from './views/Damage.js';
 import { Files } from './views/Files.js';
+import { Forensics } from './views/Forensics.js';
+import { Layout } from './views/Layout.js';
 import { Overview } from './views/Overview.js';
+import { Sharing } from './views/Sharing.js';
 import { Block, TreeList } from './views/Trees.js';
 import './style.css';
 
@@ -133,6 +136,9 @@ function App() {
           {tab({ view: 'overview' }, 'Overview', route.view === 'overview')}
           {tab({ view: 'trees' }, 'Trees', route.view === 'trees' || route.view === 'block')}
           {tab({ view: 'files', subvol: null, path: [] }, 'Files', route.view === 'files')}
+          {tab({ view: 'layout', chunk: null }, 'Layout', route.view === 'layout')}
+          {tab({ view: 'sharing', diff: null }, 'Sharing', route.view === 'sharing')}
+          {tab({ view: 'forensics', tab: 'roots' }, 'Forensics', route.view === 'forensics')}
           {tab({ view: 'damage' }, 'Damage', route.view === 'damage')}
         </nav>
       </header>
@@ -142,6 +148,9 @@ function App() {
         {route.view === 'block' && <Block api={api} tree={route.tree} logical={route.logical} />}
         {route.view === 'files' && <Files api={api} subvol={route.subvol} path={route.path} />}
         {route.view === 'damage' && <Damage api={api} />}
+        {route.view === 'layout' && <Layout api={api} chunk={route.chunk} />}
+        {route.view === 'sharing' && <Sharing api={api} diff={route.diff} />}
+        {route.view === 'forensics' && <Forensics api={api} tab={route.tab} />}
       </main>
     </div>
   );

@@ -16,7 +16,17 @@ export type Request =
   | { op: 'ls'; subvol: string; path: string }
   | { op: 'stat'; subvol: string; path: string }
   | { op: 'read'; subvol: string; path: string; max: number }
-  | { op: 'check' };
+  | { op: 'check' }
+  | { op: 'layout' }
+  | { op: 'chunk'; logical: string }
+  | { op: 'resolve'; logical: string }
+  | { op: 'sharing' }
+  | { op: 'free'; subvols: string[] }
+  | { op: 'diff'; a: string; b: string }
+  | { op: 'roots' }
+  | { op: 'recover' }
+  | { op: 'timeline' }
+  | { op: 'tar'; subvol: string; path: string; max: number };
 
 /** What the page sends: a request with its id. */
 export type Envelope = Request & { id: number };

@@ -3,8 +3,21 @@
  * file, a finding's place) can be shared as a link:
  *   #/overview · #/trees · #/tree/<tree id>/<block logical> · #/block/<logical>
  *   #/files · #/files/<subvol>/<path in the subvolume> · #/damage
+ *   #/layout · #/layout/<logical in a chunk> · #/sharing · #/sharing/diff/<subvol a>/<subvol b>
+ *   #/forensics/<roots|deleted|timeline>
  */
-export type Route = { view: 'overview' } | { view: 'trees' } | { view: 'block'; tree: string | null; logical: string } | { view: 'files'; subvol: string | null; path: string[] } | { view: 'damage' };
+export type ForensicsTab = 'roots' | 'deleted' | 'timeline';
+export type Route =
+  | { view: 'overview' }
+  | { view: 'trees' }
+  | { view: 'block'; tree: string | null; logical: string }
+  | { view: 'files'; subvol: string | null; path: string[] }
+  | { view: 'damage' }
+  | { view: 'layout'; chunk: string | null }
+  | { view: 'sharing'; diff: [string, string] | null }
+  | { view: 'forensics'; tab: ForensicsTab };
+
+const TABS: readonly ForensicsTab[] = ['roots', 'deleted', 'timeline'];
 
 const U64 = /^\d+$/;
 
@@ -28,6 +41,13 @@ export function parseRoute(hash: string): Route {
       return { view: 'files', subvol: null, path: [] };
     case 'damage':
       return { view: 'damage' };
+    case 'layout':
+      return { view: 'layout', chunk: rest[0] !== undefined && U64.test(rest[0]) ? rest[0] : null };
+    case 'sharing':
+      if (rest[0] === 'diff' && rest.length >= 3 && U64.test(rest[1]!) && U64.test(rest[2]!)) return { view: 'sharing', diff: [rest[1]!, rest[2]!] };
+      return { view: 'sharing', diff: null };
+    case 'forensics':
+      return { view: 'forensics', tab: TABS.find((t) => t === rest[0]) ?? 'roots' };
     default:
       return { view: 'overview' };
   }
@@ -45,5 +65,11 @@ export function href(r: Route): string {
       return r.subvol === null ? '#/files' : `#/files/${r.subvol}/${r.path.map(encodeURIComponent).join('/')}`;
     case 'damage':
       return '#/damage';
+    case 'layout':
+      return r.chunk === null ? '#/layout' : `#/layout/${r.chunk}`;
+    case 'sharing':
+      return r.diff === null ? '#/sharing' : `#/sharing/diff/${r.diff[0]}/${r.diff[1]}`;
+    case 'forensics':
+      return `#/forensics/${r.tab}`;
   }
 }

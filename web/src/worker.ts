@@ -15,6 +15,10 @@ import { treeBlockJson, treeStartJson } from '../../src/report/treeJson.js';
 import { Filesystem } from '../../src/tree/Filesystem.js';
 import { NotBtrfsError } from '../../src/volume/assemble.js';
 import { readSuperblocks } from '../../src/volume/superblocks.js';
+import { recover, roots, timeline } from './ops/forensics.js';
+import { chunk, layout, resolve } from './ops/layout.js';
+import { diff, free, sharing } from './ops/sharing.js';
+import { tarOf } from './ops/tar.js';
 import type { Envelope, Reply, Request, SourceSpec } from './protocol.js';
 import { fileSource, httpSource, isRunsName, runsFileSource } from './sources.js';
 
@@ -153,6 +157,17 @@ function check(id: number): string {
   });
 }
 
+/** Progress at most every 100 ms: the library calls back per block, far more often than a page can draw. */
+function throttled(id: number): (phase: string, done: number, total: number) => void {
+  let last = 0;
+  return (phase, done, total) => {
+    const now = performance.now();
+    if (now - last < 100 && done < total) return;
+    last = now;
+    post({ id, progress: { phase, done, total } });
+  };
+}
+
 function post(r: Reply, transfer: Transferable[] = []): void {
   self.postMessage(r, transfer);
 }
@@ -186,6 +201,41 @@ function handle(id: number, req: Request): void {
     }
     case 'check':
       post({ id, ok: true, json: check(id) });
+      return;
+    case 'layout':
+      post({ id, ok: true, json: layout(opened().fs) });
+      return;
+    case 'chunk':
+      post({ id, ok: true, json: chunk(opened().fs, BigInt(req.logical)) });
+      return;
+    case 'resolve':
+      post({ id, ok: true, json: resolve(opened().view, BigInt(req.logical)) });
+      return;
+    case 'sharing':
+      post({ id, ok: true, json: sharing(opened().view, throttled(id)) });
+      return;
+    case 'free':
+      post({ id, ok: true, json: free(opened().view, req.subvols) });
+      return;
+    case 'diff':
+      post({ id, ok: true, json: diff(opened().view, req.a, req.b) });
+      return;
+    case 'roots':
+      post({ id, ok: true, json: roots(opened().fs, throttled(id)) });
+      return;
+    case 'recover':
+      post({ id, ok: true, json: recover(opened().fs, throttled(id)) });
+      return;
+    case 'tar': {
+      const loc = located(req.subvol, req.path);
+      if (loc.inode.kind !== 'dir') throw new Error(`not a directory (${loc.inode.kind})`);
+      const last = loc.path?.[loc.path.length - 1];
+      const r = tarOf(opened().view, loc, last && last.length > 0 ? last : new TextEncoder().encode(`subvol-${req.subvol}`), req.max);
+      post({ id, ok: true, json: toJson({ entries: r.entries, skipped: r.skipped, unreadable: r.unreadable }), bytes: r.bytes }, [r.bytes.buffer]);
+      return;
+    }
+    case 'timeline':
+      post({ id, ok: true, json: timeline(opened().view, throttled(id)) });
       return;
   }
 }

@@ -2,12 +2,13 @@ import * as nodeFs from 'node:fs';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { fileByteRuns } from '../../analysis/byteRuns.js';
-import { type Recovered, type RecoverReport, type RemovedName, recoverDeleted } from '../../analysis/forensics/recover.js';
+import { type Recovered, type RecoverReport, recoverDeleted } from '../../analysis/forensics/recover.js';
 import { contentDigests } from '../../analysis/manifest.js';
-import { displayPath, jsonPath, pathBytes, toBase64 } from '../../fs/names.js';
+import { displayPath } from '../../fs/names.js';
 import { extractFiles, loadNsTimes, loadXattr, preserveOf, timePrecisionNote, type Withheld } from '../../node/extract/index.js';
 import { recoveredFileObject } from '../../report/dfxmlForensics.js';
-import { fileEntryJson, formatTimeShort, modeString } from '../../report/fs.js';
+import { reportJson, type Written } from '../../report/forensicsJson.js';
+import { formatTimeShort, modeString } from '../../report/fs.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { type CliIO, EXIT_DAMAGE, UsageError } from '../context.js';
@@ -29,15 +30,6 @@ interface RecoverOptions extends CommonOptions {
   devices?: boolean;
   setuid?: boolean;
   owner?: boolean;
-}
-
-/** What -o did (or, with --dry-run, would do) for one recovered file. */
-interface Written {
-  /** Its path under DIR. */
-  path: string;
-  /** Where it was written (null: not written, or --dry-run). */
-  host: string | null;
-  failed: string | null;
 }
 
 /**
@@ -261,73 +253,4 @@ function placeAll(files: Recovered[]): Map<Recovered, Uint8Array[]> {
     places.set(r, into);
   }
   return places;
-}
-
-/**
- * Confidence that what was written is the file as it was, from the state of its data:
- * high when every sector matched a surviving checksum (or the data was inline, in a
- * checksummed leaf, or there is none), medium when nothing reused it but no checksum
- * survives, low when partly overwritten, none when overwritten or gone.
- */
-function confidence(state: Recovered['data']['state']): 'high' | 'medium' | 'low' | 'none' {
-  switch (state) {
-    case 'intact':
-    case 'inline':
-    case 'no-data':
-      return 'high';
-    case 'unverified':
-      return 'medium';
-    case 'partly-overwritten':
-      return 'low';
-    default:
-      return 'none';
-  }
-}
-
-function reportJson(report: RecoverReport, written: Map<Recovered, Written>, top: Record<string, unknown>): Record<string, unknown> {
-  return {
-    ...top,
-    files: report.files.map((r) => fileJson(r, written.get(r))),
-    removedNames: report.removedNames.map(removedNameJson),
-    orphanLeaves: report.orphanLeaves,
-    olderChunks: report.olderChunks,
-    carved: report.carved,
-    searched: report.searched,
-  };
-}
-
-function removedNameJson(n: RemovedName): Record<string, unknown> {
-  const p = n.path ? jsonPath(n.path) : null;
-  const name = jsonPath([n.name]);
-  return {
-    subvol: n.subvol,
-    ino: n.ino,
-    path: p ? p.text : null,
-    ...(p && !p.exact ? { pathBase64: toBase64(pathBytes(n.path!)) } : {}),
-    parent: n.parent,
-    name: name.text.slice(1),
-    lastSeen: n.lastSeen,
-    treeRoot: n.root.bytenr,
-    currentPaths: n.currentPaths.map((c) => jsonPath(c).text),
-  };
-}
-
-function fileJson(r: Recovered, w?: Written): Record<string, unknown> {
-  const i = r.inode;
-  return {
-    // The entry shape of ls and stat (no xattrs: they are in the older tree, not read here), then what recover adds.
-    ...fileEntryJson({ path: r.paths[0] ?? null, ref: { subvol: r.subvol, ino: r.ino }, inode: i }),
-    paths: r.paths.map((p) => jsonPath(p).text),
-    inodeGeneration: i.generation,
-    lastSeen: r.lastSeen,
-    source: r.source,
-    inoReused: r.inoReused,
-    treeRoot: r.root.bytenr,
-    treeRootGeneration: r.root.generation ?? null,
-    inodeBlock: i.place?.block ?? null,
-    confidence: confidence(r.data.state),
-    data: r.data,
-    ...(r.leaves ? { leaves: r.leaves, olderVersion: r.olderVersion ?? false } : {}),
-    ...(w ? { outputPath: w.path, writtenTo: w.host, failed: w.failed } : {}),
-  };
 }

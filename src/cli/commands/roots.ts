@@ -3,6 +3,7 @@ import { LogOverlay } from '../../analysis/forensics/logReplay.js';
 import { type RootCandidate, surveyRoots } from '../../analysis/forensics/roots.js';
 import { ItemType } from '../../format/constants.js';
 import { displayName } from '../../fs/names.js';
+import { rootJson } from '../../report/forensicsJson.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { objectidToString } from '../../report/printTree.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
@@ -87,23 +88,6 @@ export function registerRoots(program: Command, io: CliIO, done: (code: number) 
 function pct(r: RootCandidate): string {
   const n = r.intact + r.missing;
   return n === 0 ? '0%' : `${Math.floor((r.intact * 1000) / n) / 10}%`;
-}
-
-function rootJson(r: RootCandidate): Record<string, unknown> {
-  return {
-    tree: r.tree,
-    treeName: objectidToString(r.tree, ItemType.ROOT_ITEM),
-    generation: r.generation,
-    bytenr: r.root.bytenr,
-    level: r.root.level,
-    sources: r.sources,
-    copies: r.copies ?? null,
-    intact: r.intact,
-    missing: r.missing,
-    truncated: r.truncated,
-    current: r.current,
-    lost: r.lost,
-  };
 }
 
 interface LogSummary {

@@ -4,6 +4,7 @@ import { DuCalculator, subvolumesBelow } from '../../analysis/sharingDu.js';
 import { FsView } from '../../fs/FsView.js';
 import { selectSubvolume } from '../../fs/select.js';
 import { jsonDocument, toJson } from '../../report/json.js';
+import { sharingJson } from '../../report/sharingJson.js';
 import { type CliIO, EXIT_DAMAGE, EXIT_OK, UsageError } from '../context.js';
 import { reportFindings } from '../findings.js';
 import { openFilesystem } from '../open.js';
@@ -33,54 +34,18 @@ export function registerSharing(program: Command, io: CliIO, done: (code: number
       if (progress.enabled) progress.phase('walking trees', { items: 'tree blocks' }, metadataBlocks(fs));
       const r = analyzeSharing(view, progress.enabled ? { progress: (n) => progress.update(n) } : {});
       progress.done();
-      const du = new DuCalculator(r);
       const freeIds = (opts.free ?? []).flatMap((spec) => {
         const s = selectSubvolume(view, spec);
         if (!s.ok) throw new UsageError(`--free: ${s.error.replace(/^--subvol /, '')}`);
         return [s.root.subvol];
       });
-      const ns = BigInt(r.nodesize);
-      const rows = r.perSubvol.map((p) => ({ ...p, du: du.du(subvolumesBelow(r, p.id)) }));
-      const matrix = opts.matrix ? sharedMatrix(r) : null;
-      const freed = opts.free ? groupExclusive(r, freeIds) : null;
       if (opts.json) {
-        io.stdout.write(
-          toJson(
-            jsonDocument('sharing', {
-              nodesize: r.nodesize,
-              treeBlocks: r.treeBlocks,
-              extents: r.extents.size,
-              subvolumes: rows.map((p) => ({
-                subvol: p.id,
-                path: p.path,
-                referenced: p.referenced,
-                exclusive: p.exclusive,
-                shared: p.shared,
-                data: { referenced: p.referencedData, exclusive: p.exclusiveData },
-                metadata: {
-                  referencedBlocks: p.referencedMetaBlocks,
-                  exclusiveBlocks: p.exclusiveMetaBlocks,
-                  referenced: ns * BigInt(p.referencedMetaBlocks),
-                  exclusive: ns * BigInt(p.exclusiveMetaBlocks),
-                },
-                files: p.files,
-                apparentBytes: p.apparentBytes,
-                mappedBytes: p.mappedBytes,
-                inlineBytes: p.inlineBytes,
-                inlineStored: p.inlineStored,
-                preallocBytes: p.preallocBytes,
-                wasteBytes: p.wasteBytes,
-                wasteEstimated: p.wasteEstimated,
-                compressed: { disk: p.compressedDisk, ram: p.compressedRam },
-                du: p.du,
-              })),
-              ...(matrix ? { matrix: { subvols: r.subvols.map((s) => s.id), bytes: matrix } } : {}),
-              ...(freed ? { free: { subvols: freeIds, ...freed } } : {}),
-            }),
-            2,
-          ) + '\n',
-        );
+        io.stdout.write(toJson(jsonDocument('sharing', sharingJson(r, { matrix: opts.matrix === true, ...(opts.free ? { free: freeIds } : {}) })), 2) + '\n');
       } else {
+        const du = new DuCalculator(r);
+        const rows = r.perSubvol.map((p) => ({ ...p, du: du.du(subvolumesBelow(r, p.id)) }));
+        const matrix = opts.matrix ? sharedMatrix(r) : null;
+        const freed = opts.free ? groupExclusive(r, freeIds) : null;
         const out: string[] = [];
         out.push(
           renderTable(

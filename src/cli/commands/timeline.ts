@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { recoverDeleted } from '../../analysis/forensics/recover.js';
-import { bodyLine, displayEntryName, liveInodes, recoveredEntries, showEntry, slimEntry, type TimelineEntry, timelineEvents, tskModeString } from '../../analysis/forensics/timeline.js';
+import { bodyLine, displayEntryName, liveInodes, recoveredEntries, slimEntry, type TimelineEntry, timelineEvents, tskModeString } from '../../analysis/forensics/timeline.js';
 import { FsView } from '../../fs/FsView.js';
 import { symlinkTarget } from '../../fs/fileData.js';
 import { selectSubvolume } from '../../fs/select.js';
 import type { Inode } from '../../fs/types.js';
 import { timelineFileObject } from '../../report/dfxmlForensics.js';
+import { eventJson, eventTime } from '../../report/forensicsJson.js';
 import { formatTime } from '../../report/fs.js';
 import { ndjsonHeader, toJson } from '../../report/json.js';
 import { type CliIO, EXIT_DAMAGE, LineWriter, UsageError } from '../context.js';
@@ -99,31 +100,11 @@ export function registerTimeline(program: Command, io: CliIO, done: (code: numbe
       if (opts.json) w.line(ndjsonHeader('timeline').slice(0, -1));
       for (const ev of timelineEvents(entries)) {
         const e = ev.entry;
-        const t = { sec: ev.timeNs / 1_000_000_000n - (ev.timeNs % 1_000_000_000n < 0n ? 1n : 0n), nsec: Number(((ev.timeNs % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n) };
         if (opts.json) {
-          const s = showEntry(e, 'json');
-          w.line(
-            toJson({
-              record: 'event',
-              time: formatTime(t),
-              timeNs: ev.timeNs,
-              macb: ev.macb,
-              subvol: e.subvol,
-              ino: e.ino,
-              path: s.path,
-              ...(s.pathBase64 ? { pathBase64: s.pathBase64 } : {}),
-              type: e.inode.kind,
-              mode: e.inode.mode,
-              uid: e.inode.uid,
-              gid: e.inode.gid,
-              size: e.inode.size,
-              deleted: e.deleted,
-              ...(e.source ? { source: e.source } : {}),
-            }),
-          );
+          w.line(toJson(eventJson(ev)));
         } else {
           w.line(
-            `${formatTime(t)} ${ev.macb} ${String(e.inode.size).padStart(10)} ${tskModeString(e.inode.kind, e.inode.mode)} ${String(e.inode.uid).padStart(5)} ${String(e.inode.gid).padStart(5)} ${e.subvol}:${e.ino} ${displayEntryName(e)}`,
+            `${formatTime(eventTime(ev))} ${ev.macb} ${String(e.inode.size).padStart(10)} ${tskModeString(e.inode.kind, e.inode.mode)} ${String(e.inode.uid).padStart(5)} ${String(e.inode.gid).padStart(5)} ${e.subvol}:${e.ino} ${displayEntryName(e)}`,
           );
         }
       }

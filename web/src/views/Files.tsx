@@ -12,38 +12,134 @@ const PREVIEW = 64 * 1024;
 /** The largest file downloaded through the page (held in memory once). */
 const DOWNLOAD_MAX = 1024 * 1024 * 1024;
 
-/** The subvolumes, each a way into its files. */
+/**
+ * Snapshot lineage: each subvolume under the one its parent_uuid names (a
+ * snapshot under its source), drawn as a tree; a dashed arc from the
+ * subvolume a received one was sent from (received_uuid), when it is here.
+ */
+function Lineage({ subvols }: { subvols: Json[] }) {
+  const byUuid = new Map(subvols.map((s) => [String(s.uuid), s]));
+  const parentOf = (s: Json) => (s.parentUuid && byUuid.has(String(s.parentUuid)) && byUuid.get(String(s.parentUuid)) !== s ? byUuid.get(String(s.parentUuid))! : null);
+  const children = new Map<string, Json[]>();
+  for (const s of subvols) {
+    const p = parentOf(s);
+    if (p) children.set(String(p.subvol), [...(children.get(String(p.subvol)) ?? []), s]);
+  }
+  // Depth-first from the subvolumes with no parent here; a parent_uuid cycle (hostile) is cut where met.
+  const rows: { s: Json; depth: number }[] = [];
+  const seen = new Set<string>();
+  const visit = (s: Json, depth: number) => {
+    if (seen.has(String(s.subvol))) return;
+    seen.add(String(s.subvol));
+    rows.push({ s, depth });
+    for (const c of children.get(String(s.subvol)) ?? []) visit(c, depth + 1);
+  };
+  for (const s of subvols) if (!parentOf(s)) visit(s, 0);
+  for (const s of subvols) visit(s, 0);
+  const ROW = 24;
+  const W = 900;
+  const rowOf = new Map(rows.map((r, i) => [String(r.s.subvol), i]));
+  const y = (i: number) => i * ROW + 16;
+  const received = subvols.filter((s) => s.receivedUuid && byUuid.has(String(s.receivedUuid)));
+  return (
+    <svg class="chart" data-testid="lineage" width={W} height={rows.length * ROW + 10} viewBox={`0 0 ${W} ${rows.length * ROW + 10}`}>
+      <title>snapshot lineage: parent_uuid as a tree, received_uuid as dashed arcs</title>
+      {rows.map(({ s, depth }, i) => {
+        const p = parentOf(s);
+        const pi = p ? rowOf.get(String(p.subvol)) : undefined;
+        const x = 12 + depth * 28;
+        return (
+          <g key={s.subvol} data-subvol={s.subvol}>
+            {pi !== undefined && <path class="edge" data-from={p!.subvol} data-to={s.subvol} data-kind="snapshot" d={`M ${x - 22} ${y(pi) + 5} V ${y(i) - 4} H ${x - 4}`} fill="none" stroke="#777" />}
+            <circle cx={x} cy={y(i) - 4} r={4} fill={s.readOnly ? '#e07610' : '#1f5fbf'} />
+            <a href={href({ view: 'files', subvol: String(s.subvol), path: [] })}>
+              <text x={x + 10} y={y(i)}>
+                {s.subvol} {s.path ?? '(unlinked)'}
+                {s.readOnly ? ' (ro)' : ''}
+                {s.default ? ' (default)' : ''}
+              </text>
+            </a>
+          </g>
+        );
+      })}
+      {received.map((s, k) => {
+        const from = byUuid.get(String(s.receivedUuid))!;
+        const a = y(rowOf.get(String(from.subvol))!) - 4;
+        const b = y(rowOf.get(String(s.subvol))!) - 4;
+        const x = 560 + k * 26;
+        return (
+          <path
+            class="edge"
+            key={`r${s.subvol}`}
+            data-from={from.subvol}
+            data-to={s.subvol}
+            data-kind="received"
+            d={`M 520 ${a} H ${x} V ${b} H 520`}
+            fill="none"
+            stroke="#1e9655"
+            stroke-dasharray="4 3"
+            marker-end="url(#arrow)"
+          >
+            <title>
+              {s.subvol} was received from {from.subvol} (received_uuid {s.receivedUuid})
+            </title>
+          </path>
+        );
+      })}
+      <defs>
+        <marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="6" markerHeight="6" orient="auto">
+          <path d="M0,0 L8,4 L0,8 z" fill="#1e9655" />
+        </marker>
+      </defs>
+    </svg>
+  );
+}
+
+/** The subvolumes, each a way into its files, and their snapshot lineage. */
 function SubvolumeList({ api }: { api: Inspector }) {
   const it = useLoad(() => api.json<Json>({ op: 'overview' }), []);
   return (
     <Show it={it}>
       {(o) => (
-        <table data-testid="subvolume-list">
-          <thead>
-            <tr>
-              <th>id</th>
-              <th>path</th>
-              <th>parent uuid</th>
-              <th>flags</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(o.subvolumes as Json[]).map((s) => (
-              <tr key={s.subvol} data-subvol={s.subvol}>
-                <td>{s.subvol}</td>
-                <td>
-                  <a href={href({ view: 'files', subvol: s.subvol, path: [] })}>{s.path ?? `(unlinked subvolume ${s.subvol})`}</a>
-                  {s.default ? ' (default)' : ''}
-                </td>
-                <td class="mono">{s.parentUuid ?? '-'}</td>
-                <td>
-                  {s.readOnly ? 'ro' : 'rw'}
-                  {s.deleted ? ',deleted' : ''}
-                </td>
+        <div>
+          <h2>Snapshot lineage</h2>
+          <Lineage subvols={o.subvolumes as Json[]} />
+          <p class="legend">
+            <span class="sw">
+              <i style={{ background: '#1f5fbf' }} /> read-write
+            </span>
+            <span class="sw">
+              <i style={{ background: '#e07610' }} /> read-only
+            </span>
+            <span class="muted">grey: snapshot of (parent_uuid); green dashed: received from (received_uuid)</span>
+          </p>
+          <table data-testid="subvolume-list">
+            <thead>
+              <tr>
+                <th>id</th>
+                <th>path</th>
+                <th>parent uuid</th>
+                <th>flags</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {(o.subvolumes as Json[]).map((s) => (
+                <tr key={s.subvol} data-subvol={s.subvol}>
+                  <td>{s.subvol}</td>
+                  <td>
+                    <a href={href({ view: 'files', subvol: s.subvol, path: [] })}>{s.path ?? `(unlinked subvolume ${s.subvol})`}</a>
+                    {s.default ? ' (default)' : ''}
+                  </td>
+                  <td class="mono">{s.parentUuid ?? '-'}</td>
+                  <td>
+                    {s.readOnly ? 'ro' : 'rw'}
+                    {s.deleted ? ',deleted' : ''}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </Show>
   );
@@ -258,6 +354,46 @@ function Preview({ api, subvol, path, name }: { api: Inspector; subvol: string; 
   );
 }
 
+/**
+ * The directory and everything below it as one tar file (pax format: exact
+ * names, nanosecond mtimes), built in the worker from the files' data as
+ * read (checksums verified; unreadable ranges are zeros and named).
+ */
+function TarDownload({ api, subvol, path, name }: { api: Inspector; subvol: string; path: string; name: string }) {
+  const [busy, setBusy] = useState<string | null>(null);
+  const run = async () => {
+    setBusy('reading the files…');
+    try {
+      const r = await api.raw({ op: 'tar', subvol, path, max: DOWNLOAD_MAX });
+      const info = JSON.parse(r.json) as Json;
+      const url = URL.createObjectURL(new Blob([(r.bytes ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>], { type: 'application/x-tar' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `${name}.tar`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      const notes = [`${info.entries} entries`];
+      if (info.skipped.length) notes.push(`skipped ${info.skipped.length}: ${(info.skipped as string[]).join('; ')}`);
+      if (info.unreadable.length) notes.push(`with unreadable ranges (zeros): ${(info.unreadable as string[]).join(', ')}`);
+      setBusy(notes.join(' · '));
+    } catch (e) {
+      setBusy((e as Error).message);
+    }
+  };
+  return (
+    <p>
+      <button type="button" data-testid="download-tar" onClick={run}>
+        download this directory as .tar
+      </button>{' '}
+      {busy && (
+        <span class="muted" data-testid="tar-status">
+          {busy}
+        </span>
+      )}
+    </p>
+  );
+}
+
 /** A directory (listing and stat) or a file (stat, extents, content). */
 function Entry({ api, subvol, path }: { api: Inspector; subvol: string; path: string[] }) {
   const p = `/${path.join('/')}`;
@@ -268,6 +404,7 @@ function Entry({ api, subvol, path }: { api: Inspector; subvol: string; path: st
       <Show it={it}>
         {({ ls, st }) => (
           <div data-testid="entry" data-type={st.type}>
+            {st.type === 'dir' && <TarDownload api={api} subvol={subvol} path={p} name={path[path.length - 1] ?? `subvol-${subvol}`} />}
             {st.type === 'dir' && <Listing subvol={subvol} path={path} ls={ls} />}
             <h3>Inode</h3>
             <Stat st={st} />

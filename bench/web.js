@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// The web inspector on a large image through `serve`, in Chromium (the system's, via
+// puppeteer-core): time from navigation to the Overview painted, and from a click to a
+// leaf of the largest fs tree shown (its first leaf reached through the nodes, cold, and
+// a sibling leaf). Wall times in the browser, with the serve process's CPU time (user+sys
+// from /proc) beside them, since wall time on a shared machine is noisy.
+//
+//   node bench/web.js [IMAGE]     (default: bench/.cache/large-300000-12.img, from bench/build-large.sh)
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const image = process.argv[2] ?? join(here, '.cache', 'large-300000-12.img');
+const chromium = process.env.CHROMIUM ?? '/usr/bin/chromium';
+if (!existsSync(image)) {
+  console.error(`no image at ${image}: run bench/build-large.sh (root), or name one`);
+  process.exit(2);
+}
+if (!existsSync(chromium)) {
+  console.error(`no Chromium at ${chromium} (apt-get install chromium, or set CHROMIUM)`);
+  process.exit(2);
+}
+
+const { build } = await import('vite');
+await build({ configFile: join(root, 'web', 'vite.config.ts'), logLevel: 'error' });
+
+const server = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/cliEntry.ts', 'serve', image, '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+const first = await new Promise((resolve, reject) => {
+  createInterface({ input: server.stdout }).once('line', resolve);
+  server.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+});
+const { url } = JSON.parse(first);
+/** CPU seconds (user+sys) the serve process has used so far. */
+const cpu = () => {
+  const f = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
+
+const puppeteer = (await import('puppeteer-core')).default;
+const browser = await puppeteer.launch({ executablePath: chromium, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+const results = [];
+try {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1200, height: 760 });
+  const timed = async (what, act, ready) => {
+    const c0 = cpu();
+    const t0 = performance.now();
+    await act();
+    await page.waitForSelector(ready, { timeout: 120_000 });
+    const ms = performance.now() - t0;
+    results.push({ what, ms: Math.round(ms), serveCpuS: Number((cpu() - c0).toFixed(2)) });
+    console.log(`${what}: ${Math.round(ms)} ms (serve CPU ${(cpu() - c0).toFixed(2)} s)`);
+  };
+  const hash = (h) => page.evaluate((x) => (globalThis.location.hash = x), h);
+  await timed('overview painted', () => page.goto(url), '[data-testid=subvolumes] tbody tr');
+  await timed('tree list', () => hash('#/trees'), '[data-testid=trees] tbody tr');
+  const trees = await page.$$eval('[data-testid=trees] tbody tr', (els) =>
+    els.map((e) => ({ tree: e.getAttribute('data-tree'), href: e.querySelector('a').getAttribute('href'), level: Number(e.children[3].textContent) })),
+  );
+  // The fs tree with the most levels: the largest subvolume.
+  const fsTrees = trees.filter((t) => t.tree === '5' || Number(t.tree) >= 256);
+  const big = fsTrees.sort((a, b) => b.level - a.level)[0];
+  let at = big.href;
+  for (let level = big.level; ; level--) {
+    const bytenr = at.split('/').pop();
+    await timed(level > 0 ? `node at level ${level}` : 'leaf (the middle one, cold)', () => hash(at), `[data-testid=block][data-bytenr="${bytenr}"] [data-testid=items] tbody tr`);
+    if (level === 0) break;
+    // Down the middle pointer: a leaf nothing above has read yet.
+    const ptrs = await page.$$eval('[data-testid=items] tbody tr td a', (els) => els.map((a) => a.getAttribute('href')));
+    at = ptrs[ptrs.length >> 1];
+    if (level === 1) {
+      const sibling = ptrs[(ptrs.length >> 1) + 1] ?? ptrs[0];
+      const leaf = at;
+      at = sibling;
+      const sb = sibling.split('/').pop();
+      await timed('leaf (a sibling, cold)', () => hash(sibling), `[data-testid=block][data-bytenr="${sb}"] [data-testid=items] tbody tr`);
+      at = leaf;
+    }
+  }
+  console.log(JSON.stringify({ image, results }));
+} finally {
+  await browser.close();
+  server.kill('SIGTERM');
+}
