@@ -16,7 +16,16 @@ await useNativeCrc32c();
 parentPort!.on('message', (job: ImageJob) => {
   const started = Date.now();
   let stderr = '';
-  const io = { stdout: { write: () => true }, stderr: { write: (s: string) => ((stderr += s), true) }, stderrIsTTY: false };
+  const io = {
+    stdout: { write: () => true },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+        return true;
+      },
+    },
+    stderrIsTTY: false,
+  };
   let answer: ImageJobResult;
   try {
     const fs = openFilesystem(job.image, { ...job.opts, device: job.devices }, io);
