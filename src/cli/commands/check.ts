@@ -121,7 +121,7 @@ async function* checkAll(groups: readonly { image: string; devices: string[] }[]
     return;
   }
   const source = workerSourceOptions(opts);
-  const pool = new ImagePool(Math.min(jobs, groups.length), () => startWorker(import.meta.url, 'checkImageWorker', null));
+  const pool = new ImagePool(Math.min(jobs, groups.length), () => startWorker(import.meta.url, 'checkImageWorker', null, { maxYoungGenerationSizeMb: 4 }));
   try {
     const inWork = new Map<number, Promise<ImageJobResult>>();
     let sent = 0;
