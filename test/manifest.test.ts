@@ -226,7 +226,9 @@ describe('verify: policy', () => {
         .map((s) => s.id)
         .sort(),
     );
-    expect(r.code).toBe(doc.policy.length > 0 ? 1 : 0);
+    expect(doc.policy.length).toBeGreaterThan(0);
+    expect(new Set(doc.policy.map((v: { code: string }) => v.code))).toEqual(new Set(['policy-snapshot']));
+    expect(r.code).toBe(1);
   });
 
   it('--min-free against btrfs filesystem usage\'s "Free (estimated)"', async () => {
@@ -235,7 +237,35 @@ describe('verify: policy', () => {
     expect((await cli('verify', DEMO, '--min-free', String(free))).code).toBe(0);
     const short = await cli('verify', DEMO, '--min-free', String(free + 1n), '--json');
     expect(short.code).toBe(1);
-    expect(JSON.parse(short.stdout).policy).toEqual([{ code: 'policy-free-space', message: `${free} bytes free (estimated, as "usage" says), less than the ${free + 1n} required` }]);
+    expect(JSON.parse(short.stdout).policy).toEqual([
+      { code: 'policy-free-space', severity: 'error', message: `${free} bytes free (estimated, as "usage" says), less than the ${free + 1n} required` },
+    ]);
+  });
+
+  it('--compressed all|none: the files with an extent FIEMAP showed without / with the "encoded" flag (compress sample, truth files.json)', async () => {
+    const IMG = join(SAMPLES, 'compress', 'dev1.runs.gz');
+    const truth = filesTruth('compress').filter((t) => t.type === 'file' && t.filefrag);
+    const keys = (doc: { policy: { code: string; key: string }[] }) => {
+      expect(new Set(doc.policy.map((v) => v.code))).toEqual(new Set(['policy-compression']));
+      return doc.policy.map((v) => v.key).sort();
+    };
+    const where = (p: (flags: string[]) => boolean) =>
+      truth
+        .filter((t) => t.filefrag!.extents.some((x) => p(x.flags)))
+        .map((t) => `./${t.path}`)
+        .sort();
+    const all = await cli('verify', IMG, '--compressed', 'all', '--json');
+    const none = await cli('verify', IMG, '--compressed', 'none', '--json');
+    const uncompressed = where((f) => !f.includes('encoded'));
+    const compressed = where((f) => f.includes('encoded'));
+    // The sample holds both kinds, and files with both (mixed.bin: compressible and random parts).
+    expect(uncompressed.length).toBeGreaterThan(5);
+    expect(compressed.length).toBeGreaterThan(20);
+    expect(uncompressed.filter((k) => compressed.includes(k)).length).toBeGreaterThan(0);
+    expect(keys(JSON.parse(all.stdout))).toEqual(uncompressed);
+    expect(keys(JSON.parse(none.stdout))).toEqual(compressed);
+    expect([all.code, none.code]).toEqual([1, 1]);
+    expect((await cli('verify', IMG, '--compressed', 'some')).code).toBe(2);
   });
 
   it('nothing to verify, an unknown rule, or exceptions without the rule are usage errors', async () => {

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { manifestEntries } from '../../analysis/manifest.js';
 import { compareManifest, type ManifestDifference } from '../../analysis/manifestCompare.js';
-import { entryViolations, filesystemViolations, type Policy, type PolicyViolation } from '../../analysis/policy.js';
+import { compressionViolations, entryViolations, filesystemViolations, type Policy, type PolicyViolation } from '../../analysis/policy.js';
 import { computeUsage } from '../../analysis/usage.js';
 import { displayPath, parsePath } from '../../fs/names.js';
 import { jsonDocument, toJson } from '../../report/json.js';
@@ -21,6 +21,7 @@ interface VerifyOptions extends CommonOptions {
   deny?: string[];
   allowSetuid?: string[];
   minFree?: string;
+  compressed?: string;
   xdev?: boolean;
   subvol?: string;
   inode?: string;
@@ -32,7 +33,7 @@ const MAX_MANIFEST_BYTES = 1 << 30;
 export function registerVerify(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('verify').argument('[image]', 'image file or device').argument('[path]', 'directory the manifest describes, as a mount of subvolume 5 shows it (default /)'))
     .description(
-      'compare the files below PATH with a manifest (BSD mtree, sha256sum\'s list, or "manifest --json"): every missing, extra and different entry; and check a policy (--deny, --min-free); exit 1 on any difference or violation',
+      'compare the files below PATH with a manifest (BSD mtree, sha256sum\'s list, or "manifest --json"): every missing, extra and different entry; and check a policy (--deny, --min-free, --compressed); exit 1 on any difference or violation',
     )
     .option('--manifest <file>', 'the manifest: mtree (bsdtar, mtree -c, "manifest"), sha256sum output, or NDJSON of "manifest --json" (told apart by content)')
     .option(
@@ -42,12 +43,13 @@ export function registerVerify(program: Command, io: CliIO, done: (code: number)
     )
     .option('--allow-setuid <paths>', 'with --deny setuid: these setuid/setgid files are expected (comma list, repeatable; paths below PATH)', collect)
     .option('--min-free <size>', 'policy: at least this much free space (bytes, or with K, M, G, T: powers of 1024), as "usage" estimates it')
+    .option('--compressed <all|none>', 'policy: every regular file\'s data stored compressed ("all": no uncompressed or preallocated extent) or none of it ("none")')
     .option('--xdev', "stay in PATH's subvolume: do not descend into subvolumes linked below it")
     .option('--subvol <id|path>', 'PATH is in this subvolume')
     .option('--inode <subvol:ino>', 'the directory to compare, instead of a path')
     .action((image: string | undefined, path: string | undefined, opts: VerifyOptions) => {
       const policy = parsePolicy(opts);
-      if (opts.manifest === undefined && Object.keys(policy).length === 0) throw new UsageError('nothing to verify: give --manifest FILE, a policy (--deny, --min-free), or both');
+      if (opts.manifest === undefined && Object.keys(policy).length === 0) throw new UsageError('nothing to verify: give --manifest FILE, a policy (--deny, --min-free, --compressed), or both');
       const manifest = opts.manifest !== undefined ? readManifest(opts.manifest) : null;
       const { fs, view, loc } = openTarget(image, path, opts, io, { defaultPath: '/' });
       if (!loc.ok) return;
@@ -60,7 +62,7 @@ export function registerVerify(program: Command, io: CliIO, done: (code: number)
         if (e.contentError !== undefined) unreadable++;
         const r = entryRecord(e);
         actual.push(r);
-        violations.push(...entryViolations(e, r.key, policy));
+        violations.push(...entryViolations(e, r.key, policy), ...compressionViolations(view, e, r.key, policy));
       }
       if (policy.snapshots || policy.minFree !== undefined) {
         const subvols = view.subvolumes();
@@ -153,6 +155,10 @@ function parsePolicy(o: VerifyOptions): Policy {
   if ((o.deny ?? []).includes('setuid')) p.setuid = { allow: new Set((o.allowSetuid ?? []).map((x) => mtreeKey(parsePath(x)))) };
   else if (o.allowSetuid !== undefined) throw new UsageError('--allow-setuid lists exceptions to --deny setuid; give that too');
   if (o.minFree !== undefined) p.minFree = parseByteCount(o.minFree, '--min-free');
+  if (o.compressed !== undefined) {
+    if (o.compressed !== 'all' && o.compressed !== 'none') throw new UsageError(`--compressed must be "all" or "none", got "${o.compressed}"`);
+    p.compressed = o.compressed;
+  }
   return p;
 }
 
