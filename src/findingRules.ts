@@ -44,7 +44,7 @@ export type Locates =
  */
 export type Repair = 'copy' | 'none' | 'n/a';
 
-export type RuleGroup = 'superblock' | 'devices' | 'chunks' | 'tree blocks' | 'items' | 'cross references' | 'files' | 'data' | 'notes' | 'policy';
+export type RuleGroup = 'superblock' | 'devices' | 'chunks' | 'tree blocks' | 'items' | 'cross references' | 'files' | 'data' | 'notes' | 'manifest' | 'policy';
 
 export interface Rule {
   group: RuleGroup;

@@ -5,6 +5,7 @@
  * - the demo image against the kernel's view of every file (sample-images/default/truth/files.json).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,10 @@ import { SAMPLES } from './helpers/samples.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'manifest');
 const IMAGE = join(DIR, 'rootdir.runs.gz');
+const sarifSchema = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'sarif', 'sarif-schema-2.1.0.json'), 'utf8'));
+// ajv-draft-04 is CommonJS (module.exports = Ajv): loaded through require, typed as its default export.
+const Ajv = createRequire(import.meta.url)('ajv-draft-04') as typeof import('ajv-draft-04').default;
+const validateSarif = new Ajv({ allErrors: true, strict: false, validateFormats: false }).compile(sarifSchema);
 const tmp = mkdtempSync(join(tmpdir(), 'btrfs-manifest-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -65,6 +70,34 @@ describe('verify against manifests written by other tools', () => {
       { difference: 'extra', key: './var/fifo', type: 'fifo' },
       { difference: 'missing', key: './etc/not-there', line: edited.length },
     ]);
+  });
+
+  it('--junit and --sarif carry every difference as a finding of the catalogue (manifest-missing, manifest-extra, manifest-different); SARIF schema-valid', async () => {
+    const lines = readFileSync(join(DIR, 'changed.mtree'), 'utf8').split('\n');
+    const edited = lines.filter((l) => !l.startsWith('./var/fifo ')).concat(['./etc/not-there type=file mode=644']);
+    const path = join(tmp, 'edited-changed.mtree');
+    writeFileSync(path, edited.join('\n'));
+    const junit = join(tmp, 'verify.xml');
+    const sarif = join(tmp, 'verify.sarif');
+    const r = await cli('verify', IMAGE, '--manifest', path, '--junit', junit, '--sarif', sarif);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(readFileSync(sarif, 'utf8'));
+    expect(validateSarif(doc), JSON.stringify(validateSarif.errors?.slice(0, 3))).toBe(true);
+    const results = doc.runs[0].results.map((x: { ruleId: string; level: string; message: { text: string } }) => [x.ruleId, x.level, x.message.text]);
+    const changed = parseManifest(readFileSync(join(DIR, 'changed.mtree'), 'utf8')).records.find((x) => x.key === './etc/inline')!;
+    expect(results).toEqual([
+      ...['mode', 'size', 'sha256digest'].map((f) => [
+        'manifest-different',
+        'error',
+        expect.stringMatching(new RegExp(`^\\./etc/inline: ${f} .* in the image, ${changed.fields[f as 'mode']} in the manifest \\(manifest line ${changed.line}\\)$`)),
+      ]),
+      ['manifest-extra', 'error', './var/fifo: fifo in the image, not in the manifest'],
+      ['manifest-missing', 'error', `./etc/not-there: in the manifest (manifest line ${edited.length}), not in the image`],
+    ]);
+    const x = readFileSync(junit, 'utf8');
+    expect(x).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="btrfs-inspect verify" tests="2" failures="1" errors="0" *>\n/);
+    expect(x).toContain('<failure message="5 finding(s): manifest-different, manifest-extra, manifest-missing" type="manifest-different">');
+    expect(x).toContain('<testcase classname="' + IMAGE + '" name="policy" time="0"></testcase>');
   });
 
   it('reads the classic relative form of mtree(8) -c: /set defaults, names relative to the directory, ".."', async () => {

@@ -1,8 +1,8 @@
 import type { Rule } from '../findingRules.js';
 
 /**
- * Findings of `verify`'s policy: what an image built for release must not
- * hold. Not damage (repair n/a) but a build's choice, reported as errors
+ * Findings of `verify`: an image's content against its manifest, and its
+ * policy (what an image built for release must not hold). Not damage (repair n/a) but a build's choice, reported as errors
  * since they fail the verification. Part of the catalogue in src/findingRules.ts.
  */
 export const POLICY_RULES = {
@@ -46,5 +46,29 @@ export const POLICY_RULES = {
     locates: 'inode',
     repair: 'n/a',
     progs: 'no progs rule; as FIEMAP\'s FIEMAP_EXTENT_ENCODED flag ("encoded" in `filefrag -v`) or `compsize`',
+  },
+  'manifest-missing': {
+    group: 'manifest',
+    severity: 'error',
+    meaning: 'an entry the manifest names and the image lacks: verify --manifest',
+    locates: 'filesystem',
+    repair: 'n/a',
+    progs: 'no progs rule; as `bsdtar -cf - --format=mtree` of the source directory compared with the mounted image',
+  },
+  'manifest-extra': {
+    group: 'manifest',
+    severity: 'error',
+    meaning: "an entry of the image the manifest does not name (within the manifest's scope): verify --manifest",
+    locates: 'inode',
+    repair: 'n/a',
+    progs: 'no progs rule; as `mtree -f MANIFEST -p MOUNTPOINT` ("extra")',
+  },
+  'manifest-different': {
+    group: 'manifest',
+    severity: 'error',
+    meaning: 'an entry whose keyword (type, mode, owner, size, time, link, digest, …) differs from the manifest: verify --manifest',
+    locates: 'inode',
+    repair: 'n/a',
+    progs: 'no progs rule; as `mtree -f MANIFEST -p MOUNTPOINT` (a changed keyword)',
   },
 } as const satisfies { readonly [code: string]: Rule };

@@ -38,10 +38,8 @@ const line = (f: Finding) => {
   return `${f.severity} ${f.code}: ${f.message}${at ? ` [${at}]` : ''}`;
 };
 
-/** The document element's start: no totals yet, room for them (spaces before '>', which XML allows). */
-const JUNIT_ROOT = '<testsuites name="btrfs-inspect check"';
-/** Room for three totals of up to 20 digits each with their attribute names. */
-const JUNIT_ROOT_LENGTH = JUNIT_ROOT.length + ' tests="" failures="" errors=""'.length + 60 + 1;
+/** Room in the root's start tag for three totals of up to 20 digits each with their attribute names. */
+const JUNIT_TOTALS_ROOM = ' tests="" failures="" errors=""'.length + 60;
 
 /**
  * JUnit XML written an image at a time: `head()` starts the document,
@@ -61,16 +59,22 @@ export class JunitStream {
   private failures = 0;
   private errors = 0;
   private suites = 0;
+  /** The document element's start: no totals yet, room for them (spaces before '>', which XML allows). */
+  private readonly root: string;
 
+  /** `command`: the run's name in the document and suite names ("btrfs-inspect check"). */
   constructor(
     private readonly rules: Readonly<Record<string, RuleInfo>>,
     private readonly groups: readonly string[],
-  ) {}
+    private readonly command = 'check',
+  ) {
+    this.root = `<testsuites name="btrfs-inspect ${xml(command)}"`;
+  }
 
-  /** The XML declaration and the root's start tag, always JUNIT_ROOT_LENGTH + 39 bytes (ASCII only). */
+  /** The XML declaration and the root's start tag: the same length whatever the totals (they are ASCII). */
   head(): string {
     const totals = this.suites > 0 ? ` tests="${this.tests}" failures="${this.failures}" errors="${this.errors}"` : '';
-    return `<?xml version="1.0" encoding="UTF-8"?>\n${`${JUNIT_ROOT}${totals}`.padEnd(JUNIT_ROOT_LENGTH - 1)}>\n`;
+    return `<?xml version="1.0" encoding="UTF-8"?>\n${`${this.root}${totals}`.padEnd(this.root.length + JUNIT_TOTALS_ROOM)}>\n`;
   }
 
   suite(im: CheckedImage): string {
@@ -106,7 +110,7 @@ export class JunitStream {
     this.tests += cases.length;
     this.failures += sFail;
     this.errors += sErr;
-    return `  <testsuite name="btrfs-inspect check ${xml(im.image)}" tests="${cases.length}" failures="${sFail}" errors="${sErr}" time="${time}">\n${cases.join('\n')}\n  </testsuite>\n`;
+    return `  <testsuite name="btrfs-inspect ${xml(this.command)} ${xml(im.image)}" tests="${cases.length}" failures="${sFail}" errors="${sErr}" time="${time}">\n${cases.join('\n')}\n  </testsuite>\n`;
   }
 
   tail(): string {
@@ -115,8 +119,8 @@ export class JunitStream {
 }
 
 /** The whole JUnit document of `images` at once (JunitStream with the totals in place). */
-export function junitReport(images: readonly CheckedImage[], rules: Readonly<Record<string, RuleInfo>>, groups: readonly string[]): string {
-  const s = new JunitStream(rules, groups);
+export function junitReport(images: readonly CheckedImage[], rules: Readonly<Record<string, RuleInfo>>, groups: readonly string[], command = 'check'): string {
+  const s = new JunitStream(rules, groups, command);
   const suites = images.map((im) => s.suite(im)).join('');
   return s.head() + suites + s.tail();
 }

@@ -1,21 +1,20 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { Command } from 'commander';
 import { type CheckFinding, type CheckReport, type CheckSummary, type DataJob, type DataJobResult, type DataVerifier, runCheck, runCheckParallel, verifyDataJob } from '../../analysis/check/index.js';
-import { RULES, type RuleGroup } from '../../findingRules.js';
+import type { RuleGroup } from '../../findingRules.js';
 import { formatLocation, locationJson } from '../../findings.js';
-import { type CheckedImage, githubAnnotations, JunitStream, type RuleInfo, SarifStream } from '../../report/ciReports.js';
+import { type CheckedImage, githubAnnotations } from '../../report/ciReports.js';
 import { JSON_VERSION, ndjsonHeader, toJson } from '../../report/json.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { groupByFilesystem, type ImageJobResult, ImagePool, imageList } from '../checkImages.js';
 import { type CheckPolicy, fails, ignoredBecause, loadPolicy } from '../checkPolicy.js';
+import { openCiReports } from '../ciReportFiles.js';
 import { type CliIO, EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, InputError, LineWriter, NotServedError, UsageError } from '../context.js';
 import { openFilesystem, type SourceOptions, sourceOptionsOf } from '../open.js';
 import { addSourceOptions, type CommonOptions, collect } from '../options.js';
 import { Progress } from '../progress.js';
 import { renderTable } from '../table.js';
-import { VERSION } from '../version.js';
 import { startWorker } from '../worker.js';
 
 interface CheckCliOptions extends CommonOptions {
@@ -73,7 +72,7 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
       // Several images are grouped by what their detected formats hold: one forced format cannot name them all.
       if (!single && opts.inputFormat !== undefined) throw new UsageError('--input-format goes with one IMAGE; given several, each is read as its content says');
       const groups = single ? [{ image: list[0], devices: opts.device ?? [] }] : groupByFilesystem(list, io);
-      const reports = openCiReports(opts);
+      const reports = openCiReports(opts, CHECK_GROUPS);
       const annotate = process.env['GITHUB_ACTIONS'] === 'true' && !opts.json;
       if (single) {
         const started = Date.now();
@@ -187,59 +186,8 @@ function checkedImage(r: Checked, policy: CheckPolicy): CheckedImage {
   return { image: r.image, findings: r.report?.findings ?? [], ...(r.error !== undefined ? { error: r.error } : {}), failing: (f) => fails(policy, r.image, f), elapsedMs: r.elapsedMs };
 }
 
-/** The catalogue as the CI report writers want it. */
-const RULE_INFO: Record<string, RuleInfo> = Object.fromEntries(Object.entries(RULES).map(([code, r]) => [code, { severity: r.severity, meaning: r.meaning, group: r.group, progs: r.progs }]));
-const RULE_GROUPS: RuleGroup[] = ['superblock', 'devices', 'chunks', 'tree blocks', 'items', 'cross references', 'files', 'data', 'notes'];
-
-/**
- * --junit FILE, --sarif FILE: written whatever the verdict (a CI system shows the report of a failed run
- * too), each filesystem's part as it is checked: the writers keep counts and names, never the findings.
- */
-function openCiReports(opts: CheckCliOptions): { add(im: CheckedImage): void; close(): void } {
-  const files: { what: string; path: string; fd: number }[] = [];
-  const write = (f: (typeof files)[number], text: string, position?: number) => {
-    try {
-      writeSync(f.fd, text, position);
-    } catch (e) {
-      throw new InputError(`--${f.what} ${f.path}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-  };
-  const open = (what: string, path: string) => {
-    try {
-      const f = { what, path, fd: openSync(path, 'w') };
-      files.push(f);
-      return f;
-    } catch (e) {
-      throw new InputError(`--${what} ${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-  };
-  const junit = opts.junit !== undefined ? { file: open('junit', opts.junit), stream: new JunitStream(RULE_INFO, RULE_GROUPS) } : undefined;
-  const sarif =
-    opts.sarif !== undefined
-      ? { file: open('sarif', opts.sarif), stream: new SarifStream(RULE_INFO, { name: 'btrfs-inspect', version: VERSION, informationUri: 'https://www.npmjs.com/package/btrfs-inspect' }) }
-      : undefined;
-  if (junit) write(junit.file, junit.stream.head());
-  if (sarif) write(sarif.file, sarif.stream.head());
-  return {
-    add(im) {
-      if (junit) write(junit.file, junit.stream.suite(im));
-      if (sarif) write(sarif.file, sarif.stream.image(im));
-    },
-    close() {
-      if (junit) {
-        write(junit.file, junit.stream.tail());
-        // The root's totals over the room its first start tag left (same length); a pipe keeps the tag without them.
-        try {
-          writeSync(junit.file.fd, junit.stream.head(), 0);
-        } catch {
-          // Not seekable (a pipe, a terminal): the suites carry their own totals.
-        }
-      }
-      if (sarif) write(sarif.file, sarif.stream.tail());
-      for (const f of files) closeSync(f.fd);
-    },
-  };
-}
+/** Check's JUnit test cases per image: its rule families, in the order it reports them. */
+const CHECK_GROUPS: RuleGroup[] = ['superblock', 'devices', 'chunks', 'tree blocks', 'items', 'cross references', 'files', 'data', 'notes'];
 
 /** Verdict words: the classic line when only errors fail and nothing is accepted, else what failed and what was accepted. */
 function verdictLine(s: CheckSummary, v: Verdict, policy: CheckPolicy): string {
