@@ -148,4 +148,17 @@ describe('check: CI report files', () => {
     expect(x).toMatch(/<testsuites name="btrfs-inspect check" tests="\d+" failures="[1-9]\d*" errors="0" *>/);
     for (const f of errors) expect(x).toContain(f.code);
   });
+
+  it('one IMAGE that cannot be read: exit 2, and the report files are closed whole with it as an errored case', async () => {
+    const junit = join(tmp, 'gone.xml');
+    const sarif = join(tmp, 'gone.sarif');
+    const gone = join(tmp, 'gone.img');
+    const r = await cli('check', gone, '--junit', junit, '--sarif', sarif);
+    expect(r.code).toBe(2);
+    expect(readFileSync(junit, 'utf8')).toMatch(
+      /<testsuites name="btrfs-inspect check" tests="1" failures="0" errors="1" *>[^]*<error message="[^"]*gone\.img[^"]*" type="unreadable"\/>[^]*<\/testsuites>\n$/,
+    );
+    const s = JSON.parse(readFileSync(sarif, 'utf8'));
+    expect(s.runs[0].results.map((x: { ruleId: string; level: string }) => [x.ruleId, x.level])).toEqual([['unreadable', 'error']]);
+  });
 });

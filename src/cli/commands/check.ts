@@ -76,7 +76,17 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
       const annotate = process.env['GITHUB_ACTIONS'] === 'true' && !opts.json;
       if (single) {
         const started = Date.now();
-        const r: Checked = { image: groups[0]!.image ?? '(demo)', devices: groups[0]!.devices, report: await checkOne(groups[0]!.image, opts, jobs, io), elapsedMs: Date.now() - started };
+        const image = groups[0]!.image ?? '(demo)';
+        let report: CheckReport;
+        try {
+          report = await checkOne(groups[0]!.image, opts, jobs, io);
+        } catch (e) {
+          // The report files were begun: they are closed whole, the image an errored case, before the error ends the run.
+          reports.add({ image, findings: [], error: (e as Error).message, failing: () => true, elapsedMs: Date.now() - started });
+          reports.close();
+          throw e;
+        }
+        const r: Checked = { image, devices: groups[0]!.devices, report, elapsedMs: Date.now() - started };
         const v = judge(r, policy);
         reports.add(checkedImage(r, policy));
         reports.close();
