@@ -156,7 +156,7 @@ describe('check: CI report files', () => {
     const r = await cli('check', gone, '--junit', junit, '--sarif', sarif);
     expect(r.code).toBe(2);
     expect(readFileSync(junit, 'utf8')).toMatch(
-      /<testsuites name="btrfs-inspect check" tests="1" failures="0" errors="1" *>[^]*<error message="[^"]*gone\.img[^"]*" type="unreadable"\/>[^]*<\/testsuites>\n$/,
+      /<testsuites name="btrfs-inspect check" tests="1" failures="0" errors="1" *>[\s\S]*<error message="[^"]*gone\.img[^"]*" type="unreadable"\/>[\s\S]*<\/testsuites>\n$/,
     );
     const s = JSON.parse(readFileSync(sarif, 'utf8'));
     expect(s.runs[0].results.map((x: { ruleId: string; level: string }) => [x.ruleId, x.level])).toEqual([['unreadable', 'error']]);
