@@ -63,6 +63,35 @@ describe('check: several images', () => {
     expect(lines.at(-1)).toBe('2 filesystems: 1 clean, 1 damaged, 0 could not be checked');
   });
 
+  it('--jobs 2 checks the filesystems on two image workers: the same records, verdicts and exit code as one after another, in the order given', async () => {
+    const args = [img('compress'), damaged, img('raid1', 2), join(tmp, 'missing.img'), img('default'), img('raid1', 1), '--json'];
+    const one = await cli('check', ...args, '--jobs', '1');
+    const two = await cli('check', ...args, '--jobs', '2');
+    expect(two.code).toBe(2);
+    expect(two.code).toBe(one.code);
+    // Everything but the time each check took.
+    const untimed = (t: string) => t.replace(/"elapsedMs":\d+/g, '"elapsedMs":0');
+    expect(untimed(two.stdout)).toBe(untimed(one.stdout));
+    const images = two.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((x) => x.record === 'image');
+    expect(images.map((x) => [x.image, x.verdict])).toEqual([
+      [img('compress'), 'clean'],
+      [damaged, 'damaged'],
+      [img('raid1', 1), 'clean'],
+      [join(tmp, 'missing.img'), 'unreadable'],
+      [img('default'), 'clean'],
+    ]);
+  });
+
+  it('--jobs without --data is refused for one IMAGE (it means the data workers there)', async () => {
+    const r = await cli('check', img('default'), '--jobs', '2');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--jobs goes with --data/);
+  });
+
   it('--device with several images is a usage error', async () => {
     expect((await cli('check', img('default'), img('compress'), '--device', img('raid1', 2))).code).toBe(2);
   });
@@ -116,7 +145,20 @@ describe('check: CI report files', () => {
       errors.map((f: { code: string; message: string }) => [f.code, f.message]),
     );
     const x = readFileSync(junit, 'utf8');
-    expect(x).toMatch(/<testsuites name="btrfs-inspect check" tests="\d+" failures="[1-9]\d*" errors="0">/);
+    expect(x).toMatch(/<testsuites name="btrfs-inspect check" tests="\d+" failures="[1-9]\d*" errors="0" *>/);
     for (const f of errors) expect(x).toContain(f.code);
+  });
+
+  it('one IMAGE that cannot be read: exit 2, and the report files are closed whole with it as an errored case', async () => {
+    const junit = join(tmp, 'gone.xml');
+    const sarif = join(tmp, 'gone.sarif');
+    const gone = join(tmp, 'gone.img');
+    const r = await cli('check', gone, '--junit', junit, '--sarif', sarif);
+    expect(r.code).toBe(2);
+    expect(readFileSync(junit, 'utf8')).toMatch(
+      /<testsuites name="btrfs-inspect check" tests="1" failures="0" errors="1" *>[\s\S]*<error message="[^"]*gone\.img[^"]*" type="unreadable"\/>[\s\S]*<\/testsuites>\n$/,
+    );
+    const s = JSON.parse(readFileSync(sarif, 'utf8'));
+    expect(s.runs[0].results.map((x: { ruleId: string; level: string }) => [x.ruleId, x.level])).toEqual([['unreadable', 'error']]);
   });
 });

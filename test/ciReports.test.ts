@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCheck } from '../src/analysis/check/index.js';
 import { type Finding, formatLocation } from '../src/findings.js';
-import { type CheckedImage, githubAnnotations, junitReport, type RuleInfo, sarifReport } from '../src/report/ciReports.js';
+import { type CheckedImage, githubAnnotations, JunitStream, junitReport, type RuleInfo, SarifStream, sarifReport } from '../src/report/ciReports.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
 import { recipes } from './helpers/damagedCheck.js';
 import { openSample } from './helpers/samples.js';
@@ -70,7 +70,9 @@ describe('CI reports', () => {
       if (f.location.physical !== undefined) expect(BigInt(loc.physicalLocation.region!.byteOffset)).toBe(f.location.physical);
       expect(loc.logicalLocations?.[0]?.fullyQualifiedName).toBe(formatLocation({ ...f.location, device: undefined, devid: undefined, physical: undefined } as never));
     }
-    expect(run.tool.driver.rules.map((r) => r.id)).toEqual([...new Set(all.map((f) => f.code))].sort());
+    // Rules in the order their codes first occur (the run's results are written before its rules).
+    expect(run.tool.driver.rules.map((r) => r.id)).toEqual([...new Set(all.map((f) => f.code))]);
+    for (const r of run.results.filter((x) => x.ruleId !== 'unreadable')) expect(run.tool.driver.rules[(r as unknown as { ruleIndex: number }).ruleIndex]!.id).toBe(r.ruleId);
     expect(run.results.find((r) => r.ruleId === 'unreadable')?.locations[0]?.physicalLocation.artifactLocation.uri).toBe('gone.img');
   });
 
@@ -94,5 +96,41 @@ describe('CI reports', () => {
     expect(a.filter((l) => l.startsWith('::error file=damaged leaf.img'))).toHaveLength(damagedErrors.length);
     expect(a.filter((l) => l.startsWith('::error file=gone.img,title=unreadable::'))).toHaveLength(1);
     expect(a.filter((l) => l.startsWith('::') && l.includes('clean.img'))).toEqual(images[0]!.findings.filter((f) => f.severity === 'warning').map(() => expect.any(String)));
+  });
+
+  it("streamed: each image's part is written when it is given and nothing of it is kept; the documents are whole and valid", () => {
+    const junit = new JunitStream(rules, ['superblock', 'tree']);
+    const sarif = new SarifStream(rules, { name: 'btrfs-inspect', version: '0.1.0', informationUri: 'https://example.org/btrfs-inspect' });
+    const junitHead = junit.head();
+    let x = junitHead;
+    let j = sarif.head();
+    for (const im of images) {
+      // A copy the writers see once: emptied after, so anything they kept would be lost from the document.
+      const once: CheckedImage = { ...im, findings: [...im.findings] };
+      const xPart = junit.suite(once);
+      const jPart = sarif.image(once);
+      once.findings.length = 0;
+      once.failing = () => {
+        throw new Error('a writer looked at an image after it was given');
+      };
+      expect(xPart).toContain(`<testsuite name="btrfs-inspect check ${im.image}"`);
+      for (const f of im.findings.filter(failing)) expect(xPart).toContain(f.code);
+      for (const f of im.findings) expect(jPart).toContain(JSON.stringify(f.message));
+      for (const other of images.filter((o) => o !== im)) expect(xPart).not.toContain(`classname="${other.image}"`);
+      x += xPart;
+      j += jPart;
+    }
+    // The root's totals, written over its first start tag: the same number of bytes.
+    const head = junit.head();
+    expect(head.length).toBe(junitHead.length);
+    expect(junitHead).toMatch(/<testsuites name="btrfs-inspect check" *>\n$/);
+    x = head + x.slice(head.length) + junit.tail();
+    expect(x).toBe(junitReport(images, rules, ['superblock', 'tree']));
+    expect(head).toMatch(/<testsuites name="btrfs-inspect check" tests="\d+" failures="1" errors="1" *>/);
+    const doc = JSON.parse(j + sarif.tail());
+    expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+    expect(doc.runs).toHaveLength(1);
+    expect(doc.runs[0].results).toHaveLength(all.length + 1);
+    expect(doc.runs[0].artifacts.map((a: { location: { uri: string } }) => a.location.uri)).toEqual(['clean.img', 'damaged%20leaf.img', 'gone.img']);
   });
 });

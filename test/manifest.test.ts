@@ -5,6 +5,7 @@
  * - the demo image against the kernel's view of every file (sample-images/default/truth/files.json).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,10 @@ import { SAMPLES } from './helpers/samples.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'manifest');
 const IMAGE = join(DIR, 'rootdir.runs.gz');
+const sarifSchema = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'sarif', 'sarif-schema-2.1.0.json'), 'utf8'));
+// ajv-draft-04 is CommonJS (module.exports = Ajv): loaded through require, typed as its default export.
+const Ajv = createRequire(import.meta.url)('ajv-draft-04') as typeof import('ajv-draft-04').default;
+const validateSarif = new Ajv({ allErrors: true, strict: false, validateFormats: false }).compile(sarifSchema);
 const tmp = mkdtempSync(join(tmpdir(), 'btrfs-manifest-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -65,6 +70,34 @@ describe('verify against manifests written by other tools', () => {
       { difference: 'extra', key: './var/fifo', type: 'fifo' },
       { difference: 'missing', key: './etc/not-there', line: edited.length },
     ]);
+  });
+
+  it('--junit and --sarif carry every difference as a finding of the catalogue (manifest-missing, manifest-extra, manifest-different); SARIF schema-valid', async () => {
+    const lines = readFileSync(join(DIR, 'changed.mtree'), 'utf8').split('\n');
+    const edited = lines.filter((l) => !l.startsWith('./var/fifo ')).concat(['./etc/not-there type=file mode=644']);
+    const path = join(tmp, 'edited-changed.mtree');
+    writeFileSync(path, edited.join('\n'));
+    const junit = join(tmp, 'verify.xml');
+    const sarif = join(tmp, 'verify.sarif');
+    const r = await cli('verify', IMAGE, '--manifest', path, '--junit', junit, '--sarif', sarif);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(readFileSync(sarif, 'utf8'));
+    expect(validateSarif(doc), JSON.stringify(validateSarif.errors?.slice(0, 3))).toBe(true);
+    const results = doc.runs[0].results.map((x: { ruleId: string; level: string; message: { text: string } }) => [x.ruleId, x.level, x.message.text]);
+    const changed = parseManifest(readFileSync(join(DIR, 'changed.mtree'), 'utf8')).records.find((x) => x.key === './etc/inline')!;
+    expect(results).toEqual([
+      ...['mode', 'size', 'sha256digest'].map((f) => [
+        'manifest-different',
+        'error',
+        expect.stringMatching(new RegExp(`^\\./etc/inline: ${f} .* in the image, ${changed.fields[f as 'mode']} in the manifest \\(manifest line ${changed.line}\\)$`)),
+      ]),
+      ['manifest-extra', 'error', './var/fifo: fifo in the image, not in the manifest'],
+      ['manifest-missing', 'error', `./etc/not-there: in the manifest (manifest line ${edited.length}), not in the image`],
+    ]);
+    const x = readFileSync(junit, 'utf8');
+    expect(x).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="btrfs-inspect verify" tests="2" failures="1" errors="0" *>\n/);
+    expect(x).toContain('<failure message="5 finding(s): manifest-different, manifest-extra, manifest-missing" type="manifest-different">');
+    expect(x).toContain('<testcase classname="' + IMAGE + '" name="policy" time="0"></testcase>');
   });
 
   it('reads the classic relative form of mtree(8) -c: /set defaults, names relative to the directory, ".."', async () => {
@@ -226,7 +259,9 @@ describe('verify: policy', () => {
         .map((s) => s.id)
         .sort(),
     );
-    expect(r.code).toBe(doc.policy.length > 0 ? 1 : 0);
+    expect(doc.policy.length).toBeGreaterThan(0);
+    expect(new Set(doc.policy.map((v: { code: string }) => v.code))).toEqual(new Set(['policy-snapshot']));
+    expect(r.code).toBe(1);
   });
 
   it('--min-free against btrfs filesystem usage\'s "Free (estimated)"', async () => {
@@ -235,7 +270,35 @@ describe('verify: policy', () => {
     expect((await cli('verify', DEMO, '--min-free', String(free))).code).toBe(0);
     const short = await cli('verify', DEMO, '--min-free', String(free + 1n), '--json');
     expect(short.code).toBe(1);
-    expect(JSON.parse(short.stdout).policy).toEqual([{ code: 'policy-free-space', message: `${free} bytes free (estimated, as "usage" says), less than the ${free + 1n} required` }]);
+    expect(JSON.parse(short.stdout).policy).toEqual([
+      { code: 'policy-free-space', severity: 'error', message: `${free} bytes free (estimated, as "usage" says), less than the ${free + 1n} required` },
+    ]);
+  });
+
+  it('--compressed all|none: the files with an extent FIEMAP showed without / with the "encoded" flag (compress sample, truth files.json)', async () => {
+    const IMG = join(SAMPLES, 'compress', 'dev1.runs.gz');
+    const truth = filesTruth('compress').filter((t) => t.type === 'file' && t.filefrag);
+    const keys = (doc: { policy: { code: string; key: string }[] }) => {
+      expect(new Set(doc.policy.map((v) => v.code))).toEqual(new Set(['policy-compression']));
+      return doc.policy.map((v) => v.key).sort();
+    };
+    const where = (p: (flags: string[]) => boolean) =>
+      truth
+        .filter((t) => t.filefrag!.extents.some((x) => p(x.flags)))
+        .map((t) => `./${t.path}`)
+        .sort();
+    const all = await cli('verify', IMG, '--compressed', 'all', '--json');
+    const none = await cli('verify', IMG, '--compressed', 'none', '--json');
+    const uncompressed = where((f) => !f.includes('encoded'));
+    const compressed = where((f) => f.includes('encoded'));
+    // The sample holds both kinds, and files with both (mixed.bin: compressible and random parts).
+    expect(uncompressed.length).toBeGreaterThan(5);
+    expect(compressed.length).toBeGreaterThan(20);
+    expect(uncompressed.filter((k) => compressed.includes(k)).length).toBeGreaterThan(0);
+    expect(keys(JSON.parse(all.stdout))).toEqual(uncompressed);
+    expect(keys(JSON.parse(none.stdout))).toEqual(compressed);
+    expect([all.code, none.code]).toEqual([1, 1]);
+    expect((await cli('verify', IMG, '--compressed', 'some')).code).toBe(2);
   });
 
   it('nothing to verify, an unknown rule, or exceptions without the rule are usage errors', async () => {

@@ -1,8 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
+import type { CheckReport } from '../analysis/check/index.js';
 import { openByteSource } from '../io/node/openSource.js';
 import { readSuperblocks } from '../volume/superblocks.js';
 import { type CliIO, InputError, UsageError } from './context.js';
-import { selectSource } from './open.js';
+import { type SourceOptions, selectSource } from './open.js';
 
 /** One filesystem to check: its first device (the IMAGE), the others (--device), or why it cannot be opened. */
 export interface ImageGroup {
@@ -67,4 +69,90 @@ export function groupByFilesystem(paths: readonly string[], io: CliIO): ImageGro
     const m = [...g.members].sort((a, b) => (a.devid < b.devid ? -1 : a.devid > b.devid ? 1 : 0));
     return { image: m[0]!.path, devices: m.slice(1).map((x) => x.path) };
   });
+}
+
+/** A filesystem sent to an image worker (checkImageWorker.ts); `opts` are the source options, cloneable. */
+export interface ImageJob {
+  id: number;
+  image: string;
+  devices: string[];
+  opts: SourceOptions;
+  data: boolean;
+}
+
+/** A worker's answer: the report, or why the filesystem could not be checked (`error`) or the run must end (`fatal`). */
+export interface ImageJobResult {
+  id: number;
+  report?: CheckReport;
+  error?: string;
+  fatal?: string;
+  /** What opening it wrote to stderr (notes on partitions, copies), written when its line is. */
+  stderr: string;
+  elapsedMs: number;
+}
+
+/**
+ * Worker threads that each check whole filesystems, one at a time: a job
+ * goes to an idle worker or waits in line. A worker that dies (out of
+ * memory, a crash) fails the filesystem it had as "could not check" and is
+ * replaced.
+ */
+export class ImagePool {
+  private readonly idle: Worker[] = [];
+  private readonly queue: { job: ImageJob; resolve: (r: ImageJobResult) => void }[] = [];
+  private readonly working = new Map<Worker, { job: ImageJob; resolve: (r: ImageJobResult) => void }>();
+  private next = 0;
+  private closed = false;
+
+  constructor(
+    private readonly size: number,
+    private readonly start: () => Worker,
+  ) {
+    for (let i = 0; i < size; i++) this.idle.push(this.spawn());
+  }
+
+  private spawn(): Worker {
+    const w = this.start();
+    w.on('message', (r: ImageJobResult) => {
+      const t = this.working.get(w);
+      this.working.delete(w);
+      this.idle.push(w);
+      t?.resolve(r);
+      this.pump();
+    });
+    const gone = (why: string) => {
+      const t = this.working.get(w);
+      this.working.delete(w);
+      const at = this.idle.indexOf(w);
+      if (at >= 0) this.idle.splice(at, 1);
+      if (this.closed) return;
+      t?.resolve({ id: t.job.id, error: `the check worker stopped: ${why}`, stderr: '', elapsedMs: 0 });
+      if (this.idle.length + this.working.size < this.size) this.idle.push(this.spawn());
+      this.pump();
+    };
+    w.on('error', (e) => gone(e.message));
+    w.on('exit', (code) => gone(`exit code ${code}`));
+    return w;
+  }
+
+  private pump(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const w = this.idle.shift()!;
+      const t = this.queue.shift()!;
+      this.working.set(w, t);
+      w.postMessage(t.job);
+    }
+  }
+
+  check(image: string, devices: string[], opts: SourceOptions, data: boolean): Promise<ImageJobResult> {
+    return new Promise((resolve) => {
+      this.queue.push({ job: { id: this.next++, image, devices, opts, data }, resolve });
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.idle, ...this.working.keys()].map((w) => w.terminate()));
+  }
 }

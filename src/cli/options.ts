@@ -153,7 +153,7 @@ const RULES: Record<string, OptionRules> = {
   timeline: { refuse: NO_TABLES, requires: { ns: 'bodyfile' }, conflicts: [['bodyfile', 'json']] },
   check: {
     refuse: CURRENT_ONLY('it verifies the filesystem the superblock names (--superblock N picks another copy)'),
-    requires: { jobs: 'data' },
+    // --jobs without --data is refused in the command when given one IMAGE: with several it is the image workers.
     // --json always holds every finding: --verbose and --quiet shape the text only.
     conflicts: [
       ['verbose', 'quiet'],

@@ -1,4 +1,5 @@
 import { type Finding, formatLocation, type Location, type Severity } from '../findings.js';
+import { toJson } from './json.js';
 import { xmlText } from './xml.js';
 
 /**
@@ -37,19 +38,46 @@ const line = (f: Finding) => {
   return `${f.severity} ${f.code}: ${f.message}${at ? ` [${at}]` : ''}`;
 };
 
+/** Room in the root's start tag for three totals of up to 20 digits each with their attribute names. */
+const JUNIT_TOTALS_ROOM = ' tests="" failures="" errors=""'.length + 60;
+
 /**
- * JUnit XML: a test suite per image; in it a test case per rule family
- * (superblock, tree blocks, items, …) that fails with every failing finding
- * of that family, located; an image that could not be checked is one errored
- * case. Findings that do not fail (notes, ignored codes) are in system-out.
+ * JUnit XML written an image at a time: `head()` starts the document,
+ * `suite(image)` gives that image's test suite (and forgets the image), and
+ * `tail()` closes the document. The root's totals are known only at the end:
+ * `head()` called again then gives the same number of bytes with them
+ * filled in, to be written over the first one (a writer that cannot seek
+ * leaves the root without totals, which JUnit readers allow).
+ *
+ * A suite per image; in it a test case per rule family (superblock, tree
+ * blocks, items, …) that fails with every failing finding of that family,
+ * located; an image that could not be checked is one errored case. Findings
+ * that do not fail (notes, ignored codes) are in system-out.
  */
-export function junitReport(images: readonly CheckedImage[], rules: Readonly<Record<string, RuleInfo>>, groups: readonly string[]): string {
-  const out = ['<?xml version="1.0" encoding="UTF-8"?>'];
-  let tests = 0,
-    failures = 0,
-    errors = 0;
-  const suites: string[] = [];
-  for (const im of images) {
+export class JunitStream {
+  private tests = 0;
+  private failures = 0;
+  private errors = 0;
+  private suites = 0;
+  /** The document element's start: no totals yet, room for them (spaces before '>', which XML allows). */
+  private readonly root: string;
+
+  /** `command`: the run's name in the document and suite names ("btrfs-inspect check"). */
+  constructor(
+    private readonly rules: Readonly<Record<string, RuleInfo>>,
+    private readonly groups: readonly string[],
+    private readonly command = 'check',
+  ) {
+    this.root = `<testsuites name="btrfs-inspect ${xml(command)}"`;
+  }
+
+  /** The XML declaration and the root's start tag: the same length whatever the totals (they are ASCII). */
+  head(): string {
+    const totals = this.suites > 0 ? ` tests="${this.tests}" failures="${this.failures}" errors="${this.errors}"` : '';
+    return `<?xml version="1.0" encoding="UTF-8"?>\n${`${this.root}${totals}`.padEnd(this.root.length + JUNIT_TOTALS_ROOM)}>\n`;
+  }
+
+  suite(im: CheckedImage): string {
     const cases: string[] = [];
     let sFail = 0,
       sErr = 0;
@@ -60,11 +88,11 @@ export function junitReport(images: readonly CheckedImage[], rules: Readonly<Rec
     } else {
       const byGroup = new Map<string, Finding[]>();
       for (const f of im.findings) {
-        const g = rules[f.code]?.group ?? 'other';
+        const g = this.rules[f.code]?.group ?? 'other';
         if (!byGroup.has(g)) byGroup.set(g, []);
         byGroup.get(g)!.push(f);
       }
-      for (const g of [...groups, ...[...byGroup.keys()].filter((k) => !groups.includes(k))]) {
+      for (const g of [...this.groups, ...[...byGroup.keys()].filter((k) => !this.groups.includes(k))]) {
         const fs = byGroup.get(g) ?? [];
         const failing = fs.filter(im.failing);
         const quiet = fs.filter((f) => !im.failing(f));
@@ -78,13 +106,23 @@ export function junitReport(images: readonly CheckedImage[], rules: Readonly<Rec
         cases.push(`    <testcase classname="${xml(im.image)}" name="${xml(g)}" time="0">${body}${body ? '\n    ' : ''}</testcase>`);
       }
     }
-    tests += cases.length;
-    failures += sFail;
-    errors += sErr;
-    suites.push(`  <testsuite name="btrfs-inspect check ${xml(im.image)}" tests="${cases.length}" failures="${sFail}" errors="${sErr}" time="${time}">\n${cases.join('\n')}\n  </testsuite>`);
+    this.suites++;
+    this.tests += cases.length;
+    this.failures += sFail;
+    this.errors += sErr;
+    return `  <testsuite name="btrfs-inspect ${xml(this.command)} ${xml(im.image)}" tests="${cases.length}" failures="${sFail}" errors="${sErr}" time="${time}">\n${cases.join('\n')}\n  </testsuite>\n`;
   }
-  out.push(`<testsuites name="btrfs-inspect check" tests="${tests}" failures="${failures}" errors="${errors}">`, ...suites, '</testsuites>');
-  return out.join('\n') + '\n';
+
+  tail(): string {
+    return '</testsuites>\n';
+  }
+}
+
+/** The whole JUnit document of `images` at once (JunitStream with the totals in place). */
+export function junitReport(images: readonly CheckedImage[], rules: Readonly<Record<string, RuleInfo>>, groups: readonly string[], command = 'check'): string {
+  const s = new JunitStream(rules, groups, command);
+  const suites = images.map((im) => s.suite(im)).join('');
+  return s.head() + suites + s.tail();
 }
 
 const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' };
@@ -106,64 +144,94 @@ function uriOf(path: string): string {
   return path.startsWith('/') ? `file://${enc}` : enc;
 }
 
+/** Indents every line but the first of `text` by `by`. */
+const indent = (text: string, by: string) => text.replace(/\n/g, `\n${by}`);
+
 /**
- * SARIF 2.1.0: one run; the rules are the catalogue's codes that occur (with
- * their meaning, default level and btrfs-progs correspondence), each result a
- * finding with its level, message and location. Findings that do not fail
- * are written with level "note" or "none" as they are, so a viewer can show
- * them without failing the build.
+ * SARIF 2.1.0 written an image at a time: one run (GitHub code scanning
+ * takes one run per tool and category) whose `results` come first, an
+ * image's results as it is checked, and whose `artifacts` and `tool` (the
+ * rules that occurred, indexed in the order first seen) close it — JSON
+ * objects are unordered, so the run is valid SARIF all the same. Only the
+ * codes seen and the image names are kept, never the findings.
+ *
+ * Each result is a finding with its level, message and location; findings
+ * that do not fail are written with level "note" or "none" as they are, so
+ * a viewer can show them without failing the build.
  */
-export function sarifReport(images: readonly CheckedImage[], rules: Readonly<Record<string, RuleInfo>>, tool: { name: string; version: string; informationUri: string }): Record<string, unknown> {
-  const used = [...new Set(images.flatMap((i) => i.findings.map((f) => f.code)))].sort();
-  const index = new Map(used.map((c, i) => [c, i]));
-  const results = images.flatMap((im) => [
-    ...(im.error !== undefined
-      ? [
+export class SarifStream {
+  private readonly index = new Map<string, number>();
+  private readonly artifacts: string[] = [];
+  private results = 0;
+
+  constructor(
+    private readonly rules: Readonly<Record<string, RuleInfo>>,
+    private readonly tool: { name: string; version: string; informationUri: string },
+  ) {}
+
+  head(): string {
+    return '{\n  "$schema": "https://json.schemastore.org/sarif-2.1.0.json",\n  "version": "2.1.0",\n  "runs": [\n    {\n      "results": [';
+  }
+
+  /** This image's results (and an "unreadable" one when it could not be checked). */
+  image(im: CheckedImage): string {
+    this.artifacts.push(im.image);
+    const out: string[] = [];
+    if (im.error !== undefined) {
+      out.push(toJson({ ruleId: 'unreadable', level: 'error', message: { text: `${im.image}: ${im.error}` }, locations: [{ physicalLocation: { artifactLocation: { uri: uriOf(im.image) } } }] }, 2));
+    }
+    for (const f of im.findings) {
+      let ruleIndex = this.index.get(f.code);
+      if (ruleIndex === undefined) {
+        ruleIndex = this.index.size;
+        this.index.set(f.code, ruleIndex);
+      }
+      out.push(
+        toJson(
           {
-            ruleId: 'unreadable',
-            level: 'error',
-            message: { text: `${im.image}: ${im.error}` },
-            locations: [{ physicalLocation: { artifactLocation: { uri: uriOf(im.image) } } }],
+            ruleId: f.code,
+            ruleIndex,
+            level: im.failing(f) ? SARIF_LEVEL[f.severity] : f.severity === 'info' ? 'note' : 'none',
+            message: { text: f.message },
+            locations: [sarifLocation(im.image, f.location)],
+            ...(f.repairable !== undefined ? { properties: { repairable: f.repairable } } : {}),
           },
-        ]
-      : []),
-    ...im.findings.map((f) => ({
-      ruleId: f.code,
-      ruleIndex: index.get(f.code)!,
-      level: im.failing(f) ? SARIF_LEVEL[f.severity] : f.severity === 'info' ? 'note' : 'none',
-      message: { text: f.message },
-      locations: [sarifLocation(im.image, f.location)],
-      ...(f.repairable !== undefined ? { properties: { repairable: f.repairable } } : {}),
-    })),
-  ]);
-  return {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: tool.name,
-            version: tool.version,
-            informationUri: tool.informationUri,
-            rules: used.map((code) => {
-              const r = rules[code];
-              return {
-                id: code,
-                shortDescription: { text: r?.meaning ?? code },
-                defaultConfiguration: { level: SARIF_LEVEL[r?.severity ?? 'error'] },
-                ...(r?.group !== undefined || r?.progs !== undefined
-                  ? { properties: { ...(r.group !== undefined ? { group: r.group } : {}), ...(r.progs !== undefined ? { btrfsProgs: r.progs } : {}) } }
-                  : {}),
-              };
-            }),
-          },
-        },
-        artifacts: images.map((im) => ({ location: { uri: uriOf(im.image) }, roles: ['analysisTarget'] })),
-        results,
-      },
-    ],
-  };
+          2,
+        ),
+      );
+    }
+    const text = out.map((r, i) => `${this.results + i > 0 ? ',' : ''}\n        ${indent(r, '        ')}`).join('');
+    this.results += out.length;
+    return text;
+  }
+
+  /** Closes the results, then the artifacts (every image) and the tool with the rules seen, then the document. */
+  tail(): string {
+    const rules = [...this.index.keys()].map((code) => {
+      const r = this.rules[code];
+      return {
+        id: code,
+        shortDescription: { text: r?.meaning ?? code },
+        defaultConfiguration: { level: SARIF_LEVEL[r?.severity ?? 'error'] },
+        ...(r?.group !== undefined || r?.progs !== undefined
+          ? { properties: { ...(r.group !== undefined ? { group: r.group } : {}), ...(r.progs !== undefined ? { btrfsProgs: r.progs } : {}) } }
+          : {}),
+      };
+    });
+    const rest = {
+      artifacts: this.artifacts.map((image) => ({ location: { uri: uriOf(image) }, roles: ['analysisTarget'] })),
+      tool: { driver: { name: this.tool.name, version: this.tool.version, informationUri: this.tool.informationUri, rules } },
+    };
+    // The rest of the run, as members after "results" (the object's braces cut off).
+    const members = indent(toJson(rest, 2).slice(2, -2), '    ');
+    return `${this.results > 0 ? '\n      ' : ''}],\n    ${members}\n    }\n  ]\n}\n`;
+  }
+}
+
+/** The whole SARIF document of `images` at once (SarifStream's output, parsed). */
+export function sarifReport(images: readonly CheckedImage[], rules: Readonly<Record<string, RuleInfo>>, tool: { name: string; version: string; informationUri: string }): Record<string, unknown> {
+  const s = new SarifStream(rules, tool);
+  return JSON.parse(s.head() + images.map((im) => s.image(im)).join('') + s.tail()) as Record<string, unknown>;
 }
 
 /** GitHub Actions workflow commands: one `::error` / `::warning` / `::notice` line per failing or noted finding. */

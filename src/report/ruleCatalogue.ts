@@ -1,6 +1,6 @@
 import { RULES, type Rule, type RuleGroup } from '../findingRules.js';
 
-const GROUPS: readonly RuleGroup[] = ['superblock', 'devices', 'chunks', 'tree blocks', 'items', 'cross references', 'files', 'data', 'notes'];
+const GROUPS: readonly RuleGroup[] = ['superblock', 'devices', 'chunks', 'tree blocks', 'items', 'cross references', 'files', 'data', 'notes', 'manifest', 'policy'];
 
 const REPAIR: Record<Rule['repair'], string> = { copy: 'another copy', none: 'no', 'n/a': '—' };
 

@@ -1,21 +1,20 @@
-import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { Command } from 'commander';
 import { type CheckFinding, type CheckReport, type CheckSummary, type DataJob, type DataJobResult, type DataVerifier, runCheck, runCheckParallel, verifyDataJob } from '../../analysis/check/index.js';
-import { RULES, type RuleGroup } from '../../findingRules.js';
+import type { RuleGroup } from '../../findingRules.js';
 import { formatLocation, locationJson } from '../../findings.js';
-import { type CheckedImage, githubAnnotations, junitReport, type RuleInfo, sarifReport } from '../../report/ciReports.js';
+import { type CheckedImage, githubAnnotations } from '../../report/ciReports.js';
 import { JSON_VERSION, ndjsonHeader, toJson } from '../../report/json.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
-import { groupByFilesystem, imageList } from '../checkImages.js';
+import { groupByFilesystem, type ImageJobResult, ImagePool, imageList } from '../checkImages.js';
 import { type CheckPolicy, fails, ignoredBecause, loadPolicy } from '../checkPolicy.js';
+import { openCiReports } from '../ciReportFiles.js';
 import { type CliIO, EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, InputError, LineWriter, NotServedError, UsageError } from '../context.js';
 import { openFilesystem, type SourceOptions, sourceOptionsOf } from '../open.js';
 import { addSourceOptions, type CommonOptions, collect } from '../options.js';
 import { Progress } from '../progress.js';
 import { renderTable } from '../table.js';
-import { VERSION } from '../version.js';
 import { startWorker } from '../worker.js';
 
 interface CheckCliOptions extends CommonOptions {
@@ -49,7 +48,10 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
       'find, locate and explain damage: superblocks, every copy of every tree block, items, cross references; --data: every copy of every data sector. Exit 0 clean, 1 damage, 2 could not check',
     )
     .option('--data', 'also verify every copy of every checksummed data sector (reads all data)')
-    .option('--jobs <n>', 'worker threads verifying data checksums (default: one per core; 1 = on the main thread)')
+    .option(
+      '--jobs <n>',
+      'one IMAGE: worker threads verifying data checksums; several: filesystems checked at once, each on a worker thread (default: one per core; 1 = on the main thread, one after another)',
+    )
     .option('-v, --verbose', 'list notes (findings of severity info) in the findings table too')
     .option('-q, --quiet', 'print the verdict line only')
     .option('--from <file>', 'check the images listed in FILE too, one path a line ("-": stdin; blank lines and # comments skipped)')
@@ -65,29 +67,100 @@ export function registerCheck(program: Command, io: CliIO, done: (code: number) 
       const policy = loadPolicy(opts);
       const list = imageList(images, opts.from);
       const single = list.length <= 1 && opts.from === undefined;
+      if (single && opts.jobs !== undefined && !opts.data) throw new UsageError('check: --jobs goes with --data, which was not given (or with several images: filesystems checked at once)');
       if (!single && opts.device) throw new UsageError('--device goes with one IMAGE; given several, the devices of a multi-device filesystem are found by their fsid');
       // Several images are grouped by what their detected formats hold: one forced format cannot name them all.
       if (!single && opts.inputFormat !== undefined) throw new UsageError('--input-format goes with one IMAGE; given several, each is read as its content says');
       const groups = single ? [{ image: list[0], devices: opts.device ?? [] }] : groupByFilesystem(list, io);
-      const results: Checked[] = [];
-      for (const g of groups) {
+      const reports = openCiReports(opts, CHECK_GROUPS);
+      const annotate = process.env['GITHUB_ACTIONS'] === 'true' && !opts.json;
+      if (single) {
         const started = Date.now();
+        const image = groups[0]!.image ?? '(demo)';
+        let report: CheckReport;
         try {
-          results.push({ image: g.image ?? '(demo)', devices: g.devices, report: await checkOne(g.image, { ...opts, device: g.devices }, jobs, io), elapsedMs: Date.now() - started });
+          report = await checkOne(groups[0]!.image, opts, jobs, io);
         } catch (e) {
-          // One image that cannot be opened is an error line of its own; alone, it is the run's error (exit 2).
-          if (single || !(e instanceof InputError || e instanceof UsageError || e instanceof NotServedError)) throw e;
-          results.push({ image: g.image!, devices: g.devices, error: e.message, elapsedMs: Date.now() - started });
+          // The report files were begun: they are closed whole, the image an errored case, before the error ends the run.
+          reports.add({ image, findings: [], error: (e as Error).message, failing: () => true, elapsedMs: Date.now() - started });
+          reports.close();
+          throw e;
         }
+        const r: Checked = { image, devices: groups[0]!.devices, report, elapsedMs: Date.now() - started };
+        const v = judge(r, policy);
+        reports.add(checkedImage(r, policy));
+        reports.close();
+        if (annotate) io.stdout.write(githubAnnotations([checkedImage(r, policy)]));
+        return done(writeOne(r, v, policy, opts, io, images[0]));
       }
-      const verdicts = results.map((r) => judge(r, policy));
-      writeCiReports(results, policy, opts);
-      if (process.env['GITHUB_ACTIONS'] === 'true' && !opts.json) io.stdout.write(githubAnnotations(results.map((r) => checkedImage(r, policy))));
-      const code = verdicts.reduce((c, v) => Math.max(c, v.code), EXIT_OK);
-      if (single) return done(writeOne(results[0]!, verdicts[0]!, policy, opts, io, images[0]));
-      writeMany(results, verdicts, policy, opts, io);
-      done(code);
+      // Each filesystem's part of every output is written as it is checked (in the order given), then forgotten.
+      const many = new ManyWriter(policy, opts, io);
+      for await (const r of checkAll(groups as { image: string; devices: string[] }[], opts, jobs, io)) {
+        const v = judge(r, policy);
+        const im = checkedImage(r, policy);
+        reports.add(im);
+        if (annotate) io.stdout.write(githubAnnotations([im]));
+        many.image(r, v);
+      }
+      reports.close();
+      done(many.end());
     });
+}
+
+/**
+ * The filesystems of `groups` checked, yielded in the order given: one after
+ * another on this thread (`jobs` 1), or up to `jobs` at once on image
+ * workers (checkImageWorker.ts), each checking one filesystem at a time with
+ * its data verified on its own thread. At most 2 × jobs filesystems are in
+ * work or finished and waiting for an earlier one, so a slow image holds
+ * back a bounded number of reports.
+ */
+async function* checkAll(groups: readonly { image: string; devices: string[] }[], opts: CheckCliOptions, jobs: number, io: CliIO): AsyncGenerator<Checked> {
+  if (jobs === 1 || groups.length === 1) {
+    for (const g of groups) {
+      const started = Date.now();
+      try {
+        yield { image: g.image, devices: g.devices, report: await checkOne(g.image, { ...opts, device: g.devices }, jobs, io), elapsedMs: Date.now() - started };
+      } catch (e) {
+        // One image that cannot be opened is an error line of its own.
+        if (!(e instanceof InputError || e instanceof UsageError || e instanceof NotServedError)) throw e;
+        yield { image: g.image, devices: g.devices, error: e.message, elapsedMs: Date.now() - started };
+      }
+    }
+    return;
+  }
+  const source = workerSourceOptions(opts);
+  const pool = new ImagePool(Math.min(jobs, groups.length), () => startWorker(import.meta.url, 'checkImageWorker', null, { maxYoungGenerationSizeMb: 4 }));
+  try {
+    const inWork = new Map<number, Promise<ImageJobResult>>();
+    let sent = 0;
+    for (let i = 0; i < groups.length; i++) {
+      for (; sent < groups.length && sent < i + 2 * jobs; sent++) inWork.set(sent, pool.check(groups[sent]!.image, groups[sent]!.devices, source, opts.data === true));
+      const r = await inWork.get(i)!;
+      inWork.delete(i);
+      const g = groups[i]!;
+      if (r.fatal !== undefined) throw new Error(`${g.image}: ${r.fatal}`);
+      if (r.stderr) io.stderr.write(r.stderr);
+      yield { image: g.image, devices: g.devices, ...(r.report ? { report: r.report } : { error: r.error ?? 'not checked' }), elapsedMs: r.elapsedMs };
+    }
+  } finally {
+    await pool.close();
+  }
+}
+
+/** The source options of the command line a worker opens each filesystem with (strings and flags: cloneable). */
+function workerSourceOptions(opts: CheckCliOptions): SourceOptions {
+  const { partition, offset, superblock, generation, root, replayLog, lv, snapshot } = opts;
+  return {
+    ...(partition !== undefined ? { partition } : {}),
+    ...(offset !== undefined ? { offset } : {}),
+    ...(superblock !== undefined ? { superblock } : {}),
+    ...(generation !== undefined ? { generation } : {}),
+    ...(root !== undefined ? { root } : {}),
+    ...(replayLog !== undefined ? { replayLog } : {}),
+    ...(lv !== undefined ? { lv } : {}),
+    ...(snapshot !== undefined ? { snapshot } : {}),
+  };
 }
 
 /** Opens one filesystem and checks it (data on `jobs` worker threads). */
@@ -123,24 +196,8 @@ function checkedImage(r: Checked, policy: CheckPolicy): CheckedImage {
   return { image: r.image, findings: r.report?.findings ?? [], ...(r.error !== undefined ? { error: r.error } : {}), failing: (f) => fails(policy, r.image, f), elapsedMs: r.elapsedMs };
 }
 
-/** The catalogue as the CI report writers want it. */
-const RULE_INFO: Record<string, RuleInfo> = Object.fromEntries(Object.entries(RULES).map(([code, r]) => [code, { severity: r.severity, meaning: r.meaning, group: r.group, progs: r.progs }]));
-const RULE_GROUPS: RuleGroup[] = ['superblock', 'devices', 'chunks', 'tree blocks', 'items', 'cross references', 'files', 'data', 'notes'];
-
-/** --junit FILE, --sarif FILE: written whatever the verdict (a CI system shows the report of a failed run too). */
-function writeCiReports(results: readonly Checked[], policy: CheckPolicy, opts: CheckCliOptions): void {
-  const images = results.map((r) => checkedImage(r, policy));
-  const write = (path: string, text: string, what: string) => {
-    try {
-      writeFileSync(path, text);
-    } catch (e) {
-      throw new InputError(`--${what} ${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-  };
-  if (opts.junit !== undefined) write(opts.junit, junitReport(images, RULE_INFO, RULE_GROUPS), 'junit');
-  if (opts.sarif !== undefined)
-    write(opts.sarif, toJson(sarifReport(images, RULE_INFO, { name: 'btrfs-inspect', version: VERSION, informationUri: 'https://www.npmjs.com/package/btrfs-inspect' }), 2) + '\n', 'sarif');
-}
+/** Check's JUnit test cases per image: its rule families, in the order it reports them. */
+const CHECK_GROUPS: RuleGroup[] = ['superblock', 'devices', 'chunks', 'tree blocks', 'items', 'cross references', 'files', 'data', 'notes'];
 
 /** Verdict words: the classic line when only errors fail and nothing is accepted, else what failed and what was accepted. */
 function verdictLine(s: CheckSummary, v: Verdict, policy: CheckPolicy): string {
@@ -248,22 +305,36 @@ function writeOne(r: Checked, v: Verdict, policy: CheckPolicy, opts: CheckCliOpt
   return code;
 }
 
-/** Several filesystems: a line each (and its failing findings), then the totals; --json: NDJSON, a record per image. */
-function writeMany(results: readonly Checked[], verdicts: readonly Verdict[], policy: CheckPolicy, opts: CheckCliOptions, io: CliIO): void {
-  const n = { clean: 0, damaged: 0, unreadable: 0 };
-  for (const v of verdicts) n[v.code === EXIT_OK ? 'clean' : v.code === EXIT_DAMAGE ? 'damaged' : 'unreadable']++;
-  const code = verdicts.reduce((c, v) => Math.max(c, v.code), EXIT_OK);
-  const w = new LineWriter(io.stdout);
-  if (opts.json) {
-    w.line(ndjsonHeader('check').slice(0, -1));
-    results.forEach((r, i) => {
-      const v = verdicts[i]!;
+/**
+ * Several filesystems: a line each (and its failing findings), written as each is checked, then the
+ * totals; --json: NDJSON, a record per image. Only the verdict counts are kept.
+ */
+class ManyWriter {
+  private readonly n = { clean: 0, damaged: 0, unreadable: 0 };
+  private code = EXIT_OK;
+  private readonly w: LineWriter;
+
+  constructor(
+    private readonly policy: CheckPolicy,
+    private readonly opts: CheckCliOptions,
+    io: CliIO,
+  ) {
+    this.w = new LineWriter(io.stdout);
+    if (opts.json) this.w.line(ndjsonHeader('check').slice(0, -1));
+  }
+
+  image(r: Checked, v: Verdict): void {
+    const { w, policy, opts } = this;
+    const verdict = v.code === EXIT_OK ? 'clean' : v.code === EXIT_DAMAGE ? 'damaged' : 'unreadable';
+    this.n[verdict]++;
+    this.code = Math.max(this.code, v.code);
+    if (opts.json) {
       w.line(
         toJson({
           record: 'image',
           image: r.image,
           devices: r.devices,
-          verdict: v.code === EXIT_OK ? 'clean' : v.code === EXIT_DAMAGE ? 'damaged' : 'unreadable',
+          verdict,
           exitCode: v.code,
           ...(r.error !== undefined ? { error: r.error } : {}),
           ...(r.report
@@ -275,28 +346,32 @@ function writeMany(results: readonly Checked[], verdicts: readonly Verdict[], po
             : {}),
         }),
       );
-    });
-    w.line(toJson({ record: 'total', images: results.length, ...n, failOn: policy.failOn, exitCode: code }));
+    } else {
+      const name = r.devices.length ? `${r.image} (+ ${r.devices.join(', ')})` : r.image;
+      if (!r.report) w.line(`${name}: could not check: ${r.error}`);
+      else {
+        w.line(`${name}: ${verdictLine(r.report.summary, v, policy)}`);
+        if (!opts.quiet) {
+          for (const f of v.failing.slice(0, 20)) {
+            const at = formatLocation(f.location);
+            w.line(`  ${f.severity} ${f.code}${at ? ` [${at}]` : ''}: ${f.message}`);
+          }
+          if (v.failing.length > 20) w.line(`  ... and ${v.failing.length - 20} more ("check ${r.image}" lists them all)`);
+        }
+      }
+    }
     w.flush();
-    return;
   }
-  results.forEach((r, i) => {
-    const v = verdicts[i]!;
-    const name = r.devices.length ? `${r.image} (+ ${r.devices.join(', ')})` : r.image;
-    if (!r.report) {
-      w.line(`${name}: could not check: ${r.error}`);
-      return;
-    }
-    w.line(`${name}: ${verdictLine(r.report.summary, v, policy)}`);
-    if (opts.quiet) return;
-    for (const f of v.failing.slice(0, 20)) {
-      const at = formatLocation(f.location);
-      w.line(`  ${f.severity} ${f.code}${at ? ` [${at}]` : ''}: ${f.message}`);
-    }
-    if (v.failing.length > 20) w.line(`  ... and ${v.failing.length - 20} more ("check ${r.image}" lists them all)`);
-  });
-  w.line(`${results.length} filesystems: ${n.clean} clean, ${n.damaged} damaged, ${n.unreadable} could not be checked`);
-  w.flush();
+
+  /** The totals; the run's exit code. */
+  end(): number {
+    const { n, w } = this;
+    const images = n.clean + n.damaged + n.unreadable;
+    if (this.opts.json) w.line(toJson({ record: 'total', images, ...n, failOn: this.policy.failOn, exitCode: this.code }));
+    else w.line(`${images} filesystems: ${n.clean} clean, ${n.damaged} damaged, ${n.unreadable} could not be checked`);
+    w.flush();
+    return this.code;
+  }
 }
 
 /** "free-space-orphan" or "free-space-orphan 3, log-tree 1": the kinds of notes left out of the table. */

@@ -2,12 +2,15 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { manifestEntries } from '../../analysis/manifest.js';
 import { compareManifest, type ManifestDifference } from '../../analysis/manifestCompare.js';
-import { entryViolations, filesystemViolations, type Policy, type PolicyViolation } from '../../analysis/policy.js';
+import { compressionViolations, entryViolations, filesystemViolations, type Policy, type PolicyViolation } from '../../analysis/policy.js';
 import { computeUsage } from '../../analysis/usage.js';
+import { rule } from '../../findingRules.js';
+import type { Finding } from '../../findings.js';
 import { displayPath, parsePath } from '../../fs/names.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { entryRecord, mtreeKey, type ParsedManifest, parseManifest } from '../../report/manifestFormats.js';
 import { worst } from '../batch.js';
+import { openCiReports } from '../ciReportFiles.js';
 import { type CliIO, EXIT_DAMAGE, EXIT_OK, InputError, UsageError } from '../context.js';
 import { finish } from '../findings.js';
 import { nodeHasher } from '../hashers.js';
@@ -21,6 +24,9 @@ interface VerifyOptions extends CommonOptions {
   deny?: string[];
   allowSetuid?: string[];
   minFree?: string;
+  compressed?: string;
+  junit?: string;
+  sarif?: string;
   xdev?: boolean;
   subvol?: string;
   inode?: string;
@@ -32,7 +38,7 @@ const MAX_MANIFEST_BYTES = 1 << 30;
 export function registerVerify(program: Command, io: CliIO, done: (code: number) => void): void {
   addSourceOptions(program.command('verify').argument('[image]', 'image file or device').argument('[path]', 'directory the manifest describes, as a mount of subvolume 5 shows it (default /)'))
     .description(
-      'compare the files below PATH with a manifest (BSD mtree, sha256sum\'s list, or "manifest --json"): every missing, extra and different entry; and check a policy (--deny, --min-free); exit 1 on any difference or violation',
+      'compare the files below PATH with a manifest (BSD mtree, sha256sum\'s list, or "manifest --json"): every missing, extra and different entry; and check a policy (--deny, --min-free, --compressed); exit 1 on any difference or violation',
     )
     .option('--manifest <file>', 'the manifest: mtree (bsdtar, mtree -c, "manifest"), sha256sum output, or NDJSON of "manifest --json" (told apart by content)')
     .option(
@@ -42,12 +48,15 @@ export function registerVerify(program: Command, io: CliIO, done: (code: number)
     )
     .option('--allow-setuid <paths>', 'with --deny setuid: these setuid/setgid files are expected (comma list, repeatable; paths below PATH)', collect)
     .option('--min-free <size>', 'policy: at least this much free space (bytes, or with K, M, G, T: powers of 1024), as "usage" estimates it')
+    .option('--compressed <all|none>', 'policy: every regular file\'s data stored compressed ("all": no uncompressed or preallocated extent) or none of it ("none")')
+    .option('--junit <file>', 'also write a JUnit XML report to FILE (a test case "manifest" and one "policy", failing with every difference and violation)')
+    .option('--sarif <file>', 'also write a SARIF 2.1.0 report to FILE (a result per difference and violation, with its code from the finding catalogue)')
     .option('--xdev', "stay in PATH's subvolume: do not descend into subvolumes linked below it")
     .option('--subvol <id|path>', 'PATH is in this subvolume')
     .option('--inode <subvol:ino>', 'the directory to compare, instead of a path')
     .action((image: string | undefined, path: string | undefined, opts: VerifyOptions) => {
       const policy = parsePolicy(opts);
-      if (opts.manifest === undefined && Object.keys(policy).length === 0) throw new UsageError('nothing to verify: give --manifest FILE, a policy (--deny, --min-free), or both');
+      if (opts.manifest === undefined && Object.keys(policy).length === 0) throw new UsageError('nothing to verify: give --manifest FILE, a policy (--deny, --min-free, --compressed), or both');
       const manifest = opts.manifest !== undefined ? readManifest(opts.manifest) : null;
       const { fs, view, loc } = openTarget(image, path, opts, io, { defaultPath: '/' });
       if (!loc.ok) return;
@@ -60,7 +69,7 @@ export function registerVerify(program: Command, io: CliIO, done: (code: number)
         if (e.contentError !== undefined) unreadable++;
         const r = entryRecord(e);
         actual.push(r);
-        violations.push(...entryViolations(e, r.key, policy));
+        violations.push(...entryViolations(e, r.key, policy), ...compressionViolations(view, e, r.key, policy));
       }
       if (policy.snapshots || policy.minFree !== undefined) {
         const subvols = view.subvolumes();
@@ -79,6 +88,15 @@ export function registerVerify(program: Command, io: CliIO, done: (code: number)
       for (const d of diffs) {
         counts[d.kind]++;
         if (d.kind === 'different') files.add(d.key);
+      }
+      if (opts.junit !== undefined || opts.sarif !== undefined) {
+        const reports = openCiReports(opts, ['manifest', 'policy'], 'verify');
+        reports.add({
+          image: image ?? '(demo)',
+          findings: [...diffs.map(diffFinding), ...violations.map((v) => ({ code: v.code, severity: v.severity, message: v.message, location: {} }))],
+          failing: () => true,
+        });
+        reports.close();
       }
       if (opts.json) {
         io.stdout.write(
@@ -153,6 +171,10 @@ function parsePolicy(o: VerifyOptions): Policy {
   if ((o.deny ?? []).includes('setuid')) p.setuid = { allow: new Set((o.allowSetuid ?? []).map((x) => mtreeKey(parsePath(x)))) };
   else if (o.allowSetuid !== undefined) throw new UsageError('--allow-setuid lists exceptions to --deny setuid; give that too');
   if (o.minFree !== undefined) p.minFree = parseByteCount(o.minFree, '--min-free');
+  if (o.compressed !== undefined) {
+    if (o.compressed !== 'all' && o.compressed !== 'none') throw new UsageError(`--compressed must be "all" or "none", got "${o.compressed}"`);
+    p.compressed = o.compressed;
+  }
   return p;
 }
 
@@ -177,6 +199,14 @@ function readManifest(path: string): ParsedManifest {
   }
   if (m.records.length === 0) throw new UsageError(`--manifest ${path}: no entries (is it a manifest?)`);
   return m;
+}
+
+/** A difference as a finding of the JUnit and SARIF reports (its path and the manifest's line in the message). */
+function diffFinding(d: ManifestDifference): Finding {
+  const line = 'line' in d && d.line !== undefined ? ` (manifest line ${d.line})` : '';
+  if (d.kind === 'missing') return { ...rule('manifest-missing'), message: `${d.key}: in the manifest${line}, not in the image`, location: {} };
+  if (d.kind === 'extra') return { ...rule('manifest-extra'), message: `${d.key}: ${d.type ?? 'an entry'} in the image, not in the manifest`, location: {} };
+  return { ...rule('manifest-different'), message: `${d.key}: ${d.field} ${d.found ?? '(none)'} in the image, ${d.expected} in the manifest${line}`, location: {} };
 }
 
 /** mtree's type names in the JSON vocabulary's (docs/json.md: `type`). */
