@@ -256,7 +256,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     for (const f of fs2) add(f);
   };
 
-  const walk = (root: TreeRoot, countRefs: boolean, checker: FsTreeChecker | undefined, log?: 'root' | 'tree', dropped?: Key) => {
+  const walk = (root: TreeRoot, countRefs: boolean, checker: FsTreeChecker | undefined, log?: 'root' | 'tree', dropped?: Key, graphed = checker !== undefined) => {
     facts.trees++;
     const tree = root.tree;
     if (countRefs) facts.blockRefs.set(root.bytenr, (facts.blockRefs.get(root.bytenr) ?? 0) + 1);
@@ -287,7 +287,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
           });
         }
       }
-      if (graph && checker && !graph.children.has(b.logical) && !graph.data.has(b.logical)) {
+      if (graph && graphed && !graph.children.has(b.logical) && !graph.data.has(b.logical)) {
         graph.owners?.set(b.logical, b.owner);
         if (b.isLeaf) graph.data.set(b.logical, leafDataExtents(b, valid));
         else
@@ -352,8 +352,14 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     const live = rootItemRefs(fs, root) !== 0;
     if (!live && isFsTreeId(root.tree)) facts.deadRoots.set(root.tree, root.key);
     const checker = fsTree && live && root.tree !== ObjectId.TREE_RELOC ? new FsTreeChecker(root.tree, add, facts.csumNeeds, root.tree !== ObjectId.DATA_RELOC_TREE ? explicitHoles : 0n) : undefined;
-    walk(root, true, checker, undefined, live ? undefined : dropProgress(fs, root));
-    if (graph && checker && isFsTreeId(root.tree)) graph.roots.set(root.tree, root.bytenr);
+    const dropped = live ? undefined : dropProgress(fs, root);
+    // A deleted subvolume whose drop has not begun (drop_progress still zero) is whole, and its
+    // blocks and extents still count in the qgroups as a live one's: the kernel uncounts them
+    // only as the cleaner drops them (btrfs_qgroup_trace_subtree), and progs' qgroup-verify
+    // walks every fs root of the root tree, refs 0 or not.
+    const wholeDead = !live && isFsTreeId(root.tree) && dropped === undefined;
+    walk(root, true, checker, undefined, dropped, checker !== undefined || wholeDead);
+    if (graph && (checker || wholeDead) && isFsTreeId(root.tree)) graph.roots.set(root.tree, root.bytenr);
     if (checker) {
       checker.finish((logical) => reader.read({ logical }, { tree: root.tree }).block);
       // Names are gathered only to say what a lost block hurts, in a second pass over what is readable.
