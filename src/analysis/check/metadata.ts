@@ -111,7 +111,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     treeBlockCopies: 0,
     items: 0,
   };
-  const ictx: ItemCheckContext = { sectorsize: sb.sectorsize, nodesize: sb.nodesize, csumSize: sb.csumSize, generation: sb.generation, add };
+  const ictx: ItemCheckContext = { sectorsize: sb.sectorsize, nodesize: sb.nodesize, csumSize: sb.csumSize, generation: sb.generation, incompatFlags: sb.incompatFlags, add };
   const seen = new Set<bigint>();
   const lostSet = new Set<bigint>();
   /** Blocks whose whole subtree an fs tree's consistency check has been through. */
