@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CheckFinding, runCheck } from '../src/analysis/check/index.js';
 import { RULES } from '../src/findingRules.js';
-import { ExtentFlag, ItemType, ObjectId } from '../src/format/constants.js';
+import { BlockGroupFlag, ExtentFlag, ItemType, ObjectId } from '../src/format/constants.js';
+import { blockGroupItem } from '../src/format/items/blockGroup.js';
 import { devExtent, devItem } from '../src/format/items/dev.js';
 import { extentItem } from '../src/format/items/extent.js';
+import { inodeItem } from '../src/format/items/inode.js';
 import { rootItem } from '../src/format/items/root.js';
 import { HEADER_SIZE, ITEM_SIZE, type TreeBlock } from '../src/format/treeBlock.js';
 import type { ByteSource } from '../src/io/ByteSource.js';
@@ -120,6 +122,32 @@ describe("check: the kernel tree-checker's item rules", () => {
     const got = damage(Filesystem.open(k.overlays)).filter((f) => f.code === 'extent-item');
     expect(brief(got)).toEqual([['extent-item', ObjectId.EXTENT_TREE, leaf.logical, slot]]);
     expect(got[0]!.message).toBe(`tree block extent length ${fs.superblock.nodesize * 2} is not nodesize ${fs.superblock.nodesize}`);
+  });
+
+  it('inode-mode: a mode with a bit beyond the file type and permissions (0200000)', () => {
+    const fs = open('rootdir-default');
+    const { leaf, slot } = itemOf(fs, ObjectId.FS_TREE, ItemType.INODE_ITEM, (b, s) => b.keyObjectid(s) > 256n);
+    let mode = 0;
+    const broken = withItem('rootdir-default', leaf, slot, (v, at) => {
+      mode = v.getUint32(at + inodeItem.off.mode, true) | 0o200000;
+      v.setUint32(at + inodeItem.off.mode, mode, true);
+    });
+    const got = damage(broken);
+    expect(brief(got)).toEqual([['inode-mode', ObjectId.FS_TREE, leaf.logical, slot]]);
+    expect(got[0]!.message).toBe(`mode 0${mode.toString(8)} has unknown bits 0200000`);
+  });
+
+  it('block-group-item: a block group flagged SYSTEM and DATA (SYSTEM goes alone; its chunk says DATA)', () => {
+    const fs = open('rootdir-default');
+    const tree = fs.treeRoot(ObjectId.BLOCK_GROUP_TREE) ? ObjectId.BLOCK_GROUP_TREE : ObjectId.EXTENT_TREE;
+    const { leaf, slot } = itemOf(fs, tree, ItemType.BLOCK_GROUP_ITEM, (b, s) => (b.itemData(s)[blockGroupItem.off.flags]! & Number(BlockGroupFlag.DATA)) !== 0);
+    const broken = withItem('rootdir-default', leaf, slot, (v, at) => v.setBigUint64(at + blockGroupItem.off.flags, v.getBigUint64(at + blockGroupItem.off.flags, true) | BlockGroupFlag.SYSTEM, true));
+    const got = damage(broken);
+    // The chunk keeps its DATA type: the block group no longer matches it.
+    expect(got.map((f) => f.code).sort()).toEqual(['block-group-chunk', 'block-group-item']);
+    const f = got.find((x) => x.code === 'block-group-item')!;
+    expect([f.location.tree, f.location.block, f.location.slot]).toEqual([tree, leaf.logical, slot]);
+    expect(f.message).toMatch(/: SYSTEM with another type$/);
   });
 });
 

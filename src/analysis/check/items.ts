@@ -1,10 +1,23 @@
 import { type FindingCode, rule } from '../../findingRules.js';
-import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, ExtentFlag, FileType, INODE_FLAG_MASK, IncompatFlag, InodeFlag, ItemType, itemTypeName, ObjectId, RootFlag } from '../../format/constants.js';
+import {
+  BLOCK_GROUP_PROFILE_MASK,
+  BLOCK_GROUP_TYPE_MASK,
+  BlockGroupFlag,
+  ExtentFlag,
+  FileType,
+  INODE_FLAG_MASK,
+  IncompatFlag,
+  InodeFlag,
+  ItemType,
+  itemTypeName,
+  ObjectId,
+  RootFlag,
+} from '../../format/constants.js';
 import { BLOCK_GROUP_ITEM_SIZE, blockGroupChunkObjectid, blockGroupFlags, blockGroupUsed } from '../../format/items/blockGroup.js';
 import { nameText } from '../../format/items/common.js';
 import { DEV_EXTENT_SIZE, decodeDevExtentItem, decodeDevItemItem } from '../../format/items/dev.js';
 import { DIR_ITEM_HEADER_SIZE, dirItemDataLen, dirItemLocationType, dirItemNameLen, dirItemType, forEachDirEntry } from '../../format/items/dir.js';
-import { decodeExtentItem, extentDataRefHash, type InlineRef } from '../../format/items/extent.js';
+import { decodeExtentItem, extentDataRef, extentDataRefHash, extentDataRefOffset, type InlineRef, sharedDataRef } from '../../format/items/extent.js';
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
 import { ITEM_TYPE_BY_NUMBER } from '../../format/items/index.js';
 import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE, inodeFlags, inodeGeneration, inodeMode, inodeNlink, inodeTransid } from '../../format/items/inode.js';
@@ -101,6 +114,10 @@ export const ITEM_CHECKS: { readonly [name: string]: (c: ItemCheckCall) => void 
   EXTENT_CSUM: checkExtentCsum,
   DEV_EXTENT: checkDevExtent,
   DEV_ITEM: checkDevItem,
+  TREE_BLOCK_REF: checkKeyedRef,
+  SHARED_BLOCK_REF: checkKeyedRef,
+  SHARED_DATA_REF: checkKeyedRef,
+  EXTENT_DATA_REF: checkKeyedRef,
   ROOT_REF: checkRootRef,
   ROOT_BACKREF: checkRootRef,
 };
@@ -123,6 +140,11 @@ function checkInodeItem(c: ItemCheckCall): void {
   // The file type is checked in every tree (tree-checker check_inode_item does): the root tree's
   // directory inode 6 and free-space-cache inodes, the data reloc tree, log trees.
   if (!VALID_MODES.has(mode & S_IFMT)) bad('inode-mode', `mode 0${mode.toString(8)} has no valid file type`);
+  // check_inode_item: no bits beyond the file type and the permission bits (S_IALLUGO, 07777).
+  if ((mode & ~(S_IFMT | 0o7777)) !== 0) bad('inode-mode', `mode 0${mode.toString(8)} has unknown bits 0${(mode & ~(S_IFMT | 0o7777)).toString(8)}`);
+  // check_inode_key: an inode number is the root tree's directory (6), the old inode cache's (FREE_INO) or a free objectid.
+  const ino = block.keyObjectid(slot);
+  if (ino !== ObjectId.ROOT_TREE_DIR && ino !== ObjectId.FREE_INO && (ino < ObjectId.FIRST_FREE || ino > ObjectId.LAST_FREE)) bad('inode-item', `inode number ${ino} is not a free objectid`);
   if (!isFsTreeId(tree)) return; // the other field rules are those of subvolume inodes
   if ((mode & S_IFMT) === 0o040000 && nlink > 1) bad('inode-item', `directory with nlink ${nlink}`);
   if ((flags & 0xffffffffn & ~INODE_FLAG_MASK) !== 0n) bad('inode-flags', `unknown inode flags 0x${(flags & 0xffffffffn).toString(16)}`);
@@ -286,7 +308,10 @@ function checkBlockGroupItem(c: ItemCheckCall): void {
   if (len === 0n) bad('block-group-item', 'length 0');
   if (used > len) bad('block-group-item', `used ${used} > length ${len}`);
   if (chunkObjectid !== ObjectId.FIRST_CHUNK_TREE) bad('block-group-item', `chunk_objectid ${chunkObjectid}`);
-  if ((flags & BLOCK_GROUP_TYPE_MASK) === 0n) bad('block-group-item', `flags 0x${flags.toString(16)} name no type`);
+  const bgType = flags & BLOCK_GROUP_TYPE_MASK;
+  if (bgType === 0n) bad('block-group-item', `flags 0x${flags.toString(16)} name no type`);
+  // check_block_group_item: one type, or METADATA and DATA together (mixed groups); SYSTEM goes alone.
+  else if ((bgType & BlockGroupFlag.SYSTEM) !== 0n && bgType !== BlockGroupFlag.SYSTEM) bad('block-group-item', `flags 0x${flags.toString(16)}: SYSTEM with another type`);
   const prof = flags & BLOCK_GROUP_PROFILE_MASK;
   if ((prof & (prof - 1n)) !== 0n) bad('block-group-item', `flags 0x${flags.toString(16)} name several profiles`);
 }
@@ -373,4 +398,29 @@ function checkRootRef(c: ItemCheckCall): void {
 
 function report(ctx: ItemCheckContext, block: TreeBlock, slot: number, tree: bigint, code: FindingCode, message: string): void {
   ctx.add({ ...rule(code), message, location: { tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
+}
+
+/**
+ * Keyed back references (check_simple_keyed_refs, check_extent_data_ref):
+ * TREE_BLOCK_REF and SHARED_BLOCK_REF hold nothing, SHARED_DATA_REF a count,
+ * EXTENT_DATA_REF whole refs; the extent (key objectid) and a parent (key
+ * offset of the SHARED ones) are sector aligned, as is each data ref's offset.
+ */
+function checkKeyedRef(c: ItemCheckCall): void {
+  const { ctx, block, slot, type, data, bad } = c;
+  const ss = BigInt(ctx.sectorsize);
+  const key = block.key(slot);
+  if (type === ItemType.EXTENT_DATA_REF) {
+    if (data.length % extentDataRef.size !== 0) bad('item-size', `extent data ref item of ${data.length} bytes is not whole refs of ${extentDataRef.size}`);
+  } else {
+    const want = type === ItemType.SHARED_DATA_REF ? sharedDataRef.size : 0;
+    if (data.length !== want) bad('item-size', `${itemTypeName(type)} item of ${data.length} bytes, expected ${want}`);
+  }
+  if (key.objectid % ss !== 0n) bad('extent-item', `back reference for extent ${key.objectid}, not aligned to sectorsize`);
+  if ((type === ItemType.SHARED_BLOCK_REF || type === ItemType.SHARED_DATA_REF) && key.offset % ss !== 0n) bad('extent-item', `back reference from parent ${key.offset}, not aligned to sectorsize`);
+  if (type === ItemType.EXTENT_DATA_REF)
+    for (let p = 0; p + extentDataRef.size <= data.length; p += extentDataRef.size) {
+      const offset = extentDataRefOffset(data, p);
+      if (offset % ss !== 0n) bad('extent-item', `extent data ref offset ${offset} not aligned to sectorsize`);
+    }
 }
