@@ -149,6 +149,33 @@ describe("check: the kernel tree-checker's item rules", () => {
     expect([f.location.tree, f.location.block, f.location.slot]).toEqual([tree, leaf.logical, slot]);
     expect(f.message).toMatch(/: SYSTEM with another type$/);
   });
+
+  it("extent-block-group-type: a data block group's item flagged METADATA, so its data extents lie in a block group of the wrong type", () => {
+    const fs = open('rootdir-default');
+    const tree = fs.treeRoot(ObjectId.BLOCK_GROUP_TREE) ? ObjectId.BLOCK_GROUP_TREE : ObjectId.EXTENT_TREE;
+    const { leaf, slot } = itemOf(fs, tree, ItemType.BLOCK_GROUP_ITEM, (b, s) => (b.itemData(s)[blockGroupItem.off.flags]! & Number(BlockGroupFlag.DATA)) !== 0);
+    const start = leaf.keyObjectid(slot),
+      end = start + leaf.keyOffsetField(slot);
+    const broken = withItem('rootdir-default', leaf, slot, (v, at) =>
+      v.setBigUint64(at + blockGroupItem.off.flags, (v.getBigUint64(at + blockGroupItem.off.flags, true) & ~BlockGroupFlag.DATA) | BlockGroupFlag.METADATA, true),
+    );
+    // The truth: the data extent items of the extent tree inside that block group.
+    const dataExtents: bigint[] = [];
+    fs.walk(fs.treeRoot(ObjectId.EXTENT_TREE)!, {
+      block(b: TreeBlock) {
+        if (!b.isLeaf) return;
+        for (let s = 0; s < b.nritems; s++)
+          if (b.keyType(s) === ItemType.EXTENT_ITEM && b.keyObjectid(s) >= start && b.keyObjectid(s) < end && (b.itemData(s)[extentItem.off.flags]! & Number(ExtentFlag.DATA)) !== 0)
+            dataExtents.push(b.keyObjectid(s));
+      },
+    });
+    expect(dataExtents.length).toBeGreaterThan(0);
+    const got = damage(broken);
+    expect(got.filter((f) => f.code === 'extent-block-group-type').map((f) => [f.location.tree, f.location.logical, f.location.key?.type])).toEqual(
+      dataExtents.map((x) => [ObjectId.EXTENT_TREE, x, ItemType.EXTENT_ITEM]),
+    );
+    expect(new Set(got.map((f) => f.code))).toEqual(new Set(['extent-block-group-type', 'block-group-chunk']));
+  });
 });
 
 describe('docs/check-audit.md: the audit of the rules of btrfs check and the kernel', () => {

@@ -22,6 +22,8 @@ export interface ExtentRec {
   length: bigint;
   refs: bigint;
   isTree: boolean;
+  /** An extent item of the v0 format (before 2.6.31), which does not say whether it is data or a tree block. */
+  v0?: true;
   /** Sum of inline and keyed back reference counts. */
   backrefs: bigint;
   at: { block: bigint; slot: number; key: Key };
@@ -134,7 +136,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         const d = decodeExtentItem(key, b.itemData(slot));
         if (d.kind === 'invalid') return;
         if (d.kind === 'extent_item_v0') {
-          facts.extents.push({ bytenr: key.objectid, length: key.offset, refs: BigInt(d.refs), isTree: false, backrefs: BigInt(d.refs), at: { block: b.logical, slot, key } });
+          facts.extents.push({ bytenr: key.objectid, length: key.offset, refs: BigInt(d.refs), isTree: false, v0: true, backrefs: BigInt(d.refs), at: { block: b.logical, slot, key } });
           return;
         }
         let backrefs = 0n;
