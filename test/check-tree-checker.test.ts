@@ -9,11 +9,12 @@ import { devExtent, devItem } from '../src/format/items/dev.js';
 import { extentItem } from '../src/format/items/extent.js';
 import { inodeItem } from '../src/format/items/inode.js';
 import { rootItem } from '../src/format/items/root.js';
+import { SUPER_DEV_ITEM_OFFSET } from '../src/format/superblock.js';
 import { HEADER_SIZE, ITEM_SIZE, type TreeBlock } from '../src/format/treeBlock.js';
 import type { ByteSource } from '../src/io/ByteSource.js';
 import { loadRunsImage } from '../src/io/node/runs.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
-import { DamageKit } from './helpers/damage.js';
+import { DamageKit, editSuperblocks } from './helpers/damage.js';
 import { ROOT } from './helpers/samples.js';
 
 /**
@@ -175,6 +176,15 @@ describe("check: the kernel tree-checker's item rules", () => {
       dataExtents.map((x) => [ObjectId.EXTENT_TREE, x, ItemType.EXTENT_ITEM]),
     );
     expect(new Set(got.map((f) => f.code))).toEqual(new Set(['extent-block-group-type', 'block-group-chunk']));
+  });
+
+  it("super-field: the superblock's dev item names another filesystem (btrfs_check_super: dev_item UUID does not match fsid)", () => {
+    const fs = open('rootdir-default');
+    const at = SUPER_DEV_ITEM_OFFSET + devItem.off.fsid;
+    const o = editSuperblocks(source('rootdir-default'), fs.superblock.csumType, (v) => v.setUint8(at, v.getUint8(at) ^ 0xff));
+    const got = damage(Filesystem.open([o]));
+    expect(got.map((f) => [f.code, f.location.physical])).toEqual([['super-field', 0x10000n]]);
+    expect(got[0]!.message).toMatch(new RegExp(`dev_item fsid [0-9a-f-]+ is not the filesystem's ${fs.superblock.fsid}$`));
   });
 });
 
