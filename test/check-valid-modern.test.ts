@@ -2,7 +2,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCheck } from '../src/analysis/check/index.js';
-import { ItemType } from '../src/format/constants.js';
+import { walkMetadata } from '../src/analysis/check/metadata.js';
+import { accountQgroups } from '../src/analysis/check/qgroups.js';
+import { ItemType, ObjectId } from '../src/format/constants.js';
+import { formatQgroupId } from '../src/format/items/qgroup.js';
 import { decodeRootItem } from '../src/format/items/root.js';
 import { loadRunsImage } from '../src/io/node/runs.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
@@ -22,7 +25,9 @@ import { ROOT } from './helpers/samples.js';
  * changed until their blocks carry full back references, the free space cache v1; and
  * both mkfs and the kernel without skinny metadata, extended refs and no-holes), and by
  * btrfs-convert from ext4 (dir items
- * with junk in the transid field the kernel never reads):
+ * with junk in the transid field the kernel never reads), and a balance cut off while its
+ * reloc trees lived (TREE_RELOC roots, the data reloc tree's inodes, the BALANCE item),
+ * and quotas while a deleted snapshot waits for the cleaner:
  * test/fixtures/valid-modern/build.sh. btrfs check v6.19 found no error in any of them
  * (NAME.check.txt); check must not either, and must not warn.
  */
@@ -45,6 +50,7 @@ function superField(name: string, field: string): bigint {
 describe('check is clean on valid images of newer btrfs-progs and the kernel', () => {
   it('the fixtures are all there', () => {
     expect(NAMES).toEqual([
+      'balance-reloc',
       'converted-ext4',
       'kernel-files',
       'kernel-legacy-features',
@@ -56,6 +62,7 @@ describe('check is clean on valid images of newer btrfs-progs and the kernel', (
       'log-tree-fsync',
       'log-tree-holes',
       'orphans-unlinked',
+      'quota-orphan',
       'quotas-rescan',
       'rootdir-64k',
       'rootdir-8k-zlib',
@@ -113,5 +120,41 @@ describe('check is clean on valid images of newer btrfs-progs and the kernel', (
     expect(item.dropProgress).toEqual({ objectid: BigInt(m[4]!), type: ItemType.INODE_ITEM, offset: BigInt(m[5]!) });
     expect(item.dropProgress.objectid).toBeGreaterThan(0n);
     expect(item.dropLevel).toBe(Number(m[6]));
+  });
+  it('balance-reloc really holds the reloc trees of an interrupted balance (as dump-tree showed its root tree)', () => {
+    // NAME.roots.txt: dump-tree's item lines, e.g. "item 6 key (TREE_RELOC ROOT_ITEM 256) itemoff 1757 itemsize 439".
+    const lines = readFileSync(join(DIR, 'balance-reloc.roots.txt'), 'utf8').trim().split('\n');
+    const owners = lines.flatMap((l) => /key \(TREE_RELOC ROOT_ITEM (\w+)\)/.exec(l)?.[1] ?? []).map((o) => (o === 'FS_TREE' ? ObjectId.FS_TREE : BigInt(o)));
+    expect(owners.length).toBeGreaterThan(0);
+    expect(lines.some((l) => l.includes('key (BALANCE TEMPORARY_ITEM 0)'))).toBe(true);
+    const fs = Filesystem.open([loadRunsImage(join(DIR, 'balance-reloc.runs.gz'))]);
+    for (const owner of owners) {
+      const key = { objectid: ObjectId.TREE_RELOC, type: ItemType.ROOT_ITEM, offset: owner };
+      const at = fs.find(fs.rootTree, key)!;
+      expect(at).toBeDefined();
+      const item = decodeRootItem(key, at.block.itemData(at.slot));
+      if (item.kind !== 'root_item') throw new Error('no root item');
+      // A reloc tree is a copy of its subvolume's tree: its blocks are its own, so it holds a real root.
+      expect(item.bytenr).toBeGreaterThan(0n);
+    }
+    expect(fs.find(fs.rootTree, { objectid: ObjectId.BALANCE, type: ItemType.TEMPORARY_ITEM, offset: 0n })).toBeDefined();
+  });
+  it('quota-orphan: the deleted snapshot not yet dropped counts whole in the qgroups, as btrfs check --qgroup-report v6.19 counts it', () => {
+    // NAME.qgroups.txt: per qgroup, progs' count from the extents ("our:") and the recorded one ("disk:").
+    const report = new Map<string, bigint[]>();
+    for (const block of readFileSync(join(DIR, 'quota-orphan.qgroups.txt'), 'utf8')
+      .split(/^Counts for qgroup id: /m)
+      .slice(1)) {
+      const n = (re: RegExp) => BigInt(re.exec(block)![1]!);
+      report.set(block.split(/\s/)[0]!, [n(/^our:\s+referenced (\d+)/m), n(/^our:\s+exclusive (\d+)/m), n(/^disk:\s+referenced (\d+)/m), n(/^disk:\s+exclusive (\d+)/m)]);
+    }
+    expect(report.has('0/257')).toBe(true);
+    const fs = Filesystem.open([loadRunsImage(join(DIR, 'quota-orphan.runs.gz'))]);
+    const facts = walkMetadata(fs, () => {});
+    // Subvolume 257 is the deleted one: its root item has refs 0 and its drop has not begun.
+    expect([...facts.deadRoots.keys()]).toEqual([257n]);
+    const acc = accountQgroups(fs, facts)!;
+    expect(acc.state).toBe('exact');
+    expect(Object.fromEntries(acc.counts.map((c) => [formatQgroupId(c.id), [c.ourRfer, c.ourExcl, c.rfer, c.excl]]))).toEqual(Object.fromEntries(report));
   });
 });

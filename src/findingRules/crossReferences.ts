@@ -44,6 +44,14 @@ export const CROSS_REFERENCE_RULES = {
     repair: 'none',
     progs: 'progs check "extent ... not in any block group"',
   },
+  'extent-block-group-type': {
+    group: 'cross references',
+    severity: 'error',
+    meaning: 'a data extent in a block group without the DATA type, or a tree block in one without METADATA or SYSTEM',
+    locates: 'extent',
+    repair: 'none',
+    progs: 'progs check (original and lowmem, CHUNK_TYPE_MISMATCH): "bad extent [%llu, %llu), type mismatch with chunk"',
+  },
   'block-group-used': {
     group: 'cross references',
     severity: 'error',

@@ -295,4 +295,21 @@ export const TREE_BLOCK_RULES = {
     repair: 'none',
     progs: 'tree-checker.c check_csum_item',
   },
+  'dev-extent-item': {
+    group: 'items',
+    severity: 'error',
+    meaning: 'a dev extent item naming another chunk tree or chunk objectid than the only ones (3, 256), or with its physical offset, chunk offset or length not aligned to the sector size',
+    locates: 'item',
+    repair: 'none',
+    progs:
+      'tree-checker.c check_dev_extent_item: "invalid dev extent chunk tree id", "invalid dev extent chunk objectid", "invalid dev extent key.offset", "invalid dev extent chunk offset", "invalid dev extent length"',
+  },
+  'dev-item': {
+    group: 'items',
+    severity: 'error',
+    meaning: 'a dev item whose key objectid is not DEV_ITEMS (1), whose devid differs from its key offset, or whose bytes_used exceeds its total_bytes',
+    locates: 'item',
+    repair: 'none',
+    progs: 'tree-checker.c check_dev_item: "invalid objectid", "devid mismatch", "invalid bytes used"',
+  },
 } as const satisfies { readonly [code: string]: Rule };

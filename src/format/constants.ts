@@ -46,6 +46,8 @@ export const ObjectId = {
   EXTENT_CSUM: u64(-10n),
   FREE_SPACE: u64(-11n),
   FREE_INO: u64(-12n),
+  /** Checksum items of the new type while btrfstune --csum converts (BTRFS_CSUM_CHANGE_OBJECTID). */
+  CSUM_CHANGE: u64(-13n),
   MULTIPLE: u64(-255n),
   FIRST_FREE: 256n,
   LAST_FREE: u64(-256n),

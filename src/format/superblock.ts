@@ -142,6 +142,8 @@ export function superblockCopyDifference(a: Uint8Array, b: Uint8Array): number {
 
 /** Where the magic "_BHRfS_M" is in a superblock. */
 export const SUPER_MAGIC_OFFSET = O.magic;
+/** Where the superblock's embedded dev item starts. */
+export const SUPER_DEV_ITEM_OFFSET = O.devItem;
 
 /** True when the 8 bytes at buf[off] are the superblock magic "_BHRfS_M". */
 export function isSuperMagicAt(buf: Uint8Array, off: number): boolean {
@@ -280,5 +282,7 @@ export function superblockFieldProblems(sb: Superblock): string[] {
   if (sb.chunkRootGeneration > sb.generation) out.push(`chunk_root_generation ${sb.chunkRootGeneration} is newer than generation ${sb.generation}`);
   if (sb.leafsize !== sb.nodesize) out.push(`leafsize ${sb.leafsize} differs from nodesize ${sb.nodesize}`);
   if (sb.sysChunkArraySize < 17 + 48 + 32) out.push(`sys_array_size ${sb.sysChunkArraySize} cannot hold one chunk`);
+  // btrfs_check_super / btrfs_validate_super: the device's dev item belongs to this filesystem (its metadata uuid).
+  if (sb.devItem.fsid !== sb.treeFsid) out.push(`dev_item fsid ${sb.devItem.fsid} is not the filesystem's ${sb.treeFsid}`);
   return out;
 }

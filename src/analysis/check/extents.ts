@@ -61,7 +61,19 @@ export function checkExtentRefs(fs: Filesystem, facts: MetaFacts, add: (f: Check
       });
       j++;
     }
-    while (j < extents.length && extents[j]!.bytenr < bg.logical + bg.length) used += extents[j++]!.length;
+    // progs check's "chunk type mismatch" (CHUNK_TYPE_MISMATCH): data lives in DATA block groups, tree blocks in METADATA or SYSTEM ones.
+    const holdsData = (bg.flags & BlockGroupFlag.DATA) !== 0n,
+      holdsTrees = (bg.flags & (BlockGroupFlag.METADATA | BlockGroupFlag.SYSTEM)) !== 0n;
+    while (j < extents.length && extents[j]!.bytenr < bg.logical + bg.length) {
+      const e = extents[j++]!;
+      used += e.length;
+      if (!e.v0 && (e.isTree ? !holdsTrees : !holdsData))
+        add({
+          ...rule('extent-block-group-type'),
+          message: `${e.isTree ? 'tree block' : 'data'} extent ${e.bytenr} +${e.length} lies in block group ${bg.logical} of flags 0x${bg.flags.toString(16)}`,
+          location: { tree: EXT, block: e.at.block, logical: e.bytenr, slot: e.at.slot, key: e.at.key },
+        });
+    }
     if (used !== bg.used && !lostExtentTree) {
       add({
         ...rule('block-group-used'),

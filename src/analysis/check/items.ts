@@ -1,14 +1,27 @@
 import { type FindingCode, rule } from '../../findingRules.js';
-import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, ExtentFlag, FileType, INODE_FLAG_MASK, InodeFlag, ItemType, itemTypeName, ObjectId } from '../../format/constants.js';
+import {
+  BLOCK_GROUP_PROFILE_MASK,
+  BLOCK_GROUP_TYPE_MASK,
+  BlockGroupFlag,
+  ExtentFlag,
+  FileType,
+  INODE_FLAG_MASK,
+  IncompatFlag,
+  InodeFlag,
+  ItemType,
+  itemTypeName,
+  ObjectId,
+  RootFlag,
+} from '../../format/constants.js';
 import { BLOCK_GROUP_ITEM_SIZE, blockGroupChunkObjectid, blockGroupFlags, blockGroupUsed } from '../../format/items/blockGroup.js';
 import { nameText } from '../../format/items/common.js';
-import { DEV_EXTENT_SIZE } from '../../format/items/dev.js';
+import { DEV_EXTENT_SIZE, decodeDevExtentItem, decodeDevItemItem } from '../../format/items/dev.js';
 import { DIR_ITEM_HEADER_SIZE, dirItemDataLen, dirItemLocationType, dirItemNameLen, dirItemType, forEachDirEntry } from '../../format/items/dir.js';
-import { decodeExtentItem, extentDataRefHash, type InlineRef } from '../../format/items/extent.js';
+import { decodeExtentItem, extentDataRef, extentDataRefHash, extentDataRefOffset, type InlineRef, sharedDataRef } from '../../format/items/extent.js';
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
 import { ITEM_TYPE_BY_NUMBER } from '../../format/items/index.js';
 import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE, inodeFlags, inodeGeneration, inodeMode, inodeNlink, inodeTransid } from '../../format/items/inode.js';
-import { ROOT_REF_SIZE, rootItemPointer, rootRefNameLen } from '../../format/items/root.js';
+import { ROOT_REF_SIZE, rootItem, rootItemDropLevel, rootItemFlags, rootItemGenerationV2, rootItemLastSnapshot, rootItemPointer, rootRefNameLen } from '../../format/items/root.js';
 import type { TreeBlock } from '../../format/treeBlock.js';
 import { itemTypeBelongs, logItemTypeBelongs } from '../../format/treeItemTypes.js';
 import { isFsTreeId } from '../../fs/fileKinds.js';
@@ -22,6 +35,8 @@ export interface ItemCheckContext {
   csumSize: number;
   /** Superblock generation: no item may claim a later transaction (+1 for a log being replayed). */
   generation: bigint;
+  /** Superblock incompat flags (SKINNY_METADATA: whether METADATA_ITEM may exist). */
+  incompatFlags: bigint;
   add(f: CheckFinding): void;
 }
 
@@ -98,6 +113,11 @@ export const ITEM_CHECKS: { readonly [name: string]: (c: ItemCheckCall) => void 
   ROOT_ITEM: checkRootItem,
   EXTENT_CSUM: checkExtentCsum,
   DEV_EXTENT: checkDevExtent,
+  DEV_ITEM: checkDevItem,
+  TREE_BLOCK_REF: checkKeyedRef,
+  SHARED_BLOCK_REF: checkKeyedRef,
+  SHARED_DATA_REF: checkKeyedRef,
+  EXTENT_DATA_REF: checkKeyedRef,
   ROOT_REF: checkRootRef,
   ROOT_BACKREF: checkRootRef,
 };
@@ -120,6 +140,11 @@ function checkInodeItem(c: ItemCheckCall): void {
   // The file type is checked in every tree (tree-checker check_inode_item does): the root tree's
   // directory inode 6 and free-space-cache inodes, the data reloc tree, log trees.
   if (!VALID_MODES.has(mode & S_IFMT)) bad('inode-mode', `mode 0${mode.toString(8)} has no valid file type`);
+  // check_inode_item: no bits beyond the file type and the permission bits (S_IALLUGO, 07777).
+  if ((mode & ~(S_IFMT | 0o7777)) !== 0) bad('inode-mode', `mode 0${mode.toString(8)} has unknown bits 0${(mode & ~(S_IFMT | 0o7777)).toString(8)}`);
+  // check_inode_key: an inode number is the root tree's directory (6), the old inode cache's (FREE_INO) or a free objectid.
+  const ino = block.keyObjectid(slot);
+  if (ino !== ObjectId.ROOT_TREE_DIR && ino !== ObjectId.FREE_INO && (ino < ObjectId.FIRST_FREE || ino > ObjectId.LAST_FREE)) bad('inode-item', `inode number ${ino} is not a free objectid`);
   if (!isFsTreeId(tree)) return; // the other field rules are those of subvolume inodes
   if ((mode & S_IFMT) === 0o040000 && nlink > 1) bad('inode-item', `directory with nlink ${nlink}`);
   if ((flags & 0xffffffffn & ~INODE_FLAG_MASK) !== 0n) bad('inode-flags', `unknown inode flags 0x${(flags & 0xffffffffn).toString(16)}`);
@@ -221,6 +246,19 @@ function checkExtentItem(c: ItemCheckCall): void {
   if (type === ItemType.EXTENT_ITEM && (key.offset === 0n || key.offset % BigInt(ctx.sectorsize) !== 0n)) bad('extent-item', `length ${key.offset} is 0 or unaligned`);
   if (type === ItemType.METADATA_ITEM && isData) bad('extent-item', 'METADATA_ITEM with DATA flag');
   if (isTree && d.level !== undefined && d.level >= 8) bad('extent-item', `tree block level ${d.level} >= 8`);
+  // The kernel's check_extent_item: skinny items need their feature; a tree block is one node; data has no full-backref flag.
+  if (type === ItemType.METADATA_ITEM && (ctx.incompatFlags & IncompatFlag.SKINNY_METADATA) === 0n) bad('extent-item', 'METADATA_ITEM without the SKINNY_METADATA feature');
+  if (isTree && !isData && type === ItemType.EXTENT_ITEM && key.offset !== BigInt(ctx.nodesize)) bad('extent-item', `tree block extent length ${key.offset} is not nodesize ${ctx.nodesize}`);
+  if (isData && !isTree && (d.flags & ExtentFlag.FULL_BACKREF) !== 0n) bad('extent-item', 'data extent with the FULL_BACKREF flag');
+  let inline = 0n;
+  const ss = BigInt(ctx.sectorsize);
+  for (const r of d.inlineRefs) {
+    if (r.kind === 'extent_data' || r.kind === 'shared_data') inline += BigInt(r.count);
+    else if (r.kind !== 'extent_owner') inline++;
+    if ((r.kind === 'shared_block' || r.kind === 'shared_data') && r.parent % ss !== 0n) bad('extent-item', `inline ref parent ${r.parent} not aligned to sectorsize`);
+    if (r.kind === 'extent_data' && r.offset % ss !== 0n) bad('extent-item', `inline data ref offset ${r.offset} not aligned to sectorsize`);
+  }
+  if (inline > d.refs) bad('extent-item', `refs ${d.refs} is less than its inline references count (${inline})`);
   checkInlineRefOrder(d.inlineRefs, bad);
 }
 
@@ -270,7 +308,10 @@ function checkBlockGroupItem(c: ItemCheckCall): void {
   if (len === 0n) bad('block-group-item', 'length 0');
   if (used > len) bad('block-group-item', `used ${used} > length ${len}`);
   if (chunkObjectid !== ObjectId.FIRST_CHUNK_TREE) bad('block-group-item', `chunk_objectid ${chunkObjectid}`);
-  if ((flags & BLOCK_GROUP_TYPE_MASK) === 0n) bad('block-group-item', `flags 0x${flags.toString(16)} name no type`);
+  const bgType = flags & BLOCK_GROUP_TYPE_MASK;
+  if (bgType === 0n) bad('block-group-item', `flags 0x${flags.toString(16)} name no type`);
+  // check_block_group_item: one type, or METADATA and DATA together (mixed groups); SYSTEM goes alone.
+  else if ((bgType & BlockGroupFlag.SYSTEM) !== 0n && bgType !== BlockGroupFlag.SYSTEM) bad('block-group-item', `flags 0x${flags.toString(16)}: SYSTEM with another type`);
   const prof = flags & BLOCK_GROUP_PROFILE_MASK;
   if ((prof & (prof - 1n)) !== 0n) bad('block-group-item', `flags 0x${flags.toString(16)} name several profiles`);
 }
@@ -287,6 +328,23 @@ function checkRootItem(c: ItemCheckCall): void {
   if (level >= 8) bad('root-item', `level ${level} >= 8`);
   if (bytenr % BigInt(ctx.sectorsize) !== 0n) bad('root-item', `bytenr ${bytenr} not aligned`);
   if (!genOk(gen)) bad('root-item', `generation ${gen} is past the filesystem's ${ctx.generation}`);
+  // The kernel's check_root_key: no tree 0; a reloc tree only for a subvolume tree (its key offset).
+  // Kernels before 5.x also made one for the data reloc tree, which btrfs check accepts
+  // (fsck-tests/020-extent-ref-cases/tree_reloc_for_data_reloc): not damage here either.
+  const key = c.block.key(c.slot);
+  if (key.objectid === 0n) bad('root-item', 'root id 0');
+  if (key.objectid === ObjectId.TREE_RELOC && !isFsTreeId(key.offset) && key.offset !== ObjectId.DATA_RELOC_TREE) bad('root-item', `reloc tree for tree ${key.offset}, which is not a subvolume tree`);
+  // check_root_item: a legacy (239-byte) item reads as zeros past its end, which pass.
+  const lastSnapshot = rootItemLastSnapshot(data, 0);
+  if (!genOk(lastSnapshot)) bad('root-item', `last_snapshot ${lastSnapshot} is past the filesystem's ${ctx.generation}`);
+  const flags = rootItemFlags(data, 0);
+  if ((flags & ~(RootFlag.SUBVOL_RDONLY | RootFlag.SUBVOL_DEAD)) !== 0n) bad('root-item', `unknown root flags 0x${flags.toString(16)}`);
+  const dropLevel = rootItemDropLevel(data, 0);
+  if (dropLevel >= 8) bad('root-item', `drop_level ${dropLevel} >= 8`);
+  if (data.length >= rootItem.off.generationV2 + rootItem.sizeOf.generationV2) {
+    const genV2 = rootItemGenerationV2(data, 0);
+    if (!genOk(genV2)) bad('root-item', `generation_v2 ${genV2} is past the filesystem's ${ctx.generation}`);
+  }
 }
 
 /** EXTENT_CSUM. */
@@ -294,12 +352,42 @@ function checkExtentCsum(c: ItemCheckCall): void {
   const { ctx, block, slot, data, bad } = c;
   if (ctx.csumSize && data.length % ctx.csumSize !== 0) bad('csum-item', `item size ${data.length} is not a multiple of csum size ${ctx.csumSize}`);
   if (block.keyOffsetField(slot) % BigInt(ctx.sectorsize) !== 0n) bad('csum-item', `logical ${block.keyOffsetField(slot)} not aligned to sectorsize`);
+  // check_csum_item: EXTENT_CSUM objectid (or, while progs converts the checksum type, CSUM_CHANGE: -13, which the kernel does not check then).
+  const objectid = block.keyObjectid(slot);
+  if (objectid !== ObjectId.EXTENT_CSUM && objectid !== ObjectId.CSUM_CHANGE) bad('csum-item', `key objectid ${objectid} is not EXTENT_CSUM`);
 }
 
 /** DEV_EXTENT. */
 function checkDevExtent(c: ItemCheckCall): void {
   const { data, bad } = c;
   if (data.length !== DEV_EXTENT_SIZE) bad('item-size', `dev extent is ${data.length} bytes, expected ${DEV_EXTENT_SIZE}`);
+  const d = decodeDevExtentItem(c.block.key(c.slot), data);
+  if (d.kind === 'invalid') return;
+  const ss = BigInt(c.ctx.sectorsize);
+  const problems: string[] = [];
+  if (d.chunkTree !== ObjectId.CHUNK_TREE) problems.push(`chunk tree ${d.chunkTree}, expected ${ObjectId.CHUNK_TREE}`);
+  if (d.chunkObjectid !== ObjectId.FIRST_CHUNK_TREE) problems.push(`chunk objectid ${d.chunkObjectid}, expected ${ObjectId.FIRST_CHUNK_TREE}`);
+  for (const [what, v] of [
+    ['physical offset', BigInt(d.physical)],
+    ['chunk offset', BigInt(d.chunkOffset)],
+    ['length', d.length],
+  ] as const)
+    if (v % ss !== 0n) problems.push(`${what} ${v} not aligned to sectorsize ${ss}`);
+  if (problems.length) bad('dev-extent-item', `dev extent: ${problems.join('; ')}`);
+}
+
+/** DEV_ITEM (chunk tree). */
+function checkDevItem(c: ItemCheckCall): void {
+  const { block, slot, data, bad } = c;
+  const d = decodeDevItemItem(data);
+  if (d.kind === 'invalid' || d.errors) {
+    bad('item-size', d.kind === 'invalid' ? d.reason : d.errors!.join('; '));
+    if (d.kind === 'invalid') return;
+  }
+  const key = block.key(slot);
+  if (key.objectid !== ObjectId.DEV_ITEMS) bad('dev-item', `dev item key objectid ${key.objectid}, expected ${ObjectId.DEV_ITEMS}`);
+  if (BigInt(d.devid) !== key.offset) bad('dev-item', `devid ${d.devid} differs from the key offset ${key.offset}`);
+  if (d.bytesUsed > d.totalBytes) bad('dev-item', `bytes_used ${d.bytesUsed} exceeds total_bytes ${d.totalBytes}`);
 }
 
 /** ROOT_REF, ROOT_BACKREF. */
@@ -310,4 +398,29 @@ function checkRootRef(c: ItemCheckCall): void {
 
 function report(ctx: ItemCheckContext, block: TreeBlock, slot: number, tree: bigint, code: FindingCode, message: string): void {
   ctx.add({ ...rule(code), message, location: { tree, block: block.logical, logical: block.logical, slot, key: block.key(slot) } });
+}
+
+/**
+ * Keyed back references (check_simple_keyed_refs, check_extent_data_ref):
+ * TREE_BLOCK_REF and SHARED_BLOCK_REF hold nothing, SHARED_DATA_REF a count,
+ * EXTENT_DATA_REF whole refs; the extent (key objectid) and a parent (key
+ * offset of the SHARED ones) are sector aligned, as is each data ref's offset.
+ */
+function checkKeyedRef(c: ItemCheckCall): void {
+  const { ctx, block, slot, type, data, bad } = c;
+  const ss = BigInt(ctx.sectorsize);
+  const key = block.key(slot);
+  if (type === ItemType.EXTENT_DATA_REF) {
+    if (data.length % extentDataRef.size !== 0) bad('item-size', `extent data ref item of ${data.length} bytes is not whole refs of ${extentDataRef.size}`);
+  } else {
+    const want = type === ItemType.SHARED_DATA_REF ? sharedDataRef.size : 0;
+    if (data.length !== want) bad('item-size', `${itemTypeName(type)} item of ${data.length} bytes, expected ${want}`);
+  }
+  if (key.objectid % ss !== 0n) bad('extent-item', `back reference for extent ${key.objectid}, not aligned to sectorsize`);
+  if ((type === ItemType.SHARED_BLOCK_REF || type === ItemType.SHARED_DATA_REF) && key.offset % ss !== 0n) bad('extent-item', `back reference from parent ${key.offset}, not aligned to sectorsize`);
+  if (type === ItemType.EXTENT_DATA_REF)
+    for (let p = 0; p + extentDataRef.size <= data.length; p += extentDataRef.size) {
+      const offset = extentDataRefOffset(data, p);
+      if (offset % ss !== 0n) bad('extent-item', `extent data ref offset ${offset} not aligned to sectorsize`);
+    }
 }

@@ -22,6 +22,8 @@ export interface ExtentRec {
   length: bigint;
   refs: bigint;
   isTree: boolean;
+  /** An extent item of the v0 format (before 2.6.31), which does not say whether it is data or a tree block. */
+  v0?: true;
   /** Sum of inline and keyed back reference counts. */
   backrefs: bigint;
   at: { block: bigint; slot: number; key: Key };
@@ -111,7 +113,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     treeBlockCopies: 0,
     items: 0,
   };
-  const ictx: ItemCheckContext = { sectorsize: sb.sectorsize, nodesize: sb.nodesize, csumSize: sb.csumSize, generation: sb.generation, add };
+  const ictx: ItemCheckContext = { sectorsize: sb.sectorsize, nodesize: sb.nodesize, csumSize: sb.csumSize, generation: sb.generation, incompatFlags: sb.incompatFlags, add };
   const seen = new Set<bigint>();
   const lostSet = new Set<bigint>();
   /** Blocks whose whole subtree an fs tree's consistency check has been through. */
@@ -134,7 +136,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         const d = decodeExtentItem(key, b.itemData(slot));
         if (d.kind === 'invalid') return;
         if (d.kind === 'extent_item_v0') {
-          facts.extents.push({ bytenr: key.objectid, length: key.offset, refs: BigInt(d.refs), isTree: false, backrefs: BigInt(d.refs), at: { block: b.logical, slot, key } });
+          facts.extents.push({ bytenr: key.objectid, length: key.offset, refs: BigInt(d.refs), isTree: false, v0: true, backrefs: BigInt(d.refs), at: { block: b.logical, slot, key } });
           return;
         }
         let backrefs = 0n;
@@ -256,7 +258,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     for (const f of fs2) add(f);
   };
 
-  const walk = (root: TreeRoot, countRefs: boolean, checker: FsTreeChecker | undefined, log?: 'root' | 'tree', dropped?: Key) => {
+  const walk = (root: TreeRoot, countRefs: boolean, checker: FsTreeChecker | undefined, log?: 'root' | 'tree', dropped?: Key, graphed = checker !== undefined) => {
     facts.trees++;
     const tree = root.tree;
     if (countRefs) facts.blockRefs.set(root.bytenr, (facts.blockRefs.get(root.bytenr) ?? 0) + 1);
@@ -287,7 +289,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
           });
         }
       }
-      if (graph && checker && !graph.children.has(b.logical) && !graph.data.has(b.logical)) {
+      if (graph && graphed && !graph.children.has(b.logical) && !graph.data.has(b.logical)) {
         graph.owners?.set(b.logical, b.owner);
         if (b.isLeaf) graph.data.set(b.logical, leafDataExtents(b, valid));
         else
@@ -352,8 +354,14 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     const live = rootItemRefs(fs, root) !== 0;
     if (!live && isFsTreeId(root.tree)) facts.deadRoots.set(root.tree, root.key);
     const checker = fsTree && live && root.tree !== ObjectId.TREE_RELOC ? new FsTreeChecker(root.tree, add, facts.csumNeeds, root.tree !== ObjectId.DATA_RELOC_TREE ? explicitHoles : 0n) : undefined;
-    walk(root, true, checker, undefined, live ? undefined : dropProgress(fs, root));
-    if (graph && checker && isFsTreeId(root.tree)) graph.roots.set(root.tree, root.bytenr);
+    const dropped = live ? undefined : dropProgress(fs, root);
+    // A deleted subvolume whose drop has not begun (drop_progress still zero) is whole, and its
+    // blocks and extents still count in the qgroups as a live one's: the kernel uncounts them
+    // only as the cleaner drops them (btrfs_qgroup_trace_subtree), and progs' qgroup-verify
+    // walks every fs root of the root tree, refs 0 or not.
+    const wholeDead = !live && isFsTreeId(root.tree) && dropped === undefined;
+    walk(root, true, checker, undefined, dropped, checker !== undefined || wholeDead);
+    if (graph && (checker || wholeDead) && isFsTreeId(root.tree)) graph.roots.set(root.tree, root.bytenr);
     if (checker) {
       checker.finish((logical) => reader.read({ logical }, { tree: root.tree }).block);
       // Names are gathered only to say what a lost block hurts, in a second pass over what is readable.
