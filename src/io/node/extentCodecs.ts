@@ -18,7 +18,9 @@ import { type FastDecoder, useFastDecoders } from '../../format/compression/inde
  *   Only the first frame is decoded (ZSTD_findFrameCompressedSize: the
  *   sector padding after it is not a frame), into the extent's output; a
  *   frame whose content does not fit, fails its checksum or is damaged goes
- *   to fzstd. koffi and the library load on the first zstd extent, so
+ *   to fzstd. libzstd is the reference decoder (the kernel's zstd is its
+ *   code): a damaged frame it still decodes, where fzstd gives up, is
+ *   decoded, as the kernel would (the data checksums judge the bytes). koffi and the library load on the first zstd extent, so
  *   commands that meet none pay nothing; when either is missing, fzstd
  *   stays.
  */
@@ -61,7 +63,11 @@ function loadLibzstd(): FastDecoder | null {
       const n = frameSize(input, input.length);
       if (typeof n !== 'number' || n > input.length) return false;
       const r = decompress(dctx, out, out.length, input, n);
-      return typeof r === 'number' && r <= out.length;
+      if (typeof r !== 'number' || r > out.length) return false;
+      // libzstd may keep literals in the unused end of the output while it decodes (zstd 1.5's
+      // split literal buffer): output the frame does not cover must read as zeros, as in btrfs.
+      out.fill(0, r);
+      return true;
     };
     // Checked once on a frame made by the zstd tool ("btrfs-inspect", no checksum), placed at an
     // offset in its buffer as extent data often is, before it is trusted with any extent.
