@@ -3,8 +3,10 @@
  * hardware crc32c. The CLI is not part of this entry (bin runs dist/cli/main.js).
  */
 /** A file or block device opened read-only (positional reads); the error naming a path it cannot open. */
-export { FileOpenError, FileSource } from './io/node/FileSource.js';
+
 /** Hands the core a hardware-backed crc32c when the optional @node-rs/crc32 package is there. */
+export { useNativeExtentCodecs } from './io/node/extentCodecs.js';
+export { FileOpenError, FileSource } from './io/node/FileSource.js';
 export { useNativeCrc32c } from './io/node/nativeCrc32c.js';
 /** The source a path names: a runs image (".runs.gz", the samples' sparse form), a split raw image, a qcow2 or EWF container (by content), or a file/device. */
 export { isRunsImagePath, openByteSource } from './io/node/openSource.js';

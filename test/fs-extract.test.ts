@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExtractSummary } from '../src/cli/commands/extract.js';
 import { runCli } from '../src/cli/main.js';
+import { loadXattrs } from '../src/node/extract/libc.js';
 import { captureIO, filesTruth, logTreeTruth, type TruthEntry, writeSparse } from './helpers/fsTruth.js';
 import { expectSameTree, sha256File } from './helpers/sameTree.js';
 import { SAMPLES, sampleNames } from './helpers/samples.js';
@@ -13,13 +14,9 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const tmpRoot = nodeFs.mkdtempSync(join(tmpdir(), 'btrfs-inspect-extract-'));
 afterAll(() => nodeFs.rmSync(tmpRoot, { recursive: true, force: true }));
 
-type XattrMod = { getAttributeSync(p: string, n: string): Buffer; listAttributesSync(p: string): string[] };
-let xattr: XattrMod | null = null;
-try {
-  xattr = (await import('fs-xattr')) as XattrMod;
-} catch {
-  xattr = null;
-}
+/** lgetxattr through the optional koffi package: the kernel's word on what extract set (null when koffi is missing). */
+const xattrCalls = await loadXattrs();
+const xattr = typeof xattrCalls === 'string' ? null : xattrCalls;
 
 /** An on-disk time in ns truncated to the microsecond (toward minus infinity, as a timespec holds it). */
 const floorUs = (ns: bigint) => (ns >= 0n ? ns / 1000n : -((-ns + 999n) / 1000n)) * 1000n;
@@ -127,7 +124,7 @@ describe.each(sampleNames())('extract of sample %s', (name) => {
         const shown = t.path === '.' ? '/' : `/${t.path}`;
         if (notRestored.has(`${shown}\u0000${k}`)) continue;
         expect(xattr, `${t.path}: xattr ${k} neither restored nor reported`).not.toBeNull();
-        expect(xattr!.getAttributeSync(p.toString('latin1') === p.toString() ? p.toString() : p.toString(), k).toString('base64'), `${t.path} xattr ${k}`).toBe(v);
+        expect(xattr!.lget(p, Buffer.from(k))?.toString('base64'), `${t.path} xattr ${k}`).toBe(v);
       }
     }
     // Files the log changed were checked against the committed state by fs-samples; here they must exist.

@@ -44,6 +44,7 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
     );
     // The checksum code and the native crc32c binding load only when a command runs (help and --version never checksum).
     await (await import('../io/node/nativeCrc32c.js')).useNativeCrc32c();
+    (await import('../io/node/extentCodecs.js')).useNativeExtentCodecs();
   });
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -102,8 +102,8 @@ DIR stays 0700 when extract makes it; the summary lists what was withheld (exit 
 is all). --devices, --setuid, --owner take over one each, --preserve-all all of them.
 Limits: mtime/atime are restored to the ns with the optional koffi package, else to the
 microsecond (Node passes seconds as a double to libuv; the ns values are in --json); ownership, fifos and device nodes only when running
-as root (listed otherwise); sockets are listed, not made; xattrs need the optional fs-xattr
-package, and xattrs of symlinks are not restored. Exit 1 when anything could not be written
+as root (listed otherwise); sockets are listed, not made; xattrs need the optional koffi
+package (fsetxattr, and lsetxattr on a symlink's own). Exit 1 when anything could not be written
 or was refused.`,
     )
     .action(async (image: string | undefined, paths: string[], opts: ExtractCliOptions) => {

@@ -1,10 +1,35 @@
 import { COMPRESSION_NAMES, Compression } from '../constants.js';
 import { type CompressionName, DecompressionError, MAX_COMPRESSED, MAX_UNCOMPRESSED } from './common.js';
+import { type FastDecoder, fastDecoders } from './fast.js';
 import { decompressLzo, lzo1xDecompress, lzo1xWorstCompress } from './lzo.js';
 import { decompressZlib } from './zlib.js';
 import { decompressZstd, ZSTD_MAX_WINDOW } from './zstd.js';
 
-export { type CompressionName, DecompressionError, decompressLzo, decompressZlib, decompressZstd, lzo1xDecompress, lzo1xWorstCompress, MAX_COMPRESSED, MAX_UNCOMPRESSED, ZSTD_MAX_WINDOW };
+export {
+  type CompressionName,
+  DecompressionError,
+  decompressLzo,
+  decompressZlib,
+  decompressZstd,
+  type FastDecoder,
+  lzo1xDecompress,
+  lzo1xWorstCompress,
+  MAX_COMPRESSED,
+  MAX_UNCOMPRESSED,
+  ZSTD_MAX_WINDOW,
+};
+
+/**
+ * Hands in faster decoders for zlib and zstd extents (the Node entry: Node's
+ * zlib and the system's libzstd). Each runs after the portable checks of
+ * sizes and headers; when it does not decode the input whole and cleanly it
+ * returns null and the portable decoder decides, so a result never depends
+ * on which one ran. `null` takes one back out.
+ */
+export function useFastDecoders(d: { zlib?: FastDecoder | null; zstd?: FastDecoder | null }): void {
+  if (d.zlib !== undefined) fastDecoders.zlib = d.zlib;
+  if (d.zstd !== undefined) fastDecoders.zstd = d.zstd;
+}
 
 /** The name of a btrfs_file_extent_item.compression value, or null for an unknown one. */
 export function compressionName(compression: number): CompressionName | null {

@@ -1,5 +1,6 @@
 import { inflateSync } from 'fflate';
 import { checkSizes, DecompressionError, describe } from './common.js';
+import { fastDecoders } from './fast.js';
 
 /**
  * zlib as btrfs stores it (compression type 1): one zlib stream (2-byte
@@ -27,6 +28,10 @@ export function decompressZlib(input: Uint8Array, outputSize: number): Uint8Arra
   if (((cmf << 8) | flg) % 31 !== 0) throw new DecompressionError(ALG, `header check bits are wrong (0x${cmf.toString(16)}${flg.toString(16).padStart(2, '0')})`);
   if (flg & 0x20) throw new DecompressionError(ALG, 'header asks for a preset dictionary, which btrfs never uses');
   const deflate = input.subarray(2);
+  if (fastDecoders.zlib && outputSize > 0) {
+    const out = new Uint8Array(outputSize);
+    if (fastDecoders.zlib(input, out)) return out;
+  }
 
   // With a caller-supplied buffer fflate drops bytes past its end, except that
   // a stored block crossing the end throws a RangeError. Try the exact size

@@ -3,6 +3,7 @@ import { u32 } from '../bytes.js';
 import { computeCsum } from '../checksum.js';
 import { CsumType } from '../constants.js';
 import { checkSizes, DecompressionError, describe } from './common.js';
+import { fastDecoders } from './fast.js';
 import { checkCompressedBlock, newFrameState, ZstdFormatError } from './zstdSequences.js';
 
 /**
@@ -42,11 +43,20 @@ interface FrameScan {
   checksumAt: number;
 }
 
-/** Validates the frame at the start of input, block by block, until `want` bytes are covered. */
-function scanFrame(input: Uint8Array, want: number): FrameScan {
-  const err = (reason: string): never => {
-    throw new DecompressionError(ALG, reason);
-  };
+const err = (reason: string): never => {
+  throw new DecompressionError(ALG, reason);
+};
+
+interface FrameHeader {
+  /** Offset of the first block header. */
+  p: number;
+  windowSize: number;
+  contentSize: number | null;
+  hasChecksum: number;
+}
+
+/** Checks the frame header at the start of input: one zstd frame, no dictionary, a window btrfs could have written. */
+function frameHeader(input: Uint8Array): FrameHeader {
   if (input.length < 6) err(`input of ${input.length} bytes is too short for a zstd frame`);
   const magic = u32(input, 0);
   if (magic !== MAGIC) {
@@ -83,6 +93,14 @@ function scanFrame(input: Uint8Array, want: number): FrameScan {
   }
   if (singleSegment) windowSize = contentSize!;
   if (windowSize > ZSTD_MAX_WINDOW) err(`frame window of ${windowSize} bytes exceeds the ${ZSTD_MAX_WINDOW}-byte limit (btrfs uses at most 128 KiB)`);
+  return { p, windowSize, contentSize, hasChecksum };
+}
+
+/** Validates the frame at the start of input, block by block, until `want` bytes are covered. */
+function scanFrame(input: Uint8Array, want: number): FrameScan {
+  const h = frameHeader(input);
+  let p = h.p;
+  const { windowSize, contentSize, hasChecksum } = h;
   const blockMax = Math.min(windowSize, BLOCK_MAX);
 
   const st = newFrameState();
@@ -138,6 +156,12 @@ const FULL: unique symbol = Symbol('output full');
 
 export function decompressZstd(input: Uint8Array, outputSize: number): Uint8Array {
   checkSizes(ALG, input, outputSize);
+  if (fastDecoders.zstd && outputSize > 0) {
+    // The header is checked here as for the portable path (the same errors); the fast decoder checks the blocks.
+    frameHeader(input);
+    const fast = new Uint8Array(outputSize);
+    if (fastDecoders.zstd(input, fast)) return fast;
+  }
   const frame = scanFrame(input, outputSize);
   const out = new Uint8Array(outputSize);
   if (outputSize === 0) return out;

@@ -167,7 +167,7 @@ export class ContentWriter {
     }
     this.log.summary.written.symlinks++;
     this.log.wrote(seq, shown, 'symlink', inode, inode.size);
-    await this.meta.linkMeta(host, inode, shown, seq, 'xattrs of symlinks are not restored (cannot be set without following the link)');
+    await this.meta.linkMeta(host, inode, shown, seq);
   }
 
   /** A fifo or device node (`ready`: its directory may be written into; asked only once it is to be made). */
@@ -208,6 +208,6 @@ export class ContentWriter {
     if (inode.kind === 'fifo') this.log.summary.written.fifos++;
     else this.log.summary.written.devices++;
     this.log.wrote(seq, shown, inode.kind === 'fifo' ? 'fifo' : inode.kind === 'chr' ? 'chr' : 'blk', inode, 0n);
-    await this.meta.linkMeta(host, inode, shown, seq, 'xattrs of device nodes and fifos are not restored');
+    await this.meta.linkMeta(host, inode, shown, seq);
   }
 }

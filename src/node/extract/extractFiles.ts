@@ -64,7 +64,7 @@ export interface ExtractOptions {
   verify?: boolean;
   /** Progress of the extraction (default: none). */
   progress?: ExtractProgress;
-  /** The xattr module, or why there is none (default: load fs-xattr). */
+  /** The xattr calls, or why there are none (default: fsetxattr/lsetxattr through the optional koffi package). */
   xattr?: XattrApi | string;
   /** Times to the ns, or why not (then to the microsecond through Node; default: load koffi). */
   times?: NsTimes | string;

@@ -1,8 +1,9 @@
 import * as nodeFs from 'node:fs';
 import type { FsView } from '../../fs/FsView.js';
-import { displayText, isUtf8 } from '../../fs/names.js';
+import { displayText } from '../../fs/names.js';
 import type { Inode, InodeRef } from '../../fs/types.js';
 import * as af from './asyncFs.js';
+import { loadXattrs, type Xattrs } from './libc.js';
 import type { NsTimes } from './nsTimes.js';
 import { keptPerm, type Preserve } from './policy.js';
 import { describeError, type SummaryLog } from './summary.js';
@@ -17,28 +18,19 @@ import { describeError, type SummaryLog } from './summary.js';
  * the microsecond (the on-disk value truncated; see `seconds`). Directories get theirs after everything below them is written
  * (extractFiles.ts), symlinks through lutimes. Ownership is restored only
  * when asked for (Preserve.owner) and running as root; setuid/setgid bits of
- * files only when asked for (Preserve.setuid, policy.ts). Xattrs need the optional fs-xattr package and are
- * set through /proc/self/fd of the open file; xattrs of symlinks are not
- * restored (Linux has no way to set them without following the link through
- * that package), nor those of device nodes and fifos.
+ * files only when asked for (Preserve.setuid, policy.ts). Xattrs are set
+ * through the same optional koffi package: fsetxattr on the open file, and
+ * lsetxattr on a symlink, fifo or device node (the link itself, never its
+ * target). Linux refuses user.* xattrs on anything but files and
+ * directories (EPERM); those are listed as not restored with that reason.
  */
 
-export type XattrApi = {
-  setAttributeSync(path: string, name: string, value: Buffer): void;
-  /** The same on libuv's thread pool (fs-xattr has it), used when present. */
-  setAttribute?(path: string, name: string, value: Buffer): Promise<void>;
-};
+/** How xattrs are set: the C library's fsetxattr/lsetxattr through koffi (libc.ts). */
+export type XattrApi = Pick<Xattrs, 'fset' | 'lset'>;
 
-/** The optional fs-xattr module, or why it cannot be had. */
+/** The xattr calls, or why they cannot be had (then extract says so once, and lists each xattr not restored). */
 export async function loadXattr(): Promise<XattrApi | string> {
-  try {
-    const name = 'fs-xattr';
-    const m = (await import(name)) as XattrApi;
-    if (typeof m.setAttributeSync !== 'function') return 'the fs-xattr package has no setAttributeSync';
-    return m;
-  } catch (e) {
-    return `the optional fs-xattr package is not available (${(e as Error).message.split('\n')[0]})`;
-  }
+  return loadXattrs();
 }
 
 /** The metadata of an inode that is restored (the whole decoded inode is not kept for every directory). */
@@ -75,7 +67,6 @@ export function seconds(t: { sec: bigint; nsec: number }): number | string {
 
 /** Restores metadata for one extraction, recording what it could not restore in its summary. */
 export class MetadataRestorer {
-  private readonly procFd = nodeFs.existsSync('/proc/self/fd');
   /** Owner of the files this run creates; -1 (never equal) when that cannot be relied on. */
   private readonly ownUid: number;
   private readonly ownGid: number;
@@ -108,7 +99,7 @@ export class MetadataRestorer {
 
   /** xattrs, owner, mode (unless `modeSet`: given at creation), times through an open descriptor. */
   async fdMeta(fd: number, inode: Meta, shown: string, seq: number, modeSet: boolean): Promise<void> {
-    await this.setXattrs(this.procFd ? `/proc/self/fd/${fd}` : null, inode, shown, seq);
+    this.setXattrs({ fd }, inode, shown, seq);
     if (this.chownWanted(inode)) {
       try {
         await af.fchown(fd, inode.uid, inode.gid);
@@ -133,9 +124,9 @@ export class MetadataRestorer {
 
   /**
    * Owner (when asked for and root) and times of a symlink, fifo or device node through its
-   * path without following it; its xattrs are listed as not restored (`why`).
+   * path without following it.
    */
-  async linkMeta(host: Buffer, inode: Inode, shown: string, seq: number, why: string): Promise<void> {
+  async linkMeta(host: Buffer, inode: Inode, shown: string, seq: number): Promise<void> {
     if (this.chownWanted(inode)) {
       try {
         await af.lchown(host, inode.uid, inode.gid);
@@ -149,36 +140,31 @@ export class MetadataRestorer {
     } catch (e) {
       this.log.failed(seq, shown, `times: ${describeError(e)}`);
     }
-    await this.setXattrs(null, inode, shown, seq, why);
+    this.setXattrs({ path: host }, inode, shown, seq);
   }
 
-  private async setXattrs(procPath: string | null, inode: InodeRef, shown: string, seq: number, why?: string): Promise<void> {
+  /**
+   * Sets an inode's xattrs, in their on-disk order, on the open file or through the path of
+   * an entry that cannot be opened (a symlink, fifo or device node: lsetxattr sets the
+   * link's own). Names and values go as bytes: a name need not be UTF-8 text.
+   */
+  private setXattrs(on: { fd: number } | { path: Buffer }, inode: InodeRef, shown: string, seq: number): void {
     const xs = this.view.xattrs(inode);
     if (xs.length === 0) return;
     const api = this.opts.xattr;
     for (const x of xs) {
-      const name = displayText(x.name);
-      const no = (reason: string) => this.log.noXattr(seq, shown, name, reason);
-      if (why) {
-        no(why);
-        continue;
-      }
+      const no = (reason: string) => this.log.noXattr(seq, shown, displayText(x.name), reason);
       if (typeof api === 'string') {
-        no('fs-xattr not available');
+        no('the xattr calls are not available (see notes)');
         continue;
       }
-      if (!procPath) {
-        no('/proc/self/fd is not available');
-        continue;
-      }
-      if (!isUtf8(x.name) || x.name.includes(0)) {
-        no('name is not UTF-8 text (fs-xattr takes names as strings)');
+      if (x.name.includes(0)) {
+        no('name holds a NUL byte (a C string cannot carry it)');
         continue;
       }
       try {
-        const key = Buffer.from(x.name).toString('utf8');
-        if (api.setAttribute) await api.setAttribute(procPath, key, Buffer.from(x.value));
-        else api.setAttributeSync(procPath, key, Buffer.from(x.value));
+        if ('fd' in on) api.fset(on.fd, x.name, x.value);
+        else api.lset(on.path, x.name, x.value);
         this.log.summary.xattrs.restored++;
       } catch (e) {
         no(describeError(e));

@@ -1,4 +1,4 @@
-import { constants as osConstants } from 'node:os';
+import { cString, errnoError, loadLibc } from './libc.js';
 
 /**
  * Times to the nanosecond, through the optional `koffi` package (a foreign
@@ -22,12 +22,6 @@ export interface NsTimes {
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 
-interface Koffi {
-  load(name: string): { func(decl: string): (...args: unknown[]) => number };
-  struct(name: string, fields: Record<string, string>): unknown;
-  errno(): number;
-}
-
 let loaded: Promise<NsTimes | string> | null = null;
 
 /** The C library's futimens and utimensat through koffi, or why they cannot be had (looked for once, on first use). */
@@ -36,31 +30,14 @@ export function loadNsTimes(): Promise<NsTimes | string> {
 }
 
 async function bind(): Promise<NsTimes | string> {
-  if (process.platform !== 'linux') return `nanosecond times are only set on Linux (this is ${process.platform})`;
-  let k: Koffi;
-  try {
-    const name = 'koffi';
-    const m = (await import(name)) as { default?: Koffi } & Koffi;
-    k = m.default ?? m;
-  } catch (e) {
-    return `the optional koffi package is not available (${(e as Error).message.split('\n')[0]})`;
-  }
-  let lib: ReturnType<Koffi['load']> | null = null;
-  // glibc, then musl (whose libc is the dynamic loader itself).
-  for (const name of ['libc.so.6', 'libc.so', 'libc.musl-x86_64.so.1', 'libc.musl-aarch64.so.1']) {
-    try {
-      lib = k.load(name);
-      break;
-    } catch {
-      lib = null;
-    }
-  }
-  if (!lib) return 'koffi found no C library to call utimensat in';
+  const libc = await loadLibc();
+  if (typeof libc === 'string') return libc;
+  const k = libc.koffi;
   try {
     // struct timespec on 64-bit Linux: time_t and long, both 64 bits.
     k.struct('btrfs_inspect_timespec', { tv_sec: 'int64', tv_nsec: 'long' });
-    const futimens = lib.func('int futimens(int fd, const btrfs_inspect_timespec *times)');
-    const utimensat = lib.func('int utimensat(int dirfd, const uint8_t *path, const btrfs_inspect_timespec *times, int flags)');
+    const futimens = libc.func('int futimens(int fd, const btrfs_inspect_timespec *times)');
+    const utimensat = libc.func('int utimensat(int dirfd, const uint8_t *path, const btrfs_inspect_timespec *times, int flags)');
     const pair = (a: Timespec, m: Timespec) => [
       { tv_sec: a.sec, tv_nsec: clampNsec(a.nsec) },
       { tv_sec: m.sec, tv_nsec: clampNsec(m.nsec) },
@@ -70,7 +47,7 @@ async function bind(): Promise<NsTimes | string> {
     };
     return {
       futimens: (fd, a, m) => check(futimens(fd, pair(a, m)), 'futimens'),
-      lutimens: (path, a, m) => check(utimensat(AT_FDCWD, Buffer.concat([path, Buffer.from([0])]), pair(a, m), AT_SYMLINK_NOFOLLOW), 'utimensat'),
+      lutimens: (path, a, m) => check(utimensat(AT_FDCWD, cString(path), pair(a, m), AT_SYMLINK_NOFOLLOW), 'utimensat'),
     };
   } catch (e) {
     return `koffi could not bind futimens/utimensat (${(e as Error).message.split('\n')[0]})`;
@@ -80,12 +57,4 @@ async function bind(): Promise<NsTimes | string> {
 /** An on-disk nsec past 999,999,999 is damage: the kernel would refuse it (EINVAL), so it is clamped. */
 function clampNsec(n: number): number {
   return Math.min(Math.max(n, 0), 999_999_999);
-}
-
-function errnoError(errno: number, syscall: string): NodeJS.ErrnoException {
-  const code = Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? `errno ${errno}`;
-  const e: NodeJS.ErrnoException = new Error(`${code} (${syscall})`);
-  e.code = code;
-  e.syscall = syscall;
-  return e;
 }
