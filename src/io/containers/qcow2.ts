@@ -269,6 +269,7 @@ export class Qcow2Source extends FilledSource implements ByteSource {
   readonly backing: ByteSource | null;
   private readonly l1: BigUint64Array;
   private readonly cs: number;
+  protected readonly blockBytes: number;
   private readonly cb: bigint;
   private readonly l2Bits: number;
   private readonly entryBytes: number;
@@ -283,7 +284,7 @@ export class Qcow2Source extends FilledSource implements ByteSource {
     super();
     this.name = file.name;
     const h = (this.header = readQcow2Header(file));
-    this.cs = h.clusterSize;
+    this.cs = this.blockBytes = h.clusterSize;
     this.cb = BigInt(h.clusterBits);
     this.entryBytes = h.extendedL2 ? 16 : 8;
     this.l2Bits = h.clusterBits - (h.extendedL2 ? 4 : 3);
@@ -337,26 +338,14 @@ export class Qcow2Source extends FilledSource implements ByteSource {
     return t;
   }
 
-  /** Fills `out` (inside the disk) cluster by cluster. */
-  protected fill(offset: bigint, out: Uint8Array): void {
-    const csBig = BigInt(this.cs);
-    for (let done = 0; done < out.length; ) {
-      const pos = offset + BigInt(done);
-      const cluster = pos >> this.cb;
-      const inCluster = Number(pos & (csBig - 1n));
-      const take = Math.min(out.length - done, this.cs - inCluster);
-      this.fillCluster(cluster, inCluster, out.subarray(done, done + take), pos);
-      done += take;
-    }
-  }
-
   /** The image's internal snapshots (qcow2.txt "Snapshot table"), oldest first. */
   snapshots(): Qcow2Snapshot[] {
     return readQcow2Snapshots(this.file, this.header);
   }
 
   /** Fills `out` from one guest cluster, starting `inCluster` bytes into it. */
-  private fillCluster(cluster: bigint, inCluster: number, out: Uint8Array, guest: bigint): void {
+  protected fillBlock(block: number, inCluster: number, out: Uint8Array, guest: bigint): void {
+    const cluster = BigInt(block);
     const l1Index = Number(cluster >> BigInt(this.l2Bits));
     const l2Index = Number(cluster & ((1n << BigInt(this.l2Bits)) - 1n));
     const l2Offset = this.l1[l1Index]! & OFFSET_MASK;

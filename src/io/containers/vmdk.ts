@@ -44,6 +44,7 @@ export class VmdkSource extends FilledSource implements ByteSource {
   readonly name: string;
   readonly size: bigint;
   private readonly grainBytes: number;
+  protected readonly blockBytes: number;
   private readonly gtes: number;
   private readonly gd: Uint32Array;
   private readonly compressed: boolean;
@@ -81,7 +82,7 @@ export class VmdkSource extends FilledSource implements ByteSource {
     if (grain < 1n || grain > BigInt(MAX_GRAIN_SECTORS) || (grain & (grain - 1n)) !== 0n) this.fail(BigInt(H.grainSize), `grain of ${grain} sectors is not a power of two up to ${MAX_GRAIN_SECTORS}`);
     if (gtes < 1 || gtes > MAX_GTES) this.fail(BigInt(H.numGTEsPerGT), `${gtes} entries per grain table is not 1..${MAX_GTES}`);
     this.size = capacity * 512n;
-    this.grainBytes = Number(grain) * 512;
+    this.grainBytes = this.blockBytes = Number(grain) * 512;
     this.gtes = gtes;
     const perTable = BigInt(gtes) * grain;
     const gdEntries = Number((capacity + perTable - 1n) / perTable);
@@ -135,26 +136,18 @@ export class VmdkSource extends FilledSource implements ByteSource {
     return out;
   }
 
-  protected fill(offset: bigint, out: Uint8Array): void {
-    const gb = BigInt(this.grainBytes);
-    for (let done = 0; done < out.length; ) {
-      const pos = offset + BigInt(done);
-      const g = Number(pos / gb);
-      const inGrain = Number(pos % gb);
-      const take = Math.min(out.length - done, this.grainBytes - inGrain);
-      const piece = out.subarray(done, done + take);
-      const t = this.table(Math.floor(g / this.gtes));
-      const sector = t ? le32(t, (g % this.gtes) * 4) : 0;
-      // 0: never written; 1: a zeroed grain.
-      if (sector <= 1) piece.fill(0);
-      else if (this.compressed) piece.set(this.compressedGrain(g, sector).subarray(inGrain, inGrain + take));
-      else {
-        const at = BigInt(sector) * 512n + BigInt(inGrain);
-        const b = this.file.read(at, take);
-        if (b.length !== take) this.fail(at, `grain ${g} at sector ${sector} lies past the end of the file (${this.file.size} bytes)`);
-        piece.set(b);
-      }
-      done += take;
+  protected fillBlock(g: number, inGrain: number, piece: Uint8Array): void {
+    const take = piece.length;
+    const t = this.table(Math.floor(g / this.gtes));
+    const sector = t ? le32(t, (g % this.gtes) * 4) : 0;
+    // 0: never written; 1: a zeroed grain.
+    if (sector <= 1) piece.fill(0);
+    else if (this.compressed) piece.set(this.compressedGrain(g, sector).subarray(inGrain, inGrain + take));
+    else {
+      const at = BigInt(sector) * 512n + BigInt(inGrain);
+      const b = this.file.read(at, take);
+      if (b.length !== take) this.fail(at, `grain ${g} at sector ${sector} lies past the end of the file (${this.file.size} bytes)`);
+      piece.set(b);
     }
   }
 

@@ -100,13 +100,15 @@ export function openVmdkDescriptor(file: ByteSource, openExtent: (name: string) 
 
 /** A ZERO extent: sectors that read as zeros and are stored nowhere. */
 class ZeroSource extends FilledSource implements ByteSource {
+  // One "block" as large as a read can be: every piece is zeros.
+  protected readonly blockBytes = 2 ** 31;
   constructor(
     readonly size: bigint,
     readonly name: string,
   ) {
     super();
   }
-  protected fill(_offset: bigint, out: Uint8Array): void {
+  protected fillBlock(_block: number, _inBlock: number, out: Uint8Array): void {
     out.fill(0);
   }
 }
