@@ -3,6 +3,7 @@ import { ByteLru } from './ByteLru.js';
 import { ContainerError } from './ContainerError.js';
 import { CodecError, type ContainerCodecs, defaultCodecs } from './codecs.js';
 import { FilledSource } from './FilledSource.js';
+import { MAX_DESCRIPTOR_BYTES, NO_PARENT, openDeltaParent, parseVmdkDescriptor, type VmdkDescriptor, type VmdkParentOpener } from './vmdkText.js';
 
 /**
  * VMDK sparse extents (VMware's "Virtual Disk Format 5.0"), little-endian:
@@ -12,11 +13,14 @@ import { FilledSource } from './FilledSource.js';
  * (0: never written, zeros; 1: a zeroed grain). Stream-optimized extents
  * compress each grain (zlib): a grain marker (lba u64, size u32) then the data;
  * their header may defer the directory to a footer copy at the end
- * (gdOffset = GD_AT_END).
+ * (gdOffset = GD_AT_END). A monolithic sparse file embeds its descriptor
+ * (descriptorOffset, descriptorSize in sectors); when that names a parent
+ * (a delta disk of a snapshot chain), grains never written (directory or table
+ * entry 0) are the parent's, and only a zeroed grain (entry 1) reads as zeros.
  */
 
 const MAGIC = 0x564d444b; // "KDMV"
-const H = { magic: 0, version: 4, flags: 8, capacity: 12, grainSize: 20, numGTEsPerGT: 44, gdOffset: 56, compressAlgorithm: 77 } as const;
+const H = { magic: 0, version: 4, flags: 8, capacity: 12, grainSize: 20, descriptorOffset: 28, descriptorSize: 36, numGTEsPerGT: 44, gdOffset: 56, compressAlgorithm: 77 } as const;
 const FLAG_COMPRESSED = 1 << 16;
 const GD_AT_END = 0xffffffffffffffffn;
 const COMPRESSION_DEFLATE = 1;
@@ -40,6 +44,37 @@ export function isVmdkDescriptor(head: Uint8Array): boolean {
   return String.fromCharCode(...head.subarray(0, 21)) === '# Disk DescriptorFile';
 }
 
+/** The descriptor embedded in a sparse extent (monolithicSparse, streamOptimized), or null when it has none. */
+export function embeddedVmdkDescriptor(file: ByteSource): VmdkDescriptor | null {
+  const h = file.read(0n, 512);
+  if (h.length < 512 || le32(h, H.magic) !== MAGIC) return null;
+  const at = le64(h, H.descriptorOffset) * 512n;
+  const sectors = le64(h, H.descriptorSize);
+  if (at === 0n || sectors === 0n) return null;
+  if (sectors * 512n > BigInt(MAX_DESCRIPTOR_BYTES))
+    throw new ContainerError(file.name, BigInt(H.descriptorSize), `VMDK: embedded descriptor of ${sectors} sectors is more than a descriptor's ${MAX_DESCRIPTOR_BYTES} bytes`);
+  const text = file.read(at, Number(sectors) * 512);
+  if (text.length !== Number(sectors) * 512) throw new ContainerError(file.name, at, 'VMDK: embedded descriptor lies past the end of the file');
+  // The descriptor's sectors are padded with NULs after the text.
+  const end = text.indexOf(0);
+  return parseVmdkDescriptor(file.name, new TextDecoder('latin1').decode(end < 0 ? text : text.subarray(0, end)));
+}
+
+export interface VmdkOptions {
+  codecs?: ContainerCodecs;
+  cacheBytes?: number;
+  /**
+   * Opens the parent a delta disk's embedded descriptor names (src/io/node resolves
+   * the name and checks the parent's CID). Without it a delta disk is refused.
+   */
+  openParent?: VmdkParentOpener;
+  /**
+   * The parent's bytes for this extent, given by a descriptor file that read the
+   * delta's parent itself (null: none); the embedded descriptor is then not read.
+   */
+  parent?: ByteSource | null;
+}
+
 export class VmdkSource extends FilledSource implements ByteSource {
   readonly name: string;
   readonly size: bigint;
@@ -52,9 +87,12 @@ export class VmdkSource extends FilledSource implements ByteSource {
   private readonly grainCache: ByteLru<number>;
   private readonly codecs: ContainerCodecs;
 
+  /** A delta disk's parent (itself possibly a delta), or null. */
+  readonly parent: ByteSource | null;
+
   constructor(
     private readonly file: ByteSource,
-    opts: { codecs?: ContainerCodecs; cacheBytes?: number } = {},
+    opts: VmdkOptions = {},
   ) {
     super();
     this.name = file.name;
@@ -92,6 +130,7 @@ export class VmdkSource extends FilledSource implements ByteSource {
     if (raw.length !== gdEntries * 4) this.fail(gdAt, 'grain directory lies past the end of the file');
     this.gd = new Uint32Array(gdEntries);
     for (let i = 0; i < gdEntries; i++) this.gd[i] = le32(raw, i * 4);
+    this.parent = opts.parent !== undefined ? opts.parent : openDeltaParent(this.name, embeddedVmdkDescriptor(file) ?? NO_DESCRIPTOR, opts.openParent);
   }
 
   private fail(offset: bigint, why: string): never {
@@ -140,8 +179,9 @@ export class VmdkSource extends FilledSource implements ByteSource {
     const take = piece.length;
     const t = this.table(Math.floor(g / this.gtes));
     const sector = t ? le32(t, (g % this.gtes) * 4) : 0;
-    // 0: never written; 1: a zeroed grain.
-    if (sector <= 1) piece.fill(0);
+    // 0: never written (the parent's, or zeros); 1: a zeroed grain.
+    if (sector === 0 && this.parent) this.fromParent(g, inGrain, piece);
+    else if (sector <= 1) piece.fill(0);
     else if (this.compressed) piece.set(this.compressedGrain(g, sector).subarray(inGrain, inGrain + take));
     else {
       const at = BigInt(sector) * 512n + BigInt(inGrain);
@@ -151,7 +191,24 @@ export class VmdkSource extends FilledSource implements ByteSource {
     }
   }
 
+  /** A grain this delta never wrote: the parent's bytes; a parent shorter than the disk reads as zeros past its end. */
+  private fromParent(g: number, inGrain: number, piece: Uint8Array): void {
+    const at = BigInt(g) * BigInt(this.grainBytes) + BigInt(inGrain);
+    const p = this.parent!;
+    const got = p.readInto ? p.readInto(at, piece) : copyInto(piece, p.read(at, piece.length));
+    if (got < piece.length) piece.fill(0, got);
+  }
+
   close(): void {
     this.file.close?.();
+    this.parent?.close?.();
   }
+}
+
+/** A sparse extent with no embedded descriptor: no parent. */
+const NO_DESCRIPTOR: VmdkDescriptor = { createType: '', cid: '', parentCID: NO_PARENT, parentFileNameHint: null, extents: [] };
+
+function copyInto(out: Uint8Array, b: Uint8Array): number {
+  out.set(b.subarray(0, out.length));
+  return Math.min(b.length, out.length);
 }
