@@ -371,6 +371,26 @@ export class Qcow2Source extends FilledSource implements ByteSource {
     else this.fromFile(host, cluster, inCluster, out);
   }
 
+  /** A cluster stored as it is (allocated, not compressed, not zeroed, aligned): its host offset. */
+  protected override plainAt(block: number): bigint | null {
+    if (this.header.extendedL2) return null;
+    const cluster = BigInt(block);
+    const l2Offset = this.l1[Number(cluster >> BigInt(this.l2Bits))]! & OFFSET_MASK;
+    if (l2Offset === 0n) return null;
+    const table = this.l2Table(l2Offset, Number(cluster >> BigInt(this.l2Bits)));
+    const l2Index = Number(cluster & ((1n << BigInt(this.l2Bits)) - 1n));
+    const entry = new DataView(table.buffer, table.byteOffset + l2Index * 8, 8).getBigUint64(0);
+    if (entry & L2_COMPRESSED || (this.header.version === 3 && entry & L2_ZERO)) return null;
+    const host = entry & OFFSET_MASK;
+    // Zero (backing) and misaligned (damage, reported by fillBlock) clusters take the slow path.
+    return host === 0n || host % BigInt(this.cs) !== 0n ? null : host;
+  }
+
+  protected override readPlain(at: bigint, out: Uint8Array, pos: bigint): void {
+    const got = this.file.readInto ? this.file.readInto(at, out) : copyInto(out, this.file.read(at, out.length));
+    if (got !== out.length) this.fail(at, `data of guest clusters from ${pos >> this.cb} lies past the end of the file (${this.file.size} bytes)`);
+  }
+
   /** Extended L2: 32 subclusters, each allocated (bit i), reading as zeros (bit 32+i), or neither (backing). */
   private fillSubclusters(host: bigint, bitmap: bigint, inCluster: number, out: Uint8Array, guest: bigint, cluster: bigint): void {
     const sub = this.cs / 32;
