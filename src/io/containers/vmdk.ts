@@ -191,6 +191,20 @@ export class VmdkSource extends FilledSource implements ByteSource {
     }
   }
 
+  /** An uncompressed grain written in this extent: where it lies. */
+  protected override plainAt(g: number): bigint | null {
+    if (this.compressed) return null;
+    const t = this.table(Math.floor(g / this.gtes));
+    const sector = t ? le32(t, (g % this.gtes) * 4) : 0;
+    return sector > 1 ? BigInt(sector) * 512n : null;
+  }
+
+  protected override readPlain(at: bigint, out: Uint8Array, pos: bigint): void {
+    const b = this.file.read(at, out.length);
+    if (b.length !== out.length) this.fail(at, `grains from ${pos / BigInt(this.grainBytes)} (read at byte ${at}) lie past the end of the file (${this.file.size} bytes)`);
+    out.set(b);
+  }
+
   /** A grain this delta never wrote: the parent's bytes; a parent shorter than the disk reads as zeros past its end. */
   private fromParent(g: number, inGrain: number, piece: Uint8Array): void {
     const at = BigInt(g) * BigInt(this.grainBytes) + BigInt(inGrain);
