@@ -4,7 +4,7 @@ import { decompress } from 'fzstd';
 import { describe, expect, test } from 'vitest';
 import { parseLvmText } from '../src/format/lvm/metadata.js';
 import { SourceError } from '../src/io/ByteSource.js';
-import { assembleVolumeGroups, openLv, readLvmPv, visibleLvs } from '../src/io/lvm/index.js';
+import { assembleVolumeGroups, openLv, readLvmPv, SnapshotSource, visibleLvs } from '../src/io/lvm/index.js';
 import { MemorySource } from '../src/io/MemorySource.js';
 import { expectKernelFilesystem, sha256Of } from './helpers/containers.js';
 import { rng } from './helpers/rng.js';
@@ -63,6 +63,37 @@ describe('LVM2 physical volumes and logical volumes', () => {
     expect(m.lvs.find((l) => l.name === 'snapshot0')!.origin).toBe(/origin = "(\w+)"/.exec(backup)![1]);
     expect(m.lvs.find((l) => l.name === /cow_store = "(\w+)"/.exec(backup)![1])!.snapshotOf).toBe('data');
     expect(visibleLvs(m).map((l) => l.name)).not.toContain('snap');
+  });
+
+  test('the snapshot reads as cowstore.py says: the origin through the 300 exceptions of its store (two areas)', () => {
+    const [vg] = assembleVolumeGroups([pv0, pv1]);
+    const snap = openLv(vg!, vg!.metadata.lvs.find((l) => l.name === 'snap')!);
+    expect(snap).toBeInstanceOf(SnapshotSource);
+    expect((snap as SnapshotSource).exceptions).toBe(300);
+    expect(snap.size).toBe(openLv(vg!, vg!.metadata.lvs.find((l) => l.name === 'data')!).size);
+    expect(sha256Of(snap)).toBe(truth('snap.sha256'));
+  });
+
+  describe('a damaged exception store: opens, then its first read is a SourceError naming the store', () => {
+    const STORE = 156237824; // pv0's extent 37 (vgtest.vg: snap at "pv0", 37; pe_start 2048 sectors): where the store lies on pv0
+    const withStore = (patch: (b: Uint8Array, dv: DataView) => void) => {
+      const b = bytes('pv0.img');
+      patch(b, new DataView(b.buffer, b.byteOffset + STORE));
+      const [vg] = assembleVolumeGroups([readLvmPv(new MemorySource(b, 'pv0.img'))!, pv1]);
+      const snap = openLv(vg!, vg!.metadata.lvs.find((l) => l.name === 'snap')!);
+      return () => snap.read(0n, 4096);
+    };
+    test.each([
+      ['no header (a store never used)', (b: Uint8Array) => b.fill(0, STORE, STORE + 16), /no snapshot exception store header/],
+      ['marked invalid (overflowed)', (_b: Uint8Array, dv: DataView) => dv.setUint32(4, 0, true), /marked invalid/],
+      ['a chunk size that is no power of two', (_b: Uint8Array, dv: DataView) => dv.setUint32(12, 12, true), /chunk size of 12 sectors/],
+      ['an exception past the origin', (_b: Uint8Array, dv: DataView) => dv.setBigUint64(4096, 1n << 40n, true), /names origin chunk 1099511627776, past the origin's 29696 chunks/],
+      ['an exception past the store', (_b: Uint8Array, dv: DataView) => dv.setBigUint64(4096 + 8, 5000n, true), /at store chunk 5000, past the store's 1024 chunks/],
+    ])('%s', (_what, patch, message) => {
+      const open = withStore(patch);
+      expect(open).toThrow(SourceError);
+      expect(open).toThrow(message);
+    });
   });
 
   test('a striped and linear LV over two PVs reads as lvlayout.py assembled it, and holds the kernel-written btrfs', () => {

@@ -1,7 +1,7 @@
 import { decodeSuperblock, hasSuperMagic } from '../format/superblock.js';
 import { type ByteSource, SourceError } from '../io/ByteSource.js';
 import { detectContainer } from '../io/containers/detect.js';
-import { assembleVolumeGroups, openLv, readLvmPv } from '../io/lvm/index.js';
+import { assembleVolumeGroups, type LvmLogicalVolume, type LvmVolumeGroup, openLv, readLvmPv } from '../io/lvm/index.js';
 import { isRunsImagePath } from '../io/node/openSource.js';
 import { openSplitOrFile } from '../io/node/split.js';
 
@@ -65,6 +65,16 @@ export interface LvmLayer {
   problems: string[];
 }
 
+/** The btrfs in an LV (a snapshot: in the disk it shows), or null; a snapshot whose store is unreadable holds none that can be shown. */
+function btrfsOfLv(vg: LvmVolumeGroup, lv: LvmLogicalVolume): ReturnType<typeof btrfsAt> {
+  try {
+    return btrfsAt(openLv(vg, lv));
+  } catch (e) {
+    if (e instanceof SourceError) return null;
+    throw e;
+  }
+}
+
 /** The LVM layer of `src` (a whole disk or a partition) when it is a PV: its VG, LVs, segments and where each lies on the PV. */
 export function lvmLayer(src: ByteSource, offset: bigint, partition: number | null): LvmLayer | null {
   const pv = readLvmPv(src);
@@ -78,7 +88,9 @@ export function lvmLayer(src: ByteSource, offset: bigint, partition: number | nu
     ...base,
     vg: { name: m.name, uuid: m.id, seqno: m.seqno, extentBytes: m.extentBytes, pvs: m.pvs.map((p) => ({ name: p.name, uuid: p.id, peStart: p.peStart, peCount: p.peCount, here: here.has(p.name) })) },
     lvs: m.lvs.map((lv) => {
-      const onHere = lv.segments.every((s) => s.areas.every((a) => here.has(a.pv)));
+      // A snapshot's view needs its origin's extents too.
+      const origin = lv.snapshotOf !== undefined ? m.lvs.find((l) => l.name === lv.snapshotOf) : undefined;
+      const onHere = [lv, ...(origin ? [origin] : [])].every((l) => l.segments.every((s) => s.areas.every((a) => here.has(a.pv))));
       return {
         vg: m.name,
         lv: lv.name,
@@ -96,8 +108,7 @@ export function lvmLayer(src: ByteSource, offset: bigint, partition: number | nu
             return { pv: a.pv, pe: a.pe, pvOffset: p ? p.peStart + a.pe * m.extentBytes : null };
           }),
         })),
-        // A snapshot's store holds copy-on-write exceptions, not a disk: never read as one.
-        btrfs: onHere && lv.snapshotOf === undefined ? btrfsAt(openLv(vg!, lv)) : null,
+        btrfs: onHere && lv.origin === undefined ? btrfsOfLv(vg!, lv) : null,
       };
     }),
     problems: vg!.problems,

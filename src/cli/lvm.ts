@@ -45,11 +45,13 @@ export function resolveLvm(sources: ByteSource[], lv: string | undefined, io: Cl
   if (lv !== undefined) {
     const [vgWanted, lvWanted] = lv.includes('/') ? lv.split('/', 2) : [undefined, lv];
     const hits = all.filter((c) => c.lv.name === lvWanted && (vgWanted === undefined || c.vg.metadata.name === vgWanted));
-    if (hits.length === 0) {
-      const snap = vgs.flatMap((vg) => vg.metadata.lvs.filter((l) => l.name === lvWanted && l.snapshotOf !== undefined && (vgWanted === undefined || vg.metadata.name === vgWanted)));
-      if (snap.length)
-        throw new UsageError(`--lv ${lv}: a snapshot of ${snap[0]!.snapshotOf}; its copy-on-write data is not read yet (read the origin, or merge the snapshot first: lvconvert --merge)`);
-    }
+    // A snapshot (its copy-on-write store) is no visible LV, but is chosen by its name.
+    if (hits.length === 0)
+      hits.push(
+        ...vgs.flatMap((vg) =>
+          vg.metadata.lvs.filter((l) => l.name === lvWanted && l.snapshotOf !== undefined && (vgWanted === undefined || vg.metadata.name === vgWanted)).map((l) => ({ vg, lv: l })),
+        ),
+      );
     if (hits.length !== 1) throw new UsageError(`--lv ${lv}: ${hits.length ? 'names several logical volumes' : 'no such logical volume'} (logical volumes: ${list()})`);
     chosen = hits[0]!;
   } else if (all.length === 1) {
@@ -63,7 +65,9 @@ export function resolveLvm(sources: ByteSource[], lv: string | undefined, io: Cl
   }
   const meta = chosen.vg.metadata;
   for (const p of chosen.vg.problems) io.stderr.write(`warning: LVM ${meta.name}: ${p}\n`);
-  const needed = new Set(chosen.lv.segments.flatMap((s) => s.areas.map((a) => a.pv)));
+  // A snapshot reads its store and, for the chunks it holds no exception for, its origin.
+  const origin = chosen.lv.snapshotOf !== undefined ? meta.lvs.find((l) => l.name === chosen.lv.snapshotOf) : undefined;
+  const needed = new Set([chosen.lv, ...(origin ? [origin] : [])].flatMap((l) => l.segments.flatMap((s) => s.areas.map((a) => a.pv))));
   for (const name of chosen.vg.missing) {
     if (!needed.has(name)) continue;
     const pv = meta.pvs.find((p) => p.name === name)!;

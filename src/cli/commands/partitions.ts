@@ -28,7 +28,7 @@ function lvmText(layers: LvmLayer[], path: string): string[] {
         l.lvs.flatMap((lv) =>
           lv.segments.map((s, i) => [
             i === 0
-              ? `${lv.vg}/${lv.lv}${lv.snapshotOf ? ` (snapshot of ${lv.snapshotOf}: its copy-on-write store, not read)` : lv.origin ? ` (internal: ties ${lv.origin} to its snapshot)` : lv.status.includes('VISIBLE') ? '' : ' (hidden)'}`
+              ? `${lv.vg}/${lv.lv}${lv.snapshotOf ? ` (snapshot of ${lv.snapshotOf}; size: its copy-on-write store)` : lv.origin ? ` (internal: ties ${lv.origin} to its snapshot)` : lv.status.includes('VISIBLE') ? '' : ' (hidden)'}`
               : '',
             i === 0 ? lv.size : '',
             `${s.startExtent}..${s.startExtent + s.extentCount - 1n}`,

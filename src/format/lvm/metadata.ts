@@ -145,6 +145,8 @@ export interface LvmLogicalVolume {
   origin?: string;
   /** For a snapshot's copy-on-write store (the LV the user named the snapshot): the origin LV's name. Its bytes are exceptions, not a disk. */
   snapshotOf?: string;
+  /** With snapshotOf: the snapshot segment's chunk_size, in bytes (sectors * 512). */
+  snapshotChunkBytes?: bigint;
 }
 
 export interface LvmPhysicalVolume {
@@ -198,6 +200,7 @@ export function decodeVolumeGroup(root: LvmSection): LvmVolumeGroupMetadata | nu
       const segments: LvmSegment[] = [];
       let origin: string | undefined;
       let cowStore: string | undefined;
+      let chunkBytes: bigint | undefined;
       for (const [k, s] of Object.entries(l)) {
         if (!/^segment\d+$/.test(k) || !isSection(s) || segments.length >= LVM_MAX_SEGMENTS) continue;
         const stripes = Array.isArray(s.stripes) ? (s.stripes as LvmValue[]) : [];
@@ -211,6 +214,7 @@ export function decodeVolumeGroup(root: LvmSection): LvmVolumeGroupMetadata | nu
         if (type === 'snapshot') {
           origin = str(s, 'origin');
           cowStore = str(s, 'cow_store');
+          chunkBytes = (num(s, 'chunk_size') ?? 0n) * 512n;
         }
         segments.push({ startExtent: num(s, 'start_extent') ?? 0n, extentCount: num(s, 'extent_count') ?? 0n, type, stripeBytes: areas.length > 1 ? (num(s, 'stripe_size') ?? 0n) * 512n : 0n, areas });
       }
@@ -227,16 +231,20 @@ export function decodeVolumeGroup(root: LvmSection): LvmVolumeGroupMetadata | nu
         segments,
         extents: next,
         ...(origin !== undefined ? { origin } : {}),
-        ...(cowStore !== undefined ? { cowStore } : {}),
+        ...(cowStore !== undefined ? { cowStore, chunkBytes } : {}),
       } as LvmLogicalVolume);
     }
   }
   // A snapshot is two LVs: a hidden one whose segment of type "snapshot" names the origin and
   // the copy-on-write store, and the store itself, which carries the snapshot's name.
-  for (const l of lvs as (LvmLogicalVolume & { cowStore?: string })[]) {
+  for (const l of lvs as (LvmLogicalVolume & { cowStore?: string; chunkBytes?: bigint })[]) {
     const store = l.cowStore !== undefined ? lvs.find((x) => x.name === l.cowStore) : undefined;
-    if (store && l.origin !== undefined) store.snapshotOf = l.origin;
+    if (store && l.origin !== undefined) {
+      store.snapshotOf = l.origin;
+      store.snapshotChunkBytes = l.chunkBytes ?? 0n;
+    }
     delete l.cowStore;
+    delete l.chunkBytes;
   }
   return { name, id: str(vg, 'id') ?? '', seqno: num(vg, 'seqno') ?? 0n, extentBytes: extentSectors * 512n, pvs, lvs, problems };
 }

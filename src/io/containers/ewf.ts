@@ -142,6 +142,7 @@ export class EwfSource extends FilledSource implements ByteSource {
   readonly name: string;
   readonly size: bigint;
   private readonly chunkSize: number;
+  protected readonly blockBytes: number;
   private readonly chunks: Chunk[] = [];
   private readonly cache: ByteLru<number>;
   private readonly codecs: ContainerCodecs;
@@ -249,7 +250,7 @@ export class EwfSource extends FilledSource implements ByteSource {
     }
     if (!volume) this.fail(1, 0n, 'no volume section: the media size is unknown');
     if (this.chunks.length < volume.chunkCount) this.fail(meta.segments, 0n, `the set holds ${this.chunks.length} of the ${volume.chunkCount} chunks its volume section announces`);
-    this.chunkSize = volume.chunkSize;
+    this.chunkSize = this.blockBytes = volume.chunkSize;
     this.size = volume.mediaSize;
     meta.mediaSize = volume.mediaSize;
     meta.chunks = volume.chunkCount;
@@ -364,17 +365,8 @@ export class EwfSource extends FilledSource implements ByteSource {
     return data;
   }
 
-  protected fill(offset: bigint, out: Uint8Array): void {
-    const cs = BigInt(this.chunkSize);
-    for (let done = 0; done < out.length; ) {
-      const pos = offset + BigInt(done);
-      const index = Number(pos / cs);
-      const inChunk = Number(pos % cs);
-      const data = this.chunk(index);
-      const take = Math.min(out.length - done, data.length - inChunk);
-      out.set(data.subarray(inChunk, inChunk + take), done);
-      done += take;
-    }
+  protected fillBlock(index: number, inChunk: number, out: Uint8Array): void {
+    out.set(this.chunk(index).subarray(inChunk, inChunk + out.length));
   }
 
   close(): void {

@@ -269,6 +269,7 @@ export class Qcow2Source extends FilledSource implements ByteSource {
   readonly backing: ByteSource | null;
   private readonly l1: BigUint64Array;
   private readonly cs: number;
+  protected readonly blockBytes: number;
   private readonly cb: bigint;
   private readonly l2Bits: number;
   private readonly entryBytes: number;
@@ -283,7 +284,7 @@ export class Qcow2Source extends FilledSource implements ByteSource {
     super();
     this.name = file.name;
     const h = (this.header = readQcow2Header(file));
-    this.cs = h.clusterSize;
+    this.cs = this.blockBytes = h.clusterSize;
     this.cb = BigInt(h.clusterBits);
     this.entryBytes = h.extendedL2 ? 16 : 8;
     this.l2Bits = h.clusterBits - (h.extendedL2 ? 4 : 3);
@@ -337,26 +338,14 @@ export class Qcow2Source extends FilledSource implements ByteSource {
     return t;
   }
 
-  /** Fills `out` (inside the disk) cluster by cluster. */
-  protected fill(offset: bigint, out: Uint8Array): void {
-    const csBig = BigInt(this.cs);
-    for (let done = 0; done < out.length; ) {
-      const pos = offset + BigInt(done);
-      const cluster = pos >> this.cb;
-      const inCluster = Number(pos & (csBig - 1n));
-      const take = Math.min(out.length - done, this.cs - inCluster);
-      this.fillCluster(cluster, inCluster, out.subarray(done, done + take), pos);
-      done += take;
-    }
-  }
-
   /** The image's internal snapshots (qcow2.txt "Snapshot table"), oldest first. */
   snapshots(): Qcow2Snapshot[] {
     return readQcow2Snapshots(this.file, this.header);
   }
 
   /** Fills `out` from one guest cluster, starting `inCluster` bytes into it. */
-  private fillCluster(cluster: bigint, inCluster: number, out: Uint8Array, guest: bigint): void {
+  protected fillBlock(block: number, inCluster: number, out: Uint8Array, guest: bigint): void {
+    const cluster = BigInt(block);
     const l1Index = Number(cluster >> BigInt(this.l2Bits));
     const l2Index = Number(cluster & ((1n << BigInt(this.l2Bits)) - 1n));
     const l2Offset = this.l1[l1Index]! & OFFSET_MASK;
@@ -380,6 +369,26 @@ export class Qcow2Source extends FilledSource implements ByteSource {
     if (this.header.version === 3 && entry & L2_ZERO) out.fill(0);
     else if (host === 0n) this.fromBacking(guest, out);
     else this.fromFile(host, cluster, inCluster, out);
+  }
+
+  /** A cluster stored as it is (allocated, not compressed, not zeroed, aligned): its host offset. */
+  protected override plainAt(block: number): bigint | null {
+    if (this.header.extendedL2) return null;
+    const cluster = BigInt(block);
+    const l2Offset = this.l1[Number(cluster >> BigInt(this.l2Bits))]! & OFFSET_MASK;
+    if (l2Offset === 0n) return null;
+    const table = this.l2Table(l2Offset, Number(cluster >> BigInt(this.l2Bits)));
+    const l2Index = Number(cluster & ((1n << BigInt(this.l2Bits)) - 1n));
+    const entry = new DataView(table.buffer, table.byteOffset + l2Index * 8, 8).getBigUint64(0);
+    if (entry & L2_COMPRESSED || (this.header.version === 3 && entry & L2_ZERO)) return null;
+    const host = entry & OFFSET_MASK;
+    // Zero (backing) and misaligned (damage, reported by fillBlock) clusters take the slow path.
+    return host === 0n || host % BigInt(this.cs) !== 0n ? null : host;
+  }
+
+  protected override readPlain(at: bigint, out: Uint8Array, pos: bigint): void {
+    const got = this.file.readInto ? this.file.readInto(at, out) : copyInto(out, this.file.read(at, out.length));
+    if (got !== out.length) this.fail(at, `data of guest clusters from ${pos >> this.cb} lies past the end of the file (${this.file.size} bytes)`);
   }
 
   /** Extended L2: 32 subclusters, each allocated (bit i), reading as zeros (bit 32+i), or neither (backing). */

@@ -143,6 +143,7 @@ export class VhdDynamicSource extends FilledSource implements ByteSource {
   readonly name: string;
   private readonly bat: Uint32Array;
   private readonly blockSize: number;
+  protected readonly blockBytes: number;
   private readonly bitmapBytes: number;
   /** A differencing disk's parent: blocks and sectors the child does not hold are read there. */
   readonly parent: ByteSource | null = null;
@@ -170,7 +171,7 @@ export class VhdDynamicSource extends FilledSource implements ByteSource {
     if (raw.length !== need * 4) this.fail(tOff, 'BAT lies past the end of the file');
     this.bat = new Uint32Array(need);
     for (let i = 0; i < need; i++) this.bat[i] = be32(raw, i * 4);
-    this.blockSize = blockSize;
+    this.blockSize = this.blockBytes = blockSize;
     // One bit per sector, padded to whole sectors.
     this.bitmapBytes = Math.ceil(blockSize / 512 / 8 / 512) * 512;
     if (openParent) {
@@ -186,26 +187,17 @@ export class VhdDynamicSource extends FilledSource implements ByteSource {
     throw new ContainerError(this.name, offset, `VHD: ${why}`);
   }
 
-  protected fill(offset: bigint, out: Uint8Array): void {
-    const bs = BigInt(this.blockSize);
-    for (let done = 0; done < out.length; ) {
-      const pos = offset + BigInt(done);
-      const block = Number(pos / bs);
-      const inBlock = Number(pos % bs);
-      const take = Math.min(out.length - done, this.blockSize - inBlock);
-      const piece = out.subarray(done, done + take);
-      const sector = this.bat[block]!;
-      if (sector === UNALLOCATED) {
-        if (this.parent) this.readParent(pos, piece);
-        else piece.fill(0);
-      } else if (this.parent) this.fillDifferencing(block, sector, inBlock, piece);
-      else {
-        const at = BigInt(sector) * 512n + BigInt(this.bitmapBytes + inBlock);
-        const b = this.file.read(at, take);
-        if (b.length !== take) this.fail(at, `block ${block} (BAT sector ${sector}) lies past the end of the file (${this.file.size} bytes)`);
-        piece.set(b);
-      }
-      done += take;
+  protected fillBlock(block: number, inBlock: number, piece: Uint8Array, pos: bigint): void {
+    const sector = this.bat[block]!;
+    if (sector === UNALLOCATED) {
+      if (this.parent) this.readParent(pos, piece);
+      else piece.fill(0);
+    } else if (this.parent) this.fillDifferencing(block, sector, inBlock, piece);
+    else {
+      const at = BigInt(sector) * 512n + BigInt(this.bitmapBytes + inBlock);
+      const b = this.file.read(at, piece.length);
+      if (b.length !== piece.length) this.fail(at, `block ${block} (BAT sector ${sector}) lies past the end of the file (${this.file.size} bytes)`);
+      piece.set(b);
     }
   }
 

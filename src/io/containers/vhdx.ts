@@ -73,6 +73,7 @@ export class VhdxSource extends FilledSource implements ByteSource {
   readonly name: string;
   readonly size: bigint;
   private readonly blockSize: number;
+  protected readonly blockBytes: number;
   private readonly chunkRatio: number;
   private readonly bat: BigUint64Array;
 
@@ -130,7 +131,7 @@ export class VhdxSource extends FilledSource implements ByteSource {
       return this.fail(meta.offset, `metadata item ${id} is missing`);
     };
     const params = item(FILE_PARAMETERS, 8);
-    this.blockSize = le32(params, 0);
+    this.blockSize = this.blockBytes = le32(params, 0);
     if (le32(params, 4) & 2) this.fail(meta.offset, 'differencing disks (with a parent VHDX) are not read yet; merge or convert it first (qemu-img convert)');
     this.size = le64(item(VIRTUAL_DISK_SIZE, 8), 0);
     const sector = le32(item(LOGICAL_SECTOR_SIZE, 4), 0);
@@ -153,25 +154,16 @@ export class VhdxSource extends FilledSource implements ByteSource {
     throw new ContainerError(this.name, offset, `VHDX: ${why}`);
   }
 
-  protected fill(offset: bigint, out: Uint8Array): void {
-    const bs = BigInt(this.blockSize);
-    for (let done = 0; done < out.length; ) {
-      const pos = offset + BigInt(done);
-      const block = Number(pos / bs);
-      const inBlock = Number(pos % bs);
-      const take = Math.min(out.length - done, this.blockSize - inBlock);
-      const piece = out.subarray(done, done + take);
-      // A sector-bitmap entry follows every chunkRatio payload entries.
-      const entry = this.bat[block + Math.floor(block / this.chunkRatio)]!;
-      const state = Number(entry & 7n);
-      if (state === PAYLOAD_FULLY_PRESENT || state === PAYLOAD_PARTIALLY_PRESENT) {
-        const at = (entry >> 20n) * BigInt(MiB) + BigInt(inBlock);
-        const b = this.file.read(at, take);
-        if (b.length !== take) this.fail(at, `block ${block} lies past the end of the file (${this.file.size} bytes)`);
-        piece.set(b);
-      } else piece.fill(0);
-      done += take;
-    }
+  protected fillBlock(block: number, inBlock: number, piece: Uint8Array): void {
+    // A sector-bitmap entry follows every chunkRatio payload entries.
+    const entry = this.bat[block + Math.floor(block / this.chunkRatio)]!;
+    const state = Number(entry & 7n);
+    if (state === PAYLOAD_FULLY_PRESENT || state === PAYLOAD_PARTIALLY_PRESENT) {
+      const at = (entry >> 20n) * BigInt(MiB) + BigInt(inBlock);
+      const b = this.file.read(at, piece.length);
+      if (b.length !== piece.length) this.fail(at, `block ${block} lies past the end of the file (${this.file.size} bytes)`);
+      piece.set(b);
+    } else piece.fill(0);
   }
 
   close(): void {

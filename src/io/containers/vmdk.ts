@@ -3,6 +3,7 @@ import { ByteLru } from './ByteLru.js';
 import { ContainerError } from './ContainerError.js';
 import { CodecError, type ContainerCodecs, defaultCodecs } from './codecs.js';
 import { FilledSource } from './FilledSource.js';
+import { MAX_DESCRIPTOR_BYTES, NO_PARENT, openDeltaParent, parseVmdkDescriptor, type VmdkDescriptor, type VmdkParentOpener } from './vmdkText.js';
 
 /**
  * VMDK sparse extents (VMware's "Virtual Disk Format 5.0"), little-endian:
@@ -12,11 +13,14 @@ import { FilledSource } from './FilledSource.js';
  * (0: never written, zeros; 1: a zeroed grain). Stream-optimized extents
  * compress each grain (zlib): a grain marker (lba u64, size u32) then the data;
  * their header may defer the directory to a footer copy at the end
- * (gdOffset = GD_AT_END).
+ * (gdOffset = GD_AT_END). A monolithic sparse file embeds its descriptor
+ * (descriptorOffset, descriptorSize in sectors); when that names a parent
+ * (a delta disk of a snapshot chain), grains never written (directory or table
+ * entry 0) are the parent's, and only a zeroed grain (entry 1) reads as zeros.
  */
 
 const MAGIC = 0x564d444b; // "KDMV"
-const H = { magic: 0, version: 4, flags: 8, capacity: 12, grainSize: 20, numGTEsPerGT: 44, gdOffset: 56, compressAlgorithm: 77 } as const;
+const H = { magic: 0, version: 4, flags: 8, capacity: 12, grainSize: 20, descriptorOffset: 28, descriptorSize: 36, numGTEsPerGT: 44, gdOffset: 56, compressAlgorithm: 77 } as const;
 const FLAG_COMPRESSED = 1 << 16;
 const GD_AT_END = 0xffffffffffffffffn;
 const COMPRESSION_DEFLATE = 1;
@@ -40,10 +44,42 @@ export function isVmdkDescriptor(head: Uint8Array): boolean {
   return String.fromCharCode(...head.subarray(0, 21)) === '# Disk DescriptorFile';
 }
 
+/** The descriptor embedded in a sparse extent (monolithicSparse, streamOptimized), or null when it has none. */
+export function embeddedVmdkDescriptor(file: ByteSource): VmdkDescriptor | null {
+  const h = file.read(0n, 512);
+  if (h.length < 512 || le32(h, H.magic) !== MAGIC) return null;
+  const at = le64(h, H.descriptorOffset) * 512n;
+  const sectors = le64(h, H.descriptorSize);
+  if (at === 0n || sectors === 0n) return null;
+  if (sectors * 512n > BigInt(MAX_DESCRIPTOR_BYTES))
+    throw new ContainerError(file.name, BigInt(H.descriptorSize), `VMDK: embedded descriptor of ${sectors} sectors is more than a descriptor's ${MAX_DESCRIPTOR_BYTES} bytes`);
+  const text = file.read(at, Number(sectors) * 512);
+  if (text.length !== Number(sectors) * 512) throw new ContainerError(file.name, at, 'VMDK: embedded descriptor lies past the end of the file');
+  // The descriptor's sectors are padded with NULs after the text.
+  const end = text.indexOf(0);
+  return parseVmdkDescriptor(file.name, new TextDecoder('latin1').decode(end < 0 ? text : text.subarray(0, end)));
+}
+
+export interface VmdkOptions {
+  codecs?: ContainerCodecs;
+  cacheBytes?: number;
+  /**
+   * Opens the parent a delta disk's embedded descriptor names (src/io/node resolves
+   * the name and checks the parent's CID). Without it a delta disk is refused.
+   */
+  openParent?: VmdkParentOpener;
+  /**
+   * The parent's bytes for this extent, given by a descriptor file that read the
+   * delta's parent itself (null: none); the embedded descriptor is then not read.
+   */
+  parent?: ByteSource | null;
+}
+
 export class VmdkSource extends FilledSource implements ByteSource {
   readonly name: string;
   readonly size: bigint;
   private readonly grainBytes: number;
+  protected readonly blockBytes: number;
   private readonly gtes: number;
   private readonly gd: Uint32Array;
   private readonly compressed: boolean;
@@ -51,9 +87,12 @@ export class VmdkSource extends FilledSource implements ByteSource {
   private readonly grainCache: ByteLru<number>;
   private readonly codecs: ContainerCodecs;
 
+  /** A delta disk's parent (itself possibly a delta), or null. */
+  readonly parent: ByteSource | null;
+
   constructor(
     private readonly file: ByteSource,
-    opts: { codecs?: ContainerCodecs; cacheBytes?: number } = {},
+    opts: VmdkOptions = {},
   ) {
     super();
     this.name = file.name;
@@ -81,7 +120,7 @@ export class VmdkSource extends FilledSource implements ByteSource {
     if (grain < 1n || grain > BigInt(MAX_GRAIN_SECTORS) || (grain & (grain - 1n)) !== 0n) this.fail(BigInt(H.grainSize), `grain of ${grain} sectors is not a power of two up to ${MAX_GRAIN_SECTORS}`);
     if (gtes < 1 || gtes > MAX_GTES) this.fail(BigInt(H.numGTEsPerGT), `${gtes} entries per grain table is not 1..${MAX_GTES}`);
     this.size = capacity * 512n;
-    this.grainBytes = Number(grain) * 512;
+    this.grainBytes = this.blockBytes = Number(grain) * 512;
     this.gtes = gtes;
     const perTable = BigInt(gtes) * grain;
     const gdEntries = Number((capacity + perTable - 1n) / perTable);
@@ -91,6 +130,7 @@ export class VmdkSource extends FilledSource implements ByteSource {
     if (raw.length !== gdEntries * 4) this.fail(gdAt, 'grain directory lies past the end of the file');
     this.gd = new Uint32Array(gdEntries);
     for (let i = 0; i < gdEntries; i++) this.gd[i] = le32(raw, i * 4);
+    this.parent = opts.parent !== undefined ? opts.parent : openDeltaParent(this.name, embeddedVmdkDescriptor(file) ?? NO_DESCRIPTOR, opts.openParent);
   }
 
   private fail(offset: bigint, why: string): never {
@@ -135,30 +175,54 @@ export class VmdkSource extends FilledSource implements ByteSource {
     return out;
   }
 
-  protected fill(offset: bigint, out: Uint8Array): void {
-    const gb = BigInt(this.grainBytes);
-    for (let done = 0; done < out.length; ) {
-      const pos = offset + BigInt(done);
-      const g = Number(pos / gb);
-      const inGrain = Number(pos % gb);
-      const take = Math.min(out.length - done, this.grainBytes - inGrain);
-      const piece = out.subarray(done, done + take);
-      const t = this.table(Math.floor(g / this.gtes));
-      const sector = t ? le32(t, (g % this.gtes) * 4) : 0;
-      // 0: never written; 1: a zeroed grain.
-      if (sector <= 1) piece.fill(0);
-      else if (this.compressed) piece.set(this.compressedGrain(g, sector).subarray(inGrain, inGrain + take));
-      else {
-        const at = BigInt(sector) * 512n + BigInt(inGrain);
-        const b = this.file.read(at, take);
-        if (b.length !== take) this.fail(at, `grain ${g} at sector ${sector} lies past the end of the file (${this.file.size} bytes)`);
-        piece.set(b);
-      }
-      done += take;
+  protected fillBlock(g: number, inGrain: number, piece: Uint8Array): void {
+    const take = piece.length;
+    const t = this.table(Math.floor(g / this.gtes));
+    const sector = t ? le32(t, (g % this.gtes) * 4) : 0;
+    // 0: never written (the parent's, or zeros); 1: a zeroed grain.
+    if (sector === 0 && this.parent) this.fromParent(g, inGrain, piece);
+    else if (sector <= 1) piece.fill(0);
+    else if (this.compressed) piece.set(this.compressedGrain(g, sector).subarray(inGrain, inGrain + take));
+    else {
+      const at = BigInt(sector) * 512n + BigInt(inGrain);
+      const b = this.file.read(at, take);
+      if (b.length !== take) this.fail(at, `grain ${g} at sector ${sector} lies past the end of the file (${this.file.size} bytes)`);
+      piece.set(b);
     }
+  }
+
+  /** An uncompressed grain written in this extent: where it lies. */
+  protected override plainAt(g: number): bigint | null {
+    if (this.compressed) return null;
+    const t = this.table(Math.floor(g / this.gtes));
+    const sector = t ? le32(t, (g % this.gtes) * 4) : 0;
+    return sector > 1 ? BigInt(sector) * 512n : null;
+  }
+
+  protected override readPlain(at: bigint, out: Uint8Array, pos: bigint): void {
+    const b = this.file.read(at, out.length);
+    if (b.length !== out.length) this.fail(at, `grains from ${pos / BigInt(this.grainBytes)} (read at byte ${at}) lie past the end of the file (${this.file.size} bytes)`);
+    out.set(b);
+  }
+
+  /** A grain this delta never wrote: the parent's bytes; a parent shorter than the disk reads as zeros past its end. */
+  private fromParent(g: number, inGrain: number, piece: Uint8Array): void {
+    const at = BigInt(g) * BigInt(this.grainBytes) + BigInt(inGrain);
+    const p = this.parent!;
+    const got = p.readInto ? p.readInto(at, piece) : copyInto(piece, p.read(at, piece.length));
+    if (got < piece.length) piece.fill(0, got);
   }
 
   close(): void {
     this.file.close?.();
+    this.parent?.close?.();
   }
+}
+
+/** A sparse extent with no embedded descriptor: no parent. */
+const NO_DESCRIPTOR: VmdkDescriptor = { createType: '', cid: '', parentCID: NO_PARENT, parentFileNameHint: null, extents: [] };
+
+function copyInto(out: Uint8Array, b: Uint8Array): number {
+  out.set(b.subarray(0, out.length));
+  return Math.min(b.length, out.length);
 }

@@ -2,10 +2,12 @@ import type { LvmLogicalVolume, LvmVolumeGroupMetadata } from '../../format/lvm/
 import type { ByteSource } from '../ByteSource.js';
 import { LvSource } from './LvSource.js';
 import { type LvmPv, readLvmPv } from './pv.js';
+import { SnapshotSource } from './SnapshotSource.js';
 
 export type { LvmLogicalVolume, LvmPhysicalVolume, LvmSegment, LvmVolumeGroupMetadata } from '../../format/lvm/metadata.js';
 export { LvSource } from './LvSource.js';
 export { findLvmLabel, isLvmPv, type LvmPv, readLvmPv } from './pv.js';
+export { MAX_COW_EXCEPTIONS, SnapshotSource } from './SnapshotSource.js';
 
 /** A volume group as assembled from the PVs given: the newest metadata any of them holds, and which PVs are here. */
 export interface LvmVolumeGroup {
@@ -50,9 +52,18 @@ export function visibleLvs(vg: LvmVolumeGroupMetadata): LvmLogicalVolume[] {
   return vg.lvs.filter((l) => l.status.includes('VISIBLE'));
 }
 
-/** A source over LV `lv` of `vg`. */
-export function openLv(vg: LvmVolumeGroup, lv: LvmLogicalVolume): LvSource {
-  return new LvSource(vg.metadata, lv, vg.present);
+/**
+ * A source over LV `lv` of `vg`: its extents; for a snapshot (the copy-on-write store the user
+ * named), the disk the snapshot shows: its origin LV through the store's exceptions. Never
+ * throws: what cannot be read (a missing PV, a damaged store) fails the read with a SourceError.
+ */
+export function openLv(vg: LvmVolumeGroup, lv: LvmLogicalVolume): LvSource | SnapshotSource {
+  const own = new LvSource(vg.metadata, lv, vg.present);
+  if (lv.snapshotOf === undefined) return own;
+  const origin = vg.metadata.lvs.find((l) => l.name === lv.snapshotOf);
+  // An origin the metadata does not list: an LV of no segments, whose every read fails located.
+  const originLv = origin ?? { name: lv.snapshotOf, id: '', status: [], segments: [], extents: lv.extents };
+  return new SnapshotSource(own.name, new LvSource(vg.metadata, originLv, vg.present), own);
 }
 
 /** Reads the PVs among `sources` (null for a source that is no PV). */

@@ -6,8 +6,9 @@ import { EwfSource, ewfSegmentName } from '../containers/ewf.js';
 import { MAX_BACKING_DEPTH, Qcow2Source } from '../containers/qcow2.js';
 import { openVhd, type VhdParentRef, vhdUniqueId } from '../containers/vhd.js';
 import { VhdxSource } from '../containers/vhdx.js';
-import { VmdkSource } from '../containers/vmdk.js';
+import { embeddedVmdkDescriptor, hasVmdkMagic, isVmdkDescriptor, VmdkSource } from '../containers/vmdk.js';
 import { openVmdkDescriptor } from '../containers/vmdkDescriptor.js';
+import { MAX_DESCRIPTOR_BYTES, parseVmdkDescriptor, type VmdkDescriptor } from '../containers/vmdkText.js';
 import { nodeCodecs } from './codecs.js';
 import { FileOpenError, FileSource } from './FileSource.js';
 import { loadRunsImage } from './runs.js';
@@ -66,9 +67,9 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
       case 'ewf2':
         throw new FileOpenError(file, 'an EWF2 (EnCase 7 .Ex01) evidence file is not read yet; export it to raw or E01 first (ewfexport)');
       case 'vmdk':
-        return new VmdkSource(base, { codecs: nodeCodecs });
+        return new VmdkSource(base, { codecs: nodeCodecs, openParent: (hint, cid) => openVmdkParent(file, hint, cid, opts.chain ?? []) });
       case 'vmdk-descriptor':
-        return openVmdkDescriptor(base, (name) => openExtent(file, name), { codecs: nodeCodecs });
+        return openVmdkDescriptor(base, (name) => openExtent(file, name), { codecs: nodeCodecs, openParent: (hint, cid) => openVmdkParent(file, hint, cid, opts.chain ?? []) });
       case 'vhd':
         return openVhd(base, (ref) => openVhdParent(file, ref, opts.chain ?? []));
       case 'vhdx':
@@ -132,6 +133,45 @@ function openVhdParent(child: string, ref: VhdParentRef, chain: readonly string[
     child,
     `its parent VHD "${ref.name}" is not found (${tried.length ? `tried ${tried.join(', ')}` : 'no W2ru, W2ku or MacX parent locator'}); put it there, or merge the chain (qemu-img cannot: use the tool that made it)`,
   );
+}
+
+/**
+ * A VMDK delta disk's parent (parentFileNameHint, relative to the child's
+ * directory), read-only, never a loop, and only if its descriptor's CID is the
+ * parentCID the child was made against (the CID changes whenever the parent is
+ * written, so another CID means the child's grains no longer fit it).
+ */
+function openVmdkParent(child: string, hint: string, parentCID: string, chain: readonly string[]): ByteSource {
+  const full = path.isAbsolute(hint) ? hint : path.resolve(path.dirname(child), hint);
+  let real: string;
+  try {
+    real = fs.realpathSync(full);
+  } catch {
+    throw new FileOpenError(child, `its parent VMDK "${hint}" (${full}) does not exist; put it there, or convert the chain where it is whole (qemu-img convert -O raw)`);
+  }
+  const here = chain.length ? chain : [fs.realpathSync(child)];
+  if (here.includes(real)) throw new FileOpenError(child, `parent chain loops: ${[...here, real].join(' -> ')}`);
+  if (here.length >= MAX_BACKING_DEPTH) throw new FileOpenError(child, `parent chain is deeper than ${MAX_BACKING_DEPTH} files`);
+  const probe = FileSource.open(full);
+  let d: VmdkDescriptor | null = null;
+  try {
+    d = vmdkDescriptorOf(probe);
+  } finally {
+    probe.close?.();
+  }
+  if (!d || parseInt(d.cid, 16) !== parseInt(parentCID, 16))
+    throw new FileOpenError(child, `its parent ${full} has CID ${d?.cid || '(no VMDK descriptor)'}, not the ${parentCID} the delta was made against: a different or modified parent is refused`);
+  return openByteSource(full, { chain: [...here, real] });
+}
+
+/** The descriptor of a VMDK file: its text, or the one a sparse extent embeds; null for anything else. */
+function vmdkDescriptorOf(src: ByteSource): VmdkDescriptor | null {
+  const head = src.read(0n, 512);
+  if (isVmdkDescriptor(head)) {
+    if (src.size > BigInt(MAX_DESCRIPTOR_BYTES)) return null;
+    return parseVmdkDescriptor(src.name, new TextDecoder('latin1').decode(src.read(0n, Number(src.size))));
+  }
+  return hasVmdkMagic(head) ? embeddedVmdkDescriptor(src) : null;
 }
 
 /** An extent file a VMDK descriptor names: relative to the descriptor's directory, read-only. */
