@@ -34,7 +34,7 @@ export const MAX_RUNS_PER_FILE = 100_000;
 
 export function fileByteRuns(view: FsView, ref: InodeRef): { runs: ByteRun[]; truncated: boolean } {
   const runs: ByteRun[] = [];
-  const chunks = view.fs.volume.chunks;
+  const volume = view.fs.volume;
   for (const e of fileExtents(view, ref)) {
     if (runs.length >= MAX_RUNS_PER_FILE) return { runs, truncated: true };
     if (e.kind === 'inline') {
@@ -46,7 +46,7 @@ export function fileByteRuns(view: FsView, ref: InodeRef): { runs: ByteRun[]; tr
       continue;
     }
     if (e.compression !== 0) {
-      const m = chunks.map(e.diskBytenr);
+      const m = volume.map(e.diskBytenr);
       const c = m?.copies[0];
       runs.push({
         fileOffset: e.fileOffset,
@@ -62,7 +62,7 @@ export function fileByteRuns(view: FsView, ref: InodeRef): { runs: ByteRun[]; tr
     let fileOffset = e.fileOffset;
     let left = e.length;
     while (left > 0n && runs.length < MAX_RUNS_PER_FILE) {
-      const m = chunks.map(logical);
+      const m = volume.map(logical);
       const c = m?.copies[0];
       if (!m || !c) {
         runs.push({ fileOffset, length: left, logical, unmapped: true });

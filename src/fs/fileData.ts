@@ -289,7 +289,7 @@ class DataReader {
       const aEnd = aEnd0 % ss === 0n ? aEnd0 : aEnd0 + ss - (aEnd0 % ss);
       const r = this.readSectors(aStart, Number(aEnd - aStart));
       if ('error' in r) {
-        const m = this.view.fs.volume.chunks.map(logical);
+        const m = this.view.fs.volume.map(logical);
         if (!m) {
           // Unmapped: so is the rest of this extent (one error, not one per piece).
           yield { kind: 'error', offset: fileAt, length: left, logical, message: r.error };
@@ -302,7 +302,7 @@ class DataReader {
             lg = logical,
             rem = n;
           while (rem > 0n) {
-            const c = this.view.fs.volume.chunks.map(lg)?.contiguous ?? rem;
+            const c = this.view.fs.volume.map(lg)?.contiguous ?? rem;
             const k = c > 0n && c < rem ? c : rem;
             yield* this.plainRange(fa, lg, k, k + ss);
             fa += k;

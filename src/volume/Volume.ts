@@ -3,6 +3,7 @@ import type { Superblock } from '../format/superblock.js';
 import { type ByteSource, type PrefetchRange, SourceError } from '../io/ByteSource.js';
 import { ChunkMap, type Mapping, type PhysicalCopy } from './ChunkMap.js';
 import { recoverRaid5, recoverRaid6 } from './raid56.js';
+import { mapThroughStripes, type RaidStripeIndex, stripeTreeApplies } from './raidStripes.js';
 
 /** One device of the filesystem; `source` is null when it was not found. */
 export interface Device {
@@ -49,7 +50,22 @@ export class Volume {
    * what is mapped): a metadata dump, which holds one copy of each block.
    */
   logicalStore: LogicalStore | null = null;
+  /**
+   * With the raid-stripe-tree feature (incompat bit 14): the stripe items,
+   * loaded on first use, where data of the profiles it covers was written.
+   */
+  raidStripes: (() => RaidStripeIndex) | null = null;
   constructor(readonly devices: Map<bigint, Device>) {}
+
+  /**
+   * Where `logical` lives: the chunk's arithmetic, and for data the raid
+   * stripe tree places the copies when the filesystem has one.
+   */
+  map(logical: LogicalInput): Mapping | undefined {
+    const m = this.chunks.map(logical);
+    if (!m || !this.raidStripes || !stripeTreeApplies(m.chunk)) return m;
+    return mapThroughStripes(m, logical, this.raidStripes().find(logical));
+  }
 
   /**
    * How many different ways `logical` can be read: the mirrors of mirrored
@@ -57,7 +73,7 @@ export class Volume {
    * also a rebuild from Q alone. 0 when unmapped.
    */
   copyCount(logical: LogicalInput): number {
-    const m = this.chunks.map(logical);
+    const m = this.map(logical);
     if (!m) return 0;
     if (this.logicalStore) return 1;
     if (m.chunk.profile === 'RAID5') return 2;
@@ -79,7 +95,7 @@ export class Volume {
     let rebuilt = false;
     while (done < length) {
       const at = logical + BigInt(done);
-      const m = this.chunks.map(at);
+      const m = this.map(at);
       if (!m) return { bytes: null, error: `logical ${at} is not in any chunk`, places };
       const n = Math.min(length - done, Number(m.contiguous > 0x7fffffffn ? 0x7fffffffn : m.contiguous));
       const seg = this.readSegment(m, n, copy, into?.subarray(done, done + n));
@@ -123,7 +139,7 @@ export class Volume {
    */
   prefetchPlace(logical: LogicalInput, length: number): { source: ByteSource; physical: Physical } | null {
     if (this.logicalStore) return null;
-    const m = this.chunks.map(logical);
+    const m = this.map(logical);
     const c = m?.copies[0];
     if (!m || !c || m.contiguous < BigInt(length)) return null;
     const source = this.devices.get(c.devid)?.source;
@@ -173,6 +189,7 @@ export class Volume {
     const row = m.row;
     if (!row) {
       const place = m.copies[copy];
+      if (!place && m.unmapped) return { bytes: null, error: m.unmapped, places: [] };
       if (!place) return { bytes: null, error: `copy ${copy + 1} does not exist (${m.chunk.profile} has ${m.copies.length})`, places: [] };
       return { ...this.readPhysical(place, n, into), places: [place] };
     }

@@ -81,7 +81,8 @@ export function verifyDataJob(fs: Filesystem, job: DataJob): DataJobResult {
     ss = sb.sectorsize,
     n = job.sectors;
   const copies: DataJobResult['copies'] = [];
-  const count = vol.copyCount(job.logical);
+  // A chunk-mapped start with no copy (no raid stripe item places it) is still read once, so its error is reported.
+  const count = Math.max(vol.copyCount(job.logical), vol.chunks.map(job.logical) ? 1 : 0);
   if (!scratch || scratch.length < n * ss) scratch = new Uint8Array(Math.max(CHUNK_BYTES, n * ss));
   for (let c = 0; c < count; c++) {
     const r = vol.readCopy(job.logical, n * ss, c, scratch);
@@ -104,7 +105,7 @@ export function reportDataJob(fs: Filesystem, job: DataJob, res: DataJobResult, 
   const ss = fs.superblock.sectorsize,
     ssB = BigInt(ss),
     n = job.sectors;
-  const m = fs.volume.chunks.map(job.logical);
+  const m = fs.volume.map(job.logical);
   const goodAny = new Uint8Array(n);
   for (const c of res.copies) if ('bad' in c) for (let i = 0; i < n; i++) if (!c.bad[i]) goodAny[i] = 1;
   res.copies.forEach((c, copy) => {
@@ -163,7 +164,7 @@ export function checkDataCsums(fs: Filesystem, add: (f: CheckFinding) => void, p
  * rebuild was bad.
  */
 function placeOf(fs: Filesystem, logical: bigint, copy: number): { devid?: bigint; physical?: bigint; device?: string } {
-  const m = fs.volume.chunks.map(logical);
+  const m = fs.volume.map(logical);
   let p: { devid: bigint; physical: bigint } | undefined = m?.copies[copy];
   if (m?.row) {
     const parity = copy === 1 ? m.row.p : copy === 2 ? m.row.q : undefined;

@@ -39,7 +39,7 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
       }
       if (logicalArg === undefined) throw new UsageError('map needs a LOGICAL address (or --physical OFFSET --devid N)');
       const logical = parseU64(logicalArg, 'LOGICAL');
-      const m = fs.volume.chunks.map(logical);
+      const m = fs.volume.map(logical);
       if (!m) throw new NotServedError(`logical ${logical} is not in any chunk`, '"chunks" lists the chunks and their logical ranges');
       const r = mapReport(fs.volume, logical, m);
       if (opts.json) {
@@ -52,6 +52,8 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
             r.copies.map((c) => [c.copy, c.devid, c.device, c.physical, c.stripe]),
           ),
         ];
+        if (r.stripeExtent) lines.splice(1, 0, `placed by the raid stripe tree: item (${r.stripeExtent.logical} RAID_STRIPE ${r.stripeExtent.length})`);
+        if (r.unmapped) lines.push(r.unmapped);
         if (r.row)
           lines.push(
             renderTable(
@@ -62,6 +64,8 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
           );
         io.stdout.write(lines.join('\n') + '\n');
       }
-      done(finish(fs, io));
+      const code = finish(fs, io);
+      // The chunk holds the address but no raid stripe item places it: nowhere to read it from.
+      done(r.unmapped ? EXIT_DAMAGE : code);
     });
 }
