@@ -142,6 +142,8 @@ export function superblockCopyDifference(a: Uint8Array, b: Uint8Array): number {
 
 /** Where the magic "_BHRfS_M" is in a superblock. */
 export const SUPER_MAGIC_OFFSET = O.magic;
+/** Where incompat_flags (u64) is in a superblock. */
+export const SUPER_INCOMPAT_FLAGS_OFFSET = O.incompatFlags;
 
 /** True when the 8 bytes at buf[off] are the superblock magic "_BHRfS_M". */
 export function isSuperMagicAt(buf: Uint8Array, off: number): boolean {

@@ -76,6 +76,8 @@ export class Volume {
     const m = this.map(logical);
     if (!m) return 0;
     if (this.logicalStore) return 1;
+    // Mapped by its chunk but placed by no raid stripe item: one way, whose read fails saying so.
+    if (m.unmapped && m.copies.length === 0) return 1;
     if (m.chunk.profile === 'RAID5') return 2;
     if (m.chunk.profile === 'RAID6') return 3;
     return m.copies.length;

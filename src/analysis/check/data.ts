@@ -81,8 +81,7 @@ export function verifyDataJob(fs: Filesystem, job: DataJob): DataJobResult {
     ss = sb.sectorsize,
     n = job.sectors;
   const copies: DataJobResult['copies'] = [];
-  // A chunk-mapped start with no copy (no raid stripe item places it) is still read once, so its error is reported.
-  const count = Math.max(vol.copyCount(job.logical), vol.chunks.map(job.logical) ? 1 : 0);
+  const count = vol.copyCount(job.logical);
   if (!scratch || scratch.length < n * ss) scratch = new Uint8Array(Math.max(CHUNK_BYTES, n * ss));
   for (let c = 0; c < count; c++) {
     const r = vol.readCopy(job.logical, n * ss, c, scratch);
