@@ -68,6 +68,14 @@ describe.each(['raid1', 'dup-data'] as const)('raid stripe tree over %s (built i
       expect(r.copies.map((c) => [c.devid, c.physical])).toEqual(s.strides.map((t) => [t.devid, t.physical + (at - s.logical)]));
       expect(r.copies.map((c) => c.physical)).not.toEqual(s.old.map((o) => o.physical + (at - s.logical)));
       expect(r.contiguous).toBe(s.logical + s.length - at);
+      // And back (map --physical): each stride's place holds the address; the chunk arithmetic place of a moved copy holds nothing.
+      for (const [i, t] of s.strides.entries()) {
+        const back = fs.volume.reverse(t.devid, t.physical + (at - s.logical)).filter((h) => h.stripeIndex === i || sample !== 'dup-data');
+        expect(back.map((h) => h.logical)).toEqual([at]);
+      }
+      const stale = fs.volume.reverse(s.old[0]!.devid, s.old[0]!.physical);
+      if (!img.stripes.some((x) => x.strides.some((t) => t.devid === s.old[0]!.devid && s.old[0]!.physical >= t.physical && s.old[0]!.physical < t.physical + x.length)))
+        expect(stale.filter((h) => h.stripeIndex === 0).map((h) => [h.logical, h.unplaced])).toEqual([[null, true]]);
     }
   });
 });

@@ -30,10 +30,6 @@ const INCOMPAT_GAPS: Partial<Record<keyof typeof IncompatFlag, Gap>> = {
     note: 'extent-tree-v2 (experimental): global roots (several extent, csum and free-space trees) are not read',
     commands: ['check', 'sharing', 'usage', 'resolve', 'map', 'cat', 'extract', 'recover'],
   },
-  RAID_STRIPE_TREE: {
-    note: 'raid-stripe-tree: its items are decoded, but logical to physical mapping does not go through them, so data of RAID0/1/10/DUP block groups written with it may be read from the wrong place',
-    commands: ['map', 'cat', 'extract', 'check --data', 'extents', 'heatmap', 'verify'],
-  },
   SIMPLE_QUOTA: {
     note: 'simple quotas: owner refs and the qgroup items are decoded; check does not verify squota accounting',
     commands: ['check'],

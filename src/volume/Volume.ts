@@ -1,4 +1,4 @@
-import type { DevId, DevicePlaceInput, LogicalInput, Physical } from '../format/addresses.js';
+import type { DevId, DevIdInput, DevicePlaceInput, LogicalInput, Physical, PhysicalInput } from '../format/addresses.js';
 import type { Superblock } from '../format/superblock.js';
 import { type ByteSource, type PrefetchRange, SourceError } from '../io/ByteSource.js';
 import { ChunkMap, type Mapping, type PhysicalCopy } from './ChunkMap.js';
@@ -65,6 +65,22 @@ export class Volume {
     const m = this.chunks.map(logical);
     if (!m || !this.raidStripes || !stripeTreeApplies(m.chunk)) return m;
     return mapThroughStripes(m, logical, this.raidStripes().find(logical));
+  }
+
+  /**
+   * Every logical address that `physical` on `devid` holds (ChunkMap.reverse);
+   * with the raid stripe tree, data chunks it covers answer from its items
+   * (`logical` null and `unplaced` when none puts data there).
+   */
+  reverse(devid: DevIdInput, physical: PhysicalInput): (ReturnType<ChunkMap['reverse']>[number] & { unplaced?: true })[] {
+    const hits = this.chunks.reverse(devid, physical);
+    if (!this.raidStripes) return hits;
+    const index = this.raidStripes();
+    return hits.map((h) => {
+      if (!stripeTreeApplies(h.chunk)) return h;
+      const logical = index.logicalAt(h.chunk, h.stripeIndex, devid, physical);
+      return logical === null ? { ...h, logical, unplaced: true as const } : { ...h, logical };
+    });
   }
 
   /**

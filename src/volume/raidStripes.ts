@@ -1,4 +1,4 @@
-import { asPhysical, type DevId, type Logical, type Physical } from '../format/addresses.js';
+import { asLogical, asPhysical, type DevId, type Logical, type Physical } from '../format/addresses.js';
 import { BlockGroupFlag } from '../format/constants.js';
 import type { Chunk, Mapping, PhysicalCopy } from './ChunkMap.js';
 
@@ -55,6 +55,23 @@ export class RaidStripeIndex {
     }
     const e = this.extents[lo - 1];
     return e && logical < e.logical + e.length ? e : undefined;
+  }
+
+  /**
+   * The logical address whose copy a stride puts at `physical` on `devid`,
+   * among the items of `chunk` (for DUP the stride of stripe `stripeIndex`);
+   * null when no item places data there. A linear scan of the chunk's items.
+   */
+  logicalAt(chunk: Chunk, stripeIndex: number, devid: bigint, physical: bigint): Logical | null {
+    const end = chunk.logical + chunk.length;
+    for (const e of this.extents) {
+      if (e.logical < chunk.logical || e.logical >= end) continue;
+      for (const [i, s] of e.strides.entries()) {
+        if (s.devid !== devid || (chunk.profile === 'DUP' && i !== stripeIndex)) continue;
+        if (physical >= s.physical && physical < s.physical + e.length) return asLogical(e.logical + (physical - s.physical));
+      }
+    }
+    return null;
   }
 
   /** The sub-ranges of [start, end) no item covers. */

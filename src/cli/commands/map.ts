@@ -19,11 +19,15 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
         if (logicalArg !== undefined) throw new UsageError(`map: give a LOGICAL address or --physical OFFSET, not both (got ${logicalArg} and --physical ${opts.physical})`);
         const devid = parseU64(opts.devid ?? '1', '--devid');
         const phys = parseU64(opts.physical, '--physical');
-        const hits = fs.volume.chunks.reverse(devid, phys);
+        const hits = fs.volume.reverse(devid, phys);
         if (opts.json)
           io.stdout.write(
             toJson(
-              jsonDocument('map', { devid, physical: phys, logical: hits.map((h) => ({ chunk: h.chunk.logical, stripe: h.stripeIndex, role: h.role, logical: h.logical, rowLogical: h.rowLogical })) }),
+              jsonDocument('map', {
+                devid,
+                physical: phys,
+                logical: hits.map((h) => ({ chunk: h.chunk.logical, stripe: h.stripeIndex, role: h.role, logical: h.logical, rowLogical: h.rowLogical, ...(h.unplaced ? { unplaced: true } : {}) })),
+              }),
               2,
             ) + '\n',
           );
@@ -32,7 +36,15 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
           io.stdout.write(
             renderTable(
               ['devid', 'physical', 'chunk', 'profile', 'stripe', 'role', 'logical'],
-              hits.map((h) => [devid, phys, h.chunk.logical, h.chunk.profile, h.stripeIndex, h.role, h.logical ?? `parity of row at ${h.rowLogical}`]),
+              hits.map((h) => [
+                devid,
+                phys,
+                h.chunk.logical,
+                h.chunk.profile,
+                h.stripeIndex,
+                h.role,
+                h.logical ?? (h.unplaced ? 'none (no raid stripe item places data here)' : `parity of row at ${h.rowLogical}`),
+              ]),
             ) + '\n',
           );
         return done(hits.length ? EXIT_OK : EXIT_DAMAGE);
