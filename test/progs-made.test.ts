@@ -58,6 +58,37 @@ describe('raid-stripe-tree filesystem made by mkfs.btrfs 6.19 (RAID1 on two devi
   });
 });
 
+describe('zoned filesystem made by mkfs.btrfs 6.19 on emulated zones (256 MiB, conventional: superblocks at their fixed offsets)', () => {
+  const ZDIR = join(SAMPLES, 'progs-made', 'zoned');
+  const ztruth = (f: string) => {
+    const b = readFileSync(join(ZDIR, 'truth', f));
+    return (f.endsWith('.gz') ? gunzipSync(b) : b).toString('utf8');
+  };
+  const open = () => Filesystem.open([loadRunsImage(join(ZDIR, 'dev1.runs.gz'))]);
+
+  it('the superblock dump-super reads (bytenr 65536), every tree block equal to dump-tree, no finding', () => {
+    const fs = open();
+    expect(ztruth('dump-super-dev1.txt')).toMatch(/^superblock: bytenr=65536,/);
+    expect(fs.superblock.generation).toBe(BigInt(/^generation\s+(\d+)/m.exec(ztruth('dump-super-dev1.txt'))![1]!));
+    expect(superFlagNames(fs.superblock).incompatFlags).toContain('ZONED');
+    const want = parseDumpTree(ztruth('dump-tree.txt.gz'));
+    const seen = walkedBlocks(fs, [fs.rootTree, fs.chunkTree, ...fs.roots()]);
+    expect(fs.findings.items).toEqual([]);
+    expect([...seen.keys()].sort()).toEqual([...want.keys()].sort());
+    for (const [bytenr, t] of want) expect(seen.get(bytenr), `block ${bytenr}`).toEqual({ level: t.level, nritems: t.nritems, generation: t.generation, entries: t.entries });
+  });
+
+  it('check is clean, as btrfs check 6.19 says, over the same tree bytes; super still names ZONED (a real zoned device keeps a superblock log)', () => {
+    const fs = open();
+    const r = runCheck(fs, { data: true });
+    expect(r.findings.filter((f) => f.severity !== 'info')).toEqual([]);
+    const text = ztruth('check.txt');
+    expect(text).toMatch(/# exit code 0/);
+    expect(BigInt(r.summary.treeBlocks) * BigInt(fs.superblock.nodesize)).toBe(BigInt(/total tree bytes: (\d+)/.exec(text)![1]!));
+    expect(featureGaps(fs.superblock).map((g) => g.flag)).toEqual(['ZONED']);
+  });
+});
+
 describe('super names the feature bits it does not fully understand', () => {
   it('none for a default filesystem; an unknown bit is named unknown, with every command', () => {
     const sb = openSample('default').superblock;

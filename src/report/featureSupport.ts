@@ -23,7 +23,7 @@ const ALL = ['every command'];
 
 const INCOMPAT_GAPS: Partial<Record<keyof typeof IncompatFlag, Gap>> = {
   ZONED: {
-    note: 'zoned: the superblock is written to a log in two zones, not at 64 KiB; only the fixed copies are read, which may be stale',
+    note: 'zoned: emulated zones (mkfs on a regular file or a device without zones: conventional) keep the superblock at its fixed offsets and are read; on a host-managed zoned device the superblock is a log in two zones, not at 64 KiB, which is not read',
     commands: ALL,
   },
   EXTENT_TREE_V2: {
