@@ -64,4 +64,8 @@ build raid-stripe-tree 2 256M -O raid-stripe-tree -d raid1 -m raid1 -L rst
 # loop device (256 MiB each, all conventional: the superblock copies stay at their fixed offsets,
 # no superblock log). mkfs refuses --rootdir with zoned, so the filesystem holds no files.
 build zoned 1 4G -O zoned -L zoned
+# extent-tree-v2 (experimental; mkfs 6.19 built with --enable-experimental makes it): global
+# roots (two extent and two csum trees, keyed (EXTENT_TREE ROOT_ITEM n)), block group items whose
+# chunk_objectid is the global root id.
+build extent-tree-v2 1 1G -O extent-tree-v2 -L etv2
 ls -l "$HERE/progs-made"/*

@@ -117,6 +117,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     items: 0,
   };
   const ictx: ItemCheckContext = { sectorsize: sb.sectorsize, nodesize: sb.nodesize, csumSize: sb.csumSize, generation: sb.generation, add };
+  if (sb.incompatFlags & IncompatFlag.EXTENT_TREE_V2) ictx.globalRoots = BigInt(fs.roots().filter((r) => r.tree === ObjectId.EXTENT_TREE).length);
   const seen = new Set<bigint>();
   const lostSet = new Set<bigint>();
   /** Blocks whose whole subtree an fs tree's consistency check has been through. */
