@@ -141,6 +141,13 @@ const ITEM_FIELDS: Record<number, Field[]> = {
     ['sector_size', 32, 4],
   ],
   [ItemType.CHUNK_ITEM]: CHUNK_FIELDS,
+  // btrfs_stripe_extent: an array of btrfs_raid_stride (devid u64, physical u64).
+  [ItemType.RAID_STRIPE]: [
+    ['strides[0].devid', 0, 8],
+    ['strides[0].physical', 8, 8],
+    ['strides[1].devid', 16, 8],
+    ['strides[1].physical', 24, 8],
+  ],
   [ItemType.FREE_SPACE_INFO]: [
     ['extent_count', 0, 4],
     ['flags', 4, 4],

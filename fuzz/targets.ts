@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { SUPER_MIRROR_OFFSETS } from '../src/format/constants.js';
 import type { ByteSource } from '../src/io/ByteSource.js';
 import { SliceSource } from '../src/io/SliceSource.js';
@@ -53,8 +53,11 @@ export interface SampleTargets {
 
 const SAMPLES_DIR = join(import.meta.dirname, '..', 'sample-images');
 
+/** A sample's directory: under sample-images/ (`raid1`, `progs-made/zoned`), or any directory of devN.runs.gz given by absolute path. */
+const sampleDir = (name: string) => (isAbsolute(name) ? name : join(SAMPLES_DIR, name));
+
 export function samplePaths(name: string): string[] {
-  const dir = join(SAMPLES_DIR, name);
+  const dir = sampleDir(name);
   return readdirSync(dir)
     .filter((f) => /^dev\d+\.runs\.gz$/.test(f))
     .sort((a, b) => parseInt(a.slice(3), 10) - parseInt(b.slice(3), 10))
@@ -67,11 +70,24 @@ export function availableSamples(): string[] {
   return readdirSync(SAMPLES_DIR, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(SAMPLES_DIR, d.name, 'dev1.runs.gz')) && existsSync(join(SAMPLES_DIR, d.name, 'truth', 'manifest.json')))
     .map((d) => d.name)
+    .concat(progsMade())
     .sort();
 }
 
+/** The progs-made/ filesystems (no manifest: made by a newer mkfs, no mount). */
+function progsMade(): string[] {
+  const dir = join(SAMPLES_DIR, 'progs-made');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'dev1.runs.gz')))
+    .map((d) => `progs-made/${d.name}`);
+}
+
 function partitionOffset(name: string): number {
-  const m = JSON.parse(readFileSync(join(SAMPLES_DIR, name, 'truth', 'manifest.json'), 'utf8')) as { partition: null | { btrfs_offset_bytes: number; btrfs_size_bytes: number } };
+  const path = join(sampleDir(name), 'truth', 'manifest.json');
+  // Images without a manifest (progs-made/, built ones) are whole filesystems.
+  if (!existsSync(path)) return 0;
+  const m = JSON.parse(readFileSync(path, 'utf8')) as { partition: null | { btrfs_offset_bytes: number; btrfs_size_bytes: number } };
   return m.partition ? m.partition.btrfs_offset_bytes : 0;
 }
 
@@ -85,7 +101,7 @@ export function decodeTargets(name: string, listing: { files: string[]; dirs: st
   const base = partitionOffset(name);
   const sources: ByteSource[] = images.map((img, i) => new SparseSource(BigInt(img.size), img.runs, `${name}/dev${i + 1}`));
   if (base) {
-    const m = JSON.parse(readFileSync(join(SAMPLES_DIR, name, 'truth', 'manifest.json'), 'utf8')) as { partition: { btrfs_size_bytes: number } };
+    const m = JSON.parse(readFileSync(join(sampleDir(name), 'truth', 'manifest.json'), 'utf8')) as { partition: { btrfs_size_bytes: number } };
     sources[0] = new SliceSource(sources[0]!, BigInt(base), BigInt(m.partition.btrfs_size_bytes), `${name} partition`);
   }
   const fs = Filesystem.open(sources);

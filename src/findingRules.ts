@@ -13,6 +13,7 @@
 import { CROSS_REFERENCE_RULES } from './findingRules/crossReferences.js';
 import { FILE_RULES } from './findingRules/files.js';
 import { POLICY_RULES } from './findingRules/policy.js';
+import { RAID_STRIPE_RULES } from './findingRules/raidStripes.js';
 import { TREE_BLOCK_RULES } from './findingRules/treeBlocks.js';
 import { VOLUME_RULES } from './findingRules/volume.js';
 
@@ -60,7 +61,7 @@ export interface Rule {
 }
 
 /** The whole catalogue, in the order the docs list it (src/findingRules/: the groups, in files by layer). */
-export const RULES = { ...VOLUME_RULES, ...TREE_BLOCK_RULES, ...CROSS_REFERENCE_RULES, ...FILE_RULES, ...POLICY_RULES } as const;
+export const RULES = { ...VOLUME_RULES, ...TREE_BLOCK_RULES, ...CROSS_REFERENCE_RULES, ...RAID_STRIPE_RULES, ...FILE_RULES, ...POLICY_RULES } as const;
 
 export type FindingCode = keyof typeof RULES;
 

@@ -132,14 +132,14 @@ export function filefragCount(list: readonly FiemapExtent[]): number {
 /** The extent layout of one file; `sharing` (from analyzeSharing) adds the shared flags. */
 export function fileLayout(view: FsView, ref: InodeRef, sharing: SharingResult | null, size?: bigint): FileLayout {
   const ss = BigInt(view.sectorsize);
-  const chunks = view.fs.volume.chunks;
+  const volume = view.fs.volume;
   const extents: LayoutExtent[] = [];
   const raw: FiemapExtent[] = [];
   for (const e of fileExtents(view, ref)) {
     const use = e.kind === 'regular' || e.kind === 'prealloc' ? sharing?.extents.get(e.diskBytenr) : undefined;
     const shared = use ? isSharedExtent(use) : sharing ? false : null;
     const first = e.kind === 'regular' || e.kind === 'prealloc' ? e.diskBytenr + (e.compression === Compression.NONE ? e.offset : 0n) : null;
-    const m = first !== null ? chunks.map(first) : undefined;
+    const m = first !== null ? volume.map(first) : undefined;
     extents.push({
       fileOffset: e.fileOffset,
       length: e.length,

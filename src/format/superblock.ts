@@ -144,6 +144,8 @@ export function superblockCopyDifference(a: Uint8Array, b: Uint8Array): number {
 export const SUPER_MAGIC_OFFSET = O.magic;
 /** Where the superblock's embedded dev item starts. */
 export const SUPER_DEV_ITEM_OFFSET = O.devItem;
+/** Where incompat_flags (u64) is in a superblock. */
+export const SUPER_INCOMPAT_FLAGS_OFFSET = O.incompatFlags;
 
 /** True when the 8 bytes at buf[off] are the superblock magic "_BHRfS_M". */
 export function isSuperMagicAt(buf: Uint8Array, off: number): boolean {

@@ -23,16 +23,12 @@ const ALL = ['every command'];
 
 const INCOMPAT_GAPS: Partial<Record<keyof typeof IncompatFlag, Gap>> = {
   ZONED: {
-    note: 'zoned: the superblock is written to a log in two zones, not at 64 KiB; only the fixed copies are read, which may be stale',
+    note: 'zoned: emulated zones (mkfs on a regular file or a device without zones: conventional) keep the superblock at its fixed offsets and are read; on a host-managed zoned device the superblock is a log in two zones, not at 64 KiB, which is not read',
     commands: ALL,
   },
   EXTENT_TREE_V2: {
     note: 'extent-tree-v2 (experimental): global roots (several extent, csum and free-space trees) are not read',
     commands: ['check', 'sharing', 'usage', 'resolve', 'map', 'cat', 'extract', 'recover'],
-  },
-  RAID_STRIPE_TREE: {
-    note: 'raid-stripe-tree: its items are decoded, but logical to physical mapping does not go through them, so data of RAID0/1/10/DUP block groups written with it may be read from the wrong place',
-    commands: ['map', 'cat', 'extract', 'check --data', 'extents', 'heatmap', 'verify'],
   },
   SIMPLE_QUOTA: {
     note: 'simple quotas: owner refs and the qgroup items are decoded; check does not verify squota accounting',

@@ -20,6 +20,10 @@ export interface MapReport {
   copies: CopyReport[];
   /** RAID5/6: the whole row with parity positions. */
   row?: { logicalStart: bigint; dataIndex: number; stripes: CopyReport[] };
+  /** With the raid stripe tree: the RAID_STRIPE item whose strides place the copies. */
+  stripeExtent?: { logical: bigint; length: bigint };
+  /** Why the copies are missing though the chunk holds the address (no raid stripe item places it). */
+  unmapped?: string;
 }
 
 const place = (v: Volume, p: PhysicalCopy, copy: number, extraOffset = 0n): CopyReport => ({
@@ -39,6 +43,8 @@ export function mapReport(v: Volume, logical: bigint, m: Mapping): MapReport {
     offsetInChunk: m.chunkOffset,
     contiguous: m.contiguous,
     copies: m.copies.map((p, i) => place(v, p, i + 1)),
+    ...(m.stripeExtent ? { stripeExtent: m.stripeExtent } : {}),
+    ...(m.unmapped ? { unmapped: m.unmapped } : {}),
   };
   if (m.row) {
     const off = m.row.unitOffset;

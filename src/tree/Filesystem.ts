@@ -1,7 +1,7 @@
 import { rule } from '../findingRules.js';
 import { FindingLog, type FindingSink } from '../findings.js';
 import { asDevId } from '../format/addresses.js';
-import { ItemType, ObjectId } from '../format/constants.js';
+import { IncompatFlag, ItemType, ObjectId } from '../format/constants.js';
 import { decodeChunkItem } from '../format/items/chunk.js';
 import { type DevItem, decodeDevItem } from '../format/items/dev.js';
 import { rootItemPointer } from '../format/items/root.js';
@@ -11,10 +11,12 @@ import type { ByteSource } from '../io/ByteSource.js';
 import { type Assembly, assemble, NotBtrfsError } from '../volume/assemble.js';
 import { chunkFieldProblems, chunkFromItem, chunkProblem, sysChunkArrayEntries } from '../volume/ChunkMap.js';
 import { MetadumpDeviceSource, MetadumpImage } from '../volume/metadump.js';
+import type { RaidStripeIndex } from '../volume/raidStripes.js';
 import { type RebuildResult, rebuildChunkMap, synthesizeSuperblock } from '../volume/rebuild.js';
 import type { SuperChoice } from '../volume/superblocks.js';
 import { readSuperblocks } from '../volume/superblocks.js';
 import { type Device, Volume } from '../volume/Volume.js';
+import { loadRaidStripes } from './raidStripes.js';
 import { TreeReader } from './readTreeBlock.js';
 import { findItem, type ItemRef, iterateItems, type TreeRoot, type WalkOptions, type WalkVisitor, walkTree } from './walk.js';
 
@@ -163,6 +165,12 @@ export class Filesystem {
     });
     const fs = new Filesystem({ assembly, superblock: sb, volume, reader, devItems: new Map(), findings });
     fs.bootstrapChunks();
+    const stripeRoot = sb.incompatFlags & IncompatFlag.RAID_STRIPE_TREE && !dump ? fs.treeRoot(ObjectId.RAID_STRIPE_TREE) : undefined;
+    if (stripeRoot) {
+      // Data of the DUP/RAID1*/RAID0/RAID10 data block groups is where the raid stripe tree says: read it on the first data read.
+      let index: RaidStripeIndex | undefined;
+      volume.raidStripes = () => (index ??= loadRaidStripes(reader, stripeRoot, volume.chunks, sb.sectorsize, (f) => findings.add(f)));
+    }
     return fs;
   }
 

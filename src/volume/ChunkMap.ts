@@ -43,6 +43,10 @@ export interface Mapping {
   copies: PhysicalCopy[];
   /** RAID5/6 only: the whole stripe row, for rebuilding from parity. */
   row?: RaidRow;
+  /** With the raid stripe tree: the RAID_STRIPE item the copies' places come from. */
+  stripeExtent?: { logical: bigint; length: bigint };
+  /** Why copies are missing though the chunk maps the address (no raid stripe item names them). */
+  unmapped?: string;
 }
 
 /** A RAID5/6 full-stripe row: data stripes in logical order, then P (and Q). */

@@ -1,8 +1,9 @@
-import type { DevId, DevicePlaceInput, LogicalInput, Physical } from '../format/addresses.js';
+import type { DevId, DevIdInput, DevicePlaceInput, LogicalInput, Physical, PhysicalInput } from '../format/addresses.js';
 import type { Superblock } from '../format/superblock.js';
 import { type ByteSource, type PrefetchRange, SourceError } from '../io/ByteSource.js';
 import { ChunkMap, type Mapping, type PhysicalCopy } from './ChunkMap.js';
 import { recoverRaid5, recoverRaid6 } from './raid56.js';
+import { mapThroughStripes, type RaidStripeIndex, stripeTreeApplies } from './raidStripes.js';
 
 /** One device of the filesystem; `source` is null when it was not found. */
 export interface Device {
@@ -55,22 +56,50 @@ export class Volume {
    * what is mapped): a metadata dump, which holds one copy of each block.
    */
   logicalStore: LogicalStore | null = null;
+  /**
+   * With the raid-stripe-tree feature (incompat bit 14): the stripe items,
+   * loaded on first use, where data of the profiles it covers was written.
+   */
+  raidStripes: (() => RaidStripeIndex) | null = null;
   constructor(
     readonly devices: Map<bigint, Device>,
     readonly chunks: ChunkMap = new ChunkMap(),
   ) {}
 
-  /** The same devices and chunk map, with `older` behind it (see `older`). */
+  /** The same devices, chunk map and stripe items, with `older` behind it (see `older`). */
   withOlderChunks(older: ChunkMap): Volume {
     const v = new Volume(this.devices, this.chunks);
     v.logicalStore = this.logicalStore;
+    v.raidStripes = this.raidStripes;
     v.older = older;
     return v;
   }
 
-  /** Where `logical` lives: through the current chunk map, else through the older chunks when set. */
+  /**
+   * Where `logical` lives: the chunk's arithmetic (through the current chunk
+   * map, else the older chunks when set), and for data the raid stripe tree
+   * places the copies when the filesystem has one.
+   */
   map(logical: LogicalInput): Mapping | undefined {
-    return this.chunks.map(logical) ?? this.older?.map(logical);
+    const m = this.chunks.map(logical) ?? this.older?.map(logical);
+    if (!m || !this.raidStripes || !stripeTreeApplies(m.chunk)) return m;
+    return mapThroughStripes(m, logical, this.raidStripes().find(logical));
+  }
+
+  /**
+   * Every logical address that `physical` on `devid` holds (ChunkMap.reverse);
+   * with the raid stripe tree, data chunks it covers answer from its items
+   * (`logical` null and `unplaced` when none puts data there).
+   */
+  reverse(devid: DevIdInput, physical: PhysicalInput): (ReturnType<ChunkMap['reverse']>[number] & { unplaced?: true })[] {
+    const hits = this.chunks.reverse(devid, physical);
+    if (!this.raidStripes) return hits;
+    const index = this.raidStripes();
+    return hits.map((h) => {
+      if (!stripeTreeApplies(h.chunk)) return h;
+      const logical = index.logicalAt(h.chunk, h.stripeIndex, devid, physical);
+      return logical === null ? { ...h, logical, unplaced: true as const } : { ...h, logical };
+    });
   }
 
   /**
@@ -82,6 +111,8 @@ export class Volume {
     const m = this.map(logical);
     if (!m) return 0;
     if (this.logicalStore) return 1;
+    // Mapped by its chunk but placed by no raid stripe item: one way, whose read fails saying so.
+    if (m.unmapped && m.copies.length === 0) return 1;
     if (m.chunk.profile === 'RAID5') return 2;
     if (m.chunk.profile === 'RAID6') return 3;
     return m.copies.length;
@@ -195,6 +226,7 @@ export class Volume {
     const row = m.row;
     if (!row) {
       const place = m.copies[copy];
+      if (!place && m.unmapped) return { bytes: null, error: m.unmapped, places: [] };
       if (!place) return { bytes: null, error: `copy ${copy + 1} does not exist (${m.chunk.profile} has ${m.copies.length})`, places: [] };
       return { ...this.readPhysical(place, n, into), places: [place] };
     }

@@ -104,7 +104,7 @@ export function reportDataJob(fs: Filesystem, job: DataJob, res: DataJobResult, 
   const ss = fs.superblock.sectorsize,
     ssB = BigInt(ss),
     n = job.sectors;
-  const m = fs.volume.chunks.map(job.logical);
+  const m = fs.volume.map(job.logical);
   const goodAny = new Uint8Array(n);
   for (const c of res.copies) if ('bad' in c) for (let i = 0; i < n; i++) if (!c.bad[i]) goodAny[i] = 1;
   res.copies.forEach((c, copy) => {
@@ -163,7 +163,7 @@ export function checkDataCsums(fs: Filesystem, add: (f: CheckFinding) => void, p
  * rebuild was bad.
  */
 function placeOf(fs: Filesystem, logical: bigint, copy: number): { devid?: bigint; physical?: bigint; device?: string } {
-  const m = fs.volume.chunks.map(logical);
+  const m = fs.volume.map(logical);
   let p: { devid: bigint; physical: bigint } | undefined = m?.copies[copy];
   if (m?.row) {
     const parity = copy === 1 ? m.row.p : copy === 2 ? m.row.q : undefined;

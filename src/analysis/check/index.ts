@@ -9,6 +9,7 @@ import { attachHurt } from './hurt.js';
 import { checkLogCsums } from './logTree.js';
 import { type MetaFacts, walkMetadata } from './metadata.js';
 import { checkQgroups } from './qgroups.js';
+import { checkRaidStripes } from './raidStripes.js';
 import { foldSanitizedNames } from './sanitizedNames.js';
 import { checkSpaceCache } from './spaceCache.js';
 import { checkSuperblocks } from './superblocks.js';
@@ -135,6 +136,7 @@ function checkMetadata(fs: Filesystem, reads: FindingLog, opts: CheckOptions): R
   checkFreeSpaceTree(fs, facts, add);
   checkFreeSpaceTotals(fs, facts, add);
   checkCsumCoverage(facts, add);
+  checkRaidStripes(fs, facts, add);
   checkLogCsums(fs, add);
   checkQgroups(fs, facts, add);
   const view = new FsView(fs);

@@ -37,6 +37,11 @@ export interface ItemCheckContext {
   generation: bigint;
   /** Superblock incompat flags (SKINNY_METADATA: whether METADATA_ITEM may exist). */
   incompatFlags: bigint;
+  /**
+   * With extent-tree-v2: how many global roots of each kind there are (the extent tree's
+   * root items). A block group item's chunk_objectid then names its global root.
+   */
+  globalRoots?: bigint;
   add(f: CheckFinding): void;
 }
 
@@ -307,7 +312,10 @@ function checkBlockGroupItem(c: ItemCheckCall): void {
     flags = blockGroupFlags(data, 0);
   if (len === 0n) bad('block-group-item', 'length 0');
   if (used > len) bad('block-group-item', `used ${used} > length ${len}`);
-  if (chunkObjectid !== ObjectId.FIRST_CHUNK_TREE) bad('block-group-item', `chunk_objectid ${chunkObjectid}`);
+  if (c.ctx.globalRoots !== undefined) {
+    // extent-tree-v2: the field is the block group's global root id (tree-checker.c check_block_group_item).
+    if (c.ctx.globalRoots > 0n && chunkObjectid >= c.ctx.globalRoots) bad('block-group-item', `global root id ${chunkObjectid}, the filesystem has ${c.ctx.globalRoots}`);
+  } else if (chunkObjectid !== ObjectId.FIRST_CHUNK_TREE) bad('block-group-item', `chunk_objectid ${chunkObjectid}`);
   const bgType = flags & BLOCK_GROUP_TYPE_MASK;
   if (bgType === 0n) bad('block-group-item', `flags 0x${flags.toString(16)} name no type`);
   // check_block_group_item: one type, or METADATA and DATA together (mixed groups); SYSTEM goes alone.

@@ -1,5 +1,5 @@
 import { rule } from '../../findingRules.js';
-import { ExtentFlag, FreeSpaceFlag, IncompatFlag, ItemType, ObjectId } from '../../format/constants.js';
+import { ExtentFlag, FileExtentType, FreeSpaceFlag, IncompatFlag, ItemType, ObjectId } from '../../format/constants.js';
 import { BLOCK_GROUP_ITEM_SIZE, blockGroupFlags, blockGroupUsed, freeSpaceInfo, freeSpaceInfoExtentCount, freeSpaceInfoFlags } from '../../format/items/blockGroup.js';
 import { DEV_EXTENT_SIZE, devExtentChunkOffset, devExtentLength } from '../../format/items/dev.js';
 import { decodeExtentItem, extentDataRef, extentDataRefCount, sharedDataRef, sharedDataRefCount } from '../../format/items/extent.js';
@@ -73,6 +73,11 @@ export interface MetaFacts {
    * block, for qgroup accounting; with simple quotas each fs tree block's header owner.
    */
   fsGraph?: { children: Map<bigint, bigint[]>; data: Map<bigint, Map<bigint, bigint>>; roots: Map<bigint, bigint>; owners?: Map<bigint, bigint> };
+  /**
+   * With the raid stripe tree: the logical ranges file extents read from disk (regular
+   * extents; prealloc ones are never written through it), for the stripe coverage check.
+   */
+  rstNeeds?: { start: bigint; end: bigint; at: { tree: bigint; block: bigint; slot: number; key: Key } }[];
   /** Names seen in each fs tree (DIR_INDEX), to name the files under lost blocks. */
   links: Map<bigint, NameLink[]>;
   trees: number;
@@ -114,6 +119,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     items: 0,
   };
   const ictx: ItemCheckContext = { sectorsize: sb.sectorsize, nodesize: sb.nodesize, csumSize: sb.csumSize, generation: sb.generation, incompatFlags: sb.incompatFlags, add };
+  if (sb.incompatFlags & IncompatFlag.EXTENT_TREE_V2) ictx.globalRoots = BigInt(fs.roots().filter((r) => r.tree === ObjectId.EXTENT_TREE).length);
   const seen = new Set<bigint>();
   const lostSet = new Set<bigint>();
   /** Blocks whose whole subtree an fs tree's consistency check has been through. */
@@ -123,6 +129,8 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
   const squota = graph !== undefined && (sb.incompatFlags & IncompatFlag.SIMPLE_QUOTA) !== 0n;
   if (graph && squota) graph.owners = new Map();
   if (graph) facts.fsGraph = graph;
+  const rstNeeds: MetaFacts['rstNeeds'] = sb.incompatFlags & IncompatFlag.RAID_STRIPE_TREE ? [] : undefined;
+  if (rstNeeds) facts.rstNeeds = rstNeeds;
   const reader = fs.reader;
   const nodesize = BigInt(sb.nodesize);
 
@@ -249,6 +257,11 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         const r = facts.dataRefs.get(d.diskBytenr);
         if (r) r.count++;
         else facts.dataRefs.set(d.diskBytenr, { count: 1, diskNumBytes: d.diskNumBytes, at: { tree, block: b.logical, slot, key } });
+        if (rstNeeds && d.type === FileExtentType.REG) {
+          // A compressed extent is read whole; a plain one only the part this item uses.
+          const start = d.compression ? d.diskBytenr : d.diskBytenr + d.offset;
+          rstNeeds.push({ start, end: start + (d.compression ? d.diskNumBytes : d.numBytes), at: { tree, block: b.logical, slot, key } });
+        }
         return;
       }
     }

@@ -19,11 +19,15 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
         if (logicalArg !== undefined) throw new UsageError(`map: give a LOGICAL address or --physical OFFSET, not both (got ${logicalArg} and --physical ${opts.physical})`);
         const devid = parseU64(opts.devid ?? '1', '--devid');
         const phys = parseU64(opts.physical, '--physical');
-        const hits = fs.volume.chunks.reverse(devid, phys);
+        const hits = fs.volume.reverse(devid, phys);
         if (opts.json)
           io.stdout.write(
             toJson(
-              jsonDocument('map', { devid, physical: phys, logical: hits.map((h) => ({ chunk: h.chunk.logical, stripe: h.stripeIndex, role: h.role, logical: h.logical, rowLogical: h.rowLogical })) }),
+              jsonDocument('map', {
+                devid,
+                physical: phys,
+                logical: hits.map((h) => ({ chunk: h.chunk.logical, stripe: h.stripeIndex, role: h.role, logical: h.logical, rowLogical: h.rowLogical, ...(h.unplaced ? { unplaced: true } : {}) })),
+              }),
               2,
             ) + '\n',
           );
@@ -32,14 +36,22 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
           io.stdout.write(
             renderTable(
               ['devid', 'physical', 'chunk', 'profile', 'stripe', 'role', 'logical'],
-              hits.map((h) => [devid, phys, h.chunk.logical, h.chunk.profile, h.stripeIndex, h.role, h.logical ?? `parity of row at ${h.rowLogical}`]),
+              hits.map((h) => [
+                devid,
+                phys,
+                h.chunk.logical,
+                h.chunk.profile,
+                h.stripeIndex,
+                h.role,
+                h.logical ?? (h.unplaced ? 'none (no raid stripe item places data here)' : `parity of row at ${h.rowLogical}`),
+              ]),
             ) + '\n',
           );
         return done(hits.length ? EXIT_OK : EXIT_DAMAGE);
       }
       if (logicalArg === undefined) throw new UsageError('map needs a LOGICAL address (or --physical OFFSET --devid N)');
       const logical = parseU64(logicalArg, 'LOGICAL');
-      const m = fs.volume.chunks.map(logical);
+      const m = fs.volume.map(logical);
       if (!m) throw new NotServedError(`logical ${logical} is not in any chunk`, '"chunks" lists the chunks and their logical ranges');
       const r = mapReport(fs.volume, logical, m);
       if (opts.json) {
@@ -52,6 +64,8 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
             r.copies.map((c) => [c.copy, c.devid, c.device, c.physical, c.stripe]),
           ),
         ];
+        if (r.stripeExtent) lines.splice(1, 0, `placed by the raid stripe tree: item (${r.stripeExtent.logical} RAID_STRIPE ${r.stripeExtent.length})`);
+        if (r.unmapped) lines.push(r.unmapped);
         if (r.row)
           lines.push(
             renderTable(
@@ -62,6 +76,8 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
           );
         io.stdout.write(lines.join('\n') + '\n');
       }
-      done(finish(fs, io));
+      const code = finish(fs, io);
+      // The chunk holds the address but no raid stripe item places it: nowhere to read it from.
+      done(r.unmapped ? EXIT_DAMAGE : code);
     });
 }
