@@ -169,7 +169,14 @@ export function filefragCount(list: readonly FiemapExtent[]): number {
 export function fileLayout(view: FsView, ref: InodeRef, sharing: SharingResult | null, size?: bigint): FileLayout {
   const extents: LayoutExtent[] = [];
   const fiemap: FiemapExtent[] = [];
-  const m = streamLayout(view, ref, sharing, size ?? view.inode(ref)?.size, (e) => extents.push(e), (f) => fiemap.push(f));
+  const m = streamLayout(
+    view,
+    ref,
+    sharing,
+    size ?? view.inode(ref)?.size,
+    (e) => extents.push(e),
+    (f) => fiemap.push(f),
+  );
   return { extents, fiemap, runs: m.runs, fragmentation: Math.max(0, m.runs - 1) };
 }
 
