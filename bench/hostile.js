@@ -10,7 +10,7 @@
 //     [--commands LABEL,...] [--out DIR] [--no-build]
 //   (npm run bench:hostile: the issue's counts; --n 1000 for a quick pass)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -107,9 +107,10 @@ for (const [name, path, file] of IMAGES) {
     const status = r.status === 124 ? `stopped after ${timeout} s` : `exit ${r.status}`;
     rows.push([name, label, status, (Number(user) + Number(sys)).toFixed(2), Number(sec).toFixed(2), (Number(kib) / 1024).toFixed(0)]);
     console.log(rows.at(-1).join('\t'));
-    rmSync(dir, { recursive: true, force: true });
+    // rm(1), not rmSync: Node's recursive removal overflows its stack on the 5,000-level tree extract writes.
+    execFileSync('rm', ['-rf', dir]);
   }
 }
-rmSync(scratch, { recursive: true, force: true });
+execFileSync('rm', ['-rf', scratch]);
 const over = rows.filter((r) => Number(r[5]) > 512 || r[2].startsWith('stopped'));
 console.log(`\n${rows.length} runs at scale ${n}; ${over.length} past 512 MiB or the time limit${over.length ? `: ${over.map((r) => `${r[0]} ${r[1]}`).join(', ')}` : ''}`);
