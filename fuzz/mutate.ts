@@ -164,7 +164,11 @@ const NAME_AT: Record<number, [lenOff: number, nameOff: number]> = {
   [ItemType.ROOT_BACKREF]: [16, 18],
 };
 
-const HOSTILE_NAMES = ['..', '.', '/', 'a/b', '../x', '/etc', '\0', 'x\0y'];
+/**
+ * Names a hostile image can hold (issue 25): path tricks, NUL, terminal controls (ESC, BEL,
+ * newline, the C1 CSI U+009B, the bidi override U+202E) and the name recover gives its report.
+ */
+const HOSTILE_NAMES = ['..', '.', '/', 'a/b', '../x', '/etc', '\0', 'x\0y', '\x1b[2J\x1b]0;t\x07', 'a\nb\r', '\u009b31m', 'x\u202eexe.txt', 'recover-report.json'];
 
 const HEADER_FIELDS: Field[] = [
   ['bytenr', 0x30, 8],
@@ -295,6 +299,30 @@ const mutators: [weight: number, name: string, fn: Mutator][] = [
     'super-bytes',
     (x) => {
       x.editSuper((b) => (x.rng.chance(0.5) ? x.flipBits(b, 32, 4064) : x.byteRun(b, 32, 4064)));
+    },
+  ],
+  [
+    1,
+    'super-mirror',
+    (x) => {
+      // A forged backup copy alone (issue 25, item 4): a newer generation, and a root that may be
+      // another tree block (an older tree) or garbage; the primary stays as the kernel reads it.
+      const mirrors = x.t.supers.filter((s) => s.offset !== 0x10000);
+      if (mirrors.length === 0) return;
+      const s = x.rng.pick(mirrors);
+      const b = x.read(s.dev, s.offset, 4096);
+      const gen = readLE(b, 0x48, 8) + BigInt(1 + x.rng.int(100));
+      writeLE(b, 0x48, 8, gen);
+      let what = `generation -> ${gen}`;
+      if (x.rng.chance(0.7)) {
+        const root = x.rng.chance(0.7) ? BigInt(x.rng.pick(x.t.blocks).logical) : x.rng.u64();
+        writeLE(b, 0x50, 8, root);
+        what += `, root -> ${root}`;
+      }
+      b.fill(0, 0, 32);
+      b.set(computeCsum(x.t.csumType, b.subarray(32)), 0);
+      x.m.patches.push({ dev: s.dev, offset: s.offset, bytes: b });
+      x.m.desc.push(`super mirror @${s.offset}: ${what}`);
     },
   ],
   [

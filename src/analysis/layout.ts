@@ -92,32 +92,68 @@ function fiemapOf(e: FileExtent, sectorsize: bigint, shared: boolean): FiemapExt
  */
 export function mergeFiemap(list: FiemapExtent[], size?: bigint): FiemapExtent[] {
   const out: FiemapExtent[] = [];
-  for (const x of list) {
-    const p = out[out.length - 1];
-    if (p && p.physical !== 0n && p.logical + p.length === x.logical && p.physical + p.length === x.physical && p.flags.join() === x.flags.join()) {
-      p.length += x.length;
-    } else out.push({ ...x, flags: [...x.flags] });
-  }
-  const last = out[out.length - 1];
-  if (last) last.flags = ordered([...last.flags, 'last']);
-  if (size !== undefined) for (const f of out) if (f.logical + f.length >= size) f.flags = ordered([...f.flags, 'eof']);
-  filefragExpected(out);
+  const m = new FiemapMerger(size, (f) => out.push(f));
+  for (const x of list) m.push(x);
+  m.end();
   return out;
 }
 
 /**
- * filefrag's "expected" column and extent count (e2fsprogs filefrag_fiemap):
- * an extent at a non-zero file offset that starts neither where the previous
- * one's physical start plus the logical distance puts it nor right after the
- * previous one's end is a discontinuity; it shows where it was expected and
- * counts as one more extent. Before the first extent "previous" is all zeros.
+ * mergeFiemap one extent at a time: each merged extent goes to `emit` once nothing can join it,
+ * so a file of a million extents is never held whole. Also filefrag's "expected" column
+ * (e2fsprogs filefrag_fiemap): an extent at a non-zero file offset that starts neither where
+ * the previous one's physical start plus the logical distance puts it nor right after the
+ * previous one's end is a discontinuity; it shows where it was expected and counts as one more
+ * extent. Before the first extent "previous" is all zeros.
  */
-function filefragExpected(list: FiemapExtent[]): void {
-  let prev = { logical: 0n, physical: 0n, length: 0n };
-  for (const f of list) {
+export class FiemapMerger {
+  private pending: FiemapExtent | undefined;
+  private prev = { logical: 0n, physical: 0n, length: 0n };
+  /** Merged extents emitted, those not inline (runs on disk), and discontinuities. */
+  count = 0;
+  runs = 0;
+  private breaks = 0;
+  private firstBreaks = false;
+  constructor(
+    private readonly size: bigint | undefined,
+    private readonly emit: (f: FiemapExtent) => void = () => {},
+  ) {}
+
+  push(x: FiemapExtent): void {
+    const p = this.pending;
+    if (p && p.physical !== 0n && p.logical + p.length === x.logical && p.physical + p.length === x.physical && p.flags.join() === x.flags.join()) {
+      p.length += x.length;
+      return;
+    }
+    if (p) this.out(p, false);
+    this.pending = { ...x, flags: [...x.flags] };
+  }
+
+  end(): void {
+    if (this.pending) this.out(this.pending, true);
+    this.pending = undefined;
+  }
+
+  /** filefrag's "N extents found" (filefragCount of what was emitted). */
+  get filefragCount(): number {
+    if (this.count === 0) return 0;
+    return this.firstBreaks ? this.breaks : this.breaks + 1;
+  }
+
+  private out(f: FiemapExtent, last: boolean): void {
+    if (last) f.flags = ordered([...f.flags, 'last']);
+    if (this.size !== undefined && f.logical + f.length >= this.size) f.flags = ordered([...f.flags, 'eof']);
+    const prev = this.prev;
     const expected = prev.physical + f.logical - prev.logical;
     f.expected = f.logical !== 0n && f.physical !== expected && f.physical !== prev.physical + prev.length ? expected : null;
-    prev = f;
+    this.prev = f;
+    if (f.expected !== null) {
+      this.breaks++;
+      if (this.count === 0) this.firstBreaks = true;
+    }
+    this.count++;
+    if (!f.flags.includes('inline')) this.runs++;
+    this.emit(f);
   }
 }
 
@@ -131,16 +167,42 @@ export function filefragCount(list: readonly FiemapExtent[]): number {
 
 /** The extent layout of one file; `sharing` (from analyzeSharing) adds the shared flags. */
 export function fileLayout(view: FsView, ref: InodeRef, sharing: SharingResult | null, size?: bigint): FileLayout {
+  const extents: LayoutExtent[] = [];
+  const fiemap: FiemapExtent[] = [];
+  const m = streamLayout(
+    view,
+    ref,
+    sharing,
+    size ?? view.inode(ref)?.size,
+    (e) => extents.push(e),
+    (f) => fiemap.push(f),
+  );
+  return { extents, fiemap, runs: m.runs, fragmentation: Math.max(0, m.runs - 1) };
+}
+
+/**
+ * fileLayout one extent at a time: each EXTENT_DATA item's layout to `onExtent` (when given),
+ * each merged FIEMAP extent to `onFiemap`; the merger that is returned has the counts (runs,
+ * filefrag's extent count). Nothing is kept per extent: memory does not grow with the file's
+ * extent count (a deduplicated file can have millions).
+ */
+export function streamLayout(
+  view: FsView,
+  ref: InodeRef,
+  sharing: SharingResult | null,
+  size: bigint | undefined,
+  onExtent?: (e: LayoutExtent) => void,
+  onFiemap?: (f: FiemapExtent) => void,
+): FiemapMerger {
   const ss = BigInt(view.sectorsize);
   const volume = view.fs.volume;
-  const extents: LayoutExtent[] = [];
-  const raw: FiemapExtent[] = [];
+  const merger = new FiemapMerger(size, onFiemap);
   for (const e of fileExtents(view, ref)) {
     const use = e.kind === 'regular' || e.kind === 'prealloc' ? sharing?.extents.get(e.diskBytenr) : undefined;
     const shared = use ? isSharedExtent(use) : sharing ? false : null;
     const first = e.kind === 'regular' || e.kind === 'prealloc' ? e.diskBytenr + (e.compression === Compression.NONE ? e.offset : 0n) : null;
-    const m = first !== null ? volume.map(first) : undefined;
-    extents.push({
+    const m = first !== null && onExtent ? volume.map(first) : undefined;
+    onExtent?.({
       fileOffset: e.fileOffset,
       length: e.length,
       kind: e.kind,
@@ -155,10 +217,8 @@ export function fileLayout(view: FsView, ref: InodeRef, sharing: SharingResult |
       otherInodes: use?.multiInode ?? false,
     });
     const f = fiemapOf(e, ss, shared === true);
-    if (f) raw.push(f);
+    if (f) merger.push(f);
   }
-  const fiemap = mergeFiemap(raw, size ?? view.inode(ref)?.size);
-  let runs = 0;
-  for (const f of fiemap) if (!f.flags.includes('inline')) runs++;
-  return { extents, fiemap, runs, fragmentation: Math.max(0, runs - 1) };
+  merger.end();
+  return merger;
 }

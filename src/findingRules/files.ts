@@ -194,6 +194,15 @@ export const FILE_RULES = {
     repair: 'copy',
     progs: 'progs check --check-data-csum: "mirror %d bytenr %llu csum %s expected csum %s"',
   },
+  'data-copies-differ': {
+    group: 'data',
+    severity: 'warning',
+    meaning:
+      'two copies of DUP/RAID1/RAID1C3/RAID1C4/RAID10 data differ though both match their checksums (a forged sector: crc32c collides at will), or differ where no checksum covers them (NODATASUM files); check --data only: a tamper or firmware signal, the kernel may read either copy',
+    locates: 'data sector copy',
+    repair: 'none',
+    progs: 'no counterpart: progs check --check-data-csum and scrub compare each copy with its checksum only, never copies with each other',
+  },
   'data-unreadable': {
     group: 'data',
     severity: 'error',

@@ -53,7 +53,9 @@ export interface LogicalResolution {
   notes: string[];
 }
 
+/** File uses listed at most, and back references read at most (a dedup tool makes millions of one block): each limit hit is said in the notes. */
 const LIMIT_USES = 100_000;
+const LIMIT_BACKREFS = 100_000;
 
 /**
  * Every file (subvolume, inode, paths, file offset) using a logical address,
@@ -78,6 +80,7 @@ export function resolveLogical(view: FsView, logical: bigint): LogicalResolution
   }
   out.extent = found.info;
   out.backrefs = found.refs;
+  if (found.more > 0) out.notes.push(`${found.more} more back references not read: the list stops at ${LIMIT_BACKREFS}`);
   const walker = new RootFinder(view, extentRoot);
   if (found.info.kind === 'tree-block') {
     const r = fs.reader.read({ logical: found.info.bytenr });
@@ -93,11 +96,28 @@ export function resolveLogical(view: FsView, logical: bigint): LogicalResolution
   }
   const X = found.info.bytenr;
   const seen = new Set<string>();
+  let full = false;
   const add = (u: FileUse) => {
     const k = `${u.subvol}:${u.ino}:${u.extentFileOffset}`;
-    if (seen.has(k) || out.files.length >= LIMIT_USES) return;
+    if (seen.has(k) || full) return;
+    if (out.files.length >= LIMIT_USES) {
+      full = true;
+      out.notes.push(`more than ${LIMIT_USES} file uses: the first ${LIMIT_USES} are listed`);
+      return;
+    }
     seen.add(k);
     out.files.push(u);
+  };
+  // One inode's paths are looked up once: a deduplicated file can use one extent a million times.
+  const pathsOf = new Map<string, Uint8Array[][]>();
+  const paths = (subvol: bigint, ino: bigint) => {
+    const k = `${subvol}:${ino}`;
+    let p = pathsOf.get(k);
+    if (!p) {
+      p = isFsTreeId(subvol) ? view.paths({ subvol, ino }) : [];
+      if (pathsOf.size < 10_000) pathsOf.set(k, p);
+    }
+    return p;
   };
   const use = (subvol: bigint, ino: bigint, keyOffset: bigint, d: { diskBytenr: bigint; offset: bigint; numBytes: bigint; compression: number }) => {
     const rel = logical - X;
@@ -110,10 +130,11 @@ export function resolveLogical(view: FsView, logical: bigint): LogicalResolution
       extentFileOffset: keyOffset,
       extentLength: d.numBytes,
       compressed,
-      paths: isFsTreeId(subvol) ? view.paths({ subvol, ino }) : [],
+      paths: paths(subvol, ino),
     });
   };
   for (const ref of found.refs) {
+    if (full) break;
     if (ref.type === 'extent-data') {
       if (!isFsTreeId(ref.root) && ref.root !== ObjectId.DATA_RELOC_TREE) {
         out.notes.push(`reference from tree ${ref.root}`);
@@ -159,7 +180,7 @@ function cmp(a: bigint, b: bigint): number {
 }
 
 /** The extent item covering `logical` and its back references (inline and keyed). */
-function findExtent(view: FsView, root: TreeRoot, logical: bigint): { info: ExtentInfo; refs: BackRef[] } | null {
+function findExtent(view: FsView, root: TreeRoot, logical: bigint): { info: ExtentInfo; refs: BackRef[]; more: number } | null {
   const fs = view.fs;
   const k = lastKeyAtOrBefore(fs, root, { objectid: logical, type: 255, offset: U64_MAX });
   if (!k) return null;
@@ -167,11 +188,16 @@ function findExtent(view: FsView, root: TreeRoot, logical: bigint): { info: Exte
   return extentAt(view, root, X, logical);
 }
 
-function extentAt(view: FsView, root: TreeRoot, X: bigint, logical: bigint | null): { info: ExtentInfo; refs: BackRef[] } | null {
+function extentAt(view: FsView, root: TreeRoot, X: bigint, logical: bigint | null): { info: ExtentInfo; refs: BackRef[]; more: number } | null {
   const fs = view.fs;
   let info: ExtentInfo | null = null;
   const refs: BackRef[] = [];
+  let more = 0;
   for (const { block, slot } of fs.items(root, { objectid: X, type: ItemType.EXTENT_ITEM, offset: 0n }, { objectid: X, type: ItemType.SHARED_DATA_REF, offset: U64_MAX })) {
+    if (refs.length >= LIMIT_BACKREFS && info && block.keyType(slot) !== ItemType.EXTENT_ITEM && block.keyType(slot) !== ItemType.METADATA_ITEM) {
+      more++;
+      continue;
+    }
     const key = block.key(slot);
     const data = block.itemData(slot);
     if (key.type === ItemType.EXTENT_ITEM || key.type === ItemType.METADATA_ITEM) {
@@ -205,7 +231,7 @@ function extentAt(view: FsView, root: TreeRoot, X: bigint, logical: bigint | nul
       }
     }
   }
-  return info ? { info, refs } : null;
+  return info ? { info, refs, more } : null;
 }
 
 function inlineRef(r: InlineRef): BackRef {

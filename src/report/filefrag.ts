@@ -39,16 +39,32 @@ function intLog10(n: bigint): number {
 const pad = (v: bigint | string, w: number) => String(v).padStart(w);
 
 export function filefragText(f: FilefragInput): string {
-  const physicalWidth = Math.max(10, intLog10(f.fsBlocks));
-  const numblocks = (f.size + f.blockSize - 1n) / f.blockSize;
-  const logicalWidth = Math.max(8, intLog10(numblocks));
   const out: string[] = [];
-  if (f.typeLine !== false) out.push('Filesystem type is: 9123683e');
-  out.push(`File size of ${f.name} is ${f.size} (${numblocks * f.blockSize} block${numblocks === 1n ? '' : 's'} of 1 bytes)`);
-  if (f.fiemap.length) {
-    out.push(` ext: ${pad('logical_offset:', logicalWidth * 2 + 3)} ${pad('physical_offset:', physicalWidth * 2 + 3)} length: ${pad('expected:', physicalWidth + 1)} flags:`);
+  const w = new FilefragLines(f, (s) => out.push(s));
+  for (const e of f.fiemap) w.extent(e);
+  w.end(filefragCount(f.fiemap));
+  return out.join('\n') + '\n';
+}
+
+/** filefragText line by line, one extent at a time (a file can have millions). */
+export class FilefragLines {
+  private readonly physicalWidth: number;
+  private readonly logicalWidth: number;
+  private i = 0;
+  constructor(
+    private readonly f: Omit<FilefragInput, 'fiemap'>,
+    private readonly line: (s: string) => void,
+  ) {
+    this.physicalWidth = Math.max(10, intLog10(f.fsBlocks));
+    const numblocks = (f.size + f.blockSize - 1n) / f.blockSize;
+    this.logicalWidth = Math.max(8, intLog10(numblocks));
+    if (f.typeLine !== false) line('Filesystem type is: 9123683e');
+    line(`File size of ${f.name} is ${f.size} (${numblocks * f.blockSize} block${numblocks === 1n ? '' : 's'} of 1 bytes)`);
   }
-  f.fiemap.forEach((e, i) => {
+
+  extent(e: FiemapExtent): void {
+    const { physicalWidth, logicalWidth } = this;
+    if (this.i === 0) this.line(` ext: ${pad('logical_offset:', logicalWidth * 2 + 3)} ${pad('physical_offset:', physicalWidth * 2 + 3)} length: ${pad('expected:', physicalWidth + 1)} flags:`);
     const last = e.length - 1n;
     let tail = e.expected !== null ? `${pad(e.expected, physicalWidth)}: ` : `${' '.repeat(physicalWidth)}  `;
     tail += e.flags
@@ -58,11 +74,14 @@ export function filefragText(f: FilefragInput): string {
     tail = tail.slice(0, -1);
     // 1.47 appends ",eof" after dropping that character: an extent with no other flag shows " ,eof".
     if (e.flags.includes('eof')) tail += ',eof';
-    out.push(
-      `${pad(String(i), 4)}: ${pad(e.logical, logicalWidth)}..${pad(e.logical + last, logicalWidth)}: ${pad(e.physical, physicalWidth)}..${pad(e.physical + last, physicalWidth)}: ${pad(e.length, 6)}: ${tail}`,
+    this.line(
+      `${pad(String(this.i), 4)}: ${pad(e.logical, logicalWidth)}..${pad(e.logical + last, logicalWidth)}: ${pad(e.physical, physicalWidth)}..${pad(e.physical + last, physicalWidth)}: ${pad(e.length, 6)}: ${tail}`,
     );
-  });
-  const n = filefragCount(f.fiemap);
-  out.push(`${f.name}: ${n} extent${n === 1 ? '' : 's'} found`);
-  return out.join('\n') + '\n';
+    this.i++;
+  }
+
+  /** The closing line; `found` is filefrag's extent count (FiemapMerger.filefragCount). */
+  end(found: number): void {
+    this.line(`${this.f.name}: ${found} extent${found === 1 ? '' : 's'} found`);
+  }
 }

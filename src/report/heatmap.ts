@@ -236,24 +236,50 @@ export function extentColors(e: Pick<LayoutExtent, 'kind' | 'compression' | 'sha
 }
 
 /** One file's extents over its byte range, coloured by kind, with a mark at each extent start. */
-export function fileScene(title: string, size: bigint, extents: LayoutExtent[]): Scene {
+/**
+ * A file's extents along one bar. `extents` is a list or a walk that can be run twice (the span,
+ * then the drawing), so a file of a million extents is never held whole; extents that start in
+ * the pixel column the previous ones end in are drawn as one rectangle in the first one's
+ * colours (titled with their count): at most a few rectangles per pixel column.
+ */
+export function fileScene(title: string, size: bigint, extents: LayoutExtent[] | ((visit: (e: LayoutExtent) => void) => void)): Scene {
+  const each = Array.isArray(extents) ? (visit: (e: LayoutExtent) => void) => extents.forEach(visit) : extents;
   const L = LAYOUT;
   let span = size;
-  for (const e of extents) if (e.fileOffset + e.length > span) span = e.fileOffset + e.length;
+  let count = 0;
+  each((e) => {
+    count++;
+    if (e.fileOffset + e.length > span) span = e.fileOffset + e.length;
+  });
   if (span === 0n) span = 1n;
   const scene: Scene = { width: L.width, height: 150, rects: [], texts: [] };
-  scene.texts.push({ x: L.margin, y: 8, text: `${title}  size ${size}, ${extents.length} extent items`, color: PALETTE.text });
+  scene.texts.push({ x: L.margin, y: 8, text: `${title}  size ${size}, ${count} extent items`, color: PALETTE.text });
   const by = L.top + L.labelH;
   scene.rects.push({ x: L.margin, y: by, w: BAR_W, h: L.bandH + L.barH, color: PALETTE.hole });
-  for (const e of extents) {
-    const xa = xOf(e.fileOffset, span),
-      xb = Math.max(xa + 1, xOf(e.fileOffset + e.length, span));
+  let group: { xa: number; xb: number; first: LayoutExtent; count: number; end: bigint } | undefined;
+  const draw = (g: NonNullable<typeof group>) => {
+    const e = g.first;
     const colors = extentColors(e);
     const h = L.bandH + L.barH;
-    const title = `${e.kind}${e.compression !== 0 ? ' compressed' : ''}${e.shared ? ' shared' : ''} file offset ${e.fileOffset} +${e.length} disk ${e.diskBytenr}`;
-    colors.forEach((c, i) => scene.rects.push({ x: xa, y: by + (i * h) / colors.length, w: xb - xa, h: h / colors.length, color: c, title }));
-    scene.rects.push({ x: xa, y: by, w: 1, h: L.bandH + L.barH, color: PALETTE.text });
-  }
+    const what = `${e.kind}${e.compression !== 0 ? ' compressed' : ''}${e.shared ? ' shared' : ''}`;
+    const title = g.count === 1 ? `${what} file offset ${e.fileOffset} +${e.length} disk ${e.diskBytenr}` : `${g.count} extent items from file offset ${e.fileOffset} to ${g.end}, the first ${what}`;
+    colors.forEach((c, i) => scene.rects.push({ x: g.xa, y: by + (i * h) / colors.length, w: g.xb - g.xa, h: h / colors.length, color: c, title }));
+    scene.rects.push({ x: g.xa, y: by, w: 1, h: L.bandH + L.barH, color: PALETTE.text });
+  };
+  each((e) => {
+    const xa = xOf(e.fileOffset, span),
+      xb = Math.max(xa + 1, xOf(e.fileOffset + e.length, span));
+    const end = e.fileOffset + e.length;
+    if (group && xa < group.xb && xa >= group.xa) {
+      group.count++;
+      if (xb > group.xb) group.xb = xb;
+      if (end > group.end) group.end = end;
+      return;
+    }
+    if (group) draw(group);
+    group = { xa, xb, first: e, count: 1, end };
+  });
+  if (group) draw(group);
   ticks(scene, by + L.bandH + L.barH + 1, span);
   legend(scene, 126, [
     ['data', PALETTE.data.full],

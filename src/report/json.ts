@@ -116,3 +116,58 @@ function writePretty(v: unknown, step: string, pad: string): string | undefined 
   }
   return parts.length ? '{\n' + parts.join(',\n') + '\n' + pad + '}' : '{}';
 }
+
+/** An array member written element by element by `writeJsonStream` (its elements are never all in memory). */
+export class JsonStreamArray {
+  constructor(readonly each: (emit: (v: unknown) => void) => void) {}
+}
+
+/** A member whose value is known only once the members before it are written (a count of what they streamed). */
+export class JsonLater {
+  constructor(readonly get: () => unknown) {}
+}
+
+/**
+ * Writes what `toJson(value, indent)` would, piece by piece through `out`: JsonStreamArray members
+ * are streamed element by element (also inside streamed elements), JsonLater members evaluated
+ * when reached. For documents whose arrays can hold millions of entries (a file's extents).
+ */
+export function writeJsonStream(value: unknown, out: (s: string) => void, indent = 2): void {
+  const step = ' '.repeat(indent);
+  const streamed = (v: unknown): boolean =>
+    v instanceof JsonStreamArray ||
+    v instanceof JsonLater ||
+    (typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Map) && Object.values(v).some(streamed));
+  const emit = (v: unknown, pad: string): boolean => {
+    if (v instanceof JsonLater) return emit(v.get(), pad);
+    const inner = pad + step;
+    if (v instanceof JsonStreamArray) {
+      let first = true;
+      out('[');
+      v.each((x) => {
+        out(`${first ? '\n' : ',\n'}${inner}`);
+        first = false;
+        if (!emit(x, inner)) out('null');
+      });
+      out(first ? ']' : `\n${pad}]`);
+      return true;
+    }
+    if (!streamed(v)) {
+      const w = writePretty(v, step, pad);
+      if (w === undefined) return false;
+      out(w);
+      return true;
+    }
+    let first = true;
+    out('{');
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (x === undefined || (!streamed(x) && writePretty(x, step, inner) === undefined)) continue;
+      out(`${first ? '\n' : ',\n'}${inner}${JSON.stringify(k)}: `);
+      first = false;
+      emit(x, inner);
+    }
+    out(first ? '}' : `\n${pad}}`);
+    return true;
+  };
+  emit(value, '');
+}

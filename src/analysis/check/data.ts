@@ -1,4 +1,5 @@
 import { rule } from '../../findingRules.js';
+import { firstDifference } from '../../format/bytes.js';
 import { csumMatches } from '../../format/checksum.js';
 import { ItemType, ObjectId } from '../../format/constants.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
@@ -24,9 +25,14 @@ export interface DataJob {
   at: { block: bigint; slot: number };
 }
 
-/** What verifying a job found: per copy, a flag per bad sector, or why the copy could not be read. */
+/**
+ * What verifying a job found: per copy, a flag per bad sector, or why the copy could not be read;
+ * and per sector, the number (from 1) of a copy whose bytes differ from the first copy's though
+ * both match the checksum (0: none).
+ */
 export interface DataJobResult {
   copies: ({ bad: Uint8Array } | { unavailable: true } | { error: string })[];
+  differ?: Uint8Array;
 }
 
 /**
@@ -72,6 +78,23 @@ export function* dataJobs(fs: Filesystem, add: (f: CheckFinding) => void): Gener
 
 /** One read buffer per thread, reused job after job (jobs are at most CHUNK_BYTES): reading all data allocates nothing per read. */
 let scratch: Uint8Array | undefined;
+/** The first copy's bytes, kept while the other copies are read (to compare them). */
+let firstCopy: Uint8Array | undefined;
+
+/**
+ * Calls `visit(i)` for each of the first `n` sectors of `ss` bytes where `a` and `b` differ,
+ * comparing word by word: the common answer, equal, costs one pass.
+ */
+function differingSectors(a: Uint8Array, b: Uint8Array, ss: number, n: number, visit: (i: number) => void): void {
+  const len = n * ss;
+  for (let from = 0; from < len; ) {
+    const at = firstDifference(a.subarray(0, len), b.subarray(0, len), from);
+    if (at < 0) return;
+    const i = Math.floor(at / ss);
+    visit(i);
+    from = (i + 1) * ss;
+  }
+}
 
 /** Reads every copy of a job's sectors and verifies each sector (no findings: the caller reports). */
 export function verifyDataJob(fs: Filesystem, job: DataJob): DataJobResult {
@@ -83,8 +106,11 @@ export function verifyDataJob(fs: Filesystem, job: DataJob): DataJobResult {
   const copies: DataJobResult['copies'] = [];
   const count = vol.copyCount(job.logical);
   if (!scratch || scratch.length < n * ss) scratch = new Uint8Array(Math.max(CHUNK_BYTES, n * ss));
+  if (count > 1 && (!firstCopy || firstCopy.length < n * ss)) firstCopy = new Uint8Array(Math.max(CHUNK_BYTES, n * ss));
+  let first: { bytes: Uint8Array; bad: Uint8Array } | undefined;
+  let differ: Uint8Array | undefined;
   for (let c = 0; c < count; c++) {
-    const r = vol.readCopy(job.logical, n * ss, c, scratch);
+    const r = vol.readCopy(job.logical, n * ss, c, c === 0 && count > 1 ? firstCopy : scratch);
     if (!r.bytes) {
       copies.push(r.places.some((p) => !vol.devices.get(p.devid)?.source) ? { unavailable: true } : { error: r.error ?? 'unreadable' });
       continue;
@@ -92,8 +118,19 @@ export function verifyDataJob(fs: Filesystem, job: DataJob): DataJobResult {
     const bad = new Uint8Array(n);
     for (let i = 0; i < n; i++) if (!csumMatches(sb.csumType, r.bytes.subarray(i * ss, (i + 1) * ss), job.csums, i * cs)) bad[i] = 1;
     copies.push({ bad });
+    if (c === 0) first = { bytes: r.bytes, bad };
+    else if (first) {
+      // Mirrors are written from one buffer: copies that both match a checksum yet differ
+      // mean a forged sector (crc32c collides at will), a tamper or firmware signal.
+      const f = first;
+      differingSectors(f.bytes, r.bytes, ss, n, (i) => {
+        if (f.bad[i] || bad[i]) return;
+        differ ??= new Uint8Array(n);
+        if (!differ[i]) differ[i] = c + 1;
+      });
+    }
   }
-  return { copies };
+  return differ ? { copies, differ } : { copies };
 }
 
 /**
@@ -139,6 +176,23 @@ export function reportDataJob(fs: Filesystem, job: DataJob, res: DataJobResult, 
       i = j;
     }
   });
+  const differ = res.differ;
+  for (let i = 0; differ && i < n; ) {
+    const copy = differ[i]!;
+    if (!copy) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < n && differ[j] === copy) j++;
+    const at = job.logical + BigInt(i) * ssB;
+    add({
+      ...rule('data-copies-differ'),
+      message: `data at logical ${at} +${(j - i) * ss}: copies 1 and ${copy} both match their checksums but differ (a checksum collision)`,
+      location: { logical: at, copy: copy - 1, ...placeOf(fs, at, copy - 1) },
+    });
+    i = j;
+  }
   stats.sectors += n;
   stats.bytes += BigInt(n * ss);
 }
@@ -155,6 +209,100 @@ export function checkDataCsums(fs: Filesystem, add: (f: CheckFinding) => void, p
     progress?.(stats.bytes);
   }
   return stats;
+}
+
+/** Findings of mirrors that differ where nothing checks them, at most this many. */
+const MAX_MIRROR_FINDINGS = 1000;
+
+/**
+ * Data without checksums (regular extents of NODATASUM inodes, the part no csum item covers)
+ * in mirrored chunks (DUP, RAID1/1C3/1C4, RAID10): every copy is compared with the first, as
+ * nothing else would notice them differ; the kernel reads whichever mirror it picks. RAID5/6
+ * rebuilds are not compared (a stale parity is not a second copy of the data).
+ */
+export function compareUnsummedMirrors(fs: Filesystem, facts: MetaFacts, add: (f: CheckFinding) => void): void {
+  const ss = fs.superblock.sectorsize,
+    ssB = BigInt(ss),
+    vol = fs.volume;
+  const ranges = mergeRanges(facts.unsummed);
+  if (ranges.length === 0) return;
+  const covered = mergeRanges(facts.csumRanges);
+  const a = new Uint8Array(CHUNK_BYTES),
+    b = new Uint8Array(CHUNK_BYTES);
+  let reported = 0;
+  let k = 0;
+  for (const r of ranges) {
+    let pos = r.start;
+    while (pos < r.end && reported < MAX_MIRROR_FINDINGS) {
+      // Skip what checksums cover (verified, and compared, by the data jobs).
+      while (k < covered.length && covered[k]!.end <= pos) k++;
+      const c = covered[k];
+      if (c && c.start <= pos) {
+        pos = c.end;
+        continue;
+      }
+      let end = c && c.start < r.end ? c.start : r.end;
+      const m = vol.chunks.map(pos);
+      if (!m) break; // reported by the extent checks
+      const chunkEnd = m.chunk.logical + m.chunk.length;
+      if (end > chunkEnd) end = chunkEnd;
+      const count = vol.copyCount(pos);
+      if (count < 2 || m.row) {
+        pos = end;
+        continue;
+      }
+      const len = Number(end - pos > BigInt(CHUNK_BYTES) ? BigInt(CHUNK_BYTES) : end - pos);
+      const n = Math.ceil(len / ss);
+      const r0 = vol.readCopy(pos, len, 0, a);
+      for (let copy = 1; r0.bytes && copy < count; copy++) {
+        const rc = vol.readCopy(pos, len, copy, b);
+        if (!rc.bytes) continue; // an unreadable copy is the data check's and the device's to report
+        let run = -1;
+        const flush = (to: number) => {
+          if (run < 0) return;
+          const at = pos + BigInt(run) * ssB;
+          if (reported++ < MAX_MIRROR_FINDINGS)
+            add({
+              ...rule('data-copies-differ'),
+              message: `data at logical ${at} +${Math.min(to * ss, len) - run * ss}: copies 1 and ${copy + 1} differ and no checksum tells which is right (NODATASUM)`,
+              location: { logical: at, copy, ...placeOf(fs, at, copy) },
+            });
+          run = -1;
+        };
+        let last = -2;
+        differingSectors(padded(r0.bytes, n * ss, a), padded(rc.bytes, n * ss, b), ss, n, (i) => {
+          if (i !== last + 1) {
+            flush(last + 1);
+            run = i;
+          }
+          last = i;
+        });
+        flush(last + 1);
+      }
+      pos += BigInt(len);
+    }
+  }
+}
+
+/** `bytes` as `len` bytes (a short read's tail as zeros), in `into` when it is not already there. */
+function padded(bytes: Uint8Array, len: number, into: Uint8Array): Uint8Array {
+  if (bytes.length >= len) return bytes;
+  if (bytes.buffer !== into.buffer || bytes.byteOffset !== into.byteOffset) into.set(bytes);
+  into.fill(0, bytes.length, len);
+  return into;
+}
+
+/** Ranges sorted by start, overlapping and touching ones joined. */
+function mergeRanges(list: readonly { start: bigint; end: bigint }[]): { start: bigint; end: bigint }[] {
+  const sorted = list.map((r) => ({ start: r.start, end: r.end })).sort((x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0));
+  const out: { start: bigint; end: bigint }[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r.start <= last.end) {
+      if (r.end > last.end) last.end = r.end;
+    } else out.push(r);
+  }
+  return out;
 }
 
 /**

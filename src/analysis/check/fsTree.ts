@@ -116,6 +116,7 @@ export class FsTreeChecker {
     private readonly add: (f: CheckFinding) => void,
     private readonly csumNeeds: CsumNeed[] | null,
     private readonly explicitHoles = 0n,
+    private readonly unsummed: CsumNeed[] | null = null,
   ) {}
 
   get hasLost(): boolean {
@@ -244,6 +245,10 @@ export class FsTreeChecker {
         if (this.csumNeeds && d.body === 'disk' && d.type === FileExtentType.REG && d.diskBytenr !== 0n && this.hasInode && (!this.nodatasum || d.compression !== 0)) {
           // Compressed extents are checksummed as stored: the whole disk extent.
           this.csumNeeds.push(d.compression ? { start: d.diskBytenr, end: d.diskBytenr + d.diskNumBytes } : { start: d.diskBytenr + d.offset, end: d.diskBytenr + d.offset + d.numBytes });
+        }
+        // The written data of NODATASUM files has no checksum: only comparing mirrors can tell them apart.
+        if (this.unsummed && d.body === 'disk' && d.type === FileExtentType.REG && d.diskBytenr !== 0n && this.hasInode && this.nodatasum && d.compression === 0) {
+          this.unsummed.push({ start: d.diskBytenr + d.offset, end: d.diskBytenr + d.offset + d.numBytes });
         }
         return;
       }

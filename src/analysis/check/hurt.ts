@@ -18,10 +18,12 @@ export function attachHurt(view: FsView, facts: MetaFacts, findings: CheckFindin
   const lostBy = new Map(facts.lost.map((l) => [l.logical, l]));
   const hurtOfLost = new Map<bigint, Hurt[]>();
   for (const f of findings) {
-    if (f.repairable || f.severity !== 'error' || budget <= 0) continue;
+    // Mirrors that differ are a warning, but name their files: the kernel may serve either copy.
+    const differ = f.code === 'data-copies-differ';
+    if ((!differ && (f.repairable || f.severity !== 'error')) || budget <= 0) continue;
     const logical = f.location.logical;
     if (logical === undefined) continue;
-    if (f.code === 'data-csum') {
+    if (f.code === 'data-csum' || differ) {
       budget--;
       f.hurt = dataHurt(view, logical, f);
       continue;

@@ -3,7 +3,7 @@ import { BlockGroupFlag } from '../../format/constants.js';
 import { FsView } from '../../fs/FsView.js';
 import { readBlockGroups } from '../../tree/blockGroups.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
-import { checkCsumCoverage, checkDataCsums, type DataJob, type DataJobResult, type DataStats, dataJobs, reportDataJob } from './data.js';
+import { checkCsumCoverage, checkDataCsums, compareUnsummedMirrors, type DataJob, type DataJobResult, type DataStats, dataJobs, reportDataJob } from './data.js';
 import { checkDeadRoots, checkDevExtents, checkExtentRefs, checkFreeSpaceTotals, checkFreeSpaceTree, checkRootRefs } from './extents.js';
 import { attachHurt } from './hurt.js';
 import { checkLogCsums } from './logTree.js';
@@ -51,6 +51,7 @@ export function runCheck(viewed: Filesystem, opts: CheckOptions = {}): CheckRepo
   let data = emptyStats();
   if (opts.data && run.dataSkipped === undefined) {
     data = checkDataCsums(fs, run.add, opts.progress && ((n) => opts.progress!('data', Number(n), Number(run.dataTotal))));
+    compareUnsummedMirrors(fs, run.facts, run.add);
   }
   return finish(fs, opts, run, data);
 }
@@ -106,6 +107,7 @@ export async function runCheckParallel(viewed: Filesystem, opts: CheckOptions, v
       flush();
     }
     while (queue.length) await settle();
+    compareUnsummedMirrors(fs, run.facts, run.add);
   }
   return finish(fs, opts, run, data);
 }

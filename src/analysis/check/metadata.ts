@@ -55,6 +55,8 @@ export interface MetaFacts {
   devExtents: { devid: bigint; physical: bigint; length: bigint; chunkOffset: bigint; at: { block: bigint; slot: number } }[];
   csumRanges: { start: bigint; end: bigint; at: { block: bigint; slot: number } }[];
   csumNeeds: CsumNeed[];
+  /** Ranges of data of NODATASUM inodes' regular, uncompressed extents: compared across mirrors by `check --data`. */
+  unsummed: CsumNeed[];
   /** Free space tree: FREE_SPACE_INFO per block group, and every free range (extents and bitmap runs). */
   fstInfos: { start: bigint; length: bigint; extentCount: number; bitmaps: boolean; at: { block: bigint; slot: number } }[];
   /** Free space tree items of each kind (FREE_SPACE_EXTENT / FREE_SPACE_BITMAP), by the block group start they lie in (found later). */
@@ -104,6 +106,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     devExtents: [],
     csumRanges: [],
     csumNeeds: [],
+    unsummed: [],
     fstInfos: [],
     fstKinds: [],
     fstFree: [],
@@ -366,7 +369,8 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     const fsTree = isFsTreeId(root.tree) || root.tree === ObjectId.DATA_RELOC_TREE;
     const live = rootItemRefs(fs, root) !== 0;
     if (!live && isFsTreeId(root.tree)) facts.deadRoots.set(root.tree, root.key);
-    const checker = fsTree && live && root.tree !== ObjectId.TREE_RELOC ? new FsTreeChecker(root.tree, add, facts.csumNeeds, root.tree !== ObjectId.DATA_RELOC_TREE ? explicitHoles : 0n) : undefined;
+    const checker =
+      fsTree && live && root.tree !== ObjectId.TREE_RELOC ? new FsTreeChecker(root.tree, add, facts.csumNeeds, root.tree !== ObjectId.DATA_RELOC_TREE ? explicitHoles : 0n, facts.unsummed) : undefined;
     const dropped = live ? undefined : dropProgress(fs, root);
     // A deleted subvolume whose drop has not begun (drop_progress still zero) is whole, and its
     // blocks and extents still count in the qgroups as a live one's: the kernel uncounts them

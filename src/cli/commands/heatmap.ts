@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { fileLayout } from '../../analysis/layout.js';
+import { streamLayout } from '../../analysis/layout.js';
 import { analyzeSharing } from '../../analysis/sharing.js';
 import { FsView } from '../../fs/FsView.js';
 import { displayPath } from '../../fs/names.js';
@@ -39,8 +39,11 @@ export function registerHeatmap(program: Command, io: CliIO, done: (code: number
         const view = new FsView(fs);
         const loc = locate(view, { path: opts.file });
         if (!loc.ok) throw new UsageError(`--file ${opts.file}: ${loc.error}`);
-        const lay = fileLayout(view, loc.ref, analyzeSharing(view));
-        scene = fileScene(`file ${loc.path ? displayPath(loc.path) : opts.file} (subvol ${loc.ref.subvol} inode ${loc.ref.ino})`, loc.inode.size, lay.extents);
+        const sharing = analyzeSharing(view);
+        // Walked twice (span, then drawing) rather than held: a deduplicated file can have a million extents.
+        scene = fileScene(`file ${loc.path ? displayPath(loc.path) : opts.file} (subvol ${loc.ref.subvol} inode ${loc.ref.ino})`, loc.inode.size, (visit) => {
+          streamLayout(view, loc.ref, sharing, loc.inode.size, visit);
+        });
       } else {
         scene = deviceScene(deviceMapInput(fs), `btrfs ${fs.superblock.fsid}: physical space per device (top band = type, body shade = how full)`);
       }
