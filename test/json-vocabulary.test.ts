@@ -143,6 +143,7 @@ describe('--json: one vocabulary (docs/json.md)', () => {
     { doc: 'roots', args: ['roots', img('log-tree')], when: has('log-tree') },
     { doc: 'recover', args: ['recover', img('deleted')], when: has('deleted') },
     { doc: 'timeline', args: ['timeline', img('deleted')], when: has('deleted') },
+    { doc: 'report', args: ['report', img('deleted'), '--no-hash'], when: has('deleted') },
     { doc: 'check', args: ['check', D] },
     { doc: 'sharing', args: ['sharing', D, '--matrix', '--free', '256'] },
     { doc: 'diff', args: ['diff', D, '/snapshots/snap-a-ro', '261'] },
@@ -229,7 +230,7 @@ describe('--json: one vocabulary (docs/json.md)', () => {
         // u64 fields are strings whatever their value: an inode number, a subvolume id, a generation.
         const firstU64 = /"(ino|subvol|generation|bytenr|logical)": ?("?)\d/.exec(s.stdout);
         if (firstU64) expect(firstU64[2], firstU64[0]).toBe('"');
-        const norm = (t: string) => numeralsAsText(t).replace(/"(output|elapsedMs)":("[^"]*"|\d+)/g, '"$1":""');
+        const norm = (t: string) => numeralsAsText(t).replace(/"(output|elapsedMs|generated)":("[^"]*"|\d+)/g, '"$1":""');
         expect(norm(s.stdout.replace(/\s+/g, ''))).toBe(norm(n.stdout.replace(/\s+/g, '')));
       },
     );

@@ -26,6 +26,7 @@ export const COMMANDS: ReadonlyArray<{ name: string; aliases?: string[]; load: (
   { name: 'resolve', load: async () => (await import('./commands/resolve.js')).registerResolve },
   { name: 'roots', load: async () => (await import('./commands/roots.js')).registerRoots },
   { name: 'recover', load: async () => (await import('./commands/recover.js')).registerRecover },
+  { name: 'report', load: async () => (await import('./commands/report.js')).registerReport },
   { name: 'timeline', load: async () => (await import('./commands/timeline.js')).registerTimeline },
   { name: 'check', load: async () => (await import('./commands/check.js')).registerCheck },
   { name: 'sharing', load: async () => (await import('./commands/sharing.js')).registerSharing },

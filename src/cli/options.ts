@@ -150,6 +150,7 @@ const RULES: Record<string, OptionRules> = {
     // What -o takes over from the image: nothing to take over without it.
     requires: { preserveAll: 'output', devices: 'output', setuid: 'output', owner: 'output' },
   },
+  report: { refuse: { ...NO_TABLES, ...CURRENT_ONLY('it reports the filesystem as it is and searches every surviving older root already') }, conflicts: [['json', 'html']] },
   timeline: { refuse: NO_TABLES, requires: { ns: 'bodyfile' }, conflicts: [['bodyfile', 'json']] },
   check: {
     refuse: CURRENT_ONLY('it verifies the filesystem the superblock names (--superblock N picks another copy)'),
