@@ -9,7 +9,7 @@ import { sampleNames } from './helpers/samples.js';
 
 const samples = QUICK_SAMPLES.filter((s) => sampleNames().includes(s));
 // A fixed number of cases sized for npm test's budget; `npm run fuzz` runs the long campaign.
-const CASES = Number(process.env['FUZZ_CASES'] ?? 400);
+const CASES = Number(process.env['FUZZ_CASES'] ?? 250);
 // The suite may run on a loaded machine: time limits here only catch hangs (a command still
 // running after minutes), never slowness; `npm run fuzz` keeps the strict 10 s per command.
 const SUITE_LIMITS = { limits: { commandMs: 120_000 }, hangMs: 180_000 };
