@@ -1,6 +1,6 @@
 import type { Recovered, RecoverReport, RemovedName } from '../analysis/forensics/recover.js';
 import type { RootCandidate } from '../analysis/forensics/roots.js';
-import { showEntry, type TimelineEvent } from '../analysis/forensics/timeline.js';
+import { showEntry, type TimelineEvent, timespecOfNs } from '../analysis/forensics/timeline.js';
 import { ItemType } from '../format/constants.js';
 import { jsonPath, pathBytes, toBase64 } from '../fs/names.js';
 import { fileEntryJson, formatTime } from './fs.js';
@@ -108,7 +108,7 @@ export function fileJson(r: Recovered, w?: Written): Record<string, unknown> {
 
 /** An event's time as seconds and nanoseconds (floored: a time before 1970 has a negative second and a positive nanosecond). */
 export function eventTime(ev: TimelineEvent): { sec: bigint; nsec: number } {
-  return { sec: ev.timeNs / 1_000_000_000n - (ev.timeNs % 1_000_000_000n < 0n ? 1n : 0n), nsec: Number(((ev.timeNs % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n) };
+  return timespecOfNs(ev.timeNs);
 }
 
 /** One "event" record of `timeline --json`. */

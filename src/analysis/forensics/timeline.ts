@@ -193,23 +193,25 @@ export interface TimelineEvent {
 
 const ns = (t: Timespec) => t.sec * 1_000_000_000n + BigInt(t.nsec);
 
+/** A time in ns since the epoch as a Timespec (nsec in [0, 1e9) also before 1970). */
+export function timespecOfNs(t: bigint): Timespec {
+  const n = ((t % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
+  return { sec: (t - n) / 1_000_000_000n, nsec: Number(n) };
+}
+
+/** The distinct times of one entry with mactime's flags: m(odified) a(ccessed) c(hanged) b(orn), '.' where this time is not that one. */
+export function entryTimes(e: TimelineEntry): { timeNs: bigint; macb: string }[] {
+  const i = e.inode;
+  const times = [ns(i.mtime), ns(i.atime), ns(i.ctime), ns(i.otime)];
+  const out: { timeNs: bigint; macb: string }[] = [];
+  for (const t of new Set(times)) out.push({ timeNs: t, macb: times.map((x, k) => (x === t ? 'macb'[k] : '.')).join('') });
+  return out;
+}
+
 /** mactime-style events: one per distinct time of each entry (each name of each inode), sorted by time, then subvolume, inode (stable: names in the order given). */
 export function timelineEvents(entries: Iterable<TimelineEntry>): TimelineEvent[] {
   const out: TimelineEvent[] = [];
-  for (const e of entries) {
-    const i = e.inode;
-    const times = [ns(i.mtime), ns(i.atime), ns(i.ctime), ns(i.otime)];
-    const done = new Set<bigint>();
-    for (const t of times) {
-      if (done.has(t)) continue;
-      done.add(t);
-      const macb = 'macb'
-        .split('')
-        .map((ch, k) => (times[k] === t ? ch : '.'))
-        .join('');
-      out.push({ timeNs: t, macb, entry: e });
-    }
-  }
+  for (const e of entries) for (const t of entryTimes(e)) out.push({ ...t, entry: e });
   const c = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
   return out.sort((a, b) => c(a.timeNs, b.timeNs) || c(a.entry.subvol, b.entry.subvol) || c(a.entry.ino, b.entry.ino));
 }

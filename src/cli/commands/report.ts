@@ -3,9 +3,8 @@ import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs
 import type { Command } from 'commander';
 import { runCheck } from '../../analysis/check/index.js';
 import { type Recovered, recoverDeleted } from '../../analysis/forensics/recover.js';
-import { liveInodes, recoveredEntries, type TimelineEntry, tskModeString } from '../../analysis/forensics/timeline.js';
+import { entryTimes, liveInodes, recoveredEntries, type TimelineEntry, timespecOfNs, tskModeString } from '../../analysis/forensics/timeline.js';
 import { formatLocation } from '../../findings.js';
-import type { Timespec } from '../../format/items/common.js';
 import { FsView } from '../../fs/FsView.js';
 import { displayPath } from '../../fs/names.js';
 import { type CaseReport, type CaseSection, caseReportHtml, caseReportMarkdown } from '../../report/caseReport.js';
@@ -208,12 +207,10 @@ function recoveredRow(r: Recovered): string[] {
 
 /** One time of one name: mactime's flags for which times it is. */
 interface Event {
-  ns: bigint;
+  timeNs: bigint;
   macb: string;
   e: TimelineEntry;
 }
-
-const nsOf = (t: Timespec) => t.sec * 1_000_000_000n + BigInt(t.nsec);
 
 /**
  * The span of every time on the filesystem and its latest `n` events (live
@@ -226,25 +223,19 @@ function timelineSection(view: FsView, recovered: Recovered[], n: number): CaseS
   let first: bigint | null = null;
   let last: bigint | null = null;
   const add = (e: TimelineEntry) => {
-    const i = e.inode;
-    const times = [nsOf(i.mtime), nsOf(i.atime), nsOf(i.ctime), nsOf(i.otime)];
-    const seen = new Set<bigint>();
-    for (const t of times) {
-      if (seen.has(t)) continue;
-      seen.add(t);
+    for (const t of entryTimes(e)) {
       count++;
-      if (first === null || t < first) first = t;
-      if (last === null || t > last) last = t;
+      if (first === null || t.timeNs < first) first = t.timeNs;
+      if (last === null || t.timeNs > last) last = t.timeNs;
       if (n === 0) continue;
-      kept.push({ ns: t, macb: times.map((x, k) => (x === t ? 'macb'[k] : '.')).join(''), e });
+      kept.push({ ...t, e });
       if (kept.length >= 2 * n) kept = newest(kept, n);
     }
   };
   for (const e of liveInodes(view)) add(e);
   for (const e of recoveredEntries(recovered)) add(e);
   kept = newest(kept, n);
-  const at = (t: bigint | null) =>
-    t === null ? '-' : formatTime({ sec: t / 1_000_000_000n - (t % 1_000_000_000n < 0n ? 1n : 0n), nsec: Number(((t % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n) });
+  const at = (t: bigint | null) => (t === null ? '-' : formatTime(timespecOfNs(t)));
   return {
     title: 'Timeline',
     blocks: [
@@ -257,7 +248,7 @@ function timelineSection(view: FsView, recovered: Recovered[], n: number): CaseS
         title: `The latest ${kept.length} events`,
         head: ['time', 'macb', 'size', 'mode', 'subvol:ino', 'name'],
         rows: kept.map((v) => [
-          at(v.ns),
+          at(v.timeNs),
           v.macb,
           String(v.e.inode.size),
           tskModeString(v.e.inode.kind, v.e.inode.mode),
@@ -272,7 +263,7 @@ function timelineSection(view: FsView, recovered: Recovered[], n: number): CaseS
 /** The `n` latest events, newest first (ties: subvolume, inode). */
 function newest(events: Event[], n: number): Event[] {
   const c = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
-  return events.sort((a, b) => c(b.ns, a.ns) || c(a.e.subvol, b.e.subvol) || c(a.e.ino, b.e.ino)).slice(0, n);
+  return events.sort((a, b) => c(b.timeNs, a.timeNs) || c(a.e.subvol, b.e.subvol) || c(a.e.ino, b.e.ino)).slice(0, n);
 }
 
 function fileSize(path: string): number {
