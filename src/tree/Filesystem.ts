@@ -195,7 +195,7 @@ export class Filesystem {
     const byDevice = assembly ? [...assembly.devices.values()] : [];
     const given = sources.map((source) => ({ devid: byDevice.find((d) => d.source === source)?.devid ?? null, source }));
     const sb0 = assembly?.superblock;
-    const r = rebuildChunkMap(given, sb0 ? { fsid: sb0.treeFsid, nodesize: sb0.nodesize, csumType: sb0.csumType } : {});
+    const r = rebuildChunkMap(given, sb0 ? { fsid: sb0.treeFsid, nodesize: sb0.nodesize, csumType: sb0.csumType, sectorsize: sb0.sectorsize } : {});
     if (!r.nodesize || !r.fsid) throw new NotRebuiltError(sources[0]?.name ?? 'image', r.bytesScanned);
     const sb =
       sb0 ??

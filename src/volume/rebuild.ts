@@ -20,7 +20,7 @@ import { DEV_EXTENT_SIZE, DEV_ITEM_SIZE, type DevItem, decodeDevExtent, decodeDe
 import type { Superblock } from '../format/superblock.js';
 import { checkTreeBlockStructure, HEADER_SIZE, TreeBlock } from '../format/treeBlock.js';
 import type { ByteSource } from '../io/ByteSource.js';
-import { type Chunk, chunkFromItem, chunkProblem } from './ChunkMap.js';
+import { type Chunk, chunkFromItem, chunkProblem, dataStripes, mapInChunk } from './ChunkMap.js';
 
 /**
  * Rebuilding the chunk map from what the devices still hold, for a
@@ -34,6 +34,13 @@ import { type Chunk, chunkFromItem, chunkProblem } from './ChunkMap.js';
  * evidence every mapping is checked against. From the leaves found: chunk
  * items (chunk tree), block-group items (extent or block-group tree) and
  * device extents (device tree), the newest generation of each key winning.
+ *
+ * Striped profiles (RAID0, RAID10, RAID5, RAID6) need the order of their
+ * stripes, which device extents do not record (only the chunk item's stripe
+ * array does). It is read from the data: a tree block found at some place of
+ * a device extent, or a data sector there whose checksum a csum item (key
+ * offset = its logical address) holds, says which stripe index that device
+ * extent is, since the offset inside the stripe does not depend on the order.
  */
 
 /** How sure a rebuilt mapping is, and why. */
@@ -60,6 +67,8 @@ export interface RebuildHint {
   fsid?: string;
   nodesize?: number;
   csumType?: number;
+  /** The sector size data checksums cover (4096 when not known). */
+  sectorsize?: number;
 }
 
 /** The newest top block of one tree the scan found. */
@@ -95,6 +104,12 @@ const PIECE = 1 << 20;
 const MAX_EVIDENCE = 1 << 20;
 /** The trees whose items say where chunks are: chunk, device, extent and block-group trees. */
 const ITEM_TREES = new Set<bigint>([ObjectId.CHUNK_TREE, ObjectId.DEV_TREE, ObjectId.EXTENT_TREE, ObjectId.BLOCK_GROUP_TREE]);
+/** Data checksums kept to order the stripes of data chunks: at most this many in all, and per 64 MiB of logical space. */
+const MAX_CSUM_SAMPLES = 1 << 16;
+const CSUM_SAMPLES_PER_BUCKET = 64;
+const CSUM_SECTORS_PER_ITEM = 8;
+/** Votes looked at per stripe index before its order is taken as settled. */
+const MAX_VOTES = 64;
 
 /** Tree block fields read without trusting the block yet. */
 function plausibleHeader(b: TreeBlock, size: number): boolean {
@@ -122,6 +137,35 @@ export function rebuildChunkMap(devices: RebuildDevice[], hint: RebuildHint = {}
   // Where each valid block was found, by bytenr (every version: a bytenr is reused by later generations).
   const found = new Map<bigint, { di: number; physical: bigint; generation: bigint; owner: bigint; level: number }[]>();
   let kept = 0;
+  const sectorsize = hint.sectorsize ?? 4096;
+  // Data checksums (logical address -> the csum of its first sector) from csum-tree leaves, newest generation winning.
+  const csumSamples = new Map<bigint, { csum: Uint8Array; generation: bigint }>();
+  const perBucket = new Map<bigint, number>();
+  const sampleCsums = (b: TreeBlock) => {
+    const { validItems } = checkTreeBlockStructure(b);
+    const size = csumSizeOf(csumType!);
+    for (let slot = 0; slot < validItems; slot++) {
+      if (b.keyType(slot) !== ItemType.EXTENT_CSUM || b.keyObjectid(slot) !== ObjectId.EXTENT_CSUM) continue;
+      const data = b.itemData(slot);
+      if (data.length < size) continue;
+      // A few sectors of the item, one per stripe unit (64 KiB apart): they fall on different stripes.
+      const start = b.keyOffsetField(slot);
+      const step = Math.max(1, Math.floor(65536 / sectorsize)) * size;
+      for (let at = 0; at + size <= data.length && at < CSUM_SECTORS_PER_ITEM * step; at += step) {
+        const logical = start + BigInt((at / size) * sectorsize);
+        const was = csumSamples.get(logical);
+        if (was) {
+          if (was.generation < b.generation) csumSamples.set(logical, { csum: data.slice(at, at + size), generation: b.generation });
+          continue;
+        }
+        const bucket = logical >> 26n;
+        const k = perBucket.get(bucket) ?? 0;
+        if (k >= CSUM_SAMPLES_PER_BUCKET || csumSamples.size >= MAX_CSUM_SAMPLES) continue;
+        perBucket.set(bucket, k + 1);
+        csumSamples.set(logical, { csum: data.slice(at, at + size), generation: b.generation });
+      }
+    }
+  };
   const take = (b: TreeBlock) => {
     const type0 = b.owner;
     const { validItems } = checkTreeBlockStructure(b);
@@ -154,6 +198,7 @@ export function rebuildChunkMap(devices: RebuildDevice[], hint: RebuildHint = {}
     if (b.generation > generation) generation = b.generation;
     if (b.owner === ObjectId.ROOT_TREE && newer(rootTree, b)) rootTree = { bytenr: b.bytenr, level: b.level, generation: b.generation };
     if (b.owner === ObjectId.CHUNK_TREE && newer(chunkTree, b)) chunkTree = { bytenr: b.bytenr, level: b.level, generation: b.generation };
+    if (b.owner === ObjectId.CSUM_TREE && b.level === 0) sampleCsums(b);
     if (!ITEM_TREES.has(b.owner) || kept >= MAX_EVIDENCE) return;
     kept++;
     const l = found.get(b.bytenr) ?? [];
@@ -262,21 +307,72 @@ export function rebuildChunkMap(devices: RebuildDevice[], hint: RebuildHint = {}
       bytesScanned,
     };
   }
-  const devids = assignDevids(devices, evidence, devExtents);
+  const devids = assignDevids(devices, evidence, devExtents, bgs);
   const byDevid = new Map<bigint, number>();
   devids.forEach((id, i) => byDevid.set(id, i));
-  // How many found blocks lie where a chunk says their bytenr maps (mirrored profiles: every stripe is a full copy).
+  // How many found blocks lie where a chunk says their bytenr maps (every profile: the chunk's own address arithmetic).
   const confirm = (c: Chunk): number => {
     let n = 0;
-    for (const s of c.stripes) {
+    const per = perStripe(c);
+    c.stripes.forEach((s, i) => {
       const ev = evidence[byDevid.get(s.devid) ?? -1];
-      if (!ev) continue;
-      for (let p: bigint = s.offset; p < s.offset + c.length; p += BigInt(nodesize!)) {
+      if (!ev) return;
+      for (let p: bigint = s.offset; p < s.offset + per; p += BigInt(nodesize!)) {
         const b = ev.get(p);
-        if (b !== undefined && b === c.logical + (p - s.offset)) n++;
+        if (b === undefined || b < c.logical || b >= c.logical + c.length) continue;
+        if (mapInChunk(c, b).copies.some((x) => x.stripeIndex === i && x.physical === p)) n++;
+      }
+    });
+    return n;
+  };
+  // Striped profiles: which device extent is which stripe index. Votes come from tree blocks
+  // (a block of bytenr X found at offset o of extent k, where X maps to offset o of index i: k is
+  // index i) and from data sectors whose checksum a csum item holds (the same test on content).
+  const order = (c: Chunk): { chunk: Chunk; blocks: number; sectors: number; settled: boolean } => {
+    const n = c.stripes.length;
+    const votes = c.stripes.map(() => new Array<number>(n).fill(0));
+    const per = perStripe(c);
+    let blocks = 0;
+    let sectors = 0;
+    c.stripes.forEach((s, k) => {
+      const ev = evidence[byDevid.get(s.devid) ?? -1];
+      if (!ev) return;
+      for (let p: bigint = s.offset; p < s.offset + per; p += BigInt(nodesize!)) {
+        const b = ev.get(p);
+        if (b === undefined || b < c.logical || b >= c.logical + c.length) continue;
+        let hit = false;
+        for (const x of mapInChunk(c, b).copies)
+          if (x.physical - c.stripes[x.stripeIndex]!.offset === p - s.offset) {
+            votes[x.stripeIndex]![k]!++;
+            hit = true;
+          }
+        if (hit) blocks++;
+      }
+    });
+    if (blocks === 0) {
+      const size = csumSizeOf(csumType!);
+      const want = new Array<number>(n).fill(0);
+      for (const [logical, { csum }] of csumSamples) {
+        if (logical < c.logical || logical >= c.logical + c.length) continue;
+        const m = mapInChunk(c, logical);
+        if (m.copies.some((x) => want[x.stripeIndex]! >= MAX_VOTES)) continue;
+        const rel = m.copies[0]!.physical - c.stripes[m.copies[0]!.stripeIndex]!.offset;
+        c.stripes.forEach((s, k) => {
+          const src = devices[byDevid.get(s.devid) ?? -1]?.source;
+          if (!src || s.offset + rel + BigInt(sectorsize) > src.size) return;
+          if (!csumMatches(csumType!, src.read(s.offset + rel, sectorsize), csum.subarray(0, size), 0)) return;
+          for (const x of m.copies) {
+            votes[x.stripeIndex]![k]!++;
+            want[x.stripeIndex]!++;
+          }
+          sectors++;
+        });
       }
     }
-    return n;
+    const perm = bestAssignment(votes);
+    const unvoted = perm.filter((k, i) => votes[i]![k]! === 0).length;
+    const chunk = { ...c, stripes: perm.map((k) => c.stripes[k]!) };
+    return { chunk, blocks, sectors, settled: unvoted <= (c.profile === 'RAID10' ? c.subStripes : 1) };
   };
   const chunkTreeWhole = wholeTrees.has(ObjectId.CHUNK_TREE);
   const bgWhole = wholeTrees.has(ObjectId.EXTENT_TREE) || wholeTrees.has(ObjectId.BLOCK_GROUP_TREE);
@@ -293,7 +389,7 @@ export function rebuildChunkMap(devices: RebuildDevice[], hint: RebuildHint = {}
     const bg = bgs.get(logical);
     if (bgWhole && (!bg || bg.length !== c.length)) continue;
     if (devWhole && !c.stripes.every((st) => devExtents.get(`${st.devid}:${st.offset}`)?.chunkOffset === logical)) continue;
-    const n = mirrored(c.profile) ? confirm(c) : 0;
+    const n = confirm(c);
     out.push({
       ...c,
       generation: g,
@@ -313,17 +409,41 @@ export function rebuildChunkMap(devices: RebuildDevice[], hint: RebuildHint = {}
     if (covered(logical, bg.length)) continue;
     const profile = profileOf(bg.flags);
     const ext = (extentsOf.get(logical) ?? []).sort((a, b) => (a.devid !== b.devid ? (a.devid < b.devid ? -1 : 1) : a.physical < b.physical ? -1 : 1));
-    const want = COPIES[profile];
-    if (!want || ext.length !== want || ext.some((e) => e.length !== bg.length)) continue;
-    const c = synth(logical, bg.length, bg.flags, ext);
-    if (chunkProblem(c)) continue;
-    const n = confirm(c);
     const meta = (bg.flags & (BlockGroupFlag.METADATA | BlockGroupFlag.SYSTEM)) !== 0n;
+    const want = COPIES[profile];
+    if (want) {
+      if (ext.length !== want || ext.some((e) => e.length !== bg.length)) continue;
+      const c = synth(logical, bg.length, bg.flags, ext);
+      if (chunkProblem(c)) continue;
+      const n = confirm(c);
+      out.push({
+        ...c,
+        generation: bg.generation,
+        confidence: n > 0 ? 'high' : 'medium',
+        evidence: `block group item (generation ${bg.generation}) and ${ext.length} device extent(s) of its length${n ? `; ${n} tree blocks found where it maps them` : meta ? '; no tree block found where it maps' : ''}`,
+        confirmingBlocks: n,
+      });
+      continue;
+    }
+    // Striped: each device extent holds length / (stripes carrying data) of the chunk.
+    const shape = synth(logical, bg.length, bg.flags, ext);
+    const per = perStripe(shape);
+    if (ext.length === 0 || ext.some((e) => e.length !== per) || chunkProblem(shape)) continue;
+    const o = order(shape);
+    const n = confirm(o.chunk);
+    const by = o.blocks ? `${o.blocks} tree blocks` : o.sectors ? `${o.sectors} data sectors with matching csum items` : '';
     out.push({
-      ...c,
+      ...o.chunk,
       generation: bg.generation,
-      confidence: n > 0 ? 'high' : 'medium',
-      evidence: `block group item (generation ${bg.generation}) and ${ext.length} device extent(s) of its length${n ? `; ${n} tree blocks found where it maps them` : meta ? '; no tree block found where it maps' : ''}`,
+      confidence: o.settled && by ? 'high' : o.settled ? 'medium' : 'low',
+      evidence:
+        `block group item (generation ${bg.generation}) and ${ext.length} device extent(s) of length / ${dataStripes(shape)}; ` +
+        (ext.length === 1
+          ? 'one stripe'
+          : by
+            ? `stripe order from ${by} found where it maps them${o.settled ? '' : ' (not every stripe placed: the rest in devid order, a guess)'}`
+            : 'stripe order not found (devid order, a guess)') +
+        (n && !o.blocks ? `; ${n} tree blocks found where it maps them` : ''),
       confirmingBlocks: n,
     });
   }
@@ -351,8 +471,54 @@ export function rebuildChunkMap(devices: RebuildDevice[], hint: RebuildHint = {}
 
 const COPIES: Partial<Record<Profile, number>> = { SINGLE: 1, DUP: 2, RAID1: 2, RAID1C3: 3, RAID1C4: 4 };
 
-function mirrored(p: Profile): boolean {
-  return COPIES[p] !== undefined;
+/** Bytes of the chunk each stripe holds on its device. */
+function perStripe(c: Chunk): bigint {
+  return COPIES[c.profile] !== undefined ? c.length : c.length / BigInt(dataStripes(c));
+}
+
+/**
+ * The device extent for each stripe index that the votes favour most (votes[index][extent]):
+ * every order tried up to 8 stripes, greedy past that; ties keep devid order.
+ */
+function bestAssignment(votes: number[][]): number[] {
+  const n = votes.length;
+  if (n > 8) {
+    const perm = new Array<number>(n).fill(-1);
+    const used = new Set<number>();
+    for (let round = 0; round < n; round++) {
+      let bi = -1,
+        bk = -1,
+        bv = -1;
+      for (let i = 0; i < n; i++) {
+        if (perm[i]! >= 0) continue;
+        for (let k = 0; k < n; k++) if (!used.has(k) && votes[i]![k]! > bv) [bi, bk, bv] = [i, k, votes[i]![k]!];
+      }
+      perm[bi] = bk;
+      used.add(bk);
+    }
+    return perm;
+  }
+  let best: number[] = [...Array(n).keys()];
+  let bestScore = best.reduce((a, k, i) => a + votes[i]![k]!, 0);
+  const cur: number[] = [];
+  const used = new Array<boolean>(n).fill(false);
+  const go = (score: number) => {
+    const i = cur.length;
+    if (i === n) {
+      if (score > bestScore) [best, bestScore] = [[...cur], score];
+      return;
+    }
+    for (let k = 0; k < n; k++) {
+      if (used[k]) continue;
+      used[k] = true;
+      cur.push(k);
+      go(score + votes[i]![k]!);
+      cur.pop();
+      used[k] = false;
+    }
+  };
+  go(0);
+  return best;
 }
 
 function profileBits(p: Profile): bigint {
@@ -374,33 +540,73 @@ function synth(logical: bigint, length: bigint, flags: bigint, ext: { devid: big
     profile: profileOf(flags),
     stripeLen: 65536n,
     numStripes: ext.length,
-    subStripes: 1,
+    // RAID10 mirrors each stripe unit on 2 devices (the kernel's sub_stripes for it); others 1.
+    subStripes: profileOf(flags) === 'RAID10' ? 2 : 1,
     stripes: ext.map((e) => ({ devid: asDevId(e.devid), offset: asPhysical(e.physical), devUuid: '' })),
     origin: 'rebuilt',
   };
 }
 
+/** Found blocks per device looked at to tell which devid it is. */
+const DEVID_EVIDENCE = 4096;
+
 /**
  * Which devid each device is: its superblock's when it has one; else the devid whose device
- * extents put the most found tree blocks where this device holds them (a device extent
- * (devid, physical) of chunk L: a block of bytenr L + k at physical + k on this device).
+ * extents put the most found tree blocks where this device holds them. A device extent
+ * (devid, physical) of chunk L holds, at physical + r, the block of bytenr X when X's stripe
+ * unit row and offset in the unit give r: r = (unit / data stripes) * 64 KiB + X % 64 KiB,
+ * unit = (X - L) / 64 KiB (mirrored profiles: r = X - L). Devices whose extents lie at the same
+ * places on each (the same layout) cannot be told apart this way and are equivalent for reading.
  */
-function assignDevids(devices: RebuildDevice[], evidence: Map<bigint, bigint>[], devExtents: Map<string, { devid: bigint; physical: bigint; chunkOffset: bigint; length: bigint }>): bigint[] {
+function assignDevids(
+  devices: RebuildDevice[],
+  evidence: Map<bigint, bigint>[],
+  devExtents: Map<string, { devid: bigint; physical: bigint; chunkOffset: bigint; length: bigint }>,
+  bgs: Map<bigint, { length: bigint; flags: bigint }>,
+): bigint[] {
   const known = new Set(devices.map((d) => d.devid).filter((x): x is bigint => x !== null));
-  return devices.map((d, i) => {
-    if (d.devid !== null) return d.devid;
+  const count = new Map<bigint, number>();
+  for (const e of devExtents.values()) count.set(e.chunkOffset, (count.get(e.chunkOffset) ?? 0) + 1);
+  const nDataOf = (chunkOffset: bigint): number => {
+    const bg = bgs.get(chunkOffset);
+    const n = count.get(chunkOffset) ?? 1;
+    if (!bg) return 1;
+    const profile = profileOf(bg.flags);
+    return COPIES[profile] !== undefined ? 1 : dataStripes({ profile, numStripes: n, subStripes: profile === 'RAID10' ? 2 : 1 });
+  };
+  const sl = 65536n;
+  const candidates = [...new Set([...devExtents.values()].map((e) => e.devid))].filter((id) => !known.has(id)).sort((a, b) => (a < b ? -1 : 1));
+  const scores: { i: number; id: bigint; s: number }[] = [];
+  devices.forEach((d, i) => {
+    if (d.devid !== null) return;
     const score = new Map<bigint, number>();
+    let looked = 0;
     for (const [phys, bytenr] of evidence[i]!) {
+      if (looked++ >= DEVID_EVIDENCE) break;
       for (const e of devExtents.values()) {
-        if (known.has(e.devid) || phys < e.physical || phys >= e.physical + e.length) continue;
-        if (bytenr === e.chunkOffset + (phys - e.physical)) score.set(e.devid, (score.get(e.devid) ?? 0) + 1);
+        if (known.has(e.devid) || phys < e.physical || phys >= e.physical + e.length || bytenr < e.chunkOffset) continue;
+        const off = bytenr - e.chunkOffset;
+        const unit = off / sl;
+        if (phys - e.physical === (unit / BigInt(nDataOf(e.chunkOffset))) * sl + (off % sl)) score.set(e.devid, (score.get(e.devid) ?? 0) + 1);
       }
     }
-    let best = 1n,
-      top = 0;
-    for (const [id, s] of score) if (s > top) [best, top] = [id, s];
-    known.add(best);
-    return best;
+    for (const id of candidates) scores.push({ i, id, s: score.get(id) ?? 0 });
+  });
+  // Best-scoring pairs first; a devid and a device are each taken once.
+  scores.sort((a, b) => b.s - a.s || (a.id < b.id ? -1 : a.id > b.id ? 1 : a.i - b.i));
+  const out = devices.map((d) => d.devid);
+  for (const { i, id } of scores) {
+    if (out[i] !== null || known.has(id)) continue;
+    out[i] = id;
+    known.add(id);
+  }
+  // A device no extent names: the next unused devid.
+  let next = 1n;
+  return out.map((id) => {
+    if (id !== null) return id;
+    while (known.has(next)) next++;
+    known.add(next);
+    return next;
   });
 }
 
