@@ -151,6 +151,14 @@ export const VOLUME_RULES = {
     repair: 'none',
     progs: 'volumes.c btrfs_read_sys_array: "sys_array too short to read", "unexpected item type"',
   },
+  'sys-chunk-array-backup': {
+    group: 'chunks',
+    severity: 'error',
+    meaning: "the chunk tree root is in no chunk of the used superblock's sys_chunk_array; another valid superblock copy's SYSTEM chunk maps it and is used",
+    locates: 'superblock copy',
+    repair: 'none',
+    progs: 'volumes.c btrfs_read_sys_array, disk-io.c "failed to read chunk root"; btrfs rescue super-recover writes a good copy over it',
+  },
   'sys-chunk-mismatch': {
     group: 'chunks',
     severity: 'error',

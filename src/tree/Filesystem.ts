@@ -288,6 +288,7 @@ export class Filesystem {
       }
       this.addChunk(e.logical, e.item, 'sys_chunk_array', {});
     }
+    if (!this.volume.chunks.find(sb.chunkRoot)) this.bootstrapFromBackupCopies();
     // The chunk tree's own blocks are readable now; it names every chunk and device.
     const opts = this.walkOptions;
     for (const ref of iterateItems(this.reader, this.chunkTree, { objectid: 0n, type: 0, offset: 0n }, MAX_KEY, opts)) {
@@ -340,12 +341,48 @@ export class Filesystem {
     }
   }
 
-  private addChunk(logical: bigint, data: Uint8Array, origin: 'sys_chunk_array' | 'chunk_tree', loc: { tree?: bigint; block?: bigint; slot?: number }): void {
+  /**
+   * The chunk-tree root is in no chunk of the used superblock's sys_chunk_array (an entry
+   * damaged or missing while the copy's checksum holds, e.g. rewritten by a tool): the SYSTEM
+   * chunks of the other valid copies of this filesystem (every device, newest generation first)
+   * take its place where they map what the used one does not. The kernel refuses to mount such
+   * a filesystem (btrfs_read_sys_array, then no chunk root); `btrfs rescue super-recover` would
+   * write a good copy over the bad one. The chunk tree read through them is the authority as usual.
+   */
+  private bootstrapFromBackupCopies(): void {
+    const sb = this.superblock;
+    const copies = this.assembly.supers
+      .flatMap((d) => d.supers.mirrors.map((m) => ({ name: d.name, m })))
+      .filter(({ m }) => m.superblock && (m.state === 'ok' || m.state === 'older' || m.state === 'newer') && m.superblock.fsid === sb.fsid)
+      .sort((a, b) => (a.m.generation! > b.m.generation! ? -1 : a.m.generation! < b.m.generation! ? 1 : 0));
+    for (const { name, m } of copies) {
+      for (const e of sysChunkArrayEntries(m.superblock!.sysChunkArray)) {
+        if ('error' in e || e.keyType !== ItemType.CHUNK_ITEM || this.volume.chunks.find(e.logical)) break;
+        this.addChunk(e.logical, e.item, 'backup_sys_chunk_array', {}, m.generation);
+      }
+      if (this.volume.chunks.find(sb.chunkRoot)) {
+        this.findings.add({
+          ...rule('sys-chunk-array-backup'),
+          message: `chunk tree root ${sb.chunkRoot} is in no chunk of the superblock's sys_chunk_array; the SYSTEM chunk of superblock copy ${m.index + 1} (at ${m.offset}, generation ${m.generation}) on ${name} maps it and is used`,
+          location: { physical: m.offset, logical: sb.chunkRoot },
+        });
+        return;
+      }
+    }
+  }
+
+  private addChunk(
+    logical: bigint,
+    data: Uint8Array,
+    origin: 'sys_chunk_array' | 'chunk_tree' | 'backup_sys_chunk_array',
+    loc: { tree?: bigint; block?: bigint; slot?: number },
+    generation?: bigint,
+  ): void {
     if (data.length < 48) {
       this.findings.add({ ...rule('chunk-item-size'), message: `chunk item for logical ${logical} has ${data.length} bytes`, location: { ...loc, logical } });
       return;
     }
-    const c = chunkFromItem(logical, decodeChunkItem(data, 0, data.length), origin);
+    const c = { ...chunkFromItem(logical, decodeChunkItem(data, 0, data.length), origin), ...(generation !== undefined ? { generation } : {}) };
     const why = chunkProblem(c);
     if (why) {
       this.findings.add({ ...rule('chunk-invalid'), message: `chunk at logical ${logical} (${origin}): ${why}`, location: { ...loc, logical } });
@@ -360,7 +397,7 @@ export class Filesystem {
     if (
       origin === 'chunk_tree' &&
       boot &&
-      boot.origin === 'sys_chunk_array' &&
+      (boot.origin === 'sys_chunk_array' || boot.origin === 'backup_sys_chunk_array') &&
       boot.logical === logical &&
       (boot.length !== c.length || boot.stripes.length !== c.stripes.length || boot.stripes.some((x, i) => x.devid !== c.stripes[i]!.devid || x.offset !== c.stripes[i]!.offset))
     ) {
