@@ -110,6 +110,13 @@ const CSUM_SAMPLES_PER_BUCKET = 64;
 const CSUM_SECTORS_PER_ITEM = 8;
 /** Votes looked at per stripe index before its order is taken as settled. */
 const MAX_VOTES = 64;
+/** Csum samples read per chunk while voting its stripe order (each reads one sector per stripe). */
+const MAX_SAMPLES_PER_CHUNK = 256;
+/**
+ * Most device extents a striped chunk is rebuilt from: a chunk item holds at most about 500
+ * stripes at 16 KiB nodes, but the order vote is quadratic in them (hostile device trees).
+ */
+const MAX_STRIPED = 64;
 
 /** Tree block fields read without trusting the block yet. */
 function plausibleHeader(b: TreeBlock, size: number): boolean {
@@ -325,6 +332,7 @@ export function rebuildChunkMap(devices: RebuildDevice[], hint: RebuildHint = {}
     });
     return n;
   };
+  const sortedSamples = [...csumSamples].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   // Striped profiles: which device extent is which stripe index. Votes come from tree blocks
   // (a block of bytenr X found at offset o of extent k, where X maps to offset o of index i: k is
   // index i) and from data sectors whose checksum a csum item holds (the same test on content).
@@ -352,8 +360,17 @@ export function rebuildChunkMap(devices: RebuildDevice[], hint: RebuildHint = {}
     if (blocks === 0) {
       const size = csumSizeOf(csumType!);
       const want = new Array<number>(n).fill(0);
-      for (const [logical, { csum }] of csumSamples) {
-        if (logical < c.logical || logical >= c.logical + c.length) continue;
+      // The samples in the chunk's range (binary search in the sorted list), a bounded number of them.
+      let lo = 0,
+        hi = sortedSamples.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (sortedSamples[mid]![0] < c.logical) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo, taken = 0; i < sortedSamples.length && taken < MAX_SAMPLES_PER_CHUNK; i++, taken++) {
+        const [logical, { csum }] = sortedSamples[i]!;
+        if (logical >= c.logical + c.length) break;
         const m = mapInChunk(c, logical);
         if (m.copies.some((x) => want[x.stripeIndex]! >= MAX_VOTES)) continue;
         const rel = m.copies[0]!.physical - c.stripes[m.copies[0]!.stripeIndex]!.offset;
@@ -428,7 +445,7 @@ export function rebuildChunkMap(devices: RebuildDevice[], hint: RebuildHint = {}
     // Striped: each device extent holds length / (stripes carrying data) of the chunk.
     const shape = synth(logical, bg.length, bg.flags, ext);
     const per = perStripe(shape);
-    if (ext.length === 0 || ext.some((e) => e.length !== per) || chunkProblem(shape)) continue;
+    if (ext.length === 0 || ext.length > MAX_STRIPED || ext.some((e) => e.length !== per) || chunkProblem(shape)) continue;
     const o = order(shape);
     const n = confirm(o.chunk);
     const by = o.blocks ? `${o.blocks} tree blocks` : o.sectors ? `${o.sectors} data sectors with matching csum items` : '';
