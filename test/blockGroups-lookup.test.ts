@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { loadRunsImage } from '../src/io/node/runs.js';
 import { readBlockGroupsAt } from '../src/tree/blockGroups.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
-import { CORPUS, hasTruth, openSample, sampleNames, truthText } from './helpers/samples.js';
+import { ChunkedSource } from '../web/src/chunked.js';
+import { CORPUS, hasTruth, openSample, sampleNames, sampleSources, truthText } from './helpers/samples.js';
 
 /**
  * Block groups found by key (one search per chunk start) against what
@@ -46,6 +47,44 @@ describe('block groups by key match dump-tree', () => {
       expect(truth.size, name).toBeGreaterThan(0);
       expect(found(fs), name).toEqual(truth);
     }
+  });
+
+  it('through a source that batches (the web app over serve): no block read alone, at most one batch per tree level', () => {
+    // The same searches without batches ask the medium for blocks one by one on some samples: the batches replaced those reads.
+    let alone = 0;
+    for (const name of samples) {
+      for (const batching of [false, true]) {
+        const batches: number[] = [];
+        let singles = 0;
+        const sources = sampleSources(name).map(
+          (inner) =>
+            new ChunkedSource(
+              inner.name,
+              inner.size,
+              (offset, length) => {
+                singles++;
+                return inner.read(BigInt(offset), length);
+              },
+              batching
+                ? (ranges) => {
+                    batches.push(ranges.length);
+                    return ranges.map((r) => inner.read(BigInt(r.offset), r.length));
+                  }
+                : undefined,
+            ),
+        );
+        const fs = openSample(name, sources);
+        const root = fs.treeRoot(2n)!;
+        const before = singles;
+        expect(found(fs), name).toEqual(truthBlockGroups(truthText(name, 'dump-tree.txt')));
+        if (!batching) alone += singles - before;
+        else {
+          expect(singles - before, name).toBe(0);
+          expect(batches.length, name).toBeLessThanOrEqual((root.level + 1) * sources.length);
+        }
+      }
+    }
+    expect(alone).toBeGreaterThan(0);
   });
 
   it('a logical start without a block group, or past 2^64, is left out', () => {

@@ -56,9 +56,12 @@ export function readBlockGroupsAt(fs: Filesystem, logicals: Iterable<bigint>): M
     },
   });
   // In key order, so that consecutive searches share the upper blocks they read (block cache).
-  const wanted = [...new Set(logicals)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const wanted = [...new Set(logicals)].filter((l) => l >= 0n && l <= U64_MAX).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  fs.warmSearchPaths(
+    root,
+    wanted.map((objectid) => ({ objectid, type: ItemType.BLOCK_GROUP_ITEM, offset: 0n })),
+  );
   for (const logical of wanted) {
-    if (logical < 0n || logical > U64_MAX) continue;
     for (const ref of q.items(root, { objectid: logical, type: ItemType.BLOCK_GROUP_ITEM, offset: 0n }, { objectid: logical, type: ItemType.BLOCK_GROUP_ITEM, offset: U64_MAX })) {
       const bg = blockGroupAt(ref);
       if (bg) out.set(logical, bg);
