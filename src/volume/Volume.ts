@@ -214,16 +214,17 @@ export class Volume {
   }
 
   /**
-   * Hands the first copy of each [logical, +length) to its device's source
-   * to fetch together (ByteSource.warm); ranges that cross a stripe unit or
+   * Hands copy `copy` (a mirror; the first by default) of each
+   * [logical, +length) to its device's source to fetch together
+   * (ByteSource.warm); a rebuilt copy (RAID5/6), ranges that cross a stripe unit or
    * lie on a source that does not batch are left to the reads that follow.
    */
-  warm(ranges: readonly { logical: bigint; length: number }[]): void {
+  warm(ranges: readonly { logical: bigint; length: number }[], copy = 0): void {
     if (this.logicalStore) return;
     const bySource = new Map<ByteSource, { offset: bigint; length: number }[]>();
     for (const r of ranges) {
       const m = this.map(r.logical);
-      const c = m?.copies[0];
+      const c = m?.copies[copy];
       if (!m || !c || m.contiguous < BigInt(r.length)) continue;
       const source = this.devices.get(c.devid)?.source;
       if (!source?.warm) continue;
