@@ -76,6 +76,26 @@ describe('serve: the HTTP side', () => {
     expect(r.body[12345]).toBe(bytes[12346]);
   });
 
+  it('serves several ranges in one answer (/ranges), each cut at the end, with their lengths', async () => {
+    const at = [
+      [65536, 16384],
+      [5, 3],
+      [SIZE - 100, 65536],
+      [SIZE + 10, 4096],
+    ];
+    const r = await get(s.port, `/image/0/ranges?token=${s.token}&at=${at.map(([o, l]) => `${o}:${l}`).join(',')}`);
+    expect(r.status).toBe(200);
+    expect(r.headers['x-range-lengths']).toBe('16384,3,100,0');
+    const want = Buffer.concat([bytes.subarray(65536, 65536 + 16384), bytes.subarray(5, 8), bytes.subarray(SIZE - 100)]);
+    expect(Buffer.compare(r.body, want)).toBe(0);
+    // Without the token, a malformed list, too many ranges or too many bytes: refused, nothing read.
+    expect((await get(s.port, '/image/0/ranges?at=0:16')).status).toBe(403);
+    expect((await get(s.port, `/image/0/ranges?token=${s.token}&at=0-16`)).status).toBe(400);
+    expect((await get(s.port, `/image/0/ranges?token=${s.token}`)).status).toBe(400);
+    expect((await get(s.port, `/image/0/ranges?token=${s.token}&at=${Array.from({ length: 257 }, () => '0:1').join(',')}`)).status).toBe(400);
+    expect((await get(s.port, `/image/0/ranges?token=${s.token}&at=0:8388608,0:1`)).status).toBe(400);
+  });
+
   it('refuses the bytes without the token, another Host, a range past the end, writes, and paths outside the app', async () => {
     expect((await get(s.port, '/image/0', { range: 'bytes=0-1' })).status).toBe(403);
     expect((await get(s.port, `/image/0?token=${s.token}x`, { range: 'bytes=0-1' })).status).toBe(403);

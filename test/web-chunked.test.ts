@@ -55,4 +55,62 @@ describe('ChunkedSource (web/src/chunked.ts)', () => {
     src.read(BigInt(SIZE - 10), 100);
     expect(calls[3]).toEqual([SIZE - (SIZE % 65536), SIZE % 65536]);
   });
+
+  it('warm: the uncached chunks of many ranges in one batch, then read from the cache', () => {
+    const batches: [number, number][][] = [];
+    const singles: [number, number][] = [];
+    const src = new ChunkedSource(
+      'm',
+      BigInt(SIZE),
+      (offset, length) => {
+        singles.push([offset, length]);
+        return medium.slice(offset, Math.min(SIZE, offset + length));
+      },
+      (ranges) => {
+        batches.push(ranges.map((r) => [r.offset, r.length]));
+        return ranges.map((r) => medium.slice(r.offset, Math.min(SIZE, r.offset + r.length)));
+      },
+    );
+    src.read(0n, 100);
+    expect(singles).toEqual([[0, 65536]]);
+    // A cached chunk, two ranges in one chunk, one across two chunks, the short last chunk, one past the end.
+    src.warm!([
+      { offset: 10n, length: 16384 },
+      { offset: 200_000n, length: 16384 },
+      { offset: 200_000n + 20_000n, length: 100 },
+      { offset: 393_216n - 8n, length: 16 },
+      { offset: BigInt(SIZE - 5), length: 16384 },
+      { offset: BigInt(SIZE + 5), length: 16384 },
+    ]);
+    const last = SIZE - (SIZE % 65536);
+    expect(batches).toEqual([
+      [
+        [196608, 65536],
+        [327680, 65536],
+        [393216, 65536],
+        [last, SIZE % 65536],
+      ],
+    ]);
+    for (const [off, len] of [
+      [200_000, 16384],
+      [393_216 - 8, 16],
+      [SIZE - 5, 5],
+    ] as const) {
+      expect(Buffer.compare(Buffer.from(src.read(BigInt(off), len)), Buffer.from(medium.subarray(off, off + len)))).toBe(0);
+    }
+    expect(singles).toEqual([[0, 65536]]);
+    // A medium that fails a batch: nothing cached, the reads ask for the chunks one by one.
+    const failing = new ChunkedSource(
+      'f',
+      BigInt(SIZE),
+      (offset, length) => medium.slice(offset, offset + length),
+      () => {
+        throw new Error('gone');
+      },
+    );
+    failing.warm!([{ offset: 0n, length: 10 }]);
+    expect(failing.read(0n, 4)).toEqual(medium.slice(0, 4));
+    // Without a batch reader there is no warm at all (the volume then plans no batches).
+    expect(new ChunkedSource('n', 1n, () => new Uint8Array(0)).warm).toBeUndefined();
+  });
 });

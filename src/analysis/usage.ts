@@ -1,5 +1,5 @@
 import { BLOCK_GROUP_TYPE_MASK, BlockGroupFlag, profileOf } from '../format/constants.js';
-import { readBlockGroups, readDevExtents } from '../tree/blockGroups.js';
+import { readBlockGroupsAt, readDevExtents } from '../tree/blockGroups.js';
 import type { Filesystem } from '../tree/Filesystem.js';
 
 /**
@@ -70,8 +70,13 @@ function ratio(raw: bigint, size: bigint): number {
 }
 
 export function computeUsage(fs: Filesystem): UsageReport {
+  // Only the chunks' own block groups count, so they are looked up by key (a few blocks), not walked (every extent-tree leaf).
   const used = new Map<bigint, bigint>();
-  for (const bg of readBlockGroups(fs)) used.set(bg.logical, bg.used);
+  for (const [logical, bg] of readBlockGroupsAt(
+    fs,
+    fs.volume.chunks.all.map((c) => c.logical),
+  ))
+    used.set(logical, bg.used);
   const devExt = readDevExtents(fs);
   const groups = new Map<string, GroupUsage>();
   const chunkGroup = new Map<bigint, GroupUsage>();

@@ -30,6 +30,15 @@ export interface ByteSource {
    * the end: it ends with the bytes there are (possibly none).
    */
   prefetch?(ranges: readonly PrefetchRange[]): void;
+  /**
+   * Optional, synchronous: fetches `ranges` together into the source's own
+   * cache, so that the reads of them that follow are answered from it. For a
+   * medium where every read is a round trip (the web app's HTTP ranges from
+   * `serve`), many ranges then cost one request instead of one each. A hint
+   * only: reads stay correct without it, and it never throws for a range the
+   * medium cannot give (the read that follows reports it).
+   */
+  warm?(ranges: readonly { offset: bigint; length: number }[]): void;
   /** Releases the underlying handle, if any. */
   close?(): void;
 }

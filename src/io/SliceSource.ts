@@ -12,6 +12,16 @@ export class SliceSource implements ByteSource {
     const avail = inner.size > start ? inner.size - start : 0n;
     this.size = size === undefined || size > avail ? avail : size;
     if (inner.prefetch) this.prefetch = (ranges) => this.forward(inner, ranges);
+    if (inner.warm) {
+      const warm = inner.warm.bind(inner);
+      // Cut at this slice's end and moved to the inner source's offsets, as reads are.
+      this.warm = (ranges) =>
+        warm(
+          ranges
+            .filter((r) => r.offset >= 0n && r.offset < this.size && r.length > 0)
+            .map((r) => ({ offset: this.start + r.offset, length: this.size - r.offset < BigInt(r.length) ? Number(this.size - r.offset) : r.length })),
+        );
+    }
   }
 
   private forward(inner: ByteSource, ranges: readonly PrefetchRange[]): void {
@@ -47,6 +57,8 @@ export class SliceSource implements ByteSource {
    * when the source below reads ahead.
    */
   readonly prefetch?: (ranges: readonly PrefetchRange[]) => void;
+  /** ByteSource.warm, forwarded when the source below batches. */
+  readonly warm?: (ranges: readonly { offset: bigint; length: number }[]) => void;
 
   close(): void {
     this.inner.close?.();

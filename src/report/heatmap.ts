@@ -1,6 +1,6 @@
 import type { LayoutExtent } from '../analysis/layout.js';
 import { BlockGroupFlag, ItemType, ObjectId } from '../format/constants.js';
-import { readBlockGroups, readDevExtents } from '../tree/blockGroups.js';
+import { readBlockGroups, readBlockGroupsAt, readDevExtents } from '../tree/blockGroups.js';
 import type { Filesystem } from '../tree/Filesystem.js';
 import { GLYPH_H, GLYPH_W, glyph } from './font5x7.js';
 import { encodePng } from './png.js';
@@ -122,7 +122,6 @@ export interface DeviceMapInput {
 }
 
 export function deviceMapInput(fs: Filesystem): DeviceMapInput {
-  const bgs = new Map(readBlockGroups(fs).map((b) => [b.logical, b]));
   const devices = [...fs.devItems.values()]
     .sort((a, b) => (a.devid < b.devid ? -1 : 1))
     .map((d) => ({
@@ -130,7 +129,13 @@ export function deviceMapInput(fs: Filesystem): DeviceMapInput {
       size: d.totalBytes,
       name: fs.volume.devices.get(d.devid)?.name ?? 'missing',
     }));
-  const extents = readDevExtents(fs).map((x) => {
+  const devExtents = readDevExtents(fs);
+  // By key, the block groups the extents name: a few blocks of the extent tree, not all of it.
+  const bgs = readBlockGroupsAt(
+    fs,
+    devExtents.map((x) => x.chunkOffset),
+  );
+  const extents = devExtents.map((x) => {
     const c = fs.volume.chunks.find(x.chunkOffset);
     const bg = bgs.get(x.chunkOffset);
     return { devid: x.devid, physical: x.physical, length: x.length, chunk: x.chunkOffset, flags: c?.type ?? bg?.flags ?? 0n, used: bg?.used ?? 0n, chunkLength: c?.length ?? bg?.length ?? x.length };

@@ -501,6 +501,39 @@ export class Filesystem {
     return findItem(this.reader, root, k, this.walkOptions);
   }
 
+  /**
+   * Fetches, level by level, the blocks that searches of `root` for `keys`
+   * will read, each level's blocks in one batch (ByteSource.warm): a source
+   * where every read is a round trip then pays one per level instead of one
+   * per block. Only a hint, and nothing at all unless a device batches: the
+   * searches that follow read, verify and report as always. Damage met here
+   * is left to them to report.
+   */
+  warmSearchPaths(root: TreeRoot, keys: readonly Key[]): void {
+    if (!this.volume.warms || keys.length === 0) return;
+    const start = this.searchRoot(root);
+    const nodesize = this.superblock.nodesize;
+    this.volume.warm([{ logical: start.bytenr, length: nodesize }]);
+    let level: { logical: bigint; level: number; generation?: bigint | undefined }[] = [{ logical: start.bytenr, level: start.level, generation: start.generation }];
+    // Levels strictly decrease (at most 8 in btrfs, BTRFS_MAX_LEVEL), so this ends.
+    while (level.length > 0) {
+      const next = new Map<bigint, { logical: bigint; level: number; generation: bigint }>();
+      for (const e of level) {
+        const r = this.reader.read({ logical: e.logical, level: e.level, ...(e.generation !== undefined ? { generation: e.generation } : {}) }, { tree: root.tree });
+        const b = r.block;
+        if (!b || b.isLeaf || b.level !== e.level) continue;
+        for (const k of keys) {
+          const slot = Math.min(Math.max(b.search(k).slot, 0), r.validItems - 1);
+          if (slot < 0) continue;
+          const child = b.blockPtr(slot);
+          if (!next.has(child)) next.set(child, { logical: child, level: b.level - 1, generation: b.ptrGeneration(slot) });
+        }
+      }
+      level = [...next.values()];
+      if (level.length > 0) this.volume.warm(level.map((e) => ({ logical: e.logical, length: nodesize })));
+    }
+  }
+
   walk(root: TreeRoot, visitor: WalkVisitor, opts: Partial<WalkOptions> = {}): void {
     walkTree(this.reader, root, visitor, { ...this.walkOptions, ...opts });
   }

@@ -203,6 +203,38 @@ export class Volume {
     for (const [source, list] of bySource) source.prefetch!(list);
   }
 
+  /**
+   * Whether some device's source fetches batches (ByteSource.warm): only then
+   * does planning a batch of reads pay.
+   */
+  get warms(): boolean {
+    if (this.logicalStore) return false;
+    for (const d of this.devices.values()) if (d.source?.warm) return true;
+    return false;
+  }
+
+  /**
+   * Hands copy `copy` (a mirror; the first by default) of each
+   * [logical, +length) to its device's source to fetch together
+   * (ByteSource.warm); a rebuilt copy (RAID5/6), ranges that cross a stripe unit or
+   * lie on a source that does not batch are left to the reads that follow.
+   */
+  warm(ranges: readonly { logical: bigint; length: number }[], copy = 0): void {
+    if (this.logicalStore) return;
+    const bySource = new Map<ByteSource, { offset: bigint; length: number }[]>();
+    for (const r of ranges) {
+      const m = this.map(r.logical);
+      const c = m?.copies[copy];
+      if (!m || !c || m.contiguous < BigInt(r.length)) continue;
+      const source = this.devices.get(c.devid)?.source;
+      if (!source?.warm) continue;
+      let list = bySource.get(source);
+      if (!list) bySource.set(source, (list = []));
+      list.push({ offset: c.physical, length: r.length });
+    }
+    for (const [source, list] of bySource) source.warm!(list);
+  }
+
   /** Reads bytes from one physical place; null with a reason when it cannot. */
   readPhysical(place: DevicePlaceInput, length: number, into?: Uint8Array): { bytes: Uint8Array | null; error?: string } {
     const dev = this.devices.get(place.devid);

@@ -3,6 +3,12 @@ import type { ByteSource } from '../../src/io/ByteSource.js';
 /** Reads [offset, offset + length) of the medium; fewer bytes only at its end. */
 export type RangeReader = (offset: number, length: number) => Uint8Array;
 
+/** Reads several ranges of the medium in one go (one round trip): their bytes, in order. */
+export type BatchReader = (ranges: readonly { offset: number; length: number }[]) => Uint8Array[];
+
+/** Most chunks one batch asks for: well under the cache, so a batch never evicts its own chunks. */
+const MAX_BATCH = 64;
+
 /** Cache granularity: a tree block (nodesize, up to 64 KiB; device extents are aligned far coarser in practice) takes one request. */
 const CHUNK = 64 * 1024;
 /** Chunks kept (16 MiB): the upper tree levels, walked again and again, stay cached. */
@@ -19,8 +25,42 @@ export class ChunkedSource implements ByteSource {
     readonly name: string,
     readonly size: bigint,
     private readonly readRange: RangeReader,
+    readBatch?: BatchReader,
   ) {
     this.end = Number(size);
+    // Defined only with a batch reader, so the volume can tell a source that batches (Volume.warms).
+    if (readBatch) this.warm = (ranges) => this.fetchBatches(readBatch, ranges);
+  }
+
+  readonly warm?: (ranges: readonly { offset: bigint; length: number }[]) => void;
+
+  /**
+   * ByteSource.warm: the chunks the ranges touch that are not cached yet, fetched in batches of
+   * MAX_BATCH (one round trip each) into the cache. A failed batch is dropped: the reads that
+   * follow fetch those chunks one by one and report what fails.
+   */
+  private fetchBatches(readBatch: BatchReader, ranges: readonly { offset: bigint; length: number }[]): void {
+    const bases = new Set<number>();
+    for (const r of ranges) {
+      if (r.offset < 0n || r.offset >= this.size || r.length <= 0) continue;
+      const start = Number(r.offset);
+      const stop = Math.min(this.end, start + r.length);
+      for (let base = start - (start % CHUNK); base < stop; base += CHUNK) if (!this.cache.has(base)) bases.add(base);
+    }
+    const list = [...bases].sort((a, b) => a - b);
+    for (let i = 0; i < list.length; i += MAX_BATCH) {
+      const part = list.slice(i, i + MAX_BATCH).map((offset) => ({ offset, length: Math.min(CHUNK, this.end - offset) }));
+      let got: Uint8Array[];
+      try {
+        got = readBatch(part);
+      } catch {
+        return;
+      }
+      part.forEach((p, j) => {
+        const bytes = got[j];
+        if (bytes && bytes.length === p.length) this.put(p.offset, bytes);
+      });
+    }
   }
 
   read(offset: bigint, length: number): Uint8Array {
@@ -49,8 +89,12 @@ export class ChunkedSource implements ByteSource {
       return hit;
     }
     const bytes = this.readRange(base, Math.min(CHUNK, this.end - base));
+    this.put(base, bytes);
+    return bytes;
+  }
+
+  private put(base: number, bytes: Uint8Array): void {
     this.cache.set(base, bytes);
     if (this.cache.size > MAX_CHUNKS) this.cache.delete(this.cache.keys().next().value!);
-    return bytes;
   }
 }

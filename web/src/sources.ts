@@ -1,7 +1,7 @@
 import { gunzipSync } from 'fflate';
 import { type ByteSource, SourceError } from '../../src/io/ByteSource.js';
 import { SparseSource } from '../../src/io/SparseSource.js';
-import { ChunkedSource, type RangeReader } from './chunked.js';
+import { type BatchReader, ChunkedSource, type RangeReader } from './chunked.js';
 
 /**
  * Byte sources of the browser. The core reads synchronously (ByteSource.read),
@@ -56,5 +56,25 @@ export function httpSource(url: string, name: string, size: bigint): ByteSource 
     }
     return got < length ? out.subarray(0, got) : out;
   };
-  return new ChunkedSource(name, size, readRange);
+  const readBatch: BatchReader = (ranges) => {
+    const x = new XMLHttpRequest();
+    const u = new URL(url);
+    u.pathname += '/ranges';
+    u.searchParams.set('at', ranges.map((r) => `${r.offset}:${r.length}`).join(','));
+    x.open('GET', u.href, false);
+    x.responseType = 'arraybuffer';
+    x.send();
+    if (x.status !== 200) throw new SourceError(name, BigInt(ranges[0]?.offset ?? 0), `the server answered ${x.status} ${x.statusText}`);
+    const body = new Uint8Array(x.response as ArrayBuffer);
+    const lengths = (x.getResponseHeader('X-Range-Lengths') ?? '').split(',').map(Number);
+    const out: Uint8Array[] = [];
+    let at = 0;
+    for (const n of lengths) {
+      // A copy each: a chunk kept in the cache must not keep the whole batch's buffer alive.
+      out.push(body.slice(at, at + n));
+      at += n;
+    }
+    return out;
+  };
+  return new ChunkedSource(name, size, readRange, readBatch);
 }

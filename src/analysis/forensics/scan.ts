@@ -54,6 +54,9 @@ export interface ScanOptions {
  * formed. Streams: one block in memory at a time; what is kept is a small
  * record per (tree, generation) top-level block and the address of each leaf.
  */
+/** Bytes of each copy fetched ahead in one batch while scanning, where the medium batches (Volume.warms). */
+const WARM_WINDOW = 4 * 1024 * 1024;
+
 export function scanMetadata(fs: Filesystem, opts: ScanOptions = {}): ScanResult {
   const ns = fs.superblock.nodesize;
   const nsB = BigInt(ns);
@@ -83,10 +86,19 @@ export function scanMetadata(fs: Filesystem, opts: ScanOptions = {}): ScanResult
     validBlocks = 0;
   const scratch = new Uint8Array(ns);
   let done = 0n;
+  // A source where every read is a round trip (the web app over serve) gets the blocks of the
+  // next window of each copy in one batch: 4 MiB per request instead of one request per block.
+  const warms = vol.warms;
+  const windowBlocks = BigInt(Math.max(1, Math.floor(WARM_WINDOW / ns)));
   for (const c of meta) {
     const length = scanLength(c);
     for (let off = 0n; off + nsB <= length; off += nsB) {
       const logical = c.logical + off;
+      if (warms && (off / nsB) % windowBlocks === 0n) {
+        const blocks: { logical: bigint; length: number }[] = [];
+        for (let o = off; o + nsB <= length && o < off + windowBlocks * nsB; o += nsB) blocks.push({ logical: c.logical + o, length: ns });
+        for (let copy = 0; copy < vol.copyCount(logical); copy++) vol.warm(blocks, copy);
+      }
       if (++done % 4096n === 0n) opts.progress?.(done, total);
       const n = vol.copyCount(logical);
       let rec: ScannedBlock | null = null;

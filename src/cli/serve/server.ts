@@ -62,12 +62,12 @@ export function serve(opts: ServeOptions): Promise<Serving> {
       if (!hasToken(u)) return fail(res, 403, 'missing or wrong token: open the URL that "btrfs-inspect serve" printed');
       return send(res, 200, 'application/json', Buffer.from(JSON.stringify(opts.sources.map((s) => ({ name: s.name, size: String(s.size) })))), req.method === 'HEAD', true);
     }
-    const image = /^\/image\/(\d+)$/.exec(u.pathname);
+    const image = /^\/image\/(\d+)(\/ranges)?$/.exec(u.pathname);
     if (image) {
       if (!hasToken(u)) return fail(res, 403, 'missing or wrong token: open the URL that "btrfs-inspect serve" printed');
       const src = opts.sources[Number(image[1])];
       if (!src) return fail(res, 404, `no device ${image[1]} (devices: 0 to ${opts.sources.length - 1})`);
-      return sendRange(req, res, src);
+      return image[2] ? sendRanges(u, req, res, src) : sendRange(req, res, src);
     }
     const file = u.pathname === '/' ? 'index.html' : u.pathname.slice(1);
     // Only the app's own files: names of letters, digits, dots, dashes, one folder deep, never "..".
@@ -124,6 +124,42 @@ function sendRange(req: IncomingMessage, res: ServerResponse, src: ByteSource): 
   const bytes = length > 0 ? src.read(start, length) : new Uint8Array(0);
   res.setHeader('Content-Range', `bytes ${start}-${start + BigInt(bytes.length) - 1n}/${src.size}`);
   send(res, 206, 'application/octet-stream', bytes, req.method === 'HEAD', true);
+}
+
+/** Most ranges one /ranges request may name. */
+const MAX_RANGES = 256;
+
+/**
+ * Several ranges in one answer (/image/N/ranges?at=OFFSET:LENGTH,...): the web app's worker reads
+ * synchronously, one request at a time, so the blocks of a tree level it will read next come in
+ * one round trip instead of one each. The body is the ranges' bytes one after another, each cut
+ * at the device's end; X-Range-Lengths says how many bytes each got. At most MAX_RANGES ranges
+ * and MAX_RESPONSE bytes in all, else 400 (the app then reads them one by one).
+ */
+function sendRanges(u: URL, req: IncomingMessage, res: ServerResponse, src: ByteSource): void {
+  const at = u.searchParams.get('at') ?? '';
+  const ranges: { offset: bigint; length: number }[] = [];
+  let total = 0;
+  for (const part of at.split(',')) {
+    const m = /^(\d{1,20}):(\d{1,10})$/.exec(part);
+    if (!m) {
+      fail(res, 400, `ranges expected as at=OFFSET:LENGTH,... (got "${part}")`);
+      return;
+    }
+    const offset = BigInt(m[1]!);
+    const want = Number(m[2]!);
+    const length = offset >= src.size ? 0 : Number(src.size - offset < BigInt(want) ? src.size - offset : BigInt(want));
+    total += length;
+    ranges.push({ offset, length });
+    if (ranges.length > MAX_RANGES || total > MAX_RESPONSE) {
+      fail(res, 400, `at most ${MAX_RANGES} ranges and ${MAX_RESPONSE} bytes in one request`);
+      return;
+    }
+  }
+  const parts = ranges.map((r) => (r.length > 0 ? src.read(r.offset, r.length) : new Uint8Array(0)));
+  const body = Buffer.concat(parts);
+  res.setHeader('X-Range-Lengths', parts.map((p) => p.length).join(','));
+  send(res, 200, 'application/octet-stream', body, req.method === 'HEAD', true);
 }
 
 function send(res: ServerResponse, status: number, type: string, body: Uint8Array, head: boolean, noStore: boolean): void {

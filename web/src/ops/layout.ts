@@ -5,7 +5,7 @@ import { chunkReports } from '../../../src/report/chunks.js';
 import { resolutionJson } from '../../../src/report/fs.js';
 import { blockGroupScene, deviceMapInput, kindOfFlags, PALETTE, type RGB, renderSvg, shade } from '../../../src/report/heatmap.js';
 import { toJson } from '../../../src/report/json.js';
-import { readBlockGroups, readDevExtents } from '../../../src/tree/blockGroups.js';
+import { readBlockGroupsAt, readDevExtents } from '../../../src/tree/blockGroups.js';
 import type { Filesystem } from '../../../src/tree/Filesystem.js';
 
 const hex = (c: RGB) => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
@@ -18,7 +18,17 @@ const hex = (c: RGB) => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('
  */
 export function layout(fs: Filesystem): string {
   const m = deviceMapInput(fs);
-  const chunks = chunkReports(fs.volume.chunks.all, readBlockGroups(fs), readDevExtents(fs));
+  const all = fs.volume.chunks.all;
+  const chunks = chunkReports(
+    all,
+    [
+      ...readBlockGroupsAt(
+        fs,
+        all.map((c) => c.logical),
+      ).values(),
+    ],
+    readDevExtents(fs),
+  );
   return toJson({
     devices: m.devices,
     extents: m.extents.map((x) => {
@@ -52,7 +62,7 @@ const MAX_EXTENTS = 500;
 export function chunk(fs: Filesystem, logical: bigint): string {
   const c = fs.volume.chunks.all.find((x) => logical >= x.logical && logical < x.logical + x.length);
   if (!c) throw new Error(`logical ${logical} is not in any chunk`);
-  const bg = readBlockGroups(fs).filter((b) => b.logical === c.logical);
+  const bg = [...readBlockGroupsAt(fs, [c.logical]).values()];
   const report = chunkReports([c], bg, readDevExtents(fs))[0]!;
   const scene = blockGroupScene(fs, c.logical);
   const extents: { bytenr: bigint; length: bigint; kind: 'data' | 'tree block' }[] = [];

@@ -81,32 +81,55 @@ type Mark = { from: number; to: number; cls: string };
 
 const hex2 = (x: number) => x.toString(16).padStart(2, '0');
 
+/** Height of one hex line in pixels (pre.hex sets the same line-height): lines are placed by arithmetic, not measured. */
+const LINE = 16;
+/** Lines drawn beyond the visible ones on each side, so that a scroll shows drawn lines at once. */
+const OVERSCAN = 24;
+
 /**
- * The raw block, 16 bytes a line; lines touching a marked range (the selected slot's key entry
- * and item data) are drawn byte by byte, the first of them scrolled into view.
+ * The raw block, 16 bytes a line, virtualised: a 16 KiB block is 1,024 lines and a 64 KiB one
+ * 4,096, and laying them all out cost more than reading and decoding the block. Only the lines
+ * in the scrolled window are drawn (plain ones as one text run), plus every line that touches a
+ * marked range (the selected slot's key entry and item data), drawn byte by byte with the first
+ * of them scrolled into view.
  */
 function HexBlock({ bytes, marks }: { bytes: Uint8Array; marks: Mark[] }) {
-  const first = useRef<HTMLDivElement>(null);
+  const box = useRef<HTMLDivElement>(null);
+  const [top, setTop] = useState(0);
+  const [height, setHeight] = useState(640);
+  const lines = Math.ceil(bytes.length / 16);
+  const marked = marks.length > 0 ? [Math.floor(Math.min(...marks.map((m) => m.from)) / 16), Math.ceil(Math.max(...marks.map((m) => m.to)) / 16)] : null;
   useEffect(() => {
-    first.current?.scrollIntoView({ block: 'nearest' });
+    const el = box.current;
+    if (!el) return;
+    setHeight(el.clientHeight || 640);
+    if (marked) {
+      const y = marked[0]! * LINE;
+      // Scrolled only when the first marked line is out of view.
+      if (y < el.scrollTop || y + LINE > el.scrollTop + el.clientHeight) el.scrollTop = Math.max(0, y - LINE * 2);
+      setTop(el.scrollTop);
+    }
   }, [marks]);
+  let from = Math.max(0, Math.floor(top / LINE) - OVERSCAN);
+  let to = Math.min(lines, Math.ceil((top + height) / LINE) + OVERSCAN);
+  if (marked) {
+    from = Math.min(from, marked[0]!);
+    to = Math.max(to, marked[1]!);
+  }
   const markOf = (i: number) => marks.find((m) => i >= m.from && i < m.to)?.cls;
   const rows = [];
-  let placed = false;
-  // Unmarked lines go out as one text block per run: a 16 KiB block is 1,024 lines.
-  let plainFrom = 0;
-  const flush = (to: number) => {
-    if (to > plainFrom) rows.push(<div key={`p${plainFrom}`}>{hexDump(bytes.subarray(plainFrom, to), plainFrom)}</div>);
+  // Unmarked lines go out as one text block per run.
+  let plainFrom = from * 16;
+  const flush = (end: number) => {
+    if (end > plainFrom) rows.push(<div key={`p${plainFrom}`}>{hexDump(bytes.subarray(plainFrom, end), plainFrom)}</div>);
   };
-  for (let off = 0; off < bytes.length; off += 16) {
+  for (let off = from * 16; off < Math.min(bytes.length, to * 16); off += 16) {
     const row = bytes.subarray(off, off + 16);
     if (!marks.some((m) => m.from < off + 16 && m.to > off)) continue;
     flush(off);
     plainFrom = off + 16;
-    const ref = placed ? undefined : first;
-    placed = true;
     rows.push(
-      <div key={off} {...(ref ? { ref } : {})}>
+      <div key={off}>
         {`${off.toString(16).padStart(8, '0')}  `}
         {[...row].map((x, j) => {
           const cls = markOf(off + j);
@@ -121,11 +144,13 @@ function HexBlock({ bytes, marks }: { bytes: Uint8Array; marks: Mark[] }) {
       </div>,
     );
   }
-  flush(bytes.length);
+  flush(Math.min(bytes.length, to * 16));
   return (
-    <pre class="hex" data-testid="hex">
-      {rows}
-    </pre>
+    <div class="hex" data-testid="hex" data-lines={lines} ref={box} onScroll={(e) => setTop((e.currentTarget as HTMLDivElement).scrollTop)}>
+      <div style={{ height: `${lines * LINE}px`, position: 'relative' }}>
+        <pre style={{ transform: `translateY(${from * LINE}px)` }}>{rows}</pre>
+      </div>
+    </div>
   );
 }
 
