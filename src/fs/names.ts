@@ -57,7 +57,6 @@ export function isUtf8(b: Uint8Array): boolean {
   }
 }
 
-
 /**
  * How byte strings (names, paths, symlink targets, xattr names) become text.
  * ONE rule, in three forms for three readers; every text output goes through
