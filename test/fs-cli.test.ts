@@ -3,6 +3,11 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
+import { FsView } from '../src/fs/FsView.js';
+import { locate } from '../src/fs/select.js';
+import { listingJson, statJson } from '../src/report/fileDocs.js';
+import { entryJson } from '../src/report/fs.js';
+import { jsonDocument, toJson, writeJsonStream } from '../src/report/json.js';
 import { captureIO, filesTruth } from './helpers/fsTruth.js';
 import { openSample, SAMPLES, sampleNames, truthText } from './helpers/samples.js';
 
@@ -181,6 +186,26 @@ describe.runIf(has('default'))('file commands through runCli (sample default)', 
     const top = JSON.parse((await cli(['stat', IMG, '/', '--json'])).out) as { names: unknown[] };
     expect(top.names).toEqual([]); // the top level has no name
     expect((await cli(['stat', IMG, '/rich/tiny.txt'])).out).toMatch(/^extents: 1 /m);
+  });
+
+  it('streamed JSON (entries[] and xattrs[] written as read) is what the in-memory document writes, byte for byte', async () => {
+    const view = new FsView(openSample('default'));
+    for (const path of ['/rich', '/rich/xattrs.txt', '/']) {
+      const loc = locate(view, { path });
+      if (!loc.ok) throw new Error(loc.error);
+      const ls = await cli(['ls', IMG, path, '--json']);
+      expect(ls.out, path).toBe(`${toJson(jsonDocument('ls', listingJson(view, loc)), 2)}\n`);
+      const st = await cli(['stat', IMG, path, '--json', '--extents', '100']);
+      expect(st.out, path).toBe(`${toJson(jsonDocument('stat', statJson(view, loc, 100)), 2)}\n`);
+    }
+    // The compact form (an NDJSON record) is toJson's, xattrs streamed into it.
+    const loc = locate(view, { path: '/rich/xattrs.txt' });
+    if (!loc.ok) throw new Error(loc.error);
+    const item = { path: loc.path ?? [], entry: null, ref: loc.ref, inode: loc.inode, depth: 0 };
+    let line = '';
+    writeJsonStream(entryJson(item, null, view.eachXattr(loc.ref)), (s) => (line += s), 0);
+    expect(line).toBe(toJson(entryJson(item, null, view.xattrs(loc.ref))));
+    expect(view.xattrs(loc.ref).length).toBeGreaterThan(1);
   });
 
   it('ls -R --json carries xattrs (as the kernel lists them), and ls, ls -R and stat write one entry shape', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { toHex } from '../src/format/bytes.js';
 import { ItemType } from '../src/format/constants.js';
 import { decodeDirItem } from '../src/format/items/dir.js';
 import { FsView } from '../src/fs/FsView.js';
@@ -86,10 +87,22 @@ describe('names', () => {
   });
 
   it('base64 without Buffer', () => {
-    for (const n of [0, 1, 2, 3, 4, 5, 255, 256]) {
+    for (const n of [0, 1, 2, 3, 4, 5, 255, 256, 64_000, 64_001]) {
       const b = Uint8Array.from({ length: n }, (_, i) => (i * 37) & 0xff);
       expect(toBase64(b)).toBe(Buffer.from(b).toString('base64'));
+      // Hex, short (the per-byte loop) and long (built as bytes), as Node's Buffer writes it.
+      expect(toHex(b)).toBe(Buffer.from(b).toString('hex'));
     }
+  });
+
+  it('escaped text built as bytes: every byte value, and a path 5,000 components deep', () => {
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const expected = [...all].map((c) => (c < 0x20 || c === 0x7f || c === 0x5c || c >= 0x80 ? `\\x${c.toString(16).padStart(2, '0')}` : String.fromCharCode(c))).join('');
+    expect(displayText(all)).toBe(expected);
+    // Valid UTF-8 is kept; C1 controls and bidi overrides are escaped.
+    expect(displayText(utf8Bytes('café \u202e x \u0085'))).toBe('café \\xe2\\x80\\xae x \\xc2\\x85');
+    const deep = Array.from({ length: 5000 }, () => utf8Bytes('d'));
+    expect(displayPath(deep)).toBe(`/${Array(5000).fill('d').join('/')}`);
   });
 
   it('inode specs and --subvol', () => {

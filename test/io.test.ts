@@ -323,6 +323,31 @@ describe('runs images', () => {
     expect(src.readInto!(1n << 20n, into)).toBe(0);
   });
 
+  test('the runs index is read as JSON in any layout, and a six-figure index as cheaply as a small one', () => {
+    const f = path.join(dir, 'layout.runs');
+    // Whitespace, key order, an unknown member of each JSON kind, and a number in exponent form.
+    const index = ' { "note" : ["a]", {"b": [1, "}"]}], "runs" :\t[ [ 16 , 2 ] ,[4e1,3] ] , "x": null, "size" : 64 }';
+    fs.writeFileSync(f, Buffer.concat([enc(`btrfs-corpus-runs 1\n${index}\n`), enc('abXYZ')]));
+    expect(JSON.parse(index).size).toBe(64);
+    const src = loadRunsImage(f);
+    expect(src.size).toBe(64n);
+    expect(new TextDecoder().decode(src.read(16n, 2))).toBe('ab');
+    expect(new TextDecoder().decode(src.read(40n, 3))).toBe('XYZ');
+    expect(src.read(18n, 22)).toEqual(new Uint8Array(22));
+    for (const bad of ['{"size":64,"runs":[[16,2]]', '{"size":64,"runs":[[16,2]]} x', '{"size":64 "runs":[]}', '{"size":"64","runs":[]}']) {
+      fs.writeFileSync(f, Buffer.concat([enc(`btrfs-corpus-runs 1\n${bad}\n`), enc('ab')]));
+      expect(() => loadRunsImage(f), bad).toThrow(new RegExp(`^${f}: malformed runs image`));
+    }
+    // 200,000 one-byte runs at every other byte: each byte reads back where its run put it.
+    const n = 200_000;
+    const runs: [number, Uint8Array][] = [];
+    for (let i = 0; i < n; i++) runs.push([2 * i + 1, new Uint8Array([i % 251])]);
+    const big = path.join(dir, 'many.runs.gz');
+    writeRuns(big, 2 * n + 2, runs);
+    const many = loadRunsImage(big);
+    for (const i of [0, 1, 777, 123_456, n - 1]) expect(many.read(BigInt(2 * i), 3)).toEqual(new Uint8Array([0, i % 251, 0]));
+  });
+
   test('the bundled partition fixtures load', () => {
     const src = loadRunsImage(path.join(import.meta.dirname, 'fixtures', 'partitions', 'mbr.runs.gz'));
     expect(src.size).toBe(64n << 20n);

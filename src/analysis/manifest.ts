@@ -48,7 +48,7 @@ export interface ManifestEntry {
   placeholder?: boolean;
   /** The inode item (absent for "missing") and its xattrs: what the JSON form writes, as ls and stat do. */
   inode?: Inode;
-  xattrs?: Xattr[];
+  xattrs?: Iterable<Xattr>;
 }
 
 export interface ManifestOptions {
@@ -114,7 +114,10 @@ export function* manifestEntries(view: FsView, start: InodeRef, opts: ManifestOp
       yield { path: it.path, ref: it.ref, type: 'missing', perm: 0, uid: 0, gid: 0, size: 0n, nlink: 0, mtime: { sec: 0n, nsec: 0 }, rdev: 0n };
       continue;
     }
-    const e: ManifestEntry = { ...manifestEntryOf(it.path, it.ref, i), xattrs: view.xattrs(it.ref) };
+    // Read when iterated (each time): the mtree and digest forms never read them, and the JSON
+    // form writes each value as it is read.
+    const ref = it.ref;
+    const e: ManifestEntry = { ...manifestEntryOf(it.path, ref, i), xattrs: { [Symbol.iterator]: () => view.eachXattr(ref) } };
     if (it.entry?.crossing === 'subvolume') e.subvolumeRoot = true;
     if (i.placeholder) e.placeholder = true;
     if (i.kind === 'symlink') {

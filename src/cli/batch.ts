@@ -1,8 +1,8 @@
 import { FsView } from '../fs/FsView.js';
 import { type Located, locate } from '../fs/select.js';
-import { jsonDocument, toJson } from '../report/json.js';
+import { JsonStreamArray, jsonDocument, writeJsonStream } from '../report/json.js';
 import type { Filesystem } from '../tree/Filesystem.js';
-import { type CliIO, EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, UsageError } from './context.js';
+import { type CliIO, EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, TextOut, UsageError } from './context.js';
 import { openFilesystem } from './open.js';
 import type { CommonOptions } from './options.js';
 import { openTarget, unreadable } from './target.js';
@@ -55,20 +55,31 @@ export function writeBatch(
   render: { json(loc: Extract<Located, { ok: true }>): Record<string, unknown>; text(loc: Extract<Located, { ok: true }>): string; separator?: string },
 ): number {
   let code = EXIT_OK;
-  const docs: Record<string, unknown>[] = [];
+  const failed = (t: Extract<BatchTarget, { error: string }>) => {
+    // Only several paths are looked up one by one: a single missing one is a usage error earlier.
+    io.stderr.write(`btrfs-inspect: ${t.error}\n`);
+    code = worst(code, t.code);
+  };
+  if (json) {
+    // Streamed (writeJsonStream): a document's JsonStreamArrays (stat's xattrs) are written as read.
+    const docOf = (t: BatchTarget): Record<string, unknown> => {
+      if ('error' in t) {
+        failed(t);
+        return { request: t.name, error: t.error };
+      }
+      return { ...(several ? { request: t.name } : {}), ...render.json(t.loc) };
+    };
+    const out = new TextOut(io.stdout);
+    writeJsonStream(jsonDocument(command, targets.length === 1 ? docOf(targets[0]!) : { files: new JsonStreamArray((emit) => targets.forEach((t) => emit(docOf(t)))) }), out.write);
+    out.write('\n');
+    out.flush();
+    return code;
+  }
   const texts: string[] = [];
   for (const t of targets) {
-    if ('error' in t) {
-      // Only several paths are looked up one by one: a single missing one is a usage error earlier.
-      io.stderr.write(`btrfs-inspect: ${t.error}\n`);
-      code = worst(code, t.code);
-      if (json) docs.push({ request: t.name, error: t.error });
-      continue;
-    }
-    if (json) docs.push({ ...(several ? { request: t.name } : {}), ...render.json(t.loc) });
+    if ('error' in t) failed(t);
     else texts.push(render.text(t.loc));
   }
-  if (json) io.stdout.write(toJson(targets.length === 1 ? jsonDocument(command, docs[0]!) : jsonDocument(command, { files: docs }), 2) + '\n');
-  else io.stdout.write(texts.map((x) => x + '\n').join(render.separator ?? '\n'));
+  io.stdout.write(texts.map((x) => x + '\n').join(render.separator ?? '\n'));
   return code;
 }

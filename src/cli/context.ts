@@ -48,6 +48,20 @@ export const EXIT_DAMAGE = 1;
 export const EXIT_USAGE = 2;
 
 /** Writes lines through a buffer so huge dumps do not call write() per line. */
+/** Output text gathered into large writes (a streamed JSON document comes in many small pieces). */
+export class TextOut {
+  private buf = '';
+  constructor(private readonly stdout: CliIO['stdout']) {}
+  readonly write = (s: string): void => {
+    this.buf += s;
+    if (this.buf.length > 1 << 16) this.flush();
+  };
+  flush(): void {
+    if (this.buf) this.stdout.write(this.buf);
+    this.buf = '';
+  }
+}
+
 export class LineWriter {
   private buf: string[] = [];
   private size = 0;

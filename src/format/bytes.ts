@@ -47,10 +47,24 @@ export function u64n(buf: Uint8Array, off: number): number {
 
 const hex: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef');
+const ascii = new TextDecoder();
+
 export function toHex(buf: Uint8Array, off = 0, len = buf.length - off): string {
-  let s = '';
-  for (let i = 0; i < len; i++) s += hex[buf[off + i]!];
-  return s;
+  if (len <= 64) {
+    let s = '';
+    for (let i = 0; i < len; i++) s += hex[buf[off + i]!];
+    return s;
+  }
+  // Long values (a 64 KB xattr) as one flat string: appending two characters at a time makes a
+  // rope of one 32-byte node per byte, 16 times the text it holds until it is flattened.
+  const out = new Uint8Array(2 * len);
+  for (let i = 0; i < len; i++) {
+    const b = buf[off + i]!;
+    out[2 * i] = HEX_DIGITS[b >> 4]!;
+    out[2 * i + 1] = HEX_DIGITS[b & 15]!;
+  }
+  return ascii.decode(out);
 }
 
 /** A 16-byte UUID in the canonical 8-4-4-4-12 form. */

@@ -522,10 +522,18 @@ export class FsView {
 
   // ---------------------------------------------------------------- xattrs
 
-  /** Extended attributes of an inode (XATTR_ITEM entries), names and values as bytes. */
+  /** Extended attributes of an inode (XATTR_ITEM entries), names and values as bytes; at most LIMITS.maxXattrs. */
   xattrs(ref: InodeRef): Xattr[] {
-    const out: Xattr[] = [];
-    if (ref.ino === EMPTY_SUBVOL_DIR) return out;
+    return [...this.eachXattr(ref)];
+  }
+
+  /**
+   * The xattrs one at a time, each read when asked for: a caller that writes each and lets it go
+   * holds one leaf, not all of them (16,000 values of 64 KB are 16,000 leaves of 64 KiB).
+   */
+  *eachXattr(ref: InodeRef): Generator<Xattr> {
+    if (ref.ino === EMPTY_SUBVOL_DIR) return;
+    let n = 0;
     for (const { block, slot } of this.objectItems(ref.subvol, ref.ino, ItemType.XATTR_ITEM)) {
       const k = block.key(slot);
       const d = decodeDirItem(k, block.itemData(slot));
@@ -534,10 +542,9 @@ export class FsView {
         continue;
       }
       for (const e of d.entries) {
-        if (out.length >= LIMITS.maxXattrs) return out;
-        out.push({ name: e.name, value: e.data });
+        if (n++ >= LIMITS.maxXattrs) return;
+        yield { name: e.name, value: e.data };
       }
     }
-    return out;
   }
 }

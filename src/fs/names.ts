@@ -57,8 +57,6 @@ export function isUtf8(b: Uint8Array): boolean {
   }
 }
 
-const hex2 = (n: number) => n.toString(16).padStart(2, '0');
-
 /**
  * How byte strings (names, paths, symlink targets, xattr names) become text.
  * ONE rule, in three forms for three readers; every text output goes through
@@ -91,13 +89,23 @@ function isBidiControl(b: Uint8Array, i: number): boolean {
 }
 
 function escapeBytes(b: Uint8Array, style: TextStyle, component: boolean): string {
-  let out = '';
+  // Built as UTF-8 bytes (escapes as ASCII, valid sequences copied) and decoded once: a string
+  // appended a piece at a time is a rope of one node per piece, which a long path multiplies.
+  const out = new Uint8Array(4 * b.length);
+  let o = 0;
+  const hexEscape = (c: number) => {
+    out[o++] = 0x5c;
+    out[o++] = 0x78;
+    out[o++] = HEX_DIGIT[c >> 4]!;
+    out[o++] = HEX_DIGIT[c & 15]!;
+  };
   let i = 0;
   while (i < b.length) {
     const c = b[i]!;
     if (c < 0x80) {
       const esc = (component && c === 0x2f) || (style === 'json' ? false : c < 0x20 || c === 0x7f || (style === 'display' ? c === 0x5c : c === 0x7c));
-      out += esc ? `\\x${hex2(c)}` : String.fromCharCode(c);
+      if (esc) hexEscape(c);
+      else out[o++] = c;
       i++;
       continue;
     }
@@ -106,15 +114,17 @@ function escapeBytes(b: Uint8Array, style: TextStyle, component: boolean): strin
     // make a terminal show text in another order than it is (U+200E/F, U+202A..E, U+2066..9) are three.
     if (n === 0 || (style !== 'json' && ((c === 0xc2 && b[i + 1]! < 0xa0) || (n === 3 && isBidiControl(b, i))))) {
       const k = n === 0 ? 1 : n;
-      for (let j = 0; j < k; j++) out += `\\x${hex2(b[i + j]!)}`;
+      for (let j = 0; j < k; j++) hexEscape(b[i + j]!);
       i += k;
     } else {
-      out += utf8.decode(b.subarray(i, i + n));
+      for (let j = 0; j < n; j++) out[o++] = b[i + j]!;
       i += n;
     }
   }
-  return out;
+  return utf8.decode(out.subarray(0, o));
 }
+
+const HEX_DIGIT = new TextEncoder().encode('0123456789abcdef');
 
 /** A byte string (symlink target, xattr name, any name) as text for people; "/" stays "/". */
 export function displayText(b: Uint8Array): string {
@@ -255,22 +265,29 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** Standard base64 (with padding), without Node's Buffer. */
 export function toBase64(b: Uint8Array): string {
-  let out = '';
+  // Written as ASCII bytes and decoded once (a flat string, not a rope of one node per 4 characters).
+  const out = new Uint8Array(4 * Math.ceil(b.length / 3));
+  let o = 0;
   let i = 0;
   for (; i + 2 < b.length; i += 3) {
     const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + B64[n & 63]!;
+    out[o++] = B64_BYTES[n >> 18]!;
+    out[o++] = B64_BYTES[(n >> 12) & 63]!;
+    out[o++] = B64_BYTES[(n >> 6) & 63]!;
+    out[o++] = B64_BYTES[n & 63]!;
   }
   const rest = b.length - i;
-  if (rest === 1) {
-    const n = b[i]! << 16;
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + '==';
-  } else if (rest === 2) {
-    const n = (b[i]! << 16) | (b[i + 1]! << 8);
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + '=';
+  if (rest > 0) {
+    const n = (b[i]! << 16) | (rest === 2 ? b[i + 1]! << 8 : 0);
+    out[o++] = B64_BYTES[n >> 18]!;
+    out[o++] = B64_BYTES[(n >> 12) & 63]!;
+    out[o++] = rest === 2 ? B64_BYTES[(n >> 6) & 63]! : 0x3d;
+    out[o++] = 0x3d;
   }
-  return out;
+  return utf8.decode(out);
 }
+
+const B64_BYTES = new TextEncoder().encode(B64);
 
 /** Bytes of standard base64 (padding optional); characters outside the alphabet are skipped. */
 export function fromBase64(s: string): Uint8Array {

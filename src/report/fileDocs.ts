@@ -3,6 +3,7 @@ import { fileExtents, symlinkTarget } from '../fs/fileData.js';
 import type { Inode, InodeRef } from '../fs/types.js';
 import { walkFiles } from '../fs/walk.js';
 import { entryJson, extentJson, fileEntryJson, nameJson, pathFields, summarizeExtents } from './fs.js';
+import { JsonStreamArray } from './json.js';
 
 /**
  * The bodies of the `ls --json` and `stat --json` documents, one place for
@@ -17,27 +18,35 @@ export interface FoundInode {
   path: Uint8Array[] | null;
 }
 
-/** `ls --json` (not -R): a directory and its `entries[]`, or (anything else, or `asEntry`: -d) its one entry. */
-export function listingJson(view: FsView, loc: FoundInode, asEntry = false): Record<string, unknown> {
+/**
+ * `ls --json` (not -R): a directory and its `entries[]`, or (anything else, or `asEntry`: -d) its one entry.
+ * `stream`: entries[] and every xattrs[] as JsonStreamArrays, read as writeJsonStream writes them
+ * (a directory of 200,000 entries, a file of 16,000 large xattrs), never all in memory.
+ */
+export function listingJson(view: FsView, loc: FoundInode, asEntry = false, stream = false): Record<string, unknown> {
   const base = loc.path ?? [];
+  const xattrs = (ref: InodeRef) => (stream ? view.eachXattr(ref) : view.xattrs(ref));
   if (loc.inode.kind !== 'dir' || asEntry) {
-    return entryJson({ path: base, entry: null, ref: loc.ref, inode: loc.inode, depth: 0 }, symlinkTarget(view, loc.inode), view.xattrs(loc.ref));
+    return entryJson({ path: base, entry: null, ref: loc.ref, inode: loc.inode, depth: 0 }, symlinkTarget(view, loc.inode), xattrs(loc.ref));
   }
-  const entries: Record<string, unknown>[] = [];
-  for (const it of walkFiles(view, loc.ref, { prune: (x) => x.depth >= 1 })) {
-    if (it.depth === 0) continue;
-    entries.push(entryJson({ ...it, path: [...base, ...it.path] }, symlinkTarget(view, it.inode), view.xattrs(it.ref)));
-  }
-  return { ...entryJson({ path: base, entry: null, ref: loc.ref, inode: loc.inode, depth: 0 }, null, view.xattrs(loc.ref)), entries };
+  const each = (emit: (v: unknown) => void) => {
+    for (const it of walkFiles(view, loc.ref, { prune: (x) => x.depth >= 1 })) {
+      if (it.depth === 0) continue;
+      emit(entryJson({ ...it, path: [...base, ...it.path] }, symlinkTarget(view, it.inode), xattrs(it.ref)));
+    }
+  };
+  const entries: Record<string, unknown>[] | JsonStreamArray = stream ? new JsonStreamArray(each) : [];
+  if (Array.isArray(entries)) each((v) => entries.push(v as Record<string, unknown>));
+  return { ...entryJson({ path: base, entry: null, ref: loc.ref, inode: loc.inode, depth: 0 }, null, xattrs(loc.ref)), entries };
 }
 
-/** `stat --json` of one inode: its fields, `paths`, `names`, xattrs, and (files and symlinks) the first `keep` extents with their summary. */
-export function statJson(view: FsView, loc: FoundInode, keep: number): Record<string, unknown> {
+/** `stat --json` of one inode: its fields, `paths`, `names`, xattrs (`stream`: as in listingJson), and (files and symlinks) the first `keep` extents with their summary. */
+export function statJson(view: FsView, loc: FoundInode, keep: number, stream = false): Record<string, unknown> {
   const { ref, inode } = loc;
   const target = symlinkTarget(view, inode);
   const { summary, list } = summarizeExtents(fileExtents(view, ref), keep);
   return {
-    ...fileEntryJson({ path: loc.path, ref, inode, symlinkTarget: target, xattrs: view.xattrs(ref) }),
+    ...fileEntryJson({ path: loc.path, ref, inode, symlinkTarget: target, xattrs: stream ? view.eachXattr(ref) : view.xattrs(ref) }),
     paths: view.paths(ref).map((p) => pathFields(p).path),
     names: view.names(ref).map((n) => nameJson(view, ref.subvol, n)),
     // As in the text: only regular files and symlinks (an inline extent holds the target) have file

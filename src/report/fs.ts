@@ -8,6 +8,7 @@ import { inodeFlagNames, kindOfMode } from '../fs/fileKinds.js';
 import { displayPath, displayText, isUtf8, jsonPath, jsonText, pathBytes, toBase64 } from '../fs/names.js';
 import type { Inode, InodeName, InodeRef, SubvolumeInfo, Xattr } from '../fs/types.js';
 import type { WalkItem } from '../fs/walk.js';
+import { JsonStreamArray } from './json.js';
 
 /**
  * Text and JSON forms of files, inodes, subvolumes and back references for
@@ -109,8 +110,12 @@ export interface EntryParts {
   /** Null when the name's inode is gone (type "missing"). */
   inode: Inode | null;
   symlinkTarget?: Uint8Array | null;
-  /** Its xattrs; absent where they cannot be read (an inode of an older tree). */
-  xattrs?: readonly Xattr[];
+  /**
+   * Its xattrs; absent where they cannot be read (an inode of an older tree). An array is
+   * written as one; any other iterable (FsView.eachXattr) becomes a JsonStreamArray, each
+   * value read as it is written (for writeJsonStream only).
+   */
+  xattrs?: Iterable<Xattr>;
 }
 
 /**
@@ -140,12 +145,19 @@ export function fileEntryJson(p: EntryParts, opts: { stable?: boolean } = {}): R
     ...base,
     ...fields,
     ...(p.symlinkTarget ? textFields(p.symlinkTarget, 'symlinkTarget') : {}),
-    ...(p.xattrs ? { xattrs: p.xattrs.map(xattrJson) } : {}),
+    ...(p.xattrs ? { xattrs: xattrsJson(p.xattrs) } : {}),
   };
 }
 
+function xattrsJson(xs: Iterable<Xattr>): Record<string, unknown>[] | JsonStreamArray {
+  if (Array.isArray(xs)) return (xs as readonly Xattr[]).map(xattrJson);
+  return new JsonStreamArray((emit) => {
+    for (const x of xs) emit(xattrJson(x));
+  });
+}
+
 /** The entry ls writes for one walked item: fileEntryJson and how the walk met it. */
-export function entryJson(item: WalkItem, symlinkTarget: Uint8Array | null, xattrs: readonly Xattr[]): Record<string, unknown> {
+export function entryJson(item: WalkItem, symlinkTarget: Uint8Array | null, xattrs: Iterable<Xattr>): Record<string, unknown> {
   return {
     ...fileEntryJson({ path: item.path, ref: item.ref, inode: item.inode, symlinkTarget, xattrs }),
     ...(item.entry?.crossing === 'subvolume' ? { subvolumeRoot: true } : {}),

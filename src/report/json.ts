@@ -133,7 +133,11 @@ export class JsonLater {
  * when reached. For documents whose arrays can hold millions of entries (a file's extents).
  */
 export function writeJsonStream(value: unknown, out: (s: string) => void, indent = 2): void {
+  // indent 0: compact, on one line (an NDJSON record whose arrays are streamed).
   const step = ' '.repeat(indent);
+  const nl = indent ? '\n' : '';
+  const colon = indent ? ': ' : ':';
+  const plain = (v: unknown, pad: string) => (indent ? writePretty(v, step, pad) : write(v));
   const streamed = (v: unknown): boolean =>
     v instanceof JsonStreamArray ||
     v instanceof JsonLater ||
@@ -145,15 +149,15 @@ export function writeJsonStream(value: unknown, out: (s: string) => void, indent
       let first = true;
       out('[');
       v.each((x) => {
-        out(`${first ? '\n' : ',\n'}${inner}`);
+        out(`${first ? nl : `,${nl}`}${inner}`);
         first = false;
         if (!emit(x, inner)) out('null');
       });
-      out(first ? ']' : `\n${pad}]`);
+      out(first ? ']' : `${nl}${pad}]`);
       return true;
     }
     if (!streamed(v)) {
-      const w = writePretty(v, step, pad);
+      const w = plain(v, pad);
       if (w === undefined) return false;
       out(w);
       return true;
@@ -161,12 +165,12 @@ export function writeJsonStream(value: unknown, out: (s: string) => void, indent
     let first = true;
     out('{');
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      if (x === undefined || (!streamed(x) && writePretty(x, step, inner) === undefined)) continue;
-      out(`${first ? '\n' : ',\n'}${inner}${JSON.stringify(k)}: `);
+      if (x === undefined || (!streamed(x) && plain(x, inner) === undefined)) continue;
+      out(`${first ? nl : `,${nl}`}${inner}${JSON.stringify(k)}${colon}`);
       first = false;
       emit(x, inner);
     }
-    out(first ? '}' : `\n${pad}}`);
+    out(first ? '}' : `${nl}${pad}}`);
     return true;
   };
   emit(value, '');

@@ -21,13 +21,24 @@ const MTREE_TYPE: Record<string, string> = { file: 'file', dir: 'dir', symlink: 
  * as a backslash and three octal digits — the set bsdtar escapes.
  */
 export function mtreeQuote(b: Uint8Array): string {
-  let out = '';
+  // Built as bytes and decoded once: a string appended a character at a time is a rope of one
+  // node per byte, and the manifest keeps every key until it sorts them (a 5,000-level tree's
+  // keys took 900 MiB that way).
+  const out = new Uint8Array(4 * b.length);
+  let n = 0;
   for (const c of b) {
-    if (c > 0x20 && c < 0x7f && c !== 0x23 && c !== 0x3d && c !== 0x5c) out += String.fromCharCode(c);
-    else out += '\\' + c.toString(8).padStart(3, '0');
+    if (c > 0x20 && c < 0x7f && c !== 0x23 && c !== 0x3d && c !== 0x5c) out[n++] = c;
+    else {
+      out[n++] = 0x5c;
+      out[n++] = 0x30 + (c >> 6);
+      out[n++] = 0x30 + ((c >> 3) & 7);
+      out[n++] = 0x30 + (c & 7);
+    }
   }
-  return out;
+  return MTREE_ASCII.decode(out.subarray(0, n));
 }
+
+const MTREE_ASCII = new TextDecoder();
 
 /** The mtree key of a path below the manifest's start. */
 export function mtreeKey(path: readonly Uint8Array[]): string {

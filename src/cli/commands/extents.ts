@@ -8,7 +8,7 @@ import type { Located } from '../../fs/select.js';
 import { FilefragLines } from '../../report/filefrag.js';
 import { JsonLater, JsonStreamArray, jsonDocument, writeJsonStream } from '../../report/json.js';
 import { type BatchTarget, openBatch, worst } from '../batch.js';
-import { type CliIO, EXIT_OK, UsageError } from '../context.js';
+import { type CliIO, EXIT_OK, TextOut, UsageError } from '../context.js';
 import { finish } from '../findings.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { renderTable } from '../table.js';
@@ -85,20 +85,6 @@ export function registerExtents(program: Command, io: CliIO, done: (code: number
 
 /** Rows of the text table at most (the rest are counted and said; --json and the filefrag lines list every extent). */
 const TABLE_ROWS = 10_000;
-
-/** Output text gathered into large writes. */
-class TextOut {
-  private buf = '';
-  constructor(private readonly stdout: CliIO['stdout']) {}
-  readonly write = (s: string): void => {
-    this.buf += s;
-    if (this.buf.length > 1 << 16) this.flush();
-  };
-  flush(): void {
-    if (this.buf) this.stdout.write(this.buf);
-    this.buf = '';
-  }
-}
 
 /** A file's extents document, its extents[] and fiemap[] streamed (two walks of the file's extents). */
 function extentsJson(view: FsView, loc: Extract<Located, { ok: true }>, sharing: SharingResult | null): Record<string, unknown> {

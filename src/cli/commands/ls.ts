@@ -5,8 +5,8 @@ import type { Inode } from '../../fs/types.js';
 import { type WalkItem, walkFiles } from '../../fs/walk.js';
 import { listingJson } from '../../report/fileDocs.js';
 import { entryJson, longLine } from '../../report/fs.js';
-import { jsonDocument, ndjsonHeader, toJson } from '../../report/json.js';
-import { type CliIO, LineWriter } from '../context.js';
+import { jsonDocument, ndjsonHeader, writeJsonStream } from '../../report/json.js';
+import { type CliIO, LineWriter, TextOut } from '../context.js';
 import { finish } from '../findings.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { openTarget } from '../target.js';
@@ -37,15 +37,22 @@ export function registerLs(program: Command, io: CliIO, done: (code: number) => 
       const base = loc.path ?? [];
       const listingDir = loc.inode.kind === 'dir' && !opts.directory;
       if (opts.json && !opts.recursive) {
-        io.stdout.write(toJson(jsonDocument('ls', listingJson(view, loc, opts.directory)), 2) + '\n');
+        // Streamed: entries[] and each entry's xattrs[] are written as they are read.
+        const out = new TextOut(io.stdout);
+        writeJsonStream(jsonDocument('ls', listingJson(view, loc, opts.directory, true)), out.write);
+        out.write('\n');
+        out.flush();
       } else {
         // NDJSON (-R --json): a header record, then one "entry" record per file.
-        if (opts.json) w.line(ndjsonHeader('ls').slice(0, -1));
+        const rec = new TextOut(io.stdout);
+        if (opts.json) rec.write(ndjsonHeader('ls'));
         for (const it of items) {
           if (listingDir && it.depth === 0) continue;
           const target = symlinkTarget(view, it.inode);
           if (opts.json) {
-            w.line(toJson({ record: 'entry', ...entryJson({ ...it, path: [...base, ...it.path] }, target, view.xattrs(it.ref)) }));
+            // One line, its xattrs[] streamed into it (writeJsonStream, compact).
+            writeJsonStream({ record: 'entry', ...entryJson({ ...it, path: [...base, ...it.path] }, target, view.eachXattr(it.ref)) }, rec.write, 0);
+            rec.write('\n');
             continue;
           }
           const name = opts.recursive ? displayPath(it.path).slice(1) : displayName(it.path[it.path.length - 1] ?? new Uint8Array(0)) || displayPath(base);
@@ -54,6 +61,7 @@ export function registerLs(program: Command, io: CliIO, done: (code: number) => 
           else w.line(`${String(it.ref.ino).padStart(7)} ${(it.inode?.kind ?? 'missing').padEnd(7)} ${shown}${it.entry?.crossing === 'subvolume' ? '  [subvolume ' + it.ref.subvol + ']' : ''}`);
         }
         w.flush();
+        rec.flush();
       }
       done(finish(fs, io));
     });

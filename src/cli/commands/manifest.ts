@@ -3,10 +3,10 @@ import { fileByteRuns } from '../../analysis/byteRuns.js';
 import { type DigestAlgorithm, manifestEntries } from '../../analysis/manifest.js';
 import { displayPath } from '../../fs/names.js';
 import { dfxmlFileObject, dfxmlHead, dfxmlTail } from '../../report/dfxml.js';
-import { ndjsonHeader, toJson } from '../../report/json.js';
+import { ndjsonHeader, toJson, writeJsonStream } from '../../report/json.js';
 import { entryJsonRecord, entryRecord, hashdeepHeader, hashdeepLine, mtreeLine, sha256sumLine } from '../../report/manifestFormats.js';
 import { worst } from '../batch.js';
-import { ByteWriter, type CliIO, EXIT_DAMAGE, LineWriter, UsageError } from '../context.js';
+import { ByteWriter, type CliIO, EXIT_DAMAGE, LineWriter, TextOut, UsageError } from '../context.js';
 import { dfxmlImage } from '../dfxmlFile.js';
 import { finish } from '../findings.js';
 import { nodeHasher } from '../hashers.js';
@@ -96,7 +96,7 @@ export function registerManifest(program: Command, io: CliIO, done: (code: numbe
       }
       // Sorted by path (byte order of the mtree form), so that two images with the same content give
       // the same manifest whatever order their directories were filled in: held until the walk ends.
-      const out: { key: string; text?: string; bytes?: Uint8Array }[] = [];
+      const out: { key: string; text?: string; bytes?: Uint8Array; record?: Record<string, unknown> }[] = [];
       for (const e of entries) {
         if (e.contentError !== undefined || e.type === 'missing') {
           unreadable++;
@@ -110,7 +110,12 @@ export function registerManifest(program: Command, io: CliIO, done: (code: numbe
             delete j['mtime'];
             delete j['mtimeNs'];
           }
-          out.push({ key: r.key, text: toJson(j) });
+          // An entry with xattrs is kept as its record (its xattrs read again, one value at a time,
+          // when it is written in its turn): its text would hold every value (16,000 x 64 KB).
+          if (e.xattrs === undefined || e.xattrs[Symbol.iterator]().next().done) {
+            if (j['xattrs'] !== undefined) j['xattrs'] = [];
+            out.push({ key: r.key, text: toJson(j) });
+          } else out.push({ key: r.key, record: j });
         } else if (e.type === 'file' && e.digests?.sha256 !== undefined && format === 'sha256sum') out.push({ key: r.key, bytes: sha256sumLine(e.digests.sha256, e.path) });
         else if (e.type === 'file' && e.digests !== undefined && format === 'hashdeep') out.push({ key: r.key, bytes: hashdeepLine(e.size, e.digests, algorithms, e.path) });
         else if (format === 'dfxml') {
@@ -119,9 +124,15 @@ export function registerManifest(program: Command, io: CliIO, done: (code: numbe
         }
       }
       out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const records = new TextOut(io.stdout);
       for (const o of out) {
         if (o.bytes) bytes.write(o.bytes);
-        else lines.line(o.text!);
+        else if (o.record) {
+          lines.flush();
+          writeJsonStream(o.record, records.write, 0);
+          records.write('\n');
+          records.flush();
+        } else lines.line(o.text!);
       }
       if (format === 'dfxml') lines.line(dfxmlTail().trimEnd());
       lines.flush();

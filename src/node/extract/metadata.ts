@@ -149,10 +149,9 @@ export class MetadataRestorer {
    * link's own). Names and values go as bytes: a name need not be UTF-8 text.
    */
   private setXattrs(on: { fd: number } | { path: Buffer }, inode: InodeRef, shown: string, seq: number): void {
-    const xs = this.view.xattrs(inode);
-    if (xs.length === 0) return;
     const api = this.opts.xattr;
-    for (const x of xs) {
+    // One at a time: each value is set and let go (16,000 values of 64 KB are 16,000 leaves).
+    for (const x of this.view.eachXattr(inode)) {
       const no = (reason: string) => this.log.noXattr(seq, shown, displayText(x.name), reason);
       if (typeof api === 'string') {
         no('the xattr calls are not available (see notes)');
