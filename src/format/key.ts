@@ -54,24 +54,36 @@ export function compareKeyAt(buf: Uint8Array, off: number, k: Key): number {
 
 /** Compares two stored keys byte-wise (objectid, type, offset), without allocating. */
 export function compareKeysAt(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number): number {
-  for (const [o, n] of KEY_FIELDS) {
-    for (let i = n - 1; i >= 0; i--) {
-      const x = a[aOff + o + i]!;
-      const y = b[bOff + o + i]!;
-      if (x !== y) return x < y ? -1 : 1;
-    }
-  }
+  // Each u64 as two u32 halves, most significant first (every block's key order check runs this per slot).
+  const c = compareU64s(a, aOff + KEY_OBJECTID, b, bOff + KEY_OBJECTID);
+  if (c !== 0) return c;
+  const x = a[aOff + KEY_TYPE]!,
+    y = b[bOff + KEY_TYPE]!;
+  if (x !== y) return x < y ? -1 : 1;
+  return compareU64s(a, aOff + KEY_OFFSET, b, bOff + KEY_OFFSET);
+}
+const KEY_OBJECTID = diskKey.off.objectid;
+
+/** Compares two stored little-endian u64s as numbers (high halves, then low halves; each half exact as a double). */
+function compareU64s(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number): number {
+  const ah = u32At(a, aOff + 4),
+    bh = u32At(b, bOff + 4);
+  if (ah !== bh) return ah < bh ? -1 : 1;
+  const al = u32At(a, aOff),
+    bl = u32At(b, bOff);
+  if (al !== bl) return al < bl ? -1 : 1;
   return 0;
 }
-const KEY_FIELDS: ReadonlyArray<readonly [number, number]> = diskKey.fields.map((f) => [f.offset, f.size] as const);
+
+const u32At = (buf: Uint8Array, off: number) => (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16)) + buf[off + 3]! * 0x1000000;
 
 function compareU64At(buf: Uint8Array, off: number, v: bigint): number {
   // Split v into two u32 halves once; compare high then low halves as numbers.
   const hi = Number(v >> 32n);
   const lo = Number(v & 0xffffffffn);
-  const bh = (buf[off + 4]! | (buf[off + 5]! << 8) | (buf[off + 6]! << 16)) + buf[off + 7]! * 0x1000000;
+  const bh = u32At(buf, off + 4);
   if (bh !== hi) return bh < hi ? -1 : 1;
-  const bl = (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16)) + buf[off + 3]! * 0x1000000;
+  const bl = u32At(buf, off);
   if (bl !== lo) return bl < lo ? -1 : 1;
   return 0;
 }

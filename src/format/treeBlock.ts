@@ -215,12 +215,17 @@ function ownerFits(owner: bigint, tree: bigint): boolean {
 }
 
 /** Header checks against what the referrer expects (the kernel's read-time checks). */
-export function checkTreeBlockHeader(b: TreeBlock, e: BlockExpectation, fsidBytes?: Uint8Array): BlockProblem[] {
+/**
+ * `fsidBytes` and `chunkTreeUuidBytes`, when given, are e.fsid and e.chunkTreeUuid as bytes: the
+ * header is compared byte-wise, and its uuids are spelled as strings only when they differ.
+ */
+export function checkTreeBlockHeader(b: TreeBlock, e: BlockExpectation, fsidBytes?: Uint8Array, chunkTreeUuidBytes?: Uint8Array): BlockProblem[] {
   const p: BlockProblem[] = [];
   if (b.bytenr !== e.logical) p.push({ code: 'bytenr-mismatch', message: `header bytenr ${b.bytenr} != expected ${e.logical}` });
   const fsidOk = (fsidBytes ? bytesEqual(b.data, blockHeader.off.fsid, fsidBytes, 0, 16) : b.fsid === e.fsid) || (e.seedFsids?.includes(b.fsid) ?? false);
   if (!fsidOk) p.push({ code: 'fsid-mismatch', message: `header fsid ${b.fsid} != ${e.fsid}` });
-  if (e.chunkTreeUuid !== undefined && b.chunkTreeUuid !== e.chunkTreeUuid) p.push({ code: 'chunk-tree-uuid-mismatch', message: `chunk tree uuid ${b.chunkTreeUuid} != ${e.chunkTreeUuid}` });
+  if (e.chunkTreeUuid !== undefined && !(chunkTreeUuidBytes ? bytesEqual(b.data, blockHeader.off.chunkTreeUuid, chunkTreeUuidBytes, 0, 16) : b.chunkTreeUuid === e.chunkTreeUuid))
+    p.push({ code: 'chunk-tree-uuid-mismatch', message: `chunk tree uuid ${b.chunkTreeUuid} != ${e.chunkTreeUuid}` });
   if (b.level >= 8) p.push({ code: 'bad-level', message: `level ${b.level} >= 8` });
   else if (e.level !== undefined && b.level !== e.level) p.push({ code: 'level-mismatch', message: `level ${b.level}, expected ${e.level}` });
   if (e.generation !== undefined && b.generation !== e.generation) p.push({ code: 'transid-mismatch', message: `generation ${b.generation}, parent expects ${e.generation}` });

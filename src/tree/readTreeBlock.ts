@@ -1,10 +1,12 @@
 import type { FindingCode } from '../findingRules.js';
 import { rule } from '../findingRules.js';
 import type { Finding } from '../findings.js';
-import { firstDifference, toHex } from '../format/bytes.js';
+import type { LogicalInput } from '../format/addresses.js';
+import { firstDifference, toHex, uuidAt, uuidBytes } from '../format/bytes.js';
 import { computeCsum, csumMatches, csumSizeOf } from '../format/checksum.js';
 import { CSUM_SIZE } from '../format/constants.js';
 import { type BlockExpectation, checkTreeBlockHeader, checkTreeBlockStructure, TreeBlock } from '../format/treeBlock.js';
+import type { PhysicalCopy } from '../volume/ChunkMap.js';
 import type { Volume } from '../volume/Volume.js';
 import { BlockCache } from './BlockCache.js';
 
@@ -44,12 +46,17 @@ export class TreeReader {
   readonly cache: BlockCache;
   blocksRead = 0;
   private scratch: Uint8Array | undefined;
+  /** opts.fsid and opts.chunkTreeUuid as bytes: headers are compared byte-wise (undefined: compared as strings). */
+  private readonly fsidBytes: Uint8Array | undefined;
+  private readonly chunkTreeUuidBytes: Uint8Array | undefined;
   constructor(
     readonly volume: Volume,
     readonly opts: TreeReaderOptions,
     cache?: BlockCache,
   ) {
     this.cache = cache ?? new BlockCache(opts.cacheBytes);
+    this.fsidBytes = exactUuidBytes(opts.fsid);
+    this.chunkTreeUuidBytes = opts.chunkTreeUuid ? exactUuidBytes(opts.chunkTreeUuid) : undefined;
   }
 
   /**
@@ -90,40 +97,42 @@ export class TreeReader {
     let damaged: { block: TreeBlock; valid: number; score: number } | undefined;
     // Copies on a device known to be missing are reported once, at open; here only if nothing else works.
     const missing: Finding[] = [];
-    let good: { block: TreeBlock; copy: number; validItems: number; loc: { device?: string; physical?: bigint } } | undefined;
+    let good: { block: TreeBlock; copy: number; validItems: number; place: PhysicalCopy | undefined } | undefined;
     for (let copy = 0; copy < n; copy++) {
       // Once a good copy is in hand, the others are only verified: they are read into one reused buffer.
       const r = this.volume.readCopy(e.logical, this.opts.nodesize, copy, good ? (this.scratch ??= new Uint8Array(this.opts.nodesize)) : undefined);
       const place = r.places[0];
-      const loc = {
-        logical: e.logical,
-        copy,
-        ...(ctx.tree !== undefined ? { tree: ctx.tree } : {}),
-        ...(place ? { devid: place.devid, physical: place.physical, device: this.volume.devices.get(place.devid)?.name ?? 'missing' } : {}),
-      };
       if (!r.bytes) {
+        const loc = this.location(e.logical, copy, ctx.tree, place);
         const f: Finding = { ...rule('tree-block-unreadable'), message: `tree block ${e.logical} copy ${copy + 1}: ${r.error}`, location: loc };
         if (r.places.some((p) => !this.volume.devices.get(p.devid)?.source)) missing.push(f);
         else findings.push(f);
         continue;
       }
       this.blocksRead++;
+      // A copy byte for byte equal to the good one passes every check the good one passed, with the
+      // same answers (they read nothing but the bytes and the expectation): it is not checked again.
+      if (good && firstDifference(good.block.data, r.bytes, 0) < 0) {
+        if (ctx.allCopies) continue;
+        break;
+      }
       const block = new TreeBlock(r.bytes, e.logical);
       const csumOk = csumMatches(this.opts.csumType, r.bytes.subarray(CSUM_SIZE), r.bytes, 0);
-      const header = checkTreeBlockHeader(block, expect);
+      const header = checkTreeBlockHeader(block, expect, this.fsidBytes, this.chunkTreeUuidBytes);
       const s = checkTreeBlockStructure(block);
       if (csumOk && header.length === 0 && s.problems.length === 0) {
-        if (!good) good = { block, copy, validItems: s.validItems, loc };
+        if (!good) good = { block, copy, validItems: s.validItems, place };
         else {
           // Two valid copies of one block are written together from one buffer: different bytes
           // are a tamper or firmware signal, whichever of them the kernel would read.
           // From past the checksum: both are valid, so equal bytes after it mean equal checksums.
           const at = firstDifference(good.block.data, r.bytes, CSUM_SIZE);
           if (at >= 0) {
+            const loc = this.location(e.logical, copy, ctx.tree, place);
             const where = (l: { device?: string; physical?: bigint }) => (l.device !== undefined ? `${l.device} physical ${l.physical}` : 'unplaced');
             findings.push({
               ...rule('tree-block-copies-differ'),
-              message: `tree block ${e.logical}: copies ${good.copy + 1} (${where(good.loc)}) and ${copy + 1} (${where(loc)}) are both valid but differ, first at byte ${at}`,
+              message: `tree block ${e.logical}: copies ${good.copy + 1} (${where(this.location(e.logical, good.copy, ctx.tree, good.place))}) and ${copy + 1} (${where(loc)}) are both valid but differ, first at byte ${at}`,
               location: { ...loc, block: e.logical },
             });
           }
@@ -142,6 +151,7 @@ export class TreeReader {
             },
           ];
       const how = r.rebuilt ? ' (rebuilt from parity)' : '';
+      const loc = this.location(e.logical, copy, ctx.tree, place);
       for (const p of problems) {
         findings.push({
           ...rule(p.code),
@@ -161,6 +171,22 @@ export class TreeReader {
     findings.push(...missing);
     return { block: null, findings, copy: -1, validItems: damaged?.valid ?? 0, ...(damaged ? { damaged: damaged.block } : {}) };
   }
+
+  /** Where a copy of a block is, for a finding (made only when there is one to report). */
+  private location(logical: LogicalInput, copy: number, tree: bigint | undefined, place: PhysicalCopy | undefined) {
+    return {
+      logical,
+      copy,
+      ...(tree !== undefined ? { tree } : {}),
+      ...(place ? { devid: place.devid, physical: place.physical, device: this.volume.devices.get(place.devid)?.name ?? 'missing' } : {}),
+    };
+  }
+}
+
+/** A uuid string's bytes, when it spells them exactly as a header's uuid is spelled (so comparing bytes is comparing strings). */
+function exactUuidBytes(s: string): Uint8Array | undefined {
+  const b = uuidBytes(s);
+  return b && uuidAt(b, 0) === s ? b : undefined;
 }
 
 /** A checksum as dump-tree shows one: 0x and its bytes as stored (the csum type's size of them). */

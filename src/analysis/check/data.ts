@@ -96,6 +96,36 @@ function differingSectors(a: Uint8Array, b: Uint8Array, ss: number, n: number, v
   }
 }
 
+/**
+ * Bytes read at a time when a job has one copy. Read into a buffer this small, the bytes the kernel
+ * copies out of the page cache are still in the core's cache when they are checksummed; a 1 MiB
+ * buffer is not (on the bench machine, pread plus crc32c of 4 KiB sectors cost 1.9 GB/s of CPU with
+ * 128 KiB reads against 1.2 GB/s with 1 MiB ones).
+ */
+const PIECE_BYTES = 128 << 10;
+let pieceScratch: Uint8Array | undefined;
+
+/**
+ * The single copy of a job read and verified piece by piece: the bad-sector flags, or undefined when
+ * a piece cannot be read (the caller then reads the job whole, to report the copy as it always has).
+ */
+function verifyInPieces(fs: Filesystem, job: DataJob): Uint8Array | undefined {
+  const sb = fs.superblock,
+    cs = sb.csumSize,
+    ss = sb.sectorsize,
+    n = job.sectors;
+  pieceScratch ??= new Uint8Array(PIECE_BYTES);
+  const bad = new Uint8Array(n);
+  const per = PIECE_BYTES / ss;
+  for (let first = 0; first < n; first += per) {
+    const k = Math.min(per, n - first);
+    const r = fs.volume.readCopy(job.logical + BigInt(first * ss), k * ss, 0, pieceScratch);
+    if (!r.bytes) return undefined;
+    for (let i = 0; i < k; i++) if (!csumMatches(sb.csumType, r.bytes.subarray(i * ss, (i + 1) * ss), job.csums, (first + i) * cs)) bad[first + i] = 1;
+  }
+  return bad;
+}
+
 /** Reads every copy of a job's sectors and verifies each sector (no findings: the caller reports). */
 export function verifyDataJob(fs: Filesystem, job: DataJob): DataJobResult {
   const sb = fs.superblock,
@@ -105,6 +135,10 @@ export function verifyDataJob(fs: Filesystem, job: DataJob): DataJobResult {
     n = job.sectors;
   const copies: DataJobResult['copies'] = [];
   const count = vol.copyCount(job.logical);
+  if (count === 1 && n * ss > PIECE_BYTES && PIECE_BYTES % ss === 0) {
+    const bad = verifyInPieces(fs, job);
+    if (bad) return { copies: [{ bad }] };
+  }
   if (!scratch || scratch.length < n * ss) scratch = new Uint8Array(Math.max(CHUNK_BYTES, n * ss));
   if (count > 1 && (!firstCopy || firstCopy.length < n * ss)) firstCopy = new Uint8Array(Math.max(CHUNK_BYTES, n * ss));
   let first: { bytes: Uint8Array; bad: Uint8Array } | undefined;

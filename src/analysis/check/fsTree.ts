@@ -2,7 +2,6 @@ import { type FindingCode, rule } from '../../findingRules.js';
 import { u64n } from '../../format/bytes.js';
 import { FileExtentType, InodeFlag, ItemType, ObjectId } from '../../format/constants.js';
 import { DIR_ITEM_HEADER_SIZE, dirItem, dirItemLocationObjectid, dirItemLocationType, dirItemNameLen, forEachDirEntry } from '../../format/items/dir.js';
-import { decodeFileExtent } from '../../format/items/fileExtent.js';
 import {
   forEachInodeRef,
   INODE_EXTREF_HEADER_SIZE,
@@ -23,6 +22,7 @@ import { diskKey, type Key, keyOffsetIsObjectid } from '../../format/key.js';
 import type { TreeBlock } from '../../format/treeBlock.js';
 import { displayName } from '../../fs/names.js';
 import { grown } from '../columns.js';
+import { fileExtentAt } from './decoded.js';
 import { LinkBalance, linkHash } from './linkBalance.js';
 import type { CheckFinding } from './types.js';
 
@@ -223,7 +223,7 @@ export class FsTreeChecker {
         if (ino === ObjectId.ORPHAN) this.orphans.add(block.keyOffsetField(slot));
         return;
       case ItemType.EXTENT_DATA: {
-        const d = decodeFileExtent(block.key(slot), data);
+        const d = fileExtentAt(block, slot);
         if (d.kind === 'invalid') return;
         const len = d.body === 'inline' ? d.ramBytes : d.numBytes;
         if (this.hasInode && d.fileOffset < this.extentEnd) {

@@ -1,4 +1,5 @@
 import { type FindingCode, rule } from '../../findingRules.js';
+import { bytesEqual } from '../../format/bytes.js';
 import {
   BLOCK_GROUP_PROFILE_MASK,
   BLOCK_GROUP_TYPE_MASK,
@@ -17,15 +18,15 @@ import { BLOCK_GROUP_ITEM_SIZE, blockGroupChunkObjectid, blockGroupFlags, blockG
 import { nameText } from '../../format/items/common.js';
 import { DEV_EXTENT_SIZE, decodeDevExtentItem, decodeDevItemItem } from '../../format/items/dev.js';
 import { DIR_ITEM_HEADER_SIZE, dirItemDataLen, dirItemLocationType, dirItemNameLen, dirItemType, forEachDirEntry } from '../../format/items/dir.js';
-import { decodeExtentItem, extentDataRef, extentDataRefHash, extentDataRefOffset, type InlineRef, sharedDataRef } from '../../format/items/extent.js';
-import { decodeFileExtent } from '../../format/items/fileExtent.js';
+import { extentDataRef, extentDataRefHash, extentDataRefOffset, type InlineRef, sharedDataRef } from '../../format/items/extent.js';
 import { ITEM_TYPE_BY_NUMBER } from '../../format/items/index.js';
 import { decodeInodeExtref, decodeInodeRef, INODE_ITEM_SIZE, inodeFlags, inodeGeneration, inodeMode, inodeNlink, inodeTransid } from '../../format/items/inode.js';
 import { ROOT_REF_SIZE, rootItem, rootItemDropLevel, rootItemFlags, rootItemGenerationV2, rootItemLastSnapshot, rootItemPointer, rootRefNameLen } from '../../format/items/root.js';
 import type { TreeBlock } from '../../format/treeBlock.js';
 import { itemTypeBelongs, logItemTypeBelongs } from '../../format/treeItemTypes.js';
 import { isFsTreeId } from '../../fs/fileKinds.js';
-import { bytesEqualAll, nameHash } from '../../fs/names.js';
+import { nameHash } from '../../fs/names.js';
+import { extentItemAt, fileExtentAt } from './decoded.js';
 import type { CheckFinding } from './types.js';
 
 /** What the item checks need to know of the filesystem. */
@@ -43,6 +44,8 @@ export interface ItemCheckContext {
    */
   globalRoots?: bigint;
   add(f: CheckFinding): void;
+  /** The call object checkLeafItem refills for each item (made on first use). */
+  call?: ItemCheckCall;
 }
 
 const S_IFMT = 0o170000;
@@ -74,17 +77,30 @@ export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: num
   const e = ITEM_TYPE_BY_NUMBER[type];
   const check = e && ITEM_CHECKS[e.name];
   if (!check) return;
-  const data = block.itemData(slot);
-  check({
+  // One call object per context, refilled for each item: the checks run millions of times on a large
+  // filesystem, and a fresh object with two closures per item was a large share of the walk's garbage.
+  const c = (ctx.call ??= newCall(ctx));
+  c.block = block;
+  c.slot = slot;
+  c.tree = tree;
+  c.type = type;
+  c.data = block.itemData(slot);
+  check(c);
+}
+
+/** The reusable call of a context: `bad` and `genOk` read the item from the call itself. */
+function newCall(ctx: ItemCheckContext): ItemCheckCall {
+  const c: ItemCheckCall = {
     ctx,
-    block,
-    slot,
-    tree,
-    type,
-    data,
-    bad: (code, msg) => report(ctx, block, slot, tree, code, msg),
+    block: undefined as unknown as TreeBlock,
+    slot: 0,
+    tree: 0n,
+    type: 0,
+    data: new Uint8Array(0),
+    bad: (code, msg) => report(ctx, c.block, c.slot, c.tree, code, msg),
     genOk: (g) => g <= ctx.generation + 1n,
-  });
+  };
+  return c;
 }
 
 /** What one item check is given. */
@@ -170,8 +186,10 @@ function checkDirItem(c: ItemCheckCall): void {
   // btrfs_dir_item entries read in place (names become strings only for messages).
   const key = block.keyOffsetField(slot);
   let n = 0;
-  // Names of a DIR_ITEM/XATTR_ITEM: several entries share one item only when their names collide in the hash.
-  const names: Uint8Array[] = [];
+  // Entries of a DIR_ITEM/XATTR_ITEM before this one (several share one item only when their names collide in the hash):
+  // the first is remembered by offset, later ones (rare) in a list.
+  let first = -1;
+  let more: number[] | undefined;
   const p = forEachDirEntry(data, 0, data.length, (e, nameLen, dataLen) => {
     n++;
     // The entry's transid is not judged: the kernel's tree-checker (check_dir_item) and btrfs check never read it, and
@@ -179,18 +197,21 @@ function checkDirItem(c: ItemCheckCall): void {
     const locType = dirItemLocationType(data, e),
       rawType = dirItemType(data, e),
       ft = rawType & FT_MASK;
-    const name = data.subarray(e + DIR_ITEM_HEADER_SIZE, e + DIR_ITEM_HEADER_SIZE + nameLen);
-    const shown = () => nameText(name, 0, name.length);
-    if (type === ItemType.XATTR_ITEM ? ft !== FT_XATTR : ft === 0 || ft >= FT_XATTR) bad('dir-item', `entry "${shown()}" has file type ${rawType}`);
+    const at = e + DIR_ITEM_HEADER_SIZE;
+    if (type === ItemType.XATTR_ITEM ? ft !== FT_XATTR : ft === 0 || ft >= FT_XATTR) bad('dir-item', `entry "${nameText(data, at, nameLen)}" has file type ${rawType}`);
     if (nameLen > NAME_LEN) bad('dir-item', `name_len ${nameLen} > ${NAME_LEN}`);
-    if (type !== ItemType.XATTR_ITEM && dataLen !== 0) bad('dir-item', `entry "${shown()}" has data_len ${dataLen}`);
+    if (type !== ItemType.XATTR_ITEM && dataLen !== 0) bad('dir-item', `entry "${nameText(data, at, nameLen)}" has data_len ${dataLen}`);
     if (type !== ItemType.DIR_INDEX) {
-      const h = nameHash(name);
-      if (h !== key) bad('dir-item-hash', `name "${shown()}" hashes to ${h}, key offset is ${key}`);
-      if (names.some((x) => bytesEqualAll(x, name))) bad('dir-item-duplicate', `name "${shown()}" is in the item twice`);
-      names.push(name);
+      const h = nameHash(data.subarray(at, at + nameLen));
+      if (h !== key) bad('dir-item-hash', `name "${nameText(data, at, nameLen)}" hashes to ${h}, key offset is ${key}`);
+      if (first < 0) first = e;
+      else {
+        const same = (o: number) => dirItemNameLen(data, o) === nameLen && bytesEqual(data, o + DIR_ITEM_HEADER_SIZE, data, at, nameLen);
+        if (same(first) || (more?.some(same) ?? false)) bad('dir-item-duplicate', `name "${nameText(data, at, nameLen)}" is in the item twice`);
+        (more ??= []).push(e);
+      }
     }
-    if (type !== ItemType.XATTR_ITEM && locType !== ItemType.INODE_ITEM && locType !== ItemType.ROOT_ITEM) bad('dir-item', `entry "${shown()}" points at key type ${locType}`);
+    if (type !== ItemType.XATTR_ITEM && locType !== ItemType.INODE_ITEM && locType !== ItemType.ROOT_ITEM) bad('dir-item', `entry "${nameText(data, at, nameLen)}" points at key type ${locType}`);
   });
   if (p < data.length) {
     // The walk stopped at an entry whose name and data run past the item, or at trailing bytes too few for a header.
@@ -203,8 +224,8 @@ function checkDirItem(c: ItemCheckCall): void {
 
 /** EXTENT_DATA. */
 function checkExtentData(c: ItemCheckCall): void {
-  const { ctx, block, slot, tree, data, bad, genOk } = c;
-  const d = decodeFileExtent(block.key(slot), data);
+  const { ctx, block, slot, tree, bad, genOk } = c;
+  const d = fileExtentAt(block, slot);
   if (d.kind === 'invalid') {
     bad('item-size', d.reason);
     return;
@@ -220,8 +241,11 @@ function checkExtentData(c: ItemCheckCall): void {
   // The decoder's errors include a type none of inline, regular, prealloc.
   if (d.errors) bad('file-extent', d.errors.join('; '));
   const ss = BigInt(ctx.sectorsize);
-  const unaligned = (['fileOffset', 'diskBytenr', 'diskNumBytes', 'offset', 'numBytes', 'ramBytes'] as const).filter((f) => d[f] % ss !== 0n);
-  if (unaligned.length) bad('file-extent', `${unaligned.join(', ')} not aligned to sectorsize ${ss}`);
+  // All six aligned is the rule (for a power-of-two sector size, exactly when their OR is): the list of the unaligned ones is made only when one may not be.
+  if ((ss & (ss - 1n)) !== 0n || (d.fileOffset | d.diskBytenr | d.diskNumBytes | d.offset | d.numBytes | d.ramBytes) % ss !== 0n) {
+    const unaligned = (['fileOffset', 'diskBytenr', 'diskNumBytes', 'offset', 'numBytes', 'ramBytes'] as const).filter((f) => d[f] % ss !== 0n);
+    if (unaligned.length) bad('file-extent', `${unaligned.join(', ')} not aligned to sectorsize ${ss}`);
+  }
   if (d.numBytes === 0n) bad('file-extent', 'num_bytes is 0');
   if (d.diskBytenr !== 0n && d.compression === 0 && d.offset + d.numBytes > d.diskNumBytes) {
     bad('file-extent-range', `offset ${d.offset} + num_bytes ${d.numBytes} exceeds the extent's ${d.diskNumBytes} bytes`);
@@ -231,9 +255,9 @@ function checkExtentData(c: ItemCheckCall): void {
 
 /** EXTENT_ITEM, METADATA_ITEM. */
 function checkExtentItem(c: ItemCheckCall): void {
-  const { ctx, block, slot, type, data, bad, genOk } = c;
+  const { ctx, block, slot, type, bad, genOk } = c;
   const key = block.key(slot);
-  const d = decodeExtentItem(key, data);
+  const d = extentItemAt(block, slot);
   if (d.kind === 'invalid') {
     bad('item-size', d.reason);
     return;

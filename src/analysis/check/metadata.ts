@@ -2,7 +2,7 @@ import { rule } from '../../findingRules.js';
 import { ExtentFlag, FileExtentType, FreeSpaceFlag, IncompatFlag, ItemType, ObjectId } from '../../format/constants.js';
 import { BLOCK_GROUP_ITEM_SIZE, blockGroupFlags, blockGroupUsed, freeSpaceInfo, freeSpaceInfoExtentCount, freeSpaceInfoFlags } from '../../format/items/blockGroup.js';
 import { DEV_EXTENT_SIZE, devExtentChunkOffset, devExtentLength } from '../../format/items/dev.js';
-import { decodeExtentItem, extentDataRef, extentDataRefCount, sharedDataRef, sharedDataRefCount } from '../../format/items/extent.js';
+import { extentDataRef, extentDataRefCount, sharedDataRef, sharedDataRefCount } from '../../format/items/extent.js';
 import { decodeFileExtent } from '../../format/items/fileExtent.js';
 import { decodeRootItem, ROOT_REF_SIZE, rootItem, rootItemRefs as rootItemRefsAt, rootRefDirid } from '../../format/items/root.js';
 import { compareKeys, type Key, MAX_KEY } from '../../format/key.js';
@@ -10,6 +10,7 @@ import { fmtKey, type TreeBlock } from '../../format/treeBlock.js';
 import { isFsTreeId } from '../../fs/fileKinds.js';
 import type { Filesystem, RootRef } from '../../tree/Filesystem.js';
 import { type TreeRoot, walkTree } from '../../tree/walk.js';
+import { extentItemAt, fileExtentAt } from './decoded.js';
 import { type CsumNeed, FsTreeChecker, NameCollector, type NameLink } from './fsTree.js';
 import { checkLeafItem, type ItemCheckContext } from './items.js';
 import type { CheckFinding } from './types.js';
@@ -144,7 +145,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
       case ItemType.METADATA_ITEM: {
         if (tree !== ObjectId.EXTENT_TREE) return;
         const key = b.key(slot);
-        const d = decodeExtentItem(key, b.itemData(slot));
+        const d = extentItemAt(b, slot);
         if (d.kind === 'invalid') return;
         if (d.kind === 'extent_item_v0') {
           facts.extents.push({ bytenr: key.objectid, length: key.offset, refs: BigInt(d.refs), isTree: false, v0: true, backrefs: BigInt(d.refs), at: { block: b.logical, slot, key } });
@@ -254,16 +255,15 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
       }
       case ItemType.EXTENT_DATA: {
         if (!countRefs) return;
-        const key = b.key(slot);
-        const d = decodeFileExtent(key, b.itemData(slot));
+        const d = fileExtentAt(b, slot);
         if (d.kind === 'invalid' || d.body !== 'disk' || d.diskBytenr === 0n) return;
         const r = facts.dataRefs.get(d.diskBytenr);
         if (r) r.count++;
-        else facts.dataRefs.set(d.diskBytenr, { count: 1, diskNumBytes: d.diskNumBytes, at: { tree, block: b.logical, slot, key } });
+        else facts.dataRefs.set(d.diskBytenr, { count: 1, diskNumBytes: d.diskNumBytes, at: { tree, block: b.logical, slot, key: b.key(slot) } });
         if (rstNeeds && d.type === FileExtentType.REG) {
           // A compressed extent is read whole; a plain one only the part this item uses.
           const start = d.compression ? d.diskBytenr : d.diskBytenr + d.offset;
-          rstNeeds.push({ start, end: start + (d.compression ? d.diskNumBytes : d.numBytes), at: { tree, block: b.logical, slot, key } });
+          rstNeeds.push({ start, end: start + (d.compression ? d.diskNumBytes : d.numBytes), at: { tree, block: b.logical, slot, key: b.key(slot) } });
         }
         return;
       }
