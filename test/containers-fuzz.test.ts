@@ -14,6 +14,8 @@ import { rng } from './helpers/rng.js';
  * boundary values): opening and reading either works or throws a SourceError naming the
  * file; never another exception (an engine error), never a hang.
  */
+let parentBytes: Uint8Array | null = null;
+const vhdxParent = () => (parentBytes ??= fixtureBytes('diff-parent.vhdx'));
 const FORMATS: [string, string, (b: Uint8Array) => ByteSource][] = [
   ['qcow2 v2', 'v2.qcow2', (b) => new Qcow2Source(new MemorySource(b, 'f'))],
   ['qcow2 zlib', 'zlib.qcow2', (b) => new Qcow2Source(new MemorySource(b, 'f'))],
@@ -23,6 +25,8 @@ const FORMATS: [string, string, (b: Uint8Array) => ByteSource][] = [
   ['VMDK stream', 'stream.vmdk', (b) => new VmdkSource(new MemorySource(b, 'f'))],
   ['VHD dynamic', 'dynamic.vhd', (b) => openVhd(new MemorySource(b, 'f'))],
   ['VHDX dynamic', 'dynamic.vhdx', (b) => new VhdxSource(new MemorySource(b, 'f'))],
+  // The child mutated over its parent as it is (locator, BAT, sector bitmap all in the child).
+  ['VHDX differencing', 'diff-child.vhdx', (b) => new VhdxSource(new MemorySource(b, 'f'), () => new VhdxSource(new MemorySource(vhdxParent(), 'p')))],
 ];
 const CASES = Number(process.env['CONTAINER_FUZZ_CASES'] ?? 120);
 const BOUNDARY = [0, 1, 0x7f, 0x80, 0xff];

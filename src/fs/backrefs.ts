@@ -68,12 +68,14 @@ const LIMIT_BACKREFS = 100_000;
 export function resolveLogical(view: FsView, logical: bigint): LogicalResolution {
   const out: LogicalResolution = { logical, extent: null, backrefs: [], files: [], notes: [] };
   const fs = view.fs;
-  const extentRoot = fs.treeRoot(ObjectId.EXTENT_TREE);
-  if (!extentRoot) {
+  // Every extent tree: extent-tree-v2 keeps one per global root, the extent in the one its block group names.
+  const extentRoots = fs.globalRoots(ObjectId.EXTENT_TREE);
+  if (!extentRoots.length) {
     out.notes.push('the filesystem has no extent tree root');
     return out;
   }
-  const found = findExtent(view, extentRoot, logical);
+  let found: ReturnType<typeof findExtent> = null;
+  for (const root of extentRoots) if (!found) found = findExtent(view, root, logical);
   if (!found) {
     out.notes.push(`no extent item covers logical ${logical} (free space, or not in the extent tree)`);
     return out;
@@ -81,7 +83,7 @@ export function resolveLogical(view: FsView, logical: bigint): LogicalResolution
   out.extent = found.info;
   out.backrefs = found.refs;
   if (found.more > 0) out.notes.push(`${found.more} more back references not read: the list stops at ${LIMIT_BACKREFS}`);
-  const walker = new RootFinder(view, extentRoot);
+  const walker = new RootFinder(view, extentRoots);
   if (found.info.kind === 'tree-block') {
     const r = fs.reader.read({ logical: found.info.bytenr });
     for (const f of r.findings) fs.blockSink.add(f);
@@ -260,7 +262,7 @@ class RootFinder {
   private readonly memo = new Map<bigint, Set<bigint>>();
   constructor(
     private readonly view: FsView,
-    private readonly extentRoot: TreeRoot,
+    private readonly extentRoots: TreeRoot[],
   ) {}
 
   rootsOf(block: bigint, hint?: bigint): Set<bigint> {
@@ -275,7 +277,8 @@ class RootFinder {
     const out = new Set<bigint>();
     this.memo.set(block, out); // a loop sees the partial set, not a recursion
     if (depth > 16) return out;
-    const ext = extentAt(this.view, this.extentRoot, block, block);
+    let ext: ReturnType<typeof extentAt> = null;
+    for (const root of this.extentRoots) if (!ext) ext = extentAt(this.view, root, block, block);
     if (!ext) return out;
     let tb: TreeBlock | null | undefined;
     for (const ref of ext.refs) {

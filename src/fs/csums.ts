@@ -1,4 +1,5 @@
 import { ItemType, ObjectId } from '../format/constants.js';
+import type { Key } from '../format/key.js';
 import type { Filesystem } from '../tree/Filesystem.js';
 import type { TreeRoot } from '../tree/walk.js';
 import { itemsFromAtOrBefore } from './treeSearch.js';
@@ -12,36 +13,42 @@ export interface SectorCsums {
   present: Uint8Array;
 }
 
+/** The items of every root in [from, max], one root after another (the ranges' items are in one of them). */
+function* itemsOfRoots(fs: Filesystem, roots: TreeRoot[], from: Key, max: Key) {
+  for (const root of roots) yield* itemsFromAtOrBefore(fs, root, from, max);
+}
+
 /**
  * Looks up data checksums in the csum tree: items (EXTENT_CSUM,
  * EXTENT_CSUM, logical) each hold one checksum per sector for consecutive
  * sectors starting at `logical`.
  */
 export class CsumLookup {
-  private readonly root: TreeRoot | undefined;
+  /** Every csum tree (extent-tree-v2 has one per global root; the item for a range is in one of them). */
+  private readonly roots: TreeRoot[];
   readonly csumSize: number;
   readonly sectorsize: bigint;
 
   constructor(private readonly fs: Filesystem) {
-    this.root = fs.treeRoot(ObjectId.CSUM_TREE);
+    this.roots = fs.globalRoots(ObjectId.CSUM_TREE);
     this.csumSize = fs.superblock.csumSize;
     this.sectorsize = BigInt(fs.superblock.sectorsize);
   }
 
   get available(): boolean {
-    return this.root !== undefined && this.csumSize > 0;
+    return this.roots.length > 0 && this.csumSize > 0;
   }
 
   /** Checksums of `count` sectors from `start` (sector aligned). */
   lookup(start: bigint, count: number): SectorCsums {
     const cs = this.csumSize;
     const out: SectorCsums = { start, count, csumSize: cs, csums: new Uint8Array(count * cs), present: new Uint8Array(count) };
-    if (!this.root || cs === 0 || count === 0) return out;
+    if (!this.roots.length || cs === 0 || count === 0) return out;
     const ss = this.sectorsize;
     const end = start + BigInt(count) * ss;
     const from = { objectid: ObjectId.EXTENT_CSUM, type: ItemType.EXTENT_CSUM, offset: start };
     const max = { objectid: ObjectId.EXTENT_CSUM, type: ItemType.EXTENT_CSUM, offset: end - 1n };
-    for (const { block, slot } of itemsFromAtOrBefore(this.fs, this.root, from, max)) {
+    for (const { block, slot } of itemsOfRoots(this.fs, this.roots, from, max)) {
       if (block.keyObjectid(slot) !== ObjectId.EXTENT_CSUM || block.keyType(slot) !== ItemType.EXTENT_CSUM) continue;
       const itemStart = block.keyOffsetField(slot);
       const data = block.itemData(slot);

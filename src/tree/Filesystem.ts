@@ -457,6 +457,23 @@ export class Filesystem {
   }
 
   /**
+   * Every root of global tree `id` (extent, csum, free space): with extent-tree-v2 a filesystem
+   * has several, keyed (ID ROOT_ITEM global-root-id), and an item lives in the one its block
+   * group's global id names (btrfs-progs btrfs_global_root_id); without it, the one root. A reader
+   * that must find an item without the block group's id searches them all, in key order.
+   */
+  globalRoots(id: bigint): TreeRoot[] {
+    if (!(this.superblock.incompatFlags & IncompatFlag.EXTENT_TREE_V2)) {
+      const one = this.treeRoot(id);
+      return one ? [one] : [];
+    }
+    const all = this.roots().filter((r) => r.tree === id);
+    if (all.length) return all.sort((a, b) => (a.key.offset < b.key.offset ? -1 : a.key.offset > b.key.offset ? 1 : 0));
+    const one = this.treeRoot(id);
+    return one ? [one] : [];
+  }
+
+  /**
    * The same filesystem seen from another root tree block (an older
    * generation's, from a backup root or a scan): every tree is then found
    * through that root tree.

@@ -45,14 +45,15 @@ export function* dataJobs(fs: Filesystem, add: (f: CheckFinding) => void): Gener
   const cs = sb.csumSize,
     ss = sb.sectorsize,
     ssB = BigInt(ss);
-  const root = fs.treeRoot(ObjectId.CSUM_TREE);
-  if (!root || cs === 0) return;
+  // Every csum tree: extent-tree-v2 keeps one per global root (mkfs 6.19 fills the one with id 0).
+  const roots = fs.globalRoots(ObjectId.CSUM_TREE);
+  if (!roots.length || cs === 0) return;
   const vol = fs.volume;
-  for (const { block, slot } of fs.items(
-    root,
-    { objectid: ObjectId.EXTENT_CSUM, type: ItemType.EXTENT_CSUM, offset: 0n },
-    { objectid: ObjectId.EXTENT_CSUM, type: ItemType.EXTENT_CSUM, offset: 0xffffffffffffffffn },
-  )) {
+  const items = function* () {
+    for (const root of roots)
+      yield* fs.items(root, { objectid: ObjectId.EXTENT_CSUM, type: ItemType.EXTENT_CSUM, offset: 0n }, { objectid: ObjectId.EXTENT_CSUM, type: ItemType.EXTENT_CSUM, offset: 0xffffffffffffffffn });
+  };
+  for (const { block, slot } of items()) {
     if (block.keyType(slot) !== ItemType.EXTENT_CSUM) continue;
     const csums = block.itemData(slot);
     const start = block.keyOffsetField(slot);

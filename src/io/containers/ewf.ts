@@ -78,6 +78,29 @@ export function adler32(b: Uint8Array): number {
   for (let i = 0; i < b.length; ) {
     // 5552 bytes is the most before the sums can pass 2^32 (zlib's NMAX).
     const end = Math.min(b.length, i + 5552);
+    // 16 bytes a step (every stored chunk is summed: this is most of an E01's read cost after
+    // inflation): a grows by their sum, s by 16 a plus each byte weighted by how many of the 16
+    // running sums it enters, the same as 16 single steps.
+    for (; i + 16 <= end; i += 16) {
+      const x0 = b[i]!,
+        x1 = b[i + 1]!,
+        x2 = b[i + 2]!,
+        x3 = b[i + 3]!,
+        x4 = b[i + 4]!,
+        x5 = b[i + 5]!,
+        x6 = b[i + 6]!,
+        x7 = b[i + 7]!;
+      const x8 = b[i + 8]!,
+        x9 = b[i + 9]!,
+        x10 = b[i + 10]!,
+        x11 = b[i + 11]!,
+        x12 = b[i + 12]!,
+        x13 = b[i + 13]!,
+        x14 = b[i + 14]!,
+        x15 = b[i + 15]!;
+      s += 16 * a + 16 * x0 + 15 * x1 + 14 * x2 + 13 * x3 + 12 * x4 + 11 * x5 + 10 * x6 + 9 * x7 + 8 * x8 + 7 * x9 + 6 * x10 + 5 * x11 + 4 * x12 + 3 * x13 + 2 * x14 + x15;
+      a += x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11 + x12 + x13 + x14 + x15;
+    }
     for (; i < end; i++) {
       a += b[i]!;
       s += a;

@@ -276,6 +276,11 @@ export class Qcow2Source extends FilledSource implements ByteSource {
   private readonly codecs: ContainerCodecs;
   private readonly l2Cache: ByteLru<bigint>;
   private readonly clusterCache: ByteLru<bigint>;
+  /** Entries per L2 table (2^l2Bits), as a Number for the plain-cluster path. */
+  private readonly l2Entries: number;
+  /** The L2 table last looked up by plainAt (by L1 index): consecutive clusters share it, and a read-only table never changes. */
+  private lastL1 = -1;
+  private lastL2: DataView | null = null;
 
   constructor(
     private readonly file: ByteSource,
@@ -288,6 +293,7 @@ export class Qcow2Source extends FilledSource implements ByteSource {
     this.cb = BigInt(h.clusterBits);
     this.entryBytes = h.extendedL2 ? 16 : 8;
     this.l2Bits = h.clusterBits - (h.extendedL2 ? 4 : 3);
+    this.l2Entries = 2 ** this.l2Bits;
     this.codecs = opts.codecs ?? defaultCodecs;
     const cache = opts.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.l2Cache = new ByteLru(cache);
@@ -371,19 +377,31 @@ export class Qcow2Source extends FilledSource implements ByteSource {
     else this.fromFile(host, cluster, inCluster, out);
   }
 
-  /** A cluster stored as it is (allocated, not compressed, not zeroed, aligned): its host offset. */
+  /**
+   * A cluster stored as it is (allocated, not compressed, not zeroed, aligned): its host offset.
+   * Called once per cluster of every read, so it stays in Number arithmetic: the L2 entry's two
+   * big-endian halves give bit 62 (compressed: bit 30 of the high half), bit 0 (reads as zeros, v3)
+   * and the host offset in bits 9-55; an offset at or past 2^53 takes fillBlock's BigInt path.
+   */
   protected override plainAt(block: number): bigint | null {
     if (this.header.extendedL2) return null;
-    const cluster = BigInt(block);
-    const l2Offset = this.l1[Number(cluster >> BigInt(this.l2Bits))]! & OFFSET_MASK;
-    if (l2Offset === 0n) return null;
-    const table = this.l2Table(l2Offset, Number(cluster >> BigInt(this.l2Bits)));
-    const l2Index = Number(cluster & ((1n << BigInt(this.l2Bits)) - 1n));
-    const entry = new DataView(table.buffer, table.byteOffset + l2Index * 8, 8).getBigUint64(0);
-    if (entry & L2_COMPRESSED || (this.header.version === 3 && entry & L2_ZERO)) return null;
-    const host = entry & OFFSET_MASK;
+    const l1Index = Math.floor(block / this.l2Entries);
+    if (l1Index !== this.lastL1) {
+      const l2Offset = this.l1[l1Index]! & OFFSET_MASK;
+      const table = l2Offset === 0n ? null : this.l2Table(l2Offset, l1Index);
+      this.lastL2 = table && new DataView(table.buffer, table.byteOffset, table.length);
+      this.lastL1 = l1Index;
+    }
+    if (!this.lastL2) return null;
+    const at = (block - l1Index * this.l2Entries) * 8;
+    const hi = this.lastL2.getUint32(at);
+    const lo = this.lastL2.getUint32(at + 4);
+    if (hi & 0x40000000 || (this.header.version === 3 && lo & 1)) return null;
+    const hiOffset = hi & 0x00ffffff;
+    if (hiOffset >= 0x200000) return null;
+    const host = hiOffset * 2 ** 32 + ((lo & 0xfffffe00) >>> 0);
     // Zero (backing) and misaligned (damage, reported by fillBlock) clusters take the slow path.
-    return host === 0n || host % BigInt(this.cs) !== 0n ? null : host;
+    return host === 0 || host % this.cs !== 0 ? null : BigInt(host);
   }
 
   protected override readPlain(at: bigint, out: Uint8Array, pos: bigint): void {

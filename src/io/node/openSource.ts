@@ -5,7 +5,7 @@ import { detectContainer, type InputFormat } from '../containers/detect.js';
 import { EwfSource, ewfSegmentName } from '../containers/ewf.js';
 import { MAX_BACKING_DEPTH, Qcow2Source } from '../containers/qcow2.js';
 import { openVhd, type VhdParentRef, vhdUniqueId } from '../containers/vhd.js';
-import { VhdxSource } from '../containers/vhdx.js';
+import { type VhdxParentRef, VhdxSource, vhdxDataWriteGuid } from '../containers/vhdx.js';
 import { embeddedVmdkDescriptor, hasVmdkMagic, isVmdkDescriptor, VmdkSource } from '../containers/vmdk.js';
 import { openVmdkDescriptor } from '../containers/vmdkDescriptor.js';
 import { MAX_DESCRIPTOR_BYTES, parseVmdkDescriptor, type VmdkDescriptor } from '../containers/vmdkText.js';
@@ -73,7 +73,7 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
       case 'vhd':
         return openVhd(base, (ref) => openVhdParent(file, ref, opts.chain ?? []));
       case 'vhdx':
-        return new VhdxSource(base);
+        return new VhdxSource(base, (ref) => openVhdxParent(file, ref, opts.chain ?? []));
       default:
         return base;
     }
@@ -132,6 +132,44 @@ function openVhdParent(child: string, ref: VhdParentRef, chain: readonly string[
   throw new FileOpenError(
     child,
     `its parent VHD "${ref.name}" is not found (${tried.length ? `tried ${tried.join(', ')}` : 'no W2ru, W2ku or MacX parent locator'}); put it there, or merge the chain (qemu-img cannot: use the tool that made it)`,
+  );
+}
+
+/**
+ * A differencing VHDX's parent: the first locator path that exists (relative_path,
+ * against the child's directory, then volume_path and absolute_win32_path, as the
+ * specification orders them), read-only, never a loop, and only if its header's
+ * DataWriteGuid is the parent_linkage (or parent_linkage2) the child names.
+ */
+function openVhdxParent(child: string, ref: VhdxParentRef, chain: readonly string[]): ByteSource {
+  const tried: string[] = [];
+  for (const p of ref.paths) {
+    // Win32 paths ("//?/C:/...", "//?/Volume{...}/...", "C:/...") name a Windows machine's file: nothing to open here.
+    const posix = p.path.replace(/^\/\/\?\//, '');
+    if (!p.relative && !posix.startsWith('/')) {
+      tried.push(`${p.key} ${p.stored} (a Windows path)`);
+      continue;
+    }
+    const full = p.relative ? path.resolve(path.dirname(child), posix) : posix;
+    tried.push(`${p.key} ${full}`);
+    if (!fs.existsSync(full)) continue;
+    const real = fs.realpathSync(full);
+    const here = chain.length ? chain : [fs.realpathSync(child)];
+    if (here.includes(real)) throw new FileOpenError(child, `parent chain loops: ${[...here, real].join(' -> ')}`);
+    if (here.length >= MAX_BACKING_DEPTH) throw new FileOpenError(child, `parent chain is deeper than ${MAX_BACKING_DEPTH} files`);
+    const probe = FileSource.open(full);
+    const id = vhdxDataWriteGuid(probe);
+    probe.close?.();
+    if (id === null || !ref.linkage.includes(id))
+      throw new FileOpenError(
+        child,
+        `its parent ${full} has DataWriteGuid ${id ?? '(not a VHDX with a valid header)'}, not the ${ref.linkage.join(' or ')} the child was made against: a different or modified parent is refused`,
+      );
+    return openByteSource(full, { chain: [...here, real] });
+  }
+  throw new FileOpenError(
+    child,
+    `its parent VHDX is not found (${tried.length ? `tried ${tried.join(', ')}` : 'no relative_path, volume_path or absolute_win32_path in its parent locator'}); put it there, or merge the chain with the tool that made it`,
   );
 }
 
