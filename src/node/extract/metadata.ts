@@ -1,7 +1,7 @@
 import * as nodeFs from 'node:fs';
 import type { FsView } from '../../fs/FsView.js';
 import { displayText } from '../../fs/names.js';
-import type { Inode, InodeRef } from '../../fs/types.js';
+import type { Inode, InodeRef, Xattr } from '../../fs/types.js';
 import * as af from './asyncFs.js';
 import { loadXattrs, type Xattrs } from './libc.js';
 import type { NsTimes } from './nsTimes.js';
@@ -97,9 +97,12 @@ export class MetadataRestorer {
     return this.opts.isRoot && differs;
   }
 
-  /** xattrs, owner, mode (unless `modeSet`: given at creation), times through an open descriptor. */
-  async fdMeta(fd: number, inode: Meta, shown: string, seq: number, modeSet: boolean): Promise<void> {
-    this.setXattrs({ fd }, inode, shown, seq);
+  /**
+   * xattrs, owner, mode (unless `modeSet`: given at creation), times through an open descriptor
+   * (`xattrs`: the inode's, when the caller has read them; null: looked up here).
+   */
+  async fdMeta(fd: number, inode: Meta, shown: string, seq: number, modeSet: boolean, xattrs: readonly Xattr[] | null = null): Promise<void> {
+    this.setXattrs({ fd }, inode, shown, seq, xattrs);
     if (this.chownWanted(inode)) {
       try {
         await af.fchown(fd, inode.uid, inode.gid);
@@ -117,6 +120,34 @@ export class MetadataRestorer {
     try {
       if (this.opts.times) this.opts.times.futimens(fd, inode.atime, inode.mtime);
       else await af.futimes(fd, seconds(inode.atime), seconds(inode.mtime));
+    } catch (e) {
+      this.log.failed(seq, shown, `times: ${describeError(e)}`);
+    }
+  }
+
+  /**
+   * fdMeta with the calls made on this thread, for a small file written here in one go (the
+   * thread pool's round trip per call costs more than these calls do).
+   */
+  fdMetaSync(fd: number, inode: Meta, shown: string, seq: number, modeSet: boolean, xattrs: readonly Xattr[] | null): void {
+    this.setXattrs({ fd }, inode, shown, seq, xattrs);
+    if (this.chownWanted(inode)) {
+      try {
+        nodeFs.fchownSync(fd, inode.uid, inode.gid);
+      } catch (e) {
+        this.log.failed(seq, shown, `chown: ${describeError(e)}`);
+      }
+    }
+    if (!modeSet) {
+      try {
+        nodeFs.fchmodSync(fd, keptPerm(inode.mode, this.opts.preserve));
+      } catch (e) {
+        this.log.failed(seq, shown, `chmod: ${describeError(e)}`);
+      }
+    }
+    try {
+      if (this.opts.times) this.opts.times.futimens(fd, inode.atime, inode.mtime);
+      else nodeFs.futimesSync(fd, seconds(inode.atime), seconds(inode.mtime));
     } catch (e) {
       this.log.failed(seq, shown, `times: ${describeError(e)}`);
     }
@@ -148,8 +179,8 @@ export class MetadataRestorer {
    * an entry that cannot be opened (a symlink, fifo or device node: lsetxattr sets the
    * link's own). Names and values go as bytes: a name need not be UTF-8 text.
    */
-  private setXattrs(on: { fd: number } | { path: Buffer }, inode: InodeRef, shown: string, seq: number): void {
-    const xs = this.view.xattrs(inode);
+  private setXattrs(on: { fd: number } | { path: Buffer }, inode: InodeRef, shown: string, seq: number, known: readonly Xattr[] | null = null): void {
+    const xs = known ?? this.view.xattrs(inode);
     if (xs.length === 0) return;
     const api = this.opts.xattr;
     for (const x of xs) {
