@@ -30,12 +30,6 @@ const BIG_AT_ONCE = 8;
  * bench image, all files direct took 99 s against 71-75 s from 4 KiB and 79 s from 64 KiB).
  */
 const DIRECT_MIN = 4096n;
-/**
- * Files up to this size are written with synchronous calls on this thread when their data is at
- * hand (fileSync): on the 1.4 GB bench image's 40,000 small files, the thread pool's round
- * trips and promises cost more CPU than the calls they carry.
- */
-const SYNC_MAX = 64n * 1024n;
 
 /**
  * Writing what an entry holds: a regular file's content (sparse: holes are
@@ -82,61 +76,6 @@ export class ContentWriter {
       return false;
     }
     if (c.replaced) this.log.replaced(seq, shown);
-    return true;
-  }
-
-  /**
-   * Whether `fileSync` may write the file now: small, and no read ahead of its data running (what
-   * is not read yet, readFile reads on this thread, as it would in `file`).
-   */
-  canSync(inode: Inode): boolean {
-    return inode.size <= SYNC_MAX && !this.view.isMetadump && (this.prefetch?.readyNow(inode) ?? true);
-  }
-
-  /**
-   * Writes one small file (canSync) with the calls made on this thread: open with its final
-   * mode, its data in one write per segment (no O_DIRECT: for a few KiB the copy costs less
-   * than the padding and the truncate after), metadata, close. Each call through the thread
-   * pool costs a round trip between threads and a promise; for a file of a few KiB in the page
-   * cache the calls themselves cost less. False when the name is taken (then `file` makes way:
-   * nothing was written here); throws as `file` does.
-   */
-  fileSync(host: Buffer, inode: Inode, shown: string, seq: number, rec: Pick<InodeRecord, 'xattrs' | 'extents'> | null): boolean {
-    const summary = this.log.summary;
-    const perm = keptPerm(inode.mode, this.opts.preserve);
-    const modeSet = (perm & 0o7000) === 0 && (perm & this.umask) === 0;
-    let fd: number;
-    try {
-      fd = nodeFs.openSync(host, O.O_WRONLY | O.O_CREAT | O.O_EXCL | O.O_NOFOLLOW, modeSet ? perm : 0o600);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw e;
-    }
-    let bad: string | null = null;
-    try {
-      const size = Number(inode.size);
-      let end = 0;
-      const ahead = this.prefetch?.take(inode) ?? null;
-      for (const seg of readFile(this.view, inode, { verify: this.opts.verify, stats: summary.read, extents: rec?.extents ?? null, ...(ahead ? { supply: ahead.supply } : {}) })) {
-        if (seg.kind === 'data') {
-          const pos = Number(seg.offset);
-          const b = seg.bytes;
-          for (let done = 0; done < b.length; ) done += nodeFs.writeSync(fd, b, done, b.length - done, pos + done);
-          end = Math.max(end, pos + b.length);
-          summary.written.bytes += b.length;
-          this.onData();
-        } else if (seg.kind === 'error') {
-          if (seg.logical !== undefined) this.opts.onDataError?.(seg.logical, seg.length);
-          bad ??= `file offset ${seg.offset} (+${seg.length})${seg.logical !== undefined ? ` at logical ${seg.logical}` : ''}: ${seg.message}`;
-        }
-      }
-      if (end !== size) nodeFs.ftruncateSync(fd, size);
-      ahead?.close();
-      this.meta.fdMetaSync(fd, inode, shown, seq, modeSet, rec?.xattrs ?? null);
-    } finally {
-      nodeFs.closeSync(fd);
-    }
-    this.fileWritten(inode, shown, seq, perm, bad);
     return true;
   }
 
@@ -200,7 +139,7 @@ export class ContentWriter {
     return true;
   }
 
-  /** Counts and logs a file written (by `file` or `fileSync`). */
+  /** Counts and logs a file written. */
   private fileWritten(inode: Inode, shown: string, seq: number, perm: number, bad: string | null): void {
     this.log.summary.written.files++;
     this.log.wrote(seq, shown, 'file', inode, inode.size);

@@ -210,7 +210,7 @@ class Extractor {
 
   async run(start: WalkItem['ref'], startInode: Inode, into: Uint8Array[], ways: readonly (Meta | null)[], createdOut: boolean): Promise<void> {
     const root = Buffer.from(this.outDir);
-    let out: OutDir = { host: root.toString('latin1'), meta: null, shown: '/', seq: this.seq++, ready: Promise.resolve(true), made: true, children: [], up: null, name: null };
+    let out: OutDir = { host: root.toString('latin1'), meta: null, shown: '/', seq: this.seq++, ready: Promise.resolve(true), children: [], up: null, name: null };
     let startHost: Buffer = root;
     for (let i = 0; i < into.length; i++) {
       const why = unsafeNameReason(into[i]!);
@@ -233,7 +233,6 @@ class Extractor {
         name: null,
       };
       if (!(await this.dir(d))) return;
-      d.made = true;
       if (!d.meta) this.dirs.pop();
       else out.children.push(d);
       out = d;
@@ -495,7 +494,6 @@ class Extractor {
           } catch (e) {
             this.log.failed(seq, shown, describeError(e));
           } finally {
-            d.made = made;
             ok(made);
           }
         });
@@ -556,17 +554,6 @@ class Extractor {
    */
   private startFile(host: Buffer, inode: Inode, shown: string, seq: number, parent: OutDir, rec: InodeRecord | null): void {
     if (inode.nlink <= 1) {
-      // A small file whose directory is made and whose data is at hand: written now, on this thread.
-      if (parent.made === true && this.content.canSync(inode)) {
-        try {
-          if (this.content.fileSync(host, inode, shown, seq, rec)) return;
-        } catch (e) {
-          this.log.failed(seq, shown, describeError(e));
-          return;
-        } finally {
-          this.prefetch?.drop(inode);
-        }
-      }
       this.tasks.start(async () => {
         try {
           if (await parent.ready) await this.content.file(host, inode, shown, seq, rec);

@@ -330,16 +330,6 @@ export class Prefetcher {
     this.pump();
   }
 
-  /**
-   * Whether no read ahead for the file is running: each range is read, let go, or not started
-   * (readFile then reads that one itself, and closing the read-ahead drops it from the queue).
-   * True when none is planned.
-   */
-  readyNow(inode: Inode): boolean {
-    const f = this.files.get(`${inode.subvol}:${inode.ino}`);
-    return !f || f.ranges.every((r) => r.state !== 1);
-  }
-
   /** The read-ahead of a file, once, when its data is about to be written (null: none). */
   take(inode: Inode): FileReadAhead | null {
     const key = `${inode.subvol}:${inode.ino}`;
