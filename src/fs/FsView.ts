@@ -239,9 +239,17 @@ export class FsView {
     const k: Key = { objectid: ref.ino, type: ItemType.INODE_ITEM, offset: 0n };
     const it = this.fs.find(t, k);
     if (!it) return null;
+    return this.inodeAt(ref, it);
+  }
+
+  /**
+   * Decodes the inode item of `ref` found at `it` (its key is (ino, INODE_ITEM, 0)); null, with
+   * a finding, when it is damaged. For callers that read an inode's items in one pass (inodeRecord).
+   */
+  inodeAt(ref: InodeRef, it: ItemRef): Inode | null {
     const d = decodeInodeItem(it.block.itemData(it.slot));
     if (d.kind === 'invalid') {
-      this.badItem(ref.subvol, it.block.logical, it.slot, k, d.reason);
+      this.badItem(ref.subvol, it.block.logical, it.slot, { objectid: ref.ino, type: ItemType.INODE_ITEM, offset: 0n }, d.reason);
       return null;
     }
     const { kind: _k, errors: _e, ...item } = d;
@@ -534,17 +542,31 @@ export class FsView {
   *eachXattr(ref: InodeRef): Generator<Xattr> {
     if (ref.ino === EMPTY_SUBVOL_DIR) return;
     let n = 0;
-    for (const { block, slot } of this.objectItems(ref.subvol, ref.ino, ItemType.XATTR_ITEM)) {
-      const k = block.key(slot);
-      const d = decodeDirItem(k, block.itemData(slot));
-      if (d.kind === 'invalid') {
-        this.badItem(ref.subvol, block.logical, slot, k, d.reason);
-        continue;
-      }
-      for (const e of d.entries) {
+    for (const it of this.objectItems(ref.subvol, ref.ino, ItemType.XATTR_ITEM)) {
+      const one: Xattr[] = [];
+      this.xattrsAt(ref, it, one);
+      for (const x of one) {
         if (n++ >= LIMITS.maxXattrs) return;
-        yield { name: e.name, value: e.data };
+        yield x;
       }
     }
+  }
+
+  /**
+   * Adds the xattrs of one XATTR_ITEM of `ref` (at `it`) to `out`; false once `out` holds
+   * LIMITS.maxXattrs (the rest are not collected).
+   */
+  xattrsAt(ref: InodeRef, { block, slot }: ItemRef, out: Xattr[]): boolean {
+    const k = block.key(slot);
+    const d = decodeDirItem(k, block.itemData(slot));
+    if (d.kind === 'invalid') {
+      this.badItem(ref.subvol, block.logical, slot, k, d.reason);
+      return true;
+    }
+    for (const e of d.entries) {
+      if (out.length >= LIMITS.maxXattrs) return false;
+      out.push({ name: e.name, value: e.data });
+    }
+    return true;
   }
 }

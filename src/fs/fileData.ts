@@ -6,10 +6,11 @@ import { decompressExtent, MAX_COMPRESSED } from '../format/compression/index.js
 import { Compression, FileExtentType, InodeFlag, ItemType } from '../format/constants.js';
 import { decodeFileExtent } from '../format/items/fileExtent.js';
 import { U64_MAX } from '../format/key.js';
+import type { ItemRef } from '../tree/walk.js';
 import { CsumLookup } from './csums.js';
-import type { FsView } from './FsView.js';
+import { EMPTY_SUBVOL_DIR, type FsView } from './FsView.js';
 import { itemsFromAtOrBefore } from './treeSearch.js';
-import type { Inode, InodeRef, ItemPlace } from './types.js';
+import type { Inode, InodeRef, ItemPlace, Xattr } from './types.js';
 
 /** One file extent item, decoded, with the file range it maps. */
 export interface FileExtent {
@@ -55,6 +56,8 @@ export interface ReadOptions {
    * gives is verified like any read, and never modified.
    */
   supply?: (logical: bigint, length: number) => Uint8Array | null;
+  /** The inode's file extent items, all of them in key order, when the caller has them (inodeRecord); else they are looked up. */
+  extents?: readonly FileExtent[] | null;
 }
 
 export interface ReadStats {
@@ -80,33 +83,99 @@ export function* fileExtents(view: FsView, ref: InodeRef, from = 0n): Generator<
   if (!tree) return;
   const start = { objectid: ref.ino, type: ItemType.EXTENT_DATA, offset: from };
   const max = { objectid: ref.ino, type: ItemType.EXTENT_DATA, offset: U64_MAX };
-  for (const { block, slot } of itemsFromAtOrBefore(view.fs, tree, start, max)) {
-    const k = block.key(slot);
-    if (k.objectid !== ref.ino || k.type !== ItemType.EXTENT_DATA) continue;
-    const place = { tree: ref.subvol, block: block.logical, slot };
-    const d = decodeFileExtent(k, block.itemData(slot));
-    if (d.kind === 'invalid') {
-      view.finding({ ...rule('item-invalid'), message: `inode ${ref.ino} of subvolume ${ref.subvol}: file extent at offset ${k.offset}: ${d.reason}`, location: { ...place, key: k } });
-      continue;
-    }
-    const common = {
-      fileOffset: k.offset,
-      compression: d.compression,
-      encryption: d.encryption,
-      otherEncoding: d.otherEncoding,
-      generation: d.generation,
-      ramBytes: d.ramBytes,
-      place,
-      ...(d.errors ? { errors: d.errors } : {}),
-    };
-    if (d.body === 'inline') {
-      const length = d.compression === Compression.NONE ? BigInt(d.inlineLength) : d.ramBytes;
-      yield { ...common, kind: 'inline', length, diskBytenr: asLogical(0n), diskNumBytes: 0n, offset: 0n, inline: d.data };
-    } else {
-      const kind = d.type === FileExtentType.PREALLOC ? 'prealloc' : d.diskBytenr === 0n ? 'hole' : 'regular';
-      yield { ...common, kind, length: d.numBytes, diskBytenr: d.diskBytenr, diskNumBytes: d.diskNumBytes, offset: d.offset };
+  for (const it of itemsFromAtOrBefore(view.fs, tree, start, max)) {
+    if (it.block.keyObjectid(it.slot) !== ref.ino || it.block.keyType(it.slot) !== ItemType.EXTENT_DATA) continue;
+    const e = extentAt(view, ref, it);
+    if (e) yield e;
+  }
+}
+
+/** Decodes the file extent item of `ref` at `it`; null, with a finding, when it is damaged. */
+function extentAt(view: FsView, ref: InodeRef, { block, slot }: ItemRef): FileExtent | null {
+  const k = block.key(slot);
+  const place = { tree: ref.subvol, block: block.logical, slot };
+  const d = decodeFileExtent(k, block.itemData(slot));
+  if (d.kind === 'invalid') {
+    view.finding({ ...rule('item-invalid'), message: `inode ${ref.ino} of subvolume ${ref.subvol}: file extent at offset ${k.offset}: ${d.reason}`, location: { ...place, key: k } });
+    return null;
+  }
+  const common = {
+    fileOffset: k.offset,
+    compression: d.compression,
+    encryption: d.encryption,
+    otherEncoding: d.otherEncoding,
+    generation: d.generation,
+    ramBytes: d.ramBytes,
+    place,
+    ...(d.errors ? { errors: d.errors } : {}),
+  };
+  if (d.body === 'inline') {
+    const length = d.compression === Compression.NONE ? BigInt(d.inlineLength) : d.ramBytes;
+    return { ...common, kind: 'inline', length, diskBytenr: asLogical(0n), diskNumBytes: 0n, offset: 0n, inline: d.data };
+  }
+  const kind = d.type === FileExtentType.PREALLOC ? 'prealloc' : d.diskBytenr === 0n ? 'hole' : 'regular';
+  return { ...common, kind, length: d.numBytes, diskBytenr: d.diskBytenr, diskNumBytes: d.diskNumBytes, offset: d.offset };
+}
+
+/**
+ * An inode's items as one pass over its keys finds them: the inode item, its
+ * xattrs and its file extent items (all keyed by its objectid, so adjacent in
+ * the tree: one search and mostly one leaf, where looking each kind up on its
+ * own costs a search from the root each). `xattrs` or `extents` is null when
+ * the pass stopped before them: more than RECORD_EXTENTS extent items, or more
+ * than RECORD_OTHER items of other kinds (names of a much-linked inode, a
+ * directory's entries), or xattrs past RECORD_OTHER entries or RECORD_XATTR_BYTES
+ * (a value can be nearly a leaf: records read ahead for many inodes must not hold
+ * thousands of them); the caller then looks them up (view.eachXattr,
+ * fileExtents), and the memory a record holds stays bounded.
+ */
+export interface InodeRecord {
+  inode: Inode | null;
+  xattrs: Xattr[] | null;
+  extents: FileExtent[] | null;
+}
+
+const RECORD_EXTENTS = 64;
+const RECORD_OTHER = 64;
+const RECORD_XATTR_BYTES = 64 << 10;
+
+export function inodeRecord(view: FsView, ref: InodeRef): InodeRecord {
+  const tree = view.tree(ref.subvol);
+  if (!tree || ref.ino === EMPTY_SUBVOL_DIR) return { inode: view.inode(ref, { remember: false }), xattrs: null, extents: null };
+  let inode: Inode | null = null;
+  let xattrs: Xattr[] | null = [];
+  let extents: FileExtent[] | null = [];
+  let other = 0;
+  let xattrBytes = 0;
+  // The type the pass stopped at (none: it went through every item of the inode).
+  let stopped = -1;
+  for (const it of view.fs.items(tree, { objectid: ref.ino, type: 0, offset: 0n }, { objectid: ref.ino, type: 255, offset: U64_MAX })) {
+    const type = it.block.keyType(it.slot);
+    if (type === ItemType.INODE_ITEM && it.block.keyOffsetField(it.slot) === 0n) {
+      // fs.find looks up (ino, INODE_ITEM, 0) exactly: an inode item at another offset is not the inode.
+      inode = view.inodeAt(ref, it);
+    } else if (type === ItemType.XATTR_ITEM) {
+      if (xattrs.length >= RECORD_OTHER || xattrBytes >= RECORD_XATTR_BYTES) {
+        stopped = type;
+        break;
+      }
+      const from = xattrs.length;
+      view.xattrsAt(ref, it, xattrs);
+      for (let i = from; i < xattrs.length; i++) xattrBytes += xattrs[i]!.name.length + xattrs[i]!.value.length;
+    } else if (type === ItemType.EXTENT_DATA && extents.length < RECORD_EXTENTS) {
+      const e = extentAt(view, ref, it);
+      if (e) extents.push(e);
+    } else if (type === ItemType.EXTENT_DATA || ++other > RECORD_OTHER) {
+      stopped = type;
+      break;
     }
   }
+  if (stopped >= 0) {
+    extents = null;
+    if (stopped <= ItemType.XATTR_ITEM) xattrs = null;
+    if (stopped <= ItemType.INODE_ITEM) inode = view.inode(ref, { remember: false });
+  }
+  return { inode, xattrs, extents };
 }
 
 /**
@@ -130,6 +199,7 @@ class DataReader {
   private readonly ss: number;
   private readonly csums: CsumLookup;
   private readonly supply: ReadOptions['supply'];
+  private readonly extents: readonly FileExtent[] | null;
   private lastCompressed: { key: string; bytes: Uint8Array } | null = null;
   private missingReported = false;
 
@@ -145,6 +215,7 @@ class DataReader {
     this.chunk = Math.max(this.ss, Math.floor(want / this.ss) * this.ss);
     this.stats = opts.stats ?? newReadStats();
     this.supply = opts.supply;
+    this.extents = opts.extents ?? null;
   }
 
   private get where(): string {
@@ -155,7 +226,7 @@ class DataReader {
     const size = this.inode.size;
     let pos = 0n;
     if (size === 0n) return;
-    for (const e of fileExtents(this.view, this.inode, 0n)) {
+    for (const e of this.extents ?? fileExtents(this.view, this.inode, 0n)) {
       if (e.fileOffset >= size) break;
       const end0 = e.fileOffset + e.length;
       const end = end0 < size ? end0 : size;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { FsView } from '../../fs/FsView.js';
-import { readFile, symlinkTarget } from '../../fs/fileData.js';
+import { type InodeRecord, readFile, symlinkTarget } from '../../fs/fileData.js';
 import type { Inode } from '../../fs/types.js';
 import { rdevParts } from '../../report/fs.js';
 import * as af from './asyncFs.js';
@@ -80,7 +80,7 @@ export class ContentWriter {
   }
 
   /** Writes one file (content, then metadata); true when it was made. */
-  async file(host: Buffer, inode: Inode, shown: string, seq: number): Promise<boolean> {
+  async file(host: Buffer, inode: Inode, shown: string, seq: number, rec: Pick<InodeRecord, 'xattrs' | 'extents'> | null = null): Promise<boolean> {
     const summary = this.log.summary;
     if (this.view.isMetadump && inode.size > 0n) {
       this.log.failed(seq, shown, 'no file data in a btrfs-image metadump');
@@ -108,7 +108,7 @@ export class ContentWriter {
     if (big) await this.big.acquire();
     try {
       const ahead = this.prefetch?.take(inode) ?? null;
-      const segments = readFile(this.view, inode, { verify: this.opts.verify, stats: summary.read, ...(ahead ? { supply: ahead.supply } : {}) });
+      const segments = readFile(this.view, inode, { verify: this.opts.verify, stats: summary.read, extents: rec?.extents ?? null, ...(ahead ? { supply: ahead.supply } : {}) });
       for (;;) {
         // The next range read ahead is waited for here, so that readFile finds it instead of reading.
         const wait = ahead?.ready();
@@ -130,12 +130,18 @@ export class ContentWriter {
       // The size is set by the last write unless the file ends in a hole, is shorter than written, or a direct write padded its end.
       if (out.end !== size) await af.ftruncate(fd, size);
       ahead?.close();
-      await this.meta.fdMeta(fd, inode, shown, seq, modeSet);
+      await this.meta.fdMeta(fd, inode, shown, seq, modeSet, rec?.xattrs ?? null);
     } finally {
       if (big) this.big.release();
       await out.close();
     }
-    summary.written.files++;
+    this.fileWritten(inode, shown, seq, perm, bad);
+    return true;
+  }
+
+  /** Counts and logs a file written. */
+  private fileWritten(inode: Inode, shown: string, seq: number, perm: number, bad: string | null): void {
+    this.log.summary.written.files++;
     this.log.wrote(seq, shown, 'file', inode, inode.size);
     if (setidWithheld(inode.mode, this.opts.preserve))
       this.log.withheld(
@@ -145,7 +151,6 @@ export class ContentWriter {
         `written as mode 0${perm.toString(8)}, without its setuid/setgid bits (0${(inode.mode & 0o7777).toString(8)} in the image; --setuid or --preserve-all keeps them)`,
       );
     if (bad) this.log.failed(seq, shown, `written incompletely (unreadable ranges left as holes): ${bad}`);
-    return true;
   }
 
   async symlink(host: Buffer, inode: Inode, shown: string, seq: number): Promise<void> {

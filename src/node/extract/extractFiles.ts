@@ -1,6 +1,7 @@
 import * as nodeFs from 'node:fs';
 import { ObjectId } from '../../format/constants.js';
 import type { FsView } from '../../fs/FsView.js';
+import { type InodeRecord, inodeRecord } from '../../fs/fileData.js';
 import { displayPath, unsafeNameReason } from '../../fs/names.js';
 import type { Inode, InodeRef } from '../../fs/types.js';
 import { checkEntry, MAX_WALK_DEPTH, mayEnter, type WalkItem, walkFiles } from '../../fs/walk.js';
@@ -371,28 +372,30 @@ class Extractor {
     const batch = this.pending;
     this.pending = [];
     batch.sort(byInode);
-    const inodes: (Inode | null)[] = new Array(batch.length);
+    const recs: (InodeRecord | null)[] = new Array(batch.length);
     let looked = 0;
     for (let i = 0; i < batch.length; i++) {
       for (; looked < batch.length && looked <= i + LOOKAHEAD; looked++) {
         const p = batch[looked]!;
         if ((looked & 63) === 0) this.prefetch?.warmAt(p.subvol, p.ino);
-        const ref = { subvol: p.subvol, ino: p.ino };
-        const inode = this.view.inode(ref, { remember: false });
-        checkEntry(this.view, () => pendingPath(p), pendingEntry(p), inode);
-        if (inode && inode.kind !== 'dir') this.prefetch?.file(inode);
-        inodes[looked] = inode;
+        // The inode item, xattrs and extents in one pass over the inode's keys (inodeRecord):
+        // in inode order, mostly the same leaf as the entry before.
+        const rec = inodeRecord(this.view, { subvol: p.subvol, ino: p.ino });
+        checkEntry(this.view, () => pendingPath(p), pendingEntry(p), rec.inode);
+        if (rec.inode && rec.inode.kind !== 'dir') this.prefetch?.file(rec.inode, rec.extents);
+        recs[looked] = rec;
       }
       const p = batch[i]!;
-      const inode = inodes[i]!;
-      inodes[i] = null;
+      const rec = recs[i]!;
+      const inode = rec.inode;
+      recs[i] = null;
       const name = Buffer.from(p.name, 'latin1');
       const shown = childShown(p.parent, name);
       if (inode?.kind === 'dir') {
         this.lateDirs.push({ p, inode, shown });
         continue;
       }
-      this.one({ inode, ref: { subvol: p.subvol, ino: p.ino }, depth: p.depth }, join(Buffer.from(p.parent.host, 'latin1'), name), shown, p.seq, p.parent, [], name);
+      this.one({ inode, ref: { subvol: p.subvol, ino: p.ino }, depth: p.depth }, join(Buffer.from(p.parent.host, 'latin1'), name), shown, p.seq, p.parent, [], name, rec);
       this.progress();
       while (this.tasks.size >= IN_FLIGHT) {
         // Directories the walk starts may take the tasks past IN_FLIGHT by at most WALK_STEP.
@@ -459,7 +462,7 @@ class Extractor {
   }
 
   /** Starts writing one item (`name`: its last path component, null for the walk's start). */
-  private one(it: Step, host: Buffer, shown: string, seq: number, parent: OutDir, levels: OutDir[], name: Uint8Array | null): void {
+  private one(it: Step, host: Buffer, shown: string, seq: number, parent: OutDir, levels: OutDir[], name: Uint8Array | null, rec: InodeRecord | null = null): void {
     const inode = it.inode;
     if (!inode) {
       this.log.failed(seq, shown, `inode ${it.ref.ino} of subvolume ${it.ref.subvol} is missing`);
@@ -497,7 +500,7 @@ class Extractor {
         return;
       }
       case 'file':
-        this.startFile(host, inode, shown, seq, parent);
+        this.startFile(host, inode, shown, seq, parent, rec);
         return;
       case 'symlink':
         this.tasks.start(() => guard(parent.ready.then((ok) => (ok ? this.content.symlink(host, inode, shown, seq) : undefined))));
@@ -549,11 +552,11 @@ class Extractor {
    * A regular file. Names of one hard-linked inode form a chain: each waits for the one
    * before, links to the first name written, or (when none could be written) is written itself.
    */
-  private startFile(host: Buffer, inode: Inode, shown: string, seq: number, parent: OutDir): void {
+  private startFile(host: Buffer, inode: Inode, shown: string, seq: number, parent: OutDir, rec: InodeRecord | null): void {
     if (inode.nlink <= 1) {
       this.tasks.start(async () => {
         try {
-          if (await parent.ready) await this.content.file(host, inode, shown, seq);
+          if (await parent.ready) await this.content.file(host, inode, shown, seq, rec);
         } catch (e) {
           this.log.failed(seq, shown, describeError(e));
         } finally {
@@ -579,7 +582,7 @@ class Extractor {
           await af.link(first, host);
           this.log.summary.written.hardlinks++;
           this.log.wrote(seq, shown, 'file', inode, inode.size, true);
-        } else if (await this.content.file(host, inode, shown, seq)) {
+        } else if (await this.content.file(host, inode, shown, seq, rec)) {
           result = host;
         }
       } catch (e) {

@@ -1,7 +1,7 @@
 import * as nodeFs from 'node:fs';
 import type { FsView } from '../../fs/FsView.js';
 import { displayText } from '../../fs/names.js';
-import type { Inode, InodeRef } from '../../fs/types.js';
+import type { Inode, InodeRef, Xattr } from '../../fs/types.js';
 import * as af from './asyncFs.js';
 import { loadXattrs, type Xattrs } from './libc.js';
 import type { NsTimes } from './nsTimes.js';
@@ -97,9 +97,12 @@ export class MetadataRestorer {
     return this.opts.isRoot && differs;
   }
 
-  /** xattrs, owner, mode (unless `modeSet`: given at creation), times through an open descriptor. */
-  async fdMeta(fd: number, inode: Meta, shown: string, seq: number, modeSet: boolean): Promise<void> {
-    this.setXattrs({ fd }, inode, shown, seq);
+  /**
+   * xattrs, owner, mode (unless `modeSet`: given at creation), times through an open descriptor
+   * (`xattrs`: the inode's, when the caller has read them; null: looked up here).
+   */
+  async fdMeta(fd: number, inode: Meta, shown: string, seq: number, modeSet: boolean, xattrs: readonly Xattr[] | null = null): Promise<void> {
+    this.setXattrs({ fd }, inode, shown, seq, xattrs);
     if (this.chownWanted(inode)) {
       try {
         await af.fchown(fd, inode.uid, inode.gid);
@@ -148,10 +151,11 @@ export class MetadataRestorer {
    * an entry that cannot be opened (a symlink, fifo or device node: lsetxattr sets the
    * link's own). Names and values go as bytes: a name need not be UTF-8 text.
    */
-  private setXattrs(on: { fd: number } | { path: Buffer }, inode: InodeRef, shown: string, seq: number): void {
+  private setXattrs(on: { fd: number } | { path: Buffer }, inode: InodeRef, shown: string, seq: number, known: readonly Xattr[] | null = null): void {
     const api = this.opts.xattr;
-    // One at a time: each value is set and let go (16,000 values of 64 KB are 16,000 leaves).
-    for (const x of this.view.eachXattr(inode)) {
+    // Those read with the inode's other items, or one at a time: each value is set and let go
+    // (16,000 values of 64 KB are 16,000 leaves).
+    for (const x of known ?? this.view.eachXattr(inode)) {
       const no = (reason: string) => this.log.noXattr(seq, shown, displayText(x.name), reason);
       if (typeof api === 'string') {
         no('the xattr calls are not available (see notes)');

@@ -3,7 +3,7 @@ import { ItemType } from '../../format/constants.js';
 import { INODE_ITEM_SIZE, inodeMode, inodeSize } from '../../format/items/inode.js';
 import { HEADER_SIZE, ITEM_SIZE, TreeBlock } from '../../format/treeBlock.js';
 import type { FsView } from '../../fs/FsView.js';
-import { fileExtents } from '../../fs/fileData.js';
+import { type FileExtent, fileExtents } from '../../fs/fileData.js';
 import type { Inode } from '../../fs/types.js';
 import type { TreeRoot } from '../../tree/walk.js';
 import { ALIGN, BufferPool, DirectSlots, PIECE } from './buffers.js';
@@ -301,13 +301,13 @@ export class Prefetcher {
   }
 
   /** Plans the reads of a file's regular extents (once per inode). */
-  file(inode: Inode): void {
+  file(inode: Inode, extents: readonly FileExtent[] | null = null): void {
     if (!this.enabled || inode.kind !== 'file' || inode.size <= INLINE_MAX || this.view.isMetadump || this.stopped) return;
     const key = `${inode.subvol}:${inode.ino}`;
     if (this.files.has(key) || this.queue.length - this.head >= PLANNED_MAX) return;
     const vol = this.view.fs.volume;
     const ranges: Range[] = [];
-    for (const e of fileExtents(this.view, inode)) {
+    for (const e of extents ?? fileExtents(this.view, inode)) {
       if (e.kind !== 'regular' || e.encryption !== 0 || e.otherEncoding !== 0) continue;
       if (e.fileOffset >= inode.size) break;
       // Compressed: the whole stored extent, as readFile reads it; plain: the referenced part,
