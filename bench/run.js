@@ -9,7 +9,7 @@
 //
 //   npm run build && sudo node bench/run.js [--runs N] [--only NAME[,NAME]] [--images large,scale]
 //       [--jobs 1,all] [--cache warm,cold] [--load alone,loaded] [--progs PATH] [--out DIR]
-//       [--results FILE] [--containers]
+//       [--results FILE] [--containers] [--no-progs]
 //
 // NAME matches a command's short name (tree-json, tree, check, check-data, extract, sharing,
 // diff, recover) or part of its title. The extraction needs free disk space for the
@@ -178,7 +178,8 @@ for (const load of loads) {
             continue;
           }
           const ourArgs = [cli, ...c.ours(image), ...(c.jobs ? ['--jobs', jobs === 'all' ? String(Math.min(4, ncpu)) : jobs] : [])];
-          const theirs = c.theirs?.(image);
+          // --no-progs: ours alone (the scale figures: time and RSS growth from one image to the other).
+          const theirs = process.argv.includes('--no-progs') ? undefined : c.theirs?.(image);
           const opts = { cold: cache === 'cold', sync: !!c.sync };
           const o = [];
           const t = [];
