@@ -162,6 +162,13 @@ console.log('| command | image | jobs | cache | load | ours wall s | ours CPU s 
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 
 const rows = [];
+const results = arg('--results', join(here, 'results', `${header.date.slice(0, 10)}.json`));
+mkdirSync(dirname(results), { recursive: true });
+// Several partial runs on one day (--only, --images) add to the day's file instead of replacing it.
+const saved = existsSync(results) ? JSON.parse(readFileSync(results, 'utf8')) : { sessions: [] };
+saved.sessions.push({ ...header, rows });
+/** Saves after every row: a long run stopped part-way keeps what it measured. */
+const save = () => writeFileSync(results, `${JSON.stringify(saved, null, 1)}\n`);
 const selected = commands.filter((c) => !only.length || only.some((o) => c.id === o || c.title.includes(o)));
 for (const load of loads) {
   if (load === 'loaded') stopLoad = startLoad();
@@ -174,6 +181,7 @@ for (const load of loads) {
           const row = { command: c.id, title: c.title, image: imageName, jobs: c.jobs ? jobs : 'n/a', cache, load };
           if (skip) {
             rows.push({ ...row, skipped: skip });
+            save();
             console.log(`| ${c.title} | ${imageName} | ${row.jobs} | ${cache} | ${load} | skipped: ${skip} |`);
             continue;
           }
@@ -216,6 +224,7 @@ for (const load of loads) {
           r.ratioWall = t.length ? Number((med(o, 'wall') / med(t, 'wall')).toFixed(2)) : null;
           r.ratioCpu = t.length ? Number((med(o, 'cpu') / med(t, 'cpu')).toFixed(2)) : null;
           rows.push(r);
+          save();
           const f = (x) => (x === null ? '-' : x.toFixed(2));
           console.log(
             `| ${c.title} | ${imageName} | ${r.jobs} | ${cache} | ${load} | ${f(med(o, 'wall'))} | ${f(med(o, 'cpu'))} | ${f(med(t, 'wall'))} | ${f(med(t, 'cpu'))} | ${r.ratioWall ?? '-'} | ${r.ratioCpu ?? '-'} | ${r.ours.maxRssMiB} | ${r.ours.exit.join(',')} |`,
@@ -230,10 +239,4 @@ for (const load of loads) {
   }
 }
 if (coldNote) console.log(`\nnote: ${coldNote}`);
-const results = arg('--results', join(here, 'results', `${header.date.slice(0, 10)}.json`));
-mkdirSync(dirname(results), { recursive: true });
-// Several partial runs on one day (--only, --images) add to the day's file instead of replacing it.
-const prev = existsSync(results) ? JSON.parse(readFileSync(results, 'utf8')) : { sessions: [] };
-prev.sessions.push({ ...header, rows });
-writeFileSync(results, `${JSON.stringify(prev, null, 1)}\n`);
 console.log(`\nsaved: ${results}`);
