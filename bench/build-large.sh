@@ -9,13 +9,13 @@
 #
 # Profiles (shapes in fill-large.py):
 #   large  300,000 files, 12 snapshots, ~17 GB used   -> large-300000-12.img
-#   scale  1,200,000 files, 24 snapshots, ~10 GB used  -> scale-1200000-24.img
+#   scale  1,200,000 files, 24 snapshots               -> scale-1200000-24.img
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=$HERE/.cache
 case "${1:-large}" in
   large) PROFILE=large; FILES=300000; SNAPS=12; SIZE=24G ;;
-  scale) PROFILE=scale; FILES=1200000; SNAPS=24; SIZE=16G ;;
+  scale) PROFILE=scale; FILES=1200000; SNAPS=24; SIZE=24G ;;
   [0-9]*) PROFILE=large; FILES=$1; SNAPS=${2:-12}; SIZE=24G ;;
   *) echo "unknown profile $1" >&2; exit 2 ;;
 esac
