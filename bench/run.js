@@ -145,7 +145,7 @@ process.on('exit', () => stopLoad?.());
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const progsVersion = spawnSync(progs, ['--version']).stdout?.toString().trim() ?? '?';
+const progsVersion = spawnSync(progs, ['--version']).stdout?.toString().split('\n')[0]?.trim() ?? '?';
 const header = {
   date: new Date().toISOString(),
   machine: `${ncpu} x ${cpus()[0].model}`,
