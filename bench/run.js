@@ -1,12 +1,22 @@
 #!/usr/bin/env node
-// Benchmarks btrfs-inspect against btrfs-progs on the large image (see
-// build-large.sh): each command beside its btrfs-progs counterpart, several
-// runs, medians and ratios, and btrfs-inspect's peak memory (max RSS).
+// Benchmarks btrfs-inspect's heavy commands against btrfs-progs on the bench images (see
+// build-large.sh: profile "large", 300k files and 12 snapshots, and profile "scale", 1.2M files
+// and 24 snapshots). Per command, image, --jobs (1 and all cores), page cache (warm, cold) and
+// load (alone, or beside a CPU-bound process pinned to the last core): the median wall time,
+// the median CPU time (user+sys: wall is noisy on a shared machine), the peak RSS, and the
+// ratio to btrfs-progs' same run. One table printed, and the same as JSON in
+// bench/results/<date>.json.
 //
-//   npm run build && sudo node bench/run.js [--files N] [--snapshots N] [--runs N] [--only NAME] [--out DIR]
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { cpus } from 'node:os';
+//   npm run build && sudo node bench/run.js [--runs N] [--only NAME[,NAME]] [--images large,scale]
+//       [--jobs 1,all] [--cache warm,cold] [--load alone,loaded] [--progs PATH] [--out DIR]
+//       [--results FILE] [--containers] [--no-progs]
+//
+// NAME matches a command's short name (tree-json, tree, check, check-data, extract, sharing,
+// diff, recover) or part of its title. The extraction needs free disk space for the
+// subvolume's data and is skipped (with a note) when the output directory lacks it.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,131 +25,218 @@ const arg = (name, def) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : def;
 };
-const files = arg('--files', '300000');
-const snaps = arg('--snapshots', '12');
+const list = (name, def) => arg(name, def).split(',').filter(Boolean);
 const runs = Number(arg('--runs', '3'));
-const only = arg('--only', '');
-// Extraction writes the whole subvolume: to a scratch directory emptied before every run.
-const outOurs = arg('--out', '/tmp/btrfs-bench-out') + '/ours';
-const outTheirs = arg('--out', '/tmp/btrfs-bench-out') + '/theirs';
+const only = list('--only', '');
+const imageNames = list('--images', 'large,scale');
+const jobsList = list('--jobs', '1,all');
+const caches = list('--cache', 'warm,cold');
+const loads = list('--load', 'alone,loaded');
+const progs = arg('--progs', existsSync('/work/progs-6.19/bin/btrfs') ? '/work/progs-6.19/bin/btrfs' : 'btrfs');
+const outDir = arg('--out', '/tmp/btrfs-bench-out');
+const outOurs = `${outDir}/ours`;
+const outTheirs = `${outDir}/theirs`;
 const cli = join(here, '..', 'bin', 'btrfs-inspect.js');
 if (!existsSync(join(here, '..', 'dist', 'cli', 'main.js'))) {
   console.error('build first: npm run build');
   process.exit(2);
 }
-const build = (n) =>
-  execFileSync('bash', [join(here, 'build-large.sh'), files, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] })
-    .toString()
-    .trim();
-const image = build(snaps);
-// The same fill with twice the snapshots, for how sharing scales (built once, cached, only when that line runs).
-let doubled;
-const image2 = () => (doubled ??= build(Number(snaps) * 2));
-
-// The same image in containers (issue 18: reading through qcow2 and E01 costs at most 1.3x the raw
-// read for check --data): converted once, cached beside it, only when those lines run. ewfacquire
-// with deflate "fast": its default (no compression) would be a 24 GB copy.
-const inContainer = (suffix, make) => {
-  const p = image.replace(/\.img$/, suffix);
-  if (!existsSync(p)) make(p);
-  return p;
-};
-const qcow2 = () => inContainer('.qcow2', (p) => execFileSync('qemu-img', ['convert', '-O', 'qcow2', image, p]));
-const zlibQcow2 = () => inContainer('-zlib.qcow2', (p) => execFileSync('qemu-img', ['convert', '-c', '-O', 'qcow2', image, p]));
-const e01 = () => inContainer('-e01.E01', (p) => execFileSync('ewfacquire', ['-u', '-c', 'fast', '-t', p.replace(/\.E01$/, ''), image], { stdio: 'ignore' }));
-const rawCheckData = [process.execPath, [cli, 'check', image, '--data']];
-
-/**
- * Runs a command with stdout to /dev/null; returns wall seconds and max RSS in MiB (GNU time).
- * `cold`: the page cache is dropped first (as root) and the time includes writing back what the
- * command wrote (`sync`), so that a command that leaves more dirty pages behind gains nothing.
- */
-function timeIt(cmd, args, cold = false) {
-  if (cold) {
-    execFileSync('sync');
-    try {
-      execFileSync('sh', ['-c', 'echo 3 > /proc/sys/vm/drop_caches'], { stdio: 'ignore' });
-    } catch {
-      coldNote = 'page cache not dropped (needs root)';
-    }
-    [cmd, args] = ['sh', ['-c', '"$0" "$@"; sync', cmd, ...args]];
-  }
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
-  const last = r.stderr.toString().trim().split('\n').pop();
-  const [secs, kb] = last.split(' ').map(Number);
-  return { secs, mib: kb / 1024, code: r.status };
-}
-let coldNote = '';
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-const pairs = [
-  { name: 'full tree walk, NDJSON', ours: ['tree', image, '--json'], theirs: ['btrfs', ['inspect-internal', 'dump-tree', image]] },
-  { name: 'full tree dump, text', ours: ['tree', image], theirs: ['btrfs', ['inspect-internal', 'dump-tree', image]] },
-  { name: 'check (metadata)', ours: ['check', image], theirs: ['btrfs', ['check', '--readonly', image]] },
-  { name: 'check --data', ours: ['check', image, '--data'], theirs: ['btrfs', ['check', '--readonly', '--check-data-csum', image]] },
-  // Through containers, against our own raw read (the "btrfs-progs" column is then the raw image).
-  { name: 'check --data through qcow2 (vs raw)', ours: () => ['check', qcow2(), '--data'], theirs: rawCheckData },
-  { name: 'check --data through zlib qcow2 (vs raw)', ours: () => ['check', zlibQcow2(), '--data'], theirs: rawCheckData },
-  { name: 'check --data through E01, deflate fast (vs raw)', ours: () => ['check', e01(), '--data'], theirs: rawCheckData },
-  // btrfs-progs has no offline counterpart here: `btrfs check --qgroup-report` computes nothing
-  // on an image without quotas (this one), so sharing is timed alone.
-  { name: `snapshot sharing (qgroup-exact referenced/exclusive), ${snaps} snapshots`, ours: ['sharing', image] },
-  { name: `snapshot sharing, ${Number(snaps) * 2} snapshots`, ours: () => ['sharing', image2()] },
-  // No offline counterpart either (btrfs send needs a mounted filesystem): the oldest against the newest snapshot.
-  { name: 'diff of the first and last snapshot', ours: ['diff', image, '/snap00', `/snap${String(Number(snaps) - 1).padStart(2, '0')}`] },
-  // The live subvolume (id 256, 300k files incl. a zstd directory) written out, against btrfs restore of
-  // the same root with what extract restores too: owner, mode and times (-m), xattrs (-x), symlinks (-S).
-  // Cold: 16 GB read and 16 GB written do not fit the page cache together, so each run starts from a
-  // dropped cache and ends when its output is on disk; the two alternate which goes first.
-  {
-    name: 'extract subvolume /data vs btrfs restore -m -x -S -r 256 (cold cache, incl. sync)',
-    ours: ['extract', image, '/data', '-o', outOurs],
-    theirs: ['btrfs', ['restore', '-m', '-x', '-S', '-r', '256', image, outTheirs]],
-    cold: true,
-    before: () => {
-      for (const d of [outOurs, outTheirs]) rmSync(d, { recursive: true, force: true });
-      execFileSync('mkdir', ['-p', outTheirs]);
-    },
-  },
-];
 if (!existsSync('/usr/bin/time')) {
   console.error('needs GNU time: apt-get install time');
   process.exit(2);
 }
-console.log(`image: ${image}\nmachine: ${cpus().length} x ${cpus()[0].model}, node ${process.version}\nruns: ${runs}\n`);
-console.log('| command | btrfs-inspect (s) | btrfs-progs (s) | ratio | btrfs-inspect max RSS (MiB) |');
-console.log('|---|---|---|---|---|');
-for (const p of pairs.filter((x) => !only || x.name.includes(only))) {
-  const o = [],
-    t = [],
-    m = [];
-  for (let i = 0; i < runs; i++) {
-    const ours = () => {
-      p.before?.();
-      return timeIt(process.execPath, [cli, ...(typeof p.ours === 'function' ? p.ours() : p.ours)], p.cold);
-    };
-    // Each command starts from an empty output directory (the disk need not hold two extractions).
-    const theirs = () => {
-      if (!p.theirs) return null;
-      p.before?.();
-      return timeIt(p.theirs[0], p.theirs[1], p.cold);
-    };
-    // Odd runs go theirs first, so neither side always meets the other's leftovers.
-    let a, b;
-    if (i % 2 === 0) {
-      a = ours();
-      b = theirs();
-    } else {
-      b = theirs();
-      a = ours();
-    }
-    o.push(a.secs);
-    m.push(a.mib);
-    if (b) t.push(b.secs);
+const ncpu = cpus().length;
+
+/** The image of a build-large.sh profile (built once and cached; a valid cached image is only named). */
+const images = {};
+for (const name of imageNames) {
+  // Under the build lock: an image being built by another process is waited for, not rebuilt beside it.
+  const path = execFileSync('flock', ['/tmp/bench-build.lock', 'bash', join(here, 'build-large.sh'), name], { stdio: ['ignore', 'pipe', 'inherit'] })
+    .toString()
+    .trim();
+  // The last snapshot's name, for diff: large has 12 (snap00..snap11), scale 24.
+  const snaps = Number(/-(\d+)\.img$/.exec(path)?.[1] ?? 12);
+  images[name] = { path, snaps, bytes: Number(execFileSync('du', ['-B1', path]).toString().split('\t')[0]) };
+}
+
+/** Data bytes of the subvolume an extraction writes: roughly the image's used bytes (an upper bound). */
+const freeBytes = (dir) => {
+  mkdirSync(dir, { recursive: true });
+  const s = statfsSync(dir);
+  return s.bavail * s.bsize;
+};
+
+const commands = [
+  // dump-tree prints every block of every tree; our NDJSON emits each block once (a subtree shared
+  // with an earlier snapshot is a "shared" record), the text repeats shared blocks as dump-tree does.
+  { id: 'tree-json', title: 'tree --json (full walk, NDJSON)', ours: (i) => ['tree', i.path, '--json'], jobs: true, theirs: (i) => [progs, ['inspect-internal', 'dump-tree', i.path]] },
+  { id: 'tree', title: 'tree (text, byte-identical to dump-tree)', ours: (i) => ['tree', i.path], jobs: true, theirs: (i) => [progs, ['inspect-internal', 'dump-tree', i.path]] },
+  { id: 'check', title: 'check vs check --readonly', ours: (i) => ['check', i.path], theirs: (i) => [progs, ['check', '--readonly', i.path]] },
+  {
+    id: 'check-data',
+    title: 'check --data vs check --readonly --check-data-csum',
+    ours: (i) => ['check', i.path, '--data'],
+    jobs: true,
+    theirs: (i) => [progs, ['check', '--readonly', '--check-data-csum', i.path]],
+  },
+  // The live subvolume (id 256: /data, every file of the fill) against btrfs restore of the same
+  // root with what extract restores too: owner, mode and times (-m), xattrs (-x), symlinks (-S).
+  // Each run starts from an empty output directory and ends when its output is on disk (sync).
+  {
+    id: 'extract',
+    title: 'extract /data vs restore -m -x -S -r 256 (incl. sync)',
+    ours: (i) => ['extract', i.path, '/data', '-o', outOurs],
+    theirs: (i) => [progs, ['restore', '-m', '-x', '-S', '-r', '256', i.path, outTheirs]],
+    sync: true,
+    before: () => {
+      for (const d of [outOurs, outTheirs]) rmSync(d, { recursive: true, force: true });
+      mkdirSync(outTheirs, { recursive: true });
+    },
+    // The output needs the subvolume's data on disk once (ours and restore's runs take turns).
+    skip: (i) => (freeBytes(outDir) < i.bytes + 4 * 2 ** 30 ? `needs ${(i.bytes / 2 ** 30 + 4).toFixed(0)} GiB free in ${outDir}` : ''),
+  },
+  // No offline counterpart: `btrfs check --qgroup-report` computes nothing without quotas (these images).
+  { id: 'sharing', title: 'sharing (qgroup-exact referenced/exclusive)', ours: (i) => ['sharing', i.path] },
+  // No offline counterpart either (btrfs send needs a mounted filesystem): the oldest against the newest snapshot.
+  { id: 'diff', title: 'diff of the first and last snapshot', ours: (i) => ['diff', i.path, '/snap00', `/snap${String(i.snaps - 1).padStart(2, '0')}`] },
+  // btrfs restore --list-roots / -D lists what restore would write from the current trees, not deleted files.
+  { id: 'recover', title: 'recover (deleted files from older tree blocks)', ours: (i) => ['recover', i.path] },
+];
+// Reading through containers (issue 18), against our own raw read: only with --containers (large image).
+if (process.argv.includes('--containers')) {
+  const raw = (i) => [process.execPath, [cli, 'check', i.path, '--data']];
+  for (const [suffix, title] of [
+    ['.qcow2', 'qcow2'],
+    ['-zlib.qcow2', 'zlib qcow2'],
+  ]) {
+    commands.push({ id: `check-data-${suffix.replace(/\W/g, '')}`, title: `check --data through ${title} (vs raw)`, ours: (i) => ['check', i.path.replace(/\.img$/, suffix), '--data'], theirs: raw });
   }
-  p.before?.();
-  const theirs = t.length ? median(t).toFixed(2) : '-';
-  const ratio = t.length ? (median(o) / median(t)).toFixed(2) : '-';
-  console.log(`| ${p.name} | ${median(o).toFixed(2)} | ${theirs} | ${ratio} | ${Math.max(...m).toFixed(0)} |`);
+}
+
+/** Drops the page cache (root): the next reads come from the disk. */
+let coldNote = '';
+function dropCaches() {
+  execFileSync('sync');
+  try {
+    writeFileSync('/proc/sys/vm/drop_caches', '3');
+  } catch {
+    coldNote = 'page cache not dropped (needs root): the cold figures are warm';
+  }
+}
+
+/** Runs a command with stdout to /dev/null; wall and CPU seconds (user+sys) and max RSS in MiB (GNU time). */
+function timeIt(cmd, args, { cold, sync }) {
+  if (cold) dropCaches();
+  // A command that writes (extract) is timed until its output is on disk, so that one leaving more dirty pages gains nothing.
+  if (sync) [cmd, args] = ['sh', ['-c', '"$0" "$@"; s=$?; sync; exit $s', cmd, ...args]];
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  const last = r.stderr.toString().trim().split('\n').pop();
+  const [wall, user, sys, kb] = last.split(' ').map(Number);
+  return { wall, cpu: user + sys, mib: kb / 1024, code: r.status };
+}
+
+/** A CPU-bound process pinned to the last core for the loaded runs (stopped when they end). */
+function startLoad() {
+  const p = spawn('taskset', ['-c', String(ncpu - 1), process.execPath, '-e', 'for(;;){}'], { stdio: 'ignore' });
+  return () => p.kill('SIGKILL');
+}
+let stopLoad;
+process.on('exit', () => stopLoad?.());
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const progsVersion = spawnSync(progs, ['--version']).stdout?.toString().split('\n')[0]?.trim() ?? '?';
+const header = {
+  date: new Date().toISOString(),
+  machine: `${ncpu} x ${cpus()[0].model}`,
+  node: process.version,
+  progs: `${progs} (${progsVersion})`,
+  loadavgAtStart: loadavg().map((x) => Number(x.toFixed(2))),
+  runs,
+  images: Object.fromEntries(Object.entries(images).map(([k, v]) => [k, { path: v.path, bytesUsed: v.bytes }])),
+};
+console.log(`machine: ${header.machine}, node ${header.node}, ${header.progs}; load average at start ${header.loadavgAtStart.join(' ')}; median of ${runs}`);
+for (const [k, v] of Object.entries(images)) console.log(`image ${k}: ${v.path} (${(v.bytes / 2 ** 30).toFixed(1)} GiB used)`);
+console.log('');
+console.log('| command | image | jobs | cache | load | ours wall s | ours CPU s | progs wall s | progs CPU s | ratio wall | ratio CPU | ours max RSS MiB | exit |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+
+const rows = [];
+const results = arg('--results', join(here, 'results', `${header.date.slice(0, 10)}.json`));
+mkdirSync(dirname(results), { recursive: true });
+// Several partial runs on one day (--only, --images) add to the day's file instead of replacing it.
+const saved = existsSync(results) ? JSON.parse(readFileSync(results, 'utf8')) : { sessions: [] };
+saved.sessions.push({ ...header, rows });
+/** Saves after every row: a long run stopped part-way keeps what it measured. */
+const save = () => writeFileSync(results, `${JSON.stringify(saved, null, 1)}\n`);
+const selected = commands.filter((c) => !only.length || only.some((o) => c.id === o || c.title.includes(o)));
+for (const load of loads) {
+  if (load === 'loaded') stopLoad = startLoad();
+  for (const [imageName, image] of Object.entries(images)) {
+    for (const c of selected) {
+      const skip = c.skip?.(image);
+      // Commands without --jobs run once per image and mode (their "all" is their "1").
+      for (const jobs of c.jobs ? jobsList : jobsList.slice(0, 1)) {
+        for (const cache of caches) {
+          const row = { command: c.id, title: c.title, image: imageName, jobs: c.jobs ? jobs : 'n/a', cache, load };
+          if (skip) {
+            rows.push({ ...row, skipped: skip });
+            save();
+            console.log(`| ${c.title} | ${imageName} | ${row.jobs} | ${cache} | ${load} | skipped: ${skip} |`);
+            continue;
+          }
+          const ourArgs = [cli, ...c.ours(image), ...(c.jobs ? ['--jobs', jobs === 'all' ? String(Math.min(4, ncpu)) : jobs] : [])];
+          // --no-progs: ours alone (the scale figures: time and RSS growth from one image to the other).
+          const theirs = process.argv.includes('--no-progs') ? undefined : c.theirs?.(image);
+          const opts = { cold: cache === 'cold', sync: !!c.sync };
+          const o = [];
+          const t = [];
+          for (let i = 0; i < runs; i++) {
+            const ours = () => {
+              c.before?.();
+              return timeIt(process.execPath, ourArgs, opts);
+            };
+            const them = () => {
+              if (!theirs) return null;
+              c.before?.();
+              return timeIt(theirs[0], theirs[1], opts);
+            };
+            // Odd runs go theirs first, so neither side always meets the other's leftovers in the cache.
+            let a;
+            let b;
+            if (i % 2 === 0) {
+              a = ours();
+              b = them();
+            } else {
+              b = them();
+              a = ours();
+            }
+            o.push(a);
+            if (b) t.push(b);
+          }
+          c.before?.();
+          const med = (xs, k) => (xs.length ? median(xs.map((x) => x[k])) : null);
+          const r = {
+            ...row,
+            ours: { wall: o.map((x) => x.wall), cpu: o.map((x) => Number(x.cpu.toFixed(2))), maxRssMiB: Math.round(Math.max(...o.map((x) => x.mib))), exit: [...new Set(o.map((x) => x.code))] },
+            ...(t.length ? { theirs: { wall: t.map((x) => x.wall), cpu: t.map((x) => Number(x.cpu.toFixed(2))), maxRssMiB: Math.round(Math.max(...t.map((x) => x.mib))) } } : {}),
+          };
+          r.ratioWall = t.length ? Number((med(o, 'wall') / med(t, 'wall')).toFixed(2)) : null;
+          r.ratioCpu = t.length ? Number((med(o, 'cpu') / med(t, 'cpu')).toFixed(2)) : null;
+          rows.push(r);
+          save();
+          const f = (x) => (x === null ? '-' : x.toFixed(2));
+          console.log(
+            `| ${c.title} | ${imageName} | ${r.jobs} | ${cache} | ${load} | ${f(med(o, 'wall'))} | ${f(med(o, 'cpu'))} | ${f(med(t, 'wall'))} | ${f(med(t, 'cpu'))} | ${r.ratioWall ?? '-'} | ${r.ratioCpu ?? '-'} | ${r.ours.maxRssMiB} | ${r.ours.exit.join(',')} |`,
+          );
+        }
+      }
+    }
+  }
+  if (load === 'loaded') {
+    stopLoad();
+    stopLoad = undefined;
+  }
 }
 if (coldNote) console.log(`\nnote: ${coldNote}`);
+console.log(`\nsaved: ${results}`);

@@ -47,24 +47,30 @@ export function u64n(buf: Uint8Array, off: number): number {
 
 const hex: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef');
+/** ASCII codes of the 16 hex digits, for toHex's long path. */
+const hexDigits = new TextEncoder().encode('0123456789abcdef');
 const ascii = new TextDecoder();
+/** toHex's scratch: the digits of a long run, decoded to a string at once (grown as needed, never shrunk). */
+let hexScratch = new Uint8Array(4096);
+/** From this many bytes on, toHex writes digits into hexScratch and decodes them once. */
+const HEX_SCRATCH_FROM = 24;
 
 export function toHex(buf: Uint8Array, off = 0, len = buf.length - off): string {
-  if (len <= 64) {
+  if (len < HEX_SCRATCH_FROM || off + len > buf.length) {
     let s = '';
     for (let i = 0; i < len; i++) s += hex[buf[off + i]!];
     return s;
   }
-  // Long values (a 64 KB xattr) as one flat string: appending two characters at a time makes a
-  // rope of one 32-byte node per byte, 16 times the text it holds until it is flattened.
-  const out = new Uint8Array(2 * len);
-  for (let i = 0; i < len; i++) {
+  // A long run (inline file data, checksum arrays: a dump writes gigabytes of them): one string
+  // of 2·len ASCII digits made natively, not 2·len concatenations (a rope the writer flattens again).
+  if (hexScratch.length < 2 * len) hexScratch = new Uint8Array(2 * len);
+  const out = hexScratch;
+  for (let i = 0, j = 0; i < len; i++, j += 2) {
     const b = buf[off + i]!;
-    out[2 * i] = HEX_DIGITS[b >> 4]!;
-    out[2 * i + 1] = HEX_DIGITS[b & 15]!;
+    out[j] = hexDigits[b >> 4]!;
+    out[j + 1] = hexDigits[b & 15]!;
   }
-  return ascii.decode(out);
+  return ascii.decode(out.subarray(0, 2 * len));
 }
 
 /** A 16-byte UUID in the canonical 8-4-4-4-12 form. */

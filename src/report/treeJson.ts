@@ -1,8 +1,11 @@
-import { itemTypeName } from '../format/constants.js';
+import { u64, u64n } from '../format/bytes.js';
+import { ItemType, itemTypeName } from '../format/constants.js';
+import { timespecNsec, timespecStruct } from '../format/items/common.js';
 import { decodeItem, type ItemContext } from '../format/items/index.js';
+import { INODE_ITEM_SIZE, inodeGid, inodeItem, inodeMode, inodeNlink, inodeUid } from '../format/items/inode.js';
 import type { Key } from '../format/key.js';
 import { HEADER_SIZE, type TreeBlock } from '../format/treeBlock.js';
-import { toJson, u64Json } from './json.js';
+import { jsonBigint, toJson, u64Json } from './json.js';
 
 const keyJson = (k: Key) => ({ objectid: k.objectid, type: k.type, typeName: itemTypeName(k.type), offset: k.offset });
 
@@ -32,10 +35,53 @@ export function treeBlockJson(b: TreeBlock, ctx: ItemContext, validItems: number
     const type = b.keyType(i);
     const key = `"key":{"objectid":${u64Json(b.keyObjectid(i))},"type":${type},"typeName":"${itemTypeName(type)}","offset":${u64Json(b.keyOffsetField(i))}}`;
     out += b.isLeaf
-      ? `${head}${i},${key},"itemOffset":${b.itemOffset(i) - HEADER_SIZE},"itemSize":${b.itemSize(i)},"item":${toJson(decodeItem(b.key(i), b.itemData(i), ctx))}}\n`
+      ? `${head}${i},${key},"itemOffset":${b.itemOffset(i) - HEADER_SIZE},"itemSize":${b.itemSize(i)},"item":${itemJson(b, i, type, ctx)}}\n`
       : `${head}${i},${key},"blockptr":${u64Json(b.blockPtr(i))},"generation":${u64Json(b.ptrGeneration(i))}}\n`;
   }
   return out;
+}
+
+/** The decoded item of slot i as JSON: what toJson(decodeItem(...)) writes, a full inode item straight from the leaf. */
+function itemJson(b: TreeBlock, i: number, type: number, ctx: ItemContext): string {
+  // One per file and snapshot generation: the commonest item of a dump, and its decoded form is
+  // 13 bigints and 4 timespec objects that the generic writer walks key by key.
+  if (type === ItemType.INODE_ITEM && b.itemSize(i) === INODE_ITEM_SIZE) {
+    const o = b.itemOffset(i);
+    // Wholly inside the block (a damaged item offset is left to the decoder's own view).
+    if (o + INODE_ITEM_SIZE <= b.data.length) return inodeItemJson(b.data, o);
+  }
+  return toJson(decodeItem(b.key(i), b.itemData(i), ctx));
+}
+
+const I = inodeItem.off;
+
+/**
+ * A u64 field as toJson writes a bigint: exact decimal (a number below 2^53, the bigint above),
+ * quoted in the "string" bigint form.
+ */
+function u64At(d: Uint8Array, off: number, q: string): string {
+  const n = u64n(d, off);
+  return q + (n !== Infinity ? String(n) : u64(d, off).toString()) + q;
+}
+
+/** A timespec ({sec: i64, nsec: u32}) as toJson writes its decoded form. */
+function timespecJson(d: Uint8Array, off: number, q: string): string {
+  const n = u64n(d, off + timespecStruct.off.sec);
+  // Past 2^53 read unsigned: a negative or huge i64 takes the exact path.
+  const sec = n !== Infinity ? String(n) : BigInt.asIntN(64, u64(d, off + timespecStruct.off.sec)).toString();
+  return `{"sec":${q}${sec}${q},"nsec":${timespecNsec(d, off)}}`;
+}
+
+/** A 160-byte btrfs_inode_item as toJson(decodeInodeItem(...)) writes it (same fields, same order). */
+function inodeItemJson(d: Uint8Array, o: number): string {
+  const q = jsonBigint() === 'string' ? '"' : '';
+  return (
+    `{"kind":"inode_item","generation":${u64At(d, o + I.generation, q)},"transid":${u64At(d, o + I.transid, q)},"size":${u64At(d, o + I.size, q)}` +
+    `,"nbytes":${u64At(d, o + I.nbytes, q)},"blockGroup":${u64At(d, o + I.blockGroup, q)},"nlink":${inodeNlink(d, o)},"uid":${inodeUid(d, o)}` +
+    `,"gid":${inodeGid(d, o)},"mode":${inodeMode(d, o)},"rdev":${u64At(d, o + I.rdev, q)},"flags":${u64At(d, o + I.flags, q)}` +
+    `,"sequence":${u64At(d, o + I.sequence, q)},"atime":${timespecJson(d, o + I.atime, q)},"ctime":${timespecJson(d, o + I.ctime, q)}` +
+    `,"mtime":${timespecJson(d, o + I.mtime, q)},"otime":${timespecJson(d, o + I.otime, q)}}`
+  );
 }
 
 /** The record that starts each tree in an NDJSON dump; the block records that follow belong to it. */
