@@ -14,7 +14,7 @@ import { ROOT } from './helpers/samples.js';
 /**
  * Valid filesystems made the ways image builders and crashes make them, by btrfs-progs
  * v6.19 (mkfs --rootdir with block-group tree, squota, raid-stripe tree, compression,
- * 8 and 64 KiB nodes, 16 KiB sectors, no free-space tree and no no-holes, DUP metadata
+ * 8 and 64 KiB nodes, 16 KiB sectors, the experimental remap tree, no free-space tree and no no-holes, DUP metadata
  * with single data, mixed block groups, subvolumes and nodatacow/nodatasum files,
  * --reflink --shrink, xxhash and blake2 checksums) and by the kernel (quotas rescanned,
  * simple quotas, fsync'd log trees copied before the commit — with compressed, hole and
@@ -74,6 +74,7 @@ describe('check is clean on valid images of newer btrfs-progs and the kernel', (
       'rootdir-mixed',
       'rootdir-nofst',
       'rootdir-reflink',
+      'rootdir-remap',
       'rootdir-rst',
       'rootdir-s16k',
       'rootdir-subvols',
