@@ -176,8 +176,8 @@ function ownerReaches(fs: Filesystem, owner: bigint, bytenr: bigint): boolean {
   if (!root || !target || target.nritems === 0) return false;
   const key = target.key(0);
   let node = fs.reader.read({ logical: root.bytenr }, { tree: owner }).block;
-  // Bounded by the level field (< 8): each step goes one level down.
-  while (node && !node.isLeaf && node.level > target.level) {
+  // At most one step per level (< 8): a hostile image's pointers may loop or not descend.
+  for (let steps = 0; node && !node.isLeaf && node.level > target.level && steps < 8; steps++) {
     let lo = 0,
       hi = node.nritems - 1;
     // The last slot whose key is not above the searched key (slot 0 when all are).

@@ -344,10 +344,12 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
           graph.children.set(
             b.logical,
             // A deleted subvolume's children before its drop_progress are dropped (their references too): not its blocks any more.
-            Array.from({ length: valid }, (_, i) => i).flatMap((i) => {
-              const childHi = i + 1 < valid ? b.key(i + 1) : hi;
-              return dropped && childHi && compareKeys(childHi, dropped) <= 0 ? [] : [b.blockPtr(i)];
-            }),
+            dropped
+              ? Array.from({ length: valid }, (_, i) => i).flatMap((i) => {
+                  const childHi = i + 1 < valid ? b.key(i + 1) : hi;
+                  return childHi && compareKeys(childHi, dropped) <= 0 ? [] : [b.blockPtr(i)];
+                })
+              : Array.from({ length: valid }, (_, i) => b.blockPtr(i)),
           );
       }
       if (b.isLeaf) {
