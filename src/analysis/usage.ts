@@ -57,6 +57,8 @@ export function typeName(flags: bigint): string {
   if (t & BlockGroupFlag.DATA) return 'Data';
   if (t & BlockGroupFlag.METADATA) return 'Metadata';
   if (t & BlockGroupFlag.SYSTEM) return 'System';
+  // mkfs.btrfs 6.19 names the remap tree's block groups "Remap".
+  if (t & BlockGroupFlag.METADATA_REMAP) return 'Remap';
   return 'unknown';
 }
 

@@ -35,6 +35,23 @@ export const CROSS_REFERENCE_RULES = {
     repair: 'none',
     progs: 'progs check "extent item missing"/"backref lost"',
   },
+  'tree-block-owner-ref': {
+    group: 'cross references',
+    severity: 'error',
+    meaning:
+      "a tree block whose extent item has no FULL_BACKREF flag, whose header owner is not among the roots of its tree block back references, and whose owner's tree does not reach it (a tree root named by a root item: its back references alone)",
+    locates: 'tree block',
+    repair: 'none',
+    progs: 'check/main.c check_owner_ref (original mode): "owner ref check failed"',
+  },
+  'tree-block-stripe-crossing': {
+    group: 'cross references',
+    severity: 'error',
+    meaning: 'a tree block that crosses a 64 KiB stripe boundary counted from the start of its block group (allocators never place one so)',
+    locates: 'tree block',
+    repair: 'none',
+    progs: 'check/main.c, volumes.h check_crossing_stripes: "bad metadata [%llu, %llu) crossing stripe boundary"; lowmem CROSSING_STRIPE_BOUNDARY',
+  },
   'extent-overlap': { group: 'cross references', severity: 'error', meaning: 'extent items overlap', locates: 'extent', repair: 'none', progs: 'progs check "overlapping extents"' },
   'extent-outside-block-group': {
     group: 'cross references',

@@ -132,6 +132,15 @@ export const TREE_BLOCK_RULES = {
     repair: 'copy',
     progs: 'tree-checker.c __btrfs_check_node: "invalid nritems, have 0"',
   },
+  'tree-empty': {
+    group: 'tree blocks',
+    severity: 'error',
+    meaning:
+      'a leaf with no items owned by a tree that is never empty: the root, chunk, device and top-level fs (5) trees and the data reloc tree, and the extent tree unless extent-tree-v2 (a leaf of a reloc tree, flagged RELOC, is not judged)',
+    locates: 'tree block',
+    repair: 'none',
+    progs: 'tree-checker.c __btrfs_check_leaf: "invalid root, root %llu must never be empty"',
+  },
   'item-offset': {
     group: 'tree blocks',
     severity: 'error',
@@ -157,6 +166,15 @@ export const TREE_BLOCK_RULES = {
     repair: 'none',
     progs:
       "no single rule: tree-checker.c check_leaf_item and btrfs check look each item type up only in its own tree, so an item elsewhere is lost to them (format/treeItemTypes.ts lists each tree's types)",
+  },
+  'item-prev-ino': {
+    group: 'items',
+    severity: 'error',
+    meaning:
+      "an inode ref, dir item, dir index, xattr or file extent item of a subvolume's leaf whose previous item (same leaf) belongs to another inode: an inode's items are contiguous and begin with its inode item",
+    locates: 'item',
+    repair: 'none',
+    progs: 'tree-checker.c check_prev_ino: "invalid previous key objectid, have %llu expect %llu"',
   },
   'root-item-size': {
     group: 'items',

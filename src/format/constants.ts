@@ -37,6 +37,8 @@ export const ObjectId = {
   FREE_SPACE_TREE: 10n,
   BLOCK_GROUP_TREE: 11n,
   RAID_STRIPE_TREE: 12n,
+  /** btrfs-progs 6.19 (uapi/btrfs_tree.h BTRFS_REMAP_TREE_OBJECTID): the remap tree. */
+  REMAP_TREE: 13n,
   BALANCE: u64(-4n),
   ORPHAN: u64(-5n),
   TREE_LOG: u64(-6n),
@@ -124,8 +126,13 @@ export const BlockGroupFlag = {
   RAID6: 1n << 8n,
   RAID1C3: 1n << 9n,
   RAID1C4: 1n << 10n,
+  /** btrfs-progs 6.19 (uapi/btrfs_tree.h, remap tree): a block group whose ranges were relocated through the remap tree; it may have no stripes left. */
+  REMAPPED: 1n << 11n,
+  /** btrfs-progs 6.19 (remap tree): the block group type that holds the remap tree's own blocks. */
+  METADATA_REMAP: 1n << 12n,
 } as const;
-export const BLOCK_GROUP_TYPE_MASK = BlockGroupFlag.DATA | BlockGroupFlag.SYSTEM | BlockGroupFlag.METADATA;
+/** The chunk type bits (btrfs_tree.h BTRFS_BLOCK_GROUP_TYPE_MASK; METADATA_REMAP since 6.19). */
+export const BLOCK_GROUP_TYPE_MASK = BlockGroupFlag.DATA | BlockGroupFlag.SYSTEM | BlockGroupFlag.METADATA | BlockGroupFlag.METADATA_REMAP;
 export const BLOCK_GROUP_PROFILE_MASK =
   BlockGroupFlag.RAID0 | BlockGroupFlag.RAID1 | BlockGroupFlag.DUP | BlockGroupFlag.RAID10 | BlockGroupFlag.RAID5 | BlockGroupFlag.RAID6 | BlockGroupFlag.RAID1C3 | BlockGroupFlag.RAID1C4;
 

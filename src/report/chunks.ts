@@ -10,6 +10,7 @@ export function chunkTypeName(type: bigint): string {
   if (type & BlockGroupFlag.DATA) names.push('DATA');
   if (type & BlockGroupFlag.SYSTEM) names.push('SYSTEM');
   if (type & BlockGroupFlag.METADATA) names.push('METADATA');
+  if (type & BlockGroupFlag.METADATA_REMAP) names.push('METADATA_REMAP');
   if ((type & BLOCK_GROUP_TYPE_MASK) === 0n) names.push('none');
   return names.join('|');
 }

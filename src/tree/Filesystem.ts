@@ -388,7 +388,7 @@ export class Filesystem {
       this.findings.add({ ...rule('chunk-invalid'), message: `chunk at logical ${logical} (${origin}): ${why}`, location: { ...loc, logical } });
       return;
     }
-    for (const problem of chunkFieldProblems(c, this.superblock.sectorsize)) {
+    for (const problem of chunkFieldProblems(c, this.superblock)) {
       this.findings.add({ ...rule('chunk-field'), message: `chunk at logical ${logical} (${origin}): ${problem}`, location: { ...loc, logical } });
     }
     // The chunk tree is the authority once read: a sys_chunk_array entry that disagrees with

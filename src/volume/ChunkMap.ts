@@ -1,5 +1,5 @@
 import { asLogical, asPhysical, type DevId, type DevIdInput, type Logical, type LogicalInput, type Physical, type PhysicalInput } from '../format/addresses.js';
-import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, BlockGroupFlag, type Profile, profileOf } from '../format/constants.js';
+import { BLOCK_GROUP_PROFILE_MASK, BLOCK_GROUP_TYPE_MASK, BlockGroupFlag, IncompatFlag, type Profile, profileOf } from '../format/constants.js';
 import { CHUNK_ITEM_BASE_SIZE, type ChunkItem, chunkItemSize, chunkNumStripes, type Stripe } from '../format/items/chunk.js';
 import { KEY_SIZE, keyOffsetAt, keyTypeAt } from '../format/key.js';
 
@@ -13,6 +13,8 @@ export interface Chunk {
   numStripes: number;
   subStripes: number;
   stripes: Stripe[];
+  /** The item's sector_size field (the kernel requires the filesystem's sectorsize); absent for chunks not read from an item. */
+  sectorSize?: number;
   /**
    * Where the chunk was learned: the superblock's sys_chunk_array or the chunk tree; for a chunk
    * the filesystem no longer has (forensics: a block group removed after the data in it was
@@ -94,25 +96,45 @@ export function chunkFromItem(logical: LogicalInput, item: ChunkItem, origin: Ch
     numStripes: item.numStripes,
     subStripes: item.subStripes,
     stripes: item.stripes,
+    sectorSize: item.sectorSize,
     origin,
   };
+}
+
+/**
+ * The kernel's limit on a chunk's length (tree-checker.c btrfs_check_chunk_valid): the count
+ * of 64 KiB stripes in a chunk must fit a u32, so a length of U32_MAX << 16 or more is a bit flip.
+ */
+export const CHUNK_LENGTH_LIMIT = 0xffffffffn << 16n;
+
+/** What the filesystem's superblock says that a chunk is judged against. */
+export interface ChunkContext {
+  sectorsize: number;
+  /** incompat_flags: MIXED_GROUPS allows DATA|METADATA chunks. */
+  incompatFlags: bigint;
 }
 
 /**
  * Values the kernel's chunk validation refuses but that do not stop a reader
  * from mapping through the chunk (reported as findings, chunk kept).
  */
-export function chunkFieldProblems(c: Chunk, sectorsize: number): string[] {
+export function chunkFieldProblems(c: Chunk, ctx: ChunkContext): string[] {
   const out: string[] = [];
-  const ss = BigInt(sectorsize);
+  const ss = BigInt(ctx.sectorsize);
   if (c.stripeLen !== 65536n) out.push(`stripe_len ${c.stripeLen} is not 65536`);
-  if (ss > 0n && (c.logical % ss !== 0n || c.length % ss !== 0n)) out.push(`logical ${c.logical} or length ${c.length} not aligned to sectorsize ${sectorsize}`);
+  if (ss > 0n && (c.logical % ss !== 0n || c.length % ss !== 0n)) out.push(`logical ${c.logical} or length ${c.length} not aligned to sectorsize ${ctx.sectorsize}`);
+  if (c.sectorSize !== undefined && c.sectorSize !== ctx.sectorsize) out.push(`sector_size ${c.sectorSize}, the filesystem's sectorsize is ${ctx.sectorsize}`);
+  if (c.length >= CHUNK_LENGTH_LIMIT) out.push(`length ${c.length} reaches the limit ${CHUNK_LENGTH_LIMIT} (more 64 KiB stripes than a u32 counts)`);
   const profiles = c.type & BLOCK_GROUP_PROFILE_MASK;
   if (profiles & (profiles - 1n)) out.push(`type 0x${c.type.toString(16)} names more than one profile`);
   const types = c.type & BLOCK_GROUP_TYPE_MASK;
-  if (types === 0n) out.push(`type 0x${c.type.toString(16)} has no DATA, METADATA or SYSTEM flag`);
+  if (types === 0n) out.push(`type 0x${c.type.toString(16)} has no DATA, METADATA, SYSTEM or METADATA_REMAP flag`);
   if (types & BlockGroupFlag.SYSTEM && types !== BlockGroupFlag.SYSTEM) out.push('SYSTEM chunk also flagged DATA or METADATA');
-  const known = BLOCK_GROUP_TYPE_MASK | BLOCK_GROUP_PROFILE_MASK;
+  // Only a filesystem with the mixed-groups feature may put data and metadata in one chunk.
+  if ((types & (BlockGroupFlag.DATA | BlockGroupFlag.METADATA)) === (BlockGroupFlag.DATA | BlockGroupFlag.METADATA) && !(ctx.incompatFlags & IncompatFlag.MIXED_GROUPS))
+    out.push(`type 0x${c.type.toString(16)} is DATA|METADATA without the MIXED_GROUPS feature`);
+  // REMAPPED (remap tree, progs 6.19) is a state bit the kernel accepts beside the type and profile.
+  const known = BLOCK_GROUP_TYPE_MASK | BLOCK_GROUP_PROFILE_MASK | BlockGroupFlag.REMAPPED;
   if (c.type & ~known) out.push(`type has unknown bits 0x${(c.type & ~known).toString(16)}`);
   if (c.profile === 'DUP' && c.numStripes !== 2) out.push(`DUP with ${c.numStripes} stripes`);
   if (c.profile === 'SINGLE' && c.numStripes !== 1) out.push(`SINGLE with ${c.numStripes} stripes`);

@@ -1,8 +1,8 @@
 import { rule } from '../../findingRules.js';
-import { BlockGroupFlag, CompatRoFlag } from '../../format/constants.js';
+import { BlockGroupFlag, CompatRoFlag, ItemType } from '../../format/constants.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import { stripeSize } from '../../volume/ChunkMap.js';
-import type { MetaFacts } from './metadata.js';
+import type { ExtentRec, MetaFacts } from './metadata.js';
 import type { CheckFinding } from './types.js';
 
 /**
@@ -13,6 +13,7 @@ import type { CheckFinding } from './types.js';
  */
 export function checkExtentRefs(fs: Filesystem, facts: MetaFacts, add: (f: CheckFinding) => void): void {
   const EXT = 2n;
+  const nodesize = BigInt(fs.superblock.nodesize);
   const extents = [...facts.extents].sort((a, b) => (a.bytenr < b.bytenr ? -1 : a.bytenr > b.bytenr ? 1 : 0));
   const byBytenr = new Map<bigint, (typeof extents)[number]>();
   const lostExtentTree = facts.lost.some((l) => l.tree === EXT);
@@ -37,7 +38,9 @@ export function checkExtentRefs(fs: Filesystem, facts: MetaFacts, add: (f: Check
   }
   if (!lostExtentTree) {
     for (const [bytenr, n] of facts.blockRefs) {
-      if (!byBytenr.has(bytenr)) add({ ...rule('extent-missing'), message: `tree block ${bytenr} (referenced ${n} time(s)) has no extent item`, location: { logical: bytenr, block: bytenr } });
+      // The remap tree's blocks have no extent items (check/main.c: "The remap tree doesn't have backrefs").
+      if (!byBytenr.has(bytenr) && !facts.remapBlocks.has(bytenr))
+        add({ ...rule('extent-missing'), message: `tree block ${bytenr} (referenced ${n} time(s)) has no extent item`, location: { logical: bytenr, block: bytenr } });
     }
     for (const [bytenr, r] of facts.dataRefs) {
       const e = byBytenr.get(bytenr);
@@ -47,13 +50,16 @@ export function checkExtentRefs(fs: Filesystem, facts: MetaFacts, add: (f: Check
         add({ ...rule('file-extent-range'), message: `file extent item says disk extent ${bytenr} is ${r.diskNumBytes} bytes, the extent item says ${e.length}`, location: loc });
     }
   }
-  // Block group used bytes: the extents inside each block group.
+  checkOwnerRefs(fs, facts, byBytenr, add);
+  // Block group used bytes: the extents inside each block group, and the remap tree's blocks.
+  const spans = withRemapBlocks(fs, facts, extents);
   const bgs = [...facts.blockGroups].sort((a, b) => (a.logical < b.logical ? -1 : 1));
+  const stripe = 65536n;
   let j = 0;
   for (const bg of bgs) {
     let used = 0n;
-    while (j < extents.length && extents[j]!.bytenr < bg.logical) {
-      const e = extents[j]!;
+    while (j < spans.length && spans[j]!.bytenr < bg.logical) {
+      const e = spans[j]!;
       add({
         ...rule('extent-outside-block-group'),
         message: `extent ${e.bytenr} +${e.length} lies in no block group`,
@@ -63,10 +69,18 @@ export function checkExtentRefs(fs: Filesystem, facts: MetaFacts, add: (f: Check
     }
     // progs check's "chunk type mismatch" (CHUNK_TYPE_MISMATCH): data lives in DATA block groups, tree blocks in METADATA or SYSTEM ones.
     const holdsData = (bg.flags & BlockGroupFlag.DATA) !== 0n,
-      holdsTrees = (bg.flags & (BlockGroupFlag.METADATA | BlockGroupFlag.SYSTEM)) !== 0n;
-    while (j < extents.length && extents[j]!.bytenr < bg.logical + bg.length) {
-      const e = extents[j++]!;
+      holdsTrees = (bg.flags & (BlockGroupFlag.METADATA | BlockGroupFlag.SYSTEM | BlockGroupFlag.METADATA_REMAP)) !== 0n;
+    while (j < spans.length && spans[j]!.bytenr < bg.logical + bg.length) {
+      const e = spans[j++]!;
       used += e.length;
+      // check_crossing_stripes: a tree block lies within one 64 KiB stripe counted from its block group's start.
+      const off = e.bytenr - bg.logical;
+      if (e.isTree && !e.v0 && off / stripe !== (off + nodesize - 1n) / stripe)
+        add({
+          ...rule('tree-block-stripe-crossing'),
+          message: `tree block ${e.bytenr} +${nodesize} crosses a 64 KiB stripe boundary of block group ${bg.logical} (at offset ${(off / stripe + 1n) * stripe})`,
+          location: { tree: EXT, block: e.at.block, logical: e.bytenr, slot: e.at.slot, key: e.at.key },
+        });
       if (!e.v0 && (e.isTree ? !holdsTrees : !holdsData))
         add({
           ...rule('extent-block-group-type'),
@@ -96,8 +110,8 @@ export function checkExtentRefs(fs: Filesystem, facts: MetaFacts, add: (f: Check
       });
     }
   }
-  for (; j < extents.length; j++) {
-    const e = extents[j]!;
+  for (; j < spans.length; j++) {
+    const e = spans[j]!;
     if (bgs.length)
       add({
         ...rule('extent-outside-block-group'),
@@ -111,6 +125,71 @@ export function checkExtentRefs(fs: Filesystem, facts: MetaFacts, add: (f: Check
       if (!bgAt.has(c.logical)) add({ ...rule('block-group-missing'), message: `chunk ${c.logical} +${c.length} has no block group item`, location: { logical: c.logical } });
     }
   }
+}
+
+/**
+ * The extents that take space in block groups: the extent items, and the remap tree's blocks,
+ * which have none but count in their block group's used bytes (btrfs-progs 6.19), in bytenr order.
+ */
+function withRemapBlocks(fs: Filesystem, facts: MetaFacts, sorted: ExtentRec[]): ExtentRec[] {
+  if (facts.remapBlocks.size === 0) return sorted;
+  const nodesize = BigInt(fs.superblock.nodesize);
+  const remap: ExtentRec[] = [...facts.remapBlocks].map((bytenr) => ({
+    bytenr,
+    length: nodesize,
+    refs: 1n,
+    isTree: true,
+    backrefs: 1n,
+    at: { block: bytenr, slot: 0, key: { objectid: bytenr, type: ItemType.METADATA_ITEM, offset: 0n } },
+  }));
+  return [...sorted, ...remap].sort((a, b) => (a.bytenr < b.bytenr ? -1 : a.bytenr > b.bytenr ? 1 : 0));
+}
+
+/**
+ * progs check's owner check (check/main.c check_owner_ref): a tree block whose extent has
+ * no FULL_BACKREF flag must be referenced by its header's owner, either through a tree
+ * block back reference naming that root or, failing that, by a pointer found when the
+ * owner's tree is searched for the block's first key; a tree's root block only through
+ * its back references. The search is made only for blocks whose back references do not
+ * name their owner (none in a valid filesystem).
+ */
+function checkOwnerRefs(fs: Filesystem, facts: MetaFacts, byBytenr: Map<bigint, ExtentRec>, add: (f: CheckFinding) => void): void {
+  let roots: Set<bigint> | undefined;
+  for (const [bytenr, owner] of facts.blockOwners) {
+    const e = byBytenr.get(bytenr);
+    if (!e?.treeRoots || e.treeRoots.includes(owner) || facts.treeBlockRefRoots.get(bytenr)?.includes(owner)) continue;
+    roots ??= new Set([fs.rootTree.bytenr, fs.chunkTree.bytenr, ...fs.roots().map((r) => r.bytenr)]);
+    if (!roots.has(bytenr) && ownerReaches(fs, owner, bytenr)) continue;
+    const named = [...e.treeRoots, ...(facts.treeBlockRefRoots.get(bytenr) ?? [])];
+    add({
+      ...rule('tree-block-owner-ref'),
+      message: `tree block ${bytenr}: owner ${owner} is not among the roots of its back references (${named.join(', ') || 'none'})${roots.has(bytenr) ? ', and it is a tree root' : `, and tree ${owner} does not reach it`}`,
+      location: { tree: 2n, block: e.at.block, slot: e.at.slot, key: e.at.key, logical: bytenr },
+    });
+  }
+}
+
+/** Whether tree `owner`, searched for the first key of block `bytenr`, has a pointer to it one level up. */
+function ownerReaches(fs: Filesystem, owner: bigint, bytenr: bigint): boolean {
+  const root = fs.treeRoot(owner);
+  const target = fs.reader.read({ logical: bytenr }, { tree: owner }).block;
+  if (!root || !target || target.nritems === 0) return false;
+  const key = target.key(0);
+  let node = fs.reader.read({ logical: root.bytenr }, { tree: owner }).block;
+  // At most one step per level (< 8): a hostile image's pointers may loop or not descend.
+  for (let steps = 0; node && !node.isLeaf && node.level > target.level && steps < 8; steps++) {
+    let lo = 0,
+      hi = node.nritems - 1;
+    // The last slot whose key is not above the searched key (slot 0 when all are).
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (node.compareKey(mid, key) <= 0) lo = mid;
+      else hi = mid - 1;
+    }
+    if (node.level === target.level + 1) return node.blockPtr(lo) === bytenr;
+    node = fs.reader.read({ logical: node.blockPtr(lo) }, { tree: owner }).block;
+  }
+  return false;
 }
 
 /** Device extents against chunk stripes, against each other, the device size and the device's bytes_used. */
@@ -235,7 +314,11 @@ export function checkFreeSpaceTotals(fs: Filesystem, facts: MetaFacts, add: (f: 
   const byStart = <T extends { start: bigint }>(xs: T[]) => xs.slice().sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
   const kinds = byStart(facts.fstKinds),
     free = byStart(facts.fstFree);
-  const extents = facts.extents.slice().sort((a, b) => (a.bytenr < b.bytenr ? -1 : a.bytenr > b.bytenr ? 1 : 0));
+  const extents = withRemapBlocks(
+    fs,
+    facts,
+    facts.extents.slice().sort((a, b) => (a.bytenr < b.bytenr ? -1 : a.bytenr > b.bytenr ? 1 : 0)),
+  );
   let k = 0,
     f = 0,
     e = 0;

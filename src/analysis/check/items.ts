@@ -14,7 +14,7 @@ import {
   ObjectId,
   RootFlag,
 } from '../../format/constants.js';
-import { BLOCK_GROUP_ITEM_SIZE, blockGroupChunkObjectid, blockGroupFlags, blockGroupUsed } from '../../format/items/blockGroup.js';
+import { BLOCK_GROUP_ITEM_SIZE, BLOCK_GROUP_ITEM_V2_SIZE, blockGroupChunkObjectid, blockGroupFlags, blockGroupUsed } from '../../format/items/blockGroup.js';
 import { nameText } from '../../format/items/common.js';
 import { DEV_EXTENT_SIZE, decodeDevExtentItem, decodeDevItemItem } from '../../format/items/dev.js';
 import { DIR_ITEM_HEADER_SIZE, dirItemDataLen, dirItemLocationType, dirItemNameLen, dirItemType, forEachDirEntry } from '../../format/items/dir.js';
@@ -74,6 +74,10 @@ export function checkLeafItem(ctx: ItemCheckContext, block: TreeBlock, slot: num
     report(ctx, block, slot, tree, 'key-type-tree', `item of type ${itemTypeName(type)} (${type}) does not belong in tree ${tree}`);
     return;
   }
+  if (slot > 0 && PREV_INO_TYPES.has(type) && !sameObjectid(block, slot - 1, slot) && isFsTreeOwner(block.owner)) {
+    // tree-checker.c check_prev_ino: in a subvolume's leaf these items follow another item of their own inode (its inode item first).
+    report(ctx, block, slot, tree, 'item-prev-ino', `${itemTypeName(type)} of inode ${block.keyObjectid(slot)} follows an item of inode ${block.keyObjectid(slot - 1)}`);
+  }
   const e = ITEM_TYPE_BY_NUMBER[type];
   const check = e && ITEM_CHECKS[e.name];
   if (!check) return;
@@ -101,6 +105,23 @@ function newCall(ctx: ItemCheckContext): ItemCheckCall {
     genOk: (g) => g <= ctx.generation + 1n,
   };
   return c;
+}
+
+/** The item types whose previous item in a subvolume's leaf must be of the same inode (tree-checker.c check_prev_ino's callers). */
+const PREV_INO_TYPES = new Set<number>([ItemType.XATTR_ITEM, ItemType.INODE_REF, ItemType.DIR_INDEX, ItemType.DIR_ITEM, ItemType.EXTENT_DATA]);
+
+/** ctree.h is_fstree of a header owner: 5, or from 256 up as a signed number (not the log, reloc and data reloc trees). */
+function isFsTreeOwner(owner: bigint): boolean {
+  return owner === ObjectId.FS_TREE || (owner >= ObjectId.FIRST_FREE && owner < 1n << 63n);
+}
+
+/** Whether two slots' keys have the same objectid, compared as bytes (this runs for most items of every fs tree). */
+function sameObjectid(b: TreeBlock, a: number, c: number): boolean {
+  const d = b.data,
+    x = b.keyOffset(a),
+    y = b.keyOffset(c);
+  for (let i = 0; i < 8; i++) if (d[x + i] !== d[y + i]) return false;
+  return true;
 }
 
 /** What one item check is given. */
@@ -326,8 +347,10 @@ function inlineRefSeq(r: InlineRef): bigint {
 /** BLOCK_GROUP_ITEM. */
 function checkBlockGroupItem(c: ItemCheckCall): void {
   const { block, slot, data, bad } = c;
-  if (data.length !== BLOCK_GROUP_ITEM_SIZE) {
-    bad('item-size', `block group item is ${data.length} bytes, expected ${BLOCK_GROUP_ITEM_SIZE}`);
+  // check_block_group_item: the v2 item (36 bytes) exactly when the remap-tree feature is on.
+  const want = c.ctx.incompatFlags & IncompatFlag.REMAP_TREE ? BLOCK_GROUP_ITEM_V2_SIZE : BLOCK_GROUP_ITEM_SIZE;
+  if (data.length !== want) {
+    bad('item-size', `block group item is ${data.length} bytes, expected ${want}`);
     return;
   }
   const len = block.keyOffsetField(slot),
@@ -342,8 +365,9 @@ function checkBlockGroupItem(c: ItemCheckCall): void {
   } else if (chunkObjectid !== ObjectId.FIRST_CHUNK_TREE) bad('block-group-item', `chunk_objectid ${chunkObjectid}`);
   const bgType = flags & BLOCK_GROUP_TYPE_MASK;
   if (bgType === 0n) bad('block-group-item', `flags 0x${flags.toString(16)} name no type`);
-  // check_block_group_item: one type, or METADATA and DATA together (mixed groups); SYSTEM goes alone.
+  // check_block_group_item: one type, or METADATA and DATA together (mixed groups); SYSTEM and METADATA_REMAP go alone.
   else if ((bgType & BlockGroupFlag.SYSTEM) !== 0n && bgType !== BlockGroupFlag.SYSTEM) bad('block-group-item', `flags 0x${flags.toString(16)}: SYSTEM with another type`);
+  else if ((bgType & BlockGroupFlag.METADATA_REMAP) !== 0n && bgType !== BlockGroupFlag.METADATA_REMAP) bad('block-group-item', `flags 0x${flags.toString(16)}: METADATA_REMAP with another type`);
   const prof = flags & BLOCK_GROUP_PROFILE_MASK;
   if ((prof & (prof - 1n)) !== 0n) bad('block-group-item', `flags 0x${flags.toString(16)} name several profiles`);
 }

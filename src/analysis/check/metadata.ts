@@ -1,5 +1,5 @@
 import { rule } from '../../findingRules.js';
-import { ExtentFlag, FileExtentType, FreeSpaceFlag, IncompatFlag, ItemType, ObjectId } from '../../format/constants.js';
+import { ExtentFlag, FileExtentType, FreeSpaceFlag, HeaderFlag, IncompatFlag, ItemType, ObjectId } from '../../format/constants.js';
 import { BLOCK_GROUP_ITEM_SIZE, blockGroupFlags, blockGroupUsed, freeSpaceInfo, freeSpaceInfoExtentCount, freeSpaceInfoFlags } from '../../format/items/blockGroup.js';
 import { DEV_EXTENT_SIZE, devExtentChunkOffset, devExtentLength } from '../../format/items/dev.js';
 import { extentDataRef, extentDataRefCount, sharedDataRef, sharedDataRefCount } from '../../format/items/extent.js';
@@ -31,6 +31,8 @@ export interface ExtentRec {
   /** With simple quotas: the extent item's generation and a data extent's EXTENT_OWNER_REF root (its first inline ref). */
   generation?: bigint;
   ownerRef?: bigint;
+  /** A tree block's extent without FULL_BACKREF: the roots its inline TREE_BLOCK_REFs name (keyed ones are in MetaFacts.treeBlockRefRoots), for progs' owner check. */
+  treeRoots?: bigint[];
 }
 
 /** A block no copy of which could be read, and the key range of its tree it held. */
@@ -52,6 +54,12 @@ export interface MetaFacts {
   extents: ExtentRec[];
   /** Keyed back references, summed per extent bytenr. */
   keyedBackrefs: Map<bigint, bigint>;
+  /** Keyed TREE_BLOCK_REF items: the roots each names, by tree block bytenr. */
+  treeBlockRefRoots: Map<bigint, bigint[]>;
+  /** Each tree block reached (in a tree the extent tree accounts), with its header's owner. */
+  blockOwners: Map<bigint, bigint>;
+  /** Blocks of the remap tree (remap-tree feature): they have no extent items, and count in their block group's used bytes. */
+  remapBlocks: Set<bigint>;
   blockGroups: { logical: bigint; length: bigint; used: bigint; flags: bigint; at: { tree: bigint; block: bigint; slot: number } }[];
   devExtents: { devid: bigint; physical: bigint; length: bigint; chunkOffset: bigint; at: { block: bigint; slot: number } }[];
   csumRanges: { start: bigint; end: bigint; at: { block: bigint; slot: number } }[];
@@ -103,6 +111,9 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     dataRefs: new Map(),
     extents: [],
     keyedBackrefs: new Map(),
+    treeBlockRefRoots: new Map(),
+    blockOwners: new Map(),
+    remapBlocks: new Set(),
     blockGroups: [],
     devExtents: [],
     csumRanges: [],
@@ -155,6 +166,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         for (const r of d.inlineRefs) backrefs += r.kind === 'extent_data' || r.kind === 'shared_data' ? BigInt(r.count) : r.kind === 'extent_owner' ? 0n : 1n;
         const isTree = (d.flags & ExtentFlag.TREE_BLOCK) !== 0n;
         const rec: ExtentRec = { bytenr: key.objectid, length: type === ItemType.METADATA_ITEM ? nodesize : key.offset, refs: d.refs, isTree, backrefs, at: { block: b.logical, slot, key } };
+        if (isTree && !(d.flags & ExtentFlag.FULL_BACKREF)) rec.treeRoots = d.inlineRefs.flatMap((r) => (r.kind === 'tree_block' ? [r.root] : []));
         if (squota) {
           rec.generation = d.generation;
           const first = d.inlineRefs[0];
@@ -174,6 +186,11 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         if (type === ItemType.SHARED_DATA_REF) n = data.length >= sharedDataRef.size ? BigInt(sharedDataRefCount(data, 0)) : 0n;
         const k = b.keyObjectid(slot);
         facts.keyedBackrefs.set(k, (facts.keyedBackrefs.get(k) ?? 0n) + n);
+        if (type === ItemType.TREE_BLOCK_REF) {
+          const roots = facts.treeBlockRefRoots.get(k);
+          if (roots) roots.push(b.keyOffsetField(slot));
+          else facts.treeBlockRefRoots.set(k, [b.keyOffsetField(slot)]);
+        }
         return;
       }
       case ItemType.BLOCK_GROUP_ITEM: {
@@ -270,6 +287,18 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     }
   };
 
+  // tree-checker.c __btrfs_check_leaf: trees that always hold items (a reloc tree's leaves, flagged RELOC, carry their subvolume's owner and are not judged).
+  const neverEmpty = new Set([ObjectId.ROOT_TREE, ObjectId.CHUNK_TREE, ObjectId.DEV_TREE, ObjectId.FS_TREE, ObjectId.DATA_RELOC_TREE]);
+  if (!(sb.incompatFlags & IncompatFlag.EXTENT_TREE_V2)) neverEmpty.add(ObjectId.EXTENT_TREE);
+  const emptyLeaf = (b: TreeBlock, tree: bigint) => {
+    if (neverEmpty.has(b.owner))
+      add({
+        ...rule('tree-empty'),
+        message: `tree block ${b.logical}: a leaf with no items, owned by tree ${b.owner}, which is never empty`,
+        location: { tree, block: b.logical, logical: b.logical },
+      });
+  };
+
   const addAll = (fs2: CheckFinding[]) => {
     for (const f of fs2) add(f);
   };
@@ -297,6 +326,9 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         facts.treeBlocks++;
         facts.treeBlockCopies += Math.max(1, fs.volume.copyCount(b.logical));
         if ((facts.treeBlocks & 255) === 0) progress?.(facts.treeBlocks);
+        if (countRefs) facts.blockOwners.set(b.logical, b.owner);
+        if (tree === ObjectId.REMAP_TREE) facts.remapBlocks.add(b.logical);
+        if (b.isLeaf && b.nritems === 0 && !(b.flags & HeaderFlag.RELOC)) emptyLeaf(b, tree);
         if (hi && valid > 0 && b.compareKey(valid - 1, hi) >= 0) {
           add({
             ...rule('key-order'),
@@ -311,7 +343,13 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         else
           graph.children.set(
             b.logical,
-            Array.from({ length: valid }, (_, i) => b.blockPtr(i)),
+            // A deleted subvolume's children before its drop_progress are dropped (their references too): not its blocks any more.
+            dropped
+              ? Array.from({ length: valid }, (_, i) => i).flatMap((i) => {
+                  const childHi = i + 1 < valid ? b.key(i + 1) : hi;
+                  return childHi && compareKeys(childHi, dropped) <= 0 ? [] : [b.blockPtr(i)];
+                })
+              : Array.from({ length: valid }, (_, i) => b.blockPtr(i)),
           );
       }
       if (b.isLeaf) {
@@ -372,13 +410,13 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
     const checker =
       fsTree && live && root.tree !== ObjectId.TREE_RELOC ? new FsTreeChecker(root.tree, add, facts.csumNeeds, root.tree !== ObjectId.DATA_RELOC_TREE ? explicitHoles : 0n, facts.unsummed) : undefined;
     const dropped = live ? undefined : dropProgress(fs, root);
-    // A deleted subvolume whose drop has not begun (drop_progress still zero) is whole, and its
-    // blocks and extents still count in the qgroups as a live one's: the kernel uncounts them
-    // only as the cleaner drops them (btrfs_qgroup_trace_subtree), and progs' qgroup-verify
-    // walks every fs root of the root tree, refs 0 or not.
-    const wholeDead = !live && isFsTreeId(root.tree) && dropped === undefined;
-    walk(root, true, checker, undefined, dropped, checker !== undefined || wholeDead);
-    if (graph && (checker || wholeDead) && isFsTreeId(root.tree)) graph.roots.set(root.tree, root.bytenr);
+    // A deleted subvolume still counts in the qgroups with what the cleaner has not dropped: the
+    // kernel uncounts blocks and extents only as it drops them (btrfs_qgroup_trace_subtree), and
+    // progs' qgroup-verify counts an extent for every root its back references still name. Whole
+    // when the drop has not begun (drop_progress zero); else the subtrees after drop_progress.
+    const dead = !live && isFsTreeId(root.tree);
+    walk(root, true, checker, undefined, dropped, checker !== undefined || dead);
+    if (graph && (checker || dead) && isFsTreeId(root.tree)) graph.roots.set(root.tree, root.bytenr);
     if (checker) {
       checker.finish((logical) => reader.read({ logical }, { tree: root.tree }).block);
       // Names are gathered only to say what a lost block hurts, in a second pass over what is readable.

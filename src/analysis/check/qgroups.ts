@@ -103,15 +103,17 @@ function memberSets(q: QuotaItems): Map<bigint, Set<bigint>> {
  * owner alone — a data extent's EXTENT_OWNER_REF root, a tree block's
  * header owner — from enable_gen on (simple_quota_account_extent), so
  * referenced equals exclusive. Judged only where the numbers are meant to
- * be: quotas on, no rescan running, no deleted subvolume part-way through
- * its drop (its extents are uncounted as it is dropped; one not yet begun
- * counts whole, as progs counts it), no relocation in progress, and every fs tree block read. Undefined when not judged.
+ * be: quotas on, no rescan running, no relocation in progress, and every fs
+ * tree block read. A deleted subvolume counts what its drop has not reached
+ * (whole before the drop begins; part-way, the subtrees after its
+ * drop_progress), as progs counts the extents its back references still
+ * name. Undefined when not judged.
  */
 export function accountQgroups(fs: Filesystem, facts: MetaFacts): QgroupAccount | undefined {
   const g = facts.fsGraph;
   const quota = fs.treeRoot(ObjectId.QUOTA_TREE);
   if (!g || !quota) return undefined;
-  // A deleted subvolume half dropped (not in the graph) has uncounted part of its extents: not judged.
+  // A deleted subvolume not in the graph (its root block unreadable) cannot be counted: not judged.
   if ([...facts.deadRoots.keys()].some((id) => !g.roots.has(id))) return undefined;
   if (facts.lost.some((l) => l.fs || l.tree === ObjectId.QUOTA_TREE || g.roots.has(l.tree))) return undefined;
   if (fs.roots().some((r) => r.tree === ObjectId.TREE_RELOC)) return undefined;

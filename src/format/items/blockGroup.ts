@@ -11,6 +11,21 @@ export const blockGroupItem = defineStruct('btrfs_block_group_item', 24, [
 ]);
 export const { used: blockGroupUsed, chunkObjectid: blockGroupChunkObjectid, flags: blockGroupFlags } = blockGroupItem.get;
 
+/**
+ * btrfs_block_group_item_v2 (uapi/btrfs_tree.h, btrfs-progs 6.19): the item of every block group
+ * when the REMAP_TREE incompat feature is on: the v1 fields, then the bytes of the group remapped
+ * elsewhere through the remap tree and the count of its IDENTITY_REMAP items.
+ */
+export const blockGroupItemV2 = defineStruct('btrfs_block_group_item_v2', 36, [
+  ['used', 'u64'],
+  ['chunkObjectid', 'u64'],
+  ['flags', 'u64'],
+  ['remapBytes', 'u64'],
+  ['identityRemapCount', 'u32'],
+]);
+export const { remapBytes: blockGroupRemapBytes, identityRemapCount: blockGroupIdentityRemapCount } = blockGroupItemV2.get;
+export const BLOCK_GROUP_ITEM_V2_SIZE = blockGroupItemV2.size;
+
 /** btrfs_free_space_info: key (block group start, FREE_SPACE_INFO, length). */
 export const freeSpaceInfo = defineStruct('btrfs_free_space_info', 8, [
   ['extentCount', 'u32'],
@@ -36,6 +51,9 @@ export interface BlockGroupItemDecoded {
   chunkObjectid: bigint;
   /** BlockGroupFlag type and profile bits. */
   flags: bigint;
+  /** The v2 item (remap tree): bytes remapped out of the group, and its IDENTITY_REMAP items. */
+  remapBytes?: bigint;
+  identityRemapCount?: number;
   errors?: string[];
 }
 export const BLOCK_GROUP_ITEM_SIZE = blockGroupItem.size;
@@ -50,7 +68,10 @@ export function decodeBlockGroupItem(key: Key, data: Uint8Array): BlockGroupItem
     chunkObjectid: blockGroupChunkObjectid(data, 0),
     flags: blockGroupFlags(data, 0),
   };
-  if (data.length !== BLOCK_GROUP_ITEM_SIZE) r.errors = [`block group item has ${data.length} bytes, expected ${BLOCK_GROUP_ITEM_SIZE}`];
+  if (data.length === BLOCK_GROUP_ITEM_V2_SIZE) {
+    r.remapBytes = blockGroupRemapBytes(data, 0);
+    r.identityRemapCount = blockGroupIdentityRemapCount(data, 0);
+  } else if (data.length !== BLOCK_GROUP_ITEM_SIZE) r.errors = [`block group item has ${data.length} bytes, expected ${BLOCK_GROUP_ITEM_SIZE} (or ${BLOCK_GROUP_ITEM_V2_SIZE} with the remap tree)`];
   return r;
 }
 
