@@ -7,7 +7,7 @@
 // ratio to btrfs-progs' same run. One table printed, and the same as JSON in
 // bench/results/<date>.json.
 //
-//   npm run build && sudo node bench/run.js [--runs N] [--only NAME[,NAME]] [--images large,scale]
+//   npm run build && sudo node bench/run.js [--runs N] [--only NAME[,NAME]] [--images large[,scale]]
 //       [--jobs 1,all] [--cache warm,cold] [--load alone,loaded] [--progs PATH] [--out DIR]
 //       [--results FILE] [--containers] [--no-progs]
 //
@@ -21,6 +21,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  // The usage is this file's opening comment.
+  const text = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  console.log(text.slice(1, text.findIndex((l) => l.startsWith('import '))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
 const arg = (name, def) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : def;
@@ -28,7 +34,8 @@ const arg = (name, def) => {
 const list = (name, def) => arg(name, def).split(',').filter(Boolean);
 const runs = Number(arg('--runs', '3'));
 const only = list('--only', '');
-const imageNames = list('--images', 'large,scale');
+// The scale image takes an hour and about 10 GB to build: only when asked for.
+const imageNames = list('--images', 'large');
 const jobsList = list('--jobs', '1,all');
 const caches = list('--cache', 'warm,cold');
 const loads = list('--load', 'alone,loaded');
