@@ -1,6 +1,7 @@
 import { BLOCK_GROUP_TYPE_MASK, BlockGroupFlag } from '../format/constants.js';
 import type { DevExtent } from '../format/items/dev.js';
-import type { BlockGroup } from '../tree/blockGroups.js';
+import { type BlockGroup, readBlockGroupsAt, readDevExtents } from '../tree/blockGroups.js';
+import type { Filesystem } from '../tree/Filesystem.js';
 import type { Chunk } from '../volume/ChunkMap.js';
 import { stripeSize } from '../volume/ChunkMap.js';
 
@@ -31,6 +32,19 @@ export interface ChunkReport {
   confidence?: string;
   evidence?: string;
   stripes: { devid: bigint; physical: bigint; devUuid: string; devExtent: 'ok' | 'missing' | 'mismatch' }[];
+}
+
+/**
+ * Every chunk of the filesystem as chunkReports joins it: each chunk's block group looked
+ * up by its key (the chunk's logical start) rather than a walk of every block group item.
+ */
+export function fsChunkReports(fs: Filesystem): ChunkReport[] {
+  const all = fs.volume.chunks.all;
+  const bgs = readBlockGroupsAt(
+    fs,
+    all.map((c) => c.logical),
+  );
+  return chunkReports(all, [...bgs.values()], readDevExtents(fs));
 }
 
 /** Chunks joined with their block group's used bytes and their device extents. */

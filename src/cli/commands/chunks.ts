@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { chunkReports } from '../../report/chunks.js';
+import { fsChunkReports } from '../../report/chunks.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { seedDeviceLines, seedDevices } from '../../report/seeds.js';
-import { readBlockGroupsAt, readDevExtents } from '../../tree/blockGroups.js';
 import { type CliIO, EXIT_DAMAGE, EXIT_OK } from '../context.js';
 import { reportFindings } from '../findings.js';
 import { openFilesystem } from '../open.js';
@@ -14,17 +13,7 @@ export function registerChunks(program: Command, io: CliIO, done: (code: number)
     .description('list chunks with type, profile, size, used bytes, stripes and their device extents')
     .action((image: string | undefined, opts: CommonOptions) => {
       const fs = openFilesystem(image, opts, io);
-      const all = fs.volume.chunks.all;
-      const reports = chunkReports(
-        all,
-        [
-          ...readBlockGroupsAt(
-            fs,
-            all.map((c) => c.logical),
-          ).values(),
-        ],
-        readDevExtents(fs),
-      );
+      const reports = fsChunkReports(fs);
       const bad = reports.some((r) => r.stripes.some((s) => s.devExtent !== 'ok'));
       if (opts.json) {
         const seeds = seedDevices(fs);

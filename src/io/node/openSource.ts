@@ -86,6 +86,17 @@ export function openByteSource(file: string, opts: OpenSourceOptions = {}): Byte
   }
 }
 
+/**
+ * The chain with `real` (a parent's real path) added: never a file already in it (a loop) and
+ * never past MAX_BACKING_DEPTH files. `what` names the chain in the error ("backing file", "parent").
+ */
+function extendChain(child: string, real: string, chain: readonly string[], what: string): string[] {
+  const here = chain.length ? chain : [fs.realpathSync(child)];
+  if (here.includes(real)) throw new FileOpenError(child, `${what} chain loops: ${[...here, real].join(' -> ')}`);
+  if (here.length >= MAX_BACKING_DEPTH) throw new FileOpenError(child, `${what} chain is deeper than ${MAX_BACKING_DEPTH} files`);
+  return [...here, real];
+}
+
 /** A backing file named by `image`: relative to its directory, read-only, never a loop. */
 function openBacking(image: string, name: string, format: string | null, chain: readonly string[]): ByteSource {
   const full = path.isAbsolute(name) ? name : path.resolve(path.dirname(image), name);
@@ -95,11 +106,9 @@ function openBacking(image: string, name: string, format: string | null, chain: 
   } catch {
     throw new FileOpenError(image, `its backing file "${name}" (${full}) does not exist; put it there, or convert the image with its chain (qemu-img convert -O raw)`);
   }
-  const here = chain.length ? chain : [fs.realpathSync(image)];
-  if (here.includes(real)) throw new FileOpenError(image, `backing file chain loops: ${[...here, real].join(' -> ')}`);
-  if (here.length >= MAX_BACKING_DEPTH) throw new FileOpenError(image, `backing file chain is deeper than ${MAX_BACKING_DEPTH} files`);
+  const next = extendChain(image, real, chain, 'backing file');
   // A backing file declared "raw" is read raw, as QEMU does: its first bytes are the guest's.
-  return openByteSource(full, { raw: format === 'raw', chain: [...here, real] });
+  return openByteSource(full, { raw: format === 'raw', chain: next });
 }
 
 /**
@@ -119,15 +128,13 @@ function openVhdParent(child: string, ref: VhdParentRef, chain: readonly string[
     tried.push(`${p.code} ${full}`);
     if (!fs.existsSync(full)) continue;
     const real = fs.realpathSync(full);
-    const here = chain.length ? chain : [fs.realpathSync(child)];
-    if (here.includes(real)) throw new FileOpenError(child, `parent chain loops: ${[...here, real].join(' -> ')}`);
-    if (here.length >= MAX_BACKING_DEPTH) throw new FileOpenError(child, `parent chain is deeper than ${MAX_BACKING_DEPTH} files`);
+    const next = extendChain(child, real, chain, 'parent');
     const probe = FileSource.open(full);
     const id = vhdUniqueId(probe);
     probe.close?.();
     if (id !== ref.uniqueId)
       throw new FileOpenError(child, `its parent ${full} has unique id ${id ?? '(no VHD footer)'}, not the ${ref.uniqueId} the child was made against: a different or modified parent is refused`);
-    return openByteSource(full, { chain: [...here, real] });
+    return openByteSource(full, { chain: next });
   }
   throw new FileOpenError(
     child,
@@ -154,9 +161,7 @@ function openVhdxParent(child: string, ref: VhdxParentRef, chain: readonly strin
     tried.push(`${p.key} ${full}`);
     if (!fs.existsSync(full)) continue;
     const real = fs.realpathSync(full);
-    const here = chain.length ? chain : [fs.realpathSync(child)];
-    if (here.includes(real)) throw new FileOpenError(child, `parent chain loops: ${[...here, real].join(' -> ')}`);
-    if (here.length >= MAX_BACKING_DEPTH) throw new FileOpenError(child, `parent chain is deeper than ${MAX_BACKING_DEPTH} files`);
+    const next = extendChain(child, real, chain, 'parent');
     const probe = FileSource.open(full);
     const id = vhdxDataWriteGuid(probe);
     probe.close?.();
@@ -165,7 +170,7 @@ function openVhdxParent(child: string, ref: VhdxParentRef, chain: readonly strin
         child,
         `its parent ${full} has DataWriteGuid ${id ?? '(not a VHDX with a valid header)'}, not the ${ref.linkage.join(' or ')} the child was made against: a different or modified parent is refused`,
       );
-    return openByteSource(full, { chain: [...here, real] });
+    return openByteSource(full, { chain: next });
   }
   throw new FileOpenError(
     child,
@@ -187,9 +192,7 @@ function openVmdkParent(child: string, hint: string, parentCID: string, chain: r
   } catch {
     throw new FileOpenError(child, `its parent VMDK "${hint}" (${full}) does not exist; put it there, or convert the chain where it is whole (qemu-img convert -O raw)`);
   }
-  const here = chain.length ? chain : [fs.realpathSync(child)];
-  if (here.includes(real)) throw new FileOpenError(child, `parent chain loops: ${[...here, real].join(' -> ')}`);
-  if (here.length >= MAX_BACKING_DEPTH) throw new FileOpenError(child, `parent chain is deeper than ${MAX_BACKING_DEPTH} files`);
+  const next = extendChain(child, real, chain, 'parent');
   const probe = FileSource.open(full);
   let d: VmdkDescriptor | null = null;
   try {
@@ -199,7 +202,7 @@ function openVmdkParent(child: string, hint: string, parentCID: string, chain: r
   }
   if (!d || parseInt(d.cid, 16) !== parseInt(parentCID, 16))
     throw new FileOpenError(child, `its parent ${full} has CID ${d?.cid || '(no VMDK descriptor)'}, not the ${parentCID} the delta was made against: a different or modified parent is refused`);
-  return openByteSource(full, { chain: [...here, real] });
+  return openByteSource(full, { chain: next });
 }
 
 /** The descriptor of a VMDK file: its text, or the one a sparse extent embeds; null for anything else. */

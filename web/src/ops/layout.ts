@@ -1,7 +1,7 @@
 import { BlockGroupFlag, ItemType, ObjectId } from '../../../src/format/constants.js';
 import { resolveLogical } from '../../../src/fs/backrefs.js';
 import type { FsView } from '../../../src/fs/FsView.js';
-import { chunkReports } from '../../../src/report/chunks.js';
+import { chunkReports, fsChunkReports } from '../../../src/report/chunks.js';
 import { resolutionJson } from '../../../src/report/fs.js';
 import { blockGroupScene, deviceMapInput, kindOfFlags, PALETTE, type RGB, renderSvg, shade } from '../../../src/report/heatmap.js';
 import { toJson } from '../../../src/report/json.js';
@@ -18,17 +18,7 @@ const hex = (c: RGB) => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('
  */
 export function layout(fs: Filesystem): string {
   const m = deviceMapInput(fs);
-  const all = fs.volume.chunks.all;
-  const chunks = chunkReports(
-    all,
-    [
-      ...readBlockGroupsAt(
-        fs,
-        all.map((c) => c.logical),
-      ).values(),
-    ],
-    readDevExtents(fs),
-  );
+  const chunks = fsChunkReports(fs);
   return toJson({
     devices: m.devices,
     extents: m.extents.map((x) => {
