@@ -24,7 +24,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   // The usage is this file's opening comment.
   const text = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
-  console.log(text.slice(1, text.findIndex((l) => l.startsWith('import '))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  console.log(
+    text
+      .slice(
+        1,
+        text.findIndex((l) => l.startsWith('import ')),
+      )
+      .map((l) => l.replace(/^\/\/ ?/, ''))
+      .join('\n'),
+  );
   process.exit(0);
 }
 const arg = (name, def) => {
