@@ -240,7 +240,8 @@ class Extractor {
     if (into.length) startHost = join(Buffer.from(out.host, 'latin1'), into[into.length - 1]!);
     const startShown = displayPath(into);
     if (this.prefetch) {
-      const trees = [this.view.tree(start.subvol), this.view.fs.treeRoot(ObjectId.CSUM_TREE)];
+      // Every csum tree: with extent-tree-v2 a file's checksums may be in any global root.
+      const trees = [this.view.tree(start.subvol), ...this.view.fs.globalRoots(ObjectId.CSUM_TREE)];
       // A whole subvolume with none below it: its leaves' inode items tell how much there is to write.
       const whole = start.ino === this.view.rootOf(start.subvol).ino && !this.view.subvolumes().some((s) => s.parentId === start.subvol);
       this.prefetch.warmTrees(
