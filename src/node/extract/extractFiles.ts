@@ -205,7 +205,11 @@ class Extractor {
     this.prefetch = opts.readAhead ? new Prefetcher(view) : null;
     this.content = new ContentWriter(view, this.log, this.meta, outDir, opts, this.prefetch, () => this.progress());
     if (typeof opts.xattr === 'string') this.log.summary.notes.push(`xattrs are not restored: ${opts.xattr}`);
-    if (view.isMetadump) this.log.summary.notes.push('the image was made by btrfs-image (METADUMP): it holds metadata only, so file contents and symlink targets cannot be extracted');
+    if (view.metadumpHasData)
+      this.log.summary.notes.push(
+        'the image was made by btrfs-image -d: file data is extracted unverified (its csum items are zeroed); inline file data and symlink targets are zeroed in it and cannot be extracted',
+      );
+    else if (view.isMetadump) this.log.summary.notes.push('the image was made by btrfs-image (METADUMP): it holds metadata only, so file contents and symlink targets cannot be extracted');
   }
 
   async run(start: WalkItem['ref'], startInode: Inode, into: Uint8Array[], ways: readonly (Meta | null)[], createdOut: boolean): Promise<void> {
