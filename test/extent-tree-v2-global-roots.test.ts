@@ -15,6 +15,7 @@ import { loadRunsImage } from '../src/io/node/runs.js';
 import { blockGroupScene } from '../src/report/heatmap.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
 import { chunk as layoutChunk } from '../web/src/ops/layout.js';
+import { cli } from './helpers/cli.js';
 import { parseDumpTree, walkedBlocks } from './helpers/dumpTreeTruth.js';
 import { SAMPLES } from './helpers/samples.js';
 
@@ -155,5 +156,23 @@ describe('extent-tree-v2 with four global roots, files made by mkfs 6.19 --rootd
     expect(carved.leavesRead).toBeGreaterThan(0);
     expect(carved.runs).toEqual([]);
     expect(carved.sectorsChecked).toBe(0);
+  });
+
+  it('tree --tree extent/csum/free-space prints every global root under its title, the blocks dump-tree lists', async () => {
+    const dump = truth('dump-tree.txt.gz');
+    for (const [arg, title] of [
+      ['extent', 'extent tree'],
+      ['csum', 'checksum tree'],
+      ['free-space', 'free space tree'],
+    ] as const) {
+      const r = await cli('tree', join(DIR, 'dev1.runs.gz'), '--tree', arg);
+      expect(r.code).toBe(0);
+      // dump-tree's section of those trees: from the first title to the next tree's title.
+      const sections = dump.split(/\n(?=[a-z][a-z ]* tree( key|\n))/);
+      const want = sections.filter((x) => x.startsWith(`${title} key`)).join('\n');
+      const blocks = (t: string) => t.split('\n').filter((l) => /^(\S.* tree key |leaf |node )/.test(l));
+      expect(blocks(want).filter((l) => l.includes('tree key')).length).toBe(4);
+      expect(blocks(r.stdout).map((l) => l.trimEnd())).toEqual(blocks(want).map((l) => l.trimEnd()));
+    }
   });
 });
