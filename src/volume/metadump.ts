@@ -155,12 +155,19 @@ export class MetadumpImage {
       const at = logical + BigInt(done);
       const r = this.rangeAt(at);
       if (!r) return null;
-      const bytes = this.bytesOf(r);
-      if (!bytes) return null;
       const from = Number(at - r.logical);
-      const n = Math.min(length - done, bytes.length - from);
+      const n = Math.min(length - done, r.length - from);
       if (n <= 0) return null;
-      out.set(bytes.subarray(from, from + n), done);
+      if (!r.compressed) {
+        // Only the bytes asked for: a range of a -d dump can be 256 MiB of data.
+        const b = this.source.read(r.fileOffset + BigInt(from), n);
+        if (b.length !== n) return null;
+        out.set(b, done);
+      } else {
+        const bytes = this.bytesOf(r);
+        if (!bytes || bytes.length < from + n) return null;
+        out.set(bytes.subarray(from, from + n), done);
+      }
       done += n;
     }
     return out;
