@@ -1,5 +1,5 @@
 import { computeCsum } from '../src/format/checksum.js';
-import { ItemType } from '../src/format/constants.js';
+import { ItemType, ObjectId } from '../src/format/constants.js';
 import type { Rng } from './rng.js';
 import { type Patch, readRuns } from './runsImage.js';
 import type { BlockTarget, ItemTarget, SampleTargets } from './targets.js';
@@ -467,6 +467,52 @@ const mutators: [weight: number, name: string, fn: Mutator][] = [
     (x) => {
       const blk = x.rng.pick(x.t.blocks);
       x.editBlock(blk, '', (b) => (x.rng.chance(0.5) ? x.flipBits(b, 32, b.length - 32) : x.byteRun(b, 32, b.length - 32)));
+    },
+  ],
+  [
+    2,
+    'global-root',
+    (x) => {
+      // extent-tree-v2: several roots of the extent, csum and free-space trees, told apart by the
+      // ROOT_ITEM key offset (the global root id), and block group items naming theirs in
+      // chunk_objectid. Ids duplicated, out of range, or two roots on one tree block.
+      const globals = new Set<bigint>([ObjectId.EXTENT_TREE, ObjectId.CSUM_TREE, ObjectId.FREE_SPACE_TREE]);
+      const roots: [BlockTarget, ItemTarget][] = [];
+      const groups: [BlockTarget, ItemTarget][] = [];
+      for (const b of x.t.blocks)
+        for (const it of b.items) {
+          if (b.tree === ObjectId.ROOT_TREE && it.type === ItemType.ROOT_ITEM && globals.has(it.objectid) && it.bodySize >= 239) roots.push([b, it]);
+          if (it.type === ItemType.BLOCK_GROUP_ITEM && it.bodySize >= 24) groups.push([b, it]);
+        }
+      if (roots.length < 2) return;
+      if (groups.length && x.rng.chance(0.3)) {
+        const [blk, it] = x.rng.pick(groups);
+        x.editBlock(blk, `block group item ${it.slot} global root id`, (b) => {
+          const v = x.rng.pick([BigInt(roots.length), 1n << 32n, (1n << 64n) - 1n, BigInt(x.rng.int(8))]);
+          writeLE(b, it.bodyOff + 8, 8, v);
+          return `chunk_objectid -> ${v}`;
+        });
+        return;
+      }
+      const [blk, it] = x.rng.pick(roots);
+      const same = roots.filter(([, o]) => o.objectid === it.objectid && o !== it);
+      x.editBlock(blk, `root item ${it.slot} (tree ${it.objectid})`, (b) => {
+        const kind = x.rng.int(3);
+        const other = same.length ? x.rng.pick(same)[1] : undefined;
+        if (kind === 0 && other) {
+          // Two global roots with one id: a key order that is no longer strict.
+          b.copyWithin(101 + it.slot * 25 + 9, 101 + other.slot * 25 + 9, 101 + other.slot * 25 + 17);
+          return `global root id = slot ${other.slot}'s`;
+        }
+        if (kind === 1 && other && blk.items.includes(other)) {
+          // Two global roots on one tree (bytenr, generation, level copied): items read twice.
+          b.copyWithin(it.bodyOff + 176, other.bodyOff + 176, other.bodyOff + 184);
+          b.copyWithin(it.bodyOff + 160, other.bodyOff + 160, other.bodyOff + 168);
+          b[it.bodyOff + 238] = b[other.bodyOff + 238]!;
+          return `tree of slot ${other.slot}`;
+        }
+        return x.setField(b, 101 + it.slot * 25, ['key.offset (global root id)', 9, 8]);
+      });
     },
   ],
   [

@@ -264,7 +264,7 @@ export const FILE_RULES = {
   metadump: {
     group: 'notes',
     severity: 'info',
-    meaning: 'image made by btrfs-image: metadata only, data not checked',
+    meaning: 'image made by btrfs-image: metadata only (with -d also the data, but csum items zeroed), data not checked',
     locates: 'filesystem',
     repair: 'n/a',
     progs: 'super flag METADUMP (progs btrfs-image)',

@@ -57,6 +57,14 @@ export class FsView {
     return this.fs.assembly.metadump !== undefined || (this.fs.superblock.flags & (SuperFlag.METADUMP | SuperFlag.METADUMP_V2)) !== 0n;
   }
 
+  /**
+   * A btrfs-image dump made with -d: its data extents are readable by logical address. Its inline
+   * extents and csum items are zeroed all the same (image-create.c zero_items runs on every leaf).
+   */
+  get metadumpHasData(): boolean {
+    return this.fs.assembly.metadump?.data === true;
+  }
+
   /** Drops the cached inodes and directory paths (a view kept for later reads need not keep them). */
   forget(): void {
     this.inodeCache.clear();

@@ -209,7 +209,8 @@ class DataReader {
     opts: ReadOptions,
   ) {
     this.csums = new CsumLookup(view.fs);
-    this.verify = opts.verify !== false && (inode.flags & InodeFlag.NODATASUM) === 0n && this.csums.available;
+    // A btrfs-image dump's csum items are zeroed (also with -d): there is nothing to verify against.
+    this.verify = opts.verify !== false && (inode.flags & InodeFlag.NODATASUM) === 0n && this.csums.available && !view.isMetadump;
     this.ss = view.sectorsize;
     const want = opts.chunkSize ?? MiB;
     this.chunk = Math.max(this.ss, Math.floor(want / this.ss) * this.ss);
@@ -253,8 +254,12 @@ class DataReader {
       yield { kind: 'zero', offset: at, length: len, why: 'prealloc' };
       return;
     }
-    if (this.view.isMetadump) {
-      yield { kind: 'error', offset: at, length: len, message: 'no file data: the image was made by btrfs-image (METADUMP), which keeps metadata only' };
+    if (this.view.isMetadump && (e.kind === 'inline' || !this.view.metadumpHasData)) {
+      const message =
+        e.kind === 'inline'
+          ? 'no inline file data: btrfs-image zeroes inline extents (also with -d)'
+          : 'no file data: the image was made by btrfs-image (METADUMP) without -d, which keeps metadata only';
+      yield { kind: 'error', offset: at, length: len, message };
       return;
     }
     if (e.encryption !== 0 || e.otherEncoding !== 0) {

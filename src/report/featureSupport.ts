@@ -27,8 +27,8 @@ const INCOMPAT_GAPS: Partial<Record<keyof typeof IncompatFlag, Gap>> = {
     commands: ALL,
   },
   EXTENT_TREE_V2: {
-    note: 'extent-tree-v2 (experimental): global roots (several extent, csum and free-space trees) are not read',
-    commands: ['check', 'sharing', 'usage', 'resolve', 'map', 'cat', 'extract', 'recover'],
+    note: 'extent-tree-v2 (experimental, the format is not final): every global root of the extent, csum and free-space trees is read, an item found by searching them all; check does not verify that an item is in the global root its block group names',
+    commands: ['check'],
   },
   SIMPLE_QUOTA: {
     note: 'simple quotas: owner refs and the qgroup items are decoded; check does not verify squota accounting',

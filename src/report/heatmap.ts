@@ -184,26 +184,28 @@ export function blockGroupScene(fs: Filesystem, logical: bigint): Scene | { erro
   const cols = BAR_W;
   const usedPerCol = new Float64Array(cols);
   const colBytes = Number(bg.length) / cols;
-  const root = fs.treeRoot(ObjectId.EXTENT_TREE);
   const nodesize = BigInt(fs.superblock.nodesize);
   let items = 0;
-  if (root) {
-    for (const { block, slot } of fs.items(root, { objectid: bg.logical, type: 0, offset: 0n }, { objectid: bg.logical + bg.length - 1n, type: 255, offset: 0xffffffffffffffffn })) {
-      const t = block.keyType(slot);
-      if (t !== ItemType.EXTENT_ITEM && t !== ItemType.METADATA_ITEM) continue;
-      const start = block.keyObjectid(slot) - bg.logical;
-      const len = t === ItemType.METADATA_ITEM ? nodesize : block.keyOffsetField(slot);
-      items++;
-      // Spread the extent's bytes over the columns it covers.
-      let s = Number(start),
-        e = Number(start + len);
-      while (s < e) {
-        const c = Math.min(cols - 1, Math.floor(s / colBytes));
-        const ce = (c + 1) * colBytes;
-        const take = Math.min(e, ce) - s;
-        usedPerCol[c]! += take;
-        s += take > 0 ? take : e - s;
-      }
+  // Every extent tree: with extent-tree-v2 the block group's extents are in the global root it names.
+  for (const { block, slot } of fs.globalItems(
+    ObjectId.EXTENT_TREE,
+    { objectid: bg.logical, type: 0, offset: 0n },
+    { objectid: bg.logical + bg.length - 1n, type: 255, offset: 0xffffffffffffffffn },
+  )) {
+    const t = block.keyType(slot);
+    if (t !== ItemType.EXTENT_ITEM && t !== ItemType.METADATA_ITEM) continue;
+    const start = block.keyObjectid(slot) - bg.logical;
+    const len = t === ItemType.METADATA_ITEM ? nodesize : block.keyOffsetField(slot);
+    items++;
+    // Spread the extent's bytes over the columns it covers.
+    let s = Number(start),
+      e = Number(start + len);
+    while (s < e) {
+      const c = Math.min(cols - 1, Math.floor(s / colBytes));
+      const ce = (c + 1) * colBytes;
+      const take = Math.min(e, ce) - s;
+      usedPerCol[c]! += take;
+      s += take > 0 ? take : e - s;
     }
   }
   const L = LAYOUT;

@@ -5,7 +5,7 @@ import { IncompatFlag, ItemType, ObjectId } from '../format/constants.js';
 import { decodeChunkItem } from '../format/items/chunk.js';
 import { type DevItem, decodeDevItem } from '../format/items/dev.js';
 import { rootItemPointer } from '../format/items/root.js';
-import { type Key, MAX_KEY } from '../format/key.js';
+import { compareKeys, type Key, MAX_KEY } from '../format/key.js';
 import type { Superblock } from '../format/superblock.js';
 import type { ByteSource } from '../io/ByteSource.js';
 import { type Assembly, assemble, NotBtrfsError } from '../volume/assemble.js';
@@ -472,6 +472,33 @@ export class Filesystem {
     if (all.length) return all.sort((a, b) => (a.key.offset < b.key.offset ? -1 : a.key.offset > b.key.offset ? 1 : 0));
     const one = this.treeRoot(id);
     return one ? [one] : [];
+  }
+
+  /**
+   * The items of every root of global tree `id` (globalRoots) between `min` and `max`, merged in key
+   * order, as if they were one tree: a reader of a key range (a block group's extents) need not know
+   * which global root holds each item. Without extent-tree-v2, the items of the one root.
+   */
+  *globalItems(id: bigint, min: Key = { objectid: 0n, type: 0, offset: 0n }, max: Key = MAX_KEY): Generator<ItemRef> {
+    const roots = this.globalRoots(id);
+    if (roots.length === 1) {
+      yield* this.items(roots[0]!, min, max);
+      return;
+    }
+    const heads: { it: Generator<ItemRef>; ref: ItemRef; key: Key }[] = [];
+    const advance = (it: Generator<ItemRef>) => {
+      const n = it.next();
+      if (!n.done) heads.push({ it, ref: n.value, key: n.value.block.key(n.value.slot) });
+    };
+    for (const r of roots) advance(this.items(r, min, max));
+    while (heads.length) {
+      // A handful of roots (--num-global-roots): a linear pick of the smallest key is enough.
+      let best = 0;
+      for (let i = 1; i < heads.length; i++) if (compareKeys(heads[i]!.key, heads[best]!.key) < 0) best = i;
+      const h = heads.splice(best, 1)[0]!;
+      yield h.ref;
+      advance(h.it);
+    }
   }
 
   /**

@@ -152,7 +152,7 @@ export class Volume {
     if (!this.map(logical)) return { bytes: null, error: `logical ${logical} is not in any chunk`, places: [] };
     if (copy > 0) return { bytes: null, error: `copy ${copy + 1} does not exist (a btrfs-image dump holds one copy of each block)`, places: [] };
     const b = store.read(logical, length);
-    if (!b) return { bytes: null, error: `logical ${logical} +${length} is not in the btrfs-image dump (it holds tree blocks only)`, places: [] };
+    if (!b) return { bytes: null, error: `logical ${logical} +${length} is not in the btrfs-image dump (it holds tree blocks, and data extents only when made with -d)`, places: [] };
     if (!into) return { bytes: b, places: [] };
     into.set(b);
     return { bytes: into.subarray(0, length), places: [] };

@@ -21,10 +21,16 @@ export interface MetadumpInfo {
   name: string;
   /** Format version (0: tree blocks only; 1: may hold data). */
   version: number;
+  /**
+   * The dump holds the data extents too: format 1, which btrfs-image writes only with -d
+   * (image-create.c picks dump_versions[1] for dump_data). Inline file data and csum items are
+   * zeroed in its tree blocks all the same.
+   */
+  data: boolean;
   clusters: number;
-  /** Ranges of tree blocks (the superblock not counted). */
+  /** Ranges of tree blocks and, with `data`, data extents (the superblock not counted). */
   ranges: number;
-  /** Bytes of logical address space the ranges hold. */
+  /** Bytes of logical address space the ranges hold (tree blocks and data extents). */
   bytes: number;
   compressed: boolean;
 }
@@ -123,7 +129,7 @@ export class MetadumpImage {
     this.starts = ranges.map((r) => r.logical);
     this.superblock = superblock;
     if (!superblock) this.problem('metadump-super', 'the dump holds no superblock (a range at 65536 of 4096 bytes)', 0n);
-    this.info = { name: source.name, version, clusters, ranges: ranges.length, bytes: ranges.reduce((s, r) => s + r.length, 0), compressed };
+    this.info = { name: source.name, version, data: version === 1, clusters, ranges: ranges.length, bytes: ranges.reduce((s, r) => s + r.length, 0), compressed };
   }
 
   /** The dump `source` holds, or null when it does not start with a btrfs-image cluster. */
@@ -140,7 +146,7 @@ export class MetadumpImage {
 
   /**
    * `length` bytes at `logical`, or null when the dump does not hold all of
-   * them (data extents, and metadata btrfs-image did not copy).
+   * them (data extents of a dump without -d, and blocks btrfs-image did not copy).
    */
   read(logical: bigint, length: number): Uint8Array | null {
     const out = new Uint8Array(length);
@@ -149,12 +155,19 @@ export class MetadumpImage {
       const at = logical + BigInt(done);
       const r = this.rangeAt(at);
       if (!r) return null;
-      const bytes = this.bytesOf(r);
-      if (!bytes) return null;
       const from = Number(at - r.logical);
-      const n = Math.min(length - done, bytes.length - from);
+      const n = Math.min(length - done, r.length - from);
       if (n <= 0) return null;
-      out.set(bytes.subarray(from, from + n), done);
+      if (!r.compressed) {
+        // Only the bytes asked for: a range of a -d dump can be 256 MiB of data.
+        const b = this.source.read(r.fileOffset + BigInt(from), n);
+        if (b.length !== n) return null;
+        out.set(b, done);
+      } else {
+        const bytes = this.bytesOf(r);
+        if (!bytes || bytes.length < from + n) return null;
+        out.set(bytes.subarray(from, from + n), done);
+      }
       done += n;
     }
     return out;

@@ -150,6 +150,7 @@ function checkMetadata(fs: Filesystem, reads: FindingLog, opts: CheckOptions): R
 
 /** Why file data cannot be checked though asked (undefined when it can). */
 function dataSkipReason(fs: Filesystem, view: FsView): string | undefined {
+  if (view.metadumpHasData) return 'image made by btrfs-image -d: it holds the data, but its csum items are zeroed';
   if (view.isMetadump) return 'image made by btrfs-image: no file data';
   if (fs.superblock.csumSize === 0 || !fs.treeRoot(7n)) return 'the filesystem has no csum tree';
   return undefined;

@@ -56,7 +56,9 @@ export function checkSuperblocks(fs: Filesystem, add: (f: CheckFinding) => void)
   if (dump) {
     add({
       ...rule('metadump'),
-      message: `${dump.name} is a btrfs-image dump (format ${dump.version}${dump.compressed ? ', zlib' : ''}), read in place: it holds the tree blocks and the primary superblock only; file data is not checked`,
+      message: dump.data
+        ? `${dump.name} is a btrfs-image dump made with -d (format ${dump.version}${dump.compressed ? ', zlib' : ''}), read in place: it holds the tree blocks, the primary superblock and the data extents, but its csum items and inline file data are zeroed; file data is not checked`
+        : `${dump.name} is a btrfs-image dump (format ${dump.version}${dump.compressed ? ', zlib' : ''}), read in place: it holds the tree blocks and the primary superblock only; file data is not checked`,
       location: {},
     });
   } else if (sb.flags & (SuperFlag.METADUMP | SuperFlag.METADUMP_V2)) {

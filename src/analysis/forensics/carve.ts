@@ -43,7 +43,6 @@ export interface CarveReport {
 export function carveByChecksum(fs: Filesystem, scan: ScanResult, files: Recovered[]): CarveReport {
   const ss = BigInt(fs.superblock.sectorsize);
   const cs = fs.superblock.csumSize;
-  const extentRoot = fs.treeRoot(ObjectId.EXTENT_TREE);
   const leaves = [...(scan.leaves.get(ObjectId.CSUM_TREE) ?? [])].sort((a, b) => (a.generation > b.generation ? -1 : a.generation < b.generation ? 1 : 0)).slice(0, MAX_CARVE_LEAVES);
   // Sectors already judged (by the newest csum naming them).
   const judged = new Set<bigint>();
@@ -52,11 +51,11 @@ export function carveByChecksum(fs: Filesystem, scan: ScanResult, files: Recover
   let leavesRead = 0;
   let truncated = false;
   const allocated = (lo: bigint, hi: bigint): [bigint, bigint][] => {
-    if (!extentRoot) return [];
     const out: [bigint, bigint][] = [];
     // An extent starting before `lo` can reach into it: start the search a maximum extent (128 MiB) back.
     const from = lo > 1n << 27n ? lo - (1n << 27n) : 0n;
-    for (const { block, slot } of fs.items(extentRoot, { objectid: from, type: 0, offset: 0n }, { objectid: hi - 1n, type: 255, offset: 0xffffffffffffffffn })) {
+    // Every extent tree: with extent-tree-v2 an extent is in the global root its block group names.
+    for (const { block, slot } of fs.globalItems(ObjectId.EXTENT_TREE, { objectid: from, type: 0, offset: 0n }, { objectid: hi - 1n, type: 255, offset: 0xffffffffffffffffn })) {
       const t = block.keyType(slot);
       if (t !== ItemType.EXTENT_ITEM && t !== ItemType.METADATA_ITEM) continue;
       const s = block.keyObjectid(slot);

@@ -57,7 +57,8 @@ export interface DataState {
 
 /** Checks a recovered file's data against surviving checksums and the current extent tree. */
 export class DataChecker {
-  private readonly extentRoot: TreeRoot | undefined;
+  /** Every extent tree: with extent-tree-v2 an extent is in the global root its block group names. */
+  private readonly extentRoots: TreeRoot[];
   private readonly ss: number;
   private readonly cache = new Map<string, ExtentState>();
   private scratch: Uint8Array | undefined;
@@ -66,7 +67,7 @@ export class DataChecker {
     private readonly fs: Filesystem,
     private readonly csumRoots: TreeRoot[],
   ) {
-    this.extentRoot = fs.treeRoot(ObjectId.EXTENT_TREE);
+    this.extentRoots = fs.globalRoots(ObjectId.EXTENT_TREE);
     this.ss = fs.superblock.sectorsize;
   }
 
@@ -153,15 +154,18 @@ export class DataChecker {
 
   /** Overlap of [bytenr, +len) with what the current extent tree has allocated. */
   private allocation(x: ExtentState, generation: bigint): void {
-    if (!this.extentRoot) return;
+    for (const root of this.extentRoots) this.allocationIn(root, x, generation);
+  }
+
+  private allocationIn(root: TreeRoot, x: ExtentState, generation: bigint): void {
     const start = x.diskBytenr,
       end = x.diskBytenr + x.diskNumBytes;
-    const from = lastKeyAtOrBefore(this.fs, this.extentRoot, { objectid: start, type: 0, offset: 0n });
+    const from = lastKeyAtOrBefore(this.fs, root, { objectid: start, type: 0, offset: 0n });
     const min: Key = { objectid: from ? from.objectid : start, type: 0, offset: 0n };
     // Back up one more object: the key at-or-before may be a keyed backref of the extent before.
-    const min2 = from ? lastKeyAtOrBefore(this.fs, this.extentRoot, { objectid: min.objectid - 1n, type: 255, offset: 0xffffffffffffffffn }) : undefined;
+    const min2 = from ? lastKeyAtOrBefore(this.fs, root, { objectid: min.objectid - 1n, type: 255, offset: 0xffffffffffffffffn }) : undefined;
     const lo: Key = min2 ? { objectid: min2.objectid, type: 0, offset: 0n } : min;
-    for (const { block, slot } of this.fs.items(this.extentRoot, lo, { objectid: end - 1n, type: 255, offset: 0xffffffffffffffffn })) {
+    for (const { block, slot } of this.fs.items(root, lo, { objectid: end - 1n, type: 255, offset: 0xffffffffffffffffn })) {
       const t = block.keyType(slot);
       if (t !== ItemType.EXTENT_ITEM && t !== ItemType.METADATA_ITEM) continue;
       const s = block.keyObjectid(slot);

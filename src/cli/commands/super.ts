@@ -61,7 +61,7 @@ export function registerSuper(program: Command, io: CliIO, done: (code: number) 
       const out: string[] = [];
       if (dump)
         out.push(
-          `${dump.info.name}: a btrfs-image dump (format ${dump.info.version}${dump.info.compressed ? ', zlib' : ''}, ${dump.info.ranges} ranges of tree blocks): the primary superblock of the dumped device; a dump holds no backup copies`,
+          `${dump.info.name}: a btrfs-image dump (format ${dump.info.version}${dump.info.compressed ? ', zlib' : ''}, ${dump.info.ranges} ranges of tree blocks${dump.info.data ? ' and data extents (-d)' : ''}): the primary superblock of the dumped device; a dump holds no backup copies`,
         );
       if (opts.allMirrors) {
         for (const d of devices) {

@@ -56,6 +56,9 @@ function selectedRoots(fs: Filesystem, treeArg: string) {
   }
   const r = fs.treeRoot(id);
   if (!r) throw new UsageError(`tree ${treeArg} (${id}) has no root item in the root tree`);
+  // extent-tree-v2: every global root of the tree, in key order, as dump-tree -t prints each ROOT_ITEM of the id.
+  const globals = fs.globalRoots(id);
+  if (globals.length > 1) return all.filter((t) => t.root.tree === id && t.key !== undefined && globals.some((g) => g.bytenr === t.root.bytenr)).map((t) => ({ ...t, titled: true }));
   return all.filter((t) => t.root === r || (t.root.tree === id && t.root.bytenr === r.bytenr)).slice(0, 1);
 }
 
@@ -152,6 +155,8 @@ function dump(fs: Filesystem, dumpOpts: DumpOptions, opts: TreeOptions, w: ByteW
   } else {
     for (const t of selectedRoots(fs, opts.tree)) {
       if (opts.json) w.write(new TextEncoder().encode(treeStartJson(t.root.tree, t.title.replace(/ key .*$/, '').trim(), t.root.bytenr, t.root.level, t.key)));
+      // Several global roots of one tree: each under its title, as dump-tree prints them.
+      else if ('titled' in t) w.write(new TextEncoder().encode(`${t.title}\n`));
       // One tree (or the log trees): no later tree can share its leaves, so none is cached.
       dumpTree(fs, t.root, w.write, { ...dumpOpts, keepLeaves: false });
     }

@@ -82,7 +82,7 @@ export class ContentWriter {
   /** Writes one file (content, then metadata); true when it was made. */
   async file(host: Buffer, inode: Inode, shown: string, seq: number, rec: Pick<InodeRecord, 'xattrs' | 'extents'> | null = null): Promise<boolean> {
     const summary = this.log.summary;
-    if (this.view.isMetadump && inode.size > 0n) {
+    if (this.view.isMetadump && !this.view.metadumpHasData && inode.size > 0n) {
       this.log.failed(seq, shown, 'no file data in a btrfs-image metadump');
       return false;
     }

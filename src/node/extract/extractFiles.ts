@@ -205,7 +205,11 @@ class Extractor {
     this.prefetch = opts.readAhead ? new Prefetcher(view) : null;
     this.content = new ContentWriter(view, this.log, this.meta, outDir, opts, this.prefetch, () => this.progress());
     if (typeof opts.xattr === 'string') this.log.summary.notes.push(`xattrs are not restored: ${opts.xattr}`);
-    if (view.isMetadump) this.log.summary.notes.push('the image was made by btrfs-image (METADUMP): it holds metadata only, so file contents and symlink targets cannot be extracted');
+    if (view.metadumpHasData)
+      this.log.summary.notes.push(
+        'the image was made by btrfs-image -d: file data is extracted unverified (its csum items are zeroed); inline file data and symlink targets are zeroed in it and cannot be extracted',
+      );
+    else if (view.isMetadump) this.log.summary.notes.push('the image was made by btrfs-image (METADUMP): it holds metadata only, so file contents and symlink targets cannot be extracted');
   }
 
   async run(start: WalkItem['ref'], startInode: Inode, into: Uint8Array[], ways: readonly (Meta | null)[], createdOut: boolean): Promise<void> {
@@ -240,7 +244,8 @@ class Extractor {
     if (into.length) startHost = join(Buffer.from(out.host, 'latin1'), into[into.length - 1]!);
     const startShown = displayPath(into);
     if (this.prefetch) {
-      const trees = [this.view.tree(start.subvol), this.view.fs.treeRoot(ObjectId.CSUM_TREE)];
+      // Every csum tree: with extent-tree-v2 a file's checksums may be in any global root.
+      const trees = [this.view.tree(start.subvol), ...this.view.fs.globalRoots(ObjectId.CSUM_TREE)];
       // A whole subvolume with none below it: its leaves' inode items tell how much there is to write.
       const whole = start.ino === this.view.rootOf(start.subvol).ino && !this.view.subvolumes().some((s) => s.parentId === start.subvol);
       this.prefetch.warmTrees(

@@ -57,18 +57,16 @@ export function chunk(fs: Filesystem, logical: bigint): string {
   const scene = blockGroupScene(fs, c.logical);
   const extents: { bytenr: bigint; length: bigint; kind: 'data' | 'tree block' }[] = [];
   let total = 0;
-  const root = fs.treeRoot(ObjectId.EXTENT_TREE);
   const nodesize = BigInt(fs.superblock.nodesize);
-  if (root) {
-    for (const { block, slot } of fs.items(root, { objectid: c.logical, type: 0, offset: 0n }, { objectid: c.logical + c.length - 1n, type: 255, offset: 0xffffffffffffffffn })) {
-      const t = block.keyType(slot);
-      if (t !== ItemType.EXTENT_ITEM && t !== ItemType.METADATA_ITEM) continue;
-      total++;
-      if (extents.length >= MAX_EXTENTS) continue;
-      // A METADATA_ITEM's key offset is the tree level (skinny metadata); its length is the nodesize.
-      const isTree = t === ItemType.METADATA_ITEM || (c.type & BlockGroupFlag.DATA) === 0n;
-      extents.push({ bytenr: block.keyObjectid(slot), length: t === ItemType.METADATA_ITEM ? nodesize : block.keyOffsetField(slot), kind: isTree ? 'tree block' : 'data' });
-    }
+  // Every extent tree, merged in key order: with extent-tree-v2 the chunk's extents are in the global root it names.
+  for (const { block, slot } of fs.globalItems(ObjectId.EXTENT_TREE, { objectid: c.logical, type: 0, offset: 0n }, { objectid: c.logical + c.length - 1n, type: 255, offset: 0xffffffffffffffffn })) {
+    const t = block.keyType(slot);
+    if (t !== ItemType.EXTENT_ITEM && t !== ItemType.METADATA_ITEM) continue;
+    total++;
+    if (extents.length >= MAX_EXTENTS) continue;
+    // A METADATA_ITEM's key offset is the tree level (skinny metadata); its length is the nodesize.
+    const isTree = t === ItemType.METADATA_ITEM || (c.type & BlockGroupFlag.DATA) === 0n;
+    extents.push({ bytenr: block.keyObjectid(slot), length: t === ItemType.METADATA_ITEM ? nodesize : block.keyOffsetField(slot), kind: isTree ? 'tree block' : 'data' });
   }
   return toJson({ chunk: report, heatmap: 'error' in scene ? null : renderSvg(scene), extentCount: total, extents });
 }
