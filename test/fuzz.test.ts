@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkOutcome } from '../fuzz/check.js';
 import { DEFAULT_LIMITS, type Failure, QUICK_SAMPLES, runFuzz } from '../fuzz/harness.js';
@@ -5,7 +7,7 @@ import { mutate } from '../fuzz/mutate.js';
 import { REGRESSIONS } from '../fuzz/regressions.js';
 import { Rng } from '../fuzz/rng.js';
 import { decodeTargets } from '../fuzz/targets.js';
-import { sampleNames } from './helpers/samples.js';
+import { SAMPLES, sampleNames } from './helpers/samples.js';
 
 const samples = QUICK_SAMPLES.filter((s) => sampleNames().includes(s));
 // A fixed number of cases sized for npm test's budget; `npm run fuzz` runs the long campaign.
@@ -66,5 +68,18 @@ describe('fuzz harness', () => {
       if (CASES >= 100) expect((s.exitCodes['1'] ?? 0) + (s.exitCodes['2'] ?? 0)).toBeGreaterThan(s.commands / 10);
     },
     600_000 + CASES * 1000,
+  );
+
+  // The quick samples are all made by the kernel with a single extent tree: a fixed run on an
+  // extent-tree-v2 image (mkfs.btrfs 6.19, several global roots) reaches the global-root mutations.
+  const etv2 = 'progs-made/etv2-data';
+  it.skipIf(!existsSync(join(SAMPLES, etv2, 'dev1.runs.gz')))(
+    'runs every command on mutated extent-tree-v2 images (global roots) without a crash',
+    async () => {
+      const s = await runFuzz({ seed: 19, cases: 20, samples: [etv2], workers: 2, ...SUITE_LIMITS });
+      expect(describeFailures(s.failures)).toBe('');
+      expect(s.cases).toBe(20);
+    },
+    600_000,
   );
 });
