@@ -7,7 +7,7 @@ import { computeCsum, csumMatches, csumSizeOf } from '../format/checksum.js';
 import { CSUM_SIZE } from '../format/constants.js';
 import { type BlockExpectation, checkTreeBlockHeader, checkTreeBlockStructure, TreeBlock } from '../format/treeBlock.js';
 import type { PhysicalCopy } from '../volume/ChunkMap.js';
-import type { Volume } from '../volume/Volume.js';
+import type { CopyRead, Volume } from '../volume/Volume.js';
 import { BlockCache } from './BlockCache.js';
 
 /** What a tree block read produced. */
@@ -46,6 +46,10 @@ export class TreeReader {
   readonly cache: BlockCache;
   blocksRead = 0;
   private scratch: Uint8Array | undefined;
+  /** Copies read ahead (readAhead), by logical address and copy number: read() takes them instead of reading. */
+  private ahead = new Map<bigint, ({ bytes: Uint8Array; place: PhysicalCopy } | undefined)[]>();
+  /** readAhead's buffer, reused from batch to batch (a block taken from it is copied out). */
+  private aheadBuf: Uint8Array | undefined;
   /** opts.fsid and opts.chunkTreeUuid as bytes: headers are compared byte-wise (undefined: compared as strings). */
   private readonly fsidBytes: Uint8Array | undefined;
   private readonly chunkTreeUuidBytes: Uint8Array | undefined;
@@ -70,6 +74,21 @@ export class TreeReader {
   /** Whether a block carrying `fsid` belongs to this filesystem (its own, or a seed's). */
   ownsFsid(fsid: string): boolean {
     return fsid === this.opts.fsid || (this.opts.seedFsids?.includes(fsid) ?? false);
+  }
+
+  /**
+   * Reads every copy of blocks ahead, for the read() calls that follow: from the start of
+   * `logicals`, as many as READ_AHEAD_BYTES hold, in disk order with adjacent ones in one read
+   * (Volume.readCopiesAhead). Returns how many it took; the others are read one by one as before,
+   * and so is what an earlier call read ahead and read() did not take (it is dropped). A block's
+   * bytes are the same either way, and so are the answers.
+   */
+  readAhead(logicals: readonly bigint[]): number {
+    this.ahead.clear();
+    this.aheadBuf ??= new Uint8Array(Math.max(this.opts.nodesize, READ_AHEAD_BYTES - (READ_AHEAD_BYTES % this.opts.nodesize)));
+    const copies = this.volume.readCopiesAhead(logicals, this.opts.nodesize, this.aheadBuf);
+    for (let i = 0; i < copies.length; i++) if (copies[i]!.length) this.ahead.set(logicals[i]!, copies[i]!);
+    return copies.length;
   }
 
   /**
@@ -98,9 +117,15 @@ export class TreeReader {
     // Copies on a device known to be missing are reported once, at open; here only if nothing else works.
     const missing: Finding[] = [];
     let good: { block: TreeBlock; copy: number; validItems: number; place: PhysicalCopy | undefined } | undefined;
+    const ahead = this.ahead.get(e.logical);
+    if (ahead) this.ahead.delete(e.logical);
     for (let copy = 0; copy < n; copy++) {
+      const pre = ahead?.[copy];
       // Once a good copy is in hand, the others are only verified: they are read into one reused buffer.
-      const r = this.volume.readCopy(e.logical, this.opts.nodesize, copy, good ? (this.scratch ??= new Uint8Array(this.opts.nodesize)) : undefined);
+      // A copy read ahead lies in a shared buffer: it is copied out before it can become a block.
+      const r: CopyRead = pre
+        ? { bytes: good ? pre.bytes : pre.bytes.slice(), places: [pre.place] }
+        : this.volume.readCopy(e.logical, this.opts.nodesize, copy, good ? (this.scratch ??= new Uint8Array(this.opts.nodesize)) : undefined);
       const place = r.places[0];
       if (!r.bytes) {
         const loc = this.location(e.logical, copy, ctx.tree, place);
@@ -182,6 +207,9 @@ export class TreeReader {
     };
   }
 }
+
+/** What readAhead holds at most: 2 MiB, 64 blocks of 16 KiB in each of two copies. */
+const READ_AHEAD_BYTES = 2 << 20;
 
 /** A uuid string's bytes, when it spells them exactly as a header's uuid is spelled (so comparing bytes is comparing strings). */
 function exactUuidBytes(s: string): Uint8Array | undefined {

@@ -320,6 +320,19 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
       if (first) addAll(r.findings);
       return { r, first };
     };
+    /** Reads ahead the leaves under `b` from slot `from` on that the walk will read for the first time; returns the slot the batch ends before. */
+    const readLeavesAhead = (b: TreeBlock, from: number, valid: number): number => {
+      const logicals: bigint[] = [];
+      const slots: number[] = [];
+      for (let j = from; j < valid && logicals.length < READ_AHEAD_LOOK; j++) {
+        const c = b.blockPtr(j);
+        if (seen.has(c) || (checker && fsDone.has(c))) continue;
+        logicals.push(c);
+        slots.push(j);
+      }
+      const took = reader.readAhead(logicals);
+      return took > 0 ? slots[took - 1]! + 1 : from + 1;
+    };
     const visit = (b: TreeBlock, valid: number, first: boolean, hi: Key | null) => {
       if (first) {
         seen.add(b.logical);
@@ -363,6 +376,7 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
         }
         return;
       }
+      let aheadTo = 0;
       for (let i = 0; i < valid; i++) {
         const child = b.blockPtr(i);
         const childHi = i + 1 < valid ? b.key(i + 1) : hi;
@@ -375,6 +389,8 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
           checker.skipped(b.key(i), childHi ?? MAX_KEY);
           continue;
         }
+        // The leaves under a node are read ahead a batch at a time, in disk order (they are read whole anyway, here).
+        if (b.level === 1 && i >= aheadTo && !seen.has(child)) aheadTo = readLeavesAhead(b, i, valid);
         const { r, first: childFirst } = read(child, b.level - 1, b.ptrGeneration(i));
         if (!r.block) {
           lose(child, b.level - 1, b.key(i), childHi ?? MAX_KEY);
@@ -438,6 +454,9 @@ export function walkMetadata(fs: Filesystem, add: (f: CheckFinding) => void, pro
   }
   return facts;
 }
+
+/** Leaves looked at for one read-ahead batch (TreeReader.readAhead takes as many as it holds). */
+const READ_AHEAD_LOOK = 256;
 
 /** The data extents a leaf's file extent items name: disk bytenr -> disk_num_bytes. */
 function leafDataExtents(b: TreeBlock, valid: number): Map<bigint, bigint> {
