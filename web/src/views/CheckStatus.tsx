@@ -33,8 +33,10 @@ export function CheckStatus({ api, link }: { api: Inspector; link?: boolean }) {
       )}
       {state.s === 'error' && <p class="error">{state.e}</p>}
       {state.s === 'done' && (
-        <p data-testid="verdict" class={state.r.summary.errors > 0 ? 'error' : 'ok'}>
-          {verdictText(state.r)}
+        <p>
+          <span data-testid="verdict" class={state.r.summary.errors > 0 ? 'error' : 'ok'}>
+            {verdictText(state.r)}
+          </span>
           {link && (
             <>
               {' '}
