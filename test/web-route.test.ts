@@ -22,6 +22,10 @@ describe('web routes', () => {
     ['#/forensics/roots', { view: 'forensics', tab: 'roots' }],
     ['#/forensics/deleted', { view: 'forensics', tab: 'deleted' }],
     ['#/forensics/timeline', { view: 'forensics', tab: 'timeline' }],
+    [
+      '#/forensics/timeline/path%3D%252Frich%252Fa%252Bb%26macb%3Dm%26deleted%3D1%26from%3D2024-01-02T03%253A04%253A05',
+      { view: 'forensics', tab: 'timeline', filters: { text: '/rich/a+b', macb: 'm', deleted: true, from: '2024-01-02T03:04:05', to: '' } },
+    ],
   ];
   it.each(routes)('%s', (hash, route) => {
     expect(parseRoute(hash)).toEqual(route);

@@ -153,7 +153,7 @@ function App() {
         {route.view === 'damage' && <Damage api={api} />}
         {route.view === 'layout' && <Layout api={api} chunk={route.chunk} />}
         {route.view === 'sharing' && <Sharing api={api} diff={route.diff} />}
-        {route.view === 'forensics' && <Forensics api={api} tab={route.tab} />}
+        {route.view === 'forensics' && <Forensics api={api} tab={route.tab} filters={route.filters} />}
       </main>
     </div>
   );

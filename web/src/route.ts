@@ -5,7 +5,7 @@
  *   #/files · #/files/<subvol>/<path in the subvolume> · #/inode/<subvol>/<ino> · #/damage
  *   #/device/<devid>/<byte offset>
  *   #/layout · #/layout/<logical in a chunk> · #/sharing · #/sharing/diff/<subvol a>/<subvol b>
- *   #/forensics/<roots|deleted|timeline>
+ *   #/forensics/<roots|deleted|timeline>[/<filters>] (the timeline's filters, as URL query text)
  */
 export type ForensicsTab = 'roots' | 'deleted' | 'timeline';
 export type Route =
@@ -18,7 +18,35 @@ export type Route =
   | { view: 'damage' }
   | { view: 'layout'; chunk: string | null }
   | { view: 'sharing'; diff: [string, string] | null }
-  | { view: 'forensics'; tab: ForensicsTab };
+  | { view: 'forensics'; tab: ForensicsTab; filters?: TimelineFilters };
+
+/** The timeline's filters: path text, a MACB letter, deleted only, a UTC time range (datetime-local text). */
+export interface TimelineFilters {
+  text: string;
+  macb: string;
+  deleted: boolean;
+  from: string;
+  to: string;
+}
+
+export const NO_FILTERS: TimelineFilters = { text: '', macb: '', deleted: false, from: '', to: '' };
+
+function filtersOf(p: string | undefined): { filters?: TimelineFilters } {
+  if (p === undefined || p.length === 0) return {};
+  const q = new URLSearchParams(p);
+  const macb = q.get('macb') ?? '';
+  return { filters: { text: q.get('path') ?? '', macb: /^[macb]$/.test(macb) ? macb : '', deleted: q.get('deleted') === '1', from: q.get('from') ?? '', to: q.get('to') ?? '' } };
+}
+
+function filtersText(f: TimelineFilters): string {
+  const q = new URLSearchParams();
+  if (f.text) q.set('path', f.text);
+  if (f.macb) q.set('macb', f.macb);
+  if (f.deleted) q.set('deleted', '1');
+  if (f.from) q.set('from', f.from);
+  if (f.to) q.set('to', f.to);
+  return q.toString();
+}
 
 const TABS: readonly ForensicsTab[] = ['roots', 'deleted', 'timeline'];
 
@@ -60,8 +88,11 @@ export function parseRoute(hash: string): Route {
     case 'sharing':
       if (rest[0] === 'diff' && rest.length >= 3 && U64.test(rest[1]!) && U64.test(rest[2]!)) return { view: 'sharing', diff: [rest[1]!, rest[2]!] };
       return { view: 'sharing', diff: null };
-    case 'forensics':
-      return { view: 'forensics', tab: TABS.find((t) => t === rest[0]) ?? 'roots' };
+    case 'forensics': {
+      const tab = TABS.find((t) => t === rest[0]) ?? 'roots';
+      // The filters' text may hold "/" (a path): everything after the tab is theirs.
+      return { view: 'forensics', tab, ...(tab === 'timeline' ? filtersOf(rest.slice(1).join('/')) : {}) };
+    }
     default:
       return { view: 'overview' };
   }
@@ -89,8 +120,10 @@ export function href(r: Route): string {
       return r.chunk === null ? '#/layout' : `#/layout/${r.chunk}`;
     case 'sharing':
       return r.diff === null ? '#/sharing' : `#/sharing/diff/${r.diff[0]}/${r.diff[1]}`;
-    case 'forensics':
-      return `#/forensics/${r.tab}`;
+    case 'forensics': {
+      const f = r.filters ? filtersText(r.filters) : '';
+      return `#/forensics/${r.tab}${f ? `/${encodeURIComponent(f)}` : ''}`;
+    }
   }
 }
 
