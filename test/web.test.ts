@@ -494,6 +494,17 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     expect(tiny).toBeGreaterThan(0);
     await page.waitForFunction((n: number) => Number((globalThis as any).document.querySelector('[data-testid=tl-count]').getAttribute('data-count')) === n, {}, tiny);
     await page.screenshot({ path: join(SHOTS, 'forensics-timeline.png') });
+    // The filters are in the address: opened as a link (a new page, a new worker), the same events.
+    const link = await page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash);
+    expect(link).toBe('#/forensics/timeline/path%3Dtiny');
+    const other = await browser.newPage();
+    try {
+      await other.goto(url.replace(/#.*$/, link));
+      await other.waitForFunction((n: number) => Number((globalThis as any).document.querySelector('[data-testid=tl-count]')?.getAttribute('data-count')) === n, { timeout: 60_000 }, tiny);
+      expect(await other.$eval('[data-testid=tl-text]', (e) => (e as unknown as { value: string }).value)).toBe('tiny');
+    } finally {
+      await other.close();
+    }
   }, 180_000);
 
   it('the static page: the image picked from disk is read in the browser, nothing through the server', async () => {
