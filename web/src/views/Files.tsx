@@ -271,7 +271,7 @@ function Stat({ st }: { st: Json }) {
                   <th>length</th>
                   <th>kind</th>
                   <th>compression</th>
-                  <th>disk (logical)</th>
+                  <th>disk (logical): who shares it</th>
                   <th>disk bytes</th>
                   <th>offset in extent</th>
                   <th>item</th>
@@ -284,7 +284,7 @@ function Stat({ st }: { st: Json }) {
                     <td>{x.length}</td>
                     <td>{x.kind}</td>
                     <td>{x.compression}</td>
-                    <td>{x.diskBytenr ?? ''}</td>
+                    <td>{x.diskBytenr !== undefined && String(x.diskBytenr) !== '0' ? <a href={href({ view: 'layout', chunk: String(x.diskBytenr) })}>{x.diskBytenr}</a> : (x.diskBytenr ?? '')}</td>
                     <td>{x.diskNumBytes ?? ''}</td>
                     <td>{x.offset ?? ''}</td>
                     <td>
