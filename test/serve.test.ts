@@ -68,11 +68,11 @@ describe('serve: the HTTP side', () => {
     expect(JSON.parse(list.body.toString())).toEqual([{ name: 'disk.img', size: String(SIZE) }]);
   });
 
-  it('caps one response at 8 MiB and says so in Content-Range (the app asks again for the rest)', async () => {
+  it('caps one response at 16 MiB and says so in Content-Range (the app asks again for the rest)', async () => {
     const r = await get(s.port, `/image/0?token=${s.token}`, { range: 'bytes=1-' });
     expect(r.status).toBe(206);
-    expect(r.body.length).toBe(8 * 1024 * 1024);
-    expect(r.headers['content-range']).toBe(`bytes 1-${8 * 1024 * 1024}/${SIZE}`);
+    expect(r.body.length).toBe(16 * 1024 * 1024);
+    expect(r.headers['content-range']).toBe(`bytes 1-${16 * 1024 * 1024}/${SIZE}`);
     expect(r.body[12345]).toBe(bytes[12346]);
   });
 
@@ -93,7 +93,7 @@ describe('serve: the HTTP side', () => {
     expect((await get(s.port, `/image/0/ranges?token=${s.token}&at=0-16`)).status).toBe(400);
     expect((await get(s.port, `/image/0/ranges?token=${s.token}`)).status).toBe(400);
     expect((await get(s.port, `/image/0/ranges?token=${s.token}&at=${Array.from({ length: 257 }, () => '0:1').join(',')}`)).status).toBe(400);
-    expect((await get(s.port, `/image/0/ranges?token=${s.token}&at=0:8388608,0:1`)).status).toBe(400);
+    expect((await get(s.port, `/image/0/ranges?token=${s.token}&at=0:16777216,0:1`)).status).toBe(400);
   });
 
   it('refuses the bytes without the token, another Host, a range past the end, writes, and paths outside the app', async () => {

@@ -110,6 +110,34 @@ describe('ChunkedSource (web/src/chunked.ts)', () => {
     );
     failing.warm!([{ offset: 0n, length: 10 }]);
     expect(failing.read(0n, 4)).toEqual(medium.slice(0, 4));
+    // A long run of adjacent chunks (a window of the forensics scan): one plain range request,
+    // cut into cached chunks; a cached chunk inside it splits it, the short remainder goes in a batch.
+    const runs: [number, number][] = [];
+    const runBatches: [number, number][][] = [];
+    const runner = new ChunkedSource(
+      'r',
+      BigInt(SIZE),
+      (offset, length) => {
+        runs.push([offset, length]);
+        return medium.slice(offset, Math.min(SIZE, offset + length));
+      },
+      (ranges) => {
+        runBatches.push(ranges.map((r) => [r.offset, r.length]));
+        return ranges.map((r) => medium.slice(r.offset, Math.min(SIZE, r.offset + r.length)));
+      },
+    );
+    runner.read(20n * 65536n, 1);
+    runner.warm!([{ offset: 100n, length: 24 * 65536 }]);
+    expect(runs).toEqual([
+      [20 * 65536, 65536],
+      [0, 20 * 65536],
+    ]);
+    expect(runBatches).toEqual([[21, 22, 23, 24].map((c) => [c * 65536, 65536])]);
+    for (let off = 0; off < 25 * 65536; off += 16384) {
+      expect(Buffer.compare(Buffer.from(runner.read(BigInt(off), 16384)), Buffer.from(medium.subarray(off, off + 16384)))).toBe(0);
+    }
+    expect(runs.length).toBe(2);
+    expect(runBatches.length).toBe(1);
     // Without a batch reader there is no warm at all (the volume then plans no batches).
     expect(new ChunkedSource('n', 1n, () => new Uint8Array(0)).warm).toBeUndefined();
   });

@@ -153,6 +153,57 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     expect(await page.$eval('[data-testid=block-header] tr[data-field=owner] td', (e) => e.textContent)).toBe('3');
   }, 60_000);
 
+  it("Trees: a key found where progs' dump-tree has it; who uses a block as `resolve`; an inode by number; a device offset as `map --physical`", async () => {
+    // The fs tree's INODE_ITEM of inode 257 (/rich): the leaf and slot progs printed it in.
+    const dump = truthText('default', 'dump-tree.txt');
+    const fsPart = dump.slice(dump.indexOf('fs tree key (FS_TREE ROOT_ITEM 0)'));
+    const at = fsPart.search(/\titem \d+ key \(257 INODE_ITEM 0\)/);
+    const leaf = /^leaf (\d+) /m.exec(fsPart.slice(fsPart.lastIndexOf('\nleaf ', at) + 1))![1]!;
+    const slot = /\titem (\d+) key/.exec(fsPart.slice(at))![1]!;
+    await go('#/trees', '[data-testid=trees] tbody tr');
+    await page.$eval('[data-testid=key-tree]', (e) => {
+      (e as unknown as { value: string }).value = '';
+    });
+    await page.type('[data-testid=key-tree]', '5');
+    await page.type('[data-testid=key-objectid]', '257');
+    await page.type('[data-testid=key-type]', 'INODE_ITEM');
+    await page.click('[data-testid=key-go]');
+    await page.waitForSelector(`[data-testid=block][data-bytenr="${leaf}"] [data-testid=items] tr.selected[data-slot="${slot}"]`);
+    expect(await page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash)).toBe(`#/tree/5/${leaf}/${slot}`);
+    // The selected slot's item data is marked in the hex view (the link names the slot).
+    await page.waitForSelector('[data-testid=hex] .hl-data');
+
+    // Who uses this leaf: the trees that reach it, as `resolve --logical` says.
+    const res = await json('resolve', DEMO, '--logical', leaf);
+    await page.click('[data-testid=who-uses-block]');
+    await page.waitForSelector('[data-testid=tree-block-users]');
+    const users = await page.$eval('[data-testid=tree-block-users]', (e) => e.textContent!);
+    expect(users).toContain(`owned by tree ${res['treeBlock'].owner}`);
+    expect(users).toContain((res['treeBlock'].trees as unknown[]).map(String).join(', '));
+    expect(await cells('[data-testid=backrefs] li', 'data-kind')).toEqual(res['backrefs'].map((b: Record<string, string>) => b['kind']));
+    await page.screenshot({ path: join(SHOTS, 'tree-key.png') });
+
+    // An inode by number (where a finding names one): its paths, as `stat --inode`.
+    const st = await json('stat', DEMO, '--inode', '5:257');
+    await go('#/inode/5/257', '[data-testid=inode-paths] li a');
+    expect(await page.$$eval('[data-testid=inode-paths] li a', (els) => els.map((e) => e.textContent))).toEqual(st['paths']);
+    expect(await page.$eval('[data-testid=stat] tr[data-field=ino] td', (e) => e.textContent)).toBe('257');
+
+    // A device offset: the superblock's magic "_BHRfS_M" at 64 KiB + 0x40 (outside every chunk), then
+    // the first byte of the metadata chunk's first stripe, mapped back as `map --physical` maps it.
+    await go('#/device/1/65600', '[data-testid=device-mark]');
+    expect(await page.$eval('[data-testid=device-mark]', (e) => e.textContent)).toContain('_BHRfS_M');
+    expect(await page.$('[data-testid=device-unallocated]')).not.toBeNull();
+    const chunks = await json('chunks', DEMO);
+    const meta = (chunks['chunks'] as Record<string, any>[]).find((c) => String(c['type']).includes('METADATA'))!;
+    const phys = String(meta['stripes'][0]['physical']);
+    const back = await json('map', DEMO, '--physical', phys, '--devid', String(meta['stripes'][0]['devid']));
+    await go(`#/device/${meta['stripes'][0]['devid']}/${phys}`, '[data-testid=device-map] tbody tr');
+    expect(await cells('[data-testid=device-map] tbody tr', 'data-logical')).toEqual(back['logical'].map((h: Record<string, string>) => h['logical'] ?? ''));
+    expect(await cells('[data-testid=device-map] tbody tr', 'data-chunk')).toEqual(back['logical'].map((h: Record<string, string>) => h['chunk']));
+    await page.screenshot({ path: join(SHOTS, 'device.png') });
+  }, 60_000);
+
   it("Files: a directory listing, a text file, and a 2 MiB download match the kernel's files", async () => {
     await go('#/files/5/rich', '[data-testid=listing] tbody tr');
     const ls = await json('ls', DEMO, '/rich');
@@ -276,8 +327,8 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     }
   }, 120_000);
 
-  it('Damage: the check in the worker gives the verdict of `check --data`', async () => {
-    await go('#/damage', '[data-testid=run-check]');
+  it('Damage: the check in the worker gives the verdict of `check --data`; the Overview shows its status', async () => {
+    await go('#/overview', '[data-testid=check-status] [data-testid=run-check]');
     // Cancelled: the worker is ended and a new one opens the image again; the check can run anew.
     await page.click('[data-testid=run-check]');
     await page.click('[data-testid=cancel-check]');
@@ -289,6 +340,10 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     const report = JSON.parse(r.stdout) as { verdict: string; findings: unknown[] };
     const verdict = await page.$eval('[data-testid=verdict]', (e) => e.textContent!);
     expect(verdict.startsWith(report.verdict === 'clean' ? 'clean' : 'DAMAGED'), verdict).toBe(true);
+    await page.screenshot({ path: join(SHOTS, 'overview-check.png') });
+    // The same check, its findings listed in the Damage view without running it again.
+    await go('#/damage', '[data-testid=check-result]');
+    expect(await page.$eval('[data-testid=verdict]', (e) => e.textContent!)).toBe(verdict);
     expect(await page.$$eval('[data-testid=findings] tbody tr', (els) => els.length)).toBe(report.findings.length);
     await page.screenshot({ path: join(SHOTS, 'damage.png') });
   }, 60_000);
@@ -439,6 +494,17 @@ describe.skipIf(!HAVE)('web inspector (Chromium)', () => {
     expect(tiny).toBeGreaterThan(0);
     await page.waitForFunction((n: number) => Number((globalThis as any).document.querySelector('[data-testid=tl-count]').getAttribute('data-count')) === n, {}, tiny);
     await page.screenshot({ path: join(SHOTS, 'forensics-timeline.png') });
+    // The filters are in the address: opened as a link (a new page, a new worker), the same events.
+    const link = await page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash);
+    expect(link).toBe('#/forensics/timeline/path%3Dtiny');
+    const other = await browser.newPage();
+    try {
+      await other.goto(url.replace(/#.*$/, link));
+      await other.waitForFunction((n: number) => Number((globalThis as any).document.querySelector('[data-testid=tl-count]')?.getAttribute('data-count')) === n, { timeout: 60_000 }, tiny);
+      expect(await other.$eval('[data-testid=tl-text]', (e) => (e as unknown as { value: string }).value)).toBe('tiny');
+    } finally {
+      await other.close();
+    }
   }, 180_000);
 
   it('the static page: the image picked from disk is read in the browser, nothing through the server', async () => {

@@ -53,3 +53,12 @@ export function mapReport(v: Volume, logical: bigint, m: Mapping): MapReport {
   }
   return r;
 }
+
+/** `map --physical OFFSET --devid N --json`: every logical address that device offset holds (ChunkMap.reverse's answer). */
+export function reverseJson(devid: bigint, physical: bigint, hits: ReturnType<Volume['reverse']>): Record<string, unknown> {
+  return {
+    devid,
+    physical,
+    logical: hits.map((h) => ({ chunk: h.chunk.logical, stripe: h.stripeIndex, role: h.role, logical: h.logical, rowLogical: h.rowLogical, ...(h.unplaced ? { unplaced: true } : {}) })),
+  };
+}

@@ -47,3 +47,14 @@ export function asText(b: Uint8Array): string | null {
     return null;
   }
 }
+
+/** Images the browser draws, by their first bytes: PNG, JPEG, GIF, WebP, BMP. */
+export function imageType(b: Uint8Array): string | null {
+  const starts = (...sig: number[]) => sig.every((x, i) => b[i] === x);
+  if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'image/png';
+  if (starts(0xff, 0xd8, 0xff)) return 'image/jpeg';
+  if (starts(0x47, 0x49, 0x46, 0x38)) return 'image/gif';
+  if (starts(0x52, 0x49, 0x46, 0x46) && b[8] === 0x57 && b[9] === 0x45 && b[10] === 0x42 && b[11] === 0x50) return 'image/webp';
+  if (starts(0x42, 0x4d) && b.length >= 26) return 'image/bmp';
+  return null;
+}

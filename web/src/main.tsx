@@ -4,7 +4,8 @@ import { Inspector } from './client.js';
 import type { SourceSpec } from './protocol.js';
 import { href, parseRoute, type Route } from './route.js';
 import { Damage } from './views/Damage.js';
-import { Files } from './views/Files.js';
+import { Device } from './views/Device.js';
+import { Files, InodeView } from './views/Files.js';
 import { Forensics } from './views/Forensics.js';
 import { Layout } from './views/Layout.js';
 import { Overview } from './views/Overview.js';
@@ -135,8 +136,8 @@ function App() {
         <nav>
           {tab({ view: 'overview' }, 'Overview', route.view === 'overview')}
           {tab({ view: 'trees' }, 'Trees', route.view === 'trees' || route.view === 'block')}
-          {tab({ view: 'files', subvol: null, path: [] }, 'Files', route.view === 'files')}
-          {tab({ view: 'layout', chunk: null }, 'Layout', route.view === 'layout')}
+          {tab({ view: 'files', subvol: null, path: [] }, 'Files', route.view === 'files' || route.view === 'inode')}
+          {tab({ view: 'layout', chunk: null }, 'Layout', route.view === 'layout' || route.view === 'device')}
           {tab({ view: 'sharing', diff: null }, 'Sharing', route.view === 'sharing')}
           {tab({ view: 'forensics', tab: 'roots' }, 'Forensics', route.view === 'forensics')}
           {tab({ view: 'damage' }, 'Damage', route.view === 'damage')}
@@ -145,12 +146,14 @@ function App() {
       <main data-testid={`view-${route.view}`}>
         {route.view === 'overview' && <Overview api={api} />}
         {route.view === 'trees' && <TreeList api={api} />}
-        {route.view === 'block' && <Block api={api} tree={route.tree} logical={route.logical} />}
+        {route.view === 'block' && <Block api={api} tree={route.tree} logical={route.logical} slot={route.slot} />}
         {route.view === 'files' && <Files api={api} subvol={route.subvol} path={route.path} />}
+        {route.view === 'inode' && <InodeView api={api} subvol={route.subvol} ino={route.ino} />}
+        {route.view === 'device' && <Device api={api} devid={route.devid} offset={route.offset} />}
         {route.view === 'damage' && <Damage api={api} />}
         {route.view === 'layout' && <Layout api={api} chunk={route.chunk} />}
         {route.view === 'sharing' && <Sharing api={api} diff={route.diff} />}
-        {route.view === 'forensics' && <Forensics api={api} tab={route.tab} />}
+        {route.view === 'forensics' && <Forensics api={api} tab={route.tab} filters={route.filters} />}
       </main>
     </div>
   );

@@ -14,7 +14,9 @@ export type Request =
   | { op: 'trees' }
   | { op: 'block'; logical: string }
   | { op: 'ls'; subvol: string; path: string }
-  | { op: 'stat'; subvol: string; path: string }
+  | { op: 'stat'; subvol: string; path: string; ino?: string }
+  | { op: 'find'; tree: string; key: { objectid: string; type: string; offset: string } }
+  | { op: 'device'; devid: string; offset: string }
   | { op: 'read'; subvol: string; path: string; max: number }
   | { op: 'check' }
   | { op: 'layout' }

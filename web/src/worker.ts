@@ -1,6 +1,7 @@
 import { runCheck } from '../../src/analysis/check/index.js';
 import { computeUsage } from '../../src/analysis/usage.js';
 import { formatLocation } from '../../src/findings.js';
+import { ItemType } from '../../src/format/constants.js';
 import { HEADER_SIZE, ITEM_SIZE, KEY_PTR_SIZE } from '../../src/format/treeBlock.js';
 import { FsView } from '../../src/fs/FsView.js';
 import { readAll } from '../../src/fs/fileData.js';
@@ -10,6 +11,7 @@ import { dumpRoots, printContextOf } from '../../src/report/dumpTree.js';
 import { listingJson, statJson } from '../../src/report/fileDocs.js';
 import { subvolumeJson } from '../../src/report/fs.js';
 import { jsonDocument, setJsonBigint, toJson } from '../../src/report/json.js';
+import { reverseJson } from '../../src/report/map.js';
 import { superblockJson, superblockRows } from '../../src/report/superblock.js';
 import { treeBlockJson, treeStartJson } from '../../src/report/treeJson.js';
 import { Filesystem } from '../../src/tree/Filesystem.js';
@@ -110,8 +112,8 @@ function block(logical: string): { json: string; bytes?: Uint8Array } {
   return { json: treeBlockJson(b, printContextOf(fs), r.validItems) + findings + layout, bytes: b.data.slice() };
 }
 
-function located(subvol: string, path: string): Extract<Located, { ok: true }> {
-  const loc = locate(opened().view, { subvol, path: path || '/' });
+function located(subvol: string, path: string, ino?: string): Extract<Located, { ok: true }> {
+  const loc = locate(opened().view, ino !== undefined ? { subvol, inode: `${subvol}:${ino}` } : { subvol, path: path || '/' });
   if (!loc.ok) throw new Error(loc.error);
   return loc;
 }
@@ -121,9 +123,50 @@ function ls(subvol: string, path: string): string {
   return toJson(jsonDocument('ls', listingJson(opened().view, located(subvol, path))));
 }
 
-/** An inode as `stat --json` shows it: fields, names, paths, xattrs, the first 100 extents. */
-function stat(subvol: string, path: string): string {
-  return toJson(jsonDocument('stat', statJson(opened().view, located(subvol, path), 100)));
+/** An inode (by path, or by number as `stat --inode`) as `stat --json` shows it: fields, names, paths, xattrs, the first 100 extents. */
+function stat(subvol: string, path: string, ino?: string): string {
+  return toJson(jsonDocument('stat', statJson(opened().view, located(subvol, path, ino), 100)));
+}
+
+/** A key type given by name (INODE_ITEM, or without _ITEM) or by number. */
+function keyType(t: string): number {
+  if (/^\d+$/.test(t) && Number(t) < 256) return Number(t);
+  const name = t.trim().toUpperCase();
+  const v = (ItemType as Record<string, number>)[name] ?? (ItemType as Record<string, number>)[`${name}_ITEM`] ?? (ItemType as Record<string, number>)[`${name}_KEY`];
+  if (v === undefined) throw new Error(`unknown key type "${t}" (a number 0-255 or a name such as INODE_ITEM, DIR_ITEM, EXTENT_DATA)`);
+  return v;
+}
+
+/**
+ * Jump to a key: the leaf of tree `tree` holding the first item at or after it (the search
+ * `tree --key` does), with the slot and the key found there.
+ */
+function find(tree: string, key: { objectid: string; type: string; offset: string }): string {
+  const { fs } = opened();
+  const root = fs.treeRoot(BigInt(tree));
+  if (!root) throw new Error(`no tree ${tree} (the Trees view lists them)`);
+  const k = { objectid: BigInt(key.objectid), type: keyType(key.type), offset: BigInt(key.offset) };
+  for (const { block, slot } of fs.items(root, k)) {
+    return toJson({ tree: root.tree, block: block.logical, slot, key: { objectid: block.keyObjectid(slot), type: block.keyType(slot), offset: block.keyOffsetField(slot) } });
+  }
+  throw new Error(`tree ${tree} has no item at or after (${key.objectid} ${key.type} ${key.offset})`);
+}
+
+/** Bytes shown around a device offset. */
+const DEVICE_WINDOW = 4096;
+
+/**
+ * A device offset: the 4 KiB around it (from a 4 KiB boundary), and what the chunk map says
+ * lives there, as `map --physical OFFSET --devid N --json` says it.
+ */
+function device(devid: string, offset: string): { json: string; bytes: Uint8Array } {
+  const { fs } = opened();
+  const d = fs.volume.devices.get(BigInt(devid));
+  if (!d?.source) throw new Error(`no device ${devid} is open (devices: ${[...fs.volume.devices.keys()].join(', ')})`);
+  const at = BigInt(offset);
+  const start = at - (at % BigInt(DEVICE_WINDOW));
+  const bytes = d.source.read(start, DEVICE_WINDOW).slice();
+  return { json: toJson({ name: d.source.name, size: d.source.size, start, ...reverseJson(BigInt(devid), at, fs.volume.reverse(BigInt(devid), at)) }), bytes };
 }
 
 /** A file's first `max` bytes (holes as zeros), with the ranges no copy reads correctly. */
@@ -192,8 +235,16 @@ function handle(id: number, req: Request): void {
       post({ id, ok: true, json: ls(req.subvol, req.path) });
       return;
     case 'stat':
-      post({ id, ok: true, json: stat(req.subvol, req.path) });
+      post({ id, ok: true, json: stat(req.subvol, req.path, req.ino) });
       return;
+    case 'find':
+      post({ id, ok: true, json: find(req.tree, req.key) });
+      return;
+    case 'device': {
+      const r = device(req.devid, req.offset);
+      post({ id, ok: true, json: r.json, bytes: r.bytes }, [r.bytes.buffer]);
+      return;
+    }
     case 'read': {
       const r = read(req.subvol, req.path, req.max);
       post({ id, ok: true, json: r.json, bytes: r.bytes }, [r.bytes.buffer]);

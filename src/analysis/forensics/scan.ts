@@ -54,8 +54,11 @@ export interface ScanOptions {
  * formed. Streams: one block in memory at a time; what is kept is a small
  * record per (tree, generation) top-level block and the address of each leaf.
  */
-/** Bytes of each copy fetched ahead in one batch while scanning, where the medium batches (Volume.warms). */
-const WARM_WINDOW = 4 * 1024 * 1024;
+/**
+ * Bytes of each copy fetched ahead in one go while scanning, where the medium batches
+ * (Volume.warms): over `serve`, one 16 MiB range request per window and copy.
+ */
+const WARM_WINDOW = 16 * 1024 * 1024;
 
 export function scanMetadata(fs: Filesystem, opts: ScanOptions = {}): ScanResult {
   const ns = fs.superblock.nodesize;
@@ -87,7 +90,7 @@ export function scanMetadata(fs: Filesystem, opts: ScanOptions = {}): ScanResult
   const scratch = new Uint8Array(ns);
   let done = 0n;
   // A source where every read is a round trip (the web app over serve) gets the blocks of the
-  // next window of each copy in one batch: 4 MiB per request instead of one request per block.
+  // next window of each copy in one batch: 16 MiB per request instead of one request per block.
   const warms = vol.warms;
   const windowBlocks = BigInt(Math.max(1, Math.floor(WARM_WINDOW / ns)));
   for (const c of meta) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { jsonDocument, toJson } from '../../report/json.js';
-import { mapReport } from '../../report/map.js';
+import { mapReport, reverseJson } from '../../report/map.js';
 import { type CliIO, EXIT_DAMAGE, EXIT_OK, NotServedError, UsageError } from '../context.js';
 import { finish } from '../findings.js';
 import { openFilesystem } from '../open.js';
@@ -20,17 +20,7 @@ export function registerMap(program: Command, io: CliIO, done: (code: number) =>
         const devid = parseU64(opts.devid ?? '1', '--devid');
         const phys = parseU64(opts.physical, '--physical');
         const hits = fs.volume.reverse(devid, phys);
-        if (opts.json)
-          io.stdout.write(
-            toJson(
-              jsonDocument('map', {
-                devid,
-                physical: phys,
-                logical: hits.map((h) => ({ chunk: h.chunk.logical, stripe: h.stripeIndex, role: h.role, logical: h.logical, rowLogical: h.rowLogical, ...(h.unplaced ? { unplaced: true } : {}) })),
-              }),
-              2,
-            ) + '\n',
-          );
+        if (opts.json) io.stdout.write(toJson(jsonDocument('map', reverseJson(devid, phys, hits)), 2) + '\n');
         else if (hits.length === 0) io.stdout.write(`devid ${devid} physical ${phys} is not in any chunk's stripe (unallocated or outside the device)\n`);
         else
           io.stdout.write(

@@ -5,8 +5,11 @@ import { extname, join } from 'node:path';
 import type { ByteSource } from '../../io/ByteSource.js';
 import { parseRange } from './range.js';
 
-/** The most one range response carries; the app asks again for the rest (web/src/sources.ts). */
-const MAX_RESPONSE = 8 * 1024 * 1024;
+/**
+ * The most one range response carries; the app asks again for the rest (web/src/sources.ts).
+ * 16 MiB: the forensics scan reads every metadata copy in windows this large, one round trip each.
+ */
+const MAX_RESPONSE = 16 * 1024 * 1024;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

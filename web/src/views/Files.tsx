@@ -1,6 +1,6 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Inspector } from '../client.js';
-import { asText, entryName, hexDump } from '../format.js';
+import { asText, entryName, hexDump, imageType } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { href } from '../route.js';
 import { Fields, Show } from './common.js';
@@ -271,7 +271,7 @@ function Stat({ st }: { st: Json }) {
                   <th>length</th>
                   <th>kind</th>
                   <th>compression</th>
-                  <th>disk (logical)</th>
+                  <th>disk (logical): who shares it</th>
                   <th>disk bytes</th>
                   <th>offset in extent</th>
                   <th>item</th>
@@ -284,7 +284,7 @@ function Stat({ st }: { st: Json }) {
                     <td>{x.length}</td>
                     <td>{x.kind}</td>
                     <td>{x.compression}</td>
-                    <td>{x.diskBytenr ?? ''}</td>
+                    <td>{x.diskBytenr !== undefined && String(x.diskBytenr) !== '0' ? <a href={href({ view: 'layout', chunk: String(x.diskBytenr) })}>{x.diskBytenr}</a> : (x.diskBytenr ?? '')}</td>
                     <td>{x.diskNumBytes ?? ''}</td>
                     <td>{x.offset ?? ''}</td>
                     <td>
@@ -305,7 +305,29 @@ function Stat({ st }: { st: Json }) {
   );
 }
 
-/** The first bytes of a file, as text when they are UTF-8, else as hex; and a download of the whole file. */
+/** The largest image drawn in the preview (read whole, checksums verified). */
+const IMAGE_MAX = 16 * 1024 * 1024;
+
+/** An image file drawn from its bytes (a blob URL: nothing leaves the page). */
+function ImagePreview({ api, subvol, path, type, size, first }: { api: Inspector; subvol: string; path: string; type: string; size: number; first: Uint8Array }) {
+  const it = useLoad(async () => (size <= first.length ? first : ((await api.raw({ op: 'read', subvol, path, max: IMAGE_MAX })).bytes ?? new Uint8Array(0))), [subvol, path]);
+  const [url, setUrl] = useState<string | null>(null);
+  useEffect(() => {
+    if (it.state !== 'ok') return;
+    const u = URL.createObjectURL(new Blob([it.value as Uint8Array<ArrayBuffer>], { type }));
+    setUrl(u);
+    return () => URL.revokeObjectURL(u);
+  }, [it]);
+  if (size > IMAGE_MAX)
+    return (
+      <p class="muted">
+        an image ({type}) of {size} bytes: larger than the preview draws; download it
+      </p>
+    );
+  return <Show it={it}>{() => url && <img data-testid="preview-image" data-type={type} src={url} alt={path} class="preview-image" />}</Show>;
+}
+
+/** The first bytes of a file, as text when they are UTF-8, else as hex, an image drawn; and a download of the whole file. */
 function Preview({ api, subvol, path, name }: { api: Inspector; subvol: string; path: string; name: string }) {
   const it = useLoad(() => api.raw({ op: 'read', subvol, path, max: PREVIEW }), [subvol, path]);
   const [busy, setBusy] = useState<string | null>(null);
@@ -331,6 +353,7 @@ function Preview({ api, subvol, path, name }: { api: Inspector; subvol: string; 
         const info = JSON.parse(r.json) as Json;
         const b = r.bytes ?? new Uint8Array(0);
         const text = asText(b);
+        const image = imageType(b);
         return (
           <div>
             <h3>
@@ -344,6 +367,7 @@ function Preview({ api, subvol, path, name }: { api: Inspector; subvol: string; 
             <p class="muted">
               {Number(info.size) > b.length ? `first ${b.length} of ${info.size} bytes` : `${b.length} bytes`}, shown as {text !== null ? 'text' : 'hex'}
             </p>
+            {image && <ImagePreview api={api} subvol={subvol} path={path} type={image} size={Number(info.size)} first={b} />}
             <pre data-testid="preview" data-kind={text !== null ? 'text' : 'hex'} class="preview">
               {text ?? hexDump(b)}
             </pre>
@@ -418,4 +442,32 @@ function Entry({ api, subvol, path }: { api: Inspector; subvol: string; path: st
 
 export function Files({ api, subvol, path }: { api: Inspector; subvol: string | null; path: string[] }) {
   return subvol === null ? <SubvolumeList api={api} /> : <Entry api={api} subvol={subvol} path={path} />;
+}
+
+/**
+ * An inode by number (where a finding or a back reference names it): its paths, each a link
+ * into the directory browser, and its stat.
+ */
+export function InodeView({ api, subvol, ino }: { api: Inspector; subvol: string; ino: string }) {
+  const it = useLoad(() => api.json<Json>({ op: 'stat', subvol, path: '', ino }), [subvol, ino]);
+  return (
+    <Show it={it}>
+      {(st) => (
+        <div data-testid="inode" data-subvol={subvol} data-ino={ino}>
+          <h2>
+            inode {ino} of subvolume {subvol}
+          </h2>
+          <ul data-testid="inode-paths">
+            {(st.paths as string[]).length === 0 && <li class="muted">no path reaches it (an orphan, or its names are in damaged blocks)</li>}
+            {(st.paths as string[]).map((p) => (
+              <li key={p}>
+                <a href={href({ view: 'files', subvol, path: p.split('/').filter((x) => x.length > 0) })}>{p}</a>
+              </li>
+            ))}
+          </ul>
+          <Stat st={st} />
+        </div>
+      )}
+    </Show>
+  );
 }

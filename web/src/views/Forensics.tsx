@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Inspector } from '../client.js';
 import { bytes } from '../format.js';
 import type { Request } from '../protocol.js';
-import { type ForensicsTab, href } from '../route.js';
+import { type ForensicsTab, href, NO_FILTERS, type TimelineFilters } from '../route.js';
 
 type Json = Record<string, any>;
 type Task = { s: 'running'; phase: string; done: number; total: number } | { s: 'done'; r: Json } | { s: 'error'; e: string };
@@ -227,13 +227,21 @@ function Deleted({ api }: { api: Inspector }) {
 /** Most rows drawn at once: a filter narrows the rest. */
 const SHOWN = 1000;
 
-function Timeline({ api }: { api: Inspector }) {
+function Timeline({ api, filters }: { api: Inspector; filters: TimelineFilters }) {
   const t = useTask(api, { op: 'timeline' });
-  const [text, setText] = useState('');
-  const [macb, setMacb] = useState('');
-  const [deleted, setDeleted] = useState(false);
-  const [from, setFrom] = useState('');
-  const [to, setTo] = useState('');
+  const [f, setF] = useState(filters);
+  // The filters live in the address too (replaced, not pushed: typing makes no history), so a filtered timeline is a link.
+  const set = (change: Partial<TimelineFilters>) => {
+    const next = { ...f, ...change };
+    setF(next);
+    history.replaceState(null, '', href({ view: 'forensics', tab: 'timeline', filters: next }));
+  };
+  const { text, macb, deleted, from, to } = f;
+  const setText = (v: string) => set({ text: v });
+  const setMacb = (v: string) => set({ macb: v });
+  const setDeleted = (v: boolean) => set({ deleted: v });
+  const setFrom = (v: string) => set({ from: v });
+  const setTo = (v: string) => set({ to: v });
   if (t.s !== 'done') return <Running api={api} t={t} />;
   const all = t.r.events as Json[];
   const fromNs = from ? BigInt(Date.parse(`${from}Z`)) * 1_000_000n : null;
@@ -307,7 +315,7 @@ function Timeline({ api }: { api: Inspector }) {
 }
 
 /** Forensics: surviving roots by generation, deleted files and their recoverability, the MACB timeline. */
-export function Forensics({ api, tab }: { api: Inspector; tab: ForensicsTab }) {
+export function Forensics({ api, tab, filters }: { api: Inspector; tab: ForensicsTab; filters?: TimelineFilters | undefined }) {
   const link = (t: ForensicsTab, label: string) => (
     <a href={href({ view: 'forensics', tab: t })} class={tab === t ? 'active' : ''} data-testid={`ftab-${t}`}>
       {label}
@@ -320,7 +328,7 @@ export function Forensics({ api, tab }: { api: Inspector; tab: ForensicsTab }) {
       </p>
       {tab === 'roots' && <Roots api={api} />}
       {tab === 'deleted' && <Deleted api={api} />}
-      {tab === 'timeline' && <Timeline api={api} />}
+      {tab === 'timeline' && <Timeline api={api} filters={filters ?? NO_FILTERS} />}
     </div>
   );
 }

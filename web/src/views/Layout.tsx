@@ -4,6 +4,7 @@ import { bytes } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { href } from '../route.js';
 import { Show } from './common.js';
+import { Users } from './Users.js';
 
 type Json = Record<string, any>;
 
@@ -197,6 +198,14 @@ function ChunkDetail({ api, logical }: { api: Inspector; logical: string }) {
             <p>
               length {bytes(c.length)}, {c.profile}, used {c.used === null ? '?' : bytes(c.used)}, stripe_len {c.stripeLen}, {c.numStripes} stripe(s) of {bytes(c.stripeSize)}
             </p>
+            {String(c.logical) !== logical && (
+              <div data-testid="named-address">
+                <h3>
+                  The address {logical} ({String(BigInt(logical) - BigInt(c.logical))} bytes into the chunk): who uses it
+                </h3>
+                <Users api={api} logical={logical} />
+              </div>
+            )}
             <table data-testid="stripes">
               <thead>
                 <tr>

@@ -2,17 +2,22 @@ import type { Inspector } from '../client.js';
 import { bytes } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { href } from '../route.js';
+import { CheckStatus } from './CheckStatus.js';
 import { Fields, Show } from './common.js';
 
 type Json = Record<string, any>;
 
-/** Superblock, devices and their superblock copies, subvolumes, usage by type and profile. */
+/** Superblock, devices and their superblock copies, subvolumes, usage by type and profile, the check's status. */
 export function Overview({ api }: { api: Inspector }) {
   const it = useLoad(() => api.json<Json>({ op: 'overview' }), []);
   return (
     <Show it={it}>
       {(o) => (
         <div class="overview">
+          <section>
+            <h2>Check</h2>
+            <CheckStatus api={api} link />
+          </section>
           <section>
             <h2>Usage by type and profile</h2>
             <table data-testid="usage">

@@ -4,28 +4,66 @@ import { hexDump } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { href } from '../route.js';
 import { Fields, Show } from './common.js';
+import { Users } from './Users.js';
 
 type Json = Record<string, any>;
 
 const keyText = (k: Json) => `(${k.objectid} ${k.typeName} ${k.offset})`;
 
-/** Jump to any tree block by its logical address. */
-function Jump() {
+/** Jump to any tree block by its logical address, or to the leaf of a tree holding a key (the first item at or after it). */
+function Jump({ api, tree }: { api: Inspector; tree?: string | null }) {
   const [v, set] = useState('');
+  const [k, setK] = useState({ tree: tree ?? '5', objectid: '', type: '', offset: '0' });
+  const [err, setErr] = useState<string | null>(null);
+  const field = (name: keyof typeof k, placeholder: string, size: number) => (
+    <input
+      aria-label={name === 'tree' ? 'tree id' : `key ${name}`}
+      data-testid={`key-${name}`}
+      size={size}
+      value={k[name]}
+      placeholder={placeholder}
+      onInput={(e) => setK({ ...k, [name]: (e.target as HTMLInputElement).value.trim() })}
+    />
+  );
   return (
-    <form
-      class="jump"
-      onSubmit={(e) => {
-        e.preventDefault();
-        const t = v.trim();
-        if (/^\d+$/.test(t)) location.hash = href({ view: 'block', tree: null, logical: t });
-      }}
-    >
-      <label>
-        logical address <input data-testid="jump-input" value={v} onInput={(e) => set((e.target as HTMLInputElement).value)} placeholder="e.g. 30408704" />
-      </label>
-      <button type="submit">open block</button>
-    </form>
+    <div>
+      <form
+        class="jump"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const t = v.trim();
+          if (/^\d+$/.test(t)) location.hash = href({ view: 'block', tree: null, logical: t });
+        }}
+      >
+        <label>
+          logical address <input data-testid="jump-input" value={v} onInput={(e) => set((e.target as HTMLInputElement).value)} placeholder="e.g. 30408704" />
+        </label>
+        <button type="submit">open block</button>
+      </form>
+      <form
+        class="jump"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setErr(null);
+          api.json<Json>({ op: 'find', tree: k.tree, key: { objectid: k.objectid || '0', type: k.type || '0', offset: k.offset || '0' } }).then(
+            (r) => {
+              location.hash = href({ view: 'block', tree: String(r.tree), logical: String(r.block), slot: Number(r.slot) });
+            },
+            (x: Error) => setErr(x.message),
+          );
+        }}
+      >
+        tree {field('tree', '5', 6)} key ({field('objectid', 'objectid', 12)} {field('type', 'INODE_ITEM or 1', 14)} {field('offset', 'offset', 10)}){' '}
+        <button type="submit" data-testid="key-go">
+          find key
+        </button>{' '}
+        {err && (
+          <span class="error" data-testid="key-error">
+            {err}
+          </span>
+        )}
+      </form>
+    </div>
   );
 }
 
@@ -34,7 +72,7 @@ export function TreeList({ api }: { api: Inspector }) {
   const it = useLoad(() => api.records({ op: 'trees' }) as Promise<Json[]>, []);
   return (
     <div>
-      <Jump />
+      <Jump api={api} />
       <Show it={it}>
         {(trees) => (
           <table data-testid="trees">
@@ -67,12 +105,14 @@ export function TreeList({ api }: { api: Inspector }) {
   );
 }
 
-/** A link to the tree an item points at (a ROOT_ITEM's root block). */
+/** A link to what an item points at: a ROOT_ITEM's root block, a file extent's data (its chunk, where its users are listed). */
 function itemLink(r: Json) {
   const item = r.item as Json;
   if (item?.kind === 'root_item' && item.bytenr !== undefined) {
     return <a href={href({ view: 'block', tree: String(r.key.objectid), logical: String(item.bytenr) })}>tree root {item.bytenr}</a>;
   }
+  const disk = item?.diskBytenr ?? item?.disk_bytenr;
+  if (disk !== undefined && String(disk) !== '0') return <a href={href({ view: 'layout', chunk: String(disk) })}>extent {String(disk)}</a>;
   return null;
 }
 
@@ -155,7 +195,7 @@ function HexBlock({ bytes, marks }: { bytes: Uint8Array; marks: Mark[] }) {
 }
 
 /** One tree block: header, its pointers (a node) or its items decoded (a leaf), and its bytes. */
-export function Block({ api, tree, logical }: { api: Inspector; tree: string | null; logical: string }) {
+export function Block({ api, tree, logical, slot: at }: { api: Inspector; tree: string | null; logical: string; slot?: number | undefined }) {
   const it = useLoad(async () => {
     const r = await api.raw({ op: 'block', logical });
     return {
@@ -166,11 +206,15 @@ export function Block({ api, tree, logical }: { api: Inspector; tree: string | n
       bytes: r.bytes,
     };
   }, [logical]);
-  const [selected, select] = useState<number | null>(null);
-  useEffect(() => select(null), [logical]);
+  const [selected, select] = useState<number | null>(at ?? null);
+  const [users, showUsers] = useState(false);
+  useEffect(() => {
+    select(at ?? null);
+    showUsers(false);
+  }, [logical, at]);
   return (
     <div>
-      <Jump />
+      <Jump api={api} tree={tree} />
       <Show it={it}>
         {({ records, bytes }) => {
           const b = records.find((r) => r.record === 'block');
@@ -214,6 +258,13 @@ export function Block({ api, tree, logical }: { api: Inspector; tree: string | n
                         ...(b.validItems !== undefined ? [['valid items', b.validItems] as [string, string]] : []),
                       ]}
                     />
+                    <p>
+                      <button type="button" data-testid="who-uses-block" onClick={() => showUsers(true)}>
+                        who uses this block
+                      </button>{' '}
+                      <span class="muted">(its back references in the extent tree, the trees that reach it)</span>
+                    </p>
+                    {users && <Users api={api} logical={String(b.bytenr)} />}
                     <p class="muted">click a slot to mark its key entry (blue) and item data (yellow) in the block's bytes</p>
                     <table data-testid="items" class="items">
                       <thead>
