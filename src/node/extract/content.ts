@@ -29,6 +29,7 @@ const BIG_AT_ONCE = 8;
  * takes it. Smaller ones are mostly inline (their data in the leaf): a direct write of a few hundred
  * bytes is a synchronous block write and a truncate, which cost more than the copy they save (on the
  * bench image, all files direct took 99 s against 71-75 s from 4 KiB and 79 s from 64 KiB).
+ * Files up to SYNC_MAX take fileSync's buffered writes instead (not re-measured on that image).
  */
 const DIRECT_MIN = 4096n;
 /** Files up to this size are written with synchronous calls on this thread (fileSync). */

@@ -37,7 +37,9 @@ const O = nodeFs.constants;
  * instead of reading (prefetch.ts, through the devices' ByteSource.prefetch).
  * Files from DIRECT_MIN on are written with O_DIRECT from those same buffers
  * (content.ts, directWrite.ts): no copy into the page cache and nothing left
- * for writeback. The walk makes the directories as it meets them and sets
+ * for writeback. Files up to SMALL_FILE are written with synchronous calls on
+ * this thread (ContentWriter.fileSync), their data warmed in the page cache
+ * instead of read ahead into buffers. The walk makes the directories as it meets them and sets
  * every other entry aside without reading its inode; the entries are then
  * written in inode order, up to BATCH at a time (flush): a directory's
  * entries can lie anywhere in the tree, but in inode order every leaf of the
