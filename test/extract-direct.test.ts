@@ -132,9 +132,9 @@ describe.runIf(sampleNames().includes('default'))('extract with direct writes', 
       const plain = await extract(img, 'plain', false);
       expect(out.directOpens).toBe(0);
       const direct = await extract(img, 'direct', true);
-      // Every file from 4 KiB on was opened with O_DIRECT.
+      // Every file past SMALL_FILE (64 KiB) was opened with O_DIRECT (smaller ones are written on the extracting thread, through the cache).
       const asked = out.directOpens;
-      expect(asked).toBeGreaterThan(20);
+      expect(asked).toBeGreaterThan(10);
       out.directOpens = 0;
       const refused = await refusing('refuse', () => extract(img, 'refused', true));
       // Files already being opened when the first refusal came back ask too; no file after them does.

@@ -529,6 +529,11 @@ export class Filesystem {
     return iterateItems(this.reader, root, min, max, this.walkOptions);
   }
 
+  /** Whether an overlay serves `tree`'s items (then only `items` and `find` see them, not a descent of its blocks). */
+  overlaid(tree: bigint): boolean {
+    return this.overlay?.covers(tree) ?? false;
+  }
+
   /**
    * The root a key search of `root` must descend to agree with `items`: an
    * overlay that serves a tree from another root is searched there (a search

@@ -3,6 +3,13 @@
  * through a few dozen megabytes of them instead of as many allocations.
  */
 
+/**
+ * Files up to this size are written with synchronous calls on the extracting thread, their
+ * data read there from the page cache, which the read-ahead warms for them (Prefetcher.file):
+ * for a file of a few KiB, a round trip through the thread pool and a promise per call cost
+ * more CPU than the calls themselves.
+ */
+export const SMALL_FILE = 64 * 1024;
 /** Largest single read ahead (readFile reads plain extents in pieces of this size too). */
 export const PIECE = 1 << 20;
 /** The WebAssembly global of Node (not in this project's TypeScript libs). */

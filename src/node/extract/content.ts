@@ -7,6 +7,7 @@ import { type InodeRecord, readFile, symlinkTarget } from '../../fs/fileData.js'
 import type { Inode } from '../../fs/types.js';
 import { rdevParts } from '../../report/fs.js';
 import * as af from './asyncFs.js';
+import { SMALL_FILE } from './buffers.js';
 import { DirectWriter, type OutFile, plainFile } from './directWrite.js';
 import type { MetadataRestorer } from './metadata.js';
 import { clearName } from './outputPath.js';
@@ -28,8 +29,11 @@ const BIG_AT_ONCE = 8;
  * takes it. Smaller ones are mostly inline (their data in the leaf): a direct write of a few hundred
  * bytes is a synchronous block write and a truncate, which cost more than the copy they save (on the
  * bench image, all files direct took 99 s against 71-75 s from 4 KiB and 79 s from 64 KiB).
+ * Files up to SYNC_MAX take fileSync's buffered writes instead (not re-measured on that image).
  */
 const DIRECT_MIN = 4096n;
+/** Files up to this size are written with synchronous calls on this thread (fileSync). */
+const SYNC_MAX = BigInt(SMALL_FILE);
 
 /**
  * Writing what an entry holds: a regular file's content (sparse: holes are
@@ -76,6 +80,57 @@ export class ContentWriter {
       return false;
     }
     if (c.replaced) this.log.replaced(seq, shown);
+    return true;
+  }
+
+  /** Whether `fileSync` writes the file (its data is not read ahead into buffers: Prefetcher.file warms the cache for it). */
+  syncable(inode: Inode): boolean {
+    return inode.size <= SYNC_MAX && !this.view.isMetadump;
+  }
+
+  /**
+   * Writes one small file (syncable) with the calls made on this thread: open with its final
+   * mode, its data (no O_DIRECT: for a few KiB the copy costs less than the padding and the
+   * truncate after), metadata, close. False when the name is taken (nothing was written: `file`
+   * then makes way); throws as `file` does.
+   */
+  fileSync(host: Buffer, inode: Inode, shown: string, seq: number, rec: Pick<InodeRecord, 'xattrs' | 'extents'> | null): boolean {
+    const summary = this.log.summary;
+    const perm = keptPerm(inode.mode, this.opts.preserve);
+    const modeSet = (perm & 0o7000) === 0 && (perm & this.umask) === 0;
+    let fd: number;
+    try {
+      fd = nodeFs.openSync(host, O.O_WRONLY | O.O_CREAT | O.O_EXCL | O.O_NOFOLLOW, modeSet ? perm : 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    }
+    let bad: string | null = null;
+    try {
+      const size = Number(inode.size);
+      let end = 0;
+      const ahead = this.prefetch?.take(inode) ?? null;
+      for (const seg of readFile(this.view, inode, { verify: this.opts.verify, stats: summary.read, extents: rec?.extents ?? null, ...(ahead ? { supply: ahead.supply } : {}) })) {
+        if (seg.kind === 'data') {
+          const pos = Number(seg.offset);
+          const b = seg.bytes;
+          for (let done = 0; done < b.length; ) done += nodeFs.writeSync(fd, b, done, b.length - done, pos + done);
+          end = Math.max(end, pos + b.length);
+          summary.written.bytes += b.length;
+          this.onData();
+        } else if (seg.kind === 'error') {
+          if (seg.logical !== undefined) this.opts.onDataError?.(seg.logical, seg.length);
+          bad ??= `file offset ${seg.offset} (+${seg.length})${seg.logical !== undefined ? ` at logical ${seg.logical}` : ''}: ${seg.message}`;
+        }
+        // Zero segments (holes, prealloc) are skipped: the file stays sparse.
+      }
+      if (end !== size) nodeFs.ftruncateSync(fd, size);
+      ahead?.close();
+      this.meta.fdMetaSync(fd, inode, shown, seq, modeSet, rec?.xattrs ?? null);
+    } finally {
+      nodeFs.closeSync(fd);
+    }
+    this.fileWritten(inode, shown, seq, perm, bad);
     return true;
   }
 
@@ -139,7 +194,7 @@ export class ContentWriter {
     return true;
   }
 
-  /** Counts and logs a file written. */
+  /** Counts and logs a file written (by `file` or `fileSync`). */
   private fileWritten(inode: Inode, shown: string, seq: number, perm: number, bad: string | null): void {
     this.log.summary.written.files++;
     this.log.wrote(seq, shown, 'file', inode, inode.size);

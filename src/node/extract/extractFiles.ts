@@ -37,7 +37,9 @@ const O = nodeFs.constants;
  * instead of reading (prefetch.ts, through the devices' ByteSource.prefetch).
  * Files from DIRECT_MIN on are written with O_DIRECT from those same buffers
  * (content.ts, directWrite.ts): no copy into the page cache and nothing left
- * for writeback. The walk makes the directories as it meets them and sets
+ * for writeback. Files up to SMALL_FILE are written with synchronous calls on
+ * this thread (ContentWriter.fileSync), their data warmed in the page cache
+ * instead of read ahead into buffers. The walk makes the directories as it meets them and sets
  * every other entry aside without reading its inode; the entries are then
  * written in inode order, up to BATCH at a time (flush): a directory's
  * entries can lie anywhere in the tree, but in inode order every leaf of the
@@ -214,7 +216,7 @@ class Extractor {
 
   async run(start: WalkItem['ref'], startInode: Inode, into: Uint8Array[], ways: readonly (Meta | null)[], createdOut: boolean): Promise<void> {
     const root = Buffer.from(this.outDir);
-    let out: OutDir = { host: root.toString('latin1'), meta: null, shown: '/', seq: this.seq++, ready: Promise.resolve(true), children: [], up: null, name: null };
+    let out: OutDir = { host: root.toString('latin1'), meta: null, shown: '/', seq: this.seq++, ready: Promise.resolve(true), made: true, children: [], up: null, name: null };
     let startHost: Buffer = root;
     for (let i = 0; i < into.length; i++) {
       const why = unsafeNameReason(into[i]!);
@@ -237,6 +239,7 @@ class Extractor {
         name: null,
       };
       if (!(await this.dir(d))) return;
+      d.made = true;
       if (!d.meta) this.dirs.pop();
       else out.children.push(d);
       out = d;
@@ -499,6 +502,7 @@ class Extractor {
           } catch (e) {
             this.log.failed(seq, shown, describeError(e));
           } finally {
+            d.made = made;
             ok(made);
           }
         });
@@ -553,20 +557,47 @@ class Extractor {
     }
   }
 
+  /** Writes a file of one name through the thread pool (its failure is logged). */
+  private async file(host: Buffer, inode: Inode, shown: string, seq: number, rec: InodeRecord | null): Promise<void> {
+    try {
+      await this.content.file(host, inode, shown, seq, rec);
+    } catch (e) {
+      this.log.failed(seq, shown, describeError(e));
+    } finally {
+      this.prefetch?.drop(inode);
+    }
+  }
+
+  /** Writes a small file of one name on this thread; false when its name is taken (then `file` makes way). */
+  private smallFile(host: Buffer, inode: Inode, shown: string, seq: number, rec: InodeRecord | null): boolean {
+    try {
+      if (!this.content.fileSync(host, inode, shown, seq, rec)) return false;
+    } catch (e) {
+      this.log.failed(seq, shown, describeError(e));
+    }
+    this.prefetch?.drop(inode);
+    return true;
+  }
+
   /**
    * A regular file. Names of one hard-linked inode form a chain: each waits for the one
    * before, links to the first name written, or (when none could be written) is written itself.
    */
   private startFile(host: Buffer, inode: Inode, shown: string, seq: number, parent: OutDir, rec: InodeRecord | null): void {
     if (inode.nlink <= 1) {
+      if (this.content.syncable(inode)) {
+        // A small file: written on this thread, at once when its directory is made, else once it is.
+        if (parent.made === true) {
+          if (!this.smallFile(host, inode, shown, seq, rec)) this.tasks.start(() => this.file(host, inode, shown, seq, rec));
+        } else
+          this.tasks.start(async () => {
+            if ((await parent.ready) && !this.smallFile(host, inode, shown, seq, rec)) await this.file(host, inode, shown, seq, rec);
+          });
+        return;
+      }
       this.tasks.start(async () => {
-        try {
-          if (await parent.ready) await this.content.file(host, inode, shown, seq, rec);
-        } catch (e) {
-          this.log.failed(seq, shown, describeError(e));
-        } finally {
-          this.prefetch?.drop(inode);
-        }
+        if (await parent.ready) await this.file(host, inode, shown, seq, rec);
+        else this.prefetch?.drop(inode);
       });
       return;
     }

@@ -126,6 +126,34 @@ export class MetadataRestorer {
   }
 
   /**
+   * fdMeta with the calls made on this thread, for a small file written here in one go (a
+   * round trip through the thread pool per call costs more than these calls do).
+   */
+  fdMetaSync(fd: number, inode: Meta, shown: string, seq: number, modeSet: boolean, xattrs: readonly Xattr[] | null): void {
+    this.setXattrs({ fd }, inode, shown, seq, xattrs);
+    if (this.chownWanted(inode)) {
+      try {
+        nodeFs.fchownSync(fd, inode.uid, inode.gid);
+      } catch (e) {
+        this.log.failed(seq, shown, `chown: ${describeError(e)}`);
+      }
+    }
+    if (!modeSet) {
+      try {
+        nodeFs.fchmodSync(fd, keptPerm(inode.mode, this.opts.preserve));
+      } catch (e) {
+        this.log.failed(seq, shown, `chmod: ${describeError(e)}`);
+      }
+    }
+    try {
+      if (this.opts.times) this.opts.times.futimens(fd, inode.atime, inode.mtime);
+      else nodeFs.futimesSync(fd, seconds(inode.atime), seconds(inode.mtime));
+    } catch (e) {
+      this.log.failed(seq, shown, `times: ${describeError(e)}`);
+    }
+  }
+
+  /**
    * Owner (when asked for and root) and times of a symlink, fifo or device node through its
    * path without following it.
    */

@@ -20,6 +20,8 @@ export interface OutDir {
   seq: number;
   /** True once the directory exists and may be written into; false when nothing below it is written. */
   ready: Promise<boolean>;
+  /** What `ready` resolved to, once it has (a small file is then written at once, without waiting on it). */
+  made?: boolean;
   /** Directories below it, whose metadata must be set before its own (its mode may forbid entering it). */
   children: OutDir[];
   /** The directory it was made in, and its name there (null for the walk's start: paths in findings are from there). */

@@ -6,7 +6,7 @@ import type { FsView } from '../../fs/FsView.js';
 import { type FileExtent, fileExtents } from '../../fs/fileData.js';
 import type { Inode } from '../../fs/types.js';
 import type { TreeRoot } from '../../tree/walk.js';
-import { ALIGN, BufferPool, DirectSlots, PIECE } from './buffers.js';
+import { ALIGN, BufferPool, DirectSlots, PIECE, SMALL_FILE } from './buffers.js';
 
 /** Reads in flight at once. */
 const IN_FLIGHT = 16;
@@ -28,6 +28,14 @@ const WARM_LIST_MAX = 1 << 18;
 const WARM_AHEAD = 2048;
 /** Leaf reads in flight while warming (beside the data reads). */
 const WARM_IN_FLIGHT = 8;
+/**
+ * Small files' data is warmed in spans of up to this many bytes: the extents of files
+ * planned one after the other, with gaps of at most SPAN_GAP between them (read too).
+ */
+const SPAN_MAX = 256 << 10;
+const SPAN_GAP = 64n << 10n;
+/** Span reads in flight (beside the data and leaf reads). */
+const SPANS_IN_FLIGHT = 4;
 
 /** One range of the first copy of a file's data, read (or to be read) ahead. */
 interface Range {
@@ -148,6 +156,13 @@ export class Prefetcher {
    * `counted` of `leaves` have been, and `leavesLeft` reaches 0 once all are read or passed by).
    */
   census: { tree: bigint; files: number; bytes: number; leaves: number; counted: number; leavesLeft: number } | null = null;
+  /** The span of small files' data being gathered (first copy, logical), and those to warm. */
+  private span: { logical: bigint; end: bigint } | null = null;
+  private readonly spans: { logical: bigint; len: number }[] = [];
+  private spanHead = 0;
+  private spanning = 0;
+  /** What span reads land in, shared (their bytes are not used: the page cache keeps them). */
+  private spanBuf: Buffer | null = null;
   /** Indexes [from, to) of the census tree's leaves in leafLogical. */
   private censusLeaves: [number, number] = [0, 0];
 
@@ -227,9 +242,12 @@ export class Prefetcher {
 
   /**
    * The walk has reached `objectid` of `tree`: leaves before its leaf are not
-   * warmed any more (the walk has read them), and the `warmAhead` after it may be.
+   * warmed any more (the walk has read them), and the `warmAhead` after it may be;
+   * the span of small files' data gathered so far is read.
    */
   warmAt(tree: bigint, objectid: bigint): void {
+    // Small files' data gathered so far is read now, well before they are written.
+    this.flushSpan();
     for (const r of this.regions) {
       if (r.tree !== tree) continue;
       // The last leaf whose first key's objectid is below objectid (its items may reach it).
@@ -300,9 +318,17 @@ export class Prefetcher {
     }
   }
 
-  /** Plans the reads of a file's regular extents (once per inode). */
+  /**
+   * Plans the reads of a file's regular extents (once per inode). A small file's (SMALL_FILE)
+   * are not read into buffers but warmed in the page cache, in spans over many files
+   * (warmSmall): its writer reads them on its thread, and one read serves dozens of files.
+   */
   file(inode: Inode, extents: readonly FileExtent[] | null = null): void {
     if (!this.enabled || inode.kind !== 'file' || inode.size <= INLINE_MAX || this.view.isMetadump || this.stopped) return;
+    if (inode.size <= BigInt(SMALL_FILE)) {
+      this.warmSmall(inode.size, extents ?? fileExtents(this.view, inode));
+      return;
+    }
     const key = `${inode.subvol}:${inode.ino}`;
     if (this.files.has(key) || this.queue.length - this.head >= PLANNED_MAX) return;
     const vol = this.view.fs.volume;
@@ -328,6 +354,60 @@ export class Prefetcher {
     this.files.set(key, new FileReadAhead(this, ranges));
     for (const r of ranges) this.queue.push(r);
     this.pump();
+  }
+
+  /**
+   * Adds a small file's stored extents to the span being gathered; a span is read (into a
+   * buffer whose bytes are dropped: the page cache keeps them) once the next extent does not
+   * follow it closely or would take it past SPAN_MAX.
+   */
+  private warmSmall(size: bigint, extents: Iterable<FileExtent>): void {
+    for (const e of extents) {
+      if (e.kind !== 'regular' || e.encryption !== 0 || e.otherEncoding !== 0) continue;
+      if (e.fileOffset >= size) break;
+      const logical = e.compression ? e.diskBytenr : e.diskBytenr + e.offset;
+      const end = logical + (e.compression ? e.diskNumBytes : e.length);
+      const s = this.span;
+      if (s && logical >= s.logical && logical <= s.end + SPAN_GAP && end - s.logical <= BigInt(SPAN_MAX)) {
+        if (end > s.end) s.end = end;
+        continue;
+      }
+      this.flushSpan();
+      this.span = { logical, end };
+    }
+  }
+
+  /** Queues the span gathered for reading (one that cannot be read ahead is left to the writers' reads). */
+  private flushSpan(): void {
+    const s = this.span;
+    this.span = null;
+    if (!s) return;
+    const len = Number(s.end - s.logical);
+    if (len <= 0 || len > SPAN_MAX || !this.view.fs.volume.prefetchPlace(s.logical, len)) return;
+    this.spans.push({ logical: s.logical, len });
+    this.pumpSpans();
+  }
+
+  private pumpSpans(): void {
+    while (!this.stopped && this.spanning < SPANS_IN_FLIGHT && this.spanHead < this.spans.length) {
+      const s = this.spans[this.spanHead++]!;
+      this.spanBuf ??= Buffer.allocUnsafeSlow(SPAN_MAX);
+      this.spanning++;
+      this.view.fs.volume.prefetch([
+        {
+          offset: s.logical,
+          into: this.spanBuf.subarray(0, s.len),
+          done: () => {
+            this.spanning--;
+            this.pumpSpans();
+          },
+        },
+      ]);
+    }
+    if (this.spanHead > 1024 && this.spanHead * 2 > this.spans.length) {
+      this.spans.splice(0, this.spanHead);
+      this.spanHead = 0;
+    }
   }
 
   /** The read-ahead of a file, once, when its data is about to be written (null: none). */
@@ -366,7 +446,10 @@ export class Prefetcher {
     this.queue.length = 0;
     this.head = 0;
     this.regions.length = 0;
-    while (this.running > 0 || this.warming > 0) await new Promise<void>((r) => setTimeout(r, 5));
+    this.spans.length = 0;
+    this.spanHead = 0;
+    this.span = null;
+    while (this.running > 0 || this.warming > 0 || this.spanning > 0) await new Promise<void>((r) => setTimeout(r, 5));
   }
 
   /** Starts one range's read (in queue order through pump, or out of turn when its file is waiting). */
