@@ -11,8 +11,21 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=$HERE/.cache
 IMG=$CACHE/extract-mix.img
 STAMP=$IMG.stamp
-SUM=$(sha256sum "$HERE/build-extract.sh" "$HERE/fill-extract.py" | sha256sum | cut -c1-16)
-if [ -f "$IMG" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$SUM" ]; then
+# The stamp hashes the fill's content, not the scripts' paths: a worktree whose bench/.cache
+# links to the shared cache finds the same image valid instead of rebuilding it.
+SUM=$(cat "$HERE/fill-extract.py" | sha256sum | cut -c1-16)
+# The image built before by the path-hashing stamp of 2026-12-03 (same fill): keep it.
+LEGACY=87818c134d9b481a
+have=$(cat "$STAMP" 2>/dev/null || true)
+if [ -f "$IMG" ] && { [ "$have" = "$SUM" ] || [ "$have" = "$LEGACY" ]; }; then
+  echo "$IMG"
+  exit 0
+fi
+# One build at a time across worktrees: wait for another build, then look again.
+exec 9>/tmp/bench-build.lock
+flock 9
+have=$(cat "$STAMP" 2>/dev/null || true)
+if [ -f "$IMG" ] && [ "$have" = "$SUM" ]; then
   echo "$IMG"
   exit 0
 fi
