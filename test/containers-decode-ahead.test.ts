@@ -39,8 +39,14 @@ function counting(): { codecs: ContainerCodecs; sync: number; async: number; max
       }
     };
   const codecs: ContainerCodecs = {
-    inflateRaw: (i, s) => (c.sync++, nodeCodecs.inflateRaw(i, s)),
-    inflateZlib: (i, s) => (c.sync++, nodeCodecs.inflateZlib(i, s)),
+    inflateRaw(i, s) {
+      c.sync++;
+      return nodeCodecs.inflateRaw(i, s);
+    },
+    inflateZlib(i, s) {
+      c.sync++;
+      return nodeCodecs.inflateZlib(i, s);
+    },
     zstd: nodeCodecs.zstd,
     async: { inflateRaw: track(nodeCodecs.async!.inflateRaw), inflateZlib: track(nodeCodecs.async!.inflateZlib) },
   };
