@@ -1,7 +1,6 @@
 import * as zlib from 'node:zlib';
 import { CodecError, type ContainerCodecs, defaultCodecs } from '../containers/codecs.js';
-
-type ZlibCallback = (err: Error | null, out: Buffer) => void;
+import { type InflateKind, InflatePool } from './inflatePool.js';
 
 /**
  * maxOutputLength makes zlib stop (ERR_BUFFER_TOO_LARGE) rather than allocate past the bound; an
@@ -35,30 +34,34 @@ function bounded(inflate: (b: Uint8Array, o: zlib.ZlibOptions) => Buffer, what: 
   };
 }
 
-/** The same, on libuv's thread pool: the calling thread is free while it inflates. */
-function boundedAsync(inflate: (b: Uint8Array, o: zlib.ZlibOptions, cb: ZlibCallback) => void, what: string) {
-  return (input: Uint8Array, size: number): Promise<Uint8Array> =>
-    new Promise((resolve, reject) => {
-      inflate(input, zlibOptions(size), (err, out) => {
-        if (err) reject(codecError(err, what, size));
-        else {
-          try {
-            resolve(exact(out, size, what));
-          } catch (e) {
-            reject(e);
-          }
-        }
-      });
-    });
+/** The same, on this thread's inflate worker (batched: InflatePool): the calling thread is free while it inflates. */
+function boundedAsync(kind: InflateKind, what: string) {
+  return async (input: Uint8Array, size: number): Promise<Uint8Array> => {
+    let out: Uint8Array;
+    try {
+      out = await inflatePool().inflate(kind, input, zlibOptions(size));
+    } catch (e) {
+      throw codecError(e, what, size);
+    }
+    if (out.length !== size) throw new CodecError(`${what} data inflates to ${out.length} bytes, not ${size}`);
+    return out;
+  };
 }
 
-/** Node's zlib for deflate (faster than fflate; also asynchronous); zstd stays with fzstd (Node 20 has none). */
+let pool: InflatePool | undefined;
+/** This thread's inflate worker, started on first use. */
+function inflatePool(): InflatePool {
+  pool ??= new InflatePool();
+  return pool;
+}
+
+/** Node's zlib for deflate (faster than fflate; also on a worker thread, for decoding ahead); zstd stays with fzstd (Node 20 has none). */
 export const nodeCodecs: ContainerCodecs = {
   inflateRaw: bounded(zlib.inflateRawSync, 'deflate'),
   inflateZlib: bounded(zlib.inflateSync, 'zlib'),
   zstd: defaultCodecs.zstd,
   async: {
-    inflateRaw: boundedAsync(zlib.inflateRaw, 'deflate'),
-    inflateZlib: boundedAsync(zlib.inflate, 'zlib'),
+    inflateRaw: boundedAsync('inflateRawSync', 'deflate'),
+    inflateZlib: boundedAsync('inflateSync', 'zlib'),
   },
 };
