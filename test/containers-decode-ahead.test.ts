@@ -4,7 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { runCheck } from '../src/analysis/check/index.js';
+import { dataJobs } from '../src/analysis/check/data.js';
+import { DecodeAheadVerifier } from '../src/analysis/check/decodeAhead.js';
+import { runCheck, verifyDataJob } from '../src/analysis/check/index.js';
 import { ItemType, ObjectId } from '../src/format/constants.js';
 import type { ByteSource } from '../src/io/ByteSource.js';
 import type { ContainerCodecs } from '../src/io/containers/codecs.js';
@@ -108,6 +110,40 @@ describe('decoding ahead reads the same bytes, off the reads', () => {
     const { async: _, ...syncOnly } = nodeCodecs;
     expect(qcow2Of(fixtureBytes('zlib.qcow2'), syncOnly).decodeAhead).toBeUndefined();
     expect(ewfOf(fixtureBytes('fs.E01'), syncOnly).decodeAhead).toBeUndefined();
+  });
+});
+
+describe('check --data decoding ahead on one thread (DecodeAheadVerifier)', () => {
+  test('every data job handed in at once: at most 4 decoding ahead, the results those of the synchronous verification', async () => {
+    const bytes = fixtureBytes('zlib.qcow2');
+    const fsys = Filesystem.open([qcow2Of(bytes, nodeCodecs)]);
+    const { async: _, ...syncOnly } = nodeCodecs;
+    const plain = Filesystem.open([qcow2Of(bytes, syncOnly)]);
+    let inFlight = 0,
+      maxInFlight = 0,
+      calls = 0;
+    const decodeAhead = fsys.volume.decodeAhead.bind(fsys.volume);
+    fsys.volume.decodeAhead = async (logical, length) => {
+      calls++;
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        await decodeAhead(logical, length);
+      } finally {
+        inFlight--;
+      }
+    };
+    // The fixture's data makes one job of at most 1 MiB: cut into one job per 4 KiB sector.
+    const ss = fsys.superblock.sectorsize,
+      cs = fsys.superblock.csumSize;
+    const jobs = [...dataJobs(fsys, () => {})].flatMap((j) =>
+      Array.from({ length: j.sectors }, (_, i) => ({ ...j, logical: j.logical + BigInt(i * ss), sectors: 1, csums: j.csums.slice(i * cs, (i + 1) * cs) })),
+    );
+    expect(jobs.length).toBeGreaterThan(4);
+    const verifier = new DecodeAheadVerifier(fsys);
+    const results = await Promise.all(jobs.map((j) => verifier.verify(j)));
+    expect(calls).toBe(jobs.length);
+    expect(maxInFlight).toBe(4);
+    expect(results).toEqual(jobs.map((j) => verifyDataJob(plain, j)));
   });
 });
 
