@@ -123,8 +123,16 @@ if (process.argv.includes('--containers')) {
   for (const [suffix, title] of [
     ['.qcow2', 'qcow2'],
     ['-zlib.qcow2', 'zlib qcow2'],
+    ['.E01', 'E01 (ewfacquire -c fast)'],
   ]) {
-    commands.push({ id: `check-data-${suffix.replace(/\W/g, '')}`, title: `check --data through ${title} (vs raw)`, ours: (i) => ['check', i.path.replace(/\.img$/, suffix), '--data'], theirs: raw });
+    const file = (i) => i.path.replace(/\.img$/, suffix);
+    commands.push({
+      id: `check-data-${suffix.replace(/\W/g, '')}`,
+      title: `check --data through ${title} (vs raw)`,
+      ours: (i) => ['check', file(i), '--data'],
+      theirs: raw,
+      skip: (i) => (existsSync(file(i)) ? '' : `${file(i)} is not built`),
+    });
   }
 }
 

@@ -76,6 +76,35 @@ describe('image-info', () => {
   });
 });
 
+describe('image-info: the parent chain of a differencing disk', () => {
+  // The chains build.sh and build-vmdk-delta.sh made: vhd-diff.py and vhdx-diff.py wrote each
+  // child over the parent qemu-img made; qemu-img create -b made delta2 over delta over sparse.
+  test.each([
+    ['diff-child.vhd', [['diff-parent.vhd', 'vhd']]],
+    ['diff-child.vhdx', [['diff-parent.vhdx', 'vhdx']]],
+    [
+      'delta2.vmdk',
+      [
+        ['delta.vmdk', 'vmdk'],
+        ['sparse.vmdk', 'vmdk'],
+      ],
+    ],
+  ] as const)('%s: its parents, nearest first, with their formats (JSON and text)', async (child, chain) => {
+    for (const [parent] of chain) put(parent);
+    const r = await cli('image-info', put(child), '--json');
+    expect(r.code).toBe(0);
+    const doc = parseJsonExact(r.stdout) as { parents: { file: string; format: string }[] };
+    expect(doc.parents).toEqual(chain.map(([f, format]) => ({ file: path.join(dir, f), format })));
+    const t = await cli('image-info', path.join(dir, child));
+    expect(t.stdout).toContain(chain.map(([f, format]) => `${path.join(dir, f)} (${format})`).join(' -> '));
+  });
+
+  test('a disk with no parent has an empty chain', async () => {
+    const doc = parseJsonExact((await cli('image-info', put('dynamic.vhdx'), '--json')).stdout) as { parents: unknown[] };
+    expect(doc.parents).toEqual([]);
+  });
+});
+
 describe('--snapshot', () => {
   test('reads a qcow2 internal snapshot by name or id: "before" is the filesystem and checks clean', async () => {
     const snap = put('snap.qcow2');

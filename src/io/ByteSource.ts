@@ -39,6 +39,16 @@ export interface ByteSource {
    * medium cannot give (the read that follows reports it).
    */
   warm?(ranges: readonly { offset: bigint; length: number }[]): void;
+  /**
+   * Optional, asynchronous: decodes the compressed blocks the ranges need (a
+   * qcow2's clusters, an E01's chunks), several at once and off this thread,
+   * into the source's own bounded cache, so that the synchronous reads of
+   * them that follow are answered from it. Present on a container source
+   * given asynchronous codecs (Node), and forwarded by a source over
+   * another. A hint only: it resolves, never rejects; damage is reported,
+   * located, by the read that follows.
+   */
+  decodeAhead?(ranges: readonly { offset: bigint; length: number }[]): Promise<void>;
   /** Releases the underlying handle, if any. */
   close?(): void;
 }

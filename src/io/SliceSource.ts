@@ -14,14 +14,19 @@ export class SliceSource implements ByteSource {
     if (inner.prefetch) this.prefetch = (ranges) => this.forward(inner, ranges);
     if (inner.warm) {
       const warm = inner.warm.bind(inner);
-      // Cut at this slice's end and moved to the inner source's offsets, as reads are.
-      this.warm = (ranges) =>
-        warm(
-          ranges
-            .filter((r) => r.offset >= 0n && r.offset < this.size && r.length > 0)
-            .map((r) => ({ offset: this.start + r.offset, length: this.size - r.offset < BigInt(r.length) ? Number(this.size - r.offset) : r.length })),
-        );
+      this.warm = (ranges) => warm(this.shifted(ranges));
     }
+    if (inner.decodeAhead) {
+      const decodeAhead = inner.decodeAhead.bind(inner);
+      this.decodeAhead = (ranges) => decodeAhead(this.shifted(ranges));
+    }
+  }
+
+  /** Ranges cut at this slice's end and moved to the inner source's offsets, as reads are. */
+  private shifted(ranges: readonly { offset: bigint; length: number }[]): { offset: bigint; length: number }[] {
+    return ranges
+      .filter((r) => r.offset >= 0n && r.offset < this.size && r.length > 0)
+      .map((r) => ({ offset: this.start + r.offset, length: this.size - r.offset < BigInt(r.length) ? Number(this.size - r.offset) : r.length }));
   }
 
   private forward(inner: ByteSource, ranges: readonly PrefetchRange[]): void {
@@ -59,6 +64,8 @@ export class SliceSource implements ByteSource {
   readonly prefetch?: (ranges: readonly PrefetchRange[]) => void;
   /** ByteSource.warm, forwarded when the source below batches. */
   readonly warm?: (ranges: readonly { offset: bigint; length: number }[]) => void;
+  /** ByteSource.decodeAhead, forwarded when the source below decodes (a partition inside a compressed container). */
+  readonly decodeAhead?: (ranges: readonly { offset: bigint; length: number }[]) => Promise<void>;
 
   close(): void {
     this.inner.close?.();

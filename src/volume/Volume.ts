@@ -249,6 +249,36 @@ export class Volume {
   }
 
   /**
+   * Decodes ahead, on every device whose source decodes (ByteSource.decodeAhead: a compressed
+   * container), what reading [logical, +length) from any copy needs, so that the reads that follow
+   * find it decoded. A hint: resolves, never rejects; unmapped ranges are left to the reads.
+   */
+  decodeAhead(logical: LogicalInput, length: number): Promise<void> {
+    if (this.logicalStore || !this.decodes) return Promise.resolve();
+    const bySource = new Map<ByteSource, { offset: bigint; length: number }[]>();
+    for (let done = 0; done < length; ) {
+      const m = this.map(logical + BigInt(done));
+      if (!m) break;
+      const n = Math.min(length - done, Number(m.contiguous > 0x7fffffffn ? 0x7fffffffn : m.contiguous));
+      for (const c of m.copies) {
+        const source = this.devices.get(c.devid)?.source;
+        if (!source?.decodeAhead) continue;
+        let list = bySource.get(source);
+        if (!list) bySource.set(source, (list = []));
+        list.push({ offset: c.physical, length: n });
+      }
+      done += n;
+    }
+    return Promise.all([...bySource].map(([source, list]) => source.decodeAhead!(list))).then(() => undefined);
+  }
+
+  /** Whether some device's source decodes ahead (ByteSource.decodeAhead). */
+  get decodes(): boolean {
+    for (const d of this.devices.values()) if (d.source?.decodeAhead) return true;
+    return false;
+  }
+
+  /**
    * Whether some device's source fetches batches (ByteSource.warm): only then
    * does planning a batch of reads pay.
    */

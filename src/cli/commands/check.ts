@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { Command } from 'commander';
+import { DecodeAheadVerifier } from '../../analysis/check/decodeAhead.js';
 import { type CheckFinding, type CheckReport, type CheckSummary, type DataJob, type DataJobResult, type DataVerifier, runCheck, runCheckParallel, verifyDataJob } from '../../analysis/check/index.js';
 import type { RuleGroup } from '../../findingRules.js';
 import { formatLocation, locationJson } from '../../findings.js';
@@ -168,9 +169,13 @@ async function checkOne(image: string | undefined, opts: CheckCliOptions, jobs: 
   const fs = openFilesystem(image, opts, io);
   const progress = io.stderrIsTTY ? progressBar(io) : undefined;
   const checkOpts = { ...(opts.data ? { data: true } : {}), ...(progress ? { progress: progress.update } : {}) };
-  const pool = opts.data && jobs > 1 ? new WorkerPool(fs, jobs, { image, opts: sourceOptionsOf(opts) }) : undefined;
+  // A compressed container's blocks are decoded ahead on another thread only with a core to spare:
+  // when every core verifies already, that thread adds the cost of handing blocks over and no speed.
+  const decodeAhead = jobs < availableParallelism() && fs.volume.decodes;
+  const pool = opts.data && jobs > 1 ? new WorkerPool(fs, jobs, { image, opts: sourceOptionsOf(opts), decodeAhead }) : undefined;
   try {
-    return pool ? await runCheckParallel(fs, checkOpts, pool, jobs * 4) : runCheck(fs, checkOpts);
+    if (pool) return await runCheckParallel(fs, checkOpts, pool, jobs * 4);
+    return opts.data && decodeAhead ? await runCheckParallel(fs, checkOpts, new DecodeAheadVerifier(fs)) : runCheck(fs, checkOpts);
   } finally {
     progress?.clear();
     await pool?.close();
@@ -437,7 +442,7 @@ class WorkerPool implements DataVerifier {
   constructor(
     private readonly fs: Filesystem,
     n: number,
-    data: { image: string | undefined; opts: SourceOptions },
+    data: { image: string | undefined; opts: SourceOptions; decodeAhead: boolean },
   ) {
     for (let i = 0; i < n; i++) {
       const w = startWorker(import.meta.url, 'checkWorker', data, { maxYoungGenerationSizeMb: 4 });

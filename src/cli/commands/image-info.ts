@@ -4,6 +4,9 @@ import type { Command } from 'commander';
 import type { ByteSource } from '../../io/ByteSource.js';
 import { type EwfInfo, EwfSource } from '../../io/containers/ewf.js';
 import { Qcow2Source } from '../../io/containers/qcow2.js';
+import { VhdDynamicSource } from '../../io/containers/vhd.js';
+import { VhdxSource } from '../../io/containers/vhdx.js';
+import { VmdkSource } from '../../io/containers/vmdk.js';
 import { openByteSource } from '../../io/node/openSource.js';
 import { jsonDocument, toJson } from '../../report/json.js';
 import { type CliIO, EXIT_DAMAGE, EXIT_OK, InputError } from '../context.js';
@@ -24,6 +27,22 @@ function hashDisk(src: ByteSource): { md5: string; sha1: string } {
     s.update(b);
   }
   return { md5: m.digest('hex'), sha1: s.digest('hex') };
+}
+
+/** A differencing disk's parent (a VHD's, a VHDX's, a VMDK delta's), or null. */
+function parentOf(src: ByteSource): ByteSource | null {
+  return src instanceof VhdDynamicSource || src instanceof VhdxSource || src instanceof VmdkSource ? src.parent : null;
+}
+
+/**
+ * The parents a differencing VHD, VHDX or VMDK delta reads through, nearest first: each parent's
+ * file (as opened: the locator or hint resolved) and its format, detected from its own bytes. The
+ * chain is finite: opening refused loops and chains deeper than MAX_BACKING_DEPTH.
+ */
+function parentChain(src: ByteSource): { file: string; format: string }[] {
+  const out: { file: string; format: string }[] = [];
+  for (let at = parentOf(src); at; at = parentOf(at)) out.push({ file: at.name, format: containerLayer(at.name, at).format });
+  return out;
 }
 
 /** A qcow2's header, backing chain and internal snapshots. */
@@ -49,7 +68,9 @@ function qcow2Facts(q: Qcow2Source) {
 
 export function registerImageInfo(program: Command, io: CliIO, done: (code: number) => void): void {
   addInputFormatOption(addOutputOptions(program.command('image-info').argument('<image>', 'image file, container or device')))
-    .description('what an image file is: its container format and disk size; EWF case metadata and stored MD5/SHA1; qcow2 header, backing chain and internal snapshots')
+    .description(
+      'what an image file is: its container format and disk size; EWF case metadata and stored MD5/SHA1; qcow2 header, backing chain and internal snapshots; the parent chain of a differencing VHD, VHDX or VMDK delta',
+    )
     .option('--verify', 'read every byte of the disk and hash it (MD5, SHA1): compared with the hashes an EWF acquisition stored')
     .option('--json', 'machine-readable output')
     .action((image: string, opts: { verify?: boolean; json?: boolean; inputFormat?: string }) => {
@@ -64,18 +85,20 @@ export function registerImageInfo(program: Command, io: CliIO, done: (code: numb
       const container = containerLayer(image, src, format);
       const ewf: EwfInfo | null = src instanceof EwfSource ? src.info() : null;
       const qcow2 = src instanceof Qcow2Source ? qcow2Facts(src) : null;
+      const parents = parentChain(src);
       let verify: { md5: string; sha1: string; md5Matches: boolean | null; sha1Matches: boolean | null } | null = null;
       if (opts.verify) {
         verify = src instanceof EwfSource ? src.verify({ hashers: nodeHashers }) : { ...hashDisk(src), md5Matches: null, sha1Matches: null };
       }
       const mismatch = verify !== null && (verify.md5Matches === false || verify.sha1Matches === false);
       if (opts.json) {
-        io.stdout.write(toJson(jsonDocument('image-info', { image, format: container.format, size: container.size, ewf, qcow2, verify }), 2) + '\n');
+        io.stdout.write(toJson(jsonDocument('image-info', { image, format: container.format, size: container.size, parents, ewf, qcow2, verify }), 2) + '\n');
       } else {
         const rows: [string, unknown][] = [
           ['format', container.format],
           ['disk size', container.size],
         ];
+        if (parents.length) rows.push(['parent chain', parents.map((p) => `${p.file} (${p.format})`).join(' -> ')]);
         if (ewf) {
           for (const [k, v] of Object.entries(ewf)) if (k !== 'format' && k !== 'readErrors' && v !== undefined) rows.push([k, v]);
           rows.push(['readErrors', ewf.readErrors.map((e) => `${e.sector}+${e.count}`).join(', ') || 'none']);

@@ -1,3 +1,6 @@
+/** The share of a source's decoded-block cache that decoding ahead may fill (a quarter). */
+const AHEAD_SHARE = 4;
+
 /**
  * A container's disk assembled block by block (qcow2 clusters, EWF chunks,
  * VMDK grains, VHD/VHDX blocks): `read` and `readInto` clip a request to the
@@ -28,6 +31,81 @@ export abstract class FilledSource {
   /** Reads `out` from the container's file at `at` (a run of plain blocks; `pos` is the disk offset, for messages). */
   protected readPlain(_at: bigint, _out: Uint8Array, _pos: bigint): void {
     throw new Error('readPlain: a source that has plain blocks reads them');
+  }
+
+  /**
+   * A block to decode ahead: a function that decodes it off this thread (its compressed bytes
+   * already read), or null when there is nothing to do (a plain, zero or cached block, or a codec
+   * with no asynchronous form). May throw for damage: the block is then left to the read.
+   */
+  protected aheadJob(_block: number): (() => Promise<Uint8Array>) | null {
+    return null;
+  }
+
+  /** Keeps a block decoded ahead in the source's cache, where the read will find it. */
+  protected keepDecoded(_block: number, _data: Uint8Array): void {}
+
+  /** ByteSource.decodeAhead: set by a source whose codecs decode asynchronously (enableDecodeAhead). */
+  decodeAhead?: (ranges: readonly { offset: bigint; length: number }[]) => Promise<void>;
+
+  /** Blocks being decoded ahead: a second request for one waits for the first. */
+  private readonly decoding = new Map<number, Promise<void>>();
+  /** Decoded bytes in flight, and the requests waiting for room. */
+  private aheadBytes = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  /**
+   * Turns decodeAhead on for a source whose decoded blocks are cached within `cacheBytes`. A
+   * share of that bounds both the decoded bytes in flight at once and the blocks one call asks
+   * for: what is decoded ahead must still be in the cache when the read that wants it comes.
+   */
+  protected enableDecodeAhead(cacheBytes: number): void {
+    const maxBytes = Math.floor(cacheBytes / AHEAD_SHARE);
+    this.decodeAhead = (ranges) => this.decodeBlocksAhead(ranges, maxBytes);
+  }
+
+  private async decodeBlocksAhead(ranges: readonly { offset: bigint; length: number }[], maxBytes: number): Promise<void> {
+    const bs = BigInt(this.blockBytes);
+    const waits: Promise<void>[] = [];
+    let asked = 0;
+    for (const r of ranges) {
+      if (r.offset < 0n || r.offset >= this.size || r.length <= 0) continue;
+      const end = r.offset + BigInt(r.length) > this.size ? this.size : r.offset + BigInt(r.length);
+      const last = Number((end - 1n) / bs);
+      for (let block = Number(r.offset / bs); block <= last && asked < maxBytes; block++, asked += this.blockBytes) {
+        const running = this.decoding.get(block);
+        if (running) {
+          waits.push(running);
+          continue;
+        }
+        let job: (() => Promise<Uint8Array>) | null;
+        try {
+          job = this.aheadJob(block);
+        } catch {
+          job = null; // damage: the read that follows reports it, located
+        }
+        if (!job) continue;
+        const p = this.runAhead(block, job, maxBytes);
+        this.decoding.set(block, p);
+        waits.push(p);
+      }
+    }
+    await Promise.all(waits);
+  }
+
+  /** Decodes one block when there is room for it in flight; never rejects. */
+  private async runAhead(block: number, job: () => Promise<Uint8Array>, maxBytes: number): Promise<void> {
+    while (this.aheadBytes > 0 && this.aheadBytes + this.blockBytes > maxBytes) await new Promise<void>((go) => this.waiting.push(go));
+    this.aheadBytes += this.blockBytes;
+    try {
+      this.keepDecoded(block, await job());
+    } catch {
+      // Damage (or a codec that failed): the synchronous read decodes it again and reports it.
+    } finally {
+      this.aheadBytes -= this.blockBytes;
+      this.decoding.delete(block);
+      this.waiting.shift()?.();
+    }
   }
 
   read(offset: bigint, length: number): Uint8Array {

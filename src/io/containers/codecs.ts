@@ -15,6 +15,19 @@ export interface ContainerCodecs {
   inflateZlib(input: Uint8Array, size: number): Uint8Array;
   /** One zstd frame (trailing bytes after it ignored): exactly `size` bytes. */
   zstd(input: Uint8Array, size: number): Uint8Array;
+  /**
+   * Optional: the same inflations off the calling thread (Node's zlib on libuv's thread pool),
+   * giving the same bytes or rejecting with the same CodecError. Container sources use them to
+   * decode several blocks at once ahead of the reads (ByteSource.decodeAhead); the browser core
+   * has none and reads as before.
+   */
+  readonly async?: AsyncContainerCodecs;
+}
+
+/** ContainerCodecs' inflations, asynchronous. */
+export interface AsyncContainerCodecs {
+  inflateRaw(input: Uint8Array, size: number): Promise<Uint8Array>;
+  inflateZlib(input: Uint8Array, size: number): Promise<Uint8Array>;
 }
 
 /** Compressed data that does not decompress to the size its container says. */

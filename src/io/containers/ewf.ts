@@ -280,6 +280,7 @@ export class EwfSource extends FilledSource implements ByteSource {
     meta.compressedChunks = this.chunks.filter((c) => c.compressed).length;
     Object.assign(meta, headerValues(header2Text ?? headerText));
     this.meta = meta;
+    if (this.codecs.async && meta.compressedChunks > 0) this.enableDecodeAhead(opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
   }
 
   private fail(segment: number, offset: bigint, why: string): never {
@@ -363,14 +364,20 @@ export class EwfSource extends FilledSource implements ByteSource {
     };
   }
 
-  private chunk(index: number): Uint8Array {
-    const hit = this.cache.get(index);
-    if (hit) return hit;
+  /** Chunk `index`'s bytes as stored, and the size it holds (the last chunk may be short). */
+  private chunkInput(index: number): { c: Chunk; raw: Uint8Array; want: number } {
     const c = this.chunks[index]!;
     const seg = this.segments[c.segment]!;
     const want = Number(BigInt(index + 1) * BigInt(this.chunkSize) > this.size ? this.size - BigInt(index) * BigInt(this.chunkSize) : BigInt(this.chunkSize));
     const raw = seg.read(BigInt(c.offset), c.length);
     if (raw.length !== c.length) this.fail(c.segment + 1, BigInt(c.offset), `chunk ${index} lies past the end of ${seg.name}`);
+    return { c, raw, want };
+  }
+
+  private chunk(index: number): Uint8Array {
+    const hit = this.cache.get(index);
+    if (hit) return hit;
+    const { c, raw, want } = this.chunkInput(index);
     let data: Uint8Array;
     if (c.compressed) {
       try {
@@ -386,6 +393,21 @@ export class EwfSource extends FilledSource implements ByteSource {
     }
     this.cache.set(index, data);
     return data;
+  }
+
+  /**
+   * A compressed chunk not in the cache: its bytes read now, inflated off this thread. Stored
+   * chunks stay with the read (their Adler-32 is summed there).
+   */
+  protected override aheadJob(index: number): (() => Promise<Uint8Array>) | null {
+    const inflate = this.codecs.async?.inflateZlib;
+    if (!inflate || !this.chunks[index]?.compressed || this.cache.get(index)) return null;
+    const { raw, want } = this.chunkInput(index);
+    return () => inflate(raw, want);
+  }
+
+  protected override keepDecoded(index: number, data: Uint8Array): void {
+    this.cache.set(index, data);
   }
 
   protected fillBlock(index: number, inChunk: number, out: Uint8Array): void {

@@ -276,6 +276,8 @@ export class Qcow2Source extends FilledSource implements ByteSource {
   private readonly codecs: ContainerCodecs;
   private readonly l2Cache: ByteLru<bigint>;
   private readonly clusterCache: ByteLru<bigint>;
+  /** The codecs' asynchronous deflate, when clusters are decoded ahead. */
+  private readonly inflateAsync: ((input: Uint8Array, size: number) => Promise<Uint8Array>) | null = null;
   /** Entries per L2 table (2^l2Bits), as a Number for the plain-cluster path. */
   private readonly l2Entries: number;
   /** The L2 table last looked up by plainAt (by L1 index): consecutive clusters share it, and a read-only table never changes. */
@@ -298,6 +300,12 @@ export class Qcow2Source extends FilledSource implements ByteSource {
     const cache = opts.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.l2Cache = new ByteLru(cache);
     this.clusterCache = new ByteLru(cache);
+    // zstd stays synchronous (fzstd, in JS): only deflate clusters are decoded ahead.
+    const inflate = h.compressionType === 'zlib' ? this.codecs.async?.inflateRaw : undefined;
+    if (inflate) {
+      this.inflateAsync = inflate;
+      this.enableDecodeAhead(cache);
+    }
     let l1Offset = h.l1TableOffset;
     let l1Entries = h.l1Size;
     this.size = h.size;
@@ -350,17 +358,23 @@ export class Qcow2Source extends FilledSource implements ByteSource {
   }
 
   /** Fills `out` from one guest cluster, starting `inCluster` bytes into it. */
-  protected fillBlock(block: number, inCluster: number, out: Uint8Array, guest: bigint): void {
-    const cluster = BigInt(block);
+  /** Guest cluster `cluster`'s L2 entry (the bitmap follows it in an extended one), or null without an L2 table. */
+  private l2Entry(cluster: bigint): DataView | null {
     const l1Index = Number(cluster >> BigInt(this.l2Bits));
     const l2Index = Number(cluster & ((1n << BigInt(this.l2Bits)) - 1n));
     const l2Offset = this.l1[l1Index]! & OFFSET_MASK;
-    if (l2Offset === 0n) {
+    if (l2Offset === 0n) return null;
+    const table = this.l2Table(l2Offset, l1Index);
+    return new DataView(table.buffer, table.byteOffset + l2Index * this.entryBytes, this.entryBytes);
+  }
+
+  protected fillBlock(block: number, inCluster: number, out: Uint8Array, guest: bigint): void {
+    const cluster = BigInt(block);
+    const dv = this.l2Entry(cluster);
+    if (!dv) {
       this.fromBacking(guest, out);
       return;
     }
-    const table = this.l2Table(l2Offset, l1Index);
-    const dv = new DataView(table.buffer, table.byteOffset + l2Index * this.entryBytes, this.entryBytes);
     const entry = dv.getBigUint64(0);
     if (entry & L2_COMPRESSED) {
       const data = this.compressedCluster(entry, cluster);
@@ -451,13 +465,7 @@ export class Qcow2Source extends FilledSource implements ByteSource {
   private compressedCluster(entry: bigint, cluster: bigint): Uint8Array {
     const hit = this.clusterCache.get(cluster);
     if (hit) return hit;
-    const x = 62n - (this.cb - 8n);
-    const host = entry & ((1n << x) - 1n);
-    const sectors = Number((entry >> x) & ((1n << (this.cb - 8n)) - 1n)) + 1;
-    const length = sectors * 512 - Number(host & 511n);
-    if (host >= this.file.size || host === 0n) this.fail(host, `compressed guest cluster ${cluster} at ${host} lies outside the file (${this.file.size} bytes)`);
-    // The last compressed cluster may end inside its last sector, at the end of the file.
-    const input = this.file.read(host, length);
+    const { host, input } = this.compressedInput(entry, cluster);
     let data: Uint8Array;
     try {
       data = this.header.compressionType === 'zstd' ? this.codecs.zstd(input, this.cs) : this.codecs.inflateRaw(input, this.cs);
@@ -467,6 +475,32 @@ export class Qcow2Source extends FilledSource implements ByteSource {
     }
     this.clusterCache.set(cluster, data);
     return data;
+  }
+
+  /** A compressed cluster's bytes in the file, and where they start. */
+  private compressedInput(entry: bigint, cluster: bigint): { host: bigint; input: Uint8Array } {
+    const x = 62n - (this.cb - 8n);
+    const host = entry & ((1n << x) - 1n);
+    const sectors = Number((entry >> x) & ((1n << (this.cb - 8n)) - 1n)) + 1;
+    const length = sectors * 512 - Number(host & 511n);
+    if (host >= this.file.size || host === 0n) this.fail(host, `compressed guest cluster ${cluster} at ${host} lies outside the file (${this.file.size} bytes)`);
+    // The last compressed cluster may end inside its last sector, at the end of the file.
+    return { host, input: this.file.read(host, length) };
+  }
+
+  /** A deflate cluster not in the cache: its bytes read now, inflated off this thread. */
+  protected override aheadJob(block: number): (() => Promise<Uint8Array>) | null {
+    const inflate = this.inflateAsync;
+    const cluster = BigInt(block);
+    if (!inflate || this.clusterCache.get(cluster)) return null;
+    const entry = this.l2Entry(cluster)?.getBigUint64(0) ?? 0n;
+    if (!(entry & L2_COMPRESSED)) return null;
+    const { input } = this.compressedInput(entry, cluster);
+    return () => inflate(input, this.cs);
+  }
+
+  protected override keepDecoded(block: number, data: Uint8Array): void {
+    this.clusterCache.set(BigInt(block), data);
   }
 
   close(): void {
