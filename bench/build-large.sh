@@ -6,11 +6,16 @@
 #
 #   sudo bash bench/build-large.sh [PROFILE]
 #   sudo bash bench/build-large.sh FILES SNAPSHOTS     (profile "large", other counts)
+#   bash bench/build-large.sh --if-built PROFILE        (the image's path if it is built, else exit 1)
 #
 # Profiles (shapes in fill-large.py):
 #   large  300,000 files, 12 snapshots, ~17 GB used   -> large-300000-12.img
 #   scale  1,200,000 files, 24 snapshots               -> scale-1200000-24.img
 set -euo pipefail
+# --if-built: only name a valid cached image, never build (bench/run.js asks this before taking the
+# build lock, so that a run on a built image does not wait an hour for another image's build).
+IF_BUILT=
+if [ "${1:-}" = --if-built ]; then IF_BUILT=1; shift; fi
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=$HERE/.cache
 case "${1:-large}" in
@@ -35,6 +40,7 @@ if [ -f "$IMG" ]; then
     exit 0
   fi
 fi
+[ -z "$IF_BUILT" ] || exit 1
 mkdir -p "$CACHE"
 rm -f "$IMG" "$STAMP"
 truncate -s "$SIZE" "$IMG"

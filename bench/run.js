@@ -65,8 +65,11 @@ const ncpu = cpus().length;
 /** The image of a build-large.sh profile (built once and cached; a valid cached image is only named). */
 const images = {};
 for (const name of imageNames) {
-  // Under the build lock: an image being built by another process is waited for, not rebuilt beside it.
-  const path = execFileSync('flock', ['/tmp/bench-build.lock', 'bash', join(here, 'build-large.sh'), name], { stdio: ['ignore', 'pipe', 'inherit'] })
+  // A built image is named at once; else it is built under the build lock: an image being built by
+  // another process is waited for, not rebuilt beside it (the lock is held for a whole build, so a
+  // built image is never looked up under it).
+  const built = spawnSync('bash', [join(here, 'build-large.sh'), '--if-built', name], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const path = (built.status === 0 ? built.stdout : execFileSync('flock', ['/tmp/bench-build.lock', 'bash', join(here, 'build-large.sh'), name], { stdio: ['ignore', 'pipe', 'inherit'] }))
     .toString()
     .trim();
   // The last snapshot's name, for diff: large has 12 (snap00..snap11), scale 24.

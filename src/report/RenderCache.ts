@@ -61,7 +61,8 @@ export class RenderCache {
     if (this.map.has(logical)) return;
     if (!this.codec) {
       if (this.bytes + rendered.length > this.maxBytes) return;
-      this.map.set(logical, { generation, bytes: rendered });
+      // The caller's bytes may be a reused buffer (a DumpSink's contract): keep a copy.
+      this.map.set(logical, { generation, bytes: rendered.slice() });
       this.bytes += rendered.length;
       return;
     }

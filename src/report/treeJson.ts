@@ -1,9 +1,10 @@
-import { u64, u64n } from '../format/bytes.js';
+import { toHex, u64, u64n } from '../format/bytes.js';
 import { ItemType, itemTypeName } from '../format/constants.js';
-import { timespecNsec, timespecStruct } from '../format/items/common.js';
+import { nameText, timespecNsec, timespecStruct } from '../format/items/common.js';
+import { DIR_ITEM_HEADER_SIZE, dirItem, dirItemType, forEachDirEntry } from '../format/items/dir.js';
 import { decodeItem, type ItemContext } from '../format/items/index.js';
-import { INODE_ITEM_SIZE, inodeGid, inodeItem, inodeMode, inodeNlink, inodeUid } from '../format/items/inode.js';
-import type { Key } from '../format/key.js';
+import { forEachInodeRef, INODE_ITEM_SIZE, INODE_REF_HEADER_SIZE, inodeGid, inodeItem, inodeMode, inodeNlink, inodeRef, inodeUid } from '../format/items/inode.js';
+import { diskKey, type Key, keyTypeAt } from '../format/key.js';
 import { HEADER_SIZE, type TreeBlock } from '../format/treeBlock.js';
 import { jsonBigint, toJson, u64Json } from './json.js';
 
@@ -50,7 +51,68 @@ function itemJson(b: TreeBlock, i: number, type: number, ctx: ItemContext): stri
     // Wholly inside the block (a damaged item offset is left to the decoder's own view).
     if (o + INODE_ITEM_SIZE <= b.data.length) return inodeItemJson(b.data, o);
   }
+  // Names: one to three per file and snapshot generation, each a decoded object of views and strings.
+  if (type === ItemType.DIR_ITEM || type === ItemType.DIR_INDEX || type === ItemType.XATTR_ITEM || type === ItemType.INODE_REF) {
+    const o = b.itemOffset(i);
+    const size = b.itemSize(i);
+    if (o + size <= b.data.length) {
+      const fast = type === ItemType.INODE_REF ? inodeRefJson(b.data, o, size, b.keyOffsetField(i)) : dirItemJson(b.data, o, size, type);
+      if (fast !== undefined) return fast;
+    }
+  }
   return toJson(decodeItem(b.key(i), b.itemData(i), ctx));
+}
+
+/** One leaf's names are written at a time: the walks' callbacks are made once and write here. */
+let namesOut = '';
+let namesBlock: Uint8Array = new Uint8Array(0);
+let namesQuote = '';
+
+/**
+ * A DIR_ITEM, DIR_INDEX or XATTR_ITEM as toJson(decodeDirItem(...)) writes it, when its entries
+ * fill the item exactly (and a DIR_INDEX holds one); undefined otherwise (the decoder says what is wrong).
+ */
+function dirItemJson(d: Uint8Array, o: number, size: number, type: number): string | undefined {
+  namesOut = '';
+  namesBlock = d;
+  namesQuote = jsonBigint() === 'string' ? '"' : '';
+  let n = 0;
+  const end = forEachDirEntry(d, o, size, (e, nameLen, dataLen) => {
+    n++;
+    dirEntryJson(e, nameLen, dataLen);
+  });
+  if (end !== size || size === 0 || (type === ItemType.DIR_INDEX && n !== 1)) return undefined;
+  const kind = type === ItemType.DIR_INDEX ? 'dir_index' : type === ItemType.XATTR_ITEM ? 'xattr_item' : 'dir_item';
+  return `{"kind":"${kind}","entries":[${namesOut}]}`;
+}
+
+function dirEntryJson(e: number, nameLen: number, dataLen: number): void {
+  const d = namesBlock;
+  const q = namesQuote;
+  const loc = e + dirItem.off.location;
+  const name = e + DIR_ITEM_HEADER_SIZE;
+  const data = name + nameLen;
+  namesOut +=
+    `${namesOut ? ',' : ''}{"location":{"objectid":${u64At(d, loc + diskKey.off.objectid, q)},"type":${keyTypeAt(d, loc)},"offset":${u64At(d, loc + diskKey.off.offset, q)}}` +
+    `,"transid":${u64At(d, e + dirItem.off.transid, q)},"dataLen":${dataLen},"nameLen":${nameLen},"type":${dirItemType(d, e)}` +
+    `,"name":"${toHex(d, name, nameLen)}","data":"${toHex(d, data, dataLen)}","nameStr":${JSON.stringify(nameText(d, name, nameLen))}` +
+    `,"dataStr":${dataLen ? JSON.stringify(nameText(d, data, dataLen)) : '""'}}`;
+}
+
+/** An INODE_REF as toJson(decodeInodeRef(...)) writes it, when its refs fill the item exactly; undefined otherwise. */
+function inodeRefJson(d: Uint8Array, o: number, size: number, parent: bigint): string | undefined {
+  namesOut = '';
+  namesBlock = d;
+  namesQuote = jsonBigint() === 'string' ? '"' : '';
+  const end = forEachInodeRef(d, o, size, inodeRefEntryJson);
+  if (end !== size || size === 0) return undefined;
+  return `{"kind":"inode_ref","parent":${u64Json(parent)},"refs":[${namesOut}]}`;
+}
+
+function inodeRefEntryJson(r: number, nameLen: number): void {
+  const d = namesBlock;
+  const name = r + INODE_REF_HEADER_SIZE;
+  namesOut += `${namesOut ? ',' : ''}{"index":${u64At(d, r + inodeRef.off.index, namesQuote)},"nameLen":${nameLen},"name":"${toHex(d, name, nameLen)}","nameStr":${JSON.stringify(nameText(d, name, nameLen))}}`;
 }
 
 const I = inodeItem.off;

@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Command } from 'commander';
 import { ObjectId } from '../../format/constants.js';
 import { blockDamage, type DumpOptions, dumpAll, dumpRoots, dumpTree, printContextOf } from '../../report/dumpTree.js';
@@ -14,6 +13,7 @@ import { openFilesystem } from '../open.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { parseKey, parseTreeId, parseU64 } from '../parse.js';
 import { metadataBlocks, Progress } from '../progress.js';
+import { packRendering, unpackRendering } from './renderPack.js';
 import { TreeRenderPool } from './treeRenderPool.js';
 
 /**
@@ -23,11 +23,7 @@ import { TreeRenderPool } from './treeRenderPool.js';
  * (bench image: 75,000 leaf renderings instead of 325,000; 120 MiB holds
  * nearly all that is reused).
  */
-const deflateCodec: RenderCodec = {
-  // zlib hands back a view into a larger output chunk: keep an exact-size copy, not the chunk.
-  pack: (b) => Uint8Array.prototype.slice.call(deflateRawSync(b, { level: 1 })),
-  unpack: (b) => inflateRawSync(b),
-};
+const deflateCodec: RenderCodec = { pack: packRendering, unpack: unpackRendering };
 
 /** Used tree blocks (block groups' used metadata bytes / nodesize) from which a dump starts render threads unasked. */
 const THREADS_FROM = 4096;

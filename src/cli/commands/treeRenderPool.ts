@@ -1,11 +1,11 @@
 import type { Worker } from 'node:worker_threads';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { TreeBlock } from '../../format/treeBlock.js';
 import { type DumpOutput, type DumpSink, renderBlock } from '../../report/dumpTree.js';
 import { jsonBigint } from '../../report/json.js';
 import type { PrintContext } from '../../report/printTree.js';
 import { RenderCache } from '../../report/RenderCache.js';
 import { startWorker } from '../worker.js';
+import { packRendering, unpackRendering } from './renderPack.js';
 import { DONE, FAILED, FREE, layoutFor, QUIT, RENDER, RENDER_ONLY, RenderSlots, type SlotLayout, SUBMITTED, UNPACK, WORKING } from './treeRenderSlots.js';
 
 /** A job handed to a render thread, in output order. */
@@ -35,7 +35,6 @@ const TAKE_OVER_MS = 30_000;
 const STUCK_MS = 120_000;
 
 const utf8 = new TextEncoder();
-const pack = (t: Uint8Array) => Uint8Array.prototype.slice.call(deflateRawSync(t, { level: 1 }));
 
 /**
  * A dump's output with blocks rendered on other threads. The walk, the
@@ -117,7 +116,7 @@ export class TreeRenderPool implements DumpOutput {
     if (!packed) return false;
     const t = this.pick();
     if (!t || packed.length > t.slots.layout.inCap) {
-      this.bytes(inflateRawSync(packed));
+      this.bytes(unpackRendering(packed));
       return true;
     }
     this.submit(t, UNPACK, packed, logical, generation, { packed });
@@ -217,9 +216,9 @@ export class TreeRenderPool implements DumpOutput {
   /** A job done on the main thread (no thread, or the thread could not): its bytes, for the caller to write in its turn. */
   private doHere(job: Pick<Ticket, 'kind' | 'logical' | 'generation' | 'block' | 'validItems' | 'packed'>): Uint8Array {
     this.done.here++;
-    if (job.kind === UNPACK) return inflateRawSync(job.packed!);
+    if (job.kind === UNPACK) return unpackRendering(job.packed!);
     const text = utf8.encode(renderBlock(this.format, job.block!, this.ctx, job.validItems ?? 0));
-    if (job.kind === RENDER) this.cache.set(job.logical, job.generation, pack(text));
+    if (job.kind === RENDER) this.cache.set(job.logical, job.generation, packRendering(text));
     return text;
   }
 }

@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { TreeBlock } from '../../format/treeBlock.js';
 import { renderBlock } from '../../report/dumpTree.js';
 import { type JsonBigint, setJsonBigint } from '../../report/json.js';
 import type { PrintContext } from '../../report/printTree.js';
+import { packedLength, packRendering, unpackRendering } from './renderPack.js';
 import { DONE, FAILED, QUIT, RENDER, RENDER_ONLY, RenderSlots, type SlotLayout, SUBMITTED, WORKING } from './treeRenderSlots.js';
 
 /**
@@ -35,13 +35,14 @@ function work(i: number): boolean {
       slots.output(i).set(text.subarray(0, len));
       return true;
     }
-    const packed = deflateRawSync(text.subarray(0, len), { level: 1 });
+    const packed = packRendering(text.subarray(0, len));
     const fits = packed.length <= layout.packCap;
     if (fits) slots.packed(i).set(packed);
     slots.setResult(i, len, fits ? packed.length : -1);
   } else {
-    const t = inflateRawSync(slots.input(i, slots.inLen(i)).slice());
-    if (t.length > layout.outCap) return false;
+    const input = slots.input(i, slots.inLen(i));
+    if (packedLength(input) > layout.outCap) return false;
+    const t = unpackRendering(input.slice());
     text.set(t);
     len = t.length;
     slots.setResult(i, len, -1);
