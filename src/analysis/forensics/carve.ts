@@ -1,5 +1,6 @@
 import { csumMatches } from '../../format/checksum.js';
 import { ItemType, ObjectId } from '../../format/constants.js';
+import { lastKeyAtOrBefore } from '../../fs/treeSearch.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import type { Recovered } from './recover.js';
 import type { ScanResult } from './scan.js';
@@ -54,8 +55,11 @@ export function carveByChecksum(fs: Filesystem, scan: ScanResult, files: Recover
   const allocated = (lo: bigint, hi: bigint): [bigint, bigint][] => {
     if (!extentRoot) return [];
     const out: [bigint, bigint][] = [];
-    // An extent starting before `lo` can reach into it: start the search a maximum extent (128 MiB) back.
-    const from = lo > 1n << 27n ? lo - (1n << 27n) : 0n;
+    // An extent starting before `lo` can reach into it: extents do not overlap, so only the one
+    // whose items come last before `lo` can (its start is their objectid). Reading 128 MiB of
+    // the extent tree back instead cost thousands of items per csum item on a big image.
+    const before = lastKeyAtOrBefore(fs, extentRoot, { objectid: lo, type: 0, offset: 0n });
+    const from = before && before.objectid < lo ? before.objectid : lo;
     for (const { block, slot } of fs.items(extentRoot, { objectid: from, type: 0, offset: 0n }, { objectid: hi - 1n, type: 255, offset: 0xffffffffffffffffn })) {
       const t = block.keyType(slot);
       if (t !== ItemType.EXTENT_ITEM && t !== ItemType.METADATA_ITEM) continue;
@@ -88,8 +92,10 @@ export function carveByChecksum(fs: Filesystem, scan: ScanResult, files: Recover
       };
       for (let i = 0; i < n; i++) {
         const at = start + BigInt(i) * ss;
+        // Past the extents that end at or before this sector, the first left overlaps it or none does
+        // (the later ones start no earlier).
         while (u < used.length && used[u]![1] <= at) u++;
-        const inUse = used.slice(u).some(([s, e]) => at < e && at + ss > s && s <= at + ss);
+        const inUse = u < used.length && used[u]![0] < at + ss;
         if (judged.has(at) || inUse) {
           close();
           continue;
