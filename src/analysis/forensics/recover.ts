@@ -114,6 +114,7 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
   for (const subvol of [...subvols].sort((a, b) => -cmpDesc(a, b))) {
     const cur = view.tree(subvol);
     const live = cur ? new LiveInodes(q, cur) : undefined;
+    const curNames = cur ? new CurrentNames(q, cur) : undefined;
     const reach: TreeRoot[] = cur ? [cur] : [];
     searchedRoots.set(subvol, reach);
     const roots = scan.trees
@@ -167,7 +168,7 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
         else out.push(r);
         seen.set(key, r);
       }
-      if (cur) removedNames.push(...namesRemoved(q, view, old, cur, root, refs, namesSeen));
+      if (cur && curNames) removedNames.push(...namesRemoved(view, old, curNames, root, refs, namesSeen));
       // Each recovered file keeps this view to read its data later: its caches need not stay.
       old.forget();
       newer = root;
@@ -266,10 +267,32 @@ function refItemNames(it: ItemRef): Uint8Array[] {
   return d.kind === 'invalid' ? [] : d.refs.map((r) => r.name);
 }
 
-/** The names the INODE_REF item (inode, INODE_REF, parent) of `root` gives. */
-function refNames(fs: Filesystem, root: TreeRoot, ino: bigint, parent: bigint): Uint8Array[] {
-  const it = fs.find(root, { objectid: ino, type: ItemType.INODE_REF, offset: parent });
-  return it ? refItemNames(it) : [];
+/**
+ * The names the current tree's INODE_REF items give, by (inode, parent),
+ * looked up once and then answered from memory: hundreds of older roots of a
+ * tree, most of them partial, differ from each other in the same names again
+ * and again. At most `limit` items are kept; past that the memory starts over.
+ */
+class CurrentNames {
+  private readonly known = new Map<string, Uint8Array[]>();
+
+  constructor(
+    private readonly fs: Filesystem,
+    readonly root: TreeRoot,
+    private readonly limit = 1 << 17,
+  ) {}
+
+  of(ino: bigint, parent: bigint): Uint8Array[] {
+    const k = `${ino}:${parent}`;
+    let names = this.known.get(k);
+    if (!names) {
+      const it = this.fs.find(this.root, { objectid: ino, type: ItemType.INODE_REF, offset: parent });
+      names = it ? refItemNames(it).map((n) => n.slice()) : [];
+      if (this.known.size >= this.limit) this.known.clear();
+      this.known.set(k, names);
+    }
+    return names;
+  }
 }
 
 /** Names an older root's INODE_REF item gives that the next newer root's does not (copied out of the leaf). */
@@ -284,16 +307,16 @@ interface OldRef {
  * gives) that the current tree does not give either, of inodes the current
  * tree still has (same INODE_ITEM generation): removed hard links and the
  * old names of renamed inodes. The current tree's names are looked up
- * first, and the inodes only for a name it lacks: a diff of two roots can
- * hold thousands of names, nearly all still there. Roots come newest first,
+ * first (remembered: CurrentNames), and the inodes only for a name it
+ * lacks: a diff of two roots can hold thousands of names, nearly all still there. Roots come newest first,
  * so the first root a name is found in is where it was last seen; `seen`
  * keeps it once.
  */
-function namesRemoved(q: Filesystem, view: FsView, old: FsView, cur: TreeRoot, root: TreeRoot, refs: OldRef[], seen: Set<string>): RemovedName[] {
+function namesRemoved(view: FsView, old: FsView, cur: CurrentNames, root: TreeRoot, refs: OldRef[], seen: Set<string>): RemovedName[] {
   const out: RemovedName[] = [];
-  const subvol = cur.tree;
+  const subvol = cur.root.tree;
   for (const { ino, parent, names } of refs) {
-    const current = refNames(q, cur, ino, parent);
+    const current = cur.of(ino, parent);
     const gone = names.filter((n) => !current.some((c) => bytesEqualAll(c, n)));
     if (gone.length === 0) continue;
     const ref = { subvol, ino };
