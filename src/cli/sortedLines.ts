@@ -85,21 +85,53 @@ export class SortedLines {
     this.lines = [];
   }
 
-  /** k-way merge of the runs: each is read in 64 KiB pieces; the smallest head wins, the earlier run on a tie. */
+  /** k-way merge of the runs through a binary heap of their heads (smallest key, then the earlier run, on top); each run is read in 64 KiB pieces. */
   private *merge(): Generator<string> {
     const readers = this.runs.map((p) => new RunReader(p));
     try {
-      const heads = readers.map((r) => r.next());
-      for (;;) {
-        let best = -1;
-        for (let i = 0; i < heads.length; i++) {
-          const h = heads[i];
-          if (h === null || h === undefined) continue;
-          if (best < 0 || h.key < heads[best]!.key) best = i;
+      const heap: { key: string; line: string; run: number }[] = [];
+      const less = (a: number, b: number) => heap[a]!.key < heap[b]!.key || (heap[a]!.key === heap[b]!.key && heap[a]!.run < heap[b]!.run);
+      const swap = (a: number, b: number) => {
+        const t = heap[a]!;
+        heap[a] = heap[b]!;
+        heap[b] = t;
+      };
+      const up = (i: number) => {
+        while (i > 0 && less(i, (i - 1) >> 1)) {
+          swap(i, (i - 1) >> 1);
+          i = (i - 1) >> 1;
         }
-        if (best < 0) return;
-        yield heads[best]!.line;
-        heads[best] = readers[best]!.next();
+      };
+      const down = (i: number) => {
+        for (;;) {
+          const l = 2 * i + 1;
+          const r = l + 1;
+          let m = i;
+          if (l < heap.length && less(l, m)) m = l;
+          if (r < heap.length && less(r, m)) m = r;
+          if (m === i) return;
+          swap(i, m);
+          i = m;
+        }
+      };
+      readers.forEach((r, run) => {
+        const h = r.next();
+        if (h) {
+          heap.push({ ...h, run });
+          up(heap.length - 1);
+        }
+      });
+      while (heap.length) {
+        const top = heap[0]!;
+        yield top.line;
+        const h = readers[top.run]!.next();
+        if (h) heap[0] = { ...h, run: top.run };
+        else {
+          const last = heap.pop()!;
+          if (heap.length === 0) break;
+          heap[0] = last;
+        }
+        down(0);
       }
     } finally {
       for (const r of readers) r.close();
