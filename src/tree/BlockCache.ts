@@ -1,3 +1,4 @@
+import { MAX_EXACT } from '../format/bytes.js';
 import type { TreeBlock } from '../format/treeBlock.js';
 
 /**
@@ -6,29 +7,32 @@ import type { TreeBlock } from '../format/treeBlock.js';
  * first one). Bounded by bytes so that 64 KiB nodes do not blow the budget.
  */
 export class BlockCache {
-  private readonly map = new Map<bigint, TreeBlock>();
+  /** Keyed by the address as a number where it is exact (nearly always): a Map hashes a BigInt far slower, and every block read asks here first. */
+  private readonly map = new Map<number | bigint, TreeBlock>();
   private bytes = 0;
   hits = 0;
   misses = 0;
   constructor(private maxBytes = 64 * 1024 * 1024) {}
 
   get(logical: bigint): TreeBlock | undefined {
-    const b = this.map.get(logical);
+    const k = keyOf(logical);
+    const b = this.map.get(k);
     if (b) {
       this.hits++;
-      this.map.delete(logical);
-      this.map.set(logical, b);
+      this.map.delete(k);
+      this.map.set(k, b);
     } else this.misses++;
     return b;
   }
 
   set(b: TreeBlock): void {
-    if (this.map.has(b.logical)) return;
-    this.map.set(b.logical, b);
+    const k = keyOf(b.logical);
+    if (this.map.has(k)) return;
+    this.map.set(k, b);
     this.bytes += b.data.length;
     while (this.bytes > this.maxBytes && this.map.size > 1) {
-      const [k, old] = this.map.entries().next().value as [bigint, TreeBlock];
-      this.map.delete(k);
+      const [oldest, old] = this.map.entries().next().value as [number | bigint, TreeBlock];
+      this.map.delete(oldest);
       this.bytes -= old.data.length;
     }
   }
@@ -42,8 +46,8 @@ export class BlockCache {
     const prev = this.maxBytes;
     this.maxBytes = maxBytes;
     while (this.bytes > this.maxBytes && this.map.size > 1) {
-      const [k, old] = this.map.entries().next().value as [bigint, TreeBlock];
-      this.map.delete(k);
+      const [oldest, old] = this.map.entries().next().value as [number | bigint, TreeBlock];
+      this.map.delete(oldest);
       this.bytes -= old.data.length;
     }
     return prev;
@@ -53,4 +57,8 @@ export class BlockCache {
     this.map.clear();
     this.bytes = 0;
   }
+}
+
+function keyOf(logical: bigint): number | bigint {
+  return logical <= MAX_EXACT ? Number(logical) : logical;
 }

@@ -1,5 +1,6 @@
 import { csumMatches } from '../../format/checksum.js';
 import { ItemType, ObjectId } from '../../format/constants.js';
+import { lastKeyAtOrBefore } from '../../fs/treeSearch.js';
 import type { Filesystem } from '../../tree/Filesystem.js';
 import type { Recovered } from './recover.js';
 import type { ScanResult } from './scan.js';
@@ -43,6 +44,7 @@ export interface CarveReport {
 export function carveByChecksum(fs: Filesystem, scan: ScanResult, files: Recovered[]): CarveReport {
   const ss = BigInt(fs.superblock.sectorsize);
   const cs = fs.superblock.csumSize;
+  const extentRoots = fs.globalRoots(ObjectId.EXTENT_TREE);
   const leaves = [...(scan.leaves.get(ObjectId.CSUM_TREE) ?? [])].sort((a, b) => (a.generation > b.generation ? -1 : a.generation < b.generation ? 1 : 0)).slice(0, MAX_CARVE_LEAVES);
   // Sectors already judged (by the newest csum naming them).
   const judged = new Set<bigint>();
@@ -52,9 +54,15 @@ export function carveByChecksum(fs: Filesystem, scan: ScanResult, files: Recover
   let truncated = false;
   const allocated = (lo: bigint, hi: bigint): [bigint, bigint][] => {
     const out: [bigint, bigint][] = [];
-    // An extent starting before `lo` can reach into it: start the search a maximum extent (128 MiB) back.
-    const from = lo > 1n << 27n ? lo - (1n << 27n) : 0n;
+    // An extent starting before `lo` can reach into it: extents do not overlap, so only the one
+    // whose items come last before `lo` can (its start is their objectid). Reading 128 MiB of
+    // the extent tree back instead cost thousands of items per csum item on a big image.
     // Every extent tree: with extent-tree-v2 an extent is in the global root its block group names.
+    let from = lo;
+    for (const root of extentRoots) {
+      const before = lastKeyAtOrBefore(fs, root, { objectid: lo, type: 0, offset: 0n });
+      if (before && before.objectid < from) from = before.objectid;
+    }
     for (const { block, slot } of fs.globalItems(ObjectId.EXTENT_TREE, { objectid: from, type: 0, offset: 0n }, { objectid: hi - 1n, type: 255, offset: 0xffffffffffffffffn })) {
       const t = block.keyType(slot);
       if (t !== ItemType.EXTENT_ITEM && t !== ItemType.METADATA_ITEM) continue;
@@ -87,8 +95,10 @@ export function carveByChecksum(fs: Filesystem, scan: ScanResult, files: Recover
       };
       for (let i = 0; i < n; i++) {
         const at = start + BigInt(i) * ss;
+        // Past the extents that end at or before this sector, the first left overlaps it or none does
+        // (the later ones start no earlier).
         while (u < used.length && used[u]![1] <= at) u++;
-        const inUse = used.slice(u).some(([s, e]) => at < e && at + ss > s && s <= at + ss);
+        const inUse = u < used.length && used[u]![0] < at + ss;
         if (judged.has(at) || inUse) {
           close();
           continue;

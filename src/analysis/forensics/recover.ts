@@ -105,7 +105,7 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
     .sort((a, b) => cmpDesc(a.generation, b.generation))
     .flatMap((t) => t.candidates.map((c) => ({ tree: ObjectId.CSUM_TREE, bytenr: c.logical, level: c.level, generation: c.generation })));
   const checker = new DataChecker(q, csumRoots);
-  const committed = committedRoots(q);
+  const committed = committedRoots(q, scan);
   const walked = new CompletenessMemo();
   const subvols = new Set<bigint>(view.subvolumes().map((s) => s.id));
   // Every root searched, by tree: the leaves none of them reaches are mined afterwards.
@@ -114,6 +114,7 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
   for (const subvol of [...subvols].sort((a, b) => -cmpDesc(a, b))) {
     const cur = view.tree(subvol);
     const live = cur ? new LiveInodes(q, cur) : undefined;
+    const curNames = cur ? new CurrentNames(q, cur) : undefined;
     const reach: TreeRoot[] = cur ? [cur] : [];
     searchedRoots.set(subvol, reach);
     const roots = scan.trees
@@ -135,7 +136,7 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
       if (c.intact === 0) continue;
       reach.push(root);
       const old = new FsView(q.withOverlay(new TreeAtRoot(q, subvol, root)));
-      const refs: { ino: bigint; parent: bigint }[] = [];
+      const refs: OldRef[] = [];
       for (const { ino, generation } of oldInodes(q, root, newer, refs)) {
         // The current tree still has this very inode (same INODE_ITEM generation): nothing to recover.
         if (live && generation !== undefined && live.has(ino, generation)) continue;
@@ -167,7 +168,7 @@ export function recoverDeleted(fs: Filesystem, scan: ScanResult): RecoverReport 
         else out.push(r);
         seen.set(key, r);
       }
-      if (cur) removedNames.push(...namesRemoved(q, view, old, cur, root, refs, namesSeen));
+      if (cur && curNames) removedNames.push(...namesRemoved(view, old, curNames, root, refs, namesSeen));
       // Each recovered file keeps this view to read its data later: its caches need not stay.
       old.forget();
       newer = root;
@@ -261,38 +262,73 @@ function pathsOf(view: FsView, ref: InodeRef): Uint8Array[][] {
 }
 
 /** The names of an INODE_REF item (key: inode, INODE_REF, parent directory). */
-function refNames(fs: Filesystem, root: TreeRoot, ino: bigint, parent: bigint): Uint8Array[] {
-  const it = fs.find(root, { objectid: ino, type: ItemType.INODE_REF, offset: parent });
-  if (!it) return [];
+function refItemNames(it: ItemRef): Uint8Array[] {
   const d = decodeInodeRef(it.block.key(it.slot), it.block.itemData(it.slot));
   return d.kind === 'invalid' ? [] : d.refs.map((r) => r.name);
 }
 
 /**
- * Names the older root's INODE_REF items that differ from the newer tree's
- * (`refs`) give to inodes the current tree still has (same INODE_ITEM
- * generation), and the current tree does not: removed hard links and the
- * old names of renamed inodes. Roots come newest first, so the first root a
- * name is found in is where it was last seen; `seen` keeps it once.
+ * The names the current tree's INODE_REF items give, by (inode, parent),
+ * looked up once and then answered from memory: hundreds of older roots of a
+ * tree, most of them partial, differ from each other in the same names again
+ * and again. At most `limit` items are kept; past that the memory starts over.
  */
-function namesRemoved(q: Filesystem, view: FsView, old: FsView, cur: TreeRoot, root: TreeRoot, refs: { ino: bigint; parent: bigint }[], seen: Set<string>): RemovedName[] {
+class CurrentNames {
+  private readonly known = new Map<string, Uint8Array[]>();
+
+  constructor(
+    private readonly fs: Filesystem,
+    readonly root: TreeRoot,
+    private readonly limit = 1 << 17,
+  ) {}
+
+  of(ino: bigint, parent: bigint): Uint8Array[] {
+    const k = `${ino}:${parent}`;
+    let names = this.known.get(k);
+    if (!names) {
+      const it = this.fs.find(this.root, { objectid: ino, type: ItemType.INODE_REF, offset: parent });
+      names = it ? refItemNames(it).map((n) => n.slice()) : [];
+      if (this.known.size >= this.limit) this.known.clear();
+      this.known.set(k, names);
+    }
+    return names;
+  }
+}
+
+/** Names an older root's INODE_REF item gives that the next newer root's does not (copied out of the leaf). */
+interface OldRef {
+  ino: bigint;
+  parent: bigint;
+  names: Uint8Array[];
+}
+
+/**
+ * Names the older root gave (`refs`: those the next newer root no longer
+ * gives) that the current tree does not give either, of inodes the current
+ * tree still has (same INODE_ITEM generation): removed hard links and the
+ * old names of renamed inodes. The current tree's names are looked up
+ * first (remembered: CurrentNames), and the inodes only for a name it
+ * lacks: a diff of two roots can hold thousands of names, nearly all still there. Roots come newest first,
+ * so the first root a name is found in is where it was last seen; `seen`
+ * keeps it once.
+ */
+function namesRemoved(view: FsView, old: FsView, cur: CurrentNames, root: TreeRoot, refs: OldRef[], seen: Set<string>): RemovedName[] {
   const out: RemovedName[] = [];
-  const subvol = cur.tree;
-  for (const { ino, parent } of refs) {
+  const subvol = cur.root.tree;
+  for (const { ino, parent, names } of refs) {
+    const current = cur.of(ino, parent);
+    const gone = names.filter((n) => !current.some((c) => bytesEqualAll(c, n)));
+    if (gone.length === 0) continue;
     const ref = { subvol, ino };
     const now = view.inode(ref);
     const was = now ? old.inode(ref) : null;
     if (!now || !was || now.generation !== was.generation) continue;
-    const oldRoot = old.tree(subvol);
-    if (!oldRoot) continue;
-    const current = refNames(q, cur, ino, parent);
-    for (const name of refNames(old.fs, oldRoot, ino, parent)) {
-      if (current.some((n) => bytesEqualAll(n, name))) continue;
+    for (const name of gone) {
       const k = `${subvol}:${ino}:${parent}:${Array.from(name, (b) => b.toString(16).padStart(2, '0')).join('')}`;
       if (seen.has(k)) continue;
       seen.add(k);
       const dir = parent === ObjectId.FIRST_FREE ? view.subvolumePath(subvol) : (old.paths({ subvol, ino: parent })[0] ?? null);
-      out.push({ subvol, ino, parent, name: name.slice(), path: dir ? detached([[...dir, name]])[0]! : null, lastSeen: root.generation ?? 0n, root, currentPaths: detached(view.paths(ref)) });
+      out.push({ subvol, ino, parent, name, path: dir ? detached([[...dir, name]])[0]! : null, lastSeen: root.generation ?? 0n, root, currentPaths: detached(view.paths(ref)) });
     }
   }
   return out;
@@ -457,7 +493,7 @@ interface OldInode {
  * roots of unrelated shape (a block that was a root only inside a
  * transaction, against the next commit) differ in nearly every item.
  */
-function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined, refs: { ino: bigint; parent: bigint }[]): Generator<OldInode> {
+function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined, refs: OldRef[]): Generator<OldInode> {
   const inRange = (objectid: bigint) => objectid >= ObjectId.FIRST_FREE && objectid <= ObjectId.LAST_FREE;
   if (!newer) {
     const min: Key = { objectid: ObjectId.FIRST_FREE, type: ItemType.INODE_ITEM, offset: 0n };
@@ -471,9 +507,14 @@ function* oldInodes(fs: Filesystem, root: TreeRoot, newer: TreeRoot | undefined,
   const short = new Set<number>();
   let n = 0;
   for (const d of diffItemRefs(fs, root, newer)) {
-    // Names that differ: kept (numbers only) for namesRemoved.
-    if (d.a && d.a.block.keyType(d.a.slot) === ItemType.INODE_REF && inRange(d.a.block.keyObjectid(d.a.slot)))
-      refs.push({ ino: d.a.block.keyObjectid(d.a.slot), parent: d.a.block.keyOffsetField(d.a.slot) });
+    // Names the older root has and the newer one has not, for namesRemoved: a name both have was
+    // judged with the newer root already (roots come newest first).
+    if (d.a && d.a.block.keyType(d.a.slot) === ItemType.INODE_REF && inRange(d.a.block.keyObjectid(d.a.slot))) {
+      const names = refItemNames(d.a);
+      const kept = d.b ? refItemNames(d.b) : [];
+      const gone = names.filter((n) => !kept.some((k) => bytesEqualAll(k, n)));
+      if (gone.length) refs.push({ ino: d.a.block.keyObjectid(d.a.slot), parent: d.a.block.keyOffsetField(d.a.slot), names: gone.map((n) => n.slice()) });
+    }
     if (!d.a || d.a.block.keyType(d.a.slot) !== ItemType.INODE_ITEM) continue;
     const ino = d.a.block.keyObjectid(d.a.slot);
     if (!inRange(ino)) continue;

@@ -172,7 +172,7 @@ export function completeness(fs: Filesystem, root: TreeRoot, maxBlocks = 200_000
 }
 
 /** Roots of the root tree: the superblock's, its backup roots', and (unless a backup root serves `generation`) the scan's. */
-export function rootTreeCandidates(fs: Filesystem, o: { generation?: bigint; scan?: boolean }): RootCandidate[] {
+export function rootTreeCandidates(fs: Filesystem, o: { generation?: bigint; scan?: boolean; scanned?: ScanResult }): RootCandidate[] {
   const sb = fs.superblock;
   const found = new Map<string, RootCandidate>();
   const add = (root: TreeRoot, source: string, copies?: number[]) => {
@@ -203,7 +203,8 @@ export function rootTreeCandidates(fs: Filesystem, o: { generation?: bigint; sca
   });
   const fromBackup = [...found.values()].filter((c) => completeness(fs, c.root, 1).intact === 1);
   if (o.scan !== false && (o.generation === undefined || fromBackup.length === 0)) {
-    for (const t of scanOf(fs).trees) {
+    // The caller's scan where it has one: a view through another volume (older chunks added) is not the one scanOf remembers.
+    for (const t of (o.scanned ?? scanOf(fs)).trees) {
       if (t.owner !== ObjectId.ROOT_TREE) continue;
       for (const b of t.candidates)
         add(
@@ -310,9 +311,9 @@ export function* rootItemsQuiet(fs: Filesystem, root: TreeRoot): Generator<TreeR
  * committed versions, as opposed to blocks the scan found that were roots
  * only inside a transaction.
  */
-export function committedRoots(fs: Filesystem): Set<string> {
+export function committedRoots(fs: Filesystem, scanned?: ScanResult): Set<string> {
   const out = new Set<string>();
-  for (const rt of rootTreeCandidates(fs, {})) {
+  for (const rt of rootTreeCandidates(fs, scanned ? { scanned } : {})) {
     for (const r of rootItemsQuiet(fs, rt.root)) out.add(`${r.tree}:${r.bytenr}`);
   }
   for (const b of fs.superblock.backupRoots) if (b.fsRoot) out.add(`${ObjectId.FS_TREE}:${b.fsRoot}`);

@@ -68,8 +68,17 @@ export function slimEntry(e: TimelineEntry, style: ShownStyle): TimelineEntry {
   };
 }
 
-/** Every inode item of every subvolume's tree, or of subvolume `only` (not only those with a path), in subvolume then inode order. */
+/** Inodes liveInodes reads between two clearings of the view's caches of inodes and directory links. */
+const FORGET_EVERY = 1 << 16;
+
+/**
+ * Every inode item of every subvolume's tree, or of subvolume `only` (not only those with a path), in subvolume then inode order.
+ * The view's caches are cleared every FORGET_EVERY inodes: they would otherwise hold every inode
+ * and directory link of the filesystem (millions on a big one), and a walk in inode order asks
+ * again mostly about the directories just read.
+ */
 export function* liveInodes(view: FsView, only?: bigint): Generator<TimelineEntry & { inode: Inode }> {
+  let read = 0;
   for (const s of view.subvolumes()) {
     if (only !== undefined && s.id !== only) continue;
     const t = view.tree(s.id);
@@ -79,6 +88,7 @@ export function* liveInodes(view: FsView, only?: bigint): Generator<TimelineEntr
       const ino = block.keyObjectid(slot);
       if (ino < ObjectId.FIRST_FREE && ino !== 1n) continue;
       const ref = { subvol: s.id, ino };
+      if (++read % FORGET_EVERY === 0) view.forget();
       const inode = view.inode(ref);
       if (!inode) continue;
       const paths = view.paths(ref);

@@ -35,7 +35,7 @@ export function recover(fs: Filesystem, progress: Progress): string {
   return toJson(reportJson(recoverDeleted(fs, scan), new Map(), {}));
 }
 
-/** Most events sent to the page: the view filters them; the CLI sorts up to 200000 inodes. */
+/** Most events sent to the page: the view filters them; the CLI sorts any number (sorted runs spill to temporary files). */
 const MAX_EVENTS = 100_000;
 
 /** `timeline --json`'s event records: every inode's four times, live and recovered (deleted) ones. */
