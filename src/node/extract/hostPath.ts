@@ -147,6 +147,6 @@ function pathOf(fd: number | null, host: string, name: Uint8Array | null): Buffe
   const parts: Buffer[] = [];
   if (fd !== null) parts.push(Buffer.from(`/proc/self/fd/${fd}/`));
   parts.push(Buffer.from(host, 'latin1'));
-  if (name && name.length) parts.push(Buffer.from('/'), Buffer.from(name.buffer, name.byteOffset, name.length));
+  if (name?.length) parts.push(Buffer.from('/'), Buffer.from(name.buffer, name.byteOffset, name.length));
   return Buffer.concat(parts);
 }
