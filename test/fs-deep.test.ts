@@ -4,7 +4,10 @@
  * Depth is not a loop: every command reads to the bottom, and no directory
  * is reported as looping or too deep.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from './helpers/cli.js';
@@ -51,5 +54,28 @@ describe('a directory tree 5,000 levels deep', () => {
     // Every level once: /d, /d/d, ... down to 5,000.
     const dirs = new Set(names.filter((n) => /^(\/d)+$/.test(n)).map((n) => n.length / 2));
     expect(dirs.size).toBe(LEVELS);
+  });
+
+  it('extract -o writes every level and the bottom file, past PATH_MAX, and nothing outside the output', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'btrfs-deep-'));
+    const out = join(parent, 'out');
+    try {
+      const r = await cli('extract', IMG, '-o', out);
+      expect(r.stderr).not.toMatch(/loop|too deep|ENAMETOOLONG/);
+      expect(r.code).toBe(0);
+      // find(1) walks with directory descriptors (fts), so it reads any depth: an independent count.
+      const find = (...args: string[]) => execFileSync('find', [out, ...args], { maxBuffer: 1 << 26 }).toString();
+      expect(find('-type', 'd').split('\n').filter(Boolean).length).toBe(LEVELS + 1);
+      expect(find('-name', 'bottom.txt', '-printf', '%d\n').trim()).toBe(String(LEVELS + 1));
+      // sha256 of the bottom file, read in its own directory, against the text build.sh wrote.
+      const sum = find('-name', 'bottom.txt', '-execdir', 'sha256sum', '{}', ';').split(' ')[0];
+      expect(sum).toBe(createHash('sha256').update('the bottom of a 5000-level tree\n').digest('hex'));
+      // Nothing beside the output directory, and no symlink anywhere in it.
+      expect(readdirSync(parent)).toEqual(['out']);
+      expect(find('-type', 'l')).toBe('');
+    } finally {
+      // rm(1): a recursive removal by path would pass PATH_MAX.
+      execFileSync('rm', ['-rf', parent]);
+    }
   });
 });

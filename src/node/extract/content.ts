@@ -9,6 +9,7 @@ import { rdevParts } from '../../report/fs.js';
 import * as af from './asyncFs.js';
 import { SMALL_FILE } from './buffers.js';
 import { DirectWriter, type OutFile, plainFile } from './directWrite.js';
+import type { At } from './hostPath.js';
 import type { MetadataRestorer } from './metadata.js';
 import { clearName } from './outputPath.js';
 import { keptPerm, type Preserve, setidWithheld } from './policy.js';
@@ -230,8 +231,11 @@ export class ContentWriter {
     await this.meta.linkMeta(host, inode, shown, seq);
   }
 
-  /** A fifo or device node (`ready`: its directory may be written into; asked only once it is to be made). */
-  async special(host: Buffer, inode: Inode, shown: string, seq: number, ready: Promise<boolean>): Promise<void> {
+  /**
+   * A fifo or device node (`ready`: its directory may be written into; asked only once it is to
+   * be made; `at` gives its path then, as its directory may be an anchor not opened before).
+   */
+  async special(at: At, inode: Inode, shown: string, seq: number, ready: Promise<boolean>): Promise<void> {
     const what = inode.kind === 'fifo' ? 'fifo' : `${inode.kind === 'chr' ? 'character' : 'block'} device ${rdevParts(inode.rdev).major}:${rdevParts(inode.rdev).minor}`;
     // Nothing is written in its place: a placeholder file would be mistaken for what the image holds.
     if (inode.kind !== 'fifo' && !this.opts.preserve.devices) {
@@ -243,6 +247,10 @@ export class ContentWriter {
       return;
     }
     if (!(await ready)) return;
+    await at((host) => this.makeNode(host, inode, what, shown, seq));
+  }
+
+  private async makeNode(host: Buffer, inode: Inode, what: string, shown: string, seq: number): Promise<void> {
     if (!(await this.makeWay(host, shown, seq))) return;
     // Made under a plain temporary name in the output directory, then hard-linked into place
     // (link never follows or replaces), so the command never sees the image's name bytes.

@@ -7,9 +7,10 @@ import type { Inode, InodeRef } from '../../fs/types.js';
 import { checkEntry, MAX_WALK_DEPTH, mayEnter, type WalkItem, walkFiles } from '../../fs/walk.js';
 import * as af from './asyncFs.js';
 import { ContentWriter } from './content.js';
+import { type At, type HostLoc, HostPaths } from './hostPath.js';
 import { loadXattr, type Meta, MetadataRestorer, metaOf, timePrecisionNote, type XattrApi } from './metadata.js';
 import { loadNsTimes, type NsTimes } from './nsTimes.js';
-import { joinBytes as join, makeOutputDir } from './outputPath.js';
+import { makeOutputDir } from './outputPath.js';
 import { BATCH, byInode, childShown, type DirWalk, deferEntry, type OutDir, type Pending, pendingEntry, pendingPath, type Step, WALK_STEP } from './pending.js';
 import { PRESERVE_NONE, PRIVATE_DIR_MODE, type Preserve } from './policy.js';
 import { Prefetcher } from './prefetch.js';
@@ -150,6 +151,7 @@ export async function extractFiles(view: FsView, start: ExtractStart, outDir: st
   try {
     await x.run(start.ref, start.inode, into, start.ways ?? [], opts.createdOutput ?? false);
   } finally {
+    await x.paths.close();
     view.fs.reader.cache.setLimit(cacheLimit);
   }
   return x.log.summary;
@@ -167,8 +169,10 @@ const LOOKAHEAD = 256;
 
 class Extractor {
   readonly log: SummaryLog;
-  /** Per hard-linked inode: the host path of its first name written (null: none yet), as the chain of its names settles. */
-  private readonly links = new Map<string, Promise<Buffer | null>>();
+  /** Host paths at any depth, resolved when each entry is written. */
+  readonly paths = new HostPaths();
+  /** Per hard-linked inode: where its first name was written (null: none yet), as the chain of its names settles. */
+  private readonly links = new Map<string, Promise<{ dir: HostLoc; name: Uint8Array | null } | null>>();
   private readonly dirs: OutDir[] = [];
   /** Entries set aside by the walk, written in inode order by flush. */
   private pending: Pending[] = [];
@@ -215,9 +219,7 @@ class Extractor {
   }
 
   async run(start: WalkItem['ref'], startInode: Inode, into: Uint8Array[], ways: readonly (Meta | null)[], createdOut: boolean): Promise<void> {
-    const root = Buffer.from(this.outDir);
-    let out: OutDir = { host: root.toString('latin1'), meta: null, shown: '/', seq: this.seq++, ready: Promise.resolve(true), made: true, children: [], up: null, name: null };
-    let startHost: Buffer = root;
+    let out: OutDir = { ...this.paths.root(this.outDir), meta: null, shown: '/', seq: this.seq++, ready: Promise.resolve(true), made: true, children: [], up: null, name: null };
     for (let i = 0; i < into.length; i++) {
       const why = unsafeNameReason(into[i]!);
       if (why) {
@@ -227,9 +229,8 @@ class Extractor {
     }
     // The directories on the way to the start: made (or reused) now, their metadata set with the others at the end.
     for (let i = 0; i + 1 < into.length; i++) {
-      const host = join(Buffer.from(out.host, 'latin1'), into[i]!);
       const d: OutDir = {
-        host: host.toString('latin1'),
+        ...this.paths.child(out, into[i]!),
         meta: ways[i] ?? null,
         shown: displayPath(into.slice(0, i + 1)),
         seq: this.seq++,
@@ -244,7 +245,8 @@ class Extractor {
       else out.children.push(d);
       out = d;
     }
-    if (into.length) startHost = join(Buffer.from(out.host, 'latin1'), into[into.length - 1]!);
+    // Where the start goes in `out`: its last name on the way (none: `out` itself).
+    const startAt = into.length ? into[into.length - 1]! : null;
     const startShown = displayPath(into);
     if (this.prefetch) {
       // Every csum tree: with extent-tree-v2 a file's checksums may be in any global root.
@@ -261,27 +263,26 @@ class Extractor {
     // Refused and unreadable items are not entered; entries that are not directories are left to flush.
     const walkFrom = (ref: InodeRef, maxDepth = MAX_WALK_DEPTH) => walkFiles(this.view, ref, { prune: (it) => this.refusedItems.has(it), defer: deferEntry, visited, maxDepth });
     await this.walkAndWrite(walkFrom(start), (it, seq, levels) => {
-      if (into.length) this.one(it, startHost, startShown, seq, out, levels, null);
+      if (into.length) this.one(it, startAt, startShown, seq, out, levels, null);
       else if (startInode.kind === 'dir') {
         levels[0] = out;
         if (createdOut) {
           out.meta = this.outputMeta(startInode, out.seq);
           this.dirs.push(out);
         }
-      } else this.one(it, root, '/', seq, out, levels, null);
+      } else this.one(it, null, '/', seq, out, levels, null);
     });
     // Entries whose type said "not a directory" but whose inode is one: each is walked on its own.
     for (let i = 0; i < this.lateDirs.length; i++) {
       const { p, inode, shown } = this.lateDirs[i]!;
       const name = Buffer.from(p.name, 'latin1');
-      const host = join(Buffer.from(p.parent.host, 'latin1'), name);
       const ref = { subvol: p.subvol, ino: p.ino };
       const why = mayEnter(this.view, pendingPath(p), pendingEntry(p), p.depth, MAX_WALK_DEPTH, visited);
       if (why) {
-        this.one({ inode, ref, depth: p.depth, loop: why === 'loop', tooDeep: why === 'tooDeep' }, host, shown, p.seq, p.parent, [], name);
+        this.one({ inode, ref, depth: p.depth, loop: why === 'loop', tooDeep: why === 'tooDeep' }, name, shown, p.seq, p.parent, [], name);
         continue;
       }
-      await this.walkAndWrite(walkFrom(ref, MAX_WALK_DEPTH - p.depth), (it, _seq, levels) => this.one(it, host, shown, p.seq, p.parent, levels, name));
+      await this.walkAndWrite(walkFrom(ref, MAX_WALK_DEPTH - p.depth), (it, _seq, levels) => this.one(it, name, shown, p.seq, p.parent, levels, name));
     }
     await this.prefetch?.stop();
     await this.tasks.idle();
@@ -361,7 +362,7 @@ class Extractor {
       // Decided now, as the walk asks right after this item: nothing below these is entered (one() reports them).
       if (!it.inode || it.loop || it.tooDeep) this.refusedItems.add(it);
       else this.prefetch?.file(it.inode);
-      if (name && parent) this.one(it, join(Buffer.from(parent.host, 'latin1'), name), childShown(parent, name), seq, parent, w.levels, name);
+      if (name && parent) this.one(it, name, childShown(parent, name), seq, parent, w.levels, name);
       else w.first(it, seq, w.levels);
       this.progress();
     }
@@ -403,7 +404,7 @@ class Extractor {
         this.lateDirs.push({ p, inode, shown });
         continue;
       }
-      this.one({ inode, ref: { subvol: p.subvol, ino: p.ino }, depth: p.depth }, join(Buffer.from(p.parent.host, 'latin1'), name), shown, p.seq, p.parent, [], name, rec);
+      this.one({ inode, ref: { subvol: p.subvol, ino: p.ino }, depth: p.depth }, name, shown, p.seq, p.parent, [], name, rec);
       this.progress();
       while (this.tasks.size >= IN_FLIGHT) {
         // Directories the walk starts may take the tasks past IN_FLIGHT by at most WALK_STEP.
@@ -469,8 +470,11 @@ class Extractor {
     return { ...m, mode: (inode.mode & ~0o7777) | PRIVATE_DIR_MODE };
   }
 
-  /** Starts writing one item (`name`: its last path component, null for the walk's start). */
-  private one(it: Step, host: Buffer, shown: string, seq: number, parent: OutDir, levels: OutDir[], name: Uint8Array | null, rec: InodeRecord | null = null): void {
+  /**
+   * Starts writing one item, as `at` in output directory `parent` (null: `parent` itself);
+   * `name`: its last path component from the walk's start (null for the start).
+   */
+  private one(it: Step, at: Uint8Array | null, shown: string, seq: number, parent: OutDir, levels: OutDir[], name: Uint8Array | null, rec: InodeRecord | null = null): void {
     const inode = it.inode;
     if (!inode) {
       this.log.failed(seq, shown, `inode ${it.ref.ino} of subvolume ${it.ref.subvol} is missing`);
@@ -487,7 +491,8 @@ class Extractor {
     const guard = (what: Promise<void>) => what.catch((e) => this.log.failed(seq, shown, describeError(e)));
     switch (inode.kind) {
       case 'dir': {
-        const d: OutDir = { host: host.toString('latin1'), meta: metaOf(inode), shown, seq, ready: Promise.resolve(false), children: [], up: parent, name: name ? name.slice() : null };
+        const loc = at ? this.paths.child(parent, at) : { host: parent.host, anchor: parent.anchor };
+        const d: OutDir = { ...loc, meta: metaOf(inode), shown, seq, ready: Promise.resolve(false), children: [], up: parent, name: name ? name.slice() : null };
         let ok!: (v: boolean) => void;
         d.ready = new Promise<boolean>((r) => {
           ok = r;
@@ -509,15 +514,15 @@ class Extractor {
         return;
       }
       case 'file':
-        this.startFile(host, inode, shown, seq, parent, rec);
+        this.startFile(at, inode, shown, seq, parent, rec);
         return;
       case 'symlink':
-        this.tasks.start(() => guard(parent.ready.then((ok) => (ok ? this.content.symlink(host, inode, shown, seq) : undefined))));
+        this.tasks.start(() => guard(parent.ready.then((ok) => (ok ? this.paths.use(parent, at, (host) => this.content.symlink(host, inode, shown, seq)) : undefined))));
         return;
       case 'fifo':
       case 'chr':
       case 'blk':
-        this.tasks.start(() => guard(this.content.special(host, inode, shown, seq, parent.ready)));
+        this.tasks.start(() => guard(this.content.special(this.at(parent, at), inode, shown, seq, parent.ready)));
         return;
       case 'sock':
         this.log.skipped(seq, shown, 'socket (not recreated)');
@@ -530,7 +535,7 @@ class Extractor {
 
   /** Makes the directory (or checks that the one there is a real directory); false when nothing below it is written. */
   private async dir(d: OutDir): Promise<boolean> {
-    const c = await makeOutputDir(Buffer.from(d.host, 'latin1'), this.opts.force);
+    const c = await this.paths.use(d, null, (host) => makeOutputDir(host, this.opts.force));
     if ('why' in c) {
       this.log.failed(d.seq, d.shown, c.why);
       return false;
@@ -542,10 +547,15 @@ class Extractor {
     return true;
   }
 
+  /** The path of `at` in `dir` for a call that runs later (resolved then). */
+  private at(dir: HostLoc, at: Uint8Array | null): At {
+    return (f) => this.paths.use(dir, at, f);
+  }
+
   private async finishDir(d: OutDir): Promise<void> {
     let fd: number;
     try {
-      fd = await af.open(Buffer.from(d.host, 'latin1'), O.O_RDONLY | O.O_DIRECTORY | O.O_NOFOLLOW, 0);
+      fd = await this.paths.use(d, null, (host) => af.open(host, O.O_RDONLY | O.O_DIRECTORY | O.O_NOFOLLOW, 0));
     } catch (e) {
       this.log.failed(d.seq, d.shown, `cannot set directory metadata: ${describeError(e)}`);
       return;
@@ -558,9 +568,9 @@ class Extractor {
   }
 
   /** Writes a file of one name through the thread pool (its failure is logged). */
-  private async file(host: Buffer, inode: Inode, shown: string, seq: number, rec: InodeRecord | null): Promise<void> {
+  private async file(parent: OutDir, at: Uint8Array | null, inode: Inode, shown: string, seq: number, rec: InodeRecord | null): Promise<void> {
     try {
-      await this.content.file(host, inode, shown, seq, rec);
+      await this.paths.use(parent, at, (host) => this.content.file(host, inode, shown, seq, rec));
     } catch (e) {
       this.log.failed(seq, shown, describeError(e));
     } finally {
@@ -583,28 +593,31 @@ class Extractor {
    * A regular file. Names of one hard-linked inode form a chain: each waits for the one
    * before, links to the first name written, or (when none could be written) is written itself.
    */
-  private startFile(host: Buffer, inode: Inode, shown: string, seq: number, parent: OutDir, rec: InodeRecord | null): void {
+  private startFile(at: Uint8Array | null, inode: Inode, shown: string, seq: number, parent: OutDir, rec: InodeRecord | null): void {
     if (inode.nlink <= 1) {
-      if (this.content.syncable(inode)) {
-        // A small file: written on this thread, at once when its directory is made, else once it is.
+      // A small file: written on this thread, at once when its directory is made, else once it
+      // is; a directory deep enough to need an anchor (HostPaths) takes the asynchronous way.
+      const host = this.content.syncable(inode) ? this.paths.plain(parent, at) : null;
+      if (host) {
         if (parent.made === true) {
-          if (!this.smallFile(host, inode, shown, seq, rec)) this.tasks.start(() => this.file(host, inode, shown, seq, rec));
+          if (!this.smallFile(host, inode, shown, seq, rec)) this.tasks.start(() => this.file(parent, at, inode, shown, seq, rec));
         } else
           this.tasks.start(async () => {
-            if ((await parent.ready) && !this.smallFile(host, inode, shown, seq, rec)) await this.file(host, inode, shown, seq, rec);
+            if (!(await parent.ready)) this.prefetch?.drop(inode);
+            else if (!this.smallFile(host, inode, shown, seq, rec)) await this.file(parent, at, inode, shown, seq, rec);
           });
         return;
       }
       this.tasks.start(async () => {
-        if (await parent.ready) await this.file(host, inode, shown, seq, rec);
+        if (await parent.ready) await this.file(parent, at, inode, shown, seq, rec);
         else this.prefetch?.drop(inode);
       });
       return;
     }
     const key = `${inode.subvol}:${inode.ino}`;
     const before = this.links.get(key) ?? Promise.resolve(null);
-    let settle!: (v: Buffer | null) => void;
-    const mine = new Promise<Buffer | null>((r) => {
+    let settle!: (v: { dir: HostLoc; name: Uint8Array | null } | null) => void;
+    const mine = new Promise<{ dir: HostLoc; name: Uint8Array | null } | null>((r) => {
       settle = r;
     });
     if (this.links.has(key) || this.links.size < 1_000_000) this.links.set(key, mine);
@@ -614,12 +627,18 @@ class Extractor {
       try {
         if (!(await parent.ready)) return;
         if (first) {
-          if (!(await this.content.makeWay(host, shown, seq))) return;
-          await af.link(first, host);
+          const linked = await this.paths.use(first.dir, first.name, (from) =>
+            this.paths.use(parent, at, async (host) => {
+              if (!(await this.content.makeWay(host, shown, seq))) return false;
+              await af.link(from, host);
+              return true;
+            }),
+          );
+          if (!linked) return;
           this.log.summary.written.hardlinks++;
           this.log.wrote(seq, shown, 'file', inode, inode.size, true);
-        } else if (await this.content.file(host, inode, shown, seq, rec)) {
-          result = host;
+        } else if (await this.paths.use(parent, at, (host) => this.content.file(host, inode, shown, seq, rec))) {
+          result = { dir: parent, name: at };
         }
       } catch (e) {
         this.log.failed(seq, shown, describeError(e));

@@ -2,6 +2,7 @@ import { FT_OF_KIND } from '../../fs/fileKinds.js';
 import { displayName } from '../../fs/names.js';
 import type { DirEntry } from '../../fs/types.js';
 import type { WalkItem } from '../../fs/walk.js';
+import type { HostLoc } from './hostPath.js';
 import type { Meta } from './metadata.js';
 
 /**
@@ -11,9 +12,7 @@ import type { Meta } from './metadata.js';
  */
 
 /** A directory of the output: made (or reused) by `ready`, its metadata set at the end. */
-export interface OutDir {
-  /** The path's bytes as a latin1 string (a Buffer each would keep its 8 KiB pool slab alive until the end). */
-  host: string;
+export interface OutDir extends HostLoc {
   /** What finishing needs of the inode (the whole decoded inode is not kept for every directory). */
   meta: Meta | null;
   shown: string;
