@@ -195,7 +195,10 @@ const saved = existsSync(results) ? JSON.parse(readFileSync(results, 'utf8')) : 
 saved.sessions.push({ ...header, rows });
 /** Saves after every row: a long run stopped part-way keeps what it measured. */
 const save = () => writeFileSync(results, `${JSON.stringify(saved, null, 1)}\n`);
-const selected = commands.filter((c) => !only.length || only.some((o) => c.id === o || c.title.includes(o)));
+// A name that is some command's id picks that one only (`--only tree` must not also pick
+// `recover`, whose title mentions a tree); any other name picks the titles containing it.
+const picks = (c, o) => c.id === o || (!commands.some((x) => x.id === o) && c.title.includes(o));
+const selected = commands.filter((c) => !only.length || only.some((o) => picks(c, o)));
 for (const load of loads) {
   if (load === 'loaded') stopLoad = startLoad();
   for (const [imageName, image] of Object.entries(images)) {
