@@ -13,7 +13,7 @@ import { openFilesystem } from '../open.js';
 import { addSourceOptions, type CommonOptions } from '../options.js';
 import { parseKey, parseTreeId, parseU64 } from '../parse.js';
 import { metadataBlocks, Progress } from '../progress.js';
-import { packRendering, unpackRendering } from './renderPack.js';
+import { packRendering, unpackRendering } from '../renderPack.js';
 import { TreeRenderPool } from './treeRenderPool.js';
 
 /**

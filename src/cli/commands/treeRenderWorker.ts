@@ -3,7 +3,7 @@ import { TreeBlock } from '../../format/treeBlock.js';
 import { renderBlock } from '../../report/dumpTree.js';
 import { type JsonBigint, setJsonBigint } from '../../report/json.js';
 import type { PrintContext } from '../../report/printTree.js';
-import { packedLength, packRendering, unpackRendering } from './renderPack.js';
+import { packedLength, packRendering, unpackRendering } from '../renderPack.js';
 import { DONE, FAILED, QUIT, RENDER, RENDER_ONLY, RenderSlots, type SlotLayout, SUBMITTED, WORKING } from './treeRenderSlots.js';
 
 /**
