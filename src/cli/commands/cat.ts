@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import { InodeFlag } from '../../format/constants.js';
 import type { FsView } from '../../fs/FsView.js';
 import { newReadStats, readFile, symlinkTarget } from '../../fs/fileData.js';
 import { displayPath, displayText } from '../../fs/names.js';
 import type { Located } from '../../fs/select.js';
+import { readInodeVerity, VerityVerifier } from '../../fs/verity.js';
 import { openBatch, worst } from '../batch.js';
 import { type CliIO, EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, UsageError } from '../context.js';
 import { finish, type SaidRanges } from '../findings.js';
@@ -78,12 +80,25 @@ async function catOne(view: FsView, loc: Extract<Located, { ok: true }>, opts: C
   if (inode.kind !== 'file') return refuse(`${name}: is not a regular file (${inode.kind})`);
   const verify = opts.verify !== false;
   if (!verify) io.stderr.write(`${name}: data checksums are not verified (--no-verify)\n`);
+  const verity = verify && (inode.flags & InodeFlag.RO_VERITY) !== 0n ? verityOf(view, loc) : null;
+  if (typeof verity === 'string') {
+    io.stderr.write(`btrfs-inspect: ${name}: ${verity}\n`);
+    return EXIT_DAMAGE;
+  }
+  // Each segment is checked against the Merkle tree before it is written: a mismatch stops the file there.
+  const verityFails = () => {
+    io.stderr.write(`btrfs-inspect: ${name}: ${verity!.mismatch!.message}\n`);
+    return EXIT_DAMAGE;
+  };
+  if (verity?.mismatch) return verityFails();
   const stats = newReadStats();
   let code = EXIT_OK;
   for (const seg of readFile(view, inode, { verify, stats })) {
     if (seg.kind === 'data') {
+      if (verity && !verity.update(seg.bytes)) return verityFails();
       await writeOut(io, seg.bytes);
     } else if (seg.kind === 'zero') {
+      if (verity && !feedZeros(verity, seg.length)) return verityFails();
       await writeZeros(io, seg.length);
     } else {
       const at = `file offset ${seg.offset} (+${seg.length})${seg.logical !== undefined ? ` at logical ${seg.logical}` : ''}`;
@@ -97,7 +112,26 @@ async function catOne(view: FsView, loc: Extract<Located, { ok: true }>, opts: C
       code = EXIT_DAMAGE;
     }
   }
+  if (verity && !verity.finish()) return verityFails();
   return code;
+}
+
+/** The verifier of a file with the fs-verity flag, or why it has none (its descriptor is missing or damaged). */
+function verityOf(view: FsView, loc: Extract<Located, { ok: true }>): VerityVerifier | string {
+  const v = readInodeVerity(view, loc.ref);
+  if (!v) return 'has the fs-verity flag but no fs-verity descriptor (VERITY_DESC items)';
+  if (!('digest' in v.descriptor) || v.descriptor.errors.length) return `fs-verity descriptor is damaged: ${v.descriptor.errors.join('; ')}`;
+  return new VerityVerifier(v.descriptor, v.tree);
+}
+
+function feedZeros(verity: VerityVerifier, length: bigint): boolean {
+  let left = length;
+  while (left > 0n) {
+    const n = left > BigInt(ZEROS.length) ? ZEROS.length : Number(left);
+    if (!verity.update(ZEROS.subarray(0, n))) return false;
+    left -= BigInt(n);
+  }
+  return true;
 }
 
 async function writeZeros(io: CliIO, length: bigint): Promise<void> {
