@@ -8,7 +8,7 @@ import { computeCsum } from '../src/format/checksum.js';
 import { ItemType, ObjectId } from '../src/format/constants.js';
 import { FsView } from '../src/fs/FsView.js';
 import { fileExtents, readAll } from '../src/fs/fileData.js';
-import { readInodeVerity } from '../src/fs/verity.js';
+import { readInodeVerity, VerityVerifier } from '../src/fs/verity.js';
 import { loadRunsImage } from '../src/io/node/runs.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
 import { cli, parseJsonExact } from './helpers/cli.js';
@@ -233,6 +233,27 @@ describe('fs-verity files made by the 6.1 kernel', () => {
       expect(others.code).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a changed Merkle tree block is named by its tree offset: the top level against the root hash, a lower one against its parent', () => {
+    const view = new FsView(open());
+    const loc = view.resolve('two-levels-1061233');
+    if (!loc.ok) throw new Error('not found');
+    const v = readInodeVerity(view, loc.inode)!;
+    if (!('digest' in v.descriptor)) throw new Error(v.descriptor.errors.join('; '));
+    // 260 data blocks of 4096 bytes, 128 sha256 hashes a block: level 0 is 3 blocks, level 1 one block, stored first.
+    expect(v.tree.length).toBe(4 * 4096);
+    const good = new VerityVerifier(v.descriptor, v.tree);
+    expect(good.shape.levelBlocks).toEqual([3, 1]);
+    expect(good.mismatch).toBeUndefined();
+    for (const [at, want] of [
+      [17, 'fs-verity Merkle tree block at tree offset 0 does not match the root hash'],
+      [2 * 4096 + 17, 'fs-verity Merkle tree block at tree offset 8192 does not match its parent'],
+    ] as const) {
+      const tree = v.tree.slice();
+      tree[at] = tree[at]! ^ 1;
+      expect(new VerityVerifier(v.descriptor, tree).mismatch?.message).toBe(want);
     }
   });
 });
