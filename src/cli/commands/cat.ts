@@ -79,12 +79,14 @@ async function catOne(view: FsView, loc: Extract<Located, { ok: true }>, opts: C
   }
   if (inode.kind !== 'file') return refuse(`${name}: is not a regular file (${inode.kind})`);
   const verify = opts.verify !== false;
-  if (!verify) io.stderr.write(`${name}: data checksums are not verified (--no-verify)\n`);
-  const verity = verify && (inode.flags & InodeFlag.RO_VERITY) !== 0n ? verityOf(view, loc) : null;
-  if (typeof verity === 'string') {
-    io.stderr.write(`btrfs-inspect: ${name}: ${verity}\n`);
+  const hasVerity = (inode.flags & InodeFlag.RO_VERITY) !== 0n;
+  if (!verify) io.stderr.write(`${name}: data checksums${hasVerity ? ' and fs-verity are' : ' are'} not verified (--no-verify)\n`);
+  const found = verify && hasVerity ? verityOf(view, loc) : null;
+  if (typeof found === 'string') {
+    io.stderr.write(`btrfs-inspect: ${name}: ${found}\n`);
     return EXIT_DAMAGE;
   }
+  let verity = found;
   // Each segment is checked against the Merkle tree before it is written: a mismatch stops the file there.
   const verityFails = () => {
     io.stderr.write(`btrfs-inspect: ${name}: ${verity!.mismatch!.message}\n`);
@@ -108,6 +110,9 @@ async function catOne(view: FsView, loc: Extract<Located, { ok: true }>, opts: C
         return EXIT_DAMAGE;
       }
       io.stderr.write(`btrfs-inspect: ${name}: zero-filled ${at}: ${seg.message}\n`);
+      // The zeros are not the file's bytes: the Merkle tree would only name this same range again.
+      if (verity) io.stderr.write(`btrfs-inspect: ${name}: fs-verity not checked from file offset ${seg.offset} on\n`);
+      verity = null;
       await writeZeros(io, seg.length);
       code = EXIT_DAMAGE;
     }
