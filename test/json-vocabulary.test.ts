@@ -134,6 +134,7 @@ describe('--json: one vocabulary (docs/json.md)', () => {
     { doc: 'ls -R', args: ['ls', D, '-R'] },
     { doc: 'stat', args: ['stat', D, '/rich/hardlink-a'] },
     { doc: 'stat', args: ['stat', D, '/rich/xattrs.txt', '/snapshots/snap-a-ro'] },
+    { doc: 'stat', args: ['stat', img('vm-made/fsverity'), '/salted-70000', '/sha512-300000'] },
     { doc: 'extents', args: ['extents', D, '/rich/random-2m.reflink'] },
     { doc: 'extents', args: ['extents', D, '/rich/random-2m.bin', '/rich/tiny.txt'] },
     { doc: 'extract', args: ['extract', D, '/rich/times', '-o', join(out, 'x')] },

@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ItemType } from '../src/format/constants.js';
+import { computeCsum } from '../src/format/checksum.js';
+import { ItemType, ObjectId } from '../src/format/constants.js';
 import { FsView } from '../src/fs/FsView.js';
-import { readAll } from '../src/fs/fileData.js';
+import { fileExtents, readAll } from '../src/fs/fileData.js';
+import { readInodeVerity, VerityVerifier } from '../src/fs/verity.js';
 import { loadRunsImage } from '../src/io/node/runs.js';
 import { Filesystem } from '../src/tree/Filesystem.js';
+import { cli, parseJsonExact } from './helpers/cli.js';
 import { parseDumpTree, walkedBlocks } from './helpers/dumpTreeTruth.js';
 import { SAMPLES } from './helpers/samples.js';
 
@@ -111,6 +115,146 @@ describe('fs-verity files made by the 6.1 kernel', () => {
         pos += padded;
       }
       if (name === 'two-levels-1061233') expect(levels.length).toBe(3);
+    }
+  });
+
+  const measured = () => [...truth('fsverity-measure.txt').matchAll(/^(sha256|sha512):([0-9a-f]+) (\S+)$/gm)].map((m) => ({ digest: `${m[1]}:${m[2]}`, name: m[3]! }));
+  const IMG = join(DIR, 'dev1.runs.gz');
+
+  it("stat --json's verity digest is `fsverity measure`'s, and the core reads the same descriptor", async () => {
+    const files = measured();
+    expect(files.length).toBe(6);
+    const view = new FsView(open());
+    for (const { digest, name } of files) {
+      const r = await cli('stat', IMG, `/${name}`, '--json');
+      expect(r.code, `${name} ${r.stderr}`).toBe(0);
+      const v = (parseJsonExact(r.stdout) as { verity: { digest: string; dataSize: number; algorithm: string } }).verity;
+      expect(v.digest, name).toBe(digest);
+      expect(v.algorithm).toBe(digest.split(':')[0]);
+      expect(v.dataSize).toBe(Number(name.match(/(\d+)$/)?.[1] ?? (name === 'one-byte' ? 1 : 0)));
+      const loc = view.resolve(name);
+      if (!loc.ok) throw new Error(`${name} not found`);
+      expect(readInodeVerity(view, loc.inode)).not.toBeNull();
+    }
+    const plain = view.resolve('not-verity-20000');
+    if (!plain.ok) throw new Error('not-verity-20000 not found');
+    expect(readInodeVerity(view, plain.inode)).toBeNull();
+    expect((await cli('stat', IMG, '/not-verity-20000')).stdout).not.toContain('fs-verity');
+  });
+
+  it("cat of each fs-verity file passes the Merkle check and writes the VM's sha256", async () => {
+    const sums = new Map(
+      truth('files.sha256')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/ {2}/).reverse() as [string, string]),
+    );
+    for (const { name } of measured()) {
+      const r = await cli('cat', IMG, `/${name}`);
+      expect(r.code, `${name} ${r.stderr}`).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(createHash('sha256').update(r.stdoutBytes).digest('hex'), name).toBe(sums.get(name));
+    }
+  });
+
+  it('cat names the file offset of a content byte that no longer matches the Merkle tree (data checksum made to match)', async () => {
+    // A copy of the image with one byte of two-levels-1061233 changed, and its data checksum (and the
+    // csum leaf's own checksum, on both DUP copies) recomputed: only fs-verity can tell.
+    const fs = open();
+    const view = new FsView(fs);
+    const loc = view.resolve('two-levels-1061233');
+    if (!loc.ok) throw new Error('not found');
+    const fileOffset = 5n * 4096n + 123n;
+    const ext = [...fileExtents(view, loc.inode)].find((e) => e.fileOffset <= fileOffset && fileOffset < e.fileOffset + e.length)!;
+    expect(ext.kind).toBe('regular');
+    expect(ext.compression).toBe(0);
+    const logical = ext.diskBytenr + ext.offset + (fileOffset - ext.fileOffset);
+    const raw = Buffer.from(gunzipSync(readFileSync(IMG)));
+    const nl = raw.indexOf(10, raw.indexOf(10) + 1);
+    const index = JSON.parse(raw.subarray(raw.indexOf(10) + 1, nl).toString()) as { runs: [number, number][] };
+    // The runs format keeps only the image's nonzero runs: a byte outside them reads as zero and
+    // cannot be changed (put throws then, and the test would say so).
+    const starts: [number, number, number][] = [];
+    let pos = nl + 1;
+    for (const [off, len] of index.runs) {
+      starts.push([off, len, pos]);
+      pos += len;
+    }
+    const find = (p: number) => starts.find(([off, len]) => p >= off && p < off + len);
+    const get = (physical: bigint, n: number) =>
+      Uint8Array.from({ length: n }, (_, i) => {
+        const r = find(Number(physical) + i);
+        return r ? raw[r[2] + Number(physical) + i - r[0]]! : 0;
+      });
+    const put = (physical: bigint, bytes: Uint8Array) => {
+      const old = get(physical, bytes.length);
+      bytes.forEach((b, i) => {
+        if (b === old[i]) return;
+        const r = find(Number(physical) + i);
+        if (!r) throw new Error(`physical ${physical + BigInt(i)} is outside the image's runs`);
+        raw[r[2] + Number(physical) + i - r[0]] = b;
+      });
+    };
+    const sb = fs.superblock;
+    const sectorLogical = logical - (logical % BigInt(sb.sectorsize));
+    const [copy] = fs.volume.map(sectorLogical)!.copies;
+    const sector = get(copy!.physical, sb.sectorsize);
+    const flip = Number(logical - sectorLogical);
+    sector[flip] = sector[flip]! ^ 0x5a;
+    put(copy!.physical, sector);
+    const csumRoot = fs.globalRoots(ObjectId.CSUM_TREE)[0]!;
+    const it = [...fs.items(csumRoot)].find((i) => {
+      const start = i.block.key(i.slot).offset;
+      return start <= sectorLogical && sectorLogical < start + BigInt(i.block.itemSize(i.slot) / sb.csumSize) * BigInt(sb.sectorsize);
+    })!;
+    const inLeaf = it.block.itemOffset(it.slot) + Number((sectorLogical - it.block.key(it.slot).offset) / BigInt(sb.sectorsize)) * sb.csumSize;
+    const leaf = Uint8Array.from(it.block.data);
+    leaf.set(computeCsum(sb.csumType, sector), inLeaf);
+    leaf.set(computeCsum(sb.csumType, leaf.subarray(32)), 0);
+    for (const c of fs.volume.map(it.block.logical)!.copies) put(c.physical, leaf);
+    const dir = mkdtempSync(join(tmpdir(), 'fsverity-'));
+    try {
+      const img = join(dir, 'flipped.runs');
+      writeFileSync(img, raw);
+      const r = await cli('cat', img, '/two-levels-1061233');
+      expect(r.code).toBe(1);
+      // The data checksum matches (no checksum error, no finding): the one complaint is fs-verity's.
+      expect(r.stderr).toBe('btrfs-inspect: /two-levels-1061233: fs-verity: data block at file offset 20480 does not match the Merkle tree\n');
+      const good = (await cli('cat', IMG, '/two-levels-1061233')).stdoutBytes;
+      // What was written before cat stopped is the file's own bytes, none past the bad block.
+      expect(r.stdoutBytes.length).toBeLessThanOrEqual(20480);
+      expect(r.stdoutBytes.equals(good.subarray(0, r.stdoutBytes.length))).toBe(true);
+      // The data checksum was made to match: without fs-verity the changed byte reads back.
+      const nv = await cli('cat', img, '/two-levels-1061233', '--no-verify');
+      expect(nv.code).toBe(0);
+      expect(nv.stderr).toBe('/two-levels-1061233: data checksums and fs-verity are not verified (--no-verify)\n');
+      expect(nv.stdoutBytes[Number(fileOffset)]).toBe(good[Number(fileOffset)]! ^ 0x5a);
+      const others = await cli('cat', img, '/salted-70000');
+      expect(others.stderr).toBe('');
+      expect(others.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a changed Merkle tree block is named by its tree offset: the top level against the root hash, a lower one against its parent', () => {
+    const view = new FsView(open());
+    const loc = view.resolve('two-levels-1061233');
+    if (!loc.ok) throw new Error('not found');
+    const v = readInodeVerity(view, loc.inode)!;
+    if (!('digest' in v.descriptor)) throw new Error(v.descriptor.errors.join('; '));
+    // 260 data blocks of 4096 bytes, 128 sha256 hashes a block: level 0 is 3 blocks, level 1 one block, stored first.
+    expect(v.tree.length).toBe(4 * 4096);
+    const good = new VerityVerifier(v.descriptor, v.tree);
+    expect(good.shape.levelBlocks).toEqual([3, 1]);
+    expect(good.mismatch).toBeUndefined();
+    for (const [at, want] of [
+      [17, 'fs-verity Merkle tree block at tree offset 0 does not match the root hash'],
+      [2 * 4096 + 17, 'fs-verity Merkle tree block at tree offset 8192 does not match its parent'],
+    ] as const) {
+      const tree = v.tree.slice();
+      tree[at] = tree[at]! ^ 1;
+      expect(new VerityVerifier(v.descriptor, tree).mismatch?.message).toBe(want);
     }
   });
 });

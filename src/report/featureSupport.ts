@@ -42,8 +42,8 @@ const INCOMPAT_GAPS: Partial<Record<keyof typeof IncompatFlag, Gap>> = {
 
 const COMPAT_RO_GAPS: Partial<Record<keyof typeof CompatRoFlag, Gap>> = {
   VERITY: {
-    note: 'fs-verity: VERITY_DESC and VERITY_MERKLE items are decoded by tree; stat does not show them and file contents are not checked against the Merkle tree',
-    commands: ['stat', 'cat', 'check --data'],
+    note: 'fs-verity: stat shows the descriptor and its digest, cat checks file contents against the Merkle tree; extract and check --data do not',
+    commands: ['extract', 'check --data'],
   },
 };
 

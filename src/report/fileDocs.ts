@@ -1,9 +1,11 @@
 import type { FsView } from '../fs/FsView.js';
 import { fileExtents, symlinkTarget } from '../fs/fileData.js';
 import type { Inode, InodeRef } from '../fs/types.js';
+import { readInodeVerity } from '../fs/verity.js';
 import { walkFiles } from '../fs/walk.js';
 import { entryJson, extentJson, fileEntryJson, nameJson, pathFields, summarizeExtents } from './fs.js';
 import { JsonStreamArray } from './json.js';
+import { verityJson } from './verity.js';
 
 /**
  * The bodies of the `ls --json` and `stat --json` documents, one place for
@@ -45,12 +47,14 @@ export function statJson(view: FsView, loc: FoundInode, keep: number, stream = f
   const { ref, inode } = loc;
   const target = symlinkTarget(view, inode);
   const { summary, list } = summarizeExtents(fileExtents(view, ref), keep);
+  const verity = readInodeVerity(view, ref);
   return {
     ...fileEntryJson({ path: loc.path, ref, inode, symlinkTarget: target, xattrs: stream ? view.eachXattr(ref) : view.xattrs(ref) }),
     paths: view.paths(ref).map((p) => pathFields(p).path),
     names: view.names(ref).map((n) => nameJson(view, ref.subvol, n)),
     // As in the text: only regular files and symlinks (an inline extent holds the target) have file
     // extents; other types get the part only when their tree holds extent items for them.
+    ...(verity ? { verity: verityJson(verity) } : {}),
     ...(inode.kind === 'file' || inode.kind === 'symlink' || summary.count > 0 ? { extents: { ...summary, list: list.map(extentJson) } } : {}),
   };
 }

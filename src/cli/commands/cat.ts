@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import { InodeFlag } from '../../format/constants.js';
 import type { FsView } from '../../fs/FsView.js';
 import { newReadStats, readFile, symlinkTarget } from '../../fs/fileData.js';
 import { displayPath, displayText } from '../../fs/names.js';
 import type { Located } from '../../fs/select.js';
+import { readInodeVerity, VerityVerifier } from '../../fs/verity.js';
 import { openBatch, worst } from '../batch.js';
 import { type CliIO, EXIT_DAMAGE, EXIT_OK, EXIT_USAGE, UsageError } from '../context.js';
 import { finish, type SaidRanges } from '../findings.js';
@@ -77,13 +79,28 @@ async function catOne(view: FsView, loc: Extract<Located, { ok: true }>, opts: C
   }
   if (inode.kind !== 'file') return refuse(`${name}: is not a regular file (${inode.kind})`);
   const verify = opts.verify !== false;
-  if (!verify) io.stderr.write(`${name}: data checksums are not verified (--no-verify)\n`);
+  const hasVerity = (inode.flags & InodeFlag.RO_VERITY) !== 0n;
+  if (!verify) io.stderr.write(`${name}: data checksums${hasVerity ? ' and fs-verity are' : ' are'} not verified (--no-verify)\n`);
+  const found = verify && hasVerity ? verityOf(view, loc) : null;
+  if (typeof found === 'string') {
+    io.stderr.write(`btrfs-inspect: ${name}: ${found}\n`);
+    return EXIT_DAMAGE;
+  }
+  let verity = found;
+  // Each segment is checked against the Merkle tree before it is written: a mismatch stops the file there.
+  const verityFails = () => {
+    io.stderr.write(`btrfs-inspect: ${name}: ${verity!.mismatch!.message}\n`);
+    return EXIT_DAMAGE;
+  };
+  if (verity?.mismatch) return verityFails();
   const stats = newReadStats();
   let code = EXIT_OK;
   for (const seg of readFile(view, inode, { verify, stats })) {
     if (seg.kind === 'data') {
+      if (verity && !verity.update(seg.bytes)) return verityFails();
       await writeOut(io, seg.bytes);
     } else if (seg.kind === 'zero') {
+      if (verity && !feedZeros(verity, seg.length)) return verityFails();
       await writeZeros(io, seg.length);
     } else {
       const at = `file offset ${seg.offset} (+${seg.length})${seg.logical !== undefined ? ` at logical ${seg.logical}` : ''}`;
@@ -93,11 +110,33 @@ async function catOne(view: FsView, loc: Extract<Located, { ok: true }>, opts: C
         return EXIT_DAMAGE;
       }
       io.stderr.write(`btrfs-inspect: ${name}: zero-filled ${at}: ${seg.message}\n`);
+      // The zeros are not the file's bytes: the Merkle tree would only name this same range again.
+      if (verity) io.stderr.write(`btrfs-inspect: ${name}: fs-verity not checked from file offset ${seg.offset} on\n`);
+      verity = null;
       await writeZeros(io, seg.length);
       code = EXIT_DAMAGE;
     }
   }
+  if (verity && !verity.finish()) return verityFails();
   return code;
+}
+
+/** The verifier of a file with the fs-verity flag, or why it has none (its descriptor is missing or damaged). */
+function verityOf(view: FsView, loc: Extract<Located, { ok: true }>): VerityVerifier | string {
+  const v = readInodeVerity(view, loc.ref);
+  if (!v) return 'has the fs-verity flag but no fs-verity descriptor (VERITY_DESC items)';
+  if (!('digest' in v.descriptor) || v.descriptor.errors.length) return `fs-verity descriptor is damaged: ${v.descriptor.errors.join('; ')}`;
+  return new VerityVerifier(v.descriptor, v.tree);
+}
+
+function feedZeros(verity: VerityVerifier, length: bigint): boolean {
+  let left = length;
+  while (left > 0n) {
+    const n = left > BigInt(ZEROS.length) ? ZEROS.length : Number(left);
+    if (!verity.update(ZEROS.subarray(0, n))) return false;
+    left -= BigInt(n);
+  }
+  return true;
 }
 
 async function writeZeros(io: CliIO, length: bigint): Promise<void> {

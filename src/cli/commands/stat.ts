@@ -3,8 +3,10 @@ import type { FsView } from '../../fs/FsView.js';
 import { fileExtents, symlinkTarget } from '../../fs/fileData.js';
 import { displayName, displayPath, displayText } from '../../fs/names.js';
 import type { Located } from '../../fs/select.js';
+import { readInodeVerity } from '../../fs/verity.js';
 import { statJson } from '../../report/fileDocs.js';
 import { extentRow, inodeRows, summarizeExtents, xattrValueText } from '../../report/fs.js';
+import { verityRows } from '../../report/verity.js';
 import { openBatch, worst, writeBatch } from '../batch.js';
 import type { CliIO } from '../context.js';
 import { finish } from '../findings.js';
@@ -43,6 +45,8 @@ function statText(view: FsView, loc: Found, keep: number): string {
   const rows = inodeRows(inode);
   rows.unshift(['path', paths.length ? paths.map((p) => displayPath(p)).join('\n') : loc.path ? displayPath(loc.path) : '(no path)']);
   if (target) rows.push(['symlink target', displayText(target)]);
+  const verity = readInodeVerity(view, ref);
+  if (verity) rows.push(...verityRows(verity));
   out.push(renderFields(rows));
   if (names.length) {
     out.push(
