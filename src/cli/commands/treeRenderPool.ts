@@ -4,8 +4,8 @@ import { type DumpOutput, type DumpSink, renderBlock } from '../../report/dumpTr
 import { jsonBigint } from '../../report/json.js';
 import type { PrintContext } from '../../report/printTree.js';
 import { RenderCache } from '../../report/RenderCache.js';
-import { startWorker } from '../worker.js';
 import { packRendering, unpackRendering } from '../renderPack.js';
+import { startWorker } from '../worker.js';
 import { DONE, FAILED, FREE, layoutFor, QUIT, RENDER, RENDER_ONLY, RenderSlots, type SlotLayout, SUBMITTED, UNPACK, WORKING } from './treeRenderSlots.js';
 
 /** A job handed to a render thread, in output order. */
