@@ -4,7 +4,7 @@ import { bytes } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { href } from '../route.js';
 import { Show } from './common.js';
-import { Users } from './Users.js';
+import { FileUsers, Users } from './Users.js';
 
 type Json = Record<string, any>;
 
@@ -268,23 +268,7 @@ function ChunkDetail({ api, logical }: { api: Inspector; logical: string }) {
                     u && (
                       <div data-testid="users" data-logical={who}>
                         <h3>users of {who}</h3>
-                        <ul>
-                          {(u.files as Json[]).map((f, i) => (
-                            <li key={i} data-subvol={f.subvol} data-ino={f.ino}>
-                              subvol {f.subvol} inode {f.ino} at file offset {f.fileOffset}:{' '}
-                              {(f.paths as string[]).map((p) => (
-                                <a key={p} href={href({ view: 'files', subvol: String(f.subvol), path: p.split('/').filter((x) => x.length > 0) })}>
-                                  {p}{' '}
-                                </a>
-                              ))}
-                            </li>
-                          ))}
-                        </ul>
-                        {(u.notes as string[]).map((n) => (
-                          <p key={n} class="muted">
-                            {n}
-                          </p>
-                        ))}
+                        <FileUsers u={u} />
                       </div>
                     )
                   }

@@ -47,27 +47,36 @@ export function Users({ api, logical }: { api: Inspector; logical: string }) {
               a level {u.treeBlock.level} tree block owned by tree {u.treeBlock.owner}; reached from the root of tree(s) {(u.treeBlock.trees as unknown[]).map(String).join(', ') || '(none found)'}
             </p>
           )}
-          {(u.files as Json[]).length > 0 && (
-            <ul data-testid="file-users">
-              {(u.files as Json[]).map((f, i) => (
-                <li key={i} data-subvol={f.subvol} data-ino={f.ino}>
-                  subvol {f.subvol} inode <a href={href({ view: 'inode', subvol: String(f.subvol), ino: String(f.ino) })}>{f.ino}</a> at file offset {f.fileOffset}:{' '}
-                  {(f.paths as string[]).map((p) => (
-                    <a key={p} href={fileRoute(f.subvol, p)}>
-                      {p}{' '}
-                    </a>
-                  ))}
-                </li>
-              ))}
-            </ul>
-          )}
-          {(u.notes as string[]).map((n) => (
-            <p key={n} class="muted">
-              {n}
-            </p>
-          ))}
+          <FileUsers u={u} />
         </div>
       )}
     </Show>
+  );
+}
+
+/** The files using an address (`resolve --json`'s files, each path linked) and its notes. */
+export function FileUsers({ u }: { u: Json }) {
+  return (
+    <>
+      {(u.files as Json[]).length > 0 && (
+        <ul data-testid="file-users">
+          {(u.files as Json[]).map((f, i) => (
+            <li key={i} data-subvol={f.subvol} data-ino={f.ino}>
+              subvol {f.subvol} inode <a href={href({ view: 'inode', subvol: String(f.subvol), ino: String(f.ino) })}>{f.ino}</a> at file offset {f.fileOffset}:{' '}
+              {(f.paths as string[]).map((p) => (
+                <a key={p} href={fileRoute(f.subvol, p)}>
+                  {p}{' '}
+                </a>
+              ))}
+            </li>
+          ))}
+        </ul>
+      )}
+      {(u.notes as string[]).map((n) => (
+        <p key={n} class="muted">
+          {n}
+        </p>
+      ))}
+    </>
   );
 }
